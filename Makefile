@@ -1,0 +1,110 @@
+# detour: plain GNU make, dependencies through pkg-config.
+#
+#   make               build/detour (optimised, with debug info)
+#   make run           install missing packages (as root), build, serve examples/ on 127.0.0.1:8080
+#   make test          install missing packages, then unit + integration suites under ASan+UBSan
+#   make fuzz-smoke    build the libFuzzer targets with clang and run each briefly
+#   make bench         bench/run.sh: detour, nginx and the floor server side by side
+#   make format        clang-format every C file in place
+
+BUILD    ?= build
+CC       ?= cc
+PKGS     := libpcre2-8 libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -pthread -MMD -MP $(WARN) $(PKG_CFLAGS)
+ifeq ($(SAN),1)
+BASEFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDSAN     := -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(BASEFLAGS) $(CFLAGS)
+LDLIBS   := $(PKG_LIBS) -pthread -lm
+
+LIB_SRC    := $(sort $(wildcard lib/*.c))
+SERVER_SRC := $(sort $(wildcard src/server/*.c))
+CLI_SRC    := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+BIN_OBJ    := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+PYTEST     := /usr/bin/python3 -m pytest
+
+.PHONY: all run test deps unit unit-build integration asan fuzz fuzz-smoke bench format clean install valgrind
+
+all: $(BUILD)/detour
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libdetour.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/detour: $(BIN_OBJ) $(BUILD)/libdetour.a
+	$(CC) $(LDSAN) -o $@ $(BIN_OBJ) $(BUILD)/libdetour.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdetour.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdetour.a $(LDLIBS) -lcmocka $(LDSAN)
+
+unit-build: $(UNIT_BIN)
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/detour serve -c examples/detour.conf
+
+# The sanitizer build lives in build/asan; `make test` runs everything there.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 build/asan/detour unit-build
+
+unit: asan
+	@sh tests/run-unit.sh build/asan/tests
+
+integration: asan
+	DETOUR_BIN=$(CURDIR)/build/asan/detour $(PYTEST) -q tests/integration
+
+test: deps
+	@$(MAKE) --no-print-directory asan
+	@sh tests/run-unit.sh build/asan/tests
+	@DETOUR_BIN=$(CURDIR)/build/asan/detour $(PYTEST) -q -p no:cacheprovider tests/integration
+
+valgrind: all unit-build
+	@for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
+
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+
+build/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-smoke: deps fuzz
+	@sh fuzz/smoke.sh $(FUZZ_BIN)
+
+bench: all
+	sh bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+PREFIX  ?= /usr/local
+install: all
+	install -D -m 0755 $(BUILD)/detour $(DESTDIR)$(PREFIX)/bin/detour
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

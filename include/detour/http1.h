@@ -1,0 +1,131 @@
+/* detour: strict, zero-copy HTTP/1.1 request parser (RFC 9112).
+ *
+ * The parser never allocates and never copies: every pointer in a parsed
+ * struct detour_request points into the caller's buffer, which must stay
+ * unchanged while the request is used. It is stateless: feed it the whole
+ * buffered input again after more bytes arrive (picohttpparser's model).
+ * Bodies are not kept; struct detour_http1_body skips one in sync so that
+ * the next pipelined request is read from the right byte. */
+#ifndef DETOUR_HTTP1_H
+#define DETOUR_HTTP1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detour/common.h"
+
+#define DETOUR_HTTP1_MAX_HEADERS_HARD 256 /* the array size; limits.max_headers <= this */
+
+struct detour_http1_limits {
+	size_t max_target;       /* request-target bytes; over it: 414. Default 8 KiB */
+	size_t max_header_bytes; /* whole head incl. request line; over it: 431. Default 32 KiB */
+	unsigned max_headers;    /* number of header fields; over it: 431. Default 100 */
+	uint64_t max_body;       /* body bytes skipped at most; over it: 413. Default 1 MiB */
+};
+
+/* Fills l with the defaults above. */
+void detour_http1_limits_default(struct detour_http1_limits *l);
+
+struct detour_header {
+	const char *name; /* as received; compare case-insensitively */
+	size_t name_len;
+	const char *value; /* leading and trailing OWS removed */
+	size_t value_len;
+};
+
+enum detour_method {
+	DETOUR_M_OTHER = 0,
+	DETOUR_M_GET,
+	DETOUR_M_HEAD,
+	DETOUR_M_POST,
+	DETOUR_M_PUT,
+	DETOUR_M_DELETE,
+	DETOUR_M_PATCH,
+	DETOUR_M_OPTIONS,
+	DETOUR_M_CONNECT,
+	DETOUR_M_TRACE,
+};
+
+struct detour_request {
+	const char *method; /* token, case-sensitive (RFC 9110 §9.1) */
+	size_t method_len;
+	enum detour_method method_id;
+
+	const char *target; /* request-target as received */
+	size_t target_len;
+	const char *path; /* origin-form: the target up to '?' (absolute-form: its path, "/" if empty) */
+	size_t path_len;
+	const char *query; /* after '?', without it; NULL when the target has no '?' */
+	size_t query_len;
+	bool absolute_form; /* "GET http://h/p HTTP/1.1": host comes from the target */
+	bool asterisk_form; /* "OPTIONS * HTTP/1.1" */
+	bool https_target;  /* absolute-form with the https scheme */
+
+	int minor_version; /* HTTP/1.<minor>: 0 or 1 */
+
+	const char *host; /* Host header (or the absolute-form authority), port included; NULL if none */
+	size_t host_len;
+
+	struct detour_header headers[DETOUR_HTTP1_MAX_HEADERS_HARD];
+	unsigned num_headers;
+
+	/* Framing (RFC 9112 §6). */
+	bool has_content_length;
+	uint64_t content_length;
+	bool chunked;        /* Transfer-Encoding: chunked */
+	bool keep_alive;     /* after this request, per version and Connection */
+	bool expect_continue;/* Expect: 100-continue */
+
+	size_t head_len; /* bytes of the request line and header section, final CRLF included */
+};
+
+/* Parses one request head from buf[0..len).
+ *
+ * Returns DETOUR_OK and fills *req (req->head_len = bytes consumed) when a
+ * whole head is there; DETOUR_INCOMPLETE when more bytes are needed (and no
+ * limit is broken yet); DETOUR_EINVAL or DETOUR_ETOOBIG or
+ * DETOUR_EUNSUPPORTED for a request that must be refused, with *status set to
+ * the status to answer (the connection is closed after it):
+ *   400 malformed (bare CR or LF, CTL or NUL in the target or a value, space
+ *       before a colon, obs-fold, both Content-Length and Transfer-Encoding,
+ *       duplicate or invalid Content-Length, missing or duplicate Host in
+ *       HTTP/1.1, Transfer-Encoding in HTTP/1.0, an invalid Host)
+ *   414 request-target over limits->max_target
+ *   431 head over max_header_bytes or more than max_headers fields
+ *   501 a Transfer-Encoding other than a single final "chunked"
+ *   505 an HTTP version other than 1.0 and 1.1
+ *   413 Content-Length over max_body
+ * Leading empty lines (CRLF) before the request line are skipped
+ * (RFC 9112 §2.2) and counted in head_len. Never reads past buf[len-1]. */
+detour_err detour_http1_parse(const char *buf, size_t len, const struct detour_http1_limits *limits,
+                              struct detour_request *req, int *status);
+
+/* Finds a header by name (case-insensitive); returns its index or -1. */
+int detour_http1_find(const struct detour_request *req, const char *name, size_t name_len, int from);
+
+/* Skipping a body, in sync. */
+struct detour_http1_body {
+	int state;          /* private */
+	uint64_t remaining; /* private: bytes left in the current chunk or body */
+	uint64_t total;     /* body bytes seen so far */
+	uint64_t max_body;
+	size_t line_len;    /* private: bytes of the current chunk-size/trailer line */
+};
+
+/* Prepares b to skip the body of req (none, Content-Length or chunked). */
+void detour_http1_body_init(struct detour_http1_body *b, const struct detour_request *req,
+                            const struct detour_http1_limits *limits);
+
+/* True when the request has no body left to skip. */
+bool detour_http1_body_done(const struct detour_http1_body *b);
+
+/* Consumes body bytes from buf[0..len). Sets *consumed to the bytes eaten.
+ * Returns DETOUR_OK when the body (with chunk extensions and trailers) is
+ * complete, DETOUR_INCOMPLETE when all of buf was eaten and more is needed,
+ * DETOUR_EINVAL (*status 400) for bad chunked framing, DETOUR_ETOOBIG
+ * (*status 413) past max_body. */
+detour_err detour_http1_body_skip(struct detour_http1_body *b, const char *buf, size_t len,
+                                  size_t *consumed, int *status);
+
+#endif

@@ -1,0 +1,58 @@
+/* detour: responses. A matched rule and a request become the exact bytes
+ * to write: status line, Location, Date, the cache headers the rule asks for
+ * and no others, Content-Type, Content-Length and a short HTML note (none for
+ * HEAD). Everything that does not depend on the request is prepared when the
+ * table is built; serving copies bytes and substitutes captures. */
+#ifndef DETOUR_RESPOND_H
+#define DETOUR_RESPOND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "detour/table.h"
+
+#define DETOUR_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+
+struct detour_respond_ctx {
+	const char *date;   /* DETOUR_DATE_LEN bytes, IMF-fixdate of now (RFC 9110 §5.6.7) */
+	time_t now;         /* the same instant, for Expires */
+	bool head;          /* HEAD request: headers only */
+	bool close;         /* add "Connection: close" */
+	bool server_header; /* add "Server: detour" */
+};
+
+/* Formats t as an IMF-fixdate into out (DETOUR_DATE_LEN bytes + NUL). */
+void detour_http_date(time_t t, char out[DETOUR_DATE_LEN + 1]);
+
+/* The reason phrase of a status ("Temporary Redirect"), "" if unknown. */
+const char *detour_reason(int status);
+
+/* Writes the Location value for m (target with captures substituted and
+ * percent-encoded, query handled per the rule) into out. Returns its length,
+ * or -1 if it does not fit in cap. A 410 rule yields 0. The value never holds
+ * CR, LF, NUL or any CTL. */
+ssize_t detour_respond_location(const struct detour_match *m, const struct detour_match_req *q,
+                                char *out, size_t cap);
+
+/* Writes the whole response for m into out. Returns the number of bytes, or
+ * -1 if cap is too small (at most DETOUR_RESPONSE_MAX is ever needed). */
+ssize_t detour_respond(const struct detour_match *m, const struct detour_match_req *q,
+                       const struct detour_respond_ctx *ctx, char *out, size_t cap);
+
+/* Writes a response without a rule: 404 for no match, or the 4xx/5xx that
+ * detour_http1_parse asked for (400, 408, 413, 414, 431, 501, 505) with
+ * "Connection: close" when ctx->close. Returns bytes, or -1 if cap is too
+ * small. */
+ssize_t detour_respond_status(int status, const struct detour_respond_ctx *ctx, char *out,
+                              size_t cap);
+
+/* Upper bound of a response's size: the headers, the Location once in the
+ * header and once HTML-escaped (at most 6 bytes a byte) in the body.
+ * Locations are capped at DETOUR_LOCATION_MAX bytes; a longer one is an error
+ * the server answers with 500. */
+#define DETOUR_LOCATION_MAX 16384
+#define DETOUR_RESPONSE_MAX (1024 + 7 * DETOUR_LOCATION_MAX)
+
+#endif

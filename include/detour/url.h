@@ -1,0 +1,71 @@
+/* detour: URLs (RFC 3986). Parse a URI reference into borrowed parts,
+ * normalise a request path the way the rule table compares paths, resolve a
+ * reference against a base, and percent-encode values substituted into a
+ * redirect target. No allocation: outputs go to caller-owned buffers. */
+#ifndef DETOUR_URL_H
+#define DETOUR_URL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "detour/common.h"
+
+/* A parsed URI reference; every pointer points into the parsed string. A part
+ * that is absent has p == NULL (an empty but present part, such as the query
+ * of "/x?", has p != NULL and len 0). */
+struct detour_url {
+	struct detour_slice scheme;   /* without ':' */
+	struct detour_slice userinfo; /* without '@' */
+	struct detour_slice host;     /* reg-name, IPv4, or IP-literal with its brackets */
+	struct detour_slice port;     /* digits, without ':' */
+	struct detour_slice path;     /* possibly empty, never NULL after a successful parse */
+	struct detour_slice query;    /* without '?' */
+	struct detour_slice fragment; /* without '#' */
+	bool has_authority;           /* "//" was present */
+	int port_num;                 /* parsed port, or -1 */
+};
+
+/* Parses s[0..len) as an RFC 3986 URI-reference. Returns DETOUR_OK, or
+ * DETOUR_EINVAL for bytes outside the grammar (CTL, space, non-ASCII, bad
+ * percent-encoding, bad port, bad IP-literal). */
+detour_err detour_url_parse(const char *s, size_t len, struct detour_url *u);
+
+/* Normalises an absolute path for rule matching (RFC 3986 §6.2.2):
+ * percent-encoded unreserved characters are decoded, other percent-encodings
+ * get upper-case hex ("%2f" -> "%2F", never decoded to '/'), dot segments are
+ * removed (§5.2.4). The output never grows beyond len bytes.
+ * Returns the output length, or -1 if in is not a valid path (a bad '%'
+ * escape, a byte that is not a path character) or out is too small. in and
+ * out may not overlap. */
+ssize_t detour_url_normalize_path(const char *in, size_t len, char *out, size_t cap);
+
+/* Resolves reference ref against the absolute URI base (RFC 3986 §5.2,
+ * strict: a scheme in ref equal to base's is not dropped) and writes the
+ * recomposed target URI (§5.3) into out, NUL-terminated. Returns DETOUR_OK,
+ * DETOUR_EINVAL if base is not absolute or either does not parse,
+ * DETOUR_ETOOBIG if out is too small. *out_len excludes the NUL. */
+detour_err detour_url_resolve(const char *base, size_t base_len, const char *ref, size_t ref_len,
+                              char *out, size_t cap, size_t *out_len);
+
+enum detour_url_enc {
+	DETOUR_ENC_SEGMENT, /* one path segment: '/', '?', '#' and all but pchar are encoded */
+	DETOUR_ENC_PATH,    /* a path tail (a splat): as SEGMENT but '/' is kept */
+	DETOUR_ENC_QUERY,   /* a query value: '&', '=', '+', '#' are encoded too */
+};
+
+/* Percent-encodes in[0..len) for substitution into a redirect target. Bytes
+ * already percent-encoded ("%XX" with valid hex) are kept as they are, so a
+ * value taken from a normalised path is not encoded twice. CR, LF, NUL, every
+ * CTL, space, non-ASCII, '\\' and any byte that could start a new scheme or
+ * authority (':' in SEGMENT/PATH mode at position 0, "//" at the start in
+ * PATH mode) are always encoded. Returns the output length, or -1 if it does
+ * not fit in cap. */
+ssize_t detour_url_encode(const char *in, size_t len, enum detour_url_enc mode, char *out,
+                          size_t cap);
+
+/* Lower-cases an ASCII host name in place and strips one trailing dot. Returns
+ * the new length. */
+size_t detour_url_host_canon(char *host, size_t len);
+
+#endif
