@@ -16,8 +16,8 @@
 
 enum detour_src_kind {
 	DETOUR_SRC_EXACT = 0, /* "/old-page" */
-	DETOUR_SRC_SPLAT,     /* "/blog/*": the path field holds "/blog/" */
-	DETOUR_SRC_PATTERN,   /* "/docs/:version/:page", optionally ending in "/*" */
+	DETOUR_SRC_SPLAT,     /* "/blog/ *" (a splat): the path field holds "/blog/" */
+	DETOUR_SRC_PATTERN,   /* "/docs/:version/:page", optionally ending in a splat */
 };
 
 enum detour_scheme {
