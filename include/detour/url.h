@@ -26,15 +26,24 @@ struct detour_url {
 	int port_num;                 /* parsed port, or -1 */
 };
 
-/* Parses s[0..len) as an RFC 3986 URI-reference. Returns DETOUR_OK, or
- * DETOUR_EINVAL for bytes outside the grammar (CTL, space, non-ASCII, bad
- * percent-encoding, bad port, bad IP-literal). */
+/* Parses s[0..len) as an RFC 3986 URI-reference (s is borrowed, need not be
+ * NUL-terminated; *u is caller-owned and its slices point into s). Returns
+ * DETOUR_OK, or DETOUR_EINVAL for bytes outside the grammar (CTL, space,
+ * non-ASCII, bad percent-encoding, a port over 65535 or not digits, a bad
+ * IP-literal, a relative path whose first segment holds ':' without being a
+ * scheme such as "1a:b"). Nothing is decoded or case-folded. On error *u is
+ * zeroed (port_num -1). An empty port ("h:") is present with len 0 and
+ * port_num -1. IPv6 zone identifiers are refused. */
 detour_err detour_url_parse(const char *s, size_t len, struct detour_url *u);
 
 /* Normalises an absolute path for rule matching (RFC 3986 §6.2.2):
  * percent-encoded unreserved characters are decoded, other percent-encodings
  * get upper-case hex ("%2f" -> "%2F", never decoded to '/'), dot segments are
  * removed (§5.2.4). The output never grows beyond len bytes.
+ * Empty segments are kept ("//x" stays "//x"). in must start with '/' and
+ * hold only pchar / "/" (so no '?', '#', space, '|', ...): the caller cuts
+ * the query off first. Neither reads nor writes a NUL; out[ret..len) may
+ * hold scratch bytes. Both buffers are borrowed.
  * Returns the output length, or -1 if in is not a valid path (a bad '%'
  * escape, a byte that is not a path character) or out is too small. in and
  * out may not overlap. */
@@ -44,7 +53,10 @@ ssize_t detour_url_normalize_path(const char *in, size_t len, char *out, size_t 
  * strict: a scheme in ref equal to base's is not dropped) and writes the
  * recomposed target URI (§5.3) into out, NUL-terminated. Returns DETOUR_OK,
  * DETOUR_EINVAL if base is not absolute or either does not parse,
- * DETOUR_ETOOBIG if out is too small. *out_len excludes the NUL. */
+ * DETOUR_ETOOBIG if out is too small. *out_len excludes the NUL. out also
+ * holds the merged path before its dot segments go, so it may need a few
+ * bytes more than the result: cap >= base_len + ref_len + 2 always does.
+ * base and ref are borrowed; out is caller-owned. */
 detour_err detour_url_resolve(const char *base, size_t base_len, const char *ref, size_t ref_len,
                               char *out, size_t cap, size_t *out_len);
 
@@ -56,10 +68,15 @@ enum detour_url_enc {
 
 /* Percent-encodes in[0..len) for substitution into a redirect target. Bytes
  * already percent-encoded ("%XX" with valid hex) are kept as they are, so a
- * value taken from a normalised path is not encoded twice. CR, LF, NUL, every
- * CTL, space, non-ASCII, '\\' and any byte that could start a new scheme or
- * authority (':' in SEGMENT/PATH mode at position 0, "//" at the start in
- * PATH mode) are always encoded. Returns the output length, or -1 if it does
+ * value taken from a normalised path is not encoded twice; a '%' without two
+ * hex digits becomes "%25". CR, LF, NUL, every CTL, space, non-ASCII, '\\',
+ * '"', '<', '>', '^', '`', '{', '|', '}', '[', ']', '#' and any byte that
+ * could start a new scheme or authority (every ':' before the first '/' in
+ * SEGMENT/PATH mode, since "javascript:x" at the start of a Location is a
+ * scheme; the second '/' of a leading "//" in PATH mode) are always encoded,
+ * as upper-case %HH. SEGMENT and PATH keep sub-delims ('&', '+', '=' too),
+ * '@' and later ':'; QUERY keeps "!$'()*,;:@/?". No NUL is written; in is
+ * borrowed, out caller-owned. Returns the output length, or -1 if it does
  * not fit in cap. */
 ssize_t detour_url_encode(const char *in, size_t len, enum detour_url_enc mode, char *out,
                           size_t cap);
