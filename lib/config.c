@@ -1,0 +1,483 @@
+/* detour: detour.conf parser. Table-driven like nginx's command arrays: each
+ * directive names its argument count and a setter; the setter reports errors
+ * with the column of the offending argument. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "detour/config.h"
+#include "detour/rulefile.h"
+
+#define MAX_ARGS 8
+
+struct arg {
+	const char *p;
+	size_t len;
+	unsigned col;
+};
+
+struct pstate {
+	struct detour_config *c;
+	const char *name;
+	unsigned line;
+	struct detour_diag *d;
+	bool listen_seen;
+	bool rules_seen;
+	char dir[DETOUR_CONF_PATH_MAX]; /* directory of the config file, "" for cwd */
+};
+
+typedef detour_err (*setter)(struct pstate *s, const struct arg *a, unsigned n);
+
+static detour_err fail(struct pstate *s, unsigned col, const char *fmt, const char *p, size_t len)
+{
+	char tmp[128];
+	size_t n = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	detour_diag_set(s->d, s->name, s->line, col, fmt, tmp);
+	return DETOUR_EINVAL;
+}
+
+static bool arg_is(const struct arg *a, const char *word)
+{
+	return a->len == strlen(word) && memcmp(a->p, word, a->len) == 0;
+}
+
+/* Copies a path argument, resolved against the config file's directory. */
+static detour_err set_path(struct pstate *s, const struct arg *a, char *dst)
+{
+	int n;
+
+	if (a->p[0] == '/' || s->dir[0] == '\0')
+		n = snprintf(dst, DETOUR_CONF_PATH_MAX, "%.*s", (int)a->len, a->p);
+	else
+		n = snprintf(dst, DETOUR_CONF_PATH_MAX, "%s/%.*s", s->dir, (int)a->len, a->p);
+	if (n < 0 || n >= DETOUR_CONF_PATH_MAX)
+		return fail(s, a->col, "path too long: \"%s\"", a->p, a->len);
+	return DETOUR_OK;
+}
+
+int64_t detour_parse_size(const char *p, size_t len)
+{
+	int64_t v = 0, mult = 1;
+	size_t i = 0;
+
+	if (len == 0)
+		return -1;
+	switch (p[len - 1]) {
+	case 'k':
+	case 'K':
+		mult = 1024;
+		len--;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024 * 1024;
+		len--;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024 * 1024 * 1024;
+		len--;
+		break;
+	}
+	if (len == 0 || len > 12)
+		return -1;
+	for (; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v * mult;
+}
+
+detour_err detour_config_parse_listen(const char *p, size_t len, struct detour_listen *l)
+{
+	const char *colon;
+	size_t hlen;
+	char host[256];
+	unsigned char tmp[16];
+	long port = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (len == 0 || len >= sizeof(host))
+		return DETOUR_EINVAL;
+	if (p[0] == '[') {
+		const char *end = memchr(p, ']', len);
+		if (end == NULL || end + 1 >= p + len || end[1] != ':')
+			return DETOUR_EINVAL;
+		hlen = (size_t)(end - p - 1);
+		memcpy(host, p + 1, hlen);
+		host[hlen] = '\0';
+		colon = end + 1;
+		if (inet_pton(AF_INET6, host, tmp) != 1)
+			return DETOUR_EINVAL;
+		l->ipv6 = true;
+	} else {
+		colon = memrchr(p, ':', len);
+		if (colon == NULL) {
+			strcpy(host, "127.0.0.1");
+			colon = p - 1; /* the whole string is the port */
+		} else {
+			hlen = (size_t)(colon - p);
+			memcpy(host, p, hlen);
+			host[hlen] = '\0';
+			if (!strcmp(host, "*"))
+				strcpy(host, "0.0.0.0");
+			else if (!strcmp(host, "localhost"))
+				strcpy(host, "127.0.0.1");
+			if (inet_pton(AF_INET, host, tmp) != 1)
+				return DETOUR_EINVAL;
+		}
+	}
+	const char *d = colon + 1, *end = p + len;
+	if (d >= end || end - d > 5)
+		return DETOUR_EINVAL;
+	for (; d < end; d++) {
+		if (*d < '0' || *d > '9')
+			return DETOUR_EINVAL;
+		port = port * 10 + (*d - '0');
+	}
+	if (port < 1 || port > 65535)
+		return DETOUR_EINVAL;
+	strcpy(l->host, host);
+	l->port = (uint16_t)port;
+	return DETOUR_OK;
+}
+
+static detour_err d_listen(struct pstate *s, const struct arg *a, unsigned n)
+{
+	struct detour_config *c = s->c;
+
+	if (!s->listen_seen) {
+		c->nlisten = 0;
+		s->listen_seen = true;
+	}
+	if (c->nlisten == DETOUR_CONF_MAX_LISTEN)
+		return fail(s, a[0].col, "too many listen addresses (at most 16), at \"%s\"", a[0].p,
+		            a[0].len);
+	if (detour_config_parse_listen(a[0].p, a[0].len, &c->listen[c->nlisten]) != DETOUR_OK)
+		return fail(s, a[0].col,
+		            "expected ADDR:PORT (127.0.0.1:8080, [::1]:8080, *:8080 or a port), "
+		            "found \"%s\"",
+		            a[0].p, a[0].len);
+	c->nlisten++;
+	return DETOUR_OK;
+}
+
+static detour_err d_workers(struct pstate *s, const struct arg *a, unsigned n)
+{
+	int64_t v;
+
+	if (arg_is(&a[0], "auto")) {
+		s->c->workers = 0;
+		return DETOUR_OK;
+	}
+	v = detour_parse_size(a[0].p, a[0].len);
+	if (v < 1 || v > 256 || (a[0].p[a[0].len - 1] < '0' || a[0].p[a[0].len - 1] > '9'))
+		return fail(s, a[0].col, "expected 'auto' or a number of workers from 1 to 256, found \"%s\"",
+		            a[0].p, a[0].len);
+	s->c->workers = (unsigned)v;
+	return DETOUR_OK;
+}
+
+static detour_err d_rules(struct pstate *s, const struct arg *a, unsigned n)
+{
+	struct detour_config *c = s->c;
+
+	if (!s->rules_seen) {
+		c->nrules = 0;
+		s->rules_seen = true;
+	}
+	if (c->nrules == DETOUR_CONF_MAX_RULES)
+		return fail(s, a[0].col, "too many rules files (at most 64), at \"%s\"", a[0].p, a[0].len);
+	if (set_path(s, &a[0], c->rules[c->nrules]) != DETOUR_OK)
+		return DETOUR_EINVAL;
+	c->nrules++;
+	return DETOUR_OK;
+}
+
+static detour_err log_path(struct pstate *s, const struct arg *a, char *dst)
+{
+	if (arg_is(&a[0], "off")) {
+		dst[0] = '\0';
+		return DETOUR_OK;
+	}
+	if (arg_is(&a[0], "-") || arg_is(&a[0], "stdout")) {
+		strcpy(dst, "-");
+		return DETOUR_OK;
+	}
+	return set_path(s, &a[0], dst);
+}
+
+static detour_err d_access_log(struct pstate *s, const struct arg *a, unsigned n)
+{
+	return log_path(s, a, s->c->access_log);
+}
+
+static detour_err d_error_log(struct pstate *s, const struct arg *a, unsigned n)
+{
+	if (arg_is(&a[0], "stderr")) {
+		s->c->error_log[0] = '\0';
+		return DETOUR_OK;
+	}
+	return set_path(s, &a[0], s->c->error_log);
+}
+
+static detour_err on_off(struct pstate *s, const struct arg *a, bool *dst)
+{
+	if (arg_is(&a[0], "on"))
+		*dst = true;
+	else if (arg_is(&a[0], "off"))
+		*dst = false;
+	else
+		return fail(s, a[0].col, "expected 'on' or 'off', found \"%s\"", a[0].p, a[0].len);
+	return DETOUR_OK;
+}
+
+static detour_err d_server_header(struct pstate *s, const struct arg *a, unsigned n)
+{
+	return on_off(s, a, &s->c->server_header);
+}
+
+static detour_err d_max_connections(struct pstate *s, const struct arg *a, unsigned n)
+{
+	int64_t v = detour_parse_size(a[0].p, a[0].len);
+
+	if (v < 1 || v > 1000000)
+		return fail(s, a[0].col, "expected a number of connections from 1 to 1000000, found \"%s\"",
+		            a[0].p, a[0].len);
+	s->c->max_connections = (unsigned)v;
+	return DETOUR_OK;
+}
+
+/* Sizes: "limit target 8k" and friends share one setter through a table. */
+static detour_err size_arg(struct pstate *s, const struct arg *a, int64_t lo, int64_t hi,
+                           int64_t *out)
+{
+	int64_t v = detour_parse_size(a->p, a->len);
+
+	if (v < lo || v > hi) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "expected a size from %lld to %lld bytes (512, 8k, 1m), found \"%%s\"",
+		         (long long)lo, (long long)hi);
+		return fail(s, a->col, msg, a->p, a->len);
+	}
+	*out = v;
+	return DETOUR_OK;
+}
+
+static detour_err d_limit(struct pstate *s, const struct arg *a, unsigned n)
+{
+	struct detour_http1_limits *l = &s->c->limits;
+	int64_t v;
+
+	if (arg_is(&a[0], "target")) {
+		if (size_arg(s, &a[1], 64, 1024 * 1024, &v))
+			return DETOUR_EINVAL;
+		l->max_target = (size_t)v;
+	} else if (arg_is(&a[0], "header-bytes")) {
+		if (size_arg(s, &a[1], 1024, 1024 * 1024, &v))
+			return DETOUR_EINVAL;
+		l->max_header_bytes = (size_t)v;
+	} else if (arg_is(&a[0], "headers")) {
+		if (size_arg(s, &a[1], 1, DETOUR_HTTP1_MAX_HEADERS_HARD, &v))
+			return DETOUR_EINVAL;
+		l->max_headers = (unsigned)v;
+	} else if (arg_is(&a[0], "body")) {
+		if (size_arg(s, &a[1], 0, (int64_t)1 << 40, &v))
+			return DETOUR_EINVAL;
+		l->max_body = (uint64_t)v;
+	} else {
+		return fail(s, a[0].col,
+		            "expected a limit name (target, header-bytes, headers, body), found \"%s\"",
+		            a[0].p, a[0].len);
+	}
+	return DETOUR_OK;
+}
+
+static detour_err d_timeout(struct pstate *s, const struct arg *a, unsigned n)
+{
+	int64_t secs = detour_parse_duration(a[1].p, a[1].len);
+	unsigned *dst;
+
+	if (arg_is(&a[0], "header"))
+		dst = &s->c->header_timeout_ms;
+	else if (arg_is(&a[0], "keepalive"))
+		dst = &s->c->keepalive_timeout_ms;
+	else
+		return fail(s, a[0].col, "expected a timeout name (header, keepalive), found \"%s\"",
+		            a[0].p, a[0].len);
+	if (secs < 1 || secs > 3600)
+		return fail(s, a[1].col, "expected a duration from 1s to 1h (10s, 2m), found \"%s\"",
+		            a[1].p, a[1].len);
+	*dst = (unsigned)secs * 1000u;
+	return DETOUR_OK;
+}
+
+static const struct directive {
+	const char *name;
+	unsigned min_args, max_args;
+	setter set;
+	const char *usage;
+} directives[] = {
+	{"listen", 1, 1, d_listen, "listen ADDR:PORT"},
+	{"workers", 1, 1, d_workers, "workers auto|N"},
+	{"rules", 1, 1, d_rules, "rules FILE"},
+	{"access-log", 1, 1, d_access_log, "access-log FILE|-|off"},
+	{"error-log", 1, 1, d_error_log, "error-log FILE|stderr"},
+	{"server-header", 1, 1, d_server_header, "server-header on|off"},
+	{"max-connections", 1, 1, d_max_connections, "max-connections N"},
+	{"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body SIZE"},
+	{"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION"},
+};
+
+void detour_config_defaults(struct detour_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	detour_config_parse_listen("127.0.0.1:8080", 14, &c->listen[0]);
+	c->nlisten = 1;
+	c->workers = 0;
+	strcpy(c->rules[0], "examples/site.rules");
+	c->nrules = 1;
+	c->max_connections = 10000;
+	detour_http1_limits_default(&c->limits);
+	c->header_timeout_ms = 10000;
+	c->keepalive_timeout_ms = 60000;
+}
+
+static detour_err parse_line(struct pstate *s, const char *p, size_t len)
+{
+	struct arg a[MAX_ARGS + 1];
+	unsigned n = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		while (i < len && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i == len || p[i] == '#')
+			break;
+		if (n == MAX_ARGS + 1)
+			return fail(s, (unsigned)i + 1, "too many arguments, at \"%s\"", p + i, len - i);
+		a[n].p = p + i;
+		a[n].col = (unsigned)i + 1;
+		while (i < len && p[i] != ' ' && p[i] != '\t') {
+			unsigned char ch = (unsigned char)p[i];
+			if (ch < 0x20 || ch == 0x7f)
+				return fail(s, (unsigned)i + 1, "control character in \"%s\"", a[n].p,
+				            (size_t)(p + i - a[n].p));
+			i++;
+		}
+		a[n].len = (size_t)(p + i - a[n].p);
+		n++;
+	}
+	if (n == 0)
+		return DETOUR_OK;
+	for (size_t k = 0; k < sizeof(directives) / sizeof(directives[0]); k++) {
+		const struct directive *dv = &directives[k];
+		if (!arg_is(&a[0], dv->name))
+			continue;
+		if (n - 1 < dv->min_args || n - 1 > dv->max_args) {
+			detour_diag_set(s->d, s->name, s->line, a[0].col, "'%s' takes %u argument%s: %s",
+			                dv->name, dv->min_args, dv->min_args == 1 ? "" : "s", dv->usage);
+			return DETOUR_EINVAL;
+		}
+		return dv->set(s, a + 1, n - 1);
+	}
+	char known[512] = "";
+	for (size_t k = 0; k < sizeof(directives) / sizeof(directives[0]); k++) {
+		strcat(known, k ? ", " : "");
+		strcat(known, directives[k].name);
+	}
+	char word[64];
+	snprintf(word, sizeof(word), "%.*s", (int)(a[0].len < 60 ? a[0].len : 60), a[0].p);
+	detour_diag_set(s->d, s->name, s->line, a[0].col, "unknown directive \"%s\" (known: %s)", word,
+	                known);
+	return DETOUR_EINVAL;
+}
+
+detour_err detour_config_parse(struct detour_config *c, const char *name, const char *buf,
+                               size_t len, struct detour_diag *d)
+{
+	struct pstate s = {.c = c, .name = name, .d = d};
+	const char *slash = strrchr(name, '/');
+	size_t off = 0;
+
+	if (slash != NULL && (size_t)(slash - name) < sizeof(s.dir))
+		snprintf(s.dir, sizeof(s.dir), "%.*s", (int)(slash - name), name);
+	if (slash == name)
+		strcpy(s.dir, "/");
+	while (off < len) {
+		const char *nl = memchr(buf + off, '\n', len - off);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		size_t l = end - off;
+
+		s.line++;
+		if (l > 0 && buf[off + l - 1] == '\r')
+			l--;
+		if (memchr(buf + off, '\0', l) != NULL) {
+			detour_diag_set(d, name, s.line, 0, "NUL byte in the file");
+			return DETOUR_EINVAL;
+		}
+		if (parse_line(&s, buf + off, l) != DETOUR_OK)
+			return DETOUR_EINVAL;
+		off = end + 1;
+	}
+	if (c->limits.max_target > c->limits.max_header_bytes) {
+		detour_diag_set(d, name, 0, 0, "limit target (%zu) is larger than limit header-bytes (%zu)",
+		                c->limits.max_target, c->limits.max_header_bytes);
+		return DETOUR_EINVAL;
+	}
+	snprintf(c->file, sizeof(c->file), "%s", name);
+	return DETOUR_OK;
+}
+
+detour_err detour_config_load(struct detour_config *c, const char *path, struct detour_diag *d)
+{
+	char *buf;
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	detour_err err;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	detour_config_defaults(c);
+	if (fd < 0) {
+		detour_diag_set(d, path, 0, 0, "cannot open: %s", strerror(errno));
+		return DETOUR_EIO;
+	}
+	if (fstat(fd, &st) != 0 || st.st_size > 16 * 1024 * 1024) {
+		detour_diag_set(d, path, 0, 0, "cannot read: %s",
+		                st.st_size > 16 * 1024 * 1024 ? "file over 16 MiB" : strerror(errno));
+		close(fd);
+		return DETOUR_EIO;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		close(fd);
+		detour_diag_set(d, path, 0, 0, "out of memory");
+		return DETOUR_ENOMEM;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			detour_diag_set(d, path, 0, 0, "cannot read: %s", strerror(errno));
+			free(buf);
+			close(fd);
+			return DETOUR_EIO;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	err = detour_config_parse(c, path, buf, got, d);
+	free(buf);
+	return err;
+}

@@ -1,0 +1,287 @@
+/* detour explain: which rule answers a request, with what captures, and the
+ * exact bytes the server would send; or why nothing matches. Uses the same
+ * table and respond code as the server, so the two cannot disagree. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../server/server.h"
+#include "cli.h"
+#include "detour/config.h"
+#include "detour/respond.h"
+#include "detour/rulefile.h"
+#include "detour/table.h"
+#include "detour/url.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: detour explain [-c FILE | RULES...] 'METHOD URL'\n"
+	           "\n"
+	           "Shows the rule that answers the request (file:line, id), its captures and\n"
+	           "the exact response, or why no rule matches. URL is a path (/old?x=1) or an\n"
+	           "absolute URL (http://example.com/old); METHOD defaults to GET.\n"
+	           "\n"
+	           "  -c, --config FILE  take the rules files from this configuration\n"
+	           "  RULES...           rules files, in order (instead of a configuration)\n");
+}
+
+/* Prints line `line` of file `path` (the rule as written), trimmed. */
+static void print_source_line(const char *path, unsigned line)
+{
+	FILE *f = fopen(path, "r");
+	char buf[4096];
+	unsigned n = 0;
+
+	if (f == NULL)
+		return;
+	while (fgets(buf, sizeof(buf), f)) {
+		if (++n == line) {
+			buf[strcspn(buf, "\r\n")] = '\0';
+			printf("rule      %s\n", buf);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static void print_rule_ref(const struct detour_table *t, const struct detour_rule *r)
+{
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	char id[512];
+
+	printf("%s:%u (id %s)", detour_ruleset_file(rs, r->file), r->line,
+	       detour_rule_id(rs, r, id, sizeof(id)));
+}
+
+/* Looks for rules that would match with another host, scheme or a toggled
+ * trailing slash, and says so. */
+static void explain_miss(const struct detour_table *t, const struct detour_match_req *q)
+{
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	size_t count = detour_ruleset_count(rs), tried = 0;
+	struct detour_match m;
+	char alt[DETOUR_CONF_PATH_MAX + 2];
+	bool any = false;
+
+	printf("result    no rule matches; the server answers 404 Not Found\n");
+	for (size_t i = 0; i < count && tried < 256; i++) {
+		const struct detour_rule *r = detour_ruleset_get(rs, i);
+		struct detour_match_req q2 = *q;
+		char host[300];
+
+		if (r->host_len == 0 && r->scheme == DETOUR_SCHEME_ANY)
+			continue;
+		snprintf(host, sizeof(host), "%s%s", (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "x" : "",
+		         r->host);
+		q2.host = r->host_len ? host : q->host;
+		q2.host_len = r->host_len ? strlen(host) : q->host_len;
+		q2.https = r->scheme == DETOUR_SCHEME_HTTPS ? true
+		           : r->scheme == DETOUR_SCHEME_HTTP ? false
+		                                             : q->https;
+		tried++;
+		if (detour_table_match(t, &q2, &m) && m.rule == r) {
+			printf("near      ");
+			print_rule_ref(t, r);
+			printf(" matches this path for %s%s%s, not for this request's %s%.*s\n",
+			       r->scheme == DETOUR_SCHEME_HTTPS  ? "https://"
+			       : r->scheme == DETOUR_SCHEME_HTTP ? "http://"
+			                                         : "host ",
+			       (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "*" : "",
+			       r->host_len ? r->host : "any host", q->https ? "https://" : "http://",
+			       q->host ? (int)q->host_len : 3, q->host ? q->host : "(no host)");
+			any = true;
+		}
+	}
+	if (q->path_len > 1 && q->path_len < sizeof(alt) - 1) {
+		struct detour_match_req q2 = *q;
+		memcpy(alt, q->path, q->path_len);
+		if (q->path[q->path_len - 1] == '/') {
+			q2.path_len = q->path_len - 1;
+		} else {
+			alt[q->path_len] = '/';
+			q2.path_len = q->path_len + 1;
+		}
+		q2.path = alt;
+		if (detour_table_match(t, &q2, &m)) {
+			printf("near      ");
+			print_rule_ref(t, m.rule);
+			printf(" matches %.*s (trailing slash differs)\n", (int)q2.path_len, alt);
+			any = true;
+		}
+	}
+	if (!any)
+		printf("why       no rule's source covers this path (%zu rules loaded)\n", count);
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static struct detour_config conf;
+	const char *conf_path = NULL, *reqarg = NULL;
+	char err[1024], method[32] = "GET", *url;
+	struct detour_diag d = {0};
+	struct detour_table *t;
+	struct detour_url u;
+	int nfiles = 0, rc = 0;
+
+	detour_config_defaults(&conf);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+			if (++i == argc) {
+				fprintf(stderr, "detour explain: %s needs a file name\n", argv[i - 1]);
+				return 2;
+			}
+			conf_path = argv[i];
+		} else if (i == argc - 1) {
+			reqarg = argv[i];
+		} else {
+			if (nfiles == 0)
+				conf.nrules = 0;
+			if (nfiles == DETOUR_CONF_MAX_RULES) {
+				fprintf(stderr, "detour explain: too many rules files\n");
+				return 2;
+			}
+			snprintf(conf.rules[conf.nrules++], DETOUR_CONF_PATH_MAX, "%s", argv[i]);
+			nfiles++;
+		}
+	}
+	if (reqarg == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (conf_path && nfiles) {
+		fprintf(stderr, "detour explain: give either -c FILE or rules files, not both\n");
+		return 2;
+	}
+	if (!conf_path && !nfiles && access("detour.conf", F_OK) == 0)
+		conf_path = "detour.conf";
+	if (conf_path && detour_config_load(&conf, conf_path, &d) != DETOUR_OK) {
+		fprintf(stderr, "detour: %s\n", detour_diag_format(&d, err, sizeof(err)));
+		return 1;
+	}
+
+	/* "METHOD URL" or just "URL". */
+	const char *sp = strchr(reqarg, ' ');
+	if (sp) {
+		size_t ml = (size_t)(sp - reqarg);
+		if (ml == 0 || ml >= sizeof(method)) {
+			fprintf(stderr, "detour explain: bad method in '%s'\n", reqarg);
+			return 2;
+		}
+		memcpy(method, reqarg, ml);
+		method[ml] = '\0';
+		while (*sp == ' ')
+			sp++;
+		url = strdup(sp);
+	} else {
+		url = strdup(reqarg);
+	}
+	if (url == NULL)
+		return 1;
+	if (detour_url_parse(url, strlen(url), &u) != DETOUR_OK ||
+	    (u.scheme.p == NULL && (u.path.len == 0 || u.path.p[0] != '/'))) {
+		fprintf(stderr,
+		        "detour explain: '%s' is not a path (/x?y) or an absolute http(s) URL\n", url);
+		free(url);
+		return 2;
+	}
+	bool https = u.scheme.p && u.scheme.len == 5 && !strncasecmp(u.scheme.p, "https", 5);
+	if (u.scheme.p && !https && !(u.scheme.len == 4 && !strncasecmp(u.scheme.p, "http", 4))) {
+		fprintf(stderr, "detour explain: only http and https URLs are served\n");
+		free(url);
+		return 2;
+	}
+
+	t = server_build_table(&conf, err, sizeof(err));
+	if (t == NULL) {
+		fprintf(stderr, "detour: %s\n", err);
+		free(url);
+		return 1;
+	}
+
+	char *path = malloc(u.path.len + 2);
+	ssize_t pl = -1;
+	if (path)
+		pl = u.path.len ? detour_url_normalize_path(u.path.p, u.path.len, path, u.path.len + 2)
+		                : (path[0] = '/', 1);
+	if (pl < 0) {
+		fprintf(stderr, "detour explain: the path '%.*s' is not valid (bad %% escape?)\n",
+		        (int)u.path.len, u.path.p);
+		free(path);
+		free(url);
+		detour_table_free(t);
+		return 2;
+	}
+	/* The Host header carries the port as sent. */
+	size_t hostlen = u.host.len + (u.port.p ? u.port.len + 1 : 0);
+	struct detour_match_req q = {
+		.host = u.host.p,
+		.host_len = u.host.p ? hostlen : 0,
+		.https = https,
+		.path = path,
+		.path_len = (size_t)pl,
+		.query = u.query.p,
+		.query_len = u.query.len,
+		.req = NULL,
+	};
+	struct detour_match m;
+	char date[DETOUR_DATE_LEN + 1];
+	time_t now = time(NULL);
+
+	detour_http_date(now, date);
+	printf("request   %s %s\n", method, url);
+	if (((size_t)pl != u.path.len || memcmp(path, u.path.p, (size_t)pl)))
+		printf("path      %.*s (normalised)\n", (int)pl, path);
+
+	struct detour_respond_ctx ctx = {
+		.date = date,
+		.now = now,
+		.head = !strcmp(method, "HEAD"),
+		.close = false,
+		.server_header = conf.server_header,
+	};
+	char *out = malloc(DETOUR_RESPONSE_MAX);
+	ssize_t n = -1;
+
+	if (out == NULL) {
+		rc = 1;
+	} else if (detour_table_match(t, &q, &m)) {
+		const struct detour_ruleset *rs = detour_table_rules(t);
+		printf("match     ");
+		print_rule_ref(t, m.rule);
+		printf("\n");
+		print_source_line(detour_ruleset_file(rs, m.rule->file), m.rule->line);
+		if (m.splat.p)
+			printf("capture   splat = \"%.*s\"\n", (int)m.splat.len, m.splat.p);
+		for (unsigned i = 0; i < m.ncaps; i++)
+			printf("capture   %.*s = \"%.*s\"\n", (int)m.names[i].len, m.names[i].p,
+			       (int)m.caps[i].len, m.caps[i].p);
+		ssize_t ll = detour_respond_location(&m, &q, out, DETOUR_RESPONSE_MAX);
+		if (ll > 0)
+			printf("location  %.*s\n", (int)ll, out);
+		n = detour_respond(&m, &q, &ctx, out, DETOUR_RESPONSE_MAX);
+		if (n < 0) {
+			printf("result    the Location would exceed %d bytes: the server answers 500\n",
+			       DETOUR_LOCATION_MAX);
+			n = detour_respond_status(500, &ctx, out, DETOUR_RESPONSE_MAX);
+		}
+	} else {
+		explain_miss(t, &q);
+		n = detour_respond_status(404, &ctx, out, DETOUR_RESPONSE_MAX);
+	}
+	if (n > 0) {
+		printf("\n");
+		fwrite(out, 1, (size_t)n, stdout);
+		if (out[n - 1] != '\n')
+			printf("\n");
+	}
+	free(out);
+	free(path);
+	free(url);
+	detour_table_free(t);
+	return rc;
+}

@@ -1,0 +1,500 @@
+/* detour server: one connection. Read once per wake-up, parse every whole
+ * request head in the buffer (pipelining), render each response into the
+ * connection's output buffer, then write them all with one write(). The
+ * request path makes no allocation: buffers come from the worker's free
+ * list and grow only for oversized heads or responses.
+ *
+ * Bodies are never kept, only skipped in sync (RFC 9112 §6); the response to
+ * a request with a body is held back until the whole body has been read, so
+ * that a malformed body can still be answered with 400 instead of it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "detour/url.h"
+#include "worker.h"
+
+#define IN_INITIAL 4096
+#define OUT_INITIAL 8192
+#define OUT_RESERVE 2048 /* room kept for one more typical response */
+#define FREE_CONNS_MAX 1024
+
+static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+static void on_conn_event(struct loop_source *src, unsigned events);
+
+static void conn_reset(struct conn *c)
+{
+	c->list = LIST_NONE;
+	c->state = ST_HEAD;
+	c->close_after = false;
+	c->want_write = false;
+	c->read_paused = false;
+	c->peer_eof = false;
+	c->in_len = 0;
+	c->out_len = c->out_off = 0;
+	c->out_hold = HOLD_NONE;
+	c->peer[0] = '\0';
+}
+
+void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa)
+{
+	struct conn *c = w->free_conns;
+	int one = 1;
+
+	if (c != NULL) {
+		w->free_conns = c->next;
+		w->nfree--;
+	} else {
+		c = calloc(1, sizeof(*c));
+		if (c != NULL) {
+			c->in = malloc(IN_INITIAL);
+			c->out = malloc(OUT_INITIAL);
+			c->in_cap = IN_INITIAL;
+			c->out_cap = OUT_INITIAL;
+		}
+		if (c == NULL || c->in == NULL || c->out == NULL) {
+			log_err("worker %u: out of memory for a connection", w->id);
+			if (c) {
+				free(c->in);
+				free(c->out);
+				free(c);
+			}
+			close(fd);
+			worker_conn_closed(w);
+			return;
+		}
+	}
+	conn_reset(c);
+	c->w = w;
+	c->src.fd = fd;
+	c->src.on_event = on_conn_event;
+	/* Responses are written whole; do not let Nagle hold the last one. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (w->srv->access_fd >= 0) {
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer,
+			          sizeof(c->peer));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
+			          sizeof(c->peer));
+	}
+	if (loop_add(w->loop, &c->src, LOOP_READ)) {
+		log_err("worker %u: epoll_ctl: %s", w->id, strerror(errno));
+		close(fd);
+		c->next = w->free_conns;
+		w->free_conns = c;
+		w->nfree++;
+		worker_conn_closed(w);
+		return;
+	}
+	/* A new connection must send its first head within the header timeout. */
+	worker_list_move(w, c, LIST_ACTIVE);
+}
+
+static void shrink(char **buf, uint32_t *cap, uint32_t want)
+{
+	char *p;
+
+	if (*cap <= want)
+		return;
+	p = realloc(*buf, want);
+	if (p != NULL) {
+		*buf = p;
+		*cap = want;
+	}
+}
+
+void conn_close(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->list != LIST_NONE) {
+		c->prev->next = c->next;
+		c->next->prev = c->prev;
+		c->list = LIST_NONE;
+	}
+	loop_del(w->loop, &c->src);
+	close(c->src.fd);
+	c->src.fd = -1;
+	if (w->nfree < FREE_CONNS_MAX) {
+		shrink(&c->in, &c->in_cap, IN_INITIAL);
+		shrink(&c->out, &c->out_cap, OUT_INITIAL);
+		c->next = w->free_conns;
+		w->free_conns = c;
+		w->nfree++;
+	} else {
+		free(c->in);
+		free(c->out);
+		free(c);
+	}
+	worker_conn_closed(w);
+}
+
+static void set_events(struct conn *c, bool want_write)
+{
+	if (c->want_write == want_write)
+		return;
+	c->want_write = want_write;
+	/* While output is backed up we stop reading: a client that pipelines
+	 * without reading cannot make us buffer without bound. */
+	loop_mod(c->w->loop, &c->src, want_write ? LOOP_WRITE : LOOP_READ);
+}
+
+/* The response is on its way and no more requests will be read: shut our
+ * side and discard what the client still sends until it closes, so that the
+ * kernel does not answer unread input with a RST that could destroy the
+ * response before the client reads it (lingering close). */
+static void start_linger(struct conn *c)
+{
+	if (c->peer_eof) {
+		conn_close(c);
+		return;
+	}
+	shutdown(c->src.fd, SHUT_WR);
+	c->state = ST_LINGER;
+	c->in_len = 0;
+	set_events(c, false);
+	worker_list_move(c->w, c, LIST_LINGER);
+}
+
+/* Writes what may be written. Returns false when c was closed. */
+static bool conn_flush(struct conn *c)
+{
+	uint32_t end = c->out_hold != HOLD_NONE ? c->out_hold : c->out_len;
+
+	while (c->out_off < end) {
+		ssize_t n = write(c->src.fd, c->out + c->out_off, end - c->out_off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				set_events(c, true);
+				return true;
+			}
+			conn_close(c);
+			return false;
+		}
+		c->out_off += (uint32_t)n;
+	}
+	if (c->out_off == c->out_len) {
+		c->out_off = c->out_len = 0;
+	} else if (c->out_off > 0) {
+		/* Only a held response is left: move it to the front. */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		if (c->out_hold != HOLD_NONE)
+			c->out_hold -= c->out_off;
+		c->out_off = 0;
+	}
+	set_events(c, false);
+	if (c->close_after && c->out_len == 0) {
+		start_linger(c);
+		return c->state == ST_LINGER;
+	}
+	return true;
+}
+
+static struct detour_respond_ctx make_ctx(struct worker *w, bool head, bool close)
+{
+	struct detour_respond_ctx ctx = {
+		.date = w->date,
+		.now = w->now_sec,
+		.head = head,
+		.close = close,
+		.server_header = atomic_load_explicit(&w->srv->server_header, memory_order_relaxed),
+	};
+	return ctx;
+}
+
+/* Appends an error response and marks the connection to close after it. */
+static void emit_error(struct conn *c, int status, const struct detour_request *req)
+{
+	struct worker *w = c->w;
+	struct detour_respond_ctx ctx = make_ctx(w, req && req->method_id == DETOUR_M_HEAD, true);
+	ssize_t n;
+
+	c->close_after = true;
+	if (c->out_cap - c->out_len < 1024)
+		return; /* no room even for an error: just close */
+	n = detour_respond_status(status, &ctx, c->out + c->out_len, c->out_cap - c->out_len);
+	if (n > 0)
+		c->out_len += (uint32_t)n;
+	if (w->alog)
+		alog_request(w, c, req, status, n > 0 ? (size_t)n : 0, NULL, NULL, 0);
+}
+
+static bool grow_out(struct conn *c, uint32_t want)
+{
+	char *p;
+
+	if (c->out_cap >= want)
+		return false;
+	p = realloc(c->out, want);
+	if (p == NULL)
+		return false;
+	c->out = p;
+	c->out_cap = want;
+	return true;
+}
+
+/* Renders the response to a parsed request. Returns false when it does not
+ * fit behind the responses already queued: flush, then parse it again. */
+static bool emit_response(struct conn *c, const struct detour_request *req, uint32_t *resp_start)
+{
+	struct worker *w = c->w;
+	bool head = req->method_id == DETOUR_M_HEAD;
+	bool close = !req->keep_alive || w->draining;
+	struct detour_respond_ctx ctx = make_ctx(w, head, close);
+	struct detour_match_req q;
+	struct detour_match m;
+	const struct detour_match *mp = NULL;
+	uint32_t off = c->out_len;
+	int status;
+	ssize_t n, pl;
+
+	/* RFC 9110 §10.1.1: a server that will read the body sends 100
+	 * (Continue) to a client that waits for it. */
+	if (req->expect_continue && req->minor_version == 1 &&
+	    (req->chunked || req->content_length > 0)) {
+		memcpy(c->out + off, continue_100, sizeof(continue_100) - 1);
+		off += sizeof(continue_100) - 1;
+	}
+	pl = detour_url_normalize_path(req->path, req->path_len, w->pathbuf,
+	                               w->limits.max_target + 1);
+	if (pl < 0) {
+		emit_error(c, 400, req);
+		return true;
+	}
+	q = (struct detour_match_req){
+		.host = req->host,
+		.host_len = req->host_len,
+		.https = false,
+		.path = w->pathbuf,
+		.path_len = (size_t)pl,
+		.query = req->query,
+		.query_len = req->query_len,
+		.req = req,
+	};
+	if (w->table && detour_table_match(w->table, &q, &m)) {
+		mp = &m;
+		status = m.rule->status;
+		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
+		if (n < 0) {
+			if (c->out_len > 0)
+				return false;
+			if (grow_out(c, DETOUR_RESPONSE_MAX))
+				n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
+			if (n < 0) {
+				/* The Location would be over DETOUR_LOCATION_MAX. */
+				emit_error(c, 500, req);
+				return true;
+			}
+		}
+	} else {
+		status = 404;
+		n = detour_respond_status(404, &ctx, c->out + off, c->out_cap - off);
+		if (n < 0)
+			return false;
+	}
+	*resp_start = off; /* after a 100 (Continue), which goes at once */
+	c->out_len = off + (uint32_t)n;
+	if (close)
+		c->close_after = true;
+	w->requests++;
+	if (w->alog) {
+		ssize_t ll = mp ? detour_respond_location(mp, &q, w->locbuf, DETOUR_LOCATION_MAX) : 0;
+		alog_request(w, c, req, status, (size_t)n, mp, w->locbuf, ll > 0 ? (size_t)ll : 0);
+	}
+	return true;
+}
+
+/* Handles every whole request in the input buffer. Returns true if it made
+ * progress (a request answered or body bytes skipped). */
+static bool process(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct detour_request *req = &w->req;
+	uint32_t pos = 0;
+	bool progress = false;
+
+	while (pos < c->in_len && !c->close_after) {
+		int status = 0;
+		detour_err e;
+
+		if (c->state == ST_BODY) {
+			size_t used = 0;
+			e = detour_http1_body_skip(&c->body, c->in + pos, c->in_len - pos, &used,
+			                           &status);
+			pos += (uint32_t)used;
+			progress = progress || used > 0;
+			if (e == DETOUR_INCOMPLETE)
+				break;
+			if (e != DETOUR_OK) {
+				/* The held answer is never sent: the body was bad. */
+				c->out_len = c->out_hold != HOLD_NONE ? c->out_hold : c->out_len;
+				c->out_hold = HOLD_NONE;
+				c->state = ST_HEAD;
+				emit_error(c, status, NULL);
+				break;
+			}
+			c->state = ST_HEAD;
+			c->out_hold = HOLD_NONE;
+			continue;
+		}
+		if (c->out_cap - c->out_len < OUT_RESERVE)
+			break; /* flush first */
+		e = detour_http1_parse(c->in + pos, c->in_len - pos, &w->limits, req, &status);
+		if (e == DETOUR_INCOMPLETE)
+			break;
+		if (e != DETOUR_OK) {
+			emit_error(c, status, e == DETOUR_ETOOBIG && status == 413 ? req : NULL);
+			break;
+		}
+		uint32_t resp_start = c->out_len;
+		if (!emit_response(c, req, &resp_start))
+			break;
+		pos += (uint32_t)req->head_len;
+		progress = true;
+		if (!c->close_after && (req->chunked || req->content_length > 0)) {
+			/* Hold the answer until the body is read (see the top). */
+			detour_http1_body_init(&c->body, req, &w->limits);
+			c->state = ST_BODY;
+			c->out_hold = resp_start;
+		}
+	}
+	if (c->close_after) {
+		c->in_len = 0; /* nothing after a closing response is read */
+		return true;
+	}
+	if (pos > 0) {
+		memmove(c->in, c->in + pos, c->in_len - pos);
+		c->in_len -= pos;
+	}
+	return progress;
+}
+
+static void update_deadline(struct conn *c, bool progress, bool was_idle)
+{
+	struct worker *w = c->w;
+
+	if (c->list == LIST_NONE || c->state == ST_LINGER)
+		return;
+	if (c->in_len == 0 && c->state == ST_HEAD && c->out_len == 0) {
+		worker_list_move(w, c, LIST_IDLE);
+		if (w->draining)
+			start_linger(c);
+	} else if (progress || was_idle) {
+		worker_list_move(w, c, LIST_ACTIVE);
+	}
+}
+
+static void conn_read(struct conn *c)
+{
+	struct worker *w = c->w;
+	bool was_idle = c->list == LIST_IDLE;
+	ssize_t n;
+
+	if (c->state == ST_LINGER) {
+		char sink[4096];
+		n = read(c->src.fd, sink, sizeof(sink));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			conn_close(c);
+		return;
+	}
+	if (c->in_len == c->in_cap) {
+		/* A head bigger than the first buffer: grow once to the limit. */
+		uint32_t want = (uint32_t)w->limits.max_header_bytes + 1;
+		char *p = want > c->in_cap ? realloc(c->in, want) : NULL;
+		if (p == NULL) {
+			emit_error(c, 431, NULL);
+			conn_flush(c);
+			return;
+		}
+		c->in = p;
+		c->in_cap = want;
+	}
+	n = read(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* EOF or error: nothing more will come. A response still
+		 * queued is sent; then the connection closes. */
+		c->peer_eof = true;
+		if (n == 0 && c->out_len > c->out_off) {
+			c->close_after = true;
+			c->in_len = 0;
+			conn_flush(c);
+			return;
+		}
+		conn_close(c);
+		return;
+	}
+	c->in_len += (uint32_t)n;
+	for (;;) {
+		bool progress = process(c);
+		uint32_t queued = c->out_len;
+		if (!conn_flush(c))
+			return;
+		if (c->state == ST_LINGER)
+			return;
+		update_deadline(c, progress, was_idle);
+		was_idle = false;
+		if (c->list == LIST_NONE || c->state == ST_LINGER)
+			return;
+		/* Everything went out and requests are still buffered (the
+		 * output buffer filled up): answer them now. */
+		if (!(progress && queued > 0 && c->out_len == 0 && c->in_len > 0 && !c->want_write))
+			return;
+	}
+}
+
+static void on_conn_event(struct loop_source *src, unsigned events)
+{
+	struct conn *c = (struct conn *)src;
+
+	if (c->want_write && (events & LOOP_WRITE)) {
+		if (!conn_flush(c))
+			return;
+		if (c->state == ST_LINGER || c->want_write)
+			return;
+		/* Drained: answer what was buffered meanwhile. */
+		worker_list_move(c->w, c, LIST_ACTIVE);
+		if (c->in_len > 0 || c->state == ST_BODY) {
+			bool progress = process(c);
+			if (!conn_flush(c))
+				return;
+			update_deadline(c, progress, false);
+		} else {
+			update_deadline(c, true, false);
+		}
+		return;
+	}
+	if (!c->want_write && (events & LOOP_READ))
+		conn_read(c);
+}
+
+void conn_timeout(struct conn *c)
+{
+	if (c->list == LIST_ACTIVE && c->state == ST_HEAD && c->in_len > 0 && c->out_len == 0) {
+		/* RFC 9110 §15.5.9: 408, then close. */
+		emit_error(c, 408, NULL);
+		if (!conn_flush(c))
+			return;
+		if (c->list == LIST_ACTIVE)
+			conn_close(c); /* could not even start writing it */
+		return;
+	}
+	conn_close(c);
+}
+
+void conn_drain(struct conn *c)
+{
+	if (c->state == ST_HEAD && c->in_len == 0 && c->out_len == 0)
+		start_linger(c);
+}

@@ -1,0 +1,66 @@
+/* detour server: shared state of `detour serve`.
+ *
+ * Threads: the main thread owns the configuration, binds nothing itself,
+ * handles signals (signalfd) and builds new tables on reload; N worker
+ * threads each run their own epoll loop over their own SO_REUSEPORT
+ * listeners and connections and never block on each other.
+ *
+ * The rule table is immutable and published through an atomic pointer.
+ * Reclamation uses generations (like haproxy's pattern generations): after
+ * publishing a new table the main thread bumps srv->gen and frees the old
+ * table once every worker has started a loop iteration at the new
+ * generation (worker.c publishes it before loading the table pointer), so no
+ * worker can still hold the old one. */
+#ifndef DETOUR_SERVER_H
+#define DETOUR_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "detour/config.h"
+#include "detour/table.h"
+#include "loop.h"
+
+struct worker;
+
+struct server {
+	struct detour_config conf; /* main thread writes (reload); workers read only
+	                              fields that reload does not change, see reload() */
+	_Atomic(struct detour_table *) table;
+	atomic_uint_fast64_t gen;
+	atomic_bool stopping;   /* SIGTERM/SIGINT: stop accepting, drain, exit */
+	atomic_uint flush_gen;  /* bumped to ask every worker to flush its access log */
+	atomic_bool server_header;
+	int access_fd;          /* -1 when off; reopened in place with dup2() */
+	struct worker *workers;
+	unsigned nworkers;
+	unsigned max_conns_per_worker;
+};
+
+/* Runs the server with conf until SIGTERM/SIGINT. Returns the exit status
+ * (0 after a clean drain, 1 when start-up failed, with the reason logged). */
+int server_run(const struct detour_config *conf, const char *conf_path);
+
+/* Builds a table from the rules files of conf. Returns NULL with the error
+ * formatted into err (file:line:col: message). */
+struct detour_table *server_build_table(const struct detour_config *conf, char *err, size_t cap);
+
+/* Worker side (worker.c). */
+int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, size_t cap);
+void worker_wake(struct worker *w);
+void worker_join(struct worker *w);
+uint64_t worker_seen_gen(const struct worker *w);
+unsigned worker_flush_ack(const struct worker *w);
+size_t worker_size(void);
+
+/* Error log (log.c): one line per call, written with a single write(). */
+void log_open(const char *path);
+void log_reopen(void);
+void log_msg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_info(...) log_msg("info", __VA_ARGS__)
+#define log_warn(...) log_msg("warn", __VA_ARGS__)
+#define log_err(...) log_msg("error", __VA_ARGS__)
+
+#endif
