@@ -20,6 +20,8 @@ struct detour_respond_ctx {
 	time_t now;         /* the same instant, for Expires */
 	bool head;          /* HEAD request: headers only */
 	bool close;         /* add "Connection: close" */
+	bool keep_alive;    /* add "Connection: keep-alive" (an HTTP/1.0 client asked to keep
+	                       the connection; RFC 9112 §9.3 and Appendix C.2.2) */
 	bool server_header; /* add "Server: detour" */
 };
 

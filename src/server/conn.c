@@ -258,6 +258,8 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	int status;
 	ssize_t n, pl;
 
+	ctx.keep_alive = !close && req->minor_version == 0;
+
 	/* RFC 9110 §10.1.1: a server that will read the body sends 100
 	 * (Continue) to a client that waits for it. */
 	if (req->expect_continue && req->minor_version == 1 &&
