@@ -506,6 +506,19 @@ detour_err detour_url_resolve(const char *base, size_t base_len, const char *ref
 		if (w.over)
 			return DETOUR_ETOOBIG;
 		w.len = path_at + remove_dot_segments(out + path_at, w.len - path_at);
+		if (!auth && w.len - path_at >= 2 && out[path_at] == '/' &&
+		    out[path_at + 1] == '/') {
+			/* §5.3 would write "s:" + "//x" and make x an authority
+			 * ("t:/.//x" resolves to the path "//x"). As the WHATWG
+			 * URL serializer does, "/." keeps it a path: "t:/.//x". */
+			size_t plen = w.len - path_at;
+			put(&w, "..", 2);
+			if (w.over)
+				return DETOUR_ETOOBIG;
+			memmove(out + path_at + 2, out + path_at, plen);
+			out[path_at] = '/';
+			out[path_at + 1] = '.';
+		}
 	}
 	if (query.p) {
 		put(&w, "?", 1);

@@ -463,6 +463,12 @@ static void test_resolve_other_bases(void **state)
 	resolve_ok("http://a/b#frag", "c", "http://a/c");
 	resolve_ok("http://[::1]:80/x/y", "z", "http://[::1]:80/x/z");
 	resolve_ok("http://u:p@h/", "../../..", "http://u:p@h/");
+	/* no authority and a path that would start with "//": "/." keeps the
+	 * result a path instead of turning x into a host */
+	resolve_ok("t:/a", "t:/.//x", "t:/.//x");
+	resolve_ok("t:/a", "/..//x/y", "t:/.//x/y");
+	resolve_ok("t:/a/b", "..//x", "t:/.//x");
+	resolve_ok("t:/a", "t:/.//:.", "t:/.//:.");
 }
 
 static void test_resolve_errors(void **state)
