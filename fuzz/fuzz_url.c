@@ -133,6 +133,12 @@ static void check_normalize(const char *d, size_t n, char *out, char *again, cha
 	/* idempotent */
 	ssize_t r2 = detour_url_normalize_path(out, m, again, m);
 	CHECK(r2 == r && memcmp(again, out, m) == 0);
+	/* an exact fit (the bounds-checked loop when m < n) works unless a
+	 * dot segment needed scratch room; it never gives other bytes */
+	ssize_t re = detour_url_normalize_path(d, n, again, m);
+	CHECK(re == -1 || (re == r && memcmp(again, out, m) == 0));
+	if (!memchr(d, '.', n) && !memmem(d, n, "%2e", 3) && !memmem(d, n, "%2E", 3))
+		CHECK(re == r);
 	/* one byte short never fits */
 	CHECK(detour_url_normalize_path(d, n, again, m - 1) == -1);
 	/* the one-pass loop agrees with §5.2.4 as resolve runs it */

@@ -12,16 +12,16 @@ enum {
 	C_UNRES = 1 << 0, /* unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
 	C_SUB = 1 << 1, /* sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" /
 	                   "=" */
-	C_GEN = 1 << 2, /* gen-delims = ":" / "/" / "?" / "#" / "[" / "]" / "@" */
-	C_HEX = 1 << 3, /* HEXDIG */
+	C_PCHAR = 1 << 2, /* pchar = unreserved / sub-delims / ":" / "@" (without pct-encoded) */
+	C_HEX = 1 << 3,   /* HEXDIG */
 	C_ALPHA = 1 << 4, /* ALPHA */
 	C_DIGIT = 1 << 5, /* DIGIT */
 	C_PATH = 1 << 6,  /* pchar / "/" (without pct-encoded) */
 	C_QF = 1 << 7,    /* pchar / "/" / "?": query and fragment (without pct-encoded) */
 };
 
-#define UNR (C_UNRES | C_PATH | C_QF)
-#define SUB (C_SUB | C_PATH | C_QF)
+#define UNR (C_UNRES | C_PCHAR | C_PATH | C_QF)
+#define SUB (C_SUB | C_PCHAR | C_PATH | C_QF)
 
 static const uint8_t cls[256] = {
         ['0' ... '9'] = UNR | C_HEX | C_DIGIT,
@@ -44,13 +44,10 @@ static const uint8_t cls[256] = {
         [','] = SUB,
         [';'] = SUB,
         ['='] = SUB,
-        [':'] = C_GEN | C_PATH | C_QF,
-        ['@'] = C_GEN | C_PATH | C_QF,
-        ['/'] = C_GEN | C_PATH | C_QF,
-        ['?'] = C_GEN | C_QF,
-        ['#'] = C_GEN,
-        ['['] = C_GEN,
-        [']'] = C_GEN,
+        [':'] = C_PCHAR | C_PATH | C_QF,
+        ['@'] = C_PCHAR | C_PATH | C_QF,
+        ['/'] = C_PATH | C_QF,
+        ['?'] = C_QF,
 };
 
 static const char HEXU[16] = "0123456789ABCDEF";
@@ -190,7 +187,7 @@ static detour_err parse_authority(const char *s, size_t a, size_t b, struct deto
 		size_t e = (size_t)(at - s);
 		/* userinfo = *( unreserved / pct-encoded / sub-delims / ":" ); the
 		 * span holds no '@' (first one) and no '/' (authority cut). */
-		if (!span_ok(s, a, e, C_PATH))
+		if (!span_ok(s, a, e, C_PCHAR))
 			return DETOUR_EINVAL;
 		u->userinfo = sl(s, a, e);
 		a = e + 1;
@@ -306,10 +303,12 @@ detour_err detour_url_parse(const char *s, size_t len, struct detour_url *u)
 	return DETOUR_OK;
 }
 
-ssize_t detour_url_normalize_path(const char *in, size_t len, char *out, size_t cap)
+/* The loop of detour_url_normalize_path(). With checked false the caller
+ * has made sure cap >= len, which the invariant o <= i turns into "every
+ * write fits", so the per-byte bounds checks are compiled out. */
+static inline __attribute__((always_inline)) ssize_t normalize(const char *in, size_t len,
+                                                               char *out, size_t cap, bool checked)
 {
-	if (len == 0 || in[0] != '/')
-		return -1;
 	/* One pass, segment by segment. Invariant: o <= i, so the output never
 	 * outgrows the input. Each segment is copied with its '/' while %HH is
 	 * decoded (unreserved) or upper-cased (anything else, §6.2.2.1-2), then
@@ -323,22 +322,21 @@ ssize_t detour_url_normalize_path(const char *in, size_t len, char *out, size_t 
 	size_t i = 0, o = 0;
 	while (i < len) {
 		size_t seg = o; /* out[seg] is this segment's '/' */
-		if (o >= cap)
+		if (checked && o >= cap)
 			return -1;
 		out[o++] = '/';
 		i++;
-		while (i < len) {
-			unsigned char c = (unsigned char)in[i];
-			if (c == '/')
-				break;
-			if (cls[c] & C_PATH) {
-				if (o >= cap)
+		for (;;) {
+			/* the common case: a run of plain pchar */
+			while (i < len && (cls[(unsigned char)in[i]] & C_PCHAR)) {
+				if (checked && o >= cap)
 					return -1;
-				out[o++] = (char)c;
-				i++;
-				continue;
+				out[o++] = in[i++];
 			}
-			if (c != '%' || len - i < 3)
+			if (i == len || in[i] == '/')
+				break;
+			/* anything else must be pct-encoded = "%" HEXDIG HEXDIG */
+			if (in[i] != '%' || len - i < 3)
 				return -1;
 			int hi = hexval((unsigned char)in[i + 1]);
 			int lo = hexval((unsigned char)in[i + 2]);
@@ -346,11 +344,11 @@ ssize_t detour_url_normalize_path(const char *in, size_t len, char *out, size_t 
 				return -1;
 			unsigned char d = (unsigned char)(hi << 4 | lo);
 			if (cls[d] & C_UNRES) {
-				if (o >= cap)
+				if (checked && o >= cap)
 					return -1;
 				out[o++] = (char)d;
 			} else {
-				if (cap - o < 3)
+				if (checked && cap - o < 3)
 					return -1;
 				out[o++] = '%';
 				out[o++] = HEXU[hi];
@@ -370,6 +368,15 @@ ssize_t detour_url_normalize_path(const char *in, size_t len, char *out, size_t 
 		}
 	}
 	return (ssize_t)o;
+}
+
+ssize_t detour_url_normalize_path(const char *in, size_t len, char *out, size_t cap)
+{
+	if (len == 0 || in[0] != '/')
+		return -1;
+	if (cap >= len)
+		return normalize(in, len, out, cap, false);
+	return normalize(in, len, out, cap, true);
 }
 
 /* RFC 3986 §5.2.4 remove_dot_segments, in place over p[0..n), for any path

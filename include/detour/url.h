@@ -43,7 +43,9 @@ detour_err detour_url_parse(const char *s, size_t len, struct detour_url *u);
  * Empty segments are kept ("//x" stays "//x"). in must start with '/' and
  * hold only pchar / "/" (so no '?', '#', space, '|', ...): the caller cuts
  * the query off first. Neither reads nor writes a NUL; out[ret..len) may
- * hold scratch bytes. Both buffers are borrowed.
+ * hold scratch bytes. Both buffers are borrowed. cap >= len always does;
+ * a smaller cap may fail even if the result would fit, since a segment is
+ * written before a later ".." removes it.
  * Returns the output length, or -1 if in is not a valid path (a bad '%'
  * escape, a byte that is not a path character) or out is too small. in and
  * out may not overlap. */
