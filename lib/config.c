@@ -57,8 +57,9 @@ static detour_err set_path(struct pstate *s, const struct arg *a, char *dst)
 
 	if (a->p[0] == '/' || s->dir[0] == '\0')
 		n = snprintf(dst, DETOUR_CONF_PATH_MAX, "%.*s", (int)a->len, a->p);
-	else
-		n = snprintf(dst, DETOUR_CONF_PATH_MAX, "%s/%.*s", s->dir, (int)a->len, a->p);
+	else /* a config in "/" gives "/x", not "//x" */
+		n = snprintf(dst, DETOUR_CONF_PATH_MAX, "%s/%.*s",
+		             strcmp(s->dir, "/") ? s->dir : "", (int)a->len, a->p);
 	if (n < 0 || n >= DETOUR_CONF_PATH_MAX)
 		return fail(s, a->col, "path too long: \"%s\"", a->p, a->len);
 	return DETOUR_OK;
@@ -95,6 +96,8 @@ int64_t detour_parse_size(const char *p, size_t len)
 			return -1;
 		v = v * 10 + (p[i] - '0');
 	}
+	if (v > INT64_MAX / mult)
+		return -1; /* "999999999999g": too large, never a signed overflow */
 	return v * mult;
 }
 
