@@ -1,0 +1,675 @@
+/* Unit tests for lib/config.c: every directive, every error with its exact
+ * "file:line:col: message" text, the defaults, sizes and listen addresses,
+ * and loading from a file. Inputs go through guard_copy() so that a read
+ * past the end of a config buffer faults. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "unit.h"
+
+#include "detour/config.h"
+
+/* Parses text as config file `name` over the defaults; returns the result
+ * and the formatted diagnostic in err. */
+static detour_err parse_named(struct detour_config *c, const char *name, const char *text,
+                              char *err, size_t cap)
+{
+	struct guard g;
+	struct detour_diag d = {0};
+	size_t len = strlen(text);
+	const char *buf = guard_copy(&g, text, len);
+	detour_err e;
+
+	detour_config_defaults(c);
+	e = detour_config_parse(c, name, buf, len, &d);
+	if (e != DETOUR_OK)
+		detour_diag_format(&d, err, cap);
+	else
+		err[0] = '\0';
+	guard_free(&g);
+	return e;
+}
+
+static struct detour_config conf; /* big (64 x 4 KiB paths): not on the stack */
+
+static void parse_ok(const char *text)
+{
+	char err[512];
+	detour_err e = parse_named(&conf, "/etc/detour/detour.conf", text, err, sizeof(err));
+
+	if (e != DETOUR_OK) {
+		print_error("unexpected error for %s: %s\n", text, err);
+		fail();
+	}
+}
+
+/* ---- defaults ---------------------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+	struct detour_config *c = &conf;
+
+	memset(c, 0x5a, sizeof(*c));
+	detour_config_defaults(c);
+	assert_string_equal(c->file, "");
+	assert_int_equal(c->nlisten, 1);
+	assert_string_equal(c->listen[0].host, "127.0.0.1");
+	assert_int_equal(c->listen[0].port, 8080);
+	assert_false(c->listen[0].ipv6);
+	assert_int_equal(c->workers, 0);
+	assert_int_equal(c->nrules, 1);
+	assert_string_equal(c->rules[0], "examples/site.rules");
+	assert_string_equal(c->access_log, "");
+	assert_string_equal(c->error_log, "");
+	assert_false(c->server_header);
+	assert_int_equal(c->max_connections, 10000);
+	assert_int_equal(c->limits.max_target, 8192);
+	assert_int_equal(c->limits.max_header_bytes, 32768);
+	assert_int_equal(c->limits.max_headers, 100);
+	assert_int_equal(c->limits.max_body, 1048576);
+	assert_int_equal(c->header_timeout_ms, 10000);
+	assert_int_equal(c->keepalive_timeout_ms, 60000);
+}
+
+static void test_empty_and_comments(void **state)
+{
+	static const char *const texts[] = {
+	        "",
+	        "\n",
+	        "\n\n\r\n",
+	        "# only a comment\n",
+	        "   # indented comment\n\t\t\n",
+	        "#listen 1.2.3.4:5\n",
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		parse_ok(texts[i]);
+		assert_string_equal(conf.file, "/etc/detour/detour.conf");
+		assert_int_equal(conf.nlisten, 1);
+		assert_int_equal(conf.listen[0].port, 8080);
+		assert_int_equal(conf.nrules, 1);
+		assert_string_equal(conf.rules[0], "examples/site.rules");
+	}
+}
+
+/* ---- every directive, accepted values ----------------------------------- */
+
+struct listen_case {
+	const char *in;
+	const char *host;
+	unsigned port;
+	bool ipv6;
+};
+
+static const struct listen_case listen_ok[] = {
+        {"127.0.0.1:8080", "127.0.0.1", 8080, false},
+        {"0.0.0.0:1", "0.0.0.0", 1, false},
+        {"*:80", "0.0.0.0", 80, false},
+        {"localhost:81", "127.0.0.1", 81, false},
+        {"8080", "127.0.0.1", 8080, false},
+        {"65535", "127.0.0.1", 65535, false},
+        {"10.1.2.3:00443", "10.1.2.3", 443, false},
+        {"[::1]:9000", "::1", 9000, true},
+        {"[::]:80", "::", 80, true},
+        {"[2001:db8::7]:65535", "2001:db8::7", 65535, true},
+        {"[::ffff:192.0.2.1]:8", "::ffff:192.0.2.1", 8, true},
+};
+
+static const char *const listen_bad[] = {
+        "",
+        "0",
+        "65536",
+        "123456",
+        "-1",
+        "80a",
+        ":80",
+        "1.2.3:80",
+        "1.2.3.4:",
+        "1.2.3.4:0",
+        "1.2.3.4:65536",
+        "1.2.3.4:8x",
+        "1.2.3.4:123456",
+        "example.com:80",
+        "256.1.1.1:80",
+        "[::1]",
+        "[::1]:",
+        "[::1]80",
+        "[::1:80",
+        "[]:80",
+        "[zz]:80",
+        "[1.2.3.4]:80",
+        "::1:80",
+        "[::1]:0",
+        "[::1]:99999",
+        "*",
+        "*:",
+};
+
+static void test_parse_listen(void **state)
+{
+	struct detour_listen l;
+
+	for (size_t i = 0; i < sizeof(listen_ok) / sizeof(listen_ok[0]); i++) {
+		const struct listen_case *k = &listen_ok[i];
+		struct guard g;
+		const char *p = guard_copy(&g, k->in, strlen(k->in));
+		memset(&l, 0x5a, sizeof(l));
+		if (detour_config_parse_listen(p, strlen(k->in), &l) != DETOUR_OK) {
+			print_error("listen %s refused\n", k->in);
+			fail();
+		}
+		assert_string_equal(l.host, k->host);
+		assert_int_equal(l.port, k->port);
+		assert_int_equal(l.ipv6, k->ipv6);
+		guard_free(&g);
+	}
+	for (size_t i = 0; i < sizeof(listen_bad) / sizeof(listen_bad[0]); i++) {
+		struct guard g;
+		const char *p = guard_copy(&g, listen_bad[i], strlen(listen_bad[i]));
+		if (detour_config_parse_listen(p, strlen(listen_bad[i]), &l) != DETOUR_EINVAL) {
+			print_error("listen '%s' accepted\n", listen_bad[i]);
+			fail();
+		}
+		guard_free(&g);
+	}
+	/* 256 bytes or more is refused before any copy. */
+	char big[300];
+	memset(big, '1', sizeof(big));
+	assert_int_equal(detour_config_parse_listen(big, sizeof(big), &l), DETOUR_EINVAL);
+}
+
+static void test_listen_directive(void **state)
+{
+	/* The first listen replaces the default; later ones append. */
+	parse_ok("listen [::1]:9000\n");
+	assert_int_equal(conf.nlisten, 1);
+	assert_string_equal(conf.listen[0].host, "::1");
+	assert_true(conf.listen[0].ipv6);
+	assert_int_equal(conf.listen[0].port, 9000);
+
+	parse_ok("listen 127.0.0.1:1\nlisten *:2\n\tlisten\t3 # comment\n");
+	assert_int_equal(conf.nlisten, 3);
+	assert_string_equal(conf.listen[0].host, "127.0.0.1");
+	assert_int_equal(conf.listen[0].port, 1);
+	assert_string_equal(conf.listen[1].host, "0.0.0.0");
+	assert_int_equal(conf.listen[1].port, 2);
+	assert_string_equal(conf.listen[2].host, "127.0.0.1");
+	assert_int_equal(conf.listen[2].port, 3);
+
+	/* 16 addresses are allowed. */
+	char text[1024] = "";
+	for (int i = 0; i < DETOUR_CONF_MAX_LISTEN; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "listen %d\n", 1000 + i);
+	parse_ok(text);
+	assert_int_equal(conf.nlisten, 16);
+	assert_int_equal(conf.listen[15].port, 1015);
+}
+
+static void test_workers(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned workers;
+	} cases[] = {
+	        {"workers auto\n", 0},  {"workers 1\n", 1},   {"workers 4\n", 4},
+	        {"workers 256\n", 256}, {"workers 007\n", 7},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_ok(cases[i].text);
+		assert_int_equal(conf.workers, cases[i].workers);
+	}
+}
+
+static void test_rules_paths(void **state)
+{
+	char err[512];
+
+	/* Relative paths are resolved against the config file's directory. */
+	parse_ok("rules site.rules\n");
+	assert_int_equal(conf.nrules, 1);
+	assert_string_equal(conf.rules[0], "/etc/detour/site.rules");
+
+	parse_ok("rules a.rules\nrules /abs/b.rules\nrules sub/c.rules\n");
+	assert_int_equal(conf.nrules, 3);
+	assert_string_equal(conf.rules[0], "/etc/detour/a.rules");
+	assert_string_equal(conf.rules[1], "/abs/b.rules");
+	assert_string_equal(conf.rules[2], "/etc/detour/sub/c.rules");
+
+	/* A config named without a directory: paths stay as written. */
+	assert_int_equal(parse_named(&conf, "detour.conf", "rules x.rules\n", err, sizeof(err)),
+	                 DETOUR_OK);
+	assert_string_equal(conf.rules[0], "x.rules");
+	assert_string_equal(conf.file, "detour.conf");
+
+	assert_int_equal(parse_named(&conf, "conf/detour.conf", "rules x.rules\naccess-log a.log\n",
+	                             err, sizeof(err)),
+	                 DETOUR_OK);
+	assert_string_equal(conf.rules[0], "conf/x.rules");
+	assert_string_equal(conf.access_log, "conf/a.log");
+
+	/* A config in the root directory: "/x.rules", not "//x.rules". */
+	assert_int_equal(parse_named(&conf, "/detour.conf", "rules x.rules\n", err, sizeof(err)),
+	                 DETOUR_OK);
+	assert_string_equal(conf.rules[0], "/x.rules");
+
+	/* 64 rules files are allowed. */
+	char *text = malloc(64 * 16);
+	assert_non_null(text);
+	text[0] = '\0';
+	for (int i = 0; i < DETOUR_CONF_MAX_RULES; i++)
+		sprintf(text + strlen(text), "rules r%d\n", i);
+	parse_ok(text);
+	assert_int_equal(conf.nrules, 64);
+	assert_string_equal(conf.rules[63], "/etc/detour/r63");
+	free(text);
+}
+
+static void test_logs_and_flags(void **state)
+{
+	parse_ok("access-log off\n");
+	assert_string_equal(conf.access_log, "");
+	parse_ok("access-log -\n");
+	assert_string_equal(conf.access_log, "-");
+	parse_ok("access-log stdout\n");
+	assert_string_equal(conf.access_log, "-");
+	parse_ok("access-log logs/access.log\n");
+	assert_string_equal(conf.access_log, "/etc/detour/logs/access.log");
+	parse_ok("access-log /var/log/a.log\naccess-log off\n");
+	assert_string_equal(conf.access_log, "");
+
+	parse_ok("error-log stderr\n");
+	assert_string_equal(conf.error_log, "");
+	parse_ok("error-log error.log\n");
+	assert_string_equal(conf.error_log, "/etc/detour/error.log");
+	parse_ok("error-log /tmp/e.log\nerror-log stderr\n");
+	assert_string_equal(conf.error_log, "");
+
+	parse_ok("server-header on\n");
+	assert_true(conf.server_header);
+	parse_ok("server-header on\nserver-header off\n");
+	assert_false(conf.server_header);
+
+	parse_ok("max-connections 1\n");
+	assert_int_equal(conf.max_connections, 1);
+	parse_ok("max-connections 1000000\n");
+	assert_int_equal(conf.max_connections, 1000000);
+	parse_ok("max-connections 2k\n");
+	assert_int_equal(conf.max_connections, 2048);
+}
+
+static void test_limits_and_timeouts(void **state)
+{
+	parse_ok("limit target 64\nlimit header-bytes 1k\nlimit headers 1\nlimit body 0\n");
+	assert_int_equal(conf.limits.max_target, 64);
+	assert_int_equal(conf.limits.max_header_bytes, 1024);
+	assert_int_equal(conf.limits.max_headers, 1);
+	assert_int_equal(conf.limits.max_body, 0);
+
+	parse_ok("limit header-bytes 1m\nlimit target 1M\nlimit headers 256\nlimit body 1024g\n");
+	assert_int_equal(conf.limits.max_target, 1048576);
+	assert_int_equal(conf.limits.max_header_bytes, 1048576);
+	assert_int_equal(conf.limits.max_headers, 256);
+	assert_true(conf.limits.max_body == (uint64_t)1 << 40);
+
+	parse_ok("limit target 16K\nlimit header-bytes 64k\nlimit body 10m\n");
+	assert_int_equal(conf.limits.max_target, 16384);
+	assert_int_equal(conf.limits.max_header_bytes, 65536);
+	assert_int_equal(conf.limits.max_headers, 100);
+	assert_int_equal(conf.limits.max_body, 10485760);
+
+	/* Equal target and header-bytes are fine. */
+	parse_ok("limit target 1k\nlimit header-bytes 1k\n");
+
+	parse_ok("timeout header 1s\ntimeout keepalive 2m\n");
+	assert_int_equal(conf.header_timeout_ms, 1000);
+	assert_int_equal(conf.keepalive_timeout_ms, 120000);
+	parse_ok("timeout header 1h\ntimeout keepalive 30\n");
+	assert_int_equal(conf.header_timeout_ms, 3600000);
+	assert_int_equal(conf.keepalive_timeout_ms, 30000);
+}
+
+static void test_example_conf_shape(void **state)
+{
+	/* examples/detour.conf as shipped, inline. */
+	parse_ok("# detour.conf\r\n"
+	         "listen 127.0.0.1:8080\r\n"
+	         "workers auto\r\n"
+	         "rules site.rules\r\n"
+	         "access-log -\r\n"
+	         "server-header off\r\n"
+	         "max-connections 10000\r\n"
+	         "limit target 8k\r\n"
+	         "limit header-bytes 32k\r\n"
+	         "limit headers 100\r\n"
+	         "limit body 1m\r\n"
+	         "timeout header 10s\r\n"
+	         "timeout keepalive 60s"); /* no final newline */
+	assert_int_equal(conf.nlisten, 1);
+	assert_int_equal(conf.listen[0].port, 8080);
+	assert_string_equal(conf.rules[0], "/etc/detour/site.rules");
+	assert_string_equal(conf.access_log, "-");
+	assert_int_equal(conf.keepalive_timeout_ms, 60000);
+	assert_int_equal(conf.header_timeout_ms, 10000);
+}
+
+/* ---- errors: exact text ------------------------------------------------- */
+
+struct err_case {
+	const char *text;
+	const char *err; /* with the file name "t.conf" */
+};
+
+#define LISTEN_EXP       "expected ADDR:PORT (127.0.0.1:8080, [::1]:8080, *:8080 or a port), found "
+#define SIZE_EXP(lo, hi) "expected a size from " lo " to " hi " bytes (512, 8k, 1m), found "
+#define KNOWN                                                                                      \
+	"(known: listen, workers, rules, access-log, error-log, server-header, max-connections, "  \
+	"limit, timeout)"
+
+static const struct err_case err_cases[] = {
+        /* unknown directive, with the known ones listed */
+        {"lisen 80\n", "t.conf:1:1: unknown directive \"lisen\" " KNOWN},
+        {"\n\n   Listen 80\n", "t.conf:3:4: unknown directive \"Listen\" " KNOWN},
+        {"workers 2\nfoo\n", "t.conf:2:1: unknown directive \"foo\" " KNOWN},
+        /* argument counts */
+        {"listen\n", "t.conf:1:1: 'listen' takes 1 argument: listen ADDR:PORT"},
+        {"listen 1 2\n", "t.conf:1:1: 'listen' takes 1 argument: listen ADDR:PORT"},
+        {"  workers\n", "t.conf:1:3: 'workers' takes 1 argument: workers auto|N"},
+        {"rules a b\n", "t.conf:1:1: 'rules' takes 1 argument: rules FILE"},
+        {"access-log\n", "t.conf:1:1: 'access-log' takes 1 argument: access-log FILE|-|off"},
+        {"error-log a b\n", "t.conf:1:1: 'error-log' takes 1 argument: error-log FILE|stderr"},
+        {"server-header\n", "t.conf:1:1: 'server-header' takes 1 argument: server-header on|off"},
+        {"max-connections 1 2\n",
+         "t.conf:1:1: 'max-connections' takes 1 argument: max-connections N"},
+        {"limit target\n",
+         "t.conf:1:1: 'limit' takes 2 arguments: limit target|header-bytes|headers|body SIZE"},
+        {"limit target 1k 2k\n",
+         "t.conf:1:1: 'limit' takes 2 arguments: limit target|header-bytes|headers|body SIZE"},
+        {"timeout\n", "t.conf:1:1: 'timeout' takes 2 arguments: timeout header|keepalive DURATION"},
+        {"timeout header 1s 2s\n",
+         "t.conf:1:1: 'timeout' takes 2 arguments: timeout header|keepalive DURATION"},
+        {"limit a b c d e f g h\n",
+         "t.conf:1:1: 'limit' takes 2 arguments: limit target|header-bytes|headers|body SIZE"},
+        {"limit a b c d e f g h i j k\n", "t.conf:1:23: too many arguments, at \"i j k\""},
+        /* listen */
+        {"listen localhost\n", "t.conf:1:8: " LISTEN_EXP "\"localhost\""},
+        {"listen example.com:80\n", "t.conf:1:8: " LISTEN_EXP "\"example.com:80\""},
+        {"listen\t\t1.2.3.4:0\n", "t.conf:1:9: " LISTEN_EXP "\"1.2.3.4:0\""},
+        {"listen [::1]:65536\n", "t.conf:1:8: " LISTEN_EXP "\"[::1]:65536\""},
+        {"listen 80#no-comment-inside-a-word\n",
+         "t.conf:1:8: " LISTEN_EXP "\"80#no-comment-inside-a-word\""},
+        {"listen 1\nlisten 2\nlisten 3\nlisten 4\nlisten 5\nlisten 6\nlisten 7\nlisten 8\n"
+         "listen 9\nlisten 10\nlisten 11\nlisten 12\nlisten 13\nlisten 14\nlisten 15\n"
+         "listen 16\nlisten 17\n",
+         "t.conf:17:8: too many listen addresses (at most 16), at \"17\""},
+        /* workers */
+        {"workers 0\n", "t.conf:1:9: expected 'auto' or a number of workers from 1 to 256, found "
+                        "\"0\""},
+        {"workers 257\n", "t.conf:1:9: expected 'auto' or a number of workers from 1 to 256, "
+                          "found \"257\""},
+        {"workers 1k\n", "t.conf:1:9: expected 'auto' or a number of workers from 1 to 256, "
+                         "found \"1k\""},
+        {"workers Auto\n", "t.conf:1:9: expected 'auto' or a number of workers from 1 to 256, "
+                           "found \"Auto\""},
+        {"workers -2\n", "t.conf:1:9: expected 'auto' or a number of workers from 1 to 256, "
+                         "found \"-2\""},
+        /* server-header */
+        {"server-header yes\n", "t.conf:1:15: expected 'on' or 'off', found \"yes\""},
+        {"server-header ON\n", "t.conf:1:15: expected 'on' or 'off', found \"ON\""},
+        /* max-connections */
+        {"max-connections 0\n", "t.conf:1:17: expected a number of connections from 1 to "
+                                "1000000, found \"0\""},
+        {"max-connections 1000001\n", "t.conf:1:17: expected a number of connections from 1 to "
+                                      "1000000, found \"1000001\""},
+        {"max-connections many\n", "t.conf:1:17: expected a number of connections from 1 to "
+                                   "1000000, found \"many\""},
+        {"max-connections 1g\n", "t.conf:1:17: expected a number of connections from 1 to "
+                                 "1000000, found \"1g\""},
+        /* limit */
+        {"limit size 1k\n", "t.conf:1:7: expected a limit name (target, header-bytes, headers, "
+                            "body), found \"size\""},
+        {"limit target 63\n", "t.conf:1:14: " SIZE_EXP("64", "1048576") "\"63\""},
+        {"limit target 2m\n", "t.conf:1:14: " SIZE_EXP("64", "1048576") "\"2m\""},
+        {"limit target 8kb\n", "t.conf:1:14: " SIZE_EXP("64", "1048576") "\"8kb\""},
+        {"limit header-bytes 1023\n", "t.conf:1:20: " SIZE_EXP("1024", "1048576") "\"1023\""},
+        {"limit headers 0\n", "t.conf:1:15: " SIZE_EXP("1", "256") "\"0\""},
+        {"limit headers 257\n", "t.conf:1:15: " SIZE_EXP("1", "256") "\"257\""},
+        {"limit body 1025g\n", "t.conf:1:12: " SIZE_EXP("0", "1099511627776") "\"1025g\""},
+        {"limit body -1\n", "t.conf:1:12: " SIZE_EXP("0", "1099511627776") "\"-1\""},
+        {"limit body 1.5m\n", "t.conf:1:12: " SIZE_EXP("0", "1099511627776") "\"1.5m\""},
+        /* 12 digits times a suffix must not overflow (UBSan checks it) */
+        {"limit body 999999999999g\n",
+         "t.conf:1:12: " SIZE_EXP("0", "1099511627776") "\"999999999999g\""},
+        {"limit body 9999999999999\n",
+         "t.conf:1:12: " SIZE_EXP("0", "1099511627776") "\"9999999999999\""},
+        {"limit header-bytes 1k\n",
+         "t.conf: limit target (8192) is larger than limit header-bytes (1024)"},
+        {"limit target 2k\nlimit header-bytes 1k\n",
+         "t.conf: limit target (2048) is larger than limit header-bytes (1024)"},
+        /* timeout */
+        {"timeout read 1s\n", "t.conf:1:9: expected a timeout name (header, keepalive), found "
+                              "\"read\""},
+        {"timeout header 0s\n", "t.conf:1:16: expected a duration from 1s to 1h (10s, 2m), "
+                                "found \"0s\""},
+        {"timeout keepalive 2h\n", "t.conf:1:19: expected a duration from 1s to 1h (10s, 2m), "
+                                   "found \"2h\""},
+        {"timeout keepalive 3601\n", "t.conf:1:19: expected a duration from 1s to 1h (10s, 2m), "
+                                     "found \"3601\""},
+        {"timeout header soon\n", "t.conf:1:16: expected a duration from 1s to 1h (10s, 2m), "
+                                  "found \"soon\""},
+        /* bytes that have no place in a config */
+        {"listen 80\x01x\n", "t.conf:1:10: control character in \"80\""},
+        {"listen a\rb\n", "t.conf:1:9: control character in \"a\""},
+        {"workers 1\n\x7f\n", "t.conf:2:1: control character in \"\""},
+        {"workers 1\nworkers 2\x0b\n", "t.conf:2:10: control character in \"2\""},
+};
+
+static void test_errors(void **state)
+{
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+		const struct err_case *k = &err_cases[i];
+		detour_err e = parse_named(&conf, "t.conf", k->text, err, sizeof(err));
+		if (e != DETOUR_EINVAL || strcmp(err, k->err) != 0) {
+			print_error("case %zu: %s\n  expected: %s\n  got (%d): %s\n", i, k->text,
+			            k->err, (int)e, e ? err : "(ok)");
+			fail();
+		}
+	}
+}
+
+static void test_error_nul_and_long(void **state)
+{
+	char err[512];
+	struct detour_diag d = {0};
+	static const char with_nul[] = "workers 1\nlisten 8\0\n";
+
+	detour_config_defaults(&conf);
+	assert_int_equal(detour_config_parse(&conf, "t.conf", with_nul, sizeof(with_nul) - 1, &d),
+	                 DETOUR_EINVAL);
+	assert_string_equal(detour_diag_format(&d, err, sizeof(err)),
+	                    "t.conf:2: NUL byte in the file");
+
+	/* A path that does not fit in DETOUR_CONF_PATH_MAX once resolved. */
+	char *text = malloc(DETOUR_CONF_PATH_MAX + 64);
+	assert_non_null(text);
+	strcpy(text, "rules ");
+	memset(text + 6, 'a', DETOUR_CONF_PATH_MAX - 2); /* "/d/" + this is over the max */
+	strcpy(text + 6 + DETOUR_CONF_PATH_MAX - 2, "\n");
+	assert_int_equal(parse_named(&conf, "/d/t.conf", text, err, sizeof(err)), DETOUR_EINVAL);
+	char expect[512] = "/d/t.conf:1:7: path too long: \"";
+	memset(expect + strlen(expect), 'a', 127);
+	strcpy(expect + strlen(expect), "\"");
+	assert_string_equal(err, expect);
+	/* The same path is fine when nothing is prepended. */
+	assert_int_equal(parse_named(&conf, "t.conf", text, err, sizeof(err)), DETOUR_OK);
+	assert_int_equal(strlen(conf.rules[0]), DETOUR_CONF_PATH_MAX - 2);
+	free(text);
+
+	/* 65 rules files: the 65th is refused. */
+	text = malloc(65 * 16);
+	assert_non_null(text);
+	text[0] = '\0';
+	for (int i = 0; i < 65; i++)
+		sprintf(text + strlen(text), "rules r%d\n", i);
+	assert_int_equal(parse_named(&conf, "t.conf", text, err, sizeof(err)), DETOUR_EINVAL);
+	assert_string_equal(err, "t.conf:65:7: too many rules files (at most 64), at \"r64\"");
+	free(text);
+
+	/* An unknown directive longer than 60 bytes is cut in the message. */
+	char lng[128];
+	memset(lng, 'x', 80);
+	strcpy(lng + 80, " 1\n");
+	assert_int_equal(parse_named(&conf, "t.conf", lng, err, sizeof(err)), DETOUR_EINVAL);
+	char exp2[512] = "t.conf:1:1: unknown directive \"";
+	memset(exp2 + strlen(exp2), 'x', 60);
+	strcpy(exp2 + strlen(exp2), "\" " KNOWN);
+	assert_string_equal(err, exp2);
+}
+
+/* An error leaves the diag's file pointing at the name given. */
+static void test_error_stops_at_first(void **state)
+{
+	char err[512];
+
+	assert_int_equal(parse_named(&conf, "t.conf", "workers 0\nlisten x\n", err, sizeof(err)),
+	                 DETOUR_EINVAL);
+	assert_string_equal(err, "t.conf:1:9: expected 'auto' or a number of workers from 1 to "
+	                         "256, found \"0\"");
+}
+
+/* ---- sizes -------------------------------------------------------------- */
+
+static void test_parse_size(void **state)
+{
+	static const struct {
+		const char *in;
+		int64_t v;
+	} cases[] = {
+	        {"0", 0},
+	        {"512", 512},
+	        {"8k", 8192},
+	        {"32K", 32768},
+	        {"1m", 1048576},
+	        {"1M", 1048576},
+	        {"1g", 1073741824},
+	        {"2G", 2147483648},
+	        {"000000000001", 1},
+	        {"999999999999", 999999999999},
+	        {"999999999k", INT64_C(999999999) * 1024},
+	        {"", -1},
+	        {"k", -1},
+	        {"m", -1},
+	        {"1x", -1},
+	        {"1kk", -1},
+	        {"-1", -1},
+	        {"+1", -1},
+	        {" 1", -1},
+	        {"1.5k", -1},
+	        {"1t", -1},
+	        {"0x10", -1},
+	        {"9999999999999", -1},
+	        /* too large to represent: refused, never an overflow */
+	        {"999999999999g", -1},
+	        {"999999999999m", INT64_C(999999999999) * 1048576},
+	        {"99999999999g", -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct guard g;
+		size_t n = strlen(cases[i].in);
+		const char *p = guard_copy(&g, cases[i].in, n);
+		int64_t v = detour_parse_size(p, n);
+		if (v != cases[i].v) {
+			print_error("parse_size(\"%s\") = %lld, expected %lld\n", cases[i].in,
+			            (long long)v, (long long)cases[i].v);
+			fail();
+		}
+		guard_free(&g);
+	}
+}
+
+/* ---- loading a file ----------------------------------------------------- */
+
+static void test_load(void **state)
+{
+	char dir[] = "/tmp/detour-test-config-XXXXXX";
+	char path[256], err[512];
+	struct detour_diag d = {0};
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/detour.conf", dir);
+
+	/* Missing file: EIO, defaults in place. */
+	memset(&conf, 0x5a, sizeof(conf));
+	assert_int_equal(detour_config_load(&conf, path, &d), DETOUR_EIO);
+	char expect[512];
+	snprintf(expect, sizeof(expect), "%s: cannot open: No such file or directory", path);
+	assert_string_equal(detour_diag_format(&d, err, sizeof(err)), expect);
+	assert_int_equal(conf.listen[0].port, 8080);
+
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("listen 127.0.0.1:9999\nrules r.rules\nworkers 3\ntimeout header 5s\n", f);
+	fclose(f);
+	memset(&conf, 0x5a, sizeof(conf));
+	assert_int_equal(detour_config_load(&conf, path, &d), DETOUR_OK);
+	assert_string_equal(conf.file, path);
+	assert_int_equal(conf.nlisten, 1);
+	assert_int_equal(conf.listen[0].port, 9999);
+	assert_int_equal(conf.workers, 3);
+	assert_int_equal(conf.header_timeout_ms, 5000);
+	assert_int_equal(conf.keepalive_timeout_ms, 60000); /* default filled first */
+	assert_int_equal(conf.max_connections, 10000);
+	char rules[300];
+	snprintf(rules, sizeof(rules), "%s/r.rules", dir);
+	assert_string_equal(conf.rules[0], rules);
+
+	/* A syntax error in a file names the file as given. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("# c\nlisten 127.0.0.1:9999\n\nworkers many\n", f);
+	fclose(f);
+	assert_int_equal(detour_config_load(&conf, path, &d), DETOUR_EINVAL);
+	snprintf(expect, sizeof(expect),
+	         "%s:4:9: expected 'auto' or a number of workers from 1 to 256, found \"many\"",
+	         path);
+	assert_string_equal(detour_diag_format(&d, err, sizeof(err)), expect);
+
+	/* An empty file gives the defaults. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(detour_config_load(&conf, path, &d), DETOUR_OK);
+	assert_int_equal(conf.listen[0].port, 8080);
+	assert_string_equal(conf.rules[0], "examples/site.rules");
+
+	/* A directory cannot be read. */
+	assert_int_equal(detour_config_load(&conf, dir, &d), DETOUR_EIO);
+	snprintf(expect, sizeof(expect), "%s: cannot read: Is a directory", dir);
+	assert_string_equal(detour_diag_format(&d, err, sizeof(err)), expect);
+
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_empty_and_comments),
+	        cmocka_unit_test(test_parse_listen),
+	        cmocka_unit_test(test_listen_directive),
+	        cmocka_unit_test(test_workers),
+	        cmocka_unit_test(test_rules_paths),
+	        cmocka_unit_test(test_logs_and_flags),
+	        cmocka_unit_test(test_limits_and_timeouts),
+	        cmocka_unit_test(test_example_conf_shape),
+	        cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_error_nul_and_long),
+	        cmocka_unit_test(test_error_stops_at_first),
+	        cmocka_unit_test(test_parse_size),
+	        cmocka_unit_test(test_load),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
