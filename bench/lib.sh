@@ -1,0 +1,293 @@
+# shellcheck shell=bash
+# Functions shared by bench/run.sh (sourced, never run). Bash only: they use arrays,
+# /dev/tcp and $EPOCHREALTIME.
+#
+# Every process the benchmark starts goes through track(); cleanup() ends exactly those, by PID,
+# and nothing else.
+
+BENCH_PIDS=()
+USED_PORTS=" "
+
+log() {
+	printf 'bench: %s\n' "$*" >&2
+}
+
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# pid_alive PID: true while PID runs (a zombie waiting to be reaped counts as gone).
+pid_alive() {
+	local state
+	[ -r "/proc/$1/stat" ] || return 1
+	{ state=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+	state=${state##*) }
+	[ "${state%% *}" != Z ]
+}
+
+# proc_start PID: the process's start time (field 22 of /proc/PID/stat), which tells a process
+# from a later one that got the same PID.
+proc_start() {
+	local s
+	local -a f
+	{ s=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+	s=${s##*) }
+	read -ra f <<<"$s"
+	echo "${f[19]}"
+}
+
+# track PID...: remember processes to end on exit (with their start times).
+track() {
+	local pid
+	for pid in "$@"; do
+		BENCH_PIDS+=("$pid:$(proc_start "$pid")")
+	done
+}
+
+# untrack PID: forget a process that has ended and been reaped.
+untrack() {
+	local i
+	for i in "${!BENCH_PIDS[@]}"; do
+		[ "${BENCH_PIDS[i]%%:*}" = "$1" ] && unset "BENCH_PIDS[i]"
+	done
+	BENCH_PIDS=("${BENCH_PIDS[@]}")
+}
+
+# ours PID:START: true while PID is alive and still the process that was tracked.
+ours() {
+	pid_alive "${1%%:*}" && [ "$(proc_start "${1%%:*}")" = "${1#*:}" ]
+}
+
+# stop_pid PID: SIGTERM, up to 5 s to exit, then SIGKILL; reaped when it is our child. Signals
+# only the process tracked under that PID, never a newcomer that reused the number.
+stop_pid() {
+	local pid=$1 entry="" e i
+	for e in "${BENCH_PIDS[@]}"; do
+		[ "${e%%:*}" = "$pid" ] && entry=$e
+	done
+	if [ -n "$entry" ] && ours "$entry"; then
+		kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			ours "$entry" || break
+			sleep 0.1
+		done
+		ours "$entry" && kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	untrack "$pid"
+	return 0
+}
+
+# run_tracked CMD...: run CMD in the background, tracked, and wait for it; returns its status.
+# (In the background so that a SIGINT or SIGTERM to the script reaches the EXIT trap at once.)
+run_tracked() {
+	local pid rc
+	"$@" &
+	pid=$!
+	track "$pid"
+	wait "$pid"
+	rc=$?
+	untrack "$pid"
+	return "$rc"
+}
+
+# cleanup: end every tracked process, oldest first: an nginx master goes before its worker,
+# so that it does not start a new worker in the dead one's place.
+cleanup() {
+	local e
+	for e in "${BENCH_PIDS[@]}"; do
+		stop_pid "${e%%:*}"
+	done
+	BENCH_PIDS=()
+}
+
+# pick_port: set PORT to a port of PORT_LO..PORT_HI that nothing listens on and that this run has
+# not handed out yet.
+pick_port() {
+	local p
+	for ((p = PORT_LO; p <= PORT_HI; p++)); do
+		case $USED_PORTS in *" $p "*) continue ;; esac
+		if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
+			USED_PORTS="$USED_PORTS$p "
+			# shellcheck disable=SC2034 # PORT is read by the caller
+			PORT=$p
+			return 0
+		fi
+	done
+	die "no free port in $PORT_LO-$PORT_HI"
+}
+
+# now_us: wall clock in microseconds, without starting a process.
+now_us() {
+	local t=$EPOCHREALTIME
+	echo "${t/./}"
+}
+
+# wait_answer PID PORT PATH TIMEOUT_S T0_US: poll every 10 ms until `GET PATH` on 127.0.0.1:PORT
+# gets a status line back, then print the milliseconds since T0_US. A connection the kernel
+# accepted before the server reads (listen backlog) is waited on, so the time is that of the
+# first response, not of the bind. Returns 3 if PID exits first, 4 on timeout.
+wait_answer() {
+	local pid=$1 port=$2 path=$3 timeout=$4 t0=$5 line deadline
+	deadline=$((t0 + timeout * 1000000))
+	while :; do
+		if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+			printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' \
+				"$path" >&3 2>/dev/null
+			if IFS= read -r -t "$timeout" line <&3 && [[ $line == HTTP/1.* ]]; then
+				local t1
+				t1=$(now_us)
+				exec 3>&-
+				echo $(((t1 - t0) / 1000))
+				return 0
+			fi
+			exec 3>&-
+		fi
+		pid_alive "$pid" || return 3
+		[ "$(now_us)" -lt "$deadline" ] || return 4
+		sleep 0.01
+	done
+}
+
+# cpu_ticks PID...: utime + stime (fields 14 and 15 of /proc/PID/stat, clock ticks, all threads
+# of the process) summed over the PIDs.
+cpu_ticks() {
+	local pid s t=0
+	local -a f
+	for pid in "$@"; do
+		{ s=$(<"/proc/$pid/stat"); } 2>/dev/null || return 1
+		s=${s##*) } # the command name may hold spaces; fields start after its ')'
+		read -ra f <<<"$s"
+		t=$((t + f[11] + f[12])) # f[0] is field 3
+	done
+	echo "$t"
+}
+
+# status_kib PID FIELD: a "FIELD:  N kB" line of /proc/PID/status (VmRSS, VmHWM).
+status_kib() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+# pss_kib PID...: proportional set size summed (shared pages counted once across the PIDs).
+pss_kib() {
+	local pid t=0 v
+	for pid in "$@"; do
+		v=$(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
+# check_response PORT PATH STATUS LOCATION: one request with curl; fail unless the status and
+# the Location header are the expected ones.
+check_response() {
+	local got
+	got=$(curl -s -o /dev/null --max-time 5 -w '%{http_code} %header{location}' \
+		"http://127.0.0.1:$1$2") || got="no answer"
+	if [ "$got" != "$3 $4" ]; then
+		log "GET $2 on port $1: got '$got', want '$3 $4'"
+		return 1
+	fi
+}
+
+# parse_wrk FILE: print "requests rps p99_us errors" from wrk --latency output. p99 is "-" when
+# wrk printed none or printed 0 (wrk 4.1 does that with pipelining, wrk issue #236).
+# errors = socket errors + responses with a status >= 400.
+parse_wrk() {
+	awk '
+	function us(v) {
+		if (v ~ /us$/) return v + 0
+		if (v ~ /ms$/) return (v + 0) * 1000
+		if (v ~ /m$/) return (v + 0) * 60000000
+		if (v ~ /s$/) return (v + 0) * 1000000
+		return v + 0
+	}
+	/ requests in / { req = $1 }
+	/^Requests\/sec:/ { rps = $2 }
+	$1 == "99%" { p99 = us($2) }
+	/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+	/Non-2xx or 3xx responses:/ { err += $NF }
+	END {
+		if (req == "" || rps == "") exit 1
+		printf "%d %.0f %s %d\n", req, rps, (p99 > 0 ? sprintf("%.0f", p99) : "-"), err
+	}' "$1"
+}
+
+# report TSV: the Markdown summary of a results.tsv (rows: scenario, server, metric, value).
+report() {
+	awk -F '\t' '
+	{ v[$1, $2, $3] = $4 }
+	$1 == "-" && $3 == "skipped" { skip[$2] = $4 }
+	function get(s, srv, m) { return ((s, srv, m) in v) ? v[s, srv, m] : "" }
+	function ratio(a, b) { return (a != "" && b != "" && b + 0 > 0) ? sprintf("%.2fx", a / b) : "" }
+	function lat(x) {
+		if (x == "" || x == "-") return "n/a"
+		return x >= 1000 ? sprintf("%.2f ms", x / 1000) : sprintf("%d us", x)
+	}
+	function mib(k) { return k == "" ? "" : sprintf("%.0f MiB", k / 1024) }
+	function secs(ms) { return ms == "" ? "" : sprintf("%.2f s", ms / 1000) }
+	function missing(srv) {
+		return (srv in skip) ? "not measured: " skip[srv] : "not measured"
+	}
+	END {
+		depth = get("meta", "-", "depth"); nrules = get("meta", "-", "nrules")
+		printf "Machine: %s, %s cores, %s. nginx %s, wrk %s, detour %s.\n", \
+			get("meta", "-", "cpu"), get("meta", "-", "nproc"), get("meta", "-", "kernel"), \
+			get("meta", "-", "nginx"), get("meta", "-", "wrk"), get("meta", "-", "detour")
+		printf "Run %s: `%s`; load average %s at the start, %s at the end.\n\n", \
+			get("meta", "-", "date"), get("meta", "-", "command"), \
+			get("meta", "-", "loadavg_start"), get("meta", "-", "loadavg_end")
+		label["a"] = "a: 1 rule"
+		label["b"] = sprintf("b: %d rules, random", nrules)
+		label["c.a"] = sprintf("c: a, pipelined x%d", depth)
+		label["c.b"] = sprintf("c: b, pipelined x%d", depth)
+		ns = split("a b c.a c.b", sc, " "); nv = split("detour nginx floor", sv, " ")
+		printf "wrk -t1 -c%s for %s s a run on one core, each server on the other with one worker.\n", \
+			get("meta", "-", "conns"), get("meta", "-", "dur")
+		print "CPU us/request: the server'"'"'s utime+stime over the run / requests served.\n"
+		print "| scenario | server | req/s | p99 | CPU us/request | errors | req/s vs nginx | CPU vs nginx | CPU vs floor |"
+		print "|---|---|--:|--:|--:|--:|--:|--:|--:|"
+		for (i = 1; i <= ns; i++) {
+			s = sc[i]
+			if (get(s, "nginx", "rps") == "" && get(s, "floor", "rps") == "" && get(s, "detour", "rps") == "")
+				continue
+			for (j = 1; j <= nv; j++) {
+				srv = sv[j]; rps = get(s, srv, "rps"); cpu = get(s, srv, "cpu_us_per_req")
+				if (rps == "") {
+					if (get(s, srv, "failed") != "")
+						printf "| %s | %s | failed: %s | | | | | | |\n", label[s], srv, get(s, srv, "failed")
+					else if (srv in skip)
+						printf "| %s | %s | %s | | | | | | |\n", label[s], srv, missing(srv)
+					continue
+				}
+				printf "| %s | %s | %d | %s | %.2f | %s | %s | %s | %s |\n", label[s], srv, rps, \
+					lat(get(s, srv, "p99_us")), cpu, get(s, srv, "errors"), \
+					srv == "nginx" ? "" : ratio(rps, get(s, "nginx", "rps")), \
+					srv == "nginx" ? "" : ratio(cpu, get(s, "nginx", "cpu_us_per_req")), \
+					srv == "floor" ? "" : ratio(cpu, get(s, "floor", "cpu_us_per_req"))
+			}
+		}
+		if (get("meta", "-", "scenarios") !~ /d/)
+			exit
+		printf "\nd: loading %d rules, from process start to the first response; memory right after.\n", nrules
+		print "nginx: RSS is the worker'"'"'s VmRSS (the master holds the same map, shared copy-on-write:"
+		print "master VmRSS in brackets); peak is the master'"'"'s VmHWM; PSS is master + worker, shared pages once.\n"
+		print "| server | load time | RSS | peak RSS | PSS | load vs nginx | RSS vs nginx |"
+		print "|---|--:|--:|--:|--:|--:|--:|"
+		for (j = 1; j <= 2; j++) {
+			srv = sv[j]; ms = get("d", srv, "load_ms"); rss = get("d", srv, "rss_kib")
+			if (ms == "") {
+				if (srv in skip)
+					printf "| %s | %s | | | | | |\n", srv, missing(srv)
+				continue
+			}
+			m = get("d", srv, "master_rss_kib")
+			printf "| %s | %s | %s%s | %s | %s | %s | %s |\n", srv, secs(ms), mib(rss), \
+				m == "" ? "" : " (" mib(m) ")", mib(get("d", srv, "peak_kib")), \
+				mib(get("d", srv, "pss_kib")), \
+				srv == "nginx" ? "" : ratio(ms, get("d", "nginx", "load_ms")), \
+				srv == "nginx" ? "" : ratio(rss, get("d", "nginx", "rss_kib"))
+		}
+	}' "$1"
+}

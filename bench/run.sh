@@ -1,0 +1,380 @@
+#!/bin/bash
+# bench/run.sh: detour, nginx and the floor server (bench/floor.c) side by side under wrk, on
+# loopback. Each server is pinned to one core with one worker and no access log; wrk is pinned
+# to the other core. See bench/README.md for the scenarios and how CPU per request is measured.
+#
+#   bench/run.sh              the whole suite (about 4 minutes with DUR=10)
+#   DUR=3 bench/run.sh        shorter runs
+#   bench/run.sh --report     print the summary of the last run again (bench/out/results.tsv)
+#
+# Environment: DUR (10, seconds per measured run), WARM (1, seconds of warm-up before each),
+# CONNS (64), DEPTH (16, pipelined requests per connection in scenario c), NRULES (1000000),
+# SERVERS ("detour nginx floor"), SCENARIOS ("a b c d"), PORT_LO/PORT_HI (18080/18090),
+# CORE_SERVER (0), CORE_WRK (1), LOAD_TIMEOUT (120, seconds), DETOUR_BIN (build/detour),
+# NO_BUILD (set: do not run make), NICE (-10 as root, else 0: the priority of everything the
+# script runs, so that other work on the machine disturbs less), PROFILE (a server name: perf
+# record it during its measured runs), OUT (bench/out).
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+set -u
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
+
+DUR=${DUR:-10}
+WARM=${WARM:-1}
+CONNS=${CONNS:-64}
+DEPTH=${DEPTH:-16}
+NRULES=${NRULES:-1000000}
+SERVERS=${SERVERS:-detour nginx floor}
+SCENARIOS=${SCENARIOS:-a b c d}
+PORT_LO=${PORT_LO:-18080}
+PORT_HI=${PORT_HI:-18090}
+CORE_SERVER=${CORE_SERVER:-0}
+CORE_WRK=${CORE_WRK:-1}
+LOAD_TIMEOUT=${LOAD_TIMEOUT:-120}
+DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
+PROFILE=${PROFILE:-}
+if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
+OUT=${OUT:-$BENCH/out}
+TSV=$OUT/results.tsv
+RUN=$OUT/run
+HZ=$(getconf CLK_TCK)
+
+case "${1:-}" in
+--report)
+	[ -r "$TSV" ] || die "no $TSV: run bench/run.sh first"
+	report "$TSV"
+	exit 0
+	;;
+-h | --help)
+	sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit 0
+	;;
+"") ;;
+*) die "unknown argument '$1' (try --help)" ;;
+esac
+
+has() { # has WORD LIST: is WORD one of the words of LIST?
+	case " $2 " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+emit() { # emit SCENARIO SERVER METRIC VALUE: one row of results.tsv
+	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TSV"
+}
+
+# --- tools ------------------------------------------------------------------------------------
+missing=""
+has nginx "$SERVERS" && ! command -v nginx >/dev/null && missing="$missing nginx-light"
+command -v wrk >/dev/null || missing="$missing wrk"
+command -v curl >/dev/null || missing="$missing curl"
+command -v ss >/dev/null || missing="$missing iproute2"
+command -v gcc >/dev/null || missing="$missing gcc"
+if [ -n "$missing" ]; then
+	[ "$(id -u)" = 0 ] || die "missing Debian packages:$missing (run as root, or apt-get install them)"
+	log "installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	# shellcheck disable=SC2086
+	if ! apt-get install -y -q --no-install-recommends $missing; then
+		# Debian releases without nginx-light have nginx with the same modules.
+		apt-get install -y -q --no-install-recommends ${missing/nginx-light/nginx} ||
+			die "apt-get install failed"
+	fi
+fi
+[ "$(nproc)" -ge 2 ] || die "needs two cores: one for the server, one for wrk"
+
+mkdir -p "$OUT/bin" "$OUT/wrk"
+rm -rf "$RUN"
+mkdir -p "$RUN"
+: >"$TSV"
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- build ------------------------------------------------------------------------------------
+gcc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$BENCH/floor.c" -o "$OUT/bin/floor" ||
+	die "cannot build bench/floor.c"
+
+DETOUR_SKIP=""
+skip_detour() {
+	DETOUR_SKIP=$1
+	log "*** detour skipped: $1"
+	emit - detour skipped "$1"
+}
+if has detour "$SERVERS"; then
+	if [ -z "${NO_BUILD:-}" ]; then
+		log "building detour (make, log in $OUT/make.log)"
+		if ! make -C "$ROOT" -s >"$OUT/make.log" 2>&1; then
+			tail -n 5 "$OUT/make.log" >&2
+			skip_detour "make failed (see bench/out/make.log)"
+		fi
+	fi
+	if [ -z "$DETOUR_SKIP" ] && [ ! -x "$DETOUR_BIN" ]; then
+		skip_detour "no $DETOUR_BIN"
+	fi
+fi
+
+# --- rules ------------------------------------------------------------------------------------
+RULES=$OUT/rules-$NRULES.rules
+MAP=$OUT/rules-$NRULES.map
+if [ ! -s "$RULES" ] || [ ! -s "$MAP" ] || [ "$BENCH/gen_rules.py" -nt "$RULES" ]; then
+	log "generating $NRULES rules"
+	/usr/bin/python3 "$BENCH/gen_rules.py" "$NRULES" "$RULES" "$MAP" || die "gen_rules.py failed"
+fi
+printf '/old /new 307\n' >"$RUN/one.rules"
+printf '/r/0 /target/0;\n' >"$RUN/one.map"
+
+# --- record the machine -----------------------------------------------------------------------
+emit meta - date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+emit meta - cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+emit meta - nproc "$(nproc)"
+emit meta - kernel "$(uname -sr)"
+emit meta - nginx "$(nginx -v 2>&1 | sed 's/.*version: //')"
+emit meta - wrk "$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
+emit meta - detour "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+emit meta - loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+emit meta - command "DUR=$DUR WARM=$WARM CONNS=$CONNS DEPTH=$DEPTH NRULES=$NRULES NICE=$NICE bench/run.sh"
+emit meta - dur "$DUR"
+emit meta - conns "$CONNS"
+emit meta - depth "$DEPTH"
+emit meta - nrules "$NRULES"
+emit meta - scenarios "$SCENARIOS"
+
+emit meta - nice "$NICE"
+
+# From here on this shell and what it starts (wrk, curl, the pollers) stay off the servers' core,
+# and everything runs at priority NICE (the servers inherit it).
+taskset -pc "$CORE_WRK" $$ >/dev/null || die "taskset failed"
+renice -n "$NICE" -p $$ >/dev/null || die "renice failed"
+
+# --- servers ----------------------------------------------------------------------------------
+# Each start_* sets SPIDS[server] (the PIDs whose CPU time counts), SPORT[server], and LOAD_MS
+# (process start to first response), or returns 1.
+declare -A SPIDS SPORT
+LOAD_MS=""
+
+start_detour() { # start_detour TAG RULES_FILE PROBE_PATH TIMEOUT
+	local conf=$RUN/detour-$1.conf pid t0
+	pick_port
+	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\n' "$PORT" "$2" >"$conf"
+	t0=$(now_us)
+	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$RUN/detour-$1.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	if ! LOAD_MS=$(wait_answer "$pid" "$PORT" "$3" "$4" "$t0"); then
+		log "detour serve -c $conf did not answer on port $PORT; its output:"
+		tail -n 5 "$RUN/detour-$1.log" >&2
+		stop_pid "$pid"
+		return 1
+	fi
+	SPIDS[detour]=$pid
+	SPORT[detour]=$PORT
+}
+
+start_nginx() { # start_nginx TAG MAP_FILE PROBE_PATH TIMEOUT
+	local dir=$RUN/nginx-$1 pid worker t0
+	pick_port
+	mkdir -p "$dir/tmp"
+	# The map hash must hold every key: about 2 buckets a key, 128-byte buckets.
+	sed -e "s|@DIR@|$dir|g; s|@PORT@|$PORT|g; s|@MAP@|$2|g" \
+		-e "s|@MAP_HASH_MAX@|$((NRULES * 2 > 2048 ? NRULES * 2 : 2048))|g" \
+		-e "s|@MAP_HASH_BUCKET@|128|g" "$BENCH/nginx/nginx.conf.in" >"$dir/nginx.conf"
+	t0=$(now_us)
+	taskset -c "$CORE_SERVER" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
+		-g 'daemon off;' >"$dir/stdout.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	if ! LOAD_MS=$(wait_answer "$pid" "$PORT" "$3" "$4" "$t0"); then
+		log "nginx did not answer on port $PORT; its error log:"
+		tail -n 5 "$dir/error.log" "$dir/stdout.log" >&2
+		stop_pid "$pid"
+		return 1
+	fi
+	worker=$(pgrep -P "$pid" | head -n 1)
+	[ -n "$worker" ] || die "nginx has no worker process"
+	track "$worker"
+	SPIDS[nginx]="$pid $worker"
+	SPORT[nginx]=$PORT
+}
+
+start_floor() {
+	local pid t0
+	pick_port
+	t0=$(now_us)
+	taskset -c "$CORE_SERVER" "$OUT/bin/floor" "$PORT" >"$RUN/floor.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	LOAD_MS=$(wait_answer "$pid" "$PORT" / 10 "$t0") || die "floor did not start"
+	SPIDS[floor]=$pid
+	SPORT[floor]=$PORT
+}
+
+stop_server() { # stop_server NAME: every PID of it, the first (the master) first
+	local pid
+	for pid in ${SPIDS[$1]:-}; do
+		stop_pid "$pid"
+	done
+	unset "SPIDS[$1]" "SPORT[$1]"
+}
+
+# --- one measured run -------------------------------------------------------------------------
+# measure SCENARIO SERVER PATH [SCRIPT ARGS...]: warm up, then DUR seconds of wrk (with the Lua
+# SCRIPT and its ARGS, if given) on http://127.0.0.1:PORT/PATH, the server's CPU time read
+# before and after.
+measure() {
+	local scen=$1 server=$2 path=$3
+	shift 3
+	local url="http://127.0.0.1:${SPORT[$server]}$path" raw="$OUT/wrk/$scen-$server.txt"
+	local before after perf_pid="" req rps p99 err cpu
+	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS")
+	local -a target=("$url")
+	if [ $# -gt 0 ]; then
+		wrk+=(-s "$1")
+		shift
+		target+=(-- "$@") # wrk hands what follows the URL and "--" to the script's init()
+	fi
+	if [ "$WARM" != 0 ]; then
+		run_tracked "${wrk[@]}" -d"${WARM}s" "${target[@]}" >/dev/null 2>&1
+	fi
+	# shellcheck disable=SC2086
+	before=$(cpu_ticks ${SPIDS[$server]})
+	if [ "$PROFILE" = "$server" ]; then
+		perf record -q -F 999 -g -o "$OUT/perf-$scen-$server.data" \
+			-p "$(echo "${SPIDS[$server]}" | tr ' ' ,)" >/dev/null 2>&1 &
+		perf_pid=$!
+		track "$perf_pid"
+	fi
+	run_tracked "${wrk[@]}" -d"${DUR}s" --latency "${target[@]}" >"$raw" 2>&1
+	# shellcheck disable=SC2086
+	after=$(cpu_ticks ${SPIDS[$server]}) || after=""
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null
+		wait "$perf_pid" 2>/dev/null
+		untrack "$perf_pid"
+	fi
+	if [ -z "$after" ]; then
+		log "$server died during scenario $scen"
+		emit "$scen" "$server" failed "died under load"
+		return 1
+	fi
+	if ! read -r req rps p99 err < <(parse_wrk "$raw"); then
+		log "wrk failed on $server ($scen):"
+		cat "$raw" >&2
+		emit "$scen" "$server" failed "wrk failed"
+		return 1
+	fi
+	cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$req" \
+		'BEGIN { printf "%.3f", n ? t * 1e6 / hz / n : 0 }')
+	emit "$scen" "$server" rps "$rps"
+	emit "$scen" "$server" p99_us "$p99"
+	emit "$scen" "$server" cpu_us_per_req "$cpu"
+	emit "$scen" "$server" requests "$req"
+	emit "$scen" "$server" errors "$err"
+	printf '  %-4s %-7s %9s req/s   p99 %8s us   %7s us CPU/request   %s errors\n' \
+		"$scen" "$server" "$rps" "$p99" "$cpu" "$err" >&2
+}
+
+# check SERVER PATH STATUS LOCATION: the server answers what the scenario expects.
+check() {
+	check_response "${SPORT[$1]}" "$2" "$3" "$4"
+}
+
+active() { # the servers that are up, in the order of SERVERS
+	local s
+	for s in $SERVERS; do
+		[ -n "${SPIDS[$s]:-}" ] && printf '%s ' "$s"
+	done
+}
+
+# --- phase 1: one rule (scenarios a and c.a) --------------------------------------------------
+phase1=""
+has a "$SCENARIOS" && phase1="$phase1 a"
+has c "$SCENARIOS" && phase1="$phase1 c.a"
+phase2=""
+has b "$SCENARIOS" && phase2="$phase2 b"
+has c "$SCENARIOS" && phase2="$phase2 c.b"
+
+if has floor "$SERVERS" && [ -n "$phase1$phase2" ]; then
+	start_floor
+fi
+if [ -n "$phase1" ]; then
+	log "phase 1: one rule; ${DUR}s a run"
+	if has detour "$SERVERS" && [ -z "$DETOUR_SKIP" ]; then
+		if ! start_detour one "$RUN/one.rules" /old 10; then
+			skip_detour "\`detour serve\` did not start (see bench/out/run/detour-one.log)"
+		elif ! check detour /old 307 /new; then
+			stop_server detour
+			skip_detour "wrong answer to GET /old"
+		fi
+	fi
+	if has nginx "$SERVERS"; then
+		start_nginx one "$RUN/one.map" /old 30 || die "nginx did not start"
+		check nginx /old 307 /new || die "nginx: wrong answer to GET /old"
+	fi
+	[ -n "${SPIDS[floor]:-}" ] && { check floor /old 307 /new || die "floor: wrong answer"; }
+	for scen in $phase1; do
+		for server in $(active); do
+			if [ "$scen" = a ]; then
+				measure a "$server" /old
+			else
+				measure c.a "$server" /old "$BENCH/pipeline.lua" "$DEPTH"
+			fi
+		done
+	done
+	[ -n "${SPIDS[detour]:-}" ] && stop_server detour
+	[ -n "${SPIDS[nginx]:-}" ] && stop_server nginx
+fi
+
+# --- phase 2: NRULES rules (scenarios d, b and c.b) -------------------------------------------
+if [ -n "$phase2" ] || has d "$SCENARIOS"; then
+	log "phase 2: $NRULES rules"
+	probe="/r/$((NRULES / 2))"
+	if has detour "$SERVERS" && [ -z "$DETOUR_SKIP" ]; then
+		if start_detour big "$RULES" "$probe" "$LOAD_TIMEOUT"; then
+			pid=${SPIDS[detour]}
+			emit d detour load_ms "$LOAD_MS"
+			emit d detour rss_kib "$(status_kib "$pid" VmRSS)"
+			emit d detour peak_kib "$(status_kib "$pid" VmHWM)"
+			emit d detour pss_kib "$(pss_kib "$pid")"
+			log "  detour loaded $NRULES rules in $LOAD_MS ms," \
+				"RSS $(status_kib "$pid" VmRSS) KiB"
+			if ! check detour "$probe" 301 "/target/$((NRULES / 2))"; then
+				stop_server detour
+				skip_detour "wrong answer to GET $probe with $NRULES rules"
+			fi
+		else
+			skip_detour "\`detour serve\` did not load $NRULES rules (see bench/out/run/detour-big.log)"
+		fi
+	fi
+	if has nginx "$SERVERS"; then
+		start_nginx big "$MAP" "$probe" "$LOAD_TIMEOUT" || die "nginx did not load the map"
+		read -r master worker <<<"${SPIDS[nginx]}"
+		emit d nginx load_ms "$LOAD_MS"
+		emit d nginx rss_kib "$(status_kib "$worker" VmRSS)"
+		emit d nginx master_rss_kib "$(status_kib "$master" VmRSS)"
+		emit d nginx peak_kib "$(status_kib "$master" VmHWM)"
+		emit d nginx pss_kib "$(pss_kib "$master" "$worker")"
+		log "  nginx loaded $NRULES map entries in $LOAD_MS ms," \
+			"worker RSS $(status_kib "$worker" VmRSS) KiB"
+		check nginx "$probe" 301 "/target/$((NRULES / 2))" || die "nginx: wrong answer to $probe"
+	fi
+	for scen in $phase2; do
+		for server in $(active); do
+			if [ "$scen" = b ]; then
+				measure b "$server" / "$BENCH/random.lua" "$NRULES" 1
+			else
+				measure c.b "$server" / "$BENCH/random.lua" "$NRULES" "$DEPTH"
+			fi
+		done
+	done
+fi
+
+emit meta - loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+cleanup
+echo
+report "$TSV" | tee "$OUT/summary.md"
