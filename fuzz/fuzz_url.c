@@ -103,20 +103,28 @@ static void check_normalize(const char *d, size_t n, char *out, char *again, cha
 {
 	if (n == 0 || d[0] != '/')
 		return;
-	memset(out + n, 0x55, 16);
-	ssize_t r = detour_url_normalize_path(d, n, out, n);
-	for (size_t i = n; i < n + 16; i++) /* nothing written past cap */
+	memset(out + 3 * n, 0x55, 16);
+	ssize_t r = detour_url_normalize_path(d, n, out, 3 * n);
+	for (size_t i = 3 * n; i < 3 * n + 16; i++) /* nothing written past cap */
 		CHECK(out[i] == 0x55);
-	/* normalize accepts exactly the paths that parse as a bare path */
+	/* every path that parses as a bare path is accepted; bytes that are
+	 * not path characters are encoded, only bad escapes and CTL/space fail */
+	bool bare = false;
 	if (n < 2 || d[1] != '/') {
 		struct detour_url u;
-		bool bare = detour_url_parse(d, n, &u) == DETOUR_OK && !u.query.p && !u.fragment.p;
-		CHECK(bare == (r >= 0));
+		bare = detour_url_parse(d, n, &u) == DETOUR_OK && !u.query.p && !u.fragment.p;
+		if (bare)
+			CHECK(r >= 0);
 	}
+	bool ctl = false;
+	for (size_t i = 0; i < n; i++)
+		ctl = ctl || (unsigned char)d[i] <= 0x20 || d[i] == 0x7f;
+	if (ctl)
+		CHECK(r == -1);
 	if (r < 0)
 		return;
 	size_t m = (size_t)r;
-	CHECK(m >= 1 && m <= n);
+	CHECK(m >= 1 && m <= 3 * n);
 	CHECK(out[0] == '/');
 	for (size_t i = 0; i < m; i++) {
 		CHECK(out[i] > 0x20 && out[i] < 0x7f);
@@ -131,7 +139,7 @@ static void check_normalize(const char *d, size_t n, char *out, char *again, cha
 		}
 	}
 	/* idempotent */
-	ssize_t r2 = detour_url_normalize_path(out, m, again, m);
+	ssize_t r2 = detour_url_normalize_path(out, m, again, 3 * m);
 	CHECK(r2 == r && memcmp(again, out, m) == 0);
 	/* an exact fit (the bounds-checked loop when m < n) works unless a
 	 * dot segment needed scratch room; it never gives other bytes */
@@ -142,7 +150,7 @@ static void check_normalize(const char *d, size_t n, char *out, char *again, cha
 	/* one byte short never fits */
 	CHECK(detour_url_normalize_path(d, n, again, m - 1) == -1);
 	/* the one-pass loop agrees with §5.2.4 as resolve runs it */
-	if (!memchr(d, '%', n) && (n < 2 || d[1] != '/')) {
+	if (bare && !memchr(d, '%', n)) {
 		size_t rl = 0;
 		CHECK(detour_url_resolve("http://h", 8, d, n, res, n + 16, &rl) == DETOUR_OK);
 		CHECK(rl == 8 + m && memcmp(res, "http://h", 8) == 0 &&
@@ -218,9 +226,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* exact-size copy so ASan sees any over-read */
 	char *d = malloc(size ? size : 1);
-	char *a = malloc(3 * size + 64);
-	char *b = malloc(3 * size + 64);
-	char *c = malloc(3 * size + 64);
+	char *a = malloc(9 * size + 64);
+	char *b = malloc(9 * size + 64);
+	char *c = malloc(9 * size + 64);
 	CHECK(d && a && b && c);
 	memcpy(d, data, size);
 	check_parse(d, size, a);

@@ -304,13 +304,13 @@ detour_err detour_url_parse(const char *s, size_t len, struct detour_url *u)
 }
 
 /* The loop of detour_url_normalize_path(). With checked false the caller
- * has made sure cap >= len, which the invariant o <= i turns into "every
- * write fits", so the per-byte bounds checks are compiled out. */
+ * has made sure cap >= 3 * len, which the invariant o <= 3 * i turns into
+ * "every write fits", so the per-byte bounds checks are compiled out. */
 static inline __attribute__((always_inline)) ssize_t normalize(const char *in, size_t len,
                                                                char *out, size_t cap, bool checked)
 {
-	/* One pass, segment by segment. Invariant: o <= i, so the output never
-	 * outgrows the input. Each segment is copied with its '/' while %HH is
+	/* One pass, segment by segment. Invariant: o <= 3 * i, so the output
+	 * never outgrows three times the input. Each segment is copied with its '/' while %HH is
 	 * decoded (unreserved) or upper-cased (anything else, §6.2.2.1-2), then
 	 * checked against "." and ".." after decoding, so "%2e%2E" is a dot
 	 * segment too. Dot segments are removed as RFC 3986 §5.2.4 does for an
@@ -335,6 +335,20 @@ static inline __attribute__((always_inline)) ssize_t normalize(const char *in, s
 			}
 			if (i == len || in[i] == '/')
 				break;
+			/* A visible byte that is not a pchar ('|', '^', '[', ...: curl
+			 * and some browsers send them raw) or a non-ASCII byte is the
+			 * same resource as its percent-encoding (§2.1, §6.2.2.2):
+			 * encode it, so "/a|b" and "/a%7Cb" match one rule. */
+			unsigned char b = (unsigned char)in[i];
+			if (b != '%' && (b > 0x20 && b != 0x7f)) {
+				if (checked && cap - o < 3)
+					return -1;
+				out[o++] = '%';
+				out[o++] = HEXU[b >> 4];
+				out[o++] = HEXU[b & 15];
+				i++;
+				continue;
+			}
 			/* anything else must be pct-encoded = "%" HEXDIG HEXDIG */
 			if (in[i] != '%' || len - i < 3)
 				return -1;
@@ -374,7 +388,7 @@ ssize_t detour_url_normalize_path(const char *in, size_t len, char *out, size_t 
 {
 	if (len == 0 || in[0] != '/')
 		return -1;
-	if (cap >= len)
+	if (cap / 3 >= len)
 		return normalize(in, len, out, cap, false);
 	return normalize(in, len, out, cap, true);
 }

@@ -38,17 +38,16 @@ detour_err detour_url_parse(const char *s, size_t len, struct detour_url *u);
 
 /* Normalises an absolute path for rule matching (RFC 3986 §6.2.2):
  * percent-encoded unreserved characters are decoded, other percent-encodings
- * get upper-case hex ("%2f" -> "%2F", never decoded to '/'), dot segments are
- * removed (§5.2.4). The output never grows beyond len bytes.
- * Empty segments are kept ("//x" stays "//x"). in must start with '/' and
- * hold only pchar / "/" (so no '?', '#', space, '|', ...): the caller cuts
- * the query off first. Neither reads nor writes a NUL; out[ret..len) may
- * hold scratch bytes. Both buffers are borrowed. cap >= len always does;
- * a smaller cap may fail even if the result would fit, since a segment is
- * written before a later ".." removes it.
- * Returns the output length, or -1 if in is not a valid path (a bad '%'
- * escape, a byte that is not a path character) or out is too small. in and
- * out may not overlap. */
+ * get upper-case hex ("%2f" -> "%2F", never decoded to '/'), visible bytes
+ * that are not path characters ('|', '^', '[', '"', ...) and non-ASCII bytes
+ * are percent-encoded (so "/a|b" equals "/a%7Cb"), dot segments are removed
+ * (§5.2.4). Empty segments are kept ("//x" stays "//x"). in must start with
+ * '/'; the caller cuts the query off first. Neither reads nor writes a NUL;
+ * out[ret..cap) may hold scratch bytes. Both buffers are borrowed. The output
+ * is at most 3 * len bytes; cap >= 3 * len always does, a smaller cap may
+ * fail even if the result would fit.
+ * Returns the output length, or -1 for a bad '%' escape, a space or control
+ * byte, or when out is too small. in and out may not overlap. */
 ssize_t detour_url_normalize_path(const char *in, size_t len, char *out, size_t cap);
 
 /* Resolves reference ref against the absolute URI base (RFC 3986 §5.2,

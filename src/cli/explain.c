@@ -203,10 +203,10 @@ int cmd_explain(int argc, char **argv)
 		return 1;
 	}
 
-	char *path = malloc(u.path.len + 2);
+	char *path = malloc(3 * u.path.len + 2);
 	ssize_t pl = -1;
 	if (path)
-		pl = u.path.len ? detour_url_normalize_path(u.path.p, u.path.len, path, u.path.len + 2)
+		pl = u.path.len ? detour_url_normalize_path(u.path.p, u.path.len, path, 3 * u.path.len + 2)
 		                : (path[0] = '/', 1);
 	if (pl < 0) {
 		fprintf(stderr, "detour explain: the path '%.*s' is not valid (bad %% escape?)\n",

@@ -268,7 +268,7 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		off += sizeof(continue_100) - 1;
 	}
 	pl = detour_url_normalize_path(req->path, req->path_len, w->pathbuf,
-	                               w->limits.max_target + 1);
+	                               3 * w->limits.max_target + 1);
 	if (pl < 0) {
 		emit_error(c, 400, req);
 		return true;

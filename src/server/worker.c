@@ -303,7 +303,7 @@ int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, s
 		w->lists[i].next = w->lists[i].prev = &w->lists[i];
 	w->wake.fd = -1;
 	w->loop = loop_new();
-	w->pathbuf = malloc(w->limits.max_target + 1);
+	w->pathbuf = malloc(3 * w->limits.max_target + 1); /* normalising may encode */
 	w->locbuf = malloc(DETOUR_LOCATION_MAX);
 	w->listeners = calloc(conf->nlisten, sizeof(*w->listeners));
 	if (!w->loop || !w->pathbuf || !w->locbuf || !w->listeners) {

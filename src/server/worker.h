@@ -91,7 +91,7 @@ struct worker {
 
 	/* Scratch, per request. */
 	struct detour_request req;
-	char *pathbuf; /* limits.max_target + 1 */
+	char *pathbuf; /* 3 * limits.max_target + 1: normalising may percent-encode */
 	char *locbuf;  /* DETOUR_LOCATION_MAX */
 
 	/* Access log buffer (accesslog.c). */
