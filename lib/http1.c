@@ -406,8 +406,9 @@ static bool parse_content_length(cp v, size_t n, uint64_t *out)
 	return true;
 }
 
-/* Calls fn on each element of a comma-separated list (RFC 9110 §5.6.1),
- * OWS trimmed; empty elements are passed too. */
+/* Runs body once for each element of the comma-separated list v[0..n)
+ * (RFC 9110 §5.6.1), with e/elen naming the element, OWS trimmed; empty
+ * elements are visited too. */
 #define FOR_EACH_ELEMENT(v, n, e, elen, body)                                                      \
 	do {                                                                                       \
 		cp fe_p_ = (v), fe_end_ = (v) + (n);                                               \
@@ -498,8 +499,8 @@ static bool known_field(struct detour_request *req, struct framing *f, cp name, 
 	case 17:
 		if (!ieq(name, "transfer-encoding", 17))
 			return true;
-		/* RFC 9112 §6.1: a server MAY treat a request with
-		 * Transfer-Encoding in HTTP/1.0 as faulty; we refuse it. */
+		/* RFC 9112 §6.1: a recipient MUST treat the framing of an
+		 * HTTP/1.0 message with Transfer-Encoding as faulty. */
 		if (req->minor_version == 0)
 			return false;
 		f->te = true;
@@ -688,9 +689,11 @@ detour_err detour_http1_parse(const char *buf, size_t len, const struct detour_h
 		 * rejected as smuggling; we do. */
 		if (f.cl)
 			BAD();
-		/* §6.1: chunked must be the final coding; we decode no other
-		 * coding, so the list must be exactly "chunked" (§7: 501 for
-		 * codings we do not understand). */
+		/* §6.1: 501 for a coding we do not understand, and we decode
+		 * none but chunked, so the list must be exactly "chunked".
+		 * §6.3 item 4 would answer 400 when chunked is not final;
+		 * the header's contract answers 501 for every other list
+		 * (docs/internals/http1.md). Both close the connection. */
 		if (f.te_other || f.te_elems != 1)
 			REFUSE(DETOUR_EUNSUPPORTED, 501);
 		req->chunked = true;

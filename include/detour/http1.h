@@ -54,7 +54,10 @@ struct detour_request {
 
 	const char *target; /* request-target as received */
 	size_t target_len;
-	const char *path; /* origin-form: the target up to '?' (absolute-form: its path, "/" if empty) */
+	/* origin-form: the target up to '?'; absolute-form: its path, "/" if
+	 * empty (then pointing at the first '/' of "://"); asterisk-form: "*";
+	 * authority-form: the whole target. Always inside the target. */
+	const char *path;
 	size_t path_len;
 	const char *query; /* after '?', without it; NULL when the target has no '?' */
 	size_t query_len;
@@ -64,7 +67,9 @@ struct detour_request {
 
 	int minor_version; /* HTTP/1.<minor>: 0 or 1 */
 
-	const char *host; /* Host header (or the absolute-form authority), port included; NULL if none */
+	/* Host header, or the authority of an absolute- or authority-form
+	 * target; port included; NULL if none (HTTP/1.0 only). */
+	const char *host;
 	size_t host_len;
 
 	struct detour_header headers[DETOUR_HTTP1_MAX_HEADERS_HARD];
@@ -73,9 +78,9 @@ struct detour_request {
 	/* Framing (RFC 9112 §6). */
 	bool has_content_length;
 	uint64_t content_length;
-	bool chunked;        /* Transfer-Encoding: chunked */
-	bool keep_alive;     /* after this request, per version and Connection */
-	bool expect_continue;/* Expect: 100-continue */
+	bool chunked;         /* Transfer-Encoding: chunked */
+	bool keep_alive;      /* after this request, per version and Connection */
+	bool expect_continue; /* Expect: 100-continue */
 
 	size_t head_len; /* bytes of the request line and header section, final CRLF included */
 };
@@ -97,23 +102,36 @@ struct detour_request {
  *   505 an HTTP version other than 1.0 and 1.1
  *   413 Content-Length over max_body
  * Leading empty lines (CRLF) before the request line are skipped
- * (RFC 9112 §2.2) and counted in head_len. Never reads past buf[len-1]. */
+ * (RFC 9112 §2.2) and counted in head_len (and against max_header_bytes).
+ * Never reads past buf[len-1], nor past buf[max_header_bytes-1].
+ *
+ * Every rule is decided at the byte that breaks it: a prefix of an input
+ * gives DETOUR_INCOMPLETE or the same answer as the whole input. buf is
+ * borrowed; limits is borrowed (NULL means the defaults); *req is
+ * caller-owned and only meaningful after DETOUR_OK or a 413 (for which the
+ * whole head is parsed and head_len set, so the caller may log it). Details
+ * and the strictness decisions: docs/internals/http1.md. */
 detour_err detour_http1_parse(const char *buf, size_t len, const struct detour_http1_limits *limits,
                               struct detour_request *req, int *status);
 
-/* Finds a header by name (case-insensitive); returns its index or -1. */
-int detour_http1_find(const struct detour_request *req, const char *name, size_t name_len, int from);
+/* Finds a header by name (case-insensitive, any bytes) among
+ * req->headers[from..num_headers) (from < 0 counts as 0); returns its index
+ * or -1. */
+int detour_http1_find(const struct detour_request *req, const char *name, size_t name_len,
+                      int from);
 
 /* Skipping a body, in sync. */
 struct detour_http1_body {
 	int state;          /* private */
 	uint64_t remaining; /* private: bytes left in the current chunk or body */
-	uint64_t total;     /* body bytes seen so far */
+	uint64_t total;     /* body bytes seen so far (chunk data, not framing) */
 	uint64_t max_body;
-	size_t line_len;    /* private: bytes of the current chunk-size/trailer line */
+	size_t line_len; /* private: bytes of the chunk-size line, or of the trailers so far */
 };
 
-/* Prepares b to skip the body of req (none, Content-Length or chunked). */
+/* Prepares caller-owned b to skip the body of req (none, Content-Length or
+ * chunked); req and limits (NULL: the defaults) are only read during the
+ * call. */
 void detour_http1_body_init(struct detour_http1_body *b, const struct detour_request *req,
                             const struct detour_http1_limits *limits);
 
@@ -124,7 +142,10 @@ bool detour_http1_body_done(const struct detour_http1_body *b);
  * Returns DETOUR_OK when the body (with chunk extensions and trailers) is
  * complete, DETOUR_INCOMPLETE when all of buf was eaten and more is needed,
  * DETOUR_EINVAL (*status 400) for bad chunked framing, DETOUR_ETOOBIG
- * (*status 413) past max_body. */
+ * (*status 413) past max_body. On an error *consumed counts the bytes before
+ * the offending one, and the error sticks: later calls return it again and
+ * eat nothing. The answer and the bytes eaten do not depend on how the input
+ * is split between calls. buf is borrowed. */
 detour_err detour_http1_body_skip(struct detour_http1_body *b, const char *buf, size_t len,
                                   size_t *consumed, int *status);
 
