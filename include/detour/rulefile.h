@@ -38,6 +38,9 @@ enum detour_query_mode {
 #define DETOUR_RULE_HOST_WILDCARD 0x01u /* host is "*.example.com" (host holds ".example.com") */
 #define DETOUR_RULE_TARGET_VARS 0x02u   /* target holds :splat, :name or $N to substitute */
 #define DETOUR_RULE_ID_SET 0x04u        /* id= was given (otherwise the id is "file:line") */
+#define DETOUR_RULE_SPLAT 0x08u         /* the source ends in a splat (SPLAT, or PATTERN + tail) */
+
+#define DETOUR_RULE_LINE_MAX 65536 /* bytes in a line, line ending excluded; longer is an error */
 
 /* One rule. All strings are NUL-terminated and live in the ruleset arena. */
 struct detour_rule {
@@ -87,7 +90,7 @@ size_t detour_ruleset_count(const struct detour_ruleset *rs);
 /* Rule i (0 <= i < count); borrowed. */
 const struct detour_rule *detour_ruleset_get(const struct detour_ruleset *rs, size_t i);
 
-/* The name of file index f; borrowed. */
+/* The name of file index f; borrowed. NULL when f is out of range. */
 const char *detour_ruleset_file(const struct detour_ruleset *rs, unsigned f);
 
 /* Writes the rule's id into buf: its id= value, else "file:line". Returns buf. */

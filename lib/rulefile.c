@@ -1,0 +1,1185 @@
+/* detour: the rules file -> a ruleset (see rulefile.h and docs/rules.md).
+ *
+ * Memory: a file is read with one read() loop into a single "big" arena
+ * block (one byte longer than the file) and parsed in place. Every string of
+ * a rule (host, normalised path, target, id) is rewritten inside the bytes of
+ * its own field and NUL-terminated over the separator that follows it, so a
+ * rule costs its struct (64 bytes) and no allocation at all; the rules array
+ * is sized once from the number of lines. Paths only shrink when normalised
+ * (RFC 3986 §6.2.2 never grows them), which is what makes in place safe. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "detour/rulefile.h"
+#include "detour/table.h"
+#include "detour/url.h"
+#include "hash.h"
+#include "ruleset_int.h"
+
+#define MAX_FIELDS 64
+#define MAX_HOST   253 /* RFC 1035 §2.3.4 as written in text */
+#define MAX_FILES  65535
+#define SCRATCH    (3 * DETOUR_RULE_LINE_MAX) /* normalising may triple a path */
+
+static const char empty_str[] = "";
+
+/* ---------------------------------------------------------------- ruleset */
+
+struct detour_ruleset *detour_ruleset_new(void)
+{
+	struct detour_ruleset *rs = calloc(1, sizeof(*rs));
+
+	if (rs)
+		detour_arena_init(&rs->arena);
+	return rs;
+}
+
+void detour_ruleset_free(struct detour_ruleset *rs)
+{
+	if (rs == NULL)
+		return;
+	detour_arena_fini(&rs->arena);
+	free(rs->rules);
+	free(rs->files);
+	free(rs->ids);
+	free(rs);
+}
+
+size_t detour_ruleset_count(const struct detour_ruleset *rs)
+{
+	return rs->n;
+}
+
+const struct detour_rule *detour_ruleset_get(const struct detour_ruleset *rs, size_t i)
+{
+	return i < rs->n ? &rs->rules[i] : NULL;
+}
+
+const char *detour_ruleset_file(const struct detour_ruleset *rs, unsigned f)
+{
+	return f < rs->nfiles ? rs->files[f] : NULL;
+}
+
+const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_rule *r, char *buf,
+                           size_t cap)
+{
+	if (r->flags & DETOUR_RULE_ID_SET) {
+		snprintf(buf, cap, "%s", r->id);
+	} else {
+		const char *f = detour_ruleset_file(rs, r->file);
+		snprintf(buf, cap, "%s:%u", f ? f : "?", (unsigned)r->line);
+	}
+	return buf;
+}
+
+int64_t detour_parse_duration(const char *s, size_t len)
+{
+	const int64_t max = INT64_C(10) * 365 * 86400; /* ten years */
+	int64_t v = 0, mult = 1;
+	size_t i = 0;
+
+	while (i < len && s[i] >= '0' && s[i] <= '9') {
+		v = v * 10 + (s[i] - '0');
+		if (v > max)
+			return -1;
+		i++;
+	}
+	if (i == 0)
+		return -1;
+	if (i + 1 == len) {
+		switch (s[i]) {
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		case 'w':
+			mult = 7 * 86400;
+			break;
+		default:
+			return -1;
+		}
+	} else if (i != len) {
+		return -1;
+	}
+	if (v > max / mult)
+		return -1;
+	return v * mult;
+}
+
+/* Reserves room for extra more rules. */
+static detour_err reserve_rules(struct detour_ruleset *rs, size_t extra)
+{
+	struct detour_rule *nr;
+	size_t want;
+
+	if (extra > UINT32_MAX - rs->n)
+		return DETOUR_ETOOBIG;
+	if (rs->n + extra <= rs->cap)
+		return DETOUR_OK;
+	want = rs->cap ? rs->cap : 16;
+	while (want < rs->n + extra)
+		want *= 2;
+	nr = realloc(rs->rules, want * sizeof(*nr));
+	if (nr == NULL)
+		return DETOUR_ENOMEM;
+	rs->rules = nr;
+	rs->cap = want;
+	return DETOUR_OK;
+}
+
+/* Index of file name, added (copied into the arena) when new. */
+static detour_err file_index(struct detour_ruleset *rs, const char *name, unsigned *out)
+{
+	for (unsigned i = rs->nfiles; i-- > 0;) {
+		if (strcmp(rs->files[i], name) == 0) {
+			*out = i;
+			return DETOUR_OK;
+		}
+	}
+	if (rs->nfiles >= MAX_FILES)
+		return DETOUR_ETOOBIG;
+	if (rs->nfiles == rs->files_cap) {
+		unsigned cap = rs->files_cap ? rs->files_cap * 2 : 4;
+		const char **nf = realloc(rs->files, cap * sizeof(*nf));
+		if (nf == NULL)
+			return DETOUR_ENOMEM;
+		rs->files = nf;
+		rs->files_cap = cap;
+	}
+	char *copy = detour_arena_strndup(&rs->arena, name, strlen(name));
+	if (copy == NULL)
+		return DETOUR_ENOMEM;
+	rs->files[rs->nfiles] = copy;
+	*out = rs->nfiles++;
+	return DETOUR_OK;
+}
+
+/* The id table: open addressing over rule indexes + 1. Returns the slot
+ * that holds id, or the empty slot where it would go. */
+static uint32_t *id_slot(const struct detour_ruleset *rs, const char *id, size_t n)
+{
+	size_t mask = rs->ids_cap - 1;
+	size_t i = (size_t)detour_mix(detour_fnv(DETOUR_FNV_INIT, id, n), 0) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		uint32_t v = rs->ids[i];
+		if (v == 0)
+			return &rs->ids[i];
+		const struct detour_rule *r = &rs->rules[v - 1];
+		if (r->id_len == n && memcmp(r->id, id, n) == 0)
+			return &rs->ids[i];
+	}
+}
+
+static detour_err id_grow(struct detour_ruleset *rs)
+{
+	size_t cap = rs->ids_cap ? rs->ids_cap * 2 : 64;
+	uint32_t *old = rs->ids;
+	size_t oldcap = rs->ids_cap;
+
+	rs->ids = calloc(cap, sizeof(*rs->ids));
+	if (rs->ids == NULL) {
+		rs->ids = old;
+		return DETOUR_ENOMEM;
+	}
+	rs->ids_cap = cap;
+	for (size_t i = 0; i < oldcap; i++) {
+		if (old[i]) {
+			const struct detour_rule *r = &rs->rules[old[i] - 1];
+			*id_slot(rs, r->id, r->id_len) = old[i];
+		}
+	}
+	free(old);
+	return DETOUR_OK;
+}
+
+/* ----------------------------------------------------------------- parser */
+
+/* Character classes of the rule syntax. */
+enum {
+	K_NAME0 = 1 << 0, /* [A-Za-z_]: first byte of a placeholder name */
+	K_NAME = 1 << 1,  /* [A-Za-z0-9_] */
+	K_HOST = 1 << 2,  /* reg-name bytes accepted in a source host */
+	K_TCHAR = 1 << 3, /* RFC 9110 §5.6.2 tchar: the bytes of an id */
+	K_URI = 1 << 4,   /* any byte RFC 3986 allows somewhere in a URI reference */
+	K_HEX = 1 << 5,
+};
+
+#define AZ (K_NAME0 | K_NAME | K_HOST | K_TCHAR | K_URI)
+
+static const unsigned char kcls[256] = {
+        ['A' ... 'F'] = AZ | K_HEX,
+        ['G' ... 'Z'] = AZ,
+        ['a' ... 'f'] = AZ | K_HEX,
+        ['g' ... 'z'] = AZ,
+        ['0' ... '9'] = K_NAME | K_HOST | K_TCHAR | K_URI | K_HEX,
+        ['_'] = AZ,
+        ['-'] = K_HOST | K_TCHAR | K_URI,
+        ['.'] = K_HOST | K_TCHAR | K_URI,
+        ['~'] = K_HOST | K_TCHAR | K_URI,
+        ['!'] = K_TCHAR | K_URI,
+        ['#'] = K_TCHAR | K_URI,
+        ['$'] = K_TCHAR | K_URI,
+        ['%'] = K_TCHAR | K_URI,
+        ['&'] = K_TCHAR | K_URI,
+        ['\''] = K_TCHAR | K_URI,
+        ['*'] = K_TCHAR | K_URI,
+        ['+'] = K_TCHAR | K_URI,
+        ['^'] = K_TCHAR,
+        ['`'] = K_TCHAR,
+        ['|'] = K_TCHAR,
+        ['('] = K_URI,
+        [')'] = K_URI,
+        [','] = K_URI,
+        [';'] = K_URI,
+        ['='] = K_URI,
+        [':'] = K_URI,
+        ['@'] = K_URI,
+        ['/'] = K_URI,
+        ['?'] = K_URI,
+        ['['] = K_URI,
+        [']'] = K_URI,
+};
+
+static inline bool kis(char c, unsigned k)
+{
+	return (kcls[(unsigned char)c] & k) != 0;
+}
+
+struct field {
+	char *p;
+	size_t n;
+};
+
+/* Where a line is being parsed, for diagnostics. */
+struct pctx {
+	struct detour_ruleset *rs;
+	const char *fname; /* the caller's name: it outlives the diag */
+	unsigned file;
+	unsigned line;
+	const char *ls; /* first byte of the line: column 1 */
+	struct detour_diag *d;
+};
+
+/* What the source defines, for checking the target. */
+struct srcinfo {
+	unsigned ncaps;
+	const char *names[DETOUR_MAX_CAPTURES];
+	size_t nlen[DETOUR_MAX_CAPTURES];
+	bool splat;
+};
+
+static detour_err perr(struct pctx *pc, const char *at, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Fills the diag with the current line, the column of at (1-based), and the
+ * message. Returns DETOUR_EINVAL. */
+static detour_err perr(struct pctx *pc, const char *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (pc->d == NULL)
+		return DETOUR_EINVAL;
+	pc->d->file = pc->fname;
+	pc->d->line = pc->line;
+	pc->d->col = at ? (unsigned)(at - pc->ls) + 1 : 0;
+	va_start(ap, fmt);
+	vsnprintf(pc->d->msg, sizeof(pc->d->msg), fmt, ap);
+	va_end(ap);
+	return DETOUR_EINVAL;
+}
+
+/* p[0..n) for a message: at most 60 bytes, "..." when cut. */
+static const char *show(char buf[64], const char *p, size_t n)
+{
+	if (n > 60) {
+		memcpy(buf, p, 56);
+		memcpy(buf + 56, "...", 4);
+	} else {
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+	}
+	return buf;
+}
+
+static bool prefix_ci(const char *s, size_t n, const char *pre)
+{
+	size_t k = strlen(pre);
+
+	if (n < k)
+		return false;
+	for (size_t i = 0; i < k; i++) {
+		char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		if (c != pre[i])
+			return false;
+	}
+	return true;
+}
+
+/* Explains why s[0..n) was refused, pointing at the first bad byte; what
+ * names the part ("source path", "target"). A target must be URI text as
+ * written; a source path may hold any visible byte (normalising encodes it)
+ * but no control byte or broken '%' escape. Returns DETOUR_EINVAL, with a
+ * generic message when no single byte is to blame. */
+static detour_err bad_uri(struct pctx *pc, const char *s, size_t n, const char *what, bool target)
+{
+	char b[64];
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			return perr(pc, s + i, "unexpected control character 0x%02X in the %s", c,
+			            what);
+		if (c >= 0x80 && target)
+			return perr(
+			        pc, s + i,
+			        "invalid byte 0x%02X in the %s: non-ASCII must be percent-encoded "
+			        "(UTF-8 bytes as %%XX)",
+			        c, what);
+		if (c == '%') {
+			if (n - i < 3 || !kis(s[i + 1], K_HEX) || !kis(s[i + 2], K_HEX))
+				return perr(
+				        pc, s + i,
+				        "invalid percent-escape in the %s: '%%' must be followed "
+				        "by two hex digits (write %%25 for a literal '%%')",
+				        what);
+			i += 2;
+			continue;
+		}
+		if (target && !kis((char)c, K_URI))
+			return perr(pc, s + i,
+			            "invalid character '%c' in the %s (write it percent-encoded)",
+			            c, what);
+	}
+	return perr(pc, s, "invalid %s \"%s\"", what, show(b, s, n));
+}
+
+/* Checks a placeholder segment ":name" at seg[0..n) (seg[0] == ':'). */
+static detour_err check_placeholder(struct pctx *pc, const char *seg, size_t n, struct srcinfo *si)
+{
+	char b[64];
+	const char *name = seg + 1;
+	size_t nl = n - 1;
+
+	if (nl == 0)
+		return perr(pc, seg, "expected a placeholder name after ':'");
+	bool ok = kis(name[0], K_NAME0);
+	for (size_t i = 1; ok && i < nl; i++)
+		ok = kis(name[i], K_NAME);
+	if (!ok)
+		return perr(pc, seg,
+		            "a placeholder is a whole segment \":name\" (letters, digits and '_', "
+		            "not starting with a digit), found \"%s\"",
+		            show(b, seg, n));
+	if (nl == 5 && memcmp(name, "splat", 5) == 0)
+		return perr(pc, seg,
+		            "\":splat\" is reserved for the part matched by a final \"*\"");
+	for (unsigned i = 0; i < si->ncaps; i++) {
+		if (si->nlen[i] == nl && memcmp(si->names[i], name, nl) == 0)
+			return perr(pc, seg, "placeholder \"%s\" appears twice in the source",
+			            show(b, seg, n));
+	}
+	if (si->ncaps == DETOUR_MAX_CAPTURES)
+		return perr(pc, seg, "more than %d placeholders in the source",
+		            DETOUR_MAX_CAPTURES);
+	si->names[si->ncaps] = name;
+	si->nlen[si->ncaps] = nl;
+	si->ncaps++;
+	return DETOUR_OK;
+}
+
+static detour_err port_err(struct pctx *pc, const char *colon, const char *end)
+{
+	char b[64];
+
+	return perr(pc, colon,
+	            "a port is not allowed in a source host (rules match the request's host "
+	            "without its port), found \"%s\"",
+	            show(b, colon, (size_t)(end - colon)));
+}
+
+/* Checks the bytes of a source host h[0..n) (after "*." for a wildcard);
+ * fs is the start of the field, for messages. */
+static detour_err check_host(struct pctx *pc, const char *h, size_t n, const char *fs)
+{
+	char b[64];
+
+	if (n && h[0] == '[') {
+		const char *close = memchr(h, ']', n);
+		if (close == NULL)
+			return perr(pc, h,
+			            "expected ']' to close the IP literal in the source host");
+		for (const char *p = h + 1; p < close; p++) {
+			if (!kis(*p, K_HEX) && *p != ':' && *p != '.')
+				return perr(pc, p, "invalid character '%c' in an IP literal", *p);
+		}
+		if (close + 1 < h + n) {
+			if (close[1] == ':')
+				return port_err(pc, close + 1, h + n);
+			return perr(pc, close + 1, "unexpected \"%s\" after the IP literal",
+			            show(b, close + 1, (size_t)(h + n - close - 1)));
+		}
+		return DETOUR_OK;
+	}
+	if (n == 0 || h[0] == '.')
+		return perr(pc, h, "expected a host name after \"%s\"",
+		            show(b, fs, (size_t)(h - fs)));
+	for (size_t i = 0; i < n; i++) {
+		char c = h[i];
+		if (c == ':')
+			return port_err(pc, h + i, h + n);
+		if (c == '@')
+			return perr(pc, h + i,
+			            "user information (\"user@\") is not allowed in a host");
+		if (c == '*')
+			return perr(pc, h + i,
+			            "'*' is only allowed as \"*.\" at the start of a host "
+			            "(\"*.example.com\")");
+		if (c == '.' && i + 1 < n && h[i + 1] == '.')
+			return perr(pc, h + i + 1, "empty label in the source host");
+		if (!kis(c, K_HOST)) {
+			if ((unsigned char)c < 0x20 || c == 0x7f)
+				return perr(pc, h + i,
+				            "unexpected control character 0x%02X in the host",
+				            (unsigned char)c);
+			if ((unsigned char)c >= 0x80)
+				return perr(pc, h + i,
+				            "invalid byte 0x%02X in the source host: write an "
+				            "internationalised name in its xn-- (punycode) form",
+				            (unsigned char)c);
+			return perr(pc, h + i, "invalid character '%c' in the source host", c);
+		}
+	}
+	return DETOUR_OK;
+}
+
+/* SOURCE: [scheme://host | //host] path. Rewrites the field in place:
+ * host NUL path NUL, and fills r (host, path, kind, scheme, flags) and si. */
+static detour_err parse_source(struct pctx *pc, struct field *f, struct detour_rule *r,
+                               struct srcinfo *si)
+{
+	char b[64];
+	char *s = f->p, *end = f->p + f->n, *auth = NULL, *path, *h = NULL;
+	size_t hn = 0;
+	bool wild = false;
+
+	r->scheme = DETOUR_SCHEME_ANY;
+	if (f->n >= 2 && s[0] == '/' && s[1] == '/') {
+		auth = s + 2;
+	} else if (s[0] == '/') {
+		auth = NULL;
+	} else if (prefix_ci(s, f->n, "https://")) {
+		r->scheme = DETOUR_SCHEME_HTTPS;
+		auth = s + 8;
+	} else if (prefix_ci(s, f->n, "http://")) {
+		r->scheme = DETOUR_SCHEME_HTTP;
+		auth = s + 7;
+	} else {
+		return perr(pc, s,
+		            "expected a source: a path starting with '/' or a URL "
+		            "(https://host/path, http://host/path, //host/path), found \"%s\"",
+		            show(b, s, f->n));
+	}
+	if (auth) {
+		char *slash = memchr(auth, '/', (size_t)(end - auth));
+		char *hend = slash ? slash : end;
+		h = auth;
+		if (hend - h >= 2 && h[0] == '*' && h[1] == '.') {
+			wild = true;
+			h++; /* keep the '.': ".example.com" */
+		}
+		detour_err e = check_host(pc, wild ? h + 1 : h, (size_t)(hend - h - wild), s);
+		if (e)
+			return e;
+		if (hend - h > MAX_HOST)
+			return perr(pc, auth, "the source host is longer than %d characters",
+			            MAX_HOST);
+		if (slash == NULL)
+			return perr(pc, end,
+			            "expected a path after the host (write \"%s/*\" to match every "
+			            "path of the host)",
+			            show(b, s, f->n));
+		hn = detour_url_host_canon(h, (size_t)(hend - h));
+		if (hn == (size_t)wild)
+			return perr(pc, auth, "expected a host name after \"%s\"",
+			            show(b, s, (size_t)(auth - s)));
+		path = slash;
+	} else {
+		path = s;
+	}
+
+	size_t pn = (size_t)(end - path);
+	bool splat = pn >= 2 && path[pn - 1] == '*' && path[pn - 2] == '/';
+	size_t body = splat ? pn - 1 : pn;
+
+	/* Placeholders and '*' are checked on the text as written, so that the
+	 * columns are right; the normalised path is scanned again below. */
+	si->ncaps = 0;
+	for (char *seg = path + 1;;) {
+		char *se = memchr(seg, '/', (size_t)(path + body - seg));
+		if (se == NULL)
+			se = path + body;
+		size_t sl = (size_t)(se - seg);
+		if (sl == 1 && seg[0] == '*')
+			return perr(pc, seg,
+			            "a splat \"*\" must be the last segment of the source (as in "
+			            "\"/blog/*\")");
+		if (sl >= 1 && seg[0] == ':') {
+			detour_err e = check_placeholder(pc, seg, sl, si);
+			if (e)
+				return e;
+		}
+		if (se == path + body)
+			break;
+		seg = se + 1;
+	}
+
+	/* The request's query and fragment never reach the path a rule is
+	 * compared with, so a '?' or '#' here could never match. */
+	for (char *p = path; p < path + body; p++) {
+		if (*p == '?')
+			return perr(pc, p,
+			            "'?' in a source: rules match the path only (write %%3F for a "
+			            "literal '?')");
+		if (*p == '#')
+			return perr(
+			        pc, p,
+			        "'#' in a source: the fragment is never sent to the server (write "
+			        "%%23 for a literal '#')");
+	}
+	ssize_t nl = detour_url_normalize_path(path, body, pc->rs->scratch, SCRATCH);
+	if (nl < 0)
+		return bad_uri(pc, path, body, "source path", false);
+	if ((size_t)nl + 2 > UINT16_MAX)
+		return perr(pc, path, "the source path is longer than %d bytes once normalised",
+		            UINT16_MAX - 2);
+
+	/* Write host NUL path NUL over the field and the separator after it
+	 * (see the file comment): normalising removes dot segments and decodes
+	 * %XX of unreserved bytes, so it mostly shrinks, but it encodes raw
+	 * non-ASCII and the like ("/café" -> "/caf%C3%A9"), which can grow; a
+	 * path that no longer fits goes to the arena. */
+	char *w = s;
+	if (auth) {
+		memmove(w, h, hn);
+		w[hn] = '\0';
+		r->host = w;
+		r->host_len = (uint16_t)hn;
+		w += hn + 1;
+	} else {
+		r->host = empty_str;
+		r->host_len = 0;
+	}
+	if ((size_t)(w - s) + (size_t)nl + 2 > f->n + 1) {
+		w = detour_arena_alloc(&pc->rs->arena, (size_t)nl + 2, 1);
+		if (w == NULL)
+			return DETOUR_ENOMEM;
+	}
+	memcpy(w, pc->rs->scratch, (size_t)nl);
+
+	/* Kind and names from the normalised path. */
+	si->ncaps = 0;
+	for (char *seg = w + 1; seg < w + nl;) {
+		char *se = memchr(seg, '/', (size_t)(w + nl - seg));
+		if (se == NULL)
+			se = w + nl;
+		if (se > seg && seg[0] == ':') {
+			si->names[si->ncaps] = seg + 1;
+			si->nlen[si->ncaps] = (size_t)(se - seg - 1);
+			si->ncaps++;
+		}
+		seg = se + 1;
+	}
+	if (si->ncaps) {
+		r->kind = DETOUR_SRC_PATTERN;
+		if (splat)
+			w[nl++] = '*';
+	} else if (splat) {
+		r->kind = DETOUR_SRC_SPLAT;
+		if (w[nl - 1] != '/')
+			w[nl++] = '/'; /* cannot happen: a path ending in '/' keeps it */
+	} else {
+		r->kind = DETOUR_SRC_EXACT;
+	}
+	w[nl] = '\0';
+	r->path = w;
+	r->path_len = (uint16_t)nl;
+	si->splat = splat;
+	r->flags =
+	        (uint8_t)((wild ? DETOUR_RULE_HOST_WILDCARD : 0) | (splat ? DETOUR_RULE_SPLAT : 0));
+	return DETOUR_OK;
+}
+
+/* Offset where the path of an absolute target starts (after the authority);
+ * 0 for a path target. */
+static size_t target_path_start(const char *t, size_t n)
+{
+	const char *a;
+
+	if (n == 0 || t[0] == '/')
+		return 0;
+	a = memchr(t, ':', n);
+	if (a == NULL || (size_t)(a - t) + 3 > n)
+		return 0;
+	a += 3; /* "://" */
+	while (a < t + n && *a != '/' && *a != '?' && *a != '#')
+		a++;
+	return (size_t)(a - t);
+}
+
+static void list_names(char *buf, size_t cap, const struct srcinfo *si)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i <= si->ncaps; i++) {
+		const char *nm;
+		int nn;
+		if (i < si->ncaps) {
+			nm = si->names[i];
+			nn = (int)si->nlen[i];
+		} else if (si->splat) {
+			nm = "splat";
+			nn = 5;
+		} else {
+			break;
+		}
+		int k = snprintf(buf + o, cap - o, "%s:%.*s", o ? ", " : "", nn, nm);
+		if (k < 0 || (size_t)k >= cap - o)
+			break;
+		o += (size_t)k;
+	}
+}
+
+/* TARGET: a path, an http(s) URL, or '-'. Sets r->target (in place) and
+ * DETOUR_RULE_TARGET_VARS. */
+static detour_err parse_target(struct pctx *pc, struct field *f, struct detour_rule *r,
+                               const struct srcinfo *si)
+{
+	char b[64];
+	char *s = f->p;
+	size_t n = f->n;
+	struct detour_url u;
+	bool abs = false;
+
+	if (n == 1 && s[0] == '-') {
+		r->target = empty_str;
+		r->target_len = 0;
+		return DETOUR_OK;
+	}
+	if (s[0] == '/') {
+		if (n >= 2 && s[1] == '/')
+			return perr(
+			        pc, s,
+			        "a target starting with \"//\" leaves the scheme to the client; "
+			        "write https://host/...");
+	} else if (prefix_ci(s, n, "https://") || prefix_ci(s, n, "http://")) {
+		abs = true;
+	} else {
+		return perr(pc, s,
+		            "expected a target: a path starting with '/', an http:// or https:// "
+		            "URL, or '-' (with status 410), found \"%s\"",
+		            show(b, s, n));
+	}
+	if (detour_url_parse(s, n, &u) != DETOUR_OK)
+		return bad_uri(pc, s, n, "target", true);
+	if (abs && u.host.len == 0)
+		return perr(pc, s + (u.scheme.len + 3), "expected a host in the target URL");
+
+	/* Placeholders: ':' then a name. The longest name the source defines
+	 * that starts there is the one meant (":pageid" is :pageid when the
+	 * source has both :page and :pageid, :page then "id" when it has only
+	 * :page); a ':' before something that is not a name stays literal. */
+	size_t ps = target_path_start(s, n);
+	bool vars = false;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] != ':' || !kis(s[i + 1], K_NAME0))
+			continue;
+		size_t j = i + 1;
+		while (j < n && kis(s[j], K_NAME))
+			j++;
+		size_t idl = j - i - 1, best = 0;
+		for (unsigned k = 0; k <= si->ncaps; k++) {
+			const char *nm = k < si->ncaps ? si->names[k] : "splat";
+			size_t nn = k < si->ncaps ? si->nlen[k] : 5;
+			if (k == si->ncaps && !si->splat)
+				break;
+			if (nn <= idl && nn > best && memcmp(s + i + 1, nm, nn) == 0)
+				best = nn;
+		}
+		if (i < ps) {
+			if (best)
+				return perr(
+				        pc, s + i,
+				        "placeholders can only be used in the path, query or "
+				        "fragment of the target, not in its authority (user, host, "
+				        "port)");
+			continue; /* "user:pass@", literal */
+		}
+		if (best == 0) {
+			char names[160];
+			list_names(names, sizeof(names), si);
+			return perr(pc, s + i, "unknown placeholder \"%s\" in the target (%s%s)",
+			            show(b, s + i, j - i),
+			            names[0] ? "the source defines " : "the source defines none",
+			            names[0] ? names : "; write %3A for a literal ':'");
+		}
+		vars = true;
+		i += best;
+	}
+	if (vars)
+		r->flags |= DETOUR_RULE_TARGET_VARS;
+	s[n] = '\0';
+	r->target = s;
+	r->target_len = (uint16_t)n;
+	return DETOUR_OK;
+}
+
+/* ---------------------------------------------------------------- options */
+
+static detour_err opt_query(struct pctx *pc, struct detour_rule *r, char *v, size_t n)
+{
+	char b[64];
+
+	if (n == 4 && memcmp(v, "keep", 4) == 0)
+		r->query = DETOUR_QUERY_KEEP;
+	else if (n == 4 && memcmp(v, "drop", 4) == 0)
+		r->query = DETOUR_QUERY_DROP;
+	else if (n == 5 && memcmp(v, "merge", 5) == 0)
+		r->query = DETOUR_QUERY_MERGE;
+	else
+		return perr(pc, v, "expected keep, drop or merge for query=, found \"%s\"",
+		            show(b, v, n));
+	return DETOUR_OK;
+}
+
+static detour_err opt_cache(struct pctx *pc, struct detour_rule *r, char *v, size_t n)
+{
+	char b[64];
+	int64_t secs;
+
+	if (n == 8 && memcmp(v, "no-store", 8) == 0) {
+		r->cache = DETOUR_CACHE_NO_STORE;
+		return DETOUR_OK;
+	}
+	secs = detour_parse_duration(v, n);
+	if (secs == 0)
+		return perr(pc, v, "cache=%s is a zero lifetime: use cache=no-store",
+		            show(b, v, n));
+	if (secs < 0) {
+		size_t i = 0;
+		while (i < n && v[i] >= '0' && v[i] <= '9')
+			i++;
+		if (i > 0 && (i == n || i + 1 == n) && (i == n || strchr("smhdw", v[i])))
+			return perr(pc, v, "cache lifetime \"%s\" is over 10 years", show(b, v, n));
+		return perr(pc, v,
+		            "expected no-store or a duration (30s, 10m, 1h, 7d, 2w or seconds) for "
+		            "cache=, found \"%s\"",
+		            show(b, v, n));
+	}
+	r->cache = (int32_t)secs;
+	return DETOUR_OK;
+}
+
+static detour_err opt_id(struct pctx *pc, struct detour_rule *r, char *v, size_t n)
+{
+	if (n == 0)
+		return perr(pc, v, "expected a name after id=");
+	for (size_t i = 0; i < n; i++) {
+		if (!kis(v[i], K_TCHAR))
+			return perr(pc, v + i,
+			            "invalid character '%c' in id= (letters, digits and "
+			            "!#$%%&'*+-.^_`|~)",
+			            v[i]);
+	}
+	v[n] = '\0';
+	r->id = v;
+	r->id_len = (uint16_t)n;
+	r->flags |= DETOUR_RULE_ID_SET;
+	return DETOUR_OK;
+}
+
+/* The options, in the order they are listed in messages. Later options
+ * (conditions, weights, ...) are one line here and one function. */
+static const struct optdef {
+	const char *name;
+	detour_err (*parse)(struct pctx *pc, struct detour_rule *r, char *v, size_t n);
+} options[] = {
+        {"query", opt_query},
+        {"cache", opt_cache},
+        {"id", opt_id},
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const char *known_options(char *buf, size_t cap)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NOPTIONS && o < cap; i++) {
+		int k = snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", options[i].name);
+		if (k < 0)
+			break;
+		o += (size_t)k;
+	}
+	return buf;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return n > 0;
+}
+
+/* ------------------------------------------------------------------ lines */
+
+/* Parses one line ls[0..le) (no line ending). Appends a rule unless the line
+ * is blank or a comment. ls[le - ls] must be writable. */
+static detour_err parse_line(struct pctx *pc, char *ls, char *le)
+{
+	char b[64];
+	struct field f[MAX_FIELDS];
+	unsigned nf = 0;
+	char *p = ls;
+
+	pc->ls = ls;
+	if (le - ls > DETOUR_RULE_LINE_MAX)
+		return perr(pc, ls + DETOUR_RULE_LINE_MAX, "line is longer than %d bytes",
+		            DETOUR_RULE_LINE_MAX);
+	for (;;) {
+		while (p < le && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == le || *p == '#')
+			break;
+		if (nf == MAX_FIELDS)
+			return perr(pc, p, "too many fields (at most %d)", MAX_FIELDS);
+		f[nf].p = p;
+		while (p < le && (unsigned char)*p > ' ')
+			p++;
+		f[nf].n = (size_t)(p - f[nf].p);
+		nf++;
+		if (p < le && *p != ' ' && *p != '\t')
+			return perr(pc, p, "unexpected control character 0x%02X",
+			            (unsigned char)*p);
+	}
+	if (nf == 0)
+		return DETOUR_OK;
+
+	struct detour_rule r = {
+	        .host = empty_str,
+	        .target = empty_str,
+	        .id = empty_str,
+	        .line = pc->line,
+	        .file = (uint16_t)pc->file,
+	        .status = 307,
+	        .cache = DETOUR_CACHE_UNSET,
+	        .query = DETOUR_QUERY_KEEP,
+	};
+	struct srcinfo si = {0};
+	detour_err e;
+
+	if (nf == 1)
+		return perr(pc, f[0].p + f[0].n,
+		            "expected a target after the source: a path, an http(s) URL, or '-' "
+		            "(with status 410)");
+	e = parse_source(pc, &f[0], &r, &si);
+	if (e)
+		return e;
+
+	bool dash = f[1].n == 1 && f[1].p[0] == '-';
+	if (!dash) {
+		e = parse_target(pc, &f[1], &r, &si);
+		if (e)
+			return e;
+	}
+
+	unsigned i = 2;
+	bool have_status = false;
+	if (nf > 2 && memchr(f[2].p, '=', f[2].n) == NULL) {
+		const char *s = f[2].p;
+		size_t n = f[2].n;
+		if (!all_digits(s, n))
+			return perr(pc, s,
+			            "expected a status (301, 302, 303, 307, 308, 410) or an option "
+			            "NAME=VALUE, found \"%s\"",
+			            show(b, s, n));
+		unsigned st =
+		        n == 3 ? (unsigned)((s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0'))
+		               : 0;
+		if (st != 301 && st != 302 && st != 303 && st != 307 && st != 308 && st != 410)
+			return perr(
+			        pc, s,
+			        "unsupported status %s: expected 301, 302, 303, 307, 308 or 410",
+			        show(b, s, n));
+		r.status = (uint16_t)st;
+		have_status = true;
+		i = 3;
+	}
+
+	unsigned seen_col[NOPTIONS] = {0};
+	for (; i < nf; i++) {
+		char *s = f[i].p;
+		size_t n = f[i].n;
+		char *eq = memchr(s, '=', n);
+		if (eq == NULL) {
+			if (all_digits(s, n) && have_status)
+				return perr(pc, s, "a second status \"%s\" (the status is %u)",
+				            show(b, s, n), (unsigned)r.status);
+			if (all_digits(s, n))
+				return perr(
+				        pc, s,
+				        "the status must come right after the target, found \"%s\"",
+				        show(b, s, n));
+			return perr(pc, s, "expected an option NAME=VALUE, found \"%s\"",
+			            show(b, s, n));
+		}
+		size_t nn = (size_t)(eq - s);
+		size_t k = 0;
+		while (k < NOPTIONS &&
+		       !(strlen(options[k].name) == nn && memcmp(options[k].name, s, nn) == 0))
+			k++;
+		if (k == NOPTIONS) {
+			char known[128];
+			if (nn == 0)
+				return perr(pc, s, "expected an option NAME=VALUE, found \"%s\"",
+				            show(b, s, n));
+			return perr(pc, s, "unknown option \"%s\" (known options: %s)",
+			            show(b, s, nn), known_options(known, sizeof(known)));
+		}
+		if (seen_col[k])
+			return perr(pc, s, "option \"%s\" given twice (first at column %u)",
+			            options[k].name, seen_col[k]);
+		seen_col[k] = (unsigned)(s - ls) + 1;
+		e = options[k].parse(pc, &r, eq + 1, (size_t)(s + n - eq - 1));
+		if (e)
+			return e;
+	}
+
+	if (dash && r.status != 410) {
+		if (have_status)
+			return perr(pc, f[1].p, "'-' (no target) needs status 410, found %u",
+			            (unsigned)r.status);
+		return perr(pc, f[1].p, "'-' (no target) needs status 410");
+	}
+	if (!dash && r.status == 410)
+		return perr(pc, f[1].p,
+		            "a 410 rule takes '-' as its target (there is nothing to redirect "
+		            "to), found \"%s\"",
+		            show(b, r.target, r.target_len));
+
+	struct detour_ruleset *rs = pc->rs;
+	uint32_t *slot = NULL;
+	if (r.flags & DETOUR_RULE_ID_SET) {
+		if (rs->ids_n * 2 >= rs->ids_cap && id_grow(rs))
+			return DETOUR_ENOMEM;
+		slot = id_slot(rs, r.id, r.id_len);
+		if (*slot) {
+			const struct detour_rule *o = &rs->rules[*slot - 1];
+			return perr(pc, r.id, "duplicate id \"%s\": already used at %s:%u",
+			            show(b, r.id, r.id_len), rs->files[o->file], (unsigned)o->line);
+		}
+	}
+	e = reserve_rules(rs, 1);
+	if (e)
+		return e;
+	r.index = (uint32_t)rs->n;
+	rs->rules[rs->n++] = r;
+	if (slot) {
+		*slot = r.index + 1;
+		rs->ids_n++;
+	}
+	return DETOUR_OK;
+}
+
+static detour_err ensure_scratch(struct detour_ruleset *rs)
+{
+	if (rs->scratch == NULL)
+		rs->scratch = detour_arena_alloc(&rs->arena, SCRATCH, 1);
+	return rs->scratch ? DETOUR_OK : DETOUR_ENOMEM;
+}
+
+static detour_err nomem(struct detour_diag *d, const char *name)
+{
+	detour_diag_set(d, name, 0, 0, "out of memory");
+	return DETOUR_ENOMEM;
+}
+
+/* Parses buf[0..len) (writable, buf[len] too) as the file name. */
+static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char *buf, size_t len,
+                               struct detour_diag *d)
+{
+	struct pctx pc = {.rs = rs, .fname = name, .d = d};
+	char *p = buf, *end = buf + len;
+	size_t lines = 1;
+	detour_err e;
+
+	if (file_index(rs, name, &pc.file) || ensure_scratch(rs))
+		return nomem(d, name);
+	for (char *q = buf; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+		lines++;
+	e = reserve_rules(rs, lines);
+	if (e == DETOUR_ETOOBIG) {
+		detour_diag_set(d, name, 0, 0, "too many rules");
+		return e;
+	}
+	if (e)
+		return nomem(d, name);
+	/* A UTF-8 byte order mark is not part of the first line. */
+	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	for (pc.line = 1; p < end; pc.line++) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *le = nl ? nl : end;
+		if (le > p && le[-1] == '\r')
+			le--; /* CRLF */
+		e = parse_line(&pc, p, le);
+		if (e == DETOUR_ENOMEM || e == DETOUR_ETOOBIG)
+			return nomem(d, name);
+		if (e)
+			return e;
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	/* Give back what the line count over-reserved. */
+	if (rs->cap > rs->n + 64) {
+		struct detour_rule *nr = realloc(rs->rules, (rs->n + 16) * sizeof(*nr));
+		if (nr) {
+			rs->rules = nr;
+			rs->cap = rs->n + 16;
+		}
+	}
+	return DETOUR_OK;
+}
+
+detour_err detour_ruleset_load_buf(struct detour_ruleset *rs, const char *name, const char *buf,
+                                   size_t len, struct detour_diag *d)
+{
+	char *copy = detour_arena_big_new(len + 1);
+
+	if (copy == NULL)
+		return nomem(d, name);
+	detour_arena_big_adopt(&rs->arena, copy);
+	if (len)
+		memcpy(copy, buf, len);
+	copy[len] = '\0';
+	return parse_buffer(rs, name, copy, len, d);
+}
+
+detour_err detour_ruleset_load_file(struct detour_ruleset *rs, const char *path,
+                                    struct detour_diag *d)
+{
+	struct stat st;
+	size_t cap, len = 0;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		detour_diag_set(d, path, 0, 0, "%s", strerror(errno));
+		return DETOUR_EIO;
+	}
+	if (fstat(fd, &st) != 0) {
+		int err = errno;
+		close(fd);
+		detour_diag_set(d, path, 0, 0, "%s", strerror(err));
+		return DETOUR_EIO;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		detour_diag_set(d, path, 0, 0, "%s", strerror(EISDIR));
+		return DETOUR_EIO;
+	}
+	/* One read loop into one block: the file's size plus the byte that
+	 * terminates the last string (a pipe grows the block as it goes). */
+	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 64 * 1024;
+	buf = detour_arena_big_new(cap);
+	if (buf == NULL) {
+		close(fd);
+		return nomem(d, path);
+	}
+	for (;;) {
+		if (len == cap) {
+			char *nb = detour_arena_big_grow(buf, cap * 2);
+			if (nb == NULL) {
+				detour_arena_big_free(buf);
+				close(fd);
+				return nomem(d, path);
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t k = read(fd, buf + len, cap - len);
+		if (k < 0) {
+			int err = errno;
+			if (err == EINTR)
+				continue;
+			detour_arena_big_free(buf);
+			close(fd);
+			detour_diag_set(d, path, 0, 0, "%s", strerror(err));
+			return DETOUR_EIO;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	close(fd);
+	buf[len] = '\0';
+	detour_arena_big_adopt(&rs->arena, buf);
+	return parse_buffer(rs, path, buf, len, d);
+}
+
+detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, unsigned line,
+                                   const char *text, size_t len, struct detour_diag *d)
+{
+	struct pctx pc = {.rs = rs, .fname = name, .line = line, .d = d};
+	size_t n0 = rs->n;
+	char *copy;
+	detour_err e;
+
+	if (len && text[len - 1] == '\n')
+		len--;
+	if (len && text[len - 1] == '\r')
+		len--;
+	if (file_index(rs, name, &pc.file) || ensure_scratch(rs))
+		return nomem(d, name);
+	copy = detour_arena_strndup(&rs->arena, text, len);
+	if (copy == NULL)
+		return nomem(d, name);
+	pc.ls = copy;
+	for (size_t i = 0; i < len; i++) {
+		if (copy[i] == '\n' || copy[i] == '\r')
+			return perr(&pc, copy + i, "expected one line, found a line break");
+	}
+	e = parse_line(&pc, copy, copy + len);
+	if (e == DETOUR_ETOOBIG) {
+		detour_diag_set(d, name, line, 0, "too many rules");
+		return e;
+	}
+	if (e == DETOUR_ENOMEM)
+		return nomem(d, name);
+	if (e)
+		return e;
+	if (rs->n == n0)
+		return perr(&pc, copy, "expected a rule, found an empty line or a comment");
+	return DETOUR_OK;
+}

@@ -1,0 +1,24 @@
+/* detour (private to lib/): the inside of a ruleset, shared by rulefile.c
+ * (which fills it) and table.c (which takes it over and may rewrite a rule's
+ * host pointer to an interned copy of the same string). */
+#ifndef DETOUR_RULESET_INT_H
+#define DETOUR_RULESET_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "detour/rulefile.h"
+
+struct detour_ruleset {
+	struct detour_arena arena; /* every string of every rule, and the file names */
+	struct detour_rule *rules; /* malloc'd array, rules[i].index == i */
+	size_t n, cap;
+	const char **files; /* malloc'd array of names in the arena */
+	unsigned nfiles, files_cap;
+	uint32_t *ids; /* open addressing over rules with id=: rule index + 1, 0 = empty */
+	size_t ids_cap, ids_n;
+	char *scratch; /* DETOUR_RULE_LINE_MAX bytes for path normalisation (in the arena) */
+};
+
+#endif

@@ -1,0 +1,614 @@
+/* Unit tests for lib/rulefile.c: the rules file -> ruleset. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "unit.h"
+
+#include "detour/rulefile.h"
+#include "detour/table.h"
+
+/* Loads text as "r.rules"; returns the ruleset (caller frees) and fills *e,
+ * and the formatted diag into msg. */
+static struct detour_ruleset *load(const char *text, size_t len, detour_err *e, char *msg,
+                                   size_t cap)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+
+	memset(&d, 0, sizeof(d));
+	assert_non_null(rs);
+	*e = detour_ruleset_load_buf(rs, "r.rules", text, len, &d);
+	msg[0] = '\0';
+	if (*e)
+		detour_diag_format(&d, msg, cap);
+	return rs;
+}
+
+static struct detour_ruleset *load_ok(const char *text)
+{
+	char msg[512];
+	detour_err e;
+	struct detour_ruleset *rs = load(text, strlen(text), &e, msg, sizeof(msg));
+
+	if (e)
+		fail_msg("unexpected error: %s", msg);
+	return rs;
+}
+
+static int check_error(const char *text, size_t len, const char *want)
+{
+	char msg[512];
+	detour_err e;
+	struct detour_ruleset *rs = load(text, len, &e, msg, sizeof(msg));
+	int bad = e != DETOUR_EINVAL || strcmp(msg, want) != 0;
+
+	if (bad)
+		print_message("input %.*s\n got: %s\nwant: %s\n", (int)len, text, msg, want);
+	detour_ruleset_free(rs);
+	return bad;
+}
+
+static void expect_error(const char *text, size_t len, const char *want)
+{
+	assert_int_equal(check_error(text, len, want), 0);
+}
+
+static const struct errcase {
+	const char *in;
+	const char *want;
+} errors[] = {
+        /* status */
+        {"/a /b 30x", "r.rules:1:7: expected a status (301, 302, 303, 307, 308, 410) or an "
+                      "option NAME=VALUE, found \"30x\""},
+        {"/a /b 404", "r.rules:1:7: unsupported status 404: expected 301, 302, 303, 307, 308 "
+                      "or 410"},
+        {"/a /b 3010", "r.rules:1:7: unsupported status 3010: expected 301, 302, 303, 307, "
+                       "308 or 410"},
+        {"/a /b 301 302", "r.rules:1:11: a second status \"302\" (the status is 301)"},
+        {"/a /b id=x 301",
+         "r.rules:1:12: the status must come right after the target, found \"301\""},
+        /* fields */
+        {"/a", "r.rules:1:3: expected a target after the source: a path, an http(s) URL, or "
+               "'-' (with status 410)"},
+        {"  /a   # comment", "r.rules:1:5: expected a target after the source: a path, an "
+                             "http(s) URL, or '-' (with status 410)"},
+        {"a /b", "r.rules:1:1: expected a source: a path starting with '/' or a URL "
+                 "(https://host/path, http://host/path, //host/path), found \"a\""},
+        {"/a b", "r.rules:1:4: expected a target: a path starting with '/', an http:// or "
+                 "https:// URL, or '-' (with status 410), found \"b\""},
+        {"/a ftp://x/y", "r.rules:1:4: expected a target: a path starting with '/', an "
+                         "http:// or https:// URL, or '-' (with status 410), found "
+                         "\"ftp://x/y\""},
+        {"/a //b/c", "r.rules:1:4: a target starting with \"//\" leaves the scheme to the "
+                     "client; write https://host/..."},
+        {"/a https:///x", "r.rules:1:12: expected a host in the target URL"},
+        {"/a\x01 /b", "r.rules:1:3: unexpected control character 0x01"},
+        {"/a /b\rx", "r.rules:1:6: unexpected control character 0x0D"},
+        {"/a /b 301\x0b", "r.rules:1:10: unexpected control character 0x0B"},
+        /* source path */
+        {"/a%zz /b", "r.rules:1:3: invalid percent-escape in the source path: '%' must be "
+                     "followed by two hex digits (write %25 for a literal '%')"},
+        {"/a?x=1 /b", "r.rules:1:3: '?' in a source: rules match the path only (write %3F for "
+                      "a literal '?')"},
+        {"/a/b#top /b", "r.rules:1:5: '#' in a source: the fragment is never sent to the "
+                        "server (write %23 for a literal '#')"},
+        {"/a\x7f /b", "r.rules:1:3: unexpected control character 0x7F in the source path"},
+        {"/a /caf\xc3\xa9", "r.rules:1:8: invalid byte 0xC3 in the target: non-ASCII must be "
+                            "percent-encoded (UTF-8 bytes as %XX)"},
+        {"/a/*/b /c", "r.rules:1:4: a splat \"*\" must be the last segment of the source (as "
+                      "in \"/blog/*\")"},
+        /* placeholders */
+        {"/a/:1x /b", "r.rules:1:4: a placeholder is a whole segment \":name\" (letters, "
+                      "digits and '_', not starting with a digit), found \":1x\""},
+        {"/a/:x.html /b", "r.rules:1:4: a placeholder is a whole segment \":name\" (letters, "
+                          "digits and '_', not starting with a digit), found \":x.html\""},
+        {"/a/: /b", "r.rules:1:4: expected a placeholder name after ':'"},
+        {"/a/:x/:x /b", "r.rules:1:7: placeholder \":x\" appears twice in the source"},
+        {"/a/:splat /b",
+         "r.rules:1:4: \":splat\" is reserved for the part matched by a final \"*\""},
+        {"/:a/:b/:c/:d/:e/:f/:g/:h/:i/:j/:k/:l/:m/:n/:o/:p/:q /x",
+         "r.rules:1:50: more than 16 placeholders in the source"},
+        {"/docs/:v /x/:w", "r.rules:1:13: unknown placeholder \":w\" in the target (the "
+                           "source defines :v)"},
+        {"/docs/:v/* /x/:w?:vv", "r.rules:1:15: unknown placeholder \":w\" in the target "
+                                 "(the source defines :v, :splat)"},
+        {"/docs /x/:splat", "r.rules:1:10: unknown placeholder \":splat\" in the target (the "
+                            "source defines none; write %3A for a literal ':')"},
+        {"/a/:b https://u:b@x.example/", "r.rules:1:16: placeholders can only be used in the "
+                                         "path, query or fragment of the target, not in its "
+                                         "authority (user, host, port)"},
+        {"/a/:b https://:b.example.com/", "r.rules:1:7: invalid target "
+                                          "\"https://:b.example.com/\""},
+        /* hosts */
+        {"https://example.com:8080/a /b", "r.rules:1:20: a port is not allowed in a source "
+                                          "host (rules match the request's host without its "
+                                          "port), found \":8080\""},
+        {"//[::1]:80/a /b", "r.rules:1:8: a port is not allowed in a source host (rules match "
+                            "the request's host without its port), found \":80\""},
+        {"https://example.com /b", "r.rules:1:20: expected a path after the host (write "
+                                   "\"https://example.com/*\" to match every path of the "
+                                   "host)"},
+        {"https:///a /b", "r.rules:1:9: expected a host name after \"https://\""},
+        {"//*./a /b", "r.rules:1:5: expected a host name after \"//*.\""},
+        {"//ex*ample.com/a /b", "r.rules:1:5: '*' is only allowed as \"*.\" at the start of a "
+                                "host (\"*.example.com\")"},
+        {"http://a..b/x /y", "r.rules:1:10: empty label in the source host"},
+        {"//u@h/x /y", "r.rules:1:4: user information (\"user@\") is not allowed in a host"},
+        {"//h%41/x /y", "r.rules:1:4: invalid character '%' in the source host"},
+        /* targets */
+        {"/a /b%zz", "r.rules:1:6: invalid percent-escape in the target: '%' must be followed "
+                     "by two hex digits (write %25 for a literal '%')"},
+        {"/a /b|c", "r.rules:1:6: invalid character '|' in the target (write it "
+                    "percent-encoded)"},
+        {"/a /b#c#d", "r.rules:1:4: invalid target \"/b#c#d\""},
+        /* 410 */
+        {"/gone /x 410", "r.rules:1:7: a 410 rule takes '-' as its target (there is nothing "
+                         "to redirect to), found \"/x\""},
+        {"/gone -", "r.rules:1:7: '-' (no target) needs status 410"},
+        {"/gone - 301", "r.rules:1:7: '-' (no target) needs status 410, found 301"},
+        /* options */
+        {"/a /b 301 foo=1",
+         "r.rules:1:11: unknown option \"foo\" (known options: query, cache, id)"},
+        {"/a /b query", "r.rules:1:7: expected a status (301, 302, 303, 307, 308, 410) or an "
+                        "option NAME=VALUE, found \"query\""},
+        {"/a /b 301 query", "r.rules:1:11: expected an option NAME=VALUE, found \"query\""},
+        {"/a /b =x", "r.rules:1:7: expected an option NAME=VALUE, found \"=x\""},
+        {"/a /b query=keep cache=1h query=drop",
+         "r.rules:1:27: option \"query\" given twice (first at column 7)"},
+        {"/a /b query=all", "r.rules:1:13: expected keep, drop or merge for query=, found "
+                            "\"all\""},
+        {"/a /b query=", "r.rules:1:13: expected keep, drop or merge for query=, found \"\""},
+        {"/a /b cache=0", "r.rules:1:13: cache=0 is a zero lifetime: use cache=no-store"},
+        {"/a /b cache=0s", "r.rules:1:13: cache=0s is a zero lifetime: use cache=no-store"},
+        {"/a /b cache=5y", "r.rules:1:13: expected no-store or a duration (30s, 10m, 1h, 7d, "
+                           "2w or seconds) for cache=, found \"5y\""},
+        {"/a /b cache=", "r.rules:1:13: expected no-store or a duration (30s, 10m, 1h, 7d, 2w "
+                         "or seconds) for cache=, found \"\""},
+        {"/a /b cache=600w", "r.rules:1:13: cache lifetime \"600w\" is over 10 years"},
+        {"/a /b id=", "r.rules:1:10: expected a name after id="},
+        {"/a /b id=a,b", "r.rules:1:11: invalid character ',' in id= (letters, digits and "
+                         "!#$%&'*+-.^_`|~)"},
+        {"/a /b id=x\n/c /d id=y\n\n/e /f 302 id=x",
+         "r.rules:4:14: duplicate id \"x\": already used at r.rules:1"},
+        /* lines */
+        {"/ok /fine\n# comment\n\n  bad /b", "r.rules:4:3: expected a source: a path "
+                                             "starting with '/' or a URL (https://host/path, "
+                                             "http://host/path, //host/path), found \"bad\""},
+        {"/ok /fine\r\n/x - 302\r\n", "r.rules:2:4: '-' (no target) needs status 410, found "
+                                      "302"},
+};
+
+static void test_errors(void **state)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		bad += check_error(errors[i].in, strlen(errors[i].in), errors[i].want);
+	assert_int_equal(bad, 0);
+}
+
+static void test_long_message_is_cut(void **state)
+{
+	char line[200], want[256];
+
+	memset(line, 'x', sizeof(line));
+	line[0] = '/';
+	line[100] = ' ';
+	memcpy(line + 101, "/b 3", 4);
+	/* the found text is cut to 56 bytes and "..." */
+	snprintf(want, sizeof(want),
+	         "r.rules:1:105: expected a status (301, 302, 303, 307, 308, 410) or an option "
+	         "NAME=VALUE, found \"3%.55s...\"",
+	         line + 105);
+	expect_error(line, sizeof(line), want);
+}
+
+static void test_line_too_long(void **state)
+{
+	size_t n = DETOUR_RULE_LINE_MAX + 1;
+	char *buf = malloc(n + 20);
+	char want[128];
+
+	assert_non_null(buf);
+	memcpy(buf, "/ok /x\n/a /", 11);
+	memset(buf + 11, 'b', n - 4);
+	buf[7 + n] = '\n';
+	snprintf(want, sizeof(want), "r.rules:2:%d: line is longer than %d bytes",
+	         DETOUR_RULE_LINE_MAX + 1, DETOUR_RULE_LINE_MAX);
+	expect_error(buf, 8 + n, want);
+
+	/* exactly the limit is fine */
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+	assert_int_equal(detour_ruleset_load_buf(rs, "r", buf + 7, n - 1, &d), DETOUR_OK);
+	assert_int_equal(detour_ruleset_count(rs), 1);
+	assert_int_equal(detour_ruleset_get(rs, 0)->target_len, DETOUR_RULE_LINE_MAX - 3);
+	detour_ruleset_free(rs);
+	free(buf);
+}
+
+static void test_basic_rule(void **state)
+{
+	struct detour_ruleset *rs = load_ok("/old-page /new-page 301\n");
+	const struct detour_rule *r;
+
+	assert_int_equal(detour_ruleset_count(rs), 1);
+	r = detour_ruleset_get(rs, 0);
+	assert_string_equal(r->host, "");
+	assert_string_equal(r->path, "/old-page");
+	assert_int_equal(r->path_len, 9);
+	assert_string_equal(r->target, "/new-page");
+	assert_int_equal(r->target_len, 9);
+	assert_string_equal(r->id, "");
+	assert_int_equal(r->index, 0);
+	assert_int_equal(r->line, 1);
+	assert_int_equal(r->file, 0);
+	assert_int_equal(r->status, 301);
+	assert_int_equal(r->cache, DETOUR_CACHE_UNSET);
+	assert_int_equal(r->kind, DETOUR_SRC_EXACT);
+	assert_int_equal(r->scheme, DETOUR_SCHEME_ANY);
+	assert_int_equal(r->query, DETOUR_QUERY_KEEP);
+	assert_int_equal(r->flags, 0);
+	assert_null(detour_ruleset_get(rs, 1));
+	assert_string_equal(detour_ruleset_file(rs, 0), "r.rules");
+	assert_null(detour_ruleset_file(rs, 1));
+	detour_ruleset_free(rs);
+}
+
+/* Each line alone: what the rule holds. */
+static const struct okcase {
+	const char *in;
+	const char *host, *path, *target;
+	unsigned kind, scheme, flags, status;
+	int cache;
+	unsigned query;
+} oks[] = {
+        {"/a /b", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 307, -1, 0},
+        {"/a/./b/../c /d 302", "", "/a/c", "/d", DETOUR_SRC_EXACT, 0, 0, 302, -1, 0},
+        {"/%7euser/%2f /x 303", "", "/~user/%2F", "/x", DETOUR_SRC_EXACT, 0, 0, 303, -1, 0},
+        {"/ /home 308", "", "/", "/home", DETOUR_SRC_EXACT, 0, 0, 308, -1, 0},
+        {"/blog/* https://blog.example.com/:splat 308", "", "/blog/",
+         "https://blog.example.com/:splat", DETOUR_SRC_SPLAT, 0,
+         DETOUR_RULE_SPLAT | DETOUR_RULE_TARGET_VARS, 308, -1, 0},
+        {"/* /x", "", "/", "/x", DETOUR_SRC_SPLAT, 0, DETOUR_RULE_SPLAT, 307, -1, 0},
+        {"/a/../b/* /x", "", "/b/", "/x", DETOUR_SRC_SPLAT, 0, DETOUR_RULE_SPLAT, 307, -1, 0},
+        {"/docs/:version/:page /documentation/:page?v=:version", "", "/docs/:version/:page",
+         "/documentation/:page?v=:version", DETOUR_SRC_PATTERN, 0, DETOUR_RULE_TARGET_VARS, 307, -1,
+         0},
+        {"/u/:id/* /users/:id/:splat 301", "", "/u/:id/*", "/users/:id/:splat", DETOUR_SRC_PATTERN,
+         0, DETOUR_RULE_SPLAT | DETOUR_RULE_TARGET_VARS, 301, -1, 0},
+        {"/caf\xc3\xa9 /x", "", "/caf%C3%A9", "/x", DETOUR_SRC_EXACT, 0, 0, 307, -1, 0},
+        {"/a|b/[c] /x", "", "/a%7Cb/%5Bc%5D", "/x", DETOUR_SRC_EXACT, 0, 0, 307, -1, 0},
+        {"//H/\xc3\xa9\xc3\xa9\xc3\xa9/* /x", "h", "/%C3%A9%C3%A9%C3%A9/", "/x", DETOUR_SRC_SPLAT,
+         0, DETOUR_RULE_SPLAT, 307, -1, 0},
+        {"/\xc3\xa9/:n/* /x/:n", "", "/%C3%A9/:n/*", "/x/:n", DETOUR_SRC_PATTERN, 0,
+         DETOUR_RULE_SPLAT | DETOUR_RULE_TARGET_VARS, 307, -1, 0},
+        {"/a/*b /x", "", "/a/*b", "/x", DETOUR_SRC_EXACT, 0, 0, 307, -1, 0},
+        {"/a/b:c /x", "", "/a/b:c", "/x", DETOUR_SRC_EXACT, 0, 0, 307, -1, 0},
+        {"https://Old.Example.COM/* https://example.com/:splat 301", "old.example.com", "/",
+         "https://example.com/:splat", DETOUR_SRC_SPLAT, DETOUR_SCHEME_HTTPS,
+         DETOUR_RULE_SPLAT | DETOUR_RULE_TARGET_VARS, 301, -1, 0},
+        {"HTTP://h.example./x /y", "h.example", "/x", "/y", DETOUR_SRC_EXACT, DETOUR_SCHEME_HTTP, 0,
+         307, -1, 0},
+        {"//*.Example.com/x /y", ".example.com", "/x", "/y", DETOUR_SRC_EXACT, DETOUR_SCHEME_ANY,
+         DETOUR_RULE_HOST_WILDCARD, 307, -1, 0},
+        {"//[::1]/x /y", "[::1]", "/x", "/y", DETOUR_SRC_EXACT, 0, 0, 307, -1, 0},
+        {"/gone - 410", "", "/gone", "", DETOUR_SRC_EXACT, 0, 0, 410, -1, 0},
+        {"/gone - 410 cache=1h", "", "/gone", "", DETOUR_SRC_EXACT, 0, 0, 410, 3600, 0},
+        {"/a /b cache=no-store", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 307, 0, 0},
+        {"/a /b cache=90", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 307, 90, 0},
+        {"/a /b cache=2w query=merge", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 307, 1209600,
+         DETOUR_QUERY_MERGE},
+        {"/a /b 301 query=drop", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 301, -1,
+         DETOUR_QUERY_DROP},
+        {"/a /b query=keep", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 307, -1, DETOUR_QUERY_KEEP},
+        {"/a https://x.example/p#frag", "", "/a", "https://x.example/p#frag", DETOUR_SRC_EXACT, 0,
+         0, 307, -1, 0},
+        {"/a https://x.example:8443/p?t=12:30", "", "/a", "https://x.example:8443/p?t=12:30",
+         DETOUR_SRC_EXACT, 0, 0, 307, -1, 0},
+        {"/a https://user:pw@x.example/", "", "/a", "https://user:pw@x.example/", DETOUR_SRC_EXACT,
+         0, 0, 307, -1, 0},
+        {"/p/:page/:pageid /q/:pageid/:page", "", "/p/:page/:pageid", "/q/:pageid/:page",
+         DETOUR_SRC_PATTERN, 0, DETOUR_RULE_TARGET_VARS, 307, -1, 0},
+        {"/p/:page /q/:pageid", "", "/p/:page", "/q/:pageid", DETOUR_SRC_PATTERN, 0,
+         DETOUR_RULE_TARGET_VARS, 307, -1, 0},
+        {"\t/tab\t/sep\t301\t", "", "/tab", "/sep", DETOUR_SRC_EXACT, 0, 0, 301, -1, 0},
+        {"/c /d#not-a-comment # a comment", "", "/c", "/d#not-a-comment", DETOUR_SRC_EXACT, 0, 0,
+         307, -1, 0},
+};
+
+static void test_rules(void **state)
+{
+	for (size_t i = 0; i < sizeof(oks) / sizeof(oks[0]); i++) {
+		const struct okcase *c = &oks[i];
+		struct detour_ruleset *rs = load_ok(c->in);
+		const struct detour_rule *r;
+		assert_int_equal(detour_ruleset_count(rs), 1);
+		r = detour_ruleset_get(rs, 0);
+		if (strcmp(r->host, c->host) || strcmp(r->path, c->path) ||
+		    strcmp(r->target, c->target))
+			fail_msg("%s: host \"%s\" path \"%s\" target \"%s\"", c->in, r->host,
+			         r->path, r->target);
+		assert_int_equal(r->host_len, strlen(c->host));
+		assert_int_equal(r->path_len, strlen(c->path));
+		assert_int_equal(r->target_len, strlen(c->target));
+		if (r->kind != c->kind || r->scheme != c->scheme || r->flags != c->flags ||
+		    r->status != c->status || r->cache != c->cache || r->query != c->query)
+			fail_msg("%s: kind %u scheme %u flags %u status %u cache %d query %u",
+			         c->in, r->kind, r->scheme, r->flags, r->status, (int)r->cache,
+			         r->query);
+		detour_ruleset_free(rs);
+	}
+}
+
+static void test_file_shape(void **state)
+{
+	/* BOM, CRLF, comments, blank lines, a last line without a newline */
+	const char *text = "\xEF\xBB\xBF/one /1 301\r\n"
+	                   "# a comment\r\n"
+	                   "\r\n"
+	                   "   \t \n"
+	                   "/two /2 # trailing comment\n"
+	                   "#/not /a rule\n"
+	                   "/three /3 id=third";
+	struct detour_ruleset *rs = load_ok(text);
+	char buf[64];
+
+	assert_int_equal(detour_ruleset_count(rs), 3);
+	assert_string_equal(detour_ruleset_get(rs, 0)->path, "/one");
+	assert_int_equal(detour_ruleset_get(rs, 0)->line, 1);
+	assert_int_equal(detour_ruleset_get(rs, 0)->status, 301);
+	assert_string_equal(detour_ruleset_get(rs, 1)->target, "/2");
+	assert_int_equal(detour_ruleset_get(rs, 1)->line, 5);
+	assert_int_equal(detour_ruleset_get(rs, 2)->line, 7);
+	assert_int_equal(detour_ruleset_get(rs, 2)->index, 2);
+	assert_string_equal(detour_ruleset_get(rs, 2)->id, "third");
+	assert_int_equal(detour_ruleset_get(rs, 2)->id_len, 5);
+	assert_int_equal(detour_ruleset_get(rs, 2)->flags, DETOUR_RULE_ID_SET);
+	assert_string_equal(detour_rule_id(rs, detour_ruleset_get(rs, 2), buf, sizeof(buf)),
+	                    "third");
+	assert_string_equal(detour_rule_id(rs, detour_ruleset_get(rs, 1), buf, sizeof(buf)),
+	                    "r.rules:5");
+	detour_ruleset_free(rs);
+
+	/* empty input, only comments */
+	rs = load_ok("");
+	assert_int_equal(detour_ruleset_count(rs), 0);
+	detour_ruleset_free(rs);
+	rs = load_ok("# nothing\n\n");
+	assert_int_equal(detour_ruleset_count(rs), 0);
+	detour_ruleset_free(rs);
+}
+
+static void test_bom_columns(void **state)
+{
+	/* the BOM is not part of the line: columns start after it */
+	expect_error("\xEF\xBB\xBFx /b", 7,
+	             "r.rules:1:1: expected a source: a path starting with '/' or a URL "
+	             "(https://host/path, http://host/path, //host/path), found \"x\"");
+}
+
+static void test_several_buffers(void **state)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+	char msg[256];
+
+	assert_int_equal(detour_ruleset_load_buf(rs, "a.rules", "/a /1 id=one\n", 13, &d),
+	                 DETOUR_OK);
+	assert_int_equal(detour_ruleset_load_buf(rs, "b.rules", "/b /2\n/c /3\n", 12, &d),
+	                 DETOUR_OK);
+	assert_int_equal(detour_ruleset_count(rs), 3);
+	assert_int_equal(detour_ruleset_get(rs, 0)->file, 0);
+	assert_int_equal(detour_ruleset_get(rs, 2)->file, 1);
+	assert_int_equal(detour_ruleset_get(rs, 2)->index, 2);
+	assert_int_equal(detour_ruleset_get(rs, 2)->line, 2);
+	assert_string_equal(detour_ruleset_file(rs, 1), "b.rules");
+	/* ids are unique across files */
+	assert_int_equal(detour_ruleset_load_buf(rs, "c.rules", "\n/d /4 id=one", 13, &d),
+	                 DETOUR_EINVAL);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)),
+	                    "c.rules:2:10: duplicate id \"one\": already used at a.rules:1");
+	detour_ruleset_free(rs);
+}
+
+static void test_many_ids(void **state)
+{
+	/* enough ids to grow the id table several times */
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+	char line[64], msg[256];
+
+	for (unsigned i = 0; i < 1000; i++) {
+		int n = snprintf(line, sizeof(line), "/p%u /q%u id=rule-%u", i, i, i);
+		assert_int_equal(detour_ruleset_add_line(rs, "api", i + 1, line, (size_t)n, &d),
+		                 DETOUR_OK);
+	}
+	assert_int_equal(detour_ruleset_count(rs), 1000);
+	assert_int_equal(detour_ruleset_add_line(rs, "api", 1001, "/z /z id=rule-777", 17, &d),
+	                 DETOUR_EINVAL);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)),
+	                    "api:1001:10: duplicate id \"rule-777\": already used at api:778");
+	assert_int_equal(detour_ruleset_count(rs), 1000);
+	detour_ruleset_free(rs);
+}
+
+static void test_add_line(void **state)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+	char msg[256];
+
+	assert_int_equal(detour_ruleset_add_line(rs, "admin", 7, "/x /y 302 # note\r\n", 18, &d),
+	                 DETOUR_OK);
+	assert_int_equal(detour_ruleset_count(rs), 1);
+	assert_int_equal(detour_ruleset_get(rs, 0)->line, 7);
+	assert_int_equal(detour_ruleset_get(rs, 0)->status, 302);
+	assert_string_equal(detour_ruleset_file(rs, 0), "admin");
+
+	assert_int_equal(detour_ruleset_add_line(rs, "admin", 8, "  # only a comment", 18, &d),
+	                 DETOUR_EINVAL);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)),
+	                    "admin:8:1: expected a rule, found an empty line or a comment");
+	assert_int_equal(detour_ruleset_add_line(rs, "admin", 9, "/a /b\n/c /d", 11, &d),
+	                 DETOUR_EINVAL);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)),
+	                    "admin:9:6: expected one line, found a line break");
+	assert_int_equal(detour_ruleset_add_line(rs, "admin", 10, "/a /b 999", 9, &d),
+	                 DETOUR_EINVAL);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)),
+	                    "admin:10:7: unsupported status 999: expected 301, 302, 303, 307, 308 "
+	                    "or 410");
+	assert_int_equal(detour_ruleset_count(rs), 1);
+	/* the same name is one file */
+	assert_int_equal(detour_ruleset_add_line(rs, "admin", 11, "/b /c", 5, &d), DETOUR_OK);
+	assert_int_equal(detour_ruleset_get(rs, 1)->file, 0);
+	detour_ruleset_free(rs);
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/detour-test-rulesXXXXXX";
+	int fd = mkstemp(path);
+	struct detour_ruleset *rs;
+	struct detour_diag d;
+	char msg[512], want[512];
+	const char *text = "/from /to 301\n/bad /x 999\n";
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+
+	rs = detour_ruleset_new();
+	assert_int_equal(detour_ruleset_load_file(rs, path, &d), DETOUR_EINVAL);
+	snprintf(want, sizeof(want),
+	         "%s:2:9: unsupported status 999: expected 301, 302, 303, 307, 308 or 410", path);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)), want);
+	detour_ruleset_free(rs);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, 14), 14);
+	close(fd);
+	rs = detour_ruleset_new();
+	assert_int_equal(detour_ruleset_load_file(rs, path, &d), DETOUR_OK);
+	assert_int_equal(detour_ruleset_count(rs), 1);
+	assert_string_equal(detour_ruleset_get(rs, 0)->target, "/to");
+	detour_ruleset_free(rs);
+	unlink(path);
+
+	rs = detour_ruleset_new();
+	assert_int_equal(detour_ruleset_load_file(rs, "/nonexistent/detour.rules", &d), DETOUR_EIO);
+	snprintf(want, sizeof(want), "/nonexistent/detour.rules: %s", strerror(ENOENT));
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)), want);
+	assert_int_equal(detour_ruleset_load_file(rs, "/tmp", &d), DETOUR_EIO);
+	snprintf(want, sizeof(want), "/tmp: %s", strerror(EISDIR));
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)), want);
+	detour_ruleset_free(rs);
+}
+
+static void test_load_pipe(void **state)
+{
+	/* a file whose size fstat does not know: the read loop grows */
+	int p[2];
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+	char path[64];
+	size_t n = 0;
+	char *text = malloc(200000);
+
+	assert_non_null(text);
+	for (unsigned i = 0; n < 150000; i++)
+		n += (size_t)sprintf(text + n, "/p%u /q%u\n", i, i);
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		size_t o = 0;
+		while (o < n) {
+			ssize_t k = write(p[1], text + o, n - o);
+			if (k <= 0)
+				_exit(1);
+			o += (size_t)k;
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", p[0]);
+	assert_int_equal(detour_ruleset_load_file(rs, path, &d), DETOUR_OK);
+	close(p[0]);
+	assert_true(detour_ruleset_count(rs) > 10000);
+	const struct detour_rule *last = detour_ruleset_get(rs, detour_ruleset_count(rs) - 1);
+	char want[32];
+	snprintf(want, sizeof(want), "/p%zu", detour_ruleset_count(rs) - 1);
+	assert_string_equal(last->path, want);
+	detour_ruleset_free(rs);
+	free(text);
+}
+
+static const struct durcase {
+	const char *in;
+	int64_t want;
+} durations[] = {
+        {"30s", 30},       {"10m", 600},
+        {"1h", 3600},      {"7d", 604800},
+        {"2w", 1209600},   {"45", 45},
+        {"0", 0},          {"0s", 0},
+        {"007", 7},        {"", -1},
+        {"s", -1},         {"1x", -1},
+        {"1hh", -1},       {"-1", -1},
+        {"1.5h", -1},      {" 1h", -1},
+        {"1H", -1},        {"3650d", 315360000},
+        {"3651d", -1},     {"315360000", 315360000},
+        {"315360001", -1}, {"521w", 315100800},
+        {"522w", -1},      {"99999999999999999999999", -1},
+};
+
+static void test_duration(void **state)
+{
+	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+		int64_t got = detour_parse_duration(durations[i].in, strlen(durations[i].in));
+		if (got != durations[i].want)
+			fail_msg("\"%s\": got %lld want %lld", durations[i].in, (long long)got,
+			         (long long)durations[i].want);
+	}
+	/* length-bounded: the bytes after len are not read */
+	assert_int_equal(detour_parse_duration("12h", 2), 12);
+}
+
+static void test_guarded_input(void **state)
+{
+	/* the loader copies its input: the caller's bytes end at a guard page */
+	struct guard g;
+	const char *text = "/a /b 301 id=x cache=1h";
+	char *p = guard_copy(&g, text, strlen(text));
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+
+	assert_int_equal(detour_ruleset_load_buf(rs, "g", p, strlen(text), &d), DETOUR_OK);
+	assert_int_equal(detour_ruleset_get(rs, 0)->cache, 3600);
+	assert_int_equal(detour_ruleset_add_line(rs, "g", 2, p, 5, &d), DETOUR_OK);
+	assert_string_equal(detour_ruleset_get(rs, 1)->target, "/b");
+	detour_ruleset_free(rs);
+	guard_free(&g);
+	detour_ruleset_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_errors),        cmocka_unit_test(test_long_message_is_cut),
+	        cmocka_unit_test(test_line_too_long), cmocka_unit_test(test_basic_rule),
+	        cmocka_unit_test(test_rules),         cmocka_unit_test(test_file_shape),
+	        cmocka_unit_test(test_bom_columns),   cmocka_unit_test(test_several_buffers),
+	        cmocka_unit_test(test_many_ids),      cmocka_unit_test(test_add_line),
+	        cmocka_unit_test(test_load_file),     cmocka_unit_test(test_load_pipe),
+	        cmocka_unit_test(test_duration),      cmocka_unit_test(test_guarded_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
