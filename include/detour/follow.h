@@ -1,0 +1,289 @@
+/* detour: the client side of a redirect, with no I/O: given the request just
+ * sent and the response to it, compute the next request exactly as a browser
+ * does (WHATWG Fetch, "HTTP-redirect fetch"; RFC 9110 §15.4) or as the curl
+ * command line tool does (`--as curl`). Location resolution (RFC 3986 §5
+ * through detour_url_resolve, after the preprocessing the WHATWG URL parser
+ * applies; fragment inheritance per RFC 9110 §10.2.2), Authorization removal
+ * when the origin changes, Referer and Origin (referrer policy
+ * strict-origin-when-cross-origin, Chromium's default), Sec-Fetch-*
+ * metadata, cookies through a detour_cookie_jar and HSTS upgrades through a
+ * detour_hsts store. See docs/internals/follow.md. */
+#ifndef DETOUR_FOLLOW_H
+#define DETOUR_FOLLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "detour/common.h"
+#include "detour/cookie.h"
+#include "detour/hsts.h"
+#include "detour/http1.h" /* struct detour_header */
+
+#define DETOUR_FOLLOW_URL_MAX          8192
+#define DETOUR_FOLLOW_ORIGIN_MAX       300
+#define DETOUR_FOLLOW_MAX_USER_HEADERS 64
+/* Fetch, HTTP-redirect fetch step 7: "If request's redirect count is 20,
+ * then return a network error." Chromium's kMaxRedirects is 20 too. */
+#define DETOUR_FOLLOW_BROWSER_MAX 20
+/* curl's command line tool sets CURLOPT_MAXREDIRS to 50 (DEFAULT_MAXREDIRS). */
+#define DETOUR_FOLLOW_CURL_MAX 50
+
+/* The Chromium navigation request profile detour sends as a browser. */
+#define DETOUR_BROWSER_UA                                                                          \
+	"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "                  \
+	"Chrome/131.0.0.0 Safari/537.36"
+#define DETOUR_BROWSER_ACCEPT                                                                      \
+	"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/"       \
+	"apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+#define DETOUR_BROWSER_ACCEPT_ENCODING "gzip, deflate, br, zstd"
+#define DETOUR_BROWSER_ACCEPT_LANGUAGE "en-US,en;q=0.9"
+
+enum detour_as {
+	DETOUR_AS_BROWSER = 0, /* Chromium */
+	DETOUR_AS_CURL,        /* the curl command line tool (7.88, Debian 12) with -L */
+};
+
+/* Referrer policies (W3C Referrer Policy §3). */
+enum detour_rp {
+	DETOUR_RP_UNSET = 0, /* no valid token: keep the current policy */
+	DETOUR_RP_NO_REFERRER,
+	DETOUR_RP_NO_REFERRER_WHEN_DOWNGRADE,
+	DETOUR_RP_SAME_ORIGIN,
+	DETOUR_RP_ORIGIN,
+	DETOUR_RP_STRICT_ORIGIN,
+	DETOUR_RP_ORIGIN_WHEN_CROSS_ORIGIN,
+	DETOUR_RP_STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+	DETOUR_RP_UNSAFE_URL,
+};
+
+/* The policy's token, "" for DETOUR_RP_UNSET. */
+const char *detour_rp_name(enum detour_rp p);
+
+/* Parses a Referrer-Policy value (a comma-separated list: the last token
+ * this user agent knows wins, W3C Referrer Policy §8.1). */
+enum detour_rp detour_rp_parse(const char *v, size_t len);
+
+/* What resolving a Location (or a command-line URL) ran into. */
+#define DETOUR_LOC_RELATIVE  0x001u /* not an absolute URI (RFC 3986 §4.3) */
+#define DETOUR_LOC_ENCODED   0x002u /* space, non-ASCII, CTL or a char RFC 3986 forbids */
+#define DETOUR_LOC_STRIPPED  0x004u /* tab/CR/LF removed, or C0/space trimmed at the ends */
+#define DETOUR_LOC_BACKSLASH 0x008u /* '\' read as '/' (special scheme) */
+#define DETOUR_LOC_USERINFO  0x010u /* user:password in the authority */
+#define DETOUR_LOC_FRAGMENT  0x020u /* fragment inherited from the request (§10.2.2) */
+#define DETOUR_LOC_BAD_PCT   0x040u /* a '%' not followed by two hex digits (sent as is) */
+#define DETOUR_LOC_IDN       0x080u /* non-ASCII host: percent-encoded, not punycode */
+#define DETOUR_LOC_SCHEME    0x100u /* a scheme other than http or https */
+#define DETOUR_LOC_ILLEGAL                                                                         \
+	(DETOUR_LOC_ENCODED | DETOUR_LOC_STRIPPED | DETOUR_LOC_BACKSLASH | DETOUR_LOC_BAD_PCT |    \
+	 DETOUR_LOC_IDN)
+
+/* Resolves ref[0..ref_len) against the absolute URL base (NULL: ref must
+ * be absolute, as a URL typed on the command line) and writes the absolute
+ * URL a client requests next into out (NUL-terminated): scheme and host
+ * lower case, a default port dropped, an empty path made "/". As a browser,
+ * the WHATWG URL parser's preprocessing applies first (C0/space trimmed,
+ * tab and newlines removed, '\' read as '/', "http:x" with the base's scheme
+ * read as relative, any number of slashes before an authority, space,
+ * controls, non-ASCII and the characters of each component's percent-encode
+ * set encoded as %XX), then RFC 3986 §5.2 through detour_url_resolve, then
+ * the fragment is inherited when ref has none (RFC 9110 §10.2.2). As curl, a
+ * space is %20 before the query and '+' in it, non-ASCII bytes are %xx and
+ * nothing else changes; no fragment is inherited. *flags gets DETOUR_LOC_*.
+ * Returns DETOUR_OK; DETOUR_EUNSUPPORTED for a scheme other than http(s)
+ * (out holds the reference as it was); DETOUR_EINVAL when it cannot be
+ * parsed; DETOUR_ETOOBIG when out is too small. out never holds CR, LF, NUL
+ * or a space. */
+detour_err detour_follow_resolve(enum detour_as as, const char *base, size_t base_len,
+                                 const char *ref, size_t ref_len, char *out, size_t cap,
+                                 size_t *out_len, unsigned *flags);
+
+/* Writes the origin of the absolute URL url ("https://host[:port]", the
+ * port only when not the default) into out; returns its length, or -1. */
+ssize_t detour_follow_origin(const char *url, size_t len, char *out, size_t cap);
+
+/* Whether two absolute URLs are same origin (scheme, host, port). */
+bool detour_follow_same_origin(const char *a, size_t alen, const char *b, size_t blen);
+
+/* Whether two absolute URLs are same site (schemeful: same scheme and same
+ * registrable domain, approximated as the last two labels of a host name;
+ * an IP address is its own site). */
+bool detour_follow_same_site(const char *a, size_t alen, const char *b, size_t blen);
+
+/* Whether url is potentially trustworthy (W3C Secure Contexts §3.2): https,
+ * or a host that is localhost, *.localhost, 127.0.0.0/8 or [::1]. */
+bool detour_follow_trustworthy(const char *url, size_t len);
+
+/* Sec-Fetch-Site values (W3C Fetch Metadata §2.1). */
+enum detour_fetch_site {
+	DETOUR_SITE_NONE = 0,
+	DETOUR_SITE_SAME_ORIGIN,
+	DETOUR_SITE_SAME_SITE,
+	DETOUR_SITE_CROSS_SITE,
+};
+
+/* How the first request is made. Every pointer is borrowed and must outlive
+ * the detour_follow_req. */
+struct detour_follow_opts {
+	enum detour_as as;
+	const char *method;                  /* NULL: GET, or POST when body */
+	bool body;                           /* the caller has a body to send (--data) */
+	bool curl_custom;                    /* as curl: the method was given with -X */
+	const struct detour_header *headers; /* user headers (--header) */
+	size_t nheaders;                     /* <= DETOUR_FOLLOW_MAX_USER_HEADERS */
+	const char *referrer;                /* the page the navigation starts from, or NULL */
+	unsigned max_redirects;              /* 0: 20 as a browser, 50 as curl */
+};
+
+/* The request about to be sent. Caller-owned; about 17 KiB. */
+struct detour_follow_req {
+	enum detour_as as;
+	char method[32];
+	char url[DETOUR_FOLLOW_URL_MAX]; /* absolute, canonical, fragment included */
+	size_t url_len;
+	bool body;          /* the caller's body goes with this request */
+	unsigned redirects; /* redirects followed (Fetch: request's redirect count) */
+	unsigned max_redirects;
+	const struct detour_header *hdrs; /* user headers, borrowed */
+	size_t nhdrs;
+	uint64_t dropped; /* bit i: user header i is no longer sent */
+	/* As a browser (Fetch, Referrer Policy, Fetch Metadata). */
+	char referrer[DETOUR_FOLLOW_URL_MAX];     /* request's referrer, "" for no referrer */
+	char initiator[DETOUR_FOLLOW_ORIGIN_MAX]; /* request's origin, "" when typed */
+	enum detour_rp policy;
+	bool origin_null;    /* Origin turned "null" by a cross-origin redirect */
+	bool user_activated; /* Sec-Fetch-User: ?1 */
+	enum detour_fetch_site site;
+	/* As curl: the state of lib/http.c's Curl_follow. */
+	bool curl_post;                              /* HTTPREQ_POST: the body is sent */
+	bool curl_custom;                            /* CURLOPT_CUSTOMREQUEST holds method */
+	char first_origin[DETOUR_FOLLOW_ORIGIN_MAX]; /* also for a user Host header */
+	char first_host[256];
+};
+
+/* Starts a chain at url. Returns DETOUR_OK, DETOUR_EINVAL (not an absolute
+ * http(s) URL that parses, or a bad option), DETOUR_EUNSUPPORTED (another
+ * scheme) or DETOUR_ETOOBIG. *flags (may be NULL) gets DETOUR_LOC_*. */
+detour_err detour_follow_start(struct detour_follow_req *r, const struct detour_follow_opts *o,
+                               const char *url, size_t len, unsigned *flags);
+
+/* As a browser, moves the user's Cookie headers into jar as host-only
+ * cookies of r's host with Path=/ (so that they follow the cookie rules from
+ * then on, like cookies the browser already had) and stops sending them as
+ * headers. As curl, does nothing (curl sends a user Cookie header to the
+ * first origin only). */
+detour_err detour_follow_seed_cookies(struct detour_follow_req *r, struct detour_cookie_jar *jar,
+                                      time_t now);
+
+/* A response, as far as following it goes. headers are borrowed. */
+struct detour_follow_resp {
+	int status;
+	const struct detour_header *headers;
+	size_t nheaders;
+};
+
+enum detour_step {
+	DETOUR_STEP_DONE = 0, /* not a redirect: the chain ends with this response */
+	DETOUR_STEP_FOLLOW,   /* r now describes the next request */
+	DETOUR_STEP_FAIL,     /* a network error (a browser shows its error page) */
+};
+
+/* Why a chain stops (DONE or FAIL) at a response. */
+enum detour_stop {
+	DETOUR_STOP_NONE = 0,
+	DETOUR_STOP_NOT_REDIRECT,      /* DONE: not a redirect status (curl: not 3xx) */
+	DETOUR_STOP_NO_LOCATION,       /* DONE: a redirect status without Location */
+	DETOUR_STOP_EMPTY_LOCATION,    /* DONE: Location present but empty */
+	DETOUR_STOP_MULTIPLE_LOCATION, /* FAIL: two different Location fields */
+	DETOUR_STOP_BAD_LOCATION,      /* FAIL: Location does not parse */
+	DETOUR_STOP_SCHEME,            /* FAIL: not http or https */
+	DETOUR_STOP_TOO_MANY,          /* FAIL: over max_redirects */
+};
+
+/* What detour_follow_next decided, and what changed in the request. */
+struct detour_follow_step {
+	enum detour_step step;
+	enum detour_stop stop;
+	struct detour_slice location; /* the Location value used (borrowed), p NULL if none */
+	unsigned loc_flags;           /* DETOUR_LOC_* */
+	bool method_changed;          /* e.g. POST became GET */
+	bool body_dropped;            /* the body is not sent again */
+	bool body_headers_dropped;    /* Content-Type & co. removed */
+	bool auth_dropped;            /* Authorization removed (origin changed) */
+	bool origin_nulled;           /* Origin became "null" */
+	enum detour_rp new_policy;    /* Referrer-Policy of the response, or UNSET */
+	bool cross_origin;            /* the new URL is cross-origin to the old one */
+};
+
+/* The response's redirect decision for the request r, per r->as (Fetch
+ * HTTP-redirect fetch and RFC 9110 §15.4, or curl's Curl_follow). On
+ * DETOUR_STEP_FOLLOW, r is updated in place to the next request (method,
+ * URL, body, headers, redirect count, referrer state); otherwise r is left
+ * as it was. */
+void detour_follow_next(struct detour_follow_req *r, const struct detour_follow_resp *resp,
+                        struct detour_follow_step *st);
+
+/* If the host of r's http:// URL is a known HSTS host at now, changes r to
+ * the https:// URL (RFC 6797 §8.3: port 80 becomes 443, any other port is
+ * kept) as the "307 Internal Redirect" Chromium makes of it: the method and
+ * body are kept, the redirect is counted, Authorization is dropped as the
+ * origin changes. Returns true if it did; st (may be NULL) is filled as by
+ * detour_follow_next. With too many redirects already, returns true with
+ * st->step == DETOUR_STEP_FAIL and r unchanged. */
+bool detour_follow_hsts(struct detour_follow_req *r, const struct detour_hsts *store, time_t now,
+                        struct detour_follow_step *st);
+
+/* Makes r the navigation a document's declarative refresh starts (HTML:
+ * "navigate" with historyHandling "replace"): GET to url (resolved against
+ * r's URL, fragment inheritance excluded), no body, the document as
+ * referrer and initiator under policy (UNSET: keep r's), no user activation.
+ * The redirect count goes on (detour counts refreshes against the limit).
+ * Returns as detour_follow_resolve; flags gets DETOUR_LOC_*. */
+detour_err detour_follow_refresh(struct detour_follow_req *r, const char *url, size_t len,
+                                 enum detour_rp policy, unsigned *flags);
+
+/* Writes the URL to hand to the HTTP library for r into out: without the
+ * fragment, and as a browser without user:password (Chromium does not send
+ * URL credentials unasked). Returns its length or -1. */
+ssize_t detour_follow_wire_url(const struct detour_follow_req *r, char *out, size_t cap);
+
+/* Fills u with r's host, path and cookie security (borrowed from r->url). */
+void detour_follow_cookie_url(const struct detour_follow_req *r, struct detour_cookie_url *u);
+
+/* The Cookie same-site context of r (see enum detour_samesite_ctx). */
+enum detour_samesite_ctx detour_follow_samesite_ctx(const struct detour_follow_req *r);
+
+/* Builds the header fields to send with r: as a browser the Chromium
+ * navigation profile (DETOUR_BROWSER_*, the Sec-Fetch-* and client hints on
+ * potentially trustworthy URLs), the user headers that are still sent
+ * (replacing a profile field of the same name), Origin, Referer and Cookie
+ * from jar (may be NULL); as curl the user headers curl would still send and
+ * Referer if one was given. Each field is written as "Name: value" with a NUL
+ * into buf, and lines[i] points at it. Host, Content-Length and
+ * Transfer-Encoding are left to the HTTP library (a user Host header is sent
+ * while the host is the first request's). Returns the number of lines, or -1
+ * if buf or lines is too small. */
+ssize_t detour_follow_headers(const struct detour_follow_req *r,
+                              const struct detour_cookie_jar *jar, time_t now, char *buf,
+                              size_t cap, const char **lines, size_t max);
+
+/* What a response did to the jar and the HSTS store. */
+struct detour_follow_absorb {
+	unsigned cookies_set;        /* stored, replaced or deleted */
+	unsigned cookies_ignored;    /* rejected by the user agent */
+	const char *cookie_why;      /* the reason for the last one rejected */
+	bool sts_present;            /* a Strict-Transport-Security field was there */
+	enum detour_hsts_result sts; /* what happened to it */
+};
+
+/* Takes a response to r into jar (NULL: keep no cookies) and store (NULL:
+ * no HSTS): every Set-Cookie field, and the first Strict-Transport-Security
+ * field (RFC 6797 §8.1) when r's URL is https. */
+detour_err detour_follow_absorb(const struct detour_follow_req *r,
+                                const struct detour_follow_resp *resp,
+                                struct detour_cookie_jar *jar, struct detour_hsts *store,
+                                time_t now, struct detour_follow_absorb *out);
+
+#endif

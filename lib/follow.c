@@ -1,0 +1,1535 @@
+/* detour: the client side of a redirect. Step numbers quoted as "Fetch
+ * step N" are those of the WHATWG Fetch standard's "HTTP-redirect fetch"
+ * algorithm (§4.4); "Chromium" marks what Chromium does where it goes beyond
+ * or against the text (net/url_request/redirect_util.cc,
+ * net/http/http_response_headers.cc); "curl" marks curl 7.88's lib/http.c
+ * (Curl_follow) and lib/urlapi.c. See docs/internals/follow.md. */
+#include <stdio.h>
+#include <string.h>
+
+#include "detour/follow.h"
+#include "detour/url.h"
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static inline char lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+static bool eq_ci(const char *a, size_t n, const char *w)
+{
+	if (strlen(w) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (lower(a[i]) != lower(w[i]))
+			return false;
+	return true;
+}
+
+static inline bool is_alpha(unsigned char c)
+{
+	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+static inline bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline int hexval(unsigned char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Bounded string writer: any overflow sets over and stops writing. */
+struct wb {
+	char *p;
+	size_t cap, len;
+	bool over;
+};
+
+static void wput(struct wb *w, const char *s, size_t n)
+{
+	if (w->over || w->cap - w->len < n) {
+		w->over = true;
+		return;
+	}
+	memcpy(w->p + w->len, s, n);
+	w->len += n;
+}
+
+static void wputs(struct wb *w, const char *s)
+{
+	wput(w, s, strlen(s));
+}
+
+static void wputc(struct wb *w, char c)
+{
+	wput(w, &c, 1);
+}
+
+/* The parts of an absolute URL this file produced (canonical: scheme and
+ * host lower case, no default port). detour_url_parse is not used on it
+ * because a canonical URL may hold bytes a browser keeps but RFC 3986
+ * forbids ('{', '|', a bare '%'). */
+struct abs {
+	struct detour_slice scheme, userinfo, host, port, path, query, fragment;
+	size_t auth_start; /* index after "//" */
+	size_t auth_end;   /* index of the path */
+};
+
+static bool split_abs(const char *u, size_t n, struct abs *a)
+{
+	memset(a, 0, sizeof(*a));
+	const char *colon = memchr(u, ':', n);
+	if (!colon || colon == u)
+		return false;
+	size_t i = (size_t)(colon - u);
+	a->scheme = (struct detour_slice){u, i};
+	i++;
+	if (n - i < 2 || u[i] != '/' || u[i + 1] != '/')
+		return false;
+	i += 2;
+	a->auth_start = i;
+	size_t e = i;
+	while (e < n && u[e] != '/' && u[e] != '?' && u[e] != '#')
+		e++;
+	a->auth_end = e;
+	size_t h = i;
+	for (size_t k = e; k > i; k--)
+		if (u[k - 1] == '@') {
+			a->userinfo = (struct detour_slice){u + i, k - 1 - i};
+			h = k;
+			break;
+		}
+	size_t hp = h;
+	if (hp < e && u[hp] == '[') {
+		while (hp < e && u[hp] != ']')
+			hp++;
+		if (hp < e)
+			hp++;
+	} else {
+		while (hp < e && u[hp] != ':')
+			hp++;
+	}
+	a->host = (struct detour_slice){u + h, hp - h};
+	if (hp < e && u[hp] == ':')
+		a->port = (struct detour_slice){u + hp + 1, e - hp - 1};
+	size_t p = e;
+	while (p < n && u[p] != '?' && u[p] != '#')
+		p++;
+	a->path = (struct detour_slice){u + e, p - e};
+	if (p < n && u[p] == '?') {
+		size_t q = p + 1;
+		while (q < n && u[q] != '#')
+			q++;
+		a->query = (struct detour_slice){u + p + 1, q - p - 1};
+		p = q;
+	}
+	if (p < n)
+		a->fragment = (struct detour_slice){u + p + 1, n - p - 1};
+	return a->host.len > 0;
+}
+
+static bool is_https(const struct abs *a)
+{
+	return eq_ci(a->scheme.p, a->scheme.len, "https");
+}
+
+/* ---- Location resolution ---------------------------------------------- */
+
+enum comp { K_USER, K_HOST, K_PATH, K_QUERY, K_FRAG };
+
+/* WHATWG URL §1.3 percent-encode sets, for special schemes: the bytes a
+ * browser writes as %XX in each component. */
+static bool browser_encodes(unsigned char c, enum comp k)
+{
+	/* C0 control percent-encode set: C0 controls and everything above
+	 * U+007E (so DEL and every non-ASCII byte of the UTF-8 form). */
+	if (c < 0x20 || c > 0x7E)
+		return true;
+	switch (k) {
+	case K_FRAG: /* fragment set */
+		return c == ' ' || c == '"' || c == '<' || c == '>' || c == '`';
+	case K_QUERY: /* special-query set */
+		return c == ' ' || c == '"' || c == '#' || c == '<' || c == '>' || c == '\'';
+	case K_PATH: /* path set */
+		return c == ' ' || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' ||
+		       c == '`' || c == '{' || c == '}';
+	case K_USER: /* userinfo set */
+		return c == ' ' || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' ||
+		       c == '`' || c == '{' || c == '}' || c == '/' || c == ':' || c == ';' ||
+		       c == '=' || c == '@' || c == '[' || c == '\\' || c == ']' || c == '^' ||
+		       c == '|';
+	case K_HOST:
+		return false;
+	}
+	return false;
+}
+
+/* RFC 3986 Appendix A: the bytes each component may hold literally. */
+static bool rfc_legal(unsigned char c, enum comp k)
+{
+	if (is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~')
+		return true;
+	if (c && strchr("!$&'()*+,;=", c))
+		return true; /* sub-delims */
+	switch (k) {
+	case K_HOST:
+		return false;
+	case K_USER:
+		return c == ':';
+	case K_PATH:
+		return c == ':' || c == '@' || c == '/';
+	case K_QUERY:
+	case K_FRAG:
+		return c == ':' || c == '@' || c == '/' || c == '?';
+	}
+	return false;
+}
+
+/* Writes byte c of component k in the escaped form ("T form") that
+ * detour_url_resolve can parse and unescape() reverts exactly: every '%' of
+ * the input becomes "%25"; a byte the client encodes becomes "%25XX" (that
+ * is "%XX" after unescape); a byte the client keeps but RFC 3986 forbids
+ * becomes "%XX" (that is the byte itself after unescape). */
+static void put_t(struct wb *w, enum detour_as as, unsigned char c, enum comp k, bool first_seg,
+                  unsigned *flags)
+{
+	static const char HU[] = "0123456789ABCDEF", HL[] = "0123456789abcdef";
+	char t[6];
+	bool enc, legal;
+
+	if (c == '%') {
+		wput(w, "%25", 3);
+		return;
+	}
+	if (as == DETOUR_AS_CURL) {
+		/* curl: urlencode_str() turns a space into "%20" before the
+		 * '?' and '+' after it, and escapes bytes above 0x7F
+		 * (lower-case hex); anything else goes through as it is. */
+		if (c == ' ') {
+			*flags |= DETOUR_LOC_ENCODED;
+			if (k == K_QUERY || k == K_FRAG)
+				wputc(w, '+');
+			else
+				wput(w, "%2520", 5);
+			return;
+		}
+		enc = c > 0x7F;
+		if (enc) {
+			t[0] = '%';
+			t[1] = '2';
+			t[2] = '5';
+			t[3] = HL[c >> 4];
+			t[4] = HL[c & 15];
+			*flags |= DETOUR_LOC_ENCODED;
+			wput(w, t, 5);
+			return;
+		}
+	} else if (browser_encodes(c, k)) {
+		t[0] = '%';
+		t[1] = '2';
+		t[2] = '5';
+		t[3] = HU[c >> 4];
+		t[4] = HU[c & 15];
+		*flags |= (k == K_HOST) ? DETOUR_LOC_IDN : DETOUR_LOC_ENCODED;
+		wput(w, t, 5);
+		return;
+	}
+	legal = rfc_legal(c, k) && !(first_seg && c == ':');
+	if (!legal) {
+		if (!first_seg || c != ':')
+			*flags |= DETOUR_LOC_ENCODED;
+		t[0] = '%';
+		t[1] = HU[c >> 4];
+		t[2] = HU[c & 15];
+		wput(w, t, 3);
+		return;
+	}
+	wputc(w, (char)c);
+}
+
+/* Inverse of the T form: "%25" -> '%', "%XX" -> the byte. */
+static size_t unescape(char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n) {
+			int a = hexval((unsigned char)s[i + 1]);
+			int b = hexval((unsigned char)s[i + 2]);
+			if (a >= 0 && b >= 0) {
+				s[o++] = (char)(a * 16 + b);
+				i += 2;
+				continue;
+			}
+		}
+		s[o++] = s[i];
+	}
+	return o;
+}
+
+static bool special_scheme(const char *s, size_t n)
+{
+	return eq_ci(s, n, "http") || eq_ci(s, n, "https");
+}
+
+static int default_port(const char *scheme, size_t n)
+{
+	if (eq_ci(scheme, n, "http"))
+		return 80;
+	if (eq_ci(scheme, n, "https"))
+		return 443;
+	return -1;
+}
+
+/* Forbidden domain code points (WHATWG URL §3.1), ASCII part. */
+static bool forbidden_host(unsigned char c)
+{
+	return c <= 0x20 || c == 0x7F || (c && strchr("#/:<>?@[\\]^|%", c));
+}
+
+struct prep {
+	bool has_scheme, has_auth, has_frag;
+	char scheme[8];
+};
+
+/* Turns a reference into the T form (see put_t) with the preprocessing of
+ * the client in as: s[0..n) -> w. base_scheme may be NULL (no base). */
+static detour_err prep(enum detour_as as, const char *in, size_t n, const char *base_scheme,
+                       struct wb *w, struct prep *pp, unsigned *flags)
+{
+	char local[DETOUR_FOLLOW_URL_MAX];
+	char *s = local;
+	size_t len = 0;
+	bool browser = as == DETOUR_AS_BROWSER;
+
+	if (n > sizeof(local))
+		return DETOUR_ETOOBIG;
+	/* WHATWG basic URL parser, before the state machine: remove leading
+	 * and trailing C0 control or space, and every ASCII tab or newline.
+	 * curl: Curl_copy_header_value trims leading and trailing white
+	 * space. */
+	size_t a = 0, b = n;
+	if (browser) {
+		while (a < b && (unsigned char)in[a] <= 0x20)
+			a++;
+		while (b > a && (unsigned char)in[b - 1] <= 0x20)
+			b--;
+	} else {
+		while (a < b && (in[a] == ' ' || in[a] == '\t'))
+			a++;
+		while (b > a && (in[b - 1] == ' ' || in[b - 1] == '\t'))
+			b--;
+	}
+	if (a != 0 || b != n)
+		*flags |= DETOUR_LOC_STRIPPED;
+	for (size_t i = a; i < b; i++) {
+		if (browser && (in[i] == '\t' || in[i] == '\n' || in[i] == '\r')) {
+			*flags |= DETOUR_LOC_STRIPPED;
+			continue;
+		}
+		s[len++] = in[i];
+	}
+
+	memset(pp, 0, sizeof(*pp));
+	size_t i = 0;
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+	if (len && is_alpha((unsigned char)s[0])) {
+		size_t j = 1;
+		while (j < len && (is_alpha((unsigned char)s[j]) || is_digit((unsigned char)s[j]) ||
+		                   s[j] == '+' || s[j] == '-' || s[j] == '.'))
+			j++;
+		if (j < len && s[j] == ':') {
+			if (!special_scheme(s, j) || j >= sizeof(pp->scheme)) {
+				*flags |= DETOUR_LOC_SCHEME;
+				wput(w, s, len);
+				return DETOUR_EUNSUPPORTED;
+			}
+			for (size_t k = 0; k < j; k++)
+				pp->scheme[k] = lower(s[k]);
+			pp->scheme[j] = 0;
+			pp->has_scheme = true;
+			i = j + 1;
+		}
+	}
+	if (!pp->has_scheme && !base_scheme)
+		return DETOUR_EINVAL;
+
+	/* Slashes before an authority. '\' counts as '/' for a browser. */
+	size_t sl = 0;
+	while (i + sl < len && (s[i + sl] == '/' || (browser && s[i + sl] == '\\')))
+		sl++;
+	for (size_t k = 0; k < sl && browser; k++)
+		if (s[i + k] == '\\')
+			*flags |= DETOUR_LOC_BACKSLASH;
+	if (pp->has_scheme) {
+		if (browser && base_scheme && !strcmp(pp->scheme, base_scheme) && sl < 2) {
+			/* WHATWG "special relative or authority state": the same
+			 * special scheme as the base without "//" is relative
+			 * ("http:foo"); RFC 3986 §5.2.2 allows this as the
+			 * non-strict parser's choice. */
+			pp->has_scheme = false;
+		} else if (browser) {
+			/* "special authority ignore slashes state": any number
+			 * of slashes, even none ("https:host/x"). */
+			pp->has_auth = true;
+		} else {
+			if (sl < 2)
+				return DETOUR_EINVAL;
+			pp->has_auth = true;
+			sl = 2;
+		}
+	} else if (sl >= 2) {
+		/* A scheme-relative reference; a browser skips any further
+		 * slashes ("relative slash state"). */
+		pp->has_auth = true;
+		if (!browser)
+			sl = 2;
+	}
+	if (pp->has_scheme) {
+		wputs(w, pp->scheme);
+		wputc(w, ':');
+	}
+	if (pp->has_auth) {
+		i += sl;
+		size_t e = i;
+		while (e < len && s[e] != '/' && s[e] != '?' && s[e] != '#' &&
+		       !(browser && s[e] == '\\'))
+			e++;
+		wput(w, "//", 2);
+		/* userinfo up to the last '@' (WHATWG authority state). */
+		size_t h = i;
+		for (size_t k = e; k > i; k--)
+			if (s[k - 1] == '@') {
+				h = k;
+				break;
+			}
+		if (h > i) {
+			*flags |= DETOUR_LOC_USERINFO;
+			for (size_t k = i; k < h - 1; k++)
+				put_t(w, as, (unsigned char)s[k], s[k] == ':' ? K_HOST : K_USER,
+				      false, flags);
+			wputc(w, '@');
+		}
+		/* host [ ":" port ] */
+		size_t hp = h;
+		if (hp < e && s[hp] == '[') {
+			while (hp < e && s[hp] != ']')
+				hp++;
+			if (hp >= e)
+				return DETOUR_EINVAL;
+			hp++;
+			for (size_t k = h; k < hp; k++)
+				wputc(w, lower(s[k]));
+		} else {
+			while (hp < e && s[hp] != ':')
+				hp++;
+			if (hp == h)
+				return DETOUR_EINVAL; /* special schemes need a host */
+			for (size_t k = h; k < hp; k++) {
+				unsigned char c = (unsigned char)s[k];
+				if (c > 0x7F) {
+					put_t(w, as, c, K_HOST, false, flags);
+					*flags |= DETOUR_LOC_IDN;
+				} else if (forbidden_host(c)) {
+					return DETOUR_EINVAL;
+				} else {
+					wputc(w, lower((char)c));
+				}
+			}
+		}
+		if (hp < e) {
+			if (s[hp] != ':')
+				return DETOUR_EINVAL;
+			long port = 0;
+			size_t ps = hp + 1;
+			for (size_t k = ps; k < e; k++) {
+				if (!is_digit((unsigned char)s[k]))
+					return DETOUR_EINVAL;
+				port = port * 10 + (s[k] - '0');
+				if (port > 65535)
+					return DETOUR_EINVAL;
+			}
+			const char *sch = pp->has_scheme ? pp->scheme : base_scheme;
+			/* WHATWG: the scheme's default port and an empty port
+			 * are not kept. */
+			if (e > ps && port != default_port(sch, strlen(sch))) {
+				char pb[8];
+				int pl = snprintf(pb, sizeof(pb), ":%ld", port);
+				wput(w, pb, (size_t)pl);
+			}
+		}
+		i = e;
+	}
+	/* path */
+	bool noscheme_rel = !pp->has_scheme && !pp->has_auth;
+	bool first_seg = noscheme_rel;
+	for (; i < len && s[i] != '?' && s[i] != '#'; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (browser && c == '\\') {
+			*flags |= DETOUR_LOC_BACKSLASH;
+			c = '/';
+		}
+		if (c == '/')
+			first_seg = false;
+		if (c == '%' && !(i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
+		                  hexval((unsigned char)s[i + 2]) >= 0))
+			*flags |= DETOUR_LOC_BAD_PCT;
+		put_t(w, as, c, K_PATH, first_seg, flags);
+	}
+	if (i < len && s[i] == '?') {
+		wputc(w, '?');
+		for (i++; i < len && s[i] != '#'; i++) {
+			if (s[i] == '%' && !(i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
+			                     hexval((unsigned char)s[i + 2]) >= 0))
+				*flags |= DETOUR_LOC_BAD_PCT;
+			put_t(w, as, (unsigned char)s[i], K_QUERY, false, flags);
+		}
+	}
+	if (i < len && s[i] == '#') {
+		pp->has_frag = true;
+		wputc(w, '#');
+		for (i++; i < len; i++)
+			put_t(w, as, (unsigned char)s[i], K_FRAG, false, flags);
+	}
+	if (w->over)
+		return DETOUR_ETOOBIG;
+	return DETOUR_OK;
+}
+
+detour_err detour_follow_resolve(enum detour_as as, const char *base, size_t base_len,
+                                 const char *ref, size_t ref_len, char *out, size_t cap,
+                                 size_t *out_len, unsigned *flags)
+{
+	char tb[DETOUR_FOLLOW_URL_MAX * 2], tr[DETOUR_FOLLOW_URL_MAX * 2];
+	struct wb wbase = {tb, sizeof(tb), 0, false}, wref = {tr, sizeof(tr), 0, false};
+	struct prep pb, pr;
+	unsigned fl = 0, ignore = 0;
+	detour_err err;
+
+	if (flags)
+		*flags = 0;
+	if (cap == 0)
+		return DETOUR_ETOOBIG;
+	out[0] = 0;
+	if (out_len)
+		*out_len = 0;
+	if (base) {
+		/* The base is a URL this function produced: only the T form
+		 * changes it. */
+		err = prep(DETOUR_AS_BROWSER, base, base_len, NULL, &wbase, &pb, &ignore);
+		if (err)
+			return DETOUR_EINVAL;
+	}
+	err = prep(as, ref, ref_len, base ? pb.scheme : NULL, &wref, &pr, &fl);
+	if (flags)
+		*flags = fl;
+	if (err == DETOUR_EUNSUPPORTED) {
+		/* Report the reference as it was, made safe to print. */
+		size_t o = 0;
+		for (size_t k = 0; k < ref_len && o + 1 < cap; k++) {
+			unsigned char c = (unsigned char)ref[k];
+			out[o++] = (c <= 0x20 || c == 0x7F) ? '?' : (char)c;
+		}
+		out[o] = 0;
+		if (out_len)
+			*out_len = o;
+		return err;
+	}
+	if (err)
+		return err;
+	if (!pr.has_scheme && !pr.has_auth)
+		fl |= DETOUR_LOC_RELATIVE;
+	else if (!pr.has_scheme)
+		fl |= DETOUR_LOC_RELATIVE;
+	if (flags)
+		*flags = fl;
+
+	size_t n;
+	if (base)
+		err = detour_url_resolve(tb, wbase.len, tr, wref.len, out, cap, &n);
+	else
+		err = detour_url_resolve(tr, wref.len, tr, wref.len, out, cap, &n);
+	if (err)
+		return err == DETOUR_ETOOBIG ? DETOUR_ETOOBIG : DETOUR_EINVAL;
+	/* An empty path of a special URL is "/" (WHATWG path start state). */
+	struct abs ab;
+	if (!split_abs(out, n, &ab))
+		return DETOUR_EINVAL;
+	if (ab.path.len == 0) {
+		size_t at = (size_t)(ab.path.p - out);
+		if (n + 2 > cap)
+			return DETOUR_ETOOBIG;
+		memmove(out + at + 1, out + at, n - at + 1);
+		out[at] = '/';
+		n++;
+	}
+	n = unescape(out, n);
+	out[n] = 0;
+	/* RFC 9110 §10.2.2: "If the Location value provided in a 3xx
+	 * (Redirection) response does not have a fragment component, a user
+	 * agent MUST process the redirection as if the value inherits the
+	 * fragment component of the URI reference used to generate the
+	 * target URI". Fetch's location URL algorithm (step 4) does the same.
+	 * curl does not. */
+	if (as == DETOUR_AS_BROWSER && base && !pr.has_frag) {
+		const char *hash = memchr(base, '#', base_len);
+		if (hash) {
+			size_t fl2 = base_len - (size_t)(hash - base);
+			if (n + fl2 + 1 > cap)
+				return DETOUR_ETOOBIG;
+			memcpy(out + n, hash, fl2);
+			n += fl2;
+			out[n] = 0;
+			if (flags)
+				*flags |= DETOUR_LOC_FRAGMENT;
+		}
+	}
+	if (out_len)
+		*out_len = n;
+	return DETOUR_OK;
+}
+
+/* ---- origins and sites -------------------------------------------------- */
+
+ssize_t detour_follow_origin(const char *url, size_t len, char *out, size_t cap)
+{
+	struct abs a;
+	if (!split_abs(url, len, &a))
+		return -1;
+	struct wb w = {out, cap, 0, false};
+	wput(&w, a.scheme.p, a.scheme.len);
+	wput(&w, "://", 3);
+	wput(&w, a.host.p, a.host.len);
+	if (a.port.len) {
+		wputc(&w, ':');
+		wput(&w, a.port.p, a.port.len);
+	}
+	wputc(&w, 0);
+	if (w.over)
+		return -1;
+	return (ssize_t)w.len - 1;
+}
+
+bool detour_follow_same_origin(const char *a, size_t alen, const char *b, size_t blen)
+{
+	char oa[DETOUR_FOLLOW_ORIGIN_MAX], ob[DETOUR_FOLLOW_ORIGIN_MAX];
+	ssize_t na = detour_follow_origin(a, alen, oa, sizeof(oa));
+	ssize_t nb = detour_follow_origin(b, blen, ob, sizeof(ob));
+	return na >= 0 && na == nb && !memcmp(oa, ob, (size_t)na);
+}
+
+static bool host_is_ip(struct detour_slice h)
+{
+	if (h.len && h.p[0] == '[')
+		return true;
+	size_t s = h.len;
+	while (s > 0 && h.p[s - 1] != '.')
+		s--;
+	if (s == h.len)
+		return false;
+	for (size_t i = s; i < h.len; i++)
+		if (!is_digit((unsigned char)h.p[i]))
+			return false;
+	return true;
+}
+
+/* The registrable domain, approximated without a public suffix list as the
+ * last two labels (a trailing dot ignored); an IP address is itself. */
+static struct detour_slice site_of(struct detour_slice h)
+{
+	if (host_is_ip(h))
+		return h;
+	size_t n = h.len;
+	if (n && h.p[n - 1] == '.')
+		n--;
+	int dots = 0;
+	size_t s = n;
+	while (s > 0) {
+		if (h.p[s - 1] == '.' && ++dots == 2)
+			break;
+		s--;
+	}
+	return (struct detour_slice){h.p + s, n - s};
+}
+
+bool detour_follow_same_site(const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct abs x, y;
+	if (!split_abs(a, alen, &x) || !split_abs(b, blen, &y))
+		return false;
+	if (x.scheme.len != y.scheme.len || memcmp(x.scheme.p, y.scheme.p, x.scheme.len))
+		return false;
+	struct detour_slice sx = site_of(x.host), sy = site_of(y.host);
+	return sx.len == sy.len && !memcmp(sx.p, sy.p, sx.len);
+}
+
+static bool trustworthy_abs(const struct abs *a)
+{
+	if (is_https(a))
+		return true;
+	struct detour_slice h = a->host;
+	size_t n = h.len;
+	if (n && h.p[n - 1] == '.')
+		n--;
+	if (eq_ci(h.p, n, "localhost") || (n > 10 && eq_ci(h.p + n - 10, 10, ".localhost")))
+		return true;
+	if (eq_ci(h.p, h.len, "[::1]"))
+		return true;
+	return h.len > 4 && !memcmp(h.p, "127.", 4) && host_is_ip(h);
+}
+
+bool detour_follow_trustworthy(const char *url, size_t len)
+{
+	struct abs a;
+	return split_abs(url, len, &a) && trustworthy_abs(&a);
+}
+
+/* ---- referrer policy ---------------------------------------------------- */
+
+static const char *const rp_names[] = {
+        "",
+        "no-referrer",
+        "no-referrer-when-downgrade",
+        "same-origin",
+        "origin",
+        "strict-origin",
+        "origin-when-cross-origin",
+        "strict-origin-when-cross-origin",
+        "unsafe-url",
+};
+
+const char *detour_rp_name(enum detour_rp p)
+{
+	return (unsigned)p < sizeof(rp_names) / sizeof(rp_names[0]) ? rp_names[p] : "";
+}
+
+enum detour_rp detour_rp_parse(const char *v, size_t len)
+{
+	enum detour_rp out = DETOUR_RP_UNSET;
+	for (size_t i = 0; i <= len;) {
+		const char *c = memchr(v + i, ',', len - i);
+		size_t e = c ? (size_t)(c - v) : len;
+		size_t a = i, b = e;
+		while (a < b && (v[a] == ' ' || v[a] == '\t'))
+			a++;
+		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+			b--;
+		for (unsigned k = 1; k < sizeof(rp_names) / sizeof(rp_names[0]); k++)
+			if (eq_ci(v + a, b - a, rp_names[k]))
+				out = (enum detour_rp)k;
+		if (!c)
+			break;
+		i = e + 1;
+	}
+	return out;
+}
+
+/* ---- the request -------------------------------------------------------- */
+
+static bool method_is(const struct detour_follow_req *r, const char *m)
+{
+	return !strcmp(r->method, m);
+}
+
+static bool safe_method(const struct detour_follow_req *r)
+{
+	return method_is(r, "GET") || method_is(r, "HEAD");
+}
+
+/* The user header i's name equals w (case-insensitive). */
+static bool hdr_is(const struct detour_header *h, const char *w)
+{
+	return eq_ci(h->name, h->name_len, w);
+}
+
+static void set_origin_of(const char *url, size_t len, char *out, size_t cap)
+{
+	if (detour_follow_origin(url, len, out, cap) < 0)
+		out[0] = 0;
+}
+
+/* Fetch Metadata §2.1 "set the Sec-Fetch-Site header", step 4, for one more
+ * URL of the request's URL list. */
+static void site_add(struct detour_follow_req *r)
+{
+	if (!r->initiator[0]) {
+		r->site = DETOUR_SITE_NONE;
+		return;
+	}
+	if (r->site == DETOUR_SITE_CROSS_SITE)
+		return;
+	char o[DETOUR_FOLLOW_ORIGIN_MAX];
+	set_origin_of(r->url, r->url_len, o, sizeof(o));
+	if (!strcmp(o, r->initiator))
+		return;
+	size_t il = strlen(r->initiator);
+	if (!detour_follow_same_site(r->initiator, il, r->url, r->url_len))
+		r->site = DETOUR_SITE_CROSS_SITE;
+	else
+		r->site = DETOUR_SITE_SAME_SITE;
+}
+
+static void host_of(const char *url, size_t len, char *out, size_t cap)
+{
+	struct abs a;
+	out[0] = 0;
+	if (split_abs(url, len, &a) && a.host.len < cap) {
+		memcpy(out, a.host.p, a.host.len);
+		out[a.host.len] = 0;
+	}
+}
+
+detour_err detour_follow_start(struct detour_follow_req *r, const struct detour_follow_opts *o,
+                               const char *url, size_t len, unsigned *flags)
+{
+	size_t n;
+	detour_err err;
+
+	memset(r, 0, sizeof(*r));
+	r->as = o->as;
+	if (o->nheaders > DETOUR_FOLLOW_MAX_USER_HEADERS)
+		return DETOUR_EINVAL;
+	err = detour_follow_resolve(o->as, NULL, 0, url, len, r->url, sizeof(r->url), &n, flags);
+	if (err)
+		return err;
+	r->url_len = n;
+	const char *m = o->method ? o->method : (o->body ? "POST" : "GET");
+	size_t ml = strlen(m);
+	if (ml == 0 || ml >= sizeof(r->method))
+		return DETOUR_EINVAL;
+	for (size_t i = 0; i < ml; i++) {
+		unsigned char c = (unsigned char)m[i];
+		if (!(is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c))))
+			return DETOUR_EINVAL; /* method = token (RFC 9110 §9.1) */
+		r->method[i] = (char)c;
+	}
+	r->method[ml] = 0;
+	if (o->as == DETOUR_AS_BROWSER) {
+		/* Fetch "normalize a method": DELETE, GET, HEAD, OPTIONS, POST,
+		 * PUT are byte-upper-cased. */
+		static const char *const norm[] = {"DELETE",  "GET",  "HEAD",
+		                                   "OPTIONS", "POST", "PUT"};
+		for (size_t k = 0; k < sizeof(norm) / sizeof(norm[0]); k++)
+			if (eq_ci(r->method, ml, norm[k]))
+				strcpy(r->method, norm[k]);
+		/* Fetch, new Request(): a GET or HEAD request with a body is a
+		 * TypeError. */
+		if (o->body && safe_method(r))
+			return DETOUR_EINVAL;
+	}
+	r->body = o->body;
+	r->max_redirects = o->max_redirects ? o->max_redirects
+	                                    : (o->as == DETOUR_AS_CURL ? DETOUR_FOLLOW_CURL_MAX
+	                                                               : DETOUR_FOLLOW_BROWSER_MAX);
+	r->hdrs = o->headers;
+	r->nhdrs = o->nheaders;
+	r->policy = DETOUR_RP_STRICT_ORIGIN_WHEN_CROSS_ORIGIN;
+	r->user_activated = true;
+	r->curl_post = o->body;
+	r->curl_custom = o->curl_custom;
+	set_origin_of(r->url, r->url_len, r->first_origin, sizeof(r->first_origin));
+	host_of(r->url, r->url_len, r->first_host, sizeof(r->first_host));
+
+	/* The referrer: --referer, else a user Referer header (as a browser
+	 * it becomes the referrer and is computed per hop from then on). */
+	const char *ref = o->referrer;
+	size_t refl = ref ? strlen(ref) : 0;
+	for (size_t i = 0; i < r->nhdrs && !ref && o->as == DETOUR_AS_BROWSER; i++)
+		if (hdr_is(&r->hdrs[i], "Referer")) {
+			ref = r->hdrs[i].value;
+			refl = r->hdrs[i].value_len;
+			r->dropped |= 1ull << i;
+		}
+	if (o->as == DETOUR_AS_BROWSER) {
+		if (ref) {
+			err = detour_follow_resolve(DETOUR_AS_BROWSER, NULL, 0, ref, refl,
+			                            r->referrer, sizeof(r->referrer), &n, NULL);
+			if (err)
+				return DETOUR_EINVAL;
+		} else if (!safe_method(r)) {
+			/* A method other than GET or HEAD comes from a form: by
+			 * default one on the start URL's own page. */
+			memcpy(r->referrer, r->url, r->url_len + 1);
+			char *h = strchr(r->referrer, '#');
+			if (h)
+				*h = 0;
+		}
+		if (r->referrer[0])
+			set_origin_of(r->referrer, strlen(r->referrer), r->initiator,
+			              sizeof(r->initiator));
+		r->site = DETOUR_SITE_SAME_ORIGIN;
+		site_add(r);
+	} else if (ref) {
+		/* curl -e URL: sent as given on every request. */
+		if (refl >= sizeof(r->referrer))
+			return DETOUR_EINVAL;
+		memcpy(r->referrer, ref, refl);
+		r->referrer[refl] = 0;
+	}
+	return DETOUR_OK;
+}
+
+detour_err detour_follow_seed_cookies(struct detour_follow_req *r, struct detour_cookie_jar *jar,
+                                      time_t now)
+{
+	if (r->as != DETOUR_AS_BROWSER || !jar)
+		return DETOUR_OK;
+	struct detour_cookie_url u;
+	detour_follow_cookie_url(r, &u);
+	u.path = "/";
+	u.path_len = 1;
+	for (size_t i = 0; i < r->nhdrs; i++) {
+		if (!hdr_is(&r->hdrs[i], "Cookie"))
+			continue;
+		r->dropped |= 1ull << i;
+		const char *v = r->hdrs[i].value;
+		size_t n = r->hdrs[i].value_len;
+		for (size_t a = 0; a < n;) {
+			const char *semi = memchr(v + a, ';', n - a);
+			size_t e = semi ? (size_t)(semi - v) : n;
+			char sc[DETOUR_COOKIE_MAX_PAIR + 16];
+			if (e - a + 8 < sizeof(sc)) {
+				memcpy(sc, v + a, e - a);
+				memcpy(sc + (e - a), "; Path=/", 8);
+				detour_err err =
+				        detour_cookie_set(jar, &u, sc, e - a + 8, now, NULL);
+				if (err == DETOUR_ENOMEM)
+					return err;
+			}
+			a = e + 1;
+		}
+	}
+	return DETOUR_OK;
+}
+
+/* ---- following a response ------------------------------------------------ */
+
+/* Fetch "redirect status": 301, 302, 303, 307 or 308. */
+static bool redirect_status(int s)
+{
+	return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+}
+
+/* Request-body-header names (Fetch §2.2.2). */
+static bool body_header(const struct detour_header *h)
+{
+	return hdr_is(h, "Content-Encoding") || hdr_is(h, "Content-Language") ||
+	       hdr_is(h, "Content-Location") || hdr_is(h, "Content-Type");
+}
+
+/* Finds the Location to follow. Chromium (HttpResponseHeaders::IsRedirect)
+ * and curl both take the first non-empty Location field; *any is set when
+ * there is a Location field at all, *differ when two fields differ
+ * (Chromium's HttpStreamParser fails such a response with
+ * ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION; identical copies are fine). */
+static struct detour_slice find_location(const struct detour_follow_resp *resp, bool *any,
+                                         bool *differ)
+{
+	struct detour_slice loc = {NULL, 0}, first = {NULL, 0};
+	*any = *differ = false;
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		const struct detour_header *h = &resp->headers[i];
+		if (!hdr_is(h, "Location"))
+			continue;
+		if (!*any) {
+			first = (struct detour_slice){h->value, h->value_len};
+			*any = true;
+		} else if (h->value_len != first.len || memcmp(h->value, first.p, first.len)) {
+			*differ = true;
+		}
+		if (!loc.p && h->value_len)
+			loc = (struct detour_slice){h->value, h->value_len};
+	}
+	return loc;
+}
+
+/* The Referrer-Policy of a response: every field, the last known token. */
+static enum detour_rp response_policy(const struct detour_follow_resp *resp)
+{
+	enum detour_rp p = DETOUR_RP_UNSET;
+	for (size_t i = 0; i < resp->nheaders; i++)
+		if (hdr_is(&resp->headers[i], "Referrer-Policy")) {
+			enum detour_rp q =
+			        detour_rp_parse(resp->headers[i].value, resp->headers[i].value_len);
+			if (q != DETOUR_RP_UNSET)
+				p = q;
+		}
+	return p;
+}
+
+/* Moves r to next_url and applies the origin-change rules shared by real
+ * and internal redirects (Fetch steps 13 and 18, Chromium's Origin rule). */
+static void move_to(struct detour_follow_req *r, const char *next, size_t n,
+                    struct detour_follow_step *st)
+{
+	bool cross = !detour_follow_same_origin(r->url, r->url_len, next, n);
+	st->cross_origin = cross;
+	if (r->as == DETOUR_AS_BROWSER && cross) {
+		/* Fetch step 13: "If request's current URL's origin is not
+		 * same origin with locationURL's origin, then for each
+		 * headerName of CORS non-wildcard request-header name
+		 * [`Authorization`], delete headerName from request's header
+		 * list." */
+		for (size_t i = 0; i < r->nhdrs; i++)
+			if (hdr_is(&r->hdrs[i], "Authorization") && !(r->dropped & (1ull << i))) {
+				r->dropped |= 1ull << i;
+				st->auth_dropped = true;
+			}
+		/* Chromium RedirectUtil::UpdateHttpRequest: a cross-origin
+		 * redirect sets an Origin header to "null" (the redirect-
+		 * tainted origin of Fetch, applied on any cross-origin hop). */
+		if (!safe_method(r) && !r->origin_null) {
+			r->origin_null = true;
+			st->origin_nulled = true;
+		}
+	}
+	memcpy(r->url, next, n + 1);
+	r->url_len = n;
+	/* Fetch step 18: append locationURL to request's URL list. */
+	if (r->as == DETOUR_AS_BROWSER)
+		site_add(r);
+}
+
+void detour_follow_next(struct detour_follow_req *r, const struct detour_follow_resp *resp,
+                        struct detour_follow_step *st)
+{
+	char next[DETOUR_FOLLOW_URL_MAX];
+	size_t n = 0;
+	bool any, differ;
+	int s = resp->status;
+
+	memset(st, 0, sizeof(*st));
+	st->location = find_location(resp, &any, &differ);
+	bool browser = r->as == DETOUR_AS_BROWSER;
+
+	if (browser && differ) {
+		st->step = DETOUR_STEP_FAIL;
+		st->stop = DETOUR_STOP_MULTIPLE_LOCATION;
+		return;
+	}
+	/* Fetch "location URL", step 1: a status that is not a redirect
+	 * status has none. curl follows any 3xx with a Location (300, 304
+	 * too). */
+	if (browser ? !redirect_status(s) : (s < 300 || s > 399)) {
+		st->step = DETOUR_STEP_DONE;
+		st->stop = DETOUR_STOP_NOT_REDIRECT;
+		return;
+	}
+	/* Fetch step 4: "If locationURL is null, then return response." An
+	 * empty Location is no Location for Chromium and for curl ("ignore
+	 * empty data"). */
+	if (!st->location.p) {
+		st->step = DETOUR_STEP_DONE;
+		st->stop = any ? DETOUR_STOP_EMPTY_LOCATION : DETOUR_STOP_NO_LOCATION;
+		return;
+	}
+	/* Chromium escapes non-ASCII bytes of the Location value before
+	 * parsing (EscapeNonASCII); detour_follow_resolve encodes them. */
+	detour_err err =
+	        detour_follow_resolve(r->as, r->url, r->url_len, st->location.p, st->location.len,
+	                              next, sizeof(next), &n, &st->loc_flags);
+	if (err == DETOUR_EUNSUPPORTED) {
+		/* Fetch step 6: "If locationURL's scheme is not an HTTP(S)
+		 * scheme, then return a network error." */
+		st->step = DETOUR_STEP_FAIL;
+		st->stop = DETOUR_STOP_SCHEME;
+		return;
+	}
+	if (err) {
+		/* Fetch step 5: "If locationURL is failure, then return a
+		 * network error." */
+		st->step = DETOUR_STEP_FAIL;
+		st->stop = DETOUR_STOP_BAD_LOCATION;
+		return;
+	}
+	/* Fetch step 7: "If request's redirect count is 20, then return a
+	 * network error." curl: "Maximum (50) redirects followed". */
+	if (r->redirects >= r->max_redirects) {
+		st->step = DETOUR_STEP_FAIL;
+		st->stop = DETOUR_STOP_TOO_MANY;
+		return;
+	}
+	/* Fetch step 8: "Increase request's redirect count by 1." */
+	r->redirects++;
+	st->step = DETOUR_STEP_FOLLOW;
+
+	if (browser) {
+		/* Fetch step 12 (RFC 9110 §15.4.2, §15.4.3, §15.4.4): "If one of
+		 * the following is true: internalResponse's status is 301 or
+		 * 302 and request's method is `POST`; internalResponse's
+		 * status is 303 and request's method is not `GET` or `HEAD`,
+		 * then: set request's method to `GET` and request's body to
+		 * null; for each headerName of request-body-header name,
+		 * delete headerName from request's header list." 307 and 308
+		 * keep method and body (RFC 9110 §15.4.8, §15.4.9), and Fetch
+		 * step 14 re-extracts the same body. */
+		if (((s == 301 || s == 302) && method_is(r, "POST")) ||
+		    (s == 303 && !safe_method(r))) {
+			strcpy(r->method, "GET");
+			st->method_changed = true;
+			if (r->body)
+				st->body_dropped = true;
+			r->body = false;
+			for (size_t i = 0; i < r->nhdrs; i++)
+				if (body_header(&r->hdrs[i]) && !(r->dropped & (1ull << i))) {
+					r->dropped |= 1ull << i;
+					st->body_headers_dropped = true;
+				}
+			/* Chromium also removes Origin when the method
+			 * changes; a GET carries none here anyway. */
+		}
+		move_to(r, next, n, st);
+		/* Fetch step 19: "Invoke set request's referrer policy on
+		 * redirect on request and internalResponse." */
+		st->new_policy = response_policy(resp);
+		if (st->new_policy != DETOUR_RP_UNSET)
+			r->policy = st->new_policy;
+		return;
+	}
+
+	/* curl 7.88 Curl_follow(): 301 and 302 switch a POST to GET
+	 * ("Switch from POST to GET") unless --post301/--post302; 303
+	 * switches anything but GET to GET (a HEAD stays HEAD, as no_body is
+	 * kept). The -X method string is sent as it is whatever happens. */
+	bool was_post = r->curl_post;
+	if (((s == 301 || s == 302) && r->curl_post) || (s == 303 && r->curl_post)) {
+		r->curl_post = false;
+		r->body = false;
+		st->body_dropped = was_post;
+		if (!r->curl_custom) {
+			strcpy(r->method, "GET");
+			st->method_changed = true;
+		}
+	}
+	bool cross = !detour_follow_same_origin(r->url, r->url_len, next, n);
+	memcpy(r->url, next, n + 1);
+	r->url_len = n;
+	st->cross_origin = cross;
+}
+
+bool detour_follow_hsts(struct detour_follow_req *r, const struct detour_hsts *store, time_t now,
+                        struct detour_follow_step *st)
+{
+	struct detour_follow_step tmp;
+	struct abs a;
+	if (!st)
+		st = &tmp;
+	memset(st, 0, sizeof(*st));
+	if (!store || !split_abs(r->url, r->url_len, &a) ||
+	    !eq_ci(a.scheme.p, a.scheme.len, "http") ||
+	    !detour_hsts_match(store, a.host.p, a.host.len, now))
+		return false;
+	/* RFC 6797 §8.3: replace the scheme; an explicit port 80 becomes 443
+	 * (a canonical URL has none), any other port is kept. Re-resolving
+	 * drops a port that is now the default. */
+	char up[DETOUR_FOLLOW_URL_MAX + 1];
+	size_t n;
+	if (r->url_len + 2 > sizeof(up))
+		return false;
+	memcpy(up, "https", 5);
+	memcpy(up + 5, r->url + 4, r->url_len - 4);
+	n = r->url_len + 1;
+	up[n] = 0;
+	char next[DETOUR_FOLLOW_URL_MAX];
+	size_t nn;
+	if (detour_follow_resolve(DETOUR_AS_BROWSER, NULL, 0, up, n, next, sizeof(next), &nn, NULL))
+		return false;
+	if (r->as == DETOUR_AS_CURL) {
+		/* curl --hsts rewrites the URL before connecting, silently:
+		 * no redirect is counted and no header changes. */
+		bool first = r->redirects == 0;
+		memcpy(r->url, next, nn + 1);
+		r->url_len = nn;
+		if (first)
+			set_origin_of(r->url, r->url_len, r->first_origin, sizeof(r->first_origin));
+		st->step = DETOUR_STEP_FOLLOW;
+		return true;
+	}
+	/* Chromium: URLRequestHttpJob answers with a URLRequestRedirectJob,
+	 * "307 Internal Redirect" (Non-Authoritative-Reason: HSTS), which is
+	 * followed like any 307: counted, method and body kept. */
+	if (r->redirects >= r->max_redirects) {
+		st->step = DETOUR_STEP_FAIL;
+		st->stop = DETOUR_STOP_TOO_MANY;
+		return true;
+	}
+	r->redirects++;
+	st->step = DETOUR_STEP_FOLLOW;
+	move_to(r, next, nn, st);
+	return true;
+}
+
+detour_err detour_follow_refresh(struct detour_follow_req *r, const char *url, size_t len,
+                                 enum detour_rp policy, unsigned *flags)
+{
+	char next[DETOUR_FOLLOW_URL_MAX];
+	size_t n;
+	/* HTML "shared declarative refresh steps", 11.11: urlRecord is the
+	 * URL parsed relative to the document (its fragment is its own). */
+	char base[DETOUR_FOLLOW_URL_MAX];
+	memcpy(base, r->url, r->url_len + 1);
+	char *h = strchr(base, '#');
+	size_t bl = h ? (size_t)(h - base) : r->url_len;
+	if (h)
+		*h = 0;
+	detour_err err = url ? detour_follow_resolve(r->as, base, bl, url, len, next, sizeof(next),
+	                                             &n, flags)
+	                     : detour_follow_resolve(r->as, NULL, 0, base, bl, next, sizeof(next),
+	                                             &n, flags);
+	if (err)
+		return err;
+	struct detour_follow_step st;
+	memset(&st, 0, sizeof(st));
+	/* A new navigation from the document: the document is its referrer
+	 * and initiator, under the document's policy. */
+	memcpy(r->referrer, base, bl + 1);
+	set_origin_of(base, bl, r->initiator, sizeof(r->initiator));
+	if (policy != DETOUR_RP_UNSET)
+		r->policy = policy;
+	strcpy(r->method, "GET");
+	r->body = false;
+	r->curl_post = false;
+	r->curl_custom = false;
+	for (size_t i = 0; i < r->nhdrs; i++)
+		if (body_header(&r->hdrs[i]))
+			r->dropped |= 1ull << i;
+	r->user_activated = false;
+	r->redirects++;
+	move_to(r, next, n, &st);
+	/* The URL list of the new navigation is its own. */
+	r->origin_null = false;
+	r->site = DETOUR_SITE_SAME_ORIGIN;
+	site_add(r);
+	return DETOUR_OK;
+}
+
+ssize_t detour_follow_wire_url(const struct detour_follow_req *r, char *out, size_t cap)
+{
+	struct abs a;
+	if (!split_abs(r->url, r->url_len, &a))
+		return -1;
+	struct wb w = {out, cap, 0, false};
+	size_t end = a.fragment.p ? (size_t)(a.fragment.p - 1 - r->url) : r->url_len;
+	if (r->as == DETOUR_AS_BROWSER && a.userinfo.p) {
+		wput(&w, r->url, a.auth_start);
+		size_t h = (size_t)(a.host.p - r->url);
+		wput(&w, r->url + h, end - h);
+	} else {
+		wput(&w, r->url, end);
+	}
+	wputc(&w, 0);
+	if (w.over)
+		return -1;
+	return (ssize_t)w.len - 1;
+}
+
+void detour_follow_cookie_url(const struct detour_follow_req *r, struct detour_cookie_url *u)
+{
+	struct abs a;
+	memset(u, 0, sizeof(*u));
+	if (!split_abs(r->url, r->url_len, &a))
+		return;
+	u->host = a.host.p;
+	u->host_len = a.host.len;
+	u->path = a.path.p;
+	u->path_len = a.path.len;
+	/* Chromium treats potentially trustworthy URLs (http://localhost)
+	 * as secure for cookies. */
+	u->secure = trustworthy_abs(&a);
+}
+
+enum detour_samesite_ctx detour_follow_samesite_ctx(const struct detour_follow_req *r)
+{
+	/* RFC 6265bis §5.2.1 for a top-level navigation: no initiator
+	 * (typed, bookmark) is same-site; else the initiator's site
+	 * decides, with safe methods allowed Lax cookies. */
+	if (!r->initiator[0] ||
+	    detour_follow_same_site(r->initiator, strlen(r->initiator), r->url, r->url_len))
+		return DETOUR_CTX_SAME_SITE;
+	return safe_method(r) ? DETOUR_CTX_CROSS_LAX : DETOUR_CTX_CROSS_UNSAFE;
+}
+
+/* W3C Referrer Policy §8.3 "determine request's referrer", for a request
+ * whose referrer is a URL. Writes the Referer value or "" into out. */
+static void referer_value(const struct detour_follow_req *r, char *out, size_t cap)
+{
+	struct abs ref, cur;
+	out[0] = 0;
+	if (!r->referrer[0] || !split_abs(r->referrer, strlen(r->referrer), &ref) ||
+	    !split_abs(r->url, r->url_len, &cur))
+		return;
+	/* Steps 4-5: strip for use as a referrer (no credentials, no
+	 * fragment); the origin-only form ends after the authority with "/". */
+	char full[DETOUR_FOLLOW_URL_MAX], orig[DETOUR_FOLLOW_ORIGIN_MAX + 1];
+	struct wb w = {full, sizeof(full), 0, false};
+	size_t end =
+	        ref.fragment.p ? (size_t)(ref.fragment.p - 1 - r->referrer) : strlen(r->referrer);
+	wput(&w, r->referrer, ref.auth_start);
+	size_t h = (size_t)(ref.host.p - r->referrer);
+	wput(&w, r->referrer + h, end - h);
+	wputc(&w, 0);
+	if (w.over)
+		return;
+	ssize_t ol = detour_follow_origin(r->referrer, strlen(r->referrer), orig, sizeof(orig) - 1);
+	if (ol < 0)
+		return;
+	orig[ol] = '/';
+	orig[ol + 1] = 0;
+	/* Step 6: a referrer URL over 4096 bytes is cut to its origin. */
+	const char *url = strlen(full) > 4096 ? orig : full;
+	bool same = detour_follow_same_origin(r->referrer, strlen(r->referrer), r->url, r->url_len);
+	bool downgrade = trustworthy_abs(&ref) && !trustworthy_abs(&cur);
+	const char *v = NULL;
+	switch (r->policy) {
+	case DETOUR_RP_NO_REFERRER:
+		v = NULL;
+		break;
+	case DETOUR_RP_ORIGIN:
+		v = orig;
+		break;
+	case DETOUR_RP_UNSAFE_URL:
+		v = url;
+		break;
+	case DETOUR_RP_STRICT_ORIGIN:
+		v = downgrade ? NULL : orig;
+		break;
+	case DETOUR_RP_UNSET:
+	case DETOUR_RP_STRICT_ORIGIN_WHEN_CROSS_ORIGIN:
+		v = same ? url : (downgrade ? NULL : orig);
+		break;
+	case DETOUR_RP_SAME_ORIGIN:
+		v = same ? url : NULL;
+		break;
+	case DETOUR_RP_ORIGIN_WHEN_CROSS_ORIGIN:
+		v = same ? url : orig;
+		break;
+	case DETOUR_RP_NO_REFERRER_WHEN_DOWNGRADE:
+		v = downgrade ? NULL : url;
+		break;
+	}
+	if (v && strlen(v) < cap)
+		strcpy(out, v);
+}
+
+/* Fetch §3.1 "append a request `Origin` header" for a navigation (mode
+ * "navigate", so only methods other than GET and HEAD carry it). Writes the
+ * value or "" into out. */
+static void origin_value(const struct detour_follow_req *r, char *out, size_t cap)
+{
+	out[0] = 0;
+	if (safe_method(r) || !r->initiator[0])
+		return;
+	const char *v = r->origin_null ? "null" : r->initiator;
+	struct abs ini, cur;
+	if (split_abs(r->initiator, strlen(r->initiator), &ini) &&
+	    split_abs(r->url, r->url_len, &cur)) {
+		switch (r->policy) {
+		case DETOUR_RP_NO_REFERRER:
+			v = "null";
+			break;
+		case DETOUR_RP_NO_REFERRER_WHEN_DOWNGRADE:
+		case DETOUR_RP_STRICT_ORIGIN:
+		case DETOUR_RP_STRICT_ORIGIN_WHEN_CROSS_ORIGIN:
+		case DETOUR_RP_UNSET:
+			if (is_https(&ini) && !is_https(&cur))
+				v = "null";
+			break;
+		case DETOUR_RP_SAME_ORIGIN:
+			if (!detour_follow_same_origin(r->initiator, strlen(r->initiator), r->url,
+			                               r->url_len))
+				v = "null";
+			break;
+		default:
+			break;
+		}
+	}
+	if (strlen(v) < cap)
+		strcpy(out, v);
+}
+
+struct hb {
+	char *buf;
+	size_t cap, len;
+	const char **lines;
+	size_t max, n;
+	bool over;
+};
+
+static void add_line(struct hb *b, const char *name, size_t nl, const char *val, size_t vl)
+{
+	size_t need = nl + 2 + vl + 1;
+	if (b->over || b->n >= b->max || b->cap - b->len < need) {
+		b->over = true;
+		return;
+	}
+	char *p = b->buf + b->len;
+	memcpy(p, name, nl);
+	memcpy(p + nl, ": ", 2);
+	memcpy(p + nl + 2, val, vl);
+	p[need - 1] = 0;
+	b->lines[b->n++] = p;
+	b->len += need;
+}
+
+static bool user_sent(const struct detour_follow_req *r, size_t i)
+{
+	if (r->dropped & (1ull << i))
+		return false;
+	const struct detour_header *h = &r->hdrs[i];
+	if (hdr_is(h, "Host")) {
+		/* A user Host header goes only to the first request's host
+		 * (curl's Curl_http_host does this; detour does it in both
+		 * modes). */
+		char host[256];
+		host_of(r->url, r->url_len, host, sizeof(host));
+		return !strcmp(host, r->first_host);
+	}
+	if (r->as == DETOUR_AS_CURL && (hdr_is(h, "Authorization") || hdr_is(h, "Cookie"))) {
+		/* curl (since 7.83, CVE-2022-27776): custom Authorization and
+		 * Cookie headers go only where host, port and scheme are the
+		 * first request's; back there they are sent again. */
+		char o[DETOUR_FOLLOW_ORIGIN_MAX];
+		set_origin_of(r->url, r->url_len, o, sizeof(o));
+		return !strcmp(o, r->first_origin);
+	}
+	return true;
+}
+
+/* Index of the first still-sent user header named name, or -1. */
+static long user_header(const struct detour_follow_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->nhdrs; i++)
+		if (hdr_is(&r->hdrs[i], name) && user_sent(r, i))
+			return (long)i;
+	return -1;
+}
+
+ssize_t detour_follow_headers(const struct detour_follow_req *r,
+                              const struct detour_cookie_jar *jar, time_t now, char *buf,
+                              size_t cap, const char **lines, size_t max)
+{
+	struct hb b = {buf, cap, 0, lines, max, 0, false};
+	uint64_t used = 0;
+
+	if (r->as == DETOUR_AS_CURL) {
+		for (size_t i = 0; i < r->nhdrs; i++)
+			if (user_sent(r, i))
+				add_line(&b, r->hdrs[i].name, r->hdrs[i].name_len, r->hdrs[i].value,
+				         r->hdrs[i].value_len);
+		if (r->referrer[0] && user_header(r, "Referer") == -1)
+			add_line(&b, "Referer", 7, r->referrer, strlen(r->referrer));
+		return b.over ? -1 : (ssize_t)b.n;
+	}
+
+	bool tw = detour_follow_trustworthy(r->url, r->url_len);
+	char origin[DETOUR_FOLLOW_ORIGIN_MAX], referer[DETOUR_FOLLOW_URL_MAX];
+	origin_value(r, origin, sizeof(origin));
+	referer_value(r, referer, sizeof(referer));
+	char ck[16384];
+	ck[0] = 0;
+	if (jar) {
+		struct detour_cookie_url cu;
+		detour_follow_cookie_url(r, &cu);
+		if (detour_cookie_header(jar, &cu, detour_follow_samesite_ctx(r), now, ck,
+		                         sizeof(ck)) < 0)
+			return -1;
+	}
+	static const char *const site_names[] = {"none", "same-origin", "same-site", "cross-site"};
+	/* The Chromium navigation request, in Chromium's order. A user
+	 * header of the same name takes the field's place; an empty computed
+	 * value means no field. */
+	const struct {
+		const char *name;
+		const char *value;
+		bool when;
+	} prof[] = {
+	        {"Connection", "keep-alive", true},
+	        {"sec-ch-ua", "\"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\"", tw},
+	        {"sec-ch-ua-mobile", "?0", tw},
+	        {"sec-ch-ua-platform", "\"Linux\"", tw},
+	        {"Origin", origin, origin[0] != 0},
+	        {"Upgrade-Insecure-Requests", "1", true},
+	        {"User-Agent", DETOUR_BROWSER_UA, true},
+	        {"Accept", DETOUR_BROWSER_ACCEPT, true},
+	        {"Sec-Fetch-Site", site_names[r->site], tw},
+	        {"Sec-Fetch-Mode", "navigate", tw},
+	        {"Sec-Fetch-User", "?1", tw && r->user_activated},
+	        {"Sec-Fetch-Dest", "document", tw},
+	        {"Referer", referer, referer[0] != 0},
+	        {"Accept-Encoding", DETOUR_BROWSER_ACCEPT_ENCODING, true},
+	        {"Accept-Language", DETOUR_BROWSER_ACCEPT_LANGUAGE, true},
+	        {"Cookie", ck, ck[0] != 0},
+	};
+	for (size_t k = 0; k < sizeof(prof) / sizeof(prof[0]); k++) {
+		long u = user_header(r, prof[k].name);
+		if (u >= 0) {
+			const struct detour_header *h = &r->hdrs[u];
+			add_line(&b, h->name, h->name_len, h->value, h->value_len);
+			used |= 1ull << u;
+		} else if (prof[k].when) {
+			add_line(&b, prof[k].name, strlen(prof[k].name), prof[k].value,
+			         strlen(prof[k].value));
+		}
+	}
+	for (size_t i = 0; i < r->nhdrs; i++) {
+		if ((used & (1ull << i)) || !user_sent(r, i))
+			continue;
+		add_line(&b, r->hdrs[i].name, r->hdrs[i].name_len, r->hdrs[i].value,
+		         r->hdrs[i].value_len);
+	}
+	return b.over ? -1 : (ssize_t)b.n;
+}
+
+detour_err detour_follow_absorb(const struct detour_follow_req *r,
+                                const struct detour_follow_resp *resp,
+                                struct detour_cookie_jar *jar, struct detour_hsts *store,
+                                time_t now, struct detour_follow_absorb *out)
+{
+	struct abs a;
+	memset(out, 0, sizeof(*out));
+	if (!split_abs(r->url, r->url_len, &a))
+		return DETOUR_EINVAL;
+	struct detour_cookie_url cu;
+	detour_follow_cookie_url(r, &cu);
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		const struct detour_header *h = &resp->headers[i];
+		if (jar && hdr_is(h, "Set-Cookie")) {
+			const char *why = NULL;
+			detour_err err =
+			        detour_cookie_set(jar, &cu, h->value, h->value_len, now, &why);
+			if (err == DETOUR_ENOMEM)
+				return err;
+			if (err) {
+				out->cookies_ignored++;
+				out->cookie_why = why;
+			} else {
+				out->cookies_set++;
+			}
+		} else if (hdr_is(h, "Strict-Transport-Security") && !out->sts_present) {
+			/* RFC 6797 §8.1: "If a UA receives more than one STS
+			 * header field in an HTTP response message over secure
+			 * transport, then the UA MUST process only the first
+			 * such header field." */
+			out->sts_present = true;
+			if (store) {
+				out->sts =
+				        detour_hsts_note(store, a.host.p, a.host.len, is_https(&a),
+				                         h->value, h->value_len, now);
+				if (out->sts == DETOUR_HSTS_ENOMEM)
+					return DETOUR_ENOMEM;
+			} else {
+				out->sts =
+				        is_https(&a) ? DETOUR_HSTS_NOTED : DETOUR_HSTS_IGNORED_HTTP;
+			}
+		}
+	}
+	return DETOUR_OK;
+}
