@@ -435,6 +435,8 @@ struct framing {
 	bool te;           /* a Transfer-Encoding field seen */
 	unsigned te_elems; /* transfer-coding list elements over all TE fields */
 	bool te_other;     /* an element other than "chunked" (or empty) */
+	unsigned te_chunked; /* elements that are "chunked" */
+	bool te_last_chunked; /* the final element is "chunked" */
 	bool conn_close;
 	bool conn_keep_alive;
 };
@@ -507,7 +509,10 @@ static bool known_field(struct detour_request *req, struct framing *f, cp name, 
 		/* All TE fields form one list (RFC 9110 §5.3). */
 		FOR_EACH_ELEMENT(v, vlen, e, elen, {
 			f->te_elems++;
-			if (elen != 7 || !ieq(e, "chunked", 7))
+			f->te_last_chunked = elen == 7 && ieq(e, "chunked", 7);
+			if (f->te_last_chunked)
+				f->te_chunked++;
+			else
 				f->te_other = true;
 		});
 		return true;
@@ -689,11 +694,13 @@ detour_err detour_http1_parse(const char *buf, size_t len, const struct detour_h
 		 * rejected as smuggling; we do. */
 		if (f.cl)
 			BAD();
-		/* §6.1: 501 for a coding we do not understand, and we decode
-		 * none but chunked, so the list must be exactly "chunked".
-		 * §6.3 item 4 would answer 400 when chunked is not final;
-		 * the header's contract answers 501 for every other list
-		 * (docs/internals/http1.md). Both close the connection. */
+		/* §6.3 item 4: when chunked is not the final coding the
+		 * length cannot be determined: MUST answer 400 and close.
+		 * §7.1: chunked MUST NOT be applied more than once: 400.
+		 * §6.1: a final chunked after a coding we do not decode
+		 * ("gzip, chunked"): 501 (SHOULD). Both close. */
+		if (!f.te_last_chunked || f.te_chunked != 1)
+			BAD();
 		if (f.te_other || f.te_elems != 1)
 			REFUSE(DETOUR_EUNSUPPORTED, 501);
 		req->chunked = true;

@@ -95,10 +95,12 @@ struct detour_request {
  *   400 malformed (bare CR or LF, CTL or NUL in the target or a value, space
  *       before a colon, obs-fold, both Content-Length and Transfer-Encoding,
  *       duplicate or invalid Content-Length, missing or duplicate Host in
- *       HTTP/1.1, Transfer-Encoding in HTTP/1.0, an invalid Host)
+ *       HTTP/1.1, Transfer-Encoding in HTTP/1.0, an invalid Host, a
+ *       Transfer-Encoding whose final coding is not "chunked" or that
+ *       applies chunked twice: RFC 9112 §6.3 item 4, §7.1)
  *   414 request-target over limits->max_target
  *   431 head over max_header_bytes or more than max_headers fields
- *   501 a Transfer-Encoding other than a single final "chunked"
+ *   501 a coding before the final "chunked" ("gzip, chunked"): we decode none
  *   505 an HTTP version other than 1.0 and 1.1
  *   413 Content-Length over max_body
  * Leading empty lines (CRLF) before the request line are skipped
