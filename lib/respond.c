@@ -1,0 +1,596 @@
+/* detour: response bytes (see respond.h and docs/rules.md, "Responses").
+ *
+ * Serving is memcpy of constant pieces chosen by status, the Location built
+ * from the rule's target, and two hand-formatted numbers (Content-Length,
+ * max-age) plus the Expires date. No snprintf, no allocation, no locale. */
+#include <stdint.h>
+#include <string.h>
+
+#include "detour/respond.h"
+#include "detour/url.h"
+
+/* RFC 9110 §15 reason phrases. */
+const char *detour_reason(int status)
+{
+	switch (status) {
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 408:
+		return "Request Timeout";
+	case 410:
+		return "Gone";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	}
+	return "";
+}
+
+/* ------------------------------------------------------------------ dates */
+
+static void put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+/* IMF-fixdate, RFC 9110 §5.6.7:
+ *   IMF-fixdate = day-name "," SP date1 SP time-of-day SP GMT
+ * e.g. "Sun, 06 Nov 1994 08:49:37 GMT". The calendar is computed here
+ * (days -> civil date over 400-year eras) instead of with gmtime_r, which in
+ * glibc takes the process-wide time zone lock on every call: the server
+ * formats Expires on the request path, from every worker thread. Times
+ * before 1970 or after 9999 are clamped (the format has four year digits). */
+void detour_http_date(time_t t, char out[DETOUR_DATE_LEN + 1])
+{
+	static const char days[] = "ThuFriSatSunMonTueWed"; /* 1970-01-01 was a Thursday */
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int64_t s = (int64_t)t;
+
+	if (s < 0)
+		s = 0;
+	if (s > INT64_C(253402300799)) /* 9999-12-31T23:59:59Z */
+		s = INT64_C(253402300799);
+	int64_t z = s / 86400, sod = s % 86400;
+	unsigned wd = (unsigned)(z % 7);
+	/* Days since 0000-03-01 in the proleptic Gregorian calendar: eras of
+	 * 146097 days, years that start in March so that the leap day is last. */
+	z += 719468;
+	int64_t era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);                          /* [0, 146096] */
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+	unsigned mp = (5 * doy + 2) / 153;                                    /* March = 0 */
+	unsigned day = doy - (153 * mp + 2) / 5 + 1;
+	unsigned month = mp < 10 ? mp + 3 : mp - 9;
+	unsigned year = (unsigned)(yoe + era * 400) + (month <= 2);
+
+	memcpy(out, days + 3 * wd, 3);
+	out[3] = ',';
+	out[4] = ' ';
+	put2(out + 5, day);
+	out[7] = ' ';
+	memcpy(out + 8, months + 3 * (month - 1), 3);
+	out[11] = ' ';
+	put2(out + 12, year / 100);
+	put2(out + 14, year % 100);
+	out[16] = ' ';
+	put2(out + 17, (unsigned)(sod / 3600));
+	out[19] = ':';
+	put2(out + 20, (unsigned)(sod / 60 % 60));
+	out[22] = ':';
+	put2(out + 23, (unsigned)(sod % 60));
+	memcpy(out + 25, " GMT", 5); /* with the NUL */
+}
+
+/* ----------------------------------------------------------------- writer */
+
+struct wr {
+	char *p;
+	size_t cap, n;
+	bool over;
+};
+
+static inline void put(struct wr *w, const char *s, size_t n)
+{
+	if (w->over || w->cap - w->n < n) {
+		w->over = true;
+		return;
+	}
+	memcpy(w->p + w->n, s, n);
+	w->n += n;
+}
+
+#define PUTS(w, lit) put((w), (lit), sizeof(lit) - 1)
+
+static inline void putc_(struct wr *w, char c)
+{
+	if (w->over || w->n == w->cap) {
+		w->over = true;
+		return;
+	}
+	w->p[w->n++] = c;
+}
+
+static void put_uint(struct wr *w, uint64_t v)
+{
+	char b[20];
+	size_t i = sizeof(b);
+
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(w, b + i, sizeof(b) - i);
+}
+
+static const char hexu[] = "0123456789ABCDEF";
+
+static void put_pct(struct wr *w, unsigned char c)
+{
+	char b[3] = {'%', hexu[c >> 4], hexu[c & 15]};
+	put(w, b, 3);
+}
+
+/* Encodes s[0..n) with detour_url_encode straight into w. */
+static void put_enc(struct wr *w, const char *s, size_t n, enum detour_url_enc mode)
+{
+	ssize_t k;
+
+	if (w->over)
+		return;
+	k = detour_url_encode(s, n, mode, w->p + w->n, w->cap - w->n);
+	if (k < 0)
+		w->over = true;
+	else
+		w->n += (size_t)k;
+}
+
+/* --------------------------------------------------------------- Location */
+
+static inline bool name0(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* The request query, copied as received. The HTTP parser already limits it
+ * to visible ASCII; what would still break the header or change the URI's
+ * structure (a CTL, space, DEL, non-ASCII, '#') is percent-encoded anyway. */
+static void put_req_query(struct wr *w, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+		while (j < n && (unsigned char)s[j] > 0x20 && (unsigned char)s[j] < 0x7f &&
+		       s[j] != '#')
+			j++;
+		put(w, s + i, j - i);
+		if (j < n)
+			put_pct(w, (unsigned char)s[j++]);
+		i = j;
+	}
+}
+
+/* Copies template s[0..n) with placeholders substituted. in_query selects
+ * the query encoding (query and fragment) over the path ones. The names are those of the source:
+ * the :name captures and, when the source has a splat, "splat"; the longest one that follows a ':'
+ * is meant (the same rule the loader checked). */
+static void put_subst(struct wr *w, const char *s, size_t n, const struct detour_match *m,
+                      bool has_splat, bool in_query)
+{
+	size_t i = 0, lit = 0;
+
+	while (i < n) {
+		if (s[i] != ':' || i + 1 >= n || !name0(s[i + 1])) {
+			i++;
+			continue;
+		}
+		const char *rest = s + i + 1;
+		size_t rn = n - i - 1, best = 0;
+		struct detour_slice val = {NULL, 0};
+		bool is_splat = false;
+		for (unsigned k = 0; k < m->ncaps; k++) {
+			size_t nl = m->names[k].len;
+			if (nl > best && nl <= rn && memcmp(rest, m->names[k].p, nl) == 0) {
+				best = nl;
+				val = m->caps[k];
+				is_splat = false;
+			}
+		}
+		if (has_splat && 5 > best && rn >= 5 && memcmp(rest, "splat", 5) == 0) {
+			best = 5;
+			val = m->splat;
+			is_splat = true;
+		}
+		if (best == 0) {
+			i++;
+			continue;
+		}
+		put(w, s + lit, i - lit);
+		if (in_query) {
+			put_enc(w, val.p, val.len, DETOUR_ENC_QUERY);
+		} else if (is_splat) {
+			put_enc(w, val.p, val.len, DETOUR_ENC_PATH);
+		} else {
+			put_enc(w, val.p, val.len, DETOUR_ENC_SEGMENT);
+		}
+		i += 1 + best;
+		lit = i;
+	}
+	put(w, s + lit, n - lit);
+}
+
+/* Whether the query q[0..qn) ("a=1&b=2") has a parameter named key. */
+static bool query_has_key(const char *q, size_t qn, const char *key, size_t kn)
+{
+	size_t i = 0;
+
+	while (i < qn) {
+		const char *amp = memchr(q + i, '&', qn - i);
+		size_t e = amp ? (size_t)(amp - q) : qn;
+		const char *eq = memchr(q + i, '=', e - i);
+		size_t ke = eq ? (size_t)(eq - q) : e;
+		if (ke - i == kn && memcmp(q + i, key, kn) == 0)
+			return true;
+		i = e + 1;
+	}
+	return false;
+}
+
+static size_t path_start(const char *t, size_t n)
+{
+	if (n == 0 || t[0] == '/')
+		return 0;
+	const char *a = memchr(t, ':', n);
+	if (a == NULL || (size_t)(a - t) + 3 > n)
+		return 0;
+	a += 3;
+	while (a < t + n && *a != '/' && *a != '?' && *a != '#')
+		a++;
+	return (size_t)(a - t);
+}
+
+/* Writes the Location into w; the caller checks w->over. */
+static void build_location(struct wr *w, const struct detour_match *m,
+                           const struct detour_match_req *q)
+{
+	const struct detour_rule *r = m->rule;
+	const char *t = r->target;
+	size_t n = r->target_len, loc = w->n;
+	bool vars = (r->flags & DETOUR_RULE_TARGET_VARS) != 0;
+	bool has_splat = (r->flags & DETOUR_RULE_SPLAT) != 0;
+
+	/* target = authority-part path [ "?" query ] [ "#" fragment ] */
+	size_t ps = path_start(t, n);
+	const char *hash = memchr(t + ps, '#', n - ps);
+	size_t fe = hash ? (size_t)(hash - t) : n; /* end of path + query */
+	const char *qm = memchr(t + ps, '?', fe - ps);
+	size_t pe = qm ? (size_t)(qm - t) : fe; /* end of the path */
+
+	put(w, t, ps);
+	if (vars) {
+		put_subst(w, t + ps, pe - ps, m, has_splat, false);
+		/* A path target must not come out as "//host...": that is a
+		 * network-path reference to another host (RFC 3986 §4.2), and
+		 * "/:splat" with the splat "/evil.example" (request
+		 * "/blog//evil.example") or an empty splat before a literal '/'
+		 * would make one. The second '/' becomes %2F; the loader
+		 * refused templates that start with "//" themselves. */
+		if (ps == 0 && !w->over && w->n - loc >= 2 && w->p[loc + 1] == '/') {
+			if (w->cap - w->n < 2) {
+				w->over = true;
+			} else {
+				memmove(w->p + loc + 4, w->p + loc + 2, w->n - loc - 2);
+				memcpy(w->p + loc + 1, "%2F", 3);
+				w->n += 2;
+			}
+		}
+	} else {
+		put(w, t + ps, pe - ps);
+	}
+
+	const char *rq = q ? q->query : NULL;
+	size_t rqn = rq ? q->query_len : 0;
+	size_t qs = w->n; /* where the target's query lands, after '?' */
+	if (qm) {
+		putc_(w, '?');
+		qs = w->n;
+		if (vars)
+			put_subst(w, t + pe + 1, fe - pe - 1, m, has_splat, true);
+		else
+			put(w, t + pe + 1, fe - pe - 1);
+	}
+	size_t tqn = w->over ? 0 : w->n - qs; /* bytes of the target's query */
+
+	switch (r->query) {
+	case DETOUR_QUERY_KEEP:
+		/* The request's query after the target's, joined with '&'. */
+		if (rqn) {
+			if (!qm)
+				putc_(w, '?');
+			else if (tqn)
+				putc_(w, '&');
+			put_req_query(w, rq, rqn);
+		}
+		break;
+	case DETOUR_QUERY_DROP:
+		break;
+	case DETOUR_QUERY_MERGE: {
+		/* The target's parameters win: a request parameter whose key the
+		 * target's query also has is left out; the others follow the
+		 * target's query in their order. Empty parameters ("a&&b") go. */
+		bool any = qm != NULL && tqn > 0;
+		size_t i = 0;
+		while (i < rqn && !w->over) {
+			const char *amp = memchr(rq + i, '&', rqn - i);
+			size_t e = amp ? (size_t)(amp - rq) : rqn;
+			const char *eq = memchr(rq + i, '=', e - i);
+			size_t ke = eq ? (size_t)(eq - rq) : e;
+			if (e > i && !(qm && query_has_key(w->p + qs, tqn, rq + i, ke - i))) {
+				if (any)
+					putc_(w, '&');
+				else if (!qm)
+					putc_(w, '?');
+				any = true;
+				put_req_query(w, rq + i, e - i);
+			}
+			i = e + 1;
+		}
+		break;
+	}
+	}
+
+	if (hash) {
+		putc_(w, '#');
+		if (vars)
+			put_subst(w, hash + 1, n - fe - 1, m, has_splat, true);
+		else
+			put(w, hash + 1, n - fe - 1);
+	}
+	if (!w->over && w->n - loc > DETOUR_LOCATION_MAX)
+		w->over = true;
+}
+
+ssize_t detour_respond_location(const struct detour_match *m, const struct detour_match_req *q,
+                                char *out, size_t cap)
+{
+	struct wr w = {out, cap, 0, false};
+
+	if (m->rule->target_len == 0)
+		return 0; /* a 410 */
+	if (w.cap > DETOUR_LOCATION_MAX)
+		w.cap = DETOUR_LOCATION_MAX;
+	build_location(&w, m, q);
+	return w.over ? -1 : (ssize_t)w.n;
+}
+
+/* -------------------------------------------------------------- responses */
+
+/* Bytes of s[0..n) once HTML-escaped for an attribute value. */
+static size_t esc_len(const char *s, size_t n)
+{
+	size_t k = n;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '&':
+			k += 4; /* &amp; */
+			break;
+		case '<':
+		case '>':
+			k += 3; /* &lt; &gt; */
+			break;
+		case '"':
+			k += 5; /* &quot; */
+			break;
+		case '\'':
+			k += 4; /* &#39; */
+			break;
+		}
+	}
+	return k;
+}
+
+static void put_esc(struct wr *w, const char *s, size_t n)
+{
+	size_t lit = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *e;
+		size_t en;
+		switch (s[i]) {
+		case '&':
+			e = "&amp;";
+			en = 5;
+			break;
+		case '<':
+			e = "&lt;";
+			en = 4;
+			break;
+		case '>':
+			e = "&gt;";
+			en = 4;
+			break;
+		case '"':
+			e = "&quot;";
+			en = 6;
+			break;
+		case '\'':
+			e = "&#39;";
+			en = 5;
+			break;
+		default:
+			continue;
+		}
+		put(w, s + lit, i - lit);
+		put(w, e, en);
+		lit = i + 1;
+	}
+	put(w, s + lit, n - lit);
+}
+
+/* "HTTP/1.1 307 Temporary Redirect\r\nDate: ...\r\n[Server: detour\r\n]" */
+static void put_head(struct wr *w, int status, const char *reason, size_t rl,
+                     const struct detour_respond_ctx *ctx)
+{
+	char code[3] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10),
+	                (char)('0' + status % 10)};
+
+	PUTS(w, "HTTP/1.1 ");
+	put(w, code, 3);
+	putc_(w, ' ');
+	put(w, reason, rl);
+	PUTS(w, "\r\nDate: ");
+	put(w, ctx->date, DETOUR_DATE_LEN);
+	PUTS(w, "\r\n");
+	if (ctx->server_header)
+		PUTS(w, "Server: detour\r\n");
+}
+
+/* Cache headers as the rule asks, and none without cache=: a 302 or 307
+ * without explicit freshness is not cacheable (RFC 9111 §4.2.2, RFC 9110
+ * §15.4.3, §15.4.8), and 301/308 are heuristically cacheable (RFC 9110
+ * §15.4.2, §15.4.9), which is the rule writer's choice to make. */
+static void put_cache(struct wr *w, int32_t cache, const struct detour_respond_ctx *ctx)
+{
+	if (cache == DETOUR_CACHE_UNSET)
+		return;
+	if (cache == DETOUR_CACHE_NO_STORE) {
+		PUTS(w, "Cache-Control: no-store\r\n");
+		return;
+	}
+	char date[DETOUR_DATE_LEN + 1];
+	detour_http_date(ctx->now + cache, date);
+	PUTS(w, "Cache-Control: max-age=");
+	put_uint(w, (uint64_t)cache);
+	/* Expires for HTTP/1.0 caches; max-age wins where both are
+	 * understood (RFC 9111 §5.3). */
+	PUTS(w, "\r\nExpires: ");
+	put(w, date, DETOUR_DATE_LEN);
+	PUTS(w, "\r\n");
+}
+
+static void put_tail(struct wr *w, size_t body_len, const struct detour_respond_ctx *ctx)
+{
+	PUTS(w, "Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
+	put_uint(w, body_len);
+	if (ctx->close)
+		PUTS(w, "\r\nConnection: close\r\n\r\n");
+	else
+		PUTS(w, "\r\n\r\n");
+}
+
+#define DOCTYPE "<!DOCTYPE html>\n<title>"
+
+/* The body of a response without a Location:
+ *   <!DOCTYPE html>\n<title>CODE REASON</title>\n<h1>CODE REASON</h1>\n */
+static void put_plain_body(struct wr *w, const char *code, const char *reason, size_t rl)
+{
+	PUTS(w, DOCTYPE);
+	put(w, code, 3);
+	putc_(w, ' ');
+	put(w, reason, rl);
+	PUTS(w, "</title>\n<h1>");
+	put(w, code, 3);
+	putc_(w, ' ');
+	put(w, reason, rl);
+	PUTS(w, "</h1>\n");
+}
+
+static size_t plain_body_len(size_t rl)
+{
+	return sizeof(DOCTYPE "</title>\n<h1></h1>\n") - 1 + 2 * (4 + rl);
+}
+
+static ssize_t respond_plain(int status, int32_t cache, const struct detour_respond_ctx *ctx,
+                             char *out, size_t cap)
+{
+	struct wr w = {out, cap, 0, false};
+	const char *reason = detour_reason(status);
+	size_t rl = strlen(reason);
+	char code[3] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10),
+	                (char)('0' + status % 10)};
+
+	put_head(&w, status, reason, rl, ctx);
+	put_cache(&w, cache, ctx);
+	put_tail(&w, plain_body_len(rl), ctx);
+	if (!ctx->head)
+		put_plain_body(&w, code, reason, rl);
+	return w.over ? -1 : (ssize_t)w.n;
+}
+
+ssize_t detour_respond(const struct detour_match *m, const struct detour_match_req *q,
+                       const struct detour_respond_ctx *ctx, char *out, size_t cap)
+{
+	const struct detour_rule *r = m->rule;
+	struct wr w = {out, cap, 0, false};
+	const char *reason = detour_reason(r->status);
+	size_t rl = strlen(reason);
+
+	if (r->target_len == 0)
+		return respond_plain(r->status, r->cache, ctx, out, cap); /* 410 */
+
+	put_head(&w, r->status, reason, rl, ctx);
+	PUTS(&w, "Location: ");
+	/* The Location is built in place; its length decides the rest. */
+	size_t loc = w.n;
+	build_location(&w, m, q);
+	if (w.over)
+		return -1; /* out too small, or the Location over DETOUR_LOCATION_MAX */
+	size_t ln = w.n - loc;
+	const char *l = out + loc;
+	PUTS(&w, "\r\n");
+	put_cache(&w, r->cache, ctx);
+	/* RFC 9110 §15.4: "the server SHOULD generate a short hypertext note
+	 * with a hyperlink to the different URI(s)". One copy of the URI,
+	 * HTML-escaped, keeps the body at most 6 bytes per Location byte. */
+	static const char b1[] = "</title>\n<p><a href=\"";
+	static const char b2[] = "\">Redirecting</a></p>\n";
+	size_t body =
+	        sizeof(DOCTYPE) - 1 + 4 + rl + sizeof(b1) - 1 + esc_len(l, ln) + sizeof(b2) - 1;
+	put_tail(&w, body, ctx);
+	if (!ctx->head) {
+		char code[3] = {(char)('0' + r->status / 100), (char)('0' + r->status / 10 % 10),
+		                (char)('0' + r->status % 10)};
+		PUTS(&w, DOCTYPE);
+		put(&w, code, 3);
+		putc_(&w, ' ');
+		put(&w, reason, rl);
+		put(&w, b1, sizeof(b1) - 1);
+		put_esc(&w, l, ln);
+		put(&w, b2, sizeof(b2) - 1);
+	}
+	return w.over ? -1 : (ssize_t)w.n;
+}
+
+ssize_t detour_respond_status(int status, const struct detour_respond_ctx *ctx, char *out,
+                              size_t cap)
+{
+	if (status < 100 || status > 599)
+		return -1;
+	return respond_plain(status, DETOUR_CACHE_UNSET, ctx, out, cap);
+}
