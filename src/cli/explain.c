@@ -90,7 +90,8 @@ static void explain_miss(const struct detour_table *t, const struct detour_match
 			                                         : "host ",
 			       (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "*" : "",
 			       r->host_len ? r->host : "any host", q->https ? "https://" : "http://",
-			       q->host ? (int)q->host_len : 3, q->host ? q->host : "(no host)");
+			       q->host ? (int)q->host_len : (int)sizeof("(no host)") - 1,
+			       q->host ? q->host : "(no host)");
 			any = true;
 		}
 	}
