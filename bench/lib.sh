@@ -164,6 +164,12 @@ cpu_ticks() {
 	echo "$t"
 }
 
+# core_ticks CORE: "busy total" clock ticks of one CPU from /proc/stat (busy: user, nice, system,
+# irq, softirq, steal; total adds idle and iowait).
+core_ticks() {
+	awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
 # status_kib PID FIELD: a "FIELD:  N kB" line of /proc/PID/status (VmRSS, VmHWM).
 status_kib() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
@@ -245,9 +251,12 @@ report() {
 		ns = split("a b c.a c.b", sc, " "); nv = split("detour nginx floor", sv, " ")
 		printf "wrk -t1 -c%s for %s s a run on one core, each server on the other with one worker.\n", \
 			get("meta", "-", "conns"), get("meta", "-", "dur")
-		print "CPU us/request: the server'"'"'s utime+stime over the run / requests served.\n"
-		print "| scenario | server | req/s | p99 | CPU us/request | errors | req/s vs nginx | CPU vs nginx | CPU vs floor |"
-		print "|---|---|--:|--:|--:|--:|--:|--:|--:|"
+		print "CPU us/request: the server'"'"'s utime+stime over the run / requests served."
+		print "Others: the share of the server'"'"'s core that went to anything but the server during the"
+		printf "run (other processes, interrupts); of %s runs each, the one with the least is shown.\n\n", \
+			get("meta", "-", "repeat")
+		print "| scenario | server | req/s | p99 | CPU us/request | errors | others | req/s vs nginx | CPU vs nginx | CPU vs floor |"
+		print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"
 		for (i = 1; i <= ns; i++) {
 			s = sc[i]
 			if (get(s, "nginx", "rps") == "" && get(s, "floor", "rps") == "" && get(s, "detour", "rps") == "")
@@ -256,13 +265,13 @@ report() {
 				srv = sv[j]; rps = get(s, srv, "rps"); cpu = get(s, srv, "cpu_us_per_req")
 				if (rps == "") {
 					if (get(s, srv, "failed") != "")
-						printf "| %s | %s | failed: %s | | | | | | |\n", label[s], srv, get(s, srv, "failed")
+						printf "| %s | %s | failed: %s | | | | | | | |\n", label[s], srv, get(s, srv, "failed")
 					else if (srv in skip)
-						printf "| %s | %s | %s | | | | | | |\n", label[s], srv, missing(srv)
+						printf "| %s | %s | %s | | | | | | | |\n", label[s], srv, missing(srv)
 					continue
 				}
-				printf "| %s | %s | %d | %s | %.2f | %s | %s | %s | %s |\n", label[s], srv, rps, \
-					lat(get(s, srv, "p99_us")), cpu, get(s, srv, "errors"), \
+				printf "| %s | %s | %d | %s | %.2f | %s | %s%% | %s | %s | %s |\n", label[s], srv, rps, \
+					lat(get(s, srv, "p99_us")), cpu, get(s, srv, "errors"), get(s, srv, "others_pct"), \
 					srv == "nginx" ? "" : ratio(rps, get(s, "nginx", "rps")), \
 					srv == "nginx" ? "" : ratio(cpu, get(s, "nginx", "cpu_us_per_req")), \
 					srv == "floor" ? "" : ratio(cpu, get(s, "floor", "cpu_us_per_req"))

@@ -8,6 +8,8 @@
 #   bench/run.sh --report     print the summary of the last run again (bench/out/results.tsv)
 #
 # Environment: DUR (10, seconds per measured run), WARM (1, seconds of warm-up before each),
+# REPEAT (1, runs of each measurement; the one with the least other load on the server's core
+# is reported),
 # CONNS (64), DEPTH (16, pipelined requests per connection in scenario c), NRULES (1000000),
 # SERVERS ("detour nginx floor"), SCENARIOS ("a b c d"), PORT_LO/PORT_HI (18080/18090),
 # CORE_SERVER (0), CORE_WRK (1), LOAD_TIMEOUT (120, seconds), DETOUR_BIN (build/detour),
@@ -26,6 +28,7 @@ ROOT=$(dirname "$BENCH")
 
 DUR=${DUR:-10}
 WARM=${WARM:-1}
+REPEAT=${REPEAT:-1}
 CONNS=${CONNS:-64}
 DEPTH=${DEPTH:-16}
 NRULES=${NRULES:-1000000}
@@ -41,6 +44,7 @@ PROFILE=${PROFILE:-}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
 OUT=${OUT:-$BENCH/out}
 TSV=$OUT/results.tsv
+RUNS=$OUT/runs.tsv
 RUN=$OUT/run
 HZ=$(getconf CLK_TCK)
 
@@ -92,6 +96,8 @@ mkdir -p "$OUT/bin" "$OUT/wrk"
 rm -rf "$RUN"
 mkdir -p "$RUN"
 : >"$TSV"
+: >"$RUNS"
+: >"$RUNS.others"
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -115,7 +121,7 @@ if has detour "$SERVERS"; then
 		fi
 	fi
 	if [ -z "$DETOUR_SKIP" ] && [ ! -x "$DETOUR_BIN" ]; then
-		skip_detour "no $DETOUR_BIN"
+		skip_detour "no ${DETOUR_BIN#"$ROOT"/} (not built yet?)"
 	fi
 fi
 
@@ -138,8 +144,9 @@ emit meta - nginx "$(nginx -v 2>&1 | sed 's/.*version: //')"
 emit meta - wrk "$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
 emit meta - detour "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
 emit meta - loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
-emit meta - command "DUR=$DUR WARM=$WARM CONNS=$CONNS DEPTH=$DEPTH NRULES=$NRULES NICE=$NICE bench/run.sh"
+emit meta - command "DUR=$DUR REPEAT=$REPEAT WARM=$WARM CONNS=$CONNS DEPTH=$DEPTH NRULES=$NRULES NICE=$NICE bench/run.sh"
 emit meta - dur "$DUR"
+emit meta - repeat "$REPEAT"
 emit meta - conns "$CONNS"
 emit meta - depth "$DEPTH"
 emit meta - nrules "$NRULES"
@@ -223,14 +230,14 @@ stop_server() { # stop_server NAME: every PID of it, the first (the master) firs
 }
 
 # --- one measured run -------------------------------------------------------------------------
-# measure SCENARIO SERVER PATH [SCRIPT ARGS...]: warm up, then DUR seconds of wrk (with the Lua
-# SCRIPT and its ARGS, if given) on http://127.0.0.1:PORT/PATH, the server's CPU time read
-# before and after.
+# measure SCENARIO SERVER REP PATH [SCRIPT ARGS...]: warm up, then DUR seconds of wrk (with the
+# Lua SCRIPT and its ARGS, if given) on http://127.0.0.1:PORT/PATH, the server's CPU time and
+# the server core's busy time read before and after. Figures go to runs.tsv; pick() chooses.
 measure() {
-	local scen=$1 server=$2 path=$3
-	shift 3
-	local url="http://127.0.0.1:${SPORT[$server]}$path" raw="$OUT/wrk/$scen-$server.txt"
-	local before after perf_pid="" req rps p99 err cpu
+	local scen=$1 server=$2 rep=$3 path=$4
+	shift 4
+	local url="http://127.0.0.1:${SPORT[$server]}$path" raw="$OUT/wrk/$scen-$server-$rep.txt"
+	local before after core0 core1 perf_pid="" req rps p99 err cpu others
 	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS")
 	local -a target=("$url")
 	if [ $# -gt 0 ]; then
@@ -241,17 +248,22 @@ measure() {
 	if [ "$WARM" != 0 ]; then
 		run_tracked "${wrk[@]}" -d"${WARM}s" "${target[@]}" >/dev/null 2>&1
 	fi
-	# shellcheck disable=SC2086
-	before=$(cpu_ticks ${SPIDS[$server]})
 	if [ "$PROFILE" = "$server" ]; then
-		perf record -q -F 999 -g -o "$OUT/perf-$scen-$server.data" \
+		perf record -q -F 999 -g -o "$OUT/perf-$scen-$server-$rep.data" \
 			-p "$(echo "${SPIDS[$server]}" | tr ' ' ,)" >/dev/null 2>&1 &
 		perf_pid=$!
 		track "$perf_pid"
 	fi
+	# The counters are read around the whole wrk process. Its start (a second for random.lua's
+	# init) leaves the server idle, which costs the server no CPU time; requests/s is wrk's own
+	# figure over its run.
+	# shellcheck disable=SC2086
+	before=$(cpu_ticks ${SPIDS[$server]})
+	core0=$(core_ticks "$CORE_SERVER")
 	run_tracked "${wrk[@]}" -d"${DUR}s" --latency "${target[@]}" >"$raw" 2>&1
 	# shellcheck disable=SC2086
 	after=$(cpu_ticks ${SPIDS[$server]}) || after=""
+	core1=$(core_ticks "$CORE_SERVER")
 	if [ -n "$perf_pid" ]; then
 		kill -INT "$perf_pid" 2>/dev/null
 		wait "$perf_pid" 2>/dev/null
@@ -268,15 +280,50 @@ measure() {
 		emit "$scen" "$server" failed "wrk failed"
 		return 1
 	fi
-	cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$req" \
-		'BEGIN { printf "%.3f", n ? t * 1e6 / hz / n : 0 }')
-	emit "$scen" "$server" rps "$rps"
-	emit "$scen" "$server" p99_us "$p99"
-	emit "$scen" "$server" cpu_us_per_req "$cpu"
-	emit "$scen" "$server" requests "$req"
-	emit "$scen" "$server" errors "$err"
-	printf '  %-4s %-7s %9s req/s   p99 %8s us   %7s us CPU/request   %s errors\n' \
-		"$scen" "$server" "$rps" "$p99" "$cpu" "$err" >&2
+	read -r cpu others < <(awk -v t=$((after - before)) -v hz="$HZ" -v n="$req" \
+		-v c0="$core0" -v c1="$core1" 'BEGIN {
+		split(c0, a, " "); split(c1, b, " ")
+		busy = b[1] - a[1]; total = b[2] - a[2]
+		o = total > 0 ? (busy - t) * 100 / total : 0
+		printf "%.3f %.1f\n", n ? t * 1e6 / hz / n : 0, o < 0 ? 0 : o }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$server" "$rep" "$rps" "$p99" "$cpu" \
+		"$req" "$err" >>"$RUNS"
+	printf '%s\t%s\t%s\tothers_pct\t%s\n' "$scen" "$server" "$rep" "$others" >>"$RUNS.others"
+	printf '  %-4s %-7s %9s req/s   p99 %8s us   %7s us CPU/request   %s errors   %s%% others\n' \
+		"$scen" "$server" "$rps" "$p99" "$cpu" "$err" "$others" >&2
+}
+
+# pick SCENARIO: of the REPEAT runs of each server, keep the one during which other processes
+# used the server's core the least (a choice that does not look at the server's own figures).
+pick() {
+	awk -F '\t' -v scen="$1" '
+	FNR == NR { if ($1 == scen) others[$2, $3] = $5; next }
+	$1 == scen {
+		o = others[$2, $3]
+		if (!($2 in best) || o < bo[$2]) { best[$2] = $0; bo[$2] = o }
+		n[$2]++
+	}
+	END {
+		for (s in best) {
+			split(best[s], f, "\t")
+			printf "%s\t%s\trps\t%s\n%s\t%s\tp99_us\t%s\n", scen, s, f[4], scen, s, f[5]
+			printf "%s\t%s\tcpu_us_per_req\t%s\n%s\t%s\trequests\t%s\n", scen, s, f[6], scen, s, f[7]
+			printf "%s\t%s\terrors\t%s\n%s\t%s\tothers_pct\t%s\n", scen, s, f[8], scen, s, bo[s]
+			printf "%s\t%s\truns\t%d\n", scen, s, n[s]
+		}
+	}' "$RUNS.others" "$RUNS" >>"$TSV"
+}
+
+# run_scenario SCENARIO PATH [SCRIPT ARGS...]: REPEAT rounds over the servers that are up.
+run_scenario() {
+	local scen=$1 rep server
+	shift
+	for ((rep = 1; rep <= REPEAT; rep++)); do
+		for server in $(active); do
+			measure "$scen" "$server" "$rep" "$@"
+		done
+	done
+	pick "$scen"
 }
 
 # check SERVER PATH STATUS LOCATION: the server answers what the scenario expects.
@@ -318,13 +365,10 @@ if [ -n "$phase1" ]; then
 	fi
 	[ -n "${SPIDS[floor]:-}" ] && { check floor /old 307 /new || die "floor: wrong answer"; }
 	for scen in $phase1; do
-		for server in $(active); do
-			if [ "$scen" = a ]; then
-				measure a "$server" /old
-			else
-				measure c.a "$server" /old "$BENCH/pipeline.lua" "$DEPTH"
-			fi
-		done
+		case $scen in
+		a) run_scenario a /old ;;
+		c.a) run_scenario c.a /old "$BENCH/pipeline.lua" "$DEPTH" ;;
+		esac
 	done
 	[ -n "${SPIDS[detour]:-}" ] && stop_server detour
 	[ -n "${SPIDS[nginx]:-}" ] && stop_server nginx
@@ -364,13 +408,10 @@ if [ -n "$phase2" ] || has d "$SCENARIOS"; then
 		check nginx "$probe" 301 "/target/$((NRULES / 2))" || die "nginx: wrong answer to $probe"
 	fi
 	for scen in $phase2; do
-		for server in $(active); do
-			if [ "$scen" = b ]; then
-				measure b "$server" / "$BENCH/random.lua" "$NRULES" 1
-			else
-				measure c.b "$server" / "$BENCH/random.lua" "$NRULES" "$DEPTH"
-			fi
-		done
+		case $scen in
+		b) run_scenario b / "$BENCH/random.lua" "$NRULES" 1 ;;
+		c.b) run_scenario c.b / "$BENCH/random.lua" "$NRULES" "$DEPTH" ;;
+		esac
 	done
 fi
 
