@@ -1,0 +1,209 @@
+/* libFuzzer target: arbitrary bytes as a rules file. When they load, the
+ * table is built and matched with requests derived from every rule (each
+ * rule must be found, or an earlier one) and with paths taken from the
+ * input; every match becomes a Location and a whole response, whose
+ * invariants are checked:
+ *   - a diag for every error, with a line and a message;
+ *   - the Location holds no CTL, space, DEL or non-ASCII byte (so no CR, LF
+ *     or NUL), and a path target never yields one starting with "//";
+ *   - Content-Length equals the body's length (0 bytes sent for HEAD);
+ *   - the response fits DETOUR_RESPONSE_MAX. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "detour/respond.h"
+#include "detour/rulefile.h"
+#include "detour/table.h"
+#include "detour/url.h"
+
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__); \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+static char out[DETOUR_RESPONSE_MAX];
+
+/* Writes the response for m (GET or HEAD); returns the Content-Length, or
+ * -1 when the Location is over the limit. */
+static long response(const struct detour_match *m, const struct detour_match_req *q, bool head)
+{
+	char date[DETOUR_DATE_LEN + 1];
+	struct detour_respond_ctx ctx = {.date = date,
+	                                 .now = 1700000000,
+	                                 .head = head,
+	                                 .close = head,
+	                                 .server_header = !head};
+
+	detour_http_date(ctx.now, date);
+	ssize_t n = detour_respond(m, q, &ctx, out, sizeof(out));
+	if (n < 0)
+		return -1;
+	CHECK(memcmp(out, "HTTP/1.1 ", 9) == 0);
+	const char *end = memmem(out, (size_t)n, "\r\n\r\n", 4);
+	CHECK(end != NULL);
+	size_t head_len = (size_t)(end - out) + 4;
+	for (size_t i = 0; i + 1 < head_len; i++)
+		CHECK(out[i] != '\0' && (out[i] != '\r' || out[i + 1] == '\n') &&
+		      (out[i] != '\n' || (i > 0 && out[i - 1] == '\r')));
+	const char *cl = memmem(out, head_len, "\r\nContent-Length: ", 18);
+	CHECK(cl != NULL);
+	long v = strtol(cl + 18, NULL, 10);
+	CHECK(v > 0);
+	if (head)
+		CHECK((size_t)n == head_len);
+	else
+		CHECK((size_t)v == (size_t)n - head_len);
+	return v;
+}
+
+static void check_response(const struct detour_match *m, const struct detour_match_req *q)
+{
+	const struct detour_rule *r = m->rule;
+	ssize_t ln = detour_respond_location(m, q, out, sizeof(out));
+
+	if (r->target_len == 0) {
+		CHECK(ln == 0);
+	} else if (ln >= 0) {
+		CHECK(ln <= DETOUR_LOCATION_MAX);
+		for (ssize_t i = 0; i < ln; i++)
+			CHECK((unsigned char)out[i] > 0x20 && (unsigned char)out[i] < 0x7f);
+		if (r->target[0] == '/')
+			CHECK(ln >= 1 && out[0] == '/' && !(ln >= 2 && out[1] == '/'));
+	}
+	long get = response(m, q, false);
+	long head = response(m, q, true);
+	CHECK(get == head);               /* HEAD announces the GET body's length */
+	CHECK((get == -1) == (ln == -1)); /* only an over-long Location fails */
+}
+
+/* A request path the source of r matches: placeholders become "v", a
+ * splat gets "s/t". */
+static size_t path_for(const struct detour_rule *r, char *buf, size_t cap)
+{
+	size_t o = 0;
+	const char *p = r->path, *e = r->path + r->path_len;
+
+	if (r->kind == DETOUR_SRC_PATTERN && (r->flags & DETOUR_RULE_SPLAT))
+		e -= 1; /* keep the '/' before "*" */
+	while (p < e && o + 4 < cap) {
+		if (*p == ':' && p > r->path && p[-1] == '/') {
+			buf[o++] = 'v';
+			while (p < e && *p != '/')
+				p++;
+			continue;
+		}
+		buf[o++] = *p++;
+	}
+	if ((r->flags & DETOUR_RULE_SPLAT) && o + 4 < cap) {
+		memcpy(buf + o, "s/t", 3);
+		o += 3;
+	}
+	return o;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_table *t = NULL;
+	struct detour_diag d;
+	char msg[512];
+
+	memset(&d, 0, sizeof(d));
+	if (rs == NULL)
+		return 0;
+	detour_err e = detour_ruleset_load_buf(rs, "fuzz", (const char *)data, size, &d);
+	if (e != DETOUR_OK) {
+		CHECK(e == DETOUR_EINVAL || e == DETOUR_ENOMEM);
+		if (e == DETOUR_EINVAL) {
+			CHECK(d.line >= 1 && d.col >= 1 && d.msg[0] != '\0');
+			CHECK(d.col <= DETOUR_RULE_LINE_MAX + 1);
+		}
+		detour_diag_format(&d, msg, sizeof(msg));
+		detour_ruleset_free(rs);
+		return 0;
+	}
+	size_t nrules = detour_ruleset_count(rs);
+	for (size_t i = 0; i < nrules; i++) {
+		const struct detour_rule *r = detour_ruleset_get(rs, i);
+		CHECK(r->index == i && strlen(r->path) == r->path_len &&
+		      strlen(r->target) == r->target_len && strlen(r->host) == r->host_len);
+		CHECK(r->path[0] == '/');
+		CHECK(r->status == 410 ? r->target_len == 0 : r->target_len > 0);
+	}
+	if (detour_table_build(rs, &t, &d) != DETOUR_OK)
+		return 0;
+
+	char path[4096], host[300];
+	struct detour_match m;
+	struct detour_match_req q;
+
+	/* Every rule is reachable by a request made for it, unless an
+	 * earlier rule takes that request first. */
+	for (size_t i = 0; i < nrules && i < 64; i++) {
+		const struct detour_rule *r = detour_ruleset_get(detour_table_rules(t), i);
+		size_t pl = path_for(r, path, sizeof(path));
+		size_t hl = 0;
+		if (r->flags & DETOUR_RULE_HOST_WILDCARD)
+			host[hl++] = 'w';
+		if (r->host_len < sizeof(host) - 8) {
+			memcpy(host + hl, r->host, r->host_len);
+			hl += r->host_len;
+		}
+		memcpy(host + hl, ":8080", 5);
+		memset(&q, 0, sizeof(q));
+		q.host = host;
+		q.host_len = hl + 5;
+		q.https = r->scheme == DETOUR_SCHEME_HTTPS;
+		q.path = path;
+		q.path_len = pl;
+		q.query = "a=1&b=%0D";
+		q.query_len = 9;
+		CHECK(detour_table_match(t, &q, &m));
+		CHECK(m.rule->index <= r->index);
+		check_response(&m, &q);
+	}
+
+	/* Paths found in the input, normalised as the server does. */
+	const char *s = (const char *)data, *end = s + size;
+	unsigned tries = 0;
+	while (s < end && tries < 32) {
+		const char *slash = memchr(s, '/', (size_t)(end - s));
+		if (slash == NULL)
+			break;
+		const char *stop = slash;
+		while (stop < end && *stop != ' ' && *stop != '\n' && *stop != '\t' && *stop != '?')
+			stop++;
+		ssize_t pl = detour_url_normalize_path(slash, (size_t)(stop - slash), path,
+		                                       sizeof(path));
+		s = stop + (stop < end);
+		tries++;
+		if (pl <= 0)
+			continue;
+		memset(&q, 0, sizeof(q));
+		q.path = path;
+		q.path_len = (size_t)pl;
+		q.host = "x.example";
+		q.host_len = 9;
+		q.https = tries & 1;
+		if (stop < end && *stop == '?') {
+			q.query = stop + 1;
+			const char *qe = stop + 1;
+			while (qe < end && (unsigned char)*qe > ' ')
+				qe++;
+			q.query_len = (size_t)(qe - q.query);
+		}
+		if (detour_table_match(t, &q, &m)) {
+			check_response(&m, &q);
+		}
+	}
+	detour_table_free(t);
+	return 0;
+}
