@@ -325,6 +325,70 @@ static detour_err d_timeout(struct pstate *s, const struct arg *a, unsigned n)
 	return DETOUR_OK;
 }
 
+/* admin ADDR:PORT [token-file=FILE] */
+static detour_err d_admin(struct pstate *s, const struct arg *a, unsigned n)
+{
+	struct detour_config *c = s->c;
+	static const char tf[] = "token-file=";
+
+	if (detour_config_parse_listen(a[0].p, a[0].len, &c->admin) != DETOUR_OK)
+		return fail(
+		        s, a[0].col,
+		        "expected ADDR:PORT (127.0.0.1:8081, [::1]:8081 or a port), found \"%s\"",
+		        a[0].p, a[0].len);
+	c->admin_line = s->line;
+	c->admin_token_file[0] = '\0';
+	if (n == 2) {
+		struct arg v = a[1];
+		if (v.len <= sizeof(tf) - 1 || memcmp(v.p, tf, sizeof(tf) - 1) != 0)
+			return fail(s, a[1].col, "expected token-file=FILE, found \"%s\"", a[1].p,
+			            a[1].len);
+		v.p += sizeof(tf) - 1;
+		v.len -= sizeof(tf) - 1;
+		v.col += sizeof(tf) - 1;
+		return set_path(s, &v, c->admin_token_file);
+	}
+	return DETOUR_OK;
+}
+
+static detour_err d_state_dir(struct pstate *s, const struct arg *a, unsigned n)
+{
+	return set_path(s, &a[0], s->c->state_dir);
+}
+
+static detour_err d_user(struct pstate *s, const struct arg *a, unsigned n)
+{
+	if (a[0].len >= sizeof(s->c->user))
+		return fail(s, a[0].col, "user name too long (at most 63 bytes): \"%s\"", a[0].p,
+		            a[0].len);
+	for (size_t i = 0; i < a[0].len; i++) {
+		char ch = a[0].p[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
+			return fail(s, a[0].col, "expected a user name, found \"%s\"", a[0].p,
+			            a[0].len);
+	}
+	memcpy(s->c->user, a[0].p, a[0].len);
+	s->c->user[a[0].len] = '\0';
+	return DETOUR_OK;
+}
+
+static detour_err d_stats(struct pstate *s, const struct arg *a, unsigned n)
+{
+	return on_off(s, a, &s->c->stats);
+}
+
+static detour_err d_stats_flush(struct pstate *s, const struct arg *a, unsigned n)
+{
+	int64_t secs = detour_parse_duration(a[0].p, a[0].len);
+
+	if (secs < 1 || secs > 3600)
+		return fail(s, a[0].col, "expected a duration from 1s to 1h (5s, 1m), found \"%s\"",
+		            a[0].p, a[0].len);
+	s->c->stats_flush_ms = (unsigned)secs * 1000u;
+	return DETOUR_OK;
+}
+
 static const struct directive {
 	const char *name;
 	unsigned min_args, max_args;
@@ -340,6 +404,11 @@ static const struct directive {
 	{"max-connections", 1, 1, d_max_connections, "max-connections N"},
 	{"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body SIZE"},
 	{"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION"},
+	{"admin", 1, 2, d_admin, "admin ADDR:PORT [token-file=FILE]"},
+	{"state-dir", 1, 1, d_state_dir, "state-dir DIR"},
+	{"user", 1, 1, d_user, "user NAME"},
+	{"stats", 1, 1, d_stats, "stats on|off"},
+	{"stats-flush", 1, 1, d_stats_flush, "stats-flush DURATION"},
 };
 
 void detour_config_defaults(struct detour_config *c)
@@ -354,6 +423,9 @@ void detour_config_defaults(struct detour_config *c)
 	detour_http1_limits_default(&c->limits);
 	c->header_timeout_ms = 10000;
 	c->keepalive_timeout_ms = 60000;
+	strcpy(c->state_dir, "var");
+	c->stats = true;
+	c->stats_flush_ms = 5000;
 }
 
 static detour_err parse_line(struct pstate *s, const char *p, size_t len)

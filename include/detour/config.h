@@ -37,12 +37,20 @@ struct detour_config {
 	struct detour_http1_limits limits;
 	unsigned header_timeout_ms;
 	unsigned keepalive_timeout_ms;
+	/* Operations (docs/admin.md). */
+	struct detour_listen admin; /* admin API listener; port 0 = none */
+	unsigned admin_line;        /* line of the admin directive in file, for start-up errors */
+	char admin_token_file[DETOUR_CONF_PATH_MAX]; /* "" = no token: loopback only, no auth */
+	char state_dir[DETOUR_CONF_PATH_MAX]; /* SQLite state (API rules, stats); default "var" */
+	char user[64]; /* drop privileges to this user after binding; "" = stay */
+	bool stats;    /* per-rule hit counters and the unmatched-path sketch; default on */
+	unsigned stats_flush_ms; /* how often counters are written to the state; default 5 s */
 };
 
 /* Fills c with the built-in defaults: listen 127.0.0.1:8080, workers auto,
  * rules examples/site.rules, access-log off, 10000 connections, the HTTP/1
  * limits of detour_http1_limits_default(), header timeout 10 s, keep-alive
- * 60 s. */
+ * 60 s, no admin listener, state-dir "var", stats on, flushed every 5 s. */
 void detour_config_defaults(struct detour_config *c);
 
 /* Parses buf as a config file named name (used in diagnostics and to resolve

@@ -70,6 +70,12 @@ static void test_defaults(void **state)
 	assert_int_equal(c->limits.max_body, 1048576);
 	assert_int_equal(c->header_timeout_ms, 10000);
 	assert_int_equal(c->keepalive_timeout_ms, 60000);
+	assert_int_equal(c->admin.port, 0);
+	assert_string_equal(c->admin_token_file, "");
+	assert_string_equal(c->state_dir, "var");
+	assert_string_equal(c->user, "");
+	assert_true(c->stats);
+	assert_int_equal(c->stats_flush_ms, 5000);
 }
 
 static void test_empty_and_comments(void **state)
@@ -363,7 +369,7 @@ struct err_case {
 #define SIZE_EXP(lo, hi) "expected a size from " lo " to " hi " bytes (512, 8k, 1m), found "
 #define KNOWN                                                                                      \
 	"(known: listen, workers, rules, access-log, error-log, server-header, max-connections, "  \
-	"limit, timeout)"
+	"limit, timeout, admin, state-dir, user, stats, stats-flush)"
 
 static const struct err_case err_cases[] = {
         /* unknown directive, with the known ones listed */
@@ -456,12 +462,62 @@ static const struct err_case err_cases[] = {
                                      "found \"3601\""},
         {"timeout header soon\n", "t.conf:1:16: expected a duration from 1s to 1h (10s, 2m), "
                                   "found \"soon\""},
+        /* admin, state-dir, user, stats, stats-flush */
+        {"admin\n", "t.conf:1:1: 'admin' takes 1 argument: admin ADDR:PORT [token-file=FILE]"},
+        {"admin 1 token-file=a b\n",
+         "t.conf:1:1: 'admin' takes 1 argument: admin ADDR:PORT [token-file=FILE]"},
+        {"admin example.com:81\n", "t.conf:1:7: expected ADDR:PORT (127.0.0.1:8081, [::1]:8081 "
+                                   "or a port), found \"example.com:81\""},
+        {"admin 8081 token=x\n", "t.conf:1:12: expected token-file=FILE, found \"token=x\""},
+        {"admin 8081 token-file=\n", "t.conf:1:12: expected token-file=FILE, found "
+                                     "\"token-file=\""},
+        {"state-dir\n", "t.conf:1:1: 'state-dir' takes 1 argument: state-dir DIR"},
+        {"user a b\n", "t.conf:1:1: 'user' takes 1 argument: user NAME"},
+        {"user a/b\n", "t.conf:1:6: expected a user name, found \"a/b\""},
+        {"user 0123456789012345678901234567890123456789012345678901234567890123\n",
+         "t.conf:1:6: user name too long (at most 63 bytes): "
+         "\"0123456789012345678901234567890123456789012345678901234567890123\""},
+        {"stats yes\n", "t.conf:1:7: expected 'on' or 'off', found \"yes\""},
+        {"stats-flush 0s\n", "t.conf:1:13: expected a duration from 1s to 1h (5s, 1m), found "
+                             "\"0s\""},
+        {"stats-flush 2h\n", "t.conf:1:13: expected a duration from 1s to 1h (5s, 1m), found "
+                             "\"2h\""},
         /* bytes that have no place in a config */
         {"listen 80\x01x\n", "t.conf:1:10: control character in \"80\""},
         {"listen a\rb\n", "t.conf:1:9: control character in \"a\""},
         {"workers 1\n\x7f\n", "t.conf:2:1: control character in \"\""},
         {"workers 1\nworkers 2\x0b\n", "t.conf:2:10: control character in \"2\""},
 };
+
+static void test_operations(void **state)
+{
+	parse_ok("admin 127.0.0.1:8081\n");
+	assert_string_equal(conf.admin.host, "127.0.0.1");
+	assert_int_equal(conf.admin.port, 8081);
+	assert_int_equal(conf.admin_line, 1);
+	assert_string_equal(conf.admin_token_file, "");
+
+	parse_ok("workers 1\n\nadmin [::1]:9 token-file=admin.token\nstate-dir state\n"
+	         "user detour\nstats off\nstats-flush 1m\n");
+	assert_string_equal(conf.admin.host, "::1");
+	assert_true(conf.admin.ipv6);
+	assert_int_equal(conf.admin.port, 9);
+	assert_int_equal(conf.admin_line, 3);
+	assert_string_equal(conf.admin_token_file, "/etc/detour/admin.token");
+	assert_string_equal(conf.state_dir, "/etc/detour/state");
+	assert_string_equal(conf.user, "detour");
+	assert_false(conf.stats);
+	assert_int_equal(conf.stats_flush_ms, 60000);
+
+	/* Absolute paths stay; a later admin line replaces the first whole. */
+	parse_ok("admin *:81 token-file=/run/t\nadmin 82\nstate-dir /var/lib/detour\nstats on\n");
+	assert_string_equal(conf.admin.host, "127.0.0.1");
+	assert_int_equal(conf.admin.port, 82);
+	assert_int_equal(conf.admin_line, 2);
+	assert_string_equal(conf.admin_token_file, "");
+	assert_string_equal(conf.state_dir, "/var/lib/detour");
+	assert_true(conf.stats);
+}
 
 static void test_errors(void **state)
 {
@@ -665,6 +721,7 @@ int main(void)
 	        cmocka_unit_test(test_logs_and_flags),
 	        cmocka_unit_test(test_limits_and_timeouts),
 	        cmocka_unit_test(test_example_conf_shape),
+	        cmocka_unit_test(test_operations),
 	        cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_error_nul_and_long),
 	        cmocka_unit_test(test_error_stops_at_first),
