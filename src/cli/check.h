@@ -1,0 +1,118 @@
+/* detour check: shared between check.c (the run), check_out.c (table and
+ * JSON output) and check_against.c (--against). Private to src/cli. */
+#ifndef DETOUR_CLI_CHECK_H
+#define DETOUR_CLI_CHECK_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "detour/finding.h"
+#include "detour/follow.h"
+
+struct check_opts {
+	enum detour_as as;
+	const char *method; /* NULL: GET, or POST with a body */
+	const char *body;   /* --data / --data-file bytes */
+	size_t body_len;
+	bool has_body;
+	struct detour_header headers[DETOUR_FOLLOW_MAX_USER_HEADERS];
+	size_t nheaders;
+	const char *referrer;
+	unsigned max_hops;
+	const char *hsts_file;
+	bool follow_refresh;
+	bool json;
+	bool color;
+	bool quiet;
+	int parallel;
+	double timeout;
+	const char *cacert;
+	const char *resolve[64];
+	size_t nresolve;
+	int expect_status; /* 0: none */
+	const char *expect_location;
+	int exit_code; /* raised while printing: 1 error finding, 2 network error */
+};
+
+struct hop {
+	char method[32];
+	char *url;  /* the URL requested, fragment included */
+	int status; /* 0 when no response */
+	char reason[64];
+	char *loc_raw;      /* Location as received */
+	char *loc_resolved; /* the next URL when followed */
+	char cache[160];
+	char *sts;
+	char sts_note[48];
+	char *cookies; /* Set-Cookie names, comma separated */
+	char *vary;
+	char *req_headers; /* header lines sent, '\n'-terminated each */
+	char *error;       /* network error */
+	char note[256];    /* what changed for the next request */
+	double ms;
+	bool body_sent;
+	bool internal; /* Chromium's HSTS "307 Internal Redirect" */
+	bool followed; /* a next request was made from this response */
+	bool refresh;  /* ... through a declarative refresh */
+	bool has_refresh, refresh_meta;
+	unsigned refresh_delay;
+	char *refresh_url;
+};
+
+struct finding {
+	enum detour_finding code;
+	int hop; /* 1-based; 0 for the whole chain */
+	char *msg;
+};
+
+struct chain {
+	char *url; /* as given */
+	int expect_status;
+	char *expect_location;
+	char *label; /* --against: the rule id */
+	struct hop *h;
+	size_t nh, caph;
+	struct finding *f;
+	size_t nf, capf;
+	int final_status, redirects;
+	bool failed, net_error, bad_input, done;
+	const struct check_opts *o;
+	/* while running */
+	struct detour_follow_req *req;
+	struct detour_cookie_jar *jar;
+	void *easy;
+	struct curl_slist *slist;
+	char *hbuf;
+	size_t hlen, hcap;
+	char *body;
+	size_t blen, bcap;
+	bool want_body;
+	char reason[64];
+	char errbuf[256];
+	struct timespec t0;
+};
+
+char *check_strdup(const char *s);
+char *check_strndup(const char *s, size_t n);
+void check_finding(struct chain *c, enum detour_finding f, int hop, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/* Runs every chain (at most o->parallel at once), printing each in input
+ * order as soon as it and those before it are done. Returns the exit status. */
+int check_run(struct check_opts *o, struct chain *chains, size_t n);
+
+/* Prints one finished chain as a table or a JSON line, and raises
+ * o->exit_code by its findings. */
+void check_print_chain(struct check_opts *o, struct chain *c);
+
+/* Frees what a chain holds (not the chain itself). */
+void check_chain_free(struct chain *c);
+
+/* --against BASEURL RULES: builds one chain per rule with its expectation.
+ * Returns 0, or 2 with a message printed. */
+int check_against(struct check_opts *o, const char *base, const char *rules, struct chain **chains,
+                  size_t *n);
+
+#endif
