@@ -102,7 +102,7 @@ struct run {
 	struct chain *chains;
 	size_t n, next_start, next_print, active, done;
 	struct detour_hsts *hsts; /* NULL as curl without --hsts */
-	struct curl_slist *resolve;
+	struct curl_slist *resolve, *connect_to;
 	const char *cainfo;
 	bool progress;
 	struct timespec last_progress;
@@ -318,6 +318,8 @@ static int start_transfer(struct run *R, struct chain *c)
 		curl_easy_setopt(e, CURLOPT_CAINFO, R->cainfo);
 	if (R->resolve)
 		curl_easy_setopt(e, CURLOPT_RESOLVE, R->resolve);
+	if (R->connect_to)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, R->connect_to);
 	if (!strcmp(r->method, "HEAD")) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (r->body) {
@@ -415,9 +417,11 @@ static void conclude(struct chain *c)
 		while (fi + 1 < c->nh && c->h[fi].internal)
 			fi++;
 		const struct hop *first = &c->h[fi];
+		enum detour_finding fs = c->label ? DETOUR_F_AGAINST : DETOUR_F_EXPECT_STATUS;
+		enum detour_finding fl = c->label ? DETOUR_F_AGAINST : DETOUR_F_EXPECT_LOCATION;
 		if (first->status != c->expect_status)
-			check_finding(c, DETOUR_F_EXPECT_STATUS, (int)(first - c->h) + 1,
-			              "expected %d, got %d", c->expect_status, first->status);
+			check_finding(c, fs, (int)(first - c->h) + 1, "expected %d, got %d",
+			              c->expect_status, first->status);
 		if (c->expect_location) {
 			char want[DETOUR_FOLLOW_URL_MAX];
 			size_t wn;
@@ -435,10 +439,13 @@ static void conclude(struct chain *c)
 			           (size_t)(hash - got) == strlen(want) &&
 			           !strncmp(got, want, (size_t)(hash - got)));
 			if (!ok)
-				check_finding(c, DETOUR_F_EXPECT_LOCATION, (int)(first - c->h) + 1,
+				check_finding(c, fl, (int)(first - c->h) + 1,
 				              "expected Location %s, got %s", want,
 				              first->loc_raw ? got : "(none)");
 		}
+		if (c->expect_none && first->loc_raw)
+			check_finding(c, fl, (int)(first - c->h) + 1,
+			              "expected no Location, got %s", first->loc_raw);
 		return;
 	}
 	if (!last || c->failed || c->net_error)
@@ -697,6 +704,10 @@ static void done_transfer(struct run *R, struct chain *c, CURLcode res)
 			if (l >= 2 && l < cap)
 				n[l - 2] = 0;
 		}
+		if (c->o->first_only) {
+			finish(R, c);
+			return;
+		}
 		if ((h->status == 301 || h->status == 302) && st.body_dropped)
 			check_finding(c, DETOUR_F_POST_TO_GET, hopno,
 			              "%s through a %d: the body is dropped; use %d", h->method,
@@ -874,6 +885,8 @@ int check_run(struct check_opts *o, struct chain *chains, size_t n)
 		R.cainfo = getenv("SSL_CERT_FILE");
 	for (size_t i = 0; i < o->nresolve; i++)
 		add_resolve(&R, o->resolve[i]);
+	if (o->connect_to[0])
+		R.connect_to = curl_slist_append(NULL, o->connect_to);
 	/* A browser always has an HSTS store (kept in memory unless --hsts
 	 * names a file); curl has one only with --hsts. */
 	if (o->as == DETOUR_AS_BROWSER || o->hsts_file) {
@@ -946,6 +959,7 @@ int check_run(struct check_opts *o, struct chain *chains, size_t n)
 		fprintf(stderr, "\r\033[K");
 	curl_multi_cleanup(R.multi);
 	curl_slist_free_all(R.resolve);
+	curl_slist_free_all(R.connect_to);
 
 	int rc = 0;
 	if (R.hsts && o->hsts_file) {

@@ -33,7 +33,9 @@ struct check_opts {
 	size_t nresolve;
 	int expect_status; /* 0: none */
 	const char *expect_location;
-	int exit_code; /* raised while printing: 1 error finding, 2 network error */
+	int exit_code;        /* raised while printing: 1 error finding, 2 network error */
+	bool first_only;      /* --against: stop at the first response */
+	char connect_to[320]; /* --against: CURLOPT_CONNECT_TO for every request */
 };
 
 struct hop {
@@ -71,7 +73,8 @@ struct chain {
 	char *url; /* as given */
 	int expect_status;
 	char *expect_location;
-	char *label; /* --against: the rule id */
+	char *label;      /* --against: the rule id */
+	bool expect_none; /* --against: no Location expected (410) */
 	struct hop *h;
 	size_t nh, caph;
 	struct finding *f;

@@ -10,8 +10,16 @@
 
 struct loop {
 	int epfd;
+	void (*wake_hook)(void *arg);
+	void *wake_arg;
 	struct epoll_event events[LOOP_BATCH];
 };
+
+void loop_set_wake_hook(struct loop *l, void (*fn)(void *arg), void *arg)
+{
+	l->wake_hook = fn;
+	l->wake_arg = arg;
+}
 
 struct loop *loop_new(void)
 {
@@ -70,6 +78,8 @@ int loop_run_once(struct loop *l, int timeout_ms)
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
+	if (l->wake_hook)
+		l->wake_hook(l->wake_arg);
 	for (int i = 0; i < n; i++) {
 		struct loop_source *src = l->events[i].data.ptr;
 		uint32_t e = l->events[i].events;

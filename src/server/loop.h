@@ -33,4 +33,10 @@ int loop_del(struct loop *l, struct loop_source *src);
  * number of events dispatched, or -1 with errno (EINTR is returned as 0). */
 int loop_run_once(struct loop *l, int timeout_ms);
 
+/* Makes loop_run_once call fn(arg) as soon as the wait returns, before any
+ * handler runs. The worker refreshes its clock there: a deadline that a
+ * handler sets must count from the wake-up, not from before a wait that may
+ * have lasted a second. fn and arg are borrowed. */
+void loop_set_wake_hook(struct loop *l, void (*fn)(void *arg), void *arg);
+
 #endif

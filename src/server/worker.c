@@ -138,6 +138,11 @@ static void refresh_clock(struct worker *w)
 	}
 }
 
+static void on_loop_wake(void *arg)
+{
+	refresh_clock(arg);
+}
+
 static void on_wake(struct loop_source *src, unsigned events)
 {
 	uint64_t v;
@@ -226,12 +231,14 @@ static void *worker_main(void *arg)
 			atomic_store(&w->flush_ack, fg);
 		}
 
+		/* The clock is refreshed when the wait returns, before the
+		 * handlers run (on_loop_wake), and again after them. */
+		uint64_t before = w->now_sec;
 		int n = loop_run_once(w->loop, next_timeout(w));
 		if (n < 0) {
 			log_err("worker %u: epoll_wait: %s", w->id, strerror(errno));
 			break;
 		}
-		uint64_t before = w->now_sec;
 		refresh_clock(w);
 		if ((uint64_t)w->now_sec != before)
 			alog_flush(w); /* at least once a second */
@@ -303,6 +310,8 @@ int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, s
 		w->lists[i].next = w->lists[i].prev = &w->lists[i];
 	w->wake.fd = -1;
 	w->loop = loop_new();
+	if (w->loop)
+		loop_set_wake_hook(w->loop, on_loop_wake, w);
 	w->pathbuf = malloc(3 * w->limits.max_target + 1); /* normalising may encode */
 	w->locbuf = malloc(DETOUR_LOCATION_MAX);
 	w->listeners = calloc(conf->nlisten, sizeof(*w->listeners));

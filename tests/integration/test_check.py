@@ -559,3 +559,34 @@ def test_many_urls_in_parallel(ab, tmp_path):
     assert rc == 0
     assert [o["final_url"] for o in out] == [a.url("/d/%d" % i) for i in range(200)]
     assert len(a.requests) == 400
+
+
+def test_against_rules(ab, tmp_path):
+    a, _ = ab
+    rules = tmp_path / "r.rules"
+    rules.write_text("/old /new 301\n/blog/* https://blog.example.com/:splat 308\n"
+                     "/wrong /right 301\n/gone - 410\n"
+                     "http://shop.example.com/x /y 302\n"
+                     "/docs/:version/:page /documentation/:page?v=:version\n")
+    a.route("/old", 301, [("Location", "/new")])
+    a.route("/blog/example", 308, [("Location", "https://blog.example.com/example")])
+    a.route("/wrong", 302, [("Location", "/elsewhere")])
+    a.route("/gone", 410)
+    a.route("/x", 302, [("Location", "/y")])
+    a.route("/docs/version/page", 307, [("Location", "/documentation/page?v=version")])
+    rc, out = check_json("--against", a.base, str(rules))
+    assert rc == 1
+    bad = {o["rule"]: [f["message"] for f in o["findings"] if f["severity"] == "error"]
+           for o in out}
+    name = str(rules)
+    assert bad == {
+        name + ":1": [], name + ":2": [],
+        name + ":3": ["expected 301, got 302",
+                      "expected Location %s, got %s" % (a.url("/right"), a.url("/elsewhere"))],
+        name + ":4": [], name + ":5": [], name + ":6": [],
+    }
+    # one request per rule, none followed; the rule's host goes in Host
+    assert sorted(r.path for r in a.requests) == sorted(
+        ["/old", "/blog/example", "/wrong", "/gone", "/x", "/docs/version/page"])
+    assert [r.header("Host") for r in a.requests if r.path == "/x"] == \
+        ["shop.example.com:%d" % a.port]
