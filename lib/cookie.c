@@ -211,7 +211,7 @@ bool detour_cookie_parse_date(const char *s, size_t len, time_t *out)
 	int y = year - (month < 2);
 	int era = (y >= 0 ? y : y - 399) / 400;
 	int yoe = y - era * 400;
-	int mp = (month + 9) % 12;
+	int mp = (month + 10) % 12; /* month is 0-based here */
 	int doy = (153 * mp + 2) / 5 + day - 1;
 	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	int64_t days = (int64_t)era * 146097 + doe - 719468;
