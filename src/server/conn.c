@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "detour/url.h"
@@ -72,6 +73,7 @@ void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa)
 	}
 	conn_reset(c);
 	c->w = w;
+	c->listener = w->accept_listener;
 	c->src.fd = fd;
 	c->src.on_event = on_conn_event;
 	/* Responses are written whole; do not let Nagle hold the last one. */
@@ -225,6 +227,7 @@ static void emit_error(struct conn *c, int status, const struct detour_request *
 	n = detour_respond_status(status, &ctx, c->out + c->out_len, c->out_cap - c->out_len);
 	if (n > 0)
 		c->out_len += (uint32_t)n;
+	stats_request(w->st, status, c->listener);
 	if (w->alog)
 		alog_request(w, c, req, status, n > 0 ? (size_t)n : 0, NULL, NULL, 0);
 }
@@ -254,6 +257,8 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	struct detour_match_req q;
 	struct detour_match m;
 	const struct detour_match *mp = NULL;
+	const struct served *hit = NULL;
+	int api = 0;
 	uint32_t off = c->out_len;
 	int status;
 	ssize_t n, pl;
@@ -283,7 +288,14 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		.query_len = req->query_len,
 		.req = req,
 	};
-	if (w->table && detour_table_match(w->table, &q, &m)) {
+	/* API rules and maintenance first (docs/admin.md), then the files. */
+	if (w->api)
+		api = served_match_api(w->api, &q, &m);
+	if (api == 1)
+		hit = w->api;
+	if (api || (w->table && detour_table_match(w->table, &q, &m))) {
+		if (!api)
+			hit = w->cur;
 		mp = &m;
 		status = m.rule->status;
 		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
@@ -309,6 +321,13 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	if (close)
 		c->close_after = true;
 	w->requests++;
+	stats_request(w->st, status, c->listener);
+	if (w->st->enabled) {
+		if (hit)
+			stats_hit(hit, w->id, m.rule->index, (uint32_t)w->now_sec);
+		else if (!mp)
+			detour_topk_add(&w->st->topk, w->pathbuf, (size_t)pl, 1);
+	}
 	if (w->alog) {
 		ssize_t ll = mp ? detour_respond_location(mp, &q, w->locbuf, DETOUR_LOCATION_MAX) : 0;
 		alog_request(w, c, req, status, (size_t)n, mp, w->locbuf, ll > 0 ? (size_t)ll : 0);
@@ -381,6 +400,28 @@ static bool process(struct conn *c)
 	return progress;
 }
 
+/* process(), timed for the latency histogram when stats are on: from
+ * parsing to the responses queued, one monotonic clock read (vDSO) before
+ * and one after a batch; each request of the batch counts the batch time. */
+static bool process_timed(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct timespec a, b;
+	uint64_t r0 = w->requests;
+	bool progress;
+
+	if (!w->st->enabled)
+		return process(c);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	progress = process(c);
+	if (w->requests != r0) {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+		stats_latency(w->st, ns > 0 ? (uint64_t)ns / 1000u : 0, (unsigned)(w->requests - r0));
+	}
+	return progress;
+}
+
 static void update_deadline(struct conn *c, bool progress, bool was_idle)
 {
 	struct worker *w = c->w;
@@ -439,7 +480,7 @@ static void conn_read(struct conn *c)
 	}
 	c->in_len += (uint32_t)n;
 	for (;;) {
-		bool progress = process(c);
+		bool progress = process_timed(c);
 		uint32_t queued = c->out_len;
 		if (!conn_flush(c))
 			return;
@@ -468,7 +509,7 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 		/* Drained: answer what was buffered meanwhile. */
 		worker_list_move(c->w, c, LIST_ACTIVE);
 		if (c->in_len > 0 || c->state == ST_BODY) {
-			bool progress = process(c);
+			bool progress = process_timed(c);
 			if (!conn_flush(c))
 				return;
 			update_deadline(c, progress, false);

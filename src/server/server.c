@@ -14,8 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "detour/rulefile.h"
 #include "server.h"
+#include "state.h"
+#include "stats.h"
 #include "worker.h"
 
 static uint64_t mono_ms(void)
@@ -64,10 +67,9 @@ static int open_access_log(const char *path)
 	return fd;
 }
 
-/* Publishes t and frees the table it replaces once no worker can hold it. */
-static void swap_table(struct server *srv, struct detour_table *t)
+void server_publish(struct server *srv, _Atomic(struct served *) *slot, struct served *t)
 {
-	struct detour_table *old = atomic_exchange(&srv->table, t);
+	struct served *old = atomic_exchange(slot, t);
 	uint64_t gen = atomic_fetch_add(&srv->gen, 1) + 1;
 
 	for (unsigned i = 0; i < srv->nworkers; i++) {
@@ -78,7 +80,9 @@ static void swap_table(struct server *srv, struct detour_table *t)
 			nanosleep(&ts, NULL);
 		}
 	}
-	detour_table_free(old);
+	if (old && srv->state)
+		state_flush_served(srv->state, old);
+	served_free(old);
 }
 
 static bool same_listen(const struct detour_config *a, const struct detour_config *b)
@@ -91,33 +95,41 @@ static bool same_listen(const struct detour_config *a, const struct detour_confi
 	return true;
 }
 
-static void reload(struct server *srv, const char *conf_path)
+static int reload(struct server *srv, const char *conf_path, char *err, size_t cap)
 {
 	struct detour_config *nc = malloc(sizeof(*nc));
 	struct detour_diag d = {0};
 	struct detour_table *t;
-	char err[1024];
+	struct served *sv;
 	uint64_t t0 = mono_ms();
 
 	if (nc == NULL) {
+		snprintf(err, cap, "out of memory");
 		log_err("reload failed: out of memory; the old rules keep serving");
-		return;
+		return -1;
 	}
 	if (conf_path) {
 		if (detour_config_load(nc, conf_path, &d) != DETOUR_OK) {
-			log_err("reload failed: %s; the old configuration and rules keep serving",
-			        detour_diag_format(&d, err, sizeof(err)));
+			detour_diag_format(&d, err, cap);
+			log_err("reload failed: %s; the old configuration and rules keep serving", err);
 			free(nc);
-			return;
+			return -1;
 		}
 	} else {
 		*nc = srv->conf;
 	}
-	t = server_build_table(nc, err, sizeof(err));
+	t = server_build_table(nc, err, cap);
 	if (t == NULL) {
 		log_err("reload failed: %s; the old rules keep serving", err);
 		free(nc);
-		return;
+		return -1;
+	}
+	sv = served_new(t, ORIGIN_FILE, srv->nworkers, srv->conf.stats);
+	if (sv == NULL) {
+		snprintf(err, cap, "out of memory");
+		log_err("reload failed: out of memory; the old rules keep serving");
+		free(nc);
+		return -1;
 	}
 	if (!same_listen(nc, &srv->conf) || nc->workers != srv->conf.workers ||
 	    nc->max_connections != srv->conf.max_connections ||
@@ -135,8 +147,10 @@ static void reload(struct server *srv, const char *conf_path)
 			close(fd);
 		}
 	}
+	if (srv->admin)
+		admin_reload_tokens(srv->admin, nc);
 	atomic_store(&srv->server_header, nc->server_header);
-	swap_table(srv, t);
+	server_publish(srv, &srv->table, sv);
 	memcpy(srv->conf.rules, nc->rules, sizeof(nc->rules));
 	srv->conf.nrules = nc->nrules;
 	snprintf(srv->conf.access_log, sizeof(srv->conf.access_log), "%s", nc->access_log);
@@ -144,6 +158,18 @@ static void reload(struct server *srv, const char *conf_path)
 	log_info("reloaded: %zu rules in %llu ms", detour_ruleset_count(detour_table_rules(t)),
 	         (unsigned long long)(mono_ms() - t0));
 	free(nc);
+	return 0;
+}
+
+int server_reload(struct server *srv, char *err, size_t cap)
+{
+	int rc;
+
+	pthread_mutex_lock(&srv->reload_lock);
+	rc = reload(srv, srv->conf_path, err, cap);
+	atomic_fetch_add(rc ? &srv->reloads_failed : &srv->reloads_ok, 1);
+	pthread_mutex_unlock(&srv->reload_lock);
+	return rc;
 }
 
 static void reopen_logs(struct server *srv)
@@ -181,6 +207,8 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	struct detour_table *t;
+	struct served *sv;
+	struct privdrop priv;
 	char err[1024];
 	sigset_t set;
 	int sfd = -1, rc = 1;
@@ -189,7 +217,9 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	if (srv == NULL)
 		return 1;
 	srv->conf = *conf;
+	srv->conf_path = conf_path;
 	srv->access_fd = -1;
+	pthread_mutex_init(&srv->reload_lock, NULL);
 	log_open(conf->error_log);
 	t = server_build_table(conf, err, sizeof(err));
 	if (t == NULL) {
@@ -197,12 +227,26 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		free(srv);
 		return 1;
 	}
-	atomic_store(&srv->table, t);
+	srv->nworkers = conf->workers ? conf->workers : ncpu();
+	sv = served_new(t, ORIGIN_FILE, srv->nworkers, conf->stats);
+	if (sv == NULL) {
+		log_err("out of memory");
+		free(srv);
+		return 1;
+	}
+	atomic_store(&srv->table, sv);
 	atomic_store(&srv->server_header, conf->server_header);
 	srv->access_fd = open_access_log(conf->access_log);
 	if (conf->access_log[0] && srv->access_fd < 0)
 		goto out;
-	srv->nworkers = conf->workers ? conf->workers : ncpu();
+	/* The state (API rules, maintenance, statistics) is opened as the
+	 * `user` and the API table published before any listener exists, so
+	 * the first request already sees the API rules. */
+	if (privdrop_prepare(&srv->conf, &priv, err, sizeof(err)) ||
+	    admin_prepare(srv, &priv, err, sizeof(err))) {
+		log_err("%s", err);
+		goto out;
+	}
 	srv->max_conns_per_worker = (conf->max_connections + srv->nworkers - 1) / srv->nworkers;
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
 	if (srv->workers == NULL)
@@ -233,6 +277,15 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 			goto out;
 		}
 	}
+	if (admin_start(srv, err, sizeof(err)) || privdrop_finish(&priv, err, sizeof(err))) {
+		log_err("%s", err);
+		atomic_store(&srv->stopping, true);
+		for (unsigned k = 0; k < srv->nworkers; k++) {
+			worker_wake(&srv->workers[k]);
+			worker_join(&srv->workers[k]);
+		}
+		goto out;
+	}
 	for (unsigned i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s%s%s:%u", conf->listen[i].ipv6 ? "[" : "", conf->listen[i].host,
 		         conf->listen[i].ipv6 ? "]" : "", conf->listen[i].port);
@@ -251,7 +304,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 			break;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			reload(srv, conf_path);
+			server_reload(srv, err, sizeof(err));
 		} else if (si.ssi_signo == SIGUSR1) {
 			reopen_logs(srv);
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
@@ -265,6 +318,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		worker_wake(&srv->workers[i]);
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		worker_join(&srv->workers[i]);
+	admin_stop(srv);
 	uint64_t served = 0;
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		served += srv->workers[i].requests;
@@ -273,8 +327,14 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 out:
 	if (sfd >= 0)
 		close(sfd);
+	admin_stop(srv); /* no-op when stopped above or never started */
 	free(srv->workers);
-	detour_table_free(atomic_load(&srv->table));
+	sv = atomic_load(&srv->table);
+	if (sv && srv->state)
+		state_flush_served(srv->state, sv);
+	served_free(sv);
+	served_free(atomic_load(&srv->api));
+	state_close(srv->state);
 	if (srv->access_fd >= 0)
 		close(srv->access_fd);
 	free(srv);

@@ -116,6 +116,7 @@ static void on_accept(struct loop_source *src, unsigned events)
 			return;
 		}
 		w->nconns++;
+		w->accept_listener = (uint8_t)(l - w->listeners);
 		conn_accepted(w, fd, (struct sockaddr *)&ss);
 	}
 	if (w->nconns >= w->max_conns)
@@ -218,7 +219,11 @@ static void *worker_main(void *arg)
 		 * main thread sees our gen >= G, we load a table at least as
 		 * new as generation G and hold nothing older. */
 		atomic_store(&w->seen_gen, atomic_load(&srv->gen));
-		w->table = atomic_load(&srv->table);
+		w->cur = atomic_load(&srv->table);
+		w->table = w->cur->table;
+		w->api = atomic_load(&srv->api);
+		atomic_store_explicit(&w->st->conns, w->nconns, memory_order_relaxed);
+		stats_topk_snapshot(w->st, atomic_load(&srv->topk_gen));
 
 		if (!w->draining && atomic_load(&srv->stopping))
 			start_drain(w);
@@ -315,10 +320,13 @@ int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, s
 	w->pathbuf = malloc(3 * w->limits.max_target + 1); /* normalising may encode */
 	w->locbuf = malloc(DETOUR_LOCATION_MAX);
 	w->listeners = calloc(conf->nlisten, sizeof(*w->listeners));
-	if (!w->loop || !w->pathbuf || !w->locbuf || !w->listeners) {
+	w->st = calloc(1, sizeof(*w->st));
+	if (!w->loop || !w->pathbuf || !w->locbuf || !w->listeners || !w->st) {
 		snprintf(err, cap, "worker %u: out of memory", id);
 		return -1;
 	}
+	w->st->enabled = conf->stats;
+	detour_topk_init(&w->st->topk, w->st->topk_e, TOPK_WORKER);
 	alog_init(w);
 	w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->wake.on_event = on_wake;
@@ -369,4 +377,6 @@ void worker_join(struct worker *w)
 	free(w->listeners);
 	free(w->pathbuf);
 	free(w->locbuf);
+	free(w->st);
+	w->st = NULL;
 }

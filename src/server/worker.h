@@ -15,6 +15,7 @@
 #include "detour/table.h"
 #include "loop.h"
 #include "server.h"
+#include "stats.h"
 
 /* Each connection sits in exactly one deadline list. Every list has a single
  * timeout, so appending at the tail keeps it sorted by deadline and expiry
@@ -38,6 +39,7 @@ struct conn {
 	bool want_write;   /* registered for LOOP_WRITE */
 	bool read_paused;  /* output is backed up: not reading */
 	bool peer_eof;     /* the client closed its side */
+	uint8_t listener;  /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
 	char *out;
@@ -71,8 +73,14 @@ struct worker {
 	uint64_t drain_deadline_ms;
 	uint64_t accept_paused_until_ms;
 
-	/* Current table, loaded at the top of every loop iteration. */
+	/* Current tables, loaded at the top of every loop iteration: the file
+	 * rules (cur, and its table) and the API rules with maintenance (api,
+	 * NULL when none; matched first). */
+	const struct served *cur;
 	const struct detour_table *table;
+	const struct served *api;
+	struct wstats *st;         /* counters (stats.h), read by the admin thread */
+	uint8_t accept_listener;   /* listener being accepted from */
 
 	struct conn lists[LIST_COUNT]; /* sentinels of the deadline lists */
 	unsigned timeouts_ms[LIST_COUNT];

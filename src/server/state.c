@@ -1,0 +1,468 @@
+/* detour server: the SQLite state, see state.h. */
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "detour/rulefile.h"
+#include "state.h"
+#include "stats.h"
+
+struct state {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	sqlite3_stmt *stat_upsert, *stat_get;
+};
+
+static const char schema[] = "PRAGMA journal_mode=WAL;"
+                             "PRAGMA synchronous=FULL;"
+                             "PRAGMA foreign_keys=OFF;"
+                             "CREATE TABLE IF NOT EXISTS rules("
+                             " n INTEGER PRIMARY KEY AUTOINCREMENT,"
+                             " id TEXT NOT NULL UNIQUE,"
+                             " line TEXT NOT NULL,"
+                             " created INTEGER NOT NULL,"
+                             " expires INTEGER NOT NULL DEFAULT 0,"
+                             " who TEXT NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS maintenance("
+                             " k INTEGER PRIMARY KEY CHECK (k = 1),"
+                             " enabled INTEGER NOT NULL,"
+                             " target TEXT NOT NULL,"
+                             " status INTEGER NOT NULL,"
+                             " allow TEXT NOT NULL,"
+                             " since INTEGER NOT NULL,"
+                             " until INTEGER NOT NULL,"
+                             " who TEXT NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS audit("
+                             " n INTEGER PRIMARY KEY AUTOINCREMENT,"
+                             " at INTEGER NOT NULL,"
+                             " who TEXT NOT NULL,"
+                             " action TEXT NOT NULL,"
+                             " detail TEXT NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS stats("
+                             " id TEXT PRIMARY KEY,"
+                             " hits INTEGER NOT NULL,"
+                             " last_hit INTEGER NOT NULL) WITHOUT ROWID;"
+                             "CREATE INDEX IF NOT EXISTS stats_hits ON stats(hits);";
+
+static int dberr(struct state *st, char *err, size_t cap, const char *what)
+{
+	snprintf(err, cap, "state: %s: %s", what, sqlite3_errmsg(st->db));
+	return -1;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[4096];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, dir, n + 1);
+	for (size_t i = 1; i < n; i++) {
+		if (tmp[i] != '/')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0750) && errno != EEXIST)
+			return -1;
+		tmp[i] = '/';
+	}
+	if (mkdir(tmp, 0750) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+struct state *state_open(const char *dir, char *err, size_t cap)
+{
+	struct state *st = calloc(1, sizeof(*st));
+	char path[4200];
+
+	if (st == NULL) {
+		snprintf(err, cap, "state: out of memory");
+		return NULL;
+	}
+	if (mkdir_p(dir)) {
+		snprintf(err, cap, "state-dir %s: cannot create: %s", dir, strerror(errno));
+		free(st);
+		return NULL;
+	}
+	if (access(dir, W_OK | X_OK)) {
+		snprintf(err, cap, "state-dir %s is not writable by uid %u: %s", dir,
+		         (unsigned)geteuid(), strerror(errno));
+		free(st);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/detour.db", dir);
+	if (sqlite3_open_v2(path, &st->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+	                    NULL) != SQLITE_OK) {
+		snprintf(err, cap, "state: cannot open %s: %s", path,
+		         st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		sqlite3_close(st->db);
+		free(st);
+		return NULL;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if (sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+	                       "INSERT INTO stats(id, hits, last_hit) VALUES (?1, ?2, ?3) "
+	                       "ON CONFLICT(id) DO UPDATE SET hits = hits + ?2, "
+	                       "last_hit = max(last_hit, ?3)",
+	                       -1, &st->stat_upsert, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "SELECT hits, last_hit FROM stats WHERE id = ?1", -1,
+	                       &st->stat_get, NULL) != SQLITE_OK) {
+		snprintf(err, cap, "state: %s: %s", path, sqlite3_errmsg(st->db));
+		sqlite3_finalize(st->stat_upsert);
+		sqlite3_close(st->db);
+		free(st);
+		return NULL;
+	}
+	pthread_mutex_init(&st->lock, NULL);
+	return st;
+}
+
+void state_close(struct state *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_finalize(st->stat_upsert);
+	sqlite3_finalize(st->stat_get);
+	sqlite3_close(st->db);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+int state_begin(struct state *st, char *err, size_t cap)
+{
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		dberr(st, err, cap, "begin");
+		pthread_mutex_unlock(&st->lock);
+		return -1;
+	}
+	return 0;
+}
+
+int state_commit(struct state *st, char *err, size_t cap)
+{
+	int rc = 0;
+
+	/* synchronous=FULL: in WAL mode the WAL is synced at every commit,
+	 * so the change is on disk when COMMIT returns. */
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = dberr(st, err, cap, "commit");
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+void state_rollback(struct state *st)
+{
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Runs one statement with text/int64 parameters described by fmt ('t' or
+ * 'i'); returns sqlite3_changes or -1. */
+static int run(struct state *st, const char *sql, const char *fmt, const void *const *args,
+               char *err, size_t cap)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return dberr(st, err, cap, "prepare");
+	for (int i = 0; fmt[i]; i++) {
+		if (fmt[i] == 't')
+			sqlite3_bind_text(s, i + 1, args[i], -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(s, i + 1, *(const int64_t *)args[i]);
+	}
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		if (rc == SQLITE_CONSTRAINT)
+			return -2;
+		return dberr(st, err, cap, "write");
+	}
+	return sqlite3_changes(st->db);
+}
+
+int state_rule_insert(struct state *st, const char *id, const char *line, int64_t created,
+                      int64_t expires, const char *who, int64_t *n, char *err, size_t cap)
+{
+	const void *args[] = {id, line, &created, &expires, who};
+	int rc = run(
+	        st,
+	        "INSERT INTO rules(id, line, created, expires, who) VALUES (?1, ?2, ?3, ?4, ?5)",
+	        "ttiit", args, err, cap);
+
+	if (rc == -2) {
+		snprintf(err, cap, "an API rule with id \"%s\" exists", id);
+		return 1;
+	}
+	if (rc < 0)
+		return -1;
+	*n = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int state_rule_set_id(struct state *st, int64_t n, const char *id, char *err, size_t cap)
+{
+	const void *args[] = {id, &n};
+	int rc = run(st, "UPDATE rules SET id = ?1 WHERE n = ?2", "ti", args, err, cap);
+
+	if (rc == -2) {
+		snprintf(err, cap, "an API rule with id \"%s\" exists", id);
+		return 1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+int state_rule_delete(struct state *st, const char *id, char *err, size_t cap)
+{
+	const void *args[] = {id};
+	int rc = run(st, "DELETE FROM rules WHERE id = ?1", "t", args, err, cap);
+
+	return rc < 0 ? -1 : rc > 0;
+}
+
+int state_audit(struct state *st, int64_t at, const char *who, const char *action,
+                const char *detail, char *err, size_t cap)
+{
+	const void *args[] = {&at, who, action, detail};
+
+	return run(st, "INSERT INTO audit(at, who, action, detail) VALUES (?1, ?2, ?3, ?4)", "ittt",
+	           args, err, cap) < 0
+	               ? -1
+	               : 0;
+}
+
+int state_rules_expire(struct state *st, int64_t now, char *err, size_t cap)
+{
+	const void *args[] = {&now};
+	int rc;
+
+	rc = run(st,
+	         "INSERT INTO audit(at, who, action, detail) SELECT ?1, 'detour', 'expire', "
+	         "id || ' ' || line FROM rules WHERE expires > 0 AND expires <= ?1",
+	         "i", args, err, cap);
+	if (rc < 0)
+		return -1;
+	rc = run(st, "DELETE FROM rules WHERE expires > 0 AND expires <= ?1", "i", args, err, cap);
+	return rc < 0 ? -1 : rc;
+}
+
+static char *dup_col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return strdup(t ? (const char *)t : "");
+}
+
+int state_rules_load(struct state *st, struct api_rule **out, size_t *n, char *err, size_t cap)
+{
+	sqlite3_stmt *s;
+	struct api_rule *r = NULL;
+	size_t k = 0, c = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT n, id, line, created, expires, who FROM rules ORDER BY n",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return dberr(st, err, cap, "read rules");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (k == c) {
+			size_t nc = c ? 2 * c : 16;
+			struct api_rule *p = realloc(r, nc * sizeof(*r));
+			if (p == NULL)
+				break;
+			r = p;
+			c = nc;
+		}
+		r[k].n = sqlite3_column_int64(s, 0);
+		r[k].id = dup_col(s, 1);
+		r[k].line = dup_col(s, 2);
+		r[k].created = sqlite3_column_int64(s, 3);
+		r[k].expires = sqlite3_column_int64(s, 4);
+		r[k].who = dup_col(s, 5);
+		k++;
+		if (!r[k - 1].id || !r[k - 1].line || !r[k - 1].who) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		state_rules_free(r, k);
+		snprintf(err, cap, "state: read rules: %s",
+		         rc == SQLITE_ROW || rc == SQLITE_NOMEM ? "out of memory"
+		                                                : sqlite3_errstr(rc));
+		return -1;
+	}
+	*out = r;
+	*n = k;
+	return 0;
+}
+
+void state_rules_free(struct api_rule *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].id);
+		free(r[i].line);
+		free(r[i].who);
+	}
+	free(r);
+}
+
+int state_maint_set(struct state *st, const struct maint_state *m, char *err, size_t cap)
+{
+	int64_t on = m->on, status = m->status;
+	const void *args[] = {&on, m->target, &status, m->allow, &m->since, &m->until, m->who};
+
+	return run(st,
+	           "INSERT OR REPLACE INTO maintenance(k, enabled, target, status, allow, since, "
+	           "until, who) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	           "itititt", args, err, cap) < 0
+	               ? -1
+	               : 0;
+}
+
+int state_maint_get(struct state *st, struct maint_state *m, char *err, size_t cap)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT enabled, target, status, allow, since, until, who FROM "
+	                       "maintenance WHERE k = 1",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return dberr(st, err, cap, "read maintenance");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		m->on = sqlite3_column_int(s, 0) != 0;
+		snprintf(m->target, sizeof(m->target), "%s", sqlite3_column_text(s, 1));
+		m->status = sqlite3_column_int(s, 2);
+		snprintf(m->allow, sizeof(m->allow), "%s", sqlite3_column_text(s, 3));
+		m->since = sqlite3_column_int64(s, 4);
+		m->until = sqlite3_column_int64(s, 5);
+		snprintf(m->who, sizeof(m->who), "%s", sqlite3_column_text(s, 6));
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, cap, "read maintenance");
+	return 0;
+}
+
+void state_flush_served(struct state *st, struct served *s)
+{
+	char id[1024];
+	bool open = false;
+
+	if (s->hits == NULL || s->nrules == 0)
+		return;
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < s->nrules; i++) {
+		uint32_t sum = 0, last = 0;
+		for (unsigned w = 0; w < s->nworkers; w++) {
+			struct rule_hits *h = &s->hits[(size_t)w * s->stride + i];
+			uint32_t l = atomic_load_explicit(&h->last, memory_order_relaxed);
+			sum += atomic_load_explicit(&h->hits, memory_order_relaxed);
+			if (l > last)
+				last = l;
+		}
+		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
+		if (delta == 0)
+			continue;
+		if (!open) {
+			/* Statistics may lose the last flush window on a crash
+			 * (documented); they do not need a sync of their own. */
+			sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL; BEGIN", NULL, NULL, NULL);
+			open = true;
+		}
+		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
+		sqlite3_bind_text(st->stat_upsert, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st->stat_upsert, 2, delta);
+		sqlite3_bind_int64(st->stat_upsert, 3, last);
+		if (sqlite3_step(st->stat_upsert) == SQLITE_DONE)
+			s->flushed[i] = sum;
+		sqlite3_reset(st->stat_upsert);
+	}
+	if (open)
+		sqlite3_exec(st->db, "COMMIT; PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+}
+
+int state_stats_get(struct state *st, const char *id, int64_t *hits, int64_t *last)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_bind_text(st->stat_get, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st->stat_get) == SQLITE_ROW) {
+		*hits = sqlite3_column_int64(st->stat_get, 0);
+		*last = sqlite3_column_int64(st->stat_get, 1);
+		found = 1;
+	}
+	sqlite3_reset(st->stat_get);
+	pthread_mutex_unlock(&st->lock);
+	return found;
+}
+
+int64_t state_stats_list(struct state *st, int64_t offset, int64_t limit,
+                         void (*fn)(void *arg, const char *id, int64_t hits, int64_t last),
+                         void *arg)
+{
+	sqlite3_stmt *s;
+	int64_t total = 0;
+
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM stats", -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			total = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT id, hits, last_hit FROM stats ORDER BY hits DESC, id "
+	                       "LIMIT ?1 OFFSET ?2",
+	                       -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, limit);
+		sqlite3_bind_int64(s, 2, offset);
+		while (sqlite3_step(s) == SQLITE_ROW)
+			fn(arg, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+			   sqlite3_column_int64(s, 2));
+		sqlite3_finalize(s);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return total;
+}
+
+void state_audit_list(struct state *st, int64_t limit,
+                      void (*fn)(void *arg, int64_t at, const char *who, const char *action,
+                                 const char *detail),
+                      void *arg)
+{
+	sqlite3_stmt *s;
+
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT at, who, action, detail FROM audit ORDER BY n DESC LIMIT ?1",
+	                       -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, limit);
+		while (sqlite3_step(s) == SQLITE_ROW)
+			fn(arg, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+			   (const char *)sqlite3_column_text(s, 2),
+			   (const char *)sqlite3_column_text(s, 3));
+		sqlite3_finalize(s);
+	}
+	pthread_mutex_unlock(&st->lock);
+}

@@ -1,0 +1,174 @@
+/* detour server: what workers count, and the tables they count against.
+ *
+ * A `struct served` is what the workers see: an immutable rule table plus
+ * one row of hit counters per worker, allocated when the table is
+ * published (never on the request path). Two are published through atomic
+ * pointers of struct server: the file rules (srv->table, rebuilt on reload)
+ * and the API rules with the maintenance state (srv->api, rebuilt by the
+ * admin thread on every change and expiry). Both are reclaimed with the
+ * generation scheme of server.h (server_publish).
+ *
+ * Counters are written by one worker each and read by the admin thread:
+ * relaxed atomic loads and stores, which on x86-64 and arm64 are plain
+ * moves (no lock prefix, no fence). Nothing on the request path locks or
+ * allocates. See docs/internals/admin.md. */
+#ifndef DETOUR_STATS_H
+#define DETOUR_STATS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "detour/config.h"
+#include "detour/table.h"
+#include "detour/topk.h"
+
+struct rule_hits {
+	_Atomic uint32_t hits; /* wraps; the flush takes differences modulo 2^32 */
+	_Atomic uint32_t last; /* Unix seconds of the last hit, 0 = never */
+};
+
+enum served_origin { ORIGIN_FILE = 0, ORIGIN_API = 1 };
+
+struct served {
+	struct detour_table *table; /* owned; NULL for an API table without rules */
+	const struct detour_ruleset *rules;
+	size_t nrules;
+	size_t stride; /* counters per worker (a multiple of 8: rows never share a line) */
+	unsigned nworkers;
+	struct rule_hits *hits; /* nworkers * stride, NULL when stats are off */
+	uint32_t *flushed;      /* admin, under the state lock: hits already written, per rule */
+	unsigned kinds[3];      /* rules by enum detour_src_kind */
+	enum served_origin origin;
+	/* API only: maintenance. When maint is set, a request whose path does
+	 * not match allow is answered by maint (one "/ *" rule). */
+	struct detour_table *maint;
+	struct detour_table *allow;
+	int64_t maint_until; /* Unix seconds, 0 = none */
+};
+
+/* Wraps t (taken over; may be NULL for an empty API table) with counters for
+ * nworkers when stats is true. Returns NULL (t freed) when out of memory. */
+struct served *served_new(struct detour_table *t, enum served_origin origin, unsigned nworkers,
+                          bool stats);
+
+/* Frees s, its tables and counters. NULL is a no-op. Callers flush first
+ * (state_flush_served) when they want the counts kept. */
+void served_free(struct served *s);
+
+/* The statuses counted one by one; anything else counts as "other". */
+#define STATUS_SLOTS 17
+extern const int stats_statuses[STATUS_SLOTS - 1];
+
+/* Latency buckets, upper bounds in microseconds; the last bucket is +Inf. */
+#define LAT_BUCKETS 14
+extern const uint32_t stats_lat_bounds_us[LAT_BUCKETS - 1];
+
+#define TOPK_WORKER 64 /* unmatched paths tracked per worker */
+
+/* Per-worker counters, owned by one worker, read by the admin thread. */
+struct wstats {
+	_Atomic uint64_t status[STATUS_SLOTS];
+	_Atomic uint64_t listener[DETOUR_CONF_MAX_LISTEN];
+	_Atomic uint64_t lat[LAT_BUCKETS];
+	_Atomic uint64_t lat_sum_us;
+	_Atomic uint64_t lat_count;
+	_Atomic uint32_t conns; /* open connections, stored once per loop iteration */
+	bool enabled;           /* `stats on`: per-rule hits, unmatched paths, latency */
+	/* Unmatched paths: only the worker touches topk; on request
+	 * (srv->topk_gen) it copies it to snap and acknowledges. */
+	struct detour_topk topk;
+	struct detour_topk_entry topk_e[TOPK_WORKER];
+	struct detour_topk_entry snap_e[TOPK_WORKER];
+	unsigned snap_n;
+	uint64_t snap_total;
+	unsigned topk_seen;
+	atomic_uint topk_ack;
+};
+
+static inline void stats_add64(_Atomic uint64_t *p, uint64_t n)
+{
+	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
+static inline unsigned stats_status_slot(int status)
+{
+	switch (status) {
+	case 301:
+		return 0;
+	case 302:
+		return 1;
+	case 303:
+		return 2;
+	case 307:
+		return 3;
+	case 308:
+		return 4;
+	case 400:
+		return 5;
+	case 404:
+		return 6;
+	case 408:
+		return 7;
+	case 410:
+		return 8;
+	case 413:
+		return 9;
+	case 414:
+		return 10;
+	case 431:
+		return 11;
+	case 500:
+		return 12;
+	case 501:
+		return 13;
+	case 505:
+		return 14;
+	case 200:
+		return 15;
+	default:
+		return STATUS_SLOTS - 1;
+	}
+}
+
+/* A request answered: status and listener counters. */
+static inline void stats_request(struct wstats *st, int status, unsigned listener)
+{
+	stats_add64(&st->status[stats_status_slot(status)], 1);
+	stats_add64(&st->listener[listener], 1);
+}
+
+/* A rule of s answered, in worker wid at Unix second now. */
+static inline void stats_hit(const struct served *s, unsigned wid, uint32_t index, uint32_t now)
+{
+	struct rule_hits *h;
+
+	if (s->hits == NULL || index >= s->nrules)
+		return;
+	h = &s->hits[(size_t)wid * s->stride + index];
+	atomic_store_explicit(&h->hits, atomic_load_explicit(&h->hits, memory_order_relaxed) + 1,
+	                      memory_order_relaxed);
+	atomic_store_explicit(&h->last, now, memory_order_relaxed);
+}
+
+/* Matches q against the API rules and the maintenance state of a. Returns 0
+ * when nothing there answers (the file rules come next), 1 for an API rule,
+ * 2 for the maintenance redirect. During maintenance, paths that match the
+ * allow table keep their normal rules (API, then file). */
+static inline int served_match_api(const struct served *a, const struct detour_match_req *q,
+                                   struct detour_match *m)
+{
+	if (a->maint && !(a->allow && detour_table_match(a->allow, q, m)))
+		return detour_table_match(a->maint, q, m) ? 2 : 0;
+	return a->table && detour_table_match(a->table, q, m) ? 1 : 0;
+}
+
+/* n requests took us microseconds each, from parsing to the response queued. */
+void stats_latency(struct wstats *st, uint64_t us, unsigned n);
+
+/* Snapshot handshake for the unmatched-path sketch (worker side): called at
+ * the top of each loop iteration with the current request generation. */
+void stats_topk_snapshot(struct wstats *st, unsigned gen);
+
+#endif
