@@ -179,6 +179,34 @@ def exchange_bytes(server, path):
         return mask_date(c.read_response())
 
 
+def test_reload_moves_the_access_log(make_server):
+    s = make_server("/a /v1 301 id=a\n")
+    with Conn(s) as c:
+        c.send(get("/a?first"))
+        c.read_response()
+    s.wait_log("/a?first", log="access", timeout=3)
+    s.conf_path.write_text(s.conf_path.read_text().replace("access-log access.log",
+                                                           "access-log moved.log"))
+    s.signal(signal.SIGHUP)
+    s.wait_log("info: reloaded: 1 rules in ")
+    with Conn(s) as c:
+        c.send(get("/a?second"))
+        c.read_response()
+    moved = s.dir / "moved.log"
+    wait_until(lambda: moved.exists() and "/a?second" in moved.read_text(), timeout=3)
+    assert "/a?second" not in s.access_log.read_text()
+    assert "/a?first" not in moved.read_text()
+
+
+def test_reload_with_the_config_file_gone(make_server):
+    s = make_server("/a /v1 301\n")
+    s.conf_path.unlink()
+    s.signal(signal.SIGHUP)
+    s.wait_log("error: reload failed: %s: cannot open: No such file or directory; the old "
+               "configuration and rules keep serving" % s.conf_path)
+    assert location_of(s) == (301, "/v1")
+
+
 def test_reload_keeps_connections_and_pipelines(make_server):
     s = make_server("/a /v1 301\n")
     with Conn(s) as c:

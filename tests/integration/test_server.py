@@ -310,6 +310,25 @@ def test_pipelining_100_requests_in_one_send(srv):
         assert mask_date(c.read_response()) == expected_response(303, "/to/303")
 
 
+def test_backpressure_with_a_client_that_reads_late(srv):
+    # Hundreds of pipelined requests with big answers, read only after a
+    # pause: the server's writes fill the socket, it stops reading
+    # (backpressure), resumes on EPOLLOUT, and every answer arrives whole
+    # and in order.
+    tail = "seg/" * 500  # 2000 bytes
+    n = 300
+    data = b"".join(get("/p/%d/%s" % (i, tail)) for i in range(n))
+    with Conn(srv, timeout=20) as c:
+        sender = threading.Thread(target=c.send, args=(data,))
+        sender.start()
+        time.sleep(0.5)
+        for i in range(n):
+            assert mask_date(c.read_response()) == expected_response(301, "/q/%d/%s" % (i, tail))
+        sender.join(10)
+        assert not sender.is_alive()
+        c.assert_silent(0.05)
+
+
 def test_request_split_into_single_bytes(srv):
     with Conn(srv) as c:
         c.send_bytewise(get("/docs/v2/intro", extra=b"Accept: */*\r\n"))
@@ -341,7 +360,7 @@ def test_header_timeout_408_then_close(make_server):
         data = c.read_until_close(timeout=5)
         dt = time.monotonic() - t0
     assert mask_date(data) == expected_response(408, connection="close")
-    assert 0.8 <= dt <= 2.5, dt
+    assert 0.8 <= dt <= 3.0, dt
 
 
 def test_header_timeout_slowloris_is_not_extended(make_server):
@@ -365,7 +384,7 @@ def test_header_timeout_slowloris_is_not_extended(make_server):
         data = c.read_until_close(timeout=5)
         dt = time.monotonic() - t0
     assert mask_date(data) == expected_response(408, connection="close")
-    assert 0.8 <= dt <= 2.5, dt
+    assert 0.8 <= dt <= 3.0, dt
 
 
 def test_idle_connection_without_bytes_closed_silently(make_server):
@@ -374,34 +393,24 @@ def test_idle_connection_without_bytes_closed_silently(make_server):
         t0 = time.monotonic()
         c.assert_closed(timeout=5)
         dt = time.monotonic() - t0
-    assert 0.8 <= dt <= 2.5, dt
+    assert 0.8 <= dt <= 3.0, dt
     # the server is fine afterwards
     assert exchange(s, get("/old")) == expected_response(307, "/new")
 
 
 def test_header_timeout_counts_from_the_accept(make_server):
-    # A worker sleeps in epoll_wait for up to a second; a deadline set when a
-    # connection arrives must count from then, not from before the wait.
-    # Connections opened at several phases of that second each send their
-    # request 0.6 s after connecting: all are answered.
-    s = make_server(SMALL, conf_extra="timeout header 1s\n", workers=1)
-    time.sleep(0.3)
-    timeline = sorted([(i * 0.25, "connect", i) for i in range(4)] +
-                      [(i * 0.25 + 0.6, "send", i) for i in range(4)])
-    conns = {}
-    t0 = time.monotonic()
-    try:
-        for at, what, i in timeline:
-            time.sleep(max(0.0, t0 + at - time.monotonic()))
-            if what == "connect":
-                conns[i] = Conn(s)
-            else:
-                conns[i].send(get("/old"))
-        for i in range(4):
-            assert mask_date(conns[i].read_response()) == expected_response(307, "/new")
-    finally:
-        for c in conns.values():
-            c.close()
+    # The worker sleeps in epoll_wait (up to a second) after answering A; B
+    # arrives 0.9 s into that wait. B's header deadline must count from its
+    # arrival, not from before the wait (which would leave it 0.1 s).
+    s = make_server(SMALL, conf_extra="timeout header 1s\ntimeout keepalive 5s\n", workers=1)
+    with Conn(s) as a:
+        a.send(get("/old"))
+        assert mask_date(a.read_response()) == expected_response(307, "/new")
+        time.sleep(0.9)
+        with Conn(s) as b:
+            time.sleep(0.5)
+            b.send(get("/old"))
+            assert mask_date(b.read_response()) == expected_response(307, "/new")
 
 
 def test_keepalive_idle_timeout(make_server):
@@ -415,7 +424,7 @@ def test_keepalive_idle_timeout(make_server):
         t0 = time.monotonic()
         c.assert_closed(timeout=5)
         dt = time.monotonic() - t0
-    assert 0.8 <= dt <= 2.5, dt
+    assert 0.8 <= dt <= 3.0, dt
 
 
 def test_body_timeout(make_server):
@@ -428,7 +437,7 @@ def test_body_timeout(make_server):
         data = c.read_until_close(timeout=5)
         dt = time.monotonic() - t0
     assert data == b""
-    assert 0.8 <= dt <= 2.5, dt
+    assert 0.8 <= dt <= 3.0, dt
 
 
 # ---- the connection cap ----------------------------------------------------------------
@@ -739,6 +748,20 @@ def test_sigterm_drains_in_flight_requests(make_server):
     assert "stopped after 5 requests" in log
     # the access log was flushed at exit
     assert len(log_lines(s)) == 5
+
+
+def test_sigterm_cuts_a_stalled_request_at_the_header_timeout(make_server):
+    s = make_server(SMALL, conf_extra="timeout header 1s\n")
+    with Conn(s) as c:
+        c.send(b"GET /old HTTP/1.1\r\nHost: x\r\n")  # never finished
+        time.sleep(0.1)
+        t0 = time.monotonic()
+        s.signal(signal.SIGTERM)
+        data = c.read_until_close(timeout=5)
+        assert s.proc.wait(5) == 0
+        dt = time.monotonic() - t0
+    assert mask_date(data) == expected_response(408, connection="close")
+    assert dt <= 3.0, dt
 
 
 def test_sigint_exits_zero(make_server):
