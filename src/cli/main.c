@@ -14,6 +14,7 @@ static const struct command {
 	{"serve", cmd_serve, "answer HTTP requests with redirects from a rules table"},
 	{"explain", cmd_explain, "show which rule matches a request and the exact response"},
 	{"check", cmd_check, "trace redirect chains hop by hop, as a browser follows them"},
+	{"ctl", cmd_ctl, "talk to a running server's admin API: rules, maintenance, stats"},
 };
 
 static void usage(FILE *f)
