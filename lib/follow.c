@@ -331,6 +331,9 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 	if (a != 0 || b != n)
 		*flags |= DETOUR_LOC_STRIPPED;
 	for (size_t i = a; i < b; i++) {
+		/* curl: junkscan() refuses a URL with control codes. */
+		if (!browser && ((unsigned char)in[i] < 0x20 || in[i] == 0x7F))
+			return DETOUR_EINVAL;
 		if (browser && (in[i] == '\t' || in[i] == '\n' || in[i] == '\r')) {
 			*flags |= DETOUR_LOC_STRIPPED;
 			continue;
@@ -437,6 +440,20 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 				unsigned char c = (unsigned char)s[k];
 				if (c > 0x7F) {
 					put_t(w, as, c, K_HOST, false, flags);
+					*flags |= DETOUR_LOC_IDN;
+				} else if (c == '%' && k + 2 < hp &&
+				           hexval((unsigned char)s[k + 1]) >= 0 &&
+				           hexval((unsigned char)s[k + 2]) >= 0) {
+					/* pct-encoded (RFC 3986 reg-name), as written
+					 * for a non-ASCII host above */
+					put_t(w, as, c, K_HOST, false, flags);
+					for (int q = 1; q <= 2; q++) {
+						char hc = s[k + (size_t)q];
+						wputc(w, (browser && hc >= 'a' && hc <= 'f')
+						                 ? (char)(hc - 32)
+						                 : hc);
+					}
+					k += 2;
 					*flags |= DETOUR_LOC_IDN;
 				} else if (forbidden_host(c)) {
 					return DETOUR_EINVAL;

@@ -181,9 +181,17 @@ static long canon(const char *h, size_t n, char out[HOST_MAX + 1])
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char c = h[i];
+		/* LDH labels (and '_', seen in practice); an IPv6 literal is
+		 * refused by the caller. */
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':'))
+			return -1;
 		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 	}
 	out[n] = 0;
+	/* no empty label */
+	if (out[0] == '.' || out[n - 1] == '.' || strstr(out, ".."))
+		return -1;
 	return (long)n;
 }
 
@@ -310,6 +318,8 @@ static bool parse_date(const char *p, size_t n, time_t *out)
 		return false;
 	memcpy(buf, p, n);
 	buf[n] = 0;
+	if (memchr(p, 0, n))
+		return false;
 	if (!strcmp(buf, "unlimited")) {
 		*out = DETOUR_HSTS_NEVER;
 		return true;
