@@ -331,7 +331,7 @@ int state_maint_set(struct state *st, const struct maint_state *m, char *err, si
 	return run(st,
 	           "INSERT OR REPLACE INTO maintenance(k, enabled, target, status, allow, since, "
 	           "until, who) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	           "itititt", args, err, cap) < 0
+	           "ititiit", args, err, cap) < 0
 	               ? -1
 	               : 0;
 }

@@ -1,0 +1,447 @@
+"""The admin API with the real server and real SQLite: rules added, listed,
+expired by ttl, deleted; maintenance on and off; errors with their reasons;
+bearer tokens (missing, wrong, and the time a wrong one takes); kill -9 right
+after a 2xx loses nothing (100 times); hit counters that add up; metrics that
+parse; `detour ctl`."""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, Server, free_port, run_detour, wait_port, wait_until
+
+TOKEN = "s3cret-token-0123456789abcdef"
+RULES = "/old /new 301\n/blog/* https://blog.example.com/:splat 308\n/keep /kept 302 id=keep\n"
+
+
+class Admin(Server):
+    """A Server with an admin listener and a state dir."""
+
+    def __init__(self, tmp_path, rules=RULES, token=True, extra="", workers=2):
+        self.admin_port = free_port()
+        tf = ""
+        if token:
+            (tmp_path / "admin.token").write_text("# tokens\nops %s\nci-token-abcdefghijklmnop\n" % TOKEN)
+            tf = " token-file=admin.token"
+        super().__init__(tmp_path, rules, workers=workers, conf_extra="admin 127.0.0.1:%d%s\nstate-dir state\n%s" % (
+            self.admin_port, tf, extra))
+
+    def start(self):
+        super().start()
+        wait_port(self.host, self.admin_port, self.proc)
+        return self
+
+    def kill9_restart(self):
+        self.proc.kill()
+        self.proc.wait()
+        return self.start()
+
+    def req(self, method, path, body=None, token=TOKEN, headers=None, raw_body=None):
+        c = http.client.HTTPConnection(self.host, self.admin_port, timeout=10)
+        h = dict(headers or {})
+        if token is not None:
+            h["Authorization"] = "Bearer " + token
+        data = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        text = r.read()
+        c.close()
+        try:
+            js = json.loads(text) if text else None
+        except ValueError:
+            js = None
+        return r.status, js, text, r
+
+    def fid(self, line):
+        """The id of a file rule without id=: its file as configured, and line."""
+        return "%s:%d" % (self.rules_path, line)
+
+    def get(self, path):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        c.request("GET", path, headers={"Host": "x"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r.status, r.getheader("Location")
+
+
+@pytest.fixture
+def admin(tmp_path):
+    servers = []
+
+    def make(**kw):
+        sub = tmp_path / ("a%d" % len(servers))
+        sub.mkdir()
+        s = Admin(sub, **kw).start()
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        rc = s.stop()
+        assert rc in (0, -9), "detour exited with %s: %s" % (rc, s.read_error_log())
+
+
+def test_add_list_delete(admin):
+    s = admin()
+    assert s.get("/promo") == (404, None)
+    st, js, _, r = s.req("POST", "/rules", {"rule": "/promo /sale 307"})
+    assert st == 201, js
+    assert js["id"] == "api:1" and js["rule"] == "/promo /sale 307" and js["origin"] == "api"
+    assert js["expires"] is None and js["who"] == "ops"
+    assert r.getheader("Location") == "/rules/api:1"
+    # Live on every worker before the answer: many connections, all see it.
+    for _ in range(20):
+        assert s.get("/promo") == (307, "/sale")
+    # API rules take precedence over file rules.
+    assert s.req("POST", "/rules", {"rule": "/old /api-old 302 id=override"})[0] == 201
+    assert s.get("/old") == (302, "/api-old")
+    st, js, _, _ = s.req("GET", "/rules")
+    assert st == 200 and js["total"] == 5
+    assert [(x["id"], x["origin"]) for x in js["rules"]] == [
+        ("api:1", "api"), ("override", "api"), (s.fid(1), "file"), (s.fid(2), "file"),
+        ("keep", "file")]
+    assert js["rules"][2]["rule"] == "/old /new 301"
+    assert js["rules"][3]["rule"] == "/blog/* https://blog.example.com/:splat 308"
+    # Paged and filtered.
+    st, js, _, _ = s.req("GET", "/rules?origin=file&limit=1&offset=1")
+    assert [x["id"] for x in js["rules"]] == [s.fid(2)] and js["total"] == 3
+    st, js, _, _ = s.req("GET", "/rules?q=sale")
+    assert [x["id"] for x in js["rules"]] == ["api:1"]
+    # Duplicate id: 409.
+    st, js, _, _ = s.req("POST", "/rules", {"rule": "/x /y id=override"})
+    assert st == 409 and "override" in js["error"]
+    # Delete.
+    st, _, body, _ = s.req("DELETE", "/rules/override")
+    assert st == 204 and body == b""
+    assert s.get("/old") == (301, "/new")
+    assert s.req("DELETE", "/rules/override")[0] == 404
+    st, js, _, _ = s.req("DELETE", "/rules/keep")
+    assert st == 409 and "file rule" in js["error"]
+    # Survives a reload (SIGHUP) and a restart.
+    s.signal(signal.SIGHUP)
+    s.wait_log("reloaded")
+    assert s.get("/promo") == (307, "/sale")
+    s.stop()
+    s.start()
+    assert s.get("/promo") == (307, "/sale")
+    st, js, _, _ = s.req("GET", "/audit")
+    assert [a["action"] for a in js["audit"]][:3] == ["delete", "add", "add"]
+    assert js["audit"][0]["who"] == "ops" and js["audit"][0]["detail"] == "override"
+
+
+def test_ttl_expires_without_reload(admin):
+    s = admin()
+    st, js, _, _ = s.req("POST", "/rules", {"rule": "/flash /deal 307", "ttl": "1s"})
+    assert st == 201 and js["expires"] is not None
+    assert s.get("/flash") == (307, "/deal")
+    t0 = time.monotonic()
+    wait_until(lambda: s.get("/flash")[0] == 404, timeout=5)
+    assert time.monotonic() - t0 < 2.5
+    st, js, _, _ = s.req("GET", "/rules?origin=api")
+    assert js["rules"] == []
+    assert "1 API rule expired" in s.read_error_log()
+    # until: an RFC 3339 time in the future, then in the past.
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    st, js, _, _ = s.req("POST", "/rules", {"rule": "/u /v", "until": until})
+    assert st == 201 and js["expires"] == until
+    st, js, _, _ = s.req("POST", "/rules", {"rule": "/u /v", "until": "2001-01-01T00:00:00Z"})
+    assert (st, js["error"]) == (400, "\"until\" is in the past")
+
+
+BAD = [
+    (b"{", "invalid JSON at line 1, column 1: string or '}' expected near end of file"),
+    (b"[1]", "expected a JSON object in the body"),
+    (b"", "expected a JSON object in the body"),
+    (b'{"rule": 5}', "\"rule\": expected one line of the rule language"),
+    (b'{"rule": "/a /b", "x": 1}', "unknown field \"x\""),
+    (b'{"rule": "/a /b", "ttl": "soon"}',
+     "\"ttl\": expected a duration such as \"90s\", \"30m\", \"48h\" or \"7d\""),
+    (b'{"rule": "/a /b", "until": "tomorrow"}',
+     "\"until\": expected an RFC 3339 time such as \"2026-12-01T00:00:00Z\""),
+    (b'{"rule": "/a /b", "ttl": "1h", "until": "2030-01-01T00:00:00Z"}',
+     "give \"ttl\" or \"until\", not both"),
+]
+
+
+def test_bad_requests_400_with_reason(admin):
+    s = admin()
+    for body, msg in BAD:
+        st, js, _, _ = s.req("POST", "/rules", raw_body=body)
+        assert (st, js) == (400, {"error": msg}), body
+    # A bad rule: the rule parser's own located message.
+    st, js, _, _ = s.req("POST", "/rules", {"rule": "/a /b 299"})
+    assert st == 400 and js["error"].startswith("rule:1:"), js
+    st, js, _, _ = s.req("POST", "/rules", {"rule": "/a /b\n/c /d"})
+    assert st == 400 and js["error"].startswith("rule:1:"), js
+    # Nothing was stored.
+    assert s.req("GET", "/rules?origin=api")[1]["total"] == 0
+    # 413 over 1 MiB, 411 for chunked, 404 and 405.
+    with socket.create_connection((s.host, s.admin_port)) as c:
+        c.sendall(b"POST /rules HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n"
+                  b"Content-Length: 1048577\r\n\r\n" % TOKEN.encode())
+        resp = c.recv(65536)
+        assert resp.startswith(b"HTTP/1.1 413 Content Too Large\r\n"), resp
+    with socket.create_connection((s.host, s.admin_port)) as c:
+        c.sendall(b"POST /rules HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        assert c.recv(65536).startswith(b"HTTP/1.1 411 Length Required\r\n")
+    assert s.req("GET", "/nope")[0] == 404
+    st, _, _, r = s.req("PUT", "/rules", {})
+    assert st == 405 and r.getheader("Allow") == "GET, HEAD, POST"
+
+
+def test_auth(admin):
+    s = admin()
+    st, js, _, r = s.req("GET", "/rules", token=None)
+    assert (st, js) == (401, {"error": "missing bearer token"})
+    assert r.getheader("WWW-Authenticate") == 'Bearer realm="detour"'
+    for bad in ("x" * len(TOKEN), TOKEN[:-1], TOKEN + "x", "", TOKEN.upper()):
+        st, js, _, _ = s.req("GET", "/rules", token=bad)
+        assert (st, js) == (401, {"error": "wrong token"}), bad
+    st, _, _, _ = s.req("GET", "/rules", headers={"Authorization": "Basic " + TOKEN}, token=None)
+    assert st == 401
+    # The second token of the file works, and is named in the audit.
+    assert s.req("POST", "/rules", {"rule": "/t /u"}, token="ci-token-abcdefghijklmnop")[0] == 201
+    assert s.req("GET", "/audit")[1]["audit"][0]["who"] == "admin"
+    # /healthz needs no token.
+    st, js, _, _ = s.req("GET", "/healthz", token=None)
+    assert st == 200 and js["status"] == "ok" and js["api_rules"] == 1
+
+
+def test_wrong_token_takes_the_same_time(admin):
+    """A token that differs in its first byte, one that differs in its last
+    byte and the right one are compared over the same bytes: the 401s take
+    the same time whatever the wrong token shares with the right one."""
+    s = admin(workers=1)
+    first = "X" + TOKEN[1:]
+    last = TOKEN[:-1] + "X"
+
+    def timed(tok, n=150):
+        out = []
+        c = http.client.HTTPConnection(s.host, s.admin_port, timeout=10)
+        for _ in range(n):
+            t0 = time.perf_counter()
+            c.request("GET", "/maintenance", headers={"Authorization": "Bearer " + tok})
+            r = c.getresponse()
+            r.read()
+            out.append(time.perf_counter() - t0)
+        c.close()
+        return r.status, statistics.median(out)
+
+    timed(first, 30)  # warm up
+    s1, t_first = timed(first)
+    s2, t_last = timed(last)
+    s3, t_right = timed(TOKEN)
+    assert (s1, s2, s3) == (401, 401, 200)
+    # Loopback noise is tens of microseconds; an early exit over 256 bytes
+    # would not show either, so this bounds the whole path: within 30 %.
+    assert abs(t_first - t_last) < 0.3 * max(t_first, t_last), (t_first, t_last)
+
+
+def test_no_token_refuses_non_loopback(tmp_path):
+    (tmp_path / "site.rules").write_text(RULES)
+    (tmp_path / "d.conf").write_text("listen 127.0.0.1:%d\nrules site.rules\n\nadmin 0.0.0.0:%d\n" % (
+        free_port(), free_port()))
+    rc, out, err = run_detour(["serve", "-c", str(tmp_path / "d.conf")], cwd=str(tmp_path))
+    assert rc == 1
+    assert ("%s:4: admin 0.0.0.0: without token-file= the admin API listens on loopback only "
+            "(127.0.0.1 or [::1])" % (tmp_path / "d.conf")) in err
+
+
+def test_maintenance(admin):
+    s = admin()
+    st, js, _, _ = s.req("POST", "/maintenance", {"on": True, "target": "/down.html",
+                                                   "allow": ["/old", "/blog/*"], "ttl": "1h"})
+    assert st == 200 and js["on"] is True and js["status"] == 307 and js["target"] == "/down.html"
+    assert js["allow"] == ["/old", "/blog/*"]
+    c = http.client.HTTPConnection(s.host, s.port, timeout=5)
+    c.request("GET", "/anything?x=1", headers={"Host": "x"})
+    r = c.getresponse()
+    r.read()
+    assert (r.status, r.getheader("Location"), r.getheader("Cache-Control")) == (
+        307, "/down.html?x=1", "no-store")
+    assert s.get("/old") == (301, "/new")  # allowed: normal rules
+    assert s.get("/blog/a") == (308, "https://blog.example.com/a")
+    assert s.get("/down.html") == (404, None)  # the target itself is reachable
+    assert s.get("/keep") == (307, "/down.html")
+    assert s.req("GET", "/healthz")[1]["maintenance"] is True
+    # Survives kill -9.
+    s.kill9_restart()
+    assert s.get("/keep") == (307, "/down.html")
+    st, js, _, _ = s.req("POST", "/maintenance", {"on": False})
+    assert (st, js) == (200, {"on": False, "allow": []})
+    assert s.get("/keep") == (302, "/kept")
+    # Errors.
+    for body, msg in [({"on": 1}, "\"on\": expected true or false"),
+                      ({"on": True}, "\"target\": expected a URL or a path"),
+                      ({"on": True, "target": "/m", "status": 301},
+                       "\"status\": expected 302, 303 or 307 (temporary)"),
+                      ({"on": True, "target": "/m", "allow": "/x"},
+                       "\"allow\": expected an array of rule sources")]:
+        assert s.req("POST", "/maintenance", body)[:2] == (400, {"error": msg}), body
+    # until: ends on its own.
+    assert s.req("POST", "/maintenance", {"on": True, "target": "https://status.example/",
+                                          "status": 302, "ttl": "1s"})[0] == 200
+    assert s.get("/keep") == (302, "https://status.example/")
+    wait_until(lambda: s.get("/keep") == (302, "/kept"), timeout=5)
+
+
+def test_reload_endpoint(admin):
+    s = admin()
+    st, js, _, _ = s.req("POST", "/reload")
+    assert (st, js) == (200, {"result": "reloaded", "rules": 3})
+    s.rules_path.write_text(RULES + "/broken\n")
+    st, js, _, _ = s.req("POST", "/reload")
+    assert st == 422 and js["error"].startswith(str(s.rules_path) if False else "") and ":4:" in js["error"]
+    assert js["result"] == "the old configuration and rules keep serving"
+    assert s.get("/old") == (301, "/new")
+    s.rules_path.write_text("/old /newer 302\n")
+    assert s.req("POST", "/reload")[1] == {"result": "reloaded", "rules": 1}
+    assert s.get("/old") == (302, "/newer")
+
+
+def test_kill9_loop(admin):
+    """100 times: add a rule, kill -9 right after the 201, restart: the rule
+    is there (and serving)."""
+    s = admin(workers=1)
+    for i in range(100):
+        st, js, _, _ = s.req("POST", "/rules", {"rule": "/k%d /t%d 302" % (i, i)})
+        assert st == 201, js
+        s.kill9_restart()
+        assert s.get("/k%d" % i) == (302, "/t%d" % i), i
+    st, js, _, _ = s.req("GET", "/rules?origin=api&limit=1000")
+    assert js["total"] == 100
+    assert [r["id"] for r in js["rules"]] == ["api:%d" % (i + 1) for i in range(100)]
+
+
+def test_stats_add_up(admin):
+    s = admin(extra="stats-flush 1s\n")
+    assert s.req("POST", "/rules", {"rule": "/promo /sale"})[0] == 201
+    sent = {s.fid(1): 0, "api:1": 0, "keep": 0}
+    misses = {"/missing-a": 0, "/missing-b": 0}
+    c = http.client.HTTPConnection(s.host, s.port, timeout=5)
+    for i in range(300):
+        path, key = [("/old", s.fid(1)), ("/promo", "api:1"), ("/keep", "keep"),
+                     ("/missing-a", None), ("/missing-b", None), ("/missing-a", None)][i % 6]
+        c.request("GET", path, headers={"Host": "x"})
+        c.getresponse().read()
+        if key:
+            sent[key] += 1
+        else:
+            misses[path] += 1
+    c.close()
+    st, js, _, _ = s.req("GET", "/stats")
+    assert st == 200
+    hits = {r["id"]: r["hits"] for r in js["rules"]}
+    assert hits == sent
+    assert all(r["last_hit"] is not None for r in js["rules"])
+    assert [(u["path"], u["count"]) for u in js["unmatched"]] == [("/missing-a", 100), ("/missing-b", 50)]
+    # Unused rules: the blog rule was never hit.
+    st, js, _, _ = s.req("GET", "/stats?unused_since=2000-01-01T00:00:00Z")
+    assert [(r["id"], r["hits"], r["last_hit"]) for r in js["unused"]] == [
+        (s.fid(2), 0, None)]
+    # Flushed to SQLite: survives a clean restart.
+    s.stop()
+    s.start()
+    hits = {r["id"]: r["hits"] for r in s.req("GET", "/stats")[1]["rules"]}
+    assert hits == sent
+
+
+METRIC_LINE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"'
+    r'(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*)\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
+
+
+def parse_metrics(text):
+    """A parser of the Prometheus text format (0.0.4): every line is a
+    HELP, a TYPE or a sample of a declared family; returns {(name, labels): value}."""
+    types, out = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ", 3)
+            assert typ in ("counter", "gauge", "histogram", "summary", "untyped")
+            assert name not in types, "family declared twice: " + name
+            types[name] = typ
+            continue
+        m = METRIC_LINE.match(line)
+        assert m, "bad sample line: %r" % line
+        name = m.group(1)
+        fam = re.sub(r"_(bucket|sum|count)$", "", name) if name not in types else name
+        assert fam in types, "sample before its TYPE: %r" % line
+        key = (name, m.group(3) or "")
+        assert key not in out, "duplicate series %r" % (key,)
+        out[key] = float(m.group(7))
+    return types, out
+
+
+def test_metrics(admin):
+    s = admin()
+    assert s.req("POST", "/rules", {"rule": "/promo /sale"})[0] == 201
+    for p in ["/old"] * 3 + ["/promo"] * 2 + ["/nope"]:
+        s.get(p)
+    st, _, text, r = s.req("GET", "/metrics")
+    assert st == 200 and r.getheader("Content-Type") == "text/plain; version=0.0.4; charset=utf-8"
+    types, m = parse_metrics(text.decode())
+    assert types["detour_requests_total"] == "counter"
+    assert types["detour_request_duration_seconds"] == "histogram"
+    assert m[("detour_requests_total", 'status="301"')] == 3
+    assert m[("detour_requests_total", 'status="307"')] == 2
+    assert m[("detour_requests_total", 'status="404"')] == 1
+    assert m[("detour_listener_requests_total", 'listener="127.0.0.1:%d"' % s.port)] == 6
+    assert m[("detour_request_duration_seconds_count", "")] == 6
+    assert m[("detour_request_duration_seconds_bucket", 'le="+Inf"')] == 6
+    assert m[("detour_rules", 'origin="file",kind="exact"')] == 2
+    assert m[("detour_rules", 'origin="file",kind="splat"')] == 1
+    assert m[("detour_rules", 'origin="api",kind="exact"')] == 1
+    assert m[("detour_api_changes_total", 'action="add"')] == 1
+    assert m[("detour_rule_hits_top", 'id="%s"' % s.fid(1))] == 3
+    assert m[("detour_rule_hits_top", 'id="api:1"')] == 2
+    assert m[("detour_maintenance", "")] == 0
+    assert m[("detour_reloads_total", 'result="ok"')] == 0
+    buckets = [v for (n, l), v in m.items() if n == "detour_request_duration_seconds_bucket"]
+    assert buckets == sorted(buckets)
+    promtool = "/usr/bin/promtool"
+    if os.path.exists(promtool):
+        p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True)
+        assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_ctl(admin):
+    s = admin()
+    ctl = [BIN, "ctl", "-c", str(s.conf_path)]
+    p = subprocess.run(ctl + ["rules", "add", "/promo", "/sale", "307", "--ttl", "48h"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.startswith("added api:1, expires "), p.stderr
+    assert s.get("/promo") == (307, "/sale")
+    p = subprocess.run(ctl + ["--json", "rules", "list", "--origin", "api"], capture_output=True, text=True)
+    js = json.loads(p.stdout)
+    assert [r["rule"] for r in js["rules"]] == ["/promo /sale 307"]
+    p = subprocess.run(ctl + ["maintenance", "on", "/m", "--until", "04:00"], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.startswith("maintenance is on: 307 to /m, since "), p.stderr
+    assert s.get("/x") == (307, "/m")
+    p = subprocess.run(ctl + ["maintenance", "off"], capture_output=True, text=True)
+    assert (p.returncode, p.stdout) == (0, "maintenance is off\n")
+    p = subprocess.run(ctl + ["stats", "--unused", "--since", "30d"], capture_output=True, text=True)
+    assert p.returncode == 0 and s.fid(2) in p.stdout and "api:1" not in p.stdout
+    p = subprocess.run(ctl + ["reload"], capture_output=True, text=True)
+    assert (p.returncode, p.stdout) == (0, "reloaded: 3 file rules\n")
+    p = subprocess.run(ctl + ["rules", "delete", "keep"], capture_output=True, text=True)
+    assert (p.returncode, p.stderr) == (1, "detour ctl: 409: a file rule: change its file and reload\n")
+    p = subprocess.run(ctl + ["rules", "delete", "api:1"], capture_output=True, text=True)
+    assert (p.returncode, p.stdout) == (0, "deleted api:1\n")
+    p = subprocess.run(ctl + ["rules", "add", "/a", "/b", "299"], capture_output=True, text=True)
+    assert p.returncode == 1 and p.stderr.startswith("detour ctl: 400: rule:1:")
+    p = subprocess.run(ctl + ["--token-file", "/dev/null", "reload"], capture_output=True, text=True)
+    assert (p.returncode, p.stderr) == (1, "detour ctl: 401: missing bearer token\n")
+    s.stop()
+    p = subprocess.run(ctl + ["health"], capture_output=True, text=True)
+    assert p.returncode == 2 and "Couldn't connect" in p.stderr
