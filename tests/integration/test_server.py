@@ -774,7 +774,7 @@ def test_sigint_exits_zero(make_server):
 
 def test_startup_log(make_server):
     s = make_server(SMALL, workers=2)
-    log = s.read_error_log()
+    log = s.wait_log(" ready: ")  # written just after the listeners open
     assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ detour\[%d\] info: listening on "
                      r"127\.0\.0\.1:%d$" % (s.proc.pid, s.port), log, re.M), log
     assert re.search(r"info: detour 0\.1\.0 ready: 1 rules, 2 workers, started in \d+ ms$",
