@@ -3,6 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "arena.h"
 
@@ -46,6 +48,21 @@ void detour_arena_fini(struct detour_arena *a)
 	detour_arena_init(a);
 }
 
+void detour_mem_hint_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(pg - 1);
+
+	if (n >= ((size_t)4 << 20) && e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
 void *detour_arena_big_new(size_t n)
 {
 	struct detour_arena_blk *b;
@@ -57,6 +74,7 @@ void *detour_arena_big_new(size_t n)
 		return NULL;
 	b->next = NULL;
 	b->size = n;
+	detour_mem_hint_huge(b->data, n);
 	return b->data;
 }
 
@@ -70,6 +88,7 @@ void *detour_arena_big_grow(void *p, size_t n)
 	if (b == NULL)
 		return NULL;
 	b->size = n;
+	detour_mem_hint_huge(b->data, n);
 	return b->data;
 }
 

@@ -46,4 +46,11 @@ void *detour_arena_big_grow(void *p, size_t n);
 void detour_arena_big_adopt(struct detour_arena *a, void *p);
 void detour_arena_big_free(void *p);
 
+/* Asks the kernel to back p[0..n) with transparent huge pages when n is
+ * large (4 MiB or more): a million rules live in a few hundred MB touched in
+ * random order, and with 4 KiB pages both the page faults while loading and
+ * the TLB misses while matching cost more than the work itself. A no-op for
+ * small ranges or where THP is off; never fails. */
+void detour_mem_hint_huge(void *p, size_t n);
+
 #endif

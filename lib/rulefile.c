@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,7 +47,8 @@ void detour_ruleset_free(struct detour_ruleset *rs)
 	if (rs == NULL)
 		return;
 	detour_arena_fini(&rs->arena);
-	free(rs->rules);
+	if (rs->rules)
+		munmap(rs->rules, rs->cap * sizeof(*rs->rules));
 	free(rs->files);
 	free(rs->ids);
 	free(rs);
@@ -121,25 +123,42 @@ int64_t detour_parse_duration(const char *s, size_t len)
 	return v * mult;
 }
 
+/* Resizes the rules array to hold cap rules (rounded up to whole pages).
+ * The array is its own mapping, grown and shrunk with mremap: a million
+ * rules are never copied (malloc's realloc does copy once its mmap threshold
+ * has adapted upwards), and with huge pages the kernel faults it in 2 MiB at
+ * a time. */
+static detour_err resize_rules(struct detour_ruleset *rs, size_t cap)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t bytes = (cap * sizeof(*rs->rules) + pg - 1) / pg * pg;
+	void *p;
+
+	if (rs->rules)
+		p = mremap(rs->rules, rs->cap * sizeof(*rs->rules), bytes, MREMAP_MAYMOVE);
+	else
+		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return DETOUR_ENOMEM;
+	detour_mem_hint_huge(p, bytes);
+	rs->rules = p;
+	rs->cap = bytes / sizeof(*rs->rules); /* a page holds whole rules */
+	return DETOUR_OK;
+}
+
 /* Reserves room for extra more rules. */
 static detour_err reserve_rules(struct detour_ruleset *rs, size_t extra)
 {
-	struct detour_rule *nr;
 	size_t want;
 
-	if (extra > UINT32_MAX - rs->n)
+	if (extra > UINT32_MAX - 1 - rs->n)
 		return DETOUR_ETOOBIG;
 	if (rs->n + extra <= rs->cap)
 		return DETOUR_OK;
-	want = rs->cap ? rs->cap : 16;
+	want = rs->cap ? rs->cap : 64;
 	while (want < rs->n + extra)
 		want *= 2;
-	nr = realloc(rs->rules, want * sizeof(*nr));
-	if (nr == NULL)
-		return DETOUR_ENOMEM;
-	rs->rules = nr;
-	rs->cap = want;
-	return DETOUR_OK;
+	return resize_rules(rs, want);
 }
 
 /* Index of file name, added (copied into the arena) when new. */
@@ -530,40 +549,38 @@ static detour_err parse_source(struct pctx *pc, struct field *f, struct detour_r
 	size_t body = splat ? pn - 1 : pn;
 
 	/* Placeholders and '*' are checked on the text as written, so that the
-	 * columns are right; the normalised path is scanned again below. */
+	 * columns are right; the normalised path is scanned again below. The
+	 * request's query and fragment never reach the path a rule is compared
+	 * with, so a '?' or '#' here could never match. One pass, no memchr:
+	 * this runs for every line of a million-line file. */
 	si->ncaps = 0;
-	for (char *seg = path + 1;;) {
-		char *se = memchr(seg, '/', (size_t)(path + body - seg));
-		if (se == NULL)
-			se = path + body;
-		size_t sl = (size_t)(se - seg);
-		if (sl == 1 && seg[0] == '*')
+	for (char *q = path, *pe = path + body; q < pe; q++) {
+		if (*q == '?')
+			return perr(pc, q,
+			            "'?' in a source: rules match the path only (write %%3F for a "
+			            "literal '?')");
+		if (*q == '#')
+			return perr(
+			        pc, q,
+			        "'#' in a source: the fragment is never sent to the server (write "
+			        "%%23 for a literal '#')");
+		if (*q != '/' || q + 1 == pe || (q[1] != '*' && q[1] != ':'))
+			continue;
+		char *seg = q + 1, *se = seg;
+		while (se < pe && *se != '/')
+			se++;
+		if (se - seg == 1 && seg[0] == '*')
 			return perr(pc, seg,
 			            "a splat \"*\" must be the last segment of the source (as in "
 			            "\"/blog/*\")");
-		if (sl >= 1 && seg[0] == ':') {
-			detour_err e = check_placeholder(pc, seg, sl, si);
+		if (seg[0] == ':') {
+			detour_err e = check_placeholder(pc, seg, (size_t)(se - seg), si);
 			if (e)
 				return e;
 		}
-		if (se == path + body)
-			break;
-		seg = se + 1;
+		q = se - 1;
 	}
 
-	/* The request's query and fragment never reach the path a rule is
-	 * compared with, so a '?' or '#' here could never match. */
-	for (char *p = path; p < path + body; p++) {
-		if (*p == '?')
-			return perr(pc, p,
-			            "'?' in a source: rules match the path only (write %%3F for a "
-			            "literal '?')");
-		if (*p == '#')
-			return perr(
-			        pc, p,
-			        "'#' in a source: the fragment is never sent to the server (write "
-			        "%%23 for a literal '#')");
-	}
 	ssize_t nl = detour_url_normalize_path(path, body, pc->rs->scratch, SCRATCH);
 	if (nl < 0)
 		return bad_uri(pc, path, body, "source path", false);
@@ -587,7 +604,9 @@ static detour_err parse_source(struct pctx *pc, struct field *f, struct detour_r
 		r->host = empty_str;
 		r->host_len = 0;
 	}
-	if ((size_t)(w - s) + (size_t)nl + 2 > f->n + 1) {
+	/* room: the field and its separator; need: path, a '*' or '/' a splat
+	 * may add back, NUL */
+	if ((size_t)(w - s) + (size_t)nl + splat + 1 > f->n + 1) {
 		w = detour_arena_alloc(&pc->rs->arena, (size_t)nl + 2, 1);
 		if (w == NULL)
 			return DETOUR_ENOMEM;
@@ -596,16 +615,16 @@ static detour_err parse_source(struct pctx *pc, struct field *f, struct detour_r
 
 	/* Kind and names from the normalised path. */
 	si->ncaps = 0;
-	for (char *seg = w + 1; seg < w + nl;) {
-		char *se = memchr(seg, '/', (size_t)(w + nl - seg));
-		if (se == NULL)
-			se = w + nl;
-		if (se > seg && seg[0] == ':') {
-			si->names[si->ncaps] = seg + 1;
-			si->nlen[si->ncaps] = (size_t)(se - seg - 1);
-			si->ncaps++;
-		}
-		seg = se + 1;
+	for (char *q = w, *pe = w + nl; q + 1 < pe; q++) {
+		if (q[0] != '/' || q[1] != ':')
+			continue;
+		char *se = q + 2;
+		while (se < pe && *se != '/')
+			se++;
+		si->names[si->ncaps] = q + 2;
+		si->nlen[si->ncaps] = (size_t)(se - q - 2);
+		si->ncaps++;
+		q = se - 1;
 	}
 	if (si->ncaps) {
 		r->kind = DETOUR_SRC_PATTERN;
@@ -855,32 +874,60 @@ static bool all_digits(const char *s, size_t n)
 
 /* Parses one line ls[0..le) (no line ending). Appends a rule unless the line
  * is blank or a comment. ls[le - ls] must be writable. */
-static detour_err parse_line(struct pctx *pc, char *ls, char *le)
+static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 {
 	char b[64];
 	struct field f[MAX_FIELDS];
 	unsigned nf = 0;
-	char *p = ls;
+	char *p = ls, *le = end;
 
+	/* Fields and the end of the line in one pass: a field ends at any
+	 * byte <= ' '; that byte must be a blank or the line ending (LF, or CR
+	 * before LF or at the end of the input). */
 	pc->ls = ls;
-	if (le - ls > DETOUR_RULE_LINE_MAX)
-		return perr(pc, ls + DETOUR_RULE_LINE_MAX, "line is longer than %d bytes",
-		            DETOUR_RULE_LINE_MAX);
 	for (;;) {
-		while (p < le && (*p == ' ' || *p == '\t'))
+		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
-		if (p == le || *p == '#')
+		if (p == end) {
+			le = *next = end;
 			break;
+		}
+		if (*p == '\n' || (*p == '\r' && (p + 1 == end || p[1] == '\n'))) {
+			le = p;
+			*next = p + (*p == '\r' && p + 1 < end) + 1;
+			break;
+		}
+		if (*p == '#') {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+			le = nl ? nl : end;
+			*next = nl ? nl + 1 : end;
+			if (le > p && le[-1] == '\r')
+				le--;
+			break;
+		}
+		if (p - ls >= DETOUR_RULE_LINE_MAX)
+			break; /* reported below */
 		if (nf == MAX_FIELDS)
 			return perr(pc, p, "too many fields (at most %d)", MAX_FIELDS);
 		f[nf].p = p;
-		while (p < le && (unsigned char)*p > ' ')
+		while (p < end && (unsigned char)*p > ' ')
 			p++;
 		f[nf].n = (size_t)(p - f[nf].p);
 		nf++;
-		if (p < le && *p != ' ' && *p != '\t')
+		if (p < end && *p != ' ' && *p != '\t' && *p != '\n' &&
+		    !(*p == '\r' && (p + 1 == end || p[1] == '\n')) &&
+		    p - ls < DETOUR_RULE_LINE_MAX)
 			return perr(pc, p, "unexpected control character 0x%02X",
 			            (unsigned char)*p);
+	}
+	if (p - ls >= DETOUR_RULE_LINE_MAX || le - ls > DETOUR_RULE_LINE_MAX) {
+		char *nl = memchr(ls, '\n', (size_t)(end - ls));
+		le = nl ? nl : end;
+		if (le > ls && le[-1] == '\r')
+			le--;
+		if (le - ls > DETOUR_RULE_LINE_MAX)
+			return perr(pc, ls + DETOUR_RULE_LINE_MAX, "line is longer than %d bytes",
+			            DETOUR_RULE_LINE_MAX);
 	}
 	if (nf == 0)
 		return DETOUR_OK;
@@ -895,7 +942,10 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *le)
 	        .cache = DETOUR_CACHE_UNSET,
 	        .query = DETOUR_QUERY_KEEP,
 	};
-	struct srcinfo si = {0};
+	struct srcinfo si;
+
+	si.ncaps = 0; /* the arrays are filled as far as ncaps says */
+	si.splat = false;
 	detour_err e;
 
 	if (nf == 1)
@@ -1030,45 +1080,29 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 {
 	struct pctx pc = {.rs = rs, .fname = name, .d = d};
 	char *p = buf, *end = buf + len;
-	size_t lines = 1;
 	detour_err e;
 
 	if (file_index(rs, name, &pc.file) || ensure_scratch(rs))
-		return nomem(d, name);
-	for (char *q = buf; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
-		lines++;
-	e = reserve_rules(rs, lines);
-	if (e == DETOUR_ETOOBIG) {
-		detour_diag_set(d, name, 0, 0, "too many rules");
-		return e;
-	}
-	if (e)
 		return nomem(d, name);
 	/* A UTF-8 byte order mark is not part of the first line. */
 	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
 		p += 3;
 	for (pc.line = 1; p < end; pc.line++) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *le = nl ? nl : end;
-		if (le > p && le[-1] == '\r')
-			le--; /* CRLF */
-		e = parse_line(&pc, p, le);
-		if (e == DETOUR_ENOMEM || e == DETOUR_ETOOBIG)
+		char *next;
+		e = parse_line(&pc, p, end, &next);
+		if (e == DETOUR_ETOOBIG) {
+			detour_diag_set(d, name, pc.line, 0, "too many rules");
+			return e;
+		}
+		if (e == DETOUR_ENOMEM)
 			return nomem(d, name);
 		if (e)
 			return e;
-		if (nl == NULL)
-			break;
-		p = nl + 1;
+		p = next;
 	}
-	/* Give back what the line count over-reserved. */
-	if (rs->cap > rs->n + 64) {
-		struct detour_rule *nr = realloc(rs->rules, (rs->n + 16) * sizeof(*nr));
-		if (nr) {
-			rs->rules = nr;
-			rs->cap = rs->n + 16;
-		}
-	}
+	/* Give back what doubling over-reserved (a failure keeps it all). */
+	if (rs->rules && rs->cap > rs->n + 64)
+		(void)resize_rules(rs, rs->n + 1);
 	return DETOUR_OK;
 }
 
@@ -1170,7 +1204,8 @@ detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, 
 		if (copy[i] == '\n' || copy[i] == '\r')
 			return perr(&pc, copy + i, "expected one line, found a line break");
 	}
-	e = parse_line(&pc, copy, copy + len);
+	char *next;
+	e = parse_line(&pc, copy, copy + len, &next);
 	if (e == DETOUR_ETOOBIG) {
 		detour_diag_set(d, name, line, 0, "too many rules");
 		return e;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "detour/table.h"
 #include "detour/url.h"
 #include "hash.h"
@@ -36,20 +37,23 @@ struct hostinfo {
 	bool wild;
 	uint32_t min_exact, min_splat, min_pat; /* smallest rule index of each kind, NONE if none */
 	uint64_t splat_depths;                  /* bit min(d, 63): a splat prefix with d '/' */
-	uint64_t pat_segs;  /* bit min(n, 63): a pattern of n segments, no tail */
-	uint64_t tail_segs; /* bit min(k, 63): a pattern with "/ *" after k segments */
+	/* bit min(n, 63): a pattern of n segments without a tail, [0] whose
+	 * first segment is literal, [1] a placeholder; tail_segs the same for
+	 * patterns with a tail ("/ *") after n segments */
+	uint64_t pat_segs[2];
+	uint64_t tail_segs[2];
 };
 
 struct slot {
-	uint32_t tag;  /* high half of the key */
-	uint32_t head; /* first rule index + 1 of the chain; 0: empty slot */
+	uint32_t tag;    /* high half of the key */
+	uint32_t head;   /* first rule index + 1 of the chain; 0: empty slot */
+	const char *key; /* the source path of the head rule, see chain() */
 };
 
 struct detour_table {
 	struct detour_ruleset *rs;
 	const struct detour_rule *rules;
 	uint32_t nrules;
-	uint32_t *next; /* next rule index + 1 on the same chain, 0 at the end */
 	struct slot *slots;
 	size_t mask;
 	struct hostinfo *hosts; /* hosts[0]: rules without a host */
@@ -190,13 +194,30 @@ static uint64_t rule_key(const struct detour_rule *r, uint32_t hid, struct hosti
 		bool lit = !(l0 > 0 && s0[0] == ':');
 		h->min_pat = i;
 		if (tail)
-			h->tail_segs |= UINT64_C(1) << bit_of(nseg);
+			h->tail_segs[!lit] |= UINT64_C(1) << bit_of(nseg);
 		else
-			h->pat_segs |= UINT64_C(1) << bit_of(nseg);
+			h->pat_segs[!lit] |= UINT64_C(1) << bit_of(nseg);
 		uint64_t hh = lit ? detour_fnv(DETOUR_FNV_INIT, s0, l0) : DETOUR_FNV_INIT;
 		return key_of(hh, hid, K_PAT, pat_extra((uint32_t)nseg, tail, lit));
 	}
 	}
+}
+
+/* Interns r's host, points r at the interned copy, and computes r's key.
+ * Returns nonzero when out of memory. */
+static int prepare(struct detour_table *t, struct detour_rule *r, uint64_t *key)
+{
+	uint32_t hid = 0;
+
+	if (r->host_len) {
+		hid = host_intern(t, r->host, r->host_len,
+		                  (r->flags & DETOUR_RULE_HOST_WILDCARD) != 0);
+		if (hid == NONE)
+			return -1;
+	}
+	r->host = t->hosts[hid].name;
+	*key = rule_key(r, hid, &t->hosts[hid]);
+	return 0;
 }
 
 detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **out,
@@ -215,32 +236,41 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 		cap *= 2;
 	t->slots = calloc(cap, sizeof(*t->slots));
 	t->mask = cap - 1;
-	t->next = malloc((n ? n : 1) * sizeof(*t->next));
 	t->hosts_cap = 8;
 	t->hosts = malloc(t->hosts_cap * sizeof(*t->hosts));
 	t->hslots = calloc(16, sizeof(*t->hslots));
 	t->hmask = 15;
-	if (!t->slots || !t->next || !t->hosts || !t->hslots)
+	if (!t->slots || !t->hosts || !t->hslots)
 		goto nomem;
 	host_intern(t, any_host, 0, false); /* id 0 */
 
+	detour_mem_hint_huge(t->slots, cap * sizeof(*t->slots));
+
 	/* Backwards, so that pushing on the front leaves every chain in file
-	 * order and the last write of min_* is the smallest index. */
+	 * order and the last write of min_* is the smallest index. The slot of
+	 * a rule PF places ahead is prefetched: with a million rules every
+	 * insert is a cache miss, and this overlaps them. */
+	enum { PF = 16 };
+	uint64_t ring[PF];
+	for (size_t k = 0; k < PF && k < n; k++) {
+		size_t j = n - 1 - k;
+		if (prepare(t, &rs->rules[j], &ring[j % PF]))
+			goto nomem;
+		__builtin_prefetch(&t->slots[(size_t)ring[j % PF] & t->mask], 1);
+	}
 	for (size_t i = n; i-- > 0;) {
-		struct detour_rule *r = &rs->rules[i];
-		uint32_t hid = 0;
-		if (r->host_len) {
-			hid = host_intern(t, r->host, r->host_len,
-			                  (r->flags & DETOUR_RULE_HOST_WILDCARD) != 0);
-			if (hid == NONE)
+		uint64_t key = ring[i % PF];
+		if (i >= PF) {
+			size_t j = i - PF;
+			if (prepare(t, &rs->rules[j], &ring[j % PF]))
 				goto nomem;
+			__builtin_prefetch(&t->slots[(size_t)ring[j % PF] & t->mask], 1);
 		}
-		r->host = t->hosts[hid].name;
-		uint64_t key = rule_key(r, hid, &t->hosts[hid]);
 		struct slot *s = slot_for(t, key);
 		s->tag = (uint32_t)(key >> 32);
-		t->next[i] = s->head;
+		rs->rules[i].chain = s->head;
 		s->head = (uint32_t)i + 1;
+		s->key = rs->rules[i].path;
 	}
 	*out = t;
 	return DETOUR_OK;
@@ -261,7 +291,6 @@ void detour_table_free(struct detour_table *t)
 		return;
 	detour_ruleset_free(t->rs);
 	free(t->slots);
-	free(t->next);
 	free(t->hosts);
 	free(t->hslots);
 	free(t);
@@ -286,15 +315,24 @@ static inline bool applies(const struct detour_rule *r, const struct detour_matc
 	return true;
 }
 
+/* The head of the chain of key (rule index + 1), 0 if none. With a large
+ * table the slot, the head rule and its path string are three cache misses
+ * in a row; the slot also holds the head's path pointer so that the rule
+ * and the string are fetched together, which leaves two. */
 static inline uint32_t chain(const struct detour_table *t, uint64_t key)
 {
 	uint32_t tag = (uint32_t)(key >> 32);
 	size_t i = (size_t)key & t->mask;
 
 	for (;; i = (i + 1) & t->mask) {
-		struct slot s = t->slots[i];
-		if (s.head == 0 || s.tag == tag)
-			return s.head;
+		const struct slot *s = &t->slots[i];
+		if (s->head == 0)
+			return 0;
+		if (s->tag == tag) {
+			__builtin_prefetch(&t->rules[s->head - 1]);
+			__builtin_prefetch(s->key);
+			return s->head;
+		}
 	}
 }
 
@@ -361,7 +399,7 @@ struct search {
 #define WALK(s, key, VERIFY)                                                                       \
 	do {                                                                                       \
 		for (uint32_t h_ = chain((s)->t, (key)); h_ != 0 && h_ - 1 < (s)->best;            \
-		     h_ = (s)->t->next[h_ - 1]) {                                                  \
+		     h_ = (s)->t->rules[h_ - 1].chain) {                                           \
 			const struct detour_rule *r = &(s)->t->rules[h_ - 1];                      \
 			if ((VERIFY) && applies(r, (s)->q)) {                                      \
 				(s)->best = h_ - 1;                                                \
@@ -395,20 +433,26 @@ static void probe_pattern(struct search *s, const struct hostinfo *h, uint64_t k
 
 static void search_patterns(struct search *s, const struct hostinfo *h, size_t nseg, uint64_t h0)
 {
-	if (h->pat_segs & (UINT64_C(1) << bit_of(nseg))) {
+	uint64_t b = UINT64_C(1) << bit_of(nseg);
+
+	if (h->pat_segs[0] & b)
 		probe_pattern(s, h,
 		              key_of(h0, h->id, K_PAT, pat_extra((uint32_t)nseg, false, true)));
+	if (h->pat_segs[1] & b)
 		probe_pattern(s, h,
 		              key_of(DETOUR_FNV_INIT, h->id, K_PAT,
 		                     pat_extra((uint32_t)nseg, false, false)));
-	}
-	for (size_t k = 1; h->tail_segs && k <= nseg && h->min_pat < s->best; k++) {
-		if (!(h->tail_segs & (UINT64_C(1) << bit_of(k))))
-			continue;
-		probe_pattern(s, h, key_of(h0, h->id, K_PAT, pat_extra((uint32_t)k, true, true)));
-		probe_pattern(
-		        s, h,
-		        key_of(DETOUR_FNV_INIT, h->id, K_PAT, pat_extra((uint32_t)k, true, false)));
+	if (!(h->tail_segs[0] | h->tail_segs[1]))
+		return;
+	for (size_t k = 1; k <= nseg && h->min_pat < s->best; k++) {
+		b = UINT64_C(1) << bit_of(k);
+		if (h->tail_segs[0] & b)
+			probe_pattern(s, h,
+			              key_of(h0, h->id, K_PAT, pat_extra((uint32_t)k, true, true)));
+		if (h->tail_segs[1] & b)
+			probe_pattern(s, h,
+			              key_of(DETOUR_FNV_INIT, h->id, K_PAT,
+			                     pat_extra((uint32_t)k, true, false)));
 	}
 }
 

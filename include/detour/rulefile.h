@@ -58,6 +58,7 @@ struct detour_rule {
 	uint8_t scheme;  /* enum detour_scheme */
 	uint8_t query;   /* enum detour_query_mode */
 	uint8_t flags;   /* DETOUR_RULE_* */
+	uint32_t chain;  /* private to the table: next rule index + 1 with the same key */
 };
 
 struct detour_ruleset;

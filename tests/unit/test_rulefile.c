@@ -255,6 +255,19 @@ static void test_basic_rule(void **state)
 	assert_int_equal(r->flags, 0);
 	assert_null(detour_ruleset_get(rs, 1));
 	assert_string_equal(detour_ruleset_file(rs, 0), "r.rules");
+	/* parsed in place: the strings are the loaded bytes, not copies */
+	assert_ptr_equal(r->target, r->path + 10);
+	detour_ruleset_free(rs);
+
+	/* a path that grows when normalised moves out, the target stays */
+	rs = load_ok("/\xc3\xa9\xc3\xa9 /x 302\n//H/\xc3\xa9/* /y\n");
+	r = detour_ruleset_get(rs, 0);
+	assert_string_equal(r->path, "/%C3%A9%C3%A9");
+	assert_string_equal(r->target, "/x");
+	r = detour_ruleset_get(rs, 1);
+	assert_string_equal(r->host, "h");
+	assert_string_equal(r->path, "/%C3%A9/");
+	assert_string_equal(r->target, "/y");
 	assert_null(detour_ruleset_file(rs, 1));
 	detour_ruleset_free(rs);
 }
