@@ -564,6 +564,18 @@ def test_location_encoding(srv, target, status, location):
     assert not loc.startswith(b"//") and b"\r" not in loc and b"\n" not in loc
 
 
+def test_location_over_the_limit_is_500(srv):
+    # 5500 '|' are 16500 bytes once percent-encoded: over DETOUR_LOCATION_MAX
+    # (16384), so the answer is 500 and the connection closes.
+    with Conn(srv) as c:
+        c.send(get(b"/p/" + b"|" * 5500) + get("/301"))
+        assert mask_date(c.read_until_close()) == expected_response(500, connection="close")
+    # just under the limit is served
+    with Conn(srv) as c:
+        c.send(get(b"/p/" + b"|" * 5400))
+        assert mask_date(c.read_response()) == expected_response(301, "/q/" + "%7C" * 5400)
+
+
 def test_ampersand_is_escaped_in_the_body(srv):
     got = exchange(srv, get("/k?b=2&c=3"))
     assert got == expected_response(301, "/t?a=1&b=2&c=3")
