@@ -280,6 +280,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	if (admin_start(srv, err, sizeof(err)) || privdrop_finish(&priv, err, sizeof(err))) {
 		log_err("%s", err);
 		atomic_store(&srv->stopping, true);
+		admin_stop(srv);
 		for (unsigned k = 0; k < srv->nworkers; k++) {
 			worker_wake(&srv->workers[k]);
 			worker_join(&srv->workers[k]);
@@ -314,11 +315,13 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		}
 	}
 	atomic_store(&srv->stopping, true);
+	/* The admin thread reads the workers' counters and wakes them: it
+	 * stops first. */
+	admin_stop(srv);
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		worker_wake(&srv->workers[i]);
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		worker_join(&srv->workers[i]);
-	admin_stop(srv);
 	uint64_t served = 0;
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		served += srv->workers[i].requests;

@@ -1,0 +1,83 @@
+#!/bin/bash
+# bench/stats.sh: the cost of `stats on` (per-rule hits, the unmatched-path sketch, the latency
+# histogram) against `stats off`, measured as bench/run.sh measures: detour pinned to one core
+# with one worker and no access log, wrk pinned to the other, the server's own CPU time
+# (utime + stime from /proc) divided by the requests served. Runs alternate off/on REPEAT times
+# and the median of each is reported, with the overhead in percent of CPU per request.
+#
+#   bench/stats.sh                DUR=5 REPEAT=3, keep-alive and pipelined (16 deep)
+#
+# Environment: DUR (5), WARM (1), REPEAT (3), CONNS (64), DEPTH (16), PORT_LO/PORT_HI
+# (18090/18099), CORE_SERVER (0), CORE_WRK (1), DETOUR_BIN (build/detour), OUT (bench/out).
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+set -u
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
+
+DUR=${DUR:-5}
+WARM=${WARM:-1}
+REPEAT=${REPEAT:-3}
+CONNS=${CONNS:-64}
+DEPTH=${DEPTH:-16}
+PORT_LO=${PORT_LO:-18090}
+PORT_HI=${PORT_HI:-18099}
+CORE_SERVER=${CORE_SERVER:-0}
+CORE_WRK=${CORE_WRK:-1}
+DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
+OUT=${OUT:-$BENCH/out}
+RUN=$OUT/stats
+HZ=$(getconf CLK_TCK)
+
+command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
+[ -x "$DETOUR_BIN" ] || die "no $DETOUR_BIN: run make first"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$RUN"
+rm -rf "$RUN"/*
+taskset -pc "$CORE_WRK" $$ >/dev/null || die "taskset failed"
+
+printf '/old /new 301\n/blog/* https://blog.example.com/:splat 308\n' >"$RUN/site.rules"
+
+# run STATS MODE: start detour with `stats STATS`, one wrk run, print CPU us per request.
+run() {
+	local stats=$1 mode=$2 pid conf=$RUN/detour-$1.conf raw=$RUN/wrk-$1-$2.txt before after req
+	pick_port
+	printf 'listen 127.0.0.1:%s\nworkers 1\nrules site.rules\naccess-log off\nstate-dir state-%s\nstats %s\n' \
+		"$PORT" "$stats" "$stats" >"$conf"
+	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$RUN/detour-$stats.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	wait_answer "$pid" "$PORT" /old 10 "$(now_us)" >/dev/null || die "detour did not start"
+	check_response "$PORT" /old 301 /new || die "wrong answer"
+	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS")
+	local -a target=("http://127.0.0.1:$PORT/old")
+	[ "$mode" = pipelined ] && target=(-s "$BENCH/pipeline.lua" "${target[@]}" -- "$DEPTH")
+	run_tracked "${wrk[@]}" -d"${WARM}s" "${target[@]}" >/dev/null 2>&1
+	before=$(cpu_ticks "$pid")
+	run_tracked "${wrk[@]}" -d"${DUR}s" "${target[@]}" >"$raw" 2>&1
+	after=$(cpu_ticks "$pid")
+	stop_pid "$pid"
+	read -r req _ < <(parse_wrk "$raw") || die "wrk failed: $(cat "$raw")"
+	awk -v t=$((after - before)) -v hz="$HZ" -v n="$req" 'BEGIN { printf "%.3f\n", t * 1e6 / hz / n }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+for mode in keepalive pipelined; do
+	: >"$RUN/off-$mode" && : >"$RUN/on-$mode"
+	for ((i = 1; i <= REPEAT; i++)); do
+		run off "$mode" >>"$RUN/off-$mode"
+		run on "$mode" >>"$RUN/on-$mode"
+	done
+	off=$(median <"$RUN/off-$mode")
+	on=$(median <"$RUN/on-$mode")
+	awk -v m="$mode" -v off="$off" -v on="$on" -v a="$(paste -sd' ' "$RUN/off-$mode")" \
+		-v b="$(paste -sd' ' "$RUN/on-$mode")" 'BEGIN {
+		printf "%-10s stats off %7.3f us/request   stats on %7.3f us/request   cost %+5.1f%%   (runs: off %s; on %s)\n",
+			m, off, on, (on - off) * 100 / off, a, b }'
+done
