@@ -11,15 +11,26 @@ from conftest import BIN, Conn, expected_response, free_port, get, mask_date, ru
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
-MAIN_USAGE = (
-    "usage: detour <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  serve     answer HTTP requests with redirects from a rules table\n"
-    "  explain   show which rule matches a request and the exact response\n"
-    "  check     trace redirect chains hop by hop, as a browser follows them\n"
-    "\n"
-    "'detour <command> --help' describes a command. 'detour --version' prints the version.\n")
+MAIN_USAGE_HEAD = "usage: detour <command> [options]\n\ncommands:\n"
+MAIN_USAGE_TAIL = ("\n'detour <command> --help' describes a command. "
+                   "'detour --version' prints the version.\n")
+CORE_COMMANDS = [
+    "  serve     answer HTTP requests with redirects from a rules table",
+    "  explain   show which rule matches a request and the exact response",
+    "  check     trace redirect chains hop by hop, as a browser follows them",
+]
+
+
+def check_main_usage(text):
+    """The usage text: head, one "  name  summary" line per command (the
+    core ones first, later issues add more), tail."""
+    assert text.startswith(MAIN_USAGE_HEAD) and text.endswith(MAIN_USAGE_TAIL), text
+    lines = text[len(MAIN_USAGE_HEAD):-len(MAIN_USAGE_TAIL)].split("\n")
+    assert lines[-1] == ""
+    assert lines[:3] == CORE_COMMANDS, lines
+    for l in lines[3:-1]:
+        assert re.fullmatch(r"  [a-z]+ +\S.*", l), l
+
 
 SERVE_USAGE_FIRST = "usage: detour serve [-c FILE] [-t]\n"
 
@@ -31,16 +42,23 @@ def test_version(flag):
 
 @pytest.mark.parametrize("flag", ["--help", "-h", "help"])
 def test_help(flag):
-    assert run_detour([flag]) == (0, MAIN_USAGE, "")
+    rc, out, err = run_detour([flag])
+    assert (rc, err) == (0, "")
+    check_main_usage(out)
 
 
 def test_no_arguments():
-    assert run_detour([]) == (2, "", MAIN_USAGE)
+    rc, out, err = run_detour([])
+    assert (rc, out) == (2, "")
+    check_main_usage(err)
 
 
 def test_unknown_command():
-    assert run_detour(["frobnicate"]) == (
-        2, "", "detour: unknown command 'frobnicate'\n\n" + MAIN_USAGE)
+    rc, out, err = run_detour(["frobnicate"])
+    assert (rc, out) == (2, "")
+    prefix = "detour: unknown command 'frobnicate'\n\n"
+    assert err.startswith(prefix)
+    check_main_usage(err[len(prefix):])
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
