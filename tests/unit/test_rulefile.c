@@ -139,6 +139,15 @@ static const struct errcase {
         {"http://a..b/x /y", "r.rules:1:10: empty label in the source host"},
         {"//u@h/x /y", "r.rules:1:4: user information (\"user@\") is not allowed in a host"},
         {"//h%41/x /y", "r.rules:1:4: invalid character '%' in the source host"},
+        {"//[::1/x /y", "r.rules:1:3: expected ']' to close the IP literal in the source host"},
+        {"//[::g]/x /y", "r.rules:1:6: invalid character 'g' in an IP literal"},
+        {"//[::1]x/x /y", "r.rules:1:8: unexpected \"x\" after the IP literal"},
+        {"//h\xc3\xa9/x /y", "r.rules:1:4: invalid byte 0xC3 in the source host: write an "
+                             "internationalised name in its xn-- (punycode) form"},
+        {"//h\x7f/x /y", "r.rules:1:4: unexpected control character 0x7F in the host"},
+        {"//./x /y", "r.rules:1:3: expected a host name after \"//\""},
+        {"https://h:/x /y", "r.rules:1:10: a port is not allowed in a source host (rules match "
+                            "the request's host without its port), found \":\""},
         /* targets */
         {"/a /b%zz", "r.rules:1:6: invalid percent-escape in the target: '%' must be followed "
                      "by two hex digits (write %25 for a literal '%')"},
@@ -205,6 +214,39 @@ static void test_long_message_is_cut(void **state)
 	         "NAME=VALUE, found \"3%.55s...\"",
 	         line + 105);
 	expect_error(line, sizeof(line), want);
+}
+
+static void test_size_limits(void **state)
+{
+	char *buf = malloc(70000), want[160];
+	size_t n;
+
+	assert_non_null(buf);
+	/* 65 fields */
+	n = (size_t)sprintf(buf, "/a /b 301");
+	for (int i = 0; i < 61; i++) /* 3 + 61 = 64 fields */
+		n += (size_t)sprintf(buf + n, " q%d=1", i);
+	snprintf(want, sizeof(want), "r.rules:1:%zu: too many fields (at most 64)", n + 2);
+	n += (size_t)sprintf(buf + n, " id=x");
+	expect_error(buf, n, want);
+
+	/* a host over 253 characters */
+	memcpy(buf, "//", 2);
+	memset(buf + 2, 'a', 254);
+	memcpy(buf + 256, "/x /y", 5);
+	expect_error(buf, 261, "r.rules:1:3: the source host is longer than 253 characters");
+
+	/* a path that outgrows a rule's 16-bit length once normalised */
+	buf[0] = '/';
+	n = 1;
+	for (int i = 0; i < 12000; i++) {
+		memcpy(buf + n, "\xc3\xa9", 2);
+		n += 2;
+	}
+	memcpy(buf + n, " /x", 3);
+	expect_error(buf, n + 3,
+	             "r.rules:1:1: the source path is longer than 65533 bytes once normalised");
+	free(buf);
 }
 
 static void test_line_too_long(void **state)
@@ -615,13 +657,14 @@ static void test_guarded_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_errors),        cmocka_unit_test(test_long_message_is_cut),
-	        cmocka_unit_test(test_line_too_long), cmocka_unit_test(test_basic_rule),
-	        cmocka_unit_test(test_rules),         cmocka_unit_test(test_file_shape),
-	        cmocka_unit_test(test_bom_columns),   cmocka_unit_test(test_several_buffers),
-	        cmocka_unit_test(test_many_ids),      cmocka_unit_test(test_add_line),
-	        cmocka_unit_test(test_load_file),     cmocka_unit_test(test_load_pipe),
-	        cmocka_unit_test(test_duration),      cmocka_unit_test(test_guarded_input),
+	        cmocka_unit_test(test_errors),          cmocka_unit_test(test_long_message_is_cut),
+	        cmocka_unit_test(test_line_too_long),   cmocka_unit_test(test_basic_rule),
+	        cmocka_unit_test(test_size_limits),     cmocka_unit_test(test_rules),
+	        cmocka_unit_test(test_file_shape),      cmocka_unit_test(test_bom_columns),
+	        cmocka_unit_test(test_several_buffers), cmocka_unit_test(test_many_ids),
+	        cmocka_unit_test(test_add_line),        cmocka_unit_test(test_load_file),
+	        cmocka_unit_test(test_load_pipe),       cmocka_unit_test(test_duration),
+	        cmocka_unit_test(test_guarded_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
