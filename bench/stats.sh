@@ -7,7 +7,7 @@
 #
 #   bench/stats.sh                DUR=5 REPEAT=3, keep-alive and pipelined (16 deep)
 #
-# Environment: DUR (5), WARM (1), REPEAT (3), CONNS (64), DEPTH (16), PORT_LO/PORT_HI
+# Environment: MODES ("keepalive pipelined"), DUR (5), WARM (1), REPEAT (3), CONNS (64), DEPTH (16), PORT_LO/PORT_HI
 # (18090/18099), CORE_SERVER (0), CORE_WRK (1), DETOUR_BIN (build/detour), OUT (bench/out).
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -62,13 +62,14 @@ run() {
 	run_tracked "${wrk[@]}" -d"${DUR}s" "${target[@]}" >"$raw" 2>&1
 	after=$(cpu_ticks "$pid")
 	stop_pid "$pid"
+	USED_PORTS=" " # the port is free again
 	read -r req _ < <(parse_wrk "$raw") || die "wrk failed: $(cat "$raw")"
 	awk -v t=$((after - before)) -v hz="$HZ" -v n="$req" 'BEGIN { printf "%.3f\n", t * 1e6 / hz / n }'
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-for mode in keepalive pipelined; do
+for mode in ${MODES:-keepalive pipelined}; do
 	: >"$RUN/off-$mode" && : >"$RUN/on-$mode"
 	for ((i = 1; i <= REPEAT; i++)); do
 		run off "$mode" >>"$RUN/off-$mode"
