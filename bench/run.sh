@@ -3,19 +3,27 @@
 # loopback. Each server is pinned to one core with one worker and no access log; wrk is pinned
 # to the other core. See bench/README.md for the scenarios and how CPU per request is measured.
 #
-#   bench/run.sh              the whole suite (about 4 minutes with DUR=10)
+#   bench/run.sh              the whole suite (about 3 minutes with DUR=10)
 #   DUR=3 bench/run.sh        shorter runs
 #   bench/run.sh --report     print the summary of the last run again (bench/out/results.tsv)
 #
-# Environment: DUR (10, seconds per measured run), WARM (1, seconds of warm-up before each),
-# REPEAT (1, runs of each measurement; the one with the least other load on the server's core
-# is reported),
-# CONNS (64), DEPTH (16, pipelined requests per connection in scenario c), NRULES (1000000),
-# SERVERS ("detour nginx floor"), SCENARIOS ("a b c d"), PORT_LO/PORT_HI (18080/18090),
-# CORE_SERVER (0), CORE_WRK (1), LOAD_TIMEOUT (120, seconds), DETOUR_BIN (build/detour),
-# NO_BUILD (set: do not run make), NICE (-10 as root, else 0: the priority of everything the
-# script runs, so that other work on the machine disturbs less), PROFILE (a server name: perf
-# record it during its measured runs), OUT (bench/out).
+# Environment (default in brackets):
+#   DUR [10]          seconds per measured run
+#   WARM [1]          seconds of warm-up load before each measured run
+#   REPEAT [1]        runs of each measurement; the one with the least other load on the
+#                     server's core is reported
+#   CONNS [64]        wrk connections
+#   DEPTH [16]        pipelined requests per connection in scenario c
+#   NRULES [1000000]  exact rules in scenarios b and d
+#   SERVERS ["detour nginx floor"], SCENARIOS ["a b c d"]
+#   PORT_LO, PORT_HI [18080, 18090]   the ports the servers may use
+#   CORE_SERVER [0], CORE_WRK [1]     the cores of the servers and of wrk
+#   LOAD_TIMEOUT [120]  seconds a server may take to load NRULES rules
+#   DETOUR_BIN [build/detour]; NO_BUILD [unset]: set it to not run make
+#   NICE [-10 as root, else 0]  priority of everything the script runs, so that other work on
+#                     the machine disturbs less
+#   PROFILE [unset]   a server name: perf record it during its measured runs
+#   OUT [bench/out]   where results, logs and generated files go
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -43,6 +51,7 @@ DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
 PROFILE=${PROFILE:-}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
 OUT=${OUT:-$BENCH/out}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1 # nginx -p and the configs want it absolute
 TSV=$OUT/results.tsv
 RUNS=$OUT/runs.tsv
 RUN=$OUT/run
