@@ -6,6 +6,8 @@
 #   make fuzz-smoke    build the libFuzzer targets with clang and run each briefly
 #   make bench         bench/run.sh: detour, nginx and the floor server side by side
 #   make format        clang-format every C file in place
+#   make man           the man pages (scdoc) into $(BUILD)/man
+#   make install       binary, man pages, systemd unit, logrotate snippet (PREFIX, DESTDIR)
 
 BUILD    ?= build
 CC       ?= cc
@@ -35,7 +37,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PYTEST     := /usr/bin/python3 -m pytest
 
-.PHONY: all run test deps unit unit-build integration asan fuzz fuzz-smoke bench format clean install valgrind
+.PHONY: all run test deps unit unit-build integration asan fuzz fuzz-smoke bench format clean install valgrind man
 
 all: $(BUILD)/detour
 
@@ -100,9 +102,27 @@ bench: all
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# Man pages from scdoc sources (Debian package scdoc).
+MAN_SRC := $(wildcard docs/man/*.scd)
+MAN_OUT := $(MAN_SRC:docs/man/%.scd=$(BUILD)/man/%)
+
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@
+
+man: $(MAN_OUT)
+
 PREFIX  ?= /usr/local
-install: all
+SYSCONFDIR ?= /etc
+install: all man
 	install -D -m 0755 $(BUILD)/detour $(DESTDIR)$(PREFIX)/bin/detour
+	install -D -m 0644 $(BUILD)/man/detour.1 $(DESTDIR)$(PREFIX)/share/man/man1/detour.1
+	install -D -m 0644 $(BUILD)/man/detour.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/detour.conf.5
+	install -D -m 0644 $(BUILD)/man/detour-rules.5 $(DESTDIR)$(PREFIX)/share/man/man5/detour-rules.5
+	@mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/bin/detour|$(PREFIX)/bin/detour|g' examples/detour.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/detour.service
+	install -D -m 0644 examples/detour.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/detour
 
 clean:
 	rm -rf build
