@@ -449,3 +449,49 @@ def test_ctl(admin):
     s.stop()
     p = subprocess.run(ctl + ["health"], capture_output=True, text=True)
     assert p.returncode == 2 and "Couldn't connect" in p.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_user_drop(tmp_path):
+    import pwd
+    import shutil
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    (tmp_path / "site.rules").write_text(RULES)
+    port, aport = free_port(), free_port()
+    # Not writable by the user: a start-up error that says so.
+    conf = tmp_path / "d.conf"
+    conf.write_text("listen 127.0.0.1:%d\nrules site.rules\nadmin 127.0.0.1:%d\nuser nobody\n"
+                    "state-dir %s/state\n" % (port, aport, tmp_path))
+    rc, out, err = run_detour(["serve", "-c", str(conf)], cwd=str(tmp_path))
+    assert rc == 1
+    assert "is not writable by uid %d" % nobody.pw_uid in err or (
+        "cannot create" in err), err
+    assert "(user nobody)" in err
+    # A state dir of its own: it runs as nobody, and the API works.
+    d = tempfile.mkdtemp(prefix="detour-state-")
+    try:
+        os.chown(d, nobody.pw_uid, nobody.pw_gid)
+        conf.write_text("listen 127.0.0.1:%d\nrules site.rules\nadmin 127.0.0.1:%d\nuser nobody\n"
+                        "state-dir %s\nerror-log %s/err.log\n" % (port, aport, d, tmp_path))
+        p = subprocess.Popen([BIN, "serve", "-c", str(conf)], cwd=str(tmp_path),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stderr_text = lambda: (tmp_path / "err.log").read_text()
+        try:
+            wait_port("127.0.0.1", aport, p)
+            # The drop comes after every socket is bound; "ready" after it.
+            wait_until(lambda: "ready" in p.stderr_text())
+            status = open("/proc/%d/status" % p.pid).read()
+            uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
+            assert uids == (str(nobody.pw_uid),) * 4
+            c = http.client.HTTPConnection("127.0.0.1", aport, timeout=5)
+            c.request("POST", "/rules", body=json.dumps({"rule": "/n /m"}))
+            r = c.getresponse()
+            assert r.status == 201, r.read()
+            assert os.stat(os.path.join(d, "detour.db")).st_uid == nobody.pw_uid
+            assert "running as user nobody (uid %d)" % nobody.pw_uid in p.stderr_text()
+        finally:
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(10) == 0
+    finally:
+        shutil.rmtree(d)
