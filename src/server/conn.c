@@ -215,10 +215,10 @@ static struct detour_respond_ctx make_ctx(struct worker *w, bool head, bool clos
 }
 
 /* Appends an error response and marks the connection to close after it. */
-static void emit_error(struct conn *c, int status, const struct detour_request *req)
+static void emit_error_head(struct conn *c, int status, const struct detour_request *req, bool head)
 {
 	struct worker *w = c->w;
-	struct detour_respond_ctx ctx = make_ctx(w, req && req->method_id == DETOUR_M_HEAD, true);
+	struct detour_respond_ctx ctx = make_ctx(w, head, true);
 	ssize_t n;
 
 	c->close_after = true;
@@ -230,6 +230,11 @@ static void emit_error(struct conn *c, int status, const struct detour_request *
 	stats_request(w->st, status, c->listener);
 	if (w->alog)
 		alog_request(w, c, req, status, n > 0 ? (size_t)n : 0, NULL, NULL, 0);
+}
+
+static void emit_error(struct conn *c, int status, const struct detour_request *req)
+{
+	emit_error_head(c, status, req, req && req->method_id == DETOUR_M_HEAD);
 }
 
 static bool grow_out(struct conn *c, uint32_t want)
@@ -272,8 +277,20 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		memcpy(c->out + off, continue_100, sizeof(continue_100) - 1);
 		off += sizeof(continue_100) - 1;
 	}
-	pl = detour_url_normalize_path(req->path, req->path_len, w->pathbuf,
-	                               3 * w->limits.max_target + 1);
+	if (req->method_id == DETOUR_M_CONNECT) {
+		/* Not a proxy: RFC 9110 §15.6.2, 501 for a method the server
+		 * does not support for any resource. */
+		emit_error(c, 501, req);
+		return true;
+	}
+	if (req->asterisk_form) {
+		/* "OPTIONS *" names no resource, so no rule: 404. */
+		pl = 1;
+		w->pathbuf[0] = '*';
+	} else {
+		pl = detour_url_normalize_path(req->path, req->path_len, w->pathbuf,
+		                               3 * w->limits.max_target + 1);
+	}
 	if (pl < 0) {
 		emit_error(c, 400, req);
 		return true;
@@ -374,7 +391,11 @@ static bool process(struct conn *c)
 		if (e == DETOUR_INCOMPLETE)
 			break;
 		if (e != DETOUR_OK) {
-			emit_error(c, status, e == DETOUR_ETOOBIG && status == 413 ? req : NULL);
+			/* The head is refused, so req is not whole (but for 413);
+			 * a HEAD still gets no body (RFC 9110 §9.3.2). */
+			bool head = c->in_len - pos >= 5 && !memcmp(c->in + pos, "HEAD ", 5);
+			emit_error_head(c, status, e == DETOUR_ETOOBIG && status == 413 ? req : NULL,
+			                head);
 			break;
 		}
 		uint32_t resp_start = c->out_len;
