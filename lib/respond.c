@@ -390,28 +390,22 @@ ssize_t detour_respond_location(const struct detour_match *m, const struct detou
 
 /* -------------------------------------------------------------- responses */
 
-/* Bytes of s[0..n) once HTML-escaped for an attribute value. */
+/* Bytes each byte adds when HTML-escaped for an attribute value. */
+static const unsigned char esc_extra[256] = {
+        ['&'] = 4,  /* &amp; */
+        ['<'] = 3,  /* &lt; */
+        ['>'] = 3,  /* &gt; */
+        ['"'] = 5,  /* &quot; */
+        ['\''] = 4, /* &#39; */
+};
+
+/* Bytes of s[0..n) once HTML-escaped. */
 static size_t esc_len(const char *s, size_t n)
 {
 	size_t k = n;
 
-	for (size_t i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '&':
-			k += 4; /* &amp; */
-			break;
-		case '<':
-		case '>':
-			k += 3; /* &lt; &gt; */
-			break;
-		case '"':
-			k += 5; /* &quot; */
-			break;
-		case '\'':
-			k += 4; /* &#39; */
-			break;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		k += esc_extra[(unsigned char)s[i]];
 	return k;
 }
 
@@ -570,8 +564,8 @@ ssize_t detour_respond(const struct detour_match *m, const struct detour_match_r
 	 * HTML-escaped, keeps the body at most 6 bytes per Location byte. */
 	static const char b1[] = "</title>\n<p><a href=\"";
 	static const char b2[] = "\">Redirecting</a></p>\n";
-	size_t body =
-	        sizeof(DOCTYPE) - 1 + 4 + rl + sizeof(b1) - 1 + esc_len(l, ln) + sizeof(b2) - 1;
+	size_t el = esc_len(l, ln);
+	size_t body = sizeof(DOCTYPE) - 1 + 4 + rl + sizeof(b1) - 1 + el + sizeof(b2) - 1;
 	put_tail(&w, body, ctx);
 	if (!ctx->head) {
 		char code[3] = {(char)('0' + r->status / 100), (char)('0' + r->status / 10 % 10),
@@ -581,7 +575,10 @@ ssize_t detour_respond(const struct detour_match *m, const struct detour_match_r
 		putc_(&w, ' ');
 		put(&w, reason, rl);
 		put(&w, b1, sizeof(b1) - 1);
-		put_esc(&w, l, ln);
+		if (el == ln)
+			put(&w, l, ln); /* the usual case: nothing to escape */
+		else
+			put_esc(&w, l, ln);
 		put(&w, b2, sizeof(b2) - 1);
 	}
 	return w.over ? -1 : (ssize_t)w.n;

@@ -180,7 +180,7 @@ static uint64_t rule_key(const struct detour_rule *r, uint32_t hid, struct hosti
 	switch (r->kind) {
 	case DETOUR_SRC_EXACT:
 		h->min_exact = i;
-		return key_of(detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len), hid, K_EXACT, 0);
+		return key_of(detour_hash_bytes(r->path, r->path_len), hid, K_EXACT, 0);
 	case DETOUR_SRC_SPLAT:
 		h->min_splat = i;
 		h->splat_depths |= UINT64_C(1) << bit_of(count_slashes(r->path, r->path_len));
@@ -512,7 +512,7 @@ bool detour_table_match(const struct detour_table *t, const struct detour_match_
 	cand[nc++] = &t->hosts[0];
 
 	/* Exact sources. */
-	uint64_t ph = detour_fnv(DETOUR_FNV_INIT, s.path, s.n);
+	uint64_t ph = detour_hash_bytes(s.path, s.n);
 	for (unsigned i = 0; i < nc; i++)
 		if (cand[i]->min_exact < s.best)
 			probe_exact(&s, cand[i], ph);
