@@ -494,6 +494,10 @@ static void put_tail(struct wr *w, size_t body_len, const struct detour_respond_
 	put_uint(w, body_len);
 	if (ctx->close)
 		PUTS(w, "\r\nConnection: close\r\n\r\n");
+	else if (ctx->keep_alive)
+		/* An HTTP/1.0 client keeps the connection only when told
+		 * (RFC 9112 §9.3, Appendix C.2.2). */
+		PUTS(w, "\r\nConnection: keep-alive\r\n\r\n");
 	else
 		PUTS(w, "\r\n\r\n");
 }

@@ -300,6 +300,19 @@ static void test_head_close_server(void **state)
 	                "\r\n"
 	                "<!DOCTYPE html>\n<title>301 Moved Permanently</title>\n"
 	                "<p><a href=\"/b\">Redirecting</a></p>\n");
+	/* an HTTP/1.0 client that asked to keep the connection is told so */
+	c.close = false;
+	c.server_header = false;
+	c.keep_alive = true;
+	c.head = true;
+	expect_response("/a /b 301", "/a", NULL, &c,
+	                "HTTP/1.1 301 Moved Permanently\r\n"
+	                "Date: " DATE "\r\n"
+	                "Location: /b\r\n"
+	                "Content-Type: text/html; charset=utf-8\r\n"
+	                "Content-Length: 89\r\n"
+	                "Connection: keep-alive\r\n"
+	                "\r\n");
 }
 
 static void test_cache_headers(void **state)
