@@ -8,6 +8,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "detour/common.h"
 #include "detour/http1.h"
@@ -19,8 +22,12 @@ struct detour_table;
 
 /* What is matched. host is the Host header as received (port, case and a
  * trailing dot are handled by the table) or NULL; path must already be
- * normalised with detour_url_normalize_path(). req is NULL in explain and
- * lint; later conditions read headers from it. */
+ * normalised with detour_url_normalize_path(). req is the parsed request
+ * (method, headers) that conditions read; NULL counts as a GET without
+ * headers (lint, check). now is the clock that time windows compare with
+ * (0: the table reads the real-time clock when a rule has a window); peer is
+ * the client's address for if-ip= and sticky=ip (NULL: unknown, if-ip never
+ * holds and sticky=ip falls back to a random choice). All borrowed. */
 struct detour_match_req {
 	const char *host;
 	size_t host_len;
@@ -30,6 +37,8 @@ struct detour_match_req {
 	const char *query; /* without '?'; NULL when the request has none */
 	size_t query_len;
 	const struct detour_request *req;
+	time_t now;                  /* the server's clock (DETOUR_NOW may set it), 0: read it */
+	const struct sockaddr *peer; /* AF_INET or AF_INET6, or NULL */
 };
 
 /* The result: borrowed pointers into the table and into the match_req. */
@@ -37,8 +46,16 @@ struct detour_match {
 	const struct detour_rule *rule;
 	struct detour_slice splat; /* the "*" part, p == NULL if the rule has none */
 	unsigned ncaps;            /* :name placeholders, in source order */
-	struct detour_slice names[DETOUR_MAX_CAPTURES]; /* names without ':' (point into rule->path) */
+	struct detour_slice
+	        names[DETOUR_MAX_CAPTURES]; /* names without ':' (point into rule->path) */
 	struct detour_slice caps[DETOUR_MAX_CAPTURES];
+	/* Set for rules with an extension (NULL / defaults otherwise): */
+	const struct detour_rule_ext *ext; /* the rule's extension, NULL if none */
+	int64_t window_end; /* end of the rule's current time window (Unix seconds): cache
+	                       lifetimes are cut to it; INT64_MAX when no window */
+	const char *cookie; /* sticky=cookie: the cookie name to set (NUL-terminated), or NULL */
+	unsigned variant;   /* weighted group: position of the chosen rule in its group; the
+	                       cookie's value */
 };
 
 /* Compiles rs into a table. Takes ownership of rs in every case (it is freed
@@ -56,5 +73,48 @@ const struct detour_ruleset *detour_table_rules(const struct detour_table *t);
  * or false when no rule matches. Thread-safe on a shared table. */
 bool detour_table_match(const struct detour_table *t, const struct detour_match_req *q,
                         struct detour_match *m);
+
+/* ---------------------------------------------------------- weighted groups
+ * Lines with the same source and a weight= form one group; the group sits at
+ * its first member's place in file order and answers with one member chosen
+ * by weight among those whose conditions and windows hold and that are
+ * healthy (all of them when none is healthy). */
+
+/* Called once per member of a weighted group that has health=: the rule's
+ * index, the origin of its target ("https://m1.example.net" or with a port;
+ * NUL-terminated, lives as long as t) and the health path ("/ping"). */
+typedef void (*detour_health_fn)(void *arg, uint32_t rule_index, const char *origin,
+                                 const char *health_path);
+
+/* Enumerates the health-checked targets of t in file order. Returns how
+ * many there are. */
+size_t detour_table_health_targets(const struct detour_table *t, detour_health_fn fn, void *arg);
+
+/* Marks the target of rule_index up or down (an atomic flag, safe from any
+ * thread while workers match). Every target starts up. Ignored for a rule
+ * that is not a group member. */
+void detour_table_set_healthy(const struct detour_table *t, uint32_t rule_index, bool up);
+
+/* The flag set above; true for a rule that is not a group member. */
+bool detour_table_healthy(const struct detour_table *t, uint32_t rule_index);
+
+/* How many times the group chose rule_index (kept in memory per table, atomic
+ * counters, for the metrics). 0 for a rule that is not a group member. */
+uint64_t detour_table_variant_hits(const struct detour_table *t, uint32_t rule_index);
+
+/* ------------------------------------------------------------ explanations */
+
+/* Whether r's source (host, scheme, path) matches q, whatever its
+ * conditions, window or group say. */
+bool detour_table_source_matches(const struct detour_table *t, const struct detour_match_req *q,
+                                 const struct detour_rule *r);
+
+/* Writes one line per fact that decides whether r applies to q: each
+ * condition with its result, the window state and its end, the group's
+ * choice and why. fn gets NUL-terminated lines without a newline. Returns
+ * whether r applies (as detour_table_match would judge it). */
+bool detour_table_explain(const struct detour_table *t, const struct detour_match_req *q,
+                          const struct detour_rule *r, void (*fn)(void *arg, const char *line),
+                          void *arg);
 
 #endif
