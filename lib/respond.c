@@ -490,6 +490,9 @@ static void put_cache(struct wr *w, int32_t cache, const struct detour_respond_c
 
 static void put_tail(struct wr *w, size_t body_len, const struct detour_respond_ctx *ctx)
 {
+	/* The caller's extra header lines (maintenance: Retry-After), verbatim. */
+	if (ctx->extra_len > 0)
+		put(w, ctx->extra_headers, ctx->extra_len);
 	PUTS(w, "Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
 	put_uint(w, body_len);
 	if (ctx->close)

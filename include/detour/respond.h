@@ -23,6 +23,12 @@ struct detour_respond_ctx {
 	bool keep_alive;    /* add "Connection: keep-alive" (an HTTP/1.0 client asked to keep
 	                       the connection; RFC 9112 §9.3 and Appendix C.2.2) */
 	bool server_header; /* add "Server: detour" */
+	/* Whole header lines ("Retry-After: 120\r\n"), written verbatim before
+	 * Content-Type; borrowed; at most 256 bytes (DETOUR_RESPONSE_MAX keeps room);
+	 * the caller vouches for them (no CR/LF but the line ends). NULL/0: none.
+	 * Used by the server's maintenance mode. */
+	const char *extra_headers;
+	size_t extra_len;
 };
 
 /* Formats t as an IMF-fixdate into out (DETOUR_DATE_LEN bytes + NUL). */
