@@ -15,7 +15,8 @@
 #   CONNS [64]        wrk connections
 #   DEPTH [16]        pipelined requests per connection in scenario c
 #   NRULES [1000000]  exact rules in scenarios b and d
-#   SERVERS ["detour nginx floor"], SCENARIOS ["a b c d"]
+#   SERVERS ["detour nginx floor"]
+#   SCENARIOS ["a b c d"]  c is both c.a (a pipelined) and c.b (b pipelined); each can be named
 #   PORT_LO, PORT_HI [18080, 18090]   the ports the servers may use
 #   CORE_SERVER [0], CORE_WRK [1]     the cores of the servers and of wrk
 #   LOAD_TIMEOUT [120]  seconds a server may take to load NRULES rules
@@ -348,12 +349,13 @@ active() { # the servers that are up, in the order of SERVERS
 }
 
 # --- phase 1: one rule (scenarios a and c.a) --------------------------------------------------
+# SCENARIOS names a, b, c (both c.a and c.b), c.a, c.b, d.
 phase1=""
 has a "$SCENARIOS" && phase1="$phase1 a"
-has c "$SCENARIOS" && phase1="$phase1 c.a"
+{ has c "$SCENARIOS" || has c.a "$SCENARIOS"; } && phase1="$phase1 c.a"
 phase2=""
 has b "$SCENARIOS" && phase2="$phase2 b"
-has c "$SCENARIOS" && phase2="$phase2 c.b"
+{ has c "$SCENARIOS" || has c.b "$SCENARIOS"; } && phase2="$phase2 c.b"
 
 if has floor "$SERVERS" && [ -n "$phase1$phase2" ]; then
 	start_floor
