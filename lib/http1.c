@@ -16,6 +16,7 @@
 #endif
 
 #include "detour/http1.h"
+#include "detour/url.h"
 
 /* ---- character classes ------------------------------------------------- */
 
@@ -128,93 +129,6 @@ static inline cp scan_value(cp p, cp end)
 
 /* ---- host and authority (RFC 3986 §3.2.2, RFC 9110 §7.2) ---------------- */
 
-/* dec-octet "." dec-octet "." dec-octet "." dec-octet, no leading zeros
- * (RFC 3986 §3.2.2). */
-static bool valid_ipv4(cp p, size_t n)
-{
-	size_t i = 0;
-	for (int part = 0; part < 4; part++) {
-		if (part) {
-			if (i >= n || p[i] != '.')
-				return false;
-			i++;
-		}
-		size_t s = i;
-		unsigned v = 0;
-		while (i < n && IS_DIGIT(p[i]) && i - s < 3)
-			v = v * 10 + (unsigned)(p[i++] - '0');
-		if (i == s || v > 255 || (i - s > 1 && p[s] == '0'))
-			return false;
-	}
-	return i == n;
-}
-
-/* IPv6address of RFC 3986 §3.2.2: eight 16-bit groups, one "::" standing for
- * one or more zero groups, an IPv4 address as the last two groups. */
-static bool valid_ipv6(cp p, size_t n)
-{
-	size_t i = 0;
-	unsigned groups = 0;
-	bool elided = false;
-
-	if (n >= 2 && p[0] == ':' && p[1] == ':') {
-		elided = true;
-		i = 2;
-		if (i == n)
-			return true;
-	} else if (n == 0 || p[0] == ':') {
-		return false;
-	}
-	for (;;) {
-		size_t s = i;
-		while (i < n && (cc[p[i]] & CC_HEX) && i - s < 5)
-			i++;
-		if (i < n && p[i] == '.') {
-			if (!valid_ipv4(p + s, n - s))
-				return false;
-			groups += 2;
-			break;
-		}
-		if (i == s || i - s > 4)
-			return false;
-		groups++;
-		if (i == n)
-			break;
-		if (p[i] != ':')
-			return false;
-		i++;
-		if (i < n && p[i] == ':') {
-			if (elided)
-				return false;
-			elided = true;
-			i++;
-			if (i == n)
-				break;
-		} else if (i == n) {
-			return false;
-		}
-	}
-	return elided ? groups <= 7 : groups == 8;
-}
-
-/* "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ), RFC 3986 §3.2.2. */
-static bool valid_ipvfuture(cp p, size_t n)
-{
-	size_t i = 1;
-	if (n < 4 || lc[p[0]] != 'v')
-		return false;
-	while (i < n && (cc[p[i]] & CC_HEX))
-		i++;
-	if (i == 1 || i >= n || p[i] != '.')
-		return false;
-	if (++i == n)
-		return false;
-	for (; i < n; i++)
-		if (!(cc[p[i]] & CC_REGNAME) && p[i] != ':')
-			return false;
-	return true;
-}
-
 enum port_rule { PORT_OPTIONAL, PORT_REQUIRED };
 
 /* uri-host [ ":" port ]: reg-name (with pct-encoded), IPv4 or IP-literal; a
@@ -232,8 +146,7 @@ static bool valid_authority(cp p, size_t n, enum port_rule rule)
 		if (close == NULL)
 			return false;
 		size_t in = (size_t)(close - p) - 1;
-		if (in == 0 ||
-		    !(lc[p[1]] == 'v' ? valid_ipvfuture(p + 1, in) : valid_ipv6(p + 1, in)))
+		if (!detour_url_ip_literal_valid((const char *)p + 1, in))
 			return false;
 		i = in + 2;
 	} else {

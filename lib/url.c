@@ -178,6 +178,11 @@ static bool ipvfuture_ok(const char *p, size_t n)
 	return true;
 }
 
+bool detour_url_ip_literal_valid(const char *p, size_t n)
+{
+	return n && (p[0] | 0x20) == 'v' ? ipvfuture_ok(p, n) : ipv6_ok(p, n);
+}
+
 /* authority = [ userinfo "@" ] host [ ":" port ]   (RFC 3986 §3.2)
  * s[a..b) is the authority, already cut at the first "/", "?" or "#". */
 static detour_err parse_authority(const char *s, size_t a, size_t b, struct detour_url *u)
@@ -201,7 +206,7 @@ static detour_err parse_authority(const char *s, size_t a, size_t b, struct deto
 		size_t e = (size_t)(rb - s);
 		const char *ip = s + h + 1;
 		size_t n = e - h - 1;
-		if (!(n && (ip[0] | 0x20) == 'v' ? ipvfuture_ok(ip, n) : ipv6_ok(ip, n)))
+		if (!detour_url_ip_literal_valid(ip, n))
 			return DETOUR_EINVAL;
 		h = e + 1;
 		if (h < b && s[h] != ':')

@@ -82,6 +82,11 @@ enum detour_url_enc {
 ssize_t detour_url_encode(const char *in, size_t len, enum detour_url_enc mode, char *out,
                           size_t cap);
 
+/* True if p[0..n) is what an IP-literal holds between its brackets: an
+ * IPv6address or an IPvFuture (RFC 3986 §3.2.2; no zone identifier). The
+ * HTTP parser checks Host values with it too. */
+bool detour_url_ip_literal_valid(const char *p, size_t n);
+
 /* Lower-cases an ASCII host name in place and strips one trailing dot. Returns
  * the new length. */
 size_t detour_url_host_canon(char *host, size_t len);
