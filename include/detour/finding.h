@@ -65,10 +65,6 @@ const char *detour_finding_help(enum detour_finding f);
 /* "info", "warning" or "error". */
 const char *detour_severity_name(enum detour_severity s);
 
-/* The standard reason phrase of an HTTP status ("Moved Permanently"), or
- * "" when unknown. */
-const char *detour_status_reason(int status);
-
 /* How a response may be reused from a browser's cache (RFC 9111 §4.2). */
 enum detour_cache_kind {
 	DETOUR_CACHE_NOT_STORED = 0, /* no-store */

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "cli.h"
 #include "detour/refresh.h"
+#include "detour/respond.h"
 
 #define BODY_CAP         (1u << 20) /* bytes of HTML read for a meta refresh */
 #define RESP_HEADERS_MAX 200
@@ -602,7 +603,7 @@ static void done_transfer(struct run *R, struct chain *c, CURLcode res)
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
 	h->status = (int)code;
 	snprintf(h->reason, sizeof(h->reason), "%s",
-	         c->reason[0] ? c->reason : detour_status_reason(h->status));
+	         c->reason[0] ? c->reason : detour_reason(h->status));
 	struct detour_header hd[RESP_HEADERS_MAX];
 	size_t nh = parse_headers(c, hd, RESP_HEADERS_MAX);
 	struct detour_follow_resp resp = {h->status, hd, nh};

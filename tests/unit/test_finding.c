@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include "detour/finding.h"
+#include "detour/respond.h"
 
 #define H(n, v)                                                                                    \
 	{                                                                                          \
@@ -54,8 +55,8 @@ static void test_codes(void **state)
 	assert_int_equal(detour_finding_severity(DETOUR_F_CHAIN), DETOUR_SEV_WARNING);
 	assert_int_equal(detour_finding_severity(DETOUR_F_RELATIVE_LOCATION), DETOUR_SEV_INFO);
 	assert_string_equal(detour_severity_name(DETOUR_SEV_WARNING), "warning");
-	assert_string_equal(detour_status_reason(308), "Permanent Redirect");
-	assert_string_equal(detour_status_reason(299), "");
+	assert_string_equal(detour_reason(308), "Permanent Redirect");
+	assert_string_equal(detour_reason(299), "");
 }
 
 struct ccase {
