@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "detour/config.h"
+#include "detour/respond.h"
 #include "detour/rulefile.h"
 
 #define MAX_ARGS 8
@@ -389,6 +391,372 @@ static detour_err d_stats_flush(struct pstate *s, const struct arg *a, unsigned 
 	return DETOUR_OK;
 }
 
+/* ---- maintenance and health-check ------------------------------------- */
+
+detour_err detour_conf_cidr_parse(const char *p, size_t len, struct detour_conf_cidr *c)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = memchr(p, '/', len);
+	size_t hl = slash ? (size_t)(slash - p) : len;
+	long prefix = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (hl == 0 || hl >= sizeof(host))
+		return DETOUR_EINVAL;
+	memcpy(host, p, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, c->addr) == 1)
+		c->family = 4;
+	else if (inet_pton(AF_INET6, host, c->addr) == 1)
+		c->family = 6;
+	else
+		return DETOUR_EINVAL;
+	unsigned max = c->family == 4 ? 32 : 128;
+	if (slash) {
+		const char *d = slash + 1, *end = p + len;
+		if (d == end || end - d > 3)
+			return DETOUR_EINVAL;
+		for (prefix = 0; d < end; d++) {
+			if (*d < '0' || *d > '9')
+				return DETOUR_EINVAL;
+			prefix = prefix * 10 + (*d - '0');
+		}
+		if (prefix > (long)max)
+			return DETOUR_EINVAL;
+	}
+	c->prefix = (uint8_t)(prefix < 0 ? max : (unsigned)prefix);
+	/* No host bits past the prefix: "10.0.0.1/8" is more likely a typo. */
+	for (unsigned bit = c->prefix; bit < max; bit++)
+		if (c->addr[bit / 8] & (0x80u >> (bit % 8)))
+			return DETOUR_EINVAL;
+	return DETOUR_OK;
+}
+
+bool detour_conf_cidr_match(const struct detour_conf_cidr *c, const struct sockaddr *sa)
+{
+	const uint8_t *a;
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		if (c->family != 4)
+			return false;
+		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		if (c->family == 4) {
+			if (memcmp(a, mapped, 12) != 0)
+				return false;
+			a += 12; /* ::ffff:a.b.c.d */
+		}
+	} else {
+		return false;
+	}
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+	if (memcmp(a, c->addr, full) != 0)
+		return false;
+	return rest == 0 || ((a[full] ^ c->addr[full]) & (0xffu << (8 - rest)) & 0xffu) == 0;
+}
+
+bool detour_retry_after_valid(const char *p, size_t len)
+{
+	static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	/* RFC 9110 §10.2.3: Retry-After = HTTP-date / delay-seconds */
+	size_t i = 0;
+
+	while (i < len && p[i] >= '0' && p[i] <= '9')
+		i++;
+	if (i == len)
+		return len >= 1 && len <= 10;
+	/* §5.6.7 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+	static const char shape[] = "Ddd, 00 Mmm 0000 00:00:00 GMT";
+	if (len != sizeof(shape) - 1)
+		return false;
+	for (i = 0; i < len; i++) {
+		char k = shape[i], ch = p[i];
+		if (k == '0' ? (ch < '0' || ch > '9')
+		             : (k != 'D' && k != 'd' && k != 'M' && k != 'm' && ch != k))
+			return false;
+	}
+	bool day = false, mon = false;
+	for (int k = 0; k < 7; k++)
+		day = day || memcmp(p, days[k], 3) == 0;
+	for (int k = 0; k < 12; k++)
+		mon = mon || memcmp(p + 8, months[k], 3) == 0;
+	int dd = (p[5] - '0') * 10 + (p[6] - '0'), hh = (p[17] - '0') * 10 + (p[18] - '0');
+	int mi = (p[20] - '0') * 10 + (p[21] - '0'), ss = (p[23] - '0') * 10 + (p[24] - '0');
+	/* second 60: a leap second, which §5.6.7 allows */
+	return day && mon && dd >= 1 && dd <= 31 && hh <= 23 && mi <= 59 && ss <= 60;
+}
+
+/* "2026-11-23T04:00:00Z" (RFC 3339, UTC only) into Unix seconds. */
+static bool parse_utc(const char *p, size_t len, int64_t *out)
+{
+	static const char shape[] = "0000-00-00T00:00:00Z";
+	int f[6] = {0}, k = 0;
+
+	if (len != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (shape[i] != '0') {
+			if (p[i] != shape[i])
+				return false;
+			k++;
+			continue;
+		}
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		f[k] = f[k] * 10 + (p[i] - '0');
+	}
+	if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 59)
+		return false;
+	struct tm tm = {.tm_year = f[0] - 1900,
+	                .tm_mon = f[1] - 1,
+	                .tm_mday = f[2],
+	                .tm_hour = f[3],
+	                .tm_min = f[4],
+	                .tm_sec = f[5]};
+	time_t t = timegm(&tm);
+	if (tm.tm_mday != f[2]) /* timegm normalised "02-30" into March */
+		return false;
+	*out = (int64_t)t;
+	return true;
+}
+
+/* Whether line, parsed alone as a rule, is valid; the rulefile's message
+ * goes into d at the column of the value. */
+static detour_err check_rule(struct pstate *s, unsigned col, const char *what, const char *line,
+                             const char *p, size_t len)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag rd = {0};
+	detour_err e;
+
+	if (rs == NULL) {
+		detour_diag_set(s->d, s->name, s->line, col, "out of memory");
+		return DETOUR_ENOMEM;
+	}
+	e = detour_ruleset_add_line(rs, "maintenance", 1, line, strlen(line), &rd);
+	detour_ruleset_free(rs);
+	if (e == DETOUR_OK)
+		return DETOUR_OK;
+	char val[128];
+	snprintf(val, sizeof(val), "%.*s", (int)(len < 100 ? len : 100), p);
+	detour_diag_set(s->d, s->name, s->line, col, "%s \"%s\": %s", what, val, rd.msg);
+	return DETOUR_EINVAL;
+}
+
+/* Splits a comma list into args with their own columns; calls fn on each. */
+static detour_err each_item(struct pstate *s, const struct arg *v,
+                            detour_err (*fn)(struct pstate *s, const struct arg *item))
+{
+	size_t i = 0;
+
+	while (i <= v->len) {
+		size_t l = 0;
+		while (i + l < v->len && v->p[i + l] != ',')
+			l++;
+		struct arg item = {v->p + i, l, v->col + (unsigned)i};
+		if (l == 0)
+			return fail(s, item.col, "empty item in the list \"%s\"", v->p, v->len);
+		if (fn(s, &item) != DETOUR_OK)
+			return DETOUR_EINVAL;
+		i += l + 1;
+	}
+	return DETOUR_OK;
+}
+
+static detour_err m_ip_item(struct pstate *s, const struct arg *a)
+{
+	struct detour_conf_maint *m = &s->c->maint;
+
+	if (m->nallow_ip == DETOUR_CONF_MAX_CIDRS)
+		return fail(s, a->col, "too many allow-ip ranges (at most 64), at \"%s\"", a->p,
+		            a->len);
+	if (detour_conf_cidr_parse(a->p, a->len, &m->allow_ip[m->nallow_ip]) != DETOUR_OK)
+		return fail(s, a->col,
+		            "expected an address or a CIDR range (10.0.0.0/8, 2001:db8::/32) with "
+		            "no bits past the prefix, found \"%s\"",
+		            a->p, a->len);
+	m->nallow_ip++;
+	return DETOUR_OK;
+}
+
+static detour_err m_path_item(struct pstate *s, const struct arg *a)
+{
+	struct detour_conf_maint *m = &s->c->maint;
+	size_t used = strlen(m->allow_path);
+	char line[DETOUR_CONF_MAINT_ALLOW_MAX + 16];
+
+	if (used + a->len + 2 > sizeof(m->allow_path))
+		return fail(s, a->col, "allow-path sources over 4 KiB in all, at \"%s\"", a->p,
+		            a->len);
+	snprintf(line, sizeof(line), "%.*s - 410", (int)a->len, a->p);
+	if (check_rule(s, a->col, "allow-path source", line, a->p, a->len) != DETOUR_OK)
+		return DETOUR_EINVAL;
+	memcpy(m->allow_path + used, a->p, a->len);
+	m->allow_path[used + a->len] = '\n';
+	m->allow_path[used + a->len + 1] = '\0';
+	return DETOUR_OK;
+}
+
+/* Splits "key=value": returns the value part as an arg, or false. */
+static bool key_value(const struct arg *a, const char *key, struct arg *v)
+{
+	size_t kl = strlen(key);
+
+	if (a->len <= kl + 1 || memcmp(a->p, key, kl) != 0 || a->p[kl] != '=')
+		return false;
+	*v = (struct arg){a->p + kl + 1, a->len - kl - 1, a->col + (unsigned)kl + 1};
+	return true;
+}
+
+/* maintenance TARGET [status=...] [retry-after=...] [allow-ip=...]
+ *             [allow-path=...] [file=...] [on|off] */
+static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned n)
+{
+	struct detour_conf_maint *m = &s->c->maint;
+	char line[DETOUR_CONF_MAINT_TARGET_MAX + 64];
+	bool on_seen = false, off_seen = false;
+	struct arg v;
+
+	if (m->line != 0) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "maintenance is already set on line %u, at \"%%s\"",
+		         m->line);
+		return fail(s, a[0].col, msg, a[0].p, a[0].len);
+	}
+	memset(m, 0, sizeof(*m));
+	m->status = 307;
+	if (a[0].len >= sizeof(m->target) || memchr(a[0].p, '=', a[0].len) || arg_is(&a[0], "on") ||
+	    arg_is(&a[0], "off") || arg_is(&a[0], "-"))
+		return fail(s, a[0].col, "expected a target URL or path first, found \"%s\"",
+		            a[0].p, a[0].len);
+	snprintf(line, sizeof(line), "/* %.*s 307 cache=no-store", (int)a[0].len, a[0].p);
+	if (check_rule(s, a[0].col, "maintenance target", line, a[0].p, a[0].len) != DETOUR_OK)
+		return DETOUR_EINVAL;
+	memcpy(m->target, a[0].p, a[0].len);
+	for (unsigned i = 1; i < n; i++) {
+		const struct arg *o = &a[i];
+		if (arg_is(o, "on") || arg_is(o, "off")) {
+			bool *seen = arg_is(o, "on") ? &on_seen : &off_seen;
+			if (on_seen || off_seen)
+				return fail(s, o->col, "'on' or 'off' given twice, at \"%s\"", o->p,
+				            o->len);
+			*seen = true;
+		} else if (key_value(o, "status", &v)) {
+			if (!(arg_is(&v, "302") || arg_is(&v, "303") || arg_is(&v, "307")))
+				return fail(s, v.col,
+				            "expected status 302, 303 or 307, found \"%s\"", v.p,
+				            v.len);
+			m->status = (v.p[1] - '0') * 10 + (v.p[2] - '0') + 300;
+		} else if (key_value(o, "retry-after", &v)) {
+			/* An HTTP-date holds spaces, which end an argument: the config
+			 * takes a UTC time and writes the header's IMF-fixdate. */
+			int64_t at;
+			if (v.len <= 10 && detour_retry_after_valid(v.p, v.len)) {
+				memcpy(m->retry_after, v.p, v.len);
+				m->retry_after[v.len] = '\0';
+			} else if (parse_utc(v.p, v.len, &at)) {
+				detour_http_date((time_t)at, m->retry_after);
+			} else {
+				return fail(
+				        s, v.col,
+				        "expected seconds or a UTC time (2026-11-23T04:00:00Z) for "
+				        "retry-after, found \"%s\"",
+				        v.p, v.len);
+			}
+		} else if (key_value(o, "allow-ip", &v)) {
+			if (each_item(s, &v, m_ip_item) != DETOUR_OK)
+				return DETOUR_EINVAL;
+		} else if (key_value(o, "allow-path", &v)) {
+			if (each_item(s, &v, m_path_item) != DETOUR_OK)
+				return DETOUR_EINVAL;
+		} else if (key_value(o, "file", &v)) {
+			if (set_path(s, &v, m->file) != DETOUR_OK)
+				return DETOUR_EINVAL;
+		} else {
+			return fail(
+			        s, o->col,
+			        "expected status=, retry-after=, allow-ip=, allow-path=, file=, "
+			        "on or off, found \"%s\"",
+			        o->p, o->len);
+		}
+	}
+	m->on = on_seen || (!off_seen && m->file[0] == '\0');
+	m->line = s->line;
+	return DETOUR_OK;
+}
+
+/* "5s", "2m", "500ms": milliseconds, or -1. */
+static int64_t duration_ms(const struct arg *v)
+{
+	if (v->len > 2 && v->p[v->len - 2] == 'm' && v->p[v->len - 1] == 's') {
+		int64_t ms = 0;
+		if (v->len - 2 > 7)
+			return -1;
+		for (size_t i = 0; i < v->len - 2; i++) {
+			if (v->p[i] < '0' || v->p[i] > '9')
+				return -1;
+			ms = ms * 10 + (v->p[i] - '0');
+		}
+		return ms;
+	}
+	int64_t secs = detour_parse_duration(v->p, v->len);
+	return secs < 0 || secs > 86400 ? -1 : secs * 1000;
+}
+
+/* health-check [interval=5s] [timeout=2s] [rise=2] [fall=3] */
+static detour_err d_health_check(struct pstate *s, const struct arg *a, unsigned n)
+{
+	struct detour_conf_health *h = &s->c->health;
+	struct arg v;
+
+	for (unsigned i = 0; i < n; i++) {
+		int64_t x;
+		if (key_value(&a[i], "interval", &v)) {
+			x = duration_ms(&v);
+			if (x < 100 || x > 3600000)
+				return fail(
+				        s, v.col,
+				        "expected an interval from 100ms to 1h (5s, 500ms), found "
+				        "\"%s\"",
+				        v.p, v.len);
+			h->interval_ms = (unsigned)x;
+		} else if (key_value(&a[i], "timeout", &v)) {
+			x = duration_ms(&v);
+			if (x < 100 || x > 60000)
+				return fail(
+				        s, v.col,
+				        "expected a timeout from 100ms to 60s (2s, 500ms), found "
+				        "\"%s\"",
+				        v.p, v.len);
+			h->timeout_ms = (unsigned)x;
+		} else if (key_value(&a[i], "rise", &v) || key_value(&a[i], "fall", &v)) {
+			x = detour_parse_size(v.p, v.len);
+			if (x < 1 || x > 100 || v.p[v.len - 1] < '0' || v.p[v.len - 1] > '9')
+				return fail(s, v.col,
+				            "expected a count from 1 to 100, found \"%s\"", v.p,
+				            v.len);
+			*(a[i].p[0] == 'r' ? &h->rise : &h->fall) = (unsigned)x;
+		} else {
+			return fail(s, a[i].col,
+			            "expected interval=, timeout=, rise= or fall=, found \"%s\"",
+			            a[i].p, a[i].len);
+		}
+	}
+	if (h->timeout_ms > h->interval_ms) {
+		detour_diag_set(s->d, s->name, s->line, a[0].col,
+		                "health-check timeout (%u ms) is longer than its interval (%u ms)",
+		                h->timeout_ms, h->interval_ms);
+		return DETOUR_EINVAL;
+	}
+	return DETOUR_OK;
+}
+
 static const struct directive {
 	const char *name;
 	unsigned min_args, max_args;
@@ -409,6 +777,11 @@ static const struct directive {
 	{"user", 1, 1, d_user, "user NAME"},
 	{"stats", 1, 1, d_stats, "stats on|off"},
 	{"stats-flush", 1, 1, d_stats_flush, "stats-flush DURATION"},
+	{"maintenance", 1, 7, d_maintenance,
+         "maintenance TARGET [status=302|303|307] [retry-after=SECONDS|HTTP-date] "
+         "[allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"},
+        {"health-check", 1, 4, d_health_check,
+         "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"},
 };
 
 void detour_config_defaults(struct detour_config *c)
@@ -426,6 +799,10 @@ void detour_config_defaults(struct detour_config *c)
 	strcpy(c->state_dir, "var");
 	c->stats = true;
 	c->stats_flush_ms = 5000;
+	c->health.interval_ms = 5000;
+	c->health.timeout_ms = 2000;
+	c->health.rise = 2;
+	c->health.fall = 3;
 }
 
 static detour_err parse_line(struct pstate *s, const char *p, size_t len)

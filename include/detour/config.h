@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "detour/common.h"
 #include "detour/http1.h"
@@ -21,6 +22,39 @@ struct detour_listen {
 	char host[256]; /* numeric address, IPv6 without brackets */
 	uint16_t port;
 	bool ipv6;
+};
+
+/* A client address range (allow-ip= of maintenance). addr holds the network
+ * in network byte order, with the bits past prefix cleared. */
+struct detour_conf_cidr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t prefix; /* 0..32 or 0..128 */
+	uint8_t addr[16];
+};
+
+#define DETOUR_CONF_MAX_CIDRS        64
+#define DETOUR_CONF_MAINT_TARGET_MAX 2048
+#define DETOUR_CONF_MAINT_ALLOW_MAX  4096
+
+/* maintenance TARGET [status=302|303|307] [retry-after=SECONDS|HTTP-date]
+ *             [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]
+ * (docs/config.md). */
+struct detour_conf_maint {
+	unsigned line; /* of the directive in the file; 0 = no maintenance directive */
+	bool on;       /* `on`, or neither `on`, `off` nor file= given */
+	char target[DETOUR_CONF_MAINT_TARGET_MAX]; /* a path or an absolute URL */
+	int status;                                /* 302, 303 or 307 (default) */
+	char retry_after[32];                      /* the Retry-After value as written, "" = none */
+	struct detour_conf_cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
+	unsigned nallow_ip;
+	char allow_path[DETOUR_CONF_MAINT_ALLOW_MAX]; /* rule sources, each ended by '\n' */
+	char file[DETOUR_CONF_PATH_MAX];              /* on while this file exists; "" = none */
+};
+
+/* health-check interval=5s timeout=2s rise=2 fall=3 (docs/config.md). */
+struct detour_conf_health {
+	unsigned interval_ms, timeout_ms;
+	unsigned rise, fall; /* probes in a row that bring a target up / take it down */
 };
 
 struct detour_config {
@@ -45,12 +79,29 @@ struct detour_config {
 	char user[64]; /* drop privileges to this user after binding; "" = stay */
 	bool stats;    /* per-rule hit counters and the unmatched-path sketch; default on */
 	unsigned stats_flush_ms; /* how often counters are written to the state; default 5 s */
+	struct detour_conf_maint maint;   /* maintenance mode (src/server/maint.c) */
+	struct detour_conf_health health; /* mirror probes (src/server/health.c) */
 };
+
+/* Parses "10.0.0.0/8", "2001:db8::/32" or a single address ("192.0.2.1",
+ * "::1": a full-length prefix) into c. DETOUR_EINVAL if malformed, or if bits
+ * are set past the prefix ("10.0.0.1/8"). */
+detour_err detour_conf_cidr_parse(const char *s, size_t len, struct detour_conf_cidr *c);
+
+/* Whether the address of sa (AF_INET or AF_INET6; an IPv4-mapped IPv6
+ * address counts as IPv4) lies in c. */
+bool detour_conf_cidr_match(const struct detour_conf_cidr *c, const struct sockaddr *sa);
+
+/* Whether s is a Retry-After value: delay-seconds (1*DIGIT, at most 10
+ * digits) or an IMF-fixdate (RFC 9110 §10.2.3, §5.6.7). */
+bool detour_retry_after_valid(const char *s, size_t len);
 
 /* Fills c with the built-in defaults: listen 127.0.0.1:8080, workers auto,
  * rules examples/site.rules, access-log off, 10000 connections, the HTTP/1
  * limits of detour_http1_limits_default(), header timeout 10 s, keep-alive
- * 60 s, no admin listener, state-dir "var", stats on, flushed every 5 s. */
+ * 60 s, no admin listener, state-dir "var", stats on, flushed every 5 s,
+ * no maintenance directive, health checks every 5 s with a 2 s timeout,
+ * rise 2, fall 3. */
 void detour_config_defaults(struct detour_config *c);
 
 /* Parses buf as a config file named name (used in diagnostics and to resolve

@@ -2,7 +2,9 @@
  * "file:line:col: message" text, the defaults, sizes and listen addresses,
  * and loading from a file. Inputs go through guard_copy() so that a read
  * past the end of a config buffer faults. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -369,7 +371,16 @@ struct err_case {
 #define SIZE_EXP(lo, hi) "expected a size from " lo " to " hi " bytes (512, 8k, 1m), found "
 #define KNOWN                                                                                      \
 	"(known: listen, workers, rules, access-log, error-log, server-header, max-connections, "  \
-	"limit, timeout, admin, state-dir, user, stats, stats-flush)"
+	"limit, timeout, admin, state-dir, user, stats, stats-flush, maintenance, health-check)"
+
+#define TARGET_ERR(x)                                                                              \
+	"expected a target: a path starting with '/', an http:// or https:// URL, or '-' (with "   \
+	"status 410), found \"" x "\""
+#define MAINT_USAGE                                                                                \
+	"maintenance TARGET [status=302|303|307] [retry-after=SECONDS|HTTP-date] "                 \
+	"[allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"
+#define RA_EXP       "expected seconds or a UTC time (2026-11-23T04:00:00Z) for retry-after, found "
+#define HEALTH_USAGE "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"
 
 static const struct err_case err_cases[] = {
         /* unknown directive, with the known ones listed */
@@ -482,6 +493,60 @@ static const struct err_case err_cases[] = {
                              "\"0s\""},
         {"stats-flush 2h\n", "t.conf:1:13: expected a duration from 1s to 1h (5s, 1m), found "
                              "\"2h\""},
+        /* maintenance */
+        {"maintenance\n", "t.conf:1:1: 'maintenance' takes 1 argument: " MAINT_USAGE},
+        {"maintenance /m a b c d e f g\n",
+         "t.conf:1:1: 'maintenance' takes 1 argument: " MAINT_USAGE},
+        {"maintenance status=307\n",
+         "t.conf:1:13: expected a target URL or path first, found \"status=307\""},
+        {"maintenance on\n", "t.conf:1:13: expected a target URL or path first, found \"on\""},
+        {"maintenance /m\nmaintenance /n\n",
+         "t.conf:2:13: maintenance is already set on line 1, at \"/n\""},
+        {"maintenance ftp://x/\n",
+         "t.conf:1:13: maintenance target \"ftp://x/\": " TARGET_ERR("ftp://x/")},
+        {"maintenance - status=307\n",
+         "t.conf:1:13: expected a target URL or path first, found \"-\""},
+        {"maintenance /m status=301\n",
+         "t.conf:1:23: expected status 302, 303 or 307, found \"301\""},
+        {"maintenance /m status=\n",
+         "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
+         "found \"status=\""},
+        {"maintenance /m retry-after=1.5\n", "t.conf:1:28: " RA_EXP "\"1.5\""},
+        {"maintenance /m retry-after=Sun,\n", "t.conf:1:28: " RA_EXP "\"Sun,\""},
+        {"maintenance /m retry-after=99999999999\n", "t.conf:1:28: " RA_EXP "\"99999999999\""},
+        {"maintenance /m retry-after=2026-02-30T00:00:00Z\n",
+         "t.conf:1:28: " RA_EXP "\"2026-02-30T00:00:00Z\""},
+        {"maintenance /m retry-after=2026-11-23T04:00:00+01:00\n",
+         "t.conf:1:28: " RA_EXP "\"2026-11-23T04:00:00+01:00\""},
+        {"maintenance /m allow-ip=10.0.0.0/8,10.0.0.1/8\n",
+         "t.conf:1:36: expected an address or a CIDR range (10.0.0.0/8, 2001:db8::/32) with no "
+         "bits past the prefix, found \"10.0.0.1/8\""},
+        {"maintenance /m allow-ip=::1/129\n",
+         "t.conf:1:25: expected an address or a CIDR range (10.0.0.0/8, 2001:db8::/32) with no "
+         "bits past the prefix, found \"::1/129\""},
+        {"maintenance /m allow-ip=1.2.3.4,,5.6.7.8\n",
+         "t.conf:1:33: empty item in the list \"1.2.3.4,,5.6.7.8\""},
+        {"maintenance /m allow-ip=\n",
+         "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
+         "found \"allow-ip=\""},
+        {"maintenance /m on off\n", "t.conf:1:19: 'on' or 'off' given twice, at \"off\""},
+        {"maintenance /m soon\n",
+         "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
+         "found \"soon\""},
+        /* health-check */
+        {"health-check\n", "t.conf:1:1: 'health-check' takes 1 argument: " HEALTH_USAGE},
+        {"health-check interval=50ms\n",
+         "t.conf:1:23: expected an interval from 100ms to 1h (5s, 500ms), found \"50ms\""},
+        {"health-check interval=2h\n",
+         "t.conf:1:23: expected an interval from 100ms to 1h (5s, 500ms), found \"2h\""},
+        {"health-check timeout=61s\n",
+         "t.conf:1:22: expected a timeout from 100ms to 60s (2s, 500ms), found \"61s\""},
+        {"health-check rise=0\n", "t.conf:1:19: expected a count from 1 to 100, found \"0\""},
+        {"health-check fall=2k\n", "t.conf:1:19: expected a count from 1 to 100, found \"2k\""},
+        {"health-check every=1s\n",
+         "t.conf:1:14: expected interval=, timeout=, rise= or fall=, found \"every=1s\""},
+        {"health-check interval=1s timeout=2s\n",
+         "t.conf:1:14: health-check timeout (2000 ms) is longer than its interval (1000 ms)"},
         /* bytes that have no place in a config */
         {"listen 80\x01x\n", "t.conf:1:10: control character in \"80\""},
         {"listen a\rb\n", "t.conf:1:9: control character in \"a\""},
@@ -517,6 +582,181 @@ static void test_operations(void **state)
 	assert_string_equal(conf.admin_token_file, "");
 	assert_string_equal(conf.state_dir, "/var/lib/detour");
 	assert_true(conf.stats);
+}
+
+/* ---- maintenance and health-check ------------------------------------- */
+
+static void test_maintenance(void **state)
+{
+	/* Defaults: no directive. */
+	parse_ok("workers 1\n");
+	assert_int_equal(conf.maint.line, 0);
+	assert_false(conf.maint.on);
+	assert_int_equal(conf.health.interval_ms, 5000);
+	assert_int_equal(conf.health.timeout_ms, 2000);
+	assert_int_equal(conf.health.rise, 2);
+	assert_int_equal(conf.health.fall, 3);
+
+	/* Just a target: on, 307, no Retry-After, nothing allowed. */
+	parse_ok("\nmaintenance https://status.example.com/\n");
+	assert_int_equal(conf.maint.line, 2);
+	assert_true(conf.maint.on);
+	assert_string_equal(conf.maint.target, "https://status.example.com/");
+	assert_int_equal(conf.maint.status, 307);
+	assert_string_equal(conf.maint.retry_after, "");
+	assert_int_equal(conf.maint.nallow_ip, 0);
+	assert_string_equal(conf.maint.allow_path, "");
+	assert_string_equal(conf.maint.file, "");
+
+	/* Everything. */
+	parse_ok("maintenance /down.html status=302 retry-after=120 "
+	         "allow-ip=10.0.0.0/8,192.0.2.7,2001:db8::/32 allow-path=/health,/api/*,/u/:id "
+	         "file=maint.flag\n");
+	assert_false(conf.maint.on); /* file= without on: the file decides */
+	assert_string_equal(conf.maint.target, "/down.html");
+	assert_int_equal(conf.maint.status, 302);
+	assert_string_equal(conf.maint.retry_after, "120");
+	assert_int_equal(conf.maint.nallow_ip, 3);
+	assert_int_equal(conf.maint.allow_ip[0].family, 4);
+	assert_int_equal(conf.maint.allow_ip[0].prefix, 8);
+	assert_int_equal(conf.maint.allow_ip[1].prefix, 32);
+	assert_int_equal(conf.maint.allow_ip[2].family, 6);
+	assert_int_equal(conf.maint.allow_ip[2].prefix, 32);
+	assert_string_equal(conf.maint.allow_path, "/health\n/api/*\n/u/:id\n");
+	assert_string_equal(conf.maint.file, "/etc/detour/maint.flag");
+
+	parse_ok("maintenance /m retry-after=2026-11-23T04:00:00Z status=303\n");
+	assert_string_equal(conf.maint.retry_after, "Mon, 23 Nov 2026 04:00:00 GMT");
+	assert_int_equal(conf.maint.status, 303);
+	parse_ok("maintenance /m file=/run/m on allow-ip=::1 allow-ip=127.0.0.1\n");
+	assert_true(conf.maint.on);
+	assert_int_equal(conf.maint.status, 307);
+	assert_string_equal(conf.maint.file, "/run/m");
+	assert_int_equal(conf.maint.nallow_ip, 2);
+	parse_ok("maintenance /m off\n");
+	assert_false(conf.maint.on);
+
+	/* A bad allow-path source: the rule language's own message, located at the
+	 * source (its wording belongs to lib/rulefile.c). */
+	char err[512];
+	assert_int_equal(parse_named(&conf, "t.conf", "maintenance /m allow-path=/ok,ok\n", err,
+	                             sizeof(err)),
+	                 DETOUR_EINVAL);
+	static const char pre[] = "t.conf:1:31: allow-path source \"ok\": ";
+	assert_memory_equal(err, pre, sizeof(pre) - 1);
+	assert_true(strlen(err) > sizeof(pre) + 10);
+
+	parse_ok("health-check interval=500ms timeout=200ms rise=1 fall=5\n");
+	assert_int_equal(conf.health.interval_ms, 500);
+	assert_int_equal(conf.health.timeout_ms, 200);
+	assert_int_equal(conf.health.rise, 1);
+	assert_int_equal(conf.health.fall, 5);
+	parse_ok("health-check interval=1m\n");
+	assert_int_equal(conf.health.interval_ms, 60000);
+	assert_int_equal(conf.health.timeout_ms, 2000);
+}
+
+static void test_retry_after(void **state)
+{
+	static const struct {
+		const char *v;
+		bool ok;
+	} cases[] = {
+	        {"0", true},
+	        {"120", true},
+	        {"9999999999", true},
+	        {"99999999999", false},
+	        {"", false},
+	        {"-1", false},
+	        {"12a", false},
+	        {"Sun, 06 Nov 1994 08:49:37 GMT", true},
+	        {"Wed, 21 Oct 2026 23:59:60 GMT", true},
+	        {"Sun, 06 Nov 1994 08:49:37 UTC", false},
+	        {"Sun, 6 Nov 1994 08:49:37 GMT", false},
+	        {"Sunday, 06-Nov-94 08:49:37 GMT", false}, /* RFC 850: recipients only */
+	        {"Sun, 06 Now 1994 08:49:37 GMT", false},
+	        {"Sux, 06 Nov 1994 08:49:37 GMT", false},
+	        {"Sun, 32 Nov 1994 08:49:37 GMT", false},
+	        {"Sun, 06 Nov 1994 24:49:37 GMT", false},
+	        {"Sun, 06 Nov 1994 08:49:37 GMTx", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (detour_retry_after_valid(cases[i].v, strlen(cases[i].v)) != cases[i].ok)
+			fail_msg("\"%s\": expected %s", cases[i].v,
+			         cases[i].ok ? "valid" : "invalid");
+}
+
+static struct sockaddr_storage addr(const char *s)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(s, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, s, &a->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, s, &a->sin_addr), 1);
+	}
+	return ss;
+}
+
+static void test_cidr(void **state)
+{
+	static const struct {
+		const char *cidr, *peer;
+		bool in;
+	} cases[] = {
+	        {"10.0.0.0/8", "10.255.1.2", true},
+	        {"10.0.0.0/8", "11.0.0.0", false},
+	        {"10.0.0.0/8", "::ffff:10.1.2.3", true}, /* IPv4-mapped */
+	        {"10.0.0.0/8", "::a01:203", false},      /* IPv4-compatible is not mapped */
+	        {"192.0.2.7", "192.0.2.7", true},
+	        {"192.0.2.7", "192.0.2.6", false},
+	        {"192.0.2.0/25", "192.0.2.127", true},
+	        {"192.0.2.0/25", "192.0.2.128", false},
+	        {"0.0.0.0/0", "203.0.113.9", true},
+	        {"0.0.0.0/0", "2001:db8::1", false},
+	        {"2001:db8::/32", "2001:db8:ffff::1", true},
+	        {"2001:db8::/32", "2001:db9::1", false},
+	        {"2001:db8::/33", "2001:db8:8000::", false},
+	        {"2001:db8::/33", "2001:db8:7fff::", true},
+	        {"::1", "::1", true},
+	        {"::1", "127.0.0.1", false},
+	        {"::/0", "::ffff:1.2.3.4", true},
+	        {"fe80::8000:0:0:0/65", "fe80::c000:0:0:1", true},
+	        {"fe80::8000:0:0:0/65", "fe80::", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct detour_conf_cidr c;
+		struct sockaddr_storage ss = addr(cases[i].peer);
+		assert_int_equal(detour_conf_cidr_parse(cases[i].cidr, strlen(cases[i].cidr), &c),
+		                 DETOUR_OK);
+		if (detour_conf_cidr_match(&c, (struct sockaddr *)&ss) != cases[i].in)
+			fail_msg("%s in %s: expected %d", cases[i].peer, cases[i].cidr,
+			         cases[i].in);
+	}
+	static const char *const bad[] = {"",
+	                                  "/8",
+	                                  "10.0.0.0/",
+	                                  "10.0.0.0/33",
+	                                  "10.0.0.1/8",
+	                                  "10.0.0/8",
+	                                  "1.2.3.4/8a",
+	                                  "::1/1280",
+	                                  "2001:db8::1/32",
+	                                  "host/8",
+	                                  "10.0.0.0/-1",
+	                                  "1.2.3.4 "};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct detour_conf_cidr c;
+		if (detour_conf_cidr_parse(bad[i], strlen(bad[i]), &c) != DETOUR_EINVAL)
+			fail_msg("\"%s\" accepted", bad[i]);
+	}
+	struct detour_conf_cidr c;
+	assert_int_equal(detour_conf_cidr_parse("10.0.0.0/8", 10, &c), DETOUR_OK);
+	assert_false(detour_conf_cidr_match(&c, NULL));
 }
 
 static void test_errors(void **state)
@@ -722,6 +962,9 @@ int main(void)
 	        cmocka_unit_test(test_limits_and_timeouts),
 	        cmocka_unit_test(test_example_conf_shape),
 	        cmocka_unit_test(test_operations),
+	        cmocka_unit_test(test_maintenance),
+	        cmocka_unit_test(test_retry_after),
+	        cmocka_unit_test(test_cidr),
 	        cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_error_nul_and_long),
 	        cmocka_unit_test(test_error_stops_at_first),
