@@ -8,5 +8,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
 
 #endif
