@@ -26,8 +26,8 @@ static void location(const uint8_t *d, size_t n, enum detour_as as)
 	char out[DETOUR_FOLLOW_URL_MAX], again[DETOUR_FOLLOW_URL_MAX];
 	size_t len, len2;
 	unsigned fl;
-	detour_err err = detour_follow_resolve(as, base, strlen(base), (const char *)d, n, out,
-	                                       sizeof(out), &len, &fl);
+	detour_err err = detour_location_resolve(as, base, strlen(base), (const char *)d, n, out,
+	                                         sizeof(out), &len, &fl);
 	if (err == DETOUR_OK) {
 		if (len != strlen(out))
 			abort();
@@ -36,8 +36,8 @@ static void location(const uint8_t *d, size_t n, enum detour_as as)
 			abort();
 		/* The result is absolute and stable: resolving it again (as a
 		 * command-line URL) gives it back. */
-		if (detour_follow_resolve(as, NULL, 0, out, len, again, sizeof(again), &len2,
-		                          NULL) != DETOUR_OK ||
+		if (detour_location_resolve(as, NULL, 0, out, len, again, sizeof(again), &len2,
+		                            NULL) != DETOUR_OK ||
 		    len2 != len || memcmp(out, again, len))
 			abort();
 		if (detour_follow_origin(out, len, again, sizeof(again)) < 0)

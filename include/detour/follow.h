@@ -21,8 +21,9 @@
 #include "detour/cookie.h"
 #include "detour/hsts.h"
 #include "detour/http1.h" /* struct detour_header */
+#include "detour/location.h"
 
-#define DETOUR_FOLLOW_URL_MAX          8192
+#define DETOUR_FOLLOW_URL_MAX          DETOUR_LOCATION_URL_MAX
 #define DETOUR_FOLLOW_ORIGIN_MAX       300
 #define DETOUR_FOLLOW_MAX_USER_HEADERS 64
 /* Fetch, HTTP-redirect fetch step 7: "If request's redirect count is 20,
@@ -40,11 +41,6 @@
 	"apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
 #define DETOUR_BROWSER_ACCEPT_ENCODING "gzip, deflate, br, zstd"
 #define DETOUR_BROWSER_ACCEPT_LANGUAGE "en-US,en;q=0.9"
-
-enum detour_as {
-	DETOUR_AS_BROWSER = 0, /* Chromium */
-	DETOUR_AS_CURL,        /* the curl command line tool (7.88, Debian 12) with -L */
-};
 
 /* Referrer policies (W3C Referrer Policy §3). */
 enum detour_rp {
@@ -65,40 +61,6 @@ const char *detour_rp_name(enum detour_rp p);
 /* Parses a Referrer-Policy value (a comma-separated list: the last token
  * this user agent knows wins, W3C Referrer Policy §8.1). */
 enum detour_rp detour_rp_parse(const char *v, size_t len);
-
-/* What resolving a Location (or a command-line URL) ran into. */
-#define DETOUR_LOC_RELATIVE  0x001u /* not an absolute URI (RFC 3986 §4.3) */
-#define DETOUR_LOC_ENCODED   0x002u /* space, non-ASCII, CTL or a char RFC 3986 forbids */
-#define DETOUR_LOC_STRIPPED  0x004u /* tab/CR/LF removed, or C0/space trimmed at the ends */
-#define DETOUR_LOC_BACKSLASH 0x008u /* '\' read as '/' (special scheme) */
-#define DETOUR_LOC_USERINFO  0x010u /* user:password in the authority */
-#define DETOUR_LOC_FRAGMENT  0x020u /* fragment inherited from the request (§10.2.2) */
-#define DETOUR_LOC_BAD_PCT   0x040u /* a '%' not followed by two hex digits (sent as is) */
-#define DETOUR_LOC_IDN       0x080u /* non-ASCII host: percent-encoded, not punycode */
-#define DETOUR_LOC_SCHEME    0x100u /* a scheme other than http or https */
-#define DETOUR_LOC_ILLEGAL                                                                         \
-	(DETOUR_LOC_ENCODED | DETOUR_LOC_STRIPPED | DETOUR_LOC_BACKSLASH | DETOUR_LOC_BAD_PCT |    \
-	 DETOUR_LOC_IDN)
-
-/* Resolves ref[0..ref_len) against the absolute URL base (NULL: ref must
- * be absolute, as a URL typed on the command line) and writes the absolute
- * URL a client requests next into out (NUL-terminated): scheme and host
- * lower case, a default port dropped, an empty path made "/". As a browser,
- * the WHATWG URL parser's preprocessing applies first (C0/space trimmed,
- * tab and newlines removed, '\' read as '/', "http:x" with the base's scheme
- * read as relative, any number of slashes before an authority, space,
- * controls, non-ASCII and the characters of each component's percent-encode
- * set encoded as %XX), then RFC 3986 §5.2 through detour_url_resolve, then
- * the fragment is inherited when ref has none (RFC 9110 §10.2.2). As curl, a
- * space is %20 before the query and '+' in it, non-ASCII bytes are %xx and
- * nothing else changes; no fragment is inherited. *flags gets DETOUR_LOC_*.
- * Returns DETOUR_OK; DETOUR_EUNSUPPORTED for a scheme other than http(s)
- * (out holds the reference as it was); DETOUR_EINVAL when it cannot be
- * parsed; DETOUR_ETOOBIG when out is too small. out never holds CR, LF, NUL
- * or a space. */
-detour_err detour_follow_resolve(enum detour_as as, const char *base, size_t base_len,
-                                 const char *ref, size_t ref_len, char *out, size_t cap,
-                                 size_t *out_len, unsigned *flags);
 
 /* Writes the origin of the absolute URL url ("https://host[:port]", the
  * port only when not the default) into out; returns its length, or -1. */
@@ -240,7 +202,7 @@ bool detour_follow_hsts(struct detour_follow_req *r, const struct detour_hsts *s
  * r's URL, fragment inheritance excluded), no body, the document as
  * referrer and initiator under policy (UNSET: keep r's), no user activation.
  * The redirect count goes on (detour counts refreshes against the limit).
- * Returns as detour_follow_resolve; flags gets DETOUR_LOC_*. */
+ * Returns as detour_location_resolve; flags gets DETOUR_LOC_*. */
 detour_err detour_follow_refresh(struct detour_follow_req *r, const char *url, size_t len,
                                  enum detour_rp policy, unsigned *flags);
 

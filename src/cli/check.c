@@ -427,9 +427,9 @@ static void conclude(struct chain *c)
 			char want[DETOUR_FOLLOW_URL_MAX];
 			size_t wn;
 			const char *got = first->loc_resolved ? first->loc_resolved : "";
-			if (detour_follow_resolve(o->as, first->url, strlen(first->url),
-			                          c->expect_location, strlen(c->expect_location),
-			                          want, sizeof(want), &wn, NULL) != DETOUR_OK)
+			if (detour_location_resolve(o->as, first->url, strlen(first->url),
+			                            c->expect_location, strlen(c->expect_location),
+			                            want, sizeof(want), &wn, NULL) != DETOUR_OK)
 				snprintf(want, sizeof(want), "%s", c->expect_location);
 			/* The expectation matches the resolved Location, with or
 			 * without an inherited fragment, or the raw value. */

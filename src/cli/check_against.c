@@ -49,8 +49,8 @@ int check_against(struct check_opts *o, const char *base, const char *rules, str
 	char bu[DETOUR_FOLLOW_URL_MAX];
 	size_t bl;
 	unsigned fl;
-	if (detour_follow_resolve(DETOUR_AS_BROWSER, NULL, 0, base, strlen(base), bu, sizeof(bu),
-	                          &bl, &fl) != DETOUR_OK) {
+	if (detour_location_resolve(DETOUR_AS_BROWSER, NULL, 0, base, strlen(base), bu, sizeof(bu),
+	                            &bl, &fl) != DETOUR_OK) {
 		fprintf(stderr, "detour check: --against needs an http(s) base URL, not '%s'\n",
 		        base);
 		return 2;

@@ -1,0 +1,480 @@
+/* detour: Location resolution, the browser's URL repairs and curl's, on top
+ * of RFC 3986 §5 (detour_url_resolve). "WHATWG" marks the URL standard's
+ * basic URL parser; "curl" marks curl 7.88's lib/urlapi.c (and lib/http.c).
+ * The method (a reversible "T form") is described in docs/internals/follow.md. */
+#include <stdio.h>
+#include <string.h>
+
+#include "detour/location.h"
+#include "detour/url.h"
+#include "urlparts.h"
+
+enum comp { K_USER, K_HOST, K_PATH, K_QUERY, K_FRAG };
+
+/* WHATWG URL §1.3 percent-encode sets, for special schemes: the bytes a
+ * browser writes as %XX in each component. */
+static bool browser_encodes(unsigned char c, enum comp k)
+{
+	/* C0 control percent-encode set: C0 controls and everything above
+	 * U+007E (so DEL and every non-ASCII byte of the UTF-8 form). */
+	if (c < 0x20 || c > 0x7E)
+		return true;
+	switch (k) {
+	case K_FRAG: /* fragment set */
+		return c == ' ' || c == '"' || c == '<' || c == '>' || c == '`';
+	case K_QUERY: /* special-query set */
+		return c == ' ' || c == '"' || c == '#' || c == '<' || c == '>' || c == '\'';
+	case K_PATH: /* path set */
+		return c == ' ' || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' ||
+		       c == '`' || c == '{' || c == '}';
+	case K_USER: /* userinfo set */
+		return c == ' ' || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' ||
+		       c == '`' || c == '{' || c == '}' || c == '/' || c == ':' || c == ';' ||
+		       c == '=' || c == '@' || c == '[' || c == '\\' || c == ']' || c == '^' ||
+		       c == '|';
+	case K_HOST:
+		return false;
+	}
+	return false;
+}
+
+/* RFC 3986 Appendix A: the bytes each component may hold literally. */
+static bool rfc_legal(unsigned char c, enum comp k)
+{
+	if (is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~')
+		return true;
+	if (c && strchr("!$&'()*+,;=", c))
+		return true; /* sub-delims */
+	switch (k) {
+	case K_HOST:
+		return false;
+	case K_USER:
+		return c == ':';
+	case K_PATH:
+		return c == ':' || c == '@' || c == '/';
+	case K_QUERY:
+	case K_FRAG:
+		return c == ':' || c == '@' || c == '/' || c == '?';
+	}
+	return false;
+}
+
+/* Writes byte c of component k in the escaped form ("T form") that
+ * detour_url_resolve can parse and unescape() reverts exactly: every '%' of
+ * the input becomes "%25"; a byte the client encodes becomes "%25XX" (that
+ * is "%XX" after unescape); a byte the client keeps but RFC 3986 forbids
+ * becomes "%XX" (that is the byte itself after unescape). */
+static void put_t(struct wb *w, enum detour_as as, unsigned char c, enum comp k, bool first_seg,
+                  unsigned *flags)
+{
+	static const char HU[] = "0123456789ABCDEF", HL[] = "0123456789abcdef";
+	char t[6];
+	bool enc, legal;
+
+	if (c == '%') {
+		wput(w, "%25", 3);
+		return;
+	}
+	if (as == DETOUR_AS_CURL) {
+		/* curl: urlencode_str() turns a space into "%20" before the
+		 * '?' and '+' after it, and escapes bytes above 0x7F
+		 * (lower-case hex); anything else goes through as it is. */
+		if (c == ' ') {
+			*flags |= DETOUR_LOC_ENCODED;
+			if (k == K_QUERY || k == K_FRAG)
+				wputc(w, '+');
+			else
+				wput(w, "%2520", 5);
+			return;
+		}
+		enc = c > 0x7F;
+		if (enc) {
+			t[0] = '%';
+			t[1] = '2';
+			t[2] = '5';
+			t[3] = HL[c >> 4];
+			t[4] = HL[c & 15];
+			*flags |= DETOUR_LOC_ENCODED;
+			wput(w, t, 5);
+			return;
+		}
+	} else if (browser_encodes(c, k)) {
+		t[0] = '%';
+		t[1] = '2';
+		t[2] = '5';
+		t[3] = HU[c >> 4];
+		t[4] = HU[c & 15];
+		*flags |= (k == K_HOST) ? DETOUR_LOC_IDN : DETOUR_LOC_ENCODED;
+		wput(w, t, 5);
+		return;
+	}
+	legal = rfc_legal(c, k) && !(first_seg && c == ':');
+	if (!legal) {
+		if (!first_seg || c != ':')
+			*flags |= DETOUR_LOC_ENCODED;
+		t[0] = '%';
+		t[1] = HU[c >> 4];
+		t[2] = HU[c & 15];
+		wput(w, t, 3);
+		return;
+	}
+	wputc(w, (char)c);
+}
+
+/* Inverse of the T form: "%25" -> '%', "%XX" -> the byte. */
+static size_t unescape(char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n) {
+			int a = hexval((unsigned char)s[i + 1]);
+			int b = hexval((unsigned char)s[i + 2]);
+			if (a >= 0 && b >= 0) {
+				s[o++] = (char)(a * 16 + b);
+				i += 2;
+				continue;
+			}
+		}
+		s[o++] = s[i];
+	}
+	return o;
+}
+
+static bool special_scheme(const char *s, size_t n)
+{
+	return eq_ci(s, n, "http") || eq_ci(s, n, "https");
+}
+
+static int default_port(const char *scheme, size_t n)
+{
+	if (eq_ci(scheme, n, "http"))
+		return 80;
+	if (eq_ci(scheme, n, "https"))
+		return 443;
+	return -1;
+}
+
+/* Forbidden domain code points (WHATWG URL §3.1), ASCII part. */
+static bool forbidden_host(unsigned char c)
+{
+	return c <= 0x20 || c == 0x7F || (c && strchr("#/:<>?@[\\]^|%", c));
+}
+
+struct prep {
+	bool has_scheme, has_auth, has_frag;
+	char scheme[8];
+};
+
+/* Turns a reference into the T form (see put_t) with the preprocessing of
+ * the client in as: s[0..n) -> w. base_scheme may be NULL (no base). */
+static detour_err prep(enum detour_as as, const char *in, size_t n, const char *base_scheme,
+                       struct wb *w, struct prep *pp, unsigned *flags)
+{
+	char local[DETOUR_LOCATION_URL_MAX];
+	char *s = local;
+	size_t len = 0;
+	bool browser = as == DETOUR_AS_BROWSER;
+
+	if (n > sizeof(local))
+		return DETOUR_ETOOBIG;
+	/* WHATWG basic URL parser, before the state machine: remove leading
+	 * and trailing C0 control or space, and every ASCII tab or newline.
+	 * curl: Curl_copy_header_value trims leading and trailing white
+	 * space. */
+	size_t a = 0, b = n;
+	if (browser) {
+		while (a < b && (unsigned char)in[a] <= 0x20)
+			a++;
+		while (b > a && (unsigned char)in[b - 1] <= 0x20)
+			b--;
+	} else {
+		while (a < b && (in[a] == ' ' || in[a] == '\t'))
+			a++;
+		while (b > a && (in[b - 1] == ' ' || in[b - 1] == '\t'))
+			b--;
+	}
+	if (a != 0 || b != n)
+		*flags |= DETOUR_LOC_STRIPPED;
+	for (size_t i = a; i < b; i++) {
+		/* curl: junkscan() refuses a URL with control codes. */
+		if (!browser && ((unsigned char)in[i] < 0x20 || in[i] == 0x7F))
+			return DETOUR_EINVAL;
+		if (browser && (in[i] == '\t' || in[i] == '\n' || in[i] == '\r')) {
+			*flags |= DETOUR_LOC_STRIPPED;
+			continue;
+		}
+		s[len++] = in[i];
+	}
+
+	memset(pp, 0, sizeof(*pp));
+	size_t i = 0;
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+	if (len && is_alpha((unsigned char)s[0])) {
+		size_t j = 1;
+		while (j < len && (is_alpha((unsigned char)s[j]) || is_digit((unsigned char)s[j]) ||
+		                   s[j] == '+' || s[j] == '-' || s[j] == '.'))
+			j++;
+		if (j < len && s[j] == ':') {
+			if (!special_scheme(s, j) || j >= sizeof(pp->scheme)) {
+				*flags |= DETOUR_LOC_SCHEME;
+				wput(w, s, len);
+				return DETOUR_EUNSUPPORTED;
+			}
+			for (size_t k = 0; k < j; k++)
+				pp->scheme[k] = lower(s[k]);
+			pp->scheme[j] = 0;
+			pp->has_scheme = true;
+			i = j + 1;
+		}
+	}
+	if (!pp->has_scheme && !base_scheme)
+		return DETOUR_EINVAL;
+
+	/* Slashes before an authority. '\' counts as '/' for a browser. */
+	size_t sl = 0;
+	while (i + sl < len && (s[i + sl] == '/' || (browser && s[i + sl] == '\\')))
+		sl++;
+	for (size_t k = 0; k < sl && browser; k++)
+		if (s[i + k] == '\\')
+			*flags |= DETOUR_LOC_BACKSLASH;
+	if (pp->has_scheme) {
+		if (browser && base_scheme && !strcmp(pp->scheme, base_scheme) && sl < 2) {
+			/* WHATWG "special relative or authority state": the same
+			 * special scheme as the base without "//" is relative
+			 * ("http:foo"); RFC 3986 §5.2.2 allows this as the
+			 * non-strict parser's choice. */
+			pp->has_scheme = false;
+		} else if (browser) {
+			/* "special authority ignore slashes state": any number
+			 * of slashes, even none ("https:host/x"). */
+			pp->has_auth = true;
+		} else {
+			if (sl < 2)
+				return DETOUR_EINVAL;
+			pp->has_auth = true;
+			sl = 2;
+		}
+	} else if (sl >= 2) {
+		/* A scheme-relative reference; a browser skips any further
+		 * slashes ("relative slash state"). */
+		pp->has_auth = true;
+		if (!browser)
+			sl = 2;
+	}
+	if (pp->has_scheme) {
+		wputs(w, pp->scheme);
+		wputc(w, ':');
+	}
+	if (pp->has_auth) {
+		i += sl;
+		size_t e = i;
+		while (e < len && s[e] != '/' && s[e] != '?' && s[e] != '#' &&
+		       !(browser && s[e] == '\\'))
+			e++;
+		wput(w, "//", 2);
+		/* userinfo up to the last '@' (WHATWG authority state). */
+		size_t h = i;
+		for (size_t k = e; k > i; k--)
+			if (s[k - 1] == '@') {
+				h = k;
+				break;
+			}
+		if (h > i) {
+			*flags |= DETOUR_LOC_USERINFO;
+			for (size_t k = i; k < h - 1; k++)
+				put_t(w, as, (unsigned char)s[k], s[k] == ':' ? K_HOST : K_USER,
+				      false, flags);
+			wputc(w, '@');
+		}
+		/* host [ ":" port ] */
+		size_t hp = h;
+		if (hp < e && s[hp] == '[') {
+			while (hp < e && s[hp] != ']')
+				hp++;
+			if (hp >= e)
+				return DETOUR_EINVAL;
+			hp++;
+			for (size_t k = h; k < hp; k++)
+				wputc(w, lower(s[k]));
+		} else {
+			while (hp < e && s[hp] != ':')
+				hp++;
+			if (hp == h)
+				return DETOUR_EINVAL; /* special schemes need a host */
+			for (size_t k = h; k < hp; k++) {
+				unsigned char c = (unsigned char)s[k];
+				if (c > 0x7F) {
+					put_t(w, as, c, K_HOST, false, flags);
+					*flags |= DETOUR_LOC_IDN;
+				} else if (c == '%' && k + 2 < hp &&
+				           hexval((unsigned char)s[k + 1]) >= 0 &&
+				           hexval((unsigned char)s[k + 2]) >= 0) {
+					/* pct-encoded (RFC 3986 reg-name), as written
+					 * for a non-ASCII host above */
+					put_t(w, as, c, K_HOST, false, flags);
+					for (int q = 1; q <= 2; q++) {
+						char hc = s[k + (size_t)q];
+						wputc(w, (browser && hc >= 'a' && hc <= 'f')
+						                 ? (char)(hc - 32)
+						                 : hc);
+					}
+					k += 2;
+					*flags |= DETOUR_LOC_IDN;
+				} else if (forbidden_host(c)) {
+					return DETOUR_EINVAL;
+				} else {
+					wputc(w, lower((char)c));
+				}
+			}
+		}
+		if (hp < e) {
+			if (s[hp] != ':')
+				return DETOUR_EINVAL;
+			long port = 0;
+			size_t ps = hp + 1;
+			for (size_t k = ps; k < e; k++) {
+				if (!is_digit((unsigned char)s[k]))
+					return DETOUR_EINVAL;
+				port = port * 10 + (s[k] - '0');
+				if (port > 65535)
+					return DETOUR_EINVAL;
+			}
+			const char *sch = pp->has_scheme ? pp->scheme : base_scheme;
+			/* WHATWG: the scheme's default port and an empty port
+			 * are not kept. */
+			if (e > ps && port != default_port(sch, strlen(sch))) {
+				char pb[8];
+				int pl = snprintf(pb, sizeof(pb), ":%ld", port);
+				wput(w, pb, (size_t)pl);
+			}
+		}
+		i = e;
+	}
+	/* path */
+	bool noscheme_rel = !pp->has_scheme && !pp->has_auth;
+	bool first_seg = noscheme_rel;
+	for (; i < len && s[i] != '?' && s[i] != '#'; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (browser && c == '\\') {
+			*flags |= DETOUR_LOC_BACKSLASH;
+			c = '/';
+		}
+		if (c == '/')
+			first_seg = false;
+		if (c == '%' && !(i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
+		                  hexval((unsigned char)s[i + 2]) >= 0))
+			*flags |= DETOUR_LOC_BAD_PCT;
+		put_t(w, as, c, K_PATH, first_seg, flags);
+	}
+	if (i < len && s[i] == '?') {
+		wputc(w, '?');
+		for (i++; i < len && s[i] != '#'; i++) {
+			if (s[i] == '%' && !(i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
+			                     hexval((unsigned char)s[i + 2]) >= 0))
+				*flags |= DETOUR_LOC_BAD_PCT;
+			put_t(w, as, (unsigned char)s[i], K_QUERY, false, flags);
+		}
+	}
+	if (i < len && s[i] == '#') {
+		pp->has_frag = true;
+		wputc(w, '#');
+		for (i++; i < len; i++)
+			put_t(w, as, (unsigned char)s[i], K_FRAG, false, flags);
+	}
+	if (w->over)
+		return DETOUR_ETOOBIG;
+	return DETOUR_OK;
+}
+
+detour_err detour_location_resolve(enum detour_as as, const char *base, size_t base_len,
+                                   const char *ref, size_t ref_len, char *out, size_t cap,
+                                   size_t *out_len, unsigned *flags)
+{
+	char tb[DETOUR_LOCATION_URL_MAX * 2], tr[DETOUR_LOCATION_URL_MAX * 2];
+	struct wb wbase = {tb, sizeof(tb), 0, false}, wref = {tr, sizeof(tr), 0, false};
+	struct prep pb, pr;
+	unsigned fl = 0, ignore = 0;
+	detour_err err;
+
+	if (flags)
+		*flags = 0;
+	if (cap == 0)
+		return DETOUR_ETOOBIG;
+	out[0] = 0;
+	if (out_len)
+		*out_len = 0;
+	if (base) {
+		/* The base is a URL this function produced: only the T form
+		 * changes it. */
+		err = prep(DETOUR_AS_BROWSER, base, base_len, NULL, &wbase, &pb, &ignore);
+		if (err)
+			return DETOUR_EINVAL;
+	}
+	err = prep(as, ref, ref_len, base ? pb.scheme : NULL, &wref, &pr, &fl);
+	if (flags)
+		*flags = fl;
+	if (err == DETOUR_EUNSUPPORTED) {
+		/* Report the reference as it was, made safe to print. */
+		size_t o = 0;
+		for (size_t k = 0; k < ref_len && o + 1 < cap; k++) {
+			unsigned char c = (unsigned char)ref[k];
+			out[o++] = (c <= 0x20 || c == 0x7F) ? '?' : (char)c;
+		}
+		out[o] = 0;
+		if (out_len)
+			*out_len = o;
+		return err;
+	}
+	if (err)
+		return err;
+	if (!pr.has_scheme && !pr.has_auth)
+		fl |= DETOUR_LOC_RELATIVE;
+	else if (!pr.has_scheme)
+		fl |= DETOUR_LOC_RELATIVE;
+	if (flags)
+		*flags = fl;
+
+	size_t n;
+	if (base)
+		err = detour_url_resolve(tb, wbase.len, tr, wref.len, out, cap, &n);
+	else
+		err = detour_url_resolve(tr, wref.len, tr, wref.len, out, cap, &n);
+	if (err)
+		return err == DETOUR_ETOOBIG ? DETOUR_ETOOBIG : DETOUR_EINVAL;
+	/* An empty path of a special URL is "/" (WHATWG path start state). */
+	struct abs ab;
+	if (!split_abs(out, n, &ab))
+		return DETOUR_EINVAL;
+	if (ab.path.len == 0) {
+		size_t at = (size_t)(ab.path.p - out);
+		if (n + 2 > cap)
+			return DETOUR_ETOOBIG;
+		memmove(out + at + 1, out + at, n - at + 1);
+		out[at] = '/';
+		n++;
+	}
+	n = unescape(out, n);
+	out[n] = 0;
+	/* RFC 9110 §10.2.2: "If the Location value provided in a 3xx
+	 * (Redirection) response does not have a fragment component, a user
+	 * agent MUST process the redirection as if the value inherits the
+	 * fragment component of the URI reference used to generate the
+	 * target URI". Fetch's location URL algorithm (step 4) does the same.
+	 * curl does not. */
+	if (as == DETOUR_AS_BROWSER && base && !pr.has_frag) {
+		const char *hash = memchr(base, '#', base_len);
+		if (hash) {
+			size_t fl2 = base_len - (size_t)(hash - base);
+			if (n + fl2 + 1 > cap)
+				return DETOUR_ETOOBIG;
+			memcpy(out + n, hash, fl2);
+			n += fl2;
+			out[n] = 0;
+			if (flags)
+				*flags |= DETOUR_LOC_FRAGMENT;
+		}
+	}
+	if (out_len)
+		*out_len = n;
+	return DETOUR_OK;
+}
