@@ -739,13 +739,13 @@ static void sb_host(struct sb *b, const struct state *s)
 }
 
 /* State k as shown in messages: the path (and query), led by the scheme and
- * host when they are not those of state k - 1. */
-static void sb_state(const struct lint *L, struct sb *b, unsigned k)
+ * host when they are not those of state prev (the state shown before it, -1
+ * for none). */
+static void sb_state(const struct lint *L, struct sb *b, unsigned k, int prev)
 {
-	const struct state *s = &L->st[k];
-	bool show =
-	        s->hl && (k == 0 || s->hl != L->st[k - 1].hl || s->https != L->st[k - 1].https ||
-	                  memcmp(s->host, L->st[k - 1].host, s->hl));
+	const struct state *s = &L->st[k], *p = prev >= 0 ? &L->st[prev] : NULL;
+	bool show = s->hl && (p == NULL || s->hl != p->hl || s->https != p->https ||
+	                      memcmp(s->host, p->host, s->hl));
 
 	if (show)
 		sb_host(b, s);
@@ -1027,7 +1027,7 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		sb_context(L, &msg, r);
 		sb_fmt(&msg, "more than %u redirects in a row: ", L->max_hops);
 		for (unsigned k = 0; k <= SHOW_STATES && k <= w->nhops; k++) {
-			sb_state(L, &msg, k);
+			sb_state(L, &msg, k, (int)k - 1);
 			sb_str(&msg, " -> ");
 		}
 		sb_str(&msg, "...");
@@ -1052,11 +1052,16 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 			} else {
 				sb_str(&msg, "redirect loop: ");
 			}
+			int prev = -1;
 			for (unsigned c = 0; c <= len; c++) {
 				unsigned k = w->loop_at + (s0 - w->loop_at + c) % len;
 				if (c)
 					sb_str(&msg, " -> ");
-				sb_state(L, &msg, c == len ? s0 : k);
+				/* the last state is the one the loop arrives at (with the
+				 * query of its Location) */
+				sb_state(L, &msg, c == len && s0 == w->loop_at ? w->nhops : k,
+				         prev);
+				prev = (int)k;
 			}
 			if (code == DETOUR_LINT_LOOP) {
 				sb_str(&msg, " (");
@@ -1069,7 +1074,7 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		} else {
 			sb_str(&msg, "redirects never end: ");
 			for (unsigned k = 0; k <= SHOW_STATES && k <= w->nhops; k++) {
-				sb_state(L, &msg, k);
+				sb_state(L, &msg, k, (int)k - 1);
 				sb_str(&msg, " -> ");
 			}
 			sb_fmt(&msg, "... (more than %u redirects, through ", L->max_hops);
@@ -1093,7 +1098,7 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		for (unsigned k = 0; k <= last; k++) {
 			if (k)
 				sb_str(&msg, " -> ");
-			sb_state(L, &msg, k);
+			sb_state(L, &msg, k, (int)k - 1);
 		}
 		if (w->end != W_LOOP)
 			sb_str(&msg, " -> ...");
@@ -1194,7 +1199,7 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 	sb_context(L, &msg, r);
 	if (code == DETOUR_LINT_TARGET_REDIRECTS) {
 		sb_str(&msg, "target ");
-		sb_state(L, &msg, 1);
+		sb_state(L, &msg, 1, 0);
 		sb_str(&msg, " is redirected again by ");
 		rule_ref(L, L->hop[1], &msg);
 		sb_str(&msg, " to ");
@@ -1206,7 +1211,7 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 			if (k == w->nhops && w->end == W_LEAVES)
 				sb_unsentinel(L, &msg, L->st[k].loc, L->st[k].ll);
 			else
-				sb_state(L, &msg, k);
+				sb_state(L, &msg, k, (int)k - 1);
 		}
 		sb_fmt(&msg, ": %u redirects (", w->nhops);
 		sb_rule_list(L, &msg, L->hop, w->nhops);
@@ -1346,7 +1351,8 @@ detour_err detour_lint(const struct detour_table *t, const struct detour_lint_op
 		check_walks(&L);
 	if (L.nomem)
 		goto nomem;
-	qsort(out->v, out->n, sizeof(*out->v), fcmp);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), fcmp);
 	for (size_t i = 0; i < out->n; i++) {
 		if (out->v[i].severity == DETOUR_LINT_ERROR)
 			out->errors++;

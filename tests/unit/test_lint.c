@@ -1,0 +1,416 @@
+/* Unit tests for lib/lint.c: for each finding a small rules file and the
+ * exact list of findings (line, code, message), then fixes and edits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+
+#include "detour/lint.h"
+#include "detour/rulefile.h"
+#include "detour/table.h"
+
+static struct detour_table *build(const char *text)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_table *t = NULL;
+	struct detour_diag d;
+	char msg[512];
+
+	assert_non_null(rs);
+	if (detour_ruleset_load_buf(rs, "t.rules", text, strlen(text), &d) != DETOUR_OK)
+		fail_msg("load: %s", detour_diag_format(&d, msg, sizeof(msg)));
+	assert_int_equal(detour_table_build(rs, &t, &d), DETOUR_OK);
+	return t;
+}
+
+/* "LINE code: message\n" for every finding. */
+static char *render(const struct detour_lint_result *res)
+{
+	size_t cap = 1, n = 0;
+	char *out;
+
+	for (size_t i = 0; i < res->n; i++)
+		cap += strlen(res->v[i].message) + 64;
+	out = malloc(cap);
+	assert_non_null(out);
+	out[0] = '\0';
+	for (size_t i = 0; i < res->n; i++) {
+		const struct detour_lint_finding *f = &res->v[i];
+		assert_string_equal(f->file, "t.rules");
+		n += (size_t)snprintf(out + n, cap - n, "%u %s: %s\n", f->line,
+		                      detour_lint_code_name(f->code), f->message);
+	}
+	return out;
+}
+
+struct lcase {
+	const char *name;
+	const char *rules;
+	const char *want; /* render() of the findings */
+	size_t errors, warnings;
+};
+
+static const struct lcase cases[] = {
+        {"clean", "/a /b\n/c https://example.com/d 301 cache=1h\n/gone - 410\n", "", 0, 0},
+        {"self", "/a /a\n", "1 self-redirect: redirects to itself: /a -> /a\n", 1, 0},
+        {"self with a query", "/a /a?x=1 302\n",
+         "1 self-redirect: redirects to itself: /a -> /a?x=1\n", 1, 0},
+        {"self splat", "/a/* /a/:splat\n",
+         "1 self-redirect: redirects to itself: /a/:splat -> /a/:splat (followed with an "
+         "example value for :splat)\n",
+         1, 0},
+        {"loop of two", "/a /b\n/b /a\n",
+         "1 loop: redirect loop: /a -> /b -> /a (t.rules:1, t.rules:2)\n", 1, 0},
+        {"loop reported at its first rule", "/b /a\n/x /b\n/a /b\n",
+         "1 loop: redirect loop: /b -> /a -> /b (t.rules:1, t.rules:3)\n"
+         "2 loop: leads into the redirect loop of t.rules:1: /x -> /b -> /a -> /b\n",
+         2, 0},
+        {"loop through splat and pattern", "/a/* /b/:splat\n/b/:x /a/:x\n",
+         "1 loop: redirect loop: /a/:splat -> /b/:splat -> /a/:splat (t.rules:1, t.rules:2) "
+         "(followed with an example value for :splat)\n",
+         1, 0},
+        {"loop across hosts",
+         "https://old.example.com/* https://example.com/:splat 302\n"
+         "//example.com/x https://old.example.com/x\n",
+         "1 loop: redirect loop: https://old.example.com/x -> https://example.com/x -> "
+         "https://old.example.com/x (t.rules:1, t.rules:2)\n",
+         1, 0},
+        {"never ends", "/g/* /g/a/:splat\n",
+         "1 loop: redirects never end: /g/:splat -> /g/a/:splat -> /g/a/a/:splat -> "
+         "/g/a/a/a/:splat -> /g/a/a/a/a/:splat -> /g/a/a/a/a/a/:splat -> /g/a/a/a/a/a/a/:splat "
+         "-> ... (more than 32 redirects, through t.rules:1) (followed with an example value "
+         "for :splat)\n",
+         1, 0},
+        {"one-hop chain", "/a /b\n/b /c 302\n",
+         "1 target-redirects: target /b is redirected again by t.rules:2 to /c; replace with: "
+         "/a /c 307\n",
+         0, 1},
+        {"chain", "/a /b 302\n/b /c\n/c /d?x=1\n",
+         "1 chain: /a -> /b -> /c -> /d?x=1: 3 redirects (t.rules:1, t.rules:2, t.rules:3); "
+         "replace with: /a /d?x=1 302\n"
+         "2 target-redirects: target /c is redirected again by t.rules:3 to /d?x=1; replace "
+         "with: /b /d?x=1 307\n",
+         0, 2},
+        {"chain keeps options", "/a /b 308 cache=1d query=drop\n/b /c 308 cache=no-store\n",
+         "1 target-redirects: target /b is redirected again by t.rules:2 to /c; replace with: "
+         "/a /c 308 query=drop cache=1d\n",
+         0, 1},
+        {"chain of placeholders", "/old/:y/:p /mid/:p?y=:y\n/mid/* /new/:splat\n",
+         "1 target-redirects: target /mid/:p?y=:y is redirected again by t.rules:2 to "
+         "/new/:p?y=:y; replace with: /old/:y/:p /new/:p?y=:y 307 (followed with an example "
+         "value for :y and :p)\n",
+         0, 1},
+        {"chain through a served host", "/a https://example.com/b\n//example.com/b /c\n",
+         "1 target-redirects: target https://example.com/b is redirected again by t.rules:2 "
+         "to /c; replace with: /a https://example.com/c 307\n",
+         0, 1},
+        {"leaving the table ends the walk", "/a https://elsewhere.example/b\n/b /c\n", "", 0, 0},
+        {"chain on one host only", "/a /b\n//example.com/b /c\n",
+         "1 target-redirects: on http://example.com: target /b is redirected again by "
+         "t.rules:2 to /c; add before it: //example.com/a /c 307\n",
+         0, 1},
+        {"a 410 ends the walk", "/a /b\n/b - 410\n", "", 0, 0},
+        {"shadowed exact by splat", "/blog/* /new/:splat\n/blog/about /about\n",
+         "2 shadowed: never used: t.rules:1 (/blog/*) comes first and takes every request "
+         "this rule matches\n",
+         0, 1},
+        {"shadowed splat by splat", "/a/* https://elsewhere.example/\n/a/b/* /y\n",
+         "2 shadowed: never used: t.rules:1 (/a/*) comes first and takes every request this "
+         "rule matches\n",
+         0, 1},
+        {"shadowed by the catch-all", "/* https://elsewhere.example/\n/p/:id /y\n",
+         "2 shadowed: never used: t.rules:1 (/*) comes first and takes every request this "
+         "rule matches\n",
+         0, 1},
+        {"shadowed pattern by pattern", "/d/:v/:p /x\n/d/v1/:p /y\n",
+         "2 shadowed: never used: t.rules:1 (/d/:v/:p) comes first and takes every request "
+         "this rule matches\n",
+         0, 1},
+        {"shadowed splat by a pattern with a tail",
+         "/u/:id/* https://elsewhere.example/\n/u/7/* /y\n",
+         "2 shadowed: never used: t.rules:1 (/u/:id/*) comes first and takes every request "
+         "this rule matches\n",
+         0, 1},
+        {"a pattern without a tail does not cover a splat", "/u/:id /x\n/u/7/* /y\n", "", 0, 0},
+        {"a placeholder does not take an empty segment", "/a/:x /x\n/a/ /y\n", "", 0, 0},
+        {"narrower first is fine", "/blog/about /about\n/blog/* /new/:splat\n", "", 0, 0},
+        {"host-less rule shadows a host rule",
+         "/a/* https://elsewhere.example/\n//example.com/a/b /y\n",
+         "2 shadowed: never used: t.rules:1 (/a/*) comes first and takes every request this "
+         "rule matches\n",
+         0, 1},
+        {"host rule does not shadow a host-less one", "//example.com/a /x\n/a /y\n", "", 0, 0},
+        {"wildcard shadows its subdomains",
+         "//*.example.com/* https://elsewhere.example/\n//a.example.com/p /y\n",
+         "2 shadowed: never used: t.rules:1 (//*.example.com/*) comes first and takes every "
+         "request this rule matches\n",
+         0, 1},
+        {"wildcard shadows a deeper wildcard",
+         "//*.example.com/* https://elsewhere.example/\n//*.a.example.com/q/* /y\n",
+         "2 shadowed: never used: t.rules:1 (//*.example.com/*) comes first and takes every "
+         "request this rule matches\n",
+         0, 1},
+        {"a wildcard does not cover its own apex",
+         "//*.example.com/* https://elsewhere.example/\n//example.com/p /y\n", "", 0, 0},
+        {"one scheme does not shadow both",
+         "https://example.com/* https://elsewhere.example/\n//example.com/a /y\n", "", 0, 0},
+        {"two schemes shadow both",
+         "http://example.com/* https://example.com/:splat 302\n"
+         "https://example.com/old/* /new 302\n//example.com/old/x /y\n",
+         "3 shadowed: never used: t.rules:1 (http://example.com/*) comes first and takes every "
+         "request this rule matches\n",
+         0, 1},
+        {"duplicate", "/x /y\n/x /y\n",
+         "2 duplicate: duplicate of t.rules:1, which answers first: this line is never used\n", 0,
+         1},
+        {"conflict", "/x /y\n/x /z 302\n",
+         "2 conflict: same source as t.rules:1, which answers first (307 /y): this rule (302 "
+         "/z) is never used\n",
+         1, 0},
+        {"conflict of options", "/x /y 302\n/x /y 302 cache=1h\n",
+         "2 conflict: same source as t.rules:1, which answers first (302 /y): this rule (302 "
+         "/y) is never used\n",
+         1, 0},
+        {"different hosts are not duplicates", "//a.example/x /y\n//b.example/x /y\n", "", 0, 0},
+        {"permanent without cache", "/a /b 301\n/c /d 308\n/e /f 301 cache=no-store\n",
+         "1 permanent-no-cache: 301 without cache=: browsers keep a permanent redirect with no "
+         "time limit, and it cannot be taken back\n"
+         "2 permanent-no-cache: 308 without cache=: browsers keep a permanent redirect with no "
+         "time limit, and it cannot be taken back\n",
+         0, 2},
+};
+
+static void dump(const struct lcase *c, const char *got)
+{
+	fprintf(stderr, "case \"%s\":\n%s", c->name, got);
+}
+
+static void test_cases(void **state)
+{
+	(void)state;
+	bool show = getenv("LINT_DUMP") != NULL;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct lcase *c = &cases[i];
+		struct detour_table *t = build(c->rules);
+		struct detour_lint_result res;
+		struct detour_lint_opts o = {.now = 1800000000};
+		assert_int_equal(detour_lint(t, &o, &res), DETOUR_OK);
+		char *got = render(&res);
+		if (show)
+			dump(c, got);
+		if (strcmp(got, c->want) != 0) {
+			dump(c, got);
+			fail_msg("case \"%s\"", c->name);
+		}
+		if (res.errors != c->errors || res.warnings != c->warnings)
+			fail_msg("case \"%s\": %zu errors, %zu warnings", c->name, res.errors,
+			         res.warnings);
+		free(got);
+		detour_lint_result_fini(&res);
+		assert_null(res.v);
+		detour_table_free(t);
+	}
+}
+
+static const struct detour_lint_finding *find(const struct detour_lint_result *res,
+                                              enum detour_lint_code code, unsigned line)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (res->v[i].code == code && res->v[i].line == line)
+			return &res->v[i];
+	fail_msg("no %s finding at line %u", detour_lint_code_name(code), line);
+	return NULL;
+}
+
+/* Fixes, edits and related rules. */
+static void test_edits(void **state)
+{
+	(void)state;
+	struct detour_lint_result res;
+	struct detour_table *t = build("/a /b 302\n"
+	                               "/b /c\n"
+	                               "/c /d\n"
+	                               "/p /q\n"
+	                               "//example.com/q /r\n"
+	                               "/x/* /y/:splat\n"
+	                               "/y/* /z/:splat\n");
+
+	assert_int_equal(detour_lint(t, NULL, &res), DETOUR_OK);
+	const struct detour_lint_finding *f = find(&res, DETOUR_LINT_CHAIN, 1);
+	assert_string_equal(f->fix, "/a /d 302");
+	assert_int_equal(f->edit_kind, DETOUR_LINT_EDIT_TARGET);
+	assert_string_equal(f->edit, "/d");
+	assert_int_equal(f->nrelated, 2);
+	assert_int_equal(f->related[0], 1);
+	assert_int_equal(f->related[1], 2);
+	assert_int_equal(f->rule, 0);
+
+	f = find(&res, DETOUR_LINT_TARGET_REDIRECTS, 2);
+	assert_int_equal(f->edit_kind, DETOUR_LINT_EDIT_TARGET);
+	assert_string_equal(f->edit, "/d");
+
+	f = find(&res, DETOUR_LINT_TARGET_REDIRECTS, 4);
+	assert_int_equal(f->edit_kind, DETOUR_LINT_EDIT_INSERT);
+	assert_string_equal(f->edit, "//example.com/p /r 307");
+	assert_string_equal(f->fix, "//example.com/p /r 307");
+
+	f = find(&res, DETOUR_LINT_TARGET_REDIRECTS, 6);
+	assert_int_equal(f->edit_kind, DETOUR_LINT_EDIT_TARGET);
+	assert_string_equal(f->edit, "/z/:splat");
+	assert_int_equal(res.n, 4);
+	assert_int_equal(res.errors, 0);
+	assert_int_equal(res.warnings, 4);
+	detour_lint_result_fini(&res);
+	detour_table_free(t);
+
+	/* loop and shadow findings name the rules involved */
+	t = build("/a /b\n/b /a\n/b/* /c\n/b/x /d\n");
+	assert_int_equal(detour_lint(t, NULL, &res), DETOUR_OK);
+	f = find(&res, DETOUR_LINT_LOOP, 1);
+	assert_int_equal(f->nrelated, 2);
+	assert_int_equal(f->related[0], 0);
+	assert_int_equal(f->related[1], 1);
+	assert_null(f->edit);
+	f = find(&res, DETOUR_LINT_SHADOWED, 4);
+	assert_int_equal(f->nrelated, 1);
+	assert_int_equal(f->related[0], 2);
+	assert_string_equal(f->fix, "move this rule above t.rules:3, or remove it");
+	detour_lint_result_fini(&res);
+	detour_table_free(t);
+}
+
+/* Applying every TARGET edit gives a table without chains. */
+static void test_fixed_table_has_no_chains(void **state)
+{
+	(void)state;
+	const char *lines[] = {"/a /b 302", "/b /c", "/c /d", "/e/* /f/:splat", "/f/* /g/:splat"};
+	size_t n = sizeof(lines) / sizeof(lines[0]);
+	struct detour_lint_result res;
+	char text[1024];
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\n", lines[i]);
+	struct detour_table *t = build(text);
+	assert_int_equal(detour_lint(t, NULL, &res), DETOUR_OK);
+	o = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *edit = NULL;
+		for (size_t k = 0; k < res.n; k++)
+			if (res.v[k].line == i + 1 && res.v[k].edit_kind == DETOUR_LINT_EDIT_TARGET)
+				edit = res.v[k].edit;
+		if (edit) {
+			const char *sp = strchr(lines[i], ' ');
+			const char *rest = strchr(sp + 1, ' ');
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "%.*s %s%s\n",
+			                      (int)(sp - lines[i]), lines[i], edit,
+			                      rest ? rest : "");
+		} else {
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\n", lines[i]);
+		}
+	}
+	assert_string_equal(text, "/a /d 302\n/b /d\n/c /d\n/e/* /g/:splat\n/f/* /g/:splat\n");
+	detour_lint_result_fini(&res);
+	detour_table_free(t);
+	t = build(text);
+	assert_int_equal(detour_lint(t, NULL, &res), DETOUR_OK);
+	assert_int_equal(res.n, 0);
+	detour_lint_result_fini(&res);
+	detour_table_free(t);
+}
+
+static void test_names_and_source_text(void **state)
+{
+	(void)state;
+	static const char *const want[DETOUR_LINT_CODE_COUNT] = {
+	        "loop",     "self-redirect", "chain",    "target-redirects",
+	        "shadowed", "duplicate",     "conflict", "permanent-no-cache",
+	};
+	for (int c = 0; c < DETOUR_LINT_CODE_COUNT; c++)
+		assert_string_equal(detour_lint_code_name((enum detour_lint_code)c), want[c]);
+	assert_string_equal(detour_lint_code_name(DETOUR_LINT_CODE_COUNT), "unknown");
+	assert_int_equal(detour_lint_code_severity(DETOUR_LINT_LOOP), DETOUR_LINT_ERROR);
+	assert_int_equal(detour_lint_code_severity(DETOUR_LINT_CHAIN), DETOUR_LINT_WARNING);
+	assert_string_equal(detour_lint_severity_name(DETOUR_LINT_ERROR), "error");
+	assert_string_equal(detour_lint_severity_name(DETOUR_LINT_WARNING), "warning");
+
+	struct detour_table *t = build("/a /b\n/blog/* /x\n/d/:v/:p /y\n/u/:id/* /z\n"
+	                               "https://*.example.com/s/* /w\n//example.org/e /v\n"
+	                               "http://example.net/* /u\n");
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	const char *src[] = {"/a",
+	                     "/blog/*",
+	                     "/d/:v/:p",
+	                     "/u/:id/*",
+	                     "https://*.example.com/s/*",
+	                     "//example.org/e",
+	                     "http://example.net/*"};
+	char buf[256];
+	for (size_t i = 0; i < 7; i++)
+		assert_string_equal(
+		        detour_lint_source_text(detour_ruleset_get(rs, i), buf, sizeof(buf)),
+		        src[i]);
+	/* truncated, still NUL-terminated */
+	assert_string_equal(detour_lint_source_text(detour_ruleset_get(rs, 1), buf, 4), "/bl");
+	detour_table_free(t);
+}
+
+static void test_next_rule(void **state)
+{
+	(void)state;
+	struct detour_table *t = build("/a /b\n/b /c 302\n/c - 410\n/d https://else.example/\n"
+	                               "/e /e\n/f/* /b\n");
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	int64_t want[] = {1, 2, -1, -1, 4, 1};
+
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(detour_lint_next_rule(t, detour_ruleset_get(rs, i)), want[i]);
+	detour_table_free(t);
+}
+
+/* max_hops bounds every walk; a walk of distinct rules longer than it is a
+ * chain, not a loop. */
+static void test_max_hops(void **state)
+{
+	(void)state;
+	char text[4096];
+	size_t o = 0;
+	struct detour_lint_result res;
+	struct detour_lint_opts opts = {.max_hops = 4};
+
+	for (int i = 0; i < 6; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "/p%d /p%d 302\n", i, i + 1);
+	struct detour_table *t = build(text);
+	assert_int_equal(detour_lint(t, &opts, &res), DETOUR_OK);
+	const struct detour_lint_finding *f = find(&res, DETOUR_LINT_CHAIN, 1);
+	assert_string_equal(f->message,
+	                    "more than 4 redirects in a row: /p0 -> /p1 -> /p2 -> /p3 -> "
+	                    "/p4 -> ...");
+	assert_null(f->fix);
+	f = find(&res, DETOUR_LINT_CHAIN, 2);
+	assert_string_equal(f->message,
+	                    "more than 4 redirects in a row: /p1 -> /p2 -> /p3 -> /p4 -> "
+	                    "/p5 -> ...");
+	f = find(&res, DETOUR_LINT_CHAIN, 3);
+	assert_string_equal(f->message,
+	                    "/p2 -> /p3 -> /p4 -> /p5 -> /p6: 4 redirects (t.rules:3, t.rules:4, "
+	                    "t.rules:5, t.rules:6); replace with: /p2 /p6 302");
+	assert_string_equal(f->edit, "/p6");
+	assert_int_equal(res.errors, 0);
+	detour_lint_result_fini(&res);
+	detour_table_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_cases),
+	        cmocka_unit_test(test_edits),
+	        cmocka_unit_test(test_fixed_table_has_no_chains),
+	        cmocka_unit_test(test_names_and_source_text),
+	        cmocka_unit_test(test_next_rule),
+	        cmocka_unit_test(test_max_hops),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
