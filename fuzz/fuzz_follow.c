@@ -40,7 +40,7 @@ static void location(const uint8_t *d, size_t n, enum detour_as as)
 		                            NULL) != DETOUR_OK ||
 		    len2 != len || memcmp(out, again, len))
 			abort();
-		if (detour_follow_origin(out, len, again, sizeof(again)) < 0)
+		if (detour_origin_of(out, len, again, sizeof(again)) < 0)
 			abort();
 	} else if (err == DETOUR_EUNSUPPORTED) {
 		if (!(fl & DETOUR_LOC_SCHEME) || strlen(out) > n)

@@ -10,111 +10,6 @@
 #include "detour/follow.h"
 #include "urlparts.h"
 
-/* ---- origins and sites -------------------------------------------------- */
-
-ssize_t detour_follow_origin(const char *url, size_t len, char *out, size_t cap)
-{
-	struct abs a;
-	if (!split_abs(url, len, &a))
-		return -1;
-	struct wb w = {out, cap, 0, false};
-	wput(&w, a.scheme.p, a.scheme.len);
-	wput(&w, "://", 3);
-	wput(&w, a.host.p, a.host.len);
-	if (a.port.len) {
-		wputc(&w, ':');
-		wput(&w, a.port.p, a.port.len);
-	}
-	wputc(&w, 0);
-	if (w.over)
-		return -1;
-	return (ssize_t)w.len - 1;
-}
-
-bool detour_follow_same_origin(const char *a, size_t alen, const char *b, size_t blen)
-{
-	char oa[DETOUR_FOLLOW_ORIGIN_MAX], ob[DETOUR_FOLLOW_ORIGIN_MAX];
-	ssize_t na = detour_follow_origin(a, alen, oa, sizeof(oa));
-	ssize_t nb = detour_follow_origin(b, blen, ob, sizeof(ob));
-	return na >= 0 && na == nb && !memcmp(oa, ob, (size_t)na);
-}
-
-/* The registrable domain, approximated without a public suffix list as the
- * last two labels (a trailing dot ignored); an IP address is itself. */
-static struct detour_slice site_of(struct detour_slice h)
-{
-	if (host_is_ip(h))
-		return h;
-	size_t n = h.len;
-	if (n && h.p[n - 1] == '.')
-		n--;
-	int dots = 0;
-	size_t s = n;
-	while (s > 0) {
-		if (h.p[s - 1] == '.' && ++dots == 2)
-			break;
-		s--;
-	}
-	return (struct detour_slice){h.p + s, n - s};
-}
-
-bool detour_follow_same_site(const char *a, size_t alen, const char *b, size_t blen)
-{
-	struct abs x, y;
-	if (!split_abs(a, alen, &x) || !split_abs(b, blen, &y))
-		return false;
-	if (x.scheme.len != y.scheme.len || memcmp(x.scheme.p, y.scheme.p, x.scheme.len))
-		return false;
-	struct detour_slice sx = site_of(x.host), sy = site_of(y.host);
-	return sx.len == sy.len && !memcmp(sx.p, sy.p, sx.len);
-}
-
-bool detour_follow_trustworthy(const char *url, size_t len)
-{
-	struct abs a;
-	return split_abs(url, len, &a) && trustworthy_abs(&a);
-}
-
-/* ---- referrer policy ---------------------------------------------------- */
-
-static const char *const rp_names[] = {
-        "",
-        "no-referrer",
-        "no-referrer-when-downgrade",
-        "same-origin",
-        "origin",
-        "strict-origin",
-        "origin-when-cross-origin",
-        "strict-origin-when-cross-origin",
-        "unsafe-url",
-};
-
-const char *detour_rp_name(enum detour_rp p)
-{
-	return (unsigned)p < sizeof(rp_names) / sizeof(rp_names[0]) ? rp_names[p] : "";
-}
-
-enum detour_rp detour_rp_parse(const char *v, size_t len)
-{
-	enum detour_rp out = DETOUR_RP_UNSET;
-	for (size_t i = 0; i <= len;) {
-		const char *c = memchr(v + i, ',', len - i);
-		size_t e = c ? (size_t)(c - v) : len;
-		size_t a = i, b = e;
-		while (a < b && (v[a] == ' ' || v[a] == '\t'))
-			a++;
-		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
-			b--;
-		for (unsigned k = 1; k < sizeof(rp_names) / sizeof(rp_names[0]); k++)
-			if (eq_ci(v + a, b - a, rp_names[k]))
-				out = (enum detour_rp)k;
-		if (!c)
-			break;
-		i = e + 1;
-	}
-	return out;
-}
-
 /* ---- the request -------------------------------------------------------- */
 
 static bool method_is(const struct detour_follow_req *r, const char *m)
@@ -135,7 +30,7 @@ static bool hdr_is(const struct detour_header *h, const char *w)
 
 static void set_origin_of(const char *url, size_t len, char *out, size_t cap)
 {
-	if (detour_follow_origin(url, len, out, cap) < 0)
+	if (detour_origin_of(url, len, out, cap) < 0)
 		out[0] = 0;
 }
 
@@ -154,7 +49,7 @@ static void site_add(struct detour_follow_req *r)
 	if (!strcmp(o, r->initiator))
 		return;
 	size_t il = strlen(r->initiator);
-	if (!detour_follow_same_site(r->initiator, il, r->url, r->url_len))
+	if (!detour_origin_same_site(r->initiator, il, r->url, r->url_len))
 		r->site = DETOUR_SITE_CROSS_SITE;
 	else
 		r->site = DETOUR_SITE_SAME_SITE;
@@ -353,7 +248,7 @@ static enum detour_rp response_policy(const struct detour_follow_resp *resp)
 static void move_to(struct detour_follow_req *r, const char *next, size_t n,
                     struct detour_follow_step *st)
 {
-	bool cross = !detour_follow_same_origin(r->url, r->url_len, next, n);
+	bool cross = !detour_origin_same(r->url, r->url_len, next, n);
 	st->cross_origin = cross;
 	if (r->as == DETOUR_AS_BROWSER && cross) {
 		/* Fetch step 13: "If request's current URL's origin is not
@@ -492,7 +387,7 @@ void detour_follow_next(struct detour_follow_req *r, const struct detour_follow_
 			st->method_changed = true;
 		}
 	}
-	bool cross = !detour_follow_same_origin(r->url, r->url_len, next, n);
+	bool cross = !detour_origin_same(r->url, r->url_len, next, n);
 	memcpy(r->url, next, n + 1);
 	r->url_len = n;
 	st->cross_origin = cross;
@@ -636,7 +531,7 @@ enum detour_samesite_ctx detour_follow_samesite_ctx(const struct detour_follow_r
 	 * (typed, bookmark) is same-site; else the initiator's site
 	 * decides, with safe methods allowed Lax cookies. */
 	if (!r->initiator[0] ||
-	    detour_follow_same_site(r->initiator, strlen(r->initiator), r->url, r->url_len))
+	    detour_origin_same_site(r->initiator, strlen(r->initiator), r->url, r->url_len))
 		return DETOUR_CTX_SAME_SITE;
 	return safe_method(r) ? DETOUR_CTX_CROSS_LAX : DETOUR_CTX_CROSS_UNSAFE;
 }
@@ -662,14 +557,14 @@ static void referer_value(const struct detour_follow_req *r, char *out, size_t c
 	wputc(&w, 0);
 	if (w.over)
 		return;
-	ssize_t ol = detour_follow_origin(r->referrer, strlen(r->referrer), orig, sizeof(orig) - 1);
+	ssize_t ol = detour_origin_of(r->referrer, strlen(r->referrer), orig, sizeof(orig) - 1);
 	if (ol < 0)
 		return;
 	orig[ol] = '/';
 	orig[ol + 1] = 0;
 	/* Step 6: a referrer URL over 4096 bytes is cut to its origin. */
 	const char *url = strlen(full) > 4096 ? orig : full;
-	bool same = detour_follow_same_origin(r->referrer, strlen(r->referrer), r->url, r->url_len);
+	bool same = detour_origin_same(r->referrer, strlen(r->referrer), r->url, r->url_len);
 	bool downgrade = trustworthy_abs(&ref) && !trustworthy_abs(&cur);
 	const char *v = NULL;
 	switch (r->policy) {
@@ -727,8 +622,8 @@ static void origin_value(const struct detour_follow_req *r, char *out, size_t ca
 				v = "null";
 			break;
 		case DETOUR_RP_SAME_ORIGIN:
-			if (!detour_follow_same_origin(r->initiator, strlen(r->initiator), r->url,
-			                               r->url_len))
+			if (!detour_origin_same(r->initiator, strlen(r->initiator), r->url,
+			                        r->url_len))
 				v = "null";
 			break;
 		default:
@@ -813,7 +708,7 @@ ssize_t detour_follow_headers(const struct detour_follow_req *r,
 		return b.over ? -1 : (ssize_t)b.n;
 	}
 
-	bool tw = detour_follow_trustworthy(r->url, r->url_len);
+	bool tw = detour_origin_trustworthy(r->url, r->url_len);
 	char origin[DETOUR_FOLLOW_ORIGIN_MAX], referer[DETOUR_FOLLOW_URL_MAX];
 	origin_value(r, origin, sizeof(origin));
 	referer_value(r, referer, sizeof(referer));

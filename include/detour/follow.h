@@ -1,13 +1,12 @@
 /* detour: the client side of a redirect, with no I/O: given the request just
  * sent and the response to it, compute the next request exactly as a browser
  * does (WHATWG Fetch, "HTTP-redirect fetch"; RFC 9110 §15.4) or as the curl
- * command line tool does (`--as curl`). Location resolution (RFC 3986 §5
- * through detour_url_resolve, after the preprocessing the WHATWG URL parser
- * applies; fragment inheritance per RFC 9110 §10.2.2), Authorization removal
- * when the origin changes, Referer and Origin (referrer policy
- * strict-origin-when-cross-origin, Chromium's default), Sec-Fetch-*
- * metadata, cookies through a detour_cookie_jar and HSTS upgrades through a
- * detour_hsts store. See docs/internals/follow.md. */
+ * command line tool does (`--as curl`): the Location through
+ * detour_location_resolve (detour/location.h), Authorization removal when the
+ * origin changes, Referer and Origin (referrer policy
+ * strict-origin-when-cross-origin, Chromium's default; detour/origin.h),
+ * Sec-Fetch-* metadata, cookies through a detour_cookie_jar and HSTS upgrades
+ * through a detour_hsts store. See docs/internals/follow.md. */
 #ifndef DETOUR_FOLLOW_H
 #define DETOUR_FOLLOW_H
 
@@ -22,9 +21,10 @@
 #include "detour/hsts.h"
 #include "detour/http1.h" /* struct detour_header */
 #include "detour/location.h"
+#include "detour/origin.h"
 
 #define DETOUR_FOLLOW_URL_MAX          DETOUR_LOCATION_URL_MAX
-#define DETOUR_FOLLOW_ORIGIN_MAX       300
+#define DETOUR_FOLLOW_ORIGIN_MAX       DETOUR_ORIGIN_MAX
 #define DETOUR_FOLLOW_MAX_USER_HEADERS 64
 /* Fetch, HTTP-redirect fetch step 7: "If request's redirect count is 20,
  * then return a network error." Chromium's kMaxRedirects is 20 too. */
@@ -41,42 +41,6 @@
 	"apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
 #define DETOUR_BROWSER_ACCEPT_ENCODING "gzip, deflate, br, zstd"
 #define DETOUR_BROWSER_ACCEPT_LANGUAGE "en-US,en;q=0.9"
-
-/* Referrer policies (W3C Referrer Policy §3). */
-enum detour_rp {
-	DETOUR_RP_UNSET = 0, /* no valid token: keep the current policy */
-	DETOUR_RP_NO_REFERRER,
-	DETOUR_RP_NO_REFERRER_WHEN_DOWNGRADE,
-	DETOUR_RP_SAME_ORIGIN,
-	DETOUR_RP_ORIGIN,
-	DETOUR_RP_STRICT_ORIGIN,
-	DETOUR_RP_ORIGIN_WHEN_CROSS_ORIGIN,
-	DETOUR_RP_STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
-	DETOUR_RP_UNSAFE_URL,
-};
-
-/* The policy's token, "" for DETOUR_RP_UNSET. */
-const char *detour_rp_name(enum detour_rp p);
-
-/* Parses a Referrer-Policy value (a comma-separated list: the last token
- * this user agent knows wins, W3C Referrer Policy §8.1). */
-enum detour_rp detour_rp_parse(const char *v, size_t len);
-
-/* Writes the origin of the absolute URL url ("https://host[:port]", the
- * port only when not the default) into out; returns its length, or -1. */
-ssize_t detour_follow_origin(const char *url, size_t len, char *out, size_t cap);
-
-/* Whether two absolute URLs are same origin (scheme, host, port). */
-bool detour_follow_same_origin(const char *a, size_t alen, const char *b, size_t blen);
-
-/* Whether two absolute URLs are same site (schemeful: same scheme and same
- * registrable domain, approximated as the last two labels of a host name;
- * an IP address is its own site). */
-bool detour_follow_same_site(const char *a, size_t alen, const char *b, size_t blen);
-
-/* Whether url is potentially trustworthy (W3C Secure Contexts §3.2): https,
- * or a host that is localhost, *.localhost, 127.0.0.0/8 or [::1]. */
-bool detour_follow_trustworthy(const char *url, size_t len);
 
 /* Sec-Fetch-Site values (W3C Fetch Metadata §2.1). */
 enum detour_fetch_site {
