@@ -170,6 +170,8 @@ bool detour_follow_hsts(struct detour_follow_req *r, const struct detour_hsts *s
 detour_err detour_follow_refresh(struct detour_follow_req *r, const char *url, size_t len,
                                  enum detour_rp policy, unsigned *flags);
 
+/* What goes on the wire for r, and what a response sets (lib/follow_hdr.c). */
+
 /* Writes the URL to hand to the HTTP library for r into out: without the
  * fragment, and as a browser without user:password (Chromium does not send
  * URL credentials unasked). Returns its length or -1. */
