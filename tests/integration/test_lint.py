@@ -1,0 +1,266 @@
+"""detour lint: exit status 0/1/2, the exact text output, --json, --graph
+(exact DOT text, validated by Graphviz's dot when it is installed) and --fix
+(its output loads again and has no chain left)."""
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import run_detour
+
+CLEAN = """\
+/old        /new            307
+/docs/*     https://docs.example.com/:splat  308  cache=1d
+/gone       -               410
+"""
+
+WARN = """\
+/a          /b              302
+/b          /c              302
+/c          /d              302
+/blog/*     /news/:splat    307
+/blog/about /about          307
+/perm       /p              301
+"""
+
+ERRORS = """\
+# a loop, a self redirect, a conflict
+/loop1      /loop2
+/loop2      /loop1
+/self       /self?x=1
+/x          /y
+/x          /z              302
+/into       /loop1
+"""
+
+
+def lint(tmp_path, text, *args, name="site.rules", rc=None):
+    p = tmp_path / name
+    p.write_text(text)
+    code, out, err = run_detour(["lint"] + list(args) + [str(p)], cwd=str(tmp_path))
+    if rc is not None:
+        assert code == rc, (code, out, err)
+    return code, out, err, str(p)
+
+
+def test_clean_exit_0(tmp_path):
+    code, out, err, _ = lint(tmp_path, CLEAN, rc=0)
+    assert out == "3 rules: no findings\n"
+    assert err == ""
+
+
+def test_warnings_exit_1(tmp_path):
+    code, out, err, f = lint(tmp_path, WARN, rc=1)
+    assert out.split("\n") == [
+        f + ":1: warning: /a -> /b -> /c -> /d: 3 redirects (%s:1, %s:2, %s:3); "
+            "replace with: /a /d 302 [chain]" % (f, f, f),
+        "  fix: /a /d 302",
+        f + ":2: warning: target /c is redirected again by %s:3 to /d; replace with: "
+            "/b /d 302 [target-redirects]" % f,
+        "  fix: /b /d 302",
+        f + ":5: warning: never used: %s:4 (/blog/*) comes first and takes every request "
+            "this rule matches [shadowed]" % f,
+        "  fix: move this rule above %s:4, or remove it" % f,
+        f + ":6: warning: 301 without cache=: browsers keep a permanent redirect with no "
+            "time limit, and it cannot be taken back [permanent-no-cache]",
+        "  fix: add cache=1d (or another lifetime), or use 302 while testing",
+        "6 rules: 0 errors, 4 warnings",
+        "",
+    ]
+    assert err == ""
+
+
+def test_errors_exit_2(tmp_path):
+    code, out, err, f = lint(tmp_path, ERRORS, rc=2)
+    assert out.split("\n") == [
+        f + ":2: error: redirect loop: /loop1 -> /loop2 -> /loop1 (%s:2, %s:3) [loop]" % (f, f),
+        "  fix: point one of these rules at the final page",
+        f + ":4: error: redirects to itself: /self -> /self?x=1 [self-redirect]",
+        "  fix: point the target somewhere else, or remove the rule",
+        f + ":6: error: same source as %s:5, which answers first (307 /y): this rule "
+            "(302 /z) is never used [conflict]" % f,
+        "  fix: remove one of the two lines, or give them different sources",
+        f + ":7: error: leads into the redirect loop of %s:2: /into -> /loop1 -> /loop2 "
+            "-> /loop1 [loop]" % f,
+        "6 rules: 4 errors, 0 warnings",
+        "",
+    ]
+
+
+def test_several_files_are_one_table(tmp_path):
+    a = tmp_path / "a.rules"
+    b = tmp_path / "b.rules"
+    a.write_text("/a /b 302\n")
+    b.write_text("/b /c 302\n/a /z 302\n")
+    code, out, err = run_detour(["lint", str(a), str(b)])
+    assert code == 2, (out, err)
+    assert out.split("\n") == [
+        "%s:1: warning: target /b is redirected again by %s:1 to /c; replace with: "
+        "/a /c 302 [target-redirects]" % (a, b),
+        "  fix: /a /c 302",
+        "%s:2: error: same source as %s:1, which answers first (302 /b): this rule "
+        "(302 /z) is never used [conflict]" % (b, a),
+        "  fix: remove one of the two lines, or give them different sources",
+        "3 rules: 1 error, 1 warning",
+        "",
+    ]
+
+
+def test_json(tmp_path):
+    code, out, err, f = lint(tmp_path, WARN, "--json", rc=1)
+    assert out.endswith("}\n") and out.count("\n") == 1
+    doc = json.loads(out)
+    assert doc == {
+        "rules": 6,
+        "errors": 0,
+        "warnings": 4,
+        "findings": [
+            {"code": "chain", "severity": "warning", "file": f, "line": 1,
+             "message": "/a -> /b -> /c -> /d: 3 redirects (%s:1, %s:2, %s:3); "
+                        "replace with: /a /d 302" % (f, f, f),
+             "fix": "/a /d 302",
+             "related": [{"file": f, "line": 2}, {"file": f, "line": 3}]},
+            {"code": "target-redirects", "severity": "warning", "file": f, "line": 2,
+             "message": "target /c is redirected again by %s:3 to /d; replace with: "
+                        "/b /d 302" % f,
+             "fix": "/b /d 302",
+             "related": [{"file": f, "line": 3}]},
+            {"code": "shadowed", "severity": "warning", "file": f, "line": 5,
+             "message": "never used: %s:4 (/blog/*) comes first and takes every request "
+                        "this rule matches" % f,
+             "fix": "move this rule above %s:4, or remove it" % f,
+             "related": [{"file": f, "line": 4}]},
+            {"code": "permanent-no-cache", "severity": "warning", "file": f, "line": 6,
+             "message": "301 without cache=: browsers keep a permanent redirect with no "
+                        "time limit, and it cannot be taken back",
+             "fix": "add cache=1d (or another lifetime), or use 302 while testing",
+             "related": []},
+        ],
+    }
+
+
+def test_json_clean_and_escaping(tmp_path):
+    code, out, err, f = lint(tmp_path, CLEAN, "--json", name='we"ird.rules', rc=0)
+    assert json.loads(out) == {"rules": 3, "errors": 0, "warnings": 0, "findings": []}
+    code, out, err, f = lint(tmp_path, "/a /a\n", "--json", name='we"ird.rules', rc=2)
+    doc = json.loads(out)
+    assert doc["findings"][0]["file"] == f
+    assert doc["findings"][0]["code"] == "self-redirect"
+
+
+GRAPH_RULES = """\
+/a      /b       302
+/b      /c       302
+/l1     /l2      307
+/l2     /l1      307
+/gone   -        410
+/s/*    /t?q=x   302
+/s/x    /never   302
+"""
+
+
+def test_graph(tmp_path):
+    code, out, err, f = lint(tmp_path, GRAPH_RULES, "--graph", name='g"raph.rules', rc=2)
+    f = f.replace('"', '\\"')  # escaped in DOT strings
+    assert out.split("\n") == [
+        "digraph detour {",
+        "\trankdir=LR;",
+        "\tnode [shape=box];",
+        '\tr0 [label="/a\\n%s:1"];' % f,
+        '\tr0 -> r1 [label="302 /b"];',
+        '\tr1 [label="/b\\n%s:2"];' % f,
+        '\tt1 [label="/c", shape=ellipse];',
+        '\tr1 -> t1 [label="302"];',
+        '\tr2 [label="/l1\\n%s:3", color=red];' % f,
+        '\tr2 -> r3 [label="307 /l2", color=red];',
+        '\tr3 [label="/l2\\n%s:4", color=red];' % f,
+        '\tr3 -> r2 [label="307 /l1", color=red];',
+        '\tr4 [label="/gone\\n%s:5"];' % f,
+        '\tr5 [label="/s/*\\n%s:6"];' % f,
+        '\tt5 [label="/t?q=x", shape=ellipse];',
+        '\tr5 -> t5 [label="302"];',
+        '\tr6 [label="/s/x\\n%s:7", style=dashed];' % f,
+        '\tt6 [label="/never", shape=ellipse];',
+        '\tr6 -> t6 [label="302"];',
+        "}",
+        "",
+    ]
+    assert err == "7 rules: 1 error, 2 warnings\n"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_graph_is_valid_dot(tmp_path):
+    code, out, err, f = lint(tmp_path, GRAPH_RULES + ERRORS, "--graph")
+    p = subprocess.run(["dot", "-Tsvg"], input=out.encode(), capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert b"<svg" in p.stdout
+
+
+FIX_RULES = """\
+\ufeff# chains to flatten
+/a    /b            302  cache=1h
+/b    /c            302
+/c    https://example.com/d   302
+/old/*   /mid/:splat
+/mid/*   /new/:splat  308 cache=1d
+/p    /q\r
+//example.com/q   /r
+"""
+
+
+def test_fix_flattens_and_reloads(tmp_path):
+    code, out, err, f = lint(tmp_path, FIX_RULES, "--fix", rc=1)
+    assert out == (
+        "\ufeff# chains to flatten\n"
+        "/a    https://example.com/d            302  cache=1h\n"
+        "/b    https://example.com/d            302\n"
+        "/c    https://example.com/d   302\n"
+        "/old/*   /new/:splat\n"
+        "/mid/*   /new/:splat  308 cache=1d\n"
+        "//example.com/p /r 307\r\n"
+        "/p    /q\r\n"
+        "//example.com/q   /r\n")
+    assert err == "7 rules: 0 errors, 4 warnings\n"
+    fixed = tmp_path / "fixed.rules"
+    fixed.write_text(out, newline="")
+    code, out2, err2 = run_detour(["lint", "--json", str(fixed)])
+    doc = json.loads(out2)
+    assert [x["code"] for x in doc["findings"]] == [], doc
+    assert code == 0
+
+
+def test_fix_several_files(tmp_path):
+    a = tmp_path / "a.rules"
+    b = tmp_path / "b.rules"
+    a.write_text("/a /b 302\n")
+    b.write_text("/b /c 302\n")
+    code, out, err = run_detour(["lint", "--fix", str(a), str(b)])
+    assert code == 1
+    assert out == "# detour lint --fix: %s\n/a /c 302\n# detour lint --fix: %s\n/b /c 302\n" % (
+        a, b)
+
+
+def test_usage_and_load_errors(tmp_path):
+    code, out, err = run_detour(["lint"])
+    assert code == 2 and out == "" and err.startswith("usage: detour lint")
+    code, out, err = run_detour(["lint", "--bogus", "x"])
+    assert code == 2 and err.startswith("detour lint: unknown option '--bogus'\n")
+    code, out, err = run_detour(["lint", "--json", "--graph", "x"])
+    assert code == 2 and err == "detour lint: give one of --json, --graph, --fix\n"
+    code, out, err = run_detour(["lint", str(tmp_path / "missing.rules")])
+    assert code == 2
+    assert err == "detour lint: %s: No such file or directory\n" % (tmp_path / "missing.rules")
+    bad = tmp_path / "bad.rules"
+    bad.write_text("/a /b 30x\n")
+    code, out, err = run_detour(["lint", str(bad)])
+    assert code == 2 and out == ""
+    assert err.startswith("detour lint: %s:1:7: " % bad)
+    code, out, err = run_detour(["lint", "--help"])
+    assert code == 0 and out.startswith("usage: detour lint")
+
+
+def test_listed_in_main_usage():
+    code, out, err = run_detour(["--help"])
+    assert code == 0
+    assert "  lint      find loops, chains, shadowed and duplicate rules, risky choices\n" in out
