@@ -42,7 +42,7 @@ char *check_strdup(const char *s)
 	return s ? check_strndup(s, strlen(s)) : NULL;
 }
 
-static void *xrealloc(void *p, size_t n)
+void *check_realloc(void *p, size_t n)
 {
 	void *q = realloc(p, n);
 	if (!q && n) {
@@ -68,7 +68,7 @@ void check_finding(struct chain *c, enum detour_finding f, int hop, const char *
 	va_end(ap);
 	if (c->nf == c->capf) {
 		c->capf = c->capf ? c->capf * 2 : 8;
-		c->f = xrealloc(c->f, c->capf * sizeof(*c->f));
+		c->f = check_realloc(c->f, c->capf * sizeof(*c->f));
 	}
 	c->f[c->nf].code = f;
 	c->f[c->nf].hop = hop;
@@ -88,7 +88,7 @@ static struct hop *new_hop(struct chain *c)
 {
 	if (c->nh == c->caph) {
 		c->caph = c->caph ? c->caph * 2 : 4;
-		c->h = xrealloc(c->h, c->caph * sizeof(*c->h));
+		c->h = check_realloc(c->h, c->caph * sizeof(*c->h));
 	}
 	struct hop *h = &c->h[c->nh++];
 	memset(h, 0, sizeof(*h));
@@ -156,7 +156,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	}
 	if (c->hlen + len + 1 > c->hcap) {
 		c->hcap = (c->hlen + len + 1) * 2;
-		c->hbuf = xrealloc(c->hbuf, c->hcap);
+		c->hbuf = check_realloc(c->hbuf, c->hcap);
 	}
 	memcpy(c->hbuf + c->hlen, p, len);
 	c->hlen += len;
@@ -176,7 +176,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		c->bcap = (c->blen + take) * 2;
 		if (c->bcap > BODY_CAP)
 			c->bcap = BODY_CAP;
-		c->body = xrealloc(c->body, c->bcap);
+		c->body = check_realloc(c->body, c->bcap);
 	}
 	memcpy(c->body + c->blen, p, take);
 	c->blen += take;
@@ -902,7 +902,7 @@ int check_run(struct check_opts *o, struct chain *chains, size_t n)
 				for (;;) {
 					if (len + 4096 > cap) {
 						cap = (len + 4096) * 2;
-						buf = xrealloc(buf, cap);
+						buf = check_realloc(buf, cap);
 					}
 					size_t k = fread(buf + len, 1, cap - len, f);
 					if (!k)
@@ -1027,36 +1027,6 @@ static void usage(FILE *f)
 	        "error, 2 usage or network error. See docs/check.md.\n");
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (n + 65536 > cap) {
-			cap = (n + 65536) * 2;
-			buf = xrealloc(buf, cap);
-		}
-		size_t k = fread(buf + n, 1, cap - n - 1, f);
-		if (!k)
-			break;
-		n += k;
-	}
-	int err = ferror(f);
-	fclose(f);
-	if (err) {
-		free(buf);
-		return NULL;
-	}
-	if (!buf)
-		buf = xrealloc(NULL, 1);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
-
 /* Parses "STATUS[,LOCATION]". */
 static bool parse_expect(const char *s, int *status, const char **loc)
 {
@@ -1067,117 +1037,6 @@ static bool parse_expect(const char *s, int *status, const char **loc)
 	*status = (int)v;
 	*loc = *end == ',' && end[1] ? end + 1 : NULL;
 	return true;
-}
-
-/* One CSV field starting at *p (RFC 4180 quoting); advances *p past the
- * following ',' or to the end. Returns new memory. */
-static char *csv_field(const char **p)
-{
-	const char *s = *p;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	char *out;
-	if (*s == '"') {
-		size_t cap = strlen(s) + 1, o = 0;
-		out = malloc(cap);
-		s++;
-		while (*s) {
-			if (*s == '"' && s[1] == '"') {
-				out[o++] = '"';
-				s += 2;
-			} else if (*s == '"') {
-				s++;
-				break;
-			} else {
-				out[o++] = *s++;
-			}
-		}
-		out[o] = 0;
-		while (*s && *s != ',')
-			s++;
-	} else {
-		const char *e = strchr(s, ',');
-		size_t l = e ? (size_t)(e - s) : strlen(s);
-		while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
-			l--;
-		out = check_strndup(s, l);
-		s = e ? e : s + strlen(s);
-	}
-	if (*s == ',')
-		s++;
-	*p = s;
-	return out;
-}
-
-static void add_chain(struct chain **v, size_t *n, size_t *cap, const char *url, int st,
-                      const char *loc)
-{
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		*v = xrealloc(*v, *cap * sizeof(**v));
-	}
-	struct chain *c = &(*v)[(*n)++];
-	memset(c, 0, sizeof(*c));
-	c->url = check_strdup(url);
-	c->expect_status = st;
-	c->expect_location = check_strdup(loc);
-}
-
-/* Reads --input: one URL a line, or CSV url[,status[,location]]; '#'
- * comments and blank lines skipped, a header row "url,..." too. */
-static int read_input(const char *path, const struct check_opts *o, struct chain **v, size_t *n,
-                      size_t *cap)
-{
-	size_t len;
-	char *buf = read_file(path, &len);
-	if (!buf) {
-		fprintf(stderr, "detour check: %s: %s\n", path, strerror(errno));
-		return 2;
-	}
-	unsigned line = 0;
-	for (char *p = buf; p && *p;) {
-		char *nl = strchr(p, '\n');
-		if (nl)
-			*nl = 0;
-		line++;
-		size_t l = strlen(p);
-		while (l && (p[l - 1] == '\r' || p[l - 1] == ' ' || p[l - 1] == '\t'))
-			p[--l] = 0;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p && *p != '#') {
-			const char *q = p;
-			char *url = csv_field(&q);
-			char *st = *q ? csv_field(&q) : NULL;
-			char *loc = *q ? csv_field(&q) : NULL;
-			int status = o->expect_status;
-			const char *eloc = o->expect_location;
-			bool header = line == 1 && !strcasecmp(url, "url");
-			if (!header && st && *st) {
-				char *end;
-				long sv = strtol(st, &end, 10);
-				if (*end || sv < 100 || sv > 599) {
-					fprintf(stderr, "detour check: %s:%u: bad status '%s'\n",
-					        path, line, st);
-					free(url);
-					free(st);
-					free(loc);
-					free(buf);
-					return 2;
-				}
-				status = (int)sv;
-				eloc = loc && *loc ? loc : NULL;
-			}
-			if (!header && *url)
-				add_chain(v, n, cap, url, status, eloc);
-			free(url);
-			free(st);
-			free(loc);
-		}
-		p = nl ? nl + 1 : NULL;
-	}
-	free(buf);
-	return 0;
 }
 
 static bool parse_header(const char *s, struct detour_header *h)
@@ -1388,7 +1247,7 @@ int cmd_check(int argc, char **argv)
 			        "detour check: --data and --data-file exclude each other\n");
 			return 2;
 		}
-		file_body = read_file(data_file, &o.body_len);
+		file_body = check_read_file(data_file, &o.body_len);
 		if (!file_body) {
 			fprintf(stderr, "detour check: %s: %s\n", data_file, strerror(errno));
 			return 2;
@@ -1420,9 +1279,10 @@ int cmd_check(int argc, char **argv)
 		rc = check_against(&o, against, argv[optind], &chains, &n);
 	} else {
 		for (int i = optind; i < argc; i++)
-			add_chain(&chains, &n, &cap, argv[i], o.expect_status, o.expect_location);
+			check_add_chain(&chains, &n, &cap, argv[i], o.expect_status,
+			                o.expect_location);
 		if (input)
-			rc = read_input(input, &o, &chains, &n, &cap);
+			rc = check_read_input(input, &o, &chains, &n, &cap);
 		if (!rc && n == 0) {
 			fprintf(stderr, "detour check: no URL to check\n\n");
 			usage(stderr);

@@ -1,5 +1,6 @@
-/* detour check: shared between check.c (the run), check_out.c (table and
- * JSON output) and check_against.c (--against). Private to src/cli. */
+/* detour check: shared between check.c (the run), check_input.c (--input),
+ * check_out.c (table and JSON output) and check_against.c (--against).
+ * Private to src/cli. */
 #ifndef DETOUR_CLI_CHECK_H
 #define DETOUR_CLI_CHECK_H
 
@@ -97,10 +98,29 @@ struct chain {
 	struct timespec t0;
 };
 
+/* New memory (a copy of s, NULL for NULL; s[0..n) NUL-terminated); out of
+ * memory prints a message and exits 2, as check_realloc does. */
 char *check_strdup(const char *s);
 char *check_strndup(const char *s, size_t n);
+void *check_realloc(void *p, size_t n);
+
+/* Adds a finding to c (the message is copied). */
 void check_finding(struct chain *c, enum detour_finding f, int hop, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+
+/* Reads a whole file into new memory (NUL-terminated, *len bytes before the
+ * NUL); NULL with errno set when it cannot be read. */
+char *check_read_file(const char *path, size_t *len);
+
+/* Appends a chain for url with its expectation (st 0: none; loc may be NULL)
+ * to *v (grown as needed; the strings are copied). */
+void check_add_chain(struct chain **v, size_t *n, size_t *cap, const char *url, int st,
+                     const char *loc);
+
+/* Reads --input path into *v (see check_add_chain), the expectation of o
+ * for lines without one. Returns 0, or 2 with a message printed. */
+int check_read_input(const char *path, const struct check_opts *o, struct chain **v, size_t *n,
+                     size_t *cap);
 
 /* Runs every chain (at most o->parallel at once), printing each in input
  * order as soon as it and those before it are done. Returns the exit status. */
