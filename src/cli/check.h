@@ -1,6 +1,7 @@
-/* detour check: shared between check.c (the run), check_input.c (--input),
- * check_out.c (table and JSON output) and check_against.c (--against).
- * Private to src/cli. */
+/* detour check: shared between check.c (the command line), check_fetch.c
+ * (the libcurl transfers), check_hop.c (a response, its findings and the next
+ * step), check_input.c (--input), check_out.c (table and JSON output) and
+ * check_against.c (--against). Private to src/cli. */
 #ifndef DETOUR_CLI_CHECK_H
 #define DETOUR_CLI_CHECK_H
 
@@ -107,6 +108,20 @@ void *check_realloc(void *p, size_t n);
 /* Adds a finding to c (the message is copied). */
 void check_finding(struct chain *c, enum detour_finding f, int hop, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+
+/* Appends a zeroed hop to c and returns it (valid until the next call). */
+struct hop *check_new_hop(struct chain *c);
+
+/* Takes the response to c's last hop (status and reason already set, the
+ * header block in c->hbuf, the body in c->body) into c->jar and hsts (NULL:
+ * none), fills the hop, adds its findings and applies it to c->req. Returns
+ * true when c->req is now the next request to send, false when the chain
+ * ends here. */
+bool check_response(struct chain *c, struct detour_hsts *hsts);
+
+/* Chain-level findings, once the chain has ended; sets c->redirects and
+ * c->final_status. */
+void check_conclude(struct chain *c);
 
 /* Reads a whole file into new memory (NUL-terminated, *len bytes before the
  * NUL); NULL with errno set when it cannot be read. */

@@ -1,0 +1,480 @@
+/* detour check: the transfers. Every chain has one libcurl easy handle,
+ * reused hop after hop with CURLOPT_FOLLOWLOCATION off, on one multi handle
+ * for the whole run (at most --parallel chains at once); the HSTS store is
+ * loaded before and saved after. check_hop.c decides what a response means. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "check.h"
+#include "detour/respond.h"
+
+#define BODY_CAP (1u << 20) /* bytes of HTML read for a meta refresh */
+
+struct run {
+	struct check_opts *o;
+	CURLM *multi;
+	struct chain *chains;
+	size_t n, next_start, next_print, active, done;
+	struct detour_hsts *hsts; /* NULL as curl without --hsts */
+	struct curl_slist *resolve, *connect_to;
+	const char *cainfo;
+	bool progress;
+	struct timespec last_progress;
+	char curl_ua[64];
+};
+
+static void chain_free_runtime(struct chain *c)
+{
+	if (c->easy)
+		curl_easy_cleanup(c->easy);
+	c->easy = NULL;
+	curl_slist_free_all(c->slist);
+	c->slist = NULL;
+	free(c->req);
+	c->req = NULL;
+	detour_cookie_jar_free(c->jar);
+	c->jar = NULL;
+	free(c->hbuf);
+	c->hbuf = NULL;
+	free(c->body);
+	c->body = NULL;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct chain *c = ud;
+	size_t len = size * n;
+	/* A new status line starts a new header block (after 1xx). */
+	if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
+		c->hlen = 0;
+		c->reason[0] = 0;
+		const char *sp = memchr(p, ' ', len);
+		if (sp) {
+			const char *sp2 = memchr(sp + 1, ' ', len - (size_t)(sp + 1 - p));
+			if (sp2) {
+				size_t rl = len - (size_t)(sp2 + 1 - p);
+				while (rl && (sp2[rl] == '\r' || sp2[rl] == '\n' || sp2[rl] == 0))
+					rl--;
+				const char *r = sp2 + 1;
+				rl = len - (size_t)(r - p);
+				while (rl && (r[rl - 1] == '\r' || r[rl - 1] == '\n'))
+					rl--;
+				if (rl >= sizeof(c->reason))
+					rl = sizeof(c->reason) - 1;
+				memcpy(c->reason, r, rl);
+				c->reason[rl] = 0;
+			}
+		}
+		return len;
+	}
+	if (c->hlen + len + 1 > c->hcap) {
+		c->hcap = (c->hlen + len + 1) * 2;
+		c->hbuf = check_realloc(c->hbuf, c->hcap);
+	}
+	memcpy(c->hbuf + c->hlen, p, len);
+	c->hlen += len;
+	return len;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct chain *c = ud;
+	size_t len = size * n;
+	if (!c->want_body || c->blen >= BODY_CAP)
+		return len;
+	size_t take = len;
+	if (c->blen + take > BODY_CAP)
+		take = BODY_CAP - c->blen;
+	if (c->blen + take > c->bcap) {
+		c->bcap = (c->blen + take) * 2;
+		if (c->bcap > BODY_CAP)
+			c->bcap = BODY_CAP;
+		c->body = check_realloc(c->body, c->bcap);
+	}
+	memcpy(c->body + c->blen, p, take);
+	c->blen += take;
+	return len;
+}
+
+static void add_resolve(struct run *R, const char *spec)
+{
+	R->resolve = curl_slist_append(R->resolve, spec);
+}
+
+/* Configures c->easy for the request c->req and adds it to the multi
+ * handle. */
+static int start_transfer(struct run *R, struct chain *c)
+{
+	struct check_opts *o = R->o;
+	struct detour_follow_req *r = c->req;
+	char url[DETOUR_FOLLOW_URL_MAX];
+	char lbuf[32768];
+	const char *lines[DETOUR_FOLLOW_MAX_USER_HEADERS + 32];
+
+	if (!c->easy)
+		c->easy = curl_easy_init();
+	else
+		curl_easy_reset(c->easy);
+	if (!c->easy)
+		return -1;
+	CURL *e = c->easy;
+	curl_slist_free_all(c->slist);
+	c->slist = NULL;
+	c->hlen = 0;
+	c->blen = 0;
+	c->reason[0] = 0;
+	c->errbuf[0] = 0;
+	if (detour_follow_wire_url(r, url, sizeof(url)) < 0)
+		return -1;
+	ssize_t nl = detour_follow_headers(r, c->jar, time(NULL), lbuf, sizeof(lbuf), lines,
+	                                   sizeof(lines) / sizeof(lines[0]));
+	if (nl < 0)
+		return -1;
+	struct hop *h = check_new_hop(c);
+	snprintf(h->method, sizeof(h->method), "%s", r->method);
+	h->url = check_strndup(r->url, r->url_len);
+	h->body_sent = r->body;
+	size_t total = 0;
+	for (ssize_t i = 0; i < nl; i++)
+		total += strlen(lines[i]) + 1;
+	h->req_headers = malloc(total + 1);
+	h->req_headers[0] = 0;
+	size_t off = 0;
+	for (ssize_t i = 0; i < nl; i++) {
+		size_t l = strlen(lines[i]);
+		memcpy(h->req_headers + off, lines[i], l);
+		off += l;
+		h->req_headers[off++] = '\n';
+		h->req_headers[off] = 0;
+	}
+	const char *accept_enc = NULL;
+	for (ssize_t i = 0; i < nl; i++) {
+		/* libcurl writes Accept-Encoding itself so that it can decode
+		 * the body it asked for. */
+		if (!strncasecmp(lines[i], "Accept-Encoding:", 16)) {
+			accept_enc = lines[i] + 17;
+			continue;
+		}
+		c->slist = curl_slist_append(c->slist, lines[i]);
+	}
+	if (r->as == DETOUR_AS_BROWSER) {
+		/* A browser never sends Expect: 100-continue; libcurl would
+		 * for a large body. */
+		c->slist = curl_slist_append(c->slist, "Expect:");
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING,
+		                 accept_enc ? accept_enc : DETOUR_BROWSER_ACCEPT_ENCODING);
+	} else {
+		curl_easy_setopt(e, CURLOPT_USERAGENT, R->curl_ua);
+	}
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->slist);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(o->timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (R->cainfo)
+		curl_easy_setopt(e, CURLOPT_CAINFO, R->cainfo);
+	if (R->resolve)
+		curl_easy_setopt(e, CURLOPT_RESOLVE, R->resolve);
+	if (R->connect_to)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, R->connect_to);
+	if (!strcmp(r->method, "HEAD")) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (r->body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body ? o->body : "");
+		if (strcmp(r->method, "POST") || (r->as == DETOUR_AS_CURL && r->curl_custom))
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		if (strcmp(r->method, "GET"))
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	c->want_body = o->follow_refresh && strcmp(r->method, "HEAD");
+	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	if (curl_multi_add_handle(R->multi, e) != CURLM_OK)
+		return -1;
+	return 0;
+}
+
+static void finish(struct run *R, struct chain *c)
+{
+	check_conclude(c);
+	chain_free_runtime(c);
+	c->done = true;
+	R->active--;
+	R->done++;
+}
+
+/* Applies a known HSTS host before sending, recording Chromium's "307
+ * Internal Redirect" hop. Returns false if the chain ended. */
+static bool hsts_before_send(struct run *R, struct chain *c)
+{
+	struct detour_follow_step st;
+	struct detour_follow_req *r = c->req;
+	char before[DETOUR_FOLLOW_URL_MAX];
+	char method[32];
+	memcpy(before, r->url, r->url_len + 1);
+	snprintf(method, sizeof(method), "%s", r->method);
+	if (!detour_follow_hsts(r, R->hsts, time(NULL), &st))
+		return true;
+	if (r->as == DETOUR_AS_CURL)
+		return true; /* curl rewrites the URL silently */
+	struct hop *h = check_new_hop(c);
+	snprintf(h->method, sizeof(h->method), "%s", method);
+	h->url = check_strdup(before);
+	h->internal = true;
+	h->status = 307;
+	snprintf(h->reason, sizeof(h->reason), "Internal Redirect");
+	snprintf(h->note, sizeof(h->note), "Non-Authoritative-Reason: HSTS");
+	if (st.step == DETOUR_STEP_FAIL) {
+		check_finding(c, DETOUR_F_TOO_MANY, (int)c->nh, "more than %u redirects",
+		              r->max_redirects);
+		finish(R, c);
+		return false;
+	}
+	h->loc_resolved = check_strndup(r->url, r->url_len);
+	if (st.auth_dropped)
+		snprintf(h->note + strlen(h->note), sizeof(h->note) - strlen(h->note),
+		         "; Authorization dropped");
+	return true;
+}
+
+static void launch(struct run *R, struct chain *c)
+{
+	if (!hsts_before_send(R, c))
+		return;
+	if (start_transfer(R, c) < 0) {
+		check_finding(c, DETOUR_F_NETWORK, (int)c->nh, "could not set up the request");
+		c->net_error = true;
+		finish(R, c);
+	}
+}
+
+static void done_transfer(struct run *R, struct chain *c, CURLcode res)
+{
+	struct hop *h = &c->h[c->nh - 1];
+	int hopno = (int)c->nh;
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	h->ms = (double)(t1.tv_sec - c->t0.tv_sec) * 1e3 +
+	        (double)(t1.tv_nsec - c->t0.tv_nsec) / 1e6;
+	curl_multi_remove_handle(R->multi, c->easy);
+	if (res != CURLE_OK) {
+		h->error = check_strdup(c->errbuf[0] ? c->errbuf : curl_easy_strerror(res));
+		check_finding(c, DETOUR_F_NETWORK, hopno, "%s", h->error);
+		c->net_error = true;
+		finish(R, c);
+		return;
+	}
+	long code = 0;
+	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
+	h->status = (int)code;
+	snprintf(h->reason, sizeof(h->reason), "%s",
+	         c->reason[0] ? c->reason : detour_reason(h->status));
+	if (check_response(c, R->hsts))
+		launch(R, c);
+	else
+		finish(R, c);
+}
+
+static void print_ready(struct run *R)
+{
+	while (R->next_print < R->n && R->chains[R->next_print].done) {
+		struct chain *c = &R->chains[R->next_print];
+		if (R->progress)
+			fprintf(stderr, "\r\033[K");
+		check_print_chain(R->o, c);
+		check_chain_free(c);
+		R->next_print++;
+	}
+}
+
+static void progress(struct run *R, bool force)
+{
+	if (!R->progress)
+		return;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	double dt = (double)(t.tv_sec - R->last_progress.tv_sec) +
+	            (double)(t.tv_nsec - R->last_progress.tv_nsec) / 1e9;
+	if (!force && dt < 0.1)
+		return;
+	R->last_progress = t;
+	fprintf(stderr, "\r\033[Kchecked %zu/%zu URLs, %zu running", R->done, R->n, R->active);
+	fflush(stderr);
+}
+
+static void start_chain(struct run *R, struct chain *c)
+{
+	struct check_opts *o = R->o;
+	struct detour_follow_opts fo = {
+	        .as = o->as,
+	        .method = o->method,
+	        .body = o->has_body,
+	        .curl_custom = o->method != NULL,
+	        .headers = o->headers,
+	        .nheaders = o->nheaders,
+	        .referrer = o->referrer,
+	        .max_redirects = o->max_hops,
+	};
+	R->active++;
+	c->o = o;
+	c->req = malloc(sizeof(*c->req));
+	if (!c->req) {
+		fprintf(stderr, "detour check: out of memory\n");
+		exit(2);
+	}
+	unsigned fl = 0;
+	detour_err err = detour_follow_start(c->req, &fo, c->url, strlen(c->url), &fl);
+	if (err) {
+		check_finding(c, DETOUR_F_BAD_LOCATION, 0, "%s: %s", c->url,
+		              err == DETOUR_EUNSUPPORTED ? "not an http or https URL"
+		                                         : "not an absolute URL");
+		c->failed = true;
+		c->bad_input = true;
+		finish(R, c);
+		return;
+	}
+	if (o->as == DETOUR_AS_BROWSER) {
+		c->jar = detour_cookie_jar_new();
+		if (!c->jar || detour_follow_seed_cookies(c->req, c->jar, time(NULL))) {
+			fprintf(stderr, "detour check: out of memory\n");
+			exit(2);
+		}
+	}
+	launch(R, c);
+}
+
+int check_run(struct check_opts *o, struct chain *chains, size_t n)
+{
+	struct run R;
+	memset(&R, 0, sizeof(R));
+	R.o = o;
+	R.chains = chains;
+	R.n = n;
+	R.progress = n > 1 && isatty(2) && !o->quiet;
+	curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+	snprintf(R.curl_ua, sizeof(R.curl_ua), "curl/%s", vi->version);
+	/* The CA bundle: --cacert, else CURL_CA_BUNDLE, else SSL_CERT_FILE, as
+	 * the curl tool reads them. */
+	R.cainfo = o->cacert;
+	if (!R.cainfo)
+		R.cainfo = getenv("CURL_CA_BUNDLE");
+	if (!R.cainfo)
+		R.cainfo = getenv("SSL_CERT_FILE");
+	for (size_t i = 0; i < o->nresolve; i++)
+		add_resolve(&R, o->resolve[i]);
+	if (o->connect_to[0])
+		R.connect_to = curl_slist_append(NULL, o->connect_to);
+	/* A browser always has an HSTS store (kept in memory unless --hsts
+	 * names a file); curl has one only with --hsts. */
+	if (o->as == DETOUR_AS_BROWSER || o->hsts_file) {
+		R.hsts = detour_hsts_new();
+		if (!R.hsts)
+			return 2;
+		if (o->hsts_file) {
+			FILE *f = fopen(o->hsts_file, "rb");
+			if (f) {
+				char *buf = NULL;
+				size_t len = 0, cap = 0;
+				for (;;) {
+					if (len + 4096 > cap) {
+						cap = (len + 4096) * 2;
+						buf = check_realloc(buf, cap);
+					}
+					size_t k = fread(buf + len, 1, cap - len, f);
+					if (!k)
+						break;
+					len += k;
+				}
+				fclose(f);
+				struct detour_diag d = {0};
+				if (detour_hsts_load(R.hsts, o->hsts_file, buf ? buf : "", len,
+				                     time(NULL), &d)) {
+					char m[400];
+					fprintf(stderr, "detour check: %s\n",
+					        detour_diag_format(&d, m, sizeof(m)));
+					free(buf);
+					detour_hsts_free(R.hsts);
+					curl_slist_free_all(R.resolve);
+					return 2;
+				}
+				free(buf);
+			} else if (errno != ENOENT) {
+				fprintf(stderr, "detour check: %s: %s\n", o->hsts_file,
+				        strerror(errno));
+				detour_hsts_free(R.hsts);
+				curl_slist_free_all(R.resolve);
+				return 2;
+			}
+		}
+	}
+	R.multi = curl_multi_init();
+	curl_multi_setopt(R.multi, CURLMOPT_MAXCONNECTS, (long)o->parallel * 2);
+	clock_gettime(CLOCK_MONOTONIC, &R.last_progress);
+
+	while (R.done < R.n) {
+		while (R.active < (size_t)o->parallel && R.next_start < R.n)
+			start_chain(&R, &chains[R.next_start++]);
+		int running = 0;
+		curl_multi_perform(R.multi, &running);
+		CURLMsg *m;
+		int left;
+		while ((m = curl_multi_info_read(R.multi, &left))) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			struct chain *c;
+			CURLcode res = m->data.result;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+			done_transfer(&R, c, res);
+		}
+		print_ready(&R);
+		progress(&R, false);
+		if (R.done < R.n && R.active && running)
+			curl_multi_poll(R.multi, NULL, 0, 100, NULL);
+	}
+	print_ready(&R);
+	if (R.progress)
+		fprintf(stderr, "\r\033[K");
+	curl_multi_cleanup(R.multi);
+	curl_slist_free_all(R.resolve);
+	curl_slist_free_all(R.connect_to);
+
+	int rc = 0;
+	if (R.hsts && o->hsts_file) {
+		char *text;
+		size_t len;
+		if (detour_hsts_save(R.hsts, time(NULL), &text, &len) == DETOUR_OK) {
+			char tmp[4096];
+			snprintf(tmp, sizeof(tmp), "%s.tmp%ld", o->hsts_file, (long)getpid());
+			FILE *f = fopen(tmp, "wb");
+			if (!f || fwrite(text, 1, len, f) != len || fclose(f) ||
+			    rename(tmp, o->hsts_file)) {
+				fprintf(stderr, "detour check: cannot write %s: %s\n", o->hsts_file,
+				        strerror(errno));
+				rc = 2;
+			}
+			free(text);
+		}
+	}
+	detour_hsts_free(R.hsts);
+	if (rc)
+		return rc;
+	return o->exit_code;
+}
