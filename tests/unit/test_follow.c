@@ -1,7 +1,7 @@
-/* Unit tests for lib/follow.c and lib/follow_hdr.c (detour/follow.h; Location
- * resolution is in test_location.c):
- * the next request after each status and method (Fetch HTTP-redirect fetch,
- * RFC 9110 §15.4), Authorization, Origin, Referer, Sec-Fetch-Site, HSTS upgrades, refresh
+/* Unit tests for lib/follow.c and lib/follow_hdr.c (detour/follow.h;
+ * Location resolution is in test_location.c): the next request after each
+ * status and method (Fetch HTTP-redirect fetch, RFC 9110 §15.4),
+ * Authorization, Origin, Referer, Sec-Fetch-Site, HSTS upgrades, refresh
  * navigations, and curl's behaviour. */
 #include <stdio.h>
 #include <stdlib.h>
