@@ -340,6 +340,12 @@ static void check_duplicates(struct lint *L)
 		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
 		const struct detour_rule *f = detour_ruleset_get(L->rs, j);
 		struct sb msg = {0}, fix = {0};
+		/* An earlier rule with an extension (a condition, a window, a
+		 * weight) does not always answer: the same source again is a
+		 * fallback or a member of its group, not a duplicate. Whether an
+		 * unconditional rule shadows it is for check_shadowed. */
+		if (f->flags & DETOUR_RULE_EXT)
+			continue;
 		L->dead[i] = 1;
 		if (same_answer(f, r)) {
 			sb_str(&msg, "duplicate of ");
