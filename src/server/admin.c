@@ -32,6 +32,7 @@
 #include "detour/table.h"
 #include "detour/topk.h"
 #include "loop.h"
+#include "maint.h"
 #include "server.h"
 #include "state.h"
 #include "stats.h"
@@ -340,7 +341,7 @@ static struct served *build_api(struct server *srv, const struct api_rule *rules
                                 size_t cap)
 {
 	struct detour_ruleset *rs = detour_ruleset_new();
-	struct detour_table *t = NULL, *mt = NULL, *at = NULL;
+	struct detour_table *t = NULL;
 	struct detour_diag d = {0};
 	struct served *s;
 
@@ -382,74 +383,13 @@ static struct served *build_api(struct server *srv, const struct api_rule *rules
 	} else {
 		detour_ruleset_free(rs);
 	}
-	if (m->on && (m->until == 0 || m->until > now)) {
-		char line[MAINT_TARGET_MAX + 64];
-		struct detour_ruleset *mr = detour_ruleset_new(), *ar = detour_ruleset_new();
-		unsigned ln = 0;
-		if (mr == NULL || ar == NULL) {
-			detour_ruleset_free(mr);
-			detour_ruleset_free(ar);
-			detour_table_free(t);
-			goto oom;
-		}
-		snprintf(line, sizeof(line), "/* %s %d cache=no-store", m->target, m->status);
-		if (detour_ruleset_add_line(mr, "maintenance", 1, line, strlen(line), &d) !=
-		    DETOUR_OK)
-			goto bad;
-		/* A target on this server is reachable during maintenance. */
-		if (m->target[0] == '/' && m->target[1] != '/') {
-			size_t pl = strcspn(m->target, "?#");
-			snprintf(line, sizeof(line), "%.*s - 410", (int)pl, m->target);
-			if (detour_ruleset_add_line(ar, "allow", ++ln, line, strlen(line), &d) !=
-			    DETOUR_OK)
-				goto bad;
-		}
-		for (const char *p = m->allow; *p;) {
-			size_t l = strcspn(p, "\n");
-			if (l > 0) {
-				snprintf(line, sizeof(line), "%.*s - 410",
-				         (int)(l < 2048 ? l : 2048), p);
-				if (detour_ruleset_add_line(ar, "allow", ++ln, line, strlen(line),
-				                            &d) != DETOUR_OK)
-					goto bad;
-			}
-			p += l + (p[l] == '\n');
-		}
-		if (detour_table_build(mr, &mt, &d) != DETOUR_OK) {
-			mr = NULL;
-			goto bad;
-		}
-		mr = NULL;
-		if (ln > 0) {
-			if (detour_table_build(ar, &at, &d) != DETOUR_OK) {
-				ar = NULL;
-				goto bad;
-			}
-		} else {
-			detour_ruleset_free(ar);
-		}
-		ar = NULL;
-		if (m->until > 0 && (*next == 0 || m->until < *next))
-			*next = m->until;
-		if (0) {
-		bad:
-			detour_diag_format(&d, err, cap);
-			detour_ruleset_free(mr);
-			detour_ruleset_free(ar);
-			detour_table_free(mt);
-			detour_table_free(t);
-			return NULL;
-		}
-	}
+	/* Maintenance is published on its own (maint.c); only its end is
+	 * watched here. */
+	if (m->on && m->since > 0 && m->until > now && (*next == 0 || m->until < *next))
+		*next = m->until;
 	s = served_new(t, ORIGIN_API, srv->nworkers, srv->conf.stats);
-	if (s == NULL) {
-		detour_table_free(mt);
-		detour_table_free(at);
+	if (s == NULL)
 		goto oom;
-	}
-	s->maint = mt;
-	s->allow = at;
-	s->maint_until = mt ? m->until : 0;
 	return s;
 oom_rs:
 	detour_ruleset_free(rs);
@@ -488,13 +428,18 @@ static void expire(struct admin *a)
 	k = state_rules_expire(st, now, err, sizeof(err));
 	if (k < 0 || state_maint_get(st, &m, err, sizeof(err)))
 		goto rollback;
-	if (m.on && m.until > 0 && m.until <= now) {
+	bool maint_ended = false;
+	if (m.on && m.since > 0 && m.until > 0 && m.until <= now) {
+		/* The API's maintenance ran out: the config and the file decide
+		 * again (maint.c); nothing is stored any more. */
 		m.on = false;
+		m.since = 0;
 		if (state_maint_set(st, &m, err, sizeof(err)) ||
-		    state_audit(st, now, "detour", "maintenance", "off (until reached)", err,
-		                sizeof(err)))
+		    state_audit(st, now, "detour", "maintenance", "api maintenance ended (until reached)",
+		                err, sizeof(err)))
 			goto rollback;
 		atomic_fetch_add(&a->changes[CHG_MAINTENANCE], 1);
+		maint_ended = true;
 	}
 	if (state_rules_load(st, &rules, &n, err, sizeof(err)))
 		goto rollback;
@@ -509,6 +454,8 @@ static void expire(struct admin *a)
 		goto fail;
 	}
 	publish(a, s, rules, n, &m, next);
+	if (maint_ended)
+		maint_api_expired(a->srv);
 	if (k > 0) {
 		atomic_fetch_add(&a->changes[CHG_EXPIRE], (unsigned)k);
 		log_info("admin: %d API rule%s expired", k, k == 1 ? "" : "s");
@@ -1080,40 +1027,148 @@ fail:
 	reply_error(x->c, 500, err);
 }
 
-static json_t *maint_json(const struct maint_state *m)
+/* ---- maintenance ----------------------------------------------------------
+ * The state's maintenance row keeps what the API set last (maint.c decides
+ * what applies). Its columns predate Retry-After and allow-ip: those ride in
+ * `allow` as lines "@ip CIDR" and "@retry-after VALUE" beside the path
+ * sources (a rule source never starts with '@'). since 0 means nothing is
+ * stored: a later change by the config, the file or SIGUSR2 superseded it. */
+
+static void cidr_text(const struct detour_conf_cidr *c, char *out, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, a, sizeof(a));
+	snprintf(out, cap, "%s/%u", a, c->prefix);
+}
+
+static void row_to_params(const struct maint_state *m, struct maint_params *p)
+{
+	size_t used = 0;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->target, sizeof(p->target), "%s", m->target);
+	p->status = m->status;
+	for (const char *s = m->allow; *s;) {
+		size_t l = strcspn(s, "\n");
+		if (l > 4 && !memcmp(s, "@ip ", 4)) {
+			if (p->nallow_ip < DETOUR_CONF_MAX_CIDRS &&
+			    detour_conf_cidr_parse(s + 4, l - 4, &p->allow_ip[p->nallow_ip]) ==
+			            DETOUR_OK)
+				p->nallow_ip++;
+		} else if (l > 13 && !memcmp(s, "@retry-after ", 13)) {
+			snprintf(p->retry_after, sizeof(p->retry_after), "%.*s", (int)(l - 13), s + 13);
+		} else if (l > 0 && used + l + 2 <= sizeof(p->allow_path)) {
+			memcpy(p->allow_path + used, s, l);
+			used += l;
+			p->allow_path[used++] = '\n';
+			p->allow_path[used] = '\0';
+		}
+		s += l + (s[l] == '\n');
+	}
+}
+
+/* Returns 0, or -1 when it does not fit in the allow column (4 KiB). */
+static int params_to_row(const struct maint_params *p, struct maint_state *m)
+{
+	int n = snprintf(m->allow, sizeof(m->allow), "%s", p->allow_path);
+	size_t used = n > 0 ? (size_t)n : 0;
+
+	snprintf(m->target, sizeof(m->target), "%s", p->target);
+	m->status = p->status;
+	for (unsigned i = 0; i < p->nallow_ip && used < sizeof(m->allow); i++) {
+		char c[INET6_ADDRSTRLEN + 8];
+		cidr_text(&p->allow_ip[i], c, sizeof(c));
+		used += (size_t)snprintf(m->allow + used, sizeof(m->allow) - used, "@ip %s\n", c);
+	}
+	if (p->retry_after[0] && used < sizeof(m->allow))
+		used += (size_t)snprintf(m->allow + used, sizeof(m->allow) - used,
+		                         "@retry-after %s\n", p->retry_after);
+	return used < sizeof(m->allow) ? 0 : -1;
+}
+
+static json_t *maint_json(const struct maint_status *m)
 {
 	json_t *allow = json_array();
 
-	for (const char *p = m->allow; *p;) {
+	if (!m->on)
+		return json_pack("{s:b, s:o}", "on", 0, "allow", allow);
+	for (const char *p = m->p.allow_path; *p;) {
 		size_t l = strcspn(p, "\n");
 		if (l)
 			json_array_append_new(allow, json_stringn(p, l));
 		p += l + (p[l] == '\n');
 	}
-	if (!m->on)
-		return json_pack("{s:b, s:o}", "on", 0, "allow", allow);
-	return json_pack("{s:b, s:s, s:i, s:o, s:o, s:o, s:s}", "on", 1, "target", m->target,
-	                 "status", m->status, "allow", allow, "since", json_time(m->since), "until",
-	                 json_time(m->until), "who", m->who);
+	json_t *ips = json_array();
+	for (unsigned i = 0; i < m->p.nallow_ip; i++) {
+		char c[INET6_ADDRSTRLEN + 8];
+		cidr_text(&m->p.allow_ip[i], c, sizeof(c));
+		json_array_append_new(ips, json_string(c));
+	}
+	return json_pack("{s:b, s:s, s:i, s:o, s:o, s:o, s:o, s:s, s:s, s:o}", "on", 1, "target",
+	                 m->p.target, "status", m->p.status, "allow", allow, "allow_ip", ips,
+	                 "since", json_time(m->since), "until", json_time(m->until), "who", m->who,
+	                 "source", maint_source_names[m->source], "retry_after",
+	                 m->p.retry_after[0] ? json_string(m->p.retry_after) : json_null());
+}
+
+static json_t *maint_now_json(struct admin *a)
+{
+	struct maint_status ms;
+
+	maint_get(a->srv, &ms);
+	return maint_json(&ms);
+}
+
+void admin_maint_record(struct server *srv, const struct maint_status *ms)
+{
+	struct state *st = srv->state;
+	struct maint_state m;
+	char err[512], detail[64];
+
+	if (st == NULL || srv->admin == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.on = ms->on;
+	m.status = 307;
+	snprintf(m.who, sizeof(m.who), "%s", ms->who);
+	snprintf(detail, sizeof(detail), "%s by %s", ms->on ? "on" : "off",
+	         maint_source_names[ms->source]);
+	if (state_begin(st, err, sizeof(err)))
+		goto fail;
+	if (state_maint_set(st, &m, err, sizeof(err)) ||
+	    state_audit(st, (int64_t)time(NULL), ms->who, "maintenance", detail, err, sizeof(err))) {
+		state_rollback(st);
+		goto fail;
+	}
+	if (state_commit(st, err, sizeof(err)))
+		goto fail;
+	atomic_fetch_add(&srv->admin->changes[CHG_MAINTENANCE], 1);
+	return;
+fail:
+	log_err("maintenance: recording the change: %s", err);
 }
 
 static void post_maintenance(struct ctx *x)
 {
-	static const char *const allowed[] = {"on",  "target", "status", "allow",
-	                                      "ttl", "until",  NULL};
+	static const char *const allowed[] = {"on",  "target", "status",      "allow", "allow_ip",
+	                                      "ttl", "until",  "retry_after", NULL};
 	struct admin *a = x->a;
 	struct state *st = a->srv->state;
 	json_t *j = body_object(x, allowed), *v;
 	struct maint_state m;
+	struct maint_params p;
 	struct api_rule *rules = NULL;
 	size_t n = 0, i;
 	int64_t now = now_sec(), next;
 	char err[600];
 	struct served *s;
+	const char *bad = NULL;
 
 	if (j == NULL)
 		return;
 	memset(&m, 0, sizeof(m));
+	memset(&p, 0, sizeof(p));
 	v = json_object_get(j, "on");
 	if (!json_is_boolean(v)) {
 		json_decref(j);
@@ -1121,18 +1176,18 @@ static void post_maintenance(struct ctx *x)
 		return;
 	}
 	m.on = json_is_true(v);
-	m.status = 307;
+	p.status = 307;
 	m.since = now;
 	snprintf(m.who, sizeof(m.who), "%s", x->who);
 	if (m.on) {
 		const char *t = json_string_value(json_object_get(j, "target"));
-		if (t == NULL || t[0] == '\0' || strlen(t) >= sizeof(m.target) ||
+		if (t == NULL || t[0] == '\0' || strlen(t) >= sizeof(p.target) ||
 		    strpbrk(t, " \t\r\n")) {
 			json_decref(j);
 			reply_error(x->c, 400, "\"target\": expected a URL or a path");
 			return;
 		}
-		snprintf(m.target, sizeof(m.target), "%s", t);
+		snprintf(p.target, sizeof(p.target), "%s", t);
 		v = json_object_get(j, "status");
 		if (v) {
 			json_int_t sc = json_is_integer(v) ? json_integer_value(v) : 0;
@@ -1142,7 +1197,7 @@ static void post_maintenance(struct ctx *x)
 				            "\"status\": expected 302, 303 or 307 (temporary)");
 				return;
 			}
-			m.status = (int)sc;
+			p.status = (int)sc;
 		}
 		v = json_object_get(j, "allow");
 		if (v) {
@@ -1156,10 +1211,10 @@ static void post_maintenance(struct ctx *x)
 			}
 			json_array_foreach(v, i, e)
 			{
-				const char *p = json_string_value(e);
-				size_t l = p ? strlen(p) : 0;
-				if (p == NULL || l == 0 || strpbrk(p, " \t\r\n") ||
-				    used + l + 2 > sizeof(m.allow)) {
+				const char *q = json_string_value(e);
+				size_t l = q ? strlen(q) : 0;
+				if (q == NULL || l == 0 || q[0] == '@' || strpbrk(q, " \t\r\n") ||
+				    used + l + 2 > sizeof(p.allow_path)) {
 					json_decref(j);
 					reply_error(x->c, 400,
 					            "\"allow\": expected sources such as "
@@ -1167,14 +1222,62 @@ static void post_maintenance(struct ctx *x)
 					            "\"/api/*\" (4 KiB in all)");
 					return;
 				}
-				memcpy(m.allow + used, p, l);
+				memcpy(p.allow_path + used, q, l);
 				used += l;
-				m.allow[used++] = '\n';
-				m.allow[used] = '\0';
+				p.allow_path[used++] = '\n';
+				p.allow_path[used] = '\0';
 			}
+		}
+		/* allow_ip: client ranges that keep their normal rules. */
+		v = json_object_get(j, "allow_ip");
+		if (v) {
+			json_t *e;
+			if (!json_is_array(v) || json_array_size(v) > DETOUR_CONF_MAX_CIDRS)
+				bad = "\"allow_ip\": expected an array of at most 64 addresses or CIDR "
+				      "ranges";
+			json_array_foreach(v, i, e)
+			{
+				const char *q = json_string_value(e);
+				if (bad == NULL &&
+				    (q == NULL || detour_conf_cidr_parse(q, strlen(q),
+				                                         &p.allow_ip[p.nallow_ip++]) !=
+				                          DETOUR_OK))
+					bad = "\"allow_ip\": expected addresses or CIDR ranges "
+					      "(10.0.0.0/8, 2001:db8::/32) with no bits past the prefix";
+			}
+		}
+		/* retry_after: seconds (a number or digits) or an HTTP-date. */
+		v = json_object_get(j, "retry_after");
+		if (v && bad == NULL) {
+			if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+			    json_integer_value(v) <= 9999999999LL)
+				snprintf(p.retry_after, sizeof(p.retry_after), "%lld",
+				         (long long)json_integer_value(v));
+			else if (json_is_string(v) &&
+			         detour_retry_after_valid(json_string_value(v), json_string_length(v)))
+				snprintf(p.retry_after, sizeof(p.retry_after), "%s",
+				         json_string_value(v));
+			else
+				bad = "\"retry_after\": expected seconds or an HTTP-date (Sun, 06 Nov "
+				      "1994 08:49:37 GMT)";
+		}
+		if (bad) {
+			json_decref(j);
+			reply_error(x->c, 400, bad);
+			return;
 		}
 		if (expiry_of(x, j, now, &m.until)) {
 			json_decref(j);
+			return;
+		}
+		if (maint_check(&p, err, sizeof(err))) {
+			json_decref(j);
+			reply_error(x->c, 400, err);
+			return;
+		}
+		if (params_to_row(&p, &m)) {
+			json_decref(j);
+			reply_error(x->c, 400, "\"allow\", \"allow_ip\": over 4 KiB in all");
 			return;
 		}
 	}
@@ -1182,7 +1285,7 @@ static void post_maintenance(struct ctx *x)
 	if (state_begin(st, err, sizeof(err)))
 		goto fail;
 	char detail[MAINT_TARGET_MAX + 64];
-	snprintf(detail, sizeof(detail), m.on ? "on %s %d" : "off", m.target, m.status);
+	snprintf(detail, sizeof(detail), m.on ? "on %s %d" : "off", p.target, p.status);
 	if (state_maint_set(st, &m, err, sizeof(err)) ||
 	    state_audit(st, now, x->who, "maintenance", detail, err, sizeof(err)) ||
 	    state_rules_load(st, &rules, &n, err, sizeof(err)))
@@ -1200,9 +1303,16 @@ static void post_maintenance(struct ctx *x)
 		goto fail;
 	}
 	publish(a, s, rules, n, &m, next);
+	/* Stored: now make it the server's maintenance (checked above, so only
+	 * running out of memory can fail here). */
+	if (maint_api_set(a->srv, m.on, &p, m.until, x->who, err, sizeof(err))) {
+		log_err("admin: maintenance: %s", err);
+		reply_error(x->c, 500, err);
+		return;
+	}
 	atomic_fetch_add(&a->changes[CHG_MAINTENANCE], 1);
 	log_info("admin: maintenance %s by %s", m.on ? "on" : "off", x->who);
-	reply_json(x->c, 200, maint_json(&a->maint), NULL);
+	reply_json(x->c, 200, maint_now_json(a), NULL);
 	return;
 rollback:
 	state_rollback(st);
@@ -1434,8 +1544,7 @@ static void get_healthz(struct ctx *x)
 	reply_json(x->c, 200,
 	           json_pack("{s:s, s:s, s:I, s:I, s:b}", "status", "ok", "version", DETOUR_VERSION,
 	                     "file_rules", (json_int_t)nf, "api_rules", (json_int_t)a->nrules,
-	                     "maintenance",
-	                     a->maint.on && (a->maint.until == 0 || a->maint.until > now_sec())),
+	                     "maintenance", atomic_load(&a->srv->maint) != NULL),
 	           NULL);
 }
 
@@ -1501,7 +1610,7 @@ static void dispatch(struct admin *a, struct aconn *c, const struct detour_reque
 	}
 	if (path_is(r, "/maintenance")) {
 		if (m == DETOUR_M_GET || m == DETOUR_M_HEAD)
-			return reply_json(c, 200, maint_json(&a->maint), NULL);
+			return reply_json(c, 200, maint_now_json(a), NULL);
 		if (m == DETOUR_M_POST)
 			return post_maintenance(&x);
 		return method_not_allowed(c, "GET, HEAD, POST");
@@ -1830,6 +1939,13 @@ int admin_prepare(struct server *srv, const struct privdrop *p, char *err, size_
 		a->maint = m;
 		a->next_expiry = next;
 	}
+	/* Maintenance: the config and its file, then what the API stored
+	 * (maint.h: the latest change wins, and the stored one is the latest). */
+	struct maint_params mp;
+	row_to_params(&a->maint, &mp);
+	if (maint_init(srv, srv->state && a->maint.since > 0, a->maint.on, &mp, a->maint.since,
+	               a->maint.until, a->maint.who, err, cap))
+		return -1;
 	if (conf->admin.port) {
 		a->listener.fd = bind_admin(&conf->admin, err, cap);
 		if (a->listener.fd < 0)

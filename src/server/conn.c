@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "detour/url.h"
+#include "maint.h"
 #include "worker.h"
 
 #define IN_INITIAL 4096
@@ -41,6 +42,7 @@ static void conn_reset(struct conn *c)
 	c->out_len = c->out_off = 0;
 	c->out_hold = HOLD_NONE;
 	c->peer[0] = '\0';
+	c->peer_sa.sa.sa_family = AF_UNSPEC;
 }
 
 void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa)
@@ -78,6 +80,11 @@ void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa)
 	c->src.on_event = on_conn_event;
 	/* Responses are written whole; do not let Nagle hold the last one. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* The binary address, for maintenance allow-ip= and the rules' if-ip=. */
+	if (sa->sa_family == AF_INET)
+		c->peer_sa.in = *(const struct sockaddr_in *)(const void *)sa;
+	else if (sa->sa_family == AF_INET6)
+		c->peer_sa.in6 = *(const struct sockaddr_in6 *)(const void *)sa;
 	if (w->srv->access_fd >= 0) {
 		if (sa->sa_family == AF_INET)
 			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer,
@@ -305,9 +312,18 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		.query_len = req->query_len,
 		.req = req,
 	};
-	/* API rules and maintenance first (docs/admin.md), then the files. */
-	if (w->api)
+	/* Maintenance first (docs/config.md): unless the client's address or
+	 * the path is allowed, it answers everything, no-store, with its
+	 * Retry-After. Then the API rules (docs/admin.md), then the files. */
+	if (w->maint && maint_match(w->maint, &q,
+	                            c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
+	                            &m)) {
+		api = 2;
+		ctx.extra_headers = w->maint->extra;
+		ctx.extra_len = w->maint->extra_len;
+	} else if (w->api) {
 		api = served_match_api(w->api, &q, &m);
+	}
 	if (api == 1)
 		hit = w->api;
 	if (api || (w->table && detour_table_match(w->table, &q, &m))) {

@@ -178,7 +178,7 @@ char *metrics_render(struct server *srv, size_t *len)
 	out(&b,
 	    "# HELP detour_maintenance 1 while maintenance mode is on.\n"
 	    "# TYPE detour_maintenance gauge\ndetour_maintenance %d\n",
-	    api && api->maint ? 1 : 0);
+	    atomic_load(&srv->maint) != NULL ? 1 : 0); /* maint.c: NULL while off */
 
 	out(&b, "# HELP detour_api_changes_total Changes made through the admin API (and "
 	        "expiries), by action.\n# TYPE detour_api_changes_total counter\n");

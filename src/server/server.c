@@ -2,7 +2,9 @@
  * workers, then only handles signals through a signalfd:
  *   SIGHUP           reload the config and rules; a broken file keeps the old table
  *   SIGUSR1          flush and reopen the logs (logrotate)
- *   SIGTERM, SIGINT  stop accepting, finish in-flight requests, exit 0 */
+ *   SIGUSR2          toggle maintenance mode (maint.c)
+ * and, about once a second, looks whether the maintenance file= appeared or
+ * disappeared.  *   SIGTERM, SIGINT  stop accepting, finish in-flight requests, exit 0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +18,7 @@
 
 #include "admin.h"
 #include "detour/rulefile.h"
+#include "maint.h"
 #include "server.h"
 #include "state.h"
 #include "stats.h"
@@ -151,6 +154,9 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 		admin_reload_tokens(srv->admin, nc);
 	atomic_store(&srv->server_header, nc->server_header);
 	server_publish(srv, &srv->table, sv);
+	/* A changed maintenance directive is a change of maintenance (maint.h). */
+	maint_reload(srv, &nc->maint);
+	srv->conf.maint = nc->maint;
 	memcpy(srv->conf.rules, nc->rules, sizeof(nc->rules));
 	srv->conf.nrules = nc->nrules;
 	snprintf(srv->conf.access_log, sizeof(srv->conf.access_log), "%s", nc->access_log);
@@ -294,8 +300,24 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	         detour_ruleset_count(detour_table_rules(t)), srv->nworkers,
 	         (unsigned long long)(mono_ms() - t0));
 
+	uint64_t next_file_check = mono_ms() + 1000;
 	for (;;) {
 		struct signalfd_siginfo si;
+		struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+		/* The maintenance file= is looked at about once a second here,
+		 * never on the request path. */
+		int pr = poll(&pfd, 1, 1000);
+		if (mono_ms() >= next_file_check) {
+			maint_poll_file(srv);
+			next_file_check = mono_ms() + 1000;
+		}
+		if (pr <= 0) {
+			if (pr < 0 && errno != EINTR) {
+				log_err("poll: %s", strerror(errno));
+				break;
+			}
+			continue;
+		}
 		ssize_t n = read(sfd, &si, sizeof(si));
 
 		if (n != sizeof(si)) {
@@ -308,6 +330,8 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 			server_reload(srv, err, sizeof(err));
 		} else if (si.ssi_signo == SIGUSR1) {
 			reopen_logs(srv);
+		} else if (si.ssi_signo == SIGUSR2) {
+			maint_toggle(srv);
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("%s: finishing in-flight requests, then exiting",
 			         si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -337,6 +361,7 @@ out:
 		state_flush_served(srv->state, sv);
 	served_free(sv);
 	served_free(atomic_load(&srv->api));
+	maint_fini(srv);
 	state_close(srv->state);
 	if (srv->access_fd >= 0)
 		close(srv->access_fd);

@@ -33,13 +33,15 @@ struct worker;
 struct served;
 struct state;
 struct admin;
+struct maint;
 
 struct server {
 	struct detour_config conf; /* main thread writes (reload); workers read only
 	                              fields that reload does not change, see reload() */
 	const char *conf_path; /* borrowed; NULL for the built-in defaults */
 	_Atomic(struct served *) table; /* file rules, never NULL while workers run */
-	_Atomic(struct served *) api;   /* API rules and maintenance (admin.c), or NULL */
+	_Atomic(struct served *) api;   /* API rules (admin.c), or NULL */
+	_Atomic(struct maint *) maint;  /* maintenance (maint.c); NULL while off */
 	atomic_uint_fast64_t gen;
 	pthread_mutex_t reload_lock; /* one reload at a time: SIGHUP or POST /reload */
 	struct state *state;         /* SQLite state, NULL when it could not be opened */

@@ -222,6 +222,7 @@ static void *worker_main(void *arg)
 		w->cur = atomic_load(&srv->table);
 		w->table = w->cur->table;
 		w->api = atomic_load(&srv->api);
+		w->maint = atomic_load(&srv->maint);
 		atomic_store_explicit(&w->st->conns, w->nconns, memory_order_relaxed);
 		stats_topk_snapshot(w->st, atomic_load(&srv->topk_gen));
 

@@ -47,6 +47,12 @@ struct conn {
 	uint32_t out_hold; /* bytes from this offset wait for the current body; HOLD_NONE */
 	struct detour_http1_body body;
 	char peer[INET6_ADDRSTRLEN]; /* for the access log */
+	/* The client's address, binary (maintenance allow-ip=, the rules' if-ip=). */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} peer_sa;
 };
 
 #define HOLD_NONE UINT32_MAX
@@ -79,6 +85,7 @@ struct worker {
 	const struct served *cur;
 	const struct detour_table *table;
 	const struct served *api;
+	const struct maint *maint; /* maintenance (maint.h), NULL while off; checked first */
 	struct wstats *st;         /* counters (stats.h), read by the admin thread */
 	uint8_t accept_listener;   /* listener being accepted from */
 

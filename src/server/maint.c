@@ -1,0 +1,351 @@
+/* detour server: maintenance mode, see maint.h. One controller (struct
+ * mctl, under one mutex) keeps the current state and what each source last
+ * said; every change builds a new `struct maint`, publishes it and waits
+ * until no worker can see the old one (the generation scheme of server.h),
+ * then frees it. Changes come from the main thread (config, file, signal)
+ * and the admin thread (API); the mutex orders them. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "detour/rulefile.h"
+#include "maint.h"
+#include "server.h"
+#include "worker.h"
+
+const char *const maint_source_names[] = {"none", "config", "file", "signal", "api"};
+
+struct mctl {
+	pthread_mutex_t lock;
+	struct detour_conf_maint conf; /* the config's directive; line 0 = none */
+	bool file_present;
+	struct maint_status st;   /* the current state */
+	struct maint_params last; /* the last parameters an "on" used (for SIGUSR2) */
+	bool have_last;
+};
+
+static struct mctl ctl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void params_of_conf(struct maint_params *p, const struct detour_conf_maint *cm)
+{
+	memset(p, 0, sizeof(*p));
+	memcpy(p->target, cm->target, sizeof(p->target));
+	p->status = cm->status;
+	memcpy(p->retry_after, cm->retry_after, sizeof(p->retry_after));
+	memcpy(p->allow_ip, cm->allow_ip, sizeof(p->allow_ip));
+	p->nallow_ip = cm->nallow_ip;
+	memcpy(p->allow_path, cm->allow_path, sizeof(p->allow_path));
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat sb;
+
+	return path[0] != '\0' && stat(path, &sb) == 0;
+}
+
+static void mfree(struct maint *m)
+{
+	if (m == NULL)
+		return;
+	detour_table_free(m->target);
+	detour_table_free(m->allow);
+	free(m);
+}
+
+/* Builds the published form of p. NULL with err. */
+static struct maint *build(const struct maint_params *p, char *err, size_t cap)
+{
+	struct maint *m = calloc(1, sizeof(*m));
+	struct detour_ruleset *tr = detour_ruleset_new(), *ar = detour_ruleset_new();
+	struct detour_diag d = {0};
+	char line[DETOUR_CONF_MAINT_TARGET_MAX + 64];
+	unsigned ln = 0;
+
+	if (m == NULL || tr == NULL || ar == NULL) {
+		snprintf(err, cap, "out of memory");
+		goto fail;
+	}
+	/* no-store: a cache must never keep the maintenance answer. */
+	snprintf(line, sizeof(line), "/* %s %d cache=no-store", p->target, p->status);
+	if (detour_ruleset_add_line(tr, "maintenance", 1, line, strlen(line), &d) != DETOUR_OK)
+		goto bad;
+	/* A target on this server stays reachable, so it cannot redirect to itself. */
+	if (p->target[0] == '/' && p->target[1] != '/') {
+		size_t pl = strcspn(p->target, "?#");
+		snprintf(line, sizeof(line), "%.*s - 410", (int)pl, p->target);
+		if (detour_ruleset_add_line(ar, "allow", ++ln, line, strlen(line), &d) != DETOUR_OK)
+			goto bad;
+	}
+	for (const char *s = p->allow_path; *s;) {
+		size_t l = strcspn(s, "\n");
+		if (l > 0) {
+			snprintf(line, sizeof(line), "%.*s - 410", (int)(l < 2048 ? l : 2048), s);
+			if (detour_ruleset_add_line(ar, "allow", ++ln, line, strlen(line), &d) !=
+			    DETOUR_OK)
+				goto bad;
+		}
+		s += l + (s[l] == '\n');
+	}
+	if (detour_table_build(tr, &m->target, &d) != DETOUR_OK) {
+		tr = NULL;
+		goto bad;
+	}
+	tr = NULL;
+	if (ln > 0) {
+		if (detour_table_build(ar, &m->allow, &d) != DETOUR_OK) {
+			ar = NULL;
+			goto bad;
+		}
+	} else {
+		detour_ruleset_free(ar);
+	}
+	ar = NULL;
+	memcpy(m->allow_ip, p->allow_ip, sizeof(m->allow_ip));
+	m->nallow_ip = p->nallow_ip;
+	if (p->retry_after[0]) {
+		/* RFC 9110 §10.2.3: "Retry-After: HTTP-date / delay-seconds" */
+		int n = snprintf(m->extra, sizeof(m->extra), "Retry-After: %s\r\n", p->retry_after);
+		m->extra_len = n > 0 && (size_t)n < sizeof(m->extra) ? (size_t)n : 0;
+	}
+	return m;
+bad:
+	detour_diag_format(&d, err, cap);
+fail:
+	detour_ruleset_free(tr);
+	detour_ruleset_free(ar);
+	mfree(m);
+	return NULL;
+}
+
+int maint_check(const struct maint_params *p, char *err, size_t cap)
+{
+	struct maint *m = build(p, err, cap);
+
+	mfree(m);
+	return m ? 0 : -1;
+}
+
+/* Swaps in m (NULL = off) and frees the old state once no worker holds it. */
+static void publish(struct server *srv, struct maint *m)
+{
+	struct maint *old = atomic_exchange(&srv->maint, m);
+	uint64_t gen = atomic_fetch_add(&srv->gen, 1) + 1;
+
+	if (srv->workers != NULL) {
+		for (unsigned i = 0; i < srv->nworkers; i++) {
+			struct worker *w = &srv->workers[i];
+			if (!w->started)
+				continue;
+			worker_wake(w);
+			while (worker_seen_gen(w) < gen) {
+				struct timespec ts = {0, 1000000};
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	mfree(old);
+}
+
+/* Makes st the current state (under the lock). Returns 0, or -1 with err
+ * (the old state stays). */
+static int apply(struct server *srv, const struct maint_status *st, char *err, size_t cap)
+{
+	struct maint *m = NULL;
+
+	if (st->on && (m = build(&st->p, err, cap)) == NULL)
+		return -1;
+	if (st->on) {
+		ctl.last = st->p;
+		ctl.have_last = true;
+	}
+	bool was = ctl.st.on;
+	ctl.st = *st;
+	publish(srv, m);
+	if (was != st->on || st->source == MAINT_API)
+		log_info("maintenance %s (%s%s%s)", st->on ? "on" : "off",
+		         maint_source_names[st->source], st->source == MAINT_API ? ": " : "",
+		         st->source == MAINT_API ? st->who : "");
+	return 0;
+}
+
+/* What the config and the file say, as a change by source. */
+static void base_state(struct maint_status *st, enum maint_source source)
+{
+	memset(st, 0, sizeof(*st));
+	st->source = source;
+	st->since = (int64_t)time(NULL);
+	snprintf(st->who, sizeof(st->who), "%s", maint_source_names[source]);
+	if (ctl.conf.line == 0)
+		return;
+	st->on = ctl.conf.on || ctl.file_present;
+	params_of_conf(&st->p, &ctl.conf);
+}
+
+/* A change that is not the API's supersedes what the API stored. */
+static void record(struct server *srv, const struct maint_status *st)
+{
+	admin_maint_record(srv, st);
+}
+
+int maint_init(struct server *srv, bool api_set, bool api_on, const struct maint_params *api,
+               int64_t api_since, int64_t api_until, const char *api_who, char *err, size_t cap)
+{
+	struct maint_status st;
+	int rc;
+
+	pthread_mutex_lock(&ctl.lock);
+	ctl.conf = srv->conf.maint;
+	ctl.file_present = file_exists(ctl.conf.file);
+	if (ctl.conf.line)
+		params_of_conf(&ctl.last, &ctl.conf), ctl.have_last = true;
+	base_state(&st, ctl.file_present && !ctl.conf.on ? MAINT_FILE : MAINT_CONFIG);
+	if (api_set && (api_until == 0 || api_until > (int64_t)time(NULL))) {
+		memset(&st, 0, sizeof(st));
+		st.on = api_on;
+		st.source = MAINT_API;
+		if (api_on)
+			st.p = *api;
+		st.since = api_since;
+		st.until = api_until;
+		snprintf(st.who, sizeof(st.who), "%s", api_who);
+	}
+	rc = apply(srv, &st, err, cap);
+	pthread_mutex_unlock(&ctl.lock);
+	return rc;
+}
+
+void maint_reload(struct server *srv, const struct detour_conf_maint *cm)
+{
+	struct maint_status st;
+	char err[512];
+	bool changed;
+
+	pthread_mutex_lock(&ctl.lock);
+	/* The line number alone does not make a change. */
+	struct detour_conf_maint a = ctl.conf, b = *cm;
+	a.line = a.line ? 1 : 0;
+	b.line = b.line ? 1 : 0;
+	changed = memcmp(&a, &b, sizeof(a)) != 0;
+	ctl.conf = *cm;
+	ctl.file_present = file_exists(cm->file);
+	if (!changed) {
+		pthread_mutex_unlock(&ctl.lock);
+		return;
+	}
+	if (cm->line)
+		params_of_conf(&ctl.last, cm), ctl.have_last = true;
+	base_state(&st, MAINT_CONFIG);
+	if (apply(srv, &st, err, sizeof(err)))
+		log_err("reload: maintenance: %s; maintenance unchanged", err);
+	pthread_mutex_unlock(&ctl.lock);
+	record(srv, &st);
+}
+
+void maint_poll_file(struct server *srv)
+{
+	struct maint_status st;
+	char err[512];
+
+	pthread_mutex_lock(&ctl.lock);
+	if (ctl.conf.line == 0 || ctl.conf.file[0] == '\0' ||
+	    file_exists(ctl.conf.file) == ctl.file_present) {
+		pthread_mutex_unlock(&ctl.lock);
+		return;
+	}
+	ctl.file_present = !ctl.file_present;
+	log_info("maintenance file %s %s", ctl.conf.file,
+	         ctl.file_present ? "appeared" : "disappeared");
+	base_state(&st, MAINT_FILE);
+	if (apply(srv, &st, err, sizeof(err)))
+		log_err("maintenance: %s; maintenance unchanged", err);
+	pthread_mutex_unlock(&ctl.lock);
+	record(srv, &st);
+}
+
+void maint_toggle(struct server *srv)
+{
+	struct maint_status st;
+	char err[512];
+
+	pthread_mutex_lock(&ctl.lock);
+	memset(&st, 0, sizeof(st));
+	st.source = MAINT_SIGNAL;
+	st.since = (int64_t)time(NULL);
+	snprintf(st.who, sizeof(st.who), "signal");
+	st.on = !ctl.st.on;
+	if (st.on) {
+		/* The config's parameters, else those the API used last. */
+		if (!ctl.have_last) {
+			pthread_mutex_unlock(&ctl.lock);
+			log_warn("SIGUSR2: no maintenance directive in the config and none set by "
+			         "the API: nothing to turn on");
+			return;
+		}
+		if (ctl.conf.line)
+			params_of_conf(&st.p, &ctl.conf);
+		else
+			st.p = ctl.last;
+	}
+	if (apply(srv, &st, err, sizeof(err)))
+		log_err("SIGUSR2: maintenance: %s; maintenance unchanged", err);
+	pthread_mutex_unlock(&ctl.lock);
+	record(srv, &st);
+}
+
+int maint_api_set(struct server *srv, bool on, const struct maint_params *p, int64_t until,
+                  const char *who, char *err, size_t cap)
+{
+	struct maint_status st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	st.on = on;
+	st.source = MAINT_API;
+	st.since = (int64_t)time(NULL);
+	st.until = on ? until : 0;
+	if (on)
+		st.p = *p;
+	snprintf(st.who, sizeof(st.who), "%s", who);
+	pthread_mutex_lock(&ctl.lock);
+	rc = apply(srv, &st, err, cap);
+	pthread_mutex_unlock(&ctl.lock);
+	return rc;
+}
+
+void maint_api_expired(struct server *srv)
+{
+	struct maint_status st;
+	char err[512];
+
+	pthread_mutex_lock(&ctl.lock);
+	if (ctl.st.source != MAINT_API) {
+		pthread_mutex_unlock(&ctl.lock);
+		return;
+	}
+	base_state(&st, MAINT_CONFIG);
+	if (apply(srv, &st, err, sizeof(err)))
+		log_err("maintenance: %s; maintenance unchanged", err);
+	pthread_mutex_unlock(&ctl.lock);
+}
+
+void maint_get(struct server *srv, struct maint_status *out)
+{
+	(void)srv;
+	pthread_mutex_lock(&ctl.lock);
+	*out = ctl.st;
+	pthread_mutex_unlock(&ctl.lock);
+}
+
+void maint_fini(struct server *srv)
+{
+	mfree(atomic_exchange(&srv->maint, NULL));
+	pthread_mutex_lock(&ctl.lock);
+	memset(&ctl.st, 0, sizeof(ctl.st));
+	ctl.have_last = false;
+	pthread_mutex_unlock(&ctl.lock);
+}

@@ -1,0 +1,111 @@
+/* detour server: maintenance mode, one state for the whole server.
+ *
+ * Four things change it, and the latest change wins (docs/config.md):
+ *   - the config: the `maintenance` directive, at start and at a reload that
+ *     changes that line;
+ *   - the file of `file=PATH` appearing or disappearing (the main thread
+ *     looks about once a second; nothing on the request path);
+ *   - SIGUSR2, which toggles it;
+ *   - the admin API (POST /maintenance), which is stored in the state and
+ *     applies again after a restart.
+ *
+ * Workers see a `struct maint` published through srv->maint (NULL while off)
+ * with the same generation scheme as the rule tables (server.h): they load
+ * the pointer at the top of each loop iteration and never hold it across. */
+#ifndef DETOUR_MAINT_H
+#define DETOUR_MAINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detour/config.h"
+#include "detour/table.h"
+
+struct server;
+
+/* What maintenance answers with; the config directive's fields without its
+ * line, on/off and file. */
+struct maint_params {
+	char target[DETOUR_CONF_MAINT_TARGET_MAX];
+	int status;           /* 302, 303 or 307 */
+	char retry_after[32]; /* the header value, "" = none */
+	struct detour_conf_cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
+	unsigned nallow_ip;
+	char allow_path[DETOUR_CONF_MAINT_ALLOW_MAX]; /* sources, each ended by '\n' */
+};
+
+/* Published, immutable while any worker may see it. */
+struct maint {
+	struct detour_table *target; /* one rule: "/ * TARGET STATUS cache=no-store" */
+	struct detour_table *allow;  /* the allow-path sources (and a local target), or NULL */
+	struct detour_conf_cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
+	unsigned nallow_ip;
+	char extra[64]; /* "Retry-After: V\r\n", for detour_respond_ctx.extra_headers */
+	size_t extra_len;
+};
+
+enum maint_source { MAINT_NONE = 0, MAINT_CONFIG, MAINT_FILE, MAINT_SIGNAL, MAINT_API };
+
+/* A snapshot of the state, for the API, /healthz and the metrics. */
+struct maint_status {
+	bool on;
+	enum maint_source source; /* what made the latest change */
+	struct maint_params p;    /* meaningful when on */
+	int64_t since, until;     /* Unix seconds; until: API ttl/until, 0 = none */
+	char who[64];             /* token name for the API, else "config", "file", "signal" */
+};
+
+extern const char *const maint_source_names[];
+
+/* Request path: whether maintenance answers q (the client's address is not
+ * allowed and the path matches no allow-path source); fills m with the
+ * maintenance rule. peer may be NULL (never allowed by address). */
+static inline bool maint_match(const struct maint *mt, const struct detour_match_req *q,
+                               const struct sockaddr *peer, struct detour_match *m)
+{
+	for (unsigned i = 0; i < mt->nallow_ip; i++)
+		if (detour_conf_cidr_match(&mt->allow_ip[i], peer))
+			return false;
+	if (mt->allow && detour_table_match(mt->allow, q, m))
+		return false;
+	return detour_table_match(mt->target, q, m);
+}
+
+/* Start-up, before the workers: the config's state, the file's presence,
+ * then the state stored by the API (api_on/api: from the admin's state,
+ * api_set false when nothing is stored). Returns 0 or -1 with err. */
+int maint_init(struct server *srv, bool api_set, bool api_on, const struct maint_params *api,
+               int64_t api_since, int64_t api_until, const char *api_who, char *err, size_t cap);
+
+/* Reload: the new config's directive. A changed directive is a change (it
+ * wins over SIGUSR2 and the API); an unchanged one keeps the current state. */
+void maint_reload(struct server *srv, const struct detour_conf_maint *cm);
+
+/* Main thread, about once a second: a change of the file's presence. */
+void maint_poll_file(struct server *srv);
+
+/* SIGUSR2. */
+void maint_toggle(struct server *srv);
+
+/* The admin API (already stored by the caller). on false: off. until 0: no
+ * end. Returns 0, or -1 with err when p does not build (a bad source). */
+int maint_api_set(struct server *srv, bool on, const struct maint_params *p, int64_t until,
+                  const char *who, char *err, size_t cap);
+
+/* The API's `until` ran out: back to what the config and the file say. */
+void maint_api_expired(struct server *srv);
+
+/* Validates p alone (builds its tables): 0, or -1 with err. */
+int maint_check(const struct maint_params *p, char *err, size_t cap);
+
+void maint_get(struct server *srv, struct maint_status *out);
+
+/* Exit: frees the published state. Workers have stopped. */
+void maint_fini(struct server *srv);
+
+/* admin.c: a change by the config, the file or SIGUSR2 supersedes what the
+ * API stored; records it in the state (and its audit). No-op without a state. */
+void admin_maint_record(struct server *srv, const struct maint_status *st);
+
+#endif

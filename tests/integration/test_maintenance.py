@@ -1,0 +1,288 @@
+"""Maintenance mode with the real server: switched on and off by the config
+(and a reload that changes it), by SIGUSR2, by a file's presence and by the
+admin API, the latest change winning; allow-ip (IPv4 and IPv6, CIDR) and
+allow-path keep the normal rules; the exact bytes (no-store, Retry-After)."""
+import http.client
+import json
+import signal
+import socket
+import time
+
+import pytest
+
+from conftest import (BIN, DATE_PLACEHOLDER, Server, free_port, mask_date, raw, redirect_body,
+                      wait_port)
+
+RULES = "/old /new 301\n/blog/* https://blog.example.com/:splat 308\n/keep /kept 302\n"
+TOKEN = "maint-token-0123456789abcdef"
+
+
+def get(server, path, host="127.0.0.1", source=None, method="GET"):
+    """(status, Location) of one request, optionally from a given source address."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        if source:
+            s.bind((source, 0))
+        s.connect((host, server.port))
+        s.sendall(("%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % (method, path)).encode())
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+    head = data.split(b"\r\n\r\n")[0].decode()
+    status = int(head.split(" ")[1])
+    loc = None
+    for line in head.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.lower() == "location":
+            loc = v.strip()
+    return status, loc
+
+
+def wait_for(fn, want, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = fn()
+        if got == want:
+            return
+        time.sleep(0.05)
+    raise AssertionError("still %r, wanted %r" % (got, want))
+
+
+def maint_bytes(status, location, retry_after=None, head=False):
+    reasons = {302: "Found", 303: "See Other", 307: "Temporary Redirect"}
+    body = redirect_body(status, location)
+    h = ("HTTP/1.1 %d %s\r\n" % (status, reasons[status])).encode() + DATE_PLACEHOLDER
+    h += ("Location: %s\r\nCache-Control: no-store\r\n" % location).encode()
+    if retry_after:
+        h += ("Retry-After: %s\r\n" % retry_after).encode()
+    h += ("Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\nConnection: close"
+          "\r\n\r\n" % len(body)).encode()
+    return h if head else h + body
+
+
+def rewrite_conf(s, extra):
+    text = s.conf_path.read_text().split("# maint\n")[0]
+    s.conf_path.write_text(text + "# maint\n" + extra)
+
+
+def reload(s):
+    n = s.read_error_log().count("reloaded:")
+    s.signal(signal.SIGHUP)
+    wait_for(lambda: s.read_error_log().count("reloaded:"), n + 1)
+
+
+def test_config_bytes_and_reload(make_server):
+    s = make_server(RULES, conf_extra="# maint\nmaintenance /down.html retry-after=120 "
+                                      "allow-path=/old,/blog/*\n")
+    # Exact bytes: no-store, Retry-After before Content-Type; the query is kept.
+    r = raw(s, b"GET /keep?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert mask_date(r) == maint_bytes(307, "/down.html?x=1", "120")
+    r = raw(s, b"HEAD /any HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert mask_date(r) == maint_bytes(307, "/down.html", "120", head=True)
+    # Allowed paths keep their rules; the target itself is reachable.
+    assert get(s, "/old") == (301, "/new")
+    assert get(s, "/blog/a") == (308, "https://blog.example.com/a")
+    assert get(s, "/down.html") == (404, None)
+    # A reload that turns it off: off.
+    rewrite_conf(s, "maintenance /down.html retry-after=120 allow-path=/old,/blog/* off\n")
+    reload(s)
+    assert get(s, "/keep") == (302, "/kept")
+    # A reload with an HTTP-date and another status.
+    rewrite_conf(s, "maintenance https://status.example/ status=303 "
+                    "retry-after=2026-11-23T04:00:00Z\n")
+    reload(s)
+    r = raw(s, b"GET /keep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert mask_date(r) == maint_bytes(303, "https://status.example/",
+                                       "Mon, 23 Nov 2026 04:00:00 GMT")
+    # No directive any more: off.
+    rewrite_conf(s, "")
+    reload(s)
+    assert get(s, "/keep") == (302, "/kept")
+
+
+def test_config_errors_are_located(tmp_path):
+    import subprocess
+    (tmp_path / "r.rules").write_text(RULES)
+    (tmp_path / "d.conf").write_text("rules r.rules\nmaintenance /m allow-ip=10.0.0.1/8\n")
+    p = subprocess.run([BIN, "serve", "-t", "-c", str(tmp_path / "d.conf")],
+                       capture_output=True, text=True)
+    assert p.returncode == 1
+    assert ("%s:2:25: expected an address or a CIDR range (10.0.0.0/8, 2001:db8::/32) with no "
+            "bits past the prefix, found \"10.0.0.1/8\"" % (tmp_path / "d.conf")) in p.stderr
+
+
+def test_sigusr2_toggles(make_server):
+    s = make_server(RULES, conf_extra="# maint\nmaintenance https://status.example/ status=302 "
+                                      "off\n")
+    assert get(s, "/keep") == (302, "/kept")
+    s.signal(signal.SIGUSR2)
+    wait_for(lambda: get(s, "/keep"), (302, "https://status.example/"))
+    s.wait_log("maintenance on (signal)")
+    # A reload that does not change the directive keeps the signal's state.
+    reload(s)
+    assert get(s, "/keep") == (302, "https://status.example/")
+    s.signal(signal.SIGUSR2)
+    wait_for(lambda: get(s, "/keep"), (302, "/kept"))
+    s.signal(signal.SIGUSR2)
+    wait_for(lambda: get(s, "/keep"), (302, "https://status.example/"))
+    # A reload that changes the directive wins over the signal.
+    rewrite_conf(s, "maintenance https://status.example/ status=307 off\n")
+    reload(s)
+    assert get(s, "/keep") == (302, "/kept")
+
+
+def test_sigusr2_without_directive(make_server):
+    s = make_server(RULES)
+    s.signal(signal.SIGUSR2)
+    s.wait_log("SIGUSR2: no maintenance directive in the config and none set by the API")
+    assert get(s, "/keep") == (302, "/kept")
+
+
+def test_file_presence(make_server):
+    s = make_server(RULES, conf_extra="# maint\nmaintenance /m file=maint.flag\n")
+    flag = s.dir / "maint.flag"
+    assert get(s, "/keep") == (302, "/kept")
+    flag.write_text("")
+    wait_for(lambda: get(s, "/keep"), (307, "/m"), timeout=4)
+    s.wait_log("maintenance file %s appeared" % flag)
+    # SIGUSR2 wins over the file (the latest change)...
+    s.signal(signal.SIGUSR2)
+    wait_for(lambda: get(s, "/keep"), (302, "/kept"))
+    # ...until the file changes again.
+    flag.unlink()
+    s.wait_log("maintenance file %s disappeared" % flag)
+    assert get(s, "/keep") == (302, "/kept")
+    flag.write_text("")
+    wait_for(lambda: get(s, "/keep"), (307, "/m"), timeout=4)
+    flag.unlink()
+    wait_for(lambda: get(s, "/keep"), (302, "/kept"), timeout=4)
+
+
+def test_allow_ip(make_server):
+    port = free_port()
+    s = make_server(RULES, listen=["127.0.0.1:{port}", "[::1]:{port}"],
+                    conf_extra="# maint\nmaintenance /m allow-ip=127.0.0.1,::1/128\n")
+    wait_port("::1", s.port, s.proc)
+    assert get(s, "/keep") == (302, "/kept")
+    assert get(s, "/keep", host="::1") == (302, "/kept")
+    assert get(s, "/keep", source="127.0.0.2") == (307, "/m")
+    rewrite_conf(s, "maintenance /m allow-ip=127.0.0.0/30\n")
+    reload(s)
+    assert get(s, "/keep", source="127.0.0.3") == (302, "/kept")
+    assert get(s, "/keep", source="127.0.0.4") == (307, "/m")
+    assert get(s, "/keep", host="::1") == (307, "/m")
+    rewrite_conf(s, "maintenance /m allow-ip=::/0\n")
+    reload(s)
+    assert get(s, "/keep", host="::1") == (302, "/kept")
+    assert get(s, "/keep") == (307, "/m")
+
+
+class AdminServer(Server):
+    def __init__(self, tmp_path, extra=""):
+        self.admin_port = free_port()
+        (tmp_path / "admin.token").write_text("ops %s\n" % TOKEN)
+        super().__init__(tmp_path, RULES, workers=2, conf_extra=(
+            "admin 127.0.0.1:%d token-file=admin.token\nstate-dir state\n# maint\n%s" % (
+                self.admin_port, extra)))
+
+    def start(self):
+        super().start()
+        wait_port(self.host, self.admin_port, self.proc)
+        return self
+
+    def req(self, method, path, body=None):
+        c = http.client.HTTPConnection(self.host, self.admin_port, timeout=10)
+        c.request(method, path, body=json.dumps(body) if body is not None else None,
+                  headers={"Authorization": "Bearer " + TOKEN})
+        r = c.getresponse()
+        js = json.loads(r.read() or b"null")
+        c.close()
+        return r.status, js
+
+
+@pytest.fixture
+def admin_server(tmp_path):
+    servers = []
+
+    def make(extra=""):
+        sub = tmp_path / ("a%d" % len(servers))
+        sub.mkdir()
+        s = AdminServer(sub, extra).start()
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        assert s.stop() == 0, s.read_error_log()
+
+
+def test_api_retry_after_allow_ip_and_precedence(admin_server):
+    s = admin_server("maintenance /cfg file=flag\n")
+    st, js = s.req("POST", "/maintenance", {"on": True, "target": "/down", "retry_after": 600,
+                                            "allow": ["/old"], "allow_ip": ["10.0.0.0/8",
+                                                                            "2001:db8::/32"]})
+    assert st == 200, js
+    assert (js["on"], js["target"], js["status"], js["retry_after"], js["source"], js["who"]) == (
+        True, "/down", 307, "600", "api", "ops")
+    assert js["allow"] == ["/old"] and js["allow_ip"] == ["10.0.0.0/8", "2001:db8::/32"]
+    r = raw(s, b"GET /keep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert mask_date(r) == maint_bytes(307, "/down", "600")
+    assert get(s, "/old") == (301, "/new")
+    assert s.req("GET", "/healthz")[1]["maintenance"] is True
+    assert s.req("GET", "/maintenance")[1]["source"] == "api"
+    # An allow_ip that holds the client: normal rules. HTTP-date Retry-After.
+    st, js = s.req("POST", "/maintenance", {"on": True, "target": "/down",
+                                            "retry_after": "Sun, 06 Nov 1994 08:49:37 GMT",
+                                            "allow_ip": ["127.0.0.1"]})
+    assert st == 200 and js["retry_after"] == "Sun, 06 Nov 1994 08:49:37 GMT"
+    assert get(s, "/keep") == (302, "/kept")
+    assert get(s, "/keep", source="127.0.0.9") == (307, "/down")
+    # Errors.
+    for body, msg in [
+            ({"on": True, "target": "/m", "allow_ip": ["10.0.0.1/8"]},
+             "\"allow_ip\": expected addresses or CIDR ranges (10.0.0.0/8, 2001:db8::/32) with "
+             "no bits past the prefix"),
+            ({"on": True, "target": "/m", "allow_ip": "10.0.0.0/8"},
+             "\"allow_ip\": expected an array of at most 64 addresses or CIDR ranges"),
+            ({"on": True, "target": "/m", "retry_after": "soon"},
+             "\"retry_after\": expected seconds or an HTTP-date (Sun, 06 Nov 1994 08:49:37 GMT)"),
+            ({"on": True, "target": "/m", "retry_after": -1},
+             "\"retry_after\": expected seconds or an HTTP-date (Sun, 06 Nov 1994 08:49:37 GMT)"),
+            ({"on": True, "target": "/m", "allow": ["@ip 1.2.3.4"]},
+             "\"allow\": expected sources such as \"/status\" or \"/api/*\" (4 KiB in all)")]:
+        assert s.req("POST", "/maintenance", body) == (400, {"error": msg}), body
+    # Survives a restart.
+    s.stop()
+    s.start()
+    assert get(s, "/keep", source="127.0.0.9") == (307, "/down")
+    # SIGUSR2 (the latest change) turns it off, and that is recorded: a
+    # restart does not bring the API's maintenance back.
+    s.signal(signal.SIGUSR2)
+    wait_for(lambda: get(s, "/keep", source="127.0.0.9"), (302, "/kept"))
+    assert s.req("GET", "/maintenance")[1] == {"on": False, "allow": []}
+    s.stop()
+    s.start()
+    assert get(s, "/keep", source="127.0.0.9") == (302, "/kept")
+    # The file turns the config's maintenance on over an API "off".
+    assert s.req("POST", "/maintenance", {"on": False})[0] == 200
+    (s.dir / "flag").write_text("")
+    wait_for(lambda: get(s, "/keep"), (307, "/cfg"), timeout=4)
+    js = s.req("GET", "/maintenance")[1]
+    assert (js["source"], js["target"], js["retry_after"]) == ("file", "/cfg", None)
+    # The API's until ends its maintenance; the config and the file decide again.
+    assert s.req("POST", "/maintenance", {"on": True, "target": "/down", "ttl": "1s"})[0] == 200
+    assert get(s, "/keep") == (307, "/down")
+    wait_for(lambda: get(s, "/keep"), (307, "/cfg"), timeout=5)
+    st, js = s.req("GET", "/audit")
+    actions = [(a["action"], a["detail"]) for a in js["audit"]]
+    assert ("maintenance", "on by file") in actions and ("maintenance", "off by signal") in actions
+    # The gauge follows.
+    c = http.client.HTTPConnection(s.host, s.admin_port, timeout=10)
+    c.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
+    text = c.getresponse().read().decode()
+    assert "\ndetour_maintenance 1\n" in text
