@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcre2-dev libcurl4-openssl-dev
-libcmocka-dev python3 python3-pytest curl openssl libjansson-dev libsqlite3-dev scdoc
+libcmocka-dev python3 python3-pytest curl openssl graphviz libjansson-dev libsqlite3-dev scdoc
 tzdata"
 
 missing=""
