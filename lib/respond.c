@@ -234,16 +234,54 @@ static void put_req_query(struct wr *w, const char *s, size_t n)
 	}
 }
 
-/* Copies template s[0..n) with placeholders substituted. in_query selects
- * the query encoding (query and fragment) over the path ones. The names are those of the source:
- * the :name captures and, when the source has a splat, "splat"; the longest one that follows a ':'
- * is meant (the same rule the loader checked). */
+/* Where a template part is: the encoding of what is substituted there. */
+enum sub { SUB_PATH, SUB_QUERY, SUB_AUTH, SUB_RAW };
+
+/* A capture that supplies a whole URL (a target led by $1, allowed only
+ * with allow-hosts=, which table.c checks on the result): bytes that could
+ * break the header or the HTML are encoded, the URL's structure is kept. */
+static void put_raw_safe(struct wr *w, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}'", c))
+			put_pct(w, c);
+		else
+			putc_(w, (char)c);
+	}
+}
+
+/* Copies template s[0..n) with placeholders substituted. The part (sub)
+ * selects the encoding: path (a :name is one segment, :splat and regex
+ * groups a path), query (query and fragment), authority (one segment, so
+ * nothing can add a path or a second host), or raw. The names are those of
+ * the source: the :name captures and, when the source has a splat,
+ * "splat"; the longest one that follows a ':' is meant (the same rule the
+ * loader checked). A regex source also has $1..$9. */
 static void put_subst(struct wr *w, const char *s, size_t n, const struct detour_match *m,
-                      bool has_splat, bool in_query)
+                      bool has_splat, enum sub sub)
 {
 	size_t i = 0, lit = 0;
+	bool regex = m->rule->kind == DETOUR_SRC_REGEX;
 
 	while (i < n) {
+		if (regex && s[i] == '$' && i + 1 < n && s[i + 1] >= '1' && s[i + 1] <= '9') {
+			unsigned g = (unsigned)(s[i + 1] - '1');
+			struct detour_slice v =
+			        g < m->ncaps ? m->caps[g] : (struct detour_slice){"", 0};
+			put(w, s + lit, i - lit);
+			if (sub == SUB_QUERY)
+				put_enc(w, v.p, v.len, DETOUR_ENC_QUERY);
+			else if (sub == SUB_AUTH)
+				put_enc(w, v.p, v.len, DETOUR_ENC_SEGMENT);
+			else if (sub == SUB_RAW)
+				put_raw_safe(w, v.p, v.len);
+			else
+				put_enc(w, v.p, v.len, DETOUR_ENC_PATH);
+			i += 2;
+			lit = i;
+			continue;
+		}
 		if (s[i] != ':' || i + 1 >= n || !name0(s[i + 1])) {
 			i++;
 			continue;
@@ -270,9 +308,13 @@ static void put_subst(struct wr *w, const char *s, size_t n, const struct detour
 			continue;
 		}
 		put(w, s + lit, i - lit);
-		if (in_query) {
+		if (sub == SUB_QUERY) {
 			put_enc(w, val.p, val.len, DETOUR_ENC_QUERY);
-		} else if (is_splat) {
+		} else if (sub == SUB_AUTH) {
+			put_enc(w, val.p, val.len, DETOUR_ENC_SEGMENT);
+		} else if (sub == SUB_RAW) {
+			put_raw_safe(w, val.p, val.len);
+		} else if (is_splat || regex) {
 			put_enc(w, val.p, val.len, DETOUR_ENC_PATH);
 		} else {
 			put_enc(w, val.p, val.len, DETOUR_ENC_SEGMENT);
@@ -330,9 +372,25 @@ static void build_location(struct wr *w, const struct detour_match *m,
 	const char *qm = memchr(t + ps, '?', fe - ps);
 	size_t pe = qm ? (size_t)(qm - t) : fe; /* end of the path */
 
-	put(w, t, ps);
+	if (m->ext && (m->ext->flags & DETOUR_EXT_CAPTURE_AUTHORITY) && n && t[0] != '/' &&
+	    !(t[0] == 'h' || t[0] == 'H')) {
+		/* The target starts with a capture: the whole URL comes from the
+		 * request (table.c only lets it through to allow-hosts). */
+		put_subst(w, t, n, m, has_splat, SUB_RAW);
+		if (q && q->query && q->query_len && r->query != DETOUR_QUERY_DROP && !w->over) {
+			putc_(w, memchr(w->p + loc, '?', w->n - loc) ? '&' : '?');
+			put_req_query(w, q->query, q->query_len);
+		}
+		if (!w->over && w->n - loc > DETOUR_LOCATION_MAX)
+			w->over = true;
+		return;
+	}
+	if (vars && ps && m->ext && (m->ext->flags & DETOUR_EXT_CAPTURE_AUTHORITY))
+		put_subst(w, t, ps, m, has_splat, SUB_AUTH);
+	else
+		put(w, t, ps);
 	if (vars) {
-		put_subst(w, t + ps, pe - ps, m, has_splat, false);
+		put_subst(w, t + ps, pe - ps, m, has_splat, SUB_PATH);
 		/* A path target must not come out as "//host...": that is a
 		 * network-path reference to another host (RFC 3986 §4.2), and
 		 * "/:splat" with the splat "/evil.example" (request
@@ -359,7 +417,7 @@ static void build_location(struct wr *w, const struct detour_match *m,
 		putc_(w, '?');
 		qs = w->n;
 		if (vars)
-			put_subst(w, t + pe + 1, fe - pe - 1, m, has_splat, true);
+			put_subst(w, t + pe + 1, fe - pe - 1, m, has_splat, SUB_QUERY);
 		else
 			put(w, t + pe + 1, fe - pe - 1);
 	}
@@ -406,7 +464,7 @@ static void build_location(struct wr *w, const struct detour_match *m,
 	if (hash) {
 		putc_(w, '#');
 		if (vars)
-			put_subst(w, hash + 1, n - fe - 1, m, has_splat, true);
+			put_subst(w, hash + 1, n - fe - 1, m, has_splat, SUB_QUERY);
 		else
 			put(w, hash + 1, n - fe - 1);
 	}
@@ -527,6 +585,72 @@ static void put_cache(struct wr *w, int32_t cache, const struct detour_respond_c
 	PUTS(w, "\r\n");
 }
 
+/* The headers a rule with an extension adds, after the Location (or the
+ * status line for html and 410):
+ *   Vary: the request fields its conditions read (RFC 9110 §12.5.5);
+ *   Cache-Control: "private" when the answer depends on who asks
+ *     (RFC 9111 §5.2.2.7: a shared cache must not store it), "no-store" for
+ *     a weighted split without cache=, and a max-age cut to the time left in
+ *     the rule's window, with Expires to match;
+ *   Set-Cookie: the variant a sticky=cookie group chose (RFC 6265 §4.1). */
+static void put_ext_headers(struct wr *w, const struct detour_match *m,
+                            const struct detour_respond_ctx *ctx)
+{
+	const struct detour_rule_ext *x = m->ext;
+	int64_t cache = m->rule->cache;
+	bool priv = (x->flags & DETOUR_EXT_PRIVATE) != 0;
+
+	if (x->vary) {
+		PUTS(w, "Vary: ");
+		put(w, x->vary, strlen(x->vary));
+		PUTS(w, "\r\n");
+	}
+	if (x->weight && cache == DETOUR_CACHE_UNSET)
+		cache = DETOUR_CACHE_NO_STORE;
+	if (cache > 0 && m->window_end != INT64_MAX) {
+		int64_t left = m->window_end - (int64_t)ctx->now;
+		if (left < cache)
+			cache = left > 0 ? left : DETOUR_CACHE_NO_STORE;
+	}
+	if (cache == DETOUR_CACHE_UNSET) {
+		if (priv)
+			PUTS(w, "Cache-Control: private\r\n");
+	} else if (cache == DETOUR_CACHE_NO_STORE) {
+		if (priv)
+			PUTS(w, "Cache-Control: private, no-store\r\n");
+		else
+			PUTS(w, "Cache-Control: no-store\r\n");
+	} else {
+		char date[DETOUR_DATE_LEN + 1];
+		detour_http_date(ctx->now + cache, date);
+		if (priv)
+			PUTS(w, "Cache-Control: private, max-age=");
+		else
+			PUTS(w, "Cache-Control: max-age=");
+		put_uint(w, (uint64_t)cache);
+		PUTS(w, "\r\nExpires: ");
+		put(w, date, DETOUR_DATE_LEN);
+		PUTS(w, "\r\n");
+	}
+	if (m->cookie) {
+		PUTS(w, "Set-Cookie: ");
+		put(w, m->cookie, strlen(m->cookie));
+		putc_(w, '=');
+		put_uint(w, m->variant);
+		PUTS(w,
+		     "; Path=/; Max-Age=" DETOUR_STICKY_MAX_AGE_STR "; SameSite=Lax; HttpOnly\r\n");
+	}
+}
+
+static void put_rule_cache(struct wr *w, const struct detour_match *m,
+                           const struct detour_respond_ctx *ctx)
+{
+	if (__builtin_expect(m->ext != NULL, 0))
+		put_ext_headers(w, m, ctx);
+	else
+		put_cache(w, m->rule->cache, ctx);
+}
+
 static void put_tail(struct wr *w, size_t body_len, const struct detour_respond_ctx *ctx)
 {
 	/* The caller's extra header lines (maintenance: Retry-After), verbatim. */
@@ -566,8 +690,8 @@ static size_t plain_body_len(size_t rl)
 	return sizeof(DOCTYPE "</title>\n<h1></h1>\n") - 1 + 2 * (4 + rl);
 }
 
-static ssize_t respond_plain(int status, int32_t cache, const struct detour_respond_ctx *ctx,
-                             char *out, size_t cap)
+static ssize_t respond_plain(int status, const struct detour_match *m,
+                             const struct detour_respond_ctx *ctx, char *out, size_t cap)
 {
 	struct wr w = {out, cap, 0, false};
 	const char *reason = detour_reason(status);
@@ -576,10 +700,56 @@ static ssize_t respond_plain(int status, int32_t cache, const struct detour_resp
 	                (char)('0' + status % 10)};
 
 	put_head(&w, status, reason, rl, ctx);
-	put_cache(&w, cache, ctx);
+	if (m)
+		put_rule_cache(&w, m, ctx);
 	put_tail(&w, plain_body_len(rl), ctx);
 	if (!ctx->head)
 		put_plain_body(&w, code, reason, rl);
+	return w.over ? -1 : (ssize_t)w.n;
+}
+
+/* Status html: "200 OK" and a page that sends the browser on by itself
+ * (HTML's meta refresh, "N; url=URL") with a visible link, for clients that
+ * do not follow a 3xx or for a "you are being redirected" page. No Location
+ * header: this is not a redirect for HTTP. The URL is HTML-escaped in both
+ * places; HEAD gets the headers only. */
+static ssize_t respond_html(const struct detour_match *m, const struct detour_match_req *q,
+                            const struct detour_respond_ctx *ctx, char *out, size_t cap)
+{
+	static const char h1[] = "<!DOCTYPE html>\n<title>Redirecting</title>\n"
+	                         "<meta http-equiv=\"refresh\" content=\"";
+	static const char h2[] = "; url=";
+	static const char h3[] = "\">\n<p><a href=\"";
+	static const char h4[] = "\">Redirecting</a></p>\n";
+	char lb[DETOUR_LOCATION_MAX];
+	char dl[12];
+	struct wr lw = {lb, sizeof(lb), 0, false};
+	struct wr w = {out, cap, 0, false};
+	size_t dn = 0;
+	uint32_t d = m->ext->delay;
+
+	build_location(&lw, m, q);
+	if (lw.over)
+		return -1;
+	do {
+		dl[sizeof(dl) - 1 - dn++] = (char)('0' + d % 10);
+		d /= 10;
+	} while (d);
+	size_t el = esc_len(lb, lw.n);
+	size_t body =
+	        sizeof(h1) - 1 + dn + sizeof(h2) - 1 + el + sizeof(h3) - 1 + el + sizeof(h4) - 1;
+	put_head(&w, 200, "OK", 2, ctx);
+	put_rule_cache(&w, m, ctx);
+	put_tail(&w, body, ctx);
+	if (!ctx->head) {
+		put(&w, h1, sizeof(h1) - 1);
+		put(&w, dl + sizeof(dl) - dn, dn);
+		put(&w, h2, sizeof(h2) - 1);
+		put_esc(&w, lb, lw.n);
+		put(&w, h3, sizeof(h3) - 1);
+		put_esc(&w, lb, lw.n);
+		put(&w, h4, sizeof(h4) - 1);
+	}
 	return w.over ? -1 : (ssize_t)w.n;
 }
 
@@ -592,7 +762,9 @@ ssize_t detour_respond(const struct detour_match *m, const struct detour_match_r
 	size_t rl = strlen(reason);
 
 	if (r->target_len == 0)
-		return respond_plain(r->status, r->cache, ctx, out, cap); /* 410 */
+		return respond_plain(r->status, m, ctx, out, cap); /* 410 */
+	if (m->ext && (m->ext->flags & DETOUR_EXT_HTML))
+		return respond_html(m, q, ctx, out, cap);
 
 	put_head(&w, r->status, reason, rl, ctx);
 	PUTS(&w, "Location: ");
@@ -604,7 +776,7 @@ ssize_t detour_respond(const struct detour_match *m, const struct detour_match_r
 	size_t ln = w.n - loc;
 	const char *l = out + loc;
 	PUTS(&w, "\r\n");
-	put_cache(&w, r->cache, ctx);
+	put_rule_cache(&w, m, ctx);
 	/* RFC 9110 §15.4: "the server SHOULD generate a short hypertext note
 	 * with a hyperlink to the different URI(s)". One copy of the URI,
 	 * HTML-escaped, keeps the body at most 6 bytes per Location byte. */
@@ -635,5 +807,5 @@ ssize_t detour_respond_status(int status, const struct detour_respond_ctx *ctx, 
 {
 	if (status < 100 || status > 599)
 		return -1;
-	return respond_plain(status, DETOUR_CACHE_UNSET, ctx, out, cap);
+	return respond_plain(status, NULL, ctx, out, cap);
 }

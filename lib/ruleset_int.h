@@ -19,6 +19,17 @@ struct detour_ruleset {
 	uint32_t *ids; /* open addressing over rules with id=: rule index + 1, 0 = empty */
 	size_t ids_cap, ids_n;
 	char *scratch; /* DETOUR_RULE_LINE_MAX bytes for path normalisation (in the arena) */
+
+	/* Rule extensions (rulefile.h), in rule order: exts[i].rule ascends.
+	 * malloc'd; the arrays they point to live in the arena. */
+	struct detour_rule_ext *exts;
+	size_t nexts, exts_cap;
+	void **codes; /* every pcre2 code compiled for the rules, freed with the ruleset */
+	size_t ncodes, codes_cap;
+	struct detour_tz **tzs; /* loaded zones, one per name */
+	size_t ntzs, tzs_cap;
+	uint8_t slash;  /* enum detour_slash */
+	bool slash_set; /* an "@slash" line was read */
 };
 
 #endif

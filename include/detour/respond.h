@@ -56,11 +56,16 @@ ssize_t detour_respond(const struct detour_match *m, const struct detour_match_r
 ssize_t detour_respond_status(int status, const struct detour_respond_ctx *ctx, char *out,
                               size_t cap);
 
-/* Upper bound of a response's size: the headers, the Location once in the
- * header and once HTML-escaped (at most 6 bytes a byte) in the body.
+/* Upper bound of a response's size: the headers (a rule's Vary, cache and
+ * Set-Cookie lines included), the Location once in the header and once
+ * HTML-escaped (at most 6 bytes a byte) in the body, or twice escaped in the
+ * page of status html.
  * Locations are capped at DETOUR_LOCATION_MAX bytes; a longer one is an error
  * the server answers with 500. */
 #define DETOUR_LOCATION_MAX 16384
-#define DETOUR_RESPONSE_MAX (1024 + 7 * DETOUR_LOCATION_MAX)
+#define DETOUR_RESPONSE_MAX (2048 + 13 * DETOUR_LOCATION_MAX)
+
+/* Lifetime of the cookie that keeps a visitor in a sticky=cookie variant. */
+#define DETOUR_STICKY_MAX_AGE_STR "2592000" /* 30 days */
 
 #endif

@@ -19,9 +19,9 @@ enum detour_src_kind {
 	DETOUR_SRC_EXACT = 0, /* "/old-page" */
 	DETOUR_SRC_SPLAT,     /* "/blog/ *" (a splat): the path field holds "/blog/" */
 	DETOUR_SRC_PATTERN,   /* "/docs/:version/:page", optionally ending in a splat */
-	DETOUR_SRC_REGEX,     /* "~^/p/([0-9]+)$": path holds the PCRE2 pattern without '~';
-	                         also every source with case=insensitive (compiled to a
-	                         caseless regex, path keeps the normalised source) */
+	DETOUR_SRC_REGEX,     /* "~^/p/([0-9]+)$": path holds the PCRE2 pattern without '~'
+	                         (a source with case=insensitive keeps its kind; its ext
+	                         holds a caseless regex compiled from it) */
 };
 
 enum detour_scheme {
@@ -105,6 +105,7 @@ struct detour_cond {
 	const struct detour_slice *langs; /* LANG: lower-case language ranges ("fr", "de-ch") */
 	uint16_t n;                       /* IP: number of cidrs; LANG: number of langs */
 	uint16_t col;                     /* column of the option in its line (for lint) */
+	struct detour_slice text;         /* the option as written ("if-cookie=!beta") */
 };
 
 enum detour_sticky {

@@ -454,7 +454,7 @@ static void test_reasons(void **state)
 	        {501, "Not Implemented"},
 	        {503, "Service Unavailable"},
 	        {505, "HTTP Version Not Supported"},
-	        {200, ""},
+	        {200, "OK"},
 	        {418, ""},
 	        {0, ""},
 	};

@@ -62,7 +62,8 @@ static const struct errcase {
 	const char *want;
 } errors[] = {
         /* status */
-        {"/a /b 30x", "r.rules:1:7: expected a status (301, 302, 303, 307, 308, 410) or an "
+        {"/a /b 30x", "r.rules:1:7: expected a status (301, 302, 303, 307, 308, 410, temporary, "
+                      "permanent, html) or an "
                       "option NAME=VALUE, found \"30x\""},
         {"/a /b 404", "r.rules:1:7: unsupported status 404: expected 301, 302, 303, 307, 308 "
                       "or 410"},
@@ -118,9 +119,10 @@ static const struct errcase {
                                  "(the source defines :v, :splat)"},
         {"/docs /x/:splat", "r.rules:1:10: unknown placeholder \":splat\" in the target (the "
                             "source defines none; write %3A for a literal ':')"},
-        {"/a/:b https://u:b@x.example/", "r.rules:1:16: placeholders can only be used in the "
-                                         "path, query or fragment of the target, not in its "
-                                         "authority (user, host, port)"},
+        {"/a/:b https://u:b@x.example/",
+         "r.rules:1:16: a capture in the target's scheme or host can redirect to any site: "
+         "name the hosts it may reach with allow-hosts=a.com,b.com (or keep captures in the "
+         "path, query or fragment)"},
         {"/a/:b https://:b.example.com/", "r.rules:1:7: invalid target "
                                           "\"https://:b.example.com/\""},
         /* hosts */
@@ -161,8 +163,12 @@ static const struct errcase {
         {"/gone - 301", "r.rules:1:7: '-' (no target) needs status 410, found 301"},
         /* options */
         {"/a /b 301 foo=1",
-         "r.rules:1:11: unknown option \"foo\" (known options: query, cache, id)"},
-        {"/a /b query", "r.rules:1:7: expected a status (301, 302, 303, 307, 308, 410) or an "
+         "r.rules:1:11: unknown option \"foo\" (known options: query, cache, id, method, "
+         "if-header, "
+         "if-cookie, if-query, if-ip, if-lang, from, until, days, hours, tz, weight, sticky, "
+         "health, delay, case, private, allow-hosts)"},
+        {"/a /b query", "r.rules:1:7: expected a status (301, 302, 303, 307, 308, 410, temporary, "
+                        "permanent, html) or an "
                         "option NAME=VALUE, found \"query\""},
         {"/a /b 301 query", "r.rules:1:11: expected an option NAME=VALUE, found \"query\""},
         {"/a /b =x", "r.rules:1:7: expected an option NAME=VALUE, found \"=x\""},
@@ -210,7 +216,8 @@ static void test_long_message_is_cut(void **state)
 	memcpy(line + 101, "/b 3", 4);
 	/* the found text is cut to 56 bytes and "..." */
 	snprintf(want, sizeof(want),
-	         "r.rules:1:105: expected a status (301, 302, 303, 307, 308, 410) or an option "
+	         "r.rules:1:105: expected a status (301, 302, 303, 307, 308, 410, temporary, "
+	         "permanent, html) or an option "
 	         "NAME=VALUE, found \"3%.55s...\"",
 	         line + 105);
 	expect_error(line, sizeof(line), want);

@@ -109,19 +109,38 @@ static void run_cases(const char *rules, const struct mcase *c, size_t n)
 static void test_exact(void **state)
 {
 	static const struct mcase c[] = {
-	        {NULL, false, "/old-page", 1, NULL},
-	        {"x.example", true, "/old-page", 1, NULL},
-	        {NULL, false, "/old-page/", 0, NULL},
-	        {NULL, false, "/old-pag", 0, NULL},
-	        {NULL, false, "/old-pagex", 0, NULL},
+	        {NULL, false, "/old-page", 1, NULL},   {"x.example", true, "/old-page", 1, NULL},
+	        {NULL, false, "/old-page/", 1, NULL}, /* "@slash either", the default */
+	        {NULL, false, "/old-page//", 0, NULL}, {NULL, false, "/a/b/", 2, NULL},
+	        {NULL, false, "/old-pag", 0, NULL},    {NULL, false, "/old-pagex", 0, NULL},
 	        {NULL, false, "/Old-Page", 0, NULL}, /* paths are case-sensitive */
-	        {NULL, false, "/", 3, NULL},
-	        {NULL, false, "/a/b", 2, NULL},
-	        {NULL, false, "/a", 0, NULL},
-	        {NULL, false, "", 0, NULL},
+	        {NULL, false, "/", 3, NULL},           {NULL, false, "/a/b", 2, NULL},
+	        {NULL, false, "/a", 0, NULL},          {NULL, false, "", 0, NULL},
 	        {NULL, false, "relative", 0, NULL},
 	};
 	RUN("/old-page /new-page 301\n/a/b /c\n/ /home\n/old-page /unreachable\n", c);
+}
+
+/* "@slash strict": the path must be exactly the source; "either" leaves one
+ * final '/' out of the comparison, never making "/" and "//" equal. */
+static void test_slash_policy(void **state)
+{
+	static const struct mcase strict[] = {
+	        {NULL, false, "/a", 2, NULL},  {NULL, false, "/a/", 0, NULL},
+	        {NULL, false, "/b/", 3, NULL}, {NULL, false, "/b", 0, NULL},
+	        {NULL, false, "/", 4, NULL},   {NULL, false, "//", 0, NULL},
+	};
+	static const struct mcase either[] = {
+	        {NULL, false, "/a", 2, NULL},   {NULL, false, "/a/", 2, NULL},
+	        {NULL, false, "/b/", 3, NULL},  {NULL, false, "/b", 3, NULL},
+	        {NULL, false, "/", 4, NULL},    {NULL, false, "//", 0, NULL},
+	        {NULL, false, "/b//", 0, NULL}, {NULL, false, "/c/", 5, NULL},
+	        {NULL, false, "/c", 5, NULL},   {NULL, false, "/a//", 0, NULL},
+	};
+	(void)state;
+	RUN("@slash strict\n/a /1\n/b/ /2\n/ /3\n", strict);
+	/* the first rule in file order wins among "/c" and "/c/" */
+	RUN("@slash either\n/a /1\n/b/ /2\n/ /3\n/c /4\n/c/ /5\n", either);
 }
 
 static void test_splat(void **state)
@@ -390,7 +409,13 @@ static unsigned linear(const struct detour_ruleset *rs, const char *host, bool h
 		}
 		size_t pl = strlen(path);
 		if (r->kind == DETOUR_SRC_EXACT) {
+			size_t rl = r->path_len;
+			bool either = detour_ruleset_slash(rs) == DETOUR_SLASH_EITHER;
 			if (strcmp(r->path, path) == 0)
+				return r->line;
+			size_t kr = rl > 2 && r->path[rl - 1] == '/' ? rl - 1 : rl;
+			size_t kp = pl > 2 && path[pl - 1] == '/' ? pl - 1 : pl;
+			if (either && kr == kp && memcmp(r->path, path, kr) == 0)
 				return r->line;
 		} else if (r->kind == DETOUR_SRC_SPLAT) {
 			size_t k = r->path_len;
@@ -517,6 +542,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_exact),
+	        cmocka_unit_test(test_slash_policy),
 	        cmocka_unit_test(test_splat),
 	        cmocka_unit_test(test_first_match_order),
 	        cmocka_unit_test(test_splat_depth_order),

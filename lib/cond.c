@@ -1,0 +1,544 @@
+/* detour: rule conditions (see rules_int.h and docs/rules.md, "Conditions").
+ * Parsing runs when rules are loaded; evaluation runs on a candidate rule
+ * only, reads the parsed request in place and allocates nothing. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rules_int.h"
+
+static const struct {
+	const char *name;
+	enum detour_method id;
+} methods[] = {
+        {"GET", DETOUR_M_GET},         {"HEAD", DETOUR_M_HEAD},     {"POST", DETOUR_M_POST},
+        {"PUT", DETOUR_M_PUT},         {"DELETE", DETOUR_M_DELETE}, {"PATCH", DETOUR_M_PATCH},
+        {"OPTIONS", DETOUR_M_OPTIONS}, {"TRACE", DETOUR_M_TRACE},
+};
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+static bool eq_ci(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an != bn)
+		return false;
+	for (size_t i = 0; i < an; i++)
+		if (lower(a[i]) != lower(b[i]))
+			return false;
+	return true;
+}
+
+/* RFC 9110 §5.6.2 tchar. */
+static bool tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+int detour_cidr_parse(const char *s, size_t n, struct detour_cidr *c)
+{
+	char buf[64];
+	const char *slash = memchr(s, '/', n);
+	size_t al = slash ? (size_t)(slash - s) : n;
+	unsigned bits = 0, maxb;
+
+	if (al == 0 || al >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, al);
+	buf[al] = '\0';
+	memset(c->addr, 0, 16);
+	if (memchr(buf, ':', al)) {
+		if (inet_pton(AF_INET6, buf, c->addr) != 1)
+			return -1;
+		maxb = 128;
+	} else {
+		c->addr[10] = c->addr[11] = 0xff;
+		if (inet_pton(AF_INET, buf, c->addr + 12) != 1)
+			return -1;
+		maxb = 32;
+	}
+	if (slash) {
+		size_t i = al + 1;
+		if (i == n || n - i > 3)
+			return -1;
+		for (; i < n; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return -1;
+			bits = bits * 10 + (unsigned)(s[i] - '0');
+		}
+		if (bits > maxb)
+			return -1;
+	} else {
+		bits = maxb;
+	}
+	c->bits = (uint8_t)(maxb == 32 ? 96 + bits : bits);
+	/* Clear host bits so that comparing is a masked compare. */
+	for (unsigned b = c->bits; b < 128; b++)
+		c->addr[b / 8] &= (uint8_t) ~(0x80u >> (b % 8));
+	return 0;
+}
+
+/* Splits v[0..n) at ',' into parts; returns the count, or -1 for an empty
+ * part (*errat set). */
+static int split_commas(const char *v, size_t n, struct detour_slice *parts, int max, size_t *errat)
+{
+	int k = 0;
+	size_t i = 0;
+
+	for (;;) {
+		const char *c = memchr(v + i, ',', n - i);
+		size_t e = c ? (size_t)(c - v) : n;
+		if (e == i || k == max) {
+			*errat = i;
+			return -1;
+		}
+		parts[k].p = v + i;
+		parts[k].len = e - i;
+		k++;
+		if (!c)
+			return k;
+		i = e + 1;
+	}
+}
+
+#define MAX_LIST 64
+
+const char *detour_cond_parse(struct detour_cond *c, unsigned kind, const char *v, size_t n,
+                              struct detour_arena *a, void (*keep)(void *arg, void *code),
+                              void *keep_arg, size_t *errat)
+{
+	struct detour_slice parts[MAX_LIST];
+	size_t off = 0;
+	int np;
+
+	memset(c, 0, sizeof(*c));
+	c->kind = (uint8_t)kind;
+	*errat = 0;
+	if (n && v[0] == '!') {
+		c->negate = true;
+		v++;
+		n--;
+		off = 1;
+	}
+	if (n == 0)
+		return "expected a value";
+	switch (kind) {
+	case DETOUR_COND_METHOD:
+		np = split_commas(v, n, parts, MAX_LIST, errat);
+		if (np < 0) {
+			*errat += off;
+			return "empty method in the list";
+		}
+		for (int i = 0; i < np; i++) {
+			size_t k = 0;
+			while (k < sizeof(methods) / sizeof(methods[0]) &&
+			       !(strlen(methods[k].name) == parts[i].len &&
+			         memcmp(methods[k].name, parts[i].p, parts[i].len) == 0))
+				k++;
+			if (k == sizeof(methods) / sizeof(methods[0])) {
+				*errat = off + (size_t)(parts[i].p - v);
+				return "unknown method (GET, HEAD, POST, PUT, DELETE, PATCH, "
+				       "OPTIONS, "
+				       "TRACE; upper case, RFC 9110 §9.1)";
+			}
+			c->methods |= (uint16_t)(1u << methods[k].id);
+		}
+		return NULL;
+	case DETOUR_COND_HEADER: {
+		const char *colon = memchr(v, ':', n);
+		size_t nl = colon ? (size_t)(colon - v) : n;
+		for (size_t i = 0; i < nl; i++)
+			if (!tchar(v[i])) {
+				*errat = off + i;
+				return "invalid character in a header name (expected Name or "
+				       "Name:value)";
+			}
+		if (nl == 0)
+			return "expected a header name before ':'";
+		c->name = (struct detour_slice){v, nl};
+		if (colon) {
+			const char *val = colon + 1;
+			size_t vl = n - nl - 1;
+			if (vl && val[0] == '~') {
+				size_t eo;
+				char msg[160];
+				void *re = detour_re_compile(val + 1, vl - 1, false, &eo, msg,
+				                             sizeof(msg));
+				if (re == NULL) {
+					*errat = off + nl + 2 + eo;
+					return "invalid regex in if-header (see PCRE2 syntax)";
+				}
+				keep(keep_arg, re);
+				c->re = re;
+			}
+			c->value = (struct detour_slice){val, vl};
+		}
+		return NULL;
+	}
+	case DETOUR_COND_COOKIE: {
+		const char *eq = memchr(v, '=', n);
+		size_t nl = eq ? (size_t)(eq - v) : n;
+		for (size_t i = 0; i < nl; i++)
+			if (!tchar(v[i])) {
+				*errat = off + i;
+				return "invalid character in a cookie name";
+			}
+		if (nl == 0)
+			return "expected a cookie name";
+		c->name = (struct detour_slice){v, nl};
+		if (eq)
+			c->value = (struct detour_slice){eq + 1, n - nl - 1};
+		return NULL;
+	}
+	case DETOUR_COND_QUERY:
+		for (size_t i = 0; i < n; i++) {
+			if (v[i] == '&' && (i == 0 || i + 1 == n || v[i + 1] == '&')) {
+				*errat = off + i;
+				return "empty parameter in the list (key[=value]&key2[=value])";
+			}
+			if (v[i] == '=' && (i == 0 || v[i - 1] == '&')) {
+				*errat = off + i;
+				return "expected a parameter name before '='";
+			}
+		}
+		c->name = (struct detour_slice){v, n};
+		return NULL;
+	case DETOUR_COND_IP: {
+		np = split_commas(v, n, parts, MAX_LIST, errat);
+		if (np < 0) {
+			*errat += off;
+			return "empty address in the list";
+		}
+		struct detour_cidr *cs = detour_arena_alloc(a, (size_t)np * sizeof(*cs), 8);
+		if (cs == NULL)
+			return "out of memory";
+		for (int i = 0; i < np; i++) {
+			if (detour_cidr_parse(parts[i].p, parts[i].len, &cs[i]) != 0) {
+				*errat = off + (size_t)(parts[i].p - v);
+				return "expected an IPv4 or IPv6 address or CIDR (192.0.2.0/24, "
+				       "2001:db8::/32)";
+			}
+		}
+		c->cidrs = cs;
+		c->n = (uint16_t)np;
+		return NULL;
+	}
+	case DETOUR_COND_LANG: {
+		np = split_commas(v, n, parts, MAX_LIST, errat);
+		if (np < 0) {
+			*errat += off;
+			return "empty language in the list";
+		}
+		struct detour_slice *ls = detour_arena_alloc(a, (size_t)np * sizeof(*ls), 8);
+		if (ls == NULL)
+			return "out of memory";
+		for (int i = 0; i < np; i++) {
+			char *p = detour_arena_strndup(a, parts[i].p, parts[i].len);
+			if (p == NULL)
+				return "out of memory";
+			for (size_t j = 0; j < parts[i].len; j++) {
+				char ch = lower(p[j]);
+				if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+				      (ch == '-' && j > 0))) {
+					*errat = off + (size_t)(parts[i].p - v) + j;
+					return "expected a language tag (fr, de-CH; RFC 4647 §2.1)";
+				}
+				p[j] = ch;
+			}
+			ls[i] = (struct detour_slice){p, parts[i].len};
+		}
+		c->langs = ls;
+		c->n = (uint16_t)np;
+		return NULL;
+	}
+	}
+	return "unknown condition";
+}
+
+/* ------------------------------------------------------------- evaluation */
+
+bool detour_req_cookie(const struct detour_match_req *q, const char *name, size_t nl,
+                       struct detour_slice *val)
+{
+	const struct detour_request *r = q->req;
+
+	if (r == NULL)
+		return false;
+	for (unsigned h = 0; h < r->num_headers; h++) {
+		const struct detour_header *hd = &r->headers[h];
+		if (!eq_ci(hd->name, hd->name_len, "cookie", 6))
+			continue;
+		/* RFC 6265 §4.2.1: cookie-pair *( ";" SP cookie-pair ) */
+		const char *v = hd->value;
+		size_t n = hd->value_len, i = 0;
+		while (i < n) {
+			size_t pe = i;
+			while (pe < n && v[pe] != ';')
+				pe++;
+			while (i < pe && (v[i] == ' ' || v[i] == '\t'))
+				i++;
+			size_t eq = i;
+			while (eq < pe && v[eq] != '=')
+				eq++;
+			size_t ne = eq;
+			while (ne > i && (v[ne - 1] == ' ' || v[ne - 1] == '\t'))
+				ne--;
+			if (ne - i == nl && memcmp(v + i, name, nl) == 0) {
+				size_t vs = eq < pe ? eq + 1 : pe, ve = pe;
+				while (vs < ve && (v[vs] == ' ' || v[vs] == '\t'))
+					vs++;
+				while (ve > vs && (v[ve - 1] == ' ' || v[ve - 1] == '\t'))
+					ve--;
+				/* A quoted value: the quotes are not part of it. */
+				if (ve - vs >= 2 && v[vs] == '"' && v[ve - 1] == '"') {
+					vs++;
+					ve--;
+				}
+				val->p = v + vs;
+				val->len = ve - vs;
+				return true;
+			}
+			i = pe + 1;
+		}
+	}
+	return false;
+}
+
+bool detour_peer_bytes(const struct sockaddr *sa, uint8_t out[16])
+{
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+static bool cidr_has(const struct detour_cidr *c, const uint8_t a[16])
+{
+	unsigned full = c->bits / 8, rest = c->bits % 8;
+
+	if (memcmp(c->addr, a, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff00u >> rest);
+	return (a[full] & mask) == c->addr[full];
+}
+
+/* Whether the query has key (and value when given) as one of its params. */
+static bool query_has(const char *q, size_t qn, const char *k, size_t kn, const char *v, size_t vn,
+                      bool any_value)
+{
+	size_t i = 0;
+
+	while (i < qn) {
+		const char *amp = memchr(q + i, '&', qn - i);
+		size_t e = amp ? (size_t)(amp - q) : qn;
+		const char *eq = memchr(q + i, '=', e - i);
+		size_t ke = eq ? (size_t)(eq - q) : e;
+		if (ke - i == kn && memcmp(q + i, k, kn) == 0) {
+			if (any_value)
+				return true;
+			size_t vs = eq ? ke + 1 : e;
+			if (e - vs == vn && memcmp(q + vs, v, vn) == 0)
+				return true;
+		}
+		i = e + 1;
+	}
+	return false;
+}
+
+/* RFC 9110 §12.5.4 Accept-Language: the range with the highest q (the first
+ * of equal ones; '*' and q=0 left out); the rule's languages match it when
+ * equal or a prefix at a '-' ("fr" matches "fr-CH", RFC 4647 §3.3.1). */
+static bool lang_best(const struct detour_match_req *q, struct detour_slice *best)
+{
+	const struct detour_request *r = q->req;
+	int bq = 0;
+
+	if (r == NULL)
+		return false;
+	for (unsigned h = 0; h < r->num_headers; h++) {
+		const struct detour_header *hd = &r->headers[h];
+		if (!eq_ci(hd->name, hd->name_len, "accept-language", 15))
+			continue;
+		const char *s = hd->value, *e = s + hd->value_len;
+		while (s < e) {
+			const char *comma = memchr(s, ',', (size_t)(e - s));
+			const char *pe = comma ? comma : e;
+			while (s < pe && (*s == ' ' || *s == '\t'))
+				s++;
+			const char *le = s;
+			while (le < pe && *le != ';' && *le != ' ' && *le != '\t')
+				le++;
+			int qv = 1000;
+			const char *qp = memchr(le, ';', (size_t)(pe - le));
+			if (qp) {
+				qp++;
+				while (qp < pe && (*qp == ' ' || *qp == '\t'))
+					qp++;
+				if (pe - qp >= 3 && (qp[0] == 'q' || qp[0] == 'Q') &&
+				    qp[1] == '=') {
+					/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0")
+					 * ] ) */
+					const char *d = qp + 2;
+					qv = 0;
+					if (d < pe && *d == '1')
+						qv = 1000;
+					else if (d < pe && *d == '0' && d + 1 < pe && d[1] == '.') {
+						int mul = 100;
+						for (const char *x = d + 2;
+						     x < pe && *x >= '0' && *x <= '9' && mul; x++) {
+							qv += (*x - '0') * mul;
+							mul /= 10;
+						}
+					}
+				}
+			}
+			if (le > s && !(le - s == 1 && *s == '*') && qv > bq) {
+				bq = qv;
+				best->p = s;
+				best->len = (size_t)(le - s);
+			}
+			s = comma ? comma + 1 : e;
+		}
+	}
+	return bq > 0;
+}
+
+static bool eval(const struct detour_cond *c, const struct detour_match_req *q)
+{
+	const struct detour_request *r = q->req;
+
+	switch (c->kind) {
+	case DETOUR_COND_METHOD: {
+		enum detour_method m = r ? r->method_id : DETOUR_M_GET;
+		return m != DETOUR_M_OTHER && (c->methods & (1u << m));
+	}
+	case DETOUR_COND_HEADER:
+		if (r == NULL)
+			return false;
+		for (unsigned h = 0; h < r->num_headers; h++) {
+			const struct detour_header *hd = &r->headers[h];
+			if (!eq_ci(hd->name, hd->name_len, c->name.p, c->name.len))
+				continue;
+			if (c->value.p == NULL)
+				return true;
+			if (c->re) {
+				if (detour_re_match(c->re, hd->value, hd->value_len, NULL))
+					return true;
+			} else if (hd->value_len == c->value.len &&
+			           memcmp(hd->value, c->value.p, c->value.len) == 0) {
+				return true;
+			}
+		}
+		return false;
+	case DETOUR_COND_COOKIE: {
+		struct detour_slice v;
+		if (!detour_req_cookie(q, c->name.p, c->name.len, &v))
+			return false;
+		return c->value.p == NULL ||
+		       (v.len == c->value.len && memcmp(v.p, c->value.p, v.len) == 0);
+	}
+	case DETOUR_COND_QUERY: {
+		/* Every listed parameter present, in any order. */
+		const char *s = c->name.p, *e = s + c->name.len;
+		while (s < e) {
+			const char *amp = memchr(s, '&', (size_t)(e - s));
+			const char *pe = amp ? amp : e;
+			const char *eq = memchr(s, '=', (size_t)(pe - s));
+			const char *ke = eq ? eq : pe;
+			if (!q->query || !query_has(q->query, q->query_len, s, (size_t)(ke - s),
+			                            eq ? eq + 1 : pe,
+			                            eq ? (size_t)(pe - eq - 1) : 0, eq == NULL))
+				return false;
+			s = amp ? amp + 1 : e;
+		}
+		return true;
+	}
+	case DETOUR_COND_IP: {
+		uint8_t a[16];
+		if (!detour_peer_bytes(q->peer, a))
+			return false;
+		for (unsigned i = 0; i < c->n; i++)
+			if (cidr_has(&c->cidrs[i], a))
+				return true;
+		return false;
+	}
+	case DETOUR_COND_LANG: {
+		struct detour_slice b;
+		if (!lang_best(q, &b))
+			return false;
+		for (unsigned i = 0; i < c->n; i++) {
+			const struct detour_slice *l = &c->langs[i];
+			if (b.len < l->len || (b.len > l->len && b.p[l->len] != '-'))
+				continue;
+			if (eq_ci(b.p, l->len, l->p, l->len))
+				return true;
+		}
+		return false;
+	}
+	}
+	return false;
+}
+
+bool detour_cond_eval(const struct detour_cond *c, const struct detour_match_req *q)
+{
+	return eval(c, q) != c->negate;
+}
+
+void detour_cond_describe(const struct detour_cond *c, const struct detour_match_req *q, char *out,
+                          size_t cap)
+{
+	bool raw = eval(c, q), res = raw != c->negate;
+	char seen[160] = "";
+	struct detour_slice v;
+
+	switch (c->kind) {
+	case DETOUR_COND_COOKIE:
+		if (detour_req_cookie(q, c->name.p, c->name.len, &v))
+			snprintf(seen, sizeof(seen), " (cookie %.*s=%.*s)", (int)c->name.len,
+			         c->name.p, (int)(v.len > 60 ? 60 : v.len), v.p);
+		else
+			snprintf(seen, sizeof(seen), " (no cookie %.*s)", (int)c->name.len,
+			         c->name.p);
+		break;
+	case DETOUR_COND_LANG:
+		if (lang_best(q, &v))
+			snprintf(seen, sizeof(seen), " (preferred language %.*s)",
+			         (int)(v.len > 40 ? 40 : v.len), v.p);
+		else
+			snprintf(seen, sizeof(seen), " (no acceptable language)");
+		break;
+	case DETOUR_COND_IP: {
+		uint8_t a[16];
+		char ip[INET6_ADDRSTRLEN];
+		if (!detour_peer_bytes(q->peer, a))
+			snprintf(seen, sizeof(seen), " (client address unknown)");
+		else if (inet_ntop(AF_INET6, a, ip, sizeof(ip)))
+			snprintf(seen, sizeof(seen), " (client %s)", ip);
+		break;
+	}
+	case DETOUR_COND_METHOD:
+		snprintf(seen, sizeof(seen), " (method %.*s)", q->req ? (int)q->req->method_len : 3,
+		         q->req ? q->req->method : "GET");
+		break;
+	default:
+		break;
+	}
+	(void)raw;
+	snprintf(out, cap, "%.*s %s%s", (int)(c->text.len > 120 ? 120 : c->text.len), c->text.p,
+	         res ? "holds" : "fails", seen);
+}
