@@ -1337,12 +1337,13 @@ bool detour_table_explain(const struct detour_table *t, const struct detour_matc
 	uint64_t total = 0;
 	for (unsigned k = 0; k < g->n; k++)
 		total += t->exts[ext_find(t, t->gmembers[g->first + k])].weight;
-	linef(fn, arg, "group: %u variants, sticky=%s%s%s", g->n,
+	linef(fn, arg, "group: %u variants, sticky=%s%s%s%s", g->n,
 	      g->sticky == DETOUR_STICKY_COOKIE ? "cookie"
 	      : g->sticky == DETOUR_STICKY_IP   ? "ip"
 	                                        : "none",
 	      g->sticky == DETOUR_STICKY_COOKIE ? " (cookie " : "",
-	      g->sticky == DETOUR_STICKY_COOKIE ? g->cookie : "");
+	      g->sticky == DETOUR_STICKY_COOKIE ? g->cookie : "",
+	      g->sticky == DETOUR_STICKY_COOKIE ? ")" : "");
 	for (unsigned k = 0; k < g->n; k++) {
 		uint32_t ri = t->gmembers[g->first + k], mx = ext_find(t, ri);
 		const struct detour_rule *mr = &t->rules[ri];
@@ -1364,12 +1365,19 @@ bool detour_table_explain(const struct detour_table *t, const struct detour_matc
 		linef(fn, arg, "group: no variant applies");
 		return false;
 	}
-	linef(fn, arg, "chosen: variant %u (line %u), %s", variant, t->rules[rule].line,
-	      why == WHY_COOKIE ? "named by the visitor's cookie"
-	      : why == WHY_IP   ? "by a hash of the client address"
-	      : why == WHY_ONLY ? "the only variant that applies"
-	                        : "a weighted random draw");
+	/* A random draw is made again per request: name the kind of choice
+	 * only; cookie, address and "only one" name the variant. */
+	if (why == WHY_RANDOM)
+		linef(fn, arg, "choice: a weighted random draw, made per request");
+	else
+		linef(fn, arg, "chosen: variant %u (line %u), %s", variant, t->rules[rule].line,
+		      why == WHY_COOKIE ? "named by the visitor's cookie"
+		      : why == WHY_IP   ? "by a hash of the client address"
+		                        : "the only variant that applies");
 	if (cookie)
-		linef(fn, arg, "cookie: Set-Cookie %s=%u keeps the visitor in it", cookie, variant);
+		linef(fn, arg,
+		      "cookie: a Set-Cookie %s=N names the variant drawn, to keep the visitor in "
+		      "it",
+		      cookie);
 	return true;
 }

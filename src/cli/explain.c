@@ -7,6 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "../server/server.h"
 #include "cli.h"
 #include "detour/config.h"
@@ -17,14 +21,20 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: detour explain [-c FILE | RULES...] 'METHOD URL'\n"
+	fprintf(f, "usage: detour explain [-c FILE | RULES...] [-H 'Name: value']... [--ip ADDR]\n"
+	           "                      [--at TIME] 'METHOD URL'\n"
 	           "\n"
 	           "Shows the rule that answers the request (file:line, id), its captures and\n"
 	           "the exact response, or why no rule matches. URL is a path (/old?x=1) or an\n"
 	           "absolute URL (http://example.com/old); METHOD defaults to GET.\n"
 	           "\n"
 	           "  -c, --config FILE  take the rules files from this configuration\n"
-	           "  RULES...           rules files, in order (instead of a configuration)\n");
+	           "  RULES...           rules files, in order (instead of a configuration)\n"
+	           "  -H 'Name: value'   a request header (conditions: if-header, if-cookie,\n"
+	           "                     if-lang); may be repeated\n"
+	           "  --ip ADDR          the client's address (if-ip=, sticky=ip)\n"
+	           "  --at TIME          the clock, RFC 3339 (time windows); default DETOUR_NOW,\n"
+	           "                     else now\n");
 }
 
 /* Prints line `line` of file `path` (the rule as written), trimmed. */
@@ -44,6 +54,11 @@ static void print_source_line(const char *path, unsigned line)
 		}
 	}
 	fclose(f);
+}
+
+static void print_fact(void *arg, const char *line)
+{
+	printf("%s%s\n", (const char *)arg, line);
 }
 
 static void print_rule_ref(const struct detour_table *t, const struct detour_rule *r)
@@ -73,11 +88,11 @@ static void explain_miss(const struct detour_table *t, const struct detour_match
 
 		if (r->host_len == 0 && r->scheme == DETOUR_SCHEME_ANY)
 			continue;
-		snprintf(host, sizeof(host), "%s%s", (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "x" : "",
-		         r->host);
+		snprintf(host, sizeof(host), "%s%s",
+		         (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "x" : "", r->host);
 		q2.host = r->host_len ? host : q->host;
 		q2.host_len = r->host_len ? strlen(host) : q->host_len;
-		q2.https = r->scheme == DETOUR_SCHEME_HTTPS ? true
+		q2.https = r->scheme == DETOUR_SCHEME_HTTPS  ? true
 		           : r->scheme == DETOUR_SCHEME_HTTP ? false
 		                                             : q->https;
 		tried++;
@@ -89,7 +104,8 @@ static void explain_miss(const struct detour_table *t, const struct detour_match
 			       : r->scheme == DETOUR_SCHEME_HTTP ? "http://"
 			                                         : "host ",
 			       (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "*" : "",
-			       r->host_len ? r->host : "any host", q->https ? "https://" : "http://",
+			       r->host_len ? r->host : "any host",
+			       q->https ? "https://" : "http://",
 			       q->host ? (int)q->host_len : (int)sizeof("(no host)") - 1,
 			       q->host ? q->host : "(no host)");
 			any = true;
@@ -125,6 +141,12 @@ int cmd_explain(int argc, char **argv)
 	struct detour_table *t;
 	struct detour_url u;
 	int nfiles = 0, rc = 0;
+	/* The request the conditions read (rules3): method, -H headers, --ip. */
+	static struct detour_request rq;
+	struct sockaddr_storage peer;
+	bool have_peer = false;
+	const char *at = getenv("DETOUR_NOW");
+	memset(&peer, 0, sizeof(peer));
 
 	detour_config_defaults(&conf);
 	for (int i = 1; i < argc; i++) {
@@ -133,10 +155,47 @@ int cmd_explain(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
 			if (++i == argc) {
-				fprintf(stderr, "detour explain: %s needs a file name\n", argv[i - 1]);
+				fprintf(stderr, "detour explain: %s needs a file name\n",
+				        argv[i - 1]);
 				return 2;
 			}
 			conf_path = argv[i];
+		} else if ((!strcmp(argv[i], "-H") || !strcmp(argv[i], "--header")) &&
+		           i + 1 < argc - 1) {
+			const char *h = argv[++i], *colon = strchr(h, ':');
+			if (colon == NULL || colon == h ||
+			    rq.num_headers == DETOUR_HTTP1_MAX_HEADERS_HARD) {
+				fprintf(stderr,
+				        "detour explain: -H takes 'Name: value', found '%s'\n", h);
+				return 2;
+			}
+			struct detour_header *hd = &rq.headers[rq.num_headers++];
+			const char *v = colon + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			hd->name = h;
+			hd->name_len = (size_t)(colon - h);
+			hd->value = v;
+			hd->value_len = strlen(v);
+			while (hd->value_len &&
+			       (v[hd->value_len - 1] == ' ' || v[hd->value_len - 1] == '\t'))
+				hd->value_len--;
+		} else if (!strcmp(argv[i], "--ip") && i + 1 < argc - 1) {
+			const char *a = argv[++i];
+			struct sockaddr_in *v4 = (struct sockaddr_in *)&peer;
+			struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&peer;
+			if (inet_pton(AF_INET, a, &v4->sin_addr) == 1) {
+				v4->sin_family = AF_INET;
+			} else if (inet_pton(AF_INET6, a, &v6->sin6_addr) == 1) {
+				v6->sin6_family = AF_INET6;
+			} else {
+				fprintf(stderr,
+				        "detour explain: --ip takes an IPv4 or IPv6 address\n");
+				return 2;
+			}
+			have_peer = true;
+		} else if (!strcmp(argv[i], "--at") && i + 1 < argc - 1) {
+			at = argv[++i];
 		} else if (i == argc - 1) {
 			reqarg = argv[i];
 		} else {
@@ -186,7 +245,8 @@ int cmd_explain(int argc, char **argv)
 	if (detour_url_parse(url, strlen(url), &u) != DETOUR_OK ||
 	    (u.scheme.p == NULL && (u.path.len == 0 || u.path.p[0] != '/'))) {
 		fprintf(stderr,
-		        "detour explain: '%s' is not a path (/x?y) or an absolute http(s) URL\n", url);
+		        "detour explain: '%s' is not a path (/x?y) or an absolute http(s) URL\n",
+		        url);
 		free(url);
 		return 2;
 	}
@@ -207,7 +267,8 @@ int cmd_explain(int argc, char **argv)
 	char *path = malloc(3 * u.path.len + 2);
 	ssize_t pl = -1;
 	if (path)
-		pl = u.path.len ? detour_url_normalize_path(u.path.p, u.path.len, path, 3 * u.path.len + 2)
+		pl = u.path.len ? detour_url_normalize_path(u.path.p, u.path.len, path,
+		                                            3 * u.path.len + 2)
 		                : (path[0] = '/', 1);
 	if (pl < 0) {
 		fprintf(stderr, "detour explain: the path '%.*s' is not valid (bad %% escape?)\n",
@@ -220,30 +281,61 @@ int cmd_explain(int argc, char **argv)
 	/* The Host header carries the port as sent. */
 	size_t hostlen = u.host.len + (u.port.p ? u.port.len + 1 : 0);
 	struct detour_match_req q = {
-		.host = u.host.p,
-		.host_len = u.host.p ? hostlen : 0,
-		.https = https,
-		.path = path,
-		.path_len = (size_t)pl,
-		.query = u.query.p,
-		.query_len = u.query.len,
-		.req = NULL,
+	        .host = u.host.p,
+	        .host_len = u.host.p ? hostlen : 0,
+	        .https = https,
+	        .path = path,
+	        .path_len = (size_t)pl,
+	        .query = u.query.p,
+	        .query_len = u.query.len,
+	        .req = &rq,
+	        .peer = have_peer ? (const struct sockaddr *)&peer : NULL,
 	};
 	struct detour_match m;
 	char date[DETOUR_DATE_LEN + 1];
 	time_t now = time(NULL);
 
+	/* The clock: --at, else DETOUR_NOW (as the server reads it), else now. */
+	if (at && *at) {
+		int64_t tt;
+		if (detour_parse_time(at, strlen(at), &tt) != 0) {
+			fprintf(stderr, "detour explain: '%s' is not an RFC 3339 time\n", at);
+			free(path);
+			free(url);
+			detour_table_free(t);
+			return 2;
+		}
+		now = (time_t)tt;
+	}
+	q.now = now;
+	rq.method = method;
+	rq.method_len = strlen(method);
+	static const struct {
+		const char *n;
+		enum detour_method id;
+	} mids[] = {{"GET", DETOUR_M_GET},         {"HEAD", DETOUR_M_HEAD},
+	            {"POST", DETOUR_M_POST},       {"PUT", DETOUR_M_PUT},
+	            {"DELETE", DETOUR_M_DELETE},   {"PATCH", DETOUR_M_PATCH},
+	            {"OPTIONS", DETOUR_M_OPTIONS}, {"TRACE", DETOUR_M_TRACE}};
+	rq.method_id = DETOUR_M_OTHER;
+	for (size_t k = 0; k < sizeof(mids) / sizeof(mids[0]); k++)
+		if (!strcmp(method, mids[k].n))
+			rq.method_id = mids[k].id;
+
 	detour_http_date(now, date);
 	printf("request   %s %s\n", method, url);
+	if (at && *at)
+		printf("clock     %s (%s)\n", date,
+		       getenv("DETOUR_NOW") && at == getenv("DETOUR_NOW") ? "DETOUR_NOW" : "--at");
 	if (((size_t)pl != u.path.len || memcmp(path, u.path.p, (size_t)pl)))
 		printf("path      %.*s (normalised)\n", (int)pl, path);
 
 	struct detour_respond_ctx ctx = {
-		.date = date,
-		.now = now,
-		.head = !strcmp(method, "HEAD"),
-		.close = false,
-		.server_header = conf.server_header,
+	        .date = date,
+	        .now = now,
+	        .head = !strcmp(method, "HEAD"),
+	        .close = false,
+	        .server_header = conf.server_header,
 	};
 	char *out = malloc(DETOUR_RESPONSE_MAX);
 	ssize_t n = -1;
@@ -252,21 +344,62 @@ int cmd_explain(int argc, char **argv)
 		rc = 1;
 	} else if (detour_table_match(t, &q, &m)) {
 		const struct detour_ruleset *rs = detour_table_rules(t);
+		/* The head of m's weighted group (the group answers at its place). */
+		const struct detour_rule *head = m.rule;
+		for (size_t i = 0; m.ext && m.ext->weight && i < m.rule->index; i++) {
+			const struct detour_rule *er = detour_ruleset_get(rs, i);
+			const struct detour_rule_ext *ex = detour_ruleset_ext(rs, er);
+			if (ex && ex->weight && er->kind == m.rule->kind &&
+			    er->path_len == m.rule->path_len && er->host == m.rule->host &&
+			    er->scheme == m.rule->scheme &&
+			    !memcmp(er->path, m.rule->path, er->path_len)) {
+				head = er;
+				break;
+			}
+		}
+		/* Earlier rules whose source matches but that do not apply
+		 * (a condition, a window, the guard): say why. */
+		for (size_t i = 0; i < detour_ruleset_count(rs); i++) {
+			const struct detour_rule *er = detour_ruleset_get(rs, i);
+			if (er->index >= m.rule->index && !(er->flags & DETOUR_RULE_EXT))
+				break;
+			if (er == m.rule || er == head || !detour_table_source_matches(t, &q, er))
+				continue;
+			if (er->index > m.rule->index)
+				break;
+			printf("skipped   ");
+			print_rule_ref(t, er);
+			printf(": its source matches, but\n");
+			detour_table_explain(t, &q, er, print_fact, "          ");
+		}
 		printf("match     ");
 		print_rule_ref(t, m.rule);
 		printf("\n");
 		print_source_line(detour_ruleset_file(rs, m.rule->file), m.rule->line);
+		if (m.ext) {
+			detour_table_explain(t, &q, head, print_fact, "why       ");
+			if (m.ext->weight)
+				printf("variant   %u (line %u)%s\n", m.variant, m.rule->line,
+				       m.cookie ? ", with Set-Cookie" : "");
+		}
 		if (m.splat.p)
 			printf("capture   splat = \"%.*s\"\n", (int)m.splat.len, m.splat.p);
-		for (unsigned i = 0; i < m.ncaps; i++)
-			printf("capture   %.*s = \"%.*s\"\n", (int)m.names[i].len, m.names[i].p,
-			       (int)m.caps[i].len, m.caps[i].p);
+		for (unsigned i = 0; i < m.ncaps; i++) {
+			if (m.rule->kind == DETOUR_SRC_REGEX) /* $1 and its name, if any */
+				printf("capture   $%u%s%.*s = \"%.*s\"\n", i + 1,
+				       m.names[i].len ? " :" : "", (int)m.names[i].len,
+				       m.names[i].p, (int)m.caps[i].len, m.caps[i].p);
+			else
+				printf("capture   %.*s = \"%.*s\"\n", (int)m.names[i].len,
+				       m.names[i].p, (int)m.caps[i].len, m.caps[i].p);
+		}
 		ssize_t ll = detour_respond_location(&m, &q, out, DETOUR_RESPONSE_MAX);
 		if (ll > 0)
 			printf("location  %.*s\n", (int)ll, out);
 		n = detour_respond(&m, &q, &ctx, out, DETOUR_RESPONSE_MAX);
 		if (n < 0) {
-			printf("result    the Location would exceed %d bytes: the server answers 500\n",
+			printf("result    the Location would exceed %d bytes: the server answers "
+			       "500\n",
 			       DETOUR_LOCATION_MAX);
 			n = detour_respond_status(500, &ctx, out, DETOUR_RESPONSE_MAX);
 		}

@@ -311,6 +311,8 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		.query = req->query,
 		.query_len = req->query_len,
 		.req = req,
+		.now = w->now_sec, /* time windows; DETOUR_NOW shifts it (worker.c) */
+		.peer = c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
 	};
 	/* Maintenance first (docs/config.md): unless the client's address or
 	 * the path is allowed, it answers everything, no-store, with its

@@ -4,6 +4,7 @@
  * the few atomics of struct server. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -123,6 +124,29 @@ static void on_accept(struct loop_source *src, unsigned events)
 		listeners_enable(w, false); /* at the cap: the kernel queues, we do not crash */
 }
 
+/* DETOUR_NOW=<RFC 3339>: the wall clock starts at that instant and runs on
+ * (for testing time windows, docs/rules.md). Read once, by the first worker;
+ * the offset applies to Date, Expires, windows and the access log. */
+static int64_t clock_offset;
+static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
+
+static void clock_offset_init(void)
+{
+	const char *v = getenv("DETOUR_NOW");
+	int64_t t;
+
+	if (v == NULL || *v == '\0')
+		return;
+	if (detour_parse_time(v, strlen(v), &t) != 0) {
+		log_err("DETOUR_NOW=%s is not an RFC 3339 time: ignored, the real clock is used", v);
+		return;
+	}
+	clock_offset = t - (int64_t)time(NULL);
+	log_warn("DETOUR_NOW=%s: THE CLOCK IS OVERRIDDEN (offset %lld s from the real time); "
+	         "time windows, Date and Expires follow it. Testing only.",
+	         v, (long long)clock_offset);
+}
+
 static void refresh_clock(struct worker *w)
 {
 	struct timespec mono, real;
@@ -130,6 +154,8 @@ static void refresh_clock(struct worker *w)
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
 	w->now_ms = (uint64_t)mono.tv_sec * 1000u + (uint64_t)mono.tv_nsec / 1000000u;
 	clock_gettime(CLOCK_REALTIME_COARSE, &real);
+	pthread_once(&clock_once, clock_offset_init);
+	real.tv_sec += (time_t)clock_offset;
 	if (real.tv_sec != w->now_sec) {
 		struct tm tm;
 		w->now_sec = real.tv_sec;

@@ -119,13 +119,73 @@ def test_explain_near_misses(rules):
         "this request's http://new.example.com" % rules,
     ]
     assert mask_date(response) == expected_response(404)
-    # a trailing slash away
+    # "@slash either" (the default): /trail/ answers /trail
     out, _ = explain(rules, "GET /trail")
     report, _ = split_output(out)
+    assert report[1] == "match     %s:5 (id %s:5)" % (rules, rules)
+    # "@slash strict": a trailing slash away
+    strict = os.path.join(os.path.dirname(rules), "strict.rules")
+    with open(strict, "w") as f:
+        f.write("@slash strict\n" + RULES)
+    out, _ = explain(strict, "GET /trail")
+    report, _ = split_output(out)
     assert report[2:] == [
-        "near      %s:4 (id old-host) matches this path for host old.example.com, not for "
-        "this request's http://(no host)" % rules,
-        "near      %s:5 (id %s:5) matches /trail/ (trailing slash differs)" % (rules, rules)]
+        "near      %s:5 (id old-host) matches this path for host old.example.com, not for "
+        "this request's http://(no host)" % strict,
+        "near      %s:6 (id %s:6) matches /trail/ (trailing slash differs)" % (strict, strict)]
+
+
+# rules3: conditions, windows and groups, explained (docs/rules.md)
+RULES3 = """\
+/promo   /nov       from=2026-11-01 until=2026-12-01 cache=30d
+/promo   /beta      if-cookie=beta if-lang=fr
+/land    /a         weight=3 sticky=cookie id=land
+/land    /b         weight=1
+~^/p/(?<id>[0-9]+)$ /products/$1
+/promo   /fallback
+"""
+
+
+def test_explain_rules3(tmp_path):
+    p = tmp_path / "r3.rules"
+    p.write_text(RULES3)
+    rules = str(p)
+    out, _ = explain(rules, "--at", "2026-10-01T10:00:00+02:00", "-H", "Cookie: beta=1",
+                     "-H", "Accept-Language: de, fr;q=0.5", "GET /promo")
+    report, response = split_output(out)
+    assert report == [
+        "request   GET /promo",
+        "clock     Thu, 01 Oct 2026 08:00:00 GMT (--at)",
+        "skipped   %s:1 (id %s:1): its source matches, but" % (rules, rules),
+        "          window closed at 2026-10-01T08:00:00Z: next opens 2026-11-01T00:00:00Z",
+        "skipped   %s:2 (id %s:2): its source matches, but" % (rules, rules),
+        "          condition if-cookie=beta holds (cookie beta=1)",
+        "          condition if-lang=fr fails (preferred language de)",
+        "match     %s:6 (id %s:6)" % (rules, rules),
+        "rule      /promo   /fallback",
+        "location  /fallback",
+    ]
+    out, _ = explain(rules, "--at", "2026-11-30T00:00:00Z", "GET /promo")
+    report, response = split_output(out)
+    assert report[4] == ("why       window open at 2026-11-30T00:00:00Z, closes "
+                         "2026-12-01T00:00:00Z (cache lifetimes cut to 86400 s)")
+    assert b"Cache-Control: max-age=86400\r\n" in response
+    out, _ = explain(rules, "-H", "Cookie: detour-land=1", "GET /land")
+    report, response = split_output(out)
+    assert report[1:] == [
+        "match     %s:4 (id %s:4)" % (rules, rules),
+        "rule      /land    /b         weight=1",
+        "why       group: 2 variants, sticky=cookie (cookie detour-land)",
+        "why       variant 0: line 3 -> /a, weight 3 (75.0%)",
+        "why       variant 1: line 4 -> /b, weight 1 (25.0%)",
+        "why       chosen: variant 1 (line 4), named by the visitor's cookie",
+        "variant   1 (line 4)",
+        "location  /b",
+    ]
+    assert b"Cache-Control: private, no-store\r\n" in response
+    out, _ = explain(rules, "GET /p/42")
+    report, _ = split_output(out)
+    assert report[3:] == ['capture   $1 :id = "42"', "location  /products/42"]
 
 
 def test_explain_with_config(tmp_path, rules):
@@ -161,7 +221,7 @@ def test_explain_the_example_rules():
 
 
 @pytest.mark.parametrize("args,rc,err", [
-    ([], 2, "usage: detour explain [-c FILE | RULES...] 'METHOD URL'\n"),
+    ([], 2, "usage: detour explain [-c FILE | RULES...] [-H 'Name: value']... [--ip ADDR]\n"),
     (["-c"], 2, "detour explain: -c needs a file name\n"),
     (["{rules}", "-c", "x.conf", "GET /"], 2,
      "detour explain: give either -c FILE or rules files, not both\n"),
@@ -200,5 +260,6 @@ def test_explain_broken_rules_file(tmp_path):
 
 def test_explain_help():
     out, err = explain("--help")
-    assert out.startswith("usage: detour explain [-c FILE | RULES...] 'METHOD URL'\n")
+    assert out.startswith("usage: detour explain [-c FILE | RULES...] [-H 'Name: value']... "
+                          "[--ip ADDR]\n")
     assert err == ""
