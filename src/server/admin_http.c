@@ -1,0 +1,299 @@
+/* detour server: the admin API's HTTP and JSON plumbing (admin_int.h):
+ * responses queued on a connection, query strings, JSON bodies, times. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin_int.h"
+#include "detour/respond.h"
+
+/* ---- responses ------------------------------------------------------------ */
+
+void admin_reply(struct aconn *c, int status, const char *ctype, const char *body, size_t len,
+                 const char *extra)
+{
+	char head[512];
+	char date[DETOUR_DATE_LEN + 1];
+	int hl;
+	char *p;
+
+	detour_http_date(time(NULL), date);
+	hl = snprintf(head, sizeof(head),
+	              "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%sContent-Length: %zu\r\n"
+	              "Cache-Control: no-store\r\n%s\r\n",
+	              status, detour_reason(status), date, ctype ? "Content-Type: " : "",
+	              ctype ? ctype : "", ctype ? "\r\n" : "", extra ? extra : "", len,
+	              c->close_after ? "Connection: close\r\n" : "");
+	p = realloc(c->out, c->out_len + (size_t)hl + len);
+	if (p == NULL) {
+		c->close_after = true;
+		return;
+	}
+	c->out = p;
+	memcpy(c->out + c->out_len, head, (size_t)hl);
+	memcpy(c->out + c->out_len + hl, body, len);
+	c->out_len += (size_t)hl + len;
+}
+
+void admin_reply_json(struct aconn *c, int status, json_t *j, const char *extra)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+
+	if (j && s == NULL) {
+		admin_reply(c, 500, NULL, "", 0, NULL);
+	} else if (s) {
+		size_t n = strlen(s);
+		s[n] = '\0';
+		char *nl = malloc(n + 1);
+		if (nl) {
+			memcpy(nl, s, n);
+			nl[n] = '\n';
+			admin_reply(c, status, "application/json", nl, n + 1, extra);
+			free(nl);
+		} else {
+			admin_reply(c, 500, NULL, "", 0, NULL);
+		}
+	} else {
+		admin_reply(c, status, NULL, "", 0, extra);
+	}
+	free(s);
+	json_decref(j);
+}
+
+void admin_reply_error(struct aconn *c, int status, const char *msg)
+{
+	admin_reply_json(c, status, json_pack("{s:s}", "error", msg),
+	                 status == 401 ? "WWW-Authenticate: Bearer realm=\"detour\"\r\n" : NULL);
+}
+
+/* Percent-decodes src[0..len) into dst (cap >= len + 1); '+' is a space
+ * when plus. Returns false on a bad escape or a NUL. */
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)(ch | 32);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+bool admin_pct_decode(const char *src, size_t len, char *dst, bool plus)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = src[i];
+		if (ch == '%') {
+			int hi, lo;
+			if (i + 2 >= len)
+				return false;
+			hi = hexval(src[i + 1]);
+			lo = hexval(src[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return false;
+			dst[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			dst[o++] = plus && ch == '+' ? ' ' : ch;
+		}
+	}
+	dst[o] = '\0';
+	return true;
+}
+
+/* Finds key in the query string; decodes its value into buf. */
+const char *admin_query_get(const struct detour_request *r, const char *key, char *buf, size_t cap)
+{
+	const char *p = r->query, *end = r->query ? r->query + r->query_len : NULL;
+	size_t kl = strlen(key);
+
+	while (p && p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *e = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(e - p));
+		if (eq && (size_t)(eq - p) == kl && !memcmp(p, key, kl) &&
+		    (size_t)(e - eq) <= cap &&
+		    admin_pct_decode(eq + 1, (size_t)(e - eq - 1), buf, true))
+			return buf;
+		if (!eq && (size_t)(e - p) == kl && !memcmp(p, key, kl)) {
+			buf[0] = '\0';
+			return buf;
+		}
+		p = amp ? amp + 1 : end;
+	}
+	return NULL;
+}
+
+int64_t admin_query_int(const struct detour_request *r, const char *key, int64_t def, int64_t lo,
+                        int64_t hi, bool *bad)
+{
+	char b[32];
+	char *end;
+	long long v;
+
+	if (admin_query_get(r, key, b, sizeof(b)) == NULL)
+		return def;
+	errno = 0;
+	v = strtoll(b, &end, 10);
+	if (b[0] == '\0' || *end || errno || v < lo || v > hi) {
+		*bad = true;
+		return def;
+	}
+	return v;
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+static void fmt_time(int64_t t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *admin_json_time(int64_t t)
+{
+	char b[32];
+
+	if (t <= 0)
+		return json_null();
+	fmt_time(t, b);
+	return json_string(b);
+}
+
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* RFC 3339 date-time: 2026-11-23T10:00:00Z, with optional fraction and a
+ * numeric offset. Returns 0 and *out (Unix seconds), or -1. */
+int admin_parse_rfc3339(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	size_t len = strlen(s), i = 19;
+	int y, mo, d, h, mi, se, off = 0;
+
+	if (len < 20 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
+		return -1;
+	y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || se < 0 || se > 60)
+		return -1;
+	if (s[i] == '.') {
+		i++;
+		size_t f = i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == f)
+			return -1;
+	}
+	if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
+		off = 0;
+	} else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+		int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return -1;
+		off = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
+	} else {
+		return -1;
+	}
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	*out = (int64_t)timegm(&tm) - off;
+	return 0;
+}
+
+/* ---- JSON bodies ---------------------------------------------------------- */
+
+json_t *admin_body_object(struct ctx *x, const char *const *allowed)
+{
+	json_error_t e;
+	json_t *j;
+	const char *k;
+	json_t *v;
+	char msg[300];
+
+	if (x->body_len == 0) {
+		admin_reply_error(x->c, 400, "expected a JSON object in the body");
+		return NULL;
+	}
+	j = json_loadb(x->body, x->body_len, JSON_REJECT_DUPLICATES, &e);
+	if (j == NULL) {
+		snprintf(msg, sizeof(msg), "invalid JSON at line %d, column %d: %s", e.line,
+		         e.column, e.text);
+		admin_reply_error(x->c, 400, msg);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		admin_reply_error(x->c, 400, "expected a JSON object in the body");
+		return NULL;
+	}
+	json_object_foreach(j, k, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++)
+			ok = ok || !strcmp(k, allowed[i]);
+		if (!ok) {
+			snprintf(msg, sizeof(msg), "unknown field \"%.100s\"", k);
+			admin_reply_error(x->c, 400, msg);
+			json_decref(j);
+			return NULL;
+		}
+	}
+	return j;
+}
+
+/* "ttl" (a duration) or "until" (RFC 3339) into an absolute expiry; 0 when
+ * neither. Returns -1 after answering 400. */
+int admin_expiry_of(struct ctx *x, json_t *j, int64_t now, int64_t *expires)
+{
+	json_t *ttl = json_object_get(j, "ttl"), *until = json_object_get(j, "until");
+
+	*expires = 0;
+	if (ttl && !json_is_null(ttl) && until && !json_is_null(until)) {
+		admin_reply_error(x->c, 400, "give \"ttl\" or \"until\", not both");
+		return -1;
+	}
+	if (ttl && !json_is_null(ttl)) {
+		const char *s = json_string_value(ttl);
+		int64_t d = s ? detour_parse_duration(s, strlen(s)) : -1;
+		if (d <= 0) {
+			admin_reply_error(x->c, 400,
+			                  "\"ttl\": expected a duration such as \"90s\", \"30m\", "
+			                  "\"48h\" or \"7d\"");
+			return -1;
+		}
+		*expires = now + d;
+	} else if (until && !json_is_null(until)) {
+		const char *s = json_string_value(until);
+		if (s == NULL || admin_parse_rfc3339(s, expires)) {
+			admin_reply_error(x->c, 400,
+			                  "\"until\": expected an RFC 3339 time such as "
+			                  "\"2026-12-01T00:00:00Z\"");
+			return -1;
+		}
+		if (*expires <= now) {
+			admin_reply_error(x->c, 400, "\"until\" is in the past");
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,306 @@
+/* detour server: GET/POST /maintenance and the API's maintenance row in the
+ * state (admin_int.h). maint.c decides what applies. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin_int.h"
+#include "server.h"
+
+/* ---- maintenance ----------------------------------------------------------
+ * The state's maintenance row keeps what the API set last (maint.c decides
+ * what applies). Its columns predate Retry-After and allow-ip: those ride in
+ * `allow` as lines "@ip CIDR" and "@retry-after VALUE" beside the path
+ * sources (a rule source never starts with '@'). since 0 means nothing is
+ * stored: a later change by the config, the file or SIGUSR2 superseded it. */
+
+static void cidr_text(const struct detour_conf_cidr *c, char *out, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, a, sizeof(a));
+	snprintf(out, cap, "%s/%u", a, c->prefix);
+}
+
+void admin_maint_row_to_params(const struct maint_state *m, struct maint_params *p)
+{
+	size_t used = 0;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->target, sizeof(p->target), "%s", m->target);
+	p->status = m->status;
+	for (const char *s = m->allow; *s;) {
+		size_t l = strcspn(s, "\n");
+		if (l > 4 && !memcmp(s, "@ip ", 4)) {
+			if (p->nallow_ip < DETOUR_CONF_MAX_CIDRS &&
+			    detour_conf_cidr_parse(s + 4, l - 4, &p->allow_ip[p->nallow_ip]) ==
+			            DETOUR_OK)
+				p->nallow_ip++;
+		} else if (l > 13 && !memcmp(s, "@retry-after ", 13)) {
+			snprintf(p->retry_after, sizeof(p->retry_after), "%.*s", (int)(l - 13),
+			         s + 13);
+		} else if (l > 0 && used + l + 2 <= sizeof(p->allow_path)) {
+			memcpy(p->allow_path + used, s, l);
+			used += l;
+			p->allow_path[used++] = '\n';
+			p->allow_path[used] = '\0';
+		}
+		s += l + (s[l] == '\n');
+	}
+}
+
+/* Returns 0, or -1 when it does not fit in the allow column (4 KiB). */
+static int params_to_row(const struct maint_params *p, struct maint_state *m)
+{
+	int n = snprintf(m->allow, sizeof(m->allow), "%s", p->allow_path);
+	size_t used = n > 0 ? (size_t)n : 0;
+
+	snprintf(m->target, sizeof(m->target), "%s", p->target);
+	m->status = p->status;
+	for (unsigned i = 0; i < p->nallow_ip && used < sizeof(m->allow); i++) {
+		char c[INET6_ADDRSTRLEN + 8];
+		cidr_text(&p->allow_ip[i], c, sizeof(c));
+		used += (size_t)snprintf(m->allow + used, sizeof(m->allow) - used, "@ip %s\n", c);
+	}
+	if (p->retry_after[0] && used < sizeof(m->allow))
+		used += (size_t)snprintf(m->allow + used, sizeof(m->allow) - used,
+		                         "@retry-after %s\n", p->retry_after);
+	return used < sizeof(m->allow) ? 0 : -1;
+}
+
+static json_t *maint_json(const struct maint_status *m)
+{
+	json_t *allow = json_array();
+
+	if (!m->on)
+		return json_pack("{s:b, s:o}", "on", 0, "allow", allow);
+	for (const char *p = m->p.allow_path; *p;) {
+		size_t l = strcspn(p, "\n");
+		if (l)
+			json_array_append_new(allow, json_stringn(p, l));
+		p += l + (p[l] == '\n');
+	}
+	json_t *ips = json_array();
+	for (unsigned i = 0; i < m->p.nallow_ip; i++) {
+		char c[INET6_ADDRSTRLEN + 8];
+		cidr_text(&m->p.allow_ip[i], c, sizeof(c));
+		json_array_append_new(ips, json_string(c));
+	}
+	return json_pack("{s:b, s:s, s:i, s:o, s:o, s:o, s:o, s:s, s:s, s:o}", "on", 1, "target",
+	                 m->p.target, "status", m->p.status, "allow", allow, "allow_ip", ips,
+	                 "since", admin_json_time(m->since), "until", admin_json_time(m->until),
+	                 "who", m->who, "source", maint_source_names[m->source], "retry_after",
+	                 m->p.retry_after[0] ? json_string(m->p.retry_after) : json_null());
+}
+
+static json_t *maint_now_json(struct admin *a)
+{
+	struct maint_status ms;
+
+	maint_get(a->srv, &ms);
+	return maint_json(&ms);
+}
+
+void admin_get_maintenance(struct ctx *x)
+{
+	admin_reply_json(x->c, 200, maint_now_json(x->a), NULL);
+}
+
+void admin_maint_record(struct server *srv, const struct maint_status *ms)
+{
+	struct state *st = srv->state;
+	struct maint_state m;
+	char err[512], detail[64];
+
+	if (st == NULL || srv->admin == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.on = ms->on;
+	m.status = 307;
+	snprintf(m.who, sizeof(m.who), "%s", ms->who);
+	snprintf(detail, sizeof(detail), "%s by %s", ms->on ? "on" : "off",
+	         maint_source_names[ms->source]);
+	if (state_begin(st, err, sizeof(err)))
+		goto fail;
+	if (state_maint_set(st, &m, err, sizeof(err)) ||
+	    state_audit(st, (int64_t)time(NULL), ms->who, "maintenance", detail, err,
+	                sizeof(err))) {
+		state_rollback(st);
+		goto fail;
+	}
+	if (state_commit(st, err, sizeof(err)))
+		goto fail;
+	atomic_fetch_add(&srv->admin->changes[CHG_MAINTENANCE], 1);
+	return;
+fail:
+	log_err("maintenance: recording the change: %s", err);
+}
+
+void admin_post_maintenance(struct ctx *x)
+{
+	static const char *const allowed[] = {"on",  "target", "status",      "allow", "allow_ip",
+	                                      "ttl", "until",  "retry_after", NULL};
+	struct admin *a = x->a;
+	struct state *st = a->srv->state;
+	json_t *j = admin_body_object(x, allowed), *v;
+	struct maint_state m;
+	struct maint_params p;
+	size_t i;
+	int64_t now = now_sec();
+	char err[600];
+	const char *bad = NULL;
+	int rc;
+
+	if (j == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	memset(&p, 0, sizeof(p));
+	v = json_object_get(j, "on");
+	if (!json_is_boolean(v)) {
+		json_decref(j);
+		admin_reply_error(x->c, 400, "\"on\": expected true or false");
+		return;
+	}
+	m.on = json_is_true(v);
+	p.status = 307;
+	m.since = now;
+	snprintf(m.who, sizeof(m.who), "%s", x->who);
+	if (m.on) {
+		const char *t = json_string_value(json_object_get(j, "target"));
+		if (t == NULL || t[0] == '\0' || strlen(t) >= sizeof(p.target) ||
+		    strpbrk(t, " \t\r\n")) {
+			json_decref(j);
+			admin_reply_error(x->c, 400, "\"target\": expected a URL or a path");
+			return;
+		}
+		snprintf(p.target, sizeof(p.target), "%s", t);
+		v = json_object_get(j, "status");
+		if (v) {
+			json_int_t sc = json_is_integer(v) ? json_integer_value(v) : 0;
+			if (sc != 302 && sc != 303 && sc != 307) {
+				json_decref(j);
+				admin_reply_error(
+				        x->c, 400,
+				        "\"status\": expected 302, 303 or 307 (temporary)");
+				return;
+			}
+			p.status = (int)sc;
+		}
+		v = json_object_get(j, "allow");
+		if (v) {
+			json_t *e;
+			size_t used = 0;
+			if (!json_is_array(v)) {
+				json_decref(j);
+				admin_reply_error(x->c, 400,
+				                  "\"allow\": expected an array of rule sources");
+				return;
+			}
+			json_array_foreach(v, i, e)
+			{
+				const char *q = json_string_value(e);
+				size_t l = q ? strlen(q) : 0;
+				if (q == NULL || l == 0 || q[0] == '@' || strpbrk(q, " \t\r\n") ||
+				    used + l + 2 > sizeof(p.allow_path)) {
+					json_decref(j);
+					admin_reply_error(x->c, 400,
+					                  "\"allow\": expected sources such as "
+					                  "\"/status\" or "
+					                  "\"/api/*\" (4 KiB in all)");
+					return;
+				}
+				memcpy(p.allow_path + used, q, l);
+				used += l;
+				p.allow_path[used++] = '\n';
+				p.allow_path[used] = '\0';
+			}
+		}
+		/* allow_ip: client ranges that keep their normal rules. */
+		v = json_object_get(j, "allow_ip");
+		if (v) {
+			json_t *e;
+			if (!json_is_array(v) || json_array_size(v) > DETOUR_CONF_MAX_CIDRS)
+				bad = "\"allow_ip\": expected an array of at most 64 addresses or "
+				      "CIDR "
+				      "ranges";
+			json_array_foreach(v, i, e)
+			{
+				const char *q = json_string_value(e);
+				if (bad == NULL &&
+				    (q == NULL || detour_conf_cidr_parse(
+				                          q, strlen(q),
+				                          &p.allow_ip[p.nallow_ip++]) != DETOUR_OK))
+					bad = "\"allow_ip\": expected addresses or CIDR ranges "
+					      "(10.0.0.0/8, 2001:db8::/32) with no bits past the "
+					      "prefix";
+			}
+		}
+		/* retry_after: seconds (a number or digits) or an HTTP-date. */
+		v = json_object_get(j, "retry_after");
+		if (v && bad == NULL) {
+			if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+			    json_integer_value(v) <= 9999999999LL)
+				snprintf(p.retry_after, sizeof(p.retry_after), "%lld",
+				         (long long)json_integer_value(v));
+			else if (json_is_string(v) &&
+			         detour_retry_after_valid(json_string_value(v),
+			                                  json_string_length(v)))
+				snprintf(p.retry_after, sizeof(p.retry_after), "%s",
+				         json_string_value(v));
+			else
+				bad = "\"retry_after\": expected seconds or an HTTP-date (Sun, 06 "
+				      "Nov "
+				      "1994 08:49:37 GMT)";
+		}
+		if (bad) {
+			json_decref(j);
+			admin_reply_error(x->c, 400, bad);
+			return;
+		}
+		if (admin_expiry_of(x, j, now, &m.until)) {
+			json_decref(j);
+			return;
+		}
+		if (maint_check(&p, err, sizeof(err))) {
+			json_decref(j);
+			admin_reply_error(x->c, 400, err);
+			return;
+		}
+		if (params_to_row(&p, &m)) {
+			json_decref(j);
+			admin_reply_error(x->c, 400, "\"allow\", \"allow_ip\": over 4 KiB in all");
+			return;
+		}
+	}
+	json_decref(j);
+	if (state_begin(st, err, sizeof(err)))
+		goto fail;
+	char detail[MAINT_TARGET_MAX + 64];
+	snprintf(detail, sizeof(detail), m.on ? "on %s %d" : "off", p.target, p.status);
+	if (state_maint_set(st, &m, err, sizeof(err)) ||
+	    state_audit(st, now, x->who, "maintenance", detail, err, sizeof(err)))
+		goto rollback;
+	rc = admin_api_commit(a, &m, now, err, sizeof(err));
+	if (rc == ADMIN_BUILD_FAILED) {
+		admin_reply_error(x->c, 400, err);
+		return;
+	}
+	if (rc)
+		goto fail;
+	/* Stored: now make it the server's maintenance (checked above, so only
+	 * running out of memory can fail here). */
+	if (maint_api_set(a->srv, m.on, &p, m.until, x->who, err, sizeof(err))) {
+		log_err("admin: maintenance: %s", err);
+		admin_reply_error(x->c, 500, err);
+		return;
+	}
+	atomic_fetch_add(&a->changes[CHG_MAINTENANCE], 1);
+	log_info("admin: maintenance %s by %s", m.on ? "on" : "off", x->who);
+	admin_reply_json(x->c, 200, maint_now_json(a), NULL);
+	return;
+rollback:
+	state_rollback(st);
+fail:
+	log_err("admin: %s", err);
+	admin_reply_error(x->c, 500, err);
+}

@@ -1,0 +1,393 @@
+/* detour server: the API rules (admin_int.h). Every change runs in one
+ * SQLite transaction that ends by building the new API table; the answer
+ * goes out only after the commit (synchronous=FULL) and the publication to
+ * every worker (server_publish), so an acknowledged change is live
+ * everywhere and survives kill -9. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_int.h"
+#include "detour/rulefile.h"
+#include "detour/table.h"
+#include "server.h"
+
+/* ---- building and publishing the API table ------------------------------- */
+
+/* Builds the API table from rules (those not expired at now) and m. Returns
+ * NULL with err. *next gets the earliest future expiry (0 = none). */
+struct served *admin_build_api(struct server *srv, const struct api_rule *rules, size_t n,
+                               const struct maint_state *m, int64_t now, int64_t *next, char *err,
+                               size_t cap)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_table *t = NULL;
+	struct detour_diag d = {0};
+	struct served *s;
+
+	*next = 0;
+	if (rs == NULL)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		if (rules[i].expires > 0 && rules[i].expires <= now)
+			continue;
+		if (rules[i].expires > 0 && (*next == 0 || rules[i].expires < *next))
+			*next = rules[i].expires;
+		/* A ruleset is discarded after an error: try the line alone
+		 * first. A rule stored before a change of the rule language is
+		 * skipped (and said so); the others keep serving. */
+		struct detour_ruleset *one = detour_ruleset_new();
+		if (one == NULL)
+			goto oom_rs;
+		if (detour_ruleset_add_line(one, "api", (unsigned)rules[i].n, rules[i].line,
+		                            strlen(rules[i].line), &d) != DETOUR_OK) {
+			char b[512];
+			log_err("API rule %s is not valid any more and is not served: %s",
+			        rules[i].id, detour_diag_format(&d, b, sizeof(b)));
+			detour_ruleset_free(one);
+			continue;
+		}
+		detour_ruleset_free(one);
+		if (detour_ruleset_add_line(rs, "api", (unsigned)rules[i].n, rules[i].line,
+		                            strlen(rules[i].line), &d) != DETOUR_OK) {
+			detour_diag_format(&d, err, cap);
+			detour_ruleset_free(rs);
+			return NULL;
+		}
+	}
+	if (detour_ruleset_count(rs) > 0) {
+		if (detour_table_build(rs, &t, &d) != DETOUR_OK) {
+			detour_diag_format(&d, err, cap);
+			return NULL;
+		}
+	} else {
+		detour_ruleset_free(rs);
+	}
+	/* Maintenance is published on its own (maint.c); only its end is
+	 * watched here. */
+	if (m->on && m->since > 0 && m->until > now && (*next == 0 || m->until < *next))
+		*next = m->until;
+	s = served_new(t, ORIGIN_API, srv->nworkers, srv->conf.stats);
+	if (s == NULL)
+		goto oom;
+	return s;
+oom_rs:
+	detour_ruleset_free(rs);
+oom:
+	snprintf(err, cap, "out of memory");
+	return NULL;
+}
+
+/* Takes over rules (and m's copy) as the admin's current API state and
+ * publishes s. */
+static void publish(struct admin *a, struct served *s, struct api_rule *rules, size_t n,
+                    const struct maint_state *m, int64_t next)
+{
+	server_publish(a->srv, &a->srv->api, s);
+	state_rules_free(a->rules, a->nrules);
+	a->rules = rules;
+	a->nrules = n;
+	a->maint = *m;
+	a->next_expiry = next;
+}
+
+int admin_api_commit(struct admin *a, const struct maint_state *m, int64_t now, char *err,
+                     size_t cap)
+{
+	struct state *st = a->srv->state;
+	struct api_rule *rules = NULL;
+	struct maint_state mc = *m; /* m may be &a->maint, which publish() replaces */
+	size_t n = 0;
+	int64_t next;
+	struct served *s;
+
+	if (state_rules_load(st, &rules, &n, err, cap)) {
+		state_rollback(st);
+		return -1;
+	}
+	s = admin_build_api(a->srv, rules, n, &mc, now, &next, err, cap);
+	if (s == NULL) {
+		state_rules_free(rules, n);
+		state_rollback(st);
+		return ADMIN_BUILD_FAILED;
+	}
+	if (state_commit(st, err, cap)) {
+		served_free(s);
+		state_rules_free(rules, n);
+		return -1;
+	}
+	publish(a, s, rules, n, &mc, next);
+	return 0;
+}
+
+/* Rules and maintenance whose time ran out: delete them (audited) and
+ * publish the table without them. */
+void admin_expire(struct admin *a)
+{
+	struct state *st = a->srv->state;
+	struct maint_state m;
+	int64_t now = now_sec();
+	char err[512];
+	int k;
+
+	if (state_begin(st, err, sizeof(err)))
+		goto fail;
+	k = state_rules_expire(st, now, err, sizeof(err));
+	if (k < 0 || state_maint_get(st, &m, err, sizeof(err)))
+		goto rollback;
+	bool maint_ended = false;
+	if (m.on && m.since > 0 && m.until > 0 && m.until <= now) {
+		/* The API's maintenance ran out: the config and the file decide
+		 * again (maint.c); nothing is stored any more. */
+		m.on = false;
+		m.since = 0;
+		if (state_maint_set(st, &m, err, sizeof(err)) ||
+		    state_audit(st, now, "detour", "maintenance",
+		                "api maintenance ended (until reached)", err, sizeof(err)))
+			goto rollback;
+		atomic_fetch_add(&a->changes[CHG_MAINTENANCE], 1);
+		maint_ended = true;
+	}
+	if (admin_api_commit(a, &m, now, err, sizeof(err)))
+		goto fail;
+	if (maint_ended)
+		maint_api_expired(a->srv);
+	if (k > 0) {
+		atomic_fetch_add(&a->changes[CHG_EXPIRE], (unsigned)k);
+		log_info("admin: %d API rule%s expired", k, k == 1 ? "" : "s");
+	}
+	return;
+rollback:
+	state_rollback(st);
+fail:
+	log_err("admin: expiring API rules: %s; retrying in 1 s", err);
+	a->next_expiry = now + 1;
+}
+
+/* ---- endpoints ------------------------------------------------------------ */
+
+static json_t *api_rule_json(const struct api_rule *r)
+{
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "id", r->id, "rule", r->line, "origin",
+	                 "api", "expires", admin_json_time(r->expires), "created",
+	                 admin_json_time(r->created), "who", r->who);
+}
+
+/* The text of a file rule, rebuilt from its parsed form. */
+static void file_rule_text(const struct detour_rule *r, char *out, size_t cap)
+{
+	static const char *const schemes[] = {"//", "http://", "https://"};
+	static const char *const qm[] = {"", " query=drop", " query=merge"};
+	char cache[32] = "";
+	char id[300] = "";
+
+	if (r->cache == DETOUR_CACHE_NO_STORE)
+		snprintf(cache, sizeof(cache), " cache=no-store");
+	else if (r->cache > 0)
+		snprintf(cache, sizeof(cache), " cache=%ds", (int)r->cache);
+	if (r->flags & DETOUR_RULE_ID_SET)
+		snprintf(id, sizeof(id), " id=%.280s", r->id);
+	snprintf(out, cap, "%s%s%s%s%s %s %u%s%s%s", r->host[0] ? schemes[r->scheme % 3] : "",
+	         (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "*" : "", r->host, r->path,
+	         r->kind == DETOUR_SRC_SPLAT ? "*" : "", r->target[0] ? r->target : "-",
+	         (unsigned)r->status, qm[r->query % 3], cache, id);
+}
+
+void admin_get_rules(struct ctx *x)
+{
+	struct admin *a = x->a;
+	char origin[8] = "", q[512] = "";
+	bool bad = false;
+	int64_t offset = admin_query_int(x->r, "offset", 0, 0, INT64_MAX / 2, &bad);
+	int64_t limit = admin_query_int(x->r, "limit", 100, 1, 1000, &bad);
+	int64_t total = 0;
+	json_t *arr = json_array();
+	char text[DETOUR_RULE_LINE_MAX < 4096 ? DETOUR_RULE_LINE_MAX : 4096], id[1024];
+
+	if (admin_query_get(x->r, "origin", origin, sizeof(origin)) && strcmp(origin, "api") &&
+	    strcmp(origin, "file"))
+		bad = true;
+	admin_query_get(x->r, "q", q, sizeof(q));
+	if (bad) {
+		json_decref(arr);
+		admin_reply_error(
+		        x->c, 400,
+		        "query: offset >= 0, limit 1 to 1000, origin api or file, q a substring");
+		return;
+	}
+	/* API rules first: they take precedence. */
+	if (strcmp(origin, "file")) {
+		for (size_t i = 0; i < a->nrules; i++) {
+			const struct api_rule *r = &a->rules[i];
+			if (q[0] && !strstr(r->line, q) && !strstr(r->id, q))
+				continue;
+			if (total >= offset && total < offset + limit)
+				json_array_append_new(arr, api_rule_json(r));
+			total++;
+		}
+	}
+	if (strcmp(origin, "api")) {
+		pthread_mutex_lock(&a->srv->reload_lock);
+		const struct served *s = atomic_load(&a->srv->table);
+		for (size_t i = 0; i < s->nrules; i++) {
+			const struct detour_rule *r = detour_ruleset_get(s->rules, i);
+			detour_rule_id(s->rules, r, id, sizeof(id));
+			file_rule_text(r, text, sizeof(text));
+			if (q[0] && !strstr(text, q) && !strstr(id, q))
+				continue;
+			if (total >= offset && total < offset + limit) {
+				char at[1100];
+				snprintf(at, sizeof(at), "%s:%u",
+				         detour_ruleset_file(s->rules, r->file), (unsigned)r->line);
+				json_array_append_new(arr,
+				                      json_pack("{s:s, s:s, s:s, s:n, s:s}", "id",
+				                                id, "rule", text, "origin", "file",
+				                                "expires", "at", at));
+			}
+			total++;
+		}
+		pthread_mutex_unlock(&a->srv->reload_lock);
+	}
+	admin_reply_json(x->c, 200,
+	                 json_pack("{s:o, s:I, s:I, s:I}", "rules", arr, "total", (json_int_t)total,
+	                           "offset", (json_int_t)offset, "limit", (json_int_t)limit),
+	                 NULL);
+}
+
+void admin_post_rules(struct ctx *x)
+{
+	static const char *const allowed[] = {"rule", "ttl", "until", NULL};
+	struct admin *a = x->a;
+	struct state *st = a->srv->state;
+	json_t *j = admin_body_object(x, allowed);
+	struct detour_ruleset *rs;
+	struct detour_diag d = {0};
+	int64_t now = now_sec(), expires, row;
+	char err[600], id[300];
+	const char *line;
+	int rc;
+
+	if (j == NULL)
+		return;
+	line = json_string_value(json_object_get(j, "rule"));
+	if (line == NULL) {
+		json_decref(j);
+		admin_reply_error(x->c, 400, "\"rule\": expected one line of the rule language");
+		return;
+	}
+	if (admin_expiry_of(x, j, now, &expires)) {
+		json_decref(j);
+		return;
+	}
+	/* Validate alone first, for a located error message. */
+	rs = detour_ruleset_new();
+	if (rs == NULL ||
+	    detour_ruleset_add_line(rs, "rule", 1, line, strlen(line), &d) != DETOUR_OK) {
+		detour_diag_format(&d, err, sizeof(err));
+		detour_ruleset_free(rs);
+		json_decref(j);
+		admin_reply_error(x->c, 400, rs ? err : "out of memory");
+		return;
+	}
+	const struct detour_rule *pr = detour_ruleset_get(rs, 0);
+	if (pr->flags & DETOUR_RULE_ID_SET)
+		snprintf(id, sizeof(id), "%s", pr->id);
+	else
+		id[0] = '\0';
+	detour_ruleset_free(rs);
+	/* id= cannot hold ':' (the rule language), so it never clashes with
+	 * the "api:N" ids given here. */
+
+	if (state_begin(st, err, sizeof(err)))
+		goto fail;
+	rc = state_rule_insert(st, id[0] ? id : "pending", line, now, expires, x->who, &row, err,
+	                       sizeof(err));
+	if (rc == 0 && !id[0]) {
+		snprintf(id, sizeof(id), "api:%lld", (long long)row);
+		rc = state_rule_set_id(st, row, id, err, sizeof(err));
+	}
+	if (rc == 1) {
+		state_rollback(st);
+		json_decref(j);
+		admin_reply_error(x->c, 409, err);
+		return;
+	}
+	if (rc < 0)
+		goto rollback;
+	char detail[DETOUR_RULE_LINE_MAX < 2048 ? DETOUR_RULE_LINE_MAX : 2048];
+	snprintf(detail, sizeof(detail), "%s %s", id, line);
+	if (state_audit(st, now, x->who, "add", detail, err, sizeof(err)))
+		goto rollback;
+	rc = admin_api_commit(a, &a->maint, now, err, sizeof(err));
+	if (rc == ADMIN_BUILD_FAILED) {
+		json_decref(j);
+		admin_reply_error(x->c, 400, err);
+		return;
+	}
+	if (rc)
+		goto fail;
+	atomic_fetch_add(&a->changes[CHG_ADD], 1);
+	json_decref(j);
+	for (size_t i = 0; i < a->nrules; i++) {
+		if (!strcmp(a->rules[i].id, id)) {
+			char loc[400];
+			snprintf(loc, sizeof(loc), "Location: /rules/%s\r\n", id);
+			admin_reply_json(x->c, 201, api_rule_json(&a->rules[i]), loc);
+			return;
+		}
+	}
+	admin_reply_error(x->c, 500, "the rule was stored but is not in the table");
+	return;
+rollback:
+	state_rollback(st);
+fail:
+	json_decref(j);
+	log_err("admin: %s", err);
+	admin_reply_error(x->c, 500, err);
+}
+
+void admin_delete_rule(struct ctx *x, const char *id)
+{
+	struct admin *a = x->a;
+	struct state *st = a->srv->state;
+	int64_t now = now_sec();
+	char err[600];
+	int rc;
+
+	if (state_begin(st, err, sizeof(err)))
+		goto fail;
+	rc = state_rule_delete(st, id, err, sizeof(err));
+	if (rc < 0)
+		goto rollback;
+	if (rc == 0) {
+		state_rollback(st);
+		/* A file rule is changed in its file. */
+		bool file = false;
+		pthread_mutex_lock(&a->srv->reload_lock);
+		const struct served *fs = atomic_load(&a->srv->table);
+		char b[1024];
+		for (size_t i = 0; i < fs->nrules && !file; i++)
+			file = !strcmp(detour_rule_id(fs->rules, detour_ruleset_get(fs->rules, i),
+			                              b, sizeof(b)),
+			               id);
+		pthread_mutex_unlock(&a->srv->reload_lock);
+		if (file)
+			admin_reply_error(x->c, 409, "a file rule: change its file and reload");
+		else
+			admin_reply_error(x->c, 404, "no API rule has this id");
+		return;
+	}
+	if (state_audit(st, now, x->who, "delete", id, err, sizeof(err)))
+		goto rollback;
+	if (admin_api_commit(a, &a->maint, now, err, sizeof(err)))
+		goto fail;
+	atomic_fetch_add(&a->changes[CHG_DELETE], 1);
+	admin_reply(x->c, 204, NULL, "", 0, NULL);
+	return;
+rollback:
+	state_rollback(st);
+fail:
+	log_err("admin: %s", err);
+	admin_reply_error(x->c, 500, err);
+}
