@@ -52,8 +52,6 @@ void served_free(struct served *s)
 	if (s == NULL)
 		return;
 	detour_table_free(s->table);
-	detour_table_free(s->maint);
-	detour_table_free(s->allow);
 	free(s->hits);
 	free(s->flushed);
 	free(s);

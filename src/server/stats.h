@@ -4,9 +4,9 @@
  * one row of hit counters per worker, allocated when the table is
  * published (never on the request path). Two are published through atomic
  * pointers of struct server: the file rules (srv->table, rebuilt on reload)
- * and the API rules with the maintenance state (srv->api, rebuilt by the
- * admin thread on every change and expiry). Both are reclaimed with the
- * generation scheme of server.h (server_publish).
+ * and the API rules (srv->api, rebuilt by the admin thread on every
+ * change and expiry; maintenance is published apart, see maint.h). Both
+ * are reclaimed with the generation scheme of server.h (server_publish).
  *
  * Counters are written by one worker each and read by the admin thread:
  * relaxed atomic loads and stores, which on x86-64 and arm64 are plain
@@ -40,11 +40,6 @@ struct served {
 	uint32_t *flushed;      /* admin, under the state lock: hits already written, per rule */
 	unsigned kinds[3];      /* rules by enum detour_src_kind */
 	enum served_origin origin;
-	/* API only: maintenance. When maint is set, a request whose path does
-	 * not match allow is answered by maint (one "/ *" rule). */
-	struct detour_table *maint;
-	struct detour_table *allow;
-	int64_t maint_until; /* Unix seconds, 0 = none */
 };
 
 /* Wraps t (taken over; may be NULL for an empty API table) with counters for
@@ -152,15 +147,12 @@ static inline void stats_hit(const struct served *s, unsigned wid, uint32_t inde
 	atomic_store_explicit(&h->last, now, memory_order_relaxed);
 }
 
-/* Matches q against the API rules and the maintenance state of a. Returns 0
- * when nothing there answers (the file rules come next), 1 for an API rule,
- * 2 for the maintenance redirect. During maintenance, paths that match the
- * allow table keep their normal rules (API, then file). */
+/* Matches q against the API rules of a. Returns 0 when none answers (the
+ * file rules come next), 1 for an API rule. (Maintenance is matched before,
+ * by maint.h.) */
 static inline int served_match_api(const struct served *a, const struct detour_match_req *q,
                                    struct detour_match *m)
 {
-	if (a->maint && !(a->allow && detour_table_match(a->allow, q, m)))
-		return detour_table_match(a->maint, q, m) ? 2 : 0;
 	return a->table && detour_table_match(a->table, q, m) ? 1 : 0;
 }
 
