@@ -391,7 +391,7 @@ static detour_err d_stats_flush(struct pstate *s, const struct arg *a, unsigned 
 	return DETOUR_OK;
 }
 
-/* ---- maintenance -------------------------------------------------------- */
+/* ---- maintenance and health-check ------------------------------------- */
 
 detour_err detour_conf_cidr_parse(const char *p, size_t len, struct detour_conf_cidr *c)
 {
@@ -691,6 +691,72 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 	return DETOUR_OK;
 }
 
+/* "5s", "2m", "500ms": milliseconds, or -1. */
+static int64_t duration_ms(const struct arg *v)
+{
+	if (v->len > 2 && v->p[v->len - 2] == 'm' && v->p[v->len - 1] == 's') {
+		int64_t ms = 0;
+		if (v->len - 2 > 7)
+			return -1;
+		for (size_t i = 0; i < v->len - 2; i++) {
+			if (v->p[i] < '0' || v->p[i] > '9')
+				return -1;
+			ms = ms * 10 + (v->p[i] - '0');
+		}
+		return ms;
+	}
+	int64_t secs = detour_parse_duration(v->p, v->len);
+	return secs < 0 || secs > 86400 ? -1 : secs * 1000;
+}
+
+/* health-check [interval=5s] [timeout=2s] [rise=2] [fall=3] */
+static detour_err d_health_check(struct pstate *s, const struct arg *a, unsigned n)
+{
+	struct detour_conf_health *h = &s->c->health;
+	struct arg v;
+
+	for (unsigned i = 0; i < n; i++) {
+		int64_t x;
+		if (key_value(&a[i], "interval", &v)) {
+			x = duration_ms(&v);
+			if (x < 100 || x > 3600000)
+				return fail(
+				        s, v.col,
+				        "expected an interval from 100ms to 1h (5s, 500ms), found "
+				        "\"%s\"",
+				        v.p, v.len);
+			h->interval_ms = (unsigned)x;
+		} else if (key_value(&a[i], "timeout", &v)) {
+			x = duration_ms(&v);
+			if (x < 100 || x > 60000)
+				return fail(
+				        s, v.col,
+				        "expected a timeout from 100ms to 60s (2s, 500ms), found "
+				        "\"%s\"",
+				        v.p, v.len);
+			h->timeout_ms = (unsigned)x;
+		} else if (key_value(&a[i], "rise", &v) || key_value(&a[i], "fall", &v)) {
+			x = detour_parse_size(v.p, v.len);
+			if (x < 1 || x > 100 || v.p[v.len - 1] < '0' || v.p[v.len - 1] > '9')
+				return fail(s, v.col,
+				            "expected a count from 1 to 100, found \"%s\"", v.p,
+				            v.len);
+			*(a[i].p[0] == 'r' ? &h->rise : &h->fall) = (unsigned)x;
+		} else {
+			return fail(s, a[i].col,
+			            "expected interval=, timeout=, rise= or fall=, found \"%s\"",
+			            a[i].p, a[i].len);
+		}
+	}
+	if (h->timeout_ms > h->interval_ms) {
+		detour_diag_set(s->d, s->name, s->line, a[0].col,
+		                "health-check timeout (%u ms) is longer than its interval (%u ms)",
+		                h->timeout_ms, h->interval_ms);
+		return DETOUR_EINVAL;
+	}
+	return DETOUR_OK;
+}
+
 static const struct directive {
 	const char *name;
 	unsigned min_args, max_args;
@@ -714,6 +780,8 @@ static const struct directive {
 	{"maintenance", 1, 7, d_maintenance,
          "maintenance TARGET [status=302|303|307] [retry-after=SECONDS|HTTP-date] "
          "[allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"},
+        {"health-check", 1, 4, d_health_check,
+         "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"},
 };
 
 void detour_config_defaults(struct detour_config *c)
@@ -731,6 +799,10 @@ void detour_config_defaults(struct detour_config *c)
 	strcpy(c->state_dir, "var");
 	c->stats = true;
 	c->stats_flush_ms = 5000;
+	c->health.interval_ms = 5000;
+	c->health.timeout_ms = 2000;
+	c->health.rise = 2;
+	c->health.fall = 3;
 }
 
 static detour_err parse_line(struct pstate *s, const char *p, size_t len)

@@ -51,6 +51,12 @@ struct detour_conf_maint {
 	char file[DETOUR_CONF_PATH_MAX];              /* on while this file exists; "" = none */
 };
 
+/* health-check interval=5s timeout=2s rise=2 fall=3 (docs/config.md). */
+struct detour_conf_health {
+	unsigned interval_ms, timeout_ms;
+	unsigned rise, fall; /* probes in a row that bring a target up / take it down */
+};
+
 struct detour_config {
 	char file[DETOUR_CONF_PATH_MAX]; /* the config file read, "" for built-in defaults */
 	struct detour_listen listen[DETOUR_CONF_MAX_LISTEN];
@@ -73,7 +79,8 @@ struct detour_config {
 	char user[64]; /* drop privileges to this user after binding; "" = stay */
 	bool stats;    /* per-rule hit counters and the unmatched-path sketch; default on */
 	unsigned stats_flush_ms; /* how often counters are written to the state; default 5 s */
-	struct detour_conf_maint maint; /* maintenance mode (src/server/maint.c) */
+	struct detour_conf_maint maint;   /* maintenance mode (src/server/maint.c) */
+	struct detour_conf_health health; /* mirror probes (src/server/health.c) */
 };
 
 /* Parses "10.0.0.0/8", "2001:db8::/32" or a single address ("192.0.2.1",
@@ -93,7 +100,8 @@ bool detour_retry_after_valid(const char *s, size_t len);
  * rules examples/site.rules, access-log off, 10000 connections, the HTTP/1
  * limits of detour_http1_limits_default(), header timeout 10 s, keep-alive
  * 60 s, no admin listener, state-dir "var", stats on, flushed every 5 s,
- * no maintenance directive. */
+ * no maintenance directive, health checks every 5 s with a 2 s timeout,
+ * rise 2, fall 3. */
 void detour_config_defaults(struct detour_config *c);
 
 /* Parses buf as a config file named name (used in diagnostics and to resolve

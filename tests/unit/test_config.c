@@ -371,7 +371,7 @@ struct err_case {
 #define SIZE_EXP(lo, hi) "expected a size from " lo " to " hi " bytes (512, 8k, 1m), found "
 #define KNOWN                                                                                      \
 	"(known: listen, workers, rules, access-log, error-log, server-header, max-connections, "  \
-	"limit, timeout, admin, state-dir, user, stats, stats-flush, maintenance)"
+	"limit, timeout, admin, state-dir, user, stats, stats-flush, maintenance, health-check)"
 
 #define TARGET_ERR(x)                                                                              \
 	"expected a target: a path starting with '/', an http:// or https:// URL, or '-' (with "   \
@@ -380,6 +380,7 @@ struct err_case {
 	"maintenance TARGET [status=302|303|307] [retry-after=SECONDS|HTTP-date] "                 \
 	"[allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"
 #define RA_EXP       "expected seconds or a UTC time (2026-11-23T04:00:00Z) for retry-after, found "
+#define HEALTH_USAGE "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"
 
 static const struct err_case err_cases[] = {
         /* unknown directive, with the known ones listed */
@@ -532,6 +533,20 @@ static const struct err_case err_cases[] = {
         {"maintenance /m soon\n",
          "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
          "found \"soon\""},
+        /* health-check */
+        {"health-check\n", "t.conf:1:1: 'health-check' takes 1 argument: " HEALTH_USAGE},
+        {"health-check interval=50ms\n",
+         "t.conf:1:23: expected an interval from 100ms to 1h (5s, 500ms), found \"50ms\""},
+        {"health-check interval=2h\n",
+         "t.conf:1:23: expected an interval from 100ms to 1h (5s, 500ms), found \"2h\""},
+        {"health-check timeout=61s\n",
+         "t.conf:1:22: expected a timeout from 100ms to 60s (2s, 500ms), found \"61s\""},
+        {"health-check rise=0\n", "t.conf:1:19: expected a count from 1 to 100, found \"0\""},
+        {"health-check fall=2k\n", "t.conf:1:19: expected a count from 1 to 100, found \"2k\""},
+        {"health-check every=1s\n",
+         "t.conf:1:14: expected interval=, timeout=, rise= or fall=, found \"every=1s\""},
+        {"health-check interval=1s timeout=2s\n",
+         "t.conf:1:14: health-check timeout (2000 ms) is longer than its interval (1000 ms)"},
         /* bytes that have no place in a config */
         {"listen 80\x01x\n", "t.conf:1:10: control character in \"80\""},
         {"listen a\rb\n", "t.conf:1:9: control character in \"a\""},
@@ -569,7 +584,7 @@ static void test_operations(void **state)
 	assert_true(conf.stats);
 }
 
-/* ---- maintenance -------------------------------------------------------- */
+/* ---- maintenance and health-check ------------------------------------- */
 
 static void test_maintenance(void **state)
 {
@@ -577,6 +592,10 @@ static void test_maintenance(void **state)
 	parse_ok("workers 1\n");
 	assert_int_equal(conf.maint.line, 0);
 	assert_false(conf.maint.on);
+	assert_int_equal(conf.health.interval_ms, 5000);
+	assert_int_equal(conf.health.timeout_ms, 2000);
+	assert_int_equal(conf.health.rise, 2);
+	assert_int_equal(conf.health.fall, 3);
 
 	/* Just a target: on, 307, no Retry-After, nothing allowed. */
 	parse_ok("\nmaintenance https://status.example.com/\n");
@@ -626,6 +645,15 @@ static void test_maintenance(void **state)
 	static const char pre[] = "t.conf:1:31: allow-path source \"ok\": ";
 	assert_memory_equal(err, pre, sizeof(pre) - 1);
 	assert_true(strlen(err) > sizeof(pre) + 10);
+
+	parse_ok("health-check interval=500ms timeout=200ms rise=1 fall=5\n");
+	assert_int_equal(conf.health.interval_ms, 500);
+	assert_int_equal(conf.health.timeout_ms, 200);
+	assert_int_equal(conf.health.rise, 1);
+	assert_int_equal(conf.health.fall, 5);
+	parse_ok("health-check interval=1m\n");
+	assert_int_equal(conf.health.interval_ms, 60000);
+	assert_int_equal(conf.health.timeout_ms, 2000);
 }
 
 static void test_retry_after(void **state)
