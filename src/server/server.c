@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "detour/rulefile.h"
+#include "health.h"
 #include "maint.h"
 #include "server.h"
 #include "state.h"
@@ -74,6 +75,10 @@ void server_publish(struct server *srv, _Atomic(struct served *) *slot, struct s
 {
 	struct served *old = atomic_exchange(slot, t);
 	uint64_t gen = atomic_fetch_add(&srv->gen, 1) + 1;
+
+	/* The health prober lets go of the old table and enumerates the new
+	 * one before old is freed below (health.h). */
+	health_published(srv);
 
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
@@ -153,6 +158,9 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	if (srv->admin)
 		admin_reload_tokens(srv->admin, nc);
 	atomic_store(&srv->server_header, nc->server_header);
+	/* New health-check settings apply from the prober's next round. */
+	health_configure(srv, &nc->health);
+	srv->conf.health = nc->health;
 	server_publish(srv, &srv->table, sv);
 	/* A changed maintenance directive is a change of maintenance (maint.h). */
 	maint_reload(srv, &nc->maint);
@@ -248,7 +256,8 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	/* The state (API rules, maintenance, statistics) is opened as the
 	 * `user` and the API table published before any listener exists, so
 	 * the first request already sees the API rules. */
-	if (privdrop_prepare(&srv->conf, &priv, err, sizeof(err)) ||
+	if (health_init(srv, &conf->health, err, sizeof(err)) ||
+	    privdrop_prepare(&srv->conf, &priv, err, sizeof(err)) ||
 	    admin_prepare(srv, &priv, err, sizeof(err))) {
 		log_err("%s", err);
 		goto out;
@@ -293,6 +302,8 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		}
 		goto out;
 	}
+	/* Starts the mirror prober when a table has health= targets. */
+	health_published(srv);
 	for (unsigned i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s%s%s:%u", conf->listen[i].ipv6 ? "[" : "", conf->listen[i].host,
 		         conf->listen[i].ipv6 ? "]" : "", conf->listen[i].port);
@@ -355,6 +366,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	admin_stop(srv); /* no-op when stopped above or never started */
+	health_fini(srv); /* after the last publish, before the tables are freed */
 	free(srv->workers);
 	sv = atomic_load(&srv->table);
 	if (sv && srv->state)

@@ -34,6 +34,7 @@ struct served;
 struct state;
 struct admin;
 struct maint;
+struct health;
 
 struct server {
 	struct detour_config conf; /* main thread writes (reload); workers read only
@@ -46,6 +47,7 @@ struct server {
 	pthread_mutex_t reload_lock; /* one reload at a time: SIGHUP or POST /reload */
 	struct state *state;         /* SQLite state, NULL when it could not be opened */
 	struct admin *admin;         /* the admin thread, NULL when not running */
+	struct health *health;       /* mirror prober (health.c), NULL before server_run made it */
 	atomic_uint topk_gen;        /* bumped to ask workers for a sketch snapshot */
 	atomic_uint_fast64_t reloads_ok, reloads_failed;
 	atomic_bool stopping;   /* SIGTERM/SIGINT: stop accepting, drain, exit */

@@ -1,0 +1,197 @@
+"""Health checks of mirror groups (docs/health.md): small origins on loopback
+go up and down, and the weighted group follows them.
+
+Each mirror is a Python http.server on its own loopback port that answers
+HEAD /ping with 200 (or 503 when told to fail); stopping it closes the port
+(connection refused) and starting it again reopens the same port."""
+import http.client
+import http.server
+import threading
+import time
+
+from conftest import free_port
+
+INTERVAL = "health-check interval=200ms timeout=150ms rise=2 fall=2\n"
+
+
+class Mirror:
+    def __init__(self):
+        self.port = free_port()
+        self.status = 200
+        self.pings = 0
+        self.httpd = None
+
+    def start(self):
+        mirror = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self):
+                mirror.pings += 1
+                self.send_response(mirror.status if self.path == "/ping" else 404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+    def origin(self):
+        return "http://127.0.0.1:%d" % self.port
+
+
+def rules(m1, m2, extra=""):
+    return ("/download/*  %s/files/:splat  302  weight=1 health=/ping\n"
+            "/download/*  %s/files/:splat  302  weight=1 health=/ping\n" % (m1.origin(), m2.origin())
+            + extra)
+
+
+def locations(srv, n=24, path="/download/a.iso"):
+    """The Location of n GET requests (each must be a 302)."""
+    out = []
+    c = http.client.HTTPConnection(srv.host, srv.port, timeout=5)
+    for _ in range(n):
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        assert r.status == 302
+        out.append(r.getheader("Location"))
+    c.close()
+    return out
+
+
+def wait_locations(srv, want, timeout=6.0):
+    """Waits until every Location is in the set want; returns the last set seen."""
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = set(locations(srv))
+        if seen == want:
+            return seen
+        time.sleep(0.1)
+    raise AssertionError("locations %r, wanted %r; error log:\n%s" % (seen, want, srv.read_error_log()))
+
+
+def test_mirror_down_and_up(make_server):
+    m1, m2 = Mirror().start(), Mirror().start()
+    try:
+        srv = make_server(rules(m1, m2), conf_extra=INTERVAL)
+        a, b = m1.origin() + "/files/a.iso", m2.origin() + "/files/a.iso"
+        srv.wait_log("health checks: 2 targets, every 200 ms")
+        assert set(locations(srv)) == {a, b}
+
+        # m2 refuses connections: after fall=2 probes it leaves the group.
+        m2.stop()
+        srv.wait_log("mirror %s/ping down (" % m2.origin())
+        assert set(locations(srv)) == {a}
+        assert set(locations(srv, path="/download/x/y.tar.gz")) == {m1.origin() + "/files/x/y.tar.gz"}
+
+        # Back: after rise=2 good probes it is used again.
+        m2.start()
+        srv.wait_log("mirror %s/ping up" % m2.origin())
+        wait_locations(srv, {a, b})
+        assert m1.pings >= 4
+        log = srv.read_error_log()
+        assert log.count("mirror %s/ping down" % m2.origin()) == 1
+        assert log.count("mirror %s/ping up" % m2.origin()) == 1
+        assert "mirror %s/ping" % m1.origin() not in log
+        assert "no healthy target" not in log
+    finally:
+        m1.stop()
+        m2.stop()
+
+
+def test_http_503_and_all_down(make_server):
+    m1, m2 = Mirror().start(), Mirror().start()
+    try:
+        srv = make_server(rules(m1, m2), conf_extra=INTERVAL)
+        a, b = m1.origin() + "/files/a.iso", m2.origin() + "/files/a.iso"
+        srv.wait_log("health checks: 2 targets")
+
+        # A 503 is down, with the status in the log.
+        m1.status = 503
+        srv.wait_log("mirror %s/ping down (HTTP 503)" % m1.origin())
+        wait_locations(srv, {b})
+
+        # Every member down: the group uses all of them, and says so once.
+        m2.status = 500
+        text = srv.wait_log("no healthy target in group /download/* (")
+        assert "mirror %s/ping down (HTTP 500)" % m2.origin() in text
+        wait_locations(srv, {a, b})
+        time.sleep(0.6)  # three more rounds: no new line
+        assert srv.read_error_log().count("no healthy target in group") == 1
+        line = [l for l in srv.read_error_log().splitlines() if "no healthy target" in l][0]
+        assert line.endswith("site.rules:1): using all"), line
+        assert " warn: " in line
+
+        m1.status = 200
+        srv.wait_log("group /download/* (")
+        srv.wait_log("mirror %s/ping up" % m1.origin())
+        wait_locations(srv, {a})
+    finally:
+        m1.stop()
+        m2.stop()
+
+
+def test_reload_reenumerates(make_server):
+    m1, m2, m3 = Mirror().start(), Mirror().start(), Mirror().start()
+    try:
+        srv = make_server(rules(m1, m2), conf_extra=INTERVAL)
+        srv.wait_log("health checks: 2 targets")
+        m2.stop()
+        srv.wait_log("mirror %s/ping down" % m2.origin())
+
+        # The new rules keep m2 (still down: its state carries over) and
+        # add m3 in a second group.
+        srv.rules_path.write_text(rules(m1, m2) +
+                                  "/get/*  %s/g/:splat  307  weight=1 health=/ping\n"
+                                  "/get/*  %s/g/:splat  307  weight=1 health=/ping\n"
+                                  % (m3.origin(), m2.origin()))
+        import signal
+        srv.signal(signal.SIGHUP)
+        srv.wait_log("health checks: 4 targets")
+        srv.wait_log("reloaded:")
+        assert set(locations(srv)) == {m1.origin() + "/files/a.iso"}
+        c = http.client.HTTPConnection(srv.host, srv.port, timeout=5)
+        for _ in range(8):
+            c.request("GET", "/get/z")
+            r = c.getresponse()
+            r.read()
+            assert (r.status, r.getheader("Location")) == (307, m3.origin() + "/g/z")
+        c.close()
+
+        # Rules without health=: the prober stops; a later reload starts it.
+        srv.rules_path.write_text("/download/*  %s/files/:splat  302\n" % m1.origin())
+        srv.signal(signal.SIGHUP)
+        time.sleep(0.5)
+        srv.wait_log("reloaded:")
+        assert set(locations(srv, n=3)) == {m1.origin() + "/files/a.iso"}
+        pings = m1.pings
+        time.sleep(0.6)
+        assert m1.pings == pings
+        assert srv.read_error_log().count("health checks:") == 2
+    finally:
+        m1.stop()
+        m2.stop()
+        m3.stop()
+
+
+def test_config_errors(tmp_path):
+    import subprocess
+    from conftest import BIN
+    conf = tmp_path / "detour.conf"
+    (tmp_path / "site.rules").write_text("/a /b\n")
+    conf.write_text("rules site.rules\nhealth-check interval=1s timeout=2s\n")
+    p = subprocess.run([BIN, "serve", "-c", str(conf)], capture_output=True, text=True, timeout=10)
+    assert p.returncode != 0
+    assert "detour.conf:2:14: health-check timeout (2000 ms) is longer than its interval (1000 ms)" \
+        in p.stderr
