@@ -104,7 +104,7 @@ void maint_get(struct server *srv, struct maint_status *out);
 /* Exit: frees the published state. Workers have stopped. */
 void maint_fini(struct server *srv);
 
-/* admin.c: a change by the config, the file or SIGUSR2 supersedes what the
+/* admin_maint.c: a change by the config, the file or SIGUSR2 supersedes what the
  * API stored; records it in the state (and its audit). No-op without a state. */
 void admin_maint_record(struct server *srv, const struct maint_status *st);
 
