@@ -34,6 +34,7 @@ struct target {
 	size_t group;  /* index in groups */
 	size_t probe;  /* the target whose transfer answers for this URL (itself or earlier) */
 	bool up;       /* the verdict, starts up */
+	bool changed;  /* up changed in this round (logged once, by the probing target) */
 	unsigned good; /* good probes in a row */
 	unsigned bad;  /* bad probes in a row */
 	CURL *easy;    /* during a round, when probe == itself */
@@ -364,40 +365,44 @@ static void apply(struct health *h)
 {
 	const struct detour_conf_health *c = &h->conf;
 
+	/* First every verdict and flag, then the log lines: whoever reads a
+	 * line finds the tables already changed. */
 	for (size_t i = 0; i < h->n; i++) {
 		struct target *t = &h->t[i];
+		t->changed = false;
 		if (t->probe != i) {
 			const struct target *p = &h->t[t->probe];
 			t->up = p->up;
 			t->good = p->good;
 			t->bad = p->bad;
-		} else {
+		} else if (t->res == CURLE_OK && t->code >= 200 && t->code < 400) {
 			/* 2xx and 3xx are up: a mirror may redirect its probe path. */
-			bool ok = t->res == CURLE_OK && t->code >= 200 && t->code < 400;
-			if (ok) {
-				t->bad = 0;
-				t->good++;
-				if (!t->up && t->good >= c->rise) {
-					t->up = true;
-					log_info("mirror %s up", t->url);
-				}
-			} else {
-				t->good = 0;
-				t->bad++;
-				if (t->up && t->bad >= c->fall) {
-					t->up = false;
-					if (t->res == CURLE_OK)
-						log_warn("mirror %s down (HTTP %ld)", t->url,
-						         t->code);
-					else
-						log_warn("mirror %s down (%s)", t->url,
-						         t->errbuf[0] ? t->errbuf
-						                      : curl_easy_strerror(t->res));
-				}
+			t->bad = 0;
+			t->good++;
+			if (!t->up && t->good >= c->rise)
+				t->up = t->changed = true;
+		} else {
+			t->good = 0;
+			t->bad++;
+			if (t->up && t->bad >= c->fall) {
+				t->up = false;
+				t->changed = true;
 			}
 		}
 		if (!h->dirty)
 			detour_table_set_healthy(h->tab[t->tab], t->rule, t->up);
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		const struct target *t = &h->t[i];
+		if (!t->changed)
+			continue;
+		if (t->up)
+			log_info("mirror %s up", t->url);
+		else if (t->res == CURLE_OK)
+			log_warn("mirror %s down (HTTP %ld)", t->url, t->code);
+		else
+			log_warn("mirror %s down (%s)", t->url,
+			         t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
 	}
 	for (size_t gi = 0; gi < h->ng; gi++)
 		group_log(&h->g[gi], group_all_down(h->t, h->n, gi, h->g[gi].members));
