@@ -7,17 +7,25 @@
  *   - the Location holds no CTL, space, DEL or non-ASCII byte (so no CR, LF
  *     or NUL), and a path target never yields one starting with "//";
  *   - Content-Length equals the body's length (0 bytes sent for HEAD);
- *   - the response fits DETOUR_RESPONSE_MAX. */
+ *   - the response fits DETOUR_RESPONSE_MAX;
+ *   - rules3: a regex rule's captures lie inside the request path; a rule
+ *     with allow-hosts= yields a path or an http(s) URL on one of its hosts;
+ *     Set-Cookie is sent exactly when the match names a cookie; status html
+ *     answers 200 without a Location; a window's end is in the future of the
+ *     clock the match was given. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
 #include "detour/url.h"
+
+#define NOW 1700000000 /* the clock of every match and response */
 
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
@@ -35,7 +43,7 @@ static long response(const struct detour_match *m, const struct detour_match_req
 {
 	char date[DETOUR_DATE_LEN + 1];
 	struct detour_respond_ctx ctx = {.date = date,
-	                                 .now = 1700000000,
+	                                 .now = NOW,
 	                                 .head = head,
 	                                 .close = head,
 	                                 .server_header = !head};
@@ -55,6 +63,10 @@ static long response(const struct detour_match *m, const struct detour_match_req
 	CHECK(cl != NULL);
 	long v = strtol(cl + 18, NULL, 10);
 	CHECK(v > 0);
+	/* Set-Cookie exactly when the group named a cookie; html: no Location */
+	CHECK((memmem(out, head_len, "\r\nSet-Cookie: ", 14) != NULL) == (m->cookie != NULL));
+	if (m->rule->status == 200)
+		CHECK(memmem(out, head_len, "\r\nLocation: ", 12) == NULL);
 	if (head)
 		CHECK((size_t)n == head_len);
 	else
@@ -75,7 +87,28 @@ static void check_response(const struct detour_match *m, const struct detour_mat
 			CHECK((unsigned char)out[i] > 0x20 && (unsigned char)out[i] < 0x7f);
 		if (r->target[0] == '/')
 			CHECK(ln >= 1 && out[0] == '/' && !(ln >= 2 && out[1] == '/'));
+		if (m->ext && (m->ext->flags & DETOUR_EXT_CAPTURE_AUTHORITY)) {
+			/* the open-redirect guard let it through: a path, or an
+			 * allowed host */
+			struct detour_url u;
+			CHECK(detour_url_parse(out, (size_t)ln, &u) == DETOUR_OK);
+			if (u.scheme.p == NULL) {
+				CHECK(!u.has_authority && out[0] == '/');
+			} else {
+				bool ok = false;
+				for (unsigned i = 0; i < m->ext->nallow; i++)
+					ok |= m->ext->allow_hosts[i].len == u.host.len &&
+					      strncasecmp(m->ext->allow_hosts[i].p, u.host.p,
+					                  u.host.len) == 0;
+				CHECK(ok);
+			}
+		}
 	}
+	if (m->rule->kind == DETOUR_SRC_REGEX)
+		for (unsigned i = 0; i < m->ncaps; i++)
+			CHECK(m->caps[i].p >= q->path &&
+			      m->caps[i].p + m->caps[i].len <= q->path + q->path_len);
+	CHECK(m->window_end == INT64_MAX || m->window_end > NOW);
 	long get = response(m, q, false);
 	long head = response(m, q, true);
 	CHECK(get == head);               /* HEAD announces the GET body's length */
@@ -135,8 +168,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
 		CHECK(r->index == i && strlen(r->path) == r->path_len &&
 		      strlen(r->target) == r->target_len && strlen(r->host) == r->host_len);
-		CHECK(r->path[0] == '/');
+		CHECK(r->kind == DETOUR_SRC_REGEX || r->path[0] == '/');
 		CHECK(r->status == 410 ? r->target_len == 0 : r->target_len > 0);
+		const struct detour_rule_ext *x = detour_ruleset_ext(rs, r);
+		CHECK((x != NULL) == ((r->flags & DETOUR_RULE_EXT) != 0));
+		CHECK((r->status == 200) == (x && (x->flags & DETOUR_EXT_HTML)));
+		CHECK(r->kind != DETOUR_SRC_REGEX || (x && x->re));
 	}
 	if (detour_table_build(rs, &t, &d) != DETOUR_OK)
 		return 0;
@@ -149,6 +186,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * earlier rule takes that request first. */
 	for (size_t i = 0; i < nrules && i < 64; i++) {
 		const struct detour_rule *r = detour_ruleset_get(detour_table_rules(t), i);
+		/* A rule with an extension (regex, condition, window, group,
+		 * guard) may rightly not apply: it is matched below with the
+		 * input's paths instead. */
+		if (r->flags & DETOUR_RULE_EXT)
+			continue;
 		size_t pl = path_for(r, path, sizeof(path));
 		size_t hl = 0;
 		if (r->flags & DETOUR_RULE_HOST_WILDCARD)
@@ -166,6 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q.path_len = pl;
 		q.query = "a=1&b=%0D";
 		q.query_len = 9;
+		q.now = NOW;
 		CHECK(detour_table_match(t, &q, &m));
 		CHECK(m.rule->index <= r->index);
 		check_response(&m, &q);
@@ -193,6 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q.host = "x.example";
 		q.host_len = 9;
 		q.https = tries & 1;
+		q.now = NOW;
 		if (stop < end && *stop == '?') {
 			q.query = stop + 1;
 			const char *qe = stop + 1;
