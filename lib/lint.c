@@ -23,6 +23,7 @@
 #include "detour/rulefile.h"
 #include "detour/url.h"
 #include "hash.h"
+#include "rules_int.h"
 
 #define PROBE       "lint-probe" /* label put before a wildcard host's suffix */
 #define HOST_BUF    256
@@ -43,6 +44,12 @@ static const struct {
         [DETOUR_LINT_DUPLICATE] = {"duplicate", DETOUR_LINT_WARNING},
         [DETOUR_LINT_CONFLICT] = {"conflict", DETOUR_LINT_ERROR},
         [DETOUR_LINT_PERM_NO_CACHE] = {"permanent-no-cache", DETOUR_LINT_WARNING},
+        [DETOUR_LINT_METHOD_CHANGE] = {"method-change", DETOUR_LINT_WARNING},
+        [DETOUR_LINT_WINDOW_ENDED] = {"window-ended", DETOUR_LINT_WARNING},
+        [DETOUR_LINT_WINDOW_NEVER] = {"window-never", DETOUR_LINT_WARNING},
+        [DETOUR_LINT_WEIGHTS] = {"weights", DETOUR_LINT_WARNING},
+        [DETOUR_LINT_OPEN_REDIRECT] = {"open-redirect", DETOUR_LINT_WARNING},
+        [DETOUR_LINT_MAY_LOOP] = {"may-loop", DETOUR_LINT_WARNING},
 };
 
 const char *detour_lint_code_name(enum detour_lint_code c)
@@ -175,6 +182,7 @@ struct walk {
 	unsigned nhops;   /* redirects issued */
 	unsigned loop_at; /* W_LOOP */
 	bool via_group;   /* a later hop was a weighted group: no flattening */
+	unsigned nmay;    /* hops after the first whose rule applies to some requests */
 };
 
 struct hostref {
@@ -204,6 +212,13 @@ struct lint {
 	uint32_t *hop;    /* rule of each hop */
 	uint64_t *loops;  /* keys of loops already reported */
 	size_t nloops, loops_cap;
+
+	uint32_t *splats; /* unconditional splat rules, in file order (regex shadowing) */
+	size_t nsplats;
+	uint32_t *conds; /* live rules with conditions or a window, in file order */
+	size_t nconds;
+	uint32_t *gfirst; /* weighted member: first member of its group + 1; else 0 */
+	bool *may;        /* per hop: the rule applies only to some requests */
 
 	/* the names of the rule being walked, for the sentinels */
 	struct detour_slice names[DETOUR_MAX_CAPTURES + 1];
@@ -275,11 +290,106 @@ static struct detour_lint_finding *add(struct lint *L, enum detour_lint_code cod
 	return f;
 }
 
+/* ------------------------------------------------------------ extensions */
+
+static const struct detour_rule_ext *ext_of(const struct detour_ruleset *rs,
+                                            const struct detour_rule *r)
+{
+	return (r->flags & DETOUR_RULE_EXT) ? detour_ruleset_ext(rs, r) : NULL;
+}
+
+bool detour_lint_conditional(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	const struct detour_rule_ext *x = ext_of(rs, r);
+
+	return x && (x->nconds || (x->flags & (DETOUR_EXT_WINDOW | DETOUR_EXT_CAPTURE_AUTHORITY)));
+}
+
+/* Whether r depends on the request itself (conditions) or the clock (a
+ * window): a walk that goes through it "may" redirect. */
+static bool walk_conditional(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	const struct detour_rule_ext *x = ext_of(rs, r);
+
+	return x && (x->nconds || (x->flags & DETOUR_EXT_WINDOW));
+}
+
+static uint32_t weight_of(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	const struct detour_rule_ext *x = ext_of(rs, r);
+
+	return x ? x->weight : 0;
+}
+
+static bool case_i(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	const struct detour_rule_ext *x = ext_of(rs, r);
+
+	return x && (x->flags & DETOUR_EXT_CASE_I);
+}
+
+static void sb_cond_text(struct sb *b, const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	static const char *const dn[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+	const struct detour_rule_ext *x = ext_of(rs, r);
+	char tb[40];
+
+	if (x == NULL)
+		return;
+	for (unsigned i = 0; i < x->nconds; i++) {
+		if (b->n)
+			sb_put(b, " ", 1);
+		sb_put(b, x->conds[i].text.p, x->conds[i].text.len);
+	}
+	if (x->flags & DETOUR_EXT_WINDOW) {
+		const struct detour_window *w = &x->window;
+		if (w->from != DETOUR_TIME_NONE_FROM) {
+			detour_time_format(w->from, tb, sizeof(tb));
+			sb_fmt(b, "%sfrom=%s", b->n ? " " : "", tb);
+		}
+		if (w->until != DETOUR_TIME_NONE_UNTIL) {
+			detour_time_format(w->until, tb, sizeof(tb));
+			sb_fmt(b, "%suntil=%s", b->n ? " " : "", tb);
+		}
+		if (w->days) {
+			sb_str(b, b->n ? " days=" : "days=");
+			bool first = true;
+			for (unsigned d = 0; d < 7; d++)
+				if (w->days & (1u << d)) {
+					sb_fmt(b, "%s%s", first ? "" : ",", dn[d]);
+					first = false;
+				}
+		}
+		if (w->hour_from >= 0)
+			sb_fmt(b, "%shours=%02d:%02d-%02d:%02d", b->n ? " " : "",
+			       (int)(w->hour_from / 3600), (int)(w->hour_from / 60 % 60),
+			       (int)(w->hour_to / 3600), (int)(w->hour_to / 60 % 60));
+		if (w->tz && (w->days || w->hour_from >= 0))
+			sb_fmt(b, " tz=%s", detour_tz_name(w->tz));
+	}
+	if (x->weight)
+		sb_fmt(b, "%sweight=%u", b->n ? " " : "", (unsigned)x->weight);
+}
+
+const char *detour_lint_conditions(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                   char *buf, size_t cap)
+{
+	struct sb b = {0};
+
+	if (cap == 0)
+		return buf;
+	sb_cond_text(&b, rs, r);
+	snprintf(buf, cap, "%s", b.p && !b.fail ? b.p : "");
+	free(b.p);
+	return buf;
+}
+
 /* ---------------------------------------------------------------- sources */
 
-static bool same_source(const struct detour_rule *a, const struct detour_rule *b)
+static bool same_source(const struct detour_ruleset *rs, const struct detour_rule *a,
+                        const struct detour_rule *b)
 {
-	return a->kind == b->kind && a->scheme == b->scheme &&
+	return case_i(rs, a) == case_i(rs, b) && a->kind == b->kind && a->scheme == b->scheme &&
 	       (a->flags & DETOUR_RULE_HOST_WILDCARD) == (b->flags & DETOUR_RULE_HOST_WILDCARD) &&
 	       a->host_len == b->host_len && a->path_len == b->path_len &&
 	       memcmp(a->host, b->host, a->host_len) == 0 &&
@@ -314,7 +424,7 @@ static int find_same_sources(struct lint *L)
 				break;
 			}
 			const struct detour_rule *f = detour_ruleset_get(L->rs, slots[k] - 1);
-			if (same_source(f, r)) {
+			if (same_source(L->rs, f, r)) {
 				L->same[i] = slots[k];
 				break;
 			}
@@ -331,6 +441,13 @@ static bool same_answer(const struct detour_rule *a, const struct detour_rule *b
 	       a->target_len == b->target_len && memcmp(a->target, b->target, a->target_len) == 0;
 }
 
+/* Whether rule w always applies when its source matches: no condition, no
+ * time window, no open-redirect guard, not a member of a weighted group. */
+static bool unconditional(const struct lint *L, const struct detour_rule *w)
+{
+	return !detour_lint_conditional(L->rs, w) && weight_of(L->rs, w) == 0;
+}
+
 static void check_duplicates(struct lint *L)
 {
 	for (size_t i = 0; i < L->n && !L->nomem; i++) {
@@ -344,7 +461,7 @@ static void check_duplicates(struct lint *L)
 		 * weight) does not always answer: the same source again is a
 		 * fallback or a member of its group, not a duplicate. Whether an
 		 * unconditional rule shadows it is for check_shadowed. */
-		if (f->flags & DETOUR_RULE_EXT)
+		if (!unconditional(L, f) || L->dead[j])
 			continue;
 		L->dead[i] = 1;
 		if (same_answer(f, r)) {
@@ -459,12 +576,32 @@ static bool scheme_covers(const struct detour_rule *w, enum detour_scheme s)
 	return w->scheme == DETOUR_SCHEME_ANY || w->scheme == s;
 }
 
-/* Whether rule w always applies when its source matches: no condition, no
- * time window, not a member of a weighted group. */
-static bool unconditional(const struct lint *L, const struct detour_rule *w)
+/* A case-sensitive rule never covers a case=insensitive one. */
+static bool case_covers(const struct lint *L, const struct detour_rule *w,
+                        const struct detour_rule *r)
 {
-	(void)L;
-	return !(w->flags & DETOUR_RULE_EXT);
+	return case_i(L->rs, w) || !case_i(L->rs, r);
+}
+
+/* The earlier unconditional splat that takes every request regex rule r
+ * matches, or NULL. Only what is provable: every match of r starts with its
+ * literal prefix (struct detour_rule_ext), so a splat "/p/ *" covers a regex
+ * whose prefix starts with "/p/", and "/ *" covers every regex. */
+static const struct detour_rule *regex_covering(const struct lint *L, const struct detour_rule *r)
+{
+	const struct detour_rule_ext *x = ext_of(L->rs, r);
+
+	if (x == NULL || case_i(L->rs, r))
+		return NULL;
+	for (size_t k = 0; k < L->nsplats && L->splats[k] < r->index; k++) {
+		const struct detour_rule *w = detour_ruleset_get(L->rs, L->splats[k]);
+		if (w->scheme != DETOUR_SCHEME_ANY || !host_covers(w, r))
+			continue;
+		if (w->path_len == 1 ||
+		    (x->prefix_len >= w->path_len && !memcmp(x->prefix, w->path, w->path_len)))
+			return w;
+	}
+	return NULL;
 }
 
 /* The example request of rule r: its host (a wildcard gets a label), and its
@@ -559,9 +696,10 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
 	 * its own host, w covers r's host as the table judges hosts (a wildcard
 	 * r is asked with a label no exact host rule names). */
 	if (r->kind == DETOUR_SRC_EXACT) {
-		if (unconditional(L, w) && host_covers(w, r))
+		if (unconditional(L, w) && host_covers(w, r) && case_covers(L, w, r))
 			return w;
-	} else if (w->kind != DETOUR_SRC_REGEX && unconditional(L, w) && host_covers(w, r)) {
+	} else if (w->kind != DETOUR_SRC_REGEX && unconditional(L, w) && host_covers(w, r) &&
+	           case_covers(L, w, r)) {
 		split_source(w, ws);
 		if (path_covers(ws, rs_))
 			return w;
@@ -571,7 +709,7 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
 	for (uint32_t j = 0; j < r->index; j++) {
 		const struct detour_rule *c = detour_ruleset_get(L->rs, j);
 		if (c->kind == DETOUR_SRC_REGEX || !unconditional(L, c) || !scheme_covers(c, s) ||
-		    !host_covers(c, r))
+		    !host_covers(c, r) || !case_covers(L, c, r))
 			continue;
 		if (r->kind != DETOUR_SRC_EXACT && c->kind == DETOUR_SRC_EXACT)
 			continue;
@@ -594,11 +732,13 @@ static void check_shadowed(struct lint *L)
 	}
 	for (size_t i = 0; i < L->n && !L->nomem; i++) {
 		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
-		if (L->dead[i] || r->kind == DETOUR_SRC_REGEX)
+		if (L->dead[i])
 			continue;
-		split_source(r, rsg);
 		const struct detour_rule *w;
-		if (r->scheme != DETOUR_SCHEME_ANY || !L->scheme_rules) {
+		if (r->kind == DETOUR_SRC_REGEX) {
+			w = regex_covering(L, r);
+		} else if (split_source(r, rsg),
+		           r->scheme != DETOUR_SCHEME_ANY || !L->scheme_rules) {
 			enum detour_scheme s =
 			        r->scheme == DETOUR_SCHEME_ANY ? DETOUR_SCHEME_HTTP : r->scheme;
 			w = covering(L, r, s, rsg, wsg, path);
@@ -629,10 +769,185 @@ out:
 
 /* ---------------------------------------------------------------- choices */
 
+/* Whether window w is open at some time in [a, b) (b - a within 8 days for
+ * a recurring window, which repeats every week). */
+static bool opens(const struct detour_window *w, int64_t a, int64_t b)
+{
+	int64_t end, next;
+
+	if (detour_window_at(w, a, &end, &next))
+		return true;
+	return next < b;
+}
+
+/* Time windows against the clock (L->now, which DETOUR_NOW sets in the CLI as
+ * it does in the server). A window that never opens or has ended makes the
+ * rule dead: it is not walked. */
+static void check_windows(struct lint *L)
+{
+	char a[40], b[40];
+
+	for (size_t i = 0; i < L->n && !L->nomem; i++) {
+		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+		const struct detour_rule_ext *x = ext_of(L->rs, r);
+		if (x == NULL || !(x->flags & DETOUR_EXT_WINDOW))
+			continue;
+		const struct detour_window *w = &x->window;
+		struct sb msg = {0}, fix = {0};
+		bool recurring = w->days || w->hour_from >= 0;
+		if (recurring && w->from != DETOUR_TIME_NONE_FROM &&
+		    w->until != DETOUR_TIME_NONE_UNTIL && !opens(w, w->from, w->until)) {
+			/* the loader refuses from >= until; days=/hours= that never
+			 * fall between from= and until= are for lint */
+			struct sb c = {0};
+			sb_cond_text(&c, L->rs, r);
+			sb_fmt(&msg, "the time window never opens: %s", c.p ? c.p : "");
+			free(c.p);
+			sb_str(&fix,
+			       "widen from=/until= to a day that days=/hours= allow, or remove "
+			       "the rule");
+			L->dead[i] = 1;
+			add(L, DETOUR_LINT_WINDOW_NEVER, (uint32_t)i, &msg, &fix, NULL, 0);
+		} else if (w->until != DETOUR_TIME_NONE_UNTIL &&
+		           (w->until <= (int64_t)L->now ||
+		            (recurring && !opens(w, (int64_t)L->now, w->until)))) {
+			detour_time_format(w->until, a, sizeof(a));
+			detour_time_format((int64_t)L->now, b, sizeof(b));
+			if (w->until <= (int64_t)L->now)
+				sb_fmt(&msg,
+				       "the time window ended at %s (now %s): this rule never "
+				       "applies again",
+				       a, b);
+			else
+				sb_fmt(&msg,
+				       "the time window has no opening left before until=%s (now "
+				       "%s): "
+				       "this rule never applies again",
+				       a, b);
+			sb_str(&fix, "remove the rule, or move until= to the future");
+			L->dead[i] = 1;
+			add(L, DETOUR_LINT_WINDOW_ENDED, (uint32_t)i, &msg, &fix, NULL, 0);
+		}
+	}
+}
+
+/* L->gfirst[i]: the first live weighted rule with rule i's source + 1, for
+ * every live weighted rule i (the group's lead; the table answers a group at
+ * its first member's place). */
+static void group_index(struct lint *L)
+{
+	uint32_t *lead = calloc(L->n + 1, sizeof(*lead)); /* by first same-source rule */
+
+	if (lead == NULL) {
+		L->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < L->n; i++) {
+		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+		if (weight_of(L->rs, r) == 0 || L->dead[i])
+			continue;
+		uint32_t key = L->same[i] ? L->same[i] - 1 : (uint32_t)i;
+		if (lead[key] == 0)
+			lead[key] = (uint32_t)i + 1;
+		L->gfirst[i] = lead[key];
+	}
+	free(lead);
+}
+
+/* Weighted groups: their weights. When one weight is 10 or
+ * more, the weights read as percentages and must total 100; otherwise they
+ * are ratios (3 and 1: 75% and 25%). A group of one is no split. */
+static void check_groups(struct lint *L)
+{
+	uint64_t *sum = calloc(L->n + 1, sizeof(*sum));
+	uint32_t *cnt = calloc(L->n + 1, sizeof(*cnt)), *mx = calloc(L->n + 1, sizeof(*mx));
+
+	if (!sum || !cnt || !mx) {
+		L->nomem = true;
+		goto out;
+	}
+	group_index(L);
+	for (size_t i = 0; i < L->n; i++) {
+		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+		uint32_t wt = weight_of(L->rs, r);
+		if (wt == 0 || L->gfirst[i] == 0)
+			continue;
+		uint32_t g = L->gfirst[i] - 1;
+		sum[g] += wt;
+		cnt[g]++;
+		if (wt > mx[g])
+			mx[g] = wt;
+	}
+	for (size_t g = 0; g < L->n && !L->nomem; g++) {
+		if (cnt[g] == 0 || L->gfirst[g] != g + 1)
+			continue;
+		const struct detour_rule *r = detour_ruleset_get(L->rs, g);
+		struct sb msg = {0}, fix = {0};
+		char src[256];
+		if (cnt[g] == 1) {
+			sb_fmt(&msg,
+			       "a weighted group of one: no other line has the source %s and a "
+			       "weight=, so weight=%u splits nothing (and makes the answer "
+			       "private, "
+			       "no-store)",
+			       detour_lint_source_text(r, src, sizeof(src)), (unsigned)mx[g]);
+			sb_str(&fix,
+			       "add the other variants with the same source, or remove weight=");
+			add(L, DETOUR_LINT_WEIGHTS, (uint32_t)g, &msg, &fix, NULL, 0);
+		} else if (mx[g] >= 10 && sum[g] != 100) {
+			uint32_t *rel = malloc(cnt[g] * sizeof(*rel));
+			size_t nr = 0;
+			if (rel == NULL) {
+				L->nomem = true;
+				break;
+			}
+			sb_fmt(&msg, "the weights of this group add up to %llu, not 100: ",
+			       (unsigned long long)sum[g]);
+			for (size_t i = g; i < L->n; i++) {
+				if (L->gfirst[i] != g + 1)
+					continue;
+				const struct detour_rule *m = detour_ruleset_get(L->rs, i);
+				uint32_t wt = weight_of(L->rs, m);
+				if (i != g)
+					sb_str(&msg, ", ");
+				sb_fmt(&msg, "%s gets %u/%llu (%.1f%%)",
+				       m->target_len ? m->target : "-", (unsigned)wt,
+				       (unsigned long long)sum[g], 100.0 * wt / (double)sum[g]);
+				if (i != g)
+					rel[nr++] = (uint32_t)i; /* the other members */
+			}
+			sb_str(&fix, "make the weights total 100, or use small ratios (3 and 1)");
+			add(L, DETOUR_LINT_WEIGHTS, (uint32_t)g, &msg, &fix, rel, nr);
+			free(rel);
+		}
+	}
+out:
+	free(sum);
+	free(cnt);
+	free(mx);
+}
+
+/* The methods rule r is limited to: a mask of (1 << enum detour_method), or 0
+ * when it has no method= condition. */
+static unsigned method_mask(const struct detour_rule_ext *x)
+{
+	unsigned m = ~0u;
+	bool any = false;
+
+	for (unsigned i = 0; x && i < x->nconds; i++) {
+		if (x->conds[i].kind != DETOUR_COND_METHOD)
+			continue;
+		any = true;
+		m &= x->conds[i].negate ? ~(unsigned)x->conds[i].methods : x->conds[i].methods;
+	}
+	return any ? m : 0;
+}
+
 static void check_choices(struct lint *L)
 {
 	for (size_t i = 0; i < L->n && !L->nomem; i++) {
 		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+		const struct detour_rule_ext *x = ext_of(L->rs, r);
 		if (L->dead[i])
 			continue;
 		if ((r->status == 301 || r->status == 308) && r->cache == DETOUR_CACHE_UNSET) {
@@ -644,6 +959,42 @@ static void check_choices(struct lint *L)
 			sb_fmt(&fix, "add cache=1d (or another lifetime), or use %u while testing",
 			       r->status == 301 ? 302u : 307u);
 			add(L, DETOUR_LINT_PERM_NO_CACHE, (uint32_t)i, &msg, &fix, NULL, 0);
+		}
+		unsigned mm = method_mask(x);
+		unsigned unsafe = mm & (1u << DETOUR_M_POST | 1u << DETOUR_M_PUT);
+		if ((r->status == 301 || r->status == 302) && unsafe) {
+			/* RFC 9110 §15.4.2 (301) and §15.4.3 (302): "For historical
+			 * reasons, a user agent MAY change the request method from
+			 * POST to GET for the subsequent request." 307 and 308
+			 * (§15.4.8, §15.4.9) forbid that change. */
+			struct sb msg = {0}, fix = {0};
+			unsigned to = r->status == 301 ? 308u : 307u;
+			sb_fmt(&msg,
+			       "%u on a rule for %s%s%s: clients may follow it with a GET and lose "
+			       "the request body (RFC 9110 %s)",
+			       (unsigned)r->status, (unsafe & 1u << DETOUR_M_POST) ? "POST" : "",
+			       unsafe == (1u << DETOUR_M_POST | 1u << DETOUR_M_PUT) ? "/" : "",
+			       (unsafe & 1u << DETOUR_M_PUT) ? "PUT" : "",
+			       r->status == 301 ? "§15.4.2" : "§15.4.3");
+			sb_fmt(&fix, "use %u, which keeps the method and the body", to);
+			add(L, DETOUR_LINT_METHOD_CHANGE, (uint32_t)i, &msg, &fix, NULL, 0);
+		}
+		if (x && (x->flags & DETOUR_EXT_CAPTURE_AUTHORITY) && r->target_len &&
+		    r->target[0] != 'h' && r->target[0] != 'H') {
+			/* The engine lets this rule load (allow-hosts= is given) and
+			 * checks every Location's host, but the scheme comes from the
+			 * request too: an allowed host over plain http. */
+			struct sb msg = {0}, fix = {0};
+			sb_fmt(&msg,
+			       "the target starts with a capture: a request chooses the whole "
+			       "Location, its scheme too (http:// to an allowed host, no TLS); "
+			       "only "
+			       "allow-hosts= (%u host%s) limits where visitors go",
+			       (unsigned)x->nallow, x->nallow == 1 ? "" : "s");
+			sb_str(&fix,
+			       "write the scheme in the target (https://$1...) and capture only "
+			       "what follows it");
+			add(L, DETOUR_LINT_OPEN_REDIRECT, (uint32_t)i, &msg, &fix, NULL, 0);
 		}
 	}
 }
@@ -828,6 +1179,108 @@ static struct detour_match_req req_of(const struct lint *L, const struct state *
 	};
 }
 
+/* Fills m as the table does for rule r, whose source matches path[0..n)
+ * (detour_table_source_matches), when the table itself did not answer with r
+ * (its conditions or window do not hold for the bare GET lint asks with).
+ * The captures are found as table.c finds them: the rule's regex (regex and
+ * case=insensitive sources), the rest after a splat's prefix, or the
+ * segments of a pattern. */
+static void fill_cand(const struct lint *L, const struct detour_rule *r, const char *path, size_t n,
+                      struct detour_match *m)
+{
+	const struct detour_rule_ext *x = ext_of(L->rs, r);
+
+	memset(m, 0, sizeof(*m));
+	m->rule = r;
+	m->ext = x;
+	m->window_end = INT64_MAX;
+	if (x && x->re) {
+		size_t ov[2 * (1 + DETOUR_MAX_CAPTURES)];
+		bool hit = detour_re_match(x->re, path, n, ov);
+		unsigned nc = 0;
+		if (r->flags & DETOUR_RULE_SPLAT)
+			m->splat = (struct detour_slice){path + n, 0};
+		for (unsigned g = 1; g <= x->ngroups && g <= DETOUR_MAX_CAPTURES; g++) {
+			struct detour_slice v = {path + n, 0};
+			if (hit && ov[2 * g] != SIZE_MAX)
+				v = (struct detour_slice){path + ov[2 * g],
+				                          ov[2 * g + 1] - ov[2 * g]};
+			const struct detour_slice *nm = &x->group_names[g - 1];
+			if (r->kind != DETOUR_SRC_REGEX && nm->len == 5 &&
+			    !memcmp(nm->p, "splat", 5)) {
+				m->splat = v;
+				continue;
+			}
+			m->names[nc] = *nm;
+			m->caps[nc++] = v;
+		}
+		m->ncaps = nc;
+		return;
+	}
+	if (r->kind == DETOUR_SRC_SPLAT) {
+		size_t pl = r->path_len;
+		m->splat = n >= pl ? (struct detour_slice){path + pl, n - pl}
+		                   : (struct detour_slice){path + n, 0};
+	} else if (r->kind == DETOUR_SRC_PATTERN) {
+		bool tail = (r->flags & DETOUR_RULE_SPLAT) != 0;
+		size_t rn = r->path_len - (tail ? 2u : 0u), ri = 1, pi = 1, pe = n;
+		for (;;) {
+			const char *rse = memchr(r->path + ri, '/', rn - ri);
+			size_t re = rse ? (size_t)(rse - r->path) : rn;
+			const char *pse = pi <= n ? memchr(path + pi, '/', n - pi) : NULL;
+			pe = pse ? (size_t)(pse - path) : n;
+			if (pi > n)
+				pe = pi = n;
+			if (re - ri > 1 && r->path[ri] == ':' && m->ncaps < DETOUR_MAX_CAPTURES) {
+				m->names[m->ncaps] =
+				        (struct detour_slice){r->path + ri + 1, re - ri - 1};
+				m->caps[m->ncaps++] = (struct detour_slice){path + pi, pe - pi};
+			}
+			if (re >= rn)
+				break;
+			ri = re + 1;
+			pi = pe + 1;
+		}
+		if (tail)
+			m->splat = pe < n ? (struct detour_slice){path + pe + 1, n - pe - 1}
+			                  : (struct detour_slice){path + n, 0};
+	}
+}
+
+/* The rule a client asking q meets, for a walk: the first rule in file order
+ * whose source matches and that may apply. A rule with conditions or a window
+ * that comes before the table's answer to a bare GET is taken ("may": it
+ * answers only some requests); *may is also set when the table's answer has
+ * conditions or a window itself. A weighted group is followed through its
+ * first member (*group). Returns false when no rule answers. */
+static bool resolve(struct lint *L, const struct detour_match_req *q, struct detour_match *m,
+                    bool *may, bool *group)
+{
+	bool found = detour_table_match(L->t, q, m);
+	uint32_t lim = found ? m->rule->index : UINT32_MAX;
+
+	*may = false;
+	*group = false;
+	for (size_t k = 0; k < L->nconds && L->conds[k] < lim; k++) {
+		const struct detour_rule *c = detour_ruleset_get(L->rs, L->conds[k]);
+		if (detour_table_source_matches(L->t, q, c)) {
+			fill_cand(L, c, q->path, q->path_len, m);
+			*may = found = true;
+			break;
+		}
+	}
+	if (!found)
+		return false;
+	*may |= walk_conditional(L->rs, m->rule);
+	uint32_t gi = L->gfirst ? L->gfirst[m->rule->index] : 0;
+	if (gi) {
+		*group = *may = true; /* a visitor may get another variant */
+		if (gi - 1 != m->rule->index)
+			fill_cand(L, detour_ruleset_get(L->rs, gi - 1), q->path, q->path_len, m);
+	}
+	return true;
+}
+
 /* Follows rule r from its example request on (host, https). */
 static void walk(struct lint *L, const struct detour_rule *r, const char *host, size_t hl,
                  bool https, struct walk *w)
@@ -848,13 +1301,29 @@ static void walk(struct lint *L, const struct detour_rule *r, const char *host, 
 	for (unsigned k = 0;; k++) {
 		struct state *s = &L->st[k];
 		struct detour_match_req q = req_of(L, s);
-		if (!detour_table_match(L->t, &q, &m)) {
-			w->end = k ? W_END : W_NOT_R;
+		bool may = false, group = false;
+		if (k == 0) {
+			/* r answers its own example unless an earlier rule that
+			 * always applies takes it (another host's rule, say); r's
+			 * own conditions, window and group are assumed to hold */
+			bool found = detour_table_match(L->t, &q, &m);
+			if (found && m.rule->index < r->index && unconditional(L, m.rule))
+				return;
+			if (!detour_table_source_matches(L->t, &q, r))
+				return;
+			if (!found || m.rule != r)
+				fill_cand(L, r, s->path, s->pl, &m);
+			may = walk_conditional(L->rs, r) || weight_of(L->rs, r);
+		} else if (!resolve(L, &q, &m, &may, &group)) {
+			w->end = W_END;
 			w->nhops = k;
 			return;
 		}
-		if (k == 0 && m.rule != r)
-			return;
+		L->may[k] = may;
+		if (k && may)
+			w->nmay++;
+		if (k && group)
+			w->via_group = true;
 		if (m.rule->target_len == 0) {
 			/* a 410: the end of the road */
 			w->end = k ? W_END : W_NOT_R;
@@ -890,6 +1359,32 @@ static void walk(struct lint *L, const struct detour_rule *r, const char *host, 
 			}
 		}
 	}
+}
+
+/* Fills L->splats (splats == true) or L->conds with the live rules. */
+static int index_rules(struct lint *L, bool splats)
+{
+	uint32_t *v = malloc((L->n + 1) * sizeof(*v));
+	size_t nv = 0;
+
+	if (v == NULL)
+		return -1;
+	for (size_t i = 0; i < L->n; i++) {
+		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+		if (L->dead[i])
+			continue;
+		if (splats ? r->kind == DETOUR_SRC_SPLAT && unconditional(L, r)
+		           : walk_conditional(L->rs, r))
+			v[nv++] = (uint32_t)i;
+	}
+	if (splats) {
+		L->splats = v;
+		L->nsplats = nv;
+	} else {
+		L->conds = v;
+		L->nconds = nv;
+	}
+	return 0;
 }
 
 /* The names of r's placeholders, for sb_unsentinel. */
@@ -990,6 +1485,33 @@ static void sb_context(const struct lint *L, struct sb *b, const struct detour_r
 	}
 }
 
+/* "; only some requests: file:line applies when method=POST" for every hop
+ * from hop first on whose rule applies to some requests only. */
+static void sb_may_note(const struct lint *L, struct sb *b, const struct walk *w, unsigned first)
+{
+	bool any = false;
+
+	for (unsigned k = first; k < w->nhops; k++) {
+		bool dup = false;
+		if (!L->may[k])
+			continue;
+		for (unsigned j = first; j < k; j++)
+			dup |= L->may[j] && L->hop[j] == L->hop[k];
+		if (dup)
+			continue;
+		const struct detour_rule *h = detour_ruleset_get(L->rs, L->hop[k]);
+		sb_str(b, any ? ", " : "; only for some requests: ");
+		rule_ref(L, L->hop[k], b);
+		sb_str(b, " applies when ");
+		struct sb c = {0};
+		sb_cond_text(&c, L->rs, h);
+		if (c.p)
+			sb_str(b, c.p);
+		free(c.p);
+		any = true;
+	}
+}
+
 /* Reports the loop of walk w from rule r. */
 static void report_loop(struct lint *L, const struct detour_rule *r, const struct walk *w)
 {
@@ -1041,6 +1563,9 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		add(L, DETOUR_LINT_CHAIN, r->index, &msg, NULL, L->hop, w->nhops);
 		goto out;
 	}
+	bool may = false;
+	for (unsigned k = 0; k < w->nhops; k++)
+		may |= L->may[k];
 	uint64_t key = set_key(cyc, nc, tmp);
 	if (!loop_seen(L, key)) {
 		struct sb msg = {0}, fix = {0};
@@ -1089,8 +1614,9 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 			sb_str(&fix,
 			       "make the target of these rules leave what their source matches");
 		}
+		sb_may_note(L, &msg, w, 0);
 		sb_example_note(L, &msg);
-		add(L, code, mi, &msg, &fix, tmp, nc);
+		add(L, may ? DETOUR_LINT_MAY_LOOP : code, mi, &msg, &fix, tmp, nc);
 	}
 	if (!in_cycle) {
 		struct sb msg = {0};
@@ -1108,8 +1634,9 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		}
 		if (w->end != W_LOOP)
 			sb_str(&msg, " -> ...");
+		sb_may_note(L, &msg, w, 0);
 		sb_example_note(L, &msg);
-		add(L, DETOUR_LINT_LOOP, r->index, &msg, NULL, &mi, 1);
+		add(L, may ? DETOUR_LINT_MAY_LOOP : DETOUR_LINT_LOOP, r->index, &msg, NULL, &mi, 1);
 	}
 out:
 	free(tmp);
@@ -1201,12 +1728,22 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 		sb_str(&line, target.p);
 	sb_fmt(&line, " %u", (unsigned)r->status);
 	sb_options(&line, r);
+	/* the flattened rule keeps r's conditions and window (a weighted member
+	 * or an allow-hosts rule is not flattened: see keep below) */
+	struct sb conds = {0};
+	sb_cond_text(&conds, L->rs, r);
+	if (conds.p && conds.n) {
+		sb_str(&line, " ");
+		sb_str(&line, conds.p);
+	}
+	free(conds.p);
 
 	sb_context(L, &msg, r);
+	bool may = w->nmay > 0;
 	if (code == DETOUR_LINT_TARGET_REDIRECTS) {
 		sb_str(&msg, "target ");
 		sb_state(L, &msg, 1, 0);
-		sb_str(&msg, " is redirected again by ");
+		sb_str(&msg, may ? " may be redirected again by " : " is redirected again by ");
 		rule_ref(L, L->hop[1], &msg);
 		sb_str(&msg, " to ");
 		sb_unsentinel(L, &msg, L->st[2].loc, L->st[2].ll);
@@ -1223,19 +1760,24 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 		sb_rule_list(L, &msg, L->hop, w->nhops);
 		sb_str(&msg, ")");
 	}
+	/* no single rule replaces the walk */
+	bool keep = w->via_group || may || weight_of(L->rs, r) ||
+	            (detour_lint_conditional(L->rs, r) && !walk_conditional(L->rs, r));
+	if (may)
+		sb_may_note(L, &msg, w, 1);
 	if (w->via_group) {
 		sb_str(&msg, "; a weighted group on the way, first variant followed");
-	} else {
+	} else if (!may) {
 		sb_str(&msg, ctx ? "; add before it: " : "; replace with: ");
 		if (line.p)
 			sb_str(&msg, line.p);
 	}
 	sb_example_note(L, &msg);
-	if (!w->via_group && line.p)
+	if (!keep && line.p)
 		sb_str(&fix, line.p);
 	struct detour_lint_finding *f =
-	        add(L, code, r->index, &msg, w->via_group ? NULL : &fix, L->hop + 1, w->nhops - 1);
-	if (f && !w->via_group && line.p && loads(line.p)) {
+	        add(L, code, r->index, &msg, keep ? NULL : &fix, L->hop + 1, w->nhops - 1);
+	if (f && !keep && line.p && loads(line.p)) {
 		f->edit_kind = ctx ? DETOUR_LINT_EDIT_INSERT : DETOUR_LINT_EDIT_TARGET;
 		f->edit = strdup(ctx ? line.p : (target.p ? target.p : ""));
 		if (f->edit == NULL)
@@ -1335,9 +1877,11 @@ detour_err detour_lint(const struct detour_table *t, const struct detour_lint_op
 	L.now = opts && opts->now ? opts->now : time(NULL);
 	L.dead = calloc(L.n + 1, 1);
 	L.same = calloc(L.n + 1, sizeof(*L.same));
+	L.gfirst = calloc(L.n + 1, sizeof(*L.gfirst));
 	L.st = calloc(L.max_hops + 1, sizeof(*L.st));
 	L.hop = calloc(L.max_hops + 1, sizeof(*L.hop));
-	if (!L.dead || !L.same || !L.st || !L.hop)
+	L.may = calloc(L.max_hops + 1, sizeof(*L.may));
+	if (!L.dead || !L.same || !L.gfirst || !L.st || !L.hop || !L.may)
 		goto nomem;
 	for (unsigned k = 0; k <= L.max_hops; k++) {
 		L.st[k].path = malloc(PATH_CAP);
@@ -1348,11 +1892,19 @@ detour_err detour_lint(const struct detour_table *t, const struct detour_lint_op
 	}
 	if (collect_hosts(&L) || find_same_sources(&L))
 		goto nomem;
-	check_duplicates(&L);
+	check_windows(&L);
+	if (!L.nomem)
+		check_duplicates(&L);
+	if (!L.nomem && index_rules(&L, true))
+		goto nomem;
 	if (!L.nomem)
 		check_shadowed(&L);
 	if (!L.nomem)
+		check_groups(&L);
+	if (!L.nomem)
 		check_choices(&L);
+	if (!L.nomem && index_rules(&L, false))
+		goto nomem;
 	if (!L.nomem)
 		check_walks(&L);
 	if (L.nomem)
@@ -1377,8 +1929,12 @@ done:
 		}
 	free(L.st);
 	free(L.hop);
+	free(L.may);
 	free(L.dead);
 	free(L.same);
+	free(L.gfirst);
+	free(L.splats);
+	free(L.conds);
 	free(L.hosts);
 	free(L.loops);
 	return err;
@@ -1400,39 +1956,60 @@ void detour_lint_result_fini(struct detour_lint_result *r)
 
 int64_t detour_lint_next_rule(const struct detour_table *t, const struct detour_rule *r)
 {
+	return detour_lint_next_rule_at(t, r, 0, NULL);
+}
+
+int64_t detour_lint_next_rule_at(const struct detour_table *t, const struct detour_rule *r,
+                                 time_t now, bool *may)
+{
 	struct lint L = {0};
 	struct state st[2];
 	char host[HOST_BUF];
 	struct walk w;
 	int64_t ret = -1;
+	bool mayv[2] = {false, false};
 
-	if (r->target_len == 0 || r->kind == DETOUR_SRC_REGEX)
+	if (may)
+		*may = false;
+	if (r->target_len == 0)
 		return -1;
 	L.t = t;
 	L.rs = detour_table_rules(t);
 	L.n = detour_ruleset_count(L.rs);
 	L.max_hops = 1;
-	L.now = time(NULL);
+	L.now = now ? now : time(NULL);
 	uint32_t hop[2];
 	memset(st, 0, sizeof(st));
 	L.st = st;
 	L.hop = hop;
+	L.may = mayv;
 	for (int k = 0; k < 2; k++) {
 		st[k].path = malloc(PATH_CAP);
 		st[k].query = malloc(LOC_CAP);
 		st[k].loc = malloc(LOC_CAP);
 	}
+	L.dead = calloc(L.n + 1, 1);
+	L.same = calloc(L.n + 1, sizeof(*L.same));
+	L.gfirst = calloc(L.n + 1, sizeof(*L.gfirst));
 	if (!st[0].path || !st[0].query || !st[0].loc || !st[1].path || !st[1].query ||
-	    !st[1].loc || collect_hosts(&L))
+	    !st[1].loc || !L.dead || !L.same || !L.gfirst || collect_hosts(&L) ||
+	    find_same_sources(&L))
+		goto out;
+	group_index(&L);
+	if (index_rules(&L, false))
 		goto out;
 	size_t hl = example_host(r, host);
 	walk(&L, r, host, hl, r->scheme == DETOUR_SCHEME_HTTPS, &w);
 	if (w.end != W_NOT_R && w.end != W_LEAVES && w.nhops >= 1) {
 		/* the first Location: which rule answers it (a 410 too) */
 		struct detour_match m;
+		bool group;
 		struct detour_match_req q = req_of(&L, &st[1]);
-		if (detour_table_match(t, &q, &m))
+		if (resolve(&L, &q, &m, &mayv[1], &group)) {
 			ret = m.rule->index;
+			if (may)
+				*may = mayv[1];
+		}
 	}
 out:
 	for (int k = 0; k < 2; k++) {
@@ -1440,6 +2017,10 @@ out:
 		free(st[k].query);
 		free(st[k].loc);
 	}
+	free(L.dead);
+	free(L.same);
+	free(L.gfirst);
+	free(L.conds);
 	free(L.hosts);
 	return ret;
 }

@@ -26,6 +26,14 @@ enum detour_lint_code {
 	DETOUR_LINT_DUPLICATE,        /* "duplicate": same source, target and options */
 	DETOUR_LINT_CONFLICT,         /* "conflict": same source, another answer (error) */
 	DETOUR_LINT_PERM_NO_CACHE,    /* "permanent-no-cache": 301/308 without cache= */
+	DETOUR_LINT_METHOD_CHANGE,    /* "method-change": 301/302 on a rule for POST/PUT */
+	DETOUR_LINT_WINDOW_ENDED,     /* "window-ended": until= is past: never applies again */
+	DETOUR_LINT_WINDOW_NEVER,     /* "window-never": from= is not before until= */
+	DETOUR_LINT_WEIGHTS,          /* "weights": a weighted group that does not add up */
+	DETOUR_LINT_OPEN_REDIRECT,    /* "open-redirect": a request chooses the Location's
+	                                 scheme (and host, among allow-hosts) */
+	DETOUR_LINT_MAY_LOOP,         /* "may-loop": a loop through a rule with conditions,
+	                                 a time window or a weight (only some requests) */
 	DETOUR_LINT_CODE_COUNT
 };
 
@@ -98,5 +106,25 @@ const char *detour_lint_source_text(const struct detour_rule *r, char *buf, size
  * or -1 when the target is not redirected again by t (or r is a 410). For
  * drawing the redirect graph. */
 int64_t detour_lint_next_rule(const struct detour_table *t, const struct detour_rule *r);
+
+/* As detour_lint_next_rule with the clock now (0: time(NULL)); *may (may be
+ * NULL) is set when the next rule applies only to some requests (it has
+ * conditions or a time window and comes before the rule that always answers
+ * there). */
+int64_t detour_lint_next_rule_at(const struct detour_table *t, const struct detour_rule *r,
+                                 time_t now, bool *may);
+
+/* Whether r applies only to some requests of its source: it has a condition
+ * (method=, if-*=), a time window, or an open-redirect guard (allow-hosts
+ * with captures in the scheme or host). A member of a weighted group is not
+ * conditional by this test (see detour_lint_conditions). */
+bool detour_lint_conditional(const struct detour_ruleset *rs, const struct detour_rule *r);
+
+/* Writes the options that decide when r applies, as written ("method=POST
+ * if-cookie=beta from=2026-11-01T00:00:00Z weight=3"; the window's from and
+ * until in UTC, days=/hours=/tz= summed up as "days/hours"), space-separated,
+ * into buf (NUL-terminated, truncated to cap); "" when none. Returns buf. */
+const char *detour_lint_conditions(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                   char *buf, size_t cap);
 
 #endif

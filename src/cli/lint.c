@@ -16,7 +16,7 @@ enum mode { M_TEXT, M_JSON, M_GRAPH, M_FIX };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: detour lint [--json | --graph | --fix] RULES...\n"
+	fprintf(f, "usage: detour lint [--json | --graph | --fix] [--at TIME] RULES...\n"
 	           "\n"
 	           "Checks rules files as one table, in order: redirect loops, chains, rules an\n"
 	           "earlier rule shadows, duplicate and conflicting sources, risky statuses.\n"
@@ -25,7 +25,9 @@ static void usage(FILE *f)
 	           "  --json   the findings as one JSON object\n"
 	           "  --graph  the redirect graph in Graphviz DOT (dot -Tsvg)\n"
 	           "  --fix    print the rules with every chain replaced by one rule that goes\n"
-	           "           straight to the end (findings are summed up on stderr)\n");
+	           "           straight to the end (findings are summed up on stderr)\n"
+	           "  --at TIME  the clock for time windows, RFC 3339 (default: DETOUR_NOW when\n"
+	           "           set, as the server reads it, else the current time)\n");
 }
 
 static void json_str(FILE *f, const char *s)
@@ -122,7 +124,25 @@ static void dot_str(FILE *f, const char *s)
 	}
 }
 
-static void print_graph(const struct detour_table *t, const struct detour_lint_result *res)
+/* Edge attributes of rule r: a rule that applies only to some requests
+ * (conditions, a window, an allow-hosts guard, a weight), or whose next rule
+ * does, is drawn dashed with its conditions in the label. */
+static void edge_conditions(const struct detour_ruleset *rs, const struct detour_rule *r,
+                            bool may_next)
+{
+	char cond[1024];
+
+	detour_lint_conditions(rs, r, cond, sizeof(cond));
+	if (cond[0]) {
+		printf("\\n");
+		dot_str(stdout, cond);
+	}
+	if (may_next && !cond[0])
+		printf("\\n(may redirect)");
+}
+
+static void print_graph(const struct detour_table *t, const struct detour_lint_result *res,
+                        time_t now)
 {
 	const struct detour_ruleset *rs = detour_table_rules(t);
 	size_t n = detour_ruleset_count(rs);
@@ -131,12 +151,14 @@ static void print_graph(const struct detour_table *t, const struct detour_lint_r
 
 	for (size_t i = 0; mark && i < res->n; i++) {
 		const struct detour_lint_finding *f = &res->v[i];
-		if (f->code == DETOUR_LINT_LOOP || f->code == DETOUR_LINT_SELF) {
+		if (f->code == DETOUR_LINT_LOOP || f->code == DETOUR_LINT_SELF ||
+		    f->code == DETOUR_LINT_MAY_LOOP) {
 			mark[f->rule] |= 1;
 			for (size_t k = 0; k < f->nrelated; k++)
 				mark[f->related[k]] |= 1;
 		} else if (f->code == DETOUR_LINT_SHADOWED || f->code == DETOUR_LINT_DUPLICATE ||
-		           f->code == DETOUR_LINT_CONFLICT) {
+		           f->code == DETOUR_LINT_CONFLICT || f->code == DETOUR_LINT_WINDOW_ENDED ||
+		           f->code == DETOUR_LINT_WINDOW_NEVER) {
 			mark[f->rule] |= 2;
 		}
 	}
@@ -152,17 +174,24 @@ static void print_graph(const struct detour_table *t, const struct detour_lint_r
 		       (m & 2) ? ", style=dashed" : "");
 		if (r->target_len == 0)
 			continue;
-		int64_t next = detour_lint_next_rule(t, r);
+		bool may = false;
+		int64_t next = detour_lint_next_rule_at(t, r, now, &may);
+		char cond[8];
+		bool dashed = may || detour_lint_conditions(rs, r, cond, sizeof(cond))[0];
 		if (next < 0) {
 			printf("\tt%zu [label=\"", i);
 			dot_str(stdout, r->target);
 			printf("\", shape=ellipse];\n");
-			printf("\tr%zu -> t%zu [label=\"%u\"];\n", i, i, (unsigned)r->status);
+			printf("\tr%zu -> t%zu [label=\"%u", i, i, (unsigned)r->status);
+			edge_conditions(rs, r, false);
+			printf("\"%s];\n", dashed ? ", style=dashed" : "");
 		} else {
 			printf("\tr%zu -> r%lld [label=\"%u ", i, (long long)next,
 			       (unsigned)r->status);
 			dot_str(stdout, r->target);
-			printf("\"%s];\n", (m & 1) && mark[next] & 1 ? ", color=red" : "");
+			edge_conditions(rs, r, may);
+			printf("\"%s%s];\n", (m & 1) && mark[next] & 1 ? ", color=red" : "",
+			       dashed ? ", style=dashed" : "");
 		}
 	}
 	printf("}\n");
@@ -271,6 +300,9 @@ int cmd_lint(int argc, char **argv)
 	struct detour_diag d = {0};
 	char err[1024];
 	int nfiles = 0;
+	const char *at = getenv("DETOUR_NOW");
+	bool at_env = at && *at;
+	struct detour_lint_opts opts = {0};
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -285,6 +317,16 @@ int cmd_lint(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++) {
 		enum mode m = M_TEXT;
+		if (!strcmp(argv[i], "--at")) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "detour lint: --at needs a time (RFC 3339)\n");
+				detour_ruleset_free(rs);
+				return 2;
+			}
+			at = argv[++i];
+			at_env = false;
+			continue;
+		}
 		if (!strcmp(argv[i], "--json"))
 			m = M_JSON;
 		else if (!strcmp(argv[i], "--graph"))
@@ -320,6 +362,20 @@ int cmd_lint(int argc, char **argv)
 		detour_ruleset_free(rs);
 		return 2;
 	}
+	/* The clock of time windows: --at, else DETOUR_NOW as the server reads
+	 * it (and says so on stderr, as loudly as the server), else now. */
+	if (at && *at) {
+		int64_t tt;
+		if (detour_parse_time(at, strlen(at), &tt) != 0) {
+			fprintf(stderr, "detour lint: %s '%s' is not an RFC 3339 time\n",
+			        at_env ? "DETOUR_NOW" : "--at", at);
+			detour_ruleset_free(rs);
+			return 2;
+		}
+		opts.now = (time_t)tt;
+		if (at_env)
+			fprintf(stderr, "detour lint: DETOUR_NOW is set: the clock is %s\n", at);
+	}
 	if (detour_table_build(rs, &t, &d) != DETOUR_OK) {
 		fprintf(stderr, "detour lint: %s\n", detour_diag_format(&d, err, sizeof(err)));
 		return 2;
@@ -329,7 +385,7 @@ int cmd_lint(int argc, char **argv)
 	const struct detour_ruleset *trs = detour_table_rules(t);
 	size_t nrules = detour_ruleset_count(trs);
 	struct detour_lint_result res;
-	if (detour_lint(t, NULL, &res) != DETOUR_OK) {
+	if (detour_lint(t, &opts, &res) != DETOUR_OK) {
 		fprintf(stderr, "detour lint: out of memory\n");
 		detour_lint_result_fini(&res);
 		detour_table_free(t);
@@ -345,7 +401,7 @@ int cmd_lint(int argc, char **argv)
 		print_json(trs, &res, nrules);
 		break;
 	case M_GRAPH:
-		print_graph(t, &res);
+		print_graph(t, &res, opts.now);
 		summary(stderr, &res, nrules);
 		break;
 	case M_FIX:

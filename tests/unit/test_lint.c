@@ -179,6 +179,140 @@ static const struct lcase cases[] = {
          "2 permanent-no-cache: 308 without cache=: browsers keep a permanent redirect with no "
          "time limit, and it cannot be taken back\n",
          0, 2},
+        {"post 301",
+         "/api/* https://api2.example.com/:splat 301 method=POST,PUT cache=1h\n"
+         "/form /thanks 302 method=POST\n"
+         "/put /p 302 method=PUT\n",
+         "1 method-change: 301 on a rule for POST/PUT: clients may follow it with a GET "
+         "and lose the request body (RFC 9110 §15.4.2)\n"
+         "2 method-change: 302 on a rule for POST: clients may follow it with a GET and "
+         "lose the request body (RFC 9110 §15.4.3)\n"
+         "3 method-change: 302 on a rule for PUT: clients may follow it with a GET and "
+         "lose the request body (RFC 9110 §15.4.3)\n",
+         0, 3},
+        {"get 302 and post 307 are fine",
+         "/a /b 302 method=GET,HEAD\n"
+         "/c /d 307 method=POST\n"
+         "/e /f 308 method=POST cache=1h\n",
+         "", 0, 0},
+        {"negated method admits POST", "/a /b 302 method=!GET,HEAD\n",
+         "1 method-change: 302 on a rule for POST/PUT: clients may follow it with a GET "
+         "and lose the request body (RFC 9110 §15.4.3)\n",
+         0, 1},
+        {"window ended",
+         "/promo /contests/november 307 from=2026-11-01 until=2026-12-01\n"
+         "/promo /contests\n",
+         "1 window-ended: the time window ended at 2026-12-01T00:00:00Z (now "
+         "2027-01-15T08:00:00Z): this rule never applies again\n",
+         0, 1},
+        {"window open or future",
+         "/a /b 307 from=2026-11-01 until=2027-02-01\n"
+         "/c /d 307 from=2027-03-01\n",
+         "", 0, 0},
+        {"window never opens", "/promo /x 307 from=2027-01-18 until=2027-01-19 days=sat\n",
+         "1 window-never: the time window never opens: from=2027-01-18T00:00:00Z "
+         "until=2027-01-19T00:00:00Z days=sat\n",
+         0, 1},
+        {"window no opening left", "/promo /x 307 until=2027-01-15T12:00:00Z days=sun\n",
+         "1 window-ended: the time window has no opening left before "
+         "until=2027-01-15T12:00:00Z (now 2027-01-15T08:00:00Z): this rule never "
+         "applies again\n",
+         0, 1},
+        {"weights percentages",
+         "/landing /landing-a 307 weight=60\n"
+         "/landing /landing-b 307 weight=30\n",
+         "1 weights: the weights of this group add up to 90, not 100: /landing-a gets "
+         "60/90 (66.7%), /landing-b gets 30/90 (33.3%)\n",
+         0, 1},
+        {"weights ok",
+         "/l /a 307 weight=50\n"
+         "/l /b 307 weight=50\n"
+         "/ab /a 307 weight=3\n"
+         "/ab /b 307 weight=1\n",
+         "", 0, 0},
+        {"weights of one", "/solo /solo-a 307 weight=1\n",
+         "1 weights: a weighted group of one: no other line has the source /solo and a "
+         "weight=, so weight=1 splits nothing (and makes the answer private, no-store)\n",
+         0, 1},
+        {"open redirect scheme",
+         "~^/out/(https?://[^/]+/.*)$ $1 302 allow-hosts=partner.example,shop.example\n"
+         "~^/s/([a-z]+)/(.*)$ https://$1.example.com/$2 302 allow-hosts=www.example.com\n",
+         "1 open-redirect: the target starts with a capture: a request chooses the "
+         "whole Location, its scheme too (http:// to an allowed host, no TLS); only "
+         "allow-hosts= (2 hosts) limits where visitors go\n",
+         0, 1},
+        {"conditional never shadows",
+         "/a /b 307 if-cookie=beta\n"
+         "/a /c\n"
+         "/d/* /e 307 method=POST\n"
+         "/d/x /f\n",
+         "", 0, 0},
+        {"unconditional shadows conditional",
+         "/d/* /e\n"
+         "/d/x /f 307 if-lang=fr\n",
+         "2 shadowed: never used: t.rules:1 (/d/*) comes first and takes every request "
+         "this rule matches\n",
+         0, 1},
+        {"group never shadows",
+         "/l /a 307 weight=1\n"
+         "/l /b 307 weight=1\n"
+         "/l /c\n",
+         "", 0, 0},
+        {"case insensitive not shadowed by exact",
+         "/old /new\n"
+         "/old /newer case=insensitive\n",
+         "", 0, 0},
+        {"regex shadowed by splat",
+         "/blog/* /new/:splat\n"
+         "~^/blog/([0-9]+)$ /p/$1\n"
+         "~^/blogs/(.*)$ /q/$1\n",
+         "2 shadowed: never used: t.rules:1 (/blog/*) comes first and takes every "
+         "request this rule matches\n",
+         0, 1},
+        {"regex shadowed by root splat",
+         "/* /x\n"
+         "~^/a/(.*)$ /q/$1\n",
+         "1 self-redirect: redirects to itself: /x -> /x (followed with an example "
+         "value for :splat)\n"
+         "2 shadowed: never used: t.rules:1 (/*) comes first and takes every request "
+         "this rule matches\n",
+         1, 1},
+        {"regex not shadowed by conditional splat",
+         "/blog/* /new/:splat 307 if-cookie=x\n"
+         "~^/blog/([0-9]+)$ /p/$1\n",
+         "", 0, 0},
+        {"may loop",
+         "/a /b 307 if-cookie=beta\n"
+         "/b /a\n",
+         "1 may-loop: redirect loop: /a -> /b -> /a (t.rules:1, t.rules:2); only for "
+         "some requests: t.rules:1 applies when if-cookie=beta\n",
+         0, 1},
+        {"may self", "/self /self 307 if-header=X-Test\n",
+         "1 may-loop: redirects to itself: /self -> /self; only for some requests: "
+         "t.rules:1 applies when if-header=X-Test\n",
+         0, 1},
+        {"may chain",
+         "/c /d\n"
+         "/d /e 307 if-lang=fr\n"
+         "/e /f\n",
+         "1 chain: /c -> /d -> /e -> /f: 3 redirects (t.rules:1, t.rules:2, t.rules:3); "
+         "only for some requests: t.rules:2 applies when if-lang=fr\n"
+         "2 target-redirects: target /e is redirected again by t.rules:3 to /f; replace "
+         "with: /d /f 307 if-lang=fr\n",
+         0, 2},
+        {"chain kept conditions",
+         "/d /e 307 if-lang=fr\n"
+         "/e /f\n",
+         "1 target-redirects: target /e is redirected again by t.rules:2 to /f; replace "
+         "with: /d /f 307 if-lang=fr\n",
+         0, 1},
+        {"loop through group",
+         "/ab /a 307 weight=3\n"
+         "/ab /b 307 weight=1\n"
+         "/a /ab\n",
+         "1 may-loop: redirect loop: /ab -> /a -> /ab (t.rules:1, t.rules:3); only for "
+         "some requests: t.rules:1 applies when weight=3\n",
+         0, 1},
 };
 
 static void dump(const struct lcase *c, const char *got)
@@ -324,8 +458,10 @@ static void test_names_and_source_text(void **state)
 {
 	(void)state;
 	static const char *const want[DETOUR_LINT_CODE_COUNT] = {
-	        "loop",     "self-redirect", "chain",    "target-redirects",
-	        "shadowed", "duplicate",     "conflict", "permanent-no-cache",
+	        "loop",          "self-redirect", "chain",        "target-redirects",
+	        "shadowed",      "duplicate",     "conflict",     "permanent-no-cache",
+	        "method-change", "window-ended",  "window-never", "weights",
+	        "open-redirect", "may-loop",
 	};
 	for (int c = 0; c < DETOUR_LINT_CODE_COUNT; c++)
 		assert_string_equal(detour_lint_code_name((enum detour_lint_code)c), want[c]);
@@ -366,6 +502,44 @@ static void test_next_rule(void **state)
 
 	for (size_t i = 0; i < 6; i++)
 		assert_int_equal(detour_lint_next_rule(t, detour_ruleset_get(rs, i)), want[i]);
+	detour_table_free(t);
+}
+
+/* Conditions as text, and the next rule of a walk that may be taken. */
+static void test_conditions_and_may(void **state)
+{
+	(void)state;
+	struct detour_table *t = build("/a /b 307 if-cookie=x\n/a /c\n/b /d 307 method=GET\n/e /b\n"
+	                               "/w /v 307 from=2026-11-01 until=2026-12-01T12:30:00+01:00 "
+	                               "days=sat,sun hours=09:00-17:30\n/g /h 307 weight=3\n");
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	static const char *const want[] = {"if-cookie=x",
+	                                   "",
+	                                   "method=GET",
+	                                   "",
+	                                   "from=2026-11-01T00:00:00Z until=2026-12-01T11:30:00Z "
+	                                   "days=sun,sat hours=09:00-17:30",
+	                                   "weight=3"};
+	static const bool cond[] = {true, false, true, false, true, false};
+	char buf[256];
+
+	for (size_t i = 0; i < 6; i++) {
+		const struct detour_rule *r = detour_ruleset_get(rs, i);
+		assert_string_equal(detour_lint_conditions(rs, r, buf, sizeof(buf)), want[i]);
+		assert_int_equal(detour_lint_conditional(rs, r), cond[i]);
+	}
+	assert_string_equal(detour_lint_conditions(rs, detour_ruleset_get(rs, 0), buf, 4), "if-");
+	bool may = true;
+	assert_int_equal(detour_lint_next_rule_at(t, detour_ruleset_get(rs, 3), 1800000000, &may),
+	                 2);
+	assert_true(may);
+	assert_int_equal(detour_lint_next_rule_at(t, detour_ruleset_get(rs, 1), 1800000000, &may),
+	                 -1);
+	assert_false(may);
+	/* the conditional rule 0 is followed from its own example: /b is rule 2 */
+	assert_int_equal(detour_lint_next_rule_at(t, detour_ruleset_get(rs, 0), 1800000000, &may),
+	                 2);
+	assert_true(may);
 	detour_table_free(t);
 }
 
@@ -411,6 +585,7 @@ int main(void)
 	        cmocka_unit_test(test_names_and_source_text),
 	        cmocka_unit_test(test_next_rule),
 	        cmocka_unit_test(test_max_hops),
+	        cmocka_unit_test(test_conditions_and_may),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
