@@ -2,12 +2,13 @@
 (exact DOT text, validated by Graphviz's dot when it is installed) and --fix
 (its output loads again and has no chain left)."""
 import json
+import os
 import shutil
 import subprocess
 
 import pytest
 
-from conftest import run_detour
+from conftest import BIN, run_detour
 
 CLEAN = """\
 /old        /new            307
@@ -264,3 +265,89 @@ def test_listed_in_main_usage():
     code, out, err = run_detour(["--help"])
     assert code == 0
     assert "  lint      find loops, chains, shadowed and duplicate rules, risky choices\n" in out
+
+
+# The rule language's extensions (conditions, windows, weights, allow-hosts).
+def run_env(args, cwd, env):
+    p = subprocess.run([BIN] + list(args), cwd=cwd, capture_output=True, timeout=30, env=env)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+EXT_RULES = """\
+/api/* https://api2.example.com/:splat 301 method=POST,PUT cache=1h
+/promo /contests/november 307 from=2026-11-01 until=2026-12-01
+/landing /landing-a 307 weight=60
+/landing /landing-b 307 weight=30
+~^/out/(https?://[^/]+/.*)$ $1 302 allow-hosts=partner.example
+/a /b 307 if-cookie=beta
+/b /a
+/w /x 307 from=2026-12-07 until=2026-12-08 days=sat
+"""
+
+
+def test_extensions_text_and_clock(tmp_path):
+    env = dict(os.environ, DETOUR_NOW="2026-12-05T00:00:00Z")
+    p = tmp_path / "ext.rules"
+    p.write_text(EXT_RULES)
+    code, out, err = run_env(["lint", "ext.rules"], str(tmp_path), env)
+    assert code == 1, (code, out, err)
+    assert out.split("\n") == [
+        "ext.rules:1: warning: 301 on a rule for POST/PUT: clients may follow it with a GET"
+        " and lose the request body (RFC 9110 §15.4.2) [method-change]",
+        "  fix: use 308, which keeps the method and the body",
+        "ext.rules:2: warning: the time window ended at 2026-12-01T00:00:00Z"
+        " (now 2026-12-05T00:00:00Z): this rule never applies again [window-ended]",
+        "  fix: remove the rule, or move until= to the future",
+        "ext.rules:3: warning: the weights of this group add up to 90, not 100: /landing-a"
+        " gets 60/90 (66.7%), /landing-b gets 30/90 (33.3%) [weights]",
+        "  fix: make the weights total 100, or use small ratios (3 and 1)",
+        "ext.rules:5: warning: the target starts with a capture: a request chooses the whole"
+        " Location, its scheme too (http:// to an allowed host, no TLS); only allow-hosts="
+        " (1 host) limits where visitors go [open-redirect]",
+        "  fix: write the scheme in the target (https://$1...) and capture only what follows it",
+        "ext.rules:6: warning: redirect loop: /a -> /b -> /a (ext.rules:6, ext.rules:7);"
+        " only for some requests: ext.rules:6 applies when if-cookie=beta [may-loop]",
+        "  fix: point one of these rules at the final page",
+        "ext.rules:8: warning: the time window never opens: from=2026-12-07T00:00:00Z"
+        " until=2026-12-08T00:00:00Z days=sat [window-never]",
+        "  fix: widen from=/until= to a day that days=/hours= allow, or remove the rule",
+        "8 rules: 0 errors, 6 warnings",
+        "",
+    ]
+    assert err == "detour lint: DETOUR_NOW is set: the clock is 2026-12-05T00:00:00Z\n"
+    # --at wins over DETOUR_NOW: before until=, the promo window is open
+    code, out, err = run_env(["lint", "--at", "2026-11-15T00:00:00Z", "--json", "ext.rules"],
+                             str(tmp_path), env)
+    assert code == 1 and err == ""
+    j = json.loads(out)
+    assert [(f["code"], f["line"], f["severity"]) for f in j["findings"]] == [
+        ("method-change", 1, "warning"),
+        ("weights", 3, "warning"),
+        ("open-redirect", 5, "warning"),
+        ("may-loop", 6, "warning"),
+        ("window-never", 8, "warning"),
+    ]
+    assert j["findings"][3]["related"] == [{"file": "ext.rules", "line": 6},
+                                           {"file": "ext.rules", "line": 7}]
+    assert j["findings"][2]["fix"] == ("write the scheme in the target (https://$1...) and"
+                                       " capture only what follows it")
+    code, out, err = run_detour(["lint", "--at", "yesterday", "ext.rules"], cwd=str(tmp_path))
+    assert code == 2 and err == "detour lint: --at 'yesterday' is not an RFC 3339 time\n"
+
+
+def test_graph_conditional_edges(tmp_path):
+    code, out, err, f = lint(tmp_path, "/a /b 307 if-cookie=beta\n/b /c 307 method=GET\n/c /d\n",
+                             "--graph", "--at", "2026-12-05T00:00:00Z", rc=1)
+    assert out.split("\n") == [
+        "digraph detour {",
+        "\trankdir=LR;",
+        "\tnode [shape=box];",
+        '\tr0 [label="/a\\n%s:1"];' % f,
+        '\tr0 -> r1 [label="307 /b\\nif-cookie=beta", style=dashed];',
+        '\tr1 [label="/b\\n%s:2"];' % f,
+        '\tr1 -> r2 [label="307 /c\\nmethod=GET", style=dashed];',
+        '\tr2 [label="/c\\n%s:3"];' % f,
+        '\tt2 [label="/d", shape=ellipse];',
+        '\tr2 -> t2 [label="307"];',
+        "}",
+        "",
+    ]
