@@ -42,11 +42,8 @@ static char out[DETOUR_RESPONSE_MAX];
 static long response(const struct detour_match *m, const struct detour_match_req *q, bool head)
 {
 	char date[DETOUR_DATE_LEN + 1];
-	struct detour_respond_ctx ctx = {.date = date,
-	                                 .now = NOW,
-	                                 .head = head,
-	                                 .close = head,
-	                                 .server_header = !head};
+	struct detour_respond_ctx ctx = {
+	        .date = date, .now = NOW, .head = head, .close = head, .server_header = !head};
 
 	detour_http_date(ctx.now, date);
 	ssize_t n = detour_respond(m, q, &ctx, out, sizeof(out));
