@@ -9,7 +9,9 @@
  *   - related rules exist; a TARGET edit comes with the rule's chain finding;
  *   - an INSERT edit and every TARGET edit, put back into a rule line, load.
  * The walk must terminate (libFuzzer's timeout catches a hang) and
- * detour_lint_next_rule names an existing rule or none. */
+ * detour_lint_next_rule_at names an existing rule or none (and "may" only for
+ * one); detour_lint_conditions is one line, non-empty for a rule with a
+ * weight or a time window. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,8 +118,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		int64_t next = detour_lint_next_rule(t, detour_ruleset_get(trs, i));
+		const struct detour_rule *r = detour_ruleset_get(trs, i);
+		bool may = true;
+		int64_t next = detour_lint_next_rule_at(t, r, 1800000000, &may);
 		CHECK(next >= -1 && next < (int64_t)n);
+		CHECK(next >= 0 || !may);
+		char cond[512];
+		detour_lint_conditions(trs, r, cond, sizeof(cond));
+		CHECK(strpbrk(cond, "\r\n") == NULL);
+		const struct detour_rule_ext *x = detour_ruleset_ext(trs, r);
+		if (x && (x->weight || (x->flags & DETOUR_EXT_WINDOW)))
+			CHECK(cond[0] != '\0');
 	}
 	detour_lint_result_fini(&res);
 	CHECK(res.v == NULL && res.n == 0);
