@@ -36,6 +36,7 @@ BIN_OBJ    := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PYTEST     := /usr/bin/python3 -m pytest
+NPROC      := $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all run test deps unit unit-build integration asan fuzz fuzz-smoke bench format clean install valgrind man
 
@@ -62,12 +63,12 @@ deps:
 	@sh scripts/deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	./$(BUILD)/detour serve -c examples/detour.conf
 
 # The sanitizer build lives in build/asan; `make test` runs everything there.
 asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 build/asan/detour unit-build
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 OPT=-O1 build/asan/detour unit-build
 
 unit: asan
 	@sh tests/run-unit.sh build/asan/tests
