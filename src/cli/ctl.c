@@ -27,7 +27,7 @@ static void usage(FILE *f)
 	           "TIME]\n"
 	           "  rules delete ID\n"
 	           "  maintenance [status]\n"
-	           "  maintenance on TARGET [--status 302|303|307] [--allow SOURCE]... [--until "
+	           "  maintenance on [TARGET] [--status 302|303|307] [--allow SOURCE]... [--until "
 	           "TIME |\n"
 	           "                        --ttl DURATION]\n"
 	           "  maintenance off\n"

@@ -167,13 +167,19 @@ void admin_post_maintenance(struct ctx *x)
 	snprintf(m.who, sizeof(m.who), "%s", x->who);
 	if (m.on) {
 		const char *t = json_string_value(json_object_get(j, "target"));
-		if (t == NULL || t[0] == '\0' || strlen(t) >= sizeof(p.target) ||
-		    strpbrk(t, " \t\r\n")) {
+		if (json_object_get(j, "target") == NULL && maint_defaults(&p)) {
+			/* No target: the config's maintenance directive (else the
+			 * API's last one) gives every parameter not in the body. */
+		} else if (t == NULL || t[0] == '\0' || strlen(t) >= sizeof(p.target) ||
+		           strpbrk(t, " \t\r\n")) {
 			json_decref(j);
-			admin_reply_error(x->c, 400, "\"target\": expected a URL or a path");
+			admin_reply_error(x->c, 400,
+			                  "\"target\": expected a URL or a path (required when "
+			                  "detour.conf has no maintenance directive)");
 			return;
+		} else {
+			snprintf(p.target, sizeof(p.target), "%s", t);
 		}
-		snprintf(p.target, sizeof(p.target), "%s", t);
 		v = json_object_get(j, "status");
 		if (v) {
 			json_int_t sc = json_is_integer(v) ? json_integer_value(v) : 0;

@@ -267,6 +267,21 @@ void maint_poll_file(struct server *srv)
 	record(srv, &st);
 }
 
+bool maint_defaults(struct maint_params *p)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&ctl.lock);
+	if (ctl.conf.line)
+		params_of_conf(p, &ctl.conf);
+	else if (ctl.have_last)
+		*p = ctl.last;
+	else
+		ok = false;
+	pthread_mutex_unlock(&ctl.lock);
+	return ok;
+}
+
 void maint_toggle(struct server *srv)
 {
 	struct maint_status st;

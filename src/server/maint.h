@@ -88,6 +88,11 @@ void maint_poll_file(struct server *srv);
 /* SIGUSR2. */
 void maint_toggle(struct server *srv);
 
+/* The parameters "maintenance on" uses when it names none: the config's
+ * maintenance directive, else the ones the API used last. Returns false when
+ * there are neither. */
+bool maint_defaults(struct maint_params *p);
+
 /* The admin API (already stored by the caller). on false: off. until 0: no
  * end. Returns 0, or -1 with err when p does not build (a bad source). */
 int maint_api_set(struct server *srv, bool on, const struct maint_params *p, int64_t until,

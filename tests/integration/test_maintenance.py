@@ -286,3 +286,26 @@ def test_api_retry_after_allow_ip_and_precedence(admin_server):
     c.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
     text = c.getresponse().read().decode()
     assert "\ndetour_maintenance 1\n" in text
+
+
+def test_api_on_without_target_uses_the_config(admin_server):
+    # "detour ctl maintenance on --until 04:00" names no target: the config's
+    # maintenance directive gives it, with its status and Retry-After.
+    s = admin_server("maintenance /cfg status=302 retry-after=120 off\n")
+    assert get(s, "/keep") == (302, "/kept")
+    st, js = s.req("POST", "/maintenance", {"on": True, "ttl": "1h"})
+    assert st == 200, js
+    assert (js["on"], js["target"], js["status"], js["retry_after"], js["source"]) == (
+        True, "/cfg", 302, "120", "api")
+    r = raw(s, b"GET /keep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert mask_date(r) == maint_bytes(302, "/cfg", "120")
+    assert s.req("POST", "/maintenance", {"on": False})[0] == 200
+    assert get(s, "/keep") == (302, "/kept")
+
+
+def test_api_on_without_target_and_no_directive(admin_server):
+    s = admin_server()
+    assert s.req("POST", "/maintenance", {"on": True}) == (400, {
+        "error": "\"target\": expected a URL or a path (required when detour.conf has no "
+                 "maintenance directive)"})
+    assert get(s, "/keep") == (302, "/kept")
