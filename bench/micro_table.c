@@ -1,5 +1,6 @@
 /* Micro benchmark of the rule engine: load + build time, memory, and the cost
- * of a match (and of a whole response) for exact, splat and pattern rules.
+ * of a match (and of a whole response) for exact, splat and pattern rules,
+ * and 20000 pattern rules that share their first segment.
  *
  *   cc -std=gnu11 -D_GNU_SOURCE -O2 -Iinclude bench/micro_table.c lib/rulefile.c \
  *      lib/table.c lib/respond.c lib/arena.c lib/url.c lib/common.c -o build/micro_table
@@ -133,6 +134,11 @@ static size_t mk_pattern(unsigned i, char *b)
 	return (size_t)sprintf(b, "/p%u/v1/page", i);
 }
 
+static size_t mk_shared(unsigned i, char *b)
+{
+	return (size_t)sprintf(b, "/c/%u/item", i);
+}
+
 static void write_rules(const char *path, unsigned n, int kind)
 {
 	FILE *f = fopen(path, "w");
@@ -146,8 +152,10 @@ static void write_rules(const char *path, unsigned n, int kind)
 			fprintf(f, "/old/path/%06u /new/path/%06u 301\n", i, i);
 		else if (kind == 1)
 			fprintf(f, "/s%u/* https://example.com/%u/:splat 308\n", i, i);
-		else
+		else if (kind == 2)
 			fprintf(f, "/p%u/:version/:page /docs/%u/:page?v=:version\n", i, i);
+		else
+			fprintf(f, "/c/%u/:id /t/%u/:id 301\n", i, i);
 	}
 	fclose(f);
 }
@@ -207,6 +215,15 @@ int main(int argc, char **argv)
 	       hits, tl, tb);
 	ns = time_match(t, ns_rules, reps, mk_pattern, true, &hits);
 	printf("pattern + response: %.1f ns\n", ns);
+	detour_table_free(t);
+
+	/* 4. 20000 pattern rules with a shared first segment ("/c/N/:id"):
+	 * one literal prefix each, not one 20000-rule bucket */
+	write_rules(path, 20000, 3);
+	t = load(path, &tl, &tb);
+	ns = time_match(t, 20000, reps / 100, mk_shared, false, &hits);
+	printf("20000 pattern rules with a shared first segment, hit: %.1f ns (%u/%u hit)\n", ns,
+	       hits, reps / 100);
 	detour_table_free(t);
 	unlink(path);
 	return 0;

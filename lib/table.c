@@ -4,7 +4,7 @@
  * order. Keys:
  *   exact    (host, path)                          -> rules with that source
  *   splat    (host, prefix ending in '/')          -> "prefix*" rules
- *   pattern  (host, segments, tail, first segment) -> placeholder rules
+ *   pattern  (host, segments, tail, literal prefix) -> placeholder rules
  * A slot keeps only 32 bits of the key (the rest picks the slot), so two keys
  * may share a chain; every rule met on a chain is checked in full, which
  * makes a shared chain slower but never wrong. Chains are built by walking
@@ -45,11 +45,12 @@ struct hostinfo {
 	bool wild;
 	uint32_t min_exact, min_splat, min_pat; /* smallest rule index of each kind, NONE if none */
 	uint64_t splat_depths;                  /* bit min(d, 63): a splat prefix with d '/' */
-	/* bit min(n, 63): a pattern of n segments without a tail, [0] whose
-	 * first segment is literal, [1] a placeholder; tail_segs the same for
-	 * patterns with a tail ("/ *") after n segments */
-	uint64_t pat_segs[2];
-	uint64_t tail_segs[2];
+	/* Patterns: bit min(n, 63) of pat_segs for a pattern of n segments
+	 * without a tail, of tail_segs for one with a tail ("/ *") after n
+	 * segments; bit min(d, 63) of pat_lits[tail] for one whose first d
+	 * segments are literal (its key's prefix, see pat_prefix). */
+	uint64_t pat_segs, tail_segs;
+	uint64_t pat_lits[2];
 	/* Regex sources: smallest index, and bit min(d, 63) for a literal
 	 * prefix with d '/' (bit 0: no prefix, tried on every request);
 	 * [0] case-sensitive, [1] caseless. */
@@ -114,9 +115,9 @@ static inline uint64_t key_of(uint64_t h, uint32_t host, unsigned kind, uint32_t
 	return detour_mix(h, ((uint64_t)host << 32) | ((uint64_t)extra << 2) | kind);
 }
 
-static inline uint32_t pat_extra(uint32_t nseg, bool tail, bool lit)
+static inline uint32_t pat_extra(uint32_t nseg, bool tail)
 {
-	return nseg << 2 | (uint32_t)tail << 1 | (uint32_t)lit;
+	return nseg << 1 | (uint32_t)tail;
 }
 
 static inline uint32_t bit_of(size_t n)
@@ -237,6 +238,27 @@ static inline size_t exact_key_len(const char *p, size_t n, bool either)
 	return either && n > 2 && p[n - 1] == '/' ? n - 1 : n;
 }
 
+/* The literal prefix of pattern path p[0..rn) (the tail left out): the bytes
+ * before the '/' that starts its first placeholder segment, or all rn when it
+ * has none ("/c/7/:id" -> "/c/7", "/:a/b" -> ""). *nlit gets the number of
+ * literal segments it holds. A placeholder is a segment that starts with ':',
+ * as in pattern_match(). */
+static size_t pat_prefix(const char *p, size_t rn, size_t *nlit)
+{
+	size_t i = 0, d = 0;
+
+	while (i < rn) {
+		/* p[i] == '/': a segment starts at i + 1 */
+		if (i + 1 < rn && p[i + 1] == ':')
+			break;
+		const char *e = memchr(p + i + 1, '/', rn - i - 1);
+		d++;
+		i = e ? (size_t)(e - p) : rn;
+	}
+	*nlit = d;
+	return i;
+}
+
 /* The key of rule r (whose host has id hid), and its bookkeeping in h. */
 static uint64_t rule_key(const struct detour_table *t, const struct detour_rule *r, uint32_t hid,
                          struct hostinfo *h)
@@ -266,18 +288,16 @@ static uint64_t rule_key(const struct detour_table *t, const struct detour_rule 
 		return key_of(detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len), hid, K_SPLAT, 0);
 	default: {
 		bool tail = (r->flags & DETOUR_RULE_SPLAT) != 0;
-		size_t nseg = count_slashes(r->path, r->path_len) - tail;
-		const char *s0 = r->path + 1;
-		const char *e0 = memchr(s0, '/', r->path_len - 1);
-		size_t l0 = e0 ? (size_t)(e0 - s0) : r->path_len - 1u;
-		bool lit = !(l0 > 0 && s0[0] == ':');
+		size_t nseg = count_slashes(r->path, r->path_len) - tail, nlit;
+		size_t pl = pat_prefix(r->path, r->path_len - (tail ? 2u : 0u), &nlit);
 		h->min_pat = i;
 		if (tail)
-			h->tail_segs[!lit] |= UINT64_C(1) << bit_of(nseg);
+			h->tail_segs |= UINT64_C(1) << bit_of(nseg);
 		else
-			h->pat_segs[!lit] |= UINT64_C(1) << bit_of(nseg);
-		uint64_t hh = lit ? detour_fnv(DETOUR_FNV_INIT, s0, l0) : DETOUR_FNV_INIT;
-		return key_of(hh, hid, K_PAT, pat_extra((uint32_t)nseg, tail, lit));
+			h->pat_segs |= UINT64_C(1) << bit_of(nseg);
+		h->pat_lits[tail] |= UINT64_C(1) << bit_of(nlit);
+		return key_of(detour_fnv(DETOUR_FNV_INIT, r->path, pl), hid, K_PAT,
+		              pat_extra((uint32_t)nseg, tail));
 	}
 	}
 }
@@ -738,29 +758,21 @@ static void probe_pattern(struct search *s, const struct hostinfo *h, uint64_t k
 	             pattern_match(r, s->path, s->n, NULL));
 }
 
-static void search_patterns(struct search *s, const struct hostinfo *h, size_t nseg, uint64_t h0)
+/* The patterns of host h whose literal prefix is path[0..i), the first d
+ * segments of the path (hash ph): those of nseg segments without a tail, and
+ * those with a tail after k segments, d <= k <= nseg. */
+static void search_patterns(struct search *s, const struct hostinfo *h, size_t nseg, size_t d,
+                            uint64_t ph)
 {
-	uint64_t b = UINT64_C(1) << bit_of(nseg);
+	uint64_t b = UINT64_C(1) << bit_of(d);
 
-	if (h->pat_segs[0] & b)
-		probe_pattern(s, h,
-		              key_of(h0, h->id, K_PAT, pat_extra((uint32_t)nseg, false, true)));
-	if (h->pat_segs[1] & b)
-		probe_pattern(s, h,
-		              key_of(DETOUR_FNV_INIT, h->id, K_PAT,
-		                     pat_extra((uint32_t)nseg, false, false)));
-	if (!(h->tail_segs[0] | h->tail_segs[1]))
+	if ((h->pat_lits[0] & b) && (h->pat_segs & (UINT64_C(1) << bit_of(nseg))))
+		probe_pattern(s, h, key_of(ph, h->id, K_PAT, pat_extra((uint32_t)nseg, false)));
+	if (!(h->pat_lits[1] & b))
 		return;
-	for (size_t k = 1; k <= nseg && h->min_pat < s->best; k++) {
-		b = UINT64_C(1) << bit_of(k);
-		if (h->tail_segs[0] & b)
-			probe_pattern(s, h,
-			              key_of(h0, h->id, K_PAT, pat_extra((uint32_t)k, true, true)));
-		if (h->tail_segs[1] & b)
-			probe_pattern(s, h,
-			              key_of(DETOUR_FNV_INIT, h->id, K_PAT,
-			                     pat_extra((uint32_t)k, true, false)));
-	}
+	for (size_t k = d ? d : 1; k <= nseg && h->min_pat < s->best; k++)
+		if (h->tail_segs & (UINT64_C(1) << bit_of(k)))
+			probe_pattern(s, h, key_of(ph, h->id, K_PAT, pat_extra((uint32_t)k, true)));
 }
 
 /* The regex index: every candidate's chains for the prefixes of the path
@@ -905,19 +917,31 @@ bool detour_table_match(const struct detour_table *t, const struct detour_match_
 		}
 	}
 
-	/* Placeholder patterns, bucketed by segment count and first segment. */
-	bool pats = false;
-	for (unsigned i = 0; i < nc; i++)
-		pats |= cand[i]->min_pat < s.best;
-	if (pats) {
-		size_t nseg = count_slashes(s.path, s.n);
-		size_t l0 = 0; /* the first segment */
-		while (1 + l0 < s.n && s.path[1 + l0] != '/')
-			l0++;
-		uint64_t h0 = detour_fnv(DETOUR_FNV_INIT, s.path + 1, l0);
-		for (unsigned i = 0; i < nc; i++)
-			if (cand[i]->min_pat < s.best)
-				search_patterns(&s, cand[i], nseg, h0);
+	/* Placeholder patterns, keyed by segment count, tail and literal
+	 * prefix: one FNV pass gives the hash of path[0..i) at every '/' (and
+	 * at the end), the prefix of the first d segments. */
+	uint32_t minpat = NONE;
+	uint64_t lits = 0;
+	for (unsigned i = 0; i < nc; i++) {
+		if (cand[i]->min_pat < minpat)
+			minpat = cand[i]->min_pat;
+		lits |= cand[i]->pat_lits[0] | cand[i]->pat_lits[1];
+	}
+	if (minpat < s.best) {
+		size_t nseg = count_slashes(s.path, s.n), d = 0;
+		uint64_t h = DETOUR_FNV_INIT;
+		for (size_t i = 0; minpat < s.best; i++) {
+			if (i == s.n || s.path[i] == '/') {
+				if (lits & (UINT64_C(1) << bit_of(d)))
+					for (unsigned c = 0; c < nc; c++)
+						if (cand[c]->min_pat < s.best)
+							search_patterns(&s, cand[c], nseg, d, h);
+				if (i == s.n)
+					break;
+				d++;
+			}
+			h = detour_fnv_step(h, (unsigned char)s.path[i]);
+		}
 	}
 
 	/* Regex sources (and case=insensitive ones), by literal prefix: one

@@ -516,6 +516,90 @@ static void test_against_linear_scan(void **state)
 #undef RND
 }
 
+/* 20,000 patterns that share their first segment ("/c/N/:id" and other
+ * shapes with a literal prefix of 0 to 3 segments, some with a tail), checked
+ * against the linear scan: patterns are keyed by their whole literal prefix,
+ * and the answer is still the first match in file order. */
+static void test_shared_prefix_patterns(void **state)
+{
+	size_t cap = 20000 * 48, n = 0;
+	char *text = malloc(cap), line[128];
+	unsigned seed = 777;
+#define RND(k) ((seed = seed * 1103515245u + 12345u), (seed >> 16) % (k))
+
+	assert_non_null(text);
+	for (unsigned i = 0; i < 20000; i++) {
+		unsigned a = RND(500), b = RND(20);
+		switch (RND(8)) {
+		case 0:
+			n += (size_t)snprintf(text + n, cap - n, "/c/%u/:id/* /t%u\n", a, i);
+			break;
+		case 1:
+			n += (size_t)snprintf(text + n, cap - n, "/c/:x/%u /t%u\n", b, i);
+			break;
+		case 2:
+			n += (size_t)snprintf(text + n, cap - n, "/c/%u/%u/:y /t%u\n", a, b, i);
+			break;
+		case 3:
+			n += (size_t)snprintf(text + n, cap - n, "/:a/%u/:b /t%u\n", a, i);
+			break;
+		case 4:
+			n += (size_t)snprintf(text + n, cap - n, "/c/%u//:e /t%u\n", a, i);
+			break;
+		default:
+			n += (size_t)snprintf(text + n, cap - n, "/c/%u/:id /t%u\n", a, i);
+			break;
+		}
+	}
+	struct detour_table *t = build(text);
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	int bad = 0;
+	unsigned hits = 0;
+	for (unsigned i = 0; i < 4000; i++) {
+		unsigned a = RND(520), b = RND(22);
+		switch (RND(6)) {
+		case 0:
+			snprintf(line, sizeof(line), "/c/%u/x", a);
+			break;
+		case 1:
+			snprintf(line, sizeof(line), "/c/%u/%u", a, b);
+			break;
+		case 2:
+			snprintf(line, sizeof(line), "/c/%u/%u/z", a, b);
+			break;
+		case 3:
+			snprintf(line, sizeof(line), "/d/%u/%u%s", a, b, RND(2) ? "/" : "");
+			break;
+		case 4:
+			snprintf(line, sizeof(line), "/c/%u//q", a);
+			break;
+		default:
+			snprintf(line, sizeof(line), "/c/%u/x/y/z", a);
+			break;
+		}
+		unsigned want = linear(rs, NULL, false, line);
+		unsigned got = match(t, NULL, false, line, NULL);
+		hits += got != 0;
+		if (want != got && bad++ < 10)
+			print_message("%s: got line %u want %u\n", line, got, want);
+	}
+	assert_int_equal(bad, 0);
+	assert_true(hits > 2000 && hits < 4000); /* both outcomes are exercised */
+	/* the first "/c/7/:id" in the file answers "/c/7/x", not a later one */
+	unsigned first = 0;
+	for (size_t i = 0; i < detour_ruleset_count(rs) && !first; i++) {
+		const struct detour_rule *r = detour_ruleset_get(rs, i);
+		if (strcmp(r->path, "/c/7/:id") == 0 || strcmp(r->path, "/c/7/:id/*") == 0 ||
+		    strcmp(r->path, "/:a/7/:b") == 0)
+			first = r->line;
+	}
+	assert_int_not_equal(first, 0);
+	assert_int_equal(match(t, NULL, false, "/c/7/x", NULL), first);
+	detour_table_free(t);
+	free(text);
+#undef RND
+}
+
 static void test_scale(void **state)
 {
 	/* 100k exact rules and a few splats: every rule finds itself */
@@ -556,6 +640,7 @@ int main(void)
 	        cmocka_unit_test(test_many_dots_host),
 	        cmocka_unit_test(test_empty_table),
 	        cmocka_unit_test(test_against_linear_scan),
+	        cmocka_unit_test(test_shared_prefix_patterns),
 	        cmocka_unit_test(test_scale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
