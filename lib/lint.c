@@ -1179,74 +1179,6 @@ static struct detour_match_req req_of(const struct lint *L, const struct state *
 	};
 }
 
-/* Fills m as the table does for rule r, whose source matches path[0..n)
- * (detour_table_source_matches), when the table itself did not answer with r
- * (its conditions or window do not hold for the bare GET lint asks with).
- * The captures are found as table.c finds them: the rule's regex (regex and
- * case=insensitive sources), the rest after a splat's prefix, or the
- * segments of a pattern. */
-static void fill_cand(const struct lint *L, const struct detour_rule *r, const char *path, size_t n,
-                      struct detour_match *m)
-{
-	const struct detour_rule_ext *x = ext_of(L->rs, r);
-
-	memset(m, 0, sizeof(*m));
-	m->rule = r;
-	m->ext = x;
-	m->window_end = INT64_MAX;
-	if (x && x->re) {
-		size_t ov[2 * (1 + DETOUR_MAX_CAPTURES)];
-		bool hit = detour_re_match(x->re, path, n, ov);
-		unsigned nc = 0;
-		if (r->flags & DETOUR_RULE_SPLAT)
-			m->splat = (struct detour_slice){path + n, 0};
-		for (unsigned g = 1; g <= x->ngroups && g <= DETOUR_MAX_CAPTURES; g++) {
-			struct detour_slice v = {path + n, 0};
-			if (hit && ov[2 * g] != SIZE_MAX)
-				v = (struct detour_slice){path + ov[2 * g],
-				                          ov[2 * g + 1] - ov[2 * g]};
-			const struct detour_slice *nm = &x->group_names[g - 1];
-			if (r->kind != DETOUR_SRC_REGEX && nm->len == 5 &&
-			    !memcmp(nm->p, "splat", 5)) {
-				m->splat = v;
-				continue;
-			}
-			m->names[nc] = *nm;
-			m->caps[nc++] = v;
-		}
-		m->ncaps = nc;
-		return;
-	}
-	if (r->kind == DETOUR_SRC_SPLAT) {
-		size_t pl = r->path_len;
-		m->splat = n >= pl ? (struct detour_slice){path + pl, n - pl}
-		                   : (struct detour_slice){path + n, 0};
-	} else if (r->kind == DETOUR_SRC_PATTERN) {
-		bool tail = (r->flags & DETOUR_RULE_SPLAT) != 0;
-		size_t rn = r->path_len - (tail ? 2u : 0u), ri = 1, pi = 1, pe = n;
-		for (;;) {
-			const char *rse = memchr(r->path + ri, '/', rn - ri);
-			size_t re = rse ? (size_t)(rse - r->path) : rn;
-			const char *pse = pi <= n ? memchr(path + pi, '/', n - pi) : NULL;
-			pe = pse ? (size_t)(pse - path) : n;
-			if (pi > n)
-				pe = pi = n;
-			if (re - ri > 1 && r->path[ri] == ':' && m->ncaps < DETOUR_MAX_CAPTURES) {
-				m->names[m->ncaps] =
-				        (struct detour_slice){r->path + ri + 1, re - ri - 1};
-				m->caps[m->ncaps++] = (struct detour_slice){path + pi, pe - pi};
-			}
-			if (re >= rn)
-				break;
-			ri = re + 1;
-			pi = pe + 1;
-		}
-		if (tail)
-			m->splat = pe < n ? (struct detour_slice){path + pe + 1, n - pe - 1}
-			                  : (struct detour_slice){path + n, 0};
-	}
-}
-
 /* The rule a client asking q meets, for a walk: the first rule in file order
  * whose source matches and that may apply. A rule with conditions or a window
  * that comes before the table's answer to a bare GET is taken ("may": it
@@ -1264,7 +1196,7 @@ static bool resolve(struct lint *L, const struct detour_match_req *q, struct det
 	for (size_t k = 0; k < L->nconds && L->conds[k] < lim; k++) {
 		const struct detour_rule *c = detour_ruleset_get(L->rs, L->conds[k]);
 		if (detour_table_source_matches(L->t, q, c)) {
-			fill_cand(L, c, q->path, q->path_len, m);
+			detour_table_fill_match(L->t, q, c, m);
 			*may = found = true;
 			break;
 		}
@@ -1276,7 +1208,7 @@ static bool resolve(struct lint *L, const struct detour_match_req *q, struct det
 	if (gi) {
 		*group = *may = true; /* a visitor may get another variant */
 		if (gi - 1 != m->rule->index)
-			fill_cand(L, detour_ruleset_get(L->rs, gi - 1), q->path, q->path_len, m);
+			detour_table_fill_match(L->t, q, detour_ruleset_get(L->rs, gi - 1), m);
 	}
 	return true;
 }
@@ -1312,7 +1244,7 @@ static void walk(struct lint *L, const struct detour_rule *r, const char *host, 
 			if (!detour_table_source_matches(L->t, &q, r))
 				return;
 			if (!found || m.rule != r)
-				fill_cand(L, r, s->path, s->pl, &m);
+				detour_table_fill_match(L->t, &q, r, &m);
 			may = walk_conditional(L->rs, r) || weight_of(L->rs, r);
 		} else if (!resolve(L, &q, &m, &may, &group)) {
 			w->end = W_END;

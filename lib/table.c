@@ -1189,7 +1189,30 @@ static bool applies_ext(struct search *s, const struct detour_rule *r)
 	return true;
 }
 
+void detour_table_fill_match(const struct detour_table *t, const struct detour_match_req *q,
+                             const struct detour_rule *r, struct detour_match *m)
+{
+	fill_match(t, r, q->path, q->path_len, m);
+	if (r->flags & DETOUR_RULE_EXT)
+		m->ext = &t->exts[ext_find(t, r->index)];
+}
+
 /* ------------------------------------------------------------------ health */
+
+bool detour_table_group_of(const struct detour_table *t, uint32_t rule_index, uint32_t *first,
+                           uint32_t *n)
+{
+	uint32_t xi;
+
+	if (t->nexts == 0 || rule_index >= t->nrules ||
+	    !(t->rules[rule_index].flags & DETOUR_RULE_EXT) ||
+	    (xi = ext_find(t, rule_index)) == NONE || t->xi[xi].group == NONE)
+		return false;
+	const struct group *g = &t->groups[t->xi[xi].group];
+	*first = t->gmembers[g->first];
+	*n = g->n;
+	return true;
+}
 
 size_t detour_table_health_targets(const struct detour_table *t, detour_health_fn fn, void *arg)
 {

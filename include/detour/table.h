@@ -74,6 +74,16 @@ const struct detour_ruleset *detour_table_rules(const struct detour_table *t);
 bool detour_table_match(const struct detour_table *t, const struct detour_match_req *q,
                         struct detour_match *m);
 
+/* Fills m as detour_table_match fills it for its winner, for rule r (a rule
+ * of t) whose source matches q (detour_table_source_matches): m->rule = r,
+ * the splat, the captures and their names (re-running r's regex when it has
+ * one), m->ext (NULL for a plain rule); window_end INT64_MAX, no cookie,
+ * variant 0, since r's window and group are not evaluated. The slices point
+ * into q->path and r; borrowed. For callers that follow a rule the table did
+ * not choose (lint's walks of conditional rules). */
+void detour_table_fill_match(const struct detour_table *t, const struct detour_match_req *q,
+                             const struct detour_rule *r, struct detour_match *m);
+
 /* ---------------------------------------------------------- weighted groups
  * Lines with the same source and a weight= form one group; the group sits at
  * its first member's place in file order and answers with one member chosen
@@ -85,6 +95,12 @@ bool detour_table_match(const struct detour_table *t, const struct detour_match_
  * NUL-terminated, lives as long as t) and the health path ("/ping"). */
 typedef void (*detour_health_fn)(void *arg, uint32_t rule_index, const char *origin,
                                  const char *health_path);
+
+/* Whether rule_index is a member of a weighted group; then *first gets the
+ * index of the group's first member (file order) and *n its number of
+ * members (health-checked or not). False for any other rule or index. */
+bool detour_table_group_of(const struct detour_table *t, uint32_t rule_index, uint32_t *first,
+                           uint32_t *n);
 
 /* Enumerates the health-checked targets of t in file order. Returns how
  * many there are. */

@@ -82,23 +82,6 @@ static void source_text(const struct detour_rule *r, char *buf, size_t cap)
 	         r->kind == DETOUR_SRC_SPLAT ? "*" : "");
 }
 
-static bool same_source(const struct detour_rule *a, const struct detour_rule *b)
-{
-	return a->scheme == b->scheme && a->kind == b->kind && a->host_len == b->host_len &&
-	       a->path_len == b->path_len && !memcmp(a->host, b->host, a->host_len) &&
-	       !memcmp(a->path, b->path, a->path_len);
-}
-
-static bool weighted(const struct detour_ruleset *rs, const struct detour_rule *r)
-{
-	const struct detour_rule_ext *x;
-
-	if (!(r->flags & DETOUR_RULE_EXT))
-		return false;
-	x = detour_ruleset_ext(rs, r);
-	return x && x->weight > 0;
-}
-
 struct enum_ctx {
 	struct health *h;
 	unsigned tab;
@@ -138,21 +121,11 @@ static size_t group_of(struct enum_ctx *e, const struct detour_rule *r)
 		e->g = ng;
 		e->gcap = nc;
 	}
-	/* Members: the weighted rules with the same source (include/detour/
-	 * rulefile.h, struct detour_rule_ext), counted once per reload. */
-	const struct detour_rule *first = NULL;
-	unsigned members = 0;
-	size_t nr = detour_ruleset_count(rs);
-	for (size_t k = 0; k < nr; k++) {
-		const struct detour_rule *o = detour_ruleset_get(rs, k);
-		if (same_source(o, r) && weighted(rs, o)) {
-			if (first == NULL)
-				first = o;
-			members++;
-		}
-	}
-	if (first == NULL)
-		first = r;
+	/* Members: as the table grouped them (include/detour/table.h). */
+	const struct detour_rule *first = r;
+	uint32_t fi, members = 0;
+	if (detour_table_group_of(e->table, r->index, &fi, &members))
+		first = detour_ruleset_get(rs, fi);
 	char src[600], *name = NULL;
 	source_text(first, src, sizeof(src));
 	if (asprintf(&name, "%s (%s:%u)", src, detour_ruleset_file(rs, first->file),

@@ -600,6 +600,59 @@ static void test_shared_prefix_patterns(void **state)
 #undef RND
 }
 
+/* detour_table_fill_match for a rule the table did not choose, and
+ * detour_table_group_of. */
+static void test_fill_match_and_groups(void **state)
+{
+	struct detour_table *t = build("/d/:v/:p /x/:p 301 method=POST\n"
+	                               "/d/:v/:p /y/:p 301\n"
+	                               "~^/r/([0-9]+)$ /z/$1 302\n"
+	                               "/g /a 307 weight=1\n"
+	                               "/other /b 301\n"
+	                               "/g /c 307 weight=3\n"
+	                               "/s/* /t/:splat\n");
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	struct detour_match_req q = {.path = "/d/v1/page", .path_len = 10};
+	struct detour_match m;
+
+	/* a GET meets line 2; line 1 (method=POST) filled by hand */
+	assert_true(detour_table_match(t, &q, &m));
+	assert_int_equal(m.rule->line, 2);
+	detour_table_fill_match(t, &q, detour_ruleset_get(rs, 0), &m);
+	assert_int_equal(m.rule->line, 1);
+	assert_non_null(m.ext);
+	assert_int_equal(m.ncaps, 2);
+	assert_true(slice_is(m.names[0], "v") && slice_is(m.caps[0], "v1"));
+	assert_true(slice_is(m.names[1], "p") && slice_is(m.caps[1], "page"));
+	assert_null(m.splat.p);
+	assert_true(m.window_end == INT64_MAX && m.cookie == NULL && m.variant == 0);
+	q.path = "/r/42";
+	q.path_len = 5;
+	detour_table_fill_match(t, &q, detour_ruleset_get(rs, 2), &m);
+	assert_non_null(m.ext);
+	assert_int_equal(m.ncaps, 1);
+	assert_true(slice_is(m.caps[0], "42"));
+	q.path = "/s/a/b";
+	q.path_len = 6;
+	detour_table_fill_match(t, &q, detour_ruleset_get(rs, 6), &m);
+	assert_null(m.ext);
+	assert_true(slice_is(m.splat, "a/b"));
+	assert_int_equal(m.ncaps, 0);
+
+	uint32_t first = 99, n = 99;
+	assert_true(detour_table_group_of(t, 3, &first, &n));
+	assert_int_equal(first, 3);
+	assert_int_equal(n, 2);
+	first = n = 99;
+	assert_true(detour_table_group_of(t, 5, &first, &n));
+	assert_int_equal(first, 3);
+	assert_int_equal(n, 2);
+	assert_false(detour_table_group_of(t, 4, &first, &n));
+	assert_false(detour_table_group_of(t, 0, &first, &n));
+	assert_false(detour_table_group_of(t, 1000, &first, &n));
+	detour_table_free(t);
+}
+
 static void test_scale(void **state)
 {
 	/* 100k exact rules and a few splats: every rule finds itself */
@@ -641,6 +694,7 @@ int main(void)
 	        cmocka_unit_test(test_empty_table),
 	        cmocka_unit_test(test_against_linear_scan),
 	        cmocka_unit_test(test_shared_prefix_patterns),
+	        cmocka_unit_test(test_fill_match_and_groups),
 	        cmocka_unit_test(test_scale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
