@@ -282,9 +282,13 @@ def test_maintenance(admin):
     st, js, _, _ = s.req("POST", "/maintenance", {"on": False})
     assert (st, js) == (200, {"on": False, "allow": []})
     assert s.get("/keep") == (302, "/kept")
+    # "on" without a target takes what the API used last (no directive here).
+    st, js, _, _ = s.req("POST", "/maintenance", {"on": True})
+    assert st == 200 and js["target"] == "/down.html" and js["allow"] == ["/old", "/blog/*"]
+    assert s.get("/keep") == (307, "/down.html")
+    assert s.req("POST", "/maintenance", {"on": False})[0] == 200
     # Errors.
     for body, msg in [({"on": 1}, "\"on\": expected true or false"),
-                      ({"on": True}, "\"target\": expected a URL or a path"),
                       ({"on": True, "target": "/m", "status": 301},
                        "\"status\": expected 302, 303 or 307 (temporary)"),
                       ({"on": True, "target": "/m", "allow": "/x"},
