@@ -83,7 +83,7 @@ declare -A SPID SPORTS
 start_detour() { # start_detour SET
 	local conf=$OUT/detour-$1.conf pid t0
 	pick_port
-	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\n' "$PORT" \
+	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats off\n' "$PORT" \
 		"$OUT/$1.rules" >"$conf"
 	t0=$(now_us)
 	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$OUT/detour-$1.log" 2>&1 &

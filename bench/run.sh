@@ -178,7 +178,10 @@ LOAD_MS=""
 start_detour() { # start_detour TAG RULES_FILE PROBE_PATH TIMEOUT
 	local conf=$RUN/detour-$1.conf pid t0
 	pick_port
-	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\n' "$PORT" "$2" >"$conf"
+	# Like nginx here: no access log and no per-rule statistics (their cost
+	# is measured on its own by bench/stats.sh). State under $RUN.
+	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats off\nstate-dir %s\n' \
+		"$PORT" "$2" "$RUN/var-$1" >"$conf"
 	t0=$(now_us)
 	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$RUN/detour-$1.log" 2>&1 &
 	pid=$!

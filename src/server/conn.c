@@ -359,7 +359,8 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	stats_request(w->st, status, c->listener);
 	if (w->st->enabled) {
 		if (hit)
-			stats_hit(hit, w->id, m.rule->index, (uint32_t)w->now_sec);
+			stats_hit(w->st, w->cur, w->api, hit == w->api, w->id, m.rule->index,
+			          (uint32_t)w->now_sec);
 		else if (!mp)
 			detour_topk_add(&w->st->topk, w->pathbuf, (size_t)pl, 1);
 	}

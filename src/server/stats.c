@@ -57,6 +57,37 @@ void served_free(struct served *s)
 	free(s);
 }
 
+static struct rule_hits *hits_of(const struct served *s, unsigned wid, uint32_t index)
+{
+	if (s == NULL || s->hits == NULL || index >= s->nrules)
+		return NULL;
+	return &s->hits[(size_t)wid * s->stride + index];
+}
+
+void stats_drain(struct wstats *st, const struct served *file, const struct served *api,
+                 unsigned wid, uint32_t now)
+{
+	unsigned n = st->ring_n;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t e = st->ring[i];
+		struct rule_hits *h = hits_of(e & HIT_API ? api : file, wid, e & ~HIT_API);
+		if (h)
+			__builtin_prefetch(h, 1);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t e = st->ring[i];
+		struct rule_hits *h = hits_of(e & HIT_API ? api : file, wid, e & ~HIT_API);
+		if (h == NULL)
+			continue;
+		atomic_store_explicit(&h->hits,
+		                      atomic_load_explicit(&h->hits, memory_order_relaxed) + 1,
+		                      memory_order_relaxed);
+		atomic_store_explicit(&h->last, now, memory_order_relaxed);
+	}
+	st->ring_n = 0;
+}
+
 void stats_latency(struct wstats *st, uint64_t us, unsigned n)
 {
 	unsigned b = 0;

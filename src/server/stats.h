@@ -62,6 +62,9 @@ extern const uint32_t stats_lat_bounds_us[LAT_BUCKETS - 1];
 #define TOPK_WORKER 64 /* unmatched paths tracked per worker */
 
 /* Per-worker counters, owned by one worker, read by the admin thread. */
+#define HIT_RING 256
+#define HIT_API 0x80000000u
+
 struct wstats {
 	_Atomic uint64_t status[STATUS_SLOTS];
 	_Atomic uint64_t listener[DETOUR_CONF_MAX_LISTEN];
@@ -74,6 +77,10 @@ struct wstats {
 	 * (srv->topk_gen) it copies it to snap and acknowledges. */
 	struct detour_topk topk;
 	struct detour_topk_entry topk_e[TOPK_WORKER];
+	/* Per-rule hits of this loop iteration, applied by stats_drain() at
+	 * its end (see stats_hit). The top bit marks a rule of the API table. */
+	uint32_t ring[HIT_RING];
+	unsigned ring_n;
 	struct detour_topk_entry snap_e[TOPK_WORKER];
 	unsigned snap_n;
 	uint64_t snap_total;
@@ -134,17 +141,25 @@ static inline void stats_request(struct wstats *st, int status, unsigned listene
 	stats_add64(&st->listener[listener], 1);
 }
 
-/* A rule of s answered, in worker wid at Unix second now. */
-static inline void stats_hit(const struct served *s, unsigned wid, uint32_t index, uint32_t now)
-{
-	struct rule_hits *h;
+/* Applies the hits queued in st->ring to the counters of the tables the
+ * worker holds in this loop iteration (file, api), with a prefetch pass first
+ * so the cache misses of a batch overlap, and empties the ring. The worker
+ * calls it at the end of every loop iteration, before it may load newer
+ * tables, and when the ring is full. */
+void stats_drain(struct wstats *st, const struct served *file, const struct served *api,
+                 unsigned wid, uint32_t now);
 
-	if (s->hits == NULL || index >= s->nrules)
-		return;
-	h = &s->hits[(size_t)wid * s->stride + index];
-	atomic_store_explicit(&h->hits, atomic_load_explicit(&h->hits, memory_order_relaxed) + 1,
-	                      memory_order_relaxed);
-	atomic_store_explicit(&h->last, now, memory_order_relaxed);
+/* A rule answered. Counting it in place would cost a cache miss per request
+ * on a large table (the counters of a million rules do not stay in cache):
+ * queue its index instead, a sequential store, and let stats_drain() apply a
+ * whole batch with its misses overlapped. */
+static inline void stats_hit(struct wstats *st, const struct served *file,
+                             const struct served *api, bool is_api, unsigned wid, uint32_t index,
+                             uint32_t now)
+{
+	st->ring[st->ring_n++] = index | (is_api ? HIT_API : 0u);
+	if (st->ring_n == HIT_RING)
+		stats_drain(st, file, api, wid, now);
 }
 
 /* Matches q against the API rules of a. Returns 0 when none answers (the

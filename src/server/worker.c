@@ -267,6 +267,10 @@ static void *worker_main(void *arg)
 		 * handlers run (on_loop_wake), and again after them. */
 		uint64_t before = w->now_sec;
 		int n = loop_run_once(w->loop, next_timeout(w));
+		/* The hits of this iteration belong to the tables loaded at
+		 * its top: count them before the next one may load newer. */
+		if (w->st->ring_n)
+			stats_drain(w->st, w->cur, w->api, w->id, (uint32_t)w->now_sec);
 		if (n < 0) {
 			log_err("worker %u: epoll_wait: %s", w->id, strerror(errno));
 			break;
