@@ -24,9 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c.nrules == 0 || c.nrules > DETOUR_CONF_MAX_RULES)
 			abort();
 		for (unsigned i = 0; i < c.nlisten; i++)
-			if (c.listen[i].port == 0 || memchr(c.listen[i].host, 0, sizeof(c.listen[i].host)) == NULL)
+			if (c.listen[i].port == 0 ||
+			    memchr(c.listen[i].host, 0, sizeof(c.listen[i].host)) == NULL)
 				abort();
-		if (c.limits.max_headers == 0 || c.limits.max_headers > DETOUR_HTTP1_MAX_HEADERS_HARD)
+		if (c.limits.max_headers == 0 ||
+		    c.limits.max_headers > DETOUR_HTTP1_MAX_HEADERS_HARD)
 			abort();
 		if (c.limits.max_target > c.limits.max_header_bytes)
 			abort();

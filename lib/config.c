@@ -166,8 +166,8 @@ static detour_err d_listen(struct pstate *s, const struct arg *a, unsigned n)
 		s->listen_seen = true;
 	}
 	if (c->nlisten == DETOUR_CONF_MAX_LISTEN)
-		return fail(s, a[0].col, "too many listen addresses (at most 16), at \"%s\"", a[0].p,
-		            a[0].len);
+		return fail(s, a[0].col, "too many listen addresses (at most 16), at \"%s\"",
+		            a[0].p, a[0].len);
 	if (detour_config_parse_listen(a[0].p, a[0].len, &c->listen[c->nlisten]) != DETOUR_OK)
 		return fail(s, a[0].col,
 		            "expected ADDR:PORT (127.0.0.1:8080, [::1]:8080, *:8080 or a port), "
@@ -187,7 +187,8 @@ static detour_err d_workers(struct pstate *s, const struct arg *a, unsigned n)
 	}
 	v = detour_parse_size(a[0].p, a[0].len);
 	if (v < 1 || v > 256 || (a[0].p[a[0].len - 1] < '0' || a[0].p[a[0].len - 1] > '9'))
-		return fail(s, a[0].col, "expected 'auto' or a number of workers from 1 to 256, found \"%s\"",
+		return fail(s, a[0].col,
+		            "expected 'auto' or a number of workers from 1 to 256, found \"%s\"",
 		            a[0].p, a[0].len);
 	s->c->workers = (unsigned)v;
 	return DETOUR_OK;
@@ -202,7 +203,8 @@ static detour_err d_rules(struct pstate *s, const struct arg *a, unsigned n)
 		s->rules_seen = true;
 	}
 	if (c->nrules == DETOUR_CONF_MAX_RULES)
-		return fail(s, a[0].col, "too many rules files (at most 64), at \"%s\"", a[0].p, a[0].len);
+		return fail(s, a[0].col, "too many rules files (at most 64), at \"%s\"", a[0].p,
+		            a[0].len);
 	if (set_path(s, &a[0], c->rules[c->nrules]) != DETOUR_OK)
 		return DETOUR_EINVAL;
 	c->nrules++;
@@ -257,7 +259,8 @@ static detour_err d_max_connections(struct pstate *s, const struct arg *a, unsig
 	int64_t v = detour_parse_size(a[0].p, a[0].len);
 
 	if (v < 1 || v > 1000000)
-		return fail(s, a[0].col, "expected a number of connections from 1 to 1000000, found \"%s\"",
+		return fail(s, a[0].col,
+		            "expected a number of connections from 1 to 1000000, found \"%s\"",
 		            a[0].p, a[0].len);
 	s->c->max_connections = (unsigned)v;
 	return DETOUR_OK;
@@ -271,7 +274,8 @@ static detour_err size_arg(struct pstate *s, const struct arg *a, int64_t lo, in
 
 	if (v < lo || v > hi) {
 		char msg[160];
-		snprintf(msg, sizeof(msg), "expected a size from %lld to %lld bytes (512, 8k, 1m), found \"%%s\"",
+		snprintf(msg, sizeof(msg),
+		         "expected a size from %lld to %lld bytes (512, 8k, 1m), found \"%%s\"",
 		         (long long)lo, (long long)hi);
 		return fail(s, a->col, msg, a->p, a->len);
 	}
@@ -301,9 +305,10 @@ static detour_err d_limit(struct pstate *s, const struct arg *a, unsigned n)
 			return DETOUR_EINVAL;
 		l->max_body = (uint64_t)v;
 	} else {
-		return fail(s, a[0].col,
-		            "expected a limit name (target, header-bytes, headers, body), found \"%s\"",
-		            a[0].p, a[0].len);
+		return fail(
+		        s, a[0].col,
+		        "expected a limit name (target, header-bytes, headers, body), found \"%s\"",
+		        a[0].p, a[0].len);
 	}
 	return DETOUR_OK;
 }
@@ -318,11 +323,13 @@ static detour_err d_timeout(struct pstate *s, const struct arg *a, unsigned n)
 	else if (arg_is(&a[0], "keepalive"))
 		dst = &s->c->keepalive_timeout_ms;
 	else
-		return fail(s, a[0].col, "expected a timeout name (header, keepalive), found \"%s\"",
-		            a[0].p, a[0].len);
+		return fail(s, a[0].col,
+		            "expected a timeout name (header, keepalive), found \"%s\"", a[0].p,
+		            a[0].len);
 	if (secs < 1 || secs > 3600)
-		return fail(s, a[1].col, "expected a duration from 1s to 1h (10s, 2m), found \"%s\"",
-		            a[1].p, a[1].len);
+		return fail(s, a[1].col,
+		            "expected a duration from 1s to 1h (10s, 2m), found \"%s\"", a[1].p,
+		            a[1].len);
 	*dst = (unsigned)secs * 1000u;
 	return DETOUR_OK;
 }
@@ -763,21 +770,21 @@ static const struct directive {
 	setter set;
 	const char *usage;
 } directives[] = {
-	{"listen", 1, 1, d_listen, "listen ADDR:PORT"},
-	{"workers", 1, 1, d_workers, "workers auto|N"},
-	{"rules", 1, 1, d_rules, "rules FILE"},
-	{"access-log", 1, 1, d_access_log, "access-log FILE|-|off"},
-	{"error-log", 1, 1, d_error_log, "error-log FILE|stderr"},
-	{"server-header", 1, 1, d_server_header, "server-header on|off"},
-	{"max-connections", 1, 1, d_max_connections, "max-connections N"},
-	{"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body SIZE"},
-	{"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION"},
-	{"admin", 1, 2, d_admin, "admin ADDR:PORT [token-file=FILE]"},
-	{"state-dir", 1, 1, d_state_dir, "state-dir DIR"},
-	{"user", 1, 1, d_user, "user NAME"},
-	{"stats", 1, 1, d_stats, "stats on|off"},
-	{"stats-flush", 1, 1, d_stats_flush, "stats-flush DURATION"},
-	{"maintenance", 1, 7, d_maintenance,
+        {"listen", 1, 1, d_listen, "listen ADDR:PORT"},
+        {"workers", 1, 1, d_workers, "workers auto|N"},
+        {"rules", 1, 1, d_rules, "rules FILE"},
+        {"access-log", 1, 1, d_access_log, "access-log FILE|-|off"},
+        {"error-log", 1, 1, d_error_log, "error-log FILE|stderr"},
+        {"server-header", 1, 1, d_server_header, "server-header on|off"},
+        {"max-connections", 1, 1, d_max_connections, "max-connections N"},
+        {"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body SIZE"},
+        {"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION"},
+        {"admin", 1, 2, d_admin, "admin ADDR:PORT [token-file=FILE]"},
+        {"state-dir", 1, 1, d_state_dir, "state-dir DIR"},
+        {"user", 1, 1, d_user, "user NAME"},
+        {"stats", 1, 1, d_stats, "stats on|off"},
+        {"stats-flush", 1, 1, d_stats_flush, "stats-flush DURATION"},
+        {"maintenance", 1, 7, d_maintenance,
          "maintenance TARGET [status=302|303|307] [retry-after=SECONDS|HTTP-date] "
          "[allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"},
         {"health-check", 1, 4, d_health_check,
@@ -817,14 +824,15 @@ static detour_err parse_line(struct pstate *s, const char *p, size_t len)
 		if (i == len || p[i] == '#')
 			break;
 		if (n == MAX_ARGS + 1)
-			return fail(s, (unsigned)i + 1, "too many arguments, at \"%s\"", p + i, len - i);
+			return fail(s, (unsigned)i + 1, "too many arguments, at \"%s\"", p + i,
+			            len - i);
 		a[n].p = p + i;
 		a[n].col = (unsigned)i + 1;
 		while (i < len && p[i] != ' ' && p[i] != '\t') {
 			unsigned char ch = (unsigned char)p[i];
 			if (ch < 0x20 || ch == 0x7f)
-				return fail(s, (unsigned)i + 1, "control character in \"%s\"", a[n].p,
-				            (size_t)(p + i - a[n].p));
+				return fail(s, (unsigned)i + 1, "control character in \"%s\"",
+				            a[n].p, (size_t)(p + i - a[n].p));
 			i++;
 		}
 		a[n].len = (size_t)(p + i - a[n].p);
@@ -837,8 +845,9 @@ static detour_err parse_line(struct pstate *s, const char *p, size_t len)
 		if (!arg_is(&a[0], dv->name))
 			continue;
 		if (n - 1 < dv->min_args || n - 1 > dv->max_args) {
-			detour_diag_set(s->d, s->name, s->line, a[0].col, "'%s' takes %u argument%s: %s",
-			                dv->name, dv->min_args, dv->min_args == 1 ? "" : "s", dv->usage);
+			detour_diag_set(s->d, s->name, s->line, a[0].col,
+			                "'%s' takes %u argument%s: %s", dv->name, dv->min_args,
+			                dv->min_args == 1 ? "" : "s", dv->usage);
 			return DETOUR_EINVAL;
 		}
 		return dv->set(s, a + 1, n - 1);
@@ -850,8 +859,8 @@ static detour_err parse_line(struct pstate *s, const char *p, size_t len)
 	}
 	char word[64];
 	snprintf(word, sizeof(word), "%.*s", (int)(a[0].len < 60 ? a[0].len : 60), a[0].p);
-	detour_diag_set(s->d, s->name, s->line, a[0].col, "unknown directive \"%s\" (known: %s)", word,
-	                known);
+	detour_diag_set(s->d, s->name, s->line, a[0].col, "unknown directive \"%s\" (known: %s)",
+	                word, known);
 	return DETOUR_EINVAL;
 }
 
@@ -883,7 +892,8 @@ detour_err detour_config_parse(struct detour_config *c, const char *name, const 
 		off = end + 1;
 	}
 	if (c->limits.max_target > c->limits.max_header_bytes) {
-		detour_diag_set(d, name, 0, 0, "limit target (%zu) is larger than limit header-bytes (%zu)",
+		detour_diag_set(d, name, 0, 0,
+		                "limit target (%zu) is larger than limit header-bytes (%zu)",
 		                c->limits.max_target, c->limits.max_header_bytes);
 		return DETOUR_EINVAL;
 	}
@@ -907,7 +917,8 @@ detour_err detour_config_load(struct detour_config *c, const char *path, struct 
 	}
 	if (fstat(fd, &st) != 0 || st.st_size > 16 * 1024 * 1024) {
 		detour_diag_set(d, path, 0, 0, "cannot read: %s",
-		                st.st_size > 16 * 1024 * 1024 ? "file over 16 MiB" : strerror(errno));
+		                st.st_size > 16 * 1024 * 1024 ? "file over 16 MiB"
+		                                              : strerror(errno));
 		close(fd);
 		return DETOUR_EIO;
 	}
@@ -917,7 +928,8 @@ detour_err detour_config_load(struct detour_config *c, const char *path, struct 
 		detour_diag_set(d, path, 0, 0, "out of memory");
 		return DETOUR_ENOMEM;
 	}
-	while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) != 0) {
+	while (got < (size_t)st.st_size &&
+	       (n = read(fd, buf + got, (size_t)st.st_size - got)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -343,12 +343,12 @@ static bool parse_content_length(cp v, size_t n, uint64_t *out)
 	} while (0)
 
 struct framing {
-	unsigned hosts;    /* Host fields seen */
-	bool cl;           /* a Content-Length field seen */
-	bool te;           /* a Transfer-Encoding field seen */
-	unsigned te_elems; /* transfer-coding list elements over all TE fields */
-	bool te_other;     /* an element other than "chunked" (or empty) */
-	unsigned te_chunked; /* elements that are "chunked" */
+	unsigned hosts;       /* Host fields seen */
+	bool cl;              /* a Content-Length field seen */
+	bool te;              /* a Transfer-Encoding field seen */
+	unsigned te_elems;    /* transfer-coding list elements over all TE fields */
+	bool te_other;        /* an element other than "chunked" (or empty) */
+	unsigned te_chunked;  /* elements that are "chunked" */
 	bool te_last_chunked; /* the final element is "chunked" */
 	bool conn_close;
 	bool conn_keep_alive;

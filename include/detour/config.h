@@ -15,8 +15,8 @@
 #include "detour/http1.h"
 
 #define DETOUR_CONF_MAX_LISTEN 16
-#define DETOUR_CONF_MAX_RULES 64
-#define DETOUR_CONF_PATH_MAX 4096
+#define DETOUR_CONF_MAX_RULES  64
+#define DETOUR_CONF_PATH_MAX   4096
 
 struct detour_listen {
 	char host[256]; /* numeric address, IPv6 without brackets */

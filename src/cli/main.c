@@ -11,11 +11,11 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"serve", cmd_serve, "answer HTTP requests with redirects from a rules table"},
-	{"explain", cmd_explain, "show which rule matches a request and the exact response"},
-	{"check", cmd_check, "trace redirect chains hop by hop, as a browser follows them"},
-	{"ctl", cmd_ctl, "talk to a running server's admin API: rules, maintenance, stats"},
-	{"lint", cmd_lint, "find loops, chains, shadowed and duplicate rules, risky choices"},
+        {"serve", cmd_serve, "answer HTTP requests with redirects from a rules table"},
+        {"explain", cmd_explain, "show which rule matches a request and the exact response"},
+        {"check", cmd_check, "trace redirect chains hop by hop, as a browser follows them"},
+        {"ctl", cmd_ctl, "talk to a running server's admin API: rules, maintenance, stats"},
+        {"lint", cmd_lint, "find loops, chains, shadowed and duplicate rules, risky choices"},
 };
 
 static void usage(FILE *f)

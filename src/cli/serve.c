@@ -11,18 +11,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: detour serve [-c FILE] [-t]\n"
-	           "\n"
-	           "Answers HTTP requests with redirects from the rules files named in the\n"
-	           "configuration (see docs/config.md).\n"
-	           "\n"
-	           "  -c, --config FILE  configuration file (default: ./detour.conf if it exists,\n"
-	           "                     else built-in defaults: listen 127.0.0.1:8080,\n"
-	           "                     rules examples/site.rules)\n"
-	           "  -t, --test         check the configuration and the rules, then exit 0 or 1\n"
-	           "  -h, --help         this text\n"
-	           "\n"
-	           "Signals: SIGHUP reloads, SIGUSR1 reopens logs, SIGTERM/SIGINT drain and exit.\n");
+	fprintf(f,
+	        "usage: detour serve [-c FILE] [-t]\n"
+	        "\n"
+	        "Answers HTTP requests with redirects from the rules files named in the\n"
+	        "configuration (see docs/config.md).\n"
+	        "\n"
+	        "  -c, --config FILE  configuration file (default: ./detour.conf if it exists,\n"
+	        "                     else built-in defaults: listen 127.0.0.1:8080,\n"
+	        "                     rules examples/site.rules)\n"
+	        "  -t, --test         check the configuration and the rules, then exit 0 or 1\n"
+	        "  -h, --help         this text\n"
+	        "\n"
+	        "Signals: SIGHUP reloads, SIGUSR1 reopens logs, SIGTERM/SIGINT drain and exit.\n");
 }
 
 int cmd_serve(int argc, char **argv)
@@ -36,7 +37,8 @@ int cmd_serve(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
 			if (++i == argc) {
-				fprintf(stderr, "detour serve: %s needs a file name\n", argv[i - 1]);
+				fprintf(stderr, "detour serve: %s needs a file name\n",
+				        argv[i - 1]);
 				return 2;
 			}
 			path = argv[i];

@@ -14,7 +14,7 @@
 
 #include "worker.h"
 
-#define ALOG_CAP (128 * 1024)
+#define ALOG_CAP      (128 * 1024)
 #define ALOG_LINE_MAX (32 * 1024) /* a line never needs more; flush before if less is left */
 
 void alog_init(struct worker *w)
@@ -144,8 +144,8 @@ void alog_request(struct worker *w, const struct conn *c, const struct detour_re
 	p = put(p, "\" \"", 3);
 	if (m) {
 		char idbuf[512];
-		const char *id = detour_rule_id(detour_table_rules(w->table), m->rule, idbuf,
-		                                sizeof(idbuf));
+		const char *id =
+		        detour_rule_id(detour_table_rules(w->table), m->rule, idbuf, sizeof(idbuf));
 		p = put_esc(p, id, strlen(id), 256);
 	} else {
 		*p++ = '-';

@@ -21,9 +21,9 @@
 #include "maint.h"
 #include "worker.h"
 
-#define IN_INITIAL 4096
-#define OUT_INITIAL 8192
-#define OUT_RESERVE 2048 /* room kept for one more typical response */
+#define IN_INITIAL     4096
+#define OUT_INITIAL    8192
+#define OUT_RESERVE    2048 /* room kept for one more typical response */
 #define FREE_CONNS_MAX 1024
 
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -212,11 +212,11 @@ static bool conn_flush(struct conn *c)
 static struct detour_respond_ctx make_ctx(struct worker *w, bool head, bool close)
 {
 	struct detour_respond_ctx ctx = {
-		.date = w->date,
-		.now = w->now_sec,
-		.head = head,
-		.close = close,
-		.server_header = atomic_load_explicit(&w->srv->server_header, memory_order_relaxed),
+	        .date = w->date,
+	        .now = w->now_sec,
+	        .head = head,
+	        .close = close,
+	        .server_header = atomic_load_explicit(&w->srv->server_header, memory_order_relaxed),
 	};
 	return ctx;
 }
@@ -303,23 +303,23 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		return true;
 	}
 	q = (struct detour_match_req){
-		.host = req->host,
-		.host_len = req->host_len,
-		.https = false,
-		.path = w->pathbuf,
-		.path_len = (size_t)pl,
-		.query = req->query,
-		.query_len = req->query_len,
-		.req = req,
-		.now = w->now_sec, /* time windows; DETOUR_NOW shifts it (worker.c) */
-		.peer = c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
+	        .host = req->host,
+	        .host_len = req->host_len,
+	        .https = false,
+	        .path = w->pathbuf,
+	        .path_len = (size_t)pl,
+	        .query = req->query,
+	        .query_len = req->query_len,
+	        .req = req,
+	        .now = w->now_sec, /* time windows; DETOUR_NOW shifts it (worker.c) */
+	        .peer = c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
 	};
 	/* Maintenance first (docs/config.md): unless the client's address or
 	 * the path is allowed, it answers everything, no-store, with its
 	 * Retry-After. Then the API rules (docs/admin.md), then the files. */
-	if (w->maint && maint_match(w->maint, &q,
-	                            c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
-	                            &m)) {
+	if (w->maint &&
+	    maint_match(w->maint, &q, c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
+	                &m)) {
 		api = 2;
 		ctx.extra_headers = w->maint->extra;
 		ctx.extra_len = w->maint->extra_len;
@@ -365,7 +365,8 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 			detour_topk_add(&w->st->topk, w->pathbuf, (size_t)pl, 1);
 	}
 	if (w->alog) {
-		ssize_t ll = mp ? detour_respond_location(mp, &q, w->locbuf, DETOUR_LOCATION_MAX) : 0;
+		ssize_t ll =
+		        mp ? detour_respond_location(mp, &q, w->locbuf, DETOUR_LOCATION_MAX) : 0;
 		alog_request(w, c, req, status, (size_t)n, mp, w->locbuf, ll > 0 ? (size_t)ll : 0);
 	}
 	return true;
@@ -413,8 +414,8 @@ static bool process(struct conn *c)
 			/* The head is refused, so req is not whole (but for 413);
 			 * a HEAD still gets no body (RFC 9110 §9.3.2). */
 			bool head = c->in_len - pos >= 5 && !memcmp(c->in + pos, "HEAD ", 5);
-			emit_error_head(c, status, e == DETOUR_ETOOBIG && status == 413 ? req : NULL,
-			                head);
+			emit_error_head(c, status,
+			                e == DETOUR_ETOOBIG && status == 413 ? req : NULL, head);
 			break;
 		}
 		uint32_t resp_start = c->out_len;
@@ -457,7 +458,8 @@ static bool process_timed(struct conn *c)
 	if (w->requests != r0) {
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
-		stats_latency(w->st, ns > 0 ? (uint64_t)ns / 1000u : 0, (unsigned)(w->requests - r0));
+		stats_latency(w->st, ns > 0 ? (uint64_t)ns / 1000u : 0,
+		              (unsigned)(w->requests - r0));
 	}
 	return progress;
 }

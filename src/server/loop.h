@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define LOOP_READ 0x1u
+#define LOOP_READ  0x1u
 #define LOOP_WRITE 0x2u
 
 struct loop;

@@ -98,7 +98,8 @@ static bool same_listen(const struct detour_config *a, const struct detour_confi
 	if (a->nlisten != b->nlisten)
 		return false;
 	for (unsigned i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i].host, b->listen[i].host) || a->listen[i].port != b->listen[i].port)
+		if (strcmp(a->listen[i].host, b->listen[i].host) ||
+		    a->listen[i].port != b->listen[i].port)
 			return false;
 	return true;
 }
@@ -119,7 +120,8 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	if (conf_path) {
 		if (detour_config_load(nc, conf_path, &d) != DETOUR_OK) {
 			detour_diag_format(&d, err, cap);
-			log_err("reload failed: %s; the old configuration and rules keep serving", err);
+			log_err("reload failed: %s; the old configuration and rules keep serving",
+			        err);
 			free(nc);
 			return -1;
 		}
@@ -147,7 +149,8 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 		log_warn("reload: listen, workers, max-connections, limit and timeout changes take "
 		         "effect at the next restart");
 	if ((nc->access_log[0] == '\0') != (srv->conf.access_log[0] == '\0'))
-		log_warn("reload: turning the access log on or off takes effect at the next restart");
+		log_warn("reload: turning the access log on or off takes effect at the next "
+		         "restart");
 	else if (strcmp(nc->access_log, srv->conf.access_log) && srv->access_fd >= 0) {
 		int fd = open_access_log(nc->access_log);
 		if (fd >= 0) {
@@ -305,8 +308,9 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	/* Starts the mirror prober when a table has health= targets. */
 	health_published(srv);
 	for (unsigned i = 0; i < conf->nlisten; i++)
-		log_info("listening on %s%s%s:%u", conf->listen[i].ipv6 ? "[" : "", conf->listen[i].host,
-		         conf->listen[i].ipv6 ? "]" : "", conf->listen[i].port);
+		log_info("listening on %s%s%s:%u", conf->listen[i].ipv6 ? "[" : "",
+		         conf->listen[i].host, conf->listen[i].ipv6 ? "]" : "",
+		         conf->listen[i].port);
 	log_info("detour %s ready: %zu rules, %u workers, started in %llu ms", DETOUR_VERSION,
 	         detour_ruleset_count(detour_table_rules(t)), srv->nworkers,
 	         (unsigned long long)(mono_ms() - t0));
@@ -365,7 +369,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 out:
 	if (sfd >= 0)
 		close(sfd);
-	admin_stop(srv); /* no-op when stopped above or never started */
+	admin_stop(srv);  /* no-op when stopped above or never started */
 	health_fini(srv); /* after the last publish, before the tables are freed */
 	free(srv->workers);
 	sv = atomic_load(&srv->table);

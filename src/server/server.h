@@ -37,9 +37,9 @@ struct maint;
 struct health;
 
 struct server {
-	struct detour_config conf; /* main thread writes (reload); workers read only
-	                              fields that reload does not change, see reload() */
-	const char *conf_path; /* borrowed; NULL for the built-in defaults */
+	struct detour_config conf;      /* main thread writes (reload); workers read only
+	                                   fields that reload does not change, see reload() */
+	const char *conf_path;          /* borrowed; NULL for the built-in defaults */
 	_Atomic(struct served *) table; /* file rules, never NULL while workers run */
 	_Atomic(struct served *) api;   /* API rules (admin.c), or NULL */
 	_Atomic(struct maint *) maint;  /* maintenance (maint.c); NULL while off */
@@ -50,10 +50,10 @@ struct server {
 	struct health *health;       /* mirror prober (health.c), NULL before server_run made it */
 	atomic_uint topk_gen;        /* bumped to ask workers for a sketch snapshot */
 	atomic_uint_fast64_t reloads_ok, reloads_failed;
-	atomic_bool stopping;   /* SIGTERM/SIGINT: stop accepting, drain, exit */
-	atomic_uint flush_gen;  /* bumped to ask every worker to flush its access log */
+	atomic_bool stopping;  /* SIGTERM/SIGINT: stop accepting, drain, exit */
+	atomic_uint flush_gen; /* bumped to ask every worker to flush its access log */
 	atomic_bool server_header;
-	int access_fd;          /* -1 when off; reopened in place with dup2() */
+	int access_fd; /* -1 when off; reopened in place with dup2() */
 	struct worker *workers;
 	unsigned nworkers;
 	unsigned max_conns_per_worker;
@@ -90,6 +90,6 @@ void log_reopen(void);
 void log_msg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_info(...) log_msg("info", __VA_ARGS__)
 #define log_warn(...) log_msg("warn", __VA_ARGS__)
-#define log_err(...) log_msg("error", __VA_ARGS__)
+#define log_err(...)  log_msg("error", __VA_ARGS__)
 
 #endif

@@ -63,7 +63,7 @@ extern const uint32_t stats_lat_bounds_us[LAT_BUCKETS - 1];
 
 /* Per-worker counters, owned by one worker, read by the admin thread. */
 #define HIT_RING 256
-#define HIT_API 0x80000000u
+#define HIT_API  0x80000000u
 
 struct wstats {
 	_Atomic uint64_t status[STATUS_SLOTS];
@@ -153,9 +153,8 @@ void stats_drain(struct wstats *st, const struct served *file, const struct serv
  * on a large table (the counters of a million rules do not stay in cache):
  * queue its index instead, a sequential store, and let stats_drain() apply a
  * whole batch with its misses overlapped. */
-static inline void stats_hit(struct wstats *st, const struct served *file,
-                             const struct served *api, bool is_api, unsigned wid, uint32_t index,
-                             uint32_t now)
+static inline void stats_hit(struct wstats *st, const struct served *file, const struct served *api,
+                             bool is_api, unsigned wid, uint32_t index, uint32_t now)
 {
 	st->ring[st->ring_n++] = index | (is_api ? HIT_API : 0u);
 	if (st->ring_n == HIT_RING)

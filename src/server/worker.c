@@ -2,12 +2,12 @@
  * listener per configured address, its connections and their deadlines.
  * Nothing here is shared with other workers except the read-only table and
  * the few atomics of struct server. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +20,8 @@
 #include "detour/respond.h"
 #include "worker.h"
 
-#define ACCEPT_BATCH 64
-#define LINGER_MS 2000
+#define ACCEPT_BATCH    64
+#define LINGER_MS       2000
 #define ACCEPT_PAUSE_MS 100
 
 size_t worker_size(void)
@@ -98,12 +98,14 @@ static void on_accept(struct loop_source *src, unsigned events)
 	for (int i = 0; i < ACCEPT_BATCH && w->nconns < w->max_conns; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		int fd = accept4(src->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd =
+		        accept4(src->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
 				return;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
 				/* Out of descriptors or memory: stop accepting for a
 				 * moment instead of spinning on a level-triggered
 				 * listener; connections that close free room. */
@@ -138,7 +140,8 @@ static void clock_offset_init(void)
 	if (v == NULL || *v == '\0')
 		return;
 	if (detour_parse_time(v, strlen(v), &t) != 0) {
-		log_err("DETOUR_NOW=%s is not an RFC 3339 time: ignored, the real clock is used", v);
+		log_err("DETOUR_NOW=%s is not an RFC 3339 time: ignored, the real clock is used",
+		        v);
 		return;
 	}
 	clock_offset = t - (int64_t)time(NULL);
@@ -301,7 +304,8 @@ static int listen_socket(const struct detour_listen *ln, char *err, size_t cap)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int one = 1;
-	int fd = socket(ln->ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(ln->ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	                0);
 
 	memset(&ss, 0, sizeof(ss));
 	if (ln->ipv6) {

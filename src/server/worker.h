@@ -33,13 +33,13 @@ struct conn {
 	struct worker *w;
 	struct conn *prev, *next;
 	uint64_t deadline_ms;
-	uint8_t list;  /* enum conn_list */
-	uint8_t state; /* enum conn_state */
-	bool close_after;  /* close (lingering) once out is flushed */
-	bool want_write;   /* registered for LOOP_WRITE */
-	bool read_paused;  /* output is backed up: not reading */
-	bool peer_eof;     /* the client closed its side */
-	uint8_t listener;  /* index of the listener that accepted it (metrics) */
+	uint8_t list;     /* enum conn_list */
+	uint8_t state;    /* enum conn_state */
+	bool close_after; /* close (lingering) once out is flushed */
+	bool want_write;  /* registered for LOOP_WRITE */
+	bool read_paused; /* output is backed up: not reading */
+	bool peer_eof;    /* the client closed its side */
+	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
 	char *out;

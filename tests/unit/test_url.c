@@ -282,7 +282,9 @@ static const struct norm_case norm_cases[] = {
         {"/a\"b", "/a%22b"},
         {"/[x]", "/%5Bx%5D"},
         {"/caf\xc3\xa9", "/caf%C3%A9"},
-        {"/a\x7f" "b", NULL},
+        {"/a\x7f"
+         "b",
+         NULL},
         {"/a\tb", NULL},
         {"", NULL},
         {"a/b", NULL},
