@@ -338,40 +338,6 @@ static bool is_loopback(const struct detour_listen *l)
 	return inet_pton(AF_INET, l->host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-static int bind_admin(const struct detour_listen *ln, char *err, size_t cap)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int one = 1;
-	int fd = socket(ln->ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	                0);
-
-	memset(&ss, 0, sizeof(ss));
-	if (ln->ipv6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(ln->port);
-		inet_pton(AF_INET6, ln->host, &s6->sin6_addr);
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(ln->port);
-		inet_pton(AF_INET, ln->host, &s4->sin_addr);
-		sl = sizeof(*s4);
-	}
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    (ln->ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
-	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 64)) {
-		snprintf(err, cap, "cannot listen on admin %s%s%s:%u: %s", ln->ipv6 ? "[" : "",
-		         ln->host, ln->ipv6 ? "]" : "", ln->port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 int admin_prepare(struct server *srv, const struct privdrop *p, char *err, size_t cap)
 {
 	const struct detour_config *conf = &srv->conf;
@@ -459,7 +425,7 @@ int admin_prepare(struct server *srv, const struct privdrop *p, char *err, size_
 	               a->maint.until, a->maint.who, err, cap))
 		return -1;
 	if (conf->admin.port) {
-		a->listener.fd = bind_admin(&conf->admin, err, cap);
+		a->listener.fd = server_listen(&conf->admin, false, 64, "admin ", err, cap);
 		if (a->listener.fd < 0)
 			return -1;
 		a->listener.on_event = on_admin_accept;

@@ -299,7 +299,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int listen_socket(const struct detour_listen *ln, char *err, size_t cap)
+int server_listen(const struct detour_listen *ln, bool reuseport, int backlog, const char *what,
+                  char *err, size_t cap)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -322,11 +323,11 @@ static int listen_socket(const struct detour_listen *ln, char *err, size_t cap)
 		sl = sizeof(*a);
 	}
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
 	    (ln->ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
-	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 4096)) {
-		snprintf(err, cap, "cannot listen on %s%s%s:%u: %s", ln->ipv6 ? "[" : "", ln->host,
-		         ln->ipv6 ? "]" : "", ln->port, strerror(errno));
+	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, backlog)) {
+		snprintf(err, cap, "cannot listen on %s%s%s%s:%u: %s", what, ln->ipv6 ? "[" : "",
+		         ln->host, ln->ipv6 ? "]" : "", ln->port, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -373,7 +374,7 @@ int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, s
 		struct listener *l = &w->listeners[i];
 		l->w = w;
 		l->src.on_event = on_accept;
-		l->src.fd = listen_socket(&conf->listen[i], err, cap);
+		l->src.fd = server_listen(&conf->listen[i], true, 4096, "", err, cap);
 		w->nlisteners++;
 		if (l->src.fd < 0)
 			return -1;
