@@ -1,0 +1,203 @@
+/* detour: what the files of the rule-table lint share (lint.c: the entry point,
+ * findings, codes and messages; lint_shadow.c: duplicates, conflicts and
+ * shadowing; lint_risk.c: windows, weights, cache, method changes and open
+ * redirects; lint_walk.c: following a rule's targets; lint_chain.c: loops,
+ * chains and flattening). Private to those files: see detour/lint.h for the
+ * contract. */
+#ifndef DETOUR_LINT_INT_H
+#define DETOUR_LINT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "detour/lint.h"
+#include "detour/respond.h"
+#include "detour/rulefile.h"
+#include "rules_int.h"
+
+#define PROBE       "lint-probe" /* label put before a wildcard host's suffix */
+#define HOST_BUF    256
+#define PATH_CAP    (3 * DETOUR_RULE_LINE_MAX + 64)
+#define LOC_CAP     (DETOUR_LOCATION_MAX + 1)
+#define MAX_CONTEXT 64 /* hosts a host-less rule is also followed on */
+#define SHOW_STATES 6  /* states shown of a walk that never ends */
+
+/* ------------------------------------------------------------ text helpers */
+
+/* A growing string; on failure it stays NULL-marked and everything after is
+ * ignored (the caller checks ok()). */
+struct sb {
+	char *p;
+	size_t n, cap;
+	bool fail;
+};
+
+/* Appends s[0..n) to b. */
+void detour_lint_sb_put(struct sb *b, const char *s, size_t n);
+/* Appends the string s to b. */
+void detour_lint_sb_str(struct sb *b, const char *s);
+/* Appends printf-style text to b (at most 511 bytes of it). */
+void detour_lint_sb_fmt(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Takes the string out of b: the caller owns it (free()); NULL when b failed.
+ * b is empty afterwards. */
+char *detour_lint_sb_take(struct sb *b);
+
+/* ------------------------------------------------------------------ state */
+
+struct state {
+	char host[HOST_BUF]; /* canonical (lower case, no port, no trailing dot) */
+	size_t hl;           /* 0: no host (a host-less rule on any host) */
+	bool https;
+	char *path; /* normalised, PATH_CAP bytes */
+	size_t pl;
+	char *query; /* LOC_CAP bytes */
+	size_t ql;
+	bool has_query;
+	char *loc; /* the Location that led here (LOC_CAP bytes), state 0: none */
+	size_t ll;
+	bool loc_abs; /* loc has a scheme */
+};
+
+enum wend {
+	W_NOT_R = 0, /* the rule does not answer its own example request here */
+	W_END,       /* the last Location is not redirected again */
+	W_LEAVES,    /* the last Location names a host the table does not serve */
+	W_LOOP,      /* state nhops equals state loop_at */
+	W_LONG,      /* max_hops redirects and still going */
+};
+
+struct walk {
+	enum wend end;
+	unsigned nhops;   /* redirects issued */
+	unsigned loop_at; /* W_LOOP */
+	bool via_group;   /* a later hop was a weighted group: no flattening */
+	unsigned nmay;    /* hops after the first whose rule applies to some requests */
+};
+
+struct hostref {
+	const char *name;
+	uint16_t len;
+	bool wild;
+};
+
+/* A pending finding built while walking. */
+struct lint {
+	const struct detour_table *t;
+	const struct detour_ruleset *rs;
+	size_t n;
+	unsigned max_hops;
+	time_t now;
+	struct detour_lint_result *out;
+	size_t cap;
+	bool nomem;
+
+	uint8_t *dead;  /* 1: never answers (duplicate, shadowed): not walked */
+	uint32_t *same; /* first rule with the same source + 1, 0: none */
+	bool scheme_rules;
+	struct hostref *hosts; /* sorted, distinct */
+	size_t nhosts;
+
+	struct state *st; /* max_hops + 1 */
+	uint32_t *hop;    /* rule of each hop */
+	uint64_t *loops;  /* keys of loops already reported */
+	size_t nloops, loops_cap;
+
+	uint32_t *splats; /* unconditional splat rules, in file order (regex shadowing) */
+	size_t nsplats;
+	uint32_t *conds; /* live rules with conditions or a window, in file order */
+	size_t nconds;
+	uint32_t *gfirst; /* weighted member: first member of its group + 1; else 0 */
+	bool *may;        /* per hop: the rule applies only to some requests */
+
+	/* the names of the rule being walked, for the sentinels */
+	struct detour_slice names[DETOUR_MAX_CAPTURES + 1];
+	unsigned nnames;
+};
+
+/* ---------------------------------------------------------- lint.c */
+
+/* Appends "file:line" of rule i to b. */
+void detour_lint_rule_ref(const struct lint *L, uint32_t i, struct sb *b);
+/* Adds a finding to L->out with message msg and fix (both taken over: b is
+ * emptied; fix may be NULL) and a copy of related rules rel[0..nrel). Returns
+ * the finding (owned by L->out), or NULL with L->nomem set. */
+struct detour_lint_finding *detour_lint_add(struct lint *L, enum detour_lint_code code,
+                                            uint32_t rule, struct sb *msg, struct sb *fix,
+                                            const uint32_t *rel, size_t nrel);
+/* r's extension (borrowed from rs), NULL when it has none. */
+const struct detour_rule_ext *detour_lint_ext_of(const struct detour_ruleset *rs,
+                                                 const struct detour_rule *r);
+/* Whether r depends on the request itself (conditions) or the clock (a
+ * window): a walk that goes through it "may" redirect. */
+bool detour_lint_walk_conditional(const struct detour_ruleset *rs, const struct detour_rule *r);
+/* r's weight=, 0: none. */
+uint32_t detour_lint_weight_of(const struct detour_ruleset *rs, const struct detour_rule *r);
+/* Whether r matches without regard to case. */
+bool detour_lint_case_i(const struct detour_ruleset *rs, const struct detour_rule *r);
+/* Appends r's conditions, window and weight, as written in a rules file. */
+void detour_lint_sb_cond_text(struct sb *b, const struct detour_ruleset *rs,
+                              const struct detour_rule *r);
+
+/* ---------------------------------------------------------- lint_shadow.c */
+
+/* Fills L->same. Returns 0, or -1 when out of memory. */
+int detour_lint_find_same_sources(struct lint *L);
+/* Whether rule w always applies when its source matches. */
+bool detour_lint_unconditional(const struct lint *L, const struct detour_rule *w);
+/* Same-source duplicates and conflicts (marks the later rule dead). */
+void detour_lint_check_duplicates(struct lint *L);
+/* Rules an earlier rule takes every request of (marked dead). */
+void detour_lint_check_shadowed(struct lint *L);
+/* An example path r's source matches, written to out (cap bytes), its length
+ * in *len. Returns false when none fits. */
+bool detour_lint_example_path(const struct detour_rule *r, char *out, size_t cap, size_t *len);
+/* An example host for r in out (HOST_BUF bytes). Returns its length, 0: r
+ * names no host. */
+size_t detour_lint_example_host(const struct detour_rule *r, char *out);
+
+/* ---------------------------------------------------------- lint_risk.c */
+
+/* Windows that never open or have ended (marked dead). */
+void detour_lint_check_windows(struct lint *L);
+/* Fills L->gfirst. Sets L->nomem when out of memory. */
+void detour_lint_group_index(struct lint *L);
+/* Weighted groups of one, and percentages that do not total 100. */
+void detour_lint_check_groups(struct lint *L);
+/* permanent-no-cache, method-change and open-redirect. */
+void detour_lint_check_choices(struct lint *L);
+
+/* ---------------------------------------------------------- lint_walk.c */
+
+/* Fills L->hosts (sorted, distinct) and L->scheme_rules. Returns 0, or -1
+ * when out of memory. */
+int detour_lint_collect_hosts(struct lint *L);
+/* Fills L->splats (splats == true) or L->conds (owned by L) with the live
+ * rules. Returns 0, or -1 when out of memory. */
+int detour_lint_index_rules(struct lint *L, bool splats);
+/* Sets L->names to r's placeholder names (borrowed from r). */
+void detour_lint_set_names(struct lint *L, const struct detour_rule *r);
+/* Follows rule r from its example request on (host, https) into L->st,
+ * L->hop and L->may; *w tells how it ended. */
+void detour_lint_walk(struct lint *L, const struct detour_rule *r, const char *host, size_t hl,
+                      bool https, struct walk *w);
+/* The request of state s (pointing into s). */
+struct detour_match_req detour_lint_req_of(const struct lint *L, const struct state *s);
+/* The rule a client asking q meets in a walk, into *m; *may: it answers only
+ * some requests; *group: a weighted group. Returns false when none does. */
+bool detour_lint_resolve(struct lint *L, const struct detour_match_req *q, struct detour_match *m,
+                         bool *may, bool *group);
+/* Appends s[0..n) with every "~name~" of the walked rule as ":name". */
+void detour_lint_sb_unsentinel(const struct lint *L, struct sb *b, const char *s, size_t n);
+/* Appends the scheme and host of s ("*.suffix" for a wildcard probe). */
+void detour_lint_sb_host(struct sb *b, const struct state *s);
+/* Appends state k as shown in messages (host when not that of state prev). */
+void detour_lint_sb_state(const struct lint *L, struct sb *b, unsigned k, int prev);
+
+/* ---------------------------------------------------------- lint_chain.c */
+
+/* Follows every live rule and reports loops and chains. */
+void detour_lint_check_walks(struct lint *L);
+
+#endif

@@ -1,0 +1,258 @@
+/* detour lint, pass 2 (see lint.c): the choices a rule makes. Time windows
+ * against the clock, weighted groups, permanent redirects without cache=,
+ * method changes, open redirects. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lint_int.h"
+
+/* ---------------------------------------------------------------- choices */
+
+/* Whether window w is open at some time in [a, b) (b - a within 8 days for
+ * a recurring window, which repeats every week). */
+static bool opens(const struct detour_window *w, int64_t a, int64_t b)
+{
+	int64_t end, next;
+
+	if (detour_window_at(w, a, &end, &next))
+		return true;
+	return next < b;
+}
+
+/* Time windows against the clock (L->now, which DETOUR_NOW sets in the CLI as
+ * it does in the server). A window that never opens or has ended makes the
+ * rule dead: it is not walked. */
+void detour_lint_check_windows(struct lint *L)
+{
+	char a[40], b[40];
+
+	for (size_t i = 0; i < L->n && !L->nomem; i++) {
+		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+		const struct detour_rule_ext *x = detour_lint_ext_of(L->rs, r);
+		if (x == NULL || !(x->flags & DETOUR_EXT_WINDOW))
+			continue;
+		const struct detour_window *w = &x->window;
+		struct sb msg = {0}, fix = {0};
+		bool recurring = w->days || w->hour_from >= 0;
+		if (recurring && w->from != DETOUR_TIME_NONE_FROM &&
+		    w->until != DETOUR_TIME_NONE_UNTIL && !opens(w, w->from, w->until)) {
+			/* the loader refuses from >= until; days=/hours= that never
+			 * fall between from= and until= are for lint */
+			struct sb c = {0};
+			detour_lint_sb_cond_text(&c, L->rs, r);
+			detour_lint_sb_fmt(&msg, "the time window never opens: %s", c.p ? c.p : "");
+			free(c.p);
+			detour_lint_sb_str(
+			        &fix,
+			        "widen from=/until= to a day that days=/hours= allow, or remove "
+			        "the rule");
+			L->dead[i] = 1;
+			detour_lint_add(L, DETOUR_LINT_WINDOW_NEVER, (uint32_t)i, &msg, &fix, NULL,
+			                0);
+		} else if (w->until != DETOUR_TIME_NONE_UNTIL &&
+		           (w->until <= (int64_t)L->now ||
+		            (recurring && !opens(w, (int64_t)L->now, w->until)))) {
+			detour_time_format(w->until, a, sizeof(a));
+			detour_time_format((int64_t)L->now, b, sizeof(b));
+			if (w->until <= (int64_t)L->now)
+				detour_lint_sb_fmt(
+				        &msg,
+				        "the time window ended at %s (now %s): this rule never "
+				        "applies again",
+				        a, b);
+			else
+				detour_lint_sb_fmt(
+				        &msg,
+				        "the time window has no opening left before until=%s (now "
+				        "%s): "
+				        "this rule never applies again",
+				        a, b);
+			detour_lint_sb_str(&fix, "remove the rule, or move until= to the future");
+			L->dead[i] = 1;
+			detour_lint_add(L, DETOUR_LINT_WINDOW_ENDED, (uint32_t)i, &msg, &fix, NULL,
+			                0);
+		}
+	}
+}
+
+/* L->gfirst[i]: the first live weighted rule with rule i's source + 1, for
+ * every live weighted rule i (the group's lead; the table answers a group at
+ * its first member's place). */
+void detour_lint_group_index(struct lint *L)
+{
+	uint32_t *lead = calloc(L->n + 1, sizeof(*lead)); /* by first same-source rule */
+
+	if (lead == NULL) {
+		L->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < L->n; i++) {
+		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+		if (detour_lint_weight_of(L->rs, r) == 0 || L->dead[i])
+			continue;
+		uint32_t key = L->same[i] ? L->same[i] - 1 : (uint32_t)i;
+		if (lead[key] == 0)
+			lead[key] = (uint32_t)i + 1;
+		L->gfirst[i] = lead[key];
+	}
+	free(lead);
+}
+
+/* Weighted groups: their weights. When one weight is 10 or
+ * more, the weights read as percentages and must total 100; otherwise they
+ * are ratios (3 and 1: 75% and 25%). A group of one is no split. */
+void detour_lint_check_groups(struct lint *L)
+{
+	uint64_t *sum = calloc(L->n + 1, sizeof(*sum));
+	uint32_t *cnt = calloc(L->n + 1, sizeof(*cnt)), *mx = calloc(L->n + 1, sizeof(*mx));
+
+	if (!sum || !cnt || !mx) {
+		L->nomem = true;
+		goto out;
+	}
+	detour_lint_group_index(L);
+	for (size_t i = 0; i < L->n; i++) {
+		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+		uint32_t wt = detour_lint_weight_of(L->rs, r);
+		if (wt == 0 || L->gfirst[i] == 0)
+			continue;
+		uint32_t g = L->gfirst[i] - 1;
+		sum[g] += wt;
+		cnt[g]++;
+		if (wt > mx[g])
+			mx[g] = wt;
+	}
+	for (size_t g = 0; g < L->n && !L->nomem; g++) {
+		if (cnt[g] == 0 || L->gfirst[g] != g + 1)
+			continue;
+		const struct detour_rule *r = detour_ruleset_get(L->rs, g);
+		struct sb msg = {0}, fix = {0};
+		char src[256];
+		if (cnt[g] == 1) {
+			detour_lint_sb_fmt(
+			        &msg,
+			        "a weighted group of one: no other line has the source %s and a "
+			        "weight=, so weight=%u splits nothing (and makes the answer "
+			        "private, "
+			        "no-store)",
+			        detour_lint_source_text(r, src, sizeof(src)), (unsigned)mx[g]);
+			detour_lint_sb_str(
+			        &fix,
+			        "add the other variants with the same source, or remove weight=");
+			detour_lint_add(L, DETOUR_LINT_WEIGHTS, (uint32_t)g, &msg, &fix, NULL, 0);
+		} else if (mx[g] >= 10 && sum[g] != 100) {
+			uint32_t *rel = malloc(cnt[g] * sizeof(*rel));
+			size_t nr = 0;
+			if (rel == NULL) {
+				L->nomem = true;
+				break;
+			}
+			detour_lint_sb_fmt(&msg,
+			                   "the weights of this group add up to %llu, not 100: ",
+			                   (unsigned long long)sum[g]);
+			for (size_t i = g; i < L->n; i++) {
+				if (L->gfirst[i] != g + 1)
+					continue;
+				const struct detour_rule *m = detour_ruleset_get(L->rs, i);
+				uint32_t wt = detour_lint_weight_of(L->rs, m);
+				if (i != g)
+					detour_lint_sb_str(&msg, ", ");
+				detour_lint_sb_fmt(&msg, "%s gets %u/%llu (%.1f%%)",
+				                   m->target_len ? m->target : "-", (unsigned)wt,
+				                   (unsigned long long)sum[g],
+				                   100.0 * wt / (double)sum[g]);
+				if (i != g)
+					rel[nr++] = (uint32_t)i; /* the other members */
+			}
+			detour_lint_sb_str(
+			        &fix, "make the weights total 100, or use small ratios (3 and 1)");
+			detour_lint_add(L, DETOUR_LINT_WEIGHTS, (uint32_t)g, &msg, &fix, rel, nr);
+			free(rel);
+		}
+	}
+out:
+	free(sum);
+	free(cnt);
+	free(mx);
+}
+
+/* The methods rule r is limited to: a mask of (1 << enum detour_method), or 0
+ * when it has no method= condition. */
+static unsigned method_mask(const struct detour_rule_ext *x)
+{
+	unsigned m = ~0u;
+	bool any = false;
+
+	for (unsigned i = 0; x && i < x->nconds; i++) {
+		if (x->conds[i].kind != DETOUR_COND_METHOD)
+			continue;
+		any = true;
+		m &= x->conds[i].negate ? ~(unsigned)x->conds[i].methods : x->conds[i].methods;
+	}
+	return any ? m : 0;
+}
+
+void detour_lint_check_choices(struct lint *L)
+{
+	for (size_t i = 0; i < L->n && !L->nomem; i++) {
+		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+		const struct detour_rule_ext *x = detour_lint_ext_of(L->rs, r);
+		if (L->dead[i])
+			continue;
+		if ((r->status == 301 || r->status == 308) && r->cache == DETOUR_CACHE_UNSET) {
+			struct sb msg = {0}, fix = {0};
+			detour_lint_sb_fmt(&msg,
+			                   "%u without cache=: browsers keep a permanent redirect "
+			                   "with no time "
+			                   "limit, and it cannot be taken back",
+			                   (unsigned)r->status);
+			detour_lint_sb_fmt(
+			        &fix, "add cache=1d (or another lifetime), or use %u while testing",
+			        r->status == 301 ? 302u : 307u);
+			detour_lint_add(L, DETOUR_LINT_PERM_NO_CACHE, (uint32_t)i, &msg, &fix, NULL,
+			                0);
+		}
+		unsigned mm = method_mask(x);
+		unsigned unsafe = mm & (1u << DETOUR_M_POST | 1u << DETOUR_M_PUT);
+		if ((r->status == 301 || r->status == 302) && unsafe) {
+			/* RFC 9110 §15.4.2 (301) and §15.4.3 (302): "For historical
+			 * reasons, a user agent MAY change the request method from
+			 * POST to GET for the subsequent request." 307 and 308
+			 * (§15.4.8, §15.4.9) forbid that change. */
+			struct sb msg = {0}, fix = {0};
+			unsigned to = r->status == 301 ? 308u : 307u;
+			detour_lint_sb_fmt(
+			        &msg,
+			        "%u on a rule for %s%s%s: clients may follow it with a GET and "
+			        "lose "
+			        "the request body (RFC 9110 %s)",
+			        (unsigned)r->status, (unsafe & 1u << DETOUR_M_POST) ? "POST" : "",
+			        unsafe == (1u << DETOUR_M_POST | 1u << DETOUR_M_PUT) ? "/" : "",
+			        (unsafe & 1u << DETOUR_M_PUT) ? "PUT" : "",
+			        r->status == 301 ? "§15.4.2" : "§15.4.3");
+			detour_lint_sb_fmt(&fix, "use %u, which keeps the method and the body", to);
+			detour_lint_add(L, DETOUR_LINT_METHOD_CHANGE, (uint32_t)i, &msg, &fix, NULL,
+			                0);
+		}
+		if (x && (x->flags & DETOUR_EXT_CAPTURE_AUTHORITY) && r->target_len &&
+		    r->target[0] != 'h' && r->target[0] != 'H') {
+			/* The engine lets this rule load (allow-hosts= is given) and
+			 * checks every Location's host, but the scheme comes from the
+			 * request too: an allowed host over plain http. */
+			struct sb msg = {0}, fix = {0};
+			detour_lint_sb_fmt(
+			        &msg,
+			        "the target starts with a capture: a request chooses the whole "
+			        "Location, its scheme too (http:// to an allowed host, no TLS); "
+			        "only "
+			        "allow-hosts= (%u host%s) limits where visitors go",
+			        (unsigned)x->nallow, x->nallow == 1 ? "" : "s");
+			detour_lint_sb_str(
+			        &fix,
+			        "write the scheme in the target (https://$1...) and capture only "
+			        "what follows it");
+			detour_lint_add(L, DETOUR_LINT_OPEN_REDIRECT, (uint32_t)i, &msg, &fix, NULL,
+			                0);
+		}
+	}
+}
