@@ -127,42 +127,6 @@ static detour_err cond_opt(struct pctx *pc, unsigned kind, char *v, size_t n)
 	return DETOUR_OK;
 }
 
-static detour_err opt_method(struct pctx *pc, struct detour_rule *r, char *v, size_t n)
-{
-	(void)r;
-	return cond_opt(pc, DETOUR_COND_METHOD, v, n);
-}
-
-static detour_err opt_if_header(struct pctx *pc, struct detour_rule *r, char *v, size_t n)
-{
-	(void)r;
-	return cond_opt(pc, DETOUR_COND_HEADER, v, n);
-}
-
-static detour_err opt_if_cookie(struct pctx *pc, struct detour_rule *r, char *v, size_t n)
-{
-	(void)r;
-	return cond_opt(pc, DETOUR_COND_COOKIE, v, n);
-}
-
-static detour_err opt_if_query(struct pctx *pc, struct detour_rule *r, char *v, size_t n)
-{
-	(void)r;
-	return cond_opt(pc, DETOUR_COND_QUERY, v, n);
-}
-
-static detour_err opt_if_ip(struct pctx *pc, struct detour_rule *r, char *v, size_t n)
-{
-	(void)r;
-	return cond_opt(pc, DETOUR_COND_IP, v, n);
-}
-
-static detour_err opt_if_lang(struct pctx *pc, struct detour_rule *r, char *v, size_t n)
-{
-	(void)r;
-	return cond_opt(pc, DETOUR_COND_LANG, v, n);
-}
-
 static detour_err time_opt(struct pctx *pc, char *v, size_t n, int64_t *out)
 {
 	char b[64];
@@ -413,28 +377,29 @@ static const struct optdef {
 	const char *name;
 	detour_err (*parse)(struct pctx *pc, struct detour_rule *r, char *v, size_t n);
 	bool repeat;
+	unsigned cond; /* a condition: enum detour_cond_kind + 1 (parse is NULL); 0 = not */
 } options[] = {
-        {"query", opt_query, false},
-        {"cache", opt_cache, false},
-        {"id", opt_id, false},
-        {"method", opt_method, false},
-        {"if-header", opt_if_header, true},
-        {"if-cookie", opt_if_cookie, true},
-        {"if-query", opt_if_query, true},
-        {"if-ip", opt_if_ip, true},
-        {"if-lang", opt_if_lang, true},
-        {"from", opt_from, false},
-        {"until", opt_until, false},
-        {"days", opt_days, false},
-        {"hours", opt_hours, false},
-        {"tz", opt_tz, false},
-        {"weight", opt_weight, false},
-        {"sticky", opt_sticky, false},
-        {"health", opt_health, false},
-        {"delay", opt_delay, false},
-        {"case", opt_case, false},
-        {"private", opt_private, false},
-        {"allow-hosts", opt_allow_hosts, false},
+        {"query", opt_query, false, 0},
+        {"cache", opt_cache, false, 0},
+        {"id", opt_id, false, 0},
+        {"method", NULL, false, DETOUR_COND_METHOD + 1},
+        {"if-header", NULL, true, DETOUR_COND_HEADER + 1},
+        {"if-cookie", NULL, true, DETOUR_COND_COOKIE + 1},
+        {"if-query", NULL, true, DETOUR_COND_QUERY + 1},
+        {"if-ip", NULL, true, DETOUR_COND_IP + 1},
+        {"if-lang", NULL, true, DETOUR_COND_LANG + 1},
+        {"from", opt_from, false, 0},
+        {"until", opt_until, false, 0},
+        {"days", opt_days, false, 0},
+        {"hours", opt_hours, false, 0},
+        {"tz", opt_tz, false, 0},
+        {"weight", opt_weight, false, 0},
+        {"sticky", opt_sticky, false, 0},
+        {"health", opt_health, false, 0},
+        {"delay", opt_delay, false, 0},
+        {"case", opt_case, false, 0},
+        {"private", opt_private, false, 0},
+        {"allow-hosts", opt_allow_hosts, false, 0},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -541,7 +506,10 @@ detour_err detour_rf_options(struct pctx *pc, struct detour_rule *r, struct fiel
 			                      options[k].name, seen_col[k]);
 		seen_col[k] = (unsigned)(s - pc->ls) + 1;
 		pc->opt_start = s;
-		e = options[k].parse(pc, r, eq + 1, (size_t)(s + n - eq - 1));
+		if (options[k].cond)
+			e = cond_opt(pc, options[k].cond - 1, eq + 1, (size_t)(s + n - eq - 1));
+		else
+			e = options[k].parse(pc, r, eq + 1, (size_t)(s + n - eq - 1));
 		if (e)
 			return e;
 	}
