@@ -1,7 +1,5 @@
-/* detour server: the error log. Each message is formatted on the stack and
- * written with one write() to a descriptor that SIGUSR1 reopens in place
- * (dup2), so threads need no lock and a rotated file is never written after
- * the reopen. */
+/* detour server: the error log, see log.h. Each message is formatted on the
+ * stack. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,7 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server.h"
+#include "detour/config.h"
+#include "log.h"
 
 static int log_fd = 2;
 static char log_path[DETOUR_CONF_PATH_MAX];

@@ -27,6 +27,7 @@
 
 #include "detour/config.h"
 #include "detour/table.h"
+#include "log.h"
 #include "loop.h"
 
 struct worker;
@@ -89,13 +90,5 @@ void worker_join(struct worker *w);
 uint64_t worker_seen_gen(const struct worker *w);
 unsigned worker_flush_ack(const struct worker *w);
 size_t worker_size(void);
-
-/* Error log (log.c): one line per call, written with a single write(). */
-void log_open(const char *path);
-void log_reopen(void);
-void log_msg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define log_info(...) log_msg("info", __VA_ARGS__)
-#define log_warn(...) log_msg("warn", __VA_ARGS__)
-#define log_err(...)  log_msg("error", __VA_ARGS__)
 
 #endif
