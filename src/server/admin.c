@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "admin_int.h"
+#include "listen.h"
 #include "server.h"
 
 const char *const admin_change_names[CHG_COUNT] = {"add", "delete", "expire", "maintenance",
@@ -425,7 +426,7 @@ int admin_prepare(struct server *srv, const struct privdrop *p, char *err, size_
 	               a->maint.until, a->maint.who, err, cap))
 		return -1;
 	if (conf->admin.port) {
-		a->listener.fd = server_listen(&conf->admin, false, 64, "admin ", err, cap);
+		a->listener.fd = listen_open(&conf->admin, false, 64, "admin ", err, cap);
 		if (a->listener.fd < 0)
 			return -1;
 		a->listener.on_event = on_admin_accept;

@@ -77,12 +77,6 @@ void server_publish(struct server *srv, _Atomic(struct served *) *slot, struct s
  * Returns 0, or -1 with the reason in err (the old table keeps serving). */
 int server_reload(struct server *srv, char *err, size_t cap);
 
-/* Opens a non-blocking listening socket on ln (IPv6 sockets are IPv6-only;
- * SO_REUSEPORT when reuseport, so that each worker has its own). Returns the
- * descriptor, or -1 with "cannot listen on WHAT[ADDR]:PORT: reason" in err. */
-int server_listen(const struct detour_listen *ln, bool reuseport, int backlog, const char *what,
-                  char *err, size_t cap);
-
 /* Worker side (worker.c). */
 int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, size_t cap);
 void worker_wake(struct worker *w);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "detour/respond.h"
+#include "listen.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH    64
@@ -299,42 +300,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int server_listen(const struct detour_listen *ln, bool reuseport, int backlog, const char *what,
-                  char *err, size_t cap)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int one = 1;
-	int fd = socket(ln->ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	                0);
-
-	memset(&ss, 0, sizeof(ss));
-	if (ln->ipv6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(ln->port);
-		inet_pton(AF_INET6, ln->host, &a->sin6_addr);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons(ln->port);
-		inet_pton(AF_INET, ln->host, &a->sin_addr);
-		sl = sizeof(*a);
-	}
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
-	    (ln->ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
-	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, backlog)) {
-		snprintf(err, cap, "cannot listen on %s%s%s%s:%u: %s", what, ln->ipv6 ? "[" : "",
-		         ln->host, ln->ipv6 ? "]" : "", ln->port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, size_t cap)
 {
 	const struct detour_config *conf = &srv->conf;
@@ -374,7 +339,7 @@ int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, s
 		struct listener *l = &w->listeners[i];
 		l->w = w;
 		l->src.on_event = on_accept;
-		l->src.fd = server_listen(&conf->listen[i], true, 4096, "", err, cap);
+		l->src.fd = listen_open(&conf->listen[i], true, 4096, "", err, cap);
 		w->nlisteners++;
 		if (l->src.fd < 0)
 			return -1;
