@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "worker.h"
 
 #define ALOG_CAP      (128 * 1024)
@@ -19,7 +20,7 @@
 
 void alog_init(struct worker *w)
 {
-	if (w->srv->access_fd < 0)
+	if (w->pool->access_fd < 0)
 		return;
 	w->alog = malloc(ALOG_CAP);
 	w->alog_cap = w->alog ? ALOG_CAP : 0;
@@ -40,7 +41,7 @@ void alog_flush(struct worker *w)
 	if (w->alog == NULL || w->alog_len == 0)
 		return;
 	while (off < w->alog_len) {
-		ssize_t n = write(w->srv->access_fd, w->alog + off, w->alog_len - off);
+		ssize_t n = write(w->pool->access_fd, w->alog + off, w->alog_len - off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -144,8 +145,8 @@ void alog_request(struct worker *w, const struct conn *c, const struct detour_re
 	p = put(p, "\" \"", 3);
 	if (m) {
 		char idbuf[512];
-		const char *id =
-		        detour_rule_id(detour_table_rules(w->table), m->rule, idbuf, sizeof(idbuf));
+		const char *id = detour_rule_id(detour_table_rules(w->view.file->table), m->rule,
+		                                idbuf, sizeof(idbuf));
 		p = put_esc(p, id, strlen(id), 256);
 	} else {
 		*p++ = '-';

@@ -19,15 +19,7 @@
 
 #include "admin_int.h"
 #include "listen.h"
-#include "server.h"
-
-const char *const admin_change_names[CHG_COUNT] = {"add", "delete", "expire", "maintenance",
-                                                   "reload"};
-
-unsigned long long admin_changes(const struct admin *a, enum admin_change k)
-{
-	return a ? atomic_load(&a->changes[k]) : 0;
-}
+#include "privdrop.h"
 
 /* ---- connections ---------------------------------------------------------- */
 
@@ -339,7 +331,8 @@ static bool is_loopback(const struct detour_listen *l)
 	return inet_pton(AF_INET, l->host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-int admin_prepare(struct server *srv, const struct privdrop *p, char *err, size_t cap)
+int admin_prepare(struct server *srv, const struct privdrop *p, const struct admin_hooks *hooks,
+                  char *err, size_t cap)
 {
 	const struct detour_config *conf = &srv->conf;
 	struct admin *a;
@@ -362,6 +355,7 @@ int admin_prepare(struct server *srv, const struct privdrop *p, char *err, size_
 		return -1;
 	}
 	a->srv = srv;
+	a->hooks = *hooks;
 	a->listener.fd = -1;
 	a->wake.fd = -1;
 	a->conns.next = a->conns.prev = &a->conns;
@@ -412,7 +406,7 @@ int admin_prepare(struct server *srv, const struct privdrop *p, char *err, size_
 			state_rules_free(rules, n);
 			return -1;
 		}
-		atomic_store(&srv->api, s); /* no worker runs yet */
+		atomic_store(&srv->pub.api, s); /* no worker runs yet */
 		a->rules = rules;
 		a->nrules = n;
 		a->maint = m;
@@ -422,8 +416,9 @@ int admin_prepare(struct server *srv, const struct privdrop *p, char *err, size_
 	 * (maint.h: the latest change wins, and the stored one is the latest). */
 	struct maint_params mp;
 	admin_maint_row_to_params(&a->maint, &mp);
-	if (maint_init(srv, srv->state && a->maint.since > 0, a->maint.on, &mp, a->maint.since,
-	               a->maint.until, a->maint.who, err, cap))
+	maint_set_recorder(srv->maint, admin_maint_record, a);
+	if (maint_init(srv->maint, &conf->maint, srv->state && a->maint.since > 0, a->maint.on, &mp,
+	               a->maint.since, a->maint.until, a->maint.who, err, cap))
 		return -1;
 	if (conf->admin.port) {
 		a->listener.fd = listen_open(&conf->admin, false, 64, "admin ", err, cap);
@@ -476,6 +471,8 @@ void admin_stop(struct server *srv)
 		}
 		pthread_join(a->thread, NULL);
 	}
+	/* No thread can change maintenance now (POST /reload ran on ours). */
+	maint_set_recorder(srv->maint, NULL, NULL);
 	while (a->conns.next != &a->conns)
 		aconn_close(a->conns.next);
 	if (a->listener.fd >= 0)

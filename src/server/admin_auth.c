@@ -7,7 +7,6 @@
 #include <strings.h>
 
 #include "admin_int.h"
-#include "server.h"
 
 int admin_load_tokens(const char *path, struct token *out, unsigned *n, char *err, size_t cap)
 {

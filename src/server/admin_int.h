@@ -1,9 +1,8 @@
 /* detour server: what the files of the admin thread share (not for other
  * modules: they use admin.h). Everything here runs on the admin thread,
- * except the tokens (tok_lock) and the change counters (atomic).
+ * except the tokens (tok_lock) and the maintenance recorder.
  *
  *   admin.c        the thread, the listener, connections, routing
- *   admin_priv.c   privilege drop (`user NAME`)
  *   admin_auth.c   tokens and the bearer check
  *   admin_http.c   reading query strings and bodies, writing responses
  *   admin_rules.c  the API table: build, publish, expiry; GET/POST/DELETE /rules
@@ -23,11 +22,13 @@
 #include <time.h>
 
 #include "admin.h"
+#include "core.h"
 #include "detour/http1.h"
+#include "log.h"
 #include "loop.h"
 #include "maint.h"
+#include "publish.h"
 #include "state.h"
-#include "stats.h"
 
 #define ADMIN_BODY_MAX  (1024 * 1024) /* bodies over 1 MiB: 413 */
 #define ADMIN_HEAD_MAX  32768
@@ -59,6 +60,7 @@ struct aconn {
 
 struct admin {
 	struct server *srv;
+	struct admin_hooks hooks; /* what it calls above itself (server.c) */
 	pthread_t thread;
 	bool started;
 	struct loop *loop;
@@ -73,12 +75,11 @@ struct admin {
 	struct token tokens[TOKENS_MAX];
 	unsigned ntokens;
 
-	struct api_rule *rules; /* owned: the API rules of srv->api, precedence order */
+	struct api_rule *rules; /* owned: the API rules of srv->pub.api, precedence order */
 	size_t nrules;
 	struct maint_state maint; /* the maintenance row as last stored */
 	int64_t next_expiry;      /* Unix seconds, 0 = none */
 	uint64_t next_flush_ms;
-	_Atomic unsigned long long changes[CHG_COUNT];
 	struct detour_request req;
 };
 
@@ -189,6 +190,11 @@ void admin_delete_rule(struct ctx *x, const char *id);
 
 /* The stored maintenance row m as maint.c's parameters. */
 void admin_maint_row_to_params(const struct maint_state *m, struct maint_params *p);
+
+/* maint.h's recorder (arg: the admin): a change by the config, the file or
+ * SIGUSR2 supersedes what the API stored; records it in the state (and its
+ * audit). No-op without a state. Runs on the thread that made the change. */
+void admin_maint_record(void *arg, const struct maint_status *st);
 
 void admin_get_maintenance(struct ctx *x);
 void admin_post_maintenance(struct ctx *x);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "admin_int.h"
-#include "server.h"
 
 /* ---- maintenance ----------------------------------------------------------
  * The state's maintenance row keeps what the API set last (maint.c decides
@@ -97,7 +96,7 @@ static json_t *maint_now_json(struct admin *a)
 {
 	struct maint_status ms;
 
-	maint_get(a->srv, &ms);
+	maint_get(a->srv->maint, &ms);
 	return maint_json(&ms);
 }
 
@@ -106,13 +105,14 @@ void admin_get_maintenance(struct ctx *x)
 	admin_reply_json(x->c, 200, maint_now_json(x->a), NULL);
 }
 
-void admin_maint_record(struct server *srv, const struct maint_status *ms)
+void admin_maint_record(void *arg, const struct maint_status *ms)
 {
-	struct state *st = srv->state;
+	struct admin *a = arg;
+	struct state *st = a->srv->state;
 	struct maint_state m;
 	char err[512], detail[64];
 
-	if (st == NULL || srv->admin == NULL)
+	if (st == NULL)
 		return;
 	memset(&m, 0, sizeof(m));
 	m.on = ms->on;
@@ -130,7 +130,7 @@ void admin_maint_record(struct server *srv, const struct maint_status *ms)
 	}
 	if (state_commit(st, err, sizeof(err)))
 		goto fail;
-	atomic_fetch_add(&srv->admin->changes[CHG_MAINTENANCE], 1);
+	atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
 	return;
 fail:
 	log_err("maintenance: recording the change: %s", err);
@@ -167,7 +167,7 @@ void admin_post_maintenance(struct ctx *x)
 	snprintf(m.who, sizeof(m.who), "%s", x->who);
 	if (m.on) {
 		const char *t = json_string_value(json_object_get(j, "target"));
-		if (json_object_get(j, "target") == NULL && maint_defaults(&p)) {
+		if (json_object_get(j, "target") == NULL && maint_defaults(a->srv->maint, &p)) {
 			/* No target: the config's maintenance directive (else the
 			 * API's last one) gives every parameter not in the body. */
 		} else if (t == NULL || t[0] == '\0' || strlen(t) >= sizeof(p.target) ||
@@ -295,12 +295,12 @@ void admin_post_maintenance(struct ctx *x)
 		goto fail;
 	/* Stored: now make it the server's maintenance (checked above, so only
 	 * running out of memory can fail here). */
-	if (maint_api_set(a->srv, m.on, &p, m.until, x->who, err, sizeof(err))) {
+	if (maint_api_set(a->srv->maint, m.on, &p, m.until, x->who, err, sizeof(err))) {
 		log_err("admin: maintenance: %s", err);
 		admin_reply_error(x->c, 500, err);
 		return;
 	}
-	atomic_fetch_add(&a->changes[CHG_MAINTENANCE], 1);
+	atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
 	log_info("admin: maintenance %s by %s", m.on ? "on" : "off", x->who);
 	admin_reply_json(x->c, 200, maint_now_json(a), NULL);
 	return;

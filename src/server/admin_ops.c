@@ -8,7 +8,8 @@
 
 #include "admin_int.h"
 #include "detour/topk.h"
-#include "server.h"
+#include "metrics.h"
+#include "stats.h"
 #include "worker.h"
 
 void admin_post_reload(struct ctx *x)
@@ -16,12 +17,12 @@ void admin_post_reload(struct ctx *x)
 	struct server *srv = x->a->srv;
 	char err[1024], e2[300];
 	char detail[1100] = "ok";
-	int rc = server_reload(srv, err, sizeof(err));
+	int rc = x->a->hooks.reload(x->a->hooks.arg, err, sizeof(err));
 
 	if (rc)
 		snprintf(detail, sizeof(detail), "failed: %s", err);
 	else
-		atomic_fetch_add(&x->a->changes[CHG_RELOAD], 1);
+		atomic_fetch_add(&x->a->srv->counters.changes[CHG_RELOAD], 1);
 	if (state_begin(srv->state, e2, sizeof(e2)) == 0) {
 		if (state_audit(srv->state, now_sec(), x->who, "reload", detail, e2, sizeof(e2)))
 			state_rollback(srv->state);
@@ -35,9 +36,9 @@ void admin_post_reload(struct ctx *x)
 		                 NULL);
 		return;
 	}
-	pthread_mutex_lock(&srv->reload_lock);
-	size_t nr = atomic_load(&srv->table)->nrules;
-	pthread_mutex_unlock(&srv->reload_lock);
+	pthread_mutex_lock(&srv->pub.file_lock);
+	size_t nr = atomic_load(&srv->pub.file)->nrules;
+	pthread_mutex_unlock(&srv->pub.file_lock);
 	admin_reply_json(x->c, 200,
 	                 json_pack("{s:s, s:I}", "result", "reloaded", "rules", (json_int_t)nr),
 	                 NULL);
@@ -60,10 +61,10 @@ void admin_flush_stats(struct admin *a)
 {
 	if (a->srv->state == NULL)
 		return;
-	pthread_mutex_lock(&a->srv->reload_lock);
-	state_flush_served(a->srv->state, atomic_load(&a->srv->table));
-	pthread_mutex_unlock(&a->srv->reload_lock);
-	struct served *api = atomic_load(&a->srv->api);
+	pthread_mutex_lock(&a->srv->pub.file_lock);
+	state_flush_served(a->srv->state, atomic_load(&a->srv->pub.file));
+	pthread_mutex_unlock(&a->srv->pub.file_lock);
+	struct served *api = atomic_load(&a->srv->pub.api);
 	if (api)
 		state_flush_served(a->srv->state, api);
 }
@@ -73,13 +74,13 @@ void admin_flush_stats(struct admin *a)
 static void merge_topk(struct admin *a, struct detour_topk *m)
 {
 	struct server *srv = a->srv;
-	unsigned gen = atomic_fetch_add(&srv->topk_gen, 1) + 1;
+	unsigned gen = atomic_fetch_add(&srv->pool.topk_gen, 1) + 1;
 	uint64_t until = mono_ms() + 1000;
 
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		worker_wake(&srv->workers[i]);
-	for (unsigned i = 0; i < srv->nworkers; i++) {
-		struct wstats *st = srv->workers[i].st;
+	for (unsigned i = 0; i < srv->pool.n; i++)
+		worker_wake(&srv->pool.w[i]);
+	for (unsigned i = 0; i < srv->pool.n; i++) {
+		struct wstats *st = srv->pool.w[i].st;
 		while (atomic_load_explicit(&st->topk_ack, memory_order_acquire) != gen &&
 		       mono_ms() < until) {
 			struct timespec ts = {0, 1000000};
@@ -142,8 +143,8 @@ void admin_get_stats(struct ctx *x)
 				                                admin_json_time(l)));
 			total++;
 		}
-		pthread_mutex_lock(&a->srv->reload_lock);
-		const struct served *s = atomic_load(&a->srv->table);
+		pthread_mutex_lock(&a->srv->pub.file_lock);
+		const struct served *s = atomic_load(&a->srv->pub.file);
 		for (size_t i = 0; i < s->nrules; i++) {
 			int64_t h = 0, l = 0;
 			detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
@@ -157,7 +158,7 @@ void admin_get_stats(struct ctx *x)
 				                                       admin_json_time(l)));
 			total++;
 		}
-		pthread_mutex_unlock(&a->srv->reload_lock);
+		pthread_mutex_unlock(&a->srv->pub.file_lock);
 		admin_reply_json(x->c, 200,
 		                 json_pack("{s:o, s:o, s:I}", "unused", o.arr, "since",
 		                           admin_json_time(since), "total", (json_int_t)total),
@@ -231,13 +232,13 @@ void admin_get_healthz(struct ctx *x)
 	struct admin *a = x->a;
 	size_t nf;
 
-	pthread_mutex_lock(&a->srv->reload_lock);
-	nf = atomic_load(&a->srv->table)->nrules;
-	pthread_mutex_unlock(&a->srv->reload_lock);
+	pthread_mutex_lock(&a->srv->pub.file_lock);
+	nf = atomic_load(&a->srv->pub.file)->nrules;
+	pthread_mutex_unlock(&a->srv->pub.file_lock);
 	admin_reply_json(x->c, 200,
 	                 json_pack("{s:s, s:s, s:I, s:I, s:b}", "status", "ok", "version",
 	                           DETOUR_VERSION, "file_rules", (json_int_t)nf, "api_rules",
 	                           (json_int_t)a->nrules, "maintenance",
-	                           atomic_load(&a->srv->maint) != NULL),
+	                           atomic_load(&a->srv->pub.maint) != NULL),
 	                 NULL);
 }

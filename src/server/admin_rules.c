@@ -1,7 +1,7 @@
 /* detour server: the API rules (admin_int.h). Every change runs in one
  * SQLite transaction that ends by building the new API table; the answer
  * goes out only after the commit (synchronous=FULL) and the publication to
- * every worker (server_publish), so an acknowledged change is live
+ * every worker (publish_served), so an acknowledged change is live
  * everywhere and survives kill -9. */
 #include <pthread.h>
 #include <stdio.h>
@@ -11,7 +11,6 @@
 #include "admin_int.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
-#include "server.h"
 
 /* ---- building and publishing the API table ------------------------------- */
 
@@ -68,7 +67,7 @@ struct served *admin_build_api(struct server *srv, const struct api_rule *rules,
 	 * watched here. */
 	if (m->on && m->since > 0 && m->until > now && (*next == 0 || m->until < *next))
 		*next = m->until;
-	s = served_new(t, ORIGIN_API, srv->nworkers, srv->conf.stats);
+	s = served_new(t, ORIGIN_API, srv->pool.n, srv->conf.stats);
 	if (s == NULL)
 		goto oom;
 	return s;
@@ -84,7 +83,7 @@ oom:
 static void publish(struct admin *a, struct served *s, struct api_rule *rules, size_t n,
                     const struct maint_state *m, int64_t next)
 {
-	server_publish(a->srv, &a->srv->api, s);
+	publish_served(&a->srv->pub, &a->srv->pub.api, s);
 	state_rules_free(a->rules, a->nrules);
 	a->rules = rules;
 	a->nrules = n;
@@ -146,15 +145,15 @@ void admin_expire(struct admin *a)
 		    state_audit(st, now, "detour", "maintenance",
 		                "api maintenance ended (until reached)", err, sizeof(err)))
 			goto rollback;
-		atomic_fetch_add(&a->changes[CHG_MAINTENANCE], 1);
+		atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
 		maint_ended = true;
 	}
 	if (admin_api_commit(a, &m, now, err, sizeof(err)))
 		goto fail;
 	if (maint_ended)
-		maint_api_expired(a->srv);
+		maint_api_expired(a->srv->maint);
 	if (k > 0) {
-		atomic_fetch_add(&a->changes[CHG_EXPIRE], (unsigned)k);
+		atomic_fetch_add(&a->srv->counters.changes[CHG_EXPIRE], (unsigned)k);
 		log_info("admin: %d API rule%s expired", k, k == 1 ? "" : "s");
 	}
 	return;
@@ -228,8 +227,8 @@ void admin_get_rules(struct ctx *x)
 		}
 	}
 	if (strcmp(origin, "api")) {
-		pthread_mutex_lock(&a->srv->reload_lock);
-		const struct served *s = atomic_load(&a->srv->table);
+		pthread_mutex_lock(&a->srv->pub.file_lock);
+		const struct served *s = atomic_load(&a->srv->pub.file);
 		for (size_t i = 0; i < s->nrules; i++) {
 			const struct detour_rule *r = detour_ruleset_get(s->rules, i);
 			detour_rule_id(s->rules, r, id, sizeof(id));
@@ -247,7 +246,7 @@ void admin_get_rules(struct ctx *x)
 			}
 			total++;
 		}
-		pthread_mutex_unlock(&a->srv->reload_lock);
+		pthread_mutex_unlock(&a->srv->pub.file_lock);
 	}
 	admin_reply_json(x->c, 200,
 	                 json_pack("{s:o, s:I, s:I, s:I}", "rules", arr, "total", (json_int_t)total,
@@ -327,7 +326,7 @@ void admin_post_rules(struct ctx *x)
 	}
 	if (rc)
 		goto fail;
-	atomic_fetch_add(&a->changes[CHG_ADD], 1);
+	atomic_fetch_add(&a->srv->counters.changes[CHG_ADD], 1);
 	json_decref(j);
 	for (size_t i = 0; i < a->nrules; i++) {
 		if (!strcmp(a->rules[i].id, id)) {
@@ -364,14 +363,14 @@ void admin_delete_rule(struct ctx *x, const char *id)
 		state_rollback(st);
 		/* A file rule is changed in its file. */
 		bool file = false;
-		pthread_mutex_lock(&a->srv->reload_lock);
-		const struct served *fs = atomic_load(&a->srv->table);
+		pthread_mutex_lock(&a->srv->pub.file_lock);
+		const struct served *fs = atomic_load(&a->srv->pub.file);
 		char b[1024];
 		for (size_t i = 0; i < fs->nrules && !file; i++)
 			file = !strcmp(detour_rule_id(fs->rules, detour_ruleset_get(fs->rules, i),
 			                              b, sizeof(b)),
 			               id);
-		pthread_mutex_unlock(&a->srv->reload_lock);
+		pthread_mutex_unlock(&a->srv->pub.file_lock);
 		if (file)
 			admin_reply_error(x->c, 409, "a file rule: change its file and reload");
 		else
@@ -382,7 +381,7 @@ void admin_delete_rule(struct ctx *x, const char *id)
 		goto rollback;
 	if (admin_api_commit(a, &a->maint, now, err, sizeof(err)))
 		goto fail;
-	atomic_fetch_add(&a->changes[CHG_DELETE], 1);
+	atomic_fetch_add(&a->srv->counters.changes[CHG_DELETE], 1);
 	admin_reply(x->c, 204, NULL, "", 0, NULL);
 	return;
 rollback:

@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "detour/url.h"
-#include "maint.h"
+#include "log.h"
+#include "route.h"
 #include "worker.h"
 
 #define IN_INITIAL     4096
@@ -85,7 +86,7 @@ void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa)
 		c->peer_sa.in = *(const struct sockaddr_in *)(const void *)sa;
 	else if (sa->sa_family == AF_INET6)
 		c->peer_sa.in6 = *(const struct sockaddr_in6 *)(const void *)sa;
-	if (w->srv->access_fd >= 0) {
+	if (w->pool->access_fd >= 0) {
 		if (sa->sa_family == AF_INET)
 			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer,
 			          sizeof(c->peer));
@@ -216,7 +217,7 @@ static struct detour_respond_ctx make_ctx(struct worker *w, bool head, bool clos
 	        .now = w->now_sec,
 	        .head = head,
 	        .close = close,
-	        .server_header = atomic_load_explicit(&w->srv->server_header, memory_order_relaxed),
+	        .server_header = w->view.set->server_header,
 	};
 	return ctx;
 }
@@ -258,8 +259,68 @@ static bool grow_out(struct conn *c, uint32_t want)
 	return true;
 }
 
-/* Renders the response to a parsed request. Returns false when it does not
- * fit behind the responses already queued: flush, then parse it again. */
+/* The request's match input: the path normalised into the worker's scratch
+ * buffer. Returns false for a path that cannot be normalised (400). */
+static bool parse_target(struct conn *c, const struct detour_request *req,
+                         struct detour_match_req *q)
+{
+	struct worker *w = c->w;
+	ssize_t pl;
+
+	if (req->asterisk_form) {
+		/* "OPTIONS *" names no resource, so no rule: 404. */
+		pl = 1;
+		w->pathbuf[0] = '*';
+	} else {
+		pl = detour_url_normalize_path(req->path, req->path_len, w->pathbuf,
+		                               3 * w->limits.max_target + 1);
+	}
+	if (pl < 0)
+		return false;
+	*q = (struct detour_match_req){
+	        .host = req->host,
+	        .host_len = req->host_len,
+	        .https = false,
+	        .path = w->pathbuf,
+	        .path_len = (size_t)pl,
+	        .query = req->query,
+	        .query_len = req->query_len,
+	        .req = req,
+	        .now = w->now_sec, /* time windows; DETOUR_NOW shifts it (worker.c) */
+	        .peer = c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
+	};
+	return true;
+}
+
+/* Counts an answered request: status and listener, the rule's hit or the
+ * unmatched path, and the access log line. */
+static void account(struct conn *c, const struct detour_request *req,
+                    const struct detour_match_req *q, enum route r, const struct detour_match *m,
+                    int status, size_t bytes)
+{
+	struct worker *w = c->w;
+	const struct detour_match *mp = r != ROUTE_NONE ? m : NULL;
+
+	w->requests++;
+	stats_request(w->st, status, c->listener);
+	if (w->st->enabled) {
+		const struct served *hit = route_served(&w->view, r);
+		if (hit)
+			stats_hit(w->st, w->view.file, w->view.api, r == ROUTE_API, w->id,
+			          m->rule->index, (uint32_t)w->now_sec);
+		else if (!mp)
+			detour_topk_add(&w->st->topk, q->path, q->path_len, 1);
+	}
+	if (w->alog) {
+		ssize_t ll =
+		        mp ? detour_respond_location(mp, q, w->locbuf, DETOUR_LOCATION_MAX) : 0;
+		alog_request(w, c, req, status, bytes, mp, w->locbuf, ll > 0 ? (size_t)ll : 0);
+	}
+}
+
+/* Renders the response to a parsed request: parse the target, route it
+ * (route.h), respond, account. Returns false when it does not fit behind
+ * the responses already queued: flush, then parse it again. */
 static bool emit_response(struct conn *c, const struct detour_request *req, uint32_t *resp_start)
 {
 	struct worker *w = c->w;
@@ -268,12 +329,10 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	struct detour_respond_ctx ctx = make_ctx(w, head, close);
 	struct detour_match_req q;
 	struct detour_match m;
-	const struct detour_match *mp = NULL;
-	const struct served *hit = NULL;
-	int api = 0;
+	enum route r;
 	uint32_t off = c->out_len;
 	int status;
-	ssize_t n, pl;
+	ssize_t n;
 
 	ctx.keep_alive = !close && req->minor_version == 0;
 
@@ -290,48 +349,12 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		emit_error(c, 501, req);
 		return true;
 	}
-	if (req->asterisk_form) {
-		/* "OPTIONS *" names no resource, so no rule: 404. */
-		pl = 1;
-		w->pathbuf[0] = '*';
-	} else {
-		pl = detour_url_normalize_path(req->path, req->path_len, w->pathbuf,
-		                               3 * w->limits.max_target + 1);
-	}
-	if (pl < 0) {
+	if (!parse_target(c, req, &q)) {
 		emit_error(c, 400, req);
 		return true;
 	}
-	q = (struct detour_match_req){
-	        .host = req->host,
-	        .host_len = req->host_len,
-	        .https = false,
-	        .path = w->pathbuf,
-	        .path_len = (size_t)pl,
-	        .query = req->query,
-	        .query_len = req->query_len,
-	        .req = req,
-	        .now = w->now_sec, /* time windows; DETOUR_NOW shifts it (worker.c) */
-	        .peer = c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
-	};
-	/* Maintenance first (docs/config.md): unless the client's address or
-	 * the path is allowed, it answers everything, no-store, with its
-	 * Retry-After. Then the API rules (docs/admin.md), then the files. */
-	if (w->maint &&
-	    maint_match(w->maint, &q, c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
-	                &m)) {
-		api = 2;
-		ctx.extra_headers = w->maint->extra;
-		ctx.extra_len = w->maint->extra_len;
-	} else if (w->api) {
-		api = served_match_api(w->api, &q, &m);
-	}
-	if (api == 1)
-		hit = w->api;
-	if (api || (w->table && detour_table_match(w->table, &q, &m))) {
-		if (!api)
-			hit = w->cur;
-		mp = &m;
+	r = route_match(&w->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
+	if (r != ROUTE_NONE) {
 		status = m.rule->status;
 		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
 		if (n < 0) {
@@ -355,20 +378,7 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	c->out_len = off + (uint32_t)n;
 	if (close)
 		c->close_after = true;
-	w->requests++;
-	stats_request(w->st, status, c->listener);
-	if (w->st->enabled) {
-		if (hit)
-			stats_hit(w->st, w->cur, w->api, hit == w->api, w->id, m.rule->index,
-			          (uint32_t)w->now_sec);
-		else if (!mp)
-			detour_topk_add(&w->st->topk, w->pathbuf, (size_t)pl, 1);
-	}
-	if (w->alog) {
-		ssize_t ll =
-		        mp ? detour_respond_location(mp, &q, w->locbuf, DETOUR_LOCATION_MAX) : 0;
-		alog_request(w, c, req, status, (size_t)n, mp, w->locbuf, ll > 0 ? (size_t)ll : 0);
-	}
+	account(c, req, &q, r, &m, status, (size_t)n);
 	return true;
 }
 

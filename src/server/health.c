@@ -24,12 +24,12 @@
 
 #include "detour/rulefile.h"
 #include "health.h"
-#include "server.h"
-#include "stats.h"
+#include "log.h"
+#include "publish.h"
 
 struct target {
 	char *url;     /* origin + health path, owned */
-	unsigned tab;  /* 0: file rules (srv->table), 1: API rules (srv->api) */
+	unsigned tab;  /* 0: file rules (pub->file), 1: API rules (pub->api) */
 	uint32_t rule; /* rule index in that table */
 	size_t group;  /* index in groups */
 	size_t probe;  /* the target whose transfer answers for this URL (itself or earlier) */
@@ -51,7 +51,7 @@ struct hgroup {
 };
 
 struct health {
-	struct server *srv;
+	struct publish *pub;  /* the published tables (borrowed) */
 	pthread_mutex_t ctl;  /* serialises health_published() and health_fini() */
 	pthread_mutex_t lock; /* conf, tab, dirty, and the calls into the tables */
 	pthread_cond_t cond;
@@ -416,22 +416,23 @@ static void *run(void *arg)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-int health_init(struct server *srv, const struct detour_conf_health *c, char *err, size_t cap)
+struct health *health_new(struct publish *pub, const struct detour_conf_health *c, char *err,
+                          size_t cap)
 {
 	struct health *h = calloc(1, sizeof(*h));
 	pthread_condattr_t ca;
 
 	if (h == NULL) {
 		snprintf(err, cap, "out of memory");
-		return -1;
+		return NULL;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    (h->multi = curl_multi_init()) == NULL) {
 		snprintf(err, cap, "health checks: cannot initialise libcurl");
 		free(h);
-		return -1;
+		return NULL;
 	}
-	h->srv = srv;
+	h->pub = pub;
 	h->conf = *c;
 	pthread_mutex_init(&h->ctl, NULL);
 	pthread_mutex_init(&h->lock, NULL);
@@ -439,14 +440,11 @@ int health_init(struct server *srv, const struct detour_conf_health *c, char *er
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	srv->health = h;
-	return 0;
+	return h;
 }
 
-void health_configure(struct server *srv, const struct detour_conf_health *c)
+void health_configure(struct health *h, const struct detour_conf_health *c)
 {
-	struct health *h = srv->health;
-
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&h->lock);
@@ -466,9 +464,8 @@ static void stop_thread(struct health *h)
 	h->running = false;
 }
 
-void health_published(struct server *srv)
+void health_published(struct health *h)
 {
-	struct health *h = srv->health;
 	size_t n = 0;
 
 	if (h == NULL)
@@ -476,7 +473,7 @@ void health_published(struct server *srv)
 	pthread_mutex_lock(&h->ctl);
 	pthread_mutex_lock(&h->lock);
 	for (unsigned k = 0; k < 2; k++) {
-		struct served *s = atomic_load(k ? &srv->api : &srv->table);
+		struct served *s = atomic_load(k ? &h->pub->api : &h->pub->file);
 		h->tab[k] = s ? s->table : NULL;
 		if (h->tab[k])
 			n += detour_table_health_targets(h->tab[k], NULL, NULL);
@@ -502,10 +499,8 @@ void health_published(struct server *srv)
 	pthread_mutex_unlock(&h->ctl);
 }
 
-void health_fini(struct server *srv)
+void health_fini(struct health *h)
 {
-	struct health *h = srv->health;
-
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&h->ctl);
@@ -519,5 +514,4 @@ void health_fini(struct server *srv)
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->ctl);
 	free(h);
-	srv->health = NULL;
 }

@@ -12,38 +12,40 @@
  * Threads: the prober never touches a socket of the server and holds its
  * lock only to copy the target list and to set flags, never across a
  * transfer, so neither a worker nor the main thread waits on a probe.
- * server_publish() calls health_published() after every table swap, before
- * the old table is freed: the prober then forgets the old table and
- * enumerates the new one (keeping the state of targets whose URL is
- * unchanged). The thread runs only while a published table has health
- * targets: health_published() starts and stops it. */
+ * health_published() runs after every table swap, before the old table is
+ * freed (server.c registers it as publish.h's swapped hook): the prober then forgets the old table
+ * and enumerates the new one (keeping the state of targets whose URL is unchanged). The thread runs
+ * only while a published table has health targets: health_published() starts and stops it. */
 #ifndef DETOUR_HEALTH_H
 #define DETOUR_HEALTH_H
 
 #include "detour/config.h"
 
-struct server;
+struct health;
+struct publish;
 
-/* Creates srv->health (stopped) with the settings of c. Call once in the
- * main thread before any table is published and before other threads
- * start. Returns 0, or -1 with the reason in err. */
-int health_init(struct server *srv, const struct detour_conf_health *c, char *err, size_t cap);
+/* A prober (stopped) of the tables published in pub (borrowed: it outlives
+ * the prober) with the settings of c. Call once in the main thread before
+ * any table is published and before other threads start. Returns NULL with
+ * the reason in err. */
+struct health *health_new(struct publish *pub, const struct detour_conf_health *c, char *err,
+                          size_t cap);
 
 /* New settings (reload); they take effect at the next probe round.
- * c is borrowed (copied). No-op when srv->health is NULL. */
-void health_configure(struct server *srv, const struct detour_conf_health *c);
+ * c is borrowed (copied). No-op when h is NULL. */
+void health_configure(struct health *h, const struct detour_conf_health *c);
 
-/* The tables in srv->table and srv->api changed (or were first set): the
- * prober drops every pointer into the tables it knew and enumerates the
- * current ones; the thread is started when they have health targets and
- * stopped when they have none. Called by server_publish() between the
- * pointer swap and the free of the old table, from the main or the admin
- * thread (serialised inside). No-op when srv->health is NULL. */
-void health_published(struct server *srv);
+/* The published tables changed (or were first set): the prober drops every
+ * pointer into the tables it knew and enumerates the current ones; the
+ * thread is started when they have health targets and stopped when they
+ * have none. Called between the pointer swap and the free of the old table
+ * (publish.h's swapped hook), from the main or the admin thread (serialised
+ * inside). No-op when h is NULL. */
+void health_published(struct health *h);
 
-/* Stops the thread (when running) and frees srv->health. Call after the
- * admin thread stopped (no more publishes) and before the tables are freed.
- * NULL srv->health is a no-op. */
-void health_fini(struct server *srv);
+/* Stops the thread (when running) and frees h. Call after the admin thread
+ * stopped (no more publishes) and before the tables are freed. NULL is a
+ * no-op. */
+void health_fini(struct health *h);
 
 #endif

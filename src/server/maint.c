@@ -1,9 +1,8 @@
 /* detour server: maintenance mode, see maint.h. One controller (struct
- * mctl, under one mutex) keeps the current state and what each source last
- * said; every change builds a new `struct maint`, publishes it and waits
- * until no worker can see the old one (the generation scheme of server.h),
- * then frees it. Changes come from the main thread (config, file, signal)
- * and the admin thread (API); the mutex orders them. */
+ * maint_ctl, under one mutex) keeps the current state and what each source
+ * last said; every change builds a new `struct maint`, publishes it and
+ * waits until no worker can see the old one (publish_maint), then frees it. Changes come from the
+ * main thread (config, file, signal) and the admin thread (API); the mutex orders them. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,13 +12,16 @@
 #include <time.h>
 
 #include "detour/rulefile.h"
+#include "log.h"
 #include "maint.h"
-#include "server.h"
-#include "worker.h"
+#include "publish.h"
 
 const char *const maint_source_names[] = {"none", "config", "file", "signal", "api"};
 
-struct mctl {
+struct maint_ctl {
+	struct publish *pub;
+	void (*record)(void *arg, const struct maint_status *st);
+	void *record_arg;
 	pthread_mutex_t lock;
 	struct detour_conf_maint conf; /* the config's directive; line 0 = none */
 	bool file_present;
@@ -28,7 +30,23 @@ struct mctl {
 	bool have_last;
 };
 
-static struct mctl ctl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+struct maint_ctl *maint_new(struct publish *pub)
+{
+	struct maint_ctl *mc = calloc(1, sizeof(*mc));
+
+	if (mc == NULL)
+		return NULL;
+	mc->pub = pub;
+	pthread_mutex_init(&mc->lock, NULL);
+	return mc;
+}
+
+void maint_set_recorder(struct maint_ctl *mc,
+                        void (*record)(void *arg, const struct maint_status *st), void *arg)
+{
+	mc->record = record;
+	mc->record_arg = arg;
+}
 
 static void params_of_conf(struct maint_params *p, const struct detour_conf_maint *cm)
 {
@@ -131,41 +149,26 @@ int maint_check(const struct maint_params *p, char *err, size_t cap)
 }
 
 /* Swaps in m (NULL = off) and frees the old state once no worker holds it. */
-static void publish(struct server *srv, struct maint *m)
+static void publish(struct maint_ctl *mc, struct maint *m)
 {
-	struct maint *old = atomic_exchange(&srv->maint, m);
-	uint64_t gen = atomic_fetch_add(&srv->gen, 1) + 1;
-
-	if (srv->workers != NULL) {
-		for (unsigned i = 0; i < srv->nworkers; i++) {
-			struct worker *w = &srv->workers[i];
-			if (!w->started)
-				continue;
-			worker_wake(w);
-			while (worker_seen_gen(w) < gen) {
-				struct timespec ts = {0, 1000000};
-				nanosleep(&ts, NULL);
-			}
-		}
-	}
-	mfree(old);
+	mfree(publish_maint(mc->pub, m));
 }
 
 /* Makes st the current state (under the lock). Returns 0, or -1 with err
  * (the old state stays). */
-static int apply(struct server *srv, const struct maint_status *st, char *err, size_t cap)
+static int apply(struct maint_ctl *mc, const struct maint_status *st, char *err, size_t cap)
 {
 	struct maint *m = NULL;
 
 	if (st->on && (m = build(&st->p, err, cap)) == NULL)
 		return -1;
 	if (st->on) {
-		ctl.last = st->p;
-		ctl.have_last = true;
+		mc->last = st->p;
+		mc->have_last = true;
 	}
-	bool was = ctl.st.on;
-	ctl.st = *st;
-	publish(srv, m);
+	bool was = mc->st.on;
+	mc->st = *st;
+	publish(mc, m);
 	if (was != st->on || st->source == MAINT_API)
 		log_info("maintenance %s (%s%s%s)", st->on ? "on" : "off",
 		         maint_source_names[st->source], st->source == MAINT_API ? ": " : "",
@@ -174,36 +177,38 @@ static int apply(struct server *srv, const struct maint_status *st, char *err, s
 }
 
 /* What the config and the file say, as a change by source. */
-static void base_state(struct maint_status *st, enum maint_source source)
+static void base_state(struct maint_ctl *mc, struct maint_status *st, enum maint_source source)
 {
 	memset(st, 0, sizeof(*st));
 	st->source = source;
 	st->since = (int64_t)time(NULL);
 	snprintf(st->who, sizeof(st->who), "%s", maint_source_names[source]);
-	if (ctl.conf.line == 0)
+	if (mc->conf.line == 0)
 		return;
-	st->on = ctl.conf.on || ctl.file_present;
-	params_of_conf(&st->p, &ctl.conf);
+	st->on = mc->conf.on || mc->file_present;
+	params_of_conf(&st->p, &mc->conf);
 }
 
 /* A change that is not the API's supersedes what the API stored. */
-static void record(struct server *srv, const struct maint_status *st)
+static void record(struct maint_ctl *mc, const struct maint_status *st)
 {
-	admin_maint_record(srv, st);
+	if (mc->record)
+		mc->record(mc->record_arg, st);
 }
 
-int maint_init(struct server *srv, bool api_set, bool api_on, const struct maint_params *api,
-               int64_t api_since, int64_t api_until, const char *api_who, char *err, size_t cap)
+int maint_init(struct maint_ctl *mc, const struct detour_conf_maint *cm, bool api_set, bool api_on,
+               const struct maint_params *api, int64_t api_since, int64_t api_until,
+               const char *api_who, char *err, size_t cap)
 {
 	struct maint_status st;
 	int rc;
 
-	pthread_mutex_lock(&ctl.lock);
-	ctl.conf = srv->conf.maint;
-	ctl.file_present = file_exists(ctl.conf.file);
-	if (ctl.conf.line)
-		params_of_conf(&ctl.last, &ctl.conf), ctl.have_last = true;
-	base_state(&st, ctl.file_present && !ctl.conf.on ? MAINT_FILE : MAINT_CONFIG);
+	pthread_mutex_lock(&mc->lock);
+	mc->conf = *cm;
+	mc->file_present = file_exists(mc->conf.file);
+	if (mc->conf.line)
+		params_of_conf(&mc->last, &mc->conf), mc->have_last = true;
+	base_state(mc, &st, mc->file_present && !mc->conf.on ? MAINT_FILE : MAINT_CONFIG);
 	if (api_set && (api_until == 0 || api_until > (int64_t)time(NULL))) {
 		memset(&st, 0, sizeof(st));
 		st.on = api_on;
@@ -214,105 +219,105 @@ int maint_init(struct server *srv, bool api_set, bool api_on, const struct maint
 		st.until = api_until;
 		snprintf(st.who, sizeof(st.who), "%s", api_who);
 	}
-	rc = apply(srv, &st, err, cap);
-	pthread_mutex_unlock(&ctl.lock);
+	rc = apply(mc, &st, err, cap);
+	pthread_mutex_unlock(&mc->lock);
 	return rc;
 }
 
-void maint_reload(struct server *srv, const struct detour_conf_maint *cm)
+void maint_reload(struct maint_ctl *mc, const struct detour_conf_maint *cm)
 {
 	struct maint_status st;
 	char err[512];
 	bool changed;
 
-	pthread_mutex_lock(&ctl.lock);
+	pthread_mutex_lock(&mc->lock);
 	/* The line number alone does not make a change. */
-	struct detour_conf_maint a = ctl.conf, b = *cm;
+	struct detour_conf_maint a = mc->conf, b = *cm;
 	a.line = a.line ? 1 : 0;
 	b.line = b.line ? 1 : 0;
 	changed = memcmp(&a, &b, sizeof(a)) != 0;
-	ctl.conf = *cm;
-	ctl.file_present = file_exists(cm->file);
+	mc->conf = *cm;
+	mc->file_present = file_exists(cm->file);
 	if (!changed) {
-		pthread_mutex_unlock(&ctl.lock);
+		pthread_mutex_unlock(&mc->lock);
 		return;
 	}
 	if (cm->line)
-		params_of_conf(&ctl.last, cm), ctl.have_last = true;
-	base_state(&st, MAINT_CONFIG);
-	if (apply(srv, &st, err, sizeof(err)))
+		params_of_conf(&mc->last, cm), mc->have_last = true;
+	base_state(mc, &st, MAINT_CONFIG);
+	if (apply(mc, &st, err, sizeof(err)))
 		log_err("reload: maintenance: %s; maintenance unchanged", err);
-	pthread_mutex_unlock(&ctl.lock);
-	record(srv, &st);
+	pthread_mutex_unlock(&mc->lock);
+	record(mc, &st);
 }
 
-void maint_poll_file(struct server *srv)
+void maint_poll_file(struct maint_ctl *mc)
 {
 	struct maint_status st;
 	char err[512];
 
-	pthread_mutex_lock(&ctl.lock);
-	if (ctl.conf.line == 0 || ctl.conf.file[0] == '\0' ||
-	    file_exists(ctl.conf.file) == ctl.file_present) {
-		pthread_mutex_unlock(&ctl.lock);
+	pthread_mutex_lock(&mc->lock);
+	if (mc->conf.line == 0 || mc->conf.file[0] == '\0' ||
+	    file_exists(mc->conf.file) == mc->file_present) {
+		pthread_mutex_unlock(&mc->lock);
 		return;
 	}
-	ctl.file_present = !ctl.file_present;
-	log_info("maintenance file %s %s", ctl.conf.file,
-	         ctl.file_present ? "appeared" : "disappeared");
-	base_state(&st, MAINT_FILE);
-	if (apply(srv, &st, err, sizeof(err)))
+	mc->file_present = !mc->file_present;
+	log_info("maintenance file %s %s", mc->conf.file,
+	         mc->file_present ? "appeared" : "disappeared");
+	base_state(mc, &st, MAINT_FILE);
+	if (apply(mc, &st, err, sizeof(err)))
 		log_err("maintenance: %s; maintenance unchanged", err);
-	pthread_mutex_unlock(&ctl.lock);
-	record(srv, &st);
+	pthread_mutex_unlock(&mc->lock);
+	record(mc, &st);
 }
 
-bool maint_defaults(struct maint_params *p)
+bool maint_defaults(struct maint_ctl *mc, struct maint_params *p)
 {
 	bool ok = true;
 
-	pthread_mutex_lock(&ctl.lock);
-	if (ctl.conf.line)
-		params_of_conf(p, &ctl.conf);
-	else if (ctl.have_last)
-		*p = ctl.last;
+	pthread_mutex_lock(&mc->lock);
+	if (mc->conf.line)
+		params_of_conf(p, &mc->conf);
+	else if (mc->have_last)
+		*p = mc->last;
 	else
 		ok = false;
-	pthread_mutex_unlock(&ctl.lock);
+	pthread_mutex_unlock(&mc->lock);
 	return ok;
 }
 
-void maint_toggle(struct server *srv)
+void maint_toggle(struct maint_ctl *mc)
 {
 	struct maint_status st;
 	char err[512];
 
-	pthread_mutex_lock(&ctl.lock);
+	pthread_mutex_lock(&mc->lock);
 	memset(&st, 0, sizeof(st));
 	st.source = MAINT_SIGNAL;
 	st.since = (int64_t)time(NULL);
 	snprintf(st.who, sizeof(st.who), "signal");
-	st.on = !ctl.st.on;
+	st.on = !mc->st.on;
 	if (st.on) {
 		/* The config's parameters, else those the API used last. */
-		if (!ctl.have_last) {
-			pthread_mutex_unlock(&ctl.lock);
+		if (!mc->have_last) {
+			pthread_mutex_unlock(&mc->lock);
 			log_warn("SIGUSR2: no maintenance directive in the config and none set by "
 			         "the API: nothing to turn on");
 			return;
 		}
-		if (ctl.conf.line)
-			params_of_conf(&st.p, &ctl.conf);
+		if (mc->conf.line)
+			params_of_conf(&st.p, &mc->conf);
 		else
-			st.p = ctl.last;
+			st.p = mc->last;
 	}
-	if (apply(srv, &st, err, sizeof(err)))
+	if (apply(mc, &st, err, sizeof(err)))
 		log_err("SIGUSR2: maintenance: %s; maintenance unchanged", err);
-	pthread_mutex_unlock(&ctl.lock);
-	record(srv, &st);
+	pthread_mutex_unlock(&mc->lock);
+	record(mc, &st);
 }
 
-int maint_api_set(struct server *srv, bool on, const struct maint_params *p, int64_t until,
+int maint_api_set(struct maint_ctl *mc, bool on, const struct maint_params *p, int64_t until,
                   const char *who, char *err, size_t cap)
 {
 	struct maint_status st;
@@ -326,41 +331,40 @@ int maint_api_set(struct server *srv, bool on, const struct maint_params *p, int
 	if (on)
 		st.p = *p;
 	snprintf(st.who, sizeof(st.who), "%s", who);
-	pthread_mutex_lock(&ctl.lock);
-	rc = apply(srv, &st, err, cap);
-	pthread_mutex_unlock(&ctl.lock);
+	pthread_mutex_lock(&mc->lock);
+	rc = apply(mc, &st, err, cap);
+	pthread_mutex_unlock(&mc->lock);
 	return rc;
 }
 
-void maint_api_expired(struct server *srv)
+void maint_api_expired(struct maint_ctl *mc)
 {
 	struct maint_status st;
 	char err[512];
 
-	pthread_mutex_lock(&ctl.lock);
-	if (ctl.st.source != MAINT_API) {
-		pthread_mutex_unlock(&ctl.lock);
+	pthread_mutex_lock(&mc->lock);
+	if (mc->st.source != MAINT_API) {
+		pthread_mutex_unlock(&mc->lock);
 		return;
 	}
-	base_state(&st, MAINT_CONFIG);
-	if (apply(srv, &st, err, sizeof(err)))
+	base_state(mc, &st, MAINT_CONFIG);
+	if (apply(mc, &st, err, sizeof(err)))
 		log_err("maintenance: %s; maintenance unchanged", err);
-	pthread_mutex_unlock(&ctl.lock);
+	pthread_mutex_unlock(&mc->lock);
 }
 
-void maint_get(struct server *srv, struct maint_status *out)
+void maint_get(struct maint_ctl *mc, struct maint_status *out)
 {
-	(void)srv;
-	pthread_mutex_lock(&ctl.lock);
-	*out = ctl.st;
-	pthread_mutex_unlock(&ctl.lock);
+	pthread_mutex_lock(&mc->lock);
+	*out = mc->st;
+	pthread_mutex_unlock(&mc->lock);
 }
 
-void maint_fini(struct server *srv)
+void maint_fini(struct maint_ctl *mc)
 {
-	mfree(atomic_exchange(&srv->maint, NULL));
-	pthread_mutex_lock(&ctl.lock);
-	memset(&ctl.st, 0, sizeof(ctl.st));
-	ctl.have_last = false;
-	pthread_mutex_unlock(&ctl.lock);
+	if (mc == NULL)
+		return;
+	mfree(publish_maint(mc->pub, NULL));
+	pthread_mutex_destroy(&mc->lock);
+	free(mc);
 }

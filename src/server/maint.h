@@ -9,9 +9,14 @@
  *   - the admin API (POST /maintenance), which is stored in the state and
  *     applies again after a restart.
  *
- * Workers see a `struct maint` published through srv->maint (NULL while off)
- * with the same generation scheme as the rule tables (server.h): they load
- * the pointer at the top of each loop iteration and never hold it across. */
+ * Workers see a `struct maint` published by publish_maint() (NULL while off)
+ * with the same generation scheme as the rule tables (publish.h): they load
+ * the pointer at the top of each loop iteration and never hold it across.
+ *
+ * The controller (`struct maint_ctl`) belongs to the server (maint_new);
+ * it calls nothing above it: a change by the config, the file or SIGUSR2
+ * is handed to the recorder the admin registers (maint_set_recorder), which
+ * stores it in the state. */
 #ifndef DETOUR_MAINT_H
 #define DETOUR_MAINT_H
 
@@ -22,7 +27,8 @@
 #include "detour/config.h"
 #include "detour/table.h"
 
-struct server;
+struct publish;
+struct maint_ctl;
 
 /* What maintenance answers with; the config directive's fields without its
  * line, on/off and file. */
@@ -72,45 +78,54 @@ static inline bool maint_match(const struct maint *mt, const struct detour_match
 	return detour_table_match(mt->target, q, m);
 }
 
-/* Start-up, before the workers: the config's state, the file's presence,
- * then the state stored by the API (api_on/api: from the admin's state,
- * api_set false when nothing is stored). Returns 0 or -1 with err. */
-int maint_init(struct server *srv, bool api_set, bool api_on, const struct maint_params *api,
-               int64_t api_since, int64_t api_until, const char *api_who, char *err, size_t cap);
+/* A controller that publishes through pub (borrowed: it outlives the
+ * controller), maintenance off. NULL when out of memory. */
+struct maint_ctl *maint_new(struct publish *pub);
+
+/* record(arg, st) is called after every change by the config, the file or
+ * SIGUSR2 (outside the controller's lock; not for the API's own changes):
+ * such a change supersedes what the API stored. NULL: none. Set it while no
+ * other thread changes maintenance. */
+void maint_set_recorder(struct maint_ctl *mc,
+                        void (*record)(void *arg, const struct maint_status *st), void *arg);
+
+/* Start-up, before the workers: the config's directive cm and its file's
+ * presence, then the state stored by the API (api_on/api: from the admin's
+ * state, api_set false when nothing is stored). Returns 0 or -1 with err. */
+int maint_init(struct maint_ctl *mc, const struct detour_conf_maint *cm, bool api_set, bool api_on,
+               const struct maint_params *api, int64_t api_since, int64_t api_until,
+               const char *api_who, char *err, size_t cap);
 
 /* Reload: the new config's directive. A changed directive is a change (it
  * wins over SIGUSR2 and the API); an unchanged one keeps the current state. */
-void maint_reload(struct server *srv, const struct detour_conf_maint *cm);
+void maint_reload(struct maint_ctl *mc, const struct detour_conf_maint *cm);
 
 /* Main thread, about once a second: a change of the file's presence. */
-void maint_poll_file(struct server *srv);
+void maint_poll_file(struct maint_ctl *mc);
 
 /* SIGUSR2. */
-void maint_toggle(struct server *srv);
+void maint_toggle(struct maint_ctl *mc);
 
 /* The parameters "maintenance on" uses when it names none: the config's
  * maintenance directive, else the ones the API used last. Returns false when
  * there are neither. */
-bool maint_defaults(struct maint_params *p);
+bool maint_defaults(struct maint_ctl *mc, struct maint_params *p);
 
 /* The admin API (already stored by the caller). on false: off. until 0: no
  * end. Returns 0, or -1 with err when p does not build (a bad source). */
-int maint_api_set(struct server *srv, bool on, const struct maint_params *p, int64_t until,
+int maint_api_set(struct maint_ctl *mc, bool on, const struct maint_params *p, int64_t until,
                   const char *who, char *err, size_t cap);
 
 /* The API's `until` ran out: back to what the config and the file say. */
-void maint_api_expired(struct server *srv);
+void maint_api_expired(struct maint_ctl *mc);
 
 /* Validates p alone (builds its tables): 0, or -1 with err. */
 int maint_check(const struct maint_params *p, char *err, size_t cap);
 
-void maint_get(struct server *srv, struct maint_status *out);
+void maint_get(struct maint_ctl *mc, struct maint_status *out);
 
-/* Exit: frees the published state. Workers have stopped. */
-void maint_fini(struct server *srv);
-
-/* admin_maint.c: a change by the config, the file or SIGUSR2 supersedes what the
- * API stored; records it in the state (and its audit). No-op without a state. */
-void admin_maint_record(struct server *srv, const struct maint_status *st);
+/* Exit: frees the published state and mc. Workers have stopped. NULL is a
+ * no-op. */
+void maint_fini(struct maint_ctl *mc);
 
 #endif

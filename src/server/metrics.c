@@ -1,5 +1,4 @@
-/* detour server: GET /metrics, the Prometheus text exposition format
- * (version 0.0.4). Every series has bounded cardinality: statuses from a
+/* detour server: GET /metrics, see metrics.h. Every series has bounded cardinality: statuses from a
  * fixed list, one series per listener, a fixed set of latency buckets, and
  * the top 10 rules by hits (never one series per rule of a large table). */
 #include <stdarg.h>
@@ -7,14 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin.h"
+#include "core.h"
 #include "detour/rulefile.h"
-#include "server.h"
+#include "metrics.h"
 #include "state.h"
 #include "stats.h"
 #include "worker.h"
 
 #define TOP_RULES 10
+
+static const char *const change_names[CHG_COUNT] = {"add", "delete", "expire", "maintenance",
+                                                    "reload"};
 
 struct buf {
 	char *p;
@@ -71,8 +73,8 @@ static uint64_t sum_workers(struct server *srv, size_t off)
 {
 	uint64_t s = 0;
 
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		s += atomic_load_explicit((_Atomic uint64_t *)((char *)srv->workers[i].st + off),
+	for (unsigned i = 0; i < srv->pool.n; i++)
+		s += atomic_load_explicit((_Atomic uint64_t *)((char *)srv->pool.w[i].st + off),
 		                          memory_order_relaxed);
 	return s;
 }
@@ -149,8 +151,8 @@ char *metrics_render(struct server *srv, size_t *len)
 	    (unsigned long long)sum_workers(srv, offsetof(struct wstats, lat_count)));
 
 	uint64_t conns = 0;
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		conns += atomic_load_explicit(&srv->workers[i].st->conns, memory_order_relaxed);
+	for (unsigned i = 0; i < srv->pool.n; i++)
+		conns += atomic_load_explicit(&srv->pool.w[i].st->conns, memory_order_relaxed);
 	out(&b,
 	    "# HELP detour_open_connections Client connections open now.\n"
 	    "# TYPE detour_open_connections gauge\ndetour_open_connections %llu\n",
@@ -161,30 +163,30 @@ char *metrics_render(struct server *srv, size_t *len)
 	    "# TYPE detour_reloads_total counter\n"
 	    "detour_reloads_total{result=\"ok\"} %llu\n"
 	    "detour_reloads_total{result=\"error\"} %llu\n",
-	    (unsigned long long)atomic_load(&srv->reloads_ok),
-	    (unsigned long long)atomic_load(&srv->reloads_failed));
+	    (unsigned long long)atomic_load(&srv->counters.reloads_ok),
+	    (unsigned long long)atomic_load(&srv->counters.reloads_failed));
 
 	out(&b,
 	    "# HELP detour_rules Rules served, by origin and kind.\n# TYPE detour_rules gauge\n");
-	pthread_mutex_lock(&srv->reload_lock);
-	const struct served *f = atomic_load(&srv->table);
+	pthread_mutex_lock(&srv->pub.file_lock);
+	const struct served *f = atomic_load(&srv->pub.file);
 	for (unsigned k = 0; k < 3; k++)
 		out(&b, "detour_rules{origin=\"file\",kind=\"%s\"} %u\n", kinds[k], f->kinds[k]);
-	pthread_mutex_unlock(&srv->reload_lock);
-	const struct served *api = atomic_load(&srv->api); /* only this thread replaces it */
+	pthread_mutex_unlock(&srv->pub.file_lock);
+	const struct served *api = atomic_load(&srv->pub.api); /* only this thread replaces it */
 	for (unsigned k = 0; k < 3; k++)
 		out(&b, "detour_rules{origin=\"api\",kind=\"%s\"} %u\n", kinds[k],
 		    api ? api->kinds[k] : 0);
 	out(&b,
 	    "# HELP detour_maintenance 1 while maintenance mode is on.\n"
 	    "# TYPE detour_maintenance gauge\ndetour_maintenance %d\n",
-	    atomic_load(&srv->maint) != NULL ? 1 : 0); /* maint.c: NULL while off */
+	    atomic_load(&srv->pub.maint) != NULL ? 1 : 0); /* maint.c: NULL while off */
 
 	out(&b, "# HELP detour_api_changes_total Changes made through the admin API (and "
 	        "expiries), by action.\n# TYPE detour_api_changes_total counter\n");
 	for (unsigned k = 0; k < CHG_COUNT; k++)
-		out(&b, "detour_api_changes_total{action=\"%s\"} %llu\n", admin_change_names[k],
-		    admin_changes(srv->admin, (enum admin_change)k));
+		out(&b, "detour_api_changes_total{action=\"%s\"} %llu\n", change_names[k],
+		    (unsigned long long)atomic_load(&srv->counters.changes[k]));
 
 	if (srv->state) {
 		struct top t = {&b};

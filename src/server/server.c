@@ -1,10 +1,13 @@
-/* detour server: the main thread. Builds the first table, starts the
- * workers, then only handles signals through a signalfd:
+/* detour server: the main thread, the top of src/server. Builds the first
+ * table, puts the parts of core.h together (publication, workers,
+ * maintenance, health, admin), starts the workers, then only handles
+ * signals through a signalfd:
  *   SIGHUP           reload the config and rules; a broken file keeps the old table
  *   SIGUSR1          flush and reopen the logs (logrotate)
  *   SIGUSR2          toggle maintenance mode (maint.c)
+ *   SIGTERM, SIGINT  stop accepting, finish in-flight requests, exit 0
  * and, about once a second, looks whether the maintenance file= appeared or
- * disappeared.  *   SIGTERM, SIGINT  stop accepting, finish in-flight requests, exit 0 */
+ * disappeared. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,12 +20,15 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "core.h"
 #include "detour/rulefile.h"
 #include "health.h"
+#include "log.h"
 #include "maint.h"
+#include "privdrop.h"
+#include "publish.h"
 #include "server.h"
 #include "state.h"
-#include "stats.h"
 #include "worker.h"
 
 static uint64_t mono_ms(void)
@@ -71,26 +77,35 @@ static int open_access_log(const char *path)
 	return fd;
 }
 
-void server_publish(struct server *srv, _Atomic(struct served *) *slot, struct served *t)
+/* publish.h's hooks: around every swap of a rule table. */
+static void table_swapped(void *arg)
 {
-	struct served *old = atomic_exchange(slot, t);
-	uint64_t gen = atomic_fetch_add(&srv->gen, 1) + 1;
+	struct server *srv = arg;
 
 	/* The health prober lets go of the old table and enumerates the new
-	 * one before old is freed below (health.h). */
-	health_published(srv);
+	 * one before the old one is freed (health.h). */
+	health_published(srv->health);
+}
 
-	for (unsigned i = 0; i < srv->nworkers; i++) {
-		struct worker *w = &srv->workers[i];
-		worker_wake(w);
-		while (worker_seen_gen(w) < gen) {
-			struct timespec ts = {0, 1000000};
-			nanosleep(&ts, NULL);
-		}
-	}
-	if (old && srv->state)
+static void table_retired(void *arg, struct served *old)
+{
+	struct server *srv = arg;
+
+	if (srv->state)
 		state_flush_served(srv->state, old);
-	served_free(old);
+}
+
+/* The settings of conf that a reload may change (publish.h). NULL when out
+ * of memory. */
+static struct settings *settings_of(const struct detour_config *conf)
+{
+	struct settings *set = calloc(1, sizeof(*set));
+
+	if (set == NULL)
+		return NULL;
+	set->server_header = conf->server_header;
+	snprintf(set->access_log, sizeof(set->access_log), "%s", conf->access_log);
+	return set;
 }
 
 static bool same_listen(const struct detour_config *a, const struct detour_config *b)
@@ -110,6 +125,8 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	struct detour_diag d = {0};
 	struct detour_table *t;
 	struct served *sv;
+	struct settings *set;
+	const struct settings *cur = atomic_load(&srv->pub.set); /* only we replace it */
 	uint64_t t0 = mono_ms();
 
 	if (nc == NULL) {
@@ -134,8 +151,10 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 		free(nc);
 		return -1;
 	}
-	sv = served_new(t, ORIGIN_FILE, srv->nworkers, srv->conf.stats);
-	if (sv == NULL) {
+	sv = served_new(t, ORIGIN_FILE, srv->pool.n, srv->conf.stats);
+	set = sv ? settings_of(nc) : NULL;
+	if (set == NULL) {
+		served_free(sv);
 		snprintf(err, cap, "out of memory");
 		log_err("reload failed: out of memory; the old rules keep serving");
 		free(nc);
@@ -148,64 +167,66 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	    nc->keepalive_timeout_ms != srv->conf.keepalive_timeout_ms)
 		log_warn("reload: listen, workers, max-connections, limit and timeout changes take "
 		         "effect at the next restart");
-	if ((nc->access_log[0] == '\0') != (srv->conf.access_log[0] == '\0'))
+	if ((nc->access_log[0] == '\0') != (cur->access_log[0] == '\0'))
 		log_warn("reload: turning the access log on or off takes effect at the next "
 		         "restart");
-	else if (strcmp(nc->access_log, srv->conf.access_log) && srv->access_fd >= 0) {
+	else if (strcmp(nc->access_log, cur->access_log) && srv->pool.access_fd >= 0) {
 		int fd = open_access_log(nc->access_log);
 		if (fd >= 0) {
-			dup2(fd, srv->access_fd);
+			dup2(fd, srv->pool.access_fd);
 			close(fd);
 		}
 	}
 	if (srv->admin)
 		admin_reload_tokens(srv->admin, nc);
-	atomic_store(&srv->server_header, nc->server_header);
+	/* The workers see the new settings from their next loop iteration. */
+	publish_settings(&srv->pub, set);
 	/* New health-check settings apply from the prober's next round. */
-	health_configure(srv, &nc->health);
-	srv->conf.health = nc->health;
-	server_publish(srv, &srv->table, sv);
+	health_configure(srv->health, &nc->health);
+	publish_served(&srv->pub, &srv->pub.file, sv);
 	/* A changed maintenance directive is a change of maintenance (maint.h). */
-	maint_reload(srv, &nc->maint);
-	srv->conf.maint = nc->maint;
-	memcpy(srv->conf.rules, nc->rules, sizeof(nc->rules));
-	srv->conf.nrules = nc->nrules;
-	snprintf(srv->conf.access_log, sizeof(srv->conf.access_log), "%s", nc->access_log);
-	srv->conf.server_header = nc->server_header;
+	maint_reload(srv->maint, &nc->maint);
 	log_info("reloaded: %zu rules in %llu ms", detour_ruleset_count(detour_table_rules(t)),
 	         (unsigned long long)(mono_ms() - t0));
 	free(nc);
 	return 0;
 }
 
-int server_reload(struct server *srv, char *err, size_t cap)
+/* Re-reads the configuration and rules files and publishes the new table;
+ * SIGHUP here, POST /reload through the admin's hook. One at a time: the
+ * file table's lock is held throughout. Returns 0, or -1 with the reason in
+ * err (the old table keeps serving). */
+static int server_reload(void *arg, char *err, size_t cap)
 {
+	struct server *srv = arg;
 	int rc;
 
-	pthread_mutex_lock(&srv->reload_lock);
+	pthread_mutex_lock(&srv->pub.file_lock);
 	rc = reload(srv, srv->conf_path, err, cap);
-	atomic_fetch_add(rc ? &srv->reloads_failed : &srv->reloads_ok, 1);
-	pthread_mutex_unlock(&srv->reload_lock);
+	atomic_fetch_add(rc ? &srv->counters.reloads_failed : &srv->counters.reloads_ok, 1);
+	pthread_mutex_unlock(&srv->pub.file_lock);
 	return rc;
 }
 
 static void reopen_logs(struct server *srv)
 {
-	unsigned gen = atomic_fetch_add(&srv->flush_gen, 1) + 1;
+	struct pool *pool = &srv->pool;
+	unsigned gen = atomic_fetch_add(&pool->flush_gen, 1) + 1;
 	uint64_t until = mono_ms() + 2000;
+	const struct settings *set = atomic_load(&srv->pub.set); /* this thread replaces it */
 
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		worker_wake(&srv->workers[i]);
-	for (unsigned i = 0; i < srv->nworkers; i++) {
-		while (worker_flush_ack(&srv->workers[i]) != gen && mono_ms() < until) {
+	for (unsigned i = 0; i < pool->n; i++)
+		worker_wake(&pool->w[i]);
+	for (unsigned i = 0; i < pool->n; i++) {
+		while (worker_flush_ack(&pool->w[i]) != gen && mono_ms() < until) {
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
 	}
-	if (srv->access_fd >= 0 && strcmp(srv->conf.access_log, "-")) {
-		int fd = open_access_log(srv->conf.access_log);
+	if (pool->access_fd >= 0 && strcmp(set->access_log, "-")) {
+		int fd = open_access_log(set->access_log);
 		if (fd >= 0) {
-			dup2(fd, srv->access_fd);
+			dup2(fd, pool->access_fd);
 			close(fd);
 		}
 	}
@@ -225,9 +246,11 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	struct server *srv = calloc(1, sizeof(*srv));
 	struct detour_table *t;
 	struct served *sv;
+	struct settings *set;
 	struct privdrop priv;
+	struct admin_hooks hooks;
 	char err[1024];
-	sigset_t set;
+	sigset_t set_mask;
 	int sfd = -1, rc = 1;
 	uint64_t t0 = mono_ms();
 
@@ -235,8 +258,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		return 1;
 	srv->conf = *conf;
 	srv->conf_path = conf_path;
-	srv->access_fd = -1;
-	pthread_mutex_init(&srv->reload_lock, NULL);
+	srv->pool.access_fd = -1;
 	log_open(conf->error_log);
 	t = server_build_table(conf, err, sizeof(err));
 	if (t == NULL) {
@@ -244,75 +266,89 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		free(srv);
 		return 1;
 	}
-	srv->nworkers = conf->workers ? conf->workers : ncpu();
-	sv = served_new(t, ORIGIN_FILE, srv->nworkers, conf->stats);
-	if (sv == NULL) {
+	srv->pool.n = conf->workers ? conf->workers : ncpu();
+	sv = served_new(t, ORIGIN_FILE, srv->pool.n, conf->stats);
+	set = settings_of(conf);
+	if (sv == NULL || set == NULL || publish_init(&srv->pub, srv->pool.n)) {
 		log_err("out of memory");
+		served_free(sv);
+		free(set);
 		free(srv);
 		return 1;
 	}
-	atomic_store(&srv->table, sv);
-	atomic_store(&srv->server_header, conf->server_header);
-	srv->access_fd = open_access_log(conf->access_log);
-	if (conf->access_log[0] && srv->access_fd < 0)
+	srv->pub.swapped = table_swapped;
+	srv->pub.retired = table_retired;
+	srv->pub.hook_arg = srv;
+	atomic_store(&srv->pub.file, sv); /* no reader yet */
+	atomic_store(&srv->pub.set, set);
+	srv->maint = maint_new(&srv->pub);
+	if (srv->maint == NULL) {
+		log_err("out of memory");
+		goto out;
+	}
+	srv->pool.access_fd = open_access_log(conf->access_log);
+	if (conf->access_log[0] && srv->pool.access_fd < 0)
 		goto out;
 	/* The state (API rules, maintenance, statistics) is opened as the
 	 * `user` and the API table published before any listener exists, so
 	 * the first request already sees the API rules. */
-	if (health_init(srv, &conf->health, err, sizeof(err)) ||
-	    privdrop_prepare(&srv->conf, &priv, err, sizeof(err)) ||
-	    admin_prepare(srv, &priv, err, sizeof(err))) {
+	hooks = (struct admin_hooks){.reload = server_reload, .arg = srv};
+	srv->health = health_new(&srv->pub, &conf->health, err, sizeof(err));
+	if (srv->health == NULL || privdrop_prepare(&srv->conf, &priv, err, sizeof(err)) ||
+	    admin_prepare(srv, &priv, &hooks, err, sizeof(err))) {
 		log_err("%s", err);
 		goto out;
 	}
-	srv->max_conns_per_worker = (conf->max_connections + srv->nworkers - 1) / srv->nworkers;
-	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
-	if (srv->workers == NULL)
+	srv->pool.pub = &srv->pub;
+	srv->pool.conf = &srv->conf;
+	srv->pool.max_conns = (conf->max_connections + srv->pool.n - 1) / srv->pool.n;
+	srv->pool.w = calloc(srv->pool.n, sizeof(*srv->pool.w));
+	if (srv->pool.w == NULL)
 		goto out;
 
 	/* Workers inherit this mask: only the signalfd sees these signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&set_mask);
+	sigaddset(&set_mask, SIGHUP);
+	sigaddset(&set_mask, SIGUSR1);
+	sigaddset(&set_mask, SIGUSR2);
+	sigaddset(&set_mask, SIGTERM);
+	sigaddset(&set_mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set_mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	sfd = signalfd(-1, &set_mask, SFD_CLOEXEC);
 	if (sfd < 0) {
 		log_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
-	for (unsigned i = 0; i < srv->nworkers; i++) {
-		if (worker_start(srv, &srv->workers[i], i, err, sizeof(err))) {
+	for (unsigned i = 0; i < srv->pool.n; i++) {
+		if (worker_start(&srv->pool, i, err, sizeof(err))) {
 			log_err("%s", err);
-			atomic_store(&srv->stopping, true);
+			atomic_store(&srv->pool.stopping, true);
 			for (unsigned k = 0; k <= i; k++) {
-				worker_wake(&srv->workers[k]);
-				worker_join(&srv->workers[k]);
+				worker_wake(&srv->pool.w[k]);
+				worker_join(&srv->pool.w[k]);
 			}
 			goto out;
 		}
 	}
 	if (admin_start(srv, err, sizeof(err)) || privdrop_finish(&priv, err, sizeof(err))) {
 		log_err("%s", err);
-		atomic_store(&srv->stopping, true);
+		atomic_store(&srv->pool.stopping, true);
 		admin_stop(srv);
-		for (unsigned k = 0; k < srv->nworkers; k++) {
-			worker_wake(&srv->workers[k]);
-			worker_join(&srv->workers[k]);
+		for (unsigned k = 0; k < srv->pool.n; k++) {
+			worker_wake(&srv->pool.w[k]);
+			worker_join(&srv->pool.w[k]);
 		}
 		goto out;
 	}
 	/* Starts the mirror prober when a table has health= targets. */
-	health_published(srv);
+	health_published(srv->health);
 	for (unsigned i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s%s%s:%u", conf->listen[i].ipv6 ? "[" : "",
 		         conf->listen[i].host, conf->listen[i].ipv6 ? "]" : "",
 		         conf->listen[i].port);
 	log_info("detour %s ready: %zu rules, %u workers, started in %llu ms", DETOUR_VERSION,
-	         detour_ruleset_count(detour_table_rules(t)), srv->nworkers,
+	         detour_ruleset_count(detour_table_rules(t)), srv->pool.n,
 	         (unsigned long long)(mono_ms() - t0));
 
 	uint64_t next_file_check = mono_ms() + 1000;
@@ -323,7 +359,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		 * never on the request path. */
 		int pr = poll(&pfd, 1, 1000);
 		if (mono_ms() >= next_file_check) {
-			maint_poll_file(srv);
+			maint_poll_file(srv->maint);
 			next_file_check = mono_ms() + 1000;
 		}
 		if (pr <= 0) {
@@ -346,41 +382,43 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		} else if (si.ssi_signo == SIGUSR1) {
 			reopen_logs(srv);
 		} else if (si.ssi_signo == SIGUSR2) {
-			maint_toggle(srv);
+			maint_toggle(srv->maint);
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("%s: finishing in-flight requests, then exiting",
 			         si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		}
 	}
-	atomic_store(&srv->stopping, true);
+	atomic_store(&srv->pool.stopping, true);
 	/* The admin thread reads the workers' counters and wakes them: it
 	 * stops first. */
 	admin_stop(srv);
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		worker_wake(&srv->workers[i]);
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		worker_join(&srv->workers[i]);
+	for (unsigned i = 0; i < srv->pool.n; i++)
+		worker_wake(&srv->pool.w[i]);
+	for (unsigned i = 0; i < srv->pool.n; i++)
+		worker_join(&srv->pool.w[i]);
 	uint64_t served = 0;
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		served += srv->workers[i].requests;
+	for (unsigned i = 0; i < srv->pool.n; i++)
+		served += srv->pool.w[i].requests;
 	log_info("stopped after %llu requests", (unsigned long long)served);
 	rc = 0;
 out:
 	if (sfd >= 0)
 		close(sfd);
-	admin_stop(srv);  /* no-op when stopped above or never started */
-	health_fini(srv); /* after the last publish, before the tables are freed */
-	free(srv->workers);
-	sv = atomic_load(&srv->table);
+	admin_stop(srv);          /* no-op when stopped above or never started */
+	health_fini(srv->health); /* after the last publish, before the tables are freed */
+	srv->health = NULL;
+	free(srv->pool.w);
+	sv = atomic_load(&srv->pub.file);
 	if (sv && srv->state)
 		state_flush_served(srv->state, sv);
 	served_free(sv);
-	served_free(atomic_load(&srv->api));
-	maint_fini(srv);
+	served_free(atomic_load(&srv->pub.api));
+	maint_fini(srv->maint);
+	publish_fini(&srv->pub);
 	state_close(srv->state);
-	if (srv->access_fd >= 0)
-		close(srv->access_fd);
+	if (srv->pool.access_fd >= 0)
+		close(srv->pool.access_fd);
 	free(srv);
 	return rc;
 }

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "detour/rulefile.h"
+#include "publish.h"
 #include "state.h"
-#include "stats.h"
 
 struct state {
 	sqlite3 *db;

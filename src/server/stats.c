@@ -1,8 +1,7 @@
-/* detour server: published tables with their counters, see stats.h. */
+/* detour server: the workers' counters, see stats.h. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "detour/rulefile.h"
 #include "stats.h"
 
 const int stats_statuses[STATUS_SLOTS - 1] = {301, 302, 303, 307, 308, 400, 404, 408,
@@ -11,51 +10,6 @@ const int stats_statuses[STATUS_SLOTS - 1] = {301, 302, 303, 307, 308, 400, 404,
 const uint32_t stats_lat_bounds_us[LAT_BUCKETS - 1] = {
         10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000,
 };
-
-struct served *served_new(struct detour_table *t, enum served_origin origin, unsigned nworkers,
-                          bool stats)
-{
-	struct served *s = calloc(1, sizeof(*s));
-
-	if (s == NULL) {
-		detour_table_free(t);
-		return NULL;
-	}
-	s->table = t;
-	s->origin = origin;
-	s->nworkers = nworkers;
-	if (t != NULL) {
-		s->rules = detour_table_rules(t);
-		s->nrules = detour_ruleset_count(s->rules);
-		for (size_t i = 0; i < s->nrules; i++) {
-			unsigned k = detour_ruleset_get(s->rules, i)->kind;
-			if (k < 3)
-				s->kinds[k]++;
-		}
-	}
-	s->stride = (s->nrules + 7) & ~(size_t)7; /* 8 x 8 bytes: a cache line per row start */
-	if (stats && s->nrules > 0) {
-		/* calloc of a large size maps zero pages: untouched rules cost
-		 * no resident memory. */
-		s->hits = calloc((size_t)nworkers * s->stride, sizeof(*s->hits));
-		s->flushed = calloc(s->nrules, sizeof(*s->flushed));
-		if (s->hits == NULL || s->flushed == NULL) {
-			served_free(s);
-			return NULL;
-		}
-	}
-	return s;
-}
-
-void served_free(struct served *s)
-{
-	if (s == NULL)
-		return;
-	detour_table_free(s->table);
-	free(s->hits);
-	free(s->flushed);
-	free(s);
-}
 
 static struct rule_hits *hits_of(const struct served *s, unsigned wid, uint32_t index)
 {

@@ -1,12 +1,6 @@
-/* detour server: what workers count, and the tables they count against.
- *
- * A `struct served` is what the workers see: an immutable rule table plus
- * one row of hit counters per worker, allocated when the table is
- * published (never on the request path). Two are published through atomic
- * pointers of struct server: the file rules (srv->table, rebuilt on reload)
- * and the API rules (srv->api, rebuilt by the admin thread on every
- * change and expiry; maintenance is published apart, see maint.h). Both
- * are reclaimed with the generation scheme of server.h (server_publish).
+/* detour server: what workers count. Per-rule hits go to the counter rows
+ * of the published tables (`struct served`, publish.h); the rest is per
+ * worker (`struct wstats`).
  *
  * Counters are written by one worker each and read by the admin thread:
  * relaxed atomic loads and stores, which on x86-64 and arm64 are plain
@@ -22,34 +16,7 @@
 #include "detour/config.h"
 #include "detour/table.h"
 #include "detour/topk.h"
-
-struct rule_hits {
-	_Atomic uint32_t hits; /* wraps; the flush takes differences modulo 2^32 */
-	_Atomic uint32_t last; /* Unix seconds of the last hit, 0 = never */
-};
-
-enum served_origin { ORIGIN_FILE = 0, ORIGIN_API = 1 };
-
-struct served {
-	struct detour_table *table; /* owned; NULL for an API table without rules */
-	const struct detour_ruleset *rules;
-	size_t nrules;
-	size_t stride; /* counters per worker (a multiple of 8: rows never share a line) */
-	unsigned nworkers;
-	struct rule_hits *hits; /* nworkers * stride, NULL when stats are off */
-	uint32_t *flushed;      /* admin, under the state lock: hits already written, per rule */
-	unsigned kinds[3];      /* rules by enum detour_src_kind */
-	enum served_origin origin;
-};
-
-/* Wraps t (taken over; may be NULL for an empty API table) with counters for
- * nworkers when stats is true. Returns NULL (t freed) when out of memory. */
-struct served *served_new(struct detour_table *t, enum served_origin origin, unsigned nworkers,
-                          bool stats);
-
-/* Frees s, its tables and counters. NULL is a no-op. Callers flush first
- * (state_flush_served) when they want the counts kept. */
-void served_free(struct served *s);
+#include "publish.h"
 
 /* The statuses counted one by one; anything else counts as "other". */
 #define STATUS_SLOTS 17
@@ -159,15 +126,6 @@ static inline void stats_hit(struct wstats *st, const struct served *file, const
 	st->ring[st->ring_n++] = index | (is_api ? HIT_API : 0u);
 	if (st->ring_n == HIT_RING)
 		stats_drain(st, file, api, wid, now);
-}
-
-/* Matches q against the API rules of a. Returns 0 when none answers (the
- * file rules come next), 1 for an API rule. (Maintenance is matched before,
- * by maint.h.) */
-static inline int served_match_api(const struct served *a, const struct detour_match_req *q,
-                                   struct detour_match *m)
-{
-	return a->table && detour_table_match(a->table, q, m) ? 1 : 0;
 }
 
 /* n requests took us microseconds each, from parsing to the response queued. */

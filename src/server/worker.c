@@ -19,21 +19,12 @@
 
 #include "detour/respond.h"
 #include "listen.h"
+#include "log.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH    64
 #define LINGER_MS       2000
 #define ACCEPT_PAUSE_MS 100
-
-size_t worker_size(void)
-{
-	return sizeof(struct worker);
-}
-
-uint64_t worker_seen_gen(const struct worker *w)
-{
-	return atomic_load(&w->seen_gen);
-}
 
 unsigned worker_flush_ack(const struct worker *w)
 {
@@ -238,29 +229,23 @@ static void start_drain(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct server *srv = w->srv;
+	struct pool *pool = w->pool;
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	refresh_clock(w);
 	for (;;) {
-		/* Publish the generation before loading the table: once the
-		 * main thread sees our gen >= G, we load a table at least as
-		 * new as generation G and hold nothing older. */
-		atomic_store(&w->seen_gen, atomic_load(&srv->gen));
-		w->cur = atomic_load(&srv->table);
-		w->table = w->cur->table;
-		w->api = atomic_load(&srv->api);
-		w->maint = atomic_load(&srv->maint);
+		/* Our generation, then the snapshots of this iteration. */
+		publish_enter(pool->pub, w->id, &w->view);
 		atomic_store_explicit(&w->st->conns, w->nconns, memory_order_relaxed);
-		stats_topk_snapshot(w->st, atomic_load(&srv->topk_gen));
+		stats_topk_snapshot(w->st, atomic_load(&pool->topk_gen));
 
-		if (!w->draining && atomic_load(&srv->stopping))
+		if (!w->draining && atomic_load(&pool->stopping))
 			start_drain(w);
 		if (w->draining && (w->nconns == 0 || w->now_ms >= w->drain_deadline_ms))
 			break;
-		unsigned fg = atomic_load(&srv->flush_gen);
+		unsigned fg = atomic_load(&pool->flush_gen);
 		if (fg != w->flush_seen) {
 			alog_flush(w);
 			w->flush_seen = fg;
@@ -274,7 +259,7 @@ static void *worker_main(void *arg)
 		/* The hits of this iteration belong to the tables loaded at
 		 * its top: count them before the next one may load newer. */
 		if (w->st->ring_n)
-			stats_drain(w->st, w->cur, w->api, w->id, (uint32_t)w->now_sec);
+			stats_drain(w->st, w->view.file, w->view.api, w->id, (uint32_t)w->now_sec);
 		if (n < 0) {
 			log_err("worker %u: epoll_wait: %s", w->id, strerror(errno));
 			break;
@@ -296,19 +281,20 @@ static void *worker_main(void *arg)
 			conn_close(head->next);
 	}
 	alog_flush(w);
-	atomic_store(&w->seen_gen, UINT64_MAX);
+	publish_leave(pool->pub, w->id);
 	return NULL;
 }
 
-int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, size_t cap)
+int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 {
-	const struct detour_config *conf = &srv->conf;
+	const struct detour_config *conf = p->conf;
+	struct worker *w = &p->w[id];
 
 	memset(w, 0, sizeof(*w));
-	w->srv = srv;
+	w->pool = p;
 	w->id = id;
 	w->limits = conf->limits;
-	w->max_conns = srv->max_conns_per_worker;
+	w->max_conns = p->max_conns;
 	w->timeouts_ms[LIST_ACTIVE] = conf->header_timeout_ms;
 	w->timeouts_ms[LIST_IDLE] = conf->keepalive_timeout_ms;
 	w->timeouts_ms[LIST_LINGER] = LINGER_MS;
@@ -344,7 +330,7 @@ int worker_start(struct server *srv, struct worker *w, unsigned id, char *err, s
 		if (l->src.fd < 0)
 			return -1;
 	}
-	atomic_store(&w->seen_gen, atomic_load(&srv->gen));
+	publish_start(p->pub, id, w->wake.fd);
 	listeners_enable(w, true);
 	errno = pthread_create(&w->thread, NULL, worker_main, w);
 	if (errno) {

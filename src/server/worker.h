@@ -14,7 +14,7 @@
 #include "detour/respond.h"
 #include "detour/table.h"
 #include "loop.h"
-#include "server.h"
+#include "publish.h"
 #include "stats.h"
 
 /* Each connection sits in exactly one deadline list. Every list has a single
@@ -63,8 +63,24 @@ struct listener {
 	bool active;
 };
 
+/* The workers and what they share with the threads that start, stop and
+ * ask them (server.c, the admin thread). Set up before the first worker
+ * starts; afterwards only the atomics change. */
+struct pool {
+	struct publish *pub;              /* the snapshots every worker reads */
+	const struct detour_config *conf; /* the start-up configuration (listen, limits,
+	                                     timeouts, stats): a reload never changes it */
+	struct worker *w;                 /* n workers */
+	unsigned n;
+	unsigned max_conns;    /* per worker */
+	int access_fd;         /* -1 when off; reopened in place with dup2() */
+	atomic_bool stopping;  /* SIGTERM/SIGINT: stop accepting, drain, exit */
+	atomic_uint flush_gen; /* bumped to ask every worker to flush its access log */
+	atomic_uint topk_gen;  /* bumped to ask workers for a sketch snapshot */
+};
+
 struct worker {
-	struct server *srv;
+	struct pool *pool;
 	unsigned id;
 	pthread_t thread;
 	bool started;
@@ -72,22 +88,18 @@ struct worker {
 	struct listener *listeners;
 	unsigned nlisteners;
 	struct loop_source wake; /* eventfd: main thread asks us to look at srv */
-	atomic_uint_fast64_t seen_gen;
 	atomic_uint flush_ack;
 	unsigned flush_seen;
 	bool draining;
 	uint64_t drain_deadline_ms;
 	uint64_t accept_paused_until_ms;
 
-	/* Current tables, loaded at the top of every loop iteration: the file
-	 * rules (cur, and its table) and the API rules with maintenance (api,
-	 * NULL when none; matched first). */
-	const struct served *cur;
-	const struct detour_table *table;
-	const struct served *api;
-	const struct maint *maint; /* maintenance (maint.h), NULL while off; checked first */
-	struct wstats *st;         /* counters (stats.h), read by the admin thread */
-	uint8_t accept_listener;   /* listener being accepted from */
+	/* The snapshots loaded at the top of every loop iteration (publish.h):
+	 * file and API rules, maintenance, settings. Nothing of them is held
+	 * across iterations. */
+	struct view view;
+	struct wstats *st;       /* counters (stats.h), read by the admin thread */
+	uint8_t accept_listener; /* listener being accepted from */
 
 	struct conn lists[LIST_COUNT]; /* sentinels of the deadline lists */
 	unsigned timeouts_ms[LIST_COUNT];
@@ -115,6 +127,20 @@ struct worker {
 
 	uint64_t requests; /* served by this worker */
 };
+
+/* worker.c: starts worker id of p (p->w[id]): its loop, its listeners and
+ * its thread. Returns 0, or -1 with err (the caller stops and joins the
+ * workers started so far, this one included). */
+int worker_start(struct pool *p, unsigned id, char *err, size_t cap);
+
+/* Wakes w's loop (an eventfd): it looks at the pool's atomics at once. */
+void worker_wake(struct worker *w);
+
+/* Joins w's thread (when it started) and frees what it owns. */
+void worker_join(struct worker *w);
+
+/* The last access-log flush w acknowledged (a flush_gen value). */
+unsigned worker_flush_ack(const struct worker *w);
 
 /* conn.c */
 void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa);

@@ -1,4 +1,4 @@
-/* detour server: privilege drop for `user NAME` (admin.h). */
+/* detour server: privilege drop for `user NAME`, see privdrop.h. */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "server.h"
+#include "log.h"
+#include "privdrop.h"
 
 int privdrop_prepare(const struct detour_config *conf, struct privdrop *p, char *err, size_t cap)
 {

@@ -1,0 +1,155 @@
+/* detour server: publication of snapshots and the generation wait, see
+ * publish.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "detour/rulefile.h"
+#include "publish.h"
+
+struct served *served_new(struct detour_table *t, enum served_origin origin, unsigned nworkers,
+                          bool stats)
+{
+	struct served *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		detour_table_free(t);
+		return NULL;
+	}
+	s->table = t;
+	s->origin = origin;
+	s->nworkers = nworkers;
+	if (t != NULL) {
+		s->rules = detour_table_rules(t);
+		s->nrules = detour_ruleset_count(s->rules);
+		for (size_t i = 0; i < s->nrules; i++) {
+			unsigned k = detour_ruleset_get(s->rules, i)->kind;
+			if (k < 3)
+				s->kinds[k]++;
+		}
+	}
+	s->stride = (s->nrules + 7) & ~(size_t)7; /* 8 x 8 bytes: a cache line per row start */
+	if (stats && s->nrules > 0) {
+		/* calloc of a large size maps zero pages: untouched rules cost
+		 * no resident memory. */
+		s->hits = calloc((size_t)nworkers * s->stride, sizeof(*s->hits));
+		s->flushed = calloc(s->nrules, sizeof(*s->flushed));
+		if (s->hits == NULL || s->flushed == NULL) {
+			served_free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+void served_free(struct served *s)
+{
+	if (s == NULL)
+		return;
+	detour_table_free(s->table);
+	free(s->hits);
+	free(s->flushed);
+	free(s);
+}
+
+int publish_init(struct publish *p, unsigned nreaders)
+{
+	p->readers = calloc(nreaders ? nreaders : 1, sizeof(*p->readers));
+	if (p->readers == NULL)
+		return -1;
+	p->nreaders = nreaders;
+	for (unsigned i = 0; i < nreaders; i++) {
+		atomic_init(&p->readers[i].seen_gen, UINT64_MAX);
+		p->readers[i].wake_fd = -1;
+	}
+	pthread_mutex_init(&p->file_lock, NULL);
+	return 0;
+}
+
+void publish_fini(struct publish *p)
+{
+	free(atomic_exchange(&p->set, NULL));
+	free(p->readers);
+	p->readers = NULL;
+	p->nreaders = 0;
+	pthread_mutex_destroy(&p->file_lock);
+}
+
+/* Bumps the generation after a swap, wakes every reader and returns once
+ * each has reached it (or holds nothing). */
+static void wait_readers(struct publish *p)
+{
+	uint64_t gen = atomic_fetch_add(&p->gen, 1) + 1;
+
+	for (unsigned i = 0; i < p->nreaders; i++) {
+		struct publish_reader *r = &p->readers[i];
+		uint64_t one = 1;
+
+		if (atomic_load(&r->seen_gen) >= gen)
+			continue;
+		if (r->wake_fd >= 0 && write(r->wake_fd, &one, sizeof(one)) < 0) {
+			/* The counter is saturated only if the reader is stuck; it
+			 * still wakes up within a second. */
+		}
+		while (atomic_load(&r->seen_gen) < gen) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+void publish_served(struct publish *p, _Atomic(struct served *) *slot, struct served *s)
+{
+	struct served *old = atomic_exchange(slot, s);
+
+	/* The health prober lets go of the old table and enumerates the new
+	 * one before old is freed below (health.h). */
+	if (p->swapped)
+		p->swapped(p->hook_arg);
+	wait_readers(p);
+	if (old && p->retired)
+		p->retired(p->hook_arg, old);
+	served_free(old);
+}
+
+struct maint *publish_maint(struct publish *p, struct maint *m)
+{
+	struct maint *old = atomic_exchange(&p->maint, m);
+
+	wait_readers(p);
+	return old;
+}
+
+void publish_settings(struct publish *p, struct settings *set)
+{
+	struct settings *old = atomic_exchange(&p->set, set);
+
+	wait_readers(p);
+	free(old);
+}
+
+void publish_start(struct publish *p, unsigned reader, int wake_fd)
+{
+	struct publish_reader *r = &p->readers[reader];
+
+	r->wake_fd = wake_fd;
+	atomic_store(&r->seen_gen, atomic_load(&p->gen));
+}
+
+void publish_enter(struct publish *p, unsigned reader, struct view *v)
+{
+	/* Publish the generation before loading the pointers: once a writer
+	 * sees our gen >= G, we load snapshots at least as new as generation
+	 * G and hold nothing older. */
+	atomic_store(&p->readers[reader].seen_gen, atomic_load(&p->gen));
+	v->file = atomic_load(&p->file);
+	v->api = atomic_load(&p->api);
+	v->maint = atomic_load(&p->maint);
+	v->set = atomic_load(&p->set);
+}
+
+void publish_leave(struct publish *p, unsigned reader)
+{
+	atomic_store(&p->readers[reader].seen_gen, UINT64_MAX);
+}

@@ -1,0 +1,140 @@
+/* detour server: what the workers see, and how it is replaced.
+ *
+ * Four immutable snapshots are published through atomic pointers of a
+ * `struct publish`: the file rules and the API rules (each a `struct
+ * served`: a rule table plus its hit counters), maintenance (a `struct
+ * maint` of maint.h, NULL while off) and the runtime settings a reload may
+ * change (`struct settings`). A worker is a *reader*: at the top of every
+ * loop iteration it publishes the generation it has reached and then loads
+ * all four pointers (publish_enter); it holds none across iterations.
+ *
+ * Reclamation uses generations (like haproxy's pattern generations): a
+ * writer swaps a pointer, bumps the generation, wakes every reader and
+ * waits until each has reached the new generation; from then on no reader
+ * can hold the old snapshot, which is freed. Writers are the main thread
+ * (reload, maintenance by the config, file and signal) and the admin thread
+ * (API changes, expiry, POST /reload); each waits for its own generation,
+ * so they may publish at once.
+ *
+ * This module calls nobody above it: the reload, the admin API and
+ * maintenance call it, and what must happen around a swap (the health
+ * prober letting go of the old tables, the old counters flushed to the
+ * state) is registered as hooks by server.c. */
+#ifndef DETOUR_PUBLISH_H
+#define DETOUR_PUBLISH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detour/config.h"
+#include "detour/table.h"
+
+struct maint; /* maint.h: published here, built and freed by maint.c */
+
+/* Per-rule counters of one worker: written by that worker only (relaxed
+ * load + store, plain moves on x86-64 and arm64), read by the flush. */
+struct rule_hits {
+	_Atomic uint32_t hits; /* wraps; the flush takes differences modulo 2^32 */
+	_Atomic uint32_t last; /* Unix seconds of the last hit, 0 = never */
+};
+
+enum served_origin { ORIGIN_FILE = 0, ORIGIN_API = 1 };
+
+/* A published rule table with one row of hit counters per worker,
+ * allocated when the table is built (never on the request path). */
+struct served {
+	struct detour_table *table; /* owned; NULL for an API table without rules */
+	const struct detour_ruleset *rules;
+	size_t nrules;
+	size_t stride; /* counters per worker (a multiple of 8: rows never share a line) */
+	unsigned nworkers;
+	struct rule_hits *hits; /* nworkers * stride, NULL when stats are off */
+	uint32_t *flushed;      /* under the state lock: hits already written, per rule */
+	unsigned kinds[3];      /* rules by enum detour_src_kind */
+	enum served_origin origin;
+};
+
+/* Wraps t (taken over; may be NULL for an empty API table) with counters for
+ * nworkers when stats is true. Returns NULL (t freed) when out of memory. */
+struct served *served_new(struct detour_table *t, enum served_origin origin, unsigned nworkers,
+                          bool stats);
+
+/* Frees s, its table and counters. NULL is a no-op. Callers flush first
+ * (state_flush_served) when they want the counts kept. */
+void served_free(struct served *s);
+
+/* The settings a reload may change that other threads read. Everything
+ * else of detour.conf is read once at start-up (a reload that changes it
+ * says so in the log). Immutable once published. */
+struct settings {
+	bool server_header;                    /* `server-header on`: workers */
+	char access_log[DETOUR_CONF_PATH_MAX]; /* the path SIGUSR1 reopens: main thread */
+};
+
+/* What a reader loaded for one loop iteration; every pointer is valid until
+ * its next publish_enter(). file and set are never NULL once published. */
+struct view {
+	const struct served *file;
+	const struct served *api;  /* NULL: no API table */
+	const struct maint *maint; /* NULL: maintenance off */
+	const struct settings *set;
+};
+
+/* One reader (a worker thread). */
+struct publish_reader {
+	atomic_uint_fast64_t seen_gen; /* UINT64_MAX: holds nothing (not started, or gone) */
+	int wake_fd;                   /* an eventfd the writer pokes; -1 before it exists */
+};
+
+struct publish {
+	_Atomic(struct served *) file;  /* file rules, never NULL while readers run */
+	_Atomic(struct served *) api;   /* API rules, or NULL */
+	_Atomic(struct maint *) maint;  /* NULL while off */
+	_Atomic(struct settings *) set; /* never NULL while readers run */
+	atomic_uint_fast64_t gen;
+	struct publish_reader *readers;
+	unsigned nreaders;
+	/* Threads that are not readers (the admin thread) read the file table
+	 * only under file_lock, which the reload holds while it replaces it. */
+	pthread_mutex_t file_lock;
+	/* Hooks, set once before any reader starts (NULL: none). swapped runs
+	 * after a rule table was swapped and before the old one is freed;
+	 * retired gets the old table once no reader holds it, just before it
+	 * is freed (to flush its counters). */
+	void (*swapped)(void *arg);
+	void (*retired)(void *arg, struct served *old);
+	void *hook_arg;
+};
+
+/* Sets p up for nreaders readers, none started. Returns 0, or -1 when out
+ * of memory. */
+int publish_init(struct publish *p, unsigned nreaders);
+
+/* Frees the readers and the published settings. Readers have stopped; the
+ * rule tables and maintenance are freed by their owners first. */
+void publish_fini(struct publish *p);
+
+/* Publishes s in the file slot (&p->file) or the API slot (&p->api), waits
+ * until no reader can see the table it replaces, hands that one to the
+ * retired hook and frees it. */
+void publish_served(struct publish *p, _Atomic(struct served *) *slot, struct served *s);
+
+/* Publishes m as maintenance (NULL: off) and returns the state it replaced
+ * once no reader can see it; the caller frees it. */
+struct maint *publish_maint(struct publish *p, struct maint *m);
+
+/* Publishes set (taken over) and frees the settings it replaces once no
+ * reader can see them. */
+void publish_settings(struct publish *p, struct settings *set);
+
+/* Reader side. A reader starts by publish_start (before its thread runs),
+ * calls publish_enter at the top of every loop iteration and publish_leave
+ * when it stops. */
+void publish_start(struct publish *p, unsigned reader, int wake_fd);
+void publish_enter(struct publish *p, unsigned reader, struct view *v);
+void publish_leave(struct publish *p, unsigned reader);
+
+#endif

@@ -1,0 +1,40 @@
+/* detour server: which rules answer a request. The cascade of
+ * docs/config.md and docs/admin.md, in one place:
+ *
+ *   1. maintenance, unless the client's address (allow-ip) or the path
+ *      (allow-path) is allowed: it answers everything, no-store, with its
+ *      Retry-After;
+ *   2. the API rules;
+ *   3. the file rules;
+ *   4. nothing: 404.
+ *
+ * Pure: no socket, no clock, no allocation; it reads the snapshots of one
+ * loop iteration (publish.h) and nothing else, so it is unit-tested alone
+ * (tests/unit/test_route.c). */
+#ifndef DETOUR_ROUTE_H
+#define DETOUR_ROUTE_H
+
+#include <stddef.h>
+
+#include "detour/table.h"
+#include "publish.h"
+
+enum route {
+	ROUTE_NONE = 0, /* no rule: 404 */
+	ROUTE_MAINT,    /* the maintenance rule */
+	ROUTE_API,      /* a rule of v->api */
+	ROUTE_FILE,     /* a rule of v->file */
+};
+
+/* What answers q under the snapshots v. Fills m (but for ROUTE_NONE). For
+ * ROUTE_MAINT, *extra and *extra_len get the header lines to add (the
+ * Retry-After line, "" when none); they are left alone otherwise. The
+ * client's address is q->peer (NULL: never allowed by address). */
+enum route route_match(const struct view *v, const struct detour_match_req *q,
+                       struct detour_match *m, const char **extra, size_t *extra_len);
+
+/* The table whose counters a ROUTE_API or ROUTE_FILE answer counts against;
+ * NULL for the others (maintenance is not counted per rule). */
+const struct served *route_served(const struct view *v, enum route r);
+
+#endif
