@@ -57,6 +57,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdetour.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdetour.a $(LDLIBS) -lcmocka $(LDSAN)
 
+# Unit tests of src/server modules (no sockets, no threads): the usual
+# rule, plus the server objects in SERVER_TEST_OBJ and src/server on the
+# include path. Add a test to SERVER_TEST, and an object it needs to
+# SERVER_TEST_OBJ.
+SERVER_TEST     := test_route test_maint
+SERVER_TEST_OBJ := $(addprefix $(BUILD)/src/server/,route.o maint.o publish.o log.o)
+SERVER_TEST_BIN := $(SERVER_TEST:%=$(BUILD)/tests/%)
+
+$(SERVER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c $(SERVER_TEST_OBJ) $(BUILD)/libdetour.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Isrc/server -o $@ $< $(SERVER_TEST_OBJ) $(BUILD)/libdetour.a $(LDLIBS) -lcmocka $(LDSAN)
+
 unit-build: $(UNIT_BIN)
 
 deps:
