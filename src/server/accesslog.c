@@ -1,57 +1,50 @@
-/* detour server: the access log. The combined log format (Apache's
- *   %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i")
- * followed by the matched rule's id and the Location sent, both quoted, "-"
- * when absent. Each worker formats lines into its own buffer and writes
- * whole buffers with one write() to a descriptor opened O_APPEND, so lines of
- * different workers never interleave; buffers are flushed when nearly full,
- * at least once a second, on SIGUSR1 (before the reopen) and at exit.
- * Untrusted bytes are escaped as \xHH (and \" and \\), as nginx does. */
+/* detour server: the access log, see accesslog.h. Untrusted bytes are
+ * escaped as \xHH (and \" and \\), as nginx does. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "log.h"
-#include "worker.h"
 
 #define ALOG_CAP      (128 * 1024)
 #define ALOG_LINE_MAX (32 * 1024) /* a line never needs more; flush before if less is left */
 
-void alog_init(struct worker *w)
+void alog_init(struct alog *l, int fd)
 {
-	if (w->pool->access_fd < 0)
-		return;
-	w->alog = malloc(ALOG_CAP);
-	w->alog_cap = w->alog ? ALOG_CAP : 0;
-	w->alog_len = 0;
+	l->fd = fd;
+	l->len = 0;
+	l->buf = fd >= 0 ? malloc(ALOG_CAP) : NULL;
+	l->cap = l->buf ? ALOG_CAP : 0;
 }
 
-void alog_fini(struct worker *w)
+void alog_fini(struct alog *l)
 {
-	alog_flush(w);
-	free(w->alog);
-	w->alog = NULL;
+	alog_flush(l);
+	free(l->buf);
+	l->buf = NULL;
 }
 
-void alog_flush(struct worker *w)
+void alog_flush(struct alog *l)
 {
 	size_t off = 0;
 
-	if (w->alog == NULL || w->alog_len == 0)
+	if (l->buf == NULL || l->len == 0)
 		return;
-	while (off < w->alog_len) {
-		ssize_t n = write(w->pool->access_fd, w->alog + off, w->alog_len - off);
+	while (off < l->len) {
+		ssize_t n = write(l->fd, l->buf + off, l->len - off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("access log: write: %s (%zu bytes dropped)", strerror(errno),
-			        w->alog_len - off);
+			        l->len - off);
 			break;
 		}
 		off += (size_t)n;
 	}
-	w->alog_len = 0;
+	l->len = 0;
 }
 
 static char *put(char *p, const char *s, size_t len)
@@ -111,20 +104,21 @@ static char *put_header(char *p, const struct detour_request *req, const char *n
 	return put_esc(p, req->headers[i].value, req->headers[i].value_len, 1024);
 }
 
-void alog_request(struct worker *w, const struct conn *c, const struct detour_request *req,
-                  int status, size_t bytes, const struct detour_match *m, const char *loc,
+void alog_request(struct alog *l, const char *log_time, const char *peer,
+                  const struct detour_request *req, int status, size_t bytes,
+                  const struct detour_ruleset *rules, const struct detour_match *m, const char *loc,
                   size_t loc_len)
 {
 	char *p;
 
-	if (w->alog == NULL)
+	if (l->buf == NULL)
 		return;
-	if (w->alog_cap - w->alog_len < ALOG_LINE_MAX)
-		alog_flush(w);
-	p = w->alog + w->alog_len;
-	p = put(p, c->peer[0] ? c->peer : "-", c->peer[0] ? strlen(c->peer) : 1);
+	if (l->cap - l->len < ALOG_LINE_MAX)
+		alog_flush(l);
+	p = l->buf + l->len;
+	p = put(p, peer[0] ? peer : "-", peer[0] ? strlen(peer) : 1);
 	p = put(p, " - - [", 6);
-	p = put(p, w->log_time, strlen(w->log_time));
+	p = put(p, log_time, strlen(log_time));
 	p = put(p, "] \"", 3);
 	if (req && req->method) {
 		p = put_esc(p, req->method, req->method_len, 64);
@@ -145,8 +139,7 @@ void alog_request(struct worker *w, const struct conn *c, const struct detour_re
 	p = put(p, "\" \"", 3);
 	if (m) {
 		char idbuf[512];
-		const char *id = detour_rule_id(detour_table_rules(w->view.file->table), m->rule,
-		                                idbuf, sizeof(idbuf));
+		const char *id = detour_rule_id(rules, m->rule, idbuf, sizeof(idbuf));
 		p = put_esc(p, id, strlen(id), 256);
 	} else {
 		*p++ = '-';
@@ -154,5 +147,5 @@ void alog_request(struct worker *w, const struct conn *c, const struct detour_re
 	p = put(p, "\" \"", 3);
 	p = put_esc(p, loc, loc_len, 2048);
 	p = put(p, "\"\n", 2);
-	w->alog_len = (size_t)(p - w->alog);
+	l->len = (size_t)(p - l->buf);
 }

@@ -80,7 +80,7 @@ static void merge_topk(struct admin *a, struct detour_topk *m)
 	for (unsigned i = 0; i < srv->pool.n; i++)
 		worker_wake(&srv->pool.w[i]);
 	for (unsigned i = 0; i < srv->pool.n; i++) {
-		struct wstats *st = srv->pool.w[i].st;
+		struct wstats *st = srv->pool.w[i].cs.st;
 		while (atomic_load_explicit(&st->topk_ack, memory_order_acquire) != gen &&
 		       mono_ms() < until) {
 			struct timespec ts = {0, 1000000};

@@ -1,8 +1,4 @@
-/* detour server: one connection. Read once per wake-up, parse every whole
- * request head in the buffer (pipelining), render each response into the
- * connection's output buffer, then write them all with one write(). The
- * request path makes no allocation: buffers come from the worker's free
- * list and grow only for oversized heads or responses.
+/* detour server: the connections of one worker, see conn.h.
  *
  * Bodies are never kept, only skipped in sync (RFC 9112 §6); the response to
  * a request with a body is held back until the whole body has been read, so
@@ -17,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "detour/url.h"
 #include "log.h"
 #include "route.h"
-#include "worker.h"
 
 #define IN_INITIAL     4096
 #define OUT_INITIAL    8192
@@ -46,14 +42,50 @@ static void conn_reset(struct conn *c)
 	c->peer_sa.sa.sa_family = AF_UNSPEC;
 }
 
-void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa)
+void conn_set_init(struct conns *cs)
 {
-	struct conn *c = w->free_conns;
+	for (int i = 0; i < LIST_COUNT; i++)
+		cs->lists[i].next = cs->lists[i].prev = &cs->lists[i];
+}
+
+static void list_unlink(struct conn *c)
+{
+	if (c->list == LIST_NONE)
+		return;
+	c->prev->next = c->next;
+	c->next->prev = c->prev;
+	c->list = LIST_NONE;
+}
+
+void conn_list_move(struct conns *cs, struct conn *c, enum conn_list list)
+{
+	struct conn *head = &cs->lists[list];
+
+	list_unlink(c);
+	c->deadline_ms = cs->now_ms + cs->timeouts_ms[list];
+	c->prev = head->prev;
+	c->next = head;
+	head->prev->next = c;
+	head->prev = c;
+	c->list = (uint8_t)list;
+}
+
+/* A connection is gone (or never was): one fewer, and the owner hears. */
+static void conn_closed(struct conns *cs)
+{
+	cs->nconns--;
+	if (cs->closed)
+		cs->closed(cs);
+}
+
+void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t listener)
+{
+	struct conn *c = cs->free_conns;
 	int one = 1;
 
 	if (c != NULL) {
-		w->free_conns = c->next;
-		w->nfree--;
+		cs->free_conns = c->next;
+		cs->nfree--;
 	} else {
 		c = calloc(1, sizeof(*c));
 		if (c != NULL) {
@@ -63,20 +95,20 @@ void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa)
 			c->out_cap = OUT_INITIAL;
 		}
 		if (c == NULL || c->in == NULL || c->out == NULL) {
-			log_err("worker %u: out of memory for a connection", w->id);
+			log_err("worker %u: out of memory for a connection", cs->id);
 			if (c) {
 				free(c->in);
 				free(c->out);
 				free(c);
 			}
 			close(fd);
-			worker_conn_closed(w);
+			conn_closed(cs);
 			return;
 		}
 	}
 	conn_reset(c);
-	c->w = w;
-	c->listener = w->accept_listener;
+	c->cs = cs;
+	c->listener = listener;
 	c->src.fd = fd;
 	c->src.on_event = on_conn_event;
 	/* Responses are written whole; do not let Nagle hold the last one. */
@@ -86,7 +118,7 @@ void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa)
 		c->peer_sa.in = *(const struct sockaddr_in *)(const void *)sa;
 	else if (sa->sa_family == AF_INET6)
 		c->peer_sa.in6 = *(const struct sockaddr_in6 *)(const void *)sa;
-	if (w->pool->access_fd >= 0) {
+	if (cs->alog.buf != NULL) {
 		if (sa->sa_family == AF_INET)
 			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer,
 			          sizeof(c->peer));
@@ -94,17 +126,17 @@ void conn_accepted(struct worker *w, int fd, const struct sockaddr *sa)
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
 			          sizeof(c->peer));
 	}
-	if (loop_add(w->loop, &c->src, LOOP_READ)) {
-		log_err("worker %u: epoll_ctl: %s", w->id, strerror(errno));
+	if (loop_add(cs->loop, &c->src, LOOP_READ)) {
+		log_err("worker %u: epoll_ctl: %s", cs->id, strerror(errno));
 		close(fd);
-		c->next = w->free_conns;
-		w->free_conns = c;
-		w->nfree++;
-		worker_conn_closed(w);
+		c->next = cs->free_conns;
+		cs->free_conns = c;
+		cs->nfree++;
+		conn_closed(cs);
 		return;
 	}
 	/* A new connection must send its first head within the header timeout. */
-	worker_list_move(w, c, LIST_ACTIVE);
+	conn_list_move(cs, c, LIST_ACTIVE);
 }
 
 static void shrink(char **buf, uint32_t *cap, uint32_t want)
@@ -122,28 +154,28 @@ static void shrink(char **buf, uint32_t *cap, uint32_t want)
 
 void conn_close(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct conns *cs = c->cs;
 
 	if (c->list != LIST_NONE) {
 		c->prev->next = c->next;
 		c->next->prev = c->prev;
 		c->list = LIST_NONE;
 	}
-	loop_del(w->loop, &c->src);
+	loop_del(cs->loop, &c->src);
 	close(c->src.fd);
 	c->src.fd = -1;
-	if (w->nfree < FREE_CONNS_MAX) {
+	if (cs->nfree < FREE_CONNS_MAX) {
 		shrink(&c->in, &c->in_cap, IN_INITIAL);
 		shrink(&c->out, &c->out_cap, OUT_INITIAL);
-		c->next = w->free_conns;
-		w->free_conns = c;
-		w->nfree++;
+		c->next = cs->free_conns;
+		cs->free_conns = c;
+		cs->nfree++;
 	} else {
 		free(c->in);
 		free(c->out);
 		free(c);
 	}
-	worker_conn_closed(w);
+	conn_closed(cs);
 }
 
 static void set_events(struct conn *c, bool want_write)
@@ -153,7 +185,7 @@ static void set_events(struct conn *c, bool want_write)
 	c->want_write = want_write;
 	/* While output is backed up we stop reading: a client that pipelines
 	 * without reading cannot make us buffer without bound. */
-	loop_mod(c->w->loop, &c->src, want_write ? LOOP_WRITE : LOOP_READ);
+	loop_mod(c->cs->loop, &c->src, want_write ? LOOP_WRITE : LOOP_READ);
 }
 
 /* The response is on its way and no more requests will be read: shut our
@@ -170,7 +202,7 @@ static void start_linger(struct conn *c)
 	c->state = ST_LINGER;
 	c->in_len = 0;
 	set_events(c, false);
-	worker_list_move(c->w, c, LIST_LINGER);
+	conn_list_move(c->cs, c, LIST_LINGER);
 }
 
 /* Writes what may be written. Returns false when c was closed. */
@@ -210,14 +242,14 @@ static bool conn_flush(struct conn *c)
 	return true;
 }
 
-static struct detour_respond_ctx make_ctx(struct worker *w, bool head, bool close)
+static struct detour_respond_ctx make_ctx(struct conns *cs, bool head, bool close)
 {
 	struct detour_respond_ctx ctx = {
-	        .date = w->date,
-	        .now = w->now_sec,
+	        .date = cs->date,
+	        .now = cs->now_sec,
 	        .head = head,
 	        .close = close,
-	        .server_header = w->view.set->server_header,
+	        .server_header = cs->view.set->server_header,
 	};
 	return ctx;
 }
@@ -225,8 +257,8 @@ static struct detour_respond_ctx make_ctx(struct worker *w, bool head, bool clos
 /* Appends an error response and marks the connection to close after it. */
 static void emit_error_head(struct conn *c, int status, const struct detour_request *req, bool head)
 {
-	struct worker *w = c->w;
-	struct detour_respond_ctx ctx = make_ctx(w, head, true);
+	struct conns *cs = c->cs;
+	struct detour_respond_ctx ctx = make_ctx(cs, head, true);
 	ssize_t n;
 
 	c->close_after = true;
@@ -235,9 +267,10 @@ static void emit_error_head(struct conn *c, int status, const struct detour_requ
 	n = detour_respond_status(status, &ctx, c->out + c->out_len, c->out_cap - c->out_len);
 	if (n > 0)
 		c->out_len += (uint32_t)n;
-	stats_request(w->st, status, c->listener);
-	if (w->alog)
-		alog_request(w, c, req, status, n > 0 ? (size_t)n : 0, NULL, NULL, 0);
+	stats_request(cs->st, status, c->listener);
+	if (cs->alog.buf)
+		alog_request(&cs->alog, cs->log_time, c->peer, req, status, n > 0 ? (size_t)n : 0,
+		             NULL, NULL, NULL, 0);
 }
 
 static void emit_error(struct conn *c, int status, const struct detour_request *req)
@@ -264,16 +297,16 @@ static bool grow_out(struct conn *c, uint32_t want)
 static bool parse_target(struct conn *c, const struct detour_request *req,
                          struct detour_match_req *q)
 {
-	struct worker *w = c->w;
+	struct conns *cs = c->cs;
 	ssize_t pl;
 
 	if (req->asterisk_form) {
 		/* "OPTIONS *" names no resource, so no rule: 404. */
 		pl = 1;
-		w->pathbuf[0] = '*';
+		cs->pathbuf[0] = '*';
 	} else {
-		pl = detour_url_normalize_path(req->path, req->path_len, w->pathbuf,
-		                               3 * w->limits.max_target + 1);
+		pl = detour_url_normalize_path(req->path, req->path_len, cs->pathbuf,
+		                               3 * cs->limits.max_target + 1);
 	}
 	if (pl < 0)
 		return false;
@@ -281,12 +314,12 @@ static bool parse_target(struct conn *c, const struct detour_request *req,
 	        .host = req->host,
 	        .host_len = req->host_len,
 	        .https = false,
-	        .path = w->pathbuf,
+	        .path = cs->pathbuf,
 	        .path_len = (size_t)pl,
 	        .query = req->query,
 	        .query_len = req->query_len,
 	        .req = req,
-	        .now = w->now_sec, /* time windows; DETOUR_NOW shifts it (worker.c) */
+	        .now = cs->now_sec, /* time windows; DETOUR_NOW shifts it (worker.c) */
 	        .peer = c->peer_sa.sa.sa_family == AF_UNSPEC ? NULL : &c->peer_sa.sa,
 	};
 	return true;
@@ -298,23 +331,25 @@ static void account(struct conn *c, const struct detour_request *req,
                     const struct detour_match_req *q, enum route r, const struct detour_match *m,
                     int status, size_t bytes)
 {
-	struct worker *w = c->w;
+	struct conns *cs = c->cs;
 	const struct detour_match *mp = r != ROUTE_NONE ? m : NULL;
 
-	w->requests++;
-	stats_request(w->st, status, c->listener);
-	if (w->st->enabled) {
-		const struct served *hit = route_served(&w->view, r);
+	cs->requests++;
+	stats_request(cs->st, status, c->listener);
+	if (cs->st->enabled) {
+		const struct served *hit = route_served(&cs->view, r);
 		if (hit)
-			stats_hit(w->st, w->view.file, w->view.api, r == ROUTE_API, w->id,
-			          m->rule->index, (uint32_t)w->now_sec);
+			stats_hit(cs->st, cs->view.file, cs->view.api, r == ROUTE_API, cs->id,
+			          m->rule->index, (uint32_t)cs->now_sec);
 		else if (!mp)
-			detour_topk_add(&w->st->topk, q->path, q->path_len, 1);
+			detour_topk_add(&cs->st->topk, q->path, q->path_len, 1);
 	}
-	if (w->alog) {
+	if (cs->alog.buf) {
 		ssize_t ll =
-		        mp ? detour_respond_location(mp, q, w->locbuf, DETOUR_LOCATION_MAX) : 0;
-		alog_request(w, c, req, status, bytes, mp, w->locbuf, ll > 0 ? (size_t)ll : 0);
+		        mp ? detour_respond_location(mp, q, cs->locbuf, DETOUR_LOCATION_MAX) : 0;
+		alog_request(&cs->alog, cs->log_time, c->peer, req, status, bytes,
+		             detour_table_rules(cs->view.file->table), mp, cs->locbuf,
+		             ll > 0 ? (size_t)ll : 0);
 	}
 }
 
@@ -323,10 +358,10 @@ static void account(struct conn *c, const struct detour_request *req,
  * the responses already queued: flush, then parse it again. */
 static bool emit_response(struct conn *c, const struct detour_request *req, uint32_t *resp_start)
 {
-	struct worker *w = c->w;
+	struct conns *cs = c->cs;
 	bool head = req->method_id == DETOUR_M_HEAD;
-	bool close = !req->keep_alive || w->draining;
-	struct detour_respond_ctx ctx = make_ctx(w, head, close);
+	bool close = !req->keep_alive || cs->draining;
+	struct detour_respond_ctx ctx = make_ctx(cs, head, close);
 	struct detour_match_req q;
 	struct detour_match m;
 	enum route r;
@@ -353,7 +388,7 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		emit_error(c, 400, req);
 		return true;
 	}
-	r = route_match(&w->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
+	r = route_match(&cs->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
 	if (r != ROUTE_NONE) {
 		status = m.rule->status;
 		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
@@ -386,8 +421,8 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
  * progress (a request answered or body bytes skipped). */
 static bool process(struct conn *c)
 {
-	struct worker *w = c->w;
-	struct detour_request *req = &w->req;
+	struct conns *cs = c->cs;
+	struct detour_request *req = &cs->req;
 	uint32_t pos = 0;
 	bool progress = false;
 
@@ -417,7 +452,7 @@ static bool process(struct conn *c)
 		}
 		if (c->out_cap - c->out_len < OUT_RESERVE)
 			break; /* flush first */
-		e = detour_http1_parse(c->in + pos, c->in_len - pos, &w->limits, req, &status);
+		e = detour_http1_parse(c->in + pos, c->in_len - pos, &cs->limits, req, &status);
 		if (e == DETOUR_INCOMPLETE)
 			break;
 		if (e != DETOUR_OK) {
@@ -435,7 +470,7 @@ static bool process(struct conn *c)
 		progress = true;
 		if (!c->close_after && (req->chunked || req->content_length > 0)) {
 			/* Hold the answer until the body is read (see the top). */
-			detour_http1_body_init(&c->body, req, &w->limits);
+			detour_http1_body_init(&c->body, req, &cs->limits);
 			c->state = ST_BODY;
 			c->out_hold = resp_start;
 		}
@@ -456,42 +491,42 @@ static bool process(struct conn *c)
  * and one after a batch; each request of the batch counts the batch time. */
 static bool process_timed(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct conns *cs = c->cs;
 	struct timespec a, b;
-	uint64_t r0 = w->requests;
+	uint64_t r0 = cs->requests;
 	bool progress;
 
-	if (!w->st->enabled)
+	if (!cs->st->enabled)
 		return process(c);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	progress = process(c);
-	if (w->requests != r0) {
+	if (cs->requests != r0) {
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
-		stats_latency(w->st, ns > 0 ? (uint64_t)ns / 1000u : 0,
-		              (unsigned)(w->requests - r0));
+		stats_latency(cs->st, ns > 0 ? (uint64_t)ns / 1000u : 0,
+		              (unsigned)(cs->requests - r0));
 	}
 	return progress;
 }
 
 static void update_deadline(struct conn *c, bool progress, bool was_idle)
 {
-	struct worker *w = c->w;
+	struct conns *cs = c->cs;
 
 	if (c->list == LIST_NONE || c->state == ST_LINGER)
 		return;
 	if (c->in_len == 0 && c->state == ST_HEAD && c->out_len == 0) {
-		worker_list_move(w, c, LIST_IDLE);
-		if (w->draining)
+		conn_list_move(cs, c, LIST_IDLE);
+		if (cs->draining)
 			start_linger(c);
 	} else if (progress || was_idle) {
-		worker_list_move(w, c, LIST_ACTIVE);
+		conn_list_move(cs, c, LIST_ACTIVE);
 	}
 }
 
 static void conn_read(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct conns *cs = c->cs;
 	bool was_idle = c->list == LIST_IDLE;
 	ssize_t n;
 
@@ -504,7 +539,7 @@ static void conn_read(struct conn *c)
 	}
 	if (c->in_len == c->in_cap) {
 		/* A head bigger than the first buffer: grow once to the limit. */
-		uint32_t want = (uint32_t)w->limits.max_header_bytes + 1;
+		uint32_t want = (uint32_t)cs->limits.max_header_bytes + 1;
 		char *p = want > c->in_cap ? realloc(c->in, want) : NULL;
 		if (p == NULL) {
 			emit_error(c, 431, NULL);
@@ -559,7 +594,7 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 		if (c->state == ST_LINGER || c->want_write)
 			return;
 		/* Drained: answer what was buffered meanwhile. */
-		worker_list_move(c->w, c, LIST_ACTIVE);
+		conn_list_move(c->cs, c, LIST_ACTIVE);
 		if (c->in_len > 0 || c->state == ST_BODY) {
 			bool progress = process_timed(c);
 			if (!conn_flush(c))
@@ -574,7 +609,7 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 		conn_read(c);
 }
 
-void conn_timeout(struct conn *c)
+static void conn_timeout(struct conn *c)
 {
 	if (c->list == LIST_ACTIVE && c->state == ST_HEAD && c->in_len > 0 && c->out_len == 0) {
 		/* RFC 9110 §15.5.9: 408, then close. */
@@ -588,8 +623,64 @@ void conn_timeout(struct conn *c)
 	conn_close(c);
 }
 
-void conn_drain(struct conn *c)
+static void conn_drain(struct conn *c)
 {
 	if (c->state == ST_HEAD && c->in_len == 0 && c->out_len == 0)
 		start_linger(c);
+}
+
+void conn_expire(struct conns *cs)
+{
+	for (int list = LIST_ACTIVE; list < LIST_COUNT; list++) {
+		struct conn *head = &cs->lists[list];
+		while (head->next != head && head->next->deadline_ms <= cs->now_ms) {
+			struct conn *c = head->next;
+			conn_timeout(c); /* moves or closes c */
+		}
+	}
+}
+
+uint64_t conn_next_deadline(const struct conns *cs, uint64_t next)
+{
+	for (int list = LIST_ACTIVE; list < LIST_COUNT; list++) {
+		const struct conn *head = &cs->lists[list];
+		if (head->next != head && head->next->deadline_ms < next)
+			next = head->next->deadline_ms;
+	}
+	return next;
+}
+
+void conn_drain_all(struct conns *cs)
+{
+	struct conn *head;
+
+	cs->draining = true;
+	/* Idle keep-alive connections have nothing in flight: close them now.
+	 * Others finish their current request with "Connection: close". */
+	head = &cs->lists[LIST_IDLE];
+	while (head->next != head)
+		conn_close(head->next);
+	head = &cs->lists[LIST_ACTIVE];
+	for (struct conn *c = head->next, *n; c != head; c = n) {
+		n = c->next;
+		conn_drain(c);
+	}
+}
+
+void conn_close_all(struct conns *cs)
+{
+	struct conn *c;
+
+	for (int list = LIST_ACTIVE; list < LIST_COUNT; list++) {
+		struct conn *head = &cs->lists[list];
+		while (head->next != head)
+			conn_close(head->next);
+	}
+	while ((c = cs->free_conns) != NULL) {
+		cs->free_conns = c->next;
+		free(c->in);
+		free(c->out);
+		free(c);
+	}
+	cs->nfree = 0;
 }

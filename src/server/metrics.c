@@ -74,7 +74,7 @@ static uint64_t sum_workers(struct server *srv, size_t off)
 	uint64_t s = 0;
 
 	for (unsigned i = 0; i < srv->pool.n; i++)
-		s += atomic_load_explicit((_Atomic uint64_t *)((char *)srv->pool.w[i].st + off),
+		s += atomic_load_explicit((_Atomic uint64_t *)((char *)srv->pool.w[i].cs.st + off),
 		                          memory_order_relaxed);
 	return s;
 }
@@ -152,7 +152,7 @@ char *metrics_render(struct server *srv, size_t *len)
 
 	uint64_t conns = 0;
 	for (unsigned i = 0; i < srv->pool.n; i++)
-		conns += atomic_load_explicit(&srv->pool.w[i].st->conns, memory_order_relaxed);
+		conns += atomic_load_explicit(&srv->pool.w[i].cs.st->conns, memory_order_relaxed);
 	out(&b,
 	    "# HELP detour_open_connections Client connections open now.\n"
 	    "# TYPE detour_open_connections gauge\ndetour_open_connections %llu\n",

@@ -399,7 +399,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		worker_join(&srv->pool.w[i]);
 	uint64_t served = 0;
 	for (unsigned i = 0; i < srv->pool.n; i++)
-		served += srv->pool.w[i].requests;
+		served += srv->pool.w[i].cs.requests;
 	log_info("stopped after %llu requests", (unsigned long long)served);
 	rc = 0;
 out:

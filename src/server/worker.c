@@ -1,7 +1,6 @@
-/* detour server: a worker thread. Owns an epoll loop, one SO_REUSEPORT
- * listener per configured address, its connections and their deadlines.
- * Nothing here is shared with other workers except the read-only table and
- * the few atomics of struct server. */
+/* detour server: a worker thread, see worker.h: the loop, the listeners,
+ * accept, the clocks and the per-iteration snapshots; the connections are
+ * conn.c's. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,44 +40,24 @@ void worker_wake(struct worker *w)
 	}
 }
 
-static void list_unlink(struct conn *c)
-{
-	if (c->list == LIST_NONE)
-		return;
-	c->prev->next = c->next;
-	c->next->prev = c->prev;
-	c->list = LIST_NONE;
-}
-
-void worker_list_move(struct worker *w, struct conn *c, enum conn_list list)
-{
-	struct conn *head = &w->lists[list];
-
-	list_unlink(c);
-	c->deadline_ms = w->now_ms + w->timeouts_ms[list];
-	c->prev = head->prev;
-	c->next = head;
-	head->prev->next = c;
-	head->prev = c;
-	c->list = (uint8_t)list;
-}
-
 static void listeners_enable(struct worker *w, bool on)
 {
 	for (unsigned i = 0; i < w->nlisteners; i++) {
 		struct listener *l = &w->listeners[i];
 		if (l->src.fd < 0 || l->active == on)
 			continue;
-		if (on ? loop_add(w->loop, &l->src, LOOP_READ) : loop_del(w->loop, &l->src))
+		if (on ? loop_add(w->cs.loop, &l->src, LOOP_READ) : loop_del(w->cs.loop, &l->src))
 			log_err("worker %u: epoll_ctl on listener: %s", w->id, strerror(errno));
 		l->active = on;
 	}
 }
 
-void worker_conn_closed(struct worker *w)
+/* conn.h's closed hook: below the cap again, accept again. */
+static void conn_set_closed(struct conns *cs)
 {
-	w->nconns--;
-	if (!w->draining && w->nconns + 1 == w->max_conns && w->accept_paused_until_ms == 0)
+	struct worker *w = (struct worker *)(void *)((char *)cs - offsetof(struct worker, cs));
+
+	if (!cs->draining && cs->nconns + 1 == w->max_conns && w->accept_paused_until_ms == 0)
 		listeners_enable(w, true);
 }
 
@@ -87,7 +66,7 @@ static void on_accept(struct loop_source *src, unsigned events)
 	struct listener *l = (struct listener *)src;
 	struct worker *w = l->w;
 
-	for (int i = 0; i < ACCEPT_BATCH && w->nconns < w->max_conns; i++) {
+	for (int i = 0; i < ACCEPT_BATCH && w->cs.nconns < w->max_conns; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd =
@@ -104,17 +83,16 @@ static void on_accept(struct loop_source *src, unsigned events)
 				log_warn("worker %u: accept: %s; pausing accept for %d ms", w->id,
 				         strerror(errno), ACCEPT_PAUSE_MS);
 				listeners_enable(w, false);
-				w->accept_paused_until_ms = w->now_ms + ACCEPT_PAUSE_MS;
+				w->accept_paused_until_ms = w->cs.now_ms + ACCEPT_PAUSE_MS;
 				return;
 			}
 			log_err("worker %u: accept: %s", w->id, strerror(errno));
 			return;
 		}
-		w->nconns++;
-		w->accept_listener = (uint8_t)(l - w->listeners);
-		conn_accepted(w, fd, (struct sockaddr *)&ss);
+		w->cs.nconns++;
+		conn_accepted(&w->cs, fd, (struct sockaddr *)&ss, (uint8_t)(l - w->listeners));
 	}
-	if (w->nconns >= w->max_conns)
+	if (w->cs.nconns >= w->max_conns)
 		listeners_enable(w, false); /* at the cap: the kernel queues, we do not crash */
 }
 
@@ -147,16 +125,16 @@ static void refresh_clock(struct worker *w)
 	struct timespec mono, real;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
-	w->now_ms = (uint64_t)mono.tv_sec * 1000u + (uint64_t)mono.tv_nsec / 1000000u;
+	w->cs.now_ms = (uint64_t)mono.tv_sec * 1000u + (uint64_t)mono.tv_nsec / 1000000u;
 	clock_gettime(CLOCK_REALTIME_COARSE, &real);
 	pthread_once(&clock_once, clock_offset_init);
 	real.tv_sec += (time_t)clock_offset;
-	if (real.tv_sec != w->now_sec) {
+	if (real.tv_sec != w->cs.now_sec) {
 		struct tm tm;
-		w->now_sec = real.tv_sec;
-		detour_http_date(w->now_sec, w->date);
-		gmtime_r(&w->now_sec, &tm);
-		strftime(w->log_time, sizeof(w->log_time), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		w->cs.now_sec = real.tv_sec;
+		detour_http_date(w->cs.now_sec, w->cs.date);
+		gmtime_r(&w->cs.now_sec, &tm);
+		strftime(w->cs.log_time, sizeof(w->cs.log_time), "%d/%b/%Y:%H:%M:%S +0000", &tm);
 	}
 }
 
@@ -174,56 +152,29 @@ static void on_wake(struct loop_source *src, unsigned events)
 	}
 }
 
-static void expire(struct worker *w)
-{
-	for (int list = LIST_ACTIVE; list < LIST_COUNT; list++) {
-		struct conn *head = &w->lists[list];
-		while (head->next != head && head->next->deadline_ms <= w->now_ms) {
-			struct conn *c = head->next;
-			conn_timeout(c); /* moves or closes c */
-		}
-	}
-}
-
 static int next_timeout(struct worker *w)
 {
-	uint64_t next = w->now_ms + 1000; /* at least once a second: generations, log flush */
+	/* At least once a second: generations, log flush. */
+	uint64_t next = conn_next_deadline(&w->cs, w->cs.now_ms + 1000);
 
-	for (int list = LIST_ACTIVE; list < LIST_COUNT; list++) {
-		struct conn *head = &w->lists[list];
-		if (head->next != head && head->next->deadline_ms < next)
-			next = head->next->deadline_ms;
-	}
 	if (w->accept_paused_until_ms && w->accept_paused_until_ms < next)
 		next = w->accept_paused_until_ms;
-	return next > w->now_ms ? (int)(next - w->now_ms) : 0;
+	return next > w->cs.now_ms ? (int)(next - w->cs.now_ms) : 0;
 }
 
 static void start_drain(struct worker *w)
 {
-	struct conn *head;
-
-	w->draining = true;
-	w->drain_deadline_ms = w->now_ms + w->timeouts_ms[LIST_ACTIVE];
+	w->drain_deadline_ms = w->cs.now_ms + w->cs.timeouts_ms[LIST_ACTIVE];
 	for (unsigned i = 0; i < w->nlisteners; i++) {
 		struct listener *l = &w->listeners[i];
 		if (l->active)
-			loop_del(w->loop, &l->src);
+			loop_del(w->cs.loop, &l->src);
 		l->active = false;
 		if (l->src.fd >= 0)
 			close(l->src.fd);
 		l->src.fd = -1;
 	}
-	/* Idle keep-alive connections have nothing in flight: close them now.
-	 * Others finish their current request with "Connection: close". */
-	head = &w->lists[LIST_IDLE];
-	while (head->next != head)
-		conn_close(head->next);
-	head = &w->lists[LIST_ACTIVE];
-	for (struct conn *c = head->next, *n; c != head; c = n) {
-		n = c->next;
-		conn_drain(c);
-	}
+	conn_drain_all(&w->cs);
 }
 
 static void *worker_main(void *arg)
@@ -237,50 +188,47 @@ static void *worker_main(void *arg)
 	refresh_clock(w);
 	for (;;) {
 		/* Our generation, then the snapshots of this iteration. */
-		publish_enter(pool->pub, w->id, &w->view);
-		atomic_store_explicit(&w->st->conns, w->nconns, memory_order_relaxed);
-		stats_topk_snapshot(w->st, atomic_load(&pool->topk_gen));
+		publish_enter(pool->pub, w->id, &w->cs.view);
+		atomic_store_explicit(&w->cs.st->conns, w->cs.nconns, memory_order_relaxed);
+		stats_topk_snapshot(w->cs.st, atomic_load(&pool->topk_gen));
 
-		if (!w->draining && atomic_load(&pool->stopping))
+		if (!w->cs.draining && atomic_load(&pool->stopping))
 			start_drain(w);
-		if (w->draining && (w->nconns == 0 || w->now_ms >= w->drain_deadline_ms))
+		if (w->cs.draining && (w->cs.nconns == 0 || w->cs.now_ms >= w->drain_deadline_ms))
 			break;
 		unsigned fg = atomic_load(&pool->flush_gen);
 		if (fg != w->flush_seen) {
-			alog_flush(w);
+			alog_flush(&w->cs.alog);
 			w->flush_seen = fg;
 			atomic_store(&w->flush_ack, fg);
 		}
 
 		/* The clock is refreshed when the wait returns, before the
 		 * handlers run (on_loop_wake), and again after them. */
-		uint64_t before = w->now_sec;
-		int n = loop_run_once(w->loop, next_timeout(w));
+		uint64_t before = w->cs.now_sec;
+		int n = loop_run_once(w->cs.loop, next_timeout(w));
 		/* The hits of this iteration belong to the tables loaded at
 		 * its top: count them before the next one may load newer. */
-		if (w->st->ring_n)
-			stats_drain(w->st, w->view.file, w->view.api, w->id, (uint32_t)w->now_sec);
+		if (w->cs.st->ring_n)
+			stats_drain(w->cs.st, w->cs.view.file, w->cs.view.api, w->id,
+			            (uint32_t)w->cs.now_sec);
 		if (n < 0) {
 			log_err("worker %u: epoll_wait: %s", w->id, strerror(errno));
 			break;
 		}
 		refresh_clock(w);
-		if ((uint64_t)w->now_sec != before)
-			alog_flush(w); /* at least once a second */
-		if (w->accept_paused_until_ms && w->now_ms >= w->accept_paused_until_ms) {
+		if ((uint64_t)w->cs.now_sec != before)
+			alog_flush(&w->cs.alog); /* at least once a second */
+		if (w->accept_paused_until_ms && w->cs.now_ms >= w->accept_paused_until_ms) {
 			w->accept_paused_until_ms = 0;
-			if (!w->draining && w->nconns < w->max_conns)
+			if (!w->cs.draining && w->cs.nconns < w->max_conns)
 				listeners_enable(w, true);
 		}
-		expire(w);
+		conn_expire(&w->cs);
 	}
 	/* Past the drain deadline: whatever is left is cut. */
-	for (int list = LIST_ACTIVE; list < LIST_COUNT; list++) {
-		struct conn *head = &w->lists[list];
-		while (head->next != head)
-			conn_close(head->next);
-	}
-	alog_flush(w);
+	conn_close_all(&w->cs);
+	alog_flush(&w->cs.alog);
 	publish_leave(pool->pub, w->id);
 	return NULL;
 }
@@ -293,31 +241,32 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 	memset(w, 0, sizeof(*w));
 	w->pool = p;
 	w->id = id;
-	w->limits = conf->limits;
+	w->cs.limits = conf->limits;
 	w->max_conns = p->max_conns;
-	w->timeouts_ms[LIST_ACTIVE] = conf->header_timeout_ms;
-	w->timeouts_ms[LIST_IDLE] = conf->keepalive_timeout_ms;
-	w->timeouts_ms[LIST_LINGER] = LINGER_MS;
-	for (int i = 0; i < LIST_COUNT; i++)
-		w->lists[i].next = w->lists[i].prev = &w->lists[i];
+	w->cs.timeouts_ms[LIST_ACTIVE] = conf->header_timeout_ms;
+	w->cs.timeouts_ms[LIST_IDLE] = conf->keepalive_timeout_ms;
+	w->cs.timeouts_ms[LIST_LINGER] = LINGER_MS;
+	w->cs.id = id;
+	w->cs.closed = conn_set_closed;
+	conn_set_init(&w->cs);
 	w->wake.fd = -1;
-	w->loop = loop_new();
-	if (w->loop)
-		loop_set_wake_hook(w->loop, on_loop_wake, w);
-	w->pathbuf = malloc(3 * w->limits.max_target + 1); /* normalising may encode */
-	w->locbuf = malloc(DETOUR_LOCATION_MAX);
+	w->cs.loop = loop_new();
+	if (w->cs.loop)
+		loop_set_wake_hook(w->cs.loop, on_loop_wake, w);
+	w->cs.pathbuf = malloc(3 * w->cs.limits.max_target + 1); /* normalising may encode */
+	w->cs.locbuf = malloc(DETOUR_LOCATION_MAX);
 	w->listeners = calloc(conf->nlisten, sizeof(*w->listeners));
-	w->st = calloc(1, sizeof(*w->st));
-	if (!w->loop || !w->pathbuf || !w->locbuf || !w->listeners || !w->st) {
+	w->cs.st = calloc(1, sizeof(*w->cs.st));
+	if (!w->cs.loop || !w->cs.pathbuf || !w->cs.locbuf || !w->listeners || !w->cs.st) {
 		snprintf(err, cap, "worker %u: out of memory", id);
 		return -1;
 	}
-	w->st->enabled = conf->stats;
-	detour_topk_init(&w->st->topk, w->st->topk_e, TOPK_WORKER);
-	alog_init(w);
+	w->cs.st->enabled = conf->stats;
+	detour_topk_init(&w->cs.st->topk, w->cs.st->topk_e, TOPK_WORKER);
+	alog_init(&w->cs.alog, p->access_fd);
 	w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->wake.on_event = on_wake;
-	if (w->wake.fd < 0 || loop_add(w->loop, &w->wake, LOOP_READ)) {
+	if (w->wake.fd < 0 || loop_add(w->cs.loop, &w->wake, LOOP_READ)) {
 		snprintf(err, cap, "worker %u: eventfd: %s", id, strerror(errno));
 		return -1;
 	}
@@ -343,27 +292,19 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 
 void worker_join(struct worker *w)
 {
-	struct conn *c;
-
 	if (w->started)
 		pthread_join(w->thread, NULL);
 	for (unsigned i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i].src.fd >= 0)
 			close(w->listeners[i].src.fd);
-	while ((c = w->free_conns) != NULL) {
-		w->free_conns = c->next;
-		free(c->in);
-		free(c->out);
-		free(c);
-	}
-	if (w->alog)
-		alog_fini(w);
+	conn_close_all(&w->cs); /* only the free list is left after the thread */
+	alog_fini(&w->cs.alog);
 	if (w->wake.fd >= 0)
 		close(w->wake.fd);
-	loop_free(w->loop);
+	loop_free(w->cs.loop);
 	free(w->listeners);
-	free(w->pathbuf);
-	free(w->locbuf);
-	free(w->st);
-	w->st = NULL;
+	free(w->cs.pathbuf);
+	free(w->cs.locbuf);
+	free(w->cs.st);
+	w->cs.st = NULL;
 }

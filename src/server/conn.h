@@ -1,0 +1,134 @@
+/* detour server: the connections of one worker. Read once per wake-up,
+ * parse every whole request head in the buffer (pipelining), route and
+ * render each response into the connection's output buffer, then write
+ * them all with one write(). The request path makes no allocation: buffers
+ * come from the set's free list and grow only for oversized heads or
+ * responses. Everything here runs on the worker's thread. */
+#ifndef DETOUR_CONN_H
+#define DETOUR_CONN_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "accesslog.h"
+#include "detour/http1.h"
+#include "detour/respond.h"
+#include "loop.h"
+#include "publish.h"
+#include "stats.h"
+
+struct conns;
+
+/* Each connection sits in exactly one deadline list. Every list has a single
+ * timeout, so appending at the tail keeps it sorted by deadline and expiry
+ * only looks at heads: O(1) per event, no heap. */
+enum conn_list { LIST_NONE = 0, LIST_ACTIVE, LIST_IDLE, LIST_LINGER, LIST_COUNT };
+
+enum conn_state {
+	ST_HEAD = 0, /* reading request heads */
+	ST_BODY,     /* skipping the body of the current request */
+	ST_LINGER,   /* response sent, write side shut: discarding input until EOF */
+};
+
+struct conn {
+	struct loop_source src; /* first: the loop hands it back */
+	struct conns *cs;
+	struct conn *prev, *next;
+	uint64_t deadline_ms;
+	uint8_t list;     /* enum conn_list */
+	uint8_t state;    /* enum conn_state */
+	bool close_after; /* close (lingering) once out is flushed */
+	bool want_write;  /* registered for LOOP_WRITE */
+	bool read_paused; /* output is backed up: not reading */
+	bool peer_eof;    /* the client closed its side */
+	uint8_t listener; /* index of the listener that accepted it (metrics) */
+	char *in;
+	uint32_t in_len, in_cap;
+	char *out;
+	uint32_t out_len, out_off, out_cap;
+	uint32_t out_hold; /* bytes from this offset wait for the current body; HOLD_NONE */
+	struct detour_http1_body body;
+	char peer[INET6_ADDRSTRLEN]; /* for the access log */
+	/* The client's address, binary (maintenance allow-ip=, the rules' if-ip=). */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} peer_sa;
+};
+
+#define HOLD_NONE UINT32_MAX
+
+/* One worker's connections and what answering them needs. The owner sets
+ * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, alog and closed,
+ * calls conn_set_init, refreshes the clocks and view every loop iteration. */
+struct conns {
+	unsigned id; /* the worker's: log lines, counter rows */
+	struct loop *loop;
+	struct conn lists[LIST_COUNT]; /* sentinels of the deadline lists */
+	unsigned timeouts_ms[LIST_COUNT];
+	unsigned nconns;
+	struct conn *free_conns;
+	unsigned nfree;
+	bool draining; /* answer with Connection: close, close idle ones */
+
+	/* Clocks: refreshed once per loop iteration. */
+	uint64_t now_ms;
+	time_t now_sec;
+	char date[DETOUR_DATE_LEN + 1];
+	char log_time[32]; /* "23/Nov/2026:01:29:58 +0000" */
+
+	/* The snapshots loaded at the top of every loop iteration (publish.h):
+	 * file and API rules, maintenance, settings. Nothing of them is held
+	 * across iterations. */
+	struct view view;
+	struct wstats *st; /* counters (stats.h), read by the admin thread */
+	struct alog alog;  /* access log (accesslog.h) */
+
+	/* Settings copied at start (reload does not change them). */
+	struct detour_http1_limits limits;
+
+	/* Scratch, per request. */
+	struct detour_request req;
+	char *pathbuf; /* 3 * limits.max_target + 1: normalising may percent-encode */
+	char *locbuf;  /* DETOUR_LOCATION_MAX */
+
+	uint64_t requests; /* served */
+
+	/* Called after a connection closed (nconns already lowered): the
+	 * worker takes up accepting again below its cap. */
+	void (*closed)(struct conns *cs);
+};
+
+/* Empties the lists of cs. */
+void conn_set_init(struct conns *cs);
+
+/* A connection accepted on listener (index) from sa: registered for reads
+ * and put on the active list. cs->nconns counts it already; on failure fd
+ * is closed and it is uncounted (closed() called). */
+void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t listener);
+
+/* Moves c to the tail of list, its deadline renewed from cs->now_ms. */
+void conn_list_move(struct conns *cs, struct conn *c, enum conn_list list);
+
+/* Handles every connection whose deadline passed (408 for a partial head,
+ * else closed). */
+void conn_expire(struct conns *cs);
+
+/* The earliest deadline of cs, or next when that is earlier. */
+uint64_t conn_next_deadline(const struct conns *cs, uint64_t next);
+
+/* Drain (SIGTERM): sets draining, closes idle connections, lets the others
+ * finish their request with Connection: close. */
+void conn_drain_all(struct conns *cs);
+
+/* Closes every connection (past the drain deadline), then frees the free
+ * list. */
+void conn_close_all(struct conns *cs);
+
+void conn_close(struct conn *c);
+
+#endif
