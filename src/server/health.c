@@ -12,7 +12,7 @@
  * runs (and to whoever stops it afterwards); the table pointers tab[] and
  * the dirty flag belong to the lock. A table pointer is only dereferenced
  * under the lock, and health_published() replaces it under the lock before
- * server_publish() frees the old table. */
+ * publish_served() frees the old table. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
