@@ -68,7 +68,9 @@ void served_free(struct served *s);
 
 /* The settings a reload may change that other threads read. Everything
  * else of detour.conf is read once at start-up (a reload that changes it
- * says so in the log). Immutable once published. */
+ * says so in the log). Immutable once published; replaced only by the
+ * reload, under file_lock, so a thread that is not a reader reads them
+ * under that lock. */
 struct settings {
 	bool server_header;                    /* `server-header on`: workers */
 	char access_log[DETOUR_CONF_PATH_MAX]; /* the path SIGUSR1 reopens: main thread */
@@ -97,8 +99,9 @@ struct publish {
 	atomic_uint_fast64_t gen;
 	struct publish_reader *readers;
 	unsigned nreaders;
-	/* Threads that are not readers (the admin thread) read the file table
-	 * only under file_lock, which the reload holds while it replaces it. */
+	/* Threads that are not readers (the admin and main threads) read the
+	 * file table and the settings only under file_lock, which the reload
+	 * holds while it replaces them. */
 	pthread_mutex_t file_lock;
 	/* Hooks, set once before any reader starts (NULL: none). swapped runs
 	 * after a rule table was swapped and before the old one is freed;

@@ -126,7 +126,7 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	struct detour_table *t;
 	struct served *sv;
 	struct settings *set;
-	const struct settings *cur = atomic_load(&srv->pub.set); /* only we replace it */
+	const struct settings *cur = atomic_load(&srv->pub.set); /* replaced only here */
 	uint64_t t0 = mono_ms();
 
 	if (nc == NULL) {
@@ -213,7 +213,14 @@ static void reopen_logs(struct server *srv)
 	struct pool *pool = &srv->pool;
 	unsigned gen = atomic_fetch_add(&pool->flush_gen, 1) + 1;
 	uint64_t until = mono_ms() + 2000;
-	const struct settings *set = atomic_load(&srv->pub.set); /* this thread replaces it */
+	char path[DETOUR_CONF_PATH_MAX];
+
+	/* The main thread is no reader of the snapshots: a reload (maybe
+	 * POST /reload on the admin thread) replaces the settings under the
+	 * file lock, so they are read under it. */
+	pthread_mutex_lock(&srv->pub.file_lock);
+	snprintf(path, sizeof(path), "%s", atomic_load(&srv->pub.set)->access_log);
+	pthread_mutex_unlock(&srv->pub.file_lock);
 
 	for (unsigned i = 0; i < pool->n; i++)
 		worker_wake(&pool->w[i]);
@@ -223,8 +230,8 @@ static void reopen_logs(struct server *srv)
 			nanosleep(&ts, NULL);
 		}
 	}
-	if (pool->access_fd >= 0 && strcmp(set->access_log, "-")) {
-		int fd = open_access_log(set->access_log);
+	if (pool->access_fd >= 0 && strcmp(path, "-")) {
+		int fd = open_access_log(path);
 		if (fd >= 0) {
 			dup2(fd, pool->access_fd);
 			close(fd);

@@ -297,6 +297,8 @@ void worker_join(struct worker *w)
 	for (unsigned i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i].src.fd >= 0)
 			close(w->listeners[i].src.fd);
+	/* A worker that never ran holds nothing: publishers stop waiting for it. */
+	publish_leave(w->pool->pub, w->id);
 	conn_close_all(&w->cs); /* only the free list is left after the thread */
 	alog_fini(&w->cs.alog);
 	if (w->wake.fd >= 0)
