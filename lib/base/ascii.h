@@ -75,4 +75,11 @@ static inline bool ascii_eq_ci(const char *a, size_t n, const char *w)
 	return ascii_eq_ci_n(a, n, w, strlen(w));
 }
 
+/* Whether a[0..n) starts with the NUL-terminated w ignoring ASCII case. */
+static inline bool ascii_prefix_ci(const char *a, size_t n, const char *w)
+{
+	size_t k = strlen(w);
+	return n >= k && ascii_eq_ci_n(a, k, w, k);
+}
+
 #endif

@@ -45,8 +45,8 @@ int cidr_parse(const char *s, size_t n, struct cidr *c)
 	} else {
 		bits = maxb;
 	}
-	c->bits = (uint8_t)(128 - maxb + bits);
-	for (unsigned b = c->bits; b < 128; b++)
+	c->prefix = (uint8_t)bits;
+	for (unsigned b = 128 - maxb + bits; b < 128; b++)
 		if (c->addr[b / 8] & (0x80u >> (b % 8)))
 			return CIDR_EHOSTBITS;
 	return CIDR_OK;
@@ -71,7 +71,8 @@ bool cidr_addr_of(const struct sockaddr *sa, uint8_t out[16])
 
 bool cidr_contains(const struct cidr *c, const uint8_t a[16])
 {
-	unsigned full = c->bits / 8, rest = c->bits % 8;
+	unsigned bits = c->family == 4 ? 96u + c->prefix : c->prefix;
+	unsigned full = bits / 8, rest = bits % 8;
 
 	if (memcmp(c->addr, a, full) != 0)
 		return false;
@@ -96,5 +97,5 @@ void cidr_format(const struct cidr *c, char out[CIDR_TEXT_MAX])
 		inet_ntop(AF_INET, c->addr + 12, a, sizeof(a));
 	else
 		inet_ntop(AF_INET6, c->addr, a, sizeof(a));
-	snprintf(out, CIDR_TEXT_MAX, "%s/%u", a, c->family == 4 ? c->bits - 96u : c->bits);
+	snprintf(out, CIDR_TEXT_MAX, "%s/%u", a, c->prefix);
 }

@@ -23,8 +23,8 @@ struct sockaddr;
 
 struct cidr {
 	uint8_t addr[16]; /* the network, bits past the prefix zero; IPv4 as ::ffff:a.b.c.d */
-	uint8_t bits;     /* the prefix over the 16 bytes (an IPv4 /24 is 96 + 24) */
-	uint8_t family;   /* 4 or 6: how it was written (and is printed) */
+	uint8_t prefix;   /* as written: 0..32 (IPv4) or 0..128 (IPv6) */
+	uint8_t family;   /* 4 or 6: how it was written (an IPv4 /24 covers 96 + 24 bits of addr) */
 };
 
 enum {

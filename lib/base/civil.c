@@ -4,12 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 unsigned civil_month_days(int64_t y, unsigned m)
 {
 	static const unsigned char days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -22,7 +16,7 @@ unsigned civil_month_days(int64_t y, unsigned m)
 int64_t civil_days_from(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
-	int64_t era = floor_div(y, 400);
+	int64_t era = civil_floor_div(y, 400);
 	int64_t yoe = y - era * 400;                                   /* [0, 399] */
 	int64_t doy = (153 * (int64_t)((m + 9) % 12) + 2) / 5 + d - 1; /* [0, 365] */
 	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
@@ -32,7 +26,7 @@ int64_t civil_days_from(int64_t y, unsigned m, unsigned d)
 void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	z += 719468;
-	int64_t era = floor_div(z, 146097);
+	int64_t era = civil_floor_div(z, 146097);
 	int64_t doe = z - era * 146097;                                      /* [0, 146096] */
 	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
 	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
@@ -124,9 +118,16 @@ int civil_parse_rfc3339(const char *s, size_t n, int64_t *out)
 	return 0;
 }
 
+int civil_parse_rfc3339_utc(const char *s, size_t n, int64_t *out)
+{
+	if (n == 0 || (s[n - 1] != 'Z' && s[n - 1] != 'z'))
+		return -1;
+	return civil_parse_rfc3339(s, n, out);
+}
+
 void civil_format_rfc3339(int64_t t, char out[CIVIL_RFC3339_MAX])
 {
-	int64_t z = floor_div(t, 86400), sod = t - z * 86400, y;
+	int64_t z = civil_floor_div(t, 86400), sod = t - z * 86400, y;
 	unsigned m, d;
 
 	civil_from_days(z, &y, &m, &d);

@@ -16,13 +16,22 @@
  *     Unix time has none; the offset's hh 00-23 and mm 00-59;
  *   - a fraction of a second is accepted and ignored (times are seconds).
  * The rules (from=, until=), --at and DETOUR_NOW also take a bare full-date
- * (civil_parse_date), meaning 00:00 UTC of that day. */
+ * (civil_parse_date), meaning 00:00 UTC of that day; detour.conf's
+ * retry-after=, documented as a UTC time, takes only the "Z" offset
+ * (civil_parse_rfc3339_utc). */
 #ifndef DETOUR_BASE_CIVIL_H
 #define DETOUR_BASE_CIVIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* a / b rounded towards minus infinity (b > 0): the day of a negative time. */
+static inline int64_t civil_floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
 
 /* Whether y is a Gregorian leap year. */
 static inline bool civil_is_leap(int64_t y)
@@ -45,6 +54,10 @@ unsigned civil_weekday(int64_t z);
 /* Parses s[0..n), an RFC 3339 date-time under the policy above, into Unix
  * seconds. Returns 0, or -1 (out untouched). */
 int civil_parse_rfc3339(const char *s, size_t n, int64_t *out);
+
+/* civil_parse_rfc3339 for a value documented as a UTC time (detour.conf's
+ * retry-after=): the same policy, and the offset must be "Z" (or "z"). */
+int civil_parse_rfc3339_utc(const char *s, size_t n, int64_t *out);
 
 /* Parses s[0..n), an RFC 3339 full-date (YYYY-MM-DD, the day checked, years
  * 1970-9999), into the Unix seconds of its 00:00 UTC. Returns 0 or -1. */

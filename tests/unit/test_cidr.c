@@ -85,12 +85,14 @@ static void test_parse(void **state)
 
 	assert_int_equal(cidr_parse("10.0.0.0/8", 10, &c), CIDR_OK);
 	assert_int_equal(c.family, 4);
-	assert_int_equal(c.bits, 104);
+	assert_int_equal(c.prefix, 8);
 	assert_int_equal(cidr_parse("2001:db8::/32", 13, &c), CIDR_OK);
 	assert_int_equal(c.family, 6);
-	assert_int_equal(c.bits, 32);
+	assert_int_equal(c.prefix, 32);
 	assert_int_equal(cidr_parse("192.0.2.1", 9, &c), CIDR_OK);
-	assert_int_equal(c.bits, 128);
+	assert_int_equal(c.prefix, 32);
+	assert_int_equal(cidr_parse("::1", 3, &c), CIDR_OK);
+	assert_int_equal(c.prefix, 128);
 	assert_int_equal(cidr_parse("10.0.0.0/8junk", 10, &c), CIDR_OK); /* the length counts */
 
 	/* host bits: refused, with their own code */

@@ -121,6 +121,23 @@ static void test_rfc3339(void **state)
 	assert_int_equal(civil_parse_rfc3339("2026-11-01T09:00:00Z", 19, &t), -1);
 }
 
+static void test_utc(void **state)
+{
+	int64_t t = 42;
+
+	assert_int_equal(civil_parse_rfc3339_utc("2026-11-01T09:00:00Z", 20, &t), 0);
+	assert_int_equal(t, 1793523600);
+	assert_int_equal(civil_parse_rfc3339_utc("2026-11-01T09:00:00.25z", 23, &t), 0);
+	assert_int_equal(t, 1793523600);
+	t = 42;
+	assert_int_equal(civil_parse_rfc3339_utc("2026-11-01T09:00:00+00:00", 25, &t), -1);
+	assert_int_equal(civil_parse_rfc3339_utc("2026-11-01T09:00:00+01:00", 25, &t), -1);
+	assert_int_equal(civil_parse_rfc3339_utc("2026-02-30T09:00:00Z", 20, &t), -1);
+	assert_int_equal(civil_parse_rfc3339_utc("", 0, &t), -1);
+	assert_int_equal(civil_parse_rfc3339_utc("Z", 1, &t), -1);
+	assert_int_equal(t, 42);
+}
+
 static void test_date(void **state)
 {
 	int64_t t = 42;
@@ -185,11 +202,9 @@ static void test_http_date_shape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_days),
-	        cmocka_unit_test(test_rfc3339),
-	        cmocka_unit_test(test_date),
-	        cmocka_unit_test(test_format),
-	        cmocka_unit_test(test_http_date_shape),
+	        cmocka_unit_test(test_days),   cmocka_unit_test(test_rfc3339),
+	        cmocka_unit_test(test_date),   cmocka_unit_test(test_utc),
+	        cmocka_unit_test(test_format), cmocka_unit_test(test_http_date_shape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
