@@ -69,24 +69,20 @@ bool cidr_addr_of(const struct sockaddr *sa, uint8_t out[16])
 	return false;
 }
 
-bool cidr_contains(const struct cidr *c, const uint8_t a[16])
-{
-	unsigned bits = c->family == 4 ? 96u + c->prefix : c->prefix;
-	unsigned full = bits / 8, rest = bits % 8;
-
-	if (memcmp(c->addr, a, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff00u >> rest);
-	return (a[full] & mask) == c->addr[full];
-}
-
 bool cidr_match(const struct cidr *c, const struct sockaddr *sa)
 {
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	uint8_t a[16];
 
-	return cidr_addr_of(sa, a) && cidr_contains(c, a);
+	if (!cidr_addr_of(sa, a))
+		return false;
+	if (c->family == 6 ? sa->sa_family != AF_INET6 : memcmp(a, mapped, 12) != 0)
+		return false;
+	unsigned bits = c->family == 4 ? 96u + c->prefix : c->prefix;
+	unsigned full = bits / 8, rest = bits % 8;
+	if (memcmp(c->addr, a, full) != 0)
+		return false;
+	return rest == 0 || (a[full] & (uint8_t)(0xff00u >> rest)) == c->addr[full];
 }
 
 void cidr_format(const struct cidr *c, char out[CIDR_TEXT_MAX])

@@ -1,13 +1,14 @@
 /* detour base: client address ranges (see docs/internals/base.md).
  *
  * One type for if-ip= (rules), allow-ip= (maintenance, in detour.conf and
- * the admin API) and anything later. An address is held as 16 bytes, an
- * IPv4 address as the IPv4-mapped IPv6 address ::ffff:a.b.c.d (RFC 4291
- * §2.5.5.2), so one masked compare serves both families:
- *   - an IPv4 range matches an IPv4 peer and the same peer seen through an
- *     IPv6 socket (::ffff:a.b.c.d); not the IPv4-compatible ::a.b.c.d;
- *   - an IPv6 range that covers ::ffff:0:0/96 (::/0 does) matches IPv4
- *     peers too.
+ * the admin API) and anything later. A range matches peers of its own
+ * family as written:
+ *   - an IPv4 range matches an IPv4 peer, and the same peer seen through an
+ *     IPv6 socket as the IPv4-mapped address ::ffff:a.b.c.d (RFC 4291
+ *     §2.5.5.2); not the IPv4-compatible ::a.b.c.d;
+ *   - an IPv6 range matches IPv6 peers only: ::/0 is "every IPv6 client",
+ *     not every client, and ::ffff:0:0/96 matches mapped peers of an IPv6
+ *     socket but not an IPv4 peer (write 0.0.0.0/0 for those).
  *
  * Host bits policy: a range with bits set past its prefix ("10.0.0.1/8")
  * is refused (CIDR_EHOSTBITS), not masked: it is more likely a typo for
@@ -40,13 +41,12 @@ enum {
 int cidr_parse(const char *s, size_t n, struct cidr *c);
 
 /* The 16-byte form of the address of sa (AF_INET as ::ffff:a.b.c.d, or
- * AF_INET6); false for NULL or another family. */
+ * AF_INET6), a key for hashing a client; false for NULL or another family.
+ * It does not say which family the peer had: match with cidr_match. */
 bool cidr_addr_of(const struct sockaddr *sa, uint8_t out[16]);
 
-/* Whether the 16-byte address a lies in c. */
-bool cidr_contains(const struct cidr *c, const uint8_t a[16]);
-
-/* Whether the address of sa lies in c (false for NULL or another family). */
+/* Whether the address of sa (AF_INET or AF_INET6) lies in c, under the
+ * family rules above; false for NULL or another address family. */
 bool cidr_match(const struct cidr *c, const struct sockaddr *sa);
 
 /* "10.0.0.0/8", "2001:db8::/32": c as written back, always with a prefix. */
