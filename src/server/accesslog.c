@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "base/buf.h"
 #include "log.h"
 
 #define ALOG_CAP      (128 * 1024)
@@ -47,61 +48,40 @@ void alog_flush(struct alog *l)
 	l->len = 0;
 }
 
-static char *put(char *p, const char *s, size_t len)
-{
-	memcpy(p, s, len);
-	return p + len;
-}
-
 /* Appends s quoted-safe; at most max input bytes are logged. */
-static char *put_esc(char *p, const char *s, size_t len, size_t max)
+static void put_esc(struct bbuf *b, const char *s, size_t len, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
 
 	if (s == NULL || len == 0) {
-		*p++ = '-';
-		return p;
+		bbuf_putc(b, '-');
+		return;
 	}
 	if (len > max)
 		len = max;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch == '"' || ch == '\\') {
-			*p++ = '\\';
-			*p++ = (char)ch;
+			char e[2] = {'\\', (char)ch};
+			bbuf_put(b, e, 2);
 		} else if (ch < 0x20 || ch >= 0x7f) {
-			*p++ = '\\';
-			*p++ = 'x';
-			*p++ = hex[ch >> 4];
-			*p++ = hex[ch & 15];
+			char e[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+			bbuf_put(b, e, 4);
 		} else {
-			*p++ = (char)ch;
+			bbuf_putc(b, (char)ch);
 		}
 	}
-	return p;
 }
 
-static char *put_uint(char *p, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static char *put_header(char *p, const struct detour_request *req, const char *name, size_t nlen)
+static void put_header(struct bbuf *b, const struct detour_request *req, const char *name,
+                       size_t nlen)
 {
 	int i = req ? detour_http1_find(req, name, nlen, 0) : -1;
 
 	if (i < 0)
-		return put(p, "-", 1);
-	return put_esc(p, req->headers[i].value, req->headers[i].value_len, 1024);
+		bbuf_putc(b, '-');
+	else
+		put_esc(b, req->headers[i].value, req->headers[i].value_len, 1024);
 }
 
 void alog_request(struct alog *l, const char *log_time, const char *peer,
@@ -109,43 +89,45 @@ void alog_request(struct alog *l, const char *log_time, const char *peer,
                   const struct detour_ruleset *rules, const struct detour_match *m, const char *loc,
                   size_t loc_len)
 {
-	char *p;
+	struct bbuf b;
 
 	if (l->buf == NULL)
 		return;
 	if (l->cap - l->len < ALOG_LINE_MAX)
 		alog_flush(l);
-	p = l->buf + l->len;
-	p = put(p, peer[0] ? peer : "-", peer[0] ? strlen(peer) : 1);
-	p = put(p, " - - [", 6);
-	p = put(p, log_time, strlen(log_time));
-	p = put(p, "] \"", 3);
+	/* ALOG_LINE_MAX is room for the longest line: it always fits. */
+	bbuf_fixed(&b, l->buf + l->len, l->cap - l->len);
+	bbuf_puts(&b, peer[0] ? peer : "-");
+	BBUF_LIT(&b, " - - [");
+	bbuf_puts(&b, log_time);
+	BBUF_LIT(&b, "] \"");
 	if (req && req->method) {
-		p = put_esc(p, req->method, req->method_len, 64);
-		*p++ = ' ';
-		p = put_esc(p, req->target, req->target_len, 2048);
-		p = put(p, req->minor_version ? " HTTP/1.1" : " HTTP/1.0", 9);
+		put_esc(&b, req->method, req->method_len, 64);
+		bbuf_putc(&b, ' ');
+		put_esc(&b, req->target, req->target_len, 2048);
+		bbuf_puts(&b, req->minor_version ? " HTTP/1.1" : " HTTP/1.0");
 	} else {
-		*p++ = '-';
+		bbuf_putc(&b, '-');
 	}
-	p = put(p, "\" ", 2);
-	p = put_uint(p, (uint64_t)status);
-	*p++ = ' ';
-	p = put_uint(p, bytes);
-	p = put(p, " \"", 2);
-	p = put_header(p, req, "referer", 7);
-	p = put(p, "\" \"", 3);
-	p = put_header(p, req, "user-agent", 10);
-	p = put(p, "\" \"", 3);
+	BBUF_LIT(&b, "\" ");
+	bbuf_put_uint(&b, (uint64_t)status);
+	bbuf_putc(&b, ' ');
+	bbuf_put_uint(&b, bytes);
+	BBUF_LIT(&b, " \"");
+	put_header(&b, req, "referer", 7);
+	BBUF_LIT(&b, "\" \"");
+	put_header(&b, req, "user-agent", 10);
+	BBUF_LIT(&b, "\" \"");
 	if (m) {
 		char idbuf[512];
 		const char *id = detour_rule_id(rules, m->rule, idbuf, sizeof(idbuf));
-		p = put_esc(p, id, strlen(id), 256);
+		put_esc(&b, id, strlen(id), 256);
 	} else {
-		*p++ = '-';
+		bbuf_putc(&b, '-');
 	}
-	p = put(p, "\" \"", 3);
-	p = put_esc(p, loc, loc_len, 2048);
-	p = put(p, "\"\n", 2);
-	l->len = (size_t)(p - l->buf);
+	BBUF_LIT(&b, "\" \"");
+	put_esc(&b, loc, loc_len, 2048);
+	BBUF_LIT(&b, "\"\n");
+	if (bbuf_ok(&b))
+		l->len += b.len;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "admin_int.h"
+#include "base/grow.h"
 #include "listen.h"
 #include "privdrop.h"
 
@@ -217,14 +218,12 @@ static void on_aconn(struct loop_source *src, unsigned events)
 		return;
 	}
 	if (c->in_len == c->in_cap) {
-		size_t nc = c->in_cap * 2;
-		char *p = nc <= ADMIN_HEAD_MAX + ADMIN_BODY_MAX + 1 ? realloc(c->in, nc) : NULL;
-		if (p == NULL) {
+		/* Doubles: never past a whole head and body. */
+		if (c->in_cap * 2 > ADMIN_HEAD_MAX + ADMIN_BODY_MAX + 1 ||
+		    BASE_GROW(c->in, c->in_cap, c->in_cap + 1)) {
 			aconn_close(c);
 			return;
 		}
-		c->in = p;
-		c->in_cap = nc;
 	}
 	ssize_t n = read(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len);
 	if (n <= 0) {

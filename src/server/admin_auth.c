@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "admin_int.h"
+#include "base/ascii.h"
 
 int admin_load_tokens(const char *path, struct token *out, unsigned *n, char *err, size_t cap)
 {
@@ -115,7 +115,7 @@ const char *admin_authenticate(struct admin *a, const struct detour_request *r, 
 	int t = -1;
 
 	/* RFC 6750 §2.1: "Bearer" b64token; the scheme is case-insensitive. */
-	if (vl > 7 && !strncasecmp(v, "Bearer ", 7))
+	if (vl > 7 && ascii_prefix_ci(v, vl, "Bearer "))
 		t = token_match(a, v + 7, vl - 7);
 	else
 		token_match(a, "", 0); /* the same work either way */

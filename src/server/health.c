@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/grow.h"
 #include "detour/rulefile.h"
 #include "health.h"
 #include "log.h"
@@ -110,16 +111,10 @@ static size_t group_of(struct enum_ctx *e, const struct detour_rule *r)
 			free(key);
 			return i;
 		}
-	if (e->ng == e->gcap) {
-		size_t nc = e->gcap ? e->gcap * 2 : 8;
-		struct hgroup *ng = realloc(e->g, nc * sizeof(*ng));
-		if (ng == NULL) {
-			free(key);
-			e->oom = true;
-			return 0;
-		}
-		e->g = ng;
-		e->gcap = nc;
+	if (BASE_GROW(e->g, e->gcap, e->ng + 1)) {
+		free(key);
+		e->oom = true;
+		return 0;
 	}
 	/* Members: as the table grouped them (include/detour/table.h). */
 	const struct detour_rule *first = r;
@@ -146,15 +141,9 @@ static void on_target(void *arg, uint32_t rule_index, const char *origin, const 
 
 	if (e->oom)
 		return;
-	if (e->n == e->cap) {
-		size_t nc = e->cap ? e->cap * 2 : 8;
-		struct target *nt = realloc(e->t, nc * sizeof(*nt));
-		if (nt == NULL) {
-			e->oom = true;
-			return;
-		}
-		e->t = nt;
-		e->cap = nc;
+	if (BASE_GROW(e->t, e->cap, e->n + 1)) {
+		e->oom = true;
+		return;
 	}
 	t = &e->t[e->n];
 	memset(t, 0, sizeof(*t));

@@ -1,11 +1,11 @@
 /* detour server: GET /metrics, see metrics.h. Every series has bounded cardinality: statuses from a
  * fixed list, one series per listener, a fixed set of latency buckets, and
  * the top 10 rules by hits (never one series per rule of a large table). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "core.h"
 #include "detour/rulefile.h"
 #include "metrics.h"
@@ -13,59 +13,24 @@
 #include "stats.h"
 #include "worker.h"
 
-#define TOP_RULES 10
+#define TOP_RULES   10
+#define METRICS_MAX (64u << 20) /* a bound no exposition comes near: series are bounded */
 
 static const char *const change_names[CHG_COUNT] = {"add", "delete", "expire", "maintenance",
                                                     "reload"};
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void out(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void out(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t nc = (b->cap + (size_t)n) * 2;
-		char *p = realloc(b->p, nc);
-		if (p == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = nc;
-	}
-}
-
 /* A label value: backslash, double quote and line feed escaped. */
-static void label(struct buf *b, const char *v)
+static void label(struct bbuf *b, const char *v)
 {
 	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			out(b, "\\%c", *v);
-		else if (*v == '\n')
-			out(b, "\\n");
-		else
-			out(b, "%c", *v);
+		if (*v == '\\' || *v == '"') {
+			bbuf_putc(b, '\\');
+			bbuf_putc(b, *v);
+		} else if (*v == '\n') {
+			BBUF_LIT(b, "\\n");
+		} else {
+			bbuf_putc(b, *v);
+		}
 	}
 }
 
@@ -80,126 +45,119 @@ static uint64_t sum_workers(struct server *srv, size_t off)
 }
 
 struct top {
-	struct buf *b;
+	struct bbuf *b;
 };
 
 static void top_row(void *arg, const char *id, int64_t hits, int64_t last)
 {
 	struct top *t = arg;
 
-	out(t->b, "detour_rule_hits_top{id=\"");
+	bbuf_putf(t->b, "detour_rule_hits_top{id=\"");
 	label(t->b, id);
-	out(t->b, "\"} %lld\n", (long long)hits);
+	bbuf_putf(t->b, "\"} %lld\n", (long long)hits);
 }
 
 char *metrics_render(struct server *srv, size_t *len)
 {
-	struct buf b = {0};
+	struct bbuf b;
 	static const char *const kinds[3] = {"exact", "splat", "pattern"};
 
-	b.cap = 8192;
-	b.p = malloc(b.cap);
-	if (b.p == NULL)
-		return NULL;
-	b.p[0] = '\0';
+	bbuf_init(&b, METRICS_MAX);
 
-	out(&b,
-	    "# HELP detour_build_info The running version.\n# TYPE detour_build_info gauge\n"
-	    "detour_build_info{version=\"%s\"} 1\n",
-	    DETOUR_VERSION);
+	bbuf_putf(&b,
+	          "# HELP detour_build_info The running version.\n# TYPE detour_build_info gauge\n"
+	          "detour_build_info{version=\"%s\"} 1\n",
+	          DETOUR_VERSION);
 
-	out(&b, "# HELP detour_requests_total Requests answered, by status.\n"
-	        "# TYPE detour_requests_total counter\n");
+	bbuf_putf(&b, "# HELP detour_requests_total Requests answered, by status.\n"
+	              "# TYPE detour_requests_total counter\n");
 	for (unsigned k = 0; k < STATUS_SLOTS; k++) {
 		uint64_t v =
 		        sum_workers(srv, offsetof(struct wstats, status) + k * sizeof(uint64_t));
 		if (k < STATUS_SLOTS - 1)
-			out(&b, "detour_requests_total{status=\"%d\"} %llu\n", stats_statuses[k],
-			    (unsigned long long)v);
+			bbuf_putf(&b, "detour_requests_total{status=\"%d\"} %llu\n",
+			          stats_statuses[k], (unsigned long long)v);
 		else
-			out(&b, "detour_requests_total{status=\"other\"} %llu\n",
-			    (unsigned long long)v);
+			bbuf_putf(&b, "detour_requests_total{status=\"other\"} %llu\n",
+			          (unsigned long long)v);
 	}
 
-	out(&b, "# HELP detour_listener_requests_total Requests answered, by listener.\n"
-	        "# TYPE detour_listener_requests_total counter\n");
+	bbuf_putf(&b, "# HELP detour_listener_requests_total Requests answered, by listener.\n"
+	              "# TYPE detour_listener_requests_total counter\n");
 	for (unsigned l = 0; l < srv->conf.nlisten; l++) {
 		const struct detour_listen *ln = &srv->conf.listen[l];
 		uint64_t v =
 		        sum_workers(srv, offsetof(struct wstats, listener) + l * sizeof(uint64_t));
-		out(&b, "detour_listener_requests_total{listener=\"%s%s%s:%u\"} %llu\n",
-		    ln->ipv6 ? "[" : "", ln->host, ln->ipv6 ? "]" : "", ln->port,
-		    (unsigned long long)v);
+		bbuf_putf(&b, "detour_listener_requests_total{listener=\"%s%s%s:%u\"} %llu\n",
+		          ln->ipv6 ? "[" : "", ln->host, ln->ipv6 ? "]" : "", ln->port,
+		          (unsigned long long)v);
 	}
 
-	out(&b, "# HELP detour_request_duration_seconds Time from parsing a request to its "
-	        "response queued (stats on).\n"
-	        "# TYPE detour_request_duration_seconds histogram\n");
+	bbuf_putf(&b, "# HELP detour_request_duration_seconds Time from parsing a request to its "
+	              "response queued (stats on).\n"
+	              "# TYPE detour_request_duration_seconds histogram\n");
 	uint64_t cum = 0;
 	for (unsigned k = 0; k < LAT_BUCKETS; k++) {
 		cum += sum_workers(srv, offsetof(struct wstats, lat) + k * sizeof(uint64_t));
 		if (k < LAT_BUCKETS - 1)
-			out(&b, "detour_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-			    stats_lat_bounds_us[k] / 1e6, (unsigned long long)cum);
+			bbuf_putf(&b, "detour_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			          stats_lat_bounds_us[k] / 1e6, (unsigned long long)cum);
 		else
-			out(&b, "detour_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-			    (unsigned long long)cum);
+			bbuf_putf(&b, "detour_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			          (unsigned long long)cum);
 	}
-	out(&b, "detour_request_duration_seconds_sum %.6f\n",
-	    sum_workers(srv, offsetof(struct wstats, lat_sum_us)) / 1e6);
-	out(&b, "detour_request_duration_seconds_count %llu\n",
-	    (unsigned long long)sum_workers(srv, offsetof(struct wstats, lat_count)));
+	bbuf_putf(&b, "detour_request_duration_seconds_sum %.6f\n",
+	          sum_workers(srv, offsetof(struct wstats, lat_sum_us)) / 1e6);
+	bbuf_putf(&b, "detour_request_duration_seconds_count %llu\n",
+	          (unsigned long long)sum_workers(srv, offsetof(struct wstats, lat_count)));
 
 	uint64_t conns = 0;
 	for (unsigned i = 0; i < srv->pool.n; i++)
 		conns += atomic_load_explicit(&srv->pool.w[i].cs.st->conns, memory_order_relaxed);
-	out(&b,
-	    "# HELP detour_open_connections Client connections open now.\n"
-	    "# TYPE detour_open_connections gauge\ndetour_open_connections %llu\n",
-	    (unsigned long long)conns);
+	bbuf_putf(&b,
+	          "# HELP detour_open_connections Client connections open now.\n"
+	          "# TYPE detour_open_connections gauge\ndetour_open_connections %llu\n",
+	          (unsigned long long)conns);
 
-	out(&b,
-	    "# HELP detour_reloads_total Reloads (SIGHUP or POST /reload), by result.\n"
-	    "# TYPE detour_reloads_total counter\n"
-	    "detour_reloads_total{result=\"ok\"} %llu\n"
-	    "detour_reloads_total{result=\"error\"} %llu\n",
-	    (unsigned long long)atomic_load(&srv->counters.reloads_ok),
-	    (unsigned long long)atomic_load(&srv->counters.reloads_failed));
+	bbuf_putf(&b,
+	          "# HELP detour_reloads_total Reloads (SIGHUP or POST /reload), by result.\n"
+	          "# TYPE detour_reloads_total counter\n"
+	          "detour_reloads_total{result=\"ok\"} %llu\n"
+	          "detour_reloads_total{result=\"error\"} %llu\n",
+	          (unsigned long long)atomic_load(&srv->counters.reloads_ok),
+	          (unsigned long long)atomic_load(&srv->counters.reloads_failed));
 
-	out(&b,
-	    "# HELP detour_rules Rules served, by origin and kind.\n# TYPE detour_rules gauge\n");
+	bbuf_putf(&b, "# HELP detour_rules Rules served, by origin and kind.\n# TYPE detour_rules "
+	              "gauge\n");
 	pthread_mutex_lock(&srv->pub.file_lock);
 	const struct served *f = atomic_load(&srv->pub.file);
 	for (unsigned k = 0; k < 3; k++)
-		out(&b, "detour_rules{origin=\"file\",kind=\"%s\"} %u\n", kinds[k], f->kinds[k]);
+		bbuf_putf(&b, "detour_rules{origin=\"file\",kind=\"%s\"} %u\n", kinds[k],
+		          f->kinds[k]);
 	pthread_mutex_unlock(&srv->pub.file_lock);
 	const struct served *api = atomic_load(&srv->pub.api); /* only this thread replaces it */
 	for (unsigned k = 0; k < 3; k++)
-		out(&b, "detour_rules{origin=\"api\",kind=\"%s\"} %u\n", kinds[k],
-		    api ? api->kinds[k] : 0);
-	out(&b,
-	    "# HELP detour_maintenance 1 while maintenance mode is on.\n"
-	    "# TYPE detour_maintenance gauge\ndetour_maintenance %d\n",
-	    atomic_load(&srv->pub.maint) != NULL ? 1 : 0); /* maint.c: NULL while off */
+		bbuf_putf(&b, "detour_rules{origin=\"api\",kind=\"%s\"} %u\n", kinds[k],
+		          api ? api->kinds[k] : 0);
+	bbuf_putf(&b,
+	          "# HELP detour_maintenance 1 while maintenance mode is on.\n"
+	          "# TYPE detour_maintenance gauge\ndetour_maintenance %d\n",
+	          atomic_load(&srv->pub.maint) != NULL ? 1 : 0); /* maint.c: NULL while off */
 
-	out(&b, "# HELP detour_api_changes_total Changes made through the admin API (and "
-	        "expiries), by action.\n# TYPE detour_api_changes_total counter\n");
+	bbuf_putf(&b, "# HELP detour_api_changes_total Changes made through the admin API (and "
+	              "expiries), by action.\n# TYPE detour_api_changes_total counter\n");
 	for (unsigned k = 0; k < CHG_COUNT; k++)
-		out(&b, "detour_api_changes_total{action=\"%s\"} %llu\n", change_names[k],
-		    (unsigned long long)atomic_load(&srv->counters.changes[k]));
+		bbuf_putf(&b, "detour_api_changes_total{action=\"%s\"} %llu\n", change_names[k],
+		          (unsigned long long)atomic_load(&srv->counters.changes[k]));
 
 	if (srv->state) {
 		struct top t = {&b};
-		out(&b,
-		    "# HELP detour_rule_hits_top Hits of the %d most hit rules (as of the last "
-		    "flush).\n# TYPE detour_rule_hits_top gauge\n",
-		    TOP_RULES);
+		bbuf_putf(
+		        &b,
+		        "# HELP detour_rule_hits_top Hits of the %d most hit rules (as of the last "
+		        "flush).\n# TYPE detour_rule_hits_top gauge\n",
+		        TOP_RULES);
 		state_stats_list(srv->state, 0, TOP_RULES, top_row, &t);
 	}
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	*len = b.len;
-	return b.p;
+	return bbuf_take(&b, len); /* NULL when out of memory */
 }

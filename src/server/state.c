@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "detour/rulefile.h"
 #include "publish.h"
 #include "state.h"
@@ -280,14 +281,8 @@ int state_rules_load(struct state *st, struct api_rule **out, size_t *n, char *e
 	                       -1, &s, NULL) != SQLITE_OK)
 		return dberr(st, err, cap, "read rules");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (k == c) {
-			size_t nc = c ? 2 * c : 16;
-			struct api_rule *p = realloc(r, nc * sizeof(*r));
-			if (p == NULL)
-				break;
-			r = p;
-			c = nc;
-		}
+		if (BASE_GROW(r, c, k + 1))
+			break;
 		r[k].n = sqlite3_column_int64(s, 0);
 		r[k].id = dup_col(s, 1);
 		r[k].line = dup_col(s, 2);
