@@ -12,7 +12,7 @@
 #include "detour/table.h"
 #include "server.h"
 
-static const struct cli_opt opts[] = {
+static const struct cli_opt optab[] = {
         {"config", 'c', "FILE", "a file name",
          "configuration file (default: ./detour.conf if it exists,\n"
          "else built-in defaults: listen 127.0.0.1:8080,\n"
@@ -32,7 +32,7 @@ static const struct cli_cmd cmd = {
         .epilog = "\n"
                   "Signals: SIGHUP reloads, SIGUSR1 reopens logs, SIGTERM/SIGINT drain and "
                   "exit.\n",
-        .opts = opts,
+        .opts = optab,
 };
 
 /* serve -t: builds the table as a reload would, and says how it went. */
