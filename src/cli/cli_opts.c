@@ -76,9 +76,14 @@ static bool was_long(const struct cli_parser *p)
 	return a[0] == '-' && a[1] == '-';
 }
 
+/* "detour NAME: " or "detour: ". */
+static void prefix(const struct cli_cmd *cmd)
+{
+	fprintf(stderr, "detour%s%s: ", cmd->name ? " " : "", cmd->name ? cmd->name : "");
+}
+
 int cli_next(struct cli_parser *p)
 {
-	const char *name = p->cmd->name;
 	int idx = -1;
 	int k = getopt_long(p->argc, p->argv, p->shorts, p->lo, &idx);
 
@@ -90,7 +95,8 @@ int cli_next(struct cli_parser *p)
 		const struct cli_opt *o = find(p->cmd, optopt);
 		p->arg = NULL;
 		spelling(p, optopt, was_long(p));
-		fprintf(stderr, "detour %s: %s needs %s\n", name, p->spelling,
+		prefix(p->cmd);
+		fprintf(stderr, "%s needs %s\n", p->spelling,
 		        o && o->what ? o->what : "an argument");
 		return CLI_BAD;
 	}
@@ -99,7 +105,8 @@ int cli_next(struct cli_parser *p)
 		if (optopt && find(p->cmd, optopt) && was_long(p)) {
 			/* "--json=1": a known option given a value it does not take. */
 			spelling(p, optopt, true);
-			fprintf(stderr, "detour %s: %s takes no value\n", name, p->spelling);
+			prefix(p->cmd);
+			fprintf(stderr, "%s takes no value\n", p->spelling);
 			return CLI_BAD;
 		}
 		if (optopt)
@@ -144,6 +151,10 @@ void cli_help(const struct cli_cmd *cmd, FILE *f)
 	size_t width = 0;
 	char flags[160];
 
+	if (cmd->help) {
+		cmd->help(f);
+		return;
+	}
 	for (o = cmd->opts; o->name || o->arg; o++)
 		if (o->name && is_short(o->key))
 			short_col = true;
@@ -172,7 +183,8 @@ void cli_help(const struct cli_cmd *cmd, FILE *f)
 
 int cli_unknown(const struct cli_cmd *cmd, const char *what)
 {
-	fprintf(stderr, "detour %s: unknown option '%s'\n", cmd->name, what);
+	prefix(cmd);
+	fprintf(stderr, "unknown option '%s'\n", what);
 	cli_help(cmd, stderr);
 	return 2;
 }

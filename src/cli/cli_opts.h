@@ -29,12 +29,14 @@ struct cli_opt {
 	                   * the line of the row before ("--color, --no-color") */
 };
 
-/* A command: messages start "detour NAME: "; --help prints usage, the rows,
- * then epilog. */
+/* A command: messages start "detour NAME: " ("detour: " for NULL); --help
+ * prints usage, the rows, then epilog, or calls help instead. */
 struct cli_cmd {
 	const char *name;
-	const char *usage;  /* usage lines and description, '\n'-terminated */
-	const char *epilog; /* after the option rows, or NULL */
+	void (*help)(FILE *f); /* NULL, or the help text made otherwise (main.c:
+	                        * the list of commands) */
+	const char *usage;     /* usage lines and description, '\n'-terminated */
+	const char *epilog;    /* after the option rows, or NULL */
 	const struct cli_opt *opts;
 	bool stop_at_operand; /* options only before the first operand (as for
 	                       * "detour ctl [OPTIONS] COMMAND [ARGS]") */
@@ -72,7 +74,7 @@ int cli_next(struct cli_parser *p);
 int cli_operand(const struct cli_parser *p);
 
 /* Prints cmd's help: usage, one row per option with its help text in a
- * column, epilog. */
+ * column, epilog (or cmd->help). */
 void cli_help(const struct cli_cmd *cmd, FILE *f);
 
 /* Prints "detour NAME: unknown option 'what'" and the help to stderr;
