@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "check_out.h"
+#include "check_util.h"
 
 /* ---- JSON ------------------------------------------------------------- */
 
@@ -310,28 +311,4 @@ void check_print_chain(struct check_opts *o, struct chain *c)
 	else
 		print_table(o, c, stdout);
 	fflush(stdout);
-}
-
-void check_chain_free(struct chain *c)
-{
-	for (size_t i = 0; i < c->nh; i++) {
-		struct hop *h = &c->h[i];
-		free(h->url);
-		free(h->loc_raw);
-		free(h->loc_resolved);
-		free(h->sts);
-		free(h->cookies);
-		free(h->vary);
-		free(h->req_headers);
-		free(h->error);
-		free(h->refresh_url);
-	}
-	free(c->h);
-	c->h = NULL;
-	c->nh = 0;
-	for (size_t i = 0; i < c->nf; i++)
-		free(c->f[i].msg);
-	free(c->f);
-	c->f = NULL;
-	c->nf = 0;
 }
