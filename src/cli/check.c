@@ -16,6 +16,7 @@
 
 #include <curl/curl.h>
 
+#include "base/ascii.h"
 #include "check_against.h"
 #include "check_fetch.h"
 #include "check_input.h"
@@ -106,11 +107,9 @@ static bool parse_header(const char *s, struct detour_header *h)
 	const char *colon = strchr(s, ':');
 	if (!colon || colon == s)
 		return false;
-	for (const char *p = s; p < colon; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c <= 0x20 || c >= 0x7F || strchr("\"(),/:;<=>?@[\\]{}", c))
+	for (const char *p = s; p < colon; p++)
+		if (!ascii_is_tchar((unsigned char)*p))
 			return false; /* field-name = token (RFC 9110 §5.1) */
-	}
 	const char *v = colon + 1;
 	while (*v == ' ' || *v == '\t')
 		v++;

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "base/grow.h"
 #include "check_fetch.h"
 #include "check_hop.h"
 #include "check_out.h"
@@ -77,10 +78,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		}
 		return len;
 	}
-	if (c->hlen + len + 1 > c->hcap) {
-		c->hcap = (c->hlen + len + 1) * 2;
-		c->hbuf = check_realloc(c->hbuf, c->hcap);
-	}
+	if (BASE_GROW(c->hbuf, c->hcap, c->hlen + len + 1))
+		check_oom();
 	memcpy(c->hbuf + c->hlen, p, len);
 	c->hlen += len;
 	return len;
@@ -95,12 +94,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	size_t take = len;
 	if (c->blen + take > BODY_CAP)
 		take = BODY_CAP - c->blen;
-	if (c->blen + take > c->bcap) {
-		c->bcap = (c->blen + take) * 2;
-		if (c->bcap > BODY_CAP)
-			c->bcap = BODY_CAP;
-		c->body = check_realloc(c->body, c->bcap);
-	}
+	if (BASE_GROW(c->body, c->bcap, c->blen + take))
+		check_oom();
 	memcpy(c->body + c->blen, p, take);
 	c->blen += take;
 	return len;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "check_util.h"
 
 void check_oom(void)
@@ -49,10 +50,8 @@ void check_finding(struct chain *c, enum detour_finding f, int hop, const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->nf == c->capf) {
-		c->capf = c->capf ? c->capf * 2 : 8;
-		c->f = check_realloc(c->f, c->capf * sizeof(*c->f));
-	}
+	if (BASE_GROW(c->f, c->capf, c->nf + 1))
+		check_oom();
 	c->f[c->nf].code = f;
 	c->f[c->nf].hop = hop;
 	c->f[c->nf].msg = check_strdup(msg);
@@ -61,10 +60,8 @@ void check_finding(struct chain *c, enum detour_finding f, int hop, const char *
 
 struct hop *check_new_hop(struct chain *c)
 {
-	if (c->nh == c->caph) {
-		c->caph = c->caph ? c->caph * 2 : 4;
-		c->h = check_realloc(c->h, c->caph * sizeof(*c->h));
-	}
+	if (BASE_GROW(c->h, c->caph, c->nh + 1))
+		check_oom();
 	struct hop *h = &c->h[c->nh++];
 	memset(h, 0, sizeof(*h));
 	return h;
@@ -73,10 +70,8 @@ struct hop *check_new_hop(struct chain *c)
 void check_add_chain(struct chain **v, size_t *n, size_t *cap, const char *url, int st,
                      const char *loc)
 {
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		*v = check_realloc(*v, *cap * sizeof(**v));
-	}
+	if (BASE_GROW(*v, *cap, *n + 1))
+		check_oom();
 	struct chain *c = &(*v)[(*n)++];
 	memset(c, 0, sizeof(*c));
 	c->url = check_strdup(url);
@@ -127,10 +122,8 @@ char *check_read_file(const char *path, size_t *len)
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
 	for (;;) {
-		if (n + 65536 > cap) {
-			cap = (n + 65536) * 2;
-			buf = check_realloc(buf, cap);
-		}
+		if (BASE_GROW(buf, cap, n + 65536))
+			check_oom();
 		size_t k = fread(buf + n, 1, cap - n - 1, f);
 		if (!k)
 			break;
@@ -142,8 +135,6 @@ char *check_read_file(const char *path, size_t *len)
 		free(buf);
 		return NULL;
 	}
-	if (!buf)
-		buf = check_realloc(NULL, 1);
 	buf[n] = 0;
 	*len = n;
 	return buf;

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "cli.h"
 #include "cli_opts.h"
 #include "detour/config.h"
@@ -56,17 +57,14 @@ static const struct cli_cmd cmd = {
 
 struct resp {
 	char *p;
-	size_t len;
+	size_t len, cap;
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
 	struct resp *r = arg;
-	char *q = realloc(r->p, r->len + size * n + 1);
-
-	if (q == NULL)
-		return 0;
-	r->p = q;
+	if (BASE_GROW(r->p, r->cap, r->len + size * n + 1))
+		return 0; /* out of memory: libcurl ends the transfer */
 	memcpy(r->p + r->len, p, size * n);
 	r->len += size * n;
 	r->p[r->len] = '\0';

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "cli.h"
 #include "cli_opts.h"
 #include "cli_util.h"
@@ -232,15 +233,10 @@ static char *slurp(const char *path, size_t *len)
 	if (f == NULL)
 		return NULL;
 	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *nb = realloc(buf, cap);
-			if (nb == NULL) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
+		if (BASE_GROW(buf, cap, n + 4096 + 1)) {
+			free(buf);
+			fclose(f);
+			return NULL;
 		}
 		size_t k = fread(buf + n, 1, cap - n - 1, f);
 		n += k;
