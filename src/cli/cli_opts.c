@@ -1,4 +1,5 @@
 /* detour command line: option tables -> getopt_long and --help. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,9 @@ void cli_parse_init(struct cli_parser *p, const struct cli_cmd *cmd, int argc, c
 		p->shorts[s++] = '+';
 	p->shorts[s++] = ':'; /* a missing argument returns ':', not '?' */
 	for (const struct cli_opt *o = cmd->opts; o->name || o->arg; o++) {
-		if (o->name == NULL || n == CLI_MAX_OPTS)
+		if (o->name == NULL)
 			continue;
+		assert(n < CLI_MAX_OPTS); /* a bigger table needs a bigger CLI_MAX_OPTS */
 		p->lo[n].name = o->name;
 		p->lo[n].has_arg = o->arg ? required_argument : no_argument;
 		p->lo[n].val = o->key;
@@ -67,7 +69,7 @@ static void spelling(struct cli_parser *p, int key, bool long_form)
 	snprintf(p->spelling, sizeof(p->spelling), "%.*s", (int)strcspn(a, "="), a);
 }
 
-/* Whether the word getopt_long just consumed for key was a long option. */
+/* Whether the word getopt_long just consumed was a long option. */
 static bool was_long(const struct cli_parser *p)
 {
 	const char *a = optind > 0 && optind <= p->argc ? p->argv[optind - 1] : "";

@@ -47,8 +47,8 @@ struct cli_parser {
 	const struct cli_cmd *cmd;
 	int argc;
 	char **argv;
-	const char *arg;   /* the option's argument, or NULL */
-	char spelling[64]; /* the option as the user wrote it ("-c", "--config") */
+	const char *arg;    /* the option's argument, or NULL */
+	char spelling[256]; /* the option as the user wrote it ("-c", "--config") */
 	struct option lo[CLI_MAX_OPTS + 1];
 	char shorts[3 * CLI_MAX_OPTS + 3];
 };
