@@ -248,7 +248,7 @@ report() {
 		label["b"] = sprintf("b: %d rules, random", nrules)
 		label["c.a"] = sprintf("c: a, pipelined x%d", depth)
 		label["c.b"] = sprintf("c: b, pipelined x%d", depth)
-		ns = split("a b c.a c.b", sc, " "); nv = split("detour nginx floor", sv, " ")
+		ns = split("a b c.a c.b", sc, " "); nv = split("detour before nginx floor", sv, " ")
 		printf "wrk -t1 -c%s for %s s a run on one core, each server on the other with one worker.\n", \
 			get("meta", "-", "conns"), get("meta", "-", "dur")
 		print "CPU us/request: the server'"'"'s utime+stime over the run / requests served."
@@ -277,6 +277,16 @@ report() {
 					srv == "floor" ? "" : ratio(cpu, get(s, "floor", "cpu_us_per_req"))
 			}
 		}
+		hdr = 0
+		for (i = 1; i <= ns; i++) {
+			s = sc[i]
+			if (get(s, "before", "rps") == "" || get(s, "detour", "rps") == "")
+				continue
+			if (!hdr++)
+				print "\n| scenario | detour/before req/s | detour/before CPU us/request |\n|---|--:|--:|"
+			printf "| %s | %s | %s |\n", label[s], ratio(get(s, "detour", "rps"), get(s, "before", "rps")), \
+				ratio(get(s, "detour", "cpu_us_per_req"), get(s, "before", "cpu_us_per_req"))
+		}
 		if (get("meta", "-", "scenarios") !~ /d/)
 			exit
 		printf "\nd: loading %d rules, from process start to the first response; memory right after.\n", nrules
@@ -284,7 +294,7 @@ report() {
 		print "master VmRSS in brackets); peak is the master'"'"'s VmHWM; PSS is master + worker, shared pages once.\n"
 		print "| server | load time | RSS | peak RSS | PSS | load vs nginx | RSS vs nginx |"
 		print "|---|--:|--:|--:|--:|--:|--:|"
-		for (j = 1; j <= 2; j++) {
+		for (j = 1; j <= 3; j++) {
 			srv = sv[j]; ms = get("d", srv, "load_ms"); rss = get("d", srv, "rss_kib")
 			if (ms == "") {
 				if (srv in skip)
@@ -298,5 +308,9 @@ report() {
 				srv == "nginx" ? "" : ratio(ms, get("d", "nginx", "load_ms")), \
 				srv == "nginx" ? "" : ratio(rss, get("d", "nginx", "rss_kib"))
 		}
+		if (get("d", "before", "load_ms") != "")
+			printf "\ndetour vs before (d): load %s, RSS %s\n", \
+				ratio(get("d", "detour", "load_ms"), get("d", "before", "load_ms")), \
+				ratio(get("d", "detour", "rss_kib"), get("d", "before", "rss_kib"))
 	}' "$1"
 }

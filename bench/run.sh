@@ -21,6 +21,9 @@
 #   CORE_SERVER [0], CORE_WRK [1]     the cores of the servers and of wrk
 #   LOAD_TIMEOUT [120]  seconds a server may take to load NRULES rules
 #   DETOUR_BIN [build/detour]; NO_BUILD [unset]: set it to not run make
+#   BEFORE_BIN [unset]  another detour binary (e.g. the build before a change), measured as the
+#                     server "before" beside "detour" in the same run: add it to SERVERS
+#                     (SERVERS="detour before floor"); the summary prints detour/before ratios
 #   NICE [-10 as root, else 0]  priority of everything the script runs, so that other work on
 #                     the machine disturbs less
 #   PROFILE [unset]   a server name: perf record it during its measured runs
@@ -49,6 +52,7 @@ CORE_SERVER=${CORE_SERVER:-0}
 CORE_WRK=${CORE_WRK:-1}
 LOAD_TIMEOUT=${LOAD_TIMEOUT:-120}
 DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
+BEFORE_BIN=${BEFORE_BIN:-}
 PROFILE=${PROFILE:-}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
 OUT=${OUT:-$BENCH/out}
@@ -135,6 +139,15 @@ if has detour "$SERVERS"; then
 	fi
 fi
 
+BEFORE_SKIP=""
+if has before "$SERVERS"; then
+	if [ -z "$BEFORE_BIN" ] || [ ! -x "$BEFORE_BIN" ]; then
+		BEFORE_SKIP="no BEFORE_BIN (set it to a detour binary to compare with)"
+		log "*** before skipped: $BEFORE_SKIP"
+		emit - before skipped "$BEFORE_SKIP"
+	fi
+fi
+
 # --- rules ------------------------------------------------------------------------------------
 RULES=$OUT/rules-$NRULES.rules
 MAP=$OUT/rules-$NRULES.map
@@ -153,6 +166,7 @@ emit meta - kernel "$(uname -sr)"
 emit meta - nginx "$(nginx -v 2>&1 | sed 's/.*version: nginx\///')"
 emit meta - wrk "$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
 emit meta - detour "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+[ -n "$BEFORE_BIN" ] && emit meta - before "$BEFORE_BIN"
 emit meta - loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 emit meta - command "DUR=$DUR REPEAT=$REPEAT WARM=$WARM CONNS=$CONNS DEPTH=$DEPTH NRULES=$NRULES NICE=$NICE bench/run.sh"
 emit meta - dur "$DUR"
@@ -175,25 +189,27 @@ renice -n "$NICE" -p $$ >/dev/null || die "renice failed"
 declare -A SPIDS SPORT
 LOAD_MS=""
 
-start_detour() { # start_detour TAG RULES_FILE PROBE_PATH TIMEOUT
-	local conf=$RUN/detour-$1.conf pid t0
+start_detour() { # start_detour TAG RULES_FILE PROBE_PATH TIMEOUT [NAME]: NAME detour or before
+	local name=${5:-detour} conf pid t0 bin=$DETOUR_BIN
+	[ "$name" = before ] && bin=$BEFORE_BIN
+	conf=$RUN/$name-$1.conf
 	pick_port
 	# Like nginx here: no access log and no per-rule statistics (their cost
 	# is measured on its own by bench/stats.sh). State under $RUN.
 	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats off\nstate-dir %s\n' \
-		"$PORT" "$2" "$RUN/var-$1" >"$conf"
+		"$PORT" "$2" "$RUN/var-$name-$1" >"$conf"
 	t0=$(now_us)
-	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$RUN/detour-$1.log" 2>&1 &
+	taskset -c "$CORE_SERVER" "$bin" serve -c "$conf" >"$RUN/$name-$1.log" 2>&1 &
 	pid=$!
 	track "$pid"
 	if ! LOAD_MS=$(wait_answer "$pid" "$PORT" "$3" "$4" "$t0"); then
-		log "detour serve -c $conf did not answer on port $PORT; its output:"
-		tail -n 5 "$RUN/detour-$1.log" >&2
+		log "$name serve -c $conf did not answer on port $PORT; its output:"
+		tail -n 5 "$RUN/$name-$1.log" >&2
 		stop_pid "$pid"
 		return 1
 	fi
-	SPIDS[detour]=$pid
-	SPORT[detour]=$PORT
+	SPIDS[$name]=$pid
+	SPORT[$name]=$PORT
 }
 
 start_nginx() { # start_nginx TAG MAP_FILE PROBE_PATH TIMEOUT
@@ -373,6 +389,10 @@ if [ -n "$phase1" ]; then
 			skip_detour "wrong answer to GET /old"
 		fi
 	fi
+	if has before "$SERVERS" && [ -z "$BEFORE_SKIP" ]; then
+		start_detour one "$RUN/one.rules" /old 10 before || die "before did not start"
+		check before /old 307 /new || die "before: wrong answer to GET /old"
+	fi
 	if has nginx "$SERVERS"; then
 		start_nginx one "$RUN/one.map" /old 30 || die "nginx did not start"
 		check nginx /old 307 /new || die "nginx: wrong answer to GET /old"
@@ -385,6 +405,7 @@ if [ -n "$phase1" ]; then
 		esac
 	done
 	[ -n "${SPIDS[detour]:-}" ] && stop_server detour
+	[ -n "${SPIDS[before]:-}" ] && stop_server before
 	[ -n "${SPIDS[nginx]:-}" ] && stop_server nginx
 fi
 
@@ -408,6 +429,14 @@ if [ -n "$phase2" ] || has d "$SCENARIOS"; then
 		else
 			skip_detour "\`detour serve\` did not load $NRULES rules (see bench/out/run/detour-big.log)"
 		fi
+	fi
+	if has before "$SERVERS" && [ -z "$BEFORE_SKIP" ]; then
+		start_detour big "$RULES" "$probe" "$LOAD_TIMEOUT" before || die "before did not load the rules"
+		emit d before load_ms "$LOAD_MS"
+		emit d before rss_kib "$(status_kib "${SPIDS[before]}" VmRSS)"
+		emit d before peak_kib "$(status_kib "${SPIDS[before]}" VmHWM)"
+		emit d before pss_kib "$(pss_kib "${SPIDS[before]}")"
+		check before "$probe" 301 "/target/$((NRULES / 2))" || die "before: wrong answer to $probe"
 	fi
 	if has nginx "$SERVERS"; then
 		start_nginx big "$MAP" "$probe" "$LOAD_TIMEOUT" || die "nginx did not load the map"

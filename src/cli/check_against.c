@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "check_against.h"
+#include "check_util.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
@@ -140,8 +141,9 @@ int check_against(struct check_opts *o, const char *base, const char *rules, str
 		if (m.rule != r) {
 			char sid[256];
 			detour_rule_id(set, m.rule, sid, sizeof(sid));
-			char *lab = malloc(strlen(c->label) + strlen(sid) + 32);
-			sprintf(lab, "%s, shadowed by %s", c->label, sid);
+			size_t cap = strlen(c->label) + strlen(sid) + 32;
+			char *lab = check_xmalloc(cap);
+			snprintf(lab, cap, "%s, shadowed by %s", c->label, sid);
 			free(c->label);
 			c->label = lab;
 		}

@@ -12,7 +12,11 @@
 
 #include <curl/curl.h>
 
-#include "check.h"
+#include "base/grow.h"
+#include "check_fetch.h"
+#include "check_hop.h"
+#include "check_out.h"
+#include "check_util.h"
 #include "detour/respond.h"
 
 #define BODY_CAP (1u << 20) /* bytes of HTML read for a meta refresh */
@@ -74,10 +78,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		}
 		return len;
 	}
-	if (c->hlen + len + 1 > c->hcap) {
-		c->hcap = (c->hlen + len + 1) * 2;
-		c->hbuf = check_realloc(c->hbuf, c->hcap);
-	}
+	if (BASE_GROW(c->hbuf, c->hcap, c->hlen + len + 1))
+		check_oom();
 	memcpy(c->hbuf + c->hlen, p, len);
 	c->hlen += len;
 	return len;
@@ -92,12 +94,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	size_t take = len;
 	if (c->blen + take > BODY_CAP)
 		take = BODY_CAP - c->blen;
-	if (c->blen + take > c->bcap) {
-		c->bcap = (c->blen + take) * 2;
-		if (c->bcap > BODY_CAP)
-			c->bcap = BODY_CAP;
-		c->body = check_realloc(c->body, c->bcap);
-	}
+	if (BASE_GROW(c->body, c->bcap, c->blen + take))
+		check_oom();
 	memcpy(c->body + c->blen, p, take);
 	c->blen += take;
 	return len;
@@ -144,7 +142,7 @@ static int start_transfer(struct run *R, struct chain *c)
 	size_t total = 0;
 	for (ssize_t i = 0; i < nl; i++)
 		total += strlen(lines[i]) + 1;
-	h->req_headers = malloc(total + 1);
+	h->req_headers = check_xmalloc(total + 1);
 	h->req_headers[0] = 0;
 	size_t off = 0;
 	for (ssize_t i = 0; i < nl; i++) {
@@ -335,11 +333,7 @@ static void start_chain(struct run *R, struct chain *c)
 	};
 	R->active++;
 	c->o = o;
-	c->req = malloc(sizeof(*c->req));
-	if (!c->req) {
-		fprintf(stderr, "detour check: out of memory\n");
-		exit(2);
-	}
+	c->req = check_xmalloc(sizeof(*c->req));
 	unsigned fl = 0;
 	detour_err err = detour_follow_start(c->req, &fo, c->url, strlen(c->url), &fl);
 	if (err) {
@@ -353,12 +347,93 @@ static void start_chain(struct run *R, struct chain *c)
 	}
 	if (o->as == DETOUR_AS_BROWSER) {
 		c->jar = detour_cookie_jar_new();
-		if (!c->jar || detour_follow_seed_cookies(c->req, c->jar, time(NULL))) {
-			fprintf(stderr, "detour check: out of memory\n");
-			exit(2);
-		}
+		if (!c->jar || detour_follow_seed_cookies(c->req, c->jar, time(NULL)))
+			check_oom();
 	}
 	launch(R, c);
+}
+
+/* The HSTS store of the run: a browser always has one (kept in memory
+ * unless --hsts names a file), curl only with --hsts. Returns 0, or 2 with
+ * the error printed. */
+static int hsts_load(struct run *R, const struct check_opts *o)
+{
+	if (o->as != DETOUR_AS_BROWSER && !o->hsts_file)
+		return 0;
+	R->hsts = detour_hsts_new();
+	if (!R->hsts)
+		return 2;
+	if (!o->hsts_file)
+		return 0;
+	size_t len = 0;
+	char *buf = check_read_file(o->hsts_file, &len);
+	if (!buf && errno == ENOENT)
+		return 0; /* a store not written yet */
+	if (!buf) {
+		fprintf(stderr, "detour check: %s: %s\n", o->hsts_file, strerror(errno));
+		return 2;
+	}
+	struct detour_diag d = {0};
+	int rc = 0;
+	if (detour_hsts_load(R->hsts, o->hsts_file, buf, len, time(NULL), &d)) {
+		char m[400];
+		fprintf(stderr, "detour check: %s\n", detour_diag_format(&d, m, sizeof(m)));
+		rc = 2;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Writes the HSTS store back to --hsts FILE (through a temporary file and
+ * a rename, so that a reader never sees half of it). Returns 0, or 2 with
+ * the error printed. */
+static int hsts_save(struct run *R, const struct check_opts *o)
+{
+	char *text;
+	size_t len;
+	int rc = 0;
+
+	if (!R->hsts || !o->hsts_file ||
+	    detour_hsts_save(R->hsts, time(NULL), &text, &len) != DETOUR_OK)
+		return 0;
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", o->hsts_file, (long)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (!f || fwrite(text, 1, len, f) != len || fclose(f) || rename(tmp, o->hsts_file)) {
+		fprintf(stderr, "detour check: cannot write %s: %s\n", o->hsts_file,
+		        strerror(errno));
+		rc = 2;
+	}
+	free(text);
+	return rc;
+}
+
+/* Runs the multi handle until every chain has ended and been printed. */
+static void run_all(struct run *R)
+{
+	while (R->done < R->n) {
+		while (R->active < (size_t)R->o->parallel && R->next_start < R->n)
+			start_chain(R, &R->chains[R->next_start++]);
+		int running = 0;
+		curl_multi_perform(R->multi, &running);
+		CURLMsg *m;
+		int left;
+		while ((m = curl_multi_info_read(R->multi, &left))) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			struct chain *c;
+			CURLcode res = m->data.result;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+			done_transfer(R, c, res);
+		}
+		print_ready(R);
+		progress(R, false);
+		if (R->done < R->n && R->active && running)
+			curl_multi_poll(R->multi, NULL, 0, 100, NULL);
+	}
+	print_ready(R);
+	if (R->progress)
+		fprintf(stderr, "\r\033[K");
 }
 
 int check_run(struct check_opts *o, struct chain *chains, size_t n)
@@ -378,103 +453,26 @@ int check_run(struct check_opts *o, struct chain *chains, size_t n)
 		R.cainfo = getenv("CURL_CA_BUNDLE");
 	if (!R.cainfo)
 		R.cainfo = getenv("SSL_CERT_FILE");
+	if (hsts_load(&R, o)) {
+		detour_hsts_free(R.hsts);
+		return 2;
+	}
 	for (size_t i = 0; i < o->nresolve; i++)
 		add_resolve(&R, o->resolve[i]);
 	if (o->connect_to[0])
 		R.connect_to = curl_slist_append(NULL, o->connect_to);
-	/* A browser always has an HSTS store (kept in memory unless --hsts
-	 * names a file); curl has one only with --hsts. */
-	if (o->as == DETOUR_AS_BROWSER || o->hsts_file) {
-		R.hsts = detour_hsts_new();
-		if (!R.hsts)
-			return 2;
-		if (o->hsts_file) {
-			FILE *f = fopen(o->hsts_file, "rb");
-			if (f) {
-				char *buf = NULL;
-				size_t len = 0, cap = 0;
-				for (;;) {
-					if (len + 4096 > cap) {
-						cap = (len + 4096) * 2;
-						buf = check_realloc(buf, cap);
-					}
-					size_t k = fread(buf + len, 1, cap - len, f);
-					if (!k)
-						break;
-					len += k;
-				}
-				fclose(f);
-				struct detour_diag d = {0};
-				if (detour_hsts_load(R.hsts, o->hsts_file, buf ? buf : "", len,
-				                     time(NULL), &d)) {
-					char m[400];
-					fprintf(stderr, "detour check: %s\n",
-					        detour_diag_format(&d, m, sizeof(m)));
-					free(buf);
-					detour_hsts_free(R.hsts);
-					curl_slist_free_all(R.resolve);
-					return 2;
-				}
-				free(buf);
-			} else if (errno != ENOENT) {
-				fprintf(stderr, "detour check: %s: %s\n", o->hsts_file,
-				        strerror(errno));
-				detour_hsts_free(R.hsts);
-				curl_slist_free_all(R.resolve);
-				return 2;
-			}
-		}
-	}
 	R.multi = curl_multi_init();
+	if (!R.multi)
+		check_oom();
 	curl_multi_setopt(R.multi, CURLMOPT_MAXCONNECTS, (long)o->parallel * 2);
 	clock_gettime(CLOCK_MONOTONIC, &R.last_progress);
 
-	while (R.done < R.n) {
-		while (R.active < (size_t)o->parallel && R.next_start < R.n)
-			start_chain(&R, &chains[R.next_start++]);
-		int running = 0;
-		curl_multi_perform(R.multi, &running);
-		CURLMsg *m;
-		int left;
-		while ((m = curl_multi_info_read(R.multi, &left))) {
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			struct chain *c;
-			CURLcode res = m->data.result;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-			done_transfer(&R, c, res);
-		}
-		print_ready(&R);
-		progress(&R, false);
-		if (R.done < R.n && R.active && running)
-			curl_multi_poll(R.multi, NULL, 0, 100, NULL);
-	}
-	print_ready(&R);
-	if (R.progress)
-		fprintf(stderr, "\r\033[K");
+	run_all(&R);
+
 	curl_multi_cleanup(R.multi);
 	curl_slist_free_all(R.resolve);
 	curl_slist_free_all(R.connect_to);
-
-	int rc = 0;
-	if (R.hsts && o->hsts_file) {
-		char *text;
-		size_t len;
-		if (detour_hsts_save(R.hsts, time(NULL), &text, &len) == DETOUR_OK) {
-			char tmp[4096];
-			snprintf(tmp, sizeof(tmp), "%s.tmp%ld", o->hsts_file, (long)getpid());
-			FILE *f = fopen(tmp, "wb");
-			if (!f || fwrite(text, 1, len, f) != len || fclose(f) ||
-			    rename(tmp, o->hsts_file)) {
-				fprintf(stderr, "detour check: cannot write %s: %s\n", o->hsts_file,
-				        strerror(errno));
-				rc = 2;
-			}
-			free(text);
-		}
-	}
+	int rc = hsts_save(&R, o);
 	detour_hsts_free(R.hsts);
-	if (rc)
-		return rc;
-	return o->exit_code;
+	return rc ? rc : o->exit_code;
 }

@@ -10,7 +10,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "check.h"
+#include "check_hop.h"
+#include "check_util.h"
 #include "detour/refresh.h"
 
 #define RESP_HEADERS_MAX 200
@@ -170,9 +171,7 @@ static void compare_other(struct chain *c, const struct detour_follow_req *befor
                           const struct detour_follow_resp *resp,
                           const struct detour_follow_step *mine, int hop)
 {
-	struct detour_follow_req *o = malloc(sizeof(*o));
-	if (!o)
-		return;
+	struct detour_follow_req *o = check_xmalloc(sizeof(*o));
 	memcpy(o, before, sizeof(*o));
 	bool browser = before->as == DETOUR_AS_BROWSER;
 	o->as = browser ? DETOUR_AS_CURL : DETOUR_AS_BROWSER;
@@ -249,7 +248,7 @@ static void set_cookie_names(struct hop *h, const struct detour_header *hd, size
 			total += hd[i].value_len + 2;
 	if (!total)
 		return;
-	h->cookies = malloc(total + 1);
+	h->cookies = check_xmalloc(total + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++)
 		if (eq_ci(hd[i].name, hd[i].name_len, "Set-Cookie")) {
@@ -275,10 +274,8 @@ bool check_response(struct chain *c, struct detour_hsts *hsts)
 	/* Cookies and HSTS from this response (every response of a chain,
 	 * redirects included, sets them in a browser). */
 	struct detour_follow_absorb ab;
-	if (detour_follow_absorb(r, &resp, c->jar, hsts, now, &ab) != DETOUR_OK) {
-		fprintf(stderr, "detour check: out of memory\n");
-		exit(2);
-	}
+	if (detour_follow_absorb(r, &resp, c->jar, hsts, now, &ab) != DETOUR_OK)
+		check_oom();
 	if (ab.cookies_ignored)
 		check_finding(c, DETOUR_F_COOKIE_REJECTED, hopno, "%u Set-Cookie ignored: %s",
 		              ab.cookies_ignored, ab.cookie_why ? ab.cookie_why : "");
@@ -321,11 +318,7 @@ bool check_response(struct chain *c, struct detour_hsts *hsts)
 			              "a %d without Cache-Control or Expires", h->status);
 	}
 
-	struct detour_follow_req *before = malloc(sizeof(*before));
-	if (!before) {
-		fprintf(stderr, "detour check: out of memory\n");
-		exit(2);
-	}
+	struct detour_follow_req *before = check_xmalloc(sizeof(*before));
 	memcpy(before, r, sizeof(*before));
 	struct detour_follow_step st;
 	detour_follow_next(r, &resp, &st);

@@ -1,42 +1,13 @@
-/* detour check: reading files, and --input (one URL a line, or CSV
- * url[,status[,location]]) into chains. */
+/* detour check: --input (one URL a line, or CSV url[,status[,location]])
+ * into chains. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "check.h"
-
-char *check_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (n + 65536 > cap) {
-			cap = (n + 65536) * 2;
-			buf = check_realloc(buf, cap);
-		}
-		size_t k = fread(buf + n, 1, cap - n - 1, f);
-		if (!k)
-			break;
-		n += k;
-	}
-	int err = ferror(f);
-	fclose(f);
-	if (err) {
-		free(buf);
-		return NULL;
-	}
-	if (!buf)
-		buf = check_realloc(NULL, 1);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
+#include "check_input.h"
+#include "check_util.h"
 
 /* One CSV field starting at *p (RFC 4180 quoting); advances *p past the
  * following ',' or to the end. Returns new memory. */
@@ -48,7 +19,7 @@ static char *csv_field(const char **p)
 	char *out;
 	if (*s == '"') {
 		size_t cap = strlen(s) + 1, o = 0;
-		out = malloc(cap);
+		out = check_xmalloc(cap);
 		s++;
 		while (*s) {
 			if (*s == '"' && s[1] == '"') {
@@ -76,20 +47,6 @@ static char *csv_field(const char **p)
 		s++;
 	*p = s;
 	return out;
-}
-
-void check_add_chain(struct chain **v, size_t *n, size_t *cap, const char *url, int st,
-                     const char *loc)
-{
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		*v = check_realloc(*v, *cap * sizeof(**v));
-	}
-	struct chain *c = &(*v)[(*n)++];
-	memset(c, 0, sizeof(*c));
-	c->url = check_strdup(url);
-	c->expect_status = st;
-	c->expect_location = check_strdup(loc);
 }
 
 /* Reads --input: one URL a line, or CSV url[,status[,location]]; '#'

@@ -1,115 +1,48 @@
 /* detour check: output. A table for people (colour only on a terminal) or
  * one JSON object per URL and line (--json). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "check_out.h"
+#include "check_util.h"
+#include "cli_util.h"
 
 /* ---- JSON ------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+/* Sets key k of o to v (a new reference); out of memory ends the run. */
+static void set(json_t *o, const char *k, json_t *v)
 {
-	size_t k;
-	unsigned c = s[0];
-	unsigned min;
-	if (c >= 0xC2 && c <= 0xDF) {
-		k = 2;
-		min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		k = 3;
-		min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		k = 4;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < k)
-		return 0;
-	unsigned cp = c & (0x3Fu >> (k - 1));
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3Fu);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return k;
+	if (json_object_set_new(o, k, v))
+		check_oom();
 }
 
-/* Writes s as a JSON string (RFC 8259 §7); bytes that are not UTF-8 are
- * written as the code point of the same value (Latin-1), so the output is
- * always valid JSON. NULL is written as null. */
-static void jstr(FILE *f, const char *s)
+static json_t *new_object(void)
 {
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-	fputc('"', f);
-	for (size_t i = 0; i < n;) {
-		unsigned char c = p[i];
-		if (c == '"' || c == '\\') {
-			fputc('\\', f);
-			fputc(c, f);
-			i++;
-		} else if (c == '\n') {
-			fputs("\\n", f);
-			i++;
-		} else if (c == '\r') {
-			fputs("\\r", f);
-			i++;
-		} else if (c == '\t') {
-			fputs("\\t", f);
-			i++;
-		} else if (c < 0x20 || c == 0x7F) {
-			fprintf(f, "\\u%04x", c);
-			i++;
-		} else if (c < 0x80) {
-			fputc(c, f);
-			i++;
-		} else {
-			size_t k = utf8_len(p + i, n - i);
-			if (k) {
-				fwrite(p + i, 1, k, f);
-				i += k;
-			} else {
-				fprintf(f, "\\u%04x", c);
-				i++;
-			}
-		}
-	}
-	fputc('"', f);
+	json_t *o = json_object();
+	if (!o)
+		check_oom();
+	return o;
 }
 
-/* A comma- or newline-separated list as a JSON array of strings. */
-static void jlist(FILE *f, const char *s, char sep)
+/* A comma- or newline-separated list as a JSON array of strings: ','
+ * keeps empty items (a Set-Cookie without a name), '\n' drops them. */
+static json_t *jlist(const char *s, char sep)
 {
-	fputc('[', f);
-	if (s && *s) {
-		const char *p = s;
-		bool first = true;
-		while (*p) {
-			const char *e = strchr(p, sep);
-			size_t l = e ? (size_t)(e - p) : strlen(p);
-			if (l || sep == ',') {
-				char *item = check_strndup(p, l);
-				if (!first)
-					fputc(',', f);
-				jstr(f, item);
-				free(item);
-				first = false;
-			}
-			if (!e)
-				break;
-			p = e + 1;
-		}
+	json_t *a = json_array();
+	if (!a)
+		check_oom();
+	for (const char *p = s; p && *p;) {
+		const char *e = strchr(p, sep);
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if ((l || sep == ',') && json_array_append_new(a, cli_json_strn(p, l)))
+			check_oom();
+		if (!e)
+			break;
+		p = e + 1;
 	}
-	fputc(']', f);
+	return a;
 }
 
 static const char *as_name(enum detour_as as)
@@ -117,93 +50,92 @@ static const char *as_name(enum detour_as as)
 	return as == DETOUR_AS_CURL ? "curl" : "browser";
 }
 
+/* Hop i (0-based) of a chain, as docs/check.md shows it. */
+static json_t *hop_json(const struct hop *h, size_t i)
+{
+	json_t *j = new_object();
+	const char *via = !h->followed  ? NULL
+	                  : h->internal ? "hsts"
+	                  : h->refresh  ? "refresh"
+	                                : "location";
+
+	set(j, "n", json_integer((json_int_t)i + 1));
+	set(j, "method", cli_json_str(h->method));
+	set(j, "url", cli_json_str(h->url));
+	set(j, "status", h->status ? json_integer(h->status) : json_null());
+	set(j, "reason", cli_json_str(h->status ? h->reason : NULL));
+	set(j, "internal", json_boolean(h->internal));
+	set(j, "body_sent", json_boolean(h->body_sent));
+	set(j, "location", cli_json_str(h->loc_raw));
+	set(j, "next", cli_json_str(h->loc_resolved));
+	set(j, "via", cli_json_str(via));
+	set(j, "note", cli_json_str(h->note[0] ? h->note : NULL));
+	set(j, "cache", cli_json_str(h->cache[0] ? h->cache : NULL));
+	set(j, "sts", cli_json_str(h->sts));
+	set(j, "sts_note", cli_json_str(h->sts_note[0] ? h->sts_note : NULL));
+	set(j, "set_cookie", jlist(h->cookies, ','));
+	set(j, "vary", cli_json_str(h->vary));
+	if (h->has_refresh) {
+		json_t *r = new_object();
+		set(r, "delay", json_integer(h->refresh_delay));
+		set(r, "url", cli_json_str(h->refresh_url));
+		set(r, "source", json_string(h->refresh_meta ? "meta" : "header"));
+		set(j, "refresh", r);
+	} else {
+		set(j, "refresh", json_null());
+	}
+	/* Milliseconds, to the microsecond. */
+	set(j, "time_ms", json_real(h->internal ? 0.0 : round(h->ms * 1e3) / 1e3));
+	set(j, "request_headers", jlist(h->req_headers, '\n'));
+	set(j, "error", cli_json_str(h->error));
+	return j;
+}
+
+static json_t *finding_json(const struct finding *x)
+{
+	json_t *j = new_object();
+	enum detour_severity s = detour_finding_severity(x->code);
+
+	set(j, "code", json_string(detour_finding_code(x->code)));
+	set(j, "severity", json_string(detour_severity_name(s)));
+	set(j, "hop", x->hop ? json_integer(x->hop) : json_null());
+	set(j, "message", cli_json_str(x->msg));
+	set(j, "help", cli_json_str(detour_finding_help(x->code)));
+	return j;
+}
+
+/* One line: the chain as one JSON object (docs/check.md). */
 static void print_json(const struct check_opts *o, const struct chain *c, FILE *f)
 {
-	fputs("{\"url\":", f);
-	jstr(f, c->url);
-	if (c->label) {
-		fputs(",\"rule\":", f);
-		jstr(f, c->label);
-	}
-	fprintf(f, ",\"as\":\"%s\",\"hops\":[", as_name(o->as));
-	for (size_t i = 0; i < c->nh; i++) {
-		const struct hop *h = &c->h[i];
-		if (i)
-			fputc(',', f);
-		fprintf(f, "{\"n\":%zu,\"method\":", i + 1);
-		jstr(f, h->method);
-		fputs(",\"url\":", f);
-		jstr(f, h->url);
-		if (h->status)
-			fprintf(f, ",\"status\":%d", h->status);
-		else
-			fputs(",\"status\":null", f);
-		fputs(",\"reason\":", f);
-		jstr(f, h->status ? h->reason : NULL);
-		fprintf(f, ",\"internal\":%s,\"body_sent\":%s", h->internal ? "true" : "false",
-		        h->body_sent ? "true" : "false");
-		fputs(",\"location\":", f);
-		jstr(f, h->loc_raw);
-		fputs(",\"next\":", f);
-		jstr(f, h->loc_resolved);
-		fputs(",\"via\":", f);
-		jstr(f, !h->followed
-		                ? NULL
-		                : (h->internal ? "hsts" : (h->refresh ? "refresh" : "location")));
-		fputs(",\"note\":", f);
-		jstr(f, h->note[0] ? h->note : NULL);
-		fputs(",\"cache\":", f);
-		jstr(f, h->cache[0] ? h->cache : NULL);
-		fputs(",\"sts\":", f);
-		jstr(f, h->sts);
-		fputs(",\"sts_note\":", f);
-		jstr(f, h->sts_note[0] ? h->sts_note : NULL);
-		fputs(",\"set_cookie\":", f);
-		jlist(f, h->cookies, ',');
-		fputs(",\"vary\":", f);
-		jstr(f, h->vary);
-		if (h->has_refresh) {
-			fprintf(f, ",\"refresh\":{\"delay\":%u,\"url\":", h->refresh_delay);
-			jstr(f, h->refresh_url);
-			fprintf(f, ",\"source\":\"%s\"}", h->refresh_meta ? "meta" : "header");
-		} else {
-			fputs(",\"refresh\":null", f);
-		}
-		fprintf(f, ",\"time_ms\":%.3f,\"request_headers\":", h->internal ? 0.0 : h->ms);
-		jlist(f, h->req_headers, '\n');
-		fputs(",\"error\":", f);
-		jstr(f, h->error);
-		fputc('}', f);
-	}
-	fputs("],\"final_status\":", f);
-	if (c->final_status && !c->failed && !c->net_error)
-		fprintf(f, "%d", c->final_status);
-	else
-		fputs("null", f);
-	fputs(",\"final_url\":", f);
-	jstr(f, c->nh && !c->failed && !c->net_error ? c->h[c->nh - 1].url : NULL);
-	fprintf(f, ",\"redirects\":%d,\"requests\":%zu,\"findings\":[", c->redirects, c->nh);
+	json_t *j = new_object(), *hops = json_array(), *findings = json_array();
+	bool ended = c->nh && !c->failed && !c->net_error;
 	bool ok = !c->net_error && !c->bad_input;
+
+	if (!hops || !findings)
+		check_oom();
+	for (size_t i = 0; i < c->nh; i++)
+		if (json_array_append_new(hops, hop_json(&c->h[i], i)))
+			check_oom();
 	for (size_t i = 0; i < c->nf; i++) {
-		const struct finding *x = &c->f[i];
-		enum detour_severity s = detour_finding_severity(x->code);
-		if (s == DETOUR_SEV_ERROR)
+		if (detour_finding_severity(c->f[i].code) == DETOUR_SEV_ERROR)
 			ok = false;
-		if (i)
-			fputc(',', f);
-		fprintf(f, "{\"code\":\"%s\",\"severity\":\"%s\",\"hop\":",
-		        detour_finding_code(x->code), detour_severity_name(s));
-		if (x->hop)
-			fprintf(f, "%d", x->hop);
-		else
-			fputs("null", f);
-		fputs(",\"message\":", f);
-		jstr(f, x->msg);
-		fputs(",\"help\":", f);
-		jstr(f, detour_finding_help(x->code));
-		fputc('}', f);
+		if (json_array_append_new(findings, finding_json(&c->f[i])))
+			check_oom();
 	}
-	fprintf(f, "],\"ok\":%s}\n", ok ? "true" : "false");
+	set(j, "url", cli_json_str(c->url));
+	if (c->label)
+		set(j, "rule", cli_json_str(c->label));
+	set(j, "as", json_string(as_name(o->as)));
+	set(j, "hops", hops);
+	set(j, "final_status",
+	    c->final_status && ended ? json_integer(c->final_status) : json_null());
+	set(j, "final_url", cli_json_str(ended ? c->h[c->nh - 1].url : NULL));
+	set(j, "redirects", json_integer(c->redirects));
+	set(j, "requests", json_integer((json_int_t)c->nh));
+	set(j, "findings", findings);
+	set(j, "ok", json_boolean(ok));
+	if (cli_json_print(j, f))
+		check_oom();
 }
 
 /* ---- table ------------------------------------------------------------ */
@@ -310,28 +242,4 @@ void check_print_chain(struct check_opts *o, struct chain *c)
 	else
 		print_table(o, c, stdout);
 	fflush(stdout);
-}
-
-void check_chain_free(struct chain *c)
-{
-	for (size_t i = 0; i < c->nh; i++) {
-		struct hop *h = &c->h[i];
-		free(h->url);
-		free(h->loc_raw);
-		free(h->loc_resolved);
-		free(h->sts);
-		free(h->cookies);
-		free(h->vary);
-		free(h->req_headers);
-		free(h->error);
-		free(h->refresh_url);
-	}
-	free(c->h);
-	c->h = NULL;
-	c->nh = 0;
-	for (size_t i = 0; i < c->nf; i++)
-		free(c->f[i].msg);
-	free(c->f);
-	c->f = NULL;
-	c->nf = 0;
 }

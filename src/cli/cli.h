@@ -1,13 +1,15 @@
-/* detour command line: one file per subcommand, dispatched by main.c. Each
- * cmd_* takes the arguments after the subcommand name (argv[0] is the
- * subcommand) and returns the process exit status. Only main() exits. */
+/* detour command line: the subcommands main.c dispatches to. Each cmd_*
+ * takes the arguments after the subcommand name (argv[0] is the subcommand)
+ * and returns the process exit status. Only main() exits. cmd_serve is
+ * defined in src/server/serve.c, beside the server it runs, so that no
+ * file of src/cli includes a server header. */
 #ifndef DETOUR_CLI_H
 #define DETOUR_CLI_H
 
-int cmd_serve(int argc, char **argv);
-int cmd_explain(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_ctl(int argc, char **argv);
-int cmd_lint(int argc, char **argv);
+int cmd_serve(int argc, char **argv);   /* src/server/serve.c */
+int cmd_explain(int argc, char **argv); /* explain.c */
+int cmd_check(int argc, char **argv);   /* check.c */
+int cmd_ctl(int argc, char **argv);     /* ctl.c */
+int cmd_lint(int argc, char **argv);    /* lint.c */
 
 #endif

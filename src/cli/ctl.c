@@ -11,52 +11,60 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "detour/config.h"
 #include "detour/rulefile.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: detour ctl [-c FILE] [--json] COMMAND [ARGS]\n"
-	           "\n"
-	           "Talks to the admin API of a running detour (the `admin` directive of\n"
-	           "detour.conf names its address and token file).\n"
-	           "\n"
-	           "  rules [list] [--origin api|file] [--grep TEXT] [--limit N] [--offset N]\n"
-	           "  rules add SOURCE TARGET [STATUS] [OPTION=VALUE...] [--ttl DURATION | --until "
-	           "TIME]\n"
-	           "  rules delete ID\n"
-	           "  maintenance [status]\n"
-	           "  maintenance on [TARGET] [--status 302|303|307] [--allow SOURCE]... [--until "
-	           "TIME |\n"
-	           "                        --ttl DURATION]\n"
-	           "  maintenance off\n"
-	           "  reload\n"
-	           "  stats [--top N] [--limit N] [--unused [--since DURATION|TIME]]\n"
-	           "  metrics | health | audit [--limit N]\n"
-	           "\n"
-	           "  -c, --config FILE   detour.conf to read (default ./detour.conf)\n"
-	           "  --admin ADDR:PORT   the admin address, overriding the config\n"
-	           "  --token-file FILE   the token file, overriding the config\n"
-	           "  --json              print the server's JSON answer as it is\n"
-	           "\n"
-	           "TIME is RFC 3339 (2026-12-01T00:00:00Z) or HH:MM, the next such local time.\n"
-	           "DURATION is 90s, 30m, 48h, 7d or 2w.\n");
-}
+static const struct cli_opt optab[] = {
+        {"config", 'c', "FILE", "a file name", "detour.conf to read (default ./detour.conf)"},
+        {"admin", 'a' + CLI_LONG, "ADDR:PORT", "an address",
+         "the admin address, overriding the config"},
+        {"token-file", 't' + CLI_LONG, "FILE", "a file name",
+         "the token file, overriding the config"},
+        {"json", 'j' + CLI_LONG, NULL, NULL, "print the server's JSON answer as it is"},
+        {"help", 'h', NULL, NULL, "this text"},
+        {0},
+};
+
+static const struct cli_cmd cmd = {
+        .name = "ctl",
+        .usage = "usage: detour ctl [-c FILE] [--json] COMMAND [ARGS]\n"
+                 "\n"
+                 "Talks to the admin API of a running detour (the `admin` directive of\n"
+                 "detour.conf names its address and token file).\n"
+                 "\n"
+                 "  rules [list] [--origin api|file] [--grep TEXT] [--limit N] [--offset N]\n"
+                 "  rules add SOURCE TARGET [STATUS] [OPTION=VALUE...] [--ttl DURATION | "
+                 "--until TIME]\n"
+                 "  rules delete ID\n"
+                 "  maintenance [status]\n"
+                 "  maintenance on [TARGET] [--status 302|303|307] [--allow SOURCE]... "
+                 "[--until TIME |\n"
+                 "                        --ttl DURATION]\n"
+                 "  maintenance off\n"
+                 "  reload\n"
+                 "  stats [--top N] [--limit N] [--unused [--since DURATION|TIME]]\n"
+                 "  metrics | health | audit [--limit N]\n"
+                 "\n",
+        .epilog = "\n"
+                  "TIME is RFC 3339 (2026-12-01T00:00:00Z) or HH:MM, the next such local time.\n"
+                  "DURATION is 90s, 30m, 48h, 7d or 2w.\n",
+        .opts = optab,
+        .stop_at_operand = true, /* the command's own options follow it */
+};
 
 struct resp {
 	char *p;
-	size_t len;
+	size_t len, cap;
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
 	struct resp *r = arg;
-	char *q = realloc(r->p, r->len + size * n + 1);
-
-	if (q == NULL)
-		return 0;
-	r->p = q;
+	if (BASE_GROW(r->p, r->cap, r->len + size * n + 1))
+		return 0; /* out of memory: libcurl ends the transfer */
 	memcpy(r->p + r->len, p, size * n);
 	r->len += size * n;
 	r->p[r->len] = '\0';
@@ -298,127 +306,178 @@ static int bad(const char *msg, const char *arg)
 	return 2;
 }
 
+/* rules [list] [--origin api|file] [--grep TEXT] [--limit N] [--offset N] */
+static int rules_list(struct client *cl, int argc, char **argv)
+{
+	static const struct cli_opt t[] = {
+	        {"origin", 'o' + CLI_LONG, "api|file", "a value", "API or file rules only"},
+	        {"grep", 'g' + CLI_LONG, "TEXT", "a value", "rules that contain TEXT"},
+	        {"limit", 'l' + CLI_LONG, "N", "a value", "at most N rules"},
+	        {"offset", 'O' + CLI_LONG, "N", "a value", "from the Nth rule on"},
+	        {0},
+	};
+	static const struct cli_cmd c = {
+	        .name = "ctl", .usage = "usage: detour ctl rules [list] [OPTIONS]\n\n", .opts = t};
+	char q[1200] = "", path[1300], *body;
+	struct cli_parser p;
+	int k;
+
+	cli_parse_init(&p, &c, argc, argv);
+	while (argc && (k = cli_next(&p)) != CLI_END) {
+		if (k == CLI_BAD)
+			return 2;
+		const char *name = k == 'o' + CLI_LONG   ? "origin"
+		                   : k == 'g' + CLI_LONG ? "q"
+		                   : k == 'l' + CLI_LONG ? "limit"
+		                                         : "offset";
+		qadd(q, sizeof(q), name, p.arg);
+	}
+	if (argc && cli_operand(&p) < argc)
+		return cli_unknown(&c, argv[cli_operand(&p)]);
+	snprintf(path, sizeof(path), "/rules%s", q);
+	return finish_call(cl, "GET", path, NULL, &body, print_rules);
+}
+
+/* rules add SOURCE TARGET [STATUS] [OPTION=VALUE...] [--ttl DURATION | --until TIME]:
+ * the operands, in order, are the rule line. */
+static int rules_add(struct client *cl, int argc, char **argv)
+{
+	static const struct cli_opt t[] = {
+	        {"ttl", 't' + CLI_LONG, "DURATION", "a value", "the rule expires after DURATION"},
+	        {"until", 'u' + CLI_LONG, "TIME", "a value", "the rule expires at TIME"},
+	        {0},
+	};
+	static const struct cli_cmd c = {
+	        .name = "ctl",
+	        .usage = "usage: detour ctl rules add SOURCE TARGET [STATUS] [OPTION=VALUE...] "
+	                 "[OPTIONS]\n\n",
+	        .opts = t,
+	};
+	char line[DETOUR_RULE_LINE_MAX < 8192 ? DETOUR_RULE_LINE_MAX : 8192] = "", tm[64], *body;
+	json_t *j = json_object();
+	struct cli_parser p;
+	int k;
+
+	cli_parse_init(&p, &c, argc, argv);
+	while ((k = cli_next(&p)) != CLI_END) {
+		if (k == 't' + CLI_LONG) {
+			json_object_set_new(j, "ttl", json_string(p.arg));
+			continue;
+		}
+		if (k == 'u' + CLI_LONG && to_rfc3339(p.arg, tm) == 0) {
+			json_object_set_new(j, "until", json_string(tm));
+			continue;
+		}
+		json_decref(j);
+		return k == CLI_BAD ? 2 : bad("bad time", p.arg);
+	}
+	for (int i = cli_operand(&p); i < argc; i++) {
+		size_t n = strlen(line);
+		snprintf(line + n, sizeof(line) - n, "%s%s", n ? " " : "", argv[i]);
+	}
+	if (line[0] == '\0') {
+		json_decref(j);
+		return bad("rules add needs SOURCE TARGET [STATUS] [OPTIONS]", NULL);
+	}
+	json_object_set_new(j, "rule", json_string(line));
+	char *payload = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	long st = call(cl, "POST", "/rules", payload, &body);
+	free(payload);
+	return finish(cl, st, body, print_added);
+}
+
+/* rules delete ID */
+static int rules_delete(struct client *cl, int argc, char **argv)
+{
+	char path[1200] = "", p2[1300], *body;
+
+	if (argc != 2)
+		return bad("rules delete needs one ID", NULL);
+	qadd(path, sizeof(path), "x", argv[1]);
+	snprintf(p2, sizeof(p2), "/rules/%s", path + 3); /* skip "?x=" */
+	long st = call(cl, "DELETE", p2, NULL, &body);
+	if (st == 204 && !cl->json)
+		printf("deleted %s\n", argv[1]);
+	return finish(cl, st, body, NULL);
+}
+
 static int cmd_rules(struct client *cl, int argc, char **argv)
 {
-	char *body;
-
-	if (argc == 0 || !strcmp(argv[0], "list")) {
-		char q[1200] = "";
-		for (int i = argc ? 1 : 0; i < argc; i++) {
-			const char *k = argv[i];
-			if (i + 1 == argc)
-				return bad("option needs a value", k);
-			if (!strcmp(k, "--origin"))
-				qadd(q, sizeof(q), "origin", argv[++i]);
-			else if (!strcmp(k, "--grep"))
-				qadd(q, sizeof(q), "q", argv[++i]);
-			else if (!strcmp(k, "--limit"))
-				qadd(q, sizeof(q), "limit", argv[++i]);
-			else if (!strcmp(k, "--offset"))
-				qadd(q, sizeof(q), "offset", argv[++i]);
-			else
-				return bad("unknown option", k);
-		}
-		char path[1300];
-		snprintf(path, sizeof(path), "/rules%s", q);
-		return finish_call(cl, "GET", path, NULL, &body, print_rules);
-	}
-	if (!strcmp(argv[0], "add")) {
-		char line[DETOUR_RULE_LINE_MAX < 8192 ? DETOUR_RULE_LINE_MAX : 8192] = "";
-		json_t *j = json_object();
-		char t[64];
-		for (int i = 1; i < argc; i++) {
-			if (!strcmp(argv[i], "--ttl") || !strcmp(argv[i], "--until")) {
-				if (i + 1 == argc) {
-					json_decref(j);
-					return bad("option needs a value", argv[i]);
-				}
-				if (argv[i][2] == 't') {
-					json_object_set_new(j, "ttl", json_string(argv[++i]));
-				} else if (to_rfc3339(argv[++i], t) == 0) {
-					json_object_set_new(j, "until", json_string(t));
-				} else {
-					json_decref(j);
-					return bad("bad time", argv[i]);
-				}
-				continue;
-			}
-			size_t n = strlen(line);
-			snprintf(line + n, sizeof(line) - n, "%s%s", n ? " " : "", argv[i]);
-		}
-		if (line[0] == '\0') {
-			json_decref(j);
-			return bad("rules add needs SOURCE TARGET [STATUS] [OPTIONS]", NULL);
-		}
-		json_object_set_new(j, "rule", json_string(line));
-		char *payload = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
-		long st = call(cl, "POST", "/rules", payload, &body);
-		free(payload);
-		return finish(cl, st, body, print_added);
-	}
-	if (!strcmp(argv[0], "delete") || !strcmp(argv[0], "rm")) {
-		char path[1200] = "";
-		if (argc != 2)
-			return bad("rules delete needs one ID", NULL);
-		qadd(path, sizeof(path), "x", argv[1]);
-		char p2[1300];
-		snprintf(p2, sizeof(p2), "/rules/%s", path + 3); /* skip "?x=" */
-		long st = call(cl, "DELETE", p2, NULL, &body);
-		if (st == 204 && !cl->json)
-			printf("deleted %s\n", argv[1]);
-		return finish(cl, st, body, NULL);
-	}
+	if (argc == 0 || !strcmp(argv[0], "list"))
+		return rules_list(cl, argc, argv);
+	if (!strcmp(argv[0], "add"))
+		return rules_add(cl, argc, argv);
+	if (!strcmp(argv[0], "delete") || !strcmp(argv[0], "rm"))
+		return rules_delete(cl, argc, argv);
 	return bad("unknown rules command", argv[0]);
+}
+
+/* maintenance on [TARGET] [--status 302|303|307] [--allow SOURCE]...
+ * [--until TIME | --ttl DURATION] into j. Returns 0, or 2 with the error
+ * printed. */
+static int maint_on(json_t *j, int argc, char **argv)
+{
+	static const struct cli_opt t[] = {
+	        {"status", 's' + CLI_LONG, "302|303|307", "a value", "the status to answer with"},
+	        {"allow", 'a' + CLI_LONG, "SOURCE", "a value",
+	         "a source still served (repeatable)"},
+	        {"until", 'u' + CLI_LONG, "TIME", "a value", "maintenance ends at TIME"},
+	        {"ttl", 't' + CLI_LONG, "DURATION", "a value", "maintenance ends after DURATION"},
+	        {0},
+	};
+	static const struct cli_cmd c = {
+	        .name = "ctl",
+	        .usage = "usage: detour ctl maintenance on [TARGET] [OPTIONS]\n\n",
+	        .opts = t};
+	json_t *allow = json_array();
+	struct cli_parser p;
+	char tm[64];
+	int k;
+
+	json_object_set_new(j, "on", json_true());
+	cli_parse_init(&p, &c, argc, argv);
+	while ((k = cli_next(&p)) != CLI_END) {
+		if (k == 's' + CLI_LONG) {
+			json_object_set_new(j, "status", json_integer(atoi(p.arg)));
+		} else if (k == 'a' + CLI_LONG) {
+			json_array_append_new(allow, json_string(p.arg));
+		} else if (k == 't' + CLI_LONG) {
+			json_object_set_new(j, "ttl", json_string(p.arg));
+		} else if (k == 'u' + CLI_LONG && to_rfc3339(p.arg, tm) == 0) {
+			json_object_set_new(j, "until", json_string(tm));
+		} else {
+			json_decref(allow);
+			return k == CLI_BAD ? 2 : bad("bad time", p.arg);
+		}
+	}
+	/* The target: the last operand, as the server takes one. */
+	if (cli_operand(&p) < argc)
+		json_object_set_new(j, "target", json_string(argv[argc - 1]));
+	json_object_set_new(j, "allow", allow);
+	return 0;
 }
 
 static int cmd_maint(struct client *cl, int argc, char **argv)
 {
 	char *body;
+	int rc = 0;
 
 	if (argc == 0 || !strcmp(argv[0], "status"))
 		return finish_call(cl, "GET", "/maintenance", NULL, &body, print_maint);
 	json_t *j = json_object();
 	if (!strcmp(argv[0], "off")) {
-		if (argc != 1) {
-			json_decref(j);
-			return bad("maintenance off takes no arguments", NULL);
-		}
+		if (argc != 1)
+			rc = bad("maintenance off takes no arguments", NULL);
 		json_object_set_new(j, "on", json_false());
 	} else if (!strcmp(argv[0], "on")) {
-		json_t *allow = json_array();
-		char t[64];
-		json_object_set_new(j, "on", json_true());
-		for (int i = 1; i < argc; i++) {
-			const char *k = argv[i];
-			if (k[0] != '-') {
-				json_object_set_new(j, "target", json_string(k));
-				continue;
-			}
-			if (i + 1 == argc) {
-				json_decref(allow);
-				json_decref(j);
-				return bad("option needs a value", k);
-			}
-			const char *v = argv[++i];
-			if (!strcmp(k, "--status")) {
-				json_object_set_new(j, "status", json_integer(atoi(v)));
-			} else if (!strcmp(k, "--allow")) {
-				json_array_append_new(allow, json_string(v));
-			} else if (!strcmp(k, "--ttl")) {
-				json_object_set_new(j, "ttl", json_string(v));
-			} else if (!strcmp(k, "--until") && to_rfc3339(v, t) == 0) {
-				json_object_set_new(j, "until", json_string(t));
-			} else {
-				json_decref(allow);
-				json_decref(j);
-				return bad("unknown option or bad value", k);
-			}
-		}
-		json_object_set_new(j, "allow", allow);
+		rc = maint_on(j, argc, argv);
 	} else {
+		rc = bad("expected maintenance on|off|status", argv[0]);
+	}
+	if (rc) {
 		json_decref(j);
-		return bad("expected maintenance on|off|status", argv[0]);
+		return rc;
 	}
 	char *payload = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -427,45 +486,112 @@ static int cmd_maint(struct client *cl, int argc, char **argv)
 	return finish(cl, st, body, print_maint);
 }
 
+/* stats [--top N] [--limit N] [--unused [--since DURATION|TIME]] */
 static int cmd_stats(struct client *cl, int argc, char **argv)
 {
-	char q[600] = "", *body;
+	static const struct cli_opt t[] = {
+	        {"top", 'T' + CLI_LONG, "N", "a value", "the N most requested unmatched paths"},
+	        {"limit", 'l' + CLI_LONG, "N", "a value", "at most N rules"},
+	        {"unused", 'u' + CLI_LONG, NULL, NULL, "the rules not hit since --since"},
+	        {"since", 's' + CLI_LONG, "DURATION|TIME", "a value", "default 30d"},
+	        {0},
+	};
+	static const struct cli_cmd c = {
+	        .name = "ctl", .usage = "usage: detour ctl stats [OPTIONS]\n\n", .opts = t};
+	char q[600] = "", path[700], *body;
 	bool unused = false;
 	const char *since = "30d";
+	struct cli_parser p;
+	int k;
 
-	for (int i = 0; i < argc; i++) {
-		const char *k = argv[i];
-		if (!strcmp(k, "--unused")) {
+	cli_parse_init(&p, &c, argc, argv);
+	while ((k = cli_next(&p)) != CLI_END) {
+		if (k == CLI_BAD)
+			return 2;
+		if (k == 'u' + CLI_LONG)
 			unused = true;
-			continue;
-		}
-		if (i + 1 == argc)
-			return bad("option needs a value", k);
-		if (!strcmp(k, "--since"))
-			since = argv[++i];
-		else if (!strcmp(k, "--top"))
-			qadd(q, sizeof(q), "top", argv[++i]);
-		else if (!strcmp(k, "--limit"))
-			qadd(q, sizeof(q), "limit", argv[++i]);
+		else if (k == 's' + CLI_LONG)
+			since = p.arg;
 		else
-			return bad("unknown option", k);
+			qadd(q, sizeof(q), k == 'T' + CLI_LONG ? "top" : "limit", p.arg);
 	}
+	if (cli_operand(&p) < argc)
+		return cli_unknown(&c, argv[cli_operand(&p)]);
 	if (unused) {
-		char t[64];
+		char tm[64];
 		int64_t d = detour_parse_duration(since, strlen(since));
 		if (d > 0) {
 			time_t s = time(NULL) - (time_t)d;
 			struct tm gt;
 			gmtime_r(&s, &gt);
-			strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &gt);
-		} else if (to_rfc3339(since, t)) {
+			strftime(tm, sizeof(tm), "%Y-%m-%dT%H:%M:%SZ", &gt);
+		} else if (to_rfc3339(since, tm)) {
 			return bad("bad --since", since);
 		}
-		qadd(q, sizeof(q), "unused_since", t);
+		qadd(q, sizeof(q), "unused_since", tm);
 	}
-	char path[700];
 	snprintf(path, sizeof(path), "/stats%s", q);
 	return finish_call(cl, "GET", path, NULL, &body, print_stats);
+}
+
+/* audit [--limit N] */
+static int cmd_audit(struct client *cl, int argc, char **argv)
+{
+	static const struct cli_opt t[] = {
+	        {"limit", 'l' + CLI_LONG, "N", "a value", "the N latest changes"},
+	        {0},
+	};
+	static const struct cli_cmd c = {
+	        .name = "ctl", .usage = "usage: detour ctl audit [--limit N]\n\n", .opts = t};
+	char path[100] = "/audit", *body;
+	struct cli_parser p;
+	int k;
+
+	cli_parse_init(&p, &c, argc, argv);
+	while ((k = cli_next(&p)) != CLI_END) {
+		if (k == CLI_BAD)
+			return 2;
+		snprintf(path, sizeof(path), "/audit?limit=%d", atoi(p.arg));
+	}
+	if (cli_operand(&p) < argc)
+		return bad("audit takes --limit N", NULL);
+	return finish_call(cl, "GET", path, NULL, &body, print_audit);
+}
+
+static int cmd_metrics(struct client *cl)
+{
+	char *body;
+	long st = call(cl, "GET", "/metrics", NULL, &body);
+
+	if (st != 200)
+		return finish(cl, st, body, NULL);
+	fputs(body, stdout);
+	free(body);
+	return 0;
+}
+
+/* Runs the command argv[0] with its arguments. */
+static int run(struct client *cl, int argc, char **argv)
+{
+	const char *c = argv[0];
+	char *body;
+
+	if (!strcmp(c, "rules"))
+		return cmd_rules(cl, argc - 1, argv + 1);
+	if (!strcmp(c, "maintenance"))
+		return cmd_maint(cl, argc - 1, argv + 1);
+	if (!strcmp(c, "stats"))
+		return cmd_stats(cl, argc, argv);
+	if (!strcmp(c, "audit"))
+		return cmd_audit(cl, argc, argv);
+	if (!strcmp(c, "reload") && argc == 1)
+		return finish_call(cl, "POST", "/reload", "{}", &body, print_reload);
+	if (!strcmp(c, "metrics") && argc == 1)
+		return cmd_metrics(cl);
+	if (!strcmp(c, "health") && argc == 1)
+		return finish_call(cl, "GET", "/healthz", NULL, &body, NULL);
+	cli_help(&cmd, stderr);
+	return 2;
 }
 
 static int load_client(struct client *cl, const char *conf_path, const char *admin,
@@ -518,89 +644,69 @@ static int load_client(struct client *cl, const char *conf_path, const char *adm
 	return 0;
 }
 
+/* The options before the command. Returns -1 to go on, with the command
+ * at argv[*first], or an exit status. */
+static int parse_options(int argc, char **argv, struct client *cl, const char **conf,
+                         const char **admin, const char **token, int *first)
+{
+	struct cli_parser p;
+	int k;
+
+	cli_parse_init(&p, &cmd, argc, argv);
+	while ((k = cli_next(&p)) != CLI_END) {
+		switch (k) {
+		case 'c':
+			*conf = p.arg;
+			break;
+		case 'a' + CLI_LONG:
+			*admin = p.arg;
+			break;
+		case 't' + CLI_LONG:
+			*token = p.arg;
+			break;
+		case 'j' + CLI_LONG:
+			cl->json = true;
+			break;
+		case 'h':
+			cli_help(&cmd, stdout);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	*first = cli_operand(&p);
+	if (*first == argc) {
+		cli_help(&cmd, stderr);
+		return 2;
+	}
+	return -1;
+}
+
 int cmd_ctl(int argc, char **argv)
 {
 	struct client cl = {0};
 	const char *conf = NULL, *admin = NULL, *token = NULL;
-	int i = 1, rc;
-	char *body;
+	int first, n = 0, rc;
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		}
-		if (!strcmp(argv[i], "--json")) {
-			cl.json = true;
-			continue;
-		}
-		if (i + 1 == argc)
-			return bad("option needs a value", argv[i]);
-		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config"))
-			conf = argv[++i];
-		else if (!strcmp(argv[i], "--admin"))
-			admin = argv[++i];
-		else if (!strcmp(argv[i], "--token-file"))
-			token = argv[++i];
-		else
-			return bad("unknown option", argv[i]);
-	}
-	if (i == argc) {
-		usage(stderr);
-		return 2;
-	}
-	/* Options may also follow the command: take out the global ones. */
-	int n = 0;
-	char **rest = calloc((size_t)(argc - i) + 1, sizeof(*rest));
+	rc = parse_options(argc, argv, &cl, &conf, &admin, &token, &first);
+	if (rc >= 0)
+		return rc;
+	/* --json may also follow the command: take it out. */
+	char **rest = calloc((size_t)(argc - first) + 1, sizeof(*rest));
 	if (rest == NULL)
 		return 2;
-	for (int k = i; k < argc; k++) {
+	for (int k = first; k < argc; k++) {
 		if (!strcmp(argv[k], "--json"))
 			cl.json = true;
 		else
 			rest[n++] = argv[k];
 	}
 	rc = load_client(&cl, conf, admin, token);
-	if (rc) {
-		free(rest);
-		return rc;
+	if (rc == 0) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = run(&cl, n, rest);
+		curl_global_cleanup();
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	const char *cmd = rest[0];
-	if (!strcmp(cmd, "rules"))
-		rc = cmd_rules(&cl, n - 1, rest + 1);
-	else if (!strcmp(cmd, "maintenance"))
-		rc = cmd_maint(&cl, n - 1, rest + 1);
-	else if (!strcmp(cmd, "stats"))
-		rc = cmd_stats(&cl, n - 1, rest + 1);
-	else if (!strcmp(cmd, "reload") && n == 1)
-		rc = finish_call(&cl, "POST", "/reload", "{}", &body, print_reload);
-	else if (!strcmp(cmd, "metrics") && n == 1) {
-		long st = call(&cl, "GET", "/metrics", NULL, &body);
-		if (st == 200) {
-			fputs(body, stdout);
-			free(body);
-			rc = 0;
-		} else {
-			rc = finish(&cl, st, body, NULL);
-		}
-	} else if (!strcmp(cmd, "health") && n == 1)
-		rc = finish_call(&cl, "GET", "/healthz", NULL, &body, NULL);
-	else if (!strcmp(cmd, "audit")) {
-		char path[100] = "/audit";
-		if (n == 3 && !strcmp(rest[1], "--limit"))
-			snprintf(path, sizeof(path), "/audit?limit=%d", atoi(rest[2]));
-		else if (n != 1) {
-			free(rest);
-			curl_global_cleanup();
-			return bad("audit takes --limit N", NULL);
-		}
-		rc = finish_call(&cl, "GET", path, NULL, &body, print_audit);
-	} else {
-		usage(stderr);
-		rc = 2;
-	}
-	curl_global_cleanup();
 	free(rest);
 	return rc;
 }

@@ -13,28 +13,142 @@
 
 #include "../server/server.h"
 #include "cli.h"
+#include "cli_opts.h"
+#include "cli_util.h"
 #include "detour/config.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
 #include "detour/url.h"
 
-static void usage(FILE *f)
+static const struct cli_opt optab[] = {
+        {"config", 'c', "FILE", "a file name", "take the rules files from this configuration"},
+        {NULL, 0, "RULES...", NULL, "rules files, in order (instead of a configuration)"},
+        {"header", 'H', "'N: V'", "a header ('Name: value')",
+         "a request header (conditions: if-header, if-cookie,\n"
+         "if-lang); may be repeated"},
+        {"ip", 'i' + CLI_LONG, "ADDR", "an address", "the client's address (if-ip=, sticky=ip)"},
+        {"at", 'a' + CLI_LONG, "TIME", "a time (RFC 3339)",
+         "the clock, RFC 3339 (time windows); default DETOUR_NOW,\n"
+         "else now"},
+        {"help", 'h', NULL, NULL, "this text"},
+        {0},
+};
+
+static const struct cli_cmd cmd = {
+        .name = "explain",
+        .usage = "usage: detour explain [-c FILE | RULES...] [-H 'Name: value']... [--ip ADDR]\n"
+                 "                      [--at TIME] 'METHOD URL'\n"
+                 "\n"
+                 "Shows the rule that answers the request (file:line, id), its captures and\n"
+                 "the exact response, or why no rule matches. URL is a path (/old?x=1) or an\n"
+                 "absolute URL (http://example.com/old); METHOD defaults to GET.\n"
+                 "\n",
+        .opts = optab,
+};
+
+/* What the command line asks for besides the request's headers. */
+struct args {
+	const char *conf_path; /* -c, or NULL */
+	const char *reqarg;    /* 'METHOD URL' */
+	const char *at;        /* --at, or NULL */
+	int nfiles;            /* rules files given (into conf.rules) */
+	struct sockaddr_storage peer;
+	bool have_peer;
+};
+
+/* -H 'Name: value' into rq. Returns 0, or 2 with the error printed. */
+static int add_header(struct detour_request *rq, const char *h)
 {
-	fprintf(f, "usage: detour explain [-c FILE | RULES...] [-H 'Name: value']... [--ip ADDR]\n"
-	           "                      [--at TIME] 'METHOD URL'\n"
-	           "\n"
-	           "Shows the rule that answers the request (file:line, id), its captures and\n"
-	           "the exact response, or why no rule matches. URL is a path (/old?x=1) or an\n"
-	           "absolute URL (http://example.com/old); METHOD defaults to GET.\n"
-	           "\n"
-	           "  -c, --config FILE  take the rules files from this configuration\n"
-	           "  RULES...           rules files, in order (instead of a configuration)\n"
-	           "  -H 'Name: value'   a request header (conditions: if-header, if-cookie,\n"
-	           "                     if-lang); may be repeated\n"
-	           "  --ip ADDR          the client's address (if-ip=, sticky=ip)\n"
-	           "  --at TIME          the clock, RFC 3339 (time windows); default DETOUR_NOW,\n"
-	           "                     else now\n");
+	const char *colon = strchr(h, ':');
+
+	if (colon == NULL || colon == h || rq->num_headers == DETOUR_HTTP1_MAX_HEADERS_HARD) {
+		fprintf(stderr, "detour explain: -H takes 'Name: value', found '%s'\n", h);
+		return 2;
+	}
+	struct detour_header *hd = &rq->headers[rq->num_headers++];
+	const char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	hd->name = h;
+	hd->name_len = (size_t)(colon - h);
+	hd->value = v;
+	hd->value_len = strlen(v);
+	while (hd->value_len && (v[hd->value_len - 1] == ' ' || v[hd->value_len - 1] == '\t'))
+		hd->value_len--;
+	return 0;
+}
+
+/* --ip ADDR. Returns 0, or 2 with the error printed. */
+static int set_peer(struct args *a, const char *addr)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&a->peer;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->peer;
+
+	if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+	} else {
+		fprintf(stderr, "detour explain: --ip takes an IPv4 or IPv6 address\n");
+		return 2;
+	}
+	a->have_peer = true;
+	return 0;
+}
+
+/* The options, then the operands: rules files (into conf->rules) and the
+ * request, last. Returns -1 to go on, or an exit status. */
+static int parse_options(int argc, char **argv, struct args *a, struct detour_config *conf,
+                         struct detour_request *rq)
+{
+	struct cli_parser p;
+	int k, rc = 0;
+
+	cli_parse_init(&p, &cmd, argc, argv);
+	while (rc == 0 && (k = cli_next(&p)) != CLI_END) {
+		switch (k) {
+		case 'c':
+			a->conf_path = p.arg;
+			break;
+		case 'H':
+			rc = add_header(rq, p.arg);
+			break;
+		case 'i' + CLI_LONG:
+			rc = set_peer(a, p.arg);
+			break;
+		case 'a' + CLI_LONG:
+			a->at = p.arg;
+			break;
+		case 'h':
+			cli_help(&cmd, stdout);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (rc)
+		return rc;
+	for (int i = cli_operand(&p); i < argc - 1; i++) {
+		if (a->nfiles == 0)
+			conf->nrules = 0;
+		if (a->nfiles == DETOUR_CONF_MAX_RULES) {
+			fprintf(stderr, "detour explain: too many rules files\n");
+			return 2;
+		}
+		snprintf(conf->rules[conf->nrules++], DETOUR_CONF_PATH_MAX, "%s", argv[i]);
+		a->nfiles++;
+	}
+	if (cli_operand(&p) == argc) {
+		cli_help(&cmd, stderr);
+		return 2;
+	}
+	a->reqarg = argv[argc - 1];
+	if (a->conf_path && a->nfiles) {
+		fprintf(stderr, "detour explain: give either -c FILE or rules files, not both\n");
+		return 2;
+	}
+	return -1;
 }
 
 /* Prints line `line` of file `path` (the rule as written), trimmed. */
@@ -135,88 +249,24 @@ static void explain_miss(const struct detour_table *t, const struct detour_match
 int cmd_explain(int argc, char **argv)
 {
 	static struct detour_config conf;
-	const char *conf_path = NULL, *reqarg = NULL;
+	struct args a = {0};
+	const char *conf_path, *reqarg;
 	char err[1024], method[32] = "GET", *url;
 	struct detour_diag d = {0};
 	struct detour_table *t;
 	struct detour_url u;
-	int nfiles = 0, rc = 0;
-	/* The request the conditions read (rules3): method, -H headers, --ip. */
+	int nfiles, rc;
+	/* The request the conditions read: method, -H headers, --ip. */
 	static struct detour_request rq;
-	struct sockaddr_storage peer;
-	bool have_peer = false;
-	const char *at = getenv("DETOUR_NOW");
-	memset(&peer, 0, sizeof(peer));
 
 	detour_config_defaults(&conf);
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
-			if (++i == argc) {
-				fprintf(stderr, "detour explain: %s needs a file name\n",
-				        argv[i - 1]);
-				return 2;
-			}
-			conf_path = argv[i];
-		} else if ((!strcmp(argv[i], "-H") || !strcmp(argv[i], "--header")) &&
-		           i + 1 < argc - 1) {
-			const char *h = argv[++i], *colon = strchr(h, ':');
-			if (colon == NULL || colon == h ||
-			    rq.num_headers == DETOUR_HTTP1_MAX_HEADERS_HARD) {
-				fprintf(stderr,
-				        "detour explain: -H takes 'Name: value', found '%s'\n", h);
-				return 2;
-			}
-			struct detour_header *hd = &rq.headers[rq.num_headers++];
-			const char *v = colon + 1;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			hd->name = h;
-			hd->name_len = (size_t)(colon - h);
-			hd->value = v;
-			hd->value_len = strlen(v);
-			while (hd->value_len &&
-			       (v[hd->value_len - 1] == ' ' || v[hd->value_len - 1] == '\t'))
-				hd->value_len--;
-		} else if (!strcmp(argv[i], "--ip") && i + 1 < argc - 1) {
-			const char *a = argv[++i];
-			struct sockaddr_in *v4 = (struct sockaddr_in *)&peer;
-			struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&peer;
-			if (inet_pton(AF_INET, a, &v4->sin_addr) == 1) {
-				v4->sin_family = AF_INET;
-			} else if (inet_pton(AF_INET6, a, &v6->sin6_addr) == 1) {
-				v6->sin6_family = AF_INET6;
-			} else {
-				fprintf(stderr,
-				        "detour explain: --ip takes an IPv4 or IPv6 address\n");
-				return 2;
-			}
-			have_peer = true;
-		} else if (!strcmp(argv[i], "--at") && i + 1 < argc - 1) {
-			at = argv[++i];
-		} else if (i == argc - 1) {
-			reqarg = argv[i];
-		} else {
-			if (nfiles == 0)
-				conf.nrules = 0;
-			if (nfiles == DETOUR_CONF_MAX_RULES) {
-				fprintf(stderr, "detour explain: too many rules files\n");
-				return 2;
-			}
-			snprintf(conf.rules[conf.nrules++], DETOUR_CONF_PATH_MAX, "%s", argv[i]);
-			nfiles++;
-		}
-	}
-	if (reqarg == NULL) {
-		usage(stderr);
-		return 2;
-	}
-	if (conf_path && nfiles) {
-		fprintf(stderr, "detour explain: give either -c FILE or rules files, not both\n");
-		return 2;
-	}
+	rc = parse_options(argc, argv, &a, &conf, &rq);
+	if (rc >= 0)
+		return rc;
+	rc = 0;
+	conf_path = a.conf_path;
+	reqarg = a.reqarg;
+	nfiles = a.nfiles;
 	if (!conf_path && !nfiles && access("detour.conf", F_OK) == 0)
 		conf_path = "detour.conf";
 	if (conf_path && detour_config_load(&conf, conf_path, &d) != DETOUR_OK) {
@@ -289,24 +339,21 @@ int cmd_explain(int argc, char **argv)
 	        .query = u.query.p,
 	        .query_len = u.query.len,
 	        .req = &rq,
-	        .peer = have_peer ? (const struct sockaddr *)&peer : NULL,
+	        .peer = a.have_peer ? (const struct sockaddr *)&a.peer : NULL,
 	};
 	struct detour_match m;
 	char date[DETOUR_DATE_LEN + 1];
-	time_t now = time(NULL);
+	struct cli_clock clock;
 
 	/* The clock: --at, else DETOUR_NOW (as the server reads it), else now. */
-	if (at && *at) {
-		int64_t tt;
-		if (detour_parse_time(at, strlen(at), &tt) != 0) {
-			fprintf(stderr, "detour explain: '%s' is not an RFC 3339 time\n", at);
-			free(path);
-			free(url);
-			detour_table_free(t);
-			return 2;
-		}
-		now = (time_t)tt;
+	if (cli_clock(a.at, &clock)) {
+		fprintf(stderr, "detour explain: '%s' is not an RFC 3339 time\n", clock.value);
+		free(path);
+		free(url);
+		detour_table_free(t);
+		return 2;
 	}
+	time_t now = clock.now;
 	q.now = now;
 	rq.method = method;
 	rq.method_len = strlen(method);
@@ -324,9 +371,8 @@ int cmd_explain(int argc, char **argv)
 
 	detour_http_date(now, date);
 	printf("request   %s %s\n", method, url);
-	if (at && *at)
-		printf("clock     %s (%s)\n", date,
-		       getenv("DETOUR_NOW") && at == getenv("DETOUR_NOW") ? "DETOUR_NOW" : "--at");
+	if (clock.source)
+		printf("clock     %s (%s)\n", date, clock.source);
 	if (((size_t)pl != u.path.len || memcmp(path, u.path.p, (size_t)pl)))
 		printf("path      %.*s (normalised)\n", (int)pl, path);
 

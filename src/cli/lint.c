@@ -7,47 +7,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "cli.h"
+#include "cli_opts.h"
+#include "cli_util.h"
 #include "detour/lint.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
 
 enum mode { M_TEXT, M_JSON, M_GRAPH, M_FIX };
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: detour lint [--json | --graph | --fix] [--at TIME] RULES...\n"
-	           "\n"
-	           "Checks rules files as one table, in order: redirect loops, chains, rules an\n"
-	           "earlier rule shadows, duplicate and conflicting sources, risky statuses.\n"
-	           "Exit status: 0 no findings, 1 warnings, 2 errors.\n"
-	           "\n"
-	           "  --json   the findings as one JSON object\n"
-	           "  --graph  the redirect graph in Graphviz DOT (dot -Tsvg)\n"
-	           "  --fix    print the rules with every chain replaced by one rule that goes\n"
-	           "           straight to the end (findings are summed up on stderr)\n"
-	           "  --at TIME  the clock for time windows, RFC 3339 (default: DETOUR_NOW when\n"
-	           "           set, as the server reads it, else the current time)\n");
-}
+static const struct cli_opt optab[] = {
+        {"json", 'j' + CLI_LONG, NULL, NULL, "the findings as one JSON object"},
+        {"graph", 'g' + CLI_LONG, NULL, NULL, "the redirect graph in Graphviz DOT (dot -Tsvg)"},
+        {"fix", 'f' + CLI_LONG, NULL, NULL,
+         "print the rules with every chain replaced by one rule that goes\n"
+         "straight to the end (findings are summed up on stderr)"},
+        {"at", 'a' + CLI_LONG, "TIME", "a time (RFC 3339)",
+         "the clock for time windows, RFC 3339 (default: DETOUR_NOW when\n"
+         "set, as the server reads it, else the current time)"},
+        {"help", 'h', NULL, NULL, "this text"},
+        {0},
+};
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
+static const struct cli_cmd cmd = {
+        .name = "lint",
+        .usage = "usage: detour lint [--json | --graph | --fix] [--at TIME] RULES...\n"
+                 "\n"
+                 "Checks rules files as one table, in order: redirect loops, chains, rules an\n"
+                 "earlier rule shadows, duplicate and conflicting sources, risky statuses.\n"
+                 "Exit status: 0 no findings, 1 warnings, 2 errors.\n"
+                 "\n",
+        .opts = optab,
+};
 
 static void rule_loc(const struct detour_ruleset *rs, uint32_t i, const char **file, unsigned *line)
 {
@@ -80,38 +72,71 @@ static void summary(FILE *f, const struct detour_lint_result *res, size_t nrules
 	        res->warnings == 1 ? "" : "s");
 }
 
-static void print_json(const struct detour_ruleset *rs, const struct detour_lint_result *res,
-                       size_t nrules)
+/* The other rules of a finding: [{"file":...,"line":...}, ...]. */
+static json_t *json_related(const struct detour_ruleset *rs, const struct detour_lint_finding *f)
 {
-	printf("{\"rules\":%zu,\"errors\":%zu,\"warnings\":%zu,\"findings\":[", nrules, res->errors,
-	       res->warnings);
-	for (size_t i = 0; i < res->n; i++) {
-		const struct detour_lint_finding *f = &res->v[i];
-		printf("%s{\"code\":", i ? "," : "");
-		json_str(stdout, detour_lint_code_name(f->code));
-		printf(",\"severity\":");
-		json_str(stdout, detour_lint_severity_name(f->severity));
-		printf(",\"file\":");
-		json_str(stdout, f->file);
-		printf(",\"line\":%u,\"message\":", f->line);
-		json_str(stdout, f->message);
-		printf(",\"fix\":");
-		if (f->fix)
-			json_str(stdout, f->fix);
-		else
-			printf("null");
-		printf(",\"related\":[");
-		for (size_t k = 0; k < f->nrelated; k++) {
-			const char *file;
-			unsigned line;
-			rule_loc(rs, f->related[k], &file, &line);
-			printf("%s{\"file\":", k ? "," : "");
-			json_str(stdout, file);
-			printf(",\"line\":%u}", line);
+	json_t *rel = json_array();
+	int err = 0;
+
+	for (size_t k = 0; k < f->nrelated; k++) {
+		const char *file;
+		unsigned line;
+		json_t *r = json_object();
+		rule_loc(rs, f->related[k], &file, &line);
+		err |= json_object_set_new(r, "file", cli_json_str(file));
+		err |= json_object_set_new(r, "line", json_integer(line));
+		if (err) {
+			json_decref(r);
+			break;
 		}
-		printf("]}");
+		err |= json_array_append_new(rel, r); /* r is rel's, even on failure */
 	}
-	printf("]}\n");
+	if (err) {
+		json_decref(rel);
+		return NULL;
+	}
+	return rel;
+}
+
+/* The findings as one JSON object on one line (docs/lint.md). Every value
+ * is complete before it is added to its parent, so that a failure (out of
+ * memory) frees the whole tree. */
+static int print_json(const struct detour_ruleset *rs, const struct detour_lint_result *res,
+                      size_t nrules)
+{
+	json_t *o = json_object(), *v = json_array();
+	int err = 0;
+
+	for (size_t i = 0; i < res->n && !err; i++) {
+		const struct detour_lint_finding *f = &res->v[i];
+		json_t *j = json_object();
+		err |= json_object_set_new(j, "code", json_string(detour_lint_code_name(f->code)));
+		err |= json_object_set_new(j, "severity",
+		                           json_string(detour_lint_severity_name(f->severity)));
+		err |= json_object_set_new(j, "file", cli_json_str(f->file));
+		err |= json_object_set_new(j, "line", json_integer(f->line));
+		err |= json_object_set_new(j, "message", cli_json_str(f->message));
+		err |= json_object_set_new(j, "fix", cli_json_str(f->fix));
+		err |= json_object_set_new(j, "related", json_related(rs, f));
+		if (err) {
+			json_decref(j);
+			break;
+		}
+		err |= json_array_append_new(v, j); /* j is v's, even on failure */
+	}
+	err |= json_object_set_new(o, "rules", json_integer((json_int_t)nrules));
+	err |= json_object_set_new(o, "errors", json_integer((json_int_t)res->errors));
+	err |= json_object_set_new(o, "warnings", json_integer((json_int_t)res->warnings));
+	if (err) {
+		json_decref(v);
+		json_decref(o);
+		return -1;
+	}
+	if (json_object_set_new(o, "findings", v)) { /* v is o's, even on failure */
+		json_decref(o);
+		return -1;
+	}
+	return cli_json_print(o, stdout);
 }
 
 /* A DOT string: '"' and '\' escaped; nl_escape keeps "\n" sequences we add. */
@@ -208,15 +233,10 @@ static char *slurp(const char *path, size_t *len)
 	if (f == NULL)
 		return NULL;
 	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *nb = realloc(buf, cap);
-			if (nb == NULL) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
+		if (BASE_GROW(buf, cap, n + 4096 + 1)) {
+			free(buf);
+			fclose(f);
+			return NULL;
 		}
 		size_t k = fread(buf + n, 1, cap - n - 1, f);
 		n += k;
@@ -292,124 +312,144 @@ static int print_fixed(const struct detour_ruleset *rs, const struct detour_lint
 	return 0;
 }
 
-int cmd_lint(int argc, char **argv)
+/* The options: the output mode and --at (NULL when not given). Returns -1
+ * to go on, with the rules files from argv[*first], or an exit status. */
+static int parse_options(int argc, char **argv, enum mode *mode, const char **at, int *first)
 {
-	enum mode mode = M_TEXT;
+	struct cli_parser p;
+	int k;
+
+	cli_parse_init(&p, &cmd, argc, argv);
+	while ((k = cli_next(&p)) != CLI_END) {
+		enum mode m;
+		switch (k) {
+		case 'j' + CLI_LONG:
+			m = M_JSON;
+			break;
+		case 'g' + CLI_LONG:
+			m = M_GRAPH;
+			break;
+		case 'f' + CLI_LONG:
+			m = M_FIX;
+			break;
+		case 'a' + CLI_LONG:
+			*at = p.arg;
+			continue;
+		case 'h':
+			cli_help(&cmd, stdout);
+			return 0;
+		default:
+			return 2;
+		}
+		if (*mode != M_TEXT && *mode != m) {
+			fprintf(stderr, "detour lint: give one of --json, --graph, --fix\n");
+			return 2;
+		}
+		*mode = m;
+	}
+	*first = cli_operand(&p);
+	if (*first == argc) {
+		cli_help(&cmd, stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* The rules files, in order, as one table. Returns 0, or 2 with the error
+ * printed. */
+static int load(char **files, int nfiles, struct detour_table **t)
+{
 	struct detour_ruleset *rs;
-	struct detour_table *t = NULL;
 	struct detour_diag d = {0};
 	char err[1024];
-	int nfiles = 0;
-	const char *at = getenv("DETOUR_NOW");
-	bool at_env = at && *at;
-	struct detour_lint_opts opts = {0};
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		}
-	}
 	rs = detour_ruleset_new();
 	if (rs == NULL) {
 		fprintf(stderr, "detour lint: out of memory\n");
 		return 2;
 	}
-	for (int i = 1; i < argc; i++) {
-		enum mode m = M_TEXT;
-		if (!strcmp(argv[i], "--at")) {
-			if (i + 1 == argc) {
-				fprintf(stderr, "detour lint: --at needs a time (RFC 3339)\n");
-				detour_ruleset_free(rs);
-				return 2;
-			}
-			at = argv[++i];
-			at_env = false;
-			continue;
-		}
-		if (!strcmp(argv[i], "--json"))
-			m = M_JSON;
-		else if (!strcmp(argv[i], "--graph"))
-			m = M_GRAPH;
-		else if (!strcmp(argv[i], "--fix"))
-			m = M_FIX;
-		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "detour lint: unknown option '%s'\n", argv[i]);
-			usage(stderr);
-			detour_ruleset_free(rs);
-			return 2;
-		}
-		if (m != M_TEXT) {
-			if (mode != M_TEXT && mode != m) {
-				fprintf(stderr,
-				        "detour lint: give one of --json, --graph, --fix\n");
-				detour_ruleset_free(rs);
-				return 2;
-			}
-			mode = m;
-			continue;
-		}
-		if (detour_ruleset_load_file(rs, argv[i], &d) != DETOUR_OK) {
+	for (int i = 0; i < nfiles; i++) {
+		if (detour_ruleset_load_file(rs, files[i], &d) != DETOUR_OK) {
 			fprintf(stderr, "detour lint: %s\n",
 			        detour_diag_format(&d, err, sizeof(err)));
 			detour_ruleset_free(rs);
 			return 2;
 		}
-		nfiles++;
 	}
-	if (nfiles == 0) {
-		usage(stderr);
-		detour_ruleset_free(rs);
-		return 2;
-	}
-	/* The clock of time windows: --at, else DETOUR_NOW as the server reads
-	 * it (and says so on stderr, as loudly as the server), else now. */
-	if (at && *at) {
-		int64_t tt;
-		if (detour_parse_time(at, strlen(at), &tt) != 0) {
-			fprintf(stderr, "detour lint: %s '%s' is not an RFC 3339 time\n",
-			        at_env ? "DETOUR_NOW" : "--at", at);
-			detour_ruleset_free(rs);
-			return 2;
-		}
-		opts.now = (time_t)tt;
-		if (at_env)
-			fprintf(stderr, "detour lint: DETOUR_NOW is set: the clock is %s\n", at);
-	}
-	if (detour_table_build(rs, &t, &d) != DETOUR_OK) {
+	if (detour_table_build(rs, t, &d) != DETOUR_OK) {
 		fprintf(stderr, "detour lint: %s\n", detour_diag_format(&d, err, sizeof(err)));
 		return 2;
 	}
-	rs = NULL;
+	return 0;
+}
 
+/* Prints the findings in the mode asked for; returns the exit status. */
+static int print(enum mode mode, const struct detour_table *t, const struct detour_lint_result *res,
+                 time_t now)
+{
 	const struct detour_ruleset *trs = detour_table_rules(t);
 	size_t nrules = detour_ruleset_count(trs);
+	int rc = res->errors ? 2 : res->warnings ? 1 : 0;
+
+	switch (mode) {
+	case M_TEXT:
+		print_text(res, nrules);
+		summary(stdout, res, nrules);
+		break;
+	case M_JSON:
+		if (print_json(trs, res, nrules) < 0) {
+			fprintf(stderr, "detour lint: out of memory\n");
+			rc = 2;
+		}
+		break;
+	case M_GRAPH:
+		print_graph(t, res, now);
+		summary(stderr, res, nrules);
+		break;
+	case M_FIX:
+		if (print_fixed(trs, res) < 0)
+			rc = 2;
+		summary(stderr, res, nrules);
+		break;
+	}
+	return rc;
+}
+
+int cmd_lint(int argc, char **argv)
+{
+	enum mode mode = M_TEXT;
+	const char *at = NULL;
+	struct detour_table *t = NULL;
+	struct detour_lint_opts opts = {0};
 	struct detour_lint_result res;
+	struct cli_clock clock;
+	int first, rc;
+
+	rc = parse_options(argc, argv, &mode, &at, &first);
+	if (rc >= 0)
+		return rc;
+	if (load(argv + first, argc - first, &t))
+		return 2;
+	/* The clock of time windows; DETOUR_NOW is said on stderr, as loudly
+	 * as the server says it. */
+	if (cli_clock(at, &clock)) {
+		fprintf(stderr, "detour lint: %s '%s' is not an RFC 3339 time\n", clock.source,
+		        clock.value);
+		detour_table_free(t);
+		return 2;
+	}
+	if (clock.source)
+		opts.now = clock.now;
+	if (clock.source && !strcmp(clock.source, "DETOUR_NOW"))
+		fprintf(stderr, "detour lint: DETOUR_NOW is set: the clock is %s\n", clock.value);
+
 	if (detour_lint(t, &opts, &res) != DETOUR_OK) {
 		fprintf(stderr, "detour lint: out of memory\n");
 		detour_lint_result_fini(&res);
 		detour_table_free(t);
 		return 2;
 	}
-	int rc = res.errors ? 2 : res.warnings ? 1 : 0;
-	switch (mode) {
-	case M_TEXT:
-		print_text(&res, nrules);
-		summary(stdout, &res, nrules);
-		break;
-	case M_JSON:
-		print_json(trs, &res, nrules);
-		break;
-	case M_GRAPH:
-		print_graph(t, &res, opts.now);
-		summary(stderr, &res, nrules);
-		break;
-	case M_FIX:
-		if (print_fixed(trs, &res) < 0)
-			rc = 2;
-		summary(stderr, &res, nrules);
-		break;
-	}
+	rc = print(mode, t, &res, opts.now);
 	detour_lint_result_fini(&res);
 	detour_table_free(t);
 	return rc;

@@ -1,11 +1,14 @@
-/* detour: the command line. One subcommand per file (serve.c, explain.c,
- * check.c, ...); this file only dispatches. Only main() exits. */
+/* detour: the command line. One subcommand per file (explain.c, check.c,
+ * ...; serve in src/server/serve.c); this file only dispatches. Only main()
+ * exits. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "detour/common.h"
 
+/* The commands, in the order the help lists them. */
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -18,6 +21,14 @@ static const struct command {
         {"lint", cmd_lint, "find loops, chains, shadowed and duplicate rules, risky choices"},
 };
 
+/* detour's own options, before the command. The help lists the commands
+ * instead of these two, and names both in its last line. */
+static const struct cli_opt optab[] = {
+        {"version", 'V', NULL, NULL, "print the version"},
+        {"help", 'h', NULL, NULL, "this text"},
+        {0},
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: detour <command> [options]\n\ncommands:\n");
@@ -27,24 +38,42 @@ static void usage(FILE *f)
 	           "'detour --version' prints the version.\n");
 }
 
+static const struct cli_cmd cmd = {
+        .help = usage,
+        .opts = optab,
+        .stop_at_operand = true, /* the command's options are its own */
+};
+
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
+	struct cli_parser p;
+	int k, first;
+
+	cli_parse_init(&p, &cmd, argc, argv);
+	while ((k = cli_next(&p)) != CLI_END) {
+		if (k == 'V') {
+			printf("detour %s\n", DETOUR_VERSION);
+			return 0;
+		}
+		if (k == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		return 2;
+	}
+	first = cli_operand(&p);
+	if (first == argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("detour %s\n", DETOUR_VERSION);
-		return 0;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[first], "help")) {
 		usage(stdout);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "detour: unknown command '%s'\n\n", argv[1]);
+		if (!strcmp(argv[first], commands[i].name))
+			return commands[i].run(argc - first, argv + first);
+	fprintf(stderr, "detour: unknown command '%s'\n\n", argv[first]);
 	usage(stderr);
 	return 2;
 }

@@ -150,6 +150,18 @@ def test_json_clean_and_escaping(tmp_path):
     assert doc["findings"][0]["code"] == "self-redirect"
 
 
+def test_json_file_name_not_utf8(tmp_path):
+    # A file name is bytes: one that is not UTF-8 still gives valid JSON,
+    # each stray byte read as the Latin-1 character of the same value.
+    name = b"caf\xe9\x01.rules"
+    (tmp_path / os.fsdecode(name)).write_text("/a /a\n")
+    p = subprocess.run([BIN, "lint", "--json", name], cwd=str(tmp_path), capture_output=True,
+                       timeout=30)
+    assert p.returncode == 2, p.stderr
+    doc = json.loads(p.stdout.decode("utf-8"))
+    assert doc["findings"][0]["file"] == "caf\u00e9\u0001.rules"
+
+
 GRAPH_RULES = """\
 /a      /b       302
 /b      /c       302

@@ -1,9 +1,12 @@
-/* detour check: shared between check.c (the command line), check_fetch.c
- * (the libcurl transfers), check_hop.c (a response, its findings and the next
- * step), check_input.c (--input), check_out.c (table and JSON output) and
- * check_against.c (--against). Private to src/cli. */
-#ifndef DETOUR_CLI_CHECK_H
-#define DETOUR_CLI_CHECK_H
+/* detour check: the leaf every part of the command stands on. The types of
+ * a run (options, chains, hops, findings) and the helpers on them; nothing
+ * here calls another check file. Above it: check_hop.c (one response: its
+ * findings and the next step), check_out.c (table and JSON output),
+ * check_input.c (--input), check_against.c (--against), check_fetch.c (the
+ * libcurl transfers, calling check_hop.c and check_out.c), and check.c (the
+ * command line) on top. Private to src/cli; see docs/internals/cli.md. */
+#ifndef DETOUR_CLI_CHECK_UTIL_H
+#define DETOUR_CLI_CHECK_UTIL_H
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -99,11 +102,19 @@ struct chain {
 	struct timespec t0;
 };
 
-/* New memory (a copy of s, NULL for NULL; s[0..n) NUL-terminated); out of
- * memory prints a message and exits 2, as check_realloc does. */
+/* Out of memory: prints "detour check: out of memory" and exits 2, the
+ * status of a network or usage error. The one exit of detour check outside
+ * main(): every allocation of a run is small, and a check that cannot
+ * allocate cannot report anything either. */
+void check_oom(void) __attribute__((noreturn));
+
+/* malloc, realloc and copies of strings that call check_oom instead of
+ * returning NULL. check_strdup(NULL) is NULL; check_strndup copies s[0..n)
+ * and NUL-terminates it. */
+void *check_xmalloc(size_t n);
+void *check_realloc(void *p, size_t n);
 char *check_strdup(const char *s);
 char *check_strndup(const char *s, size_t n);
-void *check_realloc(void *p, size_t n);
 
 /* Adds a finding to c (the message is copied). */
 void check_finding(struct chain *c, enum detour_finding f, int hop, const char *fmt, ...)
@@ -112,45 +123,20 @@ void check_finding(struct chain *c, enum detour_finding f, int hop, const char *
 /* Appends a zeroed hop to c and returns it (valid until the next call). */
 struct hop *check_new_hop(struct chain *c);
 
-/* Takes the response to c's last hop (status and reason already set, the
- * header block in c->hbuf, the body in c->body) into c->jar and hsts (NULL:
- * none), fills the hop, adds its findings and applies it to c->req. Returns
- * true when c->req is now the next request to send, false when the chain
- * ends here. */
-bool check_response(struct chain *c, struct detour_hsts *hsts);
-
-/* Chain-level findings, once the chain has ended; sets c->redirects and
- * c->final_status. */
-void check_conclude(struct chain *c);
-
-/* Reads a whole file into new memory (NUL-terminated, *len bytes before the
- * NUL); NULL with errno set when it cannot be read. */
-char *check_read_file(const char *path, size_t *len);
-
 /* Appends a chain for url with its expectation (st 0: none; loc may be NULL)
  * to *v (grown as needed; the strings are copied). */
 void check_add_chain(struct chain **v, size_t *n, size_t *cap, const char *url, int st,
                      const char *loc);
 
-/* Reads --input path into *v (see check_add_chain), the expectation of o
- * for lines without one. Returns 0, or 2 with a message printed. */
-int check_read_input(const char *path, const struct check_opts *o, struct chain **v, size_t *n,
-                     size_t *cap);
-
-/* Runs every chain (at most o->parallel at once), printing each in input
- * order as soon as it and those before it are done. Returns the exit status. */
-int check_run(struct check_opts *o, struct chain *chains, size_t n);
-
-/* Prints one finished chain as a table or a JSON line, and raises
- * o->exit_code by its findings. */
-void check_print_chain(struct check_opts *o, struct chain *c);
-
-/* Frees what a chain holds (not the chain itself). */
+/* Frees what a chain holds while and after it runs (hops, findings), not
+ * its url, expectation and label, nor the chain itself. */
 void check_chain_free(struct chain *c);
 
-/* --against BASEURL RULES: builds one chain per rule with its expectation.
- * Returns 0, or 2 with a message printed. */
-int check_against(struct check_opts *o, const char *base, const char *rules, struct chain **chains,
-                  size_t *n);
+/* Frees chains[0..n) and everything they hold, and the array. */
+void check_chains_free(struct chain *chains, size_t n);
+
+/* Reads a whole file into new memory (NUL-terminated, *len bytes before the
+ * NUL); NULL with errno set when it cannot be read. */
+char *check_read_file(const char *path, size_t *len);
 
 #endif

@@ -1,0 +1,192 @@
+/* detour command line: option tables -> getopt_long and --help. */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_opts.h"
+
+/* The help texts start in this column at the latest; a longer row is
+ * followed by two spaces. */
+#define HELP_COL_MAX 22
+
+static bool is_short(int key)
+{
+	return key > 0 && key < CLI_LONG;
+}
+
+void cli_parse_init(struct cli_parser *p, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	size_t n = 0, s = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->cmd = cmd;
+	p->argc = argc;
+	p->argv = argv;
+	if (cmd->stop_at_operand)
+		p->shorts[s++] = '+';
+	p->shorts[s++] = ':'; /* a missing argument returns ':', not '?' */
+	for (const struct cli_opt *o = cmd->opts; o->name || o->arg; o++) {
+		if (o->name == NULL)
+			continue;
+		assert(n < CLI_MAX_OPTS); /* a bigger table needs a bigger CLI_MAX_OPTS */
+		p->lo[n].name = o->name;
+		p->lo[n].has_arg = o->arg ? required_argument : no_argument;
+		p->lo[n].val = o->key;
+		n++;
+		if (is_short(o->key)) {
+			p->shorts[s++] = (char)o->key;
+			if (o->arg)
+				p->shorts[s++] = ':';
+		}
+	}
+	/* getopt's state is global: optind 0 starts a new scan (and makes glibc
+	 * read the '+' again); opterr 0 leaves the messages to cli_next. */
+	optind = 0;
+	opterr = 0;
+}
+
+static const struct cli_opt *find(const struct cli_cmd *cmd, int key)
+{
+	for (const struct cli_opt *o = cmd->opts; o->name || o->arg; o++)
+		if (o->name && o->key == key)
+			return o;
+	return NULL;
+}
+
+/* The spelling of the option getopt_long just returned (or failed on):
+ * "-c" for a short letter, else "--name" from argv without "=value". */
+static void spelling(struct cli_parser *p, int key, bool long_form)
+{
+	if (!long_form && is_short(key)) {
+		snprintf(p->spelling, sizeof(p->spelling), "-%c", key);
+		return;
+	}
+	const char *a = optind > 0 && optind <= p->argc ? p->argv[optind - 1] : "";
+	/* A long option with its argument in the next word: the option is the
+	 * word before. */
+	if (p->arg && a == p->arg && optind > 1)
+		a = p->argv[optind - 2];
+	snprintf(p->spelling, sizeof(p->spelling), "%.*s", (int)strcspn(a, "="), a);
+}
+
+/* Whether the word getopt_long just consumed was a long option. */
+static bool was_long(const struct cli_parser *p)
+{
+	const char *a = optind > 0 && optind <= p->argc ? p->argv[optind - 1] : "";
+	if (p->arg && a == p->arg && optind > 1)
+		a = p->argv[optind - 2];
+	return a[0] == '-' && a[1] == '-';
+}
+
+/* "detour NAME: " or "detour: ". */
+static void prefix(const struct cli_cmd *cmd)
+{
+	fprintf(stderr, "detour%s%s: ", cmd->name ? " " : "", cmd->name ? cmd->name : "");
+}
+
+int cli_next(struct cli_parser *p)
+{
+	int idx = -1;
+	int k = getopt_long(p->argc, p->argv, p->shorts, p->lo, &idx);
+
+	p->arg = optarg;
+	if (k == -1)
+		return CLI_END;
+	if (k == ':') {
+		/* A missing argument; glibc sets optopt to the option's key. */
+		const struct cli_opt *o = find(p->cmd, optopt);
+		p->arg = NULL;
+		spelling(p, optopt, was_long(p));
+		prefix(p->cmd);
+		fprintf(stderr, "%s needs %s\n", p->spelling,
+		        o && o->what ? o->what : "an argument");
+		return CLI_BAD;
+	}
+	if (k == '?') {
+		p->arg = NULL;
+		if (optopt && find(p->cmd, optopt) && was_long(p)) {
+			/* "--json=1": a known option given a value it does not take. */
+			spelling(p, optopt, true);
+			prefix(p->cmd);
+			fprintf(stderr, "%s takes no value\n", p->spelling);
+			return CLI_BAD;
+		}
+		if (optopt)
+			snprintf(p->spelling, sizeof(p->spelling), "-%c", optopt);
+		else
+			spelling(p, 0, true);
+		cli_unknown(p->cmd, p->spelling);
+		return CLI_BAD;
+	}
+	spelling(p, k, idx >= 0);
+	return k;
+}
+
+int cli_operand(const struct cli_parser *p)
+{
+	return optind;
+}
+
+/* The flags part of row o and its alias rows: "-c, --config FILE". */
+static size_t row_flags(const struct cli_opt *o, bool short_col, char *out, size_t cap)
+{
+	size_t n;
+
+	if (o->name == NULL)
+		return (size_t)snprintf(out, cap, "%s", o->arg);
+	if (is_short(o->key))
+		n = (size_t)snprintf(out, cap, "-%c, --%s", o->key, o->name);
+	else
+		n = (size_t)snprintf(out, cap, "%s--%s", short_col ? "    " : "", o->name);
+	if (o->arg && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, " %s", o->arg);
+	for (const struct cli_opt *a = o + 1; a->name && a->help == NULL && n < cap; a++)
+		n += (size_t)snprintf(out + n, cap - n, ", --%s%s%s", a->name, a->arg ? " " : "",
+		                      a->arg ? a->arg : "");
+	return n < cap ? n : cap - 1;
+}
+
+void cli_help(const struct cli_cmd *cmd, FILE *f)
+{
+	const struct cli_opt *o;
+	bool short_col = false;
+	size_t width = 0;
+	char flags[160];
+
+	if (cmd->help) {
+		cmd->help(f);
+		return;
+	}
+	for (o = cmd->opts; o->name || o->arg; o++)
+		if (o->name && is_short(o->key))
+			short_col = true;
+	for (o = cmd->opts; o->name || o->arg; o++) {
+		size_t n = row_flags(o, short_col, flags, sizeof(flags));
+		if (o->help && n <= HELP_COL_MAX && n > width)
+			width = n;
+	}
+	fputs(cmd->usage, f);
+	for (o = cmd->opts; o->name || o->arg; o++) {
+		if (o->help == NULL)
+			continue; /* an alias, listed with the row before */
+		size_t n = row_flags(o, short_col, flags, sizeof(flags));
+		fprintf(f, "  %s%*s", flags, n < width ? (int)(width - n + 2) : 2, "");
+		for (const char *h = o->help; *h;) {
+			size_t l = strcspn(h, "\n");
+			fprintf(f, "%.*s\n", (int)l, h);
+			h += l;
+			if (*h == '\n' && *++h)
+				fprintf(f, "%*s", (int)width + 4, "");
+		}
+	}
+	if (cmd->epilog)
+		fputs(cmd->epilog, f);
+}
+
+int cli_unknown(const struct cli_cmd *cmd, const char *what)
+{
+	prefix(cmd);
+	fprintf(stderr, "unknown option '%s'\n", what);
+	cli_help(cmd, stderr);
+	return 2;
+}

@@ -1,0 +1,95 @@
+/* detour serve: load detour.conf, then run the server. The command lives
+ * here, beside the server it starts, so that src/cli includes no server
+ * header: main.c finds cmd_serve through src/cli/cli.h. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../cli/cli.h"
+#include "../cli/cli_opts.h"
+#include "detour/config.h"
+#include "detour/rulefile.h"
+#include "detour/table.h"
+#include "server.h"
+
+static const struct cli_opt optab[] = {
+        {"config", 'c', "FILE", "a file name",
+         "configuration file (default: ./detour.conf if it exists,\n"
+         "else built-in defaults: listen 127.0.0.1:8080,\n"
+         "rules examples/site.rules)"},
+        {"test", 't', NULL, NULL, "check the configuration and the rules, then exit 0 or 1"},
+        {"help", 'h', NULL, NULL, "this text"},
+        {0},
+};
+
+static const struct cli_cmd cmd = {
+        .name = "serve",
+        .usage = "usage: detour serve [-c FILE] [-t]\n"
+                 "\n"
+                 "Answers HTTP requests with redirects from the rules files named in the\n"
+                 "configuration (see docs/config.md).\n"
+                 "\n",
+        .epilog = "\n"
+                  "Signals: SIGHUP reloads, SIGUSR1 reopens logs, SIGTERM/SIGINT drain and "
+                  "exit.\n",
+        .opts = optab,
+};
+
+/* serve -t: builds the table as a reload would, and says how it went. */
+static int test_config(const struct detour_config *conf, const char *path)
+{
+	char err[1024];
+	struct detour_table *t = server_build_table(conf, err, sizeof(err));
+
+	if (t == NULL) {
+		fprintf(stderr, "detour: %s\n", err);
+		return 1;
+	}
+	printf("detour: configuration %s is ok: %zu rules from %u file%s\n",
+	       path ? path : "(built-in defaults)", detour_ruleset_count(detour_table_rules(t)),
+	       conf->nrules, conf->nrules == 1 ? "" : "s");
+	detour_table_free(t);
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static struct detour_config conf;
+	const char *path = NULL;
+	bool test = false;
+	struct detour_diag d = {0};
+	char err[1024];
+	struct cli_parser p;
+	int k;
+
+	cli_parse_init(&p, &cmd, argc, argv);
+	while ((k = cli_next(&p)) != CLI_END) {
+		switch (k) {
+		case 'c':
+			path = p.arg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'h':
+			cli_help(&cmd, stdout);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (cli_operand(&p) < argc)
+		return cli_unknown(&cmd, argv[cli_operand(&p)]);
+
+	if (path == NULL && access("detour.conf", F_OK) == 0)
+		path = "detour.conf";
+	if (path) {
+		if (detour_config_load(&conf, path, &d) != DETOUR_OK) {
+			fprintf(stderr, "detour: %s\n", detour_diag_format(&d, err, sizeof(err)));
+			return 1;
+		}
+	} else {
+		detour_config_defaults(&conf);
+	}
+	return test ? test_config(&conf, path) : server_run(&conf, path);
+}
