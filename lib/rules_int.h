@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "detour/rule.h"
 #include "detour/rulefile.h"
-#include "detour/table.h"
 
 /* ------------------------------------------------------------------ regex */
 

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "detour/rule.h"
 #include "detour/rulefile.h"
-#include "detour/table.h"
 
 struct detour_ruleset {
 	struct detour_arena arena; /* every string of every rule, and the file names */

@@ -9,37 +9,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "detour/common.h"
-#include "detour/http1.h"
-#include "detour/rulefile.h"
-
-#define DETOUR_MAX_CAPTURES 16
+#include "detour/rule.h"
 
 struct detour_table;
-
-/* What is matched. host is the Host header as received (port, case and a
- * trailing dot are handled by the table) or NULL; path must already be
- * normalised with detour_url_normalize_path(). req is the parsed request
- * (method, headers) that conditions read; NULL counts as a GET without
- * headers (lint, check). now is the clock that time windows compare with
- * (0: the table reads the real-time clock when a rule has a window); peer is
- * the client's address for if-ip= and sticky=ip (NULL: unknown, if-ip never
- * holds and sticky=ip falls back to a random choice). All borrowed. */
-struct detour_match_req {
-	const char *host;
-	size_t host_len;
-	bool https;
-	const char *path;
-	size_t path_len;
-	const char *query; /* without '?'; NULL when the request has none */
-	size_t query_len;
-	const struct detour_request *req;
-	time_t now;                  /* the server's clock (DETOUR_NOW may set it), 0: read it */
-	const struct sockaddr *peer; /* AF_INET or AF_INET6, or NULL */
-};
 
 /* The result: borrowed pointers into the table and into the match_req. */
 struct detour_match {

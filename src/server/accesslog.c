@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "detour/rulefile.h"
 #include "worker.h"
 
 #define ALOG_CAP      (128 * 1024)

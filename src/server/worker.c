@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "detour/respond.h"
+#include "detour/rulefile.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH    64
