@@ -22,13 +22,14 @@
 #include "detour/table.h"
 #include "detour/url.h"
 #include "hash.h"
+#include "rulelex.h"
+#include "ruleopts.h"
 #include "rules_int.h"
 #include "ruleset_int.h"
+#include "rulesrc.h"
 
 #define MAX_FIELDS 64
 #define MAX_FILES  65535
-
-const char detour_rf_empty[] = "";
 
 /* ---------------------------------------------------------------- ruleset */
 
@@ -97,24 +98,6 @@ enum detour_slash detour_ruleset_slash(const struct detour_ruleset *rs)
 	return (enum detour_slash)rs->slash;
 }
 
-/* Keeps a compiled regex so that the ruleset frees it. On failure to grow
- * the list the code is freed at once and *oom set. */
-bool detour_rf_keep_code(struct detour_ruleset *rs, void *code)
-{
-	if (rs->ncodes == rs->codes_cap) {
-		size_t cap = rs->codes_cap ? rs->codes_cap * 2 : 16;
-		void **nc = realloc(rs->codes, cap * sizeof(*nc));
-		if (nc == NULL) {
-			detour_re_free(code);
-			return false;
-		}
-		rs->codes = nc;
-		rs->codes_cap = cap;
-	}
-	rs->codes[rs->ncodes++] = code;
-	return true;
-}
-
 const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_rule *r, char *buf,
                            size_t cap)
 {
@@ -125,48 +108,6 @@ const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_
 		snprintf(buf, cap, "%s:%u", f ? f : "?", (unsigned)r->line);
 	}
 	return buf;
-}
-
-int64_t detour_parse_duration(const char *s, size_t len)
-{
-	const int64_t max = INT64_C(10) * 365 * 86400; /* ten years */
-	int64_t v = 0, mult = 1;
-	size_t i = 0;
-
-	while (i < len && s[i] >= '0' && s[i] <= '9') {
-		v = v * 10 + (s[i] - '0');
-		if (v > max)
-			return -1;
-		i++;
-	}
-	if (i == 0)
-		return -1;
-	if (i + 1 == len) {
-		switch (s[i]) {
-		case 's':
-			mult = 1;
-			break;
-		case 'm':
-			mult = 60;
-			break;
-		case 'h':
-			mult = 3600;
-			break;
-		case 'd':
-			mult = 86400;
-			break;
-		case 'w':
-			mult = 7 * 86400;
-			break;
-		default:
-			return -1;
-		}
-	} else if (i != len) {
-		return -1;
-	}
-	if (v > max / mult)
-		return -1;
-	return v * mult;
 }
 
 /* Resizes the rules array to hold cap rules (rounded up to whole pages).

@@ -15,6 +15,8 @@
 #include "detour/table.h"
 #include "detour/url.h"
 #include "hash.h"
+#include "rulelex.h"
+#include "ruleopts.h"
 #include "rules_int.h"
 #include "ruleset_int.h"
 
