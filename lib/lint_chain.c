@@ -7,7 +7,9 @@
 #include "detour/rulefile.h"
 #include "hash.h"
 
-#include "lint_int.h"
+#include "lint_chain.h"
+#include "lint_rules.h"
+#include "lint_walk.h"
 
 static void sb_example_note(const struct lint *L, struct sb *b)
 {

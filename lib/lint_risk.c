@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lint_int.h"
+#include "lint_risk.h"
+#include "lint_rules.h"
 
 /* ---------------------------------------------------------------- choices */
 

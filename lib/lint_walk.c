@@ -8,7 +8,8 @@
 #include "detour/respond.h"
 #include "detour/url.h"
 
-#include "lint_int.h"
+#include "lint_rules.h"
+#include "lint_walk.h"
 
 /* ------------------------------------------------------------------ hosts */
 
