@@ -236,7 +236,8 @@ static int build_ext(struct detour_table *t)
 	t->xslots = calloc(cap, sizeof(*t->xslots));
 	t->xmask = cap - 1;
 	t->xi = calloc(n ? n : 1, sizeof(*t->xi));
-	if (t->xslots == NULL || t->xi == NULL)
+	t->xlive = calloc(n ? n : 1, sizeof(*t->xlive));
+	if (t->xslots == NULL || t->xi == NULL || t->xlive == NULL)
 		return -1;
 	for (uint32_t e = 0; e < n; e++) {
 		size_t k = (size_t)detour_mix(x[e].rule, 0x5f) & t->xmask;
@@ -244,8 +245,8 @@ static int build_ext(struct detour_table *t)
 			k = (k + 1) & t->xmask;
 		t->xslots[k] = e + 1;
 		t->xi[e].group = NONE;
-		atomic_init(&t->xi[e].up, true);
-		atomic_init(&t->xi[e].hits, 0);
+		atomic_init(&t->xlive[e].up, true);
+		atomic_init(&t->xlive[e].hits, 0);
 		if (x[e].weight)
 			nw++;
 		if (x[e].health)
@@ -256,9 +257,10 @@ static int build_ext(struct detour_table *t)
 	if (nw == 0)
 		return 0;
 	t->groups = calloc(nw, sizeof(*t->groups));
+	t->gctr = calloc(nw, sizeof(*t->gctr));
 	t->gmembers = malloc(nw * sizeof(*t->gmembers));
 	t->origins = malloc(olen ? olen : 1);
-	if (t->groups == NULL || t->gmembers == NULL || t->origins == NULL)
+	if (t->groups == NULL || t->gctr == NULL || t->gmembers == NULL || t->origins == NULL)
 		return -1;
 
 	/* Group of each weighted rule: an open-addressing set of group ids
@@ -314,7 +316,7 @@ static int build_ext(struct detour_table *t)
 		t->groups[g].first = off;
 		off += t->groups[g].n;
 		t->groups[g].n = 0;
-		atomic_init(&t->groups[g].ctr, 0);
+		atomic_init(&t->gctr[g], 0);
 	}
 	w = 0;
 	olen = 0;
@@ -421,6 +423,8 @@ void detour_table_free(struct detour_table *t)
 	free(t->hslots);
 	free(t->xslots);
 	free(t->xi);
+	free(t->xlive);
+	free(t->gctr);
 	free(t->groups);
 	free(t->gmembers);
 	free(t->origins);

@@ -49,7 +49,7 @@ void detour_table_set_healthy(const struct detour_table *t, uint32_t rule_index,
 
 	if (t->nexts == 0 || (xi = ext_find(t, rule_index)) == NONE || t->xi[xi].group == NONE)
 		return;
-	atomic_store_explicit(&t->xi[xi].up, up, memory_order_relaxed);
+	atomic_store_explicit(&t->xlive[xi].up, up, memory_order_relaxed);
 }
 
 bool detour_table_healthy(const struct detour_table *t, uint32_t rule_index)
@@ -58,7 +58,7 @@ bool detour_table_healthy(const struct detour_table *t, uint32_t rule_index)
 
 	if (t->nexts == 0 || (xi = ext_find(t, rule_index)) == NONE || t->xi[xi].group == NONE)
 		return true;
-	return atomic_load_explicit(&t->xi[xi].up, memory_order_relaxed);
+	return atomic_load_explicit(&t->xlive[xi].up, memory_order_relaxed);
 }
 
 uint64_t detour_table_variant_hits(const struct detour_table *t, uint32_t rule_index)
@@ -67,7 +67,7 @@ uint64_t detour_table_variant_hits(const struct detour_table *t, uint32_t rule_i
 
 	if (t->nexts == 0 || (xi = ext_find(t, rule_index)) == NONE || t->xi[xi].group == NONE)
 		return 0;
-	return atomic_load_explicit(&t->xi[xi].hits, memory_order_relaxed);
+	return atomic_load_explicit(&t->xlive[xi].hits, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------ explanations */
@@ -213,7 +213,7 @@ bool detour_table_explain(const struct detour_table *t, const struct detour_matc
 		snprintf(lead, sizeof(lead), "  variant %u: ", k);
 		linef(fn, arg, "variant %u: line %u -> %s, weight %u (%.1f%%)%s", k, mr->line,
 		      mr->target, t->exts[mx].weight, 100.0 * t->exts[mx].weight / (double)total,
-		      atomic_load_explicit(&t->xi[mx].up, memory_order_relaxed)
+		      atomic_load_explicit(&t->xlive[mx].up, memory_order_relaxed)
 		              ? ""
 		              : ", unhealthy (left out while others are up)");
 		explain_member(&s, mr, &t->exts[mx], fn, arg, lead);

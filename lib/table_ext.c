@@ -143,7 +143,7 @@ bool detour_tbl_group_choose(struct search *s, const struct group *g, uint32_t *
 			continue;
 		okmask |= UINT64_C(1) << k;
 		total += t->exts[xi].weight;
-		if (atomic_load_explicit(&t->xi[xi].up, memory_order_relaxed)) {
+		if (atomic_load_explicit(&t->xlive[xi].up, memory_order_relaxed)) {
 			upmask |= UINT64_C(1) << k;
 			total_up += t->exts[xi].weight;
 		}
@@ -181,7 +181,7 @@ bool detour_tbl_group_choose(struct search *s, const struct group *g, uint32_t *
 		} else {
 			/* A counter through a 64-bit mixer: a uniform sequence with
 			 * no per-thread state. */
-			uint64_t c = atomic_fetch_add_explicit((atomic_uint_fast64_t *)&g->ctr, 1,
+			uint64_t c = atomic_fetch_add_explicit(&t->gctr[g - t->groups], 1,
 			                                       memory_order_relaxed);
 			draw = detour_mix(c, UINT64_C(0x9e3779b97f4a7c15) ^ g->first);
 			*why = WHY_RANDOM;

@@ -57,21 +57,25 @@ struct hostinfo {
 	uint64_t re_depths[2];
 };
 
-/* Table-side state of a rule extension: its group and the mutable
- * counters (atomics: workers and the health prober share the table). */
+/* Table-side facts about a rule extension, fixed at build. */
 struct xinfo {
-	uint32_t group;            /* index in groups[], NONE when not in a weighted group */
-	uint32_t pos;              /* position in its group */
+	uint32_t group;     /* index in groups[], NONE when not in a weighted group */
+	uint32_t pos;       /* position in its group */
+	const char *origin; /* health=: "https://host[:port]" (in origins), else NULL */
+};
+
+/* The mutable part of a rule extension: the only per-rule state that changes
+ * after build. Atomics, relaxed: workers and the health prober share the
+ * table; no other memory is published through them. */
+struct xlive {
 	atomic_bool up;            /* health: the target answers (starts true) */
 	atomic_uint_fast64_t hits; /* times the group chose this rule */
-	const char *origin;        /* health=: "https://host[:port]" (in origins), else NULL */
 };
 
 struct group {
 	uint32_t first, n; /* members: gmembers[first .. first + n), rule indexes, file order */
 	uint8_t sticky;    /* enum detour_sticky, of the first member */
 	char cookie[64];   /* sticky=cookie: the cookie's name */
-	atomic_uint_fast64_t ctr; /* draws, for the weighted random choice */
 };
 
 struct slot {
@@ -105,6 +109,10 @@ struct detour_table {
 	uint32_t ngroups;
 	uint32_t *gmembers;
 	char *origins;
+
+	/* Mutable after build, atomics only (see the top of this file). */
+	struct xlive *xlive;        /* per extension, as xi */
+	atomic_uint_fast64_t *gctr; /* per group: draws, for the weighted random choice */
 };
 
 struct search {

@@ -300,7 +300,7 @@ bool detour_table_match(const struct detour_table *t, const struct detour_match_
 			m->variant = s.best_variant;
 		}
 		if (t->xi[xi].group != NONE)
-			atomic_fetch_add_explicit(&t->xi[xi].hits, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&t->xlive[xi].hits, 1, memory_order_relaxed);
 	}
 	return true;
 }

@@ -1,8 +1,11 @@
-/* detour: the compiled rule table. Built once from a ruleset, immutable
- * afterwards, shared read-only by every worker thread; a reload builds a new
- * one and swaps a pointer. Matching allocates nothing and returns the rule
- * that comes first in file order among all rules that match, whatever index
- * found it (exact hash, splat prefixes, placeholder patterns). */
+/* detour: the compiled rule table. Built once from a ruleset; afterwards its
+ * rules and indexes are immutable and shared by every worker thread without
+ * locks (a reload builds a new table and swaps a pointer), and the only state
+ * that changes is atomic: the health flags of weighted-group targets
+ * (detour_table_set_healthy) and the groups' hit and draw counters. Matching
+ * allocates nothing and returns the rule that comes first in file order
+ * among all rules that match, whatever index found it (exact hash, splat
+ * prefixes, placeholder patterns, regex prefixes). */
 #ifndef DETOUR_TABLE_H
 #define DETOUR_TABLE_H
 
