@@ -535,8 +535,13 @@ detour_err detour_ruleset_load_file(struct detour_ruleset *rs, const char *path,
 	return parse_buffer(rs, path, buf, len, d);
 }
 
-detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, unsigned line,
-                                   const char *text, size_t len, struct detour_diag *d)
+/* A line's parse changes rs only when the rule is appended (parse_line adds
+ * the rule, its extension and its id last, after every check), except for an
+ * "@slash" directive, which is not a rule: add_line restores the policy. What
+ * a failed line leaves behind (its file name, its copy in the arena, regexes
+ * and zones it compiled) is owned by rs and changes no rule. */
+static detour_err add_line(struct detour_ruleset *rs, const char *name, unsigned line,
+                           const char *text, size_t len, struct detour_diag *d)
 {
 	struct pctx pc = {.rs = rs, .fname = name, .line = line, .d = d};
 	size_t n0 = rs->n;
@@ -572,4 +577,31 @@ detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, 
 		return detour_rf_perr(&pc, copy,
 		                      "expected a rule, found an empty line or a comment");
 	return DETOUR_OK;
+}
+
+detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, unsigned line,
+                                   const char *text, size_t len, struct detour_diag *d)
+{
+	uint8_t slash = rs->slash;
+	bool slash_set = rs->slash_set;
+	detour_err e = add_line(rs, name, line, text, len, d);
+
+	if (e != DETOUR_OK) {
+		rs->slash = slash;
+		rs->slash_set = slash_set;
+	}
+	return e;
+}
+
+detour_err detour_ruleset_check_line(const char *name, unsigned line, const char *text, size_t len,
+                                     struct detour_diag *d)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	detour_err e;
+
+	if (rs == NULL)
+		return nomem(d, name);
+	e = detour_ruleset_add_line(rs, name, line, text, len, d);
+	detour_ruleset_free(rs);
+	return e;
 }

@@ -50,9 +50,21 @@ detour_err detour_ruleset_load_buf(struct detour_ruleset *rs, const char *name, 
                                    size_t len, struct detour_diag *d);
 
 /* Parses one rule line (no comment handling beyond a trailing '#') and
- * appends it as if read from name:line. Used by the admin API and tests. */
+ * appends it as if read from name:line. On any error (d filled) rs is left
+ * as it was: no rule, extension or id is added and the @slash policy is
+ * unchanged, so the caller may skip the line and go on adding others (the
+ * admin API does, to serve the valid stored rules). An error may come from
+ * the line itself or from rs (an id= already used, "@slash" after rules);
+ * detour_ruleset_check_line tells them apart. Used by the admin API and tests. */
 detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, unsigned line,
                                    const char *text, size_t len, struct detour_diag *d);
+
+/* Checks one rule line on its own, as detour_ruleset_add_line into an empty
+ * ruleset would, and keeps nothing. Returns DETOUR_OK when the line is a
+ * valid rule by itself, else the error with d filled (file name and line as
+ * given). */
+detour_err detour_ruleset_check_line(const char *name, unsigned line, const char *text, size_t len,
+                                     struct detour_diag *d);
 
 size_t detour_ruleset_count(const struct detour_ruleset *rs);
 

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "detour/lint.h"
 #include "detour/rulefile.h"
+#include "detour/rules_load.h"
 #include "detour/table.h"
 
 enum mode { M_TEXT, M_JSON, M_GRAPH, M_FIX };
@@ -295,7 +296,7 @@ static int print_fixed(const struct detour_ruleset *rs, const struct detour_lint
 int cmd_lint(int argc, char **argv)
 {
 	enum mode mode = M_TEXT;
-	struct detour_ruleset *rs;
+	const char **files;
 	struct detour_table *t = NULL;
 	struct detour_diag d = {0};
 	char err[1024];
@@ -310,8 +311,8 @@ int cmd_lint(int argc, char **argv)
 			return 0;
 		}
 	}
-	rs = detour_ruleset_new();
-	if (rs == NULL) {
+	files = malloc((size_t)argc * sizeof(*files));
+	if (files == NULL) {
 		fprintf(stderr, "detour lint: out of memory\n");
 		return 2;
 	}
@@ -320,7 +321,7 @@ int cmd_lint(int argc, char **argv)
 		if (!strcmp(argv[i], "--at")) {
 			if (i + 1 == argc) {
 				fprintf(stderr, "detour lint: --at needs a time (RFC 3339)\n");
-				detour_ruleset_free(rs);
+				free(files);
 				return 2;
 			}
 			at = argv[++i];
@@ -336,30 +337,30 @@ int cmd_lint(int argc, char **argv)
 		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "detour lint: unknown option '%s'\n", argv[i]);
 			usage(stderr);
-			detour_ruleset_free(rs);
+			free(files);
 			return 2;
 		}
 		if (m != M_TEXT) {
 			if (mode != M_TEXT && mode != m) {
 				fprintf(stderr,
 				        "detour lint: give one of --json, --graph, --fix\n");
-				detour_ruleset_free(rs);
+				free(files);
 				return 2;
 			}
 			mode = m;
 			continue;
 		}
-		if (detour_ruleset_load_file(rs, argv[i], &d) != DETOUR_OK) {
-			fprintf(stderr, "detour lint: %s\n",
-			        detour_diag_format(&d, err, sizeof(err)));
-			detour_ruleset_free(rs);
-			return 2;
-		}
-		nfiles++;
+		files[nfiles++] = argv[i];
 	}
 	if (nfiles == 0) {
 		usage(stderr);
-		detour_ruleset_free(rs);
+		free(files);
+		return 2;
+	}
+	detour_err le = detour_rules_load(files, (size_t)nfiles, &t, &d);
+	free(files);
+	if (le != DETOUR_OK) {
+		fprintf(stderr, "detour lint: %s\n", detour_diag_format(&d, err, sizeof(err)));
 		return 2;
 	}
 	/* The clock of time windows: --at, else DETOUR_NOW as the server reads
@@ -369,19 +370,13 @@ int cmd_lint(int argc, char **argv)
 		if (detour_parse_time(at, strlen(at), &tt) != 0) {
 			fprintf(stderr, "detour lint: %s '%s' is not an RFC 3339 time\n",
 			        at_env ? "DETOUR_NOW" : "--at", at);
-			detour_ruleset_free(rs);
+			detour_table_free(t);
 			return 2;
 		}
 		opts.now = (time_t)tt;
 		if (at_env)
 			fprintf(stderr, "detour lint: DETOUR_NOW is set: the clock is %s\n", at);
 	}
-	if (detour_table_build(rs, &t, &d) != DETOUR_OK) {
-		fprintf(stderr, "detour lint: %s\n", detour_diag_format(&d, err, sizeof(err)));
-		return 2;
-	}
-	rs = NULL;
-
 	const struct detour_ruleset *trs = detour_table_rules(t);
 	size_t nrules = detour_ruleset_count(trs);
 	struct detour_lint_result res;

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "detour/config.h"
 #include "detour/rulefile.h"
+#include "detour/rules_load.h"
 #include "detour/table.h"
 
 static void usage(FILE *f)
@@ -64,9 +65,12 @@ int cmd_serve(int argc, char **argv)
 		detour_config_defaults(&conf);
 	}
 	if (test) {
-		struct detour_table *t = server_build_table(&conf, err, sizeof(err));
-		if (t == NULL) {
-			fprintf(stderr, "detour: %s\n", err);
+		const char *files[DETOUR_CONF_MAX_RULES];
+		struct detour_table *t;
+		for (unsigned i = 0; i < conf.nrules; i++)
+			files[i] = conf.rules[i];
+		if (detour_rules_load(files, conf.nrules, &t, &d) != DETOUR_OK) {
+			fprintf(stderr, "detour: %s\n", detour_diag_format(&d, err, sizeof(err)));
 			return 1;
 		}
 		printf("detour: configuration %s is ok: %zu rules from %u file%s\n",
