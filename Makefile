@@ -18,7 +18,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -pthread -MMD -MP $(WARN) $(PKG_CFLAGS)
+BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -pthread -MMD -MP $(WARN) $(PKG_CFLAGS)
 ifeq ($(SAN),1)
 BASEFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDSAN     := -fsanitize=address,undefined
@@ -26,7 +26,7 @@ endif
 ALL_CFLAGS = $(BASEFLAGS) $(CFLAGS)
 LDLIBS   := $(PKG_LIBS) -pthread -lm
 
-LIB_SRC    := $(sort $(wildcard lib/*.c))
+LIB_SRC    := $(sort $(wildcard lib/*.c lib/base/*.c))
 SERVER_SRC := $(sort $(wildcard src/server/*.c))
 CLI_SRC    := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
@@ -86,7 +86,7 @@ valgrind: all unit-build
 
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
 
 build/fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
