@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "lint_rules.h"
 
 /* ------------------------------------------------------------------ codes */
@@ -50,33 +51,17 @@ const char *detour_lint_severity_name(enum detour_lint_severity s)
 
 /* ------------------------------------------------------------ text helpers */
 
-void detour_lint_sb_put(struct sb *b, const char *s, size_t n)
+void detour_lint_sb_put(struct bbuf *b, const char *s, size_t n)
 {
-	if (b->fail)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (np == NULL) {
-			b->fail = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
+	bbuf_put(b, s, n);
 }
 
-void detour_lint_sb_str(struct sb *b, const char *s)
+void detour_lint_sb_str(struct bbuf *b, const char *s)
 {
 	detour_lint_sb_put(b, s, strlen(s));
 }
 
-void detour_lint_sb_fmt(struct sb *b, const char *fmt, ...)
+void detour_lint_sb_fmt(struct bbuf *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -89,19 +74,9 @@ void detour_lint_sb_fmt(struct sb *b, const char *fmt, ...)
 	detour_lint_sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Takes the string out of b (NULL when it failed or is empty and fail). */
-char *detour_lint_sb_take(struct sb *b)
+char *detour_lint_sb_take(struct bbuf *b)
 {
-	char *p = b->p;
-
-	if (b->fail) {
-		free(p);
-		p = NULL;
-	} else if (p == NULL) {
-		p = calloc(1, 1);
-	}
-	memset(b, 0, sizeof(*b));
-	return p;
+	return bbuf_take(b, NULL);
 }
 
 const char *detour_lint_source_text(const struct detour_rule *r, char *buf, size_t cap)
@@ -125,7 +100,7 @@ const char *detour_lint_source_text(const struct detour_rule *r, char *buf, size
 	return buf;
 }
 
-void detour_lint_rule_ref(const struct lint *L, uint32_t i, struct sb *b)
+void detour_lint_rule_ref(const struct lint *L, uint32_t i, struct bbuf *b)
 {
 	const struct detour_rule *r = detour_ruleset_get(L->rs, i);
 	const char *f = detour_ruleset_file(L->rs, r->file);
@@ -137,15 +112,9 @@ static struct detour_lint_finding *push(struct lint *L, enum detour_lint_code co
 {
 	struct detour_lint_result *o = L->out;
 
-	if (o->n == L->cap) {
-		size_t cap = L->cap ? L->cap * 2 : 16;
-		struct detour_lint_finding *nv = realloc(o->v, cap * sizeof(*nv));
-		if (nv == NULL) {
-			L->nomem = true;
-			return NULL;
-		}
-		o->v = nv;
-		L->cap = cap;
+	if (BASE_GROW(o->v, L->cap, o->n + 1) != 0) {
+		L->nomem = true;
+		return NULL;
 	}
 	const struct detour_rule *r = detour_ruleset_get(L->rs, rule);
 	struct detour_lint_finding *f = &o->v[o->n++];
@@ -161,7 +130,7 @@ static struct detour_lint_finding *push(struct lint *L, enum detour_lint_code co
 /* Adds a finding with message msg and fix (both taken over, may be NULL on
  * allocation failure) and related rules rel[0..nrel). */
 struct detour_lint_finding *detour_lint_add(struct lint *L, enum detour_lint_code code,
-                                            uint32_t rule, struct sb *msg, struct sb *fix,
+                                            uint32_t rule, struct bbuf *msg, struct bbuf *fix,
                                             const uint32_t *rel, size_t nrel)
 {
 	struct detour_lint_finding *f = push(L, code, rule);
@@ -228,7 +197,7 @@ bool detour_lint_case_i(const struct detour_ruleset *rs, const struct detour_rul
 	return x && (x->flags & DETOUR_EXT_CASE_I);
 }
 
-void detour_lint_sb_cond_text(struct sb *b, const struct detour_ruleset *rs,
+void detour_lint_sb_cond_text(struct bbuf *b, const struct detour_ruleset *rs,
                               const struct detour_rule *r)
 {
 	static const char *const dn[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
@@ -238,7 +207,7 @@ void detour_lint_sb_cond_text(struct sb *b, const struct detour_ruleset *rs,
 	if (x == NULL)
 		return;
 	for (unsigned i = 0; i < x->nconds; i++) {
-		if (b->n)
+		if (b->len)
 			detour_lint_sb_put(b, " ", 1);
 		detour_lint_sb_put(b, x->conds[i].text.p, x->conds[i].text.len);
 	}
@@ -246,14 +215,14 @@ void detour_lint_sb_cond_text(struct sb *b, const struct detour_ruleset *rs,
 		const struct detour_window *w = &x->window;
 		if (w->from != DETOUR_TIME_NONE_FROM) {
 			detour_time_format(w->from, tb, sizeof(tb));
-			detour_lint_sb_fmt(b, "%sfrom=%s", b->n ? " " : "", tb);
+			detour_lint_sb_fmt(b, "%sfrom=%s", b->len ? " " : "", tb);
 		}
 		if (w->until != DETOUR_TIME_NONE_UNTIL) {
 			detour_time_format(w->until, tb, sizeof(tb));
-			detour_lint_sb_fmt(b, "%suntil=%s", b->n ? " " : "", tb);
+			detour_lint_sb_fmt(b, "%suntil=%s", b->len ? " " : "", tb);
 		}
 		if (w->days) {
-			detour_lint_sb_str(b, b->n ? " days=" : "days=");
+			detour_lint_sb_str(b, b->len ? " days=" : "days=");
 			bool first = true;
 			for (unsigned d = 0; d < 7; d++)
 				if (w->days & (1u << d)) {
@@ -262,7 +231,7 @@ void detour_lint_sb_cond_text(struct sb *b, const struct detour_ruleset *rs,
 				}
 		}
 		if (w->hour_from >= 0)
-			detour_lint_sb_fmt(b, "%shours=%02d:%02d-%02d:%02d", b->n ? " " : "",
+			detour_lint_sb_fmt(b, "%shours=%02d:%02d-%02d:%02d", b->len ? " " : "",
 			                   (int)(w->hour_from / 3600),
 			                   (int)(w->hour_from / 60 % 60), (int)(w->hour_to / 3600),
 			                   (int)(w->hour_to / 60 % 60));
@@ -270,19 +239,19 @@ void detour_lint_sb_cond_text(struct sb *b, const struct detour_ruleset *rs,
 			detour_lint_sb_fmt(b, " tz=%s", detour_tz_name(w->tz));
 	}
 	if (x->weight)
-		detour_lint_sb_fmt(b, "%sweight=%u", b->n ? " " : "", (unsigned)x->weight);
+		detour_lint_sb_fmt(b, "%sweight=%u", b->len ? " " : "", (unsigned)x->weight);
 }
 
 const char *detour_lint_conditions(const struct detour_ruleset *rs, const struct detour_rule *r,
                                    char *buf, size_t cap)
 {
-	struct sb b = {0};
+	struct bbuf b = LINT_TEXT;
 
 	if (cap == 0)
 		return buf;
 	detour_lint_sb_cond_text(&b, rs, r);
-	snprintf(buf, cap, "%s", b.p && !b.fail ? b.p : "");
-	free(b.p);
+	snprintf(buf, cap, "%s", bbuf_cstr(&b));
+	bbuf_free(&b);
 	return buf;
 }
 

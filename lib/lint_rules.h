@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/buf.h"
 #include "detour/lint.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
@@ -30,23 +31,25 @@
 
 /* ------------------------------------------------------------ text helpers */
 
-/* A growing string; on failure it stays NULL-marked and everything after is
- * ignored (the caller checks ok()). */
-struct sb {
-	char *p;
-	size_t n, cap;
-	bool fail;
-};
+/* Messages are built in base/buf.h's byte writer, growing mode, at most
+ * LINT_TEXT_MAX bytes: a failure (out of memory) is sticky, every later write
+ * is ignored, and it shows once when the text is taken (NULL). A writer
+ * starts as LINT_TEXT, which is what bbuf_init(&b, LINT_TEXT_MAX) sets. */
+#define LINT_TEXT_MAX (64u << 20)
+#define LINT_TEXT                                                                                  \
+	{                                                                                          \
+		.p = bbuf_empty_, .max = LINT_TEXT_MAX                                             \
+	}
 
 /* Appends s[0..n) to b. */
-void detour_lint_sb_put(struct sb *b, const char *s, size_t n);
+void detour_lint_sb_put(struct bbuf *b, const char *s, size_t n);
 /* Appends the string s to b. */
-void detour_lint_sb_str(struct sb *b, const char *s);
+void detour_lint_sb_str(struct bbuf *b, const char *s);
 /* Appends printf-style text to b (at most 511 bytes of it). */
-void detour_lint_sb_fmt(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void detour_lint_sb_fmt(struct bbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Takes the string out of b: the caller owns it (free()); NULL when b failed.
  * b is empty afterwards. */
-char *detour_lint_sb_take(struct sb *b);
+char *detour_lint_sb_take(struct bbuf *b);
 
 /* ------------------------------------------------------------------ state */
 
@@ -123,12 +126,12 @@ struct lint {
 /* ------------------------------------------------------ lint_rules.c */
 
 /* Appends "file:line" of rule i to b. */
-void detour_lint_rule_ref(const struct lint *L, uint32_t i, struct sb *b);
+void detour_lint_rule_ref(const struct lint *L, uint32_t i, struct bbuf *b);
 /* Adds a finding to L->out with message msg and fix (both taken over: b is
  * emptied; fix may be NULL) and a copy of related rules rel[0..nrel). Returns
  * the finding (owned by L->out), or NULL with L->nomem set. */
 struct detour_lint_finding *detour_lint_add(struct lint *L, enum detour_lint_code code,
-                                            uint32_t rule, struct sb *msg, struct sb *fix,
+                                            uint32_t rule, struct bbuf *msg, struct bbuf *fix,
                                             const uint32_t *rel, size_t nrel);
 /* r's extension (borrowed from rs), NULL when it has none. */
 const struct detour_rule_ext *detour_lint_ext_of(const struct detour_ruleset *rs,
@@ -141,7 +144,7 @@ uint32_t detour_lint_weight_of(const struct detour_ruleset *rs, const struct det
 /* Whether r matches without regard to case. */
 bool detour_lint_case_i(const struct detour_ruleset *rs, const struct detour_rule *r);
 /* Appends r's conditions, window and weight, as written in a rules file. */
-void detour_lint_sb_cond_text(struct sb *b, const struct detour_ruleset *rs,
+void detour_lint_sb_cond_text(struct bbuf *b, const struct detour_ruleset *rs,
                               const struct detour_rule *r);
 /* Whether rule w always applies when its source matches. */
 bool detour_lint_unconditional(const struct lint *L, const struct detour_rule *w);

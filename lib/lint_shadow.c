@@ -75,7 +75,7 @@ void detour_lint_check_duplicates(struct lint *L)
 		uint32_t j = L->same[i] - 1;
 		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
 		const struct detour_rule *f = detour_ruleset_get(L->rs, j);
-		struct sb msg = {0}, fix = {0};
+		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 		/* An earlier rule with an extension (a condition, a window, a
 		 * weight) does not always answer: the same source again is a
 		 * fallback or a member of its group, not a duplicate. Whether an
@@ -307,7 +307,7 @@ void detour_lint_check_shadowed(struct lint *L)
 			continue;
 		L->dead[i] = 1;
 		uint32_t wi = w->index;
-		struct sb msg = {0}, fix = {0};
+		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 		detour_lint_sb_str(&msg, "never used: ");
 		detour_lint_rule_ref(L, wi, &msg);
 		detour_lint_sb_fmt(&msg,

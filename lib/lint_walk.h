@@ -26,10 +26,10 @@ struct detour_match_req detour_lint_req_of(const struct lint *L, const struct st
 bool detour_lint_resolve(struct lint *L, const struct detour_match_req *q, struct detour_match *m,
                          bool *may, bool *group);
 /* Appends s[0..n) with every "~name~" of the walked rule as ":name". */
-void detour_lint_sb_unsentinel(const struct lint *L, struct sb *b, const char *s, size_t n);
+void detour_lint_sb_unsentinel(const struct lint *L, struct bbuf *b, const char *s, size_t n);
 /* Appends the scheme and host of s ("*.suffix" for a wildcard probe). */
-void detour_lint_sb_host(struct sb *b, const struct state *s);
+void detour_lint_sb_host(struct bbuf *b, const struct state *s);
 /* Appends state k as shown in messages (host when not that of state prev). */
-void detour_lint_sb_state(const struct lint *L, struct sb *b, unsigned k, int prev);
+void detour_lint_sb_state(const struct lint *L, struct bbuf *b, unsigned k, int prev);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "base/grow.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
 #include "detour/url.h"
@@ -159,14 +160,8 @@ static detour_err file_index(struct detour_ruleset *rs, const char *name, unsign
 	}
 	if (rs->nfiles >= MAX_FILES)
 		return DETOUR_ETOOBIG;
-	if (rs->nfiles == rs->files_cap) {
-		unsigned cap = rs->files_cap ? rs->files_cap * 2 : 4;
-		const char **nf = realloc(rs->files, cap * sizeof(*nf));
-		if (nf == NULL)
-			return DETOUR_ENOMEM;
-		rs->files = nf;
-		rs->files_cap = cap;
-	}
+	if (BASE_GROW(rs->files, rs->files_cap, rs->nfiles + 1) != 0)
+		return DETOUR_ENOMEM;
 	char *copy = detour_arena_strndup(&rs->arena, name, strlen(name));
 	if (copy == NULL)
 		return DETOUR_ENOMEM;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
+#include "base/value.h"
 #include "detour/rulefile.h"
 #include "rulelex.h"
 #include "rules_int.h"
@@ -82,22 +84,6 @@ const char *detour_rf_show(char buf[64], const char *p, size_t n)
 		buf[n] = '\0';
 	}
 	return buf;
-}
-
-bool detour_rf_prefix_ci(const char *s, size_t n, const char *pre)
-{
-	size_t k = strlen(pre);
-
-	if (n < k)
-		return false;
-	for (size_t i = 0; i < k; i++) {
-		char c = s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + 32);
-		if (c != pre[i])
-			return false;
-	}
-	return true;
 }
 
 static detour_err port_err(struct pctx *pc, const char *colon, const char *end)
@@ -176,15 +162,9 @@ detour_err detour_rf_check_host(struct pctx *pc, const char *h, size_t n, const 
  * the list the code is freed at once and *oom set. */
 bool detour_rf_keep_code(struct detour_ruleset *rs, void *code)
 {
-	if (rs->ncodes == rs->codes_cap) {
-		size_t cap = rs->codes_cap ? rs->codes_cap * 2 : 16;
-		void **nc = realloc(rs->codes, cap * sizeof(*nc));
-		if (nc == NULL) {
-			detour_re_free(code);
-			return false;
-		}
-		rs->codes = nc;
-		rs->codes_cap = cap;
+	if (BASE_GROW(rs->codes, rs->codes_cap, rs->ncodes + 1) != 0) {
+		detour_re_free(code);
+		return false;
 	}
 	rs->codes[rs->ncodes++] = code;
 	return true;
@@ -192,42 +172,5 @@ bool detour_rf_keep_code(struct detour_ruleset *rs, void *code)
 
 int64_t detour_parse_duration(const char *s, size_t len)
 {
-	const int64_t max = INT64_C(10) * 365 * 86400; /* ten years */
-	int64_t v = 0, mult = 1;
-	size_t i = 0;
-
-	while (i < len && s[i] >= '0' && s[i] <= '9') {
-		v = v * 10 + (s[i] - '0');
-		if (v > max)
-			return -1;
-		i++;
-	}
-	if (i == 0)
-		return -1;
-	if (i + 1 == len) {
-		switch (s[i]) {
-		case 's':
-			mult = 1;
-			break;
-		case 'm':
-			mult = 60;
-			break;
-		case 'h':
-			mult = 3600;
-			break;
-		case 'd':
-			mult = 86400;
-			break;
-		case 'w':
-			mult = 7 * 86400;
-			break;
-		default:
-			return -1;
-		}
-	} else if (i != len) {
-		return -1;
-	}
-	if (v > max / mult)
-		return -1;
-	return v * mult;
+	return value_duration(s, len);
 }

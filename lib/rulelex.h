@@ -81,9 +81,6 @@ detour_err detour_rf_perr(struct pctx *pc, const char *at, const char *fmt, ...)
 /* p[0..n) for a message: at most 60 bytes, "..." when cut. Returns buf. */
 const char *detour_rf_show(char buf[64], const char *p, size_t n);
 
-/* Whether s[0..n) starts with pre (lower case), ignoring ASCII case. */
-bool detour_rf_prefix_ci(const char *s, size_t n, const char *pre);
-
 /* Checks the host name h[0..n) of a source (or of allow-hosts=; fs is the
  * field, for messages). Returns DETOUR_OK or DETOUR_EINVAL (diag filled). */
 detour_err detour_rf_check_host(struct pctx *pc, const char *h, size_t n, const char *fs);

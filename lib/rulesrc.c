@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "arena.h"
+#include "base/ascii.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
 #include "detour/url.h"
@@ -143,10 +144,10 @@ detour_err detour_rf_parse_source(struct pctx *pc, struct field *f, struct detou
 		auth = s + 2;
 	} else if (s[0] == '/') {
 		auth = NULL;
-	} else if (detour_rf_prefix_ci(s, f->n, "https://")) {
+	} else if (ascii_prefix_ci(s, f->n, "https://")) {
 		r->scheme = DETOUR_SCHEME_HTTPS;
 		auth = s + 8;
-	} else if (detour_rf_prefix_ci(s, f->n, "http://")) {
+	} else if (ascii_prefix_ci(s, f->n, "http://")) {
 		r->scheme = DETOUR_SCHEME_HTTP;
 		auth = s + 7;
 	} else {
@@ -362,7 +363,7 @@ detour_err detour_rf_parse_target(struct pctx *pc, struct field *f, struct detou
 			        pc, s,
 			        "a target starting with \"//\" leaves the scheme to the client; "
 			        "write https://host/...");
-	} else if (detour_rf_prefix_ci(s, n, "https://") || detour_rf_prefix_ci(s, n, "http://")) {
+	} else if (ascii_prefix_ci(s, n, "https://") || ascii_prefix_ci(s, n, "http://")) {
 		abs = true;
 	} else {
 		return detour_rf_perr(

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "base/grow.h"
 #include "detour/table.h"
 #include "detour/url.h"
 #include "hash.h"
@@ -72,14 +73,8 @@ static uint32_t host_intern(struct detour_table *t, const char *name, size_t n, 
 
 	if (f)
 		return f->id;
-	if (t->nhosts == t->hosts_cap) {
-		uint32_t cap = t->hosts_cap * 2;
-		struct hostinfo *nh = realloc(t->hosts, cap * sizeof(*nh));
-		if (nh == NULL)
-			return NONE;
-		t->hosts = nh;
-		t->hosts_cap = cap;
-	}
+	if (BASE_GROW(t->hosts, t->hosts_cap, (size_t)t->nhosts + 1) != 0)
+		return NONE;
 	if ((t->nhosts + 1) * 2 > t->hmask + 1) {
 		size_t cap = (t->hmask + 1) * 2;
 		uint32_t *ns = calloc(cap, sizeof(*ns));

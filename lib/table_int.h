@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/ascii.h"
 #include "detour/table.h"
 #include "hash.h"
 #include "ruleset_int.h"
@@ -91,7 +92,8 @@ struct detour_table {
 	struct slot *slots;
 	size_t mask;
 	struct hostinfo *hosts; /* hosts[0]: rules without a host */
-	uint32_t nhosts, hosts_cap;
+	uint32_t nhosts;
+	size_t hosts_cap;
 	uint32_t *hslots; /* host id + 1 */
 	size_t hmask;
 	bool any_wild;
@@ -193,16 +195,7 @@ static inline bool exact_eq(const struct detour_rule *r, const char *p, size_t n
  * pre, which is lower case. */
 static inline bool prefix_eq(const char *p, const char *pre, size_t n, bool ci)
 {
-	if (!ci)
-		return memcmp(p, pre, n) == 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + 32);
-		if (c != pre[i])
-			return false;
-	}
-	return true;
+	return ci ? ascii_eq_ci_n(p, n, pre, n) : memcmp(p, pre, n) == 0;
 }
 
 /* ---------------------------------------------------------------- table.c */

@@ -163,7 +163,7 @@ static void search_regex(struct search *s, const struct hostinfo *const *cand, u
 		unsigned char ch = (unsigned char)s->path[i];
 		h = detour_fnv_step(h, ch);
 		if (depths[1])
-			hl = detour_fnv_step(hl, ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+			hl = detour_fnv_step(hl, (unsigned char)ascii_lower((char)ch));
 		if (ch != '/')
 			continue;
 		depth++;
