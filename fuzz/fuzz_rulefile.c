@@ -8,7 +8,7 @@
  *     or NUL), and a path target never yields one starting with "//";
  *   - Content-Length equals the body's length (0 bytes sent for HEAD);
  *   - the response fits DETOUR_RESPONSE_MAX;
- *   - rules3: a regex rule's captures lie inside the request path; a rule
+ *   - extensions: a regex rule's captures lie inside the request path; a rule
  *     with allow-hosts= yields a path or an http(s) URL on one of its hosts;
  *     Set-Cookie is sent exactly when the match names a cookie; status html
  *     answers 200 without a Location; a window's end is in the future of the

@@ -7,9 +7,12 @@
 #include "detour/rulefile.h"
 #include "hash.h"
 
-#include "lint_int.h"
+#include "base/grow.h"
+#include "lint_chain.h"
+#include "lint_rules.h"
+#include "lint_walk.h"
 
-static void sb_example_note(const struct lint *L, struct sb *b)
+static void sb_example_note(const struct lint *L, struct bbuf *b)
 {
 	if (L->nnames == 0)
 		return;
@@ -28,15 +31,9 @@ static bool loop_seen(struct lint *L, uint64_t key)
 	for (size_t i = 0; i < L->nloops; i++)
 		if (L->loops[i] == key)
 			return true;
-	if (L->nloops == L->loops_cap) {
-		size_t cap = L->loops_cap ? L->loops_cap * 2 : 8;
-		uint64_t *nl = realloc(L->loops, cap * sizeof(*nl));
-		if (nl == NULL) {
-			L->nomem = true;
-			return true;
-		}
-		L->loops = nl;
-		L->loops_cap = cap;
+	if (BASE_GROW(L->loops, L->loops_cap, L->nloops + 1) != 0) {
+		L->nomem = true;
+		return true;
 	}
 	L->loops[L->nloops++] = key;
 	return false;
@@ -64,7 +61,7 @@ static uint64_t set_key(const uint32_t *v, size_t n, uint32_t *tmp)
 	return detour_mix(h, 0x6c6f6f70);
 }
 
-static void sb_rule_list(const struct lint *L, struct sb *b, const uint32_t *v, size_t n)
+static void sb_rule_list(const struct lint *L, struct bbuf *b, const uint32_t *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i)
@@ -75,7 +72,7 @@ static void sb_rule_list(const struct lint *L, struct sb *b, const uint32_t *v, 
 
 /* "on https://example.com: " when the walk ran on a host the rule does not
  * name itself (a host-less rule followed on one of the table's hosts). */
-static void sb_context(const struct lint *L, struct sb *b, const struct detour_rule *r)
+static void sb_context(const struct lint *L, struct bbuf *b, const struct detour_rule *r)
 {
 	if (r->host_len == 0 && L->st[0].hl) {
 		detour_lint_sb_str(b, "on ");
@@ -86,7 +83,7 @@ static void sb_context(const struct lint *L, struct sb *b, const struct detour_r
 
 /* "; only some requests: file:line applies when method=POST" for every hop
  * from hop first on whose rule applies to some requests only. */
-static void sb_may_note(const struct lint *L, struct sb *b, const struct walk *w, unsigned first)
+static void sb_may_note(const struct lint *L, struct bbuf *b, const struct walk *w, unsigned first)
 {
 	bool any = false;
 
@@ -102,11 +99,10 @@ static void sb_may_note(const struct lint *L, struct sb *b, const struct walk *w
 		detour_lint_sb_str(b, any ? ", " : "; only for some requests: ");
 		detour_lint_rule_ref(L, L->hop[k], b);
 		detour_lint_sb_str(b, " applies when ");
-		struct sb c = {0};
+		struct bbuf c = LINT_TEXT;
 		detour_lint_sb_cond_text(&c, L->rs, h);
-		if (c.p)
-			detour_lint_sb_str(b, c.p);
-		free(c.p);
+		detour_lint_sb_str(b, bbuf_cstr(&c));
+		bbuf_free(&c);
 		any = true;
 	}
 }
@@ -150,7 +146,7 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 	}
 	if (nc == 0) {
 		/* max_hops distinct rules in a row: a very long chain */
-		struct sb msg = {0};
+		struct bbuf msg = LINT_TEXT;
 		sb_context(L, &msg, r);
 		detour_lint_sb_fmt(&msg, "more than %u redirects in a row: ", L->max_hops);
 		for (unsigned k = 0; k <= SHOW_STATES && k <= w->nhops; k++) {
@@ -167,7 +163,7 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		may |= L->may[k];
 	uint64_t key = set_key(cyc, nc, tmp);
 	if (!loop_seen(L, key)) {
-		struct sb msg = {0}, fix = {0};
+		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 		enum detour_lint_code code = DETOUR_LINT_LOOP;
 		/* rotate so that the cycle starts at its first rule in file order */
 		for (size_t c = 0; c < nc; c++)
@@ -222,7 +218,7 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		detour_lint_add(L, may ? DETOUR_LINT_MAY_LOOP : code, mi, &msg, &fix, tmp, nc);
 	}
 	if (!in_cycle) {
-		struct sb msg = {0};
+		struct bbuf msg = LINT_TEXT;
 		sb_context(L, &msg, r);
 		detour_lint_sb_str(&msg, "leads into the redirect loop of ");
 		detour_lint_rule_ref(L, mi, &msg);
@@ -249,7 +245,7 @@ out:
 
 /* The target a rule should have to go straight to the end of walk w: the
  * last Location, made absolute when the walk changed host or scheme. */
-static void sb_final_target(const struct lint *L, struct sb *b, const struct walk *w)
+static void sb_final_target(const struct lint *L, struct bbuf *b, const struct walk *w)
 {
 	const struct state *f = &L->st[w->nhops], *s0 = &L->st[0];
 
@@ -276,7 +272,7 @@ static bool loads(const char *text)
 }
 
 /* The options of r that a flattened copy keeps: query= and cache=. */
-static void sb_options(struct sb *b, const struct detour_rule *r)
+static void sb_options(struct bbuf *b, const struct detour_rule *r)
 {
 	static const struct {
 		int32_t secs;
@@ -304,7 +300,7 @@ static void sb_options(struct sb *b, const struct detour_rule *r)
 /* Builds the chain finding of walk w from rule r (the caller adds it). */
 static void report_chain(struct lint *L, const struct detour_rule *r, const struct walk *w)
 {
-	struct sb msg = {0}, fix = {0}, target = {0}, line = {0};
+	struct bbuf msg = LINT_TEXT, fix = LINT_TEXT, target = LINT_TEXT, line = LINT_TEXT;
 	char src[1024];
 	bool ctx = r->host_len == 0 && L->st[0].hl;
 	enum detour_lint_code code =
@@ -329,19 +325,18 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 		detour_lint_sb_str(&line, detour_lint_source_text(r, src, sizeof(src)));
 	}
 	detour_lint_sb_str(&line, " ");
-	if (target.p)
-		detour_lint_sb_str(&line, target.p);
+	detour_lint_sb_str(&line, bbuf_cstr(&target));
 	detour_lint_sb_fmt(&line, " %u", (unsigned)r->status);
 	sb_options(&line, r);
 	/* the flattened rule keeps r's conditions and window (a weighted member
 	 * or an allow-hosts rule is not flattened: see keep below) */
-	struct sb conds = {0};
+	struct bbuf conds = LINT_TEXT;
 	detour_lint_sb_cond_text(&conds, L->rs, r);
-	if (conds.p && conds.n) {
+	if (conds.len) {
 		detour_lint_sb_str(&line, " ");
-		detour_lint_sb_str(&line, conds.p);
+		detour_lint_sb_str(&line, bbuf_cstr(&conds));
 	}
-	free(conds.p);
+	bbuf_free(&conds);
 
 	sb_context(L, &msg, r);
 	bool may = w->nmay > 0;
@@ -375,22 +370,21 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 		detour_lint_sb_str(&msg, "; a weighted group on the way, first variant followed");
 	} else if (!may) {
 		detour_lint_sb_str(&msg, ctx ? "; add before it: " : "; replace with: ");
-		if (line.p)
-			detour_lint_sb_str(&msg, line.p);
+		detour_lint_sb_str(&msg, bbuf_cstr(&line));
 	}
 	sb_example_note(L, &msg);
-	if (!keep && line.p)
-		detour_lint_sb_str(&fix, line.p);
+	if (!keep)
+		detour_lint_sb_str(&fix, bbuf_cstr(&line));
 	struct detour_lint_finding *f = detour_lint_add(L, code, r->index, &msg, keep ? NULL : &fix,
 	                                                L->hop + 1, w->nhops - 1);
-	if (f && !keep && line.p && loads(line.p)) {
+	if (f && !keep && line.len && loads(bbuf_cstr(&line))) {
 		f->edit_kind = ctx ? DETOUR_LINT_EDIT_INSERT : DETOUR_LINT_EDIT_TARGET;
-		f->edit = strdup(ctx ? line.p : (target.p ? target.p : ""));
+		f->edit = strdup(ctx ? bbuf_cstr(&line) : bbuf_cstr(&target));
 		if (f->edit == NULL)
 			L->nomem = true;
 	}
-	free(target.p);
-	free(line.p);
+	bbuf_free(&target);
+	bbuf_free(&line);
 }
 
 static bool loopish(const struct walk *w)

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lint_int.h"
+#include "lint_risk.h"
+#include "lint_rules.h"
 
 /* ---------------------------------------------------------------- choices */
 
@@ -32,16 +33,16 @@ void detour_lint_check_windows(struct lint *L)
 		if (x == NULL || !(x->flags & DETOUR_EXT_WINDOW))
 			continue;
 		const struct detour_window *w = &x->window;
-		struct sb msg = {0}, fix = {0};
+		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 		bool recurring = w->days || w->hour_from >= 0;
 		if (recurring && w->from != DETOUR_TIME_NONE_FROM &&
 		    w->until != DETOUR_TIME_NONE_UNTIL && !opens(w, w->from, w->until)) {
 			/* the loader refuses from >= until; days=/hours= that never
 			 * fall between from= and until= are for lint */
-			struct sb c = {0};
+			struct bbuf c = LINT_TEXT;
 			detour_lint_sb_cond_text(&c, L->rs, r);
-			detour_lint_sb_fmt(&msg, "the time window never opens: %s", c.p ? c.p : "");
-			free(c.p);
+			detour_lint_sb_fmt(&msg, "the time window never opens: %s", bbuf_cstr(&c));
+			bbuf_free(&c);
 			detour_lint_sb_str(
 			        &fix,
 			        "widen from=/until= to a day that days=/hours= allow, or remove "
@@ -126,7 +127,7 @@ void detour_lint_check_groups(struct lint *L)
 		if (cnt[g] == 0 || L->gfirst[g] != g + 1)
 			continue;
 		const struct detour_rule *r = detour_ruleset_get(L->rs, g);
-		struct sb msg = {0}, fix = {0};
+		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 		char src[256];
 		if (cnt[g] == 1) {
 			detour_lint_sb_fmt(
@@ -200,7 +201,7 @@ void detour_lint_check_choices(struct lint *L)
 		if (L->dead[i])
 			continue;
 		if ((r->status == 301 || r->status == 308) && r->cache == DETOUR_CACHE_UNSET) {
-			struct sb msg = {0}, fix = {0};
+			struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 			detour_lint_sb_fmt(&msg,
 			                   "%u without cache=: browsers keep a permanent redirect "
 			                   "with no time "
@@ -219,7 +220,7 @@ void detour_lint_check_choices(struct lint *L)
 			 * reasons, a user agent MAY change the request method from
 			 * POST to GET for the subsequent request." 307 and 308
 			 * (§15.4.8, §15.4.9) forbid that change. */
-			struct sb msg = {0}, fix = {0};
+			struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 			unsigned to = r->status == 301 ? 308u : 307u;
 			detour_lint_sb_fmt(
 			        &msg,
@@ -239,7 +240,7 @@ void detour_lint_check_choices(struct lint *L)
 			/* The engine lets this rule load (allow-hosts= is given) and
 			 * checks every Location's host, but the scheme comes from the
 			 * request too: an allowed host over plain http. */
-			struct sb msg = {0}, fix = {0};
+			struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 			detour_lint_sb_fmt(
 			        &msg,
 			        "the target starts with a capture: a request chooses the whole "

@@ -6,7 +6,8 @@
 
 #include "hash.h"
 
-#include "lint_int.h"
+#include "lint_rules.h"
+#include "lint_shadow.h"
 
 /* ---------------------------------------------------------------- sources */
 
@@ -66,13 +67,6 @@ static bool same_answer(const struct detour_rule *a, const struct detour_rule *b
 	       a->target_len == b->target_len && memcmp(a->target, b->target, a->target_len) == 0;
 }
 
-/* Whether rule w always applies when its source matches: no condition, no
- * time window, no open-redirect guard, not a member of a weighted group. */
-bool detour_lint_unconditional(const struct lint *L, const struct detour_rule *w)
-{
-	return !detour_lint_conditional(L->rs, w) && detour_lint_weight_of(L->rs, w) == 0;
-}
-
 void detour_lint_check_duplicates(struct lint *L)
 {
 	for (size_t i = 0; i < L->n && !L->nomem; i++) {
@@ -81,7 +75,7 @@ void detour_lint_check_duplicates(struct lint *L)
 		uint32_t j = L->same[i] - 1;
 		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
 		const struct detour_rule *f = detour_ruleset_get(L->rs, j);
-		struct sb msg = {0}, fix = {0};
+		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 		/* An earlier rule with an extension (a condition, a window, a
 		 * weight) does not always answer: the same source again is a
 		 * fallback or a member of its group, not a duplicate. Whether an
@@ -231,71 +225,6 @@ static const struct detour_rule *regex_covering(const struct lint *L, const stru
 	return NULL;
 }
 
-/* The example request of rule r: its host (a wildcard gets a label), and its
- * path with every placeholder replaced by "~name~" and a splat by
- * "~splat~". Returns false for a source that has no example (regex). */
-bool detour_lint_example_path(const struct detour_rule *r, char *out, size_t cap, size_t *len)
-{
-	size_t o = 0, n = r->path_len;
-	const char *p = r->path;
-
-	if (r->kind == DETOUR_SRC_REGEX)
-		return false;
-	if (r->kind == DETOUR_SRC_EXACT) {
-		if (n > cap)
-			return false;
-		memcpy(out, p, n);
-		*len = n;
-		return true;
-	}
-	bool tail = r->kind == DETOUR_SRC_SPLAT || (r->flags & DETOUR_RULE_SPLAT);
-	if (r->kind == DETOUR_SRC_PATTERN && tail)
-		n -= 1; /* keep the '/' before the '*' */
-	for (size_t i = 0; i < n;) {
-		if (p[i] == ':' && i > 0 && p[i - 1] == '/') {
-			const char *e = memchr(p + i, '/', n - i);
-			size_t end = e ? (size_t)(e - p) : n;
-			if (o + (end - i) + 2 > cap)
-				return false;
-			out[o++] = '~';
-			memcpy(out + o, p + i + 1, end - i - 1);
-			o += end - i - 1;
-			out[o++] = '~';
-			i = end;
-		} else {
-			if (o + 1 > cap)
-				return false;
-			out[o++] = p[i++];
-		}
-	}
-	if (tail) {
-		if (o + 7 > cap)
-			return false;
-		memcpy(out + o, "~splat~", 7);
-		o += 7;
-	}
-	*len = o;
-	return true;
-}
-
-/* The host an example request of r carries: r's own, a label before a
- * wildcard's suffix, or none. */
-size_t detour_lint_example_host(const struct detour_rule *r, char *out)
-{
-	if (r->host_len == 0)
-		return 0;
-	if (r->flags & DETOUR_RULE_HOST_WILDCARD) {
-		size_t pl = sizeof(PROBE) - 1;
-		if (pl + r->host_len >= HOST_BUF)
-			return 0;
-		memcpy(out, PROBE, pl);
-		memcpy(out + pl, r->host, r->host_len);
-		return pl + r->host_len;
-	}
-	memcpy(out, r->host, r->host_len);
-	return r->host_len;
-}
-
 /* The earlier unconditional rule that takes every request r would answer
  * with scheme s, or NULL. */
 static const struct detour_rule *covering(struct lint *L, const struct detour_rule *r,
@@ -378,7 +307,7 @@ void detour_lint_check_shadowed(struct lint *L)
 			continue;
 		L->dead[i] = 1;
 		uint32_t wi = w->index;
-		struct sb msg = {0}, fix = {0};
+		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 		detour_lint_sb_str(&msg, "never used: ");
 		detour_lint_rule_ref(L, wi, &msg);
 		detour_lint_sb_fmt(&msg,

@@ -8,7 +8,8 @@
 #include "detour/respond.h"
 #include "detour/url.h"
 
-#include "lint_int.h"
+#include "lint_rules.h"
+#include "lint_walk.h"
 
 /* ------------------------------------------------------------------ hosts */
 
@@ -70,7 +71,7 @@ static bool host_served(const struct lint *L, const char *h, size_t n)
 /* ------------------------------------------------------------------- walks */
 
 /* Writes s with every "~name~" of the walked rule's names back as ":name". */
-void detour_lint_sb_unsentinel(const struct lint *L, struct sb *b, const char *s, size_t n)
+void detour_lint_sb_unsentinel(const struct lint *L, struct bbuf *b, const char *s, size_t n)
 {
 	size_t lit = 0;
 
@@ -93,7 +94,7 @@ void detour_lint_sb_unsentinel(const struct lint *L, struct sb *b, const char *s
 	detour_lint_sb_put(b, s + lit, n - lit);
 }
 
-void detour_lint_sb_host(struct sb *b, const struct state *s)
+void detour_lint_sb_host(struct bbuf *b, const struct state *s)
 {
 	size_t pl = sizeof(PROBE) - 1;
 
@@ -109,7 +110,7 @@ void detour_lint_sb_host(struct sb *b, const struct state *s)
 /* State k as shown in messages: the path (and query), led by the scheme and
  * host when they are not those of state prev (the state shown before it, -1
  * for none). */
-void detour_lint_sb_state(const struct lint *L, struct sb *b, unsigned k, int prev)
+void detour_lint_sb_state(const struct lint *L, struct bbuf *b, unsigned k, int prev)
 {
 	const struct state *s = &L->st[k], *p = prev >= 0 ? &L->st[prev] : NULL;
 	bool show = s->hl && (p == NULL || s->hl != p->hl || s->https != p->https ||

@@ -18,17 +18,19 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "base/grow.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
 #include "detour/url.h"
 #include "hash.h"
+#include "rulelex.h"
+#include "ruleopts.h"
 #include "rules_int.h"
 #include "ruleset_int.h"
+#include "rulesrc.h"
 
 #define MAX_FIELDS 64
 #define MAX_FILES  65535
-
-const char detour_rf_empty[] = "";
 
 /* ---------------------------------------------------------------- ruleset */
 
@@ -97,24 +99,6 @@ enum detour_slash detour_ruleset_slash(const struct detour_ruleset *rs)
 	return (enum detour_slash)rs->slash;
 }
 
-/* Keeps a compiled regex so that the ruleset frees it. On failure to grow
- * the list the code is freed at once and *oom set. */
-bool detour_rf_keep_code(struct detour_ruleset *rs, void *code)
-{
-	if (rs->ncodes == rs->codes_cap) {
-		size_t cap = rs->codes_cap ? rs->codes_cap * 2 : 16;
-		void **nc = realloc(rs->codes, cap * sizeof(*nc));
-		if (nc == NULL) {
-			detour_re_free(code);
-			return false;
-		}
-		rs->codes = nc;
-		rs->codes_cap = cap;
-	}
-	rs->codes[rs->ncodes++] = code;
-	return true;
-}
-
 const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_rule *r, char *buf,
                            size_t cap)
 {
@@ -125,48 +109,6 @@ const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_
 		snprintf(buf, cap, "%s:%u", f ? f : "?", (unsigned)r->line);
 	}
 	return buf;
-}
-
-int64_t detour_parse_duration(const char *s, size_t len)
-{
-	const int64_t max = INT64_C(10) * 365 * 86400; /* ten years */
-	int64_t v = 0, mult = 1;
-	size_t i = 0;
-
-	while (i < len && s[i] >= '0' && s[i] <= '9') {
-		v = v * 10 + (s[i] - '0');
-		if (v > max)
-			return -1;
-		i++;
-	}
-	if (i == 0)
-		return -1;
-	if (i + 1 == len) {
-		switch (s[i]) {
-		case 's':
-			mult = 1;
-			break;
-		case 'm':
-			mult = 60;
-			break;
-		case 'h':
-			mult = 3600;
-			break;
-		case 'd':
-			mult = 86400;
-			break;
-		case 'w':
-			mult = 7 * 86400;
-			break;
-		default:
-			return -1;
-		}
-	} else if (i != len) {
-		return -1;
-	}
-	if (v > max / mult)
-		return -1;
-	return v * mult;
 }
 
 /* Resizes the rules array to hold cap rules (rounded up to whole pages).
@@ -218,14 +160,8 @@ static detour_err file_index(struct detour_ruleset *rs, const char *name, unsign
 	}
 	if (rs->nfiles >= MAX_FILES)
 		return DETOUR_ETOOBIG;
-	if (rs->nfiles == rs->files_cap) {
-		unsigned cap = rs->files_cap ? rs->files_cap * 2 : 4;
-		const char **nf = realloc(rs->files, cap * sizeof(*nf));
-		if (nf == NULL)
-			return DETOUR_ENOMEM;
-		rs->files = nf;
-		rs->files_cap = cap;
-	}
+	if (BASE_GROW(rs->files, rs->files_cap, rs->nfiles + 1) != 0)
+		return DETOUR_ENOMEM;
 	char *copy = detour_arena_strndup(&rs->arena, name, strlen(name));
 	if (copy == NULL)
 		return DETOUR_ENOMEM;
@@ -594,8 +530,13 @@ detour_err detour_ruleset_load_file(struct detour_ruleset *rs, const char *path,
 	return parse_buffer(rs, path, buf, len, d);
 }
 
-detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, unsigned line,
-                                   const char *text, size_t len, struct detour_diag *d)
+/* A line's parse changes rs only when the rule is appended (parse_line adds
+ * the rule, its extension and its id last, after every check), except for an
+ * "@slash" directive, which is not a rule: add_line restores the policy. What
+ * a failed line leaves behind (its file name, its copy in the arena, regexes
+ * and zones it compiled) is owned by rs and changes no rule. */
+static detour_err add_line(struct detour_ruleset *rs, const char *name, unsigned line,
+                           const char *text, size_t len, struct detour_diag *d)
 {
 	struct pctx pc = {.rs = rs, .fname = name, .line = line, .d = d};
 	size_t n0 = rs->n;
@@ -631,4 +572,31 @@ detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, 
 		return detour_rf_perr(&pc, copy,
 		                      "expected a rule, found an empty line or a comment");
 	return DETOUR_OK;
+}
+
+detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, unsigned line,
+                                   const char *text, size_t len, struct detour_diag *d)
+{
+	uint8_t slash = rs->slash;
+	bool slash_set = rs->slash_set;
+	detour_err e = add_line(rs, name, line, text, len, d);
+
+	if (e != DETOUR_OK) {
+		rs->slash = slash;
+		rs->slash_set = slash_set;
+	}
+	return e;
+}
+
+detour_err detour_ruleset_check_line(const char *name, unsigned line, const char *text, size_t len,
+                                     struct detour_diag *d)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	detour_err e;
+
+	if (rs == NULL)
+		return nomem(d, name);
+	e = detour_ruleset_add_line(rs, name, line, text, len, d);
+	detour_ruleset_free(rs);
+	return e;
 }

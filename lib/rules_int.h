@@ -1,6 +1,7 @@
-/* detour (private to lib/): the rule-language helpers shared by rulefile.c
- * (which parses options into a struct detour_rule_ext), table.c (which
- * evaluates them on candidate rules) and respond.c:
+/* detour (private to lib/): the rule-language helpers shared by the parser
+ * (ruleopts.c parses options into a struct detour_rule_ext), the table
+ * (table_ext.c, table_match.c and table_explain.c evaluate them on candidate
+ * rules), lint and respond.c; below all of them, calling none:
  *   regex.c   PCRE2 sources: compile + JIT, literal prefix, match
  *   cond.c    conditions: parse one option value, evaluate on a request
  *   window.c  time windows: RFC 3339 times, days=, hours=, evaluation
@@ -13,8 +14,8 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "detour/rule.h"
 #include "detour/rulefile.h"
-#include "detour/table.h"
 
 /* ------------------------------------------------------------------ regex */
 

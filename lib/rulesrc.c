@@ -1,8 +1,9 @@
 /* detour: the rules file, the SOURCE and TARGET fields of a line (see
  * docs/rules.md): paths, hosts, placeholders, splats and "~" regex sources;
- * the targets and the placeholders they use; and the diagnostics every part
- * of the parser writes. Called by parse_line() in rulefile.c; strings are
- * rewritten in place (see the comment at the top of rulefile.c). */
+ * the targets and the placeholders they use. Called by parse_line() in
+ * rulefile.c; uses the leaf rulelex.c (diagnostics, character classes, host
+ * checks); strings are rewritten in place (see the comment at the top of
+ * rulefile.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -10,97 +11,17 @@
 #include <sys/types.h>
 
 #include "arena.h"
+#include "base/ascii.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
 #include "detour/url.h"
 #include "hash.h"
+#include "rulelex.h"
 #include "rules_int.h"
 #include "ruleset_int.h"
+#include "rulesrc.h"
 
 #define MAX_HOST 253 /* RFC 1035 §2.3.4 as written in text */
-
-#define AZ (K_NAME0 | K_NAME | K_HOST | K_TCHAR | K_URI)
-
-/* The character classes (K_* in ruleset_int.h) of every byte. */
-const unsigned char detour_rf_kcls[256] = {
-        ['A' ... 'F'] = AZ | K_HEX,
-        ['G' ... 'Z'] = AZ,
-        ['a' ... 'f'] = AZ | K_HEX,
-        ['g' ... 'z'] = AZ,
-        ['0' ... '9'] = K_NAME | K_HOST | K_TCHAR | K_URI | K_HEX,
-        ['_'] = AZ,
-        ['-'] = K_HOST | K_TCHAR | K_URI,
-        ['.'] = K_HOST | K_TCHAR | K_URI,
-        ['~'] = K_HOST | K_TCHAR | K_URI,
-        ['!'] = K_TCHAR | K_URI,
-        ['#'] = K_TCHAR | K_URI,
-        ['$'] = K_TCHAR | K_URI,
-        ['%'] = K_TCHAR | K_URI,
-        ['&'] = K_TCHAR | K_URI,
-        ['\''] = K_TCHAR | K_URI,
-        ['*'] = K_TCHAR | K_URI,
-        ['+'] = K_TCHAR | K_URI,
-        ['^'] = K_TCHAR,
-        ['`'] = K_TCHAR,
-        ['|'] = K_TCHAR,
-        ['('] = K_URI,
-        [')'] = K_URI,
-        [','] = K_URI,
-        [';'] = K_URI,
-        ['='] = K_URI,
-        [':'] = K_URI,
-        ['@'] = K_URI,
-        ['/'] = K_URI,
-        ['?'] = K_URI,
-        ['['] = K_URI,
-        [']'] = K_URI,
-};
-
-/* Fills the diag with the current line, the column of at (1-based), and the
- * message. Returns DETOUR_EINVAL. */
-detour_err detour_rf_perr(struct pctx *pc, const char *at, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (pc->d == NULL)
-		return DETOUR_EINVAL;
-	pc->d->file = pc->fname;
-	pc->d->line = pc->line;
-	pc->d->col = at ? (unsigned)(at - pc->ls) + 1 : 0;
-	va_start(ap, fmt);
-	vsnprintf(pc->d->msg, sizeof(pc->d->msg), fmt, ap);
-	va_end(ap);
-	return DETOUR_EINVAL;
-}
-
-/* p[0..n) for a message: at most 60 bytes, "..." when cut. */
-const char *detour_rf_show(char buf[64], const char *p, size_t n)
-{
-	if (n > 60) {
-		memcpy(buf, p, 56);
-		memcpy(buf + 56, "...", 4);
-	} else {
-		memcpy(buf, p, n);
-		buf[n] = '\0';
-	}
-	return buf;
-}
-
-bool detour_rf_prefix_ci(const char *s, size_t n, const char *pre)
-{
-	size_t k = strlen(pre);
-
-	if (n < k)
-		return false;
-	for (size_t i = 0; i < k; i++) {
-		char c = s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + 32);
-		if (c != pre[i])
-			return false;
-	}
-	return true;
-}
 
 /* Explains why s[0..n) was refused, pointing at the first bad byte; what
  * names the part ("source path", "target"). A target must be URI text as
@@ -178,78 +99,6 @@ static detour_err check_placeholder(struct pctx *pc, const char *seg, size_t n, 
 	return DETOUR_OK;
 }
 
-static detour_err port_err(struct pctx *pc, const char *colon, const char *end)
-{
-	char b[64];
-
-	return detour_rf_perr(
-	        pc, colon,
-	        "a port is not allowed in a source host (rules match the request's host "
-	        "without its port), found \"%s\"",
-	        detour_rf_show(b, colon, (size_t)(end - colon)));
-}
-
-/* Checks the bytes of a source host h[0..n) (after "*." for a wildcard);
- * fs is the start of the field, for messages. */
-detour_err detour_rf_check_host(struct pctx *pc, const char *h, size_t n, const char *fs)
-{
-	char b[64];
-
-	if (n && h[0] == '[') {
-		const char *close = memchr(h, ']', n);
-		if (close == NULL)
-			return detour_rf_perr(
-			        pc, h, "expected ']' to close the IP literal in the source host");
-		for (const char *p = h + 1; p < close; p++) {
-			if (!kis(*p, K_HEX) && *p != ':' && *p != '.')
-				return detour_rf_perr(
-				        pc, p, "invalid character '%c' in an IP literal", *p);
-		}
-		if (close + 1 < h + n) {
-			if (close[1] == ':')
-				return port_err(pc, close + 1, h + n);
-			return detour_rf_perr(
-			        pc, close + 1, "unexpected \"%s\" after the IP literal",
-			        detour_rf_show(b, close + 1, (size_t)(h + n - close - 1)));
-		}
-		return DETOUR_OK;
-	}
-	if (n == 0 || h[0] == '.')
-		return detour_rf_perr(pc, h, "expected a host name after \"%s\"",
-		                      detour_rf_show(b, fs, (size_t)(h - fs)));
-	for (size_t i = 0; i < n; i++) {
-		char c = h[i];
-		if (c == ':')
-			return port_err(pc, h + i, h + n);
-		if (c == '@')
-			return detour_rf_perr(
-			        pc, h + i, "user information (\"user@\") is not allowed in a host");
-		if (c == '*')
-			return detour_rf_perr(
-			        pc, h + i,
-			        "'*' is only allowed as \"*.\" at the start of a host "
-			        "(\"*.example.com\")");
-		if (c == '.' && i + 1 < n && h[i + 1] == '.')
-			return detour_rf_perr(pc, h + i + 1, "empty label in the source host");
-		if (!kis(c, K_HOST)) {
-			if ((unsigned char)c < 0x20 || c == 0x7f)
-				return detour_rf_perr(
-				        pc, h + i,
-				        "unexpected control character 0x%02X in the host",
-				        (unsigned char)c);
-			if ((unsigned char)c >= 0x80)
-				return detour_rf_perr(
-				        pc, h + i,
-				        "invalid byte 0x%02X in the source host: write an "
-				        "internationalised name in its xn-- (punycode) form",
-				        (unsigned char)c);
-			return detour_rf_perr(pc, h + i,
-			                      "invalid character '%c' in the source host", c);
-		}
-	}
-	return DETOUR_OK;
-}
-
 /* SOURCE: [scheme://host | //host] path. Rewrites the field in place:
  * host NUL path NUL, and fills r (host, path, kind, scheme, flags) and si. */
 detour_err detour_rf_parse_source(struct pctx *pc, struct field *f, struct detour_rule *r,
@@ -295,10 +144,10 @@ detour_err detour_rf_parse_source(struct pctx *pc, struct field *f, struct detou
 		auth = s + 2;
 	} else if (s[0] == '/') {
 		auth = NULL;
-	} else if (detour_rf_prefix_ci(s, f->n, "https://")) {
+	} else if (ascii_prefix_ci(s, f->n, "https://")) {
 		r->scheme = DETOUR_SCHEME_HTTPS;
 		auth = s + 8;
-	} else if (detour_rf_prefix_ci(s, f->n, "http://")) {
+	} else if (ascii_prefix_ci(s, f->n, "http://")) {
 		r->scheme = DETOUR_SCHEME_HTTP;
 		auth = s + 7;
 	} else {
@@ -514,7 +363,7 @@ detour_err detour_rf_parse_target(struct pctx *pc, struct field *f, struct detou
 			        pc, s,
 			        "a target starting with \"//\" leaves the scheme to the client; "
 			        "write https://host/...");
-	} else if (detour_rf_prefix_ci(s, n, "https://") || detour_rf_prefix_ci(s, n, "http://")) {
+	} else if (ascii_prefix_ci(s, n, "https://") || ascii_prefix_ci(s, n, "http://")) {
 		abs = true;
 	} else {
 		return detour_rf_perr(

@@ -1,45 +1,22 @@
-/* detour: the compiled rule table. Built once from a ruleset, immutable
- * afterwards, shared read-only by every worker thread; a reload builds a new
- * one and swaps a pointer. Matching allocates nothing and returns the rule
- * that comes first in file order among all rules that match, whatever index
- * found it (exact hash, splat prefixes, placeholder patterns). */
+/* detour: the compiled rule table. Built once from a ruleset; afterwards its
+ * rules and indexes are immutable and shared by every worker thread without
+ * locks (a reload builds a new table and swaps a pointer), and the only state
+ * that changes is atomic: the health flags of weighted-group targets
+ * (detour_table_set_healthy) and the groups' hit and draw counters. Matching
+ * allocates nothing and returns the rule that comes first in file order
+ * among all rules that match, whatever index found it (exact hash, splat
+ * prefixes, placeholder patterns, regex prefixes). */
 #ifndef DETOUR_TABLE_H
 #define DETOUR_TABLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "detour/common.h"
-#include "detour/http1.h"
-#include "detour/rulefile.h"
-
-#define DETOUR_MAX_CAPTURES 16
+#include "detour/rule.h"
 
 struct detour_table;
-
-/* What is matched. host is the Host header as received (port, case and a
- * trailing dot are handled by the table) or NULL; path must already be
- * normalised with detour_url_normalize_path(). req is the parsed request
- * (method, headers) that conditions read; NULL counts as a GET without
- * headers (lint, check). now is the clock that time windows compare with
- * (0: the table reads the real-time clock when a rule has a window); peer is
- * the client's address for if-ip= and sticky=ip (NULL: unknown, if-ip never
- * holds and sticky=ip falls back to a random choice). All borrowed. */
-struct detour_match_req {
-	const char *host;
-	size_t host_len;
-	bool https;
-	const char *path;
-	size_t path_len;
-	const char *query; /* without '?'; NULL when the request has none */
-	size_t query_len;
-	const struct detour_request *req;
-	time_t now;                  /* the server's clock (DETOUR_NOW may set it), 0: read it */
-	const struct sockaddr *peer; /* AF_INET or AF_INET6, or NULL */
-};
 
 /* The result: borrowed pointers into the table and into the match_req. */
 struct detour_match {

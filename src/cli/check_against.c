@@ -14,6 +14,7 @@
 #include "check_util.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
+#include "detour/rules_load.h"
 #include "detour/table.h"
 #include "detour/url.h"
 
@@ -64,18 +65,10 @@ int check_against(struct check_opts *o, const char *base, const char *rules, str
 	}
 	bool https = bp.scheme.len == 5;
 	int port = bp.port_num > 0 ? bp.port_num : (https ? 443 : 80);
-	struct detour_ruleset *rs = detour_ruleset_new();
 	struct detour_diag d = {0};
 	char msg[512];
-	if (!rs)
-		return 2;
-	if (detour_ruleset_load_file(rs, rules, &d) != DETOUR_OK) {
-		fprintf(stderr, "detour check: %s\n", detour_diag_format(&d, msg, sizeof(msg)));
-		detour_ruleset_free(rs);
-		return 2;
-	}
 	struct detour_table *t;
-	if (detour_table_build(rs, &t, &d) != DETOUR_OK) {
+	if (detour_rules_load(&rules, 1, &t, &d) != DETOUR_OK) {
 		fprintf(stderr, "detour check: %s\n", detour_diag_format(&d, msg, sizeof(msg)));
 		return 2;
 	}

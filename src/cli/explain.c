@@ -11,13 +11,13 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "../server/server.h"
 #include "cli.h"
 #include "cli_opts.h"
 #include "cli_util.h"
 #include "detour/config.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
+#include "detour/rules_load.h"
 #include "detour/table.h"
 #include "detour/url.h"
 
@@ -255,7 +255,7 @@ int cmd_explain(int argc, char **argv)
 	struct detour_diag d = {0};
 	struct detour_table *t;
 	struct detour_url u;
-	int nfiles, rc;
+	int nfiles = 0, rc = 0;
 	/* The request the conditions read: method, -H headers, --ip. */
 	static struct detour_request rq;
 
@@ -307,9 +307,11 @@ int cmd_explain(int argc, char **argv)
 		return 2;
 	}
 
-	t = server_build_table(&conf, err, sizeof(err));
-	if (t == NULL) {
-		fprintf(stderr, "detour: %s\n", err);
+	const char *files[DETOUR_CONF_MAX_RULES];
+	for (unsigned i = 0; i < conf.nrules; i++)
+		files[i] = conf.rules[i];
+	if (detour_rules_load(files, conf.nrules, &t, &d) != DETOUR_OK) {
+		fprintf(stderr, "detour: %s\n", detour_diag_format(&d, err, sizeof(err)));
 		free(url);
 		return 1;
 	}

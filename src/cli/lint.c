@@ -13,6 +13,7 @@
 #include "cli_util.h"
 #include "detour/lint.h"
 #include "detour/rulefile.h"
+#include "detour/rules_load.h"
 #include "detour/table.h"
 
 enum mode { M_TEXT, M_JSON, M_GRAPH, M_FIX };
@@ -359,24 +360,10 @@ static int parse_options(int argc, char **argv, enum mode *mode, const char **at
  * printed. */
 static int load(char **files, int nfiles, struct detour_table **t)
 {
-	struct detour_ruleset *rs;
 	struct detour_diag d = {0};
 	char err[1024];
 
-	rs = detour_ruleset_new();
-	if (rs == NULL) {
-		fprintf(stderr, "detour lint: out of memory\n");
-		return 2;
-	}
-	for (int i = 0; i < nfiles; i++) {
-		if (detour_ruleset_load_file(rs, files[i], &d) != DETOUR_OK) {
-			fprintf(stderr, "detour lint: %s\n",
-			        detour_diag_format(&d, err, sizeof(err)));
-			detour_ruleset_free(rs);
-			return 2;
-		}
-	}
-	if (detour_table_build(rs, t, &d) != DETOUR_OK) {
+	if (detour_rules_load((const char *const *)files, (size_t)nfiles, t, &d) != DETOUR_OK) {
 		fprintf(stderr, "detour lint: %s\n", detour_diag_format(&d, err, sizeof(err)));
 		return 2;
 	}

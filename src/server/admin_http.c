@@ -8,6 +8,7 @@
 
 #include "admin_int.h"
 #include "detour/respond.h"
+#include "detour/rulefile.h"
 
 /* ---- responses ------------------------------------------------------------ */
 

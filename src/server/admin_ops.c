@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "admin_int.h"
+#include "detour/rulefile.h"
 #include "detour/topk.h"
 #include "metrics.h"
 #include "stats.h"

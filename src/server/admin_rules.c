@@ -33,23 +33,21 @@ struct served *admin_build_api(struct server *srv, const struct api_rule *rules,
 			continue;
 		if (rules[i].expires > 0 && (*next == 0 || rules[i].expires < *next))
 			*next = rules[i].expires;
-		/* A ruleset is discarded after an error: try the line alone
-		 * first. A rule stored before a change of the rule language is
-		 * skipped (and said so); the others keep serving. */
-		struct detour_ruleset *one = detour_ruleset_new();
-		if (one == NULL)
-			goto oom_rs;
-		if (detour_ruleset_add_line(one, "api", (unsigned)rules[i].n, rules[i].line,
-		                            strlen(rules[i].line), &d) != DETOUR_OK) {
+		/* A failed line leaves rs as it was. A rule stored before a
+		 * change of the rule language (invalid on its own) is skipped,
+		 * and said so; the others keep serving. Any other error fails. */
+		size_t len = strlen(rules[i].line);
+		detour_err e = detour_ruleset_add_line(rs, "api", (unsigned)rules[i].n,
+		                                       rules[i].line, len, &d);
+		if (e == DETOUR_EINVAL &&
+		    detour_ruleset_check_line("api", (unsigned)rules[i].n, rules[i].line, len,
+		                              &d) == DETOUR_EINVAL) {
 			char b[512];
 			log_err("API rule %s is not valid any more and is not served: %s",
 			        rules[i].id, detour_diag_format(&d, b, sizeof(b)));
-			detour_ruleset_free(one);
 			continue;
 		}
-		detour_ruleset_free(one);
-		if (detour_ruleset_add_line(rs, "api", (unsigned)rules[i].n, rules[i].line,
-		                            strlen(rules[i].line), &d) != DETOUR_OK) {
+		if (e != DETOUR_OK) {
 			detour_diag_format(&d, err, cap);
 			detour_ruleset_free(rs);
 			return NULL;
@@ -71,8 +69,6 @@ struct served *admin_build_api(struct server *srv, const struct api_rule *rules,
 	if (s == NULL)
 		goto oom;
 	return s;
-oom_rs:
-	detour_ruleset_free(rs);
 oom:
 	snprintf(err, cap, "out of memory");
 	return NULL;

@@ -22,6 +22,7 @@
 #include "admin.h"
 #include "core.h"
 #include "detour/rulefile.h"
+#include "detour/rules_load.h"
 #include "health.h"
 #include "log.h"
 #include "maint.h"
@@ -41,22 +42,13 @@ static uint64_t mono_ms(void)
 
 struct detour_table *server_build_table(const struct detour_config *conf, char *err, size_t cap)
 {
-	struct detour_ruleset *rs = detour_ruleset_new();
-	struct detour_table *t = NULL;
+	const char *files[DETOUR_CONF_MAX_RULES];
+	struct detour_table *t;
 	struct detour_diag d = {0};
 
-	if (rs == NULL) {
-		snprintf(err, cap, "out of memory");
-		return NULL;
-	}
-	for (unsigned i = 0; i < conf->nrules; i++) {
-		if (detour_ruleset_load_file(rs, conf->rules[i], &d) != DETOUR_OK) {
-			detour_diag_format(&d, err, cap);
-			detour_ruleset_free(rs);
-			return NULL;
-		}
-	}
-	if (detour_table_build(rs, &t, &d) != DETOUR_OK) {
+	for (unsigned i = 0; i < conf->nrules; i++)
+		files[i] = conf->rules[i];
+	if (detour_rules_load(files, conf->nrules, &t, &d) != DETOUR_OK) {
 		detour_diag_format(&d, err, cap);
 		return NULL;
 	}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "detour/respond.h"
+#include "detour/rulefile.h"
 #include "listen.h"
 #include "log.h"
 #include "worker.h"

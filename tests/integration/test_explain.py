@@ -135,8 +135,8 @@ def test_explain_near_misses(rules):
         "near      %s:6 (id %s:6) matches /trail/ (trailing slash differs)" % (strict, strict)]
 
 
-# rules3: conditions, windows and groups, explained (docs/rules.md)
-RULES3 = """\
+# Conditions, windows and groups, explained (docs/rules.md)
+COND_RULES = """\
 /promo   /nov       from=2026-11-01 until=2026-12-01 cache=30d
 /promo   /beta      if-cookie=beta if-lang=fr
 /land    /a         weight=3 sticky=cookie id=land
@@ -146,9 +146,9 @@ RULES3 = """\
 """
 
 
-def test_explain_rules3(tmp_path):
+def test_explain_conditions_windows_groups(tmp_path):
     p = tmp_path / "r3.rules"
-    p.write_text(RULES3)
+    p.write_text(COND_RULES)
     rules = str(p)
     out, _ = explain(rules, "--at", "2026-10-01T10:00:00+02:00", "-H", "Cookie: beta=1",
                      "-H", "Accept-Language: de, fr;q=0.5", "GET /promo")

@@ -1,4 +1,5 @@
-/* Unit tests for lib/rulefile.c: the rules file -> ruleset. */
+/* Unit tests for lib/rulefile.c: the rules file -> ruleset; and
+ * lib/rules_load.c: rules files -> table. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "unit.h"
 
 #include "detour/rulefile.h"
+#include "detour/rules_load.h"
 #include "detour/table.h"
 
 /* Loads text as "r.rules"; returns the ruleset (caller frees) and fills *e,
@@ -532,6 +534,99 @@ static void test_add_line(void **state)
 	detour_ruleset_free(rs);
 }
 
+/* A failed line leaves the ruleset as it was: rules, extensions, ids and the
+ * @slash policy; lines added afterwards load as if it had never been tried. */
+static void test_add_line_untouched(void **state)
+{
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+	char msg[256];
+
+	assert_int_equal(detour_ruleset_add_line(rs, "api", 1, "/a /b id=one", 12, &d), DETOUR_OK);
+	/* invalid on its own, after its options were parsed into an extension */
+	const char *bad = "/c /d 302 if-cookie=beta id=two delay=3";
+	assert_int_equal(detour_ruleset_add_line(rs, "api", 2, bad, strlen(bad), &d),
+	                 DETOUR_EINVAL);
+	/* valid on its own, refused in rs: the id is taken */
+	assert_int_equal(detour_ruleset_add_line(rs, "api", 3, "/e /f id=one", 12, &d),
+	                 DETOUR_EINVAL);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)),
+	                    "api:3:10: duplicate id \"one\": already used at api:1");
+	assert_int_equal(detour_ruleset_check_line("api", 3, "/e /f id=one", 12, &d), DETOUR_OK);
+	assert_int_equal(detour_ruleset_check_line("api", 2, bad, strlen(bad), &d), DETOUR_EINVAL);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)),
+	                    "api:2:33: delay= only applies to status html");
+	/* a directive is not a rule, and does not change the policy */
+	assert_int_equal(detour_ruleset_add_line(rs, "api", 4, "@slash strict", 13, &d),
+	                 DETOUR_EINVAL);
+	assert_int_equal(detour_ruleset_slash(rs), DETOUR_SLASH_EITHER);
+	assert_int_equal(detour_ruleset_count(rs), 1);
+	assert_null(detour_ruleset_ext(rs, detour_ruleset_get(rs, 0)));
+	/* the next line takes the next index, its id and its extension */
+	assert_int_equal(
+	        detour_ruleset_add_line(rs, "api", 5, "/g /h if-cookie=beta id=two", 27, &d),
+	        DETOUR_OK);
+	assert_int_equal(detour_ruleset_count(rs), 2);
+	const struct detour_rule *r = detour_ruleset_get(rs, 1);
+	assert_int_equal(r->index, 1);
+	assert_int_equal(r->line, 5);
+	const struct detour_rule_ext *x = detour_ruleset_ext(rs, r);
+	assert_non_null(x);
+	assert_int_equal(x->rule, 1);
+	assert_int_equal(x->nconds, 1);
+	struct detour_table *t;
+	assert_int_equal(detour_table_build(rs, &t, &d), DETOUR_OK);
+	detour_table_free(t);
+}
+
+/* detour_rules_load: files in order into one table; the first error. */
+static void test_rules_load(void **state)
+{
+	char p1[] = "/tmp/detour-test-loadXXXXXX", p2[] = "/tmp/detour-test-loadXXXXXX";
+	int f1 = mkstemp(p1), f2 = mkstemp(p2);
+	struct detour_table *t = (struct detour_table *)1;
+	struct detour_diag d;
+	char msg[512], want[512];
+
+	assert_true(f1 >= 0 && f2 >= 0);
+	assert_int_equal(write(f1, "/a /b 301\n", 10), 10);
+	assert_int_equal(write(f2, "/c /d\n/a /x\n", 12), 12);
+	close(f1);
+	close(f2);
+	const char *files[] = {p1, p2, "/nonexistent/detour.rules"};
+
+	assert_int_equal(detour_rules_load(files, 2, &t, &d), DETOUR_OK);
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	assert_int_equal(detour_ruleset_count(rs), 3);
+	assert_string_equal(detour_ruleset_file(rs, detour_ruleset_get(rs, 2)->file), p2);
+	struct detour_match_req q = {.path = "/a", .path_len = 2};
+	struct detour_match m;
+	assert_true(detour_table_match(t, &q, &m));
+	assert_string_equal(m.rule->target, "/b"); /* the first file comes first */
+	detour_table_free(t);
+
+	assert_int_equal(detour_rules_load(files, 3, &t, &d), DETOUR_EIO);
+	assert_null(t);
+	snprintf(want, sizeof(want), "/nonexistent/detour.rules: %s", strerror(ENOENT));
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)), want);
+
+	f2 = open(p2, O_WRONLY | O_TRUNC);
+	assert_true(f2 >= 0);
+	assert_int_equal(write(f2, "/c /d 999\n", 10), 10);
+	close(f2);
+	assert_int_equal(detour_rules_load(files, 2, &t, &d), DETOUR_EINVAL);
+	assert_null(t);
+	snprintf(want, sizeof(want),
+	         "%s:1:7: unsupported status 999: expected 301, 302, 303, 307, 308 or 410", p2);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)), want);
+
+	assert_int_equal(detour_rules_load(NULL, 0, &t, &d), DETOUR_OK);
+	assert_int_equal(detour_ruleset_count(detour_table_rules(t)), 0);
+	detour_table_free(t);
+	unlink(p1);
+	unlink(p2);
+}
+
 static void test_load_file(void **state)
 {
 	char path[] = "/tmp/detour-test-rulesXXXXXX";
@@ -673,7 +768,8 @@ int main(void)
 	        cmocka_unit_test(test_size_limits),     cmocka_unit_test(test_rules),
 	        cmocka_unit_test(test_file_shape),      cmocka_unit_test(test_bom_columns),
 	        cmocka_unit_test(test_several_buffers), cmocka_unit_test(test_many_ids),
-	        cmocka_unit_test(test_add_line),        cmocka_unit_test(test_load_file),
+	        cmocka_unit_test(test_add_line),        cmocka_unit_test(test_add_line_untouched),
+	        cmocka_unit_test(test_rules_load),      cmocka_unit_test(test_load_file),
 	        cmocka_unit_test(test_load_pipe),       cmocka_unit_test(test_duration),
 	        cmocka_unit_test(test_guarded_input),
 	};

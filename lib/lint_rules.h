@@ -1,17 +1,22 @@
-/* detour: what the files of the rule-table lint share (lint.c: the entry point,
- * findings, codes and messages; lint_shadow.c: duplicates, conflicts and
- * shadowing; lint_risk.c: windows, weights, cache, method changes and open
- * redirects; lint_walk.c: following a rule's targets; lint_chain.c: loops,
- * chains and flattening). Private to those files: see detour/lint.h for the
- * contract. */
-#ifndef DETOUR_LINT_INT_H
-#define DETOUR_LINT_INT_H
+/* detour (private to lib/): the leaf of the rule-table lint, read top-down:
+ *   lint.c         the entry point, codes, the result, next-rule queries
+ *   lint_shadow.c  duplicates, conflicts and shadowing
+ *   lint_risk.c    windows, weights, cache, method changes, open redirects
+ *   lint_chain.c   loops, chains and flattening, over
+ *   lint_walk.c    following a rule's targets through the table
+ *   lint_rules.c   this leaf: the types every file shares and the helpers
+ *                  they all call (strings, findings, rule text, examples)
+ * Each file calls only files below it; this header declares only
+ * lint_rules.c's functions. See detour/lint.h for the contract. */
+#ifndef DETOUR_LINT_RULES_H
+#define DETOUR_LINT_RULES_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "base/buf.h"
 #include "detour/lint.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
@@ -26,23 +31,25 @@
 
 /* ------------------------------------------------------------ text helpers */
 
-/* A growing string; on failure it stays NULL-marked and everything after is
- * ignored (the caller checks ok()). */
-struct sb {
-	char *p;
-	size_t n, cap;
-	bool fail;
-};
+/* Messages are built in base/buf.h's byte writer, growing mode, at most
+ * LINT_TEXT_MAX bytes: a failure (out of memory) is sticky, every later write
+ * is ignored, and it shows once when the text is taken (NULL). A writer
+ * starts as LINT_TEXT, which is what bbuf_init(&b, LINT_TEXT_MAX) sets. */
+#define LINT_TEXT_MAX (64u << 20)
+#define LINT_TEXT                                                                                  \
+	{                                                                                          \
+		.p = bbuf_empty_, .max = LINT_TEXT_MAX                                             \
+	}
 
 /* Appends s[0..n) to b. */
-void detour_lint_sb_put(struct sb *b, const char *s, size_t n);
+void detour_lint_sb_put(struct bbuf *b, const char *s, size_t n);
 /* Appends the string s to b. */
-void detour_lint_sb_str(struct sb *b, const char *s);
+void detour_lint_sb_str(struct bbuf *b, const char *s);
 /* Appends printf-style text to b (at most 511 bytes of it). */
-void detour_lint_sb_fmt(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void detour_lint_sb_fmt(struct bbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Takes the string out of b: the caller owns it (free()); NULL when b failed.
  * b is empty afterwards. */
-char *detour_lint_sb_take(struct sb *b);
+char *detour_lint_sb_take(struct bbuf *b);
 
 /* ------------------------------------------------------------------ state */
 
@@ -116,15 +123,15 @@ struct lint {
 	unsigned nnames;
 };
 
-/* ---------------------------------------------------------- lint.c */
+/* ------------------------------------------------------ lint_rules.c */
 
 /* Appends "file:line" of rule i to b. */
-void detour_lint_rule_ref(const struct lint *L, uint32_t i, struct sb *b);
+void detour_lint_rule_ref(const struct lint *L, uint32_t i, struct bbuf *b);
 /* Adds a finding to L->out with message msg and fix (both taken over: b is
  * emptied; fix may be NULL) and a copy of related rules rel[0..nrel). Returns
  * the finding (owned by L->out), or NULL with L->nomem set. */
 struct detour_lint_finding *detour_lint_add(struct lint *L, enum detour_lint_code code,
-                                            uint32_t rule, struct sb *msg, struct sb *fix,
+                                            uint32_t rule, struct bbuf *msg, struct bbuf *fix,
                                             const uint32_t *rel, size_t nrel);
 /* r's extension (borrowed from rs), NULL when it has none. */
 const struct detour_rule_ext *detour_lint_ext_of(const struct detour_ruleset *rs,
@@ -137,67 +144,15 @@ uint32_t detour_lint_weight_of(const struct detour_ruleset *rs, const struct det
 /* Whether r matches without regard to case. */
 bool detour_lint_case_i(const struct detour_ruleset *rs, const struct detour_rule *r);
 /* Appends r's conditions, window and weight, as written in a rules file. */
-void detour_lint_sb_cond_text(struct sb *b, const struct detour_ruleset *rs,
+void detour_lint_sb_cond_text(struct bbuf *b, const struct detour_ruleset *rs,
                               const struct detour_rule *r);
-
-/* ---------------------------------------------------------- lint_shadow.c */
-
-/* Fills L->same. Returns 0, or -1 when out of memory. */
-int detour_lint_find_same_sources(struct lint *L);
 /* Whether rule w always applies when its source matches. */
 bool detour_lint_unconditional(const struct lint *L, const struct detour_rule *w);
-/* Same-source duplicates and conflicts (marks the later rule dead). */
-void detour_lint_check_duplicates(struct lint *L);
-/* Rules an earlier rule takes every request of (marked dead). */
-void detour_lint_check_shadowed(struct lint *L);
 /* An example path r's source matches, written to out (cap bytes), its length
  * in *len. Returns false when none fits. */
 bool detour_lint_example_path(const struct detour_rule *r, char *out, size_t cap, size_t *len);
 /* An example host for r in out (HOST_BUF bytes). Returns its length, 0: r
  * names no host. */
 size_t detour_lint_example_host(const struct detour_rule *r, char *out);
-
-/* ---------------------------------------------------------- lint_risk.c */
-
-/* Windows that never open or have ended (marked dead). */
-void detour_lint_check_windows(struct lint *L);
-/* Fills L->gfirst. Sets L->nomem when out of memory. */
-void detour_lint_group_index(struct lint *L);
-/* Weighted groups of one, and percentages that do not total 100. */
-void detour_lint_check_groups(struct lint *L);
-/* permanent-no-cache, method-change and open-redirect. */
-void detour_lint_check_choices(struct lint *L);
-
-/* ---------------------------------------------------------- lint_walk.c */
-
-/* Fills L->hosts (sorted, distinct) and L->scheme_rules. Returns 0, or -1
- * when out of memory. */
-int detour_lint_collect_hosts(struct lint *L);
-/* Fills L->splats (splats == true) or L->conds (owned by L) with the live
- * rules. Returns 0, or -1 when out of memory. */
-int detour_lint_index_rules(struct lint *L, bool splats);
-/* Sets L->names to r's placeholder names (borrowed from r). */
-void detour_lint_set_names(struct lint *L, const struct detour_rule *r);
-/* Follows rule r from its example request on (host, https) into L->st,
- * L->hop and L->may; *w tells how it ended. */
-void detour_lint_walk(struct lint *L, const struct detour_rule *r, const char *host, size_t hl,
-                      bool https, struct walk *w);
-/* The request of state s (pointing into s). */
-struct detour_match_req detour_lint_req_of(const struct lint *L, const struct state *s);
-/* The rule a client asking q meets in a walk, into *m; *may: it answers only
- * some requests; *group: a weighted group. Returns false when none does. */
-bool detour_lint_resolve(struct lint *L, const struct detour_match_req *q, struct detour_match *m,
-                         bool *may, bool *group);
-/* Appends s[0..n) with every "~name~" of the walked rule as ":name". */
-void detour_lint_sb_unsentinel(const struct lint *L, struct sb *b, const char *s, size_t n);
-/* Appends the scheme and host of s ("*.suffix" for a wildcard probe). */
-void detour_lint_sb_host(struct sb *b, const struct state *s);
-/* Appends state k as shown in messages (host when not that of state prev). */
-void detour_lint_sb_state(const struct lint *L, struct sb *b, unsigned k, int prev);
-
-/* ---------------------------------------------------------- lint_chain.c */
-
-/* Follows every live rule and reports loops and chains. */
-void detour_lint_check_walks(struct lint *L);
 
 #endif

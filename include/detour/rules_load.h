@@ -1,0 +1,24 @@
+/* detour: rules files -> a table, the one loader that `detour serve` (start
+ * and reload), `detour explain`, `detour lint` and `detour check --against`
+ * share, so that all four read rules the same way and report the same
+ * located errors. */
+#ifndef DETOUR_RULES_LOAD_H
+#define DETOUR_RULES_LOAD_H
+
+#include <stddef.h>
+
+#include "detour/common.h"
+#include "detour/table.h"
+
+/* Reads the rules files files[0..n) in order into one ruleset (a rule's
+ * precedence is its position over all of them) and builds the table. Returns
+ * DETOUR_OK and *out (free with detour_table_free), or the first error with
+ * *out NULL and d filled: "file:line:col" and what was expected for a syntax
+ * error (DETOUR_EINVAL), the file and errno's text when it cannot be read
+ * (DETOUR_EIO), "out of memory" (DETOUR_ENOMEM); detour_diag_format writes
+ * it as one line. d->file points into files[] or the caller's strings: they
+ * must outlive d. n == 0 gives an empty table. */
+detour_err detour_rules_load(const char *const *files, size_t n, struct detour_table **out,
+                             struct detour_diag *d);
+
+#endif

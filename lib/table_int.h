@@ -1,0 +1,219 @@
+/* detour (private to lib/): the inside of the rule table, shared by its files:
+ *   table.c          build: hosts, keys, chains, extension slots, groups;
+ *                    and the source comparisons the other files use
+ *   table_ext.c      extensions at match time: windows, conditions, the
+ *                    open-redirect guard, weighted groups (applies_ext)
+ *   table_match.c    detour_table_match: the indexes, over table_ext.c
+ *   table_explain.c  health flags and counters, and explain, over table_ext.c
+ * Read top-down: table_match.c and table_explain.c call table_ext.c, which
+ * calls table.c; nothing calls upwards. This header holds the structs, the
+ * inline helpers and table.c's functions; table_ext.h declares table_ext.c's.
+ *
+ * Mutability (table.h's contract): struct detour_table and everything it
+ * points to is written by detour_table_build and read-only afterwards,
+ * shared by every thread without locks, except struct xlive (one per
+ * extension: the health flag and the hit counter) and the groups' draw
+ * counters (gctr): atomics that workers and the health prober update while
+ * others match. */
+#ifndef DETOUR_TABLE_INT_H
+#define DETOUR_TABLE_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/ascii.h"
+#include "detour/table.h"
+#include "hash.h"
+#include "ruleset_int.h"
+
+#define NONE      UINT32_MAX
+#define HOST_MAX  255 /* longer Host values only meet host-less rules */
+#define MAX_CANDS (HOST_MAX / 2 + 3)
+
+/* K_RE: regex sources (and case=insensitive ones, K_REI: their prefix is
+ * lower case), keyed by their literal prefix. */
+enum { K_EXACT = 1, K_SPLAT = 2, K_PAT = 3, K_RE = 4, K_REI = 5 };
+
+struct hostinfo {
+	const char *name; /* interned: every rule of this host points here */
+	uint32_t len;
+	uint32_t id;
+	bool wild;
+	uint32_t min_exact, min_splat, min_pat; /* smallest rule index of each kind, NONE if none */
+	uint64_t splat_depths;                  /* bit min(d, 63): a splat prefix with d '/' */
+	/* Patterns: bit min(n, 63) of pat_segs for a pattern of n segments
+	 * without a tail, of tail_segs for one with a tail ("/ *") after n
+	 * segments; bit min(d, 63) of pat_lits[tail] for one whose first d
+	 * segments are literal (its key's prefix, see pat_prefix). */
+	uint64_t pat_segs, tail_segs;
+	uint64_t pat_lits[2];
+	/* Regex sources: smallest index, and bit min(d, 63) for a literal
+	 * prefix with d '/' (bit 0: no prefix, tried on every request);
+	 * [0] case-sensitive, [1] caseless. */
+	uint32_t min_re;
+	uint64_t re_depths[2];
+};
+
+/* Table-side facts about a rule extension, fixed at build. */
+struct xinfo {
+	uint32_t group;     /* index in groups[], NONE when not in a weighted group */
+	uint32_t pos;       /* position in its group */
+	const char *origin; /* health=: "https://host[:port]" (in origins), else NULL */
+};
+
+/* The mutable part of a rule extension: the only per-rule state that changes
+ * after build. Atomics, relaxed: workers and the health prober share the
+ * table; no other memory is published through them. */
+struct xlive {
+	atomic_bool up;            /* health: the target answers (starts true) */
+	atomic_uint_fast64_t hits; /* times the group chose this rule */
+};
+
+struct group {
+	uint32_t first, n; /* members: gmembers[first .. first + n), rule indexes, file order */
+	uint8_t sticky;    /* enum detour_sticky, of the first member */
+	char cookie[64];   /* sticky=cookie: the cookie's name */
+};
+
+struct slot {
+	uint32_t tag;    /* high half of the key */
+	uint32_t head;   /* first rule index + 1 of the chain; 0: empty slot */
+	const char *key; /* the source path of the head rule, see chain() */
+};
+
+struct detour_table {
+	struct detour_ruleset *rs;
+	const struct detour_rule *rules;
+	uint32_t nrules;
+	struct slot *slots;
+	size_t mask;
+	struct hostinfo *hosts; /* hosts[0]: rules without a host */
+	uint32_t nhosts;
+	size_t hosts_cap;
+	uint32_t *hslots; /* host id + 1 */
+	size_t hmask;
+	bool any_wild;
+	bool either; /* @slash either: exact rules ignore one trailing '/' */
+	bool any_re; /* some rule is in the regex index */
+
+	/* Extensions (rulefile.h): the ruleset's array, and rule index -> ext
+	 * index + 1 by open addressing. */
+	const struct detour_rule_ext *exts;
+	uint32_t nexts;
+	uint32_t *xslots;
+	size_t xmask;
+	struct xinfo *xi;
+	struct group *groups;
+	uint32_t ngroups;
+	uint32_t *gmembers;
+	char *origins;
+
+	/* Mutable after build, atomics only (see the top of this file). */
+	struct xlive *xlive;        /* per extension, as xi */
+	atomic_uint_fast64_t *gctr; /* per group: draws, for the weighted random choice */
+};
+
+struct search {
+	const struct detour_table *t;
+	const struct detour_match_req *q;
+	const char *path;
+	size_t n;
+	uint32_t best; /* smallest matching index so far, NONE if none */
+	/* What applies() decided for the rule it accepted last (pending) and
+	 * for the rule at best: a group's chosen member (NONE: the rule
+	 * itself), the window's end, the cookie to set. */
+	uint32_t pend_rule, best_rule;
+	int64_t pend_end, best_end;
+	const char *pend_cookie, *best_cookie;
+	unsigned pend_variant, best_variant;
+	time_t now; /* 0 until a window needs it */
+};
+
+static inline uint64_t key_of(uint64_t h, uint32_t host, unsigned kind, uint32_t extra)
+{
+	return detour_mix(h, ((uint64_t)host << 32) | ((uint64_t)extra << 2) | kind);
+}
+
+static inline uint32_t pat_extra(uint32_t nseg, bool tail)
+{
+	return nseg << 1 | (uint32_t)tail;
+}
+
+static inline uint32_t bit_of(size_t n)
+{
+	return n < 63 ? (uint32_t)n : 63;
+}
+
+static inline size_t count_slashes(const char *s, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += s[i] == '/';
+	return c;
+}
+
+/* The extension index of rule index i, NONE if it has none. */
+static inline uint32_t ext_find(const struct detour_table *t, uint32_t i)
+{
+	size_t k = (size_t)detour_mix(i, 0x5f) & t->xmask;
+
+	for (;; k = (k + 1) & t->xmask) {
+		uint32_t v = t->xslots[k];
+		if (v == 0)
+			return NONE;
+		if (t->exts[v - 1].rule == i)
+			return v - 1;
+	}
+}
+
+/* The length of an exact path as hashed: under "@slash either" one final
+ * '/' is left out (not from "/" or "//"), so "/a" and "/a/" share a key. */
+static inline size_t exact_key_len(const char *p, size_t n, bool either)
+{
+	return either && n > 2 && p[n - 1] == '/' ? n - 1 : n;
+}
+
+/* An exact rule's path against the request's: equal, or under "@slash
+ * either" equal once one final '/' is left out of each (see exact_key_len;
+ * "/" and "//" stay apart). */
+static inline bool exact_eq(const struct detour_rule *r, const char *p, size_t n, bool either)
+{
+	if (r->path_len == n)
+		return memcmp(r->path, p, n) == 0;
+	if (!either)
+		return false;
+	size_t kr = exact_key_len(r->path, r->path_len, true), kp = exact_key_len(p, n, true);
+	return kr == kp && memcmp(r->path, p, kr) == 0;
+}
+
+/* Whether p[0..n) equals pre; with ci, p compared without ASCII case with
+ * pre, which is lower case. */
+static inline bool prefix_eq(const char *p, const char *pre, size_t n, bool ci)
+{
+	return ci ? ascii_eq_ci_n(p, n, pre, n) : memcmp(p, pre, n) == 0;
+}
+
+/* ---------------------------------------------------------------- table.c */
+
+/* The host (s[0..n), wild) of t, NULL when no rule names it. */
+const struct hostinfo *detour_tbl_host_find(const struct detour_table *t, const char *s, size_t n,
+                                            bool wild);
+
+/* Copies the Host value without its port, lower-cased, without a trailing
+ * dot, into buf (HOST_MAX bytes). Returns its length, 0 if there is none or it
+ * is too long to be a host name. */
+size_t detour_tbl_request_host(const char *host, size_t n, char *buf);
+
+/* Matches pattern rule r against path[0..n). Fills m's captures and splat
+ * when m is non-NULL. Segments are compared whole; a ":name" segment takes
+ * one non-empty request segment; a tail ("/ *" at the end) takes whatever is
+ * left, possibly nothing (as a splat source does). */
+bool detour_tbl_pattern_match(const struct detour_rule *r, const char *path, size_t n,
+                              struct detour_match *m);
+
+#endif
