@@ -15,6 +15,9 @@
 #include "detour/config.h"
 #include "detour/rulefile.h"
 
+#include "base/buf.h"
+#include "base/civil.h"
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: detour ctl [-c FILE] [--json] COMMAND [ARGS]\n"
@@ -44,23 +47,15 @@ static void usage(FILE *f)
 	           "DURATION is 90s, 30m, 48h, 7d or 2w.\n");
 }
 
-struct resp {
-	char *p;
-	size_t len;
-};
+/* The most of an answer kept: far more than the API ever sends. */
+#define RESP_MAX ((size_t)1 << 30)
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
-	struct resp *r = arg;
-	char *q = realloc(r->p, r->len + size * n + 1);
+	struct bbuf *r = arg;
 
-	if (q == NULL)
-		return 0;
-	r->p = q;
-	memcpy(r->p + r->len, p, size * n);
-	r->len += size * n;
-	r->p[r->len] = '\0';
-	return size * n;
+	bbuf_put(r, p, size * n);
+	return bbuf_ok(r) ? size * n : 0; /* 0: curl stops with an error */
 }
 
 struct client {
@@ -76,7 +71,7 @@ static long call(const struct client *cl, const char *method, const char *path, 
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
-	struct resp r = {0};
+	struct bbuf r;
 	char url[2400];
 	long status = 0;
 	CURLcode rc;
@@ -84,6 +79,7 @@ static long call(const struct client *cl, const char *method, const char *path, 
 	*body = NULL;
 	if (c == NULL)
 		return 0;
+	bbuf_init(&r, RESP_MAX);
 	snprintf(url, sizeof(url), "%s%s", cl->base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -107,7 +103,9 @@ static long call(const struct client *cl, const char *method, const char *path, 
 	}
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
-	*body = r.p ? r.p : strdup("");
+	*body = bbuf_take(&r, NULL);
+	if (*body == NULL)
+		*body = strdup("");
 	return status;
 }
 
@@ -132,9 +130,7 @@ static int to_rfc3339(const char *s, char out[64])
 			lt.tm_isdst = -1;
 			t = mktime(&lt);
 		}
-		struct tm gt;
-		gmtime_r(&t, &gt);
-		strftime(out, 64, "%Y-%m-%dT%H:%M:%SZ", &gt);
+		civil_format_rfc3339(t, out);
 		return 0;
 	}
 	if (strlen(s) >= 64)
@@ -454,10 +450,7 @@ static int cmd_stats(struct client *cl, int argc, char **argv)
 		char t[64];
 		int64_t d = detour_parse_duration(since, strlen(since));
 		if (d > 0) {
-			time_t s = time(NULL) - (time_t)d;
-			struct tm gt;
-			gmtime_r(&s, &gt);
-			strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &gt);
+			civil_format_rfc3339((int64_t)time(NULL) - d, t);
 		} else if (to_rfc3339(since, t)) {
 			return bad("bad --since", since);
 		}
