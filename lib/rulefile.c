@@ -25,6 +25,9 @@
 #include "rules_int.h"
 #include "ruleset_int.h"
 
+#include "base/grow.h"
+#include "base/value.h"
+
 #define MAX_FIELDS 64
 #define MAX_FILES  65535
 
@@ -101,15 +104,9 @@ enum detour_slash detour_ruleset_slash(const struct detour_ruleset *rs)
  * the list the code is freed at once and *oom set. */
 bool detour_rf_keep_code(struct detour_ruleset *rs, void *code)
 {
-	if (rs->ncodes == rs->codes_cap) {
-		size_t cap = rs->codes_cap ? rs->codes_cap * 2 : 16;
-		void **nc = realloc(rs->codes, cap * sizeof(*nc));
-		if (nc == NULL) {
-			detour_re_free(code);
-			return false;
-		}
-		rs->codes = nc;
-		rs->codes_cap = cap;
+	if (BASE_GROW(rs->codes, rs->codes_cap, rs->ncodes + 1) != 0) {
+		detour_re_free(code);
+		return false;
 	}
 	rs->codes[rs->ncodes++] = code;
 	return true;
@@ -129,44 +126,7 @@ const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_
 
 int64_t detour_parse_duration(const char *s, size_t len)
 {
-	const int64_t max = INT64_C(10) * 365 * 86400; /* ten years */
-	int64_t v = 0, mult = 1;
-	size_t i = 0;
-
-	while (i < len && s[i] >= '0' && s[i] <= '9') {
-		v = v * 10 + (s[i] - '0');
-		if (v > max)
-			return -1;
-		i++;
-	}
-	if (i == 0)
-		return -1;
-	if (i + 1 == len) {
-		switch (s[i]) {
-		case 's':
-			mult = 1;
-			break;
-		case 'm':
-			mult = 60;
-			break;
-		case 'h':
-			mult = 3600;
-			break;
-		case 'd':
-			mult = 86400;
-			break;
-		case 'w':
-			mult = 7 * 86400;
-			break;
-		default:
-			return -1;
-		}
-	} else if (i != len) {
-		return -1;
-	}
-	if (v > max / mult)
-		return -1;
-	return v * mult;
+	return value_duration(s, len);
 }
 
 /* Resizes the rules array to hold cap rules (rounded up to whole pages).
@@ -218,14 +178,8 @@ static detour_err file_index(struct detour_ruleset *rs, const char *name, unsign
 	}
 	if (rs->nfiles >= MAX_FILES)
 		return DETOUR_ETOOBIG;
-	if (rs->nfiles == rs->files_cap) {
-		unsigned cap = rs->files_cap ? rs->files_cap * 2 : 4;
-		const char **nf = realloc(rs->files, cap * sizeof(*nf));
-		if (nf == NULL)
-			return DETOUR_ENOMEM;
-		rs->files = nf;
-		rs->files_cap = cap;
-	}
+	if (BASE_GROW(rs->files, rs->files_cap, rs->nfiles + 1) != 0)
+		return DETOUR_ENOMEM;
 	char *copy = detour_arena_strndup(&rs->arena, name, strlen(name));
 	if (copy == NULL)
 		return DETOUR_ENOMEM;

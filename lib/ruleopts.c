@@ -18,6 +18,8 @@
 #include "rules_int.h"
 #include "ruleset_int.h"
 
+#include "base/grow.h"
+
 /* ---------------------------------------------------------------- options */
 
 static bool all_digits_(const char *s, size_t n)
@@ -209,15 +211,9 @@ static detour_err opt_tz(struct pctx *pc, struct detour_rule *r, char *v, size_t
 			return e;
 		if (e)
 			return detour_rf_perr(pc, v, "time zone \"%s\": %s", name, d.msg);
-		if (rs->ntzs == rs->tzs_cap) {
-			size_t cap = rs->tzs_cap ? rs->tzs_cap * 2 : 4;
-			struct detour_tz **nt = realloc(rs->tzs, cap * sizeof(*nt));
-			if (nt == NULL) {
-				detour_tz_free(tz);
-				return DETOUR_ENOMEM;
-			}
-			rs->tzs = nt;
-			rs->tzs_cap = cap;
+		if (BASE_GROW(rs->tzs, rs->tzs_cap, rs->ntzs + 1) != 0) {
+			detour_tz_free(tz);
+			return DETOUR_ENOMEM;
 		}
 		rs->tzs[rs->ntzs++] = tz;
 	}
@@ -722,14 +718,8 @@ detour_err detour_rf_add_ext(struct pctx *pc, struct detour_rule *r)
 	struct detour_ruleset *rs = pc->rs;
 	struct lineext *lx = pc->lx;
 
-	if (rs->nexts == rs->exts_cap) {
-		size_t cap = rs->exts_cap ? rs->exts_cap * 2 : 16;
-		struct detour_rule_ext *ne = realloc(rs->exts, cap * sizeof(*ne));
-		if (ne == NULL)
-			return DETOUR_ENOMEM;
-		rs->exts = ne;
-		rs->exts_cap = cap;
-	}
+	if (BASE_GROW(rs->exts, rs->exts_cap, rs->nexts + 1) != 0)
+		return DETOUR_ENOMEM;
 	if (lx->nconds) {
 		struct detour_cond *c = detour_arena_alloc(&rs->arena, lx->nconds * sizeof(*c), 8);
 		if (c == NULL)

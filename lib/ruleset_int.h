@@ -18,7 +18,8 @@ struct detour_ruleset {
 	struct detour_rule *rules; /* malloc'd array, rules[i].index == i */
 	size_t n, cap;
 	const char **files; /* malloc'd array of names in the arena */
-	unsigned nfiles, files_cap;
+	unsigned nfiles;
+	size_t files_cap;
 	uint32_t *ids; /* open addressing over rules with id=: rule index + 1, 0 = empty */
 	size_t ids_cap, ids_n;
 	char *scratch; /* DETOUR_RULE_LINE_MAX bytes for path normalisation (in the arena) */

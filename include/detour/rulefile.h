@@ -15,6 +15,8 @@
 #include "detour/common.h"
 #include "detour/tz.h"
 
+struct cidr; /* an address range of if-ip=: lib/base/cidr.h */
+
 enum detour_src_kind {
 	DETOUR_SRC_EXACT = 0, /* "/old-page" */
 	DETOUR_SRC_SPLAT,     /* "/blog/ *" (a splat): the path field holds "/blog/" */
@@ -83,13 +85,6 @@ enum detour_cond_kind {
 	DETOUR_COND_LANG,       /* if-lang=fr,de (the client's preferred language) */
 };
 
-/* An address range: addr holds 16 bytes (IPv4 as ::ffff:a.b.c.d) and bits
- * counts the prefix over those 16 bytes (an IPv4 /24 is 96 + 24). */
-struct detour_cidr {
-	uint8_t addr[16];
-	uint8_t bits;
-};
-
 /* One condition. Strings point into the ruleset and are not NUL-terminated
  * unless said. */
 struct detour_cond {
@@ -101,7 +96,7 @@ struct detour_cond {
 	struct detour_slice value;        /* HEADER, COOKIE: the value, p == NULL for "present" */
 	const void *re;                   /* HEADER "Name:~regex": a pcre2_code_8 (owned by the
 	                                     ruleset), else NULL */
-	const struct detour_cidr *cidrs;  /* IP */
+	const struct cidr *cidrs;         /* IP: base/cidr.h ranges */
 	const struct detour_slice *langs; /* LANG: lower-case language ranges ("fr", "de-ch") */
 	uint16_t n;                       /* IP: number of cidrs; LANG: number of langs */
 	uint16_t col;                     /* column of the option in its line (for lint) */
@@ -201,8 +196,9 @@ const struct detour_rule_ext *detour_ruleset_ext(const struct detour_ruleset *rs
 enum detour_slash detour_ruleset_slash(const struct detour_ruleset *rs);
 
 /* Parses an RFC 3339 date-time with an offset ("2026-11-01T09:00:00+01:00",
- * 'Z' accepted, fractions ignored) or a date ("2026-11-01", 00:00 UTC) into
- * Unix seconds. Returns 0 and *out, or -1 when malformed. */
+ * 'Z' accepted, fractions ignored; the policy of base/civil.h, years 1970 to
+ * 9999) or a date ("2026-11-01", 00:00 UTC) into Unix seconds. Returns 0 and
+ * *out, or -1 when malformed. */
 int detour_parse_time(const char *s, size_t len, int64_t *out);
 
 /* Returns a new empty ruleset, or NULL when out of memory. */
@@ -240,8 +236,9 @@ const char *detour_ruleset_file(const struct detour_ruleset *rs, unsigned f);
 const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_rule *r, char *buf,
                            size_t cap);
 
-/* Parses a lifetime "30s", "10m", "1h", "7d", "2w" or a plain number of seconds. Returns
- * seconds, or -1 when malformed or over 10 years. */
+/* value_duration (base/value.h): parses a lifetime "30s", "10m", "1h", "7d",
+ * "2w" or a plain number of seconds. Returns seconds, or -1 when malformed or
+ * over 10 years. */
 int64_t detour_parse_duration(const char *s, size_t len);
 
 #endif
