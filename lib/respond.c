@@ -488,7 +488,7 @@ static void put_cache(struct bbuf *w, int32_t cache, const struct detour_respond
 		return;
 	}
 	char date[DETOUR_DATE_LEN + 1];
-	detour_http_date(ctx->now + cache, date);
+	civil_http_date((int64_t)ctx->now + cache, date);
 	BBUF_LIT(w, "Cache-Control: max-age=");
 	bbuf_put_uint(w, (uint64_t)cache);
 	/* Expires for HTTP/1.0 caches; max-age wins where both are
@@ -535,7 +535,7 @@ static void put_ext_headers(struct bbuf *w, const struct detour_match *m,
 			BBUF_LIT(w, "Cache-Control: no-store\r\n");
 	} else {
 		char date[DETOUR_DATE_LEN + 1];
-		detour_http_date(ctx->now + cache, date);
+		civil_http_date((int64_t)ctx->now + cache, date);
 		if (priv)
 			BBUF_LIT(w, "Cache-Control: private, max-age=");
 		else
