@@ -54,8 +54,7 @@ detour_err detour_follow_start(struct detour_follow_req *r, const struct detour_
 		return DETOUR_EINVAL;
 	for (size_t i = 0; i < ml; i++) {
 		unsigned char c = (unsigned char)m[i];
-		if (!(ascii_is_alpha(c) || ascii_is_digit(c) ||
-		      (c && strchr("!#$%&'*+-.^_`|~", c))))
+		if (!ascii_is_tchar(c))
 			return DETOUR_EINVAL; /* method = token (RFC 9110 §9.1) */
 		r->method[i] = (char)c;
 	}

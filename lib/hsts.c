@@ -7,7 +7,7 @@
 #include "detour/hsts.h"
 
 #include "base/ascii.h"
-
+#include "base/civil.h"
 #include "base/grow.h"
 
 #define HOST_MAX 255
@@ -292,7 +292,6 @@ bool detour_hsts_match(const struct detour_hsts *s, const char *host, size_t hos
 /* "YYYYMMDD HH:MM:SS" in UTC, as curl writes it (lib/hsts.c). */
 static bool parse_date(const char *p, size_t n, time_t *out)
 {
-	struct tm tm = {0};
 	char buf[32];
 	if (n >= sizeof(buf))
 		return false;
@@ -309,13 +308,10 @@ static bool parse_date(const char *p, size_t n, time_t *out)
 	    (size_t)used != n || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mm > 59 ||
 	    ss > 60 || y < 1970)
 		return false;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	*out = timegm(&tm);
+	/* As timegm did: a day past the month's end runs into the next month,
+	 * second 60 into the next minute. */
+	*out = (time_t)(civil_days_from(y, (unsigned)mo, (unsigned)d) * 86400 + hh * 3600 +
+	                mm * 60 + ss);
 	return true;
 }
 
@@ -397,9 +393,13 @@ detour_err detour_hsts_save(const struct detour_hsts *s, time_t now, char **out,
 		if (e->expiry == DETOUR_HSTS_NEVER) {
 			strcpy(date, "unlimited");
 		} else {
-			struct tm tm;
-			gmtime_r(&e->expiry, &tm);
-			strftime(date, sizeof(date), "%Y%m%d %H:%M:%S", &tm);
+			int64_t z = civil_floor_div((int64_t)e->expiry, 86400), y;
+			int64_t sod = (int64_t)e->expiry - z * 86400;
+			unsigned mo, d;
+			civil_from_days(z, &y, &mo, &d);
+			snprintf(date, sizeof(date), "%04lld%02u%02u %02u:%02u:%02u", (long long)y,
+			         mo, d, (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60),
+			         (unsigned)(sod % 60));
 		}
 		o += (size_t)snprintf(p + o, cap - o, "%s%s \"%s\"\n", e->sub ? "." : "", e->host,
 		                      date);

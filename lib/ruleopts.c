@@ -18,6 +18,7 @@
 #include "rules_int.h"
 #include "ruleset_int.h"
 
+#include "base/ascii.h"
 #include "base/grow.h"
 
 /* ---------------------------------------------------------------- options */
@@ -689,7 +690,7 @@ detour_err detour_rf_check_ext(struct pctx *pc, struct detour_rule *r, bool dash
 			size_t e = j;
 			while (e < vn && vary[e] != ',')
 				e++;
-			dup = e - j == nl && strncasecmp(vary + j, nm, nl) == 0;
+			dup = ascii_eq_ci_n(vary + j, e - j, nm, nl);
 			j = e + 2;
 		}
 		if (dup)
