@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detour/cookie.h"
+#include "urlparts.h" /* host_is_ip */
 
 #include "base/ascii.h"
 #include "base/civil.h"
@@ -190,27 +191,12 @@ bool detour_cookie_parse_date(const char *s, size_t len, time_t *out)
 
 /* §5.1.3 domain-match: host equals domain, or host ends with "." + domain
  * and host is not an IP address. */
-static bool is_ip(const char *h, size_t n)
-{
-	if (n && h[0] == '[')
-		return true;
-	size_t s = n;
-	while (s > 0 && h[s - 1] != '.')
-		s--;
-	if (s == n)
-		return false;
-	for (size_t i = s; i < n; i++)
-		if (!ascii_is_digit((unsigned char)h[i]))
-			return false;
-	return true;
-}
-
 static bool domain_match(const char *host, size_t hn, const char *dom, size_t dn)
 {
 	if (hn == dn)
 		return !memcmp(host, dom, hn);
 	return hn > dn && host[hn - dn - 1] == '.' && !memcmp(host + hn - dn, dom, dn) &&
-	       !is_ip(host, hn);
+	       !host_is_ip((struct detour_slice){host, hn});
 }
 
 /* §5.1.4 path-match */
