@@ -8,6 +8,9 @@
 
 #include "rules_int.h"
 
+#include "base/ascii.h"
+#include "base/cidr.h"
+
 static const struct {
 	const char *name;
 	enum detour_method id;
@@ -16,71 +19,6 @@ static const struct {
         {"PUT", DETOUR_M_PUT},         {"DELETE", DETOUR_M_DELETE}, {"PATCH", DETOUR_M_PATCH},
         {"OPTIONS", DETOUR_M_OPTIONS}, {"TRACE", DETOUR_M_TRACE},
 };
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
-static bool eq_ci(const char *a, size_t an, const char *b, size_t bn)
-{
-	if (an != bn)
-		return false;
-	for (size_t i = 0; i < an; i++)
-		if (lower(a[i]) != lower(b[i]))
-			return false;
-	return true;
-}
-
-/* RFC 9110 §5.6.2 tchar. */
-static bool tchar(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-int detour_cidr_parse(const char *s, size_t n, struct detour_cidr *c)
-{
-	char buf[64];
-	const char *slash = memchr(s, '/', n);
-	size_t al = slash ? (size_t)(slash - s) : n;
-	unsigned bits = 0, maxb;
-
-	if (al == 0 || al >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, al);
-	buf[al] = '\0';
-	memset(c->addr, 0, 16);
-	if (memchr(buf, ':', al)) {
-		if (inet_pton(AF_INET6, buf, c->addr) != 1)
-			return -1;
-		maxb = 128;
-	} else {
-		c->addr[10] = c->addr[11] = 0xff;
-		if (inet_pton(AF_INET, buf, c->addr + 12) != 1)
-			return -1;
-		maxb = 32;
-	}
-	if (slash) {
-		size_t i = al + 1;
-		if (i == n || n - i > 3)
-			return -1;
-		for (; i < n; i++) {
-			if (s[i] < '0' || s[i] > '9')
-				return -1;
-			bits = bits * 10 + (unsigned)(s[i] - '0');
-		}
-		if (bits > maxb)
-			return -1;
-	} else {
-		bits = maxb;
-	}
-	c->bits = (uint8_t)(maxb == 32 ? 96 + bits : bits);
-	/* Clear host bits so that comparing is a masked compare. */
-	for (unsigned b = c->bits; b < 128; b++)
-		c->addr[b / 8] &= (uint8_t) ~(0x80u >> (b % 8));
-	return 0;
-}
 
 /* Splits v[0..n) at ',' into parts; returns the count, or -1 for an empty
  * part (*errat set). */
@@ -152,7 +90,7 @@ const char *detour_cond_parse(struct detour_cond *c, unsigned kind, const char *
 		const char *colon = memchr(v, ':', n);
 		size_t nl = colon ? (size_t)(colon - v) : n;
 		for (size_t i = 0; i < nl; i++)
-			if (!tchar(v[i])) {
+			if (!ascii_is_tchar((unsigned char)v[i])) {
 				*errat = off + i;
 				return "invalid character in a header name (expected Name or "
 				       "Name:value)";
@@ -183,7 +121,7 @@ const char *detour_cond_parse(struct detour_cond *c, unsigned kind, const char *
 		const char *eq = memchr(v, '=', n);
 		size_t nl = eq ? (size_t)(eq - v) : n;
 		for (size_t i = 0; i < nl; i++)
-			if (!tchar(v[i])) {
+			if (!ascii_is_tchar((unsigned char)v[i])) {
 				*errat = off + i;
 				return "invalid character in a cookie name";
 			}
@@ -213,12 +151,16 @@ const char *detour_cond_parse(struct detour_cond *c, unsigned kind, const char *
 			*errat += off;
 			return "empty address in the list";
 		}
-		struct detour_cidr *cs = detour_arena_alloc(a, (size_t)np * sizeof(*cs), 8);
+		struct cidr *cs = detour_arena_alloc(a, (size_t)np * sizeof(*cs), 8);
 		if (cs == NULL)
 			return "out of memory";
 		for (int i = 0; i < np; i++) {
-			if (detour_cidr_parse(parts[i].p, parts[i].len, &cs[i]) != 0) {
+			int e = cidr_parse(parts[i].p, parts[i].len, &cs[i]);
+			if (e != CIDR_OK) {
 				*errat = off + (size_t)(parts[i].p - v);
+				if (e == CIDR_EHOSTBITS) /* refused, not masked: base/cidr.h */
+					return "bits set past the prefix: write the network "
+					       "(192.0.2.0/24, not 192.0.2.1/24)";
 				return "expected an IPv4 or IPv6 address or CIDR (192.0.2.0/24, "
 				       "2001:db8::/32)";
 			}
@@ -241,7 +183,7 @@ const char *detour_cond_parse(struct detour_cond *c, unsigned kind, const char *
 			if (p == NULL)
 				return "out of memory";
 			for (size_t j = 0; j < parts[i].len; j++) {
-				char ch = lower(p[j]);
+				char ch = ascii_lower(p[j]);
 				if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
 				      (ch == '-' && j > 0))) {
 					*errat = off + (size_t)(parts[i].p - v) + j;
@@ -270,7 +212,7 @@ bool detour_req_cookie(const struct detour_match_req *q, const char *name, size_
 		return false;
 	for (unsigned h = 0; h < r->num_headers; h++) {
 		const struct detour_header *hd = &r->headers[h];
-		if (!eq_ci(hd->name, hd->name_len, "cookie", 6))
+		if (!ascii_eq_ci_n(hd->name, hd->name_len, "cookie", 6))
 			continue;
 		/* RFC 6265 §4.2.1: cookie-pair *( ";" SP cookie-pair ) */
 		const char *v = hd->value;
@@ -310,31 +252,7 @@ bool detour_req_cookie(const struct detour_match_req *q, const char *name, size_
 
 bool detour_peer_bytes(const struct sockaddr *sa, uint8_t out[16])
 {
-	if (sa == NULL)
-		return false;
-	if (sa->sa_family == AF_INET) {
-		memset(out, 0, 10);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return true;
-	}
-	if (sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		return true;
-	}
-	return false;
-}
-
-static bool cidr_has(const struct detour_cidr *c, const uint8_t a[16])
-{
-	unsigned full = c->bits / 8, rest = c->bits % 8;
-
-	if (memcmp(c->addr, a, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff00u >> rest);
-	return (a[full] & mask) == c->addr[full];
+	return cidr_addr_of(sa, out);
 }
 
 /* Whether the query has key (and value when given) as one of its params. */
@@ -372,7 +290,7 @@ static bool lang_best(const struct detour_match_req *q, struct detour_slice *bes
 		return false;
 	for (unsigned h = 0; h < r->num_headers; h++) {
 		const struct detour_header *hd = &r->headers[h];
-		if (!eq_ci(hd->name, hd->name_len, "accept-language", 15))
+		if (!ascii_eq_ci_n(hd->name, hd->name_len, "accept-language", 15))
 			continue;
 		const char *s = hd->value, *e = s + hd->value_len;
 		while (s < e) {
@@ -432,7 +350,7 @@ static bool eval(const struct detour_cond *c, const struct detour_match_req *q)
 			return false;
 		for (unsigned h = 0; h < r->num_headers; h++) {
 			const struct detour_header *hd = &r->headers[h];
-			if (!eq_ci(hd->name, hd->name_len, c->name.p, c->name.len))
+			if (!ascii_eq_ci_n(hd->name, hd->name_len, c->name.p, c->name.len))
 				continue;
 			if (c->value.p == NULL)
 				return true;
@@ -469,11 +387,8 @@ static bool eval(const struct detour_cond *c, const struct detour_match_req *q)
 		return true;
 	}
 	case DETOUR_COND_IP: {
-		uint8_t a[16];
-		if (!detour_peer_bytes(q->peer, a))
-			return false;
 		for (unsigned i = 0; i < c->n; i++)
-			if (cidr_has(&c->cidrs[i], a))
+			if (cidr_match(&c->cidrs[i], q->peer))
 				return true;
 		return false;
 	}
@@ -485,7 +400,7 @@ static bool eval(const struct detour_cond *c, const struct detour_match_req *q)
 			const struct detour_slice *l = &c->langs[i];
 			if (b.len < l->len || (b.len > l->len && b.p[l->len] != '-'))
 				continue;
-			if (eq_ci(b.p, l->len, l->p, l->len))
+			if (ascii_eq_ci_n(b.p, l->len, l->p, l->len))
 				return true;
 		}
 		return false;

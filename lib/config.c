@@ -16,6 +16,10 @@
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 
+#include "base/cidr.h"
+#include "base/civil.h"
+#include "base/value.h"
+
 #define MAX_ARGS 8
 
 struct arg {
@@ -69,38 +73,7 @@ static detour_err set_path(struct pstate *s, const struct arg *a, char *dst)
 
 int64_t detour_parse_size(const char *p, size_t len)
 {
-	int64_t v = 0, mult = 1;
-	size_t i = 0;
-
-	if (len == 0)
-		return -1;
-	switch (p[len - 1]) {
-	case 'k':
-	case 'K':
-		mult = 1024;
-		len--;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1024 * 1024;
-		len--;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1024 * 1024 * 1024;
-		len--;
-		break;
-	}
-	if (len == 0 || len > 12)
-		return -1;
-	for (; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	if (v > INT64_MAX / mult)
-		return -1; /* "999999999999g": too large, never a signed overflow */
-	return v * mult;
+	return value_size(p, len);
 }
 
 detour_err detour_config_parse_listen(const char *p, size_t len, struct detour_listen *l)
@@ -402,135 +375,17 @@ static detour_err d_stats_flush(struct pstate *s, const struct arg *a, unsigned 
 
 detour_err detour_conf_cidr_parse(const char *p, size_t len, struct detour_conf_cidr *c)
 {
-	char host[INET6_ADDRSTRLEN];
-	const char *slash = memchr(p, '/', len);
-	size_t hl = slash ? (size_t)(slash - p) : len;
-	long prefix = -1;
-
-	memset(c, 0, sizeof(*c));
-	if (hl == 0 || hl >= sizeof(host))
-		return DETOUR_EINVAL;
-	memcpy(host, p, hl);
-	host[hl] = '\0';
-	if (inet_pton(AF_INET, host, c->addr) == 1)
-		c->family = 4;
-	else if (inet_pton(AF_INET6, host, c->addr) == 1)
-		c->family = 6;
-	else
-		return DETOUR_EINVAL;
-	unsigned max = c->family == 4 ? 32 : 128;
-	if (slash) {
-		const char *d = slash + 1, *end = p + len;
-		if (d == end || end - d > 3)
-			return DETOUR_EINVAL;
-		for (prefix = 0; d < end; d++) {
-			if (*d < '0' || *d > '9')
-				return DETOUR_EINVAL;
-			prefix = prefix * 10 + (*d - '0');
-		}
-		if (prefix > (long)max)
-			return DETOUR_EINVAL;
-	}
-	c->prefix = (uint8_t)(prefix < 0 ? max : (unsigned)prefix);
-	/* No host bits past the prefix: "10.0.0.1/8" is more likely a typo. */
-	for (unsigned bit = c->prefix; bit < max; bit++)
-		if (c->addr[bit / 8] & (0x80u >> (bit % 8)))
-			return DETOUR_EINVAL;
-	return DETOUR_OK;
+	return cidr_parse(p, len, c) == CIDR_OK ? DETOUR_OK : DETOUR_EINVAL;
 }
 
 bool detour_conf_cidr_match(const struct detour_conf_cidr *c, const struct sockaddr *sa)
 {
-	const uint8_t *a;
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	if (sa == NULL)
-		return false;
-	if (sa->sa_family == AF_INET) {
-		if (c->family != 4)
-			return false;
-		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	} else if (sa->sa_family == AF_INET6) {
-		a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-		if (c->family == 4) {
-			if (memcmp(a, mapped, 12) != 0)
-				return false;
-			a += 12; /* ::ffff:a.b.c.d */
-		}
-	} else {
-		return false;
-	}
-	unsigned full = c->prefix / 8, rest = c->prefix % 8;
-	if (memcmp(a, c->addr, full) != 0)
-		return false;
-	return rest == 0 || ((a[full] ^ c->addr[full]) & (0xffu << (8 - rest)) & 0xffu) == 0;
+	return cidr_match(c, sa);
 }
 
 bool detour_retry_after_valid(const char *p, size_t len)
 {
-	static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	/* RFC 9110 §10.2.3: Retry-After = HTTP-date / delay-seconds */
-	size_t i = 0;
-
-	while (i < len && p[i] >= '0' && p[i] <= '9')
-		i++;
-	if (i == len)
-		return len >= 1 && len <= 10;
-	/* §5.6.7 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
-	static const char shape[] = "Ddd, 00 Mmm 0000 00:00:00 GMT";
-	if (len != sizeof(shape) - 1)
-		return false;
-	for (i = 0; i < len; i++) {
-		char k = shape[i], ch = p[i];
-		if (k == '0' ? (ch < '0' || ch > '9')
-		             : (k != 'D' && k != 'd' && k != 'M' && k != 'm' && ch != k))
-			return false;
-	}
-	bool day = false, mon = false;
-	for (int k = 0; k < 7; k++)
-		day = day || memcmp(p, days[k], 3) == 0;
-	for (int k = 0; k < 12; k++)
-		mon = mon || memcmp(p + 8, months[k], 3) == 0;
-	int dd = (p[5] - '0') * 10 + (p[6] - '0'), hh = (p[17] - '0') * 10 + (p[18] - '0');
-	int mi = (p[20] - '0') * 10 + (p[21] - '0'), ss = (p[23] - '0') * 10 + (p[24] - '0');
-	/* second 60: a leap second, which §5.6.7 allows */
-	return day && mon && dd >= 1 && dd <= 31 && hh <= 23 && mi <= 59 && ss <= 60;
-}
-
-/* "2026-11-23T04:00:00Z" (RFC 3339, UTC only) into Unix seconds. */
-static bool parse_utc(const char *p, size_t len, int64_t *out)
-{
-	static const char shape[] = "0000-00-00T00:00:00Z";
-	int f[6] = {0}, k = 0;
-
-	if (len != sizeof(shape) - 1)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (shape[i] != '0') {
-			if (p[i] != shape[i])
-				return false;
-			k++;
-			continue;
-		}
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		f[k] = f[k] * 10 + (p[i] - '0');
-	}
-	if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 59)
-		return false;
-	struct tm tm = {.tm_year = f[0] - 1900,
-	                .tm_mon = f[1] - 1,
-	                .tm_mday = f[2],
-	                .tm_hour = f[3],
-	                .tm_min = f[4],
-	                .tm_sec = f[5]};
-	time_t t = timegm(&tm);
-	if (tm.tm_mday != f[2]) /* timegm normalised "02-30" into March */
-		return false;
-	*out = (int64_t)t;
-	return true;
+	return value_retry_after(p, len);
 }
 
 /* Whether line, parsed alone as a rule, is valid; the rulefile's message
@@ -667,7 +522,7 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 			if (v.len <= 10 && detour_retry_after_valid(v.p, v.len)) {
 				memcpy(m->retry_after, v.p, v.len);
 				m->retry_after[v.len] = '\0';
-			} else if (parse_utc(v.p, v.len, &at)) {
+			} else if (civil_parse_rfc3339_utc(v.p, v.len, &at) == 0) {
 				detour_http_date((time_t)at, m->retry_after);
 			} else {
 				return fail(

@@ -7,6 +7,12 @@
 #include <string.h>
 
 #include "detour/cookie.h"
+#include "urlparts.h" /* host_is_ip */
+
+#include "base/ascii.h"
+#include "base/civil.h"
+
+#include "base/grow.h"
 
 struct cookie {
 	char *name, *value, *domain, *path; /* one allocation, name first */
@@ -54,32 +60,6 @@ static inline bool wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
-static inline char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-}
-
-static bool eq_ci(const char *a, size_t n, const char *w)
-{
-	if (strlen(w) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower(a[i]) != w[i])
-			return false;
-	return true;
-}
-
-static bool prefix_ci(const char *a, size_t n, const char *w)
-{
-	size_t k = strlen(w);
-	if (n < k)
-		return false;
-	for (size_t i = 0; i < k; i++)
-		if (lower(a[i]) != lower(w[i]))
-			return false;
-	return true;
-}
-
 static void trim(const char **p, size_t *n)
 {
 	while (*n && wsp(**p)) {
@@ -110,17 +90,12 @@ static inline bool date_delim(unsigned char c)
 	       (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
 }
 
-static inline bool dig(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* Reads 1*max DIGIT at t[*i]; returns the value or -1. */
 static int digits(const char *t, size_t n, size_t *i, size_t min, size_t max)
 {
 	size_t s = *i;
 	int v = 0;
-	while (*i < n && dig((unsigned char)t[*i]) && *i - s < max)
+	while (*i < n && ascii_is_digit((unsigned char)t[*i]) && *i - s < max)
 		v = v * 10 + (t[(*i)++] - '0');
 	if (*i - s < min)
 		return -1;
@@ -156,7 +131,8 @@ bool detour_cookie_parse_date(const char *s, size_t len, time_t *out)
 				if (m >= 0 && j < len && s[j] == ':') {
 					j++;
 					int sc = digits(s, len, &j, 1, 2);
-					if (sc >= 0 && (j == len || !dig((unsigned char)s[j]))) {
+					if (sc >= 0 &&
+					    (j == len || !ascii_is_digit((unsigned char)s[j]))) {
 						hour = h;
 						min = m;
 						sec = sc;
@@ -172,14 +148,14 @@ bool detour_cookie_parse_date(const char *s, size_t len, time_t *out)
 		k = 0;
 		if (day < 0) {
 			int d = digits(t, n, &k, 1, 2);
-			if (d >= 0 && (k == n || !dig((unsigned char)t[k]))) {
+			if (d >= 0 && (k == n || !ascii_is_digit((unsigned char)t[k]))) {
 				day = d;
 				continue;
 			}
 		}
 		/* month = ( "jan" / ... ) *OCTET */
 		if (month < 0 && n >= 3) {
-			char m3[3] = {lower(t[0]), lower(t[1]), lower(t[2])};
+			char m3[3] = {ascii_lower(t[0]), ascii_lower(t[1]), ascii_lower(t[2])};
 			for (int m = 0; m < 12; m++)
 				if (!memcmp(months + 3 * m, m3, 3)) {
 					month = m;
@@ -192,7 +168,7 @@ bool detour_cookie_parse_date(const char *s, size_t len, time_t *out)
 		k = 0;
 		if (year < 0) {
 			int y = digits(t, n, &k, 2, 4);
-			if (y >= 0 && (k == n || !dig((unsigned char)t[k]))) {
+			if (y >= 0 && (k == n || !ascii_is_digit((unsigned char)t[k]))) {
 				year = y;
 				continue;
 			}
@@ -206,42 +182,21 @@ bool detour_cookie_parse_date(const char *s, size_t len, time_t *out)
 	if (day < 1 || day > 31 || month < 0 || year < 1601 || hour < 0 || hour > 23 || min > 59 ||
 	    sec > 59)
 		return false;
-	/* Days from the civil date (Howard Hinnant's algorithm), so that no
-	 * year limit of timegm matters. */
-	int y = year - (month < 2);
-	int era = (y >= 0 ? y : y - 399) / 400;
-	int yoe = y - era * 400;
-	int mp = (month + 10) % 12; /* month is 0-based here */
-	int doy = (153 * mp + 2) / 5 + day - 1;
-	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	int64_t days = (int64_t)era * 146097 + doe - 719468;
+	/* Days from the civil date (base/civil.h), so that no year limit of
+	 * timegm matters. */
+	int64_t days = civil_days_from(year, (unsigned)month + 1, (unsigned)day);
 	*out = (time_t)(days * 86400 + hour * 3600 + min * 60 + sec);
 	return true;
 }
 
 /* §5.1.3 domain-match: host equals domain, or host ends with "." + domain
  * and host is not an IP address. */
-static bool is_ip(const char *h, size_t n)
-{
-	if (n && h[0] == '[')
-		return true;
-	size_t s = n;
-	while (s > 0 && h[s - 1] != '.')
-		s--;
-	if (s == n)
-		return false;
-	for (size_t i = s; i < n; i++)
-		if (!dig((unsigned char)h[i]))
-			return false;
-	return true;
-}
-
 static bool domain_match(const char *host, size_t hn, const char *dom, size_t dn)
 {
 	if (hn == dn)
 		return !memcmp(host, dom, hn);
 	return hn > dn && host[hn - dn - 1] == '.' && !memcmp(host + hn - dn, dom, dn) &&
-	       !is_ip(host, hn);
+	       !host_is_ip((struct detour_slice){host, hn});
 }
 
 /* §5.1.4 path-match */
@@ -301,19 +256,19 @@ static void parse_attr(const char *a, size_t n, struct attrs *at)
 	 * ignored. */
 	if (vl > DETOUR_COOKIE_MAX_ATTR)
 		return;
-	if (eq_ci(name, nl, "expires")) {
+	if (ascii_eq_ci(name, nl, "expires")) {
 		time_t t;
 		if (detour_cookie_parse_date(val, vl, &t)) {
 			at->has_expires = true;
 			at->expires = t;
 		}
-	} else if (eq_ci(name, nl, "max-age")) {
+	} else if (ascii_eq_ci(name, nl, "max-age")) {
 		/* §5.6.2: first char a DIGIT or '-', the rest DIGITs. */
-		if (!vl || !(dig((unsigned char)val[0]) || val[0] == '-'))
+		if (!vl || !(ascii_is_digit((unsigned char)val[0]) || val[0] == '-'))
 			return;
 		int64_t v = 0;
 		for (size_t i = val[0] == '-' ? 1 : 0; i < vl; i++) {
-			if (!dig((unsigned char)val[i]))
+			if (!ascii_is_digit((unsigned char)val[i]))
 				return;
 			if (v < INT64_MAX / 20)
 				v = v * 10 + (val[i] - '0');
@@ -322,7 +277,7 @@ static void parse_attr(const char *a, size_t n, struct attrs *at)
 			return;
 		at->has_max_age = true;
 		at->max_age = val[0] == '-' ? -v : v;
-	} else if (eq_ci(name, nl, "domain")) {
+	} else if (ascii_eq_ci(name, nl, "domain")) {
 		/* §5.6.3: an empty value: ignore the attribute; drop one
 		 * leading '.'. */
 		if (!vl)
@@ -334,7 +289,7 @@ static void parse_attr(const char *a, size_t n, struct attrs *at)
 		at->has_domain = true;
 		at->domain = val;
 		at->domain_len = vl;
-	} else if (eq_ci(name, nl, "path")) {
+	} else if (ascii_eq_ci(name, nl, "path")) {
 		/* §5.6.4: empty or not starting with '/': the default path. */
 		if (!vl || val[0] != '/') {
 			at->has_path = false;
@@ -343,17 +298,17 @@ static void parse_attr(const char *a, size_t n, struct attrs *at)
 		at->has_path = true;
 		at->path = val;
 		at->path_len = vl;
-	} else if (eq_ci(name, nl, "secure")) {
+	} else if (ascii_eq_ci(name, nl, "secure")) {
 		at->secure = true;
-	} else if (eq_ci(name, nl, "httponly")) {
+	} else if (ascii_eq_ci(name, nl, "httponly")) {
 		at->http_only = true;
-	} else if (eq_ci(name, nl, "samesite")) {
+	} else if (ascii_eq_ci(name, nl, "samesite")) {
 		/* §5.6.7: an unknown value leaves the default enforcement. */
-		if (eq_ci(val, vl, "strict"))
+		if (ascii_eq_ci(val, vl, "strict"))
 			at->samesite = DETOUR_SAMESITE_STRICT;
-		else if (eq_ci(val, vl, "lax"))
+		else if (ascii_eq_ci(val, vl, "lax"))
 			at->samesite = DETOUR_SAMESITE_LAX;
-		else if (eq_ci(val, vl, "none"))
+		else if (ascii_eq_ci(val, vl, "none"))
 			at->samesite = DETOUR_SAMESITE_NONE;
 		else
 			at->samesite = DETOUR_SAMESITE_DEFAULT;
@@ -430,7 +385,7 @@ detour_err detour_cookie_set(struct detour_cookie_jar *j, const struct detour_co
 		if (at.domain_len >= sizeof(dom))
 			return fail(why, "Domain attribute too long");
 		for (size_t i = 0; i < at.domain_len; i++)
-			dom[i] = lower(at.domain[i]);
+			dom[i] = ascii_lower(at.domain[i]);
 		dn = at.domain_len;
 		bool suffix = memchr(dom, '.', dn) == NULL;
 		if (suffix) {
@@ -469,9 +424,9 @@ detour_err detour_cookie_set(struct detour_cookie_jar *j, const struct detour_co
 	if (at.samesite == DETOUR_SAMESITE_NONE && !at.secure)
 		return fail(why, "SameSite=None without Secure");
 	/* §4.1.3 prefixes, compared case-insensitively (6265bis). */
-	if (prefix_ci(name, nl, "__Secure-") && !(at.secure && u->secure))
+	if (ascii_prefix_ci(name, nl, "__Secure-") && !(at.secure && u->secure))
 		return fail(why, "__Secure- cookie without Secure");
-	if (prefix_ci(name, nl, "__Host-") &&
+	if (ascii_prefix_ci(name, nl, "__Host-") &&
 	    !(at.secure && u->secure && host_only && at.has_path && pathl == 1))
 		return fail(why, "__Host- cookie without Secure, Path=/ or with Domain");
 	/* Step 16 (6265bis): an insecure origin may not overwrite or shadow a
@@ -518,14 +473,8 @@ detour_err detour_cookie_set(struct detour_cookie_jar *j, const struct detour_co
 				old = i;
 		drop(j, old);
 	}
-	if (j->n == j->cap) {
-		size_t nc = j->cap ? j->cap * 2 : 16;
-		struct cookie *ncp = realloc(j->c, nc * sizeof(*ncp));
-		if (!ncp)
-			return DETOUR_ENOMEM;
-		j->c = ncp;
-		j->cap = nc;
-	}
+	if (BASE_GROW(j->c, j->cap, j->n + 1) != 0)
+		return DETOUR_ENOMEM;
 	char *mem = malloc(nl + vl + dn + pathl + 4);
 	if (!mem)
 		return DETOUR_ENOMEM;

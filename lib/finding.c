@@ -5,6 +5,8 @@
 #include "detour/cookie.h"
 #include "detour/finding.h"
 
+#include "base/ascii.h"
+
 static const struct {
 	const char *code;
 	enum detour_severity sev;
@@ -124,21 +126,6 @@ const char *detour_severity_name(enum detour_severity s)
 	return "error";
 }
 
-static bool eq_ci(const char *a, size_t n, const char *w)
-{
-	size_t k = strlen(w);
-	if (k != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = a[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + 32);
-		if (c != w[i])
-			return false;
-	}
-	return true;
-}
-
 /* Reads delta-seconds (RFC 9111 §1.2.2); -1 if malformed; caps at 2^31. */
 static int64_t delta(const char *p, size_t n)
 {
@@ -180,7 +167,7 @@ void detour_cache_analyse(int status, const struct detour_header *h, size_t n, t
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < n; i++) {
-		if (eq_ci(h[i].name, h[i].name_len, "cache-control")) {
+		if (ascii_eq_ci(h[i].name, h[i].name_len, "cache-control")) {
 			/* Cache-Control = #cache-directive (RFC 9111 §5.2) */
 			const char *v = h[i].value;
 			size_t vl = h[i].value_len;
@@ -194,11 +181,11 @@ void detour_cache_analyse(int status, const struct detour_header *h, size_t n, t
 					t--;
 				const char *eq = memchr(v + s, '=', t - s);
 				size_t nl = eq ? (size_t)(eq - v) - s : t - s;
-				if (eq_ci(v + s, nl, "no-store")) {
+				if (ascii_eq_ci(v + s, nl, "no-store")) {
 					no_store = true;
-				} else if (eq_ci(v + s, nl, "no-cache")) {
+				} else if (ascii_eq_ci(v + s, nl, "no-cache")) {
 					no_cache = true;
-				} else if (eq_ci(v + s, nl, "max-age") && eq && !has_age) {
+				} else if (ascii_eq_ci(v + s, nl, "max-age") && eq && !has_age) {
 					/* §4.2.1: the first max-age counts; an
 					 * invalid one makes the response stale. */
 					int64_t d = delta(eq + 1, (size_t)(v + t - eq - 1));
@@ -207,13 +194,13 @@ void detour_cache_analyse(int status, const struct detour_header *h, size_t n, t
 				}
 				a = e + 1;
 			}
-		} else if (eq_ci(h[i].name, h[i].name_len, "expires") && !has_expires) {
+		} else if (ascii_eq_ci(h[i].name, h[i].name_len, "expires") && !has_expires) {
 			has_expires = true;
 			/* RFC 9111 §5.3: an invalid date means "already
 			 * expired". */
 			if (!detour_cookie_parse_date(h[i].value, h[i].value_len, &expires))
 				bad_expires = true;
-		} else if (eq_ci(h[i].name, h[i].name_len, "date") && !has_date) {
+		} else if (ascii_eq_ci(h[i].name, h[i].name_len, "date") && !has_date) {
 			has_date = detour_cookie_parse_date(h[i].value, h[i].value_len, &date);
 			if (!has_date)
 				date = now;

@@ -54,7 +54,7 @@ detour_err detour_follow_start(struct detour_follow_req *r, const struct detour_
 		return DETOUR_EINVAL;
 	for (size_t i = 0; i < ml; i++) {
 		unsigned char c = (unsigned char)m[i];
-		if (!(is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c))))
+		if (!ascii_is_tchar(c))
 			return DETOUR_EINVAL; /* method = token (RFC 9110 §9.1) */
 		r->method[i] = (char)c;
 	}
@@ -65,7 +65,7 @@ detour_err detour_follow_start(struct detour_follow_req *r, const struct detour_
 		static const char *const norm[] = {"DELETE",  "GET",  "HEAD",
 		                                   "OPTIONS", "POST", "PUT"};
 		for (size_t k = 0; k < sizeof(norm) / sizeof(norm[0]); k++)
-			if (eq_ci(r->method, ml, norm[k]))
+			if (ascii_eq_ci(r->method, ml, norm[k]))
 				strcpy(r->method, norm[k]);
 		/* Fetch, new Request(): a GET or HEAD request with a body is a
 		 * TypeError. */
@@ -371,7 +371,7 @@ bool detour_follow_hsts(struct detour_follow_req *r, const struct detour_hsts *s
 		st = &tmp;
 	memset(st, 0, sizeof(*st));
 	if (!store || !split_abs(r->url, r->url_len, &a) ||
-	    !eq_ci(a.scheme.p, a.scheme.len, "http") ||
+	    !ascii_eq_ci(a.scheme.p, a.scheme.len, "http") ||
 	    !detour_hsts_match(store, a.host.p, a.host.len, now))
 		return false;
 	/* RFC 6797 §8.3: replace the scheme; an explicit port 80 becomes 443

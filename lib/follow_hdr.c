@@ -14,16 +14,17 @@ ssize_t detour_follow_wire_url(const struct detour_follow_req *r, char *out, siz
 	struct abs a;
 	if (!split_abs(r->url, r->url_len, &a))
 		return -1;
-	struct wb w = {out, cap, 0, false};
+	struct bbuf w;
+	bbuf_fixed(&w, out, cap);
 	size_t end = a.fragment.p ? (size_t)(a.fragment.p - 1 - r->url) : r->url_len;
 	if (r->as == DETOUR_AS_BROWSER && a.userinfo.p) {
-		wput(&w, r->url, a.auth_start);
+		bbuf_put(&w, r->url, a.auth_start);
 		size_t h = (size_t)(a.host.p - r->url);
-		wput(&w, r->url + h, end - h);
+		bbuf_put(&w, r->url + h, end - h);
 	} else {
-		wput(&w, r->url, end);
+		bbuf_put(&w, r->url, end);
 	}
-	wputc(&w, 0);
+	bbuf_putc(&w, 0);
 	if (w.over)
 		return -1;
 	return (ssize_t)w.len - 1;
@@ -67,13 +68,14 @@ static void referer_value(const struct detour_follow_req *r, char *out, size_t c
 	/* Steps 4-5: strip for use as a referrer (no credentials, no
 	 * fragment); the origin-only form ends after the authority with "/". */
 	char full[DETOUR_FOLLOW_URL_MAX], orig[DETOUR_FOLLOW_ORIGIN_MAX + 1];
-	struct wb w = {full, sizeof(full), 0, false};
+	struct bbuf w;
+	bbuf_fixed(&w, full, sizeof(full));
 	size_t end =
 	        ref.fragment.p ? (size_t)(ref.fragment.p - 1 - r->referrer) : strlen(r->referrer);
-	wput(&w, r->referrer, ref.auth_start);
+	bbuf_put(&w, r->referrer, ref.auth_start);
 	size_t h = (size_t)(ref.host.p - r->referrer);
-	wput(&w, r->referrer + h, end - h);
-	wputc(&w, 0);
+	bbuf_put(&w, r->referrer + h, end - h);
+	bbuf_putc(&w, 0);
 	if (w.over)
 		return;
 	ssize_t ol = detour_origin_of(r->referrer, strlen(r->referrer), orig, sizeof(orig) - 1);
@@ -153,28 +155,26 @@ static void origin_value(const struct detour_follow_req *r, char *out, size_t ca
 		strcpy(out, v);
 }
 
+/* The header lines being built: "Name: value" strings, each NUL-terminated,
+ * one after the other in b, with lines[] pointing at them. */
 struct hb {
-	char *buf;
-	size_t cap, len;
+	struct bbuf b;
 	const char **lines;
 	size_t max, n;
-	bool over;
 };
 
-static void add_line(struct hb *b, const char *name, size_t nl, const char *val, size_t vl)
+static void add_line(struct hb *h, const char *name, size_t nl, const char *val, size_t vl)
 {
-	size_t need = nl + 2 + vl + 1;
-	if (b->over || b->n >= b->max || b->cap - b->len < need) {
-		b->over = true;
-		return;
-	}
-	char *p = b->buf + b->len;
-	memcpy(p, name, nl);
-	memcpy(p + nl, ": ", 2);
-	memcpy(p + nl + 2, val, vl);
-	p[need - 1] = 0;
-	b->lines[b->n++] = p;
-	b->len += need;
+	size_t at = h->b.len;
+
+	if (h->n >= h->max)
+		h->b.over = true;
+	bbuf_put(&h->b, name, nl);
+	BBUF_LIT(&h->b, ": ");
+	bbuf_put(&h->b, val, vl);
+	bbuf_putc(&h->b, '\0');
+	if (bbuf_ok(&h->b))
+		h->lines[h->n++] = h->b.p + at;
 }
 
 static bool user_sent(const struct detour_follow_req *r, size_t i)
@@ -214,7 +214,8 @@ ssize_t detour_follow_headers(const struct detour_follow_req *r,
                               const struct detour_cookie_jar *jar, time_t now, char *buf,
                               size_t cap, const char **lines, size_t max)
 {
-	struct hb b = {buf, cap, 0, lines, max, 0, false};
+	struct hb b = {.lines = lines, .max = max};
+	bbuf_fixed(&b.b, buf, cap);
 	uint64_t used = 0;
 
 	if (r->as == DETOUR_AS_CURL) {
@@ -224,7 +225,7 @@ ssize_t detour_follow_headers(const struct detour_follow_req *r,
 				         r->hdrs[i].value_len);
 		if (r->referrer[0] && user_header(r, "Referer") == -1)
 			add_line(&b, "Referer", 7, r->referrer, strlen(r->referrer));
-		return b.over ? -1 : (ssize_t)b.n;
+		return bbuf_ok(&b.b) ? (ssize_t)b.n : -1;
 	}
 
 	bool tw = detour_origin_trustworthy(r->url, r->url_len);
@@ -283,7 +284,7 @@ ssize_t detour_follow_headers(const struct detour_follow_req *r,
 		add_line(&b, r->hdrs[i].name, r->hdrs[i].name_len, r->hdrs[i].value,
 		         r->hdrs[i].value_len);
 	}
-	return b.over ? -1 : (ssize_t)b.n;
+	return bbuf_ok(&b.b) ? (ssize_t)b.n : -1;
 }
 
 detour_err detour_follow_absorb(const struct detour_follow_req *r,

@@ -23,7 +23,7 @@ static inline bool safe_method(const struct detour_follow_req *r)
 /* The user header i's name equals w (case-insensitive). */
 static inline bool hdr_is(const struct detour_header *h, const char *w)
 {
-	return eq_ci(h->name, h->name_len, w);
+	return ascii_eq_ci(h->name, h->name_len, w);
 }
 
 static inline void set_origin_of(const char *url, size_t len, char *out, size_t cap)

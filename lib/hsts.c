@@ -6,6 +6,10 @@
 
 #include "detour/hsts.h"
 
+#include "base/ascii.h"
+#include "base/civil.h"
+#include "base/grow.h"
+
 #define HOST_MAX 255
 
 struct entry {
@@ -42,24 +46,6 @@ static inline bool ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* tchar (RFC 9110 §5.6.2) */
-static bool tchar(unsigned char c)
-{
-	if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool eq_ci(const char *a, size_t n, const char *w)
-{
-	if (strlen(w) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)a[i] | 0x20) != (unsigned char)w[i])
-			return false;
-	return true;
-}
-
 detour_err detour_hsts_parse(const char *v, size_t len, int64_t *max_age, bool *include_sub)
 {
 	bool seen_age = false, seen_sub = false;
@@ -74,7 +60,7 @@ detour_err detour_hsts_parse(const char *v, size_t len, int64_t *max_age, bool *
 			i++;
 		if (i < len && v[i] != ';') {
 			size_t ns = i;
-			while (i < len && tchar((unsigned char)v[i]))
+			while (i < len && ascii_is_tchar((unsigned char)v[i]))
 				i++;
 			size_t ne = i;
 			if (ne == ns)
@@ -105,7 +91,7 @@ detour_err detour_hsts_parse(const char *v, size_t len, int64_t *max_age, bool *
 					i++;
 				} else {
 					val = v + i;
-					while (i < len && tchar((unsigned char)v[i]))
+					while (i < len && ascii_is_tchar((unsigned char)v[i]))
 						i++;
 					vl = (size_t)(v + i - val);
 					if (vl == 0)
@@ -116,7 +102,7 @@ detour_err detour_hsts_parse(const char *v, size_t len, int64_t *max_age, bool *
 			}
 			if (i < len && v[i] != ';')
 				return DETOUR_EINVAL;
-			if (eq_ci(v + ns, ne - ns, "max-age")) {
+			if (ascii_eq_ci(v + ns, ne - ns, "max-age")) {
 				/* max-age = delta-seconds = 1*DIGIT (§6.1.1) */
 				if (seen_age || !has_val || vl == 0)
 					return DETOUR_EINVAL;
@@ -128,7 +114,7 @@ detour_err detour_hsts_parse(const char *v, size_t len, int64_t *max_age, bool *
 					if (age <= DETOUR_HSTS_MAX_AGE_CAP)
 						age = age * 10 + (val[k] - '0');
 				}
-			} else if (eq_ci(v + ns, ne - ns, "includesubdomains")) {
+			} else if (ascii_eq_ci(v + ns, ne - ns, "includesubdomains")) {
 				/* valueless directive (§6.1.2) */
 				if (seen_sub || has_val)
 					return DETOUR_EINVAL;
@@ -230,14 +216,8 @@ static detour_err put(struct detour_hsts *s, const char *host, time_t expiry, bo
 	bool found;
 	size_t i = find(s, host, &found);
 	if (!found) {
-		if (s->n == s->cap) {
-			size_t nc = s->cap ? s->cap * 2 : 16;
-			struct entry *ne = realloc(s->e, nc * sizeof(*ne));
-			if (!ne)
-				return DETOUR_ENOMEM;
-			s->e = ne;
-			s->cap = nc;
-		}
+		if (BASE_GROW(s->e, s->cap, s->n + 1) != 0)
+			return DETOUR_ENOMEM;
 		memmove(s->e + i + 1, s->e + i, (s->n - i) * sizeof(*s->e));
 		s->n++;
 		strcpy(s->e[i].host, host);
@@ -312,7 +292,6 @@ bool detour_hsts_match(const struct detour_hsts *s, const char *host, size_t hos
 /* "YYYYMMDD HH:MM:SS" in UTC, as curl writes it (lib/hsts.c). */
 static bool parse_date(const char *p, size_t n, time_t *out)
 {
-	struct tm tm = {0};
 	char buf[32];
 	if (n >= sizeof(buf))
 		return false;
@@ -329,13 +308,10 @@ static bool parse_date(const char *p, size_t n, time_t *out)
 	    (size_t)used != n || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mm > 59 ||
 	    ss > 60 || y < 1970)
 		return false;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	*out = timegm(&tm);
+	/* As timegm did: a day past the month's end runs into the next month,
+	 * second 60 into the next minute. */
+	*out = (time_t)(civil_days_from(y, (unsigned)mo, (unsigned)d) * 86400 + hh * 3600 +
+	                mm * 60 + ss);
 	return true;
 }
 
@@ -417,9 +393,13 @@ detour_err detour_hsts_save(const struct detour_hsts *s, time_t now, char **out,
 		if (e->expiry == DETOUR_HSTS_NEVER) {
 			strcpy(date, "unlimited");
 		} else {
-			struct tm tm;
-			gmtime_r(&e->expiry, &tm);
-			strftime(date, sizeof(date), "%Y%m%d %H:%M:%S", &tm);
+			int64_t z = civil_floor_div((int64_t)e->expiry, 86400), y;
+			int64_t sod = (int64_t)e->expiry - z * 86400;
+			unsigned mo, d;
+			civil_from_days(z, &y, &mo, &d);
+			snprintf(date, sizeof(date), "%04lld%02u%02u %02u:%02u:%02u", (long long)y,
+			         mo, d, (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60),
+			         (unsigned)(sod % 60));
 		}
 		o += (size_t)snprintf(p + o, cap - o, "%s%s \"%s\"\n", e->sub ? "." : "", e->host,
 		                      date);

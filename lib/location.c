@@ -41,7 +41,7 @@ static bool browser_encodes(unsigned char c, enum comp k)
 /* RFC 3986 Appendix A: the bytes each component may hold literally. */
 static bool rfc_legal(unsigned char c, enum comp k)
 {
-	if (is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~')
+	if (ascii_is_alpha(c) || ascii_is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~')
 		return true;
 	if (c && strchr("!$&'()*+,;=", c))
 		return true; /* sub-delims */
@@ -64,7 +64,7 @@ static bool rfc_legal(unsigned char c, enum comp k)
  * the input becomes "%25"; a byte the client encodes becomes "%25XX" (that
  * is "%XX" after unescape); a byte the client keeps but RFC 3986 forbids
  * becomes "%XX" (that is the byte itself after unescape). */
-static void put_t(struct wb *w, enum detour_as as, unsigned char c, enum comp k, bool first_seg,
+static void put_t(struct bbuf *w, enum detour_as as, unsigned char c, enum comp k, bool first_seg,
                   unsigned *flags)
 {
 	static const char HU[] = "0123456789ABCDEF", HL[] = "0123456789abcdef";
@@ -72,7 +72,7 @@ static void put_t(struct wb *w, enum detour_as as, unsigned char c, enum comp k,
 	bool enc, legal;
 
 	if (c == '%') {
-		wput(w, "%25", 3);
+		bbuf_put(w, "%25", 3);
 		return;
 	}
 	if (as == DETOUR_AS_CURL) {
@@ -82,9 +82,9 @@ static void put_t(struct wb *w, enum detour_as as, unsigned char c, enum comp k,
 		if (c == ' ') {
 			*flags |= DETOUR_LOC_ENCODED;
 			if (k == K_QUERY || k == K_FRAG)
-				wputc(w, '+');
+				bbuf_putc(w, '+');
 			else
-				wput(w, "%2520", 5);
+				bbuf_put(w, "%2520", 5);
 			return;
 		}
 		enc = c > 0x7F;
@@ -95,7 +95,7 @@ static void put_t(struct wb *w, enum detour_as as, unsigned char c, enum comp k,
 			t[3] = HL[c >> 4];
 			t[4] = HL[c & 15];
 			*flags |= DETOUR_LOC_ENCODED;
-			wput(w, t, 5);
+			bbuf_put(w, t, 5);
 			return;
 		}
 	} else if (browser_encodes(c, k)) {
@@ -105,7 +105,7 @@ static void put_t(struct wb *w, enum detour_as as, unsigned char c, enum comp k,
 		t[3] = HU[c >> 4];
 		t[4] = HU[c & 15];
 		*flags |= (k == K_HOST) ? DETOUR_LOC_IDN : DETOUR_LOC_ENCODED;
-		wput(w, t, 5);
+		bbuf_put(w, t, 5);
 		return;
 	}
 	legal = rfc_legal(c, k) && !(first_seg && c == ':');
@@ -115,10 +115,10 @@ static void put_t(struct wb *w, enum detour_as as, unsigned char c, enum comp k,
 		t[0] = '%';
 		t[1] = HU[c >> 4];
 		t[2] = HU[c & 15];
-		wput(w, t, 3);
+		bbuf_put(w, t, 3);
 		return;
 	}
-	wputc(w, (char)c);
+	bbuf_putc(w, (char)c);
 }
 
 /* Inverse of the T form: "%25" -> '%', "%XX" -> the byte. */
@@ -127,8 +127,8 @@ static size_t unescape(char *s, size_t n)
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n) {
-			int a = hexval((unsigned char)s[i + 1]);
-			int b = hexval((unsigned char)s[i + 2]);
+			int a = ascii_hexval((unsigned char)s[i + 1]);
+			int b = ascii_hexval((unsigned char)s[i + 2]);
 			if (a >= 0 && b >= 0) {
 				s[o++] = (char)(a * 16 + b);
 				i += 2;
@@ -142,14 +142,14 @@ static size_t unescape(char *s, size_t n)
 
 static bool special_scheme(const char *s, size_t n)
 {
-	return eq_ci(s, n, "http") || eq_ci(s, n, "https");
+	return ascii_eq_ci(s, n, "http") || ascii_eq_ci(s, n, "https");
 }
 
 static int default_port(const char *scheme, size_t n)
 {
-	if (eq_ci(scheme, n, "http"))
+	if (ascii_eq_ci(scheme, n, "http"))
 		return 80;
-	if (eq_ci(scheme, n, "https"))
+	if (ascii_eq_ci(scheme, n, "https"))
 		return 443;
 	return -1;
 }
@@ -168,7 +168,7 @@ struct prep {
 /* Turns a reference into the T form (see put_t) with the preprocessing of
  * the client in as: s[0..n) -> w. base_scheme may be NULL (no base). */
 static detour_err prep(enum detour_as as, const char *in, size_t n, const char *base_scheme,
-                       struct wb *w, struct prep *pp, unsigned *flags)
+                       struct bbuf *w, struct prep *pp, unsigned *flags)
 {
 	char local[DETOUR_LOCATION_URL_MAX];
 	char *s = local;
@@ -209,19 +209,20 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 	memset(pp, 0, sizeof(*pp));
 	size_t i = 0;
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
-	if (len && is_alpha((unsigned char)s[0])) {
+	if (len && ascii_is_alpha((unsigned char)s[0])) {
 		size_t j = 1;
-		while (j < len && (is_alpha((unsigned char)s[j]) || is_digit((unsigned char)s[j]) ||
-		                   s[j] == '+' || s[j] == '-' || s[j] == '.'))
+		while (j < len && (ascii_is_alpha((unsigned char)s[j]) ||
+		                   ascii_is_digit((unsigned char)s[j]) || s[j] == '+' ||
+		                   s[j] == '-' || s[j] == '.'))
 			j++;
 		if (j < len && s[j] == ':') {
 			if (!special_scheme(s, j) || j >= sizeof(pp->scheme)) {
 				*flags |= DETOUR_LOC_SCHEME;
-				wput(w, s, len);
+				bbuf_put(w, s, len);
 				return DETOUR_EUNSUPPORTED;
 			}
 			for (size_t k = 0; k < j; k++)
-				pp->scheme[k] = lower(s[k]);
+				pp->scheme[k] = ascii_lower(s[k]);
 			pp->scheme[j] = 0;
 			pp->has_scheme = true;
 			i = j + 1;
@@ -262,8 +263,8 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 			sl = 2;
 	}
 	if (pp->has_scheme) {
-		wputs(w, pp->scheme);
-		wputc(w, ':');
+		bbuf_puts(w, pp->scheme);
+		bbuf_putc(w, ':');
 	}
 	if (pp->has_auth) {
 		i += sl;
@@ -271,7 +272,7 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 		while (e < len && s[e] != '/' && s[e] != '?' && s[e] != '#' &&
 		       !(browser && s[e] == '\\'))
 			e++;
-		wput(w, "//", 2);
+		bbuf_put(w, "//", 2);
 		/* userinfo up to the last '@' (WHATWG authority state). */
 		size_t h = i;
 		for (size_t k = e; k > i; k--)
@@ -284,7 +285,7 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 			for (size_t k = i; k < h - 1; k++)
 				put_t(w, as, (unsigned char)s[k], s[k] == ':' ? K_HOST : K_USER,
 				      false, flags);
-			wputc(w, '@');
+			bbuf_putc(w, '@');
 		}
 		/* host [ ":" port ] */
 		size_t hp = h;
@@ -295,7 +296,7 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 				return DETOUR_EINVAL;
 			hp++;
 			for (size_t k = h; k < hp; k++)
-				wputc(w, lower(s[k]));
+				bbuf_putc(w, ascii_lower(s[k]));
 		} else {
 			while (hp < e && s[hp] != ':')
 				hp++;
@@ -307,23 +308,23 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 					put_t(w, as, c, K_HOST, false, flags);
 					*flags |= DETOUR_LOC_IDN;
 				} else if (c == '%' && k + 2 < hp &&
-				           hexval((unsigned char)s[k + 1]) >= 0 &&
-				           hexval((unsigned char)s[k + 2]) >= 0) {
+				           ascii_hexval((unsigned char)s[k + 1]) >= 0 &&
+				           ascii_hexval((unsigned char)s[k + 2]) >= 0) {
 					/* pct-encoded (RFC 3986 reg-name), as written
 					 * for a non-ASCII host above */
 					put_t(w, as, c, K_HOST, false, flags);
 					for (int q = 1; q <= 2; q++) {
 						char hc = s[k + (size_t)q];
-						wputc(w, (browser && hc >= 'a' && hc <= 'f')
-						                 ? (char)(hc - 32)
-						                 : hc);
+						bbuf_putc(w, (browser && hc >= 'a' && hc <= 'f')
+						                     ? (char)(hc - 32)
+						                     : hc);
 					}
 					k += 2;
 					*flags |= DETOUR_LOC_IDN;
 				} else if (forbidden_host(c)) {
 					return DETOUR_EINVAL;
 				} else {
-					wputc(w, lower((char)c));
+					bbuf_putc(w, ascii_lower((char)c));
 				}
 			}
 		}
@@ -333,7 +334,7 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 			long port = 0;
 			size_t ps = hp + 1;
 			for (size_t k = ps; k < e; k++) {
-				if (!is_digit((unsigned char)s[k]))
+				if (!ascii_is_digit((unsigned char)s[k]))
 					return DETOUR_EINVAL;
 				port = port * 10 + (s[k] - '0');
 				if (port > 65535)
@@ -345,7 +346,7 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 			if (e > ps && port != default_port(sch, strlen(sch))) {
 				char pb[8];
 				int pl = snprintf(pb, sizeof(pb), ":%ld", port);
-				wput(w, pb, (size_t)pl);
+				bbuf_put(w, pb, (size_t)pl);
 			}
 		}
 		i = e;
@@ -361,23 +362,24 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 		}
 		if (c == '/')
 			first_seg = false;
-		if (c == '%' && !(i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
-		                  hexval((unsigned char)s[i + 2]) >= 0))
+		if (c == '%' && !(i + 2 < len && ascii_hexval((unsigned char)s[i + 1]) >= 0 &&
+		                  ascii_hexval((unsigned char)s[i + 2]) >= 0))
 			*flags |= DETOUR_LOC_BAD_PCT;
 		put_t(w, as, c, K_PATH, first_seg, flags);
 	}
 	if (i < len && s[i] == '?') {
-		wputc(w, '?');
+		bbuf_putc(w, '?');
 		for (i++; i < len && s[i] != '#'; i++) {
-			if (s[i] == '%' && !(i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
-			                     hexval((unsigned char)s[i + 2]) >= 0))
+			if (s[i] == '%' &&
+			    !(i + 2 < len && ascii_hexval((unsigned char)s[i + 1]) >= 0 &&
+			      ascii_hexval((unsigned char)s[i + 2]) >= 0))
 				*flags |= DETOUR_LOC_BAD_PCT;
 			put_t(w, as, (unsigned char)s[i], K_QUERY, false, flags);
 		}
 	}
 	if (i < len && s[i] == '#') {
 		pp->has_frag = true;
-		wputc(w, '#');
+		bbuf_putc(w, '#');
 		for (i++; i < len; i++)
 			put_t(w, as, (unsigned char)s[i], K_FRAG, false, flags);
 	}
@@ -391,7 +393,9 @@ detour_err detour_location_resolve(enum detour_as as, const char *base, size_t b
                                    size_t *out_len, unsigned *flags)
 {
 	char tb[DETOUR_LOCATION_URL_MAX * 2], tr[DETOUR_LOCATION_URL_MAX * 2];
-	struct wb wbase = {tb, sizeof(tb), 0, false}, wref = {tr, sizeof(tr), 0, false};
+	struct bbuf wbase, wref;
+	bbuf_fixed(&wbase, tb, sizeof(tb));
+	bbuf_fixed(&wref, tr, sizeof(tr));
 	struct prep pb, pr;
 	unsigned fl = 0, ignore = 0;
 	detour_err err;

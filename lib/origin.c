@@ -11,15 +11,16 @@ ssize_t detour_origin_of(const char *url, size_t len, char *out, size_t cap)
 	struct abs a;
 	if (!split_abs(url, len, &a))
 		return -1;
-	struct wb w = {out, cap, 0, false};
-	wput(&w, a.scheme.p, a.scheme.len);
-	wput(&w, "://", 3);
-	wput(&w, a.host.p, a.host.len);
+	struct bbuf w;
+	bbuf_fixed(&w, out, cap);
+	bbuf_put(&w, a.scheme.p, a.scheme.len);
+	bbuf_put(&w, "://", 3);
+	bbuf_put(&w, a.host.p, a.host.len);
 	if (a.port.len) {
-		wputc(&w, ':');
-		wput(&w, a.port.p, a.port.len);
+		bbuf_putc(&w, ':');
+		bbuf_put(&w, a.port.p, a.port.len);
 	}
-	wputc(&w, 0);
+	bbuf_putc(&w, 0);
 	if (w.over)
 		return -1;
 	return (ssize_t)w.len - 1;
@@ -100,7 +101,7 @@ enum detour_rp detour_rp_parse(const char *v, size_t len)
 		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
 			b--;
 		for (unsigned k = 1; k < sizeof(rp_names) / sizeof(rp_names[0]); k++)
-			if (eq_ci(v + a, b - a, rp_names[k]))
+			if (ascii_eq_ci(v + a, b - a, rp_names[k]))
 				out = (enum detour_rp)k;
 		if (!c)
 			break;

@@ -5,20 +5,12 @@
 
 #include "detour/refresh.h"
 
+#include "base/ascii.h"
+
 /* ASCII whitespace: TAB, LF, FF, CR, SPACE (Infra standard). */
-static inline bool ascii_ws(unsigned char c)
+static inline bool infra_ws(unsigned char c)
 {
 	return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ';
-}
-
-static inline bool digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static inline unsigned char lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
 detour_err detour_refresh_parse(const char *v, size_t len, struct detour_refresh *r)
@@ -30,11 +22,11 @@ detour_err detour_refresh_parse(const char *v, size_t len, struct detour_refresh
 	r->url.p = NULL;
 	r->url.len = 0;
 	/* 3. Skip ASCII whitespace. */
-	while (i < len && ascii_ws((unsigned char)v[i]))
+	while (i < len && infra_ws((unsigned char)v[i]))
 		i++;
 	/* 5. Collect a sequence of ASCII digits: timeString. */
 	size_t ts = i;
-	while (i < len && digit((unsigned char)v[i])) {
+	while (i < len && ascii_is_digit((unsigned char)v[i])) {
 		if (t <= UINT32_MAX)
 			t = t * 10 + (uint64_t)(v[i] - '0');
 		i++;
@@ -45,19 +37,19 @@ detour_err detour_refresh_parse(const char *v, size_t len, struct detour_refresh
 	/* 7. time = timeString parsed as a non-negative integer. */
 	r->delay = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 	/* 8. Collect (and ignore) ASCII digits and '.'. */
-	while (i < len && (digit((unsigned char)v[i]) || v[i] == '.'))
+	while (i < len && (ascii_is_digit((unsigned char)v[i]) || v[i] == '.'))
 		i++;
 	/* 10. If not past the end: the next code point must be ';', ',' or ASCII
 	 * whitespace, else return; skip whitespace, one ';' or ',', whitespace. */
 	if (i < len) {
 		unsigned char c = (unsigned char)v[i];
-		if (c != ';' && c != ',' && !ascii_ws(c))
+		if (c != ';' && c != ',' && !infra_ws(c))
 			return DETOUR_EINVAL;
-		while (i < len && ascii_ws((unsigned char)v[i]))
+		while (i < len && infra_ws((unsigned char)v[i]))
 			i++;
 		if (i < len && (v[i] == ';' || v[i] == ','))
 			i++;
-		while (i < len && ascii_ws((unsigned char)v[i]))
+		while (i < len && infra_ws((unsigned char)v[i]))
 			i++;
 	}
 	/* 11. If not past the end, the rest holds the URL. */
@@ -68,17 +60,17 @@ detour_err detour_refresh_parse(const char *v, size_t len, struct detour_refresh
 		/* 11.2-11.7: an optional "url" (any case), whitespace, '=',
 		 * whitespace. A "u" not followed by "rl" leaves urlString as
 		 * the whole rest ("parse"). */
-		if (lower((unsigned char)v[j]) == 'u') {
+		if (ascii_lower(v[j]) == 'u') {
 			j++;
-			if (j < len && lower((unsigned char)v[j]) == 'r') {
+			if (j < len && ascii_lower(v[j]) == 'r') {
 				j++;
-				if (j < len && lower((unsigned char)v[j]) == 'l') {
+				if (j < len && ascii_lower(v[j]) == 'l') {
 					j++;
-					while (j < len && ascii_ws((unsigned char)v[j]))
+					while (j < len && infra_ws((unsigned char)v[j]))
 						j++;
 					if (j < len && v[j] == '=') {
 						j++;
-						while (j < len && ascii_ws((unsigned char)v[j]))
+						while (j < len && infra_ws((unsigned char)v[j]))
 							j++;
 						goto skip_quotes;
 					}
@@ -113,22 +105,10 @@ detour_err detour_refresh_parse(const char *v, size_t len, struct detour_refresh
 	return DETOUR_OK;
 }
 
-/* ASCII case-insensitive: does s[0..n) start with the lower-case word w? */
-static bool starts_ci(const char *s, size_t n, const char *w)
-{
-	size_t k = strlen(w);
-	if (n < k)
-		return false;
-	for (size_t i = 0; i < k; i++)
-		if (lower((unsigned char)s[i]) != (unsigned char)w[i])
-			return false;
-	return true;
-}
-
 /* Whether the byte ending a tag name has been reached. */
 static inline bool tag_end(unsigned char c)
 {
-	return ascii_ws(c) || c == '/' || c == '>';
+	return infra_ws(c) || c == '/' || c == '>';
 }
 
 /* Finds the end tag "</name" (ASCII case-insensitive, followed by a tag end
@@ -142,7 +122,7 @@ static size_t skip_to_end_tag(const char *h, size_t len, size_t i, const char *n
 			return len;
 		i = (size_t)(lt - h);
 		if (i + 2 + k <= len && h[i + 1] == '/' &&
-		    starts_ci(h + i + 2, len - i - 2, name) &&
+		    ascii_prefix_ci(h + i + 2, len - i - 2, name) &&
 		    (i + 2 + k == len || tag_end((unsigned char)h[i + 2 + k])))
 			return i + 2 + k;
 		i++;
@@ -180,10 +160,10 @@ static long decode_refs(const char *v, size_t n, char *out, size_t cap)
 			for (; j < n; j++) {
 				unsigned char c = (unsigned char)v[j];
 				int d = -1;
-				if (digit(c))
+				if (ascii_is_digit(c))
 					d = c - '0';
-				else if (hex && lower(c) >= 'a' && lower(c) <= 'f')
-					d = lower(c) - 'a' + 10;
+				else if (hex && ascii_hexval(c) >= 0)
+					d = ascii_hexval(c);
 				if (d < 0)
 					break;
 				if (cp <= 0x10FFFF)
@@ -228,8 +208,8 @@ static long decode_refs(const char *v, size_t n, char *out, size_t cap)
 					 * state", historical reasons). */
 					if (named[k].name[nl - 1] != ';' && i + 1 + nl < n) {
 						unsigned char nx = (unsigned char)v[i + 1 + nl];
-						if (nx == '=' || digit(nx) ||
-						    (lower(nx) >= 'a' && lower(nx) <= 'z'))
+						if (nx == '=' || ascii_is_digit(nx) ||
+						    ascii_is_alpha(nx))
 							break;
 					}
 					rep = named[k].text;
@@ -289,7 +269,7 @@ detour_err detour_refresh_find_meta(const char *h, size_t len, char *scratch, si
 		bool skipped = false;
 		for (size_t k = 0; k < sizeof(rawtext) / sizeof(rawtext[0]); k++) {
 			size_t kl = strlen(rawtext[k]);
-			if (starts_ci(h + i, len - i, rawtext[k]) &&
+			if (ascii_prefix_ci(h + i, len - i, rawtext[k]) &&
 			    (i + kl == len || tag_end((unsigned char)h[i + kl]))) {
 				i = skip_to_end_tag(h, len, i + kl, rawtext[k]);
 				skipped = true;
@@ -298,7 +278,7 @@ detour_err detour_refresh_find_meta(const char *h, size_t len, char *scratch, si
 		}
 		if (skipped)
 			continue;
-		bool is_meta = starts_ci(h + i, len - i, "meta") &&
+		bool is_meta = ascii_prefix_ci(h + i, len - i, "meta") &&
 		               (i + 4 == len || tag_end((unsigned char)h[i + 4]));
 		/* Skip the tag name. */
 		while (i < len && !tag_end((unsigned char)h[i]))
@@ -307,23 +287,23 @@ detour_err detour_refresh_find_meta(const char *h, size_t len, char *scratch, si
 		/* Attributes (HTML tokenizer: before attribute name state and
 		 * following); a duplicate attribute is dropped, the first wins. */
 		while (i < len) {
-			while (i < len && (ascii_ws((unsigned char)h[i]) || h[i] == '/'))
+			while (i < len && (infra_ws((unsigned char)h[i]) || h[i] == '/'))
 				i++;
 			if (i >= len || h[i] == '>')
 				break;
 			size_t ns = i;
 			i++; /* a first '=' belongs to the name */
-			while (i < len && !ascii_ws((unsigned char)h[i]) && h[i] != '/' &&
+			while (i < len && !infra_ws((unsigned char)h[i]) && h[i] != '/' &&
 			       h[i] != '>' && h[i] != '=')
 				i++;
 			size_t ne = i;
-			while (i < len && ascii_ws((unsigned char)h[i]))
+			while (i < len && infra_ws((unsigned char)h[i]))
 				i++;
 			const char *vp = NULL;
 			size_t vn = 0;
 			if (i < len && h[i] == '=') {
 				i++;
-				while (i < len && ascii_ws((unsigned char)h[i]))
+				while (i < len && infra_ws((unsigned char)h[i]))
 					i++;
 				if (i < len && (h[i] == '"' || h[i] == '\'')) {
 					char q = h[i++];
@@ -334,7 +314,7 @@ detour_err detour_refresh_find_meta(const char *h, size_t len, char *scratch, si
 					i = e ? ve + 1 : len;
 				} else {
 					size_t vs = i;
-					while (i < len && !ascii_ws((unsigned char)h[i]) &&
+					while (i < len && !infra_ws((unsigned char)h[i]) &&
 					       h[i] != '>')
 						i++;
 					vp = h + vs;
@@ -347,9 +327,9 @@ detour_err detour_refresh_find_meta(const char *h, size_t len, char *scratch, si
 			if (!is_meta)
 				continue;
 			size_t nl = ne - ns;
-			if (nl == 10 && starts_ci(h + ns, nl, "http-equiv") && !equiv.set)
+			if (nl == 10 && ascii_prefix_ci(h + ns, nl, "http-equiv") && !equiv.set)
 				equiv = (struct attr){true, vp, vn};
-			else if (nl == 7 && starts_ci(h + ns, nl, "content") && !content.set)
+			else if (nl == 7 && ascii_prefix_ci(h + ns, nl, "content") && !content.set)
 				content = (struct attr){true, vp, vn};
 		}
 		if (i < len)
@@ -361,7 +341,7 @@ detour_err detour_refresh_find_meta(const char *h, size_t len, char *scratch, si
 		 * first. */
 		char ev[16];
 		long el = decode_refs(equiv.p, equiv.n, ev, sizeof(ev));
-		if (el != 7 || !starts_ci(ev, 7, "refresh"))
+		if (el != 7 || !ascii_prefix_ci(ev, 7, "refresh"))
 			continue;
 		long cl = decode_refs(content.p, content.n, scratch, cap);
 		if (cl < 0)

@@ -9,6 +9,9 @@
 #include "detour/respond.h"
 #include "detour/url.h"
 
+#include "base/buf.h"
+#include "base/civil.h"
+
 /* Reason phrases of RFC 9110 §15 (and RFC 6585 §4 for 429). The one table
  * of the project: the server, the checker and the admin API share it. */
 const char *detour_reason(int status)
@@ -90,122 +93,31 @@ const char *detour_reason(int status)
 
 /* ------------------------------------------------------------------ dates */
 
-static void put2(char *p, unsigned v)
-{
-	p[0] = (char)('0' + v / 10);
-	p[1] = (char)('0' + v % 10);
-}
-
-/* IMF-fixdate, RFC 9110 §5.6.7:
- *   IMF-fixdate = day-name "," SP date1 SP time-of-day SP GMT
- * e.g. "Sun, 06 Nov 1994 08:49:37 GMT". The calendar is computed here
- * (days -> civil date over 400-year eras) instead of with gmtime_r, which in
- * glibc takes the process-wide time zone lock on every call: the server
- * formats Expires on the request path, from every worker thread. Times
- * before 1970 or after 9999 are clamped (the format has four year digits). */
+/* IMF-fixdate, RFC 9110 §5.6.7 (base/civil.h: computed on day counts, not
+ * with gmtime_r, which takes glibc's time zone lock). */
 void detour_http_date(time_t t, char out[DETOUR_DATE_LEN + 1])
 {
-	static const char days[] = "ThuFriSatSunMonTueWed"; /* 1970-01-01 was a Thursday */
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int64_t s = (int64_t)t;
-
-	if (s < 0)
-		s = 0;
-	if (s > INT64_C(253402300799)) /* 9999-12-31T23:59:59Z */
-		s = INT64_C(253402300799);
-	int64_t z = s / 86400, sod = s % 86400;
-	unsigned wd = (unsigned)(z % 7);
-	/* Days since 0000-03-01 in the proleptic Gregorian calendar: eras of
-	 * 146097 days, years that start in March so that the leap day is last. */
-	z += 719468;
-	int64_t era = z / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);                          /* [0, 146096] */
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
-	unsigned mp = (5 * doy + 2) / 153;                                    /* March = 0 */
-	unsigned day = doy - (153 * mp + 2) / 5 + 1;
-	unsigned month = mp < 10 ? mp + 3 : mp - 9;
-	unsigned year = (unsigned)(yoe + era * 400) + (month <= 2);
-
-	memcpy(out, days + 3 * wd, 3);
-	out[3] = ',';
-	out[4] = ' ';
-	put2(out + 5, day);
-	out[7] = ' ';
-	memcpy(out + 8, months + 3 * (month - 1), 3);
-	out[11] = ' ';
-	put2(out + 12, year / 100);
-	put2(out + 14, year % 100);
-	out[16] = ' ';
-	put2(out + 17, (unsigned)(sod / 3600));
-	out[19] = ':';
-	put2(out + 20, (unsigned)(sod / 60 % 60));
-	out[22] = ':';
-	put2(out + 23, (unsigned)(sod % 60));
-	memcpy(out + 25, " GMT", 5); /* with the NUL */
+	_Static_assert(DETOUR_DATE_LEN == CIVIL_HTTP_DATE_LEN, "one IMF-fixdate length");
+	civil_http_date((int64_t)t, out);
 }
 
 /* ----------------------------------------------------------------- writer */
 
-struct wr {
-	char *p;
-	size_t cap, n;
-	bool over;
-};
-
-static inline void put(struct wr *w, const char *s, size_t n)
-{
-	if (w->over || w->cap - w->n < n) {
-		w->over = true;
-		return;
-	}
-	memcpy(w->p + w->n, s, n);
-	w->n += n;
-}
-
-#define PUTS(w, lit) put((w), (lit), sizeof(lit) - 1)
-
-static inline void putc_(struct wr *w, char c)
-{
-	if (w->over || w->n == w->cap) {
-		w->over = true;
-		return;
-	}
-	w->p[w->n++] = c;
-}
-
-static void put_uint(struct wr *w, uint64_t v)
-{
-	char b[20];
-	size_t i = sizeof(b);
-
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(w, b + i, sizeof(b) - i);
-}
-
-static const char hexu[] = "0123456789ABCDEF";
-
-static void put_pct(struct wr *w, unsigned char c)
-{
-	char b[3] = {'%', hexu[c >> 4], hexu[c & 15]};
-	put(w, b, 3);
-}
+/* The writer is base/buf.h's struct bbuf in its fixed mode: the caller's
+ * buffer, inline bounds checks, a sticky overflow flag. */
 
 /* Encodes s[0..n) with detour_url_encode straight into w. */
-static void put_enc(struct wr *w, const char *s, size_t n, enum detour_url_enc mode)
+static void put_enc(struct bbuf *w, const char *s, size_t n, enum detour_url_enc mode)
 {
 	ssize_t k;
 
 	if (w->over)
 		return;
-	k = detour_url_encode(s, n, mode, w->p + w->n, w->cap - w->n);
+	k = detour_url_encode(s, n, mode, w->p + w->len, w->cap - w->len);
 	if (k < 0)
 		w->over = true;
 	else
-		w->n += (size_t)k;
+		w->len += (size_t)k;
 }
 
 /* --------------------------------------------------------------- Location */
@@ -218,7 +130,7 @@ static inline bool name0(char c)
 /* The request query, copied as received. The HTTP parser already limits it
  * to visible ASCII; what would still break the header or change the URI's
  * structure (a CTL, space, DEL, non-ASCII, '#') is percent-encoded anyway. */
-static void put_req_query(struct wr *w, const char *s, size_t n)
+static void put_req_query(struct bbuf *w, const char *s, size_t n)
 {
 	size_t i = 0;
 
@@ -227,9 +139,9 @@ static void put_req_query(struct wr *w, const char *s, size_t n)
 		while (j < n && (unsigned char)s[j] > 0x20 && (unsigned char)s[j] < 0x7f &&
 		       s[j] != '#')
 			j++;
-		put(w, s + i, j - i);
+		bbuf_put(w, s + i, j - i);
 		if (j < n)
-			put_pct(w, (unsigned char)s[j++]);
+			bbuf_put_pct(w, (unsigned char)s[j++]);
 		i = j;
 	}
 }
@@ -240,14 +152,14 @@ enum sub { SUB_PATH, SUB_QUERY, SUB_AUTH, SUB_RAW };
 /* A capture that supplies a whole URL (a target led by $1, allowed only
  * with allow-hosts=, which table.c checks on the result): bytes that could
  * break the header or the HTML are encoded, the URL's structure is kept. */
-static void put_raw_safe(struct wr *w, const char *s, size_t n)
+static void put_raw_safe(struct bbuf *w, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}'", c))
-			put_pct(w, c);
+			bbuf_put_pct(w, c);
 		else
-			putc_(w, (char)c);
+			bbuf_putc(w, (char)c);
 	}
 }
 
@@ -258,7 +170,7 @@ static void put_raw_safe(struct wr *w, const char *s, size_t n)
  * the source: the :name captures and, when the source has a splat,
  * "splat"; the longest one that follows a ':' is meant (the same rule the
  * loader checked). A regex source also has $1..$9. */
-static void put_subst(struct wr *w, const char *s, size_t n, const struct detour_match *m,
+static void put_subst(struct bbuf *w, const char *s, size_t n, const struct detour_match *m,
                       bool has_splat, enum sub sub)
 {
 	size_t i = 0, lit = 0;
@@ -269,7 +181,7 @@ static void put_subst(struct wr *w, const char *s, size_t n, const struct detour
 			unsigned g = (unsigned)(s[i + 1] - '1');
 			struct detour_slice v =
 			        g < m->ncaps ? m->caps[g] : (struct detour_slice){"", 0};
-			put(w, s + lit, i - lit);
+			bbuf_put(w, s + lit, i - lit);
 			if (sub == SUB_QUERY)
 				put_enc(w, v.p, v.len, DETOUR_ENC_QUERY);
 			else if (sub == SUB_AUTH)
@@ -307,7 +219,7 @@ static void put_subst(struct wr *w, const char *s, size_t n, const struct detour
 			i++;
 			continue;
 		}
-		put(w, s + lit, i - lit);
+		bbuf_put(w, s + lit, i - lit);
 		if (sub == SUB_QUERY) {
 			put_enc(w, val.p, val.len, DETOUR_ENC_QUERY);
 		} else if (sub == SUB_AUTH) {
@@ -322,7 +234,7 @@ static void put_subst(struct wr *w, const char *s, size_t n, const struct detour
 		i += 1 + best;
 		lit = i;
 	}
-	put(w, s + lit, n - lit);
+	bbuf_put(w, s + lit, n - lit);
 }
 
 /* Whether the query q[0..qn) ("a=1&b=2") has a parameter named key. */
@@ -356,12 +268,12 @@ static size_t path_start(const char *t, size_t n)
 }
 
 /* Writes the Location into w; the caller checks w->over. */
-static void build_location(struct wr *w, const struct detour_match *m,
+static void build_location(struct bbuf *w, const struct detour_match *m,
                            const struct detour_match_req *q)
 {
 	const struct detour_rule *r = m->rule;
 	const char *t = r->target;
-	size_t n = r->target_len, loc = w->n;
+	size_t n = r->target_len, loc = w->len;
 	bool vars = (r->flags & DETOUR_RULE_TARGET_VARS) != 0;
 	bool has_splat = (r->flags & DETOUR_RULE_SPLAT) != 0;
 
@@ -378,17 +290,17 @@ static void build_location(struct wr *w, const struct detour_match *m,
 		 * request (table.c only lets it through to allow-hosts). */
 		put_subst(w, t, n, m, has_splat, SUB_RAW);
 		if (q && q->query && q->query_len && r->query != DETOUR_QUERY_DROP && !w->over) {
-			putc_(w, memchr(w->p + loc, '?', w->n - loc) ? '&' : '?');
+			bbuf_putc(w, memchr(w->p + loc, '?', w->len - loc) ? '&' : '?');
 			put_req_query(w, q->query, q->query_len);
 		}
-		if (!w->over && w->n - loc > DETOUR_LOCATION_MAX)
+		if (!w->over && w->len - loc > DETOUR_LOCATION_MAX)
 			w->over = true;
 		return;
 	}
 	if (vars && ps && m->ext && (m->ext->flags & DETOUR_EXT_CAPTURE_AUTHORITY))
 		put_subst(w, t, ps, m, has_splat, SUB_AUTH);
 	else
-		put(w, t, ps);
+		bbuf_put(w, t, ps);
 	if (vars) {
 		put_subst(w, t + ps, pe - ps, m, has_splat, SUB_PATH);
 		/* A path target must not come out as "//host...": that is a
@@ -397,40 +309,40 @@ static void build_location(struct wr *w, const struct detour_match *m,
 		 * "/blog//evil.example") or an empty splat before a literal '/'
 		 * would make one. The second '/' becomes %2F; the loader
 		 * refused templates that start with "//" themselves. */
-		if (ps == 0 && !w->over && w->n - loc >= 2 && w->p[loc + 1] == '/') {
-			if (w->cap - w->n < 2) {
+		if (ps == 0 && !w->over && w->len - loc >= 2 && w->p[loc + 1] == '/') {
+			if (w->cap - w->len < 2) {
 				w->over = true;
 			} else {
-				memmove(w->p + loc + 4, w->p + loc + 2, w->n - loc - 2);
+				memmove(w->p + loc + 4, w->p + loc + 2, w->len - loc - 2);
 				memcpy(w->p + loc + 1, "%2F", 3);
-				w->n += 2;
+				w->len += 2;
 			}
 		}
 	} else {
-		put(w, t + ps, pe - ps);
+		bbuf_put(w, t + ps, pe - ps);
 	}
 
 	const char *rq = q ? q->query : NULL;
 	size_t rqn = rq ? q->query_len : 0;
-	size_t qs = w->n; /* where the target's query lands, after '?' */
+	size_t qs = w->len; /* where the target's query lands, after '?' */
 	if (qm) {
-		putc_(w, '?');
-		qs = w->n;
+		bbuf_putc(w, '?');
+		qs = w->len;
 		if (vars)
 			put_subst(w, t + pe + 1, fe - pe - 1, m, has_splat, SUB_QUERY);
 		else
-			put(w, t + pe + 1, fe - pe - 1);
+			bbuf_put(w, t + pe + 1, fe - pe - 1);
 	}
-	size_t tqn = w->over ? 0 : w->n - qs; /* bytes of the target's query */
+	size_t tqn = w->over ? 0 : w->len - qs; /* bytes of the target's query */
 
 	switch (r->query) {
 	case DETOUR_QUERY_KEEP:
 		/* The request's query after the target's, joined with '&'. */
 		if (rqn) {
 			if (!qm)
-				putc_(w, '?');
+				bbuf_putc(w, '?');
 			else if (tqn)
-				putc_(w, '&');
+				bbuf_putc(w, '&');
 			put_req_query(w, rq, rqn);
 		}
 		break;
@@ -449,9 +361,9 @@ static void build_location(struct wr *w, const struct detour_match *m,
 			size_t ke = eq ? (size_t)(eq - rq) : e;
 			if (e > i && !(qm && query_has_key(w->p + qs, tqn, rq + i, ke - i))) {
 				if (any)
-					putc_(w, '&');
+					bbuf_putc(w, '&');
 				else if (!qm)
-					putc_(w, '?');
+					bbuf_putc(w, '?');
 				any = true;
 				put_req_query(w, rq + i, e - i);
 			}
@@ -462,27 +374,28 @@ static void build_location(struct wr *w, const struct detour_match *m,
 	}
 
 	if (hash) {
-		putc_(w, '#');
+		bbuf_putc(w, '#');
 		if (vars)
 			put_subst(w, hash + 1, n - fe - 1, m, has_splat, SUB_QUERY);
 		else
-			put(w, hash + 1, n - fe - 1);
+			bbuf_put(w, hash + 1, n - fe - 1);
 	}
-	if (!w->over && w->n - loc > DETOUR_LOCATION_MAX)
+	if (!w->over && w->len - loc > DETOUR_LOCATION_MAX)
 		w->over = true;
 }
 
 ssize_t detour_respond_location(const struct detour_match *m, const struct detour_match_req *q,
                                 char *out, size_t cap)
 {
-	struct wr w = {out, cap, 0, false};
+	struct bbuf w;
+	bbuf_fixed(&w, out, cap);
 
 	if (m->rule->target_len == 0)
 		return 0; /* a 410 */
 	if (w.cap > DETOUR_LOCATION_MAX)
 		w.cap = DETOUR_LOCATION_MAX;
 	build_location(&w, m, q);
-	return w.over ? -1 : (ssize_t)w.n;
+	return w.over ? -1 : (ssize_t)w.len;
 }
 
 /* -------------------------------------------------------------- responses */
@@ -506,7 +419,7 @@ static size_t esc_len(const char *s, size_t n)
 	return k;
 }
 
-static void put_esc(struct wr *w, const char *s, size_t n)
+static void put_esc(struct bbuf *w, const char *s, size_t n)
 {
 	size_t lit = 0;
 
@@ -537,52 +450,52 @@ static void put_esc(struct wr *w, const char *s, size_t n)
 		default:
 			continue;
 		}
-		put(w, s + lit, i - lit);
-		put(w, e, en);
+		bbuf_put(w, s + lit, i - lit);
+		bbuf_put(w, e, en);
 		lit = i + 1;
 	}
-	put(w, s + lit, n - lit);
+	bbuf_put(w, s + lit, n - lit);
 }
 
 /* "HTTP/1.1 307 Temporary Redirect\r\nDate: ...\r\n[Server: detour\r\n]" */
-static void put_head(struct wr *w, int status, const char *reason, size_t rl,
+static void put_head(struct bbuf *w, int status, const char *reason, size_t rl,
                      const struct detour_respond_ctx *ctx)
 {
 	char code[3] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10),
 	                (char)('0' + status % 10)};
 
-	PUTS(w, "HTTP/1.1 ");
-	put(w, code, 3);
-	putc_(w, ' ');
-	put(w, reason, rl);
-	PUTS(w, "\r\nDate: ");
-	put(w, ctx->date, DETOUR_DATE_LEN);
-	PUTS(w, "\r\n");
+	BBUF_LIT(w, "HTTP/1.1 ");
+	bbuf_put(w, code, 3);
+	bbuf_putc(w, ' ');
+	bbuf_put(w, reason, rl);
+	BBUF_LIT(w, "\r\nDate: ");
+	bbuf_put(w, ctx->date, DETOUR_DATE_LEN);
+	BBUF_LIT(w, "\r\n");
 	if (ctx->server_header)
-		PUTS(w, "Server: detour\r\n");
+		BBUF_LIT(w, "Server: detour\r\n");
 }
 
 /* Cache headers as the rule asks, and none without cache=: a 302 or 307
  * without explicit freshness is not cacheable (RFC 9111 §4.2.2, RFC 9110
  * §15.4.3, §15.4.8), and 301/308 are heuristically cacheable (RFC 9110
  * §15.4.2, §15.4.9), which is the rule writer's choice to make. */
-static void put_cache(struct wr *w, int32_t cache, const struct detour_respond_ctx *ctx)
+static void put_cache(struct bbuf *w, int32_t cache, const struct detour_respond_ctx *ctx)
 {
 	if (cache == DETOUR_CACHE_UNSET)
 		return;
 	if (cache == DETOUR_CACHE_NO_STORE) {
-		PUTS(w, "Cache-Control: no-store\r\n");
+		BBUF_LIT(w, "Cache-Control: no-store\r\n");
 		return;
 	}
 	char date[DETOUR_DATE_LEN + 1];
-	detour_http_date(ctx->now + cache, date);
-	PUTS(w, "Cache-Control: max-age=");
-	put_uint(w, (uint64_t)cache);
+	civil_http_date((int64_t)ctx->now + cache, date);
+	BBUF_LIT(w, "Cache-Control: max-age=");
+	bbuf_put_uint(w, (uint64_t)cache);
 	/* Expires for HTTP/1.0 caches; max-age wins where both are
 	 * understood (RFC 9111 §5.3). */
-	PUTS(w, "\r\nExpires: ");
-	put(w, date, DETOUR_DATE_LEN);
-	PUTS(w, "\r\n");
+	BBUF_LIT(w, "\r\nExpires: ");
+	bbuf_put(w, date, DETOUR_DATE_LEN);
+	BBUF_LIT(w, "\r\n");
 }
 
 /* The headers a rule with an extension adds, after the Location (or the
@@ -593,7 +506,7 @@ static void put_cache(struct wr *w, int32_t cache, const struct detour_respond_c
  *     a weighted split without cache=, and a max-age cut to the time left in
  *     the rule's window, with Expires to match;
  *   Set-Cookie: the variant a sticky=cookie group chose (RFC 6265 §4.1). */
-static void put_ext_headers(struct wr *w, const struct detour_match *m,
+static void put_ext_headers(struct bbuf *w, const struct detour_match *m,
                             const struct detour_respond_ctx *ctx)
 {
 	const struct detour_rule_ext *x = m->ext;
@@ -601,9 +514,9 @@ static void put_ext_headers(struct wr *w, const struct detour_match *m,
 	bool priv = (x->flags & DETOUR_EXT_PRIVATE) != 0;
 
 	if (x->vary) {
-		PUTS(w, "Vary: ");
-		put(w, x->vary, strlen(x->vary));
-		PUTS(w, "\r\n");
+		BBUF_LIT(w, "Vary: ");
+		bbuf_put(w, x->vary, strlen(x->vary));
+		BBUF_LIT(w, "\r\n");
 	}
 	if (x->weight && cache == DETOUR_CACHE_UNSET)
 		cache = DETOUR_CACHE_NO_STORE;
@@ -614,35 +527,35 @@ static void put_ext_headers(struct wr *w, const struct detour_match *m,
 	}
 	if (cache == DETOUR_CACHE_UNSET) {
 		if (priv)
-			PUTS(w, "Cache-Control: private\r\n");
+			BBUF_LIT(w, "Cache-Control: private\r\n");
 	} else if (cache == DETOUR_CACHE_NO_STORE) {
 		if (priv)
-			PUTS(w, "Cache-Control: private, no-store\r\n");
+			BBUF_LIT(w, "Cache-Control: private, no-store\r\n");
 		else
-			PUTS(w, "Cache-Control: no-store\r\n");
+			BBUF_LIT(w, "Cache-Control: no-store\r\n");
 	} else {
 		char date[DETOUR_DATE_LEN + 1];
-		detour_http_date(ctx->now + cache, date);
+		civil_http_date((int64_t)ctx->now + cache, date);
 		if (priv)
-			PUTS(w, "Cache-Control: private, max-age=");
+			BBUF_LIT(w, "Cache-Control: private, max-age=");
 		else
-			PUTS(w, "Cache-Control: max-age=");
-		put_uint(w, (uint64_t)cache);
-		PUTS(w, "\r\nExpires: ");
-		put(w, date, DETOUR_DATE_LEN);
-		PUTS(w, "\r\n");
+			BBUF_LIT(w, "Cache-Control: max-age=");
+		bbuf_put_uint(w, (uint64_t)cache);
+		BBUF_LIT(w, "\r\nExpires: ");
+		bbuf_put(w, date, DETOUR_DATE_LEN);
+		BBUF_LIT(w, "\r\n");
 	}
 	if (m->cookie) {
-		PUTS(w, "Set-Cookie: ");
-		put(w, m->cookie, strlen(m->cookie));
-		putc_(w, '=');
-		put_uint(w, m->variant);
-		PUTS(w,
-		     "; Path=/; Max-Age=" DETOUR_STICKY_MAX_AGE_STR "; SameSite=Lax; HttpOnly\r\n");
+		BBUF_LIT(w, "Set-Cookie: ");
+		bbuf_put(w, m->cookie, strlen(m->cookie));
+		bbuf_putc(w, '=');
+		bbuf_put_uint(w, m->variant);
+		BBUF_LIT(w, "; Path=/; Max-Age=" DETOUR_STICKY_MAX_AGE_STR
+		            "; SameSite=Lax; HttpOnly\r\n");
 	}
 }
 
-static void put_rule_cache(struct wr *w, const struct detour_match *m,
+static void put_rule_cache(struct bbuf *w, const struct detour_match *m,
                            const struct detour_respond_ctx *ctx)
 {
 	if (__builtin_expect(m->ext != NULL, 0))
@@ -651,38 +564,38 @@ static void put_rule_cache(struct wr *w, const struct detour_match *m,
 		put_cache(w, m->rule->cache, ctx);
 }
 
-static void put_tail(struct wr *w, size_t body_len, const struct detour_respond_ctx *ctx)
+static void put_tail(struct bbuf *w, size_t body_len, const struct detour_respond_ctx *ctx)
 {
 	/* The caller's extra header lines (maintenance: Retry-After), verbatim. */
 	if (ctx->extra_len > 0)
-		put(w, ctx->extra_headers, ctx->extra_len);
-	PUTS(w, "Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
-	put_uint(w, body_len);
+		bbuf_put(w, ctx->extra_headers, ctx->extra_len);
+	BBUF_LIT(w, "Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
+	bbuf_put_uint(w, body_len);
 	if (ctx->close)
-		PUTS(w, "\r\nConnection: close\r\n\r\n");
+		BBUF_LIT(w, "\r\nConnection: close\r\n\r\n");
 	else if (ctx->keep_alive)
 		/* An HTTP/1.0 client keeps the connection only when told
 		 * (RFC 9112 §9.3, Appendix C.2.2). */
-		PUTS(w, "\r\nConnection: keep-alive\r\n\r\n");
+		BBUF_LIT(w, "\r\nConnection: keep-alive\r\n\r\n");
 	else
-		PUTS(w, "\r\n\r\n");
+		BBUF_LIT(w, "\r\n\r\n");
 }
 
 #define DOCTYPE "<!DOCTYPE html>\n<title>"
 
 /* The body of a response without a Location:
  *   <!DOCTYPE html>\n<title>CODE REASON</title>\n<h1>CODE REASON</h1>\n */
-static void put_plain_body(struct wr *w, const char *code, const char *reason, size_t rl)
+static void put_plain_body(struct bbuf *w, const char *code, const char *reason, size_t rl)
 {
-	PUTS(w, DOCTYPE);
-	put(w, code, 3);
-	putc_(w, ' ');
-	put(w, reason, rl);
-	PUTS(w, "</title>\n<h1>");
-	put(w, code, 3);
-	putc_(w, ' ');
-	put(w, reason, rl);
-	PUTS(w, "</h1>\n");
+	BBUF_LIT(w, DOCTYPE);
+	bbuf_put(w, code, 3);
+	bbuf_putc(w, ' ');
+	bbuf_put(w, reason, rl);
+	BBUF_LIT(w, "</title>\n<h1>");
+	bbuf_put(w, code, 3);
+	bbuf_putc(w, ' ');
+	bbuf_put(w, reason, rl);
+	BBUF_LIT(w, "</h1>\n");
 }
 
 static size_t plain_body_len(size_t rl)
@@ -693,7 +606,8 @@ static size_t plain_body_len(size_t rl)
 static ssize_t respond_plain(int status, const struct detour_match *m,
                              const struct detour_respond_ctx *ctx, char *out, size_t cap)
 {
-	struct wr w = {out, cap, 0, false};
+	struct bbuf w;
+	bbuf_fixed(&w, out, cap);
 	const char *reason = detour_reason(status);
 	size_t rl = strlen(reason);
 	char code[3] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10),
@@ -705,7 +619,7 @@ static ssize_t respond_plain(int status, const struct detour_match *m,
 	put_tail(&w, plain_body_len(rl), ctx);
 	if (!ctx->head)
 		put_plain_body(&w, code, reason, rl);
-	return w.over ? -1 : (ssize_t)w.n;
+	return w.over ? -1 : (ssize_t)w.len;
 }
 
 /* Status html: "200 OK" and a page that sends the browser on by itself
@@ -723,8 +637,10 @@ static ssize_t respond_html(const struct detour_match *m, const struct detour_ma
 	static const char h4[] = "\">Redirecting</a></p>\n";
 	char lb[DETOUR_LOCATION_MAX];
 	char dl[12];
-	struct wr lw = {lb, sizeof(lb), 0, false};
-	struct wr w = {out, cap, 0, false};
+	struct bbuf lw;
+	bbuf_fixed(&lw, lb, sizeof(lb));
+	struct bbuf w;
+	bbuf_fixed(&w, out, cap);
 	size_t dn = 0;
 	uint32_t d = m->ext->delay;
 
@@ -735,29 +651,30 @@ static ssize_t respond_html(const struct detour_match *m, const struct detour_ma
 		dl[sizeof(dl) - 1 - dn++] = (char)('0' + d % 10);
 		d /= 10;
 	} while (d);
-	size_t el = esc_len(lb, lw.n);
+	size_t el = esc_len(lb, lw.len);
 	size_t body =
 	        sizeof(h1) - 1 + dn + sizeof(h2) - 1 + el + sizeof(h3) - 1 + el + sizeof(h4) - 1;
 	put_head(&w, 200, "OK", 2, ctx);
 	put_rule_cache(&w, m, ctx);
 	put_tail(&w, body, ctx);
 	if (!ctx->head) {
-		put(&w, h1, sizeof(h1) - 1);
-		put(&w, dl + sizeof(dl) - dn, dn);
-		put(&w, h2, sizeof(h2) - 1);
-		put_esc(&w, lb, lw.n);
-		put(&w, h3, sizeof(h3) - 1);
-		put_esc(&w, lb, lw.n);
-		put(&w, h4, sizeof(h4) - 1);
+		bbuf_put(&w, h1, sizeof(h1) - 1);
+		bbuf_put(&w, dl + sizeof(dl) - dn, dn);
+		bbuf_put(&w, h2, sizeof(h2) - 1);
+		put_esc(&w, lb, lw.len);
+		bbuf_put(&w, h3, sizeof(h3) - 1);
+		put_esc(&w, lb, lw.len);
+		bbuf_put(&w, h4, sizeof(h4) - 1);
 	}
-	return w.over ? -1 : (ssize_t)w.n;
+	return w.over ? -1 : (ssize_t)w.len;
 }
 
 ssize_t detour_respond(const struct detour_match *m, const struct detour_match_req *q,
                        const struct detour_respond_ctx *ctx, char *out, size_t cap)
 {
 	const struct detour_rule *r = m->rule;
-	struct wr w = {out, cap, 0, false};
+	struct bbuf w;
+	bbuf_fixed(&w, out, cap);
 	const char *reason = detour_reason(r->status);
 	size_t rl = strlen(reason);
 
@@ -767,15 +684,15 @@ ssize_t detour_respond(const struct detour_match *m, const struct detour_match_r
 		return respond_html(m, q, ctx, out, cap);
 
 	put_head(&w, r->status, reason, rl, ctx);
-	PUTS(&w, "Location: ");
+	BBUF_LIT(&w, "Location: ");
 	/* The Location is built in place; its length decides the rest. */
-	size_t loc = w.n;
+	size_t loc = w.len;
 	build_location(&w, m, q);
 	if (w.over)
 		return -1; /* out too small, or the Location over DETOUR_LOCATION_MAX */
-	size_t ln = w.n - loc;
+	size_t ln = w.len - loc;
 	const char *l = out + loc;
-	PUTS(&w, "\r\n");
+	BBUF_LIT(&w, "\r\n");
 	put_rule_cache(&w, m, ctx);
 	/* RFC 9110 §15.4: "the server SHOULD generate a short hypertext note
 	 * with a hyperlink to the different URI(s)". One copy of the URI,
@@ -788,18 +705,18 @@ ssize_t detour_respond(const struct detour_match *m, const struct detour_match_r
 	if (!ctx->head) {
 		char code[3] = {(char)('0' + r->status / 100), (char)('0' + r->status / 10 % 10),
 		                (char)('0' + r->status % 10)};
-		PUTS(&w, DOCTYPE);
-		put(&w, code, 3);
-		putc_(&w, ' ');
-		put(&w, reason, rl);
-		put(&w, b1, sizeof(b1) - 1);
+		BBUF_LIT(&w, DOCTYPE);
+		bbuf_put(&w, code, 3);
+		bbuf_putc(&w, ' ');
+		bbuf_put(&w, reason, rl);
+		bbuf_put(&w, b1, sizeof(b1) - 1);
 		if (el == ln)
-			put(&w, l, ln); /* the usual case: nothing to escape */
+			bbuf_put(&w, l, ln); /* the usual case: nothing to escape */
 		else
 			put_esc(&w, l, ln);
-		put(&w, b2, sizeof(b2) - 1);
+		bbuf_put(&w, b2, sizeof(b2) - 1);
 	}
-	return w.over ? -1 : (ssize_t)w.n;
+	return w.over ? -1 : (ssize_t)w.len;
 }
 
 ssize_t detour_respond_status(int status, const struct detour_respond_ctx *ctx, char *out,

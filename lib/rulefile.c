@@ -29,6 +29,9 @@
 #include "ruleset_int.h"
 #include "rulesrc.h"
 
+#include "base/grow.h"
+#include "base/value.h"
+
 #define MAX_FIELDS 64
 #define MAX_FILES  65535
 

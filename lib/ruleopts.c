@@ -22,6 +22,9 @@
 #include "rules_int.h"
 #include "ruleset_int.h"
 
+#include "base/ascii.h"
+#include "base/grow.h"
+
 /* ---------------------------------------------------------------- options */
 
 static bool all_digits_(const char *s, size_t n)
@@ -691,7 +694,7 @@ detour_err detour_rf_check_ext(struct pctx *pc, struct detour_rule *r, bool dash
 			size_t e = j;
 			while (e < vn && vary[e] != ',')
 				e++;
-			dup = e - j == nl && strncasecmp(vary + j, nm, nl) == 0;
+			dup = ascii_eq_ci_n(vary + j, e - j, nm, nl);
 			j = e + 2;
 		}
 		if (dup)

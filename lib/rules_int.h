@@ -71,11 +71,8 @@ bool detour_req_cookie(const struct detour_match_req *q, const char *name, size_
                        struct detour_slice *val);
 
 /* The request's address as 16 bytes (IPv4 mapped to ::ffff:a.b.c.d); false
- * when unknown. */
+ * when unknown. base/cidr.h's cidr_addr_of, under the name table.c uses. */
 bool detour_peer_bytes(const struct sockaddr *sa, uint8_t out[16]);
-
-/* Parses an address with an optional "/bits" into c. Returns 0 or -1. */
-int detour_cidr_parse(const char *s, size_t n, struct detour_cidr *c);
 
 /* ---------------------------------------------------------------- windows */
 

@@ -18,6 +18,9 @@
 
 #include "detour/tz.h"
 
+#include "base/ascii.h"
+#include "base/civil.h"
+
 #define TZ_FILE_MAX (1u << 20) /* the biggest zone in tzdata is under 4 KiB */
 #define TZ_NAME_MAX 255
 
@@ -47,47 +50,15 @@ struct detour_tz {
 	struct posix_rule rule;
 };
 
-/* ---- calendar (proleptic Gregorian, days since 1970-01-01) ---- */
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static bool is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days from 1970-01-01 to y-m-d, counting in 400-year eras of 146097 days. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = floor_div(y, 400);
-	int64_t yoe = y - era * 400;
-	int64_t mp = (m + 9) % 12; /* March = 0 */
-	int64_t doy = (153 * mp + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
+/* ---- calendar (base/civil.h: proleptic Gregorian, days since 1970-01-01) ---- */
 
 static int64_t year_of_days(int64_t z)
 {
-	z += 719468;
-	int64_t era = floor_div(z, 146097);
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	return yoe + era * 400 + (m <= 2);
-}
+	int64_t y;
+	unsigned m, d;
 
-static int month_days(int64_t y, int m)
-{
-	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+	civil_from_days(z, &y, &m, &d);
+	return y;
 }
 
 /* Local seconds since the epoch (in the offset in effect before the change) of
@@ -98,16 +69,16 @@ static int64_t date_local(const struct posix_date *r, int64_t y)
 
 	switch (r->kind) {
 	case 'J': /* "Jn: The Julian day n (1 <= n <= 365). Leap days shall not be counted." */
-		day = days_from_civil(y, 1, 1) + r->day - 1 + (is_leap(y) && r->day >= 60);
+		day = civil_days_from(y, 1, 1) + r->day - 1 + (civil_is_leap(y) && r->day >= 60);
 		break;
 	case 'n': /* "n: The zero-based Julian day (0 <= n <= 365). Leap days shall be counted" */
-		day = days_from_civil(y, 1, 1) + r->day;
+		day = civil_days_from(y, 1, 1) + r->day;
 		break;
 	default: { /* "Mm.n.d: The d'th day (0 <= d <= 6) of week n of month m" (5 = last) */
-		int64_t first = days_from_civil(y, r->month, 1);
-		int wday = (int)(((first + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
+		int64_t first = civil_days_from(y, r->month, 1);
+		int wday = (int)civil_weekday(first);
 		int mday = 1 + (r->day - wday + 7) % 7 + 7 * (r->week - 1);
-		while (mday > month_days(y, r->month))
+		while (mday > (int)civil_month_days(y, r->month))
 			mday -= 7;
 		day = first + mday - 1;
 		break;
@@ -126,8 +97,8 @@ static int32_t rule_offset(const struct posix_rule *r, int64_t t)
 		return r->std_off;
 	/* Far instants are folded into 1970..2370 so the arithmetic cannot overflow. */
 	if (t > ((int64_t)1 << 40) || t < -((int64_t)1 << 40))
-		t -= floor_div(t, ERA_SECS) * ERA_SECS;
-	int64_t y = year_of_days(floor_div(t + r->std_off, 86400));
+		t -= civil_floor_div(t, ERA_SECS) * ERA_SECS;
+	int64_t y = year_of_days(civil_floor_div(t + r->std_off, 86400));
 	/* The start is written in standard time, the end in daylight time. */
 	int64_t start = date_local(&r->start, y) - r->std_off;
 	int64_t end = date_local(&r->end, y) - r->dst_off;
@@ -153,16 +124,6 @@ static int peek(const struct cursor *c)
 	return c->p < c->end ? (unsigned char)*c->p : -1;
 }
 
-static bool is_alpha(int ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
-}
-
-static bool is_digit(int ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
 /* std / dst: three or more letters, or "<" [A-Za-z0-9+-]{3,} ">". */
 static bool parse_abbr(struct cursor *c)
 {
@@ -170,8 +131,8 @@ static bool parse_abbr(struct cursor *c)
 
 	if (peek(c) == '<') {
 		c->p++;
-		while (!at_end(c) && (is_alpha(peek(c)) || is_digit(peek(c)) || peek(c) == '+' ||
-		                      peek(c) == '-')) {
+		while (!at_end(c) && (ascii_is_alpha(peek(c)) || ascii_is_digit(peek(c)) ||
+		                      peek(c) == '+' || peek(c) == '-')) {
 			c->p++;
 			n++;
 		}
@@ -180,7 +141,7 @@ static bool parse_abbr(struct cursor *c)
 		c->p++;
 		return n >= 3;
 	}
-	while (!at_end(c) && is_alpha(peek(c))) {
+	while (!at_end(c) && ascii_is_alpha(peek(c))) {
 		c->p++;
 		n++;
 	}
@@ -191,7 +152,7 @@ static bool parse_num(struct cursor *c, int max, int *out)
 {
 	int v = 0, digits = 0;
 
-	while (is_digit(peek(c))) {
+	while (ascii_is_digit(peek(c))) {
 		v = v * 10 + (*c->p++ - '0');
 		if (++digits > 3 || v > max)
 			return false;
@@ -402,8 +363,8 @@ static bool name_is_safe(const char *name)
 		return false;
 	for (const char *s = name; *s; s++) {
 		char ch = *s;
-		if (!(is_alpha(ch) || is_digit(ch) || ch == '_' || ch == '+' || ch == '-' ||
-		      ch == '/' || ch == '.'))
+		if (!(ascii_is_alpha(ch) || ascii_is_digit(ch) || ch == '_' || ch == '+' ||
+		      ch == '-' || ch == '/' || ch == '.'))
 			return false;
 		/* No "." or ".." component: the name stays inside the zoneinfo tree. */
 		if (ch == '.' && (s == name || s[-1] == '/'))

@@ -7,6 +7,9 @@
 
 #include "detour/url.h"
 
+#include "base/ascii.h"
+#include "base/buf.h"
+
 /* Character classes, RFC 3986 §2.2, §2.3 and Appendix A. */
 enum {
 	C_UNRES = 1 << 0, /* unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
@@ -51,16 +54,6 @@ static const uint8_t cls[256] = {
 };
 
 static const char HEXU[16] = "0123456789ABCDEF";
-
-static inline int hexval(unsigned char c)
-{
-	if ((unsigned)(c - '0') < 10u)
-		return c - '0';
-	c |= 0x20;
-	if ((unsigned)(c - 'a') < 6u)
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* True if s[i] == '%' starts a valid pct-encoded = "%" HEXDIG HEXDIG within
  * s[0..end). */
@@ -357,8 +350,8 @@ static inline __attribute__((always_inline)) ssize_t normalize(const char *in, s
 			/* anything else must be pct-encoded = "%" HEXDIG HEXDIG */
 			if (in[i] != '%' || len - i < 3)
 				return -1;
-			int hi = hexval((unsigned char)in[i + 1]);
-			int lo = hexval((unsigned char)in[i + 2]);
+			int hi = ascii_hexval((unsigned char)in[i + 1]);
+			int lo = ascii_hexval((unsigned char)in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			unsigned char d = (unsigned char)(hi << 4 | lo);
@@ -445,26 +438,11 @@ static size_t remove_dot_segments(char *p, size_t n)
 	return o;
 }
 
-struct wbuf {
-	char *p;
-	size_t cap, len;
-	bool over;
-};
-
-static void put(struct wbuf *w, const char *s, size_t n)
+/* A slice into w; an absent one (p == NULL) adds nothing. */
+static void put_slice(struct bbuf *w, struct detour_slice s)
 {
-	if (w->over || w->cap - w->len < n) {
-		w->over = true;
-		return;
-	}
-	if (n)
-		memcpy(w->p + w->len, s, n);
-	w->len += n;
-}
-
-static void put_slice(struct wbuf *w, struct detour_slice s)
-{
-	put(w, s.p, s.len);
+	if (s.len)
+		bbuf_put(w, s.p, s.len);
 }
 
 detour_err detour_url_resolve(const char *base, size_t base_len, const char *ref, size_t ref_len,
@@ -496,18 +474,19 @@ detour_err detour_url_resolve(const char *base, size_t base_len, const char *ref
 	}
 
 	/* §5.3 recomposition */
-	struct wbuf w = {out, cap, 0, false};
+	struct bbuf w;
+	bbuf_fixed(&w, out, cap);
 	put_slice(&w, scheme);
-	put(&w, ":", 1);
+	bbuf_put(&w, ":", 1);
 	if (auth) {
-		put(&w, "//", 2);
+		bbuf_put(&w, "//", 2);
 		if (auth->userinfo.p) {
 			put_slice(&w, auth->userinfo);
-			put(&w, "@", 1);
+			bbuf_put(&w, "@", 1);
 		}
 		put_slice(&w, auth->host);
 		if (auth->port.p) {
-			put(&w, ":", 1);
+			bbuf_put(&w, ":", 1);
 			put_slice(&w, auth->port);
 		}
 	}
@@ -520,12 +499,13 @@ detour_err detour_url_resolve(const char *base, size_t base_len, const char *ref
 			 * and an empty path, else Base.path up to and including
 			 * its last "/" (nothing if it has none) + R.path. */
 			if (b.has_authority && b.path.len == 0) {
-				put(&w, "/", 1);
+				bbuf_put(&w, "/", 1);
 			} else {
 				size_t k = b.path.len;
 				while (k > 0 && b.path.p[k - 1] != '/')
 					k--;
-				put(&w, b.path.p, k);
+				if (k)
+					bbuf_put(&w, b.path.p, k);
 			}
 		}
 		put_slice(&w, r.path);
@@ -538,7 +518,7 @@ detour_err detour_url_resolve(const char *base, size_t base_len, const char *ref
 			 * ("t:/.//x" resolves to the path "//x"). As the WHATWG
 			 * URL serializer does, "/." keeps it a path: "t:/.//x". */
 			size_t plen = w.len - path_at;
-			put(&w, "..", 2);
+			bbuf_put(&w, "..", 2);
 			if (w.over)
 				return DETOUR_ETOOBIG;
 			memmove(out + path_at + 2, out + path_at, plen);
@@ -547,14 +527,14 @@ detour_err detour_url_resolve(const char *base, size_t base_len, const char *ref
 		}
 	}
 	if (query.p) {
-		put(&w, "?", 1);
+		bbuf_put(&w, "?", 1);
 		put_slice(&w, query);
 	}
 	if (r.fragment.p) {
-		put(&w, "#", 1);
+		bbuf_put(&w, "#", 1);
 		put_slice(&w, r.fragment);
 	}
-	put(&w, "", 1); /* the NUL */
+	bbuf_put(&w, "", 1); /* the NUL */
 	if (w.over)
 		return DETOUR_ETOOBIG;
 	if (out_len)

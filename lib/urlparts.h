@@ -1,6 +1,7 @@
 /* detour (private to lib/): the byte and URL-part helpers of the client side
  * of a redirect, shared by location.c, origin.c, follow.c and follow_hdr.c.
- * Everything here is static inline: each file takes what it uses. */
+ * Everything here is static inline: each file takes what it uses. The
+ * character helpers and the writer are base/ascii.h's and base/buf.h's. */
 #ifndef DETOUR_URLPARTS_H
 #define DETOUR_URLPARTS_H
 
@@ -10,67 +11,8 @@
 
 #include "detour/common.h" /* struct detour_slice */
 
-static inline char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-}
-
-static inline bool eq_ci(const char *a, size_t n, const char *w)
-{
-	if (strlen(w) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower(a[i]) != lower(w[i]))
-			return false;
-	return true;
-}
-
-static inline bool is_alpha(unsigned char c)
-{
-	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-}
-
-static inline bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static inline int hexval(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Bounded string writer: any overflow sets over and stops writing. */
-struct wb {
-	char *p;
-	size_t cap, len;
-	bool over;
-};
-
-static inline void wput(struct wb *w, const char *s, size_t n)
-{
-	if (w->over || w->cap - w->len < n) {
-		w->over = true;
-		return;
-	}
-	memcpy(w->p + w->len, s, n);
-	w->len += n;
-}
-
-static inline void wputs(struct wb *w, const char *s)
-{
-	wput(w, s, strlen(s));
-}
-
-static inline void wputc(struct wb *w, char c)
-{
-	wput(w, &c, 1);
-}
+#include "base/ascii.h" /* ascii_eq_ci, ascii_lower, ascii_hexval, ascii_is_digit, ascii_is_alpha */
+#include "base/buf.h"   /* struct bbuf, the bounded writer */
 
 /* The parts of an absolute URL detour_location_resolve produced (canonical: scheme and
  * host lower case, no default port). detour_url_parse is not used on it
@@ -137,7 +79,7 @@ static inline bool split_abs(const char *u, size_t n, struct abs *a)
 
 static inline bool is_https(const struct abs *a)
 {
-	return eq_ci(a->scheme.p, a->scheme.len, "https");
+	return ascii_eq_ci(a->scheme.p, a->scheme.len, "https");
 }
 
 /* Whether host h is an IP literal: "[...]", or a last label of digits
@@ -152,7 +94,7 @@ static inline bool host_is_ip(struct detour_slice h)
 	if (s == h.len)
 		return false;
 	for (size_t i = s; i < h.len; i++)
-		if (!is_digit((unsigned char)h.p[i]))
+		if (!ascii_is_digit((unsigned char)h.p[i]))
 			return false;
 	return true;
 }
@@ -167,9 +109,10 @@ static inline bool trustworthy_abs(const struct abs *a)
 	size_t n = h.len;
 	if (n && h.p[n - 1] == '.')
 		n--;
-	if (eq_ci(h.p, n, "localhost") || (n > 10 && eq_ci(h.p + n - 10, 10, ".localhost")))
+	if (ascii_eq_ci(h.p, n, "localhost") ||
+	    (n > 10 && ascii_eq_ci(h.p + n - 10, 10, ".localhost")))
 		return true;
-	if (eq_ci(h.p, h.len, "[::1]"))
+	if (ascii_eq_ci(h.p, h.len, "[::1]"))
 		return true;
 	return h.len > 4 && !memcmp(h.p, "127.", 4) && host_is_ip(h);
 }

@@ -1,103 +1,30 @@
 /* detour: time windows (see rules_int.h and docs/rules.md, "Time windows").
  * Times are Unix seconds; calendar arithmetic is done here on day counts
- * (the proleptic Gregorian calendar, as respond.c's dates), never with
- * localtime_r or TZ, so it is thread-safe and lock-free. */
+ * (base/civil.h, the proleptic Gregorian calendar), never with localtime_r
+ * or TZ, so it is thread-safe and lock-free. */
 #include <stdio.h>
 #include <string.h>
 
 #include "rules_int.h"
 
-/* Days since 1970-01-01 of y-m-d (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
+#include "base/ascii.h"
+#include "base/civil.h"
 
-static int num(const char *s, size_t n, size_t at, size_t k, unsigned *out)
-{
-	unsigned v = 0;
-
-	if (at + k > n)
-		return -1;
-	for (size_t i = at; i < at + k; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* RFC 3339 §5.6:
- *   full-date = date-fullyear "-" date-month "-" date-mday
- *   date-time = full-date "T" full-time
- *   full-time = partial-time time-offset; time-offset = "Z" / time-numoffset
- * A bare full-date means 00:00 UTC of that day (docs/rules.md). */
+/* RFC 3339 date-time under base/civil.h's one policy, or a bare full-date
+ * meaning 00:00 UTC of that day (docs/rules.md). */
 int detour_parse_time(const char *s, size_t n, int64_t *out)
 {
-	unsigned y, mo, d, h = 0, mi = 0, se = 0, oh, om;
-	static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int64_t off = 0;
-	size_t i;
-
-	if (num(s, n, 0, 4, &y) || n < 10 || s[4] != '-' || num(s, n, 5, 2, &mo) || s[7] != '-' ||
-	    num(s, n, 8, 2, &d))
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-		return -1;
-	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-		return -1;
-	if (n > 10) {
-		if ((s[10] != 'T' && s[10] != 't') || num(s, n, 11, 2, &h) || n < 19 ||
-		    s[13] != ':' || num(s, n, 14, 2, &mi) || s[16] != ':' || num(s, n, 17, 2, &se))
-			return -1;
-		if (h > 23 || mi > 59 || se > 60)
-			return -1;
-		i = 19;
-		if (i < n && s[i] == '.') {
-			i++;
-			size_t f = i;
-			while (i < n && s[i] >= '0' && s[i] <= '9')
-				i++;
-			if (i == f)
-				return -1;
-		}
-		if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
-			off = 0;
-		} else if (i + 6 == n && (s[i] == '+' || s[i] == '-') &&
-		           !num(s, n, i + 1, 2, &oh) && s[i + 3] == ':' &&
-		           !num(s, n, i + 4, 2, &om) && oh < 24 && om < 60) {
-			off = (int64_t)(oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
-		} else {
-			return -1;
-		}
-		if (se == 60)
-			se = 59; /* a leap second: the second before */
-	}
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
-	return 0;
+	if (n == 10)
+		return civil_parse_date(s, n, out);
+	return civil_parse_rfc3339(s, n, out);
 }
 
 void detour_time_format(int64_t t, char *out, size_t cap)
 {
-	int64_t z = t >= 0 ? t / 86400 : (t - 86399) / 86400, sod = t - z * 86400;
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	unsigned day = doy - (153 * mp + 2) / 5 + 1;
-	unsigned month = mp < 10 ? mp + 3 : mp - 9;
-	int64_t year = (int64_t)yoe + era * 400 + (month <= 2);
+	char b[CIVIL_RFC3339_MAX];
 
-	snprintf(out, cap, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)year, month, day,
-	         (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
+	civil_format_rfc3339(t, b);
+	snprintf(out, cap, "%s", b);
 }
 
 static const char day_names[] = "sunmontuewedthufrisat";
@@ -106,15 +33,9 @@ static int day_of(const char *s, size_t n)
 {
 	if (n != 3)
 		return -1;
-	for (int d = 0; d < 7; d++) {
-		bool eq = true;
-		for (int k = 0; k < 3; k++) {
-			char c = s[k] >= 'A' && s[k] <= 'Z' ? (char)(s[k] + 32) : s[k];
-			eq &= c == day_names[3 * d + k];
-		}
-		if (eq)
+	for (int d = 0; d < 7; d++)
+		if (ascii_eq_ci_n(s, 3, day_names + 3 * d, 3))
 			return d;
-	}
 	return -1;
 }
 
@@ -154,10 +75,14 @@ const char *detour_days_parse(const char *v, size_t n, uint8_t *mask, size_t *er
 
 static int hhmm(const char *s, size_t n, int32_t *out)
 {
-	unsigned h, m;
-
-	if (n != 5 || s[2] != ':' || num(s, n, 0, 2, &h) || num(s, n, 3, 2, &m) || m > 59 ||
-	    h > 24 || (h == 24 && m != 0))
+	if (n != 5 || s[2] != ':')
+		return -1;
+	for (size_t i = 0; i < 5; i++)
+		if (i != 2 && !ascii_is_digit((unsigned char)s[i]))
+			return -1;
+	unsigned h = (unsigned)(s[0] - '0') * 10 + (unsigned)(s[1] - '0');
+	unsigned m = (unsigned)(s[3] - '0') * 10 + (unsigned)(s[4] - '0');
+	if (m > 59 || h > 24 || (h == 24 && m != 0))
 		return -1;
 	*out = (int32_t)(h * 3600 + m * 60);
 	return 0;
@@ -183,17 +108,12 @@ const char *detour_hours_parse(const char *v, size_t n, int32_t *from, int32_t *
 	return NULL;
 }
 
-static int64_t floordiv(int64_t a, int64_t b)
-{
-	return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
 /* The recurring part at local time lt (seconds): inside? and the local end
  * of the occurrence. */
 static bool recurring(const struct detour_window *w, int64_t lt, int64_t *lend)
 {
-	int64_t day = floordiv(lt, 86400), sod = lt - day * 86400;
-	unsigned wd = (unsigned)((day % 7 + 7 + 4) % 7); /* 1970-01-01 was a Thursday (4) */
+	int64_t day = civil_floor_div(lt, 86400), sod = lt - day * 86400;
+	unsigned wd = civil_weekday(day); /* 0 = Sunday */
 	uint8_t days = w->days ? w->days : 0x7f;
 	bool today = days & (1u << wd), yesterday = days & (1u << ((wd + 6) % 7));
 
@@ -258,7 +178,7 @@ bool detour_window_at(const struct detour_window *w, int64_t now, int64_t *end, 
 		}
 		if (w->days || w->hour_from >= 0) {
 			/* Minute steps over 8 days: explain only. */
-			int64_t t0 = floordiv((now > w->from ? now : w->from) + 59, 60) * 60;
+			int64_t t0 = civil_floor_div((now > w->from ? now : w->from) + 59, 60) * 60;
 			*next = INT64_MAX;
 			for (int64_t t = t0; t < t0 + 8 * 86400 && t < w->until; t += 60) {
 				int64_t le;

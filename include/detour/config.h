@@ -14,6 +14,8 @@
 #include "detour/common.h"
 #include "detour/http1.h"
 
+#include "base/cidr.h" /* struct cidr: allow-ip= ranges */
+
 #define DETOUR_CONF_MAX_LISTEN 16
 #define DETOUR_CONF_MAX_RULES  64
 #define DETOUR_CONF_PATH_MAX   4096
@@ -24,13 +26,10 @@ struct detour_listen {
 	bool ipv6;
 };
 
-/* A client address range (allow-ip= of maintenance). addr holds the network
- * in network byte order, with the bits past prefix cleared. */
-struct detour_conf_cidr {
-	uint8_t family; /* 4 or 6 */
-	uint8_t prefix; /* 0..32 or 0..128 */
-	uint8_t addr[16];
-};
+/* A client address range (allow-ip= of maintenance): base/cidr.h's struct
+ * cidr, the one range type of detour, under the name the config's users
+ * and tests have always used. */
+#define detour_conf_cidr cidr
 
 #define DETOUR_CONF_MAX_CIDRS        64
 #define DETOUR_CONF_MAINT_TARGET_MAX 2048
@@ -83,17 +82,20 @@ struct detour_config {
 	struct detour_conf_health health; /* mirror probes (src/server/health.c) */
 };
 
-/* Parses "10.0.0.0/8", "2001:db8::/32" or a single address ("192.0.2.1",
- * "::1": a full-length prefix) into c. DETOUR_EINVAL if malformed, or if bits
- * are set past the prefix ("10.0.0.1/8"). */
+/* cidr_parse (base/cidr.h) as a detour_err: parses "10.0.0.0/8",
+ * "2001:db8::/32" or a single address ("192.0.2.1", "::1": a full-length
+ * prefix) into c. DETOUR_EINVAL if malformed, or if bits are set past the
+ * prefix ("10.0.0.1/8"). */
 detour_err detour_conf_cidr_parse(const char *s, size_t len, struct detour_conf_cidr *c);
 
-/* Whether the address of sa (AF_INET or AF_INET6; an IPv4-mapped IPv6
- * address counts as IPv4) lies in c. */
+/* cidr_match (base/cidr.h): whether the address of sa (AF_INET or AF_INET6;
+ * an IPv4 address is seen as ::ffff:a.b.c.d, so an IPv4-mapped IPv6 peer
+ * matches IPv4 ranges) lies in c. */
 bool detour_conf_cidr_match(const struct detour_conf_cidr *c, const struct sockaddr *sa);
 
-/* Whether s is a Retry-After value: delay-seconds (1*DIGIT, at most 10
- * digits) or an IMF-fixdate (RFC 9110 §10.2.3, §5.6.7). */
+/* value_retry_after (base/value.h): whether s is a Retry-After value:
+ * delay-seconds (1*DIGIT, at most 10 digits) or an IMF-fixdate (RFC 9110
+ * §10.2.3, §5.6.7). */
 bool detour_retry_after_valid(const char *s, size_t len);
 
 /* Fills c with the built-in defaults: listen 127.0.0.1:8080, workers auto,
@@ -118,7 +120,8 @@ detour_err detour_config_load(struct detour_config *c, const char *path, struct 
 /* Parses "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080" into l. */
 detour_err detour_config_parse_listen(const char *s, size_t len, struct detour_listen *l);
 
-/* Parses a size "512", "8k", "32K", "1m", "1M", "1g". Returns -1 if malformed. */
+/* value_size (base/value.h): parses a size "512", "8k", "32K", "1m", "1M",
+ * "1g". Returns -1 if malformed. */
 int64_t detour_parse_size(const char *s, size_t len);
 
 #endif

@@ -85,12 +85,7 @@ enum detour_cond_kind {
 	DETOUR_COND_LANG,       /* if-lang=fr,de (the client's preferred language) */
 };
 
-/* An address range: addr holds 16 bytes (IPv4 as ::ffff:a.b.c.d) and bits
- * counts the prefix over those 16 bytes (an IPv4 /24 is 96 + 24). */
-struct detour_cidr {
-	uint8_t addr[16];
-	uint8_t bits;
-};
+struct cidr; /* an address range of if-ip=: lib/base/cidr.h */
 
 /* One condition. Strings point into the ruleset and are not NUL-terminated
  * unless said. */
@@ -103,7 +98,7 @@ struct detour_cond {
 	struct detour_slice value;        /* HEADER, COOKIE: the value, p == NULL for "present" */
 	const void *re;                   /* HEADER "Name:~regex": a pcre2_code_8 (owned by the
 	                                     ruleset), else NULL */
-	const struct detour_cidr *cidrs;  /* IP */
+	const struct cidr *cidrs;         /* IP: base/cidr.h ranges */
 	const struct detour_slice *langs; /* LANG: lower-case language ranges ("fr", "de-ch") */
 	uint16_t n;                       /* IP: number of cidrs; LANG: number of langs */
 	uint16_t col;                     /* column of the option in its line (for lint) */

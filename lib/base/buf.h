@@ -48,14 +48,18 @@ static inline void bbuf_init(struct bbuf *b, size_t max)
 	*b = (struct bbuf){bbuf_empty_, 0, 0, max, false};
 }
 
-/* The slow path of bbuf_put: grows (growing mode) or sets over. */
-void bbuf_put_slow(struct bbuf *b, const void *s, size_t n);
+/* The slow path of bbuf_put in growing mode: grows, or sets over. Cold: in
+ * fixed mode a write that does not fit only sets over, inline. */
+void bbuf_put_slow(struct bbuf *b, const void *s, size_t n) __attribute__((cold));
 
 /* Appends s[0..n); s is not NULL, even when n is 0 (it goes to memcpy). */
 static inline void bbuf_put(struct bbuf *b, const void *s, size_t n)
 {
 	if (b->over || b->cap - b->len < n) {
-		bbuf_put_slow(b, s, n);
+		if (b->max)
+			bbuf_put_slow(b, s, n);
+		else
+			b->over = true;
 		return;
 	}
 	memcpy(b->p + b->len, s, n);
@@ -66,7 +70,10 @@ static inline void bbuf_put(struct bbuf *b, const void *s, size_t n)
 static inline void bbuf_putc(struct bbuf *b, char c)
 {
 	if (b->over || b->len == b->cap) {
-		bbuf_put_slow(b, &c, 1);
+		if (b->max)
+			bbuf_put_slow(b, &c, 1);
+		else
+			b->over = true;
 		return;
 	}
 	b->p[b->len++] = c;

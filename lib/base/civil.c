@@ -23,17 +23,25 @@ int64_t civil_days_from(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + doe - 719468;
 }
 
+/* The date of day doe of a 400-year era that starts on a March 1st. */
+static inline void era_date(unsigned doe, unsigned *yoe, unsigned *m, unsigned *d)
+{
+	unsigned y = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	unsigned doy = doe - (365 * y + y / 4 - y / 100);                   /* [0, 365] */
+	unsigned mp = (5 * doy + 2) / 153;                                  /* March = 0 */
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*yoe = y + (*m <= 2);
+}
+
 void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
+	unsigned yoe;
+
 	z += 719468;
 	int64_t era = civil_floor_div(z, 146097);
-	int64_t doe = z - era * 146097;                                      /* [0, 146096] */
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
-	int64_t mp = (5 * doy + 2) / 153;                                    /* March = 0 */
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
+	era_date((unsigned)(z - era * 146097), &yoe, m, d);
+	*y = era * 400 + yoe;
 }
 
 unsigned civil_weekday(int64_t z)
@@ -148,24 +156,25 @@ static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
  * formats Expires on the request path from every worker: no snprintf. */
 void civil_http_date(int64_t s, char out[CIVIL_HTTP_DATE_LEN + 1])
 {
-	int64_t y;
-	unsigned m, d;
+	unsigned y, m, d;
 
 	if (s < 0)
 		s = 0;
 	if (s > INT64_C(253402300799)) /* 9999-12-31T23:59:59Z */
 		s = INT64_C(253402300799);
-	int64_t z = s / 86400, sod = s % 86400;
-	civil_from_days(z, &y, &m, &d);
-	memcpy(out, wdays + 3 * civil_weekday(z), 3);
+	/* Clamped, the day is not negative: unsigned arithmetic, inlined. */
+	uint64_t z = (uint64_t)s / 86400, sod = (uint64_t)s % 86400, zz = z + 719468;
+	era_date((unsigned)(zz % 146097), &y, &m, &d);
+	y += (unsigned)(zz / 146097) * 400;
+	memcpy(out, wdays + 3 * ((z + 4) % 7), 3); /* 1970-01-01 was a Thursday */
 	out[3] = ',';
 	out[4] = ' ';
 	put2(out + 5, d);
 	out[7] = ' ';
 	memcpy(out + 8, months + 3 * (m - 1), 3);
 	out[11] = ' ';
-	put2(out + 12, (unsigned)(y / 100));
-	put2(out + 14, (unsigned)(y % 100));
+	put2(out + 12, y / 100);
+	put2(out + 14, y % 100);
 	out[16] = ' ';
 	put2(out + 17, (unsigned)(sod / 3600));
 	out[19] = ':';

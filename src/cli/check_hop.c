@@ -14,12 +14,9 @@
 #include "check_util.h"
 #include "detour/refresh.h"
 
-#define RESP_HEADERS_MAX 200
+#include "base/ascii.h"
 
-static bool eq_ci(const char *a, size_t n, const char *w)
-{
-	return strlen(w) == n && !strncasecmp(a, w, n);
-}
+#define RESP_HEADERS_MAX 200
 
 static bool has_finding(const struct chain *c, enum detour_finding f)
 {
@@ -70,7 +67,7 @@ static const char *first_header(const struct detour_header *h, size_t n, const c
                                 size_t *len)
 {
 	for (size_t i = 0; i < n; i++)
-		if (eq_ci(h[i].name, h[i].name_len, name)) {
+		if (ascii_eq_ci(h[i].name, h[i].name_len, name)) {
 			*len = h[i].value_len;
 			return h[i].value;
 		}
@@ -244,14 +241,14 @@ static void set_cookie_names(struct hop *h, const struct detour_header *hd, size
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
-		if (eq_ci(hd[i].name, hd[i].name_len, "Set-Cookie"))
+		if (ascii_eq_ci(hd[i].name, hd[i].name_len, "Set-Cookie"))
 			total += hd[i].value_len + 2;
 	if (!total)
 		return;
 	h->cookies = check_xmalloc(total + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++)
-		if (eq_ci(hd[i].name, hd[i].name_len, "Set-Cookie")) {
+		if (ascii_eq_ci(hd[i].name, hd[i].name_len, "Set-Cookie")) {
 			struct detour_slice s = detour_cookie_name(hd[i].value, hd[i].value_len);
 			if (o)
 				h->cookies[o++] = ',';

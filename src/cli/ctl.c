@@ -11,7 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/grow.h"
+#include "base/buf.h"
+#include "base/civil.h"
 #include "cli.h"
 #include "cli_opts.h"
 #include "detour/config.h"
@@ -55,20 +56,15 @@ static const struct cli_cmd cmd = {
         .stop_at_operand = true, /* the command's own options follow it */
 };
 
-struct resp {
-	char *p;
-	size_t len, cap;
-};
+/* The most of an answer kept: far more than the API ever sends. */
+#define RESP_MAX ((size_t)1 << 30)
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
-	struct resp *r = arg;
-	if (BASE_GROW(r->p, r->cap, r->len + size * n + 1))
-		return 0; /* out of memory: libcurl ends the transfer */
-	memcpy(r->p + r->len, p, size * n);
-	r->len += size * n;
-	r->p[r->len] = '\0';
-	return size * n;
+	struct bbuf *r = arg;
+
+	bbuf_put(r, p, size * n);
+	return bbuf_ok(r) ? size * n : 0; /* 0: curl stops with an error */
 }
 
 struct client {
@@ -84,7 +80,7 @@ static long call(const struct client *cl, const char *method, const char *path, 
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
-	struct resp r = {0};
+	struct bbuf r;
 	char url[2400];
 	long status = 0;
 	CURLcode rc;
@@ -92,6 +88,7 @@ static long call(const struct client *cl, const char *method, const char *path, 
 	*body = NULL;
 	if (c == NULL)
 		return 0;
+	bbuf_init(&r, RESP_MAX);
 	snprintf(url, sizeof(url), "%s%s", cl->base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -115,7 +112,9 @@ static long call(const struct client *cl, const char *method, const char *path, 
 	}
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
-	*body = r.p ? r.p : strdup("");
+	*body = bbuf_take(&r, NULL);
+	if (*body == NULL)
+		*body = strdup("");
 	return status;
 }
 
@@ -140,9 +139,7 @@ static int to_rfc3339(const char *s, char out[64])
 			lt.tm_isdst = -1;
 			t = mktime(&lt);
 		}
-		struct tm gt;
-		gmtime_r(&t, &gt);
-		strftime(out, 64, "%Y-%m-%dT%H:%M:%SZ", &gt);
+		civil_format_rfc3339(t, out);
 		return 0;
 	}
 	if (strlen(s) >= 64)
@@ -521,10 +518,7 @@ static int cmd_stats(struct client *cl, int argc, char **argv)
 		char tm[64];
 		int64_t d = detour_parse_duration(since, strlen(since));
 		if (d > 0) {
-			time_t s = time(NULL) - (time_t)d;
-			struct tm gt;
-			gmtime_r(&s, &gt);
-			strftime(tm, sizeof(tm), "%Y-%m-%dT%H:%M:%SZ", &gt);
+			civil_format_rfc3339((int64_t)time(NULL) - d, tm);
 		} else if (to_rfc3339(since, tm)) {
 			return bad("bad --since", since);
 		}

@@ -10,6 +10,9 @@
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 
+#include "base/ascii.h"
+#include "base/civil.h"
+
 /* ---- responses ------------------------------------------------------------ */
 
 void admin_reply(struct aconn *c, int status, const char *ctype, const char *body, size_t len,
@@ -69,16 +72,6 @@ void admin_reply_error(struct aconn *c, int status, const char *msg)
 	                 status == 401 ? "WWW-Authenticate: Bearer realm=\"detour\"\r\n" : NULL);
 }
 
-/* Percent-decodes src[0..len) into dst (cap >= len + 1); '+' is a space
- * when plus. Returns false on a bad escape or a NUL. */
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (char)(ch | 32);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 bool admin_pct_decode(const char *src, size_t len, char *dst, bool plus)
 {
 	size_t o = 0;
@@ -89,8 +82,8 @@ bool admin_pct_decode(const char *src, size_t len, char *dst, bool plus)
 			int hi, lo;
 			if (i + 2 >= len)
 				return false;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
+			hi = ascii_hexval((unsigned char)src[i + 1]);
+			lo = ascii_hexval((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return false;
 			dst[o++] = (char)(hi * 16 + lo);
@@ -129,7 +122,7 @@ const char *admin_query_get(const struct detour_request *r, const char *key, cha
 int64_t admin_query_int(const struct detour_request *r, const char *key, int64_t def, int64_t lo,
                         int64_t hi, bool *bad)
 {
-	char b[32];
+	char b[CIVIL_RFC3339_MAX];
 	char *end;
 	long long v;
 
@@ -146,79 +139,21 @@ int64_t admin_query_int(const struct detour_request *r, const char *key, int64_t
 
 /* ---- time ---------------------------------------------------------------- */
 
-static void fmt_time(int64_t t, char out[32])
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 json_t *admin_json_time(int64_t t)
 {
-	char b[32];
+	char b[CIVIL_RFC3339_MAX];
 
 	if (t <= 0)
 		return json_null();
-	fmt_time(t, b);
+	civil_format_rfc3339(t, b);
 	return json_string(b);
 }
 
-static int digits(const char *s, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* RFC 3339 date-time: 2026-11-23T10:00:00Z, with optional fraction and a
- * numeric offset. Returns 0 and *out (Unix seconds), or -1. */
+/* RFC 3339 date-time (base/civil.h, one policy for the rules, the config and
+ * the API). Returns 0 and *out (Unix seconds), or -1. */
 int admin_parse_rfc3339(const char *s, int64_t *out)
 {
-	struct tm tm = {0};
-	size_t len = strlen(s), i = 19;
-	int y, mo, d, h, mi, se, off = 0;
-
-	if (len < 20 || s[4] != '-' || s[7] != '-' ||
-	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
-		return -1;
-	y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
-	h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
-	    mi > 59 || se < 0 || se > 60)
-		return -1;
-	if (s[i] == '.') {
-		i++;
-		size_t f = i;
-		while (i < len && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == f)
-			return -1;
-	}
-	if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
-		off = 0;
-	} else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-		int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
-		if (oh < 0 || oh > 23 || om < 0 || om > 59)
-			return -1;
-		off = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
-	} else {
-		return -1;
-	}
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*out = (int64_t)timegm(&tm) - off;
-	return 0;
+	return civil_parse_rfc3339(s, strlen(s), out);
 }
 
 /* ---- JSON bodies ---------------------------------------------------------- */

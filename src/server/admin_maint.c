@@ -13,14 +13,6 @@
  * sources (a rule source never starts with '@'). since 0 means nothing is
  * stored: a later change by the config, the file or SIGUSR2 superseded it. */
 
-static void cidr_text(const struct detour_conf_cidr *c, char *out, size_t cap)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, a, sizeof(a));
-	snprintf(out, cap, "%s/%u", a, c->prefix);
-}
-
 void admin_maint_row_to_params(const struct maint_state *m, struct maint_params *p)
 {
 	size_t used = 0;
@@ -57,8 +49,8 @@ static int params_to_row(const struct maint_params *p, struct maint_state *m)
 	snprintf(m->target, sizeof(m->target), "%s", p->target);
 	m->status = p->status;
 	for (unsigned i = 0; i < p->nallow_ip && used < sizeof(m->allow); i++) {
-		char c[INET6_ADDRSTRLEN + 8];
-		cidr_text(&p->allow_ip[i], c, sizeof(c));
+		char c[CIDR_TEXT_MAX];
+		cidr_format(&p->allow_ip[i], c);
 		used += (size_t)snprintf(m->allow + used, sizeof(m->allow) - used, "@ip %s\n", c);
 	}
 	if (p->retry_after[0] && used < sizeof(m->allow))
@@ -81,8 +73,8 @@ static json_t *maint_json(const struct maint_status *m)
 	}
 	json_t *ips = json_array();
 	for (unsigned i = 0; i < m->p.nallow_ip; i++) {
-		char c[INET6_ADDRSTRLEN + 8];
-		cidr_text(&m->p.allow_ip[i], c, sizeof(c));
+		char c[CIDR_TEXT_MAX];
+		cidr_format(&m->p.allow_ip[i], c);
 		json_array_append_new(ips, json_string(c));
 	}
 	return json_pack("{s:b, s:s, s:i, s:o, s:o, s:o, s:o, s:s, s:s, s:o}", "on", 1, "target",
