@@ -11,9 +11,10 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "detour/table.h"
+#include "detour/match.h"
+#include "detour/rule.h"
 
-#define DETOUR_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define DETOUR_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT": base/civil.h's civil_http_date */
 
 struct detour_respond_ctx {
 	const char *date;   /* DETOUR_DATE_LEN bytes, IMF-fixdate of now (RFC 9110 §5.6.7) */

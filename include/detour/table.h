@@ -14,26 +14,10 @@
 #include <stdint.h>
 
 #include "detour/common.h"
+#include "detour/match.h"
 #include "detour/rule.h"
 
 struct detour_table;
-
-/* The result: borrowed pointers into the table and into the match_req. */
-struct detour_match {
-	const struct detour_rule *rule;
-	struct detour_slice splat; /* the "*" part, p == NULL if the rule has none */
-	unsigned ncaps;            /* :name placeholders, in source order */
-	struct detour_slice
-	        names[DETOUR_MAX_CAPTURES]; /* names without ':' (point into rule->path) */
-	struct detour_slice caps[DETOUR_MAX_CAPTURES];
-	/* Set for rules with an extension (NULL / defaults otherwise): */
-	const struct detour_rule_ext *ext; /* the rule's extension, NULL if none */
-	int64_t window_end; /* end of the rule's current time window (Unix seconds): cache
-	                       lifetimes are cut to it; INT64_MAX when no window */
-	const char *cookie; /* sticky=cookie: the cookie name to set (NUL-terminated), or NULL */
-	unsigned variant;   /* weighted group: position of the chosen rule in its group; the
-	                       cookie's value */
-};
 
 /* Compiles rs into a table. Takes ownership of rs in every case (it is freed
  * on failure). Returns DETOUR_OK and *out, or an error with d filled. */
