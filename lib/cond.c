@@ -1,4 +1,4 @@
-/* detour: rule conditions (see rules_int.h and docs/rules.md, "Conditions").
+/* detour: rule conditions (see cond.h and docs/rules.md, "Conditions").
  * Parsing runs when rules are loaded; evaluation runs on a candidate rule
  * only, reads the parsed request in place and allocates nothing. */
 #include <arpa/inet.h>
@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "rules_int.h"
+#include "cond.h"
+#include "regex.h"
 
 #include "base/ascii.h"
 #include "base/cidr.h"
@@ -250,11 +251,6 @@ bool detour_req_cookie(const struct detour_match_req *q, const char *name, size_
 	return false;
 }
 
-bool detour_peer_bytes(const struct sockaddr *sa, uint8_t out[16])
-{
-	return cidr_addr_of(sa, out);
-}
-
 /* Whether the query has key (and value when given) as one of its params. */
 static bool query_has(const char *q, size_t qn, const char *k, size_t kn, const char *v, size_t vn,
                       bool any_value)
@@ -440,7 +436,7 @@ void detour_cond_describe(const struct detour_cond *c, const struct detour_match
 	case DETOUR_COND_IP: {
 		uint8_t a[16];
 		char ip[INET6_ADDRSTRLEN];
-		if (!detour_peer_bytes(q->peer, a))
+		if (!cidr_addr_of(q->peer, a))
 			snprintf(seen, sizeof(seen), " (client address unknown)");
 		else if (inet_ntop(AF_INET6, a, ip, sizeof(ip)))
 			snprintf(seen, sizeof(seen), " (client %s)", ip);

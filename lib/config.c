@@ -288,7 +288,7 @@ static detour_err d_limit(struct pstate *s, const struct arg *a, unsigned n)
 
 static detour_err d_timeout(struct pstate *s, const struct arg *a, unsigned n)
 {
-	int64_t secs = detour_parse_duration(a[1].p, a[1].len);
+	int64_t secs = value_duration(a[1].p, a[1].len);
 	unsigned *dst;
 
 	if (arg_is(&a[0], "header"))
@@ -362,7 +362,7 @@ static detour_err d_stats(struct pstate *s, const struct arg *a, unsigned n)
 
 static detour_err d_stats_flush(struct pstate *s, const struct arg *a, unsigned n)
 {
-	int64_t secs = detour_parse_duration(a[0].p, a[0].len);
+	int64_t secs = value_duration(a[0].p, a[0].len);
 
 	if (secs < 1 || secs > 3600)
 		return fail(s, a[0].col, "expected a duration from 1s to 1h (5s, 1m), found \"%s\"",
@@ -567,7 +567,7 @@ static int64_t duration_ms(const struct arg *v)
 		}
 		return ms;
 	}
-	int64_t secs = detour_parse_duration(v->p, v->len);
+	int64_t secs = value_duration(v->p, v->len);
 	return secs < 0 || secs > 86400 ? -1 : secs * 1000;
 }
 

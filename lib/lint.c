@@ -20,9 +20,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "detour/lint.h"
 #include "lint_chain.h"
 #include "lint_risk.h"
-#include "lint_rules.h"
+#include "lint_rules_int.h"
 #include "lint_shadow.h"
 #include "lint_walk.h"
 

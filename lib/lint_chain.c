@@ -9,21 +9,21 @@
 
 #include "base/grow.h"
 #include "lint_chain.h"
-#include "lint_rules.h"
+#include "lint_rules_int.h"
 #include "lint_walk.h"
 
 static void sb_example_note(const struct lint *L, struct bbuf *b)
 {
 	if (L->nnames == 0)
 		return;
-	detour_lint_sb_str(b, " (followed with an example value for ");
+	bbuf_puts(b, " (followed with an example value for ");
 	for (unsigned k = 0; k < L->nnames; k++) {
 		if (k)
-			detour_lint_sb_str(b, k + 1 == L->nnames ? " and " : ", ");
-		detour_lint_sb_put(b, ":", 1);
-		detour_lint_sb_put(b, L->names[k].p, L->names[k].len);
+			bbuf_puts(b, k + 1 == L->nnames ? " and " : ", ");
+		bbuf_put(b, ":", 1);
+		bbuf_put(b, L->names[k].p, L->names[k].len);
 	}
-	detour_lint_sb_str(b, ")");
+	bbuf_puts(b, ")");
 }
 
 static bool loop_seen(struct lint *L, uint64_t key)
@@ -65,7 +65,7 @@ static void sb_rule_list(const struct lint *L, struct bbuf *b, const uint32_t *v
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			detour_lint_sb_str(b, ", ");
+			bbuf_puts(b, ", ");
 		detour_lint_rule_ref(L, v[i], b);
 	}
 }
@@ -75,9 +75,9 @@ static void sb_rule_list(const struct lint *L, struct bbuf *b, const uint32_t *v
 static void sb_context(const struct lint *L, struct bbuf *b, const struct detour_rule *r)
 {
 	if (r->host_len == 0 && L->st[0].hl) {
-		detour_lint_sb_str(b, "on ");
+		bbuf_puts(b, "on ");
 		detour_lint_sb_host(b, &L->st[0]);
-		detour_lint_sb_str(b, ": ");
+		bbuf_puts(b, ": ");
 	}
 }
 
@@ -96,12 +96,12 @@ static void sb_may_note(const struct lint *L, struct bbuf *b, const struct walk 
 		if (dup)
 			continue;
 		const struct detour_rule *h = detour_ruleset_get(L->rs, L->hop[k]);
-		detour_lint_sb_str(b, any ? ", " : "; only for some requests: ");
+		bbuf_puts(b, any ? ", " : "; only for some requests: ");
 		detour_lint_rule_ref(L, L->hop[k], b);
-		detour_lint_sb_str(b, " applies when ");
+		bbuf_puts(b, " applies when ");
 		struct bbuf c = LINT_TEXT;
 		detour_lint_sb_cond_text(&c, L->rs, h);
-		detour_lint_sb_str(b, bbuf_cstr(&c));
+		bbuf_puts(b, bbuf_cstr(&c));
 		bbuf_free(&c);
 		any = true;
 	}
@@ -151,9 +151,9 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		detour_lint_sb_fmt(&msg, "more than %u redirects in a row: ", L->max_hops);
 		for (unsigned k = 0; k <= SHOW_STATES && k <= w->nhops; k++) {
 			detour_lint_sb_state(L, &msg, k, (int)k - 1);
-			detour_lint_sb_str(&msg, " -> ");
+			bbuf_puts(&msg, " -> ");
 		}
-		detour_lint_sb_str(&msg, "...");
+		bbuf_puts(&msg, "...");
 		sb_example_note(L, &msg);
 		detour_lint_add(L, DETOUR_LINT_CHAIN, r->index, &msg, NULL, L->hop, w->nhops);
 		goto out;
@@ -174,15 +174,15 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 			unsigned s0 = w->loop_at + first;
 			if (len == 1) {
 				code = DETOUR_LINT_SELF;
-				detour_lint_sb_str(&msg, "redirects to itself: ");
+				bbuf_puts(&msg, "redirects to itself: ");
 			} else {
-				detour_lint_sb_str(&msg, "redirect loop: ");
+				bbuf_puts(&msg, "redirect loop: ");
 			}
 			int prev = -1;
 			for (unsigned c = 0; c <= len; c++) {
 				unsigned k = w->loop_at + (s0 - w->loop_at + c) % len;
 				if (c)
-					detour_lint_sb_str(&msg, " -> ");
+					bbuf_puts(&msg, " -> ");
 				/* the last state is the one the loop arrives at (with the
 				 * query of its Location) */
 				detour_lint_sb_state(
@@ -190,28 +190,26 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 				prev = (int)k;
 			}
 			if (code == DETOUR_LINT_LOOP) {
-				detour_lint_sb_str(&msg, " (");
+				bbuf_puts(&msg, " (");
 				sb_rule_list(L, &msg, tmp, nc);
-				detour_lint_sb_str(&msg, ")");
+				bbuf_puts(&msg, ")");
 			}
-			detour_lint_sb_str(
-			        &fix,
-			        code == DETOUR_LINT_SELF
-			                ? "point the target somewhere else, or remove the rule"
-			                : "point one of these rules at the final page");
+			bbuf_puts(&fix,
+			          code == DETOUR_LINT_SELF
+			                  ? "point the target somewhere else, or remove the rule"
+			                  : "point one of these rules at the final page");
 		} else {
-			detour_lint_sb_str(&msg, "redirects never end: ");
+			bbuf_puts(&msg, "redirects never end: ");
 			for (unsigned k = 0; k <= SHOW_STATES && k <= w->nhops; k++) {
 				detour_lint_sb_state(L, &msg, k, (int)k - 1);
-				detour_lint_sb_str(&msg, " -> ");
+				bbuf_puts(&msg, " -> ");
 			}
 			detour_lint_sb_fmt(&msg, "... (more than %u redirects, through ",
 			                   L->max_hops);
 			sb_rule_list(L, &msg, tmp, nc);
-			detour_lint_sb_str(&msg, ")");
-			detour_lint_sb_str(
-			        &fix,
-			        "make the target of these rules leave what their source matches");
+			bbuf_puts(&msg, ")");
+			bbuf_puts(&fix,
+			          "make the target of these rules leave what their source matches");
 		}
 		sb_may_note(L, &msg, w, 0);
 		sb_example_note(L, &msg);
@@ -220,19 +218,19 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 	if (!in_cycle) {
 		struct bbuf msg = LINT_TEXT;
 		sb_context(L, &msg, r);
-		detour_lint_sb_str(&msg, "leads into the redirect loop of ");
+		bbuf_puts(&msg, "leads into the redirect loop of ");
 		detour_lint_rule_ref(L, mi, &msg);
-		detour_lint_sb_str(&msg, ": ");
+		bbuf_puts(&msg, ": ");
 		unsigned last = w->end == W_LOOP
 		                        ? w->nhops
 		                        : (w->nhops < SHOW_STATES ? w->nhops : SHOW_STATES);
 		for (unsigned k = 0; k <= last; k++) {
 			if (k)
-				detour_lint_sb_str(&msg, " -> ");
+				bbuf_puts(&msg, " -> ");
 			detour_lint_sb_state(L, &msg, k, (int)k - 1);
 		}
 		if (w->end != W_LOOP)
-			detour_lint_sb_str(&msg, " -> ...");
+			bbuf_puts(&msg, " -> ...");
 		sb_may_note(L, &msg, w, 0);
 		sb_example_note(L, &msg);
 		detour_lint_add(L, may ? DETOUR_LINT_MAY_LOOP : DETOUR_LINT_LOOP, r->index, &msg,
@@ -251,8 +249,8 @@ static void sb_final_target(const struct lint *L, struct bbuf *b, const struct w
 
 	if (!f->loc_abs &&
 	    (f->hl != s0->hl || f->https != s0->https || memcmp(f->host, s0->host, f->hl))) {
-		detour_lint_sb_str(b, f->https ? "https://" : "http://");
-		detour_lint_sb_put(b, f->host, f->hl);
+		bbuf_puts(b, f->https ? "https://" : "http://");
+		bbuf_put(b, f->host, f->hl);
 	}
 	detour_lint_sb_unsentinel(L, b, f->loc, f->ll);
 }
@@ -280,11 +278,11 @@ static void sb_options(struct bbuf *b, const struct detour_rule *r)
 	} units[] = {{604800, 'w'}, {86400, 'd'}, {3600, 'h'}, {60, 'm'}};
 
 	if (r->query == DETOUR_QUERY_DROP)
-		detour_lint_sb_str(b, " query=drop");
+		bbuf_puts(b, " query=drop");
 	else if (r->query == DETOUR_QUERY_MERGE)
-		detour_lint_sb_str(b, " query=merge");
+		bbuf_puts(b, " query=merge");
 	if (r->cache == DETOUR_CACHE_NO_STORE) {
-		detour_lint_sb_str(b, " cache=no-store");
+		bbuf_puts(b, " cache=no-store");
 	} else if (r->cache > 0) {
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 			if (r->cache % units[i].secs == 0) {
@@ -312,20 +310,19 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 		const struct state *s0 = &L->st[0];
 		size_t pl = sizeof(PROBE) - 1;
 		bool wild = s0->hl > pl && !memcmp(s0->host, PROBE, pl) && s0->host[pl] == '.';
-		detour_lint_sb_str(&line,
-		                   L->scheme_rules ? (s0->https ? "https://" : "http://") : "//");
+		bbuf_puts(&line, L->scheme_rules ? (s0->https ? "https://" : "http://") : "//");
 		if (wild) {
-			detour_lint_sb_put(&line, "*", 1);
-			detour_lint_sb_put(&line, s0->host + pl, s0->hl - pl);
+			bbuf_put(&line, "*", 1);
+			bbuf_put(&line, s0->host + pl, s0->hl - pl);
 		} else {
-			detour_lint_sb_put(&line, s0->host, s0->hl);
+			bbuf_put(&line, s0->host, s0->hl);
 		}
-		detour_lint_sb_str(&line, detour_lint_source_text(r, src, sizeof(src)));
+		bbuf_puts(&line, detour_lint_source_text(r, src, sizeof(src)));
 	} else {
-		detour_lint_sb_str(&line, detour_lint_source_text(r, src, sizeof(src)));
+		bbuf_puts(&line, detour_lint_source_text(r, src, sizeof(src)));
 	}
-	detour_lint_sb_str(&line, " ");
-	detour_lint_sb_str(&line, bbuf_cstr(&target));
+	bbuf_puts(&line, " ");
+	bbuf_puts(&line, bbuf_cstr(&target));
 	detour_lint_sb_fmt(&line, " %u", (unsigned)r->status);
 	sb_options(&line, r);
 	/* the flattened rule keeps r's conditions and window (a weighted member
@@ -333,25 +330,24 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 	struct bbuf conds = LINT_TEXT;
 	detour_lint_sb_cond_text(&conds, L->rs, r);
 	if (conds.len) {
-		detour_lint_sb_str(&line, " ");
-		detour_lint_sb_str(&line, bbuf_cstr(&conds));
+		bbuf_puts(&line, " ");
+		bbuf_puts(&line, bbuf_cstr(&conds));
 	}
 	bbuf_free(&conds);
 
 	sb_context(L, &msg, r);
 	bool may = w->nmay > 0;
 	if (code == DETOUR_LINT_TARGET_REDIRECTS) {
-		detour_lint_sb_str(&msg, "target ");
+		bbuf_puts(&msg, "target ");
 		detour_lint_sb_state(L, &msg, 1, 0);
-		detour_lint_sb_str(&msg, may ? " may be redirected again by "
-		                             : " is redirected again by ");
+		bbuf_puts(&msg, may ? " may be redirected again by " : " is redirected again by ");
 		detour_lint_rule_ref(L, L->hop[1], &msg);
-		detour_lint_sb_str(&msg, " to ");
+		bbuf_puts(&msg, " to ");
 		detour_lint_sb_unsentinel(L, &msg, L->st[2].loc, L->st[2].ll);
 	} else {
 		for (unsigned k = 0; k <= w->nhops; k++) {
 			if (k)
-				detour_lint_sb_str(&msg, " -> ");
+				bbuf_puts(&msg, " -> ");
 			if (k == w->nhops && w->end == W_LEAVES)
 				detour_lint_sb_unsentinel(L, &msg, L->st[k].loc, L->st[k].ll);
 			else
@@ -359,7 +355,7 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 		}
 		detour_lint_sb_fmt(&msg, ": %u redirects (", w->nhops);
 		sb_rule_list(L, &msg, L->hop, w->nhops);
-		detour_lint_sb_str(&msg, ")");
+		bbuf_puts(&msg, ")");
 	}
 	/* no single rule replaces the walk */
 	bool keep = w->via_group || may || detour_lint_weight_of(L->rs, r) ||
@@ -367,14 +363,14 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 	if (may)
 		sb_may_note(L, &msg, w, 1);
 	if (w->via_group) {
-		detour_lint_sb_str(&msg, "; a weighted group on the way, first variant followed");
+		bbuf_puts(&msg, "; a weighted group on the way, first variant followed");
 	} else if (!may) {
-		detour_lint_sb_str(&msg, ctx ? "; add before it: " : "; replace with: ");
-		detour_lint_sb_str(&msg, bbuf_cstr(&line));
+		bbuf_puts(&msg, ctx ? "; add before it: " : "; replace with: ");
+		bbuf_puts(&msg, bbuf_cstr(&line));
 	}
 	sb_example_note(L, &msg);
 	if (!keep)
-		detour_lint_sb_str(&fix, bbuf_cstr(&line));
+		bbuf_puts(&fix, bbuf_cstr(&line));
 	struct detour_lint_finding *f = detour_lint_add(L, code, r->index, &msg, keep ? NULL : &fix,
 	                                                L->hop + 1, w->nhops - 1);
 	if (f && !keep && line.len && loads(bbuf_cstr(&line))) {

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "lint_rules.h"
+#include "lint_rules_int.h"
 
 /* Follows every live rule and reports loops and chains. */
 void detour_lint_check_walks(struct lint *L);

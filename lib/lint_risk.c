@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/civil.h"
 #include "lint_risk.h"
-#include "lint_rules.h"
+#include "lint_rules_int.h"
+#include "window.h"
 
 /* ---------------------------------------------------------------- choices */
 
@@ -25,7 +27,7 @@ static bool opens(const struct detour_window *w, int64_t a, int64_t b)
  * rule dead: it is not walked. */
 void detour_lint_check_windows(struct lint *L)
 {
-	char a[40], b[40];
+	char a[CIVIL_RFC3339_MAX], b[CIVIL_RFC3339_MAX];
 
 	for (size_t i = 0; i < L->n && !L->nomem; i++) {
 		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
@@ -43,18 +45,17 @@ void detour_lint_check_windows(struct lint *L)
 			detour_lint_sb_cond_text(&c, L->rs, r);
 			detour_lint_sb_fmt(&msg, "the time window never opens: %s", bbuf_cstr(&c));
 			bbuf_free(&c);
-			detour_lint_sb_str(
-			        &fix,
-			        "widen from=/until= to a day that days=/hours= allow, or remove "
-			        "the rule");
+			bbuf_puts(&fix,
+			          "widen from=/until= to a day that days=/hours= allow, or remove "
+			          "the rule");
 			L->dead[i] = 1;
 			detour_lint_add(L, DETOUR_LINT_WINDOW_NEVER, (uint32_t)i, &msg, &fix, NULL,
 			                0);
 		} else if (w->until != DETOUR_TIME_NONE_UNTIL &&
 		           (w->until <= (int64_t)L->now ||
 		            (recurring && !opens(w, (int64_t)L->now, w->until)))) {
-			detour_time_format(w->until, a, sizeof(a));
-			detour_time_format((int64_t)L->now, b, sizeof(b));
+			civil_format_rfc3339(w->until, a);
+			civil_format_rfc3339((int64_t)L->now, b);
 			if (w->until <= (int64_t)L->now)
 				detour_lint_sb_fmt(
 				        &msg,
@@ -68,7 +69,7 @@ void detour_lint_check_windows(struct lint *L)
 				        "%s): "
 				        "this rule never applies again",
 				        a, b);
-			detour_lint_sb_str(&fix, "remove the rule, or move until= to the future");
+			bbuf_puts(&fix, "remove the rule, or move until= to the future");
 			L->dead[i] = 1;
 			detour_lint_add(L, DETOUR_LINT_WINDOW_ENDED, (uint32_t)i, &msg, &fix, NULL,
 			                0);
@@ -137,9 +138,8 @@ void detour_lint_check_groups(struct lint *L)
 			        "private, "
 			        "no-store)",
 			        detour_lint_source_text(r, src, sizeof(src)), (unsigned)mx[g]);
-			detour_lint_sb_str(
-			        &fix,
-			        "add the other variants with the same source, or remove weight=");
+			bbuf_puts(&fix,
+			          "add the other variants with the same source, or remove weight=");
 			detour_lint_add(L, DETOUR_LINT_WEIGHTS, (uint32_t)g, &msg, &fix, NULL, 0);
 		} else if (mx[g] >= 10 && sum[g] != 100) {
 			uint32_t *rel = malloc(cnt[g] * sizeof(*rel));
@@ -157,7 +157,7 @@ void detour_lint_check_groups(struct lint *L)
 				const struct detour_rule *m = detour_ruleset_get(L->rs, i);
 				uint32_t wt = detour_lint_weight_of(L->rs, m);
 				if (i != g)
-					detour_lint_sb_str(&msg, ", ");
+					bbuf_puts(&msg, ", ");
 				detour_lint_sb_fmt(&msg, "%s gets %u/%llu (%.1f%%)",
 				                   m->target_len ? m->target : "-", (unsigned)wt,
 				                   (unsigned long long)sum[g],
@@ -165,8 +165,8 @@ void detour_lint_check_groups(struct lint *L)
 				if (i != g)
 					rel[nr++] = (uint32_t)i; /* the other members */
 			}
-			detour_lint_sb_str(
-			        &fix, "make the weights total 100, or use small ratios (3 and 1)");
+			bbuf_puts(&fix,
+			          "make the weights total 100, or use small ratios (3 and 1)");
 			detour_lint_add(L, DETOUR_LINT_WEIGHTS, (uint32_t)g, &msg, &fix, rel, nr);
 			free(rel);
 		}
@@ -248,10 +248,9 @@ void detour_lint_check_choices(struct lint *L)
 			        "only "
 			        "allow-hosts= (%u host%s) limits where visitors go",
 			        (unsigned)x->nallow, x->nallow == 1 ? "" : "s");
-			detour_lint_sb_str(
-			        &fix,
-			        "write the scheme in the target (https://$1...) and capture only "
-			        "what follows it");
+			bbuf_puts(&fix,
+			          "write the scheme in the target (https://$1...) and capture only "
+			          "what follows it");
 			detour_lint_add(L, DETOUR_LINT_OPEN_REDIRECT, (uint32_t)i, &msg, &fix, NULL,
 			                0);
 		}

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "lint_rules.h"
+#include "lint_rules_int.h"
 
 /* Windows that never open or have ended (marked dead). */
 void detour_lint_check_windows(struct lint *L);

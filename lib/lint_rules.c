@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/civil.h"
 #include "base/grow.h"
-#include "lint_rules.h"
+#include "lint_rules_int.h"
 
 /* ------------------------------------------------------------------ codes */
 
@@ -51,16 +52,6 @@ const char *detour_lint_severity_name(enum detour_lint_severity s)
 
 /* ------------------------------------------------------------ text helpers */
 
-void detour_lint_sb_put(struct bbuf *b, const char *s, size_t n)
-{
-	bbuf_put(b, s, n);
-}
-
-void detour_lint_sb_str(struct bbuf *b, const char *s)
-{
-	detour_lint_sb_put(b, s, strlen(s));
-}
-
 void detour_lint_sb_fmt(struct bbuf *b, const char *fmt, ...)
 {
 	char tmp[512];
@@ -71,12 +62,7 @@ void detour_lint_sb_fmt(struct bbuf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	detour_lint_sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-char *detour_lint_sb_take(struct bbuf *b)
-{
-	return bbuf_take(b, NULL);
+	bbuf_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 const char *detour_lint_source_text(const struct detour_rule *r, char *buf, size_t cap)
@@ -134,8 +120,8 @@ struct detour_lint_finding *detour_lint_add(struct lint *L, enum detour_lint_cod
                                             const uint32_t *rel, size_t nrel)
 {
 	struct detour_lint_finding *f = push(L, code, rule);
-	char *m = detour_lint_sb_take(msg);
-	char *x = fix ? detour_lint_sb_take(fix) : NULL;
+	char *m = bbuf_take(msg, NULL);
+	char *x = fix ? bbuf_take(fix, NULL) : NULL;
 
 	if (f == NULL || m == NULL || (fix && x == NULL)) {
 		free(m);
@@ -202,27 +188,27 @@ void detour_lint_sb_cond_text(struct bbuf *b, const struct detour_ruleset *rs,
 {
 	static const char *const dn[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 	const struct detour_rule_ext *x = detour_lint_ext_of(rs, r);
-	char tb[40];
+	char tb[CIVIL_RFC3339_MAX];
 
 	if (x == NULL)
 		return;
 	for (unsigned i = 0; i < x->nconds; i++) {
 		if (b->len)
-			detour_lint_sb_put(b, " ", 1);
-		detour_lint_sb_put(b, x->conds[i].text.p, x->conds[i].text.len);
+			bbuf_put(b, " ", 1);
+		bbuf_put(b, x->conds[i].text.p, x->conds[i].text.len);
 	}
 	if (x->flags & DETOUR_EXT_WINDOW) {
 		const struct detour_window *w = &x->window;
 		if (w->from != DETOUR_TIME_NONE_FROM) {
-			detour_time_format(w->from, tb, sizeof(tb));
+			civil_format_rfc3339(w->from, tb);
 			detour_lint_sb_fmt(b, "%sfrom=%s", b->len ? " " : "", tb);
 		}
 		if (w->until != DETOUR_TIME_NONE_UNTIL) {
-			detour_time_format(w->until, tb, sizeof(tb));
+			civil_format_rfc3339(w->until, tb);
 			detour_lint_sb_fmt(b, "%suntil=%s", b->len ? " " : "", tb);
 		}
 		if (w->days) {
-			detour_lint_sb_str(b, b->len ? " days=" : "days=");
+			bbuf_puts(b, b->len ? " days=" : "days=");
 			bool first = true;
 			for (unsigned d = 0; d < 7; d++)
 				if (w->days & (1u << d)) {

@@ -6,7 +6,7 @@
 
 #include "hash.h"
 
-#include "lint_rules.h"
+#include "lint_rules_int.h"
 #include "lint_shadow.h"
 
 /* ---------------------------------------------------------------- sources */
@@ -84,21 +84,20 @@ void detour_lint_check_duplicates(struct lint *L)
 			continue;
 		L->dead[i] = 1;
 		if (same_answer(f, r)) {
-			detour_lint_sb_str(&msg, "duplicate of ");
+			bbuf_puts(&msg, "duplicate of ");
 			detour_lint_rule_ref(L, j, &msg);
-			detour_lint_sb_str(&msg, ", which answers first: this line is never used");
-			detour_lint_sb_str(&fix, "remove this line");
+			bbuf_puts(&msg, ", which answers first: this line is never used");
+			bbuf_puts(&fix, "remove this line");
 			detour_lint_add(L, DETOUR_LINT_DUPLICATE, (uint32_t)i, &msg, &fix, &j, 1);
 			continue;
 		}
-		detour_lint_sb_str(&msg, "same source as ");
+		bbuf_puts(&msg, "same source as ");
 		detour_lint_rule_ref(L, j, &msg);
 		detour_lint_sb_fmt(&msg,
 		                   ", which answers first (%u %s): this rule (%u %s) is never used",
 		                   (unsigned)f->status, f->target_len ? f->target : "-",
 		                   (unsigned)r->status, r->target_len ? r->target : "-");
-		detour_lint_sb_str(&fix,
-		                   "remove one of the two lines, or give them different sources");
+		bbuf_puts(&fix, "remove one of the two lines, or give them different sources");
 		detour_lint_add(L, DETOUR_LINT_CONFLICT, (uint32_t)i, &msg, &fix, &j, 1);
 	}
 }
@@ -308,14 +307,14 @@ void detour_lint_check_shadowed(struct lint *L)
 		L->dead[i] = 1;
 		uint32_t wi = w->index;
 		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
-		detour_lint_sb_str(&msg, "never used: ");
+		bbuf_puts(&msg, "never used: ");
 		detour_lint_rule_ref(L, wi, &msg);
 		detour_lint_sb_fmt(&msg,
 		                   " (%s) comes first and takes every request this rule matches",
 		                   detour_lint_source_text(w, src, sizeof(src)));
-		detour_lint_sb_str(&fix, "move this rule above ");
+		bbuf_puts(&fix, "move this rule above ");
 		detour_lint_rule_ref(L, wi, &fix);
-		detour_lint_sb_str(&fix, ", or remove it");
+		bbuf_puts(&fix, ", or remove it");
 		detour_lint_add(L, DETOUR_LINT_SHADOWED, (uint32_t)i, &msg, &fix, &wi, 1);
 	}
 out:

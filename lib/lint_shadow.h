@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "lint_rules.h"
+#include "lint_rules_int.h"
 
 /* Fills L->same. Returns 0, or -1 when out of memory. */
 int detour_lint_find_same_sources(struct lint *L);

@@ -8,7 +8,7 @@
 #include "detour/respond.h"
 #include "detour/url.h"
 
-#include "lint_rules.h"
+#include "lint_rules_int.h"
 #include "lint_walk.h"
 
 /* ------------------------------------------------------------------ hosts */
@@ -82,28 +82,28 @@ void detour_lint_sb_unsentinel(const struct lint *L, struct bbuf *b, const char 
 			size_t nl = L->names[k].len;
 			if (i + nl + 2 <= n && s[i + nl + 1] == '~' &&
 			    !memcmp(s + i + 1, L->names[k].p, nl)) {
-				detour_lint_sb_put(b, s + lit, i - lit);
-				detour_lint_sb_put(b, ":", 1);
-				detour_lint_sb_put(b, L->names[k].p, nl);
+				bbuf_put(b, s + lit, i - lit);
+				bbuf_put(b, ":", 1);
+				bbuf_put(b, L->names[k].p, nl);
 				i += nl + 1;
 				lit = i + 1;
 				break;
 			}
 		}
 	}
-	detour_lint_sb_put(b, s + lit, n - lit);
+	bbuf_put(b, s + lit, n - lit);
 }
 
 void detour_lint_sb_host(struct bbuf *b, const struct state *s)
 {
 	size_t pl = sizeof(PROBE) - 1;
 
-	detour_lint_sb_str(b, s->https ? "https://" : "http://");
+	bbuf_puts(b, s->https ? "https://" : "http://");
 	if (s->hl > pl && !memcmp(s->host, PROBE, pl) && s->host[pl] == '.') {
-		detour_lint_sb_put(b, "*", 1);
-		detour_lint_sb_put(b, s->host + pl, s->hl - pl);
+		bbuf_put(b, "*", 1);
+		bbuf_put(b, s->host + pl, s->hl - pl);
 	} else {
-		detour_lint_sb_put(b, s->host, s->hl);
+		bbuf_put(b, s->host, s->hl);
 	}
 }
 
@@ -120,7 +120,7 @@ void detour_lint_sb_state(const struct lint *L, struct bbuf *b, unsigned k, int 
 		detour_lint_sb_host(b, s);
 	detour_lint_sb_unsentinel(L, b, s->path, s->pl);
 	if (s->has_query) {
-		detour_lint_sb_put(b, "?", 1);
+		bbuf_put(b, "?", 1);
 		detour_lint_sb_unsentinel(L, b, s->query, s->ql);
 	}
 }

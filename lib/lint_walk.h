@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "lint_rules.h"
+#include "lint_rules_int.h"
 
 /* Fills L->hosts (sorted, distinct) and L->scheme_rules. Returns 0, or -1
  * when out of memory. */

@@ -1,4 +1,4 @@
-/* detour: PCRE2 sources (see rules_int.h and docs/internals/table.md).
+/* detour: PCRE2 sources (see regex.h and docs/internals/table.md).
  *
  * Patterns are compiled and JIT-compiled when the rules are loaded. A match
  * needs a pcre2_match_data block, which PCRE2 only hands out allocated; the
@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "rules_int.h"
+#include "regex.h"
 
 /* Backtracking limit per match: a pattern like (a+)+$ must not let one
  * request spin; over the limit the regex counts as not matching. */

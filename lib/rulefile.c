@@ -20,17 +20,13 @@
 #include "arena.h"
 #include "base/grow.h"
 #include "detour/rulefile.h"
-#include "detour/table.h"
 #include "detour/url.h"
 #include "hash.h"
+#include "regex.h"
 #include "rulelex.h"
 #include "ruleopts.h"
-#include "rules_int.h"
 #include "ruleset_int.h"
 #include "rulesrc.h"
-
-#include "base/grow.h"
-#include "base/value.h"
 
 #define MAX_FIELDS 64
 #define MAX_FILES  65535

@@ -11,10 +11,8 @@
 #include <string.h>
 
 #include "base/grow.h"
-#include "base/value.h"
-#include "detour/rulefile.h"
+#include "regex.h"
 #include "rulelex.h"
-#include "rules_int.h"
 #include "ruleset_int.h"
 
 const char detour_rf_empty[] = "";
@@ -168,9 +166,4 @@ bool detour_rf_keep_code(struct detour_ruleset *rs, void *code)
 	}
 	rs->codes[rs->ncodes++] = code;
 	return true;
-}
-
-int64_t detour_parse_duration(const char *s, size_t len)
-{
-	return value_duration(s, len);
 }

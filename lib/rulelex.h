@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "detour/rulefile.h"
+#include "detour/common.h"
+#include "detour/rule.h"
 #include "ruleset_int.h"
 
 #define DETOUR_RF_SCRATCH   (3 * DETOUR_RULE_LINE_MAX) /* normalising may triple a path */

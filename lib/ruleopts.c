@@ -12,18 +12,17 @@
 
 #include "arena.h"
 #include "base/ascii.h"
+#include "base/civil.h"
 #include "base/grow.h"
-#include "detour/rulefile.h"
-#include "detour/table.h"
+#include "base/value.h"
+#include "cond.h"
 #include "detour/url.h"
 #include "hash.h"
+#include "regex.h"
 #include "rulelex.h"
 #include "ruleopts.h"
-#include "rules_int.h"
 #include "ruleset_int.h"
-
-#include "base/ascii.h"
-#include "base/grow.h"
+#include "window.h"
 
 /* ---------------------------------------------------------------- options */
 
@@ -61,7 +60,7 @@ static detour_err opt_cache(struct pctx *pc, struct detour_rule *r, char *v, siz
 		r->cache = DETOUR_CACHE_NO_STORE;
 		return DETOUR_OK;
 	}
-	secs = detour_parse_duration(v, n);
+	secs = value_duration(v, n);
 	if (secs == 0)
 		return detour_rf_perr(pc, v, "cache=%s is a zero lifetime: use cache=no-store",
 		                      detour_rf_show(b, v, n));
@@ -138,7 +137,7 @@ static detour_err time_opt(struct pctx *pc, char *v, size_t n, int64_t *out)
 {
 	char b[64];
 
-	if (detour_parse_time(v, n, out) != 0)
+	if (civil_parse_time(v, n, out) != 0)
 		return detour_rf_perr(
 		        pc, v,
 		        "expected an RFC 3339 time with an offset (2026-11-01T09:00:00+01:00, "

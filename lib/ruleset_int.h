@@ -12,7 +12,6 @@
 
 #include "arena.h"
 #include "detour/rule.h"
-#include "detour/rulefile.h"
 
 struct detour_ruleset {
 	struct detour_arena arena; /* every string of every rule, and the file names */
@@ -25,7 +24,7 @@ struct detour_ruleset {
 	size_t ids_cap, ids_n;
 	char *scratch; /* DETOUR_RULE_LINE_MAX bytes for path normalisation (in the arena) */
 
-	/* Rule extensions (rulefile.h), in rule order: exts[i].rule ascends.
+	/* Rule extensions (rule.h), in rule order: exts[i].rule ascends.
 	 * malloc'd; the arrays they point to live in the arena. */
 	struct detour_rule_ext *exts;
 	size_t nexts, exts_cap;

@@ -12,12 +12,9 @@
 
 #include "arena.h"
 #include "base/ascii.h"
-#include "detour/rulefile.h"
-#include "detour/table.h"
 #include "detour/url.h"
 #include "hash.h"
 #include "rulelex.h"
-#include "rules_int.h"
 #include "ruleset_int.h"
 #include "rulesrc.h"
 

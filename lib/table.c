@@ -26,6 +26,7 @@
 
 #include "arena.h"
 #include "base/grow.h"
+#include "detour/rulefile.h"
 #include "detour/table.h"
 #include "detour/url.h"
 #include "hash.h"

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/civil.h"
+#include "cond.h"
 #include "detour/table.h"
-#include "rules_int.h"
+#include "regex.h"
 #include "table_ext.h"
 #include "table_int.h"
+#include "window.h"
 
 /* ------------------------------------------------------------------ health */
 
@@ -133,24 +136,24 @@ static bool explain_member(struct search *s, const struct detour_rule *r,
                            void *arg, const char *lead)
 {
 	bool ok = true;
-	char a[32], b[32];
+	char a[CIVIL_RFC3339_MAX], b[CIVIL_RFC3339_MAX];
 
 	if (x->flags & DETOUR_EXT_WINDOW) {
 		int64_t end = INT64_MAX, next = INT64_MAX, now = detour_tbl_clock(s);
 		bool in = detour_window_at(&x->window, now, &end, &next);
-		detour_time_format(now, a, sizeof(a));
+		civil_format_rfc3339(now, a);
 		if (in && end != INT64_MAX) {
-			detour_time_format(end, b, sizeof(b));
+			civil_format_rfc3339(end, b);
 			linef(fn, arg,
 			      "%swindow open at %s, closes %s (cache lifetimes cut to %lld s)",
 			      lead, a, b, (long long)(end - now));
 		} else if (in) {
 			linef(fn, arg, "%swindow open at %s, no end", lead, a);
 		} else if (now >= x->window.until) {
-			detour_time_format(x->window.until, b, sizeof(b));
+			civil_format_rfc3339(x->window.until, b);
 			linef(fn, arg, "%swindow closed at %s: it ended %s", lead, a, b);
 		} else if (next != INT64_MAX) {
-			detour_time_format(next, b, sizeof(b));
+			civil_format_rfc3339(next, b);
 			linef(fn, arg, "%swindow closed at %s: next opens %s", lead, a, b);
 		} else {
 			linef(fn, arg, "%swindow closed at %s", lead, a);

@@ -9,12 +9,15 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "base/cidr.h"
+#include "cond.h"
 #include "detour/respond.h"
 #include "detour/url.h"
 #include "hash.h"
-#include "rules_int.h"
+#include "regex.h"
 #include "table_ext.h"
 #include "table_int.h"
+#include "window.h"
 
 /* Fills m for rule r matching path[0..n): splat, captures, and the defaults
  * of the extension fields. */
@@ -174,7 +177,7 @@ bool detour_tbl_group_choose(struct search *s, const struct group *g, uint32_t *
 	if (pick == n) {
 		uint64_t draw;
 		uint8_t a[16];
-		if (g->sticky == DETOUR_STICKY_IP && detour_peer_bytes(s->q->peer, a)) {
+		if (g->sticky == DETOUR_STICKY_IP && cidr_addr_of(s->q->peer, a)) {
 			draw = detour_mix(detour_fnv(DETOUR_FNV_INIT, (const char *)a, 16),
 			                  g->first);
 			*why = WHY_IP;

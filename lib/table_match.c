@@ -8,7 +8,7 @@
 
 #include "detour/table.h"
 #include "hash.h"
-#include "rules_int.h"
+#include "regex.h"
 #include "table_ext.h"
 #include "table_int.h"
 

@@ -1,31 +1,13 @@
-/* detour: time windows (see rules_int.h and docs/rules.md, "Time windows").
+/* detour: time windows (see window.h and docs/rules.md, "Time windows").
  * Times are Unix seconds; calendar arithmetic is done here on day counts
  * (base/civil.h, the proleptic Gregorian calendar), never with localtime_r
  * or TZ, so it is thread-safe and lock-free. */
-#include <stdio.h>
 #include <string.h>
 
-#include "rules_int.h"
+#include "window.h"
 
 #include "base/ascii.h"
 #include "base/civil.h"
-
-/* RFC 3339 date-time under base/civil.h's one policy, or a bare full-date
- * meaning 00:00 UTC of that day (docs/rules.md). */
-int detour_parse_time(const char *s, size_t n, int64_t *out)
-{
-	if (n == 10)
-		return civil_parse_date(s, n, out);
-	return civil_parse_rfc3339(s, n, out);
-}
-
-void detour_time_format(int64_t t, char *out, size_t cap)
-{
-	char b[CIVIL_RFC3339_MAX];
-
-	civil_format_rfc3339(t, b);
-	snprintf(out, cap, "%s", b);
-}
 
 static const char day_names[] = "sunmontuewedthufrisat";
 

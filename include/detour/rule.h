@@ -17,7 +17,8 @@
 #include "detour/http1.h"
 #include "detour/tz.h"
 
-#define DETOUR_MAX_CAPTURES 16 /* placeholders or regex groups of one rule */
+#define DETOUR_MAX_CAPTURES  16    /* placeholders or regex groups of one rule */
+#define DETOUR_RULE_LINE_MAX 65536 /* bytes in a rules-file line, ending excluded; more: error */
 
 enum detour_src_kind {
 	DETOUR_SRC_EXACT = 0, /* "/old-page" */

@@ -15,8 +15,6 @@
 #include "detour/common.h"
 #include "detour/rule.h"
 
-#define DETOUR_RULE_LINE_MAX 65536 /* bytes in a line, line ending excluded; longer is an error */
-
 /* The extension of r (a rule of rs), NULL when r has no DETOUR_RULE_EXT.
  * Borrowed; lives as long as rs. O(log n) in the number of extended rules. */
 const struct detour_rule_ext *detour_ruleset_ext(const struct detour_ruleset *rs,

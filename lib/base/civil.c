@@ -133,6 +133,13 @@ int civil_parse_rfc3339_utc(const char *s, size_t n, int64_t *out)
 	return civil_parse_rfc3339(s, n, out);
 }
 
+int civil_parse_time(const char *s, size_t n, int64_t *out)
+{
+	if (n == 10)
+		return civil_parse_date(s, n, out);
+	return civil_parse_rfc3339(s, n, out);
+}
+
 void civil_format_rfc3339(int64_t t, char out[CIVIL_RFC3339_MAX])
 {
 	int64_t z = civil_floor_div(t, 86400), sod = t - z * 86400, y;

@@ -63,6 +63,11 @@ int civil_parse_rfc3339_utc(const char *s, size_t n, int64_t *out);
  * 1970-9999), into the Unix seconds of its 00:00 UTC. Returns 0 or -1. */
 int civil_parse_date(const char *s, size_t n, int64_t *out);
 
+/* A time as the rules (from=, until=), --at and DETOUR_NOW write it: an RFC
+ * 3339 date-time under the policy above, or a bare full-date meaning 00:00
+ * UTC of that day (civil_parse_date). Returns 0 and *out, or -1. */
+int civil_parse_time(const char *s, size_t n, int64_t *out);
+
 /* "2026-11-01T09:00:00Z": t as an RFC 3339 UTC date-time, NUL-terminated.
  * Years past 9999 are written with more digits; before 0, with a '-'. */
 #define CIVIL_RFC3339_MAX 32

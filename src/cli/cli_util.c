@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/civil.h"
 #include "cli_util.h"
-#include "detour/rulefile.h"
 
 int cli_clock(const char *at, struct cli_clock *c)
 {
@@ -23,7 +23,7 @@ int cli_clock(const char *at, struct cli_clock *c)
 		return 0;
 	}
 	c->value = at;
-	if (detour_parse_time(at, strlen(at), &t) != 0)
+	if (civil_parse_time(at, strlen(at), &t) != 0)
 		return -1;
 	c->now = (time_t)t;
 	return 0;

@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/civil.h"
+#include "base/value.h"
 #include "cli.h"
 #include "cli_opts.h"
 #include "detour/config.h"
@@ -516,7 +517,7 @@ static int cmd_stats(struct client *cl, int argc, char **argv)
 		return cli_unknown(&c, argv[cli_operand(&p)]);
 	if (unused) {
 		char tm[64];
-		int64_t d = detour_parse_duration(since, strlen(since));
+		int64_t d = value_duration(since, strlen(since));
 		if (d > 0) {
 			civil_format_rfc3339((int64_t)time(NULL) - d, tm);
 		} else if (to_rfc3339(since, tm)) {

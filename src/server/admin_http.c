@@ -12,6 +12,7 @@
 
 #include "base/ascii.h"
 #include "base/civil.h"
+#include "base/value.h"
 
 /* ---- responses ------------------------------------------------------------ */
 
@@ -210,7 +211,7 @@ int admin_expiry_of(struct ctx *x, json_t *j, int64_t now, int64_t *expires)
 	}
 	if (ttl && !json_is_null(ttl)) {
 		const char *s = json_string_value(ttl);
-		int64_t d = s ? detour_parse_duration(s, strlen(s)) : -1;
+		int64_t d = s ? value_duration(s, strlen(s)) : -1;
 		if (d <= 0) {
 			admin_reply_error(x->c, 400,
 			                  "\"ttl\": expected a duration such as \"90s\", \"30m\", "

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/civil.h"
 #include "detour/respond.h"
-#include "detour/rulefile.h"
 #include "listen.h"
 #include "log.h"
 #include "worker.h"
@@ -110,7 +110,7 @@ static void clock_offset_init(void)
 
 	if (v == NULL || *v == '\0')
 		return;
-	if (detour_parse_time(v, strlen(v), &t) != 0) {
+	if (civil_parse_time(v, strlen(v), &t) != 0) {
 		log_err("DETOUR_NOW=%s is not an RFC 3339 time: ignored, the real clock is used",
 		        v);
 		return;

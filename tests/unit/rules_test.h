@@ -13,6 +13,7 @@
 
 #include "unit.h"
 
+#include "base/civil.h"
 #include "detour/http1.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
@@ -126,7 +127,7 @@ static inline unsigned line_of(const struct detour_table *t, const char *target,
 static inline time_t at(const char *s)
 {
 	int64_t t;
-	assert_int_equal(detour_parse_time(s, strlen(s), &t), 0);
+	assert_int_equal(civil_parse_time(s, strlen(s), &t), 0);
 	return (time_t)t;
 }
 

@@ -9,6 +9,7 @@
 
 #include "unit.h"
 
+#include "base/value.h"
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
 #include "detour/table.h"
@@ -733,13 +734,13 @@ static const struct durcase {
 static void test_duration(void **state)
 {
 	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
-		int64_t got = detour_parse_duration(durations[i].in, strlen(durations[i].in));
+		int64_t got = value_duration(durations[i].in, strlen(durations[i].in));
 		if (got != durations[i].want)
 			fail_msg("\"%s\": got %lld want %lld", durations[i].in, (long long)got,
 			         (long long)durations[i].want);
 	}
 	/* length-bounded: the bytes after len are not read */
-	assert_int_equal(detour_parse_duration("12h", 2), 12);
+	assert_int_equal(value_duration("12h", 2), 12);
 }
 
 static void test_guarded_input(void **state)

@@ -28,7 +28,7 @@ static void test_parse_time(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		int64_t t = 0;
-		assert_int_equal(detour_parse_time(c[i].s, strlen(c[i].s), &t), c[i].rc);
+		assert_int_equal(civil_parse_time(c[i].s, strlen(c[i].s), &t), c[i].rc);
 		if (c[i].rc == 0)
 			assert_int_equal(t, c[i].t);
 	}

@@ -1,15 +1,16 @@
 /* detour (private to lib/): the leaf of the rule-table lint, read top-down:
- *   lint.c         the entry point, codes, the result, next-rule queries
+ *   lint.c         the entry point, the result, next-rule queries
  *   lint_shadow.c  duplicates, conflicts and shadowing
  *   lint_risk.c    windows, weights, cache, method changes, open redirects
  *   lint_chain.c   loops, chains and flattening, over
  *   lint_walk.c    following a rule's targets through the table
  *   lint_rules.c   this leaf: the types every file shares and the helpers
  *                  they all call (strings, findings, rule text, examples)
- * Each file calls only files below it; this header declares only
- * lint_rules.c's functions. See detour/lint.h for the contract. */
-#ifndef DETOUR_LINT_RULES_H
-#define DETOUR_LINT_RULES_H
+ * Each file calls only files below it. This header and detour/lint_rules.h
+ * (the leaf's public functions) declare only lint_rules.c's functions; the
+ * result types are detour/lint_types.h. See detour/lint.h for the contract. */
+#ifndef DETOUR_LINT_RULES_INT_H
+#define DETOUR_LINT_RULES_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,10 +18,11 @@
 #include <time.h>
 
 #include "base/buf.h"
-#include "detour/lint.h"
+#include "detour/lint_rules.h"
+#include "detour/lint_types.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
-#include "rules_int.h"
+#include "detour/table.h"
 
 #define PROBE       "lint-probe" /* label put before a wildcard host's suffix */
 #define HOST_BUF    256
@@ -34,22 +36,17 @@
 /* Messages are built in base/buf.h's byte writer, growing mode, at most
  * LINT_TEXT_MAX bytes: a failure (out of memory) is sticky, every later write
  * is ignored, and it shows once when the text is taken (NULL). A writer
- * starts as LINT_TEXT, which is what bbuf_init(&b, LINT_TEXT_MAX) sets. */
+ * starts as LINT_TEXT, which is what bbuf_init(&b, LINT_TEXT_MAX) sets; text
+ * goes in with bbuf_put, bbuf_puts and detour_lint_sb_fmt, and comes out
+ * with bbuf_take (the caller frees it). */
 #define LINT_TEXT_MAX (64u << 20)
 #define LINT_TEXT                                                                                  \
 	{                                                                                          \
 		.p = bbuf_empty_, .max = LINT_TEXT_MAX                                             \
 	}
 
-/* Appends s[0..n) to b. */
-void detour_lint_sb_put(struct bbuf *b, const char *s, size_t n);
-/* Appends the string s to b. */
-void detour_lint_sb_str(struct bbuf *b, const char *s);
 /* Appends printf-style text to b (at most 511 bytes of it). */
 void detour_lint_sb_fmt(struct bbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Takes the string out of b: the caller owns it (free()); NULL when b failed.
- * b is empty afterwards. */
-char *detour_lint_sb_take(struct bbuf *b);
 
 /* ------------------------------------------------------------------ state */
 
