@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/civil.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
@@ -45,7 +46,7 @@ static long response(const struct detour_match *m, const struct detour_match_req
 	struct detour_respond_ctx ctx = {
 	        .date = date, .now = NOW, .head = head, .close = head, .server_header = !head};
 
-	detour_http_date(ctx.now, date);
+	civil_http_date(ctx.now, date);
 	ssize_t n = detour_respond(m, q, &ctx, out, sizeof(out));
 	if (n < 0)
 		return -1;

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "detour/config.h"
-#include "detour/respond.h"
 #include "detour/rulefile.h"
 
 #include "base/cidr.h"
@@ -69,11 +68,6 @@ static detour_err set_path(struct pstate *s, const struct arg *a, char *dst)
 	if (n < 0 || n >= DETOUR_CONF_PATH_MAX)
 		return fail(s, a->col, "path too long: \"%s\"", a->p, a->len);
 	return DETOUR_OK;
-}
-
-int64_t detour_parse_size(const char *p, size_t len)
-{
-	return value_size(p, len);
 }
 
 detour_err detour_config_parse_listen(const char *p, size_t len, struct detour_listen *l)
@@ -158,7 +152,7 @@ static detour_err d_workers(struct pstate *s, const struct arg *a, unsigned n)
 		s->c->workers = 0;
 		return DETOUR_OK;
 	}
-	v = detour_parse_size(a[0].p, a[0].len);
+	v = value_size(a[0].p, a[0].len);
 	if (v < 1 || v > 256 || (a[0].p[a[0].len - 1] < '0' || a[0].p[a[0].len - 1] > '9'))
 		return fail(s, a[0].col,
 		            "expected 'auto' or a number of workers from 1 to 256, found \"%s\"",
@@ -229,7 +223,7 @@ static detour_err d_server_header(struct pstate *s, const struct arg *a, unsigne
 
 static detour_err d_max_connections(struct pstate *s, const struct arg *a, unsigned n)
 {
-	int64_t v = detour_parse_size(a[0].p, a[0].len);
+	int64_t v = value_size(a[0].p, a[0].len);
 
 	if (v < 1 || v > 1000000)
 		return fail(s, a[0].col,
@@ -243,7 +237,7 @@ static detour_err d_max_connections(struct pstate *s, const struct arg *a, unsig
 static detour_err size_arg(struct pstate *s, const struct arg *a, int64_t lo, int64_t hi,
                            int64_t *out)
 {
-	int64_t v = detour_parse_size(a->p, a->len);
+	int64_t v = value_size(a->p, a->len);
 
 	if (v < lo || v > hi) {
 		char msg[160];
@@ -373,19 +367,9 @@ static detour_err d_stats_flush(struct pstate *s, const struct arg *a, unsigned 
 
 /* ---- maintenance and health-check ------------------------------------- */
 
-detour_err detour_conf_cidr_parse(const char *p, size_t len, struct detour_conf_cidr *c)
+detour_err detour_conf_cidr_parse(const char *p, size_t len, struct cidr *c)
 {
 	return cidr_parse(p, len, c) == CIDR_OK ? DETOUR_OK : DETOUR_EINVAL;
-}
-
-bool detour_conf_cidr_match(const struct detour_conf_cidr *c, const struct sockaddr *sa)
-{
-	return cidr_match(c, sa);
-}
-
-bool detour_retry_after_valid(const char *p, size_t len)
-{
-	return value_retry_after(p, len);
 }
 
 /* Whether line, parsed alone as a rule, is valid; the rulefile's message
@@ -519,11 +503,11 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 			/* An HTTP-date holds spaces, which end an argument: the config
 			 * takes a UTC time and writes the header's IMF-fixdate. */
 			int64_t at;
-			if (v.len <= 10 && detour_retry_after_valid(v.p, v.len)) {
+			if (v.len <= 10 && value_retry_after(v.p, v.len)) {
 				memcpy(m->retry_after, v.p, v.len);
 				m->retry_after[v.len] = '\0';
 			} else if (civil_parse_rfc3339_utc(v.p, v.len, &at) == 0) {
-				detour_http_date((time_t)at, m->retry_after);
+				civil_http_date(at, m->retry_after);
 			} else {
 				return fail(
 				        s, v.col,
@@ -598,7 +582,7 @@ static detour_err d_health_check(struct pstate *s, const struct arg *a, unsigned
 				        v.p, v.len);
 			h->timeout_ms = (unsigned)x;
 		} else if (key_value(&a[i], "rise", &v) || key_value(&a[i], "fall", &v)) {
-			x = detour_parse_size(v.p, v.len);
+			x = value_size(v.p, v.len);
 			if (x < 1 || x > 100 || v.p[v.len - 1] < '0' || v.p[v.len - 1] > '9')
 				return fail(s, v.col,
 				            "expected a count from 1 to 100, found \"%s\"", v.p,

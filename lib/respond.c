@@ -91,15 +91,8 @@ const char *detour_reason(int status)
 	return "";
 }
 
-/* ------------------------------------------------------------------ dates */
-
-/* IMF-fixdate, RFC 9110 §5.6.7 (base/civil.h: computed on day counts, not
- * with gmtime_r, which takes glibc's time zone lock). */
-void detour_http_date(time_t t, char out[DETOUR_DATE_LEN + 1])
-{
-	_Static_assert(DETOUR_DATE_LEN == CIVIL_HTTP_DATE_LEN, "one IMF-fixdate length");
-	civil_http_date((int64_t)t, out);
-}
+/* ctx->date is what civil_http_date writes (RFC 9110 §5.6.7). */
+_Static_assert(DETOUR_DATE_LEN == CIVIL_HTTP_DATE_LEN, "one IMF-fixdate length");
 
 /* ----------------------------------------------------------------- writer */
 

@@ -26,11 +26,6 @@ struct detour_listen {
 	bool ipv6;
 };
 
-/* A client address range (allow-ip= of maintenance): base/cidr.h's struct
- * cidr, the one range type of detour, under the name the config's users
- * and tests have always used. */
-#define detour_conf_cidr cidr
-
 #define DETOUR_CONF_MAX_CIDRS        64
 #define DETOUR_CONF_MAINT_TARGET_MAX 2048
 #define DETOUR_CONF_MAINT_ALLOW_MAX  4096
@@ -44,7 +39,7 @@ struct detour_conf_maint {
 	char target[DETOUR_CONF_MAINT_TARGET_MAX]; /* a path or an absolute URL */
 	int status;                                /* 302, 303 or 307 (default) */
 	char retry_after[32];                      /* the Retry-After value as written, "" = none */
-	struct detour_conf_cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
+	struct cidr allow_ip[DETOUR_CONF_MAX_CIDRS]; /* base/cidr.h, cidr_match */
 	unsigned nallow_ip;
 	char allow_path[DETOUR_CONF_MAINT_ALLOW_MAX]; /* rule sources, each ended by '\n' */
 	char file[DETOUR_CONF_PATH_MAX];              /* on while this file exists; "" = none */
@@ -82,21 +77,13 @@ struct detour_config {
 	struct detour_conf_health health; /* mirror probes (src/server/health.c) */
 };
 
-/* cidr_parse (base/cidr.h) as a detour_err: parses "10.0.0.0/8",
- * "2001:db8::/32" or a single address ("192.0.2.1", "::1": a full-length
- * prefix) into c. DETOUR_EINVAL if malformed, or if bits are set past the
- * prefix ("10.0.0.1/8"). */
-detour_err detour_conf_cidr_parse(const char *s, size_t len, struct detour_conf_cidr *c);
-
-/* cidr_match (base/cidr.h): whether the address of sa (AF_INET or AF_INET6;
- * an IPv4 address is seen as ::ffff:a.b.c.d, so an IPv4-mapped IPv6 peer
- * matches IPv4 ranges) lies in c. */
-bool detour_conf_cidr_match(const struct detour_conf_cidr *c, const struct sockaddr *sa);
-
-/* value_retry_after (base/value.h): whether s is a Retry-After value:
- * delay-seconds (1*DIGIT, at most 10 digits) or an IMF-fixdate (RFC 9110
- * §10.2.3, §5.6.7). */
-bool detour_retry_after_valid(const char *s, size_t len);
+/* allow-ip= of maintenance (here and in the admin API): cidr_parse
+ * (base/cidr.h) with its errors as a detour_err, the error type of the
+ * config. Parses "10.0.0.0/8", "2001:db8::/32" or a single address
+ * ("192.0.2.1", "::1": a full-length prefix) into c. DETOUR_EINVAL if
+ * malformed, or if bits are set past the prefix ("10.0.0.1/8"). Match a
+ * peer with cidr_match. */
+detour_err detour_conf_cidr_parse(const char *s, size_t len, struct cidr *c);
 
 /* Fills c with the built-in defaults: listen 127.0.0.1:8080, workers auto,
  * rules examples/site.rules, access-log off, 10000 connections, the HTTP/1
@@ -119,9 +106,5 @@ detour_err detour_config_load(struct detour_config *c, const char *path, struct 
 
 /* Parses "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080" into l. */
 detour_err detour_config_parse_listen(const char *s, size_t len, struct detour_listen *l);
-
-/* value_size (base/value.h): parses a size "512", "8k", "32K", "1m", "1M",
- * "1g". Returns -1 if malformed. */
-int64_t detour_parse_size(const char *s, size_t len);
 
 #endif

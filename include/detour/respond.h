@@ -32,9 +32,6 @@ struct detour_respond_ctx {
 	size_t extra_len;
 };
 
-/* Formats t as an IMF-fixdate into out (DETOUR_DATE_LEN bytes + NUL). */
-void detour_http_date(time_t t, char out[DETOUR_DATE_LEN + 1]);
-
 /* The reason phrase of a status ("Temporary Redirect"), "" if unknown. */
 const char *detour_reason(int status);
 

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "base/civil.h"
 #include "cli.h"
 #include "cli_opts.h"
 #include "cli_util.h"
@@ -371,7 +372,7 @@ int cmd_explain(int argc, char **argv)
 		if (!strcmp(method, mids[k].n))
 			rq.method_id = mids[k].id;
 
-	detour_http_date(now, date);
+	civil_http_date(now, date);
 	printf("request   %s %s\n", method, url);
 	if (clock.source)
 		printf("clock     %s (%s)\n", date, clock.source);

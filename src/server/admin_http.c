@@ -24,7 +24,7 @@ void admin_reply(struct aconn *c, int status, const char *ctype, const char *bod
 	int hl;
 	char *p;
 
-	detour_http_date(time(NULL), date);
+	civil_http_date(time(NULL), date);
 	hl = snprintf(head, sizeof(head),
 	              "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%sContent-Length: %zu\r\n"
 	              "Cache-Control: no-store\r\n%s\r\n",

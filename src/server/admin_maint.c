@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "admin_int.h"
+#include "base/value.h"
 
 /* ---- maintenance ----------------------------------------------------------
  * The state's maintenance row keeps what the API set last (maint.c decides
@@ -241,8 +242,7 @@ void admin_post_maintenance(struct ctx *x)
 				snprintf(p.retry_after, sizeof(p.retry_after), "%lld",
 				         (long long)json_integer_value(v));
 			else if (json_is_string(v) &&
-			         detour_retry_after_valid(json_string_value(v),
-			                                  json_string_length(v)))
+			         value_retry_after(json_string_value(v), json_string_length(v)))
 				snprintf(p.retry_after, sizeof(p.retry_after), "%s",
 				         json_string_value(v));
 			else

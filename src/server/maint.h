@@ -36,7 +36,7 @@ struct maint_params {
 	char target[DETOUR_CONF_MAINT_TARGET_MAX];
 	int status;           /* 302, 303 or 307 */
 	char retry_after[32]; /* the header value, "" = none */
-	struct detour_conf_cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
+	struct cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
 	unsigned nallow_ip;
 	char allow_path[DETOUR_CONF_MAINT_ALLOW_MAX]; /* sources, each ended by '\n' */
 };
@@ -45,7 +45,7 @@ struct maint_params {
 struct maint {
 	struct detour_table *target; /* one rule: "/ * TARGET STATUS cache=no-store" */
 	struct detour_table *allow;  /* the allow-path sources (and a local target), or NULL */
-	struct detour_conf_cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
+	struct cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
 	unsigned nallow_ip;
 	char extra[64]; /* "Retry-After: V\r\n", for detour_respond_ctx.extra_headers */
 	size_t extra_len;
@@ -71,7 +71,7 @@ static inline bool maint_match(const struct maint *mt, const struct detour_match
                                const struct sockaddr *peer, struct detour_match *m)
 {
 	for (unsigned i = 0; i < mt->nallow_ip; i++)
-		if (detour_conf_cidr_match(&mt->allow_ip[i], peer))
+		if (cidr_match(&mt->allow_ip[i], peer))
 			return false;
 	if (mt->allow && detour_table_match(mt->allow, q, m))
 		return false;

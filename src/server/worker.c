@@ -133,7 +133,7 @@ static void refresh_clock(struct worker *w)
 	if (real.tv_sec != w->cs.now_sec) {
 		struct tm tm;
 		w->cs.now_sec = real.tv_sec;
-		detour_http_date(w->cs.now_sec, w->cs.date);
+		civil_http_date(w->cs.now_sec, w->cs.date);
 		gmtime_r(&w->cs.now_sec, &tm);
 		strftime(w->cs.log_time, sizeof(w->cs.log_time), "%d/%b/%Y:%H:%M:%S +0000", &tm);
 	}

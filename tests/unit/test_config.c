@@ -10,6 +10,7 @@
 
 #include "unit.h"
 
+#include "base/value.h"
 #include "detour/config.h"
 
 /* Parses text as config file `name` over the defaults; returns the result
@@ -681,7 +682,7 @@ static void test_retry_after(void **state)
 	        {"Sun, 06 Nov 1994 08:49:37 GMTx", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (detour_retry_after_valid(cases[i].v, strlen(cases[i].v)) != cases[i].ok)
+		if (value_retry_after(cases[i].v, strlen(cases[i].v)) != cases[i].ok)
 			fail_msg("\"%s\": expected %s", cases[i].v,
 			         cases[i].ok ? "valid" : "invalid");
 }
@@ -729,11 +730,11 @@ static void test_cidr(void **state)
 	        {"fe80::8000:0:0:0/65", "fe80::", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct detour_conf_cidr c;
+		struct cidr c;
 		struct sockaddr_storage ss = addr(cases[i].peer);
 		assert_int_equal(detour_conf_cidr_parse(cases[i].cidr, strlen(cases[i].cidr), &c),
 		                 DETOUR_OK);
-		if (detour_conf_cidr_match(&c, (struct sockaddr *)&ss) != cases[i].in)
+		if (cidr_match(&c, (struct sockaddr *)&ss) != cases[i].in)
 			fail_msg("%s in %s: expected %d", cases[i].peer, cases[i].cidr,
 			         cases[i].in);
 	}
@@ -750,13 +751,13 @@ static void test_cidr(void **state)
 	                                  "10.0.0.0/-1",
 	                                  "1.2.3.4 "};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct detour_conf_cidr c;
+		struct cidr c;
 		if (detour_conf_cidr_parse(bad[i], strlen(bad[i]), &c) != DETOUR_EINVAL)
 			fail_msg("\"%s\" accepted", bad[i]);
 	}
-	struct detour_conf_cidr c;
+	struct cidr c;
 	assert_int_equal(detour_conf_cidr_parse("10.0.0.0/8", 10, &c), DETOUR_OK);
-	assert_false(detour_conf_cidr_match(&c, NULL));
+	assert_false(cidr_match(&c, NULL));
 }
 
 static void test_errors(void **state)
@@ -874,7 +875,7 @@ static void test_parse_size(void **state)
 		struct guard g;
 		size_t n = strlen(cases[i].in);
 		const char *p = guard_copy(&g, cases[i].in, n);
-		int64_t v = detour_parse_size(p, n);
+		int64_t v = value_size(p, n);
 		if (v != cases[i].v) {
 			print_error("parse_size(\"%s\") = %lld, expected %lld\n", cases[i].in,
 			            (long long)v, (long long)cases[i].v);

@@ -6,6 +6,7 @@
 
 #include "unit.h"
 
+#include "base/civil.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
@@ -482,7 +483,7 @@ static void test_http_date(void **state)
 	char out[DETOUR_DATE_LEN + 1], want[64];
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		detour_http_date(fixed[i].t, out);
+		civil_http_date(fixed[i].t, out);
 		assert_string_equal(out, fixed[i].want);
 	}
 	/* agrees with gmtime_r + strftime (C locale) everywhere */
@@ -502,7 +503,7 @@ static void test_http_date(void **state)
 		snprintf(want, sizeof(want), "%s, %02d %s %04d %02d:%02d:%02d GMT", wd[tm.tm_wday],
 		         tm.tm_mday, mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 		         tm.tm_sec);
-		detour_http_date(t, out);
+		civil_http_date(t, out);
 		if (strcmp(out, want) != 0)
 			fail_msg("%lld: got %s want %s", (long long)t, out, want);
 	}

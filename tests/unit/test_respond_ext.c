@@ -15,7 +15,7 @@ static const char *respond(const char *rules, const char *method, const char *ta
 	char date[DETOUR_DATE_LEN + 1];
 
 	mkreq(&r, method, target, h, NULL, now);
-	detour_http_date(now, date);
+	civil_http_date(now, date);
 	struct detour_respond_ctx ctx = {.date = date, .now = now, .head = !strcmp(method, "HEAD")};
 	assert_true(detour_table_match(t, &r.q, &m));
 	ssize_t n = detour_respond(&m, &r.q, &ctx, out, cap - 1);

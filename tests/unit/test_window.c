@@ -109,7 +109,7 @@ static void test_window_cache_cut(void **state)
 	(void)state;
 	mkreq(&r, "GET", "/p", NULL, NULL, now);
 	assert_true(detour_table_match(t, &r.q, &m));
-	detour_http_date(now, date);
+	civil_http_date(now, date);
 	struct detour_respond_ctx ctx = {.date = date, .now = now, .head = true};
 	ssize_t n = detour_respond(&m, &r.q, &ctx, out, sizeof(out));
 	assert_true(n > 0);
