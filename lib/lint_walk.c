@@ -3,7 +3,6 @@
  * server's own code and followed as a client would, state after state. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "detour/respond.h"
 #include "detour/url.h"
@@ -142,8 +141,8 @@ static int next_state(const struct lint *L, const struct state *prev, struct sta
 		return -1;
 	s->loc_abs = u.scheme.p != NULL;
 	if (u.scheme.p) {
-		bool https = u.scheme.len == 5 && !strncasecmp(u.scheme.p, "https", 5);
-		if (!https && !(u.scheme.len == 4 && !strncasecmp(u.scheme.p, "http", 4)))
+		bool https;
+		if (!detour_url_scheme_is_http(u.scheme.p, u.scheme.len, &https))
 			return -1;
 		if (u.host.p == NULL || u.host.len == 0 || u.host.len >= HOST_BUF)
 			return -1;

@@ -140,11 +140,6 @@ static size_t unescape(char *s, size_t n)
 	return o;
 }
 
-static bool special_scheme(const char *s, size_t n)
-{
-	return ascii_eq_ci(s, n, "http") || ascii_eq_ci(s, n, "https");
-}
-
 static int default_port(const char *scheme, size_t n)
 {
 	if (ascii_eq_ci(scheme, n, "http"))
@@ -216,7 +211,7 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 		                   s[j] == '-' || s[j] == '.'))
 			j++;
 		if (j < len && s[j] == ':') {
-			if (!special_scheme(s, j) || j >= sizeof(pp->scheme)) {
+			if (!detour_url_scheme_is_http(s, j, NULL) || j >= sizeof(pp->scheme)) {
 				*flags |= DETOUR_LOC_SCHEME;
 				bbuf_put(w, s, len);
 				return DETOUR_EUNSUPPORTED;

@@ -5,7 +5,6 @@
  * table.c below it. */
 #include <stdatomic.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -93,9 +92,8 @@ bool detour_tbl_location_allowed(const struct search *s, const struct detour_rul
 		return false;
 	if (u.scheme.p == NULL)
 		return !u.has_authority && u.path.len > 0 && u.path.p[0] == '/';
-	if (!((u.scheme.len == 4 && strncasecmp(u.scheme.p, "http", 4) == 0) ||
-	      (u.scheme.len == 5 && strncasecmp(u.scheme.p, "https", 5) == 0)) ||
-	    u.host.len == 0 || u.host.len > 253)
+	if (!detour_url_scheme_is_http(u.scheme.p, u.scheme.len, NULL) || u.host.len == 0 ||
+	    u.host.len > 253)
 		return false;
 	char h[256];
 	memcpy(h, u.host.p, u.host.len);

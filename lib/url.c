@@ -625,6 +625,15 @@ ssize_t detour_url_encode(const char *in, size_t len, enum detour_url_enc mode, 
 	return (ssize_t)o;
 }
 
+bool detour_url_scheme_is_http(const char *s, size_t n, bool *https)
+{
+	bool tls = ascii_eq_ci(s, n, "https");
+
+	if (https)
+		*https = tls;
+	return tls || ascii_eq_ci(s, n, "http");
+}
+
 size_t detour_url_host_canon(char *host, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {

@@ -87,6 +87,12 @@ ssize_t detour_url_encode(const char *in, size_t len, enum detour_url_enc mode, 
  * HTTP parser checks Host values with it too. */
 bool detour_url_ip_literal_valid(const char *p, size_t n);
 
+/* Whether s[0..n) is the scheme "http" or "https" (without ':'), compared
+ * without case (RFC 3986 §3.1); *https, when not NULL, tells which. The
+ * schemes a redirect may stay within: the table's open-redirect guard,
+ * lint's walks and the checker's Location parser test them. */
+bool detour_url_scheme_is_http(const char *s, size_t n, bool *https);
+
 /* Lower-cases an ASCII host name in place and strips one trailing dot. Returns
  * the new length. */
 size_t detour_url_host_canon(char *host, size_t len);
