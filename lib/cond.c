@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cond.h"
+#include "detour/url.h"
 #include "regex.h"
 
 #include "base/ascii.h"
@@ -251,29 +252,6 @@ bool detour_req_cookie(const struct detour_match_req *q, const char *name, size_
 	return false;
 }
 
-/* Whether the query has key (and value when given) as one of its params. */
-static bool query_has(const char *q, size_t qn, const char *k, size_t kn, const char *v, size_t vn,
-                      bool any_value)
-{
-	size_t i = 0;
-
-	while (i < qn) {
-		const char *amp = memchr(q + i, '&', qn - i);
-		size_t e = amp ? (size_t)(amp - q) : qn;
-		const char *eq = memchr(q + i, '=', e - i);
-		size_t ke = eq ? (size_t)(eq - q) : e;
-		if (ke - i == kn && memcmp(q + i, k, kn) == 0) {
-			if (any_value)
-				return true;
-			size_t vs = eq ? ke + 1 : e;
-			if (e - vs == vn && memcmp(q + vs, v, vn) == 0)
-				return true;
-		}
-		i = e + 1;
-	}
-	return false;
-}
-
 /* RFC 9110 §12.5.4 Accept-Language: the range with the highest q (the first
  * of equal ones; '*' and q=0 left out); the rule's languages match it when
  * equal or a prefix at a '-' ("fr" matches "fr-CH", RFC 4647 §3.3.1). */
@@ -374,9 +352,9 @@ static bool eval(const struct detour_cond *c, const struct detour_match_req *q)
 			const char *pe = amp ? amp : e;
 			const char *eq = memchr(s, '=', (size_t)(pe - s));
 			const char *ke = eq ? eq : pe;
-			if (!q->query || !query_has(q->query, q->query_len, s, (size_t)(ke - s),
-			                            eq ? eq + 1 : pe,
-			                            eq ? (size_t)(pe - eq - 1) : 0, eq == NULL))
+			if (!q->query || !detour_url_query_has(q->query, q->query_len, s,
+			                                       (size_t)(ke - s), eq ? eq + 1 : NULL,
+			                                       eq ? (size_t)(pe - eq - 1) : 0))
 				return false;
 			s = amp ? amp + 1 : e;
 		}

@@ -230,23 +230,6 @@ static void put_subst(struct bbuf *w, const char *s, size_t n, const struct deto
 	bbuf_put(w, s + lit, n - lit);
 }
 
-/* Whether the query q[0..qn) ("a=1&b=2") has a parameter named key. */
-static bool query_has_key(const char *q, size_t qn, const char *key, size_t kn)
-{
-	size_t i = 0;
-
-	while (i < qn) {
-		const char *amp = memchr(q + i, '&', qn - i);
-		size_t e = amp ? (size_t)(amp - q) : qn;
-		const char *eq = memchr(q + i, '=', e - i);
-		size_t ke = eq ? (size_t)(eq - q) : e;
-		if (ke - i == kn && memcmp(q + i, key, kn) == 0)
-			return true;
-		i = e + 1;
-	}
-	return false;
-}
-
 static size_t path_start(const char *t, size_t n)
 {
 	if (n == 0 || t[0] == '/')
@@ -352,7 +335,8 @@ static void build_location(struct bbuf *w, const struct detour_match *m,
 			size_t e = amp ? (size_t)(amp - rq) : rqn;
 			const char *eq = memchr(rq + i, '=', e - i);
 			size_t ke = eq ? (size_t)(eq - rq) : e;
-			if (e > i && !(qm && query_has_key(w->p + qs, tqn, rq + i, ke - i))) {
+			if (e > i && !(qm && detour_url_query_has(w->p + qs, tqn, rq + i, ke - i,
+			                                          NULL, 0))) {
 				if (any)
 					bbuf_putc(w, '&');
 				else if (!qm)

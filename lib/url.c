@@ -625,6 +625,28 @@ ssize_t detour_url_encode(const char *in, size_t len, enum detour_url_enc mode, 
 	return (ssize_t)o;
 }
 
+bool detour_url_query_has(const char *q, size_t qn, const char *k, size_t kn, const char *v,
+                          size_t vn)
+{
+	size_t i = 0;
+
+	while (i < qn) {
+		const char *amp = memchr(q + i, '&', qn - i);
+		size_t e = amp ? (size_t)(amp - q) : qn;
+		const char *eq = memchr(q + i, '=', e - i);
+		size_t ke = eq ? (size_t)(eq - q) : e;
+		if (ke - i == kn && memcmp(q + i, k, kn) == 0) {
+			if (v == NULL)
+				return true;
+			size_t vs = eq ? ke + 1 : e;
+			if (e - vs == vn && memcmp(q + vs, v, vn) == 0)
+				return true;
+		}
+		i = e + 1;
+	}
+	return false;
+}
+
 bool detour_url_scheme_is_http(const char *s, size_t n, bool *https)
 {
 	bool tls = ascii_eq_ci(s, n, "https");

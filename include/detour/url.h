@@ -87,6 +87,14 @@ ssize_t detour_url_encode(const char *in, size_t len, enum detour_url_enc mode, 
  * HTTP parser checks Host values with it too. */
 bool detour_url_ip_literal_valid(const char *p, size_t n);
 
+/* Whether the query q[0..qn) ("a=1&b", without '?') has a parameter whose
+ * name is k[0..kn) and, when v is not NULL, whose value is v[0..vn) ("b"
+ * alone has the value ""). Names and values are compared byte for byte, as
+ * written (not decoded); any of several parameters with that name counts.
+ * For if-query= (cond.c) and query=merge (respond.c). */
+bool detour_url_query_has(const char *q, size_t qn, const char *k, size_t kn, const char *v,
+                          size_t vn);
+
 /* Whether s[0..n) is the scheme "http" or "https" (without ':'), compared
  * without case (RFC 3986 §3.1); *https, when not NULL, tells which. The
  * schemes a redirect may stay within: the table's open-redirect guard,
