@@ -24,12 +24,6 @@ const struct detour_rule_ext *detour_ruleset_ext(const struct detour_ruleset *rs
  * line in a rules file (docs/rules.md); DETOUR_SLASH_EITHER by default. */
 enum detour_slash detour_ruleset_slash(const struct detour_ruleset *rs);
 
-/* Parses an RFC 3339 date-time with an offset ("2026-11-01T09:00:00+01:00",
- * 'Z' accepted, fractions ignored; the policy of base/civil.h, years 1970 to
- * 9999) or a date ("2026-11-01", 00:00 UTC) into Unix seconds. Returns 0 and
- * *out, or -1 when malformed. */
-int detour_parse_time(const char *s, size_t len, int64_t *out);
-
 /* Returns a new empty ruleset, or NULL when out of memory. */
 struct detour_ruleset *detour_ruleset_new(void);
 
@@ -76,10 +70,5 @@ const char *detour_ruleset_file(const struct detour_ruleset *rs, unsigned f);
 /* Writes the rule's id into buf: its id= value, else "file:line". Returns buf. */
 const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_rule *r, char *buf,
                            size_t cap);
-
-/* value_duration (base/value.h): parses a lifetime "30s", "10m", "1h", "7d",
- * "2w" or a plain number of seconds. Returns seconds, or -1 when malformed or
- * over 10 years. */
-int64_t detour_parse_duration(const char *s, size_t len);
 
 #endif
