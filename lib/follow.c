@@ -124,6 +124,21 @@ detour_err detour_follow_start(struct detour_follow_req *r, const struct detour_
 	return DETOUR_OK;
 }
 
+void detour_follow_cookie_url(const struct detour_follow_req *r, struct detour_cookie_url *u)
+{
+	struct abs a;
+	memset(u, 0, sizeof(*u));
+	if (!split_abs(r->url, r->url_len, &a))
+		return;
+	u->host = a.host.p;
+	u->host_len = a.host.len;
+	u->path = a.path.p;
+	u->path_len = a.path.len;
+	/* Chromium treats potentially trustworthy URLs (http://localhost)
+	 * as secure for cookies. */
+	u->secure = trustworthy_abs(&a);
+}
+
 detour_err detour_follow_seed_cookies(struct detour_follow_req *r, struct detour_cookie_jar *jar,
                                       time_t now)
 {

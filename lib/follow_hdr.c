@@ -1,12 +1,11 @@
 /* detour: what goes on the wire for a hop of a redirect chain, the other
- * half of detour/follow.h: the URL handed to the HTTP library, the header
- * fields (Chromium's navigation profile with Origin, Referer and Cookie, or
- * curl's short list), and what a response sets (cookies, HSTS). "Chromium"
- * and "curl" mark what those clients do, as in follow.c. See
- * docs/internals/follow.md. */
+ * half of detour/follow.h (declared in detour/follow_hdr.h): the URL handed to the HTTP library,
+ * the header fields (Chromium's navigation profile with Origin, Referer and Cookie, or curl's short
+ * list), and what a response sets (cookies, HSTS). "Chromium" and "curl" mark what those clients
+ * do, as in follow.c. See docs/internals/follow.md. */
 #include <string.h>
 
-#include "detour/follow.h"
+#include "detour/follow_hdr.h"
 #include "follow_int.h"
 
 ssize_t detour_follow_wire_url(const struct detour_follow_req *r, char *out, size_t cap)
@@ -28,21 +27,6 @@ ssize_t detour_follow_wire_url(const struct detour_follow_req *r, char *out, siz
 	if (w.over)
 		return -1;
 	return (ssize_t)w.len - 1;
-}
-
-void detour_follow_cookie_url(const struct detour_follow_req *r, struct detour_cookie_url *u)
-{
-	struct abs a;
-	memset(u, 0, sizeof(*u));
-	if (!split_abs(r->url, r->url_len, &a))
-		return;
-	u->host = a.host.p;
-	u->host_len = a.host.len;
-	u->path = a.path.p;
-	u->path_len = a.path.len;
-	/* Chromium treats potentially trustworthy URLs (http://localhost)
-	 * as secure for cookies. */
-	u->secure = trustworthy_abs(&a);
 }
 
 enum detour_samesite_ctx detour_follow_samesite_ctx(const struct detour_follow_req *r)

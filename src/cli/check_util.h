@@ -15,6 +15,7 @@
 
 #include "detour/finding.h"
 #include "detour/follow.h"
+#include "detour/follow_hdr.h"
 
 struct check_opts {
 	enum detour_as as;

@@ -9,6 +9,7 @@
 #include "unit.h"
 
 #include "detour/follow.h"
+#include "detour/follow_hdr.h"
 
 #define H(n, v)                                                                                    \
 	{                                                                                          \
