@@ -58,7 +58,7 @@ static bool aconn_flush(struct aconn *c)
 	}
 	free(c->out);
 	c->out = NULL;
-	c->out_len = c->out_off = 0;
+	c->out_len = c->out_off = c->out_cap = 0;
 	if (c->want_write)
 		loop_mod(c->a->loop, &c->src, LOOP_READ);
 	c->want_write = false;
@@ -173,15 +173,13 @@ static bool aconn_process(struct aconn *c)
 		}
 		size_t need = r->head_len + (size_t)r->content_length;
 		if (c->in_len < need) {
-			if (need > c->in_cap) {
-				char *p = realloc(c->in, need);
-				if (p == NULL) {
-					c->close_after = true;
-					admin_reply_error(c, 500, "out of memory");
-					break;
-				}
-				c->in = p;
-				c->in_cap = need;
+			/* At most twice the largest request (1 MiB body, 32 KiB head);
+			 * glibc maps a block this large, and pages never written
+			 * are never resident. */
+			if (BASE_GROW(c->in, c->in_cap, need)) {
+				c->close_after = true;
+				admin_reply_error(c, 500, "out of memory");
+				break;
 			}
 			/* RFC 9110 §10.1.1 */
 			if (r->expect_continue && c->out_len == 0) {

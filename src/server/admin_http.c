@@ -12,6 +12,7 @@
 
 #include "base/ascii.h"
 #include "base/civil.h"
+#include "base/grow.h"
 
 /* ---- responses ------------------------------------------------------------ */
 
@@ -21,7 +22,6 @@ void admin_reply(struct aconn *c, int status, const char *ctype, const char *bod
 	char head[512];
 	char date[DETOUR_DATE_LEN + 1];
 	int hl;
-	char *p;
 
 	detour_http_date(time(NULL), date);
 	hl = snprintf(head, sizeof(head),
@@ -30,12 +30,11 @@ void admin_reply(struct aconn *c, int status, const char *ctype, const char *bod
 	              status, detour_reason(status), date, ctype ? "Content-Type: " : "",
 	              ctype ? ctype : "", ctype ? "\r\n" : "", extra ? extra : "", len,
 	              c->close_after ? "Connection: close\r\n" : "");
-	p = realloc(c->out, c->out_len + (size_t)hl + len);
-	if (p == NULL) {
+	/* What is queued stays valid if the growth fails. */
+	if (BASE_GROW(c->out, c->out_cap, c->out_len + (size_t)hl + len)) {
 		c->close_after = true;
 		return;
 	}
-	c->out = p;
 	memcpy(c->out + c->out_len, head, (size_t)hl);
 	memcpy(c->out + c->out_len + hl, body, len);
 	c->out_len += (size_t)hl + len;
@@ -149,13 +148,6 @@ json_t *admin_json_time(int64_t t)
 	return json_string(b);
 }
 
-/* RFC 3339 date-time (base/civil.h, one policy for the rules, the config and
- * the API). Returns 0 and *out (Unix seconds), or -1. */
-int admin_parse_rfc3339(const char *s, int64_t *out)
-{
-	return civil_parse_rfc3339(s, strlen(s), out);
-}
-
 /* ---- JSON bodies ---------------------------------------------------------- */
 
 json_t *admin_body_object(struct ctx *x, const char *const *allowed)
@@ -220,7 +212,7 @@ int admin_expiry_of(struct ctx *x, json_t *j, int64_t now, int64_t *expires)
 		*expires = now + d;
 	} else if (until && !json_is_null(until)) {
 		const char *s = json_string_value(until);
-		if (s == NULL || admin_parse_rfc3339(s, expires)) {
+		if (s == NULL || civil_parse_rfc3339(s, strlen(s), expires)) {
 			admin_reply_error(x->c, 400,
 			                  "\"until\": expected an RFC 3339 time such as "
 			                  "\"2026-12-01T00:00:00Z\"");

@@ -53,8 +53,8 @@ struct aconn {
 	uint64_t deadline_ms;
 	char *in;
 	size_t in_len, in_cap;
-	char *out;
-	size_t out_len, out_off;
+	char *out; /* grown with BASE_GROW, freed when written out */
+	size_t out_len, out_off, out_cap;
 	bool close_after, want_write;
 };
 
@@ -154,10 +154,6 @@ int admin_expiry_of(struct ctx *x, json_t *j, int64_t now, int64_t *expires);
 
 /* t as an RFC 3339 string (new reference), or JSON null when t <= 0. */
 json_t *admin_json_time(int64_t t);
-
-/* RFC 3339 date-time: 2026-11-23T10:00:00Z, with optional fraction and a
- * numeric offset. Returns 0 and *out (Unix seconds), or -1. */
-int admin_parse_rfc3339(const char *s, int64_t *out);
 
 /* ---- admin_rules.c ---- */
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "admin_int.h"
+#include "base/civil.h"
 #include "detour/rulefile.h"
 #include "detour/topk.h"
 #include "metrics.h"
@@ -111,7 +112,7 @@ void admin_get_stats(struct ctx *x)
 	json_t *res;
 
 	if (admin_query_get(x->r, "unused_since", since_s, sizeof(since_s)) &&
-	    admin_parse_rfc3339(since_s, &since))
+	    civil_parse_rfc3339(since_s, strlen(since_s), &since))
 		bad = true;
 	if (bad) {
 		json_decref(o.arr);
