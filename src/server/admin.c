@@ -2,7 +2,7 @@
  * (loop.c), a handful of connections: requests are parsed with the same
  * strict parser as the redirect path, bodies are read whole by
  * Content-Length (at most 1 MiB), then routed to the endpoints of
- * admin_rules.c, admin_maint.c and admin_ops.c (admin_int.h lists the
+ * admin_rules.c, admin_maint.c and admin_ops.c (admin_data.h lists the
  * files). This file: start-up (admin_prepare), the thread and its
  * timers (expiry, statistics flushes), the listener, connections, routing. */
 #include <arpa/inet.h>
@@ -17,7 +17,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "admin_int.h"
+#include "admin.h"
+#include "admin_auth.h"
+#include "admin_data.h"
+#include "admin_http.h"
+#include "admin_maint.h"
+#include "admin_ops.h"
+#include "admin_rules.h"
 #include "base/grow.h"
 #include "listen.h"
 #include "privdrop.h"
@@ -326,6 +332,30 @@ static bool is_loopback(const struct detour_listen *l)
 	if (l->ipv6)
 		return inet_pton(AF_INET6, l->host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 	return inet_pton(AF_INET, l->host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* admin.h. Here rather than in admin_auth.c: admin.h declares admin.c's
+ * functions only. */
+void admin_reload_tokens(struct admin *a, const struct detour_config *nc)
+{
+	struct token t[TOKENS_MAX];
+	unsigned n = 0;
+	char err[512];
+
+	if (a == NULL || !a->auth)
+		return;
+	if (nc->admin_token_file[0] == '\0') {
+		log_warn("reload: removing the admin token-file takes effect at the next restart");
+		return;
+	}
+	if (admin_load_tokens(nc->admin_token_file, t, &n, err, sizeof(err))) {
+		log_err("reload: %s; the old admin tokens stay", err);
+		return;
+	}
+	pthread_mutex_lock(&a->tok_lock);
+	memcpy(a->tokens, t, sizeof(t));
+	a->ntokens = n;
+	pthread_mutex_unlock(&a->tok_lock);
 }
 
 int admin_prepare(struct server *srv, const struct privdrop *p, const struct admin_hooks *hooks,

@@ -1,4 +1,4 @@
-/* detour server: the admin API's HTTP and JSON plumbing (admin_int.h):
+/* detour server: the admin API's HTTP and JSON plumbing (admin_http.h):
  * responses queued on a connection, query strings, JSON bodies, times. */
 #include <errno.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "admin_int.h"
+#include "admin_http.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 

@@ -1,10 +1,12 @@
 /* detour server: GET/POST /maintenance and the API's maintenance row in the
- * state (admin_int.h). maint.c decides what applies. */
+ * state (admin_maint.h). maint.c decides what applies. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "admin_int.h"
+#include "admin_http.h"
+#include "admin_maint.h"
+#include "admin_rules.h"
 
 /* ---- maintenance ----------------------------------------------------------
  * The state's maintenance row keeps what the API set last (maint.c decides

@@ -1,12 +1,13 @@
 /* detour server: the admin endpoints that operate the server rather than
- * change rules (admin_int.h): /reload, /stats, /audit, /metrics, /healthz. */
+ * change rules (admin_ops.h): /reload, /stats, /audit, /metrics, /healthz. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "admin_int.h"
+#include "admin_http.h"
+#include "admin_ops.h"
 #include "base/civil.h"
 #include "detour/rulefile.h"
 #include "detour/topk.h"
