@@ -187,6 +187,18 @@ static int finish_call(const struct client *cl, const char *method, const char *
 	return finish(cl, st, *body, text);
 }
 
+/* POSTs j (taken over) as the JSON body, then finish. */
+static int post_json(const struct client *cl, const char *path, json_t *j, void (*text)(json_t *))
+{
+	char *payload = json_dumps(j, JSON_COMPACT), *body;
+	int rc;
+
+	json_decref(j);
+	rc = finish_call(cl, "POST", path, payload, &body, text);
+	free(payload);
+	return rc;
+}
+
 static const char *str_or(json_t *o, const char *k, const char *def)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -375,7 +387,7 @@ static int rules_add(struct client *cl, int argc, char **argv)
 	                 "[OPTIONS]\n\n",
 	        .opts = t,
 	};
-	char line[DETOUR_RULE_LINE_MAX < 8192 ? DETOUR_RULE_LINE_MAX : 8192] = "", tm[64], *body;
+	char line[DETOUR_RULE_LINE_MAX < 8192 ? DETOUR_RULE_LINE_MAX : 8192] = "", tm[64];
 	json_t *j = json_object();
 	struct cli_parser p;
 	int k;
@@ -402,11 +414,7 @@ static int rules_add(struct client *cl, int argc, char **argv)
 		return bad("rules add needs SOURCE TARGET [STATUS] [OPTIONS]", NULL);
 	}
 	json_object_set_new(j, "rule", json_string(line));
-	char *payload = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	long st = call(cl, "POST", "/rules", payload, &body);
-	free(payload);
-	return finish(cl, st, body, print_added);
+	return post_json(cl, "/rules", j, print_added);
 }
 
 /* rules delete ID */
@@ -506,11 +514,7 @@ static int cmd_maint(struct client *cl, int argc, char **argv)
 		json_decref(j);
 		return rc;
 	}
-	char *payload = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	long st = call(cl, "POST", "/maintenance", payload, &body);
-	free(payload);
-	return finish(cl, st, body, print_maint);
+	return post_json(cl, "/maintenance", j, print_maint);
 }
 
 /* stats [--top N] [--limit N] [--unused [--since DURATION|TIME]] */
