@@ -334,7 +334,8 @@ static bool is_loopback(const struct detour_listen *l)
 	return inet_pton(AF_INET, l->host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-/* admin.h. Here rather than in admin_auth.c: admin.h declares admin.c's
+/* Declared in admin.h for server.c's reload; defined here, not beside the
+ * token file's reader in admin_auth.c, because admin.h declares admin.c's
  * functions only. */
 void admin_reload_tokens(struct admin *a, const struct detour_config *nc)
 {
