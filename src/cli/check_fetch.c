@@ -114,6 +114,7 @@ static char *header_block(const char *const *lines, size_t n)
 	struct bbuf b;
 	char *s;
 
+	/* No cap of its own: the lines are in memory (at most 32 KiB). */
 	bbuf_init(&b, SIZE_MAX / 2);
 	for (size_t i = 0; i < n; i++) {
 		bbuf_puts(&b, lines[i]);

@@ -244,6 +244,8 @@ static void set_cookie_names(struct hop *h, const struct detour_header *hd, size
 	struct bbuf b;
 	bool any = false;
 
+	/* No cap of its own: the names are part of the response's header
+	 * block, already in memory. */
 	bbuf_init(&b, SIZE_MAX / 2);
 	for (size_t i = 0; i < n; i++)
 		if (ascii_eq_ci(hd[i].name, hd[i].name_len, "Set-Cookie")) {
