@@ -2,7 +2,9 @@
 #
 #   make               build/detour (optimised, with debug info)
 #   make run           install missing packages (as root), build, serve examples/ on 127.0.0.1:8080
-#   make test          install missing packages, then unit + integration suites under ASan+UBSan
+#   make test          install missing packages, the layering check, then unit + integration
+#                      suites under ASan+UBSan
+#   make layers        scripts/layers.py: the include graph has no cycle and points down
 #   make fuzz-smoke    build the libFuzzer targets with clang and run each briefly
 #   make bench         bench/run.sh: detour, nginx and the floor server side by side
 #   make format        clang-format every C file in place
@@ -38,7 +40,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PYTEST     := /usr/bin/python3 -m pytest
 NPROC      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all run test deps unit unit-build integration asan fuzz fuzz-smoke bench format clean install valgrind man
+.PHONY: all run test deps unit unit-build integration asan fuzz fuzz-smoke bench format clean install valgrind man layers
 
 all: $(BUILD)/detour
 
@@ -62,7 +64,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdetour.a tests/unit/unit.h
 # include path. Add a test to SERVER_TEST, and an object it needs to
 # SERVER_TEST_OBJ.
 SERVER_TEST     := test_route test_maint
-SERVER_TEST_OBJ := $(addprefix $(BUILD)/src/server/,route.o maint.o publish.o log.o)
+SERVER_TEST_OBJ := $(addprefix $(BUILD)/src/server/,maint.o publish.o log.o)
 SERVER_TEST_BIN := $(SERVER_TEST:%=$(BUILD)/tests/%)
 
 $(SERVER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c $(SERVER_TEST_OBJ) $(BUILD)/libdetour.a tests/unit/unit.h
@@ -88,7 +90,13 @@ unit: asan
 integration: asan
 	DETOUR_BIN=$(CURDIR)/build/asan/detour $(PYTEST) -q tests/integration
 
+# The layering check (docs/internals/README.md): include cycles between modules, lib/ including
+# src/, src/cli including src/server.
+layers:
+	@/usr/bin/python3 scripts/layers.py
+
 test: deps
+	@/usr/bin/python3 scripts/layers.py
 	@$(MAKE) --no-print-directory asan
 	@sh tests/run-unit.sh build/asan/tests
 	@DETOUR_BIN=$(CURDIR)/build/asan/detour $(PYTEST) -q -p no:cacheprovider tests/integration

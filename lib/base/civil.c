@@ -213,3 +213,14 @@ bool civil_is_http_date(const char *p, size_t len)
 	/* second 60: a leap second, which §5.6.7 allows */
 	return day && mon && dd >= 1 && dd <= 31 && hh <= 23 && mi <= 59 && ss <= 60;
 }
+
+int civil_now_override(const char *v, int64_t *at)
+{
+	size_t n = v ? strlen(v) : 0;
+
+	if (n == 0)
+		return 0;
+	if (civil_parse_time(v, n, at))
+		return -1;
+	return 1;
+}

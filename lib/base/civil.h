@@ -85,4 +85,12 @@ void civil_http_date(int64_t t, char out[CIVIL_HTTP_DATE_LEN + 1]);
  * date (no code needs the time of an HTTP-date, only its validity). */
 bool civil_is_http_date(const char *s, size_t n);
 
+/* The clock override of `--at` and the DETOUR_NOW variable (docs/rules.md),
+ * read by the command line and the server alike: v is the value given, NULL
+ * or "" when there is none. Returns 1 with *at the time v names (an RFC 3339
+ * date-time under the policy above, or a bare full-date: 00:00 UTC of that
+ * day), 0 when there is no override, or -1 when v is not such a time (*at
+ * untouched). What to do with an invalid value is the caller's to say. */
+int civil_now_override(const char *v, int64_t *at);
+
 #endif

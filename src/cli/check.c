@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -264,7 +263,8 @@ static int take_body(struct check_opts *o, struct args *a)
 		o->has_body = true;
 	}
 	if (o->as == DETOUR_AS_BROWSER && o->has_body && o->method &&
-	    (!strcasecmp(o->method, "GET") || !strcasecmp(o->method, "HEAD"))) {
+	    (ascii_eq_ci(o->method, strlen(o->method), "GET") ||
+	     ascii_eq_ci(o->method, strlen(o->method), "HEAD"))) {
 		fprintf(stderr, "detour check: a browser sends no body with %s\n", o->method);
 		return 2;
 	}

@@ -6,12 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
+#include "base/ascii.h"
+#include "base/buf.h"
 #include "base/grow.h"
 #include "check_fetch.h"
 #include "check_hop.h"
@@ -106,6 +107,24 @@ static void add_resolve(struct run *R, const char *spec)
 	R->resolve = curl_slist_append(R->resolve, spec);
 }
 
+/* The request's header lines as the hop shows them: each followed by a
+ * newline, in a new string. */
+static char *header_block(const char *const *lines, size_t n)
+{
+	struct bbuf b;
+	char *s;
+
+	/* No cap of its own: the lines are in memory (at most 32 KiB). */
+	bbuf_init(&b, SIZE_MAX / 2);
+	for (size_t i = 0; i < n; i++) {
+		bbuf_puts(&b, lines[i]);
+		bbuf_putc(&b, '\n');
+	}
+	if ((s = bbuf_take(&b, NULL)) == NULL)
+		check_oom();
+	return s;
+}
+
 /* Configures c->easy for the request c->req and adds it to the multi
  * handle. */
 static int start_transfer(struct run *R, struct chain *c)
@@ -139,24 +158,12 @@ static int start_transfer(struct run *R, struct chain *c)
 	snprintf(h->method, sizeof(h->method), "%s", r->method);
 	h->url = check_strndup(r->url, r->url_len);
 	h->body_sent = r->body;
-	size_t total = 0;
-	for (ssize_t i = 0; i < nl; i++)
-		total += strlen(lines[i]) + 1;
-	h->req_headers = check_xmalloc(total + 1);
-	h->req_headers[0] = 0;
-	size_t off = 0;
-	for (ssize_t i = 0; i < nl; i++) {
-		size_t l = strlen(lines[i]);
-		memcpy(h->req_headers + off, lines[i], l);
-		off += l;
-		h->req_headers[off++] = '\n';
-		h->req_headers[off] = 0;
-	}
+	h->req_headers = header_block(lines, (size_t)nl);
 	const char *accept_enc = NULL;
 	for (ssize_t i = 0; i < nl; i++) {
 		/* libcurl writes Accept-Encoding itself so that it can decode
 		 * the body it asked for. */
-		if (!strncasecmp(lines[i], "Accept-Encoding:", 16)) {
+		if (ascii_prefix_ci(lines[i], strlen(lines[i]), "Accept-Encoding:")) {
 			accept_enc = lines[i] + 17;
 			continue;
 		}

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "check_hop.h"
@@ -15,6 +14,7 @@
 #include "detour/refresh.h"
 
 #include "base/ascii.h"
+#include "base/buf.h"
 
 #define RESP_HEADERS_MAX 200
 
@@ -227,8 +227,8 @@ static bool find_refresh(struct chain *c, const struct detour_header *hd, size_t
 	const char *ct = first_header(hd, n, "Content-Type", &vl);
 	if (!c->blen || !ct)
 		return false;
-	if (!(vl >= 9 && !strncasecmp(ct, "text/html", 9)) &&
-	    !(vl >= 21 && !strncasecmp(ct, "application/xhtml+xml", 21)))
+	if (!ascii_prefix_ci(ct, vl, "text/html") &&
+	    !ascii_prefix_ci(ct, vl, "application/xhtml+xml"))
 		return false;
 	if (detour_refresh_find_meta(c->body, c->blen, scratch, cap, rf) == DETOUR_OK) {
 		*from_meta = true;
@@ -237,25 +237,61 @@ static bool find_refresh(struct chain *c, const struct detour_header *hd, size_t
 	return false;
 }
 
+/* The names the response's Set-Cookie fields set, comma-separated, into
+ * h->cookies (left NULL when there is none). */
 static void set_cookie_names(struct hop *h, const struct detour_header *hd, size_t n)
 {
-	size_t total = 0;
-	for (size_t i = 0; i < n; i++)
-		if (ascii_eq_ci(hd[i].name, hd[i].name_len, "Set-Cookie"))
-			total += hd[i].value_len + 2;
-	if (!total)
-		return;
-	h->cookies = check_xmalloc(total + 1);
-	size_t o = 0;
+	struct bbuf b;
+	bool any = false;
+
+	/* No cap of its own: the names are part of the response's header
+	 * block, already in memory. */
+	bbuf_init(&b, SIZE_MAX / 2);
 	for (size_t i = 0; i < n; i++)
 		if (ascii_eq_ci(hd[i].name, hd[i].name_len, "Set-Cookie")) {
 			struct detour_slice s = detour_cookie_name(hd[i].value, hd[i].value_len);
-			if (o)
-				h->cookies[o++] = ',';
-			memcpy(h->cookies + o, s.p, s.len);
-			o += s.len;
+			if (any)
+				bbuf_putc(&b, ',');
+			if (s.len)
+				bbuf_put(&b, s.p, s.len);
+			any = true;
 		}
-	h->cookies[o] = 0;
+	if (!any)
+		return;
+	if ((h->cookies = bbuf_take(&b, NULL)) == NULL)
+		check_oom();
+}
+
+/* What changed for the next request (method, body, Authorization, Origin,
+ * Referrer-Policy), "; "-separated, into h->note. */
+static void follow_note(struct hop *h, const struct detour_follow_req *r,
+                        const struct detour_follow_step *st)
+{
+	struct bbuf b;
+
+	/* One byte kept for the NUL; a part that does not fit is left out
+	 * whole (the parts add up to far less than the note holds). */
+	bbuf_fixed(&b, h->note, sizeof(h->note) - 1);
+	if (st->method_changed) {
+		bbuf_puts(&b, h->method);
+		BBUF_LIT(&b, " -> ");
+		bbuf_puts(&b, r->method);
+		BBUF_LIT(&b, "; ");
+	}
+	if (st->body_dropped)
+		BBUF_LIT(&b, "body dropped; ");
+	else if (r->body)
+		BBUF_LIT(&b, "body re-sent; ");
+	if (st->auth_dropped)
+		BBUF_LIT(&b, "Authorization dropped; ");
+	if (st->origin_nulled)
+		BBUF_LIT(&b, "Origin becomes null; ");
+	if (st->new_policy != DETOUR_RP_UNSET) {
+		BBUF_LIT(&b, "Referrer-Policy: ");
+		bbuf_puts(&b, detour_rp_name(st->new_policy));
+		BBUF_LIT(&b, "; ");
+	}
+	h->note[b.len >= 2 ? b.len - 2 : 0] = '\0'; /* without the last "; " */
 }
 
 bool check_response(struct chain *c, struct detour_hsts *hsts)
@@ -338,26 +374,7 @@ bool check_response(struct chain *c, struct detour_hsts *hsts)
 	case DETOUR_STEP_FOLLOW:
 		h->followed = true;
 		h->loc_resolved = check_strndup(r->url, r->url_len);
-		{
-			char *n = h->note;
-			size_t cap = sizeof(h->note), l = 0;
-			if (st.method_changed)
-				l += (size_t)snprintf(n + l, cap - l, "%s -> %s; ", h->method,
-				                      r->method);
-			if (st.body_dropped)
-				l += (size_t)snprintf(n + l, cap - l, "body dropped; ");
-			else if (r->body)
-				l += (size_t)snprintf(n + l, cap - l, "body re-sent; ");
-			if (st.auth_dropped && l < cap)
-				l += (size_t)snprintf(n + l, cap - l, "Authorization dropped; ");
-			if (st.origin_nulled && l < cap)
-				l += (size_t)snprintf(n + l, cap - l, "Origin becomes null; ");
-			if (st.new_policy != DETOUR_RP_UNSET && l < cap)
-				l += (size_t)snprintf(n + l, cap - l, "Referrer-Policy: %s; ",
-				                      detour_rp_name(st.new_policy));
-			if (l >= 2 && l < cap)
-				n[l - 2] = 0;
-		}
+		follow_note(h, r, &st);
 		if (c->o->first_only) {
 			return false;
 		}

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "base/ascii.h"
 #include "check_input.h"
 #include "check_util.h"
 
@@ -78,7 +78,7 @@ int check_read_input(const char *path, const struct check_opts *o, struct chain 
 			char *loc = *q ? csv_field(&q) : NULL;
 			int status = o->expect_status;
 			const char *eloc = o->expect_location;
-			bool header = line == 1 && !strcasecmp(url, "url");
+			bool header = line == 1 && ascii_eq_ci(url, strlen(url), "url");
 			if (!header && st && *st) {
 				char *end;
 				long sv = strtol(st, &end, 10);

@@ -21,14 +21,6 @@ void *check_xmalloc(size_t n)
 	return p;
 }
 
-void *check_realloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-	if (!q && n)
-		check_oom();
-	return q;
-}
-
 char *check_strndup(const char *s, size_t n)
 {
 	char *p = check_xmalloc(n + 1);

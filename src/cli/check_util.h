@@ -109,11 +109,11 @@ struct chain {
  * allocate cannot report anything either. */
 void check_oom(void) __attribute__((noreturn));
 
-/* malloc, realloc and copies of strings that call check_oom instead of
- * returning NULL. check_strdup(NULL) is NULL; check_strndup copies s[0..n)
- * and NUL-terminates it. */
+/* malloc and copies of strings that call check_oom instead of returning
+ * NULL (arrays grow with base/grow.h's BASE_GROW, then check_oom on -1).
+ * check_strdup(NULL) is NULL; check_strndup copies s[0..n) and
+ * NUL-terminates it. */
 void *check_xmalloc(size_t n);
-void *check_realloc(void *p, size_t n);
 char *check_strdup(const char *s);
 char *check_strndup(const char *s, size_t n);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "cli_opts.h"
 
 /* The help texts start in this column at the latest; a longer row is
@@ -130,20 +131,36 @@ int cli_operand(const struct cli_parser *p)
 /* The flags part of row o and its alias rows: "-c, --config FILE". */
 static size_t row_flags(const struct cli_opt *o, bool short_col, char *out, size_t cap)
 {
-	size_t n;
+	struct bbuf b;
 
-	if (o->name == NULL)
-		return (size_t)snprintf(out, cap, "%s", o->arg);
-	if (is_short(o->key))
-		n = (size_t)snprintf(out, cap, "-%c, --%s", o->key, o->name);
-	else
-		n = (size_t)snprintf(out, cap, "%s--%s", short_col ? "    " : "", o->name);
-	if (o->arg && n < cap)
-		n += (size_t)snprintf(out + n, cap - n, " %s", o->arg);
-	for (const struct cli_opt *a = o + 1; a->name && a->help == NULL && n < cap; a++)
-		n += (size_t)snprintf(out + n, cap - n, ", --%s%s%s", a->name, a->arg ? " " : "",
-		                      a->arg ? a->arg : "");
-	return n < cap ? n : cap - 1;
+	bbuf_fixed(&b, out, cap - 1); /* and the NUL */
+	if (o->name == NULL) {
+		bbuf_puts(&b, o->arg);
+	} else {
+		if (is_short(o->key)) {
+			bbuf_putc(&b, '-');
+			bbuf_putc(&b, (char)o->key);
+			BBUF_LIT(&b, ", ");
+		} else if (short_col) {
+			BBUF_LIT(&b, "    ");
+		}
+		BBUF_LIT(&b, "--");
+		bbuf_puts(&b, o->name);
+		if (o->arg) {
+			bbuf_putc(&b, ' ');
+			bbuf_puts(&b, o->arg);
+		}
+	}
+	for (const struct cli_opt *a = o + 1; o->name && a->name && a->help == NULL; a++) {
+		BBUF_LIT(&b, ", --");
+		bbuf_puts(&b, a->name);
+		if (a->arg) {
+			bbuf_putc(&b, ' ');
+			bbuf_puts(&b, a->arg);
+		}
+	}
+	out[b.len] = '\0';
+	return b.len;
 }
 
 void cli_help(const struct cli_cmd *cmd, FILE *f)

@@ -7,23 +7,21 @@
 
 int cli_clock(const char *at, struct cli_clock *c)
 {
+	const char *source = at ? "--at" : "DETOUR_NOW";
 	int64_t t;
+	int rc;
 
+	if (at == NULL)
+		at = getenv("DETOUR_NOW");
 	c->now = time(NULL);
 	c->source = NULL;
 	c->value = NULL;
-	if (at == NULL) {
-		at = getenv("DETOUR_NOW");
-		c->source = "DETOUR_NOW";
-	} else {
-		c->source = "--at";
-	}
-	if (at == NULL || *at == '\0') {
-		c->source = NULL;
+	rc = civil_now_override(at, &t);
+	if (rc == 0)
 		return 0;
-	}
+	c->source = source;
 	c->value = at;
-	if (civil_parse_time(at, strlen(at), &t) != 0)
+	if (rc < 0)
 		return -1;
 	c->now = (time_t)t;
 	return 0;

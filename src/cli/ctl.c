@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/ascii.h"
 #include "base/buf.h"
 #include "base/civil.h"
 #include "base/value.h"
@@ -187,6 +188,18 @@ static int finish_call(const struct client *cl, const char *method, const char *
 	return finish(cl, st, *body, text);
 }
 
+/* POSTs j (taken over) as the JSON body, then finish. */
+static int post_json(const struct client *cl, const char *path, json_t *j, void (*text)(json_t *))
+{
+	char *payload = json_dumps(j, JSON_COMPACT), *body;
+	int rc;
+
+	json_decref(j);
+	rc = finish_call(cl, "POST", path, payload, &body, text);
+	free(payload);
+	return rc;
+}
+
 static const char *str_or(json_t *o, const char *k, const char *def)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -280,22 +293,41 @@ static void print_audit(json_t *j)
 	}
 }
 
-/* Appends "&k=v" to q with v percent-encoded. */
-static void qadd(char *q, size_t cap, const char *k, const char *v)
+/* Appends v percent-encoded (bbuf_put_pct) but for the unreserved
+ * characters of RFC 3986 §2.3 and '/' and ':', which a query or a path
+ * segment may hold as they are (§3.3, §3.4). */
+static void put_pct_value(struct bbuf *b, const char *v)
 {
-	size_t n = strlen(q);
-
-	n += (size_t)snprintf(q + n, cap - n, "%s%s=", n ? "&" : "?", k);
-	for (; *v && n + 4 < cap; v++) {
+	for (; *v; v++) {
 		unsigned char ch = (unsigned char)*v;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~' ||
+		if (ascii_is_alnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~' ||
 		    ch == '/' || ch == ':')
-			q[n++] = (char)ch;
+			bbuf_putc(b, (char)ch);
 		else
-			n += (size_t)snprintf(q + n, cap - n, "%%%02X", ch);
+			bbuf_put_pct(b, ch);
 	}
-	q[n] = '\0';
+}
+
+/* Appends "?k=v" to the path in b, or "&k=v" after the first (v
+ * percent-encoded). */
+static void qadd(struct bbuf *b, const char *k, const char *v)
+{
+	bbuf_putc(b, memchr(b->p, '?', b->len) ? '&' : '?');
+	bbuf_puts(b, k);
+	bbuf_putc(b, '=');
+	put_pct_value(b, v);
+}
+
+/* The request path in b as a C string, or NULL (after saying so) when it
+ * did not fit: a cut query would ask for something else. */
+static const char *path_of(struct bbuf *b)
+{
+	bbuf_putc(b, '\0');
+	if (!bbuf_ok(b)) {
+		fprintf(stderr, "detour ctl: the request path is too long\n");
+		return NULL;
+	}
+	return b->p;
 }
 
 static int bad(const char *msg, const char *arg)
@@ -316,10 +348,14 @@ static int rules_list(struct client *cl, int argc, char **argv)
 	};
 	static const struct cli_cmd c = {
 	        .name = "ctl", .usage = "usage: detour ctl rules [list] [OPTIONS]\n\n", .opts = t};
-	char q[1200] = "", path[1300], *body;
+	char mem[1300], *body;
+	const char *path;
+	struct bbuf b;
 	struct cli_parser p;
 	int k;
 
+	bbuf_fixed(&b, mem, sizeof(mem));
+	BBUF_LIT(&b, "/rules");
 	cli_parse_init(&p, &c, argc, argv);
 	while (argc && (k = cli_next(&p)) != CLI_END) {
 		if (k == CLI_BAD)
@@ -328,11 +364,12 @@ static int rules_list(struct client *cl, int argc, char **argv)
 		                   : k == 'g' + CLI_LONG ? "q"
 		                   : k == 'l' + CLI_LONG ? "limit"
 		                                         : "offset";
-		qadd(q, sizeof(q), name, p.arg);
+		qadd(&b, name, p.arg);
 	}
 	if (argc && cli_operand(&p) < argc)
 		return cli_unknown(&c, argv[cli_operand(&p)]);
-	snprintf(path, sizeof(path), "/rules%s", q);
+	if ((path = path_of(&b)) == NULL)
+		return 2;
 	return finish_call(cl, "GET", path, NULL, &body, print_rules);
 }
 
@@ -351,7 +388,7 @@ static int rules_add(struct client *cl, int argc, char **argv)
 	                 "[OPTIONS]\n\n",
 	        .opts = t,
 	};
-	char line[DETOUR_RULE_LINE_MAX < 8192 ? DETOUR_RULE_LINE_MAX : 8192] = "", tm[64], *body;
+	char line[DETOUR_RULE_LINE_MAX < 8192 ? DETOUR_RULE_LINE_MAX : 8192] = "", tm[64];
 	json_t *j = json_object();
 	struct cli_parser p;
 	int k;
@@ -378,23 +415,24 @@ static int rules_add(struct client *cl, int argc, char **argv)
 		return bad("rules add needs SOURCE TARGET [STATUS] [OPTIONS]", NULL);
 	}
 	json_object_set_new(j, "rule", json_string(line));
-	char *payload = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	long st = call(cl, "POST", "/rules", payload, &body);
-	free(payload);
-	return finish(cl, st, body, print_added);
+	return post_json(cl, "/rules", j, print_added);
 }
 
 /* rules delete ID */
 static int rules_delete(struct client *cl, int argc, char **argv)
 {
-	char path[1200] = "", p2[1300], *body;
+	char mem[1300], *body;
+	const char *path;
+	struct bbuf b;
 
 	if (argc != 2)
 		return bad("rules delete needs one ID", NULL);
-	qadd(path, sizeof(path), "x", argv[1]);
-	snprintf(p2, sizeof(p2), "/rules/%s", path + 3); /* skip "?x=" */
-	long st = call(cl, "DELETE", p2, NULL, &body);
+	bbuf_fixed(&b, mem, sizeof(mem));
+	BBUF_LIT(&b, "/rules/");
+	put_pct_value(&b, argv[1]);
+	if ((path = path_of(&b)) == NULL)
+		return 2;
+	long st = call(cl, "DELETE", path, NULL, &body);
 	if (st == 204 && !cl->json)
 		printf("deleted %s\n", argv[1]);
 	return finish(cl, st, body, NULL);
@@ -477,11 +515,7 @@ static int cmd_maint(struct client *cl, int argc, char **argv)
 		json_decref(j);
 		return rc;
 	}
-	char *payload = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	long st = call(cl, "POST", "/maintenance", payload, &body);
-	free(payload);
-	return finish(cl, st, body, print_maint);
+	return post_json(cl, "/maintenance", j, print_maint);
 }
 
 /* stats [--top N] [--limit N] [--unused [--since DURATION|TIME]] */
@@ -496,12 +530,16 @@ static int cmd_stats(struct client *cl, int argc, char **argv)
 	};
 	static const struct cli_cmd c = {
 	        .name = "ctl", .usage = "usage: detour ctl stats [OPTIONS]\n\n", .opts = t};
-	char q[600] = "", path[700], *body;
+	char mem[700], *body;
+	const char *path;
+	struct bbuf b;
 	bool unused = false;
 	const char *since = "30d";
 	struct cli_parser p;
 	int k;
 
+	bbuf_fixed(&b, mem, sizeof(mem));
+	BBUF_LIT(&b, "/stats");
 	cli_parse_init(&p, &c, argc, argv);
 	while ((k = cli_next(&p)) != CLI_END) {
 		if (k == CLI_BAD)
@@ -511,7 +549,7 @@ static int cmd_stats(struct client *cl, int argc, char **argv)
 		else if (k == 's' + CLI_LONG)
 			since = p.arg;
 		else
-			qadd(q, sizeof(q), k == 'T' + CLI_LONG ? "top" : "limit", p.arg);
+			qadd(&b, k == 'T' + CLI_LONG ? "top" : "limit", p.arg);
 	}
 	if (cli_operand(&p) < argc)
 		return cli_unknown(&c, argv[cli_operand(&p)]);
@@ -523,9 +561,10 @@ static int cmd_stats(struct client *cl, int argc, char **argv)
 		} else if (to_rfc3339(since, tm)) {
 			return bad("bad --since", since);
 		}
-		qadd(q, sizeof(q), "unused_since", tm);
+		qadd(&b, "unused_since", tm);
 	}
-	snprintf(path, sizeof(path), "/stats%s", q);
+	if ((path = path_of(&b)) == NULL)
+		return 2;
 	return finish_call(cl, "GET", path, NULL, &body, print_stats);
 }
 

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "base/ascii.h"
 #include "base/civil.h"
 #include "cli.h"
 #include "cli_opts.h"
@@ -247,119 +248,116 @@ static void explain_miss(const struct detour_table *t, const struct detour_match
 		printf("why       no rule's source covers this path (%zu rules loaded)\n", count);
 }
 
-int cmd_explain(int argc, char **argv)
-{
-	static struct detour_config conf;
-	struct args a = {0};
-	const char *conf_path, *reqarg;
-	char err[1024], method[32] = "GET", *url;
-	struct detour_diag d = {0};
-	struct detour_table *t;
+/* The request line of the command: "METHOD URL" or "URL". */
+struct target {
+	char method[32];
+	char *url; /* owned copy of URL */
 	struct detour_url u;
-	int nfiles = 0, rc = 0;
-	/* The request the conditions read: method, -H headers, --ip. */
-	static struct detour_request rq;
+	char *path; /* owned: u's path normalised (as the server does) */
+	size_t path_len;
+	bool https;
+};
 
-	detour_config_defaults(&conf);
-	rc = parse_options(argc, argv, &a, &conf, &rq);
-	if (rc >= 0)
-		return rc;
-	rc = 0;
-	conf_path = a.conf_path;
-	reqarg = a.reqarg;
-	nfiles = a.nfiles;
-	if (!conf_path && !nfiles && access("detour.conf", F_OK) == 0)
-		conf_path = "detour.conf";
-	if (conf_path && detour_config_load(&conf, conf_path, &d) != DETOUR_OK) {
+static void target_free(struct target *tg)
+{
+	free(tg->path);
+	free(tg->url);
+}
+
+/* -c FILE, else ./detour.conf when no rules files are given. Returns 0, or
+ * 1 with the error printed. */
+static int load_config(const struct args *a, struct detour_config *conf)
+{
+	const char *path = a->conf_path;
+	struct detour_diag d = {0};
+	char err[1024];
+
+	if (!path && !a->nfiles && access("detour.conf", F_OK) == 0)
+		path = "detour.conf";
+	if (path && detour_config_load(conf, path, &d) != DETOUR_OK) {
 		fprintf(stderr, "detour: %s\n", detour_diag_format(&d, err, sizeof(err)));
 		return 1;
 	}
+	return 0;
+}
 
-	/* "METHOD URL" or just "URL". */
+/* "METHOD URL" or just "URL" into tg: a path or an http(s) URL. Returns 0,
+ * 1 when out of memory, or 2 with the error printed. */
+static int parse_target(const char *reqarg, struct target *tg)
+{
 	const char *sp = strchr(reqarg, ' ');
+	struct detour_url *u = &tg->u;
+
+	snprintf(tg->method, sizeof(tg->method), "GET");
 	if (sp) {
 		size_t ml = (size_t)(sp - reqarg);
-		if (ml == 0 || ml >= sizeof(method)) {
+		if (ml == 0 || ml >= sizeof(tg->method)) {
 			fprintf(stderr, "detour explain: bad method in '%s'\n", reqarg);
 			return 2;
 		}
-		memcpy(method, reqarg, ml);
-		method[ml] = '\0';
+		memcpy(tg->method, reqarg, ml);
+		tg->method[ml] = '\0';
 		while (*sp == ' ')
 			sp++;
-		url = strdup(sp);
-	} else {
-		url = strdup(reqarg);
+		reqarg = sp;
 	}
-	if (url == NULL)
+	if ((tg->url = strdup(reqarg)) == NULL)
 		return 1;
-	if (detour_url_parse(url, strlen(url), &u) != DETOUR_OK ||
-	    (u.scheme.p == NULL && (u.path.len == 0 || u.path.p[0] != '/'))) {
+	if (detour_url_parse(tg->url, strlen(tg->url), u) != DETOUR_OK ||
+	    (u->scheme.p == NULL && (u->path.len == 0 || u->path.p[0] != '/'))) {
 		fprintf(stderr,
 		        "detour explain: '%s' is not a path (/x?y) or an absolute http(s) URL\n",
-		        url);
-		free(url);
+		        tg->url);
 		return 2;
 	}
-	bool https = u.scheme.p && u.scheme.len == 5 && !strncasecmp(u.scheme.p, "https", 5);
-	if (u.scheme.p && !https && !(u.scheme.len == 4 && !strncasecmp(u.scheme.p, "http", 4))) {
+	tg->https = u->scheme.p && ascii_eq_ci(u->scheme.p, u->scheme.len, "https");
+	if (u->scheme.p && !tg->https && !ascii_eq_ci(u->scheme.p, u->scheme.len, "http")) {
 		fprintf(stderr, "detour explain: only http and https URLs are served\n");
-		free(url);
 		return 2;
 	}
+	return 0;
+}
 
+/* The rules files of conf into *t (detour_rules_load). Returns 0, or 1 with
+ * the error printed. */
+static int load_rules(const struct detour_config *conf, struct detour_table **t)
+{
 	const char *files[DETOUR_CONF_MAX_RULES];
-	for (unsigned i = 0; i < conf.nrules; i++)
-		files[i] = conf.rules[i];
-	if (detour_rules_load(files, conf.nrules, &t, &d) != DETOUR_OK) {
+	struct detour_diag d = {0};
+	char err[1024];
+
+	for (unsigned i = 0; i < conf->nrules; i++)
+		files[i] = conf->rules[i];
+	if (detour_rules_load(files, conf->nrules, t, &d) != DETOUR_OK) {
 		fprintf(stderr, "detour: %s\n", detour_diag_format(&d, err, sizeof(err)));
-		free(url);
 		return 1;
 	}
+	return 0;
+}
 
-	char *path = malloc(3 * u.path.len + 2);
-	ssize_t pl = -1;
-	if (path)
-		pl = u.path.len ? detour_url_normalize_path(u.path.p, u.path.len, path,
-		                                            3 * u.path.len + 2)
-		                : (path[0] = '/', 1);
-	if (pl < 0) {
+/* tg's path normalised as the server does (an empty path is "/"). Returns 0,
+ * or 2 with the error printed. */
+static int normalise_path(struct target *tg)
+{
+	const struct detour_slice *p = &tg->u.path;
+	size_t cap = 3 * p->len + 2;
+	ssize_t n = -1;
+
+	if ((tg->path = malloc(cap)) != NULL)
+		n = p->len ? detour_url_normalize_path(p->p, p->len, tg->path, cap)
+		           : (tg->path[0] = '/', 1);
+	if (n < 0) {
 		fprintf(stderr, "detour explain: the path '%.*s' is not valid (bad %% escape?)\n",
-		        (int)u.path.len, u.path.p);
-		free(path);
-		free(url);
-		detour_table_free(t);
+		        (int)p->len, p->p);
 		return 2;
 	}
-	/* The Host header carries the port as sent. */
-	size_t hostlen = u.host.len + (u.port.p ? u.port.len + 1 : 0);
-	struct detour_match_req q = {
-	        .host = u.host.p,
-	        .host_len = u.host.p ? hostlen : 0,
-	        .https = https,
-	        .path = path,
-	        .path_len = (size_t)pl,
-	        .query = u.query.p,
-	        .query_len = u.query.len,
-	        .req = &rq,
-	        .peer = a.have_peer ? (const struct sockaddr *)&a.peer : NULL,
-	};
-	struct detour_match m;
-	char date[DETOUR_DATE_LEN + 1];
-	struct cli_clock clock;
+	tg->path_len = (size_t)n;
+	return 0;
+}
 
-	/* The clock: --at, else DETOUR_NOW (as the server reads it), else now. */
-	if (cli_clock(a.at, &clock)) {
-		fprintf(stderr, "detour explain: '%s' is not an RFC 3339 time\n", clock.value);
-		free(path);
-		free(url);
-		detour_table_free(t);
-		return 2;
-	}
-	time_t now = clock.now;
-	q.now = now;
-	rq.method = method;
-	rq.method_len = strlen(method);
+/* rq's method and its id (the conditions and the response read them). */
+static void set_method(struct detour_request *rq, const char *method)
+{
 	static const struct {
 		const char *n;
 		enum detour_method id;
@@ -367,91 +365,148 @@ int cmd_explain(int argc, char **argv)
 	            {"POST", DETOUR_M_POST},       {"PUT", DETOUR_M_PUT},
 	            {"DELETE", DETOUR_M_DELETE},   {"PATCH", DETOUR_M_PATCH},
 	            {"OPTIONS", DETOUR_M_OPTIONS}, {"TRACE", DETOUR_M_TRACE}};
-	rq.method_id = DETOUR_M_OTHER;
+
+	rq->method = method;
+	rq->method_len = strlen(method);
+	rq->method_id = DETOUR_M_OTHER;
 	for (size_t k = 0; k < sizeof(mids) / sizeof(mids[0]); k++)
 		if (!strcmp(method, mids[k].n))
-			rq.method_id = mids[k].id;
+			rq->method_id = mids[k].id;
+}
 
-	civil_http_date(now, date);
-	printf("request   %s %s\n", method, url);
-	if (clock.source)
-		printf("clock     %s (%s)\n", date, clock.source);
-	if (((size_t)pl != u.path.len || memcmp(path, u.path.p, (size_t)pl)))
-		printf("path      %.*s (normalised)\n", (int)pl, path);
+/* The head of m's weighted group (the group answers at its place), or
+ * m's rule. */
+static const struct detour_rule *group_head(const struct detour_ruleset *rs,
+                                            const struct detour_match *m)
+{
+	for (size_t i = 0; m->ext && m->ext->weight && i < m->rule->index; i++) {
+		const struct detour_rule *er = detour_ruleset_get(rs, i);
+		const struct detour_rule_ext *ex = detour_ruleset_ext(rs, er);
+		if (ex && ex->weight && er->kind == m->rule->kind &&
+		    er->path_len == m->rule->path_len && er->host == m->rule->host &&
+		    er->scheme == m->rule->scheme && !memcmp(er->path, m->rule->path, er->path_len))
+			return er;
+	}
+	return m->rule;
+}
+
+/* Earlier rules whose source matches but that do not apply (a condition, a
+ * window, the guard): says why. */
+static void print_skipped(const struct detour_table *t, const struct detour_match_req *q,
+                          const struct detour_match *m, const struct detour_rule *head)
+{
+	const struct detour_ruleset *rs = detour_table_rules(t);
+
+	for (size_t i = 0; i < detour_ruleset_count(rs); i++) {
+		const struct detour_rule *er = detour_ruleset_get(rs, i);
+		if (er->index >= m->rule->index && !(er->flags & DETOUR_RULE_EXT))
+			break;
+		if (er == m->rule || er == head || !detour_table_source_matches(t, q, er))
+			continue;
+		if (er->index > m->rule->index)
+			break;
+		printf("skipped   ");
+		print_rule_ref(t, er);
+		printf(": its source matches, but\n");
+		detour_table_explain(t, q, er, print_fact, "          ");
+	}
+}
+
+static void print_captures(const struct detour_match *m)
+{
+	if (m->splat.p)
+		printf("capture   splat = \"%.*s\"\n", (int)m->splat.len, m->splat.p);
+	for (unsigned i = 0; i < m->ncaps; i++) {
+		if (m->rule->kind == DETOUR_SRC_REGEX) /* $1 and its name, if any */
+			printf("capture   $%u%s%.*s = \"%.*s\"\n", i + 1,
+			       m->names[i].len ? " :" : "", (int)m->names[i].len, m->names[i].p,
+			       (int)m->caps[i].len, m->caps[i].p);
+		else
+			printf("capture   %.*s = \"%.*s\"\n", (int)m->names[i].len, m->names[i].p,
+			       (int)m->caps[i].len, m->caps[i].p);
+	}
+}
+
+/* The lines of a match (skipped rules, the rule, why, captures, Location)
+ * and its response in out (DETOUR_RESPONSE_MAX bytes). Returns the
+ * response's length. */
+static ssize_t explain_match(const struct detour_table *t, const struct detour_match_req *q,
+                             const struct detour_match *m, const struct detour_respond_ctx *ctx,
+                             char *out)
+{
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	const struct detour_rule *head = group_head(rs, m);
+
+	print_skipped(t, q, m, head);
+	printf("match     ");
+	print_rule_ref(t, m->rule);
+	printf("\n");
+	print_source_line(detour_ruleset_file(rs, m->rule->file), m->rule->line);
+	if (m->ext) {
+		detour_table_explain(t, q, head, print_fact, "why       ");
+		if (m->ext->weight)
+			printf("variant   %u (line %u)%s\n", m->variant, m->rule->line,
+			       m->cookie ? ", with Set-Cookie" : "");
+	}
+	print_captures(m);
+	ssize_t ll = detour_respond_location(m, q, out, DETOUR_RESPONSE_MAX);
+	if (ll > 0)
+		printf("location  %.*s\n", (int)ll, out);
+	ssize_t n = detour_respond(m, q, ctx, out, DETOUR_RESPONSE_MAX);
+	if (n < 0) {
+		printf("result    the Location would exceed %d bytes: the server answers "
+		       "500\n",
+		       DETOUR_LOCATION_MAX);
+		n = detour_respond_status(500, ctx, out, DETOUR_RESPONSE_MAX);
+	}
+	return n;
+}
+
+/* Matches tg against t at the clock's time and prints the explanation, then
+ * the exact response. Returns 0, or 1 when out of memory. */
+static int explain(const struct detour_table *t, const struct target *tg, struct detour_request *rq,
+                   const struct args *a, const struct cli_clock *clock,
+                   const struct detour_config *conf)
+{
+	const struct detour_url *u = &tg->u;
+	/* The Host header carries the port as sent. */
+	size_t hostlen = u->host.len + (u->port.p ? u->port.len + 1 : 0);
+	struct detour_match_req q = {
+	        .host = u->host.p,
+	        .host_len = u->host.p ? hostlen : 0,
+	        .https = tg->https,
+	        .path = tg->path,
+	        .path_len = tg->path_len,
+	        .query = u->query.p,
+	        .query_len = u->query.len,
+	        .req = rq,
+	        .peer = a->have_peer ? (const struct sockaddr *)&a->peer : NULL,
+	        .now = clock->now,
+	};
+	char date[DETOUR_DATE_LEN + 1];
+	struct detour_match m;
+	ssize_t n;
+
+	set_method(rq, tg->method);
+	civil_http_date(clock->now, date);
+	printf("request   %s %s\n", tg->method, tg->url);
+	if (clock->source)
+		printf("clock     %s (%s)\n", date, clock->source);
+	if (tg->path_len != u->path.len || memcmp(tg->path, u->path.p, tg->path_len))
+		printf("path      %.*s (normalised)\n", (int)tg->path_len, tg->path);
 
 	struct detour_respond_ctx ctx = {
 	        .date = date,
-	        .now = now,
-	        .head = !strcmp(method, "HEAD"),
+	        .now = clock->now,
+	        .head = !strcmp(tg->method, "HEAD"),
 	        .close = false,
-	        .server_header = conf.server_header,
+	        .server_header = conf->server_header,
 	};
 	char *out = malloc(DETOUR_RESPONSE_MAX);
-	ssize_t n = -1;
-
-	if (out == NULL) {
-		rc = 1;
-	} else if (detour_table_match(t, &q, &m)) {
-		const struct detour_ruleset *rs = detour_table_rules(t);
-		/* The head of m's weighted group (the group answers at its place). */
-		const struct detour_rule *head = m.rule;
-		for (size_t i = 0; m.ext && m.ext->weight && i < m.rule->index; i++) {
-			const struct detour_rule *er = detour_ruleset_get(rs, i);
-			const struct detour_rule_ext *ex = detour_ruleset_ext(rs, er);
-			if (ex && ex->weight && er->kind == m.rule->kind &&
-			    er->path_len == m.rule->path_len && er->host == m.rule->host &&
-			    er->scheme == m.rule->scheme &&
-			    !memcmp(er->path, m.rule->path, er->path_len)) {
-				head = er;
-				break;
-			}
-		}
-		/* Earlier rules whose source matches but that do not apply
-		 * (a condition, a window, the guard): say why. */
-		for (size_t i = 0; i < detour_ruleset_count(rs); i++) {
-			const struct detour_rule *er = detour_ruleset_get(rs, i);
-			if (er->index >= m.rule->index && !(er->flags & DETOUR_RULE_EXT))
-				break;
-			if (er == m.rule || er == head || !detour_table_source_matches(t, &q, er))
-				continue;
-			if (er->index > m.rule->index)
-				break;
-			printf("skipped   ");
-			print_rule_ref(t, er);
-			printf(": its source matches, but\n");
-			detour_table_explain(t, &q, er, print_fact, "          ");
-		}
-		printf("match     ");
-		print_rule_ref(t, m.rule);
-		printf("\n");
-		print_source_line(detour_ruleset_file(rs, m.rule->file), m.rule->line);
-		if (m.ext) {
-			detour_table_explain(t, &q, head, print_fact, "why       ");
-			if (m.ext->weight)
-				printf("variant   %u (line %u)%s\n", m.variant, m.rule->line,
-				       m.cookie ? ", with Set-Cookie" : "");
-		}
-		if (m.splat.p)
-			printf("capture   splat = \"%.*s\"\n", (int)m.splat.len, m.splat.p);
-		for (unsigned i = 0; i < m.ncaps; i++) {
-			if (m.rule->kind == DETOUR_SRC_REGEX) /* $1 and its name, if any */
-				printf("capture   $%u%s%.*s = \"%.*s\"\n", i + 1,
-				       m.names[i].len ? " :" : "", (int)m.names[i].len,
-				       m.names[i].p, (int)m.caps[i].len, m.caps[i].p);
-			else
-				printf("capture   %.*s = \"%.*s\"\n", (int)m.names[i].len,
-				       m.names[i].p, (int)m.caps[i].len, m.caps[i].p);
-		}
-		ssize_t ll = detour_respond_location(&m, &q, out, DETOUR_RESPONSE_MAX);
-		if (ll > 0)
-			printf("location  %.*s\n", (int)ll, out);
-		n = detour_respond(&m, &q, &ctx, out, DETOUR_RESPONSE_MAX);
-		if (n < 0) {
-			printf("result    the Location would exceed %d bytes: the server answers "
-			       "500\n",
-			       DETOUR_LOCATION_MAX);
-			n = detour_respond_status(500, &ctx, out, DETOUR_RESPONSE_MAX);
-		}
+	if (out == NULL)
+		return 1;
+	if (detour_table_match(t, &q, &m)) {
+		n = explain_match(t, &q, &m, &ctx, out);
 	} else {
 		explain_miss(t, &q);
 		n = detour_respond_status(404, &ctx, out, DETOUR_RESPONSE_MAX);
@@ -463,8 +518,39 @@ int cmd_explain(int argc, char **argv)
 			printf("\n");
 	}
 	free(out);
-	free(path);
-	free(url);
+	return 0;
+}
+
+/* options -> configuration -> the request -> rules -> clock -> explain */
+int cmd_explain(int argc, char **argv)
+{
+	static struct detour_config conf;
+	/* The request the conditions read: method, -H headers, --ip. */
+	static struct detour_request rq;
+	struct args a = {0};
+	struct target tg = {0};
+	struct detour_table *t = NULL;
+	struct cli_clock clock;
+	int rc;
+
+	detour_config_defaults(&conf);
+	if ((rc = parse_options(argc, argv, &a, &conf, &rq)) >= 0)
+		return rc;
+	rc = load_config(&a, &conf);
+	if (rc == 0)
+		rc = parse_target(a.reqarg, &tg);
+	if (rc == 0)
+		rc = load_rules(&conf, &t);
+	if (rc == 0)
+		rc = normalise_path(&tg);
+	/* The clock: --at, else DETOUR_NOW (as the server reads it), else now. */
+	if (rc == 0 && cli_clock(a.at, &clock)) {
+		fprintf(stderr, "detour explain: '%s' is not an RFC 3339 time\n", clock.value);
+		rc = 2;
+	}
+	if (rc == 0)
+		rc = explain(t, &tg, &rq, &a, &clock, &conf);
+	target_free(&tg);
 	detour_table_free(t);
 	return rc;
 }

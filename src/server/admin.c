@@ -2,7 +2,7 @@
  * (loop.c), a handful of connections: requests are parsed with the same
  * strict parser as the redirect path, bodies are read whole by
  * Content-Length (at most 1 MiB), then routed to the endpoints of
- * admin_rules.c, admin_maint.c and admin_ops.c (admin_int.h lists the
+ * admin_rules.c, admin_maint.c and admin_ops.c (admin_data.h lists the
  * files). This file: start-up (admin_prepare), the thread and its
  * timers (expiry, statistics flushes), the listener, connections, routing. */
 #include <arpa/inet.h>
@@ -17,7 +17,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "admin_int.h"
+#include "admin.h"
+#include "admin_auth.h"
+#include "admin_data.h"
+#include "admin_http.h"
+#include "admin_maint.h"
+#include "admin_ops.h"
+#include "admin_rules.h"
 #include "base/grow.h"
 #include "listen.h"
 #include "privdrop.h"
@@ -58,7 +64,7 @@ static bool aconn_flush(struct aconn *c)
 	}
 	free(c->out);
 	c->out = NULL;
-	c->out_len = c->out_off = 0;
+	c->out_len = c->out_off = c->out_cap = 0;
 	if (c->want_write)
 		loop_mod(c->a->loop, &c->src, LOOP_READ);
 	c->want_write = false;
@@ -173,15 +179,13 @@ static bool aconn_process(struct aconn *c)
 		}
 		size_t need = r->head_len + (size_t)r->content_length;
 		if (c->in_len < need) {
-			if (need > c->in_cap) {
-				char *p = realloc(c->in, need);
-				if (p == NULL) {
-					c->close_after = true;
-					admin_reply_error(c, 500, "out of memory");
-					break;
-				}
-				c->in = p;
-				c->in_cap = need;
+			/* At most twice the largest request (1 MiB body, 32 KiB head);
+			 * glibc maps a block this large, and pages never written
+			 * are never resident. */
+			if (BASE_GROW(c->in, c->in_cap, need)) {
+				c->close_after = true;
+				admin_reply_error(c, 500, "out of memory");
+				break;
 			}
 			/* RFC 9110 §10.1.1 */
 			if (r->expect_continue && c->out_len == 0) {
@@ -328,6 +332,31 @@ static bool is_loopback(const struct detour_listen *l)
 	if (l->ipv6)
 		return inet_pton(AF_INET6, l->host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 	return inet_pton(AF_INET, l->host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* Declared in admin.h for server.c's reload; defined here, not beside the
+ * token file's reader in admin_auth.c, because admin.h declares admin.c's
+ * functions only. */
+void admin_reload_tokens(struct admin *a, const struct detour_config *nc)
+{
+	struct token t[TOKENS_MAX];
+	unsigned n = 0;
+	char err[512];
+
+	if (a == NULL || !a->auth)
+		return;
+	if (nc->admin_token_file[0] == '\0') {
+		log_warn("reload: removing the admin token-file takes effect at the next restart");
+		return;
+	}
+	if (admin_load_tokens(nc->admin_token_file, t, &n, err, sizeof(err))) {
+		log_err("reload: %s; the old admin tokens stay", err);
+		return;
+	}
+	pthread_mutex_lock(&a->tok_lock);
+	memcpy(a->tokens, t, sizeof(t));
+	a->ntokens = n;
+	pthread_mutex_unlock(&a->tok_lock);
 }
 
 int admin_prepare(struct server *srv, const struct privdrop *p, const struct admin_hooks *hooks,

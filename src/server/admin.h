@@ -9,21 +9,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "admin_hooks.h"
 #include "detour/config.h"
 
 struct server;
 struct admin;
 
 struct privdrop;
-
-/* What the admin calls above itself, registered by server.c. */
-struct admin_hooks {
-	/* POST /reload: re-reads the configuration and the rules files and
-	 * publishes them. Returns 0, or -1 with the reason in err (the old
-	 * ones keep serving). */
-	int (*reload)(void *arg, char *err, size_t cap);
-	void *arg;
-};
 
 /* Before the workers start: opens the state (as p's user), expires what ran
  * out while we were down, publishes the API table (srv->pub.api), sets up

@@ -1,11 +1,11 @@
-/* detour server: the admin API's bearer tokens (admin_int.h). Token files
+/* detour server: the admin API's bearer tokens (admin_auth.h). Token files
  * hold "NAME TOKEN" or "TOKEN" a line, '#' comments; they are read at
  * start-up and on reload, and compared in constant time. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "admin_int.h"
+#include "admin_auth.h"
 #include "base/ascii.h"
 
 int admin_load_tokens(const char *path, struct token *out, unsigned *n, char *err, size_t cap)
@@ -60,28 +60,6 @@ int admin_load_tokens(const char *path, struct token *out, unsigned *n, char *er
 		return -1;
 	}
 	return 0;
-}
-
-void admin_reload_tokens(struct admin *a, const struct detour_config *nc)
-{
-	struct token t[TOKENS_MAX];
-	unsigned n = 0;
-	char err[512];
-
-	if (a == NULL || !a->auth)
-		return;
-	if (nc->admin_token_file[0] == '\0') {
-		log_warn("reload: removing the admin token-file takes effect at the next restart");
-		return;
-	}
-	if (admin_load_tokens(nc->admin_token_file, t, &n, err, sizeof(err))) {
-		log_err("reload: %s; the old admin tokens stay", err);
-		return;
-	}
-	pthread_mutex_lock(&a->tok_lock);
-	memcpy(a->tokens, t, sizeof(t));
-	a->ntokens = n;
-	pthread_mutex_unlock(&a->tok_lock);
 }
 
 /* Compares the presented token with every configured one, always all

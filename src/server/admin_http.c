@@ -1,4 +1,4 @@
-/* detour server: the admin API's HTTP and JSON plumbing (admin_int.h):
+/* detour server: the admin API's HTTP and JSON plumbing (admin_http.h):
  * responses queued on a connection, query strings, JSON bodies, times. */
 #include <errno.h>
 #include <stdio.h>
@@ -6,12 +6,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "admin_int.h"
+#include "admin_http.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 
 #include "base/ascii.h"
 #include "base/civil.h"
+#include "base/grow.h"
 #include "base/value.h"
 
 /* ---- responses ------------------------------------------------------------ */
@@ -22,7 +23,6 @@ void admin_reply(struct aconn *c, int status, const char *ctype, const char *bod
 	char head[512];
 	char date[DETOUR_DATE_LEN + 1];
 	int hl;
-	char *p;
 
 	civil_http_date(time(NULL), date);
 	hl = snprintf(head, sizeof(head),
@@ -31,12 +31,11 @@ void admin_reply(struct aconn *c, int status, const char *ctype, const char *bod
 	              status, detour_reason(status), date, ctype ? "Content-Type: " : "",
 	              ctype ? ctype : "", ctype ? "\r\n" : "", extra ? extra : "", len,
 	              c->close_after ? "Connection: close\r\n" : "");
-	p = realloc(c->out, c->out_len + (size_t)hl + len);
-	if (p == NULL) {
+	/* What is queued stays valid if the growth fails. */
+	if (BASE_GROW(c->out, c->out_cap, c->out_len + (size_t)hl + len)) {
 		c->close_after = true;
 		return;
 	}
-	c->out = p;
 	memcpy(c->out + c->out_len, head, (size_t)hl);
 	memcpy(c->out + c->out_len + hl, body, len);
 	c->out_len += (size_t)hl + len;
@@ -150,13 +149,6 @@ json_t *admin_json_time(int64_t t)
 	return json_string(b);
 }
 
-/* RFC 3339 date-time (base/civil.h, one policy for the rules, the config and
- * the API). Returns 0 and *out (Unix seconds), or -1. */
-int admin_parse_rfc3339(const char *s, int64_t *out)
-{
-	return civil_parse_rfc3339(s, strlen(s), out);
-}
-
 /* ---- JSON bodies ---------------------------------------------------------- */
 
 json_t *admin_body_object(struct ctx *x, const char *const *allowed)
@@ -221,7 +213,7 @@ int admin_expiry_of(struct ctx *x, json_t *j, int64_t now, int64_t *expires)
 		*expires = now + d;
 	} else if (until && !json_is_null(until)) {
 		const char *s = json_string_value(until);
-		if (s == NULL || admin_parse_rfc3339(s, expires)) {
+		if (s == NULL || civil_parse_rfc3339(s, strlen(s), expires)) {
 			admin_reply_error(x->c, 400,
 			                  "\"until\": expected an RFC 3339 time such as "
 			                  "\"2026-12-01T00:00:00Z\"");

@@ -1,10 +1,13 @@
 /* detour server: GET/POST /maintenance and the API's maintenance row in the
- * state (admin_int.h). maint.c decides what applies. */
+ * state (admin_maint.h). maint.c decides what applies. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "admin_int.h"
+#include "admin_http.h"
+#include "admin_maint.h"
+#include "admin_rules.h"
+#include "base/buf.h"
 #include "base/value.h"
 
 /* ---- maintenance ----------------------------------------------------------
@@ -44,20 +47,26 @@ void admin_maint_row_to_params(const struct maint_state *m, struct maint_params 
 /* Returns 0, or -1 when it does not fit in the allow column (4 KiB). */
 static int params_to_row(const struct maint_params *p, struct maint_state *m)
 {
-	int n = snprintf(m->allow, sizeof(m->allow), "%s", p->allow_path);
-	size_t used = n > 0 ? (size_t)n : 0;
+	struct bbuf b;
 
 	snprintf(m->target, sizeof(m->target), "%s", p->target);
 	m->status = p->status;
-	for (unsigned i = 0; i < p->nallow_ip && used < sizeof(m->allow); i++) {
+	bbuf_fixed(&b, m->allow, sizeof(m->allow) - 1); /* and the NUL */
+	bbuf_puts(&b, p->allow_path);
+	for (unsigned i = 0; i < p->nallow_ip; i++) {
 		char c[CIDR_TEXT_MAX];
 		cidr_format(&p->allow_ip[i], c);
-		used += (size_t)snprintf(m->allow + used, sizeof(m->allow) - used, "@ip %s\n", c);
+		BBUF_LIT(&b, "@ip ");
+		bbuf_puts(&b, c);
+		bbuf_putc(&b, '\n');
 	}
-	if (p->retry_after[0] && used < sizeof(m->allow))
-		used += (size_t)snprintf(m->allow + used, sizeof(m->allow) - used,
-		                         "@retry-after %s\n", p->retry_after);
-	return used < sizeof(m->allow) ? 0 : -1;
+	if (p->retry_after[0]) {
+		BBUF_LIT(&b, "@retry-after ");
+		bbuf_puts(&b, p->retry_after);
+		bbuf_putc(&b, '\n');
+	}
+	m->allow[b.len] = '\0';
+	return bbuf_ok(&b) ? 0 : -1;
 }
 
 static json_t *maint_json(const struct maint_status *m)

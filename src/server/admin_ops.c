@@ -1,12 +1,14 @@
 /* detour server: the admin endpoints that operate the server rather than
- * change rules (admin_int.h): /reload, /stats, /audit, /metrics, /healthz. */
+ * change rules (admin_ops.h): /reload, /stats, /audit, /metrics, /healthz. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "admin_int.h"
+#include "admin_http.h"
+#include "admin_ops.h"
+#include "base/civil.h"
 #include "detour/rulefile.h"
 #include "detour/topk.h"
 #include "metrics.h"
@@ -111,7 +113,7 @@ void admin_get_stats(struct ctx *x)
 	json_t *res;
 
 	if (admin_query_get(x->r, "unused_since", since_s, sizeof(since_s)) &&
-	    admin_parse_rfc3339(since_s, &since))
+	    civil_parse_rfc3339(since_s, strlen(since_s), &since))
 		bad = true;
 	if (bad) {
 		json_decref(o.arr);

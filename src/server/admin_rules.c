@@ -1,4 +1,4 @@
-/* detour server: the API rules (admin_int.h). Every change runs in one
+/* detour server: the API rules (admin_rules.h). Every change runs in one
  * SQLite transaction that ends by building the new API table; the answer
  * goes out only after the commit (synchronous=FULL) and the publication to
  * every worker (publish_served), so an acknowledged change is live
@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_int.h"
+#include "admin_http.h"
+#include "admin_rules.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
 

@@ -139,6 +139,12 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
 	conn_list_move(cs, c, LIST_ACTIVE);
 }
 
+/* The connection buffers are sized exactly, not with base/grow.h's
+ * BASE_GROW (which doubles and never shrinks; docs/internals/base.md, "Not
+ * using base"): a buffer grows at most once, to a known worst case (the
+ * input to `limit header-bytes` + 1, the output to DETOUR_RESPONSE_MAX),
+ * and a connection going back to the free list gives the growth back, so
+ * that a worker's idle connections cost IN_INITIAL + OUT_INITIAL each. */
 static void shrink(char **buf, uint32_t *cap, uint32_t want)
 {
 	char *p;
@@ -278,6 +284,7 @@ static void emit_error(struct conn *c, int status, const struct detour_request *
 	emit_error_head(c, status, req, req && req->method_id == DETOUR_M_HEAD);
 }
 
+/* Grows the output buffer to exactly want bytes (see shrink). */
 static bool grow_out(struct conn *c, uint32_t want)
 {
 	char *p;
@@ -538,7 +545,8 @@ static void conn_read(struct conn *c)
 		return;
 	}
 	if (c->in_len == c->in_cap) {
-		/* A head bigger than the first buffer: grow once to the limit. */
+		/* A head bigger than the first buffer: grow once, exactly to
+		 * the limit (see shrink). */
 		uint32_t want = (uint32_t)cs->limits.max_header_bytes + 1;
 		char *p = want > c->in_cap ? realloc(c->in, want) : NULL;
 		if (p == NULL) {

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/civil.h"
 #include "detour/config.h"
 #include "log.h"
 
@@ -41,18 +42,15 @@ void log_reopen(void)
 
 void log_msg(const char *level, const char *fmt, ...)
 {
-	char buf[2048];
+	char buf[2048], at[CIVIL_RFC3339_MAX];
 	struct timespec ts;
-	struct tm tm;
 	va_list ap;
 	int n, m;
 
+	/* The real clock (not DETOUR_NOW's), as an RFC 3339 UTC time. */
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(buf, sizeof(buf),
-	             "%04d-%02d-%02dT%02d:%02d:%02dZ detour[%d] %s: ", tm.tm_year + 1900,
-	             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid(),
-	             level);
+	civil_format_rfc3339((int64_t)ts.tv_sec, at);
+	n = snprintf(buf, sizeof(buf), "%s detour[%d] %s: ", at, (int)getpid(), level);
 	va_start(ap, fmt);
 	m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	va_end(ap);

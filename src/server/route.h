@@ -10,13 +10,16 @@
  *
  * Pure: no socket, no clock, no allocation; it reads the snapshots of one
  * loop iteration (publish.h) and nothing else, so it is unit-tested alone
- * (tests/unit/test_route.c). */
+ * (tests/unit/test_route.c). Inline: it runs once per request, and as a call
+ * it cost about 40 instructions of the ~1,850 a pipelined request takes
+ * (callgrind, bench/RESULTS.md). */
 #ifndef DETOUR_ROUTE_H
 #define DETOUR_ROUTE_H
 
 #include <stddef.h>
 
 #include "detour/table.h"
+#include "maint.h"
 #include "publish.h"
 
 enum route {
@@ -30,11 +33,27 @@ enum route {
  * ROUTE_MAINT, *extra and *extra_len get the header lines to add (the
  * Retry-After line, "" when none); they are left alone otherwise. The
  * client's address is q->peer (NULL: never allowed by address). */
-enum route route_match(const struct view *v, const struct detour_match_req *q,
-                       struct detour_match *m, const char **extra, size_t *extra_len);
+static inline enum route route_match(const struct view *v, const struct detour_match_req *q,
+                                     struct detour_match *m, const char **extra,
+                                     size_t *extra_len)
+{
+	if (v->maint && maint_match(v->maint, q, q->peer, m)) {
+		*extra = v->maint->extra;
+		*extra_len = v->maint->extra_len;
+		return ROUTE_MAINT;
+	}
+	if (v->api && v->api->table && detour_table_match(v->api->table, q, m))
+		return ROUTE_API;
+	if (v->file && v->file->table && detour_table_match(v->file->table, q, m))
+		return ROUTE_FILE;
+	return ROUTE_NONE;
+}
 
 /* The table whose counters a ROUTE_API or ROUTE_FILE answer counts against;
  * NULL for the others (maintenance is not counted per rule). */
-const struct served *route_served(const struct view *v, enum route r);
+static inline const struct served *route_served(const struct view *v, enum route r)
+{
+	return r == ROUTE_API ? v->api : r == ROUTE_FILE ? v->file : NULL;
+}
 
 #endif

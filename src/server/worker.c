@@ -107,10 +107,11 @@ static void clock_offset_init(void)
 {
 	const char *v = getenv("DETOUR_NOW");
 	int64_t t;
+	int rc = civil_now_override(v, &t);
 
-	if (v == NULL || *v == '\0')
+	if (rc == 0)
 		return;
-	if (civil_parse_time(v, strlen(v), &t) != 0) {
+	if (rc < 0) {
 		log_err("DETOUR_NOW=%s is not an RFC 3339 time: ignored, the real clock is used",
 		        v);
 		return;
@@ -134,6 +135,11 @@ static void refresh_clock(struct worker *w)
 		struct tm tm;
 		w->cs.now_sec = real.tv_sec;
 		civil_http_date(w->cs.now_sec, w->cs.date);
+		/* The access log's time is the Common Log Format's (as
+		 * Apache and nginx write it), not RFC 3339, so not
+		 * base/civil.h's: its one writer is here, once a second,
+		 * off the request path (gmtime_r's lock does not matter).
+		 * detour never calls setlocale: %b is the C locale's. */
 		gmtime_r(&w->cs.now_sec, &tm);
 		strftime(w->cs.log_time, sizeof(w->cs.log_time), "%d/%b/%Y:%H:%M:%S +0000", &tm);
 	}

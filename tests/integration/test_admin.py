@@ -455,6 +455,17 @@ def test_ctl(admin):
     assert p.returncode == 2 and "Couldn't connect" in p.stderr
 
 
+def test_ctl_query_too_long():
+    # Refused before anything is sent: a query cut to fit would ask for
+    # something else (and the old cut wrote past its buffer).
+    ctl = [BIN, "ctl", "--admin", "127.0.0.1:1"]
+    for args in (["rules", "list", "--grep", "a" * 2000, "--limit", "5"],
+                 ["rules", "delete", "\u00e9" * 600],
+                 ["stats", "--top", "1" * 700]):
+        p = subprocess.run(ctl + args, capture_output=True, text=True)
+        assert (p.returncode, p.stderr) == (2, "detour ctl: the request path is too long\n")
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
 def test_user_drop(tmp_path):
     import pwd

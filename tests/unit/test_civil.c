@@ -199,12 +199,34 @@ static void test_http_date_shape(void **state)
 	assert_false(civil_is_http_date("Sun Nov  6 08:49:37 1994", 24));       /* asctime */
 }
 
+static void test_now_override(void **state)
+{
+	int64_t t = 42;
+
+	assert_int_equal(civil_now_override(NULL, &t), 0);
+	assert_int_equal(civil_now_override("", &t), 0);
+	assert_int_equal(t, 42);
+	assert_int_equal(civil_now_override("2026-11-01T09:00:00Z", &t), 1);
+	assert_int_equal(t, 1793523600);
+	assert_int_equal(civil_now_override("2026-11-01T10:00:00+01:00", &t), 1);
+	assert_int_equal(t, 1793523600);
+	assert_int_equal(civil_now_override("2026-11-01", &t), 1); /* 00:00 UTC */
+	assert_int_equal(t, 1793491200);
+	t = 42;
+	assert_int_equal(civil_now_override("tomorrow", &t), -1);
+	assert_int_equal(civil_now_override("2026-02-29", &t), -1);
+	assert_int_equal(civil_now_override("2026-11-01 09:00:00Z", &t), -1);
+	assert_int_equal(civil_now_override("1969-12-31T23:59:59Z", &t), -1);
+	assert_int_equal(t, 42);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_days),   cmocka_unit_test(test_rfc3339),
-	        cmocka_unit_test(test_date),   cmocka_unit_test(test_utc),
-	        cmocka_unit_test(test_format), cmocka_unit_test(test_http_date_shape),
+	        cmocka_unit_test(test_days),         cmocka_unit_test(test_rfc3339),
+	        cmocka_unit_test(test_date),         cmocka_unit_test(test_utc),
+	        cmocka_unit_test(test_format),       cmocka_unit_test(test_http_date_shape),
+	        cmocka_unit_test(test_now_override),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for src/server/route.c: the maintenance -> API rules -> file
+/* Unit tests for src/server/route.h: the maintenance -> API rules -> file
  * rules cascade, driven with hand-made snapshots (no sockets, no threads). */
 #include <arpa/inet.h>
 #include <netinet/in.h>

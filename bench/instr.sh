@@ -1,0 +1,86 @@
+#!/bin/bash
+# bench/instr.sh: user-space instructions per request, counted by callgrind (valgrind), for one
+# detour binary or two side by side. Unlike CPU time under wrk, the count does not move with the
+# machine's load, so it shows a change of a few percent on the request path that a load run
+# cannot tell from noise. It counts only what detour executes in user space: the system calls
+# (read, write, epoll_wait), which are most of a keep-alive request's cost, are not in it.
+#
+#   bench/instr.sh                          build/detour
+#   BEFORE_BIN=/tmp/old/detour bench/instr.sh    both, with the ratio
+#
+# Each binary serves `/old /new 307` (stats off, no access log, one worker) under callgrind;
+# after a warm-up, N requests (default 32000) are sent pipelined DEPTH (16) deep on one
+# connection from a Python client, between a zero and a dump of the counters.
+# Environment: N, DEPTH, DETOUR_BIN (build/detour), BEFORE_BIN, STATS (off), PORT_LO/PORT_HI
+# (18100/18109), OUT (bench/out).
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+set -u
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
+
+N=${N:-32000}
+DEPTH=${DEPTH:-16}
+STATS=${STATS:-off}
+PORT_LO=${PORT_LO:-18100}
+PORT_HI=${PORT_HI:-18109}
+DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
+BEFORE_BIN=${BEFORE_BIN:-}
+OUT=${OUT:-$BENCH/out}
+RUN=$OUT/instr
+
+command -v valgrind >/dev/null || die "valgrind is missing (apt-get install valgrind)"
+[ -x "$DETOUR_BIN" ] || die "no $DETOUR_BIN: run make first"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$RUN"
+rm -rf "${RUN:?}"/*
+printf '/old /new 307\n' >"$RUN/one.rules"
+
+# The client: N requests, DEPTH at a time, each batch read whole before the next is sent.
+cat >"$RUN/client.py" <<'EOF'
+import socket, sys
+port, n, depth = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+batch = b"GET /old HTTP/1.1\r\nHost: bench\r\n\r\n" * depth
+s = socket.create_connection(("127.0.0.1", port))
+for _ in range(n // depth):
+    s.sendall(batch)
+    got = b""
+    while got.count(b"HTTP/1.1 307") < depth:
+        data = s.recv(65536)
+        if not data:
+            sys.exit("server closed the connection")
+        got += data
+s.close()
+EOF
+
+# count NAME BIN: prints the instructions per request of BIN.
+count() {
+	local name=$1 bin=$2 pid conf=$RUN/$1.conf out=$RUN/callgrind.$1
+	pick_port
+	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats %s\nstate-dir %s\n' \
+		"$PORT" "$RUN/one.rules" "$STATS" "$RUN/var-$name" >"$conf"
+	valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" serve -c "$conf" \
+		>"$RUN/$name.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	wait_answer "$pid" "$PORT" /old 60 "$(now_us)" >/dev/null || die "$name did not start"
+	/usr/bin/python3 "$RUN/client.py" "$PORT" $((DEPTH * 100)) "$DEPTH" || die "$name: client failed"
+	callgrind_control -z "$pid" >/dev/null 2>&1 || die "callgrind_control failed"
+	/usr/bin/python3 "$RUN/client.py" "$PORT" "$N" "$DEPTH" || die "$name: client failed"
+	callgrind_control -d "$pid" >/dev/null 2>&1 || die "callgrind_control failed"
+	stop_pid "$pid"
+	awk -v n="$N" '/^summary:/ { printf "%.1f\n", $2 / n; exit }' "$out.1"
+}
+
+after=$(count detour "$DETOUR_BIN")
+printf 'detour  %s instructions/request (%s)\n' "$after" "$DETOUR_BIN"
+if [ -n "$BEFORE_BIN" ]; then
+	before=$(count before "$BEFORE_BIN")
+	printf 'before  %s instructions/request (%s)\n' "$before" "$BEFORE_BIN"
+	awk -v a="$after" -v b="$before" 'BEGIN { printf "detour/before %.3fx\n", a / b }'
+fi

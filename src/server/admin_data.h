@@ -1,0 +1,114 @@
+/* detour server: the data the files of the admin thread share (not for
+ * other modules: they use admin.h). Everything here runs on the admin
+ * thread, except the tokens (tok_lock) and the maintenance recorder. Each
+ * file's functions are declared in its own header:
+ *
+ *   admin.c        the thread, the listener, connections, routing (admin.h)
+ *   admin_auth.c   tokens and the bearer check (admin_auth.h)
+ *   admin_http.c   reading query strings and bodies, writing responses (admin_http.h)
+ *   admin_rules.c  the API table: build, publish, expiry; GET/POST/DELETE /rules
+ *                  (admin_rules.h)
+ *   admin_maint.c  GET/POST /maintenance and its row in the state (admin_maint.h)
+ *   admin_ops.c    /reload, /stats, /audit, /metrics, /healthz (admin_ops.h)
+ *
+ * It is not admin.c's private admin_int.h: admin.c includes the headers of
+ * the files above, which include this one, so this one includes nothing of
+ * admin.c (struct admin_hooks is in admin_hooks.h). See
+ * docs/internals/admin.md. */
+#ifndef DETOUR_ADMIN_DATA_H
+#define DETOUR_ADMIN_DATA_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "admin_hooks.h"
+#include "core.h"
+#include "detour/http1.h"
+#include "log.h"
+#include "loop.h"
+#include "maint.h"
+#include "publish.h"
+#include "state.h"
+
+#define ADMIN_BODY_MAX  (1024 * 1024) /* bodies over 1 MiB: 413 */
+#define ADMIN_HEAD_MAX  32768
+#define ADMIN_CONNS_MAX 64
+#define ADMIN_IDLE_MS   30000
+#define TOKEN_MAX       256 /* bytes compared, always all of them */
+#define TOKENS_MAX      32
+#define TOPK_MERGED     256
+
+struct token {
+	char name[64];
+	unsigned char secret[TOKEN_MAX]; /* zero-padded */
+	size_t len;
+};
+
+/* One admin connection: whole requests are read into in, whole responses
+ * queued in out (both owned, malloc'd). */
+struct aconn {
+	struct loop_source src;
+	struct admin *a;
+	struct aconn *prev, *next;
+	uint64_t deadline_ms;
+	char *in;
+	size_t in_len, in_cap;
+	char *out; /* grown with BASE_GROW, freed when written out */
+	size_t out_len, out_off, out_cap;
+	bool close_after, want_write;
+};
+
+struct admin {
+	struct server *srv;
+	struct admin_hooks hooks; /* what it calls above itself (server.c) */
+	pthread_t thread;
+	bool started;
+	struct loop *loop;
+	struct loop_source listener; /* fd -1: no admin listener */
+	struct loop_source wake;
+	atomic_bool stop;
+	struct aconn conns; /* sentinel */
+	unsigned nconns;
+
+	pthread_mutex_t tok_lock;
+	bool auth; /* a token file is configured */
+	struct token tokens[TOKENS_MAX];
+	unsigned ntokens;
+
+	struct api_rule *rules; /* owned: the API rules of srv->pub.api, precedence order */
+	size_t nrules;
+	struct maint_state maint; /* the maintenance row as last stored */
+	int64_t next_expiry;      /* Unix seconds, 0 = none */
+	uint64_t next_flush_ms;
+	struct detour_request req;
+};
+
+/* One request being answered; every pointer is borrowed for the call. */
+struct ctx {
+	struct admin *a;
+	struct aconn *c;
+	const struct detour_request *r;
+	const char *body;
+	size_t body_len;
+	const char *who; /* the token's name, or "local" */
+};
+
+static inline uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static inline int64_t now_sec(void)
+{
+	return (int64_t)time(NULL);
+}
+
+#endif

@@ -1,0 +1,45 @@
+/* detour server: the admin API's HTTP and JSON plumbing: responses queued on a
+ * connection, query strings, JSON bodies, times.
+ * Runs on the admin thread (admin_data.h); see docs/internals/admin.md. */
+#ifndef DETOUR_ADMIN_HTTP_H
+#define DETOUR_ADMIN_HTTP_H
+
+#include "admin_data.h"
+
+/* Queues a whole response on c (body copied; extra: header lines, each
+ * ending in CRLF, or NULL). Out of memory closes c after what is queued. */
+void admin_reply(struct aconn *c, int status, const char *ctype, const char *body, size_t len,
+                 const char *extra);
+
+/* Queues j (taken over; NULL: an empty body) as the JSON body. */
+void admin_reply_json(struct aconn *c, int status, json_t *j, const char *extra);
+
+/* Queues {"error": msg} (with WWW-Authenticate for a 401). */
+void admin_reply_error(struct aconn *c, int status, const char *msg);
+
+/* Percent-decodes src[0..len) into dst (cap >= len + 1); '+' is a space
+ * when plus. Returns false on a bad escape or a NUL. */
+bool admin_pct_decode(const char *src, size_t len, char *dst, bool plus);
+
+/* Finds key in r's query string and decodes its value into buf (cap
+ * bytes). Returns buf, or NULL when absent or undecodable. */
+const char *admin_query_get(const struct detour_request *r, const char *key, char *buf, size_t cap);
+
+/* The integer value of key in lo..hi, def when absent; *bad set when
+ * present but not such an integer. */
+int64_t admin_query_int(const struct detour_request *r, const char *key, int64_t def, int64_t lo,
+                        int64_t hi, bool *bad);
+
+/* Parses the body as a JSON object whose keys are all in allowed (a NULL
+ * terminated list). Returns it (the caller owns it), or NULL after
+ * answering 400. */
+json_t *admin_body_object(struct ctx *x, const char *const *allowed);
+
+/* "ttl" (a duration) or "until" (RFC 3339) of j into an absolute expiry; 0
+ * when neither. Returns 0, or -1 after answering 400. */
+int admin_expiry_of(struct ctx *x, json_t *j, int64_t now, int64_t *expires);
+
+/* t as an RFC 3339 string (new reference), or JSON null when t <= 0. */
+json_t *admin_json_time(int64_t t);
+
+#endif

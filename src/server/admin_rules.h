@@ -1,0 +1,34 @@
+/* detour server: the API rules: the API table's build, publication and expiry;
+ * GET/POST/DELETE /rules.
+ * Runs on the admin thread (admin_data.h); see docs/internals/admin.md. */
+#ifndef DETOUR_ADMIN_RULES_H
+#define DETOUR_ADMIN_RULES_H
+
+#include "admin_data.h"
+
+/* Builds the API table from rules (those not expired at now) and m. Returns
+ * it (the caller owns it), or NULL with err. *next gets the earliest future
+ * expiry of a rule or of m (0 = none). */
+struct served *admin_build_api(struct server *srv, const struct api_rule *rules, size_t n,
+                               const struct maint_state *m, int64_t now, int64_t *next, char *err,
+                               size_t cap);
+
+#define ADMIN_BUILD_FAILED (-2)
+
+/* Inside a transaction of the state: reads the stored rules back, builds
+ * the API table with m, commits and publishes it (m is copied into
+ * a->maint). Returns 0; ADMIN_BUILD_FAILED when the table does not build;
+ * -1 on a state error. On failure err is set and the transaction is over
+ * (rolled back, or its commit failed). */
+int admin_api_commit(struct admin *a, const struct maint_state *m, int64_t now, char *err,
+                     size_t cap);
+
+/* Deletes the rules and the API maintenance whose time ran out (audited)
+ * and publishes the table without them. */
+void admin_expire(struct admin *a);
+
+void admin_get_rules(struct ctx *x);
+void admin_post_rules(struct ctx *x);
+void admin_delete_rule(struct ctx *x, const char *id);
+
+#endif
