@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "base/ascii.h"
 #include "base/civil.h"
 #include "cli.h"
 #include "cli_opts.h"
@@ -310,8 +309,8 @@ static int parse_target(const char *reqarg, struct target *tg)
 		        tg->url);
 		return 2;
 	}
-	tg->https = u->scheme.p && ascii_eq_ci(u->scheme.p, u->scheme.len, "https");
-	if (u->scheme.p && !tg->https && !ascii_eq_ci(u->scheme.p, u->scheme.len, "http")) {
+	tg->https = false;
+	if (u->scheme.p && !detour_url_scheme_is_http(u->scheme.p, u->scheme.len, &tg->https)) {
 		fprintf(stderr, "detour explain: only http and https URLs are served\n");
 		return 2;
 	}
