@@ -8,11 +8,14 @@
 #   bench/instr.sh                          build/detour
 #   BEFORE_BIN=/tmp/old/detour bench/instr.sh    both, with the ratio
 #
-# Each binary serves `/old /new 307` (stats off, no access log, one worker) under callgrind;
-# after a warm-up, N requests (default 32000) are sent pipelined DEPTH (16) deep on one
-# connection from a Python client, between a zero and a dump of the counters.
-# Environment: N, DEPTH, DETOUR_BIN (build/detour), BEFORE_BIN, STATS (off), PORT_LO/PORT_HI
-# (18100/18109), OUT (bench/out).
+# SCENARIO a (the default): each binary serves `/old /new 307` (stats off, no access log, one
+# worker) under callgrind; after a warm-up, N requests (default 32000) are sent pipelined DEPTH
+# (16) deep on one connection from a Python client, between a zero and a dump of the counters.
+# SCENARIO b: the NRULES exact rules of run.sh's scenario b (bench/gen_rules.py), requested at
+# random (the same seeded sequence for both binaries); loading them under callgrind takes a
+# minute or two.
+# Environment: SCENARIO, N, DEPTH, NRULES (1000000), DETOUR_BIN (build/detour), BEFORE_BIN,
+# STATS (off), PORT_LO/PORT_HI (18100/18109), OUT (bench/out).
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -23,7 +26,9 @@ ROOT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
 . "$BENCH/lib.sh"
 
+SCENARIO=${SCENARIO:-a}
 N=${N:-32000}
+NRULES=${NRULES:-1000000}
 DEPTH=${DEPTH:-16}
 STATS=${STATS:-off}
 PORT_LO=${PORT_LO:-18100}
@@ -39,18 +44,35 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$RUN"
 rm -rf "${RUN:?}"/*
-printf '/old /new 307\n' >"$RUN/one.rules"
+case $SCENARIO in
+a)
+	RULES=$RUN/one.rules PROBE=/old
+	printf '/old /new 307\n' >"$RULES"
+	;;
+b)
+	RULES=$OUT/rules-$NRULES.rules PROBE=/r/0
+	if [ ! -s "$RULES" ]; then
+		/usr/bin/python3 "$BENCH/gen_rules.py" "$NRULES" "$RULES" "$RULES.map" ||
+			die "gen_rules.py failed"
+	fi
+	;;
+*) die "SCENARIO is a or b" ;;
+esac
 
 # The client: N requests, DEPTH at a time, each batch read whole before the next is sent.
 cat >"$RUN/client.py" <<'EOF'
-import socket, sys
-port, n, depth = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-batch = b"GET /old HTTP/1.1\r\nHost: bench\r\n\r\n" * depth
+import random, socket, sys
+port, n, depth, nrules = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rng = random.Random(1)
+def path():
+    return "/old" if nrules == 0 else "/r/%d" % rng.randrange(nrules)
+status = b"HTTP/1.1 307" if nrules == 0 else b"HTTP/1.1 301"
 s = socket.create_connection(("127.0.0.1", port))
 for _ in range(n // depth):
-    s.sendall(batch)
+    batch = "".join("GET %s HTTP/1.1\r\nHost: bench\r\n\r\n" % path() for _ in range(depth))
+    s.sendall(batch.encode())
     got = b""
-    while got.count(b"HTTP/1.1 307") < depth:
+    while got.count(status) < depth:
         data = s.recv(65536)
         if not data:
             sys.exit("server closed the connection")
@@ -63,22 +85,24 @@ count() {
 	local name=$1 bin=$2 pid conf=$RUN/$1.conf out=$RUN/callgrind.$1
 	pick_port
 	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats %s\nstate-dir %s\n' \
-		"$PORT" "$RUN/one.rules" "$STATS" "$RUN/var-$name" >"$conf"
+		"$PORT" "$RULES" "$STATS" "$RUN/var-$name" >"$conf"
 	valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" serve -c "$conf" \
 		>"$RUN/$name.log" 2>&1 &
 	pid=$!
 	track "$pid"
-	wait_answer "$pid" "$PORT" /old 60 "$(now_us)" >/dev/null || die "$name did not start"
-	/usr/bin/python3 "$RUN/client.py" "$PORT" $((DEPTH * 100)) "$DEPTH" || die "$name: client failed"
+	wait_answer "$pid" "$PORT" "$PROBE" 600 "$(now_us)" >/dev/null || die "$name did not start"
+	/usr/bin/python3 "$RUN/client.py" "$PORT" $((DEPTH * 100)) "$DEPTH" "$NR" || die "$name: client failed"
 	callgrind_control -z "$pid" >/dev/null 2>&1 || die "callgrind_control failed"
-	/usr/bin/python3 "$RUN/client.py" "$PORT" "$N" "$DEPTH" || die "$name: client failed"
+	/usr/bin/python3 "$RUN/client.py" "$PORT" "$N" "$DEPTH" "$NR" || die "$name: client failed"
 	callgrind_control -d "$pid" >/dev/null 2>&1 || die "callgrind_control failed"
 	stop_pid "$pid"
 	awk -v n="$N" '/^summary:/ { printf "%.1f\n", $2 / n; exit }' "$out.1"
 }
 
+NR=0
+[ "$SCENARIO" = b ] && NR=$NRULES
 after=$(count detour "$DETOUR_BIN")
-printf 'detour  %s instructions/request (%s)\n' "$after" "$DETOUR_BIN"
+printf 'scenario %s\ndetour  %s instructions/request (%s)\n' "$SCENARIO" "$after" "$DETOUR_BIN"
 if [ -n "$BEFORE_BIN" ]; then
 	before=$(count before "$BEFORE_BIN")
 	printf 'before  %s instructions/request (%s)\n' "$before" "$BEFORE_BIN"
