@@ -30,6 +30,7 @@ static inline struct detour_table *build(const char *text)
 	if (detour_ruleset_load_buf(rs, "t.rules", text, strlen(text), &d) != DETOUR_OK)
 		fail_msg("load: %s", detour_diag_format(&d, msg, sizeof(msg)));
 	assert_int_equal(detour_table_build(rs, &t, &d), DETOUR_OK);
+	assert_non_null(t);
 	return t;
 }
 

@@ -4,25 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules_test.h"
 #include "unit.h"
 
 #include "detour/lint.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
 
-static struct detour_table *build(const char *text)
-{
-	struct detour_ruleset *rs = detour_ruleset_new();
-	struct detour_table *t = NULL;
-	struct detour_diag d;
-	char msg[512];
-
-	assert_non_null(rs);
-	if (detour_ruleset_load_buf(rs, "t.rules", text, strlen(text), &d) != DETOUR_OK)
-		fail_msg("load: %s", detour_diag_format(&d, msg, sizeof(msg)));
-	assert_int_equal(detour_table_build(rs, &t, &d), DETOUR_OK);
-	return t;
-}
 
 /* "LINE code: message\n" for every finding. */
 static char *render(const struct detour_lint_result *res)

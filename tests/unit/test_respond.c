@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rules_test.h"
 #include "unit.h"
 
 #include "base/civil.h"
@@ -14,19 +15,6 @@
 #define NOW  784111777 /* Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110's example) */
 #define DATE "Sun, 06 Nov 1994 08:49:37 GMT"
 
-static struct detour_table *build(const char *text)
-{
-	struct detour_ruleset *rs = detour_ruleset_new();
-	struct detour_table *t = NULL;
-	struct detour_diag d;
-	char msg[512];
-
-	assert_non_null(rs);
-	if (detour_ruleset_load_buf(rs, "t.rules", text, strlen(text), &d) != DETOUR_OK)
-		fail_msg("load: %s", detour_diag_format(&d, msg, sizeof(msg)));
-	assert_int_equal(detour_table_build(rs, &t, &d), DETOUR_OK);
-	return t;
-}
 
 static void req(struct detour_match_req *q, const char *path, const char *query)
 {

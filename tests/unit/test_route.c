@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules_test.h"
 #include "unit.h"
 
 #include "detour/config.h"
@@ -17,15 +18,8 @@
 
 static struct served *served_of(const char *text, enum served_origin origin)
 {
-	struct detour_ruleset *rs = detour_ruleset_new();
-	struct detour_table *t = NULL;
-	struct detour_diag d;
-	char msg[512];
+	struct detour_table *t = build(text);
 
-	assert_non_null(rs);
-	if (detour_ruleset_load_buf(rs, "t.rules", text, strlen(text), &d) != DETOUR_OK)
-		fail_msg("load: %s", detour_diag_format(&d, msg, sizeof(msg)));
-	assert_int_equal(detour_table_build(rs, &t, &d), DETOUR_OK);
 	struct served *s = served_new(t, origin, 1, false);
 	assert_non_null(s);
 	return s;

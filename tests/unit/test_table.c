@@ -3,25 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules_test.h"
 #include "unit.h"
 
 #include "detour/rulefile.h"
 #include "detour/table.h"
 
-static struct detour_table *build(const char *text)
-{
-	struct detour_ruleset *rs = detour_ruleset_new();
-	struct detour_table *t = NULL;
-	struct detour_diag d;
-	char msg[512];
-
-	assert_non_null(rs);
-	if (detour_ruleset_load_buf(rs, "t.rules", text, strlen(text), &d) != DETOUR_OK)
-		fail_msg("load: %s", detour_diag_format(&d, msg, sizeof(msg)));
-	assert_int_equal(detour_table_build(rs, &t, &d), DETOUR_OK);
-	assert_non_null(t);
-	return t;
-}
 
 /* The line of the rule matching (host, https, path), 0 for none; m filled. */
 static unsigned match(const struct detour_table *t, const char *host, bool https, const char *path,
