@@ -8,8 +8,8 @@
 
 #include "accesslog.h"
 #include "base/buf.h"
-#include "log.h"
 #include "detour/rulefile.h"
+#include "log.h"
 
 #define ALOG_CAP      (128 * 1024)
 #define ALOG_LINE_MAX (32 * 1024) /* a line never needs more; flush before if less is left */

@@ -34,8 +34,7 @@ enum route {
  * Retry-After line, "" when none); they are left alone otherwise. The
  * client's address is q->peer (NULL: never allowed by address). */
 static inline enum route route_match(const struct view *v, const struct detour_match_req *q,
-                                     struct detour_match *m, const char **extra,
-                                     size_t *extra_len)
+                                     struct detour_match *m, const char **extra, size_t *extra_len)
 {
 	if (v->maint && maint_match(v->maint, q, q->peer, m)) {
 		*extra = v->maint->extra;

@@ -11,7 +11,6 @@
 #include "detour/rulefile.h"
 #include "detour/table.h"
 
-
 /* "LINE code: message\n" for every finding. */
 static char *render(const struct detour_lint_result *res)
 {

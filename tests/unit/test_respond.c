@@ -15,7 +15,6 @@
 #define NOW  784111777 /* Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110's example) */
 #define DATE "Sun, 06 Nov 1994 08:49:37 GMT"
 
-
 static void req(struct detour_match_req *q, const char *path, const char *query)
 {
 	memset(q, 0, sizeof(*q));

@@ -9,7 +9,6 @@
 #include "detour/rulefile.h"
 #include "detour/table.h"
 
-
 /* The line of the rule matching (host, https, path), 0 for none; m filled. */
 static unsigned match(const struct detour_table *t, const char *host, bool https, const char *path,
                       struct detour_match *m)
