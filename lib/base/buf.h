@@ -48,18 +48,17 @@ static inline void bbuf_init(struct bbuf *b, size_t max)
 	*b = (struct bbuf){bbuf_empty_, 0, 0, max, false};
 }
 
-/* The slow path of bbuf_put in growing mode: grows, or sets over. Cold: in
- * fixed mode a write that does not fit only sets over, inline. */
+/* The slow path of bbuf_put and bbuf_putc, both modes: grows (growing mode)
+ * or sets over. Out of line and cold, so that the inline fast path is one
+ * test and a copy: in fixed mode (the request path) a write that does not
+ * fit is rare. */
 void bbuf_put_slow(struct bbuf *b, const void *s, size_t n) __attribute__((cold));
 
 /* Appends s[0..n); s is not NULL, even when n is 0 (it goes to memcpy). */
 static inline void bbuf_put(struct bbuf *b, const void *s, size_t n)
 {
 	if (b->over || b->cap - b->len < n) {
-		if (b->max)
-			bbuf_put_slow(b, s, n);
-		else
-			b->over = true;
+		bbuf_put_slow(b, s, n);
 		return;
 	}
 	memcpy(b->p + b->len, s, n);
@@ -70,10 +69,7 @@ static inline void bbuf_put(struct bbuf *b, const void *s, size_t n)
 static inline void bbuf_putc(struct bbuf *b, char c)
 {
 	if (b->over || b->len == b->cap) {
-		if (b->max)
-			bbuf_put_slow(b, &c, 1);
-		else
-			b->over = true;
+		bbuf_put_slow(b, &c, 1);
 		return;
 	}
 	b->p[b->len++] = c;
