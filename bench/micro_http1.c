@@ -2,8 +2,8 @@
  * browser GET (300 bytes, 6 fields), 10 million parses, reported as
  * the mean over all of them and the best of 100 slices of 100000 (the best
  * slice is the least disturbed by other load on a shared machine).
- *   gcc -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude bench/micro_http1.c lib/http1.c \
- *       lib/common.c -o build/micro_http1 && build/micro_http1 */
+ *   make && cc -std=gnu11 -D_GNU_SOURCE -O2 -Iinclude -Ilib bench/micro_http1.c \
+ *       build/libdetour.a -o build/micro_http1 && build/micro_http1 */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

@@ -2,8 +2,8 @@
  * of a match (and of a whole response) for exact, splat and pattern rules,
  * and 20000 pattern rules that share their first segment.
  *
- *   cc -std=gnu11 -D_GNU_SOURCE -O2 -Iinclude bench/micro_table.c lib/rulefile.c \
- *      lib/table.c lib/respond.c lib/arena.c lib/url.c lib/common.c -o build/micro_table
+ *   make && cc -std=gnu11 -D_GNU_SOURCE -O2 -Iinclude -Ilib bench/micro_table.c build/libdetour.a \
+ *      $(pkg-config --libs libpcre2-8) -lm -o build/micro_table
  *   build/micro_table [N]        N exact rules (default 1000000)
  *
  * The rules file is written to $TMPDIR (streamed, so the generator does not
@@ -17,6 +17,7 @@
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
+#include "detour/table_match.h"
 
 static double now_s(void)
 {

@@ -1,7 +1,8 @@
 /* Micro benchmark for lib/url.c: ns per call of detour_url_normalize_path()
  * and detour_url_encode() on typical request paths, best of 40 runs of
  * 100000 calls (the best run is the least disturbed by other load).
- *   gcc -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude bench/micro_url.c lib/url.c -o build/micro_url */
+ *   make && cc -std=gnu11 -D_GNU_SOURCE -O2 -Iinclude -Ilib bench/micro_url.c build/libdetour.a \
+ *      -o build/micro_url */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

@@ -24,6 +24,7 @@
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
+#include "detour/table_match.h"
 #include "detour/url.h"
 
 #define NOW 1700000000 /* the clock of every match and response */

@@ -6,6 +6,7 @@
 
 #include "hash.h"
 
+#include "detour/table_match.h"
 #include "lint_rules_int.h"
 #include "lint_shadow.h"
 

@@ -7,6 +7,8 @@
 #include "detour/respond.h"
 #include "detour/url.h"
 
+#include "detour/table_explain.h"
+#include "detour/table_match.h"
 #include "lint_rules_int.h"
 #include "lint_walk.h"
 

@@ -10,6 +10,7 @@
 #include "base/civil.h"
 #include "cond.h"
 #include "detour/table.h"
+#include "detour/table_explain.h"
 #include "regex.h"
 #include "table_ext.h"
 #include "table_int.h"

@@ -234,11 +234,3 @@ bool detour_tbl_applies_ext(struct search *s, const struct detour_rule *r)
 	}
 	return true;
 }
-
-void detour_table_fill_match(const struct detour_table *t, const struct detour_match_req *q,
-                             const struct detour_rule *r, struct detour_match *m)
-{
-	detour_tbl_fill_match(t, r, q->path, q->path_len, m);
-	if (r->flags & DETOUR_RULE_EXT)
-		m->ext = &t->exts[ext_find(t, r->index)];
-}

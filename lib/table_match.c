@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detour/table.h"
+#include "detour/table_match.h"
 #include "hash.h"
 #include "regex.h"
 #include "table_ext.h"
@@ -303,4 +304,12 @@ bool detour_table_match(const struct detour_table *t, const struct detour_match_
 			atomic_fetch_add_explicit(&t->xlive[xi].hits, 1, memory_order_relaxed);
 	}
 	return true;
+}
+
+void detour_table_fill_match(const struct detour_table *t, const struct detour_match_req *q,
+                             const struct detour_rule *r, struct detour_match *m)
+{
+	detour_tbl_fill_match(t, r, q->path, q->path_len, m);
+	if (r->flags & DETOUR_RULE_EXT)
+		m->ext = &t->exts[ext_find(t, r->index)];
 }

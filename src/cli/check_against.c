@@ -16,6 +16,7 @@
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
 #include "detour/table.h"
+#include "detour/table_match.h"
 #include "detour/url.h"
 
 /* The example path of rule r into out. */

@@ -20,6 +20,8 @@
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
 #include "detour/table.h"
+#include "detour/table_explain.h"
+#include "detour/table_match.h"
 #include "detour/url.h"
 
 static const struct cli_opt optab[] = {

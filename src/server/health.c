@@ -24,6 +24,7 @@
 
 #include "base/grow.h"
 #include "detour/rulefile.h"
+#include "detour/table_explain.h"
 #include "health.h"
 #include "log.h"
 #include "publish.h"

@@ -26,6 +26,7 @@
 
 #include "detour/config.h"
 #include "detour/table.h"
+#include "detour/table_match.h"
 
 struct publish;
 struct maint_ctl;

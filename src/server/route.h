@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "detour/table.h"
+#include "detour/table_match.h"
 #include "maint.h"
 #include "publish.h"
 

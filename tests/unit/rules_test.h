@@ -18,6 +18,7 @@
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
+#include "detour/table_match.h"
 
 static inline struct detour_table *build(const char *text)
 {

@@ -1,6 +1,7 @@
 /* Unit tests for lib/cond.c: conditions (method=, if-header=, if-cookie=,
  * if-query=, if-ip=, if-lang=) as the table evaluates them, and their
  * errors. */
+#include "detour/table_match.h"
 #include "rules_test.h"
 
 /* ------------------------------------------------------------- conditions */

@@ -11,6 +11,7 @@
 #include "detour/respond.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
+#include "detour/table_match.h"
 
 #define NOW  784111777 /* Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110's example) */
 #define DATE "Sun, 06 Nov 1994 08:49:37 GMT"

@@ -1,6 +1,7 @@
 /* Unit tests for lib/respond.c with rule extensions: the Vary and
  * Cache-Control headers conditions call for, status html, and cookies of
  * sticky groups, and the status words (permanent, temporary). */
+#include "detour/table_match.h"
 #include "rules_test.h"
 
 /* --------------------------------------------------------------- responses */

@@ -13,6 +13,7 @@
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
 #include "detour/table.h"
+#include "detour/table_match.h"
 
 /* Loads text as "r.rules"; returns the ruleset (caller frees) and fills *e,
  * and the formatted diag into msg. */

@@ -8,6 +8,8 @@
 
 #include "detour/rulefile.h"
 #include "detour/table.h"
+#include "detour/table_explain.h"
+#include "detour/table_match.h"
 
 /* The line of the rule matching (host, https, path), 0 for none; m filled. */
 static unsigned match(const struct detour_table *t, const char *host, bool https, const char *path,

@@ -1,6 +1,8 @@
 /* Unit tests for lib/table_ext.c and lib/table_explain.c: weighted groups
  * and their choice, health-checked targets, group errors, the open-redirect
  * guard at match time, and explain. */
+#include "detour/table_explain.h"
+#include "detour/table_match.h"
 #include "rules_test.h"
 
 /* --------------------------------------------------------- weighted groups */

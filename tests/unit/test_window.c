@@ -1,6 +1,7 @@
 /* Unit tests for lib/window.c: RFC 3339 times, time windows (from=, until=,
  * days=, hours=, tz=), the cut of cache lifetimes to a window's end, and
  * their errors. */
+#include "detour/table_match.h"
 #include "rules_test.h"
 
 /* ---------------------------------------------------------------- windows */
