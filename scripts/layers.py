@@ -1,16 +1,21 @@
 #!/usr/bin/python3
-"""The layering check: reads the #include "..." lines of detour's C sources and fails, naming
-the files, when the layers of docs/internals/README.md are broken:
+"""The layering check: reads the #include "..." lines and the function declarations and
+definitions of detour's C sources and fails, naming the files, when the layers of
+docs/internals/README.md are broken:
 
   - an include cycle between modules. A module is a .c file with its header and its private
     _int.h: lib/table.c, include/detour/table.h and lib/table_int.h are one module, "lib/table";
-    lib/table_match.c (no header of its own) is a module of its own that includes table_int.h.
+    lib/table_match.c, with include/detour/table_match.h, is a module of its own that includes
+    table_int.h.
   - a file under lib/ or include/ that includes a header from src/;
   - a file under lib/base/ that includes anything of lib/ outside lib/base/ (base is the bottom);
-  - a file under src/cli/ that includes a header from src/server/.
+  - a file under src/cli/ that includes a header from src/server/;
+  - a header that declares a function defined in another module's .c file (a header declares
+    only its own file's functions), but for src/cli/cli.h, which declares every subcommand's
+    cmd_* for main.c's dispatch table.
 
 Like curl's checksrc, it is a habit run by `make test`, not a design tool: it sees only
-includes, not calls. Usage: scripts/layers.py [ROOT]  (exit 0 clean, 1 with findings).
+includes and declarations, not calls. Usage: scripts/layers.py [ROOT]  (exit 0 clean, 1 with findings).
 """
 import os
 import re
@@ -18,6 +23,13 @@ import sys
 
 SOURCE_DIRS = ["include/detour", "lib", "lib/base", "src/server", "src/cli"]
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+# A function defined at file scope: a non-static signature ending a line, "{" on the next.
+DEF_RE = re.compile(r'^(?!static)[A-Za-z_][\w \*]*?\b(\w+)\([^;{]*\)\s*\n\{', re.M)
+# A function declared at file scope in a header (comments removed first).
+DECL_RE = re.compile(r'^(?!static|typedef|extern\b|#|\s)[A-Za-z_][\w \*]*?\b(\w+)\(([^;{]*)\)\s*'
+                     r'(?:__attribute__\(\(.*?\)\))?\s*;', re.M | re.S)
+COMMENT_RE = re.compile(r'/\*.*?\*/', re.S)
+DECLARES_OTHERS = {"src/cli/cli.h"}  # the dispatch table's cmd_* (see docs/internals/cli.md)
 
 
 def module_of(path):
@@ -132,6 +144,23 @@ def main():
                     edges.setdefault(m, set()).add(n)
                     why.setdefault((m, n), where)
 
+    defined = {}  # function -> modules whose .c files define it
+    for src in files:
+        if src.endswith(".c"):
+            with open(os.path.join(root, src), encoding="utf-8", errors="replace") as fh:
+                for mo in DEF_RE.finditer(fh.read()):
+                    defined.setdefault(mo.group(1), set()).add(module_of(src))
+    for hdr in files:
+        if not hdr.endswith(".h") or hdr in DECLARES_OTHERS:
+            continue
+        with open(os.path.join(root, hdr), encoding="utf-8", errors="replace") as fh:
+            text = COMMENT_RE.sub("", fh.read())
+        for mo in DECL_RE.finditer(text):
+            mods = defined.get(mo.group(1))
+            if mods and module_of(hdr) not in mods:
+                problems.append("%s declares %s(), defined in %s" %
+                                (hdr, mo.group(1), " ".join(sorted(m + ".c" for m in mods))))
+
     for comp in tarjan(nodes, edges):
         if len(comp) < 2:
             continue
@@ -148,7 +177,8 @@ def main():
         print("layers: %d problem(s) in %d modules, %d include edges" % (len(problems), len(nodes), nedges),
               file=sys.stderr)
         return 1
-    print("layers: ok, %d modules, %d include edges, no cycle" % (len(nodes), nedges))
+    print("layers: ok, %d modules, %d include edges, no cycle, each header declares its own"
+          % (len(nodes), nedges))
     return 0
 
 
