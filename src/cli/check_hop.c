@@ -100,7 +100,10 @@ void check_conclude(struct chain *c)
 	if (redirects >= 2 && ok2xx)
 		check_finding(c, DETOUR_F_CHAIN, 0, "%d redirects: link to %s directly", redirects,
 		              last->url);
-	if (c->expect_status) {
+	/* With no hop (an unusable input URL, or a first request that could
+	 * not be set up) there is no response to hold an expectation against:
+	 * the chain already carries the finding that says why. */
+	if (c->expect_status && c->nh) {
 		size_t fi = 0;
 		while (fi + 1 < c->nh && c->h[fi].internal)
 			fi++;

@@ -13,7 +13,8 @@
 bool check_response(struct chain *c, struct detour_hsts *hsts);
 
 /* Chain-level findings, once the chain has ended; sets c->redirects and
- * c->final_status. */
+ * c->final_status. c may have no hop at all (an input URL that does not
+ * parse): then the expectation (--expect, CSV, --against) is not checked. */
 void check_conclude(struct chain *c);
 
 #endif

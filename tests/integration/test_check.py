@@ -590,3 +590,40 @@ def test_against_rules(ab, tmp_path):
         ["/old", "/blog/example", "/wrong", "/gone", "/x", "/docs/version/page"])
     assert [r.header("Host") for r in a.requests if r.path == "/x"] == \
         ["shop.example.com:%d" % a.port]
+
+
+# ---- input that makes no request (issue 11: these crashed in check_conclude) --
+
+BAD_INPUT = "  = failed after 0 redirects (0 requests)\n" \
+    "  error   location-invalid: %s\n" \
+    "          a Location that does not parse as a URL: the redirect fails\n\n"
+
+
+@pytest.mark.parametrize("url,why", [
+    ("not a url", "not an absolute URL"),
+    ("ftp://x/", "not an http or https URL"),
+])
+def test_expect_with_unusable_url(url, why):
+    # no hop was made, so there is nothing to hold --expect against: the
+    # input error alone, exit 2 (an unusable input URL)
+    p = check("--expect", "301", url)
+    assert p.returncode == 2
+    assert p.stdout.decode() == "%s  [as browser]\n" % url + BAD_INPUT % (
+        "%s: %s" % (url, why))
+    assert p.stderr == b""
+
+
+def test_csv_row_with_status_and_unusable_url(ab, tmp_path):
+    a, _ = ab
+    a.route("/1", 301, [("Location", "/new1"), ("Cache-Control", "max-age=60")])
+    a.route("/new1", 200)
+    f = tmp_path / "urls.csv"
+    f.write_text("url,status,location\nnot a url,301,/new1\n%s,301,/new1\n" % a.url("/1"))
+    rc, out = check_json("-i", str(f))
+    assert rc == 2
+    assert [(o["url"], o["requests"], o["ok"]) for o in out] == \
+        [("not a url", 0, False), (a.url("/1"), 2, True)]
+    assert [(x["code"], x["hop"], x["message"]) for x in out[0]["findings"]] == \
+        [("location-invalid", None, "not a url: not an absolute URL")]
+    assert seq(a) == [("GET", "/1", b""), ("GET", "/new1", b"")]
+
