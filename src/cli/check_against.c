@@ -5,7 +5,8 @@
  * whatever host the rule names), and compare the status and Location of the
  * first response with what the compiled table predicts for that request, as
  * `detour explain` does. A rule shadowed by an earlier one is predicted by
- * the earlier one. */
+ * the earlier one. Regex rules, and rules for the other scheme than
+ * BASEURL's, are skipped with a note on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,16 @@ int check_against(struct check_opts *o, const char *base, const char *rules, str
 	for (size_t i = 0; i < cnt; i++) {
 		const struct detour_rule *r = detour_ruleset_get(set, i);
 		char path[4096], host[300], url[DETOUR_FOLLOW_URL_MAX], norm[4096];
+		if (r->kind == DETOUR_SRC_REGEX) {
+			/* No path can be built that a regex is sure to match
+			 * (the source is a pattern, not a path). */
+			char id[256];
+			fprintf(stderr,
+			        "detour check: rule %s has a regex source (~%s): skipped, "
+			        "no request can be built from a regex\n",
+			        detour_rule_id(set, r, id, sizeof(id)), r->path);
+			continue;
+		}
 		if ((r->scheme == DETOUR_SCHEME_HTTPS && !https) ||
 		    (r->scheme == DETOUR_SCHEME_HTTP && https)) {
 			char id[256];

@@ -627,3 +627,25 @@ def test_csv_row_with_status_and_unusable_url(ab, tmp_path):
         [("location-invalid", None, "not a url: not an absolute URL")]
     assert seq(a) == [("GET", "/1", b""), ("GET", "/new1", b"")]
 
+
+def test_against_skips_regex_rules(ab, tmp_path):
+    a, _ = ab
+    rules = tmp_path / "r.rules"
+    rules.write_text("~^/p/([0-9]+)$ /products/$1 302\n/old /new 301\n")
+    a.route("/old", 301, [("Location", "/new")])
+    p = check("--json", "--against", a.base, str(rules))
+    assert p.returncode == 0
+    assert p.stderr.decode() == (
+        "detour check: rule %s:1 has a regex source (~^/p/([0-9]+)$): skipped, "
+        "no request can be built from a regex\n" % rules)
+    out = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert [(o["rule"], o["ok"]) for o in out] == [(str(rules) + ":2", True)]
+    assert seq(a) == [("GET", "/old", b"")]
+    # a file of regex rules only: nothing to request, nothing fails
+    only = tmp_path / "only.rules"
+    only.write_text("~\\.php$ - 410\n")
+    p = check("--against", a.base, str(only))
+    assert (p.returncode, p.stdout) == (0, b"")
+    assert p.stderr.decode() == (
+        "detour check: rule %s:1 has a regex source (~\\.php$): skipped, "
+        "no request can be built from a regex\n" % only)
