@@ -5,6 +5,9 @@
 #   make test          install missing packages, the layering check, then unit + integration
 #                      suites under ASan+UBSan
 #   make layers        scripts/layers.py: the include graph has no cycle and points down
+#   make tsan          build/tsan/detour under ThreadSanitizer, and the integration files that
+#                      drive its threads (reload, admin, maintenance, health, server) against it;
+#                      fails on any report. Not part of `make test` (its own build, and a minute more).
 #   make fuzz-smoke    build the libFuzzer targets with clang and run each briefly
 #   make bench         bench/run.sh: detour, nginx and the floor server side by side
 #   make format        clang-format every C file in place
@@ -25,6 +28,10 @@ ifeq ($(SAN),1)
 BASEFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDSAN     := -fsanitize=address,undefined
 endif
+ifeq ($(SAN),thread)
+BASEFLAGS += -fsanitize=thread
+LDSAN     := -fsanitize=thread
+endif
 ALL_CFLAGS = $(BASEFLAGS) $(CFLAGS)
 LDLIBS   := $(PKG_LIBS) -pthread -lm
 
@@ -40,7 +47,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PYTEST     := /usr/bin/python3 -m pytest
 NPROC      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all run test deps unit unit-build integration asan fuzz fuzz-smoke bench format clean install valgrind man layers
+.PHONY: all run test deps unit unit-build integration asan tsan fuzz fuzz-smoke bench format clean install valgrind man layers
 
 all: $(BUILD)/detour
 
@@ -83,6 +90,23 @@ run: deps
 # The sanitizer build lives in build/asan; `make test` runs everything there.
 asan:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 OPT=-O1 build/asan/detour unit-build
+
+# ThreadSanitizer (docs/internals/server.md, "Races"): the server built in build/tsan, and the
+# integration files whose servers run workers, the admin thread, reloads, maintenance changes and
+# the health prober side by side. A report ends the server with status 66 (the test that started
+# it fails) and is written to build/tsan/reports/, which must stay empty: whatever a test makes of
+# the exit status, a report fails the target and is printed.
+TSAN_TESTS   := test_reload.py test_admin.py test_maintenance.py test_health.py test_server.py
+TSAN_REPORTS := build/tsan/reports
+tsan:
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/detour
+	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 log_path=$(CURDIR)/$(TSAN_REPORTS)/tsan" \
+	 DETOUR_BIN=$(CURDIR)/build/tsan/detour $(PYTEST) -q -p no:cacheprovider \
+	 $(addprefix tests/integration/,$(TSAN_TESTS)); rc=$$?; \
+	 if [ -n "$$(ls -A $(TSAN_REPORTS))" ]; then cat $(TSAN_REPORTS)/*; \
+	 echo "make tsan: FAILED: ThreadSanitizer reports above (in $(TSAN_REPORTS))" >&2; exit 1; fi; \
+	 [ $$rc -eq 0 ] || echo "make tsan: FAILED: the tests failed (status $$rc)" >&2; exit $$rc
 
 unit: asan
 	@sh tests/run-unit.sh build/asan/tests

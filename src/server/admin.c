@@ -166,6 +166,11 @@ static bool aconn_process(struct aconn *c)
 
 		if (e == DETOUR_INCOMPLETE)
 			break;
+		/* Every answer to a HEAD, errors included, is a head alone. When
+		 * the request does not parse, its first word decides (as on the
+		 * redirect path, conn.c). */
+		c->head = e == DETOUR_OK ? r->method_id == DETOUR_M_HEAD
+		                         : c->in_len >= 5 && !memcmp(c->in, "HEAD ", 5);
 		if (e != DETOUR_OK) {
 			c->close_after = true;
 			admin_reply_error(c, status,

@@ -61,6 +61,10 @@ struct aconn {
 	char *out; /* grown with BASE_GROW, freed when written out */
 	size_t out_len, out_off, out_cap;
 	bool close_after, want_write;
+	/* The request being answered is a HEAD: admin_reply() queues the head
+	 * a GET would get, Content-Length included, and no body (RFC 9110
+	 * §9.3.2); a body would be read as the next answer on the connection. */
+	bool head;
 };
 
 struct admin {

@@ -31,14 +31,17 @@ void admin_reply(struct aconn *c, int status, const char *ctype, const char *bod
 	              status, detour_reason(status), date, ctype ? "Content-Type: " : "",
 	              ctype ? ctype : "", ctype ? "\r\n" : "", extra ? extra : "", len,
 	              c->close_after ? "Connection: close\r\n" : "");
+	/* A HEAD answer is a GET's, Content-Length included, without the body
+	 * (RFC 9110 §9.3.2). */
+	size_t blen = c->head ? 0 : len;
 	/* What is queued stays valid if the growth fails. */
-	if (BASE_GROW(c->out, c->out_cap, c->out_len + (size_t)hl + len)) {
+	if (BASE_GROW(c->out, c->out_cap, c->out_len + (size_t)hl + blen)) {
 		c->close_after = true;
 		return;
 	}
 	memcpy(c->out + c->out_len, head, (size_t)hl);
-	memcpy(c->out + c->out_len + hl, body, len);
-	c->out_len += (size_t)hl + len;
+	memcpy(c->out + c->out_len + hl, body, blen);
+	c->out_len += (size_t)hl + blen;
 }
 
 void admin_reply_json(struct aconn *c, int status, json_t *j, const char *extra)

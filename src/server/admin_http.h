@@ -7,7 +7,9 @@
 #include "admin_data.h"
 
 /* Queues a whole response on c (body copied; extra: header lines, each
- * ending in CRLF, or NULL). Out of memory closes c after what is queued. */
+ * ending in CRLF, or NULL); the head only when c->head, with the
+ * Content-Length of body all the same. Out of memory closes c after what
+ * is queued. */
 void admin_reply(struct aconn *c, int status, const char *ctype, const char *body, size_t len,
                  const char *extra);
 

@@ -197,6 +197,84 @@ def test_bad_requests_400_with_reason(admin):
     assert st == 405 and r.getheader("Allow") == "GET, HEAD, POST"
 
 
+
+def read_answers(sock, heads, timeout=5.0):
+    """Reads one answer per entry of heads (True: the request was HEAD, so
+    no body whatever Content-Length says) from a raw socket; returns them
+    as (head bytes, body bytes) and fails if anything more arrives."""
+    buf, out = b"", []
+    deadline = time.monotonic() + timeout
+    for head in heads:
+        while b"\r\n\r\n" not in buf:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            b = sock.recv(65536)
+            assert b, "closed with %r buffered" % buf
+            buf += b
+        end = buf.index(b"\r\n\r\n") + 4
+        m = re.search(rb"\r\nContent-Length: (\d+)\r\n", buf[:end])
+        n = 0 if head else int(m.group(1))
+        while len(buf) < end + n:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            b = sock.recv(65536)
+            assert b, "closed with %r buffered" % buf
+            buf += b
+        out.append((buf[:end], buf[end:end + n]))
+        buf = buf[end + n:]
+    sock.settimeout(0.3)
+    try:
+        extra = sock.recv(65536)
+    except socket.timeout:
+        extra = b""
+    assert extra == b"" and buf == b"", "more than the answers: %r" % (buf + extra)
+    return out
+
+
+def no_date(head):
+    return re.sub(rb"\r\nDate: [^\r]*\r\n", b"\r\nDate: <date>\r\n", head)
+
+
+def test_head_then_get_on_one_connection(admin):
+    """RFC 9110 §9.3.2: a HEAD answer is the GET's head, Content-Length
+    included, and no body. Sent pipelined with a GET on one keep-alive
+    connection, the GET's answer starts right after the HEAD's head (a body
+    after it was read as the next answer: issue 11)."""
+    s = admin()
+    version = run_detour(["--version"])[1].split()[1]
+    body = json.dumps({"status": "ok", "version": version, "file_rules": 3, "api_rules": 0,
+                       "maintenance": False}, separators=(",", ":")).encode() + b"\n"
+    head = (b"HTTP/1.1 200 OK\r\nDate: <date>\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nCache-Control: no-store\r\n\r\n" % len(body))
+    with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+        c.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+                  b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        (hh, hb), (gh, gb) = read_answers(c, [True, False])
+        # Every byte that came, in order (read_answers: nothing more).
+        assert no_date(hh + hb + gh + gb) == head + head + body
+        # Still in step: one more request, one more answer.
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        (h, b), = read_answers(c, [False])
+        assert no_date(h) == head and b == body
+
+def test_head_on_every_endpoint(admin):
+    """Every endpoint that answers GET answers HEAD with the same status and
+    headers and no body; where GET is refused (405, 404, 401) so is HEAD,
+    the same way."""
+    s = admin()
+    auth = b"Authorization: Bearer %s\r\n" % TOKEN.encode()
+    cases = [(b"/healthz", b"", 200), (b"/rules", auth, 200), (b"/maintenance", auth, 200),
+             (b"/stats", auth, 200), (b"/metrics", auth, 200), (b"/audit", auth, 200),
+             (b"/rules?origin=file&limit=1", auth, 200), (b"/reload", auth, 405),
+             (b"/rules/keep", auth, 405), (b"/nope", auth, 404), (b"/rules", b"", 401)]
+    for path, extra, status in cases:
+        with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+            req = b" %s HTTP/1.1\r\nHost: a\r\n%s\r\n" % (path, extra)
+            c.sendall(b"HEAD" + req + b"GET" + req)
+            (hh, hb), (gh, gb) = read_answers(c, [True, False])
+            assert hh.startswith(b"HTTP/1.1 %d " % status), (path, hh)
+            assert no_date(hh) == no_date(gh) and hb == b"", (path, hh, gh)
+            cl = int(re.search(rb"\r\nContent-Length: (\d+)\r\n", gh).group(1))
+            assert cl == len(gb) > 0, (path, gh, gb)
+
 def test_auth(admin):
     s = admin()
     st, js, _, r = s.req("GET", "/rules", token=None)
