@@ -10,22 +10,6 @@
 
 #include "base/cidr.h"
 
-static struct sockaddr_storage addr(const char *s)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(s, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		assert_int_equal(inet_pton(AF_INET6, s, &a->sin6_addr), 1);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, s, &a->sin_addr), 1);
-	}
-	return ss;
-}
-
 static void test_match(void **state)
 {
 	static const struct {
@@ -63,7 +47,7 @@ static void test_match(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct cidr c;
-		struct sockaddr_storage ss = addr(cases[i].peer);
+		struct sockaddr_storage ss = unit_addr(cases[i].peer);
 		assert_int_equal(cidr_parse(cases[i].cidr, strlen(cases[i].cidr), &c), CIDR_OK);
 		if (cidr_match(&c, (struct sockaddr *)&ss) != cases[i].in)
 			fail_msg("%s in %s: expected %d", cases[i].peer, cases[i].cidr,
@@ -76,7 +60,7 @@ static void test_match(void **state)
 	assert_false(cidr_match(&c, (struct sockaddr *)&un));
 	uint8_t a[16];
 	assert_false(cidr_addr_of((struct sockaddr *)&un, a));
-	struct sockaddr_storage v4 = addr("10.1.2.3");
+	struct sockaddr_storage v4 = unit_addr("10.1.2.3");
 	assert_true(cidr_addr_of((struct sockaddr *)&v4, a));
 	static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3};
 	assert_memory_equal(a, mapped, 16);

@@ -687,22 +687,6 @@ static void test_retry_after(void **state)
 			         cases[i].ok ? "valid" : "invalid");
 }
 
-static struct sockaddr_storage addr(const char *s)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(s, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		assert_int_equal(inet_pton(AF_INET6, s, &a->sin6_addr), 1);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, s, &a->sin_addr), 1);
-	}
-	return ss;
-}
-
 static void test_cidr(void **state)
 {
 	static const struct {
@@ -731,7 +715,7 @@ static void test_cidr(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct cidr c;
-		struct sockaddr_storage ss = addr(cases[i].peer);
+		struct sockaddr_storage ss = unit_addr(cases[i].peer);
 		assert_int_equal(detour_conf_cidr_parse(cases[i].cidr, strlen(cases[i].cidr), &c),
 		                 DETOUR_OK);
 		if (cidr_match(&c, (struct sockaddr *)&ss) != cases[i].in)

@@ -2,12 +2,15 @@
 #ifndef DETOUR_UNIT_H
 #define DETOUR_UNIT_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -40,6 +43,24 @@ static inline char *guard_copy(struct guard *g, const void *s, size_t len)
 static inline void guard_free(struct guard *g)
 {
 	munmap(g->map, g->map_len);
+}
+
+/* The socket address of the literal s ("192.0.2.1" or "2001:db8::1"), for
+ * tests of address matching. */
+static inline struct sockaddr_storage unit_addr(const char *s)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(s, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, s, &a->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, s, &a->sin_addr), 1);
+	}
+	return ss;
 }
 
 #endif
