@@ -3,9 +3,9 @@
 # Idempotent: installs only what is missing, and only when run as root.
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcre2-dev libcurl4-openssl-dev
+PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcre2-dev libcurl4-openssl-dev libssl-dev
 libcmocka-dev python3 python3-pytest curl openssl graphviz libjansson-dev libsqlite3-dev scdoc
-tzdata"
+tzdata pebble haproxy chromium libnss3-tools"
 
 missing=""
 for p in $PKGS; do

@@ -24,6 +24,51 @@ struct detour_listen {
 	char host[256]; /* numeric address, IPv6 without brackets */
 	uint16_t port;
 	bool ipv6;
+	bool tls;            /* `tls`: connections speak TLS (src/server/tls.c) */
+	bool proxy_protocol; /* `proxy-protocol`: each connection opens with a PROXY v1/v2 header */
+	unsigned line;       /* of the listen directive; 0 = the built-in default */
+};
+
+#define DETOUR_CONF_MAX_CERTS 64
+#define DETOUR_CONF_HOSTS_MAX 16384 /* bytes of a '\n'-ended host list */
+#define DETOUR_CONF_MAX_CANON 64
+#define DETOUR_CONF_URL_MAX   2048
+
+/* tls-cert CERT KEY (repeatable): PEM files, the chain after the leaf in CERT.
+ * The first pair serves clients that send no SNI (RFC 6066). */
+struct detour_conf_cert {
+	char cert[DETOUR_CONF_PATH_MAX];
+	char key[DETOUR_CONF_PATH_MAX];
+	unsigned line;
+};
+
+/* acme URL, acme-email ADDR, acme-ca FILE, acme-hosts HOST... (RFC 8555). */
+struct detour_conf_acme {
+	unsigned line;                       /* of the acme directive; 0 = no ACME */
+	char directory[DETOUR_CONF_URL_MAX]; /* the CA's directory URL (https://) */
+	char email[256];                     /* "" = none: the account has no contact */
+	char ca_file[DETOUR_CONF_PATH_MAX]; /* CA bundle for the directory's own TLS; "" = system */
+	char hosts[DETOUR_CONF_HOSTS_MAX];  /* acme-hosts, lower-case, each ended by '\n' */
+};
+
+/* hsts max-age=DURATION [include-subdomains] [preload] (RFC 6797). */
+struct detour_conf_hsts {
+	unsigned line; /* 0 = no HSTS */
+	uint64_t max_age_s;
+	bool include_subdomains, preload;
+};
+
+/* canonical-host ALIAS... CANONICAL */
+struct detour_conf_canon {
+	unsigned line;
+	char aliases[DETOUR_CONF_HOSTS_MAX / 4]; /* lower-case, each ended by '\n' */
+	char canonical[256];                     /* lower-case */
+};
+
+enum detour_trailing_slash {
+	DETOUR_SLASH_KEEP = 0,
+	DETOUR_SLASH_ADD,
+	DETOUR_SLASH_REMOVE,
 };
 
 #define DETOUR_CONF_MAX_CIDRS        64
@@ -75,6 +120,18 @@ struct detour_config {
 	unsigned stats_flush_ms; /* how often counters are written to the state; default 5 s */
 	struct detour_conf_maint maint;   /* maintenance mode (src/server/maint.c) */
 	struct detour_conf_health health; /* mirror probes (src/server/health.c) */
+	/* HTTPS (docs/https.md). */
+	struct detour_conf_cert certs[DETOUR_CONF_MAX_CERTS];
+	unsigned ncerts;
+	struct detour_conf_acme acme;
+	struct detour_conf_hsts hsts;
+	int https_redirect;           /* 301, 302, 307 or 308; 0 = off */
+	unsigned https_redirect_line; /* of the directive, 0 = none */
+	struct detour_conf_canon canon[DETOUR_CONF_MAX_CANON];
+	unsigned ncanon;
+	enum detour_trailing_slash trailing_slash;          /* default keep */
+	struct cidr trusted_proxies[DETOUR_CONF_MAX_CIDRS]; /* base/cidr.h */
+	unsigned ntrusted_proxies;
 };
 
 /* allow-ip= of maintenance (here and in the admin API): cidr_parse

@@ -106,7 +106,9 @@ static bool same_listen(const struct detour_config *a, const struct detour_confi
 		return false;
 	for (unsigned i = 0; i < a->nlisten; i++)
 		if (strcmp(a->listen[i].host, b->listen[i].host) ||
-		    a->listen[i].port != b->listen[i].port)
+		    a->listen[i].port != b->listen[i].port ||
+		    a->listen[i].tls != b->listen[i].tls ||
+		    a->listen[i].proxy_protocol != b->listen[i].proxy_protocol)
 			return false;
 	return true;
 }
