@@ -29,7 +29,7 @@ struct detour_diag {
 	const char *file;
 	unsigned line;
 	unsigned col;
-	char msg[256];
+	char msg[512];
 };
 
 /* Fills d (if non-NULL) with a printf-style message and a location. */

@@ -34,6 +34,9 @@ int64_t value_duration(const char *s, size_t len)
 		case 'w':
 			mult = 7 * 86400;
 			break;
+		case 'y': /* 365 days, as HSTS's max-age=1y means (docs/config.md) */
+			mult = 365 * 86400;
+			break;
 		default:
 			return -1;
 		}

@@ -9,8 +9,9 @@
 #include <stdint.h>
 
 /* A duration: 1*DIGIT with an optional unit, s (seconds, the default), m
- * (minutes), h (hours), d (days) or w (weeks): "30", "30s", "10m", "1h",
- * "7d", "2w". Lower case only; no months or years (their length varies).
+ * (minutes), h (hours), d (days), w (weeks) or y (365 days): "30", "30s",
+ * "10m", "1h", "7d", "2w", "1y". Lower case only; no months (their length
+ * varies; a year is fixed at 365 days, what HSTS's max-age=1y means).
  * Returns seconds (0 for "0"), or -1 when malformed or over 10 years
  * (315360000 s). Callers check their own range ("1s to 1h"). */
 int64_t value_duration(const char *s, size_t n);

@@ -183,8 +183,8 @@ static const struct errcase {
         {"/a /b query=", "r.rules:1:13: expected keep, drop or merge for query=, found \"\""},
         {"/a /b cache=0", "r.rules:1:13: cache=0 is a zero lifetime: use cache=no-store"},
         {"/a /b cache=0s", "r.rules:1:13: cache=0s is a zero lifetime: use cache=no-store"},
-        {"/a /b cache=5y", "r.rules:1:13: expected no-store or a duration (30s, 10m, 1h, 7d, "
-                           "2w or seconds) for cache=, found \"5y\""},
+        {"/a /b cache=5M", "r.rules:1:13: expected no-store or a duration (30s, 10m, 1h, 7d, "
+                           "2w or seconds) for cache=, found \"5M\""},
         {"/a /b cache=", "r.rules:1:13: expected no-store or a duration (30s, 10m, 1h, 7d, 2w "
                          "or seconds) for cache=, found \"\""},
         {"/a /b cache=600w", "r.rules:1:13: cache lifetime \"600w\" is over 10 years"},

@@ -34,10 +34,13 @@ static void test_duration(void **state)
 	assert_int_equal(dur("0005m"), 300);
 	assert_int_equal(dur("315360000"), 315360000); /* ten years exactly */
 	assert_int_equal(dur("3650d"), 315360000);
+	assert_int_equal(dur("1y"), 365 * 86400); /* HSTS's max-age=1y */
+	assert_int_equal(dur("10y"), 315360000);
+	assert_int_equal(dur("11y"), -1);
 	assert_int_equal(dur("315360001"), -1);
 	assert_int_equal(dur("3651d"), -1);
 	assert_int_equal(dur("99999999999999999999999"), -1); /* no overflow */
-	static const char *const bad[] = {"",   "s",  "1y", "1M",  "1H",  "1.5h", "-1",
+	static const char *const bad[] = {"",   "s",  "1Y", "1M",  "1H",  "1.5h", "-1",
 	                                  "+1", " 1", "1 ", "1hh", "1h1", "1ms",  "h1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (dur(bad[i]) != -1)
