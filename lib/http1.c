@@ -492,8 +492,13 @@ detour_err detour_http1_parse(const char *buf, size_t len, const struct detour_h
 
 	/* §3: request-line = method SP request-target SP HTTP-version */
 	s = p;
-	while (p < end && (cc[*p] & CC_TCHAR))
+	while (p < end && (cc[*p] & CC_TCHAR) && p - s <= DETOUR_HTTP1_MAX_METHOD)
 		p++;
+	/* RFC 9112 §3: "A server that receives a method longer than any that
+	 * it implements SHOULD respond with a 501": decided as soon as that
+	 * many token bytes are seen, not after a 10 KB token. */
+	if (p - s > DETOUR_HTTP1_MAX_METHOD)
+		REFUSE(DETOUR_EUNSUPPORTED, 501);
 	if (p == end)
 		MORE();
 	if (*p != ' ' || p == s)
@@ -536,10 +541,14 @@ detour_err detour_http1_parse(const char *buf, size_t len, const struct detour_h
 		}
 		if (k < 10)
 			MORE();
-		/* RFC 9110 §6.2, §15.6.6: other major or minor versions. */
-		if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
+		/* RFC 9110 §6.2: a higher minor version of a major version we
+		 * implement is processed "as if it were in the highest minor
+		 * version ... to which the recipient is conformant": HTTP/1.2
+		 * is HTTP/1.1. Other major versions, and HTTP/0.x: 505
+		 * (§15.6.6). */
+		if (p[5] != '1')
 			REFUSE(DETOUR_EUNSUPPORTED, 505);
-		req->minor_version = p[7] - '0';
+		req->minor_version = p[7] == '0' ? 0 : 1;
 	}
 	p += 10;
 

@@ -16,6 +16,9 @@
 #include "detour/common.h"
 
 #define DETOUR_HTTP1_MAX_HEADERS_HARD 256 /* the array size; limits.max_headers <= this */
+/* The longest method token accepted: twice the longest in IANA's method
+ * registry (UPDATEREDIRECTREF, 17 bytes). Longer: 501 (RFC 9112 §3). */
+#define DETOUR_HTTP1_MAX_METHOD 32
 
 struct detour_http1_limits {
 	size_t max_target;       /* request-target bytes; over it: 414. Default 8 KiB */

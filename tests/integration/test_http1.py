@@ -264,10 +264,26 @@ def test_transfer_encoding_split_over_fields(srv):
             b"Transfer-Encoding: gzip\r\n\r\n0\r\n\r\n", 400)
 
 
-@pytest.mark.parametrize("version", [b"HTTP/2.0", b"HTTP/1.2", b"HTTP/0.9", b"HTTP/3.0",
-                                     b"HTTP/9.9"])
+@pytest.mark.parametrize("version", [b"HTTP/2.0", b"HTTP/0.9", b"HTTP/3.0", b"HTTP/9.9"])
 def test_505_versions(srv, version):
     refused(srv, b"GET /old " + version + b"\r\nHost: x\r\n\r\n" + get("/old"), 505)
+
+
+@pytest.mark.parametrize("version", [b"HTTP/1.2", b"HTTP/1.9"])
+def test_higher_minor_version_is_http11(srv, version):
+    # RFC 9110 §6.2: processed as the highest minor version we implement,
+    # answered as HTTP/1.1, and kept alive like HTTP/1.1.
+    with Conn(srv) as c:
+        c.send(b"GET /old " + version + b"\r\nHost: x\r\n\r\n" + get("/old"))
+        for _ in range(2):
+            assert mask_date(c.read_response()) == expected_response(307, "/new")
+
+
+def test_long_method_501(srv):
+    # RFC 9112 §3: a method longer than any implemented gets 501, and the
+    # connection closes: the rest of a 10 KB token is never read as a request.
+    refused(srv, b"A" * 10240 + b" /old HTTP/1.1\r\nHost: x\r\n\r\n" + get("/old"), 501)
+    refused(srv, b"A" * 33 + b" /old HTTP/1.1\r\nHost: x\r\n\r\n" + get("/old"), 501)
 
 
 # ---- accepted edge cases and smuggling attempts ------------------------------------------
