@@ -133,9 +133,31 @@ static size_t pat_prefix(const char *p, size_t rn, size_t *nlit)
 	return i;
 }
 
-/* The key of rule r (whose host has id hid), and its bookkeeping in h. */
+/* Records DEEP(kind, n) in h->deep when n >= 63 (see table_int.h). Returns
+ * nonzero when out of memory. */
+static int deep_add(struct hostinfo *h, unsigned kind, size_t n)
+{
+	size_t i;
+
+	if (n < 63)
+		return 0;
+	if (n >= (1u << 29)) /* a path is at most a few KB: cannot happen */
+		return -1;
+	i = deep_lower(h, DEEP(kind, n));
+	if (i < h->ndeep && h->deep[i] == DEEP(kind, n))
+		return 0;
+	if (BASE_GROW(h->deep, h->deep_cap, h->ndeep + 1) != 0)
+		return -1;
+	memmove(h->deep + i + 1, h->deep + i, (h->ndeep - i) * sizeof(*h->deep));
+	h->deep[i] = DEEP(kind, n);
+	h->ndeep++;
+	return 0;
+}
+
+/* The key of rule r (whose host has id hid), and its bookkeeping in h.
+ * *oom is set when recording a deep pattern ran out of memory. */
 static uint64_t rule_key(const struct detour_table *t, const struct detour_rule *r, uint32_t hid,
-                         struct hostinfo *h)
+                         struct hostinfo *h, bool *oom)
 {
 	uint32_t i = r->index;
 
@@ -170,6 +192,9 @@ static uint64_t rule_key(const struct detour_table *t, const struct detour_rule 
 		else
 			h->pat_segs |= UINT64_C(1) << bit_of(nseg);
 		h->pat_lits[tail] |= UINT64_C(1) << bit_of(nlit);
+		if (deep_add(h, tail ? DEEP_LIT_TAIL : DEEP_LIT, nlit) != 0 ||
+		    (tail && deep_add(h, DEEP_TAIL, nseg) != 0))
+			*oom = true;
 		return key_of(detour_fnv(DETOUR_FNV_INIT, r->path, pl), hid, K_PAT,
 		              pat_extra((uint32_t)nseg, tail));
 	}
@@ -188,9 +213,10 @@ static int prepare(struct detour_table *t, struct detour_rule *r, uint64_t *key)
 		if (hid == NONE)
 			return -1;
 	}
+	bool oom = false;
 	r->host = t->hosts[hid].name;
-	*key = rule_key(t, r, hid, &t->hosts[hid]);
-	return 0;
+	*key = rule_key(t, r, hid, &t->hosts[hid], &oom);
+	return oom ? -1 : 0;
 }
 
 /* The origin of an absolute target ("https://h:8080/x" -> "https://h:8080"). */
@@ -415,6 +441,8 @@ void detour_table_free(struct detour_table *t)
 		return;
 	detour_ruleset_free(t->rs);
 	free(t->slots);
+	for (uint32_t i = 0; t->hosts && i < t->nhosts; i++)
+		free(t->hosts[i].deep);
 	free(t->hosts);
 	free(t->hslots);
 	free(t->xslots);

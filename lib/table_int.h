@@ -56,7 +56,46 @@ struct hostinfo {
 	 * [0] case-sensitive, [1] caseless. */
 	uint32_t min_re;
 	uint64_t re_depths[2];
+	/* Bit 63 of pat_lits and tail_segs only says "63 or more". Those
+	 * counts are also kept here exactly, sorted and without duplicates,
+	 * each as DEEP(kind, n), so that a path of thousands of segments
+	 * probes only the depths some rule has: the pattern search stays
+	 * linear in the path (issue 11). NULL and 0 when no rule is that deep. */
+	uint32_t *deep;
+	size_t ndeep, deep_cap;
 };
+
+/* Kinds of hostinfo.deep: a literal prefix of n segments (pattern without
+ * and with a tail), and a tail after n segments. */
+enum { DEEP_LIT = 0, DEEP_LIT_TAIL = 1, DEEP_TAIL = 2 };
+#define DEEP(kind, n) ((uint32_t)(kind) << 29 | (uint32_t)(n))
+
+/* The index in h->deep of the first entry >= v (h->ndeep when none). */
+static inline size_t deep_lower(const struct hostinfo *h, uint32_t v)
+{
+	size_t lo = 0, hi = h->ndeep;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h->deep[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether h has a pattern of this kind and count. Below 63 the bit masks
+ * are exact and answer; from 63 on, h->deep does. */
+static inline bool deep_has(const struct hostinfo *h, unsigned kind, size_t n)
+{
+	size_t i;
+
+	if (h->ndeep == 0 || n >= (1u << 29))
+		return false;
+	i = deep_lower(h, DEEP(kind, n));
+	return i < h->ndeep && h->deep[i] == DEEP(kind, n);
+}
 
 /* Table-side facts about a rule extension, fixed at build. */
 struct xinfo {

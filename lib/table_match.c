@@ -126,13 +126,25 @@ static void search_patterns(struct search *s, const struct hostinfo *h, size_t n
 {
 	uint64_t b = UINT64_C(1) << bit_of(d);
 
-	if ((h->pat_lits[0] & b) && (h->pat_segs & (UINT64_C(1) << bit_of(nseg))))
+	if ((h->pat_lits[0] & b) && (d < 63 || deep_has(h, DEEP_LIT, d)) &&
+	    (h->pat_segs & (UINT64_C(1) << bit_of(nseg))))
 		probe_pattern(s, h, key_of(ph, h->id, K_PAT, pat_extra((uint32_t)nseg, false)));
-	if (!(h->pat_lits[1] & b))
+	if (!(h->pat_lits[1] & b) || (d >= 63 && !deep_has(h, DEEP_LIT_TAIL, d)))
 		return;
-	for (size_t k = d ? d : 1; k <= nseg && h->min_pat < s->best; k++)
-		if (h->tail_segs & (UINT64_C(1) << bit_of(k)))
+	/* Tails after k segments, d <= k <= nseg: below 63 by the bit mask,
+	 * from 63 on only the counts some rule has (never every k of a path
+	 * of thousands of segments). */
+	size_t k = d ? d : 1;
+	for (; k <= nseg && k < 63 && h->min_pat < s->best; k++)
+		if (h->tail_segs & (UINT64_C(1) << k))
 			probe_pattern(s, h, key_of(ph, h->id, K_PAT, pat_extra((uint32_t)k, true)));
+	if (k > nseg || !(h->tail_segs & (UINT64_C(1) << 63)))
+		return;
+	for (size_t i = deep_lower(h, DEEP(DEEP_TAIL, k));
+	     i < h->ndeep && h->deep[i] <= DEEP(DEEP_TAIL, nseg) && h->min_pat < s->best; i++)
+		probe_pattern(
+		        s, h,
+		        key_of(ph, h->id, K_PAT, pat_extra(h->deep[i] & ((1u << 29) - 1), true)));
 }
 
 /* The regex index: every candidate's chains for the prefixes of the path
@@ -270,6 +282,8 @@ bool detour_table_match(const struct detour_table *t, const struct detour_match_
 		uint64_t h = DETOUR_FNV_INIT;
 		for (size_t i = 0; minpat < s.best; i++) {
 			if (i == s.n || s.path[i] == '/') {
+				/* From 63 segments on, search_patterns asks each
+				 * host's exact set (deep_has). */
 				if (lits & (UINT64_C(1) << bit_of(d)))
 					for (unsigned c = 0; c < nc; c++)
 						if (cand[c]->min_pat < s.best)

@@ -641,6 +641,70 @@ static void test_fill_match_and_groups(void **state)
 	detour_table_free(t);
 }
 
+/* Patterns of 63 and more literal segments (where the per-host bit masks
+ * saturate) match exactly as the linear scan says, and a path of thousands
+ * of segments is searched in one pass: before, every '/' past the 63rd
+ * probed every tail count up to the end (0.67 s of CPU for 8,000 slashes;
+ * issue 11). The cost is measured in bench/, this checks the answers. */
+static void test_deep_patterns(void **state)
+{
+	static const unsigned depths[] = {62, 63, 64, 65, 100};
+	const size_t nd = sizeof(depths) / sizeof(depths[0]);
+	char *text = malloc(64 * 1024), *path = malloc(16 * 1024);
+	size_t n = 0;
+
+	/* rule 2i+1: D segments "t<D>", a placeholder, a tail; rule 2i+2: D
+	 * segments "e<D>" and a placeholder */
+	for (size_t i = 0; i < nd; i++) {
+		for (unsigned k = 0; k < depths[i]; k++)
+			n += (size_t)sprintf(text + n, "/t%u", depths[i]);
+		n += (size_t)sprintf(text + n, "/:x/* /tail%u/:x/:splat\n", depths[i]);
+		for (unsigned k = 0; k < depths[i]; k++)
+			n += (size_t)sprintf(text + n, "/e%u", depths[i]);
+		n += (size_t)sprintf(text + n, "/:x /exact%u/:x\n", depths[i]);
+	}
+	struct detour_table *t = build(text);
+	const struct detour_ruleset *rs = detour_table_rules(t);
+	struct detour_match m;
+
+	/* for each rule's segment name, every depth from 1 to 130 segments,
+	 * with and without more segments after the placeholder */
+	for (size_t i = 0; i < 2 * nd; i++) {
+		for (unsigned len = 1; len <= 130; len++) {
+			size_t pn = 0;
+			for (unsigned k = 0; k + 1 < len; k++)
+				pn += (size_t)sprintf(path + pn, "/%c%u", i % 2 ? 'e' : 't',
+				                      depths[i / 2]);
+			pn += (size_t)sprintf(path + pn, "/v");
+			assert_int_equal(match(t, NULL, false, path, &m),
+			                 linear(rs, NULL, false, path));
+			sprintf(path + pn, "/more/segs");
+			assert_int_equal(match(t, NULL, false, path, &m),
+			                 linear(rs, NULL, false, path));
+		}
+	}
+	n = 0;
+	for (unsigned k = 0; k < 63; k++)
+		n += (size_t)sprintf(path + n, "/t63");
+	sprintf(path + n, "/v/w/x");
+	assert_int_equal(match(t, NULL, false, path, &m), 3);
+	assert_true(slice_is(m.caps[0], "v"));
+	assert_true(slice_is(m.splat, "w/x"));
+	n = 0;
+	for (unsigned k = 0; k < 100; k++)
+		n += (size_t)sprintf(path + n, "/e100");
+	sprintf(path + n, "/v");
+	assert_int_equal(match(t, NULL, false, path, &m), 10);
+	assert_true(slice_is(m.caps[0], "v"));
+	/* 8,000 slashes: no match, one pass */
+	memset(path, '/', 8000);
+	path[8000] = '\0';
+	assert_int_equal(match(t, NULL, false, path, &m), 0);
+	detour_table_free(t);
+	free(path);
+	free(text);
+}
+
 static void test_scale(void **state)
 {
 	/* 100k exact rules and a few splats: every rule finds itself */
@@ -683,6 +747,7 @@ int main(void)
 	        cmocka_unit_test(test_against_linear_scan),
 	        cmocka_unit_test(test_shared_prefix_patterns),
 	        cmocka_unit_test(test_fill_match_and_groups),
+	        cmocka_unit_test(test_deep_patterns),
 	        cmocka_unit_test(test_scale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
