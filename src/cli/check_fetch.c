@@ -391,26 +391,51 @@ static int hsts_load(struct run *R, const struct check_opts *o)
 	return rc;
 }
 
-/* Writes the HSTS store back to --hsts FILE (through a temporary file and
- * a rename, so that a reader never sees half of it). Returns 0, or 2 with
- * the error printed. */
+/* Writes all of buf to fd. Returns 0, or -1 with errno set. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes the HSTS store back to --hsts FILE through a temporary file made
+ * by mkstemp in the same directory (O_EXCL, mode 0600: never a predictable
+ * name that a symlink could redirect), then renamed over FILE, so that a
+ * reader never sees half of it. Returns 0, or 2 with the error printed. */
 static int hsts_save(struct run *R, const struct check_opts *o)
 {
 	char *text;
 	size_t len;
-	int rc = 0;
+	char tmp[4096];
+	int fd, rc = 0;
 
 	if (!R->hsts || !o->hsts_file ||
 	    detour_hsts_save(R->hsts, time(NULL), &text, &len) != DETOUR_OK)
 		return 0;
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", o->hsts_file, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	if (!f || fwrite(text, 1, len, f) != len || fclose(f) || rename(tmp, o->hsts_file)) {
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", o->hsts_file) >= sizeof(tmp)) {
+		fprintf(stderr, "detour check: cannot write %s: name too long\n", o->hsts_file);
+		free(text);
+		return 2;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || write_all(fd, text, len) != 0 || fsync(fd) != 0 ||
+	    rename(tmp, o->hsts_file) != 0) {
 		fprintf(stderr, "detour check: cannot write %s: %s\n", o->hsts_file,
 		        strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
 		rc = 2;
 	}
+	if (fd >= 0)
+		close(fd);
 	free(text);
 	return rc;
 }

@@ -3,6 +3,7 @@ recording origins (origin.py) on loopback. Each test asserts the exact
 sequence of methods, paths, bodies and headers detour sent."""
 import json
 import os
+import stat
 import shutil
 import subprocess
 import sys
@@ -408,6 +409,10 @@ def test_hsts_upgrade_with_store_file(tls, pair, tmp_path):
     assert rc == 0, out
     text = store.read_text()
     assert '\n.sts.test "' in text
+    # written through a mkstemp file in the same directory, renamed: nothing
+    # else is left there, and the store is private (0600)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hsts.txt"]
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
     assert out[0]["hops"][0]["sts_note"] == "host noted as HSTS"
     # a later run upgrades http:// before sending, as a 307 Internal Redirect
     o.requests.clear()
@@ -433,6 +438,19 @@ def test_hsts_upgrade_with_store_file(tls, pair, tmp_path):
     check("--cacert", ca, "--resolve", res, "--hsts", str(store),
           "https://sts.test:%d/forget" % o.port)
     assert "sts.test" not in store.read_text().replace("# ", "").split("\n", 2)[2]
+
+
+def test_hsts_store_write_error(tls, tmp_path):
+    o, ca = tls
+    o.reset()
+    o.route("/set", 200, [("Strict-Transport-Security", "max-age=3600")])
+    store = tmp_path / "missing-dir" / "hsts.txt"
+    p = subprocess.run([BIN, "check", "--cacert", ca, "--resolve",
+                        "sts.test:%d:127.0.0.1" % o.port, "--hsts", str(store),
+                        "https://sts.test:%d/set" % o.port], capture_output=True)
+    assert p.returncode == 2
+    assert p.stderr.decode().endswith(
+        "detour check: cannot write %s: No such file or directory\n" % store)
 
 
 def test_hsts_ignored_over_http_and_ip(tls, ab, tmp_path):
