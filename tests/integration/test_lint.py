@@ -363,3 +363,11 @@ def test_graph_conditional_edges(tmp_path):
         "}",
         "",
     ]
+
+
+def test_bundled_examples_are_lint_clean():
+    # The rules `make run` serves are what a new user copies: they pass their
+    # own lint without a finding (issue 11).
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    rc, out, err = run_detour(["lint", "examples/site.rules"], cwd=root)
+    assert (rc, out, err) == (0, "8 rules: no findings\n", "")
