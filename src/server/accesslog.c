@@ -8,7 +8,6 @@
 
 #include "accesslog.h"
 #include "base/buf.h"
-#include "detour/rulefile.h"
 #include "log.h"
 
 #define ALOG_CAP      (128 * 1024)
@@ -86,9 +85,8 @@ static void put_header(struct bbuf *b, const struct detour_request *req, const c
 }
 
 void alog_request(struct alog *l, const char *log_time, const char *peer,
-                  const struct detour_request *req, int status, size_t bytes,
-                  const struct detour_ruleset *rules, const struct detour_match *m, const char *loc,
-                  size_t loc_len)
+                  const struct detour_request *req, int status, size_t bytes, const char *rule_id,
+                  const char *loc, size_t loc_len)
 {
 	struct bbuf b;
 
@@ -119,13 +117,10 @@ void alog_request(struct alog *l, const char *log_time, const char *peer,
 	BBUF_LIT(&b, "\" \"");
 	put_header(&b, req, "user-agent", 10);
 	BBUF_LIT(&b, "\" \"");
-	if (m) {
-		char idbuf[512];
-		const char *id = detour_rule_id(rules, m->rule, idbuf, sizeof(idbuf));
-		put_esc(&b, id, strlen(id), 256);
-	} else {
+	if (rule_id)
+		put_esc(&b, rule_id, strlen(rule_id), 256);
+	else
 		bbuf_putc(&b, '-');
-	}
 	BBUF_LIT(&b, "\" \"");
 	put_esc(&b, loc, loc_len, 2048);
 	BBUF_LIT(&b, "\"\n");

@@ -10,8 +10,6 @@
 #include <stddef.h>
 
 #include "detour/http1.h"
-#include "detour/rulefile.h"
-#include "detour/table.h"
 
 struct alog {
 	char *buf; /* NULL: the access log is off */
@@ -23,13 +21,11 @@ struct alog {
 void alog_init(struct alog *l, int fd);
 
 /* One line for a request answered with status and bytes. req may be NULL
- * (a request that could not be parsed); m NULL when no rule answered
- * (rules: the table whose file names its ids use); log_time is the
- * formatted %t. No-op when off. */
+ * (a request that could not be parsed); rule_id NULL when no rule answered
+ * (logged "-"); log_time is the formatted %t. No-op when off. */
 void alog_request(struct alog *l, const char *log_time, const char *peer,
-                  const struct detour_request *req, int status, size_t bytes,
-                  const struct detour_ruleset *rules, const struct detour_match *m, const char *loc,
-                  size_t loc_len);
+                  const struct detour_request *req, int status, size_t bytes, const char *rule_id,
+                  const char *loc, size_t loc_len);
 
 /* Writes the buffered lines: when nearly full, at least once a second, on
  * SIGUSR1 (before the reopen) and at exit. */

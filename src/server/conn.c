@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "detour/rulefile.h"
 #include "detour/url.h"
 #include "log.h"
 #include "route.h"
@@ -276,7 +277,7 @@ static void emit_error_head(struct conn *c, int status, const struct detour_requ
 	stats_request(cs->st, status, c->listener);
 	if (cs->alog.buf)
 		alog_request(&cs->alog, cs->log_time, c->peer, req, status, n > 0 ? (size_t)n : 0,
-		             NULL, NULL, NULL, 0);
+		             NULL, NULL, 0);
 }
 
 static void emit_error(struct conn *c, int status, const struct detour_request *req)
@@ -354,8 +355,15 @@ static void account(struct conn *c, const struct detour_request *req,
 	if (cs->alog.buf) {
 		ssize_t ll =
 		        mp ? detour_respond_location(mp, q, cs->locbuf, DETOUR_LOCATION_MAX) : 0;
-		alog_request(&cs->alog, cs->log_time, c->peer, req, status, bytes,
-		             detour_table_rules(cs->view.file->table), mp, cs->locbuf,
+		char idbuf[512];
+		/* The id in the ruleset that answered: "api:N" (or its id=) for
+		 * an API rule, "maintenance" for the maintenance answer. */
+		const struct served *sv = route_served(&cs->view, r);
+		const char *id = r == ROUTE_MAINT ? "maintenance"
+		                 : sv ? detour_rule_id(detour_table_rules(sv->table), m->rule,
+		                                       idbuf, sizeof(idbuf))
+		                      : NULL;
+		alog_request(&cs->alog, cs->log_time, c->peer, req, status, bytes, id, cs->locbuf,
 		             ll > 0 ? (size_t)ll : 0);
 	}
 }

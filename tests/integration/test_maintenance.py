@@ -309,3 +309,24 @@ def test_api_on_without_target_and_no_directive(admin_server):
         "error": "\"target\": expected a URL or a path (required when detour.conf has no "
                  "maintenance directive)"})
     assert get(s, "/keep") == (302, "/kept")
+
+
+def test_access_log_names_the_rule_that_answered(admin_server):
+    # The rule id column names the API rule ("api:N" or its id=), the file
+    # rule, or "maintenance"; it used to look every id up in the file rules
+    # (issue 11), naming a file line for API and maintenance answers.
+    s = admin_server()
+    st, js = s.req("POST", "/rules", {"rule": "/promo /sale 307"})
+    assert st == 201, js
+    api_id = js["id"]
+    assert api_id.startswith("api:")
+    assert s.req("POST", "/rules", {"rule": "/named /n 302 id=spring"})[0] == 201
+    assert get(s, "/promo") == (307, "/sale")
+    assert get(s, "/named") == (302, "/n")
+    assert get(s, "/old") == (301, "/new")
+    assert s.req("POST", "/maintenance", {"on": True, "target": "/down"})[0] == 200
+    assert get(s, "/old") == (307, "/down")
+    s.wait_log('"GET /old HTTP/1.1" 307', log="access")
+    lines = s.access_log.read_text().splitlines()
+    ids = [l.rsplit('" "', 2)[1] for l in lines]
+    assert ids == [api_id, "spring", "%s:1" % s.rules_path, "maintenance"], lines
