@@ -287,6 +287,22 @@ void admin_post_rules(struct ctx *x)
 		return;
 	}
 	const struct detour_rule *pr = detour_ruleset_get(rs, 0);
+	const struct detour_rule_ext *px =
+	        (pr->flags & DETOUR_RULE_EXT) ? detour_ruleset_ext(rs, pr) : NULL;
+	if (px && px->health) {
+		/* The prober sends HEAD requests to the target's origin from
+		 * inside the network: from the API (reachable by whoever holds
+		 * a token) that would let a caller make detour probe any host
+		 * it can reach. Health-checked groups belong in a rules file,
+		 * written by whoever deploys the server (issue 11). */
+		detour_ruleset_free(rs);
+		json_decref(j);
+		admin_reply_error(x->c, 400,
+		                  "rule:1: health= is not allowed in API rules (the probes would "
+		                  "reach any host an API caller names); put health-checked groups "
+		                  "in a rules file");
+		return;
+	}
 	if (pr->flags & DETOUR_RULE_ID_SET)
 		snprintf(id, sizeof(id), "%s", pr->id);
 	else

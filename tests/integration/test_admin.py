@@ -89,6 +89,23 @@ def admin(tmp_path):
         assert rc in (0, -9), "detour exited with %s: %s" % (rc, s.read_error_log())
 
 
+def test_health_refused_in_api_rules(admin):
+    # health= would make the server probe any origin an API caller names
+    # (issue 11): refused, nothing stored, nothing probed.
+    s = admin()
+    st, js, _, _ = s.req("POST", "/rules", {
+        "rule": "/dl/* http://10.0.0.1:8080/f/:splat 302 weight=1 health=/ping"})
+    assert st == 400
+    assert js["error"] == ("rule:1: health= is not allowed in API rules (the probes would reach "
+                           "any host an API caller names); put health-checked groups in a "
+                           "rules file")
+    assert s.req("GET", "/rules")[1]["rules"] == [r for r in s.req("GET", "/rules")[1]["rules"]
+                                                   if r["origin"] == "file"]
+    # weighted groups without health= are fine
+    st, js, _, _ = s.req("POST", "/rules", {"rule": "/dl/* /mirror/:splat 302 weight=1"})
+    assert st == 201, js
+
+
 def test_add_list_delete(admin):
     s = admin()
     assert s.get("/promo") == (404, None)
