@@ -169,9 +169,13 @@ void admin_post_maintenance(struct ctx *x)
 	snprintf(m.who, sizeof(m.who), "%s", x->who);
 	if (m.on) {
 		const char *t = json_string_value(json_object_get(j, "target"));
-		if (json_object_get(j, "target") == NULL && maint_defaults(a->srv->maint, &p)) {
-			/* No target: the config's maintenance directive (else the
-			 * API's last one) gives every parameter not in the body. */
+		/* The config's maintenance directive (else the API's last one)
+		 * gives every parameter the body does not: naming another target
+		 * keeps the allow lists, so a load balancer's health probe is not
+		 * redirected (issue 11). "allow": [] clears them. */
+		bool have = maint_defaults(a->srv->maint, &p);
+		if (json_object_get(j, "target") == NULL && have) {
+			/* the defaults' target */
 		} else if (t == NULL || t[0] == '\0' || strlen(t) >= sizeof(p.target) ||
 		           strpbrk(t, " \t\r\n")) {
 			json_decref(j);
@@ -198,6 +202,7 @@ void admin_post_maintenance(struct ctx *x)
 		if (v) {
 			json_t *e;
 			size_t used = 0;
+			p.allow_path[0] = '\0'; /* the body's list replaces the default one */
 			if (!json_is_array(v)) {
 				json_decref(j);
 				admin_reply_error(x->c, 400,
@@ -227,6 +232,7 @@ void admin_post_maintenance(struct ctx *x)
 		v = json_object_get(j, "allow_ip");
 		if (v) {
 			json_t *e;
+			p.nallow_ip = 0; /* replaces the default list */
 			if (!json_is_array(v) || json_array_size(v) > DETOUR_CONF_MAX_CIDRS)
 				bad = "\"allow_ip\": expected an array of at most 64 addresses or "
 				      "CIDR "
