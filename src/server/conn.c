@@ -36,6 +36,7 @@ static void conn_reset(struct conn *c)
 	c->want_write = false;
 	c->read_paused = false;
 	c->peer_eof = false;
+	c->https = false;
 	c->in_len = 0;
 	c->out_len = c->out_off = 0;
 	c->out_hold = HOLD_NONE;
@@ -321,7 +322,7 @@ static bool parse_target(struct conn *c, const struct detour_request *req,
 	*q = (struct detour_match_req){
 	        .host = req->host,
 	        .host_len = req->host_len,
-	        .https = false,
+	        .https = c->https,
 	        .path = cs->pathbuf,
 	        .path_len = (size_t)pl,
 	        .query = req->query,

@@ -44,6 +44,7 @@ struct conn {
 	bool want_write;  /* registered for LOOP_WRITE */
 	bool read_paused; /* output is backed up: not reading */
 	bool peer_eof;    /* the client closed its side */
+	bool https;       /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
