@@ -326,10 +326,21 @@ static SSL_CTX *ctx_from_pem(struct tls_ctx *t, const char *chain, size_t chain_
 		snprintf(err, cap, "%s: no PEM private key (%s)", key_what, why);
 		goto fail;
 	}
-	if (!SSL_CTX_use_PrivateKey(ctx, pk) || !SSL_CTX_check_private_key(ctx)) {
-		ssl_reason(why, sizeof(why), "key does not match");
+	if (X509_check_private_key(leaf, pk) != 1) {
+		EVP_PKEY *cpk = X509_get0_pubkey(leaf);
+		ERR_clear_error();
+		if (cpk && EVP_PKEY_get_base_id(cpk) != EVP_PKEY_get_base_id(pk))
+			snprintf(why, sizeof(why), "an %s key for an %s certificate",
+			         EVP_PKEY_get0_type_name(pk), EVP_PKEY_get0_type_name(cpk));
+		else
+			snprintf(why, sizeof(why), "key values mismatch");
 		snprintf(err, cap, "%s: the key does not match the certificate %s (%s)", key_what,
 		         chain_what, why);
+		goto fail;
+	}
+	if (!SSL_CTX_use_PrivateKey(ctx, pk) || !SSL_CTX_check_private_key(ctx)) {
+		ssl_reason(why, sizeof(why), "unusable key");
+		snprintf(err, cap, "%s: %s", key_what, why);
 		goto fail;
 	}
 	if (names) {
