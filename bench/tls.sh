@@ -145,7 +145,8 @@ RESULTS=$OUT/results.tsv
 
 # measure SCEN SERVER REP: wrk over https, the server's CPU ticks around it.
 measure() {
-	local scen=$1 server=$2 rep=$3 raw="$OUT/wrk/$scen-$server-$rep.txt" before after
+	local scen=$1 server=$2 rep=$3 raw before after
+	raw="$OUT/wrk/$scen-$server-$rep.txt"
 	local core0 core1 perf_pid="" req rps p99 err cpu others
 	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1)
 	if [ "$scen" = a ]; then
