@@ -95,6 +95,7 @@ struct tls_ctx {
 	struct stamp *stamps; /* 2 * npairs: cert, key */
 
 	pthread_mutex_t key_lock;
+	EVP_CIPHER *aes; /* AES-256-CBC, fetched once (an implicit fetch per ticket is not free) */
 	struct ticket_key keys[TICKET_KEYS];
 	time_t key_born;
 
@@ -584,11 +585,10 @@ static int on_ticket_key(SSL *s, unsigned char key_name[16], unsigned char *iv,
 	params[2] = OSSL_PARAM_construct_end();
 	if (enc) {
 		memcpy(key_name, k.name, 16);
-		if (RAND_bytes(iv, 16) != 1 ||
-		    !EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) ||
+		if (RAND_bytes(iv, 16) != 1 || !EVP_EncryptInit_ex(cctx, t->aes, NULL, k.aes, iv) ||
 		    !EVP_MAC_CTX_set_params(hctx, params))
 			found = -2;
-	} else if (!EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) ||
+	} else if (!EVP_DecryptInit_ex(cctx, t->aes, NULL, k.aes, iv) ||
 	           !EVP_MAC_CTX_set_params(hctx, params)) {
 		found = -2;
 	}
@@ -617,6 +617,11 @@ struct tls_ctx *tls_ctx_new(const struct detour_config *cfg, char *err, size_t e
 			goto fail;
 		}
 	t->key_born = time(NULL);
+	t->aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+	if (t->aes == NULL) {
+		ssl_reason(err, errlen, "no AES-256-CBC for session tickets");
+		goto fail;
+	}
 	t->base = ctx_new(t, err, errlen);
 	if (t->base == NULL)
 		goto fail;
@@ -727,6 +732,7 @@ void tls_ctx_free(struct tls_ctx *t)
 	hostcerts_free(&t->acme);
 	hostcerts_free(&t->chal);
 	SSL_CTX_free(t->base);
+	EVP_CIPHER_free(t->aes);
 	free(t->pairs);
 	free(t->stamps);
 	OPENSSL_cleanse(t->keys, sizeof(t->keys));
