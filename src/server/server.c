@@ -30,6 +30,7 @@
 #include "publish.h"
 #include "server.h"
 #include "state.h"
+#include "tls.h"
 #include "worker.h"
 
 static uint64_t mono_ms(void)
@@ -180,6 +181,16 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	publish_served(&srv->pub, &srv->pub.file, sv);
 	/* A changed maintenance directive is a change of maintenance (maint.h). */
 	maint_reload(srv->maint, &nc->maint);
+	/* The tls-cert pairs (tls.h): a broken pair keeps the old certificates
+	 * serving and is logged, the rules above are reloaded all the same. */
+	if (srv->tls) {
+		char terr[1024];
+		if (tls_ctx_reload(srv->tls, nc, terr, sizeof(terr)))
+			log_err("reload: %s; the old certificates keep serving", terr);
+		else
+			log_info("reload: %u certificate%s loaded", nc->ncerts,
+			         nc->ncerts == 1 ? "" : "s");
+	}
 	log_info("reloaded: %zu rules in %llu ms", detour_ruleset_count(detour_table_rules(t)),
 	         (unsigned long long)(mono_ms() - t0));
 	free(nc);
@@ -267,6 +278,20 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		free(srv);
 		return 1;
 	}
+	/* Certificates and keys are read now, before privileges are dropped
+	 * (privdrop_finish below): a key readable only by root still loads. */
+	for (unsigned i = 0; i < conf->nlisten && srv->tls == NULL; i++) {
+		if (!conf->listen[i].tls)
+			continue;
+		srv->tls = tls_ctx_new(conf, err, sizeof(err));
+		if (srv->tls == NULL) {
+			log_err("%s", err);
+			detour_table_free(t);
+			free(srv);
+			return 1;
+		}
+	}
+	srv->pool.tls = srv->tls;
 	srv->pool.n = conf->workers ? conf->workers : ncpu();
 	sv = served_new(t, ORIGIN_FILE, srv->pool.n, conf->stats);
 	set = settings_of(conf);
@@ -345,9 +370,9 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	/* Starts the mirror prober when a table has health= targets. */
 	health_published(srv->health);
 	for (unsigned i = 0; i < conf->nlisten; i++)
-		log_info("listening on %s%s%s:%u", conf->listen[i].ipv6 ? "[" : "",
+		log_info("listening on %s%s%s:%u%s", conf->listen[i].ipv6 ? "[" : "",
 		         conf->listen[i].host, conf->listen[i].ipv6 ? "]" : "",
-		         conf->listen[i].port);
+		         conf->listen[i].port, conf->listen[i].tls ? " (tls)" : "");
 	log_info("detour %s ready: %zu rules, %u workers, started in %llu ms", DETOUR_VERSION,
 	         detour_ruleset_count(detour_table_rules(t)), srv->pool.n,
 	         (unsigned long long)(mono_ms() - t0));
@@ -361,6 +386,10 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		int pr = poll(&pfd, 1, 1000);
 		if (mono_ms() >= next_file_check) {
 			maint_poll_file(srv->maint);
+			/* Certificates renewed on disk (certbot): reloaded, or
+			 * the old ones keep serving (logged). */
+			if (srv->tls)
+				tls_ctx_poll(srv->tls);
 			next_file_check = mono_ms() + 1000;
 		}
 		if (pr <= 0) {
@@ -418,6 +447,7 @@ out:
 	maint_fini(srv->maint);
 	publish_fini(&srv->pub);
 	state_close(srv->state);
+	tls_ctx_free(srv->tls); /* the workers, and their SSLs, are gone */
 	if (srv->pool.access_fd >= 0)
 		close(srv->pool.access_fd);
 	free(srv);

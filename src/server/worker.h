@@ -33,6 +33,7 @@ struct pool {
 	unsigned n;
 	unsigned max_conns;    /* per worker */
 	int access_fd;         /* -1 when off; reopened in place with dup2() */
+	struct tls_ctx *tls;   /* tls.h: the TLS listeners' context, NULL without any */
 	atomic_bool stopping;  /* SIGTERM/SIGINT: stop accepting, drain, exit */
 	atomic_uint flush_gen; /* bumped to ask every worker to flush its access log */
 	atomic_uint topk_gen;  /* bumped to ask workers for a sketch snapshot */
