@@ -21,6 +21,7 @@
 #include "stats.h"
 
 struct conns;
+struct acme_http01;
 
 /* Each connection sits in exactly one deadline list. Every list has a single
  * timeout, so appending at the tail keeps it sorted by deadline and expiry
@@ -44,7 +45,7 @@ struct conn {
 	bool want_write;  /* registered for LOOP_WRITE */
 	bool read_paused; /* output is backed up: not reading */
 	bool peer_eof;    /* the client closed its side */
-	bool https;       /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
+	bool https; /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
@@ -86,8 +87,9 @@ struct conns {
 	 * file and API rules, maintenance, settings. Nothing of them is held
 	 * across iterations. */
 	struct view view;
-	struct wstats *st; /* counters (stats.h), read by the admin thread */
-	struct alog alog;  /* access log (accesslog.h) */
+	struct wstats *st;                /* counters (stats.h), read by the admin thread */
+	const struct acme_http01 *http01; /* ACME HTTP-01 tokens (acme_http01.h), NULL: none */
+	struct alog alog;                 /* access log (accesslog.h) */
 
 	/* Settings copied at start (reload does not change them). */
 	struct detour_http1_limits limits;
