@@ -24,6 +24,7 @@ struct state;
 struct admin;
 struct maint_ctl;
 struct health;
+struct acme;
 
 /* Changes through the admin API (and expiries), by kind, and reloads: for
  * the metrics. Bumped by the admin thread and the reload, read by the
@@ -47,6 +48,7 @@ struct server {
 	struct admin *admin;     /* the admin thread, NULL when not running */
 	struct maint_ctl *maint; /* maintenance (maint.c) */
 	struct health *health;   /* mirror prober (health.c), NULL before server_run made it */
+	struct acme *acme;       /* the ACME client (acme.c), NULL without `acme` */
 	struct counters counters;
 };
 

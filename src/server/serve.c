@@ -7,6 +7,7 @@
 
 #include "../cli/cli.h"
 #include "../cli/cli_opts.h"
+#include "acme.h"
 #include "detour/config.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
@@ -43,6 +44,12 @@ static int test_config(const struct detour_config *conf, const char *path)
 
 	if (t == NULL) {
 		fprintf(stderr, "detour: %s\n", err);
+		return 1;
+	}
+	/* The ACME settings, without contacting the CA. */
+	if (acme_check(conf, detour_table_rules(t), stdout, err, sizeof(err))) {
+		fprintf(stderr, "detour: %s\n", err);
+		detour_table_free(t);
 		return 1;
 	}
 	printf("detour: configuration %s is ok: %zu rules from %u file%s\n",

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme.h"
 #include "admin.h"
 #include "core.h"
 #include "detour/rulefile.h"
@@ -77,6 +78,8 @@ static void table_swapped(void *arg)
 	/* The health prober lets go of the old table and enumerates the new
 	 * one before the old one is freed (health.h). */
 	health_published(srv->health);
+	/* The ACME client recomputes the hosts to certify (acme.h). */
+	acme_published(srv->acme, &srv->pub);
 }
 
 static void table_retired(void *arg, struct served *old)
@@ -177,6 +180,7 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	publish_settings(&srv->pub, set);
 	/* New health-check settings apply from the prober's next round. */
 	health_configure(srv->health, &nc->health);
+	acme_configure(srv->acme, nc); /* canonical-host and acme-hosts */
 	publish_served(&srv->pub, &srv->pub.file, sv);
 	/* A changed maintenance directive is a change of maintenance (maint.h). */
 	maint_reload(srv->maint, &nc->maint);
@@ -300,6 +304,19 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		log_err("%s", err);
 		goto out;
 	}
+	if (conf->acme.line) {
+		/* Certificates under state-dir are installed before the first
+		 * connection; the thread starts once privileges are dropped. */
+		srv->acme = acme_new(&srv->conf, NULL, err, sizeof(err));
+		if (srv->acme == NULL) {
+			log_err("%s", err);
+			goto out;
+		}
+		acme_configure(srv->acme, &srv->conf);
+		acme_published(srv->acme, &srv->pub);
+		acme_load(srv->acme);
+		srv->pool.http01 = acme_http01_of(srv->acme);
+	}
 	srv->pool.pub = &srv->pub;
 	srv->pool.conf = &srv->conf;
 	srv->pool.max_conns = (conf->max_connections + srv->pool.n - 1) / srv->pool.n;
@@ -342,6 +359,8 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		}
 		goto out;
 	}
+	if (srv->acme && acme_start(srv->acme, err, sizeof(err)))
+		log_err("%s; no certificate will be obtained or renewed", err);
 	/* Starts the mirror prober when a table has health= targets. */
 	health_published(srv->health);
 	for (unsigned i = 0; i < conf->nlisten; i++)
@@ -409,6 +428,8 @@ out:
 	admin_stop(srv);          /* no-op when stopped above or never started */
 	health_fini(srv->health); /* after the last publish, before the tables are freed */
 	srv->health = NULL;
+	acme_free(srv->acme); /* the workers, which read its tokens, are gone */
+	srv->acme = NULL;
 	free(srv->pool.w);
 	sv = atomic_load(&srv->pub.file);
 	if (sv && srv->state)
