@@ -434,6 +434,7 @@ static int issue(struct acme *a, const char *name, struct detour_acme_certinfo *
 
 	if (account_key(a, err, errlen))
 		return -1;
+	unsigned bad0 = a->cl.bad_nonces;
 	if (acme_order_run(&env, name, &is)) {
 		snprintf(err, errlen, "%s", a->cl.err);
 		return -1;
@@ -458,8 +459,9 @@ static int issue(struct acme *a, const char *name, struct detour_acme_certinfo *
 		goto out;
 	}
 	log_info("acme: %s: certificate issued (%u in the chain, serial %s), valid until %lld, "
-	         "stored in %s/%s",
-	         name, info->ncerts, info->serial, (long long)info->not_after, a->dir, crt);
+	         "stored in %s/%s; %u badNonce refusals retried",
+	         name, info->ncerts, info->serial, (long long)info->not_after, a->dir, crt,
+	         a->cl.bad_nonces - bad0);
 	rc = 0;
 out:
 	EVP_PKEY_free(k);
