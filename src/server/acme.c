@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #include "acme.h"
 #include "acme_store.h"
+#include "base/ascii.h"
 #include "base/grow.h"
 #include "detour/acme.h"
 #include "detour/acme_cert.h"
@@ -44,6 +46,7 @@ struct host {
 	int64_t not_before, not_after; /* of the certificate serving, Unix seconds */
 	uint64_t next_ms;              /* the next order, wall-clock ms */
 	unsigned failures;             /* in a row */
+	uint64_t hs_log_ms;            /* no "handshake refused" line before (wall ms) */
 };
 
 struct acme {
@@ -214,9 +217,11 @@ void acme_on_unknown_host(void *arg, const char *host)
 		return; /* busy: never make a handshake wait */
 	bool queued = false;
 	for (unsigned i = 0; i < a->nqueue && !queued; i++)
-		queued = !strcmp(a->queue[i], host);
+		queued = !strcasecmp(a->queue[i], host);
 	if (!queued && a->nqueue < QUEUE_MAX) {
-		memcpy(a->queue[a->nqueue++], host, hl + 1);
+		char *q = a->queue[a->nqueue++];
+		for (size_t i = 0; i <= hl; i++)
+			q[i] = ascii_lower(host[i]);
 		pthread_cond_signal(&a->cond);
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -317,8 +322,18 @@ static void merge(struct acme *a, uint64_t now)
 	for (unsigned i = 0; i < a->nqueue; i++) {
 		const char *name = a->queue[i];
 		struct host *h = find_host(a, name);
-		if (h != NULL && h->wanted)
-			continue; /* known: its own schedule and backoff decide */
+		if (h != NULL && h->wanted) {
+			/* Known: its own schedule and backoff decide; say why
+			 * the handshake failed, once a minute. */
+			if (!h->have_cert && now >= h->hs_log_ms) {
+				h->hs_log_ms = now + REFUSED_LOG_MS;
+				log_info("acme: %s: handshake refused (unrecognized_name): no "
+				         "certificate yet, %s",
+				         name,
+				         h->failures ? "retrying after a failure" : "ordering");
+			}
+			continue;
+		}
 		if (!detour_acme_hosts_names(&a->wanted, name)) {
 			if (now >= a->refused_log_ms) {
 				log_info("acme: %s: a handshake asked for it, but no rule names "

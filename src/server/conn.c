@@ -19,6 +19,7 @@
 #include "detour/url.h"
 #include "log.h"
 #include "route.h"
+#include "tls.h"
 
 #define IN_INITIAL     4096
 #define OUT_INITIAL    8192
@@ -38,6 +39,8 @@ static void conn_reset(struct conn *c)
 	c->read_paused = false;
 	c->peer_eof = false;
 	c->https = false;
+	c->tls_rw = false;
+	c->tls = NULL;
 	c->in_len = 0;
 	c->out_len = c->out_off = 0;
 	c->out_hold = HOLD_NONE;
@@ -129,8 +132,18 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
 			          sizeof(c->peer));
 	}
-	if (loop_add(cs->loop, &c->src, LOOP_READ)) {
-		log_err("worker %u: epoll_ctl: %s", cs->id, strerror(errno));
+	if (cs->tls_listeners >> listener & 1u) {
+		/* A TLS listener: the handshake runs on the first reads, within
+		 * the header timeout. */
+		c->https = true;
+		c->tls = tls_conn_new(cs->tls, fd);
+	}
+	if ((c->https && c->tls == NULL) || loop_add(cs->loop, &c->src, LOOP_READ)) {
+		log_err("worker %u: %s: %s", cs->id, c->https && !c->tls ? "SSL_new" : "epoll_ctl",
+		        strerror(errno));
+		if (c->tls)
+			tls_conn_free(cs->tls, c->tls);
+		c->tls = NULL;
 		close(fd);
 		c->next = cs->free_conns;
 		cs->free_conns = c;
@@ -171,6 +184,10 @@ void conn_close(struct conn *c)
 		c->list = LIST_NONE;
 	}
 	loop_del(cs->loop, &c->src);
+	if (c->tls) {
+		tls_conn_free(cs->tls, c->tls);
+		c->tls = NULL;
+	}
 	close(c->src.fd);
 	c->src.fd = -1;
 	if (cs->nfree < FREE_CONNS_MAX) {
@@ -207,11 +224,40 @@ static void start_linger(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	if (c->tls)
+		tls_conn_shutdown(c->tls); /* close_notify first */
 	shutdown(c->src.fd, SHUT_WR);
 	c->state = ST_LINGER;
 	c->in_len = 0;
 	set_events(c, false);
 	conn_list_move(c->cs, c, LIST_LINGER);
+}
+
+/* TLS transport (tls.h) under the read and write below: TLS_IO_WANT_* map
+ * to EAGAIN (a read that waits for writability registers for it), other
+ * failures to EIO. The plain path only branches on c->tls. */
+static ssize_t tls_send(struct conn *c, const void *buf, size_t len)
+{
+	ssize_t n = tls_conn_write(c->tls, buf, len);
+
+	if (n > 0)
+		return n;
+	errno = n == TLS_IO_WANT_WRITE ? EAGAIN : EIO;
+	return -1;
+}
+
+static ssize_t tls_recv(struct conn *c, void *buf, size_t len)
+{
+	ssize_t n = tls_conn_read(c->cs->tls, c->tls, buf, len);
+
+	if (n >= 0)
+		return n;
+	if (n == TLS_IO_WANT_WRITE) {
+		c->tls_rw = true;
+		set_events(c, true);
+	}
+	errno = n == TLS_IO_ERROR ? EIO : EAGAIN;
+	return -1;
 }
 
 /* Writes what may be written. Returns false when c was closed. */
@@ -220,7 +266,8 @@ static bool conn_flush(struct conn *c)
 	uint32_t end = c->out_hold != HOLD_NONE ? c->out_hold : c->out_len;
 
 	while (c->out_off < end) {
-		ssize_t n = write(c->src.fd, c->out + c->out_off, end - c->out_off);
+		ssize_t n = c->tls ? tls_send(c, c->out + c->out_off, end - c->out_off)
+		                   : write(c->src.fd, c->out + c->out_off, end - c->out_off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -595,6 +642,7 @@ static void conn_read(struct conn *c)
 			conn_close(c);
 		return;
 	}
+again:
 	if (c->in_len == c->in_cap) {
 		/* A head bigger than the first buffer: grow once, exactly to
 		 * the limit (see shrink). */
@@ -608,7 +656,8 @@ static void conn_read(struct conn *c)
 		c->in = p;
 		c->in_cap = want;
 	}
-	n = read(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len);
+	n = c->tls ? tls_recv(c, c->in + c->in_len, c->in_cap - c->in_len)
+	           : read(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -639,14 +688,25 @@ static void conn_read(struct conn *c)
 		/* Everything went out and requests are still buffered (the
 		 * output buffer filled up): answer them now. */
 		if (!(progress && queued > 0 && c->out_len == 0 && c->in_len > 0 && !c->want_write))
-			return;
+			break;
 	}
+	/* TLS: a record bigger than the room left waits decrypted inside the
+	 * SSL, and the socket may stay quiet: read it now. */
+	if (c->tls && !c->want_write && tls_conn_pending(c->tls))
+		goto again;
 }
 
 static void on_conn_event(struct loop_source *src, unsigned events)
 {
 	struct conn *c = (struct conn *)src;
 
+	if (c->tls_rw && (events & LOOP_WRITE)) {
+		/* The TLS read (a handshake flight) waited for the socket. */
+		c->tls_rw = false;
+		set_events(c, false);
+		conn_read(c);
+		return;
+	}
 	if (c->want_write && (events & LOOP_WRITE)) {
 		if (!conn_flush(c))
 			return;
@@ -658,6 +718,11 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 			bool progress = process_timed(c);
 			if (!conn_flush(c))
 				return;
+			if (c->tls && c->state != ST_LINGER && !c->want_write &&
+			    tls_conn_pending(c->tls)) {
+				conn_read(c); /* what waits inside the SSL */
+				return;
+			}
 			update_deadline(c, progress, false);
 		} else {
 			update_deadline(c, true, false);

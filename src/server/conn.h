@@ -22,6 +22,8 @@
 
 struct conns;
 struct acme_http01;
+struct tls_ctx; /* tls.h */
+struct ssl_st;  /* OpenSSL's SSL */
 
 /* Each connection sits in exactly one deadline list. Every list has a single
  * timeout, so appending at the tail keeps it sorted by deadline and expiry
@@ -45,7 +47,8 @@ struct conn {
 	bool want_write;  /* registered for LOOP_WRITE */
 	bool read_paused; /* output is backed up: not reading */
 	bool peer_eof;    /* the client closed its side */
-	bool https; /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
+	bool https;  /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
+	bool tls_rw; /* TLS: a read waits for the socket to be writable */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
@@ -53,6 +56,7 @@ struct conn {
 	uint32_t out_len, out_off, out_cap;
 	uint32_t out_hold; /* bytes from this offset wait for the current body; HOLD_NONE */
 	struct detour_http1_body body;
+	struct ssl_st *tls; /* NULL on a plain connection; else reads and writes go through tls.h */
 	char peer[INET6_ADDRSTRLEN]; /* for the access log */
 	/* The client's address, binary (maintenance allow-ip=, the rules' if-ip=). */
 	union {
@@ -75,7 +79,9 @@ struct conns {
 	unsigned nconns;
 	struct conn *free_conns;
 	unsigned nfree;
-	bool draining; /* answer with Connection: close, close idle ones */
+	bool draining;          /* answer with Connection: close, close idle ones */
+	uint32_t tls_listeners; /* bit i: listener i speaks TLS (tls, tls.h) */
+	struct tls_ctx *tls;    /* the server's TLS context; NULL without TLS listeners */
 
 	/* Clocks: refreshed once per loop iteration. */
 	uint64_t now_ms;

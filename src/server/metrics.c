@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "state.h"
 #include "stats.h"
+#include "tls.h"
 #include "worker.h"
 
 #define TOP_RULES   10
@@ -119,6 +120,19 @@ char *metrics_render(struct server *srv, size_t *len)
 	          "# HELP detour_open_connections Client connections open now.\n"
 	          "# TYPE detour_open_connections gauge\ndetour_open_connections %llu\n",
 	          (unsigned long long)conns);
+
+	if (srv->tls) {
+		uint64_t ok, failed;
+		tls_ctx_counts(srv->tls, &ok, &failed);
+		bbuf_putf(
+		        &b,
+		        "# HELP detour_tls_handshakes_total TLS handshakes, by result (error: the "
+		        "connection closed before its handshake completed).\n"
+		        "# TYPE detour_tls_handshakes_total counter\n"
+		        "detour_tls_handshakes_total{result=\"ok\"} %llu\n"
+		        "detour_tls_handshakes_total{result=\"error\"} %llu\n",
+		        (unsigned long long)ok, (unsigned long long)failed);
+	}
 
 	bbuf_putf(&b,
 	          "# HELP detour_reloads_total Reloads (SIGHUP or POST /reload), by result.\n"

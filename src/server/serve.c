@@ -12,6 +12,7 @@
 #include "detour/rulefile.h"
 #include "detour/table.h"
 #include "server.h"
+#include "tls.h"
 
 static const struct cli_opt optab[] = {
         {"config", 'c', "FILE", "a file name",
@@ -45,6 +46,17 @@ static int test_config(const struct detour_config *conf, const char *path)
 	if (t == NULL) {
 		fprintf(stderr, "detour: %s\n", err);
 		return 1;
+	}
+	/* Every tls-cert pair loads and matches (file and reason otherwise). */
+	if (conf->ncerts > 0) {
+		struct tls_ctx *tc = tls_ctx_new(conf, err, sizeof(err));
+		if (tc == NULL) {
+			fprintf(stderr, "detour: %s: %s\n", path ? path : "(built-in defaults)",
+			        err);
+			detour_table_free(t);
+			return 1;
+		}
+		tls_ctx_free(tc);
 	}
 	/* The ACME settings, without contacting the CA. */
 	if (acme_check(conf, detour_table_rules(t), stdout, err, sizeof(err))) {

@@ -31,6 +31,7 @@
 #include "publish.h"
 #include "server.h"
 #include "state.h"
+#include "tls.h"
 #include "worker.h"
 
 static uint64_t mono_ms(void)
@@ -101,6 +102,20 @@ static struct settings *settings_of(const struct detour_config *conf)
 	set->server_header = conf->server_header;
 	snprintf(set->access_log, sizeof(set->access_log), "%s", conf->access_log);
 	return set;
+}
+
+/* The ACME client installs certificates through tls.h (acme_order.h's
+ * hooks; arg is srv->tls). */
+static int acme_tls_cert(void *arg, const char *host, const char *chain, size_t chain_len,
+                         const char *key, size_t key_len, char *err, size_t errlen)
+{
+	return tls_set_host_cert(arg, host, chain, chain_len, key, key_len, err, errlen);
+}
+
+static int acme_tls_alpn(void *arg, const char *host, const char *cert, size_t cert_len,
+                         const char *key, size_t key_len)
+{
+	return tls_set_alpn_challenge(arg, host, cert, cert_len, key, key_len);
 }
 
 static bool same_listen(const struct detour_config *a, const struct detour_config *b)
@@ -184,6 +199,16 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	publish_served(&srv->pub, &srv->pub.file, sv);
 	/* A changed maintenance directive is a change of maintenance (maint.h). */
 	maint_reload(srv->maint, &nc->maint);
+	/* The tls-cert pairs (tls.h): a broken pair keeps the old certificates
+	 * serving and is logged, the rules above are reloaded all the same. */
+	if (srv->tls) {
+		char terr[1024];
+		if (tls_ctx_reload(srv->tls, nc, terr, sizeof(terr)))
+			log_err("reload: %s; the old certificates keep serving", terr);
+		else
+			log_info("reload: %u certificate%s loaded", nc->ncerts,
+			         nc->ncerts == 1 ? "" : "s");
+	}
 	log_info("reloaded: %zu rules in %llu ms", detour_ruleset_count(detour_table_rules(t)),
 	         (unsigned long long)(mono_ms() - t0));
 	free(nc);
@@ -271,6 +296,20 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		free(srv);
 		return 1;
 	}
+	/* Certificates and keys are read now, before privileges are dropped
+	 * (privdrop_finish below): a key readable only by root still loads. */
+	for (unsigned i = 0; i < conf->nlisten && srv->tls == NULL; i++) {
+		if (!conf->listen[i].tls)
+			continue;
+		srv->tls = tls_ctx_new(conf, err, sizeof(err));
+		if (srv->tls == NULL) {
+			log_err("%s", err);
+			detour_table_free(t);
+			free(srv);
+			return 1;
+		}
+	}
+	srv->pool.tls = srv->tls;
 	srv->pool.n = conf->workers ? conf->workers : ncpu();
 	sv = served_new(t, ORIGIN_FILE, srv->pool.n, conf->stats);
 	set = settings_of(conf);
@@ -307,7 +346,12 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	if (conf->acme.line) {
 		/* Certificates under state-dir are installed before the first
 		 * connection; the thread starts once privileges are dropped. */
-		srv->acme = acme_new(&srv->conf, NULL, err, sizeof(err));
+		struct acme_tls_hooks th = {
+		        .arg = srv->tls,
+		        .set_cert = srv->tls ? acme_tls_cert : NULL,
+		        .set_alpn = srv->tls ? acme_tls_alpn : NULL,
+		};
+		srv->acme = acme_new(&srv->conf, &th, err, sizeof(err));
 		if (srv->acme == NULL) {
 			log_err("%s", err);
 			goto out;
@@ -316,6 +360,10 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		acme_published(srv->acme, &srv->pub);
 		acme_load(srv->acme);
 		srv->pool.http01 = acme_http01_of(srv->acme);
+		/* A handshake for a name without a certificate asks the ACME
+		 * client, which orders one when a rule names it (on demand). */
+		if (srv->tls)
+			tls_on_unknown_host(srv->tls, acme_on_unknown_host, srv->acme);
 	}
 	srv->pool.pub = &srv->pub;
 	srv->pool.conf = &srv->conf;
@@ -364,9 +412,9 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	/* Starts the mirror prober when a table has health= targets. */
 	health_published(srv->health);
 	for (unsigned i = 0; i < conf->nlisten; i++)
-		log_info("listening on %s%s%s:%u", conf->listen[i].ipv6 ? "[" : "",
+		log_info("listening on %s%s%s:%u%s", conf->listen[i].ipv6 ? "[" : "",
 		         conf->listen[i].host, conf->listen[i].ipv6 ? "]" : "",
-		         conf->listen[i].port);
+		         conf->listen[i].port, conf->listen[i].tls ? " (tls)" : "");
 	log_info("detour %s ready: %zu rules, %u workers, started in %llu ms", DETOUR_VERSION,
 	         detour_ruleset_count(detour_table_rules(t)), srv->pool.n,
 	         (unsigned long long)(mono_ms() - t0));
@@ -380,6 +428,10 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		int pr = poll(&pfd, 1, 1000);
 		if (mono_ms() >= next_file_check) {
 			maint_poll_file(srv->maint);
+			/* Certificates renewed on disk (certbot): reloaded, or
+			 * the old ones keep serving (logged). */
+			if (srv->tls)
+				tls_ctx_poll(srv->tls);
 			next_file_check = mono_ms() + 1000;
 		}
 		if (pr <= 0) {
@@ -439,6 +491,7 @@ out:
 	maint_fini(srv->maint);
 	publish_fini(&srv->pub);
 	state_close(srv->state);
+	tls_ctx_free(srv->tls); /* the workers, and their SSLs, are gone */
 	if (srv->pool.access_fd >= 0)
 		close(srv->pool.access_fd);
 	free(srv);

@@ -255,6 +255,7 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 	w->cs.timeouts_ms[LIST_LINGER] = LINGER_MS;
 	w->cs.id = id;
 	w->cs.closed = conn_set_closed;
+	w->cs.tls = p->tls;
 	conn_set_init(&w->cs);
 	w->wake.fd = -1;
 	w->cs.loop = loop_new();
@@ -283,6 +284,8 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 		l->w = w;
 		l->src.on_event = on_accept;
 		l->src.fd = listen_open(&conf->listen[i], true, 4096, "", err, cap);
+		if (conf->listen[i].tls)
+			w->cs.tls_listeners |= 1u << i;
 		w->nlisteners++;
 		if (l->src.fd < 0)
 			return -1;

@@ -31,12 +31,15 @@ struct pool {
 	                                     timeouts, stats): a reload never changes it */
 	struct worker *w;                 /* n workers */
 	unsigned n;
-	unsigned max_conns;               /* per worker */
-	int access_fd;                    /* -1 when off; reopened in place with dup2() */
-	atomic_bool stopping;             /* SIGTERM/SIGINT: stop accepting, drain, exit */
-	atomic_uint flush_gen;            /* bumped to ask every worker to flush its access log */
-	atomic_uint topk_gen;             /* bumped to ask workers for a sketch snapshot */
-	const struct acme_http01 *http01; /* ACME HTTP-01 tokens (acme_http01.h), NULL: none */
+	unsigned max_conns;    /* per worker */
+	int access_fd;         /* -1 when off; reopened in place with dup2() */
+	struct tls_ctx *tls;   /* tls.h: the TLS listeners' context, NULL without any */
+	atomic_bool stopping;  /* SIGTERM/SIGINT: stop accepting, drain, exit */
+	atomic_uint flush_gen; /* bumped to ask every worker to flush its access log */
+	atomic_uint topk_gen;  /* bumped to ask workers for a sketch snapshot */
+
+	/* ACME HTTP-01 tokens (acme_http01.h), NULL: none */
+	const struct acme_http01 *http01;
 };
 
 struct worker {
