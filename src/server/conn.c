@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme_http01.h"
 #include "conn.h"
 #include "detour/rulefile.h"
 #include "detour/url.h"
@@ -416,6 +417,40 @@ static void account(struct conn *c, const struct detour_request *req,
 	}
 }
 
+/* RFC 8555 §8.3: GET /.well-known/acme-challenge/TOKEN on a connection
+ * that is not https answers the key authorization of a token the ACME
+ * client is validating, before maintenance, rules and https-redirect
+ * (acme_http01.h). Returns 0 when the request is not one (it goes on to the
+ * rules), 1 when answered at off, -1 when it does not fit behind the
+ * responses already queued. */
+static int answer_http01(struct conn *c, const struct detour_request *req,
+                         const struct detour_respond_ctx *ctx, uint32_t off)
+{
+	struct conns *cs = c->cs;
+	char ka[512];
+	size_t kl;
+	ssize_t n;
+
+	if (c->https || cs->http01 == NULL ||
+	    (req->method_id != DETOUR_M_GET && req->method_id != DETOUR_M_HEAD))
+		return 0;
+	kl = acme_http01(cs->http01, req->path, req->path_len, ka, sizeof(ka));
+	if (kl == 0)
+		return 0;
+	n = acme_http01_respond(ka, kl, ctx, c->out + off, c->out_cap - off);
+	if (n < 0)
+		return -1;
+	c->out_len = off + (uint32_t)n;
+	if (ctx->close)
+		c->close_after = true;
+	cs->requests++;
+	stats_request(cs->st, 200, c->listener);
+	if (cs->alog.buf)
+		alog_request(&cs->alog, cs->log_time, c->peer, req, 200, (size_t)n,
+		             "acme-challenge", NULL, 0);
+	return 1;
+}
+
 /* Renders the response to a parsed request: parse the target, route it
  * (route.h), respond, account. Returns false when it does not fit behind
  * the responses already queued: flush, then parse it again. */
@@ -446,6 +481,13 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		 * does not support for any resource. */
 		emit_error(c, 501, req);
 		return true;
+	}
+	switch (answer_http01(c, req, &ctx, off)) {
+	case 1:
+		*resp_start = off;
+		return true;
+	case -1:
+		return false;
 	}
 	if (!parse_target(c, req, &q)) {
 		emit_error(c, 400, req);

@@ -21,6 +21,7 @@
 #include "stats.h"
 
 struct conns;
+struct acme_http01;
 struct tls_ctx; /* tls.h */
 struct ssl_st;  /* OpenSSL's SSL */
 
@@ -92,8 +93,9 @@ struct conns {
 	 * file and API rules, maintenance, settings. Nothing of them is held
 	 * across iterations. */
 	struct view view;
-	struct wstats *st; /* counters (stats.h), read by the admin thread */
-	struct alog alog;  /* access log (accesslog.h) */
+	struct wstats *st;                /* counters (stats.h), read by the admin thread */
+	const struct acme_http01 *http01; /* ACME HTTP-01 tokens (acme_http01.h), NULL: none */
+	struct alog alog;                 /* access log (accesslog.h) */
 
 	/* Settings copied at start (reload does not change them). */
 	struct detour_http1_limits limits;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme.h"
 #include "base/buf.h"
 #include "core.h"
 #include "detour/rulefile.h"
@@ -173,5 +174,6 @@ char *metrics_render(struct server *srv, size_t *len)
 		        TOP_RULES);
 		state_stats_list(srv->state, 0, TOP_RULES, top_row, &t);
 	}
-	return bbuf_take(&b, len); /* NULL when out of memory */
+	acme_metrics(srv->acme, &b); /* no-op without ACME */
+	return bbuf_take(&b, len);   /* NULL when out of memory */
 }

@@ -7,6 +7,7 @@
 
 #include "../cli/cli.h"
 #include "../cli/cli_opts.h"
+#include "acme.h"
 #include "detour/config.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
@@ -56,6 +57,12 @@ static int test_config(const struct detour_config *conf, const char *path)
 			return 1;
 		}
 		tls_ctx_free(tc);
+	}
+	/* The ACME settings, without contacting the CA. */
+	if (acme_check(conf, detour_table_rules(t), stdout, err, sizeof(err))) {
+		fprintf(stderr, "detour: %s\n", err);
+		detour_table_free(t);
+		return 1;
 	}
 	printf("detour: configuration %s is ok: %zu rules from %u file%s\n",
 	       path ? path : "(built-in defaults)", detour_ruleset_count(detour_table_rules(t)),

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme.h"
 #include "admin.h"
 #include "core.h"
 #include "detour/rulefile.h"
@@ -78,6 +79,8 @@ static void table_swapped(void *arg)
 	/* The health prober lets go of the old table and enumerates the new
 	 * one before the old one is freed (health.h). */
 	health_published(srv->health);
+	/* The ACME client recomputes the hosts to certify (acme.h). */
+	acme_published(srv->acme, &srv->pub);
 }
 
 static void table_retired(void *arg, struct served *old)
@@ -99,6 +102,20 @@ static struct settings *settings_of(const struct detour_config *conf)
 	set->server_header = conf->server_header;
 	snprintf(set->access_log, sizeof(set->access_log), "%s", conf->access_log);
 	return set;
+}
+
+/* The ACME client installs certificates through tls.h (acme_order.h's
+ * hooks; arg is srv->tls). */
+static int acme_tls_cert(void *arg, const char *host, const char *chain, size_t chain_len,
+                         const char *key, size_t key_len, char *err, size_t errlen)
+{
+	return tls_set_host_cert(arg, host, chain, chain_len, key, key_len, err, errlen);
+}
+
+static int acme_tls_alpn(void *arg, const char *host, const char *cert, size_t cert_len,
+                         const char *key, size_t key_len)
+{
+	return tls_set_alpn_challenge(arg, host, cert, cert_len, key, key_len);
 }
 
 static bool same_listen(const struct detour_config *a, const struct detour_config *b)
@@ -178,6 +195,7 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	publish_settings(&srv->pub, set);
 	/* New health-check settings apply from the prober's next round. */
 	health_configure(srv->health, &nc->health);
+	acme_configure(srv->acme, nc); /* canonical-host and acme-hosts */
 	publish_served(&srv->pub, &srv->pub.file, sv);
 	/* A changed maintenance directive is a change of maintenance (maint.h). */
 	maint_reload(srv->maint, &nc->maint);
@@ -325,6 +343,28 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		log_err("%s", err);
 		goto out;
 	}
+	if (conf->acme.line) {
+		/* Certificates under state-dir are installed before the first
+		 * connection; the thread starts once privileges are dropped. */
+		struct acme_tls_hooks th = {
+		        .arg = srv->tls,
+		        .set_cert = srv->tls ? acme_tls_cert : NULL,
+		        .set_alpn = srv->tls ? acme_tls_alpn : NULL,
+		};
+		srv->acme = acme_new(&srv->conf, &th, err, sizeof(err));
+		if (srv->acme == NULL) {
+			log_err("%s", err);
+			goto out;
+		}
+		acme_configure(srv->acme, &srv->conf);
+		acme_published(srv->acme, &srv->pub);
+		acme_load(srv->acme);
+		srv->pool.http01 = acme_http01_of(srv->acme);
+		/* A handshake for a name without a certificate asks the ACME
+		 * client, which orders one when a rule names it (on demand). */
+		if (srv->tls)
+			tls_on_unknown_host(srv->tls, acme_on_unknown_host, srv->acme);
+	}
 	srv->pool.pub = &srv->pub;
 	srv->pool.conf = &srv->conf;
 	srv->pool.max_conns = (conf->max_connections + srv->pool.n - 1) / srv->pool.n;
@@ -367,6 +407,8 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		}
 		goto out;
 	}
+	if (srv->acme && acme_start(srv->acme, err, sizeof(err)))
+		log_err("%s; no certificate will be obtained or renewed", err);
 	/* Starts the mirror prober when a table has health= targets. */
 	health_published(srv->health);
 	for (unsigned i = 0; i < conf->nlisten; i++)
@@ -438,6 +480,8 @@ out:
 	admin_stop(srv);          /* no-op when stopped above or never started */
 	health_fini(srv->health); /* after the last publish, before the tables are freed */
 	srv->health = NULL;
+	acme_free(srv->acme); /* the workers, which read its tokens, are gone */
+	srv->acme = NULL;
 	free(srv->pool.w);
 	sv = atomic_load(&srv->pub.file);
 	if (sv && srv->state)

@@ -265,6 +265,7 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 	w->cs.locbuf = malloc(DETOUR_LOCATION_MAX);
 	w->listeners = calloc(conf->nlisten, sizeof(*w->listeners));
 	w->cs.st = calloc(1, sizeof(*w->cs.st));
+	w->cs.http01 = p->http01;
 	if (!w->cs.loop || !w->cs.pathbuf || !w->cs.locbuf || !w->listeners || !w->cs.st) {
 		snprintf(err, cap, "worker %u: out of memory", id);
 		return -1;

@@ -37,6 +37,9 @@ struct pool {
 	atomic_bool stopping;  /* SIGTERM/SIGINT: stop accepting, drain, exit */
 	atomic_uint flush_gen; /* bumped to ask every worker to flush its access log */
 	atomic_uint topk_gen;  /* bumped to ask workers for a sketch snapshot */
+
+	/* ACME HTTP-01 tokens (acme_http01.h), NULL: none */
+	const struct acme_http01 *http01;
 };
 
 struct worker {
