@@ -282,6 +282,8 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 		l->w = w;
 		l->src.on_event = on_accept;
 		l->src.fd = listen_open(&conf->listen[i], true, 4096, "", err, cap);
+		if (conf->listen[i].proxy_protocol)
+			w->cs.proxy_listeners |= 1u << i;
 		w->nlisteners++;
 		if (l->src.fd < 0)
 			return -1;
