@@ -15,7 +15,9 @@
 # random (the same seeded sequence for both binaries); loading them under callgrind takes a
 # minute or two.
 # Environment: SCENARIO, N, DEPTH, NRULES (1000000), DETOUR_BIN (build/detour), BEFORE_BIN,
-# STATS (off), PORT_LO/PORT_HI (18100/18109), OUT (bench/out).
+# STATS (off), PORT_LO/PORT_HI (18100/18109), OUT (bench/out); CONF_EXTRA: lines added to the
+# config (e.g. "trusted-proxies 127.0.0.1/32"), REQ_EXTRA: header lines added to every request
+# (e.g. 'X-Forwarded-For: 203.0.113.7\r\n').
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -63,6 +65,7 @@ esac
 cat >"$RUN/client.py" <<'EOF'
 import random, socket, sys
 port, n, depth, nrules = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+extra = sys.argv[5].encode().decode("unicode_escape") if len(sys.argv) > 5 else ""
 rng = random.Random(1)
 def path():
     return "/old" if nrules == 0 else "/r/%d" % rng.randrange(nrules)
