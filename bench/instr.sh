@@ -72,7 +72,8 @@ def path():
 status = b"HTTP/1.1 307" if nrules == 0 else b"HTTP/1.1 301"
 s = socket.create_connection(("127.0.0.1", port))
 for _ in range(n // depth):
-    batch = "".join("GET %s HTTP/1.1\r\nHost: bench\r\n\r\n" % path() for _ in range(depth))
+    batch = "".join("GET %s HTTP/1.1\r\nHost: bench\r\n%s\r\n" % (path(), extra)
+                    for _ in range(depth))
     s.sendall(batch.encode())
     got = b""
     while got.count(status) < depth:
@@ -89,14 +90,15 @@ count() {
 	pick_port
 	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats %s\nstate-dir %s\n' \
 		"$PORT" "$RULES" "$STATS" "$RUN/var-$name" >"$conf"
+	printf '%s\n' "${CONF_EXTRA:-}" >>"$conf"
 	valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" serve -c "$conf" \
 		>"$RUN/$name.log" 2>&1 &
 	pid=$!
 	track "$pid"
 	wait_answer "$pid" "$PORT" "$PROBE" 600 "$(now_us)" >/dev/null || die "$name did not start"
-	/usr/bin/python3 "$RUN/client.py" "$PORT" $((DEPTH * 100)) "$DEPTH" "$NR" || die "$name: client failed"
+	/usr/bin/python3 "$RUN/client.py" "$PORT" $((DEPTH * 100)) "$DEPTH" "$NR" "${REQ_EXTRA:-}" || die "$name: client failed"
 	callgrind_control -z "$pid" >/dev/null 2>&1 || die "callgrind_control failed"
-	/usr/bin/python3 "$RUN/client.py" "$PORT" "$N" "$DEPTH" "$NR" || die "$name: client failed"
+	/usr/bin/python3 "$RUN/client.py" "$PORT" "$N" "$DEPTH" "$NR" "${REQ_EXTRA:-}" || die "$name: client failed"
 	callgrind_control -d "$pid" >/dev/null 2>&1 || die "callgrind_control failed"
 	stop_pid "$pid"
 	awk -v n="$N" '/^summary:/ { printf "%.1f\n", $2 / n; exit }' "$out.1"
