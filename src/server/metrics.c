@@ -133,6 +133,17 @@ char *metrics_render(struct server *srv, size_t *len)
 		        "detour_tls_handshakes_total{result=\"error\"} %llu\n",
 		        (unsigned long long)ok, (unsigned long long)failed);
 	}
+	static const char *const proxy_reasons[PROXY_ERR_COUNT] = {"invalid", "incomplete",
+	                                                           "untrusted"};
+	bbuf_putf(&b, "# HELP detour_proxy_protocol_errors_total Connections to proxy-protocol "
+	              "listeners closed without a valid PROXY header from a trusted peer, by "
+	              "reason.\n# TYPE detour_proxy_protocol_errors_total counter\n");
+	for (unsigned k = 0; k < PROXY_ERR_COUNT; k++)
+		bbuf_putf(
+		        &b, "detour_proxy_protocol_errors_total{reason=\"%s\"} %llu\n",
+		        proxy_reasons[k],
+		        (unsigned long long)sum_workers(srv, offsetof(struct wstats, proxy_errors) +
+		                                                     k * sizeof(uint64_t)));
 
 	bbuf_putf(&b,
 	          "# HELP detour_reloads_total Reloads (SIGHUP or POST /reload), by result.\n"

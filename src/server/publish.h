@@ -74,6 +74,10 @@ void served_free(struct served *s);
 struct settings {
 	bool server_header;                    /* `server-header on`: workers */
 	char access_log[DETOUR_CONF_PATH_MAX]; /* the path SIGUSR1 reopens: main thread */
+	/* trusted-proxies: peers whose PROXY header (on a proxy-protocol
+	 * listener) and Forwarded / X-Forwarded-* fields are believed. */
+	struct cidr trusted[DETOUR_CONF_MAX_CIDRS];
+	unsigned ntrusted; /* 0: none, and no request looks at those fields */
 };
 
 /* What a reader loaded for one loop iteration; every pointer is valid until

@@ -101,6 +101,8 @@ static struct settings *settings_of(const struct detour_config *conf)
 		return NULL;
 	set->server_header = conf->server_header;
 	snprintf(set->access_log, sizeof(set->access_log), "%s", conf->access_log);
+	memcpy(set->trusted, conf->trusted_proxies, sizeof(set->trusted));
+	set->ntrusted = conf->ntrusted_proxies;
 	return set;
 }
 

@@ -286,6 +286,8 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 		l->src.fd = listen_open(&conf->listen[i], true, 4096, "", err, cap);
 		if (conf->listen[i].tls)
 			w->cs.tls_listeners |= 1u << i;
+		if (conf->listen[i].proxy_protocol)
+			w->cs.proxy_listeners |= 1u << i;
 		w->nlisteners++;
 		if (l->src.fd < 0)
 			return -1;
