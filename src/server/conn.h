@@ -18,6 +18,8 @@
 #include "detour/respond.h"
 #include "loop.h"
 #include "publish.h"
+
+struct route_hop; /* route.h */
 #include "stats.h"
 
 struct conns;
@@ -44,7 +46,7 @@ struct conn {
 	bool want_write;  /* registered for LOOP_WRITE */
 	bool read_paused; /* output is backed up: not reading */
 	bool peer_eof;    /* the client closed its side */
-	bool https;       /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
+	bool https; /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
@@ -64,7 +66,7 @@ struct conn {
 #define HOLD_NONE UINT32_MAX
 
 /* One worker's connections and what answering them needs. The owner sets
- * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, alog and closed,
+ * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, hop, alog and closed,
  * calls conn_set_init, refreshes the clocks and view every loop iteration. */
 struct conns {
 	unsigned id; /* the worker's: log lines, counter rows */
@@ -94,8 +96,9 @@ struct conns {
 
 	/* Scratch, per request. */
 	struct detour_request req;
-	char *pathbuf; /* 3 * limits.max_target + 1: normalising may percent-encode */
-	char *locbuf;  /* DETOUR_LOCATION_MAX */
+	char *pathbuf;         /* 3 * limits.max_target + 1: normalising may percent-encode */
+	char *locbuf;          /* DETOUR_LOCATION_MAX */
+	struct route_hop *hop; /* route.h: canonical-URL hops (view.canon) */
 
 	uint64_t requests; /* served */
 

@@ -8,6 +8,12 @@
  *   3. the file rules;
  *   4. nothing: 404.
  *
+ * With any of hsts, https-redirect, canonical-host or trailing-slash set
+ * (v->canon), route_canon wraps the cascade: it folds the canonical URL
+ * (detour/canon.h) and the rule that answers it into one hop, and adds the
+ * HSTS line to answers to https requests (docs/https.md). Without them the
+ * server never calls it: one predictable branch in conn.c.
+ *
  * Pure: no socket, no clock, no allocation; it reads the snapshots of one
  * loop iteration (publish.h) and nothing else, so it is unit-tested alone
  * (tests/unit/test_route.c). Inline: it runs once per request, and as a call
@@ -17,7 +23,11 @@
 #define DETOUR_ROUTE_H
 
 #include <stddef.h>
+#include <string.h>
 
+#include "detour/canon.h"
+#include "detour/respond.h"
+#include "detour/rule.h"
 #include "detour/table.h"
 #include "detour/table_match.h"
 #include "maint.h"
@@ -28,6 +38,20 @@ enum route {
 	ROUTE_MAINT,    /* the maintenance rule */
 	ROUTE_API,      /* a rule of v->api */
 	ROUTE_FILE,     /* a rule of v->file */
+	ROUTE_CANON,    /* no rule: the redirect to the canonical URL (route_canon) */
+};
+
+#define ROUTE_EXTRA_MAX  512                          /* maintenance's lines + the HSTS line */
+#define ROUTE_TARGET_MAX (DETOUR_RULE_LINE_MAX + 512) /* a target with an origin before it */
+
+/* route_canon's scratch, one per worker: what the answer points into lives
+ * here until the next request. */
+struct route_hop {
+	struct detour_canon_url u;
+	struct detour_rule rule; /* the answering rule with its target rebased, or the
+	                            canonical redirect's own rule */
+	char extra[ROUTE_EXTRA_MAX];
+	char target[ROUTE_TARGET_MAX];
 };
 
 /* What answers q under the snapshots v. Fills m (but for ROUTE_NONE). For
@@ -47,6 +71,117 @@ static inline enum route route_match(const struct view *v, const struct detour_m
 	if (v->file && v->file->table && detour_table_match(v->file->table, q, m))
 		return ROUTE_FILE;
 	return ROUTE_NONE;
+}
+
+/* m's rule, with its target rebased on the hop's origin (a path target
+ * answered for another scheme or host must name them), or the redirect to
+ * the canonical URL itself when m has no rule. */
+static inline void route_rebase(struct route_hop *h, struct detour_match *m)
+{
+	const struct detour_rule *r = m->rule;
+	ssize_t n;
+
+	if (r == NULL) {
+		n = detour_canon_target(&h->u, NULL, 0, h->target, sizeof(h->target));
+		h->rule = (struct detour_rule){
+		        .host = "",
+		        .path = "",
+		        .id = "",
+		        .status = (uint16_t)h->u.status,
+		        .cache = DETOUR_CACHE_UNSET,
+		        .query = DETOUR_QUERY_KEEP,
+		};
+		*m = (struct detour_match){.rule = &h->rule, .window_end = INT64_MAX};
+		if (n < 0 || n > DETOUR_LOCATION_MAX) {
+			/* The Location could not be sent anyway: a plain 500. */
+			h->rule.status = 500;
+			n = 0;
+		}
+	} else {
+		if (r->target_len == 0 || r->target[0] != '/' ||
+		    !(h->u.changed & (DETOUR_CANON_SCHEME | DETOUR_CANON_HOST)))
+			return;
+		n = detour_canon_target(&h->u, r->target, r->target_len, h->target,
+		                        sizeof(h->target));
+		if (n < 0 || n > UINT16_MAX)
+			return; /* answered as written: far over DETOUR_LOCATION_MAX anyway */
+		h->rule = *r;
+		m->rule = &h->rule;
+	}
+	h->rule.target = h->target;
+	h->rule.target_len = (uint16_t)n;
+}
+
+/* route_match for a server with v->canon set. q is a request as received;
+ * path_cap is the size of the buffer q->path is in (an added slash goes
+ * past it). The cascade answers the canonical URL (scheme, host, slash of
+ * canon.h), and q is changed to it:
+ *   - nothing to change: the cascade as usual;
+ *   - a plain request that https-redirect sends to https is first offered
+ *     to the rules as it came: a rule led by "http://" answers it as is;
+ *   - a rule answers the canonical URL: its answer, with a path target
+ *     rebased on the canonical origin (the rule's status: ONE hop);
+ *   - nothing answers it: ROUTE_CANON, a redirect to it (the https-redirect
+ *     status, else 308), the request's query kept.
+ * Answers to https requests get the HSTS line (RFC 6797 §7.2: never over
+ * plain HTTP) after maintenance's. Returns ROUTE_NONE also when a rebased
+ * target would not fit (m->rule NULL: the caller answers 500). */
+static __attribute__((unused, noinline)) enum route
+route_canon(const struct view *v, struct detour_match_req *q, size_t path_cap,
+            struct detour_match *m, struct route_hop *h, const char **extra, size_t *extra_len)
+{
+	size_t hsts_len;
+	const char *hsts = q->https ? detour_canon_hsts(v->canon, &hsts_len) : NULL;
+	struct detour_canon_in in = {
+	        .https = q->https,
+	        .host = q->host,
+	        .host_len = q->host_len,
+	        .path = (char *)q->path, /* the caller's buffer: see path_cap */
+	        .path_len = q->path_len,
+	        .path_cap = path_cap,
+	};
+	enum route r;
+
+	if (detour_canon_apply(v->canon, &in, &h->u) == 0) {
+		r = route_match(v, q, m, extra, extra_len);
+	} else {
+		r = ROUTE_NONE;
+		if (h->u.changed & DETOUR_CANON_SCHEME) {
+			/* docs/https.md: an http:// rule is the operator's own
+			 * answer to plain requests. */
+			r = route_match(v, q, m, extra, extra_len);
+			if (!((r == ROUTE_API || r == ROUTE_FILE) &&
+			      m->rule->scheme == DETOUR_SCHEME_HTTP)) {
+				r = ROUTE_NONE;
+				*extra = NULL;
+				*extra_len = 0;
+			}
+		}
+		if (r == ROUTE_NONE) {
+			q->https = h->u.https;
+			q->host = h->u.host;
+			q->host_len = h->u.host_len;
+			q->path = h->u.path;
+			q->path_len = h->u.path_len;
+			r = route_match(v, q, m, extra, extra_len);
+			if (r == ROUTE_NONE) {
+				m->rule = NULL;
+				r = ROUTE_CANON;
+			}
+			route_rebase(h, m);
+		}
+	}
+	if (hsts) {
+		size_t el = *extra ? *extra_len : 0;
+		if (el + hsts_len <= sizeof(h->extra)) {
+			if (el)
+				memcpy(h->extra, *extra, el);
+			memcpy(h->extra + el, hsts, hsts_len);
+			*extra = h->extra;
+			*extra_len = el + hsts_len;
+		}
+	}
+	return r;
 }
 
 /* The table whose counters a ROUTE_API or ROUTE_FILE answer counts against;

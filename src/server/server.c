@@ -21,6 +21,7 @@
 
 #include "admin.h"
 #include "core.h"
+#include "detour/canon.h"
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
 #include "health.h"
@@ -97,6 +98,10 @@ static struct settings *settings_of(const struct detour_config *conf)
 		return NULL;
 	set->server_header = conf->server_header;
 	snprintf(set->access_log, sizeof(set->access_log), "%s", conf->access_log);
+	if (detour_canon_new(conf, &set->canon) != DETOUR_OK) {
+		free(set);
+		return NULL;
+	}
 	return set;
 }
 
@@ -273,7 +278,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	if (sv == NULL || set == NULL || publish_init(&srv->pub, srv->pool.n)) {
 		log_err("out of memory");
 		served_free(sv);
-		free(set);
+		settings_free(set);
 		free(srv);
 		return 1;
 	}
