@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detour/canon.h"
+#include "detour/respond.h"
 #include "detour/url.h"
 
 #include "base/ascii.h"
@@ -305,4 +306,40 @@ ssize_t detour_canon_target(const struct detour_canon_url *u, const char *target
 		return -1;
 	out[w.len] = '\0';
 	return (ssize_t)w.len;
+}
+
+void detour_canon_answer(const struct detour_canon_url *u, struct detour_match *m,
+                         struct detour_rule *rule, char *target, size_t cap)
+{
+	const struct detour_rule *r = m->rule;
+	ssize_t n;
+
+	if (r == NULL) {
+		n = detour_canon_target(u, NULL, 0, target, cap);
+		*rule = (struct detour_rule){
+		        .host = "",
+		        .path = "",
+		        .id = "",
+		        .status = (uint16_t)u->status,
+		        .cache = DETOUR_CACHE_UNSET,
+		        .query = DETOUR_QUERY_KEEP,
+		};
+		*m = (struct detour_match){.rule = rule, .window_end = INT64_MAX};
+		if (n < 0 || n > DETOUR_LOCATION_MAX) {
+			/* The Location could not be sent anyway (respond.h). */
+			rule->status = 500;
+			n = 0;
+		}
+	} else {
+		if (r->target_len == 0 || r->target[0] != '/' ||
+		    !(u->changed & (DETOUR_CANON_SCHEME | DETOUR_CANON_HOST)))
+			return;
+		n = detour_canon_target(u, r->target, r->target_len, target, cap);
+		if (n < 0 || n > UINT16_MAX)
+			return; /* as written: far over DETOUR_LOCATION_MAX anyway */
+		*rule = *r;
+		m->rule = rule;
+	}
+	rule->target = target;
+	rule->target_len = (uint16_t)n;
 }

@@ -13,6 +13,8 @@
 
 #include "detour/common.h"
 #include "detour/config.h"
+#include "detour/match.h"
+#include "detour/rule.h"
 
 #define DETOUR_CANON_SCHEME 0x1u /* http -> https (https-redirect) */
 #define DETOUR_CANON_HOST   0x2u /* an alias -> its canonical host (canonical-host) */
@@ -115,5 +117,23 @@ ssize_t detour_canon_origin(const struct detour_canon_url *u, char *out, size_t 
  * Returns the length, or -1 when it does not fit in cap. */
 ssize_t detour_canon_target(const struct detour_canon_url *u, const char *target, size_t tlen,
                             char *out, size_t cap);
+
+/* Room for a hop's target: a rule's target with an origin before it. */
+#define DETOUR_CANON_TARGET_MAX (DETOUR_RULE_LINE_MAX + 512)
+
+/* The answer of the hop, given m: what a match against the canonical URL
+ * found (m->rule NULL: nothing answered it). rule and target (cap bytes,
+ * DETOUR_CANON_TARGET_MAX) are the caller's storage, and m may point into
+ * them afterwards, so they live as long as m:
+ *   - no rule: m becomes the redirect to the canonical URL itself (u->status,
+ *     query=keep, no cache headers); one over DETOUR_LOCATION_MAX becomes a
+ *     plain 500 instead;
+ *   - a rule with a path target, when the scheme or host changed: a copy of
+ *     the rule whose target is rebased on the canonical origin (placeholders
+ *     kept), so that the one redirect names the final URL;
+ *   - any other rule (absolute target, 410, or only the slash changed): m
+ *     as it is. */
+void detour_canon_answer(const struct detour_canon_url *u, struct detour_match *m,
+                         struct detour_rule *rule, char *target, size_t cap);
 
 #endif

@@ -26,7 +26,6 @@
 #include <string.h>
 
 #include "detour/canon.h"
-#include "detour/respond.h"
 #include "detour/rule.h"
 #include "detour/table.h"
 #include "detour/table_match.h"
@@ -51,7 +50,7 @@ struct route_hop {
 	struct detour_rule rule; /* the answering rule with its target rebased, or the
 	                            canonical redirect's own rule */
 	char extra[ROUTE_EXTRA_MAX];
-	char target[ROUTE_TARGET_MAX];
+	char target[DETOUR_CANON_TARGET_MAX];
 };
 
 /* What answers q under the snapshots v. Fills m (but for ROUTE_NONE). For
@@ -71,45 +70,6 @@ static inline enum route route_match(const struct view *v, const struct detour_m
 	if (v->file && v->file->table && detour_table_match(v->file->table, q, m))
 		return ROUTE_FILE;
 	return ROUTE_NONE;
-}
-
-/* m's rule, with its target rebased on the hop's origin (a path target
- * answered for another scheme or host must name them), or the redirect to
- * the canonical URL itself when m has no rule. */
-static inline void route_rebase(struct route_hop *h, struct detour_match *m)
-{
-	const struct detour_rule *r = m->rule;
-	ssize_t n;
-
-	if (r == NULL) {
-		n = detour_canon_target(&h->u, NULL, 0, h->target, sizeof(h->target));
-		h->rule = (struct detour_rule){
-		        .host = "",
-		        .path = "",
-		        .id = "",
-		        .status = (uint16_t)h->u.status,
-		        .cache = DETOUR_CACHE_UNSET,
-		        .query = DETOUR_QUERY_KEEP,
-		};
-		*m = (struct detour_match){.rule = &h->rule, .window_end = INT64_MAX};
-		if (n < 0 || n > DETOUR_LOCATION_MAX) {
-			/* The Location could not be sent anyway: a plain 500. */
-			h->rule.status = 500;
-			n = 0;
-		}
-	} else {
-		if (r->target_len == 0 || r->target[0] != '/' ||
-		    !(h->u.changed & (DETOUR_CANON_SCHEME | DETOUR_CANON_HOST)))
-			return;
-		n = detour_canon_target(&h->u, r->target, r->target_len, h->target,
-		                        sizeof(h->target));
-		if (n < 0 || n > UINT16_MAX)
-			return; /* answered as written: far over DETOUR_LOCATION_MAX anyway */
-		h->rule = *r;
-		m->rule = &h->rule;
-	}
-	h->rule.target = h->target;
-	h->rule.target_len = (uint16_t)n;
 }
 
 /* route_match for a server with v->canon set. q is a request as received;
@@ -168,7 +128,7 @@ route_canon(const struct view *v, struct detour_match_req *q, size_t path_cap,
 				m->rule = NULL;
 				r = ROUTE_CANON;
 			}
-			route_rebase(h, m);
+			detour_canon_answer(&h->u, m, &h->rule, h->target, sizeof(h->target));
 		}
 	}
 	if (hsts) {
