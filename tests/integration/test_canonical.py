@@ -204,3 +204,54 @@ def test_hsts_over_tls(make_server, tmp_path):
     assert status == 301
     assert h["location"] == "/t"
     assert h["strict-transport-security"] == HSTS
+
+
+# ---- detour explain -c: each step folded into the hop --------------------------------------
+
+def test_explain_shows_the_hop(tmp_path):
+    from conftest import run_detour
+    (tmp_path / "site.rules").write_text(EXAMPLE_RULES)
+    (tmp_path / "detour.conf").write_text(EXAMPLE_CONF + "trailing-slash remove\n"
+                                          "rules site.rules\n")
+    code, out, err = run_detour(["explain", "-c", "detour.conf",
+                                 "http://www.old-brand.com/shop/?id=7"], cwd=str(tmp_path))
+    assert code == 0, err
+    report, _, response = out.partition("\n\n")
+    assert report.split("\n") == [
+        "request   GET http://www.old-brand.com/shop/?id=7",
+        "scheme    http -> https (https-redirect 308, detour.conf:1)",
+        "host      www.old-brand.com -> old-brand.com (canonical-host, detour.conf:2)",
+        "slash     /shop/ -> /shop (trailing-slash remove)",
+        "canonical https://old-brand.com/shop?id=7",
+        "hsts      not sent: a plain http request (RFC 6797 §7.2)",
+        "hop       one redirect: the rule answers the canonical URL, with its status 308",
+        "match     site.rules:1 (id site.rules:1)",
+        "rule      //old-brand.com/shop https://new-brand.com/store 308",
+        "location  https://new-brand.com/store?id=7",
+    ]
+    assert mask_date(response.encode()) == expected_response(308,
+                                                             "https://new-brand.com/store?id=7")
+    # no rule: the canonical redirect; over https, HSTS in the response
+    code, out, err = run_detour(["explain", "-c", "detour.conf", "https://www.old-brand.com/x"],
+                                cwd=str(tmp_path))
+    report, _, response = out.partition("\n\n")
+    assert report.split("\n") == [
+        "request   GET https://www.old-brand.com/x",
+        "host      www.old-brand.com -> old-brand.com (canonical-host, detour.conf:2)",
+        "canonical https://old-brand.com/x",
+        "hsts      Strict-Transport-Security: %s (https requests only)" % HSTS,
+        "hop       one redirect: no rule answers the canonical URL; 308 (the https-redirect "
+        "status)",
+        "location  https://old-brand.com/x",
+    ]
+    assert "\r\nStrict-Transport-Security: %s\r\n" % HSTS in response
+    # the http:// rule exempt, and the ACME path
+    code, out, err = run_detour(["explain", "-c", "detour.conf", "http://old-brand.com/legacy"],
+                                cwd=str(tmp_path))
+    assert ("scheme    stays http: site.rules:3 (id site.rules:3) is led by http://, it answers "
+            "plain requests as they come\n") in out
+    code, out, err = run_detour(["explain", "-c", "detour.conf",
+                                 "http://old-brand.com/.well-known/acme-challenge/t"],
+                                cwd=str(tmp_path))
+    assert "canonical an ACME challenge path: never redirected" in out
+    assert "location  http://acme.example/t\n" in out
