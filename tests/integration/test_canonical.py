@@ -255,3 +255,39 @@ def test_explain_shows_the_hop(tmp_path):
                                 cwd=str(tmp_path))
     assert "canonical an ACME challenge path: never redirected" in out
     assert "location  http://acme.example/t\n" in out
+
+
+# ---- detour lint -c: second hops and the HSTS preload list ----------------------------------
+
+def test_lint_config(tmp_path):
+    from conftest import run_detour
+    (tmp_path / "site.rules").write_text(
+        "//old-brand.com/a http://old-brand.com/b 301 cache=1d\n"
+        "//old-brand.com/c https://www.old-brand.com/d 301 cache=1d\n"
+        "//old-brand.com/e https://old-brand.com/f 301 cache=1d\n")
+    (tmp_path / "detour.conf").write_text(
+        "https-redirect\ncanonical-host www.old-brand.com old-brand.com\n"
+        "hsts max-age=1y include-subdomains preload\nrules site.rules\n")
+    code, out, err = run_detour(["lint", "-c", "detour.conf"], cwd=str(tmp_path))
+    assert code == 1, (out, err)
+    assert out.split("\n") == [
+        "site.rules:1: warning: the target http://old-brand.com/b is redirected again by "
+        "https-redirect: two hops where one would do; write https://old-brand.com/b "
+        "[second-hop]",
+        "  fix: https://old-brand.com/b",
+        "site.rules:2: warning: the target https://www.old-brand.com/d is redirected again by "
+        "canonical-host (www.old-brand.com -> old-brand.com): two hops where one would do; "
+        "write https://old-brand.com/d [second-hop]",
+        "  fix: https://old-brand.com/d",
+        "detour.conf:3: warning: http://www.old-brand.com/ goes to https://old-brand.com/ in "
+        "one hop; the HSTS preload list requires https://www.old-brand.com/ first (the same "
+        "host) [hsts-preload]",
+        "3 rules: 0 errors, 3 warnings",
+        "",
+    ]
+    code, out, err = run_detour(["lint", "-c", "detour.conf", "--fix"], cwd=str(tmp_path))
+    assert out == ("//old-brand.com/a https://old-brand.com/b 301 cache=1d\n"
+                   "//old-brand.com/c https://old-brand.com/d 301 cache=1d\n"
+                   "//old-brand.com/e https://old-brand.com/f 301 cache=1d\n")
+    code, out, err = run_detour(["lint", "-c", "detour.conf", "site.rules"], cwd=str(tmp_path))
+    assert code == 2 and "give either -c FILE or rules files" in err
