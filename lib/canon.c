@@ -214,7 +214,7 @@ unsigned detour_canon_apply(const struct detour_canon *k, const struct detour_ca
 		return 0;
 	for (size_t i = 0; i < hl; i++)
 		u->hostbuf[i] = ascii_lower(in->host[i]);
-	if (hl > 1 && u->hostbuf[hl - 1] == '.' && u->hostbuf[0] != '[')
+	while (hl > 1 && u->hostbuf[hl - 1] == '.' && u->hostbuf[0] != '[')
 		hl--; /* "example.com." names example.com */
 	u->hostbuf[hl] = '\0';
 	u->host_len = hl;

@@ -77,7 +77,7 @@ struct detour_canon_url {
 	unsigned changed; /* DETOUR_CANON_* bits; 0: the URL is canonical already */
 	int status;       /* a hop without a rule: the https-redirect status, else 308 */
 	bool https;       /* the canonical scheme */
-	const char *host; /* the canonical host, lower case, no trailing dot (NUL-terminated) */
+	const char *host; /* the canonical host, lower case, no trailing dots (NUL-terminated) */
 	size_t host_len;
 	const char *port; /* the request's port, kept when the scheme stays ("8080"), else "" */
 	size_t port_len;
