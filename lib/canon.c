@@ -202,6 +202,10 @@ unsigned detour_canon_apply(const struct detour_canon *k, const struct detour_ca
 	u->hostbuf[0] = '\0';
 	u->port = "";
 	u->port_len = 0;
+	/* Nothing can change (hsts alone, or an https request without aliases
+	 * and slash rules): the common case with hsts costs no more. */
+	if ((in->https || !k->https_status) && k->nalias == 0 && k->slash == DETOUR_SLASH_KEEP)
+		return 0;
 	if (in->host == NULL || in->host_len == 0 || in->path_len == 0 || in->path[0] != '/')
 		return 0;
 	/* RFC 8555 §8.3: the CA fetches http://HOST/.well-known/acme-challenge/

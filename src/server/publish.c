@@ -25,9 +25,10 @@ struct served *served_new(struct detour_table *t, enum served_origin origin, uns
 		s->rules = detour_table_rules(t);
 		s->nrules = detour_ruleset_count(s->rules);
 		for (size_t i = 0; i < s->nrules; i++) {
-			unsigned k = detour_ruleset_get(s->rules, i)->kind;
-			if (k < 3)
-				s->kinds[k]++;
+			const struct detour_rule *r = detour_ruleset_get(s->rules, i);
+			if (r->kind < 3)
+				s->kinds[r->kind]++;
+			s->http_rules |= r->scheme == DETOUR_SCHEME_HTTP;
 		}
 	}
 	s->stride = (s->nrules + 7) & ~(size_t)7; /* 8 x 8 bytes: a cache line per row start */

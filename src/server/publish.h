@@ -55,6 +55,7 @@ struct served {
 	struct rule_hits *hits; /* nworkers * stride, NULL when stats are off */
 	uint32_t *flushed;      /* under the state lock: hits already written, per rule */
 	unsigned kinds[3];      /* rules by enum detour_src_kind */
+	bool http_rules;        /* a source led by http:// (route_canon's exemption) */
 	enum served_origin origin;
 };
 

@@ -78,7 +78,8 @@ static inline enum route route_match(const struct view *v, const struct detour_m
  * canon.h), and q is changed to it:
  *   - nothing to change: the cascade as usual;
  *   - a plain request that https-redirect sends to https is first offered
- *     to the rules as it came: a rule led by "http://" answers it as is;
+ *     to the rules as it came (when a table has any rule led by "http://"):
+ *     a rule led by "http://" answers it as is;
  *   - a rule answers the canonical URL: its answer, with a path target
  *     rebased on the canonical origin (the rule's status: ONE hop);
  *   - nothing answers it: ROUTE_CANON, a redirect to it (the https-redirect
@@ -106,7 +107,8 @@ route_canon(const struct view *v, struct detour_match_req *q, size_t path_cap,
 		r = route_match(v, q, m, extra, extra_len);
 	} else {
 		r = ROUTE_NONE;
-		if (h->u.changed & DETOUR_CANON_SCHEME) {
+		if ((h->u.changed & DETOUR_CANON_SCHEME) &&
+		    ((v->file && v->file->http_rules) || (v->api && v->api->http_rules))) {
 			/* docs/https.md: an http:// rule is the operator's own
 			 * answer to plain requests. */
 			r = route_match(v, q, m, extra, extra_len);
