@@ -330,7 +330,9 @@ static void emit_error_head(struct conn *c, int status, const struct detour_requ
 
 	c->close_after = true;
 	if (c->out_cap - c->out_len < 1024)
-		return; /* no room even for an error: just close */
+		return;                 /* no room even for an error: just close */
+	if (c->https && cs->view.canon) /* RFC 6797 §7.2: over https only */
+		ctx.extra_headers = detour_canon_hsts(cs->view.canon, &ctx.extra_len);
 	n = detour_respond_status(status, &ctx, c->out + c->out_len, c->out_cap - c->out_len);
 	if (n > 0)
 		c->out_len += (uint32_t)n;
@@ -445,7 +447,8 @@ static void account(struct conn *c, const struct detour_request *req,
 		/* The id in the ruleset that answered: "api:N" (or its id=) for
 		 * an API rule, "maintenance" for the maintenance answer. */
 		const struct served *sv = route_served(&cs->view, r);
-		const char *id = r == ROUTE_MAINT ? "maintenance"
+		const char *id = r == ROUTE_MAINT   ? "maintenance"
+		                 : r == ROUTE_CANON ? "canonical"
 		                 : sv ? detour_rule_id(detour_table_rules(sv->table), m->rule,
 		                                       idbuf, sizeof(idbuf))
 		                      : NULL;
@@ -533,7 +536,11 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	}
 	if (cs->view.set->ntrusted)
 		apply_forwarded(c, req, &q);
-	r = route_match(&cs->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
+	if (__builtin_expect(cs->view.canon != NULL, 0))
+		r = route_canon(&cs->view, &q, 3 * cs->limits.max_target + 1, &m, cs->hop,
+		                &ctx.extra_headers, &ctx.extra_len);
+	else
+		r = route_match(&cs->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
 	if (r != ROUTE_NONE) {
 		status = m.rule->status;
 		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);

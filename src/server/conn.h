@@ -19,6 +19,8 @@
 #include "detour/respond.h"
 #include "loop.h"
 #include "publish.h"
+
+struct route_hop; /* route.h */
 #include "stats.h"
 
 struct conns;
@@ -71,7 +73,7 @@ struct conn {
 #define HOLD_NONE UINT32_MAX
 
 /* One worker's connections and what answering them needs. The owner sets
- * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, alog and closed,
+ * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, hop, alog and closed,
  * calls conn_set_init, refreshes the clocks and view every loop iteration. */
 struct conns {
 	unsigned id; /* the worker's: log lines, counter rows */
@@ -112,6 +114,7 @@ struct conns {
 	 * for the access log. */
 	struct detour_fwd fwd;
 	char fwd_peer[INET6_ADDRSTRLEN];
+	struct route_hop *hop; /* route.h: canonical-URL hops (view.canon) */
 
 	uint64_t requests; /* served */
 

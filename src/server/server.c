@@ -22,6 +22,7 @@
 #include "acme.h"
 #include "admin.h"
 #include "core.h"
+#include "detour/canon.h"
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
 #include "health.h"
@@ -103,6 +104,10 @@ static struct settings *settings_of(const struct detour_config *conf)
 	snprintf(set->access_log, sizeof(set->access_log), "%s", conf->access_log);
 	memcpy(set->trusted, conf->trusted_proxies, sizeof(set->trusted));
 	set->ntrusted = conf->ntrusted_proxies;
+	if (detour_canon_new(conf, &set->canon) != DETOUR_OK) {
+		free(set);
+		return NULL;
+	}
 	return set;
 }
 
@@ -318,7 +323,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	if (sv == NULL || set == NULL || publish_init(&srv->pub, srv->pool.n)) {
 		log_err("out of memory");
 		served_free(sv);
-		free(set);
+		settings_free(set);
 		free(srv);
 		return 1;
 	}

@@ -20,6 +20,7 @@
 #include "detour/respond.h"
 #include "listen.h"
 #include "log.h"
+#include "route.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH    64
@@ -263,10 +264,12 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 		loop_set_wake_hook(w->cs.loop, on_loop_wake, w);
 	w->cs.pathbuf = malloc(3 * w->cs.limits.max_target + 1); /* normalising may encode */
 	w->cs.locbuf = malloc(DETOUR_LOCATION_MAX);
+	w->cs.hop = malloc(sizeof(*w->cs.hop));
 	w->listeners = calloc(conf->nlisten, sizeof(*w->listeners));
 	w->cs.st = calloc(1, sizeof(*w->cs.st));
 	w->cs.http01 = p->http01;
-	if (!w->cs.loop || !w->cs.pathbuf || !w->cs.locbuf || !w->listeners || !w->cs.st) {
+	if (!w->cs.loop || !w->cs.pathbuf || !w->cs.locbuf || !w->cs.hop || !w->listeners ||
+	    !w->cs.st) {
 		snprintf(err, cap, "worker %u: out of memory", id);
 		return -1;
 	}
@@ -320,6 +323,7 @@ void worker_join(struct worker *w)
 	free(w->listeners);
 	free(w->cs.pathbuf);
 	free(w->cs.locbuf);
+	free(w->cs.hop);
 	free(w->cs.st);
 	w->cs.st = NULL;
 }
