@@ -149,7 +149,8 @@ static size_t v2(unsigned char *out, unsigned ver_cmd, unsigned fam, const void 
 	out[13] = (unsigned char)fam;
 	out[14] = (unsigned char)(n >> 8);
 	out[15] = (unsigned char)n;
-	memcpy(out + 16, body, n);
+	if (n)
+		memcpy(out + 16, body, n);
 	return 16 + n;
 }
 
