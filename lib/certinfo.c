@@ -29,6 +29,8 @@ bool detour_cert_take_line(struct detour_cert *c, const char *line, size_t n)
 		copy_field(c->subject, sizeof(c->subject), v, vl);
 	} else if (ascii_eq_ci(line, kl, "Issuer")) {
 		copy_field(c->issuer, sizeof(c->issuer), v, vl);
+	} else if (ascii_eq_ci(line, kl, "X509v3 Subject Alternative Name")) {
+		copy_field(c->alt_names, sizeof(c->alt_names), v, vl);
 	} else if (ascii_eq_ci(line, kl, "Expire date")) {
 		copy_field(c->expire, sizeof(c->expire), v, vl);
 		c->has_expiry = detour_cert_parse_time(v, vl, &c->not_after) == 0;

@@ -17,13 +17,15 @@
 struct detour_cert {
 	char subject[512]; /* as libcurl prints it, e.g. "CN = www.example.com" */
 	char issuer[512];
-	char expire[64];   /* the "Expire date" value as libcurl gave it */
-	int64_t not_after; /* Unix seconds, when has_expiry */
-	bool has_expiry;   /* expire parsed */
+	char alt_names[512]; /* "DNS:a.example, IP Address:192.0.2.1", or "" */
+	char expire[64];     /* the "Expire date" value as libcurl gave it */
+	int64_t not_after;   /* Unix seconds, when has_expiry */
+	bool has_expiry;     /* expire parsed */
 };
 
 /* Takes one "Name:value" line of a certificate's CURLINFO_CERTINFO list into
- * c: Subject, Issuer and Expire date (names compared without case); other
+ * c: Subject, Issuer, Expire date and X509v3 Subject Alternative Name (names
+ * compared without case); other
  * lines are ignored. A value longer than its field is cut. Returns true when
  * the line was one of the three. */
 bool detour_cert_take_line(struct detour_cert *c, const char *line, size_t n);

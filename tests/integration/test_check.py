@@ -510,7 +510,8 @@ def test_json_shape(ab):
     h = o["hops"][0]
     assert set(h) == {"n", "method", "url", "status", "reason", "internal", "body_sent",
                       "location", "next", "via", "note", "cache", "sts", "sts_note",
-                      "set_cookie", "vary", "refresh", "time_ms", "request_headers", "error"}
+                      "set_cookie", "vary", "refresh", "time_ms", "request_headers", "error",
+                      "tls"}
     assert (h["status"], h["reason"], h["location"], h["next"], h["vary"]) == \
         (301, "Moved Permanently", "/t", a.url("/t"), "Accept")
     assert "User-Agent: " + "Mozilla/5.0" in " ".join(h["request_headers"])

@@ -73,6 +73,8 @@ static void test_take_lines(void **state)
 	take(&c, "Subject:CN = sts.test");
 	take(&c, "Issuer:CN = detour test CA");
 	take(&c, "Serial Number:45b6f729");
+	take(&c, "X509v3 Subject Alternative Name:DNS:sts.test, IP Address:127.0.0.1");
+	assert_string_equal(c.alt_names, "DNS:sts.test, IP Address:127.0.0.1");
 	take(&c, "Start date:Dec  3 07:10:35 2026 GMT");
 	assert_false(c.has_expiry);
 	take(&c, "Expire date:Dec  5 07:10:35 2026 GMT");
