@@ -319,6 +319,12 @@ static int parse_options(int argc, char **argv, struct check_opts *o, struct arg
 			return rc;
 	}
 	*first = cli_operand(&p);
+	/* libcurl would fail every https request with "error setting
+	 * certificate file": say it once, before any request. */
+	if (o->cacert && access(o->cacert, R_OK)) {
+		fprintf(stderr, "detour check: --cacert %s: %s\n", o->cacert, strerror(errno));
+		return 2;
+	}
 	if ((rc = take_body(o, a)))
 		return rc;
 	/* The clock certificate expiry is judged by: --at, else DETOUR_NOW
