@@ -32,8 +32,10 @@ bool detour_cert_take_line(struct detour_cert *c, const char *line, size_t n)
 	} else if (ascii_eq_ci(line, kl, "X509v3 Subject Alternative Name")) {
 		copy_field(c->alt_names, sizeof(c->alt_names), v, vl);
 	} else if (ascii_eq_ci(line, kl, "Expire date")) {
+		/* Parsed as kept, so that the text shown and the time agree. */
 		copy_field(c->expire, sizeof(c->expire), v, vl);
-		c->has_expiry = detour_cert_parse_time(v, vl, &c->not_after) == 0;
+		c->has_expiry =
+		        detour_cert_parse_time(c->expire, strlen(c->expire), &c->not_after) == 0;
 	} else {
 		return false;
 	}
