@@ -25,10 +25,9 @@ struct detour_cert {
 
 /* Takes one "Name:value" line of a certificate's CURLINFO_CERTINFO list into
  * c: Subject, Issuer, Expire date and X509v3 Subject Alternative Name (names
- * compared without case); other
- * lines are ignored. A value longer than its field is cut (an Expire date is
- * parsed as kept). Returns true when
- * the line was one of the three. */
+ * compared without case); other lines are ignored. A value longer than its
+ * field is cut (an Expire date is parsed as kept). Returns true when the line
+ * was one of the four. */
 bool detour_cert_take_line(struct detour_cert *c, const char *line, size_t n);
 
 /* Parses s[0..n), a certificate time as libcurl writes "Expire date":
