@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/civil.h"
 #include "check_out.h"
 #include "check_util.h"
 #include "cli_util.h"
@@ -50,8 +51,30 @@ static const char *as_name(enum detour_as as)
 	return as == DETOUR_AS_CURL ? "curl" : "browser";
 }
 
+/* The certificate of an https hop (docs/check.md: "tls"), or null. */
+static json_t *tls_json(const struct check_opts *o, const struct hop *h)
+{
+	if (!h->has_cert)
+		return json_null();
+	json_t *j = new_object();
+	const struct detour_cert *x = &h->cert;
+	char when[CIVIL_RFC3339_MAX];
+
+	if (x->has_expiry)
+		civil_format_rfc3339(x->not_after, when);
+	set(j, "subject", cli_json_str(x->subject));
+	set(j, "issuer", cli_json_str(x->issuer));
+	set(j, "alt_names", cli_json_str(x->alt_names[0] ? x->alt_names : NULL));
+	set(j, "not_after", cli_json_str(x->has_expiry ? when : x->expire));
+	set(j, "days_left",
+	    x->has_expiry ? json_integer(detour_cert_days_left(x->not_after, o->now))
+	                  : json_null());
+	set(j, "verified", json_boolean(h->cert_verified));
+	return j;
+}
+
 /* Hop i (0-based) of a chain, as docs/check.md shows it. */
-static json_t *hop_json(const struct hop *h, size_t i)
+static json_t *hop_json(const struct check_opts *o, const struct hop *h, size_t i)
 {
 	json_t *j = new_object();
 	const char *via = !h->followed  ? NULL
@@ -88,6 +111,7 @@ static json_t *hop_json(const struct hop *h, size_t i)
 	set(j, "time_ms", json_real(h->internal ? 0.0 : round(h->ms * 1e3) / 1e3));
 	set(j, "request_headers", jlist(h->req_headers, '\n'));
 	set(j, "error", cli_json_str(h->error));
+	set(j, "tls", tls_json(o, h));
 	return j;
 }
 
@@ -114,7 +138,7 @@ static void print_json(const struct check_opts *o, const struct chain *c, FILE *
 	if (!hops || !findings)
 		check_oom();
 	for (size_t i = 0; i < c->nh; i++)
-		if (json_array_append_new(hops, hop_json(&c->h[i], i)))
+		if (json_array_append_new(hops, hop_json(o, &c->h[i], i)))
 			check_oom();
 	for (size_t i = 0; i < c->nf; i++) {
 		if (detour_finding_severity(c->f[i].code) == DETOUR_SEV_ERROR)
@@ -139,6 +163,27 @@ static void print_json(const struct check_opts *o, const struct chain *c, FILE *
 }
 
 /* ---- table ------------------------------------------------------------ */
+
+/* The certificate line of an https hop. */
+static void print_cert(const struct check_opts *o, const struct hop *h, FILE *f)
+{
+	const struct detour_cert *x = &h->cert;
+	char when[CIVIL_RFC3339_MAX];
+
+	fprintf(f, "        certificate: %s; issuer %s; ", x->subject, x->issuer);
+	if (x->has_expiry) {
+		int64_t days = detour_cert_days_left(x->not_after, o->now);
+		civil_format_rfc3339(x->not_after, when);
+		if (days >= 0)
+			fprintf(f, "expires %s (%lld day%s left)", when, (long long)days,
+			        days == 1 ? "" : "s");
+		else
+			fprintf(f, "expired %s", when);
+	} else {
+		fprintf(f, "expires %s", x->expire);
+	}
+	fprintf(f, "%s\n", h->cert_verified ? "" : "; not verified");
+}
 
 struct pal {
 	const char *ok, *redir, *err, *internal, *dim, *bold, *warn, *off;
@@ -176,6 +221,8 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 			        P->off);
 		if (h->error)
 			fprintf(f, "        %serror: %s%s\n", P->err, h->error, P->off);
+		if (h->has_cert)
+			print_cert(o, h, f);
 		if (h->loc_raw) {
 			fprintf(f, "        Location: %s", h->loc_raw);
 			if (h->loc_resolved && strcmp(h->loc_resolved, h->loc_raw))
