@@ -20,6 +20,7 @@
 #include "admin.h"
 #include "admin_auth.h"
 #include "admin_data.h"
+#include "admin_guard.h"
 #include "admin_http.h"
 #include "admin_maint.h"
 #include "admin_ops.h"
@@ -111,9 +112,18 @@ static void dispatch(struct admin *a, struct aconn *c, const struct detour_reque
                      const char *body, size_t blen)
 {
 	struct ctx x = {.a = a, .c = c, .r = r, .body = body, .body_len = blen, .who = "local"};
-	char who[64];
+	char who[64], msg[400];
 	enum detour_method m = r->method_id;
+	int refuse = admin_guard_check(&a->guard, r, msg, sizeof(msg));
 
+	/* Web pages first (admin_guard.c), on every endpoint. */
+	if (refuse == 421)
+		c->close_after = true; /* the client may retry on another connection */
+	if (refuse == 415)             /* RFC 9110 §15.5.16: Accept names what would do */
+		return admin_reply_json(c, 415, json_pack("{s:s}", "error", msg),
+		                        "Accept: application/json\r\n");
+	if (refuse)
+		return admin_reply_error(c, refuse, msg);
 	if (path_is(r, "/healthz")) {
 		if (m != DETOUR_M_GET && m != DETOUR_M_HEAD)
 			return method_not_allowed(c, "GET, HEAD");
@@ -392,6 +402,7 @@ int admin_prepare(struct server *srv, const struct privdrop *p, const struct adm
 	a->listener.fd = -1;
 	a->wake.fd = -1;
 	a->conns.next = a->conns.prev = &a->conns;
+	admin_guard_init(&a->guard, &conf->admin);
 	pthread_mutex_init(&a->tok_lock, NULL);
 	srv->admin = a;
 	if (conf->admin_token_file[0]) {

@@ -5,6 +5,7 @@
  *
  *   admin.c        the thread, the listener, connections, routing (admin.h)
  *   admin_auth.c   tokens and the bearer check (admin_auth.h)
+ *   admin_guard.c  Host, Origin and Content-Type checks against web pages (admin_guard.h)
  *   admin_http.c   reading query strings and bodies, writing responses (admin_http.h)
  *   admin_rules.c  the API table: build, publish, expiry; GET/POST/DELETE /rules
  *                  (admin_rules.h)
@@ -49,6 +50,16 @@ struct token {
 	size_t len;
 };
 
+/* The admin listener as admin_guard.c checks a Host or an Origin against it. */
+struct admin_guard {
+	int family;             /* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* the listener's address, network order */
+	bool any;               /* a wildcard (0.0.0.0 or ::): any IP literal names it */
+	unsigned port;
+	bool tls;       /* the origin's scheme is https */
+	char name[300]; /* "127.0.0.1:8081", "[::1]:8081", for messages */
+};
+
 /* One admin connection: whole requests are read into in, whole responses
  * queued in out (both owned, malloc'd). */
 struct aconn {
@@ -78,6 +89,7 @@ struct admin {
 	atomic_bool stop;
 	struct aconn conns; /* sentinel */
 	unsigned nconns;
+	struct admin_guard guard; /* the listener, for the Host and Origin checks */
 
 	pthread_mutex_t tok_lock;
 	bool auth; /* a token file is configured */

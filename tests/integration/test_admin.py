@@ -49,6 +49,8 @@ class Admin(Server):
         if token is not None:
             h["Authorization"] = "Bearer " + token
         data = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+        if data is not None:
+            h.setdefault("Content-Type", "application/json")
         c.request(method, path, body=data, headers=h)
         r = c.getresponse()
         text = r.read()
@@ -104,6 +106,102 @@ def test_health_refused_in_api_rules(admin):
     # weighted groups without health= are fine
     st, js, _, _ = s.req("POST", "/rules", {"rule": "/dl/* /mirror/:splat 302 weight=1"})
     assert st == 201, js
+
+
+def raw_admin(s, data, timeout=5.0):
+    """Sends data on a new connection to the admin listener and returns
+    (status, headers dict lower-cased, body) of the one answer."""
+    with socket.create_connection((s.host, s.admin_port), timeout=timeout) as c:
+        c.sendall(data)
+        (head, body), = read_answers(c, [data.startswith(b"HEAD ")])
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = {k.lower(): v for k, v in (l.split(": ", 1) for l in lines[1:] if l)}
+    return int(lines[0].split(" ")[1]), hdrs, body
+
+
+def test_csrf_and_dns_rebinding_refused(admin):
+    """Issue 11's attack: without a token (make run's default), a web page
+    sent a text/plain POST /maintenance (no CORS preflight), or reached the
+    API through DNS rebinding (Host: attacker.example). Refused: a Host that
+    is not the listener's address or localhost (421), a foreign Origin
+    (403), a body that is not application/json (415); maintenance stays
+    off."""
+    s = admin(token=False)
+    p = s.admin_port
+    evil = json.dumps({"on": True, "target": "https://evil.example/"}).encode()
+
+    def post(host, origin=None, ctype=b"text/plain", path=b"/maintenance", body=evil):
+        h = b"POST %s HTTP/1.1\r\nHost: %s\r\n" % (path, host)
+        if origin is not None:
+            h += b"Origin: %s\r\n" % origin
+        if ctype is not None:
+            h += b"Content-Type: %s\r\n" % ctype
+        return raw_admin(s, h + b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    here = b"127.0.0.1:%d" % p
+    # The reproduction, as reported: every check refuses it on its own.
+    st, h, body = post(b"attacker.example", b"http://attacker.example")
+    assert st == 421, body
+    assert json.loads(body) == {"error": "Host \"attacker.example\" is not this admin listener "
+                                         "(127.0.0.1:%d or localhost:%d): refused against DNS "
+                                         "rebinding (docs/admin.md)" % (p, p)}
+    assert h["connection"] == "close"
+    st, _, body = post(here, b"http://attacker.example")
+    assert (st, json.loads(body)) == (403, {
+        "error": "Origin \"http://attacker.example\" is not this admin listener: cross-site "
+                 "requests are refused (docs/admin.md)"})
+    st, h, body = post(here, b"http://" + here)
+    assert (st, json.loads(body)) == (415, {
+        "error": "a request body must be Content-Type: application/json"})
+    assert h["accept"] == "application/json"
+    st, _, _ = post(here, None, None)  # no Content-Type at all (a fetch() of a Blob)
+    assert st == 415
+    st, _, _ = post(here, None, b"application/jsonx")
+    assert st == 415
+    st, _, _ = post(here, b"null", b"application/json")  # sandboxed pages send "null"
+    assert st == 403
+    # Nothing changed.
+    assert s.get("/keep") == (302, "/kept")
+    assert s.req("GET", "/maintenance")[1]["on"] is False
+    assert s.req("GET", "/audit")[1]["audit"] == []
+    # Reads through DNS rebinding: refused too, /healthz included.
+    for path in (b"/rules", b"/audit", b"/stats", b"/healthz"):
+        st, _, _ = raw_admin(s, b"GET %s HTTP/1.1\r\nHost: attacker.example:%d\r\n\r\n" % (path, p))
+        assert st == 421, path
+    # Hosts that name the listener, and ones that do not.
+    for host, want in [(here, 200), (b"localhost:%d" % p, 200), (b"LocalHost:%d" % p, 200),
+                       (b"127.0.0.1:%d" % (p + 1), 421), (b"127.0.0.2:%d" % p, 421),
+                       (b"localhost", 421), (b"127.0.0.1", 421), (b"[::1]:%d" % p, 421),
+                       (b"localhost.attacker.example:%d" % p, 421), (b"127.1:%d" % p, 421),
+                       (b"127.0.0.1.nip.io:%d" % p, 421), (b"localhost:%d:%d" % (p, p), 400),
+                       (b"127.0.0.1:0%d" % p, 400)]:  # the parser's own refusal
+        st, _, _ = raw_admin(s, b"GET /rules HTTP/1.1\r\nHost: %s\r\n\r\n" % host)
+        assert st == want, host
+    # Origins of the listener itself are fine (a page the API would serve).
+    for origin, ok in [(b"http://" + here, True), (b"http://localhost:%d" % p, True),
+                       (b"https://" + here, False), (b"http://" + here + b"/", False),
+                       (b"http://localhost", False), (b"http://evil.example:%d" % p, False)]:
+        st, _, _ = post(here, origin, b"application/json", body=b'{"on": false}')
+        assert st == (200 if ok else 403), origin
+    # The right request, with parameters in its media type, works.
+    st, _, body = post(here, None, b"Application/JSON ; charset=utf-8", body=b'{"on": false}')
+    assert st == 200, body
+    # Bodiless POSTs need no Content-Type (curl -X POST .../reload).
+    st, _, body = raw_admin(s, b"POST /reload HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\n\r\n" % here)
+    assert st == 200, body
+
+
+def test_host_check_with_a_token(admin):
+    """The Host and Origin checks hold with a token too (the same rules;
+    the token already stops CSRF, the Host check stops a rebound page from
+    probing); ctl sends what they want."""
+    s = admin()
+    st, _, _ = raw_admin(s, b"GET /healthz HTTP/1.1\r\nHost: rebind.example:%d\r\n\r\n" % s.admin_port)
+    assert st == 421
+    assert s.req("POST", "/rules", {"rule": "/c /d"}, headers={"Content-Type": "text/plain"})[0] == 415
+    p = subprocess.run([BIN, "ctl", "-c", str(s.conf_path), "rules", "add", "/c", "/d"],
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stdout) == (0, "added api:1\n"), p.stderr
 
 
 def test_add_list_delete(admin):
@@ -262,13 +360,13 @@ def test_head_then_get_on_one_connection(admin):
     head = (b"HTTP/1.1 200 OK\r\nDate: <date>\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\nCache-Control: no-store\r\n\r\n" % len(body))
     with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
-        c.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
-                  b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        host = b"Host: localhost:%d\r\n" % s.admin_port
+        c.sendall(b"HEAD /healthz HTTP/1.1\r\n%s\r\nGET /healthz HTTP/1.1\r\n%s\r\n" % (host, host))
         (hh, hb), (gh, gb) = read_answers(c, [True, False])
         # Every byte that came, in order (read_answers: nothing more).
         assert no_date(hh + hb + gh + gb) == head + head + body
         # Still in step: one more request, one more answer.
-        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        c.sendall(b"GET /healthz HTTP/1.1\r\n%s\r\n" % host)
         (h, b), = read_answers(c, [False])
         assert no_date(h) == head and b == body
 
@@ -284,7 +382,7 @@ def test_head_on_every_endpoint(admin):
              (b"/rules/keep", auth, 405), (b"/nope", auth, 404), (b"/rules", b"", 401)]
     for path, extra, status in cases:
         with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
-            req = b" %s HTTP/1.1\r\nHost: a\r\n%s\r\n" % (path, extra)
+            req = b" %s HTTP/1.1\r\nHost: localhost:%d\r\n%s\r\n" % (path, s.admin_port, extra)
             c.sendall(b"HEAD" + req + b"GET" + req)
             (hh, hb), (gh, gb) = read_answers(c, [True, False])
             assert hh.startswith(b"HTTP/1.1 %d " % status), (path, hh)
@@ -595,7 +693,8 @@ def test_user_drop(tmp_path):
             uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
             assert uids == (str(nobody.pw_uid),) * 4
             c = http.client.HTTPConnection("127.0.0.1", aport, timeout=5)
-            c.request("POST", "/rules", body=json.dumps({"rule": "/n /m"}))
+            c.request("POST", "/rules", body=json.dumps({"rule": "/n /m"}),
+                      headers={"Content-Type": "application/json"})
             r = c.getresponse()
             assert r.status == 201, r.read()
             assert os.stat(os.path.join(d, "detour.db")).st_uid == nobody.pw_uid
