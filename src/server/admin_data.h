@@ -36,13 +36,16 @@
 #include "publish.h"
 #include "state.h"
 
-#define ADMIN_BODY_MAX  (1024 * 1024) /* bodies over 1 MiB: 413 */
-#define ADMIN_HEAD_MAX  32768
-#define ADMIN_CONNS_MAX 64
-#define ADMIN_IDLE_MS   30000
-#define TOKEN_MAX       256 /* bytes compared, always all of them */
-#define TOKENS_MAX      32
-#define TOPK_MERGED     256
+#define ADMIN_BODY_MAX   (1024 * 1024) /* bodies over 1 MiB: 413 */
+#define ADMIN_HEAD_MAX   32768
+#define ADMIN_CONNS_MAX  64    /* at the cap, an unauthenticated one is evicted (admin.c) */
+#define ADMIN_IDLE_MS    30000 /* an authenticated keep-alive connection between requests */
+#define ADMIN_BODY_MS    30000 /* a whole body, from its head (absolute) */
+#define ADMIN_LINGER_MS  2000  /* reading and dropping what follows a last answer */
+#define ADMIN_LINGER_MAX (4 * 1024 * 1024) /* bytes dropped at most */
+#define TOKEN_MAX        256               /* bytes compared, always all of them */
+#define TOKENS_MAX       32
+#define TOPK_MERGED      256
 
 struct token {
 	char name[64];
@@ -72,6 +75,18 @@ struct aconn {
 	char *out; /* grown with BASE_GROW, freed when written out */
 	size_t out_len, out_off, out_cap;
 	bool close_after, want_write;
+	/* A request on it carried a valid token (or none is configured and it
+	 * passed admin_guard.c): not evicted when the connections run out. */
+	bool authed;
+	/* The head in `in` passed the guard and the token: its body may be
+	 * read (and grows `in`), then it is dispatched. */
+	bool admitted;
+	/* Answered for the last time and half-closed (shutdown SHUT_WR): what
+	 * the client still sends is read and dropped, so that closing with
+	 * unread bytes does not reset the connection under the answer. */
+	bool draining;
+	size_t drained;
+	char who[64]; /* the admitted request's token name, or "local" */
 	/* The request being answered is a HEAD: admin_reply() queues the head
 	 * a GET would get, Content-Length included, and no body (RFC 9110
 	 * §9.3.2); a body would be read as the next answer on the connection. */
@@ -90,6 +105,7 @@ struct admin {
 	struct aconn conns; /* sentinel */
 	unsigned nconns;
 	struct admin_guard guard; /* the listener, for the Host and Origin checks */
+	unsigned head_ms;         /* `timeout header`: a head, from its first byte (absolute) */
 
 	pthread_mutex_t tok_lock;
 	bool auth; /* a token file is configured */

@@ -204,6 +204,129 @@ def test_host_check_with_a_token(admin):
     assert (p.returncode, p.stdout) == (0, "added api:1\n"), p.stderr
 
 
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def test_idle_connections_do_not_lock_out(admin):
+    """Issue 11: 64 idle unauthenticated connections took every slot of the
+    admin API (a byte every 29 s kept one forever). At the cap the oldest
+    idle unauthenticated connection is evicted, so a client with a token
+    still gets in at once; an authenticated keep-alive connection is kept."""
+    s = admin()
+    keep = http.client.HTTPConnection(s.host, s.admin_port, timeout=5)
+    keep.request("GET", "/healthz", headers={"Authorization": "Bearer " + TOKEN})
+    assert keep.getresponse().read()
+    keep.request("GET", "/maintenance", headers={"Authorization": "Bearer " + TOKEN})
+    r = keep.getresponse()
+    assert r.status == 200 and r.read()  # authenticated now
+    idle = []
+    try:
+        for i in range(80):
+            c = socket.create_connection((s.host, s.admin_port), timeout=5)
+            if i % 2:
+                c.sendall(b"GET /rules HTTP/1.1\r\nHo")  # a head that never ends
+            idle.append(c)
+        time.sleep(0.2)
+        for _ in range(3):
+            t0 = time.monotonic()
+            st, js, _, _ = s.req("GET", "/maintenance")
+            assert st == 200 and time.monotonic() - t0 < 1.0, js
+        # The oldest idle ones went first: the first sockets are closed.
+        idle[0].settimeout(2)
+        assert idle[0].recv(100) == b""
+        # The authenticated keep-alive connection survived the evictions.
+        keep.request("GET", "/maintenance", headers={"Authorization": "Bearer " + TOKEN})
+        assert keep.getresponse().status == 200
+    finally:
+        for c in idle:
+            c.close()
+        keep.close()
+
+
+def test_head_deadline_is_absolute(admin):
+    """A head trickled one byte at a time is closed when `timeout header`
+    runs out counted from the connection's start: a byte does not renew it
+    (issue 11: any byte renewed a 30 s deadline)."""
+    s = admin(extra="timeout header 1s\n")
+    with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+        t0 = time.monotonic()
+        closed = None
+        for b in b"GET /healthz HTTP/1.1\r\nHost: localhost:%d\r\nX-Slow: %s" % (
+                s.admin_port, b"a" * 40):
+            try:
+                c.sendall(bytes([b]))
+            except OSError:
+                closed = time.monotonic() - t0
+                break
+            c.settimeout(0.25)
+            try:
+                if c.recv(100) == b"":
+                    closed = time.monotonic() - t0
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                closed = time.monotonic() - t0
+                break
+            if time.monotonic() - t0 > 4:
+                break
+        assert closed is not None and 0.9 < closed < 2.5, closed
+
+
+def test_unauthenticated_body_is_not_read(admin):
+    """The token is checked right after the head: a request announcing a
+    1 MiB body without a token gets its 401 before the body is sent, and
+    the body is never buffered (issue 11: 63 such connections raised RSS by
+    64 MB before any token was checked)."""
+    s = admin(workers=1)
+    here = b"127.0.0.1:%d" % s.admin_port
+    head = (b"POST /rules HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1048576\r\n\r\n" % here)
+    with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+        c.sendall(head + b"x" * 1000)
+        c.settimeout(1.0)
+        resp = c.recv(65536)
+        assert resp.startswith(b"HTTP/1.1 401 Unauthorized\r\n"), resp
+        assert b"\r\nConnection: close\r\n" in resp
+    # Expect: 100-continue without a token: the 401, never a 100.
+    with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+        c.sendall(head.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n"))
+        c.settimeout(1.0)
+        assert c.recv(65536).startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+    # With the token, 100 Continue once, then the body is read.
+    body = json.dumps({"rule": "/big /b"}).encode()
+    with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+        c.sendall(b"POST /rules HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                  b"Authorization: Bearer %s\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (here, TOKEN.encode(), len(body)))
+        c.settimeout(2.0)
+        assert c.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        c.sendall(body[:5])
+        time.sleep(0.1)
+        c.sendall(body[5:])
+        assert c.recv(65536).startswith(b"HTTP/1.1 201 Created\r\n")
+    # 60 connections with half of a 1 MiB body each: no memory held for them.
+    before = rss_kb(s.proc.pid)
+    socks = []
+    try:
+        for _ in range(60):
+            c = socket.create_connection((s.host, s.admin_port), timeout=5)
+            c.sendall(head)
+            try:
+                c.sendall(b"x" * (512 * 1024))
+            except OSError:
+                pass  # refused and closed already
+            socks.append(c)
+        time.sleep(0.5)
+        grown = rss_kb(s.proc.pid) - before
+        assert grown < 16 * 1024, "RSS grew by %d kB" % grown
+    finally:
+        for c in socks:
+            c.close()
+
+
 def test_add_list_delete(admin):
     s = admin()
     assert s.get("/promo") == (404, None)
