@@ -827,3 +827,67 @@ def test_user_drop(tmp_path):
             assert p.wait(10) == 0
     finally:
         shutil.rmtree(d)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/bin/strace"),
+                    reason="switching users needs root; the order is seen with strace")
+def test_user_drop_before_any_thread(tmp_path):
+    """Issue 11: the worker and admin threads served before the privilege
+    drop (as root, for a moment). Now every socket is bound, the drop
+    happens, and only then are threads created: under strace, setuid to the
+    user comes before the first clone of a thread, and every thread of the
+    process runs as the user."""
+    import pwd
+    import shutil
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    (tmp_path / "site.rules").write_text(RULES)
+    port, aport = free_port(), free_port()
+    d = tempfile.mkdtemp(prefix="detour-state-")
+    trace = tmp_path / "strace.txt"
+    try:
+        os.chown(d, nobody.pw_uid, nobody.pw_gid)
+        conf = tmp_path / "d.conf"
+        conf.write_text("listen 127.0.0.1:%d\nrules site.rules\nadmin 127.0.0.1:%d\nuser nobody\n"
+                        "workers 3\nstate-dir %s\nerror-log %s/err.log\n" % (port, aport, d, tmp_path))
+        p = subprocess.Popen(["/usr/bin/strace", "-f", "-qq", "-o", str(trace),
+                              "-e", "trace=clone,clone3,setuid", BIN, "serve", "-c", str(conf)],
+                             cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stderr_text = lambda: (tmp_path / "err.log").read_text()
+        pid = None
+        try:
+            wait_port("127.0.0.1", aport, p)
+            wait_until(lambda: "ready" in p.stderr_text())
+            # The server runs under strace; it gets the signals (strace
+            # does not pass its own on).
+            pid = int(re.search(r" detour\[(\d+)\] ", p.stderr_text()).group(1))
+            tasks = os.listdir("/proc/%d/task" % pid)
+            assert len(tasks) >= 5  # main, 3 workers, admin
+            for tid in tasks:
+                status = open("/proc/%d/task/%s/status" % (pid, tid)).read()
+                uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
+                assert uids == (str(nobody.pw_uid),) * 4, (tid, uids)
+        finally:
+            if pid is not None:
+                os.kill(pid, signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                if pid is not None:
+                    os.kill(pid, signal.SIGKILL)
+                p.kill()
+                p.wait()
+        events = []
+        for line in trace.read_text().splitlines():
+            # setuid(UID) is the drop; the state is opened earlier with a
+            # temporary setresuid(-1, UID, -1), which is not one.
+            m = re.match(r"^\d+\s+(clone3?|setuid)\((.*)", line)
+            if m and m.group(1) == "setuid":
+                if m.group(2).startswith("%d)" % nobody.pw_uid):
+                    events.append("drop")
+            elif m and "CLONE_THREAD" in m.group(2):
+                events.append("thread")
+        assert "drop" in events and "thread" in events, trace.read_text()
+        assert events.index("drop") < events.index("thread"), events
+    finally:
+        shutil.rmtree(d)
