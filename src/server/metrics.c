@@ -60,7 +60,9 @@ static void top_row(void *arg, const char *id, int64_t hits, int64_t last)
 char *metrics_render(struct server *srv, size_t *len)
 {
 	struct bbuf b;
-	static const char *const kinds[3] = {"exact", "splat", "pattern"};
+	/* By enum detour_src_kind: every rule is one of them, so the series
+	 * sum to the rules served. */
+	static const char *const kinds[4] = {"exact", "splat", "pattern", "regex"};
 
 	bbuf_init(&b, METRICS_MAX);
 
@@ -131,12 +133,12 @@ char *metrics_render(struct server *srv, size_t *len)
 	              "gauge\n");
 	pthread_mutex_lock(&srv->pub.file_lock);
 	const struct served *f = atomic_load(&srv->pub.file);
-	for (unsigned k = 0; k < 3; k++)
+	for (unsigned k = 0; k < 4; k++)
 		bbuf_putf(&b, "detour_rules{origin=\"file\",kind=\"%s\"} %u\n", kinds[k],
 		          f->kinds[k]);
 	pthread_mutex_unlock(&srv->pub.file_lock);
 	const struct served *api = atomic_load(&srv->pub.api); /* only this thread replaces it */
-	for (unsigned k = 0; k < 3; k++)
+	for (unsigned k = 0; k < 4; k++)
 		bbuf_putf(&b, "detour_rules{origin=\"api\",kind=\"%s\"} %u\n", kinds[k],
 		          api ? api->kinds[k] : 0);
 	bbuf_putf(&b,

@@ -25,7 +25,7 @@ struct served *served_new(struct detour_table *t, enum served_origin origin, uns
 		s->nrules = detour_ruleset_count(s->rules);
 		for (size_t i = 0; i < s->nrules; i++) {
 			unsigned k = detour_ruleset_get(s->rules, i)->kind;
-			if (k < 3)
+			if (k < sizeof(s->kinds) / sizeof(s->kinds[0]))
 				s->kinds[k]++;
 		}
 	}

@@ -789,6 +789,25 @@ def test_metrics(admin):
         assert p.returncode == 0, p.stdout + p.stderr
 
 
+def test_metrics_rules_by_kind(admin):
+    """Issue 11: detour_rules had no regex kind (10,004 rules loaded, the
+    series summed to 4). Every rule is in one kind: the series sum to the
+    rules served."""
+    s = admin(rules=RULES + "~^/p/([0-9]+)$ /products/$1 302\n~^/q/(.*)$ /r/$1\n"
+                            "/docs/:v/:page /d/:page\n")
+    assert s.req("POST", "/rules", {"rule": "~^/api/(.*)$ /v2/$1 302"})[0] == 201
+    assert s.req("POST", "/rules", {"rule": "/promo /sale"})[0] == 201
+    st, _, text, _ = s.req("GET", "/metrics")
+    types, m = parse_metrics(text.decode())
+    got = {l: v for (n, l), v in m.items() if n == "detour_rules"}
+    assert got == {
+        'origin="file",kind="exact"': 2, 'origin="file",kind="splat"': 1,
+        'origin="file",kind="pattern"': 1, 'origin="file",kind="regex"': 2,
+        'origin="api",kind="exact"': 1, 'origin="api",kind="splat"': 0,
+        'origin="api",kind="pattern"': 0, 'origin="api",kind="regex"': 1}
+    assert sum(v for l, v in got.items() if "file" in l) == s.req("GET", "/healthz")[1]["file_rules"]
+
+
 def test_ctl(admin):
     s = admin()
     ctl = [BIN, "ctl", "-c", str(s.conf_path)]
