@@ -137,6 +137,7 @@ static const struct route {
         {"/stats", "GET, HEAD", admin_get_stats, NULL},
         {"/metrics", "GET, HEAD", admin_get_metrics, NULL},
         {"/audit", "GET, HEAD", admin_get_audit, NULL},
+        {"/targets", "GET, HEAD", admin_get_targets, NULL},
 };
 
 /* Decides on a request from its head alone, before any byte of its body is

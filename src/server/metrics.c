@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "core.h"
 #include "detour/rulefile.h"
+#include "health.h"
 #include "metrics.h"
 #include "state.h"
 #include "stats.h"
@@ -47,6 +48,17 @@ static uint64_t sum_workers(struct server *srv, size_t off)
 struct top {
 	struct bbuf *b;
 };
+
+static void target_row(void *arg, const struct health_target *t)
+{
+	struct bbuf *b = arg;
+
+	BBUF_LIT(b, "detour_target_up{rule=\"");
+	label(b, t->rule);
+	BBUF_LIT(b, "\",target=\"");
+	label(b, t->url);
+	bbuf_putf(b, "\"} %d\n", t->up ? 1 : 0);
+}
 
 static void top_row(void *arg, const char *id, int64_t hits, int64_t last)
 {
@@ -145,6 +157,13 @@ char *metrics_render(struct server *srv, size_t *len)
 	          "# HELP detour_maintenance 1 while maintenance mode is on.\n"
 	          "# TYPE detour_maintenance gauge\ndetour_maintenance %d\n",
 	          atomic_load(&srv->pub.maint) != NULL ? 1 : 0); /* maint.c: NULL while off */
+
+	/* One series per health-checked target: the rules files bound them
+	 * (API rules cannot carry health=). */
+	bbuf_putf(&b, "# HELP detour_target_up 1 while a health-checked target of a weighted "
+	              "group is up, by rule id and the URL probed.\n"
+	              "# TYPE detour_target_up gauge\n");
+	health_targets(srv->health, target_row, &b);
 
 	bbuf_putf(&b, "# HELP detour_api_changes_total Changes made through the admin API (and "
 	              "expiries), by action.\n# TYPE detour_api_changes_total counter\n");
