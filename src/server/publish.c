@@ -26,7 +26,7 @@ struct served *served_new(struct detour_table *t, enum served_origin origin, uns
 		s->nrules = detour_ruleset_count(s->rules);
 		for (size_t i = 0; i < s->nrules; i++) {
 			const struct detour_rule *r = detour_ruleset_get(s->rules, i);
-			if (r->kind < 3)
+			if (r->kind < sizeof(s->kinds) / sizeof(s->kinds[0]))
 				s->kinds[r->kind]++;
 			s->http_rules |= r->scheme == DETOUR_SCHEME_HTTP;
 		}

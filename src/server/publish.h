@@ -54,7 +54,7 @@ struct served {
 	unsigned nworkers;
 	struct rule_hits *hits; /* nworkers * stride, NULL when stats are off */
 	uint32_t *flushed;      /* under the state lock: hits already written, per rule */
-	unsigned kinds[3];      /* rules by enum detour_src_kind */
+	unsigned kinds[4];      /* rules by enum detour_src_kind (exact, splat, pattern, regex) */
 	bool http_rules;        /* a source led by http:// (route_canon's exemption) */
 	enum served_origin origin;
 };

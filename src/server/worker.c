@@ -241,7 +241,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
+int worker_prepare(struct pool *p, unsigned id, char *err, size_t cap)
 {
 	const struct detour_config *conf = p->conf;
 	struct worker *w = &p->w[id];
@@ -297,9 +297,14 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 	}
 	publish_start(p->pub, id, w->wake.fd);
 	listeners_enable(w, true);
+	return 0;
+}
+
+int worker_run(struct worker *w, char *err, size_t cap)
+{
 	errno = pthread_create(&w->thread, NULL, worker_main, w);
 	if (errno) {
-		snprintf(err, cap, "worker %u: pthread_create: %s", id, strerror(errno));
+		snprintf(err, cap, "worker %u: pthread_create: %s", w->id, strerror(errno));
 		return -1;
 	}
 	w->started = true;
