@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/esc.h"
 #include "check_out.h"
 #include "check_util.h"
 #include "cli_util.h"
@@ -144,6 +146,39 @@ struct pal {
 	const char *ok, *redir, *err, *internal, *dim, *bold, *warn, *off;
 };
 
+/* Writes s to f with lib/base/esc.c's terminal escape: every string of the
+ * table that a server, an input file or the command line supplied goes
+ * through here (reason phrases, URLs, Location, STS, cookie names, Vary,
+ * refresh URLs, errors, finding messages), so a hostile server cannot send
+ * control sequences to the terminal. NULL prints nothing. */
+static void pe(FILE *f, const char *s)
+{
+	struct bbuf b;
+
+	if (s == NULL)
+		return;
+	bbuf_init(&b, SIZE_MAX / 2);
+	esc_term(&b, s, strlen(s));
+	if (!bbuf_ok(&b))
+		check_oom();
+	fwrite(b.p, 1, b.len, f);
+	bbuf_free(&b);
+}
+
+/* pe() for a field padded with spaces to width columns (counted in bytes of
+ * the escaped text, as printf's %-*s counts). */
+static void pe_pad(FILE *f, const char *s, int width)
+{
+	struct bbuf b;
+
+	bbuf_init(&b, SIZE_MAX / 2);
+	esc_term(&b, s, strlen(s));
+	if (!bbuf_ok(&b))
+		check_oom();
+	fprintf(f, "%-*s", width, bbuf_cstr(&b));
+	bbuf_free(&b);
+}
+
 static void print_table(const struct check_opts *o, const struct chain *c, FILE *f)
 {
 	static const struct pal colour = {"\033[32m", "\033[36m", "\033[31m", "\033[33m",
@@ -151,9 +186,14 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 	static const struct pal plain = {"", "", "", "", "", "", "", ""};
 	const struct pal *P = o->color ? &colour : &plain;
 
-	fprintf(f, "%s%s%s", P->bold, c->url, P->off);
-	if (c->label)
-		fprintf(f, "  (rule %s)", c->label);
+	fputs(P->bold, f);
+	pe(f, c->url);
+	fputs(P->off, f);
+	if (c->label) {
+		fputs("  (rule ", f);
+		pe(f, c->label);
+		fputc(')', f);
+	}
 	fprintf(f, "  %s[as %s]%s\n", P->dim, as_name(o->as), P->off);
 	for (size_t i = 0; i < c->nh; i++) {
 		const struct hop *h = &c->h[i];
@@ -166,47 +206,78 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 			snprintf(status, sizeof(status), "%d %s", h->status, h->reason);
 		else
 			snprintf(status, sizeof(status), "no response");
-		fprintf(f, "  %2zu  %-7s %s%-26s%s %s", i + 1, h->method, sc, status, P->off,
-		        h->url);
+		fprintf(f, "  %2zu  ", i + 1);
+		pe_pad(f, h->method, 7);
+		fprintf(f, " %s", sc);
+		pe_pad(f, status, 26);
+		fprintf(f, "%s ", P->off);
+		pe(f, h->url);
 		if (!h->internal)
 			fprintf(f, "  %s%.0f ms%s", P->dim, h->ms, P->off);
 		fputc('\n', f);
 		if (h->body_sent)
 			fprintf(f, "        %sbody: %zu bytes sent%s\n", P->dim, o->body_len,
 			        P->off);
-		if (h->error)
-			fprintf(f, "        %serror: %s%s\n", P->err, h->error, P->off);
+		if (h->error) {
+			fprintf(f, "        %serror: ", P->err);
+			pe(f, h->error);
+			fprintf(f, "%s\n", P->off);
+		}
 		if (h->loc_raw) {
-			fprintf(f, "        Location: %s", h->loc_raw);
-			if (h->loc_resolved && strcmp(h->loc_resolved, h->loc_raw))
-				fprintf(f, "  ->  %s", h->loc_resolved);
+			fputs("        Location: ", f);
+			pe(f, h->loc_raw);
+			if (h->loc_resolved && strcmp(h->loc_resolved, h->loc_raw)) {
+				fputs("  ->  ", f);
+				pe(f, h->loc_resolved);
+			}
 			fputc('\n', f);
 		} else if (h->internal && h->loc_resolved) {
-			fprintf(f, "        Location: %s\n", h->loc_resolved);
+			fputs("        Location: ", f);
+			pe(f, h->loc_resolved);
+			fputc('\n', f);
 		}
-		if (h->has_refresh)
-			fprintf(f, "        refresh (%s): after %u s to %s%s\n",
-			        h->refresh_meta ? "meta" : "header", h->refresh_delay,
-			        h->refresh_url ? h->refresh_url : "(the same page)",
-			        h->refresh && h->loc_resolved ? "" : "");
-		if (h->cache[0])
-			fprintf(f, "        cache: %s\n", h->cache);
-		if (h->sts)
-			fprintf(f, "        Strict-Transport-Security: %s%s%s%s\n", h->sts,
-			        h->sts_note[0] ? " (" : "", h->sts_note, h->sts_note[0] ? ")" : "");
-		if (h->cookies)
-			fprintf(f, "        Set-Cookie: %s\n", h->cookies);
-		if (h->vary)
-			fprintf(f, "        Vary: %s\n", h->vary);
-		if (h->note[0])
-			fprintf(f, "        %snext: %s%s\n", P->dim, h->note, P->off);
+		if (h->has_refresh) {
+			fprintf(f, "        refresh (%s): after %u s to ",
+			        h->refresh_meta ? "meta" : "header", h->refresh_delay);
+			pe(f, h->refresh_url ? h->refresh_url : "(the same page)");
+			fputc('\n', f);
+		}
+		if (h->cache[0]) {
+			fputs("        cache: ", f);
+			pe(f, h->cache);
+			fputc('\n', f);
+		}
+		if (h->sts) {
+			fputs("        Strict-Transport-Security: ", f);
+			pe(f, h->sts);
+			if (h->sts_note[0])
+				fprintf(f, " (%s)", h->sts_note);
+			fputc('\n', f);
+		}
+		if (h->cookies) {
+			fputs("        Set-Cookie: ", f);
+			pe(f, h->cookies);
+			fputc('\n', f);
+		}
+		if (h->vary) {
+			fputs("        Vary: ", f);
+			pe(f, h->vary);
+			fputc('\n', f);
+		}
+		if (h->note[0]) {
+			fprintf(f, "        %snext: ", P->dim);
+			pe(f, h->note);
+			fprintf(f, "%s\n", P->off);
+		}
 	}
 	if (c->net_error)
 		fprintf(f, "  = %snetwork error%s", P->err, P->off);
 	else if (c->failed)
 		fprintf(f, "  = %sfailed%s", P->err, P->off);
-	else if (c->nh)
-		fprintf(f, "  = %d %s", c->final_status, c->h[c->nh - 1].reason);
+	else if (c->nh) {
+		fprintf(f, "  = %d ", c->final_status);
+		pe(f, c->h[c->nh - 1].reason);
+	}
 	fprintf(f, " after %d redirect%s (%zu request%s)\n", c->redirects,
 	        c->redirects == 1 ? "" : "s", c->nh, c->nh == 1 ? "" : "s");
 	for (size_t i = 0; i < c->nf; i++) {
@@ -219,7 +290,9 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 		        detour_finding_code(x->code));
 		if (x->hop)
 			fprintf(f, " (hop %d)", x->hop);
-		fprintf(f, ": %s\n", x->msg);
+		fputs(": ", f);
+		pe(f, x->msg);
+		fputc('\n', f);
 		if (s != DETOUR_SEV_INFO)
 			fprintf(f, "          %s%s%s\n", P->dim, detour_finding_help(x->code),
 			        P->off);
