@@ -96,6 +96,9 @@ static const struct {
                                       "the first response's Location is not the expected one"},
         [DETOUR_F_AGAINST] = {"rule-mismatch", DETOUR_SEV_ERROR,
                               "the server's answer differs from what the rules predict"},
+        [DETOUR_F_BAD_INPUT] = {"input-invalid", DETOUR_SEV_ERROR,
+                                "the URL to check is not an absolute http or https URL: no "
+                                "request was made"},
 };
 
 const char *detour_finding_code(enum detour_finding f)

@@ -50,6 +50,7 @@ enum detour_finding {
 	DETOUR_F_EXPECT_STATUS,     /* "expect-status" */
 	DETOUR_F_EXPECT_LOCATION,   /* "expect-location" */
 	DETOUR_F_AGAINST,           /* "rule-mismatch" */
+	DETOUR_F_BAD_INPUT,         /* "input-invalid" */
 	DETOUR_F_COUNT
 };
 

@@ -53,7 +53,7 @@ static const char *as_name(enum detour_as as)
 }
 
 /* Hop i (0-based) of a chain, as docs/check.md shows it. */
-static json_t *hop_json(const struct hop *h, size_t i)
+static json_t *hop_json(const struct check_opts *o, const struct hop *h, size_t i)
 {
 	json_t *j = new_object();
 	const char *via = !h->followed  ? NULL
@@ -89,6 +89,8 @@ static json_t *hop_json(const struct hop *h, size_t i)
 	/* Milliseconds, to the microsecond. */
 	set(j, "time_ms", json_real(h->internal ? 0.0 : round(h->ms * 1e3) / 1e3));
 	set(j, "request_headers", jlist(h->req_headers, '\n'));
+	if (o->include)
+		set(j, "response_headers", jlist(h->resp_head, '\n'));
 	set(j, "error", cli_json_str(h->error));
 	return j;
 }
@@ -116,7 +118,7 @@ static void print_json(const struct check_opts *o, const struct chain *c, FILE *
 	if (!hops || !findings)
 		check_oom();
 	for (size_t i = 0; i < c->nh; i++)
-		if (json_array_append_new(hops, hop_json(&c->h[i], i)))
+		if (json_array_append_new(hops, hop_json(o, &c->h[i], i)))
 			check_oom();
 	for (size_t i = 0; i < c->nf; i++) {
 		if (detour_finding_severity(c->f[i].code) == DETOUR_SEV_ERROR)
@@ -179,8 +181,74 @@ static void pe_pad(FILE *f, const char *s, int width)
 	bbuf_free(&b);
 }
 
+/* Whether hops a and b asked the same (method, URL without fragment) and
+ * got the same answer (status, Location). */
+static bool same_hop(const struct hop *a, const struct hop *b)
+{
+	size_t al = strcspn(a->url, "#"), bl = strcspn(b->url, "#");
+	return !strcmp(a->method, b->method) && al == bl && !strncmp(a->url, b->url, al) &&
+	       a->status == b->status && !a->internal && !b->internal &&
+	       !strcmp(a->loc_raw ? a->loc_raw : "", b->loc_raw ? b->loc_raw : "");
+}
+
+/* A redirect loop's repetition, for the table to show once: hops
+ * [*from, *to) (0-based) repeat hops [*from - *period, *from), hop by hop.
+ * Returns false when no stretch of at least two hops repeats. */
+static bool find_repeat(const struct chain *c, size_t *from, size_t *to, size_t *period)
+{
+	for (size_t j = 1; j < c->nh; j++)
+		for (size_t i = 0; i < j; i++) {
+			if (!same_hop(&c->h[i], &c->h[j]))
+				continue;
+			size_t p = j - i, m = j;
+			while (m < c->nh && same_hop(&c->h[m], &c->h[m - p]))
+				m++;
+			if (m - j < 2 || m - j < p)
+				return false;
+			*from = j;
+			*to = m;
+			*period = p;
+			return true;
+		}
+	return false;
+}
+
+/* Whether finding x is on a hop of the repetition [from, to) and says the
+ * same as a finding one period earlier (so the table leaves it out). */
+static bool repeated_finding(const struct chain *c, const struct finding *x, size_t from, size_t to,
+                             size_t period)
+{
+	if (x->hop <= 0 || (size_t)x->hop - 1 < from || (size_t)x->hop - 1 >= to)
+		return false;
+	for (size_t k = 0; k < c->nf; k++)
+		if (c->f[k].code == x->code && (size_t)c->f[k].hop == (size_t)x->hop - period &&
+		    !strcmp(c->f[k].msg, x->msg))
+			return true;
+	return false;
+}
+
+/* --include: the response's head, one escaped line each after "< ". */
+static void print_head(FILE *f, const char *head)
+{
+	for (const char *p = head; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		struct bbuf b;
+		bbuf_init(&b, SIZE_MAX / 2);
+		esc_term(&b, p, l);
+		if (!bbuf_ok(&b))
+			check_oom();
+		fprintf(f, "        < %s\n", bbuf_cstr(&b));
+		bbuf_free(&b);
+		p = e ? e + 1 : p + l;
+	}
+}
+
 static void print_table(const struct check_opts *o, const struct chain *c, FILE *f)
 {
+	size_t rep_from = 0, rep_to = 0, period = 0;
+	bool rep = find_repeat(c, &rep_from, &rep_to, &period);
+
 	static const struct pal colour = {"\033[32m", "\033[36m", "\033[31m", "\033[33m",
 	                                  "\033[2m",  "\033[1m",  "\033[33m", "\033[0m"};
 	static const struct pal plain = {"", "", "", "", "", "", "", ""};
@@ -197,6 +265,18 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 	fprintf(f, "  %s[as %s]%s\n", P->dim, as_name(o->as), P->off);
 	for (size_t i = 0; i < c->nh; i++) {
 		const struct hop *h = &c->h[i];
+		if (rep && i == rep_from) {
+			size_t a = rep_from - period + 1, b = rep_from;
+			fprintf(f, "  %zu-%zu  %s", rep_from + 1, rep_to, P->dim);
+			if (a == b)
+				fprintf(f, "hop %zu", a);
+			else
+				fprintf(f, "hops %zu-%zu", a, b);
+			fprintf(f, " again and again (%zu hops not shown)%s\n", rep_to - rep_from,
+			        P->off);
+			i = rep_to - 1;
+			continue;
+		}
 		const char *sc = h->internal                      ? P->internal
 		                 : h->status >= 400 || !h->status ? P->err
 		                 : h->status >= 300               ? P->redir
@@ -215,6 +295,7 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 		if (!h->internal)
 			fprintf(f, "  %s%.0f ms%s", P->dim, h->ms, P->off);
 		fputc('\n', f);
+		print_head(f, h->resp_head);
 		if (h->body_sent)
 			fprintf(f, "        %sbody: %zu bytes sent%s\n", P->dim, o->body_len,
 			        P->off);
@@ -270,7 +351,9 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 			fprintf(f, "%s\n", P->off);
 		}
 	}
-	if (c->net_error)
+	if (c->bad_input)
+		fprintf(f, "  = %snot requested%s", P->err, P->off);
+	else if (c->net_error)
 		fprintf(f, "  = %snetwork error%s", P->err, P->off);
 	else if (c->failed)
 		fprintf(f, "  = %sfailed%s", P->err, P->off);
@@ -278,10 +361,17 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 		fprintf(f, "  = %d ", c->final_status);
 		pe(f, c->h[c->nh - 1].reason);
 	}
-	fprintf(f, " after %d redirect%s (%zu request%s)\n", c->redirects,
-	        c->redirects == 1 ? "" : "s", c->nh, c->nh == 1 ? "" : "s");
+	/* Only the redirects followed are counted: --against stops at the
+	 * first response, a loop at the limit. */
+	if (c->redirects)
+		fprintf(f, " after %d redirect%s", c->redirects, c->redirects == 1 ? "" : "s");
+	if (!c->bad_input)
+		fprintf(f, " (%zu request%s)", c->nh, c->nh == 1 ? "" : "s");
+	fputc('\n', f);
 	for (size_t i = 0; i < c->nf; i++) {
 		const struct finding *x = &c->f[i];
+		if (rep && repeated_finding(c, x, rep_from, rep_to, period))
+			continue;
 		enum detour_severity s = detour_finding_severity(x->code);
 		const char *col = s == DETOUR_SEV_ERROR     ? P->err
 		                  : s == DETOUR_SEV_WARNING ? P->warn
@@ -308,6 +398,9 @@ void check_print_chain(struct check_opts *o, struct chain *c)
 			rc = 1;
 	if (c->net_error || c->bad_input)
 		rc = 2;
+	o->nprinted++;
+	o->nbad += rc != 0;
+	o->nnet += c->net_error;
 	if (rc > o->exit_code)
 		o->exit_code = rc;
 	if (o->json)

@@ -39,9 +39,12 @@ struct check_opts {
 	size_t nresolve;
 	int expect_status; /* 0: none */
 	const char *expect_location;
-	int exit_code;        /* raised while printing: 1 error finding, 2 network error */
-	bool first_only;      /* --against: stop at the first response */
-	char connect_to[320]; /* --against: CURLOPT_CONNECT_TO for every request */
+	int exit_code;               /* raised while printing: 1 error finding, 2 network error */
+	bool first_only;             /* --against: stop at the first response */
+	bool include;                /* --include: keep and show each response's head */
+	size_t skipped;              /* --against: rules no request was made for */
+	size_t nprinted, nbad, nnet; /* chains printed; with an error; with a network error */
+	char connect_to[320];        /* --against: CURLOPT_CONNECT_TO for every request */
 };
 
 struct hop {
@@ -67,6 +70,7 @@ struct hop {
 	bool has_refresh, refresh_meta;
 	unsigned refresh_delay;
 	char *refresh_url;
+	char *resp_head; /* --include: status line and header fields, '\n'-terminated each */
 };
 
 struct finding {
@@ -99,6 +103,7 @@ struct chain {
 	size_t blen, bcap;
 	bool want_body;
 	char reason[64];
+	char sline[256]; /* the status line (--include), without CRLF */
 	char errbuf[256];
 	struct timespec t0;
 };

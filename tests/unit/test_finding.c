@@ -45,7 +45,8 @@ static void test_codes(void **state)
 	                                                 "cookie-rejected",
 	                                                 "expect-status",
 	                                                 "expect-location",
-	                                                 "rule-mismatch"};
+	                                                 "rule-mismatch",
+                                                 "input-invalid"};
 	for (int i = 0; i < DETOUR_F_COUNT; i++) {
 		assert_string_equal(detour_finding_code((enum detour_finding)i), want[i]);
 		assert_true(strlen(detour_finding_help((enum detour_finding)i)) > 10);
