@@ -106,6 +106,9 @@ static const struct {
                                       "the certificate does not verify (self-signed, unknown "
                                       "CA, expired, incomplete chain): browsers refuse the "
                                       "connection"},
+        [DETOUR_F_BAD_INPUT] = {"input-invalid", DETOUR_SEV_ERROR,
+                                "the URL to check is not an absolute http or https URL: no "
+                                "request was made"},
 };
 
 const char *detour_finding_code(enum detour_finding f)

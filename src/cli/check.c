@@ -39,6 +39,7 @@ enum {
 	O_COLOR,
 	O_NO_COLOR,
 	O_AT,
+	O_INCLUDE,
 };
 
 static const struct cli_opt optab[] = {
@@ -57,6 +58,8 @@ static const struct cli_opt optab[] = {
         {"follow-refresh", O_REFRESH, NULL, NULL,
          "also follow Refresh headers and <meta http-equiv=refresh>"},
         {"json", O_JSON, NULL, NULL, "one JSON object per URL and line"},
+        {"include", O_INCLUDE, NULL, NULL,
+         "show each response's status line and header fields (as curl -i)"},
         {"input", 'i', "FILE", "a file name", "URLs, one a line, or CSV: url[,status[,location]]"},
         {"parallel", 'P', "N", "a number", "URLs checked at once (default 16)"},
         {"expect", O_EXPECT, "S[,LOC]", "a status",
@@ -214,6 +217,9 @@ static int take_option(int k, const char *arg, struct check_opts *o, struct args
 	case O_JSON:
 		o->json = true;
 		return 0;
+	case O_INCLUDE:
+		o->include = true;
+		return 0;
 	case 'i':
 		a->input = arg;
 		return 0;
@@ -370,6 +376,20 @@ static int make_chains(struct check_opts *o, const struct args *a, int nurls, ch
 	return rc;
 }
 
+/* --against: one line after the chains, what they add up to. */
+static void against_summary(const struct check_opts *o, const char *base)
+{
+	size_t bad = o->nbad - o->nnet;
+
+	printf("against %s: %zu rule%s checked, %zu as the rules predict, %zu mismatched", base,
+	       o->nprinted, o->nprinted == 1 ? "" : "s", o->nprinted - o->nbad, bad);
+	if (o->nnet)
+		printf(", %zu network error%s", o->nnet, o->nnet == 1 ? "" : "s");
+	if (o->skipped)
+		printf("; %zu skipped", o->skipped);
+	printf("\n");
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static struct check_opts o;
@@ -389,6 +409,8 @@ int cmd_check(int argc, char **argv)
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = check_run(&o, chains, n);
 		curl_global_cleanup();
+		if (a.against && !o.json)
+			against_summary(&o, a.against);
 	}
 	check_chains_free(chains, n);
 	free(a.file_body);

@@ -70,6 +70,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
 		c->hlen = 0;
 		c->reason[0] = 0;
+		if (c->o->include) {
+			size_t sl = len;
+			while (sl && (p[sl - 1] == '\r' || p[sl - 1] == '\n'))
+				sl--;
+			if (sl >= sizeof(c->sline))
+				sl = sizeof(c->sline) - 1;
+			memcpy(c->sline, p, sl);
+			c->sline[sl] = 0;
+		}
 		const char *sp = memchr(p, ' ', len);
 		if (sp) {
 			const char *sp2 = memchr(sp + 1, ' ', len - (size_t)(sp + 1 - p));
@@ -431,7 +440,7 @@ static void start_chain(struct run *R, struct chain *c)
 	unsigned fl = 0;
 	detour_err err = detour_follow_start(c->req, &fo, c->url, strlen(c->url), &fl);
 	if (err) {
-		check_finding(c, DETOUR_F_BAD_LOCATION, 0, "%s: %s", c->url,
+		check_finding(c, DETOUR_F_BAD_INPUT, 0, "%s: %s", c->url,
 		              err == DETOUR_EUNSUPPORTED ? "not an http or https URL"
 		                                         : "not an absolute URL");
 		c->failed = true;

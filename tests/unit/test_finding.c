@@ -48,7 +48,8 @@ static void test_codes(void **state)
 	                                                 "rule-mismatch",
 	                                                 "cert-expiring",
 	                                                 "cert-name-mismatch",
-	                                                 "cert-unverified"};
+	                                                 "cert-unverified",
+	                                                 "input-invalid"};
 	for (int i = 0; i < DETOUR_F_COUNT; i++) {
 		assert_string_equal(detour_finding_code((enum detour_finding)i), want[i]);
 		assert_true(strlen(detour_finding_help((enum detour_finding)i)) > 10);
