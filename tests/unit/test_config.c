@@ -525,9 +525,9 @@ static const struct err_case err_cases[] = {
          "'-' (503), not at \"https://s.example/\""},
         {"maintenance /m status=301\n",
          "t.conf:1:23: expected status 302, 303, 307 or 503, found \"301\""},
-        {"maintenance /m status=\n",
-         "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
-         "found \"status=\""},
+        {"maintenance /m status=\n", "t.conf:1:16: expected status=, retry-after=, page=, "
+                                     "allow-ip=, allow-path=, file=, on or off, "
+                                     "found \"status=\""},
         {"maintenance /m retry-after=1.5\n", "t.conf:1:28: " RA_EXP "\"1.5\""},
         {"maintenance /m retry-after=Sun,\n", "t.conf:1:28: " RA_EXP "\"Sun,\""},
         {"maintenance /m retry-after=99999999999\n", "t.conf:1:28: " RA_EXP "\"99999999999\""},
@@ -543,13 +543,13 @@ static const struct err_case err_cases[] = {
          "bits past the prefix, found \"::1/129\""},
         {"maintenance /m allow-ip=1.2.3.4,,5.6.7.8\n",
          "t.conf:1:33: empty item in the list \"1.2.3.4,,5.6.7.8\""},
-        {"maintenance /m allow-ip=\n",
-         "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
-         "found \"allow-ip=\""},
+        {"maintenance /m allow-ip=\n", "t.conf:1:16: expected status=, retry-after=, page=, "
+                                       "allow-ip=, allow-path=, file=, on or off, "
+                                       "found \"allow-ip=\""},
         {"maintenance /m on off\n", "t.conf:1:19: 'on' or 'off' given twice, at \"off\""},
-        {"maintenance /m soon\n",
-         "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
-         "found \"soon\""},
+        {"maintenance /m soon\n", "t.conf:1:16: expected status=, retry-after=, page=, allow-ip=, "
+                                  "allow-path=, file=, on or off, "
+                                  "found \"soon\""},
         /* health-check */
         {"health-check\n", "t.conf:1:1: 'health-check' takes 1 argument: " HEALTH_USAGE},
         {"health-check interval=50ms\n",
