@@ -380,6 +380,7 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	struct detour_respond_ctx ctx = make_ctx(cs, head, close);
 	struct detour_match_req q;
 	struct detour_match m;
+	const struct detour_page *page = NULL;
 	enum route r;
 	uint32_t off = c->out_len;
 	int status;
@@ -404,8 +405,22 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		emit_error(c, 400, req);
 		return true;
 	}
-	r = route_match(&cs->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
-	if (r != ROUTE_NONE) {
+	r = route_match(&cs->view, &q, &m, &page);
+	if (page) {
+		/* Maintenance's page: prepared bytes (respond.h). */
+		status = page->status;
+		n = detour_respond_page(page, &ctx, c->out + off, c->out_cap - off);
+		if (n < 0) {
+			if (c->out_len > 0)
+				return false;
+			if (grow_out(c, DETOUR_RESPONSE_MAX))
+				n = detour_respond_page(page, &ctx, c->out + off, c->out_cap - off);
+			if (n < 0) {
+				emit_error(c, 500, req);
+				return true;
+			}
+		}
+	} else if (r != ROUTE_NONE) {
 		status = m.rule->status;
 		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
 		if (n < 0) {

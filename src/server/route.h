@@ -3,7 +3,8 @@
  *
  *   1. maintenance, unless the client's address (allow-ip) or the path
  *      (allow-path) is allowed: it answers everything, no-store, with its
- *      Retry-After;
+ *      redirect or its 503 page (Retry-After on the page only); the page's
+ *      own path (a local target with page=) gets the page from everyone;
  *   2. the API rules;
  *   3. the file rules;
  *   4. nothing: 404.
@@ -25,22 +26,25 @@
 
 enum route {
 	ROUTE_NONE = 0, /* no rule: 404 */
-	ROUTE_MAINT,    /* the maintenance rule */
+	ROUTE_MAINT,    /* the maintenance rule, or its page */
 	ROUTE_API,      /* a rule of v->api */
 	ROUTE_FILE,     /* a rule of v->file */
 };
 
 /* What answers q under the snapshots v. Fills m (but for ROUTE_NONE). For
- * ROUTE_MAINT, *extra and *extra_len get the header lines to add (the
- * Retry-After line, "" when none); they are left alone otherwise. The
- * client's address is q->peer (NULL: never allowed by address). */
+ * ROUTE_MAINT, *page gets the prepared page when maintenance answers with it
+ * (the 503, or the page at its local target); it is left alone otherwise.
+ * The client's address is q->peer (NULL: never allowed by address). */
 static inline enum route route_match(const struct view *v, const struct detour_match_req *q,
-                                     struct detour_match *m, const char **extra, size_t *extra_len)
+                                     struct detour_match *m, const struct detour_page **page)
 {
-	if (v->maint && maint_match(v->maint, q, q->peer, m)) {
-		*extra = v->maint->extra;
-		*extra_len = v->maint->extra_len;
-		return ROUTE_MAINT;
+	if (v->maint) {
+		enum maint_answer a = maint_match(v->maint, q, q->peer, m);
+		if (a != MAINT_PASS) {
+			if (a == MAINT_PAGE)
+				*page = &v->maint->page;
+			return ROUTE_MAINT;
+		}
 	}
 	if (v->api && v->api->table && detour_table_match(v->api->table, q, m))
 		return ROUTE_API;
