@@ -385,7 +385,7 @@ def test_maintenance(admin):
     # Errors.
     for body, msg in [({"on": 1}, "\"on\": expected true or false"),
                       ({"on": True, "target": "/m", "status": 301},
-                       "\"status\": expected 302, 303 or 307 (temporary)"),
+                       "\"status\": expected 302, 303 or 307 (temporary), or 503 (a page)"),
                       ({"on": True, "target": "/m", "allow": "/x"},
                        "\"allow\": expected an array of rule sources")]:
         assert s.req("POST", "/maintenance", body)[:2] == (400, {"error": msg}), body
