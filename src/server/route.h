@@ -136,9 +136,11 @@ route_canon(const struct view *v, struct detour_match_req *q, size_t path_cap,
 	}
 	if (hsts) {
 		size_t el = *extra ? *extra_len : 0;
-		if (el + hsts_len <= sizeof(h->extra)) {
-			if (el)
-				memcpy(h->extra, *extra, el);
+		if (el == 0) {
+			*extra = hsts; /* prepared: nothing to copy */
+			*extra_len = hsts_len;
+		} else if (el + hsts_len <= sizeof(h->extra)) {
+			memcpy(h->extra, *extra, el);
 			memcpy(h->extra + el, hsts, hsts_len);
 			*extra = h->extra;
 			*extra_len = el + hsts_len;
