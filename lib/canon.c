@@ -124,6 +124,11 @@ const char *detour_canon_hsts(const struct detour_canon *k, size_t *len)
 	return *len ? k->hsts : NULL;
 }
 
+bool detour_canon_may_change(const struct detour_canon *k, bool https)
+{
+	return k && ((!https && k->https_status) || k->nalias || k->slash != DETOUR_SLASH_KEEP);
+}
+
 int detour_canon_https_status(const struct detour_canon *k)
 {
 	return k ? k->https_status : 0;
@@ -204,7 +209,7 @@ unsigned detour_canon_apply(const struct detour_canon *k, const struct detour_ca
 	u->port_len = 0;
 	/* Nothing can change (hsts alone, or an https request without aliases
 	 * and slash rules): the common case with hsts costs no more. */
-	if ((in->https || !k->https_status) && k->nalias == 0 && k->slash == DETOUR_SLASH_KEEP)
+	if (!detour_canon_may_change(k, in->https))
 		return 0;
 	if (in->host == NULL || in->host_len == 0 || in->path_len == 0 || in->path[0] != '/')
 		return 0;

@@ -49,6 +49,12 @@ void detour_canon_free(struct detour_canon *k);
  * (§7.2: never over plain HTTP). */
 const char *detour_canon_hsts(const struct detour_canon *k, size_t *len);
 
+/* Whether a request over https (https true) or plain HTTP can change at
+ * all under k: false when k only sends HSTS, or for https requests without
+ * canonical-host and trailing-slash. The server reads it once per settings,
+ * so that such requests skip detour_canon_apply. */
+bool detour_canon_may_change(const struct detour_canon *k, bool https);
+
 /* The https-redirect status, 0 when off. */
 int detour_canon_https_status(const struct detour_canon *k);
 

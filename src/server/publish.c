@@ -158,6 +158,10 @@ void publish_enter(struct publish *p, unsigned reader, struct view *v)
 	v->maint = atomic_load(&p->maint);
 	v->set = atomic_load(&p->set);
 	v->canon = v->set ? v->set->canon : NULL;
+	if (v->canon) {
+		v->canon_plain = v->set->canon_plain;
+		v->canon_https = v->set->canon_https;
+	}
 }
 
 void publish_leave(struct publish *p, unsigned reader)

@@ -83,6 +83,7 @@ struct settings {
 	/* hsts, https-redirect, canonical-host, trailing-slash compiled
 	 * (detour_canon_new), owned; NULL when none is set: workers. */
 	struct detour_canon *canon;
+	bool canon_plain, canon_https; /* detour_canon_may_change(canon, false / true) */
 };
 
 /* Frees set and its canon. NULL is a no-op. */
@@ -96,6 +97,7 @@ struct view {
 	const struct maint *maint; /* NULL: maintenance off */
 	const struct settings *set;
 	const struct detour_canon *canon; /* set->canon, loaded once an iteration */
+	bool canon_plain, canon_https;    /* set->canon_plain, set->canon_https */
 };
 
 /* One reader (a worker thread). */

@@ -106,7 +106,8 @@ route_canon(const struct view *v, struct detour_match_req *q, size_t path_cap,
 	};
 	enum route r;
 
-	if (detour_canon_apply(v->canon, &in, &h->u) == 0) {
+	if (!(q->https ? v->canon_https : v->canon_plain) ||
+	    detour_canon_apply(v->canon, &in, &h->u) == 0) {
 		r = route_match(v, q, m, page);
 	} else {
 		r = ROUTE_NONE;

@@ -108,6 +108,8 @@ static struct settings *settings_of(const struct detour_config *conf)
 		free(set);
 		return NULL;
 	}
+	set->canon_plain = detour_canon_may_change(set->canon, false);
+	set->canon_https = detour_canon_may_change(set->canon, true);
 	return set;
 }
 

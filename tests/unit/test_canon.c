@@ -67,6 +67,8 @@ static void test_https_redirect(void **state)
 
 	(void)state;
 	assert_int_equal(detour_canon_https_status(k), 308);
+	assert_true(detour_canon_may_change(k, false));
+	assert_false(detour_canon_may_change(k, true));
 	assert_string_equal(canon(k, false, "Example.COM:8080", "/a", &ch),
 	                    "https://example.com/a");
 	assert_int_equal(ch, DETOUR_CANON_SCHEME);
@@ -206,6 +208,9 @@ static void test_hsts(void **state)
 	                    "preload\r\n",
 	                    n);
 	/* hsts alone changes no URL */
+	assert_false(detour_canon_may_change(k, false));
+	assert_false(detour_canon_may_change(k, true));
+	assert_false(detour_canon_may_change(NULL, false));
 	unsigned ch;
 	assert_string_equal(canon(k, false, "a.test", "/a", &ch), "");
 	detour_canon_free(k);

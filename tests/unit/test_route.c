@@ -296,7 +296,11 @@ static struct answer hop(const struct view *v, bool https, const char *host, con
 	        .query = qm ? qm + 1 : NULL,
 	        .query_len = qm ? strlen(qm + 1) : 0,
 	};
-	a.r = route_canon(v, &q, sizeof(pb), &m, &h, &page, &extra, &el);
+	/* as publish_enter() loads them from the settings */
+	struct view vv = *v;
+	vv.canon_plain = detour_canon_may_change(v->canon, false);
+	vv.canon_https = detour_canon_may_change(v->canon, true);
+	a.r = route_canon(&vv, &q, sizeof(pb), &m, &h, &page, &extra, &el);
 	if (a.r != ROUTE_NONE) {
 		a.status = m.rule->status;
 		ssize_t n = detour_respond_location(&m, &q, a.loc, sizeof(a.loc) - 1);

@@ -291,12 +291,19 @@ static void test_schemes(void **state)
 	        {"h.example", false, "/t/1", 8, NULL},
 	        {"h.example", false, "/only-https", 0, NULL},
 	        {"h.example", true, "/only-https", 9, NULL},
+	        /* rules with an extension (a window, a weighted group) too */
+	        {"h.example", true, "/w", 10, NULL},
+	        {"h.example", false, "/w", 11, NULL},
+	        {"h.example", true, "/g", 12, NULL},
+	        {"h.example", false, "/g", 13, NULL},
 	};
 	RUN("https://h.example/p /1\nhttp://h.example/p /2\n"
 	    "//h.example/q /3\n/q /4\n"
 	    "https://h.example/r/* /5\n/r/* /6\n"
 	    "https://h.example/t/:n /7\nhttp://h.example/t/:n /8\n"
-	    "https://h.example/only-https /9\n",
+	    "https://h.example/only-https /9\n"
+	    "https://h.example/w /10 302 from=2000-01-01T00:00:00Z\n/w /11\n"
+	    "https://h.example/g /12 307 weight=1\n/g /13\n",
 	    c);
 }
 
