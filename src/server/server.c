@@ -432,9 +432,8 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	 * Everything that needs root is done here, on this thread alone:
 	 * the listeners are bound (workers above, the admin's in
 	 * admin_prepare: ports under 1024), the state was opened as the
-	 * user. Reading root-only files, such as TLS private keys (a
-	 * tls_ctx_new of the configured certificates), belongs here too,
-	 * before privdrop_finish. */
+	 * user, the TLS certificates and private keys were read above
+	 * (tls_ctx_new: a key readable by root alone still loads). */
 	if (privdrop_finish(&priv, err, sizeof(err)) || start_threads(srv, err, sizeof(err))) {
 		log_err("%s", err);
 		atomic_store(&srv->pool.stopping, true);
