@@ -327,6 +327,53 @@ def test_unauthenticated_body_is_not_read(admin):
             c.close()
 
 
+def host_status(host, port, hostval, family=socket.AF_INET):
+    with socket.socket(family, socket.SOCK_STREAM) as c:
+        c.settimeout(5)
+        c.connect((host, port))
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % hostval)
+        data = b""
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            data += b
+    return int(data.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("listen", ["[::1]", "0.0.0.0"])
+def test_host_check_other_listeners(tmp_path, listen):
+    """An IPv6 listener is named [::1]:PORT (or localhost:PORT); a wildcard
+    listener by any IP literal with its port (a rebound page sends a name,
+    never a literal); ctl reaches both."""
+    from conftest import has_ipv6_loopback
+    if listen == "[::1]" and not has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback")
+    aport = free_port(socket.AF_INET6, "::1") if listen == "[::1]" else free_port()
+    (tmp_path / "admin.token").write_text("ops %s\n" % TOKEN)
+    srv = Server(tmp_path, RULES, conf_extra="admin %s:%d token-file=admin.token\nstate-dir state\n" % (
+        listen, aport)).start()
+    try:
+        if listen == "[::1]":
+            fam, host = socket.AF_INET6, "::1"
+            cases = [(b"[::1]:%d" % aport, 200), (b"localhost:%d" % aport, 200),
+                     (b"[0:0::1]:%d" % aport, 200), (b"127.0.0.1:%d" % aport, 421),
+                     (b"[::2]:%d" % aport, 421), (b"[::1]", 421), (b"ip6.example:%d" % aport, 421)]
+        else:
+            fam, host = socket.AF_INET, "127.0.0.1"
+            cases = [(b"127.0.0.1:%d" % aport, 200), (b"192.0.2.7:%d" % aport, 200),
+                     (b"localhost:%d" % aport, 200), (b"[::1]:%d" % aport, 421),
+                     (b"192.0.2.7:%d" % (aport + 1), 421), (b"rebind.example:%d" % aport, 421)]
+        wait_port(host, aport, srv.proc)
+        for hv, want in cases:
+            assert host_status(host, aport, hv, fam) == want, hv
+        p = subprocess.run([BIN, "ctl", "-c", str(srv.conf_path), "rules", "add", "/c", "/d"],
+                           capture_output=True, text=True)
+        assert (p.returncode, p.stdout) == (0, "added api:1\n"), p.stderr
+    finally:
+        srv.stop()
+
+
 def test_add_list_delete(admin):
     s = admin()
     assert s.get("/promo") == (404, None)
