@@ -331,7 +331,7 @@ def test_head_on_every_endpoint(admin):
     s = admin()
     auth = b"Authorization: Bearer %s\r\n" % TOKEN.encode()
     cases = [(b"/healthz", b"", 200), (b"/rules", auth, 200), (b"/maintenance", auth, 200),
-             (b"/stats", auth, 200), (b"/metrics", auth, 200), (b"/audit", auth, 200),
+             (b"/stats", auth, 200), (b"/metrics", auth, 200), (b"/audit", auth, 200), (b"/targets", auth, 200),
              (b"/rules?origin=file&limit=1", auth, 200), (b"/reload", auth, 405),
              (b"/rules/keep", auth, 405), (b"/nope", auth, 404), (b"/rules", b"", 401)]
     for path, extra, status in cases:
