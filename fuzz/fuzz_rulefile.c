@@ -12,7 +12,9 @@
  *     with allow-hosts= yields a path or an http(s) URL on one of its hosts;
  *     Set-Cookie is sent exactly when the match names a cookie; status html
  *     answers 200 without a Location; a window's end is in the future of the
- *     clock the match was given. */
+ *     clock the match was given;
+ *   - a loaded rule printed back (detour_rule_format) loads alone as an
+ *     equal rule (source, target, status, options), and prints the same. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "base/civil.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
+#include "detour/ruleprint.h"
 #include "detour/table.h"
 #include "detour/table_match.h"
 #include "detour/url.h"
@@ -139,6 +142,64 @@ static size_t path_for(const struct detour_rule *r, char *buf, size_t cap)
 	return o;
 }
 
+static char line1[2 * DETOUR_RULE_LINE_MAX], line2[2 * DETOUR_RULE_LINE_MAX];
+
+static bool same(const char *a, size_t an, const char *b, size_t bn)
+{
+	return an == bn && memcmp(a, b, an) == 0;
+}
+
+/* Rule r of rs printed, loaded alone, printed again: equal (its file,
+ * line and index aside; the regex compiled for case= depends on @slash,
+ * which a line alone does not carry, so compiled fields are not compared). */
+static void check_round_trip(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	size_t n = detour_rule_format(rs, r, line1, sizeof(line1));
+	struct detour_diag d;
+
+	CHECK(n > 0 && strlen(line1) == n);
+	struct detour_ruleset *rs2 = detour_ruleset_new();
+	if (rs2 == NULL)
+		return;
+	detour_err e = detour_ruleset_add_line(rs2, "p", 1, line1, n, &d);
+	if (e == DETOUR_ENOMEM) {
+		detour_ruleset_free(rs2);
+		return;
+	}
+	if (e != DETOUR_OK)
+		fprintf(stderr, "printed \"%s\": %s\n", line1, d.msg);
+	CHECK(e == DETOUR_OK);
+	const struct detour_rule *b = detour_ruleset_get(rs2, 0);
+	CHECK(same(r->host, r->host_len, b->host, b->host_len));
+	CHECK(same(r->path, r->path_len, b->path, b->path_len));
+	CHECK(same(r->target, r->target_len, b->target, b->target_len));
+	CHECK(same(r->id, r->id_len, b->id, b->id_len));
+	CHECK(r->status == b->status && r->cache == b->cache && r->kind == b->kind &&
+	      r->scheme == b->scheme && r->query == b->query && r->flags == b->flags);
+	const struct detour_rule_ext *x = detour_ruleset_ext(rs, r),
+	                             *y = detour_ruleset_ext(rs2, b);
+	CHECK((x == NULL) == (y == NULL));
+	if (x) {
+		CHECK(x->flags == y->flags && x->nconds == y->nconds && x->weight == y->weight &&
+		      x->sticky == y->sticky && x->sticky_set == y->sticky_set &&
+		      x->delay == y->delay && x->nallow == y->nallow);
+		CHECK(x->window.from == y->window.from && x->window.until == y->window.until &&
+		      x->window.days == y->window.days &&
+		      x->window.hour_from == y->window.hour_from &&
+		      x->window.hour_to == y->window.hour_to);
+		CHECK((x->health == NULL) == (y->health == NULL));
+		CHECK(x->health == NULL || strcmp(x->health, y->health) == 0);
+		for (unsigned i = 0; i < x->nconds; i++)
+			CHECK(same(x->conds[i].text.p, x->conds[i].text.len, y->conds[i].text.p,
+			           y->conds[i].text.len));
+		for (unsigned i = 0; i < x->nallow; i++)
+			CHECK(same(x->allow_hosts[i].p, x->allow_hosts[i].len, y->allow_hosts[i].p,
+			           y->allow_hosts[i].len));
+	}
+	CHECK(detour_rule_format(rs2, b, line2, sizeof(line2)) == n && !strcmp(line1, line2));
+	detour_ruleset_free(rs2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -173,6 +234,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK((x != NULL) == ((r->flags & DETOUR_RULE_EXT) != 0));
 		CHECK((r->status == 200) == (x && (x->flags & DETOUR_EXT_HTML)));
 		CHECK(r->kind != DETOUR_SRC_REGEX || (x && x->re));
+		if (i < 16)
+			check_round_trip(rs, r);
 	}
 	if (detour_table_build(rs, &t, &d) != DETOUR_OK)
 		return 0;

@@ -188,7 +188,8 @@ static const char *const corpus[] = {
         "/ab /x 302 if-cookie=a private=no",
         "/ab /x 302 if-cookie=a private=yes",
         "/ab /x 302 method=GET private=no",
-        "~^/s/([a-z]+)/(.*)$ https://$1.example.com/$2 302 allow-hosts=www.example.com,m.example.com",
+        "~^/s/([a-z]+)/(.*)$ https://$1.example.com/$2 302 "
+        "allow-hosts=www.example.com,m.example.com",
         "/go/:site/* :site/:splat 302 allow-hosts=a.example",
         "https://*.Example.COM./All/* https://example.com/all/:splat 308 query=merge "
         "cache=7d id=all method=GET,HEAD if-header=X-Env:prod if-cookie=!opt-out "
