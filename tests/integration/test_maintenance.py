@@ -503,6 +503,14 @@ def test_api_503_page(admin_server, tmp_path):
         True, "-", 503, str(page), "600")
     assert fetch(s, "/keep") == page_bytes(body, "600")
     assert get(s, "/old") == (301, "/new")
+    # Counted as 503 in the metrics (not "other"); workers flush within a second.
+    def metric():
+        c = http.client.HTTPConnection(s.host, s.admin_port, timeout=10)
+        c.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
+        text = c.getresponse().read().decode()
+        c.close()
+        return 'detour_requests_total{status="503"} 1\n' in text
+    assert wait_until(metric, timeout=5)
     # Errors: the page file named; nothing changes.
     gone = tmp_path / "gone.html"
     for req, msg in [
