@@ -80,8 +80,8 @@ int maint_page_read(const char *path, struct maint_page **out, char *err, size_t
 		snprintf(err, cap, "maintenance page %s: out of memory", path);
 		goto fail;
 	}
-	/* One byte more than its size: a file that grows while read is cut
-	 * at the limit, never read past it. */
+	/* Room for one byte more than its size: a file that grew since the
+	 * fstat is refused (below), and nothing is read past the buffer. */
 	while (got <= (size_t)sb.st_size) {
 		ssize_t n = read(fd, pg->bytes + got, (size_t)sb.st_size + 1 - got);
 		if (n < 0 && errno == EINTR)
