@@ -27,7 +27,8 @@ struct detour_respond_ctx {
 	/* Whole header lines ("Retry-After: 120\r\n"), written verbatim before
 	 * Content-Type; borrowed; at most 256 bytes (DETOUR_RESPONSE_MAX keeps room);
 	 * the caller vouches for them (no CR/LF but the line ends). NULL/0: none.
-	 * Used by the server's maintenance mode. */
+	 * (Maintenance's Retry-After no longer rides here: it goes on its 503
+	 * page only, struct detour_page.) */
 	const char *extra_headers;
 	size_t extra_len;
 };

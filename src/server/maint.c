@@ -80,8 +80,8 @@ int maint_page_read(const char *path, struct maint_page **out, char *err, size_t
 		snprintf(err, cap, "maintenance page %s: out of memory", path);
 		goto fail;
 	}
-	/* One byte more than its size: a file that grows while read is cut
-	 * at the limit, never read past it. */
+	/* Room for one byte more than its size: a file that grew since the
+	 * fstat is refused (below), and nothing is read past the buffer. */
 	while (got <= (size_t)sb.st_size) {
 		ssize_t n = read(fd, pg->bytes + got, (size_t)sb.st_size + 1 - got);
 		if (n < 0 && errno == EINTR)
@@ -376,9 +376,12 @@ int maint_init(struct maint_ctl *mc, const struct detour_conf_maint *cm, bool ap
 		st.since = api_since;
 		st.until = api_until;
 		snprintf(st.who, sizeof(st.who), "%s", api_who);
+		/* The API's page is gone since it was set: not a reason to stay
+		 * down; its state goes on with the built-in page. */
 		if (api_on && maint_page_read(api->page, &apg, err, cap)) {
-			pthread_mutex_unlock(&mc->lock);
-			return -1;
+			log_err("%s; the maintenance set through the API serves the built-in page",
+			        err);
+			st.p.page[0] = '\0';
 		}
 		maint_page_free(mc->api_page);
 		mc->api_page = apg;

@@ -126,8 +126,9 @@ void maint_set_recorder(struct maint_ctl *mc,
 
 /* Start-up, before the workers: the config's directive cm and its file's
  * presence, then the state stored by the API (api_on/api: from the admin's
- * state, api_set false when nothing is stored). Reads the pages they name.
- * Returns 0 or -1 with err. */
+ * state, api_set false when nothing is stored). Reads the pages they name:
+ * a config page that cannot be read is an error, an API page is logged and
+ * replaced by the built-in one. Returns 0 or -1 with err. */
 int maint_init(struct maint_ctl *mc, const struct detour_conf_maint *cm, bool api_set, bool api_on,
                const struct maint_params *api, int64_t api_since, int64_t api_until,
                const char *api_who, char *err, size_t cap);

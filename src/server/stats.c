@@ -4,8 +4,8 @@
 
 #include "stats.h"
 
-const int stats_statuses[STATUS_SLOTS - 1] = {301, 302, 303, 307, 308, 400, 404, 408,
-                                              410, 413, 414, 431, 500, 501, 505, 200};
+const int stats_statuses[STATUS_SLOTS - 1] = {301, 302, 303, 307, 308, 400, 404, 408, 410,
+                                              413, 414, 431, 500, 501, 505, 200, 503};
 
 const uint32_t stats_lat_bounds_us[LAT_BUCKETS - 1] = {
         10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000,

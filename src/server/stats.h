@@ -19,7 +19,7 @@
 #include "publish.h"
 
 /* The statuses counted one by one; anything else counts as "other". */
-#define STATUS_SLOTS 17
+#define STATUS_SLOTS 18
 extern const int stats_statuses[STATUS_SLOTS - 1];
 
 /* Latency buckets, upper bounds in microseconds; the last bucket is +Inf. */
@@ -105,6 +105,8 @@ static inline unsigned stats_status_slot(int status)
 		return 14;
 	case 200:
 		return 15;
+	case 503: /* maintenance's page */
+		return 16;
 	default:
 		return STATUS_SLOTS - 1;
 	}

@@ -503,6 +503,14 @@ def test_api_503_page(admin_server, tmp_path):
         True, "-", 503, str(page), "600")
     assert fetch(s, "/keep") == page_bytes(body, "600")
     assert get(s, "/old") == (301, "/new")
+    # Counted as 503 in the metrics (not "other"); workers flush within a second.
+    def metric():
+        c = http.client.HTTPConnection(s.host, s.admin_port, timeout=10)
+        c.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
+        text = c.getresponse().read().decode()
+        c.close()
+        return 'detour_requests_total{status="503"} 1\n' in text
+    assert wait_until(metric, timeout=5)
     # Errors: the page file named; nothing changes.
     gone = tmp_path / "gone.html"
     for req, msg in [
@@ -527,6 +535,14 @@ def test_api_503_page(admin_server, tmp_path):
     s.stop()
     s.start()
     assert fetch(s, "/keep") == page_bytes(b"<p>after restart</p>\n", "600")
+    # The page gone at a restart: the API's maintenance goes on, built-in page.
+    page.unlink()
+    s.stop()
+    s.start()
+    s.wait_log("maintenance page %s: No such file or directory; the maintenance set through the "
+               "API serves the built-in page" % page)
+    assert fetch(s, "/keep") == page_bytes(BUILTIN_PAGE, "600")
+    page.write_text("<p>after restart</p>\n")
     # "target": "-" alone: 503 with the built-in page when "page" is null.
     st, js = s.req("POST", "/maintenance", {"on": True, "target": "-", "page": None,
                                             "retry_after": 30})

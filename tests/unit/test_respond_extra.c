@@ -1,7 +1,8 @@
 /* Unit test for detour_respond_ctx.extra_headers (lib/respond.c): the
  * caller's header lines go verbatim right before Content-Type, in redirects,
  * in HEAD answers and in responses without a rule; without them the bytes do
- * not change. The server's maintenance mode uses it for Retry-After. */
+ * not change. (The server's maintenance mode used it for Retry-After, which
+ * now goes on its 503 page only: test_respond_page.c.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
