@@ -47,51 +47,26 @@ static void trim(const char **s, size_t *n)
 		(*n)--;
 }
 
-/* Dotted-decimal IPv4 as inet_pton reads it: four numbers 0..255, no
- * heading zero. Here rather than inet_pton (which needs a NUL-terminated
- * copy): the common case of X-Forwarded-For, at a fifth of the cost. */
-static bool ipv4_of(const char *s, size_t n, struct in_addr *a)
-{
-	uint32_t v = 0;
-	unsigned parts = 0, octet = 0, digits = 0;
-
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || s[i] == '.') {
-			if (digits == 0 || octet > 255 || (parts == 3 && i < n))
-				return false;
-			v = v << 8 | octet;
-			parts++;
-			octet = digits = 0;
-			continue;
-		}
-		if (!ascii_is_digit((unsigned char)s[i]) || (digits == 1 && octet == 0) ||
-		    digits == 3)
-			return false;
-		octet = octet * 10 + (unsigned)(s[i] - '0');
-		digits++;
-	}
-	if (parts != 4)
-		return false;
-	a->s_addr = htonl(v);
-	return true;
-}
-
 /* An IPv4 or IPv6 address in s[0..n) (no brackets, no port) into out. */
 static bool ip_of(const char *s, size_t n, struct detour_fwd *out)
 {
 	char tmp[INET6_ADDRSTRLEN];
 
 	memset(&out->addr, 0, sizeof(out->addr));
-	if (memchr(s, ':', n) == NULL) {
-		out->addr.in.sin_family = AF_INET;
-		if (ipv4_of(s, n, &out->addr.in.sin_addr))
-			return true;
-	} else if (n < sizeof(tmp)) {
+	if (n > 0 && n < sizeof(tmp)) {
 		memcpy(tmp, s, n);
 		tmp[n] = '\0';
-		out->addr.in6.sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, tmp, &out->addr.in6.sin6_addr) == 1)
-			return true;
+		/* glibc's inet_pton: IPv4 as exactly four decimal numbers
+		 * without heading zeroes, IPv6 in its text forms. */
+		if (memchr(s, ':', n) == NULL) {
+			out->addr.in.sin_family = AF_INET;
+			if (inet_pton(AF_INET, tmp, &out->addr.in.sin_addr) == 1)
+				return true;
+		} else {
+			out->addr.in6.sin6_family = AF_INET6;
+			if (inet_pton(AF_INET6, tmp, &out->addr.in6.sin6_addr) == 1)
+				return true;
+		}
 	}
 	out->addr.sa.sa_family = AF_UNSPEC;
 	return false;
