@@ -408,3 +408,24 @@ backend detour_http
     assert peers == ["127.0.0.2"] * 5, peers
     # haproxy's connection to port (1) opened with a valid header
     assert ps.metrics()["invalid"] == 0
+
+
+def test_trusted_proxies_reload(make_server):
+    """trusted-proxies is a published setting: a reload changes it for the
+    next request of an open connection and for new PROXY connections."""
+    import signal
+    ps = ProxyServer(make_server, trusted="10.0.0.0/8")
+    xff = b"X-Forwarded-For: 203.0.113.7\r\n"
+    with Conn(ps.s) as c:
+        assert ask(c, "/lan", extra=xff) == resp(302, "/outside")
+        text = ps.s.conf_path.read_text().replace("trusted-proxies 10.0.0.0/8",
+                                                  "trusted-proxies 127.0.0.1/32")
+        ps.s.conf_path.write_text(text)
+        n = ps.s.read_error_log().count("reloaded:")
+        ps.s.signal(signal.SIGHUP)
+        wait_until(lambda: ps.s.read_error_log().count("reloaded:") > n)
+        assert ask(c, "/lan", extra=xff) == resp(302, "/inside")
+    with ps.pp_conn() as c:
+        c.send(v1() + get("/lan"))
+        assert mask_date(c.read_response()) == resp(302, "/inside")
+    assert ps.metrics() == {"invalid": 0, "incomplete": 0, "untrusted": 0}
