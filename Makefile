@@ -96,7 +96,7 @@ asan:
 # the health prober side by side. A report ends the server with status 66 (the test that started
 # it fails) and is written to build/tsan/reports/, which must stay empty: whatever a test makes of
 # the exit status, a report fails the target and is printed.
-TSAN_TESTS   := test_reload.py test_admin.py test_maintenance.py test_health.py test_server.py
+TSAN_TESTS   := test_reload.py test_admin.py test_maintenance.py test_health.py test_server.py test_tls.py
 TSAN_REPORTS := build/tsan/reports
 tsan:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/detour
@@ -168,6 +168,12 @@ install: all man
 	sed 's|/usr/local/bin/detour|$(PREFIX)/bin/detour|g' examples/detour.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/detour.service
 	install -D -m 0644 examples/detour.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/detour
+	@# A sample configuration and rules file, never over an existing one.
+	@mkdir -p $(DESTDIR)$(SYSCONFDIR)/detour
+	@[ -e $(DESTDIR)$(SYSCONFDIR)/detour/detour.conf ] || \
+		install -m 0644 examples/detour.production.conf $(DESTDIR)$(SYSCONFDIR)/detour/detour.conf
+	@[ -e $(DESTDIR)$(SYSCONFDIR)/detour/site.rules ] || \
+		install -m 0644 examples/site.rules $(DESTDIR)$(SYSCONFDIR)/detour/site.rules
 
 clean:
 	rm -rf build

@@ -17,7 +17,8 @@
 # Environment: SCENARIO, N, DEPTH, NRULES (1000000), DETOUR_BIN (build/detour), BEFORE_BIN,
 # STATS (off), PORT_LO/PORT_HI (18100/18109), OUT (bench/out); CONF_EXTRA: lines added to the
 # config (e.g. "trusted-proxies 127.0.0.1/32"), REQ_EXTRA: header lines added to every request
-# (e.g. 'X-Forwarded-For: 203.0.113.7\r\n').
+# (e.g. 'X-Forwarded-For: 203.0.113.7\r\n'). Both go through printf %b:
+# CONF_EXTRA='https-redirect\nhsts max-age=1y'.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -33,6 +34,7 @@ N=${N:-32000}
 NRULES=${NRULES:-1000000}
 DEPTH=${DEPTH:-16}
 STATS=${STATS:-off}
+CONF_EXTRA=${CONF_EXTRA:-}
 PORT_LO=${PORT_LO:-18100}
 PORT_HI=${PORT_HI:-18109}
 DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
@@ -90,7 +92,7 @@ count() {
 	pick_port
 	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats %s\nstate-dir %s\n' \
 		"$PORT" "$RULES" "$STATS" "$RUN/var-$name" >"$conf"
-	printf '%s\n' "${CONF_EXTRA:-}" >>"$conf"
+	printf '%b\n' "$CONF_EXTRA" >>"$conf"
 	valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" serve -c "$conf" \
 		>"$RUN/$name.log" 2>&1 &
 	pid=$!

@@ -13,12 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme_http01.h"
 #include "conn.h"
 #include "detour/proxyproto.h"
 #include "detour/rulefile.h"
 #include "detour/url.h"
 #include "log.h"
 #include "route.h"
+#include "tls.h"
 
 #define IN_INITIAL     4096
 #define OUT_INITIAL    8192
@@ -39,6 +41,8 @@ static void conn_reset(struct conn *c)
 	c->read_paused = false;
 	c->peer_eof = false;
 	c->https = false;
+	c->tls_rw = false;
+	c->tls = NULL;
 	c->in_len = 0;
 	c->out_len = c->out_off = 0;
 	c->out_hold = HOLD_NONE;
@@ -136,8 +140,18 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
 	/* Responses are written whole; do not let Nagle hold the last one. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	set_peer(c, sa);
-	if (loop_add(cs->loop, &c->src, LOOP_READ)) {
-		log_err("worker %u: epoll_ctl: %s", cs->id, strerror(errno));
+	if (cs->tls_listeners >> listener & 1u) {
+		/* A TLS listener: the handshake runs on the first reads, within
+		 * the header timeout. */
+		c->https = true;
+		c->tls = tls_conn_new(cs->tls, fd);
+	}
+	if ((c->https && c->tls == NULL) || loop_add(cs->loop, &c->src, LOOP_READ)) {
+		log_err("worker %u: %s: %s", cs->id, c->https && !c->tls ? "SSL_new" : "epoll_ctl",
+		        strerror(errno));
+		if (c->tls)
+			tls_conn_free(cs->tls, c->tls);
+		c->tls = NULL;
 		close(fd);
 		c->next = cs->free_conns;
 		cs->free_conns = c;
@@ -181,6 +195,10 @@ void conn_close(struct conn *c)
 		c->list = LIST_NONE;
 	}
 	loop_del(cs->loop, &c->src);
+	if (c->tls) {
+		tls_conn_free(cs->tls, c->tls);
+		c->tls = NULL;
+	}
 	close(c->src.fd);
 	c->src.fd = -1;
 	if (cs->nfree < FREE_CONNS_MAX) {
@@ -217,11 +235,40 @@ static void start_linger(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	if (c->tls)
+		tls_conn_shutdown(c->tls); /* close_notify first */
 	shutdown(c->src.fd, SHUT_WR);
 	c->state = ST_LINGER;
 	c->in_len = 0;
 	set_events(c, false);
 	conn_list_move(c->cs, c, LIST_LINGER);
+}
+
+/* TLS transport (tls.h) under the read and write below: TLS_IO_WANT_* map
+ * to EAGAIN (a read that waits for writability registers for it), other
+ * failures to EIO. The plain path only branches on c->tls. */
+static ssize_t tls_send(struct conn *c, const void *buf, size_t len)
+{
+	ssize_t n = tls_conn_write(c->tls, buf, len);
+
+	if (n > 0)
+		return n;
+	errno = n == TLS_IO_WANT_WRITE ? EAGAIN : EIO;
+	return -1;
+}
+
+static ssize_t tls_recv(struct conn *c, void *buf, size_t len)
+{
+	ssize_t n = tls_conn_read(c->cs->tls, c->tls, buf, len);
+
+	if (n >= 0)
+		return n;
+	if (n == TLS_IO_WANT_WRITE) {
+		c->tls_rw = true;
+		set_events(c, true);
+	}
+	errno = n == TLS_IO_ERROR ? EIO : EAGAIN;
+	return -1;
 }
 
 /* Writes what may be written. Returns false when c was closed. */
@@ -230,7 +277,8 @@ static bool conn_flush(struct conn *c)
 	uint32_t end = c->out_hold != HOLD_NONE ? c->out_hold : c->out_len;
 
 	while (c->out_off < end) {
-		ssize_t n = write(c->src.fd, c->out + c->out_off, end - c->out_off);
+		ssize_t n = c->tls ? tls_send(c, c->out + c->out_off, end - c->out_off)
+		                   : write(c->src.fd, c->out + c->out_off, end - c->out_off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -282,7 +330,9 @@ static void emit_error_head(struct conn *c, int status, const struct detour_requ
 
 	c->close_after = true;
 	if (c->out_cap - c->out_len < 1024)
-		return; /* no room even for an error: just close */
+		return;                 /* no room even for an error: just close */
+	if (c->https && cs->view.canon) /* RFC 6797 §7.2: over https only */
+		ctx.extra_headers = detour_canon_hsts(cs->view.canon, &ctx.extra_len);
 	n = detour_respond_status(status, &ctx, c->out + c->out_len, c->out_cap - c->out_len);
 	if (n > 0)
 		c->out_len += (uint32_t)n;
@@ -397,7 +447,8 @@ static void account(struct conn *c, const struct detour_request *req,
 		/* The id in the ruleset that answered: "api:N" (or its id=) for
 		 * an API rule, "maintenance" for the maintenance answer. */
 		const struct served *sv = route_served(&cs->view, r);
-		const char *id = r == ROUTE_MAINT ? "maintenance"
+		const char *id = r == ROUTE_MAINT   ? "maintenance"
+		                 : r == ROUTE_CANON ? "canonical"
 		                 : sv ? detour_rule_id(detour_table_rules(sv->table), m->rule,
 		                                       idbuf, sizeof(idbuf))
 		                      : NULL;
@@ -405,6 +456,40 @@ static void account(struct conn *c, const struct detour_request *req,
 		alog_request(&cs->alog, cs->log_time, peer, req, status, bytes, id, cs->locbuf,
 		             ll > 0 ? (size_t)ll : 0);
 	}
+}
+
+/* RFC 8555 §8.3: GET /.well-known/acme-challenge/TOKEN on a connection
+ * that is not https answers the key authorization of a token the ACME
+ * client is validating, before maintenance, rules and https-redirect
+ * (acme_http01.h). Returns 0 when the request is not one (it goes on to the
+ * rules), 1 when answered at off, -1 when it does not fit behind the
+ * responses already queued. */
+static int answer_http01(struct conn *c, const struct detour_request *req,
+                         const struct detour_respond_ctx *ctx, uint32_t off)
+{
+	struct conns *cs = c->cs;
+	char ka[512];
+	size_t kl;
+	ssize_t n;
+
+	if (c->https || cs->http01 == NULL ||
+	    (req->method_id != DETOUR_M_GET && req->method_id != DETOUR_M_HEAD))
+		return 0;
+	kl = acme_http01(cs->http01, req->path, req->path_len, ka, sizeof(ka));
+	if (kl == 0)
+		return 0;
+	n = acme_http01_respond(ka, kl, ctx, c->out + off, c->out_cap - off);
+	if (n < 0)
+		return -1;
+	c->out_len = off + (uint32_t)n;
+	if (ctx->close)
+		c->close_after = true;
+	cs->requests++;
+	stats_request(cs->st, 200, c->listener);
+	if (cs->alog.buf)
+		alog_request(&cs->alog, cs->log_time, c->peer, req, 200, (size_t)n,
+		             "acme-challenge", NULL, 0);
+	return 1;
 }
 
 /* Renders the response to a parsed request: parse the target, route it
@@ -418,6 +503,7 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	struct detour_respond_ctx ctx = make_ctx(cs, head, close);
 	struct detour_match_req q;
 	struct detour_match m;
+	const struct detour_page *page = NULL;
 	enum route r;
 	uint32_t off = c->out_len;
 	int status;
@@ -438,14 +524,39 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		emit_error(c, 501, req);
 		return true;
 	}
+	switch (answer_http01(c, req, &ctx, off)) {
+	case 1:
+		*resp_start = off;
+		return true;
+	case -1:
+		return false;
+	}
 	if (!parse_target(c, req, &q)) {
 		emit_error(c, 400, req);
 		return true;
 	}
 	if (cs->view.set->ntrusted)
 		apply_forwarded(c, req, &q);
-	r = route_match(&cs->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
-	if (r != ROUTE_NONE) {
+	if (__builtin_expect(cs->view.canon != NULL, 0))
+		r = route_canon(&cs->view, &q, 3 * cs->limits.max_target + 1, &m, cs->hop, &page,
+		                &ctx.extra_headers, &ctx.extra_len);
+	else
+		r = route_match(&cs->view, &q, &m, &page);
+	if (page) {
+		/* Maintenance's page: prepared bytes (respond.h). */
+		status = page->status;
+		n = detour_respond_page(page, &ctx, c->out + off, c->out_cap - off);
+		if (n < 0) {
+			if (c->out_len > 0)
+				return false;
+			if (grow_out(c, DETOUR_RESPONSE_MAX))
+				n = detour_respond_page(page, &ctx, c->out + off, c->out_cap - off);
+			if (n < 0) {
+				emit_error(c, 500, req);
+				return true;
+			}
+		}
+	} else if (r != ROUTE_NONE) {
 		status = m.rule->status;
 		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
 		if (n < 0) {
@@ -593,6 +704,7 @@ static void conn_read(struct conn *c)
 			conn_close(c);
 		return;
 	}
+again:
 	if (c->in_len == c->in_cap) {
 		/* A head bigger than the first buffer: grow once, exactly to
 		 * the limit (see shrink). */
@@ -606,7 +718,8 @@ static void conn_read(struct conn *c)
 		c->in = p;
 		c->in_cap = want;
 	}
-	n = read(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len);
+	n = c->tls ? tls_recv(c, c->in + c->in_len, c->in_cap - c->in_len)
+	           : read(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -637,8 +750,12 @@ static void conn_read(struct conn *c)
 		/* Everything went out and requests are still buffered (the
 		 * output buffer filled up): answer them now. */
 		if (!(progress && queued > 0 && c->out_len == 0 && c->in_len > 0 && !c->want_write))
-			return;
+			break;
 	}
+	/* TLS: a record bigger than the room left waits decrypted inside the
+	 * SSL, and the socket may stay quiet: read it now. */
+	if (c->tls && !c->want_write && tls_conn_pending(c->tls))
+		goto again;
 }
 
 /* The PROXY protocol on a proxy-protocol listener. The header is read
@@ -718,6 +835,13 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 {
 	struct conn *c = (struct conn *)src;
 
+	if (c->tls_rw && (events & LOOP_WRITE)) {
+		/* The TLS read (a handshake flight) waited for the socket. */
+		c->tls_rw = false;
+		set_events(c, false);
+		conn_read(c);
+		return;
+	}
 	if (c->state == ST_PROXY) {
 		if (events & LOOP_READ)
 			proxy_read(c);
@@ -735,6 +859,11 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 			bool progress = process_timed(c);
 			if (!conn_flush(c))
 				return;
+			if (c->tls && c->state != ST_LINGER && !c->want_write &&
+			    tls_conn_pending(c->tls)) {
+				conn_read(c); /* what waits inside the SSL */
+				return;
+			}
 			update_deadline(c, progress, false);
 		} else {
 			update_deadline(c, true, false);

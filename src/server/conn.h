@@ -19,9 +19,14 @@
 #include "detour/respond.h"
 #include "loop.h"
 #include "publish.h"
+
+struct route_hop; /* route.h */
 #include "stats.h"
 
 struct conns;
+struct acme_http01;
+struct tls_ctx; /* tls.h */
+struct ssl_st;  /* OpenSSL's SSL */
 
 /* Each connection sits in exactly one deadline list. Every list has a single
  * timeout, so appending at the tail keeps it sorted by deadline and expiry
@@ -46,7 +51,8 @@ struct conn {
 	bool want_write;  /* registered for LOOP_WRITE */
 	bool read_paused; /* output is backed up: not reading */
 	bool peer_eof;    /* the client closed its side */
-	bool https; /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
+	bool https;  /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
+	bool tls_rw; /* TLS: a read waits for the socket to be writable */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
@@ -54,6 +60,7 @@ struct conn {
 	uint32_t out_len, out_off, out_cap;
 	uint32_t out_hold; /* bytes from this offset wait for the current body; HOLD_NONE */
 	struct detour_http1_body body;
+	struct ssl_st *tls; /* NULL on a plain connection; else reads and writes go through tls.h */
 	char peer[INET6_ADDRSTRLEN]; /* for the access log */
 	/* The client's address, binary (maintenance allow-ip=, the rules' if-ip=). */
 	union {
@@ -66,7 +73,7 @@ struct conn {
 #define HOLD_NONE UINT32_MAX
 
 /* One worker's connections and what answering them needs. The owner sets
- * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, alog and closed,
+ * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, hop, alog and closed,
  * calls conn_set_init, refreshes the clocks and view every loop iteration. */
 struct conns {
 	unsigned id; /* the worker's: log lines, counter rows */
@@ -76,7 +83,9 @@ struct conns {
 	unsigned nconns;
 	struct conn *free_conns;
 	unsigned nfree;
-	bool draining; /* answer with Connection: close, close idle ones */
+	bool draining;          /* answer with Connection: close, close idle ones */
+	uint32_t tls_listeners; /* bit i: listener i speaks TLS (tls, tls.h) */
+	struct tls_ctx *tls;    /* the server's TLS context; NULL without TLS listeners */
 
 	/* Clocks: refreshed once per loop iteration. */
 	uint64_t now_ms;
@@ -88,8 +97,9 @@ struct conns {
 	 * file and API rules, maintenance, settings. Nothing of them is held
 	 * across iterations. */
 	struct view view;
-	struct wstats *st; /* counters (stats.h), read by the admin thread */
-	struct alog alog;  /* access log (accesslog.h) */
+	struct wstats *st;                /* counters (stats.h), read by the admin thread */
+	const struct acme_http01 *http01; /* ACME HTTP-01 tokens (acme_http01.h), NULL: none */
+	struct alog alog;                 /* access log (accesslog.h) */
 
 	/* Settings copied at start (reload does not change them). */
 	struct detour_http1_limits limits;
@@ -104,6 +114,7 @@ struct conns {
 	 * for the access log. */
 	struct detour_fwd fwd;
 	char fwd_peer[INET6_ADDRSTRLEN];
+	struct route_hop *hop; /* route.h: canonical-URL hops (view.canon) */
 
 	uint64_t requests; /* served */
 

@@ -24,6 +24,8 @@ struct state;
 struct admin;
 struct maint_ctl;
 struct health;
+struct tls_ctx;
+struct acme;
 
 /* Changes through the admin API (and expiries), by kind, and reloads: for
  * the metrics. Bumped by the admin thread and the reload, read by the
@@ -47,6 +49,8 @@ struct server {
 	struct admin *admin;     /* the admin thread, NULL when not running */
 	struct maint_ctl *maint; /* maintenance (maint.c) */
 	struct health *health;   /* mirror prober (health.c), NULL before server_run made it */
+	struct tls_ctx *tls;     /* TLS listeners (tls.c): certificates, tickets; NULL without */
+	struct acme *acme;       /* the ACME client (acme.c), NULL without `acme` */
 	struct counters counters;
 };
 

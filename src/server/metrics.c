@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme.h"
 #include "base/buf.h"
 #include "core.h"
 #include "detour/rulefile.h"
+#include "health.h"
 #include "metrics.h"
 #include "state.h"
 #include "stats.h"
+#include "tls.h"
 #include "worker.h"
 
 #define TOP_RULES   10
@@ -48,6 +51,17 @@ struct top {
 	struct bbuf *b;
 };
 
+static void target_row(void *arg, const struct health_target *t)
+{
+	struct bbuf *b = arg;
+
+	BBUF_LIT(b, "detour_target_up{rule=\"");
+	label(b, t->rule);
+	BBUF_LIT(b, "\",target=\"");
+	label(b, t->url);
+	bbuf_putf(b, "\"} %d\n", t->up ? 1 : 0);
+}
+
 static void top_row(void *arg, const char *id, int64_t hits, int64_t last)
 {
 	struct top *t = arg;
@@ -60,7 +74,9 @@ static void top_row(void *arg, const char *id, int64_t hits, int64_t last)
 char *metrics_render(struct server *srv, size_t *len)
 {
 	struct bbuf b;
-	static const char *const kinds[3] = {"exact", "splat", "pattern"};
+	/* By enum detour_src_kind: every rule is one of them, so the series
+	 * sum to the rules served. */
+	static const char *const kinds[4] = {"exact", "splat", "pattern", "regex"};
 
 	bbuf_init(&b, METRICS_MAX);
 
@@ -119,6 +135,18 @@ char *metrics_render(struct server *srv, size_t *len)
 	          "# TYPE detour_open_connections gauge\ndetour_open_connections %llu\n",
 	          (unsigned long long)conns);
 
+	if (srv->tls) {
+		uint64_t ok, failed;
+		tls_ctx_counts(srv->tls, &ok, &failed);
+		bbuf_putf(
+		        &b,
+		        "# HELP detour_tls_handshakes_total TLS handshakes, by result (error: the "
+		        "connection closed before its handshake completed).\n"
+		        "# TYPE detour_tls_handshakes_total counter\n"
+		        "detour_tls_handshakes_total{result=\"ok\"} %llu\n"
+		        "detour_tls_handshakes_total{result=\"error\"} %llu\n",
+		        (unsigned long long)ok, (unsigned long long)failed);
+	}
 	static const char *const proxy_reasons[PROXY_ERR_COUNT] = {"invalid", "incomplete",
 	                                                           "untrusted"};
 	bbuf_putf(&b, "# HELP detour_proxy_protocol_errors_total Connections to proxy-protocol "
@@ -143,18 +171,25 @@ char *metrics_render(struct server *srv, size_t *len)
 	              "gauge\n");
 	pthread_mutex_lock(&srv->pub.file_lock);
 	const struct served *f = atomic_load(&srv->pub.file);
-	for (unsigned k = 0; k < 3; k++)
+	for (unsigned k = 0; k < 4; k++)
 		bbuf_putf(&b, "detour_rules{origin=\"file\",kind=\"%s\"} %u\n", kinds[k],
 		          f->kinds[k]);
 	pthread_mutex_unlock(&srv->pub.file_lock);
 	const struct served *api = atomic_load(&srv->pub.api); /* only this thread replaces it */
-	for (unsigned k = 0; k < 3; k++)
+	for (unsigned k = 0; k < 4; k++)
 		bbuf_putf(&b, "detour_rules{origin=\"api\",kind=\"%s\"} %u\n", kinds[k],
 		          api ? api->kinds[k] : 0);
 	bbuf_putf(&b,
 	          "# HELP detour_maintenance 1 while maintenance mode is on.\n"
 	          "# TYPE detour_maintenance gauge\ndetour_maintenance %d\n",
 	          atomic_load(&srv->pub.maint) != NULL ? 1 : 0); /* maint.c: NULL while off */
+
+	/* One series per health-checked target: the rules files bound them
+	 * (API rules cannot carry health=). */
+	bbuf_putf(&b, "# HELP detour_target_up 1 while a health-checked target of a weighted "
+	              "group is up, by rule id and the URL probed.\n"
+	              "# TYPE detour_target_up gauge\n");
+	health_targets(srv->health, target_row, &b);
 
 	bbuf_putf(&b, "# HELP detour_api_changes_total Changes made through the admin API (and "
 	              "expiries), by action.\n# TYPE detour_api_changes_total counter\n");
@@ -171,5 +206,6 @@ char *metrics_render(struct server *srv, size_t *len)
 		        TOP_RULES);
 		state_stats_list(srv->state, 0, TOP_RULES, top_row, &t);
 	}
-	return bbuf_take(&b, len); /* NULL when out of memory */
+	acme_metrics(srv->acme, &b); /* no-op without ACME */
+	return bbuf_take(&b, len);   /* NULL when out of memory */
 }

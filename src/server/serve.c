@@ -7,10 +7,13 @@
 
 #include "../cli/cli.h"
 #include "../cli/cli_opts.h"
+#include "acme.h"
 #include "detour/config.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
+#include "maint.h"
 #include "server.h"
+#include "tls.h"
 
 static const struct cli_opt optab[] = {
         {"config", 'c', "FILE", "a file name",
@@ -39,10 +42,36 @@ static const struct cli_cmd cmd = {
 static int test_config(const struct detour_config *conf, const char *path)
 {
 	char err[1024];
+	struct maint_page *pg = NULL;
+
+	/* The maintenance page as start and reload read it. */
+	if (maint_page_read(conf->maint.line ? conf->maint.page : "", &pg, err, sizeof(err))) {
+		fprintf(stderr, "detour: %s:%u: %s\n", path ? path : "", conf->maint.line, err);
+		return 1;
+	}
+	maint_page_free(pg);
+
 	struct detour_table *t = server_build_table(conf, err, sizeof(err));
 
 	if (t == NULL) {
 		fprintf(stderr, "detour: %s\n", err);
+		return 1;
+	}
+	/* Every tls-cert pair loads and matches (file and reason otherwise). */
+	if (conf->ncerts > 0) {
+		struct tls_ctx *tc = tls_ctx_new(conf, err, sizeof(err));
+		if (tc == NULL) {
+			fprintf(stderr, "detour: %s: %s\n", path ? path : "(built-in defaults)",
+			        err);
+			detour_table_free(t);
+			return 1;
+		}
+		tls_ctx_free(tc);
+	}
+	/* The ACME settings, without contacting the CA. */
+	if (acme_check(conf, detour_table_rules(t), stdout, err, sizeof(err))) {
+		fprintf(stderr, "detour: %s\n", err);
+		detour_table_free(t);
 		return 1;
 	}
 	printf("detour: configuration %s is ok: %zu rules from %u file%s\n",

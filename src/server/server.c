@@ -19,8 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme.h"
 #include "admin.h"
 #include "core.h"
+#include "detour/canon.h"
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
 #include "health.h"
@@ -30,6 +32,7 @@
 #include "publish.h"
 #include "server.h"
 #include "state.h"
+#include "tls.h"
 #include "worker.h"
 
 static uint64_t mono_ms(void)
@@ -77,6 +80,8 @@ static void table_swapped(void *arg)
 	/* The health prober lets go of the old table and enumerates the new
 	 * one before the old one is freed (health.h). */
 	health_published(srv->health);
+	/* The ACME client recomputes the hosts to certify (acme.h). */
+	acme_published(srv->acme, &srv->pub);
 }
 
 static void table_retired(void *arg, struct served *old)
@@ -99,7 +104,25 @@ static struct settings *settings_of(const struct detour_config *conf)
 	snprintf(set->access_log, sizeof(set->access_log), "%s", conf->access_log);
 	memcpy(set->trusted, conf->trusted_proxies, sizeof(set->trusted));
 	set->ntrusted = conf->ntrusted_proxies;
+	if (detour_canon_new(conf, &set->canon) != DETOUR_OK) {
+		free(set);
+		return NULL;
+	}
 	return set;
+}
+
+/* The ACME client installs certificates through tls.h (acme_order.h's
+ * hooks; arg is srv->tls). */
+static int acme_tls_cert(void *arg, const char *host, const char *chain, size_t chain_len,
+                         const char *key, size_t key_len, char *err, size_t errlen)
+{
+	return tls_set_host_cert(arg, host, chain, chain_len, key, key_len, err, errlen);
+}
+
+static int acme_tls_alpn(void *arg, const char *host, const char *cert, size_t cert_len,
+                         const char *key, size_t key_len)
+{
+	return tls_set_alpn_challenge(arg, host, cert, cert_len, key, key_len);
 }
 
 static bool same_listen(const struct detour_config *a, const struct detour_config *b)
@@ -141,9 +164,20 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	} else {
 		*nc = srv->conf;
 	}
+	/* The maintenance page is read now: a missing or too large one fails
+	 * the reload, and everything keeps its old state. */
+	struct maint_page *mpg = NULL;
+	char perr[600];
+	if (maint_page_read(nc->maint.line ? nc->maint.page : "", &mpg, perr, sizeof(perr))) {
+		snprintf(err, cap, "%s:%u: %s", nc->file, nc->maint.line, perr);
+		log_err("reload failed: %s; the old configuration and rules keep serving", err);
+		free(nc);
+		return -1;
+	}
 	t = server_build_table(nc, err, cap);
 	if (t == NULL) {
 		log_err("reload failed: %s; the old rules keep serving", err);
+		maint_page_free(mpg);
 		free(nc);
 		return -1;
 	}
@@ -151,6 +185,7 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	set = sv ? settings_of(nc) : NULL;
 	if (set == NULL) {
 		served_free(sv);
+		maint_page_free(mpg);
 		snprintf(err, cap, "out of memory");
 		log_err("reload failed: out of memory; the old rules keep serving");
 		free(nc);
@@ -179,9 +214,20 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	publish_settings(&srv->pub, set);
 	/* New health-check settings apply from the prober's next round. */
 	health_configure(srv->health, &nc->health);
+	acme_configure(srv->acme, nc); /* canonical-host and acme-hosts */
 	publish_served(&srv->pub, &srv->pub.file, sv);
 	/* A changed maintenance directive is a change of maintenance (maint.h). */
-	maint_reload(srv->maint, &nc->maint);
+	maint_reload(srv->maint, &nc->maint, mpg);
+	/* The tls-cert pairs (tls.h): a broken pair keeps the old certificates
+	 * serving and is logged, the rules above are reloaded all the same. */
+	if (srv->tls) {
+		char terr[1024];
+		if (tls_ctx_reload(srv->tls, nc, terr, sizeof(terr)))
+			log_err("reload: %s; the old certificates keep serving", terr);
+		else
+			log_info("reload: %u certificate%s loaded", nc->ncerts,
+			         nc->ncerts == 1 ? "" : "s");
+	}
 	log_info("reloaded: %zu rules in %llu ms", detour_ruleset_count(detour_table_rules(t)),
 	         (unsigned long long)(mono_ms() - t0));
 	free(nc);
@@ -244,6 +290,16 @@ static unsigned ncpu(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/* After the drop: the worker threads, then the admin thread. Returns 0, or
+ * -1 with err (the caller stops and joins them all). */
+static int start_threads(struct server *srv, char *err, size_t cap)
+{
+	for (unsigned i = 0; i < srv->pool.n; i++)
+		if (worker_run(&srv->pool.w[i], err, cap))
+			return -1;
+	return admin_start(srv, err, cap);
+}
+
 int server_run(const struct detour_config *conf, const char *conf_path)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
@@ -269,13 +325,27 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		free(srv);
 		return 1;
 	}
+	/* Certificates and keys are read now, before privileges are dropped
+	 * (privdrop_finish below): a key readable only by root still loads. */
+	for (unsigned i = 0; i < conf->nlisten && srv->tls == NULL; i++) {
+		if (!conf->listen[i].tls)
+			continue;
+		srv->tls = tls_ctx_new(conf, err, sizeof(err));
+		if (srv->tls == NULL) {
+			log_err("%s", err);
+			detour_table_free(t);
+			free(srv);
+			return 1;
+		}
+	}
+	srv->pool.tls = srv->tls;
 	srv->pool.n = conf->workers ? conf->workers : ncpu();
 	sv = served_new(t, ORIGIN_FILE, srv->pool.n, conf->stats);
 	set = settings_of(conf);
 	if (sv == NULL || set == NULL || publish_init(&srv->pub, srv->pool.n)) {
 		log_err("out of memory");
 		served_free(sv);
-		free(set);
+		settings_free(set);
 		free(srv);
 		return 1;
 	}
@@ -302,6 +372,28 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		log_err("%s", err);
 		goto out;
 	}
+	if (conf->acme.line) {
+		/* Certificates under state-dir are installed before the first
+		 * connection; the thread starts once privileges are dropped. */
+		struct acme_tls_hooks th = {
+		        .arg = srv->tls,
+		        .set_cert = srv->tls ? acme_tls_cert : NULL,
+		        .set_alpn = srv->tls ? acme_tls_alpn : NULL,
+		};
+		srv->acme = acme_new(&srv->conf, &th, err, sizeof(err));
+		if (srv->acme == NULL) {
+			log_err("%s", err);
+			goto out;
+		}
+		acme_configure(srv->acme, &srv->conf);
+		acme_published(srv->acme, &srv->pub);
+		acme_load(srv->acme);
+		srv->pool.http01 = acme_http01_of(srv->acme);
+		/* A handshake for a name without a certificate asks the ACME
+		 * client, which orders one when a rule names it (on demand). */
+		if (srv->tls)
+			tls_on_unknown_host(srv->tls, acme_on_unknown_host, srv->acme);
+	}
 	srv->pool.pub = &srv->pub;
 	srv->pool.conf = &srv->conf;
 	srv->pool.max_conns = (conf->max_connections + srv->pool.n - 1) / srv->pool.n;
@@ -323,18 +415,25 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		log_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
+	/* Bind everything, drop, then serve (issue 11: the threads used to
+	 * serve as root until the drop). No thread but this one runs until
+	 * the workers start below. */
 	for (unsigned i = 0; i < srv->pool.n; i++) {
-		if (worker_start(&srv->pool, i, err, sizeof(err))) {
+		if (worker_prepare(&srv->pool, i, err, sizeof(err))) {
 			log_err("%s", err);
-			atomic_store(&srv->pool.stopping, true);
-			for (unsigned k = 0; k <= i; k++) {
-				worker_wake(&srv->pool.w[k]);
-				worker_join(&srv->pool.w[k]);
-			}
+			for (unsigned k = 0; k <= i; k++)
+				worker_join(&srv->pool.w[k]); /* no thread: frees */
 			goto out;
 		}
 	}
-	if (admin_start(srv, err, sizeof(err)) || privdrop_finish(&priv, err, sizeof(err))) {
+	/* ---- before the drop ----
+	 * Everything that needs root is done here, on this thread alone:
+	 * the listeners are bound (workers above, the admin's in
+	 * admin_prepare: ports under 1024), the state was opened as the
+	 * user. Reading root-only files, such as TLS private keys (a
+	 * tls_ctx_new of the configured certificates), belongs here too,
+	 * before privdrop_finish. */
+	if (privdrop_finish(&priv, err, sizeof(err)) || start_threads(srv, err, sizeof(err))) {
 		log_err("%s", err);
 		atomic_store(&srv->pool.stopping, true);
 		admin_stop(srv);
@@ -344,12 +443,14 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		}
 		goto out;
 	}
+	if (srv->acme && acme_start(srv->acme, err, sizeof(err)))
+		log_err("%s; no certificate will be obtained or renewed", err);
 	/* Starts the mirror prober when a table has health= targets. */
 	health_published(srv->health);
 	for (unsigned i = 0; i < conf->nlisten; i++)
-		log_info("listening on %s%s%s:%u", conf->listen[i].ipv6 ? "[" : "",
+		log_info("listening on %s%s%s:%u%s", conf->listen[i].ipv6 ? "[" : "",
 		         conf->listen[i].host, conf->listen[i].ipv6 ? "]" : "",
-		         conf->listen[i].port);
+		         conf->listen[i].port, conf->listen[i].tls ? " (tls)" : "");
 	log_info("detour %s ready: %zu rules, %u workers, started in %llu ms", DETOUR_VERSION,
 	         detour_ruleset_count(detour_table_rules(t)), srv->pool.n,
 	         (unsigned long long)(mono_ms() - t0));
@@ -363,6 +464,10 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		int pr = poll(&pfd, 1, 1000);
 		if (mono_ms() >= next_file_check) {
 			maint_poll_file(srv->maint);
+			/* Certificates renewed on disk (certbot): reloaded, or
+			 * the old ones keep serving (logged). */
+			if (srv->tls)
+				tls_ctx_poll(srv->tls);
 			next_file_check = mono_ms() + 1000;
 		}
 		if (pr <= 0) {
@@ -411,6 +516,8 @@ out:
 	admin_stop(srv);          /* no-op when stopped above or never started */
 	health_fini(srv->health); /* after the last publish, before the tables are freed */
 	srv->health = NULL;
+	acme_free(srv->acme); /* the workers, which read its tokens, are gone */
+	srv->acme = NULL;
 	free(srv->pool.w);
 	sv = atomic_load(&srv->pub.file);
 	if (sv && srv->state)
@@ -420,6 +527,7 @@ out:
 	maint_fini(srv->maint);
 	publish_fini(&srv->pub);
 	state_close(srv->state);
+	tls_ctx_free(srv->tls); /* the workers, and their SSLs, are gone */
 	if (srv->pool.access_fd >= 0)
 		close(srv->pool.access_fd);
 	free(srv);
