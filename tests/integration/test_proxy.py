@@ -429,3 +429,45 @@ def test_trusted_proxies_reload(make_server):
         c.send(v1() + get("/lan"))
         assert mask_date(c.read_response()) == resp(302, "/inside")
     assert ps.metrics() == {"invalid": 0, "incomplete": 0, "untrusted": 0}
+
+
+# ---- a tls proxy-protocol listener: the PROXY header comes before the handshake ------------
+
+from test_tls import pki  # noqa: E402,F401  (the module's throw-away CA and certificates)
+
+
+def test_proxy_before_tls(make_server, pki):  # noqa: F811
+    import ssl
+    pp_tls = free_port()
+    s = make_server(RULES, listen=["127.0.0.1:{port}", "127.0.0.1:%d tls proxy-protocol" % pp_tls],
+                    conf_extra="tls-cert %s %s\ntrusted-proxies 127.0.0.1/32\n" % (
+                        pki / "a.pem", pki / "a.key"))
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    for hdr in (v1(), v2(), v2(tlvs=SSL_TLV)):
+        raw = socket.create_connection(("127.0.0.1", pp_tls), timeout=5)
+        raw.sendall(hdr)
+        with ctx.wrap_socket(raw, server_hostname="a.test") as t:
+            t.sendall(get("/lan", host="h.example") +
+                      get("/s", host="h.example", extra=b"Connection: close\r\n"))
+            data = b""
+            while True:
+                b = t.recv(65536)
+                if not b:
+                    break
+                data += b
+        first, second = data.split(b"HTTP/1.1 301", 1)
+        assert mask_date(first) == resp(302, "/inside")
+        assert mask_date(b"HTTP/1.1 301" + second) == resp(301, "/was-https", connection="close")
+    # curl sends a version 1 header (its own addresses), then the handshake
+    p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "--haproxy-protocol",
+                        "--cacert", str(pki / "ca.pem"), "--resolve",
+                        "a.test:%d:127.0.0.1" % pp_tls, "-H", "Host: h.example",
+                        "-w", "%{http_code} %header{location}",
+                        "https://a.test:%d/s" % pp_tls], capture_output=True, text=True,
+                       timeout=20)
+    assert p.stdout == "301 /was-https", p.stderr
+    # a TLS client without the PROXY header is refused (its ClientHello is no header)
+    p = subprocess.run(["curl", "-sS", "--cacert", str(pki / "ca.pem"), "--resolve",
+                        "a.test:%d:127.0.0.1" % pp_tls, "https://a.test:%d/s" % pp_tls],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0
