@@ -471,3 +471,35 @@ def test_proxy_before_tls(make_server, pki):  # noqa: F811
                         "a.test:%d:127.0.0.1" % pp_tls, "https://a.test:%d/s" % pp_tls],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode != 0
+
+
+# ---- https-redirect behind a TLS-terminating balancer: no loop -----------------------------
+
+def test_https_redirect_behind_balancer(make_server):
+    rules = "/old /new 301\n"
+    extra = "https-redirect 308\nhsts max-age=1d\n"
+    for trusted, believed in (("127.0.0.1/32", True), ("10.0.0.0/8", False)):
+        ps = ProxyServer(make_server, trusted=trusted, extra=extra)
+        ps.s.rules_path.write_text(rules)
+        n = ps.s.read_error_log().count("reloaded:")
+        import signal
+        ps.s.signal(signal.SIGHUP)
+        wait_until(lambda: ps.s.read_error_log().count("reloaded:") > n)
+        with Conn(ps.s) as c:
+            # plain, as far as anyone says: one hop to the rule's target on
+            # https, with the rule's status (docs/https.md, "One hop")
+            r = ask(c, "/old", host="www.example")
+            assert r.startswith(b"HTTP/1.1 301 Moved Permanently\r\n"), r
+            assert b"\r\nLocation: https://www.example/new\r\n" in r
+            assert b"Strict-Transport-Security" not in r
+            for extra_hdr in (b"X-Forwarded-Proto: https\r\n",
+                              b"Forwarded: for=203.0.113.7;proto=https\r\n"):
+                r = ask(c, "/old", host="www.example", extra=extra_hdr)
+                if believed:
+                    # the balancer says https: the rule answers, with HSTS
+                    assert r.startswith(b"HTTP/1.1 301 Moved Permanently\r\n"), r
+                    assert b"\r\nLocation: /new\r\n" in r
+                    assert b"\r\nStrict-Transport-Security: max-age=86400\r\n" in r
+                else:
+                    assert b"\r\nLocation: https://www.example/new\r\n" in r
+                    assert b"Strict-Transport-Security" not in r
