@@ -4,9 +4,11 @@ load balancer"): PROXY v1 and v2 headers on a proxy-protocol listener
 closed and counted in /metrics), Forwarded / X-Forwarded-For /
 X-Forwarded-Proto from a trusted peer and ignored from any other, each seen
 in exact responses (if-ip=, https:// and http:// rules, maintenance
-allow-ip=, sticky=ip) and in the access log's client field; and Debian's
-haproxy in front of detour, with send-proxy-v2 and with option forwardfor
-plus X-Forwarded-Proto."""
+allow-ip=, sticky=ip, https-redirect and HSTS) and in the access log's
+client field; the PROXY header before the TLS handshake on a tls
+proxy-protocol listener; a reload of trusted-proxies; and Debian's haproxy in
+front of detour, with send-proxy-v2, with option forwardfor plus
+X-Forwarded-Proto, and terminating TLS with send-proxy-v2-ssl."""
 import os
 import shutil
 import socket
@@ -503,3 +505,35 @@ def test_https_redirect_behind_balancer(make_server):
                 else:
                     assert b"\r\nLocation: https://www.example/new\r\n" in r
                     assert b"Strict-Transport-Security" not in r
+
+
+@pytest.mark.skipif(not os.path.exists(HAPROXY), reason="Debian's haproxy is not installed")
+def test_haproxy_tls_send_proxy_v2_ssl(make_server, haproxy, pki, tmp_path):  # noqa: F811
+    """haproxy terminates TLS and sends PROXY v2 with PP2_TYPE_SSL
+    (send-proxy-v2-ssl): detour takes the request as https."""
+    ps = ProxyServer(make_server)
+    crt = tmp_path / "a-combined.pem"
+    crt.write_text((pki / "a.pem").read_text() + (pki / "a.key").read_text())
+    port = free_port()
+    p = haproxy("""
+defaults
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend tls_in
+    mode tcp
+    bind 127.0.0.1:%d ssl crt %s
+    default_backend detour_pp
+backend detour_pp
+    mode tcp
+    server d 127.0.0.1:%d send-proxy-v2-ssl
+""" % (port, crt, ps.pp_port))
+    wait_listen(port, p)
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-o", "/dev/null",
+                          "--interface", "127.0.0.2", "--cacert", str(pki / "ca.pem"), "--resolve",
+                          "a.test:%d:127.0.0.1" % port, "-H", "Host: h.example",
+                          "-w", "%{http_code} %header{location}",
+                          "https://a.test:%d/s" % port, "https://a.test:%d/lan" % port],
+                         capture_output=True, text=True, timeout=20)
+    assert out.stdout == "301 /was-https302 /inside", out.stderr
+    assert ps.peers(2) == ["127.0.0.2", "127.0.0.2"]
