@@ -10,7 +10,6 @@ proxy-protocol listener; a reload of trusted-proxies; and Debian's haproxy in
 front of detour, with send-proxy-v2, with option forwardfor plus
 X-Forwarded-Proto, and terminating TLS with send-proxy-v2-ssl."""
 import os
-import shutil
 import socket
 import struct
 import subprocess
