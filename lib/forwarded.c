@@ -52,19 +52,21 @@ static bool ip_of(const char *s, size_t n, struct detour_fwd *out)
 {
 	char tmp[INET6_ADDRSTRLEN];
 
-	if (n == 0 || n >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
 	memset(&out->addr, 0, sizeof(out->addr));
-	if (memchr(s, ':', n) == NULL) {
-		out->addr.in.sin_family = AF_INET;
-		if (inet_pton(AF_INET, tmp, &out->addr.in.sin_addr) == 1)
-			return true;
-	} else {
-		out->addr.in6.sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, tmp, &out->addr.in6.sin6_addr) == 1)
-			return true;
+	if (n > 0 && n < sizeof(tmp)) {
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		/* glibc's inet_pton: IPv4 as exactly four decimal numbers
+		 * without heading zeroes, IPv6 in its text forms. */
+		if (memchr(s, ':', n) == NULL) {
+			out->addr.in.sin_family = AF_INET;
+			if (inet_pton(AF_INET, tmp, &out->addr.in.sin_addr) == 1)
+				return true;
+		} else {
+			out->addr.in6.sin6_family = AF_INET6;
+			if (inet_pton(AF_INET6, tmp, &out->addr.in6.sin6_addr) == 1)
+				return true;
+		}
 	}
 	out->addr.sa.sa_family = AF_UNSPEC;
 	return false;
@@ -318,48 +320,55 @@ static void xff_line(struct walk *w, const char *s, size_t n)
 	}
 }
 
+/* Whether h is named name[0..n) (lower case). Field names are tokens
+ * (http1.c), and for token bytes OR-ing 0x20 folds exactly the upper-case
+ * letters: no other tchar becomes a lower-case letter or '-'. */
 static bool named(const struct detour_header *h, const char *name, size_t n)
 {
-	return ascii_eq_ci_n(h->name, h->name_len, name, n);
+	if (h->name_len != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((h->name[i] | 0x20) != name[i])
+			return false;
+	return true;
 }
 
 void detour_fwd_resolve(const struct detour_request *req, const struct cidr *trusted, unsigned n,
                         struct detour_fwd *out)
 {
 	struct walk w = {.trusted = trusted, .n = n, .out = out};
-	int proto = -1;
-	bool fwd = false, xff = false;
+	int proto = -1, fwd_first = -1, fwd_last = -1, xff_first = -1, xff_last = -1;
+	const struct detour_header *h = req->headers;
 
 	memset(out, 0, sizeof(*out));
 	out->addr.sa.sa_family = AF_UNSPEC;
-	/* One pass over the fields: are Forwarded, X-Forwarded-For present,
-	 * and which is the last X-Forwarded-Proto line. */
-	for (unsigned i = 0; i < req->num_headers; i++) {
-		const struct detour_header *h = &req->headers[i];
-		if (h->name_len == 9 && named(h, "forwarded", 9))
-			fwd = true;
-		else if (h->name_len == 15 && named(h, "x-forwarded-for", 15))
-			xff = true;
-		else if (h->name_len == 17 && named(h, "x-forwarded-proto", 17))
-			proto = (int)i;
+	/* One pass over the fields: where the Forwarded and X-Forwarded-For
+	 * lines are, and which is the last X-Forwarded-Proto line. */
+	for (int i = 0; i < (int)req->num_headers; i++) {
+		if (named(&h[i], "forwarded", 9)) {
+			fwd_first = fwd_first < 0 ? i : fwd_first;
+			fwd_last = i;
+		} else if (named(&h[i], "x-forwarded-for", 15)) {
+			xff_first = xff_first < 0 ? i : xff_first;
+			xff_last = i;
+		} else if (named(&h[i], "x-forwarded-proto", 17)) {
+			proto = i;
+		}
 	}
-	if (fwd) {
+	if (fwd_last >= 0) {
 		/* Forwarded wins over X-Forwarded-*: see docs/https.md. */
 		out->from = DETOUR_FWD_FORWARDED;
-		for (unsigned i = req->num_headers; i-- > 0 && !w.done;)
-			if (req->headers[i].name_len == 9 &&
-			    named(&req->headers[i], "forwarded", 9))
-				forwarded_line(&w, req->headers[i].value,
-				               req->headers[i].value_len);
+		for (int i = fwd_last; i >= fwd_first && !w.done; i--)
+			if (i == fwd_last || i == fwd_first || named(&h[i], "forwarded", 9))
+				forwarded_line(&w, h[i].value, h[i].value_len);
 		return;
 	}
-	if (!xff && proto < 0)
+	if (xff_last < 0 && proto < 0)
 		return;
 	out->from = DETOUR_FWD_X;
-	for (unsigned i = req->num_headers; xff && i-- > 0 && !w.done;)
-		if (req->headers[i].name_len == 15 &&
-		    named(&req->headers[i], "x-forwarded-for", 15))
-			xff_line(&w, req->headers[i].value, req->headers[i].value_len);
+	for (int i = xff_last; i >= 0 && i >= xff_first && !w.done; i--)
+		if (i == xff_last || i == xff_first || named(&h[i], "x-forwarded-for", 15))
+			xff_line(&w, h[i].value, h[i].value_len);
 	out->scheme = DETOUR_FWD_SCHEME_NONE;
 	if (proto >= 0) {
 		/* The right-most value of the last line. */

@@ -4,11 +4,12 @@ load balancer"): PROXY v1 and v2 headers on a proxy-protocol listener
 closed and counted in /metrics), Forwarded / X-Forwarded-For /
 X-Forwarded-Proto from a trusted peer and ignored from any other, each seen
 in exact responses (if-ip=, https:// and http:// rules, maintenance
-allow-ip=, sticky=ip) and in the access log's client field; and Debian's
-haproxy in front of detour, with send-proxy-v2 and with option forwardfor
-plus X-Forwarded-Proto."""
+allow-ip=, sticky=ip, https-redirect and HSTS) and in the access log's
+client field; the PROXY header before the TLS handshake on a tls
+proxy-protocol listener; a reload of trusted-proxies; and Debian's haproxy in
+front of detour, with send-proxy-v2, with option forwardfor plus
+X-Forwarded-Proto, and terminating TLS with send-proxy-v2-ssl."""
 import os
-import shutil
 import socket
 import struct
 import subprocess
@@ -408,3 +409,130 @@ backend detour_http
     assert peers == ["127.0.0.2"] * 5, peers
     # haproxy's connection to port (1) opened with a valid header
     assert ps.metrics()["invalid"] == 0
+
+
+def test_trusted_proxies_reload(make_server):
+    """trusted-proxies is a published setting: a reload changes it for the
+    next request of an open connection and for new PROXY connections."""
+    import signal
+    ps = ProxyServer(make_server, trusted="10.0.0.0/8")
+    xff = b"X-Forwarded-For: 203.0.113.7\r\n"
+    with Conn(ps.s) as c:
+        assert ask(c, "/lan", extra=xff) == resp(302, "/outside")
+        text = ps.s.conf_path.read_text().replace("trusted-proxies 10.0.0.0/8",
+                                                  "trusted-proxies 127.0.0.1/32")
+        ps.s.conf_path.write_text(text)
+        n = ps.s.read_error_log().count("reloaded:")
+        ps.s.signal(signal.SIGHUP)
+        wait_until(lambda: ps.s.read_error_log().count("reloaded:") > n)
+        assert ask(c, "/lan", extra=xff) == resp(302, "/inside")
+    with ps.pp_conn() as c:
+        c.send(v1() + get("/lan"))
+        assert mask_date(c.read_response()) == resp(302, "/inside")
+    assert ps.metrics() == {"invalid": 0, "incomplete": 0, "untrusted": 0}
+
+
+# ---- a tls proxy-protocol listener: the PROXY header comes before the handshake ------------
+
+from test_tls import pki  # noqa: E402,F401  (the module's throw-away CA and certificates)
+
+
+def test_proxy_before_tls(make_server, pki):  # noqa: F811
+    import ssl
+    pp_tls = free_port()
+    s = make_server(RULES, listen=["127.0.0.1:{port}", "127.0.0.1:%d tls proxy-protocol" % pp_tls],
+                    conf_extra="tls-cert %s %s\ntrusted-proxies 127.0.0.1/32\n" % (
+                        pki / "a.pem", pki / "a.key"))
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    for hdr in (v1(), v2(), v2(tlvs=SSL_TLV)):
+        raw = socket.create_connection(("127.0.0.1", pp_tls), timeout=5)
+        raw.sendall(hdr)
+        with ctx.wrap_socket(raw, server_hostname="a.test") as t:
+            t.sendall(get("/lan", host="h.example") +
+                      get("/s", host="h.example", extra=b"Connection: close\r\n"))
+            data = b""
+            while True:
+                b = t.recv(65536)
+                if not b:
+                    break
+                data += b
+        first, second = data.split(b"HTTP/1.1 301", 1)
+        assert mask_date(first) == resp(302, "/inside")
+        assert mask_date(b"HTTP/1.1 301" + second) == resp(301, "/was-https", connection="close")
+    # curl sends a version 1 header (its own addresses), then the handshake
+    p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "--haproxy-protocol",
+                        "--cacert", str(pki / "ca.pem"), "--resolve",
+                        "a.test:%d:127.0.0.1" % pp_tls, "-H", "Host: h.example",
+                        "-w", "%{http_code} %header{location}",
+                        "https://a.test:%d/s" % pp_tls], capture_output=True, text=True,
+                       timeout=20)
+    assert p.stdout == "301 /was-https", p.stderr
+    # a TLS client without the PROXY header is refused (its ClientHello is no header)
+    p = subprocess.run(["curl", "-sS", "--cacert", str(pki / "ca.pem"), "--resolve",
+                        "a.test:%d:127.0.0.1" % pp_tls, "https://a.test:%d/s" % pp_tls],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0
+
+
+# ---- https-redirect behind a TLS-terminating balancer: no loop -----------------------------
+
+def test_https_redirect_behind_balancer(make_server):
+    rules = "/old /new 301\n"
+    extra = "https-redirect 308\nhsts max-age=1d\n"
+    for trusted, believed in (("127.0.0.1/32", True), ("10.0.0.0/8", False)):
+        ps = ProxyServer(make_server, trusted=trusted, extra=extra)
+        ps.s.rules_path.write_text(rules)
+        n = ps.s.read_error_log().count("reloaded:")
+        import signal
+        ps.s.signal(signal.SIGHUP)
+        wait_until(lambda: ps.s.read_error_log().count("reloaded:") > n)
+        with Conn(ps.s) as c:
+            # plain, as far as anyone says: one hop to the rule's target on
+            # https, with the rule's status (docs/https.md, "One hop")
+            r = ask(c, "/old", host="www.example")
+            assert r.startswith(b"HTTP/1.1 301 Moved Permanently\r\n"), r
+            assert b"\r\nLocation: https://www.example/new\r\n" in r
+            assert b"Strict-Transport-Security" not in r
+            for extra_hdr in (b"X-Forwarded-Proto: https\r\n",
+                              b"Forwarded: for=203.0.113.7;proto=https\r\n"):
+                r = ask(c, "/old", host="www.example", extra=extra_hdr)
+                if believed:
+                    # the balancer says https: the rule answers, with HSTS
+                    assert r.startswith(b"HTTP/1.1 301 Moved Permanently\r\n"), r
+                    assert b"\r\nLocation: /new\r\n" in r
+                    assert b"\r\nStrict-Transport-Security: max-age=86400\r\n" in r
+                else:
+                    assert b"\r\nLocation: https://www.example/new\r\n" in r
+                    assert b"Strict-Transport-Security" not in r
+
+
+@pytest.mark.skipif(not os.path.exists(HAPROXY), reason="Debian's haproxy is not installed")
+def test_haproxy_tls_send_proxy_v2_ssl(make_server, haproxy, pki, tmp_path):  # noqa: F811
+    """haproxy terminates TLS and sends PROXY v2 with PP2_TYPE_SSL
+    (send-proxy-v2-ssl): detour takes the request as https."""
+    ps = ProxyServer(make_server)
+    crt = tmp_path / "a-combined.pem"
+    crt.write_text((pki / "a.pem").read_text() + (pki / "a.key").read_text())
+    port = free_port()
+    p = haproxy("""
+defaults
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend tls_in
+    mode tcp
+    bind 127.0.0.1:%d ssl crt %s
+    default_backend detour_pp
+backend detour_pp
+    mode tcp
+    server d 127.0.0.1:%d send-proxy-v2-ssl
+""" % (port, crt, ps.pp_port))
+    wait_listen(port, p)
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-o", "/dev/null",
+                          "--interface", "127.0.0.2", "--cacert", str(pki / "ca.pem"), "--resolve",
+                          "a.test:%d:127.0.0.1" % port, "-H", "Host: h.example",
+                          "-w", "%{http_code} %header{location}",
+                          "https://a.test:%d/s" % port, "https://a.test:%d/lan" % port],
+                         capture_output=True, text=True, timeout=20)
+    assert out.stdout == "301 /was-https302 /inside", out.stderr
+    assert ps.peers(2) == ["127.0.0.2", "127.0.0.2"]

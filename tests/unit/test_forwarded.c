@@ -82,6 +82,17 @@ static void test_xff(void **state)
 	        {"X-Forwarded-For: 203.0.113.7, unknown, 10.0.0.2\r\n", "10.0.0.2 - x"},
 	        {"X-Forwarded-For: unknown\r\n", "- - x"},
 	        {"X-Forwarded-For: 1.2.3\r\n", "- - x"},
+	        /* IPv4 as inet_pton reads it: four numbers 0..255, no heading zero */
+	        {"X-Forwarded-For: 0.0.0.0\r\n", "0.0.0.0 - x"},
+	        {"X-Forwarded-For: 255.255.255.255\r\n", "255.255.255.255 - x"},
+	        {"X-Forwarded-For: 256.1.1.1\r\n", "- - x"},
+	        {"X-Forwarded-For: 01.2.3.4\r\n", "- - x"},
+	        {"X-Forwarded-For: 1.2.3.4000\r\n", "- - x"},
+	        {"X-Forwarded-For: 1..2.3\r\n", "- - x"},
+	        {"X-Forwarded-For: 1.2.3.\r\n", "- - x"},
+	        {"X-Forwarded-For: .1.2.3\r\n", "- - x"},
+	        {"X-Forwarded-For: 1.2.3.4.5\r\n", "- - x"},
+	        {"X-Forwarded-For: 1.2.3.a\r\n", "- - x"},
 	        {"X-Forwarded-For: \r\n", "- - x"},
 	        {"X-Forwarded-For: ,, 203.0.113.7,\r\n", "203.0.113.7 - x"},
 	        /* ports, brackets, IPv6, mapped IPv4 */
