@@ -535,7 +535,12 @@ static int maint_on(json_t *j, int argc, char **argv)
 	/* The target: the last operand, as the server takes one. */
 	if (cli_operand(&p) < argc)
 		json_object_set_new(j, "target", json_string(argv[argc - 1]));
-	json_object_set_new(j, "allow", allow);
+	/* Only what was given: without --allow the server keeps the allow
+	 * lists it has (the directive's), as it does for the API. */
+	if (json_array_size(allow) > 0)
+		json_object_set_new(j, "allow", allow);
+	else
+		json_decref(allow);
 	return 0;
 }
 

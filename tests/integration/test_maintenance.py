@@ -8,6 +8,7 @@ import http.client
 import json
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
@@ -370,6 +371,23 @@ def test_api_target_keeps_configured_allow_lists(admin_server):
                                             "allow_ip": ["192.0.2.0/24"]})
     assert st == 200, js
     assert (js["allow"], js["allow_ip"]) == ([], ["192.0.2.0/24"])
+    assert get(s, "/keep") == (307, "/down")
+
+
+def test_ctl_target_keeps_configured_allow_lists(admin_server):
+    # detour ctl sends "allow" only when --allow is given: a target alone
+    # keeps the directive's allow lists, as through the API.
+    s = admin_server("maintenance /cfg retry-after=60 allow-ip=10.0.0.0/8 allow-path=/keep off\n")
+    ctl = [BIN, "ctl", "-c", str(s.conf_path), "maintenance", "on"]
+    p = subprocess.run(ctl + ["/down"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    st, js = s.req("GET", "/maintenance")
+    assert (js["target"], js["allow"], js["allow_ip"]) == ("/down", ["/keep"], ["10.0.0.0/8"])
+    assert get(s, "/keep") == (302, "/kept")
+    p = subprocess.run(ctl + ["/down", "--allow", "/other"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    st, js = s.req("GET", "/maintenance")
+    assert js["allow"] == ["/other"]
     assert get(s, "/keep") == (307, "/down")
 
 
