@@ -212,6 +212,10 @@ static SSL_CTX *ctx_new(struct tls_ctx *t, char *err, size_t cap)
 	                                 SSL_OP_NO_COMPRESSION);
 	/* conn.c writes what it can and may move its buffer before retrying. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Read what the socket has, not a record header and then its body: a
+	 * handshake is about 4 reads instead of 10 (conn.c asks
+	 * SSL_has_pending, which sees read-ahead bytes, before waiting). */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_app_data(ctx, t);
 	SSL_CTX_set_client_hello_cb(ctx, on_client_hello, t);
 	SSL_CTX_set_alpn_select_cb(ctx, on_alpn, t);
