@@ -558,8 +558,14 @@ static void keys_rotate(struct tls_ctx *t, time_t now)
 /* OpenSSL's ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb):
  * AES-256-CBC with HMAC-SHA256, keys shared by every worker (one base
  * SSL_CTX owns the tickets), rotated every 12 hours, the two previous keys
- * still decrypting. Returns 1 (key found / ticket made), 2 (decrypted with
- * an older key: issue a new ticket), 0 (unknown key: full handshake), -1. */
+ * still decrypting. Returns 1 (ticket made), 2 (a known key: resume and
+ * issue a new ticket), 0 (unknown key: full handshake), -1.
+ *
+ * Every resumption gets a new ticket, with the current key: an OpenSSL
+ * TLS 1.3 server sends none after a resumption unless the callback asks
+ * for renewal, and clients use a TLS 1.3 ticket once (RFC 8446 §C.4), so
+ * without it every other connection of a client would be a full handshake
+ * (a signature more: measured with wrk, which resumes). */
 static int on_ticket_key(SSL *s, unsigned char key_name[16], unsigned char *iv,
                          EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
@@ -599,7 +605,7 @@ static int on_ticket_key(SSL *s, unsigned char key_name[16], unsigned char *iv,
 	OPENSSL_cleanse(&k, sizeof(k));
 	if (found == -2)
 		return -1;
-	return found == 0 ? 1 : 2;
+	return enc ? 1 : 2;
 }
 
 /* ---- the context ---- */

@@ -161,8 +161,15 @@ def test_resumption(tls_server, tmp_path):
     # TLS 1.3 tickets (the ticket arrives after the handshake: read to the end)
     out = s_client(t.tls_port, "-servername", "a.test", "-sess_out", sess, "-ign_eof", data=REQ)
     assert "New, TLSv1.3" in out and "HTTP/1.1 308 Permanent Redirect" in out
-    out = s_client(t.tls_port, "-servername", "a.test", "-sess_in", sess, "-ign_eof", data=REQ)
+    out = s_client(t.tls_port, "-servername", "a.test", "-sess_in", sess, "-sess_out",
+                   sess + "2", "-ign_eof", data=REQ)
     assert "Reused, TLSv1.3" in out and "HTTP/1.1 308 Permanent Redirect" in out
+    # A resumption gets a new ticket (clients use a TLS 1.3 ticket once, RFC
+    # 8446 §C.4): the chain goes on resuming.
+    for i in range(2, 5):
+        out = s_client(t.tls_port, "-servername", "a.test", "-sess_in", sess + str(i),
+                       "-sess_out", sess + str(i + 1), "-ign_eof", data=REQ)
+        assert "Reused, TLSv1.3" in out
     # TLS 1.2 without tickets: the session cache
     sess2 = str(tmp_path / "sess2")
     out = s_client(t.tls_port, "-servername", "a.test", "-tls1_2", "-no_ticket", "-sess_out",
