@@ -2,8 +2,9 @@
 # bench/tls.sh: detour and nginx over TLS, with the same ECDSA P-256 certificate (made here with
 # openssl) and the same TLS settings (Mozilla "intermediate"). Each server is pinned to one core
 # with one worker and no access log; wrk is pinned to the other core. Two scenarios:
-#   a  a new TLS 1.3 connection per request (wrk sends "Connection: close"; wrk does not resume
-#      sessions, so every request pays a full handshake: ECDHE + ECDSA signature)
+#   a  a new TLS 1.3 connection per request (wrk sends "Connection: close"; wrk keeps its SSL
+#      object and resumes with the last ticket it got: every connection after the first is a
+#      PSK handshake with X25519, if the server gives a new ticket on each resumption)
 #   b  keep-alive over TLS (one handshake per connection, then requests)
 # Reports CPU microseconds per request (the server's utime+stime / requests) and req/s, and
 # the ratios to nginx. See bench/README.md for the method (it is bench/run.sh's).
