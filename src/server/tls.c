@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "base/ascii.h"
 #include "detour/tlsname.h"
 #include "log.h"
 #include "tls.h"
@@ -252,7 +253,7 @@ static char *cert_names(X509 *x, size_t *len)
 			cap = nc;
 		}
 		for (size_t k = 0; k < l; k++)
-			out[n + k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k]);
+			out[n + k] = ascii_lower((char)p[k]);
 		out[n + l] = '\0';
 		n += l + 1;
 	}
@@ -269,8 +270,7 @@ static char *cert_names(X509 *x, size_t *len)
 			if (l > 0 && l <= DETOUR_TLSNAME_MAX + 1 && !memchr(p, '\0', l) &&
 			    (out = malloc(l + 1)) != NULL) {
 				for (size_t k = 0; k < l; k++)
-					out[k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32
-					                                           : p[k]);
+					out[k] = ascii_lower((char)p[k]);
 				out[l] = '\0';
 				n = l + 1;
 			}
@@ -766,7 +766,7 @@ static int hostcerts_put(struct hostcerts *h, const char *host, SSL_CTX *ctx, SS
 {
 	*old = NULL;
 	for (unsigned i = 0; i < h->n; i++)
-		if (!strcmp(h->v[i].host, host)) {
+		if (ascii_eq_ci_n(h->v[i].host, strlen(h->v[i].host), host, strlen(host))) {
 			*old = h->v[i].ctx;
 			if (ctx)
 				h->v[i].ctx = ctx;
@@ -784,7 +784,9 @@ static int hostcerts_put(struct hostcerts *h, const char *host, SSL_CTX *ctx, SS
 		h->v = v;
 		h->cap = nc;
 	}
-	snprintf(h->v[h->n].host, sizeof(h->v[h->n].host), "%s", host);
+	/* SNI names are compared in lower case (tlsname.h). */
+	for (size_t i = 0; i <= strlen(host); i++)
+		h->v[h->n].host[i] = ascii_lower(host[i]);
 	h->v[h->n++].ctx = ctx;
 	return 0;
 }

@@ -288,6 +288,13 @@ static void test_acme_hooks(void **state)
 	r = handshake(f->t, "acme.test", HTTP11, 9);
 	assert_true(r.ok);
 	assert_string_equal(r.cn, "acme.test");
+	/* Host names are compared in lower case: the same entry replaced. */
+	assert_int_equal(tls_set_host_cert(f->t, "ACME.test", f->pem[2], f->pl[2], f->key[2],
+	                                   f->kl[2], err, sizeof(err)),
+	                 0);
+	r = handshake(f->t, "Acme.Test", HTTP11, 9);
+	assert_true(r.ok);
+	assert_string_equal(r.cn, "acme.test");
 	/* A file pair wins over an ACME certificate for the same name. */
 	assert_int_equal(tls_set_host_cert(f->t, "a.test", f->pem[2], f->pl[2], f->key[2], f->kl[2],
 	                                   err, sizeof(err)),
