@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "base/ascii.h"
 #include "detour/tlsname.h"
 #include "log.h"
 #include "tls.h"
@@ -212,6 +213,10 @@ static SSL_CTX *ctx_new(struct tls_ctx *t, char *err, size_t cap)
 	                                 SSL_OP_NO_COMPRESSION);
 	/* conn.c writes what it can and may move its buffer before retrying. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Read what the socket has, not a record header and then its body: a
+	 * handshake is about 4 reads instead of 10 (conn.c asks
+	 * SSL_has_pending, which sees read-ahead bytes, before waiting). */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_app_data(ctx, t);
 	SSL_CTX_set_client_hello_cb(ctx, on_client_hello, t);
 	SSL_CTX_set_alpn_select_cb(ctx, on_alpn, t);
@@ -248,7 +253,7 @@ static char *cert_names(X509 *x, size_t *len)
 			cap = nc;
 		}
 		for (size_t k = 0; k < l; k++)
-			out[n + k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k]);
+			out[n + k] = ascii_lower((char)p[k]);
 		out[n + l] = '\0';
 		n += l + 1;
 	}
@@ -265,8 +270,7 @@ static char *cert_names(X509 *x, size_t *len)
 			if (l > 0 && l <= DETOUR_TLSNAME_MAX + 1 && !memchr(p, '\0', l) &&
 			    (out = malloc(l + 1)) != NULL) {
 				for (size_t k = 0; k < l; k++)
-					out[k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32
-					                                           : p[k]);
+					out[k] = ascii_lower((char)p[k]);
 				out[l] = '\0';
 				n = l + 1;
 			}
@@ -554,8 +558,14 @@ static void keys_rotate(struct tls_ctx *t, time_t now)
 /* OpenSSL's ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb):
  * AES-256-CBC with HMAC-SHA256, keys shared by every worker (one base
  * SSL_CTX owns the tickets), rotated every 12 hours, the two previous keys
- * still decrypting. Returns 1 (key found / ticket made), 2 (decrypted with
- * an older key: issue a new ticket), 0 (unknown key: full handshake), -1. */
+ * still decrypting. Returns 1 (ticket made), 2 (a known key: resume and
+ * issue a new ticket), 0 (unknown key: full handshake), -1.
+ *
+ * Every resumption gets a new ticket, with the current key: an OpenSSL
+ * TLS 1.3 server sends none after a resumption unless the callback asks
+ * for renewal, and clients use a TLS 1.3 ticket once (RFC 8446 §C.4), so
+ * without it every other connection of a client would be a full handshake
+ * (a signature more: measured with wrk, which resumes). */
 static int on_ticket_key(SSL *s, unsigned char key_name[16], unsigned char *iv,
                          EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
@@ -595,7 +605,7 @@ static int on_ticket_key(SSL *s, unsigned char key_name[16], unsigned char *iv,
 	OPENSSL_cleanse(&k, sizeof(k));
 	if (found == -2)
 		return -1;
-	return found == 0 ? 1 : 2;
+	return enc ? 1 : 2;
 }
 
 /* ---- the context ---- */
@@ -756,7 +766,7 @@ static int hostcerts_put(struct hostcerts *h, const char *host, SSL_CTX *ctx, SS
 {
 	*old = NULL;
 	for (unsigned i = 0; i < h->n; i++)
-		if (!strcmp(h->v[i].host, host)) {
+		if (ascii_eq_ci_n(h->v[i].host, strlen(h->v[i].host), host, strlen(host))) {
 			*old = h->v[i].ctx;
 			if (ctx)
 				h->v[i].ctx = ctx;
@@ -774,7 +784,9 @@ static int hostcerts_put(struct hostcerts *h, const char *host, SSL_CTX *ctx, SS
 		h->v = v;
 		h->cap = nc;
 	}
-	snprintf(h->v[h->n].host, sizeof(h->v[h->n].host), "%s", host);
+	/* SNI names are compared in lower case (tlsname.h). */
+	for (size_t i = 0; i <= strlen(host); i++)
+		h->v[h->n].host[i] = ascii_lower(host[i]);
 	h->v[h->n++].ctx = ctx;
 	return 0;
 }

@@ -58,7 +58,8 @@ void tls_ctx_counts(const struct tls_ctx *t, uint64_t *ok, uint64_t *failed);
 /* ACME hooks: thread-safe (called from the ACME thread while workers
  * handshake). */
 /* Install or replace the certificate (leaf + intermediates, PEM) and key
- * (PEM) for host. Returns 0, or -1 with err. */
+ * (PEM) for host (compared in lower case, as SNI names are). Returns 0, or
+ * -1 with err. */
 int tls_set_host_cert(struct tls_ctx *t, const char *host, const char *chain_pem, size_t chain_len,
                       const char *key_pem, size_t key_len, char *err, size_t errlen);
 /* RFC 8737: the acme-tls/1 challenge certificate for host; cert_pem NULL

@@ -161,8 +161,15 @@ def test_resumption(tls_server, tmp_path):
     # TLS 1.3 tickets (the ticket arrives after the handshake: read to the end)
     out = s_client(t.tls_port, "-servername", "a.test", "-sess_out", sess, "-ign_eof", data=REQ)
     assert "New, TLSv1.3" in out and "HTTP/1.1 308 Permanent Redirect" in out
-    out = s_client(t.tls_port, "-servername", "a.test", "-sess_in", sess, "-ign_eof", data=REQ)
+    out = s_client(t.tls_port, "-servername", "a.test", "-sess_in", sess, "-sess_out",
+                   sess + "2", "-ign_eof", data=REQ)
     assert "Reused, TLSv1.3" in out and "HTTP/1.1 308 Permanent Redirect" in out
+    # A resumption gets a new ticket (clients use a TLS 1.3 ticket once, RFC
+    # 8446 §C.4): the chain goes on resuming.
+    for i in range(2, 5):
+        out = s_client(t.tls_port, "-servername", "a.test", "-sess_in", sess + str(i),
+                       "-sess_out", sess + str(i + 1), "-ign_eof", data=REQ)
+        assert "Reused, TLSv1.3" in out
     # TLS 1.2 without tickets: the session cache
     sess2 = str(tmp_path / "sess2")
     out = s_client(t.tls_port, "-servername", "a.test", "-tls1_2", "-no_ticket", "-sess_out",
@@ -219,6 +226,15 @@ def test_pipelined_and_large_over_tls(tls_server):
     out = s_client(t.tls_port, "-servername", "a.test", "-ign_eof", "-quiet", data=reqs)
     assert out.count("HTTP/1.1 308 Permanent Redirect") == 50
     assert "Location: /bar?48" in out
+    # 400 requests (about 20 KiB: more than one TLS record and more than the
+    # connection's first input buffer; decrypted bytes wait in the SSL), then
+    # a head of 6000 bytes (the buffer grows): every answer, in order.
+    reqs = b"".join(b"GET /foo?%04d HTTP/1.1\r\nHost: a.test\r\n\r\n" % i for i in range(400))
+    reqs += b"GET /foo?big HTTP/1.1\r\nHost: a.test\r\nX-Pad: " + b"p" * 6000 + b"\r\n\r\n"
+    reqs += b"GET /foo?last HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+    out = s_client(t.tls_port, "-servername", "a.test", "-ign_eof", "-quiet", data=reqs)
+    locs = re.findall(r"Location: (\S+)", out)
+    assert locs == ["/bar?%04d" % i for i in range(400)] + ["/bar?big", "/bar?last"]
 
 
 def test_handshake_timeout_and_plain_http(tls_server):
