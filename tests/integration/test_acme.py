@@ -464,3 +464,15 @@ def test_api_rule_naming_a_new_host_starts_its_order(tmp_path, pebble_factory, s
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 201
     s.wait_log("acme: api.example.test: certificate issued", timeout=60)
+
+
+def test_http01_answered_before_maintenance(tmp_path, pebble_factory, servers):
+    port = free_port()
+    pebble = pebble_factory(port)
+    s = acme_server(tmp_path, pebble, port, "//www.example.test/a /b 301\n", servers,
+                    extra="maintenance /down on\n")
+    s.wait_log("acme: www.example.test: certificate issued", timeout=60)
+    r = http_get(port, "/a", "www.example.test")
+    assert r.startswith(b"HTTP/1.1 307 ") and b"\r\nLocation: /down\r\n" in r, r
+    alog = s.access_log.read_text()
+    assert re.search(r'"GET /\.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1\.1" 200 ', alog), alog
