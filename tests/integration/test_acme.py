@@ -209,9 +209,9 @@ RULES = "//www.example.test/a /b 301\n//shop.example.test/* https://www.example.
 
 def test_first_issuance(tmp_path, pebble_factory, servers):
     port = free_port()
-    # A third of the nonces refused: every order meets badNonce, and
+    # A fifth of the nonces refused: every order meets badNonce, and
     # retries it with the fresh nonce of the refusal (RFC 8555 §6.5).
-    pebble = pebble_factory(port, nonce_reject=30)
+    pebble = pebble_factory(port, nonce_reject=20)
     s = acme_server(tmp_path, pebble, port, RULES, servers,
                     extra="admin 127.0.0.1:%d\n" % free_port())
     log = s.wait_log("acme: www.example.test: certificate issued", timeout=60)
