@@ -96,7 +96,7 @@ asan:
 # the health prober side by side. A report ends the server with status 66 (the test that started
 # it fails) and is written to build/tsan/reports/, which must stay empty: whatever a test makes of
 # the exit status, a report fails the target and is printed.
-TSAN_TESTS   := test_reload.py test_admin.py test_maintenance.py test_health.py test_server.py
+TSAN_TESTS   := test_reload.py test_admin.py test_maintenance.py test_health.py test_server.py test_acme.py
 TSAN_REPORTS := build/tsan/reports
 tsan:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/detour
