@@ -8,10 +8,10 @@
 # Reports CPU microseconds per request (the server's utime+stime / requests) and req/s, and
 # the ratios to nginx. See bench/README.md for the method (it is bench/run.sh's).
 #
-#   bench/tls.sh              both scenarios (about a minute with DUR=10)
-#   DUR=5 REPEAT=2 bench/tls.sh
+#   bench/tls.sh              both scenarios (about 2.5 minutes with DUR=10, REPEAT=3)
+#   DUR=5 REPEAT=5 bench/tls.sh   on a busy machine: more, shorter runs
 #
-# Environment (default in brackets): DUR [10], WARM [1], REPEAT [1], CONNS_A [16] and CONNS_B
+# Environment (default in brackets): DUR [10], WARM [1], REPEAT [3] (runs of each; medians shown), CONNS_A [16] and CONNS_B
 # [64] (wrk connections in a and b), SERVERS ["detour nginx"], SCENARIOS ["a b"], PORT_LO,
 # PORT_HI [18091, 18099], CORE_SERVER [0], CORE_WRK [1], DETOUR_BIN [build/detour], NO_BUILD,
 # NICE [-10 as root], PROFILE [unset: a server name to perf record], OUT [bench/out-tls].
@@ -27,7 +27,7 @@ ROOT=$(dirname "$BENCH")
 
 DUR=${DUR:-10}
 WARM=${WARM:-1}
-REPEAT=${REPEAT:-1}
+REPEAT=${REPEAT:-3}
 CONNS_A=${CONNS_A:-16}
 CONNS_B=${CONNS_B:-64}
 SERVERS=${SERVERS:-detour nginx}
@@ -203,27 +203,41 @@ for scen in $SCENARIOS; do
 done
 echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 
-# The report: of each server's runs, the one with the least other load on its core.
+# The report: of each server's REPEAT runs, the median CPU per request and the median req/s
+# (on a shared machine the others' load moves single runs by more than the differences measured;
+# every run is in results.tsv and wrk/).
 cat "$OUT/meta.txt"
 echo
-echo "| scenario | server | req/s | p99 | CPU us/request | errors | others | req/s vs nginx | CPU vs nginx |"
-echo "|---|---|--:|--:|--:|--:|--:|--:|--:|"
-awk -F '\t' '
-	{ k = $1 SUBSEP $2; if (!(k in best) || $9 < bo[k]) { best[k] = $0; bo[k] = $9 } }
+echo "| scenario | server | runs | req/s (median) | CPU us/request (median) | min - max CPU | errors | others (median) | req/s vs nginx | CPU vs nginx |"
+echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+sort -t "$(printf '\t')" -k1,1 -k2,2 "$RESULTS" | awk -F '\t' '
+	function median(list, n,    a, i, j, t) {
+		split(list, a, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function minmax(list, n,    a, i, lo, hi) {
+		split(list, a, " "); lo = hi = a[1]
+		for (i = 2; i <= n; i++) { if (a[i] + 0 < lo + 0) lo = a[i]; if (a[i] + 0 > hi + 0) hi = a[i] }
+		return lo " - " hi
+	}
+	{ k = $1 SUBSEP $2; n[k]++; rps[k] = rps[k] " " $4; cpu[k] = cpu[k] " " $6; err[k] += $8; oth[k] = oth[k] " " $9 }
 	END {
 		label["a"] = "a: new TLS 1.3 connection per request"; label["b"] = "b: keep-alive over TLS"
-		for (k in best) { split(best[k], f, "\t"); rps[f[1], f[2]] = f[4]; cpu[f[1], f[2]] = f[6] }
 		ns = split("a b", sc, " "); nv = split("detour nginx", sv, " ")
 		for (i = 1; i <= ns; i++) for (j = 1; j <= nv; j++) {
 			k = sc[i] SUBSEP sv[j]
-			if (!(k in best)) continue
-			split(best[k], f, "\t")
-			r = ""; c = ""
-			if (sv[j] != "nginx" && (sc[i], "nginx") in rps) {
-				r = sprintf("%.2fx", f[4] / rps[sc[i], "nginx"])
-				c = sprintf("%.2fx", f[6] / cpu[sc[i], "nginx"])
-			}
-			printf "| %s | %s | %s | %s us | %s | %s | %s%% | %s | %s |\n", label[sc[i]], sv[j], \
-				f[4], f[5], f[6], f[8], f[9], r, c
+			if (!(k in n)) continue
+			mr[k] = median(rps[k], n[k]); mc[k] = median(cpu[k], n[k])
 		}
-	}' "$RESULTS"
+		for (i = 1; i <= ns; i++) for (j = 1; j <= nv; j++) {
+			k = sc[i] SUBSEP sv[j]; g = sc[i] SUBSEP "nginx"
+			if (!(k in n)) continue
+			r = ""; c = ""
+			if (sv[j] != "nginx" && (g in n)) {
+				r = sprintf("%.2fx", mr[k] / mr[g]); c = sprintf("%.2fx", mc[k] / mc[g])
+			}
+			printf "| %s | %s | %d | %.0f | %.2f | %s | %d | %.1f%% | %s | %s |\n", label[sc[i]], sv[j], \
+				n[k], mr[k], mc[k], minmax(cpu[k], n[k]), err[k], median(oth[k], n[k]), r, c
+		}
+	}'

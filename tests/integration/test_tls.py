@@ -63,7 +63,7 @@ class TlsServer:
 
 @pytest.fixture
 def tls_server(make_server, pki, tmp_path):
-    def make(conf_extra="", rules=RULES, copy=False):
+    def make(conf_extra="", rules=RULES, copy=False, workers=1):
         tls_port, admin_port = free_port(), free_port()
         d = pki
         if copy:
@@ -74,7 +74,7 @@ def tls_server(make_server, pki, tmp_path):
         conf = ("tls-cert %s %s\ntls-cert %s %s\nadmin 127.0.0.1:%d\n" %
                 (d / "a.pem", d / "a.key", d / "b.pem", d / "b.key", admin_port)) + conf_extra
         srv = make_server(rules, listen=["127.0.0.1:{port}", "127.0.0.1:%d tls" % tls_port],
-                          conf_extra=conf)
+                          conf_extra=conf, workers=workers)
         t = TlsServer(srv, tls_port, admin_port)
         t.certs = d
         return t
@@ -341,3 +341,35 @@ def test_serve_t_reports_bad_pairs(pki, tmp_path):
                     (pki / "b.pem", pki / "b.key"))
     p = subprocess.run([BIN, "serve", "-t", "-c", str(conf)], capture_output=True, cwd=str(tmp_path))
     assert p.returncode == 0, p.stderr
+
+
+def test_handshakes_during_reloads(tls_server, pki):
+    """Two workers handshake (new sessions and resumed ones) while the main
+    thread reloads the certificates: every handshake completes with a
+    certificate of the right name (make tsan runs this file)."""
+    import concurrent.futures
+    t = tls_server(copy=True, workers=2)
+    sess = str(t.certs / "sess")
+    s_client(t.tls_port, "-servername", "b.test", "-sess_out", sess, "-ign_eof", data=REQ)
+
+    def one(i):
+        name = ("a.test", "b.test", "x.wild.test")[i % 3]
+        args = ["-servername", name, "-ign_eof"]
+        if i % 4 == 0:
+            args += ["-sess_in", sess]
+        out = s_client(t.tls_port, *args, data=REQ)
+        return name, out
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        futs = [ex.submit(one, i) for i in range(60)]
+        for k in range(6):
+            time.sleep(0.1)
+            t.srv.signal(signal.SIGHUP)
+        for f in futs:
+            name, out = f.result()
+            assert "HTTP/1.1 308 Permanent Redirect" in out, out
+            want = "b.test" if name == "b.test" else "a.test"
+            assert peer_cn(out) == want or "Reused" in out
+    assert t.srv.read_error_log().count("reload: 2 certificates loaded") >= 1
+    ok, err = handshakes(t)
+    assert ok == 61 and err == 0
