@@ -169,6 +169,12 @@ install: all man
 	sed 's|/usr/local/bin/detour|$(PREFIX)/bin/detour|g' examples/detour.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/detour.service
 	install -D -m 0644 examples/detour.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/detour
+	@# A sample configuration and rules file, never over an existing one.
+	@mkdir -p $(DESTDIR)$(SYSCONFDIR)/detour
+	@[ -e $(DESTDIR)$(SYSCONFDIR)/detour/detour.conf ] || \
+		install -m 0644 examples/detour.production.conf $(DESTDIR)$(SYSCONFDIR)/detour/detour.conf
+	@[ -e $(DESTDIR)$(SYSCONFDIR)/detour/site.rules ] || \
+		install -m 0644 examples/site.rules $(DESTDIR)$(SYSCONFDIR)/detour/site.rules
 
 clean:
 	rm -rf build

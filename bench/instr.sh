@@ -15,7 +15,10 @@
 # random (the same seeded sequence for both binaries); loading them under callgrind takes a
 # minute or two.
 # Environment: SCENARIO, N, DEPTH, NRULES (1000000), DETOUR_BIN (build/detour), BEFORE_BIN,
-# STATS (off), PORT_LO/PORT_HI (18100/18109), OUT (bench/out).
+# STATS (off), PORT_LO/PORT_HI (18100/18109), OUT (bench/out); CONF_EXTRA: lines added to the
+# config (e.g. "trusted-proxies 127.0.0.1/32"), REQ_EXTRA: header lines added to every request
+# (e.g. 'X-Forwarded-For: 203.0.113.7\r\n'). Both go through printf %b:
+# CONF_EXTRA='https-redirect\nhsts max-age=1y'.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -31,6 +34,7 @@ N=${N:-32000}
 NRULES=${NRULES:-1000000}
 DEPTH=${DEPTH:-16}
 STATS=${STATS:-off}
+CONF_EXTRA=${CONF_EXTRA:-}
 PORT_LO=${PORT_LO:-18100}
 PORT_HI=${PORT_HI:-18109}
 DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
@@ -63,13 +67,15 @@ esac
 cat >"$RUN/client.py" <<'EOF'
 import random, socket, sys
 port, n, depth, nrules = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+extra = sys.argv[5].encode().decode("unicode_escape") if len(sys.argv) > 5 else ""
 rng = random.Random(1)
 def path():
     return "/old" if nrules == 0 else "/r/%d" % rng.randrange(nrules)
 status = b"HTTP/1.1 307" if nrules == 0 else b"HTTP/1.1 301"
 s = socket.create_connection(("127.0.0.1", port))
 for _ in range(n // depth):
-    batch = "".join("GET %s HTTP/1.1\r\nHost: bench\r\n\r\n" % path() for _ in range(depth))
+    batch = "".join("GET %s HTTP/1.1\r\nHost: bench\r\n%s\r\n" % (path(), extra)
+                    for _ in range(depth))
     s.sendall(batch.encode())
     got = b""
     while got.count(status) < depth:
@@ -86,14 +92,15 @@ count() {
 	pick_port
 	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats %s\nstate-dir %s\n' \
 		"$PORT" "$RULES" "$STATS" "$RUN/var-$name" >"$conf"
+	printf '%b\n' "$CONF_EXTRA" >>"$conf"
 	valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" serve -c "$conf" \
 		>"$RUN/$name.log" 2>&1 &
 	pid=$!
 	track "$pid"
 	wait_answer "$pid" "$PORT" "$PROBE" 600 "$(now_us)" >/dev/null || die "$name did not start"
-	/usr/bin/python3 "$RUN/client.py" "$PORT" $((DEPTH * 100)) "$DEPTH" "$NR" || die "$name: client failed"
+	/usr/bin/python3 "$RUN/client.py" "$PORT" $((DEPTH * 100)) "$DEPTH" "$NR" "${REQ_EXTRA:-}" || die "$name: client failed"
 	callgrind_control -z "$pid" >/dev/null 2>&1 || die "callgrind_control failed"
-	/usr/bin/python3 "$RUN/client.py" "$PORT" "$N" "$DEPTH" "$NR" || die "$name: client failed"
+	/usr/bin/python3 "$RUN/client.py" "$PORT" "$N" "$DEPTH" "$NR" "${REQ_EXTRA:-}" || die "$name: client failed"
 	callgrind_control -d "$pid" >/dev/null 2>&1 || die "callgrind_control failed"
 	stop_pid "$pid"
 	awk -v n="$N" '/^summary:/ { printf "%.1f\n", $2 / n; exit }' "$out.1"

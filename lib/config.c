@@ -959,6 +959,24 @@ static detour_err check_https(struct pstate *s)
 	return DETOUR_OK;
 }
 
+/* A PROXY header is believed only from a peer in trusted-proxies
+ * (docs/https.md): a proxy-protocol listener without any would refuse every
+ * connection. */
+static detour_err check_proxy(struct pstate *s)
+{
+	struct detour_config *c = s->c;
+
+	for (unsigned i = 0; i < c->nlisten; i++)
+		if (c->listen[i].proxy_protocol && c->ntrusted_proxies == 0) {
+			detour_diag_set(s->d, s->name, c->listen[i].line, 0,
+			                "listen %s:%u proxy-protocol needs trusted-proxies: the "
+			                "addresses of the load balancers that connect to it",
+			                c->listen[i].host, c->listen[i].port);
+			return DETOUR_EINVAL;
+		}
+	return DETOUR_OK;
+}
+
 static const struct directive {
 	const char *name;
 	unsigned min_args, max_args;
@@ -1102,7 +1120,7 @@ detour_err detour_config_parse(struct detour_config *c, const char *name, const 
 		                c->limits.max_target, c->limits.max_header_bytes);
 		return DETOUR_EINVAL;
 	}
-	if (check_https(&s) != DETOUR_OK)
+	if (check_https(&s) != DETOUR_OK || check_proxy(&s) != DETOUR_OK)
 		return DETOUR_EINVAL;
 	snprintf(c->file, sizeof(c->file), "%s", name);
 	return DETOUR_OK;

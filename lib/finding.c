@@ -96,6 +96,19 @@ static const struct {
                                       "the first response's Location is not the expected one"},
         [DETOUR_F_AGAINST] = {"rule-mismatch", DETOUR_SEV_ERROR,
                               "the server's answer differs from what the rules predict"},
+        [DETOUR_F_CERT_EXPIRING] = {"cert-expiring", DETOUR_SEV_WARNING,
+                                    "the certificate expires within 14 days: renew it (or "
+                                    "check that automatic renewal works)"},
+        [DETOUR_F_CERT_NAME] = {"cert-name-mismatch", DETOUR_SEV_ERROR,
+                                "the certificate does not name the host (RFC 6125): browsers "
+                                "refuse the connection; add the host to its subjectAltName"},
+        [DETOUR_F_CERT_UNVERIFIED] = {"cert-unverified", DETOUR_SEV_ERROR,
+                                      "the certificate does not verify (self-signed, unknown "
+                                      "CA, expired, incomplete chain): browsers refuse the "
+                                      "connection"},
+        [DETOUR_F_BAD_INPUT] = {"input-invalid", DETOUR_SEV_ERROR,
+                                "the URL to check is not an absolute http or https URL: no "
+                                "request was made"},
 };
 
 const char *detour_finding_code(enum detour_finding f)

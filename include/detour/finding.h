@@ -50,6 +50,10 @@ enum detour_finding {
 	DETOUR_F_EXPECT_STATUS,     /* "expect-status" */
 	DETOUR_F_EXPECT_LOCATION,   /* "expect-location" */
 	DETOUR_F_AGAINST,           /* "rule-mismatch" */
+	DETOUR_F_CERT_EXPIRING,     /* "cert-expiring" */
+	DETOUR_F_CERT_NAME,         /* "cert-name-mismatch" */
+	DETOUR_F_CERT_UNVERIFIED,   /* "cert-unverified" */
+	DETOUR_F_BAD_INPUT,         /* "input-invalid" */
 	DETOUR_F_COUNT
 };
 

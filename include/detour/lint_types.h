@@ -26,8 +26,15 @@ enum detour_lint_code {
 	                                 scheme (and host, among allow-hosts) */
 	DETOUR_LINT_MAY_LOOP,         /* "may-loop": a loop through a rule with conditions,
 	                                 a time window or a weight (only some requests) */
+	DETOUR_LINT_SECOND_HOP,       /* "second-hop": detour redirects the target again
+	                                 (https-redirect, canonical-host, trailing-slash) */
+	DETOUR_LINT_HSTS_PRELOAD,     /* "hsts-preload": `hsts ... preload` without what the
+	                                 preload list requires */
 	DETOUR_LINT_CODE_COUNT
 };
+
+/* The rule of a finding about the configuration, not a rule (lint_canon.h). */
+#define DETOUR_LINT_NO_RULE UINT32_MAX
 
 enum detour_lint_severity {
 	DETOUR_LINT_WARNING = 1,
@@ -44,7 +51,7 @@ enum detour_lint_edit {
 struct detour_lint_finding {
 	enum detour_lint_code code;
 	enum detour_lint_severity severity;
-	uint32_t rule;    /* index of the rule the finding is about */
+	uint32_t rule;    /* index of the rule the finding is about, or DETOUR_LINT_NO_RULE */
 	const char *file; /* borrowed from the table's ruleset */
 	unsigned line;
 	char *message; /* one line, no file:line and no code; owned by the result */

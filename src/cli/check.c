@@ -22,6 +22,7 @@
 #include "check_util.h"
 #include "cli.h"
 #include "cli_opts.h"
+#include "cli_util.h"
 
 enum {
 	O_DATA_FILE = CLI_LONG,
@@ -37,6 +38,8 @@ enum {
 	O_TIMEOUT,
 	O_COLOR,
 	O_NO_COLOR,
+	O_AT,
+	O_INCLUDE,
 };
 
 static const struct cli_opt optab[] = {
@@ -55,6 +58,8 @@ static const struct cli_opt optab[] = {
         {"follow-refresh", O_REFRESH, NULL, NULL,
          "also follow Refresh headers and <meta http-equiv=refresh>"},
         {"json", O_JSON, NULL, NULL, "one JSON object per URL and line"},
+        {"include", O_INCLUDE, NULL, NULL,
+         "show each response's status line and header fields (as curl -i)"},
         {"input", 'i', "FILE", "a file name", "URLs, one a line, or CSV: url[,status[,location]]"},
         {"parallel", 'P', "N", "a number", "URLs checked at once (default 16)"},
         {"expect", O_EXPECT, "S[,LOC]", "a status",
@@ -64,6 +69,8 @@ static const struct cli_opt optab[] = {
         {"cacert", O_CACERT, "FILE", "a file name", "trust the CA certificates in FILE"},
         {"resolve", O_RESOLVE, "H:P:ADDR", "HOST:PORT:ADDR",
          "connect to ADDR for host H, port P (repeatable)"},
+        {"at", O_AT, "TIME", "an RFC 3339 time",
+         "judge certificate expiry at TIME (default: DETOUR_NOW, else now)"},
         {"timeout", O_TIMEOUT, "SECS", "a number of seconds", "per request (default 30)"},
         {"color", O_COLOR, NULL, NULL, "colour the table (default: on a terminal)"},
         {"no-color", O_NO_COLOR, NULL, NULL, NULL},
@@ -83,7 +90,8 @@ static const struct cli_cmd cmd = {
                  "curl -L does with --as curl, and shows each hop and the findings.\n"
                  "\n",
         .epilog = "\n"
-                  "Environment: CURL_CA_BUNDLE, SSL_CERT_FILE (CA bundle, as curl), NO_COLOR.\n"
+                  "Environment: CURL_CA_BUNDLE, SSL_CERT_FILE (CA bundle, as curl), NO_COLOR,\n"
+                  "DETOUR_NOW (the clock of --at).\n"
                   "Exit status: 0 every chain ends in 2xx or as expected, 1 a finding of severity\n"
                   "error, 2 usage or network error. See docs/check.md.\n",
         .opts = optab,
@@ -125,9 +133,25 @@ static bool parse_header(const char *s, struct detour_header *h)
 	return true;
 }
 
+/* Whether s has the shape of a curl --resolve entry, [+]HOST:PORT:ADDR[,ADDR]...
+ * (an IPv6 ADDR in brackets): a host, a port of 1 to 65535, an address.
+ * libcurl itself skips an entry it cannot use, silently. */
+static bool resolve_ok(const char *s)
+{
+	if (*s == '+')
+		s++;
+	const char *c1 = strchr(s, ':');
+	if (!c1 || c1 == s)
+		return false;
+	char *end;
+	long port = strtol(c1 + 1, &end, 10);
+	return end != c1 + 1 && ascii_is_digit((unsigned char)c1[1]) && *end == ':' && port >= 1 &&
+	       port <= 65535 && end[1];
+}
+
 /* What the command line asks for besides the options of a run. */
 struct args {
-	const char *input, *against, *data_file;
+	const char *input, *against, *data_file, *at;
 	int color;       /* -1: on a terminal */
 	char *file_body; /* --data-file's bytes (o->body points into it) */
 };
@@ -193,6 +217,9 @@ static int take_option(int k, const char *arg, struct check_opts *o, struct args
 	case O_JSON:
 		o->json = true;
 		return 0;
+	case O_INCLUDE:
+		o->include = true;
+		return 0;
 	case 'i':
 		a->input = arg;
 		return 0;
@@ -218,6 +245,11 @@ static int take_option(int k, const char *arg, struct check_opts *o, struct args
 		o->cacert = arg;
 		return 0;
 	case O_RESOLVE:
+		if (!resolve_ok(arg)) {
+			fprintf(stderr, "detour check: bad --resolve '%s' (want HOST:PORT:ADDR)\n",
+			        arg);
+			return 2;
+		}
 		if (o->nresolve >= sizeof(o->resolve) / sizeof(o->resolve[0])) {
 			fprintf(stderr, "detour check: too many --resolve\n");
 			return 2;
@@ -230,6 +262,9 @@ static int take_option(int k, const char *arg, struct check_opts *o, struct args
 			fprintf(stderr, "detour check: bad --timeout '%s'\n", arg);
 			return 2;
 		}
+		return 0;
+	case O_AT:
+		a->at = arg;
 		return 0;
 	case O_COLOR:
 		a->color = 1;
@@ -290,8 +325,23 @@ static int parse_options(int argc, char **argv, struct check_opts *o, struct arg
 			return rc;
 	}
 	*first = cli_operand(&p);
+	/* libcurl would fail every https request with "error setting
+	 * certificate file": say it once, before any request. */
+	if (o->cacert && access(o->cacert, R_OK)) {
+		fprintf(stderr, "detour check: --cacert %s: %s\n", o->cacert, strerror(errno));
+		return 2;
+	}
 	if ((rc = take_body(o, a)))
 		return rc;
+	/* The clock certificate expiry is judged by: --at, else DETOUR_NOW
+	 * (as the server reads it), else now. */
+	struct cli_clock clock;
+	if (cli_clock(a->at, &clock)) {
+		fprintf(stderr, "detour check: %s '%s' is not an RFC 3339 time\n", clock.source,
+		        clock.value);
+		return 2;
+	}
+	o->now = clock.now;
 	if (a->color < 0)
 		a->color = isatty(1) && !getenv("NO_COLOR");
 	o->color = a->color && !o->json;
@@ -326,6 +376,20 @@ static int make_chains(struct check_opts *o, const struct args *a, int nurls, ch
 	return rc;
 }
 
+/* --against: one line after the chains, what they add up to. */
+static void against_summary(const struct check_opts *o, const char *base)
+{
+	size_t bad = o->nbad - o->nnet;
+
+	printf("against %s: %zu rule%s checked, %zu as the rules predict, %zu mismatched", base,
+	       o->nprinted, o->nprinted == 1 ? "" : "s", o->nprinted - o->nbad, bad);
+	if (o->nnet)
+		printf(", %zu network error%s", o->nnet, o->nnet == 1 ? "" : "s");
+	if (o->skipped)
+		printf("; %zu skipped", o->skipped);
+	printf("\n");
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static struct check_opts o;
@@ -345,6 +409,8 @@ int cmd_check(int argc, char **argv)
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = check_run(&o, chains, n);
 		curl_global_cleanup();
+		if (a.against && !o.json)
+			against_summary(&o, a.against);
 	}
 	check_chains_free(chains, n);
 	free(a.file_body);

@@ -97,6 +97,7 @@ int check_against(struct check_opts *o, const char *base, const char *rules, str
 			        "detour check: rule %s has a regex source (~%s): skipped, "
 			        "no request can be built from a regex\n",
 			        detour_rule_id(set, r, id, sizeof(id)), r->path);
+			o->skipped++;
 			continue;
 		}
 		if ((r->scheme == DETOUR_SCHEME_HTTPS && !https) ||
@@ -105,6 +106,7 @@ int check_against(struct check_opts *o, const char *base, const char *rules, str
 			fprintf(stderr, "detour check: rule %s is for %s only: skipped with %s\n",
 			        detour_rule_id(set, r, id, sizeof(id)),
 			        r->scheme == DETOUR_SCHEME_HTTPS ? "https" : "http", base);
+			o->skipped++;
 			continue;
 		}
 		example_path(r, path, sizeof(path));

@@ -17,6 +17,7 @@
 #include "check_fetch.h"
 #include "check_hop.h"
 #include "check_out.h"
+#include "check_tls.h"
 #include "check_util.h"
 #include "detour/respond.h"
 
@@ -33,6 +34,15 @@ struct run {
 	bool progress;
 	struct timespec last_progress;
 	char curl_ua[64];
+	struct check_tls tls; /* certificates seen, for reused connections */
+};
+
+/* The handshakes made after libcurl refused a certificate (c->probe), with
+ * CURLOPT_CONNECT_ONLY: no request is sent on them. */
+enum {
+	PROBE_NONE = 0,
+	PROBE_CHAIN, /* the chain verified, the host name not checked */
+	PROBE_ANY,   /* nothing verified: only to read the certificate */
 };
 
 static void chain_free_runtime(struct chain *c)
@@ -60,6 +70,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
 		c->hlen = 0;
 		c->reason[0] = 0;
+		if (c->o->include) {
+			size_t sl = len;
+			while (sl && (p[sl - 1] == '\r' || p[sl - 1] == '\n'))
+				sl--;
+			if (sl >= sizeof(c->sline))
+				sl = sizeof(c->sline) - 1;
+			memcpy(c->sline, p, sl);
+			c->sline[sl] = 0;
+		}
 		const char *sp = memchr(p, ' ', len);
 		if (sp) {
 			const char *sp2 = memchr(sp + 1, ' ', len - (size_t)(sp + 1 - p));
@@ -125,6 +144,29 @@ static char *header_block(const char *const *lines, size_t n)
 	return s;
 }
 
+/* The settings of c->easy (just reset) for a connection to url: the
+ * transfer's owner, timeouts, CA bundle, --resolve and --against's
+ * connect-to, and the server's certificate chain for https. */
+static void connection_opts(struct run *R, struct chain *c, const char *url)
+{
+	CURL *e = c->easy;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(R->o->timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(R->o->timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (R->cainfo)
+		curl_easy_setopt(e, CURLOPT_CAINFO, R->cainfo);
+	if (R->resolve)
+		curl_easy_setopt(e, CURLOPT_RESOLVE, R->resolve);
+	if (R->connect_to)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, R->connect_to);
+	if (!strncmp(url, "https:", 6))
+		curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
+}
+
 /* Configures c->easy for the request c->req and adds it to the multi
  * handle. */
 static int start_transfer(struct run *R, struct chain *c)
@@ -178,7 +220,7 @@ static int start_transfer(struct run *R, struct chain *c)
 	} else {
 		curl_easy_setopt(e, CURLOPT_USERAGENT, R->curl_ua);
 	}
-	curl_easy_setopt(e, CURLOPT_URL, url);
+	connection_opts(R, c, url);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->slist);
@@ -186,18 +228,6 @@ static int start_transfer(struct run *R, struct chain *c)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->timeout * 1000));
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(o->timeout * 1000));
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (R->cainfo)
-		curl_easy_setopt(e, CURLOPT_CAINFO, R->cainfo);
-	if (R->resolve)
-		curl_easy_setopt(e, CURLOPT_RESOLVE, R->resolve);
-	if (R->connect_to)
-		curl_easy_setopt(e, CURLOPT_CONNECT_TO, R->connect_to);
 	if (!strcmp(r->method, "HEAD")) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (r->body) {
@@ -271,15 +301,77 @@ static void launch(struct run *R, struct chain *c)
 	}
 }
 
+/* After libcurl refused the certificate of c's last hop: a handshake with
+ * the same connection settings and verification relaxed as kind says, to
+ * tell a wrong name from a chain that does not verify and to read the
+ * certificate for the report. Nothing is sent on it, so nothing unverified
+ * is ever followed. Returns false if it could not be started. */
+static bool start_probe(struct run *R, struct chain *c, int kind)
+{
+	char url[DETOUR_FOLLOW_URL_MAX];
+
+	if (detour_follow_wire_url(c->req, url, sizeof(url)) < 0)
+		return false;
+	curl_easy_reset(c->easy);
+	c->errbuf[0] = 0;
+	connection_opts(R, c, url);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, kind == PROBE_CHAIN ? 1L : 0L);
+	c->probe = kind;
+	if (curl_multi_add_handle(R->multi, c->easy) != CURLM_OK) {
+		c->probe = PROBE_NONE;
+		return false;
+	}
+	return true;
+}
+
+/* A probe ended: if the chain verified without the name check, the name is
+ * what is wrong; else probe again with nothing verified, to read the
+ * certificate, and report that it does not verify. The chain ends at this
+ * hop, with curl's reason (h->error) in the finding. */
+static void probe_done(struct run *R, struct chain *c, CURLcode res)
+{
+	struct hop *h = &c->h[c->nh - 1];
+	int hopno = (int)c->nh;
+	int kind = c->probe;
+
+	c->probe = PROBE_NONE;
+	if (res == CURLE_OK)
+		check_tls_take(NULL, c->easy, h);
+	if (kind == PROBE_CHAIN && res != CURLE_OK && start_probe(R, c, PROBE_ANY))
+		return;
+	if (kind == PROBE_CHAIN && res == CURLE_OK)
+		check_finding(c, DETOUR_F_CERT_NAME, hopno, "%s (the certificate is for %s)",
+		              h->error, h->cert.alt_names[0] ? h->cert.alt_names : h->cert.subject);
+	else
+		check_finding(c, DETOUR_F_CERT_UNVERIFIED, hopno, "%s", h->error);
+	c->failed = true;
+	finish(R, c);
+}
+
 static void done_transfer(struct run *R, struct chain *c, CURLcode res)
 {
 	struct hop *h = &c->h[c->nh - 1];
 	int hopno = (int)c->nh;
 	struct timespec t1;
+	curl_multi_remove_handle(R->multi, c->easy);
+	if (c->probe) {
+		probe_done(R, c, res);
+		return;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	h->ms = (double)(t1.tv_sec - c->t0.tv_sec) * 1e3 +
 	        (double)(t1.tv_nsec - c->t0.tv_nsec) / 1e6;
-	curl_multi_remove_handle(R->multi, c->easy);
+	if (res == CURLE_PEER_FAILED_VERIFICATION) {
+		h->error = check_strdup(c->errbuf[0] ? c->errbuf : curl_easy_strerror(res));
+		if (start_probe(R, c, PROBE_CHAIN))
+			return;
+		check_finding(c, DETOUR_F_CERT_UNVERIFIED, hopno, "%s", h->error);
+		c->failed = true;
+		finish(R, c);
+		return;
+	}
 	if (res != CURLE_OK) {
 		h->error = check_strdup(c->errbuf[0] ? c->errbuf : curl_easy_strerror(res));
 		check_finding(c, DETOUR_F_NETWORK, hopno, "%s", h->error);
@@ -292,6 +384,10 @@ static void done_transfer(struct run *R, struct chain *c, CURLcode res)
 	h->status = (int)code;
 	snprintf(h->reason, sizeof(h->reason), "%s",
 	         c->reason[0] ? c->reason : detour_reason(h->status));
+	if (!strncmp(h->url, "https:", 6) && check_tls_take(&R->tls, c->easy, h)) {
+		h->cert_verified = true;
+		check_tls_expiry(c, hopno, R->o->now);
+	}
 	if (check_response(c, R->hsts))
 		launch(R, c);
 	else
@@ -344,7 +440,7 @@ static void start_chain(struct run *R, struct chain *c)
 	unsigned fl = 0;
 	detour_err err = detour_follow_start(c->req, &fo, c->url, strlen(c->url), &fl);
 	if (err) {
-		check_finding(c, DETOUR_F_BAD_LOCATION, 0, "%s: %s", c->url,
+		check_finding(c, DETOUR_F_BAD_INPUT, 0, "%s: %s", c->url,
 		              err == DETOUR_EUNSUPPORTED ? "not an http or https URL"
 		                                         : "not an absolute URL");
 		c->failed = true;
@@ -504,6 +600,7 @@ int check_run(struct check_opts *o, struct chain *chains, size_t n)
 	curl_multi_cleanup(R.multi);
 	curl_slist_free_all(R.resolve);
 	curl_slist_free_all(R.connect_to);
+	check_tls_free(&R.tls);
 	int rc = hsts_save(&R, o);
 	detour_hsts_free(R.hsts);
 	return rc ? rc : o->exit_code;

@@ -74,6 +74,31 @@ static const char *first_header(const struct detour_header *h, size_t n, const c
 	return NULL;
 }
 
+/* --include: the status line and the header block as received, one line
+ * each (CRLF and obs-fold line ends as '\n'), for the output to escape. */
+static char *response_head(const struct chain *c)
+{
+	struct bbuf b;
+	char *s;
+
+	bbuf_init(&b, SIZE_MAX / 2);
+	bbuf_puts(&b, c->sline);
+	bbuf_putc(&b, '\n');
+	for (size_t i = 0; i < c->hlen;) {
+		const char *nl = memchr(c->hbuf + i, '\n', c->hlen - i);
+		size_t e = nl ? (size_t)(nl - c->hbuf) : c->hlen;
+		size_t le = e > i && c->hbuf[e - 1] == '\r' ? e - 1 : e;
+		if (le > i) {
+			bbuf_put(&b, c->hbuf + i, le - i);
+			bbuf_putc(&b, '\n');
+		}
+		i = e + 1;
+	}
+	if ((s = bbuf_take(&b, NULL)) == NULL)
+		check_oom();
+	return s;
+}
+
 /* Chain-level findings, once the chain has ended. */
 void check_conclude(struct chain *c)
 {
@@ -307,6 +332,9 @@ bool check_response(struct chain *c, struct detour_hsts *hsts)
 	struct detour_follow_resp resp = {h->status, hd, nh};
 	time_t now = time(NULL);
 
+	if (c->o->include)
+		h->resp_head = response_head(c);
+
 	/* Cookies and HSTS from this response (every response of a chain,
 	 * redirects included, sets them in a browser). */
 	struct detour_follow_absorb ab;
@@ -375,12 +403,11 @@ bool check_response(struct chain *c, struct detour_hsts *hsts)
 
 	switch (st.step) {
 	case DETOUR_STEP_FOLLOW:
-		h->followed = true;
 		h->loc_resolved = check_strndup(r->url, r->url_len);
 		follow_note(h, r, &st);
-		if (c->o->first_only) {
-			return false;
-		}
+		if (c->o->first_only)
+			return false; /* --against: the next request is not made */
+		h->followed = true;
 		if ((h->status == 301 || h->status == 302) && st.body_dropped)
 			check_finding(c, DETOUR_F_POST_TO_GET, hopno,
 			              "%s through a %d: the body is dropped; use %d", h->method,

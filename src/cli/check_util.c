@@ -84,6 +84,7 @@ void check_chain_free(struct chain *c)
 		free(h->req_headers);
 		free(h->error);
 		free(h->refresh_url);
+		free(h->resp_head);
 	}
 	free(c->h);
 	c->h = NULL;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "detour/certinfo.h"
 #include "detour/finding.h"
 #include "detour/follow.h"
 #include "detour/follow_hdr.h"
@@ -39,9 +40,13 @@ struct check_opts {
 	size_t nresolve;
 	int expect_status; /* 0: none */
 	const char *expect_location;
-	int exit_code;        /* raised while printing: 1 error finding, 2 network error */
-	bool first_only;      /* --against: stop at the first response */
-	char connect_to[320]; /* --against: CURLOPT_CONNECT_TO for every request */
+	int exit_code;               /* raised while printing: 1 error finding, 2 network error */
+	bool first_only;             /* --against: stop at the first response */
+	bool include;                /* --include: keep and show each response's head */
+	size_t skipped;              /* --against: rules no request was made for */
+	size_t nprinted, nbad, nnet; /* chains printed; with an error; with a network error */
+	char connect_to[320];        /* --against: CURLOPT_CONNECT_TO for every request */
+	int64_t now;                 /* certificate expiry is judged at: --at, DETOUR_NOW or now */
 };
 
 struct hop {
@@ -67,6 +72,11 @@ struct hop {
 	bool has_refresh, refresh_meta;
 	unsigned refresh_delay;
 	char *refresh_url;
+	/* https: the server's leaf certificate (check_tls.c) */
+	struct detour_cert cert;
+	bool has_cert;
+	bool cert_verified; /* libcurl verified chain and name */
+	char *resp_head; /* --include: status line and header fields, '\n'-terminated each */
 };
 
 struct finding {
@@ -98,7 +108,9 @@ struct chain {
 	char *body;
 	size_t blen, bcap;
 	bool want_body;
+	int probe; /* a handshake after a verification failure (check_fetch.c) */
 	char reason[64];
+	char sline[256]; /* the status line (--include), without CRLF */
 	char errbuf[256];
 	struct timespec t0;
 };

@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/civil.h"
+#include "base/esc.h"
 #include "cli_util.h"
 
 int cli_clock(const char *at, struct cli_clock *c)
@@ -27,40 +29,6 @@ int cli_clock(const char *at, struct cli_clock *c)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629 §4: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t k;
-	unsigned c = s[0], min;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		k = 2;
-		min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		k = 3;
-		min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		k = 4;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < k)
-		return 0;
-	unsigned cp = c & (0x3Fu >> (k - 1));
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3Fu);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return k;
-}
-
 json_t *cli_json_strn(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -69,7 +37,7 @@ json_t *cli_json_strn(const char *s, size_t n)
 	if (s == NULL)
 		return json_null();
 	for (size_t i = 0, k; i < n; i += k ? k : 1)
-		if ((k = utf8_len(p + i, n - i)) == 0)
+		if ((k = utf8_seq_len(p + i, n - i)) == 0)
 			bad++;
 	if (bad == 0)
 		return json_stringn(s, n);
@@ -79,7 +47,7 @@ json_t *cli_json_strn(const char *s, size_t n)
 	if (u == NULL)
 		return NULL;
 	for (size_t i = 0, k; i < n; i += k) {
-		k = utf8_len(p + i, n - i);
+		k = utf8_seq_len(p + i, n - i);
 		if (k) {
 			memcpy(u + o, p + i, k);
 			o += k;
@@ -108,8 +76,17 @@ int cli_json_print(json_t *v, FILE *f)
 	int rc = s ? 0 : -1;
 
 	if (s) {
-		fputs(s, f);
-		fputc('\n', f);
+		/* jansson writes DEL and the C1 controls raw (RFC 8259 allows
+		 * it); a terminal could take them as controls. */
+		struct bbuf b;
+		bbuf_init(&b, SIZE_MAX / 2);
+		esc_json_text(&b, s, strlen(s));
+		BBUF_LIT(&b, "\n");
+		if (bbuf_ok(&b))
+			fwrite(b.p, 1, b.len, f);
+		else
+			rc = -1;
+		bbuf_free(&b);
 	}
 	free(s);
 	json_decref(v);

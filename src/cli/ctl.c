@@ -49,6 +49,7 @@ static const struct cli_cmd cmd = {
                  "  maintenance off\n"
                  "  reload\n"
                  "  stats [--top N] [--limit N] [--unused [--since DURATION|TIME]]\n"
+                 "  targets              the health-checked mirrors, up or down\n"
                  "  metrics | health | audit [--limit N]\n"
                  "\n",
         .epilog = "\n"
@@ -290,6 +291,32 @@ static void print_audit(json_t *j)
 	{
 		printf("%s %-10s %-12s %s\n", str_or(r, "at", "?"), str_or(r, "who", "?"),
 		       str_or(r, "action", "?"), str_or(r, "detail", ""));
+	}
+}
+
+static void print_targets(json_t *j)
+{
+	size_t i;
+	json_t *r, *list = json_object_get(j, "targets");
+
+	if (json_array_size(list) == 0) {
+		printf("no health-checked targets (health= in a weighted group, docs/health.md)\n");
+		return;
+	}
+	printf("%-5s %-24s %-40s %s\n", "STATE", "RULE", "TARGET", "LAST PROBE");
+	json_array_foreach(list, i, r)
+	{
+		char last[300];
+		json_int_t st = json_integer_value(json_object_get(r, "status"));
+		if (!json_is_true(json_object_get(r, "probed")))
+			snprintf(last, sizeof(last), "not yet");
+		else if (json_is_string(json_object_get(r, "error")))
+			snprintf(last, sizeof(last), "%s", str_or(r, "error", ""));
+		else
+			snprintf(last, sizeof(last), "HTTP %lld", (long long)st);
+		printf("%-5s %-24s %-40s %s\n",
+		       json_is_true(json_object_get(r, "up")) ? "up" : "down",
+		       str_or(r, "rule", "?"), str_or(r, "target", "?"), last);
 	}
 }
 
@@ -622,6 +649,8 @@ static int run(struct client *cl, int argc, char **argv)
 		return finish_call(cl, "POST", "/reload", "{}", &body, print_reload);
 	if (!strcmp(c, "metrics") && argc == 1)
 		return cmd_metrics(cl);
+	if (!strcmp(c, "targets") && argc == 1)
+		return finish_call(cl, "GET", "/targets", NULL, &body, print_targets);
 	if (!strcmp(c, "health") && argc == 1)
 		return finish_call(cl, "GET", "/healthz", NULL, &body, NULL);
 	cli_help(&cmd, stderr);

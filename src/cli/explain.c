@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "cli_opts.h"
 #include "cli_util.h"
+#include "detour/canon.h"
 #include "detour/config.h"
 #include "detour/respond.h"
 #include "detour/rulefile.h"
@@ -255,7 +256,7 @@ struct target {
 	char *url; /* owned copy of URL */
 	struct detour_url u;
 	char *path; /* owned: u's path normalised (as the server does) */
-	size_t path_len;
+	size_t path_len, path_cap;
 	bool https;
 };
 
@@ -353,6 +354,7 @@ static int normalise_path(struct target *tg)
 		return 2;
 	}
 	tg->path_len = (size_t)n;
+	tg->path_cap = cap;
 	return 0;
 }
 
@@ -402,7 +404,8 @@ static void print_skipped(const struct detour_table *t, const struct detour_matc
 		const struct detour_rule *er = detour_ruleset_get(rs, i);
 		if (er->index >= m->rule->index && !(er->flags & DETOUR_RULE_EXT))
 			break;
-		if (er == m->rule || er == head || !detour_table_source_matches(t, q, er))
+		if (er->index == m->rule->index || er == head ||
+		    !detour_table_source_matches(t, q, er))
 			continue;
 		if (er->index > m->rule->index)
 			break;
@@ -463,9 +466,83 @@ static ssize_t explain_match(const struct detour_table *t, const struct detour_m
 	return n;
 }
 
+/* The canonical-URL steps (docs/https.md) for q, folded into one hop. The
+ * hop's own storage: the rebased rule and its target. */
+struct hop {
+	struct detour_canon_url u;
+	struct detour_rule rule;
+	char target[DETOUR_CANON_TARGET_MAX];
+};
+
+/* Prints each step that canon applies to q; changes q to the canonical URL
+ * (the path in tg's buffer) and returns the changes, 0 when the request is
+ * answered as it came. */
+static unsigned explain_canon(const struct detour_canon *k, const struct detour_config *conf,
+                              const struct detour_table *t, struct target *tg,
+                              struct detour_match_req *q, struct hop *h)
+{
+	struct detour_canon_in in = {
+	        .https = q->https,
+	        .host = q->host,
+	        .host_len = q->host_len,
+	        .path = tg->path,
+	        .path_len = tg->path_len,
+	        .path_cap = tg->path_cap,
+	};
+	struct detour_match m;
+	unsigned ch = detour_canon_apply(k, &in, &h->u);
+	const struct detour_canon_url *u = &h->u;
+
+	if (ch == 0) {
+		if (q->path_len >= sizeof(DETOUR_CANON_ACME_PREFIX) - 1 &&
+		    !memcmp(q->path, DETOUR_CANON_ACME_PREFIX,
+		            sizeof(DETOUR_CANON_ACME_PREFIX) - 1))
+			printf("canonical an ACME challenge path: never redirected "
+			       "(https-redirect, "
+			       "canonical-host and trailing-slash skip it)\n");
+		return 0;
+	}
+	if ((ch & DETOUR_CANON_SCHEME) && detour_table_match(t, q, &m) &&
+	    m.rule->scheme == DETOUR_SCHEME_HTTP) {
+		printf("scheme    stays http: ");
+		print_rule_ref(t, m.rule);
+		printf(" is led by http://, it answers plain requests as they come\n");
+		return 0;
+	}
+	if (ch & DETOUR_CANON_SCHEME)
+		printf("scheme    http -> https (https-redirect %d, %s:%u)\n",
+		       detour_canon_https_status(k), conf->file, conf->https_redirect_line);
+	if (ch & DETOUR_CANON_HOST) {
+		unsigned line = 0;
+		for (unsigned i = 0; i < conf->ncanon; i++)
+			if (!strcmp(conf->canon[i].canonical, u->host))
+				line = conf->canon[i].line;
+		printf("host      %s -> %s (canonical-host, %s:%u)\n", u->hostbuf, u->host,
+		       conf->file, line);
+	}
+	if (ch & DETOUR_CANON_SLASH)
+		printf("slash     %.*s -> %.*s (trailing-slash %s)\n", (int)q->path_len, q->path,
+		       (int)u->path_len, u->path,
+		       detour_canon_slash(k) == DETOUR_SLASH_ADD ? "add" : "remove");
+	q->https = u->https;
+	q->host = u->host;
+	q->host_len = u->host_len;
+	q->path = u->path;
+	q->path_len = u->path_len;
+	{
+		char origin[512];
+		ssize_t on = detour_canon_origin(u, origin, sizeof(origin));
+		printf("canonical %.*s%.*s%s%.*s%s\n", (int)(on > 0 ? on : 0), origin,
+		       (int)u->path_len, u->path, q->query ? "?" : "", (int)q->query_len,
+		       q->query ? q->query : "",
+		       on > 0 ? "" : " (only the path: the client's scheme and host stay)");
+	}
+	return ch;
+}
+
 /* Matches tg against t at the clock's time and prints the explanation, then
  * the exact response. Returns 0, or 1 when out of memory. */
-static int explain(const struct detour_table *t, const struct target *tg, struct detour_request *rq,
+static int explain(const struct detour_table *t, struct target *tg, struct detour_request *rq,
                    const struct args *a, const struct cli_clock *clock,
                    const struct detour_config *conf)
 {
@@ -503,11 +580,54 @@ static int explain(const struct detour_table *t, const struct target *tg, struct
 	        .close = false,
 	        .server_header = conf->server_header,
 	};
+	struct detour_canon *k = NULL;
+	struct hop *h = malloc(sizeof(*h));
 	char *out = malloc(DETOUR_RESPONSE_MAX);
-	if (out == NULL)
+	unsigned ch = 0;
+	size_t hsts_len = 0;
+	const char *hsts;
+
+	if (out == NULL || h == NULL || detour_canon_new(conf, &k) != DETOUR_OK) {
+		free(out);
+		free(h);
 		return 1;
-	if (detour_table_match(t, &q, &m)) {
+	}
+	bool https = q.https; /* as the request came */
+	if (k)
+		ch = explain_canon(k, conf, t, tg, &q, h);
+	hsts = detour_canon_hsts(k, &hsts_len);
+	if (hsts && https) {
+		/* RFC 6797 §7.2: over https only */
+		ctx.extra_headers = hsts;
+		ctx.extra_len = hsts_len;
+		printf("hsts      %.*s (https requests only)\n", (int)hsts_len - 2, hsts);
+	} else if (hsts) {
+		printf("hsts      not sent: a plain http request (RFC 6797 §7.2)\n");
+	}
+	bool found = detour_table_match(t, &q, &m);
+	if (ch) {
+		if (!found)
+			m.rule = NULL;
+		detour_canon_answer(&h->u, &m, &h->rule, h->target, sizeof(h->target));
+		if (found)
+			printf("hop       one redirect: the rule answers the canonical URL, with "
+			       "its "
+			       "status %d\n",
+			       m.rule->status);
+		else
+			printf("hop       one redirect: no rule answers the canonical URL; %d "
+			       "(%s)\n",
+			       m.rule->status,
+			       detour_canon_https_status(k) ? "the https-redirect status"
+			                                    : "308: permanent, method kept");
+	}
+	if (found) {
 		n = explain_match(t, &q, &m, &ctx, out);
+	} else if (ch) {
+		ssize_t ll = detour_respond_location(&m, &q, out, DETOUR_RESPONSE_MAX);
+		if (ll > 0)
+			printf("location  %.*s\n", (int)ll, out);
+		n = detour_respond(&m, &q, &ctx, out, DETOUR_RESPONSE_MAX);
 	} else {
 		explain_miss(t, &q);
 		n = detour_respond_status(404, &ctx, out, DETOUR_RESPONSE_MAX);
@@ -519,6 +639,8 @@ static int explain(const struct detour_table *t, const struct target *tg, struct
 			printf("\n");
 	}
 	free(out);
+	free(h);
+	detour_canon_free(k);
 	return 0;
 }
 

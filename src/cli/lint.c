@@ -11,7 +11,9 @@
 #include "cli.h"
 #include "cli_opts.h"
 #include "cli_util.h"
+#include "detour/config.h"
 #include "detour/lint.h"
+#include "detour/lint_canon.h"
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
 #include "detour/table.h"
@@ -19,6 +21,9 @@
 enum mode { M_TEXT, M_JSON, M_GRAPH, M_FIX };
 
 static const struct cli_opt optab[] = {
+        {"config", 'c', "FILE", "a file name",
+         "take the rules files from this configuration, and check its\n"
+         "https-redirect, canonical-host, trailing-slash and hsts with them"},
         {"json", 'j' + CLI_LONG, NULL, NULL, "the findings as one JSON object"},
         {"graph", 'g' + CLI_LONG, NULL, NULL, "the redirect graph in Graphviz DOT (dot -Tsvg)"},
         {"fix", 'f' + CLI_LONG, NULL, NULL,
@@ -33,7 +38,8 @@ static const struct cli_opt optab[] = {
 
 static const struct cli_cmd cmd = {
         .name = "lint",
-        .usage = "usage: detour lint [--json | --graph | --fix] [--at TIME] RULES...\n"
+        .usage = "usage: detour lint [--json | --graph | --fix] [--at TIME] (-c FILE | "
+                 "RULES...)\n"
                  "\n"
                  "Checks rules files as one table, in order: redirect loops, chains, rules an\n"
                  "earlier rule shadows, duplicate and conflicting sources, risky statuses.\n"
@@ -290,6 +296,8 @@ static int print_fixed(const struct detour_ruleset *rs, const struct detour_lint
 			const char *target = NULL;
 			for (size_t i = 0; i < res->n; i++) {
 				const struct detour_lint_finding *f = &res->v[i];
+				if (f->rule == DETOUR_LINT_NO_RULE)
+					continue; /* about the configuration */
 				const struct detour_rule *r = detour_ruleset_get(rs, f->rule);
 				if (r->file != fi || r->line != line)
 					continue;
@@ -315,7 +323,8 @@ static int print_fixed(const struct detour_ruleset *rs, const struct detour_lint
 
 /* The options: the output mode and --at (NULL when not given). Returns -1
  * to go on, with the rules files from argv[*first], or an exit status. */
-static int parse_options(int argc, char **argv, enum mode *mode, const char **at, int *first)
+static int parse_options(int argc, char **argv, enum mode *mode, const char **at, const char **conf,
+                         int *first)
 {
 	struct cli_parser p;
 	int k;
@@ -336,6 +345,9 @@ static int parse_options(int argc, char **argv, enum mode *mode, const char **at
 		case 'a' + CLI_LONG:
 			*at = p.arg;
 			continue;
+		case 'c':
+			*conf = p.arg;
+			continue;
 		case 'h':
 			cli_help(&cmd, stdout);
 			return 0;
@@ -349,8 +361,12 @@ static int parse_options(int argc, char **argv, enum mode *mode, const char **at
 		*mode = m;
 	}
 	*first = cli_operand(&p);
-	if (*first == argc) {
+	if (*first == argc && *conf == NULL) {
 		cli_help(&cmd, stderr);
+		return 2;
+	}
+	if (*first != argc && *conf != NULL) {
+		fprintf(stderr, "detour lint: give either -c FILE or rules files, not both\n");
 		return 2;
 	}
 	return -1;
@@ -412,11 +428,27 @@ int cmd_lint(int argc, char **argv)
 	struct cli_clock clock;
 	int first, rc;
 
-	rc = parse_options(argc, argv, &mode, &at, &first);
+	static struct detour_config conf;
+	const char *conf_path = NULL;
+
+	rc = parse_options(argc, argv, &mode, &at, &conf_path, &first);
 	if (rc >= 0)
 		return rc;
-	if (load(argv + first, argc - first, &t))
+	if (conf_path) {
+		struct detour_diag d = {0};
+		char err[1024], *files[DETOUR_CONF_MAX_RULES];
+		if (detour_config_load(&conf, conf_path, &d) != DETOUR_OK) {
+			fprintf(stderr, "detour lint: %s\n",
+			        detour_diag_format(&d, err, sizeof(err)));
+			return 2;
+		}
+		for (unsigned i = 0; i < conf.nrules; i++)
+			files[i] = conf.rules[i];
+		if (load(files, (int)conf.nrules, &t))
+			return 2;
+	} else if (load(argv + first, argc - first, &t)) {
 		return 2;
+	}
 	/* The clock of time windows; DETOUR_NOW is said on stderr, as loudly
 	 * as the server says it. */
 	if (cli_clock(at, &clock)) {
@@ -430,7 +462,8 @@ int cmd_lint(int argc, char **argv)
 	if (clock.source && !strcmp(clock.source, "DETOUR_NOW"))
 		fprintf(stderr, "detour lint: DETOUR_NOW is set: the clock is %s\n", clock.value);
 
-	if (detour_lint(t, &opts, &res) != DETOUR_OK) {
+	if (detour_lint(t, &opts, &res) != DETOUR_OK ||
+	    (conf_path && detour_lint_canon(t, &conf, &res) != DETOUR_OK)) {
 		fprintf(stderr, "detour lint: out of memory\n");
 		detour_lint_result_fini(&res);
 		detour_table_free(t);

@@ -1,7 +1,8 @@
 /* detour server: the admin thread, see admin.h. One thread, one epoll loop
  * (loop.c), a handful of connections: requests are parsed with the same
- * strict parser as the redirect path, bodies are read whole by
- * Content-Length (at most 1 MiB), then routed to the endpoints of
+ * strict parser as the redirect path, admitted on their head alone (the
+ * guard against web pages, the token), then bodies are read whole by
+ * Content-Length (at most 1 MiB) and routed to the endpoints of
  * admin_rules.c, admin_maint.c and admin_ops.c (admin_data.h lists the
  * files). This file: start-up (admin_prepare), the thread and its
  * timers (expiry, statistics flushes), the listener, connections, routing. */
@@ -20,6 +21,7 @@
 #include "admin.h"
 #include "admin_auth.h"
 #include "admin_data.h"
+#include "admin_guard.h"
 #include "admin_http.h"
 #include "admin_maint.h"
 #include "admin_ops.h"
@@ -42,6 +44,36 @@ static void aconn_close(struct aconn *c)
 	free(c->out);
 	free(c);
 	a->nconns--;
+}
+
+/* After the last answer: half-close, then read and drop what the client
+ * still sends (a body that was never read) until it closes, ADMIN_LINGER_MS
+ * or ADMIN_LINGER_MAX bytes, like nginx's lingering close. Closing with
+ * unread bytes would send a reset, which may destroy the answer in the
+ * client's buffer before it is read. */
+static void aconn_linger(struct aconn *c)
+{
+	if (shutdown(c->src.fd, SHUT_WR)) {
+		aconn_close(c);
+		return;
+	}
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+	c->draining = true;
+	c->authed = false; /* evictable */
+	c->deadline_ms = mono_ms() + ADMIN_LINGER_MS;
+}
+
+static void aconn_drain(struct aconn *c)
+{
+	char junk[16384];
+	ssize_t n = read(c->src.fd, junk, sizeof(junk));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || (c->drained += (size_t)n) > ADMIN_LINGER_MAX)
+		aconn_close(c);
 }
 
 static bool aconn_flush(struct aconn *c)
@@ -69,7 +101,7 @@ static bool aconn_flush(struct aconn *c)
 		loop_mod(c->a->loop, &c->src, LOOP_READ);
 	c->want_write = false;
 	if (c->close_after) {
-		aconn_close(c);
+		aconn_linger(c);
 		return false;
 	}
 	return true;
@@ -105,26 +137,58 @@ static const struct route {
         {"/stats", "GET, HEAD", admin_get_stats, NULL},
         {"/metrics", "GET, HEAD", admin_get_metrics, NULL},
         {"/audit", "GET, HEAD", admin_get_audit, NULL},
+        {"/targets", "GET, HEAD", admin_get_targets, NULL},
 };
 
+/* Decides on a request from its head alone, before any byte of its body is
+ * read (issue 11: 63 connections announcing 1 MiB bodies without a token
+ * held 64 MB): web pages first (admin_guard.c), on every endpoint, then the
+ * token. Returns true when its body may be read and it be dispatched;
+ * false after answering it. */
+static bool admit(struct admin *a, struct aconn *c, const struct detour_request *r)
+{
+	char msg[400];
+	int refuse = admin_guard_check(&a->guard, r, msg, sizeof(msg));
+
+	if (refuse == 421)
+		c->close_after = true; /* the client may retry on another connection */
+	if (refuse == 415) {           /* RFC 9110 §15.5.16: Accept names what would do */
+		admin_reply_json(c, 415, json_pack("{s:s}", "error", msg),
+		                 "Accept: application/json\r\n");
+		return false;
+	}
+	if (refuse) {
+		admin_reply_error(c, refuse, msg);
+		return false;
+	}
+	snprintf(c->who, sizeof(c->who), "local");
+	if (path_is(r, "/healthz")) {
+		/* No token, so no body: GET and HEAD only. */
+		if (r->method_id == DETOUR_M_GET || r->method_id == DETOUR_M_HEAD)
+			return true;
+		method_not_allowed(c, "GET, HEAD");
+		return false;
+	}
+	if (a->auth) {
+		const char *no = admin_authenticate(a, r, c->who, sizeof(c->who));
+		if (no) {
+			admin_reply_error(c, 401, no);
+			return false;
+		}
+	}
+	c->authed = true;
+	return true;
+}
+
+/* Answers an admitted request whose body (blen bytes) is all there. */
 static void dispatch(struct admin *a, struct aconn *c, const struct detour_request *r,
                      const char *body, size_t blen)
 {
-	struct ctx x = {.a = a, .c = c, .r = r, .body = body, .body_len = blen, .who = "local"};
-	char who[64];
+	struct ctx x = {.a = a, .c = c, .r = r, .body = body, .body_len = blen, .who = c->who};
 	enum detour_method m = r->method_id;
 
-	if (path_is(r, "/healthz")) {
-		if (m != DETOUR_M_GET && m != DETOUR_M_HEAD)
-			return method_not_allowed(c, "GET, HEAD");
+	if (path_is(r, "/healthz"))
 		return admin_get_healthz(&x);
-	}
-	if (a->auth) {
-		const char *no = admin_authenticate(a, r, who, sizeof(who));
-		if (no)
-			return admin_reply_error(c, 401, no);
-		x.who = who;
-	}
 	if (a->srv->state == NULL)
 		return admin_reply_error(c, 503, "no state");
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -155,6 +219,7 @@ static bool aconn_process(struct aconn *c)
 {
 	struct admin *a = c->a;
 	struct detour_http1_limits lim;
+	bool moved = false; /* a request was answered or admitted: new deadline */
 
 	detour_http1_limits_default(&lim);
 	lim.max_body = ADMIN_BODY_MAX;
@@ -182,6 +247,32 @@ static bool aconn_process(struct aconn *c)
 			admin_reply_error(c, 411, "send the body with a Content-Length");
 			break;
 		}
+		if (!c->admitted) {
+			moved = true;
+			/* A refused request's body is never read: the connection
+			 * closes after its answer (which says so). */
+			c->close_after = r->content_length > 0;
+			if (!admit(a, c, r)) {
+				if (c->close_after)
+					break;
+				memmove(c->in, c->in + r->head_len, c->in_len - r->head_len);
+				c->in_len -= r->head_len;
+				continue;
+			}
+			c->close_after = false;
+			c->admitted = true;
+			c->deadline_ms = mono_ms() + ADMIN_BODY_MS;
+			/* RFC 9110 §10.1.1: once, and only to a request that may
+			 * send its body. */
+			if (r->expect_continue && r->content_length > 0 &&
+			    c->in_len < r->head_len + (size_t)r->content_length &&
+			    c->out_len == 0) {
+				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+				if (write(c->src.fd, cont, sizeof(cont) - 1) < 0) {
+					/* The client will send the body anyway. */
+				}
+			}
+		}
 		size_t need = r->head_len + (size_t)r->content_length;
 		if (c->in_len < need) {
 			/* At most twice the largest request (1 MiB body, 32 KiB head);
@@ -190,24 +281,23 @@ static bool aconn_process(struct aconn *c)
 			if (BASE_GROW(c->in, c->in_cap, need)) {
 				c->close_after = true;
 				admin_reply_error(c, 500, "out of memory");
-				break;
-			}
-			/* RFC 9110 §10.1.1 */
-			if (r->expect_continue && c->out_len == 0) {
-				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-				if (write(c->src.fd, cont, sizeof(cont) - 1) < 0) {
-					/* The client will send the body anyway. */
-				}
 			}
 			break;
 		}
 		if (!r->keep_alive)
 			c->close_after = true;
 		dispatch(a, c, r, c->in + r->head_len, (size_t)r->content_length);
+		c->admitted = false;
 		memmove(c->in, c->in + need, c->in_len - need);
 		c->in_len -= need;
 	}
-	c->deadline_ms = mono_ms() + ADMIN_IDLE_MS;
+	/* Deadlines are absolute, never renewed by a byte: a head has
+	 * `timeout header` (from the previous answer, the connection's start,
+	 * or, on an authenticated keep-alive connection, its first byte), a
+	 * body ADMIN_BODY_MS from its head. */
+	if (moved && !c->admitted)
+		c->deadline_ms =
+		        mono_ms() + (c->in_len > 0 || !c->authed ? a->head_ms : ADMIN_IDLE_MS);
 	if (c->out_len > 0)
 		return aconn_flush(c);
 	if (c->close_after) {
@@ -226,14 +316,19 @@ static void on_aconn(struct loop_source *src, unsigned events)
 			aconn_flush(c);
 		return;
 	}
+	if (c->draining)
+		return aconn_drain(c);
 	if (c->in_len == c->in_cap) {
-		/* Doubles: never past a whole head and body. */
-		if (c->in_cap * 2 > ADMIN_HEAD_MAX + ADMIN_BODY_MAX + 1 ||
+		/* Doubles: a head at most until it is admitted, then never
+		 * past a whole head and body (aconn_process grew it). */
+		if (c->in_cap * 2 >
+		            (c->admitted ? ADMIN_HEAD_MAX + ADMIN_BODY_MAX + 1 : ADMIN_HEAD_MAX) ||
 		    BASE_GROW(c->in, c->in_cap, c->in_cap + 1)) {
 			aconn_close(c);
 			return;
 		}
 	}
+	bool fresh = c->in_len == 0;
 	ssize_t n = read(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -241,8 +336,23 @@ static void on_aconn(struct loop_source *src, unsigned events)
 		aconn_close(c);
 		return;
 	}
+	/* A new request on an authenticated keep-alive connection: its head
+	 * has `timeout header` from this first byte. */
+	if (fresh && c->authed)
+		c->deadline_ms = mono_ms() + c->a->head_ms;
 	c->in_len += (size_t)n;
 	aconn_process(c);
+}
+
+/* At the cap: the oldest connection that no token vouches for (idle,
+ * mid-head, or draining), or NULL. A client without a token can then never
+ * keep out one with it (issue 11: 64 idle connections locked everyone out). */
+static struct aconn *evictable(struct admin *a)
+{
+	for (struct aconn *c = a->conns.next; c != &a->conns; c = c->next)
+		if (c->draining || (!c->authed && !c->admitted && c->out_len == 0))
+			return c;
+	return NULL;
 }
 
 static void on_admin_accept(struct loop_source *src, unsigned events)
@@ -254,8 +364,12 @@ static void on_admin_accept(struct loop_source *src, unsigned events)
 		if (fd < 0)
 			return;
 		if (a->nconns >= ADMIN_CONNS_MAX) {
-			close(fd);
-			continue;
+			struct aconn *old = evictable(a);
+			if (old == NULL) {
+				close(fd);
+				continue;
+			}
+			aconn_close(old);
 		}
 		struct aconn *c = calloc(1, sizeof(*c));
 		if (c == NULL || (c->in = malloc(4096)) == NULL) {
@@ -269,7 +383,7 @@ static void on_admin_accept(struct loop_source *src, unsigned events)
 		c->a = a;
 		c->src.fd = fd;
 		c->src.on_event = on_aconn;
-		c->deadline_ms = mono_ms() + ADMIN_IDLE_MS;
+		c->deadline_ms = mono_ms() + a->head_ms;
 		c->next = &a->conns;
 		c->prev = a->conns.prev;
 		a->conns.prev->next = c;
@@ -392,6 +506,8 @@ int admin_prepare(struct server *srv, const struct privdrop *p, const struct adm
 	a->listener.fd = -1;
 	a->wake.fd = -1;
 	a->conns.next = a->conns.prev = &a->conns;
+	admin_guard_init(&a->guard, &conf->admin);
+	a->head_ms = conf->header_timeout_ms;
 	pthread_mutex_init(&a->tok_lock, NULL);
 	srv->admin = a;
 	if (conf->admin_token_file[0]) {

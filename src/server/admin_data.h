@@ -5,6 +5,7 @@
  *
  *   admin.c        the thread, the listener, connections, routing (admin.h)
  *   admin_auth.c   tokens and the bearer check (admin_auth.h)
+ *   admin_guard.c  Host, Origin and Content-Type checks against web pages (admin_guard.h)
  *   admin_http.c   reading query strings and bodies, writing responses (admin_http.h)
  *   admin_rules.c  the API table: build, publish, expiry; GET/POST/DELETE /rules
  *                  (admin_rules.h)
@@ -35,18 +36,31 @@
 #include "publish.h"
 #include "state.h"
 
-#define ADMIN_BODY_MAX  (1024 * 1024) /* bodies over 1 MiB: 413 */
-#define ADMIN_HEAD_MAX  32768
-#define ADMIN_CONNS_MAX 64
-#define ADMIN_IDLE_MS   30000
-#define TOKEN_MAX       256 /* bytes compared, always all of them */
-#define TOKENS_MAX      32
-#define TOPK_MERGED     256
+#define ADMIN_BODY_MAX   (1024 * 1024) /* bodies over 1 MiB: 413 */
+#define ADMIN_HEAD_MAX   32768
+#define ADMIN_CONNS_MAX  64    /* at the cap, an unauthenticated one is evicted (admin.c) */
+#define ADMIN_IDLE_MS    30000 /* an authenticated keep-alive connection between requests */
+#define ADMIN_BODY_MS    30000 /* a whole body, from its head (absolute) */
+#define ADMIN_LINGER_MS  2000  /* reading and dropping what follows a last answer */
+#define ADMIN_LINGER_MAX (4 * 1024 * 1024) /* bytes dropped at most */
+#define TOKEN_MAX        256               /* bytes compared, always all of them */
+#define TOKENS_MAX       32
+#define TOPK_MERGED      256
 
 struct token {
 	char name[64];
 	unsigned char secret[TOKEN_MAX]; /* zero-padded */
 	size_t len;
+};
+
+/* The admin listener as admin_guard.c checks a Host or an Origin against it. */
+struct admin_guard {
+	int family;             /* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* the listener's address, network order */
+	bool any;               /* a wildcard (0.0.0.0 or ::): any IP literal names it */
+	unsigned port;
+	bool tls;       /* the origin's scheme is https */
+	char name[300]; /* "127.0.0.1:8081", "[::1]:8081", for messages */
 };
 
 /* One admin connection: whole requests are read into in, whole responses
@@ -61,6 +75,18 @@ struct aconn {
 	char *out; /* grown with BASE_GROW, freed when written out */
 	size_t out_len, out_off, out_cap;
 	bool close_after, want_write;
+	/* A request on it carried a valid token (or none is configured and it
+	 * passed admin_guard.c): not evicted when the connections run out. */
+	bool authed;
+	/* The head in `in` passed the guard and the token: its body may be
+	 * read (and grows `in`), then it is dispatched. */
+	bool admitted;
+	/* Answered for the last time and half-closed (shutdown SHUT_WR): what
+	 * the client still sends is read and dropped, so that closing with
+	 * unread bytes does not reset the connection under the answer. */
+	bool draining;
+	size_t drained;
+	char who[64]; /* the admitted request's token name, or "local" */
 	/* The request being answered is a HEAD: admin_reply() queues the head
 	 * a GET would get, Content-Length included, and no body (RFC 9110
 	 * §9.3.2); a body would be read as the next answer on the connection. */
@@ -78,6 +104,8 @@ struct admin {
 	atomic_bool stop;
 	struct aconn conns; /* sentinel */
 	unsigned nconns;
+	struct admin_guard guard; /* the listener, for the Host and Origin checks */
+	unsigned head_ms;         /* `timeout header`: a head, from its first byte (absolute) */
 
 	pthread_mutex_t tok_lock;
 	bool auth; /* a token file is configured */

@@ -11,6 +11,7 @@
 #include "base/civil.h"
 #include "detour/rulefile.h"
 #include "detour/topk.h"
+#include "health.h"
 #include "metrics.h"
 #include "stats.h"
 #include "worker.h"
@@ -244,4 +245,21 @@ void admin_get_healthz(struct ctx *x)
 	                           (json_int_t)a->nrules, "maintenance",
 	                           atomic_load(&a->srv->pub.maint) != NULL),
 	                 NULL);
+}
+
+static void target_json(void *arg, const struct health_target *t)
+{
+	json_array_append_new(
+	        arg, json_pack("{s:s, s:s, s:s, s:b, s:b, s:o, s:o}", "rule", t->rule, "target",
+	                       t->url, "group", t->group, "up", t->up, "probed", t->probed,
+	                       "status", t->status ? json_integer(t->status) : json_null(), "error",
+	                       t->error ? json_string(t->error) : json_null()));
+}
+
+void admin_get_targets(struct ctx *x)
+{
+	json_t *arr = json_array();
+
+	health_targets(x->a->srv->health, target_json, arr);
+	admin_reply_json(x->c, 200, json_pack("{s:o}", "targets", arr), NULL);
 }

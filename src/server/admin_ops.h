@@ -1,4 +1,4 @@
-/* detour server: /reload, /stats, /audit, /metrics and /healthz; the statistics
+/* detour server: /reload, /stats, /audit, /metrics, /targets and /healthz; the statistics
  * flush.
  * Runs on the admin thread (admin_data.h); see docs/internals/admin.md. */
 #ifndef DETOUR_ADMIN_OPS_H
@@ -14,5 +14,7 @@ void admin_get_stats(struct ctx *x);
 void admin_get_audit(struct ctx *x);
 void admin_get_metrics(struct ctx *x);
 void admin_get_healthz(struct ctx *x);
+/* The health-checked targets of weighted groups and their verdicts. */
+void admin_get_targets(struct ctx *x);
 
 #endif

@@ -11,6 +11,7 @@
 #include "admin_http.h"
 #include "admin_rules.h"
 #include "detour/rulefile.h"
+#include "detour/ruleprint.h"
 #include "detour/table.h"
 
 /* ---- building and publishing the API table ------------------------------- */
@@ -170,26 +171,6 @@ static json_t *api_rule_json(const struct api_rule *r)
 	                 admin_json_time(r->created), "who", r->who);
 }
 
-/* The text of a file rule, rebuilt from its parsed form. */
-static void file_rule_text(const struct detour_rule *r, char *out, size_t cap)
-{
-	static const char *const schemes[] = {"//", "http://", "https://"};
-	static const char *const qm[] = {"", " query=drop", " query=merge"};
-	char cache[32] = "";
-	char id[300] = "";
-
-	if (r->cache == DETOUR_CACHE_NO_STORE)
-		snprintf(cache, sizeof(cache), " cache=no-store");
-	else if (r->cache > 0)
-		snprintf(cache, sizeof(cache), " cache=%ds", (int)r->cache);
-	if (r->flags & DETOUR_RULE_ID_SET)
-		snprintf(id, sizeof(id), " id=%.280s", r->id);
-	snprintf(out, cap, "%s%s%s%s%s %s %u%s%s%s", r->host[0] ? schemes[r->scheme % 3] : "",
-	         (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "*" : "", r->host, r->path,
-	         r->kind == DETOUR_SRC_SPLAT ? "*" : "", r->target[0] ? r->target : "-",
-	         (unsigned)r->status, qm[r->query % 3], cache, id);
-}
-
 void admin_get_rules(struct ctx *x)
 {
 	struct admin *a = x->a;
@@ -199,13 +180,21 @@ void admin_get_rules(struct ctx *x)
 	int64_t limit = admin_query_int(x->r, "limit", 100, 1, 1000, &bad);
 	int64_t total = 0;
 	json_t *arr = json_array();
-	char text[DETOUR_RULE_LINE_MAX < 4096 ? DETOUR_RULE_LINE_MAX : 4096], id[1024];
+	/* A file rule printed back (lib/ruleprint.c): it round-trips. */
+	size_t text_cap = 2 * DETOUR_RULE_LINE_MAX;
+	char *text = malloc(text_cap), id[1024];
 
 	if (admin_query_get(x->r, "origin", origin, sizeof(origin)) && strcmp(origin, "api") &&
 	    strcmp(origin, "file"))
 		bad = true;
 	admin_query_get(x->r, "q", q, sizeof(q));
+	if (text == NULL) {
+		json_decref(arr);
+		admin_reply_error(x->c, 500, "out of memory");
+		return;
+	}
 	if (bad) {
+		free(text);
 		json_decref(arr);
 		admin_reply_error(
 		        x->c, 400,
@@ -229,7 +218,7 @@ void admin_get_rules(struct ctx *x)
 		for (size_t i = 0; i < s->nrules; i++) {
 			const struct detour_rule *r = detour_ruleset_get(s->rules, i);
 			detour_rule_id(s->rules, r, id, sizeof(id));
-			file_rule_text(r, text, sizeof(text));
+			detour_rule_format(s->rules, r, text, text_cap);
 			if (q[0] && !strstr(text, q) && !strstr(id, q))
 				continue;
 			if (total >= offset && total < offset + limit) {
@@ -245,6 +234,7 @@ void admin_get_rules(struct ctx *x)
 		}
 		pthread_mutex_unlock(&a->srv->pub.file_lock);
 	}
+	free(text);
 	admin_reply_json(x->c, 200,
 	                 json_pack("{s:o, s:I, s:I, s:I}", "rules", arr, "total", (json_int_t)total,
 	                           "offset", (json_int_t)offset, "limit", (json_int_t)limit),

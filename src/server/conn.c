@@ -15,6 +15,7 @@
 
 #include "acme_http01.h"
 #include "conn.h"
+#include "detour/proxyproto.h"
 #include "detour/rulefile.h"
 #include "detour/url.h"
 #include "log.h"
@@ -29,6 +30,7 @@
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 static void on_conn_event(struct loop_source *src, unsigned events);
+static void proxy_start(struct conn *c);
 
 static void conn_reset(struct conn *c)
 {
@@ -84,6 +86,24 @@ static void conn_closed(struct conns *cs)
 		cs->closed(cs);
 }
 
+/* The client's address: binary, for maintenance allow-ip= and the rules'
+ * if-ip=; text, for the access log (only when it is on). */
+static void set_peer(struct conn *c, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		c->peer_sa.in = *(const struct sockaddr_in *)(const void *)sa;
+	else if (sa->sa_family == AF_INET6)
+		c->peer_sa.in6 = *(const struct sockaddr_in6 *)(const void *)sa;
+	if (c->cs->alog.buf != NULL) {
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer,
+			          sizeof(c->peer));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
+			          sizeof(c->peer));
+	}
+}
+
 void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t listener)
 {
 	struct conn *c = cs->free_conns;
@@ -119,19 +139,7 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
 	c->src.on_event = on_conn_event;
 	/* Responses are written whole; do not let Nagle hold the last one. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* The binary address, for maintenance allow-ip= and the rules' if-ip=. */
-	if (sa->sa_family == AF_INET)
-		c->peer_sa.in = *(const struct sockaddr_in *)(const void *)sa;
-	else if (sa->sa_family == AF_INET6)
-		c->peer_sa.in6 = *(const struct sockaddr_in6 *)(const void *)sa;
-	if (cs->alog.buf != NULL) {
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer,
-			          sizeof(c->peer));
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
-			          sizeof(c->peer));
-	}
+	set_peer(c, sa);
 	if (cs->tls_listeners >> listener & 1u) {
 		/* A TLS listener: the handshake runs on the first reads, within
 		 * the header timeout. */
@@ -151,8 +159,11 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
 		conn_closed(cs);
 		return;
 	}
-	/* A new connection must send its first head within the header timeout. */
+	/* A new connection must send its first head within the header timeout
+	 * (on a proxy-protocol listener, the PROXY header and the first head). */
 	conn_list_move(cs, c, LIST_ACTIVE);
+	if (cs->proxy_listeners >> listener & 1u)
+		proxy_start(c);
 }
 
 /* The connection buffers are sized exactly, not with base/grow.h's
@@ -319,7 +330,9 @@ static void emit_error_head(struct conn *c, int status, const struct detour_requ
 
 	c->close_after = true;
 	if (c->out_cap - c->out_len < 1024)
-		return; /* no room even for an error: just close */
+		return;                 /* no room even for an error: just close */
+	if (c->https && cs->view.canon) /* RFC 6797 §7.2: over https only */
+		ctx.extra_headers = detour_canon_hsts(cs->view.canon, &ctx.extra_len);
 	n = detour_respond_status(status, &ctx, c->out + c->out_len, c->out_cap - c->out_len);
 	if (n > 0)
 		c->out_len += (uint32_t)n;
@@ -382,6 +395,32 @@ static bool parse_target(struct conn *c, const struct detour_request *req,
 	return true;
 }
 
+/* From a trusted proxy only: the client and scheme its Forwarded or
+ * X-Forwarded-For / X-Forwarded-Proto fields name replace the connection's
+ * for this request (q->peer, q->https; the access log's client). Called only
+ * when trusted-proxies is set. */
+static void apply_forwarded(struct conn *c, const struct detour_request *req,
+                            struct detour_match_req *q)
+{
+	struct conns *cs = c->cs;
+	const struct settings *set = cs->view.set;
+
+	if (!detour_fwd_trusted(set->trusted, set->ntrusted, q->peer))
+		return; /* anyone else's fields are their own words */
+	detour_fwd_resolve(req, set->trusted, set->ntrusted, &cs->fwd);
+	if (cs->fwd.addr.sa.sa_family != AF_UNSPEC) {
+		q->peer = &cs->fwd.addr.sa;
+		if (cs->alog.buf)
+			inet_ntop(cs->fwd.addr.sa.sa_family,
+			          cs->fwd.addr.sa.sa_family == AF_INET
+			                  ? (const void *)&cs->fwd.addr.in.sin_addr
+			                  : (const void *)&cs->fwd.addr.in6.sin6_addr,
+			          cs->fwd_peer, sizeof(cs->fwd_peer));
+	}
+	if (cs->fwd.scheme != DETOUR_FWD_SCHEME_NONE)
+		q->https = cs->fwd.scheme == DETOUR_FWD_HTTPS;
+}
+
 /* Counts an answered request: status and listener, the rule's hit or the
  * unmatched path, and the access log line. */
 static void account(struct conn *c, const struct detour_request *req,
@@ -408,11 +447,13 @@ static void account(struct conn *c, const struct detour_request *req,
 		/* The id in the ruleset that answered: "api:N" (or its id=) for
 		 * an API rule, "maintenance" for the maintenance answer. */
 		const struct served *sv = route_served(&cs->view, r);
-		const char *id = r == ROUTE_MAINT ? "maintenance"
+		const char *id = r == ROUTE_MAINT   ? "maintenance"
+		                 : r == ROUTE_CANON ? "canonical"
 		                 : sv ? detour_rule_id(detour_table_rules(sv->table), m->rule,
 		                                       idbuf, sizeof(idbuf))
 		                      : NULL;
-		alog_request(&cs->alog, cs->log_time, c->peer, req, status, bytes, id, cs->locbuf,
+		const char *peer = q->peer == &cs->fwd.addr.sa ? cs->fwd_peer : c->peer;
+		alog_request(&cs->alog, cs->log_time, peer, req, status, bytes, id, cs->locbuf,
 		             ll > 0 ? (size_t)ll : 0);
 	}
 }
@@ -493,7 +534,13 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		emit_error(c, 400, req);
 		return true;
 	}
-	r = route_match(&cs->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
+	if (cs->view.set->ntrusted)
+		apply_forwarded(c, req, &q);
+	if (__builtin_expect(cs->view.canon != NULL, 0))
+		r = route_canon(&cs->view, &q, 3 * cs->limits.max_target + 1, &m, cs->hop,
+		                &ctx.extra_headers, &ctx.extra_len);
+	else
+		r = route_match(&cs->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
 	if (r != ROUTE_NONE) {
 		status = m.rule->status;
 		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
@@ -696,6 +743,79 @@ again:
 		goto again;
 }
 
+/* The PROXY protocol on a proxy-protocol listener. The header is read
+ * before anything else, and no byte past it: recv(MSG_PEEK) shows what has
+ * arrived, and only the bytes the parser says are the header's are then
+ * read, so that what follows (a TLS handshake, the first request) stays in
+ * the socket for the next layer. Every byte fed to the parser before it
+ * says DETOUR_OK belongs to the header (proxyproto.h), so a header split
+ * across segments is consumed as it comes, and level-triggered epoll does
+ * not wake again for bytes merely peeked. */
+
+/* The longest header accepted: the connection's first input buffer. The
+ * spec bounds version 1 at 107 bytes; version 2's TLVs from the usual load
+ * balancers (AWS, GCP, haproxy) take a few hundred. */
+#define PROXY_HDR_MAX IN_INITIAL
+
+static void proxy_refuse(struct conn *c, enum proxy_err why)
+{
+	stats_add64(&c->cs->st->proxy_errors[why], 1);
+	conn_close(c);
+}
+
+/* A new connection on a proxy-protocol listener: only a trusted peer may
+ * speak for another (docs/https.md). */
+static void proxy_start(struct conn *c)
+{
+	const struct settings *set = c->cs->view.set;
+
+	if (!detour_fwd_trusted(set->trusted, set->ntrusted, &c->peer_sa.sa)) {
+		proxy_refuse(c, PROXY_ERR_UNTRUSTED);
+		return;
+	}
+	c->state = ST_PROXY;
+}
+
+static void proxy_read(struct conn *c)
+{
+	struct detour_proxy p;
+	detour_err e;
+	ssize_t n;
+	size_t take;
+
+	n = recv(c->src.fd, c->in + c->in_len, PROXY_HDR_MAX - c->in_len, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		proxy_refuse(c, PROXY_ERR_INCOMPLETE); /* closed (or reset) before it */
+		return;
+	}
+	e = detour_proxy_parse(c->in, c->in_len + (size_t)n, &p);
+	if (e == DETOUR_EINVAL || (e == DETOUR_INCOMPLETE && p.len > PROXY_HDR_MAX) ||
+	    (e == DETOUR_INCOMPLETE && c->in_len + (size_t)n == PROXY_HDR_MAX)) {
+		proxy_refuse(c, PROXY_ERR_INVALID);
+		return;
+	}
+	take = e == DETOUR_OK ? p.len - c->in_len : (size_t)n;
+	/* The bytes were peeked: this read gets exactly them. */
+	if (recv(c->src.fd, c->in + c->in_len, take, 0) != (ssize_t)take) {
+		proxy_refuse(c, PROXY_ERR_INCOMPLETE);
+		return;
+	}
+	c->in_len += (uint32_t)take;
+	if (e == DETOUR_INCOMPLETE)
+		return;
+	/* The header's source replaces the peer, for every request of the
+	 * connection; LOCAL and UNKNOWN keep the connection's own (the proxy's
+	 * health checks). PP2_CLIENT_SSL: the client spoke TLS to the proxy. */
+	if (p.has_addr)
+		set_peer(c, &p.src.sa);
+	if (p.ssl)
+		c->https = true;
+	c->in_len = 0;
+	c->state = ST_HEAD;
+}
+
 static void on_conn_event(struct loop_source *src, unsigned events)
 {
 	struct conn *c = (struct conn *)src;
@@ -707,6 +827,12 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 		conn_read(c);
 		return;
 	}
+	if (c->state == ST_PROXY) {
+		if (events & LOOP_READ)
+			proxy_read(c);
+		return;
+	}
+
 	if (c->want_write && (events & LOOP_WRITE)) {
 		if (!conn_flush(c))
 			return;
@@ -735,6 +861,10 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 
 static void conn_timeout(struct conn *c)
 {
+	if (c->state == ST_PROXY) {
+		proxy_refuse(c, PROXY_ERR_INCOMPLETE); /* no header within the header timeout */
+		return;
+	}
 	if (c->list == LIST_ACTIVE && c->state == ST_HEAD && c->in_len > 0 && c->out_len == 0) {
 		/* RFC 9110 §15.5.9: 408, then close. */
 		emit_error(c, 408, NULL);

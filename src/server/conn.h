@@ -14,10 +14,13 @@
 #include <time.h>
 
 #include "accesslog.h"
+#include "detour/forwarded.h"
 #include "detour/http1.h"
 #include "detour/respond.h"
 #include "loop.h"
 #include "publish.h"
+
+struct route_hop; /* route.h */
 #include "stats.h"
 
 struct conns;
@@ -34,6 +37,7 @@ enum conn_state {
 	ST_HEAD = 0, /* reading request heads */
 	ST_BODY,     /* skipping the body of the current request */
 	ST_LINGER,   /* response sent, write side shut: discarding input until EOF */
+	ST_PROXY,    /* a proxy-protocol listener's: reading the PROXY header first */
 };
 
 struct conn {
@@ -69,7 +73,7 @@ struct conn {
 #define HOLD_NONE UINT32_MAX
 
 /* One worker's connections and what answering them needs. The owner sets
- * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, alog and closed,
+ * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, hop, alog and closed,
  * calls conn_set_init, refreshes the clocks and view every loop iteration. */
 struct conns {
 	unsigned id; /* the worker's: log lines, counter rows */
@@ -99,11 +103,18 @@ struct conns {
 
 	/* Settings copied at start (reload does not change them). */
 	struct detour_http1_limits limits;
+	uint32_t proxy_listeners; /* bit i: listener i has proxy-protocol */
 
 	/* Scratch, per request. */
 	struct detour_request req;
 	char *pathbuf; /* 3 * limits.max_target + 1: normalising may percent-encode */
 	char *locbuf;  /* DETOUR_LOCATION_MAX */
+	/* The client a trusted proxy named (Forwarded, X-Forwarded-For): the
+	 * request's q.peer points at fwd.addr when it did; fwd_peer is its text
+	 * for the access log. */
+	struct detour_fwd fwd;
+	char fwd_peer[INET6_ADDRSTRLEN];
+	struct route_hop *hop; /* route.h: canonical-URL hops (view.canon) */
 
 	uint64_t requests; /* served */
 

@@ -31,6 +31,7 @@
 
 struct target {
 	char *url;     /* origin + health path, owned */
+	char *id;      /* its rule's id (detour_rule_id), owned */
 	unsigned tab;  /* 0: file rules (pub->file), 1: API rules (pub->api) */
 	uint32_t rule; /* rule index in that table */
 	size_t group;  /* index in groups */
@@ -43,6 +44,11 @@ struct target {
 	CURLcode res;  /* result of the last round */
 	long code;     /* HTTP status of the last round, 0 when none */
 	char errbuf[CURL_ERROR_SIZE];
+	/* The last applied round, under the lock (code and errbuf belong to
+	 * the thread during a round): for health_targets(). */
+	bool probed;
+	long last_code;
+	char last_err[CURL_ERROR_SIZE];
 };
 
 struct hgroup {
@@ -148,7 +154,10 @@ static void on_target(void *arg, uint32_t rule_index, const char *origin, const 
 	}
 	t = &e->t[e->n];
 	memset(t, 0, sizeof(*t));
-	if (asprintf(&t->url, "%s%s", origin, path) < 0) {
+	char id[1100];
+	detour_rule_id(rs, detour_ruleset_get(rs, rule_index), id, sizeof(id));
+	if (asprintf(&t->url, "%s%s", origin, path) < 0 || (t->id = strdup(id)) == NULL) {
+		free(t->url);
 		e->oom = true;
 		return;
 	}
@@ -158,6 +167,7 @@ static void on_target(void *arg, uint32_t rule_index, const char *origin, const 
 	t->group = group_of(e, detour_ruleset_get(rs, rule_index));
 	if (e->oom) {
 		free(t->url);
+		free(t->id);
 		return;
 	}
 	e->n++;
@@ -165,8 +175,10 @@ static void on_target(void *arg, uint32_t rule_index, const char *origin, const 
 
 static void free_lists(struct target *t, size_t n, struct hgroup *g, size_t ng)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(t[i].url);
+		free(t[i].id);
+	}
 	for (size_t i = 0; i < ng; i++) {
 		free(g[i].key);
 		free(g[i].name);
@@ -232,6 +244,9 @@ static void rebuild(struct health *h)
 				t->up = h->t[j].up;
 				t->good = h->t[j].good;
 				t->bad = h->t[j].bad;
+				t->probed = h->t[j].probed;
+				t->last_code = h->t[j].last_code;
+				memcpy(t->last_err, h->t[j].last_err, sizeof(t->last_err));
 				break;
 			}
 		if (!t->up)
@@ -338,6 +353,9 @@ static void apply(struct health *h)
 			t->up = p->up;
 			t->good = p->good;
 			t->bad = p->bad;
+			t->probed = p->probed;
+			t->last_code = p->last_code;
+			memcpy(t->last_err, p->last_err, sizeof(t->last_err));
 		} else if (t->res == CURLE_OK && t->code >= 200 && t->code < 400) {
 			/* 2xx and 3xx are up: a mirror may redirect its probe path. */
 			t->bad = 0;
@@ -351,6 +369,14 @@ static void apply(struct health *h)
 				t->up = false;
 				t->changed = true;
 			}
+		}
+		if (t->probe == i) {
+			t->probed = true;
+			t->last_code = t->res == CURLE_OK ? t->code : 0;
+			snprintf(t->last_err, sizeof(t->last_err), "%s",
+			         t->res == CURLE_OK ? ""
+			         : t->errbuf[0]     ? t->errbuf
+			                            : curl_easy_strerror(t->res));
 		}
 		if (!h->dirty)
 			detour_table_set_healthy(h->tab[t->tab], t->rule, t->up);
@@ -484,9 +510,41 @@ void health_published(struct health *h)
 	} else if (n == 0 && h->running) {
 		stop_thread(h);
 	}
+	if (n == 0) {
+		/* No thread will rebuild: forget the old targets, so that
+		 * health_targets() lists none. */
+		pthread_mutex_lock(&h->lock);
+		free_lists(h->t, h->n, h->g, h->ng);
+		h->t = NULL;
+		h->g = NULL;
+		h->n = h->ng = 0;
+		pthread_mutex_unlock(&h->lock);
+	}
 	if (n > 0 && h->running)
 		log_info("health checks: %zu targets, every %u ms", n, interval_ms);
 	pthread_mutex_unlock(&h->ctl);
+}
+
+void health_targets(struct health *h, void (*fn)(void *arg, const struct health_target *t),
+                    void *arg)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < h->n; i++) {
+		const struct target *t = &h->t[i];
+		struct health_target v = {
+		        .rule = t->id,
+		        .url = t->url,
+		        .group = h->g[t->group].name,
+		        .up = t->up,
+		        .probed = t->probed,
+		        .status = t->last_code,
+		        .error = t->last_err[0] ? t->last_err : NULL,
+		};
+		fn(arg, &v);
+	}
+	pthread_mutex_unlock(&h->lock);
 }
 
 void health_fini(struct health *h)

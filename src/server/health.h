@@ -19,6 +19,8 @@
 #ifndef DETOUR_HEALTH_H
 #define DETOUR_HEALTH_H
 
+#include <stdbool.h>
+
 #include "detour/config.h"
 
 struct health;
@@ -42,6 +44,26 @@ void health_configure(struct health *h, const struct detour_conf_health *c);
  * (publish.h's swapped hook), from the main or the admin thread (serialised
  * inside). No-op when h is NULL. */
 void health_published(struct health *h);
+
+/* One health-checked target as health_targets() shows it; every pointer is
+ * borrowed for the call. */
+struct health_target {
+	const char *rule;  /* its rule's id: id=, else FILE:LINE */
+	const char *url;   /* the URL probed: the target's origin and the health= path */
+	const char *group; /* the group: "SOURCE (FILE:LINE)" of its first member */
+	bool up;           /* the verdict (rise/fall applied); up until probes say otherwise */
+	bool probed;       /* a round has been applied since it was enumerated (or carried) */
+	long status;       /* the last probe's HTTP status, 0 when it got none */
+	const char *error; /* the last probe's failure (libcurl's text), NULL when none */
+};
+
+/* Calls fn once for each health-checked target of the published tables, in
+ * rule order (file rules, then API rules), under the prober's lock: fn must
+ * not call into h, and should be quick (a probe round does not wait on it;
+ * the next verdicts do). Lists none while no table has health targets. For
+ * GET /metrics (detour_target_up) and GET /targets. No-op when h is NULL. */
+void health_targets(struct health *h, void (*fn)(void *arg, const struct health_target *t),
+                    void *arg);
 
 /* Stops the thread (when running) and frees h. Call after the admin thread
  * stopped (no more publishes) and before the tables are freed. NULL is a

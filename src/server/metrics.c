@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "core.h"
 #include "detour/rulefile.h"
+#include "health.h"
 #include "metrics.h"
 #include "state.h"
 #include "stats.h"
@@ -50,6 +51,17 @@ struct top {
 	struct bbuf *b;
 };
 
+static void target_row(void *arg, const struct health_target *t)
+{
+	struct bbuf *b = arg;
+
+	BBUF_LIT(b, "detour_target_up{rule=\"");
+	label(b, t->rule);
+	BBUF_LIT(b, "\",target=\"");
+	label(b, t->url);
+	bbuf_putf(b, "\"} %d\n", t->up ? 1 : 0);
+}
+
 static void top_row(void *arg, const char *id, int64_t hits, int64_t last)
 {
 	struct top *t = arg;
@@ -62,7 +74,9 @@ static void top_row(void *arg, const char *id, int64_t hits, int64_t last)
 char *metrics_render(struct server *srv, size_t *len)
 {
 	struct bbuf b;
-	static const char *const kinds[3] = {"exact", "splat", "pattern"};
+	/* By enum detour_src_kind: every rule is one of them, so the series
+	 * sum to the rules served. */
+	static const char *const kinds[4] = {"exact", "splat", "pattern", "regex"};
 
 	bbuf_init(&b, METRICS_MAX);
 
@@ -133,6 +147,17 @@ char *metrics_render(struct server *srv, size_t *len)
 		        "detour_tls_handshakes_total{result=\"error\"} %llu\n",
 		        (unsigned long long)ok, (unsigned long long)failed);
 	}
+	static const char *const proxy_reasons[PROXY_ERR_COUNT] = {"invalid", "incomplete",
+	                                                           "untrusted"};
+	bbuf_putf(&b, "# HELP detour_proxy_protocol_errors_total Connections to proxy-protocol "
+	              "listeners closed without a valid PROXY header from a trusted peer, by "
+	              "reason.\n# TYPE detour_proxy_protocol_errors_total counter\n");
+	for (unsigned k = 0; k < PROXY_ERR_COUNT; k++)
+		bbuf_putf(
+		        &b, "detour_proxy_protocol_errors_total{reason=\"%s\"} %llu\n",
+		        proxy_reasons[k],
+		        (unsigned long long)sum_workers(srv, offsetof(struct wstats, proxy_errors) +
+		                                                     k * sizeof(uint64_t)));
 
 	bbuf_putf(&b,
 	          "# HELP detour_reloads_total Reloads (SIGHUP or POST /reload), by result.\n"
@@ -146,18 +171,25 @@ char *metrics_render(struct server *srv, size_t *len)
 	              "gauge\n");
 	pthread_mutex_lock(&srv->pub.file_lock);
 	const struct served *f = atomic_load(&srv->pub.file);
-	for (unsigned k = 0; k < 3; k++)
+	for (unsigned k = 0; k < 4; k++)
 		bbuf_putf(&b, "detour_rules{origin=\"file\",kind=\"%s\"} %u\n", kinds[k],
 		          f->kinds[k]);
 	pthread_mutex_unlock(&srv->pub.file_lock);
 	const struct served *api = atomic_load(&srv->pub.api); /* only this thread replaces it */
-	for (unsigned k = 0; k < 3; k++)
+	for (unsigned k = 0; k < 4; k++)
 		bbuf_putf(&b, "detour_rules{origin=\"api\",kind=\"%s\"} %u\n", kinds[k],
 		          api ? api->kinds[k] : 0);
 	bbuf_putf(&b,
 	          "# HELP detour_maintenance 1 while maintenance mode is on.\n"
 	          "# TYPE detour_maintenance gauge\ndetour_maintenance %d\n",
 	          atomic_load(&srv->pub.maint) != NULL ? 1 : 0); /* maint.c: NULL while off */
+
+	/* One series per health-checked target: the rules files bound them
+	 * (API rules cannot carry health=). */
+	bbuf_putf(&b, "# HELP detour_target_up 1 while a health-checked target of a weighted "
+	              "group is up, by rule id and the URL probed.\n"
+	              "# TYPE detour_target_up gauge\n");
+	health_targets(srv->health, target_row, &b);
 
 	bbuf_putf(&b, "# HELP detour_api_changes_total Changes made through the admin API (and "
 	              "expiries), by action.\n# TYPE detour_api_changes_total counter\n");

@@ -1,7 +1,8 @@
 /* detour server: the privilege drop of `user NAME`. Resolved before
  * anything is opened; the state is opened with the user's effective ids
  * (admin.c), and the real drop (setgroups, setgid, setuid) happens after
- * every socket is bound. */
+ * every socket is bound and before any thread but the main one starts
+ * (server.c, "before the drop"). */
 #ifndef DETOUR_PRIVDROP_H
 #define DETOUR_PRIVDROP_H
 

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "detour/canon.h"
 #include "detour/rulefile.h"
 #include "publish.h"
 
@@ -24,9 +25,10 @@ struct served *served_new(struct detour_table *t, enum served_origin origin, uns
 		s->rules = detour_table_rules(t);
 		s->nrules = detour_ruleset_count(s->rules);
 		for (size_t i = 0; i < s->nrules; i++) {
-			unsigned k = detour_ruleset_get(s->rules, i)->kind;
-			if (k < 3)
-				s->kinds[k]++;
+			const struct detour_rule *r = detour_ruleset_get(s->rules, i);
+			if (r->kind < sizeof(s->kinds) / sizeof(s->kinds[0]))
+				s->kinds[r->kind]++;
+			s->http_rules |= r->scheme == DETOUR_SCHEME_HTTP;
 		}
 	}
 	s->stride = (s->nrules + 7) & ~(size_t)7; /* 8 x 8 bytes: a cache line per row start */
@@ -53,6 +55,14 @@ void served_free(struct served *s)
 	free(s);
 }
 
+void settings_free(struct settings *set)
+{
+	if (set == NULL)
+		return;
+	detour_canon_free(set->canon);
+	free(set);
+}
+
 int publish_init(struct publish *p, unsigned nreaders)
 {
 	p->readers = calloc(nreaders ? nreaders : 1, sizeof(*p->readers));
@@ -69,7 +79,7 @@ int publish_init(struct publish *p, unsigned nreaders)
 
 void publish_fini(struct publish *p)
 {
-	free(atomic_exchange(&p->set, NULL));
+	settings_free(atomic_exchange(&p->set, NULL));
 	free(p->readers);
 	p->readers = NULL;
 	p->nreaders = 0;
@@ -126,7 +136,7 @@ void publish_settings(struct publish *p, struct settings *set)
 	struct settings *old = atomic_exchange(&p->set, set);
 
 	wait_readers(p);
-	free(old);
+	settings_free(old);
 }
 
 void publish_start(struct publish *p, unsigned reader, int wake_fd)
@@ -147,6 +157,7 @@ void publish_enter(struct publish *p, unsigned reader, struct view *v)
 	v->api = atomic_load(&p->api);
 	v->maint = atomic_load(&p->maint);
 	v->set = atomic_load(&p->set);
+	v->canon = v->set ? v->set->canon : NULL;
 }
 
 void publish_leave(struct publish *p, unsigned reader)

@@ -32,7 +32,8 @@
 #include "detour/config.h"
 #include "detour/table.h"
 
-struct maint; /* maint.h: published here, built and freed by maint.c */
+struct maint;        /* maint.h: published here, built and freed by maint.c */
+struct detour_canon; /* detour/canon.h: the compiled HTTPS settings, owned by the settings */
 
 /* Per-rule counters of one worker: written by that worker only (relaxed
  * load + store, plain moves on x86-64 and arm64), read by the flush. */
@@ -53,7 +54,8 @@ struct served {
 	unsigned nworkers;
 	struct rule_hits *hits; /* nworkers * stride, NULL when stats are off */
 	uint32_t *flushed;      /* under the state lock: hits already written, per rule */
-	unsigned kinds[3];      /* rules by enum detour_src_kind */
+	unsigned kinds[4];      /* rules by enum detour_src_kind (exact, splat, pattern, regex) */
+	bool http_rules;        /* a source led by http:// (route_canon's exemption) */
 	enum served_origin origin;
 };
 
@@ -74,7 +76,17 @@ void served_free(struct served *s);
 struct settings {
 	bool server_header;                    /* `server-header on`: workers */
 	char access_log[DETOUR_CONF_PATH_MAX]; /* the path SIGUSR1 reopens: main thread */
+	/* trusted-proxies: peers whose PROXY header (on a proxy-protocol
+	 * listener) and Forwarded / X-Forwarded-* fields are believed. */
+	struct cidr trusted[DETOUR_CONF_MAX_CIDRS];
+	unsigned ntrusted; /* 0: none, and no request looks at those fields */
+	/* hsts, https-redirect, canonical-host, trailing-slash compiled
+	 * (detour_canon_new), owned; NULL when none is set: workers. */
+	struct detour_canon *canon;
 };
+
+/* Frees set and its canon. NULL is a no-op. */
+void settings_free(struct settings *set);
 
 /* What a reader loaded for one loop iteration; every pointer is valid until
  * its next publish_enter(). file and set are never NULL once published. */
@@ -83,6 +95,7 @@ struct view {
 	const struct served *api;  /* NULL: no API table */
 	const struct maint *maint; /* NULL: maintenance off */
 	const struct settings *set;
+	const struct detour_canon *canon; /* set->canon, loaded once an iteration */
 };
 
 /* One reader (a worker thread). */
@@ -129,8 +142,8 @@ void publish_served(struct publish *p, _Atomic(struct served *) *slot, struct se
  * once no reader can see it; the caller frees it. */
 struct maint *publish_maint(struct publish *p, struct maint *m);
 
-/* Publishes set (taken over) and frees the settings it replaces once no
- * reader can see them. */
+/* Publishes set (taken over) and frees the settings it replaces (and their
+ * canon) once no reader can see them. */
 void publish_settings(struct publish *p, struct settings *set);
 
 /* Reader side. A reader starts by publish_start (before its thread runs),

@@ -22,6 +22,7 @@
 #include "acme.h"
 #include "admin.h"
 #include "core.h"
+#include "detour/canon.h"
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
 #include "health.h"
@@ -101,6 +102,12 @@ static struct settings *settings_of(const struct detour_config *conf)
 		return NULL;
 	set->server_header = conf->server_header;
 	snprintf(set->access_log, sizeof(set->access_log), "%s", conf->access_log);
+	memcpy(set->trusted, conf->trusted_proxies, sizeof(set->trusted));
+	set->ntrusted = conf->ntrusted_proxies;
+	if (detour_canon_new(conf, &set->canon) != DETOUR_OK) {
+		free(set);
+		return NULL;
+	}
 	return set;
 }
 
@@ -276,6 +283,16 @@ static unsigned ncpu(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/* After the drop: the worker threads, then the admin thread. Returns 0, or
+ * -1 with err (the caller stops and joins them all). */
+static int start_threads(struct server *srv, char *err, size_t cap)
+{
+	for (unsigned i = 0; i < srv->pool.n; i++)
+		if (worker_run(&srv->pool.w[i], err, cap))
+			return -1;
+	return admin_start(srv, err, cap);
+}
+
 int server_run(const struct detour_config *conf, const char *conf_path)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
@@ -321,7 +338,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	if (sv == NULL || set == NULL || publish_init(&srv->pub, srv->pool.n)) {
 		log_err("out of memory");
 		served_free(sv);
-		free(set);
+		settings_free(set);
 		free(srv);
 		return 1;
 	}
@@ -391,18 +408,25 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		log_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
+	/* Bind everything, drop, then serve (issue 11: the threads used to
+	 * serve as root until the drop). No thread but this one runs until
+	 * the workers start below. */
 	for (unsigned i = 0; i < srv->pool.n; i++) {
-		if (worker_start(&srv->pool, i, err, sizeof(err))) {
+		if (worker_prepare(&srv->pool, i, err, sizeof(err))) {
 			log_err("%s", err);
-			atomic_store(&srv->pool.stopping, true);
-			for (unsigned k = 0; k <= i; k++) {
-				worker_wake(&srv->pool.w[k]);
-				worker_join(&srv->pool.w[k]);
-			}
+			for (unsigned k = 0; k <= i; k++)
+				worker_join(&srv->pool.w[k]); /* no thread: frees */
 			goto out;
 		}
 	}
-	if (admin_start(srv, err, sizeof(err)) || privdrop_finish(&priv, err, sizeof(err))) {
+	/* ---- before the drop ----
+	 * Everything that needs root is done here, on this thread alone:
+	 * the listeners are bound (workers above, the admin's in
+	 * admin_prepare: ports under 1024), the state was opened as the
+	 * user. Reading root-only files, such as TLS private keys (a
+	 * tls_ctx_new of the configured certificates), belongs here too,
+	 * before privdrop_finish. */
+	if (privdrop_finish(&priv, err, sizeof(err)) || start_threads(srv, err, sizeof(err))) {
 		log_err("%s", err);
 		atomic_store(&srv->pool.stopping, true);
 		admin_stop(srv);

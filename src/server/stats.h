@@ -28,6 +28,14 @@ extern const uint32_t stats_lat_bounds_us[LAT_BUCKETS - 1];
 
 #define TOPK_WORKER 64 /* unmatched paths tracked per worker */
 
+/* Why a connection to a proxy-protocol listener was refused (conn.c). */
+enum proxy_err {
+	PROXY_ERR_INVALID = 0, /* not a PROXY header, a malformed one, or one over 4 KiB */
+	PROXY_ERR_INCOMPLETE,  /* closed or timed out before the header was whole */
+	PROXY_ERR_UNTRUSTED,   /* from a peer outside trusted-proxies */
+	PROXY_ERR_COUNT
+};
+
 /* Per-worker counters, owned by one worker, read by the admin thread. */
 #define HIT_RING 256
 #define HIT_API  0x80000000u
@@ -39,7 +47,8 @@ struct wstats {
 	_Atomic uint64_t lat_sum_us;
 	_Atomic uint64_t lat_count;
 	_Atomic uint32_t conns; /* open connections, stored once per loop iteration */
-	bool enabled;           /* `stats on`: per-rule hits, unmatched paths, latency */
+	_Atomic uint64_t proxy_errors[PROXY_ERR_COUNT]; /* proxy-protocol refusals, by reason */
+	bool enabled; /* `stats on`: per-rule hits, unmatched paths, latency */
 	/* Unmatched paths: only the worker touches topk; on request
 	 * (srv->topk_gen) it copies it to snap and acknowledges. */
 	struct detour_topk topk;

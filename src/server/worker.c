@@ -20,6 +20,7 @@
 #include "detour/respond.h"
 #include "listen.h"
 #include "log.h"
+#include "route.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH    64
@@ -240,7 +241,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
+int worker_prepare(struct pool *p, unsigned id, char *err, size_t cap)
 {
 	const struct detour_config *conf = p->conf;
 	struct worker *w = &p->w[id];
@@ -263,10 +264,12 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 		loop_set_wake_hook(w->cs.loop, on_loop_wake, w);
 	w->cs.pathbuf = malloc(3 * w->cs.limits.max_target + 1); /* normalising may encode */
 	w->cs.locbuf = malloc(DETOUR_LOCATION_MAX);
+	w->cs.hop = malloc(sizeof(*w->cs.hop));
 	w->listeners = calloc(conf->nlisten, sizeof(*w->listeners));
 	w->cs.st = calloc(1, sizeof(*w->cs.st));
 	w->cs.http01 = p->http01;
-	if (!w->cs.loop || !w->cs.pathbuf || !w->cs.locbuf || !w->listeners || !w->cs.st) {
+	if (!w->cs.loop || !w->cs.pathbuf || !w->cs.locbuf || !w->cs.hop || !w->listeners ||
+	    !w->cs.st) {
 		snprintf(err, cap, "worker %u: out of memory", id);
 		return -1;
 	}
@@ -286,15 +289,22 @@ int worker_start(struct pool *p, unsigned id, char *err, size_t cap)
 		l->src.fd = listen_open(&conf->listen[i], true, 4096, "", err, cap);
 		if (conf->listen[i].tls)
 			w->cs.tls_listeners |= 1u << i;
+		if (conf->listen[i].proxy_protocol)
+			w->cs.proxy_listeners |= 1u << i;
 		w->nlisteners++;
 		if (l->src.fd < 0)
 			return -1;
 	}
 	publish_start(p->pub, id, w->wake.fd);
 	listeners_enable(w, true);
+	return 0;
+}
+
+int worker_run(struct worker *w, char *err, size_t cap)
+{
 	errno = pthread_create(&w->thread, NULL, worker_main, w);
 	if (errno) {
-		snprintf(err, cap, "worker %u: pthread_create: %s", id, strerror(errno));
+		snprintf(err, cap, "worker %u: pthread_create: %s", w->id, strerror(errno));
 		return -1;
 	}
 	w->started = true;
@@ -318,6 +328,7 @@ void worker_join(struct worker *w)
 	free(w->listeners);
 	free(w->cs.pathbuf);
 	free(w->cs.locbuf);
+	free(w->cs.hop);
 	free(w->cs.st);
 	w->cs.st = NULL;
 }

@@ -58,10 +58,15 @@ struct worker {
 	struct conns cs; /* the connections, their clocks, scratch and counters (conn.h) */
 };
 
-/* worker.c: starts worker id of p (p->w[id]): its loop, its listeners and
- * its thread. Returns 0, or -1 with err (the caller stops and joins the
- * workers started so far, this one included). */
-int worker_start(struct pool *p, unsigned id, char *err, size_t cap);
+/* worker.c: prepares worker id of p (p->w[id]): its loop and its
+ * listeners, bound here (so before the privilege drop, server.c); no
+ * thread yet. Returns 0, or -1 with err (the caller joins the workers
+ * prepared so far, this one included). */
+int worker_prepare(struct pool *p, unsigned id, char *err, size_t cap);
+
+/* Starts the thread of prepared worker w, which serves from then on.
+ * Returns 0, or -1 with err (the caller stops and joins every worker). */
+int worker_run(struct worker *w, char *err, size_t cap);
 
 /* Wakes w's loop (an eventfd): it looks at the pool's atomics at once. */
 void worker_wake(struct worker *w);

@@ -49,6 +49,8 @@ class Admin(Server):
         if token is not None:
             h["Authorization"] = "Bearer " + token
         data = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+        if data is not None:
+            h.setdefault("Content-Type", "application/json")
         c.request(method, path, body=data, headers=h)
         r = c.getresponse()
         text = r.read()
@@ -106,6 +108,225 @@ def test_health_refused_in_api_rules(admin):
     assert st == 201, js
 
 
+def raw_admin(s, data, timeout=5.0):
+    """Sends data on a new connection to the admin listener and returns
+    (status, headers dict lower-cased, body) of the one answer."""
+    with socket.create_connection((s.host, s.admin_port), timeout=timeout) as c:
+        c.sendall(data)
+        (head, body), = read_answers(c, [data.startswith(b"HEAD ")])
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = {k.lower(): v for k, v in (l.split(": ", 1) for l in lines[1:] if l)}
+    return int(lines[0].split(" ")[1]), hdrs, body
+
+
+def test_csrf_and_dns_rebinding_refused(admin):
+    """Issue 11's attack: without a token (make run's default), a web page
+    sent a text/plain POST /maintenance (no CORS preflight), or reached the
+    API through DNS rebinding (Host: attacker.example). Refused: a Host that
+    is not the listener's address or localhost (421), a foreign Origin
+    (403), a body that is not application/json (415); maintenance stays
+    off."""
+    s = admin(token=False)
+    p = s.admin_port
+    evil = json.dumps({"on": True, "target": "https://evil.example/"}).encode()
+
+    def post(host, origin=None, ctype=b"text/plain", path=b"/maintenance", body=evil):
+        h = b"POST %s HTTP/1.1\r\nHost: %s\r\n" % (path, host)
+        if origin is not None:
+            h += b"Origin: %s\r\n" % origin
+        if ctype is not None:
+            h += b"Content-Type: %s\r\n" % ctype
+        return raw_admin(s, h + b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    here = b"127.0.0.1:%d" % p
+    # The reproduction, as reported: every check refuses it on its own.
+    st, h, body = post(b"attacker.example", b"http://attacker.example")
+    assert st == 421, body
+    assert json.loads(body) == {"error": "Host \"attacker.example\" is not this admin listener "
+                                         "(127.0.0.1:%d or localhost:%d): refused against DNS "
+                                         "rebinding (docs/admin.md)" % (p, p)}
+    assert h["connection"] == "close"
+    st, _, body = post(here, b"http://attacker.example")
+    assert (st, json.loads(body)) == (403, {
+        "error": "Origin \"http://attacker.example\" is not this admin listener: cross-site "
+                 "requests are refused (docs/admin.md)"})
+    st, h, body = post(here, b"http://" + here)
+    assert (st, json.loads(body)) == (415, {
+        "error": "a request body must be Content-Type: application/json"})
+    assert h["accept"] == "application/json"
+    st, _, _ = post(here, None, None)  # no Content-Type at all (a fetch() of a Blob)
+    assert st == 415
+    st, _, _ = post(here, None, b"application/jsonx")
+    assert st == 415
+    st, _, _ = post(here, b"null", b"application/json")  # sandboxed pages send "null"
+    assert st == 403
+    # Nothing changed.
+    assert s.get("/keep") == (302, "/kept")
+    assert s.req("GET", "/maintenance")[1]["on"] is False
+    assert s.req("GET", "/audit")[1]["audit"] == []
+    # Reads through DNS rebinding: refused too, /healthz included.
+    for path in (b"/rules", b"/audit", b"/stats", b"/healthz"):
+        st, _, _ = raw_admin(s, b"GET %s HTTP/1.1\r\nHost: attacker.example:%d\r\n\r\n" % (path, p))
+        assert st == 421, path
+    # Hosts that name the listener, and ones that do not.
+    for host, want in [(here, 200), (b"localhost:%d" % p, 200), (b"LocalHost:%d" % p, 200),
+                       (b"127.0.0.1:%d" % (p + 1), 421), (b"127.0.0.2:%d" % p, 421),
+                       (b"localhost", 421), (b"127.0.0.1", 421), (b"[::1]:%d" % p, 421),
+                       (b"localhost.attacker.example:%d" % p, 421), (b"127.1:%d" % p, 421),
+                       (b"127.0.0.1.nip.io:%d" % p, 421), (b"localhost:%d:%d" % (p, p), 400),
+                       (b"127.0.0.1:0%d" % p, 400)]:  # the parser's own refusal
+        st, _, _ = raw_admin(s, b"GET /rules HTTP/1.1\r\nHost: %s\r\n\r\n" % host)
+        assert st == want, host
+    # Origins of the listener itself are fine (a page the API would serve).
+    for origin, ok in [(b"http://" + here, True), (b"http://localhost:%d" % p, True),
+                       (b"https://" + here, False), (b"http://" + here + b"/", False),
+                       (b"http://localhost", False), (b"http://evil.example:%d" % p, False)]:
+        st, _, _ = post(here, origin, b"application/json", body=b'{"on": false}')
+        assert st == (200 if ok else 403), origin
+    # The right request, with parameters in its media type, works.
+    st, _, body = post(here, None, b"Application/JSON ; charset=utf-8", body=b'{"on": false}')
+    assert st == 200, body
+    # Bodiless POSTs need no Content-Type (curl -X POST .../reload).
+    st, _, body = raw_admin(s, b"POST /reload HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\n\r\n" % here)
+    assert st == 200, body
+
+
+def test_host_check_with_a_token(admin):
+    """The Host and Origin checks hold with a token too (the same rules;
+    the token already stops CSRF, the Host check stops a rebound page from
+    probing); ctl sends what they want."""
+    s = admin()
+    st, _, _ = raw_admin(s, b"GET /healthz HTTP/1.1\r\nHost: rebind.example:%d\r\n\r\n" % s.admin_port)
+    assert st == 421
+    assert s.req("POST", "/rules", {"rule": "/c /d"}, headers={"Content-Type": "text/plain"})[0] == 415
+    p = subprocess.run([BIN, "ctl", "-c", str(s.conf_path), "rules", "add", "/c", "/d"],
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stdout) == (0, "added api:1\n"), p.stderr
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def test_idle_connections_do_not_lock_out(admin):
+    """Issue 11: 64 idle unauthenticated connections took every slot of the
+    admin API (a byte every 29 s kept one forever). At the cap the oldest
+    idle unauthenticated connection is evicted, so a client with a token
+    still gets in at once; an authenticated keep-alive connection is kept."""
+    s = admin()
+    keep = http.client.HTTPConnection(s.host, s.admin_port, timeout=5)
+    keep.request("GET", "/healthz", headers={"Authorization": "Bearer " + TOKEN})
+    assert keep.getresponse().read()
+    keep.request("GET", "/maintenance", headers={"Authorization": "Bearer " + TOKEN})
+    r = keep.getresponse()
+    assert r.status == 200 and r.read()  # authenticated now
+    idle = []
+    try:
+        for i in range(80):
+            c = socket.create_connection((s.host, s.admin_port), timeout=5)
+            if i % 2:
+                c.sendall(b"GET /rules HTTP/1.1\r\nHo")  # a head that never ends
+            idle.append(c)
+        time.sleep(0.2)
+        for _ in range(3):
+            t0 = time.monotonic()
+            st, js, _, _ = s.req("GET", "/maintenance")
+            assert st == 200 and time.monotonic() - t0 < 1.0, js
+        # The oldest idle ones went first: the first sockets are closed.
+        idle[0].settimeout(2)
+        assert idle[0].recv(100) == b""
+        # The authenticated keep-alive connection survived the evictions.
+        keep.request("GET", "/maintenance", headers={"Authorization": "Bearer " + TOKEN})
+        assert keep.getresponse().status == 200
+    finally:
+        for c in idle:
+            c.close()
+        keep.close()
+
+
+def test_head_deadline_is_absolute(admin):
+    """A head trickled one byte at a time is closed when `timeout header`
+    runs out counted from the connection's start: a byte does not renew it
+    (issue 11: any byte renewed a 30 s deadline)."""
+    s = admin(extra="timeout header 1s\n")
+    with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+        t0 = time.monotonic()
+        closed = None
+        for b in b"GET /healthz HTTP/1.1\r\nHost: localhost:%d\r\nX-Slow: %s" % (
+                s.admin_port, b"a" * 40):
+            try:
+                c.sendall(bytes([b]))
+            except OSError:
+                closed = time.monotonic() - t0
+                break
+            c.settimeout(0.25)
+            try:
+                if c.recv(100) == b"":
+                    closed = time.monotonic() - t0
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                closed = time.monotonic() - t0
+                break
+            if time.monotonic() - t0 > 4:
+                break
+        assert closed is not None and 0.9 < closed < 2.5, closed
+
+
+def test_unauthenticated_body_is_not_read(admin):
+    """The token is checked right after the head: a request announcing a
+    1 MiB body without a token gets its 401 before the body is sent, and
+    the body is never buffered (issue 11: 63 such connections raised RSS by
+    64 MB before any token was checked)."""
+    s = admin(workers=1)
+    here = b"127.0.0.1:%d" % s.admin_port
+    head = (b"POST /rules HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1048576\r\n\r\n" % here)
+    with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+        c.sendall(head + b"x" * 1000)
+        c.settimeout(1.0)
+        resp = c.recv(65536)
+        assert resp.startswith(b"HTTP/1.1 401 Unauthorized\r\n"), resp
+        assert b"\r\nConnection: close\r\n" in resp
+    # Expect: 100-continue without a token: the 401, never a 100.
+    with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+        c.sendall(head.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n"))
+        c.settimeout(1.0)
+        assert c.recv(65536).startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+    # With the token, 100 Continue once, then the body is read.
+    body = json.dumps({"rule": "/big /b"}).encode()
+    with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
+        c.sendall(b"POST /rules HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                  b"Authorization: Bearer %s\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (here, TOKEN.encode(), len(body)))
+        c.settimeout(2.0)
+        assert c.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        c.sendall(body[:5])
+        time.sleep(0.1)
+        c.sendall(body[5:])
+        assert c.recv(65536).startswith(b"HTTP/1.1 201 Created\r\n")
+    # 60 connections with half of a 1 MiB body each: no memory held for them.
+    before = rss_kb(s.proc.pid)
+    socks = []
+    try:
+        for _ in range(60):
+            c = socket.create_connection((s.host, s.admin_port), timeout=5)
+            c.sendall(head)
+            try:
+                c.sendall(b"x" * (512 * 1024))
+            except OSError:
+                pass  # refused and closed already
+            socks.append(c)
+        time.sleep(0.5)
+        grown = rss_kb(s.proc.pid) - before
+        assert grown < 16 * 1024, "RSS grew by %d kB" % grown
+    finally:
+        for c in socks:
+            c.close()
+
+
 def test_add_list_delete(admin):
     s = admin()
     assert s.get("/promo") == (404, None)
@@ -152,6 +373,56 @@ def test_add_list_delete(admin):
     st, js, _, _ = s.req("GET", "/audit")
     assert [a["action"] for a in js["audit"]][:3] == ["delete", "add", "add"]
     assert js["audit"][0]["who"] == "ops" and js["audit"][0]["detail"] == "override"
+
+
+ROUND_TRIP = [
+    # (as written in the file, as GET /rules lists it)
+    ("/page /page.html html delay=2", "/page /page.html html delay=2"),
+    ("~^/p/([0-9]+)$ /products/$1 302", "~^/p/([0-9]+)$ /products/$1 302"),
+    ("/dl/* http://127.0.0.1:1/f/:splat 302 sticky=cookie weight=3 health=/ping",
+     "/dl/* http://127.0.0.1:1/f/:splat 302 weight=3 sticky=cookie health=/ping"),
+    ("/dl/* http://127.0.0.1:2/f/:splat 302 weight=1", "/dl/* http://127.0.0.1:2/f/:splat 302 weight=1"),
+    ("/api/* /v2/:splat 307 method=POST,PUT if-header=X-Beta:1 if-cookie=!opt if-query=a=1 "
+     "if-ip=10.0.0.0/8 if-lang=fr",
+     "/api/* /v2/:splat 307 method=POST,PUT if-header=X-Beta:1 if-cookie=!opt if-query=a=1 "
+     "if-ip=10.0.0.0/8 if-lang=fr"),
+    ("/promo /sale from=2026-11-01 until=2030-12-01T01:00:00+01:00 days=sat,sun "
+     "hours=09:00-17:30 tz=Europe/Paris",
+     "/promo /sale 307 from=2026-11-01T00:00:00Z until=2030-12-01T00:00:00Z days=sun,sat "
+     "hours=09:00-17:30 tz=Europe/Paris"),
+    ("/Old /new 301 case=insensitive id=old cache=3600 query=drop",
+     "/Old /new 301 query=drop cache=1h id=old case=insensitive"),
+    ("~^/out/(https?://.*)$ $1 302 allow-hosts=A.example,b.example",
+     "~^/out/(https?://.*)$ $1 302 allow-hosts=a.example,b.example"),
+    ("/ab /x 302 if-cookie=a private=no", "/ab /x 302 if-cookie=a private=no"),
+    ("https://*.example.com/x/* /y/:splat permanent", "https://*.example.com/x/* /y/:splat 308"),
+]
+
+
+def test_rules_list_round_trips(admin):
+    """Issue 11: GET /rules (and `detour ctl rules list`) dropped most
+    options of file rules, lost a regex's '~' and showed html as 200. Every
+    option is listed now, and the listed lines, fed back as a rules file,
+    list the same again."""
+    s = admin(rules="".join(w + "\n" for w, _ in ROUND_TRIP))
+    st, js, _, _ = s.req("GET", "/rules?origin=file")
+    assert st == 200
+    listed = [r["rule"] for r in js["rules"]]
+    assert listed == [l for _, l in ROUND_TRIP]
+    p = subprocess.run([BIN, "ctl", "-c", str(s.conf_path), "rules", "list", "--origin", "file"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    for l in listed:
+        assert l in p.stdout
+    # Fed back: the same rules (and ids: the lines did not move).
+    s.rules_path.write_text("".join(l + "\n" for l in listed))
+    assert s.req("POST", "/reload")[0] == 200
+    js2 = s.req("GET", "/rules?origin=file")[1]
+    assert [(r["id"], r["rule"]) for r in js2["rules"]] == [(r["id"], r["rule"]) for r in js["rules"]]
+    # And they behave alike: the regex, html, case.
+    assert s.get("/p/12") == (302, "/products/12")
+    assert s.get("/OLD") == (301, "/new")
+    assert s.get("/page")[0] == 200
 
 
 def test_ttl_expires_without_reload(admin):
@@ -262,13 +533,13 @@ def test_head_then_get_on_one_connection(admin):
     head = (b"HTTP/1.1 200 OK\r\nDate: <date>\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\nCache-Control: no-store\r\n\r\n" % len(body))
     with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
-        c.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
-                  b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        host = b"Host: localhost:%d\r\n" % s.admin_port
+        c.sendall(b"HEAD /healthz HTTP/1.1\r\n%s\r\nGET /healthz HTTP/1.1\r\n%s\r\n" % (host, host))
         (hh, hb), (gh, gb) = read_answers(c, [True, False])
         # Every byte that came, in order (read_answers: nothing more).
         assert no_date(hh + hb + gh + gb) == head + head + body
         # Still in step: one more request, one more answer.
-        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        c.sendall(b"GET /healthz HTTP/1.1\r\n%s\r\n" % host)
         (h, b), = read_answers(c, [False])
         assert no_date(h) == head and b == body
 
@@ -284,7 +555,7 @@ def test_head_on_every_endpoint(admin):
              (b"/rules/keep", auth, 405), (b"/nope", auth, 404), (b"/rules", b"", 401)]
     for path, extra, status in cases:
         with socket.create_connection((s.host, s.admin_port), timeout=5) as c:
-            req = b" %s HTTP/1.1\r\nHost: a\r\n%s\r\n" % (path, extra)
+            req = b" %s HTTP/1.1\r\nHost: localhost:%d\r\n%s\r\n" % (path, s.admin_port, extra)
             c.sendall(b"HEAD" + req + b"GET" + req)
             (hh, hb), (gh, gb) = read_answers(c, [True, False])
             assert hh.startswith(b"HTTP/1.1 %d " % status), (path, hh)
@@ -518,6 +789,25 @@ def test_metrics(admin):
         assert p.returncode == 0, p.stdout + p.stderr
 
 
+def test_metrics_rules_by_kind(admin):
+    """Issue 11: detour_rules had no regex kind (10,004 rules loaded, the
+    series summed to 4). Every rule is in one kind: the series sum to the
+    rules served."""
+    s = admin(rules=RULES + "~^/p/([0-9]+)$ /products/$1 302\n~^/q/(.*)$ /r/$1\n"
+                            "/docs/:v/:page /d/:page\n")
+    assert s.req("POST", "/rules", {"rule": "~^/api/(.*)$ /v2/$1 302"})[0] == 201
+    assert s.req("POST", "/rules", {"rule": "/promo /sale"})[0] == 201
+    st, _, text, _ = s.req("GET", "/metrics")
+    types, m = parse_metrics(text.decode())
+    got = {l: v for (n, l), v in m.items() if n == "detour_rules"}
+    assert got == {
+        'origin="file",kind="exact"': 2, 'origin="file",kind="splat"': 1,
+        'origin="file",kind="pattern"': 1, 'origin="file",kind="regex"': 2,
+        'origin="api",kind="exact"': 1, 'origin="api",kind="splat"': 0,
+        'origin="api",kind="pattern"': 0, 'origin="api",kind="regex"': 1}
+    assert sum(v for l, v in got.items() if "file" in l) == s.req("GET", "/healthz")[1]["file_rules"]
+
+
 def test_ctl(admin):
     s = admin()
     ctl = [BIN, "ctl", "-c", str(s.conf_path)]
@@ -595,7 +885,8 @@ def test_user_drop(tmp_path):
             uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
             assert uids == (str(nobody.pw_uid),) * 4
             c = http.client.HTTPConnection("127.0.0.1", aport, timeout=5)
-            c.request("POST", "/rules", body=json.dumps({"rule": "/n /m"}))
+            c.request("POST", "/rules", body=json.dumps({"rule": "/n /m"}),
+                      headers={"Content-Type": "application/json"})
             r = c.getresponse()
             assert r.status == 201, r.read()
             assert os.stat(os.path.join(d, "detour.db")).st_uid == nobody.pw_uid
@@ -603,5 +894,69 @@ def test_user_drop(tmp_path):
         finally:
             p.send_signal(signal.SIGTERM)
             assert p.wait(10) == 0
+    finally:
+        shutil.rmtree(d)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/bin/strace"),
+                    reason="switching users needs root; the order is seen with strace")
+def test_user_drop_before_any_thread(tmp_path):
+    """Issue 11: the worker and admin threads served before the privilege
+    drop (as root, for a moment). Now every socket is bound, the drop
+    happens, and only then are threads created: under strace, setuid to the
+    user comes before the first clone of a thread, and every thread of the
+    process runs as the user."""
+    import pwd
+    import shutil
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    (tmp_path / "site.rules").write_text(RULES)
+    port, aport = free_port(), free_port()
+    d = tempfile.mkdtemp(prefix="detour-state-")
+    trace = tmp_path / "strace.txt"
+    try:
+        os.chown(d, nobody.pw_uid, nobody.pw_gid)
+        conf = tmp_path / "d.conf"
+        conf.write_text("listen 127.0.0.1:%d\nrules site.rules\nadmin 127.0.0.1:%d\nuser nobody\n"
+                        "workers 3\nstate-dir %s\nerror-log %s/err.log\n" % (port, aport, d, tmp_path))
+        p = subprocess.Popen(["/usr/bin/strace", "-f", "-qq", "-o", str(trace),
+                              "-e", "trace=clone,clone3,setuid", BIN, "serve", "-c", str(conf)],
+                             cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stderr_text = lambda: (tmp_path / "err.log").read_text()
+        pid = None
+        try:
+            wait_port("127.0.0.1", aport, p)
+            wait_until(lambda: "ready" in p.stderr_text())
+            # The server runs under strace; it gets the signals (strace
+            # does not pass its own on).
+            pid = int(re.search(r" detour\[(\d+)\] ", p.stderr_text()).group(1))
+            tasks = os.listdir("/proc/%d/task" % pid)
+            assert len(tasks) >= 5  # main, 3 workers, admin
+            for tid in tasks:
+                status = open("/proc/%d/task/%s/status" % (pid, tid)).read()
+                uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
+                assert uids == (str(nobody.pw_uid),) * 4, (tid, uids)
+        finally:
+            if pid is not None:
+                os.kill(pid, signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                if pid is not None:
+                    os.kill(pid, signal.SIGKILL)
+                p.kill()
+                p.wait()
+        events = []
+        for line in trace.read_text().splitlines():
+            # setuid(UID) is the drop; the state is opened earlier with a
+            # temporary setresuid(-1, UID, -1), which is not one.
+            m = re.match(r"^\d+\s+(clone3?|setuid)\((.*)", line)
+            if m and m.group(1) == "setuid":
+                if m.group(2).startswith("%d)" % nobody.pw_uid):
+                    events.append("drop")
+            elif m and "CLONE_THREAD" in m.group(2):
+                events.append("thread")
+        assert "drop" in events and "thread" in events, trace.read_text()
+        assert events.index("drop") < events.index("thread"), events
     finally:
         shutil.rmtree(d)

@@ -1,12 +1,15 @@
 """Integration tests of `detour check`: the real binary ($DETOUR_BIN) against
 recording origins (origin.py) on loopback. Each test asserts the exact
 sequence of methods, paths, bodies and headers detour sent."""
+import calendar
 import json
 import os
+import re
 import stat
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -510,7 +513,8 @@ def test_json_shape(ab):
     h = o["hops"][0]
     assert set(h) == {"n", "method", "url", "status", "reason", "internal", "body_sent",
                       "location", "next", "via", "note", "cache", "sts", "sts_note",
-                      "set_cookie", "vary", "refresh", "time_ms", "request_headers", "error"}
+                      "set_cookie", "vary", "refresh", "time_ms", "request_headers", "error",
+                      "tls"}
     assert (h["status"], h["reason"], h["location"], h["next"], h["vary"]) == \
         (301, "Moved Permanently", "/t", a.url("/t"), "Accept")
     assert "User-Agent: " + "Mozilla/5.0" in " ".join(h["request_headers"])
@@ -612,9 +616,9 @@ def test_against_rules(ab, tmp_path):
 
 # ---- input that makes no request (issue 11: these crashed in check_conclude) --
 
-BAD_INPUT = "  = failed after 0 redirects (0 requests)\n" \
-    "  error   location-invalid: %s\n" \
-    "          a Location that does not parse as a URL: the redirect fails\n\n"
+BAD_INPUT = "  = not requested\n" \
+    "  error   input-invalid: %s\n" \
+    "          the URL to check is not an absolute http or https URL: no request was made\n\n"
 
 
 @pytest.mark.parametrize("url,why", [
@@ -642,7 +646,7 @@ def test_csv_row_with_status_and_unusable_url(ab, tmp_path):
     assert [(o["url"], o["requests"], o["ok"]) for o in out] == \
         [("not a url", 0, False), (a.url("/1"), 2, True)]
     assert [(x["code"], x["hop"], x["message"]) for x in out[0]["findings"]] == \
-        [("location-invalid", None, "not a url: not an absolute URL")]
+        [("input-invalid", None, "not a url: not an absolute URL")]
     assert seq(a) == [("GET", "/1", b""), ("GET", "/new1", b"")]
 
 
@@ -663,7 +667,267 @@ def test_against_skips_regex_rules(ab, tmp_path):
     only = tmp_path / "only.rules"
     only.write_text("~\\.php$ - 410\n")
     p = check("--against", a.base, str(only))
-    assert (p.returncode, p.stdout) == (0, b"")
+    assert (p.returncode, p.stdout.decode()) == (
+        0, "against %s: 0 rules checked, 0 as the rules predict, 0 mismatched; 1 skipped\n"
+        % a.base)
     assert p.stderr.decode() == (
         "detour check: rule %s:1 has a regex source (~\\.php$): skipped, "
         "no request can be built from a regex\n" % only)
+
+
+# ---- certificates of https hops (--cacert, --resolve, findings) --------------
+
+def _stamp(t):
+    """openssl ca's -startdate/-enddate (GeneralizedTime, UTC)."""
+    return time.strftime("%Y%m%d%H%M%SZ", time.gmtime(t))
+
+
+def _rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def _sign(d, ca, ca_key, name, sans, start, end):
+    """A P-256 key and a certificate for name signed by the test CA with
+    openssl ca, valid from start to end (Unix seconds, whole). Returns
+    (cert, key)."""
+    key = os.path.join(d, name + ".key")
+    csr = os.path.join(d, name + ".csr")
+    cert = os.path.join(d, name + ".pem")
+    cnf = os.path.join(d, name + ".cnf")
+    db = os.path.join(d, "index.txt")
+    if not os.path.exists(db):
+        open(db, "w").close()
+        with open(os.path.join(d, "serial"), "w") as f:
+            f.write("1000\n")
+    with open(cnf, "w") as f:
+        f.write("[ca]\ndefault_ca = test\n[test]\ndatabase = %s\nnew_certs_dir = %s\n"
+                "serial = %s\ndefault_md = sha256\npolicy = any\nunique_subject = no\n"
+                "x509_extensions = ext\n[any]\ncommonName = supplied\n"
+                "[ext]\nsubjectAltName = %s\nextendedKeyUsage = serverAuth\n"
+                "basicConstraints = CA:FALSE\n" % (db, d, os.path.join(d, "serial"), sans))
+    run = lambda *a: subprocess.run(["openssl"] + list(a), check=True, capture_output=True)  # noqa: E731
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", key, "-out", csr, "-subj", "/CN=" + name)
+    run("ca", "-batch", "-notext", "-config", cnf, "-cert", ca, "-keyfile", ca_key,
+        "-in", csr, "-out", cert, "-startdate", _stamp(start), "-enddate", _stamp(end))
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def certs(tls, tmp_path_factory):
+    """Origins with certificates from the tls fixture's test CA (valid for
+    60 days, expiring in 5 days, expired 12 hours ago) and a self-signed one.
+    Yields ({name: (origin, not_after)}, ca)."""
+    _, ca = tls
+    ca_key = os.path.join(os.path.dirname(ca), "ca.key")
+    d = str(tmp_path_factory.mktemp("certs"))
+    now = int(time.time())
+    plan = {
+        "valid.tls.test": (now - 86400, now + 60 * 86400),
+        "soon.tls.test": (now - 86400, now + 5 * 86400 + 3600),
+        "expired.tls.test": (now - 10 * 86400, now - 43200),
+    }
+    origins = {}
+    for name, (start, end) in plan.items():
+        cert, key = _sign(d, ca, ca_key, name, "DNS:" + name, start, end)
+        origins[name] = (Origin(tls=(cert, key)), end)
+    # self-signed: its own issuer, no CA the checker trusts
+    key = os.path.join(d, "self.key")
+    cert = os.path.join(d, "self.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "30", "-subj", "/CN=self.tls.test",
+                    "-addext", "subjectAltName=DNS:self.tls.test"],
+                   check=True, capture_output=True)
+    end = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", cert],
+                         check=True, capture_output=True).stdout.decode()
+    end = calendar.timegm(time.strptime(end.strip().split("=", 1)[1], "%b %d %H:%M:%S %Y GMT"))
+    origins["self.tls.test"] = (Origin(tls=(cert, key)), end)
+    yield origins, ca
+    for o, _ in origins.values():
+        o.stop()
+
+
+def _at(certs, name, path="/", host=None):
+    """The --resolve option and the URL for name's origin (host: another
+    name pointed at it)."""
+    o, _ = certs[0][name]
+    host = host or name
+    return ["--resolve", "%s:%d:127.0.0.1" % (host, o.port)], \
+        "https://%s:%d%s" % (host, o.port, path)
+
+
+def test_cert_valid_shown_exactly(certs):
+    origins, ca = certs
+    o, end = origins["valid.tls.test"]
+    o.reset()
+    o.route("/", 200)
+    res, url = _at(certs, "valid.tls.test")
+    # the clock: --at, else DETOUR_NOW, else now (60 days and a bit less)
+    rc, out = check_json("--cacert", ca, *res, url)
+    assert rc == 0
+    assert out[0]["hops"][0]["tls"] == {
+        "subject": "CN = valid.tls.test", "issuer": "CN = detour test CA",
+        "alt_names": "DNS:valid.tls.test", "not_after": _rfc3339(end), "days_left": 59,
+        "verified": True}
+    assert out[0]["findings"] == []
+    rc, out = check_json("--cacert", ca, *res, "--at", _rfc3339(end - 30 * 86400), url)
+    assert out[0]["hops"][0]["tls"]["days_left"] == 30
+    env = dict(os.environ, DETOUR_NOW=_rfc3339(end - 20 * 86400 - 1))
+    p = subprocess.run([BIN, "check", "--json", "--cacert", ca] + res + [url],
+                       capture_output=True, env=env)
+    assert json.loads(p.stdout)["hops"][0]["tls"]["days_left"] == 20
+    # the table
+    p = check("--cacert", ca, *res, "--at", _rfc3339(end - 30 * 86400), url)
+    assert p.returncode == 0
+    lines = p.stdout.decode().splitlines()
+    assert lines[2] == "        certificate: CN = valid.tls.test; issuer CN = detour test CA; " \
+        "expires %s (30 days left)" % _rfc3339(end)
+    # a clock near the end: the 14-day rule, judged at --at
+    rc, out = check_json("--cacert", ca, *res, "--at", _rfc3339(end - 13 * 86400), url)
+    assert rc == 0
+    assert out[0]["findings"] == [{
+        "code": "cert-expiring", "severity": "warning", "hop": 1,
+        "message": "CN = valid.tls.test expires in 13 days (%s)" % _rfc3339(end),
+        "help": "the certificate expires within 14 days: renew it (or check that "
+                "automatic renewal works)"}]
+    rc, out = check_json("--cacert", ca, *res, "--at", _rfc3339(end - 14 * 86400), url)
+    assert out[0]["findings"] == []
+    rc, out = check_json("--cacert", ca, *res, "--at", _rfc3339(end + 1), url)
+    assert out[0]["hops"][0]["tls"]["days_left"] == -1
+    assert [f["message"] for f in out[0]["findings"]] == \
+        ["CN = valid.tls.test has expired (%s)" % _rfc3339(end)]
+    p = check("--at", "yesterday", url)
+    assert p.returncode == 2
+    assert p.stderr.decode() == "detour check: --at 'yesterday' is not an RFC 3339 time\n"
+
+
+def test_cert_expiring_in_5_days(certs):
+    origins, ca = certs
+    o, end = origins["soon.tls.test"]
+    o.reset()
+    o.route("/a", 301, [("Location", "/b"), ("Cache-Control", "max-age=60")])
+    o.route("/b", 200)
+    res, url = _at(certs, "soon.tls.test", "/a")
+    rc, out = check_json("--cacert", ca, *res, url)
+    assert rc == 0  # a warning
+    hops = out[0]["hops"]
+    want = {"subject": "CN = soon.tls.test", "issuer": "CN = detour test CA",
+            "alt_names": "DNS:soon.tls.test", "not_after": _rfc3339(end), "days_left": 5,
+            "verified": True}
+    # the second hop reuses the connection: the certificate seen on it
+    assert [h["tls"] for h in hops] == [want, want]
+    assert [(f["code"], f["severity"], f["hop"], f["message"]) for f in out[0]["findings"]] == \
+        [("cert-expiring", "warning", 1,
+          "CN = soon.tls.test expires in 5 days (%s)" % _rfc3339(end)),
+         ("location-relative", "info", 1, "Location: /b")]
+
+
+def test_cert_wrong_name(certs):
+    origins, ca = certs
+    o, end = origins["valid.tls.test"]
+    o.reset()
+    o.route("/", 200)
+    res, url = _at(certs, "valid.tls.test", host="wrong.tls.test")
+    rc, out = check_json("--cacert", ca, *res, url)
+    assert rc == 1
+    assert o.requests == []  # the handshake fails, nothing is sent
+    h = out[0]["hops"][0]
+    reason = "SSL: no alternative certificate subject name matches target host name " \
+        "'wrong.tls.test'"
+    assert (h["status"], h["error"]) == (None, reason)
+    assert h["tls"] == {"subject": "CN = valid.tls.test", "issuer": "CN = detour test CA",
+                        "alt_names": "DNS:valid.tls.test", "not_after": _rfc3339(end),
+                        "days_left": 59, "verified": False}
+    assert out[0]["findings"] == [{
+        "code": "cert-name-mismatch", "severity": "error", "hop": 1,
+        "message": reason + " (the certificate is for DNS:valid.tls.test)",
+        "help": "the certificate does not name the host (RFC 6125): browsers refuse the "
+                "connection; add the host to its subjectAltName"}]
+    assert (out[0]["final_status"], out[0]["ok"]) == (None, False)
+
+
+UNVERIFIED_HELP = ("the certificate does not verify (self-signed, unknown CA, expired, "
+                   "incomplete chain): browsers refuse the connection")
+
+
+def test_cert_expired(certs):
+    origins, ca = certs
+    o, end = origins["expired.tls.test"]
+    o.reset()
+    res, url = _at(certs, "expired.tls.test")
+    rc, out = check_json("--cacert", ca, *res, url)
+    assert rc == 1
+    h = out[0]["hops"][0]
+    assert h["error"] == "SSL certificate problem: certificate has expired"
+    assert h["tls"] == {"subject": "CN = expired.tls.test", "issuer": "CN = detour test CA",
+                        "alt_names": "DNS:expired.tls.test", "not_after": _rfc3339(end),
+                        "days_left": -1, "verified": False}
+    assert out[0]["findings"] == [{
+        "code": "cert-unverified", "severity": "error", "hop": 1,
+        "message": "SSL certificate problem: certificate has expired", "help": UNVERIFIED_HELP}]
+    p = check("--cacert", ca, *res, url)
+    lines = [re.sub(r"  [0-9]+ ms$", "  N ms", ln) for ln in p.stdout.decode().splitlines()]
+    assert lines[1:] == [
+        "   1  GET     no response                %s  N ms" % url,
+        "        error: SSL certificate problem: certificate has expired",
+        "        certificate: CN = expired.tls.test; issuer CN = detour test CA; expired %s; "
+        "not verified" % _rfc3339(end),
+        "  = failed after 0 redirects (1 request)",
+        "  error   cert-unverified (hop 1): SSL certificate problem: certificate has expired",
+        "          " + UNVERIFIED_HELP,
+        ""]
+
+
+def test_cert_self_signed_not_followed(certs):
+    origins, ca = certs
+    o, end = origins["self.tls.test"]
+    o.reset()
+    o.route("/", 301, [("Location", "https://elsewhere.test/")])
+    res, url = _at(certs, "self.tls.test")
+    rc, out = check_json("--cacert", ca, *res, url)
+    assert rc == 1
+    assert o.requests == []  # an unverified server gets no request: no redirect to follow
+    assert out[0]["requests"] == 1 and out[0]["redirects"] == 0
+    h = out[0]["hops"][0]
+    assert h["error"] == "SSL certificate problem: self-signed certificate"
+    assert h["tls"]["subject"] == h["tls"]["issuer"] == "CN = self.tls.test"
+    assert (h["tls"]["not_after"], h["tls"]["verified"]) == (_rfc3339(end), False)
+    assert [(f["code"], f["message"]) for f in out[0]["findings"]] == \
+        [("cert-unverified", "SSL certificate problem: self-signed certificate")]
+
+
+def test_cacert_and_resolve(certs, tmp_path):
+    origins, ca = certs
+    o, _ = origins["valid.tls.test"]
+    o.reset()
+    o.route("/", 200)
+    res, url = _at(certs, "valid.tls.test")
+    # without the test CA the chain does not verify (env cleared of curl's bundles)
+    env = {k: v for k, v in os.environ.items() if k not in ("CURL_CA_BUNDLE", "SSL_CERT_FILE")}
+    p = subprocess.run([BIN, "check", "--json"] + res + [url], capture_output=True, env=env)
+    out = json.loads(p.stdout)
+    assert p.returncode == 1
+    assert [(f["code"], f["message"]) for f in out["findings"]] == \
+        [("cert-unverified", "SSL certificate problem: unable to get local issuer certificate")]
+    assert o.requests == []
+    # SSL_CERT_FILE as curl reads it; --cacert wins over it
+    p = subprocess.run([BIN, "check", "--json"] + res + [url], capture_output=True,
+                       env=dict(env, SSL_CERT_FILE=ca))
+    assert p.returncode == 0 and json.loads(p.stdout)["hops"][0]["tls"]["verified"] is True
+    p = subprocess.run([BIN, "check", "--json", "--cacert", ca] + res + [url],
+                       capture_output=True, env=dict(env, SSL_CERT_FILE="/nonexistent"))
+    assert p.returncode == 0
+    # --resolve is the only way the name reaches the origin (.test does not resolve)
+    assert [r.header("Host") for r in o.requests] == ["valid.tls.test:%d" % o.port] * 2
+    # usage errors
+    p = check("--cacert", str(tmp_path / "none.pem"), url)
+    assert p.returncode == 2
+    assert p.stderr.decode() == \
+        "detour check: --cacert %s: No such file or directory\n" % (tmp_path / "none.pem")
+    for bad in ("valid.tls.test", "valid.tls.test:443", "valid.tls.test:x:127.0.0.1",
+                "valid.tls.test:0:127.0.0.1", ":443:127.0.0.1", "h:443:"):
+        p = check("--resolve", bad, url)
+        assert p.returncode == 2
+        assert p.stderr.decode() == \
+            "detour check: bad --resolve '%s' (want HOST:PORT:ADDR)\n" % bad

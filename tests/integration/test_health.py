@@ -6,10 +6,12 @@ HEAD /ping with 200 (or 503 when told to fail); stopping it closes the port
 (connection refused) and starting it again reopens the same port."""
 import http.client
 import http.server
+import json
+import subprocess
 import threading
 import time
 
-from conftest import free_port
+from conftest import BIN, free_port, wait_port, wait_until
 
 INTERVAL = "health-check interval=200ms timeout=150ms rise=2 fall=2\n"
 
@@ -195,3 +197,75 @@ def test_config_errors(tmp_path):
     assert p.returncode != 0
     assert "detour.conf:2:14: health-check timeout (2000 ms) is longer than its interval (1000 ms)" \
         in p.stderr
+
+
+def admin_get(srv, aport, path):
+    c = http.client.HTTPConnection("127.0.0.1", aport, timeout=5)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    assert r.status == 200, body
+    return body.decode()
+
+
+def target_gauges(text):
+    """{(rule, url): value} of the detour_target_up series."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("detour_target_up{"):
+            labels, value = line[len("detour_target_up{"):].rsplit("} ", 1)
+            rule = labels.split('rule="', 1)[1].split('",', 1)[0]
+            url = labels.split('target="', 1)[1].rstrip('"')
+            out[(rule, url)] = int(value)
+    return out
+
+
+def test_target_gauges_and_ctl(make_server):
+    """Issue 11: mirror health only showed in the error log. /metrics has
+    detour_target_up{rule,target} 1/0 per health-checked target, GET
+    /targets lists them with the last probe, `detour ctl targets` prints
+    them."""
+    m1, m2 = Mirror().start(), Mirror()  # m2 never listens: refused
+    aport = free_port()
+    try:
+        srv = make_server(rules(m1, m2, "/plain /p\n"), conf_extra=INTERVAL + (
+            "admin 127.0.0.1:%d\nstate-dir state\n" % aport))
+        wait_port("127.0.0.1", aport, srv.proc)
+        r1, r2 = "%s:1" % srv.rules_path, "%s:2" % srv.rules_path
+        u1, u2 = m1.origin() + "/ping", m2.origin() + "/ping"
+        srv.wait_log("mirror %s down (" % u2)
+        text = admin_get(srv, aport, "/metrics")
+        assert "# TYPE detour_target_up gauge\n" in text
+        assert target_gauges(text) == {(r1, u1): 1, (r2, u2): 0}
+        js = json.loads(admin_get(srv, aport, "/targets"))
+        t1, t2 = js["targets"]
+        assert (t1["rule"], t1["target"], t1["up"], t1["probed"], t1["status"], t1["error"]) == (
+            r1, u1, True, True, 200, None)
+        assert (t2["rule"], t2["target"], t2["up"], t2["probed"], t2["status"]) == (
+            r2, u2, False, True, None)
+        assert "onnect" in t2["error"]  # libcurl's "Failed to connect ..."
+        assert t1["group"] == t2["group"] == "/download/* (%s)" % r1
+        p = subprocess.run([BIN, "ctl", "--admin", "127.0.0.1:%d" % aport, "targets"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.splitlines()
+        assert lines[0].split() == ["STATE", "RULE", "TARGET", "LAST", "PROBE"]
+        assert lines[1].split()[:4] == ["up", r1, u1, "HTTP"]
+        assert lines[2].split()[:3] == ["down", r2, u2]
+        # Back up: the gauge follows.
+        m2.start()
+        wait_until(lambda: target_gauges(admin_get(srv, aport, "/metrics")) == {
+            (r1, u1): 1, (r2, u2): 1}, timeout=6)
+        # No health targets left (reload): no series, ctl says so.
+        srv.rules_path.write_text("/plain /p\n")
+        srv.signal(__import__("signal").SIGHUP)
+        srv.wait_log("reloaded")
+        assert target_gauges(admin_get(srv, aport, "/metrics")) == {}
+        assert json.loads(admin_get(srv, aport, "/targets")) == {"targets": []}
+        p = subprocess.run([BIN, "ctl", "--admin", "127.0.0.1:%d" % aport, "targets"],
+                           capture_output=True, text=True)
+        assert p.stdout.startswith("no health-checked targets"), p.stdout
+    finally:
+        m1.stop()
+        m2.stop()

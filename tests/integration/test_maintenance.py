@@ -198,7 +198,7 @@ class AdminServer(Server):
     def req(self, method, path, body=None):
         c = http.client.HTTPConnection(self.host, self.admin_port, timeout=10)
         c.request(method, path, body=json.dumps(body) if body is not None else None,
-                  headers={"Authorization": "Bearer " + TOKEN})
+                  headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
         r = c.getresponse()
         js = json.loads(r.read() or b"null")
         c.close()

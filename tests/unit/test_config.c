@@ -400,6 +400,9 @@ static const struct err_case err_cases[] = {
         {"listen 80\nlisten 443 tls\n",
          "t.conf:2: listen 127.0.0.1:443 tls needs certificates: add tls-cert CERT KEY or acme "
          "DIRECTORY-URL"},
+        {"listen 80\nlisten 8443 proxy-protocol\n",
+         "t.conf:2: listen 127.0.0.1:8443 proxy-protocol needs trusted-proxies: the addresses "
+         "of the load balancers that connect to it"},
         {"  workers\n", "t.conf:1:3: 'workers' takes 1 argument: workers auto|N"},
         {"rules a b\n", "t.conf:1:1: 'rules' takes 1 argument: rules FILE"},
         {"access-log\n", "t.conf:1:1: 'access-log' takes 1 argument: access-log FILE|-|off"},
@@ -628,7 +631,8 @@ static const struct err_case err_cases[] = {
 static void test_https(void **state)
 {
 	parse_ok("listen 80\nlisten [::]:443 tls proxy-protocol\nlisten 8443 proxy-protocol tls\n"
-	         "tls-cert certs/a.pem /etc/keys/a.key\ntls-cert b.pem b.key\n");
+	         "tls-cert certs/a.pem /etc/keys/a.key\ntls-cert b.pem b.key\n"
+	         "trusted-proxies 10.0.0.0/8\n");
 	assert_int_equal(conf.nlisten, 3);
 	assert_false(conf.listen[0].tls || conf.listen[0].proxy_protocol);
 	assert_int_equal(conf.listen[0].line, 1);

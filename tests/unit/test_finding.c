@@ -45,7 +45,11 @@ static void test_codes(void **state)
 	                                                 "cookie-rejected",
 	                                                 "expect-status",
 	                                                 "expect-location",
-	                                                 "rule-mismatch"};
+	                                                 "rule-mismatch",
+	                                                 "cert-expiring",
+	                                                 "cert-name-mismatch",
+	                                                 "cert-unverified",
+	                                                 "input-invalid"};
 	for (int i = 0; i < DETOUR_F_COUNT; i++) {
 		assert_string_equal(detour_finding_code((enum detour_finding)i), want[i]);
 		assert_true(strlen(detour_finding_help((enum detour_finding)i)) > 10);
@@ -54,6 +58,9 @@ static void test_codes(void **state)
 	assert_int_equal(detour_finding_severity(DETOUR_F_LOOP), DETOUR_SEV_ERROR);
 	assert_int_equal(detour_finding_severity(DETOUR_F_CHAIN), DETOUR_SEV_WARNING);
 	assert_int_equal(detour_finding_severity(DETOUR_F_RELATIVE_LOCATION), DETOUR_SEV_INFO);
+	assert_int_equal(detour_finding_severity(DETOUR_F_CERT_EXPIRING), DETOUR_SEV_WARNING);
+	assert_int_equal(detour_finding_severity(DETOUR_F_CERT_NAME), DETOUR_SEV_ERROR);
+	assert_int_equal(detour_finding_severity(DETOUR_F_CERT_UNVERIFIED), DETOUR_SEV_ERROR);
 	assert_string_equal(detour_severity_name(DETOUR_SEV_WARNING), "warning");
 	assert_string_equal(detour_reason(308), "Permanent Redirect");
 	assert_string_equal(detour_reason(299), "");

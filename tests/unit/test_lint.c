@@ -448,7 +448,7 @@ static void test_names_and_source_text(void **state)
 	        "loop",          "self-redirect", "chain",        "target-redirects",
 	        "shadowed",      "duplicate",     "conflict",     "permanent-no-cache",
 	        "method-change", "window-ended",  "window-never", "weights",
-	        "open-redirect", "may-loop",
+	        "open-redirect", "may-loop",      "second-hop",   "hsts-preload",
 	};
 	for (int c = 0; c < DETOUR_LINT_CODE_COUNT; c++)
 		assert_string_equal(detour_lint_code_name((enum detour_lint_code)c), want[c]);

@@ -9,6 +9,7 @@
 #include "rules_test.h"
 #include "unit.h"
 
+#include "detour/canon.h"
 #include "detour/config.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
@@ -184,6 +185,234 @@ static void test_maintenance_local_target(void **state)
 	publish_fini(&pub);
 }
 
+/* ---- route_canon: canonical URLs in one hop, HSTS ---------------------- */
+
+static struct detour_canon *canon_of(const char *conf)
+{
+	static struct detour_config c;
+	struct detour_diag d = {0};
+	struct detour_canon *k = NULL;
+
+	detour_config_defaults(&c);
+	if (detour_config_parse(&c, "t.conf", conf, strlen(conf), &d) != DETOUR_OK)
+		fail_msg("config: %s", d.msg);
+	assert_int_equal(detour_canon_new(&c, &k), DETOUR_OK);
+	assert_non_null(k);
+	return k;
+}
+
+/* What route_canon answers to "https?://host/path?query": the route, the
+ * status and Location (loc, "" for none) and the extra header lines. */
+struct answer {
+	enum route r;
+	int status;
+	char loc[512];
+	char extra[512];
+};
+
+static struct answer hop(const struct view *v, bool https, const char *host, const char *target)
+{
+	static struct route_hop h;
+	static char pb[256];
+	struct answer a = {0};
+	const char *qm = strchr(target, '?');
+	size_t pl = qm ? (size_t)(qm - target) : strlen(target);
+	struct detour_match m;
+	const char *extra = NULL;
+	size_t el = 0;
+
+	memcpy(pb, target, pl);
+	struct detour_match_req q = {
+	        .host = host,
+	        .host_len = host ? strlen(host) : 0,
+	        .https = https,
+	        .path = pb,
+	        .path_len = pl,
+	        .query = qm ? qm + 1 : NULL,
+	        .query_len = qm ? strlen(qm + 1) : 0,
+	};
+	a.r = route_canon(v, &q, sizeof(pb), &m, &h, &extra, &el);
+	if (a.r != ROUTE_NONE) {
+		a.status = m.rule->status;
+		ssize_t n = detour_respond_location(&m, &q, a.loc, sizeof(a.loc) - 1);
+		assert_true(n >= 0);
+		a.loc[n] = '\0';
+	}
+	assert_true(el < sizeof(a.extra));
+	if (el)
+		memcpy(a.extra, extra, el);
+	return a;
+}
+
+#define HSTS_1Y "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"
+
+static void test_canon_one_hop(void **state)
+{
+	/* The example: scheme, host and the rule in one 308. */
+	struct served *file = served_of("//old-brand.com/shop https://new-brand.com/store 308\n"
+	                                "//old-brand.com/about /about-us 301\n"
+	                                "/drop /kept?x=1 302 query=drop\n"
+	                                "http://old-brand.com/plain /plain-ok 302\n"
+	                                "//old-brand.com/p/:n /q/:n 307\n",
+	                                ORIGIN_FILE);
+	struct view v = {.file = file,
+	                 .canon = canon_of("https-redirect 308\n"
+	                                   "canonical-host www.old-brand.com old-brand.com\n"
+	                                   "hsts max-age=1y include-subdomains\n"
+	                                   "trailing-slash remove\n")};
+	struct answer a;
+
+	a = hop(&v, false, "www.old-brand.com", "/shop?id=7");
+	assert_int_equal(a.r, ROUTE_FILE);
+	assert_int_equal(a.status, 308);
+	assert_string_equal(a.loc, "https://new-brand.com/store?id=7");
+	assert_string_equal(a.extra, ""); /* no HSTS over plain HTTP */
+	/* a path target is rebased on the canonical origin; the rule's status */
+	a = hop(&v, false, "WWW.old-brand.com:80", "/about/");
+	assert_int_equal(a.r, ROUTE_FILE);
+	assert_int_equal(a.status, 301);
+	assert_string_equal(a.loc, "https://old-brand.com/about-us");
+	/* placeholders still filled, the rule's query option obeyed */
+	a = hop(&v, false, "old-brand.com", "/p/7/");
+	assert_string_equal(a.loc, "https://old-brand.com/q/7");
+	assert_int_equal(a.status, 307);
+	a = hop(&v, false, "x.test", "/drop?a=b");
+	assert_string_equal(a.loc, "https://x.test/kept?x=1");
+	/* no rule: the canonical URL, the https-redirect status, query kept */
+	a = hop(&v, false, "www.old-brand.com", "/x/?a=b");
+	assert_int_equal(a.r, ROUTE_CANON);
+	assert_int_equal(a.status, 308);
+	assert_string_equal(a.loc, "https://old-brand.com/x?a=b");
+	assert_null(route_served(&v, ROUTE_CANON));
+	/* an http:// rule answers plain requests itself */
+	a = hop(&v, false, "old-brand.com", "/plain");
+	assert_int_equal(a.r, ROUTE_FILE);
+	assert_string_equal(a.loc, "/plain-ok");
+	assert_int_equal(a.status, 302);
+	/* ACME tokens are never redirected: the cascade as usual */
+	a = hop(&v, false, "www.old-brand.com", "/.well-known/acme-challenge/tok");
+	assert_int_equal(a.r, ROUTE_NONE);
+	/* an https request on the canonical name: the rule as written, HSTS */
+	a = hop(&v, true, "old-brand.com", "/about");
+	assert_int_equal(a.r, ROUTE_FILE);
+	assert_string_equal(a.loc, "/about-us");
+	assert_string_equal(a.extra, HSTS_1Y);
+	a = hop(&v, true, "old-brand.com", "/nothing");
+	assert_int_equal(a.r, ROUTE_NONE);
+	assert_string_equal(a.extra, HSTS_1Y); /* on the 404 too */
+	/* an https request on an alias: the host hop, with HSTS */
+	a = hop(&v, true, "www.old-brand.com:8443", "/nothing");
+	assert_int_equal(a.r, ROUTE_CANON);
+	assert_string_equal(a.loc, "https://old-brand.com:8443/nothing");
+	assert_string_equal(a.extra, HSTS_1Y);
+	detour_canon_free((struct detour_canon *)v.canon);
+	served_free(file);
+}
+
+static void test_canon_schemes(void **state)
+{
+	/* https:// sources match https requests only, http:// plain ones,
+	 * //host both */
+	struct served *file = served_of("https://a.test/s /secure 301\n"
+	                                "http://a.test/s /plain 301\n"
+	                                "//a.test/both /b 301\n",
+	                                ORIGIN_FILE);
+	struct view v = {.file = file, .canon = canon_of("hsts max-age=1d\n")};
+	struct answer a;
+
+	a = hop(&v, true, "a.test", "/s");
+	assert_string_equal(a.loc, "/secure");
+	assert_string_equal(a.extra, "Strict-Transport-Security: max-age=86400\r\n");
+	a = hop(&v, false, "a.test", "/s");
+	assert_string_equal(a.loc, "/plain");
+	assert_string_equal(a.extra, "");
+	assert_string_equal(hop(&v, true, "a.test", "/both").loc, "/b");
+	assert_string_equal(hop(&v, false, "a.test", "/both").loc, "/b");
+	detour_canon_free((struct detour_canon *)v.canon);
+
+	/* with https-redirect, the http:// rule keeps plain requests; the
+	 * https:// one answers the rest after the upgrade, in one hop */
+	v.canon = canon_of("https-redirect 301\n");
+	a = hop(&v, false, "a.test", "/s");
+	assert_string_equal(a.loc, "/plain");
+	a = hop(&v, false, "a.test", "/both");
+	assert_string_equal(a.loc, "https://a.test/b");
+	assert_int_equal(a.status, 301);
+	a = hop(&v, false, "a.test", "/none");
+	assert_int_equal(a.r, ROUTE_CANON);
+	assert_int_equal(a.status, 301);
+	assert_string_equal(a.loc, "https://a.test/none");
+	detour_canon_free((struct detour_canon *)v.canon);
+	served_free(file);
+
+	file = served_of("https://a.test/s /secure 302\n", ORIGIN_FILE);
+	v.file = file;
+	v.canon = canon_of("https-redirect\n");
+	a = hop(&v, false, "a.test", "/s?k=v");
+	assert_int_equal(a.r, ROUTE_FILE);
+	assert_int_equal(a.status, 302);
+	assert_string_equal(a.loc, "https://a.test/secure?k=v");
+	detour_canon_free((struct detour_canon *)v.canon);
+	served_free(file);
+}
+
+static void test_canon_host_and_slash(void **state)
+{
+	struct served *file = served_of("/docs/ /manual 301\n", ORIGIN_FILE);
+	struct view v = {.file = file, .canon = canon_of("canonical-host b.test a.test\n")};
+	struct answer a;
+
+	/* canonical-host alone: 308, the scheme and port kept */
+	a = hop(&v, false, "b.test:8080", "/x?y");
+	assert_int_equal(a.r, ROUTE_CANON);
+	assert_int_equal(a.status, DETOUR_CANON_DEFAULT_STATUS);
+	assert_string_equal(a.loc, "http://a.test:8080/x?y");
+	a = hop(&v, false, "b.test", "/docs/");
+	assert_int_equal(a.status, 301);
+	assert_string_equal(a.loc, "http://a.test/manual");
+	assert_int_equal(hop(&v, false, "a.test", "/x").r, ROUTE_NONE);
+	detour_canon_free((struct detour_canon *)v.canon);
+
+	/* trailing-slash add alone: a path-absolute Location */
+	v.canon = canon_of("trailing-slash add\n");
+	a = hop(&v, false, "a.test", "/guide");
+	assert_int_equal(a.r, ROUTE_CANON);
+	assert_int_equal(a.status, 308);
+	assert_string_equal(a.loc, "/guide/");
+	a = hop(&v, false, "a.test", "/docs");
+	assert_int_equal(a.r, ROUTE_FILE);
+	assert_string_equal(a.loc, "/manual");
+	assert_int_equal(hop(&v, false, "a.test", "/style.css").r, ROUTE_NONE);
+	detour_canon_free((struct detour_canon *)v.canon);
+	served_free(file);
+}
+
+static void test_canon_maintenance(void **state)
+{
+	struct publish pub = {0};
+	struct answer a;
+
+	assert_int_equal(publish_init(&pub, 0), 0);
+	struct maint_ctl *mc = maint_on(&pub, "/down.html", NULL, NULL, "60");
+	struct view v = {.maint = atomic_load(&pub.maint),
+	                 .canon = canon_of("https-redirect\nhsts max-age=1y "
+	                                   "include-subdomains\n")};
+
+	/* maintenance answers the canonical URL: its target rebased, one hop */
+	a = hop(&v, false, "a.test", "/x");
+	assert_int_equal(a.r, ROUTE_MAINT);
+	assert_int_equal(a.status, 307);
+	assert_string_equal(a.loc, "https://a.test/down.html");
+	assert_string_equal(a.extra, "Retry-After: 60\r\n");
+	/* over https: Retry-After, then HSTS */
+	a = hop(&v, true, "a.test", "/x");
+	assert_string_equal(a.loc, "/down.html");
+	assert_string_equal(a.extra, "Retry-After: 60\r\n" HSTS_1Y);
+	detour_canon_free((struct detour_canon *)v.canon);
+	maint_fini(mc);
+	publish_fini(&pub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +420,10 @@ int main(void)
 	        cmocka_unit_test(test_api_before_file),
 	        cmocka_unit_test(test_maintenance_first),
 	        cmocka_unit_test(test_maintenance_local_target),
+	        cmocka_unit_test(test_canon_one_hop),
+	        cmocka_unit_test(test_canon_schemes),
+	        cmocka_unit_test(test_canon_host_and_slash),
+	        cmocka_unit_test(test_canon_maintenance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
