@@ -476,3 +476,16 @@ def test_http01_answered_before_maintenance(tmp_path, pebble_factory, servers):
     assert r.startswith(b"HTTP/1.1 307 ") and b"\r\nLocation: /down\r\n" in r, r
     alog = s.access_log.read_text()
     assert re.search(r'"GET /\.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1\.1" 200 ', alog), alog
+
+
+def test_http01_answered_before_https_redirect(tmp_path, pebble_factory, servers):
+    port = free_port()
+    pebble = pebble_factory(port)
+    s = acme_server(tmp_path, pebble, port, "//www.example.test/a /b 301\n", servers,
+                    extra="https-redirect\n")
+    s.wait_log("acme: www.example.test: certificate issued", timeout=60)
+    r = http_get(port, "/a", "www.example.test")
+    assert r.startswith(b"HTTP/1.1 301 ") or r.startswith(b"HTTP/1.1 308 "), r
+    assert b"\r\nLocation: https://www.example.test/" in r, r
+    alog = s.access_log.read_text()
+    assert re.search(r'"GET /\.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1\.1" 200 ', alog), alog
