@@ -219,6 +219,15 @@ def test_pipelined_and_large_over_tls(tls_server):
     out = s_client(t.tls_port, "-servername", "a.test", "-ign_eof", "-quiet", data=reqs)
     assert out.count("HTTP/1.1 308 Permanent Redirect") == 50
     assert "Location: /bar?48" in out
+    # 400 requests (about 20 KiB: more than one TLS record and more than the
+    # connection's first input buffer; decrypted bytes wait in the SSL), then
+    # a head of 6000 bytes (the buffer grows): every answer, in order.
+    reqs = b"".join(b"GET /foo?%04d HTTP/1.1\r\nHost: a.test\r\n\r\n" % i for i in range(400))
+    reqs += b"GET /foo?big HTTP/1.1\r\nHost: a.test\r\nX-Pad: " + b"p" * 6000 + b"\r\n\r\n"
+    reqs += b"GET /foo?last HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+    out = s_client(t.tls_port, "-servername", "a.test", "-ign_eof", "-quiet", data=reqs)
+    locs = re.findall(r"Location: (\S+)", out)
+    assert locs == ["/bar?%04d" % i for i in range(400)] + ["/bar?big", "/bar?last"]
 
 
 def test_handshake_timeout_and_plain_http(tls_server):
