@@ -478,14 +478,21 @@ static bool key_value(const struct arg *a, const char *key, struct arg *v)
 	return true;
 }
 
-/* maintenance TARGET [status=...] [retry-after=...] [allow-ip=...]
- *             [allow-path=...] [file=...] [on|off] */
+/* A maintenance target on this server ("/maintenance.html"), which page=
+ * may serve; not "//host" (another host). */
+static bool local_target(const char *t)
+{
+	return t[0] == '/' && t[1] != '/';
+}
+
+/* maintenance TARGET|- [status=...] [retry-after=...] [page=...]
+ *             [allow-ip=...] [allow-path=...] [file=...] [on|off] */
 static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned n)
 {
 	struct detour_conf_maint *m = &s->c->maint;
 	char line[DETOUR_CONF_MAINT_TARGET_MAX + 64];
 	bool on_seen = false, off_seen = false;
-	struct arg v;
+	struct arg v, status_v = {0}, page_v = {0};
 
 	if (m->line != 0) {
 		char msg[96];
@@ -494,14 +501,21 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 		return fail(s, a[0].col, msg, a[0].p, a[0].len);
 	}
 	memset(m, 0, sizeof(*m));
-	m->status = 307;
 	if (a[0].len >= sizeof(m->target) || memchr(a[0].p, '=', a[0].len) || arg_is(&a[0], "on") ||
-	    arg_is(&a[0], "off") || arg_is(&a[0], "-"))
-		return fail(s, a[0].col, "expected a target URL or path first, found \"%s\"",
-		            a[0].p, a[0].len);
-	snprintf(line, sizeof(line), "/* %.*s 307 cache=no-store", (int)a[0].len, a[0].p);
-	if (check_rule(s, a[0].col, "maintenance target", line, a[0].p, a[0].len) != DETOUR_OK)
-		return DETOUR_EINVAL;
+	    arg_is(&a[0], "off"))
+		return fail(s, a[0].col,
+		            "expected a target URL or path first, or '-', found \"%s\"", a[0].p,
+		            a[0].len);
+	if (arg_is(&a[0], "-")) {
+		/* No target: 503 Service Unavailable with a page. */
+		m->status = 503;
+	} else {
+		m->status = 307;
+		snprintf(line, sizeof(line), "/* %.*s 307 cache=no-store", (int)a[0].len, a[0].p);
+		if (check_rule(s, a[0].col, "maintenance target", line, a[0].p, a[0].len) !=
+		    DETOUR_OK)
+			return DETOUR_EINVAL;
+	}
 	memcpy(m->target, a[0].p, a[0].len);
 	for (unsigned i = 1; i < n; i++) {
 		const struct arg *o = &a[i];
@@ -512,11 +526,13 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 				            o->len);
 			*seen = true;
 		} else if (key_value(o, "status", &v)) {
-			if (!(arg_is(&v, "302") || arg_is(&v, "303") || arg_is(&v, "307")))
+			if (!(arg_is(&v, "302") || arg_is(&v, "303") || arg_is(&v, "307") ||
+			      arg_is(&v, "503")))
 				return fail(s, v.col,
-				            "expected status 302, 303 or 307, found \"%s\"", v.p,
-				            v.len);
-			m->status = (v.p[1] - '0') * 10 + (v.p[2] - '0') + 300;
+				            "expected status 302, 303, 307 or 503, found \"%s\"",
+				            v.p, v.len);
+			m->status = (v.p[0] - '0') * 100 + (v.p[1] - '0') * 10 + (v.p[2] - '0');
+			status_v = v;
 		} else if (key_value(o, "retry-after", &v)) {
 			/* An HTTP-date holds spaces, which end an argument: the config
 			 * takes a UTC time and writes the header's IMF-fixdate. */
@@ -533,6 +549,12 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 				        "retry-after, found \"%s\"",
 				        v.p, v.len);
 			}
+		} else if (key_value(o, "page", &v)) {
+			/* Read by the server (src/server/maint.c) at start and
+			 * at each reload, not here. */
+			if (set_path(s, &v, m->page) != DETOUR_OK)
+				return DETOUR_EINVAL;
+			page_v = v;
 		} else if (key_value(o, "allow-ip", &v)) {
 			if (each_item(s, &v, m_ip_item) != DETOUR_OK)
 				return DETOUR_EINVAL;
@@ -545,11 +567,28 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 		} else {
 			return fail(
 			        s, o->col,
-			        "expected status=, retry-after=, allow-ip=, allow-path=, file=, "
-			        "on or off, found \"%s\"",
+			        "expected status=, retry-after=, page=, allow-ip=, allow-path=, "
+			        "file=, on or off, found \"%s\"",
 			        o->p, o->len);
 		}
 	}
+	/* 503 has no target, a redirect needs one. */
+	if (m->status == 503 && !arg_is(&a[0], "-"))
+		return fail(s, status_v.col,
+		            "status 503 answers with a page, not a redirect: write "
+		            "\"maintenance - status=503\", found target \"%s\"",
+		            a[0].p, a[0].len);
+	if (m->status != 503 && arg_is(&a[0], "-"))
+		return fail(s, status_v.col,
+		            "a redirect needs a target: '-' (no target) answers 503, found status "
+		            "\"%s\"",
+		            status_v.p, status_v.len);
+	/* page= with a redirect: served at its target, which must be here. */
+	if (m->page[0] && m->status != 503 && !local_target(m->target))
+		return fail(s, page_v.col,
+		            "page= is served at a target on this server (/maintenance.html) or "
+		            "with '-' (503), not at \"%s\"",
+		            a[0].p, a[0].len);
 	m->on = on_seen || (!off_seen && m->file[0] == '\0');
 	m->line = s->line;
 	return DETOUR_OK;
@@ -997,9 +1036,9 @@ static const struct directive {
         {"user", 1, 1, d_user, "user NAME"},
         {"stats", 1, 1, d_stats, "stats on|off"},
         {"stats-flush", 1, 1, d_stats_flush, "stats-flush DURATION"},
-        {"maintenance", 1, 7, d_maintenance,
-         "maintenance TARGET [status=302|303|307] [retry-after=SECONDS|HTTP-date] "
-         "[allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"},
+        {"maintenance", 1, 8, d_maintenance,
+         "maintenance TARGET|- [status=302|303|307|503] [retry-after=SECONDS|HTTP-date] "
+         "[page=FILE] [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"},
         {"health-check", 1, 4, d_health_check,
          "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"},
         {"tls-cert", 2, 2, d_tls_cert, "tls-cert CERT KEY"},

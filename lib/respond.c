@@ -2,8 +2,11 @@
  *
  * Serving is memcpy of constant pieces chosen by status, the Location built
  * from the rule's target, and two hand-formatted numbers (Content-Length,
- * max-age) plus the Expires date. No snprintf, no allocation, no locale. */
+ * max-age) plus the Expires date. No snprintf, no allocation, no locale
+ * (a page's answer is allocated once, by detour_page_prepare, when the state
+ * that serves it is built). */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "detour/respond.h"
@@ -541,13 +544,10 @@ static void put_rule_cache(struct bbuf *w, const struct detour_match *m,
 		put_cache(w, m->rule->cache, ctx);
 }
 
-static void put_tail(struct bbuf *w, size_t body_len, const struct detour_respond_ctx *ctx)
+/* After Content-Length's value: the Connection line the request calls for
+ * and the empty line. */
+static void put_end(struct bbuf *w, const struct detour_respond_ctx *ctx)
 {
-	/* The caller's extra header lines (maintenance: Retry-After), verbatim. */
-	if (ctx->extra_len > 0)
-		bbuf_put(w, ctx->extra_headers, ctx->extra_len);
-	BBUF_LIT(w, "Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
-	bbuf_put_uint(w, body_len);
 	if (ctx->close)
 		BBUF_LIT(w, "\r\nConnection: close\r\n\r\n");
 	else if (ctx->keep_alive)
@@ -556,6 +556,16 @@ static void put_tail(struct bbuf *w, size_t body_len, const struct detour_respon
 		BBUF_LIT(w, "\r\nConnection: keep-alive\r\n\r\n");
 	else
 		BBUF_LIT(w, "\r\n\r\n");
+}
+
+static void put_tail(struct bbuf *w, size_t body_len, const struct detour_respond_ctx *ctx)
+{
+	/* The caller's extra header lines, verbatim. */
+	if (ctx->extra_len > 0)
+		bbuf_put(w, ctx->extra_headers, ctx->extra_len);
+	BBUF_LIT(w, "Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
+	bbuf_put_uint(w, body_len);
+	put_end(w, ctx);
 }
 
 #define DOCTYPE "<!DOCTYPE html>\n<title>"
@@ -702,4 +712,73 @@ ssize_t detour_respond_status(int status, const struct detour_respond_ctx *ctx, 
 	if (status < 100 || status > 599)
 		return -1;
 	return respond_plain(status, NULL, ctx, out, cap);
+}
+
+/* ------------------------------------------------------------------ pages */
+
+/* Room for the headers of a page's answer beside its body. */
+_Static_assert(DETOUR_PAGE_MAX + 1024 <= DETOUR_RESPONSE_MAX, "a page's answer fits");
+
+#define PAGE_EXTRA_MAX 256
+
+int detour_page_prepare(struct detour_page *pg, int status, const char *extra, size_t extra_len,
+                        const char *body, size_t body_len)
+{
+	static const char cc[] = "Cache-Control: no-store\r\n";
+	static const char ct[] = "Content-Type: text/html; charset=utf-8\r\nContent-Length: ";
+	const char *reason = status >= 200 && status <= 599 ? detour_reason(status) : "";
+	size_t rl = strlen(reason);
+	size_t cap = 13 + rl + sizeof(cc) + extra_len + sizeof(ct) + 20 + body_len;
+	struct bbuf w;
+
+	memset(pg, 0, sizeof(*pg));
+	if (rl == 0 || extra_len > PAGE_EXTRA_MAX || body_len > DETOUR_PAGE_MAX)
+		return -1;
+	if ((pg->buf = malloc(cap)) == NULL)
+		return -1;
+	bbuf_fixed(&w, pg->buf, cap);
+	BBUF_LIT(&w, "HTTP/1.1 ");
+	bbuf_put_uint(&w, (uint64_t)status);
+	bbuf_putc(&w, ' ');
+	bbuf_put(&w, reason, rl);
+	pg->line_len = w.len;
+	BBUF_LIT(&w, cc);
+	if (extra_len > 0)
+		bbuf_put(&w, extra, extra_len);
+	BBUF_LIT(&w, ct);
+	bbuf_put_uint(&w, body_len);
+	pg->head_len = w.len - pg->line_len;
+	if (body_len > 0)
+		bbuf_put(&w, body, body_len);
+	pg->body_len = body_len;
+	pg->status = status;
+	return w.over ? (detour_page_free(pg), -1) : 0;
+}
+
+void detour_page_free(struct detour_page *pg)
+{
+	free(pg->buf);
+	memset(pg, 0, sizeof(*pg));
+}
+
+ssize_t detour_respond_page(const struct detour_page *pg, const struct detour_respond_ctx *ctx,
+                            char *out, size_t cap)
+{
+	const char *p = pg->buf;
+	struct bbuf w;
+
+	bbuf_fixed(&w, out, cap);
+	bbuf_put(&w, p, pg->line_len);
+	BBUF_LIT(&w, "\r\nDate: ");
+	bbuf_put(&w, ctx->date, DETOUR_DATE_LEN);
+	BBUF_LIT(&w, "\r\n");
+	if (ctx->server_header)
+		BBUF_LIT(&w, "Server: detour\r\n");
+	if (ctx->extra_len > 0)
+		bbuf_put(&w, ctx->extra_headers, ctx->extra_len);
+	bbuf_put(&w, p + pg->line_len, pg->head_len);
+	put_end(&w, ctx);
+	if (!ctx->head)
+		bbuf_put(&w, p + pg->line_len + pg->head_len, pg->body_len);
+	return w.over ? -1 : (ssize_t)w.len;
 }

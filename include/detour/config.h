@@ -75,19 +75,23 @@ enum detour_trailing_slash {
 #define DETOUR_CONF_MAINT_TARGET_MAX 2048
 #define DETOUR_CONF_MAINT_ALLOW_MAX  4096
 
-/* maintenance TARGET [status=302|303|307] [retry-after=SECONDS|HTTP-date]
- *             [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]
- * (docs/config.md). */
+/* maintenance TARGET|- [status=302|303|307|503] [retry-after=SECONDS|HTTP-date]
+ *             [page=FILE] [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH]
+ *             [on|off]
+ * (docs/config.md). "-" and status 503 go together: a 503 answer with the
+ * page (the built-in one without page=); page= with a redirect serves the
+ * page at the target, which is then a path on this server. */
 struct detour_conf_maint {
 	unsigned line; /* of the directive in the file; 0 = no maintenance directive */
 	bool on;       /* `on`, or neither `on`, `off` nor file= given */
-	char target[DETOUR_CONF_MAINT_TARGET_MAX]; /* a path or an absolute URL */
-	int status;                                /* 302, 303 or 307 (default) */
-	char retry_after[32];                      /* the Retry-After value as written, "" = none */
+	char target[DETOUR_CONF_MAINT_TARGET_MAX]; /* a path, an absolute URL, or "-" (503) */
+	int status;           /* 302, 303 or 307 (default with a target); 503 with "-" */
+	char retry_after[32]; /* the Retry-After value as written, "" = none */
 	struct cidr allow_ip[DETOUR_CONF_MAX_CIDRS]; /* base/cidr.h, cidr_match */
 	unsigned nallow_ip;
 	char allow_path[DETOUR_CONF_MAINT_ALLOW_MAX]; /* rule sources, each ended by '\n' */
 	char file[DETOUR_CONF_PATH_MAX];              /* on while this file exists; "" = none */
+	char page[DETOUR_CONF_PATH_MAX]; /* page=, resolved; "" = none (503: the built-in page) */
 };
 
 /* health-check interval=5s timeout=2s rise=2 fall=3 (docs/config.md). */

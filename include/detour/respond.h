@@ -63,6 +63,43 @@ ssize_t detour_respond_status(int status, const struct detour_respond_ctx *ctx, 
 #define DETOUR_LOCATION_MAX 16384
 #define DETOUR_RESPONSE_MAX (2048 + 13 * DETOUR_LOCATION_MAX)
 
+/* A prepared answer with a body of its own: the server's maintenance page
+ * (503 Service Unavailable with Retry-After, docs/config.md). Everything but
+ * the Date is built once by detour_page_prepare, when the state changes;
+ * serving copies bytes:
+ *   HTTP/1.1 STATUS REASON\r\nDate: ...\r\n[Server: detour\r\n]
+ *   [ctx->extra_headers]Cache-Control: no-store\r\n[EXTRA]
+ *   Content-Type: text/html; charset=utf-8\r\nContent-Length: N\r\n
+ *   [Connection: close|keep-alive\r\n]\r\nBODY (none for HEAD)
+ * no-store: the page is an answer of the moment, no cache may keep it. */
+struct detour_page {
+	char *buf;       /* status line, then header lines, then body; owned */
+	size_t line_len; /* "HTTP/1.1 503 Service Unavailable" */
+	size_t head_len; /* "Cache-Control: ...Content-Length: N", no final CRLF */
+	size_t body_len; /* the page's bytes */
+	int status;
+};
+
+/* Bytes a page may have: its answer must fit in DETOUR_RESPONSE_MAX, the
+ * most a connection's output buffer grows to (src/server/conn.c). */
+#define DETOUR_PAGE_MAX (128 * 1024)
+
+/* Prepares pg: status (200 to 599, with a reason phrase), extra header
+ * lines written verbatim after Cache-Control (each ended by CRLF, the
+ * caller vouches for them; at most 256 bytes), body[0..body_len) copied.
+ * Returns 0, or -1 (out of memory, bad status, body over DETOUR_PAGE_MAX)
+ * with pg zeroed. */
+int detour_page_prepare(struct detour_page *pg, int status, const char *extra, size_t extra_len,
+                        const char *body, size_t body_len);
+
+/* Frees what pg holds and zeroes it. A zeroed pg is a no-op. */
+void detour_page_free(struct detour_page *pg);
+
+/* Writes pg's answer. Returns bytes, or -1 if cap is too small (at most
+ * DETOUR_RESPONSE_MAX is ever needed). */
+ssize_t detour_respond_page(const struct detour_page *pg, const struct detour_respond_ctx *ctx,
+                            char *out, size_t cap);
+
 /* Lifetime of the cookie that keeps a visitor in a sticky=cookie variant. */
 #define DETOUR_STICKY_MAX_AGE_STR "2592000" /* 30 days */
 

@@ -43,9 +43,9 @@ static const struct cli_cmd cmd = {
                  "--until TIME]\n"
                  "  rules delete ID\n"
                  "  maintenance [status]\n"
-                 "  maintenance on [TARGET] [--status 302|303|307] [--allow SOURCE]... "
-                 "[--until TIME |\n"
-                 "                        --ttl DURATION]\n"
+                 "  maintenance on [TARGET|-] [--status 302|303|307|503] [--page FILE] "
+                 "[--allow SOURCE]...\n"
+                 "                 [--until TIME | --ttl DURATION]\n"
                  "  maintenance off\n"
                  "  reload\n"
                  "  stats [--top N] [--limit N] [--unused [--since DURATION|TIME]]\n"
@@ -270,9 +270,15 @@ static void print_maint(json_t *j)
 		printf("maintenance is off\n");
 		return;
 	}
-	printf("maintenance is on: %lld to %s, since %s, until %s, by %s\n",
-	       (long long)json_integer_value(json_object_get(j, "status")),
-	       str_or(j, "target", "?"), str_or(j, "since", "?"),
+	long long status = (long long)json_integer_value(json_object_get(j, "status"));
+	const char *page = str_or(j, "page", NULL);
+	if (status == 503)
+		printf("maintenance is on: 503 with %s%s", page ? "the page " : "the built-in page",
+		       page ? page : "");
+	else
+		printf("maintenance is on: %lld to %s%s%s%s", status, str_or(j, "target", "?"),
+		       page ? " (the page " : "", page ? page : "", page ? " there)" : "");
+	printf(", since %s, until %s, by %s\n", str_or(j, "since", "?"),
 	       str_or(j, "until", "further notice"), str_or(j, "who", "?"));
 }
 
@@ -476,13 +482,16 @@ static int cmd_rules(struct client *cl, int argc, char **argv)
 	return bad("unknown rules command", argv[0]);
 }
 
-/* maintenance on [TARGET] [--status 302|303|307] [--allow SOURCE]...
- * [--until TIME | --ttl DURATION] into j. Returns 0, or 2 with the error
+/* maintenance on [TARGET|-] [--status 302|303|307|503] [--page FILE]
+ * [--allow SOURCE]... [--until TIME | --ttl DURATION] into j. Returns 0, or 2 with the error
  * printed. */
 static int maint_on(json_t *j, int argc, char **argv)
 {
 	static const struct cli_opt t[] = {
-	        {"status", 's' + CLI_LONG, "302|303|307", "a value", "the status to answer with"},
+	        {"status", 's' + CLI_LONG, "302|303|307|503", "a value",
+	         "the status to answer with (503: a page, no target)"},
+	        {"page", 'p' + CLI_LONG, "FILE", "a file name",
+	         "the HTML page the server serves (with 503, or at a\nlocal TARGET)"},
 	        {"allow", 'a' + CLI_LONG, "SOURCE", "a value",
 	         "a source still served (repeatable)"},
 	        {"until", 'u' + CLI_LONG, "TIME", "a value", "maintenance ends at TIME"},
@@ -503,6 +512,15 @@ static int maint_on(json_t *j, int argc, char **argv)
 	while ((k = cli_next(&p)) != CLI_END) {
 		if (k == 's' + CLI_LONG) {
 			json_object_set_new(j, "status", json_integer(atoi(p.arg)));
+		} else if (k == 'p' + CLI_LONG) {
+			/* The server reads it: an absolute path (a missing file
+			 * too, so that the server's error names it). */
+			char *abs = realpath(p.arg, NULL), cwd[4096];
+			if (abs == NULL && p.arg[0] != '/' && getcwd(cwd, sizeof(cwd)))
+				json_object_set_new(j, "page", json_sprintf("%s/%s", cwd, p.arg));
+			else
+				json_object_set_new(j, "page", json_string(abs ? abs : p.arg));
+			free(abs);
 		} else if (k == 'a' + CLI_LONG) {
 			json_array_append_new(allow, json_string(p.arg));
 		} else if (k == 't' + CLI_LONG) {

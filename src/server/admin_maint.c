@@ -34,6 +34,8 @@ void admin_maint_row_to_params(const struct maint_state *m, struct maint_params 
 		} else if (l > 13 && !memcmp(s, "@retry-after ", 13)) {
 			snprintf(p->retry_after, sizeof(p->retry_after), "%.*s", (int)(l - 13),
 			         s + 13);
+		} else if (l > 6 && !memcmp(s, "@page ", 6)) {
+			snprintf(p->page, sizeof(p->page), "%.*s", (int)(l - 6), s + 6);
 		} else if (l > 0 && used + l + 2 <= sizeof(p->allow_path)) {
 			memcpy(p->allow_path + used, s, l);
 			used += l;
@@ -65,6 +67,11 @@ static int params_to_row(const struct maint_params *p, struct maint_state *m)
 		bbuf_puts(&b, p->retry_after);
 		bbuf_putc(&b, '\n');
 	}
+	if (p->page[0]) {
+		BBUF_LIT(&b, "@page ");
+		bbuf_puts(&b, p->page);
+		bbuf_putc(&b, '\n');
+	}
 	m->allow[b.len] = '\0';
 	return bbuf_ok(&b) ? 0 : -1;
 }
@@ -87,11 +94,13 @@ static json_t *maint_json(const struct maint_status *m)
 		cidr_format(&m->p.allow_ip[i], c);
 		json_array_append_new(ips, json_string(c));
 	}
-	return json_pack("{s:b, s:s, s:i, s:o, s:o, s:o, s:o, s:s, s:s, s:o}", "on", 1, "target",
-	                 m->p.target, "status", m->p.status, "allow", allow, "allow_ip", ips,
-	                 "since", admin_json_time(m->since), "until", admin_json_time(m->until),
-	                 "who", m->who, "source", maint_source_names[m->source], "retry_after",
-	                 m->p.retry_after[0] ? json_string(m->p.retry_after) : json_null());
+	return json_pack("{s:b, s:s, s:i, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "on", 1,
+	                 "target", m->p.target, "status", m->p.status, "allow", allow, "allow_ip",
+	                 ips, "since", admin_json_time(m->since), "until",
+	                 admin_json_time(m->until), "who", m->who, "source",
+	                 maint_source_names[m->source], "retry_after",
+	                 m->p.retry_after[0] ? json_string(m->p.retry_after) : json_null(), "page",
+	                 m->p.page[0] ? json_string(m->p.page) : json_null());
 }
 
 static json_t *maint_now_json(struct admin *a)
@@ -138,15 +147,84 @@ fail:
 	log_err("maintenance: recording the change: %s", err);
 }
 
+/* A target on this server ("/maintenance.html"), not "//host". */
+static bool local_target(const char *t)
+{
+	return t[0] == '/' && t[1] != '/';
+}
+
+/* The body's "target", "status" and "page" over the defaults in p (have:
+ * there are defaults). Returns NULL, or the 400's message. */
+static const char *body_answer(json_t *j, bool have, struct maint_params *p)
+{
+	json_t *tv = json_object_get(j, "target"), *sv = json_object_get(j, "status"),
+	       *pv = json_object_get(j, "page");
+	const char *t = json_string_value(tv);
+
+	if (tv == NULL && have) {
+		/* the defaults' target */
+	} else if (tv == NULL && sv && json_is_integer(sv) && json_integer_value(sv) == 503) {
+		snprintf(p->target, sizeof(p->target), "-"); /* a 503 needs none */
+	} else if (t == NULL || t[0] == '\0' || strlen(t) >= sizeof(p->target) ||
+	           strpbrk(t, " \t\r\n")) {
+		return "\"target\": expected a URL or a path, or \"-\" with status 503 (required "
+		       "when detour.conf has no maintenance directive)";
+	} else {
+		snprintf(p->target, sizeof(p->target), "%s", t);
+		/* A new target takes the status that goes with it. */
+		if (!strcmp(t, "-"))
+			p->status = 503;
+		else if (p->status == 503)
+			p->status = 307;
+		/* The default page goes with the default target only. */
+		if (!local_target(t) && strcmp(t, "-"))
+			p->page[0] = '\0';
+	}
+	if (sv) {
+		json_int_t sc = json_is_integer(sv) ? json_integer_value(sv) : 0;
+		if (sc != 302 && sc != 303 && sc != 307 && sc != 503)
+			return "\"status\": expected 302, 303 or 307 (temporary), or 503 (a page)";
+		p->status = (int)sc;
+	}
+	if (p->status == 503 && strcmp(p->target, "-"))
+		return "\"status\": 503 answers with a page, not a redirect: \"target\" is \"-\" "
+		       "or left out";
+	if (p->status != 503 && !strcmp(p->target, "-"))
+		return "\"target\": \"-\" (no target) goes with status 503";
+	if (pv) {
+		/* The server reads the file and serves it to everyone: an
+		 * absolute path to an HTML file, so that a key or a token file
+		 * cannot be published through the API. */
+		const char *f = json_string_value(pv);
+		size_t fl = f ? strlen(f) : 0;
+		if (json_is_null(pv)) {
+			p->page[0] = '\0';
+		} else if (f == NULL || f[0] != '/' || fl >= sizeof(p->page) ||
+		           !((fl > 5 && !strcmp(f + fl - 5, ".html")) ||
+		             (fl > 4 && !strcmp(f + fl - 4, ".htm")))) {
+			return "\"page\": expected the absolute path of an .html file on the "
+			       "server, "
+			       "or null";
+		} else {
+			snprintf(p->page, sizeof(p->page), "%s", f);
+		}
+	}
+	if (p->page[0] && p->status != 503 && !local_target(p->target))
+		return "\"page\": served at a target on this server (\"/maintenance.html\") or "
+		       "with status 503";
+	return NULL;
+}
+
 void admin_post_maintenance(struct ctx *x)
 {
-	static const char *const allowed[] = {"on",  "target", "status",      "allow", "allow_ip",
-	                                      "ttl", "until",  "retry_after", NULL};
+	static const char *const allowed[] = {"on",  "target", "status", "allow",       "allow_ip",
+	                                      "ttl", "until",  "page",   "retry_after", NULL};
 	struct admin *a = x->a;
 	struct state *st = a->srv->state;
 	json_t *j = admin_body_object(x, allowed), *v;
 	struct maint_state m;
 	struct maint_params p;
+	struct maint_page *pg = NULL; /* p.page's bytes, read here once */
 	size_t i;
 	int64_t now = now_sec();
 	char err[600];
@@ -168,35 +246,16 @@ void admin_post_maintenance(struct ctx *x)
 	m.since = now;
 	snprintf(m.who, sizeof(m.who), "%s", x->who);
 	if (m.on) {
-		const char *t = json_string_value(json_object_get(j, "target"));
 		/* The config's maintenance directive (else the API's last one)
 		 * gives every parameter the body does not: naming another target
 		 * keeps the allow lists, so a load balancer's health probe is not
 		 * redirected (issue 11). "allow": [] clears them. */
 		bool have = maint_defaults(a->srv->maint, &p);
-		if (json_object_get(j, "target") == NULL && have) {
-			/* the defaults' target */
-		} else if (t == NULL || t[0] == '\0' || strlen(t) >= sizeof(p.target) ||
-		           strpbrk(t, " \t\r\n")) {
+		const char *why = body_answer(j, have, &p);
+		if (why) {
 			json_decref(j);
-			admin_reply_error(x->c, 400,
-			                  "\"target\": expected a URL or a path (required when "
-			                  "detour.conf has no maintenance directive)");
+			admin_reply_error(x->c, 400, why);
 			return;
-		} else {
-			snprintf(p.target, sizeof(p.target), "%s", t);
-		}
-		v = json_object_get(j, "status");
-		if (v) {
-			json_int_t sc = json_is_integer(v) ? json_integer_value(v) : 0;
-			if (sc != 302 && sc != 303 && sc != 307) {
-				json_decref(j);
-				admin_reply_error(
-				        x->c, 400,
-				        "\"status\": expected 302, 303 or 307 (temporary)");
-				return;
-			}
-			p.status = (int)sc;
 		}
 		v = json_object_get(j, "allow");
 		if (v) {
@@ -274,14 +333,20 @@ void admin_post_maintenance(struct ctx *x)
 			json_decref(j);
 			return;
 		}
-		if (maint_check(&p, err, sizeof(err))) {
+		/* The page is read now, not per request: a missing or too large
+		 * file is a 400 that names it. */
+		if (maint_page_read(p.page, &pg, err, sizeof(err)) ||
+		    maint_check(&p, pg, err, sizeof(err))) {
 			json_decref(j);
+			maint_page_free(pg);
 			admin_reply_error(x->c, 400, err);
 			return;
 		}
 		if (params_to_row(&p, &m)) {
 			json_decref(j);
-			admin_reply_error(x->c, 400, "\"allow\", \"allow_ip\": over 4 KiB in all");
+			maint_page_free(pg);
+			admin_reply_error(x->c, 400,
+			                  "\"allow\", \"allow_ip\", \"page\": over 4 KiB in all");
 			return;
 		}
 	}
@@ -295,14 +360,15 @@ void admin_post_maintenance(struct ctx *x)
 		goto rollback;
 	rc = admin_api_commit(a, &m, now, err, sizeof(err));
 	if (rc == ADMIN_BUILD_FAILED) {
+		maint_page_free(pg);
 		admin_reply_error(x->c, 400, err);
 		return;
 	}
 	if (rc)
 		goto fail;
 	/* Stored: now make it the server's maintenance (checked above, so only
-	 * running out of memory can fail here). */
-	if (maint_api_set(a->srv->maint, m.on, &p, m.until, x->who, err, sizeof(err))) {
+	 * running out of memory can fail here). It takes pg. */
+	if (maint_api_set(a->srv->maint, m.on, &p, pg, m.until, x->who, err, sizeof(err))) {
 		log_err("admin: maintenance: %s", err);
 		admin_reply_error(x->c, 500, err);
 		return;
@@ -314,6 +380,7 @@ void admin_post_maintenance(struct ctx *x)
 rollback:
 	state_rollback(st);
 fail:
+	maint_page_free(pg);
 	log_err("admin: %s", err);
 	admin_reply_error(x->c, 500, err);
 }

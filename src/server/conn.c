@@ -503,6 +503,7 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	struct detour_respond_ctx ctx = make_ctx(cs, head, close);
 	struct detour_match_req q;
 	struct detour_match m;
+	const struct detour_page *page = NULL;
 	enum route r;
 	uint32_t off = c->out_len;
 	int status;
@@ -537,11 +538,25 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	if (cs->view.set->ntrusted)
 		apply_forwarded(c, req, &q);
 	if (__builtin_expect(cs->view.canon != NULL, 0))
-		r = route_canon(&cs->view, &q, 3 * cs->limits.max_target + 1, &m, cs->hop,
+		r = route_canon(&cs->view, &q, 3 * cs->limits.max_target + 1, &m, cs->hop, &page,
 		                &ctx.extra_headers, &ctx.extra_len);
 	else
-		r = route_match(&cs->view, &q, &m, &ctx.extra_headers, &ctx.extra_len);
-	if (r != ROUTE_NONE) {
+		r = route_match(&cs->view, &q, &m, &page);
+	if (page) {
+		/* Maintenance's page: prepared bytes (respond.h). */
+		status = page->status;
+		n = detour_respond_page(page, &ctx, c->out + off, c->out_cap - off);
+		if (n < 0) {
+			if (c->out_len > 0)
+				return false;
+			if (grow_out(c, DETOUR_RESPONSE_MAX))
+				n = detour_respond_page(page, &ctx, c->out + off, c->out_cap - off);
+			if (n < 0) {
+				emit_error(c, 500, req);
+				return true;
+			}
+		}
+	} else if (r != ROUTE_NONE) {
 		status = m.rule->status;
 		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
 		if (n < 0) {

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "detour/config.h"
+#include "detour/respond.h"
 #include "detour/table.h"
 #include "detour/table_match.h"
 
@@ -34,22 +35,48 @@ struct maint_ctl;
 /* What maintenance answers with; the config directive's fields without its
  * line, on/off and file. */
 struct maint_params {
-	char target[DETOUR_CONF_MAINT_TARGET_MAX];
-	int status;           /* 302, 303 or 307 */
-	char retry_after[32]; /* the header value, "" = none */
+	char target[DETOUR_CONF_MAINT_TARGET_MAX]; /* a path, an absolute URL, or "-" (503) */
+	int status;                                /* 302, 303, 307, or 503 (with target "-") */
+	char retry_after[32];            /* the header value, "" = none; only on the 503 answers */
+	char page[DETOUR_CONF_PATH_MAX]; /* the page file, "" = none (503: the built-in page) */
 	struct cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
 	unsigned nallow_ip;
 	char allow_path[DETOUR_CONF_MAINT_ALLOW_MAX]; /* sources, each ended by '\n' */
 };
 
+/* The bytes of a page file, read once: at start, at a reload, at an API
+ * change; never on the request path. */
+struct maint_page;
+
+/* Reads the page file path ("" = none: *out NULL) whole. Returns 0, or -1
+ * with err naming the file: missing or unreadable, not a regular file, over
+ * DETOUR_PAGE_MAX (respond.h). */
+int maint_page_read(const char *path, struct maint_page **out, char *err, size_t cap);
+
+/* NULL is a no-op. */
+void maint_page_free(struct maint_page *pg);
+
+/* The page answer of maintenance when no page= names a file. */
+extern const char maint_default_page[];
+
 /* Published, immutable while any worker may see it. */
 struct maint {
-	struct detour_table *target; /* one rule: "/ * TARGET STATUS cache=no-store" */
-	struct detour_table *allow;  /* the allow-path sources (and a local target), or NULL */
+	/* A redirect: one rule "/ * TARGET STATUS cache=no-store"; a 503:
+	 * "/ * - 410", which only matches (the page answers). */
+	struct detour_table *target;
+	struct detour_table *at;    /* a local TARGET with page=: its path, or NULL */
+	struct detour_table *allow; /* the allow-path sources (and a local target), or NULL */
 	struct cidr allow_ip[DETOUR_CONF_MAX_CIDRS];
 	unsigned nallow_ip;
-	char extra[64]; /* "Retry-After: V\r\n", for detour_respond_ctx.extra_headers */
-	size_t extra_len;
+	bool all_page;           /* 503: every request not allowed gets the page */
+	struct detour_page page; /* 503 + Retry-After + the page; buf NULL without one */
+};
+
+/* What maintenance does with a request. */
+enum maint_answer {
+	MAINT_PASS = 0, /* not for maintenance: the normal rules */
+	MAINT_REDIRECT, /* the maintenance redirect (m) */
+	MAINT_PAGE,     /* the page (mt->page) */
 };
 
 enum maint_source { MAINT_NONE = 0, MAINT_CONFIG, MAINT_FILE, MAINT_SIGNAL, MAINT_API };
@@ -65,18 +92,25 @@ struct maint_status {
 
 extern const char *const maint_source_names[];
 
-/* Request path: whether maintenance answers q (the client's address is not
- * allowed and the path matches no allow-path source); fills m with the
- * maintenance rule. peer may be NULL (never allowed by address). */
-static inline bool maint_match(const struct maint *mt, const struct detour_match_req *q,
-                               const struct sockaddr *peer, struct detour_match *m)
+/* Request path: what maintenance does with q. The page's own path (a local
+ * target with page=) gets the page, whoever asks; else a client whose address
+ * is allowed, or a path that matches an allow-path source, passes; else the
+ * redirect or, for a 503, the page. Fills m with the rule that matched. peer
+ * may be NULL (never allowed by address). */
+static inline enum maint_answer maint_match(const struct maint *mt,
+                                            const struct detour_match_req *q,
+                                            const struct sockaddr *peer, struct detour_match *m)
 {
+	if (mt->at && detour_table_match(mt->at, q, m))
+		return MAINT_PAGE;
 	for (unsigned i = 0; i < mt->nallow_ip; i++)
 		if (cidr_match(&mt->allow_ip[i], peer))
-			return false;
+			return MAINT_PASS;
 	if (mt->allow && detour_table_match(mt->allow, q, m))
-		return false;
-	return detour_table_match(mt->target, q, m);
+		return MAINT_PASS;
+	if (!detour_table_match(mt->target, q, m))
+		return MAINT_PASS;
+	return mt->all_page ? MAINT_PAGE : MAINT_REDIRECT;
 }
 
 /* A controller that publishes through pub (borrowed: it outlives the
@@ -92,14 +126,19 @@ void maint_set_recorder(struct maint_ctl *mc,
 
 /* Start-up, before the workers: the config's directive cm and its file's
  * presence, then the state stored by the API (api_on/api: from the admin's
- * state, api_set false when nothing is stored). Returns 0 or -1 with err. */
+ * state, api_set false when nothing is stored). Reads the pages they name.
+ * Returns 0 or -1 with err. */
 int maint_init(struct maint_ctl *mc, const struct detour_conf_maint *cm, bool api_set, bool api_on,
                const struct maint_params *api, int64_t api_since, int64_t api_until,
                const char *api_who, char *err, size_t cap);
 
-/* Reload: the new config's directive. A changed directive is a change (it
- * wins over SIGUSR2 and the API); an unchanged one keeps the current state. */
-void maint_reload(struct maint_ctl *mc, const struct detour_conf_maint *cm);
+/* Reload: the new config's directive and its page, read by the caller
+ * (maint_page_read, so that a missing page fails the whole reload; owned by
+ * mc from here). A changed directive is a change (it wins over SIGUSR2 and
+ * the API); an unchanged one keeps the current state, but a state made of
+ * the config's parameters takes the page's new bytes. */
+void maint_reload(struct maint_ctl *mc, const struct detour_conf_maint *cm,
+                  struct maint_page *page);
 
 /* Main thread, about once a second: a change of the file's presence. */
 void maint_poll_file(struct maint_ctl *mc);
@@ -113,15 +152,18 @@ void maint_toggle(struct maint_ctl *mc);
 bool maint_defaults(struct maint_ctl *mc, struct maint_params *p);
 
 /* The admin API (already stored by the caller). on false: off. until 0: no
- * end. Returns 0, or -1 with err when p does not build (a bad source). */
-int maint_api_set(struct maint_ctl *mc, bool on, const struct maint_params *p, int64_t until,
-                  const char *who, char *err, size_t cap);
+ * end. page: p->page's bytes (maint_page_read), owned by mc from here, NULL
+ * when p names none. Returns 0, or -1 with err when p does not build (a bad
+ * source). */
+int maint_api_set(struct maint_ctl *mc, bool on, const struct maint_params *p,
+                  struct maint_page *page, int64_t until, const char *who, char *err, size_t cap);
 
 /* The API's `until` ran out: back to what the config and the file say. */
 void maint_api_expired(struct maint_ctl *mc);
 
-/* Validates p alone (builds its tables): 0, or -1 with err. */
-int maint_check(const struct maint_params *p, char *err, size_t cap);
+/* Validates p alone with its page (borrowed; NULL: none) (builds its
+ * tables): 0, or -1 with err. */
+int maint_check(const struct maint_params *p, const struct maint_page *page, char *err, size_t cap);
 
 void maint_get(struct maint_ctl *mc, struct maint_status *out);
 

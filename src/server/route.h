@@ -3,7 +3,8 @@
  *
  *   1. maintenance, unless the client's address (allow-ip) or the path
  *      (allow-path) is allowed: it answers everything, no-store, with its
- *      Retry-After;
+ *      redirect or its 503 page (Retry-After on the page only); the page's
+ *      own path (a local target with page=) gets the page from everyone;
  *   2. the API rules;
  *   3. the file rules;
  *   4. nothing: 404.
@@ -34,13 +35,12 @@
 
 enum route {
 	ROUTE_NONE = 0, /* no rule: 404 */
-	ROUTE_MAINT,    /* the maintenance rule */
+	ROUTE_MAINT,    /* the maintenance rule, or its page */
 	ROUTE_API,      /* a rule of v->api */
 	ROUTE_FILE,     /* a rule of v->file */
 	ROUTE_CANON,    /* no rule: the redirect to the canonical URL (route_canon) */
 };
 
-#define ROUTE_EXTRA_MAX  512                          /* maintenance's lines + the HSTS line */
 #define ROUTE_TARGET_MAX (DETOUR_RULE_LINE_MAX + 512) /* a target with an origin before it */
 
 /* route_canon's scratch, one per worker: what the answer points into lives
@@ -49,21 +49,23 @@ struct route_hop {
 	struct detour_canon_url u;
 	struct detour_rule rule; /* the answering rule with its target rebased, or the
 	                            canonical redirect's own rule */
-	char extra[ROUTE_EXTRA_MAX];
 	char target[DETOUR_CANON_TARGET_MAX];
 };
 
 /* What answers q under the snapshots v. Fills m (but for ROUTE_NONE). For
- * ROUTE_MAINT, *extra and *extra_len get the header lines to add (the
- * Retry-After line, "" when none); they are left alone otherwise. The
- * client's address is q->peer (NULL: never allowed by address). */
+ * ROUTE_MAINT, *page gets the prepared page when maintenance answers with it
+ * (the 503, or the page at its local target); it is left alone otherwise.
+ * The client's address is q->peer (NULL: never allowed by address). */
 static inline enum route route_match(const struct view *v, const struct detour_match_req *q,
-                                     struct detour_match *m, const char **extra, size_t *extra_len)
+                                     struct detour_match *m, const struct detour_page **page)
 {
-	if (v->maint && maint_match(v->maint, q, q->peer, m)) {
-		*extra = v->maint->extra;
-		*extra_len = v->maint->extra_len;
-		return ROUTE_MAINT;
+	if (v->maint) {
+		enum maint_answer a = maint_match(v->maint, q, q->peer, m);
+		if (a != MAINT_PASS) {
+			if (a == MAINT_PAGE)
+				*page = &v->maint->page;
+			return ROUTE_MAINT;
+		}
 	}
 	if (v->api && v->api->table && detour_table_match(v->api->table, q, m))
 		return ROUTE_API;
@@ -85,11 +87,12 @@ static inline enum route route_match(const struct view *v, const struct detour_m
  *   - nothing answers it: ROUTE_CANON, a redirect to it (the https-redirect
  *     status, else 308), the request's query kept.
  * Answers to https requests get the HSTS line (RFC 6797 §7.2: never over
- * plain HTTP) after maintenance's. Returns ROUTE_NONE also when a rebased
+ * plain HTTP), maintenance's page included. Returns ROUTE_NONE also when a rebased
  * target would not fit (m->rule NULL: the caller answers 500). */
 static __attribute__((unused, noinline)) enum route
 route_canon(const struct view *v, struct detour_match_req *q, size_t path_cap,
-            struct detour_match *m, struct route_hop *h, const char **extra, size_t *extra_len)
+            struct detour_match *m, struct route_hop *h, const struct detour_page **page,
+            const char **extra, size_t *extra_len)
 {
 	size_t hsts_len;
 	const char *hsts = q->https ? detour_canon_hsts(v->canon, &hsts_len) : NULL;
@@ -104,19 +107,18 @@ route_canon(const struct view *v, struct detour_match_req *q, size_t path_cap,
 	enum route r;
 
 	if (detour_canon_apply(v->canon, &in, &h->u) == 0) {
-		r = route_match(v, q, m, extra, extra_len);
+		r = route_match(v, q, m, page);
 	} else {
 		r = ROUTE_NONE;
 		if ((h->u.changed & DETOUR_CANON_SCHEME) &&
 		    ((v->file && v->file->http_rules) || (v->api && v->api->http_rules))) {
 			/* docs/https.md: an http:// rule is the operator's own
 			 * answer to plain requests. */
-			r = route_match(v, q, m, extra, extra_len);
+			r = route_match(v, q, m, page);
 			if (!((r == ROUTE_API || r == ROUTE_FILE) &&
 			      m->rule->scheme == DETOUR_SCHEME_HTTP)) {
 				r = ROUTE_NONE;
-				*extra = NULL;
-				*extra_len = 0;
+				*page = NULL;
 			}
 		}
 		if (r == ROUTE_NONE) {
@@ -125,7 +127,7 @@ route_canon(const struct view *v, struct detour_match_req *q, size_t path_cap,
 			q->host_len = h->u.host_len;
 			q->path = h->u.path;
 			q->path_len = h->u.path_len;
-			r = route_match(v, q, m, extra, extra_len);
+			r = route_match(v, q, m, page);
 			if (r == ROUTE_NONE) {
 				m->rule = NULL;
 				r = ROUTE_CANON;
@@ -134,14 +136,10 @@ route_canon(const struct view *v, struct detour_match_req *q, size_t path_cap,
 		}
 	}
 	if (hsts) {
-		size_t el = *extra ? *extra_len : 0;
-		if (el + hsts_len <= sizeof(h->extra)) {
-			if (el)
-				memcpy(h->extra, *extra, el);
-			memcpy(h->extra + el, hsts, hsts_len);
-			*extra = h->extra;
-			*extra_len = el + hsts_len;
-		}
+		/* The only extra header line (maintenance's Retry-After is part
+		 * of its prepared page). */
+		*extra = hsts;
+		*extra_len = hsts_len;
 	}
 	return r;
 }

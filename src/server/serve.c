@@ -11,6 +11,7 @@
 #include "detour/config.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
+#include "maint.h"
 #include "server.h"
 #include "tls.h"
 
@@ -41,6 +42,15 @@ static const struct cli_cmd cmd = {
 static int test_config(const struct detour_config *conf, const char *path)
 {
 	char err[1024];
+	struct maint_page *pg = NULL;
+
+	/* The maintenance page as start and reload read it. */
+	if (maint_page_read(conf->maint.line ? conf->maint.page : "", &pg, err, sizeof(err))) {
+		fprintf(stderr, "detour: %s:%u: %s\n", path ? path : "", conf->maint.line, err);
+		return 1;
+	}
+	maint_page_free(pg);
+
 	struct detour_table *t = server_build_table(conf, err, sizeof(err));
 
 	if (t == NULL) {

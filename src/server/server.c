@@ -164,9 +164,20 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	} else {
 		*nc = srv->conf;
 	}
+	/* The maintenance page is read now: a missing or too large one fails
+	 * the reload, and everything keeps its old state. */
+	struct maint_page *mpg = NULL;
+	char perr[600];
+	if (maint_page_read(nc->maint.line ? nc->maint.page : "", &mpg, perr, sizeof(perr))) {
+		snprintf(err, cap, "%s:%u: %s", nc->file, nc->maint.line, perr);
+		log_err("reload failed: %s; the old configuration and rules keep serving", err);
+		free(nc);
+		return -1;
+	}
 	t = server_build_table(nc, err, cap);
 	if (t == NULL) {
 		log_err("reload failed: %s; the old rules keep serving", err);
+		maint_page_free(mpg);
 		free(nc);
 		return -1;
 	}
@@ -174,6 +185,7 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	set = sv ? settings_of(nc) : NULL;
 	if (set == NULL) {
 		served_free(sv);
+		maint_page_free(mpg);
 		snprintf(err, cap, "out of memory");
 		log_err("reload failed: out of memory; the old rules keep serving");
 		free(nc);
@@ -210,7 +222,7 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	acme_configure(srv->acme, nc); /* canonical-host and acme-hosts */
 	publish_served(&srv->pub, &srv->pub.file, sv);
 	/* A changed maintenance directive is a change of maintenance (maint.h). */
-	maint_reload(srv->maint, &nc->maint);
+	maint_reload(srv->maint, &nc->maint, mpg);
 	/* The tls-cert pairs (tls.h): a broken pair keeps the old certificates
 	 * serving and is logged, the rules above are reloaded all the same. */
 	if (srv->tls) {

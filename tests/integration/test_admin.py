@@ -656,7 +656,7 @@ def test_maintenance(admin):
     # Errors.
     for body, msg in [({"on": 1}, "\"on\": expected true or false"),
                       ({"on": True, "target": "/m", "status": 301},
-                       "\"status\": expected 302, 303 or 307 (temporary)"),
+                       "\"status\": expected 302, 303 or 307 (temporary), or 503 (a page)"),
                       ({"on": True, "target": "/m", "allow": "/x"},
                        "\"allow\": expected an array of rule sources")]:
         assert s.req("POST", "/maintenance", body)[:2] == (400, {"error": msg}), body
@@ -821,6 +821,19 @@ def test_ctl(admin):
     p = subprocess.run(ctl + ["maintenance", "on", "/m", "--until", "04:00"], capture_output=True, text=True)
     assert p.returncode == 0 and p.stdout.startswith("maintenance is on: 307 to /m, since "), p.stderr
     assert s.get("/x") == (307, "/m")
+    p = subprocess.run(ctl + ["maintenance", "off"], capture_output=True, text=True)
+    assert (p.returncode, p.stdout) == (0, "maintenance is off\n")
+    # A 503 with a page; a relative --page is made absolute (the server reads it).
+    (s.dir / "down.html").write_text("<p>down</p>\n")
+    p = subprocess.run(ctl + ["maintenance", "on", "-", "--status", "503", "--page", "down.html"],
+                       capture_output=True, text=True, cwd=str(s.dir))
+    assert p.returncode == 0 and p.stdout.startswith(
+        "maintenance is on: 503 with the page %s/down.html, since " % s.dir), p.stderr
+    assert s.get("/x") == (503, None)
+    p = subprocess.run(ctl + ["maintenance", "on", "-", "--page", "gone.html"],
+                       capture_output=True, text=True, cwd=str(s.dir))
+    assert (p.returncode, p.stderr) == (
+        1, "detour ctl: 400: maintenance page %s/gone.html: No such file or directory\n" % s.dir)
     p = subprocess.run(ctl + ["maintenance", "off"], capture_output=True, text=True)
     assert (p.returncode, p.stdout) == (0, "maintenance is off\n")
     p = subprocess.run(ctl + ["stats", "--unused", "--since", "30d"], capture_output=True, text=True)

@@ -873,7 +873,7 @@ def test_cert_expired(certs):
         "        error: SSL certificate problem: certificate has expired",
         "        certificate: CN = expired.tls.test; issuer CN = detour test CA; expired %s; "
         "not verified" % _rfc3339(end),
-        "  = failed after 0 redirects (1 request)",
+        "  = failed (1 request)",
         "  error   cert-unverified (hop 1): SSL certificate problem: certificate has expired",
         "          " + UNVERIFIED_HELP,
         ""]

@@ -1,7 +1,9 @@
 """Maintenance mode with the real server: switched on and off by the config
 (and a reload that changes it), by SIGUSR2, by a file's presence and by the
 admin API, the latest change winning; allow-ip (IPv4 and IPv6, CIDR) and
-allow-path keep the normal rules; the exact bytes (no-store, Retry-After)."""
+allow-path keep the normal rules; the exact bytes (no-store; Retry-After on
+the 503 page only, never on a redirect); the 503 page and the page at a local
+redirect target, by the config and by the API."""
 import http.client
 import json
 import signal
@@ -53,16 +55,32 @@ def wait_for(fn, want, timeout=5.0):
     raise AssertionError("still %r, wanted %r" % (got, want))
 
 
-def maint_bytes(status, location, retry_after=None, head=False):
+def maint_bytes(status, location, head=False):
+    """A maintenance redirect: no-store, and no Retry-After (RFC 9110
+    §10.2.3: on a 3xx it asks the client to wait before following)."""
     reasons = {302: "Found", 303: "See Other", 307: "Temporary Redirect"}
     body = redirect_body(status, location)
     h = ("HTTP/1.1 %d %s\r\n" % (status, reasons[status])).encode() + DATE_PLACEHOLDER
     h += ("Location: %s\r\nCache-Control: no-store\r\n" % location).encode()
+    h += ("Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\nConnection: close"
+          "\r\n\r\n" % len(body)).encode()
+    return h if head else h + body
+
+
+def page_bytes(body, retry_after=None, head=False):
+    """The 503 maintenance page: no-store, Retry-After, the page's bytes."""
+    h = b"HTTP/1.1 503 Service Unavailable\r\n" + DATE_PLACEHOLDER
+    h += b"Cache-Control: no-store\r\n"
     if retry_after:
         h += ("Retry-After: %s\r\n" % retry_after).encode()
     h += ("Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\nConnection: close"
           "\r\n\r\n" % len(body)).encode()
     return h if head else h + body
+
+
+def fetch(s, path, method="GET"):
+    return mask_date(raw(s, ("%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % (
+        method, path)).encode()))
 
 
 def rewrite_conf(s, extra):
@@ -79,11 +97,13 @@ def reload(s):
 def test_config_bytes_and_reload(make_server):
     s = make_server(RULES, conf_extra="# maint\nmaintenance /down.html retry-after=120 "
                                       "allow-path=/old,/blog/*\n")
-    # Exact bytes: no-store, Retry-After before Content-Type; the query is kept.
+    # Exact bytes: no-store, no Retry-After on a redirect (it used to be
+    # sent; RFC 9110 §10.2.3); the query is kept.
     r = raw(s, b"GET /keep?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert mask_date(r) == maint_bytes(307, "/down.html?x=1", "120")
+    assert mask_date(r) == maint_bytes(307, "/down.html?x=1")
+    assert b"Retry-After" not in r
     r = raw(s, b"HEAD /any HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert mask_date(r) == maint_bytes(307, "/down.html", "120", head=True)
+    assert mask_date(r) == maint_bytes(307, "/down.html", head=True)
     # Allowed paths keep their rules; the target itself is reachable.
     assert get(s, "/old") == (301, "/new")
     assert get(s, "/blog/a") == (308, "https://blog.example.com/a")
@@ -97,8 +117,7 @@ def test_config_bytes_and_reload(make_server):
                     "retry-after=2026-11-23T04:00:00Z\n")
     reload(s)
     r = raw(s, b"GET /keep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert mask_date(r) == maint_bytes(303, "https://status.example/",
-                                       "Mon, 23 Nov 2026 04:00:00 GMT")
+    assert mask_date(r) == maint_bytes(303, "https://status.example/")
     # No directive any more: off.
     rewrite_conf(s, "")
     reload(s)
@@ -231,7 +250,7 @@ def test_api_retry_after_allow_ip_and_precedence(admin_server):
         True, "/down", 307, "600", "api", "ops")
     assert js["allow"] == ["/old"] and js["allow_ip"] == ["10.0.0.0/8", "2001:db8::/32"]
     r = raw(s, b"GET /keep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert mask_date(r) == maint_bytes(307, "/down", "600")
+    assert mask_date(r) == maint_bytes(307, "/down")  # no Retry-After on a 307
     assert get(s, "/old") == (301, "/new")
     assert s.req("GET", "/healthz")[1]["maintenance"] is True
     assert s.req("GET", "/maintenance")[1]["source"] == "api"
@@ -298,7 +317,7 @@ def test_api_on_without_target_uses_the_config(admin_server):
     assert (js["on"], js["target"], js["status"], js["retry_after"], js["source"]) == (
         True, "/cfg", 302, "120", "api")
     r = raw(s, b"GET /keep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert mask_date(r) == maint_bytes(302, "/cfg", "120")
+    assert mask_date(r) == maint_bytes(302, "/cfg")
     assert s.req("POST", "/maintenance", {"on": False})[0] == 200
     assert get(s, "/keep") == (302, "/kept")
 
@@ -306,8 +325,8 @@ def test_api_on_without_target_uses_the_config(admin_server):
 def test_api_on_without_target_and_no_directive(admin_server):
     s = admin_server()
     assert s.req("POST", "/maintenance", {"on": True}) == (400, {
-        "error": "\"target\": expected a URL or a path (required when detour.conf has no "
-                 "maintenance directive)"})
+        "error": "\"target\": expected a URL or a path, or \"-\" with status 503 (required "
+                 "when detour.conf has no maintenance directive)"})
     assert get(s, "/keep") == (302, "/kept")
 
 
@@ -352,3 +371,170 @@ def test_api_target_keeps_configured_allow_lists(admin_server):
     assert st == 200, js
     assert (js["allow"], js["allow_ip"]) == ([], ["192.0.2.0/24"])
     assert get(s, "/keep") == (307, "/down")
+
+
+# ---- the 503 page -----------------------------------------------------------
+
+BUILTIN_PAGE = (b'<!DOCTYPE html>\n<html lang="en">\n<meta charset="utf-8">\n'
+                b"<title>Down for maintenance</title>\n<h1>Down for maintenance</h1>\n"
+                b"<p>This site is down for maintenance and will be back soon. Please try again "
+                b"later.</p>\n</html>\n")
+PAGE = "<!DOCTYPE html>\n<title>Back at 04:00</title>\n<h1>Travaux en cours, café offert</h1>\n"
+
+
+def reload_fails(s):
+    n = s.read_error_log().count("reload failed")
+    s.signal(signal.SIGHUP)
+    wait_for(lambda: s.read_error_log().count("reload failed"), n + 1)
+
+
+def test_503_page_by_config(make_server, tmp_path):
+    page = tmp_path / "down.html"
+    page.write_text(PAGE)
+    body = PAGE.encode()
+    s = make_server(RULES, conf_extra="# maint\nmaintenance - status=503 page=%s retry-after=120 "
+                                      "allow-path=/old\n" % page)
+    # Exact bytes: 503, no-store, Retry-After, the file's bytes (UTF-8 as is).
+    assert fetch(s, "/keep?x=1") == page_bytes(body, "120")
+    assert fetch(s, "/", method="HEAD") == page_bytes(body, "120", head=True)
+    assert get(s, "/old") == (301, "/new")
+    # Read once: changing the file changes nothing until a reload...
+    page.write_text("<p>new</p>\n")
+    assert fetch(s, "/keep") == page_bytes(body, "120")
+    # ...which reads it again, the directive being the same.
+    reload(s)
+    assert fetch(s, "/keep") == page_bytes(b"<p>new</p>\n", "120")
+    # A reload whose page is missing fails whole: the old state stays.
+    rewrite_conf(s, "maintenance - page=%s/gone.html retry-after=60\n" % tmp_path)
+    reload_fails(s)
+    s.wait_log("reload failed: %s:7: maintenance page %s/gone.html: No such file or directory; "
+               "the old configuration and rules keep serving" % (s.conf_path, tmp_path))
+    assert fetch(s, "/keep") == page_bytes(b"<p>new</p>\n", "120")
+    # Too large (over 128 KiB): the same.
+    big = tmp_path / "big.html"
+    big.write_bytes(b"x" * (128 * 1024 + 1))
+    rewrite_conf(s, "maintenance - page=%s\n" % big)
+    reload_fails(s)
+    s.wait_log("maintenance page %s: 131073 bytes, over the 128 KiB a page may have" % big)
+    assert fetch(s, "/keep") == page_bytes(b"<p>new</p>\n", "120")
+    # '-' without page=: the built-in page; an HTTP-date Retry-After.
+    rewrite_conf(s, "maintenance - retry-after=2026-11-23T04:00:00Z\n")
+    reload(s)
+    assert fetch(s, "/keep") == page_bytes(BUILTIN_PAGE, "Mon, 23 Nov 2026 04:00:00 GMT")
+    assert get(s, "/old") == (503, None)
+    # Off again by the config.
+    rewrite_conf(s, "")
+    reload(s)
+    assert get(s, "/keep") == (302, "/kept")
+
+
+def test_page_at_local_target(make_server, tmp_path):
+    # The documented "maintenance /maintenance.html" used to end in
+    # detour's own 404; with page= detour serves the page there, as a 503
+    # with Retry-After so that the page itself is not indexed.
+    page = tmp_path / "m.html"
+    page.write_text(PAGE)
+    s = make_server(RULES, conf_extra="# maint\nmaintenance /maintenance.html status=302 "
+                                      "retry-after=300 page=%s allow-ip=127.0.0.1\n" % page)
+    assert get(s, "/keep", source="127.0.0.2") == (302, "/maintenance.html")
+    assert get(s, "/keep") == (302, "/kept")  # allowed by address
+    for path in ("/maintenance.html", "/maintenance.html?from=x"):
+        got = get(s, path, source="127.0.0.2")
+        assert got == (503, None), path
+        # Everyone gets the page at its path, allowed clients too.
+        assert fetch(s, path) == page_bytes(PAGE.encode(), "300")
+    # The redirect itself: no Retry-After.
+    with socket.socket() as c:
+        c.bind(("127.0.0.2", 0))
+        c.connect((s.host, s.port))
+        c.sendall(b"GET /keep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            data += b
+    assert mask_date(data) == maint_bytes(302, "/maintenance.html")
+    # Without page= the target is reachable through the normal rules (404).
+    rewrite_conf(s, "maintenance /maintenance.html status=302\n")
+    reload(s)
+    assert get(s, "/maintenance.html") == (404, None)
+
+
+def test_page_errors_at_start(tmp_path):
+    import subprocess
+    (tmp_path / "r.rules").write_text(RULES)
+    conf = tmp_path / "d.conf"
+    conf.write_text("rules r.rules\nmaintenance - page=missing.html\n")
+    p = subprocess.run([BIN, "serve", "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert p.stderr == ("detour: %s:2: maintenance page %s/missing.html: No such file or "
+                        "directory\n" % (conf, tmp_path))
+    # The server does not start either, and says why.
+    conf.write_text("listen 127.0.0.1:%d\nrules r.rules\nerror-log err.log\n"
+                    "maintenance - page=missing.html\n" % free_port())
+    p = subprocess.run([BIN, "serve", "-c", str(conf)], capture_output=True, text=True,
+                       cwd=str(tmp_path), timeout=30)
+    assert p.returncode == 1
+    assert ("maintenance page %s/missing.html: No such file or directory" % tmp_path) in (
+        (tmp_path / "err.log").read_text() + p.stderr)
+    # A directory is no page.
+    conf.write_text("rules r.rules\nmaintenance /m page=%s\n" % tmp_path)
+    p = subprocess.run([BIN, "serve", "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert p.stderr == "detour: %s:2: maintenance page %s: not a regular file\n" % (conf, tmp_path)
+    # A good page: ok.
+    (tmp_path / "ok.html").write_text(PAGE)
+    conf.write_text("rules r.rules\nmaintenance - page=ok.html\n")
+    p = subprocess.run([BIN, "serve", "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+
+
+def test_api_503_page(admin_server, tmp_path):
+    page = tmp_path / "down.html"
+    page.write_text(PAGE)
+    body = PAGE.encode()
+    s = admin_server()
+    st, js = s.req("POST", "/maintenance", {"on": True, "target": "-", "status": 503,
+                                            "page": str(page), "retry_after": 600,
+                                            "allow": ["/old"]})
+    assert st == 200, js
+    assert (js["on"], js["target"], js["status"], js["page"], js["retry_after"]) == (
+        True, "-", 503, str(page), "600")
+    assert fetch(s, "/keep") == page_bytes(body, "600")
+    assert get(s, "/old") == (301, "/new")
+    # Errors: the page file named; nothing changes.
+    gone = tmp_path / "gone.html"
+    for req, msg in [
+            ({"on": True, "status": 503, "page": str(gone)},
+             "maintenance page %s: No such file or directory" % gone),
+            ({"on": True, "status": 503, "page": "/etc/passwd"},
+             "\"page\": expected the absolute path of an .html file on the server, or null"),
+            ({"on": True, "status": 503, "page": "down.html"},
+             "\"page\": expected the absolute path of an .html file on the server, or null"),
+            ({"on": True, "target": "/m", "status": 503},
+             "\"status\": 503 answers with a page, not a redirect: \"target\" is \"-\" or left "
+             "out"),
+            ({"on": True, "target": "-", "status": 307},
+             "\"target\": \"-\" (no target) goes with status 503"),
+            ({"on": True, "target": "https://x.example/", "page": str(page)},
+             "\"page\": served at a target on this server (\"/maintenance.html\") or with "
+             "status 503")]:
+        assert s.req("POST", "/maintenance", req) == (400, {"error": msg}), req
+    assert fetch(s, "/keep") == page_bytes(body, "600")
+    # Stored: a restart reads the page again.
+    page.write_text("<p>after restart</p>\n")
+    s.stop()
+    s.start()
+    assert fetch(s, "/keep") == page_bytes(b"<p>after restart</p>\n", "600")
+    # "target": "-" alone: 503 with the built-in page when "page" is null.
+    st, js = s.req("POST", "/maintenance", {"on": True, "target": "-", "page": None,
+                                            "retry_after": 30})
+    assert st == 200 and (js["status"], js["page"]) == (503, None), js
+    assert fetch(s, "/keep") == page_bytes(BUILTIN_PAGE, "30")
+    # A redirect to a page detour serves: 307 elsewhere, the page at its path.
+    st, js = s.req("POST", "/maintenance", {"on": True, "target": "/maintenance.html",
+                                            "page": str(page)})
+    assert st == 200 and (js["status"], js["target"]) == (307, "/maintenance.html"), js
+    assert fetch(s, "/keep") == maint_bytes(307, "/maintenance.html")
+    assert fetch(s, "/maintenance.html") == page_bytes(b"<p>after restart</p>\n", "30")

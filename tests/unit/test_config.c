@@ -381,8 +381,8 @@ struct err_case {
 	"expected a target: a path starting with '/', an http:// or https:// URL, or '-' (with "   \
 	"status 410), found \"" x "\""
 #define MAINT_USAGE                                                                                \
-	"maintenance TARGET [status=302|303|307] [retry-after=SECONDS|HTTP-date] "                 \
-	"[allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"
+	"maintenance TARGET|- [status=302|303|307|503] [retry-after=SECONDS|HTTP-date] "           \
+	"[page=FILE] [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"
 #define RA_EXP       "expected seconds or a UTC time (2026-11-23T04:00:00Z) for retry-after, found "
 #define HEALTH_USAGE "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"
 
@@ -508,22 +508,29 @@ static const struct err_case err_cases[] = {
                              "\"2h\""},
         /* maintenance */
         {"maintenance\n", "t.conf:1:1: 'maintenance' takes 1 argument: " MAINT_USAGE},
-        {"maintenance /m a b c d e f g\n",
-         "t.conf:1:1: 'maintenance' takes 1 argument: " MAINT_USAGE},
+        {"maintenance /m a b c d e f g h\n", "t.conf:1:30: too many arguments, at \"h\""},
         {"maintenance status=307\n",
-         "t.conf:1:13: expected a target URL or path first, found \"status=307\""},
-        {"maintenance on\n", "t.conf:1:13: expected a target URL or path first, found \"on\""},
+         "t.conf:1:13: expected a target URL or path first, or '-', found \"status=307\""},
+        {"maintenance on\n",
+         "t.conf:1:13: expected a target URL or path first, or '-', found \"on\""},
         {"maintenance /m\nmaintenance /n\n",
          "t.conf:2:13: maintenance is already set on line 1, at \"/n\""},
         {"maintenance ftp://x/\n",
          "t.conf:1:13: maintenance target \"ftp://x/\": " TARGET_ERR("ftp://x/")},
         {"maintenance - status=307\n",
-         "t.conf:1:13: expected a target URL or path first, found \"-\""},
+         "t.conf:1:22: a redirect needs a target: '-' (no target) answers 503, found status "
+         "\"307\""},
+        {"maintenance /m status=503\n",
+         "t.conf:1:23: status 503 answers with a page, not a redirect: write \"maintenance - "
+         "status=503\", found target \"/m\""},
+        {"maintenance https://s.example/ page=/p.html\n",
+         "t.conf:1:37: page= is served at a target on this server (/maintenance.html) or with "
+         "'-' (503), not at \"https://s.example/\""},
         {"maintenance /m status=301\n",
-         "t.conf:1:23: expected status 302, 303 or 307, found \"301\""},
-        {"maintenance /m status=\n",
-         "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
-         "found \"status=\""},
+         "t.conf:1:23: expected status 302, 303, 307 or 503, found \"301\""},
+        {"maintenance /m status=\n", "t.conf:1:16: expected status=, retry-after=, page=, "
+                                     "allow-ip=, allow-path=, file=, on or off, "
+                                     "found \"status=\""},
         {"maintenance /m retry-after=1.5\n", "t.conf:1:28: " RA_EXP "\"1.5\""},
         {"maintenance /m retry-after=Sun,\n", "t.conf:1:28: " RA_EXP "\"Sun,\""},
         {"maintenance /m retry-after=99999999999\n", "t.conf:1:28: " RA_EXP "\"99999999999\""},
@@ -539,13 +546,13 @@ static const struct err_case err_cases[] = {
          "bits past the prefix, found \"::1/129\""},
         {"maintenance /m allow-ip=1.2.3.4,,5.6.7.8\n",
          "t.conf:1:33: empty item in the list \"1.2.3.4,,5.6.7.8\""},
-        {"maintenance /m allow-ip=\n",
-         "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
-         "found \"allow-ip=\""},
+        {"maintenance /m allow-ip=\n", "t.conf:1:16: expected status=, retry-after=, page=, "
+                                       "allow-ip=, allow-path=, file=, on or off, "
+                                       "found \"allow-ip=\""},
         {"maintenance /m on off\n", "t.conf:1:19: 'on' or 'off' given twice, at \"off\""},
-        {"maintenance /m soon\n",
-         "t.conf:1:16: expected status=, retry-after=, allow-ip=, allow-path=, file=, on or off, "
-         "found \"soon\""},
+        {"maintenance /m soon\n", "t.conf:1:16: expected status=, retry-after=, page=, allow-ip=, "
+                                  "allow-path=, file=, on or off, "
+                                  "found \"soon\""},
         /* health-check */
         {"health-check\n", "t.conf:1:1: 'health-check' takes 1 argument: " HEALTH_USAGE},
         {"health-check interval=50ms\n",
@@ -767,6 +774,25 @@ static void test_maintenance(void **state)
 	assert_int_equal(conf.maint.nallow_ip, 2);
 	parse_ok("maintenance /m off\n");
 	assert_false(conf.maint.on);
+	assert_string_equal(conf.maint.page, "");
+
+	/* '-': 503 with a page (built in without page=), status=503 optional. */
+	parse_ok("maintenance - retry-after=600\n");
+	assert_string_equal(conf.maint.target, "-");
+	assert_int_equal(conf.maint.status, 503);
+	assert_string_equal(conf.maint.retry_after, "600");
+	assert_string_equal(conf.maint.page, "");
+	assert_true(conf.maint.on);
+	parse_ok("maintenance - status=503 page=down.html allow-path=/health off\n");
+	assert_int_equal(conf.maint.status, 503);
+	assert_string_equal(conf.maint.page, "/etc/detour/down.html");
+	assert_string_equal(conf.maint.allow_path, "/health\n");
+	assert_false(conf.maint.on);
+	/* A redirect to a page on this server that detour serves. */
+	parse_ok("maintenance /maintenance.html status=302 page=/srv/m.html\n");
+	assert_string_equal(conf.maint.target, "/maintenance.html");
+	assert_int_equal(conf.maint.status, 302);
+	assert_string_equal(conf.maint.page, "/srv/m.html");
 
 	/* A bad allow-path source: the rule language's own message, located at the
 	 * source (its wording belongs to lib/rulefile.c). */
