@@ -70,8 +70,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdetour.a tests/unit/unit.h
 # rule, plus the server objects in SERVER_TEST_OBJ and src/server on the
 # include path. Add a test to SERVER_TEST, and an object it needs to
 # SERVER_TEST_OBJ.
-SERVER_TEST     := test_route test_maint test_tls
-SERVER_TEST_OBJ := $(addprefix $(BUILD)/src/server/,maint.o publish.o log.o tls.o)
+SERVER_TEST     := test_route test_maint test_tls test_acme_http01
+SERVER_TEST_OBJ := $(addprefix $(BUILD)/src/server/,maint.o publish.o log.o tls.o acme_http01.o)
 SERVER_TEST_BIN := $(SERVER_TEST:%=$(BUILD)/tests/%)
 
 $(SERVER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c $(SERVER_TEST_OBJ) $(BUILD)/libdetour.a tests/unit/unit.h
@@ -97,7 +97,7 @@ asan:
 # it fails) and is written to build/tsan/reports/, which must stay empty: whatever a test makes of
 # the exit status, a report fails the target and is printed.
 TSAN_TESTS   := test_reload.py test_admin.py test_admin_guard.py test_maintenance.py test_health.py \
-                test_server.py test_tls.py
+                test_server.py test_tls.py test_acme.py test_proxy.py
 TSAN_REPORTS := build/tsan/reports
 tsan:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/detour

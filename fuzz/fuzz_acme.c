@@ -83,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!a.chal[k].present)
 					continue;
 				check_url(a.chal[k].url, sizeof(a.chal[k].url));
-				CHECK(detour_b64url_valid(a.chal[k].token, strlen(a.chal[k].token)));
+				CHECK(detour_b64url_valid(a.chal[k].token,
+				                          strlen(a.chal[k].token)));
 				check_problem(&a.chal[k].error);
 			}
 		}

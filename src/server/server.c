@@ -216,6 +216,11 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	publish_settings(&srv->pub, set);
 	/* New health-check settings apply from the prober's next round. */
 	health_configure(srv->health, &nc->health);
+	if (strcmp(nc->acme.directory, srv->conf.acme.directory) ||
+	    strcmp(nc->acme.email, srv->conf.acme.email) ||
+	    strcmp(nc->acme.ca_file, srv->conf.acme.ca_file))
+		log_warn("reload: acme, acme-email and acme-ca changes take effect at the next "
+		         "restart");
 	acme_configure(srv->acme, nc); /* canonical-host and acme-hosts */
 	publish_served(&srv->pub, &srv->pub.file, sv);
 	/* A changed maintenance directive is a change of maintenance (maint.h). */

@@ -157,13 +157,14 @@ def servers():
         s.stop()
 
 
-def acme_server(tmp_path, pebble, port, rules, servers, extra="", name="d", env=None):
+def acme_server(tmp_path, pebble, port, rules, servers, extra="", name="d", env=None,
+                listen=None):
     d = tmp_path / name
     d.mkdir(exist_ok=True)
     conf = ("state-dir state\n"
             "acme %s\nacme-email ops@example.test\nacme-ca %s\n" % (pebble.directory, pebble.cert)
             + extra)
-    s = Server(d, rules, conf_extra=conf, listen=["127.0.0.1:%d" % port])
+    s = Server(d, rules, conf_extra=conf, listen=listen or ["127.0.0.1:%d" % port])
     s.port = port
     old = dict(os.environ)
     os.environ.update(env or {})
@@ -208,9 +209,9 @@ RULES = "//www.example.test/a /b 301\n//shop.example.test/* https://www.example.
 
 def test_first_issuance(tmp_path, pebble_factory, servers):
     port = free_port()
-    # A third of the nonces refused: every order meets badNonce, and
+    # A fifth of the nonces refused: every order meets badNonce, and
     # retries it with the fresh nonce of the refusal (RFC 8555 §6.5).
-    pebble = pebble_factory(port, nonce_reject=30)
+    pebble = pebble_factory(port, nonce_reject=20)
     s = acme_server(tmp_path, pebble, port, RULES, servers,
                     extra="admin 127.0.0.1:%d\n" % free_port())
     log = s.wait_log("acme: www.example.test: certificate issued", timeout=60)
@@ -312,9 +313,11 @@ def test_refused_order_shows_the_ca_error(tmp_path, pebble_factory, servers):
 
 
 def test_ca_unreachable_backoff_and_old_certificate_kept(tmp_path, pebble_factory, servers):
-    port = free_port()
-    pebble = pebble_factory(port, validity=30)
-    s = acme_server(tmp_path, pebble, port, "//www.example.test/a /b 301\n", servers)
+    port, tls_port = free_port(), free_port()
+    pebble = pebble_factory(port, tls_port, validity=30)
+    listen = ["127.0.0.1:%d" % port, "127.0.0.1:%d tls" % tls_port]
+    s = acme_server(tmp_path, pebble, port, "//www.example.test/a /b 301\n", servers,
+                    listen=listen)
     s.wait_log("acme: www.example.test: certificate issued", timeout=60)
     sd = state_dir(s, pebble)
     chain = (sd / "www.example.test.crt").read_text()
@@ -326,7 +329,7 @@ def test_ca_unreachable_backoff_and_old_certificate_kept(tmp_path, pebble_factor
     # stored certificate stays.
     s2 = Server(s.dir, "//www.example.test/a /b 301\n",
                 conf_extra=s.conf_path.read_text().split("error-log error.log\n", 1)[1],
-                listen=["127.0.0.1:%d" % port])
+                listen=listen)
     s2.port = port
     s2.error_log.write_text("")
     old = dict(os.environ)
@@ -346,6 +349,8 @@ def test_ca_unreachable_backoff_and_old_certificate_kept(tmp_path, pebble_factor
     assert (sd / "www.example.test.crt").read_text() == chain
     r = http_get(port, "/a", "www.example.test")
     assert r.startswith(b"HTTP/1.1 301 ")
+    # The stored certificate serves TLS, loaded before the first handshake.
+    assert served_serial(tls_port, "www.example.test") == serial_of(chain)
 
 
 def test_serve_t_checks_acme_without_the_ca(tmp_path):
@@ -367,3 +372,120 @@ def test_serve_t_checks_acme_without_the_ca(tmp_path):
                        cwd=str(tmp_path), timeout=10)
     assert r.returncode == 1
     assert "acme-ca %s: no PEM certificate in it" % (tmp_path / "ca.pem") in r.stderr
+
+
+def curl_https(tls_port, host, path, root):
+    """curl over TLS with pebble's root as the only trust anchor: the chain
+    detour serves must lead to it."""
+    return subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+         "--cacert", str(root), "--resolve", "%s:%d:127.0.0.1" % (host, tls_port),
+         "https://%s:%d%s" % (host, tls_port, path)],
+        capture_output=True, text=True, timeout=15)
+
+
+def served_serial(tls_port, host):
+    r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % tls_port,
+                        "-servername", host], input="", capture_output=True, text=True,
+                       timeout=15)
+    m = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", r.stdout, re.S)
+    return serial_of(m.group(0)) if m else None
+
+
+def test_tls_serves_the_new_certificate_and_on_demand(tmp_path, pebble_factory, servers):
+    port, tls_port = free_port(), free_port()
+    pebble = pebble_factory(port, tls_port)
+    rules = RULES + "//*.wild.example.test/x /y 302\n"
+    s = acme_server(tmp_path, pebble, port, rules, servers,
+                    listen=["127.0.0.1:%d" % port, "127.0.0.1:%d tls" % tls_port])
+    s.wait_log("acme: www.example.test: certificate issued", timeout=60)
+    root = tmp_path / "root.pem"
+    root.write_text(pebble.root())
+    r = curl_https(tls_port, "www.example.test", "/a", root)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "301 https://www.example.test:%d/b" % tls_port, r.stdout
+    sd = state_dir(s, pebble)
+    assert served_serial(tls_port, "www.example.test") == serial_of(
+        (sd / "www.example.test.crt").read_text())
+
+    # A name no rule names: the handshake fails and no order starts.
+    r = curl_https(tls_port, "nobody.example.test", "/x", root)
+    assert r.returncode != 0
+    s.wait_log("acme: nobody.example.test: a handshake asked for it, but no rule names it: "
+               "no order", timeout=10)
+    # A name under a wildcard rule: the first handshake fails, and starts an
+    # order on demand; once issued, it is served.
+    r = curl_https(tls_port, "a.wild.example.test", "/x", root)
+    assert r.returncode != 0
+    s.wait_log("acme: a.wild.example.test: on demand (a handshake asked, a rule names it)",
+               timeout=10)
+    s.wait_log("acme: a.wild.example.test: certificate issued", timeout=60)
+    r = curl_https(tls_port, "a.wild.example.test", "/x", root)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("302 "), r.stdout
+    assert not (sd / "nobody.example.test.crt").exists()
+
+
+def test_tls_alpn_01_on_a_tls_only_server(tmp_path, pebble_factory, servers):
+    tls_port = free_port()
+    pebble = pebble_factory(free_port(), tls_port)
+    s = acme_server(tmp_path, pebble, tls_port, "//alpn.example.test/a /b 301\n", servers,
+                    listen=["127.0.0.1:%d tls" % tls_port])
+    log = s.wait_log("acme: alpn.example.test: certificate issued", timeout=60)
+    assert "acme: alpn.example.test: answering tls-alpn-01 (token " in log
+    assert "challenges: tls-alpn-01" in log
+    root = tmp_path / "root.pem"
+    root.write_text(pebble.root())
+    r = curl_https(tls_port, "alpn.example.test", "/a", root)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("301 "), r.stdout
+
+
+def test_reload_naming_a_new_host_starts_its_order(tmp_path, pebble_factory, servers):
+    import signal
+    port = free_port()
+    pebble = pebble_factory(port)
+    s = acme_server(tmp_path, pebble, port, "//www.example.test/a /b 301\n", servers)
+    s.wait_log("acme: www.example.test: certificate issued", timeout=60)
+    s.rules_path.write_text("//www.example.test/a /b 301\n//new.example.test/a /b 301\n")
+    s.signal(signal.SIGHUP)
+    s.wait_log("acme: new.example.test: certificate issued", timeout=60)
+
+
+def test_api_rule_naming_a_new_host_starts_its_order(tmp_path, pebble_factory, servers):
+    port, admin = free_port(), free_port()
+    pebble = pebble_factory(port)
+    s = acme_server(tmp_path, pebble, port, "//www.example.test/a /b 301\n", servers,
+                    extra="admin 127.0.0.1:%d\n" % admin)
+    s.wait_log("acme: www.example.test: certificate issued", timeout=60)
+    req = urllib.request.Request("http://127.0.0.1:%d/rules" % admin, method="POST",
+                                 data=json.dumps({"rule": "//api.example.test/p /q 302"}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 201
+    s.wait_log("acme: api.example.test: certificate issued", timeout=60)
+
+
+def test_http01_answered_before_maintenance(tmp_path, pebble_factory, servers):
+    port = free_port()
+    pebble = pebble_factory(port)
+    s = acme_server(tmp_path, pebble, port, "//www.example.test/a /b 301\n", servers,
+                    extra="maintenance /down on\n")
+    s.wait_log("acme: www.example.test: certificate issued", timeout=60)
+    r = http_get(port, "/a", "www.example.test")
+    assert r.startswith(b"HTTP/1.1 307 ") and b"\r\nLocation: /down\r\n" in r, r
+    alog = s.access_log.read_text()
+    assert re.search(r'"GET /\.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1\.1" 200 ', alog), alog
+
+
+def test_http01_answered_before_https_redirect(tmp_path, pebble_factory, servers):
+    port = free_port()
+    pebble = pebble_factory(port)
+    s = acme_server(tmp_path, pebble, port, "//www.example.test/a /b 301\n", servers,
+                    extra="https-redirect\n")
+    s.wait_log("acme: www.example.test: certificate issued", timeout=60)
+    r = http_get(port, "/a", "www.example.test")
+    assert r.startswith(b"HTTP/1.1 301 ") or r.startswith(b"HTTP/1.1 308 "), r
+    assert b"\r\nLocation: https://www.example.test/" in r, r
+    alog = s.access_log.read_text()
+    assert re.search(r'"GET /\.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1\.1" 200 ', alog), alog
