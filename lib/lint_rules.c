@@ -33,6 +33,7 @@ static const struct {
         [DETOUR_LINT_WEIGHTS] = {"weights", DETOUR_LINT_WARNING},
         [DETOUR_LINT_OPEN_REDIRECT] = {"open-redirect", DETOUR_LINT_WARNING},
         [DETOUR_LINT_MAY_LOOP] = {"may-loop", DETOUR_LINT_WARNING},
+        [DETOUR_LINT_REGEX_COST] = {"regex-cost", DETOUR_LINT_WARNING},
 };
 
 const char *detour_lint_code_name(enum detour_lint_code c)

@@ -26,6 +26,8 @@ enum detour_lint_code {
 	                                 scheme (and host, among allow-hosts) */
 	DETOUR_LINT_MAY_LOOP,         /* "may-loop": a loop through a rule with conditions,
 	                                 a time window or a weight (only some requests) */
+	DETOUR_LINT_REGEX_COST,       /* "regex-cost": every request runs many regexes
+	                                 (no literal prefix to index them by) */
 	DETOUR_LINT_CODE_COUNT
 };
 

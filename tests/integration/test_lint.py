@@ -435,3 +435,25 @@ def test_serve_t_reports_every_error(tmp_path):
     assert (code, out) == (1, "")
     lines = many_errors_text(p, p).splitlines()[:5]
     assert err == "".join("detour: %s\n" % l for l in lines)
+
+
+def test_regex_cost(tmp_path):
+    text = "".join("~\\.ext%d$ /x%d 302\n" % (i, i) for i in range(40)) + \
+        "~^/blog/(.*)$ /news/$1 302\n/old /new 302\n"
+    code, out, err, p = lint(tmp_path, text, rc=1)
+    assert err == ""
+    assert out == (
+        "%s:1: warning: every request that no earlier rule answers runs 40 regexes "
+        "(40 unanchored): none has a literal prefix to index it by; cost class high "
+        "[regex-cost]\n"
+        "  fix: start each pattern with ^ and a literal path ending in '/' (~^/blog/(.*)$), "
+        "or use splat (/blog/*) and placeholder (/p/:id) sources, which are looked up by "
+        "hash\n"
+        "42 rules: 0 errors, 1 warning\n") % p
+    code, out, err, p = lint(tmp_path, text, "--json", rc=1)
+    f = json.loads(out)["findings"]
+    assert [(x["code"], x["line"], x["severity"]) for x in f] == [("regex-cost", 1, "warning")]
+    assert [r["line"] for r in f[0]["related"]] == list(range(2, 41))
+    # anchored with a literal prefix: indexed, no finding
+    text = "".join("~^/p%d/([0-9]+)$ /q/$1 302\n" % i for i in range(40))
+    lint(tmp_path, text, rc=0)
