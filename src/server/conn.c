@@ -276,9 +276,15 @@ static void emit_error_head(struct conn *c, int status, const struct detour_requ
 	if (n > 0)
 		c->out_len += (uint32_t)n;
 	stats_request(cs->st, status, c->listener);
-	if (cs->alog.buf)
-		alog_request(&cs->alog, cs->log_time, c->peer, req, status, n > 0 ? (size_t)n : 0,
-		             NULL, NULL, 0);
+	if (cs->alog.buf) {
+		struct alog_entry e = {.peer = c->peer,
+		                       .req = req,
+		                       .status = status,
+		                       .bytes = n > 0 ? (size_t)n : 0,
+		                       .https = c->https,
+		                       .duration_ms = cs->now_ms - c->req_start_ms};
+		alog_request(&cs->alog, cs->log_time, cs->now_sec, &e);
+	}
 }
 
 static void emit_error(struct conn *c, int status, const struct detour_request *req)
@@ -364,8 +370,19 @@ static void account(struct conn *c, const struct detour_request *req,
 		                 : sv ? detour_rule_id(detour_table_rules(sv->table), m->rule,
 		                                       idbuf, sizeof(idbuf))
 		                      : NULL;
-		alog_request(&cs->alog, cs->log_time, c->peer, req, status, bytes, id, cs->locbuf,
-		             ll > 0 ? (size_t)ll : 0);
+		/* By enum route: none, maintenance, API, file. */
+		static const char *const origin[] = {NULL, "maintenance", "api", "file"};
+		struct alog_entry e = {.peer = c->peer,
+		                       .req = req,
+		                       .status = status,
+		                       .bytes = bytes,
+		                       .rule_id = id,
+		                       .origin = origin[r],
+		                       .loc = cs->locbuf,
+		                       .loc_len = ll > 0 ? (size_t)ll : 0,
+		                       .https = c->https,
+		                       .duration_ms = cs->now_ms - c->req_start_ms};
+		alog_request(&cs->alog, cs->log_time, cs->now_sec, &e);
 	}
 }
 
@@ -582,6 +599,8 @@ static void conn_read(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	if (c->in_len == 0)
+		c->req_start_ms = cs->now_ms;
 	c->in_len += (uint32_t)n;
 	for (;;) {
 		bool progress = process_timed(c);

@@ -44,7 +44,7 @@ struct conn {
 	bool want_write;  /* registered for LOOP_WRITE */
 	bool read_paused; /* output is backed up: not reading */
 	bool peer_eof;    /* the client closed its side */
-	bool https;       /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
+	bool https; /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
@@ -53,6 +53,8 @@ struct conn {
 	uint32_t out_hold; /* bytes from this offset wait for the current body; HOLD_NONE */
 	struct detour_http1_body body;
 	char peer[INET6_ADDRSTRLEN]; /* for the access log */
+	uint64_t req_start_ms;       /* the access log's duration: when the request's
+	                                first byte was read (cs->now_ms) */
 	/* The client's address, binary (maintenance allow-ip=, the rules' if-ip=). */
 	union {
 		struct sockaddr sa;

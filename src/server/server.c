@@ -187,6 +187,9 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	    nc->keepalive_timeout_ms != srv->conf.keepalive_timeout_ms)
 		log_warn("reload: listen, workers, max-connections, limit and timeout changes take "
 		         "effect at the next restart");
+	/* The workers' format is the start-up one (alog_init). */
+	if (nc->access_log_format != srv->conf.access_log_format)
+		log_warn("reload: a new access log format takes effect at the next restart");
 	if ((nc->access_log[0] == '\0') != (cur->access_log[0] == '\0'))
 		log_warn("reload: turning the access log on or off takes effect at the next "
 		         "restart");
