@@ -264,8 +264,8 @@ void detour_lint_check_choices(struct lint *L)
  * /blog/. A regex without one ("\\.php$", "^/(a|b)/") is tried on every
  * request of its host (its prefix is "" or "/", and every path starts with
  * '/') until an earlier rule has matched: every unmatched request runs all
- * of them. Measured with PCRE2's JIT (docs/lint.md): about 80 ns a regex on
- * a 45-byte path, where the rest of the lookup costs about 35 ns. */
+ * of them. Measured with PCRE2's JIT (docs/lint.md): 30-80 ns a regex on a
+ * 45-byte path, where the rest of the lookup costs 10-35 ns. */
 #define REGEX_COST_MIN 8 /* from here on the regexes cost more than the rest */
 
 static const char *cost_class(size_t n)
