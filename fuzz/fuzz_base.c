@@ -8,7 +8,10 @@
  *  - cidr_parse: prefix within its family, no bit past the prefix, and
  *    cidr_format's text parses back to the same range;
  *  - value_duration / value_size: -1 or not negative; value_retry_after
- *    takes 1 to 10 digits as delay-seconds, and no more. */
+ *    takes 1 to 10 digits as delay-seconds, and no more;
+ *  - esc_term: the output has no C0/DEL byte, no C1 control and is valid
+ *    UTF-8; esc_json_str: the same, and no raw '"' (every one escaped);
+ *    esc_json_text leaves nothing a terminal would execute. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include "base/cidr.h"
 #include "base/civil.h"
+#include "base/esc.h"
 #include "base/value.h"
 
 #define CHECK(c)                                                                                   \
@@ -96,6 +100,49 @@ static void check_values(const char *d, size_t n)
 	CHECK(value_retry_after(d, n) == (digits && n <= 10) || !digits);
 }
 
+/* Whether s[0..n) is valid UTF-8 with no C0, DEL or C1 control. */
+static bool terminal_safe(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7F)
+			return false;
+		size_t k = utf8_seq_len(s + i, n - i);
+		if (k == 0 || (k == 2 && c == 0xC2 && (unsigned char)s[i + 1] < 0xA0))
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+static void check_esc(const char *d, size_t n)
+{
+	struct bbuf b;
+
+	bbuf_init(&b, 8 * n + 16);
+	esc_term(&b, d, n);
+	CHECK(bbuf_ok(&b) && b.len <= 4 * n && terminal_safe(b.p, b.len));
+	bbuf_reset(&b);
+	esc_json_str(&b, d, n);
+	CHECK(bbuf_ok(&b) && b.len <= 6 * n && terminal_safe(b.p, b.len));
+	for (size_t i = 0; i < b.len; i++) {
+		CHECK(b.p[i] != '"'); /* a quote only escaped */
+		if (b.p[i] == '\\') {
+			CHECK(i + 1 < b.len); /* never a lone '\' */
+			i++;
+		}
+	}
+	bbuf_reset(&b);
+	/* esc_json_text on any bytes: what it leaves raw is no DEL or C1 */
+	esc_json_text(&b, d, n);
+	CHECK(bbuf_ok(&b));
+	for (size_t i = 0; i < b.len; i++)
+		CHECK((unsigned char)b.p[i] != 0x7F &&
+		      !((unsigned char)b.p[i] == 0xC2 && i + 1 < b.len &&
+		        (unsigned char)b.p[i + 1] >= 0x80 && (unsigned char)b.p[i + 1] < 0xA0));
+	bbuf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -109,6 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_days(d, size);
 	check_cidr(d, size);
 	check_values(d, size);
+	check_esc(d, size);
 	free(d);
 	return 0;
 }

@@ -221,7 +221,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		detour_diag_format(&d, msg, sizeof(msg));
 		detour_ruleset_free(rs);
+		/* Collecting: the first error is the same, every error is a
+		 * line's, in ascending line order. */
+		static struct detour_diags ds;
+		struct detour_diag d2;
+		memset(&ds, 0, sizeof(ds));
+		memset(&d2, 0, sizeof(d2));
+		rs = detour_ruleset_new();
+		if (rs == NULL)
+			return 0;
+		detour_ruleset_collect(rs, &ds);
+		e = detour_ruleset_load_buf(rs, "fuzz", (const char *)data, size, &d2);
+		CHECK(e == DETOUR_EINVAL || e == DETOUR_ENOMEM);
+		if (e == DETOUR_EINVAL && d.line) {
+			CHECK(ds.total >= 1 && ds.n >= 1);
+			CHECK(d2.line == d.line && d2.col == d.col && !strcmp(d2.msg, d.msg));
+			for (unsigned i = 1; i < ds.n; i++)
+				CHECK(ds.d[i].line > ds.d[i - 1].line && ds.d[i].col >= 1);
+		}
+		detour_ruleset_free(rs);
 		return 0;
+	}
+	/* The same input collecting every line error (lint, serve -t): the
+	 * skip to the next line after an error, and the count. */
+	{
+		static struct detour_diags ds;
+		struct detour_ruleset *rs2 = detour_ruleset_new();
+		memset(&ds, 0, sizeof(ds));
+		if (rs2) {
+			detour_ruleset_collect(rs2, &ds);
+			CHECK(detour_ruleset_load_buf(rs2, "fuzz", (const char *)data, size, &d) ==
+			      DETOUR_OK);
+			CHECK(ds.total == 0 &&
+			      detour_ruleset_count(rs2) == detour_ruleset_count(rs));
+			detour_ruleset_free(rs2);
+		}
 	}
 	size_t nrules = detour_ruleset_count(rs);
 	for (size_t i = 0; i < nrules; i++) {

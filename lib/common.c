@@ -40,6 +40,13 @@ void detour_diag_set(struct detour_diag *d, const char *file, unsigned line, uns
 	va_end(ap);
 }
 
+void detour_diags_add(struct detour_diags *ds, const struct detour_diag *d)
+{
+	if (ds->n < DETOUR_DIAGS_MAX)
+		ds->d[ds->n++] = *d;
+	ds->total++;
+}
+
 const char *detour_diag_format(const struct detour_diag *d, char *buf, size_t cap)
 {
 	if (d->file && d->line && d->col)

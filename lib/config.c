@@ -209,8 +209,27 @@ static detour_err log_path(struct pstate *s, const struct arg *a, char *dst)
 	return set_path(s, &a[0], dst);
 }
 
+/* access-log FILE|-|off [format=combined|json] */
 static detour_err d_access_log(struct pstate *s, const struct arg *a, unsigned n)
 {
+	static const char fm[] = "format=";
+
+	s->c->access_log_format = DETOUR_ALOG_COMBINED;
+	if (n == 2) {
+		const struct arg *f = &a[1];
+		size_t k = sizeof(fm) - 1;
+		if (f->len < k || memcmp(f->p, fm, k) != 0)
+			return fail(s, f->col,
+			            "expected format=combined or format=json, found \"%s\"", f->p,
+			            f->len);
+		struct arg v = {f->p + k, f->len - k, f->col + (unsigned)k};
+		if (arg_is(&v, "json"))
+			s->c->access_log_format = DETOUR_ALOG_JSON;
+		else if (!arg_is(&v, "combined"))
+			return fail(s, v.col,
+			            "unknown access log format \"%s\" (expected combined or json)",
+			            v.p, v.len);
+	}
 	return log_path(s, a, s->c->access_log);
 }
 
@@ -1025,7 +1044,7 @@ static const struct directive {
         {"listen", 1, 3, d_listen, "listen ADDR:PORT [tls] [proxy-protocol]"},
         {"workers", 1, 1, d_workers, "workers auto|N"},
         {"rules", 1, 1, d_rules, "rules FILE"},
-        {"access-log", 1, 1, d_access_log, "access-log FILE|-|off"},
+        {"access-log", 1, 2, d_access_log, "access-log FILE|-|off [format=combined|json]"},
         {"error-log", 1, 1, d_error_log, "error-log FILE|stderr"},
         {"server-header", 1, 1, d_server_header, "server-header on|off"},
         {"max-connections", 1, 1, d_max_connections, "max-connections N"},

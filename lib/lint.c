@@ -81,6 +81,8 @@ detour_err detour_lint(const struct detour_table *t, const struct detour_lint_op
 		detour_lint_check_groups(&L);
 	if (!L.nomem)
 		detour_lint_check_choices(&L);
+	if (!L.nomem)
+		detour_lint_check_regex_cost(&L);
 	if (!L.nomem && detour_lint_index_rules(&L, false))
 		goto nomem;
 	if (!L.nomem)

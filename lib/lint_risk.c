@@ -1,6 +1,6 @@
 /* detour lint, pass 2 (see lint.c): the choices a rule makes. Time windows
  * against the clock, weighted groups, permanent redirects without cache=,
- * method changes, open redirects. */
+ * method changes, open redirects, the regexes every request runs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,4 +255,120 @@ void detour_lint_check_choices(struct lint *L)
 			                0);
 		}
 	}
+}
+
+/* ------------------------------------------------------------- regex cost */
+
+/* The table indexes a regex by its literal prefix cut after the last '/'
+ * (regex.c detour_re_prefix): "^/blog/(.*)$" is tried only for paths under
+ * /blog/. A regex without one ("\\.php$", "^/(a|b)/") is tried on every
+ * request of its host (its prefix is "" or "/", and every path starts with
+ * '/') until an earlier rule has matched: every unmatched request runs all
+ * of them. Measured with PCRE2's JIT (docs/lint.md): 30-80 ns a regex on a
+ * 45-byte path, where the rest of the lookup costs 10-35 ns. */
+#define REGEX_COST_MIN 8 /* from here on the regexes cost more than the rest */
+
+static const char *cost_class(size_t n)
+{
+	return n >= 128 ? "severe" : n >= 32 ? "high" : "moderate";
+}
+
+/* Whether rule i is a live regex tried on every request of its host. */
+static bool every_request(const struct lint *L, size_t i)
+{
+	const struct detour_rule *r = detour_ruleset_get(L->rs, i);
+	const struct detour_rule_ext *x;
+
+	/* Regex sources, and case=insensitive rules (compiled to a caseless
+	 * regex and indexed like one, with a host). */
+	if (L->dead[i] || !(r->flags & DETOUR_RULE_EXT))
+		return false;
+	x = detour_lint_ext_of(L->rs, r);
+	return x && x->re && x->prefix_len <= 1;
+}
+
+static int host_cmp(const void *a, const void *b, void *arg)
+{
+	const struct lint *L = arg;
+	const struct detour_rule *x = detour_ruleset_get(L->rs, *(const uint32_t *)a);
+	const struct detour_rule *y = detour_ruleset_get(L->rs, *(const uint32_t *)b);
+	size_t n = x->host_len < y->host_len ? x->host_len : y->host_len;
+	int c = memcmp(x->host, y->host, n);
+
+	if (c == 0)
+		c = (x->host_len > y->host_len) - (x->host_len < y->host_len);
+	if (c == 0)
+		c = (*(const uint32_t *)a > *(const uint32_t *)b) -
+		    (*(const uint32_t *)a < *(const uint32_t *)b);
+	return c;
+}
+
+/* One finding for the regexes every request to host (NULL: any host) runs:
+ * those for every host, all[0..nall), then the host's own, own[0..nown). */
+static void report_cost(struct lint *L, const struct detour_rule *hostr, const uint32_t *all,
+                        size_t nall, const uint32_t *own, size_t nown)
+{
+	size_t n = nall + nown, unanchored = 0;
+	uint32_t *rel = malloc(n * sizeof(*rel));
+	struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
+
+	if (rel == NULL) {
+		L->nomem = true;
+		return;
+	}
+	/* In file order: the first one carries the finding. */
+	size_t a = 0, b = 0, k = 0;
+	while (a < nall || b < nown)
+		rel[k++] = b == nown || (a < nall && all[a] < own[b]) ? all[a++] : own[b++];
+	for (size_t i = 0; i < n; i++) {
+		const struct detour_rule *r = detour_ruleset_get(L->rs, rel[i]);
+		if (r->kind == DETOUR_SRC_REGEX && (r->path_len == 0 || r->path[0] != '^'))
+			unanchored++;
+	}
+	detour_lint_sb_fmt(&msg,
+	                   "every request%s%.*s that no earlier rule answers runs %zu regexes "
+	                   "(%zu unanchored): none has a literal prefix to index it by; cost "
+	                   "class %s",
+	                   hostr ? " for " : "", hostr ? (int)hostr->host_len : 0,
+	                   hostr ? hostr->host : "", n, unanchored, cost_class(n));
+	bbuf_puts(&fix, "start each pattern with ^ and a literal path ending in '/' "
+	                "(~^/blog/(.*)$), or use splat (/blog/*) and placeholder (/p/:id) "
+	                "sources, which are looked up by hash");
+	detour_lint_add(L, DETOUR_LINT_REGEX_COST, rel[0], &msg, &fix, rel + 1, n - 1);
+	free(rel);
+}
+
+void detour_lint_check_regex_cost(struct lint *L)
+{
+	uint32_t *v = malloc((L->n ? L->n : 1) * sizeof(*v));
+	size_t nv = 0, nall = 0;
+
+	if (v == NULL) {
+		L->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < L->n; i++)
+		if (every_request(L, i))
+			v[nv++] = (uint32_t)i;
+	/* Grouped by host: those for every host (host "") come first. */
+	qsort_r(v, nv, sizeof(*v), host_cmp, L);
+	while (nall < nv && detour_ruleset_get(L->rs, v[nall])->host_len == 0)
+		nall++;
+	bool any_host = false;
+	for (size_t i = nall; i < nv && !L->nomem;) {
+		const struct detour_rule *h = detour_ruleset_get(L->rs, v[i]);
+		size_t j = i;
+		while (j < nv && detour_ruleset_get(L->rs, v[j])->host_len == h->host_len &&
+		       !memcmp(detour_ruleset_get(L->rs, v[j])->host, h->host, h->host_len))
+			j++;
+		if (nall + (j - i) >= REGEX_COST_MIN && j - i > 0) {
+			report_cost(L, h, v, nall, v + i, j - i);
+			any_host = true;
+		}
+		i = j;
+	}
+	/* Requests for any other host run the host-less ones alone. */
+	if (!L->nomem && nall >= REGEX_COST_MIN && !any_host)
+		report_cost(L, NULL, v, nall, NULL, 0);
+	free(v);
 }

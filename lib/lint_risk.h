@@ -15,5 +15,8 @@ void detour_lint_group_index(struct lint *L);
 void detour_lint_check_groups(struct lint *L);
 /* permanent-no-cache, method-change and open-redirect. */
 void detour_lint_check_choices(struct lint *L);
+/* regex-cost: the regexes every request of a host runs. Sets L->nomem when
+ * out of memory. */
+void detour_lint_check_regex_cost(struct lint *L);
 
 #endif

@@ -35,6 +35,7 @@ static const struct {
         [DETOUR_LINT_MAY_LOOP] = {"may-loop", DETOUR_LINT_WARNING},
         [DETOUR_LINT_SECOND_HOP] = {"second-hop", DETOUR_LINT_WARNING},
         [DETOUR_LINT_HSTS_PRELOAD] = {"hsts-preload", DETOUR_LINT_WARNING},
+        [DETOUR_LINT_REGEX_COST] = {"regex-cost", DETOUR_LINT_WARNING},
 };
 
 const char *detour_lint_code_name(enum detour_lint_code c)

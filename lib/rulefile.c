@@ -93,6 +93,11 @@ const struct detour_rule_ext *detour_ruleset_ext(const struct detour_ruleset *rs
 	return lo < rs->nexts && rs->exts[lo].rule == r->index ? &rs->exts[lo] : NULL;
 }
 
+void detour_ruleset_collect(struct detour_ruleset *rs, struct detour_diags *ds)
+{
+	rs->diags = ds;
+}
+
 enum detour_slash detour_ruleset_slash(const struct detour_ruleset *rs)
 {
 	return (enum detour_slash)rs->slash;
@@ -427,8 +432,12 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 {
 	struct pctx pc = {.rs = rs, .fname = name, .d = d};
 	char *p = buf, *end = buf + len;
+	struct detour_diag ld; /* collecting: the current line's error */
+	bool failed = false;
 	detour_err e;
 
+	if (rs->diags)
+		pc.d = &ld;
 	if (file_index(rs, name, &pc.file) || ensure_scratch(rs))
 		return nomem(d, name);
 	/* A UTF-8 byte order mark is not part of the first line. */
@@ -436,6 +445,9 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 		p += 3;
 	for (pc.line = 1; p < end; pc.line++) {
 		char *next;
+		/* Collecting: where the line ends, found before parse_line
+		 * NUL-terminates the strings of the line in place. */
+		char *nl = rs->diags ? memchr(p, '\n', (size_t)(end - p)) : NULL;
 		e = parse_line(&pc, p, end, &next);
 		if (e == DETOUR_ETOOBIG) {
 			detour_diag_set(d, name, pc.line, 0, "too many rules");
@@ -443,10 +455,22 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 		}
 		if (e == DETOUR_ENOMEM)
 			return nomem(d, name);
+		if (e == DETOUR_EINVAL && rs->diags) {
+			/* Record, skip the rest of the line, go on. parse_line
+			 * changed nothing in rs for this line (it appends last). */
+			detour_diags_add(rs->diags, &ld);
+			if (!failed && d)
+				*d = ld;
+			failed = true;
+			p = nl ? nl + 1 : end;
+			continue;
+		}
 		if (e)
 			return e;
 		p = next;
 	}
+	if (failed)
+		return DETOUR_EINVAL;
 	/* Give back what doubling over-reserved (a failure keeps it all). */
 	if (rs->rules && rs->cap > rs->n + 64)
 		(void)resize_rules(rs, rs->n + 1);

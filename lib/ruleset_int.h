@@ -32,8 +32,9 @@ struct detour_ruleset {
 	size_t ncodes, codes_cap;
 	struct detour_tz **tzs; /* loaded zones, one per name */
 	size_t ntzs, tzs_cap;
-	uint8_t slash;  /* enum detour_slash */
-	bool slash_set; /* an "@slash" line was read */
+	uint8_t slash;              /* enum detour_slash */
+	bool slash_set;             /* an "@slash" line was read */
+	struct detour_diags *diags; /* detour_ruleset_collect: every line error, go on */
 };
 
 #endif

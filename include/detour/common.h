@@ -40,6 +40,19 @@ void detour_diag_set(struct detour_diag *d, const char *file, unsigned line, uns
  * into buf; returns buf. */
 const char *detour_diag_format(const struct detour_diag *d, char *buf, size_t cap);
 
+/* Every error of one load, as a compiler reports them: the first
+ * DETOUR_DIAGS_MAX kept in the order found, the rest only counted (the
+ * caller prints "N more errors"). Caller-owned, zero-initialised. */
+#define DETOUR_DIAGS_MAX 20
+struct detour_diags {
+	struct detour_diag d[DETOUR_DIAGS_MAX];
+	unsigned n;     /* kept in d[] */
+	unsigned total; /* found, kept or not */
+};
+
+/* Adds a copy of d to ds (counted only when ds is full). */
+void detour_diags_add(struct detour_diags *ds, const struct detour_diag *d);
+
 /* A borrowed byte range. */
 struct detour_slice {
 	const char *p;

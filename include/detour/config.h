@@ -100,6 +100,12 @@ struct detour_conf_health {
 	unsigned rise, fall; /* probes in a row that bring a target up / take it down */
 };
 
+/* access-log FILE [format=combined|json] */
+enum detour_alog_format {
+	DETOUR_ALOG_COMBINED = 0, /* Apache's combined format + rule id and Location */
+	DETOUR_ALOG_JSON,         /* one JSON object a line (docs/config.md) */
+};
+
 struct detour_config {
 	char file[DETOUR_CONF_PATH_MAX]; /* the config file read, "" for built-in defaults */
 	struct detour_listen listen[DETOUR_CONF_MAX_LISTEN];
@@ -108,6 +114,7 @@ struct detour_config {
 	char rules[DETOUR_CONF_MAX_RULES][DETOUR_CONF_PATH_MAX];
 	unsigned nrules;
 	char access_log[DETOUR_CONF_PATH_MAX]; /* "" = off, "-" = standard output */
+	uint8_t access_log_format;             /* enum detour_alog_format */
 	char error_log[DETOUR_CONF_PATH_MAX];  /* "" = standard error */
 	bool server_header;
 	unsigned max_connections;

@@ -30,6 +30,8 @@ enum detour_lint_code {
 	                                 (https-redirect, canonical-host, trailing-slash) */
 	DETOUR_LINT_HSTS_PRELOAD,     /* "hsts-preload": `hsts ... preload` without what the
 	                                 preload list requires */
+	DETOUR_LINT_REGEX_COST,       /* "regex-cost": every request runs many regexes
+	                                 (no literal prefix to index them by) */
 	DETOUR_LINT_CODE_COUNT
 };
 

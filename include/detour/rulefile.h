@@ -37,6 +37,15 @@ void detour_ruleset_free(struct detour_ruleset *rs);
 detour_err detour_ruleset_load_file(struct detour_ruleset *rs, const char *path,
                                     struct detour_diag *d);
 
+/* Makes the loads into rs (detour_ruleset_load_file, _load_buf) go on
+ * after a line with a syntax error, as compilers do: the error is added to
+ * ds, the line is skipped, and the next line is read. The load still fails
+ * (DETOUR_EINVAL, d holding the file's first error) when any line did, so
+ * the ruleset is for reporting only: the caller discards it. Errors that
+ * are not a line's (out of memory, too many rules) still stop the load and
+ * are not added. NULL ds: stop at the first error (the default). */
+void detour_ruleset_collect(struct detour_ruleset *rs, struct detour_diags *ds);
+
 /* As detour_ruleset_load_file, from memory; name is copied and used in
  * diagnostics and as the rules' file name. */
 detour_err detour_ruleset_load_buf(struct detour_ruleset *rs, const char *name, const char *buf,

@@ -21,4 +21,12 @@
 detour_err detour_rules_load(const char *const *files, size_t n, struct detour_table **out,
                              struct detour_diag *d);
 
+/* As detour_rules_load, but it does not stop at the first error: every
+ * line error of every file, and every file that cannot be read, goes into ds
+ * (the first DETOUR_DIAGS_MAX kept, all counted); d still gets the first.
+ * The table is built only when there was none. `serve -t`, a reload and
+ * `lint` report with it. */
+detour_err detour_rules_load_all(const char *const *files, size_t n, struct detour_table **out,
+                                 struct detour_diag *d, struct detour_diags *ds);
+
 #endif

@@ -105,3 +105,61 @@ void esc_json_text(struct bbuf *b, const void *j_, size_t n)
 	}
 	bbuf_put(b, j + start, n - start);
 }
+
+void esc_json_str(struct bbuf *b, const void *s_, size_t n)
+{
+	const unsigned char *s = s_;
+	size_t start = 0;
+
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t k = 1;
+		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			k = utf8_seq_len(s + i, n - i);
+			if (k > 1 && !(c == 0xC2 && s[i + 1] < 0xA0)) {
+				i += k;
+				continue; /* valid UTF-8, not a C1 control */
+			}
+		}
+		bbuf_put(b, s + start, i - start);
+		unsigned v = c;
+		if (k == 2)
+			v = s[i + 1]; /* a C1 control: U+0080..U+009F */
+		else
+			k = 1;
+		switch (v) {
+		case '"':
+			BBUF_LIT(b, "\\\"");
+			break;
+		case '\\':
+			BBUF_LIT(b, "\\\\");
+			break;
+		case '\n':
+			BBUF_LIT(b, "\\n");
+			break;
+		case '\r':
+			BBUF_LIT(b, "\\r");
+			break;
+		case '\t':
+			BBUF_LIT(b, "\\t");
+			break;
+		case '\b':
+			BBUF_LIT(b, "\\b");
+			break;
+		case '\f':
+			BBUF_LIT(b, "\\f");
+			break;
+		default: {
+			char t[6] = {'\\', 'u', '0', '0', hex[v >> 4], hex[v & 15]};
+			bbuf_put(b, t, 6);
+		}
+		}
+		i += k;
+		start = i;
+	}
+	bbuf_put(b, s + start, n - start);
+}

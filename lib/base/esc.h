@@ -31,4 +31,12 @@ void esc_term(struct bbuf *b, const void *s, size_t n);
  * raw), so the value of the text is unchanged. */
 void esc_json_text(struct bbuf *b, const void *j, size_t n);
 
+/* Appends s[0..n) as the inside of a JSON string (RFC 8259 §7, no quotes):
+ * '"' and '\\' escaped, \b \f \n \r \t, other C0 controls, DEL and C1
+ * controls as \u00XX, a byte that is not part of valid UTF-8 as \u00XX (the
+ * Latin-1 character of the same value, as cli_json_strn does), valid UTF-8
+ * as it is. The output is valid UTF-8 and safe on a terminal. No allocation:
+ * the access log's worker path writes with it into a fixed bbuf. */
+void esc_json_str(struct bbuf *b, const void *s, size_t n);
+
 #endif

@@ -62,6 +62,17 @@ static void chain_free_runtime(struct chain *c)
 	c->body = NULL;
 }
 
+/* s[0..n) without its line ending into dst (cut to fit), NUL-terminated. */
+static void copy_line(char *dst, size_t cap, const char *s, size_t n)
+{
+	while (n && (s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, s, n);
+	dst[n] = 0;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
 	struct chain *c = ud;
@@ -70,30 +81,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
 		c->hlen = 0;
 		c->reason[0] = 0;
-		if (c->o->include) {
-			size_t sl = len;
-			while (sl && (p[sl - 1] == '\r' || p[sl - 1] == '\n'))
-				sl--;
-			if (sl >= sizeof(c->sline))
-				sl = sizeof(c->sline) - 1;
-			memcpy(c->sline, p, sl);
-			c->sline[sl] = 0;
-		}
+		if (c->o->include)
+			copy_line(c->sline, sizeof(c->sline), p, len);
 		const char *sp = memchr(p, ' ', len);
 		if (sp) {
 			const char *sp2 = memchr(sp + 1, ' ', len - (size_t)(sp + 1 - p));
 			if (sp2) {
-				size_t rl = len - (size_t)(sp2 + 1 - p);
-				while (rl && (sp2[rl] == '\r' || sp2[rl] == '\n' || sp2[rl] == 0))
-					rl--;
 				const char *r = sp2 + 1;
-				rl = len - (size_t)(r - p);
-				while (rl && (r[rl - 1] == '\r' || r[rl - 1] == '\n'))
-					rl--;
-				if (rl >= sizeof(c->reason))
-					rl = sizeof(c->reason) - 1;
-				memcpy(c->reason, r, rl);
-				c->reason[rl] = 0;
+				copy_line(c->reason, sizeof(c->reason), r, len - (size_t)(r - p));
 			}
 		}
 		return len;

@@ -220,6 +220,15 @@ static void pe(FILE *f, const char *s)
 	bbuf_free(&b);
 }
 
+/* One line under a hop: label, then v escaped. */
+static void field(FILE *f, const char *label, const char *v)
+{
+	fputs("        ", f);
+	fputs(label, f);
+	pe(f, v);
+	fputc('\n', f);
+}
+
 /* pe() for a field padded with spaces to width columns (counted in bytes of
  * the escaped text, as printf's %-*s counts). */
 static void pe_pad(FILE *f, const char *s, int width)
@@ -378,11 +387,8 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 			pe(f, h->refresh_url ? h->refresh_url : "(the same page)");
 			fputc('\n', f);
 		}
-		if (h->cache[0]) {
-			fputs("        cache: ", f);
-			pe(f, h->cache);
-			fputc('\n', f);
-		}
+		if (h->cache[0])
+			field(f, "cache: ", h->cache);
 		if (h->sts) {
 			fputs("        Strict-Transport-Security: ", f);
 			pe(f, h->sts);
@@ -390,16 +396,10 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 				fprintf(f, " (%s)", h->sts_note);
 			fputc('\n', f);
 		}
-		if (h->cookies) {
-			fputs("        Set-Cookie: ", f);
-			pe(f, h->cookies);
-			fputc('\n', f);
-		}
-		if (h->vary) {
-			fputs("        Vary: ", f);
-			pe(f, h->vary);
-			fputc('\n', f);
-		}
+		if (h->cookies)
+			field(f, "Set-Cookie: ", h->cookies);
+		if (h->vary)
+			field(f, "Vary: ", h->vary);
 		if (h->note[0]) {
 			fprintf(f, "        %snext: ", P->dim);
 			pe(f, h->note);

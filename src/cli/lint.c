@@ -372,15 +372,27 @@ static int parse_options(int argc, char **argv, enum mode *mode, const char **at
 	return -1;
 }
 
-/* The rules files, in order, as one table. Returns 0, or 2 with the error
- * printed. */
+/* The rules files, in order, as one table. Returns 0, or 2 with every
+ * error printed (the first DETOUR_DIAGS_MAX, then how many more), as a
+ * compiler does. */
 static int load(char **files, int nfiles, struct detour_table **t)
 {
+	static struct detour_diags ds;
 	struct detour_diag d = {0};
 	char err[1024];
 
-	if (detour_rules_load((const char *const *)files, (size_t)nfiles, t, &d) != DETOUR_OK) {
-		fprintf(stderr, "detour lint: %s\n", detour_diag_format(&d, err, sizeof(err)));
+	memset(&ds, 0, sizeof(ds));
+	if (detour_rules_load_all((const char *const *)files, (size_t)nfiles, t, &d, &ds) !=
+	    DETOUR_OK) {
+		for (unsigned i = 0; i < ds.n; i++)
+			fprintf(stderr, "detour lint: %s\n",
+			        detour_diag_format(&ds.d[i], err, sizeof(err)));
+		if (ds.n == 0)
+			fprintf(stderr, "detour lint: %s\n",
+			        detour_diag_format(&d, err, sizeof(err)));
+		if (ds.total > ds.n)
+			fprintf(stderr, "detour lint: %u more error%s\n", ds.total - ds.n,
+			        ds.total - ds.n == 1 ? "" : "s");
 		return 2;
 	}
 	return 0;

@@ -337,9 +337,15 @@ static void emit_error_head(struct conn *c, int status, const struct detour_requ
 	if (n > 0)
 		c->out_len += (uint32_t)n;
 	stats_request(cs->st, status, c->listener);
-	if (cs->alog.buf)
-		alog_request(&cs->alog, cs->log_time, c->peer, req, status, n > 0 ? (size_t)n : 0,
-		             NULL, NULL, 0);
+	if (cs->alog.buf) {
+		struct alog_entry e = {.peer = c->peer,
+		                       .req = req,
+		                       .status = status,
+		                       .bytes = n > 0 ? (size_t)n : 0,
+		                       .https = c->https,
+		                       .duration_ms = cs->now_ms - c->req_start_ms};
+		alog_request(&cs->alog, cs->log_time, cs->now_sec, &e);
+	}
 }
 
 static void emit_error(struct conn *c, int status, const struct detour_request *req)
@@ -452,9 +458,24 @@ static void account(struct conn *c, const struct detour_request *req,
 		                 : sv ? detour_rule_id(detour_table_rules(sv->table), m->rule,
 		                                       idbuf, sizeof(idbuf))
 		                      : NULL;
+		/* By enum route: none, maintenance, API, file, the canonical
+		 * redirect (no rule). */
+		static const char *const origin[] = {NULL, "maintenance", "api", "file",
+		                                     "canonical"};
+		_Static_assert(ROUTE_CANON == 4, "origin[] follows enum route");
+		/* The client a trusted proxy named, if it did (apply_forwarded). */
 		const char *peer = q->peer == &cs->fwd.addr.sa ? cs->fwd_peer : c->peer;
-		alog_request(&cs->alog, cs->log_time, peer, req, status, bytes, id, cs->locbuf,
-		             ll > 0 ? (size_t)ll : 0);
+		struct alog_entry e = {.peer = peer,
+		                       .req = req,
+		                       .status = status,
+		                       .bytes = bytes,
+		                       .rule_id = id,
+		                       .origin = origin[r],
+		                       .loc = cs->locbuf,
+		                       .loc_len = ll > 0 ? (size_t)ll : 0,
+		                       .https = q->https,
+		                       .duration_ms = cs->now_ms - c->req_start_ms};
+		alog_request(&cs->alog, cs->log_time, cs->now_sec, &e);
 	}
 }
 
@@ -486,9 +507,16 @@ static int answer_http01(struct conn *c, const struct detour_request *req,
 		c->close_after = true;
 	cs->requests++;
 	stats_request(cs->st, 200, c->listener);
-	if (cs->alog.buf)
-		alog_request(&cs->alog, cs->log_time, c->peer, req, 200, (size_t)n,
-		             "acme-challenge", NULL, 0);
+	if (cs->alog.buf) {
+		struct alog_entry e = {.peer = c->peer,
+		                       .req = req,
+		                       .status = 200,
+		                       .bytes = (size_t)n,
+		                       .rule_id = "acme-challenge",
+		                       .origin = "acme",
+		                       .duration_ms = cs->now_ms - c->req_start_ms};
+		alog_request(&cs->alog, cs->log_time, cs->now_sec, &e);
+	}
 	return 1;
 }
 
@@ -735,6 +763,8 @@ again:
 		conn_close(c);
 		return;
 	}
+	if (c->in_len == 0)
+		c->req_start_ms = cs->now_ms;
 	c->in_len += (uint32_t)n;
 	for (;;) {
 		bool progress = process_timed(c);

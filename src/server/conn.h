@@ -62,6 +62,8 @@ struct conn {
 	struct detour_http1_body body;
 	struct ssl_st *tls; /* NULL on a plain connection; else reads and writes go through tls.h */
 	char peer[INET6_ADDRSTRLEN]; /* for the access log */
+	uint64_t req_start_ms;       /* the access log's duration: when the request's
+	                                first byte was read (cs->now_ms) */
 	/* The client's address, binary (maintenance allow-ip=, the rules' if-ip=). */
 	union {
 		struct sockaddr sa;

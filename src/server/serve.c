@@ -41,6 +41,7 @@ static const struct cli_cmd cmd = {
 /* serve -t: builds the table as a reload would, and says how it went. */
 static int test_config(const struct detour_config *conf, const char *path)
 {
+	static struct detour_diags ds;
 	char err[1024];
 	struct maint_page *pg = NULL;
 
@@ -51,10 +52,17 @@ static int test_config(const struct detour_config *conf, const char *path)
 	}
 	maint_page_free(pg);
 
-	struct detour_table *t = server_build_table(conf, err, sizeof(err));
+	struct detour_table *t = server_build_table(conf, err, sizeof(err), &ds);
 
 	if (t == NULL) {
-		fprintf(stderr, "detour: %s\n", err);
+		/* Every error of the rules files, as a compiler reports them. */
+		if (ds.total < 2)
+			fprintf(stderr, "detour: %s\n", err);
+		for (unsigned i = 0; ds.total >= 2 && i < ds.n; i++)
+			fprintf(stderr, "detour: %s\n",
+			        detour_diag_format(&ds.d[i], err, sizeof(err)));
+		if (ds.total > ds.n)
+			fprintf(stderr, "detour: %u more errors\n", ds.total - ds.n);
 		return 1;
 	}
 	/* Every tls-cert pair loads and matches (file and reason otherwise). */

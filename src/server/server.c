@@ -43,7 +43,8 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-struct detour_table *server_build_table(const struct detour_config *conf, char *err, size_t cap)
+struct detour_table *server_build_table(const struct detour_config *conf, char *err, size_t cap,
+                                        struct detour_diags *ds)
 {
 	const char *files[DETOUR_CONF_MAX_RULES];
 	struct detour_table *t;
@@ -51,11 +52,32 @@ struct detour_table *server_build_table(const struct detour_config *conf, char *
 
 	for (unsigned i = 0; i < conf->nrules; i++)
 		files[i] = conf->rules[i];
-	if (detour_rules_load(files, conf->nrules, &t, &d) != DETOUR_OK) {
+	if (ds)
+		memset(ds, 0, sizeof(*ds));
+	if (detour_rules_load_all(files, conf->nrules, &t, &d, ds) != DETOUR_OK) {
 		detour_diag_format(&d, err, cap);
+		if (ds && ds->total > 1) {
+			size_t l = strlen(err);
+			snprintf(err + l, cap - l, " (and %u more error%s)", ds->total - 1,
+			         ds->total == 2 ? "" : "s");
+		}
 		return NULL;
 	}
 	return t;
+}
+
+/* Every error of a failed load, one log line each (the first
+ * DETOUR_DIAGS_MAX, then how many more). */
+static void log_diags(const char *what, const struct detour_diags *ds)
+{
+	char line[1024];
+
+	if (ds == NULL || ds->total < 2)
+		return; /* the caller's own line says it */
+	for (unsigned i = 0; i < ds->n; i++)
+		log_err("%s%s", what, detour_diag_format(&ds->d[i], line, sizeof(line)));
+	if (ds->total > ds->n)
+		log_err("%s%u more errors", what, ds->total - ds->n);
 }
 
 static int open_access_log(const char *path)
@@ -176,7 +198,11 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 		free(nc);
 		return -1;
 	}
-	t = server_build_table(nc, err, cap);
+	struct detour_diags *ds = calloc(1, sizeof(*ds)); /* NULL: the first error only */
+	t = server_build_table(nc, err, cap, ds);
+	if (t == NULL)
+		log_diags("reload: ", ds);
+	free(ds);
 	if (t == NULL) {
 		log_err("reload failed: %s; the old rules keep serving", err);
 		maint_page_free(mpg);
@@ -200,6 +226,9 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	    nc->keepalive_timeout_ms != srv->conf.keepalive_timeout_ms)
 		log_warn("reload: listen, workers, max-connections, limit and timeout changes take "
 		         "effect at the next restart");
+	/* The workers' format is the start-up one (alog_init). */
+	if (nc->access_log_format != srv->conf.access_log_format)
+		log_warn("reload: a new access log format takes effect at the next restart");
 	if ((nc->access_log[0] == '\0') != (cur->access_log[0] == '\0'))
 		log_warn("reload: turning the access log on or off takes effect at the next "
 		         "restart");
@@ -326,7 +355,11 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	srv->conf_path = conf_path;
 	srv->pool.access_fd = -1;
 	log_open(conf->error_log);
-	t = server_build_table(conf, err, sizeof(err));
+	struct detour_diags *ds = calloc(1, sizeof(*ds)); /* NULL: the first error only */
+	t = server_build_table(conf, err, sizeof(err), ds);
+	if (t == NULL)
+		log_diags("", ds);
+	free(ds);
 	if (t == NULL) {
 		log_err("%s", err);
 		free(srv);

@@ -14,8 +14,11 @@
  * (0 after a clean drain, 1 when start-up failed, with the reason logged). */
 int server_run(const struct detour_config *conf, const char *conf_path);
 
-/* Builds a table from the rules files of conf. Returns NULL with the error
- * formatted into err (file:line:col: message). */
-struct detour_table *server_build_table(const struct detour_config *conf, char *err, size_t cap);
+/* Builds a table from the rules files of conf. Returns NULL with the first
+ * error formatted into err (file:line:col: message, then "(and N more
+ * errors)" when there were more) and, when ds is not NULL, every error in ds
+ * (detour_rules_load_all). */
+struct detour_table *server_build_table(const struct detour_config *conf, char *err, size_t cap,
+                                        struct detour_diags *ds);
 
 #endif

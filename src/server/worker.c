@@ -275,7 +275,7 @@ int worker_prepare(struct pool *p, unsigned id, char *err, size_t cap)
 	}
 	w->cs.st->enabled = conf->stats;
 	detour_topk_init(&w->cs.st->topk, w->cs.st->topk_e, TOPK_WORKER);
-	alog_init(&w->cs.alog, p->access_fd);
+	alog_init(&w->cs.alog, p->access_fd, conf->access_log_format);
 	w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->wake.on_event = on_wake;
 	if (w->wake.fd < 0 || loop_add(w->cs.loop, &w->wake, LOOP_READ)) {

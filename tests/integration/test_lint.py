@@ -371,3 +371,89 @@ def test_bundled_examples_are_lint_clean():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     rc, out, err = run_detour(["lint", "examples/site.rules"], cwd=root)
     assert (rc, out, err) == (0, "8 rules: no findings\n", "")
+
+
+# ---- every error of a file in one pass (issue 11) ------------------------
+
+MANY_ERRORS = """\
+/ok         /fine           301  id=a
+/a
+/b          /c              999
+/d          /e              301  id=a
+/f          /g              301  bogus=1
+@slash sideways
+"""
+
+OPTS = ("(known options: query, cache, id, method, if-header, if-cookie, if-query, if-ip, "
+        "if-lang, from, until, days, hours, tz, weight, sticky, health, delay, case, private, "
+        "allow-hosts)")
+
+
+def many_errors_text(p, q):
+    return (
+        "%s:2:3: expected a target after the source: a path, an http(s) URL, or '-' "
+        "(with status 410)\n"
+        "%s:3:29: unsupported status 999: expected 301, 302, 303, 307, 308 or 410\n"
+        "%s:4:37: duplicate id \"a\": already used at %s:1\n"
+        "%s:5:34: unknown option \"bogus\" " + OPTS + "\n"
+        "%s:6:8: expected strict or either after @slash, found \"sideways\"\n"
+        "%s:1:4: expected a target after the source: a path, an http(s) URL, or '-' "
+        "(with status 410)\n") % (p, p, p, p, p, p, q)
+
+
+def test_every_error_of_every_file(tmp_path):
+    p = tmp_path / "many.rules"
+    p.write_text(MANY_ERRORS)
+    q = tmp_path / "more.rules"
+    q.write_text("/ok2 /x\n/zz\n")
+    code, out, err = run_detour(["lint", str(p), str(tmp_path / "missing.rules"), str(q)])
+    assert (code, out) == (2, "")
+    lines = many_errors_text(p, q).splitlines()
+    lines.insert(5, "%s: No such file or directory" % (tmp_path / "missing.rules"))
+    # the second file's bad line is its line 2
+    lines[-1] = lines[-1].replace(":1:4:", ":2:4:")
+    assert err == "".join("detour lint: %s\n" % l for l in lines)
+
+
+def test_errors_over_the_cap(tmp_path):
+    p = tmp_path / "cap.rules"
+    p.write_text("".join("/r%02d\n" % i for i in range(27)))
+    code, out, err = run_detour(["lint", str(p)])
+    assert (code, out) == (2, "")
+    want = "".join(
+        "detour lint: %s:%d:5: expected a target after the source: a path, an http(s) URL, "
+        "or '-' (with status 410)\n" % (p, i + 1) for i in range(20))
+    assert err == want + "detour lint: 7 more errors\n"
+
+
+def test_serve_t_reports_every_error(tmp_path):
+    p = tmp_path / "many.rules"
+    p.write_text(MANY_ERRORS)
+    conf = tmp_path / "detour.conf"
+    conf.write_text("rules %s\n" % p)
+    code, out, err = run_detour(["serve", "-t", "-c", str(conf)])
+    assert (code, out) == (1, "")
+    lines = many_errors_text(p, p).splitlines()[:5]
+    assert err == "".join("detour: %s\n" % l for l in lines)
+
+
+def test_regex_cost(tmp_path):
+    text = "".join("~\\.ext%d$ /x%d 302\n" % (i, i) for i in range(40)) + \
+        "~^/blog/(.*)$ /news/$1 302\n/old /new 302\n"
+    code, out, err, p = lint(tmp_path, text, rc=1)
+    assert err == ""
+    assert out == (
+        "%s:1: warning: every request that no earlier rule answers runs 40 regexes "
+        "(40 unanchored): none has a literal prefix to index it by; cost class high "
+        "[regex-cost]\n"
+        "  fix: start each pattern with ^ and a literal path ending in '/' (~^/blog/(.*)$), "
+        "or use splat (/blog/*) and placeholder (/p/:id) sources, which are looked up by "
+        "hash\n"
+        "42 rules: 0 errors, 1 warning\n") % p
+    code, out, err, p = lint(tmp_path, text, "--json", rc=1)
+    f = json.loads(out)["findings"]
+    assert [(x["code"], x["line"], x["severity"]) for x in f] == [("regex-cost", 1, "warning")]
+    assert [r["line"] for r in f[0]["related"]] == list(range(2, 41))
+    # anchored with a literal prefix: indexed, no finding
+    text = "".join("~^/p%d/([0-9]+)$ /q/$1 302\n" % i for i in range(40))
+    lint(tmp_path, text, rc=0)

@@ -273,3 +273,27 @@ def test_sigusr1_flushes_the_access_log_at_once(make_server):
     text = s.access_log.read_text()
     assert [l.split('"')[1] for l in text.splitlines()] == [
         "GET /a?n=%d HTTP/1.1" % i for i in range(5)]
+
+
+def test_reload_reports_every_error_and_keeps_old_rules(make_server):
+    """A reload of a file with several bad lines logs each (file:line:col),
+    then one "reload failed" line naming the first and the count; the old
+    rules keep serving, and POST /reload would say the same."""
+    s = make_server("/a /v1 301\n")
+    write_atomic(s.rules_path, "/a /v2 301\n/b\n/c /d 999\n/e /f 301 bogus=1\n")
+    s.signal(signal.SIGHUP)
+    log = s.wait_log("reload failed: ")
+    p = re.escape(str(s.rules_path))
+    lines = [re.sub(r"^\S+ detour\[\d+\] ", "", l) for l in log.splitlines()
+             if "reload" in l and "error:" in l]
+    assert len(lines) == 4, lines
+    assert re.fullmatch(r"error: reload: %s:2:3: expected a target after the source: a path, "
+                        r"an http\(s\) URL, or '-' \(with status 410\)" % p, lines[0]), lines
+    assert re.fullmatch(r"error: reload: %s:3:7: unsupported status 999: expected 301, 302, "
+                        r"303, 307, 308 or 410" % p, lines[1]), lines
+    assert re.fullmatch(r"error: reload: %s:4:11: unknown option \"bogus\" .*" % p,
+                        lines[2]), lines
+    assert re.fullmatch(r"error: reload failed: %s:2:3: expected a target after the source: "
+                        r"a path, an http\(s\) URL, or '-' \(with status 410\) \(and 2 more "
+                        r"errors\); the old rules keep serving" % p, lines[3]), lines
+    assert location_of(s) == (301, "/v1")

@@ -285,6 +285,15 @@ static void test_logs_and_flags(void **state)
 	assert_string_equal(conf.access_log, "/etc/detour/logs/access.log");
 	parse_ok("access-log /var/log/a.log\naccess-log off\n");
 	assert_string_equal(conf.access_log, "");
+	assert_int_equal(conf.access_log_format, DETOUR_ALOG_COMBINED);
+	parse_ok("access-log a.log format=json\n");
+	assert_string_equal(conf.access_log, "/etc/detour/a.log");
+	assert_int_equal(conf.access_log_format, DETOUR_ALOG_JSON);
+	parse_ok("access-log - format=combined\n");
+	assert_int_equal(conf.access_log_format, DETOUR_ALOG_COMBINED);
+	/* the last access-log line decides, its format too */
+	parse_ok("access-log a.log format=json\naccess-log b.log\n");
+	assert_int_equal(conf.access_log_format, DETOUR_ALOG_COMBINED);
 
 	parse_ok("error-log stderr\n");
 	assert_string_equal(conf.error_log, "");
@@ -405,7 +414,14 @@ static const struct err_case err_cases[] = {
          "of the load balancers that connect to it"},
         {"  workers\n", "t.conf:1:3: 'workers' takes 1 argument: workers auto|N"},
         {"rules a b\n", "t.conf:1:1: 'rules' takes 1 argument: rules FILE"},
-        {"access-log\n", "t.conf:1:1: 'access-log' takes 1 argument: access-log FILE|-|off"},
+        {"access-log\n", "t.conf:1:1: 'access-log' takes 1 argument: access-log FILE|-|off "
+                         "[format=combined|json]"},
+        {"access-log a.log format=xml\n",
+         "t.conf:1:25: unknown access log format \"xml\" (expected combined or json)"},
+        {"access-log a.log json\n",
+         "t.conf:1:18: expected format=combined or format=json, found \"json\""},
+        {"access-log a.log format=\n",
+         "t.conf:1:25: unknown access log format \"\" (expected combined or json)"},
         {"error-log a b\n", "t.conf:1:1: 'error-log' takes 1 argument: error-log FILE|stderr"},
         {"server-header\n", "t.conf:1:1: 'server-header' takes 1 argument: server-header on|off"},
         {"max-connections 1 2\n",

@@ -100,6 +100,41 @@ static void test_json_text(void **state)
 	JSON("\"\xc2\x80\xc2\x9f\x7f\"", "\"\\u0080\\u009f\\u007f\"");
 }
 
+static void expect_jstr(const char *in, size_t n, const char *want)
+{
+	struct bbuf b;
+	bbuf_init(&b, 1 << 16);
+	esc_json_str(&b, in, n);
+	assert_true(bbuf_ok(&b));
+	assert_string_equal(bbuf_cstr(&b), want);
+	bbuf_free(&b);
+}
+
+#define JSTR(in, want) expect_jstr(in, sizeof(in) - 1, want)
+
+static void test_json_str(void **state)
+{
+	JSTR("", "");
+	JSTR("/a?b=c&d", "/a?b=c&d");
+	JSTR("say \"hi\" \\ bye", "say \\\"hi\\\" \\\\ bye");
+	JSTR("a\nb\rc\td\be\ff", "a\\nb\\rc\\td\\be\\ff");
+	JSTR("\x1b[2J\x00\x7f", "\\u001b[2J\\u0000\\u007f");
+	JSTR("caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac");
+	JSTR("\xc2\x9b"
+	     "2J\xc2\xa0",
+	     "\\u009b2J\xc2\xa0");
+	/* invalid UTF-8: each byte as its Latin-1 character */
+	JSTR("caf\xe9", "caf\\u00e9");
+	JSTR("\xff\xfe", "\\u00ff\\u00fe");
+	JSTR("ok\xe2\x82", "ok\\u00e2\\u0082");
+	/* fixed mode, no room: sticky failure, nothing allocated */
+	char mem[4];
+	struct bbuf b;
+	bbuf_fixed(&b, mem, sizeof(mem));
+	esc_json_str(&b, "\x01", 1);
+	assert_false(bbuf_ok(&b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +142,7 @@ int main(void)
 	        cmocka_unit_test(test_term),
 	        cmocka_unit_test(test_term_fixed_overflow),
 	        cmocka_unit_test(test_json_text),
+	        cmocka_unit_test(test_json_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

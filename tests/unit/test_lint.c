@@ -300,6 +300,30 @@ static const struct lcase cases[] = {
          "1 may-loop: redirect loop: /ab -> /a -> /ab (t.rules:1, t.rules:3); only for "
          "some requests: t.rules:1 applies when weight=3\n",
          0, 1},
+        /* regex-cost: prefix-less regexes ("" or "/") are tried on every
+         * request; a literal prefix ending in '/' (^/blog/) is indexed */
+        {"regex cost: 7 is under the threshold",
+         "~\\.a$ /x 302\n~\\.b$ /x 302\n~\\.c$ /x 302\n~\\.d$ /x 302\n~\\.e$ /x 302\n"
+         "~\\.f$ /x 302\n~^/(g|h)/ /x 302\n~^/blog/(.*)$ /n/$1 302\n~^/p/[0-9]+$ /q 302\n",
+         "", 0, 0},
+        {"regex cost: 8, one anchored on '/' only",
+         "/first /x 302\n~\\.a$ /x 302\n~\\.b$ /x 302\n~\\.c$ /x 302\n~\\.d$ /x 302\n"
+         "~\\.e$ /x 302\n~\\.f$ /x 302\n~^/(g|h)/ /x 302\n~^/blog/(.*)$ /n/$1 302\n"
+         "~^/c$ /x 302\n",
+         "2 regex-cost: every request that no earlier rule answers runs 8 regexes (6 "
+         "unanchored): none has a literal prefix to index it by; cost class moderate\n",
+         0, 1},
+        {"regex cost per host: caseless rules of a host and the regexes for every host",
+         "//shop.example.com/:a/a /x 302 case=insensitive\n"
+         "//shop.example.com/:a/b /x 302 case=insensitive\n"
+         "//shop.example.com/:a/c /x 302 case=insensitive\n"
+         "//shop.example.com/:a/d /x 302 case=insensitive\n"
+         "~\\.e$ /x 302\n~\\.f$ /x 302\n~\\.g$ /x 302\n~\\.h$ /x 302\n"
+         "//other.example.com/:a/i /x 302 case=insensitive\n",
+         "1 regex-cost: every request for shop.example.com that no earlier rule answers "
+         "runs 8 regexes (4 unanchored): none has a literal prefix to index it by; cost "
+         "class moderate\n",
+         0, 1},
 };
 
 static void dump(const struct lcase *c, const char *got)
@@ -449,6 +473,7 @@ static void test_names_and_source_text(void **state)
 	        "shadowed",      "duplicate",     "conflict",     "permanent-no-cache",
 	        "method-change", "window-ended",  "window-never", "weights",
 	        "open-redirect", "may-loop",      "second-hop",   "hsts-preload",
+	        "regex-cost",
 	};
 	for (int c = 0; c < DETOUR_LINT_CODE_COUNT; c++)
 		assert_string_equal(detour_lint_code_name((enum detour_lint_code)c), want[c]);

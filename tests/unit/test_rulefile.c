@@ -581,6 +581,89 @@ static void test_add_line_untouched(void **state)
 	detour_table_free(t);
 }
 
+/* detour_rules_load_all: every line error of every file, and an unreadable
+ * file, in the order found; d holds the first; the cap counts the rest; the
+ * valid lines around a bad one are parsed (a later duplicate id is found). */
+static void test_rules_load_all(void **state)
+{
+	char p1[] = "/tmp/detour-test-loadXXXXXX", p2[] = "/tmp/detour-test-loadXXXXXX";
+	int f1 = mkstemp(p1), f2 = mkstemp(p2);
+	struct detour_table *t = (struct detour_table *)1;
+	struct detour_diag d;
+	static struct detour_diags ds;
+	char msg[512], want[512];
+	const char *text1 = "/ok /fine 301 id=a\n/a\n/b /c 999\n\n/d /e 301 id=a\n"
+	                    "/f /g 301 bogus=1\n@slash sideways";
+
+	assert_true(f1 >= 0 && f2 >= 0);
+	assert_int_equal(write(f1, text1, strlen(text1)), (ssize_t)strlen(text1));
+	assert_int_equal(write(f2, "/x\r\n/y /z\n", 10), 10);
+	close(f1);
+	close(f2);
+	const char *files[] = {p1, "/nonexistent/detour.rules", p2};
+
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(detour_rules_load_all(files, 3, &t, &d, &ds), DETOUR_EINVAL);
+	assert_null(t);
+	snprintf(want, sizeof(want),
+	         "%s:2:3: expected a target after the source: a path, an http(s) URL, or '-' "
+	         "(with status 410)",
+	         p1);
+	assert_string_equal(detour_diag_format(&d, msg, sizeof(msg)), want);
+	assert_int_equal(ds.n, 7);
+	assert_int_equal(ds.total, 7);
+	const char *const lines[] = {
+	        "%s:2:3: expected a target after the source: a path, an http(s) URL, or '-' "
+	        "(with status 410)",
+	        "%s:3:7: unsupported status 999: expected 301, 302, 303, 307, 308 or 410",
+	        "%s:5:14: duplicate id \"a\": already used at %s:1",
+	        "%s:6:11: unknown option \"bogus\" (known options: query, cache, id, method, "
+	        "if-header, if-cookie, if-query, if-ip, if-lang, from, until, days, hours, tz, "
+	        "weight, sticky, health, delay, case, private, allow-hosts)",
+	        "%s:7:8: expected strict or either after @slash, found \"sideways\"",
+	};
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(want, sizeof(want), lines[i], p1, p1);
+		assert_string_equal(detour_diag_format(&ds.d[i], msg, sizeof(msg)), want);
+	}
+	snprintf(want, sizeof(want), "/nonexistent/detour.rules: %s", strerror(ENOENT));
+	assert_string_equal(detour_diag_format(&ds.d[5], msg, sizeof(msg)), want);
+	snprintf(want, sizeof(want),
+	         "%s:1:3: expected a target after the source: a path, an http(s) URL, or '-' "
+	         "(with status 410)",
+	         p2);
+	assert_string_equal(detour_diag_format(&ds.d[6], msg, sizeof(msg)), want);
+
+	/* the cap: 25 bad lines, 20 kept, 25 counted */
+	f1 = open(p1, O_WRONLY | O_TRUNC);
+	assert_true(f1 >= 0);
+	for (int i = 0; i < 25; i++)
+		assert_int_equal(write(f1, "/a\n", 3), 3);
+	close(f1);
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(detour_rules_load_all(files, 1, &t, &d, &ds), DETOUR_EINVAL);
+	assert_int_equal(ds.n, DETOUR_DIAGS_MAX);
+	assert_int_equal(ds.total, 25);
+	assert_int_equal(ds.d[19].line, 20);
+
+	/* without ds: the first error only, as detour_rules_load */
+	assert_int_equal(detour_rules_load_all(files, 3, &t, &d, NULL), DETOUR_EINVAL);
+	assert_int_equal(d.line, 1);
+
+	/* no error: the table, ds untouched */
+	f1 = open(p1, O_WRONLY | O_TRUNC);
+	assert_true(f1 >= 0);
+	assert_int_equal(write(f1, "/a /b\n", 6), 6);
+	close(f1);
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(detour_rules_load_all(files, 1, &t, &d, &ds), DETOUR_OK);
+	assert_int_equal(ds.total, 0);
+	assert_int_equal(detour_ruleset_count(detour_table_rules(t)), 1);
+	detour_table_free(t);
+	unlink(p1);
+	unlink(p2);
+}
+
 /* detour_rules_load: files in order into one table; the first error. */
 static void test_rules_load(void **state)
 {
@@ -771,9 +854,9 @@ int main(void)
 	        cmocka_unit_test(test_file_shape),      cmocka_unit_test(test_bom_columns),
 	        cmocka_unit_test(test_several_buffers), cmocka_unit_test(test_many_ids),
 	        cmocka_unit_test(test_add_line),        cmocka_unit_test(test_add_line_untouched),
-	        cmocka_unit_test(test_rules_load),      cmocka_unit_test(test_load_file),
-	        cmocka_unit_test(test_load_pipe),       cmocka_unit_test(test_duration),
-	        cmocka_unit_test(test_guarded_input),
+	        cmocka_unit_test(test_rules_load),      cmocka_unit_test(test_rules_load_all),
+	        cmocka_unit_test(test_load_file),       cmocka_unit_test(test_load_pipe),
+	        cmocka_unit_test(test_duration),        cmocka_unit_test(test_guarded_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
