@@ -194,7 +194,9 @@ void conn_close(struct conn *c)
 		c->next->prev = c->prev;
 		c->list = LIST_NONE;
 	}
-	loop_del(cs->loop, &c->src);
+	/* No EPOLL_CTL_DEL: a connection's fd is never shared (no dup, no
+	 * fork), so close() takes it out of the epoll set by itself, and the
+	 * system call is one of the few a short connection makes. */
 	if (c->tls) {
 		tls_conn_free(cs->tls, c->tls);
 		c->tls = NULL;
@@ -231,7 +233,11 @@ static void set_events(struct conn *c, bool want_write)
  * response before the client reads it (lingering close). */
 static void start_linger(struct conn *c)
 {
-	if (c->peer_eof) {
+	/* Nothing of the client's is unread (the closing request was the
+	 * last bytes it sent, without a body): close at once, as nginx does
+	 * when its lingering heuristics see no more data coming. A client
+	 * that sends more after its own "Connection: close" may get a RST. */
+	if (c->peer_eof || c->clean_close) {
 		conn_close(c);
 		return;
 	}
@@ -671,6 +677,10 @@ static bool process(struct conn *c)
 		}
 	}
 	if (c->close_after) {
+		/* Whether anything is left unread: bytes after the closing
+		 * request's head, or its body (not skipped once closing). */
+		c->clean_close = pos == c->in_len && c->state == ST_HEAD &&
+		                 req->head_len > 0 && !req->chunked && req->content_length == 0;
 		c->in_len = 0; /* nothing after a closing response is read */
 		return true;
 	}
