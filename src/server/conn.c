@@ -237,12 +237,18 @@ static void start_linger(struct conn *c)
 	 * last bytes it sent, without a body): close at once, as nginx does
 	 * when its lingering heuristics see no more data coming. A client
 	 * that sends more after its own "Connection: close" may get a RST. */
-	if (c->peer_eof || c->clean_close) {
+	if (c->peer_eof) {
 		conn_close(c);
 		return;
 	}
+	/* close_notify first (RFC 8446 §6.1; without it OpenSSL also drops
+	 * the session from its cache). */
 	if (c->tls)
-		tls_conn_shutdown(c->tls); /* close_notify first */
+		tls_conn_shutdown(c->tls);
+	if (c->clean_close) {
+		conn_close(c);
+		return;
+	}
 	shutdown(c->src.fd, SHUT_WR);
 	c->state = ST_LINGER;
 	c->in_len = 0;
