@@ -447,6 +447,7 @@ static int issue(struct acme *a, const char *name, struct detour_acme_certinfo *
 	EVP_PKEY *k = NULL;
 	int rc = -1;
 
+	a->cl.retry_after = -1; /* this order's, if the CA sends one */
 	if (account_key(a, err, errlen))
 		return -1;
 	unsigned bad0 = a->cl.bad_nonces;
@@ -542,6 +543,12 @@ static void *run(void *arg)
 			h->failures++;
 			uint64_t d = detour_acme_backoff_ms(h->failures, a->backoff_base_ms,
 			                                    BACKOFF_MAX_MS, rnd());
+			/* RFC 8555 §6.6: a rateLimited answer may say when to come
+			 * back; never sooner than that (and at most the cap). */
+			if (a->cl.retry_after > 0 && (uint64_t)a->cl.retry_after * 1000 > d)
+				d = (uint64_t)a->cl.retry_after * 1000 < BACKOFF_MAX_MS
+				            ? (uint64_t)a->cl.retry_after * 1000
+				            : BACKOFF_MAX_MS;
 			h->next_ms = now + d;
 			if (h->have_cert && (uint64_t)h->not_after * 1000 > now)
 				log_err("acme: %s: %s; attempt %u failed, retrying in %llu s; the "

@@ -167,6 +167,7 @@ static int request(struct acme_client *c, const char *url, const char *body, boo
 static void failed(struct acme_client *c, const char *what, const struct acme_resp *r)
 {
 	memset(&c->problem, 0, sizeof(c->problem));
+	c->retry_after = r->retry_after;
 	if (detour_acme_problem_parse(r->body, r->len, &c->problem) == DETOUR_OK &&
 	    c->problem.type[0])
 		snprintf(c->err, sizeof(c->err), "%s: HTTP %ld, %s: %s", what, r->status,

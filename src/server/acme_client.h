@@ -45,6 +45,7 @@ struct acme_client {
 	char err[1024];
 	struct detour_acme_problem problem; /* type "" when the CA sent none */
 	unsigned bad_nonces;                /* badNonce retries, for the log and tests */
+	long retry_after; /* Retry-After of the last failed answer (rateLimited, §6.6), -1: none */
 };
 
 /* Sets c up (one easy handle). Returns 0, or -1 with c->err. */

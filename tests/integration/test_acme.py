@@ -295,8 +295,9 @@ def test_renewal_of_short_lived_certificate(tmp_path, pebble_factory, servers):
 def test_refused_order_shows_the_ca_error(tmp_path, pebble_factory, servers):
     port = free_port()
     pebble = pebble_factory(port, blocklist=["blocked.example.test"])
+    admin = free_port()
     s = acme_server(tmp_path, pebble, port, "//blocked.example.test/a /b 301\n", servers,
-                    env={"DETOUR_ACME_BACKOFF_MS": "400"})
+                    env={"DETOUR_ACME_BACKOFF_MS": "400"}, extra="admin 127.0.0.1:%d\n" % admin)
     log = s.wait_log("attempt 2 failed", timeout=30)
     assert ("error: acme: blocked.example.test: newOrder: https://127.0.0.1:%d/order-plz: "
             "HTTP 400, urn:ietf:params:acme:error:rejectedIdentifier: Order included an "
@@ -310,6 +311,11 @@ def test_refused_order_shows_the_ca_error(tmp_path, pebble_factory, servers):
     r = http_get(port, "/a", "blocked.example.test")
     assert r.startswith(b"HTTP/1.1 301 ")
     assert not (state_dir(s, pebble) / "blocked.example.test.crt").exists()
+    m = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin, timeout=5).read().decode()
+    errors = re.search(r'^detour_acme_orders_total\{result="error"\} (\d+)$', m, re.M)
+    assert errors and int(errors.group(1)) >= 2, m
+    assert re.search(r'^detour_acme_orders_total\{result="ok"\} 0$', m, re.M), m
+    assert "detour_tls_cert_expiry_seconds{" not in m
 
 
 def test_ca_unreachable_backoff_and_old_certificate_kept(tmp_path, pebble_factory, servers):
