@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcre2-dev libcurl4-openssl-dev libssl-dev
 libcmocka-dev python3 python3-pytest curl openssl graphviz libjansson-dev libsqlite3-dev scdoc
-tzdata pebble haproxy chromium libnss3-tools"
+tzdata pebble haproxy chromium libnss3-tools strace"
 
 missing=""
 for p in $PKGS; do

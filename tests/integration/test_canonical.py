@@ -2,11 +2,7 @@
 the real binary over plain HTTP with raw sockets, exact statuses, Locations and
 headers. One hop folds the scheme, the host, the slash and the rule.
 
-The https side (HSTS present) needs a TLS listener: test_hsts_over_tls runs when
-the binary's `listen ... tls` completes a handshake, and is skipped otherwise;
-DETOUR_TLS_REQUIRED=1 turns that skip into a failure (for the lead to set once
-the TLS listener is merged)."""
-import os
+The https side (HSTS present) goes through a TLS listener (test_hsts_over_tls)."""
 import shutil
 import signal
 import socket
@@ -14,7 +10,6 @@ import ssl
 import subprocess
 import time
 
-import pytest
 
 from conftest import expected_response, mask_date, raw, split_responses
 
@@ -174,31 +169,23 @@ def _tls_available(tmp_path):
 
 def test_hsts_over_tls(make_server, tmp_path):
     pair = _tls_available(tmp_path)
-    required = os.environ.get("DETOUR_TLS_REQUIRED") == "1"
-    if pair is None:
-        pytest.skip("openssl cannot make a test certificate")
+    assert pair is not None, "openssl cannot make a test certificate"
     s = make_server("/r /t 301\n", listen=["127.0.0.1:{port} tls"],
                     conf_extra="tls-cert %s %s\nhsts max-age=1y include-subdomains\n"
                                "https-redirect\n" % pair)
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    try:
-        with socket.create_connection((s.host, s.port), timeout=5) as sock:
-            with ctx.wrap_socket(sock, server_hostname="a.example") as t:
-                t.sendall(b"GET /r HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n"
-                          b"")
-                data = b""
-                deadline = time.monotonic() + 5
-                while time.monotonic() < deadline:
-                    b = t.recv(65536)
-                    if not b:
-                        break
-                    data += b
-    except (ssl.SSLError, OSError) as e:
-        if required:
-            raise
-        pytest.skip("no TLS listener in this build (%s); DETOUR_TLS_REQUIRED=1 to insist" % e)
+    with socket.create_connection((s.host, s.port), timeout=5) as sock:
+        with ctx.wrap_socket(sock, server_hostname="a.example") as t:
+            t.sendall(b"GET /r HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
+            data = b""
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                b = t.recv(65536)
+                if not b:
+                    break
+                data += b
     [(status, h, _, _)] = split_responses(data)
     # over https: no upgrade hop, the rule as written, and HSTS
     assert status == 301
