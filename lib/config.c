@@ -12,63 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config_args.h"
+#include "config_https.h"
 #include "detour/config.h"
 #include "detour/rulefile.h"
 
 #include "base/cidr.h"
 #include "base/civil.h"
 #include "base/value.h"
-
-#define MAX_ARGS 8
-
-struct arg {
-	const char *p;
-	size_t len;
-	unsigned col;
-};
-
-struct pstate {
-	struct detour_config *c;
-	const char *name;
-	unsigned line;
-	struct detour_diag *d;
-	bool listen_seen;
-	bool rules_seen;
-	char dir[DETOUR_CONF_PATH_MAX]; /* directory of the config file, "" for cwd */
-};
-
-typedef detour_err (*setter)(struct pstate *s, const struct arg *a, unsigned n);
-
-static detour_err fail(struct pstate *s, unsigned col, const char *fmt, const char *p, size_t len)
-{
-	char tmp[128];
-	size_t n = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
-
-	memcpy(tmp, p, n);
-	tmp[n] = '\0';
-	detour_diag_set(s->d, s->name, s->line, col, fmt, tmp);
-	return DETOUR_EINVAL;
-}
-
-static bool arg_is(const struct arg *a, const char *word)
-{
-	return a->len == strlen(word) && memcmp(a->p, word, a->len) == 0;
-}
-
-/* Copies a path argument, resolved against the config file's directory. */
-static detour_err set_path(struct pstate *s, const struct arg *a, char *dst)
-{
-	int n;
-
-	if (a->p[0] == '/' || s->dir[0] == '\0')
-		n = snprintf(dst, DETOUR_CONF_PATH_MAX, "%.*s", (int)a->len, a->p);
-	else /* a config in "/" gives "/x", not "//x" */
-		n = snprintf(dst, DETOUR_CONF_PATH_MAX, "%s/%.*s",
-		             strcmp(s->dir, "/") ? s->dir : "", (int)a->len, a->p);
-	if (n < 0 || n >= DETOUR_CONF_PATH_MAX)
-		return fail(s, a->col, "path too long: \"%s\"", a->p, a->len);
-	return DETOUR_OK;
-}
 
 detour_err detour_config_parse_listen(const char *p, size_t len, struct detour_listen *l)
 {
@@ -135,28 +86,31 @@ static detour_err d_listen(struct pstate *s, const struct arg *a, unsigned n)
 		s->listen_seen = true;
 	}
 	if (c->nlisten == DETOUR_CONF_MAX_LISTEN)
-		return fail(s, a[0].col, "too many listen addresses (at most 16), at \"%s\"",
-		            a[0].p, a[0].len);
+		return conf_fail(s, a[0].col, "too many listen addresses (at most 16), at \"%s\"",
+		                 a[0].p, a[0].len);
 	l = &c->listen[c->nlisten];
 	if (detour_config_parse_listen(a[0].p, a[0].len, l) != DETOUR_OK)
-		return fail(s, a[0].col,
-		            "expected ADDR:PORT (127.0.0.1:8080, [::1]:8080, *:8080 or a port), "
-		            "found \"%s\"",
-		            a[0].p, a[0].len);
+		return conf_fail(
+		        s, a[0].col,
+		        "expected ADDR:PORT (127.0.0.1:8080, [::1]:8080, *:8080 or a port), "
+		        "found \"%s\"",
+		        a[0].p, a[0].len);
 	for (unsigned i = 1; i < n; i++) {
-		bool *flag = arg_is(&a[i], "tls")              ? &l->tls
-		             : arg_is(&a[i], "proxy-protocol") ? &l->proxy_protocol
-		                                               : NULL;
+		bool *flag = conf_arg_is(&a[i], "tls")              ? &l->tls
+		             : conf_arg_is(&a[i], "proxy-protocol") ? &l->proxy_protocol
+		                                                    : NULL;
 		if (flag == NULL)
-			return fail(s, a[i].col, "expected tls or proxy-protocol, found \"%s\"",
-			            a[i].p, a[i].len);
+			return conf_fail(s, a[i].col,
+			                 "expected tls or proxy-protocol, found \"%s\"", a[i].p,
+			                 a[i].len);
 		if (*flag)
-			return fail(s, a[i].col, "\"%s\" given twice", a[i].p, a[i].len);
+			return conf_fail(s, a[i].col, "\"%s\" given twice", a[i].p, a[i].len);
 		*flag = true;
 	}
 	for (unsigned i = 0; i < c->nlisten; i++)
 		if (c->listen[i].port == l->port && !strcmp(c->listen[i].host, l->host))
-			return fail(s, a[0].col, "%s is already listened on", a[0].p, a[0].len);
+			return conf_fail(s, a[0].col, "%s is already listened on", a[0].p,
+			                 a[0].len);
 	l->line = s->line;
 	c->nlisten++;
 	return DETOUR_OK;
@@ -166,15 +120,16 @@ static detour_err d_workers(struct pstate *s, const struct arg *a, unsigned n)
 {
 	int64_t v;
 
-	if (arg_is(&a[0], "auto")) {
+	if (conf_arg_is(&a[0], "auto")) {
 		s->c->workers = 0;
 		return DETOUR_OK;
 	}
 	v = value_size(a[0].p, a[0].len);
 	if (v < 1 || v > 256 || (a[0].p[a[0].len - 1] < '0' || a[0].p[a[0].len - 1] > '9'))
-		return fail(s, a[0].col,
-		            "expected 'auto' or a number of workers from 1 to 256, found \"%s\"",
-		            a[0].p, a[0].len);
+		return conf_fail(
+		        s, a[0].col,
+		        "expected 'auto' or a number of workers from 1 to 256, found \"%s\"",
+		        a[0].p, a[0].len);
 	s->c->workers = (unsigned)v;
 	return DETOUR_OK;
 }
@@ -188,9 +143,9 @@ static detour_err d_rules(struct pstate *s, const struct arg *a, unsigned n)
 		s->rules_seen = true;
 	}
 	if (c->nrules == DETOUR_CONF_MAX_RULES)
-		return fail(s, a[0].col, "too many rules files (at most 64), at \"%s\"", a[0].p,
-		            a[0].len);
-	if (set_path(s, &a[0], c->rules[c->nrules]) != DETOUR_OK)
+		return conf_fail(s, a[0].col, "too many rules files (at most 64), at \"%s\"",
+		                 a[0].p, a[0].len);
+	if (conf_set_path(s, &a[0], c->rules[c->nrules]) != DETOUR_OK)
 		return DETOUR_EINVAL;
 	c->nrules++;
 	return DETOUR_OK;
@@ -198,15 +153,15 @@ static detour_err d_rules(struct pstate *s, const struct arg *a, unsigned n)
 
 static detour_err log_path(struct pstate *s, const struct arg *a, char *dst)
 {
-	if (arg_is(&a[0], "off")) {
+	if (conf_arg_is(&a[0], "off")) {
 		dst[0] = '\0';
 		return DETOUR_OK;
 	}
-	if (arg_is(&a[0], "-") || arg_is(&a[0], "stdout")) {
+	if (conf_arg_is(&a[0], "-") || conf_arg_is(&a[0], "stdout")) {
 		strcpy(dst, "-");
 		return DETOUR_OK;
 	}
-	return set_path(s, &a[0], dst);
+	return conf_set_path(s, &a[0], dst);
 }
 
 /* access-log FILE|-|off [format=combined|json] */
@@ -219,37 +174,39 @@ static detour_err d_access_log(struct pstate *s, const struct arg *a, unsigned n
 		const struct arg *f = &a[1];
 		size_t k = sizeof(fm) - 1;
 		if (f->len < k || memcmp(f->p, fm, k) != 0)
-			return fail(s, f->col,
-			            "expected format=combined or format=json, found \"%s\"", f->p,
-			            f->len);
+			return conf_fail(s, f->col,
+			                 "expected format=combined or format=json, found \"%s\"",
+			                 f->p, f->len);
 		struct arg v = {f->p + k, f->len - k, f->col + (unsigned)k};
-		if (arg_is(&v, "json"))
+		if (conf_arg_is(&v, "json"))
 			s->c->access_log_format = DETOUR_ALOG_JSON;
-		else if (!arg_is(&v, "combined"))
-			return fail(s, v.col,
-			            "unknown access log format \"%s\" (expected combined or json)",
-			            v.p, v.len);
+		else if (!conf_arg_is(&v, "combined"))
+			return conf_fail(
+			        s, v.col,
+			        "unknown access log format \"%s\" (expected combined or json)", v.p,
+			        v.len);
 	}
 	return log_path(s, a, s->c->access_log);
 }
 
 static detour_err d_error_log(struct pstate *s, const struct arg *a, unsigned n)
 {
-	if (arg_is(&a[0], "stderr")) {
+	if (conf_arg_is(&a[0], "stderr")) {
 		s->c->error_log[0] = '\0';
 		return DETOUR_OK;
 	}
-	return set_path(s, &a[0], s->c->error_log);
+	return conf_set_path(s, &a[0], s->c->error_log);
 }
 
 static detour_err on_off(struct pstate *s, const struct arg *a, bool *dst)
 {
-	if (arg_is(&a[0], "on"))
+	if (conf_arg_is(&a[0], "on"))
 		*dst = true;
-	else if (arg_is(&a[0], "off"))
+	else if (conf_arg_is(&a[0], "off"))
 		*dst = false;
 	else
-		return fail(s, a[0].col, "expected 'on' or 'off', found \"%s\"", a[0].p, a[0].len);
+		return conf_fail(s, a[0].col, "expected 'on' or 'off', found \"%s\"", a[0].p,
+		                 a[0].len);
 	return DETOUR_OK;
 }
 
@@ -263,9 +220,9 @@ static detour_err d_max_connections(struct pstate *s, const struct arg *a, unsig
 	int64_t v = value_size(a[0].p, a[0].len);
 
 	if (v < 1 || v > 1000000)
-		return fail(s, a[0].col,
-		            "expected a number of connections from 1 to 1000000, found \"%s\"",
-		            a[0].p, a[0].len);
+		return conf_fail(s, a[0].col,
+		                 "expected a number of connections from 1 to 1000000, found \"%s\"",
+		                 a[0].p, a[0].len);
 	s->c->max_connections = (unsigned)v;
 	return DETOUR_OK;
 }
@@ -281,7 +238,7 @@ static detour_err size_arg(struct pstate *s, const struct arg *a, int64_t lo, in
 		snprintf(msg, sizeof(msg),
 		         "expected a size from %lld to %lld bytes (512, 8k, 1m), found \"%%s\"",
 		         (long long)lo, (long long)hi);
-		return fail(s, a->col, msg, a->p, a->len);
+		return conf_fail(s, a->col, msg, a->p, a->len);
 	}
 	*out = v;
 	return DETOUR_OK;
@@ -292,24 +249,24 @@ static detour_err d_limit(struct pstate *s, const struct arg *a, unsigned n)
 	struct detour_http1_limits *l = &s->c->limits;
 	int64_t v;
 
-	if (arg_is(&a[0], "target")) {
+	if (conf_arg_is(&a[0], "target")) {
 		if (size_arg(s, &a[1], 64, 1024 * 1024, &v))
 			return DETOUR_EINVAL;
 		l->max_target = (size_t)v;
-	} else if (arg_is(&a[0], "header-bytes")) {
+	} else if (conf_arg_is(&a[0], "header-bytes")) {
 		if (size_arg(s, &a[1], 1024, 1024 * 1024, &v))
 			return DETOUR_EINVAL;
 		l->max_header_bytes = (size_t)v;
-	} else if (arg_is(&a[0], "headers")) {
+	} else if (conf_arg_is(&a[0], "headers")) {
 		if (size_arg(s, &a[1], 1, DETOUR_HTTP1_MAX_HEADERS_HARD, &v))
 			return DETOUR_EINVAL;
 		l->max_headers = (unsigned)v;
-	} else if (arg_is(&a[0], "body")) {
+	} else if (conf_arg_is(&a[0], "body")) {
 		if (size_arg(s, &a[1], 0, (int64_t)1 << 40, &v))
 			return DETOUR_EINVAL;
 		l->max_body = (uint64_t)v;
 	} else {
-		return fail(
+		return conf_fail(
 		        s, a[0].col,
 		        "expected a limit name (target, header-bytes, headers, body), found \"%s\"",
 		        a[0].p, a[0].len);
@@ -322,18 +279,18 @@ static detour_err d_timeout(struct pstate *s, const struct arg *a, unsigned n)
 	int64_t secs = value_duration(a[1].p, a[1].len);
 	unsigned *dst;
 
-	if (arg_is(&a[0], "header"))
+	if (conf_arg_is(&a[0], "header"))
 		dst = &s->c->header_timeout_ms;
-	else if (arg_is(&a[0], "keepalive"))
+	else if (conf_arg_is(&a[0], "keepalive"))
 		dst = &s->c->keepalive_timeout_ms;
 	else
-		return fail(s, a[0].col,
-		            "expected a timeout name (header, keepalive), found \"%s\"", a[0].p,
-		            a[0].len);
+		return conf_fail(s, a[0].col,
+		                 "expected a timeout name (header, keepalive), found \"%s\"",
+		                 a[0].p, a[0].len);
 	if (secs < 1 || secs > 3600)
-		return fail(s, a[1].col,
-		            "expected a duration from 1s to 1h (10s, 2m), found \"%s\"", a[1].p,
-		            a[1].len);
+		return conf_fail(s, a[1].col,
+		                 "expected a duration from 1s to 1h (10s, 2m), found \"%s\"",
+		                 a[1].p, a[1].len);
 	*dst = (unsigned)secs * 1000u;
 	return DETOUR_OK;
 }
@@ -345,7 +302,7 @@ static detour_err d_admin(struct pstate *s, const struct arg *a, unsigned n)
 	static const char tf[] = "token-file=";
 
 	if (detour_config_parse_listen(a[0].p, a[0].len, &c->admin) != DETOUR_OK)
-		return fail(
+		return conf_fail(
 		        s, a[0].col,
 		        "expected ADDR:PORT (127.0.0.1:8081, [::1]:8081 or a port), found \"%s\"",
 		        a[0].p, a[0].len);
@@ -354,32 +311,32 @@ static detour_err d_admin(struct pstate *s, const struct arg *a, unsigned n)
 	if (n == 2) {
 		struct arg v = a[1];
 		if (v.len <= sizeof(tf) - 1 || memcmp(v.p, tf, sizeof(tf) - 1) != 0)
-			return fail(s, a[1].col, "expected token-file=FILE, found \"%s\"", a[1].p,
-			            a[1].len);
+			return conf_fail(s, a[1].col, "expected token-file=FILE, found \"%s\"",
+			                 a[1].p, a[1].len);
 		v.p += sizeof(tf) - 1;
 		v.len -= sizeof(tf) - 1;
 		v.col += sizeof(tf) - 1;
-		return set_path(s, &v, c->admin_token_file);
+		return conf_set_path(s, &v, c->admin_token_file);
 	}
 	return DETOUR_OK;
 }
 
 static detour_err d_state_dir(struct pstate *s, const struct arg *a, unsigned n)
 {
-	return set_path(s, &a[0], s->c->state_dir);
+	return conf_set_path(s, &a[0], s->c->state_dir);
 }
 
 static detour_err d_user(struct pstate *s, const struct arg *a, unsigned n)
 {
 	if (a[0].len >= sizeof(s->c->user))
-		return fail(s, a[0].col, "user name too long (at most 63 bytes): \"%s\"", a[0].p,
-		            a[0].len);
+		return conf_fail(s, a[0].col, "user name too long (at most 63 bytes): \"%s\"",
+		                 a[0].p, a[0].len);
 	for (size_t i = 0; i < a[0].len; i++) {
 		char ch = a[0].p[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
-			return fail(s, a[0].col, "expected a user name, found \"%s\"", a[0].p,
-			            a[0].len);
+			return conf_fail(s, a[0].col, "expected a user name, found \"%s\"", a[0].p,
+			                 a[0].len);
 	}
 	memcpy(s->c->user, a[0].p, a[0].len);
 	s->c->user[a[0].len] = '\0';
@@ -396,8 +353,9 @@ static detour_err d_stats_flush(struct pstate *s, const struct arg *a, unsigned 
 	int64_t secs = value_duration(a[0].p, a[0].len);
 
 	if (secs < 1 || secs > 3600)
-		return fail(s, a[0].col, "expected a duration from 1s to 1h (5s, 1m), found \"%s\"",
-		            a[0].p, a[0].len);
+		return conf_fail(s, a[0].col,
+		                 "expected a duration from 1s to 1h (5s, 1m), found \"%s\"", a[0].p,
+		                 a[0].len);
 	s->c->stats_flush_ms = (unsigned)secs * 1000u;
 	return DETOUR_OK;
 }
@@ -432,38 +390,19 @@ static detour_err check_rule(struct pstate *s, unsigned col, const char *what, c
 	return DETOUR_EINVAL;
 }
 
-/* Splits a comma list into args with their own columns; calls fn on each. */
-static detour_err each_item(struct pstate *s, const struct arg *v,
-                            detour_err (*fn)(struct pstate *s, const struct arg *item))
-{
-	size_t i = 0;
-
-	while (i <= v->len) {
-		size_t l = 0;
-		while (i + l < v->len && v->p[i + l] != ',')
-			l++;
-		struct arg item = {v->p + i, l, v->col + (unsigned)i};
-		if (l == 0)
-			return fail(s, item.col, "empty item in the list \"%s\"", v->p, v->len);
-		if (fn(s, &item) != DETOUR_OK)
-			return DETOUR_EINVAL;
-		i += l + 1;
-	}
-	return DETOUR_OK;
-}
-
 static detour_err m_ip_item(struct pstate *s, const struct arg *a)
 {
 	struct detour_conf_maint *m = &s->c->maint;
 
 	if (m->nallow_ip == DETOUR_CONF_MAX_CIDRS)
-		return fail(s, a->col, "too many allow-ip ranges (at most 64), at \"%s\"", a->p,
-		            a->len);
+		return conf_fail(s, a->col, "too many allow-ip ranges (at most 64), at \"%s\"",
+		                 a->p, a->len);
 	if (detour_conf_cidr_parse(a->p, a->len, &m->allow_ip[m->nallow_ip]) != DETOUR_OK)
-		return fail(s, a->col,
-		            "expected an address or a CIDR range (10.0.0.0/8, 2001:db8::/32) with "
-		            "no bits past the prefix, found \"%s\"",
-		            a->p, a->len);
+		return conf_fail(
+		        s, a->col,
+		        "expected an address or a CIDR range (10.0.0.0/8, 2001:db8::/32) with "
+		        "no bits past the prefix, found \"%s\"",
+		        a->p, a->len);
 	m->nallow_ip++;
 	return DETOUR_OK;
 }
@@ -475,8 +414,8 @@ static detour_err m_path_item(struct pstate *s, const struct arg *a)
 	char line[DETOUR_CONF_MAINT_ALLOW_MAX + 16];
 
 	if (used + a->len + 2 > sizeof(m->allow_path))
-		return fail(s, a->col, "allow-path sources over 4 KiB in all, at \"%s\"", a->p,
-		            a->len);
+		return conf_fail(s, a->col, "allow-path sources over 4 KiB in all, at \"%s\"", a->p,
+		                 a->len);
 	snprintf(line, sizeof(line), "%.*s - 410", (int)a->len, a->p);
 	if (check_rule(s, a->col, "allow-path source", line, a->p, a->len) != DETOUR_OK)
 		return DETOUR_EINVAL;
@@ -484,17 +423,6 @@ static detour_err m_path_item(struct pstate *s, const struct arg *a)
 	m->allow_path[used + a->len] = '\n';
 	m->allow_path[used + a->len + 1] = '\0';
 	return DETOUR_OK;
-}
-
-/* Splits "key=value": returns the value part as an arg, or false. */
-static bool key_value(const struct arg *a, const char *key, struct arg *v)
-{
-	size_t kl = strlen(key);
-
-	if (a->len <= kl + 1 || memcmp(a->p, key, kl) != 0 || a->p[kl] != '=')
-		return false;
-	*v = (struct arg){a->p + kl + 1, a->len - kl - 1, a->col + (unsigned)kl + 1};
-	return true;
 }
 
 /* A maintenance target on this server ("/maintenance.html"), which page=
@@ -517,15 +445,15 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 		char msg[96];
 		snprintf(msg, sizeof(msg), "maintenance is already set on line %u, at \"%%s\"",
 		         m->line);
-		return fail(s, a[0].col, msg, a[0].p, a[0].len);
+		return conf_fail(s, a[0].col, msg, a[0].p, a[0].len);
 	}
 	memset(m, 0, sizeof(*m));
-	if (a[0].len >= sizeof(m->target) || memchr(a[0].p, '=', a[0].len) || arg_is(&a[0], "on") ||
-	    arg_is(&a[0], "off"))
-		return fail(s, a[0].col,
-		            "expected a target URL or path first, or '-', found \"%s\"", a[0].p,
-		            a[0].len);
-	if (arg_is(&a[0], "-")) {
+	if (a[0].len >= sizeof(m->target) || memchr(a[0].p, '=', a[0].len) ||
+	    conf_arg_is(&a[0], "on") || conf_arg_is(&a[0], "off"))
+		return conf_fail(s, a[0].col,
+		                 "expected a target URL or path first, or '-', found \"%s\"",
+		                 a[0].p, a[0].len);
+	if (conf_arg_is(&a[0], "-")) {
 		/* No target: 503 Service Unavailable with a page. */
 		m->status = 503;
 	} else {
@@ -538,21 +466,22 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 	memcpy(m->target, a[0].p, a[0].len);
 	for (unsigned i = 1; i < n; i++) {
 		const struct arg *o = &a[i];
-		if (arg_is(o, "on") || arg_is(o, "off")) {
-			bool *seen = arg_is(o, "on") ? &on_seen : &off_seen;
+		if (conf_arg_is(o, "on") || conf_arg_is(o, "off")) {
+			bool *seen = conf_arg_is(o, "on") ? &on_seen : &off_seen;
 			if (on_seen || off_seen)
-				return fail(s, o->col, "'on' or 'off' given twice, at \"%s\"", o->p,
-				            o->len);
+				return conf_fail(s, o->col, "'on' or 'off' given twice, at \"%s\"",
+				                 o->p, o->len);
 			*seen = true;
-		} else if (key_value(o, "status", &v)) {
-			if (!(arg_is(&v, "302") || arg_is(&v, "303") || arg_is(&v, "307") ||
-			      arg_is(&v, "503")))
-				return fail(s, v.col,
-				            "expected status 302, 303, 307 or 503, found \"%s\"",
-				            v.p, v.len);
+		} else if (conf_key_value(o, "status", &v)) {
+			if (!(conf_arg_is(&v, "302") || conf_arg_is(&v, "303") ||
+			      conf_arg_is(&v, "307") || conf_arg_is(&v, "503")))
+				return conf_fail(
+				        s, v.col,
+				        "expected status 302, 303, 307 or 503, found \"%s\"", v.p,
+				        v.len);
 			m->status = (v.p[0] - '0') * 100 + (v.p[1] - '0') * 10 + (v.p[2] - '0');
 			status_v = v;
-		} else if (key_value(o, "retry-after", &v)) {
+		} else if (conf_key_value(o, "retry-after", &v)) {
 			/* An HTTP-date holds spaces, which end an argument: the config
 			 * takes a UTC time and writes the header's IMF-fixdate. */
 			int64_t at;
@@ -562,29 +491,29 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 			} else if (civil_parse_rfc3339_utc(v.p, v.len, &at) == 0) {
 				civil_http_date(at, m->retry_after);
 			} else {
-				return fail(
+				return conf_fail(
 				        s, v.col,
 				        "expected seconds or a UTC time (2026-11-23T04:00:00Z) for "
 				        "retry-after, found \"%s\"",
 				        v.p, v.len);
 			}
-		} else if (key_value(o, "page", &v)) {
+		} else if (conf_key_value(o, "page", &v)) {
 			/* Read by the server (src/server/maint.c) at start and
 			 * at each reload, not here. */
-			if (set_path(s, &v, m->page) != DETOUR_OK)
+			if (conf_set_path(s, &v, m->page) != DETOUR_OK)
 				return DETOUR_EINVAL;
 			page_v = v;
-		} else if (key_value(o, "allow-ip", &v)) {
-			if (each_item(s, &v, m_ip_item) != DETOUR_OK)
+		} else if (conf_key_value(o, "allow-ip", &v)) {
+			if (conf_each_item(s, &v, m_ip_item) != DETOUR_OK)
 				return DETOUR_EINVAL;
-		} else if (key_value(o, "allow-path", &v)) {
-			if (each_item(s, &v, m_path_item) != DETOUR_OK)
+		} else if (conf_key_value(o, "allow-path", &v)) {
+			if (conf_each_item(s, &v, m_path_item) != DETOUR_OK)
 				return DETOUR_EINVAL;
-		} else if (key_value(o, "file", &v)) {
-			if (set_path(s, &v, m->file) != DETOUR_OK)
+		} else if (conf_key_value(o, "file", &v)) {
+			if (conf_set_path(s, &v, m->file) != DETOUR_OK)
 				return DETOUR_EINVAL;
 		} else {
-			return fail(
+			return conf_fail(
 			        s, o->col,
 			        "expected status=, retry-after=, page=, allow-ip=, allow-path=, "
 			        "file=, on or off, found \"%s\"",
@@ -592,22 +521,24 @@ static detour_err d_maintenance(struct pstate *s, const struct arg *a, unsigned 
 		}
 	}
 	/* 503 has no target, a redirect needs one. */
-	if (m->status == 503 && !arg_is(&a[0], "-"))
-		return fail(s, status_v.col,
-		            "status 503 answers with a page, not a redirect: write "
-		            "\"maintenance - status=503\", found target \"%s\"",
-		            a[0].p, a[0].len);
-	if (m->status != 503 && arg_is(&a[0], "-"))
-		return fail(s, status_v.col,
-		            "a redirect needs a target: '-' (no target) answers 503, found status "
-		            "\"%s\"",
-		            status_v.p, status_v.len);
+	if (m->status == 503 && !conf_arg_is(&a[0], "-"))
+		return conf_fail(s, status_v.col,
+		                 "status 503 answers with a page, not a redirect: write "
+		                 "\"maintenance - status=503\", found target \"%s\"",
+		                 a[0].p, a[0].len);
+	if (m->status != 503 && conf_arg_is(&a[0], "-"))
+		return conf_fail(
+		        s, status_v.col,
+		        "a redirect needs a target: '-' (no target) answers 503, found status "
+		        "\"%s\"",
+		        status_v.p, status_v.len);
 	/* page= with a redirect: served at its target, which must be here. */
 	if (m->page[0] && m->status != 503 && !local_target(m->target))
-		return fail(s, page_v.col,
-		            "page= is served at a target on this server (/maintenance.html) or "
-		            "with '-' (503), not at \"%s\"",
-		            a[0].p, a[0].len);
+		return conf_fail(
+		        s, page_v.col,
+		        "page= is served at a target on this server (/maintenance.html) or "
+		        "with '-' (503), not at \"%s\"",
+		        a[0].p, a[0].len);
 	m->on = on_seen || (!off_seen && m->file[0] == '\0');
 	m->line = s->line;
 	return DETOUR_OK;
@@ -639,35 +570,36 @@ static detour_err d_health_check(struct pstate *s, const struct arg *a, unsigned
 
 	for (unsigned i = 0; i < n; i++) {
 		int64_t x;
-		if (key_value(&a[i], "interval", &v)) {
+		if (conf_key_value(&a[i], "interval", &v)) {
 			x = duration_ms(&v);
 			if (x < 100 || x > 3600000)
-				return fail(
+				return conf_fail(
 				        s, v.col,
 				        "expected an interval from 100ms to 1h (5s, 500ms), found "
 				        "\"%s\"",
 				        v.p, v.len);
 			h->interval_ms = (unsigned)x;
-		} else if (key_value(&a[i], "timeout", &v)) {
+		} else if (conf_key_value(&a[i], "timeout", &v)) {
 			x = duration_ms(&v);
 			if (x < 100 || x > 60000)
-				return fail(
+				return conf_fail(
 				        s, v.col,
 				        "expected a timeout from 100ms to 60s (2s, 500ms), found "
 				        "\"%s\"",
 				        v.p, v.len);
 			h->timeout_ms = (unsigned)x;
-		} else if (key_value(&a[i], "rise", &v) || key_value(&a[i], "fall", &v)) {
+		} else if (conf_key_value(&a[i], "rise", &v) || conf_key_value(&a[i], "fall", &v)) {
 			x = value_size(v.p, v.len);
 			if (x < 1 || x > 100 || v.p[v.len - 1] < '0' || v.p[v.len - 1] > '9')
-				return fail(s, v.col,
-				            "expected a count from 1 to 100, found \"%s\"", v.p,
-				            v.len);
+				return conf_fail(s, v.col,
+				                 "expected a count from 1 to 100, found \"%s\"",
+				                 v.p, v.len);
 			*(a[i].p[0] == 'r' ? &h->rise : &h->fall) = (unsigned)x;
 		} else {
-			return fail(s, a[i].col,
-			            "expected interval=, timeout=, rise= or fall=, found \"%s\"",
-			            a[i].p, a[i].len);
+			return conf_fail(
+			        s, a[i].col,
+			        "expected interval=, timeout=, rise= or fall=, found \"%s\"",
+			        a[i].p, a[i].len);
 		}
 	}
 	if (h->timeout_ms > h->interval_ms) {
@@ -679,368 +611,7 @@ static detour_err d_health_check(struct pstate *s, const struct arg *a, unsigned
 	return DETOUR_OK;
 }
 
-/* ---- HTTPS (docs/https.md) -------------------------------------------- */
-
-/* Where a once-only directive was first set: "... is already set on line N". */
-static detour_err once(struct pstate *s, const struct arg *a, const char *what, unsigned line)
-{
-	if (line == 0)
-		return DETOUR_OK;
-	detour_diag_set(s->d, s->name, s->line, a->col, "%s is already set on line %u, at \"%.*s\"",
-	                what, line, (int)a->len, a->p);
-	return DETOUR_EINVAL;
-}
-
-/* tls-cert CERT KEY */
-static detour_err d_tls_cert(struct pstate *s, const struct arg *a, unsigned n)
-{
-	struct detour_config *c = s->c;
-	struct detour_conf_cert *ct;
-
-	if (c->ncerts == DETOUR_CONF_MAX_CERTS)
-		return fail(s, a[0].col, "too many tls-cert pairs (at most 64), at \"%s\"", a[0].p,
-		            a[0].len);
-	ct = &c->certs[c->ncerts];
-	if (set_path(s, &a[0], ct->cert) != DETOUR_OK || set_path(s, &a[1], ct->key) != DETOUR_OK)
-		return DETOUR_EINVAL;
-	ct->line = s->line;
-	c->ncerts++;
-	return DETOUR_OK;
-}
-
-/* A DNS host name as a certificate names it: LDH labels of 1 to 63 bytes,
- * at most 253 bytes, at least two labels (an ACME CA refuses a bare
- * "localhost"-like name anyway, and a TLD-only canonical host is a typo).
- * Copied lower-case into dst (256 bytes). Returns a reason or NULL. */
-static const char *host_name(const struct arg *a, char *dst)
-{
-	size_t label = 0, dots = 0;
-
-	if (a->len == 0 || a->len > 253)
-		return "expected a host name of 1 to 253 bytes";
-	if (a->p[0] == '*')
-		return "wildcard hosts need DNS-01 validation, which detour does not do";
-	for (size_t i = 0; i < a->len; i++) {
-		char ch = a->p[i];
-		if (ch == '.') {
-			if (label == 0 || a->p[i - 1] == '-')
-				return "expected a host name (empty label, or a label ending in "
-				       "'-')";
-			dst[i] = '.';
-			label = 0;
-			dots++;
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-'))
-			return "expected a host name (letters, digits, '-' and '.')";
-		if ((label == 0 && ch == '-') || ++label > 63)
-			return "expected a host name (labels of 1 to 63 bytes, not starting with "
-			       "'-')";
-		dst[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-	}
-	if (label == 0 || dots == 0)
-		return "expected a host name with at least two labels (example.com)";
-	dst[a->len] = '\0';
-	return NULL;
-}
-
-/* Appends host + '\n' to the list buf (cap bytes), refusing a duplicate. */
-static detour_err host_list_add(struct pstate *s, const struct arg *a, char *buf, size_t cap,
-                                const char *what)
-{
-	char h[256];
-	const char *why = host_name(a, h);
-	size_t used = strlen(buf), hl;
-
-	if (why != NULL) {
-		detour_diag_set(s->d, s->name, s->line, a->col, "%s: %s, found \"%.*s\"", what, why,
-		                (int)a->len, a->p);
-		return DETOUR_EINVAL;
-	}
-	hl = strlen(h);
-	for (const char *p = buf; *p; p = strchr(p, '\n') + 1)
-		if (strlen(p) > hl && p[hl] == '\n' && !memcmp(p, h, hl))
-			return fail(s, a->col, "host \"%s\" is listed twice", a->p, a->len);
-	if (used + hl + 2 > cap)
-		return fail(s, a->col, "too many hosts, at \"%s\"", a->p, a->len);
-	memcpy(buf + used, h, hl);
-	buf[used + hl] = '\n';
-	buf[used + hl + 1] = '\0';
-	return DETOUR_OK;
-}
-
-/* acme URL: the CA's directory (RFC 8555 §7.1.1), reached over HTTPS only
- * (RFC 8555 §6.1). */
-static detour_err d_acme(struct pstate *s, const struct arg *a, unsigned n)
-{
-	struct detour_conf_acme *ac = &s->c->acme;
-
-	if (once(s, &a[0], "acme", ac->line) != DETOUR_OK)
-		return DETOUR_EINVAL;
-	if (a[0].len <= 8 || memcmp(a[0].p, "https://", 8) != 0 || a[0].p[8] == '/')
-		return fail(s, a[0].col,
-		            "expected the https:// URL of an ACME directory (RFC 8555 requires "
-		            "HTTPS), found \"%s\"",
-		            a[0].p, a[0].len);
-	if (a[0].len >= sizeof(ac->directory))
-		return fail(s, a[0].col, "URL too long: \"%s\"", a[0].p, a[0].len);
-	memcpy(ac->directory, a[0].p, a[0].len);
-	ac->directory[a[0].len] = '\0';
-	ac->line = s->line;
-	return DETOUR_OK;
-}
-
-/* acme-email ADDR: the account's contact (a mailto: URL, RFC 8555 §7.3). */
-static detour_err d_acme_email(struct pstate *s, const struct arg *a, unsigned n)
-{
-	struct detour_conf_acme *ac = &s->c->acme;
-	struct arg v = a[0];
-	const char *at;
-
-	if (v.len > 7 && !memcmp(v.p, "mailto:", 7)) {
-		v.p += 7;
-		v.len -= 7;
-	}
-	at = memchr(v.p, '@', v.len);
-	if (at == NULL || at == v.p || at == v.p + v.len - 1 ||
-	    memchr(at + 1, '@', (size_t)(v.p + v.len - at - 1)) != NULL ||
-	    memchr(at, '.', (size_t)(v.p + v.len - at)) == NULL || v.len >= sizeof(ac->email))
-		return fail(s, a[0].col,
-		            "expected an email address (ops@example.com), found \"%s\"", a[0].p,
-		            a[0].len);
-	for (size_t i = 0; i < v.len; i++)
-		if (v.p[i] == ',' || v.p[i] == '<' || v.p[i] == '>' || v.p[i] == '"')
-			return fail(s, a[0].col, "expected one email address, found \"%s\"", a[0].p,
-			            a[0].len);
-	memcpy(ac->email, v.p, v.len);
-	ac->email[v.len] = '\0';
-	return DETOUR_OK;
-}
-
-static detour_err d_acme_ca(struct pstate *s, const struct arg *a, unsigned n)
-{
-	return set_path(s, &a[0], s->c->acme.ca_file);
-}
-
-/* acme-hosts HOST... (repeatable) */
-static detour_err d_acme_hosts(struct pstate *s, const struct arg *a, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (host_list_add(s, &a[i], s->c->acme.hosts, sizeof(s->c->acme.hosts),
-		                  "acme-hosts") != DETOUR_OK)
-			return DETOUR_EINVAL;
-	return DETOUR_OK;
-}
-
-/* hsts max-age=DURATION [include-subdomains] [preload] (RFC 6797 §6.1) */
-static detour_err d_hsts(struct pstate *s, const struct arg *a, unsigned n)
-{
-	struct detour_conf_hsts *h = &s->c->hsts;
-	struct arg v;
-	int64_t secs;
-
-	if (once(s, &a[0], "hsts", h->line) != DETOUR_OK)
-		return DETOUR_EINVAL;
-	if (!key_value(&a[0], "max-age", &v))
-		return fail(s, a[0].col,
-		            "expected max-age=DURATION first (max-age=1y), found \"%s\"", a[0].p,
-		            a[0].len);
-	secs = value_duration(v.p, v.len);
-	if (secs < 0)
-		return fail(
-		        s, v.col,
-		        "expected a duration of at most 10 years (0, 1d, 26w, 1y), found \"%s\"",
-		        v.p, v.len);
-	h->max_age_s = (uint64_t)secs;
-	h->include_subdomains = h->preload = false;
-	for (unsigned i = 1; i < n; i++) {
-		bool *flag = arg_is(&a[i], "include-subdomains") ? &h->include_subdomains
-		             : arg_is(&a[i], "preload")          ? &h->preload
-		                                                 : NULL;
-		if (flag == NULL)
-			return fail(s, a[i].col,
-			            "expected include-subdomains or preload, found \"%s\"", a[i].p,
-			            a[i].len);
-		if (*flag)
-			return fail(s, a[i].col, "\"%s\" given twice", a[i].p, a[i].len);
-		*flag = true;
-	}
-	h->line = s->line;
-	return DETOUR_OK;
-}
-
-/* https-redirect [301|302|307|308] */
-static detour_err d_https_redirect(struct pstate *s, const struct arg *a, unsigned n)
-{
-	struct detour_config *c = s->c;
-	int st = 308;
-
-	if (c->https_redirect_line != 0) {
-		detour_diag_set(s->d, s->name, s->line, 1,
-		                "https-redirect is already set on line %u", c->https_redirect_line);
-		return DETOUR_EINVAL;
-	}
-	if (n == 1) {
-		st = a[0].len == 3 ? atoi(a[0].p) : 0;
-		if (st != 301 && st != 302 && st != 307 && st != 308)
-			return fail(s, a[0].col, "expected 301, 302, 307 or 308, found \"%s\"",
-			            a[0].p, a[0].len);
-	}
-	c->https_redirect = st;
-	c->https_redirect_line = s->line;
-	return DETOUR_OK;
-}
-
-/* Whether host (NUL-ended) is in the '\n'-ended list. */
-static bool host_listed(const char *list, const char *host)
-{
-	size_t hl = strlen(host);
-
-	for (const char *p = list; *p; p = strchr(p, '\n') + 1)
-		if (strlen(p) > hl && p[hl] == '\n' && !memcmp(p, host, hl))
-			return true;
-	return false;
-}
-
-/* canonical-host ALIAS... CANONICAL (repeatable). An alias names one
- * canonical host, and a canonical host is nobody's alias: one hop, never a
- * chain of canonicalisations. */
-static detour_err d_canonical_host(struct pstate *s, const struct arg *a, unsigned n)
-{
-	struct detour_config *c = s->c;
-	struct detour_conf_canon *k;
-	const struct arg *last = &a[n - 1];
-	const char *why;
-
-	if (c->ncanon == DETOUR_CONF_MAX_CANON)
-		return fail(s, a[0].col,
-		            "too many canonical-host directives (at most 64), at \"%s\"", a[0].p,
-		            a[0].len);
-	k = &c->canon[c->ncanon];
-	memset(k, 0, sizeof(*k));
-	if ((why = host_name(last, k->canonical)) != NULL) {
-		detour_diag_set(s->d, s->name, s->line, last->col,
-		                "canonical-host: %s, found \"%.*s\"", why, (int)last->len, last->p);
-		return DETOUR_EINVAL;
-	}
-	for (unsigned i = 0; i < c->ncanon; i++)
-		if (host_listed(c->canon[i].aliases, k->canonical)) {
-			detour_diag_set(s->d, s->name, s->line, last->col,
-			                "\"%s\" is an alias on line %u: it cannot be canonical too",
-			                k->canonical, c->canon[i].line);
-			return DETOUR_EINVAL;
-		}
-	for (unsigned j = 0; j + 1 < n; j++) {
-		char h[256];
-		if ((why = host_name(&a[j], h)) != NULL) {
-			detour_diag_set(s->d, s->name, s->line, a[j].col,
-			                "canonical-host: %s, found \"%.*s\"", why, (int)a[j].len,
-			                a[j].p);
-			return DETOUR_EINVAL;
-		}
-		if (!strcmp(h, k->canonical))
-			return fail(s, a[j].col, "\"%s\" is its own canonical host", a[j].p,
-			            a[j].len);
-		for (unsigned i = 0; i < c->ncanon; i++)
-			if (host_listed(c->canon[i].aliases, h) ||
-			    !strcmp(c->canon[i].canonical, h)) {
-				detour_diag_set(
-				        s->d, s->name, s->line, a[j].col,
-				        "\"%s\" is already named by canonical-host on line %u", h,
-				        c->canon[i].line);
-				return DETOUR_EINVAL;
-			}
-		if (host_list_add(s, &a[j], k->aliases, sizeof(k->aliases), "canonical-host") !=
-		    DETOUR_OK)
-			return DETOUR_EINVAL;
-	}
-	k->line = s->line;
-	c->ncanon++;
-	return DETOUR_OK;
-}
-
-/* trailing-slash add|remove|keep */
-static detour_err d_trailing_slash(struct pstate *s, const struct arg *a, unsigned n)
-{
-	if (arg_is(&a[0], "add"))
-		s->c->trailing_slash = DETOUR_SLASH_ADD;
-	else if (arg_is(&a[0], "remove"))
-		s->c->trailing_slash = DETOUR_SLASH_REMOVE;
-	else if (arg_is(&a[0], "keep"))
-		s->c->trailing_slash = DETOUR_SLASH_KEEP;
-	else
-		return fail(s, a[0].col, "expected add, remove or keep, found \"%s\"", a[0].p,
-		            a[0].len);
-	return DETOUR_OK;
-}
-
-/* trusted-proxies CIDR... (repeatable) */
-static detour_err d_trusted_proxies(struct pstate *s, const struct arg *a, unsigned n)
-{
-	struct detour_config *c = s->c;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (c->ntrusted_proxies == DETOUR_CONF_MAX_CIDRS)
-			return fail(s, a[i].col, "too many trusted proxies (at most 64), at \"%s\"",
-			            a[i].p, a[i].len);
-		if (detour_conf_cidr_parse(a[i].p, a[i].len,
-		                           &c->trusted_proxies[c->ntrusted_proxies]) != DETOUR_OK)
-			return fail(s, a[i].col,
-			            "expected an address or CIDR range (10.0.0.0/8, 2001:db8::/32, "
-			            "192.0.2.1) without bits past the prefix, found \"%s\"",
-			            a[i].p, a[i].len);
-		c->ntrusted_proxies++;
-	}
-	return DETOUR_OK;
-}
-
-/* What one directive alone cannot check, once the whole file is read. */
-static detour_err check_https(struct pstate *s)
-{
-	struct detour_config *c = s->c;
-
-	for (unsigned i = 0; i < c->nlisten; i++)
-		if (c->listen[i].tls && c->ncerts == 0 && c->acme.line == 0) {
-			detour_diag_set(
-			        s->d, s->name, c->listen[i].line, 0,
-			        "listen %s:%u tls needs certificates: add tls-cert CERT KEY or "
-			        "acme DIRECTORY-URL",
-			        c->listen[i].host, c->listen[i].port);
-			return DETOUR_EINVAL;
-		}
-	if (c->acme.line == 0 && (c->acme.email[0] || c->acme.ca_file[0] || c->acme.hosts[0])) {
-		detour_diag_set(s->d, s->name, 0, 0,
-		                "acme-email, acme-ca and acme-hosts need an acme DIRECTORY-URL");
-		return DETOUR_EINVAL;
-	}
-	return DETOUR_OK;
-}
-
-/* A PROXY header is believed only from a peer in trusted-proxies
- * (docs/https.md): a proxy-protocol listener without any would refuse every
- * connection. */
-static detour_err check_proxy(struct pstate *s)
-{
-	struct detour_config *c = s->c;
-
-	for (unsigned i = 0; i < c->nlisten; i++)
-		if (c->listen[i].proxy_protocol && c->ntrusted_proxies == 0) {
-			detour_diag_set(s->d, s->name, c->listen[i].line, 0,
-			                "listen %s:%u proxy-protocol needs trusted-proxies: the "
-			                "addresses of the load balancers that connect to it",
-			                c->listen[i].host, c->listen[i].port);
-			return DETOUR_EINVAL;
-		}
-	return DETOUR_OK;
-}
-
-static const struct directive {
-	const char *name;
-	unsigned min_args, max_args;
-	setter set;
-	const char *usage;
-} directives[] = {
+static const struct conf_directive directives[] = {
         {"listen", 1, 3, d_listen, "listen ADDR:PORT [tls] [proxy-protocol]"},
         {"workers", 1, 1, d_workers, "workers auto|N"},
         {"rules", 1, 1, d_rules, "rules FILE"},
@@ -1060,16 +631,6 @@ static const struct directive {
          "[page=FILE] [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"},
         {"health-check", 1, 4, d_health_check,
          "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"},
-        {"tls-cert", 2, 2, d_tls_cert, "tls-cert CERT KEY"},
-        {"acme", 1, 1, d_acme, "acme DIRECTORY-URL"},
-        {"acme-email", 1, 1, d_acme_email, "acme-email ADDR"},
-        {"acme-ca", 1, 1, d_acme_ca, "acme-ca FILE"},
-        {"acme-hosts", 1, MAX_ARGS, d_acme_hosts, "acme-hosts HOST..."},
-        {"hsts", 1, 3, d_hsts, "hsts max-age=DURATION [include-subdomains] [preload]"},
-        {"https-redirect", 0, 1, d_https_redirect, "https-redirect [301|302|307|308]"},
-        {"canonical-host", 2, MAX_ARGS, d_canonical_host, "canonical-host ALIAS... CANONICAL"},
-        {"trailing-slash", 1, 1, d_trailing_slash, "trailing-slash add|remove|keep"},
-        {"trusted-proxies", 1, MAX_ARGS, d_trusted_proxies, "trusted-proxies CIDR..."},
 };
 
 void detour_config_defaults(struct detour_config *c)
@@ -1095,7 +656,7 @@ void detour_config_defaults(struct detour_config *c)
 
 static detour_err parse_line(struct pstate *s, const char *p, size_t len)
 {
-	struct arg a[MAX_ARGS + 1];
+	struct arg a[CONF_MAX_ARGS + 1];
 	unsigned n = 0;
 	size_t i = 0;
 
@@ -1104,16 +665,16 @@ static detour_err parse_line(struct pstate *s, const char *p, size_t len)
 			i++;
 		if (i == len || p[i] == '#')
 			break;
-		if (n == MAX_ARGS + 1)
-			return fail(s, (unsigned)i + 1, "too many arguments, at \"%s\"", p + i,
-			            len - i);
+		if (n == CONF_MAX_ARGS + 1)
+			return conf_fail(s, (unsigned)i + 1, "too many arguments, at \"%s\"", p + i,
+			                 len - i);
 		a[n].p = p + i;
 		a[n].col = (unsigned)i + 1;
 		while (i < len && p[i] != ' ' && p[i] != '\t') {
 			unsigned char ch = (unsigned char)p[i];
 			if (ch < 0x20 || ch == 0x7f)
-				return fail(s, (unsigned)i + 1, "control character in \"%s\"",
-				            a[n].p, (size_t)(p + i - a[n].p));
+				return conf_fail(s, (unsigned)i + 1, "control character in \"%s\"",
+				                 a[n].p, (size_t)(p + i - a[n].p));
 			i++;
 		}
 		a[n].len = (size_t)(p + i - a[n].p);
@@ -1121,22 +682,32 @@ static detour_err parse_line(struct pstate *s, const char *p, size_t len)
 	}
 	if (n == 0)
 		return DETOUR_OK;
-	for (size_t k = 0; k < sizeof(directives) / sizeof(directives[0]); k++) {
-		const struct directive *dv = &directives[k];
-		if (!arg_is(&a[0], dv->name))
-			continue;
-		if (n - 1 < dv->min_args || n - 1 > dv->max_args) {
-			detour_diag_set(s->d, s->name, s->line, a[0].col,
-			                "'%s' takes %u argument%s: %s", dv->name, dv->min_args,
-			                dv->min_args == 1 ? "" : "s", dv->usage);
-			return DETOUR_EINVAL;
-		}
-		return dv->set(s, a + 1, n - 1);
-	}
+	/* The core directives, then the HTTPS group (config_https.c), in the
+	 * order the error below lists them. */
+	static const struct {
+		const struct conf_directive *d;
+		size_t n;
+	} groups[] = {{directives, sizeof(directives) / sizeof(directives[0])},
+	              {conf_https_directives, 0}};
 	char known[512] = "";
-	for (size_t k = 0; k < sizeof(directives) / sizeof(directives[0]); k++) {
-		strcat(known, k ? ", " : "");
-		strcat(known, directives[k].name);
+	for (size_t g = 0; g < 2; g++) {
+		size_t nd = g == 0 ? groups[g].n : conf_https_ndirectives;
+		for (size_t k = 0; k < nd; k++) {
+			const struct conf_directive *dv = &groups[g].d[k];
+			if (!conf_arg_is(&a[0], dv->name)) {
+				strcat(known, known[0] ? ", " : "");
+				strcat(known, dv->name);
+				continue;
+			}
+			if (n - 1 < dv->min_args || n - 1 > dv->max_args) {
+				detour_diag_set(s->d, s->name, s->line, a[0].col,
+				                "'%s' takes %u argument%s: %s", dv->name,
+				                dv->min_args, dv->min_args == 1 ? "" : "s",
+				                dv->usage);
+				return DETOUR_EINVAL;
+			}
+			return dv->set(s, a + 1, n - 1);
+		}
 	}
 	char word[64];
 	snprintf(word, sizeof(word), "%.*s", (int)(a[0].len < 60 ? a[0].len : 60), a[0].p);
@@ -1178,7 +749,7 @@ detour_err detour_config_parse(struct detour_config *c, const char *name, const 
 		                c->limits.max_target, c->limits.max_header_bytes);
 		return DETOUR_EINVAL;
 	}
-	if (check_https(&s) != DETOUR_OK || check_proxy(&s) != DETOUR_OK)
+	if (conf_https_check(&s) != DETOUR_OK)
 		return DETOUR_EINVAL;
 	snprintf(c->file, sizeof(c->file), "%s", name);
 	return DETOUR_OK;
