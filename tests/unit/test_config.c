@@ -13,39 +13,7 @@
 #include "base/value.h"
 #include "detour/config.h"
 
-/* Parses text as config file `name` over the defaults; returns the result
- * and the formatted diagnostic in err. */
-static detour_err parse_named(struct detour_config *c, const char *name, const char *text,
-                              char *err, size_t cap)
-{
-	struct guard g;
-	struct detour_diag d = {0};
-	size_t len = strlen(text);
-	const char *buf = guard_copy(&g, text, len);
-	detour_err e;
-
-	detour_config_defaults(c);
-	e = detour_config_parse(c, name, buf, len, &d);
-	if (e != DETOUR_OK)
-		detour_diag_format(&d, err, cap);
-	else
-		err[0] = '\0';
-	guard_free(&g);
-	return e;
-}
-
-static struct detour_config conf; /* big (64 x 4 KiB paths): not on the stack */
-
-static void parse_ok(const char *text)
-{
-	char err[512];
-	detour_err e = parse_named(&conf, "/etc/detour/detour.conf", text, err, sizeof(err));
-
-	if (e != DETOUR_OK) {
-		print_error("unexpected error for %s: %s\n", text, err);
-		fail();
-	}
-}
+#include "config_test.h"
 
 /* ---- defaults ---------------------------------------------------------- */
 
@@ -372,11 +340,6 @@ static void test_example_conf_shape(void **state)
 
 /* ---- errors: exact text ------------------------------------------------- */
 
-struct err_case {
-	const char *text;
-	const char *err; /* with the file name "t.conf" */
-};
-
 #define LISTEN_EXP       "expected ADDR:PORT (127.0.0.1:8080, [::1]:8080, *:8080 or a port), found "
 #define LISTEN_USAGE     "listen ADDR:PORT [tls] [proxy-protocol]"
 #define SIZE_EXP(lo, hi) "expected a size from " lo " to " hi " bytes (512, 8k, 1m), found "
@@ -583,131 +546,12 @@ static const struct err_case err_cases[] = {
          "t.conf:1:14: expected interval=, timeout=, rise= or fall=, found \"every=1s\""},
         {"health-check interval=1s timeout=2s\n",
          "t.conf:1:14: health-check timeout (2000 ms) is longer than its interval (1000 ms)"},
-        /* HTTPS */
-        {"tls-cert a.pem\n", "t.conf:1:1: 'tls-cert' takes 2 arguments: tls-cert CERT KEY"},
-        {"acme http://ca.example/dir\n",
-         "t.conf:1:6: expected the https:// URL of an ACME directory (RFC 8555 requires HTTPS), "
-         "found \"http://ca.example/dir\""},
-        {"acme https://a/d\nacme https://b/d\n",
-         "t.conf:2:6: acme is already set on line 1, at \"https://b/d\""},
-        {"acme-email ops\n",
-         "t.conf:1:12: expected an email address (ops@example.com), found \"ops\""},
-        {"acme-email a@b@c.d\n",
-         "t.conf:1:12: expected an email address (ops@example.com), found \"a@b@c.d\""},
-        {"acme-email a,b@c.d\n", "t.conf:1:12: expected one email address, found \"a,b@c.d\""},
-        {"acme-email ops@example.com\n",
-         "t.conf: acme-email, acme-ca and acme-hosts need an acme DIRECTORY-URL"},
-        {"acme https://a/d\nacme-hosts *.example.com\n",
-         "t.conf:2:12: acme-hosts: wildcard hosts need DNS-01 validation, which detour does not "
-         "do, found \"*.example.com\""},
-        {"acme https://a/d\nacme-hosts localhost\n",
-         "t.conf:2:12: acme-hosts: expected a host name with at least two labels (example.com), "
-         "found \"localhost\""},
-        {"acme https://a/d\nacme-hosts a.com A.com\n",
-         "t.conf:2:18: host \"A.com\" is listed twice"},
-        {"acme https://a/d\nacme-hosts a_b.com\n",
-         "t.conf:2:12: acme-hosts: expected a host name (letters, digits, '-' and '.'), found "
-         "\"a_b.com\""},
-        {"acme https://a/d\nacme-hosts -a.com\n",
-         "t.conf:2:12: acme-hosts: expected a host name (labels of 1 to 63 bytes, not starting "
-         "with '-'), found \"-a.com\""},
-        {"acme https://a/d\nacme-hosts a..com\n",
-         "t.conf:2:12: acme-hosts: expected a host name (empty label, or a label ending in '-'), "
-         "found \"a..com\""},
-        {"hsts 1y\n", "t.conf:1:6: expected max-age=DURATION first (max-age=1y), found \"1y\""},
-        {"hsts max-age=1mo\n",
-         "t.conf:1:14: expected a duration of at most 10 years (0, 1d, 26w, 1y), found \"1mo\""},
-        {"hsts max-age=11y\n",
-         "t.conf:1:14: expected a duration of at most 10 years (0, 1d, 26w, 1y), found \"11y\""},
-        {"hsts max-age=1y preload preload\n", "t.conf:1:25: \"preload\" given twice"},
-        {"hsts max-age=1y includeSubDomains\n",
-         "t.conf:1:17: expected include-subdomains or preload, found \"includeSubDomains\""},
-        {"hsts max-age=1y\nhsts max-age=2y\n",
-         "t.conf:2:6: hsts is already set on line 1, at \"max-age=2y\""},
-        {"https-redirect 303\n", "t.conf:1:16: expected 301, 302, 307 or 308, found \"303\""},
-        {"https-redirect 3080\n", "t.conf:1:16: expected 301, 302, 307 or 308, found \"3080\""},
-        {"https-redirect\nhttps-redirect 301\n",
-         "t.conf:2:1: https-redirect is already set on line 1"},
-        {"canonical-host a.com\n",
-         "t.conf:1:1: 'canonical-host' takes 2 arguments: canonical-host ALIAS... CANONICAL"},
-        {"canonical-host a.com a.com\n", "t.conf:1:16: \"a.com\" is its own canonical host"},
-        {"canonical-host a.com b.com\ncanonical-host c.com a.com\n",
-         "t.conf:2:22: \"a.com\" is an alias on line 1: it cannot be canonical too"},
-        {"canonical-host a.com b.com\ncanonical-host b.com c.com\n",
-         "t.conf:2:16: \"b.com\" is already named by canonical-host on line 1"},
-        {"canonical-host a.com b.com\ncanonical-host A.COM c.com\n",
-         "t.conf:2:16: \"a.com\" is already named by canonical-host on line 1"},
-        {"canonical-host a.com *.b.com\n",
-         "t.conf:1:22: canonical-host: wildcard hosts need DNS-01 validation, which detour does "
-         "not do, found \"*.b.com\""},
-        {"trailing-slash yes\n", "t.conf:1:16: expected add, remove or keep, found \"yes\""},
-        {"trusted-proxies 10.0.0.1/8\n",
-         "t.conf:1:17: expected an address or CIDR range (10.0.0.0/8, 2001:db8::/32, 192.0.2.1) "
-         "without bits past the prefix, found \"10.0.0.1/8\""},
         /* bytes that have no place in a config */
         {"listen 80\x01x\n", "t.conf:1:10: control character in \"80\""},
         {"listen a\rb\n", "t.conf:1:9: control character in \"a\""},
         {"workers 1\n\x7f\n", "t.conf:2:1: control character in \"\""},
         {"workers 1\nworkers 2\x0b\n", "t.conf:2:10: control character in \"2\""},
 };
-
-static void test_https(void **state)
-{
-	parse_ok("listen 80\nlisten [::]:443 tls proxy-protocol\nlisten 8443 proxy-protocol tls\n"
-	         "tls-cert certs/a.pem /etc/keys/a.key\ntls-cert b.pem b.key\n"
-	         "trusted-proxies 10.0.0.0/8\n");
-	assert_int_equal(conf.nlisten, 3);
-	assert_false(conf.listen[0].tls || conf.listen[0].proxy_protocol);
-	assert_int_equal(conf.listen[0].line, 1);
-	assert_true(conf.listen[1].tls && conf.listen[1].proxy_protocol && conf.listen[1].ipv6);
-	assert_true(conf.listen[2].tls && conf.listen[2].proxy_protocol);
-	assert_int_equal(conf.listen[2].line, 3);
-	assert_int_equal(conf.ncerts, 2);
-	assert_string_equal(conf.certs[0].cert, "/etc/detour/certs/a.pem");
-	assert_string_equal(conf.certs[0].key, "/etc/keys/a.key");
-	assert_int_equal(conf.certs[1].line, 5);
-	assert_int_equal(conf.acme.line, 0);
-	assert_int_equal(conf.https_redirect, 0);
-	assert_int_equal(conf.hsts.line, 0);
-	assert_int_equal(conf.trailing_slash, DETOUR_SLASH_KEEP);
-
-	parse_ok("listen 443 tls\nacme https://acme-v02.api.letsencrypt.org/directory\n"
-	         "acme-email mailto:ops@new-brand.com\nacme-ca ca.pem\n"
-	         "acme-hosts Shop.Example.com a.example\nacme-hosts b.example\n"
-	         "hsts max-age=1y include-subdomains preload\nhttps-redirect\n"
-	         "canonical-host www.old-brand.com OLD-brand.com\n"
-	         "canonical-host x.example y.example z.example\ntrailing-slash remove\n"
-	         "trusted-proxies 10.0.0.0/8 ::1\ntrusted-proxies 192.0.2.1\n");
-	assert_int_equal(conf.acme.line, 2);
-	assert_string_equal(conf.acme.directory, "https://acme-v02.api.letsencrypt.org/directory");
-	assert_string_equal(conf.acme.email, "ops@new-brand.com");
-	assert_string_equal(conf.acme.ca_file, "/etc/detour/ca.pem");
-	assert_string_equal(conf.acme.hosts, "shop.example.com\na.example\nb.example\n");
-	assert_int_equal(conf.hsts.line, 7);
-	assert_int_equal(conf.hsts.max_age_s, 31536000);
-	assert_true(conf.hsts.include_subdomains && conf.hsts.preload);
-	assert_int_equal(conf.https_redirect, 308);
-	assert_int_equal(conf.https_redirect_line, 8);
-	assert_int_equal(conf.ncanon, 2);
-	assert_string_equal(conf.canon[0].aliases, "www.old-brand.com\n");
-	assert_string_equal(conf.canon[0].canonical, "old-brand.com");
-	assert_int_equal(conf.canon[0].line, 9);
-	assert_string_equal(conf.canon[1].aliases, "x.example\ny.example\n");
-	assert_string_equal(conf.canon[1].canonical, "z.example");
-	assert_int_equal(conf.trailing_slash, DETOUR_SLASH_REMOVE);
-	assert_int_equal(conf.ntrusted_proxies, 3);
-	assert_int_equal(conf.trusted_proxies[0].prefix, 8);
-
-	/* Repeating a canonical host with more aliases is how a long list is
-	 * written (8 arguments a line). */
-	parse_ok("canonical-host a.example c.example\ncanonical-host b.example c.example\n"
-	         "https-redirect 301\nhsts max-age=0\ntrailing-slash add\n");
-	assert_int_equal(conf.ncanon, 2);
-	assert_int_equal(conf.https_redirect, 301);
-	assert_int_equal(conf.hsts.max_age_s, 0);
-	assert_false(conf.hsts.include_subdomains || conf.hsts.preload);
-	assert_int_equal(conf.trailing_slash, DETOUR_SLASH_ADD);
-}
 
 static void test_operations(void **state)
 {
@@ -919,17 +763,7 @@ static void test_cidr(void **state)
 
 static void test_errors(void **state)
 {
-	char err[512];
-
-	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
-		const struct err_case *k = &err_cases[i];
-		detour_err e = parse_named(&conf, "t.conf", k->text, err, sizeof(err));
-		if (e != DETOUR_EINVAL || strcmp(err, k->err) != 0) {
-			print_error("case %zu: %s\n  expected: %s\n  got (%d): %s\n", i, k->text,
-			            k->err, (int)e, e ? err : "(ok)");
-			fail();
-		}
-	}
+	check_errors(err_cases, sizeof(err_cases) / sizeof(err_cases[0]));
 }
 
 static void test_error_nul_and_long(void **state)
@@ -1123,7 +957,6 @@ int main(void)
 	        cmocka_unit_test(test_maintenance),
 	        cmocka_unit_test(test_retry_after),
 	        cmocka_unit_test(test_cidr),
-	        cmocka_unit_test(test_https),
 	        cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_error_nul_and_long),
 	        cmocka_unit_test(test_error_stops_at_first),
