@@ -47,7 +47,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PYTEST     := /usr/bin/python3 -m pytest
 NPROC      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all run test deps unit unit-build integration asan tsan fuzz fuzz-smoke bench format clean install valgrind man layers
+.PHONY: all run test deps unit unit-build replay-build integration asan tsan fuzz fuzz-smoke bench format clean install valgrind man layers
 
 all: $(BUILD)/detour
 
@@ -80,6 +80,19 @@ $(SERVER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c $(SERVER_TEST_OBJ) $(BUILD)
 
 unit-build: $(UNIT_BIN)
 
+# Regression inputs (fuzz/regression/NAME/, crashes the fuzzers found once):
+# the target of each such folder is also built as a plain program over this
+# build (fuzz/replay.c calls LLVMFuzzerTestOneInput on each file), so that
+# `make test` replays them under ASan+UBSan without a libFuzzer build.
+REPLAY_NAMES := $(notdir $(wildcard fuzz/regression/*))
+REPLAY_BIN   := $(REPLAY_NAMES:%=$(BUILD)/replay/fuzz_%)
+
+$(BUILD)/replay/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(BUILD)/libdetour.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< fuzz/replay.c $(BUILD)/libdetour.a $(LDLIBS) $(LDSAN)
+
+replay-build: $(REPLAY_BIN)
+
 deps:
 	@sh scripts/deps.sh
 
@@ -89,7 +102,7 @@ run: deps
 
 # The sanitizer build lives in build/asan; `make test` runs everything there.
 asan:
-	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 OPT=-O1 build/asan/detour unit-build
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 OPT=-O1 build/asan/detour unit-build replay-build
 
 # ThreadSanitizer (docs/internals/server.md, "Races"): the server built in build/tsan, and the
 # integration files whose servers run workers, the admin thread, reloads, maintenance changes and
@@ -124,6 +137,8 @@ test: deps
 	@/usr/bin/python3 scripts/layers.py
 	@$(MAKE) --no-print-directory asan
 	@sh tests/run-unit.sh build/asan/tests
+	@for d in fuzz/regression/*/; do n=$$(basename $$d); \
+	 build/asan/replay/fuzz_$$n $$d* || { echo "make test: fuzz/regression/$$n fails" >&2; exit 1; }; done
 	@DETOUR_BIN=$(CURDIR)/build/asan/detour $(PYTEST) -q -p no:cacheprovider tests/integration
 
 valgrind: all unit-build
