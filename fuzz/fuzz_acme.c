@@ -6,18 +6,13 @@
  *  - an accepted directory, order or authorization holds only https:// URLs
  *    and base64url tokens (what later ends up in requests, paths and names);
  *  - an order's authorization count is within its bound. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detour/acme.h"
 #include "detour/acme_jws.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 static void check_str(const char *s, size_t cap)
 {

@@ -12,6 +12,7 @@
  *  - esc_term: the output has no C0/DEL byte, no C1 control and is valid
  *    UTF-8; esc_json_str: the same, and no raw '"' (every one escaped);
  *    esc_json_text leaves nothing a terminal would execute. */
+#include "fuzz.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,12 +22,6 @@
 #include "base/civil.h"
 #include "base/esc.h"
 #include "base/value.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 static void check_time(const char *d, size_t n)
 {
@@ -142,8 +137,6 @@ static void check_esc(const char *d, size_t n)
 		        (unsigned char)b.p[i + 1] >= 0x80 && (unsigned char)b.p[i + 1] < 0xA0));
 	bbuf_free(&b);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,6 +11,7 @@
  *    '/';
  *  - canonicalising is idempotent: the canonical URL changes no more;
  *  - a rebased rule target keeps the template after the origin. */
+#include "fuzz.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,12 +21,6 @@
 #include "detour/canon.h"
 #include "detour/config.h"
 #include "detour/url.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 static struct detour_canon *canons[3];
 

@@ -6,20 +6,13 @@
  *    and has_expiry says exactly whether the Expire date parsed;
  *  - detour_cert_days_left and detour_cert_expiry agree: EXPIRED iff the days
  *    left are negative, SOON iff 0..13. */
+#include "fuzz.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detour/certinfo.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,13 +1,12 @@
 /* libFuzzer target: detour.conf parser. Invariants: a successful parse
  * leaves every count within its array and every limit within its range; a
  * failed one names a line inside the input. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detour/config.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,6 +2,7 @@
  * resolution, Set-Cookie and the Cookie header, Strict-Transport-Security,
  * Refresh values and meta refresh in HTML. The first byte picks the parser;
  * the rest is the input. Invariants are checked with abort(). */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,8 +120,6 @@ static void refresh(const uint8_t *d, size_t n)
 	    (r.url.p < scratch || r.url.p + r.url.len > scratch + sizeof(scratch)))
 		abort();
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

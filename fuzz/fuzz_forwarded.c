@@ -8,6 +8,7 @@
  *    source (X-Forwarded-* ignored);
  *  - resolving again gives the same answer (no state), with and without
  *    trusted ranges. */
+#include "fuzz.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,14 +18,6 @@
 #include "base/cidr.h"
 #include "detour/forwarded.h"
 #include "detour/http1.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const names[4] = {"Forwarded", "X-Forwarded-For", "X-Forwarded-Proto",
                                      "X-Other"};

@@ -10,14 +10,13 @@
  * chunked body, are skipped whole, one byte at a time and in two pieces;
  * all three must agree on the result, the status, the bytes eaten and the
  * body total. */
+#include "fuzz.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detour/http1.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ASSERT(c)                                                                                  \
 	do {                                                                                       \

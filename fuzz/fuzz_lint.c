@@ -12,6 +12,7 @@
  * detour_lint_next_rule_at names an existing rule or none (and "may" only for
  * one); detour_lint_conditions is one line, non-empty for a rule with a
  * weight or a time window. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,14 +21,6 @@
 #include "detour/lint.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__); \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* Start and length of line `line` (1-based) of data, or false. */
 static bool line_of(const uint8_t *data, size_t size, unsigned line, size_t *s, size_t *n)

@@ -7,20 +7,13 @@
  *    DETOUR_INCOMPLETE (the server consumes those bytes before the header
  *    is whole, so none of them may belong to what follows);
  *  - DETOUR_INCOMPLETE: a total length, when known, is past the input. */
+#include "fuzz.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detour/proxyproto.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -15,6 +15,7 @@
  *     clock the match was given;
  *   - a loaded rule printed back (detour_rule_format) loads alone as an
  *     equal rule (source, target, status, options), and prints the same. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,14 +32,6 @@
 #include "detour/url.h"
 
 #define NOW 1700000000 /* the clock of every match and response */
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__); \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static char out[DETOUR_RESPONSE_MAX];
 
@@ -199,8 +192,6 @@ static void check_round_trip(const struct detour_ruleset *rs, const struct detou
 	CHECK(detour_rule_format(rs2, b, line2, sizeof(line2)) == n && !strcmp(line1, line2));
 	detour_ruleset_free(rs2);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

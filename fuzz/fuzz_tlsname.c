@@ -5,19 +5,12 @@
  *  1: the ALPN extension: only known bits are set;
  *  2: name matching: the input split at the first NUL into pattern and host;
  *     a match is symmetric in case and never claims more than one label. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detour/tlsname.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

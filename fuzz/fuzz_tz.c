@@ -7,17 +7,12 @@
  *  - answers are pure: the same instant gives the same offset twice, and a
  *    second parse of the same bytes gives the same offsets;
  * A rejected input must leave *out NULL. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detour/tz.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 static const int64_t probes[] = {
         INT64_MIN,

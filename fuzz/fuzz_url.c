@@ -7,18 +7,13 @@
  *  - encode: output only 0x21..0x7E, idempotent, never "//" first in PATH
  *    mode, never a scheme or authority, never a query delimiter;
  *  - resolve: the result against a fixed base parses again, absolute. */
+#include "fuzz.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detour/url.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 static const char BASE[] = "http://a/b/c/d;p?q";
 
@@ -219,8 +214,6 @@ static void check_resolve(const char *d, size_t n, char *out)
 	/* too small is an error, never a truncated result */
 	CHECK(detour_url_resolve(BASE, sizeof(BASE) - 1, d, n, out, rl, &rl) == DETOUR_ETOOBIG);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
