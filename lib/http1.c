@@ -759,6 +759,11 @@ detour_err detour_http1_body_skip(struct detour_http1_body *b, const char *buf, 
 			continue;
 		}
 		p++;
+		/* Framing bytes (chunk sizes, extensions, CRLFs, trailers)
+		 * count against the body limit like data: otherwise 1 MiB
+		 * of data could hide megabytes of extensions. */
+		if (++b->total > b->max_body)
+			goto too_big;
 		if (state >= B_SIZE0 && state <= B_SIZE_LF) {
 			/* One chunk-size line, extensions included, is capped. */
 			if (++b->line_len > CHUNK_LINE_MAX)

@@ -1,8 +1,12 @@
 /* detour server: the connections of one worker, see conn.h.
  *
- * Bodies are never kept, only skipped in sync (RFC 9112 §6); the response to
- * a request with a body is held back until the whole body has been read, so
- * that a malformed body can still be answered with 400 instead of it. */
+ * Bodies are never kept, only skipped in sync (RFC 9112 §6). detour never
+ * needs a body, so the answer is sent as soon as the head is whole; the body
+ * is then drained, as nginx's lingering_time does, under an absolute deadline
+ * (`timeout header` from the end of the head, not renewed by body bytes) and
+ * `limit body` counted over every byte of it, chunk framing included. A body
+ * that is malformed, too big or late closes the connection: its answer is
+ * already out. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -45,7 +49,6 @@ static void conn_reset(struct conn *c)
 	c->tls = NULL;
 	c->in_len = 0;
 	c->out_len = c->out_off = 0;
-	c->out_hold = HOLD_NONE;
 	c->peer[0] = '\0';
 	c->peer_sa.sa.sa_family = AF_UNSPEC;
 }
@@ -286,11 +289,9 @@ static ssize_t tls_recv(struct conn *c, void *buf, size_t len)
 /* Writes what may be written. Returns false when c was closed. */
 static bool conn_flush(struct conn *c)
 {
-	uint32_t end = c->out_hold != HOLD_NONE ? c->out_hold : c->out_len;
-
-	while (c->out_off < end) {
-		ssize_t n = c->tls ? tls_send(c, c->out + c->out_off, end - c->out_off)
-		                   : write(c->src.fd, c->out + c->out_off, end - c->out_off);
+	while (c->out_off < c->out_len) {
+		ssize_t n = c->tls ? tls_send(c, c->out + c->out_off, c->out_len - c->out_off)
+		                   : write(c->src.fd, c->out + c->out_off, c->out_len - c->out_off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -303,16 +304,7 @@ static bool conn_flush(struct conn *c)
 		}
 		c->out_off += (uint32_t)n;
 	}
-	if (c->out_off == c->out_len) {
-		c->out_off = c->out_len = 0;
-	} else if (c->out_off > 0) {
-		/* Only a held response is left: move it to the front. */
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
-		if (c->out_hold != HOLD_NONE)
-			c->out_hold -= c->out_off;
-		c->out_off = 0;
-	}
+	c->out_off = c->out_len = 0;
 	set_events(c, false);
 	if (c->close_after && c->out_len == 0) {
 		start_linger(c);
@@ -646,15 +638,13 @@ static bool process(struct conn *c)
 			if (e == DETOUR_INCOMPLETE)
 				break;
 			if (e != DETOUR_OK) {
-				/* The held answer is never sent: the body was bad. */
-				c->out_len = c->out_hold != HOLD_NONE ? c->out_hold : c->out_len;
-				c->out_hold = HOLD_NONE;
-				c->state = ST_HEAD;
-				emit_error(c, status, NULL);
+				/* Malformed or over `limit body`: the answer is
+				 * already queued, so no second one; close (state
+				 * stays ST_BODY: input is left unread). */
+				c->close_after = true;
 				break;
 			}
 			c->state = ST_HEAD;
-			c->out_hold = HOLD_NONE;
 			continue;
 		}
 		if (c->out_cap - c->out_len < OUT_RESERVE)
@@ -676,17 +666,19 @@ static bool process(struct conn *c)
 		pos += (uint32_t)req->head_len;
 		progress = true;
 		if (!c->close_after && (req->chunked || req->content_length > 0)) {
-			/* Hold the answer until the body is read (see the top). */
+			/* Drain the body by an absolute deadline (see the
+			 * top): update_deadline does not renew it. */
 			detour_http1_body_init(&c->body, req, &cs->limits);
 			c->state = ST_BODY;
-			c->out_hold = resp_start;
+			if (c->list != LIST_NONE)
+				conn_list_move(cs, c, LIST_ACTIVE);
 		}
 	}
 	if (c->close_after) {
 		/* Whether anything is left unread: bytes after the closing
 		 * request's head, or its body (not skipped once closing). */
-		c->clean_close = pos == c->in_len && c->state == ST_HEAD &&
-		                 req->head_len > 0 && !req->chunked && req->content_length == 0;
+		c->clean_close = pos == c->in_len && c->state == ST_HEAD && req->head_len > 0 &&
+		                 !req->chunked && req->content_length == 0;
 		c->in_len = 0; /* nothing after a closing response is read */
 		return true;
 	}
@@ -726,6 +718,8 @@ static void update_deadline(struct conn *c, bool progress, bool was_idle)
 
 	if (c->list == LIST_NONE || c->state == ST_LINGER)
 		return;
+	if (c->state == ST_BODY && c->list == LIST_ACTIVE)
+		return; /* the body's deadline is absolute */
 	if (c->in_len == 0 && c->state == ST_HEAD && c->out_len == 0) {
 		conn_list_move(cs, c, LIST_IDLE);
 		if (cs->draining)
@@ -899,8 +893,10 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 			return;
 		if (c->state == ST_LINGER || c->want_write)
 			return;
-		/* Drained: answer what was buffered meanwhile. */
-		conn_list_move(c->cs, c, LIST_ACTIVE);
+		/* Drained: answer what was buffered meanwhile (a body
+		 * keeps its absolute deadline). */
+		if (c->state != ST_BODY)
+			conn_list_move(c->cs, c, LIST_ACTIVE);
 		if (c->in_len > 0 || c->state == ST_BODY) {
 			bool progress = process_timed(c);
 			if (!conn_flush(c))
