@@ -37,3 +37,103 @@ def test_deep_pattern_still_matches(srv):
     with Conn(srv) as c:
         c.send(b"GET " + b"/a" * DEEP + b"/v/w/x HTTP/1.1\r\nHost: x\r\n\r\n")
         assert mask_date(c.read_response()) == expected_response(301, "/deep/v/w/x")
+
+
+# Slow and padded request bodies: detour answers at once and drains the body
+# by an absolute deadline (`timeout header` from the end of the head) under
+# `limit body`, framing bytes included. Before the fix any body byte renewed
+# the deadline (a byte every 1.5 s kept a connection 12 s and more) and
+# chunk extensions were not counted.
+import socket  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def slow(module_server):
+    return module_server("/old /new 307\n", conf_extra="timeout header 2s\n")
+
+
+def trickle(srv, head, byte, every=0.5, limit=8.0):
+    """Sends head, then byte every `every` seconds until the server closes.
+    Returns (what was read, seconds from the head to the close)."""
+    s = socket.create_connection((srv.host, srv.port), timeout=10)
+    s.sendall(head)
+    start = time.monotonic()
+    got = b""
+    s.settimeout(every)
+    try:
+        while time.monotonic() - start < limit:
+            try:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += b
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                break
+            try:
+                s.sendall(byte)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        return got, time.monotonic() - start
+    finally:
+        s.close()
+
+
+def test_slow_content_length_body_is_cut(slow):
+    head = b"POST /old HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+    got, took = trickle(slow, head, b"a")
+    # The answer goes out at once, before any body byte.
+    assert mask_date(got) == expected_response(307, "/new")
+    assert took < 3.5, took
+
+
+def test_slow_chunk_extension_is_cut(slow):
+    head = b"POST /old HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;"
+    got, took = trickle(slow, head, b"a")
+    assert mask_date(got) == expected_response(307, "/new")
+    assert took < 3.5, took
+
+
+def test_body_that_never_arrives_is_cut(slow):
+    head = b"POST /old HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+    got, took = trickle(slow, head, b"", limit=8.0)
+    assert mask_date(got) == expected_response(307, "/new")
+    assert took < 3.5, took
+
+
+def test_chunk_framing_counts_against_limit_body(srv):
+    # 300 data bytes in 300 chunks, each with an 8,000-byte extension:
+    # 2.4 MB of framing, over the 1 MiB default limit. The answer is sent;
+    # the body then closes the connection (no second request is answered).
+    ext = b";" + b"e" * 7998
+    body = b"".join(b"1" + ext + b"\r\nx\r\n" for _ in range(300)) + b"0\r\n\r\n"
+    req = b"POST /old HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    s = socket.create_connection((srv.host, srv.port), timeout=10)
+    try:
+        s.sendall(req)
+        try:
+            s.sendall(body + b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        got = b""
+        while True:
+            try:
+                b = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not b:
+                break
+            got += b
+    finally:
+        s.close()
+    assert mask_date(got) == expected_response(307, "/new")
+
+
+def test_body_then_pipelined_request(slow):
+    # Bytes after the body are the next request.
+    with Conn(slow) as c:
+        c.send(b"POST /old HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+               b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert mask_date(c.read_response()) == expected_response(307, "/new")
+        assert mask_date(c.read_response()) == expected_response(307, "/new")
