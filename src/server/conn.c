@@ -173,8 +173,11 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
  * BASE_GROW (which doubles and never shrinks; docs/internals/base.md, "Not
  * using base"): a buffer grows at most once, to a known worst case (the
  * input to `limit header-bytes` + 1, the output to DETOUR_RESPONSE_MAX),
- * and a connection going back to the free list gives the growth back, so
- * that a worker's idle connections cost IN_INITIAL + OUT_INITIAL each. */
+ * and gives the growth back as soon as it is empty again (the output once
+ * flushed, the input once its heads are consumed) and when the connection
+ * goes back to the free list, so that a worker's idle connections, kept
+ * alive or free, cost IN_INITIAL + OUT_INITIAL each. A buffer at its
+ * initial size costs one comparison. */
 static void shrink(char **buf, uint32_t *cap, uint32_t want)
 {
 	char *p;
@@ -305,6 +308,7 @@ static bool conn_flush(struct conn *c)
 		c->out_off += (uint32_t)n;
 	}
 	c->out_off = c->out_len = 0;
+	shrink(&c->out, &c->out_cap, OUT_INITIAL); /* after an oversized answer */
 	set_events(c, false);
 	if (c->close_after && c->out_len == 0) {
 		start_linger(c);
@@ -686,6 +690,8 @@ static bool process(struct conn *c)
 		memmove(c->in, c->in + pos, c->in_len - pos);
 		c->in_len -= pos;
 	}
+	if (c->in_len == 0)
+		shrink(&c->in, &c->in_cap, IN_INITIAL); /* after an oversized head */
 	return progress;
 }
 
