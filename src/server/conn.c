@@ -531,7 +531,7 @@ static int answer_http01(struct conn *c, const struct detour_request *req,
 /* Renders the response to a parsed request: parse the target, route it
  * (route.h), respond, account. Returns false when it does not fit behind
  * the responses already queued: flush, then parse it again. */
-static bool emit_response(struct conn *c, const struct detour_request *req, uint32_t *resp_start)
+static bool emit_response(struct conn *c, const struct detour_request *req)
 {
 	struct conns *cs = c->cs;
 	bool head = req->method_id == DETOUR_M_HEAD;
@@ -562,7 +562,6 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 	}
 	switch (answer_http01(c, req, &ctx, off)) {
 	case 1:
-		*resp_start = off;
 		return true;
 	case -1:
 		return false;
@@ -612,7 +611,6 @@ static bool emit_response(struct conn *c, const struct detour_request *req, uint
 		if (n < 0)
 			return false;
 	}
-	*resp_start = off; /* after a 100 (Continue), which goes at once */
 	c->out_len = off + (uint32_t)n;
 	if (close)
 		c->close_after = true;
@@ -664,8 +662,7 @@ static bool process(struct conn *c)
 			                e == DETOUR_ETOOBIG && status == 413 ? req : NULL, head);
 			break;
 		}
-		uint32_t resp_start = c->out_len;
-		if (!emit_response(c, req, &resp_start))
+		if (!emit_response(c, req))
 			break;
 		pos += (uint32_t)req->head_len;
 		progress = true;
