@@ -143,6 +143,7 @@ static struct skip_result skip(const struct detour_request *r, const struct deto
 	res.done = detour_http1_body_done(&b);
 	ASSERT(res.done == (res.e == DETOUR_OK));
 	ASSERT(b.total <= b.max_body);
+	ASSERT(b.total == at); /* every body byte counts, framing included */
 	return res;
 }
 

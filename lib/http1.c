@@ -759,6 +759,12 @@ detour_err detour_http1_body_skip(struct detour_http1_body *b, const char *buf, 
 			continue;
 		}
 		p++;
+		/* Framing bytes (chunk sizes, extensions, CRLFs, trailers)
+		 * count against the body limit like data: otherwise 1 MiB
+		 * of data could hide megabytes of extensions. total counts
+		 * the byte once it is accepted (below the switch). */
+		if (b->total >= b->max_body)
+			goto too_big;
 		if (state >= B_SIZE0 && state <= B_SIZE_LF) {
 			/* One chunk-size line, extensions included, is capped. */
 			if (++b->line_len > CHUNK_LINE_MAX)
@@ -905,6 +911,7 @@ detour_err detour_http1_body_skip(struct detour_http1_body *b, const char *buf, 
 			state = B_DONE;
 			break;
 		}
+		b->total++;
 		if (state == B_DONE)
 			break;
 	}

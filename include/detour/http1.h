@@ -129,7 +129,7 @@ int detour_http1_find(const struct detour_request *req, const char *name, size_t
 struct detour_http1_body {
 	int state;          /* private */
 	uint64_t remaining; /* private: bytes left in the current chunk or body */
-	uint64_t total;     /* body bytes seen so far (chunk data, not framing) */
+	uint64_t total;     /* body bytes seen so far, chunk framing included */
 	uint64_t max_body;
 	size_t line_len; /* private: bytes of the chunk-size line, or of the trailers so far */
 };

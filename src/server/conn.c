@@ -1,8 +1,12 @@
 /* detour server: the connections of one worker, see conn.h.
  *
- * Bodies are never kept, only skipped in sync (RFC 9112 §6); the response to
- * a request with a body is held back until the whole body has been read, so
- * that a malformed body can still be answered with 400 instead of it. */
+ * Bodies are never kept, only skipped in sync (RFC 9112 §6). detour never
+ * needs a body, so the answer is sent as soon as the head is whole; the body
+ * is then drained, as nginx's lingering_time does, under an absolute deadline
+ * (`timeout header` from the end of the head, not renewed by body bytes) and
+ * `limit body` counted over every byte of it, chunk framing included. A body
+ * that is malformed, too big or late closes the connection: its answer is
+ * already out. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -40,7 +44,6 @@ static void conn_reset(struct conn *c)
 	c->tls = NULL;
 	c->in_len = 0;
 	c->out_len = c->out_off = 0;
-	c->out_hold = HOLD_NONE;
 	c->peer[0] = '\0';
 	c->peer_sa.sa.sa_family = AF_UNSPEC;
 }
@@ -165,8 +168,11 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
  * BASE_GROW (which doubles and never shrinks; docs/internals/base.md, "Not
  * using base"): a buffer grows at most once, to a known worst case (the
  * input to `limit header-bytes` + 1, the output to DETOUR_RESPONSE_MAX),
- * and a connection going back to the free list gives the growth back, so
- * that a worker's idle connections cost IN_INITIAL + OUT_INITIAL each. */
+ * and gives the growth back as soon as it is empty again (the output once
+ * flushed, the input once its heads are consumed) and when the connection
+ * goes back to the free list, so that a worker's idle connections, kept
+ * alive or free, cost IN_INITIAL + OUT_INITIAL each. A buffer at its
+ * initial size costs one comparison. */
 static void shrink(char **buf, uint32_t *cap, uint32_t want)
 {
 	char *p;
@@ -281,11 +287,9 @@ static ssize_t tls_recv(struct conn *c, void *buf, size_t len)
 /* Writes what may be written. Returns false when c was closed. */
 static bool conn_flush(struct conn *c)
 {
-	uint32_t end = c->out_hold != HOLD_NONE ? c->out_hold : c->out_len;
-
-	while (c->out_off < end) {
-		ssize_t n = c->tls ? tls_send(c, c->out + c->out_off, end - c->out_off)
-		                   : write(c->src.fd, c->out + c->out_off, end - c->out_off);
+	while (c->out_off < c->out_len) {
+		ssize_t n = c->tls ? tls_send(c, c->out + c->out_off, c->out_len - c->out_off)
+		                   : write(c->src.fd, c->out + c->out_off, c->out_len - c->out_off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -298,16 +302,8 @@ static bool conn_flush(struct conn *c)
 		}
 		c->out_off += (uint32_t)n;
 	}
-	if (c->out_off == c->out_len) {
-		c->out_off = c->out_len = 0;
-	} else if (c->out_off > 0) {
-		/* Only a held response is left: move it to the front. */
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
-		if (c->out_hold != HOLD_NONE)
-			c->out_hold -= c->out_off;
-		c->out_off = 0;
-	}
+	c->out_off = c->out_len = 0;
+	shrink(&c->out, &c->out_cap, OUT_INITIAL); /* after an oversized answer */
 	set_events(c, false);
 	if (c->close_after && c->out_len == 0) {
 		start_linger(c);
@@ -338,15 +334,13 @@ static bool process(struct conn *c)
 			if (e == DETOUR_INCOMPLETE)
 				break;
 			if (e != DETOUR_OK) {
-				/* The held answer is never sent: the body was bad. */
-				c->out_len = c->out_hold != HOLD_NONE ? c->out_hold : c->out_len;
-				c->out_hold = HOLD_NONE;
-				c->state = ST_HEAD;
-				request_error(c, status, NULL);
+				/* Malformed or over `limit body`: the answer is
+				 * already queued, so no second one; close (state
+				 * stays ST_BODY: input is left unread). */
+				c->close_after = true;
 				break;
 			}
 			c->state = ST_HEAD;
-			c->out_hold = HOLD_NONE;
 			continue;
 		}
 		if (c->out_cap - c->out_len < OUT_RESERVE)
@@ -362,16 +356,17 @@ static bool process(struct conn *c)
 			                   e == DETOUR_ETOOBIG && status == 413 ? req : NULL, head);
 			break;
 		}
-		uint32_t resp_start = c->out_len;
-		if (!request_emit(c, req, &resp_start))
+		if (!request_emit(c, req))
 			break;
 		pos += (uint32_t)req->head_len;
 		progress = true;
 		if (!c->close_after && (req->chunked || req->content_length > 0)) {
-			/* Hold the answer until the body is read (see the top). */
+			/* Drain the body by an absolute deadline (see the
+			 * top): update_deadline does not renew it. */
 			detour_http1_body_init(&c->body, req, &cs->limits);
 			c->state = ST_BODY;
-			c->out_hold = resp_start;
+			if (c->list != LIST_NONE)
+				conn_list_move(cs, c, LIST_ACTIVE);
 		}
 	}
 	if (c->close_after) {
@@ -386,6 +381,8 @@ static bool process(struct conn *c)
 		memmove(c->in, c->in + pos, c->in_len - pos);
 		c->in_len -= pos;
 	}
+	if (c->in_len == 0)
+		shrink(&c->in, &c->in_cap, IN_INITIAL); /* after an oversized head */
 	return progress;
 }
 
@@ -418,6 +415,8 @@ static void update_deadline(struct conn *c, bool progress, bool was_idle)
 
 	if (c->list == LIST_NONE || c->state == ST_LINGER)
 		return;
+	if (c->state == ST_BODY && c->list == LIST_ACTIVE)
+		return; /* the body's deadline is absolute */
 	if (c->in_len == 0 && c->state == ST_HEAD && c->out_len == 0) {
 		conn_list_move(cs, c, LIST_IDLE);
 		if (cs->draining)
@@ -591,8 +590,10 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 			return;
 		if (c->state == ST_LINGER || c->want_write)
 			return;
-		/* Drained: answer what was buffered meanwhile. */
-		conn_list_move(c->cs, c, LIST_ACTIVE);
+		/* Drained: answer what was buffered meanwhile (a body
+		 * keeps its absolute deadline). */
+		if (c->state != ST_BODY)
+			conn_list_move(c->cs, c, LIST_ACTIVE);
 		if (c->in_len > 0 || c->state == ST_BODY) {
 			bool progress = process_timed(c);
 			if (!conn_flush(c))

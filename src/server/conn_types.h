@@ -56,7 +56,6 @@ struct conn {
 	uint32_t in_len, in_cap;
 	char *out;
 	uint32_t out_len, out_off, out_cap;
-	uint32_t out_hold; /* bytes from this offset wait for the current body; HOLD_NONE */
 	struct detour_http1_body body;
 	struct ssl_st *tls; /* NULL on a plain connection; else reads and writes go through tls.h */
 	char peer[INET6_ADDRSTRLEN]; /* for the access log */
@@ -69,8 +68,6 @@ struct conn {
 		struct sockaddr_in6 in6;
 	} peer_sa;
 };
-
-#define HOLD_NONE UINT32_MAX
 
 /* One worker's connections and what answering them needs. The owner sets
  * id, loop, timeouts_ms, limits, st, pathbuf, locbuf, hop, alog and closed,

@@ -228,7 +228,7 @@ static int answer_http01(struct conn *c, const struct detour_request *req,
 /* Renders the response to a parsed request: parse the target, route it
  * (route.h), respond, account. Returns false when it does not fit behind
  * the responses already queued: flush, then parse it again. */
-bool request_emit(struct conn *c, const struct detour_request *req, uint32_t *resp_start)
+bool request_emit(struct conn *c, const struct detour_request *req)
 {
 	struct conns *cs = c->cs;
 	bool head = req->method_id == DETOUR_M_HEAD;
@@ -259,7 +259,6 @@ bool request_emit(struct conn *c, const struct detour_request *req, uint32_t *re
 	}
 	switch (answer_http01(c, req, &ctx, off)) {
 	case 1:
-		*resp_start = off;
 		return true;
 	case -1:
 		return false;
@@ -309,7 +308,6 @@ bool request_emit(struct conn *c, const struct detour_request *req, uint32_t *re
 		if (n < 0)
 			return false;
 	}
-	*resp_start = off; /* after a 100 (Continue), which goes at once */
 	c->out_len = off + (uint32_t)n;
 	if (close)
 		c->close_after = true;

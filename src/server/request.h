@@ -12,9 +12,8 @@
 
 /* Renders the response to a parsed request: parse the target, route it
  * (route.h), respond, account. Returns false when it does not fit behind
- * the responses already queued: flush, then parse it again. *resp_start
- * gets where the response starts (after a 100 Continue). */
-bool request_emit(struct conn *c, const struct detour_request *req, uint32_t *resp_start);
+ * the responses already queued: flush, then parse it again. */
+bool request_emit(struct conn *c, const struct detour_request *req);
 
 /* An error answer (400, 408, 413, 431, 501, ...) for req (NULL: the head
  * was not parsed), without a body for a HEAD, and Connection: close; counted
