@@ -142,7 +142,7 @@ test: deps
 	@DETOUR_BIN=$(CURDIR)/build/asan/detour $(PYTEST) -q -p no:cacheprovider tests/integration
 
 valgrind: all unit-build
-	@for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes $$t || exit 1; done
+	@for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --suppressions=tests/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes $$t || exit 1; done
 
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
