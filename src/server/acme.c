@@ -28,6 +28,7 @@
 #include "detour/acme_jws.h"
 #include "detour/table.h"
 #include "log.h"
+#include "timed.h"
 
 #define BACKOFF_BASE_MS 60000ull              /* the first retry after a failure */
 #define BACKOFF_MAX_MS  (12ull * 3600 * 1000) /* the longest wait between retries */
@@ -124,7 +125,7 @@ struct acme *acme_new(const struct detour_config *conf, const struct acme_tls_ho
 	/* A test knob (docs/internals/acme.md): the first retry's wait. */
 	a->backoff_base_ms = env && atoll(env) > 0 ? (uint64_t)atoll(env) : BACKOFF_BASE_MS;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->cond, NULL);
+	timed_cond_init(&a->cond);
 	a->cl.directory = conf->acme.directory;
 	a->cl.ca_file = conf->acme.ca_file;
 	a->cl.email = conf->acme.email;
@@ -374,13 +375,7 @@ static bool nap(void *arg, unsigned ms)
 	struct acme *a = arg;
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	timed_deadline(&ts, ms);
 	pthread_mutex_lock(&a->lock);
 	if (!atomic_load(&a->stop))
 		pthread_cond_timedwait(&a->cond, &a->lock, &ts);
@@ -506,8 +501,11 @@ static void *run(void *arg)
 				next = h->next_ms;
 		}
 		if (due == NULL) {
-			struct timespec ts = {.tv_sec = (time_t)(next / 1000),
-			                      .tv_nsec = (long)(next % 1000) * 1000000L};
+			/* The schedule is in wall time (certificates expire
+			 * by it); the wait is its distance, on the monotonic
+			 * clock, and the loop looks again when it ends. */
+			struct timespec ts;
+			timed_deadline(&ts, (unsigned)(next - now));
 			pthread_cond_timedwait(&a->cond, &a->lock, &ts);
 			continue;
 		}

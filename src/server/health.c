@@ -28,6 +28,7 @@
 #include "health.h"
 #include "log.h"
 #include "publish.h"
+#include "timed.h"
 
 struct target {
 	char *url;     /* origin + health path, owned */
@@ -407,13 +408,7 @@ static void *run(void *arg)
 		if (h->dirty)
 			rebuild(h);
 		unsigned timeout_ms = h->conf.timeout_ms, interval_ms = h->conf.interval_ms;
-		clock_gettime(CLOCK_MONOTONIC, &next);
-		next.tv_sec += interval_ms / 1000;
-		next.tv_nsec += (long)(interval_ms % 1000) * 1000000L;
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_sec++;
-			next.tv_nsec -= 1000000000L;
-		}
+		timed_deadline(&next, interval_ms);
 		pthread_mutex_unlock(&h->lock);
 		probe_round(h, timeout_ms);
 		pthread_mutex_lock(&h->lock);
@@ -436,7 +431,6 @@ struct health *health_new(struct publish *pub, const struct detour_conf_health *
                           size_t cap)
 {
 	struct health *h = calloc(1, sizeof(*h));
-	pthread_condattr_t ca;
 
 	if (h == NULL) {
 		snprintf(err, cap, "out of memory");
@@ -452,10 +446,7 @@ struct health *health_new(struct publish *pub, const struct detour_conf_health *
 	h->conf = *c;
 	pthread_mutex_init(&h->ctl, NULL);
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	timed_cond_init(&h->cond);
 	return h;
 }
 
