@@ -350,7 +350,8 @@ static void on_aconn(struct loop_source *src, unsigned events)
 static struct aconn *evictable(struct admin *a)
 {
 	for (struct aconn *c = a->conns.next; c != &a->conns; c = c->next)
-		if (c->draining || (!c->authed && !c->admitted && c->out_len == 0))
+		if (c->deadline_ms != 0 && /* 0: evicted already, closed next iteration */
+		    (c->draining || (!c->authed && !c->admitted && c->out_len == 0)))
 			return c;
 	return NULL;
 }
@@ -369,7 +370,11 @@ static void on_admin_accept(struct loop_source *src, unsigned events)
 				close(fd);
 				continue;
 			}
-			aconn_close(old);
+			/* Not freed here: an event of this epoll batch may still
+			 * name it. Its deadline passes at once, so the next
+			 * iteration's expiry closes it before waiting (the cap is
+			 * exceeded by the evicted ones until then). */
+			old->deadline_ms = 0;
 		}
 		struct aconn *c = calloc(1, sizeof(*c));
 		if (c == NULL || (c->in = malloc(4096)) == NULL) {
