@@ -12,7 +12,7 @@
 
 #define BODY_MAX      (1u << 20) /* a chain or an order: far below */
 #define TIMEOUT_S     30
-#define NONCE_RETRIES 10
+#define NONCE_RETRIES 20
 #define USER_AGENT    "detour/" DETOUR_VERSION
 
 void acme_resp_fini(struct acme_resp *r)
