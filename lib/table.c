@@ -167,7 +167,8 @@ static uint64_t rule_key(const struct detour_table *t, const struct detour_rule 
 			bool ci = (x->flags & DETOUR_EXT_CASE_I) != 0;
 			size_t d = x->prefix_len ? count_slashes(x->prefix, x->prefix_len) : 0;
 			h->min_re = i;
-			h->re_depths[ci] |= UINT64_C(1) << bit_of(d);
+			if (!detour_tbl_hs_owns(t->hs, i))
+				h->re_depths[ci] |= UINT64_C(1) << bit_of(d);
 			return key_of(detour_fnv(DETOUR_FNV_INIT, x->prefix, x->prefix_len), hid,
 			              ci ? K_REI : K_RE, 0);
 		}
@@ -391,6 +392,10 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 	t->nexts = (uint32_t)rs->nexts;
 	if (build_ext(t))
 		goto nomem;
+	bool oom = false;
+	t->hs = detour_tbl_hs_build(t->rules, t->exts, t->nexts, &oom);
+	if (oom)
+		goto nomem;
 
 	detour_mem_hint_huge(t->slots, cap * sizeof(*t->slots));
 
@@ -414,6 +419,8 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 				goto nomem;
 			__builtin_prefetch(&t->slots[(size_t)ring[j % PF] & t->mask], 1);
 		}
+		if (t->hs && detour_tbl_hs_owns(t->hs, (uint32_t)i))
+			continue; /* in the vectorscan database, on no chain */
 		struct slot *s = slot_for(t, key);
 		s->tag = (uint32_t)(key >> 32);
 		rs->rules[i].chain = s->head;
@@ -440,6 +447,7 @@ void detour_table_free(struct detour_table *t)
 	if (t == NULL)
 		return;
 	detour_ruleset_free(t->rs);
+	detour_tbl_hs_free(t->hs);
 	free(t->slots);
 	for (uint32_t i = 0; t->hosts && i < t->nhosts; i++)
 		free(t->hosts[i].deep);

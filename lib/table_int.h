@@ -29,6 +29,7 @@
 #include "detour/table.h"
 #include "hash.h"
 #include "ruleset_int.h"
+#include "table_hs.h"
 
 #define NONE      UINT32_MAX
 #define HOST_MAX  255 /* longer Host values only meet host-less rules */
@@ -138,6 +139,9 @@ struct detour_table {
 	bool any_wild;
 	bool either; /* @slash either: exact rules ignore one trailing '/' */
 	bool any_re; /* some rule is in the regex index */
+	/* The regex rules of long prefix chains, in one vectorscan database
+	 * (table_hs.h); those rules are on no chain. NULL when none. */
+	struct detour_tbl_hs *hs;
 
 	/* Extensions (rulefile.h): the ruleset's array, and rule index -> ext
 	 * index + 1 by open addressing. */

@@ -11,6 +11,7 @@
 #include "hash.h"
 #include "regex.h"
 #include "table_ext.h"
+#include "table_hs.h"
 #include "table_int.h"
 
 /* Whether rule r, whose source matches, applies to request q. This is the one
@@ -147,6 +148,34 @@ static void search_patterns(struct search *s, const struct hostinfo *h, size_t n
 		        key_of(ph, h->id, K_PAT, pat_extra(h->deep[i] & ((1u << 29) - 1), true)));
 }
 
+/* What the vectorscan scan hands back: a rule whose regex may match. */
+struct hs_ctx {
+	struct search *s;
+	const struct hostinfo *const *cand;
+	unsigned nc;
+};
+
+/* A rule of the vectorscan database that the scan reports: taken when its
+ * host is a candidate, PCRE2 confirms the match (the scan's `$` is looser,
+ * and prefilter patterns match a superset) and it applies. */
+static bool hs_visit(void *ctx, uint32_t i)
+{
+	struct hs_ctx *c = ctx;
+	struct search *s = c->s;
+	const struct detour_rule *r = &s->t->rules[i];
+	unsigned k = 0;
+
+	while (k < c->nc && c->cand[k]->name != r->host)
+		k++;
+	if (k == c->nc)
+		return false;
+	const struct detour_rule_ext *x = &s->t->exts[ext_find(s->t, i)];
+	if (!detour_re_match(x->re, s->path, s->n, NULL) || !applies(s, r))
+		return false;
+	take(s, i);
+	return true;
+}
+
 /* The regex index: every candidate's chains for the prefixes of the path
  * that end at a '/' (the FNV of each prefix, as for splats; a lower-case
  * one too when a candidate has caseless rules), and the chain of regexes
@@ -164,6 +193,10 @@ static void search_regex(struct search *s, const struct hostinfo *const *cand, u
 	}
 	if (minre >= s->best)
 		return;
+	if (s->t->hs) {
+		struct hs_ctx hc = {s, cand, nc};
+		detour_tbl_hs_scan(s->t->hs, s->path, s->n, &s->best, hs_visit, &hc);
+	}
 	for (unsigned c = 0; c < nc; c++)
 		for (int ci = 0; ci < 2; ci++)
 			if (cand[c]->min_re < s->best && (cand[c]->re_depths[ci] & 1))
