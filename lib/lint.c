@@ -83,6 +83,8 @@ detour_err detour_lint(const struct detour_table *t, const struct detour_lint_op
 		detour_lint_check_choices(&L);
 	if (!L.nomem)
 		detour_lint_check_regex_cost(&L);
+	if (!L.nomem)
+		detour_lint_check_regex_pcre2(&L);
 	if (!L.nomem && detour_lint_index_rules(&L, false))
 		goto nomem;
 	if (!L.nomem)
@@ -94,8 +96,10 @@ detour_err detour_lint(const struct detour_table *t, const struct detour_lint_op
 	for (size_t i = 0; i < out->n; i++) {
 		if (out->v[i].severity == DETOUR_LINT_ERROR)
 			out->errors++;
-		else
+		else if (out->v[i].severity == DETOUR_LINT_WARNING)
 			out->warnings++;
+		else
+			out->notes++;
 	}
 	goto done;
 nomem:

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/civil.h"
+#include "detour/table_explain.h"
 #include "lint_risk.h"
 #include "lint_rules_int.h"
 #include "window.h"
@@ -284,7 +285,9 @@ static bool every_request(const struct lint *L, size_t i)
 	if (L->dead[i] || !(r->flags & DETOUR_RULE_EXT))
 		return false;
 	x = detour_lint_ext_of(L->rs, r);
-	return x && x->re && x->prefix_len <= 1;
+	/* Those in the vectorscan database cost one scan for all of them. */
+	return x && x->re && x->prefix_len <= 1 &&
+	       !detour_table_regex_scanned(L->t, (uint32_t)i, NULL);
 }
 
 static int host_cmp(const void *a, const void *b, void *arg)
@@ -371,4 +374,28 @@ void detour_lint_check_regex_cost(struct lint *L)
 	if (!L->nomem && nall >= REGEX_COST_MIN && !any_host)
 		report_cost(L, NULL, v, nall, NULL, 0);
 	free(v);
+}
+
+/* ------------------------------------------------------------ regex-pcre2 */
+
+void detour_lint_check_regex_pcre2(struct lint *L)
+{
+	for (size_t i = 0; i < L->n && !L->nomem; i++) {
+		const char *why = NULL;
+		if (detour_table_regex_scanned(L->t, (uint32_t)i, &why) || why == NULL)
+			continue;
+		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
+		size_t wl = strlen(why);
+		while (wl > 0 && why[wl - 1] == '.')
+			wl--;
+		detour_lint_sb_fmt(&msg,
+		                   "vectorscan cannot compile this regex (%.*s): it stays on PCRE2 "
+		                   "and is tried on its own, in file order, where the other "
+		                   "regexes of its prefix cost one scan together",
+		                   (int)wl, why);
+		bbuf_puts(&fix, "rewrite it without that construct (\\K, \\G, recursion, "
+		                "subroutine calls), or give it a literal prefix of its own "
+		                "(~^/blog/...)");
+		detour_lint_add(L, DETOUR_LINT_REGEX_PCRE2, (uint32_t)i, &msg, &fix, NULL, 0);
+	}
 }

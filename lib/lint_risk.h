@@ -19,4 +19,9 @@ void detour_lint_check_choices(struct lint *L);
  * out of memory. */
 void detour_lint_check_regex_cost(struct lint *L);
 
+/* regex-pcre2: the regexes the table's vectorscan database would hold but
+ * that vectorscan cannot compile (a note each, with its reason). Sets
+ * L->nomem when out of memory. */
+void detour_lint_check_regex_pcre2(struct lint *L);
+
 #endif

@@ -36,6 +36,7 @@ static const struct {
         [DETOUR_LINT_SECOND_HOP] = {"second-hop", DETOUR_LINT_WARNING},
         [DETOUR_LINT_HSTS_PRELOAD] = {"hsts-preload", DETOUR_LINT_WARNING},
         [DETOUR_LINT_REGEX_COST] = {"regex-cost", DETOUR_LINT_WARNING},
+        [DETOUR_LINT_REGEX_PCRE2] = {"regex-pcre2", DETOUR_LINT_NOTE},
 };
 
 const char *detour_lint_code_name(enum detour_lint_code c)
@@ -50,7 +51,7 @@ enum detour_lint_severity detour_lint_code_severity(enum detour_lint_code c)
 
 const char *detour_lint_severity_name(enum detour_lint_severity s)
 {
-	return s == DETOUR_LINT_ERROR ? "error" : "warning";
+	return s == DETOUR_LINT_ERROR ? "error" : s == DETOUR_LINT_NOTE ? "note" : "warning";
 }
 
 /* ------------------------------------------------------------ text helpers */

@@ -13,6 +13,7 @@
 #include "detour/table_explain.h"
 #include "regex.h"
 #include "table_ext.h"
+#include "table_hs.h"
 #include "table_int.h"
 #include "window.h"
 
@@ -75,6 +76,15 @@ uint64_t detour_table_variant_hits(const struct detour_table *t, uint32_t rule_i
 }
 
 /* ------------------------------------------------------------ explanations */
+
+bool detour_table_regex_scanned(const struct detour_table *t, uint32_t rule_index, const char **why)
+{
+	bool in = detour_tbl_hs_owns(t->hs, rule_index);
+
+	if (why)
+		*why = in ? NULL : detour_tbl_hs_why(t->hs, rule_index);
+	return in;
+}
 
 bool detour_table_source_matches(const struct detour_table *t, const struct detour_match_req *q,
                                  const struct detour_rule *r)

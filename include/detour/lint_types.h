@@ -32,6 +32,8 @@ enum detour_lint_code {
 	                                 preload list requires */
 	DETOUR_LINT_REGEX_COST,       /* "regex-cost": every request runs many regexes
 	                                 (no literal prefix to index them by) */
+	DETOUR_LINT_REGEX_PCRE2,      /* "regex-pcre2": a regex vectorscan cannot compile stays
+	                                 on PCRE2, tried in file order (note) */
 	DETOUR_LINT_CODE_COUNT
 };
 
@@ -39,6 +41,7 @@ enum detour_lint_code {
 #define DETOUR_LINT_NO_RULE UINT32_MAX
 
 enum detour_lint_severity {
+	DETOUR_LINT_NOTE = 0, /* information: not counted in the exit status */
 	DETOUR_LINT_WARNING = 1,
 	DETOUR_LINT_ERROR = 2,
 };
@@ -68,7 +71,7 @@ struct detour_lint_finding {
 struct detour_lint_result {
 	struct detour_lint_finding *v; /* sorted by file, line, code */
 	size_t n;
-	size_t errors, warnings;
+	size_t errors, warnings, notes;
 };
 
 #endif

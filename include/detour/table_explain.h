@@ -45,6 +45,14 @@ bool detour_table_healthy(const struct detour_table *t, uint32_t rule_index);
  * counters, for the metrics). 0 for a rule that is not a group member. */
 uint64_t detour_table_variant_hits(const struct detour_table *t, uint32_t rule_index);
 
+/* Whether regex rule rule_index is matched by the table's vectorscan
+ * database (one scan a request for all of them, docs/internals/table.md,
+ * "Regex sources"). When not, *why (if why is not NULL) gets vectorscan's
+ * reason for a rule that would have been in it but that it cannot compile
+ * (the rule stays on PCRE2, in file order), else NULL. */
+bool detour_table_regex_scanned(const struct detour_table *t, uint32_t rule_index,
+                                const char **why);
+
 /* ------------------------------------------------------------ explanations */
 
 /* Whether r's source (host, scheme, path) matches q, whatever its

@@ -74,9 +74,12 @@ static void summary(FILE *f, const struct detour_lint_result *res, size_t nrules
 		fprintf(f, "%zu rule%s: no findings\n", nrules, nrules == 1 ? "" : "s");
 		return;
 	}
-	fprintf(f, "%zu rule%s: %zu error%s, %zu warning%s\n", nrules, nrules == 1 ? "" : "s",
+	fprintf(f, "%zu rule%s: %zu error%s, %zu warning%s", nrules, nrules == 1 ? "" : "s",
 	        res->errors, res->errors == 1 ? "" : "s", res->warnings,
 	        res->warnings == 1 ? "" : "s");
+	if (res->notes) /* notes (regex-pcre2) do not change the exit status */
+		fprintf(f, ", %zu note%s", res->notes, res->notes == 1 ? "" : "s");
+	fputc('\n', f);
 }
 
 /* The other rules of a finding: [{"file":...,"line":...}, ...]. */
@@ -134,6 +137,8 @@ static int print_json(const struct detour_ruleset *rs, const struct detour_lint_
 	err |= json_object_set_new(o, "rules", json_integer((json_int_t)nrules));
 	err |= json_object_set_new(o, "errors", json_integer((json_int_t)res->errors));
 	err |= json_object_set_new(o, "warnings", json_integer((json_int_t)res->warnings));
+	if (res->notes)
+		err |= json_object_set_new(o, "notes", json_integer((json_int_t)res->notes));
 	if (err) {
 		json_decref(v);
 		json_decref(o);

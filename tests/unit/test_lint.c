@@ -306,9 +306,12 @@ static const struct lcase cases[] = {
          "~\\.a$ /x 302\n~\\.b$ /x 302\n~\\.c$ /x 302\n~\\.d$ /x 302\n~\\.e$ /x 302\n"
          "~\\.f$ /x 302\n~^/(g|h)/ /x 302\n~^/blog/(.*)$ /n/$1 302\n~^/p/[0-9]+$ /q 302\n",
          "", 0, 0},
+        /* (no prefix chain of DETOUR_TBL_HS_MIN_CHAIN regexes: none is in
+         * the vectorscan database, every one runs alone) */
         {"regex cost: 8, one anchored on '/' only",
-         "/first /x 302\n~\\.a$ /x 302\n~\\.b$ /x 302\n~\\.c$ /x 302\n~\\.d$ /x 302\n"
-         "~\\.e$ /x 302\n~\\.f$ /x 302\n~^/(g|h)/ /x 302\n~^/blog/(.*)$ /n/$1 302\n"
+         "/first /x 302\n~\\.a$ /x 302\n~\\.b$ /x 302\n~\\.c$ /x 302\n"
+         "~\\.d$ /x 302 case=insensitive\n~\\.e$ /x 302 case=insensitive\n"
+         "~\\.f$ /x 302 case=insensitive\n~^/(g|h)/ /x 302\n~^/blog/(.*)$ /n/$1 302\n"
          "~^/c$ /x 302\n",
          "2 regex-cost: every request that no earlier rule answers runs 8 regexes (6 "
          "unanchored): none has a literal prefix to index it by; cost class moderate\n",
@@ -318,12 +321,24 @@ static const struct lcase cases[] = {
          "//shop.example.com/:a/b /x 302 case=insensitive\n"
          "//shop.example.com/:a/c /x 302 case=insensitive\n"
          "//shop.example.com/:a/d /x 302 case=insensitive\n"
-         "~\\.e$ /x 302\n~\\.f$ /x 302\n~\\.g$ /x 302\n~\\.h$ /x 302\n"
+         "~\\.e$ /x 302\n~\\.f$ /x 302\n~\\.g$ /x 302\n~\\.h$ /x 302 case=insensitive\n"
          "//other.example.com/:a/i /x 302 case=insensitive\n",
          "1 regex-cost: every request for shop.example.com that no earlier rule answers "
          "runs 8 regexes (4 unanchored): none has a literal prefix to index it by; cost "
          "class moderate\n",
          0, 1},
+        /* A chain of 4 or more in the vectorscan database: one scan for all
+         * of them, no regex-cost; one it cannot compile is a note. */
+        {"regex cost: 9 in the vectorscan database",
+         "~\\.a$ /x 302\n~\\.b$ /x 302\n~\\.c$ /x 302\n~\\.d$ /x 302\n~\\.e$ /x 302\n"
+         "~\\.f$ /x 302\n~\\.g$ /x 302\n~(a)\\1/b$ /x 302\n~(?<=/x)/h$ /x 302\n",
+         "", 0, 0},
+        {"regex-pcre2: vectorscan cannot compile it",
+         "~\\.a$ /x 302\n~\\.b$ /x 302\n~\\.c$ /x 302\n~/k/a\\Kb$ /x 302\n",
+         "4 regex-pcre2: vectorscan cannot compile this regex (\\K at index 4 not supported): "
+         "it stays on PCRE2 and is tried on its own, in file order, where the other regexes "
+         "of its prefix cost one scan together\n",
+         0, 0},
 };
 
 static void dump(const struct lcase *c, const char *got)
@@ -473,7 +488,7 @@ static void test_names_and_source_text(void **state)
 	        "shadowed",      "duplicate",     "conflict",     "permanent-no-cache",
 	        "method-change", "window-ended",  "window-never", "weights",
 	        "open-redirect", "may-loop",      "second-hop",   "hsts-preload",
-	        "regex-cost",
+	        "regex-cost",    "regex-pcre2",
 	};
 	for (int c = 0; c < DETOUR_LINT_CODE_COUNT; c++)
 		assert_string_equal(detour_lint_code_name((enum detour_lint_code)c), want[c]);
@@ -482,6 +497,8 @@ static void test_names_and_source_text(void **state)
 	assert_int_equal(detour_lint_code_severity(DETOUR_LINT_CHAIN), DETOUR_LINT_WARNING);
 	assert_string_equal(detour_lint_severity_name(DETOUR_LINT_ERROR), "error");
 	assert_string_equal(detour_lint_severity_name(DETOUR_LINT_WARNING), "warning");
+	assert_int_equal(detour_lint_code_severity(DETOUR_LINT_REGEX_PCRE2), DETOUR_LINT_NOTE);
+	assert_string_equal(detour_lint_severity_name(DETOUR_LINT_NOTE), "note");
 
 	struct detour_table *t = build("/a /b\n/blog/* /x\n/d/:v/:p /y\n/u/:id/* /z\n"
 	                               "https://*.example.com/s/* /w\n//example.org/e /v\n"
