@@ -5,8 +5,8 @@
  * table is shared by every worker, so the block cannot live in it. Each
  * thread therefore gets its own, created on its first regex match and freed
  * by a thread-specific-data destructor when the thread exits: one allocation
- * per thread lifetime, none per request. This thread-local is the one piece
- * of per-thread state in lib/. */
+ * per thread lifetime, none per request. This thread-local and table_hs.c's
+ * vectorscan scratch are the only per-thread state in lib/. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <pthread.h>

@@ -438,22 +438,33 @@ def test_serve_t_reports_every_error(tmp_path):
 
 
 def test_regex_cost(tmp_path):
+    # 40 prefix-less regexes vectorscan compiles: one scan for all of them, no finding
     text = "".join("~\\.ext%d$ /x%d 302\n" % (i, i) for i in range(40)) + \
+        "~^/blog/(.*)$ /news/$1 302\n/old /new 302\n"
+    code, out, err, p = lint(tmp_path, text, rc=0)
+    assert (err, out) == ("", "42 rules: no findings\n")
+    # 40 that vectorscan cannot compile (\K): each runs alone, a note each, and the cost
+    text = "".join("~\\.ext%d\\K$ /x%d 302\n" % (i, i) for i in range(40)) + \
         "~^/blog/(.*)$ /news/$1 302\n/old /new 302\n"
     code, out, err, p = lint(tmp_path, text, rc=1)
     assert err == ""
-    assert out == (
+    lines = out.splitlines(keepends=True)
+    assert "".join(l for l in lines if "[regex-pcre2]" not in l and "fix: rewrite" not in l) == (
         "%s:1: warning: every request that no earlier rule answers runs 40 regexes "
         "(40 unanchored): none has a literal prefix to index it by; cost class high "
         "[regex-cost]\n"
         "  fix: start each pattern with ^ and a literal path ending in '/' (~^/blog/(.*)$), "
         "or use splat (/blog/*) and placeholder (/p/:id) sources, which are looked up by "
         "hash\n"
-        "42 rules: 0 errors, 1 warning\n") % p
+        "42 rules: 0 errors, 1 warning, 40 notes\n") % p
+    assert sum("note: vectorscan cannot compile this regex" in l for l in lines) == 40
     code, out, err, p = lint(tmp_path, text, "--json", rc=1)
     f = json.loads(out)["findings"]
-    assert [(x["code"], x["line"], x["severity"]) for x in f] == [("regex-cost", 1, "warning")]
+    assert [(x["code"], x["line"], x["severity"]) for x in f] == (
+        [("regex-cost", 1, "warning")] +
+        [("regex-pcre2", i, "note") for i in range(1, 41)])
     assert [r["line"] for r in f[0]["related"]] == list(range(2, 41))
+    assert json.loads(out)["notes"] == 40
     # anchored with a literal prefix: indexed, no finding
     text = "".join("~^/p%d/([0-9]+)$ /q/$1 302\n" % i for i in range(40))
     lint(tmp_path, text, rc=0)
