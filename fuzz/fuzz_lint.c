@@ -4,7 +4,7 @@
  *   - its line is a line of the input that holds a rule (not blank, not a
  *     comment), and its file is the input's name;
  *   - its code is known and its severity is the code's; errors + warnings
- *     equals the number of findings, which are sorted by rule;
+ *     + notes equals the number of findings, which are sorted by rule;
  *   - message, fix and edit are one line (no CR, LF or NUL inside);
  *   - related rules exist; a TARGET edit comes with the rule's chain finding;
  *   - an INSERT edit and every TARGET edit, put back into a rule line, load.

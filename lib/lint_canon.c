@@ -371,12 +371,14 @@ detour_err detour_lint_canon(const struct detour_table *t, const struct detour_c
 	detour_canon_free(k);
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), fcmp);
-	out->errors = out->warnings = 0;
+	out->errors = out->warnings = out->notes = 0;
 	for (size_t i = 0; i < out->n; i++) {
 		if (out->v[i].severity == DETOUR_LINT_ERROR)
 			out->errors++;
-		else
+		else if (out->v[i].severity == DETOUR_LINT_WARNING)
 			out->warnings++;
+		else
+			out->notes++;
 	}
 	return L.nomem ? DETOUR_ENOMEM : DETOUR_OK;
 }
