@@ -3,6 +3,7 @@
  * for the database, so PCRE2 in the prefix index) says whether the rule
  * matches; the first one in file order must be what the whole table answers. */
 #include <pthread.h>
+#include <time.h>
 
 #include "rules_test.h"
 #include "table_int.h"
@@ -219,6 +220,26 @@ static void test_hosts(void **state)
 	detour_table_free(t);
 }
 
+/* The backtracking limit holds on the JIT path (pcre2_jit_match with the
+ * match context): (a+)+$ on 40 a's and a '!' gives up, quickly, as no match. */
+static void test_backtracking_limit(void **state)
+{
+	struct detour_table *t = build("~^/(a+)+$ /t/a\n");
+	char path[64] = "/";
+
+	(void)state;
+	memset(path + 1, 'a', 40);
+	strcpy(path + 41, "!");
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(line_of(t, path, NULL, NULL, 0, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	path[41] = '\0';
+	assert_int_equal(line_of(t, path, NULL, NULL, 0, NULL), 1);
+	detour_table_free(t);
+}
+
 /* Workers scan at once, each with its own scratch space. */
 struct thr {
 	const struct detour_table *t;
@@ -272,6 +293,7 @@ int main(void)
 	        cmocka_unit_test(test_first_match_order),
 	        cmocka_unit_test(test_captures),
 	        cmocka_unit_test(test_hosts),
+	        cmocka_unit_test(test_backtracking_limit),
 	        cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
