@@ -27,6 +27,11 @@
 #   NICE [-10 as root, else 0]  priority of everything the script runs, so that other work on
 #                     the machine disturbs less
 #   PROFILE [unset]   a server name: perf record it during its measured runs
+#   DETOUR_STATS [off]  `stats` of detour's config: off (like nginx), or on (the default of
+#                     detour.conf: per-rule hits flushed to the state every stats-flush)
+#   BEFORE_STATS [DETOUR_STATS]  the same for the server "before" (BEFORE_BIN may then be
+#                     build/detour itself: SERVERS="detour before floor" DETOUR_STATS=on
+#                     BEFORE_STATS=off compares stats on and off in one run)
 #   OUT [bench/out]   where results, logs and generated files go
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -54,6 +59,8 @@ LOAD_TIMEOUT=${LOAD_TIMEOUT:-120}
 DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
 BEFORE_BIN=${BEFORE_BIN:-}
 PROFILE=${PROFILE:-}
+DETOUR_STATS=${DETOUR_STATS:-off}
+BEFORE_STATS=${BEFORE_STATS:-$DETOUR_STATS}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
 OUT=${OUT:-$BENCH/out}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1 # nginx -p and the configs want it absolute
@@ -168,7 +175,7 @@ emit meta - wrk "$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
 emit meta - detour "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
 [ -n "$BEFORE_BIN" ] && emit meta - before "$BEFORE_BIN"
 emit meta - loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
-emit meta - command "DUR=$DUR REPEAT=$REPEAT WARM=$WARM CONNS=$CONNS DEPTH=$DEPTH NRULES=$NRULES NICE=$NICE bench/run.sh"
+emit meta - command "DETOUR_STATS=$DETOUR_STATS BEFORE_STATS=$BEFORE_STATS DUR=$DUR REPEAT=$REPEAT WARM=$WARM CONNS=$CONNS DEPTH=$DEPTH NRULES=$NRULES NICE=$NICE bench/run.sh"
 emit meta - dur "$DUR"
 emit meta - repeat "$REPEAT"
 emit meta - conns "$CONNS"
@@ -190,14 +197,15 @@ declare -A SPIDS SPORT
 LOAD_MS=""
 
 start_detour() { # start_detour TAG RULES_FILE PROBE_PATH TIMEOUT [NAME]: NAME detour or before
-	local name=${5:-detour} conf pid t0 bin=$DETOUR_BIN
-	[ "$name" = before ] && bin=$BEFORE_BIN
+	local name=${5:-detour} conf pid t0 bin=$DETOUR_BIN stats=$DETOUR_STATS
+	[ "$name" = before ] && bin=$BEFORE_BIN && stats=$BEFORE_STATS
 	conf=$RUN/$name-$1.conf
 	pick_port
-	# Like nginx here: no access log and no per-rule statistics (their cost
-	# is measured on its own by bench/stats.sh). State under $RUN.
-	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats off\nstate-dir %s\n' \
-		"$PORT" "$2" "$RUN/var-$name-$1" >"$conf"
+	# Like nginx here: no access log and, unless DETOUR_STATS=on, no per-rule
+	# statistics (their cost is measured on its own by bench/stats.sh). State
+	# under $RUN.
+	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats %s\nstate-dir %s\n' \
+		"$PORT" "$2" "$stats" "$RUN/var-$name-$1" >"$conf"
 	t0=$(now_us)
 	taskset -c "$CORE_SERVER" "$bin" serve -c "$conf" >"$RUN/$name-$1.log" 2>&1 &
 	pid=$!
