@@ -16,7 +16,8 @@
 #   DEPTH [16]        pipelined requests per connection in scenario c
 #   NRULES [1000000]  exact rules in scenarios b and d
 #   SERVERS ["detour nginx floor"]
-#   SCENARIOS ["a b c d"]  c is both c.a (a pipelined) and c.b (b pipelined); each can be named
+#   SCENARIOS ["a b c d e"]  c is both c.a (a pipelined) and c.b (b pipelined); each can be named;
+#                     e is a with "Connection: close" (a new connection per request)
 #   PORT_LO, PORT_HI [18080, 18090]   the ports the servers may use
 #   CORE_SERVER [0], CORE_WRK [1]     the cores of the servers and of wrk
 #   LOAD_TIMEOUT [120]  seconds a server may take to load NRULES rules
@@ -50,7 +51,7 @@ CONNS=${CONNS:-64}
 DEPTH=${DEPTH:-16}
 NRULES=${NRULES:-1000000}
 SERVERS=${SERVERS:-detour nginx floor}
-SCENARIOS=${SCENARIOS:-a b c d}
+SCENARIOS=${SCENARIOS:-a b c d e}
 PORT_LO=${PORT_LO:-18080}
 PORT_HI=${PORT_HI:-18090}
 CORE_SERVER=${CORE_SERVER:-0}
@@ -195,6 +196,7 @@ renice -n "$NICE" -p $$ >/dev/null || die "renice failed"
 # (process start to first response), or returns 1.
 declare -A SPIDS SPORT
 LOAD_MS=""
+WRK_OPTS=() # more wrk options for the scenario being measured (e: the Connection header)
 
 start_detour() { # start_detour TAG RULES_FILE PROBE_PATH TIMEOUT [NAME]: NAME detour or before
 	local name=${5:-detour} conf pid t0 bin=$DETOUR_BIN stats=$DETOUR_STATS
@@ -246,11 +248,11 @@ start_nginx() { # start_nginx TAG MAP_FILE PROBE_PATH TIMEOUT
 	SPORT[nginx]=$PORT
 }
 
-start_floor() {
+start_floor() { # start_floor [close]: the floor, in close mode for scenario e
 	local pid t0
 	pick_port
 	t0=$(now_us)
-	taskset -c "$CORE_SERVER" "$OUT/bin/floor" "$PORT" >"$RUN/floor.log" 2>&1 &
+	taskset -c "$CORE_SERVER" "$OUT/bin/floor" "$PORT" ${1:+"$1"} >"$RUN/floor.log" 2>&1 &
 	pid=$!
 	track "$pid"
 	LOAD_MS=$(wait_answer "$pid" "$PORT" / 10 "$t0") || die "floor did not start"
@@ -275,7 +277,7 @@ measure() {
 	shift 4
 	local url="http://127.0.0.1:${SPORT[$server]}$path" raw="$OUT/wrk/$scen-$server-$rep.txt"
 	local before after core0 core1 perf_pid="" req rps p99 err cpu others
-	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS")
+	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS" "${WRK_OPTS[@]}")
 	local -a target=("$url")
 	if [ $# -gt 0 ]; then
 		wrk+=(-s "$1")
@@ -380,6 +382,7 @@ active() { # the servers that are up, in the order of SERVERS
 phase1=""
 has a "$SCENARIOS" && phase1="$phase1 a"
 { has c "$SCENARIOS" || has c.a "$SCENARIOS"; } && phase1="$phase1 c.a"
+has e "$SCENARIOS" && phase1="$phase1 e"
 phase2=""
 has b "$SCENARIOS" && phase2="$phase2 b"
 { has c "$SCENARIOS" || has c.b "$SCENARIOS"; } && phase2="$phase2 c.b"
@@ -410,6 +413,23 @@ if [ -n "$phase1" ]; then
 		case $scen in
 		a) run_scenario a /old ;;
 		c.a) run_scenario c.a /old "$BENCH/pipeline.lua" "$DEPTH" ;;
+		e)
+			# A new connection per request: every server answers
+			# "Connection: close" and closes, and wrk reconnects. The
+			# floor does the same in its close mode.
+			if [ -n "${SPIDS[floor]:-}" ]; then
+				stop_server floor
+				start_floor close
+				check floor /old 307 /new || die "floor: wrong answer"
+			fi
+			WRK_OPTS=(-H "Connection: close")
+			run_scenario e /old
+			WRK_OPTS=()
+			if [ -n "${SPIDS[floor]:-}" ]; then
+				stop_server floor
+				[ -n "$phase2" ] && start_floor
+			fi
+			;;
 		esac
 	done
 	[ -n "${SPIDS[detour]:-}" ] && stop_server detour
