@@ -6,7 +6,13 @@
  * brought in is answered with a single write. What it costs per request is what the system
  * calls cost; a real server can only add to it.
  *
- * Usage: floor [PORT]   (listens on 127.0.0.1, default port 18089)
+ * Usage: floor [PORT] [close]   (listens on 127.0.0.1, default port 18089)
+ *
+ * With "close" (bench/run.sh scenario e, a new connection per request) every response carries
+ * "Connection: close" and the connection is closed once it is written. The listener then
+ * defers accepting until the request has arrived (TCP_DEFER_ACCEPT) and TCP_NODELAY is set
+ * on it, inherited by every accepted socket, so a connection costs accept4, read, write and
+ * close, and never enters the epoll set.
  *
  * Not a server to deploy: requests with a body are not understood, and nothing times out.
  */
@@ -40,6 +46,7 @@ static char copies[COPIES * 256];
 static size_t resp_len;
 static char inbuf[65536];
 static int ep;
+static int close_mode;
 
 static void build_response(void)
 {
@@ -50,8 +57,9 @@ static void build_response(void)
 	                 "Date: Mon, 23 Nov 2026 00:00:00 GMT\r\n"
 	                 "Content-Type: text/html; charset=utf-8\r\n"
 	                 "Content-Length: %zu\r\n"
+	                 "%s"
 	                 "\r\n" BODY,
-	                 sizeof BODY - 1);
+	                 sizeof BODY - 1, close_mode ? "Connection: close\r\n" : "");
 	resp_len = (size_t)n;
 	for (int i = 0; i < COPIES; i++)
 		memcpy(copies + (size_t)i * resp_len, one, resp_len);
@@ -123,11 +131,33 @@ static void on_readable(int fd)
 		if (n > 0)
 			c->owed += count_heads(c, inbuf, (size_t)n);
 	} while (n == (ssize_t)sizeof inbuf);
+	int had = c->owed > 0;
 	int r = flush(fd);
-	if (r < 0)
+	if (r < 0 || (r == 0 && had && close_mode))
 		drop(fd);
 	else if (r > 0) /* stop reading until the client has taken what it asked for */
 		watch(fd, EPOLLOUT, EPOLL_CTL_MOD);
+}
+
+/* close mode: read a new connection at once; returns 1 when it is done with (answered and
+ * closed, or dropped), 0 when it must wait in the epoll set. */
+static int answer_now(int fd)
+{
+	struct conn *c = &conns[fd];
+	ssize_t n = read(fd, inbuf, sizeof inbuf);
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		drop(fd);
+		return 1;
+	}
+	if (n > 0)
+		c->owed += count_heads(c, inbuf, (size_t)n);
+	if (c->owed == 0)
+		return 0;
+	if (flush(fd) == 0) {
+		drop(fd);
+		return 1;
+	}
+	return 0; /* a partial write: not seen on loopback; the loop finishes it */
 }
 
 static void on_writable(int fd)
@@ -149,6 +179,11 @@ static void on_accept(int lfd)
 			close(fd);
 			continue;
 		}
+		if (close_mode) {
+			if (!answer_now(fd))
+				watch(fd, conns[fd].owed ? EPOLLOUT : EPOLLIN, EPOLL_CTL_ADD);
+			continue;
+		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		watch(fd, EPOLLIN, EPOLL_CTL_ADD);
@@ -158,8 +193,9 @@ static void on_accept(int lfd)
 int main(int argc, char **argv)
 {
 	int port = argc > 1 ? atoi(argv[1]) : 18089;
-	if (port <= 0 || port > 65535) {
-		fprintf(stderr, "usage: floor [PORT]\n");
+	close_mode = argc > 2 && !strcmp(argv[2], "close");
+	if (port <= 0 || port > 65535 || (argc > 2 && !close_mode)) {
+		fprintf(stderr, "usage: floor [PORT] [close]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -171,6 +207,10 @@ int main(int argc, char **argv)
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 	                         .sin_port = htons((uint16_t)port),
 	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (close_mode) {
+		setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof one);
+	}
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 4096) < 0) {
 		perror("floor: listen");
 		return 1;

@@ -248,7 +248,8 @@ report() {
 		label["b"] = sprintf("b: %d rules, random", nrules)
 		label["c.a"] = sprintf("c: a, pipelined x%d", depth)
 		label["c.b"] = sprintf("c: b, pipelined x%d", depth)
-		ns = split("a b c.a c.b", sc, " "); nv = split("detour before nginx floor", sv, " ")
+		label["e"] = "e: a, Connection: close"
+		ns = split("a b c.a c.b e", sc, " "); nv = split("detour before nginx floor", sv, " ")
 		printf "wrk -t1 -c%s for %s s a run on one core, each server on the other with one worker.\n", \
 			get("meta", "-", "conns"), get("meta", "-", "dur")
 		print "CPU us/request: the server'"'"'s utime+stime over the run / requests served."

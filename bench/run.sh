@@ -16,7 +16,8 @@
 #   DEPTH [16]        pipelined requests per connection in scenario c
 #   NRULES [1000000]  exact rules in scenarios b and d
 #   SERVERS ["detour nginx floor"]
-#   SCENARIOS ["a b c d"]  c is both c.a (a pipelined) and c.b (b pipelined); each can be named
+#   SCENARIOS ["a b c d e"]  c is both c.a (a pipelined) and c.b (b pipelined); each can be named;
+#                     e is a with "Connection: close" (a new connection per request)
 #   PORT_LO, PORT_HI [18080, 18090]   the ports the servers may use
 #   CORE_SERVER [0], CORE_WRK [1]     the cores of the servers and of wrk
 #   LOAD_TIMEOUT [120]  seconds a server may take to load NRULES rules
@@ -27,6 +28,11 @@
 #   NICE [-10 as root, else 0]  priority of everything the script runs, so that other work on
 #                     the machine disturbs less
 #   PROFILE [unset]   a server name: perf record it during its measured runs
+#   DETOUR_STATS [off]  `stats` of detour's config: off (like nginx), or on (the default of
+#                     detour.conf: per-rule hits flushed to the state every stats-flush)
+#   BEFORE_STATS [DETOUR_STATS]  the same for the server "before" (BEFORE_BIN may then be
+#                     build/detour itself: SERVERS="detour before floor" DETOUR_STATS=on
+#                     BEFORE_STATS=off compares stats on and off in one run)
 #   OUT [bench/out]   where results, logs and generated files go
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -45,7 +51,7 @@ CONNS=${CONNS:-64}
 DEPTH=${DEPTH:-16}
 NRULES=${NRULES:-1000000}
 SERVERS=${SERVERS:-detour nginx floor}
-SCENARIOS=${SCENARIOS:-a b c d}
+SCENARIOS=${SCENARIOS:-a b c d e}
 PORT_LO=${PORT_LO:-18080}
 PORT_HI=${PORT_HI:-18090}
 CORE_SERVER=${CORE_SERVER:-0}
@@ -54,6 +60,8 @@ LOAD_TIMEOUT=${LOAD_TIMEOUT:-120}
 DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
 BEFORE_BIN=${BEFORE_BIN:-}
 PROFILE=${PROFILE:-}
+DETOUR_STATS=${DETOUR_STATS:-off}
+BEFORE_STATS=${BEFORE_STATS:-$DETOUR_STATS}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
 OUT=${OUT:-$BENCH/out}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1 # nginx -p and the configs want it absolute
@@ -168,7 +176,7 @@ emit meta - wrk "$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
 emit meta - detour "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
 [ -n "$BEFORE_BIN" ] && emit meta - before "$BEFORE_BIN"
 emit meta - loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
-emit meta - command "DUR=$DUR REPEAT=$REPEAT WARM=$WARM CONNS=$CONNS DEPTH=$DEPTH NRULES=$NRULES NICE=$NICE bench/run.sh"
+emit meta - command "DETOUR_STATS=$DETOUR_STATS BEFORE_STATS=$BEFORE_STATS DUR=$DUR REPEAT=$REPEAT WARM=$WARM CONNS=$CONNS DEPTH=$DEPTH NRULES=$NRULES NICE=$NICE bench/run.sh"
 emit meta - dur "$DUR"
 emit meta - repeat "$REPEAT"
 emit meta - conns "$CONNS"
@@ -188,16 +196,18 @@ renice -n "$NICE" -p $$ >/dev/null || die "renice failed"
 # (process start to first response), or returns 1.
 declare -A SPIDS SPORT
 LOAD_MS=""
+WRK_OPTS=() # more wrk options for the scenario being measured (e: the Connection header)
 
 start_detour() { # start_detour TAG RULES_FILE PROBE_PATH TIMEOUT [NAME]: NAME detour or before
-	local name=${5:-detour} conf pid t0 bin=$DETOUR_BIN
-	[ "$name" = before ] && bin=$BEFORE_BIN
+	local name=${5:-detour} conf pid t0 bin=$DETOUR_BIN stats=$DETOUR_STATS
+	[ "$name" = before ] && bin=$BEFORE_BIN && stats=$BEFORE_STATS
 	conf=$RUN/$name-$1.conf
 	pick_port
-	# Like nginx here: no access log and no per-rule statistics (their cost
-	# is measured on its own by bench/stats.sh). State under $RUN.
-	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats off\nstate-dir %s\n' \
-		"$PORT" "$2" "$RUN/var-$name-$1" >"$conf"
+	# Like nginx here: no access log and, unless DETOUR_STATS=on, no per-rule
+	# statistics (their cost is measured on its own by bench/stats.sh). State
+	# under $RUN.
+	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats %s\nstate-dir %s\n' \
+		"$PORT" "$2" "$stats" "$RUN/var-$name-$1" >"$conf"
 	t0=$(now_us)
 	taskset -c "$CORE_SERVER" "$bin" serve -c "$conf" >"$RUN/$name-$1.log" 2>&1 &
 	pid=$!
@@ -238,11 +248,11 @@ start_nginx() { # start_nginx TAG MAP_FILE PROBE_PATH TIMEOUT
 	SPORT[nginx]=$PORT
 }
 
-start_floor() {
+start_floor() { # start_floor [close]: the floor, in close mode for scenario e
 	local pid t0
 	pick_port
 	t0=$(now_us)
-	taskset -c "$CORE_SERVER" "$OUT/bin/floor" "$PORT" >"$RUN/floor.log" 2>&1 &
+	taskset -c "$CORE_SERVER" "$OUT/bin/floor" "$PORT" ${1:+"$1"} >"$RUN/floor.log" 2>&1 &
 	pid=$!
 	track "$pid"
 	LOAD_MS=$(wait_answer "$pid" "$PORT" / 10 "$t0") || die "floor did not start"
@@ -267,7 +277,7 @@ measure() {
 	shift 4
 	local url="http://127.0.0.1:${SPORT[$server]}$path" raw="$OUT/wrk/$scen-$server-$rep.txt"
 	local before after core0 core1 perf_pid="" req rps p99 err cpu others
-	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS")
+	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS" "${WRK_OPTS[@]}")
 	local -a target=("$url")
 	if [ $# -gt 0 ]; then
 		wrk+=(-s "$1")
@@ -372,6 +382,7 @@ active() { # the servers that are up, in the order of SERVERS
 phase1=""
 has a "$SCENARIOS" && phase1="$phase1 a"
 { has c "$SCENARIOS" || has c.a "$SCENARIOS"; } && phase1="$phase1 c.a"
+has e "$SCENARIOS" && phase1="$phase1 e"
 phase2=""
 has b "$SCENARIOS" && phase2="$phase2 b"
 { has c "$SCENARIOS" || has c.b "$SCENARIOS"; } && phase2="$phase2 c.b"
@@ -402,6 +413,23 @@ if [ -n "$phase1" ]; then
 		case $scen in
 		a) run_scenario a /old ;;
 		c.a) run_scenario c.a /old "$BENCH/pipeline.lua" "$DEPTH" ;;
+		e)
+			# A new connection per request: every server answers
+			# "Connection: close" and closes, and wrk reconnects. The
+			# floor does the same in its close mode.
+			if [ -n "${SPIDS[floor]:-}" ]; then
+				stop_server floor
+				start_floor close
+				check floor /old 307 /new || die "floor: wrong answer"
+			fi
+			WRK_OPTS=(-H "Connection: close")
+			run_scenario e /old
+			WRK_OPTS=()
+			if [ -n "${SPIDS[floor]:-}" ]; then
+				stop_server floor
+				[ -n "$phase2" ] && start_floor
+			fi
+			;;
 		esac
 	done
 	[ -n "${SPIDS[detour]:-}" ] && stop_server detour

@@ -6,8 +6,10 @@
 # and the median of each is reported, with the overhead in percent of CPU per request.
 #
 #   bench/stats.sh                DUR=5 REPEAT=3, keep-alive and pipelined (16 deep)
+#   MODES=random bench/stats.sh   NRULES (1,000,000) exact rules hit at random (bench/random.lua),
+#                                 keep-alive: the cost of a million counters and their flush
 #
-# Environment: MODES ("keepalive pipelined"), DUR (5), WARM (1), REPEAT (3), CONNS (64), DEPTH (16), PORT_LO/PORT_HI
+# Environment: MODES ("keepalive pipelined"; also "random"), NRULES (1000000), DUR (5), WARM (1), REPEAT (3), CONNS (64), DEPTH (16), PORT_LO/PORT_HI
 # (18090/18099), CORE_SERVER (0), CORE_WRK (1), DETOUR_BIN (build/detour), OUT (bench/out).
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -42,21 +44,33 @@ rm -rf "$RUN"/*
 taskset -pc "$CORE_WRK" $$ >/dev/null || die "taskset failed"
 
 printf '/old /new 301\n/blog/* https://blog.example.com/:splat 308\n' >"$RUN/site.rules"
+NRULES=${NRULES:-1000000}
+BIG=$OUT/rules-$NRULES.rules
+case " ${MODES:-} " in
+*" random "*)
+	[ -s "$BIG" ] || python3 "$BENCH/gen_rules.py" "$NRULES" "$BIG" "$OUT/rules-$NRULES.map" ||
+		die "gen_rules.py failed"
+	;;
+esac
 
 # run STATS MODE: start detour with `stats STATS`, one wrk run, print CPU us per request.
 run() {
 	local stats=$1 mode=$2 pid conf=$RUN/detour-$1.conf raw=$RUN/wrk-$1-$2.txt before after req
+	local rules=site.rules probe=/old want=/new
+	[ "$mode" = random ] && rules=$BIG probe=/r/7 want=/target/7
 	pick_port
-	printf 'listen 127.0.0.1:%s\nworkers 1\nrules site.rules\naccess-log off\nstate-dir state-%s\nstats %s\n' \
-		"$PORT" "$stats" "$stats" >"$conf"
+	rm -rf "$RUN/state-$stats" # every run starts with an empty state, as the first did
+	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstate-dir state-%s\nstats %s\n' \
+		"$PORT" "$rules" "$stats" "$stats" >"$conf"
 	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$RUN/detour-$stats.log" 2>&1 &
 	pid=$!
 	track "$pid"
-	wait_answer "$pid" "$PORT" /old 10 "$(now_us)" >/dev/null || die "detour did not start"
-	check_response "$PORT" /old 301 /new || die "wrong answer"
+	wait_answer "$pid" "$PORT" "$probe" 120 "$(now_us)" >/dev/null || die "detour did not start"
+	check_response "$PORT" "$probe" 301 "$want" || die "wrong answer"
 	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS")
 	local -a target=("http://127.0.0.1:$PORT/old")
 	[ "$mode" = pipelined ] && target=(-s "$BENCH/pipeline.lua" "${target[@]}" -- "$DEPTH")
+	[ "$mode" = random ] && target=(-s "$BENCH/random.lua" "http://127.0.0.1:$PORT/" -- "$NRULES" 1)
 	run_tracked "${wrk[@]}" -d"${WARM}s" "${target[@]}" >/dev/null 2>&1
 	before=$(cpu_ticks "$pid")
 	run_tracked "${wrk[@]}" -d"${DUR}s" "${target[@]}" >"$raw" 2>&1

@@ -30,6 +30,7 @@
 
 static void on_conn_event(struct loop_source *src, unsigned events);
 static void proxy_start(struct conn *c);
+static void conn_read(struct conn *c);
 
 static void conn_reset(struct conn *c)
 {
@@ -41,6 +42,7 @@ static void conn_reset(struct conn *c)
 	c->peer_eof = false;
 	c->https = false;
 	c->tls_rw = false;
+	c->unwatched = false;
 	c->tls = NULL;
 	c->in_len = 0;
 	c->out_len = c->out_off = 0;
@@ -105,7 +107,6 @@ static void set_peer(struct conn *c, const struct sockaddr *sa)
 void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t listener)
 {
 	struct conn *c = cs->free_conns;
-	int one = 1;
 
 	if (c != NULL) {
 		cs->free_conns = c->next;
@@ -135,14 +136,34 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
 	c->listener = listener;
 	c->src.fd = fd;
 	c->src.on_event = on_conn_event;
-	/* Responses are written whole; do not let Nagle hold the last one. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY (responses are written whole; Nagle must not hold the
+	 * last one) is inherited from the listener (listen_tune). */
 	set_peer(c, sa);
 	if (cs->tls_listeners >> listener & 1u) {
 		/* A TLS listener: the handshake runs on the first reads, within
 		 * the header timeout. */
 		c->https = true;
 		c->tls = tls_conn_new(cs->tls, fd);
+	}
+	/* A plain connection is read at once: the listener defers the accept
+	 * until the first bytes arrived (TCP_DEFER_ACCEPT), so a redirect that
+	 * is the only request of its connection is answered and closed with
+	 * accept4, read, write and close, and never enters the epoll set
+	 * (docs/internals/server.md, "New connections"). */
+	bool early = !c->https && !(cs->proxy_listeners >> listener & 1u);
+	if (early) {
+		unsigned n = cs->nconns;
+		c->unwatched = true;
+		conn_list_move(cs, c, LIST_ACTIVE);
+		conn_read(c);
+		if (cs->nconns != n || !c->unwatched)
+			return; /* closed, or watched by set_events */
+		c->unwatched = false;
+		if (loop_add(cs->loop, &c->src, LOOP_READ) == 0)
+			return;
+		log_err("worker %u: epoll_ctl: %s", cs->id, strerror(errno));
+		conn_close(c);
+		return;
 	}
 	if ((c->https && c->tls == NULL) || loop_add(cs->loop, &c->src, LOOP_READ)) {
 		log_err("worker %u: %s: %s", cs->id, c->https && !c->tls ? "SSL_new" : "epoll_ctl",
@@ -223,6 +244,13 @@ static void set_events(struct conn *c, bool want_write)
 	if (c->want_write == want_write)
 		return;
 	c->want_write = want_write;
+	if (c->unwatched) {
+		/* The accept's own read (conn_accepted) could not write it all. */
+		c->unwatched = false;
+		if (loop_add(c->cs->loop, &c->src, want_write ? LOOP_WRITE : LOOP_READ))
+			log_err("worker %u: epoll_ctl: %s", c->cs->id, strerror(errno));
+		return;
+	}
 	/* While output is backed up we stop reading: a client that pipelines
 	 * without reading cannot make us buffer without bound. */
 	loop_mod(c->cs->loop, &c->src, want_write ? LOOP_WRITE : LOOP_READ);

@@ -49,8 +49,9 @@ struct conn {
 	bool read_paused; /* output is backed up: not reading */
 	bool peer_eof;    /* the client closed its side */
 	bool clean_close; /* closing: nothing of the client's is left unread (no linger) */
-	bool https;  /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
-	bool tls_rw; /* TLS: a read waits for the socket to be writable */
+	bool https;     /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
+	bool tls_rw;    /* TLS: a read waits for the socket to be writable */
+	bool unwatched; /* not (yet) in the epoll set: answered by the accept's own read */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;

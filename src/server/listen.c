@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -43,4 +44,18 @@ int listen_open(const struct detour_listen *ln, bool reuseport, int backlog, con
 		return -1;
 	}
 	return fd;
+}
+
+void listen_tune(int fd)
+{
+	int one = 1;
+
+	/* Inherited by every accepted socket (Linux copies the listener's
+	 * TCP options to the child), so no setsockopt per connection. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Accept only once the first bytes arrived: the worker's first read
+	 * then finds the request. A client that sends nothing is accepted
+	 * after one SYN-ACK retransmission (about 1 s) and then meets the
+	 * header timeout as before. Not fatal where unsupported. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 }

@@ -15,4 +15,9 @@
 int listen_open(const struct detour_listen *ln, bool reuseport, int backlog, const char *what,
                 char *err, size_t cap);
 
+/* A worker listener's socket options, inherited by the connections it
+ * accepts: TCP_NODELAY, and TCP_DEFER_ACCEPT (1 s), so that a connection is
+ * accepted with its first request already readable. Errors are ignored. */
+void listen_tune(int fd);
+
 #endif

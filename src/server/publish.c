@@ -2,6 +2,7 @@
  * publish.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,11 +36,22 @@ struct served *served_new(struct detour_table *t, enum served_origin origin, uns
 	if (stats && s->nrules > 0) {
 		/* calloc of a large size maps zero pages: untouched rules cost
 		 * no resident memory. */
+		size_t bytes = (size_t)nworkers * s->stride * sizeof(*s->hits);
 		s->hits = calloc((size_t)nworkers * s->stride, sizeof(*s->hits));
 		s->flushed = calloc(s->nrules, sizeof(*s->flushed));
 		if (s->hits == NULL || s->flushed == NULL) {
 			served_free(s);
 			return NULL;
+		}
+		/* Transparent huge pages, as for the table's arrays: a million
+		 * rules hit at random made every counter update a TLB miss (a
+		 * two-dimensional page walk under a hypervisor), 13 % of the
+		 * worker's time in stats_drain (perf, issue 10). */
+		if (bytes >= ((size_t)4 << 20)) {
+			uintptr_t a = ((uintptr_t)s->hits + 4095) & ~(uintptr_t)4095;
+			uintptr_t e = ((uintptr_t)s->hits + bytes) & ~(uintptr_t)4095;
+			if (e > a)
+				(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
 		}
 	}
 	return s;

@@ -9,16 +9,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/grow.h"
 #include "detour/rulefile.h"
+#include "detour/statlog.h"
 #include "publish.h"
 #include "state.h"
 
 struct state {
 	sqlite3 *db;
 	pthread_mutex_t lock;
-	sqlite3_stmt *stat_upsert, *stat_get;
+	sqlite3_stmt *stat_upsert, *stat_get, *log_insert;
+	int64_t log_bytes; /* bytes in stats_log: deltas not yet folded into stats */
 };
+
+/* The stats log is folded into the stats table when it holds more than this
+ * (and before any read of the statistics). */
+#define STATS_LOG_FOLD (64 << 20)
 
 static const char schema[] = "PRAGMA journal_mode=WAL;"
                              "PRAGMA synchronous=FULL;"
@@ -49,7 +56,10 @@ static const char schema[] = "PRAGMA journal_mode=WAL;"
                              " id TEXT PRIMARY KEY,"
                              " hits INTEGER NOT NULL,"
                              " last_hit INTEGER NOT NULL) WITHOUT ROWID;"
-                             "CREATE INDEX IF NOT EXISTS stats_hits ON stats(hits);";
+                             "CREATE INDEX IF NOT EXISTS stats_hits ON stats(hits);"
+                             "CREATE TABLE IF NOT EXISTS stats_log("
+                             " n INTEGER PRIMARY KEY,"
+                             " data BLOB NOT NULL);";
 
 static int dberr(struct state *st, char *err, size_t cap, const char *what)
 {
@@ -116,12 +126,22 @@ struct state *state_open(const char *dir, char *err, size_t cap)
 	                       "last_hit = max(last_hit, ?3)",
 	                       -1, &st->stat_upsert, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "SELECT hits, last_hit FROM stats WHERE id = ?1", -1,
-	                       &st->stat_get, NULL) != SQLITE_OK) {
+	                       &st->stat_get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "INSERT INTO stats_log(data) VALUES (?1)", -1,
+	                       &st->log_insert, NULL) != SQLITE_OK) {
 		snprintf(err, cap, "state: %s: %s", path, sqlite3_errmsg(st->db));
 		sqlite3_finalize(st->stat_upsert);
+		sqlite3_finalize(st->stat_get);
 		sqlite3_close(st->db);
 		free(st);
 		return NULL;
+	}
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(sum(length(data)), 0) FROM stats_log", -1,
+	                       &q, NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			st->log_bytes = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
 	}
 	pthread_mutex_init(&st->lock, NULL);
 	return st;
@@ -133,6 +153,7 @@ void state_close(struct state *st)
 		return;
 	sqlite3_finalize(st->stat_upsert);
 	sqlite3_finalize(st->stat_get);
+	sqlite3_finalize(st->log_insert);
 	sqlite3_close(st->db);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -358,13 +379,72 @@ int state_maint_get(struct state *st, struct maint_state *m, char *err, size_t c
 	return 0;
 }
 
+/* Folds the stats log into the stats table, under st->lock: every blob's
+ * deltas summed per id in memory, applied in the order of the table's key
+ * (one visit per page), and the log emptied, all in one transaction, so a
+ * crash leaves either the log or its sum in the table, never both. A
+ * malformed blob (not written by this code) is dropped after its good
+ * records. On failure (out of memory, a database error) the log stays. */
+static void stats_fold(struct state *st)
+{
+	struct detour_statlog_merge m;
+	sqlite3_stmt *q;
+	bool ok = true;
+
+	if (st->log_bytes == 0)
+		return;
+	if (sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+		return;
+	}
+	detour_statlog_merge_init(&m);
+	if (sqlite3_prepare_v2(st->db, "SELECT data FROM stats_log", -1, &q, NULL) != SQLITE_OK) {
+		ok = false;
+	} else {
+		int rc;
+		while (ok && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+			const void *b = sqlite3_column_blob(q, 0);
+			int n = sqlite3_column_bytes(q, 0);
+			if (n > 0 && detour_statlog_merge_blob(&m, b, (size_t)n) == -1)
+				ok = false;
+		}
+		if (ok && rc != SQLITE_DONE)
+			ok = false;
+		sqlite3_finalize(q);
+	}
+	if (ok) {
+		detour_statlog_merge_sort(&m);
+		for (size_t i = 0; ok && i < m.n; i++) {
+			sqlite3_bind_text(st->stat_upsert, 1, m.e[i].id, (int)m.e[i].idlen,
+			                  SQLITE_STATIC);
+			sqlite3_bind_int64(st->stat_upsert, 2, (sqlite3_int64)m.e[i].hits);
+			sqlite3_bind_int64(st->stat_upsert, 3, m.e[i].last);
+			ok = sqlite3_step(st->stat_upsert) == SQLITE_DONE;
+			sqlite3_reset(st->stat_upsert);
+		}
+		sqlite3_clear_bindings(st->stat_upsert);
+	}
+	if (ok)
+		ok = sqlite3_exec(st->db, "DELETE FROM stats_log", NULL, NULL, NULL) == SQLITE_OK;
+	if (ok && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		st->log_bytes = 0;
+	else
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	detour_statlog_merge_free(&m);
+}
+
 void state_flush_served(struct state *st, struct served *s)
 {
-	char id[1024];
-	bool open = false;
+	char id[DETOUR_STATLOG_ID_MAX + 1];
+	struct bbuf b;
+	uint32_t *done = NULL; /* (index, sum) pairs written in this blob */
+	size_t ndone = 0, cap = 0;
 
 	if (s->hits == NULL || s->nrules == 0)
 		return;
+	bbuf_init(&b, (size_t)1 << 30);
 	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < s->nrules; i++) {
 		uint32_t sum = 0, last = 0;
@@ -378,23 +458,36 @@ void state_flush_served(struct state *st, struct served *s)
 		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
 		if (delta == 0)
 			continue;
-		if (!open) {
-			/* Statistics may lose the last flush window on a crash
-			 * (documented); they do not need a sync of their own. */
-			sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL; BEGIN", NULL, NULL, NULL);
-			open = true;
+		if (BASE_GROW(done, cap, ndone + 2)) {
+			b.over = true;
+			break;
 		}
 		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
-		sqlite3_bind_text(st->stat_upsert, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st->stat_upsert, 2, delta);
-		sqlite3_bind_int64(st->stat_upsert, 3, last);
-		if (sqlite3_step(st->stat_upsert) == SQLITE_DONE)
-			s->flushed[i] = sum;
-		sqlite3_reset(st->stat_upsert);
+		if (!detour_statlog_put(&b, id, strlen(id), delta, last))
+			continue;
+		done[ndone++] = (uint32_t)i;
+		done[ndone++] = sum;
 	}
-	if (open)
-		sqlite3_exec(st->db, "COMMIT; PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	/* One statement per flush: the whole delta as one blob. Statistics may
+	 * lose the last flush window on a crash (documented), so the insert is
+	 * not synced on its own (synchronous=NORMAL). */
+	if (ndone && bbuf_ok(&b)) {
+		sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+		sqlite3_bind_blob(st->log_insert, 1, b.p, (int)b.len, SQLITE_STATIC);
+		if (sqlite3_step(st->log_insert) == SQLITE_DONE) {
+			for (size_t k = 0; k < ndone; k += 2)
+				s->flushed[done[k]] = done[k + 1];
+			st->log_bytes += (int64_t)b.len;
+		}
+		sqlite3_reset(st->log_insert);
+		sqlite3_clear_bindings(st->log_insert);
+		sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	}
+	if (st->log_bytes > STATS_LOG_FOLD)
+		stats_fold(st);
 	pthread_mutex_unlock(&st->lock);
+	free(done);
+	bbuf_free(&b);
 }
 
 int state_stats_get(struct state *st, const char *id, int64_t *hits, int64_t *last)
@@ -402,6 +495,7 @@ int state_stats_get(struct state *st, const char *id, int64_t *hits, int64_t *la
 	int found = 0;
 
 	pthread_mutex_lock(&st->lock);
+	stats_fold(st);
 	sqlite3_bind_text(st->stat_get, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st->stat_get) == SQLITE_ROW) {
 		*hits = sqlite3_column_int64(st->stat_get, 0);
@@ -421,6 +515,7 @@ int64_t state_stats_list(struct state *st, int64_t offset, int64_t limit,
 	int64_t total = 0;
 
 	pthread_mutex_lock(&st->lock);
+	stats_fold(st);
 	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM stats", -1, &s, NULL) == SQLITE_OK) {
 		if (sqlite3_step(s) == SQLITE_ROW)
 			total = sqlite3_column_int64(s, 0);

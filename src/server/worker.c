@@ -294,6 +294,7 @@ int worker_prepare(struct pool *p, unsigned id, char *err, size_t cap)
 		w->nlisteners++;
 		if (l->src.fd < 0)
 			return -1;
+		listen_tune(l->src.fd);
 	}
 	publish_start(p->pub, id, w->wake.fd);
 	listeners_enable(w, true);

@@ -1,0 +1,186 @@
+/* detour: per-rule hit deltas as one blob, and their merge (statlog.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "detour/statlog.h"
+#include "hash.h"
+
+static void put_le(unsigned char *p, uint32_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le(const unsigned char *p, unsigned n)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
+}
+
+bool detour_statlog_put(struct bbuf *b, const char *id, size_t idlen, uint32_t delta, uint32_t last)
+{
+	unsigned char h[DETOUR_STATLOG_HEAD];
+
+	if (idlen == 0 || idlen > DETOUR_STATLOG_ID_MAX || delta == 0)
+		return false;
+	put_le(h, delta, 4);
+	put_le(h + 4, last, 4);
+	put_le(h + 8, (uint32_t)idlen, 2);
+	bbuf_put(b, h, sizeof(h));
+	bbuf_put(b, id, idlen);
+	return true;
+}
+
+int detour_statlog_next(const void *blob, size_t len, size_t *pos, struct detour_statlog_rec *r)
+{
+	const unsigned char *p = blob;
+	size_t at = *pos;
+
+	if (at >= len)
+		return 0;
+	if (len - at < DETOUR_STATLOG_HEAD)
+		return -1;
+	r->delta = get_le(p + at, 4);
+	r->last = get_le(p + at + 4, 4);
+	r->idlen = get_le(p + at + 8, 2);
+	if (r->delta == 0 || r->idlen == 0 || r->idlen > DETOUR_STATLOG_ID_MAX ||
+	    len - at - DETOUR_STATLOG_HEAD < r->idlen)
+		return -1;
+	r->id = (const char *)p + at + DETOUR_STATLOG_HEAD;
+	*pos = at + DETOUR_STATLOG_HEAD + r->idlen;
+	return 1;
+}
+
+void detour_statlog_merge_init(struct detour_statlog_merge *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+static uint64_t id_hash(const char *id, size_t n)
+{
+	return detour_mix(detour_hash_bytes(id, n), 0);
+}
+
+/* Doubles the slots (or makes the first 1024) and re-inserts every entry. */
+static int rehash(struct detour_statlog_merge *m)
+{
+	size_t ns = m->nslots ? m->nslots * 2 : 1024;
+	uint32_t *s = calloc(ns, sizeof(*s));
+
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t j = id_hash(m->e[i].id, m->e[i].idlen) & (ns - 1);
+		while (s[j])
+			j = (j + 1) & (ns - 1);
+		s[j] = (uint32_t)i + 1;
+	}
+	free(m->slot);
+	m->slot = s;
+	m->nslots = ns;
+	return 0;
+}
+
+/* A copy of id[0..n) NUL-terminated, from blocks of 64 KiB (or more). */
+static char *copy_id(struct detour_statlog_merge *m, const char *id, size_t n)
+{
+	if (m->nblocks == 0 || m->block_cap - m->block_used < n + 1) {
+		size_t cap = 65536;
+		if (m->nblocks == m->blocks_cap) {
+			size_t bc = m->blocks_cap ? m->blocks_cap * 2 : 16;
+			char **b = realloc(m->blocks, bc * sizeof(*b));
+			if (b == NULL)
+				return NULL;
+			m->blocks = b;
+			m->blocks_cap = bc;
+		}
+		char *blk = malloc(cap);
+		if (blk == NULL)
+			return NULL;
+		m->blocks[m->nblocks++] = blk;
+		m->block_cap = cap;
+		m->block_used = 0;
+	}
+	char *p = m->blocks[m->nblocks - 1] + m->block_used;
+	memcpy(p, id, n);
+	p[n] = '\0';
+	m->block_used += n + 1;
+	return p;
+}
+
+int detour_statlog_merge_add(struct detour_statlog_merge *m, const struct detour_statlog_rec *r)
+{
+	if (m->nslots == 0 || (m->n + 1) * 2 > m->nslots) {
+		if (rehash(m))
+			return -1;
+	}
+	size_t j = id_hash(r->id, r->idlen) & (m->nslots - 1);
+	for (; m->slot[j]; j = (j + 1) & (m->nslots - 1)) {
+		struct detour_statlog_sum *e = &m->e[m->slot[j] - 1];
+		if (e->idlen == r->idlen && !memcmp(e->id, r->id, r->idlen)) {
+			e->hits += r->delta;
+			if (r->last > e->last)
+				e->last = r->last;
+			return 0;
+		}
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		struct detour_statlog_sum *e = realloc(m->e, cap * sizeof(*e));
+		if (e == NULL)
+			return -1;
+		m->e = e;
+		m->cap = cap;
+	}
+	char *id = copy_id(m, r->id, r->idlen);
+	if (id == NULL)
+		return -1;
+	m->e[m->n] = (struct detour_statlog_sum){id, r->idlen, r->delta, r->last};
+	m->slot[j] = (uint32_t)++m->n;
+	return 0;
+}
+
+int detour_statlog_merge_blob(struct detour_statlog_merge *m, const void *blob, size_t len)
+{
+	struct detour_statlog_rec r;
+	size_t pos = 0;
+	int rc;
+
+	while ((rc = detour_statlog_next(blob, len, &pos, &r)) == 1)
+		if (detour_statlog_merge_add(m, &r))
+			return -1;
+	return rc < 0 ? -2 : 0;
+}
+
+static int cmp_sum(const void *a, const void *b)
+{
+	const struct detour_statlog_sum *x = a, *y = b;
+	size_t n = x->idlen < y->idlen ? x->idlen : y->idlen;
+	int c = memcmp(x->id, y->id, n);
+
+	if (c)
+		return c;
+	return (x->idlen > y->idlen) - (x->idlen < y->idlen);
+}
+
+void detour_statlog_merge_sort(struct detour_statlog_merge *m)
+{
+	if (m->n > 1)
+		qsort(m->e, m->n, sizeof(m->e[0]), cmp_sum);
+	free(m->slot); /* the order no longer matches the slots */
+	m->slot = NULL;
+	m->nslots = 0;
+}
+
+void detour_statlog_merge_free(struct detour_statlog_merge *m)
+{
+	for (size_t i = 0; i < m->nblocks; i++)
+		free(m->blocks[i]);
+	free(m->blocks);
+	free(m->e);
+	free(m->slot);
+	memset(m, 0, sizeof(*m));
+}
