@@ -117,7 +117,7 @@ static void shed_log(struct conn *c, uint32_t held)
 	char peer[INET6_ADDRSTRLEN] = "?";
 
 	stats_add64(&cs->st->shed_memory, 1);
-	if (cs->shed_log_ms != 0 && cs->now_ms - cs->shed_log_ms < SHED_LOG_MS) {
+	if (cs->shed_log_ms != 0 && cs->now_ms < cs->shed_log_ms + SHED_LOG_MS) {
 		cs->shed_unlogged++;
 		return;
 	}
