@@ -265,11 +265,17 @@ static detour_err d_limit(struct pstate *s, const struct arg *a, unsigned n)
 		if (size_arg(s, &a[1], 0, (int64_t)1 << 40, &v))
 			return DETOUR_EINVAL;
 		l->max_body = (uint64_t)v;
+	} else if (conf_arg_is(&a[0], "buffer-memory")) {
+		/* At least a few oversized answers (DETOUR_RESPONSE_MAX, about
+		 * 210 KiB) and long heads. */
+		if (size_arg(s, &a[1], 1024 * 1024, (int64_t)1 << 40, &v))
+			return DETOUR_EINVAL;
+		s->c->buffer_memory = (uint64_t)v;
 	} else {
-		return conf_fail(
-		        s, a[0].col,
-		        "expected a limit name (target, header-bytes, headers, body), found \"%s\"",
-		        a[0].p, a[0].len);
+		return conf_fail(s, a[0].col,
+		                 "expected a limit name (target, header-bytes, headers, body, "
+		                 "buffer-memory), found \"%s\"",
+		                 a[0].p, a[0].len);
 	}
 	return DETOUR_OK;
 }
@@ -643,6 +649,7 @@ void detour_config_defaults(struct detour_config *c)
 	c->nrules = 1;
 	c->max_connections = 10000;
 	detour_http1_limits_default(&c->limits);
+	c->buffer_memory = 32u << 20;
 	c->header_timeout_ms = 10000;
 	c->keepalive_timeout_ms = 60000;
 	strcpy(c->state_dir, "var");

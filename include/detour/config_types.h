@@ -118,6 +118,7 @@ struct detour_config {
 	bool server_header;
 	unsigned max_connections;
 	struct detour_http1_limits limits;
+	uint64_t buffer_memory; /* per worker: connection buffers beyond their initial sizes */
 	unsigned header_timeout_ms;
 	unsigned keepalive_timeout_ms;
 	/* Operations (docs/admin.md). */

@@ -17,14 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "conn.h"
 #include "detour/proxyproto.h"
 #include "log.h"
 #include "request.h"
 #include "tls.h"
 
-#define IN_INITIAL     4096
-#define OUT_INITIAL    8192
+#define IN_INITIAL     CONN_IN_INITIAL
+#define OUT_INITIAL    CONN_OUT_INITIAL
 #define OUT_RESERVE    2048 /* room kept for one more typical response */
 #define FREE_CONNS_MAX 1024
 
@@ -54,6 +55,7 @@ void conn_set_init(struct conns *cs)
 {
 	for (int i = 0; i < LIST_COUNT; i++)
 		cs->lists[i].next = cs->lists[i].prev = &cs->lists[i];
+	budget_init(cs);
 }
 
 static void list_unlink(struct conn *c)
@@ -133,6 +135,7 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
 	}
 	conn_reset(c);
 	c->cs = cs;
+	budget_adopt(c);
 	c->listener = listener;
 	c->src.fd = fd;
 	c->src.on_event = on_conn_event;
@@ -225,6 +228,7 @@ void conn_close(struct conn *c)
 	}
 	close(c->src.fd);
 	c->src.fd = -1;
+	budget_forget(c);
 	if (cs->nfree < FREE_CONNS_MAX) {
 		shrink(&c->in, &c->in_cap, IN_INITIAL);
 		shrink(&c->out, &c->out_cap, OUT_INITIAL);
@@ -331,7 +335,7 @@ static bool conn_flush(struct conn *c)
 		c->out_off += (uint32_t)n;
 	}
 	c->out_off = c->out_len = 0;
-	shrink(&c->out, &c->out_cap, OUT_INITIAL); /* after an oversized answer */
+	budget_shrink(c, &c->out, &c->out_cap, OUT_INITIAL); /* after an oversized answer */
 	set_events(c, false);
 	if (c->close_after && c->out_len == 0) {
 		start_linger(c);
@@ -340,9 +344,10 @@ static bool conn_flush(struct conn *c)
 	return true;
 }
 
-/* Handles every whole request in the input buffer. Returns true if it made
- * progress (a request answered or body bytes skipped). */
-static bool process(struct conn *c)
+/* Handles the whole requests in the input buffer, at most *turn of them
+ * (budget.h; lowered by each). Returns true if it made progress (a request
+ * answered or body bytes skipped). */
+static bool process(struct conn *c, unsigned *turn)
 {
 	struct conns *cs = c->cs;
 	struct detour_request *req = &cs->req;
@@ -373,6 +378,8 @@ static bool process(struct conn *c)
 		}
 		if (c->out_cap - c->out_len < OUT_RESERVE)
 			break; /* flush first */
+		if (*turn == 0)
+			break; /* the others' turn: conn_run_ready comes back */
 		e = detour_http1_parse(c->in + pos, c->in_len - pos, &cs->limits, req, &status);
 		if (e == DETOUR_INCOMPLETE)
 			break;
@@ -388,6 +395,7 @@ static bool process(struct conn *c)
 			break;
 		pos += (uint32_t)req->head_len;
 		progress = true;
+		(*turn)--;
 		if (!c->close_after && (req->chunked || req->content_length > 0)) {
 			/* Drain the body by an absolute deadline (see the
 			 * top): update_deadline does not renew it. */
@@ -410,14 +418,14 @@ static bool process(struct conn *c)
 		c->in_len -= pos;
 	}
 	if (c->in_len == 0)
-		shrink(&c->in, &c->in_cap, IN_INITIAL); /* after an oversized head */
+		budget_shrink(c, &c->in, &c->in_cap, IN_INITIAL); /* after an oversized head */
 	return progress;
 }
 
 /* process(), timed for the latency histogram when stats are on: from
  * parsing to the responses queued, one monotonic clock read (vDSO) before
  * and one after a batch; each request of the batch counts the batch time. */
-static bool process_timed(struct conn *c)
+static bool process_timed(struct conn *c, unsigned *turn)
 {
 	struct conns *cs = c->cs;
 	struct timespec a, b;
@@ -425,9 +433,9 @@ static bool process_timed(struct conn *c)
 	bool progress;
 
 	if (!cs->st->enabled)
-		return process(c);
+		return process(c, turn);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	progress = process(c);
+	progress = process(c, turn);
 	if (cs->requests != r0) {
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
@@ -454,6 +462,37 @@ static void update_deadline(struct conn *c, bool progress, bool was_idle)
 	}
 }
 
+/* One turn (budget.h) on what is buffered: answer at most TURN_REQUESTS
+ * requests, write, move the deadline. A connection with requests left over
+ * goes on the ready list. Returns false when c is closed or lingering. */
+static bool serve(struct conn *c, bool was_idle)
+{
+	unsigned turn = TURN_REQUESTS;
+
+	for (;;) {
+		bool progress = process_timed(c, &turn);
+		uint32_t queued = c->out_len;
+		if (!conn_flush(c))
+			return false;
+		if (c->state == ST_LINGER)
+			return false;
+		update_deadline(c, progress, was_idle);
+		was_idle = false;
+		if (c->list == LIST_NONE || c->state == ST_LINGER)
+			return false;
+		/* Everything went out and requests are still buffered (the
+		 * output buffer filled up): answer them now. */
+		if (!(progress && queued > 0 && c->out_len == 0 && c->in_len > 0 && !c->want_write))
+			break;
+	}
+	/* The turn is over with requests buffered: they are in the
+	 * connection, not in the socket, so no event would come back for
+	 * them (while output waits, the drain's event does). */
+	if (turn == 0 && c->in_len > 0 && !c->want_write)
+		budget_ready_push(c);
+	return true;
+}
+
 static void conn_read(struct conn *c)
 {
 	struct conns *cs = c->cs;
@@ -472,14 +511,18 @@ again:
 		/* A head bigger than the first buffer: grow once, exactly to
 		 * the limit (see shrink). */
 		uint32_t want = (uint32_t)cs->limits.max_header_bytes + 1;
-		char *p = want > c->in_cap ? realloc(c->in, want) : NULL;
-		if (p == NULL) {
+		if (want <= c->in_cap) {
 			request_error(c, 431, NULL);
 			conn_flush(c);
 			return;
 		}
-		c->in = p;
-		c->in_cap = want;
+		if (!budget_grow(c, &c->in, &c->in_cap, want)) {
+			/* Over `limit buffer-memory` (or out of memory):
+			 * RFC 9110 §15.6.4, a temporary overload. */
+			request_error(c, 503, NULL);
+			conn_flush(c);
+			return;
+		}
 	}
 	n = c->tls ? tls_recv(c, c->in + c->in_len, c->in_cap - c->in_len)
 	           : read(c->src.fd, c->in + c->in_len, c->in_cap - c->in_len);
@@ -501,25 +544,12 @@ again:
 	if (c->in_len == 0)
 		c->req_start_ms = cs->now_ms;
 	c->in_len += (uint32_t)n;
-	for (;;) {
-		bool progress = process_timed(c);
-		uint32_t queued = c->out_len;
-		if (!conn_flush(c))
-			return;
-		if (c->state == ST_LINGER)
-			return;
-		update_deadline(c, progress, was_idle);
-		was_idle = false;
-		if (c->list == LIST_NONE || c->state == ST_LINGER)
-			return;
-		/* Everything went out and requests are still buffered (the
-		 * output buffer filled up): answer them now. */
-		if (!(progress && queued > 0 && c->out_len == 0 && c->in_len > 0 && !c->want_write))
-			break;
-	}
+	if (!serve(c, was_idle))
+		return;
 	/* TLS: a record bigger than the room left waits decrypted inside the
-	 * SSL, and the socket may stay quiet: read it now. */
-	if (c->tls && !c->want_write && tls_conn_pending(c->tls))
+	 * SSL, and the socket may stay quiet: read it now (or on the turn the
+	 * ready list owes). */
+	if (c->tls && !c->want_write && c->ready.next == NULL && tls_conn_pending(c->tls))
 		goto again;
 }
 
@@ -596,10 +626,22 @@ static void proxy_read(struct conn *c)
 	c->state = ST_HEAD;
 }
 
+/* A turn on what is buffered (serve), then on what waits decrypted inside
+ * the SSL. */
+static void serve_buffered(struct conn *c)
+{
+	if (!serve(c, false))
+		return;
+	if (c->tls && !c->want_write && c->ready.next == NULL && tls_conn_pending(c->tls))
+		conn_read(c);
+}
+
 static void on_conn_event(struct loop_source *src, unsigned events)
 {
 	struct conn *c = (struct conn *)src;
 
+	if (c->shed)
+		return; /* over the memory budget: conn_run_ready closes it */
 	if (c->tls_rw && (events & LOOP_WRITE)) {
 		/* The TLS read (a handshake flight) waited for the socket. */
 		c->tls_rw = false;
@@ -622,23 +664,37 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 		 * keeps its absolute deadline). */
 		if (c->state != ST_BODY)
 			conn_list_move(c->cs, c, LIST_ACTIVE);
-		if (c->in_len > 0 || c->state == ST_BODY) {
-			bool progress = process_timed(c);
-			if (!conn_flush(c))
-				return;
-			if (c->tls && c->state != ST_LINGER && !c->want_write &&
-			    tls_conn_pending(c->tls)) {
-				conn_read(c); /* what waits inside the SSL */
-				return;
-			}
-			update_deadline(c, progress, false);
-		} else {
+		if (c->in_len > 0 || c->state == ST_BODY)
+			serve_buffered(c);
+		else
 			update_deadline(c, true, false);
-		}
 		return;
 	}
-	if (!c->want_write && (events & LOOP_READ))
+	/* Owed a turn (budget.h): it comes after the batch, and the socket
+	 * is not read before the buffered requests are answered. */
+	if (!c->want_write && (events & LOOP_READ) && c->ready.next == NULL)
 		conn_read(c);
+}
+
+bool conn_has_ready(const struct conns *cs)
+{
+	return !budget_ready_empty(cs);
+}
+
+void conn_run_ready(struct conns *cs)
+{
+	struct conn_link turn;
+	struct conn *c;
+
+	/* The connections queued before this pass get one turn each; those
+	 * that queue again wait for the next iteration's batch. */
+	budget_ready_take(cs, &turn);
+	while ((c = budget_ready_pop(&turn)) != NULL) {
+		if (c->shed)
+			conn_close(c);
+		else
+			serve_buffered(c);
+	}
 }
 
 static void conn_timeout(struct conn *c)

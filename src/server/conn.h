@@ -40,4 +40,12 @@ void conn_close_all(struct conns *cs);
 
 void conn_close(struct conn *c);
 
+/* Whether connections are owed a turn (budget.h): the next wait must not
+ * block. */
+bool conn_has_ready(const struct conns *cs);
+
+/* After each epoll batch: one turn for each connection owed one, and the
+ * close of those shed over the memory budget (budget.h). */
+void conn_run_ready(struct conns *cs);
+
 #endif

@@ -30,6 +30,16 @@ struct ssl_st;  /* OpenSSL's SSL */
  * only looks at heads: O(1) per event, no heap. */
 enum conn_list { LIST_NONE = 0, LIST_ACTIVE, LIST_IDLE, LIST_LINGER, LIST_COUNT };
 
+/* The first sizes of a connection's buffers; what they grow beyond them
+ * counts against `limit buffer-memory` (budget.h). */
+#define CONN_IN_INITIAL  4096
+#define CONN_OUT_INITIAL 8192
+
+/* A link of the worker's ready list (budget.h). */
+struct conn_link {
+	struct conn_link *prev, *next;
+};
+
 enum conn_state {
 	ST_HEAD = 0, /* reading request heads */
 	ST_BODY,     /* skipping the body of the current request */
@@ -52,12 +62,15 @@ struct conn {
 	bool https;     /* the connection's scheme: a TLS listener, or a PROXY header's (issue 9) */
 	bool tls_rw;    /* TLS: a read waits for the socket to be writable */
 	bool unwatched; /* not (yet) in the epoll set: answered by the accept's own read */
+	bool shed;      /* over the memory budget: closed after this batch (budget.h) */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
 	char *out;
 	uint32_t out_len, out_off, out_cap;
 	struct detour_http1_body body;
+	struct conn_link ready; /* on cs->ready: owed a turn (budget.h); else unlinked */
+	uint32_t held;          /* bytes of in + out beyond their initial sizes, counted */
 	struct ssl_st *tls; /* NULL on a plain connection; else reads and writes go through tls.h */
 	char peer[INET6_ADDRSTRLEN]; /* for the access log */
 	uint64_t req_start_ms;       /* the access log's duration: when the request's
@@ -115,6 +128,15 @@ struct conns {
 	struct route_hop *hop; /* route.h: canonical-URL hops (view.canon) */
 
 	uint64_t requests; /* served */
+
+	/* Hostile clients (budget.h): the connections owed a turn, run after
+	 * each epoll batch; the bytes connection buffers hold beyond their
+	 * initial sizes (held), of it those of connections shed but not closed
+	 * yet (shed_held), and the bound (`limit buffer-memory`). */
+	struct conn_link ready;
+	uint64_t buf_held, buf_shed_held, buf_limit;
+	uint64_t shed_log_ms;   /* when a shed was last logged (one line a second) */
+	unsigned shed_unlogged; /* sheds since that line */
 
 	/* Called after a connection closed (nconns already lowered): the
 	 * worker takes up accepting again below its cap. */

@@ -135,6 +135,19 @@ char *metrics_render(struct server *srv, size_t *len)
 	          "# TYPE detour_open_connections gauge\ndetour_open_connections %llu\n",
 	          (unsigned long long)conns);
 
+	bbuf_putf(
+	        &b,
+	        "# HELP detour_connection_buffer_bytes Bytes by which connection buffers grew "
+	        "beyond their initial sizes (long heads, answers waiting for slow readers); "
+	        "limit buffer-memory bounds it per worker.\n"
+	        "# TYPE detour_connection_buffer_bytes gauge\ndetour_connection_buffer_bytes %llu\n"
+	        "# HELP detour_connections_shed_total Connections closed to keep the server "
+	        "within a bound, by reason (memory: limit buffer-memory).\n"
+	        "# TYPE detour_connections_shed_total counter\n"
+	        "detour_connections_shed_total{reason=\"memory\"} %llu\n",
+	        (unsigned long long)sum_workers(srv, offsetof(struct wstats, buf_held)),
+	        (unsigned long long)sum_workers(srv, offsetof(struct wstats, shed_memory)));
+
 	if (srv->tls) {
 		uint64_t ok, failed;
 		tls_ctx_counts(srv->tls, &ok, &failed);

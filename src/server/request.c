@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "acme_http01.h"
+#include "budget.h"
 #include "detour/rulefile.h"
 #include "detour/url.h"
 #include "request.h"
@@ -58,19 +59,19 @@ void request_error(struct conn *c, int status, const struct detour_request *req)
 	request_error_head(c, status, req, req && req->method_id == DETOUR_M_HEAD);
 }
 
-/* Grows the output buffer to exactly want bytes (see shrink). */
+/* Grows the output buffer to exactly want bytes (see conn.c's shrink),
+ * within the worker's `limit buffer-memory` (budget.h). */
 static bool grow_out(struct conn *c, uint32_t want)
 {
-	char *p;
+	return budget_grow(c, &c->out, &c->out_cap, want);
+}
 
-	if (c->out_cap >= want)
-		return false;
-	p = realloc(c->out, want);
-	if (p == NULL)
-		return false;
-	c->out = p;
-	c->out_cap = want;
-	return true;
+/* The status for an answer that did not fit: 503 (RFC 9110 §15.6.4, a
+ * temporary overload) when the buffer could not grow to DETOUR_RESPONSE_MAX
+ * (over `limit buffer-memory`, or out of memory), else 500. */
+static int out_refused(const struct conn *c)
+{
+	return c->out_cap < DETOUR_RESPONSE_MAX ? 503 : 500;
 }
 
 /* The request's match input: the path normalised into the worker's scratch
@@ -284,7 +285,7 @@ bool request_emit(struct conn *c, const struct detour_request *req)
 			if (grow_out(c, DETOUR_RESPONSE_MAX))
 				n = detour_respond_page(page, &ctx, c->out + off, c->out_cap - off);
 			if (n < 0) {
-				request_error(c, 500, req);
+				request_error(c, out_refused(c), req);
 				return true;
 			}
 		}
@@ -297,8 +298,9 @@ bool request_emit(struct conn *c, const struct detour_request *req)
 			if (grow_out(c, DETOUR_RESPONSE_MAX))
 				n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
 			if (n < 0) {
-				/* The Location would be over DETOUR_LOCATION_MAX. */
-				request_error(c, 500, req);
+				/* The Location would be over DETOUR_LOCATION_MAX,
+				 * or the buffer could not grow. */
+				request_error(c, out_refused(c), req);
 				return true;
 			}
 		}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/civil.h"
+#include "budget.h"
 #include "detour/respond.h"
 #include "listen.h"
 #include "log.h"
@@ -165,6 +166,9 @@ static int next_timeout(struct worker *w)
 	/* At least once a second: generations, log flush. */
 	uint64_t next = conn_next_deadline(&w->cs, w->cs.now_ms + 1000);
 
+	if (conn_has_ready(&w->cs))
+		return 0; /* connections are owed a turn: look for events, do not wait */
+
 	if (w->accept_paused_until_ms && w->accept_paused_until_ms < next)
 		next = w->accept_paused_until_ms;
 	return next > w->cs.now_ms ? (int)(next - w->cs.now_ms) : 0;
@@ -215,6 +219,7 @@ static void *worker_main(void *arg)
 		 * handlers run (on_loop_wake), and again after them. */
 		uint64_t before = w->cs.now_sec;
 		int n = loop_run_once(w->cs.loop, next_timeout(w));
+		conn_run_ready(&w->cs); /* the turns owed, after the batch (budget.h) */
 		/* The hits of this iteration belong to the tables loaded at
 		 * its top: count them before the next one may load newer. */
 		if (w->cs.st->ring_n)
@@ -254,6 +259,7 @@ int worker_prepare(struct pool *p, unsigned id, char *err, size_t cap)
 	w->cs.timeouts_ms[LIST_ACTIVE] = conf->header_timeout_ms;
 	w->cs.timeouts_ms[LIST_IDLE] = conf->keepalive_timeout_ms;
 	w->cs.timeouts_ms[LIST_LINGER] = LINGER_MS;
+	w->cs.buf_limit = conf->buffer_memory;
 	w->cs.id = id;
 	w->cs.closed = conn_set_closed;
 	w->cs.tls = p->tls;
@@ -295,6 +301,10 @@ int worker_prepare(struct pool *p, unsigned id, char *err, size_t cap)
 		if (l->src.fd < 0)
 			return -1;
 		listen_tune(l->src.fd);
+		/* Inherited by the accepted sockets (budget.h): a client that
+		 * does not read cannot make the kernel queue megabytes. */
+		int lowat = BUDGET_NOTSENT_LOWAT;
+		setsockopt(l->src.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
 	}
 	publish_start(p->pub, id, w->wake.fd);
 	listeners_enable(w, true);

@@ -562,6 +562,8 @@ def test_metrics(admin):
     assert m[("detour_rule_hits_top", 'id="api:1"')] == 2
     assert m[("detour_maintenance", "")] == 0
     assert m[("detour_reloads_total", 'result="ok"')] == 0
+    assert types["detour_connection_buffer_bytes"] == "gauge"
+    assert m[("detour_connections_shed_total", 'reason="memory"')] == 0
     buckets = [v for (n, l), v in m.items() if n == "detour_request_duration_seconds_bucket"]
     assert buckets == sorted(buckets)
     promtool = "/usr/bin/promtool"

@@ -158,7 +158,10 @@ def test_keepalive_connections_give_buffers_back(make_server, monkeypatch):
     # ASan's quarantine would keep freed memory resident: turn it off.
     monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "") +
                        ":quarantine_size_mb=0:allocator_release_to_os_interval_ms=0")
-    s = make_server("/old /new 301\n", workers=1)
+    # The 300 answers wait at once, read one connection after the other:
+    # about 63 MB, over the default `limit buffer-memory` (32m), which would
+    # close the heaviest (test_buffer_memory_limit_sheds_the_heaviest).
+    s = make_server("/old /new 301\n", workers=1, conf_extra="limit buffer-memory 128m\n")
     req = b"GET /old?" + b"&" * 8000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     conns = []
     try:
@@ -189,3 +192,151 @@ def test_keepalive_connections_give_buffers_back(make_server, monkeypatch):
 
 
 RSS_GROWTH_MAX_KB = 16 * 1024
+
+
+# Slow readers: clients that pipeline requests and never read the answers
+# (issue 11). What one of them can have queued is bounded (the output buffer
+# once full stops the reading; TCP_NOTSENT_LOWAT bounds the kernel's part), a
+# connection gets one turn of at most 32 answers per loop iteration, and
+# connection buffers are counted against `limit buffer-memory`.
+import re  # noqa: E402
+import select  # noqa: E402
+import threading  # noqa: E402
+import urllib.request  # noqa: E402
+
+from conftest import free_port  # noqa: E402
+
+PIPE_REQ = b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+class SlowReaders:
+    """n connections that write pipelined `req` whenever their socket takes
+    it and read nothing, from a thread, until stop()."""
+
+    def __init__(self, srv, n, req=PIPE_REQ, batch=2000):
+        self.socks = []
+        for _ in range(n):
+            s = socket.create_connection((srv.host, srv.port), timeout=5)
+            s.setblocking(False)
+            self.socks.append(s)
+        self.data = req * max(1, batch // len(req) + 1) if len(req) < batch else req
+        self.sent = 0
+        self.done = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        live = list(self.socks)
+        while live and not self.done.is_set():
+            _, w, _ = select.select([], live, [], 0.05)
+            for s in w:
+                try:
+                    self.sent += s.send(self.data)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    live.remove(s)
+
+    def stop(self):
+        self.done.set()
+        self.t.join(5)
+        for s in self.socks:
+            s.close()
+
+
+def answered(srv):
+    """Access-log lines so far (the worker flushes its buffer once a second)."""
+    try:
+        return srv.access_log.read_text().count("\n")
+    except FileNotFoundError:
+        return 0
+
+
+def test_slow_reader_queue_is_bounded(make_server):
+    # One client writes pipelined requests for 2 s and reads nothing. Every
+    # answer the server renders for it waits somewhere: the output buffer,
+    # the server's socket, the client's receive window. Before: about 17,800
+    # answers (2.7 MB), as much as the kernel's autotuned send buffer (4 MiB
+    # here) took. Now the output buffer (8 KiB), TCP_NOTSENT_LOWAT (16 KiB)
+    # and the client's receive window (about 128 KiB): about 1,000.
+    s = make_server("/old /new 307\n", workers=1)
+    one = len(expected_response(307, "/new")) - len(b"<date>") + len(b"Thu, 03 Dec 2026 10:00:00 GMT")
+    r = SlowReaders(s, 1)
+    time.sleep(2.0)
+    r.stop()
+    time.sleep(1.3)  # the access log is flushed once a second
+    n = answered(s)
+    print("answered %d (%d bytes) to a client that read nothing; it sent %d requests" % (
+        n, n * one, r.sent // len(PIPE_REQ)))
+    assert 0 < n and n * one < 640 * 1024, n
+
+
+def test_slow_readers_do_not_starve_a_client(make_server):
+    # 100 slow readers on the one worker, then a client that asks 100
+    # requests one at a time on a keep-alive connection. Before, each slow
+    # reader got its whole 4 KiB read (about 120 answers) each iteration
+    # and 17,800 answers before its output backed up: the client's 100
+    # requests took 6 s beside 60 of them under ASan. Now well under a
+    # second.
+    s = make_server("/old /new 307\n", workers=1, conf_extra="access-log off\n")
+    r = SlowReaders(s, 100)
+    try:
+        time.sleep(0.3)
+        start = time.monotonic()
+        with Conn(s, timeout=30) as c:
+            for _ in range(100):
+                c.send(b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert mask_date(c.read_response()) == expected_response(307, "/new")
+        took = time.monotonic() - start
+    finally:
+        r.stop()
+    print("100 requests beside 100 slow readers: %.2f s" % took)
+    assert took < 3.0, took
+
+
+def test_buffer_memory_limit_sheds_the_heaviest(make_server, monkeypatch):
+    # 40 clients each pipeline 4 requests whose answer (an 8 KB `&&&` query
+    # kept in Location and body) is about 50 KB, and read nothing: each
+    # output buffer grows to DETOUR_RESPONSE_MAX (about 210 KiB) and stays
+    # full. With `limit buffer-memory 1m` the worker holds at most about
+    # 1 MiB of grown buffers: the heaviest connections are closed, with a
+    # log line. Before: 40 x 210 KiB held, nothing closed.
+    monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "") +
+                       ":quarantine_size_mb=0:allocator_release_to_os_interval_ms=0")
+    aport = free_port()
+    s = make_server("/old /new 301\n", workers=1,
+                    conf_extra="limit buffer-memory 1m\nadmin 127.0.0.1:%d\n" % aport)
+    req = b"GET /old?" + b"&" * 8000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    with Conn(s) as c:  # warm up the worker
+        c.send(b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.read_response()
+    time.sleep(0.2)
+    before = rss_kb(s.proc.pid)
+    socks = []
+    try:
+        for _ in range(40):
+            k = socket.create_connection((s.host, s.port), timeout=5)
+            k.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            k.sendall(req * 4)
+            socks.append(k)
+        text = s.wait_log("closing the connection of 127.0.0.1: its buffers hold", timeout=10)
+        assert "limit buffer-memory 1048576" in text
+        time.sleep(1.2)
+        growth = rss_kb(s.proc.pid) - before
+        print("RSS +%d kB" % growth)
+        # 40 x 210 KiB would be 8.4 MB; the bound is 1 MiB and the
+        # initial buffers, plus the allocator's slack.
+        assert growth < 6 * 1024, growth
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % aport, timeout=5) as r:
+            metrics = r.read().decode()
+        shed = re.search(r'^detour_connections_shed_total\{reason="memory"\} (\d+)$', metrics, re.M)
+        assert shed and int(shed.group(1)) >= 1, metrics
+        held = re.search(r"^detour_connection_buffer_bytes (\d+)$", metrics, re.M)
+        assert held and int(held.group(1)) <= 1024 * 1024, metrics
+        # Still serving others.
+        with Conn(s) as c:
+            c.send(b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert mask_date(c.read_response()) == expected_response(301, "/new")
+    finally:
+        for k in socks:
+            k.close()

@@ -39,6 +39,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->limits.max_header_bytes, 32768);
 	assert_int_equal(c->limits.max_headers, 100);
 	assert_int_equal(c->limits.max_body, 1048576);
+	assert_true(c->buffer_memory == 32u << 20);
 	assert_int_equal(c->header_timeout_ms, 10000);
 	assert_int_equal(c->keepalive_timeout_ms, 60000);
 	assert_int_equal(c->admin.port, 0);
@@ -297,6 +298,11 @@ static void test_limits_and_timeouts(void **state)
 	assert_int_equal(conf.limits.max_headers, 256);
 	assert_true(conf.limits.max_body == (uint64_t)1 << 40);
 
+	parse_ok("limit buffer-memory 1m\n");
+	assert_true(conf.buffer_memory == 1u << 20);
+	parse_ok("limit buffer-memory 2g\n");
+	assert_true(conf.buffer_memory == (uint64_t)2 << 30);
+
 	parse_ok("limit target 16K\nlimit header-bytes 64k\nlimit body 10m\n");
 	assert_int_equal(conf.limits.max_target, 16384);
 	assert_int_equal(conf.limits.max_header_bytes, 65536);
@@ -435,7 +441,9 @@ static const struct err_case err_cases[] = {
                                  "1000000, found \"1g\""},
         /* limit */
         {"limit size 1k\n", "t.conf:1:7: expected a limit name (target, header-bytes, headers, "
-                            "body), found \"size\""},
+                            "body, buffer-memory), found \"size\""},
+        {"limit buffer-memory 1023k\n",
+         "t.conf:1:21: " SIZE_EXP("1048576", "1099511627776") "\"1023k\""},
         {"limit target 63\n", "t.conf:1:14: " SIZE_EXP("64", "1048576") "\"63\""},
         {"limit target 2m\n", "t.conf:1:14: " SIZE_EXP("64", "1048576") "\"2m\""},
         {"limit target 8kb\n", "t.conf:1:14: " SIZE_EXP("64", "1048576") "\"8kb\""},

@@ -1,0 +1,136 @@
+#!/bin/bash
+# bench/soak.sh: detour under steady load for SOAK_MINUTES (30), with everything that changes a
+# running server happening meanwhile (issue 11). Not part of `make test`.
+#
+#   load      wrk -t1 -cCONNS (16) on /old for the whole run (a keep-alive client; its 307s)
+#   reloads   SIGHUP every second, one in ten of a broken rules file (refused, the old rules keep
+#             serving); NRULES (10000) rules
+#   API       every 100 ms a POST /rules or the DELETE of the rule just added (admin listener)
+#   logs      every 10 s the access log is renamed and SIGUSR1 reopens it
+# and every 10 s the server's VmRSS and open descriptors are sampled (bench/soak.py drives all
+# but the load). The verdict, printed at the end and in OUT/verdict.txt:
+#   - no failed request: wrk's socket errors and non-3xx answers, and API calls not answered
+#     201/204, all zero;
+#   - RSS flat: after WARMUP seconds (60), the highest sample within 5 % of the lowest;
+#   - descriptors constant: after WARMUP, the highest sample at most 2 above the lowest (a sample
+#     may catch a reload's rules file open).
+#
+#   bench/soak.sh                    30 minutes
+#   SOAK_MINUTES=5 bench/soak.sh     a shorter run
+#
+# Environment (default in brackets): SOAK_MINUTES [30], WARMUP [60], CONNS [16], NRULES [10000],
+# WORKERS [1], PORT_LO, PORT_HI [18111, 18119], CORE_SERVER [0], CORE_WRK [1],
+# DETOUR_BIN [build/detour], NO_BUILD, OUT [bench/out-soak].
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+set -u
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
+
+SOAK_MINUTES=${SOAK_MINUTES:-30}
+WARMUP=${WARMUP:-60}
+CONNS=${CONNS:-16}
+NRULES=${NRULES:-10000}
+WORKERS=${WORKERS:-1}
+PORT_LO=${PORT_LO:-18111}
+PORT_HI=${PORT_HI:-18119}
+CORE_SERVER=${CORE_SERVER:-0}
+CORE_WRK=${CORE_WRK:-1}
+DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
+OUT=${OUT:-$BENCH/out-soak}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
+RUN=$OUT/run
+
+case "${1:-}" in
+-h | --help)
+	sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit 0
+	;;
+"") ;;
+*) die "unknown argument '$1' (try --help)" ;;
+esac
+
+for t in wrk python3 taskset ss; do
+	command -v "$t" >/dev/null || die "missing $t"
+done
+if [ -z "${NO_BUILD:-}" ]; then
+	make -C "$ROOT" -s >"$OUT/make.log" 2>&1 || die "make failed (see $OUT/make.log)"
+fi
+rm -rf "$RUN"
+mkdir -p "$RUN"
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+python3 "$BENCH/gen_rules.py" "$NRULES" "$RUN/good.rules" - || die "gen_rules.py failed"
+sed -i '1i /old /new 307' "$RUN/good.rules"
+cp "$RUN/good.rules" "$RUN/bad.rules"
+echo "/broken" >>"$RUN/bad.rules" # a rule without a target: the reload is refused
+cp "$RUN/good.rules" "$RUN/site.rules"
+
+pick_port
+port=$PORT
+pick_port
+aport=$PORT
+printf 'listen 127.0.0.1:%s\nworkers %s\nrules %s\naccess-log %s\nerror-log %s\nadmin 127.0.0.1:%s\nstate-dir %s\n' \
+	"$port" "$WORKERS" "$RUN/site.rules" "$RUN/access.log" "$RUN/error.log" "$aport" "$RUN/var" \
+	>"$RUN/detour.conf"
+taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$RUN/detour.conf" >"$RUN/stdout.log" 2>&1 &
+pid=$!
+track "$pid"
+wait_answer "$pid" "$port" /old 30 "$(now_us)" >/dev/null || die "detour did not start"
+check_response "$port" /old 307 /new || die "wrong answer to GET /old"
+
+secs=$((SOAK_MINUTES * 60))
+{
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores, $(uname -sr)"
+	echo "detour: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "command: SOAK_MINUTES=$SOAK_MINUTES WARMUP=$WARMUP CONNS=$CONNS NRULES=$NRULES WORKERS=$WORKERS bench/soak.sh"
+} >"$OUT/meta.txt"
+log "soaking for $SOAK_MINUTES minutes (pid $pid, port $port, admin $aport)"
+
+taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s "http://127.0.0.1:$port/old" \
+	>"$OUT/wrk.txt" 2>&1 &
+wpid=$!
+track "$wpid"
+python3 "$BENCH/soak.py" "$pid" "$aport" "$RUN" "$secs" "$WARMUP" | tee "$OUT/samples.txt"
+wait "$wpid"
+untrack "$wpid"
+pid_alive "$pid" || die "detour exited during the soak"
+echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+
+read -r wreq _ _ werr <<<"$(parse_wrk "$OUT/wrk.txt" || echo "0 0 - 1")"
+tail -n 1 "$OUT/samples.txt" | python3 -c '
+import json, sys
+c = json.loads(sys.stdin.read())
+wreq, werr, warm, errlog = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+failed = werr + c["api_failed"]
+ok_fail = failed == 0 and wreq > 0
+spread = (c["rss_max"] - c["rss_min"]) / c["rss_min"] if "rss_min" in c else 1
+ok_rss = spread <= 0.05
+ok_fds = "fds_min" in c and c["fds_max"] - c["fds_min"] <= 2
+with open(errlog) as f:
+    text = f.read()
+refused = text.count("reload failed")
+print("requests: %d answered by wrk, %d failed (socket errors + non-3xx); API calls: %d, %d failed"
+      % (wreq, werr, c["api_calls"], c["api_failed"]))
+print("reloads: %d (%d broken, %d refused in the error log); log reopens: %d"
+      % (c["reloads"], c["broken_reloads"], refused, c["reopens"]))
+print("RSS after %s s of warm-up: %d to %d kB (spread %.1f %%; first %d, last %d kB)"
+      % (warm, c.get("rss_min", 0), c.get("rss_max", 0), 100 * spread, c.get("rss_first", 0),
+         c.get("rss_last", 0)))
+print("open descriptors after warm-up: %d to %d" % (c.get("fds_min", 0), c.get("fds_max", 0)))
+ok = ok_fail and ok_rss and ok_fds
+print("verdict: %s (failed requests %s, RSS %s, descriptors %s)" % (
+    "PASS" if ok else "FAIL", "ok" if ok_fail else "FAIL", "flat" if ok_rss else "NOT FLAT",
+    "constant" if ok_fds else "NOT CONSTANT"))
+sys.exit(0 if ok else 1)
+' "$wreq" "$werr" "$WARMUP" "$RUN/error.log" | tee "$OUT/verdict.txt"
+rc=${PIPESTATUS[1]}
+exit "$rc"
