@@ -215,6 +215,11 @@ static detour_err d_server_header(struct pstate *s, const struct arg *a, unsigne
 	return on_off(s, a, &s->c->server_header);
 }
 
+static detour_err d_http2(struct pstate *s, const struct arg *a, unsigned n)
+{
+	return on_off(s, a, &s->c->http2);
+}
+
 static detour_err d_max_connections(struct pstate *s, const struct arg *a, unsigned n)
 {
 	int64_t v = value_size(a[0].p, a[0].len);
@@ -618,6 +623,7 @@ static const struct conf_directive directives[] = {
         {"access-log", 1, 2, d_access_log, "access-log FILE|-|off [format=combined|json]"},
         {"error-log", 1, 1, d_error_log, "error-log FILE|stderr"},
         {"server-header", 1, 1, d_server_header, "server-header on|off"},
+        {"http2", 1, 1, d_http2, "http2 on|off"},
         {"max-connections", 1, 1, d_max_connections, "max-connections N"},
         {"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body SIZE"},
         {"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION"},
@@ -642,6 +648,7 @@ void detour_config_defaults(struct detour_config *c)
 	strcpy(c->rules[0], "examples/site.rules");
 	c->nrules = 1;
 	c->max_connections = 10000;
+	c->http2 = true;
 	detour_http1_limits_default(&c->limits);
 	c->header_timeout_ms = 10000;
 	c->keepalive_timeout_ms = 60000;
