@@ -623,7 +623,6 @@ static const struct conf_directive directives[] = {
         {"access-log", 1, 2, d_access_log, "access-log FILE|-|off [format=combined|json]"},
         {"error-log", 1, 1, d_error_log, "error-log FILE|stderr"},
         {"server-header", 1, 1, d_server_header, "server-header on|off"},
-        {"http2", 1, 1, d_http2, "http2 on|off"},
         {"max-connections", 1, 1, d_max_connections, "max-connections N"},
         {"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body SIZE"},
         {"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION"},
@@ -637,6 +636,7 @@ static const struct conf_directive directives[] = {
          "[page=FILE] [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"},
         {"health-check", 1, 4, d_health_check,
          "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"},
+        {"http2", 1, 1, d_http2, "http2 on|off"},
 };
 
 void detour_config_defaults(struct detour_config *c)
