@@ -30,16 +30,18 @@
 #define H2_RST_WINDOW_MS  1000
 #define H2_OUT_SOFT       (1u << 20) /* stop taking frames past this much queued output */
 #define H2_RBUF_INITIAL   4096
-#define H2_STREAM_INLINE  1024 /* a typical redirect's response fits in the stream itself */
-#define H2_STREAMS_CACHED 16   /* stream structs kept for reuse per connection */
+#define H2_STREAM_INLINE  1024        /* a typical redirect's response fits in the stream itself */
+#define H2_STREAMS_CACHED 16          /* stream structs kept for reuse per connection */
+#define H2_WINDOW_MAX     (16u << 20) /* our receive windows: `limit body`, at most this */
 
 /* A response in flight: the HTTP/1.1 bytes request.c rendered, whose fields
  * the HEADERS frame points at, and the body still to send as DATA. */
 struct h2_stream {
-	struct h2_stream *next; /* free list */
-	char *buf;              /* inl, or malloc'ed for a bigger response */
+	struct h2_stream *next, *prev; /* h2.live (answered, not closed), or the free list */
+	char *buf;                     /* inl, or malloc'ed for a bigger response */
 	const char *body;
 	size_t body_left;
+	uint64_t received; /* request body bytes, against `limit body` */
 	char inl[H2_STREAM_INLINE];
 };
 
@@ -48,6 +50,9 @@ struct h2 {
 	struct conn *c;
 	struct h2_stream *free;
 	unsigned nfree;
+	/* nghttp2_session_del does not close its streams through the
+	 * callback: those still open are freed from this list. */
+	struct h2_stream live;
 	unsigned nstreams; /* answered streams not yet closed */
 	/* The header block being received (one at a time, RFC 9113 §4.3). */
 	int32_t hb_stream;     /* 0: none */
@@ -94,6 +99,11 @@ static struct h2_stream *stream_new(struct h2 *h, size_t len)
 		free(st);
 		return NULL;
 	}
+	st->received = 0;
+	st->next = h->live.next;
+	st->prev = &h->live;
+	st->next->prev = st;
+	h->live.next = st;
 	h->nstreams++;
 	return st;
 }
@@ -102,6 +112,8 @@ static void stream_free(struct h2 *h, struct h2_stream *st)
 {
 	if (st->buf != st->inl)
 		free(st->buf);
+	st->prev->next = st->next;
+	st->next->prev = st->prev;
 	h->nstreams--;
 	if (h->nfree < H2_STREAMS_CACHED) {
 		st->next = h->free;
@@ -349,6 +361,23 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 	return 0;
 }
 
+/* Request bodies: dropped as they come; nghttp2 gives the window back
+ * (automatic WINDOW_UPDATE). One over `limit body` is cut off: the answer
+ * is out, so RST_STREAM NO_ERROR (RFC 9113 §8.1) asks the client to stop. */
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *ud)
+{
+	struct h2 *h = ud;
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+
+	if (st != NULL && st->received <= h->c->cs->limits.max_body) {
+		st->received += len;
+		if (st->received > h->c->cs->limits.max_body)
+			nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+	}
+	return 0;
+}
+
 static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error, void *ud)
 {
 	struct h2 *h = ud;
@@ -375,6 +404,7 @@ static void init_once(void)
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
 	/* Closed streams are not kept for a priority tree (we send
 	 * SETTINGS_NO_RFC7540_PRIORITIES). */
 	nghttp2_option_set_no_closed_streams(opt, 1);
@@ -393,11 +423,20 @@ int h2_start(struct conn *c)
 {
 	struct conns *cs = c->cs;
 	struct h2 *h;
+	/* A request body up to `limit body` flows without waiting for a
+	 * WINDOW_UPDATE (it is dropped as it comes): the answer goes out at the
+	 * end of the head, and some clients (curl 7.88 following a 307) stop
+	 * reading while they send the rest of the body. */
+	uint64_t mb = cs->limits.max_body;
+	uint32_t window = mb < NGHTTP2_INITIAL_WINDOW_SIZE ? NGHTTP2_INITIAL_WINDOW_SIZE
+	                  : mb > H2_WINDOW_MAX             ? H2_WINDOW_MAX
+	                                                   : (uint32_t)mb;
 	nghttp2_settings_entry iv[] = {
 	        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
 	        {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, H2_TABLE_SIZE},
 	        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)cs->limits.max_header_bytes},
 	        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+	        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window},
 	        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
 	};
 
@@ -416,13 +455,15 @@ int h2_start(struct conn *c)
 	if (h == NULL || callbacks == NULL)
 		goto fail;
 	h->c = c;
+	h->live.next = h->live.prev = &h->live;
 	h->hdr = malloc(cs->limits.max_headers * sizeof(*h->hdr));
 	h->rbuf = malloc(H2_RBUF_INITIAL);
 	h->rbuf_cap = H2_RBUF_INITIAL;
 	if (h->hdr == NULL || h->rbuf == NULL ||
 	    nghttp2_session_server_new2(&h->s, callbacks, h, options) != 0)
 		goto fail;
-	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])))
+	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) ||
+	    nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, (int32_t)window))
 		goto fail;
 	h->settings_deadline_ms = cs->now_ms + cs->timeouts_ms[LIST_ACTIVE];
 	c->h2 = h;
@@ -445,8 +486,9 @@ void h2_free(struct conn *c)
 	if (h == NULL)
 		return;
 	block_release(h);
-	/* Deleting the session closes its streams (on_stream_close). */
 	nghttp2_session_del(h->s);
+	while (h->live.next != &h->live)
+		stream_free(h, h->live.next);
 	while ((st = h->free) != NULL) {
 		h->free = st->next;
 		free(st);
