@@ -23,7 +23,7 @@ int detour_h2_response(char *buf, size_t len, struct detour_h2_resp *r)
 
 	r->nf = 0;
 	/* "HTTP/1.1 301 Moved Permanently\r\n" */
-	if (len < 14 || memcmp(p, "HTTP/1.", 7) || p[8] != ' ' || !ascii_is_digit(p[9]) ||
+	if (len < 14 || memcmp(p, "HTTP/1.", 7) || p[8] != ' ' || p[9] < '1' || p[9] > '9' ||
 	    !ascii_is_digit(p[10]) || !ascii_is_digit(p[11]) || (p[12] != ' ' && p[12] != '\r'))
 		return -1;
 	r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
