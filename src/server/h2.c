@@ -386,6 +386,14 @@ static void answer(struct h2 *h, int32_t id)
 		return;
 	}
 	memcpy(st->buf, h->rbuf, len);
+	if (h->rbuf_cap > H2_RBUF_INITIAL) {
+		/* After a big answer (a maintenance page): give the growth back. */
+		char *p = realloc(h->rbuf, H2_RBUF_INITIAL);
+		if (p != NULL) {
+			h->rbuf = p;
+			h->rbuf_cap = H2_RBUF_INITIAL;
+		}
+	}
 	if (detour_h2_response(st->buf, len, &r) < 0) {
 		stream_free(h, st);
 		nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);

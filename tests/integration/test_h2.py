@@ -298,6 +298,26 @@ def test_http2_off(tls_server, make_server):
     assert got.startswith(b"HTTP/1.1 400 Bad Request\r\n")  # "PRI *": not OPTIONS
 
 
+def test_maintenance_page_over_h2(make_server, tmp_path):
+    """A 100 kB maintenance page (bigger than a stream's default window and than the
+    response scratch buffer): the same status, fields and bytes as over HTTP/1.1."""
+    page = "<html>" + "down for now " * 8000 + "</html>"
+    (tmp_path / "page.html").write_text(page)
+    s = make_server(rules(), conf_extra="maintenance - retry-after=120 page=%s on\n"
+                    % (tmp_path / "page.html"))
+    base = "http://127.0.0.1:%d" % s.port
+    for _ in range(2):  # the second on a fresh connection after the buffer shrank back
+        h2 = strip_date(curl("-i", "--http2-prior-knowledge", base + "/a"))
+        h1 = strip_date(curl("-i", "--http1.1", base + "/a"))
+        assert h2.startswith(b"HTTP/2 503 \r\n")
+        assert b"retry-after: 120\r\n" in h2 and b"cache-control: no-store\r\n" in h2
+        assert h2.split(b"\r\n\r\n", 1)[1] == h1.split(b"\r\n\r\n", 1)[1] == page.encode()
+    # nghttp with a 16 KiB window: the body arrives through WINDOW_UPDATEs
+    p = subprocess.run(["nghttp", "-w", "14", "-W", "14", base + "/a"], capture_output=True,
+                       timeout=20)
+    assert p.returncode == 0 and p.stdout == page.encode()
+
+
 # ---- raw frames: limits and abuse ------------------------------------------------------
 
 def test_raw_request_and_settings(make_server):
