@@ -5,15 +5,19 @@
 #include "detour/h2resp.h"
 
 /* RFC 9113 §8.2.2: fields that are only about the HTTP/1.1 connection;
- * an HTTP/2 message carrying one is malformed. */
+ * an HTTP/2 message carrying one is malformed. n is in lower case. */
 static int connection_specific(const char *n, size_t len)
 {
-	static const char *const names[] = {"connection", "keep-alive", "proxy-connection",
-	                                    "transfer-encoding", "upgrade"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (len == strlen(names[i]) && !memcmp(n, names[i], len))
-			return 1;
+	switch (len) {
+	case 7:
+		return !memcmp(n, "upgrade", 7);
+	case 10:
+		return !memcmp(n, "connection", 10) || !memcmp(n, "keep-alive", 10);
+	case 16:
+		return !memcmp(n, "proxy-connection", 16);
+	case 17:
+		return !memcmp(n, "transfer-encoding", 17);
+	}
 	return 0;
 }
 
