@@ -215,6 +215,11 @@ static detour_err d_server_header(struct pstate *s, const struct arg *a, unsigne
 	return on_off(s, a, &s->c->server_header);
 }
 
+static detour_err d_http2(struct pstate *s, const struct arg *a, unsigned n)
+{
+	return on_off(s, a, &s->c->http2);
+}
+
 static detour_err d_max_connections(struct pstate *s, const struct arg *a, unsigned n)
 {
 	int64_t v = value_size(a[0].p, a[0].len);
@@ -637,6 +642,7 @@ static const struct conf_directive directives[] = {
          "[page=FILE] [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"},
         {"health-check", 1, 4, d_health_check,
          "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"},
+        {"http2", 1, 1, d_http2, "http2 on|off"},
 };
 
 void detour_config_defaults(struct detour_config *c)
@@ -648,6 +654,7 @@ void detour_config_defaults(struct detour_config *c)
 	strcpy(c->rules[0], "examples/site.rules");
 	c->nrules = 1;
 	c->max_connections = 10000;
+	c->http2 = true;
 	detour_http1_limits_default(&c->limits);
 	c->buffer_memory = 32u << 20;
 	c->header_timeout_ms = 10000;

@@ -476,6 +476,7 @@ detour_err detour_http1_parse(const char *buf, size_t len, const struct detour_h
 	req->host = NULL;
 	req->host_len = 0;
 	req->absolute_form = req->asterisk_form = req->https_target = false;
+	req->http2 = false;
 	req->has_content_length = req->chunked = req->expect_continue = false;
 	req->content_length = 0;
 	req->num_headers = 0;
@@ -655,6 +656,80 @@ int detour_http1_find(const struct detour_request *req, const char *name, size_t
 			return (int)i;
 	}
 	return -1;
+}
+
+/* ---- HTTP/2 (RFC 9113 §8.3) -------------------------------------------- */
+
+detour_err detour_http1_from_h2(struct detour_request *req, const struct detour_h2_pseudo *p,
+                                const struct detour_http1_limits *limits, int *status)
+{
+	struct detour_http1_limits defaults;
+	int h;
+
+	if (limits == NULL) {
+		detour_http1_limits_default(&defaults);
+		limits = &defaults;
+	}
+	*status = 400;
+	req->query = NULL;
+	req->query_len = 0;
+	req->absolute_form = req->asterisk_form = req->https_target = false;
+	req->minor_version = 1;
+	req->http2 = true;
+	req->keep_alive = true;
+	req->chunked = req->expect_continue = false;
+	req->has_content_length = false;
+	req->content_length = 0;
+	req->head_len = 0;
+	if (p->method == NULL || p->method_len == 0)
+		return DETOUR_EINVAL;
+	req->method = p->method;
+	req->method_len = p->method_len;
+	req->method_id = method_id((cp)p->method, p->method_len);
+	/* §8.3.1: :authority, else Host; both are uri-host [":" port]. */
+	h = p->authority ? -1 : detour_http1_find(req, "host", 4, 0);
+	req->host = p->authority ? p->authority : h >= 0 ? req->headers[h].value : NULL;
+	req->host_len = p->authority ? p->authority_len : h >= 0 ? req->headers[h].value_len : 0;
+	if (req->host && !valid_authority((cp)req->host, req->host_len, PORT_OPTIONAL))
+		return DETOUR_EINVAL;
+	for (int i = detour_http1_find(req, "content-length", 14, 0); i >= 0;
+	     i = detour_http1_find(req, "content-length", 14, i + 1)) {
+		uint64_t v;
+		if (!parse_content_length((cp)req->headers[i].value, req->headers[i].value_len,
+		                          &v) ||
+		    (req->has_content_length && v != req->content_length))
+			return DETOUR_EINVAL;
+		req->has_content_length = true;
+		req->content_length = v;
+	}
+	if (req->method_id == DETOUR_M_CONNECT) {
+		/* §8.5: no :path; the caller refuses the method (501). */
+		req->target = req->path = req->host ? req->host : "";
+		req->target_len = req->path_len = req->host_len;
+		return DETOUR_OK;
+	}
+	if (p->path == NULL || p->path_len == 0)
+		return DETOUR_EINVAL;
+	if (p->path_len > limits->max_target) {
+		*status = 414;
+		return DETOUR_ETOOBIG;
+	}
+	/* §8.3.1: an absolute path and optional query, or "*" for OPTIONS;
+	 * visible ASCII only, as in an HTTP/1.1 request-target. */
+	if (scan_target((cp)p->path, (cp)p->path + p->path_len) != (cp)p->path + p->path_len)
+		return DETOUR_EINVAL;
+	if (p->path[0] != '/' && !(p->path_len == 1 && p->path[0] == '*'))
+		return DETOUR_EINVAL;
+	req->target = p->path;
+	req->target_len = p->path_len;
+	if (!classify_target(req))
+		return DETOUR_EINVAL;
+	if (req->has_content_length && req->content_length > limits->max_body) {
+		*status = 413;
+		return DETOUR_ETOOBIG;
+	}
+	*status = 0;
+	return DETOUR_OK;
 }
 
 /* ---- the body skipper (RFC 9112 §6.3, §7.1) ---------------------------- */

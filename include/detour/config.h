@@ -19,7 +19,7 @@
 detour_err detour_conf_cidr_parse(const char *s, size_t len, struct cidr *c);
 
 /* Fills c with the built-in defaults: listen 127.0.0.1:8080, workers auto,
- * rules examples/site.rules, access-log off, 10000 connections, the HTTP/1
+ * rules examples/site.rules, access-log off, http2 on, 10000 connections, the HTTP/1
  * limits of detour_http1_limits_default(), header timeout 10 s, keep-alive
  * 60 s, no admin listener, state-dir "var", stats on, flushed every 5 s,
  * no maintenance directive, health checks every 5 s with a 2 s timeout,

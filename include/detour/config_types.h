@@ -116,6 +116,7 @@ struct detour_config {
 	uint8_t access_log_format;             /* enum detour_alog_format */
 	char error_log[DETOUR_CONF_PATH_MAX];  /* "" = standard error */
 	bool server_header;
+	bool http2; /* h2 by ALPN on TLS listeners, h2c with prior knowledge on plain ones */
 	unsigned max_connections;
 	struct detour_http1_limits limits;
 	uint64_t buffer_memory; /* per worker: connection buffers beyond their initial sizes */

@@ -68,7 +68,8 @@ struct detour_request {
 	bool asterisk_form; /* "OPTIONS * HTTP/1.1" */
 	bool https_target;  /* absolute-form with the https scheme */
 
-	int minor_version; /* HTTP/1.<minor>: 0 or 1 */
+	int minor_version; /* HTTP/1.<minor>: 0 or 1 (1 for HTTP/2) */
+	bool http2;        /* came over HTTP/2 (detour_http1_from_h2) */
 
 	/* Host header, or the authority of an absolute- or authority-form
 	 * target; port included; NULL if none (HTTP/1.0 only). */
@@ -124,6 +125,29 @@ detour_err detour_http1_parse(const char *buf, size_t len, const struct detour_h
  * or -1. */
 int detour_http1_find(const struct detour_request *req, const char *name, size_t name_len,
                       int from);
+
+/* The pseudo-header fields of an HTTP/2 request (RFC 9113 §8.3.1); NULL:
+ * absent. */
+struct detour_h2_pseudo {
+	const char *method, *path, *authority;
+	size_t method_len, path_len, authority_len;
+};
+
+/* HTTP/2: fills req from the pseudo-header fields of a request whose
+ * regular fields are already in req->headers[0..num_headers) (names in
+ * lower case, values checked by the HTTP/2 library), so that it reads like
+ * an HTTP/1.1 request to everything above: method, target = :path, path and
+ * query split at '?', asterisk-form for "OPTIONS *", host from :authority or
+ * else a Host field (RFC 9113 §8.3.1; none is allowed, as in HTTP/1.0),
+ * Content-Length, minor_version 1, keep_alive, http2; no head_len, never
+ * chunked. Returns DETOUR_OK, or DETOUR_EINVAL / DETOUR_ETOOBIG with *status:
+ * 400 (no :method, an invalid authority or Host, a :path that is not an
+ * absolute path or "*" for OPTIONS, an invalid Content-Length), 414 (:path
+ * over limits->max_target), 413 (Content-Length over max_body). CONNECT
+ * (no :path) is left for the caller to refuse (501). limits NULL: the
+ * defaults. Every pointer of req points into p's or the fields' bytes. */
+detour_err detour_http1_from_h2(struct detour_request *req, const struct detour_h2_pseudo *p,
+                                const struct detour_http1_limits *limits, int *status);
 
 /* Skipping a body, in sync. */
 struct detour_http1_body {

@@ -104,7 +104,9 @@ static void combined(struct bbuf *b, const char *log_time, const struct alog_ent
 		put_esc(b, req->method, req->method_len, 64);
 		bbuf_putc(b, ' ');
 		put_esc(b, req->target, req->target_len, 2048);
-		bbuf_puts(b, req->minor_version ? " HTTP/1.1" : " HTTP/1.0");
+		bbuf_puts(b, req->http2           ? " HTTP/2.0"
+		             : req->minor_version ? " HTTP/1.1"
+		                                  : " HTTP/1.0");
 	} else {
 		bbuf_putc(b, '-');
 	}
@@ -173,8 +175,12 @@ static void json_line(struct alog *l, struct bbuf *b, time_t now, const struct a
 	jstr(b, JKEY("target"), parsed ? req->target : NULL, parsed ? req->target_len : 0, 2048);
 	jheader(b, JKEY("host"), req, "host", 4, 256);
 	jstr(b, JKEY("scheme"), e->https ? "https" : "http", e->https ? 5 : 4, 8);
-	jstr(b, JKEY("protocol"), parsed ? (req->minor_version ? "HTTP/1.1" : "HTTP/1.0") : NULL, 8,
-	     8);
+	jstr(b, JKEY("protocol"),
+	     parsed ? (req->http2           ? "HTTP/2.0"
+	               : req->minor_version ? "HTTP/1.1"
+	                                    : "HTTP/1.0")
+	            : NULL,
+	     8, 8);
 	bbuf_put(b, JKEY("status"));
 	bbuf_put_uint(b, (uint64_t)e->status);
 	bbuf_put(b, JKEY("bytes"));

@@ -20,6 +20,7 @@
 #include "budget.h"
 #include "conn.h"
 #include "detour/proxyproto.h"
+#include "h2.h"
 #include "log.h"
 #include "request.h"
 #include "tls.h"
@@ -45,6 +46,8 @@ static void conn_reset(struct conn *c)
 	c->tls_rw = false;
 	c->unwatched = false;
 	c->tls = NULL;
+	c->h1 = false;
+	c->h2 = NULL;
 	c->in_len = 0;
 	c->out_len = c->out_off = 0;
 	c->peer[0] = '\0';
@@ -222,6 +225,8 @@ void conn_close(struct conn *c)
 	/* No EPOLL_CTL_DEL: a connection's fd is never shared (no dup, no
 	 * fork), so close() takes it out of the epoll set by itself, and the
 	 * system call is one of the few a short connection makes. */
+	if (c->h2)
+		h2_free(c);
 	if (c->tls) {
 		tls_conn_free(cs->tls, c->tls);
 		c->tls = NULL;
@@ -354,6 +359,16 @@ static bool process(struct conn *c, unsigned *turn)
 	uint32_t pos = 0;
 	bool progress = false;
 
+	/* HTTP/2 (h2.h): decided on the first input, then the session
+	 * takes every byte. */
+	if (c->h2 == NULL && !c->h1) {
+		int k = h2_start(c);
+		if (k < 0)
+			return false;
+		c->h1 = k == 0;
+	}
+	if (c->h2)
+		return h2_process(c);
 	while (pos < c->in_len && !c->close_after) {
 		int status = 0;
 		detour_err e;
@@ -453,7 +468,7 @@ static void update_deadline(struct conn *c, bool progress, bool was_idle)
 		return;
 	if (c->state == ST_BODY && c->list == LIST_ACTIVE)
 		return; /* the body's deadline is absolute */
-	if (c->in_len == 0 && c->state == ST_HEAD && c->out_len == 0) {
+	if (c->in_len == 0 && c->state == ST_HEAD && c->out_len == 0 && (!c->h2 || h2_idle(c))) {
 		conn_list_move(cs, c, LIST_IDLE);
 		if (cs->draining)
 			start_linger(c);
@@ -482,7 +497,8 @@ static bool serve(struct conn *c, bool was_idle)
 			return false;
 		/* Everything went out and requests are still buffered (the
 		 * output buffer filled up): answer them now. */
-		if (!(progress && queued > 0 && c->out_len == 0 && c->in_len > 0 && !c->want_write))
+		if (!(progress && queued > 0 && c->out_len == 0 && (c->in_len > 0 || c->h2) &&
+		      !c->want_write))
 			break;
 	}
 	/* The turn is over with requests buffered: they are in the
@@ -664,7 +680,7 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 		 * keeps its absolute deadline). */
 		if (c->state != ST_BODY)
 			conn_list_move(c->cs, c, LIST_ACTIVE);
-		if (c->in_len > 0 || c->state == ST_BODY)
+		if (c->in_len > 0 || c->state == ST_BODY || c->h2)
 			serve_buffered(c);
 		else
 			update_deadline(c, true, false);
@@ -703,6 +719,13 @@ static void conn_timeout(struct conn *c)
 		proxy_refuse(c, PROXY_ERR_INCOMPLETE); /* no header within the header timeout */
 		return;
 	}
+	if (c->h2) {
+		/* GOAWAY, then close: it must leave the list it expired in. */
+		h2_goaway(c, true);
+		if (conn_flush(c) && c->state != ST_LINGER)
+			conn_close(c);
+		return;
+	}
 	if (c->list == LIST_ACTIVE && c->state == ST_HEAD && c->in_len > 0 && c->out_len == 0) {
 		/* RFC 9110 §15.5.9: 408, then close. */
 		request_error(c, 408, NULL);
@@ -717,6 +740,11 @@ static void conn_timeout(struct conn *c)
 
 static void conn_drain(struct conn *c)
 {
+	if (c->h2) {
+		h2_goaway(c, false); /* RFC 9113 §6.8: graceful */
+		conn_flush(c);
+		return;
+	}
 	if (c->state == ST_HEAD && c->in_len == 0 && c->out_len == 0)
 		start_linger(c);
 }
@@ -750,8 +778,12 @@ void conn_drain_all(struct conns *cs)
 	/* Idle keep-alive connections have nothing in flight: close them now.
 	 * Others finish their current request with "Connection: close". */
 	head = &cs->lists[LIST_IDLE];
-	while (head->next != head)
-		conn_close(head->next);
+	while (head->next != head) {
+		if (head->next->h2)
+			conn_list_move(cs, head->next, LIST_ACTIVE); /* GOAWAY first, below */
+		else
+			conn_close(head->next);
+	}
 	head = &cs->lists[LIST_ACTIVE];
 	for (struct conn *c = head->next, *n; c != head; c = n) {
 		n = c->next;

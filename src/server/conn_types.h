@@ -24,6 +24,7 @@ struct conns;
 struct acme_http01;
 struct tls_ctx; /* tls.h */
 struct ssl_st;  /* OpenSSL's SSL */
+struct h2;      /* h2.h */
 
 /* Each connection sits in exactly one deadline list. Every list has a single
  * timeout, so appending at the tail keeps it sorted by deadline and expiry
@@ -63,6 +64,7 @@ struct conn {
 	bool tls_rw;    /* TLS: a read waits for the socket to be writable */
 	bool unwatched; /* not (yet) in the epoll set: answered by the accept's own read */
 	bool shed;      /* over the memory budget: closed after this batch (budget.h) */
+	bool h1;        /* HTTP/1.x: decided on the first input (h2_start) */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
 	uint32_t in_len, in_cap;
@@ -72,6 +74,7 @@ struct conn {
 	struct conn_link ready; /* on cs->ready: owed a turn (budget.h); else unlinked */
 	uint32_t held;          /* bytes of in + out beyond their initial sizes, counted */
 	struct ssl_st *tls; /* NULL on a plain connection; else reads and writes go through tls.h */
+	struct h2 *h2;      /* the HTTP/2 session (h2.h), NULL for HTTP/1.x */
 	char peer[INET6_ADDRSTRLEN]; /* for the access log */
 	uint64_t req_start_ms;       /* the access log's duration: when the request's
 	                                first byte was read (cs->now_ms) */
@@ -115,6 +118,7 @@ struct conns {
 	/* Settings copied at start (reload does not change them). */
 	struct detour_http1_limits limits;
 	uint32_t proxy_listeners; /* bit i: listener i has proxy-protocol */
+	bool http2;               /* `http2 on`: h2c with prior knowledge (h2.h) */
 
 	/* Scratch, per request. */
 	struct detour_request req;

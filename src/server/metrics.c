@@ -98,6 +98,17 @@ char *metrics_render(struct server *srv, size_t *len)
 			          (unsigned long long)v);
 	}
 
+	/* By protocol: HTTP/2 streams counted apart (h2.c), HTTP/1.x the rest. */
+	uint64_t all = 0, h2 = sum_workers(srv, offsetof(struct wstats, h2_requests));
+	for (unsigned k = 0; k < STATUS_SLOTS; k++)
+		all += sum_workers(srv, offsetof(struct wstats, status) + k * sizeof(uint64_t));
+	bbuf_putf(&b,
+	          "# HELP detour_protocol_requests_total Requests answered, by protocol.\n"
+	          "# TYPE detour_protocol_requests_total counter\n"
+	          "detour_protocol_requests_total{protocol=\"HTTP/1.x\"} %llu\n"
+	          "detour_protocol_requests_total{protocol=\"HTTP/2\"} %llu\n",
+	          (unsigned long long)(all > h2 ? all - h2 : 0), (unsigned long long)h2);
+
 	bbuf_putf(&b, "# HELP detour_listener_requests_total Requests answered, by listener.\n"
 	              "# TYPE detour_listener_requests_total counter\n");
 	for (unsigned l = 0; l < srv->conf.nlisten; l++) {

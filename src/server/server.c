@@ -226,6 +226,8 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	    nc->keepalive_timeout_ms != srv->conf.keepalive_timeout_ms)
 		log_warn("reload: listen, workers, max-connections, limit and timeout changes take "
 		         "effect at the next restart");
+	if (nc->http2 != srv->conf.http2)
+		log_warn("reload: turning http2 on or off takes effect at the next restart");
 	/* The workers' format is the start-up one (alog_init). */
 	if (nc->access_log_format != srv->conf.access_log_format)
 		log_warn("reload: a new access log format takes effect at the next restart");

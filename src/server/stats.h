@@ -43,6 +43,7 @@ enum proxy_err {
 struct wstats {
 	_Atomic uint64_t status[STATUS_SLOTS];
 	_Atomic uint64_t listener[DETOUR_CONF_MAX_LISTEN];
+	_Atomic uint64_t h2_requests; /* of those counted in status[], over HTTP/2 */
 	_Atomic uint64_t lat[LAT_BUCKETS];
 	_Atomic uint64_t lat_sum_us;
 	_Atomic uint64_t lat_count;

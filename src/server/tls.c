@@ -101,6 +101,7 @@ struct tls_ctx {
 	time_t key_born;
 
 	_Atomic uint64_t hs_ok, hs_failed;
+	bool h2; /* `http2 on`: ALPN offers h2 (set at start) */
 };
 
 /* ---- errors and files ---- */
@@ -508,16 +509,11 @@ static int on_client_hello(SSL *s, int *al, void *arg)
 	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-/* RFC 7301 §3.2: the first protocol of ours the client offers; none is a
- * fatal no_application_protocol alert. A challenge handshake speaks only
- * acme-tls/1 (RFC 8737 §3). */
-static int on_alpn(SSL *s, const unsigned char **out, unsigned char *outlen,
-                   const unsigned char *in, unsigned inlen, void *arg)
+/* The protocol want[0..wl) in the client's ALPN list in[0..inlen): points
+ * *out at it and returns true. */
+static bool alpn_find(const unsigned char *in, unsigned inlen, const char *want, unsigned wl,
+                      const unsigned char **out, unsigned char *outlen)
 {
-	bool acme = SSL_get_app_data(s) == SEL_ACME_TLS;
-	const char *want = acme ? "acme-tls/1" : "http/1.1";
-	unsigned wl = acme ? 10 : 8;
-
 	for (unsigned i = 0; i < inlen;) {
 		unsigned l = in[i++];
 		if (l > inlen - i)
@@ -525,11 +521,39 @@ static int on_alpn(SSL *s, const unsigned char **out, unsigned char *outlen,
 		if (l == wl && !memcmp(in + i, want, wl)) {
 			*out = in + i;
 			*outlen = (unsigned char)l;
-			return SSL_TLSEXT_ERR_OK;
+			return true;
 		}
 		i += l;
 	}
+	return false;
+}
+
+/* RFC 7301 §3.2: the server picks; ours are h2 (with `http2 on`; RFC 9113
+ * §3.2), then http/1.1, whatever the client's order. None of ours is a
+ * fatal no_application_protocol alert. A challenge handshake speaks only
+ * acme-tls/1 (RFC 8737 §3). */
+static int on_alpn(SSL *s, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned inlen, void *arg)
+{
+	const struct tls_ctx *t = arg;
+
+	if (SSL_get_app_data(s) == SEL_ACME_TLS)
+		return alpn_find(in, inlen, "acme-tls/1", 10, out, outlen)
+		               ? SSL_TLSEXT_ERR_OK
+		               : SSL_TLSEXT_ERR_ALERT_FATAL;
+	if ((t->h2 && alpn_find(in, inlen, "h2", 2, out, outlen)) ||
+	    alpn_find(in, inlen, "http/1.1", 8, out, outlen))
+		return SSL_TLSEXT_ERR_OK;
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+bool tls_conn_h2(const struct ssl_st *ssl)
+{
+	const unsigned char *p;
+	unsigned len;
+
+	SSL_get0_alpn_selected(ssl, &p, &len);
+	return len == 2 && !memcmp(p, "h2", 2);
 }
 
 /* ---- session tickets ---- */
@@ -627,6 +651,7 @@ struct tls_ctx *tls_ctx_new(const struct detour_config *cfg, char *err, size_t e
 			goto fail;
 		}
 	t->key_born = time(NULL);
+	t->h2 = cfg->http2;
 	t->aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
 	if (t->aes == NULL) {
 		ssl_reason(err, errlen, "no AES-256-CBC for session tickets");

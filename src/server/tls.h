@@ -99,6 +99,9 @@ ssize_t tls_conn_write(struct ssl_st *ssl, const void *buf, size_t len);
  * so the caller reads again without waiting for an event. */
 bool tls_conn_pending(const struct ssl_st *ssl);
 
+/* True when ALPN chose h2 (RFC 9113 §3.2) for this connection. */
+bool tls_conn_h2(const struct ssl_st *ssl);
+
 /* Sends close_notify without waiting (before a lingering close). */
 void tls_conn_shutdown(struct ssl_st *ssl);
 

@@ -255,6 +255,7 @@ int worker_prepare(struct pool *p, unsigned id, char *err, size_t cap)
 	w->pool = p;
 	w->id = id;
 	w->cs.limits = conf->limits;
+	w->cs.http2 = conf->http2;
 	w->max_conns = p->max_conns;
 	w->cs.timeouts_ms[LIST_ACTIVE] = conf->header_timeout_ms;
 	w->cs.timeouts_ms[LIST_IDLE] = conf->keepalive_timeout_ms;

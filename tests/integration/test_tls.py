@@ -125,12 +125,15 @@ def test_sni_picks_the_certificate(tls_server, pki):
 
 def test_alpn(tls_server):
     t = tls_server()
-    out = s_client(t.tls_port, "-servername", "a.test", "-alpn", "h2,http/1.1")
+    # the server's preference, h2 first (http2 on by default; test_h2.py)
+    out = s_client(t.tls_port, "-servername", "a.test", "-alpn", "http/1.1,h2")
+    assert "ALPN protocol: h2" in out
+    out = s_client(t.tls_port, "-servername", "a.test", "-alpn", "http/1.1")
     assert "ALPN protocol: http/1.1" in out
     out = s_client(t.tls_port, "-servername", "a.test")
     assert "No ALPN negotiated" in out
     # RFC 7301 §3.2: nothing in common is a no_application_protocol alert
-    out = s_client(t.tls_port, "-servername", "a.test", "-alpn", "h2")
+    out = s_client(t.tls_port, "-servername", "a.test", "-alpn", "spdy/3")
     assert "alert no application protocol" in out
     # acme-tls/1 without a challenge certificate for the name: refused too
     out = s_client(t.tls_port, "-servername", "a.test", "-alpn", "acme-tls/1")
@@ -189,7 +192,7 @@ def test_resumption(tls_server, tmp_path):
 
 def curl(t, pki, host, path, scheme="https"):
     port = t.tls_port if scheme == "https" else t.srv.port
-    p = subprocess.run(["curl", "-s", "-i", "--cacert", str(pki / "ca.pem"), "--resolve",
+    p = subprocess.run(["curl", "-s", "-i", "--http1.1", "--cacert", str(pki / "ca.pem"), "--resolve",
                         "%s:%d:127.0.0.1" % (host, port), "%s://%s:%d%s" % (scheme, host, port, path)],
                        capture_output=True, timeout=10)
     assert p.returncode == 0, p.stderr

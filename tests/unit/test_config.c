@@ -34,6 +34,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->access_log, "");
 	assert_string_equal(c->error_log, "");
 	assert_false(c->server_header);
+	assert_true(c->http2);
 	assert_int_equal(c->max_connections, 10000);
 	assert_int_equal(c->limits.max_target, 8192);
 	assert_int_equal(c->limits.max_header_bytes, 32768);
@@ -276,6 +277,11 @@ static void test_logs_and_flags(void **state)
 	parse_ok("server-header on\nserver-header off\n");
 	assert_false(conf.server_header);
 
+	parse_ok("http2 off\n");
+	assert_false(conf.http2);
+	parse_ok("http2 off\nhttp2 on\n");
+	assert_true(conf.http2);
+
 	parse_ok("max-connections 1\n");
 	assert_int_equal(conf.max_connections, 1);
 	parse_ok("max-connections 1000000\n");
@@ -352,8 +358,8 @@ static void test_example_conf_shape(void **state)
 #define KNOWN                                                                                      \
 	"(known: listen, workers, rules, access-log, error-log, server-header, max-connections, "  \
 	"limit, timeout, admin, state-dir, user, stats, stats-flush, maintenance, health-check, "  \
-	"tls-cert, acme, acme-email, acme-ca, acme-hosts, hsts, https-redirect, canonical-host, "  \
-	"trailing-slash, trusted-proxies)"
+	"http2, tls-cert, acme, acme-email, acme-ca, acme-hosts, hsts, https-redirect, "           \
+	"canonical-host, trailing-slash, trusted-proxies)"
 
 #define TARGET_ERR(x)                                                                              \
 	"expected a target: a path starting with '/', an http:// or https:// URL, or '-' (with "   \
@@ -430,6 +436,9 @@ static const struct err_case err_cases[] = {
         /* server-header */
         {"server-header yes\n", "t.conf:1:15: expected 'on' or 'off', found \"yes\""},
         {"server-header ON\n", "t.conf:1:15: expected 'on' or 'off', found \"ON\""},
+        /* http2 */
+        {"http2 yes\n", "t.conf:1:7: expected 'on' or 'off', found \"yes\""},
+        {"http2\n", "t.conf:1:1: 'http2' takes 1 argument: http2 on|off"},
         /* max-connections */
         {"max-connections 0\n", "t.conf:1:17: expected a number of connections from 1 to "
                                 "1000000, found \"0\""},

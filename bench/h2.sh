@@ -1,0 +1,308 @@
+#!/bin/bash
+# bench/h2.sh: HTTP/2 under h2load (nghttp2-client): detour, nginx (`listen ... http2`) and h2o,
+# over TLS (h2 by ALPN, the same ECDSA P-256 certificate) and over h2c (prior knowledge). Each
+# server is pinned to one core with one worker (thread) and no access log; h2load is pinned to
+# the other core, with CONNS connections of STREAMS concurrent streams each, for DUR seconds after
+# a warm-up. Every server answers GET /old with 307 Location: /new.
+# Reports req/s and CPU microseconds per request (the server's utime+stime / requests), and the
+# ratios detour / nginx and detour / h2o. On a shared machine, compare ratios within one run.
+#
+#   bench/h2.sh                    both scenarios, three servers (about 2 minutes)
+#   DUR=5 REPEAT=5 bench/h2.sh     on a busy machine: more, shorter runs (medians shown)
+#
+# Environment (default in brackets): DUR [10], WARM [1], REPEAT [3], CONNS [16], STREAMS [100],
+# SERVERS ["detour nginx h2o"], SCENARIOS ["tls h2c"], PORT_LO, PORT_HI [18101, 18119],
+# CORE_SERVER [0], CORE_CLIENT [1], DETOUR_BIN [build/detour], NO_BUILD, NICE [-10 as root],
+# PROFILE [unset: a server name to perf record], OUT [bench/out-h2].
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+set -u
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
+
+DUR=${DUR:-10}
+WARM=${WARM:-1}
+REPEAT=${REPEAT:-3}
+CONNS=${CONNS:-16}
+STREAMS=${STREAMS:-100}
+SERVERS=${SERVERS:-detour nginx h2o}
+SCENARIOS=${SCENARIOS:-tls h2c}
+PORT_LO=${PORT_LO:-18101}
+PORT_HI=${PORT_HI:-18119}
+CORE_SERVER=${CORE_SERVER:-0}
+CORE_CLIENT=${CORE_CLIENT:-1}
+DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
+PROFILE=${PROFILE:-}
+if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
+OUT=${OUT:-$BENCH/out-h2}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
+RUN=$OUT/run
+HZ=$(getconf CLK_TCK)
+
+case "${1:-}" in
+-h | --help)
+	sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit 0
+	;;
+"") ;;
+*) die "unknown argument '$1' (try --help)" ;;
+esac
+
+has() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
+
+for t in h2load curl openssl ss taskset; do
+	command -v "$t" >/dev/null || die "missing $t"
+done
+for s in nginx h2o; do
+	has "$s" "$SERVERS" && ! command -v "$s" >/dev/null && die "missing $s"
+done
+[ "$(nproc)" -ge 2 ] || die "needs two cores: one for the server, one for h2load"
+if has detour "$SERVERS" && [ -z "${NO_BUILD:-}" ]; then
+	make -C "$ROOT" -s >"$OUT/make.log" 2>&1 || die "make failed (see $OUT/make.log)"
+fi
+
+rm -rf "$RUN"
+mkdir -p "$RUN" "$OUT/h2load"
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-keyout "$RUN/cert.key" -out "$RUN/cert.pem" -subj /CN=bench.test \
+	-addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" >/dev/null 2>&1 ||
+	die "openssl cannot make the certificate"
+printf '/old /new 307\n' >"$RUN/one.rules"
+
+{
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores, $(uname -sr)"
+	echo "nginx: $(nginx -v 2>&1 | sed 's/.*version: nginx\///'); h2o: $(h2o --version | awk 'NR == 1 { print $3 }'); $(h2load --version | head -n 1); $(openssl version)"
+	echo "detour: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "command: DUR=$DUR WARM=$WARM REPEAT=$REPEAT CONNS=$CONNS STREAMS=$STREAMS NICE=$NICE bench/h2.sh"
+} >"$OUT/meta.txt"
+
+taskset -pc "$CORE_CLIENT" $$ >/dev/null || die "taskset failed"
+renice -n "$NICE" -p $$ >/dev/null || die "renice failed"
+
+# SPIDS[server]: the PIDs whose CPU counts; PLAIN/TLS[server]: its ports.
+declare -A SPIDS PLAIN TLS
+start_detour() {
+	local conf=$RUN/detour.conf pid
+	pick_port
+	PLAIN[detour]=$PORT
+	pick_port
+	TLS[detour]=$PORT
+	printf 'listen 127.0.0.1:%s\nlisten 127.0.0.1:%s tls\ntls-cert %s %s\nworkers 1\nrules %s\naccess-log off\nstats off\nstate-dir %s\n' \
+		"${PLAIN[detour]}" "${TLS[detour]}" "$RUN/cert.pem" "$RUN/cert.key" "$RUN/one.rules" \
+		"$RUN/var" >"$conf"
+	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$RUN/detour.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	wait_answer "$pid" "${PLAIN[detour]}" /old 10 "$(now_us)" >/dev/null || {
+		tail -n 5 "$RUN/detour.log" >&2
+		die "detour did not start"
+	}
+	SPIDS[detour]=$pid
+}
+
+start_nginx() {
+	local dir=$RUN/nginx pid worker
+	pick_port
+	PLAIN[nginx]=$PORT
+	pick_port
+	TLS[nginx]=$PORT
+	mkdir -p "$dir/tmp"
+	sed -e "s|@DIR@|$dir|g; s|@PORT@|${PLAIN[nginx]}|g; s|@TLSPORT@|${TLS[nginx]}|g" \
+		-e "s|@CERT@|$RUN/cert.pem|g; s|@KEY@|$RUN/cert.key|g" \
+		"$BENCH/nginx/nginx-h2.conf.in" >"$dir/nginx.conf"
+	taskset -c "$CORE_SERVER" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
+		-g 'daemon off;' >"$dir/stdout.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	# the plain port speaks only h2c: wait for the TLS one with curl
+	local i
+	for ((i = 0; i < 300; i++)); do
+		curl -sk --http2 -o /dev/null "https://127.0.0.1:${TLS[nginx]}/old" 2>/dev/null && break
+		pid_alive "$pid" || break
+		sleep 0.1
+	done
+	worker=$(pgrep -P "$pid" | head -n 1)
+	[ -n "$worker" ] || {
+		tail -n 5 "$dir/error.log" >&2
+		die "nginx has no worker process"
+	}
+	track "$worker"
+	SPIDS[nginx]="$pid $worker"
+}
+
+# h2o 2.2.5 (Debian), one thread, its own HTTP/2; the redirect handler answers /old.
+start_h2o() {
+	local dir=$RUN/h2o pid i
+	pick_port
+	PLAIN[h2o]=$PORT
+	pick_port
+	TLS[h2o]=$PORT
+	mkdir -p "$dir"
+	cat >"$dir/h2o.yaml" <<-EOF
+		user: $(id -un)
+		num-threads: 1
+		pid-file: $dir/h2o.pid
+		error-log: $dir/error.log
+		http2-max-concurrent-requests-per-connection: 100
+		listen:
+		  host: 127.0.0.1
+		  port: ${PLAIN[h2o]}
+		listen:
+		  host: 127.0.0.1
+		  port: ${TLS[h2o]}
+		  ssl:
+		    certificate-file: $RUN/cert.pem
+		    key-file: $RUN/cert.key
+		    minimum-version: TLSv1.2
+		    ocsp-update-interval: 0
+		hosts:
+		  default:
+		    paths:
+		      /old:
+		        redirect:
+		          url: /new
+		          status: 307
+	EOF
+	taskset -c "$CORE_SERVER" h2o -c "$dir/h2o.yaml" >"$dir/stdout.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	for ((i = 0; i < 300; i++)); do
+		curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:${PLAIN[h2o]}/old" \
+			2>/dev/null && break
+		pid_alive "$pid" || break
+		sleep 0.1
+	done
+	pid_alive "$pid" || {
+		tail -n 5 "$dir/error.log" >&2
+		die "h2o did not start"
+	}
+	# one process serves (the threads of num-threads); the OCSP updater is off
+	SPIDS[h2o]=$pid
+}
+
+url() { # url SCEN SERVER
+	if [ "$1" = tls ]; then
+		echo "https://127.0.0.1:${TLS[$2]}/old"
+	else
+		echo "http://127.0.0.1:${PLAIN[$2]}/old"
+	fi
+}
+
+# check SERVER: GET /old over h2 answers 307 /new, both ways.
+check() {
+	local got scen
+	for scen in tls h2c; do
+		if [ "$scen" = tls ]; then
+			got=$(curl -s --http2 --cacert "$RUN/cert.pem" -o /dev/null --max-time 5 \
+				-w '%{http_version} %{http_code} %header{location}' "$(url tls "$1")")
+		else
+			got=$(curl -s --http2-prior-knowledge -o /dev/null --max-time 5 \
+				-w '%{http_version} %{http_code} %header{location}' "$(url h2c "$1")")
+		fi
+		[ "$got" = "2 307 /new" ] || die "$1: GET /old over $scen: got '$got', want '2 307 /new'"
+	done
+}
+
+RESULTS=$OUT/results.tsv
+: >"$RESULTS"
+
+# measure SCEN SERVER REP: h2load, the server's CPU ticks around it.
+measure() {
+	local scen=$1 server=$2 rep=$3 raw before after core0 core1 perf_pid="" req rps err cpu others
+	raw="$OUT/h2load/$scen-$server-$rep.txt"
+	local -a load=(taskset -c "$CORE_CLIENT" h2load -t1 -c"$CONNS" -m"$STREAMS")
+	[ "$WARM" != 0 ] && run_tracked "${load[@]}" -D"$WARM" "$(url "$scen" "$server")" >/dev/null 2>&1
+	if [ "$PROFILE" = "$server" ]; then
+		perf record -q -F 999 -g -o "$OUT/perf-$scen-$server-$rep.data" \
+			-p "$(echo "${SPIDS[$server]}" | tr -s ' ' ',' | sed 's/,$//')" >/dev/null 2>&1 &
+		perf_pid=$!
+		track "$perf_pid"
+	fi
+	# shellcheck disable=SC2086
+	before=$(cpu_ticks ${SPIDS[$server]})
+	core0=$(core_ticks "$CORE_SERVER")
+	run_tracked "${load[@]}" -D"$DUR" "$(url "$scen" "$server")" >"$raw" 2>&1
+	# shellcheck disable=SC2086
+	after=$(cpu_ticks ${SPIDS[$server]}) || die "$server died during $scen"
+	core1=$(core_ticks "$CORE_SERVER")
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null
+		wait "$perf_pid" 2>/dev/null
+		untrack "$perf_pid"
+	fi
+	# "finished in 10.00s, 123456.70 req/s, ..." and "requests: N total, N started, N done,
+	# N succeeded, N failed, N errored, N timeout"
+	read -r req rps err < <(awk '
+		/^finished in/ { r = $4 }
+		/^requests:/ { d = $8; f = $10 + $12 + $14 }
+		END { if (r == "") exit 1; printf "%d %.0f %d\n", d, r, f }' "$raw") || {
+		cat "$raw" >&2
+		die "h2load failed on $server ($scen)"
+	}
+	read -r cpu others < <(awk -v t=$((after - before)) -v hz="$HZ" -v n="$req" \
+		-v c0="$core0" -v c1="$core1" 'BEGIN {
+		split(c0, a, " "); split(c1, b, " ")
+		busy = b[1] - a[1]; total = b[2] - a[2]
+		o = total > 0 ? (busy - t) * 100 / total : 0
+		printf "%.2f %.1f\n", n ? t * 1e6 / hz / n : 0, o < 0 ? 0 : o }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$server" "$rep" "$rps" "$cpu" "$req" \
+		"$err" "$others" >>"$RESULTS"
+	log "$(printf '%-3s %-7s %9s req/s  %6s us CPU/request  %s failed  %s%% others' \
+		"$scen" "$server" "$rps" "$cpu" "$err" "$others")"
+}
+
+for s in $SERVERS; do
+	"start_$s"
+	check "$s"
+done
+for scen in $SCENARIOS; do
+	for ((rep = 1; rep <= REPEAT; rep++)); do
+		for s in $SERVERS; do
+			measure "$scen" "$s" "$rep"
+		done
+	done
+done
+echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+
+# The report: the median of each server's REPEAT runs (every run is in results.tsv and h2load/).
+cat "$OUT/meta.txt"
+echo
+echo "| scenario | server | runs | req/s (median) | CPU us/request (median) | failed | others (median) | req/s vs nginx | req/s vs h2o | CPU vs nginx | CPU vs h2o |"
+echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+sort -t "$(printf '\t')" -k1,1r -k2,2 "$RESULTS" | awk -F '\t' '
+	function median(list, n,    a, i, j, t) {
+		split(list, a, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function ratio(x, y) { return y > 0 ? sprintf("%.2fx", x / y) : "" }
+	{ k = $1 SUBSEP $2; n[k]++; rps[k] = rps[k] " " $4; cpu[k] = cpu[k] " " $5; err[k] += $7; oth[k] = oth[k] " " $8 }
+	END {
+		label["tls"] = "h2 over TLS"; label["h2c"] = "h2c, prior knowledge"
+		ns = split("tls h2c", sc, " "); nv = split("detour nginx h2o", sv, " ")
+		for (i = 1; i <= ns; i++) for (j = 1; j <= nv; j++) {
+			k = sc[i] SUBSEP sv[j]
+			if (k in n) { mr[k] = median(rps[k], n[k]); mc[k] = median(cpu[k], n[k]) }
+		}
+		for (i = 1; i <= ns; i++) for (j = 1; j <= nv; j++) {
+			k = sc[i] SUBSEP sv[j]; g = sc[i] SUBSEP "nginx"; o = sc[i] SUBSEP "h2o"
+			if (!(k in n)) continue
+			rn = rh = cn = ch = ""
+			if (sv[j] == "detour") {
+				if (g in n) { rn = ratio(mr[k], mr[g]); cn = ratio(mc[k], mc[g]) }
+				if (o in n) { rh = ratio(mr[k], mr[o]); ch = ratio(mc[k], mc[o]) }
+			}
+			printf "| %s | %s | %d | %.0f | %.2f | %d | %.1f%% | %s | %s | %s | %s |\n", label[sc[i]], \
+				sv[j], n[k], mr[k], mc[k], err[k], median(oth[k], n[k]), rn, rh, cn, ch
+		}
+	}'
