@@ -116,6 +116,12 @@ struct admin {
 	size_t nrules;
 	struct maint_state maint; /* the maintenance row as last stored */
 	int64_t next_expiry;      /* Unix seconds, 0 = none */
+	/* The fleet (admin_fleet.c): the state version of rules and maint,
+	 * and the local copy under state-dir to refresh (at most once a
+	 * second). */
+	int64_t version;
+	bool mirror_dirty;
+	uint64_t next_mirror_ms;
 	uint64_t next_flush_ms;
 	struct detour_request req;
 };

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin_fleet.h"
 #include "admin_http.h"
 #include "admin_maint.h"
 #include "admin_rules.h"
@@ -351,6 +352,20 @@ void admin_post_maintenance(struct ctx *x)
 		}
 	}
 	json_decref(j);
+	if (a->srv->fleet) {
+		/* Stored fleet-wide; every node (this one included) applies it
+		 * from the stream, reading the page file itself. */
+		maint_page_free(pg);
+		rc = admin_fleet_maint(x, &m, err, sizeof(err));
+		if (rc) {
+			admin_reply_error(x->c, rc, err);
+			return;
+		}
+		atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
+		log_info("admin: maintenance %s by %s (fleet)", m.on ? "on" : "off", x->who);
+		admin_reply_json(x->c, 200, maint_now_json(a), NULL);
+		return;
+	}
 	if (state_begin(st, err, sizeof(err)))
 		goto fail;
 	char detail[MAINT_TARGET_MAX + 64];

@@ -6,11 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin_fleet.h"
 #include "admin_http.h"
 #include "admin_ops.h"
 #include "base/civil.h"
 #include "detour/rulefile.h"
 #include "detour/topk.h"
+#include "fleet_store.h"
 #include "health.h"
 #include "metrics.h"
 #include "stats.h"
@@ -63,13 +65,20 @@ static void stats_row(void *arg, const char *id, int64_t hits, int64_t last)
 
 void admin_flush_stats(struct admin *a)
 {
+	struct fleet *f = a->srv->fleet;
+
 	if (a->srv->state == NULL)
 		return;
 	pthread_mutex_lock(&a->srv->pub.file_lock);
-	state_flush_served(a->srv->state, atomic_load(&a->srv->pub.file));
+	if (f)
+		fleet_flush_served(f, atomic_load(&a->srv->pub.file));
+	else
+		state_flush_served(a->srv->state, atomic_load(&a->srv->pub.file));
 	pthread_mutex_unlock(&a->srv->pub.file_lock);
 	struct served *api = atomic_load(&a->srv->pub.api);
-	if (api)
+	if (api && f)
+		fleet_flush_served(f, api);
+	else if (api)
 		state_flush_served(a->srv->state, api);
 }
 
@@ -130,6 +139,13 @@ void admin_get_stats(struct ctx *x)
 		return;
 	}
 	admin_flush_stats(a);
+	if (a->srv->fleet) {
+		/* The fleet's counters (?node=: one node's); the unmatched paths
+		 * below stay this node's. */
+		admin_fleet_get_stats(x, offset, limit, since);
+		json_decref(o.arr);
+		return;
+	}
 	if (since > 0) {
 		/* Rules of the current tables not hit since `since`. */
 		int64_t total = 0;

@@ -49,7 +49,10 @@ static const char schema[] = "PRAGMA journal_mode=WAL;"
                              " id TEXT PRIMARY KEY,"
                              " hits INTEGER NOT NULL,"
                              " last_hit INTEGER NOT NULL) WITHOUT ROWID;"
-                             "CREATE INDEX IF NOT EXISTS stats_hits ON stats(hits);";
+                             "CREATE INDEX IF NOT EXISTS stats_hits ON stats(hits);"
+                             "CREATE TABLE IF NOT EXISTS fleet("
+                             " k INTEGER PRIMARY KEY CHECK (k = 1),"
+                             " version INTEGER NOT NULL);";
 
 static int dberr(struct state *st, char *err, size_t cap, const char *what)
 {
@@ -356,6 +359,50 @@ int state_maint_get(struct state *st, struct maint_state *m, char *err, size_t c
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return dberr(st, err, cap, "read maintenance");
 	return 0;
+}
+
+int state_mirror(struct state *st, const struct api_rule *r, size_t n, const struct maint_state *m,
+                 int64_t version, char *err, size_t cap)
+{
+	const void *vargs[] = {&version};
+
+	if (state_begin(st, err, cap))
+		return -1;
+	if (run(st, "DELETE FROM rules", "", NULL, err, cap) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		const void *args[] = {&r[i].n,       r[i].id,       r[i].line,
+		                      &r[i].created, &r[i].expires, r[i].who};
+		if (run(st,
+		        "INSERT INTO rules(n, id, line, created, expires, who) VALUES (?1, ?2, ?3, "
+		        "?4, ?5, ?6)",
+		        "ittiit", args, err, cap) < 0)
+			goto fail;
+	}
+	if (state_maint_set(st, m, err, cap) ||
+	    run(st, "INSERT OR REPLACE INTO fleet(k, version) VALUES (1, ?1)", "i", vargs, err,
+	        cap) < 0)
+		goto fail;
+	return state_commit(st, err, cap);
+fail:
+	state_rollback(st);
+	return -1;
+}
+
+int64_t state_mirror_version(struct state *st)
+{
+	sqlite3_stmt *s;
+	int64_t v = 0;
+
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db, "SELECT version FROM fleet WHERE k = 1", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			v = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return v;
 }
 
 void state_flush_served(struct state *st, struct served *s)
