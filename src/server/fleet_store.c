@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/grow.h"
 #include "detour/rulefile.h"
 #include "fleet_store.h"
@@ -735,4 +736,71 @@ void fleet_counts(struct fleet *f, struct fleet_counts *out)
 	out->settled_applied = atomic_load(&f->applied);
 	out->settled_not_applied = atomic_load(&f->not_applied);
 	out->reverted = atomic_load(&f->reverted);
+}
+
+static int cmp_hits_desc(const void *a, const void *b)
+{
+	const struct fleet_stat *x = a, *y = b;
+
+	if (x->hits != y->hits)
+		return x->hits > y->hits ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+void fleet_stats_top(struct fleet *f, int64_t limit,
+                     void (*fn)(void *arg, const char *id, int64_t hits, int64_t last), void *arg)
+{
+	struct fleet_stat *s;
+	size_t n;
+	char err[700];
+
+	if (fleet_stats(f, NULL, &s, &n, err, sizeof(err)))
+		return;
+	qsort(s, n, sizeof(*s), cmp_hits_desc);
+	for (size_t i = 0; i < n && (int64_t)i < limit; i++)
+		fn(arg, s[i].id, s[i].hits, s[i].last);
+	fleet_stats_free(s, n);
+}
+
+void fleet_metrics(struct fleet *f, struct bbuf *b)
+{
+	struct fleet_follow_status st = {0};
+	struct fleet_counts c;
+
+	if (f == NULL)
+		return;
+	if (f->ff)
+		fleet_follow_status(f->ff, &st);
+	fleet_counts(f, &c);
+	bbuf_putf(b,
+	          "# HELP detour_fleet_connected 1 while this node follows the fleet's Redis.\n"
+	          "# TYPE detour_fleet_connected gauge\ndetour_fleet_connected %d\n"
+	          "# HELP detour_fleet_version The fleet state version this node serves.\n"
+	          "# TYPE detour_fleet_version gauge\ndetour_fleet_version %lld\n"
+	          "# HELP detour_fleet_lag_ms From a change's stream entry to this node "
+	          "applying it (the last one).\n"
+	          "# TYPE detour_fleet_lag_ms gauge\ndetour_fleet_lag_ms %lld\n"
+	          "# HELP detour_fleet_resyncs_total Whole-state loads after the first "
+	          "(reconnects, gaps in the stream).\n"
+	          "# TYPE detour_fleet_resyncs_total counter\ndetour_fleet_resyncs_total %llu\n"
+	          "# HELP detour_fleet_disconnects_total Connections to Redis lost.\n"
+	          "# TYPE detour_fleet_disconnects_total counter\n"
+	          "detour_fleet_disconnects_total %llu\n"
+	          "# HELP detour_fleet_changes_refused_total API changes answered 503 (not "
+	          "applied anywhere).\n"
+	          "# TYPE detour_fleet_changes_refused_total counter\n"
+	          "detour_fleet_changes_refused_total %llu\n"
+	          "# HELP detour_fleet_changes_settled_total Changes whose reply was lost, "
+	          "settled by their token.\n"
+	          "# TYPE detour_fleet_changes_settled_total counter\n"
+	          "detour_fleet_changes_settled_total{outcome=\"applied\"} %llu\n"
+	          "detour_fleet_changes_settled_total{outcome=\"not_applied\"} %llu\n"
+	          "# HELP detour_fleet_changes_reverted_total Changes undone because no replica "
+	          "confirmed them (WAIT).\n"
+	          "# TYPE detour_fleet_changes_reverted_total counter\n"
+	          "detour_fleet_changes_reverted_total %llu\n",
+	          st.connected ? 1 : 0, (long long)st.version, (long long)st.lag_ms,
+	          (unsigned long long)st.resyncs, (unsigned long long)st.disconnects,
+	          (unsigned long long)c.refused, (unsigned long long)c.settled_applied,
+	          (unsigned long long)c.settled_not_applied, (unsigned long long)c.reverted);
 }

@@ -83,6 +83,16 @@ struct fleet_node {
 
 int fleet_nodes(struct fleet *f, struct fleet_node **out, size_t *n, char *err, size_t cap);
 
+/* The fleet's most hit rules (totals), most hits first, at most limit:
+ * state_stats_list's callback. Nothing when Redis does not answer. */
+void fleet_stats_top(struct fleet *f, int64_t limit,
+                     void (*fn)(void *arg, const char *id, int64_t hits, int64_t last), void *arg);
+
+struct bbuf;
+
+/* The detour_fleet_* series of /metrics. */
+void fleet_metrics(struct fleet *f, struct bbuf *b);
+
 /* Changes refused with 503, outcomes settled after a lost reply. */
 struct fleet_counts {
 	uint64_t refused, settled_applied, settled_not_applied, reverted;
