@@ -12,6 +12,8 @@
 
 #define MIRROR_MS 1000
 
+static const struct admin_store fleet_store;
+
 /* Maintenance stored by the fleet changed from old to m: make it this
  * node's (the page file is read here, on each node). */
 static void follow_maint(struct admin *a, const struct maint_state *old,
@@ -126,6 +128,7 @@ int admin_fleet_prepare(struct admin *a, char *err, size_t cap)
 	a->maint = s.maint;
 	a->version = s.version;
 	a->next_expiry = next;
+	a->store = &fleet_store;
 	save_mirror(a);
 	return 0;
 }
@@ -218,7 +221,7 @@ static json_t *rule_json(const struct api_rule *r)
 	                 admin_json_time(r->created), "who", r->who);
 }
 
-void admin_fleet_add(struct ctx *x, const char *id, const char *line, int64_t now, int64_t expires)
+static void fleet_add(struct ctx *x, const char *id, const char *line, int64_t now, int64_t expires)
 {
 	struct admin *a = x->a;
 	struct api_rule *cand = calloc(a->nrules + 1, sizeof(*cand));
@@ -281,7 +284,7 @@ void admin_fleet_add(struct ctx *x, const char *id, const char *line, int64_t no
 	admin_reply_json(x->c, 201, rule_json(&r), loc);
 }
 
-void admin_fleet_delete(struct ctx *x, const char *id)
+static void fleet_delete(struct ctx *x, const char *id)
 {
 	struct admin *a = x->a;
 	char err[700];
@@ -314,7 +317,7 @@ void admin_fleet_delete(struct ctx *x, const char *id)
 	admin_reply(x->c, 204, NULL, "", 0, NULL);
 }
 
-int admin_fleet_maint(struct ctx *x, const struct maint_state *m, char *err, size_t cap)
+static int fleet_maint(struct ctx *x, const struct maint_state *m, char *err, size_t cap)
 {
 	struct admin *a = x->a;
 	int64_t v;
@@ -325,6 +328,12 @@ int admin_fleet_maint(struct ctx *x, const struct maint_state *m, char *err, siz
 	sync_to(a, v);
 	return 0;
 }
+
+static const struct admin_store fleet_store = {
+        .add_rule = fleet_add,
+        .delete_rule = fleet_delete,
+        .set_maint = fleet_maint,
+};
 
 /* ---- GET /stats, GET /fleet ------------------------------------------------- */
 

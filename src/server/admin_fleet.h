@@ -11,7 +11,8 @@
 #include "admin_data.h"
 
 /* admin_prepare with `state URL`: srv->state is open. Creates srv->fleet,
- * loads the state and publishes the API table. Returns 0 or -1 with err. */
+ * loads the state, publishes the API table and makes the fleet the admin's
+ * store (admin_data.h: the changes go to Redis). Returns 0 or -1 with err. */
 int admin_fleet_prepare(struct admin *a, char *err, size_t cap);
 
 /* admin_start: starts the follower (it pokes the admin's wake eventfd). */
@@ -26,14 +27,6 @@ void admin_fleet_expire(struct admin *a);
 
 /* admin_stop: saves the local copy, stops the follower, frees srv->fleet. */
 void admin_fleet_stop(struct admin *a);
-
-/* The changes, after the handler validated them: they answer. */
-void admin_fleet_add(struct ctx *x, const char *id, const char *line, int64_t now, int64_t expires);
-void admin_fleet_delete(struct ctx *x, const char *id);
-
-/* Stores m fleet-wide and applies it here. Returns 0, or the HTTP status
- * of the failure with err. */
-int admin_fleet_maint(struct ctx *x, const struct maint_state *m, char *err, size_t cap);
 
 /* GET /stats from the fleet's counters (?node= one node's). */
 void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since);

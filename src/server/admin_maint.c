@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "admin_fleet.h"
 #include "admin_http.h"
 #include "admin_maint.h"
 #include "admin_rules.h"
@@ -352,11 +351,11 @@ void admin_post_maintenance(struct ctx *x)
 		}
 	}
 	json_decref(j);
-	if (a->srv->fleet) {
+	if (a->store) {
 		/* Stored fleet-wide; every node (this one included) applies it
 		 * from the stream, reading the page file itself. */
 		maint_page_free(pg);
-		rc = admin_fleet_maint(x, &m, err, sizeof(err));
+		rc = a->store->set_maint(x, &m, err, sizeof(err));
 		if (rc) {
 			admin_reply_error(x->c, rc, err);
 			return;

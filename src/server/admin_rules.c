@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_fleet.h"
 #include "admin_http.h"
 #include "admin_rules.h"
 #include "detour/rulefile.h"
@@ -299,8 +298,8 @@ void admin_post_rules(struct ctx *x)
 	detour_ruleset_free(rs);
 	/* id= cannot hold ':' (the rule language), so it never clashes with
 	 * the "api:N" ids given here. */
-	if (a->srv->fleet) {
-		admin_fleet_add(x, id, line, now, expires);
+	if (a->store) {
+		a->store->add_rule(x, id, line, now, expires);
 		json_decref(j);
 		return;
 	}
@@ -361,8 +360,8 @@ void admin_delete_rule(struct ctx *x, const char *id)
 	char err[600];
 	int rc;
 
-	if (a->srv->fleet)
-		return admin_fleet_delete(x, id);
+	if (a->store)
+		return a->store->delete_rule(x, id);
 	if (state_begin(st, err, sizeof(err)))
 		goto fail;
 	rc = state_rule_delete(st, id, err, sizeof(err));
