@@ -206,12 +206,8 @@ static void audit(struct admin *a, const char *who, const char *action, const ch
 	struct state *st = a->srv->state;
 	char err[512];
 
-	if (state_begin(st, err, sizeof(err)) == 0) {
-		if (state_audit(st, now_sec(), who, action, detail, err, sizeof(err)))
-			state_rollback(st);
-		else
-			state_commit(st, err, sizeof(err));
-	}
+	if (state_audit_now(st, now_sec(), who, action, detail, err, sizeof(err)))
+		log_err("fleet: audit: %s", err);
 }
 
 static json_t *rule_json(const struct api_rule *r)
@@ -234,7 +230,8 @@ static void fleet_add(struct ctx *x, const char *id, const char *line, int64_t n
 		return;
 	}
 	/* The table with the rule must build here before it goes anywhere. */
-	memcpy(cand, a->rules, a->nrules * sizeof(*cand));
+	if (a->nrules)
+		memcpy(cand, a->rules, a->nrules * sizeof(*cand));
 	cand[a->nrules] = (struct api_rule){.n = a->nrules ? a->rules[a->nrules - 1].n + 1 : 1,
 	                                    .id = (char *)"new",
 	                                    .line = (char *)line,

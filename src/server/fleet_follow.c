@@ -371,6 +371,9 @@ static void *follow_main(void *arg)
 	redisContext *c = NULL;
 	unsigned backoff = 100;
 	bool said_down = false, first = !ff->loaded;
+	/* Started from the state loaded at start: its first connection goes
+	 * on from there. Every later one loads the whole state. */
+	bool fresh = ff->loaded;
 	uint64_t next_hb = 0;
 	size_t rcap = ff->cur.nrules;
 	char where[300], err[600];
@@ -389,7 +392,9 @@ static void *follow_main(void *arg)
 				backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
 				continue;
 			}
-			ff->loaded = false;
+			if (!fresh)
+				ff->loaded = false;
+			fresh = false;
 		}
 		if (!ff->loaded) {
 			struct fleet_snap s;

@@ -365,9 +365,15 @@ int state_mirror(struct state *st, const struct api_rule *r, size_t n, const str
                  int64_t version, char *err, size_t cap)
 {
 	const void *vargs[] = {&version};
+	int rc;
 
+	/* A copy, not the record (Redis is): no sync of its own, like the
+	 * statistics; a crash of the machine may lose the last seconds. */
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
 	if (state_begin(st, err, cap))
-		return -1;
+		goto out;
 	if (run(st, "DELETE FROM rules", "", NULL, err, cap) < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -383,10 +389,37 @@ int state_mirror(struct state *st, const struct api_rule *r, size_t n, const str
 	    run(st, "INSERT OR REPLACE INTO fleet(k, version) VALUES (1, ?1)", "i", vargs, err,
 	        cap) < 0)
 		goto fail;
-	return state_commit(st, err, cap);
+	rc = state_commit(st, err, cap);
+	goto done;
 fail:
 	state_rollback(st);
-	return -1;
+out:
+	rc = -1;
+done:
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int state_audit_now(struct state *st, int64_t at, const char *who, const char *action,
+                    const char *detail, char *err, size_t cap)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	if (state_begin(st, err, cap) == 0) {
+		if (state_audit(st, at, who, action, detail, err, cap))
+			state_rollback(st);
+		else
+			rc = state_commit(st, err, cap);
+	}
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
 }
 
 int64_t state_mirror_version(struct state *st)

@@ -74,6 +74,12 @@ int state_maint_get(struct state *st, struct maint_state *m, char *err, size_t c
 int state_mirror(struct state *st, const struct api_rule *r, size_t n, const struct maint_state *m,
                  int64_t version, char *err, size_t cap);
 
+/* One audit record in its own transaction without a sync of its own (the
+ * fleet: the change's record is Redis; this is the node's log of what was
+ * asked through it). */
+int state_audit_now(struct state *st, int64_t at, const char *who, const char *action,
+                    const char *detail, char *err, size_t cap);
+
 /* The fleet's state version of the last state_mirror, 0 = none. */
 int64_t state_mirror_version(struct state *st);
 
