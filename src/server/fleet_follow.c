@@ -15,7 +15,7 @@
 #define BLOCK_MS      1000
 #define CMD_MS        (BLOCK_MS + 2000)
 #define HEARTBEAT_TTL 10000
-#define BACKOFF_MAX   5000
+#define BACKOFF_MAX   2000
 
 struct fleet_follow {
 	const struct fleet_link *l;

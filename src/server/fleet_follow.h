@@ -8,7 +8,7 @@
  * copy of the state (a snapshot) to the admin thread, which builds and
  * publishes the API table (publish.h) exactly as for a change of its own.
  * Connection lost: it says so once, retries with backoff (100 ms doubling
- * to 5 s) and loads the whole state again when Redis is back. Every second
+ * to 2 s) and loads the whole state again when Redis is back. Every second
  * it refreshes this node's heartbeat key (PREFIX:node:NAME, 10 s TTL). */
 #ifndef DETOUR_FLEET_FOLLOW_H
 #define DETOUR_FLEET_FOLLOW_H

@@ -353,3 +353,121 @@ def test_rediss_is_refused_at_config_time(tmp_path):
                          capture_output=True, text=True, timeout=10)
     assert out.returncode != 0
     assert "hiredis_ssl" in out.stderr and "detour.conf:2" in out.stderr, out.stderr
+
+
+def test_a_stalled_write_run_after_its_503_changes_nothing(fleet):
+    """Redis stopped (SIGSTOP) with a change in flight: the node gives up,
+    settles the outcome (Redis's clock past the deadline, no token) and
+    answers 503; when Redis runs the stalled script, it is past its
+    deadline and writes nothing."""
+    redis, node = fleet
+    r = redis()
+    a = node("redis://127.0.0.1:%d/0?timeout=300" % r.port, "a")
+    st, js = a.req("POST", "/rules", {"rule": "/first /f 302"})
+    assert st == 201
+    os.kill(r.proc.pid, signal.SIGSTOP)
+    t = threading.Timer(1.5, lambda: os.kill(r.proc.pid, signal.SIGCONT))
+    t.start()
+    try:
+        st, js = a.req("POST", "/rules", {"rule": "/stalled /s 302"})
+    finally:
+        t.join()
+    assert st == 503, js
+    assert js["error"].startswith("state store unavailable: "), js
+    time.sleep(0.5)
+    assert r.cli("HLEN", "detour:rules").strip() == "1"
+    assert r.cli("GET", "detour:version").strip() == "1"
+    assert a.get("/stalled")[0] == 404
+    a.wait_log("settling its outcome")
+    st, js = a.req("POST", "/rules", {"rule": "/after /a 302"})
+    assert st == 201, js
+    assert a.get("/after") == (302, "/a")
+
+
+def sentinel_conf(path, port, primary_port):
+    path.write_text(
+        "port %d\nbind 127.0.0.1\ndir %s\n"
+        "sentinel monitor m 127.0.0.1 %d 2\n"
+        "sentinel down-after-milliseconds m 1000\n"
+        "sentinel failover-timeout m 5000\n"
+        "sentinel parallel-syncs m 1\n" % (port, path.parent, primary_port))
+
+
+def test_sentinel_failover_loses_no_acknowledged_change(fleet, tmp_path):
+    """A primary, a replica and three sentinels. Changes stream through node
+    A while the primary is killed: every change answered 2xx is there after
+    the failover, on A and on B; none answered 503 is."""
+    redis, node = fleet
+    p = redis()
+    rep = redis(extra=["--replicaof", "127.0.0.1", str(p.port)])
+    sentinels = []
+    for i in range(3):
+        port = free_port()
+        d = tmp_path / ("sentinel-%d" % i)
+        d.mkdir()
+        sentinel_conf(d / "sentinel.conf", port, p.port)
+        s = subprocess.Popen(["redis-sentinel", str(d / "sentinel.conf")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sentinels.append((s, port))
+    try:
+        for s, port in sentinels:
+            wait_port("127.0.0.1", port, s)
+        deadline = time.monotonic() + 15
+        while "slave0:" not in p.cli("INFO", "replication") or "master_link_status:up" not in \
+                rep.cli("INFO", "replication"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        url = "redis-sentinel://%s/m?timeout=1000" % ",".join(
+            "127.0.0.1:%d" % port for _, port in sentinels)
+        a, b = node(url, "a"), node(url, "b")
+        ok, refused = [], []
+        killed_at = restarted = None
+        t_end = None
+        i = 0
+        s0 = sentinels[0][1]
+        while True:
+            rule = "/fo-%d /x%d 302" % (i, i)
+            st, js = a.req("POST", "/rules", {"rule": rule})
+            if st == 201:
+                ok.append(rule)
+            else:
+                assert st == 503, (st, js)
+                refused.append((rule, js["error"]))
+            i += 1
+            if i == 20:
+                p.kill()
+                killed_at = time.monotonic()
+            if killed_at and not restarted and str(rep.port) in subprocess.run(
+                    ["redis-cli", "-p", str(s0), "SENTINEL", "get-master-addr-by-name", "m"],
+                    capture_output=True, text=True).stdout:
+                # The old primary comes back (empty: no persistence) once
+                # the sentinels switched: they make it the new one's
+                # replica, and WAIT 1 can be satisfied again.
+                restarted = time.monotonic()
+                p.start()
+            if restarted and t_end is None and st == 201:
+                t_end = i + 20  # 20 more after the first success on the new primary
+            if t_end is not None and i >= t_end:
+                break
+            assert time.monotonic() - (killed_at or time.monotonic()) < 40, (
+                "no failover", refused[-3:], a.read_error_log()[-3000:])
+            if st == 503:
+                time.sleep(0.1)
+        print("failover: %d changes acknowledged, %d refused, the first: %s" % (
+            len(ok), len(refused), refused[0][1]))
+        assert len(refused) > 0
+        refused = [r for r, _ in refused]
+        for n in (a, b):
+            deadline = time.monotonic() + 10
+            while True:
+                st, js = n.req("GET", "/rules?origin=api&limit=1000")
+                have = set(x["rule"] for x in js["rules"]) if st == 200 else set()
+                if set(ok) <= have or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert set(ok) <= have, sorted(set(ok) - have)
+            assert not (set(refused) & have), sorted(set(refused) & have)
+    finally:
+        for s, _ in sentinels:
+            s.kill()
+            s.wait()
