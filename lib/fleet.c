@@ -283,6 +283,8 @@ detour_err detour_fleet_rule_decode(const char *p, size_t len, struct detour_fle
 	const char *end = p + len;
 
 	memset(r, 0, sizeof(*r));
+	if (memchr(p, '\0', len))
+		return DETOUR_EINVAL; /* never written: the fields are C strings */
 	if (!next_int(&p, end, &r->n) || !next_int(&p, end, &r->created) ||
 	    !next_int(&p, end, &r->expires) || !next_str(&p, end, &r->who, &r->who_len))
 		return DETOUR_EINVAL;
@@ -312,6 +314,8 @@ detour_err detour_fleet_maint_decode(const char *p, size_t len, struct detour_fl
 	int64_t on, status;
 
 	memset(m, 0, sizeof(*m));
+	if (memchr(p, '\0', len))
+		return DETOUR_EINVAL;
 	if (!next_int(&p, end, &on) || on > 1 || !next_int(&p, end, &status) || status > 999 ||
 	    !next_int(&p, end, &m->since) || !next_int(&p, end, &m->until) ||
 	    !next_str(&p, end, &m->who, &m->who_len) ||

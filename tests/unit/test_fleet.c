@@ -169,6 +169,8 @@ static void test_maint_codec(void **state)
 	assert_memory_equal(d.allow, m.allow, 23);
 	assert_int_equal(detour_fleet_maint_decode("2\n307\n1\n2\nw\n-\n", 16, &d), DETOUR_EINVAL);
 	assert_int_equal(detour_fleet_maint_decode("0\n307\n1\n2\nw", 11, &d), DETOUR_EINVAL);
+	assert_int_equal(detour_fleet_maint_decode("0\n307\n1\n2\nw\n-\na\0b", 17, &d),
+	                 DETOUR_EINVAL);
 	assert_int_equal(detour_fleet_int("123", 3), 123);
 	assert_int_equal(detour_fleet_int("", 0), -1);
 	assert_int_equal(detour_fleet_int("1-", 2), -1);
