@@ -8,6 +8,7 @@
 #include "admin_maint.h"
 #include "admin_rules.h"
 #include "detour/rulefile.h"
+#include "detour/topk.h"
 #include "fleet_store.h"
 
 #define MIRROR_MS 1000
@@ -376,7 +377,7 @@ static void unused_row(json_t *arr, const struct fleet_stat *s, size_t n, const 
 	(*total)++;
 }
 
-void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since)
+void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since, int64_t top)
 {
 	struct admin *a = x->a;
 	char node[64], err[700];
@@ -421,11 +422,23 @@ void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t
 			                                admin_json_time(s[i].last)));
 	}
 	fleet_stats_free(s, n);
-	admin_reply_json(x->c, 200,
-	                 json_pack("{s:o, s:I, s:b, s:s, s:I}", "rules", arr, "total",
-	                           (json_int_t)n, "enabled", a->srv->conf.stats, "scope",
-	                           nd ? nd : "fleet", "hits_total", (json_int_t)sum),
-	                 NULL);
+	json_t *res = json_pack("{s:o, s:I, s:b, s:s, s:I}", "rules", arr, "total", (json_int_t)n,
+	                        "enabled", a->srv->conf.stats, "scope", nd ? nd : "fleet",
+	                        "hits_total", (json_int_t)sum);
+	if (a->srv->conf.stats) {
+		static struct detour_topk_entry me[TOPK_MERGED];
+		struct detour_topk m;
+		json_t *um = json_array();
+		detour_topk_init(&m, me, TOPK_MERGED);
+		fleet_get_topk(a->srv->fleet, nd, &m);
+		for (unsigned i = 0; i < m.n && (int64_t)i < top; i++)
+			json_array_append_new(um, json_pack("{s:s, s:I, s:I}", "path", m.e[i].key,
+			                                    "count", (json_int_t)m.e[i].count,
+			                                    "error", (json_int_t)m.e[i].error));
+		json_object_set_new(res, "unmatched", um);
+		json_object_set_new(res, "unmatched_total", json_integer((json_int_t)m.total));
+	}
+	admin_reply_json(x->c, 200, res, NULL);
 }
 
 void admin_get_fleet(struct ctx *x)

@@ -28,8 +28,10 @@ void admin_fleet_expire(struct admin *a);
 /* admin_stop: saves the local copy, stops the follower, frees srv->fleet. */
 void admin_fleet_stop(struct admin *a);
 
-/* GET /stats from the fleet's counters (?node= one node's). */
-void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since);
+/* GET /stats from the fleet's counters and unmatched-path sketches (?node=
+ * one node's); top: unmatched paths listed. */
+void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since,
+                           int64_t top);
 
 /* GET /fleet: the nodes, their state version and lag. */
 void admin_get_fleet(struct ctx *x);

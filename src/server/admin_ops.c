@@ -54,6 +54,8 @@ struct stats_out {
 	json_t *arr;
 };
 
+static void merge_topk(struct admin *a, struct detour_topk *m);
+
 static void stats_row(void *arg, const char *id, int64_t hits, int64_t last)
 {
 	struct stats_out *o = arg;
@@ -80,6 +82,15 @@ void admin_flush_stats(struct admin *a)
 		fleet_flush_served(f, api);
 	else if (api)
 		state_flush_served(a->srv->state, api);
+	if (f && a->srv->conf.stats) {
+		/* The fleet's unmatched paths: each node stores its merged sketch
+		 * (it lives three flush windows without a refresh). */
+		static struct detour_topk_entry me[TOPK_MERGED];
+		struct detour_topk m;
+		detour_topk_init(&m, me, TOPK_MERGED);
+		merge_topk(a, &m);
+		fleet_put_topk(f, &m, 3 * a->srv->conf.stats_flush_ms + 1000);
+	}
 }
 
 /* Asks every worker for a copy of its unmatched-path sketch and merges
@@ -140,9 +151,9 @@ void admin_get_stats(struct ctx *x)
 	}
 	admin_flush_stats(a);
 	if (a->srv->fleet) {
-		/* The fleet's counters (?node=: one node's); the unmatched paths
-		 * below stay this node's. */
-		admin_fleet_get_stats(x, offset, limit, since);
+		/* The fleet's counters and unmatched paths (?node=: one
+		 * node's), this node's just flushed. */
+		admin_fleet_get_stats(x, offset, limit, since, top);
 		json_decref(o.arr);
 		return;
 	}

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/grow.h"
 #include "detour/rulefile.h"
+#include "detour/topk.h"
 #include "fleet_store.h"
 #include "log.h"
 
@@ -803,4 +804,118 @@ void fleet_metrics(struct fleet *f, struct bbuf *b)
 	          (unsigned long long)st.resyncs, (unsigned long long)st.disconnects,
 	          (unsigned long long)c.refused, (unsigned long long)c.settled_applied,
 	          (unsigned long long)c.settled_not_applied, (unsigned long long)c.reverted);
+}
+
+static const char topk_lua[] = "redis.call('DEL', KEYS[1]) "
+                               "for i = 2, #ARGV, 2 do "
+                               " redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) "
+                               "end "
+                               "redis.call('PEXPIRE', KEYS[1], ARGV[1]) "
+                               "return 1";
+
+void fleet_put_topk(struct fleet *f, const struct detour_topk *m, unsigned ttl_ms)
+{
+	size_t argc = 5 + 2 + 2 * (size_t)m->n, k = 0;
+	const char **argv = calloc(argc, sizeof(*argv));
+	size_t *lens = calloc(argc, sizeof(*lens));
+	char(*num)[48] = calloc((size_t)m->n + 2, sizeof(*num));
+	char key[FLEET_KEY_MAX], e[600];
+
+	if (argv == NULL || lens == NULL || num == NULL)
+		goto out;
+	fleet_key(&f->l, key, sizeof(key), "topk", f->l.node);
+	argv[k++] = "EVAL";
+	argv[k++] = topk_lua;
+	argv[k++] = "1";
+	argv[k++] = key;
+	snprintf(num[0], sizeof(num[0]), "%u", ttl_ms);
+	argv[k++] = num[0];
+	argv[k++] = "";
+	snprintf(num[1], sizeof(num[1]), "%llu 0", (unsigned long long)m->total);
+	argv[k++] = num[1];
+	for (unsigned i = 0; i < m->n; i++) {
+		argv[k++] = m->e[i].key;
+		snprintf(num[i + 2], sizeof(num[i + 2]), "%llu %llu",
+		         (unsigned long long)m->e[i].count, (unsigned long long)m->e[i].error);
+		argv[k++] = num[i + 2];
+	}
+	for (size_t i = 0; i < k; i++)
+		lens[i] = strlen(argv[i]);
+	pthread_mutex_lock(&f->wlock);
+	redisContext *c = follower_up(f) ? wconn(f, e, sizeof(e)) : NULL;
+	if (c) {
+		redisReply *r = redisCommandArgv(c, (int)k, argv, lens);
+		if (r == NULL)
+			drop(f);
+		freeReplyObject(r);
+	}
+	pthread_mutex_unlock(&f->wlock);
+out:
+	free(argv);
+	free(lens);
+	free(num);
+}
+
+/* Merges one node's stored sketch into m. */
+static void merge_one(redisContext *c, const struct fleet_link *l, const char *node,
+                      struct detour_topk *m)
+{
+	char key[FLEET_KEY_MAX];
+	redisReply *r;
+
+	fleet_key(l, key, sizeof(key), "topk", node);
+	r = redisCommand(c, "HGETALL %s", key);
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+		size_t n = r->elements / 2;
+		struct detour_topk_entry *e = calloc(n, sizeof(*e));
+		struct detour_topk src = {.e = e, .cap = (unsigned)n};
+		for (size_t i = 0; e && i + 1 < r->elements; i += 2) {
+			unsigned long long cnt = 0, err = 0;
+			const char *k = r->element[i]->str;
+			if (sscanf(r->element[i + 1]->str, "%llu %llu", &cnt, &err) != 2)
+				continue;
+			if (k[0] == '\0') {
+				src.total = cnt;
+				continue;
+			}
+			size_t kl = strlen(k);
+			if (kl >= sizeof(e[0].key))
+				kl = sizeof(e[0].key) - 1;
+			memcpy(e[src.n].key, k, kl);
+			e[src.n].key[kl] = '\0';
+			e[src.n].len = (uint16_t)kl;
+			e[src.n].count = cnt;
+			e[src.n].error = err;
+			src.n++;
+		}
+		if (e)
+			detour_topk_merge(m, &src);
+		free(e);
+	}
+	freeReplyObject(r);
+}
+
+int fleet_get_topk(struct fleet *f, const char *node, struct detour_topk *m)
+{
+	char e[600];
+	redisContext *c;
+	int rc = -1;
+
+	pthread_mutex_lock(&f->wlock);
+	c = follower_up(f) ? wconn(f, e, sizeof(e)) : NULL;
+	if (c && node) {
+		merge_one(c, &f->l, node, m);
+		rc = 0;
+	} else if (c) {
+		redisReply *r = redisCommand(c, "SMEMBERS %s", f->l.k_nodes);
+		if (r && r->type == REDIS_REPLY_ARRAY) {
+			for (size_t i = 0; i < r->elements; i++)
+				merge_one(c, &f->l, r->element[i]->str, m);
+			rc = 0;
+		}
+		freeReplyObject(r);
+	}
+	pthread_mutex_unlock(&f->wlock);
+	detour_topk_sort(m);
+	return rc;
 }

@@ -88,6 +88,17 @@ int fleet_nodes(struct fleet *f, struct fleet_node **out, size_t *n, char *err, 
 void fleet_stats_top(struct fleet *f, int64_t limit,
                      void (*fn)(void *arg, const char *id, int64_t hits, int64_t last), void *arg);
 
+struct detour_topk;
+
+/* Replaces this node's unmatched-path sketch in Redis by m (PREFIX:topk:NODE,
+ * a hash path -> "COUNT ERROR", field "" the total; it expires after ttl_ms
+ * without a refresh). */
+void fleet_put_topk(struct fleet *f, const struct detour_topk *m, unsigned ttl_ms);
+
+/* Merges the stored sketches of every node (node NULL) or of one into m
+ * (detour_topk_merge: counts and errors add up). Returns 0, or -1. */
+int fleet_get_topk(struct fleet *f, const char *node, struct detour_topk *m);
+
 struct bbuf;
 
 /* The detour_fleet_* series of /metrics. */

@@ -292,6 +292,9 @@ def test_fleet_statistics_add_up(fleet):
     for n in nodes:
         for _ in range(sent[n.name]):
             assert n.get("/file")[0] == 301
+        for _ in range(sent[n.name] - 5):
+            assert n.get("/missing-everywhere")[0] == 404
+        assert n.get("/only-on-" + n.name)[0] == 404
     time.sleep(1.5)
     want = sum(sent.values())
     for n in nodes:
@@ -300,8 +303,14 @@ def test_fleet_statistics_add_up(fleet):
         hits = {x["id"]: x["hits"] for x in js["rules"]}
         assert js["scope"] == "fleet"
         assert sum(hits.values()) == want, js
+        um = {x["path"]: x["count"] for x in js["unmatched"]}
+        assert um["/missing-everywhere"] == want - 15, js["unmatched"]
+        assert um["/only-on-a"] == um["/only-on-b"] == um["/only-on-c"] == 1
+        assert js["unmatched_total"] == want - 15 + 3
     st, js = nodes[0].req("GET", "/stats?node=b")
     assert sum(x["hits"] for x in js["rules"]) == 11 and js["scope"] == "b"
+    assert {x["path"]: x["count"] for x in js["unmatched"]} == {
+        "/missing-everywhere": 6, "/only-on-b": 1}
 
 
 def test_ttl_expires_on_every_node_at_its_instant(fleet):
