@@ -155,7 +155,8 @@ def test_change_on_a_answers_on_b_and_c_within_100ms(fleet):
     print("fleet: POST on A to live on B and C, %d changes: p50 %.1f ms, p99 %.1f ms, "
           "max %.1f ms; POST answered: p50 %.1f p99 %.1f; 2xx to live on B and C: p50 %.1f "
           "p99 %.1f" % ((len(lat), p50, p99, mx) + pct(acked)[:2] + pct(after)[:2]))
-    assert p99 < 100, (p50, p99)
+    if "/tsan/" not in BIN:  # ThreadSanitizer slows everything 5-15x: measured, not judged
+        assert p99 < 100, (p50, p99)
     # ids are unique across the fleet, the version counted every change
     st, js = b.req("GET", "/rules?origin=api&limit=1000")
     ids = [x["id"] for x in js["rules"]]
