@@ -16,7 +16,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libpcre2-8 libhs libcurl jansson sqlite3 libssl libcrypto libnghttp2
+PKGS     := libpcre2-8 libhs libcurl jansson sqlite3 libssl libcrypto libnghttp2 hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -110,7 +110,7 @@ asan:
 # it fails) and is written to build/tsan/reports/, which must stay empty: whatever a test makes of
 # the exit status, a report fails the target and is printed.
 TSAN_TESTS   := test_reload.py test_admin.py test_admin_guard.py test_maintenance.py test_health.py \
-                test_server.py test_tls.py test_acme.py test_proxy.py
+                test_server.py test_tls.py test_acme.py test_proxy.py test_fleet.py
 TSAN_REPORTS := build/tsan/reports
 tsan:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/detour

@@ -15,6 +15,7 @@
 #include "config_args.h"
 #include "config_https.h"
 #include "detour/config.h"
+#include "detour/fleet.h"
 #include "detour/rulefile.h"
 
 #include "base/cidr.h"
@@ -337,6 +338,46 @@ static detour_err d_state_dir(struct pstate *s, const struct arg *a, unsigned n)
 	return conf_set_path(s, &a[0], s->c->state_dir);
 }
 
+/* state URL [node=NAME]: the fleet's Redis (docs/internals/fleet.md). */
+static detour_err d_state(struct pstate *s, const struct arg *a, unsigned n)
+{
+	struct detour_fleet_url u;
+	char err[400];
+
+	if (a[0].len >= sizeof(s->c->state_url) ||
+	    detour_fleet_url_parse(a[0].p, a[0].len, &u, err, sizeof(err)) != DETOUR_OK) {
+		if (a[0].len >= sizeof(s->c->state_url))
+			snprintf(err, sizeof(err), "URL too long");
+		detour_diag_set(s->d, s->name, s->line, a[0].col, "state: %s", err);
+		return DETOUR_EINVAL;
+	}
+	memcpy(s->c->state_url, a[0].p, a[0].len);
+	s->c->state_url[a[0].len] = '\0';
+	s->c->state_line = s->line;
+	s->c->state_node[0] = '\0';
+	if (n == 2) {
+		if (a[1].len <= 5 || a[1].len - 5 >= sizeof(s->c->state_node) ||
+		    memcmp(a[1].p, "node=", 5))
+			return conf_fail(s, a[1].col,
+			                 "expected node=NAME (at most 63 bytes), found \"%s\"",
+			                 a[1].p, a[1].len);
+		for (size_t i = 5; i < a[1].len; i++) {
+			char ch = a[1].p[i];
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' ||
+			      ch == ':'))
+				return conf_fail(
+				        s, a[1].col,
+				        "node=: letters, digits, '-', '_', '.', ':' only, found "
+				        "\"%s\"",
+				        a[1].p, a[1].len);
+		}
+		memcpy(s->c->state_node, a[1].p + 5, a[1].len - 5);
+		s->c->state_node[a[1].len - 5] = '\0';
+	}
+	return DETOUR_OK;
+}
+
 static detour_err d_user(struct pstate *s, const struct arg *a, unsigned n)
 {
 	if (a[0].len >= sizeof(s->c->user))
@@ -634,6 +675,8 @@ static const struct conf_directive directives[] = {
         {"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION"},
         {"admin", 1, 2, d_admin, "admin ADDR:PORT [token-file=FILE]"},
         {"state-dir", 1, 1, d_state_dir, "state-dir DIR"},
+        {"state", 1, 2, d_state,
+         "state redis://HOST:PORT/DB|redis-sentinel://HOST:PORT,.../NAME [node=NAME]"},
         {"user", 1, 1, d_user, "user NAME"},
         {"stats", 1, 1, d_stats, "stats on|off"},
         {"stats-flush", 1, 1, d_stats_flush, "stats-flush DURATION"},

@@ -127,6 +127,11 @@ struct detour_config {
 	unsigned admin_line;        /* line of the admin directive in file, for start-up errors */
 	char admin_token_file[DETOUR_CONF_PATH_MAX]; /* "" = no token: loopback only, no auth */
 	char state_dir[DETOUR_CONF_PATH_MAX]; /* SQLite state (API rules, stats); default "var" */
+	/* `state URL [node=NAME]`: the fleet's Redis (detour/fleet.h); "" = the
+	 * SQLite state alone. state_dir keeps the last known state then. */
+	char state_url[DETOUR_CONF_URL_MAX];
+	char state_node[64]; /* "" = HOSTNAME:PORT of the first listener */
+	unsigned state_line;
 	char user[64]; /* drop privileges to this user after binding; "" = stay */
 	bool stats;    /* per-rule hit counters and the unmatched-path sketch; default on */
 	unsigned stats_flush_ms; /* how often counters are written to the state; default 5 s */

@@ -50,6 +50,8 @@ static const struct cli_cmd cmd = {
                  "  reload\n"
                  "  stats [--top N] [--limit N] [--unused [--since DURATION|TIME]]\n"
                  "  targets              the health-checked mirrors, up or down\n"
+                 "  fleet                the nodes sharing the state (`state redis://`), their\n"
+                 "                       state version and lag\n"
                  "  metrics | health | audit [--limit N]\n"
                  "\n",
         .epilog = "\n"
@@ -324,6 +326,24 @@ static void print_targets(json_t *j)
 		       json_is_true(json_object_get(r, "up")) ? "up" : "down",
 		       str_or(r, "rule", "?"), str_or(r, "target", "?"), last);
 	}
+}
+
+static void print_fleet(json_t *j)
+{
+	size_t i;
+	json_t *r, *self = json_object_get(j, "self");
+
+	printf("%-24s %-8s %-8s %s\n", "NODE", "VERSION", "LAG_MS", "SEEN_MS");
+	json_array_foreach(json_object_get(j, "nodes"), i, r)
+	{
+		printf("%-24s %-8lld %-8lld %lld\n", str_or(r, "node", "?"),
+		       (long long)json_integer_value(json_object_get(r, "version")),
+		       (long long)json_integer_value(json_object_get(r, "lag_ms")),
+		       (long long)json_integer_value(json_object_get(r, "seen_ms")));
+	}
+	if (self && !json_is_true(json_object_get(self, "connected")))
+		fprintf(stderr, "this node (%s) is not connected to Redis\n",
+		        str_or(self, "node", "?"));
 }
 
 /* Appends v percent-encoded (bbuf_put_pct) but for the unreserved
@@ -674,6 +694,8 @@ static int run(struct client *cl, int argc, char **argv)
 		return cmd_metrics(cl);
 	if (!strcmp(c, "targets") && argc == 1)
 		return finish_call(cl, "GET", "/targets", NULL, &body, print_targets);
+	if (!strcmp(c, "fleet") && argc == 1)
+		return finish_call(cl, "GET", "/fleet", NULL, &body, print_fleet);
 	if (!strcmp(c, "health") && argc == 1)
 		return finish_call(cl, "GET", "/healthz", NULL, &body, NULL);
 	cli_help(&cmd, stderr);

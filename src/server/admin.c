@@ -21,6 +21,7 @@
 #include "admin.h"
 #include "admin_auth.h"
 #include "admin_data.h"
+#include "admin_fleet.h"
 #include "admin_guard.h"
 #include "admin_http.h"
 #include "admin_maint.h"
@@ -138,6 +139,7 @@ static const struct route {
         {"/metrics", "GET, HEAD", admin_get_metrics, NULL},
         {"/audit", "GET, HEAD", admin_get_audit, NULL},
         {"/targets", "GET, HEAD", admin_get_targets, NULL},
+        {"/fleet", "GET, HEAD", admin_get_fleet, NULL},
 };
 
 /* Decides on a request from its head alone, before any byte of its body is
@@ -420,8 +422,14 @@ static void *admin_main(void *arg)
 		int64_t wall = now_sec();
 		int timeout = 1000;
 
-		if (a->next_expiry && a->next_expiry <= wall && a->srv->state)
-			admin_expire(a);
+		if (a->srv->fleet)
+			admin_fleet_poll(a);
+		if (a->next_expiry && a->next_expiry <= wall && a->srv->state) {
+			if (a->srv->fleet)
+				admin_fleet_expire(a);
+			else
+				admin_expire(a);
+		}
 		if (a->srv->conf.stats && now >= a->next_flush_ms) {
 			admin_flush_stats(a);
 			a->next_flush_ms = now + a->srv->conf.stats_flush_ms;
@@ -532,7 +540,7 @@ int admin_prepare(struct server *srv, const struct privdrop *p, const struct adm
 		return -1;
 	}
 	if (srv->state == NULL) {
-		if (conf->admin.port || p->active) {
+		if (conf->admin.port || p->active || conf->state_url[0]) {
 			snprintf(err, cap, "%s%s%s", e2, p->active ? " (user " : "",
 			         p->active ? p->user : "");
 			if (p->active)
@@ -541,6 +549,9 @@ int admin_prepare(struct server *srv, const struct privdrop *p, const struct adm
 		}
 		/* Without an admin API the state only keeps statistics. */
 		log_warn("%s; statistics are not kept", e2);
+	} else if (conf->state_url[0]) {
+		if (admin_fleet_prepare(a, err, cap))
+			return -1;
 	} else {
 		if (state_begin(srv->state, err, cap))
 			return -1;
@@ -598,6 +609,8 @@ int admin_start(struct server *srv, char *err, size_t cap)
 		return -1;
 	}
 	a->next_flush_ms = mono_ms() + srv->conf.stats_flush_ms;
+	if (srv->fleet && admin_fleet_start(a, err, cap))
+		return -1;
 	errno = pthread_create(&a->thread, NULL, admin_main, a);
 	if (errno) {
 		snprintf(err, cap, "admin: pthread_create: %s", strerror(errno));
@@ -624,6 +637,10 @@ void admin_stop(struct server *srv)
 			/* the thread wakes within a second anyway */
 		}
 		pthread_join(a->thread, NULL);
+	}
+	if (srv->fleet) {
+		admin_flush_stats(a);
+		admin_fleet_stop(a);
 	}
 	/* No thread can change maintenance now (POST /reload ran on ours). */
 	maint_set_recorder(srv->maint, NULL, NULL);

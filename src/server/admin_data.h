@@ -93,9 +93,24 @@ struct aconn {
 	bool head;
 };
 
+struct ctx;
+
+/* Where the API's rule and maintenance changes go when it is not the SQLite
+ * state alone: the fleet's Redis (admin_fleet.c sets it; NULL otherwise).
+ * Each is called after the handler validated the request, and answers it
+ * (set_maint returns 0, or an HTTP status with err, and the handler
+ * answers). */
+struct admin_store {
+	void (*add_rule)(struct ctx *x, const char *id, const char *line, int64_t now,
+	                 int64_t expires);
+	void (*delete_rule)(struct ctx *x, const char *id);
+	int (*set_maint)(struct ctx *x, const struct maint_state *m, char *err, size_t cap);
+};
+
 struct admin {
 	struct server *srv;
-	struct admin_hooks hooks; /* what it calls above itself (server.c) */
+	const struct admin_store *store; /* NULL: the SQLite state */
+	struct admin_hooks hooks;        /* what it calls above itself (server.c) */
 	pthread_t thread;
 	bool started;
 	struct loop *loop;
@@ -116,6 +131,12 @@ struct admin {
 	size_t nrules;
 	struct maint_state maint; /* the maintenance row as last stored */
 	int64_t next_expiry;      /* Unix seconds, 0 = none */
+	/* The fleet (admin_fleet.c): the state version of rules and maint,
+	 * and the local copy under state-dir to refresh (at most once a
+	 * second). */
+	int64_t version;
+	bool mirror_dirty;
+	uint64_t next_mirror_ms;
 	uint64_t next_flush_ms;
 	struct detour_request req;
 };

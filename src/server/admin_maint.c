@@ -351,6 +351,20 @@ void admin_post_maintenance(struct ctx *x)
 		}
 	}
 	json_decref(j);
+	if (a->store) {
+		/* Stored fleet-wide; every node (this one included) applies it
+		 * from the stream, reading the page file itself. */
+		maint_page_free(pg);
+		rc = a->store->set_maint(x, &m, err, sizeof(err));
+		if (rc) {
+			admin_reply_error(x->c, rc, err);
+			return;
+		}
+		atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
+		log_info("admin: maintenance %s by %s (fleet)", m.on ? "on" : "off", x->who);
+		admin_reply_json(x->c, 200, maint_now_json(a), NULL);
+		return;
+	}
 	if (state_begin(st, err, sizeof(err)))
 		goto fail;
 	char detail[MAINT_TARGET_MAX + 64];

@@ -6,11 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin_fleet.h"
 #include "admin_http.h"
 #include "admin_ops.h"
 #include "base/civil.h"
 #include "detour/rulefile.h"
 #include "detour/topk.h"
+#include "fleet_store.h"
 #include "health.h"
 #include "metrics.h"
 #include "stats.h"
@@ -52,6 +54,8 @@ struct stats_out {
 	json_t *arr;
 };
 
+static void merge_topk(struct admin *a, struct detour_topk *m);
+
 static void stats_row(void *arg, const char *id, int64_t hits, int64_t last)
 {
 	struct stats_out *o = arg;
@@ -63,14 +67,30 @@ static void stats_row(void *arg, const char *id, int64_t hits, int64_t last)
 
 void admin_flush_stats(struct admin *a)
 {
+	struct fleet *f = a->srv->fleet;
+
 	if (a->srv->state == NULL)
 		return;
 	pthread_mutex_lock(&a->srv->pub.file_lock);
-	state_flush_served(a->srv->state, atomic_load(&a->srv->pub.file));
+	if (f)
+		fleet_flush_served(f, atomic_load(&a->srv->pub.file));
+	else
+		state_flush_served(a->srv->state, atomic_load(&a->srv->pub.file));
 	pthread_mutex_unlock(&a->srv->pub.file_lock);
 	struct served *api = atomic_load(&a->srv->pub.api);
-	if (api)
+	if (api && f)
+		fleet_flush_served(f, api);
+	else if (api)
 		state_flush_served(a->srv->state, api);
+	if (f && a->srv->conf.stats) {
+		/* The fleet's unmatched paths: each node stores its merged sketch
+		 * (it lives three flush windows without a refresh). */
+		static struct detour_topk_entry me[TOPK_MERGED];
+		struct detour_topk m;
+		detour_topk_init(&m, me, TOPK_MERGED);
+		merge_topk(a, &m);
+		fleet_put_topk(f, &m, 3 * a->srv->conf.stats_flush_ms + 1000);
+	}
 }
 
 /* Asks every worker for a copy of its unmatched-path sketch and merges
@@ -130,6 +150,13 @@ void admin_get_stats(struct ctx *x)
 		return;
 	}
 	admin_flush_stats(a);
+	if (a->srv->fleet) {
+		/* The fleet's counters and unmatched paths (?node=: one
+		 * node's), this node's just flushed. */
+		admin_fleet_get_stats(x, offset, limit, since, top);
+		json_decref(o.arr);
+		return;
+	}
 	if (since > 0) {
 		/* Rules of the current tables not hit since `since`. */
 		int64_t total = 0;

@@ -76,10 +76,8 @@ oom:
 	return NULL;
 }
 
-/* Takes over rules (and m's copy) as the admin's current API state and
- * publishes s. */
-static void publish(struct admin *a, struct served *s, struct api_rule *rules, size_t n,
-                    const struct maint_state *m, int64_t next)
+void admin_api_publish(struct admin *a, struct served *s, struct api_rule *rules, size_t n,
+                       const struct maint_state *m, int64_t next)
 {
 	publish_served(&a->srv->pub, &a->srv->pub.api, s);
 	state_rules_free(a->rules, a->nrules);
@@ -114,7 +112,7 @@ int admin_api_commit(struct admin *a, const struct maint_state *m, int64_t now, 
 		state_rules_free(rules, n);
 		return -1;
 	}
-	publish(a, s, rules, n, &mc, next);
+	admin_api_publish(a, s, rules, n, &mc, next);
 	return 0;
 }
 
@@ -300,6 +298,11 @@ void admin_post_rules(struct ctx *x)
 	detour_ruleset_free(rs);
 	/* id= cannot hold ':' (the rule language), so it never clashes with
 	 * the "api:N" ids given here. */
+	if (a->store) {
+		a->store->add_rule(x, id, line, now, expires);
+		json_decref(j);
+		return;
+	}
 
 	if (state_begin(st, err, sizeof(err)))
 		goto fail;
@@ -357,6 +360,8 @@ void admin_delete_rule(struct ctx *x, const char *id)
 	char err[600];
 	int rc;
 
+	if (a->store)
+		return a->store->delete_rule(x, id);
 	if (state_begin(st, err, sizeof(err)))
 		goto fail;
 	rc = state_rule_delete(st, id, err, sizeof(err));

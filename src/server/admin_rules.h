@@ -15,6 +15,11 @@ struct served *admin_build_api(struct server *srv, const struct api_rule *rules,
 
 #define ADMIN_BUILD_FAILED (-2)
 
+/* Takes over rules (and m's copy) as the admin's current API state and
+ * publishes s (built from them by admin_build_api with next). */
+void admin_api_publish(struct admin *a, struct served *s, struct api_rule *rules, size_t n,
+                       const struct maint_state *m, int64_t next);
+
 /* Inside a transaction of the state: reads the stored rules back, builds
  * the API table with m, commits and publishes it (m is copied into
  * a->maint). Returns 0; ADMIN_BUILD_FAILED when the table does not build;

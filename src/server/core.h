@@ -26,6 +26,7 @@ struct maint_ctl;
 struct health;
 struct tls_ctx;
 struct acme;
+struct fleet;
 
 /* Changes through the admin API (and expiries), by kind, and reloads: for
  * the metrics. Bumped by the admin thread and the reload, read by the
@@ -51,6 +52,7 @@ struct server {
 	struct health *health;   /* mirror prober (health.c), NULL before server_run made it */
 	struct tls_ctx *tls;     /* TLS listeners (tls.c): certificates, tickets; NULL without */
 	struct acme *acme;       /* the ACME client (acme.c), NULL without `acme` */
+	struct fleet *fleet;     /* `state redis://...` (fleet_store.h), NULL without */
 	struct counters counters;
 };
 

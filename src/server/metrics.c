@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "core.h"
 #include "detour/rulefile.h"
+#include "fleet_store.h"
 #include "health.h"
 #include "metrics.h"
 #include "state.h"
@@ -228,8 +229,12 @@ char *metrics_render(struct server *srv, size_t *len)
 		        "# HELP detour_rule_hits_top Hits of the %d most hit rules (as of the last "
 		        "flush).\n# TYPE detour_rule_hits_top gauge\n",
 		        TOP_RULES);
-		state_stats_list(srv->state, 0, TOP_RULES, top_row, &t);
+		if (srv->fleet) /* the fleet's totals */
+			fleet_stats_top(srv->fleet, TOP_RULES, top_row, &t);
+		else
+			state_stats_list(srv->state, 0, TOP_RULES, top_row, &t);
 	}
-	acme_metrics(srv->acme, &b); /* no-op without ACME */
-	return bbuf_take(&b, len);   /* NULL when out of memory */
+	fleet_metrics(srv->fleet, &b); /* no-op without a fleet */
+	acme_metrics(srv->acme, &b);   /* no-op without ACME */
+	return bbuf_take(&b, len);     /* NULL when out of memory */
 }

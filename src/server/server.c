@@ -25,6 +25,7 @@
 #include "detour/canon.h"
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
+#include "fleet_store.h"
 #include "health.h"
 #include "log.h"
 #include "maint.h"
@@ -110,7 +111,9 @@ static void table_retired(void *arg, struct served *old)
 {
 	struct server *srv = arg;
 
-	if (srv->state)
+	if (srv->fleet)
+		fleet_flush_served(srv->fleet, old);
+	else if (srv->state)
 		state_flush_served(srv->state, old);
 }
 

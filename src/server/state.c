@@ -59,7 +59,11 @@ static const char schema[] = "PRAGMA journal_mode=WAL;"
                              "CREATE INDEX IF NOT EXISTS stats_hits ON stats(hits);"
                              "CREATE TABLE IF NOT EXISTS stats_log("
                              " n INTEGER PRIMARY KEY,"
-                             " data BLOB NOT NULL);";
+                             " data BLOB NOT NULL);"
+
+                             "CREATE TABLE IF NOT EXISTS fleet("
+                             " k INTEGER PRIMARY KEY CHECK (k = 1),"
+                             " version INTEGER NOT NULL);";
 
 static int dberr(struct state *st, char *err, size_t cap, const char *what)
 {
@@ -433,6 +437,83 @@ static void stats_fold(struct state *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	detour_statlog_merge_free(&m);
+}
+
+int state_mirror(struct state *st, const struct api_rule *r, size_t n, const struct maint_state *m,
+                 int64_t version, char *err, size_t cap)
+{
+	const void *vargs[] = {&version};
+	int rc;
+
+	/* A copy, not the record (Redis is): no sync of its own, like the
+	 * statistics; a crash of the machine may lose the last seconds. */
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	if (state_begin(st, err, cap))
+		goto out;
+	if (run(st, "DELETE FROM rules", "", NULL, err, cap) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		const void *args[] = {&r[i].n,       r[i].id,       r[i].line,
+		                      &r[i].created, &r[i].expires, r[i].who};
+		if (run(st,
+		        "INSERT INTO rules(n, id, line, created, expires, who) VALUES (?1, ?2, ?3, "
+		        "?4, ?5, ?6)",
+		        "ittiit", args, err, cap) < 0)
+			goto fail;
+	}
+	if (state_maint_set(st, m, err, cap) ||
+	    run(st, "INSERT OR REPLACE INTO fleet(k, version) VALUES (1, ?1)", "i", vargs, err,
+	        cap) < 0)
+		goto fail;
+	rc = state_commit(st, err, cap);
+	goto done;
+fail:
+	state_rollback(st);
+out:
+	rc = -1;
+done:
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int state_audit_now(struct state *st, int64_t at, const char *who, const char *action,
+                    const char *detail, char *err, size_t cap)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	if (state_begin(st, err, cap) == 0) {
+		if (state_audit(st, at, who, action, detail, err, cap))
+			state_rollback(st);
+		else
+			rc = state_commit(st, err, cap);
+	}
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int64_t state_mirror_version(struct state *st)
+{
+	sqlite3_stmt *s;
+	int64_t v = 0;
+
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db, "SELECT version FROM fleet WHERE k = 1", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			v = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return v;
 }
 
 void state_flush_served(struct state *st, struct served *s)

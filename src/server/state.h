@@ -68,6 +68,21 @@ int state_rules_load(struct state *st, struct api_rule **out, size_t *n, char *e
 void state_rules_free(struct api_rule *r, size_t n);
 int state_maint_get(struct state *st, struct maint_state *m, char *err, size_t cap);
 
+/* The fleet (fleet_store.h): replaces the stored API rules and maintenance
+ * by the fleet's state of that version, the last known state a node serves
+ * when Redis is unreachable at start. One transaction; not audited. */
+int state_mirror(struct state *st, const struct api_rule *r, size_t n, const struct maint_state *m,
+                 int64_t version, char *err, size_t cap);
+
+/* One audit record in its own transaction without a sync of its own (the
+ * fleet: the change's record is Redis; this is the node's log of what was
+ * asked through it). */
+int state_audit_now(struct state *st, int64_t at, const char *who, const char *action,
+                    const char *detail, char *err, size_t cap);
+
+/* The fleet's state version of the last state_mirror, 0 = none. */
+int64_t state_mirror_version(struct state *st);
+
 /* Writes the hits counted since the last flush of s (all workers summed) to
  * the stats table, in one transaction. */
 void state_flush_served(struct state *st, struct served *s);
