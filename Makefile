@@ -91,6 +91,17 @@ $(BUILD)/replay/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(BUILD)/libdetour.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< fuzz/replay.c $(BUILD)/libdetour.a $(LDLIBS) $(LDSAN)
 
+# The targets that drive src/server code (fuzz/fuzz_server.c: a connection
+# through the worker; fuzz/fuzz_admin.c: the admin API) link the server's
+# objects too.
+FUZZ_SERVER_NAMES := server admin
+FUZZ_SERVER_SRC := $(filter-out src/server/serve.c,$(SERVER_SRC)) # serve.c: the CLI command
+SERVER_OBJ := $(FUZZ_SERVER_SRC:%.c=$(BUILD)/%.o)
+
+$(FUZZ_SERVER_NAMES:%=$(BUILD)/replay/fuzz_%): $(BUILD)/replay/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(SERVER_OBJ) $(BUILD)/libdetour.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/server -Wno-missing-prototypes -o $@ $< fuzz/replay.c $(SERVER_OBJ) $(BUILD)/libdetour.a $(LDLIBS) $(LDSAN)
+
 replay-build: $(REPLAY_BIN)
 
 deps:
@@ -151,6 +162,10 @@ FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -g -O1 -fsanitize=fuzzer
 build/fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+$(FUZZ_SERVER_NAMES:%=build/fuzz/fuzz_%): build/fuzz/%: fuzz/%.c $(LIB_SRC) $(FUZZ_SERVER_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Isrc/server -o $@ $< $(LIB_SRC) $(FUZZ_SERVER_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 

@@ -376,27 +376,33 @@ static void on_admin_accept(struct loop_source *src, unsigned events)
 			 * exceeded by the evicted ones until then). */
 			old->deadline_ms = 0;
 		}
-		struct aconn *c = calloc(1, sizeof(*c));
-		if (c == NULL || (c->in = malloc(4096)) == NULL) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->in_cap = 4096;
-		c->a = a;
-		c->src.fd = fd;
-		c->src.on_event = on_aconn;
-		c->deadline_ms = mono_ms() + a->head_ms;
-		c->next = &a->conns;
-		c->prev = a->conns.prev;
-		a->conns.prev->next = c;
-		a->conns.prev = c;
-		a->nconns++;
-		if (loop_add(a->loop, &c->src, LOOP_READ))
-			aconn_close(c);
+		admin_adopt(a, fd);
 	}
+}
+
+void admin_adopt(struct admin *a, int fd)
+{
+	struct aconn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (c == NULL || (c->in = malloc(4096)) == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->in_cap = 4096;
+	c->a = a;
+	c->src.fd = fd;
+	c->src.on_event = on_aconn;
+	c->deadline_ms = mono_ms() + a->head_ms;
+	c->next = &a->conns;
+	c->prev = a->conns.prev;
+	a->conns.prev->next = c;
+	a->conns.prev = c;
+	a->nconns++;
+	if (loop_add(a->loop, &c->src, LOOP_READ))
+		aconn_close(c);
 }
 
 static void on_admin_wake(struct loop_source *src, unsigned events)
