@@ -159,13 +159,28 @@ FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
 
-build/fuzz/%: fuzz/%.c $(LIB_SRC)
+# The library (and the server, for the targets that drive it) is compiled
+# once for every target, instrumented without libFuzzer's main
+# (-fsanitize=fuzzer-no-link), into archives each target links.
+comma := ,
+FUZZ_OBJ_CFLAGS := $(subst -fsanitize=fuzzer$(comma),-fsanitize=fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -Isrc/server -MMD -MP
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	clang $(FUZZ_OBJ_CFLAGS) -c $< -o $@
 
-$(FUZZ_SERVER_NAMES:%=build/fuzz/fuzz_%): build/fuzz/%: fuzz/%.c $(LIB_SRC) $(FUZZ_SERVER_SRC)
+build/fuzz/libdetour.a: $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/libserver.a: $(FUZZ_SERVER_SRC:%.c=build/fuzz/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/%: fuzz/%.c build/fuzz/libdetour.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Isrc/server -o $@ $< $(LIB_SRC) $(FUZZ_SERVER_SRC) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< build/fuzz/libdetour.a $(LDLIBS)
+
+$(FUZZ_SERVER_NAMES:%=build/fuzz/fuzz_%): build/fuzz/%: fuzz/%.c fuzz/sockfeed.h build/fuzz/libserver.a build/fuzz/libdetour.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Isrc/server -o $@ $< build/fuzz/libserver.a build/fuzz/libdetour.a $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 

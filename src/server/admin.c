@@ -548,16 +548,18 @@ int admin_prepare(struct server *srv, const struct privdrop *p, const struct adm
 		/* Without an admin API the state only keeps statistics. */
 		log_warn("%s; statistics are not kept", e2);
 	} else {
-		if (state_begin(srv->state, err, cap))
-			return -1;
 		struct maint_state m;
-		int k = state_rules_expire(srv->state, now_sec(), err, cap);
+		bool ro = state_readonly(srv->state); /* read as stored, nothing expired */
+		if (!ro && state_begin(srv->state, err, cap))
+			return -1;
+		int k = ro ? 0 : state_rules_expire(srv->state, now_sec(), err, cap);
 		if (k < 0 || state_maint_get(srv->state, &m, err, cap) ||
 		    state_rules_load(srv->state, &rules, &n, err, cap)) {
-			state_rollback(srv->state);
+			if (!ro)
+				state_rollback(srv->state);
 			return -1;
 		}
-		if (state_commit(srv->state, err, cap)) {
+		if (!ro && state_commit(srv->state, err, cap)) {
 			state_rules_free(rules, n);
 			return -1;
 		}

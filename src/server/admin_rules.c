@@ -346,7 +346,7 @@ rollback:
 fail:
 	json_decref(j);
 	log_err("admin: %s", err);
-	admin_reply_error(x->c, 500, err);
+	admin_reply_state_error(x->c, st, err);
 }
 
 void admin_delete_rule(struct ctx *x, const char *id)
@@ -391,5 +391,5 @@ rollback:
 	state_rollback(st);
 fail:
 	log_err("admin: %s", err);
-	admin_reply_error(x->c, 500, err);
+	admin_reply_state_error(x->c, st, err);
 }
