@@ -12,6 +12,8 @@
 #   make bench         bench/run.sh: detour, nginx and the floor server side by side
 #   make format        clang-format every C file in place
 #   make man           the man pages (scdoc) into $(BUILD)/man
+#   make man-sync      rewrite the generated parts of docs/man/*.scd (option and directive
+#                      tables, `detour help --man`); `make test` fails when they differ
 #   make install       binary, man pages, systemd unit, logrotate snippet (PREFIX, DESTDIR)
 
 BUILD    ?= build
@@ -47,7 +49,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PYTEST     := /usr/bin/python3 -m pytest
 NPROC      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all run test deps unit unit-build replay-build integration asan tsan fuzz fuzz-smoke bench format clean install valgrind man layers
+.PHONY: all run test deps unit unit-build replay-build integration asan tsan fuzz fuzz-smoke bench format clean install valgrind man man-sync layers
 
 all: $(BUILD)/detour
 
@@ -148,6 +150,7 @@ test: deps
 	@/usr/bin/python3 scripts/layers.py
 	@$(MAKE) --no-print-directory asan
 	@sh tests/run-unit.sh build/asan/tests
+	@/usr/bin/python3 scripts/mansync.py --check build/asan/detour
 	@for d in fuzz/regression/*/; do n=$$(basename $$d); \
 	 build/asan/replay/fuzz_$$n $$d* || { echo "make test: fuzz/regression/$$n fails" >&2; exit 1; }; done
 	@DETOUR_BIN=$(CURDIR)/build/asan/detour $(PYTEST) -q -p no:cacheprovider tests/integration
@@ -202,6 +205,12 @@ $(BUILD)/man/%: docs/man/%.scd
 	scdoc < $< > $@
 
 man: $(MAN_OUT)
+
+# The man pages' option sections, the directives of detour.conf(5) and the
+# options of detour-rules(5) come from the parsers' own tables
+# (scripts/mansync.py, src/cli/man.h).
+man-sync: all
+	/usr/bin/python3 scripts/mansync.py $(BUILD)/detour
 
 PREFIX  ?= /usr/local
 SYSCONFDIR ?= /etc
