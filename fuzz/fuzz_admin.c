@@ -6,7 +6,7 @@
  * (a token file), the strict HTTP/1.1 parser, bodies by Content-Length,
  * the endpoints (/rules, /maintenance, /stats, /metrics, /audit, /targets,
  * /healthz, /reload with a stub reload) and the SQLite state in a fresh
- * directory under /tmp, with API tables built and published (no worker
+ * directory under /dev/shm (or /tmp), with API tables built and published (no worker
  * reads them). The state grows over a run; it is emptied every 256 inputs.
  *
  * Invariants: the bytes read back are whole HTTP/1.1 responses, nothing
@@ -102,6 +102,19 @@ static void teardown(void)
 	CHECK(system(cmd) == 0);
 }
 
+/* At exit: the state directory goes too. */
+static void remove_dir(void)
+{
+	char cmd[128];
+
+	if (srv.admin)
+		teardown();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		/* left behind: only a directory under /dev/shm or /tmp */
+	}
+}
+
 static int step(void)
 {
 	return loop_run_once(srv.admin->loop, 0);
@@ -115,8 +128,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (buf == NULL) {
 		signal(SIGPIPE, SIG_IGN);
-		snprintf(dir, sizeof(dir), "/tmp/detour-fuzz-admin-XXXXXX");
+		/* tmpfs when there is one: SQLite syncs every change. */
+		snprintf(dir, sizeof(dir), "%s/detour-fuzz-admin-XXXXXX",
+		         access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 		CHECK(mkdtemp(dir) != NULL);
+		atexit(remove_dir);
 		buf = malloc(FEED_OUT_MAX);
 		CHECK(buf != NULL);
 	}

@@ -8,9 +8,9 @@
  * the server has nothing more to say.
  *
  * check_responses(): the bytes read back are whole HTTP/1.1 responses, each
- * a head ending in CRLF CRLF and Content-Length body bytes (none for a
- * HEAD's answer or a 100 Continue), and nothing follows one that says
- * "Connection: close". */
+ * a status line with a reason phrase and a head ending in CRLF CRLF and Content-Length body bytes
+ * (none for a HEAD's answer or a 100 Continue), and nothing follows one that says "Connection:
+ * close". */
 #ifndef DETOUR_FUZZ_SOCKFEED_H
 #define DETOUR_FUZZ_SOCKFEED_H
 
@@ -122,6 +122,9 @@ static void feed_check_responses(const struct feed *f)
 		CHECK((size_t)(end - p) >= 9 && memcmp(p, "HTTP/1.1 ", 9) == 0);
 		const char *he = feed_find(p, end, "\r\n\r\n");
 		CHECK(he != NULL);
+		/* "HTTP/1.1 DDD Reason": a status and a reason phrase (RFC 9112
+		 * §4 allows an empty one; detour always sends its own). */
+		CHECK(he - p > 14 && p[9] >= '1' && p[9] <= '5' && p[12] == ' ' && p[13] != '\r');
 		he += 4;
 		const char *cl = feed_find(p, he, "\r\nContent-Length: ");
 		long body = cl ? strtol(cl + 18, NULL, 10) : 0;
