@@ -156,13 +156,23 @@ def test_state_dir_read_only_503(tmp_path, tmpfs):
     try:
         st, js, _ = s.req("POST", "/rules", {"rule": "/a /kept-a 302 id=a"})
         assert st == 201, js
+        st, js, _ = s.req("POST", "/rules", {"rule": "/t /kept-t 302 id=t", "ttl": "4s"})
+        assert st == 201, js
         stop_ok(s)
         r = subprocess.run(["mount", "-o", "remount,ro", str(state)], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         s.start()
         # The stored rules serve; reading the API works.
         assert get(s.port, "/a") == (302, "/kept-a")
-        assert api_ids(s) == {"a"}
+        assert api_ids(s) == {"a", "t"}
+        # A rule whose ttl runs out stops serving though it cannot be
+        # deleted, without an error a second.
+        deadline = time.monotonic() + 8
+        while get(s.port, "/t")[0] != 404 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert get(s.port, "/t")[0] == 404
+        time.sleep(1.5)
+        assert "expiring API rules" not in s.read_error_log()
         # A change is refused with the cause, and a retry hint.
         st, js, hdr = s.req("POST", "/rules", {"rule": "/b /kept-b 302 id=b"})
         assert st == 503, (st, js)
@@ -175,7 +185,7 @@ def test_state_dir_read_only_503(tmp_path, tmpfs):
         stop_ok(s)
         subprocess.run(["mount", "-o", "remount,rw", str(state)], check=True)
         s.start()
-        assert api_ids(s) == {"a"}
+        assert api_ids(s) == {"a"}  # the writable start expired t
     finally:
         s.stop()
 
