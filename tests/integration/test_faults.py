@@ -296,3 +296,31 @@ def test_emfile_pauses_accept_and_resumes(tmp_path):
             c.close()
         rc = s.stop()
     assert rc == 0, s.read_error_log()
+
+
+def test_access_log_fifo_whose_reader_stalls(tmp_path):
+    """A log shipper's FIFO whose reader stops reading: once the pipe is
+    full, lines are dropped and counted; requests are still answered."""
+    fifo = tmp_path / "access.fifo"
+    os.mkfifo(str(fifo))
+    # A reader that never reads (opened first: the server's open needs one).
+    reader = os.open(str(fifo), os.O_RDONLY | os.O_NONBLOCK)
+    srv_dir = tmp_path / "srv"
+    srv_dir.mkdir()
+    s = AdminServer(srv_dir, srv_dir / "state", access_log=str(fifo)).start()
+    try:
+        long = "x" * 2000  # about 2 KB a line: the 64 KiB pipe fills after ~30
+        t0 = time.monotonic()
+        for i in range(300):
+            assert get(s.port, "/old?%s=%d" % (long, i))[0] == 301
+            if i % 50 == 49:
+                time.sleep(1.1)  # a flush a second
+        assert time.monotonic() - t0 < 30
+        deadline = time.monotonic() + 5
+        while metric(s, "detour_accesslog_dropped_total") == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert metric(s, "detour_accesslog_dropped_total") > 100
+        assert "access log: write: Resource temporarily unavailable" in s.read_error_log()
+    finally:
+        s.stop()
+        os.close(reader)
