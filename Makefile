@@ -12,6 +12,8 @@
 #   make bench         bench/run.sh: detour, nginx and the floor server side by side
 #   make format        clang-format every C file in place
 #   make man           the man pages (scdoc) into $(BUILD)/man
+#   make man-sync      rewrite the generated parts of docs/man/*.scd (option and directive
+#                      tables, `detour help --man`); `make test` fails when they differ
 #   make install       binary, man pages, systemd unit, logrotate snippet (PREFIX, DESTDIR)
 
 BUILD    ?= build
@@ -47,7 +49,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PYTEST     := /usr/bin/python3 -m pytest
 NPROC      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all run test deps unit unit-build replay-build integration asan tsan fuzz fuzz-smoke bench format clean install valgrind man layers
+.PHONY: all run test deps unit unit-build replay-build integration asan tsan fuzz fuzz-smoke bench format clean install valgrind man man-sync layers
 
 all: $(BUILD)/detour
 
@@ -90,6 +92,17 @@ REPLAY_BIN   := $(REPLAY_NAMES:%=$(BUILD)/replay/fuzz_%)
 $(BUILD)/replay/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(BUILD)/libdetour.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< fuzz/replay.c $(BUILD)/libdetour.a $(LDLIBS) $(LDSAN)
+
+# The targets that drive src/server code (fuzz/fuzz_server.c: a connection
+# through the worker; fuzz/fuzz_admin.c: the admin API) link the server's
+# objects too.
+FUZZ_SERVER_NAMES := server admin
+FUZZ_SERVER_SRC := $(filter-out src/server/serve.c,$(SERVER_SRC)) # serve.c: the CLI command
+SERVER_OBJ := $(FUZZ_SERVER_SRC:%.c=$(BUILD)/%.o)
+
+$(FUZZ_SERVER_NAMES:%=$(BUILD)/replay/fuzz_%): $(BUILD)/replay/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(SERVER_OBJ) $(BUILD)/libdetour.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/server -Wno-missing-prototypes -o $@ $< fuzz/replay.c $(SERVER_OBJ) $(BUILD)/libdetour.a $(LDLIBS) $(LDSAN)
 
 replay-build: $(REPLAY_BIN)
 
@@ -137,6 +150,7 @@ test: deps
 	@/usr/bin/python3 scripts/layers.py
 	@$(MAKE) --no-print-directory asan
 	@sh tests/run-unit.sh build/asan/tests
+	@/usr/bin/python3 scripts/mansync.py --check build/asan/detour
 	@for d in fuzz/regression/*/; do n=$$(basename $$d); \
 	 build/asan/replay/fuzz_$$n $$d* || { echo "make test: fuzz/regression/$$n fails" >&2; exit 1; }; done
 	@DETOUR_BIN=$(CURDIR)/build/asan/detour $(PYTEST) -q -p no:cacheprovider tests/integration
@@ -148,9 +162,28 @@ FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
 
-build/fuzz/%: fuzz/%.c $(LIB_SRC)
+# The library (and the server, for the targets that drive it) is compiled
+# once for every target, instrumented without libFuzzer's main
+# (-fsanitize=fuzzer-no-link), into archives each target links.
+comma := ,
+FUZZ_OBJ_CFLAGS := $(subst -fsanitize=fuzzer$(comma),-fsanitize=fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -Isrc/server -MMD -MP
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	clang $(FUZZ_OBJ_CFLAGS) -c $< -o $@
+
+build/fuzz/libdetour.a: $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/libserver.a: $(FUZZ_SERVER_SRC:%.c=build/fuzz/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/%: fuzz/%.c build/fuzz/libdetour.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< build/fuzz/libdetour.a $(LDLIBS)
+
+$(FUZZ_SERVER_NAMES:%=build/fuzz/fuzz_%): build/fuzz/%: fuzz/%.c fuzz/sockfeed.h build/fuzz/libserver.a build/fuzz/libdetour.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Isrc/server -o $@ $< build/fuzz/libserver.a build/fuzz/libdetour.a $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 
@@ -172,6 +205,12 @@ $(BUILD)/man/%: docs/man/%.scd
 	scdoc < $< > $@
 
 man: $(MAN_OUT)
+
+# The man pages' option sections, the directives of detour.conf(5) and the
+# options of detour-rules(5) come from the parsers' own tables
+# (scripts/mansync.py, src/cli/man.h).
+man-sync: all
+	/usr/bin/python3 scripts/mansync.py $(BUILD)/detour
 
 PREFIX  ?= /usr/local
 SYSCONFDIR ?= /etc

@@ -42,13 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 8000)
 		return 0;
 	o += (size_t)snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: h\r\n");
-	for (size_t i = 0; i < size;) {
+	/* Room is kept for the longest name, CRLF and the final CRLF: many
+	 * short lines (8,000 empty ones) would otherwise write past raw (the
+	 * campaign's fuzz/regression/forwarded/ input). */
+	for (size_t i = 0; i < size && o + 32 <= sizeof(raw);) {
 		unsigned k = data[i++] & 3;
 		o += (size_t)snprintf(raw + o, sizeof(raw) - o, "%s: ", names[k]);
 		has_fwd = has_fwd || k == 0;
 		has_x = has_x || k == 1 || k == 2;
 		for (; i < size && data[i] != '\n'; i++)
-			if (data[i] == '\t' || (data[i] >= 0x20 && data[i] != 0x7f))
+			if (o + 4 < sizeof(raw) &&
+			    (data[i] == '\t' || (data[i] >= 0x20 && data[i] != 0x7f)))
 				raw[o++] = (char)data[i];
 		i++;
 		raw[o++] = '\r';

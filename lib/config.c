@@ -664,29 +664,111 @@ static detour_err d_health_check(struct pstate *s, const struct arg *a, unsigned
 }
 
 static const struct conf_directive directives[] = {
-        {"listen", 1, 3, d_listen, "listen ADDR:PORT [tls] [proxy-protocol]"},
-        {"workers", 1, 1, d_workers, "workers auto|N"},
-        {"rules", 1, 1, d_rules, "rules FILE"},
-        {"access-log", 1, 2, d_access_log, "access-log FILE|-|off [format=combined|json]"},
-        {"error-log", 1, 1, d_error_log, "error-log FILE|stderr"},
-        {"server-header", 1, 1, d_server_header, "server-header on|off"},
-        {"max-connections", 1, 1, d_max_connections, "max-connections N"},
-        {"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body SIZE"},
-        {"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION"},
-        {"admin", 1, 2, d_admin, "admin ADDR:PORT [token-file=FILE]"},
-        {"state-dir", 1, 1, d_state_dir, "state-dir DIR"},
+        {"listen", 1, 3, d_listen, "listen ADDR:PORT [tls] [proxy-protocol]",
+         "Where to accept connections; repeatable. _[::1]:8080_ for IPv6, _\\*:8080_\n"
+         "for every IPv4 address, a bare port for 127.0.0.1. Default 127.0.0.1:8080.\n"
+         "*tls*: connections speak TLS 1.2 or 1.3 (certificates from *tls-cert* or\n"
+         "*acme*). *proxy-protocol*: every connection must open with a PROXY v1 or\n"
+         "v2 header, whose client address is then used; only peers listed in\n"
+         "*trusted-proxies* may connect, and a connection without a valid header is\n"
+         "closed (counted in /metrics)."},
+        {"workers", 1, 1, d_workers, "workers auto|N",
+         "Worker threads, each with its own event loop; auto is one per core."},
+        {"rules", 1, 1, d_rules, "rules FILE",
+         "A rules file (see *detour-rules*(5)); repeatable, read in order."},
+        {"access-log", 1, 2, d_access_log, "access-log FILE|-|off [format=combined|json]",
+         "The combined log format plus the rule id and the Location, or with\n"
+         "*format=json* one JSON object a line (time, client, method, target, host,\n"
+         "scheme, protocol, status, bytes, duration_ms, rule, origin, location,\n"
+         "user_agent, referer). Default off. A line that cannot be written (a full\n"
+         "disk) is dropped and counted in detour_accesslog_dropped_total: workers\n"
+         "never wait for the disk."},
+        {"error-log", 1, 1, d_error_log, "error-log FILE|stderr",
+         "Start-up, reload and error messages."},
+        {"server-header", 1, 1, d_server_header, "server-header on|off",
+         "Send \"Server: detour\". Default off."},
+        {"max-connections", 1, 1, d_max_connections, "max-connections N",
+         "Open connections at most (default 10000)."},
+        {"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body SIZE",
+         "HTTP limits: 8k, 32k, 100 and 1m by default."},
+        {"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION",
+         "10s and 60s by default."},
+        {"admin", 1, 2, d_admin, "admin ADDR:PORT [token-file=FILE]",
+         "The admin API listener (JSON over HTTP/1.1). The token file holds one\n"
+         "token a line, optionally led by a name (\"ops TOKEN\"); tokens are 16 to\n"
+         "255 bytes and are compared in constant time. Without a token file the\n"
+         "listener must be a loopback address. Against web pages, every request\n"
+         "must name the listener (or localhost) in Host (else 421), carry no\n"
+         "Origin but the listener's own (else 403), and label a body\n"
+         "application/json (else 415); the token is checked right after the\n"
+         "head, before any body is read."},
+        {"state-dir", 1, 1, d_state_dir, "state-dir DIR",
+         "Where the SQLite state lives: API rules, maintenance, audit log and\n"
+         "statistics. Default _var_. Created if missing.\n"
+         "On a full disk the admin API refuses changes with 507; a state-dir that\n"
+         "cannot be written (a read-only file system) is opened read-only: its API\n"
+         "rules and maintenance serve, changes get 503. Nothing refused is stored."},
         {"state", 1, 2, d_state,
-         "state redis://HOST:PORT/DB|redis-sentinel://HOST:PORT,.../NAME [node=NAME]"},
-        {"user", 1, 1, d_user, "user NAME"},
-        {"stats", 1, 1, d_stats, "stats on|off"},
-        {"stats-flush", 1, 1, d_stats_flush, "stats-flush DURATION"},
+         "state redis://HOST:PORT/DB|redis-sentinel://HOST:PORT,.../NAME [node=NAME]",
+         "Share API rules, maintenance and statistics with the other nodes of a fleet\n"
+         "through Redis (docs/fleet.md): changes made through any node's admin API are\n"
+         "live on every node; *state-dir* keeps a local copy served when Redis is\n"
+         "unreachable, and changes are then refused with 503. *node=* names this node\n"
+         "(default: the host name). rediss:// is refused: Debian's hiredis 0.14 has no TLS."},
+        {"user", 1, 1, d_user, "user NAME",
+         "After binding its sockets, switch to this user (start as root). The\n"
+         "state dir is created and opened as that user and must be writable by it."},
+        {"stats", 1, 1, d_stats, "stats on|off",
+         "Per-rule hit counters, the unmatched-path sketch and the latency\n"
+         "histogram. Default on."},
+        {"stats-flush", 1, 1, d_stats_flush, "stats-flush DURATION",
+         "How often counters are written to the state (default 5s); a crash loses\n"
+         "at most this window."},
         {"maintenance", 1, 8, d_maintenance,
          "maintenance TARGET|- [status=302|303|307|503] [retry-after=SECONDS|HTTP-date] "
-         "[page=FILE] [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]"},
+         "[page=FILE] [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]",
+         "Maintenance mode. With a _TARGET_ (a path or an absolute URL), every\n"
+         "request gets a redirect there (default 307), Cache-Control: no-store, and\n"
+         "no Retry-After (on a 3xx it would mean \"wait before following\", RFC 9110\n"
+         "section 10.2.3). With *-*, every request gets 503 Service Unavailable with\n"
+         "an HTML page detour serves itself: _FILE_, else a built-in page; with\n"
+         "Retry-After when *retry-after=* is given, so that search engines come back\n"
+         "later. *page=* beside a _TARGET_ that is a path on this server serves the\n"
+         "page at that path, as a 503 with Retry-After. The page is read at start,\n"
+         "at each reload and by the admin API, never per request; a missing page or\n"
+         "one over 128 KiB is an error naming it (a reload then fails as a whole).\n"
+         "*allow-ip=* clients and *allow-path=* paths keep their normal rules.\n"
+         "*on* (the default without *file=*) turns it on; *off* only defines what\n"
+         "SIGUSR2 turns on; with *file=* it is on while _PATH_ exists. The latest\n"
+         "change by the config, the file, SIGUSR2 or the admin API wins."},
         {"health-check", 1, 4, d_health_check,
-         "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]"},
-        {"http2", 1, 1, d_http2, "http2 on|off"},
+         "health-check [interval=5s] [timeout=2s] [rise=2] [fall=3]",
+         "How the *health=* targets of weighted rule groups are probed (see\n"
+         "*detour-rules*(5)): every _interval_ (default 5s), each probe allowed _timeout_\n"
+         "(default 2s, at most the interval); a target is up after _rise_ successes in\n"
+         "a row (default 2) and down after _fall_ failures (default 3). Durations also\n"
+         "take ms. The state shows in /metrics (detour_target_up) and *detour ctl\n"
+         "targets*."},
+        {"http2", 1, 1, d_http2, "http2 on|off",
+         "HTTP/2 (RFC 9113): offered by ALPN (h2) on *tls* listeners and taken with\n"
+         "prior knowledge (h2c) on plain ones. Default on."},
 };
+
+bool detour_config_directive(size_t i, const char **usage, const char **doc)
+{
+	const struct conf_directive *d;
+	size_t n = sizeof(directives) / sizeof(directives[0]);
+
+	if (i < n)
+		d = &directives[i];
+	else if (i - n < conf_https_ndirectives)
+		d = &conf_https_directives[i - n];
+	else
+		return false;
+	*usage = d->usage;
+	*doc = d->doc;
+	return true;
+}
 
 void detour_config_defaults(struct detour_config *c)
 {

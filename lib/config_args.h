@@ -38,6 +38,8 @@ struct conf_directive {
 	unsigned min_args, max_args;
 	conf_setter set;
 	const char *usage;
+	const char *doc; /* what it does, for detour.conf(5): scdoc markup, '\n'
+	                    between lines (detour help --man conf) */
 };
 
 /* Sets the diagnostic at column col of the current line: fmt has one %s,

@@ -371,16 +371,52 @@ static detour_err check_proxy(struct pstate *s)
 }
 
 const struct conf_directive conf_https_directives[] = {
-        {"tls-cert", 2, 2, d_tls_cert, "tls-cert CERT KEY"},
-        {"acme", 1, 1, d_acme, "acme DIRECTORY-URL"},
-        {"acme-email", 1, 1, d_acme_email, "acme-email ADDR"},
-        {"acme-ca", 1, 1, d_acme_ca, "acme-ca FILE"},
-        {"acme-hosts", 1, CONF_MAX_ARGS, d_acme_hosts, "acme-hosts HOST..."},
-        {"hsts", 1, 3, d_hsts, "hsts max-age=DURATION [include-subdomains] [preload]"},
-        {"https-redirect", 0, 1, d_https_redirect, "https-redirect [301|302|307|308]"},
-        {"canonical-host", 2, CONF_MAX_ARGS, d_canonical_host, "canonical-host ALIAS... CANONICAL"},
-        {"trailing-slash", 1, 1, d_trailing_slash, "trailing-slash add|remove|keep"},
-        {"trusted-proxies", 1, CONF_MAX_ARGS, d_trusted_proxies, "trusted-proxies CIDR..."},
+        {"tls-cert", 2, 2, d_tls_cert, "tls-cert CERT KEY",
+         "A PEM certificate (leaf first, then its chain) and its private key;\n"
+         "repeatable. SNI picks the certificate whose names match the requested\n"
+         "host; the first one serves clients that send no name. Reloaded on SIGHUP\n"
+         "and when the files change; a broken pair is reported and the old one\n"
+         "keeps serving."},
+        {"acme", 1, 1, d_acme, "acme DIRECTORY-URL",
+         "Obtain and renew certificates from this ACME CA (RFC 8555) for every exact\n"
+         "host named by the rules, *canonical-host* and *acme-hosts*, and on demand\n"
+         "for names under a wildcard rule. HTTP-01 on plain listeners, TLS-ALPN-01\n"
+         "on TLS listeners. Keys and certificates are kept under *state-dir*\n"
+         "(mode 0600); renewal at two thirds of the lifetime, failures retried with\n"
+         "exponential backoff and logged with the CA's error."},
+        {"acme-email", 1, 1, d_acme_email, "acme-email ADDR",
+         "The ACME account's contact address."},
+        {"acme-ca", 1, 1, d_acme_ca, "acme-ca FILE",
+         "CA bundle trusted for the ACME directory's own TLS (private CAs, tests)."},
+        {"acme-hosts", 1, CONF_MAX_ARGS, d_acme_hosts, "acme-hosts HOST...",
+         "More hosts to get certificates for; repeatable. No wildcards."},
+        {"hsts", 1, 3, d_hsts, "hsts max-age=DURATION [include-subdomains] [preload]",
+         "Send Strict-Transport-Security on every response to an https request\n"
+         "(over TLS, or one a trusted proxy says was https): redirects, 404s,\n"
+         "maintenance answers and errors; never over plain HTTP (RFC 6797 7.2).\n"
+         "max-age=1y is 365 days. *detour lint -c* checks what the preload list\n"
+         "requires when preload is given."},
+        {"https-redirect", 0, 1, d_https_redirect, "https-redirect [301|302|307|308]",
+         "Redirect every plain request to https:// + host (no port) + target\n"
+         "(default status 308), folded with *canonical-host*, *trailing-slash* and\n"
+         "the rule that answers the https URL into a single hop with that rule's\n"
+         "status. Works without a TLS listener (behind a balancer, with\n"
+         "*trusted-proxies*). Requests for /.well-known/acme-challenge/ and\n"
+         "requests that a rule led by http:// matches are not redirected."},
+        {"canonical-host", 2, CONF_MAX_ARGS, d_canonical_host, "canonical-host ALIAS... CANONICAL",
+         "Requests for an alias go to the canonical host (scheme and port kept\n"
+         "unless *https-redirect* changes the scheme); repeatable. Without\n"
+         "*https-redirect* such a hop is a 308."},
+        {"trailing-slash", 1, 1, d_trailing_slash, "trailing-slash add|remove|keep",
+         "Normalise the trailing slash of the path, in the same hop. add leaves a\n"
+         "last segment holding a dot alone (/robots.txt); remove leaves /. A hop\n"
+         "that only changes the slash has a path-only Location. Default keep."},
+        {"trusted-proxies", 1, CONF_MAX_ARGS, d_trusted_proxies, "trusted-proxies CIDR...",
+         "Peers whose Forwarded, X-Forwarded-For and X-Forwarded-Proto headers are\n"
+         "believed for the client address and scheme, and the only peers a\n"
+         "*proxy-protocol* listener accepts; repeatable. The client is the\n"
+         "right-most address that is not a trusted proxy; Forwarded wins over\n"
+         "X-Forwarded-\\*. From other peers these headers are ignored."},
 };
 const size_t conf_https_ndirectives =
         sizeof(conf_https_directives) / sizeof(conf_https_directives[0]);

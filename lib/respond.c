@@ -15,7 +15,8 @@
 #include "base/buf.h"
 #include "base/civil.h"
 
-/* Reason phrases of RFC 9110 §15 (and RFC 6585 §4 for 429). The one table
+/* Reason phrases of RFC 9110 §15 (and RFC 6585 §4 for 429, RFC 4918 §11.5
+ * for 507). The one table
  * of the project: the server, the checker and the admin API share it. */
 const char *detour_reason(int status)
 {
@@ -62,6 +63,8 @@ const char *detour_reason(int status)
 		return "Method Not Allowed";
 	case 408:
 		return "Request Timeout";
+	case 409:
+		return "Conflict";
 	case 410:
 		return "Gone";
 	case 411:
@@ -72,6 +75,8 @@ const char *detour_reason(int status)
 		return "URI Too Long";
 	case 415:
 		return "Unsupported Media Type";
+	case 421:
+		return "Misdirected Request";
 	case 422:
 		return "Unprocessable Content";
 	case 429:
@@ -90,6 +95,8 @@ const char *detour_reason(int status)
 		return "Gateway Timeout";
 	case 505:
 		return "HTTP Version Not Supported";
+	case 507: /* RFC 4918 §11.5 */
+		return "Insufficient Storage";
 	}
 	return "";
 }

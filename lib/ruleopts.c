@@ -16,6 +16,7 @@
 #include "base/grow.h"
 #include "base/value.h"
 #include "cond.h"
+#include "detour/ruleopts.h"
 #include "detour/url.h"
 #include "hash.h"
 #include "regex.h"
@@ -377,32 +378,86 @@ static const struct optdef {
 	const char *name;
 	detour_err (*parse)(struct pctx *pc, struct detour_rule *r, char *v, size_t n);
 	bool repeat;
-	unsigned cond; /* a condition: enum detour_cond_kind + 1 (parse is NULL); 0 = not */
+	unsigned cond;     /* a condition: enum detour_cond_kind + 1 (parse is NULL); 0 = not */
+	const char *usage; /* for detour-rules(5) (detour help --man rules) */
+	const char *doc;   /* scdoc markup, '\n' between lines */
 } options[] = {
-        {"query", opt_query, false, 0},
-        {"cache", opt_cache, false, 0},
-        {"id", opt_id, false, 0},
-        {"method", NULL, false, DETOUR_COND_METHOD + 1},
-        {"if-header", NULL, true, DETOUR_COND_HEADER + 1},
-        {"if-cookie", NULL, true, DETOUR_COND_COOKIE + 1},
-        {"if-query", NULL, true, DETOUR_COND_QUERY + 1},
-        {"if-ip", NULL, true, DETOUR_COND_IP + 1},
-        {"if-lang", NULL, true, DETOUR_COND_LANG + 1},
-        {"from", opt_from, false, 0},
-        {"until", opt_until, false, 0},
-        {"days", opt_days, false, 0},
-        {"hours", opt_hours, false, 0},
-        {"tz", opt_tz, false, 0},
-        {"weight", opt_weight, false, 0},
-        {"sticky", opt_sticky, false, 0},
-        {"health", opt_health, false, 0},
-        {"delay", opt_delay, false, 0},
-        {"case", opt_case, false, 0},
-        {"private", opt_private, false, 0},
-        {"allow-hosts", opt_allow_hosts, false, 0},
+        {"query", opt_query, false, 0, "query=keep|drop|merge",
+         "What happens to the request's query string: *keep* (the default) appends\n"
+         "it to the target's, *drop* leaves it out, *merge* adds the parameters the\n"
+         "target does not set."},
+        {"cache", opt_cache, false, 0, "cache=no-store|DURATION",
+         "Cache-Control and Expires; without it a redirect carries no cache\n"
+         "headers. Also applies to 410 answers."},
+        {"id", opt_id, false, 0, "id=NAME",
+         "A stable name for logs, statistics and metrics (otherwise the id is\n"
+         "_FILE:LINE_, which changes when lines move)."},
+        {"method", NULL, false, DETOUR_COND_METHOD + 1, "method=METHOD,...",
+         "The rule answers only these request methods (upper case, RFC 9110\n"
+         "section 9.1)."},
+        {"if-header", NULL, true, DETOUR_COND_HEADER + 1, "if-header=[!]NAME[:VALUE|:~REGEX]",
+         "The request has the header (its name without case), with exactly that\n"
+         "value, or one the PCRE2 regex after *~* matches; *!* negates. Repeatable:\n"
+         "every condition must hold. Adds the header to Vary."},
+        {"if-cookie", NULL, true, DETOUR_COND_COOKIE + 1, "if-cookie=[!]NAME[=VALUE]",
+         "The Cookie header has that cookie (with that value); *!* negates.\n"
+         "Repeatable. Adds Vary: Cookie."},
+        {"if-query", NULL, true, DETOUR_COND_QUERY + 1, "if-query=[!]NAME[=VALUE]&...",
+         "The query has every listed parameter (with its value when given), in any\n"
+         "order, compared as bytes; *!* negates. Repeatable."},
+        {"if-ip", NULL, true, DETOUR_COND_IP + 1, "if-ip=[!]CIDR,...",
+         "The client address (the one a trusted proxy names) is in one of the\n"
+         "ranges; an IPv4 range also matches ::ffff:a.b.c.d. Repeatable."},
+        {"if-lang", NULL, true, DETOUR_COND_LANG + 1, "if-lang=[!]LANG,...",
+         "The client's preferred language (highest q in Accept-Language) is one\n"
+         "of the list or a sub-tag of one. Repeatable. Adds Vary: Accept-Language."},
+        {"from", opt_from, false, 0, "from=TIME",
+         "The rule applies from this RFC 3339 time (with an offset) on."},
+        {"until", opt_until, false, 0, "until=TIME",
+         "The rule applies before this RFC 3339 time; a cache= lifetime is cut\n"
+         "to end there."},
+        {"days", opt_days, false, 0, "days=DAY,...",
+         "Only on these days (sun to sat, ranges like mon-fri), in the zone of\n"
+         "*tz=* (UTC without it)."},
+        {"hours", opt_hours, false, 0, "hours=HH:MM-HH:MM",
+         "Only in this time of day (24:00 allowed as an end; a range that ends\n"
+         "before it starts runs over midnight), in the zone of *tz=*."},
+        {"tz", opt_tz, false, 0, "tz=AREA/CITY",
+         "The zone of *days=* and *hours=*, from the system's zoneinfo."},
+        {"weight", opt_weight, false, 0, "weight=N",
+         "Lines with the same source and a weight form one group that splits\n"
+         "requests between their targets, each by its share (1 to 1,000,000)."},
+        {"sticky", opt_sticky, false, 0, "sticky=none|cookie|ip",
+         "How a weighted group keeps a visitor on one variant (read from the\n"
+         "group's first line): a fresh choice each time, a cookie, or the client\n"
+         "address."},
+        {"health", opt_health, false, 0, "health=PATH",
+         "In a weighted group: the server probes the target's origin at this path\n"
+         "(*health-check* in *detour.conf*(5)) and leaves a target that is down out\n"
+         "of the split. Not allowed in rules added through the admin API."},
+        {"delay", opt_delay, false, 0, "delay=N",
+         "With status html: the page redirects after _N_ seconds (default 0, at\n"
+         "most 86400)."},
+        {"case", opt_case, false, 0, "case=insensitive",
+         "The source path matches without regard to ASCII case."},
+        {"private", opt_private, false, 0, "private=no",
+         "Drop the private of Cache-Control that a rule with conditions gets, so\n"
+         "that a shared cache may keep the answer."},
+        {"allow-hosts", opt_allow_hosts, false, 0, "allow-hosts=HOST,...",
+         "A regex rule whose target takes its host from the request: only these\n"
+         "hosts may appear in its Location (without it such a rule does not load)."},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+bool detour_rule_option_doc(size_t i, const char **usage, const char **doc)
+{
+	if (i >= NOPTIONS)
+		return false;
+	*usage = options[i].usage;
+	*doc = options[i].doc;
+	return true;
+}
 
 static const char *known_options(char *buf, size_t cap)
 {

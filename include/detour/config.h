@@ -26,6 +26,13 @@ detour_err detour_conf_cidr_parse(const char *s, size_t len, struct cidr *c);
  * rise 2, fall 3. */
 void detour_config_defaults(struct detour_config *c);
 
+/* The i-th directive detour.conf knows, in the order errors list them: its
+ * usage ("listen ADDR:PORT [tls] [proxy-protocol]") and what it does (scdoc
+ * markup, '\n' between lines), for detour.conf(5): `detour help --man
+ * conf` prints them from the parser's own table. Returns false past the
+ * last. */
+bool detour_config_directive(size_t i, const char **usage, const char **doc);
+
 /* Parses buf as a config file named name (used in diagnostics and to resolve
  * relative paths) over the values already in c. The first listen or rules
  * directive replaces the defaults; later ones append. Returns DETOUR_OK or

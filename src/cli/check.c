@@ -79,7 +79,7 @@ static const struct cli_opt optab[] = {
         {0},
 };
 
-static const struct cli_cmd cmd = {
+const struct cli_cmd cli_check_cmd = {
         .name = "check",
         .usage = "usage: detour check [options] URL...\n"
                  "       detour check [options] --input FILE\n"
@@ -313,10 +313,10 @@ static int parse_options(int argc, char **argv, struct check_opts *o, struct arg
 	struct cli_parser p;
 	int k, rc;
 
-	cli_parse_init(&p, &cmd, argc, argv);
+	cli_parse_init(&p, &cli_check_cmd, argc, argv);
 	while ((k = cli_next(&p)) != CLI_END) {
 		if (k == 'h') {
-			cli_help(&cmd, stdout);
+			cli_help(&cli_check_cmd, stdout);
 			return 0;
 		}
 		if (k == CLI_BAD)
@@ -370,7 +370,7 @@ static int make_chains(struct check_opts *o, const struct args *a, int nurls, ch
 		rc = check_read_input(a->input, o, chains, n, &cap);
 	if (!rc && *n == 0) {
 		fprintf(stderr, "detour check: no URL to check\n\n");
-		cli_help(&cmd, stderr);
+		cli_help(&cli_check_cmd, stderr);
 		rc = 2;
 	}
 	return rc;

@@ -12,4 +12,13 @@ int cmd_check(int argc, char **argv);   /* check.c */
 int cmd_ctl(int argc, char **argv);     /* ctl.c */
 int cmd_lint(int argc, char **argv);    /* lint.c */
 
+/* Their option tables (cli_opts.h), for `detour help --man` (man.c), which
+ * writes the OPTIONS sections of detour(1) from them. */
+struct cli_cmd;
+extern const struct cli_cmd cli_serve_cmd;   /* src/server/serve.c */
+extern const struct cli_cmd cli_explain_cmd; /* explain.c */
+extern const struct cli_cmd cli_check_cmd;   /* check.c */
+extern const struct cli_cmd cli_ctl_cmd;     /* ctl.c */
+extern const struct cli_cmd cli_lint_cmd;    /* lint.c */
+
 #endif

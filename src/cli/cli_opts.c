@@ -200,6 +200,94 @@ void cli_help(const struct cli_cmd *cmd, FILE *f)
 		fputs(cmd->epilog, f);
 }
 
+static bool placeholder_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == ':' || c == '_' || c == '.' || c == '-' || c == '/';
+}
+
+static void man_escaped(const char *s, size_t n, FILE *f)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '*' || s[i] == '_' || s[i] == '\\')
+			fputc('\\', f);
+		fputc(s[i], f);
+	}
+}
+
+void cli_man_placeholders(const char *s, FILE *f)
+{
+	while (*s) {
+		size_t n = 0;
+		bool upper = false, lower = false;
+
+		while (placeholder_char(s[n])) {
+			upper |= s[n] >= 'A' && s[n] <= 'Z';
+			lower |= s[n] >= 'a' && s[n] <= 'z';
+			n++;
+		}
+		/* "FILE", "HOST:PORT:ADDR", "N"; not "-", "off", "HTTP-date";
+		 * "HOST..." is "_HOST_..." */
+		while (n > 0 && s[n - 1] == '.')
+			n--;
+		if (n > 0 && upper && !lower && s[0] != '-') {
+			fputc('_', f);
+			man_escaped(s, n, f);
+			fputc('_', f);
+			s += n;
+			continue;
+		}
+		if (n == 0)
+			n = 1;
+		man_escaped(s, n, f);
+		s += n;
+	}
+}
+
+/* "*-c, --config* _FILE_": the flags of o in bold, its argument in
+ * italics. */
+static void man_flags(const struct cli_opt *o, FILE *f)
+{
+	if (is_short(o->key))
+		fprintf(f, "*-%c, --", o->key);
+	else
+		fputs("*--", f);
+	man_escaped(o->name, strlen(o->name), f);
+	fputc('*', f);
+	if (o->arg) {
+		fputc(' ', f);
+		cli_man_placeholders(o->arg, f);
+	}
+}
+
+void cli_man(const struct cli_cmd *cmd, FILE *f)
+{
+	bool first = true;
+
+	for (const struct cli_opt *o = cmd->opts; o->name || o->arg; o++) {
+		if (o->help == NULL || o->name == NULL)
+			continue; /* aliases are listed with their row; operands in SYNOPSIS */
+		if (!first)
+			fputc('\n', f);
+		first = false;
+		man_flags(o, f);
+		for (const struct cli_opt *a = o + 1; a->name && a->help == NULL; a++) {
+			fputs(", ", f);
+			man_flags(a, f);
+		}
+		fputc('\n', f);
+		for (const char *h = o->help; *h;) {
+			size_t l = strcspn(h, "\n");
+			fputc('\t', f);
+			man_escaped(h, l, f);
+			fputc('\n', f);
+			h += l;
+			if (*h == '\n')
+				h++;
+		}
+	}
+}
+
 int cli_unknown(const struct cli_cmd *cmd, const char *what)
 {
 	prefix(cmd);

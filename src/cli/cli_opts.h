@@ -77,6 +77,15 @@ int cli_operand(const struct cli_parser *p);
  * column, epilog (or cmd->help). */
 void cli_help(const struct cli_cmd *cmd, FILE *f);
 
+/* Prints cmd's option rows as a man page section body in scdoc: each row's
+ * flags in bold and its argument in italics, then its help text indented
+ * (the rows --help prints, the same table). */
+void cli_man(const struct cli_cmd *cmd, FILE *f);
+
+/* Writes s to f for scdoc: words in capitals ("FILE", "HOST:PORT") in
+ * italics, '*', '_' and '\' escaped elsewhere. */
+void cli_man_placeholders(const char *s, FILE *f);
+
 /* Prints "detour NAME: unknown option 'what'" and the help to stderr;
  * returns 2, the exit status of a usage error. For operands a command does
  * not take, as for an unknown option. */

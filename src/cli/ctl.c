@@ -31,7 +31,7 @@ static const struct cli_opt optab[] = {
         {0},
 };
 
-static const struct cli_cmd cmd = {
+const struct cli_cmd cli_ctl_cmd = {
         .name = "ctl",
         .usage = "usage: detour ctl [-c FILE] [--json] COMMAND [ARGS]\n"
                  "\n"
@@ -698,7 +698,7 @@ static int run(struct client *cl, int argc, char **argv)
 		return finish_call(cl, "GET", "/fleet", NULL, &body, print_fleet);
 	if (!strcmp(c, "health") && argc == 1)
 		return finish_call(cl, "GET", "/healthz", NULL, &body, NULL);
-	cli_help(&cmd, stderr);
+	cli_help(&cli_ctl_cmd, stderr);
 	return 2;
 }
 
@@ -760,7 +760,7 @@ static int parse_options(int argc, char **argv, struct client *cl, const char **
 	struct cli_parser p;
 	int k;
 
-	cli_parse_init(&p, &cmd, argc, argv);
+	cli_parse_init(&p, &cli_ctl_cmd, argc, argv);
 	while ((k = cli_next(&p)) != CLI_END) {
 		switch (k) {
 		case 'c':
@@ -776,7 +776,7 @@ static int parse_options(int argc, char **argv, struct client *cl, const char **
 			cl->json = true;
 			break;
 		case 'h':
-			cli_help(&cmd, stdout);
+			cli_help(&cli_ctl_cmd, stdout);
 			return 0;
 		default:
 			return 2;
@@ -784,7 +784,7 @@ static int parse_options(int argc, char **argv, struct client *cl, const char **
 	}
 	*first = cli_operand(&p);
 	if (*first == argc) {
-		cli_help(&cmd, stderr);
+		cli_help(&cli_ctl_cmd, stderr);
 		return 2;
 	}
 	return -1;

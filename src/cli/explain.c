@@ -39,7 +39,7 @@ static const struct cli_opt optab[] = {
         {0},
 };
 
-static const struct cli_cmd cmd = {
+const struct cli_cmd cli_explain_cmd = {
         .name = "explain",
         .usage = "usage: detour explain [-c FILE | RULES...] [-H 'Name: value']... [--ip ADDR]\n"
                  "                      [--at TIME] 'METHOD URL'\n"
@@ -109,7 +109,7 @@ static int parse_options(int argc, char **argv, struct args *a, struct detour_co
 	struct cli_parser p;
 	int k, rc = 0;
 
-	cli_parse_init(&p, &cmd, argc, argv);
+	cli_parse_init(&p, &cli_explain_cmd, argc, argv);
 	while (rc == 0 && (k = cli_next(&p)) != CLI_END) {
 		switch (k) {
 		case 'c':
@@ -125,7 +125,7 @@ static int parse_options(int argc, char **argv, struct args *a, struct detour_co
 			a->at = p.arg;
 			break;
 		case 'h':
-			cli_help(&cmd, stdout);
+			cli_help(&cli_explain_cmd, stdout);
 			return 0;
 		default:
 			return 2;
@@ -144,7 +144,7 @@ static int parse_options(int argc, char **argv, struct args *a, struct detour_co
 		a->nfiles++;
 	}
 	if (cli_operand(&p) == argc) {
-		cli_help(&cmd, stderr);
+		cli_help(&cli_explain_cmd, stderr);
 		return 2;
 	}
 	a->reqarg = argv[argc - 1];

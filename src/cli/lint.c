@@ -36,7 +36,7 @@ static const struct cli_opt optab[] = {
         {0},
 };
 
-static const struct cli_cmd cmd = {
+const struct cli_cmd cli_lint_cmd = {
         .name = "lint",
         .usage = "usage: detour lint [--json | --graph | --fix] [--at TIME] (-c FILE | "
                  "RULES...)\n"
@@ -334,7 +334,7 @@ static int parse_options(int argc, char **argv, enum mode *mode, const char **at
 	struct cli_parser p;
 	int k;
 
-	cli_parse_init(&p, &cmd, argc, argv);
+	cli_parse_init(&p, &cli_lint_cmd, argc, argv);
 	while ((k = cli_next(&p)) != CLI_END) {
 		enum mode m;
 		switch (k) {
@@ -354,7 +354,7 @@ static int parse_options(int argc, char **argv, enum mode *mode, const char **at
 			*conf = p.arg;
 			continue;
 		case 'h':
-			cli_help(&cmd, stdout);
+			cli_help(&cli_lint_cmd, stdout);
 			return 0;
 		default:
 			return 2;
@@ -367,7 +367,7 @@ static int parse_options(int argc, char **argv, enum mode *mode, const char **at
 	}
 	*first = cli_operand(&p);
 	if (*first == argc && *conf == NULL) {
-		cli_help(&cmd, stderr);
+		cli_help(&cli_lint_cmd, stderr);
 		return 2;
 	}
 	if (*first != argc && *conf != NULL) {

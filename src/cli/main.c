@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cli_opts.h"
 #include "detour/common.h"
+#include "man.h"
 
 /* The commands, in the order the help lists them. */
 static const struct command {
@@ -67,6 +68,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(argv[first], "help")) {
+		/* Hidden: `detour help --man TOPIC`, the generated parts of the
+		 * man pages (man.h). */
+		if (argc - first == 3 && !strcmp(argv[first + 1], "--man"))
+			return man_topic(argv[first + 2], stdout);
 		usage(stdout);
 		return 0;
 	}

@@ -25,6 +25,8 @@ void alog_init(struct alog *l, int fd, int format)
 	l->format = format;
 	l->iso_sec = (time_t)-1;
 	l->len = 0;
+	atomic_store(&l->dropped, 0);
+	l->failing = false;
 	l->buf = fd >= 0 ? malloc(ALOG_CAP) : NULL;
 	l->cap = l->buf ? ALOG_CAP : 0;
 }
@@ -47,12 +49,29 @@ void alog_flush(struct alog *l)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			log_err("access log: write: %s (%zu bytes dropped)", strerror(errno),
-			        l->len - off);
-			break;
+			/* Dropped: whole lines and the rest of a line cut
+			 * short (the next ones still start on a line of their
+			 * own after any partial write, as far as the file
+			 * system allows). */
+			uint64_t lines = 0;
+			for (const char *p = l->buf + off, *end = l->buf + l->len;
+			     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+				lines++;
+			atomic_fetch_add_explicit(&l->dropped, lines, memory_order_relaxed);
+			if (!l->failing)
+				log_err("access log: write: %s; dropping lines until writes work "
+				        "again (counted in detour_accesslog_dropped_total)",
+				        strerror(errno));
+			l->failing = true;
+			l->len = 0;
+			return;
 		}
 		off += (size_t)n;
 	}
+	if (l->failing)
+		log_info("access log: writing again (%llu lines dropped so far)",
+		         (unsigned long long)atomic_load(&l->dropped));
+	l->failing = false;
 	l->len = 0;
 }
 

@@ -15,6 +15,7 @@
 #ifndef DETOUR_ACCESSLOG_H
 #define DETOUR_ACCESSLOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,10 @@ struct alog {
 	int format;     /* enum detour_alog_format (detour/config.h) */
 	time_t iso_sec; /* the second iso holds (json) */
 	char iso[CIVIL_RFC3339_MAX];
+	/* Lines a failed write lost (a full disk, a broken pipe): written by
+	 * the worker, read by the metrics (detour_accesslog_dropped_total). */
+	_Atomic uint64_t dropped;
+	bool failing; /* the last write failed: said once in the error log */
 };
 
 /* What one line says about one answered request. */
@@ -55,7 +60,10 @@ void alog_init(struct alog *l, int fd, int format);
 void alog_request(struct alog *l, const char *log_time, time_t now, const struct alog_entry *e);
 
 /* Writes the buffered lines: when nearly full, at least once a second, on
- * SIGUSR1 (before the reopen) and at exit. */
+ * SIGUSR1 (before the reopen) and at exit. A write that fails (ENOSPC, EIO,
+ * EPIPE, ...) drops what is left and counts its lines in l->dropped: the
+ * worker goes on answering, never waits for the disk; the error log says
+ * so when writes start failing and when they work again. */
 void alog_flush(struct alog *l);
 
 /* Flushes and frees the buffer. */

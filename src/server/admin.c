@@ -378,27 +378,33 @@ static void on_admin_accept(struct loop_source *src, unsigned events)
 			 * exceeded by the evicted ones until then). */
 			old->deadline_ms = 0;
 		}
-		struct aconn *c = calloc(1, sizeof(*c));
-		if (c == NULL || (c->in = malloc(4096)) == NULL) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->in_cap = 4096;
-		c->a = a;
-		c->src.fd = fd;
-		c->src.on_event = on_aconn;
-		c->deadline_ms = mono_ms() + a->head_ms;
-		c->next = &a->conns;
-		c->prev = a->conns.prev;
-		a->conns.prev->next = c;
-		a->conns.prev = c;
-		a->nconns++;
-		if (loop_add(a->loop, &c->src, LOOP_READ))
-			aconn_close(c);
+		admin_adopt(a, fd);
 	}
+}
+
+void admin_adopt(struct admin *a, int fd)
+{
+	struct aconn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (c == NULL || (c->in = malloc(4096)) == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->in_cap = 4096;
+	c->a = a;
+	c->src.fd = fd;
+	c->src.on_event = on_aconn;
+	c->deadline_ms = mono_ms() + a->head_ms;
+	c->next = &a->conns;
+	c->prev = a->conns.prev;
+	a->conns.prev->next = c;
+	a->conns.prev = c;
+	a->nconns++;
+	if (loop_add(a->loop, &c->src, LOOP_READ))
+		aconn_close(c);
 }
 
 static void on_admin_wake(struct loop_source *src, unsigned events)
@@ -553,16 +559,18 @@ int admin_prepare(struct server *srv, const struct privdrop *p, const struct adm
 		if (admin_fleet_prepare(a, err, cap))
 			return -1;
 	} else {
-		if (state_begin(srv->state, err, cap))
-			return -1;
 		struct maint_state m;
-		int k = state_rules_expire(srv->state, now_sec(), err, cap);
+		bool ro = state_readonly(srv->state); /* read as stored, nothing expired */
+		if (!ro && state_begin(srv->state, err, cap))
+			return -1;
+		int k = ro ? 0 : state_rules_expire(srv->state, now_sec(), err, cap);
 		if (k < 0 || state_maint_get(srv->state, &m, err, cap) ||
 		    state_rules_load(srv->state, &rules, &n, err, cap)) {
-			state_rollback(srv->state);
+			if (!ro)
+				state_rollback(srv->state);
 			return -1;
 		}
-		if (state_commit(srv->state, err, cap)) {
+		if (!ro && state_commit(srv->state, err, cap)) {
 			state_rules_free(rules, n);
 			return -1;
 		}

@@ -32,6 +32,11 @@ int admin_start(struct server *srv, char *err, size_t cap);
  * call when it never started, and more than once. */
 void admin_stop(struct server *srv);
 
+/* A connection the admin API serves from now on, as if accepted on its
+ * listener: fd (non-blocking, taken over) is read on a's loop. The
+ * accept path's, and fuzz/fuzz_admin.c's way in (a socketpair). */
+void admin_adopt(struct admin *a, int fd);
+
 /* Reload: reads the token file named by nc again (a broken file keeps the
  * old tokens, logged). */
 void admin_reload_tokens(struct admin *a, const struct detour_config *nc);

@@ -75,6 +75,18 @@ void admin_reply_error(struct aconn *c, int status, const char *msg)
 	                 status == 401 ? "WWW-Authenticate: Bearer realm=\"detour\"\r\n" : NULL);
 }
 
+void admin_reply_state_error(struct aconn *c, struct state *st, const char *msg)
+{
+	const char *cause;
+	int status = state_error_status(st, &cause);
+
+	/* A client may retry a 503 (the state is busy, or an operator makes
+	 * it writable again); RFC 9110 §10.2.3. */
+	admin_reply_json(c, status,
+	                 json_pack("{s:s, s:s, s:b}", "error", msg, "cause", cause, "stored", 0),
+	                 status == 503 ? "Retry-After: 10\r\n" : NULL);
+}
+
 bool admin_pct_decode(const char *src, size_t len, char *dst, bool plus)
 {
 	size_t o = 0;

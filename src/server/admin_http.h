@@ -19,6 +19,12 @@ void admin_reply_json(struct aconn *c, int status, json_t *j, const char *extra)
 /* Queues {"error": msg} (with WWW-Authenticate for a 401). */
 void admin_reply_error(struct aconn *c, int status, const char *msg);
 
+/* Answers a change the state refused (rolled back: nothing of it is kept):
+ * 507 (disk full) or 503 (read-only, I/O error, busy; with Retry-After) or
+ * 500, as state_error_status says, with {"error": msg, "cause": "disk
+ * full" | "read-only" | ..., "stored": false}. */
+void admin_reply_state_error(struct aconn *c, struct state *st, const char *msg);
+
 /* Percent-decodes src[0..len) into dst (cap >= len + 1); '+' is a space
  * when plus. Returns false on a bad escape or a NUL. */
 bool admin_pct_decode(const char *src, size_t len, char *dst, bool plus);

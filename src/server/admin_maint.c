@@ -396,5 +396,5 @@ rollback:
 fail:
 	maint_page_free(pg);
 	log_err("admin: %s", err);
-	admin_reply_error(x->c, 500, err);
+	admin_reply_state_error(x->c, st, err);
 }

@@ -126,6 +126,24 @@ void admin_expire(struct admin *a)
 	char err[512];
 	int k;
 
+	if (state_readonly(st)) {
+		/* Nothing can be deleted (state.h): what ran out stops
+		 * serving, and the state keeps it until a start that can
+		 * write expires it. */
+		int64_t next;
+		struct served *s = admin_build_api(a->srv, a->rules, a->nrules, &a->maint, now,
+		                                   &next, err, sizeof(err));
+		if (s == NULL)
+			goto fail;
+		publish_served(&a->srv->pub, &a->srv->pub.api, s);
+		a->next_expiry = next;
+		if (a->maint.on && a->maint.since > 0 && a->maint.until > 0 &&
+		    a->maint.until <= now) {
+			a->maint.on = false;
+			maint_api_expired(a->srv->maint);
+		}
+		return;
+	}
 	if (state_begin(st, err, sizeof(err)))
 		goto fail;
 	k = state_rules_expire(st, now, err, sizeof(err));
@@ -349,7 +367,7 @@ rollback:
 fail:
 	json_decref(j);
 	log_err("admin: %s", err);
-	admin_reply_error(x->c, 500, err);
+	admin_reply_state_error(x->c, st, err);
 }
 
 void admin_delete_rule(struct ctx *x, const char *id)
@@ -396,5 +414,5 @@ rollback:
 	state_rollback(st);
 fail:
 	log_err("admin: %s", err);
-	admin_reply_error(x->c, 500, err);
+	admin_reply_state_error(x->c, st, err);
 }

@@ -160,6 +160,17 @@ char *metrics_render(struct server *srv, size_t *len)
 	        (unsigned long long)sum_workers(srv, offsetof(struct wstats, buf_held)),
 	        (unsigned long long)sum_workers(srv, offsetof(struct wstats, shed_memory)));
 
+	uint64_t dropped = 0;
+	for (unsigned i = 0; i < srv->pool.n; i++)
+		dropped +=
+		        atomic_load_explicit(&srv->pool.w[i].cs.alog.dropped, memory_order_relaxed);
+	bbuf_putf(&b,
+	          "# HELP detour_accesslog_dropped_total Access log lines lost to failed writes "
+	          "(a full disk).\n"
+	          "# TYPE detour_accesslog_dropped_total counter\n"
+	          "detour_accesslog_dropped_total %llu\n",
+	          (unsigned long long)dropped);
+
 	if (srv->tls) {
 		uint64_t ok, failed;
 		tls_ctx_counts(srv->tls, &ok, &failed);

@@ -25,7 +25,7 @@ static const struct cli_opt optab[] = {
         {0},
 };
 
-static const struct cli_cmd cmd = {
+const struct cli_cmd cli_serve_cmd = {
         .name = "serve",
         .usage = "usage: detour serve [-c FILE] [-t]\n"
                  "\n"
@@ -99,7 +99,7 @@ int cmd_serve(int argc, char **argv)
 	struct cli_parser p;
 	int k;
 
-	cli_parse_init(&p, &cmd, argc, argv);
+	cli_parse_init(&p, &cli_serve_cmd, argc, argv);
 	while ((k = cli_next(&p)) != CLI_END) {
 		switch (k) {
 		case 'c':
@@ -109,14 +109,14 @@ int cmd_serve(int argc, char **argv)
 			test = true;
 			break;
 		case 'h':
-			cli_help(&cmd, stdout);
+			cli_help(&cli_serve_cmd, stdout);
 			return 0;
 		default:
 			return 2;
 		}
 	}
 	if (cli_operand(&p) < argc)
-		return cli_unknown(&cmd, argv[cli_operand(&p)]);
+		return cli_unknown(&cli_serve_cmd, argv[cli_operand(&p)]);
 
 	if (path == NULL && access("detour.conf", F_OK) == 0)
 		path = "detour.conf";

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,8 +91,16 @@ static int open_access_log(const char *path)
 	if (!strcmp(path, "-"))
 		return dup(1);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if (fd < 0) {
 		log_err("cannot open access log %s: %s", path, strerror(errno));
+		return fd;
+	}
+	/* A FIFO (a log shipper's): a reader that stalls must not stop the
+	 * workers; a write that would block drops its lines, counted
+	 * (accesslog.h). A file never blocks that way. */
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return fd;
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "base/grow.h"
 #include "detour/rulefile.h"
 #include "detour/statlog.h"
+#include "log.h"
 #include "publish.h"
 #include "state.h"
 
@@ -20,7 +22,9 @@ struct state {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	sqlite3_stmt *stat_upsert, *stat_get, *log_insert;
-	int64_t log_bytes; /* bytes in stats_log: deltas not yet folded into stats */
+	int64_t log_bytes;     /* bytes in stats_log: deltas not yet folded into stats */
+	_Atomic int last_code; /* SQLite's (primary) code of the last failure */
+	bool readonly;         /* opened read-only: state-dir cannot be written */
 };
 
 /* The stats log is folded into the stats table when it holds more than this
@@ -67,8 +71,37 @@ static const char schema[] = "PRAGMA journal_mode=WAL;"
 
 static int dberr(struct state *st, char *err, size_t cap, const char *what)
 {
+	int code = sqlite3_extended_errcode(st->db) & 0xff;
+
+	atomic_store(&st->last_code, code);
 	snprintf(err, cap, "state: %s: %s", what, sqlite3_errmsg(st->db));
 	return -1;
+}
+
+int state_error_status(struct state *st, const char **cause)
+{
+	switch (atomic_load(&st->last_code)) {
+	case SQLITE_FULL:
+		*cause = "disk full";
+		return 507; /* RFC 4918 §11.5: Insufficient Storage */
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN:
+		*cause = "read-only";
+		return 503;
+	case SQLITE_IOERR:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		*cause = "I/O error";
+		return 503;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		*cause = "busy";
+		return 503;
+	default:
+		*cause = "internal";
+		return 500;
+	}
 }
 
 static int mkdir_p(const char *dir)
@@ -92,6 +125,60 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+/* A state-dir that cannot be written (a read-only file system, a
+ * directory the user may not write) but holds a database: it is opened
+ * read-only, so that the API rules and maintenance it stored still serve;
+ * every change is refused (503, "read-only"). immutable=1: SQLite takes no
+ * lock and needs no -shm (a WAL database cannot otherwise be opened where
+ * the -shm cannot be created); nothing else writes it meanwhile. */
+static struct state *open_readonly(struct state *st, const char *dir, const char *path, int e,
+                                   char *err, size_t cap)
+{
+	char uri[8600], *o = uri;
+	static const char hex[] = "0123456789ABCDEF";
+
+	o += snprintf(uri, sizeof(uri), "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f) {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	snprintf(o, sizeof(uri) - (size_t)(o - uri), "?immutable=1");
+	if (sqlite3_open_v2(uri, &st->db,
+	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX,
+	                    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+	                       "INSERT INTO stats(id, hits, last_hit) VALUES (?1, ?2, ?3) "
+	                       "ON CONFLICT(id) DO UPDATE SET hits = hits + ?2, "
+	                       "last_hit = max(last_hit, ?3)",
+	                       -1, &st->stat_upsert, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "SELECT hits, last_hit FROM stats WHERE id = ?1", -1,
+	                       &st->stat_get, NULL) != SQLITE_OK) {
+		snprintf(err, cap, "state: cannot open %s read-only: %s", path,
+		         st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		sqlite3_finalize(st->stat_upsert);
+		sqlite3_close(st->db);
+		free(st);
+		return NULL;
+	}
+	st->readonly = true;
+	atomic_store(&st->last_code, SQLITE_READONLY);
+	pthread_mutex_init(&st->lock, NULL);
+	log_warn("state-dir %s is not writable (%s): the state is read-only; the API rules "
+	         "and maintenance it holds serve, changes through the API are refused (503)",
+	         dir, strerror(e));
+	return st;
+}
+
+bool state_readonly(const struct state *st)
+{
+	return st->readonly;
+}
+
 struct state *state_open(const char *dir, char *err, size_t cap)
 {
 	struct state *st = calloc(1, sizeof(*st));
@@ -106,13 +193,16 @@ struct state *state_open(const char *dir, char *err, size_t cap)
 		free(st);
 		return NULL;
 	}
+	snprintf(path, sizeof(path), "%s/detour.db", dir);
 	if (access(dir, W_OK | X_OK)) {
+		int e = errno;
+		if ((e == EROFS || e == EACCES) && access(path, R_OK) == 0)
+			return open_readonly(st, dir, path, e, err, cap);
 		snprintf(err, cap, "state-dir %s is not writable by uid %u: %s", dir,
-		         (unsigned)geteuid(), strerror(errno));
+		         (unsigned)geteuid(), strerror(e));
 		free(st);
 		return NULL;
 	}
-	snprintf(path, sizeof(path), "%s/detour.db", dir);
 	if (sqlite3_open_v2(path, &st->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	                    NULL) != SQLITE_OK) {
@@ -165,6 +255,11 @@ void state_close(struct state *st)
 
 int state_begin(struct state *st, char *err, size_t cap)
 {
+	if (st->readonly) {
+		atomic_store(&st->last_code, SQLITE_READONLY);
+		snprintf(err, cap, "state: the state-dir is read-only: nothing can be changed");
+		return -1;
+	}
 	pthread_mutex_lock(&st->lock);
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		dberr(st, err, cap, "begin");
@@ -523,7 +618,7 @@ void state_flush_served(struct state *st, struct served *s)
 	uint32_t *done = NULL; /* (index, sum) pairs written in this blob */
 	size_t ndone = 0, cap = 0;
 
-	if (s->hits == NULL || s->nrules == 0)
+	if (s->hits == NULL || s->nrules == 0 || st->readonly)
 		return;
 	bbuf_init(&b, (size_t)1 << 30);
 	pthread_mutex_lock(&st->lock);

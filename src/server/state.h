@@ -36,10 +36,22 @@ struct maint_state {
 	char who[64];
 };
 
+/* The HTTP status for the last failure of st (a change that was refused,
+ * so rolled back: nothing of it is kept): 507 when the disk is full, 503
+ * when the state is read-only, failing I/O or busy, else 500; *cause says
+ * which in a word ("disk full", "read-only", "I/O error", "busy",
+ * "internal"). */
+int state_error_status(struct state *st, const char **cause);
+
 /* Opens (creating dir and the database if needed) the state. Returns NULL
- * with the reason in err. */
+ * with the reason in err. A dir that cannot be written but holds a
+ * database opens it read-only (state_readonly): what it stored is read,
+ * every state_begin fails (state_error_status: 503). */
 struct state *state_open(const char *dir, char *err, size_t cap);
 void state_close(struct state *st);
+
+/* The state was opened read-only (see state_open). */
+bool state_readonly(const struct state *st);
 
 /* Transactions for rule and maintenance changes: begin locks the state,
  * commit (durable on return) and rollback unlock it. Return 0 or -1 (err). */

@@ -83,14 +83,21 @@ static void on_accept(struct loop_source *src, unsigned events)
 				/* Out of descriptors or memory: stop accepting for a
 				 * moment instead of spinning on a level-triggered
 				 * listener; connections that close free room. */
-				log_warn("worker %u: accept: %s; pausing accept for %d ms", w->id,
-				         strerror(errno), ACCEPT_PAUSE_MS);
+				if (w->accept_pauses++ == 0) /* once, not every pause */
+					log_warn("worker %u: accept: %s; pausing accept for %d ms "
+					         "at a time until it works again",
+					         w->id, strerror(errno), ACCEPT_PAUSE_MS);
 				listeners_enable(w, false);
 				w->accept_paused_until_ms = w->cs.now_ms + ACCEPT_PAUSE_MS;
 				return;
 			}
 			log_err("worker %u: accept: %s", w->id, strerror(errno));
 			return;
+		}
+		if (w->accept_pauses) {
+			log_info("worker %u: accepting again after %u pauses", w->id,
+			         w->accept_pauses);
+			w->accept_pauses = 0;
 		}
 		w->cs.nconns++;
 		conn_accepted(&w->cs, fd, (struct sockaddr *)&ss, (uint8_t)(l - w->listeners));

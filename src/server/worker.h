@@ -54,6 +54,7 @@ struct worker {
 	unsigned flush_seen;
 	uint64_t drain_deadline_ms;
 	uint64_t accept_paused_until_ms;
+	unsigned accept_pauses; /* in a row (EMFILE, ENOMEM): logged at the first */
 	unsigned max_conns;
 	struct conns cs; /* the connections, their clocks, scratch and counters (conn.h) */
 };
