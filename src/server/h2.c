@@ -410,6 +410,7 @@ static void answer(struct h2 *h, int32_t id)
 	prd.read_callback = body_read;
 	if (nghttp2_submit_response(h->s, id, nv, r.nf + 1, r.body_len ? &prd : NULL) != 0) {
 		stream_free(h, st);
+		nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
 		return;
 	}
 	nghttp2_session_set_stream_user_data(h->s, id, st);
