@@ -357,7 +357,8 @@ static void test_example_conf_shape(void **state)
 #define SIZE_EXP(lo, hi) "expected a size from " lo " to " hi " bytes (512, 8k, 1m), found "
 #define KNOWN                                                                                      \
 	"(known: listen, workers, rules, access-log, error-log, server-header, max-connections, "  \
-	"limit, timeout, admin, state-dir, user, stats, stats-flush, maintenance, health-check, "  \
+	"limit, timeout, admin, state-dir, state, user, stats, stats-flush, maintenance, "         \
+	"health-check, "                                                                           \
 	"http2, tls-cert, acme, acme-email, acme-ca, acme-hosts, hsts, https-redirect, "           \
 	"canonical-host, trailing-slash, trusted-proxies)"
 
