@@ -40,6 +40,9 @@ enum {
 	O_NO_COLOR,
 	O_AT,
 	O_INCLUDE,
+	O_HTTP11,
+	O_HTTP2,
+	O_HTTP2_PK,
 };
 
 static const struct cli_opt optab[] = {
@@ -71,6 +74,11 @@ static const struct cli_opt optab[] = {
          "connect to ADDR for host H, port P (repeatable)"},
         {"at", O_AT, "TIME", "an RFC 3339 time",
          "judge certificate expiry at TIME (default: DETOUR_NOW, else now)"},
+        {"http1.1", O_HTTP11, NULL, NULL, "HTTP/1.1 only"},
+        {"http2", O_HTTP2, NULL, NULL,
+         "HTTP/2 over TLS when the server offers it (libcurl's default)"},
+        {"http2-prior-knowledge", O_HTTP2_PK, NULL, NULL,
+         "HTTP/2 without TLS too, with no upgrade (h2c)"},
         {"timeout", O_TIMEOUT, "SECS", "a number of seconds", "per request (default 30)"},
         {"color", O_COLOR, NULL, NULL, "colour the table (default: on a terminal)"},
         {"no-color", O_NO_COLOR, NULL, NULL, NULL},
@@ -262,6 +270,15 @@ static int take_option(int k, const char *arg, struct check_opts *o, struct args
 			fprintf(stderr, "detour check: bad --timeout '%s'\n", arg);
 			return 2;
 		}
+		return 0;
+	case O_HTTP11:
+		o->http_version = CURL_HTTP_VERSION_1_1;
+		return 0;
+	case O_HTTP2:
+		o->http_version = CURL_HTTP_VERSION_2TLS;
+		return 0;
+	case O_HTTP2_PK:
+		o->http_version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
 		return 0;
 	case O_AT:
 		a->at = arg;

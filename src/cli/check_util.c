@@ -94,6 +94,9 @@ void check_chain_free(struct chain *c)
 	free(c->f);
 	c->f = NULL;
 	c->nf = 0;
+	free(c->page);
+	c->page = NULL;
+	c->page_len = 0;
 }
 
 void check_chains_free(struct chain *chains, size_t n)

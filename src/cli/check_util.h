@@ -47,6 +47,8 @@ struct check_opts {
 	size_t nprinted, nbad, nnet; /* chains printed; with an error; with a network error */
 	char connect_to[320];        /* --against: CURLOPT_CONNECT_TO for every request */
 	int64_t now;                 /* certificate expiry is judged at: --at, DETOUR_NOW or now */
+	long http_version;           /* CURLOPT_HTTP_VERSION, 0: libcurl's default */
+	size_t page_cap;             /* detour crawl: keep up to this many bytes of the last body */
 };
 
 struct hop {
@@ -75,8 +77,9 @@ struct hop {
 	/* https: the server's leaf certificate (check_tls.c) */
 	struct detour_cert cert;
 	bool has_cert;
-	bool cert_verified; /* libcurl verified chain and name */
-	char *resp_head; /* --include: status line and header fields, '\n'-terminated each */
+	bool cert_verified;   /* libcurl verified chain and name */
+	char *resp_head;      /* --include: status line and header fields, '\n'-terminated each */
+	const char *protocol; /* "HTTP/1.1", "HTTP/2" (static), NULL: no response */
 };
 
 struct finding {
@@ -113,6 +116,11 @@ struct chain {
 	char sline[256]; /* the status line (--include), without CRLF */
 	char errbuf[256];
 	struct timespec t0;
+	/* with o->page_cap, once ended: the last response's body and type */
+	char *page;
+	size_t page_len;
+	char page_type[128];
+	void *ud; /* the feed's */
 };
 
 /* Out of memory: prints "detour check: out of memory" and exits 2, the
