@@ -16,7 +16,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libpcre2-8 libcurl jansson sqlite3 libssl libcrypto gumbo libxml-2.0 zlib
+PKGS     := libpcre2-8 libcurl jansson sqlite3 libssl libcrypto gumbo libxml-2.0 zlib libpsl libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
