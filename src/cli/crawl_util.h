@@ -72,7 +72,7 @@ struct crawl_finding {
 	const char *severity; /* "error", "warning", "info" */
 	size_t page;          /* the URL it is about */
 	char *msg;
-	char *target; /* the URL to link to instead, or NULL */
+	char *target;  /* the URL to link to instead, or NULL */
 	size_t *pages; /* the pages that link to it (or that hold the link) */
 	size_t npages;
 };
@@ -96,6 +96,8 @@ struct crawl {
 	size_t nseeds;
 	size_t pages_fetched, errors, robots_fetched, sitemaps_fetched;
 	double seconds; /* the crawl's duration */
+	/* crawl_find: the in-scope pages linking to each page (CSR) */
+	size_t *ref_start, *ref_list, ref_pages;
 };
 
 /* The page for url[0..n) (a fragment is cut off), added when new (depth
