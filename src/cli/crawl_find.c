@@ -87,8 +87,18 @@ static void chain_findings(struct crawl *C, size_t i)
 	const struct chain *c = C->pages[i].chain;
 	for (size_t k = 0; k < c->nf; k++) {
 		enum detour_finding code = c->f[k].code;
-		if (code == DETOUR_F_FINAL_STATUS)
-			continue; /* broken-link below */
+		/* final-status: broken-link below says it with the linking pages.
+		 * A relative Location is what RFC 9110 allows, and how curl
+		 * would differ is a question for detour check, not a site's. */
+		if (code == DETOUR_F_FINAL_STATUS || code == DETOUR_F_RELATIVE_LOCATION ||
+		    code == DETOUR_F_CURL_DIFFERS || code == DETOUR_F_BROWSER_DIFFERS)
+			continue;
+		/* A loop repeats its hops' findings: each once. */
+		bool again = false;
+		for (size_t e = 0; e < k && !again; e++)
+			again = c->f[e].code == code && !strcmp(c->f[e].msg, c->f[k].msg);
+		if (again)
+			continue;
 		struct crawl_finding *f = crawl_add_finding(
 		        C, detour_finding_code(code),
 		        detour_severity_name(detour_finding_severity(code)), i, "%s", c->f[k].msg);

@@ -262,7 +262,7 @@ size_t crawl_write_rules(const struct crawl *C, FILE *f)
 		crawl_origin(C->seeds[0], origin, sizeof(origin));
 	fprintf(f,
 	        "# detour crawl --suggest-rules: every redirect chain of %s flattened,\n"
-	        "# each hop but the last straight to the end of its chain.\n",
+	        "# each redirect of a chain straight to the end of the chain.\n",
 	        origin);
 	/* A source once: the first chain that has it decides. */
 	char **done = NULL;

@@ -288,8 +288,12 @@ static void robots_done(struct frontier *F, struct job *j, struct chain *c)
 		o->robots = detour_robots_parse(c->page ? c->page : "", c->page_len, F->o->agent);
 	else if (st >= 400 && st < 500)
 		o->robots = detour_robots_new_all(true);
-	else
+	else {
 		o->robots = detour_robots_new_all(false);
+		fprintf(stderr,
+		        "detour crawl: %s: %s: nothing of %s is crawled (RFC 9309 §2.3.1.4)\n",
+		        j->url, st ? "server error" : "no response", o->name);
+	}
 	if (!o->robots)
 		check_oom();
 	o->robots_done = true;
