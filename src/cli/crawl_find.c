@@ -208,6 +208,12 @@ static int cmp_finding(const void *a, const void *b)
 	return strcmp(sort_crawl->pages[px].url, sort_crawl->pages[py].url);
 }
 
+static int cmp_page(const void *a, const void *b)
+{
+	return strcmp(sort_crawl->pages[*(const size_t *)a].url,
+	              sort_crawl->pages[*(const size_t *)b].url);
+}
+
 void crawl_find(struct crawl *C)
 {
 	build_referrers(C);
@@ -216,6 +222,10 @@ void crawl_find(struct crawl *C)
 			page_findings(C, i);
 	unrequested_finals(C);
 	link_findings(C);
+	/* The same report whatever order the responses came in: each
+	 * finding's pages by URL, the findings by severity, code, URL. */
 	sort_crawl = C;
+	for (size_t i = 0; i < C->nf; i++)
+		qsort(C->f[i].pages, C->f[i].npages, sizeof(size_t), cmp_page);
 	qsort(C->f, C->nf, sizeof(*C->f), cmp_finding);
 }

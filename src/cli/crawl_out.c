@@ -298,7 +298,10 @@ size_t crawl_write_rules(const struct crawl *C, FILE *f)
 			rule_url(f, h->url, origin);
 			fputc(' ', f);
 			rule_url(f, p->final_url, ho);
-			fprintf(f, " %d\n", h->status);
+			/* A permanent redirect gets a lifetime, as lint asks: a
+			 * browser would keep it without a limit otherwise. */
+			fprintf(f, " %d%s\n", h->status,
+			        h->status == 301 || h->status == 308 ? " cache=1d" : "");
 			n++;
 		}
 	}

@@ -303,7 +303,7 @@ static void robots_done(struct frontier *F, struct job *j, struct chain *c)
 	size_t ns = detour_robots_nsitemaps(o->robots);
 	for (size_t i = 0; i < ns; i++)
 		queue_sitemap(F, detour_robots_sitemap(o->robots, i), false);
-	if (!ns && o->seed) {
+	if (!ns && o->seed && detour_robots_allowed(o->robots, "/sitemap.xml", 12)) {
 		char url[1100];
 		snprintf(url, sizeof(url), "%s/sitemap.xml", o->name);
 		queue_sitemap(F, url, true);
