@@ -128,7 +128,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         site = self.server.site
         with site.lock:
             site.requests.append(self.path)
-        st, hdrs, body = site.respond(self.path.split("?")[0])
+        if self.path == "/__requests":  # for bench/crawl.sh: not linked, not counted
+            with site.lock:
+                site.requests.pop()
+                n = len(site.requests)
+                site.requests.clear()
+            st, hdrs, body = 200, [("Content-Type", "text/plain")], b"%d\n" % n
+        else:
+            st, hdrs, body = site.respond(self.path.split("?")[0])
         self.send_response(st)
         for k, v in hdrs:
             self.send_header(k, v)
@@ -157,11 +164,37 @@ def serve(pages, port=0):
     return srv, site
 
 
+def write_static(root, pages, base):
+    """The same site as files under root for a static server (bench/crawl.sh
+    serves them with nginx), and the redirects as nginx `location` lines in
+    root/../redirects.conf. Every path is a file, "/" is index.html."""
+    import os
+    site = Site(pages)
+    site.base = base
+    paths = ["/", "/robots.txt", "/sitemap_index.xml", "/sitemap-pages.xml.gz", "/orphan",
+             "/hidden", "/img/logo.png", "/js/app.js"] + ["/p/%d" % i for i in range(pages)]
+    for p in paths:
+        st, hdrs, body = site.respond(p)
+        f = os.path.join(root, "index.html" if p == "/" else p.lstrip("/"))
+        os.makedirs(os.path.dirname(f), exist_ok=True)
+        with open(f, "wb") as fh:
+            fh.write(body)
+    with open(os.path.join(os.path.dirname(root.rstrip("/")), "redirects.conf"), "w") as fh:
+        for src, (st, loc) in sorted(REDIRECTS.items()):
+            cache = "add_header Cache-Control max-age=86400 always; " if st in (301, 308) else ""
+            fh.write("location = %s { %sreturn %d %s; }\n" % (src, cache, st, loc))
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=10000)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--static", metavar="DIR", help="write the site as files under DIR")
+    ap.add_argument("--base", help="with --static: the site's base URL")
     a = ap.parse_args()
+    if a.static:
+        write_static(a.static, a.pages, a.base)
+        raise SystemExit(0)
     srv, site = serve(a.pages, a.port)
     print(site.base, flush=True)
     try:
