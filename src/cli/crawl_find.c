@@ -97,6 +97,12 @@ static void chain_findings(struct crawl *C, size_t i)
 		bool again = false;
 		for (size_t e = 0; e < k && !again; e++)
 			again = c->f[e].code == code && !strcmp(c->f[e].msg, c->f[k].msg);
+		/* A certificate's finding once for the crawl, not once a page. */
+		bool cert = code == DETOUR_F_CERT_EXPIRING || code == DETOUR_F_CERT_NAME ||
+		            code == DETOUR_F_CERT_UNVERIFIED;
+		for (size_t e = 0; cert && e < C->nf && !again; e++)
+			again = !strcmp(C->f[e].code, detour_finding_code(code)) &&
+			        !strcmp(C->f[e].msg, c->f[k].msg);
 		if (again)
 			continue;
 		struct crawl_finding *f = crawl_add_finding(
