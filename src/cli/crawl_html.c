@@ -223,7 +223,7 @@ static size_t write_dot(const struct crawl *C, FILE *f)
 {
 	size_t edges = 0;
 	fputs("digraph redirects {\n rankdir=LR;\n node [shape=box,fontsize=10,"
-	      "fontname=\"Helvetica\"];\n edge [fontsize=9];\n",
+	      "fontname=\"Helvetica\"];\n edge [fontsize=9,fontname=\"Helvetica\"];\n",
 	      f);
 	/* Each hop once: a hop seen in an earlier chain is not drawn again. */
 	char **seen = NULL;
