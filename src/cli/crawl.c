@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "cli_opts.h"
+#include "cli_util.h"
 #include "crawl_find.h"
 #include "crawl_html.h"
 #include "crawl_out.h"
@@ -41,6 +42,7 @@ enum {
 	O_TIMEOUT,
 	O_HTTP11,
 	O_HTTP2,
+	O_HISTORY,
 };
 
 static const struct cli_opt optab[] = {
@@ -49,6 +51,8 @@ static const struct cli_opt optab[] = {
         {"csv", O_CSV, "FILE", "a file name", "write one CSV row per page to FILE ('-': stdout)"},
         {"suggest-rules", O_RULES, "FILE", "a file name",
          "write detour rules that flatten every chain to FILE"},
+        {"history", O_HISTORY, "FILE", "a file name",
+         "remember temporary redirects in FILE across crawls"},
         {"scope", O_SCOPE, "site|host|prefix", "site, host or prefix",
          "what to crawl: the seeds' sites (default), hosts, or directories"},
         {"max-pages", O_MAX_PAGES, "N", "a number", "pages fetched at most (default 10000)"},
@@ -98,7 +102,7 @@ static const char default_ua[] =
         "Mozilla/5.0 (compatible; detour-crawl/" DETOUR_VERSION "; +https://detour.invalid/)";
 
 struct outputs {
-	const char *html, *json, *csv, *rules;
+	const char *html, *json, *csv, *rules, *history;
 };
 
 static int number(const char *opt, const char *arg, double lo, double hi, double *v)
@@ -146,6 +150,9 @@ static int take(int k, const char *arg, struct crawl_opts *o, struct outputs *ou
 		break;
 	case O_RULES:
 		out->rules = arg;
+		break;
+	case O_HISTORY:
+		out->history = arg;
 		break;
 	case O_SCOPE:
 		if (!strcmp(arg, "site"))
@@ -339,7 +346,14 @@ int cmd_crawl(int argc, char **argv)
 		        (struct detour_header){"User-Agent", 10, default_ua, strlen(default_ua)};
 	if (!o.check.max_hops)
 		o.check.max_hops = o.check.as == DETOUR_AS_CURL ? 50 : 20;
-	o.check.now = time(NULL);
+	/* The clock of certificate expiry and --history: DETOUR_NOW, else now. */
+	struct cli_clock clock;
+	if (cli_clock(NULL, &clock)) {
+		fprintf(stderr, "detour crawl: %s '%s' is not an RFC 3339 time\n", clock.source,
+		        clock.value);
+		return 2;
+	}
+	o.check.now = clock.now;
 	o.progress = isatty(2) && !o.check.quiet;
 
 	struct crawl C;
@@ -355,11 +369,19 @@ int cmd_crawl(int argc, char **argv)
 			return 2;
 		}
 	}
+	struct crawl_history *hist = NULL;
+	if (out.history && !(hist = crawl_history_load(out.history)))
+		return 2;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = crawl_run(&C);
 	curl_global_cleanup();
-	crawl_find(&C);
+	crawl_find(&C, hist, (int64_t)o.check.now);
 	int wrc = write_outputs(&C, &out);
+	if (hist) {
+		if (crawl_history_save(hist, out.history))
+			wrc = 2;
+		crawl_history_free(hist);
+	}
 	if (!rc && !wrc) {
 		for (size_t i = 0; i < C.nf; i++)
 			if (!strcmp(C.f[i].severity, "error"))

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/civil.h"
 #include "crawl_find.h"
 #include "detour/finding.h"
 
@@ -193,6 +194,41 @@ static void link_findings(struct crawl *C)
 	}
 }
 
+/* --history: a temporary redirect (the first response of a URL in scope)
+ * with the same status and target as in the crawls before: a permanent
+ * redirect in disguise, a candidate for 301 or 308 (RFC 9110 §15.4). */
+static void history_findings(struct crawl *C, struct crawl_history *hist, int64_t now)
+{
+	for (size_t i = 0; i < C->npages; i++) {
+		const struct crawl_page *p = &C->pages[i];
+		if (!p->checked || !p->in_scope || !p->chain->nh || p->chain->failed ||
+		    p->chain->net_error)
+			continue; /* a loop is no candidate */
+		const struct chain *c = p->chain;
+		size_t k = 0;
+		while (k + 1 < c->nh && c->h[k].internal)
+			k++;
+		const struct hop *h = &c->h[k];
+		if (!(h->status == 302 || h->status == 303 || h->status == 307) || !h->followed ||
+		    !h->loc_resolved)
+			continue;
+		int64_t since;
+		unsigned n =
+		        crawl_history_note(hist, p->url, h->status, h->loc_resolved, now, &since);
+		if (n < 2)
+			continue;
+		char ts[CIVIL_RFC3339_MAX];
+		civil_format_rfc3339(since, ts);
+		struct crawl_finding *f = crawl_add_finding(
+		        C, "temporary-stable", "info", i,
+		        "%d to %s in each of the last %u crawls (since %s): if it is for good, "
+		        "make it a %d",
+		        h->status, h->loc_resolved, n, ts, h->status == 307 ? 308 : 301);
+		f->target = check_strdup(h->loc_resolved);
+		with_referrers(C, f, i);
+	}
+}
+
 static int sev_rank(const char *s)
 {
 	return !strcmp(s, "error") ? 0 : !strcmp(s, "warning") ? 1 : 2;
@@ -220,7 +256,7 @@ static int cmp_page(const void *a, const void *b)
 	              sort_crawl->pages[*(const size_t *)b].url);
 }
 
-void crawl_find(struct crawl *C)
+void crawl_find(struct crawl *C, struct crawl_history *hist, int64_t now)
 {
 	build_referrers(C);
 	for (size_t i = 0; i < C->npages; i++)
@@ -228,6 +264,8 @@ void crawl_find(struct crawl *C)
 			page_findings(C, i);
 	unrequested_finals(C);
 	link_findings(C);
+	if (hist)
+		history_findings(C, hist, now);
 	/* The same report whatever order the responses came in: each
 	 * finding's pages by URL, the findings by severity, code, URL. */
 	sort_crawl = C;

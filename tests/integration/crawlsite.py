@@ -19,6 +19,8 @@ find):
   through the redirect)
 - /p/14 links http://other.invalid/x (outside the scope: not requested)
 - /p/15 has <img src=/img/logo.png> and <script src=/js/app.js> (200)
+- /p/16 links /promo: 307 -> /p/17 (a temporary redirect: with --history,
+  temporary-stable once two crawls saw it unchanged)
 - /orphan is linked by no page, only listed in the sitemap: robots.txt
   names /sitemap_index.xml, an index of /sitemap-pages.xml.gz (gzip).
 """
@@ -40,6 +42,7 @@ REDIRECTS = {
     "/moved": (301, "/gone-target"),
     "/canon-old": (301, "/p/12"),
     "/only-via": (301, "/hidden"),
+    "/promo": (307, "/p/17"),
 }
 
 EXTRA_LINKS = {
@@ -52,6 +55,7 @@ EXTRA_LINKS = {
     11: ["/private/x"],
     13: ["/only-via"],
     14: ["http://other.invalid/x"],
+    16: ["/promo"],
 }
 
 
@@ -61,6 +65,7 @@ class Site:
         self.requests = []  # paths requested, in order
         self.lock = threading.Lock()
         self.base = None
+        self.redirects = dict(REDIRECTS)
 
     def page(self, i):
         links = ["/"]
@@ -89,8 +94,8 @@ class Site:
                 i = -1
             if 0 <= i < self.pages:
                 return 200, html, self.page(i).encode()
-        if path in REDIRECTS:
-            st, loc = REDIRECTS[path]
+        if path in self.redirects:
+            st, loc = self.redirects[path]
             hdrs = [("Location", loc)] + (PERM_CACHE if st in (301, 308) else [])
             return st, hdrs, b""
         if path == "/robots.txt":

@@ -53,6 +53,7 @@ PLANTED = [
     ("link-to-redirect", "warning", "/chain/1", ["/p/4"], "/p/6"),
     ("link-to-redirect", "warning", "/old/a", ["/p/3"], "/p/5"),
     ("link-to-redirect", "warning", "/only-via", ["/p/13"], "/hidden"),
+    ("link-to-redirect", "warning", "/promo", ["/p/16"], "/p/17"),
     ("mixed-permanence", "warning", "/chain/1", ["/p/4"], None),
     ("redirect-only", "info", "/hidden", [], None),
 ]
@@ -69,11 +70,11 @@ def test_finds_exactly_the_planted_problems(site, tmp_path):
            for f in d["findings"]]
     assert got == PLANTED
     s = d["summary"]
-    assert s["status"] == {"200": PAGES + 4, "301": 5, "302": 1, "404": 1}
-    assert s["pages_checked"] == PAGES + 11
+    assert s["status"] == {"200": PAGES + 4, "301": 5, "302": 1, "307": 1, "404": 1}
+    assert s["pages_checked"] == PAGES + 12
     assert s["robots_denied"] == 1
     assert s["findings"] == {"broken-link": 1, "canonical-redirect": 1, "loop": 1,
-                             "redirect-to-error": 1, "chain": 1, "link-to-redirect": 4,
+                             "redirect-to-error": 1, "chain": 1, "link-to-redirect": 5,
                              "mixed-permanence": 1, "redirect-only": 1}
     pages = {path(site, pg["url"]): pg for pg in d["pages"]}
     # robots.txt first, then nothing it disallows; nothing outside the scope.
@@ -91,7 +92,8 @@ def test_finds_exactly_the_planted_problems(site, tmp_path):
     assert pages["/img/logo.png"]["status"] == 200 and pages["/js/app.js"]["status"] == 200
     fetched = collections.Counter(r for r in site.requests if r.startswith("/p/"))
     assert len(fetched) == PAGES
-    assert {k: v for k, v in fetched.items() if v > 1} == {"/p/5": 2, "/p/6": 2, "/p/12": 2}
+    assert {k: v for k, v in fetched.items() if v > 1} == {"/p/5": 2, "/p/6": 2, "/p/12": 2,
+                                                           "/p/17": 2}
     # Every chain hop by hop.
     chains = {path(site, c["url"]): c for c in d["chains"]}
     assert [(path(site, h["url"]), h["status"], h["protocol"])
@@ -100,10 +102,10 @@ def test_finds_exactly_the_planted_problems(site, tmp_path):
         ("/chain/3", 301, "HTTP/1.1"), ("/p/6", 200, "HTTP/1.1")]
     assert chains["/loop/a"]["redirects"] == 20
     assert set(chains) == {"/old/a", "/chain/1", "/loop/a", "/moved", "/canon-old",
-                           "/only-via"}
+                           "/only-via", "/promo"}
     # The CSV: a row per page checked.
     rows = list(csv.DictReader(io.StringIO((tmp_path / "crawl.csv").read_text())))
-    assert len(rows) == PAGES + 11
+    assert len(rows) == PAGES + 12
     row = [r for r in rows if r["url"] == site.base + "/missing"][0]
     assert (row["status"], row["final_status"], row["linked_from"], row["findings"]) == \
         ("404", "404", "2", "broken-link")
@@ -113,7 +115,7 @@ def test_text_output_and_exit_status(site):
     p = crawl("--rate", "0", "--per-host", "8", site.base + "/")
     assert p.returncode == 1
     lines = p.stdout.decode().splitlines()
-    assert lines[0].startswith("crawled %d pages (" % (PAGES + 11))
+    assert lines[0].startswith("crawled %d pages (" % (PAGES + 12))
     assert lines[1] == ("error   broken-link %s/missing: 404 Not Found, linked from 2 pages "
                         "(from %s/p/10 and more)" % (site.base, site.base))
     assert len(lines) == 1 + len(PLANTED)
@@ -128,6 +130,41 @@ def test_suggest_rules_flatten_every_chain(site, tmp_path):
                      "/chain/3 /p/6 301 cache=1d"]
     lint = subprocess.run([BIN, "lint", str(rules)], capture_output=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_history_temporary_stable(site, tmp_path):
+    hist = tmp_path / "history.json"
+
+    def run(now):
+        out = tmp_path / "c.json"
+        p = subprocess.run([BIN, "crawl", "-q", "--rate", "0", "--per-host", "8", "--history",
+                            str(hist), "--json", str(out), site.base + "/"],
+                           capture_output=True, timeout=300,
+                           env=dict(os.environ, DETOUR_NOW=now))
+        assert p.returncode == 1, p.stderr
+        return [(f["code"], path(site, f["url"]), f["message"], path(site, f["target"]))
+                for f in json.loads(out.read_text())["findings"]
+                if f["code"] == "temporary-stable"]
+
+    assert run("2026-12-01T00:00:00Z") == []
+    h = json.loads(hist.read_text())
+    assert h == {"version": 1, "redirects": {site.base + "/promo": {
+        "status": 307, "next": site.base + "/p/17", "since": "2026-12-01T00:00:00Z",
+        "crawls": 1}}}
+    msg = ("307 to %s/p/17 in each of the last %d crawls (since 2026-12-01T00:00:00Z): if it "
+           "is for good, make it a 308")
+    assert run("2026-12-02T00:00:00Z") == [
+        ("temporary-stable", "/promo", msg % (site.base, 2), "/p/17")]
+    assert run("2026-12-03T00:00:00Z") == [
+        ("temporary-stable", "/promo", msg % (site.base, 3), "/p/17")]
+    # Another target: the count starts again.
+    site.redirects["/promo"] = (307, "/p/18")
+    assert run("2026-12-04T00:00:00Z") == []
+    assert json.loads(hist.read_text())["redirects"][site.base + "/promo"]["since"] == \
+        "2026-12-04T00:00:00Z"
+    hist.write_text("[1]")
+    p = crawl("--history", str(hist), site.base + "/")
+    assert p.returncode == 2 and b"not a detour crawl history" in p.stderr
 
 
 def test_limits(site, tmp_path):
@@ -247,8 +284,8 @@ def test_report_renders_in_chromium(site, tmp_path):
     assert "CONSOLE" not in err and "Uncaught" not in err, err
     dom = r.stdout.decode(errors="replace")
     assert '<svg' in dom and 'class="edge"' in dom
-    # /old/a 1, /chain/* 3, /loop/* 2, /moved 1, /canon-old 1, /only-via 1
-    assert dom.count('class="edge"') == 9
+    # /old/a 1, /chain/* 3, /loop/* 2, /moved 1, /canon-old 1, /only-via 1, /promo 1
+    assert dom.count('class="edge"') == 10
     shot = tmp_path / "report.png"
     chromium(tmp_path, report.as_uri(), "--screenshot=%s" % shot, "--window-size=1200,900")
     assert shot.stat().st_size > 1000
