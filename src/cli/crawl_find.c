@@ -270,6 +270,8 @@ void crawl_find(struct crawl *C, struct crawl_history *hist, int64_t now)
 	 * finding's pages by URL, the findings by severity, code, URL. */
 	sort_crawl = C;
 	for (size_t i = 0; i < C->nf; i++)
-		qsort(C->f[i].pages, C->f[i].npages, sizeof(size_t), cmp_page);
-	qsort(C->f, C->nf, sizeof(*C->f), cmp_finding);
+		if (C->f[i].npages > 1)
+			qsort(C->f[i].pages, C->f[i].npages, sizeof(size_t), cmp_page);
+	if (C->nf > 1)
+		qsort(C->f, C->nf, sizeof(*C->f), cmp_finding);
 }
