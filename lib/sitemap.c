@@ -76,6 +76,9 @@ static void emit(detour_sitemap_fn fn, void *ud, bool index, const char *s, size
 		n--;
 	if (!n)
 		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+			return; /* a control byte (NUL too): no URL */
 	char *c = malloc(n + 1);
 	if (!c)
 		return;

@@ -15,7 +15,8 @@
 #define DETOUR_SITEMAP_MAX_BYTES (50u * 1024u * 1024u)
 
 /* Called for each <loc> (or text line) in document order: loc[0..len),
- * NUL-terminated, whitespace trimmed, borrowed for the call; index is true
+ * NUL-terminated, whitespace trimmed, borrowed for the call (one with a
+ * control byte inside is skipped: no URL has one); index is true
  * for the <sitemap> entries of a sitemap index (more sitemaps to read),
  * false for a page. */
 typedef void (*detour_sitemap_fn)(void *ud, bool index, const char *loc, size_t len);
