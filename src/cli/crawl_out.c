@@ -254,6 +254,101 @@ static void rule_url(FILE *f, const char *url, const char *origin)
 		fputs(url, f);
 }
 
+/* The path (and query) of url when it is on origin, else NULL. */
+static const char *on_origin(const char *url, const char *origin)
+{
+	size_t n = strlen(origin);
+	if (!url || !n || strncmp(url, origin, n) || url[n] != '/')
+		return NULL;
+	return url + n;
+}
+
+/* A prefix a redirect moved: every path under from/ is under to/ now, as
+ * one redirect showed (ex_src -> ex_dst). */
+struct move {
+	char *from, *to;
+	const char *ex_src, *ex_dst;
+};
+
+/* The move a redirect from path s to path t shows: their common tail
+ * starting at a '/' (and more than "/"), the heads before it differing. */
+static bool find_move(const char *s, const char *t, struct move *m)
+{
+	size_t i = strlen(s), j = strlen(t);
+	if (strchr(s, '?') || strchr(t, '?'))
+		return false;
+	while (i > 0 && j > 0 && s[i - 1] == t[j - 1])
+		i--, j--;
+	while (s[i] && s[i] != '/')
+		i++, j++;
+	if (!s[i] || !s[i + 1] || i == 0 || (i == j && !strncmp(s, t, i)))
+		return false;
+	m->from = check_strndup(s, i);
+	m->to = check_strndup(t, j);
+	return true;
+}
+
+/* Rules for the 404s (and 410s) whose path is under a prefix a redirect
+ * moved, when the same path under the new prefix was crawled and answers
+ * 2xx: the likely target. Returns the number of rules written. */
+static size_t write_moved_404s(const struct crawl *C, FILE *f, const char *origin)
+{
+	struct move *mv = NULL;
+	size_t nmv = 0, n = 0;
+	for (size_t i = 0; i < C->npages; i++) {
+		const struct crawl_page *p = &C->pages[i];
+		const struct chain *c = p->chain;
+		const char *s = on_origin(p->url, origin), *t = on_origin(p->final_url, origin);
+		struct move m;
+		if (!p->checked || !s || !t || !c->redirects || c->failed || c->net_error ||
+		    c->final_status < 200 || c->final_status >= 300 || !find_move(s, t, &m))
+			continue;
+		m.ex_src = s;
+		m.ex_dst = t;
+		mv = realloc(mv, (nmv + 1) * sizeof(*mv));
+		if (!mv)
+			check_oom();
+		mv[nmv++] = m;
+	}
+	for (size_t i = 0; i < C->npages && nmv; i++) {
+		const struct crawl_page *p = &C->pages[i];
+		const struct chain *c = p->chain;
+		const char *s = on_origin(p->url, origin);
+		if (!p->checked || !s || c->redirects || c->net_error ||
+		    (c->final_status != 404 && c->final_status != 410) || strchr(s, '?'))
+			continue;
+		for (size_t k = 0; k < nmv; k++) {
+			size_t fl = strlen(mv[k].from);
+			if (strncmp(s, mv[k].from, fl) || s[fl] != '/')
+				continue;
+			char cand[8192];
+			snprintf(cand, sizeof(cand), "%s%s%s", origin, mv[k].to, s + fl);
+			size_t ci = crawl_page_find(C, cand, strlen(cand));
+			const struct chain *cc = ci != SIZE_MAX ? C->pages[ci].chain : NULL;
+			if (!cc || cc->redirects || cc->final_status < 200 ||
+			    cc->final_status >= 300)
+				continue;
+			const size_t *refs;
+			size_t nr = crawl_referrers(C, i, &refs);
+			const char *cp = cand + strlen(origin);
+			fprintf(f,
+			        "# %d linked from %zu page%s: %s/ moved to %s/ (%s -> %s), and %s "
+			        "answers %d\n",
+			        c->final_status, nr, nr == 1 ? "" : "s", mv[k].from, mv[k].to,
+			        mv[k].ex_src, mv[k].ex_dst, cp, cc->final_status);
+			fprintf(f, "%s %s 301 cache=1d\n", s, cp);
+			n++;
+			break;
+		}
+	}
+	for (size_t k = 0; k < nmv; k++) {
+		free(mv[k].from);
+		free(mv[k].to);
+	}
+	free(mv);
+	return n;
+}
+
 size_t crawl_write_rules(const struct crawl *C, FILE *f)
 {
 	char origin[1024] = "";
@@ -262,7 +357,8 @@ size_t crawl_write_rules(const struct crawl *C, FILE *f)
 		crawl_origin(C->seeds[0], origin, sizeof(origin));
 	fprintf(f,
 	        "# detour crawl --suggest-rules: every redirect chain of %s flattened,\n"
-	        "# each redirect of a chain straight to the end of the chain.\n",
+	        "# each redirect of a chain straight to the end of the chain; and each 404\n"
+	        "# under a moved prefix sent to the same path under the new one.\n",
 	        origin);
 	/* A source once: the first chain that has it decides. */
 	char **done = NULL;
@@ -306,7 +402,7 @@ size_t crawl_write_rules(const struct crawl *C, FILE *f)
 		}
 	}
 	free(done);
-	return n;
+	return n + write_moved_404s(C, f, origin);
 }
 
 /* s for a terminal: controls escaped (base/esc.h). */

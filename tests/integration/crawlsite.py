@@ -21,6 +21,9 @@ find):
 - /p/15 has <img src=/img/logo.png> and <script src=/js/app.js> (200)
 - /p/16 links /promo: 307 -> /p/17 (a temporary redirect: with --history,
   temporary-stable once two crawls saw it unchanged)
+- /p/18 links /docs-old/guide: 301 -> /docs/guide; /p/19 links /docs-old/faq
+  (404) while /p/20 links /docs/faq and /docs/guide (200): the 404's likely
+  target is the same path under the new prefix (--suggest-rules)
 - /orphan is linked by no page, only listed in the sitemap: robots.txt
   names /sitemap_index.xml, an index of /sitemap-pages.xml.gz (gzip).
 """
@@ -43,6 +46,7 @@ REDIRECTS = {
     "/canon-old": (301, "/p/12"),
     "/only-via": (301, "/hidden"),
     "/promo": (307, "/p/17"),
+    "/docs-old/guide": (301, "/docs/guide"),
 }
 
 EXTRA_LINKS = {
@@ -56,6 +60,9 @@ EXTRA_LINKS = {
     13: ["/only-via"],
     14: ["http://other.invalid/x"],
     16: ["/promo"],
+    18: ["/docs-old/guide"],
+    19: ["/docs-old/faq"],
+    20: ["/docs/faq", "/docs/guide"],
 }
 
 
@@ -114,7 +121,7 @@ class Site:
                    "<url><loc>%s/</loc></url><url><loc>%s/orphan</loc></url>"
                    "</urlset>" % (self.base, self.base))
             return 200, [("Content-Type", "application/gzip")], gzip.compress(xml.encode())
-        if path in ("/orphan", "/hidden"):
+        if path in ("/orphan", "/hidden", "/docs/faq", "/docs/guide"):
             return 200, html, b"<!DOCTYPE html><p>here</p>"
         if path == "/img/logo.png":
             return 200, [("Content-Type", "image/png")], b"\x89PNG\r\n\x1a\n"
@@ -177,7 +184,7 @@ def write_static(root, pages, base):
     site = Site(pages)
     site.base = base
     paths = ["/", "/robots.txt", "/sitemap_index.xml", "/sitemap-pages.xml.gz", "/orphan",
-             "/hidden", "/img/logo.png", "/js/app.js"] + ["/p/%d" % i for i in range(pages)]
+             "/hidden", "/docs/faq", "/docs/guide", "/img/logo.png", "/js/app.js"] + ["/p/%d" % i for i in range(pages)]
     for p in paths:
         st, hdrs, body = site.respond(p)
         f = os.path.join(root, "index.html" if p == "/" else p.lstrip("/"))

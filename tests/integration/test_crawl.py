@@ -44,6 +44,7 @@ def path(site, url):
 # What the crawl must find on the site, and nothing else: (code, severity,
 # URL, pages it names, target).
 PLANTED = [
+    ("broken-link", "error", "/docs-old/faq", ["/p/19"], None),
     ("broken-link", "error", "/missing", ["/p/10", "/p/9"], None),
     ("canonical-redirect", "error", "/canon-old", ["/p/12"], "/p/12"),
     ("loop", "error", "/loop/a", ["/p/7"], None),
@@ -51,6 +52,7 @@ PLANTED = [
     ("chain", "warning", "/chain/1", ["/p/4"], None),
     ("link-to-redirect", "warning", "/canon-old", ["/p/12"], "/p/12"),
     ("link-to-redirect", "warning", "/chain/1", ["/p/4"], "/p/6"),
+    ("link-to-redirect", "warning", "/docs-old/guide", ["/p/18"], "/docs/guide"),
     ("link-to-redirect", "warning", "/old/a", ["/p/3"], "/p/5"),
     ("link-to-redirect", "warning", "/only-via", ["/p/13"], "/hidden"),
     ("link-to-redirect", "warning", "/promo", ["/p/16"], "/p/17"),
@@ -70,11 +72,11 @@ def test_finds_exactly_the_planted_problems(site, tmp_path):
            for f in d["findings"]]
     assert got == PLANTED
     s = d["summary"]
-    assert s["status"] == {"200": PAGES + 4, "301": 5, "302": 1, "307": 1, "404": 1}
-    assert s["pages_checked"] == PAGES + 12
+    assert s["status"] == {"200": PAGES + 6, "301": 6, "302": 1, "307": 1, "404": 2}
+    assert s["pages_checked"] == PAGES + 16
     assert s["robots_denied"] == 1
-    assert s["findings"] == {"broken-link": 1, "canonical-redirect": 1, "loop": 1,
-                             "redirect-to-error": 1, "chain": 1, "link-to-redirect": 5,
+    assert s["findings"] == {"broken-link": 2, "canonical-redirect": 1, "loop": 1,
+                             "redirect-to-error": 1, "chain": 1, "link-to-redirect": 6,
                              "mixed-permanence": 1, "redirect-only": 1}
     pages = {path(site, pg["url"]): pg for pg in d["pages"]}
     # robots.txt first, then nothing it disallows; nothing outside the scope.
@@ -102,10 +104,10 @@ def test_finds_exactly_the_planted_problems(site, tmp_path):
         ("/chain/3", 301, "HTTP/1.1"), ("/p/6", 200, "HTTP/1.1")]
     assert chains["/loop/a"]["redirects"] == 20
     assert set(chains) == {"/old/a", "/chain/1", "/loop/a", "/moved", "/canon-old",
-                           "/only-via", "/promo"}
+                           "/only-via", "/promo", "/docs-old/guide"}
     # The CSV: a row per page checked.
     rows = list(csv.DictReader(io.StringIO((tmp_path / "crawl.csv").read_text())))
-    assert len(rows) == PAGES + 12
+    assert len(rows) == PAGES + 16
     row = [r for r in rows if r["url"] == site.base + "/missing"][0]
     assert (row["status"], row["final_status"], row["linked_from"], row["findings"]) == \
         ("404", "404", "2", "broken-link")
@@ -115,8 +117,8 @@ def test_text_output_and_exit_status(site):
     p = crawl("--rate", "0", "--per-host", "8", site.base + "/")
     assert p.returncode == 1
     lines = p.stdout.decode().splitlines()
-    assert lines[0].startswith("crawled %d pages (" % (PAGES + 12))
-    assert lines[1] == ("error   broken-link %s/missing: 404 Not Found, linked from 2 pages "
+    assert lines[0].startswith("crawled %d pages (" % (PAGES + 16))
+    assert lines[2] == ("error   broken-link %s/missing: 404 Not Found, linked from 2 pages "
                         "(from %s/p/10 and more)" % (site.base, site.base))
     assert len(lines) == 1 + len(PLANTED)
 
@@ -127,7 +129,9 @@ def test_suggest_rules_flatten_every_chain(site, tmp_path):
     assert p.returncode == 1
     lines = [l for l in rules.read_text().splitlines() if l and not l.startswith("#")]
     assert lines == ["/chain/1 /p/6 301 cache=1d", "/chain/2 /p/6 302",
-                     "/chain/3 /p/6 301 cache=1d"]
+                     "/chain/3 /p/6 301 cache=1d", "/docs-old/faq /docs/faq 301 cache=1d"]
+    assert ("# 404 linked from 1 page: /docs-old/ moved to /docs/ (/docs-old/guide -> "
+            "/docs/guide), and /docs/faq answers 200") in rules.read_text()
     lint = subprocess.run([BIN, "lint", str(rules)], capture_output=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
@@ -284,8 +288,9 @@ def test_report_renders_in_chromium(site, tmp_path):
     assert "CONSOLE" not in err and "Uncaught" not in err, err
     dom = r.stdout.decode(errors="replace")
     assert '<svg' in dom and 'class="edge"' in dom
-    # /old/a 1, /chain/* 3, /loop/* 2, /moved 1, /canon-old 1, /only-via 1, /promo 1
-    assert dom.count('class="edge"') == 10
+    # /old/a 1, /chain/* 3, /loop/* 2, /moved 1, /canon-old 1, /only-via 1, /promo 1,
+    # /docs-old/guide 1
+    assert dom.count('class="edge"') == 11
     shot = tmp_path / "report.png"
     chromium(tmp_path, report.as_uri(), "--screenshot=%s" % shot, "--window-size=1200,900")
     assert shot.stat().st_size > 1000
