@@ -105,7 +105,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct chain *c = ud;
 	size_t len = size * n;
-	size_t cap = c->o->page_cap ? c->o->page_cap : BODY_CAP;
+	size_t cap = c->page_cap ? c->page_cap : c->o->page_cap ? c->o->page_cap : BODY_CAP;
 	if (!c->want_body || c->blen >= cap)
 		return len;
 	size_t take = len;

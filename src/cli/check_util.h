@@ -120,7 +120,8 @@ struct chain {
 	char *page;
 	size_t page_len;
 	char page_type[128];
-	void *ud; /* the feed's */
+	size_t page_cap; /* set by the feed: this chain's body cap, 0: o->page_cap */
+	void *ud;        /* the feed's */
 };
 
 /* Out of memory: prints "detour check: out of memory" and exits 2, the

@@ -253,7 +253,10 @@ static struct chain *next(void *ud, int *wait_ms)
 			o->next_ok = now + o->gap;
 			F->running++;
 			F->rr = oi + 1;
-			return chain_for(j, url);
+			struct chain *c = chain_for(j, url);
+			if (j->kind == JOB_SITEMAP)
+				c->page_cap = DETOUR_SITEMAP_MAX_BYTES; /* not a page's 4 MiB */
+			return c;
 		}
 	}
 	if (wait >= 0)
