@@ -73,13 +73,14 @@ class Site:
         self.lock = threading.Lock()
         self.base = None
         self.redirects = dict(REDIRECTS)
+        self.extra = dict(EXTRA_LINKS)
 
     def page(self, i):
         links = ["/"]
         for c in (2 * i + 1, 2 * i + 2):
             if c < self.pages:
                 links.append("/p/%d" % c)
-        links += EXTRA_LINKS.get(i, [])
+        links += self.extra.get(i, [])
         head = "<title>page %d</title>" % i
         if i == 12:
             head += '<link rel="canonical" href="/canon-old">'

@@ -171,6 +171,60 @@ def test_history_temporary_stable(site, tmp_path):
     assert p.returncode == 2 and b"not a detour crawl history" in p.stderr
 
 
+def test_scope_and_external(site, tmp_path):
+    out = tmp_path / "c.json"
+    # localhost is another site than 127.0.0.1: out of scope, listed, not
+    # requested; with --external requested, and its links not followed.
+    srv, small = crawlsite.serve(3)
+    try:
+        port = int(small.base.rsplit(":", 1)[1])
+        small.extra = {0: ["http://localhost:%d/p/1" % port]}
+        assert crawl("--rate", "0", "--no-sitemaps", "--json", str(out),
+                     small.base + "/").returncode == 0
+        pages = {pg["url"]: pg for pg in json.loads(out.read_text())["pages"]}
+        ext = pages["http://localhost:%d/p/1" % port]
+        assert (ext["in_scope"], ext["checked"], ext["linked_from"]) == (False, False, 1)
+        assert crawl("--rate", "0", "--no-sitemaps", "--external", "--json", str(out),
+                     small.base + "/").returncode == 0
+        pages = {pg["url"]: pg for pg in json.loads(out.read_text())["pages"]}
+        ext = pages["http://localhost:%d/p/1" % port]
+        assert (ext["in_scope"], ext["checked"], ext["status"]) == (False, True, 200)
+        assert not [u for u in pages if u.startswith("http://localhost") and u != ext["url"]]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    # --scope prefix: only under the seed's directory.
+    site.requests.clear()
+    assert crawl("--rate", "0", "--scope", "prefix", "--max-depth", "3", "--json", str(out),
+                 site.base + "/p/0").returncode == 0
+    checked = sorted(path(site, pg["url"]) for pg in json.loads(out.read_text())["pages"]
+                     if pg["checked"])
+    assert checked == ["/p/%d" % i for i in (0, 1, 10, 11, 12, 13, 14, 2, 3, 4, 5, 6, 7, 8, 9)]
+    assert "/" not in site.requests
+
+
+def test_progress_line_on_a_terminal(site, tmp_path):
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([BIN, "crawl", "--rate", "0", "--max-pages", "20", site.base + "/"],
+                         stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    p.wait(60)
+    os.close(master)
+    assert b"\r\x1b[Kcrawled 20 pages, " in err and b" pages/s" in err
+    # Not a terminal: nothing on stderr.
+    assert crawl("--rate", "0", "--max-pages", "20", site.base + "/").stderr == b""
+
+
 def test_limits(site, tmp_path):
     out = tmp_path / "c.json"
     assert crawl("--rate", "0", "--max-pages", "10", "--no-sitemaps", "--json", str(out),
