@@ -145,7 +145,8 @@ static void page_findings(struct crawl *C, size_t i)
  * redirects. */
 static void unrequested_finals(struct crawl *C)
 {
-	for (size_t i = 0; i < C->npages; i++) {
+	for (size_t ko = 0; ko < C->npages; ko++) {
+		size_t i = C->order[ko];
 		const struct crawl_page *p = &C->pages[i];
 		if (!p->checked || !p->chain->redirects || p->final == i)
 			continue;
@@ -153,13 +154,12 @@ static void unrequested_finals(struct crawl *C)
 		if (fp->checked || fp->linked || fp->seed || fp->in_sitemap || !fp->in_scope ||
 		    !final_ok(p->chain))
 			continue;
-		/* Once per final page. */
-		bool seen = false;
-		for (size_t k = 0; k < C->nf && !seen; k++)
-			seen = C->f[k].page == p->final && !strcmp(C->f[k].code, "redirect-only");
-		if (!seen)
-			crawl_add_finding(C, "redirect-only", "info", p->final,
-			                  "reached only through redirects (from %s)", p->url);
+		/* Once per final page (from the first chain in URL order). */
+		if (fp->redirect_only)
+			continue;
+		fp->redirect_only = true;
+		crawl_add_finding(C, "redirect-only", "info", p->final,
+		                  "reached only through redirects (from %s)", p->url);
 	}
 }
 
@@ -258,6 +258,13 @@ static int cmp_page(const void *a, const void *b)
 
 void crawl_find(struct crawl *C, struct crawl_history *hist, int64_t now)
 {
+	sort_crawl = C;
+	free(C->order);
+	C->order = check_xmalloc((C->npages + 1) * sizeof(size_t));
+	for (size_t i = 0; i < C->npages; i++)
+		C->order[i] = i;
+	if (C->npages > 1)
+		qsort(C->order, C->npages, sizeof(size_t), cmp_page);
 	build_referrers(C);
 	for (size_t i = 0; i < C->npages; i++)
 		if (C->pages[i].checked)

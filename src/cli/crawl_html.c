@@ -174,7 +174,8 @@ static void chains(const struct crawl *C, FILE *f)
 {
 	fputs("<h2 id=chains>Redirect chains</h2>\n", f);
 	size_t n = 0;
-	for (size_t i = 0; i < C->npages; i++) {
+	for (size_t ko = 0; ko < C->npages; ko++) {
+		size_t i = C->order[ko];
 		const struct crawl_page *p = &C->pages[i];
 		const struct chain *c = p->chain;
 		if (!p->checked || !c->redirects)
@@ -228,7 +229,8 @@ static size_t write_dot(const struct crawl *C, FILE *f)
 	/* Each hop once: a hop seen in an earlier chain is not drawn again. */
 	char **seen = NULL;
 	size_t nseen = 0, capseen = 0;
-	for (size_t i = 0; i < C->npages && edges < GRAPH_EDGES_MAX; i++) {
+	for (size_t ko = 0; ko < C->npages && edges < GRAPH_EDGES_MAX; ko++) {
+		size_t i = C->order[ko];
 		const struct crawl_page *p = &C->pages[i];
 		const struct chain *c = p->chain;
 		if (!p->checked || !c->redirects)

@@ -151,7 +151,8 @@ int crawl_write_json(const struct crawl *C, FILE *f)
 		push(finds, o);
 	}
 	set(root, "findings", finds);
-	for (size_t i = 0; i < C->npages; i++) {
+	for (size_t ko = 0; ko < C->npages; ko++) {
+		size_t i = C->order[ko];
 		const struct crawl_page *p = &C->pages[i];
 		const struct chain *c = p->chain;
 		const size_t *refs;
@@ -211,7 +212,8 @@ static void csv_field(FILE *f, const char *s, bool last)
 int crawl_write_csv(const struct crawl *C, FILE *f)
 {
 	fputs("url,status,final_url,final_status,redirects,depth,linked_from,findings\r\n", f);
-	for (size_t i = 0; i < C->npages; i++) {
+	for (size_t ko = 0; ko < C->npages; ko++) {
+		size_t i = C->order[ko];
 		const struct crawl_page *p = &C->pages[i];
 		if (!p->checked)
 			continue;
@@ -295,7 +297,8 @@ static size_t write_moved_404s(const struct crawl *C, FILE *f, const char *origi
 {
 	struct move *mv = NULL;
 	size_t nmv = 0, n = 0;
-	for (size_t i = 0; i < C->npages; i++) {
+	for (size_t ko = 0; ko < C->npages; ko++) {
+		size_t i = C->order[ko];
 		const struct crawl_page *p = &C->pages[i];
 		const struct chain *c = p->chain;
 		const char *s = on_origin(p->url, origin), *t = on_origin(p->final_url, origin);
@@ -310,7 +313,8 @@ static size_t write_moved_404s(const struct crawl *C, FILE *f, const char *origi
 			check_oom();
 		mv[nmv++] = m;
 	}
-	for (size_t i = 0; i < C->npages && nmv; i++) {
+	for (size_t ko = 0; ko < C->npages && nmv; ko++) {
+		size_t i = C->order[ko];
 		const struct crawl_page *p = &C->pages[i];
 		const struct chain *c = p->chain;
 		const char *s = on_origin(p->url, origin);
@@ -363,7 +367,8 @@ size_t crawl_write_rules(const struct crawl *C, FILE *f)
 	/* A source once: the first chain that has it decides. */
 	char **done = NULL;
 	size_t nd = 0;
-	for (size_t i = 0; i < C->npages; i++) {
+	for (size_t ko = 0; ko < C->npages; ko++) {
+		size_t i = C->order[ko];
 		const struct crawl_page *p = &C->pages[i];
 		const struct chain *c = p->chain;
 		if (!p->checked || !p->in_scope || c->redirects < 2 || c->failed || c->net_error ||

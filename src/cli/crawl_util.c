@@ -136,6 +136,7 @@ void crawl_free(struct crawl *C)
 	free(C->f);
 	free(C->ref_start);
 	free(C->ref_list);
+	free(C->order);
 	memset(C, 0, sizeof(*C));
 }
 

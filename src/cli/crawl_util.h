@@ -58,6 +58,7 @@ struct crawl_page {
 	size_t final;        /* the page its chain ends at (itself when none) */
 	char *final_url;     /* the chain's last URL (may be outside the index) */
 	bool html;           /* the final response was text/html */
+	bool redirect_only;  /* crawl_find: has its redirect-only finding */
 };
 
 /* A link: from page index, to page index, of a kind. */
@@ -96,8 +97,11 @@ struct crawl {
 	size_t nseeds;
 	size_t pages_fetched, errors, robots_fetched, sitemaps_fetched;
 	double seconds; /* the crawl's duration */
-	/* crawl_find: the in-scope pages linking to each page (CSR) */
+	/* crawl_find: the in-scope pages linking to each page (CSR), and
+	 * every page index in the order of the URLs (outputs list pages in
+	 * it, so two crawls of one site write the same files) */
 	size_t *ref_start, *ref_list, ref_pages;
+	size_t *order;
 };
 
 /* The page for url[0..n) (a fragment is cut off), added when new (depth

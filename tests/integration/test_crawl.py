@@ -113,6 +113,23 @@ def test_finds_exactly_the_planted_problems(site, tmp_path):
         ("404", "404", "2", "broken-link")
 
 
+def test_same_site_same_files(site, tmp_path):
+    """Two crawls of one site write the same JSON (but the time), CSV, rules
+    and HTML, whatever order the responses came in."""
+    outs = []
+    for n in (1, 2):
+        d = tmp_path / str(n)
+        d.mkdir()
+        crawl("--rate", "0", "--per-host", "8" if n == 1 else "3", "--json", str(d / "c.json"),
+              "--csv", str(d / "c.csv"), "--suggest-rules", str(d / "r.rules"), "-o",
+              str(d / "r.html"), site.base + "/")
+        j = json.loads((d / "c.json").read_text())
+        j["summary"]["seconds"] = 0
+        html = re.sub(r"in [0-9.]+ s\.", "", (d / "r.html").read_text())
+        outs.append((j, (d / "c.csv").read_text(), (d / "r.rules").read_text(), html))
+    assert outs[0] == outs[1]
+
+
 def test_text_output_and_exit_status(site):
     p = crawl("--rate", "0", "--per-host", "8", site.base + "/")
     assert p.returncode == 1
