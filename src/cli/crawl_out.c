@@ -6,6 +6,7 @@
 
 #include "base/buf.h"
 #include "base/esc.h"
+#include "base/grow.h"
 #include "cli_util.h"
 #include "crawl_find.h"
 #include "crawl_out.h"
@@ -353,6 +354,20 @@ static size_t write_moved_404s(const struct crawl *C, FILE *f, const char *origi
 	return n;
 }
 
+/* A redirect to flatten: its URL, its chain's place in URL order, the
+ * chain's page and the hop. */
+struct cand {
+	const char *src;
+	size_t rank, page, hop;
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	int d = strcmp(x->src, y->src);
+	return d ? d : (x->rank > y->rank) - (x->rank < y->rank);
+}
+
 size_t crawl_write_rules(const struct crawl *C, FILE *f)
 {
 	char origin[1024] = "";
@@ -364,9 +379,11 @@ size_t crawl_write_rules(const struct crawl *C, FILE *f)
 	        "# each redirect of a chain straight to the end of the chain; and each 404\n"
 	        "# under a moved prefix sent to the same path under the new one.\n",
 	        origin);
-	/* A source once: the first chain that has it decides. */
-	char **done = NULL;
-	size_t nd = 0;
+	/* Every redirect of every chain to flatten, sorted by its URL (then by
+	 * its chain's URL order, so the first chain that has it decides), and
+	 * each URL once. */
+	struct cand *v = NULL;
+	size_t nv = 0, cap = 0;
 	for (size_t ko = 0; ko < C->npages; ko++) {
 		size_t i = C->order[ko];
 		const struct crawl_page *p = &C->pages[i];
@@ -378,35 +395,38 @@ size_t crawl_write_rules(const struct crawl *C, FILE *f)
 			const struct hop *h = &c->h[k];
 			if (!h->followed || h->internal || h->refresh)
 				continue;
-			bool seen = false;
-			for (size_t d = 0; d < nd && !seen; d++)
-				seen = !strcmp(done[d], h->url);
-			if (seen)
-				continue;
-			done = realloc(done, (nd + 1) * sizeof(*done));
-			if (!done)
+			if (BASE_GROW(v, cap, nv + 1))
 				check_oom();
-			done[nd++] = h->url;
-			char ho[1024];
-			if (!crawl_origin(h->url, ho, sizeof(ho)))
-				continue;
-			if (strchr(h->url, '?')) {
-				fprintf(f, "# %s -> %s: a query in the source (not a rule)\n",
-				        h->url, p->final_url);
-				continue;
-			}
-			fprintf(f, "# %s, hop %zu of %d\n", p->url, k + 1, c->redirects);
-			rule_url(f, h->url, origin);
-			fputc(' ', f);
-			rule_url(f, p->final_url, ho);
-			/* A permanent redirect gets a lifetime, as lint asks: a
-			 * browser would keep it without a limit otherwise. */
-			fprintf(f, " %d%s\n", h->status,
-			        h->status == 301 || h->status == 308 ? " cache=1d" : "");
-			n++;
+			v[nv++] = (struct cand){h->url, ko, i, k};
 		}
 	}
-	free(done);
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), cmp_cand);
+	for (size_t x = 0; x < nv; x++) {
+		if (x && !strcmp(v[x].src, v[x - 1].src))
+			continue;
+		const struct crawl_page *p = &C->pages[v[x].page];
+		const struct chain *c = p->chain;
+		const struct hop *h = &c->h[v[x].hop];
+		char ho[1024];
+		if (!crawl_origin(h->url, ho, sizeof(ho)))
+			continue;
+		if (strchr(h->url, '?')) {
+			fprintf(f, "# %s -> %s: a query in the source (not a rule)\n", h->url,
+			        p->final_url);
+			continue;
+		}
+		fprintf(f, "# %s, hop %zu of %d\n", p->url, v[x].hop + 1, c->redirects);
+		rule_url(f, h->url, origin);
+		fputc(' ', f);
+		rule_url(f, p->final_url, ho);
+		/* A permanent redirect gets a lifetime, as lint asks: a browser
+		 * would keep it without a limit otherwise. */
+		fprintf(f, " %d%s\n", h->status,
+		        h->status == 301 || h->status == 308 ? " cache=1d" : "");
+		n++;
+	}
+	free(v);
 	return n + write_moved_404s(C, f, origin);
 }
 
