@@ -170,6 +170,7 @@ int crawl_write_json(const struct crawl *C, FILE *f)
 		set(o, "in_scope", json_boolean(p->in_scope));
 		set(o, "seed", json_boolean(p->seed));
 		set(o, "in_sitemap", json_boolean(p->in_sitemap));
+		set(o, "via_redirect", json_boolean(p->via_redirect));
 		set(o, "robots_denied", json_boolean(p->robots_denied));
 		set(o, "over_limit", json_boolean(p->over_limit));
 		set(o, "linked_from", json_integer((json_int_t)crawl_referrers(C, i, &refs)));

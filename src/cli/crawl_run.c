@@ -380,9 +380,9 @@ static void page_done(struct frontier *F, struct job *j, struct chain *c)
 			*hash = 0;
 	}
 	size_t fi = j->page;
-	if (c->redirects > 0 && p->final_url) {
-		/* The end of the chain is a page of its own, reached only
-		 * through this redirect so far. */
+	if (c->redirects > 0 && p->final_url && !c->failed && !c->net_error) {
+		/* The end of the chain (not of a loop) is a page of its own,
+		 * reached only through this redirect so far. */
 		unsigned d = p->depth;
 		size_t before = C->npages;
 		fi = crawl_page_get(C, p->final_url, strlen(p->final_url));

@@ -89,6 +89,9 @@ def test_finds_exactly_the_planted_problems(site, tmp_path):
     assert "/sitemap_index.xml" in site.requests and "/sitemap-pages.xml.gz" in site.requests
     assert pages["/orphan"]["checked"] and pages["/orphan"]["in_sitemap"]
     assert pages["/orphan"]["linked_from"] == 0
+    assert (pages["/hidden"]["via_redirect"], pages["/hidden"]["checked"]) == (True, False)
+    assert [u for u, pg in pages.items() if pg["via_redirect"]] == sorted(
+        ["/p/5", "/p/6", "/p/12", "/p/17", "/hidden", "/gone-target", "/docs/guide"])
     # Images and scripts are checked, every page once on its own, and once
     # more at the end of each chain that leads to it.
     assert pages["/img/logo.png"]["status"] == 200 and pages["/js/app.js"]["status"] == 200
