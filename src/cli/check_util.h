@@ -157,6 +157,16 @@ void check_chain_free(struct chain *c);
 /* Frees chains[0..n) and everything they hold, and the array. */
 void check_chains_free(struct chain *chains, size_t n);
 
+/* Parses a -H argument "Name: value" into h (pointing into s): a token
+ * name (RFC 9110 §5.1), the value without surrounding blanks and without
+ * CR, LF or NUL. Returns false when s is not such a header. */
+bool check_parse_header(const char *s, struct detour_header *h);
+
+/* Whether s has the shape of a curl --resolve entry, [+]HOST:PORT:ADDR[,ADDR]...
+ * (an IPv6 ADDR in brackets): a host, a port of 1 to 65535, an address.
+ * libcurl itself skips an entry it cannot use, silently. */
+bool check_resolve_ok(const char *s);
+
 /* Reads a whole file into new memory (NUL-terminated, *len bytes before the
  * NUL); NULL with errno set when it cannot be read. */
 char *check_read_file(const char *path, size_t *len);

@@ -119,16 +119,12 @@ static int number(const char *opt, const char *arg, double lo, double hi, double
 
 static int add_header(struct check_opts *c, const char *s)
 {
-	const char *colon = strchr(s, ':');
-	if (!colon || colon == s || c->nheaders >= DETOUR_FOLLOW_MAX_USER_HEADERS ||
-	    strpbrk(s, "\r\n")) {
+	if (c->nheaders >= DETOUR_FOLLOW_MAX_USER_HEADERS ||
+	    !check_parse_header(s, &c->headers[c->nheaders])) {
 		fprintf(stderr, "detour crawl: bad --header '%s' (want 'Name: value')\n", s);
 		return 2;
 	}
-	const char *v = colon + 1;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	c->headers[c->nheaders++] = (struct detour_header){s, (size_t)(colon - s), v, strlen(v)};
+	c->nheaders++;
 	return 0;
 }
 
@@ -221,7 +217,11 @@ static int take(int k, const char *arg, struct crawl_opts *o, struct outputs *ou
 		c->cacert = arg;
 		break;
 	case O_RESOLVE:
-		if (c->nresolve >= sizeof(c->resolve) / sizeof(c->resolve[0])) {
+		if (!check_resolve_ok(arg)) {
+			fprintf(stderr, "detour crawl: bad --resolve '%s' (want HOST:PORT:ADDR)\n",
+			        arg);
+			rc = 2;
+		} else if (c->nresolve >= sizeof(c->resolve) / sizeof(c->resolve[0])) {
 			fprintf(stderr, "detour crawl: too many --resolve\n");
 			rc = 2;
 		} else {
