@@ -18,7 +18,8 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libpcre2-8 libhs libcurl jansson sqlite3 libssl libcrypto libnghttp2 hiredis
+PKGS     := libpcre2-8 libhs libcurl jansson sqlite3 libssl libcrypto libnghttp2 hiredis gumbo \
+            libxml-2.0 zlib libpsl libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detour/cookie.h"
+#include "detour/site.h"
 #include "urlparts.h" /* host_is_ip */
 
 #include "base/ascii.h"
@@ -377,9 +378,9 @@ detour_err detour_cookie_set(struct detour_cookie_jar *j, const struct detour_co
 		if (expiry > now + DETOUR_COOKIE_MAX_AGE)
 			expiry = now + DETOUR_COOKIE_MAX_AGE;
 	}
-	/* Steps 4-6: the domain attribute, lower-cased; a public suffix (here:
-	 * a single label) is accepted only when it is the host itself, and
-	 * then makes a host-only cookie. */
+	/* Steps 4-6: the domain attribute, lower-cased; a public suffix (by
+	 * the public suffix list, site.c) is accepted only when it is the
+	 * host itself, and then makes a host-only cookie. */
 	bool host_only = true;
 	if (at.has_domain) {
 		if (at.domain_len >= sizeof(dom))
@@ -387,7 +388,7 @@ detour_err detour_cookie_set(struct detour_cookie_jar *j, const struct detour_co
 		for (size_t i = 0; i < at.domain_len; i++)
 			dom[i] = ascii_lower(at.domain[i]);
 		dn = at.domain_len;
-		bool suffix = memchr(dom, '.', dn) == NULL;
+		bool suffix = detour_site_is_public_suffix(dom, dn);
 		if (suffix) {
 			if (dn != u->host_len || memcmp(dom, u->host, dn))
 				return fail(why, "Domain attribute is a public suffix");

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <idn2.h>
+
 #include "detour/location.h"
 #include "detour/url.h"
 #include "urlparts.h"
@@ -155,6 +157,54 @@ static bool forbidden_host(unsigned char c)
 	return c <= 0x20 || c == 0x7F || (c && strchr("#/:<>?@[\\]^|%", c));
 }
 
+/* The WHATWG URL host parser for a host with non-ASCII bytes or
+ * percent-encodings, as a browser runs it: percent-decode, then UTS #46
+ * "domain to ASCII" (nontransitional, as Chromium and the URL standard:
+ * "faß.de" stays "xn--fa-hia.de"), by libidn2 with NFC applied first.
+ * Writes the ASCII host to w and returns 1; returns 0 when the host is
+ * plain ASCII (the caller copies it), -1 when it is not a valid domain (a
+ * browser's "invalid URL"). */
+static int idn_host(struct bbuf *w, const char *s, size_t n)
+{
+	char dec[1024];
+	size_t dn = 0;
+	bool plain = true;
+
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)s[k] > 0x7F || s[k] == '%')
+			plain = false;
+	if (plain)
+		return 0;
+	if (n >= sizeof(dec))
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] == '%' && k + 2 < n && ascii_hexval((unsigned char)s[k + 1]) >= 0 &&
+		    ascii_hexval((unsigned char)s[k + 2]) >= 0) {
+			dec[dn++] = (char)(ascii_hexval((unsigned char)s[k + 1]) * 16 +
+			                   ascii_hexval((unsigned char)s[k + 2]));
+			k += 2;
+		} else {
+			dec[dn++] = s[k];
+		}
+	}
+	dec[dn] = 0;
+	if (memchr(dec, 0, dn))
+		return -1;
+	char *out = NULL;
+	if (idn2_lookup_u8((const uint8_t *)dec, (uint8_t **)&out,
+	                   IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK)
+		return -1;
+	int rc = 1;
+	for (const char *p = out; *p; p++)
+		if (forbidden_host((unsigned char)*p))
+			rc = -1;
+	if (rc > 0)
+		for (const char *p = out; *p; p++)
+			bbuf_putc(w, ascii_lower(*p));
+	idn2_free(out);
+	return rc;
+}
+
 struct prep {
 	bool has_scheme, has_auth, has_frag;
 	char scheme[8];
@@ -297,7 +347,12 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 				hp++;
 			if (hp == h)
 				return DETOUR_EINVAL; /* special schemes need a host */
-			for (size_t k = h; k < hp; k++) {
+			int idn = browser ? idn_host(w, s + h, hp - h) : 0;
+			if (idn < 0)
+				return DETOUR_EINVAL;
+			if (idn)
+				*flags |= DETOUR_LOC_IDN;
+			for (size_t k = h; k < hp && !idn; k++) {
 				unsigned char c = (unsigned char)s[k];
 				if (c > 0x7F) {
 					put_t(w, as, c, K_HOST, false, flags);

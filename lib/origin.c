@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "detour/origin.h"
+#include "detour/site.h"
 #include "urlparts.h"
 
 ssize_t detour_origin_of(const char *url, size_t len, char *out, size_t cap)
@@ -34,23 +35,13 @@ bool detour_origin_same(const char *a, size_t alen, const char *b, size_t blen)
 	return na >= 0 && na == nb && !memcmp(oa, ob, (size_t)na);
 }
 
-/* The registrable domain, approximated without a public suffix list as the
- * last two labels (a trailing dot ignored); an IP address is itself. */
+/* The site of a host: its registrable domain by the public suffix list
+ * (site.c); an IP address is itself. */
 static struct detour_slice site_of(struct detour_slice h)
 {
 	if (host_is_ip(h))
 		return h;
-	size_t n = h.len;
-	if (n && h.p[n - 1] == '.')
-		n--;
-	int dots = 0;
-	size_t s = n;
-	while (s > 0) {
-		if (h.p[s - 1] == '.' && ++dots == 2)
-			break;
-		s--;
-	}
-	return (struct detour_slice){h.p + s, n - s};
+	return detour_site_of(h.p, h.len);
 }
 
 bool detour_origin_same_site(const char *a, size_t alen, const char *b, size_t blen)

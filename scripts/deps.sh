@@ -7,7 +7,8 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcre2-dev libcurl4-
 libcmocka-dev python3 python3-pytest curl openssl graphviz libjansson-dev libsqlite3-dev scdoc
 tzdata pebble haproxy chromium libnss3-tools strace
 libnghttp2-dev nghttp2-client libvectorscan-dev libhiredis-dev redis-server redis-sentinel
-libgumbo-dev libpsl-dev libidn2-dev publicsuffix h2o apache2 nginx libtomlplusplus-dev g++"
+libgumbo-dev libpsl-dev libidn2-dev publicsuffix h2o apache2 nginx libtomlplusplus-dev g++
+libxml2-dev zlib1g-dev wget"
 
 missing=""
 for p in $PKGS; do

@@ -27,7 +27,7 @@ enum detour_as {
 #define DETOUR_LOC_USERINFO  0x010u /* user:password in the authority */
 #define DETOUR_LOC_FRAGMENT  0x020u /* fragment inherited from the request (§10.2.2) */
 #define DETOUR_LOC_BAD_PCT   0x040u /* a '%' not followed by two hex digits (sent as is) */
-#define DETOUR_LOC_IDN       0x080u /* non-ASCII host: percent-encoded, not punycode */
+#define DETOUR_LOC_IDN       0x080u /* non-ASCII or %-encoded host: as a browser, to punycode (UTS #46); as curl, %-encoded */
 #define DETOUR_LOC_SCHEME    0x100u /* a scheme other than http or https */
 #define DETOUR_LOC_ILLEGAL                                                                         \
 	(DETOUR_LOC_ENCODED | DETOUR_LOC_STRIPPED | DETOUR_LOC_BACKSLASH | DETOUR_LOC_BAD_PCT |    \

@@ -40,6 +40,9 @@ enum {
 	O_NO_COLOR,
 	O_AT,
 	O_INCLUDE,
+	O_HTTP11,
+	O_HTTP2,
+	O_HTTP2_PK,
 };
 
 static const struct cli_opt optab[] = {
@@ -71,6 +74,11 @@ static const struct cli_opt optab[] = {
          "connect to ADDR for host H, port P (repeatable)"},
         {"at", O_AT, "TIME", "an RFC 3339 time",
          "judge certificate expiry at TIME (default: DETOUR_NOW, else now)"},
+        {"http1.1", O_HTTP11, NULL, NULL, "HTTP/1.1 only"},
+        {"http2", O_HTTP2, NULL, NULL,
+         "HTTP/2 over TLS when the server offers it (libcurl's default)"},
+        {"http2-prior-knowledge", O_HTTP2_PK, NULL, NULL,
+         "HTTP/2 without TLS too, with no upgrade (h2c)"},
         {"timeout", O_TIMEOUT, "SECS", "a number of seconds", "per request (default 30)"},
         {"color", O_COLOR, NULL, NULL, "colour the table (default: on a terminal)"},
         {"no-color", O_NO_COLOR, NULL, NULL, NULL},
@@ -109,46 +117,6 @@ static bool parse_expect(const char *s, int *status, const char **loc)
 	return true;
 }
 
-static bool parse_header(const char *s, struct detour_header *h)
-{
-	const char *colon = strchr(s, ':');
-	if (!colon || colon == s)
-		return false;
-	for (const char *p = s; p < colon; p++)
-		if (!ascii_is_tchar((unsigned char)*p))
-			return false; /* field-name = token (RFC 9110 §5.1) */
-	const char *v = colon + 1;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	size_t vl = strlen(v);
-	while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-		vl--;
-	for (size_t i = 0; i < vl; i++)
-		if (v[i] == '\r' || v[i] == '\n' || v[i] == 0)
-			return false;
-	h->name = s;
-	h->name_len = (size_t)(colon - s);
-	h->value = v;
-	h->value_len = vl;
-	return true;
-}
-
-/* Whether s has the shape of a curl --resolve entry, [+]HOST:PORT:ADDR[,ADDR]...
- * (an IPv6 ADDR in brackets): a host, a port of 1 to 65535, an address.
- * libcurl itself skips an entry it cannot use, silently. */
-static bool resolve_ok(const char *s)
-{
-	if (*s == '+')
-		s++;
-	const char *c1 = strchr(s, ':');
-	if (!c1 || c1 == s)
-		return false;
-	char *end;
-	long port = strtol(c1 + 1, &end, 10);
-	return end != c1 + 1 && ascii_is_digit((unsigned char)c1[1]) && *end == ':' && port >= 1 &&
-	       port <= 65535 && end[1];
-}
-
 /* What the command line asks for besides the options of a run. */
 struct args {
 	const char *input, *against, *data_file, *at;
@@ -176,7 +144,7 @@ static int take_option(int k, const char *arg, struct check_opts *o, struct args
 		return 0;
 	case 'H':
 		if (o->nheaders >= DETOUR_FOLLOW_MAX_USER_HEADERS ||
-		    !parse_header(arg, &o->headers[o->nheaders])) {
+		    !check_parse_header(arg, &o->headers[o->nheaders])) {
 			fprintf(stderr, "detour check: bad --header '%s' (want 'Name: value')\n",
 			        arg);
 			return 2;
@@ -245,7 +213,7 @@ static int take_option(int k, const char *arg, struct check_opts *o, struct args
 		o->cacert = arg;
 		return 0;
 	case O_RESOLVE:
-		if (!resolve_ok(arg)) {
+		if (!check_resolve_ok(arg)) {
 			fprintf(stderr, "detour check: bad --resolve '%s' (want HOST:PORT:ADDR)\n",
 			        arg);
 			return 2;
@@ -262,6 +230,15 @@ static int take_option(int k, const char *arg, struct check_opts *o, struct args
 			fprintf(stderr, "detour check: bad --timeout '%s'\n", arg);
 			return 2;
 		}
+		return 0;
+	case O_HTTP11:
+		o->http_version = CURL_HTTP_VERSION_1_1;
+		return 0;
+	case O_HTTP2:
+		o->http_version = CURL_HTTP_VERSION_2TLS;
+		return 0;
+	case O_HTTP2_PK:
+		o->http_version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
 		return 0;
 	case O_AT:
 		a->at = arg;

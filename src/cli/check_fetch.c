@@ -25,8 +25,9 @@
 
 struct run {
 	struct check_opts *o;
+	const struct check_feed *feed;
 	CURLM *multi;
-	struct chain *chains;
+	struct chain *chains; /* check_run's array (its feed) */
 	size_t n, next_start, next_print, active, done;
 	struct detour_hsts *hsts; /* NULL as curl without --hsts */
 	struct curl_slist *resolve, *connect_to;
@@ -104,11 +105,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct chain *c = ud;
 	size_t len = size * n;
-	if (!c->want_body || c->blen >= BODY_CAP)
+	size_t cap = c->page_cap ? c->page_cap : c->o->page_cap ? c->o->page_cap : BODY_CAP;
+	if (!c->want_body || c->blen >= cap)
 		return len;
 	size_t take = len;
-	if (c->blen + take > BODY_CAP)
-		take = BODY_CAP - c->blen;
+	if (c->blen + take > cap)
+		take = cap - c->blen;
 	if (BASE_GROW(c->body, c->bcap, c->blen + take))
 		check_oom();
 	memcpy(c->body + c->blen, p, take);
@@ -160,6 +162,8 @@ static void connection_opts(struct run *R, struct chain *c, const char *url)
 		curl_easy_setopt(e, CURLOPT_CONNECT_TO, R->connect_to);
 	if (!strncmp(url, "https:", 6))
 		curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
+	if (R->o->http_version)
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, R->o->http_version);
 }
 
 /* Configures c->easy for the request c->req and adds it to the multi
@@ -235,20 +239,50 @@ static int start_transfer(struct run *R, struct chain *c)
 		if (strcmp(r->method, "GET"))
 			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 	}
-	c->want_body = o->follow_refresh && strcmp(r->method, "HEAD");
+	c->want_body = (o->follow_refresh || o->page_cap) && strcmp(r->method, "HEAD");
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
 	if (curl_multi_add_handle(R->multi, e) != CURLM_OK)
 		return -1;
 	return 0;
 }
 
+/* The Content-Type of the last response, from its header block, into
+ * c->page_type (empty when none). */
+static void take_content_type(struct chain *c)
+{
+	const char *p = c->hbuf, *end = c->hbuf + c->hlen;
+
+	c->page_type[0] = 0;
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (ascii_prefix_ci(p, l, "Content-Type:")) {
+			const char *v = p + 13;
+			size_t vl = l - 13;
+			while (vl && (*v == ' ' || *v == '\t'))
+				v++, vl--;
+			copy_line(c->page_type, sizeof(c->page_type), v, vl);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
 static void finish(struct run *R, struct chain *c)
 {
 	check_conclude(c);
+	if (R->o->page_cap) {
+		/* detour crawl: the last response's body and type outlive the
+		 * transfer. */
+		take_content_type(c);
+		c->page = c->body;
+		c->page_len = c->blen;
+		c->body = NULL;
+	}
 	chain_free_runtime(c);
 	c->done = true;
 	R->active--;
 	R->done++;
+	R->feed->done(R->feed->ud, c);
 }
 
 /* Applies a known HSTS host before sending, recording Chromium's "307
@@ -377,6 +411,12 @@ static void done_transfer(struct run *R, struct chain *c, CURLcode res)
 	long code = 0;
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
 	h->status = (int)code;
+	long ver = 0;
+	curl_easy_getinfo(c->easy, CURLINFO_HTTP_VERSION, &ver);
+	h->protocol = ver == CURL_HTTP_VERSION_2_0   ? "HTTP/2"
+	              : ver == CURL_HTTP_VERSION_3   ? "HTTP/3"
+	              : ver == CURL_HTTP_VERSION_1_0 ? "HTTP/1.0"
+	                                             : "HTTP/1.1";
 	snprintf(h->reason, sizeof(h->reason), "%s",
 	         c->reason[0] ? c->reason : detour_reason(h->status));
 	if (!strncmp(h->url, "https:", 6) && check_tls_take(&R->tls, c->easy, h)) {
@@ -531,12 +571,20 @@ static int hsts_save(struct run *R, const struct check_opts *o)
 	return rc;
 }
 
-/* Runs the multi handle until every chain has ended and been printed. */
+/* Runs the multi handle until the feed has no chain left and every chain
+ * started has ended. */
 static void run_all(struct run *R)
 {
-	while (R->done < R->n) {
-		while (R->active < (size_t)R->o->parallel && R->next_start < R->n)
-			start_chain(R, &R->chains[R->next_start++]);
+	for (;;) {
+		int wait_ms = 0;
+		while (R->active < (size_t)R->o->parallel) {
+			struct chain *c = R->feed->next(R->feed->ud, &wait_ms);
+			if (!c)
+				break;
+			start_chain(R, c);
+		}
+		if (!R->active && !wait_ms)
+			break; /* nothing running, nothing left to start */
 		int running = 0;
 		curl_multi_perform(R->multi, &running);
 		CURLMsg *m;
@@ -549,54 +597,99 @@ static void run_all(struct run *R)
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
 			done_transfer(R, c, res);
 		}
-		print_ready(R);
-		progress(R, false);
-		if (R->done < R->n && R->active && running)
-			curl_multi_poll(R->multi, NULL, 0, 100, NULL);
+		if (R->feed->tick)
+			R->feed->tick(R->feed->ud);
+		int ms = 100;
+		if (wait_ms > 0 && wait_ms < ms)
+			ms = wait_ms;
+		if (R->active && running)
+			curl_multi_poll(R->multi, NULL, 0, ms, NULL);
+		else if (wait_ms > 0)
+			nanosleep(&(struct timespec){0, (long)ms * 1000000L}, NULL);
 	}
-	print_ready(R);
-	if (R->progress)
-		fprintf(stderr, "\r\033[K");
+}
+
+/* check_run's feed: the chains of its array in order; each printed when it
+ * and those before it are done. */
+static struct chain *array_next(void *ud, int *wait_ms)
+{
+	struct run *R = ud;
+	*wait_ms = 0;
+	return R->next_start < R->n ? &R->chains[R->next_start++] : NULL;
+}
+
+static void array_done(void *ud, struct chain *c)
+{
+	(void)c;
+	print_ready(ud);
+}
+
+static void array_tick(void *ud)
+{
+	progress(ud, false);
+}
+
+/* The parts of a run around run_all: the CA bundle, the HSTS store,
+ * --resolve, the multi handle. Returns the exit status. */
+static int run_with(struct run *R)
+{
+	struct check_opts *o = R->o;
+	curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+	snprintf(R->curl_ua, sizeof(R->curl_ua), "curl/%s", vi->version);
+	/* The CA bundle: --cacert, else CURL_CA_BUNDLE, else SSL_CERT_FILE, as
+	 * the curl tool reads them. */
+	R->cainfo = o->cacert;
+	if (!R->cainfo)
+		R->cainfo = getenv("CURL_CA_BUNDLE");
+	if (!R->cainfo)
+		R->cainfo = getenv("SSL_CERT_FILE");
+	if (hsts_load(R, o)) {
+		detour_hsts_free(R->hsts);
+		return 2;
+	}
+	for (size_t i = 0; i < o->nresolve; i++)
+		add_resolve(R, o->resolve[i]);
+	if (o->connect_to[0])
+		R->connect_to = curl_slist_append(NULL, o->connect_to);
+	R->multi = curl_multi_init();
+	if (!R->multi)
+		check_oom();
+	curl_multi_setopt(R->multi, CURLMOPT_MAXCONNECTS, (long)o->parallel * 2);
+	clock_gettime(CLOCK_MONOTONIC, &R->last_progress);
+
+	run_all(R);
+
+	curl_multi_cleanup(R->multi);
+	curl_slist_free_all(R->resolve);
+	curl_slist_free_all(R->connect_to);
+	check_tls_free(&R->tls);
+	int rc = hsts_save(R, o);
+	detour_hsts_free(R->hsts);
+	return rc ? rc : o->exit_code;
+}
+
+int check_run_feed(struct check_opts *o, const struct check_feed *feed)
+{
+	struct run R;
+	memset(&R, 0, sizeof(R));
+	R.o = o;
+	R.feed = feed;
+	return run_with(&R);
 }
 
 int check_run(struct check_opts *o, struct chain *chains, size_t n)
 {
 	struct run R;
 	memset(&R, 0, sizeof(R));
+	struct check_feed feed = {&R, array_next, array_done, array_tick};
 	R.o = o;
+	R.feed = &feed;
 	R.chains = chains;
 	R.n = n;
 	R.progress = n > 1 && isatty(2) && !o->quiet;
-	curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
-	snprintf(R.curl_ua, sizeof(R.curl_ua), "curl/%s", vi->version);
-	/* The CA bundle: --cacert, else CURL_CA_BUNDLE, else SSL_CERT_FILE, as
-	 * the curl tool reads them. */
-	R.cainfo = o->cacert;
-	if (!R.cainfo)
-		R.cainfo = getenv("CURL_CA_BUNDLE");
-	if (!R.cainfo)
-		R.cainfo = getenv("SSL_CERT_FILE");
-	if (hsts_load(&R, o)) {
-		detour_hsts_free(R.hsts);
-		return 2;
-	}
-	for (size_t i = 0; i < o->nresolve; i++)
-		add_resolve(&R, o->resolve[i]);
-	if (o->connect_to[0])
-		R.connect_to = curl_slist_append(NULL, o->connect_to);
-	R.multi = curl_multi_init();
-	if (!R.multi)
-		check_oom();
-	curl_multi_setopt(R.multi, CURLMOPT_MAXCONNECTS, (long)o->parallel * 2);
-	clock_gettime(CLOCK_MONOTONIC, &R.last_progress);
-
-	run_all(&R);
-
-	curl_multi_cleanup(R.multi);
-	curl_slist_free_all(R.resolve);
-	curl_slist_free_all(R.connect_to);
-	check_tls_free(&R.tls);
-	int rc = hsts_save(&R, o);
-	detour_hsts_free(R.hsts);
-	return rc ? rc : o->exit_code;
+	int rc = run_with(&R);
+	print_ready(&R);
+	if (R.progress)
+		fprintf(stderr, "\r\033[K");
+	return rc;
 }

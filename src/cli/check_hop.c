@@ -396,7 +396,9 @@ bool check_response(struct chain *c, struct detour_hsts *hsts)
 		check_finding(
 		        c, DETOUR_F_LOCATION_CHARS, hopno, "Location: %s%s", h->loc_raw,
 		        (st.loc_flags & DETOUR_LOC_IDN)
-		                ? " (a non-ASCII host: detour does not convert it to punycode)"
+		                ? (r->as == DETOUR_AS_BROWSER
+		                           ? " (a non-ASCII host: its UTS #46 punycode form is requested)"
+		                           : " (a non-ASCII host: percent-encoded, as curl sends it)")
 		                : "");
 	if (st.loc_flags & DETOUR_LOC_USERINFO)
 		check_finding(c, DETOUR_F_USERINFO, hopno, "Location carries user:password");

@@ -89,6 +89,7 @@ static json_t *hop_json(const struct check_opts *o, const struct hop *h, size_t 
 	set(j, "url", cli_json_str(h->url));
 	set(j, "status", h->status ? json_integer(h->status) : json_null());
 	set(j, "reason", cli_json_str(h->status ? h->reason : NULL));
+	set(j, "protocol", cli_json_str(h->status && !h->internal ? h->protocol : NULL));
 	set(j, "internal", json_boolean(h->internal));
 	set(j, "body_sent", json_boolean(h->body_sent));
 	set(j, "location", cli_json_str(h->loc_raw));
@@ -357,6 +358,11 @@ static void print_table(const struct check_opts *o, const struct chain *c, FILE 
 		if (!h->internal)
 			fprintf(f, "  %s%.0f ms%s", P->dim, h->ms, P->off);
 		fputc('\n', f);
+		/* The protocol of every hop when asked for one (--http2,
+		 * --http1.1), else when it is not HTTP/1.1. */
+		if (h->status && !h->internal && h->protocol &&
+		    (o->http_version || strcmp(h->protocol, "HTTP/1.1")))
+			fprintf(f, "        protocol: %s\n", h->protocol);
 		print_head(f, h->resp_head);
 		if (h->body_sent)
 			fprintf(f, "        %sbody: %zu bytes sent%s\n", P->dim, o->body_len,

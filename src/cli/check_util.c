@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ascii.h"
 #include "base/grow.h"
 #include "check_util.h"
 
@@ -94,6 +95,9 @@ void check_chain_free(struct chain *c)
 	free(c->f);
 	c->f = NULL;
 	c->nf = 0;
+	free(c->page);
+	c->page = NULL;
+	c->page_len = 0;
 }
 
 void check_chains_free(struct chain *chains, size_t n)
@@ -131,4 +135,41 @@ char *check_read_file(const char *path, size_t *len)
 	buf[n] = 0;
 	*len = n;
 	return buf;
+}
+
+bool check_parse_header(const char *s, struct detour_header *h)
+{
+	const char *colon = strchr(s, ':');
+	if (!colon || colon == s)
+		return false;
+	for (const char *p = s; p < colon; p++)
+		if (!ascii_is_tchar((unsigned char)*p))
+			return false; /* field-name = token (RFC 9110 §5.1) */
+	const char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t vl = strlen(v);
+	while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		vl--;
+	for (size_t i = 0; i < vl; i++)
+		if (v[i] == '\r' || v[i] == '\n' || v[i] == 0)
+			return false;
+	h->name = s;
+	h->name_len = (size_t)(colon - s);
+	h->value = v;
+	h->value_len = vl;
+	return true;
+}
+
+bool check_resolve_ok(const char *s)
+{
+	if (*s == '+')
+		s++;
+	const char *c1 = strchr(s, ':');
+	if (!c1 || c1 == s)
+		return false;
+	char *end;
+	long port = strtol(c1 + 1, &end, 10);
+	return end != c1 + 1 && ascii_is_digit((unsigned char)c1[1]) && *end == ':' && port >= 1 &&
+	       port <= 65535 && end[1];
 }

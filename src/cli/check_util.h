@@ -47,6 +47,8 @@ struct check_opts {
 	size_t nprinted, nbad, nnet; /* chains printed; with an error; with a network error */
 	char connect_to[320];        /* --against: CURLOPT_CONNECT_TO for every request */
 	int64_t now;                 /* certificate expiry is judged at: --at, DETOUR_NOW or now */
+	long http_version;           /* CURLOPT_HTTP_VERSION, 0: libcurl's default */
+	size_t page_cap;             /* detour crawl: keep up to this many bytes of the last body */
 };
 
 struct hop {
@@ -75,8 +77,9 @@ struct hop {
 	/* https: the server's leaf certificate (check_tls.c) */
 	struct detour_cert cert;
 	bool has_cert;
-	bool cert_verified; /* libcurl verified chain and name */
-	char *resp_head; /* --include: status line and header fields, '\n'-terminated each */
+	bool cert_verified;   /* libcurl verified chain and name */
+	char *resp_head;      /* --include: status line and header fields, '\n'-terminated each */
+	const char *protocol; /* "HTTP/1.1", "HTTP/2" (static), NULL: no response */
 };
 
 struct finding {
@@ -113,6 +116,12 @@ struct chain {
 	char sline[256]; /* the status line (--include), without CRLF */
 	char errbuf[256];
 	struct timespec t0;
+	/* with o->page_cap, once ended: the last response's body and type */
+	char *page;
+	size_t page_len;
+	char page_type[128];
+	size_t page_cap; /* set by the feed: this chain's body cap, 0: o->page_cap */
+	void *ud;        /* the feed's */
 };
 
 /* Out of memory: prints "detour check: out of memory" and exits 2, the
@@ -147,6 +156,16 @@ void check_chain_free(struct chain *c);
 
 /* Frees chains[0..n) and everything they hold, and the array. */
 void check_chains_free(struct chain *chains, size_t n);
+
+/* Parses a -H argument "Name: value" into h (pointing into s): a token
+ * name (RFC 9110 §5.1), the value without surrounding blanks and without
+ * CR, LF or NUL. Returns false when s is not such a header. */
+bool check_parse_header(const char *s, struct detour_header *h);
+
+/* Whether s has the shape of a curl --resolve entry, [+]HOST:PORT:ADDR[,ADDR]...
+ * (an IPv6 ADDR in brackets): a host, a port of 1 to 65535, an address.
+ * libcurl itself skips an entry it cannot use, silently. */
+bool check_resolve_ok(const char *s);
 
 /* Reads a whole file into new memory (NUL-terminated, *len bytes before the
  * NUL); NULL with errno set when it cannot be read. */

@@ -9,6 +9,7 @@
 int cmd_serve(int argc, char **argv);   /* src/server/serve.c */
 int cmd_explain(int argc, char **argv); /* explain.c */
 int cmd_check(int argc, char **argv);   /* check.c */
+int cmd_crawl(int argc, char **argv);   /* crawl.c */
 int cmd_ctl(int argc, char **argv);     /* ctl.c */
 int cmd_lint(int argc, char **argv);    /* lint.c */
 

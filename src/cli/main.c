@@ -18,6 +18,7 @@ static const struct command {
         {"serve", cmd_serve, "answer HTTP requests with redirects from a rules table"},
         {"explain", cmd_explain, "show which rule matches a request and the exact response"},
         {"check", cmd_check, "trace redirect chains hop by hop, as a browser follows them"},
+        {"crawl", cmd_crawl, "crawl a site and report its redirects, chains and broken links"},
         {"ctl", cmd_ctl, "talk to a running server's admin API: rules, maintenance, stats"},
         {"lint", cmd_lint, "find loops, chains, shadowed and duplicate rules, risky choices"},
 };

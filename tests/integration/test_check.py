@@ -511,10 +511,11 @@ def test_json_shape(ab):
     assert set(o) == {"url", "as", "hops", "final_status", "final_url", "redirects",
                       "requests", "findings", "ok"}
     h = o["hops"][0]
-    assert set(h) == {"n", "method", "url", "status", "reason", "internal", "body_sent",
+    assert set(h) == {"n", "method", "url", "status", "reason", "protocol", "internal", "body_sent",
                       "location", "next", "via", "note", "cache", "sts", "sts_note",
                       "set_cookie", "vary", "refresh", "time_ms", "request_headers", "error",
                       "tls"}
+    assert h["protocol"] == "HTTP/1.1"
     assert (h["status"], h["reason"], h["location"], h["next"], h["vary"]) == \
         (301, "Moved Permanently", "/t", a.url("/t"), "Accept")
     assert "User-Agent: " + "Mozilla/5.0" in " ".join(h["request_headers"])

@@ -84,7 +84,26 @@ static const struct rcase rcases[] = {
         {DETOUR_AS_BROWSER, B, "///h/x", DETOUR_OK, "http://h/x", 0},
         {DETOUR_AS_BROWSER, B, "x:y/z", DETOUR_EUNSUPPORTED, "x:y/z", DETOUR_LOC_SCHEME},
         {DETOUR_AS_BROWSER, B, "1x:y", DETOUR_OK, "http://a/b/c/1x:y", 0},
-        {DETOUR_AS_BROWSER, B, "http://h\xc3\xa9/", DETOUR_OK, "http://h%C3%A9/", DETOUR_LOC_IDN},
+        {DETOUR_AS_BROWSER, B, "http://h\xc3\xa9/", DETOUR_OK, "http://xn--h-bga/", DETOUR_LOC_IDN},
+        /* UTS #46 as a browser: mapped (case, fullwidth dot), NFC, nontransitional
+         * (ß stays), percent-encoded bytes decoded first; invalid: refused. */
+        {DETOUR_AS_BROWSER, B,
+         "http://B\xc3\xbc"
+         "CHER.example/x",
+         DETOUR_OK, "http://xn--bcher-kva.example/x", DETOUR_LOC_IDN},
+        {DETOUR_AS_BROWSER, B, "http://fa\xc3\x9f.de/", DETOUR_OK, "http://xn--fa-hia.de/",
+         DETOUR_LOC_IDN},
+        {DETOUR_AS_BROWSER, B, "http://b%C3%BCcher.example/", DETOUR_OK,
+         "http://xn--bcher-kva.example/", DETOUR_LOC_IDN},
+        {DETOUR_AS_BROWSER, B,
+         "http://u\xcc\x88"
+         "ber.example/",
+         DETOUR_OK, "http://xn--ber-goa.example/", DETOUR_LOC_IDN},
+        {DETOUR_AS_BROWSER, B,
+         "http://a\xef\xbc\x8e"
+         "example/",
+         DETOUR_OK, "http://a.example/", DETOUR_LOC_IDN},
+        {DETOUR_AS_BROWSER, B, "http://x%2Fy.example/", DETOUR_EINVAL, NULL, 0},
         {DETOUR_AS_BROWSER, B, "http://a b/", DETOUR_EINVAL, "", 0},
         {DETOUR_AS_BROWSER, B, "http://h:99999/", DETOUR_EINVAL, "", 0},
         {DETOUR_AS_BROWSER, B, "http:///", DETOUR_EINVAL, "", 0},
