@@ -481,3 +481,19 @@ def test_sentinel_failover_loses_no_acknowledged_change(fleet, tmp_path):
         for s, _ in sentinels:
             s.kill()
             s.wait()
+
+
+def test_unconfirmed_by_replicas_is_undone_and_refused(fleet):
+    """replicas=1 and no replica: WAIT 1 does not confirm within the
+    timeout, so the change is undone (its inverse) and answers 503; the
+    rule serves nowhere afterwards."""
+    redis, node = fleet
+    r = redis()
+    a = node("redis://127.0.0.1:%d/0?replicas=1&timeout=200" % r.port, "a")
+    st, js = a.req("POST", "/rules", {"rule": "/unconfirmed /u 302"})
+    assert st == 503, js
+    assert "0 of 1 replicas confirmed the change within 200 ms (WAIT)" in js["error"], js
+    assert r.cli("HLEN", "detour:rules").strip() == "0"
+    assert r.cli("GET", "detour:version").strip() == "2"  # the change and its undoing
+    assert wait_status(a, "/unconfirmed", 404, 1)
+    assert a.get("/unconfirmed")[0] == 404
