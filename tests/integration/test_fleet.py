@@ -497,3 +497,35 @@ def test_unconfirmed_by_replicas_is_undone_and_refused(fleet):
     assert r.cli("GET", "detour:version").strip() == "2"  # the change and its undoing
     assert wait_status(a, "/unconfirmed", 404, 1)
     assert a.get("/unconfirmed")[0] == 404
+
+
+def test_redis_lost_and_back_under_load_fails_no_request(fleet):
+    """wrk against node B while Redis (with an AOF, appendfsync always) is
+    killed with kill -9 and started again: every request answered with the
+    API rule's redirect, none failed; the node resyncs to the state Redis
+    kept."""
+    redis, node = fleet
+    aof = ["--appendonly", "yes", "--appendfsync", "always"]
+    r = redis(extra=aof)
+    a, b = node(url_of(r), "a"), node(url_of(r), "b", workers=2)
+    st, js = a.req("POST", "/rules", {"rule": "/load /l 302"})
+    assert st == 201
+    assert wait_status(b, "/load", 302, 1)
+    w = subprocess.Popen(["wrk", "-t2", "-c16", "-d5s", b.url("/load")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1)
+        r.kill()
+        b.wait_log("fleet: lost Redis")
+        time.sleep(1)
+        redis(port=r.port, extra=aof)
+        out, err = w.communicate(timeout=30)
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+    assert w.returncode == 0, err
+    assert "requests in" in out, out
+    assert "Socket errors" not in out and "Non-2xx or 3xx" not in out, out
+    b.wait_log("resynced to state version 1")
+    assert b.get("/load") == (302, "/l")
