@@ -403,15 +403,22 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 			return unavailable(f, err, cap, e);
 		}
 		atomic_fetch_add(&f->applied, 1);
-		if (old)
-			old[0] = '\0';
+		/* The value it replaced is not known here: only an add can be
+		 * undone should WAIT not confirm it. */
+		if (strcmp(op, "add"))
+			old = NULL;
 		c = f->wc;
 		/* WAIT counts this connection's writes: one of its own first. */
 		freeReplyObject(redisCommand(c, "PEXPIRE %s %d", tok, TOKEN_TTL_MS));
 	}
 	if (wait_replicas(f, f->wc, e, sizeof(e))) {
-		if (old && strcmp(op, "put"))
-			revert(f, op, out_id, old);
+		if ((old || !strcmp(op, "add")) && strcmp(op, "put"))
+			revert(f, op, out_id, old ? old : "");
+		else
+			log_err("fleet: the change %s %s (settled after a lost reply) is on the "
+			        "primary but not confirmed by its replicas, and cannot be undone "
+			        "here",
+			        op, out_id);
 		return unavailable(f, err, cap, e);
 	}
 	return FLEET_OK;

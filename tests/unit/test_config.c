@@ -483,7 +483,7 @@ static const struct err_case err_cases[] = {
                                      "found \"3601\""},
         {"timeout header soon\n", "t.conf:1:16: expected a duration from 1s to 1h (10s, 2m), "
                                   "found \"soon\""},
-        /* admin, state-dir, user, stats, stats-flush */
+        /* admin, state-dir, state, user, stats, stats-flush */
         {"admin\n", "t.conf:1:1: 'admin' takes 1 argument: admin ADDR:PORT [token-file=FILE]"},
         {"admin 1 token-file=a b\n",
          "t.conf:1:1: 'admin' takes 1 argument: admin ADDR:PORT [token-file=FILE]"},
@@ -493,6 +493,12 @@ static const struct err_case err_cases[] = {
         {"admin 8081 token-file=\n", "t.conf:1:12: expected token-file=FILE, found "
                                      "\"token-file=\""},
         {"state-dir\n", "t.conf:1:1: 'state-dir' takes 1 argument: state-dir DIR"},
+        {"state rediss://h:6380/0\n",
+         "t.conf:1:7: state: rediss:// (TLS to Redis) needs hiredis_ssl, which the hiredis this "
+         "detour is built with (Debian's libhiredis 0.14) does not have: use redis:// over a "
+         "private network or a TLS tunnel (stunnel, spiped)"},
+        {"state redis://h/0 node=a/b\n",
+         "t.conf:1:19: node=: letters, digits, '-', '_', '.', ':' only, found \"node=a/b\""},
         {"user a b\n", "t.conf:1:1: 'user' takes 1 argument: user NAME"},
         {"user a/b\n", "t.conf:1:6: expected a user name, found \"a/b\""},
         {"user 0123456789012345678901234567890123456789012345678901234567890123\n",
@@ -599,6 +605,16 @@ static void test_operations(void **state)
 	assert_string_equal(conf.admin_token_file, "");
 	assert_string_equal(conf.state_dir, "/var/lib/detour");
 	assert_true(conf.stats);
+	assert_string_equal(conf.state_url, "");
+
+	/* state URL [node=NAME]: kept as written, checked by lib/fleet.c. */
+	parse_ok("\nstate redis-sentinel://10.0.0.1,10.0.0.2:26380/m?timeout=500 node=web-1\n");
+	assert_string_equal(conf.state_url,
+	                    "redis-sentinel://10.0.0.1,10.0.0.2:26380/m?timeout=500");
+	assert_string_equal(conf.state_node, "web-1");
+	assert_int_equal(conf.state_line, 2);
+	parse_ok("state redis://127.0.0.1:6379/0\n");
+	assert_string_equal(conf.state_node, "");
 }
 
 /* ---- maintenance and health-check ------------------------------------- */
