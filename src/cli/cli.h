@@ -11,5 +11,7 @@ int cmd_explain(int argc, char **argv); /* explain.c */
 int cmd_check(int argc, char **argv);   /* check.c */
 int cmd_ctl(int argc, char **argv);     /* ctl.c */
 int cmd_lint(int argc, char **argv);    /* lint.c */
+int cmd_import(int argc, char **argv);  /* import.c */
+int cmd_export(int argc, char **argv);  /* export.c */
 
 #endif
