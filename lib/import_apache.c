@@ -44,7 +44,10 @@ struct vhost {
 };
 
 struct state {
-	struct detour_import *im;
+	struct detour_import *im;   /* where the current directive writes */
+	struct detour_import *main; /* mod_rewrite's rules, and the result */
+	struct detour_import alias; /* mod_alias's rules of the current context: Apache runs
+	                               mod_rewrite first, whatever the order in the file */
 	bool in_vhost;
 	struct vhost vh;
 	bool per_dir;   /* patterns see the path without its leading '/' */
@@ -223,9 +226,7 @@ static void do_redirect(struct state *st, unsigned line, char **w, int nw, int f
 		s.regex = true;
 		s.path = bbuf_cstr(&b);
 		if (status != 410) {
-			const char *q = strchr(target, '?');
-			size_t tl = q ? (size_t)(q - target) : strlen(target);
-			snprintf(t, sizeof(t), "%.*s$1%s", (int)tl, target, q ? q : "");
+			snprintf(t, sizeof(t), "%s$1", target);
 			s.target = t;
 		}
 		emit(st, line, &s);
@@ -236,10 +237,9 @@ static void do_redirect(struct state *st, unsigned line, char **w, int nw, int f
 		emit(st, line, &s); /* the exact path first */
 	s.splat = true;
 	if (status != 410) {
-		const char *q = strchr(target, '?');
-		size_t tl = q ? (size_t)(q - target) : strlen(target);
-		snprintf(t, sizeof(t), "%.*s%s:splat%s", (int)tl, target, pl > 1 ? "/" : "",
-		         q ? q : "");
+		/* Apache appends the rest of the path to the target as written,
+		 * after its query if it has one ("/b?x=1" + "/c") */
+		snprintf(t, sizeof(t), "%s%s:splat", target, pl > 1 ? "/" : "");
 		s.target = t;
 	}
 	emit(st, line, &s);
@@ -585,7 +585,7 @@ static const char *subst_vars(struct state *st, const char *sub, char *out, size
 				return "an unterminated %{ in the substitution";
 			size_t vl = (size_t)(e - p - 2);
 			if (vl == 11 && !strncmp(p + 2, "REQUEST_URI", 11)) {
-				put = "$1";
+				put = "/$1"; /* the group holds the path after its '/' */
 			} else if ((vl == 9 && !strncmp(p + 2, "HTTP_HOST", 9)) ||
 			           (vl == 11 && !strncmp(p + 2, "SERVER_NAME", 11))) {
 				if (!st->in_vhost || st->vh.nhosts != 1 ||
@@ -670,7 +670,7 @@ static void do_rewrite_rule(struct state *st, unsigned line, char **w, int nw)
 	/* The pattern on the whole path. */
 	bbuf_init(&re, 65536);
 	if (whole)
-		BBUF_LIT(&re, "^(?=(.*))");
+		BBUF_LIT(&re, "^(?=/(.*))");
 	if (st->per_dir && pat[0] == '^') {
 		if (!whole)
 			bbuf_putc(&re, '^');
@@ -684,7 +684,7 @@ static void do_rewrite_rule(struct state *st, unsigned line, char **w, int nw)
 		bbuf_puts(&re, pat);
 	}
 	/* The target: relative substitutions are relative to RewriteBase. */
-	char target[8192];
+	char target[8192 + 1024];
 	bool drop = f.qsd;
 	if (f.gone) {
 		target[0] = '\0';
@@ -840,6 +840,7 @@ static void directive(struct state *st, unsigned line, const char *text, size_t 
 		    (nl == 9 && !strncasecmp(name, "IfVersion", 9)))
 			return; /* transparent */
 		if (nl == 11 && !strncasecmp(name, "VirtualHost", 11)) {
+			detour_import_append(st->main, &st->alias);
 			if (close) {
 				st->in_vhost = false;
 				st->per_dir = true;
@@ -902,6 +903,7 @@ static void directive(struct state *st, unsigned line, const char *text, size_t 
 	}
 	if (!is_redirect_directive(d))
 		return;
+	st->im = strcasecmp(d, "RewriteRule") ? &st->alias : st->main;
 	detour_import_source(st->im, line, text, n);
 	if (!strcasecmp(d, "Redirect"))
 		do_redirect(st, line, w, nw, 0);
@@ -913,6 +915,7 @@ static void directive(struct state *st, unsigned line, const char *text, size_t 
 		do_redirect_match(st, line, w, nw);
 	else
 		do_rewrite_rule(st, line, w, nw);
+	st->im = st->main;
 }
 
 void detour_import_apache(struct detour_import *im, const char *buf, size_t len)
@@ -924,7 +927,8 @@ void detour_import_apache(struct detour_import *im, const char *buf, size_t len)
 	unsigned line = 0;
 
 	memset(&st, 0, sizeof(st));
-	st.im = im;
+	st.im = st.main = im;
+	detour_import_init(&st.alias, im->file);
 	st.per_dir = true;
 	st.base[0] = '/';
 	im->slash_strict = true;
@@ -972,6 +976,8 @@ void detour_import_apache(struct detour_import *im, const char *buf, size_t len)
 		detour_import_skip(im, st.conds[0].line,
 		                   "RewriteCond without a RewriteRule after it");
 	}
+	detour_import_append(im, &st.alias);
+	detour_import_fini(&st.alias);
 	free_conds(&st);
 	free_vhost(&st.vh);
 }

@@ -119,6 +119,33 @@ void detour_import_skip(struct detour_import *im, unsigned line, const char *fmt
 	im->nskips++;
 }
 
+void detour_import_append(struct detour_import *dst, struct detour_import *src)
+{
+	bbuf_put(&dst->text, src->text.p, src->text.len);
+	check(dst);
+	dst->nrules += src->nrules;
+	dst->oom |= src->oom;
+	for (size_t i = 0; i < src->nskips; i++) {
+		if (BASE_GROW(dst->skips, dst->skips_cap, dst->nskips + 1)) {
+			dst->oom = true;
+			free(src->skips[i].why);
+			continue;
+		}
+		/* insertion in line order, after the equal ones */
+		size_t k = dst->nskips;
+		while (k > 0 && dst->skips[k - 1].line > src->skips[i].line) {
+			dst->skips[k] = dst->skips[k - 1];
+			k--;
+		}
+		dst->skips[k] = src->skips[i];
+		dst->nskips++;
+	}
+	free(src->skips);
+	src->skips = NULL;
+	src->nskips = src->skips_cap = src->nrules = 0;
+	bbuf_reset(&src->text);
+}
+
 char *detour_import_text(const struct detour_import *im, const char *format, size_t *len)
 {
 	struct bbuf b;

@@ -51,6 +51,11 @@ bool detour_import_rule(struct detour_import *im, unsigned line, const char *rul
 void detour_import_skip(struct detour_import *im, unsigned line, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* Moves src's rules and skips to the end of dst (skips kept in line order)
+ * and leaves src empty, as after detour_import_init. For formats whose
+ * precedence is not file order (Apache runs mod_rewrite before mod_alias). */
+void detour_import_append(struct detour_import *dst, struct detour_import *src);
+
 /* The whole rules file: a header comment, "@slash strict" when asked, the
  * rules. malloc'd, NUL-terminated, *len set; NULL when out of memory. */
 char *detour_import_text(const struct detour_import *im, const char *format, size_t *len);
