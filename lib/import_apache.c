@@ -90,24 +90,6 @@ static void free_vhost(struct vhost *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* The Host condition of a regex rule in a virtual host: regex sources have
- * no host part (docs/rules.md). */
-static void host_cond(struct bbuf *b, const struct vhost *v)
-{
-	BBUF_LIT(b, " if-header=Host:~(?i)^(");
-	for (unsigned i = 0; i < v->nhosts; i++) {
-		const char *h = v->hosts[i];
-		if (i)
-			bbuf_putc(b, '|');
-		if (h[0] == '*' && h[1] == '.') {
-			BBUF_LIT(b, "[^/]+");
-			h++;
-		}
-		detour_import_re_quote(b, h, strlen(h));
-	}
-	BBUF_LIT(b, ")(:[0-9]+)?\\.?$");
-}
-
 /* Writes one rule (for each host of the virtual host when the source can
  * carry a host). */
 static void emit(struct state *st, unsigned line, const struct spec *s)
@@ -138,7 +120,8 @@ static void emit(struct state *st, unsigned line, const struct spec *s)
 			BBUF_LIT(&b, " case=insensitive");
 		bbuf_puts(&b, s->opts);
 		if (s->regex && st->in_vhost && st->vh.nhosts)
-			host_cond(&b, &st->vh);
+			detour_import_host_cond(&b, (const char *const *)st->vh.hosts,
+			                        st->vh.nhosts);
 		const char *r = bbuf_cstr(&b);
 		if (!bbuf_ok(&b))
 			st->im->oom = true;

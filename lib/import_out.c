@@ -266,3 +266,19 @@ bool detour_import_has_blank(const char *s, size_t n)
 			return true;
 	return false;
 }
+
+void detour_import_host_cond(struct bbuf *b, const char *const *hosts, unsigned n)
+{
+	BBUF_LIT(b, " if-header=Host:~(?i)^(");
+	for (unsigned i = 0; i < n; i++) {
+		const char *h = hosts[i];
+		if (i)
+			bbuf_putc(b, '|');
+		if (h[0] == '*' && h[1] == '.') {
+			BBUF_LIT(b, "[^/]+");
+			h++;
+		}
+		detour_import_re_quote(b, h, strlen(h));
+	}
+	BBUF_LIT(b, ")(:[0-9]+)?\\.?$");
+}

@@ -81,6 +81,10 @@ void detour_import_re_put(struct bbuf *b, const char *re);
  * NUL-terminated into out[0..cap) and returns true. */
 bool detour_import_re_literal(const char *re, char *out, size_t cap);
 
+/* Appends " if-header=Host:~(?i)^(h1|h2...)(:[0-9]+)?\.?$": the hosts of a
+ * rule whose source cannot carry one (a regex). "*.x" is any subdomain. */
+void detour_import_host_cond(struct bbuf *b, const char *const *hosts, unsigned n);
+
 /* Whether s[0..n) has a byte that ends a rules-file field or line (blank,
  * control). */
 bool detour_import_has_blank(const char *s, size_t n);

@@ -211,3 +211,31 @@ def test_apache_vhosts_differential(apache, make_server, tmp_path):
     assert "apache-vhosts.conf:18: skipped: inside a block detour cannot express" in err
     srv = make_server(rules)
     compare(port, srv.port, VHOST_REQUESTS)
+
+
+NGINX_REQUESTS = [
+    {"target": t, "host": h} for h in ("www.example.com", "example.com") for t in (
+        "/blog/2024/05/hello?x=1", "/blog/2024/5/hello", "/old-news/a/b?utm=1",
+        "/pricing-2023", "/pricing-2023?a=b", "/team/alice", "/kb/42", "/kb/x",
+        "/FAQ/shipping", "/faq/returns", "/contact.html", "/contact.html?x=1",
+        "/search-old?q=shoes", "/search-old", "/downloads/legacy/v1/app.zip?sig=1",
+        "/downloads/legacy", "/product/17.html", "/product/x.html", "/page.asp",
+        "/PAGE.ASPX", "/docs/v1/intro?x=2", "/docs/v2/intro", "/old-shop",
+        "/old-shop/cart", "/old-shopping", "/beta")
+] + [
+    {"target": "/beta", "host": "www.example.com", "headers": {"X-Beta": "yes"}},
+    {"target": "/beta", "host": "www.example.com", "headers": {"X-Beta": "no"}},
+    {"target": "/anything/here?x=1", "host": "legacy.example.org"},
+    {"target": "/", "host": "legacy.example.org"},
+]
+
+
+def test_nginx_differential(nginx, make_server, tmp_path):
+    conf = data("nginx.conf").replace("listen 80;", "listen 127.0.0.1:@PORT@;")
+    port = nginx(conf)
+    rules, err, rc = import_rules("nginx", os.path.join(DATA, "nginx.conf"))
+    assert rc == 1
+    for line in (61, 62, 66):
+        assert ("nginx.conf:%d: skipped: " % line) in err, err
+    srv = make_server(rules)
+    compare(port, srv.port, NGINX_REQUESTS)
