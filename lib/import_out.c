@@ -90,6 +90,24 @@ bool detour_import_rule(struct detour_import *im, unsigned line, const char *rul
 	return !im->oom;
 }
 
+bool detour_import_rulef(struct detour_import *im, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		im->oom = true;
+		return false;
+	}
+	bool ok = detour_import_rule(im, line, s);
+	free(s);
+	return ok;
+}
+
 void detour_import_skip(struct detour_import *im, unsigned line, const char *fmt, ...)
 {
 	char why[1024];

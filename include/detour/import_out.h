@@ -46,6 +46,10 @@ void detour_import_source(struct detour_import *im, unsigned line, const char *t
  * (then it is skipped with the parser's message) or memory ran out. */
 bool detour_import_rule(struct detour_import *im, unsigned line, const char *rule);
 
+/* detour_import_rule with the line made printf-style (at most 256 KiB). */
+bool detour_import_rulef(struct detour_import *im, unsigned line, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /* Records that source line line was not converted, and why (printf-style);
  * a comment "# skipped: why" goes into the rules too. */
 void detour_import_skip(struct detour_import *im, unsigned line, const char *fmt, ...)
