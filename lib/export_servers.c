@@ -46,6 +46,13 @@ static bool same_host(const struct detour_rule *a, const struct detour_rule *b)
 	       (a->flags & DETOUR_RULE_HOST_WILDCARD) == (b->flags & DETOUR_RULE_HOST_WILDCARD);
 }
 
+/* Whether rule r answers in the server block of hr's host: its own rules
+ * and the host-less ones (which detour applies to every host). */
+static bool applies(const struct detour_rule *r, const struct detour_rule *hr)
+{
+	return r->host_len == 0 || same_host(r, hr);
+}
+
 /* The rules' distinct hosts in order of first appearance (index of a rule
  * with each host). */
 static size_t hosts_of(const struct detour_ruleset *rs, size_t *first, size_t max)
@@ -127,7 +134,7 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 				bool any = false;
 				for (size_t i = 0; i < nr; i++) {
 					const struct detour_rule *r = detour_ruleset_get(rs, i);
-					if (!same_host(r, hr) || r->status != st[s] ||
+					if (!applies(r, hr) || r->status != st[s] ||
 					    (r->query == DETOUR_QUERY_KEEP) != (q == 0) ||
 					    !nginx_map_rule(rs, r) ||
 					    detour_export_lacks(rs, r, NGINX_MASK, why,
@@ -174,7 +181,7 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 		char seen[16] = {0};
 		for (size_t i = 0; i < nr; i++) {
 			const struct detour_rule *r = detour_ruleset_get(rs, i);
-			if (!same_host(r, hr) || !nginx_map_rule(rs, r) ||
+			if (!applies(r, hr) || !nginx_map_rule(rs, r) ||
 			    detour_export_lacks(rs, r, NGINX_MASK, why, sizeof(why)))
 				continue;
 			int slot = (r->status - 300) * 2 + (r->query == DETOUR_QUERY_KEEP);
@@ -191,7 +198,7 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 		}
 		for (size_t i = 0; i < nr; i++) {
 			const struct detour_rule *r = detour_ruleset_get(rs, i);
-			if (!same_host(r, hr))
+			if (!applies(r, hr))
 				continue;
 			const char *lack = detour_export_lacks(rs, r, NGINX_MASK, why, sizeof(why));
 			if (lack) {
@@ -460,7 +467,7 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 		BBUF_LIT(t, " {\n\troute {\n");
 		for (size_t i = 0; i < nr; i++) {
 			const struct detour_rule *r = detour_ruleset_get(rs, i);
-			if (!same_host(r, hr))
+			if (!applies(r, hr))
 				continue;
 			const struct detour_rule_ext *e = detour_ruleset_ext(rs, r);
 			const char *lack = detour_export_lacks(rs, r, CADDY_MASK, why, sizeof(why));
