@@ -82,7 +82,7 @@ def ask(port, target, host="localhost", method="GET", headers=None):
     # detour keeps a path target as a path: compare both on the Host.
     u = urllib.parse.urlsplit(absolute)
     hostname = host.split(":")[0]
-    if u.hostname == hostname or u.hostname == "127.0.0.1":
+    if u.scheme == "http" and (u.hostname == hostname or u.hostname == "127.0.0.1"):
         absolute = urllib.parse.urlunsplit(("http", hostname, u.path, u.query, u.fragment))
     return r.status, absolute
 
@@ -292,3 +292,153 @@ def test_export_import_round_trip(make_server, tmp_path, fmt, back):
     a = make_server(text)
     b = make_server(again)
     compare(a.port, b.port, EXPORT_REQUESTS)
+
+
+# ---- the other formats, against their documented semantics ----
+
+def expect(srv, cases):
+    bad = []
+    for req, want in cases:
+        if isinstance(req, str):
+            req = {"target": req}
+        got = ask(srv.port, **req)
+        if got != want:
+            bad.append("%r: expected %r, got %r" % (req, want, got))
+    assert not bad, "\n".join(bad)
+
+
+L = "http://localhost"
+
+
+def test_netlify_redirects_semantics(make_server):
+    rules, err, rc = import_rules("netlify", os.path.join(DATA, "_redirects"))
+    assert rc == 1
+    for line, why in ((8, "cannot capture query values"), (9, "status 200 is a rewrite"),
+                      (12, "no geolocation condition"), (14, "identity"),
+                      (15, "status 200 is a rewrite")):
+        assert "_redirects:%d: skipped: " % line in err and why in err, err
+    srv = make_server(rules)
+    expect(srv, [
+        ("/home", (301, L + "/")),                      # default status 301
+        ("/home/?a=1", (301, L + "/?a=1")),             # trailing slash ignored, query passed on
+        ("/blog/2024/x", (301, "https://blog.example.com/2024/x")),  # splat, 301!
+        ("/docs/v2/intro", (302, L + "/documentation/intro?v=v2")),  # placeholders
+        ("/news/2024/hello", (301, L + "/articles/hello")),
+        ("/store?id=7", (301, L + "/products")),        # query match; not passed on
+        ("/store", (404, None)),
+        ("/promo?ref=newsletter", (302, L + "/deals")),
+        ("/promo?ref=other", (404, None)),
+        ({"target": "/", "headers": {"Accept-Language": "fr-CA,en;q=0.5"}}, (302, L + "/fr/")),
+        ({"target": "/", "headers": {"Accept-Language": "en"}}, (404, None)),
+        ("/removed", (410, None)),
+    ])
+
+
+def test_netlify_toml_semantics(make_server):
+    rules, err, rc = import_rules("netlify-toml", os.path.join(DATA, "netlify.toml"))
+    assert rc == 1
+    assert "netlify.toml:26: skipped: " in err and "netlify.toml:32: skipped: " in err, err
+    assert "# " + os.path.join(DATA, "netlify.toml") + ":4: " in rules  # the [[redirects]] line
+    srv = make_server(rules)
+    expect(srv, [
+        ("/old?x=1", (301, L + "/new?x=1")),
+        ("/news/a/b", (302, "https://news.example.com/a/b")),
+        ("/store?id=3", (301, L + "/products")),
+        ({"target": "/", "headers": {"Accept-Language": "de-AT"}}, (302, L + "/de/")),
+        ("/ca", (404, None)),
+    ])
+
+
+def test_cloudflare_semantics(make_server):
+    rules, err, rc = import_rules("cloudflare", os.path.join(DATA, "cloudflare.csv"))
+    assert rc == 1 and "cloudflare.csv:7: skipped: status 418" in err, err
+    srv = make_server(rules)
+    ex = "example.com"
+    expect(srv, [
+        ({"target": "/old-page?x=1", "host": ex}, (301, "https://example.com/new-page")),
+        ({"target": "/old-page", "host": "other.example"}, (404, None)),
+        ({"target": "/old-page/more", "host": ex}, (404, None)),  # no subpath matching
+        ({"target": "/keep-query?x=1", "host": ex}, (404, None)),  # https only
+        ({"target": "/docs/a/b?q=1", "host": ex}, (308, "https://docs.example.com/a/b?q=1")),
+        ({"target": "/docs", "host": ex}, (308, "https://docs.example.com/")),
+        ({"target": "/shop/cart?x=1", "host": ex}, (301, "https://shop.example.com/")),
+        ({"target": "/shop/cart", "host": "eu.example.com"}, (301, "https://shop.example.com/")),
+    ])
+
+
+def test_vercel_semantics(make_server):
+    rules, err, rc = import_rules("vercel", os.path.join(DATA, "vercel.json"))
+    assert rc == 1
+    assert "vercel.json:20: skipped: locale" in err and "vercel.json:21: skipped: " in err, err
+    srv = make_server(rules)
+    expect(srv, [
+        ("/old-blog/hello?x=1", (308, L + "/blog/hello?x=1")),       # permanent: 308
+        ("/docs/a/b", (307, "https://docs.example.com/a/b")),         # :path* and 307
+        ("/docs", (307, "https://docs.example.com/")),
+        ("/team", (301, L + "/about#team")),
+        ({"target": "/beta", "headers": {"Cookie": "beta=1"}}, (307, L + "/beta-program")),
+        ({"target": "/beta", "headers": {"Cookie": "beta=1", "X-Internal": "1"}}, (404, None)),
+        ("/beta", (404, None)),
+        ({"target": "/promo?ref=x", "host": "old.example.com"}, (308, "https://example.com/sale?ref=x")),
+        ({"target": "/promo", "host": "old.example.com"}, (404, None)),
+        ("/post/123", (302, L + "/posts/123")),
+        ("/post/abc", (404, None)),
+    ])
+
+
+def test_redirection_semantics(make_server):
+    rules, err, rc = import_rules("redirection", os.path.join(DATA, "redirection.csv"))
+    assert rc == 1 and "redirection.csv:6: skipped: the redirect is disabled" in err, err
+    srv = make_server(rules)
+    expect(srv, [
+        ("/old-post?x=1", (301, L + "/new-post")),
+        ("/search?s=shoes", (302, L + "/shop/shoes")),
+        ("/category/news/2024", (301, L + "/topics/news/2024")),
+        ("/deleted", (410, None)),
+        ("/paused", (404, None)),
+    ])
+    rules, err, rc = import_rules("redirection", os.path.join(DATA, "redirection.json"))
+    assert rc == 1 and "redirection.json:26: skipped: match type \"agent\"" in err, err
+    srv = make_server(rules)
+    expect(srv, [
+        ("/old-post?x=1", (301, L + "/new-post")),
+        ("/CAMPAIGN?utm=1", (307, L + "/landing?utm=1")),   # flag_case, flag_query pass
+        ("/archive/2019", (302, L + "/years/2019")),
+    ])
+
+
+def test_import_usage_and_errors(tmp_path):
+    rc, out, err = run("import")
+    assert rc == 2 and "usage: detour import" in err
+    rc, out, err = run("import", "iis", os.path.join(DATA, "htaccess"))
+    assert rc == 2 and 'unknown format "iis"' in err
+    rc, out, err = run("import", "apache", str(tmp_path / "missing"))
+    assert rc == 2 and "No such file or directory" in err
+    rc, out, err = run("import", "vercel", "-", input="{not json")
+    assert rc == 2 and "not JSON" in err
+    # a clean import: 0, and -o writes the file
+    out_path = tmp_path / "site.rules"
+    rc, out, err = run("import", "apache", "-", "-o", str(out_path),
+                       input="Redirect 308 /a https://example.com/b\n")
+    assert rc == 0, err
+    assert out == ""
+    text = out_path.read_text()
+    assert "# <stdin>:1: Redirect 308 /a https://example.com/b\n/a https://example.com/b 308\n" in text
+    # lint errors in the result: written anyway, status 3
+    rc, out, err = run("import", "netlify", "-", input="/a /b 302\n/b /a 302\n")
+    assert rc == 3 and "/a /b 302" in out and "loop" in err, err
+
+
+def test_export_usage_and_notes(tmp_path):
+    rules = tmp_path / "r.rules"
+    rules.write_text("/a /b 302 if-lang=fr\n/c /d 302\n")
+    rc, out, err = run("export", "nginx", str(rules))
+    assert rc == 1
+    assert "r.rules:1: not exported: the condition if-lang=fr has no equivalent in nginx" in err
+    assert "# %s:1: not exported (nginx the condition if-lang=fr)" % rules in out
+    rc, out, err = run("export", "iis", str(rules))
+    assert rc == 2 and 'unknown format "iis"' in err
+    rc, out, err = run("export", "csv", str(rules))
+    assert rc == 1 and "give --host" in err
+    rc, out, err = run("export", "csv", str(rules), "--host", "example.com")
+    assert "example.com/c,https://example.com/d,302,TRUE,FALSE,FALSE,FALSE" in out
