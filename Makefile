@@ -159,9 +159,15 @@ FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
 
-build/fuzz/%: fuzz/%.c $(LIB_SRC)
+FUZZ_CXX_OBJ := $(LIB_CXX_SRC:lib/%.cc=build/fuzz/obj/%.o)
+
+build/fuzz/obj/%.o: lib/%.cc
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	clang++ -std=c++17 -Iinclude -Ilib -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr $(PKG_CFLAGS) -c $< -o $@
+
+build/fuzz/%: fuzz/%.c $(LIB_SRC) $(FUZZ_CXX_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(FUZZ_CXX_OBJ) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 

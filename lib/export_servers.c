@@ -15,7 +15,7 @@
 
 /* "# FILE:LINE: not exported (why): SOURCE TARGET STATUS" */
 static void not_exported(const struct detour_ruleset *rs, const struct detour_rule *r,
-                         struct detour_export *x, const char *fmt, const char *why)
+                         struct detour_export *x, const char *fmt, const char *why, bool note)
 {
 	BBUF_LIT(&x->text, "# ");
 	bbuf_puts(&x->text, detour_ruleset_file(rs, r->file));
@@ -24,7 +24,9 @@ static void not_exported(const struct detour_ruleset *rs, const struct detour_ru
 	bbuf_putc(&x->text, ' ');
 	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);
-	detour_export_note(x, r->line, "not exported: %s has no equivalent in %s", why, fmt);
+	if (note) /* a host-less rule is written in every server block, noted once */
+		detour_export_note(x, r->line, "not exported: %s has no equivalent in %s", why,
+		                   fmt);
 }
 
 static void origin_comment(const struct detour_ruleset *rs, const struct detour_rule *r,
@@ -203,11 +205,11 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 			const char *lack = detour_export_lacks(rs, r, NGINX_MASK, why, sizeof(why));
 			if (lack) {
 				BBUF_LIT(t, "    ");
-				not_exported(rs, r, x, "nginx", lack);
+				not_exported(rs, r, x, "nginx", lack, same_host(r, hr));
 				continue;
 			}
-			x->nrules++;
-			if (r->scheme != DETOUR_SCHEME_ANY)
+			x->nrules += same_host(r, hr); /* once, in its own block */
+			if (r->scheme != DETOUR_SCHEME_ANY && same_host(r, hr))
 				detour_export_note(x, r->line,
 				                   "the scheme of the source is not "
 				                   "expressed: put the rule in the "
@@ -240,7 +242,7 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 			nginx_str(t, tg.p, tg.len);
 			bbuf_free(&tg);
 			if (r->query == DETOUR_QUERY_KEEP) {
-				if (tq)
+				if (tq && same_host(r, hr))
 					detour_export_note(
 					        x, r->line,
 					        "query=keep with a target query: nginx adds "
@@ -382,7 +384,7 @@ void detour_export_apache(const struct detour_ruleset *rs, struct detour_export 
 		if (!lack && !apache_conds(rs, r, &conds, why, sizeof(why)))
 			lack = why;
 		if (lack) {
-			not_exported(rs, r, x, "apache", lack);
+			not_exported(rs, r, x, "apache", lack, true);
 			bbuf_free(&conds);
 			continue;
 		}
@@ -476,10 +478,10 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 					lack = "if-lang=";
 			if (lack) {
 				BBUF_LIT(t, "\t\t");
-				not_exported(rs, r, x, "caddy", lack);
+				not_exported(rs, r, x, "caddy", lack, same_host(r, hr));
 				continue;
 			}
-			x->nrules++;
+			x->nrules += same_host(r, hr); /* once, in its own block */
 			origin_comment(rs, r, x, "\t\t");
 			struct bbuf re;
 			bbuf_init(&re, 1 << 20);
@@ -563,7 +565,7 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 			if (r->query == DETOUR_QUERY_KEEP) {
 				/* {?query} is "?" and the query, or nothing */
 				bbuf_puts(t, tq ? "&{query}" : "{?query}");
-				if (tq)
+				if (tq && same_host(r, hr))
 					detour_export_note(
 					        x, r->line,
 					        "query=keep with a target query: Caddy adds "
