@@ -150,7 +150,10 @@ void detour_import_cloudflare(struct detour_import *im, const char *buf, size_t 
 			detour_import_skip(im, line, "a record too long");
 			continue;
 		}
-		if (first && c.nf > 0 && !strcasecmp(trim(c.f[0]), "source_url")) {
+		bool header = false;
+		for (int i = 0; first && i < c.nf; i++)
+			header |= !strcasecmp(trim(c.f[i]), "source_url");
+		if (header) {
 			/* a header row names the columns */
 			for (int k = 0; k < 7; k++) {
 				col[k] = -1;
