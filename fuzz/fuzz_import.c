@@ -55,8 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	e = detour_ruleset_load_buf(rs, "imported", text, len, &d);
 	if (e == DETOUR_EINVAL)
-		fprintf(stderr, "imported rules do not load: %s:%u:%u: %s\n%s\n", d.file ? d.file : "",
-		        d.line, d.col, d.msg, text);
+		fprintf(stderr, "imported rules do not load: %s:%u:%u: %s\n%s\n",
+		        d.file ? d.file : "", d.line, d.col, d.msg, text);
 	CHECK(e != DETOUR_EINVAL);
 	free(text);
 	if (e == DETOUR_OK) {

@@ -43,7 +43,8 @@ static void test_rewrite_rule(void **state)
 	rules_are("apache", "RewriteRule ^x\\.php$ - [G]\n", "/x.php - 410");
 	rules_are("apache", "RewriteBase /sub/\nRewriteRule ^x$ y [R=301]\n", "/x /sub/y 301");
 	/* an absolute substitution redirects without R */
-	rules_are("apache", "RewriteRule ^x$ https://e.example/ [L]\n", "/x https://e.example/ 302");
+	rules_are("apache", "RewriteRule ^x$ https://e.example/ [L]\n",
+	          "/x https://e.example/ 302");
 }
 
 static void test_rewrite_conds(void **state)
@@ -72,20 +73,20 @@ static void test_skips(void **state)
 
 	(void)state;
 	conv(&c, "apache",
-	     "RewriteRule ^a$ /b [L]\n"                                   /* 1 */
-	     "RewriteRule ^a$ http://backend/ [P]\n"                      /* 2 */
-	     "RewriteCond %{REQUEST_FILENAME} !-f\n"                      /* 3 */
-	     "RewriteRule ^b$ /c [R]\n"                                   /* 4 */
-	     "RewriteCond %{HTTPS} off\n"                                 /* 5 */
-	     "RewriteRule ^c$ /d [R]\n"                                   /* 6 */
+	     "RewriteRule ^a$ /b [L]\n"                                      /* 1 */
+	     "RewriteRule ^a$ http://backend/ [P]\n"                         /* 2 */
+	     "RewriteCond %{REQUEST_FILENAME} !-f\n"                         /* 3 */
+	     "RewriteRule ^b$ /c [R]\n"                                      /* 4 */
+	     "RewriteCond %{HTTPS} off\n"                                    /* 5 */
+	     "RewriteRule ^c$ /d [R]\n"                                      /* 6 */
 	     "RewriteCond %{HTTP_HOST} a [OR]\nRewriteCond %{HTTP_HOST} b\n" /* 7, 8 */
-	     "RewriteRule ^d$ /e [R]\n"                                   /* 9 */
-	     "RewriteRule ^e$ /%1 [R]\n"                                  /* 10 */
-	     "Redirect 300 /f /g\n"                                       /* 11 */
-	     "<Location /l>\nRedirect /m\n</Location>\n"                  /* 12-14 */
-	     "RewriteRule ^(.*)$ https://%{HTTP_HOST}/$1 [R=301]\n"       /* 15 */
-	     "RewriteCond %{TIME_HOUR} ^0\nRewriteRule ^g$ /h [R]\n"      /* 16, 17 */
-	     "RewriteRule ^i$ /j [R=301,CO=a:b:c]\n");                     /* 18 */
+	     "RewriteRule ^d$ /e [R]\n"                                      /* 9 */
+	     "RewriteRule ^e$ /%1 [R]\n"                                     /* 10 */
+	     "Redirect 300 /f /g\n"                                          /* 11 */
+	     "<Location /l>\nRedirect /m\n</Location>\n"                     /* 12-14 */
+	     "RewriteRule ^(.*)$ https://%{HTTP_HOST}/$1 [R=301]\n"          /* 15 */
+	     "RewriteCond %{TIME_HOUR} ^0\nRewriteRule ^g$ /h [R]\n"         /* 16, 17 */
+	     "RewriteRule ^i$ /j [R=301,CO=a:b:c]\n");                       /* 18 */
 	skipped(&c, 1, "not a redirect");
 	skipped(&c, 2, "proxy");
 	skipped(&c, 4, "detour has no files");
@@ -134,9 +135,12 @@ static void test_continuation_and_quotes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_redirect_prefix), cmocka_unit_test(test_redirect_match),
-	        cmocka_unit_test(test_rewrite_rule),    cmocka_unit_test(test_rewrite_conds),
-	        cmocka_unit_test(test_skips),           cmocka_unit_test(test_virtual_hosts),
+	        cmocka_unit_test(test_redirect_prefix),
+	        cmocka_unit_test(test_redirect_match),
+	        cmocka_unit_test(test_rewrite_rule),
+	        cmocka_unit_test(test_rewrite_conds),
+	        cmocka_unit_test(test_skips),
+	        cmocka_unit_test(test_virtual_hosts),
 	        cmocka_unit_test(test_continuation_and_quotes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,8 +25,7 @@ static void test_cloudflare(void **state)
 	          "target_url,source_url,status_code\nhttps://t.example/,a.example/x,307\n",
 	          "//a.example/x https://t.example/ 307 query=drop");
 	/* RFC 4180 quoting, a line break inside quotes */
-	rules_are("cloudflare", "\"a.example/x,y\",\"https://t.example/?a=\"\"q\"\"\"\n",
-	          "");
+	rules_are("cloudflare", "\"a.example/x,y\",\"https://t.example/?a=\"\"q\"\"\"\n", "");
 	rules_are("cloudflare", "\"a.example/x,y\",\"https://t.example/?a=1,2\"\n",
 	          "//a.example/x,y https://t.example/?a=1,2 301 query=drop");
 }
@@ -38,10 +37,10 @@ static void test_cloudflare_skips(void **state)
 	(void)state;
 	conv(&c, "cloudflare",
 	     "a.example/x,https://t/,418\n"       /* 1 */
-	     "a.example/y?q=1,https://t/\n"        /* 2 */
-	     "/no-host,https://t/\n"               /* 3 */
-	     "a.example/z,https://t/,301,maybe\n"  /* 4 */
-	     "\"a.example/m\nultiline\",\n");      /* 5 */
+	     "a.example/y?q=1,https://t/\n"       /* 2 */
+	     "/no-host,https://t/\n"              /* 3 */
+	     "a.example/z,https://t/,301,maybe\n" /* 4 */
+	     "\"a.example/m\nultiline\",\n");     /* 5 */
 	skipped(&c, 1, "status 418");
 	skipped(&c, 2, "query");
 	skipped(&c, 3, "without a host");
@@ -64,7 +63,8 @@ static void test_redirection_csv(void **state)
 	          "/a /b 301 query=drop\n/s /t 302 query=drop if-query=x=1\n~^/c/(.*) /d/$1 307 "
 	          "query=drop\n/g - 410");
 	conv(&c, "redirection",
-	     "/a,/b,0,301,url,0,,disabled\n/c,,0,404,error,0,,active\n/d,,0,301,random,0,,active\n");
+	     "/a,/b,0,301,url,0,,disabled\n/c,,0,404,error,0,,active\n/"
+	     "d,,0,301,random,0,,active\n");
 	skipped(&c, 1, "disabled");
 	skipped(&c, 2, "error 404");
 	skipped(&c, 3, "random");

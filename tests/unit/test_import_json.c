@@ -40,7 +40,7 @@ static void test_vercel_lines_and_skips(void **state)
 	     "    {\"source\": \"/c\", \"destination\": \"/d\", \"locale\": false},\n"   /* 5 */
 	     "    {\n      \"source\": \"/e\",\n      \"destination\": \"/f\",\n"        /* 6 */
 	     "      \"has\": [{\"type\": \"cookie\", \"key\": \"k\", \"value\": \"(a|b)\"}]\n"
-	     "    },\n    {\"source\": \"/g\"}\n  ]\n}\n");                              /* 11 */
+	     "    },\n    {\"source\": \"/g\"}\n  ]\n}\n"); /* 11 */
 	skipped(&c, 4, "statusCode 200");
 	skipped(&c, 5, "locale");
 	skipped(&c, 6, "pattern");
@@ -68,7 +68,8 @@ static void test_redirection_json(void **state)
 	          "\"action_code\":410,\"regex\":false}]}",
 	          "/a /b 301 case=insensitive\n/g - 410");
 	conv(&c, "redirection",
-	     "{\"redirects\":[\n{\"url\":\"/a\",\"match_type\":\"login\",\"action_type\":\"url\"},\n"
+	     "{\"redirects\":[\n{\"url\":\"/"
+	     "a\",\"match_type\":\"login\",\"action_type\":\"url\"},\n"
 	     "{\"url\":\"/b\",\"match_type\":\"url\",\"action_type\":\"nothing\"},\n"
 	     "{\"url\":\"/c\",\"match_type\":\"url\",\"enabled\":false}]}");
 	skipped(&c, 2, "match type \"login\"");

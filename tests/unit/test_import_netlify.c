@@ -11,8 +11,9 @@ static void test_redirects_file(void **state)
 	rules_are("netlify", "/blog/* https://b.example/:splat 302!\n",
 	          "/blog/* https://b.example/:splat 302");
 	rules_are("netlify", "/d/:v/:p  /e/:p?v=:v  307\n", "/d/:v/:p /e/:p?v=:v 307");
-	rules_are("netlify", "/s id=:id ref=mail /t 301\n", "/s /t 301 query=drop if-query=id "
-	                                                    "if-query=ref=mail");
+	rules_are("netlify", "/s id=:id ref=mail /t 301\n",
+	          "/s /t 301 query=drop if-query=id "
+	          "if-query=ref=mail");
 	rules_are("netlify", "/ /fr/ 302 Language=fr,de\n", "/ /fr/ 302 if-lang=fr,de");
 	rules_are("netlify", "/c /d 302 Cookie=beta\n", "/c /d 302 if-cookie=beta");
 	rules_are("netlify", "/x /gone.html 410\n", "/x - 410");

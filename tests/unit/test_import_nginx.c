@@ -83,14 +83,14 @@ static void test_skips(void **state)
 
 	(void)state;
 	conv(&c, "nginx",
-	     "server {\n"                                           /* 1 */
-	     " location /api/ { proxy_pass http://b; }\n"           /* 2 */
-	     " location /i { rewrite ^/i/(.*)$ /p/$1 last; }\n"     /* 3 */
-	     " location = /f { return 403; }\n"                     /* 4 */
-	     " location = /s { return 301 $scheme://x$uri; }\n"     /* 5 */
-	     " location = /v { return 301 /v?$cookie_a; }\n"        /* 6 */
+	     "server {\n"                                                        /* 1 */
+	     " location /api/ { proxy_pass http://b; }\n"                        /* 2 */
+	     " location /i { rewrite ^/i/(.*)$ /p/$1 last; }\n"                  /* 3 */
+	     " location = /f { return 403; }\n"                                  /* 4 */
+	     " location = /s { return 301 $scheme://x$uri; }\n"                  /* 5 */
+	     " location = /v { return 301 /v?$cookie_a; }\n"                     /* 6 */
 	     " location = /h { if (-f $request_filename) { return 301 /z; } }\n" /* 7 */
-	     " location @n { return 302 /; }\n"                     /* 8 */
+	     " location @n { return 302 /; }\n"                                  /* 8 */
 	     "}\n");
 	skipped(&c, 3, "internal rewrite");
 	skipped(&c, 4, "return 403 is not a redirect");
