@@ -521,10 +521,11 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 					break;
 				case DETOUR_COND_COOKIE:
 					bbuf_putf(t,
-					          "%sheader_regexp c%u Cookie (^|;\\s*)%.*s=%.*s",
+					          "%sheader_regexp c%u Cookie (^|;\\s*)%.*s=%.*s%s",
 					          not, k, (int)c->name.len, c->name.p,
 					          c->value.p ? (int)c->value.len : 0,
-					          c->value.p ? c->value.p : "");
+					          c->value.p ? c->value.p : "",
+					          c->value.p ? "(;|$)" : "");
 					break;
 				case DETOUR_COND_QUERY:
 					bbuf_putf(t, "%squery", not );
