@@ -58,6 +58,7 @@ struct state {
 	struct cond conds[MAX_CONDS];
 	unsigned nconds;
 	bool conds_overflow;
+	bool conds_unread; /* a RewriteCond of the next rule could not be read */
 };
 
 /* One rule being built. */
@@ -80,6 +81,7 @@ static void free_conds(struct state *st)
 	}
 	st->nconds = 0;
 	st->conds_overflow = false;
+	st->conds_unread = false;
 }
 
 static void free_vhost(struct vhost *v)
@@ -625,6 +627,8 @@ static void do_rewrite_rule(struct state *st, unsigned line, char **w, int nw)
 		why = "a rewrite that is not a redirect (no R flag): detour only redirects";
 	else if (!f.gone && !strcmp(s, "-"))
 		why = "R with substitution '-' redirects to the same URL";
+	else if (st->conds_unread)
+		why = "a RewriteCond before it could not be read";
 	else if (st->conds_overflow)
 		why = "more RewriteConds than detour takes on one rule";
 	if (why == NULL && !f.gone)
@@ -719,7 +723,7 @@ static void do_rewrite_cond(struct state *st, unsigned line, char **w, int nw)
 	}
 	if (nw < 3 || nw > 4) {
 		detour_import_skip(st->im, line, "expected RewriteCond TESTSTRING PATTERN [FLAGS]");
-		st->conds_overflow = true;
+		st->conds_unread = true;
 		return;
 	}
 	if (st->nconds == MAX_CONDS) {

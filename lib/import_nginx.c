@@ -583,6 +583,12 @@ static void directives(struct ctx *c, const struct node *body, const struct loc 
 			}
 			emit(c, n->line, l, n->w[1], url, s, true,
 			     l->kind == L_REGEX ? l->groups : 0);
+		} else if (!strcmp(d, "include") && !n->block) {
+			source_comment(c, n);
+			detour_import_skip(c->im, n->line,
+			                   "include is not followed: import %s too, where it "
+			                   "belongs in the order",
+			                   n->nw > 1 ? n->w[1] : "the file");
 		} else if (!strcmp(d, "if") && n->block) {
 			struct bbuf opts;
 			const struct node *mv = NULL;
@@ -824,6 +830,12 @@ static void walk(struct ctx *c, const struct node *n, int pass)
 				c->maps[c->nmaps++] = k;
 		} else if (pass == 1 && !strcmp(k->w[0], "server") && k->block) {
 			server(c, k);
+		} else if (pass == 1 && !k->block && !strcmp(k->w[0], "include")) {
+			detour_import_skip(
+			        c->im, k->line,
+			        "include is not followed: import %s too (its server and map "
+			        "blocks)",
+			        k->nw > 1 ? k->w[1] : "the file");
 		} else if (k->block && strcmp(k->w[0], "server") && strcmp(k->w[0], "map") &&
 		           strcmp(k->w[0], "location")) {
 			walk(c, k, pass);

@@ -103,6 +103,10 @@ static void test_skips(void **state)
 	/* every source line is named in a comment, every skip too */
 	assert_non_null(strstr(c.text, "# in:11: Redirect 300 /f /g\n# skipped: status 300"));
 	conv_free(&c);
+	conv(&c, "apache", "RewriteCond %{HTTP_HOST}\nRewriteRule ^a$ /b [R]\n");
+	skipped(&c, 1, "expected RewriteCond");
+	skipped(&c, 2, "a RewriteCond before it could not be read");
+	conv_free(&c);
 }
 
 static void test_virtual_hosts(void **state)

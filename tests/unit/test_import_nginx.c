@@ -100,6 +100,10 @@ static void test_skips(void **state)
 	skipped(&c, 8, "named location");
 	assert_int_equal(c.im.nskips, 6);
 	conv_free(&c);
+	conv(&c, "nginx", "include conf.d/*.conf;\nserver {\n include r.conf;\n}\n");
+	skipped(&c, 1, "include is not followed: import conf.d/*.conf");
+	skipped(&c, 3, "include is not followed: import r.conf");
+	conv_free(&c);
 	conv(&c, "nginx", "server { location / { return 301 /x; }");
 	skipped(&c, 1, "cannot be read");
 	conv_free(&c);
