@@ -698,8 +698,8 @@ static const char *if_cond(struct ctx *c, const struct node *n, struct bbuf *opt
 	if (hdr == NULL)
 		return "an if on a variable detour has no condition for";
 	bbuf_putf(opts, " if-header=%s%s:~", bang, hdr);
-	if (nc)
-		BBUF_LIT(opts, "(?i)");
+	if (nc || !strcmp(hdr, "Host"))
+		BBUF_LIT(opts, "(?i)"); /* ~*, or $host: nginx lower-cases it */
 	if (re) {
 		detour_import_re_put(opts, val);
 	} else {
