@@ -485,7 +485,11 @@ static void emit_map(struct ctx *c, const struct node *n, const struct loc *l, c
 			if (def && (cond ? val[0] == '\0' : false))
 				continue;
 			char u[8192];
-			snprintf(u, sizeof(u), "%.*s%s%s", (int)(at - url), url, val, at + ml);
+			if (at) /* the value in the URL */
+				snprintf(u, sizeof(u), "%.*s%s%s", (int)(at - url), url, val,
+				         at + ml);
+			else /* if ($v) { return 301 /fixed; }: the URL as written */
+				snprintf(u, sizeof(u), "%s", url);
 			if (val[0] == '\0') {
 				detour_import_skip(c->im, e->line,
 				                   "an empty map value redirects nowhere");

@@ -75,6 +75,9 @@ static void test_map(void **state)
 	          "map $uri $new { default \"\"; ~^/r/(?<id>\\d+)$ /q/$id; /a /b; }\n"
 	          "server { if ($new) { return 301 $new; } }",
 	          "/a /b 301 query=drop\n~^/r/(?<id>\\d+)$ /q/:id 301 query=drop");
+	/* the if tests the variable, the return does not use it (a fuzz find) */
+	rules_are("nginx", "map $uri $m { /a 1; }\nserver { if ($m) { return 301 /fixed; } }",
+	          "/a /fixed 301 query=drop");
 }
 
 static void test_skips(void **state)
