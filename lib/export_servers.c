@@ -180,14 +180,14 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 			BBUF_LIT(t, "_");
 		BBUF_LIT(t, ";\n");
 		/* the ifs of the maps, once per variable */
-		char seen[16] = {0};
+		char seen[32] = {0};
 		for (size_t i = 0; i < nr; i++) {
 			const struct detour_rule *r = detour_ruleset_get(rs, i);
 			if (!applies(r, hr) || !nginx_map_rule(rs, r) ||
 			    detour_export_lacks(rs, r, NGINX_MASK, why, sizeof(why)))
 				continue;
 			int slot = (r->status - 300) * 2 + (r->query == DETOUR_QUERY_KEEP);
-			if (slot < 0 || slot >= 16 || seen[slot])
+			if (slot < 0 || slot >= 32 || seen[slot])
 				continue;
 			seen[slot] = 1;
 			BBUF_LIT(t, "    if (");

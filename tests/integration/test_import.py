@@ -249,7 +249,8 @@ EXPORT_REQUESTS = [
         "/old-page", "/old-page/", "/old-page?x=1", "/old-pages", "/landing?utm=1", "/landing/",
         "/blog", "/blog/", "/blog/2024/post?x=1", "/blogs", "/docs/v1/intro",
         "/docs/v1/intro?q=2", "/docs/v1", "/gone", "/gone/", "/p/12.html", "/p/12.html?a=b",
-        "/p/x.html", "/shop", "/shop/cart/1?k=v", "/elsewhere")
+        "/p/x.html", "/shop", "/shop/cart/1?k=v", "/elsewhere", "/moved?a=1", "/moved/",
+        "/temp?a=1")
 ]
 
 

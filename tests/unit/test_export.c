@@ -80,6 +80,12 @@ static void test_nginx(void **state)
 	assert_int_equal(o.x.nnotes, 3); /* the host-less rule 6 once, not per server */
 	assert_int_equal(o.x.nrules, 5);
 	done(&o);
+	/* every status has its map's if (308 once fell outside the table) */
+	exp_(&o, "nginx", "/x /y 308\n/z /w 307 query=drop\n", NULL);
+	has(&o,
+	    "    if ($detour_0_308_keep) {\n        return 308 $detour_0_308_keep$is_args$args;\n");
+	has(&o, "    if ($detour_0_307_drop) {\n        return 307 $detour_0_307_drop;\n");
+	done(&o);
 }
 
 static void test_apache(void **state)
