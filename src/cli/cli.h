@@ -12,6 +12,8 @@ int cmd_check(int argc, char **argv);   /* check.c */
 int cmd_crawl(int argc, char **argv);   /* crawl.c */
 int cmd_ctl(int argc, char **argv);     /* ctl.c */
 int cmd_lint(int argc, char **argv);    /* lint.c */
+int cmd_import(int argc, char **argv);  /* import.c */
+int cmd_export(int argc, char **argv);  /* export.c */
 
 /* Their option tables (cli_opts.h), for `detour help --man` (man.c), which
  * writes the OPTIONS sections of detour(1) from them. */

@@ -21,6 +21,8 @@ static const struct command {
         {"crawl", cmd_crawl, "crawl a site and report its redirects, chains and broken links"},
         {"ctl", cmd_ctl, "talk to a running server's admin API: rules, maintenance, stats"},
         {"lint", cmd_lint, "find loops, chains, shadowed and duplicate rules, risky choices"},
+        {"import", cmd_import, "convert Apache, nginx, Netlify, ... redirects into rules"},
+        {"export", cmd_export, "write rules as an nginx, Apache, Caddy, Netlify or CSV config"},
 };
 
 /* detour's own options, before the command. The help lists the commands
