@@ -23,9 +23,14 @@ static double cpu(void)
 }
 
 static const char *const shapes[] = {
-        "^/(en|fr|de)/product-%d-(\\d+)$", "\\.p%d\\.php$",  "/old-%d/(.*)\\.html$",
-        "^/(?:blog|news)/%d-([a-z0-9-]+)$", "-p%d\\.aspx$", "^/(\\d{4})/(\\d{2})/post-%d$",
-        "^/(?<cat>[a-z]+)/item-%d(?:\\.html)?$", "/download/file%d\\.(pdf|zip)$",
+        "^/(en|fr|de)/product-%d-(\\d+)$",
+        "\\.p%d\\.php$",
+        "/old-%d/(.*)\\.html$",
+        "^/(?:blog|news)/%d-([a-z0-9-]+)$",
+        "-p%d\\.aspx$",
+        "^/(\\d{4})/(\\d{2})/post-%d$",
+        "^/(?<cat>[a-z]+)/item-%d(?:\\.html)?$",
+        "/download/file%d\\.(pdf|zip)$",
 };
 
 /* ns per regex: each of codes[0..n) once (distinct), or codes[0] n times (same). */
@@ -38,8 +43,9 @@ static double run(pcre2_code **codes, int n, int same, int jitmatch, pcre2_match
 	for (int r = 0; r < rounds; r++)
 		for (int i = 0; i < n; i++) {
 			pcre2_code *c = codes[same ? 0 : i];
-			int rc = jitmatch ? pcre2_jit_match(c, (PCRE2_SPTR)path, len, 0, 0, md, NULL)
-			                  : pcre2_match(c, (PCRE2_SPTR)path, len, 0, 0, md, NULL);
+			int rc = jitmatch
+			                 ? pcre2_jit_match(c, (PCRE2_SPTR)path, len, 0, 0, md, NULL)
+			                 : pcre2_match(c, (PCRE2_SPTR)path, len, 0, 0, md, NULL);
 			hits += rc >= 0;
 		}
 	if (hits)
@@ -62,7 +68,8 @@ int main(int argc, char **argv)
 		snprintf(pat, sizeof(pat), shapes[i % 8], i);
 		uint32_t o = PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_UTF;
 		jit[i] = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, o, &err, &off, NULL);
-		interp[i] = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, o, &err, &off, NULL);
+		interp[i] =
+		        pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, o, &err, &off, NULL);
 		pcre2_jit_compile(jit[i], PCRE2_JIT_COMPLETE);
 		size_t s = 0;
 		pcre2_pattern_info(jit[i], PCRE2_INFO_JITSIZE, &s);

@@ -3,8 +3,8 @@
  * (each matched, each a hit), in rounds.
  *
  *   make && cc -std=gnu11 -D_GNU_SOURCE -O2 -Iinclude -Ilib bench/micro_regex_any.c \
- *      build/libdetour.a $(pkg-config --libs libpcre2-8 libhs) -lm -pthread -o build/micro_regex_any
- *   bench/gen_regex.py 10000 /tmp/any.rules /tmp/any.nginx /tmp/any.paths
+ *      build/libdetour.a $(pkg-config --libs libpcre2-8 libhs) -lm -pthread -o
+ * build/micro_regex_any bench/gen_regex.py 10000 /tmp/any.rules /tmp/any.nginx /tmp/any.paths
  *   build/micro_regex_any /tmp/any.rules /tmp/any.paths [ROUNDS] */
 #include "detour/rulefile.h"
 #include "detour/table.h"
@@ -62,7 +62,8 @@ int main(int argc, char **argv)
 		size_t hits = 0;
 		double s = now();
 		for (size_t i = 0; i < np; i++) {
-			struct detour_match_req q = {.path = paths[i], .path_len = strlen(paths[i])};
+			struct detour_match_req q = {.path = paths[i],
+			                             .path_len = strlen(paths[i])};
 			struct detour_match m;
 			hits += detour_table_match(t, &q, &m);
 		}

@@ -4,6 +4,7 @@ checked against a reference that tries the rules one by one in file order (Pytho
 exact and prefix rules before and after them and a regex vectorscan cannot compile (\\K) in
 between, which stays on PCRE2 at its place."""
 import http.client
+import os
 import random
 import re
 import subprocess
@@ -84,11 +85,17 @@ def test_ten_thousand_regexes(tmp_path):
         paths.append(TEMPLATES[i % len(TEMPLATES)][2](i, rnd))
 
     srv = Server(tmp_path, text)
-    srv.proc = subprocess.Popen([BIN, "serve", "-c", str(srv.conf_path)],
+    # vectorscan compiles about a thousand patterns a second, and its compiler allocates
+    # a lot: under ASan (whose allocator then records every call's stack) the 10,000
+    # take minutes; without the allocation stacks and the quarantine, under one. The
+    # sanitizers' checks stay on. (lint's regex-pcre2 note: test_lint.py.)
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""),
+                                                 "malloc_context_size=0:quarantine_size_mb=0"]))
+    srv.proc = subprocess.Popen([BIN, "serve", "-c", str(srv.conf_path)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(tmp_path))
     try:
-        # vectorscan compiles about a thousand patterns a second (slower on a shared machine)
-        wait_port(srv.host, srv.port, srv.proc, timeout=300)
+        wait_port(srv.host, srv.port, srv.proc, timeout=400)
         c = http.client.HTTPConnection(srv.host, srv.port, timeout=30)
         for p in paths:
             c.request("GET", p)
@@ -100,15 +107,3 @@ def test_ten_thousand_regexes(tmp_path):
     finally:
         rc = srv.stop()
     assert rc == 0, srv.read_error_log()
-
-    # lint names the one rule that stays on PCRE2, as a note (the other findings: the
-    # fallback redirects to itself, the exact rule after its regex is never used)
-    lint = subprocess.run([BIN, "lint", str(srv.rules_path)], capture_output=True, text=True,
-                          timeout=600)
-    assert lint.returncode == 2 and lint.stderr == "", lint.stdout + lint.stderr
-    assert lint.stdout.endswith("10006 rules: 3 errors, 1 warning, 1 note\n"), lint.stdout
-    notes = [l for l in lint.stdout.splitlines() if "[regex-pcre2]" in l]
-    assert notes == ["%s:5004: note: vectorscan cannot compile this regex (\\K at index 4 not "
-                     "supported): it stays on PCRE2 and is tried on its own, in file order, "
-                     "where the other regexes of its prefix cost one scan together "
-                     "[regex-pcre2]" % srv.rules_path]
