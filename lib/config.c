@@ -689,8 +689,12 @@ static const struct conf_directive directives[] = {
          "Send \"Server: detour\". Default off."},
         {"max-connections", 1, 1, d_max_connections, "max-connections N",
          "Open connections at most (default 10000)."},
-        {"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body SIZE",
-         "HTTP limits: 8k, 32k, 100 and 1m by default."},
+        {"limit", 2, 2, d_limit, "limit target|header-bytes|headers|body|buffer-memory SIZE",
+         "HTTP limits: 8k, 32k, 100 and 1m by default. *buffer-memory*: per worker, the\n"
+         "bytes by which connection buffers may grow beyond their initial 4 KiB and\n"
+         "8 KiB (long heads, oversized answers waiting for a slow client): 32m by\n"
+         "default, at least 1m. Past it the connection holding the most is closed\n"
+         "(logged, and counted in detour\\_connections\\_shed\\_total{reason=\"memory\"})."},
         {"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION",
          "10s and 60s by default."},
         {"admin", 1, 2, d_admin, "admin ADDR:PORT [token-file=FILE]",
@@ -708,13 +712,16 @@ static const struct conf_directive directives[] = {
          "On a full disk the admin API refuses changes with 507; a state-dir that\n"
          "cannot be written (a read-only file system) is opened read-only: its API\n"
          "rules and maintenance serve, changes get 503. Nothing refused is stored."},
-        {"state", 1, 2, d_state,
-         "state redis://HOST:PORT/DB|redis-sentinel://HOST:PORT,.../NAME [node=NAME]",
-         "Share API rules, maintenance and statistics with the other nodes of a fleet\n"
-         "through Redis (docs/fleet.md): changes made through any node's admin API are\n"
-         "live on every node; *state-dir* keeps a local copy served when Redis is\n"
-         "unreachable, and changes are then refused with 503. *node=* names this node\n"
-         "(default: the host name). rediss:// is refused: Debian's hiredis 0.14 has no TLS."},
+        {"state", 1, 2, d_state, "state URL [node=NAME]",
+         "Share the API rules, maintenance and statistics of several nodes\n"
+         "through Redis: *redis://*[_user_:_password_@]_host_:_port_/_db_ or\n"
+         "*redis-sentinel://*_host_:_port_,_host_:_port_/_NAME_, with\n"
+         "*?replicas=*_N_ (answer 2xx after WAIT N; 1 with sentinels),\n"
+         "*?timeout=*_MS_ (a change's deadline, 2000) and *?prefix=*_P_. A change\n"
+         "that cannot be made durable answers 503 and is applied on no node.\n"
+         "*rediss://* is refused (this hiredis has no TLS). *state-dir* keeps the\n"
+         "last known state, served when Redis is unreachable at start. *node=* names\n"
+         "this node (default: the host name)."},
         {"user", 1, 1, d_user, "user NAME",
          "After binding its sockets, switch to this user (start as root). The\n"
          "state dir is created and opened as that user and must be writable by it."},

@@ -138,7 +138,7 @@ def test_serve_t_example_config():
      'access-log, error-log, server-header, max-connections, limit, timeout'),
     ("timeout header 0s\n", "1:16", 'expected a duration from 1s to 1h (10s, 2m), found "0s"'),
     ("limit target\n", "1:1", "'limit' takes 2 arguments: limit target|header-bytes|headers|"
-     "body SIZE"),
+     "body|buffer-memory SIZE"),
 ])
 def test_serve_t_bad_config(tmp_path, conf_text, where, msg):
     conf = write(tmp_path, "detour.conf", conf_text)
