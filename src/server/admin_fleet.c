@@ -290,19 +290,7 @@ static void fleet_delete(struct ctx *x, const char *id)
 	int rc = fleet_delete_rule(a->srv->fleet, id, &v, err, sizeof(err));
 
 	if (rc == FLEET_NONE) {
-		bool file = false;
-		char b[1024];
-		pthread_mutex_lock(&a->srv->pub.file_lock);
-		const struct served *fs = atomic_load(&a->srv->pub.file);
-		for (size_t i = 0; i < fs->nrules && !file; i++)
-			file = !strcmp(detour_rule_id(fs->rules, detour_ruleset_get(fs->rules, i),
-			                              b, sizeof(b)),
-			               id);
-		pthread_mutex_unlock(&a->srv->pub.file_lock);
-		if (file)
-			admin_reply_error(x->c, 409, "a file rule: change its file and reload");
-		else
-			admin_reply_error(x->c, 404, "no API rule has this id");
+		admin_reply_no_api_rule(x, id);
 		return;
 	}
 	if (rc) {
