@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "detour/http1.h"
+#include "detour/http1_body.h"
 
 #define ASSERT(c)                                                                                  \
 	do {                                                                                       \

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "detour/rulefile.h"
+#include "detour/ruleprint.h"
 #include "export_files.h"
 
 #define NETLIFY_MASK (XF_KEEP | XF_REGEX | XF_SCHEME | XF_LANG | XF_COOKIE | XF_QUERY | XF_DROP)
@@ -12,7 +13,7 @@ static void comment_rule(const struct detour_ruleset *rs, const struct detour_ru
 {
 	bbuf_putf(&x->text, "# %s:%u: not exported (%s has no equivalent in Netlify): ",
 	          detour_ruleset_file(rs, r->file), r->line, why);
-	detour_export_source(r, &x->text);
+	detour_rule_format_source(r, &x->text);
 	bbuf_putc(&x->text, ' ');
 	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);

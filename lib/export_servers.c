@@ -9,6 +9,7 @@
 
 #include "base/ascii.h"
 #include "detour/rulefile.h"
+#include "detour/ruleprint.h"
 #include "export_servers.h"
 
 #define MAX_NAMES 17
@@ -20,7 +21,7 @@ static void not_exported(const struct detour_ruleset *rs, const struct detour_ru
 	BBUF_LIT(&x->text, "# ");
 	bbuf_puts(&x->text, detour_ruleset_file(rs, r->file));
 	bbuf_putf(&x->text, ":%u: not exported (%s %s): ", r->line, fmt, why);
-	detour_export_source(r, &x->text);
+	detour_rule_format_source(r, &x->text);
 	bbuf_putc(&x->text, ' ');
 	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);
@@ -36,7 +37,7 @@ static void origin_comment(const struct detour_ruleset *rs, const struct detour_
 	BBUF_LIT(&x->text, "# ");
 	bbuf_puts(&x->text, detour_ruleset_file(rs, r->file));
 	bbuf_putf(&x->text, ":%u: ", r->line);
-	detour_export_source(r, &x->text);
+	detour_rule_format_source(r, &x->text);
 	bbuf_putc(&x->text, ' ');
 	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);

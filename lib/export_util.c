@@ -219,23 +219,3 @@ void detour_export_target(const struct detour_rule *r, char names[][64], unsigne
 		bbuf_putc(b, *t++);
 	}
 }
-
-void detour_export_source(const struct detour_rule *r, struct bbuf *b)
-{
-	static const char *const schemes[] = {"//", "http://", "https://"};
-
-	if (r->kind == DETOUR_SRC_REGEX) {
-		bbuf_putc(b, '~');
-		bbuf_put(b, r->path, r->path_len);
-		return;
-	}
-	if (r->host_len) {
-		bbuf_puts(b, schemes[r->scheme < 3 ? r->scheme : 0]);
-		if (r->flags & DETOUR_RULE_HOST_WILDCARD)
-			bbuf_putc(b, '*');
-		bbuf_put(b, r->host, r->host_len);
-	}
-	bbuf_put(b, r->path, r->path_len);
-	if (r->kind == DETOUR_SRC_SPLAT)
-		bbuf_putc(b, '*');
-}

@@ -70,9 +70,6 @@ typedef void (*detour_export_put_fn)(struct bbuf *b, const char *name, unsigned 
 void detour_export_target(const struct detour_rule *r, char names[][64], unsigned nnames,
                           struct bbuf *b, detour_export_put_fn put, void *arg);
 
-/* The source as a rules file writes it, for comments. */
-void detour_export_source(const struct detour_rule *r, struct bbuf *b);
-
 /* Regex group names of rule r's regex source (group i + 1 is names[i],
  * "" when unnamed); returns the number of groups. */
 unsigned detour_export_regex_names(const struct detour_ruleset *rs, const struct detour_rule *r,

@@ -154,25 +154,34 @@ static bool is_url(const char *s)
 	return !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8);
 }
 
+/* The optional status word w[1] of a Redirect or RedirectMatch: sets
+ * *status and returns 2 (the index of the next word), or returns 1 when w[1]
+ * is not a status word (or is the last word and !last_ok), or -1 after
+ * skipping the line when it names a status detour does not answer. */
+static int status_word(struct state *st, unsigned line, char **w, int nw, bool last_ok, int *status)
+{
+	if (nw < 2)
+		return 1;
+	int s = redirect_status(w[1]);
+	if (s < 0) {
+		detour_import_skip(st->im, line,
+		                   "status %s: detour answers 301, 302, 303, 307, 308 and 410 only",
+		                   w[1]);
+		return -1;
+	}
+	if (s == 0 || (!last_ok && nw < 3))
+		return 1;
+	*status = s;
+	return 2;
+}
+
 /* Redirect, RedirectPermanent, RedirectTemp. */
 static void do_redirect(struct state *st, unsigned line, char **w, int nw, int fixed)
 {
 	int i = 1, status = fixed ? fixed : 302;
 
-	if (!fixed && nw > 1) {
-		int s = redirect_status(w[1]);
-		if (s < 0) {
-			detour_import_skip(st->im, line,
-			                   "status %s: detour answers 301, 302, 303, 307, 308 and "
-			                   "410 only",
-			                   w[1]);
-			return;
-		}
-		if (s > 0) {
-			status = s;
-			i = 2;
-		}
-	}
+	if (!fixed && (i = status_word(st, line, w, nw, true, &status)) < 0)
+		return;
 	const char *path = i < nw ? w[i] : NULL, *target = i + 1 < nw ? w[i + 1] : "";
 	if (path == NULL || path[0] != '/') {
 		detour_import_skip(st->im, line,
@@ -245,22 +254,10 @@ static const char *bad_reference(const char *t)
 
 static void do_redirect_match(struct state *st, unsigned line, char **w, int nw)
 {
-	int i = 1, status = 302;
+	int i, status = 302;
 
-	if (nw > 1) {
-		int s = redirect_status(w[1]);
-		if (s < 0) {
-			detour_import_skip(st->im, line,
-			                   "status %s: detour answers 301, 302, 303, 307, 308 and "
-			                   "410 only",
-			                   w[1]);
-			return;
-		}
-		if (s > 0 && nw > 2) {
-			status = s;
-			i = 2;
-		}
-	}
+	if ((i = status_word(st, line, w, nw, false, &status)) < 0)
+		return;
 	if (i >= nw || (status == 410 ? i + 1 != nw : i + 2 != nw)) {
 		detour_import_skip(st->im, line, "expected RedirectMatch [status] regex URL");
 		return;

@@ -68,7 +68,7 @@ static void put_days(struct bbuf *b, uint8_t mask)
 	}
 }
 
-static void put_source(struct bbuf *b, const struct detour_rule *r)
+void detour_rule_format_source(const struct detour_rule *r, struct bbuf *b)
 {
 	static const char *const schemes[] = {"//", "http://", "https://"};
 
@@ -164,7 +164,7 @@ size_t detour_rule_format(const struct detour_ruleset *rs, const struct detour_r
 	if (cap == 0)
 		return 0;
 	bbuf_fixed(&b, out, cap - 1);
-	put_source(&b, r);
+	detour_rule_format_source(r, &b);
 	bbuf_putc(&b, ' ');
 	if (r->target_len)
 		bbuf_put(&b, r->target, r->target_len);

@@ -9,6 +9,8 @@
 
 #include "detour/rule.h"
 
+struct bbuf; /* base/buf.h */
+
 /* Writes rule r of rs (both borrowed) as one rules-file line, without a
  * newline, NUL-terminated, into out[0..cap): SOURCE TARGET STATUS, then
  * every option that is not at its default, in the order of docs/rules.md
@@ -21,5 +23,9 @@
  * DETOUR_RULE_LINE_MAX * 2 always does. */
 size_t detour_rule_format(const struct detour_ruleset *rs, const struct detour_rule *r, char *out,
                           size_t cap);
+
+/* Appends r's source as detour_rule_format writes it (scheme and host, a
+ * wildcard host's '*', the path, a splat's '*', a regex's '~') to b. */
+void detour_rule_format_source(const struct detour_rule *r, struct bbuf *b);
 
 #endif

@@ -128,6 +128,17 @@ int cli_operand(const struct cli_parser *p)
 	return optind;
 }
 
+int cli_operands(const struct cli_parser *p, int n)
+{
+	int first = cli_operand(p);
+
+	if (p->argc - first != n) {
+		cli_help(p->cmd, stderr);
+		return -1;
+	}
+	return first;
+}
+
 /* The flags part of row o and its alias rows: "-c, --config FILE". */
 static size_t row_flags(const struct cli_opt *o, bool short_col, char *out, size_t cap)
 {

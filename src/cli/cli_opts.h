@@ -73,6 +73,11 @@ int cli_next(struct cli_parser *p);
 /* The index of the first operand, once cli_next returned CLI_END. */
 int cli_operand(const struct cli_parser *p);
 
+/* For a command that takes exactly n operands, once cli_next returned
+ * CLI_END: the index of the first, or -1 after printing the help to stderr
+ * when there are more or fewer (the caller exits 2). */
+int cli_operands(const struct cli_parser *p, int n);
+
 /* Prints cmd's help: usage, one row per option with its help text in a
  * column, epilog (or cmd->help). */
 void cli_help(const struct cli_cmd *cmd, FILE *f);

@@ -1,4 +1,5 @@
 /* detour command line: shared helpers (see cli_util.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,4 +92,18 @@ int cli_json_print(json_t *v, FILE *f)
 	free(s);
 	json_decref(v);
 	return rc;
+}
+
+int cli_write_out(const char *name, const char *out, const char *buf, size_t len)
+{
+	FILE *f = out ? fopen(out, "wb") : stdout;
+	int bad = f == NULL || fwrite(buf, 1, len, f) != len;
+
+	if (f && (out ? fclose(f) : fflush(f)))
+		bad = 1;
+	if (bad) {
+		fprintf(stderr, "detour %s: %s: %s\n", name, out ? out : "stdout", strerror(errno));
+		return -1;
+	}
+	return 0;
 }

@@ -37,4 +37,9 @@ json_t *cli_json_str(const char *s);
  * and releases v. Returns 0, or -1 when v is NULL or out of memory. */
 int cli_json_print(json_t *v, FILE *f);
 
+/* Writes buf[0..len) to the file out (created or truncated), or to stdout
+ * (flushed) when out is NULL. Returns 0, or -1 after printing "detour NAME:
+ * FILE: error" to stderr ("stdout" for FILE when out is NULL). */
+int cli_write_out(const char *name, const char *out, const char *buf, size_t len);
+
 #endif

@@ -4,13 +4,13 @@
  * stderr as "FILE:LINE: why". Exit status: 0 every rule exported as it is,
  * 1 some rules not (or not wholly) exported, 2 usage error or a rules file
  * that does not load. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cli_opts.h"
+#include "cli_util.h"
 #include "detour/export.h"
 #include "detour/rulefile.h"
 #include "export_util.h"
@@ -54,11 +54,8 @@ int cmd_export(int argc, char **argv)
 			return 2;
 		}
 	}
-	first = cli_operand(&p);
-	if (argc - first != 2) {
-		cli_help(&cmd, stderr);
+	if ((first = cli_operands(&p, 2)) < 0)
 		return 2;
-	}
 	const char *format = argv[first], *file = argv[first + 1];
 	struct detour_ruleset *rs = detour_ruleset_new();
 	struct detour_diag d;
@@ -83,15 +80,10 @@ int cmd_export(int argc, char **argv)
 	} else {
 		for (size_t i = 0; i < x.nnotes; i++)
 			fprintf(stderr, "%s:%u: %s\n", file, x.notes[i].line, x.notes[i].why);
-		FILE *f = out ? fopen(out, "wb") : stdout;
-		if (f == NULL || fwrite(x.text.p, 1, x.text.len, f) != x.text.len ||
-		    (out ? fclose(f) : fflush(f))) {
-			fprintf(stderr, "detour export: %s: %s\n", out ? out : "stdout",
-			        strerror(errno));
+		if (cli_write_out("export", out, x.text.p, x.text.len))
 			rc = 2;
-		} else {
+		else
 			rc = x.nnotes ? 1 : 0;
-		}
 	}
 	detour_export_fini(&x);
 	detour_ruleset_free(rs);

@@ -13,6 +13,7 @@
 #include "base/grow.h"
 #include "cli.h"
 #include "cli_opts.h"
+#include "cli_util.h"
 #include "detour/import.h"
 #include "detour/lint.h"
 #include "detour/rulefile.h"
@@ -137,11 +138,8 @@ int cmd_import(int argc, char **argv)
 			return 2;
 		}
 	}
-	first = cli_operand(&p);
-	if (argc - first != 2) {
-		cli_help(&cmd, stderr);
+	if ((first = cli_operands(&p, 2)) < 0)
 		return 2;
-	}
 	const char *format = argv[first], *file = argv[first + 1];
 	size_t len, tlen;
 	char *buf = slurp(file, &len);
@@ -174,12 +172,9 @@ int cmd_import(int argc, char **argv)
 		return 2;
 	}
 	size_t lint_errors = lint_text(out ? out : "<stdout>", text, tlen);
-	FILE *f = out ? fopen(out, "wb") : stdout;
 	int rc = lint_errors ? 3 : im.nskips ? 1 : 0;
-	if (f == NULL || fwrite(text, 1, tlen, f) != tlen || (out ? fclose(f) : fflush(f))) {
-		fprintf(stderr, "detour import: %s: %s\n", out ? out : "stdout", strerror(errno));
+	if (cli_write_out("import", out, text, tlen))
 		rc = 2;
-	}
 	fprintf(stderr, "detour import: %zu rule%s, %zu line%s skipped%s\n", im.nrules,
 	        im.nrules == 1 ? "" : "s", im.nskips, im.nskips == 1 ? "" : "s",
 	        lint_errors ? ", lint errors in the result" : "");

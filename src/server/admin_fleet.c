@@ -290,19 +290,7 @@ static void fleet_delete(struct ctx *x, const char *id)
 	int rc = fleet_delete_rule(a->srv->fleet, id, &v, err, sizeof(err));
 
 	if (rc == FLEET_NONE) {
-		bool file = false;
-		char b[1024];
-		pthread_mutex_lock(&a->srv->pub.file_lock);
-		const struct served *fs = atomic_load(&a->srv->pub.file);
-		for (size_t i = 0; i < fs->nrules && !file; i++)
-			file = !strcmp(detour_rule_id(fs->rules, detour_ruleset_get(fs->rules, i),
-			                              b, sizeof(b)),
-			               id);
-		pthread_mutex_unlock(&a->srv->pub.file_lock);
-		if (file)
-			admin_reply_error(x->c, 409, "a file rule: change its file and reload");
-		else
-			admin_reply_error(x->c, 404, "no API rule has this id");
+		admin_reply_no_api_rule(x, id);
 		return;
 	}
 	if (rc) {
@@ -428,15 +416,9 @@ void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t
 	if (a->srv->conf.stats) {
 		static struct detour_topk_entry me[TOPK_MERGED];
 		struct detour_topk m;
-		json_t *um = json_array();
 		detour_topk_init(&m, me, TOPK_MERGED);
 		fleet_get_topk(a->srv->fleet, nd, &m);
-		for (unsigned i = 0; i < m.n && (int64_t)i < top; i++)
-			json_array_append_new(um, json_pack("{s:s, s:I, s:I}", "path", m.e[i].key,
-			                                    "count", (json_int_t)m.e[i].count,
-			                                    "error", (json_int_t)m.e[i].error));
-		json_object_set_new(res, "unmatched", um);
-		json_object_set_new(res, "unmatched_total", json_integer((json_int_t)m.total));
+		admin_json_unmatched(res, &m, top);
 	}
 	admin_reply_json(x->c, 200, res, NULL);
 }

@@ -241,3 +241,15 @@ int admin_expiry_of(struct ctx *x, json_t *j, int64_t now, int64_t *expires)
 	}
 	return 0;
 }
+
+void admin_json_unmatched(json_t *res, const struct detour_topk *m, int64_t top)
+{
+	json_t *um = json_array();
+
+	for (unsigned i = 0; i < m->n && (int64_t)i < top; i++)
+		json_array_append_new(um, json_pack("{s:s, s:I, s:I}", "path", m->e[i].key, "count",
+		                                    (json_int_t)m->e[i].count, "error",
+		                                    (json_int_t)m->e[i].error));
+	json_object_set_new(res, "unmatched", um);
+	json_object_set_new(res, "unmatched_total", json_integer((json_int_t)m->total));
+}

@@ -5,6 +5,7 @@
 #define DETOUR_ADMIN_HTTP_H
 
 #include "admin_data.h"
+#include "detour/topk.h"
 
 /* Queues a whole response on c (body copied; extra: header lines, each
  * ending in CRLF, or NULL); the head only when c->head, with the
@@ -49,5 +50,9 @@ int admin_expiry_of(struct ctx *x, json_t *j, int64_t now, int64_t *expires);
 
 /* t as an RFC 3339 string (new reference), or JSON null when t <= 0. */
 json_t *admin_json_time(int64_t t);
+
+/* Sets "unmatched" (the first top entries of m: path, count, error) and
+ * "unmatched_total" (m->total) in the object res, as GET /stats shows them. */
+void admin_json_unmatched(json_t *res, const struct detour_topk *m, int64_t top);
 
 #endif

@@ -202,15 +202,9 @@ void admin_get_stats(struct ctx *x)
 	if (a->srv->conf.stats) {
 		static struct detour_topk_entry me[TOPK_MERGED];
 		struct detour_topk m;
-		json_t *um = json_array();
 		detour_topk_init(&m, me, TOPK_MERGED);
 		merge_topk(a, &m);
-		for (unsigned i = 0; i < m.n && (int64_t)i < top; i++)
-			json_array_append_new(um, json_pack("{s:s, s:I, s:I}", "path", m.e[i].key,
-			                                    "count", (json_int_t)m.e[i].count,
-			                                    "error", (json_int_t)m.e[i].error));
-		json_object_set_new(res, "unmatched", um);
-		json_object_set_new(res, "unmatched_total", json_integer((json_int_t)m.total));
+		admin_json_unmatched(res, &m, top);
 	}
 	admin_reply_json(x->c, 200, res, NULL);
 }

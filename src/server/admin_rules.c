@@ -370,6 +370,26 @@ fail:
 	admin_reply_state_error(x->c, st, err);
 }
 
+void admin_reply_no_api_rule(struct ctx *x, const char *id)
+{
+	struct admin *a = x->a;
+	bool file = false;
+	char b[1024];
+
+	/* A file rule is changed in its file. */
+	pthread_mutex_lock(&a->srv->pub.file_lock);
+	const struct served *fs = atomic_load(&a->srv->pub.file);
+	for (size_t i = 0; i < fs->nrules && !file; i++)
+		file = !strcmp(
+		        detour_rule_id(fs->rules, detour_ruleset_get(fs->rules, i), b, sizeof(b)),
+		        id);
+	pthread_mutex_unlock(&a->srv->pub.file_lock);
+	if (file)
+		admin_reply_error(x->c, 409, "a file rule: change its file and reload");
+	else
+		admin_reply_error(x->c, 404, "no API rule has this id");
+}
+
 void admin_delete_rule(struct ctx *x, const char *id)
 {
 	struct admin *a = x->a;
@@ -387,20 +407,7 @@ void admin_delete_rule(struct ctx *x, const char *id)
 		goto rollback;
 	if (rc == 0) {
 		state_rollback(st);
-		/* A file rule is changed in its file. */
-		bool file = false;
-		pthread_mutex_lock(&a->srv->pub.file_lock);
-		const struct served *fs = atomic_load(&a->srv->pub.file);
-		char b[1024];
-		for (size_t i = 0; i < fs->nrules && !file; i++)
-			file = !strcmp(detour_rule_id(fs->rules, detour_ruleset_get(fs->rules, i),
-			                              b, sizeof(b)),
-			               id);
-		pthread_mutex_unlock(&a->srv->pub.file_lock);
-		if (file)
-			admin_reply_error(x->c, 409, "a file rule: change its file and reload");
-		else
-			admin_reply_error(x->c, 404, "no API rule has this id");
+		admin_reply_no_api_rule(x, id);
 		return;
 	}
 	if (state_audit(st, now, x->who, "delete", id, err, sizeof(err)))

@@ -36,4 +36,8 @@ void admin_get_rules(struct ctx *x);
 void admin_post_rules(struct ctx *x);
 void admin_delete_rule(struct ctx *x, const char *id);
 
+/* Answers a DELETE of id that no API rule has: 409 when a file rule has
+ * that id (it is changed in its file), else 404. */
+void admin_reply_no_api_rule(struct ctx *x, const char *id);
+
 #endif

@@ -13,6 +13,7 @@
 #include "accesslog.h"
 #include "detour/forwarded.h"
 #include "detour/http1.h"
+#include "detour/http1_body.h"
 #include "detour/respond.h"
 #include "loop.h"
 #include "publish.h"

@@ -527,14 +527,7 @@ void fleet_flush_served(struct fleet *f, struct served *s)
 		return;
 	pthread_mutex_lock(&f->wlock);
 	for (size_t i = 0; i < s->nrules; i++) {
-		uint32_t sum = 0, last = 0;
-		for (unsigned w = 0; w < s->nworkers; w++) {
-			struct rule_hits *h = &s->hits[(size_t)w * s->stride + i];
-			uint32_t l = atomic_load_explicit(&h->last, memory_order_relaxed);
-			sum += atomic_load_explicit(&h->hits, memory_order_relaxed);
-			if (l > last)
-				last = l;
-		}
+		uint32_t last, sum = served_hits(s, i, &last);
 		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
 		if (delta == 0)
 			continue;

@@ -67,6 +67,21 @@ void served_free(struct served *s)
 	free(s);
 }
 
+uint32_t served_hits(const struct served *s, size_t i, uint32_t *last)
+{
+	uint32_t sum = 0;
+
+	*last = 0;
+	for (unsigned w = 0; w < s->nworkers; w++) {
+		const struct rule_hits *h = &s->hits[(size_t)w * s->stride + i];
+		uint32_t l = atomic_load_explicit(&h->last, memory_order_relaxed);
+		sum += atomic_load_explicit(&h->hits, memory_order_relaxed);
+		if (l > *last)
+			*last = l;
+	}
+	return sum;
+}
+
 void settings_free(struct settings *set)
 {
 	if (set == NULL)

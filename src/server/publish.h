@@ -68,6 +68,10 @@ struct served *served_new(struct detour_table *t, enum served_origin origin, uns
  * (state_flush_served) when they want the counts kept. */
 void served_free(struct served *s);
 
+/* Rule i's hits summed over the workers' counters (modulo 2^32), with *last
+ * the latest of their last-hit times. s->hits is not NULL and i < s->nrules. */
+uint32_t served_hits(const struct served *s, size_t i, uint32_t *last);
+
 /* The settings a reload may change that other threads read. Everything
  * else of detour.conf is read once at start-up (a reload that changes it
  * says so in the log). Immutable once published; replaced only by the

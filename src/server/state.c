@@ -623,14 +623,7 @@ void state_flush_served(struct state *st, struct served *s)
 	bbuf_init(&b, (size_t)1 << 30);
 	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < s->nrules; i++) {
-		uint32_t sum = 0, last = 0;
-		for (unsigned w = 0; w < s->nworkers; w++) {
-			struct rule_hits *h = &s->hits[(size_t)w * s->stride + i];
-			uint32_t l = atomic_load_explicit(&h->last, memory_order_relaxed);
-			sum += atomic_load_explicit(&h->hits, memory_order_relaxed);
-			if (l > last)
-				last = l;
-		}
+		uint32_t last, sum = served_hits(s, i, &last);
 		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
 		if (delta == 0)
 			continue;

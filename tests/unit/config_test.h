@@ -1,5 +1,6 @@
-/* Shared by the config parser's tests (test_config.c, test_config_https.c):
- * parse a text as a config file over the defaults, into one static config. */
+/* Shared by the config parser's tests (test_config.c, test_config_https.c,
+ * test_config_maint.c): parse a text as a config file over the defaults, into
+ * one static config. */
 #ifndef DETOUR_TEST_CONFIG_TEST_H
 #define DETOUR_TEST_CONFIG_TEST_H
 

@@ -1,5 +1,6 @@
 /* detour: the HTTP/1.1 body skipper (Content-Length and chunked, with its
  * caps) and pipelining, fed in every segmentation. */
+#include "detour/http1_body.h"
 #include "http1_test.h"
 
 /* ---- the body skipper -------------------------------------------------- */
