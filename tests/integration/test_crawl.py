@@ -5,6 +5,7 @@ sitemap index and its gzipped sitemap, keeps to --max-pages, --max-depth and
 in headless Chromium (no console error, the Graphviz SVG drawn)."""
 import collections
 import csv
+import difflib
 import io
 import json
 import os
@@ -130,7 +131,16 @@ def test_same_site_same_files(site, tmp_path):
         j["summary"]["seconds"] = 0
         html = re.sub(r"in [0-9.]+ s\.", "", (d / "r.html").read_text())
         outs.append((j, (d / "c.csv").read_text(), (d / "r.rules").read_text(), html))
-    assert outs[0] == outs[1]
+    if outs[0] != outs[1]:
+        # Which part, and the lines that differ (the tuples are too long
+        # for pytest's own diff, which hid the cause of a failure once).
+        parts = ("json", "csv", "rules", "html")
+        for name, a, b in zip(parts, outs[0], outs[1]):
+            if a != b:
+                if name == "json":
+                    a, b = (json.dumps(x, indent=1, sort_keys=True) for x in (a, b))
+                diff = difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="")
+                pytest.fail("%s differs:\n%s" % (name, "\n".join(list(diff)[:80])))
 
 
 def test_text_output_and_exit_status(site):
