@@ -5,7 +5,8 @@
  * guard against web pages (Host, Origin, Content-Type), the bearer token
  * (a token file), the strict HTTP/1.1 parser, bodies by Content-Length,
  * the endpoints (/rules, /maintenance, /stats, /metrics, /audit, /targets,
- * /healthz, /reload with a stub reload) and the SQLite state in a fresh
+ * /healthz, /reload refused: the harness loads no rules files, so it
+ * answers the error path) and the SQLite state in a fresh
  * directory under /dev/shm (or /tmp), with API tables built and published (no worker
  * reads them). The state grows over a run; it is emptied every 256 inputs.
  *
@@ -40,7 +41,7 @@ static const char rules[] = "/old /new 301 id=old\n"
 static struct server srv;
 static char dir[64];
 
-static int reload_stub(void *arg, char *err, size_t cap)
+static int reload_refused(void *arg, char *err, size_t cap)
 {
 	snprintf(err, cap, "reload is not fuzzed");
 	return -1;
@@ -54,7 +55,7 @@ static void setup(void)
 	struct detour_table *t = NULL;
 	struct settings *set = calloc(1, sizeof(*set));
 	struct privdrop nodrop = {0};
-	struct admin_hooks hooks = {.reload = reload_stub};
+	struct admin_hooks hooks = {.reload = reload_refused};
 	struct detour_listen l;
 	FILE *fp;
 
