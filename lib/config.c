@@ -693,7 +693,10 @@ static const struct conf_directive directives[] = {
          "HTTP limits: 8k, 32k, 100 and 1m by default. *buffer-memory*: per worker, the\n"
          "bytes by which connection buffers may grow beyond their initial 4 KiB and\n"
          "8 KiB (long heads, oversized answers waiting for a slow client): 32m by\n"
-         "default, at least 1m. Past it the connection holding the most is closed\n"
+         "default, at least 1m. A soft limit: past it, a connection whose output is\n"
+         "backed up is paused (not read, no new request parsed) until its output\n"
+         "drains (counted in detour\\_connections\\_paused\\_total{reason=\"memory\"}).\n"
+         "Past twice it, the hard cap, the connection holding the most is closed\n"
          "(logged, and counted in detour\\_connections\\_shed\\_total{reason=\"memory\"})."},
         {"timeout", 2, 2, d_timeout, "timeout header|keepalive DURATION",
          "10s and 60s by default."},

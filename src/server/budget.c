@@ -78,6 +78,7 @@ static void sync_held(struct conn *c)
 void budget_adopt(struct conn *c)
 {
 	c->held = 0;
+	c->paused = false;
 	c->ready.next = c->ready.prev = NULL;
 	sync_held(c);
 }
@@ -92,6 +93,7 @@ void budget_forget(struct conn *c)
 		cs->buf_shed_held -= c->held;
 	c->held = 0;
 	c->shed = false;
+	budget_resume(c);
 	atomic_store_explicit(&cs->st->buf_held, cs->buf_held, memory_order_relaxed);
 }
 
@@ -126,11 +128,36 @@ static void shed_log(struct conn *c, uint32_t held)
 	else if (c->peer_sa.sa.sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &c->peer_sa.in6.sin6_addr, peer, sizeof(peer));
 	log_warn("worker %u: closing the connection of %s: its buffers hold %u bytes, the "
-	         "worker's %llu of limit buffer-memory %llu (%u more closed since the last line)",
+	         "worker's %llu of limit buffer-memory %llu (hard cap %llu; %u more closed since "
+	         "the last line)",
 	         cs->id, peer, held, (unsigned long long)cs->buf_held,
-	         (unsigned long long)cs->buf_limit, cs->shed_unlogged);
+	         (unsigned long long)cs->buf_limit, (unsigned long long)budget_hard(cs),
+	         cs->shed_unlogged);
 	cs->shed_log_ms = cs->now_ms ? cs->now_ms : 1;
 	cs->shed_unlogged = 0;
+}
+
+void budget_pause(struct conn *c)
+{
+	struct conns *cs = c->cs;
+
+	if (c->paused)
+		return;
+	c->paused = true;
+	cs->npaused++;
+	stats_add64(&cs->st->paused_memory, 1);
+	atomic_store_explicit(&cs->st->paused, cs->npaused, memory_order_relaxed);
+}
+
+void budget_resume(struct conn *c)
+{
+	struct conns *cs = c->cs;
+
+	if (!c->paused)
+		return;
+	c->paused = false;
+	cs->npaused--;
+	atomic_store_explicit(&cs->st->paused, cs->npaused, memory_order_relaxed);
 }
 
 bool budget_grow(struct conn *c, char **buf, uint32_t *cap, uint32_t want)
@@ -140,7 +167,7 @@ bool budget_grow(struct conn *c, char **buf, uint32_t *cap, uint32_t want)
 
 	if (*cap >= want)
 		return false;
-	if (cs->buf_held - cs->buf_shed_held + (want - *cap) > cs->buf_limit) {
+	if (cs->buf_held - cs->buf_shed_held + (want - *cap) > budget_hard(cs)) {
 		struct conn *v = heaviest(cs);
 		if (v == NULL || v == c || v->held <= c->held + (want - *cap)) {
 			shed_log(c, c->held + (want - *cap));
@@ -159,6 +186,10 @@ bool budget_grow(struct conn *c, char **buf, uint32_t *cap, uint32_t want)
 	*buf = p;
 	*cap = want;
 	sync_held(c);
+	/* Past the soft limit the growth is granted, but the connection that
+	 * took it answers no more requests until this answer has drained. */
+	if (buf == &c->out && budget_over(cs))
+		budget_pause(c);
 	return true;
 }
 

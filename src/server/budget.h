@@ -12,11 +12,21 @@
  *
  * Memory: the bytes by which a worker's connection buffers grew beyond their
  * initial sizes (long heads, oversized answers waiting for a slow reader) are
- * counted against `limit buffer-memory` (cs->buf_limit). A growth that would
- * pass it sheds the heaviest connection: closed after the batch (closing it
- * inside the batch could leave a later event of the batch naming it), with a
- * log line and detour_connections_shed_total{reason="memory"}; when the
- * connection asking is itself the heaviest, its growth is refused instead.
+ * counted against `limit buffer-memory` (cs->buf_limit), a soft limit, and
+ * twice that, a hard cap (budget_hard). Past the soft limit nothing is
+ * closed: backpressure first, as nginx and h2o stop reading from a client
+ * whose output is backed up. A connection that grows its output buffer past
+ * it, or whose write backs up while the worker is past it and holds grown
+ * buffers, is *paused*: not read from and no new request parsed (HTTP/2: no
+ * frame fed to the session) until its queued output drains to
+ * BUDGET_RESUME_LOWAT; its growth is given back once the output is empty.
+ * Only a growth that would pass the hard cap sheds: the heaviest connection
+ * is closed after the batch (closing it inside the batch could leave a later
+ * event of the batch naming it), with a log line and
+ * detour_connections_shed_total{reason="memory"}; when the connection asking
+ * is itself the heaviest, its growth is refused instead. Pauses are counted
+ * in detour_connections_paused_total{reason="memory"} and the gauge
+ * detour_connections_paused.
  *
  * See docs/internals/server.md, "Hostile clients". */
 #ifndef DETOUR_BUDGET_H
@@ -38,15 +48,40 @@
  * buffer. */
 #define BUDGET_NOTSENT_LOWAT (16 * 1024)
 
+/* A paused connection (see the top) is resumed when no more than this is
+ * queued in its output buffer: the kernel's part (BUDGET_NOTSENT_LOWAT) is
+ * about to ask for more. */
+#define BUDGET_RESUME_LOWAT (16 * 1024)
+
+/* The hard cap on cs's grown buffers: twice `limit buffer-memory`. */
+static inline uint64_t budget_hard(const struct conns *cs)
+{
+	return 2 * cs->buf_limit;
+}
+
+/* Whether cs's live connections hold more than the soft limit. */
+static inline bool budget_over(const struct conns *cs)
+{
+	return cs->buf_held - cs->buf_shed_held > cs->buf_limit;
+}
+
 /* Empties cs's ready list (the owner sets cs->buf_limit). */
 void budget_init(struct conns *cs);
 
 /* Grows *buf (c->in or c->out, *cap its size) to exactly want bytes, if the
- * worker's budget allows: past it, the heaviest other connection is shed
- * (see the top), or, when c is the heaviest, false is returned and nothing
- * changes (c is counted as shed: its caller answers 503 and closes). false
- * too when realloc fails. */
+ * worker's budget allows. Past the soft limit it is granted and, for
+ * c->out, c is paused (budget_pause). Past the hard cap the heaviest other
+ * connection is shed (see the top), or, when c is the heaviest, false is
+ * returned and nothing changes (c is counted as shed: its caller answers
+ * 503 and closes). false too when realloc fails. */
 bool budget_grow(struct conn *c, char **buf, uint32_t *cap, uint32_t want);
+
+/* c is not read from and parses no new request (see the top); counted. A
+ * no-op when it is paused already. */
+void budget_pause(struct conn *c);
+
+/* c's output drained: reading and parsing go on (a no-op when not paused). */
+void budget_resume(struct conn *c);
 
 /* Shrinks *buf to want bytes (a no-op when it is not larger). */
 void budget_shrink(struct conn *c, char **buf, uint32_t *cap, uint32_t want);
@@ -55,7 +90,8 @@ void budget_shrink(struct conn *c, char **buf, uint32_t *cap, uint32_t want);
  * list): counted. */
 void budget_adopt(struct conn *c);
 
-/* c is closing: its bytes leave the count, and it leaves the ready list. */
+/* c is closing: its bytes leave the count, it leaves the ready list and is
+ * no longer counted as paused. */
 void budget_forget(struct conn *c);
 
 /* c is owed a turn (a no-op when it already is). */

@@ -321,6 +321,28 @@ static ssize_t tls_recv(struct conn *c, void *buf, size_t len)
 	return -1;
 }
 
+/* c's write backed up (budget.h): past the soft memory limit, a connection
+ * holding grown buffers with more than the low-water mark queued is paused;
+ * a paused one whose queue went down to it is resumed. A grown output buffer
+ * whose queue fits in the initial size gives its growth back now, not once
+ * the slow client has read the rest (TLS: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+ * lets the retried write move). */
+static void backed_up(struct conn *c)
+{
+	uint32_t queued = c->out_len - c->out_off;
+
+	if (c->out_cap > OUT_INITIAL && queued <= OUT_INITIAL) {
+		memmove(c->out, c->out + c->out_off, queued);
+		c->out_off = 0;
+		c->out_len = queued;
+		budget_shrink(c, &c->out, &c->out_cap, OUT_INITIAL);
+	}
+	if (queued <= BUDGET_RESUME_LOWAT)
+		budget_resume(c);
+	else if (!c->paused && c->held > 0 && budget_over(c->cs))
+		budget_pause(c);
+}
+
 /* Writes what may be written. Returns false when c was closed. */
 static bool conn_flush(struct conn *c)
 {
@@ -331,6 +353,7 @@ static bool conn_flush(struct conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
+				backed_up(c);
 				set_events(c, true);
 				return true;
 			}
@@ -340,6 +363,7 @@ static bool conn_flush(struct conn *c)
 		c->out_off += (uint32_t)n;
 	}
 	c->out_off = c->out_len = 0;
+	budget_resume(c);
 	budget_shrink(c, &c->out, &c->out_cap, OUT_INITIAL); /* after an oversized answer */
 	set_events(c, false);
 	if (c->close_after && c->out_len == 0) {
@@ -395,6 +419,8 @@ static bool process(struct conn *c, unsigned *turn)
 			break; /* flush first */
 		if (*turn == 0)
 			break; /* the others' turn: conn_run_ready comes back */
+		if (c->paused)
+			break; /* over the memory budget: once its output drains */
 		e = detour_http1_parse(c->in + pos, c->in_len - pos, &cs->limits, req, &status);
 		if (e == DETOUR_INCOMPLETE)
 			break;
@@ -565,7 +591,8 @@ again:
 	/* TLS: a record bigger than the room left waits decrypted inside the
 	 * SSL, and the socket may stay quiet: read it now (or on the turn the
 	 * ready list owes). */
-	if (c->tls && !c->want_write && c->ready.next == NULL && tls_conn_pending(c->tls))
+	if (c->tls && !c->want_write && !c->paused && c->ready.next == NULL &&
+	    tls_conn_pending(c->tls))
 		goto again;
 }
 
@@ -648,7 +675,8 @@ static void serve_buffered(struct conn *c)
 {
 	if (!serve(c, false))
 		return;
-	if (c->tls && !c->want_write && c->ready.next == NULL && tls_conn_pending(c->tls))
+	if (c->tls && !c->want_write && !c->paused && c->ready.next == NULL &&
+	    tls_conn_pending(c->tls))
 		conn_read(c);
 }
 
@@ -688,7 +716,7 @@ static void on_conn_event(struct loop_source *src, unsigned events)
 	}
 	/* Owed a turn (budget.h): it comes after the batch, and the socket
 	 * is not read before the buffered requests are answered. */
-	if (!c->want_write && (events & LOOP_READ) && c->ready.next == NULL)
+	if (!c->want_write && !c->paused && (events & LOOP_READ) && c->ready.next == NULL)
 		conn_read(c);
 }
 

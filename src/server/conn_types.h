@@ -65,6 +65,7 @@ struct conn {
 	bool tls_rw;    /* TLS: a read waits for the socket to be writable */
 	bool unwatched; /* not (yet) in the epoll set: answered by the accept's own read */
 	bool shed;      /* over the memory budget: closed after this batch (budget.h) */
+	bool paused;    /* past the soft memory limit, output backed up: not read (budget.h) */
 	bool h1;        /* HTTP/1.x: decided on the first input (h2_start) */
 	uint8_t listener; /* index of the listener that accepted it (metrics) */
 	char *in;
@@ -137,9 +138,11 @@ struct conns {
 	/* Hostile clients (budget.h): the connections owed a turn, run after
 	 * each epoll batch; the bytes connection buffers hold beyond their
 	 * initial sizes (held), of it those of connections shed but not closed
-	 * yet (shed_held), and the bound (`limit buffer-memory`). */
+	 * yet (shed_held), and the soft bound (`limit buffer-memory`; the hard
+	 * cap is twice it). */
 	struct conn_link ready;
 	uint64_t buf_held, buf_shed_held, buf_limit;
+	unsigned npaused;       /* connections paused (budget_pause) */
 	uint64_t shed_log_ms;   /* when a shed was last logged (one line a second) */
 	unsigned shed_unlogged; /* sheds since that line */
 

@@ -672,7 +672,9 @@ bool h2_process(struct conn *c)
 	struct conns *cs = c->cs;
 	bool progress = false;
 
-	if (c->in_len > 0) {
+	/* Paused over the memory budget (budget.h): no new frame is taken
+	 * (c->in keeps them) until the output has drained. */
+	if (c->in_len > 0 && !c->paused) {
 		ssize_t n = nghttp2_session_mem_recv(h->s, (const uint8_t *)c->in, c->in_len);
 		c->in_len = 0;
 		progress = true;

@@ -154,11 +154,21 @@ char *metrics_render(struct server *srv, size_t *len)
 	        "limit buffer-memory bounds it per worker.\n"
 	        "# TYPE detour_connection_buffer_bytes gauge\ndetour_connection_buffer_bytes %llu\n"
 	        "# HELP detour_connections_shed_total Connections closed to keep the server "
-	        "within a bound, by reason (memory: limit buffer-memory).\n"
+	        "within a bound, by reason (memory: past the hard cap, twice limit "
+	        "buffer-memory).\n"
 	        "# TYPE detour_connections_shed_total counter\n"
-	        "detour_connections_shed_total{reason=\"memory\"} %llu\n",
+	        "detour_connections_shed_total{reason=\"memory\"} %llu\n"
+	        "# HELP detour_connections_paused_total Times a connection was paused (not read "
+	        "from, no new request parsed until its output drained) to keep the server within "
+	        "a bound, by reason (memory: past limit buffer-memory).\n"
+	        "# TYPE detour_connections_paused_total counter\n"
+	        "detour_connections_paused_total{reason=\"memory\"} %llu\n"
+	        "# HELP detour_connections_paused Connections paused now.\n"
+	        "# TYPE detour_connections_paused gauge\ndetour_connections_paused %llu\n",
 	        (unsigned long long)sum_workers(srv, offsetof(struct wstats, buf_held)),
-	        (unsigned long long)sum_workers(srv, offsetof(struct wstats, shed_memory)));
+	        (unsigned long long)sum_workers(srv, offsetof(struct wstats, shed_memory)),
+	        (unsigned long long)sum_workers(srv, offsetof(struct wstats, paused_memory)),
+	        (unsigned long long)sum_workers(srv, offsetof(struct wstats, paused)));
 
 	uint64_t dropped = 0;
 	for (unsigned i = 0; i < srv->pool.n; i++)

@@ -49,9 +49,11 @@ struct wstats {
 	_Atomic uint64_t lat_count;
 	_Atomic uint32_t conns; /* open connections, stored once per loop iteration */
 	_Atomic uint64_t proxy_errors[PROXY_ERR_COUNT]; /* proxy-protocol refusals, by reason */
-	_Atomic uint64_t shed_memory; /* connections closed over `limit buffer-memory` */
-	_Atomic uint64_t buf_held;    /* connection buffer bytes beyond the initial sizes */
-	bool enabled;                 /* `stats on`: per-rule hits, unmatched paths, latency */
+	_Atomic uint64_t shed_memory;   /* connections closed over `limit buffer-memory` */
+	_Atomic uint64_t buf_held;      /* connection buffer bytes beyond the initial sizes */
+	_Atomic uint64_t paused_memory; /* reads paused over `limit buffer-memory` (budget.h) */
+	_Atomic uint64_t paused;        /* connections paused now */
+	bool enabled;                   /* `stats on`: per-rule hits, unmatched paths, latency */
 	/* Unmatched paths: only the worker touches topk; on request
 	 * (srv->topk_gen) it copies it to snap and acknowledges. */
 	struct detour_topk topk;

@@ -564,6 +564,9 @@ def test_metrics(admin):
     assert m[("detour_reloads_total", 'result="ok"')] == 0
     assert types["detour_connection_buffer_bytes"] == "gauge"
     assert m[("detour_connections_shed_total", 'reason="memory"')] == 0
+    assert m[("detour_connections_paused_total", 'reason="memory"')] == 0
+    assert types["detour_connections_paused"] == "gauge"
+    assert m[("detour_connections_paused", "")] == 0
     buckets = [v for (n, l), v in m.items() if n == "detour_request_duration_seconds_bucket"]
     assert buckets == sorted(buckets)
     promtool = "/usr/bin/promtool"

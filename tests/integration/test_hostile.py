@@ -159,8 +159,9 @@ def test_keepalive_connections_give_buffers_back(make_server, monkeypatch):
     monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "") +
                        ":quarantine_size_mb=0:allocator_release_to_os_interval_ms=0")
     # The 300 answers wait at once, read one connection after the other:
-    # about 63 MB, over the default `limit buffer-memory` (32m), which would
-    # close the heaviest (test_buffer_memory_limit_sheds_the_heaviest).
+    # about 63 MB, over the default `limit buffer-memory` (32m) and its
+    # hard cap, which would close the heaviest
+    # (test_buffer_memory_hard_cap_sheds_the_heaviest).
     s = make_server("/old /new 301\n", workers=1, conf_extra="limit buffer-memory 128m\n")
     req = b"GET /old?" + b"&" * 8000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     conns = []
@@ -204,7 +205,7 @@ import select  # noqa: E402
 import threading  # noqa: E402
 import urllib.request  # noqa: E402
 
-from conftest import free_port  # noqa: E402
+from conftest import free_port, wait_until  # noqa: E402
 
 PIPE_REQ = b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n"
 
@@ -294,19 +295,92 @@ def test_slow_readers_do_not_starve_a_client(make_server):
     assert took < 3.0, took
 
 
-def test_buffer_memory_limit_sheds_the_heaviest(make_server, monkeypatch):
-    # 40 clients each pipeline 4 requests whose answer (an 8 KB `&&&` query
+BIG_REQ = b"GET /old?" + b"&" * 8000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+BIG_ANSWER = expected_response(301, "/new?" + "&" * 8000)
+DATE_ANY = re.compile(rb"\r\nDate: [^\r\n]*\r\n")
+
+
+def metric(aport, name):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % aport, timeout=5) as r:
+        text = r.read().decode()
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    assert m, (name, text)
+    return int(m.group(1))
+
+
+def slow_reader(s):
+    """A client whose receive window is small (set before connecting, so
+    that the window offered in the handshake is small too)."""
+    k = socket.socket()
+    k.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    k.settimeout(10)
+    k.connect((s.host, s.port))
+    return k
+
+
+def test_buffer_memory_soft_limit_pauses_slow_readers(make_server, monkeypatch):
+    # 6 clients each pipeline 4 requests whose answer (an 8 KB `&&&` query
     # kept in Location and body) is about 50 KB, and read nothing: each
-    # output buffer grows to DETOUR_RESPONSE_MAX (about 210 KiB) and stays
-    # full. With `limit buffer-memory 1m` the worker holds at most about
-    # 1 MiB of grown buffers: the heaviest connections are closed, with a
-    # log line. Before: 40 x 210 KiB held, nothing closed.
+    # output buffer grows to DETOUR_RESPONSE_MAX (about 210 KiB) and its
+    # input buffer to the header limit, about 1.4 MB in all, past
+    # `limit buffer-memory 1m` but under its hard cap (2 MiB). Before, the
+    # heaviest were closed; now those past the soft limit are paused (not
+    # read, no request parsed until their output drains), none is closed,
+    # a legitimate client is answered meanwhile, and once they read each
+    # gets its 4 answers byte for byte.
+    aport = free_port()
+    s = make_server("/old /new 301\n", workers=1,
+                    conf_extra="limit buffer-memory 1m\nadmin 127.0.0.1:%d\n" % aport)
+    readers = []
+    try:
+        for _ in range(6):
+            k = slow_reader(s)
+            k.sendall(BIG_REQ * 4)
+            readers.append(k)
+        assert wait_until(lambda: metric(aport, "detour_connections_paused") >= 1, timeout=10)
+        assert metric(aport, 'detour_connections_paused_total{reason="memory"}') >= 1
+        held = metric(aport, "detour_connection_buffer_bytes")
+        assert 1024 * 1024 < held <= 2 * 1024 * 1024, held
+        with Conn(s) as c:  # a legitimate client is not held up
+            start = time.monotonic()
+            c.send(b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert mask_date(c.read_response()) == expected_response(301, "/new")
+            assert time.monotonic() - start < 1.0
+        got = [[] for _ in readers]
+
+        def read4(i):
+            c = Conn.__new__(Conn)  # read through Conn's framing
+            c.s, c.buf, c.timeout = readers[i], b"", 20
+            for _ in range(4):
+                # The first answers were rendered when they were asked for:
+                # the Date is then, not now.
+                got[i].append(DATE_ANY.sub(b"\r\nDate: <date>\r\n", c.read_response(), 1))
+
+        ts = [threading.Thread(target=read4, args=(i,)) for i in range(len(readers))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(30)
+        assert got == [[BIG_ANSWER] * 4] * len(readers)
+        assert metric(aport, 'detour_connections_shed_total{reason="memory"}') == 0
+        assert wait_until(lambda: metric(aport, "detour_connections_paused") == 0, timeout=5)
+        assert wait_until(lambda: metric(aport, "detour_connection_buffer_bytes") == 0, timeout=5)
+        assert "closing the connection" not in s.read_error_log()
+    finally:
+        for k in readers:
+            k.close()
+
+
+def test_buffer_memory_hard_cap_sheds_the_heaviest(make_server, monkeypatch):
+    # 40 such clients: 40 x 210 KiB would be held, past the hard cap (twice
+    # `limit buffer-memory 1m`). The worker holds at most 2 MiB of grown
+    # buffers: the heaviest connections are closed, with a log line.
+    # Before the limit existed: 40 x 210 KiB held, nothing closed.
     monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "") +
                        ":quarantine_size_mb=0:allocator_release_to_os_interval_ms=0")
     aport = free_port()
     s = make_server("/old /new 301\n", workers=1,
                     conf_extra="limit buffer-memory 1m\nadmin 127.0.0.1:%d\n" % aport)
-    req = b"GET /old?" + b"&" * 8000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     with Conn(s) as c:  # warm up the worker
         c.send(b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n")
         c.read_response()
@@ -315,24 +389,20 @@ def test_buffer_memory_limit_sheds_the_heaviest(make_server, monkeypatch):
     socks = []
     try:
         for _ in range(40):
-            k = socket.create_connection((s.host, s.port), timeout=5)
-            k.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            k.sendall(req * 4)
+            k = slow_reader(s)
+            k.sendall(BIG_REQ * 4)
             socks.append(k)
         text = s.wait_log("closing the connection of 127.0.0.1: its buffers hold", timeout=10)
-        assert "limit buffer-memory 1048576" in text
+        assert "limit buffer-memory 1048576 (hard cap 2097152" in text
         time.sleep(1.2)
         growth = rss_kb(s.proc.pid) - before
         print("RSS +%d kB" % growth)
-        # 40 x 210 KiB would be 8.4 MB; the bound is 1 MiB and the
+        # 40 x 210 KiB would be 8.4 MB; the bound is 2 MiB and the
         # initial buffers, plus the allocator's slack.
         assert growth < 6 * 1024, growth
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % aport, timeout=5) as r:
-            metrics = r.read().decode()
-        shed = re.search(r'^detour_connections_shed_total\{reason="memory"\} (\d+)$', metrics, re.M)
-        assert shed and int(shed.group(1)) >= 1, metrics
-        held = re.search(r"^detour_connection_buffer_bytes (\d+)$", metrics, re.M)
-        assert held and int(held.group(1)) <= 1024 * 1024, metrics
+        assert metric(aport, 'detour_connections_shed_total{reason="memory"}') >= 1
+        assert metric(aport, 'detour_connections_paused_total{reason="memory"}') >= 1
+        assert metric(aport, "detour_connection_buffer_bytes") <= 2 * 1024 * 1024
         # Still serving others.
         with Conn(s) as c:
             c.send(b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -1,8 +1,9 @@
 /* Unit tests for src/server/budget.c: the ready list (one turn each, in
  * order; a connection queued during a pass waits for the next one; a closed
  * one leaves it) and the buffer-memory accounting (growth counted and given
- * back; past the limit the heaviest other connection is shed, or the one
- * asking is refused when it is the heaviest), without sockets. */
+ * back; past the soft limit the connection growing its output is paused;
+ * past the hard cap the heaviest other connection is shed, or the one asking
+ * is refused when it is the heaviest), without sockets. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,39 +108,79 @@ static void test_growth_is_counted(void **state)
 	assert_int_equal(f->st.buf_held, 0);
 }
 
-static void test_over_the_limit_sheds_the_heaviest(void **state)
+static void test_past_the_soft_limit_pauses(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *a = &f->c[0], *b = &f->c[1];
+
+	/* a: 592 KiB, under the 1 MiB soft limit: nothing paused. */
+	assert_true(budget_grow(a, &a->out, &a->out_cap, 600 * 1024));
+	assert_false(a->paused);
+	/* b takes the worker past it: granted (under the 2 MiB hard cap), and
+	 * b, which holds the growth, is paused; nothing is shed. */
+	assert_true(budget_grow(b, &b->out, &b->out_cap, 600 * 1024));
+	assert_true(b->paused);
+	assert_false(a->paused);
+	assert_false(b->shed);
+	assert_int_equal(f->st.paused_memory, 1);
+	assert_int_equal(f->st.paused, 1);
+	assert_int_equal(f->st.shed_memory, 0);
+	assert_true(budget_over(&f->cs));
+	/* An input growth past it does not pause (the head must be read). */
+	assert_true(budget_grow(a, &a->in, &a->in_cap, 32769));
+	assert_false(a->paused);
+	budget_pause(b); /* already paused: not counted twice */
+	assert_int_equal(f->st.paused_memory, 1);
+
+	/* b drained: resumed, and its growth given back. */
+	budget_resume(b);
+	assert_false(b->paused);
+	assert_int_equal(f->st.paused, 0);
+	budget_shrink(b, &b->out, &b->out_cap, CONN_OUT_INITIAL);
+	assert_false(budget_over(&f->cs));
+
+	/* A paused connection that closes is no longer counted. */
+	budget_pause(a);
+	assert_int_equal(f->st.paused, 1);
+	assert_int_equal(f->st.paused_memory, 2);
+	budget_forget(a);
+	assert_false(a->paused);
+	assert_int_equal(f->st.paused, 0);
+}
+
+static void test_past_the_hard_cap_sheds_the_heaviest(void **state)
 {
 	struct fixture *f = *state;
 	struct conn *a = &f->c[0], *b = &f->c[1], *c = &f->c[2];
 
-	/* a: 392 KiB, b: 592 KiB; 984 KiB of 1 MiB held. */
-	assert_true(budget_grow(a, &a->out, &a->out_cap, 400 * 1024));
-	assert_true(budget_grow(b, &b->out, &b->out_cap, 600 * 1024));
+	/* a: 792 KiB, b: 1192 KiB; 1984 KiB of the 2 MiB hard cap held. */
+	assert_true(budget_grow(a, &a->out, &a->out_cap, 800 * 1024));
+	assert_true(budget_grow(b, &b->out, &b->out_cap, 1200 * 1024));
 	assert_int_equal(f->st.shed_memory, 0);
 
-	/* c asks for 196 KiB more: over the limit; b holds the most and more
-	 * than c would: b is shed (closed after the batch), c grows. */
+	/* c asks for 196 KiB more: over the hard cap; b holds the most and
+	 * more than c would: b is shed (closed after the batch), c grows. */
 	assert_true(budget_grow(c, &c->out, &c->out_cap, 204 * 1024));
 	assert_true(b->shed);
 	assert_false(a->shed);
 	assert_int_equal(f->st.shed_memory, 1);
-	assert_int_equal(f->cs.buf_shed_held, 600 * 1024 - CONN_OUT_INITIAL);
+	assert_int_equal(f->cs.buf_shed_held, 1200 * 1024 - CONN_OUT_INITIAL);
 	/* it waits on the ready list to be closed */
 	struct conn_link pass;
 	budget_ready_take(&f->cs, &pass);
 	assert_ptr_equal(budget_ready_pop(&pass), b);
 	budget_forget(b); /* conn_close */
 	assert_int_equal(f->cs.buf_shed_held, 0);
-	assert_int_equal(f->cs.buf_held, (400 + 204) * 1024 - 2 * CONN_OUT_INITIAL);
+	assert_int_equal(f->cs.buf_held, (800 + 204) * 1024 - 2 * CONN_OUT_INITIAL);
 
-	/* a asks for 480 KiB more (872 KiB in all): it would hold the most,
-	 * so its growth is refused and nothing is shed. */
-	assert_false(budget_grow(a, &a->in, &a->in_cap, 480 * 1024 + CONN_IN_INITIAL));
+	/* a asks for 1100 KiB more (1892 KiB in all): it would hold the
+	 * most, so its growth is refused and nothing is shed. */
+	assert_false(budget_grow(a, &a->in, &a->in_cap, 1100 * 1024 + CONN_IN_INITIAL));
 	assert_int_equal(a->in_cap, CONN_IN_INITIAL);
 	assert_false(a->shed);
 	assert_false(c->shed);
 	assert_int_equal(f->st.shed_memory, 2);
-	assert_int_equal(f->cs.buf_held, (400 + 204) * 1024 - 2 * CONN_OUT_INITIAL);
+	assert_int_equal(f->cs.buf_held, (800 + 204) * 1024 - 2 * CONN_OUT_INITIAL);
 }
 
 int main(void)
@@ -147,7 +188,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_ready_list, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_growth_is_counted, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_over_the_limit_sheds_the_heaviest, setup,
+	        cmocka_unit_test_setup_teardown(test_past_the_soft_limit_pauses, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_past_the_hard_cap_sheds_the_heaviest, setup,
 	                                        teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
