@@ -62,16 +62,17 @@ struct conn *budget_ready_pop(struct conn_link *l)
 	return of_link(first);
 }
 
-/* What c's buffers hold beyond their initial sizes, made the counted value. */
-static void sync_held(struct conn *c)
+/* c holds delta bytes more (or fewer): counted for c and the worker. By
+ * difference, not from c's buffer sizes, so that any buffer grown for c
+ * (c->in, c->out, an HTTP/2 stream's) counts the same way. */
+static void charge(struct conn *c, int64_t delta)
 {
 	struct conns *cs = c->cs;
-	uint32_t now = (c->in_cap - CONN_IN_INITIAL) + (c->out_cap - CONN_OUT_INITIAL);
 
-	cs->buf_held = cs->buf_held - c->held + now;
+	c->held = (uint32_t)((int64_t)c->held + delta);
+	cs->buf_held = (uint64_t)((int64_t)cs->buf_held + delta);
 	if (c->shed)
-		cs->buf_shed_held = cs->buf_shed_held - c->held + now;
-	c->held = now;
+		cs->buf_shed_held = (uint64_t)((int64_t)cs->buf_shed_held + delta);
 	atomic_store_explicit(&cs->st->buf_held, cs->buf_held, memory_order_relaxed);
 }
 
@@ -80,7 +81,9 @@ void budget_adopt(struct conn *c)
 	c->held = 0;
 	c->paused = false;
 	c->ready.next = c->ready.prev = NULL;
-	sync_held(c);
+	/* From the free list: its buffers were shrunk back, unless that
+	 * realloc failed. */
+	charge(c, (int64_t)(c->in_cap - CONN_IN_INITIAL) + (c->out_cap - CONN_OUT_INITIAL));
 }
 
 void budget_forget(struct conn *c)
@@ -160,17 +163,14 @@ void budget_resume(struct conn *c)
 	atomic_store_explicit(&cs->st->paused, cs->npaused, memory_order_relaxed);
 }
 
-bool budget_grow(struct conn *c, char **buf, uint32_t *cap, uint32_t want)
+bool budget_take(struct conn *c, uint32_t n)
 {
 	struct conns *cs = c->cs;
-	char *p;
 
-	if (*cap >= want)
-		return false;
-	if (cs->buf_held - cs->buf_shed_held + (want - *cap) > budget_hard(cs)) {
+	if (cs->buf_held - cs->buf_shed_held + n > budget_hard(cs)) {
 		struct conn *v = heaviest(cs);
-		if (v == NULL || v == c || v->held <= c->held + (want - *cap)) {
-			shed_log(c, c->held + (want - *cap));
+		if (v == NULL || v == c || v->held <= c->held + n) {
+			shed_log(c, c->held + n);
 			return false;
 		}
 		/* Closed by conn_run_ready after the batch; until then it is not
@@ -180,15 +180,31 @@ bool budget_grow(struct conn *c, char **buf, uint32_t *cap, uint32_t want)
 		cs->buf_shed_held += v->held;
 		budget_ready_push(v);
 	}
-	p = realloc(*buf, want);
-	if (p == NULL)
+	charge(c, n);
+	return true;
+}
+
+void budget_give(struct conn *c, uint32_t n)
+{
+	charge(c, -(int64_t)n);
+}
+
+bool budget_grow(struct conn *c, char **buf, uint32_t *cap, uint32_t want)
+{
+	char *p;
+
+	if (*cap >= want || !budget_take(c, want - *cap))
 		return false;
+	p = realloc(*buf, want);
+	if (p == NULL) {
+		budget_give(c, want - *cap);
+		return false;
+	}
 	*buf = p;
 	*cap = want;
-	sync_held(c);
 	/* Past the soft limit the growth is granted, but the connection that
 	 * took it answers no more requests until this answer has drained. */
-	if (buf == &c->out && budget_over(cs))
+	if (buf == &c->out && budget_over(c->cs))
 		budget_pause(c);
 	return true;
 }
@@ -201,8 +217,8 @@ void budget_shrink(struct conn *c, char **buf, uint32_t *cap, uint32_t want)
 		return;
 	p = realloc(*buf, want);
 	if (p != NULL) {
+		budget_give(c, *cap - want);
 		*buf = p;
 		*cap = want;
-		sync_held(c);
 	}
 }

@@ -68,8 +68,9 @@ static inline bool budget_over(const struct conns *cs)
 /* Empties cs's ready list (the owner sets cs->buf_limit). */
 void budget_init(struct conns *cs);
 
-/* Grows *buf (c->in or c->out, *cap its size) to exactly want bytes, if the
- * worker's budget allows. Past the soft limit it is granted and, for
+/* Grows *buf (c->in, c->out, or another buffer grown for c; *cap its size)
+ * to exactly want bytes, if the worker's budget allows; only the growth is
+ * counted, by difference. Past the soft limit it is granted and, for
  * c->out, c is paused (budget_pause). Past the hard cap the heaviest other
  * connection is shed (see the top), or, when c is the heaviest, false is
  * returned and nothing changes (c is counted as shed: its caller answers
@@ -82,6 +83,14 @@ void budget_pause(struct conn *c);
 
 /* c's output drained: reading and parsing go on (a no-op when not paused). */
 void budget_resume(struct conn *c);
+
+/* n more bytes held for c in a buffer of its own (an HTTP/2 stream's), if
+ * the hard cap allows, as budget_grow decides (without pausing): true when
+ * counted. Given back with budget_give. */
+bool budget_take(struct conn *c, uint32_t n);
+
+/* n bytes budget_take counted for c are freed. */
+void budget_give(struct conn *c, uint32_t n);
 
 /* Shrinks *buf to want bytes (a no-op when it is not larger). */
 void budget_shrink(struct conn *c, char **buf, uint32_t *cap, uint32_t want);

@@ -432,8 +432,10 @@ static bool process(struct conn *c, unsigned *turn)
 			                   e == DETOUR_ETOOBIG && status == 413 ? req : NULL, head);
 			break;
 		}
-		if (!request_emit(c, req))
+		struct req_out o = REQ_OUT_CONN(c);
+		if (!request_answer(c, req, &o))
 			break;
+		request_out_done(c, &o);
 		pos += (uint32_t)req->head_len;
 		progress = true;
 		(*turn)--;

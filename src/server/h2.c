@@ -6,7 +6,9 @@
  * stream is answered as soon as its header block is whole (as HTTP/1.1
  * answers as soon as the head is whole): its fields become a struct
  * detour_request (lib/http1.c detour_http1_from_h2), request.c routes it and
- * renders the HTTP/1.1 response into a scratch buffer, the response is split
+ * renders the HTTP/1.1 response into a scratch buffer of the session's
+ * (request_answer into a struct req_out, as conn.c does into c->out), the
+ * response is split
  * into HTTP/2 fields (lib/h2resp.c) and submitted without copying its bytes
  * (NGHTTP2_NV_FLAG_NO_COPY_*: they live in the stream until it closes).
  * Request bodies are consumed and dropped: nghttp2 returns their flow
@@ -41,6 +43,7 @@
 struct h2_stream {
 	struct h2_stream *next, *prev; /* h2.live (answered, not closed), or the free list */
 	char *buf;                     /* inl, or malloc'ed for a bigger response */
+	uint32_t big;                  /* bytes malloc'ed at buf, counted by budget.h; 0: inl */
 	const char *body;
 	size_t body_left;
 	uint64_t received; /* request body bytes, against `limit body` */
@@ -96,7 +99,9 @@ struct h2 {
 	uint64_t settings_deadline_ms;
 	bool goaway;     /* GOAWAY queued: the client opens no new stream */
 	bool terminated; /* ... at once: nothing more is answered */
-	/* request.c renders into this instead of c->out. */
+	/* Where request.c renders a stream's answer (render): its first
+	 * H2_RBUF_INITIAL bytes are the session's; a growth is counted by
+	 * budget.h for the connection and given back after the answer. */
 	char *rbuf;
 	uint32_t rbuf_cap;
 };
@@ -207,10 +212,23 @@ static struct h2_stream *stream_new(struct h2 *h, size_t len)
 	} else if ((st = malloc(sizeof(*st))) == NULL) {
 		return NULL;
 	}
-	st->buf = len <= sizeof(st->inl) ? st->inl : malloc(len);
-	if (st->buf == NULL) {
-		free(st);
-		return NULL;
+	st->big = 0;
+	st->buf = st->inl;
+	if (len > sizeof(st->inl)) {
+		/* Counted against `limit buffer-memory` like the connection's
+		 * own buffers: a client can hold 100 streams of oversized
+		 * answers. */
+		if (!budget_take(h->c, (uint32_t)len)) {
+			free(st);
+			return NULL;
+		}
+		st->buf = malloc(len);
+		if (st->buf == NULL) {
+			budget_give(h->c, (uint32_t)len);
+			free(st);
+			return NULL;
+		}
+		st->big = (uint32_t)len;
 	}
 	st->received = 0;
 	st->next = h->live.next;
@@ -223,8 +241,10 @@ static struct h2_stream *stream_new(struct h2 *h, size_t len)
 
 static void stream_free(struct h2 *h, struct h2_stream *st)
 {
-	if (st->buf != st->inl)
+	if (st->big) {
 		free(st->buf);
+		budget_give(h->c, st->big);
+	}
 	st->prev->next = st->next;
 	st->next->prev = st->prev;
 	h->nstreams--;
@@ -334,43 +354,37 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, nghttp2_rcbuf *
 /* ---- answering a stream ---- */
 
 /* Renders the answer to the request whose header block just ended into
- * h->rbuf, with request.c, as for HTTP/1.1. Returns its length, 0 if none. */
+ * h->rbuf, with request.c, as for HTTP/1.1 (its Connection: close is not
+ * ours: o.close is dropped). A growth of h->rbuf (an oversized answer) is
+ * counted for the connection by budget.h like c->out's. Returns its length,
+ * 0 if none. */
 static uint32_t render(struct h2 *h)
 {
 	struct conn *c = h->c;
 	struct conns *cs = c->cs;
 	struct detour_request *req = &cs->req;
-	char *out = c->out;
-	uint32_t out_len = c->out_len, out_cap = c->out_cap, len;
-	bool close_after = c->close_after;
+	struct req_out o = {&h->rbuf, &h->rbuf_cap, 0, false};
 	detour_err e;
 	int status;
 
-	c->out = h->rbuf;
-	c->out_len = 0;
-	c->out_cap = h->rbuf_cap;
 	memcpy(req->headers, h->hdr, h->nhdr * sizeof(h->hdr[0]));
 	req->num_headers = h->nhdr;
 	req->method = NULL;
 	if (h->hb_too_big) {
-		request_error(c, 431, NULL); /* RFC 6585 §5 */
+		request_fail(c, 431, NULL, false, &o); /* RFC 6585 §5 */
 	} else if ((e = detour_http1_from_h2(req, &h->ps, &cs->limits, &status)) != DETOUR_OK) {
-		request_error(c, status, status == 413 ? req : NULL);
-	} else if (!request_emit(c, req)) {
+		const struct detour_request *r = status == 413 ? req : NULL;
+		request_fail(c, status, r, r && r->method_id == DETOUR_M_HEAD, &o);
+	} else if (!request_answer(c, req, &o)) {
 		/* Only a response bigger than the scratch buffer: request.c
 		 * grows it when it is empty, which it is. */
-		request_error(c, 500, req);
+		request_fail(c, 500, req, req->method_id == DETOUR_M_HEAD, &o);
 	}
-	len = c->out_len;
-	h->rbuf = c->out;
-	h->rbuf_cap = c->out_cap;
-	c->out = out;
-	c->out_len = out_len;
-	c->out_cap = out_cap;
-	c->close_after = close_after; /* the HTTP/1.1 "Connection: close" is not ours */
 	stats_add64(&cs->st->h2_requests, 1);
-	return len;
+	return o.len;
 }
+
+static void calm_down(struct h2 *h);
 
 static void answer(struct h2 *h, int32_t id)
 {
@@ -382,18 +396,18 @@ static void answer(struct h2 *h, int32_t id)
 	const uint8_t fl = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
 
 	block_release(h);
-	if (len == 0 || (st = stream_new(h, len)) == NULL) {
+	st = len > 0 ? stream_new(h, len) : NULL;
+	if (st != NULL)
+		memcpy(st->buf, h->rbuf, len);
+	/* After a big answer (a maintenance page): give the growth back. */
+	budget_shrink(h->c, &h->rbuf, &h->rbuf_cap, H2_RBUF_INITIAL);
+	if (st == NULL) {
 		nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+		/* Past the hard memory cap and the heaviest (budget.h, logged as
+		 * closing): the connection ends, as an HTTP/1.1 one would. */
+		if (len > H2_STREAM_INLINE)
+			calm_down(h);
 		return;
-	}
-	memcpy(st->buf, h->rbuf, len);
-	if (h->rbuf_cap > H2_RBUF_INITIAL) {
-		/* After a big answer (a maintenance page): give the growth back. */
-		char *p = realloc(h->rbuf, H2_RBUF_INITIAL);
-		if (p != NULL) {
-			h->rbuf = p;
-			h->rbuf_cap = H2_RBUF_INITIAL;
-		}
 	}
 	if (detour_h2_response(st->buf, len, &r) < 0) {
 		stream_free(h, st);
@@ -622,6 +636,8 @@ void h2_free(struct conn *c)
 	pool_release(&h->pool);
 	free(h->rc);
 	free(h->hdr);
+	if (h->rbuf_cap > H2_RBUF_INITIAL) /* a shrink that failed */
+		budget_give(c, h->rbuf_cap - H2_RBUF_INITIAL);
 	free(h->rbuf);
 	free(h);
 	c->h2 = NULL;

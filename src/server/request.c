@@ -1,7 +1,8 @@
 /* detour server: one request's answer, see request.h: the target
  * normalised, the client a trusted proxy names, the ACME challenge, the
- * route (route.h), the response written into the connection's output
- * buffer, and its accounting (statistics, access log). */
+ * route (route.h), the response written into the caller's buffer (struct
+ * req_out: the connection's output buffer for HTTP/1.1, h2.c's for a
+ * stream), and its accounting (statistics, access log). */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,21 +28,21 @@ static struct detour_respond_ctx make_ctx(struct conns *cs, bool head, bool clos
 	return ctx;
 }
 
-/* Appends an error response and marks the connection to close after it. */
-void request_error_head(struct conn *c, int status, const struct detour_request *req, bool head)
+void request_fail(struct conn *c, int status, const struct detour_request *req, bool head,
+                  struct req_out *o)
 {
 	struct conns *cs = c->cs;
 	struct detour_respond_ctx ctx = make_ctx(cs, head, true);
 	ssize_t n;
 
-	c->close_after = true;
-	if (c->out_cap - c->out_len < 1024)
+	o->close = true;
+	if (*o->cap - o->len < 1024)
 		return;                 /* no room even for an error: just close */
 	if (c->https && cs->view.canon) /* RFC 6797 §7.2: over https only */
 		ctx.extra_headers = detour_canon_hsts(cs->view.canon, &ctx.extra_len);
-	n = detour_respond_status(status, &ctx, c->out + c->out_len, c->out_cap - c->out_len);
+	n = detour_respond_status(status, &ctx, *o->buf + o->len, *o->cap - o->len);
 	if (n > 0)
-		c->out_len += (uint32_t)n;
+		o->len += (uint32_t)n;
 	stats_request(cs->st, status, c->listener);
 	if (cs->alog.buf) {
 		struct alog_entry e = {.peer = c->peer,
@@ -54,24 +55,33 @@ void request_error_head(struct conn *c, int status, const struct detour_request 
 	}
 }
 
+void request_error_head(struct conn *c, int status, const struct detour_request *req, bool head)
+{
+	struct req_out o = REQ_OUT_CONN(c);
+
+	request_fail(c, status, req, head, &o);
+	request_out_done(c, &o);
+}
+
 void request_error(struct conn *c, int status, const struct detour_request *req)
 {
 	request_error_head(c, status, req, req && req->method_id == DETOUR_M_HEAD);
 }
 
-/* Grows the output buffer to exactly want bytes (see conn.c's shrink),
- * within the worker's `limit buffer-memory` (budget.h). */
-static bool grow_out(struct conn *c, uint32_t want)
+/* Grows o's buffer to exactly want bytes (see conn.c's shrink), within the
+ * worker's `limit buffer-memory` (budget.h): counted for c, whichever
+ * buffer it is. */
+static bool grow_out(struct conn *c, struct req_out *o, uint32_t want)
 {
-	return budget_grow(c, &c->out, &c->out_cap, want);
+	return budget_grow(c, o->buf, o->cap, want);
 }
 
 /* The status for an answer that did not fit: 503 (RFC 9110 §15.6.4, a
  * temporary overload) when the buffer could not grow to DETOUR_RESPONSE_MAX
  * (over `limit buffer-memory`, or out of memory), else 500. */
-static int out_refused(const struct conn *c)
+static int out_refused(const struct req_out *o)
 {
-	return c->out_cap < DETOUR_RESPONSE_MAX ? 503 : 500;
+	return *o->cap < DETOUR_RESPONSE_MAX ? 503 : 500;
 }
 
 /* The request's match input: the path normalised into the worker's scratch
@@ -192,7 +202,7 @@ static void account(struct conn *c, const struct detour_request *req,
  * rules), 1 when answered at off, -1 when it does not fit behind the
  * responses already queued. */
 static int answer_http01(struct conn *c, const struct detour_request *req,
-                         const struct detour_respond_ctx *ctx, uint32_t off)
+                         const struct detour_respond_ctx *ctx, struct req_out *o, uint32_t off)
 {
 	struct conns *cs = c->cs;
 	char ka[512];
@@ -205,12 +215,12 @@ static int answer_http01(struct conn *c, const struct detour_request *req,
 	kl = acme_http01(cs->http01, req->path, req->path_len, ka, sizeof(ka));
 	if (kl == 0)
 		return 0;
-	n = acme_http01_respond(ka, kl, ctx, c->out + off, c->out_cap - off);
+	n = acme_http01_respond(ka, kl, ctx, *o->buf + off, *o->cap - off);
 	if (n < 0)
 		return -1;
-	c->out_len = off + (uint32_t)n;
+	o->len = off + (uint32_t)n;
 	if (ctx->close)
-		c->close_after = true;
+		o->close = true;
 	cs->requests++;
 	stats_request(cs->st, 200, c->listener);
 	if (cs->alog.buf) {
@@ -226,10 +236,7 @@ static int answer_http01(struct conn *c, const struct detour_request *req,
 	return 1;
 }
 
-/* Renders the response to a parsed request: parse the target, route it
- * (route.h), respond, account. Returns false when it does not fit behind
- * the responses already queued: flush, then parse it again. */
-bool request_emit(struct conn *c, const struct detour_request *req)
+bool request_answer(struct conn *c, const struct detour_request *req, struct req_out *o)
 {
 	struct conns *cs = c->cs;
 	bool head = req->method_id == DETOUR_M_HEAD;
@@ -239,7 +246,7 @@ bool request_emit(struct conn *c, const struct detour_request *req)
 	struct detour_match m;
 	const struct detour_page *page = NULL;
 	enum route r;
-	uint32_t off = c->out_len;
+	uint32_t off = o->len;
 	int status;
 	ssize_t n;
 
@@ -249,23 +256,23 @@ bool request_emit(struct conn *c, const struct detour_request *req)
 	 * (Continue) to a client that waits for it. */
 	if (req->expect_continue && req->minor_version == 1 &&
 	    (req->chunked || req->content_length > 0)) {
-		memcpy(c->out + off, continue_100, sizeof(continue_100) - 1);
+		memcpy(*o->buf + off, continue_100, sizeof(continue_100) - 1);
 		off += sizeof(continue_100) - 1;
 	}
 	if (req->method_id == DETOUR_M_CONNECT) {
 		/* Not a proxy: RFC 9110 §15.6.2, 501 for a method the server
 		 * does not support for any resource. */
-		request_error(c, 501, req);
+		request_fail(c, 501, req, head, o);
 		return true;
 	}
-	switch (answer_http01(c, req, &ctx, off)) {
+	switch (answer_http01(c, req, &ctx, o, off)) {
 	case 1:
 		return true;
 	case -1:
 		return false;
 	}
 	if (!parse_target(c, req, &q)) {
-		request_error(c, 400, req);
+		request_fail(c, 400, req, head, o);
 		return true;
 	}
 	if (cs->view.set->ntrusted)
@@ -278,41 +285,41 @@ bool request_emit(struct conn *c, const struct detour_request *req)
 	if (page) {
 		/* Maintenance's page: prepared bytes (respond.h). */
 		status = page->status;
-		n = detour_respond_page(page, &ctx, c->out + off, c->out_cap - off);
+		n = detour_respond_page(page, &ctx, *o->buf + off, *o->cap - off);
 		if (n < 0) {
-			if (c->out_len > 0)
+			if (o->len > 0)
 				return false;
-			if (grow_out(c, DETOUR_RESPONSE_MAX))
-				n = detour_respond_page(page, &ctx, c->out + off, c->out_cap - off);
+			if (grow_out(c, o, DETOUR_RESPONSE_MAX))
+				n = detour_respond_page(page, &ctx, *o->buf + off, *o->cap - off);
 			if (n < 0) {
-				request_error(c, out_refused(c), req);
+				request_fail(c, out_refused(o), req, head, o);
 				return true;
 			}
 		}
 	} else if (r != ROUTE_NONE) {
 		status = m.rule->status;
-		n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
+		n = detour_respond(&m, &q, &ctx, *o->buf + off, *o->cap - off);
 		if (n < 0) {
-			if (c->out_len > 0)
+			if (o->len > 0)
 				return false;
-			if (grow_out(c, DETOUR_RESPONSE_MAX))
-				n = detour_respond(&m, &q, &ctx, c->out + off, c->out_cap - off);
+			if (grow_out(c, o, DETOUR_RESPONSE_MAX))
+				n = detour_respond(&m, &q, &ctx, *o->buf + off, *o->cap - off);
 			if (n < 0) {
 				/* The Location would be over DETOUR_LOCATION_MAX,
 				 * or the buffer could not grow. */
-				request_error(c, out_refused(c), req);
+				request_fail(c, out_refused(o), req, head, o);
 				return true;
 			}
 		}
 	} else {
 		status = 404;
-		n = detour_respond_status(404, &ctx, c->out + off, c->out_cap - off);
+		n = detour_respond_status(404, &ctx, *o->buf + off, *o->cap - off);
 		if (n < 0)
 			return false;
 	}
-	c->out_len = off + (uint32_t)n;
+	o->len = off + (uint32_t)n;
 	if (close)
-		c->close_after = true;
+		o->close = true;
 	account(c, req, &q, r, &m, status, (size_t)n);
 	return true;
 }

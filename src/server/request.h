@@ -1,7 +1,9 @@
 /* detour server: one request's answer (request.c). conn.c reads, parses
- * and writes; for each whole request head it calls request_emit, which
- * routes it and renders the response into c->out, and request_error for
- * the errors it finds itself. Nothing here reads or writes a socket. */
+ * and writes HTTP/1.1; h2.c drives an HTTP/2 session. Both call
+ * request_answer for each whole request, which routes it and renders the
+ * HTTP/1.1 response into a buffer the caller names (struct req_out), and
+ * request_fail for the errors they find themselves. Nothing here reads or
+ * writes a socket. */
 #ifndef DETOUR_REQUEST_H
 #define DETOUR_REQUEST_H
 
@@ -10,14 +12,45 @@
 
 #include "conn_types.h"
 
-/* Renders the response to a parsed request: parse the target, route it
- * (route.h), respond, account. Returns false when it does not fit behind
- * the responses already queued: flush, then parse it again. */
-bool request_emit(struct conn *c, const struct detour_request *req);
+/* Where an answer goes: *buf holds *cap bytes, of which the first len are
+ * taken (the responses queued before it); the answer is appended and len
+ * moved past it. A buffer that cannot take an answer while it is empty is
+ * grown to DETOUR_RESPONSE_MAX with budget_grow (budget.h), so *buf must be
+ * malloc'ed, and its growth is counted for the connection exactly as c->in's
+ * and c->out's are, whichever buffer it is. close is set when the answer
+ * ends the connection (Connection: close; HTTP/1.1's to act on). */
+struct req_out {
+	char **buf;
+	uint32_t *cap;
+	uint32_t len;
+	bool close;
+};
+
+/* The connection's own output buffer (HTTP/1.1). */
+#define REQ_OUT_CONN(c) ((struct req_out){&(c)->out, &(c)->out_cap, (c)->out_len, false})
+
+/* After an answer into REQ_OUT_CONN(c): c's output takes what was written. */
+static inline void request_out_done(struct conn *c, const struct req_out *o)
+{
+	c->out_len = o->len;
+	if (o->close)
+		c->close_after = true;
+}
+
+/* Renders the response to a parsed request into o: parse the target, route
+ * it (route.h), respond, account. Returns false, with nothing written or
+ * counted, when it does not fit behind the responses already in o: flush,
+ * then ask again. */
+bool request_answer(struct conn *c, const struct detour_request *req, struct req_out *o);
 
 /* An error answer (400, 408, 413, 431, 501, ...) for req (NULL: the head
- * was not parsed), without a body for a HEAD, and Connection: close; counted
- * and logged. */
+ * was not parsed) into o, without a body for a HEAD, with Connection: close
+ * (o->close set); counted and logged. Nothing is written when less than
+ * 1 KiB is free. */
+void request_fail(struct conn *c, int status, const struct detour_request *req, bool head,
+                  struct req_out *o);
+
+/* request_fail into c's output buffer, c closing after it (HTTP/1.1). */
 void request_error_head(struct conn *c, int status, const struct detour_request *req, bool head);
 
 /* request_error_head, without a body when req is a HEAD. */

@@ -323,6 +323,30 @@ def test_maintenance_page_over_h2(make_server, tmp_path):
     assert p.returncode == 0 and p.stdout == page.encode()
 
 
+def test_oversized_answer_memory_is_counted_exactly(make_server):
+    """An answer bigger than the session's 4 KiB render buffer (a query of 1,000 `&` kept in
+    Location and body, about 6 kB: its frames fit the connection's own 8 KiB) grows that
+    buffer and takes a stream buffer of its own: both count against `limit buffer-memory`
+    while they exist and are given back after, while the connection stays open. Before, the
+    growth was counted through c->out swapped for the render buffer, and the count stayed at
+    206,848 bytes until the connection closed."""
+    aport = free_port()
+    s = make_server(rules(), conf_extra="admin 127.0.0.1:%d\n" % aport)
+    held = re.compile(r"^detour_connection_buffer_bytes (\d+)$", re.M)
+    with h2c(s) as c:
+        for sid in (1, 3):
+            c.sendall(frame(HEADERS, END_STREAM | END_HEADERS, sid,
+                            request_block(path=b"/a?" + b"&" * 1000)))
+            frames, eof = read_frames(c, until=lambda f: f[0] == DATA and f[1] & END_STREAM)
+            assert not eof
+            body = b"".join(f[3] for f in frames if f[0] == DATA and f[2] == sid)
+            assert body == ("<!DOCTYPE html>\n<title>301 Moved Permanently</title>\n"
+                            "<p><a href=\"/v1?%s\">Redirecting</a></p>\n"
+                            % ("&amp;" * 1000)).encode()
+            assert wait_until(lambda: held.search(metrics(aport)).group(1) == "0", timeout=5), \
+                metrics(aport)
+
+
 # ---- raw frames: limits and abuse ------------------------------------------------------
 
 def test_raw_request_and_settings(make_server):

@@ -103,6 +103,11 @@ static void test_growth_is_counted(void **state)
 
 	budget_shrink(c, &c->out, &c->out_cap, CONN_OUT_INITIAL);
 	assert_int_equal(f->cs.buf_held, 32769 - CONN_IN_INITIAL);
+	/* A buffer of c's own (an HTTP/2 stream's) counts the same way. */
+	assert_true(budget_take(c, 5000));
+	assert_int_equal(c->held, 32769 - CONN_IN_INITIAL + 5000);
+	budget_give(c, 5000);
+	assert_int_equal(f->cs.buf_held, 32769 - CONN_IN_INITIAL);
 	budget_forget(c);
 	assert_int_equal(f->cs.buf_held, 0);
 	assert_int_equal(f->st.buf_held, 0);
