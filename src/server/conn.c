@@ -123,6 +123,8 @@ void conn_accepted(struct conns *cs, int fd, const struct sockaddr *sa, uint8_t 
 			c->out = malloc(OUT_INITIAL);
 			c->in_cap = IN_INITIAL;
 			c->out_cap = OUT_INITIAL;
+			c->resp = (struct req_out){&c->out, &c->out_cap, &c->out_len,
+			                           &c->close_after};
 		}
 		if (c == NULL || c->in == NULL || c->out == NULL) {
 			log_err("worker %u: out of memory for a connection", cs->id);
@@ -432,10 +434,8 @@ static bool process(struct conn *c, unsigned *turn)
 			                   e == DETOUR_ETOOBIG && status == 413 ? req : NULL, head);
 			break;
 		}
-		struct req_out o = REQ_OUT_CONN(c);
-		if (!request_answer(c, req, &o))
+		if (!request_answer(c, req, &c->resp))
 			break;
-		request_out_done(c, &o);
 		pos += (uint32_t)req->head_len;
 		progress = true;
 		(*turn)--;

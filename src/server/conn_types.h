@@ -42,6 +42,22 @@ struct conn_link {
 	struct conn_link *prev, *next;
 };
 
+/* Where request.c writes an answer (request.h), set up once by its owner:
+ * *buf holds *cap bytes, of which the first *len are taken (the responses
+ * queued before it); the answer is appended and *len moved past it. A buffer
+ * that cannot take an answer while it is empty is grown to
+ * DETOUR_RESPONSE_MAX with budget_grow (budget.h), so *buf is malloc'ed, and
+ * its growth is counted for the connection exactly as c->in's and c->out's
+ * are, whichever buffer it is. *close is set when the answer ends the
+ * connection (Connection: close). A connection's own (struct conn.resp)
+ * points at its output buffer; an HTTP/2 session's at its render buffer. */
+struct req_out {
+	char **buf;
+	uint32_t *cap;
+	uint32_t *len;
+	bool *close;
+};
+
 enum conn_state {
 	ST_HEAD = 0, /* reading request heads */
 	ST_BODY,     /* skipping the body of the current request */
@@ -73,6 +89,7 @@ struct conn {
 	char *out;
 	uint32_t out_len, out_off, out_cap;
 	struct detour_http1_body body;
+	struct req_out resp;    /* &out, &out_cap, &out_len, &close_after: set at calloc */
 	struct conn_link ready; /* on cs->ready: owed a turn (budget.h); else unlinked */
 	uint32_t held;          /* bytes of in + out beyond their initial sizes, counted */
 	struct ssl_st *tls; /* NULL on a plain connection; else reads and writes go through tls.h */

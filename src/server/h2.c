@@ -103,7 +103,9 @@ struct h2 {
 	 * H2_RBUF_INITIAL bytes are the session's; a growth is counted by
 	 * budget.h for the connection and given back after the answer. */
 	char *rbuf;
-	uint32_t rbuf_cap;
+	uint32_t rbuf_cap, rlen;
+	bool rclose;         /* HTTP/1.1's Connection: close: not ours, ignored */
+	struct req_out resp; /* &rbuf, &rbuf_cap, &rlen, &rclose */
 };
 
 static nghttp2_session_callbacks *callbacks;
@@ -355,7 +357,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, nghttp2_rcbuf *
 
 /* Renders the answer to the request whose header block just ended into
  * h->rbuf, with request.c, as for HTTP/1.1 (its Connection: close is not
- * ours: o.close is dropped). A growth of h->rbuf (an oversized answer) is
+ * ours: h->rclose is ignored). A growth of h->rbuf (an oversized answer) is
  * counted for the connection by budget.h like c->out's. Returns its length,
  * 0 if none. */
 static uint32_t render(struct h2 *h)
@@ -363,25 +365,26 @@ static uint32_t render(struct h2 *h)
 	struct conn *c = h->c;
 	struct conns *cs = c->cs;
 	struct detour_request *req = &cs->req;
-	struct req_out o = {&h->rbuf, &h->rbuf_cap, 0, false};
 	detour_err e;
 	int status;
+
+	h->rlen = 0;
 
 	memcpy(req->headers, h->hdr, h->nhdr * sizeof(h->hdr[0]));
 	req->num_headers = h->nhdr;
 	req->method = NULL;
 	if (h->hb_too_big) {
-		request_fail(c, 431, NULL, false, &o); /* RFC 6585 §5 */
+		request_fail(c, 431, NULL, false, &h->resp); /* RFC 6585 §5 */
 	} else if ((e = detour_http1_from_h2(req, &h->ps, &cs->limits, &status)) != DETOUR_OK) {
 		const struct detour_request *r = status == 413 ? req : NULL;
-		request_fail(c, status, r, r && r->method_id == DETOUR_M_HEAD, &o);
-	} else if (!request_answer(c, req, &o)) {
+		request_fail(c, status, r, r && r->method_id == DETOUR_M_HEAD, &h->resp);
+	} else if (!request_answer(c, req, &h->resp)) {
 		/* Only a response bigger than the scratch buffer: request.c
 		 * grows it when it is empty, which it is. */
-		request_fail(c, 500, req, req->method_id == DETOUR_M_HEAD, &o);
+		request_fail(c, 500, req, req->method_id == DETOUR_M_HEAD, &h->resp);
 	}
 	stats_add64(&cs->st->h2_requests, 1);
-	return o.len;
+	return h->rlen;
 }
 
 static void calm_down(struct h2 *h);
@@ -596,6 +599,7 @@ int h2_start(struct conn *c)
 	h->hdr = malloc(cs->limits.max_headers * sizeof(*h->hdr));
 	h->rbuf = malloc(H2_RBUF_INITIAL);
 	h->rbuf_cap = H2_RBUF_INITIAL;
+	h->resp = (struct req_out){&h->rbuf, &h->rbuf_cap, &h->rlen, &h->rclose};
 	if (h->hdr == NULL || h->rbuf == NULL ||
 	    nghttp2_session_server_new3(&h->s, callbacks, h, options, &h->mem) != 0)
 		goto fail;

@@ -35,14 +35,14 @@ void request_fail(struct conn *c, int status, const struct detour_request *req, 
 	struct detour_respond_ctx ctx = make_ctx(cs, head, true);
 	ssize_t n;
 
-	o->close = true;
-	if (*o->cap - o->len < 1024)
+	*o->close = true;
+	if (*o->cap - *o->len < 1024)
 		return;                 /* no room even for an error: just close */
 	if (c->https && cs->view.canon) /* RFC 6797 §7.2: over https only */
 		ctx.extra_headers = detour_canon_hsts(cs->view.canon, &ctx.extra_len);
-	n = detour_respond_status(status, &ctx, *o->buf + o->len, *o->cap - o->len);
+	n = detour_respond_status(status, &ctx, *o->buf + *o->len, *o->cap - *o->len);
 	if (n > 0)
-		o->len += (uint32_t)n;
+		*o->len += (uint32_t)n;
 	stats_request(cs->st, status, c->listener);
 	if (cs->alog.buf) {
 		struct alog_entry e = {.peer = c->peer,
@@ -57,10 +57,7 @@ void request_fail(struct conn *c, int status, const struct detour_request *req, 
 
 void request_error_head(struct conn *c, int status, const struct detour_request *req, bool head)
 {
-	struct req_out o = REQ_OUT_CONN(c);
-
-	request_fail(c, status, req, head, &o);
-	request_out_done(c, &o);
+	request_fail(c, status, req, head, &c->resp);
 }
 
 void request_error(struct conn *c, int status, const struct detour_request *req)
@@ -218,9 +215,9 @@ static int answer_http01(struct conn *c, const struct detour_request *req,
 	n = acme_http01_respond(ka, kl, ctx, *o->buf + off, *o->cap - off);
 	if (n < 0)
 		return -1;
-	o->len = off + (uint32_t)n;
+	*o->len = off + (uint32_t)n;
 	if (ctx->close)
-		o->close = true;
+		*o->close = true;
 	cs->requests++;
 	stats_request(cs->st, 200, c->listener);
 	if (cs->alog.buf) {
@@ -246,7 +243,7 @@ bool request_answer(struct conn *c, const struct detour_request *req, struct req
 	struct detour_match m;
 	const struct detour_page *page = NULL;
 	enum route r;
-	uint32_t off = o->len;
+	uint32_t off = *o->len;
 	int status;
 	ssize_t n;
 
@@ -287,7 +284,7 @@ bool request_answer(struct conn *c, const struct detour_request *req, struct req
 		status = page->status;
 		n = detour_respond_page(page, &ctx, *o->buf + off, *o->cap - off);
 		if (n < 0) {
-			if (o->len > 0)
+			if (*o->len > 0)
 				return false;
 			if (grow_out(c, o, DETOUR_RESPONSE_MAX))
 				n = detour_respond_page(page, &ctx, *o->buf + off, *o->cap - off);
@@ -300,7 +297,7 @@ bool request_answer(struct conn *c, const struct detour_request *req, struct req
 		status = m.rule->status;
 		n = detour_respond(&m, &q, &ctx, *o->buf + off, *o->cap - off);
 		if (n < 0) {
-			if (o->len > 0)
+			if (*o->len > 0)
 				return false;
 			if (grow_out(c, o, DETOUR_RESPONSE_MAX))
 				n = detour_respond(&m, &q, &ctx, *o->buf + off, *o->cap - off);
@@ -317,9 +314,9 @@ bool request_answer(struct conn *c, const struct detour_request *req, struct req
 		if (n < 0)
 			return false;
 	}
-	o->len = off + (uint32_t)n;
+	*o->len = off + (uint32_t)n;
 	if (close)
-		o->close = true;
+		*o->close = true;
 	account(c, req, &q, r, &m, status, (size_t)n);
 	return true;
 }

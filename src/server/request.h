@@ -12,31 +12,6 @@
 
 #include "conn_types.h"
 
-/* Where an answer goes: *buf holds *cap bytes, of which the first len are
- * taken (the responses queued before it); the answer is appended and len
- * moved past it. A buffer that cannot take an answer while it is empty is
- * grown to DETOUR_RESPONSE_MAX with budget_grow (budget.h), so *buf must be
- * malloc'ed, and its growth is counted for the connection exactly as c->in's
- * and c->out's are, whichever buffer it is. close is set when the answer
- * ends the connection (Connection: close; HTTP/1.1's to act on). */
-struct req_out {
-	char **buf;
-	uint32_t *cap;
-	uint32_t len;
-	bool close;
-};
-
-/* The connection's own output buffer (HTTP/1.1). */
-#define REQ_OUT_CONN(c) ((struct req_out){&(c)->out, &(c)->out_cap, (c)->out_len, false})
-
-/* After an answer into REQ_OUT_CONN(c): c's output takes what was written. */
-static inline void request_out_done(struct conn *c, const struct req_out *o)
-{
-	c->out_len = o->len;
-	if (o->close)
-		c->close_after = true;
-}
-
 /* Renders the response to a parsed request into o: parse the target, route
  * it (route.h), respond, account. Returns false, with nothing written or
  * counted, when it does not fit behind the responses already in o: flush,
