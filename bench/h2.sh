@@ -38,61 +38,30 @@ CORE_CLIENT=${CORE_CLIENT:-1}
 DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
 PROFILE=${PROFILE:-}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
-OUT=${OUT:-$BENCH/out-h2}
-mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
-RUN=$OUT/run
-HZ=$(getconf CLK_TCK)
-
-case "${1:-}" in
--h | --help)
-	sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
-	exit 0
-	;;
-"") ;;
-*) die "unknown argument '$1' (try --help)" ;;
-esac
-
-has() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
-
-for t in h2load curl openssl ss taskset; do
-	command -v "$t" >/dev/null || die "missing $t"
-done
+bench_args "$@"
+bench_out "$BENCH/out-h2"
+need_tools h2load curl openssl ss taskset
 for s in nginx h2o; do
-	has "$s" "$SERVERS" && ! command -v "$s" >/dev/null && die "missing $s"
+	has "$s" "$SERVERS" && need_tools "$s"
 done
-[ "$(nproc)" -ge 2 ] || die "needs two cores: one for the server, one for h2load"
-if has detour "$SERVERS" && [ -z "${NO_BUILD:-}" ]; then
-	make -C "$ROOT" -s >"$OUT/make.log" 2>&1 || die "make failed (see $OUT/make.log)"
-fi
-
-rm -rf "$RUN"
-mkdir -p "$RUN" "$OUT/h2load"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$RUN/cert.key" -out "$RUN/cert.pem" -subj /CN=bench.test \
-	-addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" >/dev/null 2>&1 ||
-	die "openssl cannot make the certificate"
+need_cores
+has detour "$SERVERS" && build_detour
+bench_begin "$OUT/h2load"
+make_cert "$RUN"
 printf '/old /new 307\n' >"$RUN/one.rules"
 
 {
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores, $(uname -sr)"
+	meta_head
 	echo "nginx: $(nginx -v 2>&1 | sed 's/.*version: nginx\///'); h2o: $(h2o --version | awk 'NR == 1 { print $3 }'); $(h2load --version | head -n 1); $(openssl version)"
-	echo "detour: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "command: DUR=$DUR WARM=$WARM REPEAT=$REPEAT CONNS=$CONNS STREAMS=$STREAMS NICE=$NICE bench/h2.sh"
 } >"$OUT/meta.txt"
 
-taskset -pc "$CORE_CLIENT" $$ >/dev/null || die "taskset failed"
-renice -n "$NICE" -p $$ >/dev/null || die "renice failed"
+pin_self "$CORE_CLIENT" "$NICE"
 
 # SPIDS[server]: the PIDs whose CPU counts; PLAIN/TLS[server]: its ports.
 declare -A SPIDS PLAIN TLS
 start_detour() {
-	local conf=$RUN/detour.conf pid
+	local conf=$RUN/detour.conf
 	pick_port
 	PLAIN[detour]=$PORT
 	pick_port
@@ -100,49 +69,29 @@ start_detour() {
 	printf 'listen 127.0.0.1:%s\nlisten 127.0.0.1:%s tls\ntls-cert %s %s\nworkers 1\nrules %s\naccess-log off\nstats off\nstate-dir %s\n' \
 		"${PLAIN[detour]}" "${TLS[detour]}" "$RUN/cert.pem" "$RUN/cert.key" "$RUN/one.rules" \
 		"$RUN/var" >"$conf"
-	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$RUN/detour.log" 2>&1 &
-	pid=$!
-	track "$pid"
-	wait_answer "$pid" "${PLAIN[detour]}" /old 10 "$(now_us)" >/dev/null || {
-		tail -n 5 "$RUN/detour.log" >&2
-		die "detour did not start"
-	}
-	SPIDS[detour]=$pid
+	serve_detour "$conf" "$RUN/detour.log" "${PLAIN[detour]}" 10
+	SPIDS[detour]=$SERVER_PID
 }
 
 start_nginx() {
-	local dir=$RUN/nginx pid worker
+	local dir=$RUN/nginx
 	pick_port
 	PLAIN[nginx]=$PORT
 	pick_port
 	TLS[nginx]=$PORT
-	mkdir -p "$dir/tmp"
-	sed -e "s|@DIR@|$dir|g; s|@PORT@|${PLAIN[nginx]}|g; s|@TLSPORT@|${TLS[nginx]}|g" \
-		-e "s|@CERT@|$RUN/cert.pem|g; s|@KEY@|$RUN/cert.key|g" \
-		"$BENCH/nginx/nginx-h2.conf.in" >"$dir/nginx.conf"
-	taskset -c "$CORE_SERVER" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
-		-g 'daemon off;' >"$dir/stdout.log" 2>&1 &
-	pid=$!
-	track "$pid"
+	serve_nginx "$dir" "$BENCH/nginx/nginx-h2.conf.in" \
+		"s|@PORT@|${PLAIN[nginx]}|g; s|@TLSPORT@|${TLS[nginx]}|g; s|@CERT@|$RUN/cert.pem|g; s|@KEY@|$RUN/cert.key|g"
 	# the plain port speaks only h2c: wait for the TLS one with curl
-	local i
-	for ((i = 0; i < 300; i++)); do
-		curl -sk --http2 -o /dev/null "https://127.0.0.1:${TLS[nginx]}/old" 2>/dev/null && break
-		pid_alive "$pid" || break
-		sleep 0.1
-	done
-	worker=$(pgrep -P "$pid" | head -n 1)
-	[ -n "$worker" ] || {
+	wait_curl "$SERVER_PID" "https://127.0.0.1:${TLS[nginx]}/old" -k --http2 || {
 		tail -n 5 "$dir/error.log" >&2
-		die "nginx has no worker process"
+		die "nginx did not start"
 	}
-	track "$worker"
-	SPIDS[nginx]="$pid $worker"
+	SPIDS[nginx]="$SERVER_PID $(nginx_worker "$SERVER_PID")"
 }
 
 # h2o 2.2.5 (Debian), one thread, its own HTTP/2; the redirect handler answers /old.
 start_h2o() {
-	local dir=$RUN/h2o pid i
+	local dir=$RUN/h2o pid
 	pick_port
 	PLAIN[h2o]=$PORT
 	pick_port
@@ -176,13 +125,7 @@ start_h2o() {
 	taskset -c "$CORE_SERVER" h2o -c "$dir/h2o.yaml" >"$dir/stdout.log" 2>&1 &
 	pid=$!
 	track "$pid"
-	for ((i = 0; i < 300; i++)); do
-		curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:${PLAIN[h2o]}/old" \
-			2>/dev/null && break
-		pid_alive "$pid" || break
-		sleep 0.1
-	done
-	pid_alive "$pid" || {
+	wait_curl "$pid" "http://127.0.0.1:${PLAIN[h2o]}/old" --http2-prior-knowledge || {
 		tail -n 5 "$dir/error.log" >&2
 		die "h2o did not start"
 	}
@@ -218,28 +161,16 @@ RESULTS=$OUT/results.tsv
 
 # measure SCEN SERVER REP: h2load, the server's CPU ticks around it.
 measure() {
-	local scen=$1 server=$2 rep=$3 raw before after core0 core1 perf_pid="" req rps err cpu others
+	local scen=$1 server=$2 rep=$3 raw req rps err cpu others
 	raw="$OUT/h2load/$scen-$server-$rep.txt"
 	local -a load=(taskset -c "$CORE_CLIENT" h2load -t1 -c"$CONNS" -m"$STREAMS")
 	[ "$WARM" != 0 ] && run_tracked "${load[@]}" -D"$WARM" "$(url "$scen" "$server")" >/dev/null 2>&1
-	if [ "$PROFILE" = "$server" ]; then
-		perf record -q -F 999 -g -o "$OUT/perf-$scen-$server-$rep.data" \
-			-p "$(echo "${SPIDS[$server]}" | tr -s ' ' ',' | sed 's/,$//')" >/dev/null 2>&1 &
-		perf_pid=$!
-		track "$perf_pid"
-	fi
+	profile_start "$server" "$scen-$server-$rep"
 	# shellcheck disable=SC2086
-	before=$(cpu_ticks ${SPIDS[$server]})
-	core0=$(core_ticks "$CORE_SERVER")
+	cpu_begin ${SPIDS[$server]}
 	run_tracked "${load[@]}" -D"$DUR" "$(url "$scen" "$server")" >"$raw" 2>&1
-	# shellcheck disable=SC2086
-	after=$(cpu_ticks ${SPIDS[$server]}) || die "$server died during $scen"
-	core1=$(core_ticks "$CORE_SERVER")
-	if [ -n "$perf_pid" ]; then
-		kill -INT "$perf_pid" 2>/dev/null
-		wait "$perf_pid" 2>/dev/null
-		untrack "$perf_pid"
-	fi
+	cpu_end || die "$server died during $scen"
+	profile_stop
 	# "finished in 10.00s, 123456.70 req/s, ..." and "requests: N total, N started, N done,
 	# N succeeded, N failed, N errored, N timeout"
 	read -r req rps err < <(awk '
@@ -249,12 +180,7 @@ measure() {
 		cat "$raw" >&2
 		die "h2load failed on $server ($scen)"
 	}
-	read -r cpu others < <(awk -v t=$((after - before)) -v hz="$HZ" -v n="$req" \
-		-v c0="$core0" -v c1="$core1" 'BEGIN {
-		split(c0, a, " "); split(c1, b, " ")
-		busy = b[1] - a[1]; total = b[2] - a[2]
-		o = total > 0 ? (busy - t) * 100 / total : 0
-		printf "%.2f %.1f\n", n ? t * 1e6 / hz / n : 0, o < 0 ? 0 : o }')
+	read -r cpu others < <(cpu_result "$req")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$server" "$rep" "$rps" "$cpu" "$req" \
 		"$err" "$others" >>"$RESULTS"
 	log "$(printf '%-3s %-7s %9s req/s  %6s us CPU/request  %s failed  %s%% others' \
@@ -272,19 +198,14 @@ for scen in $SCENARIOS; do
 		done
 	done
 done
-echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+meta_end "$OUT/meta.txt"
 
 # The report: the median of each server's REPEAT runs (every run is in results.tsv and h2load/).
 cat "$OUT/meta.txt"
 echo
 echo "| scenario | server | runs | req/s (median) | CPU us/request (median) | failed | others (median) | req/s vs nginx | req/s vs h2o | CPU vs nginx | CPU vs h2o |"
 echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-sort -t "$(printf '\t')" -k1,1r -k2,2 "$RESULTS" | awk -F '\t' '
-	function median(list, n,    a, i, j, t) {
-		split(list, a, " ")
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
+sort -t "$(printf '\t')" -k1,1r -k2,2 "$RESULTS" | awk -F '\t' "$AWK_MEDIAN"'
 	function ratio(x, y) { return y > 0 ? sprintf("%.2fx", x / y) : "" }
 	{ k = $1 SUBSEP $2; n[k]++; rps[k] = rps[k] " " $4; cpu[k] = cpu[k] " " $5; err[k] += $7; oth[k] = oth[k] " " $8 }
 	END {

@@ -1,9 +1,16 @@
 # shellcheck shell=bash
-# Functions shared by bench/run.sh (sourced, never run). Bash only: they use arrays,
+# Functions shared by the bench/*.sh scripts (sourced, never run). Bash only: they use arrays,
 # /dev/tcp and $EPOCHREALTIME.
 #
 # Every process the benchmark starts goes through track(); cleanup() ends exactly those, by PID,
 # and nothing else.
+#
+# A script's frame, in order: bench_args "$@" (--help), bench_out DEFAULT (OUT, RUN), need_tools,
+# need_cores, build_detour, bench_begin (a fresh RUN, the traps), meta_head (the report's first
+# lines), pin_self (the load's core); its servers with serve_detour / serve_nginx; each measured
+# run between cpu_begin and cpu_end (cpu_result: CPU per request, the others' share of the
+# server's core),
+# with profile_start / profile_stop around it; medians with $AWK_MEDIAN in the report.
 
 BENCH_PIDS=()
 USED_PORTS=" "
@@ -315,3 +322,203 @@ report() {
 				ratio(get("d", "detour", "rss_kib"), get("d", "before", "rss_kib"))
 	}' "$1"
 }
+
+# --- the scripts' common frame -----------------------------------------------------------------
+
+# has WORD LIST: is WORD one of the words of LIST?
+has() {
+	case " $2 " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# bench_args "$@": --help prints the script's header comment (line 2 to the bash check); no other
+# argument is taken.
+bench_args() {
+	case "${1:-}" in
+	-h | --help)
+		sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	"") ;;
+	*) die "unknown argument '$1' (try --help)" ;;
+	esac
+}
+
+# bench_out DEFAULT: OUT (DEFAULT unless set) created and made absolute (nginx -p and the configs
+# want it so); RUN=$OUT/run, HZ the clock ticks a second.
+bench_out() {
+	OUT=${OUT:-$1}
+	mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
+	RUN=$OUT/run
+	HZ=$(getconf CLK_TCK)
+}
+
+# need_tools CMD...: dies naming the first command that is missing.
+need_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || die "missing $t"
+	done
+}
+
+# need_cores: one core for the servers, one for the load.
+need_cores() {
+	[ "$(nproc)" -ge 2 ] || die "needs two cores: one for the server, one for the load"
+}
+
+# build_detour: make, unless NO_BUILD is set (the log in OUT/make.log).
+build_detour() {
+	[ -n "${NO_BUILD:-}" ] && return 0
+	make -C "$ROOT" -s >"$OUT/make.log" 2>&1 || die "make failed (see $OUT/make.log)"
+}
+
+# bench_begin DIR...: a fresh RUN and the DIRs, and the traps that end every tracked process.
+bench_begin() {
+	rm -rf "$RUN"
+	mkdir -p "$RUN" "$@"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# meta_head: the lines every report starts with (the date, the machine, detour's commit, the load
+# now); the caller adds its tools' versions and its command line.
+meta_head() {
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores, $(uname -sr)"
+	echo "detour: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# meta_end FILE: the load at the end, appended to FILE.
+meta_end() {
+	echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$1"
+}
+
+# pin_self CORE [NICE]: this shell and all it starts from now on (the load, curl, the pollers) on
+# CORE, off the servers' one, and at priority NICE when given (the servers inherit it).
+pin_self() {
+	taskset -pc "$1" $$ >/dev/null || die "taskset failed"
+	[ -z "${2:-}" ] || renice -n "$2" -p $$ >/dev/null || die "renice failed"
+}
+
+# make_cert DIR: DIR/cert.pem and DIR/cert.key, an ECDSA P-256 certificate for bench.test and
+# 127.0.0.1, self-signed, for two days.
+make_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-keyout "$1/cert.key" -out "$1/cert.pem" -subj /CN=bench.test \
+		-addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" >/dev/null 2>&1 ||
+		die "openssl cannot make the certificate"
+}
+
+# serve_detour CONF LOG PORT [TIMEOUT_S]: DETOUR_BIN serves CONF on CORE_SERVER, tracked, its
+# output in LOG; waits (TIMEOUT_S, 30) for GET /old on PORT to be answered. Sets SERVER_PID.
+serve_detour() {
+	local pid
+	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$1" >"$2" 2>&1 &
+	pid=$!
+	track "$pid"
+	wait_answer "$pid" "$3" /old "${4:-30}" "$(now_us)" >/dev/null || {
+		tail -n 5 "$2" >&2
+		die "detour did not start"
+	}
+	SERVER_PID=$pid
+}
+
+# serve_nginx DIR TEMPLATE SED: nginx on CORE_SERVER, tracked, with DIR/nginx.conf made from
+# TEMPLATE (@DIR@ replaced, then the sed expression SED), its logs in DIR. Sets SERVER_PID (the
+# master); the caller waits for it to answer.
+serve_nginx() {
+	local pid
+	mkdir -p "$1/tmp"
+	sed -e "s|@DIR@|$1|g" -e "$3" "$2" >"$1/nginx.conf"
+	taskset -c "$CORE_SERVER" nginx -p "$1/" -e "$1/error.log" -c "$1/nginx.conf" \
+		-g 'daemon off;' >"$1/stdout.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	SERVER_PID=$pid
+}
+
+# nginx_worker MASTER: prints the PID of MASTER's worker, tracked; dies when it has none.
+nginx_worker() {
+	local worker
+	worker=$(pgrep -P "$1" | head -n 1)
+	[ -n "$worker" ] || die "nginx has no worker process"
+	track "$worker"
+	echo "$worker"
+}
+
+# wait_curl PID URL CURL_OPTION...: polls URL with curl every 100 ms (30 s at most) until it
+# answers; returns 1 when PID exits first or on timeout.
+wait_curl() {
+	local pid=$1 url=$2 i
+	shift 2
+	for ((i = 0; i < 300; i++)); do
+		curl -s "$@" -o /dev/null "$url" 2>/dev/null && return 0
+		pid_alive "$pid" || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# cpu_begin PID...: before a measured run, the CPU ticks of the PIDs (a server's) and of
+# CORE_SERVER.
+cpu_begin() {
+	CPU_PIDS="$*"
+	CPU_T0=$(cpu_ticks "$@")
+	CPU_C0=$(core_ticks "$CORE_SERVER")
+}
+
+# cpu_end: right after the run, the same ticks again. Fails when a PID is gone.
+cpu_end() {
+	# shellcheck disable=SC2086
+	CPU_T1=$(cpu_ticks $CPU_PIDS) || return 1
+	CPU_C1=$(core_ticks "$CORE_SERVER")
+}
+
+# cpu_result REQUESTS [FORMAT]: prints "us others" for the run between cpu_begin and cpu_end: the
+# PIDs' CPU microseconds a request (printf FORMAT, %.2f) and the share in percent of
+# CORE_SERVER's busy time that went to anything else (other processes, interrupts).
+cpu_result() {
+	awk -v t=$((CPU_T1 - CPU_T0)) -v hz="$HZ" -v n="$1" -v c0="$CPU_C0" -v c1="$CPU_C1" \
+		-v f="${2:-%.2f}" 'BEGIN {
+		split(c0, a, " "); split(c1, b, " ")
+		busy = b[1] - a[1]; total = b[2] - a[2]
+		o = total > 0 ? (busy - t) * 100 / total : 0
+		printf f " %.1f\n", n ? t * 1e6 / hz / n : 0, o < 0 ? 0 : o }'
+}
+
+# profile_start SERVER TAG: when PROFILE names SERVER, perf records its PIDs (SPIDS[SERVER]) into
+# OUT/perf-TAG.data until profile_stop.
+profile_start() {
+	PERF_PID=""
+	[ "${PROFILE:-}" = "$1" ] || return 0
+	perf record -q -F 999 -g -o "$OUT/perf-$2.data" \
+		-p "$(echo "${SPIDS[$1]}" | tr -s ' ' ',' | sed 's/,$//')" >/dev/null 2>&1 &
+	PERF_PID=$!
+	track "$PERF_PID"
+}
+
+profile_stop() {
+	[ -n "${PERF_PID:-}" ] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	untrack "$PERF_PID"
+	PERF_PID=""
+}
+
+# Functions for the reports' awk programs: median(LIST, N) of the N numbers of the
+# space-separated LIST, and minmax(LIST, N), "lowest - highest".
+# shellcheck disable=SC2016
+AWK_MEDIAN='
+	function median(list, n,    a, i, j, t) {
+		split(list, a, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function minmax(list, n,    a, i, lo, hi) {
+		split(list, a, " "); lo = hi = a[1]
+		for (i = 2; i <= n; i++) { if (a[i] + 0 < lo + 0) lo = a[i]; if (a[i] + 0 > hi + 0) hi = a[i] }
+		return lo " - " hi
+	}
+'

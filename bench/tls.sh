@@ -40,96 +40,49 @@ CORE_WRK=${CORE_WRK:-1}
 DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
 PROFILE=${PROFILE:-}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
-OUT=${OUT:-$BENCH/out-tls}
-mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
-RUN=$OUT/run
-HZ=$(getconf CLK_TCK)
-
-case "${1:-}" in
--h | --help)
-	sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
-	exit 0
-	;;
-"") ;;
-*) die "unknown argument '$1' (try --help)" ;;
-esac
-
-has() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
-
-for t in wrk curl openssl ss taskset; do
-	command -v "$t" >/dev/null || die "missing $t"
-done
-has nginx "$SERVERS" && ! command -v nginx >/dev/null && die "missing nginx"
-[ "$(nproc)" -ge 2 ] || die "needs two cores: one for the server, one for wrk"
-if has detour "$SERVERS" && [ -z "${NO_BUILD:-}" ]; then
-	make -C "$ROOT" -s >"$OUT/make.log" 2>&1 || die "make failed (see $OUT/make.log)"
-fi
-
-rm -rf "$RUN"
-mkdir -p "$RUN" "$OUT/wrk"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# --- the certificate: ECDSA P-256, self-signed, for bench.test and 127.0.0.1 -----------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$RUN/cert.key" -out "$RUN/cert.pem" -subj /CN=bench.test \
-	-addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" >/dev/null 2>&1 ||
-	die "openssl cannot make the certificate"
+bench_args "$@"
+bench_out "$BENCH/out-tls"
+need_tools wrk curl openssl ss taskset
+has nginx "$SERVERS" && need_tools nginx
+need_cores
+has detour "$SERVERS" && build_detour
+bench_begin "$OUT/wrk"
+make_cert "$RUN"
 printf '/old /new 307\n' >"$RUN/one.rules"
 
 {
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores, $(uname -sr)"
+	meta_head
 	echo "nginx: $(nginx -v 2>&1 | sed 's/.*version: nginx\///'); wrk: $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'); $(openssl version)"
-	echo "detour: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "command: DUR=$DUR WARM=$WARM REPEAT=$REPEAT CONNS_A=$CONNS_A CONNS_B=$CONNS_B NICE=$NICE bench/tls.sh"
 } >"$OUT/meta.txt"
 
-taskset -pc "$CORE_WRK" $$ >/dev/null || die "taskset failed"
-renice -n "$NICE" -p $$ >/dev/null || die "renice failed"
+pin_self "$CORE_WRK" "$NICE"
 
 declare -A SPIDS SPORT
 start_detour() {
-	local conf=$RUN/detour.conf pid plain
+	local conf=$RUN/detour.conf plain
 	pick_port
 	plain=$PORT
 	pick_port
 	printf 'listen 127.0.0.1:%s\nlisten 127.0.0.1:%s tls\ntls-cert %s %s\nworkers 1\nrules %s\naccess-log off\nstats off\nstate-dir %s\n' \
 		"$plain" "$PORT" "$RUN/cert.pem" "$RUN/cert.key" "$RUN/one.rules" "$RUN/var" >"$conf"
-	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$RUN/detour.log" 2>&1 &
-	pid=$!
-	track "$pid"
-	wait_answer "$pid" "$plain" /old 10 "$(now_us)" >/dev/null || {
-		tail -n 5 "$RUN/detour.log" >&2
-		die "detour did not start"
-	}
-	SPIDS[detour]=$pid
+	serve_detour "$conf" "$RUN/detour.log" "$plain" 10
+	SPIDS[detour]=$SERVER_PID
 	SPORT[detour]=$PORT
 }
 
 start_nginx() {
-	local dir=$RUN/nginx pid worker plain
+	local dir=$RUN/nginx plain
 	pick_port
 	plain=$PORT
 	pick_port
-	mkdir -p "$dir/tmp"
-	sed -e "s|@DIR@|$dir|g; s|@PORT@|$plain|g; s|@TLSPORT@|$PORT|g" \
-		-e "s|@CERT@|$RUN/cert.pem|g; s|@KEY@|$RUN/cert.key|g" \
-		"$BENCH/nginx/nginx-tls.conf.in" >"$dir/nginx.conf"
-	taskset -c "$CORE_SERVER" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
-		-g 'daemon off;' >"$dir/stdout.log" 2>&1 &
-	pid=$!
-	track "$pid"
-	wait_answer "$pid" "$plain" /old 30 "$(now_us)" >/dev/null || {
+	serve_nginx "$dir" "$BENCH/nginx/nginx-tls.conf.in" \
+		"s|@PORT@|$plain|g; s|@TLSPORT@|$PORT|g; s|@CERT@|$RUN/cert.pem|g; s|@KEY@|$RUN/cert.key|g"
+	wait_answer "$SERVER_PID" "$plain" /old 30 "$(now_us)" >/dev/null || {
 		tail -n 5 "$dir/error.log" >&2
 		die "nginx did not start"
 	}
-	worker=$(pgrep -P "$pid" | head -n 1)
-	[ -n "$worker" ] || die "nginx has no worker process"
-	track "$worker"
-	SPIDS[nginx]="$pid $worker"
+	SPIDS[nginx]="$SERVER_PID $(nginx_worker "$SERVER_PID")"
 	SPORT[nginx]=$PORT
 }
 
@@ -146,9 +99,8 @@ RESULTS=$OUT/results.tsv
 
 # measure SCEN SERVER REP: wrk over https, the server's CPU ticks around it.
 measure() {
-	local scen=$1 server=$2 rep=$3 raw before after
+	local scen=$1 server=$2 rep=$3 raw req rps p99 err cpu others
 	raw="$OUT/wrk/$scen-$server-$rep.txt"
-	local core0 core1 perf_pid="" req rps p99 err cpu others
 	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1)
 	if [ "$scen" = a ]; then
 		wrk+=(-c"$CONNS_A" -H "Connection: close")
@@ -157,34 +109,17 @@ measure() {
 	fi
 	local url="https://127.0.0.1:${SPORT[$server]}/old"
 	[ "$WARM" != 0 ] && run_tracked "${wrk[@]}" -d"${WARM}s" "$url" >/dev/null 2>&1
-	if [ "$PROFILE" = "$server" ]; then
-		perf record -q -F 999 -g -o "$OUT/perf-$scen-$server-$rep.data" \
-			-p "$(echo "${SPIDS[$server]}" | tr ' ' ,)" >/dev/null 2>&1 &
-		perf_pid=$!
-		track "$perf_pid"
-	fi
+	profile_start "$server" "$scen-$server-$rep"
 	# shellcheck disable=SC2086
-	before=$(cpu_ticks ${SPIDS[$server]})
-	core0=$(core_ticks "$CORE_SERVER")
+	cpu_begin ${SPIDS[$server]}
 	run_tracked "${wrk[@]}" -d"${DUR}s" --latency "$url" >"$raw" 2>&1
-	# shellcheck disable=SC2086
-	after=$(cpu_ticks ${SPIDS[$server]}) || die "$server died during $scen"
-	core1=$(core_ticks "$CORE_SERVER")
-	if [ -n "$perf_pid" ]; then
-		kill -INT "$perf_pid" 2>/dev/null
-		wait "$perf_pid" 2>/dev/null
-		untrack "$perf_pid"
-	fi
+	cpu_end || die "$server died during $scen"
+	profile_stop
 	read -r req rps p99 err < <(parse_wrk "$raw") || {
 		cat "$raw" >&2
 		die "wrk failed on $server ($scen)"
 	}
-	read -r cpu others < <(awk -v t=$((after - before)) -v hz="$HZ" -v n="$req" \
-		-v c0="$core0" -v c1="$core1" 'BEGIN {
-		split(c0, a, " "); split(c1, b, " ")
-		busy = b[1] - a[1]; total = b[2] - a[2]
-		o = total > 0 ? (busy - t) * 100 / total : 0
-		printf "%.2f %.1f\n", n ? t * 1e6 / hz / n : 0, o < 0 ? 0 : o }')
+	read -r cpu others < <(cpu_result "$req")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$server" "$rep" "$rps" "$p99" \
 		"$cpu" "$req" "$err" "$others" >>"$RESULTS"
 	log "$(printf '%s %-7s %8s req/s  p99 %7s us  %7s us CPU/request  %s errors  %s%% others' \
@@ -202,7 +137,7 @@ for scen in $SCENARIOS; do
 		done
 	done
 done
-echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+meta_end "$OUT/meta.txt"
 
 # The report: of each server's REPEAT runs, the median CPU per request and the median req/s
 # (on a shared machine the others' load moves single runs by more than the differences measured;
@@ -211,17 +146,7 @@ cat "$OUT/meta.txt"
 echo
 echo "| scenario | server | runs | req/s (median) | CPU us/request (median) | min - max CPU | errors | others (median) | req/s vs nginx | CPU vs nginx |"
 echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"
-sort -t "$(printf '\t')" -k1,1 -k2,2 "$RESULTS" | awk -F '\t' '
-	function median(list, n,    a, i, j, t) {
-		split(list, a, " ")
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
-	function minmax(list, n,    a, i, lo, hi) {
-		split(list, a, " "); lo = hi = a[1]
-		for (i = 2; i <= n; i++) { if (a[i] + 0 < lo + 0) lo = a[i]; if (a[i] + 0 > hi + 0) hi = a[i] }
-		return lo " - " hi
-	}
+sort -t "$(printf '\t')" -k1,1 -k2,2 "$RESULTS" | awk -F '\t' "$AWK_MEDIAN"'
 	{ k = $1 SUBSEP $2; n[k]++; rps[k] = rps[k] " " $4; cpu[k] = cpu[k] " " $6; err[k] += $8; oth[k] = oth[k] " " $9 }
 	END {
 		label["a"] = "a: new TLS 1.3 connection per request"; label["b"] = "b: keep-alive over TLS"
