@@ -318,6 +318,23 @@ def slow_reader(s):
     return k
 
 
+def big_slow_readers(s, n):
+    """n slow readers, each pipelining 4 requests with oversized answers."""
+    socks = []
+    for _ in range(n):
+        socks.append(slow_reader(s))
+        socks[-1].sendall(BIG_REQ * 4)
+    return socks
+
+
+def memory_server(make_server):
+    """One worker, `limit buffer-memory 1m` (its hard cap 2 MiB), and the admin listener's
+    port for /metrics."""
+    aport = free_port()
+    return make_server("/old /new 301\n", workers=1,
+                       conf_extra="limit buffer-memory 1m\nadmin 127.0.0.1:%d\n" % aport), aport
+
+
 def test_buffer_memory_soft_limit_pauses_slow_readers(make_server, monkeypatch):
     # 6 clients each pipeline 4 requests whose answer (an 8 KB `&&&` query
     # kept in Location and body) is about 50 KB, and read nothing: each
@@ -328,15 +345,10 @@ def test_buffer_memory_soft_limit_pauses_slow_readers(make_server, monkeypatch):
     # read, no request parsed until their output drains), none is closed,
     # a legitimate client is answered meanwhile, and once they read each
     # gets its 4 answers byte for byte.
-    aport = free_port()
-    s = make_server("/old /new 301\n", workers=1,
-                    conf_extra="limit buffer-memory 1m\nadmin 127.0.0.1:%d\n" % aport)
+    s, aport = memory_server(make_server)
     readers = []
     try:
-        for _ in range(6):
-            k = slow_reader(s)
-            k.sendall(BIG_REQ * 4)
-            readers.append(k)
+        readers = big_slow_readers(s, 6)
         assert wait_until(lambda: metric(aport, "detour_connections_paused") >= 1, timeout=10)
         assert metric(aport, 'detour_connections_paused_total{reason="memory"}') >= 1
         held = metric(aport, "detour_connection_buffer_bytes")
@@ -378,9 +390,7 @@ def test_buffer_memory_hard_cap_sheds_the_heaviest(make_server, monkeypatch):
     # Before the limit existed: 40 x 210 KiB held, nothing closed.
     monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "") +
                        ":quarantine_size_mb=0:allocator_release_to_os_interval_ms=0")
-    aport = free_port()
-    s = make_server("/old /new 301\n", workers=1,
-                    conf_extra="limit buffer-memory 1m\nadmin 127.0.0.1:%d\n" % aport)
+    s, aport = memory_server(make_server)
     with Conn(s) as c:  # warm up the worker
         c.send(b"GET /old HTTP/1.1\r\nHost: x\r\n\r\n")
         c.read_response()
@@ -388,10 +398,7 @@ def test_buffer_memory_hard_cap_sheds_the_heaviest(make_server, monkeypatch):
     before = rss_kb(s.proc.pid)
     socks = []
     try:
-        for _ in range(40):
-            k = slow_reader(s)
-            k.sendall(BIG_REQ * 4)
-            socks.append(k)
+        socks = big_slow_readers(s, 40)
         text = s.wait_log("closing the connection of 127.0.0.1: its buffers hold", timeout=10)
         assert "limit buffer-memory 1048576 (hard cap 2097152" in text
         time.sleep(1.2)
