@@ -14,45 +14,21 @@
 # SERVERS ["detour nginx h2o"], SCENARIOS ["tls h2c"], PORT_LO, PORT_HI [18101, 18119],
 # CORE_SERVER [0], CORE_CLIENT [1], DETOUR_BIN [build/detour], NO_BUILD, NICE [-10 as root],
 # PROFILE [unset: a server name to perf record], OUT [bench/out-h2].
-if [ -z "${BASH_VERSION:-}" ]; then
-	exec bash "$0" "$@"
-fi
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-
-BENCH=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
+. "$(dirname "$0")/lib.sh" # BENCH, ROOT and the shared functions
 
-DUR=${DUR:-10}
-WARM=${WARM:-1}
-REPEAT=${REPEAT:-3}
-CONNS=${CONNS:-16}
-STREAMS=${STREAMS:-100}
-SERVERS=${SERVERS:-detour nginx h2o}
-SCENARIOS=${SCENARIOS:-tls h2c}
-PORT_LO=${PORT_LO:-18101}
-PORT_HI=${PORT_HI:-18119}
-CORE_SERVER=${CORE_SERVER:-0}
-CORE_CLIENT=${CORE_CLIENT:-1}
-DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
-PROFILE=${PROFILE:-}
-if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
+defaults DUR=10 WARM=1 REPEAT=3 CONNS=16 STREAMS=100 SERVERS="detour nginx h2o" \
+	SCENARIOS="tls h2c" PORT_LO=18101 PORT_HI=18119 CORE_CLIENT=1
 bench_args "$@"
-bench_out "$BENCH/out-h2"
-need_tools h2load curl openssl ss taskset
-for s in nginx h2o; do
-	has "$s" "$SERVERS" && need_tools "$s"
-done
-need_cores
-has detour "$SERVERS" && build_detour
+bench_setup "$BENCH/out-h2" h2load curl openssl ss taskset
 bench_begin "$OUT/h2load"
 make_cert "$RUN"
 printf '/old /new 307\n' >"$RUN/one.rules"
-
 {
 	meta_head
-	echo "nginx: $(nginx -v 2>&1 | sed 's/.*version: nginx\///'); h2o: $(h2o --version | awk 'NR == 1 { print $3 }'); $(h2load --version | head -n 1); $(openssl version)"
+	meta_tools nginx h2o h2load openssl
 	echo "command: DUR=$DUR WARM=$WARM REPEAT=$REPEAT CONNS=$CONNS STREAMS=$STREAMS NICE=$NICE bench/h2.sh"
 } >"$OUT/meta.txt"
 
@@ -165,12 +141,7 @@ measure() {
 	raw="$OUT/h2load/$scen-$server-$rep.txt"
 	local -a load=(taskset -c "$CORE_CLIENT" h2load -t1 -c"$CONNS" -m"$STREAMS")
 	[ "$WARM" != 0 ] && run_tracked "${load[@]}" -D"$WARM" "$(url "$scen" "$server")" >/dev/null 2>&1
-	profile_start "$server" "$scen-$server-$rep"
-	# shellcheck disable=SC2086
-	cpu_begin ${SPIDS[$server]}
-	run_tracked "${load[@]}" -D"$DUR" "$(url "$scen" "$server")" >"$raw" 2>&1
-	cpu_end || die "$server died during $scen"
-	profile_stop
+	measured "$server" "$scen-$server-$rep" "$raw" "${load[@]}" -D"$DUR" "$(url "$scen" "$server")"
 	# "finished in 10.00s, 123456.70 req/s, ..." and "requests: N total, N started, N done,
 	# N succeeded, N failed, N errored, N timeout"
 	read -r req rps err < <(awk '
@@ -187,43 +158,27 @@ measure() {
 		"$scen" "$server" "$rps" "$cpu" "$err" "$others")"
 }
 
-for s in $SERVERS; do
-	"start_$s"
-	check "$s"
-done
-for scen in $SCENARIOS; do
-	for ((rep = 1; rep <= REPEAT; rep++)); do
-		for s in $SERVERS; do
-			measure "$scen" "$s" "$rep"
-		done
-	done
-done
-meta_end "$OUT/meta.txt"
+measure_all
 
 # The report: the median of each server's REPEAT runs (every run is in results.tsv and h2load/).
 cat "$OUT/meta.txt"
 echo
 echo "| scenario | server | runs | req/s (median) | CPU us/request (median) | failed | others (median) | req/s vs nginx | req/s vs h2o | CPU vs nginx | CPU vs h2o |"
 echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-sort -t "$(printf '\t')" -k1,1r -k2,2 "$RESULTS" | awk -F '\t' "$AWK_MEDIAN"'
-	function ratio(x, y) { return y > 0 ? sprintf("%.2fx", x / y) : "" }
-	{ k = $1 SUBSEP $2; n[k]++; rps[k] = rps[k] " " $4; cpu[k] = cpu[k] " " $5; err[k] += $7; oth[k] = oth[k] " " $8 }
+awk -F '\t' "$AWK_MEDIAN"'
+	{ keep("rps", $4); keep("cpu", $5); keep("err", $7); keep("oth", $8) }
+	function vs(s, v, w, name) {
+		return v == "detour" && runs(s, w) ? sprintf("%.2fx", med(s, v, name) / med(s, w, name)) : ""
+	}
 	END {
 		label["tls"] = "h2 over TLS"; label["h2c"] = "h2c, prior knowledge"
 		ns = split("tls h2c", sc, " "); nv = split("detour nginx h2o", sv, " ")
 		for (i = 1; i <= ns; i++) for (j = 1; j <= nv; j++) {
-			k = sc[i] SUBSEP sv[j]
-			if (k in n) { mr[k] = median(rps[k], n[k]); mc[k] = median(cpu[k], n[k]) }
+			s = sc[i]; v = sv[j]
+			if (!runs(s, v)) continue
+			printf "| %s | %s | %d | %.0f | %.2f | %d | %.1f%% | %s | %s | %s | %s |\n", label[s], v, \
+				runs(s, v), med(s, v, "rps"), med(s, v, "cpu"), sum(s, v, "err"), med(s, v, "oth"), \
+				vs(s, v, "nginx", "rps"), vs(s, v, "h2o", "rps"), vs(s, v, "nginx", "cpu"), \
+				vs(s, v, "h2o", "cpu")
 		}
-		for (i = 1; i <= ns; i++) for (j = 1; j <= nv; j++) {
-			k = sc[i] SUBSEP sv[j]; g = sc[i] SUBSEP "nginx"; o = sc[i] SUBSEP "h2o"
-			if (!(k in n)) continue
-			rn = rh = cn = ch = ""
-			if (sv[j] == "detour") {
-				if (g in n) { rn = ratio(mr[k], mr[g]); cn = ratio(mc[k], mc[g]) }
-				if (o in n) { rh = ratio(mr[k], mr[o]); ch = ratio(mc[k], mc[o]) }
-			}
-			printf "| %s | %s | %d | %.0f | %.2f | %d | %.1f%% | %s | %s | %s | %s |\n", label[sc[i]], \
-				sv[j], n[k], mr[k], mc[k], err[k], median(oth[k], n[k]), rn, rh, cn, ch
-		}
-	}'
+	}' "$RESULTS"

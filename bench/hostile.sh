@@ -27,62 +27,19 @@
 # SCENARIOS ["loris slowread reload"], SLOWLORIS [2000], SLOWREAD [200], RELOADS [150],
 # NRULES [10000], PORT_LO, PORT_HI [18101, 18109], CORE_SERVER [0], CORE_WRK [1],
 # DETOUR_BIN [build/detour], NO_BUILD, OUT [bench/out-hostile].
-if [ -z "${BASH_VERSION:-}" ]; then
-	exec bash "$0" "$@"
-fi
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-
-BENCH=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
+. "$(dirname "$0")/lib.sh" # BENCH, ROOT and the shared functions
 
-DUR=${DUR:-8}
-REPEAT=${REPEAT:-3}
-CONNS=${CONNS:-16}
-SERVERS=${SERVERS:-detour nginx}
-SCENARIOS=${SCENARIOS:-loris slowread reload}
-SLOWLORIS=${SLOWLORIS:-2000}
-SLOWREAD=${SLOWREAD:-200}
-RELOADS=${RELOADS:-150}
-NRULES=${NRULES:-10000}
-PORT_LO=${PORT_LO:-18101}
-PORT_HI=${PORT_HI:-18109}
-CORE_SERVER=${CORE_SERVER:-0}
-CORE_WRK=${CORE_WRK:-1}
-DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
-OUT=${OUT:-$BENCH/out-hostile}
-mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
-RUN=$OUT/run
-
-case "${1:-}" in
--h | --help)
-	sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
-	exit 0
-	;;
-"") ;;
-*) die "unknown argument '$1' (try --help)" ;;
-esac
-
-has() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
-
-for t in wrk curl cc ss taskset python3; do
-	command -v "$t" >/dev/null || die "missing $t"
-done
-has nginx "$SERVERS" && ! command -v nginx >/dev/null && die "missing nginx"
-[ "$(nproc)" -ge 2 ] || die "needs two cores: one for the server, one for the clients"
+defaults DUR=8 REPEAT=3 CONNS=16 SERVERS="detour nginx" SCENARIOS="loris slowread reload" \
+	SLOWLORIS=2000 SLOWREAD=200 RELOADS=150 NRULES=10000 PORT_LO=18101 PORT_HI=18109 CORE_WRK=1
+bench_args "$@"
+bench_setup "$BENCH/out-hostile" wrk curl cc ss taskset python3
 [ "$(ulimit -n)" -gt $((SLOWLORIS + 200)) ] || ulimit -n $((SLOWLORIS * 2 + 1000)) ||
 	die "ulimit -n is too low for $SLOWLORIS connections"
-if has detour "$SERVERS" && [ -z "${NO_BUILD:-}" ]; then
-	make -C "$ROOT" -s >"$OUT/make.log" 2>&1 || die "make failed (see $OUT/make.log)"
-fi
-
-rm -rf "$RUN"
-mkdir -p "$RUN" "$OUT/bin" "$OUT/wrk"
+bench_begin "$OUT/bin" "$OUT/wrk"
 cc -O2 -o "$OUT/bin/hostile" "$BENCH/hostile.c" || die "cannot build bench/hostile.c"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # The rules: /old (what wrk asks for) and NRULES exact rules, so that a reload has work to do.
 python3 "$BENCH/gen_rules.py" "$NRULES" "$RUN/good.rules" "$RUN/good.map" || die "gen_rules.py failed"
@@ -95,43 +52,31 @@ cp "$RUN/good.rules" "$RUN/site.rules"
 cp "$RUN/good.map" "$RUN/site.map"
 
 {
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores, $(uname -sr)"
-	echo "nginx: $(nginx -v 2>&1 | sed 's/.*version: nginx\///'); wrk: $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
-	echo "detour: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	meta_head
+	meta_tools nginx wrk
 	echo "command: DUR=$DUR REPEAT=$REPEAT CONNS=$CONNS SCENARIOS=\"$SCENARIOS\" SLOWLORIS=$SLOWLORIS SLOWREAD=$SLOWREAD RELOADS=$RELOADS NRULES=$NRULES bench/hostile.sh"
 } >"$OUT/meta.txt"
 
-taskset -pc "$CORE_WRK" $$ >/dev/null || die "taskset failed"
+pin_self "$CORE_WRK"
 
 declare -A SPIDS SPORT
 start_detour() {
-	local conf=$RUN/detour.conf pid
+	local conf=$RUN/detour.conf
 	pick_port
 	printf 'listen 127.0.0.1:%s\nworkers 1\nrules %s\naccess-log off\nstats off\nstate-dir %s\nerror-log %s\n' \
 		"$PORT" "$RUN/site.rules" "$RUN/var" "$RUN/detour-error.log" >"$conf"
-	taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$conf" >"$RUN/detour.log" 2>&1 &
-	pid=$!
-	track "$pid"
-	wait_answer "$pid" "$PORT" /old 30 "$(now_us)" >/dev/null || die "detour did not start"
-	SPIDS[detour]=$pid
+	serve_detour "$conf" "$RUN/detour.log" "$PORT"
+	SPIDS[detour]=$SERVER_PID
 	SPORT[detour]=$PORT
 }
 
 start_nginx() {
-	local dir=$RUN/nginx pid
+	local dir=$RUN/nginx
 	pick_port
-	mkdir -p "$dir/tmp"
-	sed -e "s|@DIR@|$dir|g; s|@PORT@|$PORT|g; s|@MAP@|$RUN/site.map|g" \
-		-e "s|@MAP_HASH_MAX@|$((NRULES * 2 > 2048 ? NRULES * 2 : 2048))|g" \
-		-e "s|@MAP_HASH_BUCKET@|128|g" "$BENCH/nginx/nginx.conf.in" >"$dir/nginx.conf"
-	taskset -c "$CORE_SERVER" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
-		-g 'daemon off;' >"$dir/stdout.log" 2>&1 &
-	pid=$!
-	track "$pid"
-	wait_answer "$pid" "$PORT" /old 30 "$(now_us)" >/dev/null || die "nginx did not start"
-	SPIDS[nginx]=$pid # the master: its workers end with it
+	serve_nginx "$dir" "$BENCH/nginx/nginx.conf.in" \
+		"s|@PORT@|$PORT|g; s|@MAP@|$RUN/site.map|g; s|@MAP_HASH_MAX@|$((NRULES * 2 > 2048 ? NRULES * 2 : 2048))|g; s|@MAP_HASH_BUCKET@|128|g"
+	wait_answer "$SERVER_PID" "$PORT" /old 30 "$(now_us)" >/dev/null || die "nginx did not start"
+	SPIDS[nginx]=$SERVER_PID # the master: its workers end with it
 	SPORT[nginx]=$PORT
 }
 
@@ -184,8 +129,8 @@ wrk_run() { # wrk_run SERVER FILE
 RESULTS=$OUT/results.tsv
 : >"$RESULTS"
 
-measure() { # measure SERVER SCENARIO ROUND
-	local srv=$1 scen=$2 rep=$3 port=${SPORT[$1]} base att rss0 apid spid max f
+measure() { # measure SCENARIO SERVER ROUND
+	local scen=$1 srv=$2 rep=$3 port=${SPORT[$2]} base att rss0 apid spid max f
 	f=$OUT/wrk/$scen-$srv-$rep
 	run_tracked wrk_run "$srv" "$f-base.txt"
 	base=$(parse_wrk "$f-base.txt") || base="0 0 - 0"
@@ -214,23 +159,13 @@ measure() { # measure SERVER SCENARIO ROUND
 	sleep 2 # the attack's connections close
 }
 
-for srv in $SERVERS; do
-	case $srv in
-	detour) start_detour ;;
-	nginx) start_nginx ;;
-	*) die "unknown server $srv" ;;
-	esac
-	check_response "${SPORT[$srv]}" /old 307 /new || die "$srv: wrong answer to GET /old"
-	check_response "${SPORT[$srv]}" /r/42 301 /target/42 || die "$srv: wrong answer to GET /r/42"
-done
-for scen in $SCENARIOS; do
-	for ((rep = 1; rep <= REPEAT; rep++)); do
-		for srv in $SERVERS; do
-			measure "$srv" "$scen" "$rep"
-		done
-	done
-done
-echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+# check SERVER: the answers to /old and to one of the NRULES rules.
+check() {
+	check_response "${SPORT[$1]}" /old 307 /new || die "$1: wrong answer to GET /old"
+	check_response "${SPORT[$1]}" /r/42 301 /target/42 || die "$1: wrong answer to GET /r/42"
+}
+
+measure_all
 
 # The summary: medians over the rounds.
 {
@@ -240,12 +175,11 @@ echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 	echo "|---|---|--:|--:|--:|--:|--:|--:|"
 	for scen in $SCENARIOS; do
 		for srv in $SERVERS; do
-			awk -F '\t' -v s="$scen" -v v="$srv" '
-			function median(a, n,   i, j, t) {
-				for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-				return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+			awk -F '\t' -v s="$scen" -v v="$srv" "$AWK_MEDIAN"'
+			$1 == s && $2 == v {
+				n++; b = b " " $4; a = a " " $5; r = r " " ($4 > 0 ? $5 / $4 : 0)
+				x = ($7 - $6) / 1024; g = g " " x; if (x > gm) gm = x; e += $8
 			}
-			$1 == s && $2 == v { n++; b[n] = $4; a[n] = $5; r[n] = ($4 > 0 ? $5 / $4 : 0); g[n] = ($7 - $6) / 1024; if (g[n] > gm) gm = g[n]; e += $8 }
 			END {
 				if (!n) exit
 				printf "| %s | %s | %.0f | %.0f | %.3fx | %.1f MiB | %.1f MiB | %d |\n", s, v, median(b, n), median(a, n), median(r, n), median(g, n), gm, e

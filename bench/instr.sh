@@ -19,35 +19,18 @@
 # config (e.g. "trusted-proxies 127.0.0.1/32"), REQ_EXTRA: header lines added to every request
 # (e.g. 'X-Forwarded-For: 203.0.113.7\r\n'). Both go through printf %b:
 # CONF_EXTRA='https-redirect\nhsts max-age=1y'.
-if [ -z "${BASH_VERSION:-}" ]; then
-	exec bash "$0" "$@"
-fi
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-
-BENCH=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
+. "$(dirname "$0")/lib.sh" # BENCH, ROOT and the shared functions
 
-SCENARIO=${SCENARIO:-a}
-N=${N:-32000}
-NRULES=${NRULES:-1000000}
-DEPTH=${DEPTH:-16}
-STATS=${STATS:-off}
-CONF_EXTRA=${CONF_EXTRA:-}
-PORT_LO=${PORT_LO:-18100}
-PORT_HI=${PORT_HI:-18109}
-DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
-BEFORE_BIN=${BEFORE_BIN:-}
-OUT=${OUT:-$BENCH/out}
+defaults SCENARIO=a N=32000 NRULES=1000000 DEPTH=16 STATS=off CONF_EXTRA= PORT_LO=18100 \
+	PORT_HI=18109 DETOUR_BIN="$ROOT/build/detour" BEFORE_BIN= OUT="$BENCH/out"
 RUN=$OUT/instr
 
-command -v valgrind >/dev/null || die "valgrind is missing (apt-get install valgrind)"
-[ -x "$DETOUR_BIN" ] || die "no $DETOUR_BIN: run make first"
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-mkdir -p "$RUN"
-rm -rf "${RUN:?}"/*
+need_tools valgrind callgrind_control
+need_detour
+bench_begin
 case $SCENARIO in
 a)
 	RULES=$RUN/one.rules PROBE=/old

@@ -12,8 +12,20 @@
 # server's core),
 # with profile_start / profile_stop around it; medians with $AWK_MEDIAN in the report.
 
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
 BENCH_PIDS=()
 USED_PORTS=" "
+
+# defaults NAME=VALUE...: each NAME that the environment leaves unset or empty takes VALUE (the
+# script's settings, documented in its header).
+defaults() {
+	local kv name
+	for kv in "$@"; do
+		name=${kv%%=*}
+		[ -n "${!name:-}" ] || printf -v "$name" '%s' "${kv#*=}"
+	done
+}
 
 log() {
 	printf 'bench: %s\n' "$*" >&2
@@ -331,12 +343,12 @@ has() {
 	return 1
 }
 
-# bench_args "$@": --help prints the script's header comment (line 2 to the bash check); no other
-# argument is taken.
+# bench_args "$@": --help prints the script's header comment (the comment lines from line 2);
+# no other argument is taken.
 bench_args() {
 	case "${1:-}" in
 	-h | --help)
-		sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 		exit 0
 		;;
 	"") ;;
@@ -359,6 +371,51 @@ need_tools() {
 	for t in "$@"; do
 		command -v "$t" >/dev/null || die "missing $t"
 	done
+}
+
+# bench_setup OUT_DEFAULT TOOL...: after the script's own defaults and bench_args: the common
+# defaults (CORE_SERVER 0, DETOUR_BIN build/detour, PROFILE none, NICE -10 as root), OUT and RUN
+# (bench_out), the TOOLs and whichever of nginx and h2o SERVERS names, two cores, and detour built
+# (unless NO_BUILD) when SERVERS names it or is not set.
+bench_setup() {
+	local s
+	CORE_SERVER=${CORE_SERVER:-0}
+	DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
+	PROFILE=${PROFILE:-}
+	if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
+	bench_out "$1"
+	shift
+	need_tools "$@"
+	for s in nginx h2o; do
+		! has "$s" "${SERVERS:-}" || need_tools "$s"
+	done
+	need_cores
+	if [ -z "${SERVERS:-}" ] || has detour "$SERVERS"; then
+		build_detour
+	fi
+}
+
+# meta_tools TOOL...: one line of the report's head, the versions of the TOOLs (nginx, h2o, wrk,
+# h2load, openssl).
+meta_tools() {
+	local t v line=""
+	for t in "$@"; do
+		case $t in
+		nginx) v=$(nginx -v 2>&1 | sed 's/.*version: nginx\///') ;;
+		h2o) v=$(h2o --version | awk 'NR == 1 { print $3 }') ;;
+		wrk) v=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }') ;;
+		h2load) v=$(h2load --version | awk 'NR == 1 { print $NF }') ;;
+		openssl) v=$(openssl version | awk '{ print $2 }') ;;
+		*) v=? ;;
+		esac
+		line="$line${line:+; }$t: $v"
+	done
+	echo "$line"
+}
+
+# need_detour: DETOUR_BIN is there (these scripts do not build it).
+need_detour() {
+	[ -x "$DETOUR_BIN" ] || die "no $DETOUR_BIN: run make first"
 }
 
 # need_cores: one core for the servers, one for the load.
@@ -507,8 +564,46 @@ profile_stop() {
 	PERF_PID=""
 }
 
+# measured SERVER TAG OUTFILE CMD...: one measured run of the load CMD (its output to OUTFILE),
+# the CPU ticks of SERVER's PIDs (SPIDS[SERVER]) and of the server core read around it
+# (cpu_result then gives the figures), perf recording it when PROFILE names SERVER. Dies when the
+# server died meanwhile.
+measured() {
+	local server=$1 tag=$2 out=$3
+	shift 3
+	profile_start "$server" "$tag"
+	# shellcheck disable=SC2086
+	cpu_begin ${SPIDS[$server]}
+	run_tracked "$@" >"$out" 2>&1
+	cpu_end || die "$server died during $tag"
+	profile_stop
+}
+
+# measure_all: the script's start_SERVER and check SERVER for each server of SERVERS, then
+# measure SCENARIO SERVER ROUND for every scenario of SCENARIOS, REPEAT rounds, the servers
+# alternating within a round; last, the load at the end in OUT/meta.txt.
+measure_all() {
+	local scen rep s
+	for s in $SERVERS; do
+		declare -F "start_$s" >/dev/null || die "unknown server $s"
+		"start_$s"
+		check "$s"
+	done
+	for scen in $SCENARIOS; do
+		for ((rep = 1; rep <= REPEAT; rep++)); do
+			for s in $SERVERS; do
+				measure "$scen" "$s" "$rep"
+			done
+		done
+	done
+	meta_end "$OUT/meta.txt"
+}
+
 # Functions for the reports' awk programs: median(LIST, N) of the N numbers of the
-# space-separated LIST, and minmax(LIST, N), "lowest - highest".
+# space-separated LIST, and minmax(LIST, N), "lowest - highest"; keep(NAME, VALUE) adds VALUE to
+# the list NAME of the row's scenario and server ($1, $2), runs(S, V) counts the rows of scenario
+# S and server V, med(S, V, NAME) and range(S, V, NAME) are median and minmax of a list, sum(S, V,
+# NAME) its total.
 # shellcheck disable=SC2016
 AWK_MEDIAN='
 	function median(list, n,    a, i, j, t) {
@@ -521,4 +616,12 @@ AWK_MEDIAN='
 		for (i = 2; i <= n; i++) { if (a[i] + 0 < lo + 0) lo = a[i]; if (a[i] + 0 > hi + 0) hi = a[i] }
 		return lo " - " hi
 	}
+	function keep(name, v) {
+		KEPT[$1, $2, name] = KEPT[$1, $2, name] " " v; NKEPT[$1, $2, name]++; TOTAL[$1, $2, name] += v
+		if (name == "rps") RUNS[$1, $2]++
+	}
+	function runs(s, v) { return ((s, v) in RUNS) ? RUNS[s, v] : 0 }
+	function med(s, v, name) { return median(KEPT[s, v, name], NKEPT[s, v, name]) }
+	function range(s, v, name) { return minmax(KEPT[s, v, name], NKEPT[s, v, name]) }
+	function sum(s, v, name) { return TOTAL[s, v, name] }
 '

@@ -34,60 +34,26 @@
 #                     build/detour itself: SERVERS="detour before floor" DETOUR_STATS=on
 #                     BEFORE_STATS=off compares stats on and off in one run)
 #   OUT [bench/out]   where results, logs and generated files go
-if [ -z "${BASH_VERSION:-}" ]; then
-	exec bash "$0" "$@"
-fi
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-
-BENCH=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
+. "$(dirname "$0")/lib.sh" # BENCH, ROOT and the shared functions
 
-DUR=${DUR:-10}
-WARM=${WARM:-1}
-REPEAT=${REPEAT:-1}
-CONNS=${CONNS:-64}
-DEPTH=${DEPTH:-16}
-NRULES=${NRULES:-1000000}
-SERVERS=${SERVERS:-detour nginx floor}
-SCENARIOS=${SCENARIOS:-a b c d e}
-PORT_LO=${PORT_LO:-18080}
-PORT_HI=${PORT_HI:-18090}
-CORE_SERVER=${CORE_SERVER:-0}
-CORE_WRK=${CORE_WRK:-1}
-LOAD_TIMEOUT=${LOAD_TIMEOUT:-120}
-DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
-BEFORE_BIN=${BEFORE_BIN:-}
-PROFILE=${PROFILE:-}
-DETOUR_STATS=${DETOUR_STATS:-off}
+defaults DUR=10 WARM=1 REPEAT=1 CONNS=64 DEPTH=16 NRULES=1000000 SERVERS="detour nginx floor" \
+	SCENARIOS="a b c d e" PORT_LO=18080 PORT_HI=18090 CORE_SERVER=0 CORE_WRK=1 LOAD_TIMEOUT=120 \
+	DETOUR_BIN="$ROOT/build/detour" BEFORE_BIN= PROFILE= DETOUR_STATS=off
 BEFORE_STATS=${BEFORE_STATS:-$DETOUR_STATS}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
-OUT=${OUT:-$BENCH/out}
-mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1 # nginx -p and the configs want it absolute
+bench_out "$BENCH/out"
 TSV=$OUT/results.tsv
 RUNS=$OUT/runs.tsv
-RUN=$OUT/run
-HZ=$(getconf CLK_TCK)
 
-case "${1:-}" in
---report)
+if [ "${1:-}" = --report ]; then
 	[ -r "$TSV" ] || die "no $TSV: run bench/run.sh first"
 	report "$TSV"
 	exit 0
-	;;
--h | --help)
-	sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
-	exit 0
-	;;
-"") ;;
-*) die "unknown argument '$1' (try --help)" ;;
-esac
-
-has() { # has WORD LIST: is WORD one of the words of LIST?
-	case " $2 " in *" $1 "*) return 0 ;; esac
-	return 1
-}
+fi
+bench_args "$@"
 
 emit() { # emit SCENARIO SERVER METRIC VALUE: one row of results.tsv
 	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TSV"
@@ -112,17 +78,11 @@ if [ -n "$missing" ]; then
 			die "apt-get install failed"
 	fi
 fi
-[ "$(nproc)" -ge 2 ] || die "needs two cores: one for the server, one for wrk"
-
-mkdir -p "$OUT/bin" "$OUT/wrk"
-rm -rf "$RUN"
-mkdir -p "$RUN"
+need_cores
+bench_begin "$OUT/bin" "$OUT/wrk"
 : >"$TSV"
 : >"$RUNS"
 : >"$RUNS.others"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # --- build ------------------------------------------------------------------------------------
 gcc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$BENCH/floor.c" -o "$OUT/bin/floor" ||
@@ -188,8 +148,7 @@ emit meta - nice "$NICE"
 
 # From here on this shell and what it starts (wrk, curl, the pollers) stay off the servers' core,
 # and everything runs at priority NICE (the servers inherit it).
-taskset -pc "$CORE_WRK" $$ >/dev/null || die "taskset failed"
-renice -n "$NICE" -p $$ >/dev/null || die "renice failed"
+pin_self "$CORE_WRK" "$NICE"
 
 # --- servers ----------------------------------------------------------------------------------
 # Each start_* sets SPIDS[server] (the PIDs whose CPU time counts), SPORT[server], and LOAD_MS
@@ -276,7 +235,7 @@ measure() {
 	local scen=$1 server=$2 rep=$3 path=$4
 	shift 4
 	local url="http://127.0.0.1:${SPORT[$server]}$path" raw="$OUT/wrk/$scen-$server-$rep.txt"
-	local before after core0 core1 perf_pid="" req rps p99 err cpu others
+	local req rps p99 err cpu others
 	local -a wrk=(taskset -c "$CORE_WRK" wrk -t1 -c"$CONNS" "${WRK_OPTS[@]}")
 	local -a target=("$url")
 	if [ $# -gt 0 ]; then
@@ -287,28 +246,17 @@ measure() {
 	if [ "$WARM" != 0 ]; then
 		run_tracked "${wrk[@]}" -d"${WARM}s" "${target[@]}" >/dev/null 2>&1
 	fi
-	if [ "$PROFILE" = "$server" ]; then
-		perf record -q -F 999 -g -o "$OUT/perf-$scen-$server-$rep.data" \
-			-p "$(echo "${SPIDS[$server]}" | tr ' ' ,)" >/dev/null 2>&1 &
-		perf_pid=$!
-		track "$perf_pid"
-	fi
+	profile_start "$server" "$scen-$server-$rep"
 	# The counters are read around the whole wrk process. Its start (a second for random.lua's
 	# init) leaves the server idle, which costs the server no CPU time; requests/s is wrk's own
 	# figure over its run.
 	# shellcheck disable=SC2086
-	before=$(cpu_ticks ${SPIDS[$server]})
-	core0=$(core_ticks "$CORE_SERVER")
+	cpu_begin ${SPIDS[$server]}
 	run_tracked "${wrk[@]}" -d"${DUR}s" --latency "${target[@]}" >"$raw" 2>&1
-	# shellcheck disable=SC2086
-	after=$(cpu_ticks ${SPIDS[$server]}) || after=""
-	core1=$(core_ticks "$CORE_SERVER")
-	if [ -n "$perf_pid" ]; then
-		kill -INT "$perf_pid" 2>/dev/null
-		wait "$perf_pid" 2>/dev/null
-		untrack "$perf_pid"
-	fi
-	if [ -z "$after" ]; then
+	local died=""
+	cpu_end || died=1
+	profile_stop
+	if [ -n "$died" ]; then
 		log "$server died during scenario $scen"
 		emit "$scen" "$server" failed "died under load"
 		return 1
@@ -319,12 +267,7 @@ measure() {
 		emit "$scen" "$server" failed "wrk failed"
 		return 1
 	fi
-	read -r cpu others < <(awk -v t=$((after - before)) -v hz="$HZ" -v n="$req" \
-		-v c0="$core0" -v c1="$core1" 'BEGIN {
-		split(c0, a, " "); split(c1, b, " ")
-		busy = b[1] - a[1]; total = b[2] - a[2]
-		o = total > 0 ? (busy - t) * 100 / total : 0
-		printf "%.3f %.1f\n", n ? t * 1e6 / hz / n : 0, o < 0 ? 0 : o }')
+	read -r cpu others < <(cpu_result "$req" %.3f)
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$server" "$rep" "$rps" "$p99" "$cpu" \
 		"$req" "$err" >>"$RUNS"
 	printf '%s\t%s\t%s\tothers_pct\t%s\n' "$scen" "$server" "$rep" "$others" >>"$RUNS.others"

@@ -21,50 +21,16 @@
 # Environment (default in brackets): SOAK_MINUTES [30], WARMUP [60], CONNS [16], NRULES [10000],
 # WORKERS [1], PORT_LO, PORT_HI [18111, 18119], CORE_SERVER [0], CORE_WRK [1],
 # DETOUR_BIN [build/detour], NO_BUILD, OUT [bench/out-soak].
-if [ -z "${BASH_VERSION:-}" ]; then
-	exec bash "$0" "$@"
-fi
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-
-BENCH=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
+. "$(dirname "$0")/lib.sh" # BENCH, ROOT and the shared functions
 
-SOAK_MINUTES=${SOAK_MINUTES:-30}
-WARMUP=${WARMUP:-60}
-CONNS=${CONNS:-16}
-NRULES=${NRULES:-10000}
-WORKERS=${WORKERS:-1}
-PORT_LO=${PORT_LO:-18111}
-PORT_HI=${PORT_HI:-18119}
-CORE_SERVER=${CORE_SERVER:-0}
-CORE_WRK=${CORE_WRK:-1}
-DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
-OUT=${OUT:-$BENCH/out-soak}
-mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
-RUN=$OUT/run
-
-case "${1:-}" in
--h | --help)
-	sed -n '2,/^if \[/p' "$0" | sed '$d; s/^# \{0,1\}//'
-	exit 0
-	;;
-"") ;;
-*) die "unknown argument '$1' (try --help)" ;;
-esac
-
-for t in wrk python3 taskset ss; do
-	command -v "$t" >/dev/null || die "missing $t"
-done
-if [ -z "${NO_BUILD:-}" ]; then
-	make -C "$ROOT" -s >"$OUT/make.log" 2>&1 || die "make failed (see $OUT/make.log)"
-fi
-rm -rf "$RUN"
-mkdir -p "$RUN"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+defaults SOAK_MINUTES=30 WARMUP=60 CONNS=16 NRULES=10000 WORKERS=1 PORT_LO=18111 PORT_HI=18119 \
+	CORE_WRK=1
+bench_args "$@"
+bench_setup "$BENCH/out-soak" wrk python3 taskset ss
+bench_begin
 
 python3 "$BENCH/gen_rules.py" "$NRULES" "$RUN/good.rules" - || die "gen_rules.py failed"
 sed -i '1i /old /new 307' "$RUN/good.rules"
@@ -79,18 +45,13 @@ aport=$PORT
 printf 'listen 127.0.0.1:%s\nworkers %s\nrules %s\naccess-log %s\nerror-log %s\nadmin 127.0.0.1:%s\nstate-dir %s\n' \
 	"$port" "$WORKERS" "$RUN/site.rules" "$RUN/access.log" "$RUN/error.log" "$aport" "$RUN/var" \
 	>"$RUN/detour.conf"
-taskset -c "$CORE_SERVER" "$DETOUR_BIN" serve -c "$RUN/detour.conf" >"$RUN/stdout.log" 2>&1 &
-pid=$!
-track "$pid"
-wait_answer "$pid" "$port" /old 30 "$(now_us)" >/dev/null || die "detour did not start"
+serve_detour "$RUN/detour.conf" "$RUN/stdout.log" "$port"
+pid=$SERVER_PID
 check_response "$port" /old 307 /new || die "wrong answer to GET /old"
 
 secs=$((SOAK_MINUTES * 60))
 {
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores, $(uname -sr)"
-	echo "detour: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	meta_head
 	echo "command: SOAK_MINUTES=$SOAK_MINUTES WARMUP=$WARMUP CONNS=$CONNS NRULES=$NRULES WORKERS=$WORKERS bench/soak.sh"
 } >"$OUT/meta.txt"
 log "soaking for $SOAK_MINUTES minutes (pid $pid, port $port, admin $aport)"
@@ -103,7 +64,7 @@ python3 "$BENCH/soak.py" "$pid" "$aport" "$RUN" "$secs" "$WARMUP" | tee "$OUT/sa
 wait "$wpid"
 untrack "$wpid"
 pid_alive "$pid" || die "detour exited during the soak"
-echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+meta_end "$OUT/meta.txt"
 
 read -r wreq _ _ werr <<<"$(parse_wrk "$OUT/wrk.txt" || echo "0 0 - 1")"
 tail -n 1 "$OUT/samples.txt" | python3 -c '

@@ -11,37 +11,20 @@
 #
 # Environment: MODES ("keepalive pipelined"; also "random"), NRULES (1000000), DUR (5), WARM (1), REPEAT (3), CONNS (64), DEPTH (16), PORT_LO/PORT_HI
 # (18090/18099), CORE_SERVER (0), CORE_WRK (1), DETOUR_BIN (build/detour), OUT (bench/out).
-if [ -z "${BASH_VERSION:-}" ]; then
-	exec bash "$0" "$@"
-fi
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-
-BENCH=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
+. "$(dirname "$0")/lib.sh" # BENCH, ROOT and the shared functions
 
-DUR=${DUR:-5}
-WARM=${WARM:-1}
-REPEAT=${REPEAT:-3}
-CONNS=${CONNS:-64}
-DEPTH=${DEPTH:-16}
-PORT_LO=${PORT_LO:-18090}
-PORT_HI=${PORT_HI:-18099}
-CORE_SERVER=${CORE_SERVER:-0}
-CORE_WRK=${CORE_WRK:-1}
-DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
-OUT=${OUT:-$BENCH/out}
+defaults DUR=5 WARM=1 REPEAT=3 CONNS=64 DEPTH=16 PORT_LO=18090 PORT_HI=18099 CORE_SERVER=0 \
+	CORE_WRK=1 DETOUR_BIN="$ROOT/build/detour" OUT="$BENCH/out"
 RUN=$OUT/stats
 HZ=$(getconf CLK_TCK)
 
-command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
-[ -x "$DETOUR_BIN" ] || die "no $DETOUR_BIN: run make first"
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-mkdir -p "$RUN"
-rm -rf "$RUN"/*
-taskset -pc "$CORE_WRK" $$ >/dev/null || die "taskset failed"
+need_tools wrk
+need_detour
+bench_begin
+pin_self "$CORE_WRK"
 
 printf '/old /new 301\n/blog/* https://blog.example.com/:splat 308\n' >"$RUN/site.rules"
 NRULES=${NRULES:-1000000}

@@ -16,43 +16,21 @@
 # [64] (wrk connections in a and b), SERVERS ["detour nginx"], SCENARIOS ["a b"], PORT_LO,
 # PORT_HI [18091, 18099], CORE_SERVER [0], CORE_WRK [1], DETOUR_BIN [build/detour], NO_BUILD,
 # NICE [-10 as root], PROFILE [unset: a server name to perf record], OUT [bench/out-tls].
-if [ -z "${BASH_VERSION:-}" ]; then
-	exec bash "$0" "$@"
-fi
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-
-BENCH=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$BENCH")
 # shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
+. "$(dirname "$0")/lib.sh" # BENCH, ROOT and the shared functions
 
-DUR=${DUR:-10}
-WARM=${WARM:-1}
-REPEAT=${REPEAT:-3}
-CONNS_A=${CONNS_A:-16}
-CONNS_B=${CONNS_B:-64}
-SERVERS=${SERVERS:-detour nginx}
-SCENARIOS=${SCENARIOS:-a b}
-PORT_LO=${PORT_LO:-18091}
-PORT_HI=${PORT_HI:-18099}
-CORE_SERVER=${CORE_SERVER:-0}
-CORE_WRK=${CORE_WRK:-1}
-DETOUR_BIN=${DETOUR_BIN:-$ROOT/build/detour}
-PROFILE=${PROFILE:-}
-if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
+defaults DUR=10 WARM=1 REPEAT=3 CONNS_A=16 CONNS_B=64 SERVERS="detour nginx" SCENARIOS="a b" \
+	PORT_LO=18091 PORT_HI=18099 CORE_WRK=1
 bench_args "$@"
-bench_out "$BENCH/out-tls"
-need_tools wrk curl openssl ss taskset
-has nginx "$SERVERS" && need_tools nginx
-need_cores
-has detour "$SERVERS" && build_detour
+bench_setup "$BENCH/out-tls" wrk curl openssl ss taskset
 bench_begin "$OUT/wrk"
 make_cert "$RUN"
 printf '/old /new 307\n' >"$RUN/one.rules"
-
 {
 	meta_head
-	echo "nginx: $(nginx -v 2>&1 | sed 's/.*version: nginx\///'); wrk: $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'); $(openssl version)"
+	meta_tools nginx wrk openssl
 	echo "command: DUR=$DUR WARM=$WARM REPEAT=$REPEAT CONNS_A=$CONNS_A CONNS_B=$CONNS_B NICE=$NICE bench/tls.sh"
 } >"$OUT/meta.txt"
 
@@ -109,12 +87,7 @@ measure() {
 	fi
 	local url="https://127.0.0.1:${SPORT[$server]}/old"
 	[ "$WARM" != 0 ] && run_tracked "${wrk[@]}" -d"${WARM}s" "$url" >/dev/null 2>&1
-	profile_start "$server" "$scen-$server-$rep"
-	# shellcheck disable=SC2086
-	cpu_begin ${SPIDS[$server]}
-	run_tracked "${wrk[@]}" -d"${DUR}s" --latency "$url" >"$raw" 2>&1
-	cpu_end || die "$server died during $scen"
-	profile_stop
+	measured "$server" "$scen-$server-$rep" "$raw" "${wrk[@]}" -d"${DUR}s" --latency "$url"
 	read -r req rps p99 err < <(parse_wrk "$raw") || {
 		cat "$raw" >&2
 		die "wrk failed on $server ($scen)"
@@ -126,18 +99,7 @@ measure() {
 		"$scen" "$server" "$rps" "$p99" "$cpu" "$err" "$others")"
 }
 
-for s in $SERVERS; do
-	"start_$s"
-	check "$s"
-done
-for scen in $SCENARIOS; do
-	for ((rep = 1; rep <= REPEAT; rep++)); do
-		for s in $SERVERS; do
-			measure "$scen" "$s" "$rep"
-		done
-	done
-done
-meta_end "$OUT/meta.txt"
+measure_all
 
 # The report: of each server's REPEAT runs, the median CPU per request and the median req/s
 # (on a shared machine the others' load moves single runs by more than the differences measured;
@@ -146,24 +108,19 @@ cat "$OUT/meta.txt"
 echo
 echo "| scenario | server | runs | req/s (median) | CPU us/request (median) | min - max CPU | errors | others (median) | req/s vs nginx | CPU vs nginx |"
 echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"
-sort -t "$(printf '\t')" -k1,1 -k2,2 "$RESULTS" | awk -F '\t' "$AWK_MEDIAN"'
-	{ k = $1 SUBSEP $2; n[k]++; rps[k] = rps[k] " " $4; cpu[k] = cpu[k] " " $6; err[k] += $8; oth[k] = oth[k] " " $9 }
+awk -F '\t' "$AWK_MEDIAN"'
+	{ keep("rps", $4); keep("cpu", $6); keep("err", $8); keep("oth", $9) }
+	function vs_nginx(s, v, name) {
+		return v != "nginx" && runs(s, "nginx") ? sprintf("%.2fx", med(s, v, name) / med(s, "nginx", name)) : ""
+	}
 	END {
 		label["a"] = "a: new TLS 1.3 connection per request"; label["b"] = "b: keep-alive over TLS"
 		ns = split("a b", sc, " "); nv = split("detour nginx", sv, " ")
 		for (i = 1; i <= ns; i++) for (j = 1; j <= nv; j++) {
-			k = sc[i] SUBSEP sv[j]
-			if (!(k in n)) continue
-			mr[k] = median(rps[k], n[k]); mc[k] = median(cpu[k], n[k])
+			s = sc[i]; v = sv[j]
+			if (!runs(s, v)) continue
+			printf "| %s | %s | %d | %.0f | %.2f | %s | %d | %.1f%% | %s | %s |\n", label[s], v, runs(s, v), \
+				med(s, v, "rps"), med(s, v, "cpu"), range(s, v, "cpu"), sum(s, v, "err"), med(s, v, "oth"), \
+				vs_nginx(s, v, "rps"), vs_nginx(s, v, "cpu")
 		}
-		for (i = 1; i <= ns; i++) for (j = 1; j <= nv; j++) {
-			k = sc[i] SUBSEP sv[j]; g = sc[i] SUBSEP "nginx"
-			if (!(k in n)) continue
-			r = ""; c = ""
-			if (sv[j] != "nginx" && (g in n)) {
-				r = sprintf("%.2fx", mr[k] / mr[g]); c = sprintf("%.2fx", mc[k] / mc[g])
-			}
-			printf "| %s | %s | %d | %.0f | %.2f | %s | %d | %.1f%% | %s | %s |\n", label[sc[i]], sv[j], \
-				n[k], mr[k], mc[k], minmax(cpu[k], n[k]), err[k], median(oth[k], n[k]), r, c
-		}
-	}'
+	}' "$RESULTS"
