@@ -354,11 +354,18 @@ static void on_link(void *ud, enum detour_link_kind kind, const char *url, size_
 	discover(x->F, x->from, url, len, x->depth + 1, kind);
 }
 
-static bool is_html(const char *type)
+/* The media type's length in type, without parameters. */
+static size_t essence(const char *type)
 {
 	size_t n = strcspn(type, ";");
 	while (n && (type[n - 1] == ' ' || type[n - 1] == '\t'))
 		n--;
+	return n;
+}
+
+static bool is_html(const char *type)
+{
+	size_t n = essence(type);
 	return ascii_eq_ci(type, n, "text/html") || ascii_eq_ci(type, n, "application/xhtml+xml");
 }
 
@@ -401,6 +408,14 @@ static void page_done(struct frontier *F, struct job *j, struct chain *c)
 		fp->extracted = true;
 		struct extract x = {F, fi, p->depth};
 		if (detour_links_extract(c->page, c->page_len, fp->url, on_link, &x) != DETOUR_OK)
+			check_oom();
+	} else if (ok2xx(c) && ascii_eq_ci(c->page_type, essence(c->page_type), "text/css") &&
+	           fp->in_scope && !fp->extracted && c->page) {
+		/* A style sheet's url()s and @imports (its images, fonts,
+		 * other sheets), resolved against the sheet's own URL. */
+		fp->extracted = true;
+		struct extract x = {F, fi, p->depth};
+		if (detour_links_css(c->page, c->page_len, fp->url, on_link, &x) != DETOUR_OK)
 			check_oom();
 	}
 	/* What the report does not need: the body and the request lines. */
