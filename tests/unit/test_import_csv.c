@@ -16,6 +16,12 @@ static void test_cloudflare(void **state)
 	rules_are("cloudflare", "example.com/d,https://d.example/,308,true,false,true\n",
 	          "//example.com/d https://d.example/ 308\n//example.com/d/* "
 	          "https://d.example/:splat 308");
+	/* a target that is an origin alone has the path "/" */
+	rules_are("cloudflare", "example.com/e,https://e.example,308,true,false,true,true\n",
+	          "//example.com/e https://e.example/ 308\n//example.com/e/* "
+	          "https://e.example/:splat 308");
+	rules_are("cloudflare", "example.com/f,https://f.example?x=1\n",
+	          "//example.com/f https://f.example?x=1 301 query=drop");
 	/* include_subdomains: the domain and every subdomain */
 	rules_are("cloudflare", "example.com/s,https://s.example/,301,FALSE,TRUE,FALSE,FALSE\n",
 	          "//example.com/s https://s.example/ 301 query=drop\n//*.example.com/s "
