@@ -288,6 +288,16 @@ void detour_import_redirection_csv(struct detour_import *im, const char *buf, si
 			                   type);
 			continue;
 		}
+		if (!strcmp(dst, "/unknown")) {
+			/* fileio/csv.php item_as_csv(): a match type other than
+			 * url has no "url" in its data, and is written so. */
+			detour_import_skip(
+			        im, line,
+			        "target /unknown: the plugin's CSV export writes it for a "
+			        "redirect with conditions (referrer, agent, cookie...); "
+			        "import the JSON export for those");
+			continue;
+		}
 		if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) {
 			detour_import_skip(
 			        im, line,

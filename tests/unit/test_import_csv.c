@@ -70,10 +70,13 @@ static void test_redirection_csv(void **state)
 	          "query=drop\n/g - 410");
 	conv(&c, "redirection",
 	     "/a,/b,0,301,url,0,,disabled\n/c,,0,404,error,0,,active\n/"
-	     "d,,0,301,random,0,,active\n");
+	     "d,,0,301,random,0,,active\n\"/e\",\"/unknown\",0,301,\"url\",0,\"\",\"active\"\n");
 	skipped(&c, 1, "disabled");
 	skipped(&c, 2, "error 404");
 	skipped(&c, 3, "random");
+	skipped(&c, 4,
+	        "target /unknown: the plugin's CSV export writes it for a redirect with "
+	        "conditions");
 	conv_free(&c);
 }
 
