@@ -354,13 +354,14 @@ def test_assets_srcset_and_css(tmp_path):
         ("/css/site.css", 200), ("/img/a-2x.png", 200), ("/img/a.png", 200),
         ("/img/b-2x.webp", 200), ("/img/b.webp", 200), ("/img/bg.png", 200),
         ("/img/gone.png", 404), ("/img/h1.png", 200), ("/img/missing.png", 404),
-        ("/img/new.png", 200), ("/img/old.png", 301)]
+        ("/img/new.png", None), ("/img/old.png", 301)]  # new.png: the end of a chain
     assert "/img/bad.png" not in s.requests and "/img/commented.png" not in s.requests
     got = [(f["code"], path(s, f["url"]), [path(s, u) for u in f["pages"]],
             path(s, f["target"])) for f in d["findings"]]
     assert got == [("broken-link", "/img/gone.png", ["/css/site.css"], None),
                    ("broken-link", "/img/missing.png", ["/"], None),
-                   ("link-to-redirect", "/img/old.png", ["/"], "/img/new.png")]
+                   ("link-to-redirect", "/img/old.png", ["/"], "/img/new.png"),
+                   ("redirect-only", "/img/new.png", [], None)]
 
 
 def png_pixels(data):
