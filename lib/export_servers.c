@@ -309,9 +309,9 @@ static bool apache_conds(const struct detour_ruleset *rs, const struct detour_ru
 			if (c->value.p == NULL) {
 				BBUF_LIT(b, ".");
 			} else if (c->re) {
-				struct bbuf tmp;
+				struct bbuf tmp; /* the regex, without its '~' */
 				bbuf_init(&tmp, 65536);
-				bbuf_put(&tmp, c->value.p, c->value.len);
+				bbuf_put(&tmp, c->value.p + 1, c->value.len - 1);
 				detour_import_re_put(b, bbuf_cstr(&tmp));
 				bbuf_free(&tmp);
 			} else {
@@ -490,7 +490,8 @@ static const char *caddy_re(struct bbuf *b, const char *re, size_t n)
 		if (c == '(' && i + 1 < n && re[i + 1] == '?') {
 			const char *g = re + i + 2;
 			size_t gl = n - i - 2;
-			if (gl && (*g == '<' || *g == '\'') && gl > 1 && g[1] != '=' && g[1] != '!') {
+			if (gl && (*g == '<' || *g == '\'') && gl > 1 && g[1] != '=' &&
+			    g[1] != '!') {
 				/* (?<name>...) or (?'name'...) */
 				size_t k = 1;
 				while (k < gl && g[k] != (*g == '<' ? '>' : '\''))
@@ -512,8 +513,8 @@ static const char *caddy_re(struct bbuf *b, const char *re, size_t n)
 		if (c == '+' && quant)
 			return "a regex with a possessive quantifier (RE2 has none)";
 		quant = c == '*' || c == '+' || c == '}' || (c == '?' && i && re[i - 1] != '(');
-		if (c == '?' && i && (re[i - 1] == '*' || re[i - 1] == '+' || re[i - 1] == '?' ||
-		                      re[i - 1] == '}'))
+		if (c == '?' && i &&
+		    (re[i - 1] == '*' || re[i - 1] == '+' || re[i - 1] == '?' || re[i - 1] == '}'))
 			quant = false; /* a lazy quantifier ends the quantifier */
 		bbuf_putc(b, c);
 	}
@@ -550,9 +551,13 @@ static bool caddy_query_ok(const char *p, size_t n)
  * matchers keep one entry per field (a map), and its query matcher holds
  * when any of its parameters does: two conditions on one header, and a
  * list of query parameters, are written otherwise or refused. */
-static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, char *why,
-                               size_t cap)
+static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, struct bbuf *ex,
+                               char *why, size_t cap)
 {
+	unsigned nq = 0;
+	for (unsigned k = 0; e && k < e->nconds; k++)
+		if (e->conds[k].kind == DETOUR_COND_QUERY)
+			nq += memchr(e->conds[k].name.p, '&', e->conds[k].name.len) ? 2 : 1;
 	for (unsigned k = 0; e && k < e->nconds; k++) {
 		const struct detour_cond *c = &e->conds[k];
 		const char *not = c->negate ? "not " : "";
@@ -562,6 +567,13 @@ static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, 
 			v++, vl--;
 		for (unsigned j = 0; j < k; j++) {
 			const struct detour_cond *o = &e->conds[j];
+			if (o->kind == c->kind && o->negate == c->negate &&
+			    (c->kind == DETOUR_COND_METHOD || c->kind == DETOUR_COND_IP)) {
+				snprintf(why, cap,
+				         "two %s conditions (Caddy's matcher would take either)",
+				         c->kind == DETOUR_COND_IP ? "if-ip=" : "method=");
+				return why;
+			}
 			bool hdr = c->kind == DETOUR_COND_HEADER || c->kind == DETOUR_COND_COOKIE;
 			bool ohdr = o->kind == DETOUR_COND_HEADER || o->kind == DETOUR_COND_COOKIE;
 			const char *cn = c->kind == DETOUR_COND_COOKIE ? "Cookie" : c->name.p;
@@ -620,31 +632,39 @@ static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, 
 			bool many = memchr(p, '&', c->name.len) != NULL;
 			if (!caddy_query_ok(p, c->name.len)) {
 				snprintf(why, cap,
-				         "the condition %.*s (a query with %%-escapes, '+', quotes or "
+				         "the condition %.*s (a query with %%-escapes, '+', quotes "
+				         "or "
 				         "braces: Caddy decodes what detour compares as received)",
 				         (int)c->text.len, c->text.p);
 				return why;
 			}
-			/* One parameter: the query matcher; several must all
-			 * hold: a CEL expression of query() calls. */
-			if (many)
-				bbuf_putf(m, "expression %s(", c->negate ? "!" : "");
-			else
+			/* One parameter in all: the query matcher. More (its
+			 * parameters hold when any does, and one matcher set
+			 * keeps one query matcher): every one a query() call of
+			 * one CEL expression. */
+			if (nq > 1) {
+				bbuf_putf(ex, "%s%s(", ex->len ? " && " : "", c->negate ? "!" : "");
+				many = true;
+			} else {
 				bbuf_putf(m, "%squery", not );
+			}
 			for (bool first = true; p < end; first = false) {
 				const char *amp = memchr(p, '&', (size_t)(end - p));
 				const char *pe = amp ? amp : end;
 				const char *eq = memchr(p, '=', (size_t)(pe - p));
 				if (many)
-					bbuf_putf(m, "%squery({'%.*s': '%.*s'})", first ? "" : " && ",
-					          (int)((eq ? eq : pe) - p), p,
+					bbuf_putf(ex, "%squery({'%.*s': '%.*s'})",
+					          first ? "" : " && ", (int)((eq ? eq : pe) - p), p,
 					          eq ? (int)(pe - eq - 1) : 1, eq ? eq + 1 : "*");
 				else
 					bbuf_putf(m, " %.*s%s", (int)(pe - p), p, eq ? "" : "=*");
 				p = amp ? amp + 1 : end;
 			}
-			if (many)
-				bbuf_putc(m, ')');
+			if (many) {
+				bbuf_putc(ex, ')');
+				m->len -= 3; /* the line's indent */
+				continue;
+			}
 			break;
 		}
 		case DETOUR_COND_IP:
@@ -658,6 +678,39 @@ static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, 
 		bbuf_putc(m, '\n');
 	}
 	return NULL;
+}
+
+/* The generated path regex re[0..n) (RE2, from detour_export_path_re) for
+ * the request line's target, escaped as sent: a splat or :name stops at the
+ * query, which may follow. */
+static void caddy_raw_re(struct bbuf *b, const char *re, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 == n && re[i] == '$') {
+			BBUF_LIT(b, "(?:\\?.*)?$");
+		} else if (!strncmp(re + i, ".*)", 3)) {
+			BBUF_LIT(b, "[^?]*)");
+			i += 2;
+		} else if (!strncmp(re + i, "[^/]+)", 6)) {
+			BBUF_LIT(b, "[^/?]+)");
+			i += 5;
+		} else {
+			bbuf_putc(b, re[i]);
+		}
+	}
+}
+
+/* The matcher set's one expression line (a second one would replace the
+ * first): the conjuncts in ex, and more when not NULL. */
+static void caddy_expression(struct bbuf *t, const struct bbuf *ex, const char *more)
+{
+	if (!ex->len && !more)
+		return;
+	BBUF_LIT(t, "\t\t\texpression ");
+	bbuf_put(t, ex->p, ex->len);
+	if (more)
+		bbuf_putf(t, "%s%s", ex->len ? " && " : "", more);
+	bbuf_putc(t, '\n');
 }
 
 /* A site address: a host-less block answers every host on port 80; a host
@@ -712,23 +765,42 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 			unsigned nn = detour_export_path_re(r, x->slash_either, false, &re, names);
 			if (r->kind == DETOUR_SRC_REGEX)
 				nn = detour_export_regex_names(rs, r, names);
-			bbuf_putf(&m, "\t\t\tpath_regexp r%zu ", i);
-			if (e && (e->flags & DETOUR_EXT_CASE_I))
-				BBUF_LIT(&m, "(?i)");
+			struct bbuf re2;
+			bbuf_init(&re2, 1 << 20);
 			if (!lack)
-				lack = caddy_re(&m, re.p, re.len);
-			bbuf_putc(&m, '\n');
+				lack = caddy_re(&re2, re.p, re.len);
+			const char *ci = e && (e->flags & DETOUR_EXT_CASE_I) ? "(?i)" : "";
+			if (r->kind != DETOUR_SRC_REGEX && nn) {
+				/* path_regexp sees the path decoded: it matches as
+				 * detour does, but "%20", "%2F", "%3F" in a splat
+				 * or a :name would reach the Location decoded. The
+				 * captures come from the request line instead,
+				 * escaped as sent. */
+				bbuf_putf(&m, "\t\t\tpath_regexp %s%.*s\n", ci, (int)re2.len,
+				          re2.p);
+				bbuf_putf(&m, "\t\t\tvars_regexp r%zu {http.request.uri} %s", i,
+				          ci);
+				caddy_raw_re(&m, re2.p, re2.len);
+				bbuf_putc(&m, '\n');
+			} else {
+				bbuf_putf(&m, "\t\t\tpath_regexp r%zu %s%.*s\n", i, ci,
+				          (int)re2.len, re2.p);
+			}
+			bbuf_free(&re2);
 			if (r->scheme == DETOUR_SCHEME_HTTPS)
 				BBUF_LIT(&m, "\t\t\tprotocol https\n");
 			else if (r->scheme == DETOUR_SCHEME_HTTP)
 				BBUF_LIT(&m, "\t\t\tprotocol http\n");
+			struct bbuf ex;
+			bbuf_init(&ex, 1 << 16);
 			if (!lack)
-				lack = caddy_conds(e, &m, why, sizeof(why));
+				lack = caddy_conds(e, &m, &ex, why, sizeof(why));
 			bbuf_free(&re);
 			if (lack) {
 				BBUF_LIT(t, "\t\t");
 				not_exported(rs, r, x, "caddy", lack, same_host(r, hr));
 				bbuf_free(&m);
+				bbuf_free(&ex);
 				continue;
 			}
 			x->nrules += same_host(r, hr); /* once, in its own block */
@@ -736,8 +808,10 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 			if (r->status == 410) {
 				bbuf_putf(t, "\t\t@r%zu {\n", i);
 				bbuf_put(t, m.p, m.len);
+				caddy_expression(t, &ex, NULL);
 				bbuf_putf(t, "\t\t}\n\t\trespond @r%zu 410\n", i);
 				bbuf_free(&m);
+				bbuf_free(&ex);
 				continue;
 			}
 			struct caddy_arg a = {i};
@@ -751,7 +825,8 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 				 * alone ({?query} is Caddy 2.7's). */
 				bbuf_putf(t, "\t\t@r%zuq {\n", i);
 				bbuf_put(t, m.p, m.len);
-				BBUF_LIT(t, "\t\t\texpression {query} != \"\"\n\t\t}\n");
+				caddy_expression(t, &ex, "{query} != ''");
+				BBUF_LIT(t, "\t\t}\n");
 				bbuf_putf(t, "\t\tredir @r%zuq ", i);
 				bbuf_put(t, tg.p, tg.len);
 				bbuf_puts(t, tq ? "&{query}" : "?{query}");
@@ -759,11 +834,13 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 			}
 			bbuf_putf(t, "\t\t@r%zu {\n", i);
 			bbuf_put(t, m.p, m.len);
+			caddy_expression(t, &ex, NULL);
 			bbuf_putf(t, "\t\t}\n\t\tredir @r%zu ", i);
 			bbuf_put(t, tg.p, tg.len);
 			bbuf_putf(t, " %u\n", r->status);
 			bbuf_free(&tg);
 			bbuf_free(&m);
+			bbuf_free(&ex);
 		}
 		BBUF_LIT(t, "\t}\n}\n");
 	}

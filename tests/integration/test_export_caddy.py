@@ -25,6 +25,8 @@ PATHS = [
     "/shop", "/shop/cart/1?k=v", "/case", "/CASE?x=1", "/Case/", "/api/v1", "/nowhere",
     "/beta", "/agent", "/nobeta", "/cookie", "/q", "/q?ref=news", "/q?ref=news&x=1",
     "/q?ref=other", "/office", "/outside", "/both?a=1&b=2", "/both?a=1",
+    "/shop/a%3Fb?c=d", "/blog/a%2Fb", "/docs/v%201/a%3Fb", "/old-page?", "/p/%31.html",
+    "/api/v1?x=1",
 ]
 REQUESTS = [{"target": t, "host": h} for h in ("localhost", "legacy.example.org",
                                                 "secure.example.org") for t in PATHS] + [
