@@ -143,6 +143,40 @@ def test_same_site_same_files(site, tmp_path):
                 pytest.fail("%s differs:\n%s" % (name, "\n".join(list(diff)[:80])))
 
 
+def test_depth_whatever_the_timing(tmp_path):
+    """A page first reached by a longer path (here the end of /old/a's
+    redirect, linked from /p/3, while /p/2's link to /p/5 is slow) gets the
+    shorter depth once it is found, and so do the pages below it: the JSON
+    is the same whichever response comes first."""
+    outs = []
+    for slow in (("/p/2",), ("/p/1", "/p/3", "/old/a")):
+        srv, s = crawlsite.serve(40)
+        orig = s.respond
+
+        def respond(p, orig=orig, slow=slow):
+            if p in slow:
+                time.sleep(0.6)
+            return orig(p)
+
+        s.respond = respond
+        out = tmp_path / ("c%d.json" % len(outs))
+        try:
+            crawl("--rate", "0", "--per-host", "8", "--no-sitemaps", "--json", str(out),
+                  s.base + "/")
+        finally:
+            srv.shutdown()
+            srv.server_close()
+        j = json.loads(out.read_text())
+        j["summary"]["seconds"] = 0
+        outs.append(json.dumps(j, indent=1, sort_keys=True).replace(s.base, "BASE"))
+        depth = {path(s, pg["url"]): pg["depth"] for pg in j["pages"]}
+        # "/" 0, /p/0 1, /p/2 2, /p/5 3, /p/11 4, /p/23 5
+        assert [depth[u] for u in ("/", "/p/0", "/p/2", "/p/5", "/p/11", "/p/23")] == \
+            [0, 1, 2, 3, 4, 5], slow
+    assert outs[0] == outs[1], "\n".join(difflib.unified_diff(
+        outs[0].splitlines(), outs[1].splitlines(), lineterm=""))
+
+
 def test_text_output_and_exit_status(site):
     p = crawl("--rate", "0", "--per-host", "8", site.base + "/")
     assert p.returncode == 1
