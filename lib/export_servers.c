@@ -589,7 +589,12 @@ static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, 
 				return why;
 			}
 		}
-		BBUF_LIT(m, "\t\t\t");
+		/* One parameter in all: the query matcher. More (its parameters
+		 * hold when any does, and one matcher set keeps one query
+		 * matcher): each a query() call of the one CEL expression. */
+		bool to_ex = c->kind == DETOUR_COND_QUERY && nq > 1;
+		if (!to_ex)
+			BBUF_LIT(m, "\t\t\t");
 		switch (c->kind) {
 		case DETOUR_COND_METHOD:
 			bbuf_putf(m, "%smethod ", not );
@@ -629,7 +634,6 @@ static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, 
 			break;
 		case DETOUR_COND_QUERY: {
 			const char *p = c->name.p, *end = c->name.p + c->name.len;
-			bool many = memchr(p, '&', c->name.len) != NULL;
 			if (!caddy_query_ok(p, c->name.len)) {
 				snprintf(why, cap,
 				         "the condition %.*s (a query with %%-escapes, '+', quotes "
@@ -638,21 +642,15 @@ static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, 
 				         (int)c->text.len, c->text.p);
 				return why;
 			}
-			/* One parameter in all: the query matcher. More (its
-			 * parameters hold when any does, and one matcher set
-			 * keeps one query matcher): every one a query() call of
-			 * one CEL expression. */
-			if (nq > 1) {
+			if (to_ex)
 				bbuf_putf(ex, "%s%s(", ex->len ? " && " : "", c->negate ? "!" : "");
-				many = true;
-			} else {
+			else
 				bbuf_putf(m, "%squery", not );
-			}
 			for (bool first = true; p < end; first = false) {
 				const char *amp = memchr(p, '&', (size_t)(end - p));
 				const char *pe = amp ? amp : end;
 				const char *eq = memchr(p, '=', (size_t)(pe - p));
-				if (many)
+				if (to_ex)
 					bbuf_putf(ex, "%squery({'%.*s': '%.*s'})",
 					          first ? "" : " && ", (int)((eq ? eq : pe) - p), p,
 					          eq ? (int)(pe - eq - 1) : 1, eq ? eq + 1 : "*");
@@ -660,11 +658,8 @@ static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, 
 					bbuf_putf(m, " %.*s%s", (int)(pe - p), p, eq ? "" : "=*");
 				p = amp ? amp + 1 : end;
 			}
-			if (many) {
+			if (to_ex)
 				bbuf_putc(ex, ')');
-				m->len -= 3; /* the line's indent */
-				continue;
-			}
 			break;
 		}
 		case DETOUR_COND_IP:
@@ -675,7 +670,8 @@ static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, 
 		default:
 			break;
 		}
-		bbuf_putc(m, '\n');
+		if (!to_ex)
+			bbuf_putc(m, '\n');
 	}
 	return NULL;
 }
@@ -688,10 +684,10 @@ static void caddy_raw_re(struct bbuf *b, const char *re, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (i + 1 == n && re[i] == '$') {
 			BBUF_LIT(b, "(?:\\?.*)?$");
-		} else if (!strncmp(re + i, ".*)", 3)) {
+		} else if (i + 3 <= n && !memcmp(re + i, ".*)", 3)) {
 			BBUF_LIT(b, "[^?]*)");
 			i += 2;
-		} else if (!strncmp(re + i, "[^/]+)", 6)) {
+		} else if (i + 6 <= n && !memcmp(re + i, "[^/]+)", 6)) {
 			BBUF_LIT(b, "[^/?]+)");
 			i += 5;
 		} else {
