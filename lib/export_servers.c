@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/ascii.h"
 #include "detour/rulefile.h"
@@ -308,9 +309,9 @@ static bool apache_conds(const struct detour_ruleset *rs, const struct detour_ru
 			if (c->value.p == NULL) {
 				BBUF_LIT(b, ".");
 			} else if (c->re) {
-				struct bbuf tmp;
+				struct bbuf tmp; /* the regex, without its '~' */
 				bbuf_init(&tmp, 65536);
-				bbuf_put(&tmp, c->value.p, c->value.len);
+				bbuf_put(&tmp, c->value.p + 1, c->value.len - 1);
 				detour_import_re_put(b, bbuf_cstr(&tmp));
 				bbuf_free(&tmp);
 			} else {
@@ -450,6 +451,286 @@ static void caddy_put(struct bbuf *b, const char *name, unsigned num, void *arg)
 	(XF_REGEX | XF_KEEP | XF_DROP | XF_CASE | XF_METHOD | XF_HEADER | XF_COOKIE | XF_QUERY |   \
 	 XF_IP | XF_NEGATE | XF_SCHEME)
 
+/* Appends the PCRE re[0..n) as RE2, the syntax of Go's regexp that Caddy's
+ * path_regexp and header_regexp compile: named groups "(?<name>" and
+ * "(?'name'" become "(?P<name>"; what RE2 lacks (lookaround, atomic groups,
+ * possessive quantifiers, back-references, recursion, \K, \G, \Z) makes
+ * the rule not exported. Returns NULL, or what RE2 lacks. */
+static const char *caddy_re(struct bbuf *b, const char *re, size_t n)
+{
+	bool quant = false; /* the previous token was a quantifier */
+	for (size_t i = 0; i < n; i++) {
+		char c = re[i];
+		if (c == '\\' && i + 1 < n) {
+			char d = re[i + 1];
+			if ((d >= '1' && d <= '9') || strchr("gkKGZRX", d))
+				return "a regex with a back-reference, \\K, \\G, \\Z, \\R or \\X "
+				       "(RE2 has none)";
+			bbuf_put(b, re + i, 2);
+			i++;
+			quant = false;
+			continue;
+		}
+		if (c == '[') {
+			/* a class, copied whole: "]" first is a member */
+			size_t j = i + 1;
+			if (j < n && re[j] == '^')
+				j++;
+			if (j < n && re[j] == ']')
+				j++;
+			while (j < n && re[j] != ']')
+				j += re[j] == '\\' ? 2 : 1;
+			if (j >= n)
+				j = n - 1;
+			bbuf_put(b, re + i, j - i + 1);
+			i = j;
+			quant = false;
+			continue;
+		}
+		if (c == '(' && i + 1 < n && re[i + 1] == '?') {
+			const char *g = re + i + 2;
+			size_t gl = n - i - 2;
+			if (gl && (*g == '<' || *g == '\'') && gl > 1 && g[1] != '=' &&
+			    g[1] != '!') {
+				/* (?<name>...) or (?'name'...) */
+				size_t k = 1;
+				while (k < gl && g[k] != (*g == '<' ? '>' : '\''))
+					k++;
+				BBUF_LIT(b, "(?P<");
+				bbuf_put(b, g + 1, k - 1);
+				bbuf_putc(b, '>');
+				i += 2 + k;
+				quant = false;
+				continue;
+			}
+			if (gl && strchr("=!<>|R&#+0123456789", *g))
+				return "a regex with lookaround, an atomic group, a branch reset, "
+				       "recursion or a comment group (RE2 has none)";
+			if (gl > 1 && *g == 'P' && (g[1] == '>' || g[1] == '='))
+				return "a regex with recursion or a named back-reference (RE2 has "
+				       "none)";
+		}
+		if (c == '+' && quant)
+			return "a regex with a possessive quantifier (RE2 has none)";
+		quant = c == '*' || c == '+' || c == '}' || (c == '?' && i && re[i - 1] != '(');
+		if (c == '?' && i &&
+		    (re[i - 1] == '*' || re[i - 1] == '+' || re[i - 1] == '?' || re[i - 1] == '}'))
+			quant = false; /* a lazy quantifier ends the quantifier */
+		bbuf_putc(b, c);
+	}
+	return NULL;
+}
+
+/* The regex of a header condition's value as RE2 ("~" left out). */
+static const char *caddy_header_re(struct bbuf *b, const struct detour_cond *c)
+{
+	struct bbuf tmp;
+	bbuf_init(&tmp, 65536);
+	bbuf_put(&tmp, c->value.p + 1, c->value.len - 1);
+	struct bbuf sp;
+	bbuf_init(&sp, 65536);
+	detour_import_re_put(&sp, bbuf_cstr(&tmp));
+	const char *why = caddy_re(b, sp.p, sp.len);
+	bbuf_free(&tmp);
+	bbuf_free(&sp);
+	return why;
+}
+
+/* A query value Caddy compares as detour does: Caddy decodes what detour
+ * compares as received, and its Caddyfile and CEL read some bytes. */
+static bool caddy_query_ok(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strchr("%+'\\{}\"", p[i]) || (unsigned char)p[i] <= ' ')
+			return false;
+	return true;
+}
+
+/* The matcher lines of rule r's conditions (one named matcher), into m.
+ * Returns NULL, or why the rule cannot be written. Caddy's header
+ * matchers keep one entry per field (a map), and its query matcher holds
+ * when any of its parameters does: two conditions on one header, and a
+ * list of query parameters, are written otherwise or refused. */
+static const char *caddy_conds(const struct detour_rule_ext *e, struct bbuf *m, struct bbuf *ex,
+                               char *why, size_t cap)
+{
+	unsigned nq = 0;
+	for (unsigned k = 0; e && k < e->nconds; k++)
+		if (e->conds[k].kind == DETOUR_COND_QUERY)
+			nq += memchr(e->conds[k].name.p, '&', e->conds[k].name.len) ? 2 : 1;
+	for (unsigned k = 0; e && k < e->nconds; k++) {
+		const struct detour_cond *c = &e->conds[k];
+		const char *not = c->negate ? "not " : "";
+		const char *v = memchr(c->text.p, '=', c->text.len) + 1;
+		size_t vl = c->text.len - (size_t)(v - c->text.p);
+		if (*v == '!')
+			v++, vl--;
+		for (unsigned j = 0; j < k; j++) {
+			const struct detour_cond *o = &e->conds[j];
+			if (o->kind == c->kind && o->negate == c->negate &&
+			    (c->kind == DETOUR_COND_METHOD || c->kind == DETOUR_COND_IP)) {
+				snprintf(why, cap,
+				         "two %s conditions (Caddy's matcher would take either)",
+				         c->kind == DETOUR_COND_IP ? "if-ip=" : "method=");
+				return why;
+			}
+			bool hdr = c->kind == DETOUR_COND_HEADER || c->kind == DETOUR_COND_COOKIE;
+			bool ohdr = o->kind == DETOUR_COND_HEADER || o->kind == DETOUR_COND_COOKIE;
+			const char *cn = c->kind == DETOUR_COND_COOKIE ? "Cookie" : c->name.p;
+			size_t cl = c->kind == DETOUR_COND_COOKIE ? 6 : c->name.len;
+			const char *on = o->kind == DETOUR_COND_COOKIE ? "Cookie" : o->name.p;
+			size_t ol = o->kind == DETOUR_COND_COOKIE ? 6 : o->name.len;
+			if (hdr && ohdr && c->negate == o->negate && cl == ol &&
+			    !strncasecmp(cn, on, cl)) {
+				snprintf(why, cap,
+				         "two conditions on the header %.*s (Caddy's header "
+				         "matchers keep one per field)",
+				         (int)cl, cn);
+				return why;
+			}
+		}
+		/* One parameter in all: the query matcher. More (its parameters
+		 * hold when any does, and one matcher set keeps one query
+		 * matcher): each a query() call of the one CEL expression. */
+		bool to_ex = c->kind == DETOUR_COND_QUERY && nq > 1;
+		if (!to_ex)
+			BBUF_LIT(m, "\t\t\t");
+		switch (c->kind) {
+		case DETOUR_COND_METHOD:
+			bbuf_putf(m, "%smethod ", not );
+			for (size_t q = 0; q < vl; q++)
+				bbuf_putc(m, v[q] == ',' ? ' ' : v[q]);
+			break;
+		case DETOUR_COND_HEADER:
+			if (c->value.p == NULL) {
+				bbuf_putf(m, "%sheader %.*s *", not, (int)c->name.len, c->name.p);
+			} else if (c->re) {
+				bbuf_putf(m, "%sheader_regexp %.*s ", not, (int)c->name.len,
+				          c->name.p);
+				const char *w = caddy_header_re(m, c);
+				if (w)
+					return w;
+			} else if (memchr(c->value.p, '*', c->value.len) ||
+			           detour_import_has_blank(c->value.p, c->value.len) ||
+			           !c->value.len) {
+				/* '*' is a wildcard to Caddy's header matcher */
+				bbuf_putf(m, "%sheader_regexp %.*s ^", not, (int)c->name.len,
+				          c->name.p);
+				detour_import_re_quote(m, c->value.p, c->value.len);
+				bbuf_putc(m, '$');
+			} else {
+				bbuf_putf(m, "%sheader %.*s %.*s", not, (int)c->name.len, c->name.p,
+				          (int)c->value.len, c->value.p);
+			}
+			break;
+		case DETOUR_COND_COOKIE:
+			bbuf_putf(m, "%sheader_regexp c%u Cookie (^|;\\s*)", not, k);
+			detour_import_re_quote(m, c->name.p, c->name.len);
+			bbuf_putc(m, '=');
+			if (c->value.p) {
+				detour_import_re_quote(m, c->value.p, c->value.len);
+				BBUF_LIT(m, "(;|$)");
+			}
+			break;
+		case DETOUR_COND_QUERY: {
+			const char *p = c->name.p, *end = c->name.p + c->name.len;
+			if (!caddy_query_ok(p, c->name.len)) {
+				snprintf(why, cap,
+				         "the condition %.*s (a query with %%-escapes, '+', quotes "
+				         "or "
+				         "braces: Caddy decodes what detour compares as received)",
+				         (int)c->text.len, c->text.p);
+				return why;
+			}
+			if (to_ex)
+				bbuf_putf(ex, "%s%s(", ex->len ? " && " : "", c->negate ? "!" : "");
+			else
+				bbuf_putf(m, "%squery", not );
+			for (bool first = true; p < end; first = false) {
+				const char *amp = memchr(p, '&', (size_t)(end - p));
+				const char *pe = amp ? amp : end;
+				const char *eq = memchr(p, '=', (size_t)(pe - p));
+				if (to_ex)
+					bbuf_putf(ex, "%squery({'%.*s': '%.*s'})",
+					          first ? "" : " && ", (int)((eq ? eq : pe) - p), p,
+					          eq ? (int)(pe - eq - 1) : 1, eq ? eq + 1 : "*");
+				else
+					bbuf_putf(m, " %.*s%s", (int)(pe - p), p, eq ? "" : "=*");
+				p = amp ? amp + 1 : end;
+			}
+			if (to_ex)
+				bbuf_putc(ex, ')');
+			break;
+		}
+		case DETOUR_COND_IP:
+			bbuf_putf(m, "%sremote_ip ", not );
+			for (size_t q = 0; q < vl; q++)
+				bbuf_putc(m, v[q] == ',' ? ' ' : v[q]);
+			break;
+		default:
+			break;
+		}
+		if (!to_ex)
+			bbuf_putc(m, '\n');
+	}
+	return NULL;
+}
+
+/* The generated path regex re[0..n) (RE2, from detour_export_path_re) for
+ * the request line's target, escaped as sent: a splat or :name stops at the
+ * query, which may follow. */
+static void caddy_raw_re(struct bbuf *b, const char *re, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 == n && re[i] == '$') {
+			BBUF_LIT(b, "(?:\\?.*)?$");
+		} else if (i + 3 <= n && !memcmp(re + i, ".*)", 3)) {
+			BBUF_LIT(b, "[^?]*)");
+			i += 2;
+		} else if (i + 6 <= n && !memcmp(re + i, "[^/]+)", 6)) {
+			BBUF_LIT(b, "[^/?]+)");
+			i += 5;
+		} else {
+			bbuf_putc(b, re[i]);
+		}
+	}
+}
+
+/* The matcher set's one expression line (a second one would replace the
+ * first): the conjuncts in ex, and more when not NULL. */
+static void caddy_expression(struct bbuf *t, const struct bbuf *ex, const char *more)
+{
+	if (!ex->len && !more)
+		return;
+	BBUF_LIT(t, "\t\t\texpression ");
+	bbuf_put(t, ex->p, ex->len);
+	if (more)
+		bbuf_putf(t, "%s%s", ex->len ? " && " : "", more);
+	bbuf_putc(t, '\n');
+}
+
+/* A site address: a host-less block answers every host on port 80; a host
+ * with no scheme in its rules is both http:// and https:// (so that an
+ * http request gets the rule, as from detour, not Caddy's own redirect to
+ * https first). */
+static void caddy_site(struct bbuf *t, const struct detour_rule *hr)
+{
+	if (!hr->host_len) {
+		BBUF_LIT(t, ":80");
+		return;
+	}
+	if (hr->scheme != DETOUR_SCHEME_HTTPS) {
+		BBUF_LIT(t, "http://");
+		put_host(t, hr);
+	}
+	if (hr->scheme == DETOUR_SCHEME_ANY)
+		BBUF_LIT(t, ", ");
+	if (hr->scheme != DETOUR_SCHEME_HTTP) {
+		BBUF_LIT(t, "https://");
+		put_host(t, hr);
+	}
+}
+
 void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *x)
 {
 	size_t nr = detour_ruleset_count(rs), hosts[256];
@@ -457,16 +738,12 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 	char why[512], names[MAX_NAMES][64];
 	struct bbuf *t = &x->text;
 
-	BBUF_LIT(t, "# A Caddyfile: one site per host, the rules in a route (file order).\n");
+	BBUF_LIT(t, "# A Caddyfile (Caddy 2.6 or later): one site per host, the rules in a\n"
+	            "# route (file order); a site's other handlers go after the route.\n");
 	for (size_t h = 0; h < nh; h++) {
 		const struct detour_rule *hr = detour_ruleset_get(rs, hosts[h]);
 		bbuf_putc(t, '\n');
-		if (hr->host_len) {
-			bbuf_puts(t, hr->scheme == DETOUR_SCHEME_HTTP ? "http://" : "");
-			put_host(t, hr);
-		} else {
-			BBUF_LIT(t, ":80");
-		}
+		caddy_site(t, hr);
 		BBUF_LIT(t, " {\n\troute {\n");
 		for (size_t i = 0; i < nr; i++) {
 			const struct detour_rule *r = detour_ruleset_get(rs, i);
@@ -477,103 +754,89 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 			for (unsigned k = 0; !lack && e && k < e->nconds; k++)
 				if (e->conds[k].kind == DETOUR_COND_LANG)
 					lack = "if-lang=";
-			if (lack) {
-				BBUF_LIT(t, "\t\t");
-				not_exported(rs, r, x, "caddy", lack, same_host(r, hr));
-				continue;
-			}
-			x->nrules += same_host(r, hr); /* once, in its own block */
-			origin_comment(rs, r, x, "\t\t");
-			struct bbuf re;
+			/* The matcher: the path, the scheme, the conditions. */
+			struct bbuf m, re;
+			bbuf_init(&m, 1 << 20);
 			bbuf_init(&re, 1 << 20);
 			unsigned nn = detour_export_path_re(r, x->slash_either, false, &re, names);
 			if (r->kind == DETOUR_SRC_REGEX)
 				nn = detour_export_regex_names(rs, r, names);
-			bbuf_putf(t, "\t\t@r%zu {\n\t\t\tpath_regexp r%zu ", i, i);
-			if (e && (e->flags & DETOUR_EXT_CASE_I))
-				BBUF_LIT(t, "(?i)");
-			bbuf_put(t, re.p, re.len);
-			bbuf_putc(t, '\n');
-			bbuf_free(&re);
-			if (r->scheme == DETOUR_SCHEME_HTTPS)
-				BBUF_LIT(t, "\t\t\tprotocol https\n");
-			for (unsigned k = 0; e && k < e->nconds; k++) {
-				const struct detour_cond *c = &e->conds[k];
-				const char *not = c->negate ? "not " : "";
-				const char *v = memchr(c->text.p, '=', c->text.len) + 1;
-				size_t vl = c->text.len - (size_t)(v - c->text.p);
-				if (*v == '!')
-					v++, vl--;
-				BBUF_LIT(t, "\t\t\t");
-				switch (c->kind) {
-				case DETOUR_COND_METHOD:
-					bbuf_putf(t, "%smethod ", not );
-					for (size_t q = 0; q < vl; q++)
-						bbuf_putc(t, v[q] == ',' ? ' ' : v[q]);
-					break;
-				case DETOUR_COND_HEADER:
-					if (c->value.p == NULL)
-						bbuf_putf(t, "%sheader %.*s *", not,
-						          (int)c->name.len, c->name.p);
-					else
-						bbuf_putf(t, "%sheader%s %.*s %.*s", not,
-						          c->re ? "_regexp" : "", (int)c->name.len,
-						          c->name.p, (int)c->value.len, c->value.p);
-					break;
-				case DETOUR_COND_COOKIE:
-					bbuf_putf(t,
-					          "%sheader_regexp c%u Cookie (^|;\\s*)%.*s=%.*s%s",
-					          not, k, (int)c->name.len, c->name.p,
-					          c->value.p ? (int)c->value.len : 0,
-					          c->value.p ? c->value.p : "",
-					          c->value.p ? "(;|$)" : "");
-					break;
-				case DETOUR_COND_QUERY:
-					bbuf_putf(t, "%squery", not );
-					for (const char *p = c->name.p,
-					                *end = c->name.p + c->name.len;
-					     p < end;) {
-						const char *amp = memchr(p, '&', (size_t)(end - p));
-						const char *pe = amp ? amp : end;
-						bool eq = memchr(p, '=', (size_t)(pe - p)) != NULL;
-						bbuf_putf(t, " %.*s%s", (int)(pe - p), p,
-						          eq ? "" : "=*");
-						p = amp ? amp + 1 : end;
-					}
-					break;
-				case DETOUR_COND_IP:
-					bbuf_putf(t, "%sremote_ip ", not );
-					for (size_t q = 0; q < vl; q++)
-						bbuf_putc(t, v[q] == ',' ? ' ' : v[q]);
-					break;
-				default:
-					break;
-				}
-				bbuf_putc(t, '\n');
+			struct bbuf re2;
+			bbuf_init(&re2, 1 << 20);
+			if (!lack)
+				lack = caddy_re(&re2, re.p, re.len);
+			const char *ci = e && (e->flags & DETOUR_EXT_CASE_I) ? "(?i)" : "";
+			if (r->kind != DETOUR_SRC_REGEX && nn) {
+				/* path_regexp sees the path decoded: it matches as
+				 * detour does, but "%20", "%2F", "%3F" in a splat
+				 * or a :name would reach the Location decoded. The
+				 * captures come from the request line instead,
+				 * escaped as sent. */
+				bbuf_putf(&m, "\t\t\tpath_regexp %s%.*s\n", ci, (int)re2.len,
+				          re2.p);
+				bbuf_putf(&m, "\t\t\tvars_regexp r%zu {http.request.uri} %s", i,
+				          ci);
+				caddy_raw_re(&m, re2.p, re2.len);
+				bbuf_putc(&m, '\n');
+			} else {
+				bbuf_putf(&m, "\t\t\tpath_regexp r%zu %s%.*s\n", i, ci,
+				          (int)re2.len, re2.p);
 			}
-			BBUF_LIT(t, "\t\t}\n");
-			if (r->status == 410) {
-				bbuf_putf(t, "\t\trespond @r%zu 410\n", i);
+			bbuf_free(&re2);
+			if (r->scheme == DETOUR_SCHEME_HTTPS)
+				BBUF_LIT(&m, "\t\t\tprotocol https\n");
+			else if (r->scheme == DETOUR_SCHEME_HTTP)
+				BBUF_LIT(&m, "\t\t\tprotocol http\n");
+			struct bbuf ex;
+			bbuf_init(&ex, 1 << 16);
+			if (!lack)
+				lack = caddy_conds(e, &m, &ex, why, sizeof(why));
+			bbuf_free(&re);
+			if (lack) {
+				BBUF_LIT(t, "\t\t");
+				not_exported(rs, r, x, "caddy", lack, same_host(r, hr));
+				bbuf_free(&m);
+				bbuf_free(&ex);
 				continue;
 			}
-			bbuf_putf(t, "\t\tredir @r%zu ", i);
+			x->nrules += same_host(r, hr); /* once, in its own block */
+			origin_comment(rs, r, x, "\t\t");
+			if (r->status == 410) {
+				bbuf_putf(t, "\t\t@r%zu {\n", i);
+				bbuf_put(t, m.p, m.len);
+				caddy_expression(t, &ex, NULL);
+				bbuf_putf(t, "\t\t}\n\t\trespond @r%zu 410\n", i);
+				bbuf_free(&m);
+				bbuf_free(&ex);
+				continue;
+			}
 			struct caddy_arg a = {i};
 			struct bbuf tg;
 			bbuf_init(&tg, 1 << 20);
 			detour_export_target(r, names, nn, &tg, caddy_put, &a);
 			bool tq = memchr(tg.p, '?', tg.len) != NULL;
-			bbuf_put(t, tg.p, tg.len);
-			bbuf_free(&tg);
 			if (r->query == DETOUR_QUERY_KEEP) {
-				/* {?query} is "?" and the query, or nothing */
-				bbuf_puts(t, tq ? "&{query}" : "{?query}");
-				if (tq && same_host(r, hr))
-					detour_export_note(
-					        x, r->line,
-					        "query=keep with a target query: Caddy adds "
-					        "\"&\" even when the request has no query");
+				/* The request's query, when it has one: a first
+				 * redirect for a non-empty query, then the target
+				 * alone ({?query} is Caddy 2.7's). */
+				bbuf_putf(t, "\t\t@r%zuq {\n", i);
+				bbuf_put(t, m.p, m.len);
+				caddy_expression(t, &ex, "{query} != ''");
+				BBUF_LIT(t, "\t\t}\n");
+				bbuf_putf(t, "\t\tredir @r%zuq ", i);
+				bbuf_put(t, tg.p, tg.len);
+				bbuf_puts(t, tq ? "&{query}" : "?{query}");
+				bbuf_putf(t, " %u\n", r->status);
 			}
+			bbuf_putf(t, "\t\t@r%zu {\n", i);
+			bbuf_put(t, m.p, m.len);
+			caddy_expression(t, &ex, NULL);
+			bbuf_putf(t, "\t\t}\n\t\tredir @r%zu ", i);
+			bbuf_put(t, tg.p, tg.len);
 			bbuf_putf(t, " %u\n", r->status);
+			bbuf_free(&tg);
+			bbuf_free(&m);
+			bbuf_free(&ex);
 		}
 		BBUF_LIT(t, "\t}\n}\n");
 	}

@@ -187,6 +187,16 @@ void detour_import_cloudflare(struct detour_import *im, const char *buf, size_t 
 			        "status %s: Cloudflare redirects with 301, 302, 307 or 308", v[2]);
 			continue;
 		}
+		/* A target that is an origin alone ("https://example.net", what a
+		 * subpath rule keeping the suffix has) has the path "/" (RFC 3986
+		 * §6.2.3): written so, the exact rule answers as the subpath one
+		 * does for "/a/" and as a detour splat rule "URL/:splat" does. */
+		char dbuf[8192];
+		const char *auth = strstr(dst, "://");
+		if (auth && !strpbrk(auth + 3, "/?#") && strlen(dst) + 2 < sizeof(dbuf)) {
+			snprintf(dbuf, sizeof(dbuf), "%s/", dst);
+			dst = dbuf;
+		}
 		const char *scheme = "//", *rest = src;
 		if (!strncasecmp(src, "https://", 8)) {
 			scheme = "https://";
@@ -276,6 +286,16 @@ void detour_import_redirection_csv(struct detour_import *im, const char *buf, si
 			detour_import_skip(im, line,
 			                   "action type \"%s\": detour redirects to a URL only",
 			                   type);
+			continue;
+		}
+		if (!strcmp(dst, "/unknown")) {
+			/* fileio/csv.php item_as_csv(): a match type other than
+			 * url has no "url" in its data, and is written so. */
+			detour_import_skip(
+			        im, line,
+			        "target /unknown: the plugin's CSV export writes it for a "
+			        "redirect with conditions (referrer, agent, cookie...); "
+			        "import the JSON export for those");
 			continue;
 		}
 		if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) {

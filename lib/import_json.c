@@ -296,6 +296,140 @@ detour_err detour_import_vercel(struct detour_import *im, const char *buf, size_
 	return im->oom ? DETOUR_ENOMEM : DETOUR_OK;
 }
 
+/* PHP's rawurldecode (Redirection's Red_Regex decodes its pattern so). */
+static void url_decode(const char *s, struct bbuf *o)
+{
+	for (; *s; s++) {
+		if (s[0] == '%' && ascii_hexval((unsigned char)s[1]) >= 0 &&
+		    ascii_hexval((unsigned char)s[2]) >= 0) {
+			bbuf_putc(o, (char)(ascii_hexval((unsigned char)s[1]) * 16 +
+			                    ascii_hexval((unsigned char)s[2])));
+			s += 2;
+		} else {
+			bbuf_putc(o, *s);
+		}
+	}
+}
+
+/* A header condition as Redirection tests it (matches/http-header.php,
+ * referrer.php, user-agent.php): with regex, Red_Regex: the pattern
+ * URL-decoded, unanchored, case-insensitive and dot-all ("@...@si");
+ * without, the value compared exactly. */
+static void header_cond(struct bbuf *o, bool neg, const char *name, const char *value, bool regex)
+{
+	const char *bang = neg ? "!" : "";
+	if (regex) {
+		struct bbuf d;
+		bbuf_init(&d, 1 << 16);
+		url_decode(value, &d);
+		bbuf_putf(o, " if-header=%s%s:~(?is)", bang, name);
+		detour_import_re_put(o, bbuf_cstr(&d));
+		bbuf_free(&d);
+	} else if (!*value || detour_import_has_blank(value, strlen(value))) {
+		bbuf_putf(o, " if-header=%s%s:~^", bang, name);
+		detour_import_re_quote(o, value, strlen(value));
+		bbuf_putc(o, '$');
+	} else {
+		bbuf_putf(o, " if-header=%s%s:%s", bang, name, value);
+	}
+}
+
+/* The condition of Redirection match type mt (its data in ad: the plugin's
+ * matches/NAME.php get_data()) as detour options appended to o, negated with
+ * neg. A "server" match (the request's host) sets host instead when not
+ * negated and the source is not a regex. Returns NULL, or why not. */
+static const char *redir_cond(const char *mt, json_t *ad, bool neg, bool regex_src, struct bbuf *o,
+                              char *host, size_t hcap)
+{
+	const char *bang = neg ? "!" : "";
+	bool re = json_is_true(json_object_get(ad, "regex"));
+	if (!strcmp(mt, "referrer")) {
+		header_cond(o, neg, "Referer", str(ad, "referrer"), re);
+	} else if (!strcmp(mt, "agent")) {
+		header_cond(o, neg, "User-Agent", str(ad, "agent"), re);
+	} else if (!strcmp(mt, "header")) {
+		const char *name = str(ad, "name");
+		if (!*name || detour_import_has_blank(name, strlen(name)) || strchr(name, ':'))
+			return "a header match without a valid header name";
+		header_cond(o, neg, name, str(ad, "value"), re);
+	} else if (!strcmp(mt, "cookie")) {
+		const char *name = str(ad, "name"), *value = str(ad, "value");
+		if (re)
+			return "a cookie value that is a regex: detour compares cookie values "
+			       "exactly";
+		if (!*name || detour_import_has_blank(name, strlen(name)) || strchr(name, '=') ||
+		    detour_import_has_blank(value, strlen(value)))
+			return "a cookie name or value with blanks";
+		bbuf_putf(o, " if-cookie=%s%s=%s", bang, name, value);
+	} else if (!strcmp(mt, "ip")) {
+		/* Exact addresses: each one a whole-length range. */
+		json_t *ips = json_object_get(ad, "ip"), *ip;
+		size_t k;
+		if (!json_array_size(ips))
+			return "an IP match without addresses";
+		bbuf_putf(o, " if-ip=%s", bang);
+		json_array_foreach(ips, k, ip)
+		{
+			const char *a = json_string_value(ip);
+			if (!a || !*a || strpbrk(a, "/, \t"))
+				return "an IP match with an entry that is not an address";
+			bbuf_putf(o, "%s%s", k ? "," : "", a);
+		}
+	} else if (!strcmp(mt, "server")) {
+		/* "https://example.com": only the host is compared. */
+		const char *sv = str(ad, "server"), *h = strstr(sv, "://");
+		h = h ? h + 3 : sv;
+		size_t hl = strcspn(h, "/:?#");
+		if (!hl || hl >= hcap || detour_import_has_blank(h, hl))
+			return "a server match without a host";
+		if (neg || regex_src) {
+			bbuf_putf(o, " if-header=%sHost:~(?i)^", bang);
+			detour_import_re_quote(o, h, hl);
+			BBUF_LIT(o, "(:[0-9]+)?\\.?$");
+		} else {
+			for (size_t i = 0; i < hl; i++)
+				host[i] = ascii_lower(h[i]);
+			host[hl] = '\0';
+		}
+	} else if (!strcmp(mt, "language")) {
+		const char *l = str(ad, "language");
+		if (!*l || detour_import_has_blank(l, strlen(l)))
+			return "a language match without a list of languages";
+		bbuf_putf(o, " if-lang=%s%s", bang, l);
+	} else if (!strcmp(mt, "login")) {
+		return "match type \"login\": detour does not know who is logged in to WordPress";
+	} else if (!strcmp(mt, "role")) {
+		return "match type \"role\": detour does not know WordPress users' roles";
+	} else if (!strcmp(mt, "page")) {
+		return "match type \"page\": detour does not know which WordPress page "
+		       "answers 404";
+	} else if (!strcmp(mt, "custom")) {
+		return "match type \"custom\": a WordPress filter detour cannot run";
+	} else {
+		return "a match type detour has no condition for";
+	}
+	return NULL;
+}
+
+/* One detour rule for a Redirection redirect: its source (a regex, or a
+ * path whose query becomes if-query=), target ("-" for 410), flags and
+ * condition. */
+static void redir_rule(struct detour_import *im, unsigned line, const char *url, bool regex,
+                       const char *host, const char *target, int code, const char *q, bool nc,
+                       const char *cond)
+{
+	const char *qs = regex ? NULL : strchr(url, '?');
+	const char *ci = nc ? " case=insensitive" : "";
+	if (code == 410)
+		q = "";
+	if (qs)
+		detour_import_rulef(im, line, "%s%s%.*s %s %d%s if-query=%s%s%s", *host ? "//" : "",
+		                    host, (int)(qs - url), url, target, code, q, qs + 1, ci, cond);
+	else
+		detour_import_rulef(im, line, "%s%s%s%s %s %d%s%s%s", regex ? "~" : "",
+		                    *host ? "//" : "", host, url, target, code, q, ci, cond);
+}
+
 detour_err detour_import_redirection_json(struct detour_import *im, const char *buf, size_t len,
                                           struct detour_diag *d)
 {
@@ -314,7 +448,6 @@ detour_err detour_import_redirection_json(struct detour_import *im, const char *
 		const char *url = str(r, "url"), *mt = str(r, "match_type"),
 		           *at = str(r, "action_type");
 		json_t *ad = json_object_get(r, "action_data");
-		const char *target = json_is_string(ad) ? json_string_value(ad) : str(ad, "url");
 		int code = (int)json_integer_value(json_object_get(r, "action_code"));
 		bool regex = json_is_true(json_object_get(r, "regex"));
 		json_t *flags = json_object_get(
@@ -327,21 +460,7 @@ detour_err detour_import_redirection_json(struct detour_import *im, const char *
 			detour_import_skip(im, line, "the redirect is disabled in Redirection");
 			continue;
 		}
-		if (*mt && strcmp(mt, "url") != 0) {
-			detour_import_skip(
-			        im, line,
-			        "match type \"%s\": only \"url\" is converted (login, role, "
-			        "referrer, agent, cookie, header, ip, page, custom filter "
-			        "hold two targets)",
-			        mt);
-			continue;
-		}
-		if (code == 410 || (!strcmp(at, "error") && code == 410)) {
-			detour_import_rulef(im, line, "%s%s - 410%s", regex ? "~" : "", url,
-			                    nc ? " case=insensitive" : "");
-			continue;
-		}
-		if (strcmp(at, "url") != 0) {
+		if (code != 410 && strcmp(at, "url") != 0) {
 			detour_import_skip(
 			        im, line,
 			        "action type \"%s\" (status %d): detour redirects to a URL "
@@ -350,14 +469,42 @@ detour_err detour_import_redirection_json(struct detour_import *im, const char *
 			continue;
 		}
 		const char *q = !strcmp(fq, "pass") ? "" : " query=drop";
-		const char *qs = regex ? NULL : strchr(url, '?');
-		if (qs)
-			detour_import_rulef(im, line, "%.*s %s %d%s if-query=%s%s", (int)(qs - url),
-			                    url, target, code, q, qs + 1,
-			                    nc ? " case=insensitive" : "");
-		else
-			detour_import_rulef(im, line, "%s%s %s %d%s%s", regex ? "~" : "", url,
-			                    target, code, q, nc ? " case=insensitive" : "");
+		if (!*mt || !strcmp(mt, "url")) {
+			const char *target =
+			        json_is_string(ad) ? json_string_value(ad) : str(ad, "url");
+			redir_rule(im, line, url, regex, "", code == 410 ? "-" : target, code, q,
+			           nc, "");
+			continue;
+		}
+		/* A conditional match: url_from when the condition holds,
+		 * url_notfrom when it does not (matches/from-notfrom.php); an
+		 * empty one passes the request on to the next redirect. The
+		 * second is a rule after the first, or a negated condition when
+		 * it is alone. An error action has no targets: it answers when
+		 * the condition holds. */
+		const char *from = code == 410 ? "-" : str(ad, "url_from");
+		const char *notfrom = code == 410 ? "" : str(ad, "url_notfrom");
+		struct bbuf yes, no;
+		char host[256] = "", nohost[256] = "";
+		bbuf_init(&yes, 1 << 17);
+		bbuf_init(&no, 1 << 17);
+		const char *why = redir_cond(mt, ad, false, regex, &yes, host, sizeof(host));
+		if (!why && !*from && !*notfrom)
+			why = "neither a target for a match nor for no match";
+		if (!why && *notfrom && !*from)
+			why = redir_cond(mt, ad, true, regex, &no, nohost, sizeof(nohost));
+		if (why) {
+			detour_import_skip(im, line, "%s", why);
+		} else {
+			if (*from)
+				redir_rule(im, line, url, regex, host, from, code, q, nc,
+				           bbuf_cstr(&yes));
+			if (*notfrom)
+				redir_rule(im, line, url, regex, "", notfrom, code, q, nc,
+				           bbuf_cstr(&no));
+		}
+		bbuf_free(&yes);
+		bbuf_free(&no);
 	}
 	json_decref(j);
 	return im->oom ? DETOUR_ENOMEM : DETOUR_OK;

@@ -7,12 +7,15 @@
 
 #include "base/ascii.h"
 #include "base/grow.h"
+#include "detour/cssurl.h"
 #include "detour/links.h"
 #include "detour/location.h"
 #include "detour/refresh.h"
+#include "detour/srcset.h"
 
 static const char *const kind_names[DETOUR_LINK_COUNT] = {
-        "a", "area", "canonical", "alternate", "refresh", "iframe", "img", "script", "form",
+        "a",   "area",   "canonical", "alternate", "refresh",    "iframe",
+        "img", "script", "form",      "srcset",    "stylesheet", "css",
 };
 
 const char *detour_link_kind_name(enum detour_link_kind k)
@@ -59,6 +62,16 @@ static void emit(struct ctx *c, enum detour_link_kind k, const char *ref, size_t
 	c->fn(c->ud, k, c->out, n);
 }
 
+static void on_srcset(void *ud, const char *url, size_t len)
+{
+	emit(ud, DETOUR_LINK_SRCSET, url, len);
+}
+
+static void on_css(void *ud, const char *url, size_t len)
+{
+	emit(ud, DETOUR_LINK_CSS, url, len);
+}
+
 static const char *attr(const GumboElement *e, const char *name)
 {
 	const GumboAttribute *a = gumbo_get_attribute(&e->attributes, name);
@@ -82,10 +95,26 @@ static bool has_token(const char *v, const char *tok)
 	return false;
 }
 
-static void element(struct ctx *c, const GumboElement *e)
+/* Whether n is a <picture> element: gumbo 0.10 predates it, so it is an
+ * unknown tag named by its source text. */
+static bool is_picture(const GumboNode *n)
 {
+	if (!n || n->type != GUMBO_NODE_ELEMENT || n->v.element.tag != GUMBO_TAG_UNKNOWN)
+		return false;
+	GumboStringPiece t = n->v.element.original_tag;
+	gumbo_tag_from_original_text(&t);
+	return ascii_eq_ci(t.data, t.length, "picture");
+}
+
+static void element(struct ctx *c, const GumboNode *node)
+{
+	const GumboElement *e = &node->v.element;
 	const char *v;
 
+	/* A style attribute is a declaration list (CSS Style Attributes);
+	 * its url()s resolve against the document's base URL. */
+	if ((v = attr(e, "style")))
+		detour_cssurl_parse(v, strlen(v), on_css, c);
 	switch (e->tag) {
 	case GUMBO_TAG_A:
 	case GUMBO_TAG_AREA:
@@ -100,6 +129,25 @@ static void element(struct ctx *c, const GumboElement *e)
 			emit(c, DETOUR_LINK_CANONICAL, v, strlen(v));
 		else if (has_token(attr(e, "rel"), "alternate") && attr(e, "hreflang"))
 			emit(c, DETOUR_LINK_ALTERNATE, v, strlen(v));
+		else if (has_token(attr(e, "rel"), "stylesheet"))
+			emit(c, DETOUR_LINK_STYLESHEET, v, strlen(v));
+		break;
+	case GUMBO_TAG_STYLE:
+		/* The element's text is a style sheet; gumbo keeps a raw text
+		 * element's contents as text nodes. */
+		for (unsigned i = 0; i < e->children.length; i++) {
+			const GumboNode *k = e->children.data[i];
+			if (k->type == GUMBO_NODE_TEXT || k->type == GUMBO_NODE_WHITESPACE)
+				detour_cssurl_parse(k->v.text.text, strlen(k->v.text.text), on_css,
+				                    c);
+		}
+		break;
+	case GUMBO_TAG_SOURCE:
+		/* <picture>'s <source srcset> (HTML "update the image data"
+		 * reads only those); a media element's <source src> is not
+		 * one of the kinds crawled. */
+		if (is_picture(node->parent) && (v = attr(e, "srcset")))
+			detour_srcset_parse(v, strlen(v), on_srcset, c);
 		break;
 	case GUMBO_TAG_META: {
 		const char *he = attr(e, "http-equiv");
@@ -118,6 +166,10 @@ static void element(struct ctx *c, const GumboElement *e)
 			     : e->tag == GUMBO_TAG_IMG  ? DETOUR_LINK_IMG
 			                                : DETOUR_LINK_SCRIPT,
 			     v, strlen(v));
+		/* Every candidate of srcset: which one a browser picks depends
+		 * on the screen, and any of them may be requested. */
+		if (e->tag == GUMBO_TAG_IMG && (v = attr(e, "srcset")))
+			detour_srcset_parse(v, strlen(v), on_srcset, c);
 		break;
 	case GUMBO_TAG_FORM:
 		if ((v = attr(e, "action")))
@@ -157,7 +209,7 @@ static const char *walk(struct ctx *c, const GumboNode *root, bool base_only, bo
 				if (e->tag == GUMBO_TAG_BASE && (found = attr(e, "href")))
 					break;
 			} else {
-				element(c, e);
+				element(c, node);
 			}
 		}
 		if (BASE_GROW(stack, cap, n + kids->length)) {
@@ -201,4 +253,19 @@ detour_err detour_links_extract(const char *html, size_t len, const char *page_u
 	gumbo_destroy_output(&kGumboDefaultOptions, out);
 	free(c);
 	return oom ? DETOUR_ENOMEM : DETOUR_OK;
+}
+
+detour_err detour_links_css(const char *css, size_t len, const char *sheet_url, detour_link_fn fn,
+                            void *ud)
+{
+	struct ctx *c = malloc(sizeof(*c));
+	if (!c)
+		return DETOUR_ENOMEM;
+	c->fn = fn;
+	c->ud = ud;
+	c->base = sheet_url;
+	c->base_len = strlen(sheet_url);
+	detour_cssurl_parse(css, len, on_css, c);
+	free(c);
+	return DETOUR_OK;
 }

@@ -11,20 +11,23 @@
 
 /* Where a link was found. Stable names: detour_link_kind_name. */
 enum detour_link_kind {
-	DETOUR_LINK_A = 0,     /* <a href> */
-	DETOUR_LINK_AREA,      /* <area href> */
-	DETOUR_LINK_CANONICAL, /* <link rel=canonical href> */
-	DETOUR_LINK_ALTERNATE, /* <link rel=alternate hreflang href> */
-	DETOUR_LINK_REFRESH,   /* <meta http-equiv=refresh content="N;url=..."> */
-	DETOUR_LINK_IFRAME,    /* <iframe src> */
-	DETOUR_LINK_IMG,       /* <img src> */
-	DETOUR_LINK_SCRIPT,    /* <script src> */
-	DETOUR_LINK_FORM,      /* <form action> (a non-empty one) */
+	DETOUR_LINK_A = 0,      /* <a href> */
+	DETOUR_LINK_AREA,       /* <area href> */
+	DETOUR_LINK_CANONICAL,  /* <link rel=canonical href> */
+	DETOUR_LINK_ALTERNATE,  /* <link rel=alternate hreflang href> */
+	DETOUR_LINK_REFRESH,    /* <meta http-equiv=refresh content="N;url=..."> */
+	DETOUR_LINK_IFRAME,     /* <iframe src> */
+	DETOUR_LINK_IMG,        /* <img src> */
+	DETOUR_LINK_SCRIPT,     /* <script src> */
+	DETOUR_LINK_FORM,       /* <form action> (a non-empty one) */
+	DETOUR_LINK_SRCSET,     /* each candidate of <img srcset>, <source srcset> */
+	DETOUR_LINK_STYLESHEET, /* <link rel=stylesheet href> */
+	DETOUR_LINK_CSS,        /* url(), @import: style attributes, <style>, style sheets */
 	DETOUR_LINK_COUNT
 };
 
 /* "a", "area", "canonical", "alternate", "refresh", "iframe", "img",
- * "script", "form". */
+ * "script", "form", "srcset", "stylesheet", "css". */
 const char *detour_link_kind_name(enum detour_link_kind k);
 
 /* Called for each link in document order: url[0..len) is absolute http or
@@ -40,5 +43,12 @@ typedef void (*detour_link_fn)(void *ud, enum detour_link_kind kind, const char 
  * link, even those before it. Returns DETOUR_OK, or DETOUR_ENOMEM. */
 detour_err detour_links_extract(const char *html, size_t len, const char *page_url,
                                 detour_link_fn fn, void *ud);
+
+/* Calls fn (kind DETOUR_LINK_CSS) for every url() and @import of the style
+ * sheet css[0..len) (borrowed) fetched from sheet_url (absolute,
+ * NUL-terminated; its URLs resolve against it: CSS Values 4, "relative
+ * URLs"). Returns DETOUR_OK, or DETOUR_ENOMEM. */
+detour_err detour_links_css(const char *css, size_t len, const char *sheet_url, detour_link_fn fn,
+                            void *ud);
 
 #endif

@@ -151,6 +151,68 @@ static void queue_sitemap(struct frontier *F, const char *url, bool quiet)
 	push(F, j);
 }
 
+/* Queues page i when it is to be fetched and is not yet: in scope (or
+ * --external and linked from the scope) and not deeper than --max-depth. */
+static void consider(struct frontier *F, size_t i, bool from_scope)
+{
+	struct crawl_page *p = &F->C->pages[i];
+	if (p->queued)
+		return;
+	if (!p->in_scope && !(F->o->external && from_scope))
+		return;
+	if (p->depth > F->o->max_depth) {
+		p->over_limit = true;
+		return;
+	}
+	p->queued = true;
+	p->over_limit = false;
+	push(F, new_job(F, JOB_PAGE, p->url, i));
+}
+
+/* Lowers page i's depth to d, and with it the depth of what was reached
+ * through it: the pages its links name (when they were read: +1) and the
+ * end of its redirect chain (+0), queueing those that --max-depth kept
+ * back. Responses come back in any order, so a page may be reached first
+ * by a longer path; carrying a shorter one on makes every depth the
+ * shortest path from a seed or sitemap, whatever the timing. */
+struct relax {
+	size_t page;
+	unsigned depth;
+	bool link; /* reached by a link (else the page itself, or a redirect's end) */
+};
+
+static void lower_depth(struct frontier *F, size_t i, unsigned d)
+{
+	struct crawl *C = F->C;
+	struct relax *w = NULL;
+	size_t n = 0, cap = 0, head = 0;
+
+	if (BASE_GROW(w, cap, 1))
+		check_oom();
+	w[n++] = (struct relax){i, d, false};
+	while (head < n) {
+		size_t k = w[head].page;
+		unsigned dk = w[head].depth;
+		bool link = w[head].link;
+		head++;
+		struct crawl_page *p = &C->pages[k];
+		if (dk >= p->depth)
+			continue;
+		p->depth = dk;
+		if (link)
+			consider(F, k, true); /* linked from an extracted page: in scope */
+		size_t more = (p->extracted ? p->nout : 0) + 1;
+		if (BASE_GROW(w, cap, n + more))
+			check_oom();
+		p = &C->pages[k];
+		for (size_t l = 0; p->extracted && l < p->nout; l++)
+			w[n++] = (struct relax){C->links[p->link0 + l].to, dk + 1, true};
+		if (p->final != k)
+			w[n++] = (struct relax){p->final, dk, false};
+	}
+	free(w);
+}
+
 /* A URL the crawl has come across: from page `from` (SIZE_MAX: a seed or a
  * sitemap) by a link of kind, at depth. Queued when it is to be fetched. */
 static size_t discover(struct frontier *F, size_t from, const char *url, size_t n, unsigned depth,
@@ -166,20 +228,8 @@ static size_t discover(struct frontier *F, size_t from, const char *url, size_t 
 		crawl_add_link(C, from, i, kind);
 		p->linked = true;
 	}
-	if (depth < p->depth)
-		p->depth = depth;
-	if (p->queued)
-		return i;
-	bool from_scope = from == SIZE_MAX || C->pages[from].in_scope;
-	if (!p->in_scope && !(F->o->external && from_scope))
-		return i;
-	if (p->depth > F->o->max_depth) {
-		p->over_limit = true;
-		return i;
-	}
-	p->queued = true;
-	p->over_limit = false;
-	push(F, new_job(F, JOB_PAGE, p->url, i));
+	lower_depth(F, i, depth);
+	consider(F, i, from == SIZE_MAX || C->pages[from].in_scope);
 	return i;
 }
 
@@ -354,11 +404,18 @@ static void on_link(void *ud, enum detour_link_kind kind, const char *url, size_
 	discover(x->F, x->from, url, len, x->depth + 1, kind);
 }
 
-static bool is_html(const char *type)
+/* The media type's length in type, without parameters. */
+static size_t essence(const char *type)
 {
 	size_t n = strcspn(type, ";");
 	while (n && (type[n - 1] == ' ' || type[n - 1] == '\t'))
 		n--;
+	return n;
+}
+
+static bool is_html(const char *type)
+{
+	size_t n = essence(type);
 	return ascii_eq_ci(type, n, "text/html") || ascii_eq_ci(type, n, "application/xhtml+xml");
 }
 
@@ -391,17 +448,28 @@ static void page_done(struct frontier *F, struct job *j, struct chain *c)
 		if (fi >= before)
 			fp->in_scope = in_scope(F, fp->url);
 		fp->via_redirect = true;
-		if (d < fp->depth)
-			fp->depth = d;
 		p->final = fi;
+		lower_depth(F, fi, d);
+		p = &C->pages[j->page];
 	}
 	struct crawl_page *fp = &C->pages[fi];
 	p->html = is_html(c->page_type);
-	if (ok2xx(c) && p->html && fp->in_scope && !fp->extracted && c->page) {
+	bool css = ascii_eq_ci(c->page_type, essence(c->page_type), "text/css");
+	if (ok2xx(c) && (p->html || css) && fp->in_scope && !fp->extracted && c->page) {
+		/* The links of the chain's end (its own depth: the shortest
+		 * way there so far), together in C->links. A style sheet's
+		 * url()s and @imports (its images, fonts, other sheets)
+		 * resolve against the sheet's own URL. */
 		fp->extracted = true;
-		struct extract x = {F, fi, p->depth};
-		if (detour_links_extract(c->page, c->page_len, fp->url, on_link, &x) != DETOUR_OK)
+		fp->link0 = C->nlinks;
+		struct extract x = {F, fi, fp->depth};
+		detour_err e =
+		        p->html ? detour_links_extract(c->page, c->page_len, fp->url, on_link, &x)
+		                : detour_links_css(c->page, c->page_len, fp->url, on_link, &x);
+		if (e != DETOUR_OK)
 			check_oom();
+		fp = &C->pages[fi]; /* the table may have moved */
+		fp->nout = C->nlinks - fp->link0;
 	}
 	/* What the report does not need: the body and the request lines. */
 	free(c->page);

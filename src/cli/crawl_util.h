@@ -54,6 +54,7 @@ struct crawl_page {
 	bool robots_denied; /* not fetched: robots.txt disallows it */
 	bool over_limit;    /* not fetched: --max-pages or --max-depth */
 	bool queued, checked, extracted;
+	size_t link0, nout;  /* once extracted: its links are links[link0 .. link0 + nout) */
 	struct chain *chain; /* the check of this URL once done */
 	size_t final;        /* the page its chain ends at (itself when none) */
 	char *final_url;     /* the chain's last URL (may be outside the index) */

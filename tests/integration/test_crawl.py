@@ -143,6 +143,40 @@ def test_same_site_same_files(site, tmp_path):
                 pytest.fail("%s differs:\n%s" % (name, "\n".join(list(diff)[:80])))
 
 
+def test_depth_whatever_the_timing(tmp_path):
+    """A page first reached by a longer path (here the end of /old/a's
+    redirect, linked from /p/3, while /p/2's link to /p/5 is slow) gets the
+    shorter depth once it is found, and so do the pages below it: the JSON
+    is the same whichever response comes first."""
+    outs = []
+    for slow in (("/p/2",), ("/p/1", "/p/3", "/old/a")):
+        srv, s = crawlsite.serve(40)
+        orig = s.respond
+
+        def respond(p, orig=orig, slow=slow):
+            if p in slow:
+                time.sleep(0.6)
+            return orig(p)
+
+        s.respond = respond
+        out = tmp_path / ("c%d.json" % len(outs))
+        try:
+            crawl("--rate", "0", "--per-host", "8", "--no-sitemaps", "--json", str(out),
+                  s.base + "/")
+        finally:
+            srv.shutdown()
+            srv.server_close()
+        j = json.loads(out.read_text())
+        j["summary"]["seconds"] = 0
+        outs.append(json.dumps(j, indent=1, sort_keys=True).replace(s.base, "BASE"))
+        depth = {path(s, pg["url"]): pg["depth"] for pg in j["pages"]}
+        # "/" 0, /p/0 1, /p/2 2, /p/5 3, /p/11 4, /p/23 5
+        assert [depth[u] for u in ("/", "/p/0", "/p/2", "/p/5", "/p/11", "/p/23")] == \
+            [0, 1, 2, 3, 4, 5], slow
+    assert outs[0] == outs[1], "\n".join(difflib.unified_diff(
+        outs[0].splitlines(), outs[1].splitlines(), lineterm=""))
+
+
 def test_text_output_and_exit_status(site):
     p = crawl("--rate", "0", "--per-host", "8", site.base + "/")
     assert p.returncode == 1
@@ -301,6 +335,67 @@ def test_robots_unreachable_crawls_nothing(tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+ASSETS_HTML = b"""<!DOCTYPE html><html><head>
+<link rel=stylesheet href=/css/site.css>
+<style>@import "/css/print.css"; h1 { background: url( /img/h1.png ) }</style>
+</head><body>
+<h1>assets</h1>
+<picture><source srcset="/img/b.webp 1x, /img/b-2x.webp 2x" type=image/webp>
+<img src=/img/a.png srcset="/img/a-2x.png 2x, /img/old.png 3x, /img/bad.png 0w"></picture>
+<div style="background-image: url('/img/missing.png')">x</div>
+</body></html>"""
+
+ASSETS = {
+    "/": (200, "text/html", ASSETS_HTML),
+    "/css/site.css": (200, "text/css; charset=utf-8",
+                      b"@import url(more.css);\nbody { background: url(\"../img/bg.png\") }\n"
+                      b"/* url(/img/commented.png) */ .x { background: url(/img/gone.png) }\n"),
+    "/css/more.css": (200, "text/css", b".m { background: url(m.png) }"),
+    "/css/print.css": (200, "text/css", b""),
+    "/img/old.png": (301, None, b""),
+    "/img/missing.png": (404, "text/plain", b"no"),
+    "/img/gone.png": (404, "text/plain", b"no"),
+}
+
+
+def test_assets_srcset_and_css(tmp_path):
+    """Every srcset candidate (but one a browser drops: "0w"), the url()s and
+    @imports of <style>, style attributes and fetched style sheets (against
+    the sheet's URL) are checked."""
+    srv, s = crawlsite.serve(1)
+
+    def respond(p):
+        if p == "/img/old.png":
+            return 301, [("Location", "/img/new.png"), ("Cache-Control", "max-age=86400")], b""
+        st, ctype, body = ASSETS.get(p, (200, "image/png", b"\x89PNG"))
+        if p == "/robots.txt":
+            st, ctype, body = 404, "text/plain", b""
+        return st, [("Content-Type", ctype)], body
+
+    s.respond = respond
+    out = tmp_path / "c.json"
+    try:
+        p = crawl("--rate", "0", "--no-sitemaps", "--json", str(out), s.base + "/")
+        assert p.returncode == 1, p.stderr
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    d = json.loads(out.read_text())
+    assert sorted((path(s, pg["url"]), pg["status"]) for pg in d["pages"]) == [
+        ("/", 200), ("/css/m.png", 200), ("/css/more.css", 200), ("/css/print.css", 200),
+        ("/css/site.css", 200), ("/img/a-2x.png", 200), ("/img/a.png", 200),
+        ("/img/b-2x.webp", 200), ("/img/b.webp", 200), ("/img/bg.png", 200),
+        ("/img/gone.png", 404), ("/img/h1.png", 200), ("/img/missing.png", 404),
+        ("/img/new.png", None), ("/img/old.png", 301)]  # new.png: the end of a chain
+    assert "/img/bad.png" not in s.requests and "/img/commented.png" not in s.requests
+    got = [(f["code"], path(s, f["url"]), [path(s, u) for u in f["pages"]],
+            path(s, f["target"])) for f in d["findings"]]
+    assert got == [("broken-link", "/img/gone.png", ["/css/site.css"], None),
+                   ("broken-link", "/img/missing.png", ["/"], None),
+                   ("link-to-redirect", "/img/old.png", ["/"], "/img/new.png"),
+                   ("redirect-only", "/img/new.png", [], None)]
 
 
 def png_pixels(data):

@@ -55,6 +55,7 @@ static void test_kinds(void **state)
 	assert_string_equal(links(html, "http://example.test/dir/page.html"),
 	                    "canonical http://example.test/canon\n"
 	                    "alternate https://de.example.test/seite\n"
+	                    "stylesheet http://example.test/s.css\n"
 	                    "refresh http://example.test/later\n"
 	                    "script http://example.test/app.js\n"
 	                    "a http://example.test/dir/page2.html\n"
@@ -63,6 +64,49 @@ static void test_kinds(void **state)
 	                    "iframe http://other.test/frame\n"
 	                    "form http://example.test/submit\n"
 	                    "a http://example.test/x%20y\n");
+}
+
+static void test_assets(void **state)
+{
+	(void)state;
+	/* Every srcset candidate of <img> and <picture>'s <source>; url()
+	 * and @import in <style> and style attributes, against the
+	 * document's base URL. */
+	const char *html =
+	        "<!doctype html><html><head><base href='/b/'>"
+	        "<link rel='preload stylesheet' href=main.css>"
+	        "<style>@import 'imp.css'; body{background:url( bg.png )}"
+	        "/* url(no.png) */ .x{content:'url(no2.png)'}</style>"
+	        "</head><body style=\"background-image:url('body.png')\">"
+	        "<picture><source srcset='s-1x.webp 1x, s-2x.webp 2x' type=image/webp>"
+	        "<img src=fallback.jpg srcset='i-480.jpg 480w, i-800.jpg 800w, bad.jpg 0w,"
+	        "data:image/png;base64,AAAA 3x'></picture>"
+	        "<div style='x:url(#frag)'><span style='b:url(\"//cdn.test/s.svg\")'>"
+	        "</span></div><img srcset=''>"
+	        "<video><source src=v.mp4 srcset=no.mp4></video>"
+	        "</body></html>";
+	assert_string_equal(links(html, "http://example.test/dir/page"),
+	                    "stylesheet http://example.test/b/main.css\n"
+	                    "css http://example.test/b/imp.css\n"
+	                    "css http://example.test/b/bg.png\n"
+	                    "css http://example.test/b/body.png\n"
+	                    "srcset http://example.test/b/s-1x.webp\n"
+	                    "srcset http://example.test/b/s-2x.webp\n"
+	                    "img http://example.test/b/fallback.jpg\n"
+	                    "srcset http://example.test/b/i-480.jpg\n"
+	                    "srcset http://example.test/b/i-800.jpg\n"
+	                    "css http://cdn.test/s.svg\n");
+	/* A fetched style sheet: its URLs resolve against its own URL. */
+	static struct got g;
+	g.n = 0;
+	g.s[0] = 0;
+	const char *sheet = "@import url(\"../base.css\");\n.a{background:url(img/a.png)}"
+	                    ".b{background:url(data:image/gif;base64,R0lG)}";
+	assert_int_equal(detour_links_css(sheet, strlen(sheet), "https://example.test/css/site.css",
+	                                  on_link, &g),
+	                 DETOUR_OK);
+	assert_string_equal(g.s, "css https://example.test/base.css\n"
+	                         "css https://example.test/css/img/a.png\n");
 }
 
 static void test_base(void **state)
@@ -177,9 +221,9 @@ static void test_sitemap_gzip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_kinds),        cmocka_unit_test(test_base),
-	        cmocka_unit_test(test_broken_html),  cmocka_unit_test(test_sitemap),
-	        cmocka_unit_test(test_sitemap_gzip),
+	        cmocka_unit_test(test_kinds),   cmocka_unit_test(test_assets),
+	        cmocka_unit_test(test_base),    cmocka_unit_test(test_broken_html),
+	        cmocka_unit_test(test_sitemap), cmocka_unit_test(test_sitemap_gzip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
