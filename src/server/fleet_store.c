@@ -28,7 +28,7 @@ struct fleet {
 	char where[300];
 	int64_t offset_ms; /* Redis's clock - ours, measured at connect */
 	uint64_t ntok;
-	_Atomic uint64_t refused, applied, not_applied, reverted;
+	_Atomic uint64_t refused, applied, not_applied, reverted, undo_failed;
 };
 
 /* One script per change: nothing is written when it runs after its
@@ -36,7 +36,9 @@ struct fleet {
  * primary that runs it after the node answered 503 changes nothing); the
  * rule or maintenance key, the version counter, the stream entry and the
  * change's token change together. Replies {version, id, old value}, or
- * {0, id, ''} when an added id exists / a deleted one does not. */
+ * {0, id, ''} when an added id exists / a deleted one does not. The token
+ * holds "VERSION ID\nOLD": a node that lost the reply learns from it both
+ * that the change was applied and what it replaced (to undo it). */
 static const char change_lua[] =
         "redis.replicate_commands() "
         "local t = redis.call('TIME') "
@@ -64,7 +66,7 @@ static const char change_lua[] =
         "local v = redis.call('INCR', KEYS[3]) "
         "redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'v', v, 'op', op, 'id', id, "
         "'d', d) "
-        "redis.call('SET', KEYS[6], v .. ' ' .. id, 'PX', ARGV[6]) "
+        "redis.call('SET', KEYS[6], v .. ' ' .. id .. '\\n' .. old, 'PX', ARGV[6]) "
         "return {v, id, old}";
 
 /* Rules whose expiry passed and maintenance whose until passed, by Redis's
@@ -248,9 +250,10 @@ static int unavailable(struct fleet *f, char *err, size_t cap, const char *why)
 
 /* After a lost reply: waits until Redis's clock passed the change's deadline
  * (from then on the script can no longer run it), then looks up its token.
- * Returns 1 applied (*v, id), 0 not applied, -1 could not tell. */
+ * Returns 1 applied (*v, id, old: the value it replaced), 0 not applied, -1
+ * could not tell. */
 static int settle(struct fleet *f, const char *tok, int64_t deadline, int64_t *v, char *id,
-                  size_t idcap)
+                  size_t idcap, char *old, size_t oldcap)
 {
 	int64_t give_up = fleet_wall_ms() + 2 * (int64_t)f->l.url.timeout_ms + 3000;
 	char e[600];
@@ -278,9 +281,12 @@ static int settle(struct fleet *f, const char *tok, int64_t deadline, int64_t *v
 		}
 		int rc = 0;
 		if (r->type == REDIS_REPLY_STRING) {
-			char *sp = strchr(r->str, ' ');
+			char *sp = strchr(r->str, ' '), *nl = strchr(r->str, '\n');
 			*v = strtoll(r->str, NULL, 10);
-			snprintf(id, idcap, "%s", sp ? sp + 1 : "");
+			snprintf(id, idcap, "%.*s",
+			         sp ? (int)(nl ? nl - sp - 1 : (int)strlen(sp + 1)) : 0,
+			         sp ? sp + 1 : "");
+			snprintf(old, oldcap, "%s", nl ? nl + 1 : "");
 			rc = 1;
 		}
 		freeReplyObject(r);
@@ -310,43 +316,76 @@ static int wait_replicas(struct fleet *f, redisContext *c, char *err, size_t cap
 	return -1;
 }
 
-static int run_change(struct fleet *f, const char *op, const char *id, const char *data,
+static int run_change(struct fleet *f, const char *op, const char *id, const char *data, bool undo,
                       int64_t *version, char *out_id, size_t idcap, char *old, size_t oldcap,
                       char *err, size_t cap);
 
 /* A change Redis has but no replica confirmed: undone by its inverse (which
  * is itself WAITed for), so that a failover cannot lose a change that was
- * acknowledged, and none is acknowledged that was not confirmed. */
-static void revert(struct fleet *f, const char *op, const char *id, const char *old)
+ * acknowledged, and none is acknowledged that was not confirmed. old: the
+ * value the change replaced (from the script's reply, or from the change's
+ * token when the reply was lost). Returns 0 when the undo is on the primary
+ * and confirmed, 1 when it is on the primary (so on every node following
+ * it) but WAIT did not confirm it either, -1 when it failed (why). */
+static int revert(struct fleet *f, const char *op, const char *id, const char *old, char *why,
+                  size_t cap)
 {
-	char e[600], nid[300];
+	char nid[300];
 	int64_t v;
 	int rc;
 
 	if (!strcmp(op, "add"))
-		rc = run_change(f, "del", id, "", &v, nid, sizeof(nid), NULL, 0, e, sizeof(e));
-	else if (!strcmp(op, "del"))
-		rc = run_change(f, "put", id, old, &v, nid, sizeof(nid), NULL, 0, e, sizeof(e));
+		rc = run_change(f, "del", id, "", true, &v, nid, sizeof(nid), NULL, 0, why, cap);
 	else
-		rc = run_change(f, "maint", id, old, &v, nid, sizeof(nid), NULL, 0, e, sizeof(e));
-	atomic_fetch_add(&f->reverted, 1);
-	if (rc != FLEET_OK)
-		log_err("fleet: undoing the unconfirmed change %s %s failed: %s", op, id, e);
+		rc = run_change(f, !strcmp(op, "del") ? "put" : "maint", id, old, true, &v, nid,
+		                sizeof(nid), NULL, 0, why, cap);
+	/* FLEET_NONE: the added rule is gone already (another node deleted
+	 * it): nothing to undo. */
+	if (rc == FLEET_OK || rc == FLEET_NONE || rc == FLEET_UNCONFIRMED) {
+		atomic_fetch_add(&f->reverted, 1);
+		if (rc == FLEET_UNCONFIRMED)
+			log_warn("fleet: the unconfirmed change %s %s is undone on the primary; "
+			         "the undo is not confirmed by its replicas either",
+			         op, id);
+		return rc == FLEET_UNCONFIRMED;
+	}
+	atomic_fetch_add(&f->undo_failed, 1);
+	log_err("fleet: undoing the unconfirmed change %s %s failed: %s; it may stay applied "
+	        "on the fleet",
+	        op, id, why);
+	return -1;
 }
 
-/* Under wlock. */
-static int run_change(struct fleet *f, const char *op, const char *id, const char *data,
+/* A change that failed: counted and logged as refused, unless it is an
+ * undo (its caller reports it). */
+static int failed(struct fleet *f, bool undo, char *err, size_t cap, const char *why)
+{
+	if (undo) {
+		snprintf(err, cap, "%s", why);
+		return FLEET_UNAVAILABLE;
+	}
+	return unavailable(f, err, cap, why);
+}
+
+/* Under wlock. undo: the inverse of an unconfirmed change (not undone in
+ * turn). */
+static int run_change(struct fleet *f, const char *op, const char *id, const char *data, bool undo,
                       int64_t *version, char *out_id, size_t idcap, char *old, size_t oldcap,
                       char *err, size_t cap)
 {
-	char e[600], tok[FLEET_KEY_MAX], t[128];
+	char e[600], tok[FLEET_KEY_MAX], t[128], oldbuf[1];
 	redisContext *c = wconn(f, e, sizeof(e));
 	redisReply *r;
 	int64_t deadline;
 	char dl[32], maxlen[16], ttl[16];
 
+	if (old == NULL) {
+		old = oldbuf;
+		oldcap = sizeof(oldbuf);
+	}
+	old[0] = '\0';
 	if (c == NULL)
-		return unavailable(f, err, cap, e);
+		return failed(f, undo, err, cap, e);
 	snprintf(t, sizeof(t), "%s:%ld:%llu:%lld", f->l.node, (long)getpid(),
 	         (unsigned long long)++f->ntok, (long long)fleet_wall_ms());
 	fleet_key(&f->l, tok, sizeof(tok), "tok", t);
@@ -364,10 +403,8 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 		*version = r->element[0]->integer;
 		snprintf(out_id, idcap, "%s",
 		         r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : id);
-		if (old)
-			snprintf(old, oldcap, "%s",
-			         r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str
-			                                                   : "");
+		snprintf(old, oldcap, "%s",
+		         r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str : "");
 		freeReplyObject(r);
 		if (*version == 0)
 			return FLEET_NONE;
@@ -376,7 +413,7 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 		 * changed. */
 		snprintf(e, sizeof(e), "Redis at %s: %.*s", f->where, (int)r->len, r->str);
 		freeReplyObject(r);
-		return unavailable(f, err, cap, e);
+		return failed(f, undo, err, cap, e);
 	} else {
 		/* The reply is lost: the change ran or not, or will still run
 		 * until its deadline passes. Settle it. */
@@ -386,13 +423,13 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 		drop(f);
 		log_warn("fleet: no reply to a change from Redis at %s (%s): settling its outcome",
 		         f->where, why);
-		int s = settle(f, tok, deadline, version, out_id, idcap);
+		int s = settle(f, tok, deadline, version, out_id, idcap, old, oldcap);
 		if (s == 0) {
 			atomic_fetch_add(&f->not_applied, 1);
 			snprintf(e, sizeof(e),
 			         "Redis at %.200s: %.200s (the change did not reach it)", f->where,
 			         why);
-			return unavailable(f, err, cap, e);
+			return failed(f, undo, err, cap, e);
 		}
 		if (s < 0) {
 			snprintf(e, sizeof(e),
@@ -400,28 +437,42 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 			         "(token %.200s: it "
 			         "is applied everywhere or nowhere)",
 			         f->where, why, t);
-			return unavailable(f, err, cap, e);
+			return failed(f, undo, err, cap, e);
 		}
 		atomic_fetch_add(&f->applied, 1);
-		/* The value it replaced is not known here: only an add can be
-		 * undone should WAIT not confirm it. */
-		if (strcmp(op, "add"))
-			old = NULL;
 		c = f->wc;
 		/* WAIT counts this connection's writes: one of its own first. */
 		freeReplyObject(redisCommand(c, "PEXPIRE %s %d", tok, TOKEN_TTL_MS));
 	}
-	if (wait_replicas(f, f->wc, e, sizeof(e))) {
-		if ((old || !strcmp(op, "add")) && strcmp(op, "put"))
-			revert(f, op, out_id, old ? old : "");
-		else
-			log_err("fleet: the change %s %s (settled after a lost reply) is on the "
-			        "primary but not confirmed by its replicas, and cannot be undone "
-			        "here",
-			        op, out_id);
+	if (wait_replicas(f, f->wc, e, sizeof(e)) == 0)
+		return FLEET_OK;
+	if (f->wc->err)
+		drop(f); /* the undo reconnects */
+	if (undo)
+		return FLEET_UNCONFIRMED; /* on the primary: the caller says so */
+	/* Undone (the value it replaced is known: from the reply, or from the
+	 * token after a lost one), or reported: never a 503 for a change that
+	 * silently stays. */
+	char why[700];
+	int u = revert(f, op, out_id, old, why, sizeof(why));
+	if (u == 0)
 		return unavailable(f, err, cap, e);
+	if (u == 1) {
+		snprintf(why, sizeof(why),
+		         "%.500s; the change was not applied (undone on the primary; the undo is "
+		         "not "
+		         "confirmed by its replicas either)",
+		         e);
+		atomic_fetch_add(&f->refused, 1);
+		snprintf(err, cap, "state store unavailable: %s", why);
+		return FLEET_UNAVAILABLE;
 	}
-	return FLEET_OK;
+	atomic_fetch_add(&f->refused, 1);
+	snprintf(err, cap,
+	         "state store unavailable: %.300s; undoing the change failed (%.300s): it may "
+	         "stay applied on the fleet (see GET /rules, GET /maintenance)",
+	         e, why);
+	return FLEET_UNAVAILABLE;
 }
 
 static int change(struct fleet *f, const char *op, const char *id, const char *data,
@@ -433,7 +484,7 @@ static int change(struct fleet *f, const char *op, const char *id, const char *d
 	if (!follower_up(f))
 		return unavailable(f, err, cap, "Redis is unreachable (see the error log)");
 	pthread_mutex_lock(&f->wlock);
-	rc = run_change(f, op, id, data, version, out_id, idcap, old, sizeof(old), err, cap);
+	rc = run_change(f, op, id, data, false, version, out_id, idcap, old, sizeof(old), err, cap);
 	pthread_mutex_unlock(&f->wlock);
 	return rc;
 }
@@ -737,6 +788,7 @@ void fleet_counts(struct fleet *f, struct fleet_counts *out)
 	out->settled_applied = atomic_load(&f->applied);
 	out->settled_not_applied = atomic_load(&f->not_applied);
 	out->reverted = atomic_load(&f->reverted);
+	out->undo_failed = atomic_load(&f->undo_failed);
 }
 
 static int cmp_hits_desc(const void *a, const void *b)
@@ -799,11 +851,16 @@ void fleet_metrics(struct fleet *f, struct bbuf *b)
 	          "# HELP detour_fleet_changes_reverted_total Changes undone because no replica "
 	          "confirmed them (WAIT).\n"
 	          "# TYPE detour_fleet_changes_reverted_total counter\n"
-	          "detour_fleet_changes_reverted_total %llu\n",
+	          "detour_fleet_changes_reverted_total %llu\n"
+	          "# HELP detour_fleet_changes_undo_failed_total Unconfirmed changes whose undo "
+	          "failed (answered 503 saying so; they may stay applied).\n"
+	          "# TYPE detour_fleet_changes_undo_failed_total counter\n"
+	          "detour_fleet_changes_undo_failed_total %llu\n",
 	          st.connected ? 1 : 0, (long long)st.version, (long long)st.lag_ms,
 	          (unsigned long long)st.resyncs, (unsigned long long)st.disconnects,
 	          (unsigned long long)c.refused, (unsigned long long)c.settled_applied,
-	          (unsigned long long)c.settled_not_applied, (unsigned long long)c.reverted);
+	          (unsigned long long)c.settled_not_applied, (unsigned long long)c.reverted,
+	          (unsigned long long)c.undo_failed);
 }
 
 static const char topk_lua[] = "redis.call('DEL', KEYS[1]) "

@@ -24,6 +24,7 @@ enum fleet_rc {
 	FLEET_OK = 0,
 	FLEET_NONE = 1,         /* add: the id exists; delete: no such rule */
 	FLEET_UNAVAILABLE = -3, /* not made durable and applied nowhere: 503 */
+	FLEET_UNCONFIRMED = 2,  /* an undo on the primary that WAIT did not confirm (internal) */
 };
 
 /* From conf (state_url, state_node; the node's name defaults to
@@ -104,9 +105,10 @@ struct bbuf;
 /* The detour_fleet_* series of /metrics. */
 void fleet_metrics(struct fleet *f, struct bbuf *b);
 
-/* Changes refused with 503, outcomes settled after a lost reply. */
+/* Changes refused with 503, outcomes settled after a lost reply, undone
+ * after WAIT did not confirm them, and those whose undo failed. */
 struct fleet_counts {
-	uint64_t refused, settled_applied, settled_not_applied, reverted;
+	uint64_t refused, settled_applied, settled_not_applied, reverted, undo_failed;
 };
 
 void fleet_counts(struct fleet *f, struct fleet_counts *out);

@@ -535,3 +535,132 @@ def test_redis_lost_and_back_under_load_fails_no_request(fleet):
     assert "Socket errors" not in out and "Non-2xx or 3xx" not in out, out
     b.wait_log("resynced to state version 1")
     assert b.get("/load") == (302, "/l")
+
+
+class DropProxy:
+    """A TCP proxy to Redis on a free loopback port. arm(marker): the next
+    client chunk holding marker reaches Redis, then the connection is cut
+    before Redis's reply gets back (a reply lost after the write ran)."""
+
+    def __init__(self, upstream_port):
+        import socket
+        self.up = upstream_port
+        self.port = free_port()
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", self.port))
+        self.ls.listen(16)
+        self.marker = None
+        self.cut = threading.Event()
+        self.lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def arm(self, marker):
+        with self.lock:
+            self.marker = marker
+
+    def accept(self):
+        import socket
+        while not self.closed:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.up))
+            dead = threading.Event()
+            threading.Thread(target=self.pipe, args=(c, u, True, dead), daemon=True).start()
+            threading.Thread(target=self.pipe, args=(u, c, False, dead), daemon=True).start()
+
+    def pipe(self, src, dst, to_redis, dead):
+        import socket
+        try:
+            while True:
+                d = src.recv(65536)
+                if not d or dead.is_set():
+                    break
+                hit = False
+                if to_redis:
+                    with self.lock:
+                        hit = self.marker is not None and self.marker in d
+                        if hit:
+                            self.marker = None
+                            dead.set()  # from now on, nothing goes back
+                dst.sendall(d)
+                if hit:
+                    time.sleep(0.2)  # Redis runs it; its reply is dropped
+                    self.cut.set()
+                    for s in (src, dst):
+                        s.shutdown(socket.SHUT_RDWR)
+                    break
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.closed = True
+        self.ls.close()
+
+
+@pytest.mark.parametrize("what", ["delete", "maintenance"])
+def test_unconfirmed_after_a_lost_reply_is_undone_everywhere(fleet, what):
+    """The edge case the undo used to miss: a delete (or a maintenance
+    change) whose reply is lost, settled as applied by its token, then not
+    confirmed by WAIT. The token holds the value it replaced, so the node
+    undoes it (put / maint) and answers 503: the rule (or the maintenance
+    state) is as before on Redis and on every node."""
+    redis, node = fleet
+    r = redis()
+    now = int(time.time())
+    # The state before: one API rule and no maintenance, written as a
+    # node would (the encoding of docs/internals/fleet.md).
+    val = "1\n%d\n0\nlocal\n/keep /k 302" % now
+    r.cli("HSET", "detour:rules", "keep", val)
+    r.cli("SET", "detour:version", "1")
+    r.cli("SET", "detour:seq", "1")
+    px = DropProxy(r.port)
+    try:
+        # replicas=1 and no replica: every WAIT fails.
+        url = "redis://127.0.0.1:%d/0?replicas=1&timeout=300" % px.port
+        a, b = node(url, "a"), node(url_of(r), "b")
+        for n in (a, b):
+            assert n.get("/keep") == (302, "/k")
+        if what == "delete":
+            px.arm(b"$3\r\ndel\r\n")
+            st, js = a.req("DELETE", "/rules/keep")
+        else:
+            px.arm(b"$5\r\nmaint\r\n")
+            st, js = a.req("POST", "/maintenance", {"on": True, "target": "/down"})
+        assert px.cut.is_set(), (st, js)
+        assert st == 503, (js, a.read_error_log())
+        assert js["error"].startswith("state store unavailable: 0 of 1 replicas confirmed "
+                                      "the change within 300 ms (WAIT); the change was not "
+                                      "applied"), (js, a.read_error_log())
+        a.wait_log("settling its outcome")
+        # the change and its undoing
+        assert r.cli("GET", "detour:version").strip() == "3"
+        if what == "delete":
+            assert r.cli("HGET", "detour:rules", "keep").rstrip("\n") == val
+        else:
+            assert r.cli("GET", "detour:maint").strip() == ""
+        time.sleep(0.3)
+        for n in (a, b):
+            assert n.get("/keep") == (302, "/k"), n.name
+            assert n.get("/file") == (301, "/from-file"), n.name
+            st, js = n.req("GET", "/rules?origin=api")
+            assert st == 200 and [(x["id"], x["rule"]) for x in js["rules"]] == [
+                ("keep", "/keep /k 302")], js
+            st, js = n.req("GET", "/maintenance")
+            assert st == 200 and js["on"] is False, js
+        c = http.client.HTTPConnection(a.host, a.admin_port, timeout=5)
+        c.request("GET", "/metrics")
+        m = c.getresponse().read().decode()
+        assert 'detour_fleet_changes_settled_total{outcome="applied"} 1' in m
+        assert "detour_fleet_changes_reverted_total 1" in m
+        assert "detour_fleet_changes_undo_failed_total 0" in m
+    finally:
+        px.close()
