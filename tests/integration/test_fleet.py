@@ -404,10 +404,65 @@ def test_fleet_statistics_add_up(fleet):
         assert um["/missing-everywhere"] == want - 15, js["unmatched"]
         assert um["/only-on-a"] == um["/only-on-b"] == um["/only-on-c"] == 1
         assert js["unmatched_total"] == want - 15 + 3
+        # requests: the fleet's totals, by status (each node: its 301s,
+        # its 404s and one /only-on-NODE)
+        assert js["requests"] == {"total": 50, "by_status": {"301": 31, "404": 19}}, js
     st, js = nodes[0].req("GET", "/stats?node=b")
     assert sum(x["hits"] for x in js["rules"]) == 11 and js["scope"] == "b"
     assert {x["path"]: x["count"] for x in js["unmatched"]} == {
         "/missing-everywhere": 6, "/only-on-b": 1}
+    assert js["requests"] == {"total": 18, "by_status": {"301": 11, "404": 7}}, js
+    # /metrics: the fleet's request totals on any node; ?node= one node's
+    for path, want in (("/metrics", ['detour_fleet_requests_total{status="301"} 31\n',
+                                     'detour_fleet_requests_total{status="404"} 19\n']),
+                       ("/metrics?node=c",
+                        ['detour_fleet_requests_total{node="c",status="301"} 13\n',
+                         'detour_fleet_requests_total{node="c",status="404"} 9\n'])):
+        cn = http.client.HTTPConnection(nodes[1].host, nodes[1].admin_port, timeout=5)
+        cn.request("GET", path)
+        m = cn.getresponse().read().decode()
+        cn.close()
+        for w in want:
+            assert w in m, (w, [l for l in m.splitlines() if "fleet_requests" in l])
+        # this node's own counters stay per node (Prometheus sums them)
+        assert 'detour_requests_total{status="301"} 11\n' in m
+
+
+def test_audit_is_fleet_wide_and_names_the_node(fleet):
+    """Every change is audited in Redis with the change itself (one script),
+    naming the node it was made through: GET /audit on any node lists the
+    fleet's, ?node= one node's."""
+    redis, node = fleet
+    r = redis()
+    a, b, c = (node(url_of(r), n) for n in ("a", "b", "c"))
+    st, js = a.req("POST", "/rules", {"rule": "/au /x 302"})
+    assert st == 201
+    rid = js["id"]
+    assert b.req("DELETE", "/rules/" + rid)[0] == 204
+    assert c.req("POST", "/maintenance", {"on": True, "target": "/down"})[0] == 200
+    assert c.req("POST", "/maintenance", {"on": False})[0] == 200
+    assert a.req("POST", "/reload")[0] == 200
+    assert b.req("DELETE", "/rules/api:99")[0] == 404  # not a change: not audited
+    want = [("a", "reload", "ok"), ("c", "maintenance", "off"),
+            ("c", "maintenance", "on /down 307"), ("b", "delete", rid),
+            ("a", "add", rid + " /au /x 302")]
+    for n in (a, b, c):
+        st, js = n.req("GET", "/audit")
+        assert st == 200 and js["scope"] == "fleet", js
+        assert [(e["node"], e["action"], e["detail"]) for e in js["audit"]] == want, js
+        assert all(e["who"] == "local" and e["at"].endswith("Z") for e in js["audit"]), js
+    st, js = c.req("GET", "/audit?node=a")
+    assert st == 200 and js["scope"] == "a"
+    assert [(e["node"], e["action"]) for e in js["audit"]] == [("a", "reload"), ("a", "add")]
+    st, js = a.req("GET", "/audit?node=c&limit=1")
+    assert [(e["node"], e["action"], e["detail"]) for e in js["audit"]] == [
+        ("c", "maintenance", "off")]
+    assert r.cli("XLEN", "detour:audit").strip() == "5"
+    # Redis gone: the audit log cannot be read (503), as the statistics
+    r.kill()
+    a.wait_log("fleet: lost Redis")
+    st, js = a.req("GET", "/audit")
+    assert st == 503 and js["error"].startswith("state store unavailable"), js
 
 
 def test_ttl_expires_on_every_node_at_its_instant(fleet):
@@ -756,5 +811,14 @@ def test_unconfirmed_after_a_lost_reply_is_undone_everywhere(fleet, what):
         assert 'detour_fleet_changes_settled_total{outcome="applied"} 1' in m
         assert "detour_fleet_changes_reverted_total 1" in m
         assert "detour_fleet_changes_undo_failed_total 0" in m
+        # both in the fleet's audit, the undo by detour
+        st, js = b.req("GET", "/audit")
+        got = [(e["node"], e["who"], e["action"], e["detail"]) for e in js["audit"]]
+        if what == "delete":
+            assert got == [("a", "detour", "undo", "keep (delete) not confirmed by the replicas"),
+                           ("a", "local", "delete", "keep")], got
+        else:
+            assert got == [("a", "detour", "undo", "(maintenance) not confirmed by the replicas"),
+                           ("a", "local", "maintenance", "on /down 307")], got
     finally:
         px.close()
