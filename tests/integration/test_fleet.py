@@ -458,6 +458,11 @@ def test_audit_is_fleet_wide_and_names_the_node(fleet):
     assert [(e["node"], e["action"], e["detail"]) for e in js["audit"]] == [
         ("c", "maintenance", "off")]
     assert r.cli("XLEN", "detour:audit").strip() == "5"
+    out = subprocess.run([BIN, "ctl", "--admin", "127.0.0.1:%d" % b.admin_port, "audit",
+                          "--node", "a"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    assert [l.split()[1:4] for l in out.stdout.splitlines()] == [
+        ["a", "local", "reload"], ["a", "local", "add"]], out.stdout
     # Redis gone: the audit log cannot be read (503), as the statistics
     r.kill()
     a.wait_log("fleet: lost Redis")
