@@ -133,9 +133,16 @@ def fleet(tmp_path):
 
     yield redis, node
     failed = []
+    for n in made["nodes"]:  # all at once: each flushes and saves its copy
+        if n.proc and n.proc.poll() is None:
+            n.proc.send_signal(signal.SIGTERM)
     for n in made["nodes"]:
-        rc = n.stop()
-        if rc not in (0, -9):
+        try:
+            rc = n.proc.wait(10) if n.proc else None
+        except subprocess.TimeoutExpired:
+            n.proc.kill()
+            rc = n.proc.wait()
+        if rc not in (0, -9, None):
             failed.append((n.name, rc, n.read_error_log()))
     for r in made["redis"]:
         r.kill()
@@ -166,17 +173,18 @@ CHANGES = 1000  # the issue's proof: the distribution over 1,000 changes
 
 def test_change_on_a_answers_on_b_and_c_within_100ms(fleet):
     """1,000 changes through A, back to back on a keep-alive connection,
-    while one observer per node (B, C and A itself) polls the next path it
-    has not seen yet: a node applies the stream in order, so when /pN
-    answers there, every earlier change does too. A change's latency: from
-    its POST on A to the later of B and C answering it. Pipelined (A does
-    not wait for B and C), without sleeps."""
+    while one observer per node (B and C) polls the next path it has not
+    seen yet: a node applies the stream in order, so when /pN answers
+    there, every earlier change does too. A change's latency: from its POST
+    on A to the later of B and C answering it. Pipelined (A does not wait
+    for B and C); an observer that finds a path not there yet waits 0.5 ms
+    before asking again (the machine's cores are the servers')."""
     redis, node = fleet
     r = redis()
     a, b, c = (node(url_of(r), n) for n in ("a", "b", "c"))
     sa = a.session()
     sent, acked = [None] * CHANGES, [None] * CHANGES
-    seen = {n.name: [None] * CHANGES for n in (a, b, c)}
+    seen = {n.name: [None] * CHANGES for n in (b, c)}
     posted = [0]  # changes whose POST went out
     failed = []
 
@@ -194,8 +202,11 @@ def test_change_on_a_answers_on_b_and_c_within_100ms(fleet):
                 i += 1
             elif now - sent[i] > 5:
                 failed.append("%s never saw /p%d" % (n.name, i))
+            else:
+                time.sleep(0.0005)
         cn.close()
-    obs = [threading.Thread(target=observe, args=(n,)) for n in (a, b, c)]
+    obs = [threading.Thread(target=observe, args=(n,)) for n in (b, c)]
+    ca = http.client.HTTPConnection(a.host, a.port, timeout=10)
     for t in obs:
         t.start()
     t_start = time.monotonic()
@@ -207,6 +218,8 @@ def test_change_on_a_answers_on_b_and_c_within_100ms(fleet):
             acked[i] = time.monotonic()
             assert st == 201, js
             assert js["id"] == "api:%d" % (i + 1), js
+            if i % 50 == 0:  # A's own table has a change when its 2xx is out
+                assert a.get("/p%d" % i, ca) == (302, "/to-%d" % i)
     finally:
         for t in obs:
             t.join()
@@ -216,9 +229,7 @@ def test_change_on_a_answers_on_b_and_c_within_100ms(fleet):
     lat = [ms(max(seen["b"][i], seen["c"][i]) - sent[i]) for i in range(CHANGES)]
     after = [ms(max(0, max(seen["b"][i], seen["c"][i]) - acked[i])) for i in range(CHANGES)]
     post = [ms(acked[i] - sent[i]) for i in range(CHANGES)]
-    # A's own table has a change when its 2xx is out (its observer may
-    # see it later, never before the POST)
-    assert all(seen["a"][i] >= sent[i] for i in range(CHANGES))
+    ca.close()
     p50, p99, mx = pct(lat)
     print("\nfleet: %d changes through A in %.1f s; POST on A to live on B and C: p50 %.1f ms, "
           "p99 %.1f ms, max %.1f ms; POST answered: p50 %.1f, p99 %.1f, max %.1f; 2xx to "
@@ -604,19 +615,21 @@ def test_sentinel_failover_loses_no_acknowledged_change(fleet, tmp_path):
                 assert st == 503, (st, js)
                 refused.append((rule, js["error"]))
             i += 1
-            if i == 20:
+            if i == 10:
                 p.kill()
                 killed_at = time.monotonic()
             if killed_at and not restarted and str(rep.port) in subprocess.run(
                     ["redis-cli", "-p", str(s0), "SENTINEL", "get-master-addr-by-name", "m"],
                     capture_output=True, text=True).stdout:
                 # The old primary comes back (empty: no persistence) once
-                # the sentinels switched: they make it the new one's
-                # replica, and WAIT 1 can be satisfied again.
+                # the sentinels switched, as the new one's replica (what
+                # the sentinels would make it, some seconds later), and
+                # WAIT 1 can be satisfied again.
                 restarted = time.monotonic()
+                p.extra = ["--replicaof", "127.0.0.1", str(rep.port)]
                 p.start()
             if restarted and t_end is None and st == 201:
-                t_end = i + 20  # 20 more after the first success on the new primary
+                t_end = i + 10  # 10 more after the first success on the new primary
             if t_end is not None and i >= t_end:
                 break
             assert time.monotonic() - (killed_at or time.monotonic()) < 40, (
