@@ -627,7 +627,8 @@ void admin_stop(struct server *srv)
 		pthread_join(a->thread, NULL);
 	}
 	if (srv->state) {
-		admin_flush_stats(a);
+		if (a->started) /* the last counts, before the store lets go */
+			admin_flush_stats(a);
 		a->store->stop(a);
 	}
 	/* No thread can change maintenance now (POST /reload ran on ours). */

@@ -444,7 +444,8 @@ static void fl_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t s
 
 static void fl_flush_served(struct admin *a, struct served *s)
 {
-	fleet_flush_served(a->srv->fleet, s);
+	if (a->srv->fleet) /* NULL: stopped */
+		fleet_flush_served(a->srv->fleet, s);
 }
 
 /* After the tables: the requests by status (increments) and the node's
@@ -455,6 +456,8 @@ static void fl_flush_more(struct admin *a)
 	const char *names[STATUS_SLOTS];
 	char nb[STATUS_SLOTS][16];
 
+	if (a->srv->fleet == NULL)
+		return;
 	for (unsigned k = 0; k < STATUS_SLOTS; k++)
 		names[k] = metrics_status_name(k, nb[k], sizeof(nb[k]));
 	metrics_status_counts(a->srv, now);

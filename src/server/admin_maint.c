@@ -1,5 +1,6 @@
-/* detour server: GET/POST /maintenance and the API's maintenance row in the
- * state (admin_maint.h). maint.c decides what applies. */
+/* detour server: GET/POST /maintenance (validated here, stored by the
+ * admin's store) and the API's maintenance row's encoding (admin_maint.h).
+ * maint.c decides what applies. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,8 +1,7 @@
-/* detour server: the API rules (admin_rules.h). Every change runs in one
- * SQLite transaction that ends by building the new API table; the answer
- * goes out only after the commit (synchronous=FULL) and the publication to
- * every worker (publish_served), so an acknowledged change is live
- * everywhere and survives kill -9. */
+/* detour server: the API rules (admin_rules.h): building and publishing
+ * the API table (both stores use it), GET /rules, and the validation of
+ * POST /rules and DELETE /rules/ID before the admin's store (admin_data.h:
+ * the SQLite state or the fleet's Redis) makes the change and answers. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

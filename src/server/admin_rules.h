@@ -1,5 +1,5 @@
-/* detour server: the API rules: the API table's build, publication and expiry;
- * GET/POST/DELETE /rules.
+/* detour server: the API rules: the API table's build and publication;
+ * GET/POST/DELETE /rules (validated here, made by the admin's store).
  * Runs on the admin thread (admin_data.h); see docs/internals/admin.md. */
 #ifndef DETOUR_ADMIN_RULES_H
 #define DETOUR_ADMIN_RULES_H
