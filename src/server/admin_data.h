@@ -7,10 +7,12 @@
  *   admin_auth.c   tokens and the bearer check (admin_auth.h)
  *   admin_guard.c  Host, Origin and Content-Type checks against web pages (admin_guard.h)
  *   admin_http.c   reading query strings and bodies, writing responses (admin_http.h)
- *   admin_rules.c  the API table: build, publish, expiry; GET/POST/DELETE /rules
+ *   admin_rules.c  the API table: build, publish; GET/POST/DELETE /rules
  *                  (admin_rules.h)
- *   admin_maint.c  GET/POST /maintenance and its row in the state (admin_maint.h)
+ *   admin_maint.c  GET/POST /maintenance, the row's encoding (admin_maint.h)
  *   admin_ops.c    /reload, /stats, /audit, /metrics, /healthz (admin_ops.h)
+ *   admin_sqlite.c the store of one node: the SQLite state (admin_sqlite.h)
+ *   admin_fleet.c  the store of a fleet: Redis, and GET /fleet (admin_fleet.h)
  *
  * It is not admin.c's private admin_int.h: admin.c includes the headers of
  * the files above, which include this one, so this one includes nothing of
