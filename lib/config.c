@@ -716,8 +716,8 @@ static const struct conf_directive directives[] = {
          "cannot be written (a read-only file system) is opened read-only: its API\n"
          "rules and maintenance serve, changes get 503. Nothing refused is stored."},
         {"state", 1, 2, d_state, "state URL [node=NAME]",
-         "Share the API rules, maintenance and statistics of several nodes\n"
-         "through Redis: *redis://*[_user_:_password_@]_host_:_port_/_db_ or\n"
+         "Share the API rules, maintenance, statistics and the audit log of several\n"
+         "nodes through Redis: *redis://*[_user_:_password_@]_host_:_port_/_db_ or\n"
          "*redis-sentinel://*_host_:_port_,_host_:_port_/_NAME_, with\n"
          "*?replicas=*_N_ (answer 2xx after WAIT N; 1 with sentinels),\n"
          "*?timeout=*_MS_ (a change's deadline, 2000) and *?prefix=*_P_. A change\n"

@@ -48,11 +48,11 @@ const struct cli_cmd cli_ctl_cmd = {
                  "                 [--until TIME | --ttl DURATION]\n"
                  "  maintenance off\n"
                  "  reload\n"
-                 "  stats [--top N] [--limit N] [--unused [--since DURATION|TIME]]\n"
+                 "  stats [--top N] [--limit N] [--unused [--since DURATION|TIME]] [--node NAME]\n"
                  "  targets              the health-checked mirrors, up or down\n"
                  "  fleet                the nodes sharing the state (`state redis://`), their\n"
                  "                       state version and lag\n"
-                 "  metrics | health | audit [--limit N]\n"
+                 "  metrics | health | audit [--limit N] [--node NAME]\n"
                  "\n",
         .epilog = "\n"
                   "TIME is RFC 3339 (2026-12-01T00:00:00Z) or HH:MM, the next such local time.\n"
@@ -297,8 +297,13 @@ static void print_audit(json_t *j)
 
 	json_array_foreach(json_object_get(j, "audit"), i, r)
 	{
-		printf("%s %-10s %-12s %s\n", str_or(r, "at", "?"), str_or(r, "who", "?"),
-		       str_or(r, "action", "?"), str_or(r, "detail", ""));
+		if (json_object_get(r, "node")) /* a fleet: the node it was made through */
+			printf("%s %-16s %-10s %-12s %s\n", str_or(r, "at", "?"),
+			       str_or(r, "node", "?"), str_or(r, "who", "?"),
+			       str_or(r, "action", "?"), str_or(r, "detail", ""));
+		else
+			printf("%s %-10s %-12s %s\n", str_or(r, "at", "?"), str_or(r, "who", "?"),
+			       str_or(r, "action", "?"), str_or(r, "detail", ""));
 	}
 }
 
@@ -588,7 +593,7 @@ static int cmd_maint(struct client *cl, int argc, char **argv)
 	return post_json(cl, "/maintenance", j, print_maint);
 }
 
-/* stats [--top N] [--limit N] [--unused [--since DURATION|TIME]] */
+/* stats [--top N] [--limit N] [--unused [--since DURATION|TIME]] [--node NAME] */
 static int cmd_stats(struct client *cl, int argc, char **argv)
 {
 	static const struct cli_opt t[] = {
@@ -596,6 +601,8 @@ static int cmd_stats(struct client *cl, int argc, char **argv)
 	        {"limit", 'l' + CLI_LONG, "N", "a value", "at most N rules"},
 	        {"unused", 'u' + CLI_LONG, NULL, NULL, "the rules not hit since --since"},
 	        {"since", 's' + CLI_LONG, "DURATION|TIME", "a value", "default 30d"},
+	        {"node", 'n' + CLI_LONG, "NAME", "a value",
+	         "in a fleet: one node's counters, not the fleet's"},
 	        {0},
 	};
 	static const struct cli_cmd c = {
@@ -619,7 +626,11 @@ static int cmd_stats(struct client *cl, int argc, char **argv)
 		else if (k == 's' + CLI_LONG)
 			since = p.arg;
 		else
-			qadd(&b, k == 'T' + CLI_LONG ? "top" : "limit", p.arg);
+			qadd(&b,
+			     k == 'T' + CLI_LONG   ? "top"
+			     : k == 'n' + CLI_LONG ? "node"
+			                           : "limit",
+			     p.arg);
 	}
 	if (cli_operand(&p) < argc)
 		return cli_unknown(&c, argv[cli_operand(&p)]);
@@ -638,27 +649,42 @@ static int cmd_stats(struct client *cl, int argc, char **argv)
 	return finish_call(cl, "GET", path, NULL, &body, print_stats);
 }
 
-/* audit [--limit N] */
+/* audit [--limit N] [--node NAME] */
 static int cmd_audit(struct client *cl, int argc, char **argv)
 {
 	static const struct cli_opt t[] = {
 	        {"limit", 'l' + CLI_LONG, "N", "a value", "the N latest changes"},
+	        {"node", 'n' + CLI_LONG, "NAME", "a value",
+	         "in a fleet: the changes made through one node"},
 	        {0},
 	};
 	static const struct cli_cmd c = {
-	        .name = "ctl", .usage = "usage: detour ctl audit [--limit N]\n\n", .opts = t};
-	char path[100] = "/audit", *body;
+	        .name = "ctl",
+	        .usage = "usage: detour ctl audit [--limit N] [--node NAME]\n\n",
+	        .opts = t};
+	char mem[300], num[24], *body;
+	const char *path;
+	struct bbuf b;
 	struct cli_parser p;
 	int k;
 
+	bbuf_fixed(&b, mem, sizeof(mem));
+	BBUF_LIT(&b, "/audit");
 	cli_parse_init(&p, &c, argc, argv);
 	while ((k = cli_next(&p)) != CLI_END) {
 		if (k == CLI_BAD)
 			return 2;
-		snprintf(path, sizeof(path), "/audit?limit=%d", atoi(p.arg));
+		if (k == 'n' + CLI_LONG) {
+			qadd(&b, "node", p.arg);
+		} else {
+			snprintf(num, sizeof(num), "%d", atoi(p.arg));
+			qadd(&b, "limit", num);
+		}
 	}
 	if (cli_operand(&p) < argc)
-		return bad("audit takes --limit N", NULL);
+		return bad("audit takes --limit N and --node NAME", NULL);
+	if ((path = path_of(&b)) == NULL)
+		return 2;
 	return finish_call(cl, "GET", path, NULL, &body, print_audit);
 }
 

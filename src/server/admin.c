@@ -27,6 +27,7 @@
 #include "admin_maint.h"
 #include "admin_ops.h"
 #include "admin_rules.h"
+#include "admin_sqlite.h"
 #include "base/grow.h"
 #include "listen.h"
 #include "privdrop.h"
@@ -428,14 +429,10 @@ static void *admin_main(void *arg)
 		int64_t wall = now_sec();
 		int timeout = 1000;
 
-		if (a->srv->fleet)
-			admin_fleet_poll(a);
-		if (a->next_expiry && a->next_expiry <= wall && a->srv->state) {
-			if (a->srv->fleet)
-				admin_fleet_expire(a);
-			else
-				admin_expire(a);
-		}
+		if (a->store->poll)
+			a->store->poll(a);
+		if (a->next_expiry && a->next_expiry <= wall && a->srv->state)
+			a->store->expire(a);
 		if (a->srv->conf.stats && now >= a->next_flush_ms) {
 			admin_flush_stats(a);
 			a->next_flush_ms = now + a->srv->conf.stats_flush_ms;
@@ -502,9 +499,6 @@ int admin_prepare(struct server *srv, const struct privdrop *p, const struct adm
 {
 	const struct detour_config *conf = &srv->conf;
 	struct admin *a;
-	struct api_rule *rules = NULL;
-	size_t n = 0;
-	int64_t next;
 	char e2[512];
 
 	if (conf->admin.port && conf->admin_token_file[0] == '\0' && !is_loopback(&conf->admin)) {
@@ -529,6 +523,9 @@ int admin_prepare(struct server *srv, const struct privdrop *p, const struct adm
 	a->head_ms = conf->header_timeout_ms;
 	pthread_mutex_init(&a->tok_lock, NULL);
 	srv->admin = a;
+	/* The store: the fleet's Redis with `state redis://...`, else the
+	 * SQLite state (admin_data.h). */
+	a->store = conf->state_url[0] ? &admin_fleet_store : &admin_sqlite_store;
 	if (conf->admin_token_file[0]) {
 		a->auth = true;
 		if (admin_load_tokens(conf->admin_token_file, a->tokens, &a->ntokens, err, cap))
@@ -555,35 +552,8 @@ int admin_prepare(struct server *srv, const struct privdrop *p, const struct adm
 		}
 		/* Without an admin API the state only keeps statistics. */
 		log_warn("%s; statistics are not kept", e2);
-	} else if (conf->state_url[0]) {
-		if (admin_fleet_prepare(a, err, cap))
-			return -1;
-	} else {
-		struct maint_state m;
-		bool ro = state_readonly(srv->state); /* read as stored, nothing expired */
-		if (!ro && state_begin(srv->state, err, cap))
-			return -1;
-		int k = ro ? 0 : state_rules_expire(srv->state, now_sec(), err, cap);
-		if (k < 0 || state_maint_get(srv->state, &m, err, cap) ||
-		    state_rules_load(srv->state, &rules, &n, err, cap)) {
-			if (!ro)
-				state_rollback(srv->state);
-			return -1;
-		}
-		if (!ro && state_commit(srv->state, err, cap)) {
-			state_rules_free(rules, n);
-			return -1;
-		}
-		struct served *s = admin_build_api(srv, rules, n, &m, now_sec(), &next, err, cap);
-		if (s == NULL) {
-			state_rules_free(rules, n);
-			return -1;
-		}
-		atomic_store(&srv->pub.api, s); /* no worker runs yet */
-		a->rules = rules;
-		a->nrules = n;
-		a->maint = m;
-		a->next_expiry = next;
+	} else if (a->store->load(a, err, cap)) {
+		return -1;
 	}
 	/* Maintenance: the config and its file, then what the API stored
 	 * (maint.h: the latest change wins, and the stored one is the latest). */
@@ -617,7 +587,7 @@ int admin_start(struct server *srv, char *err, size_t cap)
 		return -1;
 	}
 	a->next_flush_ms = mono_ms() + srv->conf.stats_flush_ms;
-	if (srv->fleet && admin_fleet_start(a, err, cap))
+	if (a->store->start(a, err, cap))
 		return -1;
 	errno = pthread_create(&a->thread, NULL, admin_main, a);
 	if (errno) {
@@ -630,6 +600,16 @@ int admin_start(struct server *srv, char *err, size_t cap)
 		         srv->conf.admin.host, srv->conf.admin.ipv6 ? "]" : "",
 		         srv->conf.admin.port, a->auth ? "" : " (loopback, no token)");
 	return 0;
+}
+
+void admin_flush_served(struct server *srv, struct served *s)
+{
+	struct admin *a = srv->admin;
+
+	if (a && srv->state)
+		a->store->flush_served(a, s);
+	else if (srv->state)
+		state_flush_served(srv->state, s);
 }
 
 void admin_stop(struct server *srv)
@@ -646,9 +626,10 @@ void admin_stop(struct server *srv)
 		}
 		pthread_join(a->thread, NULL);
 	}
-	if (srv->fleet) {
-		admin_flush_stats(a);
-		admin_fleet_stop(a);
+	if (srv->state) {
+		if (a->started) /* the last counts, before the store lets go */
+			admin_flush_stats(a);
+		a->store->stop(a);
 	}
 	/* No thread can change maintenance now (POST /reload ran on ours). */
 	maint_set_recorder(srv->maint, NULL, NULL);

@@ -14,6 +14,7 @@
 
 struct server;
 struct admin;
+struct served;
 
 struct privdrop;
 
@@ -31,6 +32,10 @@ int admin_start(struct server *srv, char *err, size_t cap);
 /* Stops the admin thread, flushes statistics and frees the admin. Safe to
  * call when it never started, and more than once. */
 void admin_stop(struct server *srv);
+
+/* The hits counted in s (a table a reload retires) since its last flush,
+ * to the admin's store (the main thread). */
+void admin_flush_served(struct server *srv, struct served *s);
 
 /* A connection the admin API serves from now on, as if accepted on its
  * listener: fd (non-blocking, taken over) is read on a's loop. The

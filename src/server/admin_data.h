@@ -7,10 +7,12 @@
  *   admin_auth.c   tokens and the bearer check (admin_auth.h)
  *   admin_guard.c  Host, Origin and Content-Type checks against web pages (admin_guard.h)
  *   admin_http.c   reading query strings and bodies, writing responses (admin_http.h)
- *   admin_rules.c  the API table: build, publish, expiry; GET/POST/DELETE /rules
+ *   admin_rules.c  the API table: build, publish; GET/POST/DELETE /rules
  *                  (admin_rules.h)
- *   admin_maint.c  GET/POST /maintenance and its row in the state (admin_maint.h)
+ *   admin_maint.c  GET/POST /maintenance, the row's encoding (admin_maint.h)
  *   admin_ops.c    /reload, /stats, /audit, /metrics, /healthz (admin_ops.h)
+ *   admin_sqlite.c the store of one node: the SQLite state (admin_sqlite.h)
+ *   admin_fleet.c  the store of a fleet: Redis, and GET /fleet (admin_fleet.h)
  *
  * It is not admin.c's private admin_int.h: admin.c includes the headers of
  * the files above, which include this one, so this one includes nothing of
@@ -35,6 +37,7 @@
 #include "maint.h"
 #include "publish.h"
 #include "state.h"
+#include "stats.h"
 
 #define ADMIN_BODY_MAX   (1024 * 1024) /* bodies over 1 MiB: 413 */
 #define ADMIN_HEAD_MAX   32768
@@ -95,21 +98,62 @@ struct aconn {
 
 struct ctx;
 
-/* Where the API's rule and maintenance changes go when it is not the SQLite
- * state alone: the fleet's Redis (admin_fleet.c sets it; NULL otherwise).
- * Each is called after the handler validated the request, and answers it
- * (set_maint returns 0, or an HTTP status with err, and the handler
- * answers). */
+struct maint_params;
+struct maint_page;
+struct bbuf;
+
+/* Where the admin keeps what it stores: the API rules, maintenance, the
+ * statistics and the audit log. One of two (admin_prepare picks it):
+ * admin_sqlite.c, the single node's SQLite state under state-dir (the
+ * default), and admin_fleet.c, the fleet's Redis (`state redis://...`).
+ * The handlers validate a request and call the store, which answers it;
+ * nothing above the store knows which one it is. */
 struct admin_store {
+	const char *name; /* "sqlite", "redis" */
+	/* admin_prepare (srv->state open): loads the stored API rules and
+	 * maintenance into a->rules and a->maint and publishes the API
+	 * table, before any worker runs. Returns 0, or -1 with err. */
+	int (*load)(struct admin *a, char *err, size_t cap);
+	/* admin_start, before the admin thread runs. */
+	int (*start)(struct admin *a, char *err, size_t cap);
+	/* Every admin loop iteration (the fleet: a snapshot from the
+	 * follower; NULL: nothing). */
+	void (*poll)(struct admin *a);
+	/* a->next_expiry reached: what ran out stops serving now. */
+	void (*expire)(struct admin *a);
+	/* admin_stop, the admin thread joined. */
+	void (*stop)(struct admin *a);
+	/* A rule change, validated by the handler: made, audited, answered. */
 	void (*add_rule)(struct ctx *x, const char *id, const char *line, int64_t now,
 	                 int64_t expires);
 	void (*delete_rule)(struct ctx *x, const char *id);
-	int (*set_maint)(struct ctx *x, const struct maint_state *m, char *err, size_t cap);
+	/* Maintenance m through the API (p, pg: its parameters and page, read
+	 * and checked; pg is taken), detail: the audit's words. Answered. */
+	void (*set_maint)(struct ctx *x, const struct maint_state *m, const struct maint_params *p,
+	                  struct maint_page *pg, const char *detail);
+	/* Maintenance changed by the config, its file or a signal (any
+	 * thread): recorded and audited. */
+	void (*record_maint)(struct admin *a, const struct maint_state *m, const char *detail);
+	/* The hits counted in s since its last flush (the admin thread, and
+	 * the main thread for a table a reload retires). */
+	void (*flush_served)(struct admin *a, struct served *s);
+	/* After the tables' flush (the admin thread): what else the store
+	 * counts (the fleet: requests, unmatched paths). NULL: nothing. */
+	void (*flush_more)(struct admin *a);
+	/* GET /stats, the query read (the store reads ?node=). */
+	void (*get_stats)(struct ctx *x, int64_t offset, int64_t limit, int64_t since, int64_t top);
+	/* One audit record that goes with no change (a reload). */
+	void (*audit)(struct admin *a, const char *who, const char *action, const char *detail);
+	/* GET /audit: the last limit records, newest first. */
+	void (*get_audit)(struct ctx *x, int64_t limit);
+	/* /metrics: the store's series (the most hit rules; the fleet's,
+	 * ?node= one node's requests). */
+	void (*metrics)(struct ctx *x, struct bbuf *b);
 };
 
 struct admin {
 	struct server *srv;
-	const struct admin_store *store; /* NULL: the SQLite state */
+	const struct admin_store *store; /* never NULL once admin_prepare ran */
 	struct admin_hooks hooks;        /* what it calls above itself (server.c) */
 	pthread_t thread;
 	bool started;
@@ -138,6 +182,8 @@ struct admin {
 	bool mirror_dirty;
 	uint64_t next_mirror_ms;
 	uint64_t next_flush_ms;
+	/* The fleet: the requests by status slot (stats.h) flushed so far. */
+	uint64_t req_flushed[STATUS_SLOTS];
 	struct detour_request req;
 };
 

@@ -6,14 +6,16 @@
 #include "admin_fleet.h"
 #include "admin_http.h"
 #include "admin_maint.h"
+#include "admin_ops.h"
 #include "admin_rules.h"
+#include "base/buf.h"
 #include "detour/rulefile.h"
 #include "detour/topk.h"
+#include "fleet_stats.h"
 #include "fleet_store.h"
+#include "metrics.h"
 
 #define MIRROR_MS 1000
-
-static const struct admin_store fleet_store;
 
 /* Maintenance stored by the fleet changed from old to m: make it this
  * node's (the page file is read here, on each node). */
@@ -91,7 +93,7 @@ static void save_mirror(struct admin *a)
 		log_err("fleet: saving the last known state under state-dir: %s", err);
 }
 
-int admin_fleet_prepare(struct admin *a, char *err, size_t cap)
+static int fl_load(struct admin *a, char *err, size_t cap)
 {
 	struct server *srv = a->srv;
 	struct fleet_snap s;
@@ -129,17 +131,16 @@ int admin_fleet_prepare(struct admin *a, char *err, size_t cap)
 	a->maint = s.maint;
 	a->version = s.version;
 	a->next_expiry = next;
-	a->store = &fleet_store;
 	save_mirror(a);
 	return 0;
 }
 
-int admin_fleet_start(struct admin *a, char *err, size_t cap)
+static int fl_start(struct admin *a, char *err, size_t cap)
 {
 	return fleet_start(a->srv->fleet, a->wake.fd, NULL, err, cap);
 }
 
-void admin_fleet_poll(struct admin *a)
+static void fl_poll(struct admin *a)
 {
 	struct fleet_snap s;
 	uint64_t now = mono_ms();
@@ -152,7 +153,7 @@ void admin_fleet_poll(struct admin *a)
 	}
 }
 
-void admin_fleet_expire(struct admin *a)
+static void fl_expire(struct admin *a)
 {
 	struct fleet_snap s = {.rules = a->rules,
 	                       .nrules = a->nrules,
@@ -180,7 +181,7 @@ void admin_fleet_expire(struct admin *a)
 	}
 }
 
-void admin_fleet_stop(struct admin *a)
+static void fl_stop(struct admin *a)
 {
 	save_mirror(a);
 	fleet_free(a->srv->fleet);
@@ -202,20 +203,19 @@ static void sync_to(struct admin *a, int64_t v)
 		apply(a, &s);
 }
 
-static void audit(struct admin *a, const char *who, const char *action, const char *detail)
+/* One audit record that goes with no change: the fleet's log in Redis;
+ * when Redis does not answer, the node's SQLite audit (and the error log). */
+static void fl_audit(struct admin *a, const char *who, const char *action, const char *detail)
 {
-	struct state *st = a->srv->state;
-	char err[512];
+	struct fleet_audit_rec au = {who, action, detail};
+	char err[700];
 
-	if (state_audit_now(st, now_sec(), who, action, detail, err, sizeof(err)))
+	if (fleet_audit(a->srv->fleet, &au, err, sizeof(err)) == 0)
+		return;
+	log_err("fleet: audit (%s %s by %s): %s; kept in this node's state-dir", action, detail,
+	        who, err);
+	if (state_audit_now(a->srv->state, now_sec(), who, action, detail, err, sizeof(err)))
 		log_err("fleet: audit: %s", err);
-}
-
-static json_t *rule_json(const struct api_rule *r)
-{
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "id", r->id, "rule", r->line, "origin",
-	                 "api", "expires", admin_json_time(r->expires), "created",
-	                 admin_json_time(r->created), "who", r->who);
 }
 
 static void fleet_add(struct ctx *x, const char *id, const char *line, int64_t now, int64_t expires)
@@ -261,16 +261,13 @@ static void fleet_add(struct ctx *x, const char *id, const char *line, int64_t n
 		admin_reply_error(x->c, 500, err);
 		return;
 	}
-	sync_to(a, v);
-	char detail[2048];
-	snprintf(detail, sizeof(detail), "%s %s", nid, line);
-	audit(a, x->who, "add", detail);
+	sync_to(a, v); /* audited with the change, in Redis */
 	atomic_fetch_add(&a->srv->counters.changes[CHG_ADD], 1);
 	char loc[400];
 	snprintf(loc, sizeof(loc), "Location: /rules/%s\r\n", nid);
 	for (size_t i = 0; i < a->nrules; i++)
 		if (!strcmp(a->rules[i].id, nid)) {
-			admin_reply_json(x->c, 201, rule_json(&a->rules[i]), loc);
+			admin_reply_json(x->c, 201, admin_api_rule_json(&a->rules[i]), loc);
 			return;
 		}
 	/* Deleted by another node in between, or not back yet. */
@@ -279,7 +276,7 @@ static void fleet_add(struct ctx *x, const char *id, const char *line, int64_t n
 	                     .created = now,
 	                     .expires = expires,
 	                     .who = (char *)x->who};
-	admin_reply_json(x->c, 201, rule_json(&r), loc);
+	admin_reply_json(x->c, 201, admin_api_rule_json(&r), loc);
 }
 
 static void fleet_delete(struct ctx *x, const char *id)
@@ -287,7 +284,7 @@ static void fleet_delete(struct ctx *x, const char *id)
 	struct admin *a = x->a;
 	char err[700];
 	int64_t v;
-	int rc = fleet_delete_rule(a->srv->fleet, id, &v, err, sizeof(err));
+	int rc = fleet_delete_rule(a->srv->fleet, id, x->who, &v, err, sizeof(err));
 
 	if (rc == FLEET_NONE) {
 		admin_reply_no_api_rule(x, id);
@@ -298,28 +295,39 @@ static void fleet_delete(struct ctx *x, const char *id)
 		return;
 	}
 	sync_to(a, v);
-	audit(a, x->who, "delete", id);
 	atomic_fetch_add(&a->srv->counters.changes[CHG_DELETE], 1);
 	admin_reply(x->c, 204, NULL, "", 0, NULL);
 }
 
-static int fleet_maint(struct ctx *x, const struct maint_state *m, char *err, size_t cap)
+static void fleet_maint(struct ctx *x, const struct maint_state *m, const struct maint_params *p,
+                        struct maint_page *pg, const char *detail)
 {
 	struct admin *a = x->a;
+	char err[700];
 	int64_t v;
-	int rc = fleet_set_maint(a->srv->fleet, m, &v, err, cap);
+	int rc;
 
-	if (rc)
-		return rc == FLEET_UNAVAILABLE ? 503 : 500;
+	/* Stored fleet-wide; every node (this one included) applies it from
+	 * the stream, reading the page file itself. */
+	maint_page_free(pg);
+	rc = fleet_set_maint(a->srv->fleet, m, detail, &v, err, sizeof(err));
+	if (rc) {
+		admin_reply_error(x->c, rc == FLEET_UNAVAILABLE ? 503 : 500, err);
+		return;
+	}
 	sync_to(a, v);
-	return 0;
+	atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
+	log_info("admin: maintenance %s by %s (fleet)", m->on ? "on" : "off", x->who);
+	admin_reply_json(x->c, 200, admin_maint_now_json(a), NULL);
 }
 
-static const struct admin_store fleet_store = {
-        .add_rule = fleet_add,
-        .delete_rule = fleet_delete,
-        .set_maint = fleet_maint,
-};
+/* Maintenance by this node's config, file or signal: this node's alone
+ * (the fleet's is what the API stores); audited fleet-wide. */
+static void fl_record_maint(struct admin *a, const struct maint_state *m, const char *detail)
+{
+	atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
+	fl_audit(a, m->who, "maintenance", detail);
+}
 
 /* ---- GET /stats, GET /fleet ------------------------------------------------- */
 
@@ -365,7 +373,7 @@ static void unused_row(json_t *arr, const struct fleet_stat *s, size_t n, const 
 	(*total)++;
 }
 
-void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since, int64_t top)
+static void fl_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since, int64_t top)
 {
 	struct admin *a = x->a;
 	char node[64], err[700];
@@ -410,9 +418,20 @@ void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t
 			                                admin_json_time(s[i].last)));
 	}
 	fleet_stats_free(s, n);
-	json_t *res = json_pack("{s:o, s:I, s:b, s:s, s:I}", "rules", arr, "total", (json_int_t)n,
-	                        "enabled", a->srv->conf.stats, "scope", nd ? nd : "fleet",
-	                        "hits_total", (json_int_t)sum);
+	uint64_t req[STATUS_SLOTS];
+	const char *names[STATUS_SLOTS];
+	char nb[STATUS_SLOTS][16];
+	for (unsigned k = 0; k < STATUS_SLOTS; k++)
+		names[k] = metrics_status_name(k, nb[k], sizeof(nb[k]));
+	if (fleet_requests(a->srv->fleet, nd, names, req, STATUS_SLOTS, err, sizeof(err))) {
+		json_decref(arr);
+		admin_reply_error(x->c, 503, err);
+		return;
+	}
+	json_t *res =
+	        json_pack("{s:o, s:I, s:b, s:s, s:I, s:o}", "rules", arr, "total", (json_int_t)n,
+	                  "enabled", a->srv->conf.stats, "scope", nd ? nd : "fleet", "hits_total",
+	                  (json_int_t)sum, "requests", admin_requests_json(req));
 	if (a->srv->conf.stats) {
 		static struct detour_topk_entry me[TOPK_MERGED];
 		struct detour_topk m;
@@ -422,6 +441,113 @@ void admin_fleet_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t
 	}
 	admin_reply_json(x->c, 200, res, NULL);
 }
+
+static void fl_flush_served(struct admin *a, struct served *s)
+{
+	if (a->srv->fleet) /* NULL: stopped */
+		fleet_flush_served(a->srv->fleet, s);
+}
+
+/* After the tables: the requests by status (increments) and the node's
+ * unmatched-path sketch (it lives three flush windows without a refresh). */
+static void fl_flush_more(struct admin *a)
+{
+	uint64_t now[STATUS_SLOTS];
+	const char *names[STATUS_SLOTS];
+	char nb[STATUS_SLOTS][16];
+
+	if (a->srv->fleet == NULL)
+		return;
+	for (unsigned k = 0; k < STATUS_SLOTS; k++)
+		names[k] = metrics_status_name(k, nb[k], sizeof(nb[k]));
+	metrics_status_counts(a->srv, now);
+	fleet_flush_requests(a->srv->fleet, names, now, a->req_flushed, STATUS_SLOTS);
+	if (a->srv->conf.stats) {
+		static struct detour_topk_entry me[TOPK_MERGED];
+		struct detour_topk m;
+		detour_topk_init(&m, me, TOPK_MERGED);
+		admin_merge_topk(a, &m);
+		fleet_put_topk(a->srv->fleet, &m, 3 * a->srv->conf.stats_flush_ms + 1000);
+	}
+}
+
+static void audit_row(void *arg, int64_t at, const char *node, const char *who, const char *action,
+                      const char *detail)
+{
+	json_array_append_new(arg, json_pack("{s:o, s:s, s:s, s:s, s:s}", "at", admin_json_time(at),
+	                                     "node", node, "who", who, "action", action, "detail",
+	                                     detail));
+}
+
+/* GET /audit: the fleet's log (?node= one node's), newest first. */
+static void fl_get_audit(struct ctx *x, int64_t limit)
+{
+	char node[64], err[700];
+	const char *nd = admin_query_get(x->r, "node", node, sizeof(node));
+	json_t *arr = json_array();
+
+	if (fleet_audit_list(x->a->srv->fleet, nd, limit, audit_row, arr, err, sizeof(err))) {
+		json_decref(arr);
+		admin_reply_error(x->c, 503, err);
+		return;
+	}
+	admin_reply_json(x->c, 200,
+	                 json_pack("{s:o, s:s}", "audit", arr, "scope", nd ? nd : "fleet"), NULL);
+}
+
+/* /metrics: the fleet's most hit rules, its requests by status (?node=
+ * one node's: a node label), the detour_fleet_* series. */
+static void fl_metrics(struct ctx *x, struct bbuf *b)
+{
+	struct fleet *f = x->a->srv->fleet;
+	uint64_t req[STATUS_SLOTS];
+	const char *names[STATUS_SLOTS];
+	char nb[STATUS_SLOTS][16], node[64], err[700];
+	const char *nd = admin_query_get(x->r, "node", node, sizeof(node));
+
+	metrics_top_head(b);
+	fleet_stats_top(f, METRICS_TOP_RULES, metrics_top_row, b);
+	for (unsigned k = 0; k < STATUS_SLOTS; k++)
+		names[k] = metrics_status_name(k, nb[k], sizeof(nb[k]));
+	if (fleet_requests(f, nd, names, req, STATUS_SLOTS, err, sizeof(err)) == 0) {
+		bbuf_putf(b, "# HELP detour_fleet_requests_total Requests answered by the fleet "
+		             "(node=: by one node), by status, as of each node's last flush.\n"
+		             "# TYPE detour_fleet_requests_total counter\n");
+		for (unsigned k = 0; k < STATUS_SLOTS; k++) {
+			BBUF_LIT(b, "detour_fleet_requests_total{");
+			if (nd) {
+				BBUF_LIT(b, "node=\"");
+				for (const char *p = nd; *p; p++) /* a label value (metrics.c) */
+					if (*p == '"' || *p == '\\' || *p == '\n')
+						bbuf_putc(b, '_');
+					else
+						bbuf_putc(b, *p);
+				BBUF_LIT(b, "\",");
+			}
+			bbuf_putf(b, "status=\"%s\"} %llu\n", names[k], (unsigned long long)req[k]);
+		}
+	}
+	fleet_metrics(f, b);
+}
+
+const struct admin_store admin_fleet_store = {
+        .name = "redis",
+        .load = fl_load,
+        .start = fl_start,
+        .poll = fl_poll,
+        .expire = fl_expire,
+        .stop = fl_stop,
+        .add_rule = fleet_add,
+        .delete_rule = fleet_delete,
+        .set_maint = fleet_maint,
+        .record_maint = fl_record_maint,
+        .flush_served = fl_flush_served,
+        .flush_more = fl_flush_more,
+        .get_stats = fl_get_stats,
+        .audit = fl_audit,
+        .get_audit = fl_get_audit,
+        .metrics = fl_metrics,
+};
 
 void admin_get_fleet(struct ctx *x)
 {

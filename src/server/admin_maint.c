@@ -1,5 +1,6 @@
-/* detour server: GET/POST /maintenance and the API's maintenance row in the
- * state (admin_maint.h). maint.c decides what applies. */
+/* detour server: GET/POST /maintenance (validated here, stored by the
+ * admin's store) and the API's maintenance row's encoding (admin_maint.h).
+ * maint.c decides what applies. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,7 +104,7 @@ static json_t *maint_json(const struct maint_status *m)
 	                 m->p.page[0] ? json_string(m->p.page) : json_null());
 }
 
-static json_t *maint_now_json(struct admin *a)
+json_t *admin_maint_now_json(struct admin *a)
 {
 	struct maint_status ms;
 
@@ -113,38 +114,22 @@ static json_t *maint_now_json(struct admin *a)
 
 void admin_get_maintenance(struct ctx *x)
 {
-	admin_reply_json(x->c, 200, maint_now_json(x->a), NULL);
+	admin_reply_json(x->c, 200, admin_maint_now_json(x->a), NULL);
 }
 
 void admin_maint_record(void *arg, const struct maint_status *ms)
 {
 	struct admin *a = arg;
-	struct state *st = a->srv->state;
 	struct maint_state m;
-	char err[512], detail[64];
+	char detail[64];
 
-	if (st == NULL)
-		return;
 	memset(&m, 0, sizeof(m));
 	m.on = ms->on;
 	m.status = 307;
 	snprintf(m.who, sizeof(m.who), "%s", ms->who);
 	snprintf(detail, sizeof(detail), "%s by %s", ms->on ? "on" : "off",
 	         maint_source_names[ms->source]);
-	if (state_begin(st, err, sizeof(err)))
-		goto fail;
-	if (state_maint_set(st, &m, err, sizeof(err)) ||
-	    state_audit(st, (int64_t)time(NULL), ms->who, "maintenance", detail, err,
-	                sizeof(err))) {
-		state_rollback(st);
-		goto fail;
-	}
-	if (state_commit(st, err, sizeof(err)))
-		goto fail;
-	atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
-	return;
-fail:
-	log_err("maintenance: recording the change: %s", err);
+	a->store->record_maint(a, &m, detail);
 }
 
 /* A target on this server ("/maintenance.html"), not "//host". */
@@ -220,7 +205,6 @@ void admin_post_maintenance(struct ctx *x)
 	static const char *const allowed[] = {"on",  "target", "status", "allow",       "allow_ip",
 	                                      "ttl", "until",  "page",   "retry_after", NULL};
 	struct admin *a = x->a;
-	struct state *st = a->srv->state;
 	json_t *j = admin_body_object(x, allowed), *v;
 	struct maint_state m;
 	struct maint_params p;
@@ -229,7 +213,6 @@ void admin_post_maintenance(struct ctx *x)
 	int64_t now = now_sec();
 	char err[600];
 	const char *bad = NULL;
-	int rc;
 
 	if (j == NULL)
 		return;
@@ -351,50 +334,7 @@ void admin_post_maintenance(struct ctx *x)
 		}
 	}
 	json_decref(j);
-	if (a->store) {
-		/* Stored fleet-wide; every node (this one included) applies it
-		 * from the stream, reading the page file itself. */
-		maint_page_free(pg);
-		rc = a->store->set_maint(x, &m, err, sizeof(err));
-		if (rc) {
-			admin_reply_error(x->c, rc, err);
-			return;
-		}
-		atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
-		log_info("admin: maintenance %s by %s (fleet)", m.on ? "on" : "off", x->who);
-		admin_reply_json(x->c, 200, maint_now_json(a), NULL);
-		return;
-	}
-	if (state_begin(st, err, sizeof(err)))
-		goto fail;
 	char detail[MAINT_TARGET_MAX + 64];
 	snprintf(detail, sizeof(detail), m.on ? "on %s %d" : "off", p.target, p.status);
-	if (state_maint_set(st, &m, err, sizeof(err)) ||
-	    state_audit(st, now, x->who, "maintenance", detail, err, sizeof(err)))
-		goto rollback;
-	rc = admin_api_commit(a, &m, now, err, sizeof(err));
-	if (rc == ADMIN_BUILD_FAILED) {
-		maint_page_free(pg);
-		admin_reply_error(x->c, 400, err);
-		return;
-	}
-	if (rc)
-		goto fail;
-	/* Stored: now make it the server's maintenance (checked above, so only
-	 * running out of memory can fail here). It takes pg. */
-	if (maint_api_set(a->srv->maint, m.on, &p, pg, m.until, x->who, err, sizeof(err))) {
-		log_err("admin: maintenance: %s", err);
-		admin_reply_error(x->c, 500, err);
-		return;
-	}
-	atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
-	log_info("admin: maintenance %s by %s", m.on ? "on" : "off", x->who);
-	admin_reply_json(x->c, 200, maint_now_json(a), NULL);
-	return;
-rollback:
-	state_rollback(st);
-fail:
-	maint_page_free(pg);
-	log_err("admin: %s", err);
-	admin_reply_state_error(x->c, st, err);
+	a->store->set_maint(x, &m, &p, pg, detail);
 }

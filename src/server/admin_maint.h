@@ -14,6 +14,9 @@ void admin_maint_row_to_params(const struct maint_state *m, struct maint_params 
  * audit). No-op without a state. Runs on the thread that made the change. */
 void admin_maint_record(void *arg, const struct maint_status *st);
 
+/* The maintenance that applies now, as GET /maintenance answers it. */
+json_t *admin_maint_now_json(struct admin *a);
+
 void admin_get_maintenance(struct ctx *x);
 void admin_post_maintenance(struct ctx *x);
 

@@ -6,8 +6,19 @@
 
 #include "admin_data.h"
 
-/* Writes the counters of both published tables to the state. */
+/* Writes the counters of both published tables to the store (and what
+ * else it counts: the store's flush_more). */
 void admin_flush_stats(struct admin *a);
+
+struct detour_topk;
+
+/* Asks every worker for a copy of its unmatched-path sketch and merges
+ * them into m (TOPK_MERGED entries), sorted. */
+void admin_merge_topk(struct admin *a, struct detour_topk *m);
+
+/* {"total": N, "by_status": {"301": n, ...}} of requests counted by
+ * status slot (stats.h; slots never hit left out). */
+json_t *admin_requests_json(const uint64_t *counts);
 
 void admin_post_reload(struct ctx *x);
 void admin_get_stats(struct ctx *x);

@@ -1,8 +1,7 @@
-/* detour server: the API rules (admin_rules.h). Every change runs in one
- * SQLite transaction that ends by building the new API table; the answer
- * goes out only after the commit (synchronous=FULL) and the publication to
- * every worker (publish_served), so an acknowledged change is live
- * everywhere and survives kill -9. */
+/* detour server: the API rules (admin_rules.h): building and publishing
+ * the API table (both stores use it), GET /rules, and the validation of
+ * POST /rules and DELETE /rules/ID before the admin's store (admin_data.h:
+ * the SQLite state or the fleet's Redis) makes the change and answers. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,100 +86,9 @@ void admin_api_publish(struct admin *a, struct served *s, struct api_rule *rules
 	a->next_expiry = next;
 }
 
-int admin_api_commit(struct admin *a, const struct maint_state *m, int64_t now, char *err,
-                     size_t cap)
-{
-	struct state *st = a->srv->state;
-	struct api_rule *rules = NULL;
-	struct maint_state mc = *m; /* m may be &a->maint, which publish() replaces */
-	size_t n = 0;
-	int64_t next;
-	struct served *s;
-
-	if (state_rules_load(st, &rules, &n, err, cap)) {
-		state_rollback(st);
-		return -1;
-	}
-	s = admin_build_api(a->srv, rules, n, &mc, now, &next, err, cap);
-	if (s == NULL) {
-		state_rules_free(rules, n);
-		state_rollback(st);
-		return ADMIN_BUILD_FAILED;
-	}
-	if (state_commit(st, err, cap)) {
-		served_free(s);
-		state_rules_free(rules, n);
-		return -1;
-	}
-	admin_api_publish(a, s, rules, n, &mc, next);
-	return 0;
-}
-
-/* Rules and maintenance whose time ran out: delete them (audited) and
- * publish the table without them. */
-void admin_expire(struct admin *a)
-{
-	struct state *st = a->srv->state;
-	struct maint_state m;
-	int64_t now = now_sec();
-	char err[512];
-	int k;
-
-	if (state_readonly(st)) {
-		/* Nothing can be deleted (state.h): what ran out stops
-		 * serving, and the state keeps it until a start that can
-		 * write expires it. */
-		int64_t next;
-		struct served *s = admin_build_api(a->srv, a->rules, a->nrules, &a->maint, now,
-		                                   &next, err, sizeof(err));
-		if (s == NULL)
-			goto fail;
-		publish_served(&a->srv->pub, &a->srv->pub.api, s);
-		a->next_expiry = next;
-		if (a->maint.on && a->maint.since > 0 && a->maint.until > 0 &&
-		    a->maint.until <= now) {
-			a->maint.on = false;
-			maint_api_expired(a->srv->maint);
-		}
-		return;
-	}
-	if (state_begin(st, err, sizeof(err)))
-		goto fail;
-	k = state_rules_expire(st, now, err, sizeof(err));
-	if (k < 0 || state_maint_get(st, &m, err, sizeof(err)))
-		goto rollback;
-	bool maint_ended = false;
-	if (m.on && m.since > 0 && m.until > 0 && m.until <= now) {
-		/* The API's maintenance ran out: the config and the file decide
-		 * again (maint.c); nothing is stored any more. */
-		m.on = false;
-		m.since = 0;
-		if (state_maint_set(st, &m, err, sizeof(err)) ||
-		    state_audit(st, now, "detour", "maintenance",
-		                "api maintenance ended (until reached)", err, sizeof(err)))
-			goto rollback;
-		atomic_fetch_add(&a->srv->counters.changes[CHG_MAINTENANCE], 1);
-		maint_ended = true;
-	}
-	if (admin_api_commit(a, &m, now, err, sizeof(err)))
-		goto fail;
-	if (maint_ended)
-		maint_api_expired(a->srv->maint);
-	if (k > 0) {
-		atomic_fetch_add(&a->srv->counters.changes[CHG_EXPIRE], (unsigned)k);
-		log_info("admin: %d API rule%s expired", k, k == 1 ? "" : "s");
-	}
-	return;
-rollback:
-	state_rollback(st);
-fail:
-	log_err("admin: expiring API rules: %s; retrying in 1 s", err);
-	a->next_expiry = now + 1;
-}
-
 /* ---- endpoints ------------------------------------------------------------ */
 
-static json_t *api_rule_json(const struct api_rule *r)
+json_t *admin_api_rule_json(const struct api_rule *r)
 {
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "id", r->id, "rule", r->line, "origin",
 	                 "api", "expires", admin_json_time(r->expires), "created",
@@ -224,7 +132,7 @@ void admin_get_rules(struct ctx *x)
 			if (q[0] && !strstr(r->line, q) && !strstr(r->id, q))
 				continue;
 			if (total >= offset && total < offset + limit)
-				json_array_append_new(arr, api_rule_json(r));
+				json_array_append_new(arr, admin_api_rule_json(r));
 			total++;
 		}
 	}
@@ -261,14 +169,12 @@ void admin_post_rules(struct ctx *x)
 {
 	static const char *const allowed[] = {"rule", "ttl", "until", NULL};
 	struct admin *a = x->a;
-	struct state *st = a->srv->state;
 	json_t *j = admin_body_object(x, allowed);
 	struct detour_ruleset *rs;
 	struct detour_diag d = {0};
-	int64_t now = now_sec(), expires, row;
+	int64_t now = now_sec(), expires;
 	char err[600], id[300];
 	const char *line;
-	int rc;
 
 	if (j == NULL)
 		return;
@@ -316,58 +222,8 @@ void admin_post_rules(struct ctx *x)
 	detour_ruleset_free(rs);
 	/* id= cannot hold ':' (the rule language), so it never clashes with
 	 * the "api:N" ids given here. */
-	if (a->store) {
-		a->store->add_rule(x, id, line, now, expires);
-		json_decref(j);
-		return;
-	}
-
-	if (state_begin(st, err, sizeof(err)))
-		goto fail;
-	rc = state_rule_insert(st, id[0] ? id : "pending", line, now, expires, x->who, &row, err,
-	                       sizeof(err));
-	if (rc == 0 && !id[0]) {
-		snprintf(id, sizeof(id), "api:%lld", (long long)row);
-		rc = state_rule_set_id(st, row, id, err, sizeof(err));
-	}
-	if (rc == 1) {
-		state_rollback(st);
-		json_decref(j);
-		admin_reply_error(x->c, 409, err);
-		return;
-	}
-	if (rc < 0)
-		goto rollback;
-	char detail[DETOUR_RULE_LINE_MAX < 2048 ? DETOUR_RULE_LINE_MAX : 2048];
-	snprintf(detail, sizeof(detail), "%s %s", id, line);
-	if (state_audit(st, now, x->who, "add", detail, err, sizeof(err)))
-		goto rollback;
-	rc = admin_api_commit(a, &a->maint, now, err, sizeof(err));
-	if (rc == ADMIN_BUILD_FAILED) {
-		json_decref(j);
-		admin_reply_error(x->c, 400, err);
-		return;
-	}
-	if (rc)
-		goto fail;
-	atomic_fetch_add(&a->srv->counters.changes[CHG_ADD], 1);
+	a->store->add_rule(x, id, line, now, expires);
 	json_decref(j);
-	for (size_t i = 0; i < a->nrules; i++) {
-		if (!strcmp(a->rules[i].id, id)) {
-			char loc[400];
-			snprintf(loc, sizeof(loc), "Location: /rules/%s\r\n", id);
-			admin_reply_json(x->c, 201, api_rule_json(&a->rules[i]), loc);
-			return;
-		}
-	}
-	admin_reply_error(x->c, 500, "the rule was stored but is not in the table");
-	return;
-rollback:
-	state_rollback(st);
-fail:
-	json_decref(j);
-	log_err("admin: %s", err);
-	admin_reply_state_error(x->c, st, err);
 }
 
 void admin_reply_no_api_rule(struct ctx *x, const char *id)
@@ -392,34 +248,5 @@ void admin_reply_no_api_rule(struct ctx *x, const char *id)
 
 void admin_delete_rule(struct ctx *x, const char *id)
 {
-	struct admin *a = x->a;
-	struct state *st = a->srv->state;
-	int64_t now = now_sec();
-	char err[600];
-	int rc;
-
-	if (a->store)
-		return a->store->delete_rule(x, id);
-	if (state_begin(st, err, sizeof(err)))
-		goto fail;
-	rc = state_rule_delete(st, id, err, sizeof(err));
-	if (rc < 0)
-		goto rollback;
-	if (rc == 0) {
-		state_rollback(st);
-		admin_reply_no_api_rule(x, id);
-		return;
-	}
-	if (state_audit(st, now, x->who, "delete", id, err, sizeof(err)))
-		goto rollback;
-	if (admin_api_commit(a, &a->maint, now, err, sizeof(err)))
-		goto fail;
-	atomic_fetch_add(&a->srv->counters.changes[CHG_DELETE], 1);
-	admin_reply(x->c, 204, NULL, "", 0, NULL);
-	return;
-rollback:
-	state_rollback(st);
-fail:
-	log_err("admin: %s", err);
-	admin_reply_state_error(x->c, st, err);
+	x->a->store->delete_rule(x, id);
 }

@@ -1,5 +1,5 @@
-/* detour server: the API rules: the API table's build, publication and expiry;
- * GET/POST/DELETE /rules.
+/* detour server: the API rules: the API table's build and publication;
+ * GET/POST/DELETE /rules (validated here, made by the admin's store).
  * Runs on the admin thread (admin_data.h); see docs/internals/admin.md. */
 #ifndef DETOUR_ADMIN_RULES_H
 #define DETOUR_ADMIN_RULES_H
@@ -20,17 +20,8 @@ struct served *admin_build_api(struct server *srv, const struct api_rule *rules,
 void admin_api_publish(struct admin *a, struct served *s, struct api_rule *rules, size_t n,
                        const struct maint_state *m, int64_t next);
 
-/* Inside a transaction of the state: reads the stored rules back, builds
- * the API table with m, commits and publishes it (m is copied into
- * a->maint). Returns 0; ADMIN_BUILD_FAILED when the table does not build;
- * -1 on a state error. On failure err is set and the transaction is over
- * (rolled back, or its commit failed). */
-int admin_api_commit(struct admin *a, const struct maint_state *m, int64_t now, char *err,
-                     size_t cap);
-
-/* Deletes the rules and the API maintenance whose time ran out (audited)
- * and publishes the table without them. */
-void admin_expire(struct admin *a);
+/* An API rule as GET /rules and POST /rules answer it. */
+json_t *admin_api_rule_json(const struct api_rule *r);
 
 void admin_get_rules(struct ctx *x);
 void admin_post_rules(struct ctx *x);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/grow.h"
@@ -29,6 +30,9 @@ struct fleet_follow {
 	struct fleet_snap pending;
 	bool has_pending;
 	struct fleet_follow_status st;
+	/* Under mu: the socket of the follower's connection (-1: none), shut
+	 * down by fleet_follow_stop so that a blocked XREAD returns at once. */
+	int sock;
 	/* The follower thread's own. */
 	struct fleet_snap cur;
 	char lastid[64];
@@ -230,6 +234,7 @@ struct fleet_follow *fleet_follow_new(const struct fleet_link *l, int wake_fd,
 		return NULL;
 	ff->l = l;
 	ff->wake_fd = wake_fd;
+	ff->sock = -1;
 	pthread_mutex_init(&ff->mu, NULL);
 	timed_cond_init(&ff->cv);
 	fleet_key(l, ff->hb_key, sizeof(ff->hb_key), "node", l->node);
@@ -277,6 +282,16 @@ static void set_connected(struct fleet_follow *ff, bool on)
 	if (ff->st.connected && !on)
 		ff->st.disconnects++;
 	ff->st.connected = on;
+	pthread_mutex_unlock(&ff->mu);
+}
+
+/* The connection the follower uses now (NULL: none, before redisFree). */
+static void set_conn(struct fleet_follow *ff, redisContext *c)
+{
+	pthread_mutex_lock(&ff->mu);
+	ff->sock = c ? c->fd : -1;
+	if (c && atomic_load(&ff->stop))
+		shutdown(c->fd, SHUT_RDWR);
 	pthread_mutex_unlock(&ff->mu);
 }
 
@@ -392,6 +407,7 @@ static void *follow_main(void *arg)
 				backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
 				continue;
 			}
+			set_conn(ff, c);
 			if (!fresh)
 				ff->loaded = false;
 			fresh = false;
@@ -400,7 +416,10 @@ static void *follow_main(void *arg)
 			struct fleet_snap s;
 			char id[64];
 			if (fleet_follow_load(c, ff->l, &s, id, sizeof(id), err, sizeof(err))) {
+				if (atomic_load(&ff->stop))
+					break;
 				log_err("fleet: %s", err);
+				set_conn(ff, NULL);
 				redisFree(c);
 				c = NULL;
 				nap(ff, backoff);
@@ -432,12 +451,15 @@ static void *follow_main(void *arg)
 		}
 		redisReply *r = redisCommand(c, "XREAD COUNT %d BLOCK %d STREAMS %s %s",
 		                             XREAD_COUNT, BLOCK_MS, ff->l->k_log, ff->lastid);
+		if (r == NULL && atomic_load(&ff->stop)) /* shut down by stop */
+			break;
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			log_err("fleet: lost Redis at %s: %s; changes are refused until it is "
 			        "back, serving the last state (version %lld)",
 			        where, fleet_why(c, r, err, sizeof(err)),
 			        (long long)ff->cur.version);
 			freeReplyObject(r);
+			set_conn(ff, NULL);
 			redisFree(c);
 			c = NULL;
 			said_down = true;
@@ -477,6 +499,7 @@ static void *follow_main(void *arg)
 		}
 		handover(ff, lag < 0 ? 0 : lag);
 	}
+	set_conn(ff, NULL);
 	redisFree(c);
 	return NULL;
 }
@@ -505,6 +528,8 @@ void fleet_follow_stop(struct fleet_follow *ff)
 		pthread_mutex_lock(&ff->mu);
 		atomic_store(&ff->stop, true);
 		pthread_cond_broadcast(&ff->cv);
+		if (ff->sock >= 0)
+			shutdown(ff->sock, SHUT_RDWR); /* a blocked XREAD returns now */
 		pthread_mutex_unlock(&ff->mu);
 		pthread_join(ff->thread, NULL);
 	}

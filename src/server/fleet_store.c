@@ -13,30 +13,21 @@
 #include "detour/rulefile.h"
 #include "detour/topk.h"
 #include "fleet_store.h"
+#include "fleet_store_int.h"
 #include "log.h"
 
 #define STREAM_MAXLEN 10000 /* MAXLEN ~: a node further behind reloads everything */
 #define TOKEN_TTL_MS  3600000
 
-struct fleet {
-	struct fleet_link l;
-	struct fleet_follow *ff;
-	/* The write connection: the admin thread's changes and the flushes of
-	 * the admin and the main thread (the retired hook). */
-	pthread_mutex_t wlock;
-	redisContext *wc;
-	char where[300];
-	int64_t offset_ms; /* Redis's clock - ours, measured at connect */
-	uint64_t ntok;
-	_Atomic uint64_t refused, applied, not_applied, reverted;
-};
-
 /* One script per change: nothing is written when it runs after its
  * deadline (by Redis's clock: a write stalled in a buffer or a paused
  * primary that runs it after the node answered 503 changes nothing); the
  * rule or maintenance key, the version counter, the stream entry and the
- * change's token change together. Replies {version, id, old value}, or
- * {0, id, ''} when an added id exists / a deleted one does not. */
+ * change's token change together, with its audit record (the fleet's and
+ * the node's: who, what, which node). Replies {version, id, old value}, or
+ * {0, id, ''} when an added id exists / a deleted one does not. The token
+ * holds "VERSION ID\nOLD": a node that lost the reply learns from it both
+ * that the change was applied and what it replaced (to undo it). */
 static const char change_lua[] =
         "redis.replicate_commands() "
         "local t = redis.call('TIME') "
@@ -64,14 +55,30 @@ static const char change_lua[] =
         "local v = redis.call('INCR', KEYS[3]) "
         "redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'v', v, 'op', op, 'id', id, "
         "'d', d) "
-        "redis.call('SET', KEYS[6], v .. ' ' .. id, 'PX', ARGV[6]) "
+        "local det = ARGV[10] "
+        "if op ~= 'maint' then "
+        " if det ~= '' then det = id .. ' ' .. det else det = id end "
+        "end "
+        "for k = 7, 8 do "
+        " redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[5], '*', 'at', t[1], 'node', ARGV[7], "
+        "'who', ARGV[8], 'action', ARGV[9], 'detail', det, 'v', v) "
+        "end "
+        "redis.call('SET', KEYS[6], v .. ' ' .. id .. '\\n' .. old, 'PX', ARGV[6]) "
         "return {v, id, old}";
 
 /* Rules whose expiry passed and maintenance whose until passed, by Redis's
- * clock: deleted / ended with a stream entry each. */
+ * clock: deleted / ended with a stream entry and an audit record each
+ * (naming the node that ran it: the first one to). */
 static const char expire_lua[] =
         "redis.replicate_commands() "
-        "local now = tonumber(redis.call('TIME')[1]) "
+        "local t = redis.call('TIME') "
+        "local now = tonumber(t[1]) "
+        "local function audit(v, action, detail) "
+        " for k = 5, 6 do "
+        "  redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[1], '*', 'at', t[1], 'node', ARGV[2], "
+        "'who', 'detour', 'action', action, 'detail', detail, 'v', v) "
+        " end "
+        "end "
         "local all = redis.call('HGETALL', KEYS[1]) "
         "local k = 0 "
         "for i = 1, #all, 2 do "
@@ -81,6 +88,7 @@ static const char expire_lua[] =
         "  local v = redis.call('INCR', KEYS[3]) "
         "  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'v', v, 'op', 'expire', "
         "'id', all[i], 'd', '') "
+        "  audit(v, 'expire', all[i]) "
         "  k = k + 1 "
         " end "
         "end "
@@ -94,23 +102,11 @@ static const char expire_lua[] =
         "  local v = redis.call('INCR', KEYS[3]) "
         "  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'v', v, 'op', 'maint', "
         "'id', 'maintenance', 'd', d) "
+        "  audit(v, 'maintenance', 'api maintenance ended (until reached)') "
         "  k = k + 1 "
         " end "
         "end "
         "return k";
-
-/* Hits: ARGV = node hits key, node last key, then id, delta, last triples. */
-static const char stats_lua[] =
-        "for i = 3, #ARGV, 3 do "
-        " redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) "
-        " redis.call('HINCRBY', ARGV[1], ARGV[i], ARGV[i + 1]) "
-        " local l = tonumber(ARGV[i + 2]) "
-        " if l > tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0') then "
-        "  redis.call('HSET', KEYS[2], ARGV[i], l) end "
-        " if l > tonumber(redis.call('HGET', ARGV[2], ARGV[i]) or '0') then "
-        "  redis.call('HSET', ARGV[2], ARGV[i], l) end "
-        "end "
-        "return 1";
 
 struct fleet *fleet_new(const struct detour_config *conf, char *err, size_t cap)
 {
@@ -199,14 +195,14 @@ void fleet_free(struct fleet *f)
 
 /* ---- the write connection --------------------------------------------------- */
 
-static void drop(struct fleet *f)
+void fleet_wdrop(struct fleet *f)
 {
 	redisFree(f->wc);
 	f->wc = NULL;
 }
 
 /* Under wlock. Returns the connection, or NULL with err. */
-static redisContext *wconn(struct fleet *f, char *err, size_t cap)
+redisContext *fleet_wconn(struct fleet *f, char *err, size_t cap)
 {
 	char e[600];
 
@@ -221,14 +217,14 @@ static redisContext *wconn(struct fleet *f, char *err, size_t cap)
 	int64_t t0 = fleet_wall_ms(), rt = fleet_redis_ms(f->wc), t1 = fleet_wall_ms();
 	if (rt < 0) {
 		snprintf(err, cap, "Redis at %s: TIME failed", f->where);
-		drop(f);
+		fleet_wdrop(f);
 		return NULL;
 	}
 	f->offset_ms = rt - (t0 + t1) / 2;
 	return f->wc;
 }
 
-static bool follower_up(struct fleet *f)
+bool fleet_up(struct fleet *f)
 {
 	struct fleet_follow_status st;
 
@@ -248,22 +244,23 @@ static int unavailable(struct fleet *f, char *err, size_t cap, const char *why)
 
 /* After a lost reply: waits until Redis's clock passed the change's deadline
  * (from then on the script can no longer run it), then looks up its token.
- * Returns 1 applied (*v, id), 0 not applied, -1 could not tell. */
+ * Returns 1 applied (*v, id, old: the value it replaced), 0 not applied, -1
+ * could not tell. */
 static int settle(struct fleet *f, const char *tok, int64_t deadline, int64_t *v, char *id,
-                  size_t idcap)
+                  size_t idcap, char *old, size_t oldcap)
 {
 	int64_t give_up = fleet_wall_ms() + 2 * (int64_t)f->l.url.timeout_ms + 3000;
 	char e[600];
 
 	while (fleet_wall_ms() < give_up) {
-		redisContext *c = wconn(f, e, sizeof(e));
+		redisContext *c = fleet_wconn(f, e, sizeof(e));
 		if (c == NULL) {
 			usleep(100000);
 			continue;
 		}
 		int64_t now = fleet_redis_ms(c);
 		if (now < 0) {
-			drop(f);
+			fleet_wdrop(f);
 			continue;
 		}
 		if (now <= deadline) {
@@ -273,14 +270,17 @@ static int settle(struct fleet *f, const char *tok, int64_t deadline, int64_t *v
 		redisReply *r = redisCommand(c, "GET %s", tok);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			freeReplyObject(r);
-			drop(f);
+			fleet_wdrop(f);
 			continue;
 		}
 		int rc = 0;
 		if (r->type == REDIS_REPLY_STRING) {
-			char *sp = strchr(r->str, ' ');
+			char *sp = strchr(r->str, ' '), *nl = strchr(r->str, '\n');
 			*v = strtoll(r->str, NULL, 10);
-			snprintf(id, idcap, "%s", sp ? sp + 1 : "");
+			snprintf(id, idcap, "%.*s",
+			         sp ? (int)(nl ? nl - sp - 1 : (int)strlen(sp + 1)) : 0,
+			         sp ? sp + 1 : "");
+			snprintf(old, oldcap, "%s", nl ? nl + 1 : "");
 			rc = 1;
 		}
 		freeReplyObject(r);
@@ -311,42 +311,83 @@ static int wait_replicas(struct fleet *f, redisContext *c, char *err, size_t cap
 }
 
 static int run_change(struct fleet *f, const char *op, const char *id, const char *data,
-                      int64_t *version, char *out_id, size_t idcap, char *old, size_t oldcap,
-                      char *err, size_t cap);
+                      const struct fleet_audit_rec *au, bool undo, int64_t *version, char *out_id,
+                      size_t idcap, char *old, size_t oldcap, char *err, size_t cap);
 
 /* A change Redis has but no replica confirmed: undone by its inverse (which
  * is itself WAITed for), so that a failover cannot lose a change that was
- * acknowledged, and none is acknowledged that was not confirmed. */
-static void revert(struct fleet *f, const char *op, const char *id, const char *old)
+ * acknowledged, and none is acknowledged that was not confirmed. old: the
+ * value the change replaced (from the script's reply, or from the change's
+ * token when the reply was lost). Returns 0 when the undo is on the primary
+ * and confirmed, 1 when it is on the primary (so on every node following
+ * it) but WAIT did not confirm it either, -1 when it failed (why). */
+static int revert(struct fleet *f, const char *op, const char *id, const char *old, char *why,
+                  size_t cap)
 {
-	char e[600], nid[300];
+	char nid[300];
 	int64_t v;
 	int rc;
 
+	char detail[64];
+	snprintf(detail, sizeof(detail), "(%s) not confirmed by the replicas",
+	         !strcmp(op, "del")     ? "delete"
+	         : !strcmp(op, "maint") ? "maintenance"
+	                                : op);
+	struct fleet_audit_rec au = {"detour", "undo", detail};
+
 	if (!strcmp(op, "add"))
-		rc = run_change(f, "del", id, "", &v, nid, sizeof(nid), NULL, 0, e, sizeof(e));
-	else if (!strcmp(op, "del"))
-		rc = run_change(f, "put", id, old, &v, nid, sizeof(nid), NULL, 0, e, sizeof(e));
+		rc = run_change(f, "del", id, "", &au, true, &v, nid, sizeof(nid), NULL, 0, why,
+		                cap);
 	else
-		rc = run_change(f, "maint", id, old, &v, nid, sizeof(nid), NULL, 0, e, sizeof(e));
-	atomic_fetch_add(&f->reverted, 1);
-	if (rc != FLEET_OK)
-		log_err("fleet: undoing the unconfirmed change %s %s failed: %s", op, id, e);
+		rc = run_change(f, !strcmp(op, "del") ? "put" : "maint", id, old, &au, true, &v,
+		                nid, sizeof(nid), NULL, 0, why, cap);
+	/* FLEET_NONE: the added rule is gone already (another node deleted
+	 * it): nothing to undo. */
+	if (rc == FLEET_OK || rc == FLEET_NONE || rc == FLEET_UNCONFIRMED) {
+		atomic_fetch_add(&f->reverted, 1);
+		if (rc == FLEET_UNCONFIRMED)
+			log_warn("fleet: the unconfirmed change %s %s is undone on the primary; "
+			         "the undo is not confirmed by its replicas either",
+			         op, id);
+		return rc == FLEET_UNCONFIRMED;
+	}
+	atomic_fetch_add(&f->undo_failed, 1);
+	log_err("fleet: undoing the unconfirmed change %s %s failed: %s; it may stay applied "
+	        "on the fleet",
+	        op, id, why);
+	return -1;
 }
 
-/* Under wlock. */
-static int run_change(struct fleet *f, const char *op, const char *id, const char *data,
-                      int64_t *version, char *out_id, size_t idcap, char *old, size_t oldcap,
-                      char *err, size_t cap)
+/* A change that failed: counted and logged as refused, unless it is an
+ * undo (its caller reports it). */
+static int failed(struct fleet *f, bool undo, char *err, size_t cap, const char *why)
 {
-	char e[600], tok[FLEET_KEY_MAX], t[128];
-	redisContext *c = wconn(f, e, sizeof(e));
+	if (undo) {
+		snprintf(err, cap, "%s", why);
+		return FLEET_UNAVAILABLE;
+	}
+	return unavailable(f, err, cap, why);
+}
+
+/* Under wlock. undo: the inverse of an unconfirmed change (not undone in
+ * turn). */
+static int run_change(struct fleet *f, const char *op, const char *id, const char *data,
+                      const struct fleet_audit_rec *au, bool undo, int64_t *version, char *out_id,
+                      size_t idcap, char *old, size_t oldcap, char *err, size_t cap)
+{
+	char e[600], tok[FLEET_KEY_MAX], t[128], oldbuf[1];
+	redisContext *c = fleet_wconn(f, e, sizeof(e));
 	redisReply *r;
 	int64_t deadline;
 	char dl[32], maxlen[16], ttl[16];
 
+	if (old == NULL) {
+		old = oldbuf;
+		oldcap = sizeof(oldbuf);
+	}
+	old[0] = '\0';
 	if (c == NULL)
-		return unavailable(f, err, cap, e);
+		return failed(f, undo, err, cap, e);
 	snprintf(t, sizeof(t), "%s:%ld:%llu:%lld", f->l.node, (long)getpid(),
 	         (unsigned long long)++f->ntok, (long long)fleet_wall_ms());
 	fleet_key(&f->l, tok, sizeof(tok), "tok", t);
@@ -354,20 +395,35 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 	snprintf(dl, sizeof(dl), "%lld", (long long)deadline);
 	snprintf(maxlen, sizeof(maxlen), "%d", STREAM_MAXLEN);
 	snprintf(ttl, sizeof(ttl), "%d", TOKEN_TTL_MS);
-	const char *argv[] = {
-	        "EVAL",     change_lua, "6", f->l.k_rules, f->l.k_maint, f->l.k_version,
-	        f->l.k_seq, f->l.k_log, tok, dl,           op,           id,
-	        data,       maxlen,     ttl};
+	const char *argv[] = {"EVAL",
+	                      change_lua,
+	                      "8",
+	                      f->l.k_rules,
+	                      f->l.k_maint,
+	                      f->l.k_version,
+	                      f->l.k_seq,
+	                      f->l.k_log,
+	                      tok,
+	                      f->l.k_audit,
+	                      f->l.k_audit_node,
+	                      dl,
+	                      op,
+	                      id,
+	                      data,
+	                      maxlen,
+	                      ttl,
+	                      f->l.node,
+	                      au->who,
+	                      au->action,
+	                      au->detail};
 	r = redisCommandArgv(c, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 	    r->element[0]->type == REDIS_REPLY_INTEGER) {
 		*version = r->element[0]->integer;
 		snprintf(out_id, idcap, "%s",
 		         r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : id);
-		if (old)
-			snprintf(old, oldcap, "%s",
-			         r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str
-			                                                   : "");
+		snprintf(old, oldcap, "%s",
+		         r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str : "");
 		freeReplyObject(r);
 		if (*version == 0)
 			return FLEET_NONE;
@@ -376,23 +432,23 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 		 * changed. */
 		snprintf(e, sizeof(e), "Redis at %s: %.*s", f->where, (int)r->len, r->str);
 		freeReplyObject(r);
-		return unavailable(f, err, cap, e);
+		return failed(f, undo, err, cap, e);
 	} else {
 		/* The reply is lost: the change ran or not, or will still run
 		 * until its deadline passes. Settle it. */
 		char why[300];
 		fleet_why(c, r, why, sizeof(why));
 		freeReplyObject(r);
-		drop(f);
+		fleet_wdrop(f);
 		log_warn("fleet: no reply to a change from Redis at %s (%s): settling its outcome",
 		         f->where, why);
-		int s = settle(f, tok, deadline, version, out_id, idcap);
+		int s = settle(f, tok, deadline, version, out_id, idcap, old, oldcap);
 		if (s == 0) {
 			atomic_fetch_add(&f->not_applied, 1);
 			snprintf(e, sizeof(e),
 			         "Redis at %.200s: %.200s (the change did not reach it)", f->where,
 			         why);
-			return unavailable(f, err, cap, e);
+			return failed(f, undo, err, cap, e);
 		}
 		if (s < 0) {
 			snprintf(e, sizeof(e),
@@ -400,40 +456,56 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 			         "(token %.200s: it "
 			         "is applied everywhere or nowhere)",
 			         f->where, why, t);
-			return unavailable(f, err, cap, e);
+			return failed(f, undo, err, cap, e);
 		}
 		atomic_fetch_add(&f->applied, 1);
-		/* The value it replaced is not known here: only an add can be
-		 * undone should WAIT not confirm it. */
-		if (strcmp(op, "add"))
-			old = NULL;
 		c = f->wc;
 		/* WAIT counts this connection's writes: one of its own first. */
 		freeReplyObject(redisCommand(c, "PEXPIRE %s %d", tok, TOKEN_TTL_MS));
 	}
-	if (wait_replicas(f, f->wc, e, sizeof(e))) {
-		if ((old || !strcmp(op, "add")) && strcmp(op, "put"))
-			revert(f, op, out_id, old ? old : "");
-		else
-			log_err("fleet: the change %s %s (settled after a lost reply) is on the "
-			        "primary but not confirmed by its replicas, and cannot be undone "
-			        "here",
-			        op, out_id);
+	if (wait_replicas(f, f->wc, e, sizeof(e)) == 0)
+		return FLEET_OK;
+	if (f->wc->err)
+		fleet_wdrop(f); /* the undo reconnects */
+	if (undo)
+		return FLEET_UNCONFIRMED; /* on the primary: the caller says so */
+	/* Undone (the value it replaced is known: from the reply, or from the
+	 * token after a lost one), or reported: never a 503 for a change that
+	 * silently stays. */
+	char why[700];
+	int u = revert(f, op, out_id, old, why, sizeof(why));
+	if (u == 0)
 		return unavailable(f, err, cap, e);
+	if (u == 1) {
+		snprintf(why, sizeof(why),
+		         "%.500s; the change was not applied (undone on the primary; the undo is "
+		         "not "
+		         "confirmed by its replicas either)",
+		         e);
+		atomic_fetch_add(&f->refused, 1);
+		snprintf(err, cap, "state store unavailable: %s", why);
+		return FLEET_UNAVAILABLE;
 	}
-	return FLEET_OK;
+	atomic_fetch_add(&f->refused, 1);
+	snprintf(err, cap,
+	         "state store unavailable: %.300s; undoing the change failed (%.300s): it may "
+	         "stay applied on the fleet (see GET /rules, GET /maintenance)",
+	         e, why);
+	return FLEET_UNAVAILABLE;
 }
 
 static int change(struct fleet *f, const char *op, const char *id, const char *data,
-                  int64_t *version, char *out_id, size_t idcap, char *err, size_t cap)
+                  const struct fleet_audit_rec *au, int64_t *version, char *out_id, size_t idcap,
+                  char *err, size_t cap)
 {
 	static char old[DETOUR_RULE_LINE_MAX + 300]; /* under wlock */
 	int rc;
 
-	if (!follower_up(f))
+	if (!fleet_up(f))
 		return unavailable(f, err, cap, "Redis is unreachable (see the error log)");
 	pthread_mutex_lock(&f->wlock);
-	rc = run_change(f, op, id, data, version, out_id, idcap, old, sizeof(old), err, cap);
+	rc = run_change(f, op, id, data, au, false, version, out_id, idcap, old, sizeof(old), err,
+	                cap);
 	pthread_mutex_unlock(&f->wlock);
 	return rc;
 }
@@ -449,21 +521,24 @@ int fleet_add_rule(struct fleet *f, const char *id, const char *line, int64_t cr
 		snprintf(err, cap, "the rule does not fit in the fleet's encoding");
 		return -1;
 	}
-	rc = change(f, "add", id, tail, version, out_id, idcap, err, cap);
+	struct fleet_audit_rec au = {who, "add", line};
+	rc = change(f, "add", id, tail, &au, version, out_id, idcap, err, cap);
 	if (rc == FLEET_NONE)
 		snprintf(err, cap, "an API rule with id \"%s\" exists", out_id);
 	return rc;
 }
 
-int fleet_delete_rule(struct fleet *f, const char *id, int64_t *version, char *err, size_t cap)
+int fleet_delete_rule(struct fleet *f, const char *id, const char *who, int64_t *version, char *err,
+                      size_t cap)
 {
 	char out[300];
+	struct fleet_audit_rec au = {who, "delete", ""};
 
-	return change(f, "del", id, "", version, out, sizeof(out), err, cap);
+	return change(f, "del", id, "", &au, version, out, sizeof(out), err, cap);
 }
 
-int fleet_set_maint(struct fleet *f, const struct maint_state *m, int64_t *version, char *err,
-                    size_t cap)
+int fleet_set_maint(struct fleet *f, const struct maint_state *m, const char *detail,
+                    int64_t *version, char *err, size_t cap)
 {
 	struct detour_fleet_maint fm = {.on = m->on,
 	                                .status = m->status,
@@ -481,7 +556,8 @@ int fleet_set_maint(struct fleet *f, const struct maint_state *m, int64_t *versi
 		snprintf(err, cap, "maintenance does not fit in the fleet's encoding");
 		return -1;
 	}
-	return change(f, "maint", "maintenance", data, version, out, sizeof(out), err, cap);
+	struct fleet_audit_rec au = {m->who, "maintenance", detail};
+	return change(f, "maint", "maintenance", data, &au, version, out, sizeof(out), err, cap);
 }
 
 int fleet_expire(struct fleet *f)
@@ -491,187 +567,25 @@ int fleet_expire(struct fleet *f)
 	redisReply *r;
 	int k = -1;
 
-	if (!follower_up(f))
+	if (!fleet_up(f))
 		return -1;
 	pthread_mutex_lock(&f->wlock);
-	c = wconn(f, e, sizeof(e));
+	c = fleet_wconn(f, e, sizeof(e));
 	if (c) {
 		snprintf(maxlen, sizeof(maxlen), "%d", STREAM_MAXLEN);
-		r = redisCommand(c, "EVAL %s 4 %s %s %s %s %s", expire_lua, f->l.k_rules,
-		                 f->l.k_maint, f->l.k_version, f->l.k_log, maxlen);
+		r = redisCommand(c, "EVAL %s 6 %s %s %s %s %s %s %s %s", expire_lua, f->l.k_rules,
+		                 f->l.k_maint, f->l.k_version, f->l.k_log, f->l.k_audit,
+		                 f->l.k_audit_node, maxlen, f->l.node);
 		if (r && r->type == REDIS_REPLY_INTEGER)
 			k = (int)r->integer;
 		else
 			log_err("fleet: expiring: %s", fleet_why(c, r, e, sizeof(e)));
 		if (r == NULL)
-			drop(f);
+			fleet_wdrop(f);
 		freeReplyObject(r);
 	}
 	pthread_mutex_unlock(&f->wlock);
 	return k;
-}
-
-/* ---- statistics ---------------------------------------------------------------- */
-
-void fleet_flush_served(struct fleet *f, struct served *s)
-{
-	char hk[FLEET_KEY_MAX], lk[FLEET_KEY_MAX], e[600];
-	const char **argv = NULL;
-	size_t *lens = NULL, argc = 0, cap = 0;
-	char(*num)[2][24] = NULL;
-	char(*ids)[1024] = NULL;
-	uint32_t *sums = NULL;
-	size_t *idx = NULL, nd = 0;
-
-	if (s == NULL || s->hits == NULL || s->nrules == 0)
-		return;
-	pthread_mutex_lock(&f->wlock);
-	for (size_t i = 0; i < s->nrules; i++) {
-		uint32_t last, sum = served_hits(s, i, &last);
-		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
-		if (delta == 0)
-			continue;
-		if (BASE_GROW(num, cap, nd + 1) || !(ids = realloc(ids, cap * sizeof(*ids))) ||
-		    !(sums = realloc(sums, cap * sizeof(*sums))) ||
-		    !(idx = realloc(idx, cap * sizeof(*idx))))
-			goto out;
-		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), ids[nd], sizeof(ids[nd]));
-		snprintf(num[nd][0], sizeof(num[nd][0]), "%u", delta);
-		snprintf(num[nd][1], sizeof(num[nd][1]), "%u", last);
-		sums[nd] = sum;
-		idx[nd] = i;
-		nd++;
-	}
-	if (nd == 0)
-		goto out;
-	argc = 5 + 2 + 3 * nd;
-	argv = calloc(argc, sizeof(*argv));
-	lens = calloc(argc, sizeof(*lens));
-	if (argv == NULL || lens == NULL)
-		goto out;
-	fleet_key(&f->l, hk, sizeof(hk), "hits", f->l.node);
-	fleet_key(&f->l, lk, sizeof(lk), "last", f->l.node);
-	argv[0] = "EVAL";
-	argv[1] = stats_lua;
-	argv[2] = "2";
-	argv[3] = f->l.k_hits;
-	argv[4] = f->l.k_last;
-	argv[5] = hk;
-	argv[6] = lk;
-	for (size_t k = 0; k < nd; k++) {
-		argv[7 + 3 * k] = ids[k];
-		argv[8 + 3 * k] = num[k][0];
-		argv[9 + 3 * k] = num[k][1];
-	}
-	for (size_t k = 0; k < argc; k++)
-		lens[k] = strlen(argv[k]);
-	redisContext *c = follower_up(f) ? wconn(f, e, sizeof(e)) : NULL;
-	if (c == NULL)
-		goto out; /* kept for the next flush */
-	redisReply *r = redisCommandArgv(c, (int)argc, argv, lens);
-	if (r && r->type == REDIS_REPLY_ERROR) {
-		/* Not run: counted at the next flush. */
-		log_err("fleet: flushing statistics: %.*s", (int)r->len, r->str);
-	} else {
-		/* Run, or the reply is lost and it may have run: taken as
-		 * counted either way, so that nothing is ever counted twice
-		 * (a lost flush loses its window, documented). */
-		for (size_t k = 0; k < nd; k++)
-			s->flushed[idx[k]] = sums[k];
-		if (r == NULL)
-			drop(f);
-	}
-	freeReplyObject(r);
-out:
-	pthread_mutex_unlock(&f->wlock);
-	free(argv);
-	free(lens);
-	free(num);
-	free(ids);
-	free(sums);
-	free(idx);
-}
-
-static int cmp_stat(const void *a, const void *b)
-{
-	return strcmp(((const struct fleet_stat *)a)->id, ((const struct fleet_stat *)b)->id);
-}
-
-void fleet_stats_free(struct fleet_stat *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(s[i].id);
-	free(s);
-}
-
-int fleet_stats(struct fleet *f, const char *node, struct fleet_stat **out, size_t *n, char *err,
-                size_t cap)
-{
-	char hk[FLEET_KEY_MAX], lk[FLEET_KEY_MAX], e[600];
-	redisContext *c;
-	redisReply *h = NULL, *l = NULL;
-	struct fleet_stat *s = NULL;
-	size_t k = 0;
-	int rc = -1;
-
-	*out = NULL;
-	*n = 0;
-	err[0] = '\0';
-	if (node) {
-		fleet_key(&f->l, hk, sizeof(hk), "hits", node);
-		fleet_key(&f->l, lk, sizeof(lk), "last", node);
-	} else {
-		snprintf(hk, sizeof(hk), "%s", f->l.k_hits);
-		snprintf(lk, sizeof(lk), "%s", f->l.k_last);
-	}
-	pthread_mutex_lock(&f->wlock);
-	c = follower_up(f) ? wconn(f, e, sizeof(e)) : NULL;
-	if (c == NULL) {
-		snprintf(err, cap, "state store unavailable: %s",
-		         follower_up(f) ? e : "Redis is unreachable (see the error log)");
-		goto out;
-	}
-	redisAppendCommand(c, "HGETALL %s", hk);
-	redisAppendCommand(c, "HGETALL %s", lk);
-	if (redisGetReply(c, (void **)&h) != REDIS_OK ||
-	    redisGetReply(c, (void **)&l) != REDIS_OK || h->type != REDIS_REPLY_ARRAY ||
-	    l->type != REDIS_REPLY_ARRAY) {
-		snprintf(err, cap, "state store unavailable: %s",
-		         fleet_why(c, h ? l : h, e, sizeof(e)));
-		if (c->err)
-			drop(f);
-		goto out;
-	}
-	s = calloc(h->elements / 2 + 1, sizeof(*s));
-	if (s == NULL)
-		goto out;
-	for (size_t i = 0; i + 1 < h->elements; i += 2) {
-		s[k].id = strdup(h->element[i]->str);
-		s[k].hits = strtoll(h->element[i + 1]->str, NULL, 10);
-		if (s[k].id == NULL)
-			goto out;
-		k++;
-	}
-	qsort(s, k, sizeof(*s), cmp_stat);
-	for (size_t i = 0; i + 1 < l->elements; i += 2) {
-		struct fleet_stat key = {.id = l->element[i]->str};
-		struct fleet_stat *m = bsearch(&key, s, k, sizeof(*s), cmp_stat);
-		if (m)
-			m->last = strtoll(l->element[i + 1]->str, NULL, 10);
-	}
-	*out = s;
-	*n = k;
-	s = NULL;
-	rc = 0;
-out:
-	pthread_mutex_unlock(&f->wlock);
-	freeReplyObject(h);
-	freeReplyObject(l);
-	if (s)
-		fleet_stats_free(s, k);
-	if (rc && err[0] == '\0')
-		snprintf(err, cap, "out of memory");
-	return rc;
 }
 
 int fleet_nodes(struct fleet *f, struct fleet_node **out, size_t *n, char *err, size_t cap)
@@ -686,7 +600,7 @@ int fleet_nodes(struct fleet *f, struct fleet_node **out, size_t *n, char *err, 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&f->wlock);
-	c = follower_up(f) ? wconn(f, e, sizeof(e)) : NULL;
+	c = fleet_up(f) ? fleet_wconn(f, e, sizeof(e)) : NULL;
 	if (c == NULL) {
 		snprintf(err, cap, "state store unavailable");
 		goto out;
@@ -695,7 +609,7 @@ int fleet_nodes(struct fleet *f, struct fleet_node **out, size_t *n, char *err, 
 	if (m == NULL || m->type != REDIS_REPLY_ARRAY) {
 		snprintf(err, cap, "state store unavailable: %s", fleet_why(c, m, e, sizeof(e)));
 		if (m == NULL)
-			drop(f);
+			fleet_wdrop(f);
 		goto out;
 	}
 	v = calloc(m->elements + 1, sizeof(*v));
@@ -737,30 +651,7 @@ void fleet_counts(struct fleet *f, struct fleet_counts *out)
 	out->settled_applied = atomic_load(&f->applied);
 	out->settled_not_applied = atomic_load(&f->not_applied);
 	out->reverted = atomic_load(&f->reverted);
-}
-
-static int cmp_hits_desc(const void *a, const void *b)
-{
-	const struct fleet_stat *x = a, *y = b;
-
-	if (x->hits != y->hits)
-		return x->hits > y->hits ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-void fleet_stats_top(struct fleet *f, int64_t limit,
-                     void (*fn)(void *arg, const char *id, int64_t hits, int64_t last), void *arg)
-{
-	struct fleet_stat *s;
-	size_t n;
-	char err[700];
-
-	if (fleet_stats(f, NULL, &s, &n, err, sizeof(err)))
-		return;
-	qsort(s, n, sizeof(*s), cmp_hits_desc);
-	for (size_t i = 0; i < n && (int64_t)i < limit; i++)
-		fn(arg, s[i].id, s[i].hits, s[i].last);
-	fleet_stats_free(s, n);
+	out->undo_failed = atomic_load(&f->undo_failed);
 }
 
 void fleet_metrics(struct fleet *f, struct bbuf *b)
@@ -799,123 +690,103 @@ void fleet_metrics(struct fleet *f, struct bbuf *b)
 	          "# HELP detour_fleet_changes_reverted_total Changes undone because no replica "
 	          "confirmed them (WAIT).\n"
 	          "# TYPE detour_fleet_changes_reverted_total counter\n"
-	          "detour_fleet_changes_reverted_total %llu\n",
+	          "detour_fleet_changes_reverted_total %llu\n"
+	          "# HELP detour_fleet_changes_undo_failed_total Unconfirmed changes whose undo "
+	          "failed (answered 503 saying so; they may stay applied).\n"
+	          "# TYPE detour_fleet_changes_undo_failed_total counter\n"
+	          "detour_fleet_changes_undo_failed_total %llu\n",
 	          st.connected ? 1 : 0, (long long)st.version, (long long)st.lag_ms,
 	          (unsigned long long)st.resyncs, (unsigned long long)st.disconnects,
 	          (unsigned long long)c.refused, (unsigned long long)c.settled_applied,
-	          (unsigned long long)c.settled_not_applied, (unsigned long long)c.reverted);
+	          (unsigned long long)c.settled_not_applied, (unsigned long long)c.reverted,
+	          (unsigned long long)c.undo_failed);
 }
 
-static const char topk_lua[] = "redis.call('DEL', KEYS[1]) "
-                               "for i = 2, #ARGV, 2 do "
-                               " redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) "
-                               "end "
-                               "redis.call('PEXPIRE', KEYS[1], ARGV[1]) "
-                               "return 1";
+/* ---- the audit log ------------------------------------------------------------ */
 
-void fleet_put_topk(struct fleet *f, const struct detour_topk *m, unsigned ttl_ms)
+static const char audit_lua[] =
+        "local t = redis.call('TIME') "
+        "for k = 1, 2 do "
+        " redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[1], '*', 'at', t[1], 'node', ARGV[2], "
+        "'who', ARGV[3], 'action', ARGV[4], 'detail', ARGV[5], 'v', '0') "
+        "end "
+        "return 1";
+
+int fleet_audit(struct fleet *f, const struct fleet_audit_rec *au, char *err, size_t cap)
 {
-	size_t argc = 5 + 2 + 2 * (size_t)m->n, k = 0;
-	const char **argv = calloc(argc, sizeof(*argv));
-	size_t *lens = calloc(argc, sizeof(*lens));
-	char(*num)[48] = calloc((size_t)m->n + 2, sizeof(*num));
-	char key[FLEET_KEY_MAX], e[600];
-
-	if (argv == NULL || lens == NULL || num == NULL)
-		goto out;
-	fleet_key(&f->l, key, sizeof(key), "topk", f->l.node);
-	argv[k++] = "EVAL";
-	argv[k++] = topk_lua;
-	argv[k++] = "1";
-	argv[k++] = key;
-	snprintf(num[0], sizeof(num[0]), "%u", ttl_ms);
-	argv[k++] = num[0];
-	argv[k++] = "";
-	snprintf(num[1], sizeof(num[1]), "%llu 0", (unsigned long long)m->total);
-	argv[k++] = num[1];
-	for (unsigned i = 0; i < m->n; i++) {
-		argv[k++] = m->e[i].key;
-		snprintf(num[i + 2], sizeof(num[i + 2]), "%llu %llu",
-		         (unsigned long long)m->e[i].count, (unsigned long long)m->e[i].error);
-		argv[k++] = num[i + 2];
-	}
-	for (size_t i = 0; i < k; i++)
-		lens[i] = strlen(argv[i]);
-	pthread_mutex_lock(&f->wlock);
-	redisContext *c = follower_up(f) ? wconn(f, e, sizeof(e)) : NULL;
-	if (c) {
-		redisReply *r = redisCommandArgv(c, (int)k, argv, lens);
-		if (r == NULL)
-			drop(f);
-		freeReplyObject(r);
-	}
-	pthread_mutex_unlock(&f->wlock);
-out:
-	free(argv);
-	free(lens);
-	free(num);
-}
-
-/* Merges one node's stored sketch into m. */
-static void merge_one(redisContext *c, const struct fleet_link *l, const char *node,
-                      struct detour_topk *m)
-{
-	char key[FLEET_KEY_MAX];
-	redisReply *r;
-
-	fleet_key(l, key, sizeof(key), "topk", node);
-	r = redisCommand(c, "HGETALL %s", key);
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
-		size_t n = r->elements / 2;
-		struct detour_topk_entry *e = calloc(n, sizeof(*e));
-		struct detour_topk src = {.e = e, .cap = (unsigned)n};
-		for (size_t i = 0; e && i + 1 < r->elements; i += 2) {
-			unsigned long long cnt = 0, err = 0;
-			const char *k = r->element[i]->str;
-			if (sscanf(r->element[i + 1]->str, "%llu %llu", &cnt, &err) != 2)
-				continue;
-			if (k[0] == '\0') {
-				src.total = cnt;
-				continue;
-			}
-			size_t kl = strlen(k);
-			if (kl >= sizeof(e[0].key))
-				kl = sizeof(e[0].key) - 1;
-			memcpy(e[src.n].key, k, kl);
-			e[src.n].key[kl] = '\0';
-			e[src.n].len = (uint16_t)kl;
-			e[src.n].count = cnt;
-			e[src.n].error = err;
-			src.n++;
-		}
-		if (e)
-			detour_topk_merge(m, &src);
-		free(e);
-	}
-	freeReplyObject(r);
-}
-
-int fleet_get_topk(struct fleet *f, const char *node, struct detour_topk *m)
-{
-	char e[600];
-	redisContext *c;
+	char e[600], maxlen[16];
 	int rc = -1;
 
+	snprintf(maxlen, sizeof(maxlen), "%d", STREAM_MAXLEN);
+	const char *argv[] = {"EVAL", audit_lua, "2",     f->l.k_audit, f->l.k_audit_node,
+	                      maxlen, f->l.node, au->who, au->action,   au->detail};
 	pthread_mutex_lock(&f->wlock);
-	c = follower_up(f) ? wconn(f, e, sizeof(e)) : NULL;
-	if (c && node) {
-		merge_one(c, &f->l, node, m);
-		rc = 0;
-	} else if (c) {
-		redisReply *r = redisCommand(c, "SMEMBERS %s", f->l.k_nodes);
-		if (r && r->type == REDIS_REPLY_ARRAY) {
-			for (size_t i = 0; i < r->elements; i++)
-				merge_one(c, &f->l, r->element[i]->str, m);
+	redisContext *c = fleet_up(f) ? fleet_wconn(f, e, sizeof(e)) : NULL;
+	if (c == NULL) {
+		snprintf(err, cap, "%s", fleet_up(f) ? e : "Redis is unreachable");
+	} else {
+		redisReply *r =
+		        redisCommandArgv(c, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
+		if (r && r->type == REDIS_REPLY_INTEGER)
 			rc = 0;
-		}
+		else
+			fleet_why(c, r, err, cap);
+		if (r == NULL)
+			fleet_wdrop(f);
 		freeReplyObject(r);
 	}
 	pthread_mutex_unlock(&f->wlock);
-	detour_topk_sort(m);
+	return rc;
+}
+
+static const char *field(const redisReply *kv, const char *name)
+{
+	for (size_t i = 0; i + 1 < kv->elements; i += 2)
+		if (kv->element[i]->type == REDIS_REPLY_STRING &&
+		    kv->element[i + 1]->type == REDIS_REPLY_STRING &&
+		    !strcmp(kv->element[i]->str, name))
+			return kv->element[i + 1]->str;
+	return "";
+}
+
+int fleet_audit_list(struct fleet *f, const char *node, int64_t limit,
+                     void (*fn)(void *arg, int64_t at, const char *node, const char *who,
+                                const char *action, const char *detail),
+                     void *arg, char *err, size_t cap)
+{
+	char key[FLEET_KEY_MAX], e[600];
+	int rc = -1;
+
+	if (node)
+		fleet_key(&f->l, key, sizeof(key), "audit", node);
+	else
+		snprintf(key, sizeof(key), "%s", f->l.k_audit);
+	pthread_mutex_lock(&f->wlock);
+	redisContext *c = fleet_up(f) ? fleet_wconn(f, e, sizeof(e)) : NULL;
+	if (c == NULL) {
+		snprintf(err, cap, "state store unavailable: %s",
+		         fleet_up(f) ? e : "Redis is unreachable (see the error log)");
+		pthread_mutex_unlock(&f->wlock);
+		return -1;
+	}
+	redisReply *r = redisCommand(c, "XREVRANGE %s + - COUNT %lld", key, (long long)limit);
+	if (r && r->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i < r->elements; i++) {
+			const redisReply *en = r->element[i];
+			if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
+			    en->element[1]->type != REDIS_REPLY_ARRAY)
+				continue;
+			const redisReply *kv = en->element[1];
+			fn(arg, strtoll(field(kv, "at"), NULL, 10), field(kv, "node"),
+			   field(kv, "who"), field(kv, "action"), field(kv, "detail"));
+		}
+		rc = 0;
+	} else {
+		snprintf(err, cap, "state store unavailable: %s", fleet_why(c, r, e, sizeof(e)));
+		if (r == NULL)
+			fleet_wdrop(f);
+	}
+	freeReplyObject(r);
+	pthread_mutex_unlock(&f->wlock);
 	return rc;
 }

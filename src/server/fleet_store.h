@@ -24,6 +24,7 @@ enum fleet_rc {
 	FLEET_OK = 0,
 	FLEET_NONE = 1,         /* add: the id exists; delete: no such rule */
 	FLEET_UNAVAILABLE = -3, /* not made durable and applied nowhere: 503 */
+	FLEET_UNCONFIRMED = 2,  /* an undo on the primary that WAIT did not confirm (internal) */
 };
 
 /* From conf (state_url, state_node; the node's name defaults to
@@ -46,34 +47,39 @@ void fleet_free(struct fleet *f);
 const char *fleet_node(const struct fleet *f);
 struct fleet_follow *fleet_follower(struct fleet *f);
 
-/* Changes. version gets the state version the change made. err: the reason
+/* An audit record: who asked, the action ("add", "delete", "maintenance",
+ * "reload", ...), what (for a rule change: after its id). */
+struct fleet_audit_rec {
+	const char *who, *action, *detail;
+};
+
+/* Changes, each written with its audit record (PREFIX:audit, the fleet's,
+ * and PREFIX:audit:NODE, the node's: streams of at, node, who, action,
+ * detail, v). version gets the state version the change made. err: the reason
  * (for FLEET_UNAVAILABLE: "state store unavailable: ..."). */
 int fleet_add_rule(struct fleet *f, const char *id, const char *line, int64_t created,
                    int64_t expires, const char *who, char *out_id, size_t idcap, int64_t *version,
                    char *err, size_t cap);
-int fleet_delete_rule(struct fleet *f, const char *id, int64_t *version, char *err, size_t cap);
-int fleet_set_maint(struct fleet *f, const struct maint_state *m, int64_t *version, char *err,
-                    size_t cap);
+int fleet_delete_rule(struct fleet *f, const char *id, const char *who, int64_t *version, char *err,
+                      size_t cap);
+int fleet_set_maint(struct fleet *f, const struct maint_state *m, const char *detail,
+                    int64_t *version, char *err, size_t cap);
+
+/* An audit record that goes with no change (a reload, maintenance by the
+ * node's config or signal). Returns 0, or -1 with err (Redis unreachable). */
+int fleet_audit(struct fleet *f, const struct fleet_audit_rec *au, char *err, size_t cap);
+
+/* The last limit audit records of the fleet (node NULL) or of one node,
+ * newest first. Returns 0, or -1 with err. */
+int fleet_audit_list(struct fleet *f, const char *node, int64_t limit,
+                     void (*fn)(void *arg, int64_t at, const char *node, const char *who,
+                                const char *action, const char *detail),
+                     void *arg, char *err, size_t cap);
 
 /* Deletes the rules and ends the maintenance whose time ran out by Redis's
  * clock (idempotent: every node may call it). Returns the number of
  * changes, or -1. */
 int fleet_expire(struct fleet *f);
-
-/* Adds the hits counted since the last flush of s to the node's and the
- * fleet's counters (one script, one round trip). */
-void fleet_flush_served(struct fleet *f, struct served *s);
-
-struct fleet_stat {
-	char *id;
-	int64_t hits, last;
-};
-
-/* The counters of the fleet (node NULL) or one node, sorted by id. Returns
- * 0, or -1 with err. */
-int fleet_stats(struct fleet *f, const char *node, struct fleet_stat **out, size_t *n, char *err,
-                size_t cap);
-void fleet_stats_free(struct fleet_stat *s, size_t n);
 
 /* The nodes that sent a heartbeat within its TTL. */
 struct fleet_node {
@@ -83,30 +89,15 @@ struct fleet_node {
 
 int fleet_nodes(struct fleet *f, struct fleet_node **out, size_t *n, char *err, size_t cap);
 
-/* The fleet's most hit rules (totals), most hits first, at most limit:
- * state_stats_list's callback. Nothing when Redis does not answer. */
-void fleet_stats_top(struct fleet *f, int64_t limit,
-                     void (*fn)(void *arg, const char *id, int64_t hits, int64_t last), void *arg);
-
-struct detour_topk;
-
-/* Replaces this node's unmatched-path sketch in Redis by m (PREFIX:topk:NODE,
- * a hash path -> "COUNT ERROR", field "" the total; it expires after ttl_ms
- * without a refresh). */
-void fleet_put_topk(struct fleet *f, const struct detour_topk *m, unsigned ttl_ms);
-
-/* Merges the stored sketches of every node (node NULL) or of one into m
- * (detour_topk_merge: counts and errors add up). Returns 0, or -1. */
-int fleet_get_topk(struct fleet *f, const char *node, struct detour_topk *m);
-
 struct bbuf;
 
 /* The detour_fleet_* series of /metrics. */
 void fleet_metrics(struct fleet *f, struct bbuf *b);
 
-/* Changes refused with 503, outcomes settled after a lost reply. */
+/* Changes refused with 503, outcomes settled after a lost reply, undone
+ * after WAIT did not confirm them, and those whose undo failed. */
 struct fleet_counts {
-	uint64_t refused, settled_applied, settled_not_applied, reverted;
+	uint64_t refused, settled_applied, settled_not_applied, reverted, undo_failed;
 };
 
 void fleet_counts(struct fleet *f, struct fleet_counts *out);

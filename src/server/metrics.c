@@ -9,15 +9,12 @@
 #include "base/buf.h"
 #include "core.h"
 #include "detour/rulefile.h"
-#include "fleet_store.h"
 #include "health.h"
 #include "metrics.h"
-#include "state.h"
 #include "stats.h"
 #include "tls.h"
 #include "worker.h"
 
-#define TOP_RULES   10
 #define METRICS_MAX (64u << 20) /* a bound no exposition comes near: series are bounded */
 
 static const char *const change_names[CHG_COUNT] = {"add", "delete", "expire", "maintenance",
@@ -48,10 +45,6 @@ static uint64_t sum_workers(struct server *srv, size_t off)
 	return s;
 }
 
-struct top {
-	struct bbuf *b;
-};
-
 static void target_row(void *arg, const struct health_target *t)
 {
 	struct bbuf *b = arg;
@@ -63,16 +56,40 @@ static void target_row(void *arg, const struct health_target *t)
 	bbuf_putf(b, "\"} %d\n", t->up ? 1 : 0);
 }
 
-static void top_row(void *arg, const char *id, int64_t hits, int64_t last)
+void metrics_status_counts(struct server *srv, uint64_t *out)
 {
-	struct top *t = arg;
-
-	bbuf_putf(t->b, "detour_rule_hits_top{id=\"");
-	label(t->b, id);
-	bbuf_putf(t->b, "\"} %lld\n", (long long)hits);
+	for (unsigned k = 0; k < STATUS_SLOTS; k++)
+		out[k] = sum_workers(srv, offsetof(struct wstats, status) + k * sizeof(uint64_t));
 }
 
-char *metrics_render(struct server *srv, size_t *len)
+const char *metrics_status_name(unsigned k, char *buf, size_t cap)
+{
+	if (k < STATUS_SLOTS - 1)
+		snprintf(buf, cap, "%d", stats_statuses[k]);
+	else
+		snprintf(buf, cap, "other");
+	return buf;
+}
+
+void metrics_top_head(struct bbuf *b)
+{
+	bbuf_putf(b,
+	          "# HELP detour_rule_hits_top Hits of the %d most hit rules (as of the last "
+	          "flush).\n# TYPE detour_rule_hits_top gauge\n",
+	          METRICS_TOP_RULES);
+}
+
+void metrics_top_row(void *arg, const char *id, int64_t hits, int64_t last)
+{
+	struct bbuf *b = arg;
+
+	BBUF_LIT(b, "detour_rule_hits_top{id=\"");
+	label(b, id);
+	bbuf_putf(b, "\"} %lld\n", (long long)hits);
+}
+
+char *metrics_render(struct server *srv, void (*more)(void *arg, struct bbuf *b), void *arg,
+                     size_t *len)
 {
 	struct bbuf b;
 	/* By enum detour_src_kind: every rule is one of them, so the series
@@ -243,19 +260,8 @@ char *metrics_render(struct server *srv, size_t *len)
 		bbuf_putf(&b, "detour_api_changes_total{action=\"%s\"} %llu\n", change_names[k],
 		          (unsigned long long)atomic_load(&srv->counters.changes[k]));
 
-	if (srv->state) {
-		struct top t = {&b};
-		bbuf_putf(
-		        &b,
-		        "# HELP detour_rule_hits_top Hits of the %d most hit rules (as of the last "
-		        "flush).\n# TYPE detour_rule_hits_top gauge\n",
-		        TOP_RULES);
-		if (srv->fleet) /* the fleet's totals */
-			fleet_stats_top(srv->fleet, TOP_RULES, top_row, &t);
-		else
-			state_stats_list(srv->state, 0, TOP_RULES, top_row, &t);
-	}
-	fleet_metrics(srv->fleet, &b); /* no-op without a fleet */
-	acme_metrics(srv->acme, &b);   /* no-op without ACME */
-	return bbuf_take(&b, len);     /* NULL when out of memory */
+	if (more) /* the store's: the most hit rules, the fleet's series */
+		more(arg, &b);
+	acme_metrics(srv->acme, &b); /* no-op without ACME */
+	return bbuf_take(&b, len);   /* NULL when out of memory */
 }

@@ -26,7 +26,6 @@
 #include "detour/canon.h"
 #include "detour/rulefile.h"
 #include "detour/rules_load.h"
-#include "fleet_store.h"
 #include "health.h"
 #include "log.h"
 #include "maint.h"
@@ -120,10 +119,7 @@ static void table_retired(void *arg, struct served *old)
 {
 	struct server *srv = arg;
 
-	if (srv->fleet)
-		fleet_flush_served(srv->fleet, old);
-	else if (srv->state)
-		state_flush_served(srv->state, old);
+	admin_flush_served(srv, old); /* the admin's store */
 }
 
 /* The settings of conf that a reload may change (publish.h). NULL when out
