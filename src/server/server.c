@@ -28,6 +28,7 @@
 #include "detour/rules_load.h"
 #include "fleet_store.h"
 #include "health.h"
+#include "hsstore.h"
 #include "log.h"
 #include "maint.h"
 #include "privdrop.h"
@@ -46,17 +47,19 @@ static uint64_t mono_ms(void)
 }
 
 struct detour_table *server_build_table(const struct detour_config *conf, char *err, size_t cap,
-                                        struct detour_diags *ds)
+                                        struct detour_diags *ds, bool cached)
 {
 	const char *files[DETOUR_CONF_MAX_RULES];
 	struct detour_table *t;
 	struct detour_diag d = {0};
+	struct hsstore hs;
+	const struct detour_hscache *io = cached ? hsstore_init(&hs, conf) : NULL;
 
 	for (unsigned i = 0; i < conf->nrules; i++)
 		files[i] = conf->rules[i];
 	if (ds)
 		memset(ds, 0, sizeof(*ds));
-	if (detour_rules_load_all(files, conf->nrules, &t, &d, ds) != DETOUR_OK) {
+	if (detour_rules_load_cached(files, conf->nrules, &t, &d, ds, io) != DETOUR_OK) {
 		detour_diag_format(&d, err, cap);
 		if (ds && ds->total > 1) {
 			size_t l = strlen(err);
@@ -211,7 +214,7 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 		return -1;
 	}
 	struct detour_diags *ds = calloc(1, sizeof(*ds)); /* NULL: the first error only */
-	t = server_build_table(nc, err, cap, ds);
+	t = server_build_table(nc, err, cap, ds, true);
 	if (t == NULL)
 		log_diags("reload: ", ds);
 	free(ds);
@@ -370,7 +373,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	srv->pool.access_fd = -1;
 	log_open(conf->error_log);
 	struct detour_diags *ds = calloc(1, sizeof(*ds)); /* NULL: the first error only */
-	t = server_build_table(conf, err, sizeof(err), ds);
+	t = server_build_table(conf, err, sizeof(err), ds, true);
 	if (t == NULL)
 		log_diags("", ds);
 	free(ds);
