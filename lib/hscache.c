@@ -133,7 +133,8 @@ void *detour_hscache_pack(const uint8_t key[DETOUR_HSCACHE_KEY_LEN], const uint8
 	p += DETOUR_HSCACHE_KEY_LEN;
 	put32(p, ncand);
 	p += 4;
-	memcpy(p, outcome, ncand);
+	if (ncand)
+		memcpy(p, outcome, ncand);
 	p += ncand;
 	for (size_t k = 0; k < ncand; k++) {
 		if (outcome[k] != DETOUR_HSCACHE_REFUSED)
