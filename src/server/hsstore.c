@@ -147,7 +147,8 @@ static void prune(const struct hsstore *s, const char *keep)
 		memcpy(v[n].name, de->d_name, l + 1);
 		v[n++].mtime = st.st_mtim;
 	}
-	qsort(v, n, sizeof(*v), newer_first);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), newer_first);
 	for (size_t i = HSSTORE_KEEP - 1; i < n; i++)
 		if (unlinkat(dirfd(d), v[i].name, 0) == 0)
 			log_info("regex index cache: removed %s/%s (not used lately)", s->dir,

@@ -193,3 +193,43 @@ def test_reload_compiling_never_stalls(tmp_path):
     assert answers(s, ["/ping"])[0][2] == "/pong-b"
     assert "regex index: %d patterns compiled" % (COUNT * 2 + 1) in s.read_error_log()
     stop(s)
+
+
+def test_old_entries_pruned(tmp_path):
+    """Four entries stay, the ones used last (a load counts as a use); a fifth set's store
+    removes the oldest."""
+    def small(tag):
+        return "".join("~\\.%s%d$ /%s/%d 302\n" % (tag, i, tag, i) for i in range(4))
+
+    s = Server(tmp_path, small("a"), conf_extra="state-dir state\nstats off\n")
+    start(s)
+    keys = {"a": entries(s)}
+    assert len(keys["a"]) == 1
+    reloads = 0
+
+    def reload_to(tag):
+        nonlocal reloads
+        s.rules_path.write_text(small(tag))
+        time.sleep(0.02)  # distinct mtimes
+        s.signal(signal.SIGHUP)
+        reloads += 1
+        deadline = time.monotonic() + 60
+        while s.read_error_log().count("reloaded:") < reloads:
+            assert time.monotonic() < deadline, s.read_error_log()
+            time.sleep(0.02)
+        assert answers(s, ["/x.%s1" % tag])[0][2] == "/%s/1" % tag
+
+    for tag in "bcd":
+        before = set(entries(s))
+        reload_to(tag)
+        [keys[tag]] = [set(entries(s)) - before]
+    assert len(entries(s)) == 4
+    reload_to("a")  # loaded: a is now the latest used
+    assert s.read_error_log().count("loaded from the cached database") == 1
+    reload_to("e")  # stored: b, the oldest used, goes
+    left = set(entries(s))
+    assert len(left) == 4
+    assert not (keys["b"] & left)
+    assert set(keys["a"]) <= left and keys["c"] <= left and keys["d"] <= left
+    assert "regex index cache: removed " in s.read_error_log()
+    stop(s)
