@@ -86,12 +86,24 @@ def log_of_pid(s, pid):
     return "".join(l for l in s.read_error_log().splitlines(True) if "[%d]" % pid in l)
 
 
+def run(body, tmp_path):
+    """body(tmp_path, servers); a server left running by a failed assertion is stopped."""
+    servers = []
+    try:
+        body(tmp_path, servers)
+    finally:
+        for s in servers:
+            if s.proc is not None and s.proc.poll() is None:
+                s.stop(timeout=60)
+
+
 def entries(s):
     return sorted(glob.glob(str(s.dir / "state" / "hs-cache" / "*.hsdb")))
 
 
-def test_second_start_loads_the_cache(tmp_path):
+def _second_start_loads_the_cache(tmp_path, servers):
     s = Server(tmp_path, rules_text(COUNT), conf_extra="state-dir state\nstats off\n")
+    servers.append(s)
     ps = paths(COUNT)
 
     # serve -t compiles and keeps nothing.
@@ -160,10 +172,11 @@ def test_second_start_loads_the_cache(tmp_path):
     stop(s)
 
 
-def test_reload_compiling_never_stalls(tmp_path):
+def _reload_compiling_never_stalls(tmp_path, servers):
     admin = free_port()
     s = Server(tmp_path, rules_text(8, "a"),
                conf_extra="state-dir state\nstats off\nadmin 127.0.0.1:%d\n" % admin)
+    servers.append(s)
     start(s)
     assert answers(s, ["/ping"])[0][2] == "/pong-a"
     # A bigger set that is not in the cache: the reload compiles it for seconds.
@@ -195,13 +208,14 @@ def test_reload_compiling_never_stalls(tmp_path):
     stop(s)
 
 
-def test_old_entries_pruned(tmp_path):
+def _old_entries_pruned(tmp_path, servers):
     """Four entries stay, the ones used last (a load counts as a use); a fifth set's store
     removes the oldest."""
     def small(tag):
         return "".join("~\\.%s%d$ /%s/%d 302\n" % (tag, i, tag, i) for i in range(4))
 
     s = Server(tmp_path, small("a"), conf_extra="state-dir state\nstats off\n")
+    servers.append(s)
     start(s)
     keys = {"a": entries(s)}
     assert len(keys["a"]) == 1
@@ -233,3 +247,15 @@ def test_old_entries_pruned(tmp_path):
     assert set(keys["a"]) <= left and keys["c"] <= left and keys["d"] <= left
     assert "regex index cache: removed " in s.read_error_log()
     stop(s)
+
+
+def test_second_start_loads_the_cache(tmp_path):
+    run(_second_start_loads_the_cache, tmp_path)
+
+
+def test_reload_compiling_never_stalls(tmp_path):
+    run(_reload_compiling_never_stalls, tmp_path)
+
+
+def test_old_entries_pruned(tmp_path):
+    run(_old_entries_pruned, tmp_path)
