@@ -299,10 +299,10 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void note(const struct detour_hscache *io, int warn, const char *fmt, ...)
+static void note(const struct detour_hscache *io, int kind, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-static void note(const struct detour_hscache *io, int warn, const char *fmt, ...)
+static void note(const struct detour_hscache *io, int kind, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -312,7 +312,7 @@ static void note(const struct detour_hscache *io, int warn, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	io->note(io->arg, warn, msg);
+	io->note(io->arg, kind, msg);
 }
 
 static int count_cb(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
@@ -391,7 +391,8 @@ static hs_database_t *cache_load(const struct detour_hscache *io, const uint8_t 
 			db = NULL;
 		}
 	} else {
-		note(io, 1, "regex index: cached database %s ignored (%s); compiling", hex, err);
+		note(io, DETOUR_HSCACHE_WARN,
+		     "regex index: cached database %s ignored (%s); compiling", hex, err);
 	}
 	free(buf);
 	return db;
@@ -482,7 +483,7 @@ struct detour_tbl_hs *detour_tbl_hs_build(const struct detour_rule *rules,
 		if (*oom)
 			goto nomem;
 		if (db) {
-			note(io, 0,
+			note(io, DETOUR_HSCACHE_INFO,
 			     "regex index: %zu patterns loaded from the cached database %.16s in "
 			     "%.0f ms",
 			     n, hex, ms_since(&t0));
@@ -492,22 +493,25 @@ struct detour_tbl_hs *detour_tbl_hs_build(const struct detour_rule *rules,
 		io = NULL; /* no key (no platform): no cache */
 	}
 	if (io)
-		note(io, 0, "regex index: compiling %zu patterns with vectorscan (about 1 ms each)",
-		     n);
-	if (compile(&c, &db))
-		goto nomem;
-	if (io) {
+		note(io, DETOUR_HSCACHE_COMPILING,
+		     "regex index: compiling %zu patterns with vectorscan (about 1 ms each)", n);
+	int crc = compile(&c, &db);
+	if (io && crc) {
+		note(io, DETOUR_HSCACHE_COMPILED, "regex index: out of memory compiling");
+	} else if (io) {
 		size_t in = 0, pre = 0;
 		for (size_t k = 0; k < n; k++) {
 			in += c.outcome[k] != DETOUR_HSCACHE_REFUSED;
 			pre += c.outcome[k] == DETOUR_HSCACHE_PREFILTER;
 		}
-		note(io, 0,
+		note(io, DETOUR_HSCACHE_COMPILED,
 		     "regex index: %zu patterns compiled in %.0f ms (%zu prefilter, %zu left "
 		     "on PCRE2); caching it as %.16s",
 		     in, ms_since(&t0), pre, n - in, hex);
 		cache_store(io, key, hex, &c, db);
 	}
+	if (crc)
+		goto nomem;
 done:
 	assemble(hs, &c, rule_of, db);
 	for (size_t k = 0; k < n; k++)

@@ -36,6 +36,14 @@ enum detour_hscache_outcome {
 	DETOUR_HSCACHE_REFUSED = 2,   /* left on PCRE2, with vectorscan's message */
 };
 
+/* What a note says. */
+enum detour_hscache_note {
+	DETOUR_HSCACHE_INFO = 0,      /* loaded from the cache */
+	DETOUR_HSCACHE_WARN = 1,      /* an entry found and ignored */
+	DETOUR_HSCACHE_COMPILING = 2, /* a compile starts (seconds for thousands of patterns) */
+	DETOUR_HSCACHE_COMPILED = 3,  /* it ended: how long it took */
+};
+
 /* The hooks a caller gives the table build (detour_ruleset_hscache) to keep
  * the database between runs. Every hook is called from the building thread
  * only; the build never fails because of them. */
@@ -47,9 +55,10 @@ struct detour_hscache {
 	/* Stores buf[0..len) under hex, replacing any entry, atomically (no
 	 * reader ever sees half an entry); errors are the hook's to report. */
 	void (*store)(void *arg, const char *hex, const void *buf, size_t len);
-	/* A line for the log: what the build did and how long it took; warn
-	 * for an entry that was found and ignored. */
-	void (*note)(void *arg, int warn, const char *msg);
+	/* A line for the log: what the build did and how long it took (kind:
+	 * enum detour_hscache_note). Every COMPILING is followed by one
+	 * COMPILED, so the caller may report progress in between. */
+	void (*note)(void *arg, int kind, const char *msg);
 	void *arg;
 };
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +32,51 @@ static void become_root(const struct hsstore *s)
 		log_err("regex index cache: cannot switch back to root: %s", strerror(errno));
 }
 
-static void note(void *arg, int warn, const char *msg)
+static void *tick(void *arg)
 {
-	(void)arg;
-	if (warn)
+	struct hsstore *s = arg;
+	struct timespec t0, at;
+	unsigned n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		uint64_t ms = (uint64_t)s->tick_ms * ++n;
+		at.tv_sec = t0.tv_sec + (time_t)(ms / 1000);
+		at.tv_nsec = t0.tv_nsec + (long)(ms % 1000) * 1000000;
+		if (at.tv_nsec >= 1000000000) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000;
+		}
+		while (!s->stop && pthread_cond_timedwait(&s->cond, &s->lock, &at) != ETIMEDOUT)
+			;
+		if (!s->stop)
+			log_info("regex index: still compiling (%.1f s)", (double)ms / 1000);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void note(void *arg, int kind, const char *msg)
+{
+	struct hsstore *s = arg;
+
+	if (kind == DETOUR_HSCACHE_COMPILED && s->ticking) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_cond_signal(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->ticker, NULL);
+		s->ticking = false;
+	}
+	if (kind == DETOUR_HSCACHE_WARN)
 		log_warn("%s", msg);
 	else
 		log_info("%s", msg);
+	if (kind == DETOUR_HSCACHE_COMPILING && !s->ticking) {
+		s->stop = false;
+		s->ticking = pthread_create(&s->ticker, NULL, tick, s) == 0;
+	}
 }
 
 /* The entry's bytes, or NULL: absent (silently), or unreadable (logged). */
@@ -191,6 +230,23 @@ const struct detour_hscache *hsstore_init(struct hsstore *s, const struct detour
 		s->uid = pw->pw_uid;
 		s->gid = pw->pw_gid;
 	}
+	const char *env = getenv("DETOUR_HS_TICK_MS");
+	s->tick_ms = env && atoi(env) > 0 ? (unsigned)atoi(env) : HSSTORE_TICK_MS;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->lock, NULL);
 	s->io = (struct detour_hscache){.load = load, .store = store, .note = note, .arg = s};
 	return &s->io;
+}
+
+void hsstore_fini(struct hsstore *s)
+{
+	if (s->io.arg == NULL)
+		return;
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	s->io.arg = NULL;
 }

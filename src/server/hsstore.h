@@ -9,6 +9,7 @@
 #ifndef DETOUR_HSSTORE_H
 #define DETOUR_HSSTORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -22,6 +23,11 @@
 /* Entries are at most this large (a 100,000-pattern database is ~64 MiB). */
 #define HSSTORE_MAX ((size_t)1 << 30)
 
+/* While vectorscan compiles (one call, seconds to minutes), a thread says
+ * every HSSTORE_TICK_MS that it still does: "regex index: still compiling
+ * (20.0 s)". The environment's DETOUR_HS_TICK_MS replaces it (tests). */
+#define HSSTORE_TICK_MS 10000
+
 struct hsstore {
 	char state[DETOUR_CONF_PATH_MAX];
 	char dir[DETOUR_CONF_PATH_MAX + 16];
@@ -29,10 +35,19 @@ struct hsstore {
 	uid_t uid;
 	gid_t gid;
 	struct detour_hscache io;
+	/* The progress ticker, between the notes COMPILING and COMPILED. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t ticker;
+	bool ticking, stop;
+	unsigned tick_ms;
 };
 
 /* The hooks for conf's state directory, in s (which must outlive the
- * build), or NULL when conf has no state directory. */
+ * build), or NULL when conf has no state directory (nothing to fini then). */
 const struct detour_hscache *hsstore_init(struct hsstore *s, const struct detour_config *conf);
+
+/* After the build: what hsstore_init set up. */
+void hsstore_fini(struct hsstore *s);
 
 #endif

@@ -59,7 +59,11 @@ struct detour_table *server_build_table(const struct detour_config *conf, char *
 		files[i] = conf->rules[i];
 	if (ds)
 		memset(ds, 0, sizeof(*ds));
-	if (detour_rules_load_cached(files, conf->nrules, &t, &d, ds, io) != DETOUR_OK) {
+	detour_err e = detour_rules_load_cached(files, conf->nrules, &t, &d, ds, io);
+
+	if (io)
+		hsstore_fini(&hs);
+	if (e != DETOUR_OK) {
 		detour_diag_format(&d, err, cap);
 		if (ds && ds->total > 1) {
 			size_t l = strlen(err);

@@ -117,7 +117,7 @@ struct mem {
 	void *buf;
 	size_t len;
 	char hex[DETOUR_HSCACHE_HEX_LEN];
-	unsigned loads, stores, warns;
+	unsigned loads, stores, warns, compiling, compiled;
 	char last[600];
 };
 
@@ -149,11 +149,16 @@ static void mem_store(void *arg, const char *hex, const void *buf, size_t len)
 	snprintf(m->hex, sizeof(m->hex), "%s", hex);
 }
 
-static void mem_note(void *arg, int warn, const char *msg)
+static void mem_note(void *arg, int kind, const char *msg)
 {
 	struct mem *m = arg;
 
-	m->warns += warn != 0;
+	m->warns += kind == DETOUR_HSCACHE_WARN;
+	m->compiling += kind == DETOUR_HSCACHE_COMPILING;
+	m->compiled += kind == DETOUR_HSCACHE_COMPILED;
+	/* Each compile is announced, then its end said once. */
+	assert_true(m->compiled == m->compiling ||
+	            (kind == DETOUR_HSCACHE_COMPILING && m->compiled + 1 == m->compiling));
 	snprintf(m->last, sizeof(m->last), "%s", msg);
 }
 
@@ -230,6 +235,8 @@ static void test_table_cached(void **state)
 	assert_int_equal(m.loads, 1);
 	assert_int_equal(m.stores, 1);
 	assert_non_null(strstr(m.last, "compiled"));
+	assert_int_equal(m.compiling, 1);
+	assert_int_equal(m.compiled, 1);
 	same_answers(plain, first);
 
 	/* Second: loaded, nothing stored. */
@@ -237,6 +244,7 @@ static void test_table_cached(void **state)
 	assert_int_equal(m.stores, 1);
 	assert_int_equal(m.warns, 0);
 	assert_non_null(strstr(m.last, "loaded from the cached database"));
+	assert_int_equal(m.compiling, 1);
 	same_answers(plain, second);
 
 	/* The same patterns after other rules (indexes move): same key. */
