@@ -98,6 +98,11 @@ void detour_ruleset_collect(struct detour_ruleset *rs, struct detour_diags *ds)
 	rs->diags = ds;
 }
 
+void detour_ruleset_hscache(struct detour_ruleset *rs, const struct detour_hscache *io)
+{
+	rs->hscache = io;
+}
+
 enum detour_slash detour_ruleset_slash(const struct detour_ruleset *rs)
 {
 	return (enum detour_slash)rs->slash;

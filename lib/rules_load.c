@@ -9,6 +9,13 @@
 detour_err detour_rules_load_all(const char *const *files, size_t n, struct detour_table **out,
                                  struct detour_diag *d, struct detour_diags *ds)
 {
+	return detour_rules_load_cached(files, n, out, d, ds, NULL);
+}
+
+detour_err detour_rules_load_cached(const char *const *files, size_t n, struct detour_table **out,
+                                    struct detour_diag *d, struct detour_diags *ds,
+                                    const struct detour_hscache *io)
+{
 	struct detour_ruleset *rs = detour_ruleset_new();
 	detour_err first = DETOUR_OK;
 
@@ -18,6 +25,7 @@ detour_err detour_rules_load_all(const char *const *files, size_t n, struct deto
 		return DETOUR_ENOMEM;
 	}
 	detour_ruleset_collect(rs, ds);
+	detour_ruleset_hscache(rs, io);
 	for (size_t i = 0; i < n; i++) {
 		struct detour_diag fd = {0};
 		detour_err e = detour_ruleset_load_file(rs, files[i], &fd);

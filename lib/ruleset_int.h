@@ -32,9 +32,10 @@ struct detour_ruleset {
 	size_t ncodes, codes_cap;
 	struct detour_tz **tzs; /* loaded zones, one per name */
 	size_t ntzs, tzs_cap;
-	uint8_t slash;              /* enum detour_slash */
-	bool slash_set;             /* an "@slash" line was read */
-	struct detour_diags *diags; /* detour_ruleset_collect: every line error, go on */
+	uint8_t slash;                        /* enum detour_slash */
+	bool slash_set;                       /* an "@slash" line was read */
+	struct detour_diags *diags;           /* detour_ruleset_collect: every line error, go on */
+	const struct detour_hscache *hscache; /* detour_ruleset_hscache; borrowed, NULL */
 };
 
 #endif

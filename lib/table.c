@@ -393,7 +393,7 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 	if (build_ext(t))
 		goto nomem;
 	bool oom = false;
-	t->hs = detour_tbl_hs_build(t->rules, t->exts, t->nexts, &oom);
+	t->hs = detour_tbl_hs_build(t->rules, t->exts, t->nexts, rs->hscache, &oom);
 	if (oom)
 		goto nomem;
 

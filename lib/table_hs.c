@@ -25,10 +25,14 @@
  * so the smallest rule the caller confirms is the smallest that matches. */
 #include <hs/hs.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "detour/hscache.h"
 #include "hash.h"
 #include "table_hs.h"
 
@@ -169,14 +173,246 @@ static long pick(const struct detour_rule *rules, const struct detour_rule_ext *
 	return (long)k;
 }
 
-static int refuse(struct detour_tbl_hs *hs, uint32_t rule, const char *why)
+/* ---------------------------------------------------------------- compile */
+
+/* The candidates of one build: pattern, flags, what became of each. */
+struct cands {
+	size_t n;
+	const char **pat;
+	unsigned *base;   /* flags_of() */
+	uint8_t *outcome; /* enum detour_hscache_outcome */
+	char **why;       /* vectorscan's message for a refused one; malloc'd */
+};
+
+static unsigned flags_now(const struct cands *c, size_t k)
+{
+	return c->base[k] | (c->outcome[k] == DETOUR_HSCACHE_PREFILTER ? HS_FLAG_PREFILTER : 0);
+}
+
+static int refuse_k(struct cands *c, size_t k, const char *why)
 {
 	char *w = strdup(why && *why ? why : "vectorscan cannot compile it");
 
 	if (w == NULL)
 		return -1;
-	hs->refused[hs->nrefused++] = (struct refusal){rule, w};
+	free(c->why[k]);
+	c->why[k] = w;
+	c->outcome[k] = DETOUR_HSCACHE_REFUSED;
 	return 0;
+}
+
+/* Candidate k alone, with vectorscan's parser (hs_expression_info, about
+ * 60 us): exact, else prefilter, else refused with the exact mode's
+ * message (it names the construct). */
+static int precheck(struct cands *c, size_t k)
+{
+	hs_expr_info_t *info = NULL;
+	hs_compile_error_t *e1 = NULL, *e2 = NULL;
+	int rc = 0;
+
+	if (hs_expression_info(c->pat[k], c->base[k], &info, &e1) == HS_SUCCESS) {
+		c->outcome[k] = DETOUR_HSCACHE_EXACT;
+	} else if (hs_expression_info(c->pat[k], c->base[k] | HS_FLAG_PREFILTER, &info, &e2) ==
+	           HS_SUCCESS) {
+		c->outcome[k] = DETOUR_HSCACHE_PREFILTER;
+	} else {
+		rc = refuse_k(c, k, e1 ? e1->message : NULL);
+	}
+	free(info);
+	hs_free_compile_error(e1);
+	hs_free_compile_error(e2);
+	return rc;
+}
+
+/* Compiles every candidate not refused into *db (NULL when none is left).
+ * Optimistic: the whole set first, exact. hs_compile_multi parses its
+ * expressions in order before it builds anything and names the first that
+ * fails, so only from that one on are the candidates checked alone (exact,
+ * prefilter, refused) and the set compiled again; one that fails later
+ * (too large, resource limits) is refused and the rest compiled again. A
+ * failure of the set as such leaves them all on PCRE2. Returns 0, or -1 when
+ * out of memory. */
+static int compile(struct cands *c, hs_database_t **db)
+{
+	size_t n = c->n, checked = n; /* candidates [checked, n) went through precheck */
+	const char **pat = malloc(n * sizeof(*pat));
+	unsigned *fl = malloc(n * sizeof(*fl)), *ids = malloc(n * sizeof(*ids));
+	size_t *of = malloc(n * sizeof(*of));
+	int rc = -1;
+
+	*db = NULL;
+	if (pat == NULL || fl == NULL || ids == NULL || of == NULL)
+		goto out;
+	for (;;) {
+		unsigned m = 0;
+		for (size_t k = 0; k < n; k++) {
+			if (c->outcome[k] == DETOUR_HSCACHE_REFUSED)
+				continue;
+			pat[m] = c->pat[k];
+			fl[m] = flags_now(c, k);
+			ids[m] = m;
+			of[m++] = k;
+		}
+		if (m == 0)
+			break;
+		hs_compile_error_t *err = NULL;
+		if (hs_compile_multi(pat, fl, ids, m, HS_MODE_BLOCK, NULL, db, &err) == HS_SUCCESS)
+			break;
+		*db = NULL;
+		if (err == NULL)
+			goto out;
+		int bad = 0;
+		if (err->expression < 0 || (unsigned)err->expression >= m) {
+			for (unsigned i = 0; i < m && !bad; i++)
+				bad = refuse_k(c, of[i], err->message);
+		} else {
+			size_t k = of[err->expression];
+			uint8_t was = c->outcome[k];
+			for (size_t j = k; j < checked && !bad; j++)
+				bad = c->outcome[j] == DETOUR_HSCACHE_REFUSED ? 0 : precheck(c, j);
+			if (k < checked)
+				checked = k;
+			/* Passed alone as it was compiled: the set's error is its own. */
+			if (!bad && c->outcome[k] == was)
+				bad = refuse_k(c, k, err->message);
+		}
+		hs_free_compile_error(err);
+		if (bad)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(pat);
+	free(fl);
+	free(ids);
+	free(of);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ build */
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void note(const struct detour_hscache *io, int kind, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void note(const struct detour_hscache *io, int kind, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	if (io == NULL || io->note == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	io->note(io->arg, kind, msg);
+}
+
+static int count_cb(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
+                    void *ctx)
+{
+	(void)id;
+	(void)from;
+	(void)to;
+	(void)fl;
+	(void)ctx;
+	return 0;
+}
+
+/* The database of a checked cache entry, or NULL with err: it must
+ * deserialise (vectorscan checks its version, platform and CRC) and scan. */
+static hs_database_t *thaw(const struct detour_hscache_entry *e, char *err, size_t cap)
+{
+	hs_database_t *db = NULL;
+	hs_scratch_t *s = NULL;
+
+	if (e->dblen == 0) {
+		snprintf(err, cap, "no database");
+		return NULL;
+	}
+	if (hs_deserialize_database(e->db, e->dblen, &db) != HS_SUCCESS) {
+		snprintf(err, cap, "vectorscan refuses the database");
+		return NULL;
+	}
+	if (hs_alloc_scratch(db, &s) != HS_SUCCESS ||
+	    hs_scan(db, "/", 1, 0, s, count_cb, NULL) != HS_SUCCESS) {
+		snprintf(err, cap, "the database does not scan");
+		hs_free_scratch(s);
+		hs_free_database(db);
+		return NULL;
+	}
+	hs_free_scratch(s);
+	return db;
+}
+
+/* Outcomes and messages from a checked entry into c; -1 when out of memory. */
+static int outcomes_from(struct cands *c, const struct detour_hscache_entry *e)
+{
+	const uint8_t *at = e->why;
+
+	for (size_t k = 0; k < c->n; k++) {
+		c->outcome[k] = e->outcome[k];
+		if (c->outcome[k] != DETOUR_HSCACHE_REFUSED)
+			continue;
+		size_t len;
+		const char *w = detour_hscache_why(&at, &len);
+		c->why[k] = strndup(w, len);
+		if (c->why[k] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* Looks for c's database under key. Returns it (c's outcomes filled), or
+ * NULL: none, or one that is ignored (logged) and will be replaced. */
+static hs_database_t *cache_load(const struct detour_hscache *io, const uint8_t *key,
+                                 const char *hex, struct cands *c, bool *oom)
+{
+	size_t len = 0;
+	void *buf = io->load ? io->load(io->arg, hex, &len) : NULL;
+	struct detour_hscache_entry e;
+	hs_database_t *db = NULL;
+	char err[200];
+
+	if (buf == NULL)
+		return NULL;
+	if (detour_hscache_unpack(buf, len, key, c->n, &e, err, sizeof(err)) == 0 &&
+	    (db = thaw(&e, err, sizeof(err))) != NULL) {
+		if (outcomes_from(c, &e)) {
+			*oom = true;
+			hs_free_database(db);
+			db = NULL;
+		}
+	} else {
+		note(io, DETOUR_HSCACHE_WARN,
+		     "regex index: cached database %s ignored (%s); compiling", hex, err);
+	}
+	free(buf);
+	return db;
+}
+
+static void cache_store(const struct detour_hscache *io, const uint8_t *key, const char *hex,
+                        const struct cands *c, const hs_database_t *db)
+{
+	char *bytes = NULL;
+	size_t blen = 0, len = 0;
+
+	if (io->store == NULL || db == NULL ||
+	    hs_serialize_database(db, &bytes, &blen) != HS_SUCCESS)
+		return;
+	void *e = detour_hscache_pack(key, c->outcome, (const char *const *)c->why, c->n, bytes,
+	                              blen, &len);
+	free(bytes);
+	if (e != NULL)
+		io->store(io->arg, hex, e, len);
+	free(e);
 }
 
 static int refusal_cmp(const void *a, const void *b)
@@ -186,104 +422,118 @@ static int refusal_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* hs from c and db (taken over): rules[] and refusals in ascending order. */
+static void assemble(struct detour_tbl_hs *hs, struct cands *c, const uint32_t *rule_of,
+                     hs_database_t *db)
+{
+	hs->db = db;
+	for (size_t k = 0; k < c->n; k++) {
+		if (c->outcome[k] != DETOUR_HSCACHE_REFUSED) {
+			hs->rules[hs->n++] = rule_of[k];
+			continue;
+		}
+		hs->refused[hs->nrefused++] = (struct refusal){rule_of[k], c->why[k]};
+		c->why[k] = NULL;
+	}
+	if (db == NULL)
+		hs->n = 0;
+	qsort(hs->refused, hs->nrefused, sizeof(*hs->refused), refusal_cmp);
+	hs->serial = atomic_fetch_add(&serials, 1);
+}
+
 struct detour_tbl_hs *detour_tbl_hs_build(const struct detour_rule *rules,
                                           const struct detour_rule_ext *exts, size_t nexts,
-                                          bool *oom)
+                                          const struct detour_hscache *io, bool *oom)
 {
 	uint32_t *pk;
 	long np = pick(rules, exts, nexts, &pk);
+	struct timespec t0;
+	uint8_t key[DETOUR_HSCACHE_KEY_LEN];
+	char hex[DETOUR_HSCACHE_HEX_LEN];
+	hs_database_t *db = NULL;
 
 	*oom = np < 0;
 	if (np <= 0)
 		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	size_t n = (size_t)np;
+	struct cands c = {.n = n};
 	struct detour_tbl_hs *hs = calloc(1, sizeof(*hs));
-	const char **pat = malloc(n * sizeof(*pat));
-	unsigned *fl = malloc(n * sizeof(*fl)), *ids = malloc(n * sizeof(*ids));
-	if (hs == NULL || pat == NULL || fl == NULL || ids == NULL)
+	uint32_t *rule_of = malloc(n * sizeof(*rule_of));
+	c.pat = malloc(n * sizeof(*c.pat));
+	c.base = malloc(n * sizeof(*c.base));
+	c.outcome = calloc(n, 1);
+	c.why = calloc(n, sizeof(*c.why));
+	if (hs == NULL || rule_of == NULL || !c.pat || !c.base || !c.outcome || !c.why)
 		goto nomem;
 	hs->rules = malloc(n * sizeof(*hs->rules));
 	hs->refused = malloc(n * sizeof(*hs->refused));
 	if (hs->rules == NULL || hs->refused == NULL)
 		goto nomem;
-
-	/* Each pattern alone first (vectorscan's parser only: a tenth of a
-	 * millisecond), exact, else in prefilter mode, else refused: a
-	 * multi-pattern compile fails as a whole on one bad pattern. */
 	for (size_t k = 0; k < n; k++) {
 		const struct detour_rule_ext *x = &exts[pk[k]];
-		const struct detour_rule *r = &rules[x->rule];
-		unsigned f = flags_of(x);
-		hs_expr_info_t *info = NULL;
-		hs_compile_error_t *err = NULL;
-		if (hs_expression_info(r->path, f, &info, &err) != HS_SUCCESS) {
-			hs_free_compile_error(err);
-			err = NULL;
-			f |= HS_FLAG_PREFILTER;
-			if (hs_expression_info(r->path, f, &info, &err) != HS_SUCCESS) {
-				/* The exact mode's message names the construct. */
-				hs_free_compile_error(err);
-				err = NULL;
-				(void)hs_expression_info(r->path, flags_of(x), &info, &err);
-				int rc = refuse(hs, x->rule, err ? err->message : NULL);
-				hs_free_compile_error(err);
-				if (rc)
-					goto nomem;
-				continue;
-			}
-		}
-		free(info);
-		pat[hs->n] = r->path;
-		fl[hs->n] = f;
-		ids[hs->n] = hs->n;
-		hs->rules[hs->n++] = x->rule;
+		rule_of[k] = x->rule;
+		c.pat[k] = rules[x->rule].path;
+		c.base[k] = flags_of(x);
 	}
 
-	/* The whole set; a pattern the parser passed may still fail here
-	 * (too large, resource limits): refuse it and compile again. */
-	while (hs->n > 0) {
-		hs_compile_error_t *err = NULL;
-		if (hs_compile_multi(pat, fl, ids, hs->n, HS_MODE_BLOCK, NULL, &hs->db, &err) ==
-		    HS_SUCCESS)
-			break;
-		hs->db = NULL;
-		if (err == NULL)
+	if (io && detour_hscache_key(c.pat, c.base, n, key) == 0) {
+		detour_hscache_hex(key, hex);
+		db = cache_load(io, key, hex, &c, oom);
+		if (*oom)
 			goto nomem;
-		if (err->expression < 0 || (unsigned)err->expression >= hs->n) {
-			/* The set as a whole (e.g. too large): all stay on PCRE2. */
-			for (uint32_t k = 0; k < hs->n; k++)
-				if (refuse(hs, hs->rules[k], err->message)) {
-					hs_free_compile_error(err);
-					goto nomem;
-				}
-			hs->n = 0;
-		} else {
-			size_t bad = (size_t)err->expression;
-			if (refuse(hs, hs->rules[bad], err->message)) {
-				hs_free_compile_error(err);
-				goto nomem;
-			}
-			hs->n--;
-			memmove(pat + bad, pat + bad + 1, (hs->n - bad) * sizeof(*pat));
-			memmove(fl + bad, fl + bad + 1, (hs->n - bad) * sizeof(*fl));
-			memmove(hs->rules + bad, hs->rules + bad + 1,
-			        (hs->n - bad) * sizeof(*hs->rules));
+		if (db) {
+			note(io, DETOUR_HSCACHE_INFO,
+			     "regex index: %zu patterns loaded from the cached database %.16s in "
+			     "%.0f ms",
+			     n, hex, ms_since(&t0));
+			goto done;
 		}
-		hs_free_compile_error(err);
+	} else {
+		io = NULL; /* no key (no platform): no cache */
 	}
-	qsort(hs->refused, hs->nrefused, sizeof(*hs->refused), refusal_cmp);
-	hs->serial = atomic_fetch_add(&serials, 1);
+	if (io)
+		note(io, DETOUR_HSCACHE_COMPILING,
+		     "regex index: compiling %zu patterns with vectorscan (about 1 ms each)", n);
+	int crc = compile(&c, &db);
+	if (io && crc) {
+		note(io, DETOUR_HSCACHE_COMPILED, "regex index: out of memory compiling");
+	} else if (io) {
+		size_t in = 0, pre = 0;
+		for (size_t k = 0; k < n; k++) {
+			in += c.outcome[k] != DETOUR_HSCACHE_REFUSED;
+			pre += c.outcome[k] == DETOUR_HSCACHE_PREFILTER;
+		}
+		note(io, DETOUR_HSCACHE_COMPILED,
+		     "regex index: %zu patterns compiled in %.0f ms (%zu prefilter, %zu left "
+		     "on PCRE2); caching it as %.16s",
+		     in, ms_since(&t0), pre, n - in, hex);
+		cache_store(io, key, hex, &c, db);
+	}
+	if (crc)
+		goto nomem;
+done:
+	assemble(hs, &c, rule_of, db);
+	for (size_t k = 0; k < n; k++)
+		free(c.why[k]);
+	free(c.why);
+	free(c.outcome);
+	free(c.base);
+	free(c.pat);
+	free(rule_of);
 	free(pk);
-	free(pat);
-	free(fl);
-	free(ids);
 	return hs;
 nomem:
 	*oom = true;
+	hs_free_database(db);
+	for (size_t k = 0; c.why && k < n; k++)
+		free(c.why[k]);
+	free(c.why);
+	free(c.outcome);
+	free(c.base);
+	free(c.pat);
+	free(rule_of);
 	free(pk);
-	free(pat);
-	free(fl);
-	free(ids);
 	detour_tbl_hs_free(hs);
 	return NULL;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "detour/hscache.h"
 #include "detour/rule.h"
 
 /* A chain of the literal-prefix index (same host, case and prefix) with at
@@ -30,10 +31,16 @@ struct detour_tbl_hs;
  * Returns NULL with *oom false when no rule qualifies, NULL with *oom true when
  * out of memory. Slow (vectorscan needs about a millisecond a pattern): run
  * at load, never on the request path. The result is read-only and shared by
- * every thread. */
+ * every thread.
+ *
+ * io (NULL: none) keeps the compiled database between runs: the build looks
+ * for it under the key of its patterns (detour_hscache_key) and, found and
+ * checked, uses it instead of compiling; otherwise it compiles and stores it.
+ * A missing, corrupt or foreign entry only costs the compile; io->note hears
+ * which it was and how long it took. */
 struct detour_tbl_hs *detour_tbl_hs_build(const struct detour_rule *rules,
                                           const struct detour_rule_ext *exts, size_t nexts,
-                                          bool *oom);
+                                          const struct detour_hscache *io, bool *oom);
 
 void detour_tbl_hs_free(struct detour_tbl_hs *hs);
 

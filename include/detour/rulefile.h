@@ -46,6 +46,12 @@ detour_err detour_ruleset_load_file(struct detour_ruleset *rs, const char *path,
  * are not added. NULL ds: stop at the first error (the default). */
 void detour_ruleset_collect(struct detour_ruleset *rs, struct detour_diags *ds);
 
+struct detour_hscache;
+/* Makes the table built from rs (detour_table_build) keep its vectorscan
+ * database between runs through io (detour/hscache.h), borrowed: it must
+ * outlive the build. NULL (the default): always compile. */
+void detour_ruleset_hscache(struct detour_ruleset *rs, const struct detour_hscache *io);
+
 /* As detour_ruleset_load_file, from memory; name is copied and used in
  * diagnostics and as the rules' file name. */
 detour_err detour_ruleset_load_buf(struct detour_ruleset *rs, const char *name, const char *buf,

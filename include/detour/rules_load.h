@@ -29,4 +29,13 @@ detour_err detour_rules_load(const char *const *files, size_t n, struct detour_t
 detour_err detour_rules_load_all(const char *const *files, size_t n, struct detour_table **out,
                                  struct detour_diag *d, struct detour_diags *ds);
 
+struct detour_hscache;
+/* As detour_rules_load_all, with the table's vectorscan database kept
+ * between runs through io (detour_ruleset_hscache; NULL: none). `serve`
+ * passes its state directory's cache (start and reload); `serve -t`, lint,
+ * explain and check never do. */
+detour_err detour_rules_load_cached(const char *const *files, size_t n, struct detour_table **out,
+                                    struct detour_diag *d, struct detour_diags *ds,
+                                    const struct detour_hscache *io);
+
 #endif

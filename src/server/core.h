@@ -54,6 +54,9 @@ struct server {
 	struct acme *acme;       /* the ACME client (acme.c), NULL without `acme` */
 	struct fleet *fleet;     /* `state redis://...` (fleet_store.h), NULL without */
 	struct counters counters;
+	/* One reload at a time (SIGHUP, POST /reload); pub.file_lock is taken
+	 * only for the swap, after the new table is built. */
+	pthread_mutex_t reload_lock;
 };
 
 #endif

@@ -52,7 +52,7 @@ static int test_config(const struct detour_config *conf, const char *path)
 	}
 	maint_page_free(pg);
 
-	struct detour_table *t = server_build_table(conf, err, sizeof(err), &ds);
+	struct detour_table *t = server_build_table(conf, err, sizeof(err), &ds, false);
 
 	if (t == NULL) {
 		/* Every error of the rules files, as a compiler reports them. */

@@ -5,6 +5,7 @@
 #ifndef DETOUR_SERVER_H
 #define DETOUR_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "detour/config.h"
@@ -17,8 +18,9 @@ int server_run(const struct detour_config *conf, const char *conf_path);
 /* Builds a table from the rules files of conf. Returns NULL with the first
  * error formatted into err (file:line:col: message, then "(and N more
  * errors)" when there were more) and, when ds is not NULL, every error in ds
- * (detour_rules_load_all). */
+ * (detour_rules_load_all). cached: keep the regex index's compiled database
+ * in conf's state directory (hsstore.h; start and reload, not `serve -t`). */
 struct detour_table *server_build_table(const struct detour_config *conf, char *err, size_t cap,
-                                        struct detour_diags *ds);
+                                        struct detour_diags *ds, bool cached);
 
 #endif
