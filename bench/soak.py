@@ -9,9 +9,15 @@ Against the detour process PID, until SECONDS have passed:
   - every 100 ms an API change on the admin listener, alternately POST /rules (a new rule) and
     DELETE /rules/ID (the rule just added), on one keep-alive connection;
   - every 10 s the access log is renamed to access.log.1 and SIGUSR1 reopens it;
-  - every 10 s a sample: VmRSS and the number of open descriptors of PID.
+  - every 10 s a sample: VmRSS (RssAnon, RssFile, RssShmem) and the number of open descriptors
+    of PID, taken half a second after a reload was asked for, half a second before the next.
 Prints the samples, then one line of JSON with the counts (API calls failed, reloads, broken
-reloads, reopens, samples) for soak.sh's verdict. Standard library only."""
+reloads, reopens, samples; RSS: lowest, highest, first and last sample after WARMUP_SECONDS, the
+same of the lowest sample of each minute after it ("floors"), VmHWM) for soak.sh's verdict.
+
+Environment, to tell which activity makes memory grow: SOAK_NO_API=1, SOAK_NO_RELOAD=1,
+SOAK_NO_REOPEN=1 turn one off; SOAK_SMAPS=1 copies /proc/PID/smaps every minute to
+RUN_DIR/smaps-SECONDS. Standard library only."""
 import http.client
 import json
 import os
@@ -162,7 +168,15 @@ def main(argv):
     if after:
         rss = [s[1] for s in after]
         fd = [s[2] for s in after]
+        # The lowest sample of each minute after warm-up: memory the server keeps shows in every
+        # sample of a minute, a transient (a reload caught by a sample) in one only.
+        floors = {}
+        for t, r, _ in after:
+            m = int((t - warm) // 60)
+            floors[m] = min(floors.get(m, r), r)
+        fl = [floors[m] for m in sorted(floors)]
         counts.update(rss_min=min(rss), rss_max=max(rss), rss_first=rss[0], rss_last=rss[-1],
+                      floor_min=min(fl), floor_max=max(fl), floor_first=fl[0], floor_last=fl[-1],
                       fds_min=min(fd), fds_max=max(fd))
     print(json.dumps(counts), flush=True)
     return 0
