@@ -14,10 +14,11 @@
 #   - RSS flat: after WARMUP seconds (60), the lowest sample of each minute (its "floor"); the
 #     highest floor within 5 % of the lowest. Samples are taken half-way between two reloads,
 #     but a reload is a transient peak (the new table is built while the old one serves: with
-#     10,000 rules about 0.5 to 1.8 MB for some milliseconds) and a loaded machine may delay one
-#     into a sample; a floor ignores such a sample, while memory the server keeps (a leak, a
-#     cache that fills) is in every sample of its minute and so in the floors. The highest
-#     single sample and the peak (VmHWM) are printed too;
+#     10,000 rules VmHWM is 0.5 MB above the steady RSS; samples taken as the SIGHUP went out
+#     showed up to +1.8 MB) and a loaded machine may delay one into a sample; a floor ignores
+#     such a sample, while memory the server keeps (a leak, a cache that fills) is in every
+#     sample of its minute and so in the floors. The highest single sample and the peak
+#     (VmHWM) are printed too;
 #   - descriptors constant: after WARMUP, the highest sample at most 2 above the lowest (a sample
 #     may catch a reload's rules file open).
 #
