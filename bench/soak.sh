@@ -25,11 +25,12 @@
 #   bench/soak.sh                    30 minutes
 #   SOAK_MINUTES=5 bench/soak.sh     a shorter run
 #
+# To find what grows: SOAK_NO_API=1, SOAK_NO_RELOAD=1, SOAK_NO_REOPEN=1 turn one activity off;
+# SOAK_SMAPS=1 keeps /proc/PID/smaps every minute in OUT/run (bench/soak.py).
+#
 # Environment (default in brackets): SOAK_MINUTES [30], WARMUP [60], CONNS [16], NRULES [10000],
 # WORKERS [1], PORT_LO, PORT_HI [18111, 18119], CORE_SERVER [0], CORE_WRK [1],
-# DETOUR_BIN [build/detour], NO_BUILD, OUT [bench/out-soak]; to find what grows: SOAK_NO_API=1,
-# SOAK_NO_RELOAD=1, SOAK_NO_REOPEN=1 (one activity off), SOAK_SMAPS=1 (smaps every minute in
-# OUT/run; see bench/soak.py).
+# DETOUR_BIN [build/detour], NO_BUILD, OUT [bench/out-soak].
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
