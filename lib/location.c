@@ -438,11 +438,22 @@ static detour_err prep(enum detour_as as, const char *in, size_t n, const char *
 	return DETOUR_OK;
 }
 
+/* The longest T form of an input prep() accepts (DETOUR_LOCATION_URL_MAX
+ * bytes): put_t writes at most 5 bytes for an input byte ("%25XX"); prep adds
+ * "//" after "https:" with no slash and may write a host as punycode, at
+ * most 255 bytes (IDN2_DOMAIN_MAX_LENGTH). The T form is up to 5 times the
+ * result's length ("%25" for '%'), so the buffers are sized for the worst
+ * case and the limit is checked on the result, not on the T form: how a URL
+ * is spelled must not decide whether it fits. */
+#define T_MAX (5 * DETOUR_LOCATION_URL_MAX + 512)
+
 detour_err detour_location_resolve(enum detour_as as, const char *base, size_t base_len,
                                    const char *ref, size_t ref_len, char *out, size_t cap,
                                    size_t *out_len, unsigned *flags)
 {
-	char tb[DETOUR_LOCATION_URL_MAX * 2], tr[DETOUR_LOCATION_URL_MAX * 2];
+	/* res holds the merged path before its dot segments go: at most
+	 * base_len + ref_len + 2 (url.h), and the '/' of an empty path. */
+	char tb[T_MAX], tr[T_MAX], res[2 * T_MAX + 4];
 	struct bbuf wbase, wref;
 	bbuf_fixed(&wbase, tb, sizeof(tb));
 	bbuf_fixed(&wref, tr, sizeof(tr));
@@ -490,24 +501,27 @@ detour_err detour_location_resolve(enum detour_as as, const char *base, size_t b
 
 	size_t n;
 	if (base)
-		err = detour_url_resolve(tb, wbase.len, tr, wref.len, out, cap, &n);
+		err = detour_url_resolve(tb, wbase.len, tr, wref.len, res, sizeof(res), &n);
 	else
-		err = detour_url_resolve(tr, wref.len, tr, wref.len, out, cap, &n);
+		err = detour_url_resolve(tr, wref.len, tr, wref.len, res, sizeof(res), &n);
 	if (err)
 		return err == DETOUR_ETOOBIG ? DETOUR_ETOOBIG : DETOUR_EINVAL;
 	/* An empty path of a special URL is "/" (WHATWG path start state). */
 	struct abs ab;
-	if (!split_abs(out, n, &ab))
+	if (!split_abs(res, n, &ab))
 		return DETOUR_EINVAL;
 	if (ab.path.len == 0) {
-		size_t at = (size_t)(ab.path.p - out);
-		if (n + 2 > cap)
-			return DETOUR_ETOOBIG;
-		memmove(out + at + 1, out + at, n - at + 1);
-		out[at] = '/';
+		size_t at = (size_t)(ab.path.p - res);
+		memmove(res + at + 1, res + at, n - at + 1);
+		res[at] = '/';
 		n++;
 	}
-	n = unescape(out, n);
+	n = unescape(res, n);
+	/* The result must fit in out and be short enough to be resolved
+	 * again (the next hop's base, or a URL given back as it is). */
+	if (n + 1 > cap || n > DETOUR_LOCATION_URL_MAX)
+		return DETOUR_ETOOBIG;
+	memcpy(out, res, n);
 	out[n] = 0;
 	/* RFC 9110 §10.2.2: "If the Location value provided in a 3xx
 	 * (Redirection) response does not have a fragment component, a user
@@ -519,8 +533,10 @@ detour_err detour_location_resolve(enum detour_as as, const char *base, size_t b
 		const char *hash = memchr(base, '#', base_len);
 		if (hash) {
 			size_t fl2 = base_len - (size_t)(hash - base);
-			if (n + fl2 + 1 > cap)
+			if (n + fl2 + 1 > cap || n + fl2 > DETOUR_LOCATION_URL_MAX) {
+				out[0] = 0;
 				return DETOUR_ETOOBIG;
+			}
 			memcpy(out + n, hash, fl2);
 			n += fl2;
 			out[n] = 0;

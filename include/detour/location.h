@@ -48,8 +48,11 @@ enum detour_as {
  * *flags (may be NULL) gets DETOUR_LOC_*; out_len may be NULL.
  * Returns DETOUR_OK; DETOUR_EUNSUPPORTED for a scheme other than http(s)
  * (out holds the reference as it was); DETOUR_EINVAL when it cannot be
- * parsed; DETOUR_ETOOBIG when out is too small. out never holds CR, LF, NUL
- * or a space. */
+ * parsed; DETOUR_ETOOBIG when the result (not an intermediate form of it)
+ * does not fit in out or is longer than DETOUR_LOCATION_URL_MAX, or when ref
+ * or base is longer than that. So a result resolves again (base NULL) to
+ * itself, and is a valid base. Uses about 170 KiB of stack. out never holds
+ * CR, LF, NUL or a space. */
 detour_err detour_location_resolve(enum detour_as as, const char *base, size_t base_len,
                                    const char *ref, size_t ref_len, char *out, size_t cap,
                                    size_t *out_len, unsigned *flags);

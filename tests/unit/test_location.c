@@ -165,11 +165,142 @@ static void test_resolve_small_buffer(void **state)
 	                 DETOUR_ETOOBIG);
 }
 
+/* The length limit applies to the final URL, not to the T form the
+ * resolution works in (docs/internals/follow.md): a '%' is 3 bytes there and
+ * 1 in the result, a byte the browser encodes 5 there and 3 in the result. */
+static char *long_ref(char fill, size_t n)
+{
+	char *r = malloc(n + 2);
+	assert_non_null(r);
+	r[0] = 'x';
+	memset(r + 1, fill, n);
+	r[n + 1] = 0;
+	return r;
+}
+
+/* A result exactly cap - 1 bytes long resolves, and resolving it again (as
+ * a command-line URL) gives it back; one byte more is DETOUR_ETOOBIG. */
+static void test_resolve_long(void **state)
+{
+	(void)state;
+	static char out[DETOUR_LOCATION_URL_MAX], again[DETOUR_LOCATION_URL_MAX];
+	static const enum detour_as as[] = {DETOUR_AS_BROWSER, DETOUR_AS_CURL};
+	const size_t prefix = strlen("http://a/b/c/x");
+	for (size_t a = 0; a < 2; a++) {
+		/* '%' (bare, kept as it is): T form 3 bytes, result 1 */
+		size_t m = sizeof(out) - 1 - prefix;
+		char *ref = long_ref('%', m);
+		size_t n = 0, n2 = 0;
+		assert_int_equal(detour_location_resolve(as[a], B, strlen(B), ref, strlen(ref), out,
+		                                         sizeof(out), &n, NULL),
+		                 DETOUR_OK);
+		assert_int_equal(n, sizeof(out) - 1);
+		assert_int_equal(strlen(out), n);
+		assert_memory_equal(out, "http://a/b/c/x%%", 16);
+		assert_int_equal(detour_location_resolve(as[a], NULL, 0, out, n, again,
+		                                         sizeof(again), &n2, NULL),
+		                 DETOUR_OK);
+		assert_int_equal(n2, n);
+		assert_memory_equal(again, out, n);
+		free(ref);
+		ref = long_ref('%', m + 1);
+		assert_int_equal(detour_location_resolve(as[a], B, strlen(B), ref, strlen(ref), out,
+		                                         sizeof(out), &n, NULL),
+		                 DETOUR_ETOOBIG);
+		free(ref);
+	}
+
+	/* NUL bytes inside (fuzz/regression/follow/crash-4d61...): "%00" in the
+	 * result, 5 bytes each in the T form; a base with a fragment, which the
+	 * result inherits. */
+	static const char bf[] = "https://u:p@a.example:8443/b/c/d;p?q=1#frag";
+	/* "x", k NULs, t "y"s: the result is exactly sizeof(out) - 1 bytes */
+	size_t rest = sizeof(out) - 1 - strlen("https://u:p@a.example:8443/b/c/x#frag");
+	size_t k = (rest - 1) / 3, t = rest - 3 * k;
+	char *ref = long_ref(0, k + t);
+	memset(ref + 1 + k, 'y', t);
+	size_t n = 0, n2 = 0;
+	assert_int_equal(detour_location_resolve(DETOUR_AS_BROWSER, bf, strlen(bf), ref, 1 + k + t,
+	                                         out, sizeof(out), &n, NULL),
+	                 DETOUR_OK);
+	assert_int_equal(n, sizeof(out) - 1);
+	assert_memory_equal(out + n - 5 - t - 3, "%00y", 4);
+	assert_memory_equal(out + n - 5, "#frag", 5);
+	assert_int_equal(detour_location_resolve(DETOUR_AS_BROWSER, NULL, 0, out, n, again,
+	                                         sizeof(again), &n2, NULL),
+	                 DETOUR_OK);
+	assert_int_equal(n2, n);
+	assert_memory_equal(again, out, n);
+	/* one NUL more: 3 bytes too long once the fragment is inherited */
+	free(ref);
+	ref = long_ref(0, k + 1 + t);
+	memset(ref + 2 + k, 'y', t);
+	assert_int_equal(detour_location_resolve(DETOUR_AS_BROWSER, bf, strlen(bf), ref, 2 + k + t,
+	                                         out, sizeof(out), &n, NULL),
+	                 DETOUR_ETOOBIG);
+	free(ref);
+}
+
+/* The limit is DETOUR_LOCATION_URL_MAX bytes even when out is larger: a
+ * longer result could not be resolved again. */
+static void test_resolve_long_cap(void **state)
+{
+	(void)state;
+	static char out[DETOUR_LOCATION_URL_MAX + 64];
+	const size_t prefix = strlen("http://a/b/c/x");
+	char *ref = long_ref('%', DETOUR_LOCATION_URL_MAX - prefix);
+	size_t n = 0;
+	assert_int_equal(detour_location_resolve(DETOUR_AS_BROWSER, B, strlen(B), ref, strlen(ref),
+	                                         out, sizeof(out), &n, NULL),
+	                 DETOUR_OK);
+	assert_int_equal(n, DETOUR_LOCATION_URL_MAX);
+	free(ref);
+	ref = long_ref('%', DETOUR_LOCATION_URL_MAX - prefix + 1);
+	assert_int_equal(detour_location_resolve(DETOUR_AS_BROWSER, B, strlen(B), ref, strlen(ref),
+	                                         out, sizeof(out), &n, NULL),
+	                 DETOUR_ETOOBIG);
+	free(ref);
+}
+
+/* A result that long is the base of the next hop (a chain of redirects):
+ * it parses as a base, whatever the reference. */
+static void test_resolve_long_base(void **state)
+{
+	(void)state;
+	static char base[DETOUR_LOCATION_URL_MAX], out[DETOUR_LOCATION_URL_MAX];
+	/* "http://a/b/c/x%%%...%", 8191 bytes: 24,535 in the T form */
+	size_t bl = sizeof(base) - 1, n = 0;
+	memcpy(base, "http://a/b/c/x", 14);
+	memset(base + 14, '%', bl - 14);
+	base[bl] = 0;
+	assert_int_equal(detour_location_resolve(DETOUR_AS_BROWSER, base, bl, "../y", 4, out,
+	                                         sizeof(out), &n, NULL),
+	                 DETOUR_OK);
+	assert_string_equal(out, "http://a/b/y");
+	assert_int_equal(detour_location_resolve(DETOUR_AS_CURL, base, bl, "y?z", 3, out,
+	                                         sizeof(out), &n, NULL),
+	                 DETOUR_OK);
+	assert_string_equal(out, "http://a/b/c/y?z");
+	/* the empty reference gives the base back; a fragment makes it one
+	 * byte too long */
+	assert_int_equal(detour_location_resolve(DETOUR_AS_BROWSER, base, bl, "", 0, out,
+	                                         sizeof(out), &n, NULL),
+	                 DETOUR_OK);
+	assert_int_equal(n, bl);
+	assert_memory_equal(out, base, bl);
+	assert_int_equal(detour_location_resolve(DETOUR_AS_BROWSER, base, bl, "#", 1, out,
+	                                         sizeof(out), &n, NULL),
+	                 DETOUR_ETOOBIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_resolve),
 	        cmocka_unit_test(test_resolve_small_buffer),
+	        cmocka_unit_test(test_resolve_long),
+	        cmocka_unit_test(test_resolve_long_cap),
+	        cmocka_unit_test(test_resolve_long_base),
 	};
 	return cmocka_run_group_tests_name("location", tests, NULL, NULL);
 }
