@@ -72,12 +72,23 @@ void admin_flush_stats(struct admin *a)
 	if (a->srv->state == NULL)
 		return;
 	pthread_mutex_lock(&a->srv->pub.file_lock);
-	if (f)
-		fleet_flush_served(f, atomic_load(&a->srv->pub.file));
-	else
-		state_flush_served(a->srv->state, atomic_load(&a->srv->pub.file));
-	pthread_mutex_unlock(&a->srv->pub.file_lock);
+	struct served *file = atomic_load(&a->srv->pub.file);
 	struct served *api = atomic_load(&a->srv->pub.api);
+	if (file->touched || (api && api->touched)) {
+		/* The rules counted so far: a new period, and once every worker
+		 * has finished the loop iteration it was in (the hits it
+		 * answered are counted at its end), the old period's marks. */
+		served_next_period(file);
+		served_next_period(api);
+		publish_sync(&a->srv->pub);
+		served_collect(file, false);
+		served_collect(api, false);
+	}
+	if (f)
+		fleet_flush_served(f, file);
+	else
+		state_flush_served(a->srv->state, file);
+	pthread_mutex_unlock(&a->srv->pub.file_lock);
 	if (api && f)
 		fleet_flush_served(f, api);
 	else if (api)
