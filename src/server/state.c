@@ -627,6 +627,12 @@ void state_flush_served(struct state *st, struct served *s)
 	/* Only the rules counted since they were last written (served_collect),
 	 * in table order: consecutive ids share their file name. */
 	for (size_t k = 0; k < s->twords && bbuf_ok(&b); k++) {
+		/* The rules of the next word, whose ids are read (a cache miss
+		 * a rule otherwise), while this word's are written. */
+		if (k + 1 < s->twords)
+			for (uint64_t m = s->pending[k + 1]; m; m &= m - 1)
+				__builtin_prefetch(detour_ruleset_get(
+				        s->rules, (k + 1) * 64 + (size_t)__builtin_ctzll(m)));
 		for (uint64_t m = s->pending[k]; m; m &= m - 1) {
 			size_t i = k * 64 + (size_t)__builtin_ctzll(m);
 			uint32_t last, sum = served_hits(s, i, &last);
