@@ -10,6 +10,9 @@
  *      $(pkg-config --libs sqlite3 libpcre2-8 libhs) -lstdc++ -pthread -lm -o build/micro_flush
  *   build/micro_flush [N [K [ROUNDS]]]   defaults: 1000000 rules, 300000 hits a flush, 3 rounds
  *
+ * -DMICRO_FLUSH_BEFORE builds it against a tree from before the touched bitmaps
+ * (3c7fa25), for the figures before and after.
+ *
  * K = 300,000 random hits over a million rules (about 260,000 distinct rules) is what a
  * worker answering 60,000 requests/s counts between two flushes (stats-flush 5 s). The rules
  * file (and the state) go to a directory under $TMPDIR whose path is as long as bench/run.sh's
@@ -30,7 +33,7 @@
 static double now_s(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: less disturbed by other load */
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -105,7 +108,9 @@ int main(int argc, char **argv)
 			          1700000000u + r);
 		stats_drain(ws, s, NULL, 0, 1700000000u + r);
 		double t1 = now_s();
+#ifndef MICRO_FLUSH_BEFORE /* built against the code before the bitmaps */
 		served_collect(s, true); /* no other thread */
+#endif
 		state_flush_served(st, s);
 		double t2 = now_s();
 		total += k;
@@ -119,7 +124,7 @@ int main(int argc, char **argv)
 	state_stats_get(st, "nothing", &hits, &last); /* folds the log */
 	double t4 = now_s();
 	char id[1200];
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; !getenv("NO_VERIFY") && i < n; i++) {
 		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
 		if (state_stats_get(st, id, &hits, &last) == 1)
 			sum += hits;
@@ -131,5 +136,5 @@ out:
 	served_free(s);
 	free(ws);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	return system(path) != 0 || (sum && (uint64_t)sum != total);
+	return system(path) != 0 || (!getenv("NO_VERIFY") && (uint64_t)sum != total);
 }
