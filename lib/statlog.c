@@ -87,6 +87,16 @@ bool detour_statlog_add(struct detour_statlog_writer *w, const char *id, size_t 
 
 	if (idlen == 0 || idlen > DETOUR_STATLOG_ID_MAX || delta == 0)
 		return false;
+	/* The shared prefix, eight bytes at a time: ids of one file share
+	 * dozens (the file's path). */
+	while (shared + 8 <= max) {
+		uint64_t x, y;
+		memcpy(&x, id + shared, 8);
+		memcpy(&y, w->id + shared, 8);
+		if (x != y)
+			break;
+		shared += 8;
+	}
 	while (shared < max && id[shared] == w->id[shared])
 		shared++;
 	put_varint(w->b, delta);
