@@ -527,27 +527,32 @@ void fleet_flush_served(struct fleet *f, struct served *s)
 		return;
 	pthread_mutex_lock(&f->wlock);
 	/* Only the rules counted since they were last written (served_collect). */
-	for (size_t w = 0; w < s->twords; w++) {
-		for (uint64_t m = s->pending[w]; m; m &= m - 1) {
-			size_t i = w * 64 + (size_t)__builtin_ctzll(m);
-			uint32_t last, sum = served_hits(s, i, &last);
-			uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
-			if (delta == 0)
-				continue;
-			if (BASE_GROW(num, cap, nd + 1) ||
-			    !(ids = realloc(ids, cap * sizeof(*ids))) ||
-			    !(sums = realloc(sums, cap * sizeof(*sums))) ||
-			    !(idx = realloc(idx, cap * sizeof(*idx))))
-				goto out;
-			detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), ids[nd],
-			               sizeof(ids[nd]));
-			snprintf(num[nd][0], sizeof(num[nd][0]), "%u", delta);
-			snprintf(num[nd][1], sizeof(num[nd][1]), "%u", last);
-			sums[nd] = sum;
-			idx[nd] = i;
-			nd++;
+	size_t nlist;
+	uint32_t *list = served_pending(s, &nlist);
+	if (list == NULL && nlist)
+		goto out; /* out of memory: pending stays for the next flush */
+	for (size_t j = 0; j < nlist; j++) {
+		if (j + SERVED_PREFETCH_AHEAD < nlist)
+			served_prefetch(s, list[j + SERVED_PREFETCH_AHEAD]);
+		size_t i = list[j];
+		uint32_t last, sum = served_hits(s, i, &last);
+		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
+		if (delta == 0)
+			continue;
+		if (BASE_GROW(num, cap, nd + 1) || !(ids = realloc(ids, cap * sizeof(*ids))) ||
+		    !(sums = realloc(sums, cap * sizeof(*sums))) ||
+		    !(idx = realloc(idx, cap * sizeof(*idx)))) {
+			free(list);
+			goto out;
 		}
+		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), ids[nd], sizeof(ids[nd]));
+		snprintf(num[nd][0], sizeof(num[nd][0]), "%u", delta);
+		snprintf(num[nd][1], sizeof(num[nd][1]), "%u", last);
+		sums[nd] = sum;
+		idx[nd] = i;
+		nd++;
 	}
+	free(list);
 	if (nd == 0) {
 		memset(s->pending, 0, s->twords * sizeof(*s->pending));
 		goto out;

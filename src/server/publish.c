@@ -104,6 +104,30 @@ void served_collect(struct served *s, bool all)
 	}
 }
 
+uint32_t *served_pending(const struct served *s, size_t *n)
+{
+	size_t k = 0;
+	uint32_t *list;
+
+	*n = 0;
+	for (size_t w = 0; w < s->twords; w++)
+		*n += (size_t)__builtin_popcountll(s->pending[w]);
+	if (*n == 0 || (list = malloc(*n * sizeof(*list))) == NULL)
+		return NULL;
+	for (size_t w = 0; w < s->twords; w++)
+		for (uint64_t m = s->pending[w]; m; m &= m - 1)
+			list[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
+	return list;
+}
+
+void served_prefetch(const struct served *s, size_t i)
+{
+	for (unsigned w = 0; w < s->nworkers; w++)
+		__builtin_prefetch(&s->hits[(size_t)w * s->stride + i]);
+	__builtin_prefetch(&s->flushed[i]);
+	__builtin_prefetch(detour_ruleset_get(s->rules, i));
+}
+
 uint32_t served_hits(const struct served *s, size_t i, uint32_t *last)
 {
 	uint32_t sum = 0;

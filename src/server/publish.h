@@ -89,6 +89,20 @@ void served_next_period(struct served *s);
  * delta (state_flush_served, fleet_flush_served clear what they wrote). */
 void served_collect(struct served *s, bool all);
 
+/* The rules of s->pending in table order, as a new array of *n indices
+ * (free it); NULL with *n = 0 when none is pending, NULL with *n > 0 when
+ * out of memory. */
+uint32_t *served_pending(const struct served *s, size_t *n);
+
+/* Prefetches what a flush reads for rule i: its counter in every worker's
+ * row, its flushed mark and the rule itself (for its id). A flush issues it
+ * some rules ahead, so that the misses of a sparse walk over a large table
+ * overlap instead of coming one by one. */
+void served_prefetch(const struct served *s, size_t i);
+
+/* How many rules ahead a flush prefetches. */
+#define SERVED_PREFETCH_AHEAD 16
+
 /* Rule i's hits summed over the workers' counters (modulo 2^32), with *last
  * the latest of their last-hit times. s->hits is not NULL and i < s->nrules. */
 uint32_t served_hits(const struct served *s, size_t i, uint32_t *last);

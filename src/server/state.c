@@ -626,30 +626,29 @@ void state_flush_served(struct state *st, struct served *s)
 	detour_statlog_begin(&w, &b);
 	/* Only the rules counted since they were last written (served_collect),
 	 * in table order: consecutive ids share their file name. */
-	for (size_t k = 0; k < s->twords && bbuf_ok(&b); k++) {
-		/* The rules of the next word, whose ids are read (a cache miss
-		 * a rule otherwise), while this word's are written. */
-		if (k + 1 < s->twords)
-			for (uint64_t m = s->pending[k + 1]; m; m &= m - 1)
-				__builtin_prefetch(detour_ruleset_get(
-				        s->rules, (k + 1) * 64 + (size_t)__builtin_ctzll(m)));
-		for (uint64_t m = s->pending[k]; m; m &= m - 1) {
-			size_t i = k * 64 + (size_t)__builtin_ctzll(m);
-			uint32_t last, sum = served_hits(s, i, &last);
-			uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
-			if (delta == 0)
-				continue;
-			if (BASE_GROW(done, cap, ndone + 2)) {
-				b.over = true;
-				break;
-			}
-			detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
-			if (!detour_statlog_add(&w, id, strlen(id), delta, last))
-				continue;
-			done[ndone++] = (uint32_t)i;
-			done[ndone++] = sum;
+	size_t nlist;
+	uint32_t *list = served_pending(s, &nlist);
+	if (list == NULL && nlist)
+		b.over = true; /* out of memory: pending stays for the next flush */
+	for (size_t j = 0; list && j < nlist && bbuf_ok(&b); j++) {
+		if (j + SERVED_PREFETCH_AHEAD < nlist)
+			served_prefetch(s, list[j + SERVED_PREFETCH_AHEAD]);
+		size_t i = list[j];
+		uint32_t last, sum = served_hits(s, i, &last);
+		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
+		if (delta == 0)
+			continue;
+		if (BASE_GROW(done, cap, ndone + 2)) {
+			b.over = true;
+			break;
 		}
+		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
+		if (!detour_statlog_add(&w, id, strlen(id), delta, last))
+			continue;
+		done[ndone++] = (uint32_t)i;
+		done[ndone++] = sum;
 	}
+	free(list);
 	/* One statement per flush: the whole delta as one blob. Statistics may
 	 * lose the last flush window on a crash (documented), so the insert is
 	 * not synced on its own (synchronous=NORMAL). On failure the rules stay
