@@ -1,4 +1,5 @@
 /* detour: per-rule hit deltas as one blob, and their merge (statlog.h). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,81 @@ bool detour_statlog_put(struct bbuf *b, const char *id, size_t idlen, uint32_t d
 	return true;
 }
 
+static void put_varint(struct bbuf *b, uint32_t v)
+{
+	unsigned char t[5];
+	unsigned n = 0;
+
+	while (v >= 0x80) {
+		t[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	t[n++] = (unsigned char)v;
+	bbuf_put(b, t, n);
+}
+
+/* Reads a varint at *at of p[0..len); -1 when cut short, longer than 5
+ * bytes or over 2^32 - 1. */
+static int get_varint(const unsigned char *p, size_t len, size_t *at, uint32_t *v)
+{
+	uint64_t x = 0;
+
+	for (unsigned i = 0; i < 5; i++) {
+		if (*at >= len)
+			return -1;
+		unsigned char c = p[(*at)++];
+		x |= (uint64_t)(c & 0x7f) << (7 * i);
+		if (!(c & 0x80)) {
+			if (x > UINT32_MAX)
+				return -1;
+			*v = (uint32_t)x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void detour_statlog_begin(struct detour_statlog_writer *w, struct bbuf *b)
+{
+	static const unsigned char head[DETOUR_STATLOG_V2_HEAD] = {0, 0, 0, 0, 2};
+
+	w->b = b;
+	w->last = 0;
+	w->idlen = 0;
+	bbuf_put(b, head, sizeof(head));
+}
+
+bool detour_statlog_add(struct detour_statlog_writer *w, const char *id, size_t idlen,
+                        uint32_t delta, uint32_t last)
+{
+	size_t shared = 0, max = idlen < w->idlen ? idlen : w->idlen;
+	uint32_t d = last - w->last; /* modulo 2^32, zigzag: small either way */
+
+	if (idlen == 0 || idlen > DETOUR_STATLOG_ID_MAX || delta == 0)
+		return false;
+	/* The shared prefix, eight bytes at a time: ids of one file share
+	 * dozens (the file's path). */
+	while (shared + 8 <= max) {
+		uint64_t x, y;
+		memcpy(&x, id + shared, 8);
+		memcpy(&y, w->id + shared, 8);
+		if (x != y)
+			break;
+		shared += 8;
+	}
+	while (shared < max && id[shared] == w->id[shared])
+		shared++;
+	put_varint(w->b, delta);
+	put_varint(w->b, (d << 1) ^ (uint32_t) - (int32_t)(d >> 31));
+	put_varint(w->b, (uint32_t)shared);
+	put_varint(w->b, (uint32_t)(idlen - shared));
+	bbuf_put(w->b, id + shared, idlen - shared);
+	memcpy(w->id + shared, id + shared, idlen - shared);
+	w->idlen = idlen;
+	w->last = last;
+	return true;
+}
+
 int detour_statlog_next(const void *blob, size_t len, size_t *pos, struct detour_statlog_rec *r)
 {
 	const unsigned char *p = blob;
@@ -51,6 +127,47 @@ int detour_statlog_next(const void *blob, size_t len, size_t *pos, struct detour
 		return -1;
 	r->id = (const char *)p + at + DETOUR_STATLOG_HEAD;
 	*pos = at + DETOUR_STATLOG_HEAD + r->idlen;
+	return 1;
+}
+
+void detour_statlog_iter_init(struct detour_statlog_iter *it, const void *blob, size_t len)
+{
+	memset(it, 0, offsetof(struct detour_statlog_iter, id));
+	it->p = blob;
+	it->len = len;
+	it->version = 1;
+	if (len >= 4 && get_le(it->p, 4) == 0) {
+		it->version = 2;
+		it->pos = DETOUR_STATLOG_V2_HEAD; /* checked by the first next */
+	}
+}
+
+int detour_statlog_iter_next(struct detour_statlog_iter *it, struct detour_statlog_rec *r)
+{
+	uint32_t delta, zz, shared, more;
+	size_t at = it->pos;
+
+	if (it->version == 1)
+		return detour_statlog_next(it->p, it->len, &it->pos, r);
+	if (at == DETOUR_STATLOG_V2_HEAD && (it->len < at || it->p[4] != 2)) {
+		it->pos = 0;
+		return -1;
+	}
+	if (at >= it->len)
+		return 0;
+	if (get_varint(it->p, it->len, &at, &delta) || get_varint(it->p, it->len, &at, &zz) ||
+	    get_varint(it->p, it->len, &at, &shared) || get_varint(it->p, it->len, &at, &more) ||
+	    delta == 0 || shared > it->idlen || more > DETOUR_STATLOG_ID_MAX - shared ||
+	    shared + more == 0 || it->len - at < more)
+		return -1;
+	memcpy(it->id + shared, it->p + at, more);
+	it->idlen = shared + more;
+	it->last += (zz >> 1) ^ (uint32_t) - (int32_t)(zz & 1);
+	it->pos = at + more;
+	r->id = it->id;
+	r->idlen = it->idlen;
+	r->delta = delta;
+	r->last = it->last;
 	return 1;
 }
 
@@ -145,11 +262,12 @@ int detour_statlog_merge_add(struct detour_statlog_merge *m, const struct detour
 
 int detour_statlog_merge_blob(struct detour_statlog_merge *m, const void *blob, size_t len)
 {
+	struct detour_statlog_iter it;
 	struct detour_statlog_rec r;
-	size_t pos = 0;
 	int rc;
 
-	while ((rc = detour_statlog_next(blob, len, &pos, &r)) == 1)
+	detour_statlog_iter_init(&it, blob, len);
+	while ((rc = detour_statlog_iter_next(&it, &r)) == 1)
 		if (detour_statlog_merge_add(m, &r))
 			return -1;
 	return rc < 0 ? -2 : 0;

@@ -48,9 +48,20 @@ void admin_flush_stats(struct admin *a)
 	if (a->srv->state == NULL)
 		return;
 	pthread_mutex_lock(&a->srv->pub.file_lock);
-	a->store->flush_served(a, atomic_load(&a->srv->pub.file));
-	pthread_mutex_unlock(&a->srv->pub.file_lock);
+	struct served *file = atomic_load(&a->srv->pub.file);
 	struct served *api = atomic_load(&a->srv->pub.api);
+	if (file->touched || (api && api->touched)) {
+		/* The rules counted so far: a new period, and once every worker
+		 * has finished the loop iteration it was in (the hits it
+		 * answered are counted at its end), the old period's marks. */
+		served_next_period(file);
+		served_next_period(api);
+		publish_sync(&a->srv->pub);
+		served_collect(file, false);
+		served_collect(api, false);
+	}
+	a->store->flush_served(a, file);
+	pthread_mutex_unlock(&a->srv->pub.file_lock);
 	if (api)
 		a->store->flush_served(a, api);
 	if (a->store->flush_more)

@@ -38,15 +38,25 @@ void fleet_flush_served(struct fleet *f, struct served *s)
 	if (s == NULL || s->hits == NULL || s->nrules == 0)
 		return;
 	pthread_mutex_lock(&f->wlock);
-	for (size_t i = 0; i < s->nrules; i++) {
+	/* Only the rules counted since they were last written (served_collect). */
+	size_t nlist;
+	uint32_t *list = served_pending(s, &nlist);
+	if (list == NULL && nlist)
+		goto out; /* out of memory: pending stays for the next flush */
+	for (size_t j = 0; j < nlist; j++) {
+		if (j + SERVED_PREFETCH_AHEAD < nlist)
+			served_prefetch(s, list[j + SERVED_PREFETCH_AHEAD]);
+		size_t i = list[j];
 		uint32_t last, sum = served_hits(s, i, &last);
 		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
 		if (delta == 0)
 			continue;
 		if (BASE_GROW(num, cap, nd + 1) || !(ids = realloc(ids, cap * sizeof(*ids))) ||
 		    !(sums = realloc(sums, cap * sizeof(*sums))) ||
-		    !(idx = realloc(idx, cap * sizeof(*idx))))
+		    !(idx = realloc(idx, cap * sizeof(*idx)))) {
+			free(list);
 			goto out;
+		}
 		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), ids[nd], sizeof(ids[nd]));
 		snprintf(num[nd][0], sizeof(num[nd][0]), "%u", delta);
 		snprintf(num[nd][1], sizeof(num[nd][1]), "%u", last);
@@ -54,8 +64,11 @@ void fleet_flush_served(struct fleet *f, struct served *s)
 		idx[nd] = i;
 		nd++;
 	}
-	if (nd == 0)
+	free(list);
+	if (nd == 0) {
+		memset(s->pending, 0, s->twords * sizeof(*s->pending));
 		goto out;
+	}
 	argc = 5 + 2 + 3 * nd;
 	argv = calloc(argc, sizeof(*argv));
 	lens = calloc(argc, sizeof(*lens));
@@ -90,6 +103,7 @@ void fleet_flush_served(struct fleet *f, struct served *s)
 		 * (a lost flush loses its window, documented). */
 		for (size_t k = 0; k < nd; k++)
 			s->flushed[idx[k]] = sums[k];
+		memset(s->pending, 0, s->twords * sizeof(*s->pending));
 		if (r == NULL)
 			fleet_wdrop(f);
 	}

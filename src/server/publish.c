@@ -39,7 +39,11 @@ struct served *served_new(struct detour_table *t, enum served_origin origin, uns
 		size_t bytes = (size_t)nworkers * s->stride * sizeof(*s->hits);
 		s->hits = calloc((size_t)nworkers * s->stride, sizeof(*s->hits));
 		s->flushed = calloc(s->nrules, sizeof(*s->flushed));
-		if (s->hits == NULL || s->flushed == NULL) {
+		s->twords = (s->nrules + 63) / 64;
+		s->touched = calloc((size_t)nworkers * 2 * s->twords, sizeof(*s->touched));
+		s->pending = calloc(s->twords, sizeof(*s->pending));
+		if (s->hits == NULL || s->flushed == NULL || s->touched == NULL ||
+		    s->pending == NULL) {
 			served_free(s);
 			return NULL;
 		}
@@ -64,7 +68,64 @@ void served_free(struct served *s)
 	detour_table_free(s->table);
 	free(s->hits);
 	free(s->flushed);
+	free(s->touched);
+	free(s->pending);
 	free(s);
+}
+
+void served_next_period(struct served *s)
+{
+	if (s && s->touched)
+		atomic_fetch_add(&s->period, 1);
+}
+
+/* Adds the marks of one bitmap to pending and clears them. */
+static void take(struct served *s, _Atomic uint64_t *bm)
+{
+	for (size_t i = 0; i < s->twords; i++) {
+		uint64_t w = atomic_load_explicit(&bm[i], memory_order_relaxed);
+		if (w) {
+			s->pending[i] |= w;
+			atomic_store_explicit(&bm[i], 0, memory_order_relaxed);
+		}
+	}
+}
+
+void served_collect(struct served *s, bool all)
+{
+	if (s == NULL || s->touched == NULL)
+		return;
+	unsigned old = (atomic_load(&s->period) - 1) & 1;
+	for (unsigned w = 0; w < s->nworkers; w++) {
+		_Atomic uint64_t *bm = s->touched + (size_t)w * 2 * s->twords;
+		take(s, bm + old * s->twords);
+		if (all)
+			take(s, bm + (old ^ 1) * s->twords);
+	}
+}
+
+uint32_t *served_pending(const struct served *s, size_t *n)
+{
+	size_t k = 0;
+	uint32_t *list;
+
+	*n = 0;
+	for (size_t w = 0; w < s->twords; w++)
+		*n += (size_t)__builtin_popcountll(s->pending[w]);
+	if (*n == 0 || (list = malloc(*n * sizeof(*list))) == NULL)
+		return NULL;
+	for (size_t w = 0; w < s->twords; w++)
+		for (uint64_t m = s->pending[w]; m; m &= m - 1)
+			list[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
+	return list;
+}
+
+void served_prefetch(const struct served *s, size_t i)
+{
+	for (unsigned w = 0; w < s->nworkers; w++)
+		__builtin_prefetch(&s->hits[(size_t)w * s->stride + i]);
+	__builtin_prefetch(&s->flushed[i]);
+	__builtin_prefetch(detour_ruleset_get(s->rules, i));
 }
 
 uint32_t served_hits(const struct served *s, size_t i, uint32_t *last)
@@ -113,9 +174,7 @@ void publish_fini(struct publish *p)
 	pthread_mutex_destroy(&p->file_lock);
 }
 
-/* Bumps the generation after a swap, wakes every reader and returns once
- * each has reached it (or holds nothing). */
-static void wait_readers(struct publish *p)
+void publish_sync(struct publish *p)
 {
 	uint64_t gen = atomic_fetch_add(&p->gen, 1) + 1;
 
@@ -144,7 +203,7 @@ void publish_served(struct publish *p, _Atomic(struct served *) *slot, struct se
 	 * one before old is freed below (health.h). */
 	if (p->swapped)
 		p->swapped(p->hook_arg);
-	wait_readers(p);
+	publish_sync(p);
 	if (old && p->retired)
 		p->retired(p->hook_arg, old);
 	served_free(old);
@@ -154,7 +213,7 @@ struct maint *publish_maint(struct publish *p, struct maint *m)
 {
 	struct maint *old = atomic_exchange(&p->maint, m);
 
-	wait_readers(p);
+	publish_sync(p);
 	return old;
 }
 
@@ -162,7 +221,7 @@ void publish_settings(struct publish *p, struct settings *set)
 {
 	struct settings *old = atomic_exchange(&p->set, set);
 
-	wait_readers(p);
+	publish_sync(p);
 	settings_free(old);
 }
 

@@ -54,8 +54,16 @@ struct served {
 	unsigned nworkers;
 	struct rule_hits *hits; /* nworkers * stride, NULL when stats are off */
 	uint32_t *flushed;      /* under the state lock: hits already written, per rule */
-	unsigned kinds[4];      /* rules by enum detour_src_kind (exact, splat, pattern, regex) */
-	bool http_rules;        /* a source led by http:// (route_canon's exemption) */
+	/* The rules each worker counted, so that a flush visits those and not
+	 * every rule: per worker two bitmaps of twords words (nrules bits),
+	 * the drains marking the one of period & 1 (stats_drain), the flusher
+	 * taking the other (served_collect). NULL when stats are off. */
+	_Atomic uint64_t *touched;
+	size_t twords;
+	atomic_uint period;
+	uint64_t *pending; /* the flusher's: rules collected, not yet written (twords words) */
+	unsigned kinds[4]; /* rules by enum detour_src_kind (exact, splat, pattern, regex) */
+	bool http_rules;   /* a source led by http:// (route_canon's exemption) */
 	enum served_origin origin;
 };
 
@@ -67,6 +75,33 @@ struct served *served_new(struct detour_table *t, enum served_origin origin, uns
 /* Frees s, its table and counters. NULL is a no-op. Callers flush first
  * (state_flush_served) when they want the counts kept. */
 void served_free(struct served *s);
+
+/* Starts a new counting period of s: the workers' drains mark the other
+ * bitmap from now on. The marks of the period it ends may still be written
+ * until every reader has started a new loop iteration (publish_sync). */
+void served_next_period(struct served *s);
+
+/* The flusher (one thread at a time for a table) adds the rules marked in
+ * the period before the current one to s->pending and clears those marks.
+ * Call it after served_next_period and publish_sync, or with all set when
+ * no reader can hold s (a retired table, the workers gone): then the marks
+ * of both periods are taken. A rule stays pending until a flush writes its
+ * delta (state_flush_served, fleet_flush_served clear what they wrote). */
+void served_collect(struct served *s, bool all);
+
+/* The rules of s->pending in table order, as a new array of *n indices
+ * (free it); NULL with *n = 0 when none is pending, NULL with *n > 0 when
+ * out of memory. */
+uint32_t *served_pending(const struct served *s, size_t *n);
+
+/* Prefetches what a flush reads for rule i: its counter in every worker's
+ * row, its flushed mark and the rule itself (for its id). A flush issues it
+ * some rules ahead, so that the misses of a sparse walk over a large table
+ * overlap instead of coming one by one. */
+void served_prefetch(const struct served *s, size_t i);
+
+/* How many rules ahead a flush prefetches. */
+#define SERVED_PREFETCH_AHEAD 16
 
 /* Rule i's hits summed over the workers' counters (modulo 2^32), with *last
  * the latest of their last-hit times. s->hits is not NULL and i < s->nrules. */
@@ -151,6 +186,11 @@ struct maint *publish_maint(struct publish *p, struct maint *m);
 /* Publishes set (taken over) and frees the settings it replaces (and their
  * canon) once no reader can see them. */
 void publish_settings(struct publish *p, struct settings *set);
+
+/* Bumps the generation, wakes every reader and returns once each has
+ * started a loop iteration after the call (or holds nothing): whatever a
+ * reader did in an earlier iteration is then visible to the caller. */
+void publish_sync(struct publish *p);
 
 /* Reader side. A reader starts by publish_start (before its thread runs),
  * calls publish_enter at the top of every loop iteration and publish_leave

@@ -126,6 +126,7 @@ static void table_retired(void *arg, struct served *old)
 {
 	struct server *srv = arg;
 
+	served_collect(old, true); /* no reader holds it */
 	admin_flush_served(srv, old); /* the admin's store */
 }
 
@@ -585,8 +586,10 @@ out:
 	srv->acme = NULL;
 	free(srv->pool.w);
 	sv = atomic_load(&srv->pub.file);
-	if (sv && srv->state)
+	if (sv && srv->state) {
+		served_collect(sv, true); /* the workers are gone */
 		state_flush_served(srv->state, sv);
+	}
 	served_free(sv);
 	served_free(atomic_load(&srv->pub.api));
 	maint_fini(srv->maint);

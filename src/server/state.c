@@ -627,6 +627,7 @@ int64_t state_mirror_version(struct state *st)
 void state_flush_served(struct state *st, struct served *s)
 {
 	char id[DETOUR_STATLOG_ID_MAX + 1];
+	struct detour_statlog_writer w;
 	struct bbuf b;
 	uint32_t *done = NULL; /* (index, sum) pairs written in this blob */
 	size_t ndone = 0, cap = 0;
@@ -635,7 +636,17 @@ void state_flush_served(struct state *st, struct served *s)
 		return;
 	bbuf_init(&b, (size_t)1 << 30);
 	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < s->nrules; i++) {
+	detour_statlog_begin(&w, &b);
+	/* Only the rules counted since they were last written (served_collect),
+	 * in table order: consecutive ids share their file name. */
+	size_t nlist;
+	uint32_t *list = served_pending(s, &nlist);
+	if (list == NULL && nlist)
+		b.over = true; /* out of memory: pending stays for the next flush */
+	for (size_t j = 0; list && j < nlist && bbuf_ok(&b); j++) {
+		if (j + SERVED_PREFETCH_AHEAD < nlist)
+			served_prefetch(s, list[j + SERVED_PREFETCH_AHEAD]);
+		size_t i = list[j];
 		uint32_t last, sum = served_hits(s, i, &last);
 		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
 		if (delta == 0)
@@ -645,18 +656,22 @@ void state_flush_served(struct state *st, struct served *s)
 			break;
 		}
 		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
-		if (!detour_statlog_put(&b, id, strlen(id), delta, last))
+		if (!detour_statlog_add(&w, id, strlen(id), delta, last))
 			continue;
 		done[ndone++] = (uint32_t)i;
 		done[ndone++] = sum;
 	}
+	free(list);
 	/* One statement per flush: the whole delta as one blob. Statistics may
 	 * lose the last flush window on a crash (documented), so the insert is
-	 * not synced on its own (synchronous=NORMAL). */
-	if (ndone && bbuf_ok(&b)) {
+	 * not synced on its own (synchronous=NORMAL). On failure the rules stay
+	 * pending, written by the next flush. */
+	bool ok = bbuf_ok(&b);
+	if (ndone && ok) {
 		sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 		sqlite3_bind_blob(st->log_insert, 1, b.p, (int)b.len, SQLITE_STATIC);
-		if (sqlite3_step(st->log_insert) == SQLITE_DONE) {
+		ok = sqlite3_step(st->log_insert) == SQLITE_DONE;
+		if (ok) {
 			for (size_t k = 0; k < ndone; k += 2)
 				s->flushed[done[k]] = done[k + 1];
 			st->log_bytes += (int64_t)b.len;
@@ -665,6 +680,8 @@ void state_flush_served(struct state *st, struct served *s)
 		sqlite3_clear_bindings(st->log_insert);
 		sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	}
+	if (ok)
+		memset(s->pending, 0, s->twords * sizeof(*s->pending));
 	if (st->log_bytes > STATS_LOG_FOLD)
 		stats_fold(st);
 	pthread_mutex_unlock(&st->lock);

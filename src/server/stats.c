@@ -18,9 +18,19 @@ static struct rule_hits *hits_of(const struct served *s, unsigned wid, uint32_t 
 	return &s->hits[(size_t)wid * s->stride + index];
 }
 
+/* The bitmap of the current period of worker wid in s (served_collect). */
+static _Atomic uint64_t *touched_of(const struct served *s, unsigned wid)
+{
+	if (s == NULL || s->touched == NULL)
+		return NULL;
+	unsigned per = atomic_load_explicit(&s->period, memory_order_relaxed) & 1;
+	return s->touched + ((size_t)wid * 2 + per) * s->twords;
+}
+
 void stats_drain(struct wstats *st, const struct served *file, const struct served *api,
                  unsigned wid, uint32_t now)
 {
+	_Atomic uint64_t *tf = touched_of(file, wid), *ta = touched_of(api, wid);
 	unsigned n = st->ring_n;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -30,14 +40,23 @@ void stats_drain(struct wstats *st, const struct served *file, const struct serv
 			__builtin_prefetch(h, 1);
 	}
 	for (unsigned i = 0; i < n; i++) {
-		uint32_t e = st->ring[i];
-		struct rule_hits *h = hits_of(e & HIT_API ? api : file, wid, e & ~HIT_API);
+		uint32_t e = st->ring[i], index = e & ~HIT_API;
+		struct rule_hits *h = hits_of(e & HIT_API ? api : file, wid, index);
 		if (h == NULL)
 			continue;
 		atomic_store_explicit(&h->hits,
 		                      atomic_load_explicit(&h->hits, memory_order_relaxed) + 1,
 		                      memory_order_relaxed);
 		atomic_store_explicit(&h->last, now, memory_order_relaxed);
+		/* Marked for the flush, which visits only the rules marked:
+		 * the bitmap (nrules / 8 bytes) stays in cache where the
+		 * counters (8 bytes a rule) do not. Only this worker writes
+		 * it in this period; the flusher clears it in the next. */
+		_Atomic uint64_t *w = (e & HIT_API ? ta : tf) + index / 64;
+		uint64_t bit = (uint64_t)1 << (index % 64),
+		         v = atomic_load_explicit(w, memory_order_relaxed);
+		if (!(v & bit))
+			atomic_store_explicit(w, v | bit, memory_order_relaxed);
 	}
 	st->ring_n = 0;
 }

@@ -126,7 +126,8 @@ static inline void stats_request(struct wstats *st, int status, unsigned listene
 
 /* Applies the hits queued in st->ring to the counters of the tables the
  * worker holds in this loop iteration (file, api), with a prefetch pass first
- * so the cache misses of a batch overlap, and empties the ring. The worker
+ * so the cache misses of a batch overlap, marks each rule in the worker's
+ * bitmap of the tables' current period (served_collect), and empties the ring. The worker
  * calls it at the end of every loop iteration, before it may load newer
  * tables, and when the ring is full. */
 void stats_drain(struct wstats *st, const struct served *file, const struct served *api,

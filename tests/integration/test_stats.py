@@ -26,18 +26,48 @@ def db(s):
     return sqlite3.connect("file:%s?mode=ro" % (s.dir / "state" / "detour.db"), uri=True)
 
 
+def varint(blob, pos):
+    v, shift = 0, 0
+    while True:
+        c = blob[pos]
+        pos += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, pos
+
+
+def records(blob):
+    """The (id, delta, last) records of one stats_log blob, in its order:
+    version 2 (a zero u32, the byte 2, then varints with ids front-coded
+    against the previous one; include/detour/statlog.h) or version 1."""
+    if blob[:5] == b"\0\0\0\0\x02":
+        pos, last, prev = 5, 0, b""
+        while pos < len(blob):
+            delta, pos = varint(blob, pos)
+            zz, pos = varint(blob, pos)
+            shared, pos = varint(blob, pos)
+            more, pos = varint(blob, pos)
+            last = (last + ((zz >> 1) ^ -(zz & 1))) & 0xFFFFFFFF
+            prev = prev[:shared] + blob[pos:pos + more]
+            pos += more
+            yield prev.decode(), delta, last
+        return
+    pos = 0
+    while pos < len(blob):
+        delta, last, n = struct.unpack_from("<IIH", blob, pos)
+        yield blob[pos + 10:pos + 10 + n].decode(), delta, last
+        pos += 10 + n
+
+
 def pending(s):
     """The stats_log blobs decoded: {id: [delta, ...]} in log order."""
     out = {}
     with db(s) as d:
         for (blob,) in d.execute("SELECT data FROM stats_log ORDER BY n"):
-            pos = 0
-            while pos < len(blob):
-                delta, last, n = struct.unpack_from("<IIH", blob, pos)
-                rid = blob[pos + 10:pos + 10 + n].decode()
+            for rid, delta, last in records(blob):
                 assert delta > 0 and last > 1700000000
                 out.setdefault(rid, []).append(delta)
-                pos += 10 + n
     return out
 
 
@@ -122,3 +152,22 @@ def test_stats_many_rules_one_blob(tmp_path):
         assert {r["id"]: r["hits"] for r in js["rules"]} == want
     finally:
         assert s.stop() == 0, s.read_error_log()
+
+
+def test_stats_log_of_an_older_version(srv):
+    # A log written by a detour before the version 2 blobs (a v1 blob left
+    # unfolded at an upgrade) is folded with the new ones: per id, summed.
+    s = srv
+    old, keep = s.fid(1), "keep"
+    hit(s, "/old", 3)
+    wait_pending(s, {old: 3})
+    s.stop()
+    v1 = b"".join(struct.pack("<IIH", d, 1700000100, len(i)) + i.encode()
+                  for i, d in ((old, 5), (keep, 2)))
+    with sqlite3.connect(str(s.dir / "state" / "detour.db")) as d:
+        d.execute("INSERT INTO stats_log(data) VALUES (?)", (v1,))
+    assert {k: sum(v) for k, v in pending(s).items()} == {old: 8, keep: 2}
+    s.start()
+    hit(s, "/keep", 1)
+    assert stats(s) == {old: 8, keep: 3}
+    assert pending(s) == {} and table(s) == {old: 8, keep: 3}
