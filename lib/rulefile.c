@@ -4,7 +4,8 @@
  * block (one byte longer than the file) and parsed in place. Every string of
  * a rule (host, normalised path, target, id) is rewritten inside the bytes of
  * its own field and NUL-terminated over the separator that follows it, so a
- * rule costs its struct (64 bytes) and no allocation at all; the rules array
+ * rule costs its struct (32 bytes), its line number (ruleside.h) and no
+ * allocation at all; the rules array
  * is sized once from the number of lines. Paths only shrink when normalised
  * (RFC 3986 §6.2.2 never grows them), which is what makes in place safe. */
 #include <errno.h>
@@ -26,10 +27,13 @@
 #include "rulelex.h"
 #include "ruleopts.h"
 #include "ruleset_int.h"
+#include "ruleside.h"
 #include "rulesrc.h"
 
 #define MAX_FIELDS 64
 #define MAX_FILES  65535
+
+_Static_assert(sizeof(struct detour_rule) == 32, "a rule is 32 bytes (rule.h)");
 
 /* ---------------------------------------------------------------- ruleset */
 
@@ -53,11 +57,11 @@ void detour_ruleset_free(struct detour_ruleset *rs)
 	free(rs->codes);
 	free(rs->tzs);
 	free(rs->exts);
+	rside_fini(&rs->side);
 	detour_arena_fini(&rs->arena);
 	if (rs->rules)
 		munmap(rs->rules, rs->cap * sizeof(*rs->rules));
 	free(rs->files);
-	free(rs->ids);
 	free(rs);
 }
 
@@ -107,12 +111,49 @@ const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_
                            size_t cap)
 {
 	if (r->flags & DETOUR_RULE_ID_SET) {
-		snprintf(buf, cap, "%s", r->id);
+		size_t n;
+		snprintf(buf, cap, "%s", rside_id(&rs->side, r->index, &n));
 	} else {
-		const char *f = detour_ruleset_file(rs, r->file);
-		snprintf(buf, cap, "%s:%u", f ? f : "?", (unsigned)r->line);
+		const char *f = detour_ruleset_file(rs, detour_ruleset_rule_file(rs, r));
+		snprintf(buf, cap, "%s:%u", f ? f : "?", detour_ruleset_line(rs, r));
 	}
 	return buf;
+}
+
+const char *detour_ruleset_host(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                size_t *len)
+{
+	struct rside_host h = rside_host(&rs->side, rside_host_of(&rs->side, r->index));
+
+	if (len)
+		*len = h.len;
+	return h.name;
+}
+
+uint32_t detour_ruleset_host_id(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	return rside_host_of(&rs->side, r->index);
+}
+
+const char *detour_ruleset_idval(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                 size_t *len)
+{
+	size_t n;
+	const char *s = rside_id(&rs->side, r->index, &n);
+
+	if (len)
+		*len = n;
+	return s;
+}
+
+unsigned detour_ruleset_line(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	return rside_line(&rs->side, r->index);
+}
+
+unsigned detour_ruleset_rule_file(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	return rside_file(&rs->side, r->index);
 }
 
 /* Resizes the rules array to hold cap rules (rounded up to whole pages).
@@ -171,45 +212,6 @@ static detour_err file_index(struct detour_ruleset *rs, const char *name, unsign
 		return DETOUR_ENOMEM;
 	rs->files[rs->nfiles] = copy;
 	*out = rs->nfiles++;
-	return DETOUR_OK;
-}
-
-/* The id table: open addressing over rule indexes + 1. Returns the slot
- * that holds id, or the empty slot where it would go. */
-static uint32_t *id_slot(const struct detour_ruleset *rs, const char *id, size_t n)
-{
-	size_t mask = rs->ids_cap - 1;
-	size_t i = (size_t)detour_mix(detour_fnv(DETOUR_FNV_INIT, id, n), 0) & mask;
-
-	for (;; i = (i + 1) & mask) {
-		uint32_t v = rs->ids[i];
-		if (v == 0)
-			return &rs->ids[i];
-		const struct detour_rule *r = &rs->rules[v - 1];
-		if (r->id_len == n && memcmp(r->id, id, n) == 0)
-			return &rs->ids[i];
-	}
-}
-
-static detour_err id_grow(struct detour_ruleset *rs)
-{
-	size_t cap = rs->ids_cap ? rs->ids_cap * 2 : 64;
-	uint32_t *old = rs->ids;
-	size_t oldcap = rs->ids_cap;
-
-	rs->ids = calloc(cap, sizeof(*rs->ids));
-	if (rs->ids == NULL) {
-		rs->ids = old;
-		return DETOUR_ENOMEM;
-	}
-	rs->ids_cap = cap;
-	for (size_t i = 0; i < oldcap; i++) {
-		if (old[i]) {
-			const struct detour_rule *r = &rs->rules[old[i] - 1];
-			*id_slot(rs, r->id, r->id_len) = old[i];
-		}
-	}
-	free(old);
 	return DETOUR_OK;
 }
 
@@ -319,17 +321,17 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	pc->lx = &lx;
 
 	struct detour_rule r = {
-	        .host = detour_rf_empty,
 	        .target = detour_rf_empty,
-	        .id = detour_rf_empty,
-	        .line = pc->line,
-	        .file = (uint16_t)pc->file,
 	        .status = 307,
 	        .cache = DETOUR_CACHE_UNSET,
 	        .query = DETOUR_QUERY_KEEP,
 	};
 	struct srcinfo si;
 
+	pc->host = detour_rf_empty;
+	pc->host_len = 0;
+	pc->id = NULL;
+	pc->id_len = 0;
 	si.ncaps = 0; /* the arrays are filled as far as ncaps says */
 	si.splat = false;
 	si.regex = false;
@@ -383,19 +385,19 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 		        detour_rf_show(b, r.target, r.target_len));
 
 	struct detour_ruleset *rs = pc->rs;
-	uint32_t *slot = NULL;
 	if (r.flags & DETOUR_RULE_ID_SET) {
-		if (rs->ids_n * 2 >= rs->ids_cap && id_grow(rs))
-			return DETOUR_ENOMEM;
-		slot = id_slot(rs, r.id, r.id_len);
-		if (*slot) {
-			const struct detour_rule *o = &rs->rules[*slot - 1];
-			return detour_rf_perr(pc, r.id,
+		uint32_t o = rside_id_find(&rs->side, pc->id, pc->id_len);
+		if (o != RSIDE_NONE)
+			return detour_rf_perr(pc, pc->id,
 			                      "duplicate id \"%s\": already used at %s:%u",
-			                      detour_rf_show(b, r.id, r.id_len), rs->files[o->file],
-			                      (unsigned)o->line);
-		}
+			                      detour_rf_show(b, pc->id, pc->id_len),
+			                      rs->files[rside_file(&rs->side, o)],
+			                      (unsigned)rside_line(&rs->side, o));
 	}
+	uint32_t host = rside_host_intern(&rs->side, pc->host, pc->host_len,
+	                                  (r.flags & DETOUR_RULE_HOST_WILDCARD) != 0);
+	if (host == RSIDE_NONE)
+		return DETOUR_ENOMEM;
 	e = reserve_rules(rs, 1);
 	if (e)
 		return e;
@@ -405,11 +407,13 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 		if (e)
 			return e;
 	}
-	rs->rules[rs->n++] = r;
-	if (slot) {
-		*slot = r.index + 1;
-		rs->ids_n++;
+	if (rside_add(&rs->side, pc->line, pc->file, host,
+	              r.flags & DETOUR_RULE_ID_SET ? pc->id : NULL, pc->id_len) != 0) {
+		if (lx.used)
+			rs->nexts--; /* detour_rf_add_ext appended it last */
+		return DETOUR_ENOMEM;
 	}
+	rs->rules[rs->n++] = r;
 	return DETOUR_OK;
 }
 

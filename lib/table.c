@@ -16,9 +16,9 @@
  * and holds the comparisons of a rule's source with a request that the
  * other table files use (see table_int.h for the files).
  *
- * Hosts are interned at build: every rule's host pointer is replaced by the
- * table's one copy of that (lower-case) string, so checking a rule's host is
- * a pointer compare. Host id 0 is "any host". */
+ * Hosts are interned by the ruleset (ruleside.h): a rule's host is a number,
+ * and the table gives each host the same number as its id, so checking a
+ * rule's host is an integer compare. Host id 0 is "any host". */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,20 +202,13 @@ static uint64_t rule_key(const struct detour_table *t, const struct detour_rule 
 	}
 }
 
-/* Interns r's host, points r at the interned copy, and computes r's key.
- * Returns nonzero when out of memory. */
-static int prepare(struct detour_table *t, struct detour_rule *r, uint64_t *key)
+/* Computes r's key (its host is the ruleset's host number, which is the
+ * table's: see detour_table_build). Returns nonzero when out of memory. */
+static int prepare(struct detour_table *t, const struct detour_rule *r, uint64_t *key)
 {
-	uint32_t hid = 0;
-
-	if (r->host_len) {
-		hid = host_intern(t, r->host, r->host_len,
-		                  (r->flags & DETOUR_RULE_HOST_WILDCARD) != 0);
-		if (hid == NONE)
-			return -1;
-	}
+	uint32_t hid = rule_host(t, r->index);
 	bool oom = false;
-	r->host = t->hosts[hid].name;
+
 	*key = rule_key(t, r, hid, &t->hosts[hid], &oom);
 	return oom ? -1 : 0;
 }
@@ -238,11 +231,10 @@ static bool same_source(const struct detour_table *t, const struct detour_rule *
 	const struct detour_rule_ext *xa = &t->exts[ext_find(t, a->index)];
 	const struct detour_rule_ext *xb = &t->exts[ext_find(t, b->index)];
 
-	/* Runs before hosts are interned: compare the strings. */
-	return a->host_len == b->host_len && memcmp(a->host, b->host, a->host_len) == 0 &&
-	       a->scheme == b->scheme && a->kind == b->kind &&
-	       (a->flags & DETOUR_RULE_HOST_WILDCARD) == (b->flags & DETOUR_RULE_HOST_WILDCARD) &&
-	       a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0 &&
+	/* The host number stands for the host and its wildcard. */
+	return rule_host(t, a->index) == rule_host(t, b->index) && a->scheme == b->scheme &&
+	       a->kind == b->kind && a->path_len == b->path_len &&
+	       memcmp(a->path, b->path, a->path_len) == 0 &&
 	       (xa->flags & DETOUR_EXT_CASE_I) == (xb->flags & DETOUR_EXT_CASE_I);
 }
 
@@ -302,8 +294,10 @@ static int build_ext(struct detour_table *t)
 		if (!x[e].weight)
 			continue;
 		const struct detour_rule *r = &t->rules[x[e].rule];
+		size_t hl;
+		const char *host = detour_ruleset_host(t->rs, r, &hl);
 		size_t k = (size_t)detour_mix(detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len),
-		                              detour_fnv(DETOUR_FNV_INIT, r->host, r->host_len)) &
+		                              detour_fnv(DETOUR_FNV_INIT, host, hl)) &
 		           (gcap - 1);
 		uint32_t g = NONE;
 		for (; gs[k]; k = (k + 1) & (gcap - 1)) {
@@ -319,16 +313,17 @@ static int build_ext(struct detour_table *t)
 			t->groups[g].first = w; /* provisional: the first member's slot */
 			t->groups[g].sticky = x[e].sticky;
 			t->gmembers[w] = r->index;
-			if (r->flags & DETOUR_RULE_ID_SET && r->id_len <= 48)
+			size_t il;
+			const char *id = detour_ruleset_idval(t->rs, r, &il);
+			if (r->flags & DETOUR_RULE_ID_SET && il <= 48)
 				snprintf(t->groups[g].cookie, sizeof(t->groups[g].cookie),
-				         "detour-%s", r->id);
+				         "detour-%s", id);
 			else
-				snprintf(
-				        t->groups[g].cookie, sizeof(t->groups[g].cookie),
-				        "detour-%08x",
-				        (unsigned)detour_mix(
-				                detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len),
-				                detour_fnv(DETOUR_FNV_INIT, r->host, r->host_len)));
+				snprintf(t->groups[g].cookie, sizeof(t->groups[g].cookie),
+				         "detour-%08x",
+				         (unsigned)detour_mix(
+				                 detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len),
+				                 detour_fnv(DETOUR_FNV_INIT, host, hl)));
 		}
 		gof[w++] = g;
 		t->groups[g].n++;
@@ -387,13 +382,24 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 	if (!t->slots || !t->hosts || !t->hslots)
 		goto nomem;
 	host_intern(t, any_host, 0, false); /* id 0 */
+	/* The ruleset's hosts in its order, so that a rule's host number
+	 * (ruleside.h) is its host's id here too. */
+	for (uint32_t h = 1; h < rs->side.nhosts; h++) {
+		struct rside_host rh = rside_host(&rs->side, h);
+		if (host_intern(t, rh.name, rh.len, rh.wild) != h)
+			goto nomem;
+	}
+	t->rhost = rs->side.rhost;
+	t->chain = malloc((n ? n : 1) * sizeof(*t->chain));
+	if (t->chain == NULL)
+		goto nomem;
 	t->either = rs->slash == DETOUR_SLASH_EITHER;
 	t->exts = rs->exts;
 	t->nexts = (uint32_t)rs->nexts;
 	if (build_ext(t))
 		goto nomem;
 	bool oom = false;
-	t->hs = detour_tbl_hs_build(t->rules, t->exts, t->nexts, &oom);
+	t->hs = detour_tbl_hs_build(rs, t->rules, t->exts, t->nexts, &oom);
 	if (oom)
 		goto nomem;
 
@@ -423,7 +429,7 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 			continue; /* in the vectorscan database, on no chain */
 		struct slot *s = slot_for(t, key);
 		s->tag = (uint32_t)(key >> 32);
-		rs->rules[i].chain = s->head;
+		t->chain[i] = s->head;
 		s->head = (uint32_t)i + 1;
 		s->key = rs->rules[i].path;
 	}
@@ -449,6 +455,7 @@ void detour_table_free(struct detour_table *t)
 	detour_ruleset_free(t->rs);
 	detour_tbl_hs_free(t->hs);
 	free(t->slots);
+	free(t->chain);
 	for (uint32_t i = 0; t->hosts && i < t->nhosts; i++)
 		free(t->hosts[i].deep);
 	free(t->hosts);

@@ -129,6 +129,12 @@ struct detour_table {
 	struct detour_ruleset *rs;
 	const struct detour_rule *rules;
 	uint32_t nrules;
+	/* Per rule, beside the 32-byte rules: the next rule index + 1 on the
+	 * same key (0: end of the chain), read only when a rule on a chain is
+	 * not the answer; and the host id (the ruleset's side.rhost, NULL when
+	 * every rule is for any host). */
+	uint32_t *chain;
+	const uint32_t *rhost;
 	struct slot *slots;
 	size_t mask;
 	struct hostinfo *hosts; /* hosts[0]: rules without a host */
@@ -198,6 +204,12 @@ static inline size_t count_slashes(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c += s[i] == '/';
 	return c;
+}
+
+/* The host id of rule index i (0: any host). */
+static inline uint32_t rule_host(const struct detour_table *t, uint32_t i)
+{
+	return t->rhost ? t->rhost[i] : 0;
 }
 
 /* The extension index of rule index i, NONE if it has none. */
