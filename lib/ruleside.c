@@ -8,7 +8,6 @@
 
 void rside_fini(struct rside *s)
 {
-	free(s->lines);
 	free(s->runs);
 	free(s->rhost);
 	free(s->hosts);
@@ -156,12 +155,13 @@ int rside_add(struct rside *s, unsigned line, unsigned file, uint32_t host, cons
 {
 	uint32_t i = s->n;
 
-	if (i == UINT32_MAX || BASE_GROW(s->lines, s->lines_cap, (size_t)i + 1) != 0)
+	const struct rside_run *last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
+	bool run = last == NULL || last->file != file || line - last->line != i - last->first;
+
+	if (i == UINT32_MAX)
 		return -1;
-	if (s->nruns == 0 || s->runs[s->nruns - 1].file != file) {
-		if (BASE_GROW(s->runs, s->runs_cap, s->nruns + 1) != 0)
-			return -1;
-	}
+	if (run && BASE_GROW(s->runs, s->runs_cap, s->nruns + 1) != 0)
+		return -1;
 	if (host != 0 || s->rhost) {
 		size_t old = s->rhost ? s->rhost_cap : 0;
 		if (BASE_GROW(s->rhost, s->rhost_cap, (size_t)i + 1) != 0)
@@ -173,27 +173,19 @@ int rside_add(struct rside *s, unsigned line, unsigned file, uint32_t host, cons
 	if (id && id_add(s, i, id, id_len) != 0)
 		return -1;
 	/* Nothing fails from here on. */
-	if (s->nruns == 0 || s->runs[s->nruns - 1].file != file)
-		s->runs[s->nruns++] = (struct rside_run){.first = i, .file = file};
-	s->lines[i] = line;
+	if (run)
+		s->runs[s->nruns++] = (struct rside_run){.first = i, .line = line, .file = file};
 	if (s->rhost)
 		s->rhost[i] = host;
 	s->n = i + 1;
 	return 0;
 }
 
-uint32_t rside_line(const struct rside *s, uint32_t i)
-{
-	return i < s->n ? s->lines[i] : 0;
-}
-
-uint32_t rside_file(const struct rside *s, uint32_t i)
+/* The run of rule i (< s->n): the last whose first rule is <= i. */
+static const struct rside_run *run_of(const struct rside *s, uint32_t i)
 {
 	size_t lo = 0, hi = s->nruns;
 
-	if (i >= s->n)
-		return 0;
-	/* The last run whose first rule is <= i. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (s->runs[mid].first <= i)
@@ -201,7 +193,20 @@ uint32_t rside_file(const struct rside *s, uint32_t i)
 		else
 			hi = mid;
 	}
-	return lo ? s->runs[lo - 1].file : 0;
+	return &s->runs[lo - 1]; /* runs[0].first == 0 */
+}
+
+uint32_t rside_line(const struct rside *s, uint32_t i)
+{
+	if (i >= s->n)
+		return 0;
+	const struct rside_run *r = run_of(s, i);
+	return r->line + (i - r->first);
+}
+
+uint32_t rside_file(const struct rside *s, uint32_t i)
+{
+	return i < s->n ? run_of(s, i)->file : 0;
 }
 
 uint32_t rside_host_of(const struct rside *s, uint32_t i)

@@ -202,6 +202,32 @@ static uint64_t rule_key(const struct detour_table *t, const struct detour_rule 
 	}
 }
 
+/* Records that rule i's chain goes on to rule index next - 1. Returns
+ * nonzero when out of memory. */
+static int link_add(struct detour_table *t, uint32_t i, uint32_t next)
+{
+	if ((t->nlinks + 1) * 2 > (t->links ? t->lmask + 1 : 0)) {
+		size_t cap = t->links ? (t->lmask + 1) * 2 : 64;
+		struct link *nl = calloc(cap, sizeof(*nl)), *old = t->links;
+		size_t oldcap = old ? t->lmask + 1 : 0;
+		if (nl == NULL)
+			return -1;
+		t->links = nl;
+		t->lmask = cap - 1;
+		t->nlinks = 0;
+		for (size_t k = 0; k < oldcap; k++)
+			if (old[k].next)
+				link_add(t, old[k].rule, old[k].next); /* fits: no growth */
+		free(old);
+	}
+	size_t k = (size_t)detour_mix(i, 0x63) & t->lmask;
+	while (t->links[k].next)
+		k = (k + 1) & t->lmask;
+	t->links[k] = (struct link){.rule = i, .next = next};
+	t->nlinks++;
+	return 0;
+}
+
 /* Computes r's key (its host is the ruleset's host number, which is the
  * table's: see detour_table_build). Returns nonzero when out of memory. */
 static int prepare(struct detour_table *t, const struct detour_rule *r, uint64_t *key)
@@ -390,9 +416,6 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 			goto nomem;
 	}
 	t->rhost = rs->side.rhost;
-	t->chain = malloc((n ? n : 1) * sizeof(*t->chain));
-	if (t->chain == NULL)
-		goto nomem;
 	t->either = rs->slash == DETOUR_SLASH_EITHER;
 	t->exts = rs->exts;
 	t->nexts = (uint32_t)rs->nexts;
@@ -429,7 +452,8 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 			continue; /* in the vectorscan database, on no chain */
 		struct slot *s = slot_for(t, key);
 		s->tag = (uint32_t)(key >> 32);
-		t->chain[i] = s->head;
+		if (s->head && link_add(t, (uint32_t)i, s->head))
+			goto nomem;
 		s->head = (uint32_t)i + 1;
 		s->key = rs->rules[i].path;
 	}
@@ -455,7 +479,7 @@ void detour_table_free(struct detour_table *t)
 	detour_ruleset_free(t->rs);
 	detour_tbl_hs_free(t->hs);
 	free(t->slots);
-	free(t->chain);
+	free(t->links);
 	for (uint32_t i = 0; t->hosts && i < t->nhosts; i++)
 		free(t->hosts[i].deep);
 	free(t->hosts);

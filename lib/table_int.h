@@ -125,15 +125,22 @@ struct slot {
 	const char *key; /* the source path of the head rule, see chain() */
 };
 
+struct link {
+	uint32_t rule, next; /* next: rule index + 1, never 0 in a used pair */
+};
+
 struct detour_table {
 	struct detour_ruleset *rs;
 	const struct detour_rule *rules;
 	uint32_t nrules;
-	/* Per rule, beside the 32-byte rules: the next rule index + 1 on the
-	 * same key (0: end of the chain), read only when a rule on a chain is
-	 * not the answer; and the host id (the ruleset's side.rhost, NULL when
-	 * every rule is for any host). */
-	uint32_t *chain;
+	/* Chains: the next rule index + 1 on the same key, kept only for the
+	 * rules that have one (most keys have a single rule) by open
+	 * addressing over (rule, next) pairs; NULL when no two rules share a
+	 * key. Read only when a rule on a chain is not the answer. */
+	struct link *links;
+	size_t lmask, nlinks;
+	/* Per rule: the host id (the ruleset's side.rhost, NULL when every rule
+	 * is for any host). */
 	const uint32_t *rhost;
 	struct slot *slots;
 	size_t mask;
@@ -204,6 +211,19 @@ static inline size_t count_slashes(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c += s[i] == '/';
 	return c;
+}
+
+/* The rule index + 1 after rule i on its key's chain, 0 at its end. */
+static inline uint32_t chain_next(const struct detour_table *t, uint32_t i)
+{
+	if (t->links == NULL)
+		return 0;
+	for (size_t k = (size_t)detour_mix(i, 0x63) & t->lmask;; k = (k + 1) & t->lmask) {
+		if (t->links[k].next == 0)
+			return 0;
+		if (t->links[k].rule == i)
+			return t->links[k].next;
+	}
 }
 
 /* The host id of rule index i (0: any host). */

@@ -70,7 +70,7 @@ static inline void take(struct search *s, uint32_t i)
 #define WALK(s, key, VERIFY)                                                                       \
 	do {                                                                                       \
 		for (uint32_t h_ = chain((s)->t, (key)); h_ != 0 && h_ - 1 < (s)->best;            \
-		     h_ = (s)->t->chain[h_ - 1]) {                                                 \
+		     h_ = chain_next((s)->t, h_ - 1)) {                                            \
 			const struct detour_rule *r = &(s)->t->rules[h_ - 1];                      \
 			uint32_t rh = rule_host((s)->t, h_ - 1);                                   \
 			if ((VERIFY) && applies((s), r)) {                                         \
