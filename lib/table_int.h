@@ -119,11 +119,16 @@ struct group {
 	char cookie[64];   /* sticky=cookie: the cookie's name */
 };
 
+/* A slot of the rule hash: 12 bytes. key is only a prefetch hint (see
+ * chain() in table_match.c): the head rule's path as an offset from the
+ * table's kbase, KEY_NONE when it is too far away to say in 32 bits. */
 struct slot {
-	uint32_t tag;    /* high half of the key */
-	uint32_t head;   /* first rule index + 1 of the chain; 0: empty slot */
-	const char *key; /* the source path of the head rule, see chain() */
+	uint32_t tag;  /* high half of the key */
+	uint32_t head; /* first rule index + 1 of the chain; 0: empty slot */
+	int32_t key;   /* the head rule's path - kbase, or KEY_NONE */
 };
+
+#define KEY_NONE INT32_MIN
 
 struct link {
 	uint32_t rule, next; /* next: rule index + 1, never 0 in a used pair */
@@ -142,8 +147,11 @@ struct detour_table {
 	/* Per rule: the host id (the ruleset's side.rhost, NULL when every rule
 	 * is for any host). */
 	const uint32_t *rhost;
+	/* The rule hash: nslots slots (at most 2/3 full), linear probing from
+	 * the slot the low half of the key picks by multiply-shift. */
 	struct slot *slots;
-	size_t mask;
+	size_t nslots;
+	const char *kbase;      /* the slots' key hints are offsets from here */
 	struct hostinfo *hosts; /* hosts[0]: rules without a host */
 	uint32_t nhosts;
 	size_t hosts_cap;
@@ -211,6 +219,17 @@ static inline size_t count_slashes(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c += s[i] == '/';
 	return c;
+}
+
+/* The first slot to probe for key, and the one after slot i. */
+static inline size_t slot_home(const struct detour_table *t, uint64_t key)
+{
+	return (size_t)(((key & 0xffffffffu) * (uint64_t)t->nslots) >> 32);
+}
+
+static inline size_t slot_next(const struct detour_table *t, size_t i)
+{
+	return i + 1 == t->nslots ? 0 : i + 1;
 }
 
 /* The rule index + 1 after rule i on its key's chain, 0 at its end. */

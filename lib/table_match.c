@@ -32,20 +32,21 @@ static inline bool applies(struct search *s, const struct detour_rule *r)
 
 /* The head of the chain of key (rule index + 1), 0 if none. With a large
  * table the slot, the head rule and its path string are three cache misses
- * in a row; the slot also holds the head's path pointer so that the rule
- * and the string are fetched together, which leaves two. */
+ * in a row; the slot also says where the head's path is (an offset from
+ * kbase) so that the rule and the string are fetched together, which leaves
+ * two. */
 static inline uint32_t chain(const struct detour_table *t, uint64_t key)
 {
 	uint32_t tag = (uint32_t)(key >> 32);
-	size_t i = (size_t)key & t->mask;
 
-	for (;; i = (i + 1) & t->mask) {
+	for (size_t i = slot_home(t, key);; i = slot_next(t, i)) {
 		const struct slot *s = &t->slots[i];
 		if (s->head == 0)
 			return 0;
 		if (s->tag == tag) {
 			__builtin_prefetch(&t->rules[s->head - 1]);
-			__builtin_prefetch(s->key);
+			if (s->key != KEY_NONE)
+				__builtin_prefetch(t->kbase + s->key);
 			if (t->rhost)
 				__builtin_prefetch(&t->rhost[s->head - 1]);
 			return s->head;
