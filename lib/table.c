@@ -104,7 +104,7 @@ static uint32_t host_intern(struct detour_table *t, const char *name, size_t n, 
 
 static struct slot *slot_for(const struct detour_table *t, uint64_t key)
 {
-	uint32_t tag = (uint32_t)(key >> 32);
+	uint16_t tag = (uint16_t)(key >> 48);
 	size_t i = slot_home(t, key);
 
 	while (t->slots[i].head != 0 && t->slots[i].tag != tag)
@@ -112,12 +112,21 @@ static struct slot *slot_for(const struct detour_table *t, uint64_t key)
 	return &t->slots[i];
 }
 
-/* The prefetch hint of a slot whose head rule has path p (struct slot). */
-static int32_t key_hint(const struct detour_table *t, const char *p)
+/* p - kbase as an anchor, INT32_MIN when it does not fit. */
+static int32_t anchor_of(const struct detour_table *t, const char *p)
 {
 	intptr_t d = (intptr_t)p - (intptr_t)t->kbase;
 
-	return d > INT32_MIN && d <= INT32_MAX ? (int32_t)d : KEY_NONE;
+	return d > INT32_MIN && d <= INT32_MAX ? (int32_t)d : INT32_MIN;
+}
+
+/* The prefetch hint of a slot whose head is rule i (struct slot). */
+static int16_t key_hint(const struct detour_table *t, uint32_t i)
+{
+	int32_t a = t->anchors[i >> ANCHOR_SHIFT];
+	intptr_t d = (intptr_t)t->rules[i].path - ((intptr_t)t->kbase + a);
+
+	return a != INT32_MIN && d > INT16_MIN && d <= INT16_MAX ? (int16_t)d : KEY_NONE;
 }
 
 /* The literal prefix of pattern path p[0..rn) (the tail left out): the bytes
@@ -413,6 +422,11 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 	t->slots = calloc(cap, sizeof(*t->slots));
 	t->nslots = cap;
 	t->kbase = n ? rs->rules[0].path : NULL;
+	t->anchors = malloc(((n >> ANCHOR_SHIFT) + 1) * sizeof(*t->anchors));
+	if (t->anchors == NULL)
+		goto nomem;
+	for (size_t k = 0; k < n; k += (size_t)1 << ANCHOR_SHIFT)
+		t->anchors[k >> ANCHOR_SHIFT] = anchor_of(t, rs->rules[k].path);
 	t->hosts_cap = 8;
 	t->hosts = malloc(t->hosts_cap * sizeof(*t->hosts));
 	t->hslots = calloc(16, sizeof(*t->hslots));
@@ -463,11 +477,11 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 		if (t->hs && detour_tbl_hs_owns(t->hs, (uint32_t)i))
 			continue; /* in the vectorscan database, on no chain */
 		struct slot *s = slot_for(t, key);
-		s->tag = (uint32_t)(key >> 32);
+		s->tag = (uint16_t)(key >> 48);
 		if (s->head && link_add(t, (uint32_t)i, s->head))
 			goto nomem;
 		s->head = (uint32_t)i + 1;
-		s->key = key_hint(t, rs->rules[i].path);
+		s->key = key_hint(t, (uint32_t)i);
 	}
 	for (uint32_t h = 0; h < t->nhosts; h++)
 		t->any_re |= t->hosts[h].min_re != NONE;
@@ -492,6 +506,7 @@ void detour_table_free(struct detour_table *t)
 	detour_tbl_hs_free(t->hs);
 	free(t->slots);
 	free(t->links);
+	free(t->anchors);
 	for (uint32_t i = 0; t->hosts && i < t->nhosts; i++)
 		free(t->hosts[i].deep);
 	free(t->hosts);

@@ -119,16 +119,19 @@ struct group {
 	char cookie[64];   /* sticky=cookie: the cookie's name */
 };
 
-/* A slot of the rule hash: 12 bytes. key is only a prefetch hint (see
- * chain() in table_match.c): the head rule's path as an offset from the
- * table's kbase, KEY_NONE when it is too far away to say in 32 bits. */
+/* A slot of the rule hash: 8 bytes. key is only a prefetch hint (see
+ * chain() in table_match.c): where the head rule's path is, relative to the
+ * path of the first rule of its block of ANCHOR_RULES (anchors[]), which
+ * lies close by since a file's strings are in rule order; KEY_NONE when it is
+ * further away than 16 bits say. */
 struct slot {
-	uint32_t tag;  /* high half of the key */
+	uint16_t tag;  /* the top 16 bits of the key */
+	int16_t key;   /* the head rule's path - its anchor, or KEY_NONE */
 	uint32_t head; /* first rule index + 1 of the chain; 0: empty slot */
-	int32_t key;   /* the head rule's path - kbase, or KEY_NONE */
 };
 
-#define KEY_NONE INT32_MIN
+#define KEY_NONE     INT16_MIN
+#define ANCHOR_SHIFT 6 /* 64 rules a block */
 
 struct link {
 	uint32_t rule, next; /* next: rule index + 1, never 0 in a used pair */
@@ -151,7 +154,11 @@ struct detour_table {
 	 * the slot the low half of the key picks by multiply-shift. */
 	struct slot *slots;
 	size_t nslots;
-	const char *kbase;      /* the slots' key hints are offsets from here */
+	/* anchors[i >> ANCHOR_SHIFT]: rule i's block's first path - kbase
+	 * (4 bytes for 64 rules: 62.5 KiB for a million, which stays in
+	 * the caches); slot hints are relative to it. */
+	const char *kbase;
+	int32_t *anchors;
 	struct hostinfo *hosts; /* hosts[0]: rules without a host */
 	uint32_t nhosts;
 	size_t hosts_cap;

@@ -32,12 +32,13 @@ static inline bool applies(struct search *s, const struct detour_rule *r)
 
 /* The head of the chain of key (rule index + 1), 0 if none. With a large
  * table the slot, the head rule and its path string are three cache misses
- * in a row; the slot also says where the head's path is (an offset from
- * kbase) so that the rule and the string are fetched together, which leaves
- * two. */
+ * in a row; the slot also says where the head's path is (16 bits from the
+ * path of its block's first rule, anchors[], a small array that stays in
+ * the caches) so that the rule and the string are fetched together, which
+ * leaves two. */
 static inline uint32_t chain(const struct detour_table *t, uint64_t key)
 {
-	uint32_t tag = (uint32_t)(key >> 32);
+	uint16_t tag = (uint16_t)(key >> 48);
 
 	for (size_t i = slot_home(t, key);; i = slot_next(t, i)) {
 		const struct slot *s = &t->slots[i];
@@ -46,7 +47,9 @@ static inline uint32_t chain(const struct detour_table *t, uint64_t key)
 		if (s->tag == tag) {
 			__builtin_prefetch(&t->rules[s->head - 1]);
 			if (s->key != KEY_NONE)
-				__builtin_prefetch(t->kbase + s->key);
+				__builtin_prefetch(t->kbase +
+				                   t->anchors[(s->head - 1) >> ANCHOR_SHIFT] +
+				                   s->key);
 			if (t->rhost)
 				__builtin_prefetch(&t->rhost[s->head - 1]);
 			return s->head;
