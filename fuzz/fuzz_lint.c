@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(f->rule < n);
 		CHECK(i == 0 || res.v[i - 1].rule <= f->rule);
 		CHECK(strcmp(f->file, "fuzz") == 0);
-		CHECK(f->line == detour_ruleset_get(trs, f->rule)->line);
+		CHECK(f->line == detour_ruleset_line(trs, detour_ruleset_get(trs, f->rule)));
 		CHECK(line_of(data, size, f->line, &s, &len));
 		size_t k = s;
 		while (k < s + len && (data[k] == ' ' || data[k] == '\t' || data[k] == 0xEF ||

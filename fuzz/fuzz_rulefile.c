@@ -163,10 +163,14 @@ static void check_round_trip(const struct detour_ruleset *rs, const struct detou
 		fprintf(stderr, "printed \"%s\": %s\n", line1, d.msg);
 	CHECK(e == DETOUR_OK);
 	const struct detour_rule *b = detour_ruleset_get(rs2, 0);
-	CHECK(same(r->host, r->host_len, b->host, b->host_len));
+	size_t al, bl;
+	const char *as = detour_ruleset_host(rs, r, &al), *bs = detour_ruleset_host(rs2, b, &bl);
+	CHECK(same(as, al, bs, bl));
 	CHECK(same(r->path, r->path_len, b->path, b->path_len));
 	CHECK(same(r->target, r->target_len, b->target, b->target_len));
-	CHECK(same(r->id, r->id_len, b->id, b->id_len));
+	as = detour_ruleset_idval(rs, r, &al);
+	bs = detour_ruleset_idval(rs2, b, &bl);
+	CHECK(same(as, al, bs, bl));
 	CHECK(r->status == b->status && r->cache == b->cache && r->kind == b->kind &&
 	      r->scheme == b->scheme && r->query == b->query && r->flags == b->flags);
 	const struct detour_rule_ext *x = detour_ruleset_ext(rs, r),
@@ -251,8 +255,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t nrules = detour_ruleset_count(rs);
 	for (size_t i = 0; i < nrules; i++) {
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
+		size_t rhl;
+		const char *rh = detour_ruleset_host(rs, r, &rhl);
 		CHECK(r->index == i && strlen(r->path) == r->path_len &&
-		      strlen(r->target) == r->target_len && strlen(r->host) == r->host_len);
+		      strlen(r->target) == r->target_len && strlen(rh) == rhl);
+		CHECK((rhl == 0 && !(r->flags & DETOUR_RULE_HOST_WILDCARD)) ==
+		      (detour_ruleset_host_id(rs, r) == 0));
 		CHECK(r->kind == DETOUR_SRC_REGEX || r->path[0] == '/');
 		CHECK(r->status == 410 ? r->target_len == 0 : r->target_len > 0);
 		const struct detour_rule_ext *x = detour_ruleset_ext(rs, r);
@@ -282,9 +290,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t hl = 0;
 		if (r->flags & DETOUR_RULE_HOST_WILDCARD)
 			host[hl++] = 'w';
-		if (r->host_len < sizeof(host) - 8) {
-			memcpy(host + hl, r->host, r->host_len);
-			hl += r->host_len;
+		size_t rhl;
+		const char *rh = detour_ruleset_host(detour_table_rules(t), r, &rhl);
+		if (rhl < sizeof(host) - 8) {
+			memcpy(host + hl, rh, rhl);
+			hl += rhl;
 		}
 		memcpy(host + hl, ":8080", 5);
 		memset(&q, 0, sizeof(q));

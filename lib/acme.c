@@ -374,16 +374,18 @@ int detour_acme_hosts_add_rules(struct detour_acme_hosts *h, const struct detour
 	for (size_t i = 0; i < n; i++) {
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
 		char buf[DETOUR_ACME_HOST_MAX + 2];
-		if (r->host_len == 0)
+		size_t hl;
+		const char *host = detour_ruleset_host(rs, r, &hl);
+		if (hl == 0)
 			continue; /* any host: names none */
 		if (r->flags & DETOUR_RULE_HOST_WILDCARD) {
-			if ((size_t)r->host_len + 1 >= sizeof(buf))
+			if (hl + 1 >= sizeof(buf))
 				continue;
 			buf[0] = '*';
-			memcpy(buf + 1, r->host, r->host_len); /* host holds ".example.com" */
-			if (detour_acme_hosts_add(h, buf, r->host_len + 1u, note, arg) < 0)
+			memcpy(buf + 1, host, hl); /* host holds ".example.com" */
+			if (detour_acme_hosts_add(h, buf, hl + 1u, note, arg) < 0)
 				return -1;
-		} else if (detour_acme_hosts_add(h, r->host, r->host_len, note, arg) < 0) {
+		} else if (detour_acme_hosts_add(h, host, hl, note, arg) < 0) {
 			return -1;
 		}
 	}

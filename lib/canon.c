@@ -326,9 +326,7 @@ void detour_canon_answer(const struct detour_canon_url *u, struct detour_match *
 	if (r == NULL) {
 		n = detour_canon_target(u, NULL, 0, target, cap);
 		*rule = (struct detour_rule){
-		        .host = "",
 		        .path = "",
-		        .id = "",
 		        .status = (uint16_t)u->status,
 		        .cache = DETOUR_CACHE_UNSET,
 		        .query = DETOUR_QUERY_KEEP,

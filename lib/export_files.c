@@ -12,12 +12,14 @@ static void comment_rule(const struct detour_ruleset *rs, const struct detour_ru
                          struct detour_export *x, const char *why)
 {
 	bbuf_putf(&x->text, "# %s:%u: not exported (%s has no equivalent in Netlify): ",
-	          detour_ruleset_file(rs, r->file), r->line, why);
-	detour_rule_format_source(r, &x->text);
+	          detour_ruleset_file(rs, detour_ruleset_rule_file(rs, r)),
+	          detour_ruleset_line(rs, r), why);
+	detour_rule_format_source(rs, r, &x->text);
 	bbuf_putc(&x->text, ' ');
 	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);
-	detour_export_note(x, r->line, "not exported: %s has no equivalent in Netlify", why);
+	detour_export_note(x, detour_ruleset_line(rs, r),
+	                   "not exported: %s has no equivalent in Netlify", why);
 }
 
 void detour_export_netlify(const struct detour_ruleset *rs, struct detour_export *x)
@@ -53,14 +55,16 @@ void detour_export_netlify(const struct detour_ruleset *rs, struct detour_export
 			continue;
 		}
 		x->nrules++;
-		for (int s = 0; s < (r->host_len && r->scheme == DETOUR_SCHEME_ANY ? 2 : 1); s++) {
-			if (r->host_len) {
+		for (int s = 0;
+		     s < (detour_ruleset_host_id(rs, r) && r->scheme == DETOUR_SCHEME_ANY ? 2 : 1);
+		     s++) {
+			if (detour_ruleset_host_id(rs, r)) {
 				bbuf_puts(t, r->scheme == DETOUR_SCHEME_HTTP || s == 1
 				                     ? "http://"
 				                     : "https://");
 				if (r->flags & DETOUR_RULE_HOST_WILDCARD)
 					bbuf_putc(t, '*');
-				bbuf_put(t, r->host, r->host_len);
+				bbuf_puts(t, detour_ruleset_host(rs, r, NULL));
 			}
 			bbuf_put(t, r->path, r->path_len);
 			if (r->kind == DETOUR_SRC_SPLAT)
@@ -133,7 +137,7 @@ void detour_export_csv(const struct detour_ruleset *rs, struct detour_export *x)
 		if (!lack && (r->flags & DETOUR_RULE_HOST_WILDCARD))
 			lack = "a wildcard host (include_subdomains also matches the domain "
 			       "itself)";
-		if (!lack && !r->host_len && !x->host)
+		if (!lack && !detour_ruleset_host_id(rs, r) && !x->host)
 			lack = "a rule without a host (give --host)";
 		/* a splat: subpath matching, the suffix kept when the target ends
 		 * in ":splat" */
@@ -150,7 +154,7 @@ void detour_export_csv(const struct detour_ruleset *rs, struct detour_export *x)
 			lack = "a placeholder in the target";
 		}
 		if (lack) {
-			detour_export_note(x, r->line,
+			detour_export_note(x, detour_ruleset_line(rs, r),
 			                   "not exported: %s has no equivalent in a bulk redirect",
 			                   lack);
 			continue;
@@ -160,8 +164,8 @@ void detour_export_csv(const struct detour_ruleset *rs, struct detour_export *x)
 		bbuf_init(&src, 1 << 20);
 		if (r->scheme != DETOUR_SCHEME_ANY)
 			bbuf_puts(&src, r->scheme == DETOUR_SCHEME_HTTPS ? "https://" : "http://");
-		if (r->host_len)
-			bbuf_put(&src, r->host, r->host_len);
+		if (detour_ruleset_host_id(rs, r))
+			bbuf_puts(&src, detour_ruleset_host(rs, r, NULL));
 		else
 			bbuf_puts(&src, x->host);
 		size_t pl = r->path_len;
@@ -179,15 +183,15 @@ void detour_export_csv(const struct detour_ruleset *rs, struct detour_export *x)
 			struct bbuf u;
 			bbuf_init(&u, 1 << 20);
 			bbuf_puts(&u, r->scheme == DETOUR_SCHEME_HTTP ? "http://" : "https://");
-			if (r->host_len)
-				bbuf_put(&u, r->host, r->host_len);
+			if (detour_ruleset_host_id(rs, r))
+				bbuf_puts(&u, detour_ruleset_host(rs, r, NULL));
 			else
 				bbuf_puts(&u, x->host);
 			bbuf_put(&u, r->target, tl);
 			csv_field(t, u.p, u.len);
 			bbuf_free(&u);
 			if (r->scheme == DETOUR_SCHEME_ANY)
-				detour_export_note(x, r->line,
+				detour_export_note(x, detour_ruleset_line(rs, r),
 				                   "the path target is written as an https URL: a "
 				                   "bulk redirect's target is a whole URL");
 		} else {

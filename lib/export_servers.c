@@ -20,15 +20,15 @@ static void not_exported(const struct detour_ruleset *rs, const struct detour_ru
                          struct detour_export *x, const char *fmt, const char *why, bool note)
 {
 	BBUF_LIT(&x->text, "# ");
-	bbuf_puts(&x->text, detour_ruleset_file(rs, r->file));
-	bbuf_putf(&x->text, ":%u: not exported (%s %s): ", r->line, fmt, why);
-	detour_rule_format_source(r, &x->text);
+	bbuf_puts(&x->text, detour_ruleset_file(rs, detour_ruleset_rule_file(rs, r)));
+	bbuf_putf(&x->text, ":%u: not exported (%s %s): ", detour_ruleset_line(rs, r), fmt, why);
+	detour_rule_format_source(rs, r, &x->text);
 	bbuf_putc(&x->text, ' ');
 	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);
 	if (note) /* a host-less rule is written in every server block, noted once */
-		detour_export_note(x, r->line, "not exported: %s has no equivalent in %s", why,
-		                   fmt);
+		detour_export_note(x, detour_ruleset_line(rs, r),
+		                   "not exported: %s has no equivalent in %s", why, fmt);
 }
 
 static void origin_comment(const struct detour_ruleset *rs, const struct detour_rule *r,
@@ -36,25 +36,27 @@ static void origin_comment(const struct detour_ruleset *rs, const struct detour_
 {
 	bbuf_puts(&x->text, indent);
 	BBUF_LIT(&x->text, "# ");
-	bbuf_puts(&x->text, detour_ruleset_file(rs, r->file));
-	bbuf_putf(&x->text, ":%u: ", r->line);
-	detour_rule_format_source(r, &x->text);
+	bbuf_puts(&x->text, detour_ruleset_file(rs, detour_ruleset_rule_file(rs, r)));
+	bbuf_putf(&x->text, ":%u: ", detour_ruleset_line(rs, r));
+	detour_rule_format_source(rs, r, &x->text);
 	bbuf_putc(&x->text, ' ');
 	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);
 }
 
-static bool same_host(const struct detour_rule *a, const struct detour_rule *b)
+static bool same_host(const struct detour_ruleset *rs, const struct detour_rule *a,
+                      const struct detour_rule *b)
 {
-	return a->host_len == b->host_len && !memcmp(a->host, b->host, a->host_len) &&
-	       (a->flags & DETOUR_RULE_HOST_WILDCARD) == (b->flags & DETOUR_RULE_HOST_WILDCARD);
+	/* The host number stands for the host and its wildcard (rulefile.h). */
+	return detour_ruleset_host_id(rs, a) == detour_ruleset_host_id(rs, b);
 }
 
 /* Whether rule r answers in the server block of hr's host: its own rules
  * and the host-less ones (which detour applies to every host). */
-static bool applies(const struct detour_rule *r, const struct detour_rule *hr)
+static bool applies(const struct detour_ruleset *rs, const struct detour_rule *r,
+                    const struct detour_rule *hr)
 {
-	return r->host_len == 0 || same_host(r, hr);
+	return detour_ruleset_host_id(rs, r) == 0 || same_host(rs, r, hr);
 }
 
 /* The rules' distinct hosts in order of first appearance (index of a rule
@@ -66,18 +68,21 @@ static size_t hosts_of(const struct detour_ruleset *rs, size_t *first, size_t ma
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
 		bool seen = false;
 		for (size_t k = 0; k < n && !seen; k++)
-			seen = same_host(detour_ruleset_get(rs, first[k]), r);
+			seen = same_host(rs, detour_ruleset_get(rs, first[k]), r);
 		if (!seen)
 			first[n++] = i;
 	}
 	return n;
 }
 
-static void put_host(struct bbuf *b, const struct detour_rule *r)
+static void put_host(const struct detour_ruleset *rs, struct bbuf *b, const struct detour_rule *r)
 {
+	size_t hl;
+	const char *h = detour_ruleset_host(rs, r, &hl);
+
 	if (r->flags & DETOUR_RULE_HOST_WILDCARD)
 		bbuf_putc(b, '*');
-	bbuf_put(b, r->host, r->host_len);
+	bbuf_put(b, h, hl);
 }
 
 /* ---- nginx ---- */
@@ -138,7 +143,7 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 				bool any = false;
 				for (size_t i = 0; i < nr; i++) {
 					const struct detour_rule *r = detour_ruleset_get(rs, i);
-					if (!applies(r, hr) || r->status != st[s] ||
+					if (!applies(rs, r, hr) || r->status != st[s] ||
 					    (r->query == DETOUR_QUERY_KEEP) != (q == 0) ||
 					    !nginx_map_rule(rs, r) ||
 					    detour_export_lacks(rs, r, NGINX_MASK, why,
@@ -176,8 +181,8 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 	for (size_t h = 0; h < nh; h++) {
 		const struct detour_rule *hr = detour_ruleset_get(rs, hosts[h]);
 		BBUF_LIT(t, "\nserver {\n    listen 80;\n    server_name ");
-		if (hr->host_len)
-			put_host(t, hr);
+		if (detour_ruleset_host_id(rs, hr))
+			put_host(rs, t, hr);
 		else
 			BBUF_LIT(t, "_");
 		BBUF_LIT(t, ";\n");
@@ -185,7 +190,7 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 		char seen[32] = {0};
 		for (size_t i = 0; i < nr; i++) {
 			const struct detour_rule *r = detour_ruleset_get(rs, i);
-			if (!applies(r, hr) || !nginx_map_rule(rs, r) ||
+			if (!applies(rs, r, hr) || !nginx_map_rule(rs, r) ||
 			    detour_export_lacks(rs, r, NGINX_MASK, why, sizeof(why)))
 				continue;
 			int slot = (r->status - 300) * 2 + (r->query == DETOUR_QUERY_KEEP);
@@ -202,17 +207,17 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 		}
 		for (size_t i = 0; i < nr; i++) {
 			const struct detour_rule *r = detour_ruleset_get(rs, i);
-			if (!applies(r, hr))
+			if (!applies(rs, r, hr))
 				continue;
 			const char *lack = detour_export_lacks(rs, r, NGINX_MASK, why, sizeof(why));
 			if (lack) {
 				BBUF_LIT(t, "    ");
-				not_exported(rs, r, x, "nginx", lack, same_host(r, hr));
+				not_exported(rs, r, x, "nginx", lack, same_host(rs, r, hr));
 				continue;
 			}
-			x->nrules += same_host(r, hr); /* once, in its own block */
-			if (r->scheme != DETOUR_SCHEME_ANY && same_host(r, hr))
-				detour_export_note(x, r->line,
+			x->nrules += same_host(rs, r, hr); /* once, in its own block */
+			if (r->scheme != DETOUR_SCHEME_ANY && same_host(rs, r, hr))
+				detour_export_note(x, detour_ruleset_line(rs, r),
 				                   "the scheme of the source is not "
 				                   "expressed: put the rule in the "
 				                   "server block of that scheme");
@@ -244,9 +249,9 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 			nginx_str(t, tg.p, tg.len);
 			bbuf_free(&tg);
 			if (r->query == DETOUR_QUERY_KEEP) {
-				if (tq && same_host(r, hr))
+				if (tq && same_host(rs, r, hr))
 					detour_export_note(
-					        x, r->line,
+					        x, detour_ruleset_line(rs, r),
 					        "query=keep with a target query: nginx adds "
 					        "\"&\" even when the request has no query");
 				t->len--; /* inside the quotes */
@@ -277,11 +282,12 @@ static bool apache_conds(const struct detour_ruleset *rs, const struct detour_ru
                          struct bbuf *b, char *why, size_t cap)
 {
 	const struct detour_rule_ext *e = detour_ruleset_ext(rs, r);
-	if (r->host_len) {
+	if (detour_ruleset_host_id(rs, r)) {
 		BBUF_LIT(b, "RewriteCond %{HTTP_HOST} ^");
 		if (r->flags & DETOUR_RULE_HOST_WILDCARD)
 			BBUF_LIT(b, ".+");
-		detour_import_re_quote(b, r->host, r->host_len);
+		detour_import_re_quote(b, detour_ruleset_host(rs, r, NULL),
+		                       strlen(detour_ruleset_host(rs, r, NULL)));
 		BBUF_LIT(b, "\\.?(:[0-9]+)?$ [NC]\n");
 	}
 	if (r->scheme == DETOUR_SCHEME_HTTPS)
@@ -713,21 +719,22 @@ static void caddy_expression(struct bbuf *t, const struct bbuf *ex, const char *
  * with no scheme in its rules is both http:// and https:// (so that an
  * http request gets the rule, as from detour, not Caddy's own redirect to
  * https first). */
-static void caddy_site(struct bbuf *t, const struct detour_rule *hr)
+static void caddy_site(const struct detour_ruleset *rs, struct bbuf *t,
+                       const struct detour_rule *hr)
 {
-	if (!hr->host_len) {
+	if (!detour_ruleset_host_id(rs, hr)) {
 		BBUF_LIT(t, ":80");
 		return;
 	}
 	if (hr->scheme != DETOUR_SCHEME_HTTPS) {
 		BBUF_LIT(t, "http://");
-		put_host(t, hr);
+		put_host(rs, t, hr);
 	}
 	if (hr->scheme == DETOUR_SCHEME_ANY)
 		BBUF_LIT(t, ", ");
 	if (hr->scheme != DETOUR_SCHEME_HTTP) {
 		BBUF_LIT(t, "https://");
-		put_host(t, hr);
+		put_host(rs, t, hr);
 	}
 }
 
@@ -743,11 +750,11 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 	for (size_t h = 0; h < nh; h++) {
 		const struct detour_rule *hr = detour_ruleset_get(rs, hosts[h]);
 		bbuf_putc(t, '\n');
-		caddy_site(t, hr);
+		caddy_site(rs, t, hr);
 		BBUF_LIT(t, " {\n\troute {\n");
 		for (size_t i = 0; i < nr; i++) {
 			const struct detour_rule *r = detour_ruleset_get(rs, i);
-			if (!applies(r, hr))
+			if (!applies(rs, r, hr))
 				continue;
 			const struct detour_rule_ext *e = detour_ruleset_ext(rs, r);
 			const char *lack = detour_export_lacks(rs, r, CADDY_MASK, why, sizeof(why));
@@ -794,12 +801,12 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 			bbuf_free(&re);
 			if (lack) {
 				BBUF_LIT(t, "\t\t");
-				not_exported(rs, r, x, "caddy", lack, same_host(r, hr));
+				not_exported(rs, r, x, "caddy", lack, same_host(rs, r, hr));
 				bbuf_free(&m);
 				bbuf_free(&ex);
 				continue;
 			}
-			x->nrules += same_host(r, hr); /* once, in its own block */
+			x->nrules += same_host(rs, r, hr); /* once, in its own block */
 			origin_comment(rs, r, x, "\t\t");
 			if (r->status == 410) {
 				bbuf_putf(t, "\t\t@r%zu {\n", i);

@@ -182,7 +182,7 @@ int64_t detour_lint_next_rule_at(const struct detour_table *t, const struct deto
 	detour_lint_group_index(&L);
 	if (detour_lint_index_rules(&L, false))
 		goto out;
-	size_t hl = detour_lint_example_host(r, host);
+	size_t hl = detour_lint_example_host(L.rs, r, host);
 	detour_lint_walk(&L, r, host, hl, r->scheme == DETOUR_SCHEME_HTTPS, &w);
 	if (w.end != W_NOT_R && w.end != W_LEAVES && w.nhops >= 1) {
 		/* the first Location: which rule answers it (a 410 too) */

@@ -104,8 +104,10 @@ static int collect_hosts(struct lc *L)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
-		if (r->host_len && !(r->flags & DETOUR_RULE_HOST_WILDCARD))
-			L->hosts[k++] = r->host;
+		size_t hl;
+		const char *h = detour_ruleset_host(L->rs, r, &hl);
+		if (hl && !(r->flags & DETOUR_RULE_HOST_WILDCARD))
+			L->hosts[k++] = h;
 	}
 	qsort(L->hosts, k, sizeof(*L->hosts), str_cmp);
 	L->nhosts = 0;
@@ -171,8 +173,10 @@ static void check_target(struct lc *L, const struct detour_rule *r)
 		/* A path target lands on the canonical origin of the request,
 		 * but for an http:// rule, which keeps plain requests plain. */
 		https = !(r->scheme == DETOUR_SCHEME_HTTP && L->c->https_redirect);
-		hl = r->host_len && !(r->flags & DETOUR_RULE_HOST_WILDCARD) ? r->host_len : 0;
-		memcpy(host, hl ? r->host : "", hl);
+		size_t rl;
+		const char *rh = detour_ruleset_host(L->rs, r, &rl);
+		hl = rl && !(r->flags & DETOUR_RULE_HOST_WILDCARD) ? rl : 0;
+		memcpy(host, hl ? rh : "", hl);
 		host[hl] = '\0';
 	}
 	size_t pl = u.path.len ? u.path.len : 1;
@@ -229,8 +233,9 @@ static void check_target(struct lc *L, const struct detour_rule *r)
 	} else {
 		bbuf_puts(&msg, ": two hops where one would do; write an https:// target");
 	}
-	add(L, DETOUR_LINT_SECOND_HOP, r->index, detour_ruleset_file(L->rs, r->file), r->line, &msg,
-	    fixable ? &fix : NULL);
+	add(L, DETOUR_LINT_SECOND_HOP, r->index,
+	    detour_ruleset_file(L->rs, detour_ruleset_rule_file(L->rs, r)),
+	    detour_ruleset_line(L->rs, r), &msg, fixable ? &fix : NULL);
 	if (!fixable)
 		bbuf_free(&fix);
 }
@@ -266,8 +271,8 @@ static void check_preload_host(struct lc *L, const char *host, char *loc)
 		bbuf_putf(&msg,
 		          "http://%s/ is answered by the http:// rule %s:%u, not redirected to "
 		          "https://%s/ (the HSTS preload list requires it)",
-		          host, detour_ruleset_file(L->rs, m.rule->file), (unsigned)m.rule->line,
-		          host);
+		          host, detour_ruleset_file(L->rs, detour_ruleset_rule_file(L->rs, m.rule)),
+		          detour_ruleset_line(L->rs, m.rule), host);
 		add(L, DETOUR_LINT_HSTS_PRELOAD, DETOUR_LINT_NO_RULE, L->c->file, L->c->hsts.line,
 		    &msg, NULL);
 		return;

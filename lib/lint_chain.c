@@ -74,7 +74,7 @@ static void sb_rule_list(const struct lint *L, struct bbuf *b, const uint32_t *v
  * name itself (a host-less rule followed on one of the table's hosts). */
 static void sb_context(const struct lint *L, struct bbuf *b, const struct detour_rule *r)
 {
-	if (r->host_len == 0 && L->st[0].hl) {
+	if (detour_ruleset_host_id(L->rs, r) == 0 && L->st[0].hl) {
 		bbuf_puts(b, "on ");
 		detour_lint_sb_host(b, &L->st[0]);
 		bbuf_puts(b, ": ");
@@ -300,7 +300,7 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 {
 	struct bbuf msg = LINT_TEXT, fix = LINT_TEXT, target = LINT_TEXT, line = LINT_TEXT;
 	char src[1024];
-	bool ctx = r->host_len == 0 && L->st[0].hl;
+	bool ctx = detour_ruleset_host_id(L->rs, r) == 0 && L->st[0].hl;
 	enum detour_lint_code code =
 	        w->nhops == 2 ? DETOUR_LINT_TARGET_REDIRECTS : DETOUR_LINT_CHAIN;
 
@@ -317,9 +317,9 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 		} else {
 			bbuf_put(&line, s0->host, s0->hl);
 		}
-		bbuf_puts(&line, detour_lint_source_text(r, src, sizeof(src)));
+		bbuf_puts(&line, detour_lint_source_text(L->rs, r, src, sizeof(src)));
 	} else {
-		bbuf_puts(&line, detour_lint_source_text(r, src, sizeof(src)));
+		bbuf_puts(&line, detour_lint_source_text(L->rs, r, src, sizeof(src)));
 	}
 	bbuf_puts(&line, " ");
 	bbuf_puts(&line, bbuf_cstr(&target));
@@ -398,14 +398,14 @@ void detour_lint_check_walks(struct lint *L)
 		if (L->dead[i] || r->kind == DETOUR_SRC_REGEX || r->target_len == 0)
 			continue;
 		detour_lint_set_names(L, r);
-		size_t hl = detour_lint_example_host(r, host);
+		size_t hl = detour_lint_example_host(L->rs, r, host);
 		bool any = r->scheme == DETOUR_SCHEME_ANY;
 		bool https0 = r->scheme == DETOUR_SCHEME_HTTPS;
 		/* contexts: (the rule's host, each scheme it serves), then for a
 		 * host-less rule each host the table names */
-		size_t nctx =
-		        1 + (r->host_len == 0 ? (L->nhosts < MAX_CONTEXT ? L->nhosts : MAX_CONTEXT)
-		                              : 0);
+		size_t nctx = 1 + (detour_ruleset_host_id(L->rs, r) == 0
+		                           ? (L->nhosts < MAX_CONTEXT ? L->nhosts : MAX_CONTEXT)
+		                           : 0);
 		unsigned nsch = any && L->scheme_rules ? 2 : 1;
 		bool chain_done = false;
 		for (size_t c = 0; c < nctx && !L->nomem; c++) {

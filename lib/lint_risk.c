@@ -138,7 +138,8 @@ void detour_lint_check_groups(struct lint *L)
 			        "weight=, so weight=%u splits nothing (and makes the answer "
 			        "private, "
 			        "no-store)",
-			        detour_lint_source_text(r, src, sizeof(src)), (unsigned)mx[g]);
+			        detour_lint_source_text(L->rs, r, src, sizeof(src)),
+			        (unsigned)mx[g]);
 			bbuf_puts(&fix,
 			          "add the other variants with the same source, or remove weight=");
 			detour_lint_add(L, DETOUR_LINT_WEIGHTS, (uint32_t)g, &msg, &fix, NULL, 0);
@@ -295,11 +296,14 @@ static int host_cmp(const void *a, const void *b, void *arg)
 	const struct lint *L = arg;
 	const struct detour_rule *x = detour_ruleset_get(L->rs, *(const uint32_t *)a);
 	const struct detour_rule *y = detour_ruleset_get(L->rs, *(const uint32_t *)b);
-	size_t n = x->host_len < y->host_len ? x->host_len : y->host_len;
-	int c = memcmp(x->host, y->host, n);
+	size_t xl, yl;
+	const char *xh = detour_ruleset_host(L->rs, x, &xl),
+	           *yh = detour_ruleset_host(L->rs, y, &yl);
+	size_t n = xl < yl ? xl : yl;
+	int c = memcmp(xh, yh, n);
 
 	if (c == 0)
-		c = (x->host_len > y->host_len) - (x->host_len < y->host_len);
+		c = (xl > yl) - (xl < yl);
 	if (c == 0)
 		c = (*(const uint32_t *)a > *(const uint32_t *)b) -
 		    (*(const uint32_t *)a < *(const uint32_t *)b);
@@ -311,7 +315,8 @@ static int host_cmp(const void *a, const void *b, void *arg)
 static void report_cost(struct lint *L, const struct detour_rule *hostr, const uint32_t *all,
                         size_t nall, const uint32_t *own, size_t nown)
 {
-	size_t n = nall + nown, unanchored = 0;
+	size_t n = nall + nown, unanchored = 0, hrl = 0;
+	const char *hrs = hostr ? detour_ruleset_host(L->rs, hostr, &hrl) : "";
 	uint32_t *rel = malloc(n * sizeof(*rel));
 	struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 
@@ -332,8 +337,7 @@ static void report_cost(struct lint *L, const struct detour_rule *hostr, const u
 	                   "every request%s%.*s that no earlier rule answers runs %zu regexes "
 	                   "(%zu unanchored): none has a literal prefix to index it by; cost "
 	                   "class %s",
-	                   hostr ? " for " : "", hostr ? (int)hostr->host_len : 0,
-	                   hostr ? hostr->host : "", n, unanchored, cost_class(n));
+	                   hostr ? " for " : "", (int)hrl, hrs, n, unanchored, cost_class(n));
 	bbuf_puts(&fix, "start each pattern with ^ and a literal path ending in '/' "
 	                "(~^/blog/(.*)$), or use splat (/blog/*) and placeholder (/p/:id) "
 	                "sources, which are looked up by hash");
@@ -355,14 +359,14 @@ void detour_lint_check_regex_cost(struct lint *L)
 			v[nv++] = (uint32_t)i;
 	/* Grouped by host: those for every host (host "") come first. */
 	qsort_r(v, nv, sizeof(*v), host_cmp, L);
-	while (nall < nv && detour_ruleset_get(L->rs, v[nall])->host_len == 0)
+	while (nall < nv && detour_ruleset_host_id(L->rs, detour_ruleset_get(L->rs, v[nall])) == 0)
 		nall++;
 	bool any_host = false;
 	for (size_t i = nall; i < nv && !L->nomem;) {
 		const struct detour_rule *h = detour_ruleset_get(L->rs, v[i]);
 		size_t j = i;
-		while (j < nv && detour_ruleset_get(L->rs, v[j])->host_len == h->host_len &&
-		       !memcmp(detour_ruleset_get(L->rs, v[j])->host, h->host, h->host_len))
+		while (j < nv && detour_ruleset_host_id(L->rs, detour_ruleset_get(L->rs, v[j])) ==
+		                         detour_ruleset_host_id(L->rs, h))
 			j++;
 		if (nall + (j - i) >= REGEX_COST_MIN && j - i > 0) {
 			report_cost(L, h, v, nall, v + i, j - i);

@@ -69,8 +69,11 @@ void detour_lint_sb_fmt(struct bbuf *b, const char *fmt, ...)
 	bbuf_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-const char *detour_lint_source_text(const struct detour_rule *r, char *buf, size_t cap)
+const char *detour_lint_source_text(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                    char *buf, size_t cap)
 {
+	size_t hl;
+	const char *host = detour_ruleset_host(rs, r, &hl);
 	const char *scheme = r->scheme == DETOUR_SCHEME_HTTPS  ? "https:"
 	                     : r->scheme == DETOUR_SCHEME_HTTP ? "http:"
 	                                                       : "";
@@ -78,12 +81,12 @@ const char *detour_lint_source_text(const struct detour_rule *r, char *buf, size
 
 	if (cap == 0)
 		return buf;
-	if (r->kind == DETOUR_SRC_REGEX && !r->host_len)
+	if (r->kind == DETOUR_SRC_REGEX && !hl)
 		snprintf(buf, cap, "~%s", r->path);
 	else if (r->kind == DETOUR_SRC_REGEX)
-		snprintf(buf, cap, "%s//%s%s~%s", scheme, wild, r->host, r->path);
-	else if (r->host_len)
-		snprintf(buf, cap, "%s//%s%s%s%s", scheme, wild, r->host, r->path,
+		snprintf(buf, cap, "%s//%s%s~%s", scheme, wild, host, r->path);
+	else if (hl)
+		snprintf(buf, cap, "%s//%s%s%s%s", scheme, wild, host, r->path,
 		         r->kind == DETOUR_SRC_SPLAT ? "*" : "");
 	else
 		snprintf(buf, cap, "%s%s", r->path, r->kind == DETOUR_SRC_SPLAT ? "*" : "");
@@ -93,9 +96,9 @@ const char *detour_lint_source_text(const struct detour_rule *r, char *buf, size
 void detour_lint_rule_ref(const struct lint *L, uint32_t i, struct bbuf *b)
 {
 	const struct detour_rule *r = detour_ruleset_get(L->rs, i);
-	const char *f = detour_ruleset_file(L->rs, r->file);
+	const char *f = detour_ruleset_file(L->rs, detour_ruleset_rule_file(L->rs, r));
 
-	detour_lint_sb_fmt(b, "%s:%u", f ? f : "?", (unsigned)r->line);
+	detour_lint_sb_fmt(b, "%s:%u", f ? f : "?", detour_ruleset_line(L->rs, r));
 }
 
 static struct detour_lint_finding *push(struct lint *L, enum detour_lint_code code, uint32_t rule)
@@ -112,8 +115,8 @@ static struct detour_lint_finding *push(struct lint *L, enum detour_lint_code co
 	f->code = code;
 	f->severity = codes[code].sev;
 	f->rule = rule;
-	f->file = detour_ruleset_file(L->rs, r->file);
-	f->line = r->line;
+	f->file = detour_ruleset_file(L->rs, detour_ruleset_rule_file(L->rs, r));
+	f->line = detour_ruleset_line(L->rs, r);
 	return f;
 }
 
@@ -303,18 +306,22 @@ bool detour_lint_example_path(const struct detour_rule *r, char *out, size_t cap
 
 /* The host an example request of r carries: r's own, a label before a
  * wildcard's suffix, or none. */
-size_t detour_lint_example_host(const struct detour_rule *r, char *out)
+size_t detour_lint_example_host(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                char *out)
 {
-	if (r->host_len == 0)
+	size_t hl;
+	const char *host = detour_ruleset_host(rs, r, &hl);
+
+	if (hl == 0)
 		return 0;
 	if (r->flags & DETOUR_RULE_HOST_WILDCARD) {
 		size_t pl = sizeof(PROBE) - 1;
-		if (pl + r->host_len >= HOST_BUF)
+		if (pl + hl >= HOST_BUF)
 			return 0;
 		memcpy(out, PROBE, pl);
-		memcpy(out + pl, r->host, r->host_len);
-		return pl + r->host_len;
+		memcpy(out + pl, host, hl);
+		return pl + hl;
 	}
-	memcpy(out, r->host, r->host_len);
-	return r->host_len;
+	memcpy(out, host, hl);
+	return hl;
 }

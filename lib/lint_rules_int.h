@@ -150,6 +150,7 @@ bool detour_lint_unconditional(const struct lint *L, const struct detour_rule *w
 bool detour_lint_example_path(const struct detour_rule *r, char *out, size_t cap, size_t *len);
 /* An example host for r in out (HOST_BUF bytes). Returns its length, 0: r
  * names no host. */
-size_t detour_lint_example_host(const struct detour_rule *r, char *out);
+size_t detour_lint_example_host(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                char *out);
 
 #endif

@@ -17,15 +17,13 @@ static bool same_source(const struct detour_ruleset *rs, const struct detour_rul
 {
 	return detour_lint_case_i(rs, a) == detour_lint_case_i(rs, b) && a->kind == b->kind &&
 	       a->scheme == b->scheme &&
-	       (a->flags & DETOUR_RULE_HOST_WILDCARD) == (b->flags & DETOUR_RULE_HOST_WILDCARD) &&
-	       a->host_len == b->host_len && a->path_len == b->path_len &&
-	       memcmp(a->host, b->host, a->host_len) == 0 &&
-	       memcmp(a->path, b->path, a->path_len) == 0;
+	       detour_ruleset_host_id(rs, a) == detour_ruleset_host_id(rs, b) &&
+	       a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0;
 }
 
-static uint64_t source_hash(const struct detour_rule *r)
+static uint64_t source_hash(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
-	uint64_t h = detour_fnv(DETOUR_FNV_INIT, r->host, r->host_len);
+	uint64_t h = detour_mix(detour_ruleset_host_id(rs, r), 0x5e);
 	h = detour_fnv_step(h, 0);
 	h = detour_fnv(h, r->path, r->path_len);
 	return detour_mix(h, (uint64_t)r->kind << 8 | (uint64_t)r->scheme << 4 |
@@ -44,7 +42,7 @@ int detour_lint_find_same_sources(struct lint *L)
 		return -1;
 	for (size_t i = 0; i < L->n; i++) {
 		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
-		size_t k = (size_t)source_hash(r) & (cap - 1);
+		size_t k = (size_t)source_hash(L->rs, r) & (cap - 1);
 		for (;; k = (k + 1) & (cap - 1)) {
 			if (slots[k] == 0) {
 				slots[k] = (uint32_t)i + 1;
@@ -172,23 +170,26 @@ static bool path_covers(const struct segs *w, const struct segs *r)
 }
 
 /* Whether w applies to every host r applies to. */
-static bool host_covers(const struct detour_rule *w, const struct detour_rule *r)
+static bool host_covers(const struct detour_ruleset *rs, const struct detour_rule *w,
+                        const struct detour_rule *r)
 {
 	bool ww = (w->flags & DETOUR_RULE_HOST_WILDCARD) != 0;
+	size_t wl, rl;
+	const char *wh = detour_ruleset_host(rs, w, &wl), *rh = detour_ruleset_host(rs, r, &rl);
 
-	if (w->host_len == 0)
+	if (wl == 0)
 		return true;
-	if (r->host_len == 0)
+	if (rl == 0)
 		return false;
 	if (!ww)
-		return !(r->flags & DETOUR_RULE_HOST_WILDCARD) && w->host_len == r->host_len &&
-		       memcmp(w->host, r->host, w->host_len) == 0;
+		return !(r->flags & DETOUR_RULE_HOST_WILDCARD) && wl == rl &&
+		       memcmp(wh, rh, wl) == 0;
 	/* w is ".example.com": r's host must end with it and be longer, or r
 	 * is a wildcard with that suffix or a longer one */
-	if (r->host_len < w->host_len)
+	if (rl < wl)
 		return false;
-	if (!memcmp(r->host + r->host_len - w->host_len, w->host, w->host_len))
-		return r->host_len > w->host_len || (r->flags & DETOUR_RULE_HOST_WILDCARD);
+	if (!memcmp(rh + rl - wl, wh, wl))
+		return rl > wl || (r->flags & DETOUR_RULE_HOST_WILDCARD);
 	return false;
 }
 
@@ -216,7 +217,7 @@ static const struct detour_rule *regex_covering(const struct lint *L, const stru
 		return NULL;
 	for (size_t k = 0; k < L->nsplats && L->splats[k] < r->index; k++) {
 		const struct detour_rule *w = detour_ruleset_get(L->rs, L->splats[k]);
-		if (w->scheme != DETOUR_SCHEME_ANY || !host_covers(w, r))
+		if (w->scheme != DETOUR_SCHEME_ANY || !host_covers(L->rs, w, r))
 			continue;
 		if (w->path_len == 1 ||
 		    (x->prefix_len >= w->path_len && !memcmp(x->prefix, w->path, w->path_len)))
@@ -232,7 +233,7 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
                                           char *path)
 {
 	char host[HOST_BUF];
-	size_t hl = detour_lint_example_host(r, host), pl;
+	size_t hl = detour_lint_example_host(L->rs, r, host), pl;
 	struct detour_match m;
 
 	if (!detour_lint_example_path(r, path, PATH_CAP, &pl))
@@ -252,10 +253,11 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
 	 * its own host, w covers r's host as the table judges hosts (a wildcard
 	 * r is asked with a label no exact host rule names). */
 	if (r->kind == DETOUR_SRC_EXACT) {
-		if (detour_lint_unconditional(L, w) && host_covers(w, r) && case_covers(L, w, r))
+		if (detour_lint_unconditional(L, w) && host_covers(L->rs, w, r) &&
+		    case_covers(L, w, r))
 			return w;
 	} else if (w->kind != DETOUR_SRC_REGEX && detour_lint_unconditional(L, w) &&
-	           host_covers(w, r) && case_covers(L, w, r)) {
+	           host_covers(L->rs, w, r) && case_covers(L, w, r)) {
 		split_source(w, ws);
 		if (path_covers(ws, rs_))
 			return w;
@@ -265,7 +267,7 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
 	for (uint32_t j = 0; j < r->index; j++) {
 		const struct detour_rule *c = detour_ruleset_get(L->rs, j);
 		if (c->kind == DETOUR_SRC_REGEX || !detour_lint_unconditional(L, c) ||
-		    !scheme_covers(c, s) || !host_covers(c, r) || !case_covers(L, c, r))
+		    !scheme_covers(c, s) || !host_covers(L->rs, c, r) || !case_covers(L, c, r))
 			continue;
 		if (r->kind != DETOUR_SRC_EXACT && c->kind == DETOUR_SRC_EXACT)
 			continue;
@@ -312,7 +314,7 @@ void detour_lint_check_shadowed(struct lint *L)
 		detour_lint_rule_ref(L, wi, &msg);
 		detour_lint_sb_fmt(&msg,
 		                   " (%s) comes first and takes every request this rule matches",
-		                   detour_lint_source_text(w, src, sizeof(src)));
+		                   detour_lint_source_text(L->rs, w, src, sizeof(src)));
 		bbuf_puts(&fix, "move this rule above ");
 		detour_lint_rule_ref(L, wi, &fix);
 		bbuf_puts(&fix, ", or remove it");

@@ -36,9 +36,11 @@ int detour_lint_collect_hosts(struct lint *L)
 		const struct detour_rule *r = detour_ruleset_get(L->rs, i);
 		if (r->scheme != DETOUR_SCHEME_ANY)
 			L->scheme_rules = true;
-		if (r->host_len)
+		size_t hl;
+		const char *h = detour_ruleset_host(L->rs, r, &hl);
+		if (hl)
 			L->hosts[L->nhosts++] = (struct hostref){
-			        r->host, r->host_len, (r->flags & DETOUR_RULE_HOST_WILDCARD) != 0};
+			        h, hl, (r->flags & DETOUR_RULE_HOST_WILDCARD) != 0};
 	}
 	if (L->nhosts) {
 		qsort(L->hosts, L->nhosts, sizeof(*L->hosts), host_cmp);

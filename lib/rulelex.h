@@ -62,6 +62,11 @@ struct pctx {
 	unsigned line;
 	const char *ls; /* first byte of the line: column 1 */
 	struct detour_diag *d;
+	/* The current rule's host and id= (kept beside the rule, ruleside.h). */
+	const char *host; /* lower case; ".example.com" for "*.example.com" */
+	size_t host_len;
+	const char *id; /* NULL when no id= */
+	size_t id_len;
 };
 
 /* What the source defines, for checking the target. */

@@ -94,8 +94,8 @@ static detour_err opt_id(struct pctx *pc, struct detour_rule *r, char *v, size_t
 			                      v[i]);
 	}
 	v[n] = '\0';
-	r->id = v;
-	r->id_len = (uint16_t)n;
+	pc->id = v;
+	pc->id_len = n;
 	r->flags |= DETOUR_RULE_ID_SET;
 	return DETOUR_OK;
 }

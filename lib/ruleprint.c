@@ -68,20 +68,23 @@ static void put_days(struct bbuf *b, uint8_t mask)
 	}
 }
 
-void detour_rule_format_source(const struct detour_rule *r, struct bbuf *b)
+void detour_rule_format_source(const struct detour_ruleset *rs, const struct detour_rule *r,
+                               struct bbuf *b)
 {
 	static const char *const schemes[] = {"//", "http://", "https://"};
+	size_t hl;
+	const char *host = detour_ruleset_host(rs, r, &hl);
 
 	if (r->kind == DETOUR_SRC_REGEX) {
 		bbuf_putc(b, '~');
 		bbuf_put(b, r->path, r->path_len);
 		return;
 	}
-	if (r->host_len) {
+	if (hl) {
 		bbuf_puts(b, schemes[r->scheme < 3 ? r->scheme : 0]);
 		if (r->flags & DETOUR_RULE_HOST_WILDCARD)
 			bbuf_putc(b, '*'); /* host holds ".example.com" */
-		bbuf_put(b, r->host, r->host_len);
+		bbuf_put(b, host, hl);
 	}
 	bbuf_put(b, r->path, r->path_len);
 	/* A splat source stores "/blog/"; a pattern with a tail keeps its '*'. */
@@ -164,7 +167,7 @@ size_t detour_rule_format(const struct detour_ruleset *rs, const struct detour_r
 	if (cap == 0)
 		return 0;
 	bbuf_fixed(&b, out, cap - 1);
-	detour_rule_format_source(r, &b);
+	detour_rule_format_source(rs, r, &b);
 	bbuf_putc(&b, ' ');
 	if (r->target_len)
 		bbuf_put(&b, r->target, r->target_len);
@@ -184,7 +187,9 @@ size_t detour_rule_format(const struct detour_ruleset *rs, const struct detour_r
 	}
 	if (r->flags & DETOUR_RULE_ID_SET) {
 		BBUF_LIT(&b, " id=");
-		bbuf_put(&b, r->id, r->id_len);
+		size_t il;
+		const char *id = detour_ruleset_idval(rs, r, &il);
+		bbuf_put(&b, id, il);
 	}
 	if (x)
 		put_ext(&b, x);

@@ -1,8 +1,7 @@
 /* detour (private to lib/): the inside of a ruleset, shared by the rules-file
  * parser (rulefile.c, rulesrc.c, ruleopts.c and rulelex.c, which fill it) and
- * the table (table*.c, which takes it over and, while building, rewrites each
- * rule's host pointer to an interned copy of the same string and its chain
- * link). Data only: the functions are in rulefile.h (public) and rulelex.h. */
+ * the table (table*.c, which takes it over). Data only: the functions are in rulefile.h (public)
+ * and rulelex.h. */
 #ifndef DETOUR_RULESET_INT_H
 #define DETOUR_RULESET_INT_H
 
@@ -12,6 +11,7 @@
 
 #include "arena.h"
 #include "detour/rule.h"
+#include "ruleside.h"
 
 struct detour_ruleset {
 	struct detour_arena arena; /* every string of every rule, and the file names */
@@ -20,9 +20,8 @@ struct detour_ruleset {
 	const char **files; /* malloc'd array of names in the arena */
 	unsigned nfiles;
 	size_t files_cap;
-	uint32_t *ids; /* open addressing over rules with id=: rule index + 1, 0 = empty */
-	size_t ids_cap, ids_n;
-	char *scratch; /* DETOUR_RULE_LINE_MAX bytes for path normalisation (in the arena) */
+	struct rside side; /* each rule's line, file, host and id= (ruleside.h) */
+	char *scratch;     /* DETOUR_RULE_LINE_MAX bytes for path normalisation (in the arena) */
 
 	/* Rule extensions (rule.h), in rule order: exts[i].rule ascends.
 	 * malloc'd; the arrays they point to live in the arena. */

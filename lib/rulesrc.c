@@ -97,7 +97,7 @@ static detour_err check_placeholder(struct pctx *pc, const char *seg, size_t n, 
 }
 
 /* SOURCE: [scheme://host | //host] path. Rewrites the field in place:
- * host NUL path NUL, and fills r (host, path, kind, scheme, flags) and si. */
+ * host NUL path NUL, and fills r (path, kind, scheme, flags), pc->host and si. */
 detour_err detour_rf_parse_source(struct pctx *pc, struct field *f, struct detour_rule *r,
                                   struct srcinfo *si)
 {
@@ -125,8 +125,8 @@ detour_err detour_rf_parse_source(struct pctx *pc, struct field *f, struct detou
 				        (unsigned char)s[i]);
 		s[f->n] = '\0';
 		r->kind = DETOUR_SRC_REGEX;
-		r->host = detour_rf_empty;
-		r->host_len = 0;
+		pc->host = detour_rf_empty;
+		pc->host_len = 0;
 		r->path = s + 1;
 		r->path_len = (uint16_t)(f->n - 1);
 		r->flags = 0;
@@ -240,12 +240,12 @@ detour_err detour_rf_parse_source(struct pctx *pc, struct field *f, struct detou
 	if (auth) {
 		memmove(w, h, hn);
 		w[hn] = '\0';
-		r->host = w;
-		r->host_len = (uint16_t)hn;
+		pc->host = w;
+		pc->host_len = hn;
 		w += hn + 1;
 	} else {
-		r->host = detour_rf_empty;
-		r->host_len = 0;
+		pc->host = detour_rf_empty;
+		pc->host_len = 0;
 	}
 	/* room: the field and its separator; need: path, a '*' or '/' a splat
 	 * may add back, NUL */

@@ -16,9 +16,9 @@
  * and holds the comparisons of a rule's source with a request that the
  * other table files use (see table_int.h for the files).
  *
- * Hosts are interned at build: every rule's host pointer is replaced by the
- * table's one copy of that (lower-case) string, so checking a rule's host is
- * a pointer compare. Host id 0 is "any host". */
+ * Hosts are interned by the ruleset (ruleside.h): a rule's host is a number,
+ * and the table gives each host the same number as its id, so checking a
+ * rule's host is an integer compare. Host id 0 is "any host". */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,12 +104,29 @@ static uint32_t host_intern(struct detour_table *t, const char *name, size_t n, 
 
 static struct slot *slot_for(const struct detour_table *t, uint64_t key)
 {
-	uint32_t tag = (uint32_t)(key >> 32);
-	size_t i = (size_t)key & t->mask;
+	uint16_t tag = (uint16_t)(key >> 48);
+	size_t i = slot_home(t, key);
 
 	while (t->slots[i].head != 0 && t->slots[i].tag != tag)
-		i = (i + 1) & t->mask;
+		i = slot_next(t, i);
 	return &t->slots[i];
+}
+
+/* p - kbase as an anchor, INT32_MIN when it does not fit. */
+static int32_t anchor_of(const struct detour_table *t, const char *p)
+{
+	intptr_t d = (intptr_t)p - (intptr_t)t->kbase;
+
+	return d > INT32_MIN && d <= INT32_MAX ? (int32_t)d : INT32_MIN;
+}
+
+/* The prefetch hint of a slot whose head is rule i (struct slot). */
+static int16_t key_hint(const struct detour_table *t, uint32_t i)
+{
+	int32_t a = t->anchors[i >> ANCHOR_SHIFT];
+	intptr_t d = (intptr_t)t->rules[i].path - ((intptr_t)t->kbase + a);
+
+	return a != INT32_MIN && d > INT16_MIN && d <= INT16_MAX ? (int16_t)d : KEY_NONE;
 }
 
 /* The literal prefix of pattern path p[0..rn) (the tail left out): the bytes
@@ -202,20 +219,39 @@ static uint64_t rule_key(const struct detour_table *t, const struct detour_rule 
 	}
 }
 
-/* Interns r's host, points r at the interned copy, and computes r's key.
- * Returns nonzero when out of memory. */
-static int prepare(struct detour_table *t, struct detour_rule *r, uint64_t *key)
+/* Records that rule i's chain goes on to rule index next - 1. Returns
+ * nonzero when out of memory. */
+static int link_add(struct detour_table *t, uint32_t i, uint32_t next)
 {
-	uint32_t hid = 0;
-
-	if (r->host_len) {
-		hid = host_intern(t, r->host, r->host_len,
-		                  (r->flags & DETOUR_RULE_HOST_WILDCARD) != 0);
-		if (hid == NONE)
+	if ((t->nlinks + 1) * 2 > (t->links ? t->lmask + 1 : 0)) {
+		size_t cap = t->links ? (t->lmask + 1) * 2 : 64;
+		struct link *nl = calloc(cap, sizeof(*nl)), *old = t->links;
+		size_t oldcap = old ? t->lmask + 1 : 0;
+		if (nl == NULL)
 			return -1;
+		t->links = nl;
+		t->lmask = cap - 1;
+		t->nlinks = 0;
+		for (size_t k = 0; k < oldcap; k++)
+			if (old[k].next)
+				link_add(t, old[k].rule, old[k].next); /* fits: no growth */
+		free(old);
 	}
+	size_t k = (size_t)detour_mix(i, 0x63) & t->lmask;
+	while (t->links[k].next)
+		k = (k + 1) & t->lmask;
+	t->links[k] = (struct link){.rule = i, .next = next};
+	t->nlinks++;
+	return 0;
+}
+
+/* Computes r's key (its host is the ruleset's host number, which is the
+ * table's: see detour_table_build). Returns nonzero when out of memory. */
+static int prepare(struct detour_table *t, const struct detour_rule *r, uint64_t *key)
+{
+	uint32_t hid = rule_host(t, r->index);
 	bool oom = false;
-	r->host = t->hosts[hid].name;
+
 	*key = rule_key(t, r, hid, &t->hosts[hid], &oom);
 	return oom ? -1 : 0;
 }
@@ -238,11 +274,10 @@ static bool same_source(const struct detour_table *t, const struct detour_rule *
 	const struct detour_rule_ext *xa = &t->exts[ext_find(t, a->index)];
 	const struct detour_rule_ext *xb = &t->exts[ext_find(t, b->index)];
 
-	/* Runs before hosts are interned: compare the strings. */
-	return a->host_len == b->host_len && memcmp(a->host, b->host, a->host_len) == 0 &&
-	       a->scheme == b->scheme && a->kind == b->kind &&
-	       (a->flags & DETOUR_RULE_HOST_WILDCARD) == (b->flags & DETOUR_RULE_HOST_WILDCARD) &&
-	       a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0 &&
+	/* The host number stands for the host and its wildcard. */
+	return rule_host(t, a->index) == rule_host(t, b->index) && a->scheme == b->scheme &&
+	       a->kind == b->kind && a->path_len == b->path_len &&
+	       memcmp(a->path, b->path, a->path_len) == 0 &&
 	       (xa->flags & DETOUR_EXT_CASE_I) == (xb->flags & DETOUR_EXT_CASE_I);
 }
 
@@ -302,8 +337,10 @@ static int build_ext(struct detour_table *t)
 		if (!x[e].weight)
 			continue;
 		const struct detour_rule *r = &t->rules[x[e].rule];
+		size_t hl;
+		const char *host = detour_ruleset_host(t->rs, r, &hl);
 		size_t k = (size_t)detour_mix(detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len),
-		                              detour_fnv(DETOUR_FNV_INIT, r->host, r->host_len)) &
+		                              detour_fnv(DETOUR_FNV_INIT, host, hl)) &
 		           (gcap - 1);
 		uint32_t g = NONE;
 		for (; gs[k]; k = (k + 1) & (gcap - 1)) {
@@ -319,16 +356,17 @@ static int build_ext(struct detour_table *t)
 			t->groups[g].first = w; /* provisional: the first member's slot */
 			t->groups[g].sticky = x[e].sticky;
 			t->gmembers[w] = r->index;
-			if (r->flags & DETOUR_RULE_ID_SET && r->id_len <= 48)
+			size_t il;
+			const char *id = detour_ruleset_idval(t->rs, r, &il);
+			if (r->flags & DETOUR_RULE_ID_SET && il <= 48)
 				snprintf(t->groups[g].cookie, sizeof(t->groups[g].cookie),
-				         "detour-%s", r->id);
+				         "detour-%s", id);
 			else
-				snprintf(
-				        t->groups[g].cookie, sizeof(t->groups[g].cookie),
-				        "detour-%08x",
-				        (unsigned)detour_mix(
-				                detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len),
-				                detour_fnv(DETOUR_FNV_INIT, r->host, r->host_len)));
+				snprintf(t->groups[g].cookie, sizeof(t->groups[g].cookie),
+				         "detour-%08x",
+				         (unsigned)detour_mix(
+				                 detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len),
+				                 detour_fnv(DETOUR_FNV_INIT, host, hl)));
 		}
 		gof[w++] = g;
 		t->groups[g].n++;
@@ -368,7 +406,7 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
                               struct detour_diag *d)
 {
 	struct detour_table *t = calloc(1, sizeof(*t));
-	size_t n = rs->n, cap = 16;
+	size_t n = rs->n;
 
 	*out = NULL;
 	if (t == NULL)
@@ -376,10 +414,19 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 	t->rs = rs;
 	t->rules = rs->rules;
 	t->nrules = (uint32_t)n;
-	while (cap < n * 2)
-		cap *= 2;
+	/* At most 2/3 full: a hit probes 2 slots on average, a miss 5, most of
+	 * them in the same cache line. */
+	size_t cap = n + n / 2 + 16;
+	if (cap > UINT32_MAX)
+		goto nomem;
 	t->slots = calloc(cap, sizeof(*t->slots));
-	t->mask = cap - 1;
+	t->nslots = cap;
+	t->kbase = n ? rs->rules[0].path : NULL;
+	t->anchors = malloc(((n >> ANCHOR_SHIFT) + 1) * sizeof(*t->anchors));
+	if (t->anchors == NULL)
+		goto nomem;
+	for (size_t k = 0; k < n; k += (size_t)1 << ANCHOR_SHIFT)
+		t->anchors[k >> ANCHOR_SHIFT] = anchor_of(t, rs->rules[k].path);
 	t->hosts_cap = 8;
 	t->hosts = malloc(t->hosts_cap * sizeof(*t->hosts));
 	t->hslots = calloc(16, sizeof(*t->hslots));
@@ -387,13 +434,21 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 	if (!t->slots || !t->hosts || !t->hslots)
 		goto nomem;
 	host_intern(t, any_host, 0, false); /* id 0 */
+	/* The ruleset's hosts in its order, so that a rule's host number
+	 * (ruleside.h) is its host's id here too. */
+	for (uint32_t h = 1; h < rs->side.nhosts; h++) {
+		struct rside_host rh = rside_host(&rs->side, h);
+		if (host_intern(t, rh.name, rh.len, rh.wild) != h)
+			goto nomem;
+	}
+	t->rhost = rs->side.rhost;
 	t->either = rs->slash == DETOUR_SLASH_EITHER;
 	t->exts = rs->exts;
 	t->nexts = (uint32_t)rs->nexts;
 	if (build_ext(t))
 		goto nomem;
 	bool oom = false;
-	t->hs = detour_tbl_hs_build(t->rules, t->exts, t->nexts, rs->hscache, &oom);
+	t->hs = detour_tbl_hs_build(rs, t->rules, t->exts, t->nexts, rs->hscache, &oom);
 	if (oom)
 		goto nomem;
 
@@ -409,7 +464,7 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 		size_t j = n - 1 - k;
 		if (prepare(t, &rs->rules[j], &ring[j % PF]))
 			goto nomem;
-		__builtin_prefetch(&t->slots[(size_t)ring[j % PF] & t->mask], 1);
+		__builtin_prefetch(&t->slots[slot_home(t, ring[j % PF])], 1);
 	}
 	for (size_t i = n; i-- > 0;) {
 		uint64_t key = ring[i % PF];
@@ -417,15 +472,16 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 			size_t j = i - PF;
 			if (prepare(t, &rs->rules[j], &ring[j % PF]))
 				goto nomem;
-			__builtin_prefetch(&t->slots[(size_t)ring[j % PF] & t->mask], 1);
+			__builtin_prefetch(&t->slots[slot_home(t, ring[j % PF])], 1);
 		}
 		if (t->hs && detour_tbl_hs_owns(t->hs, (uint32_t)i))
 			continue; /* in the vectorscan database, on no chain */
 		struct slot *s = slot_for(t, key);
-		s->tag = (uint32_t)(key >> 32);
-		rs->rules[i].chain = s->head;
+		s->tag = (uint16_t)(key >> 48);
+		if (s->head && link_add(t, (uint32_t)i, s->head))
+			goto nomem;
 		s->head = (uint32_t)i + 1;
-		s->key = rs->rules[i].path;
+		s->key = key_hint(t, (uint32_t)i);
 	}
 	for (uint32_t h = 0; h < t->nhosts; h++)
 		t->any_re |= t->hosts[h].min_re != NONE;
@@ -449,6 +505,8 @@ void detour_table_free(struct detour_table *t)
 	detour_ruleset_free(t->rs);
 	detour_tbl_hs_free(t->hs);
 	free(t->slots);
+	free(t->links);
+	free(t->anchors);
 	for (uint32_t i = 0; t->hosts && i < t->nhosts; i++)
 		free(t->hosts[i].deep);
 	free(t->hosts);

@@ -9,6 +9,7 @@
 
 #include "base/civil.h"
 #include "cond.h"
+#include "detour/rulefile.h"
 #include "detour/table.h"
 #include "detour/table_explain.h"
 #include "regex.h"
@@ -96,13 +97,14 @@ bool detour_table_source_matches(const struct detour_table *t, const struct deto
 		return false;
 	if (r->scheme != DETOUR_SCHEME_ANY && (r->scheme == DETOUR_SCHEME_HTTPS) != q->https)
 		return false;
-	if (r->host_len) {
+	size_t rl;
+	const char *rhs = detour_ruleset_host(t->rs, r, &rl);
+	if (rl) {
 		size_t hl = detour_tbl_request_host(q->host, q->host_len, hb);
 		if (r->flags & DETOUR_RULE_HOST_WILDCARD) {
-			if (hl <= r->host_len ||
-			    memcmp(hb + hl - r->host_len, r->host, r->host_len) != 0)
+			if (hl <= rl || memcmp(hb + hl - rl, rhs, rl) != 0)
 				return false;
-		} else if (hl != r->host_len || memcmp(hb, r->host, hl) != 0) {
+		} else if (hl != rl || memcmp(hb, rhs, hl) != 0) {
 			return false;
 		}
 	}
@@ -207,7 +209,7 @@ bool detour_table_explain(const struct detour_table *t, const struct detour_matc
 	const struct group *g = &t->groups[t->xi[xi].group];
 	if (t->xi[xi].pos != 0) {
 		linef(fn, arg, "group: variant %u of the group led by line %u, which decides",
-		      t->xi[xi].pos, t->rules[t->gmembers[g->first]].line);
+		      t->xi[xi].pos, detour_ruleset_line(t->rs, &t->rules[t->gmembers[g->first]]));
 		return false;
 	}
 	uint64_t total = 0;
@@ -225,8 +227,9 @@ bool detour_table_explain(const struct detour_table *t, const struct detour_matc
 		const struct detour_rule *mr = &t->rules[ri];
 		char lead[64];
 		snprintf(lead, sizeof(lead), "  variant %u: ", k);
-		linef(fn, arg, "variant %u: line %u -> %s, weight %u (%.1f%%)%s", k, mr->line,
-		      mr->target, t->exts[mx].weight, 100.0 * t->exts[mx].weight / (double)total,
+		linef(fn, arg, "variant %u: line %u -> %s, weight %u (%.1f%%)%s", k,
+		      detour_ruleset_line(t->rs, mr), mr->target, t->exts[mx].weight,
+		      100.0 * t->exts[mx].weight / (double)total,
 		      atomic_load_explicit(&t->xlive[mx].up, memory_order_relaxed)
 		              ? ""
 		              : ", unhealthy (left out while others are up)");
@@ -246,7 +249,8 @@ bool detour_table_explain(const struct detour_table *t, const struct detour_matc
 	if (why == WHY_RANDOM)
 		linef(fn, arg, "choice: a weighted random draw, made per request");
 	else
-		linef(fn, arg, "chosen: variant %u (line %u), %s", variant, t->rules[rule].line,
+		linef(fn, arg, "chosen: variant %u (line %u), %s", variant,
+		      detour_ruleset_line(t->rs, &t->rules[rule]),
 		      why == WHY_COOKIE ? "named by the visitor's cookie"
 		      : why == WHY_IP   ? "by a hash of the client address"
 		                        : "the only variant that applies");

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "detour/hscache.h"
+#include "detour/rulefile.h"
 #include "hash.h"
 #include "table_hs.h"
 
@@ -108,9 +109,11 @@ static unsigned flags_of(const struct detour_rule_ext *x)
 /* The chain a regex rule has in the prefix index: host, wildcard, case and
  * literal prefix (two chains that collide here are merely counted together:
  * more rules in the database, never a wrong answer). */
-static uint64_t chain_key(const struct detour_rule *r, const struct detour_rule_ext *x)
+static uint64_t chain_key(const struct detour_ruleset *rs, const struct detour_rule *r,
+                          const struct detour_rule_ext *x)
 {
-	uint64_t h = detour_fnv(DETOUR_FNV_INIT, r->host, r->host_len);
+	/* The host number stands for the host and its wildcard (rulefile.h). */
+	uint64_t h = detour_mix(detour_ruleset_host_id(rs, r), 0x68);
 
 	h = detour_fnv(detour_mix(h, (r->flags & DETOUR_RULE_HOST_WILDCARD) ? 1 : 2), x->prefix,
 	               x->prefix_len);
@@ -130,8 +133,8 @@ static bool candidate(const struct detour_rule *rules, const struct detour_rule_
 /* The indexes (in exts) of the candidates: regex rules on chains of
  * DETOUR_TBL_HS_MIN_CHAIN or more. Returns their number, or -1 when out of
  * memory; *out is NULL when 0. */
-static long pick(const struct detour_rule *rules, const struct detour_rule_ext *exts, size_t nexts,
-                 uint32_t **out)
+static long pick(const struct detour_ruleset *rs, const struct detour_rule *rules,
+                 const struct detour_rule_ext *exts, size_t nexts, uint32_t **out)
 {
 	size_t nre = 0, cap = 16, k = 0;
 
@@ -153,7 +156,7 @@ static long pick(const struct detour_rule *rules, const struct detour_rule_ext *
 		for (size_t e = 0; e < nexts; e++) {
 			if (!candidate(rules, &exts[e]))
 				continue;
-			uint64_t key = chain_key(&rules[exts[e].rule], &exts[e]);
+			uint64_t key = chain_key(rs, &rules[exts[e].rule], &exts[e]);
 			size_t i = (size_t)key & (cap - 1);
 			while (c[i].key && c[i].key != key)
 				i = (i + 1) & (cap - 1);
@@ -441,12 +444,13 @@ static void assemble(struct detour_tbl_hs *hs, struct cands *c, const uint32_t *
 	hs->serial = atomic_fetch_add(&serials, 1);
 }
 
-struct detour_tbl_hs *detour_tbl_hs_build(const struct detour_rule *rules,
+struct detour_tbl_hs *detour_tbl_hs_build(const struct detour_ruleset *rs,
+                                          const struct detour_rule *rules,
                                           const struct detour_rule_ext *exts, size_t nexts,
                                           const struct detour_hscache *io, bool *oom)
 {
 	uint32_t *pk;
-	long np = pick(rules, exts, nexts, &pk);
+	long np = pick(rs, rules, exts, nexts, &pk);
 	struct timespec t0;
 	uint8_t key[DETOUR_HSCACHE_KEY_LEN];
 	char hex[DETOUR_HSCACHE_HEX_LEN];

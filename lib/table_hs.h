@@ -26,7 +26,7 @@
 struct detour_tbl_hs;
 
 /* Builds the index for the regex rules among exts[0..nexts) (rules[] gives
- * each one's source, host and kind). Rules vectorscan cannot compile, even in
+ * each one's source and kind, rs its host). Rules vectorscan cannot compile, even in
  * prefilter mode, are left out and their reason kept (detour_tbl_hs_why).
  * Returns NULL with *oom false when no rule qualifies, NULL with *oom true when
  * out of memory. Slow (vectorscan needs about a millisecond a pattern): run
@@ -38,7 +38,8 @@ struct detour_tbl_hs;
  * checked, uses it instead of compiling; otherwise it compiles and stores it.
  * A missing, corrupt or foreign entry only costs the compile; io->note hears
  * which it was and how long it took. */
-struct detour_tbl_hs *detour_tbl_hs_build(const struct detour_rule *rules,
+struct detour_tbl_hs *detour_tbl_hs_build(const struct detour_ruleset *rs,
+                                          const struct detour_rule *rules,
                                           const struct detour_rule_ext *exts, size_t nexts,
                                           const struct detour_hscache *io, bool *oom);
 

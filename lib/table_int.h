@@ -119,18 +119,46 @@ struct group {
 	char cookie[64];   /* sticky=cookie: the cookie's name */
 };
 
+/* A slot of the rule hash: 8 bytes. key is only a prefetch hint (see
+ * chain() in table_match.c): where the head rule's path is, relative to the
+ * path of the first rule of its block of ANCHOR_RULES (anchors[]), which
+ * lies close by since a file's strings are in rule order; KEY_NONE when it is
+ * further away than 16 bits say. */
 struct slot {
-	uint32_t tag;    /* high half of the key */
-	uint32_t head;   /* first rule index + 1 of the chain; 0: empty slot */
-	const char *key; /* the source path of the head rule, see chain() */
+	uint16_t tag;  /* the top 16 bits of the key */
+	int16_t key;   /* the head rule's path - its anchor, or KEY_NONE */
+	uint32_t head; /* first rule index + 1 of the chain; 0: empty slot */
+};
+
+#define KEY_NONE     INT16_MIN
+#define ANCHOR_SHIFT 6 /* 64 rules a block */
+
+struct link {
+	uint32_t rule, next; /* next: rule index + 1, never 0 in a used pair */
 };
 
 struct detour_table {
 	struct detour_ruleset *rs;
 	const struct detour_rule *rules;
 	uint32_t nrules;
+	/* Chains: the next rule index + 1 on the same key, kept only for the
+	 * rules that have one (most keys have a single rule) by open
+	 * addressing over (rule, next) pairs; NULL when no two rules share a
+	 * key. Read only when a rule on a chain is not the answer. */
+	struct link *links;
+	size_t lmask, nlinks;
+	/* Per rule: the host id (the ruleset's side.rhost, NULL when every rule
+	 * is for any host). */
+	const uint32_t *rhost;
+	/* The rule hash: nslots slots (at most 2/3 full), linear probing from
+	 * the slot the low half of the key picks by multiply-shift. */
 	struct slot *slots;
-	size_t mask;
+	size_t nslots;
+	/* anchors[i >> ANCHOR_SHIFT]: rule i's block's first path - kbase
+	 * (4 bytes for 64 rules: 62.5 KiB for a million, which stays in
+	 * the caches); slot hints are relative to it. */
+	const char *kbase;
+	int32_t *anchors;
 	struct hostinfo *hosts; /* hosts[0]: rules without a host */
 	uint32_t nhosts;
 	size_t hosts_cap;
@@ -198,6 +226,36 @@ static inline size_t count_slashes(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c += s[i] == '/';
 	return c;
+}
+
+/* The first slot to probe for key, and the one after slot i. */
+static inline size_t slot_home(const struct detour_table *t, uint64_t key)
+{
+	return (size_t)(((key & 0xffffffffu) * (uint64_t)t->nslots) >> 32);
+}
+
+static inline size_t slot_next(const struct detour_table *t, size_t i)
+{
+	return i + 1 == t->nslots ? 0 : i + 1;
+}
+
+/* The rule index + 1 after rule i on its key's chain, 0 at its end. */
+static inline uint32_t chain_next(const struct detour_table *t, uint32_t i)
+{
+	if (t->links == NULL)
+		return 0;
+	for (size_t k = (size_t)detour_mix(i, 0x63) & t->lmask;; k = (k + 1) & t->lmask) {
+		if (t->links[k].next == 0)
+			return 0;
+		if (t->links[k].rule == i)
+			return t->links[k].next;
+	}
+}
+
+/* The host id of rule index i (0: any host). */
+static inline uint32_t rule_host(const struct detour_table *t, uint32_t i)
+{
+	return t->rhost ? t->rhost[i] : 0;
 }
 
 /* The extension index of rule index i, NONE if it has none. */

@@ -32,20 +32,26 @@ static inline bool applies(struct search *s, const struct detour_rule *r)
 
 /* The head of the chain of key (rule index + 1), 0 if none. With a large
  * table the slot, the head rule and its path string are three cache misses
- * in a row; the slot also holds the head's path pointer so that the rule
- * and the string are fetched together, which leaves two. */
+ * in a row; the slot also says where the head's path is (16 bits from the
+ * path of its block's first rule, anchors[], a small array that stays in
+ * the caches) so that the rule and the string are fetched together, which
+ * leaves two. */
 static inline uint32_t chain(const struct detour_table *t, uint64_t key)
 {
-	uint32_t tag = (uint32_t)(key >> 32);
-	size_t i = (size_t)key & t->mask;
+	uint16_t tag = (uint16_t)(key >> 48);
 
-	for (;; i = (i + 1) & t->mask) {
+	for (size_t i = slot_home(t, key);; i = slot_next(t, i)) {
 		const struct slot *s = &t->slots[i];
 		if (s->head == 0)
 			return 0;
 		if (s->tag == tag) {
 			__builtin_prefetch(&t->rules[s->head - 1]);
-			__builtin_prefetch(s->key);
+			if (s->key != KEY_NONE)
+				__builtin_prefetch(t->kbase +
+				                   t->anchors[(s->head - 1) >> ANCHOR_SHIFT] +
+				                   s->key);
+			if (t->rhost)
+				__builtin_prefetch(&t->rhost[s->head - 1]);
 			return s->head;
 		}
 	}
@@ -63,12 +69,14 @@ static inline void take(struct search *s, uint32_t i)
 }
 
 /* Walks the chain of key and returns the first rule (below s->best) that
- * verify accepts and that applies; NONE if none. */
+ * verify accepts and that applies; NONE if none. verify sees the rule r and
+ * its host id rh. */
 #define WALK(s, key, VERIFY)                                                                       \
 	do {                                                                                       \
 		for (uint32_t h_ = chain((s)->t, (key)); h_ != 0 && h_ - 1 < (s)->best;            \
-		     h_ = (s)->t->rules[h_ - 1].chain) {                                           \
+		     h_ = chain_next((s)->t, h_ - 1)) {                                            \
 			const struct detour_rule *r = &(s)->t->rules[h_ - 1];                      \
+			uint32_t rh = rule_host((s)->t, h_ - 1);                                   \
 			if ((VERIFY) && applies((s), r)) {                                         \
 				take((s), h_ - 1);                                                 \
 				break;                                                             \
@@ -79,7 +87,7 @@ static inline void take(struct search *s, uint32_t i)
 static void probe_exact(struct search *s, const struct hostinfo *h, uint64_t ph)
 {
 	WALK(s, key_of(ph, h->id, K_EXACT, 0),
-	     r->kind == DETOUR_SRC_EXACT && r->host == h->name &&
+	     r->kind == DETOUR_SRC_EXACT && rh == h->id &&
 	             exact_eq(r, s->path, s->n, s->t->either));
 }
 
@@ -99,15 +107,14 @@ static inline bool regex_ok(const struct search *s, const struct detour_rule *r,
 static void probe_regex(struct search *s, const struct hostinfo *h, uint64_t ph, size_t len,
                         bool ci)
 {
-	WALK(s, key_of(ph, h->id, ci ? K_REI : K_RE, 0),
-	     r->host == h->name && regex_ok(s, r, len, ci));
+	WALK(s, key_of(ph, h->id, ci ? K_REI : K_RE, 0), rh == h->id && regex_ok(s, r, len, ci));
 }
 
 /* The prefix is path[0..len), or path + "/" when len == n + 1. */
 static void probe_splat(struct search *s, const struct hostinfo *h, uint64_t ph, size_t len)
 {
 	WALK(s, key_of(ph, h->id, K_SPLAT, 0),
-	     r->kind == DETOUR_SRC_SPLAT && r->host == h->name && r->path_len == len &&
+	     r->kind == DETOUR_SRC_SPLAT && rh == h->id && r->path_len == len &&
 	             (len <= s->n ? memcmp(r->path, s->path, len) == 0
 	                          : memcmp(r->path, s->path, s->n) == 0 && r->path[s->n] == '/'));
 }
@@ -115,7 +122,7 @@ static void probe_splat(struct search *s, const struct hostinfo *h, uint64_t ph,
 static void probe_pattern(struct search *s, const struct hostinfo *h, uint64_t k)
 {
 	WALK(s, k,
-	     r->kind == DETOUR_SRC_PATTERN && r->host == h->name &&
+	     r->kind == DETOUR_SRC_PATTERN && rh == h->id &&
 	             detour_tbl_pattern_match(r, s->path, s->n, NULL));
 }
 
@@ -165,7 +172,9 @@ static bool hs_visit(void *ctx, uint32_t i)
 	const struct detour_rule *r = &s->t->rules[i];
 	unsigned k = 0;
 
-	while (k < c->nc && c->cand[k]->name != r->host)
+	uint32_t rh = rule_host(s->t, i);
+
+	while (k < c->nc && c->cand[k]->id != rh)
 		k++;
 	if (k == c->nc)
 		return false;

@@ -23,7 +23,8 @@ const char *detour_lint_severity_name(enum detour_lint_severity s);
 /* Writes rule r's SOURCE as it can be written in a rules file
  * (a wildcard host as "*.example.com", a splat as "/blog/" and a star, "/docs/:v/:p") into
  * buf, NUL-terminated and truncated to cap. Returns buf. */
-const char *detour_lint_source_text(const struct detour_rule *r, char *buf, size_t cap);
+const char *detour_lint_source_text(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                    char *buf, size_t cap);
 
 /* Whether r applies only to some requests of its source: it has a condition
  * (method=, if-*=), a time window, or an open-redirect guard (allow-hosts

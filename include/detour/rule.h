@@ -1,4 +1,4 @@
-/* detour: the rule model. A rule (struct detour_rule, 64 bytes), its
+/* detour: the rule model. A rule (struct detour_rule, 32 bytes), its
  * extension (conditions, time window, weighted group, regex source, guard)
  * and the request a rule is evaluated against. The rules-file parser
  * (rulefile.h) fills these, the table (table.h) indexes and matches them, lint
@@ -50,30 +50,29 @@ enum detour_query_mode {
 #define DETOUR_RULE_SPLAT         0x08u /* the source ends in a splat (SPLAT, or PATTERN + tail) */
 #define DETOUR_RULE_EXT           0x10u /* the rule has a struct detour_rule_ext (detour_ruleset_ext) */
 
-/* One rule. All strings are NUL-terminated and live in the ruleset arena. */
+/* One rule: 32 bytes, what matching and answering read. Its host, id=,
+ * line and file are kept beside it by the ruleset (rulefile.h:
+ * detour_ruleset_host, detour_ruleset_rule_id, detour_ruleset_line,
+ * detour_ruleset_rule_file), which only lint, explain, logging, export and
+ * the admin API read. Strings are NUL-terminated and owned by the ruleset. */
 struct detour_rule {
-	const char *host;   /* lower case, no port; "" for any host */
 	const char *path;   /* normalised source path (detour_url_normalize_path) */
 	const char *target; /* target template as written; "" for a 410 without target ('-') */
-	const char *id;     /* id= value, or "" */
-	uint16_t host_len, path_len, target_len, id_len;
-	uint32_t index;  /* position in the ruleset */
-	uint32_t line;   /* line in its file, 1-based */
-	uint16_t file;   /* index of its file, see detour_ruleset_file() */
-	uint16_t status; /* 301, 302, 303, 307, 308, 410, or 200 for status "html" */
-	int32_t cache;   /* DETOUR_CACHE_UNSET, DETOUR_CACHE_NO_STORE, or max-age seconds */
-	uint8_t kind;    /* enum detour_src_kind */
-	uint8_t scheme;  /* enum detour_scheme */
-	uint8_t query;   /* enum detour_query_mode */
-	uint8_t flags;   /* DETOUR_RULE_* */
-	uint32_t chain;  /* private to the table: next rule index + 1 with the same key */
+	uint32_t index;     /* position in the ruleset */
+	int32_t cache;      /* DETOUR_CACHE_UNSET, DETOUR_CACHE_NO_STORE, or max-age seconds */
+	uint16_t path_len, target_len;
+	uint16_t status;    /* 301, 302, 303, 307, 308, 410, or 200 for status "html" */
+	uint8_t kind : 2;   /* enum detour_src_kind */
+	uint8_t scheme : 2; /* enum detour_scheme */
+	uint8_t query : 2;  /* enum detour_query_mode */
+	uint8_t flags;      /* DETOUR_RULE_* */
 };
 
 /* ------------------------------------------------------------------------
  * Rule extensions. A rule that uses any option beyond query=, cache= and id=
  * (or a regex source, case=insensitive, status html) has DETOUR_RULE_EXT set
  * and one struct detour_rule_ext, found with detour_ruleset_ext(). Plain rules
- * stay 64 bytes and cost nothing more. Everything here lives in the ruleset
+ * stay 32 bytes and cost nothing more. Everything here lives in the ruleset
  * (arena or ruleset-owned objects) and is read-only after loading.
  * ------------------------------------------------------------------------ */
 

@@ -82,6 +82,27 @@ const struct detour_rule *detour_ruleset_get(const struct detour_ruleset *rs, si
 /* The name of file index f; borrowed. NULL when f is out of range. */
 const char *detour_ruleset_file(const struct detour_ruleset *rs, unsigned f);
 
+/* The host of r (a rule of rs), lower case and NUL-terminated: "" for any
+ * host, ".example.com" for "*.example.com" (DETOUR_RULE_HOST_WILDCARD).
+ * *len (when len is non-NULL) gets its length. Borrowed. */
+const char *detour_ruleset_host(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                size_t *len);
+
+/* The number of r's host in rs: 0 for any host; rules of the same host (and
+ * wildcard) share one. */
+uint32_t detour_ruleset_host_id(const struct detour_ruleset *rs, const struct detour_rule *r);
+
+/* r's id= value, NUL-terminated, "" when it has none; *len (when len is
+ * non-NULL) gets its length. Borrowed. */
+const char *detour_ruleset_idval(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                 size_t *len);
+
+/* The line of r in its file (1-based), 0 for a rule not in rs. */
+unsigned detour_ruleset_line(const struct detour_ruleset *rs, const struct detour_rule *r);
+
+/* The index of r's file (detour_ruleset_file), 0 for a rule not in rs. */
+unsigned detour_ruleset_rule_file(const struct detour_ruleset *rs, const struct detour_rule *r);
+
 /* Writes the rule's id into buf: its id= value, else "file:line". Returns buf. */
 const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_rule *r, char *buf,
                            size_t cap);

@@ -26,6 +26,7 @@ size_t detour_rule_format(const struct detour_ruleset *rs, const struct detour_r
 
 /* Appends r's source as detour_rule_format writes it (scheme and host, a
  * wildcard host's '*', the path, a splat's '*', a regex's '~') to b. */
-void detour_rule_format_source(const struct detour_rule *r, struct bbuf *b);
+void detour_rule_format_source(const struct detour_ruleset *rs, const struct detour_rule *r,
+                               struct bbuf *b);
 
 #endif

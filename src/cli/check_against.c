@@ -110,9 +110,10 @@ int check_against(struct check_opts *o, const char *base, const char *rules, str
 			continue;
 		}
 		example_path(r, path, sizeof(path));
-		if (r->host_len)
+		if (detour_ruleset_host_id(set, r))
 			snprintf(host, sizeof(host), "%s%s",
-			         (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "www" : "", r->host);
+			         (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "www" : "",
+			         detour_ruleset_host(set, r, NULL));
 		else
 			snprintf(host, sizeof(host), "%.*s", (int)bp.host.len, bp.host.p);
 		snprintf(url, sizeof(url), "%s://%s:%d%s", https ? "https" : "http", host, port,

@@ -184,8 +184,8 @@ static void print_rule_ref(const struct detour_table *t, const struct detour_rul
 	const struct detour_ruleset *rs = detour_table_rules(t);
 	char id[512];
 
-	printf("%s:%u (id %s)", detour_ruleset_file(rs, r->file), r->line,
-	       detour_rule_id(rs, r, id, sizeof(id)));
+	printf("%s:%u (id %s)", detour_ruleset_file(rs, detour_ruleset_rule_file(rs, r)),
+	       detour_ruleset_line(rs, r), detour_rule_id(rs, r, id, sizeof(id)));
 }
 
 /* Looks for rules that would match with another host, scheme or a toggled
@@ -204,12 +204,15 @@ static void explain_miss(const struct detour_table *t, const struct detour_match
 		struct detour_match_req q2 = *q;
 		char host[300];
 
-		if (r->host_len == 0 && r->scheme == DETOUR_SCHEME_ANY)
+		size_t rhl;
+		const char *rh = detour_ruleset_host(rs, r, &rhl);
+
+		if (rhl == 0 && r->scheme == DETOUR_SCHEME_ANY)
 			continue;
 		snprintf(host, sizeof(host), "%s%s",
-		         (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "x" : "", r->host);
-		q2.host = r->host_len ? host : q->host;
-		q2.host_len = r->host_len ? strlen(host) : q->host_len;
+		         (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "x" : "", rh);
+		q2.host = rhl ? host : q->host;
+		q2.host_len = rhl ? strlen(host) : q->host_len;
 		q2.https = r->scheme == DETOUR_SCHEME_HTTPS  ? true
 		           : r->scheme == DETOUR_SCHEME_HTTP ? false
 		                                             : q->https;
@@ -222,8 +225,7 @@ static void explain_miss(const struct detour_table *t, const struct detour_match
 			       : r->scheme == DETOUR_SCHEME_HTTP ? "http://"
 			                                         : "host ",
 			       (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "*" : "",
-			       r->host_len ? r->host : "any host",
-			       q->https ? "https://" : "http://",
+			       rhl ? rh : "any host", q->https ? "https://" : "http://",
 			       q->host ? (int)q->host_len : (int)sizeof("(no host)") - 1,
 			       q->host ? q->host : "(no host)");
 			any = true;
@@ -386,7 +388,8 @@ static const struct detour_rule *group_head(const struct detour_ruleset *rs,
 		const struct detour_rule *er = detour_ruleset_get(rs, i);
 		const struct detour_rule_ext *ex = detour_ruleset_ext(rs, er);
 		if (ex && ex->weight && er->kind == m->rule->kind &&
-		    er->path_len == m->rule->path_len && er->host == m->rule->host &&
+		    er->path_len == m->rule->path_len &&
+		    detour_ruleset_host_id(rs, er) == detour_ruleset_host_id(rs, m->rule) &&
 		    er->scheme == m->rule->scheme && !memcmp(er->path, m->rule->path, er->path_len))
 			return er;
 	}
@@ -445,11 +448,13 @@ static ssize_t explain_match(const struct detour_table *t, const struct detour_m
 	printf("match     ");
 	print_rule_ref(t, m->rule);
 	printf("\n");
-	print_source_line(detour_ruleset_file(rs, m->rule->file), m->rule->line);
+	print_source_line(detour_ruleset_file(rs, detour_ruleset_rule_file(rs, m->rule)),
+	                  detour_ruleset_line(rs, m->rule));
 	if (m->ext) {
 		detour_table_explain(t, q, head, print_fact, "why       ");
 		if (m->ext->weight)
-			printf("variant   %u (line %u)%s\n", m->variant, m->rule->line,
+			printf("variant   %u (line %u)%s\n", m->variant,
+			       detour_ruleset_line(rs, m->rule),
 			       m->cookie ? ", with Set-Cookie" : "");
 	}
 	print_captures(m);

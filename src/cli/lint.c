@@ -52,8 +52,8 @@ static void rule_loc(const struct detour_ruleset *rs, uint32_t i, const char **f
 {
 	const struct detour_rule *r = detour_ruleset_get(rs, i);
 
-	*file = detour_ruleset_file(rs, r->file);
-	*line = r->line;
+	*file = detour_ruleset_file(rs, detour_ruleset_rule_file(rs, r));
+	*line = detour_ruleset_line(rs, r);
 }
 
 static void print_text(const struct detour_lint_result *res, size_t nrules)
@@ -204,10 +204,10 @@ static void print_graph(const struct detour_table *t, const struct detour_lint_r
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
 		unsigned m = mark ? mark[i] : 0;
 		printf("\tr%zu [label=\"", i);
-		dot_str(stdout, detour_lint_source_text(r, src, sizeof(src)));
+		dot_str(stdout, detour_lint_source_text(rs, r, src, sizeof(src)));
 		printf("\\n");
-		dot_str(stdout, detour_ruleset_file(rs, r->file));
-		printf(":%u\"%s%s];\n", (unsigned)r->line, (m & 1) ? ", color=red" : "",
+		dot_str(stdout, detour_ruleset_file(rs, detour_ruleset_rule_file(rs, r)));
+		printf(":%u\"%s%s];\n", detour_ruleset_line(rs, r), (m & 1) ? ", color=red" : "",
 		       (m & 2) ? ", style=dashed" : "");
 		if (r->target_len == 0)
 			continue;
@@ -304,7 +304,8 @@ static int print_fixed(const struct detour_ruleset *rs, const struct detour_lint
 				if (f->rule == DETOUR_LINT_NO_RULE)
 					continue; /* about the configuration */
 				const struct detour_rule *r = detour_ruleset_get(rs, f->rule);
-				if (r->file != fi || r->line != line)
+				if (detour_ruleset_rule_file(rs, r) != fi ||
+				    detour_ruleset_line(rs, r) != line)
 					continue;
 				if (f->edit_kind == DETOUR_LINT_EDIT_INSERT)
 					printf("%s%s\n", f->edit, cr ? "\r" : "");

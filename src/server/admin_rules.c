@@ -148,7 +148,9 @@ void admin_get_rules(struct ctx *x)
 			if (total >= offset && total < offset + limit) {
 				char at[1100];
 				snprintf(at, sizeof(at), "%s:%u",
-				         detour_ruleset_file(s->rules, r->file), (unsigned)r->line);
+				         detour_ruleset_file(s->rules,
+				                             detour_ruleset_rule_file(s->rules, r)),
+				         detour_ruleset_line(s->rules, r));
 				json_array_append_new(arr,
 				                      json_pack("{s:s, s:s, s:s, s:n, s:s}", "id",
 				                                id, "rule", text, "origin", "file",
@@ -216,7 +218,7 @@ void admin_post_rules(struct ctx *x)
 		return;
 	}
 	if (pr->flags & DETOUR_RULE_ID_SET)
-		snprintf(id, sizeof(id), "%s", pr->id);
+		snprintf(id, sizeof(id), "%s", detour_ruleset_idval(rs, pr, NULL));
 	else
 		id[0] = '\0';
 	detour_ruleset_free(rs);

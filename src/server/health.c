@@ -79,14 +79,17 @@ struct health {
 
 /* ---- enumeration ---------------------------------------------------------- */
 
-static void source_text(const struct detour_rule *r, char *buf, size_t cap)
+static void source_text(const struct detour_ruleset *rs, const struct detour_rule *r, char *buf,
+                        size_t cap)
 {
+	size_t hl;
+	const char *host = detour_ruleset_host(rs, r, &hl);
 	const char *scheme = r->scheme == DETOUR_SCHEME_HTTPS  ? "https://"
 	                     : r->scheme == DETOUR_SCHEME_HTTP ? "http://"
 	                                                       : "//";
 
 	/* As written: "/download/ *" (no space), "https://old.example.com/a", "~^/p/([0-9]+)$". */
-	snprintf(buf, cap, "%s%.*s%s%.*s%s", r->host_len ? scheme : "", (int)r->host_len, r->host,
+	snprintf(buf, cap, "%s%.*s%s%.*s%s", hl ? scheme : "", (int)hl, host,
 	         r->kind == DETOUR_SRC_REGEX ? "~" : "", (int)r->path_len, r->path,
 	         r->kind == DETOUR_SRC_SPLAT ? "*" : "");
 }
@@ -109,8 +112,10 @@ static size_t group_of(struct enum_ctx *e, const struct detour_rule *r)
 	char *key = NULL;
 	size_t i;
 
-	if (asprintf(&key, "%u %u %u %.*s %.*s", e->tab, r->scheme, r->kind, (int)r->host_len,
-	             r->host, (int)r->path_len, r->path) < 0) {
+	size_t hl;
+	const char *host = detour_ruleset_host(rs, r, &hl);
+	if (asprintf(&key, "%u %u %u %.*s %.*s", e->tab, r->scheme, r->kind, (int)hl, host,
+	             (int)r->path_len, r->path) < 0) {
 		e->oom = true;
 		return 0;
 	}
@@ -130,9 +135,10 @@ static size_t group_of(struct enum_ctx *e, const struct detour_rule *r)
 	if (detour_table_group_of(e->table, r->index, &fi, &members))
 		first = detour_ruleset_get(rs, fi);
 	char src[600], *name = NULL;
-	source_text(first, src, sizeof(src));
-	if (asprintf(&name, "%s (%s:%u)", src, detour_ruleset_file(rs, first->file),
-	             (unsigned)first->line) < 0) {
+	source_text(rs, first, src, sizeof(src));
+	if (asprintf(&name, "%s (%s:%u)", src,
+	             detour_ruleset_file(rs, detour_ruleset_rule_file(rs, first)),
+	             detour_ruleset_line(rs, first)) < 0) {
 		free(key);
 		e->oom = true;
 		return 0;

@@ -27,8 +27,9 @@ struct served *served_new(struct detour_table *t, enum served_origin origin, uns
 		s->nrules = detour_ruleset_count(s->rules);
 		for (size_t i = 0; i < s->nrules; i++) {
 			const struct detour_rule *r = detour_ruleset_get(s->rules, i);
-			if (r->kind < sizeof(s->kinds) / sizeof(s->kinds[0]))
-				s->kinds[r->kind]++;
+			unsigned k = r->kind;
+			if (k < sizeof(s->kinds) / sizeof(s->kinds[0]))
+				s->kinds[k]++;
 			s->http_rules |= r->scheme == DETOUR_SCHEME_HTTP;
 		}
 	}

@@ -113,7 +113,7 @@ static inline unsigned hit(const struct detour_table *t, struct treq *r, char *l
 		assert_true(n >= 0);
 		loc[n] = '\0';
 	}
-	return m.rule->line;
+	return detour_ruleset_line(detour_table_rules(t), m.rule);
 }
 
 static inline unsigned line_of(const struct detour_table *t, const char *target,

@@ -514,10 +514,10 @@ static void test_names_and_source_text(void **state)
 	char buf[256];
 	for (size_t i = 0; i < 7; i++)
 		assert_string_equal(
-		        detour_lint_source_text(detour_ruleset_get(rs, i), buf, sizeof(buf)),
+		        detour_lint_source_text(rs, detour_ruleset_get(rs, i), buf, sizeof(buf)),
 		        src[i]);
 	/* truncated, still NUL-terminated */
-	assert_string_equal(detour_lint_source_text(detour_ruleset_get(rs, 1), buf, 4), "/bl");
+	assert_string_equal(detour_lint_source_text(rs, detour_ruleset_get(rs, 1), buf, 4), "/bl");
 	detour_table_free(t);
 }
 

@@ -291,15 +291,15 @@ static void test_basic_rule(void **state)
 
 	assert_int_equal(detour_ruleset_count(rs), 1);
 	r = detour_ruleset_get(rs, 0);
-	assert_string_equal(r->host, "");
+	assert_string_equal(detour_ruleset_host(rs, r, NULL), "");
 	assert_string_equal(r->path, "/old-page");
 	assert_int_equal(r->path_len, 9);
 	assert_string_equal(r->target, "/new-page");
 	assert_int_equal(r->target_len, 9);
-	assert_string_equal(r->id, "");
+	assert_string_equal(detour_ruleset_idval(rs, r, NULL), "");
 	assert_int_equal(r->index, 0);
-	assert_int_equal(r->line, 1);
-	assert_int_equal(r->file, 0);
+	assert_int_equal(detour_ruleset_line(rs, r), 1);
+	assert_int_equal(detour_ruleset_rule_file(rs, r), 0);
 	assert_int_equal(r->status, 301);
 	assert_int_equal(r->cache, DETOUR_CACHE_UNSET);
 	assert_int_equal(r->kind, DETOUR_SRC_EXACT);
@@ -318,7 +318,7 @@ static void test_basic_rule(void **state)
 	assert_string_equal(r->path, "/%C3%A9%C3%A9");
 	assert_string_equal(r->target, "/x");
 	r = detour_ruleset_get(rs, 1);
-	assert_string_equal(r->host, "h");
+	assert_string_equal(detour_ruleset_host(rs, r, NULL), "h");
 	assert_string_equal(r->path, "/%C3%A9/");
 	assert_string_equal(r->target, "/y");
 	assert_null(detour_ruleset_file(rs, 1));
@@ -395,11 +395,11 @@ static void test_rules(void **state)
 		const struct detour_rule *r;
 		assert_int_equal(detour_ruleset_count(rs), 1);
 		r = detour_ruleset_get(rs, 0);
-		if (strcmp(r->host, c->host) || strcmp(r->path, c->path) ||
+		if (strcmp(detour_ruleset_host(rs, r, NULL), c->host) || strcmp(r->path, c->path) ||
 		    strcmp(r->target, c->target))
-			fail_msg("%s: host \"%s\" path \"%s\" target \"%s\"", c->in, r->host,
-			         r->path, r->target);
-		assert_int_equal(r->host_len, strlen(c->host));
+			fail_msg("%s: host \"%s\" path \"%s\" target \"%s\"", c->in,
+			         detour_ruleset_host(rs, r, NULL), r->path, r->target);
+		assert_int_equal(strlen(detour_ruleset_host(rs, r, NULL)), strlen(c->host));
 		assert_int_equal(r->path_len, strlen(c->path));
 		assert_int_equal(r->target_len, strlen(c->target));
 		if (r->kind != c->kind || r->scheme != c->scheme || r->flags != c->flags ||
@@ -426,14 +426,14 @@ static void test_file_shape(void **state)
 
 	assert_int_equal(detour_ruleset_count(rs), 3);
 	assert_string_equal(detour_ruleset_get(rs, 0)->path, "/one");
-	assert_int_equal(detour_ruleset_get(rs, 0)->line, 1);
+	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 0)), 1);
 	assert_int_equal(detour_ruleset_get(rs, 0)->status, 301);
 	assert_string_equal(detour_ruleset_get(rs, 1)->target, "/2");
-	assert_int_equal(detour_ruleset_get(rs, 1)->line, 5);
-	assert_int_equal(detour_ruleset_get(rs, 2)->line, 7);
+	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 1)), 5);
+	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 2)), 7);
 	assert_int_equal(detour_ruleset_get(rs, 2)->index, 2);
-	assert_string_equal(detour_ruleset_get(rs, 2)->id, "third");
-	assert_int_equal(detour_ruleset_get(rs, 2)->id_len, 5);
+	assert_string_equal(detour_ruleset_idval(rs, detour_ruleset_get(rs, 2), NULL), "third");
+	assert_int_equal(strlen(detour_ruleset_idval(rs, detour_ruleset_get(rs, 2), NULL)), 5);
 	assert_int_equal(detour_ruleset_get(rs, 2)->flags, DETOUR_RULE_ID_SET);
 	assert_string_equal(detour_rule_id(rs, detour_ruleset_get(rs, 2), buf, sizeof(buf)),
 	                    "third");
@@ -469,10 +469,10 @@ static void test_several_buffers(void **state)
 	assert_int_equal(detour_ruleset_load_buf(rs, "b.rules", "/b /2\n/c /3\n", 12, &d),
 	                 DETOUR_OK);
 	assert_int_equal(detour_ruleset_count(rs), 3);
-	assert_int_equal(detour_ruleset_get(rs, 0)->file, 0);
-	assert_int_equal(detour_ruleset_get(rs, 2)->file, 1);
+	assert_int_equal(detour_ruleset_rule_file(rs, detour_ruleset_get(rs, 0)), 0);
+	assert_int_equal(detour_ruleset_rule_file(rs, detour_ruleset_get(rs, 2)), 1);
 	assert_int_equal(detour_ruleset_get(rs, 2)->index, 2);
-	assert_int_equal(detour_ruleset_get(rs, 2)->line, 2);
+	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 2)), 2);
 	assert_string_equal(detour_ruleset_file(rs, 1), "b.rules");
 	/* ids are unique across files */
 	assert_int_equal(detour_ruleset_load_buf(rs, "c.rules", "\n/d /4 id=one", 13, &d),
@@ -512,7 +512,7 @@ static void test_add_line(void **state)
 	assert_int_equal(detour_ruleset_add_line(rs, "admin", 7, "/x /y 302 # note\r\n", 18, &d),
 	                 DETOUR_OK);
 	assert_int_equal(detour_ruleset_count(rs), 1);
-	assert_int_equal(detour_ruleset_get(rs, 0)->line, 7);
+	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 0)), 7);
 	assert_int_equal(detour_ruleset_get(rs, 0)->status, 302);
 	assert_string_equal(detour_ruleset_file(rs, 0), "admin");
 
@@ -532,7 +532,7 @@ static void test_add_line(void **state)
 	assert_int_equal(detour_ruleset_count(rs), 1);
 	/* the same name is one file */
 	assert_int_equal(detour_ruleset_add_line(rs, "admin", 11, "/b /c", 5, &d), DETOUR_OK);
-	assert_int_equal(detour_ruleset_get(rs, 1)->file, 0);
+	assert_int_equal(detour_ruleset_rule_file(rs, detour_ruleset_get(rs, 1)), 0);
 	detour_ruleset_free(rs);
 }
 
@@ -571,7 +571,7 @@ static void test_add_line_untouched(void **state)
 	assert_int_equal(detour_ruleset_count(rs), 2);
 	const struct detour_rule *r = detour_ruleset_get(rs, 1);
 	assert_int_equal(r->index, 1);
-	assert_int_equal(r->line, 5);
+	assert_int_equal(detour_ruleset_line(rs, r), 5);
 	const struct detour_rule_ext *x = detour_ruleset_ext(rs, r);
 	assert_non_null(x);
 	assert_int_equal(x->rule, 1);
@@ -683,7 +683,9 @@ static void test_rules_load(void **state)
 	assert_int_equal(detour_rules_load(files, 2, &t, &d), DETOUR_OK);
 	const struct detour_ruleset *rs = detour_table_rules(t);
 	assert_int_equal(detour_ruleset_count(rs), 3);
-	assert_string_equal(detour_ruleset_file(rs, detour_ruleset_get(rs, 2)->file), p2);
+	assert_string_equal(
+	        detour_ruleset_file(rs, detour_ruleset_rule_file(rs, detour_ruleset_get(rs, 2))),
+	        p2);
 	struct detour_match_req q = {.path = "/a", .path_len = 2};
 	struct detour_match m;
 	assert_true(detour_table_match(t, &q, &m));

@@ -31,7 +31,7 @@ static unsigned match(const struct detour_table *t, const char *host, bool https
 	/* the path ends at a guard page: the table must not read past it */
 	q.path = guard_copy(&g, path, q.path_len);
 	if (detour_table_match(t, &q, m)) {
-		line = m->rule->line;
+		line = detour_ruleset_line(detour_table_rules(t), m->rule);
 		/* slices must point into the request path (or be empty) */
 		if (m->splat.p) {
 			assert_true(m->splat.p >= q.path &&
@@ -394,11 +394,13 @@ static unsigned linear(const struct detour_ruleset *rs, const char *host, bool h
 			continue;
 		if (r->scheme == DETOUR_SCHEME_HTTP && https)
 			continue;
-		if (r->host_len) {
+		size_t rhl;
+		const char *rh = detour_ruleset_host(rs, r, &rhl);
+		if (rhl) {
 			if (r->flags & DETOUR_RULE_HOST_WILDCARD) {
-				if (hl <= r->host_len || strcmp(h + hl - r->host_len, r->host) != 0)
+				if (hl <= rhl || strcmp(h + hl - rhl, rh) != 0)
 					continue;
-			} else if (strcmp(h, r->host) != 0) {
+			} else if (strcmp(h, rh) != 0) {
 				continue;
 			}
 		}
@@ -407,16 +409,16 @@ static unsigned linear(const struct detour_ruleset *rs, const char *host, bool h
 			size_t rl = r->path_len;
 			bool either = detour_ruleset_slash(rs) == DETOUR_SLASH_EITHER;
 			if (strcmp(r->path, path) == 0)
-				return r->line;
+				return detour_ruleset_line(rs, r);
 			size_t kr = rl > 2 && r->path[rl - 1] == '/' ? rl - 1 : rl;
 			size_t kp = pl > 2 && path[pl - 1] == '/' ? pl - 1 : pl;
 			if (either && kr == kp && memcmp(r->path, path, kr) == 0)
-				return r->line;
+				return detour_ruleset_line(rs, r);
 		} else if (r->kind == DETOUR_SRC_SPLAT) {
 			size_t k = r->path_len;
 			if ((pl >= k && memcmp(path, r->path, k) == 0) ||
 			    (pl + 1 == k && memcmp(path, r->path, pl) == 0))
-				return r->line;
+				return detour_ruleset_line(rs, r);
 		} else {
 			/* segment walk */
 			const char *a = r->path + 1, *b = path + 1;
@@ -448,7 +450,7 @@ static unsigned linear(const struct detour_ruleset *rs, const char *host, bool h
 				b++;
 			}
 			if (ok)
-				return r->line;
+				return detour_ruleset_line(rs, r);
 		}
 	}
 	return 0;
@@ -586,7 +588,7 @@ static void test_shared_prefix_patterns(void **state)
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
 		if (strcmp(r->path, "/c/7/:id") == 0 || strcmp(r->path, "/c/7/:id/*") == 0 ||
 		    strcmp(r->path, "/:a/7/:b") == 0)
-			first = r->line;
+			first = detour_ruleset_line(rs, r);
 	}
 	assert_int_not_equal(first, 0);
 	assert_int_equal(match(t, NULL, false, "/c/7/x", NULL), first);
@@ -612,9 +614,9 @@ static void test_fill_match_and_groups(void **state)
 
 	/* a GET meets line 2; line 1 (method=POST) filled by hand */
 	assert_true(detour_table_match(t, &q, &m));
-	assert_int_equal(m.rule->line, 2);
+	assert_int_equal(detour_ruleset_line(detour_table_rules(t), m.rule), 2);
 	detour_table_fill_match(t, &q, detour_ruleset_get(rs, 0), &m);
-	assert_int_equal(m.rule->line, 1);
+	assert_int_equal(detour_ruleset_line(detour_table_rules(t), m.rule), 1);
 	assert_non_null(m.ext);
 	assert_int_equal(m.ncaps, 2);
 	assert_true(slice_is(m.names[0], "v") && slice_is(m.caps[0], "v1"));

@@ -25,10 +25,11 @@ static void test_groups(void **state)
 	for (unsigned i = 0; i < 10000; i++) {
 		mkreq(&r, "GET", "/landing", NULL, NULL, 0);
 		assert_true(detour_table_match(t, &r.q, &m));
-		assert_true(m.rule->line == 1 || m.rule->line == 2);
+		assert_true(detour_ruleset_line(rs, m.rule) == 1 ||
+		            detour_ruleset_line(rs, m.rule) == 2);
 		assert_string_equal(m.cookie, "detour-land");
-		assert_int_equal(m.variant, m.rule->line - 1);
-		counts[m.rule->line - 1]++;
+		assert_int_equal(m.variant, detour_ruleset_line(rs, m.rule) - 1);
+		counts[detour_ruleset_line(rs, m.rule) - 1]++;
 	}
 	/* within 2 percentage points of 75/25 */
 	assert_true(counts[0] >= 7300 && counts[0] <= 7700);
@@ -41,7 +42,7 @@ static void test_groups(void **state)
 	for (unsigned i = 0; i < 50; i++) {
 		mkreq(&r, "GET", "/landing", ck1, NULL, 0);
 		assert_true(detour_table_match(t, &r.q, &m));
-		assert_int_equal(m.rule->line, 2);
+		assert_int_equal(detour_ruleset_line(rs, m.rule), 2);
 		assert_null(m.cookie);
 	}
 	/* an unknown variant in the cookie draws again */

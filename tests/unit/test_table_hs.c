@@ -256,7 +256,8 @@ static void *worker(void *p)
 		unsigned k = (unsigned)(i * 7919) % 1000;
 		snprintf(path, sizeof(path), "/x/%u/item-%u.html", k, i);
 		struct detour_match_req q = {.path = path, .path_len = strlen(path)};
-		if (!detour_table_match(a->t, &q, &m) || m.rule->line != k + 1)
+		if (!detour_table_match(a->t, &q, &m) ||
+		    detour_ruleset_line(detour_table_rules(a->t), m.rule) != k + 1)
 			a->bad++;
 	}
 	return NULL;

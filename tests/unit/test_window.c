@@ -65,8 +65,9 @@ static void test_windows(void **state)
 		unsigned want = c[i].line;
 		if (i == 3)
 			want = 5; /* 00:00 Tuesday is outside 09:00-17:00 */
-		if (m.rule->line != want)
-			fail_msg("%s: line %u, want %u", c[i].now, m.rule->line, want);
+		if (detour_ruleset_line(detour_table_rules(t), m.rule) != want)
+			fail_msg("%s: line %u, want %u", c[i].now,
+			         detour_ruleset_line(detour_table_rules(t), m.rule), want);
 		if (i != 3) {
 			int64_t left = m.window_end == INT64_MAX ? -1 : m.window_end - T(c[i].now);
 			if (left != c[i].left)
