@@ -364,13 +364,7 @@ static void unused_row(json_t *arr, const struct fleet_stat *s, size_t n, const 
 	const struct fleet_stat *f = find(s, n, id);
 	int64_t h = f ? f->hits : 0, l = f ? f->last : 0;
 
-	if (l >= since)
-		return;
-	if (*total >= offset && *total < offset + limit)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "id", id, "origin",
-		                                     origin, "hits", (json_int_t)h, "last_hit",
-		                                     admin_json_time(l)));
-	(*total)++;
+	admin_json_unused(arr, id, origin, h, l, since, offset, limit, total);
 }
 
 static void fl_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since, int64_t top)

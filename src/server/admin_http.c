@@ -164,6 +164,18 @@ json_t *admin_json_time(int64_t t)
 	return json_string(b);
 }
 
+void admin_json_unused(json_t *arr, const char *id, const char *origin, int64_t h, int64_t l,
+                       int64_t since, int64_t offset, int64_t limit, int64_t *total)
+{
+	if (l >= since)
+		return;
+	if (*total >= offset && *total < offset + limit)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "id", id, "origin",
+		                                     origin, "hits", (json_int_t)h, "last_hit",
+		                                     admin_json_time(l)));
+	(*total)++;
+}
+
 /* ---- JSON bodies ---------------------------------------------------------- */
 
 json_t *admin_body_object(struct ctx *x, const char *const *allowed)

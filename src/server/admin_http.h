@@ -51,6 +51,12 @@ int admin_expiry_of(struct ctx *x, json_t *j, int64_t now, int64_t *expires);
 /* t as an RFC 3339 string (new reference), or JSON null when t <= 0. */
 json_t *admin_json_time(int64_t t);
 
+/* GET /stats?unused_since=: a rule of h hits, last hit at l, is unused when
+ * l < since; the unused ones are counted in *total and those numbered in
+ * [offset, offset + limit) appended to arr as {id, origin, hits, last_hit}. */
+void admin_json_unused(json_t *arr, const char *id, const char *origin, int64_t h, int64_t l,
+                       int64_t since, int64_t offset, int64_t limit, int64_t *total);
+
 /* Sets "unmatched" (the first top entries of m: path, count, error) and
  * "unmatched_total" (m->total) in the object res, as GET /stats shows them. */
 void admin_json_unmatched(json_t *res, const struct detour_topk *m, int64_t top);

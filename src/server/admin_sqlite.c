@@ -325,13 +325,7 @@ static void unused_row(struct admin *a, json_t *arr, const char *id, const char 
 	int64_t h = 0, l = 0;
 
 	state_stats_get(a->srv->state, id, &h, &l);
-	if (l >= since)
-		return;
-	if (*total >= offset && *total < offset + limit)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "id", id, "origin",
-		                                     origin, "hits", (json_int_t)h, "last_hit",
-		                                     admin_json_time(l)));
-	(*total)++;
+	admin_json_unused(arr, id, origin, h, l, since, offset, limit, total);
 }
 
 static void sql_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since, int64_t top)

@@ -151,10 +151,8 @@ int fleet_stats(struct fleet *f, const char *node, struct fleet_stat **out, size
 		snprintf(lk, sizeof(lk), "%s", f->l.k_last);
 	}
 	pthread_mutex_lock(&f->wlock);
-	c = fleet_up(f) ? fleet_wconn(f, e, sizeof(e)) : NULL;
+	c = fleet_wconn_or_unavailable(f, err, cap);
 	if (c == NULL) {
-		snprintf(err, cap, "state store unavailable: %s",
-		         fleet_up(f) ? e : "Redis is unreachable (see the error log)");
 		goto out;
 	}
 	redisAppendCommand(c, "HGETALL %s", hk);
@@ -398,10 +396,8 @@ int fleet_requests(struct fleet *f, const char *node, const char *const *names, 
 	else
 		snprintf(key, sizeof(key), "%s", f->l.k_req);
 	pthread_mutex_lock(&f->wlock);
-	redisContext *c = fleet_up(f) ? fleet_wconn(f, e, sizeof(e)) : NULL;
+	redisContext *c = fleet_wconn_or_unavailable(f, err, cap);
 	if (c == NULL) {
-		snprintf(err, cap, "state store unavailable: %s",
-		         fleet_up(f) ? e : "Redis is unreachable (see the error log)");
 		goto out;
 	}
 	redisReply *r = redisCommand(c, "HGETALL %s", key);

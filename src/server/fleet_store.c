@@ -234,6 +234,17 @@ bool fleet_up(struct fleet *f)
 	return st.connected;
 }
 
+redisContext *fleet_wconn_or_unavailable(struct fleet *f, char *err, size_t cap)
+{
+	char e[600];
+	redisContext *c = fleet_up(f) ? fleet_wconn(f, e, sizeof(e)) : NULL;
+
+	if (c == NULL)
+		snprintf(err, cap, "state store unavailable: %s",
+		         fleet_up(f) ? e : "Redis is unreachable (see the error log)");
+	return c;
+}
+
 static int unavailable(struct fleet *f, char *err, size_t cap, const char *why)
 {
 	atomic_fetch_add(&f->refused, 1);
@@ -762,10 +773,8 @@ int fleet_audit_list(struct fleet *f, const char *node, int64_t limit,
 	else
 		snprintf(key, sizeof(key), "%s", f->l.k_audit);
 	pthread_mutex_lock(&f->wlock);
-	redisContext *c = fleet_up(f) ? fleet_wconn(f, e, sizeof(e)) : NULL;
+	redisContext *c = fleet_wconn_or_unavailable(f, err, cap);
 	if (c == NULL) {
-		snprintf(err, cap, "state store unavailable: %s",
-		         fleet_up(f) ? e : "Redis is unreachable (see the error log)");
 		pthread_mutex_unlock(&f->wlock);
 		return -1;
 	}

@@ -32,4 +32,8 @@ void fleet_wdrop(struct fleet *f);
 /* The follower is connected (else Redis counts as unreachable). */
 bool fleet_up(struct fleet *f);
 
+/* Under wlock: the write connection when the fleet is up, or NULL with err
+ * "state store unavailable: <why>" (the admin API's 503 reason). */
+redisContext *fleet_wconn_or_unavailable(struct fleet *f, char *err, size_t cap);
+
 #endif
