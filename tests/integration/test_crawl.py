@@ -62,6 +62,32 @@ PLANTED = [
 ]
 
 
+def test_ten_thousand_pages_exactly_the_planted_problems(tmp_path):
+    """The issue's proof at its size: the same site with 10,000 pages, the
+    same planted problems found, nothing more, every page checked once."""
+    n = 10000
+    srv, big = crawlsite.serve(n)
+    try:
+        out = tmp_path / "crawl.json"
+        # --max-pages: the default (10,000) would stop short of the extras.
+        p = crawl("--rate", "0", "--per-host", "8", "--max-pages", "20000", "--json",
+                  str(out), big.base + "/", timeout=600)
+        assert p.returncode == 1, p.stderr
+        d = json.loads(out.read_text())
+        got = [(f["code"], f["severity"], path(big, f["url"]),
+                [path(big, u) for u in f["pages"]], path(big, f["target"]))
+               for f in d["findings"]]
+        assert got == PLANTED
+        s = d["summary"]
+        assert s["status"] == {"200": n + 6, "301": 6, "302": 1, "307": 1, "404": 2}
+        assert s["pages_checked"] == n + 16
+        fetched = collections.Counter(r for r in big.requests if r.startswith("/p/"))
+        assert len(fetched) == n
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_finds_exactly_the_planted_problems(site, tmp_path):
     out = tmp_path / "crawl.json"
     p = crawl("--rate", "0", "--per-host", "8", "--json", str(out), "--csv",
