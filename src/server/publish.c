@@ -249,6 +249,8 @@ void publish_enter(struct publish *p, unsigned reader, struct view *v)
 		v->canon_plain = v->set->canon_plain;
 		v->canon_https = v->set->canon_https;
 	}
+	v->file_period = v->file ? atomic_load(&v->file->period) : 0;
+	v->api_period = v->api ? atomic_load(&v->api->period) : 0;
 }
 
 void publish_leave(struct publish *p, unsigned reader)

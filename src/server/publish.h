@@ -137,6 +137,12 @@ struct view {
 	const struct settings *set;
 	const struct detour_canon *canon; /* set->canon, loaded once an iteration */
 	bool canon_plain, canon_https;    /* set->canon_plain, set->canon_https */
+	/* The statistics periods of file and api, loaded after our generation
+	 * is published: the bitmaps this iteration's hits are marked in.
+	 * A flusher that moves to the next period and then waits for our
+	 * next iteration (publish_sync) knows every mark of the old one is
+	 * made (stats_drain, served_collect). */
+	unsigned file_period, api_period;
 };
 
 /* One reader (a worker thread). */

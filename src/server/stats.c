@@ -18,19 +18,23 @@ static struct rule_hits *hits_of(const struct served *s, unsigned wid, uint32_t 
 	return &s->hits[(size_t)wid * s->stride + index];
 }
 
-/* The bitmap of the current period of worker wid in s (served_collect). */
-static _Atomic uint64_t *touched_of(const struct served *s, unsigned wid)
+/* The bitmap of period per of worker wid in s (served_collect). The period
+ * is the one loaded with s at the top of the iteration (struct view), not
+ * the current one: a flusher that moved on after the iteration began takes
+ * the old period's bitmap once the worker's next iteration starts, and
+ * must find this iteration's marks there. */
+static _Atomic uint64_t *touched_of(const struct served *s, unsigned per, unsigned wid)
 {
 	if (s == NULL || s->touched == NULL)
 		return NULL;
-	unsigned per = atomic_load_explicit(&s->period, memory_order_relaxed) & 1;
-	return s->touched + ((size_t)wid * 2 + per) * s->twords;
+	return s->touched + ((size_t)wid * 2 + (per & 1)) * s->twords;
 }
 
-void stats_drain(struct wstats *st, const struct served *file, const struct served *api,
-                 unsigned wid, uint32_t now)
+void stats_drain(struct wstats *st, const struct view *v, unsigned wid, uint32_t now)
 {
-	_Atomic uint64_t *tf = touched_of(file, wid), *ta = touched_of(api, wid);
+	const struct served *file = v->file, *api = v->api;
+	_Atomic uint64_t *tf = touched_of(file, v->file_period, wid),
+	                 *ta = touched_of(api, v->api_period, wid);
 	unsigned n = st->ring_n;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -54,9 +58,9 @@ void stats_drain(struct wstats *st, const struct served *file, const struct serv
 		 * it in this period; the flusher clears it in the next. */
 		_Atomic uint64_t *w = (e & HIT_API ? ta : tf) + index / 64;
 		uint64_t bit = (uint64_t)1 << (index % 64),
-		         v = atomic_load_explicit(w, memory_order_relaxed);
-		if (!(v & bit))
-			atomic_store_explicit(w, v | bit, memory_order_relaxed);
+		         word = atomic_load_explicit(w, memory_order_relaxed);
+		if (!(word & bit))
+			atomic_store_explicit(w, word | bit, memory_order_relaxed);
 	}
 	st->ring_n = 0;
 }

@@ -127,22 +127,21 @@ static inline void stats_request(struct wstats *st, int status, unsigned listene
 /* Applies the hits queued in st->ring to the counters of the tables the
  * worker holds in this loop iteration (file, api), with a prefetch pass first
  * so the cache misses of a batch overlap, marks each rule in the worker's
- * bitmap of the tables' current period (served_collect), and empties the ring. The worker
- * calls it at the end of every loop iteration, before it may load newer
- * tables, and when the ring is full. */
-void stats_drain(struct wstats *st, const struct served *file, const struct served *api,
-                 unsigned wid, uint32_t now);
+ * bitmap of the period loaded with the tables (struct view, served_collect), and empties the ring.
+ * The worker calls it at the end of every loop iteration, before it may load newer tables, and when
+ * the ring is full. */
+void stats_drain(struct wstats *st, const struct view *v, unsigned wid, uint32_t now);
 
 /* A rule answered. Counting it in place would cost a cache miss per request
  * on a large table (the counters of a million rules do not stay in cache):
  * queue its index instead, a sequential store, and let stats_drain() apply a
  * whole batch with its misses overlapped. */
-static inline void stats_hit(struct wstats *st, const struct served *file, const struct served *api,
-                             bool is_api, unsigned wid, uint32_t index, uint32_t now)
+static inline void stats_hit(struct wstats *st, const struct view *v, bool is_api, unsigned wid,
+                             uint32_t index, uint32_t now)
 {
 	st->ring[st->ring_n++] = index | (is_api ? HIT_API : 0u);
 	if (st->ring_n == HIT_RING)
-		stats_drain(st, file, api, wid, now);
+		stats_drain(st, v, wid, now);
 }
 
 /* n requests took us microseconds each, from parsing to the response queued. */

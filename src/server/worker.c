@@ -230,8 +230,7 @@ static void *worker_main(void *arg)
 		/* The hits of this iteration belong to the tables loaded at
 		 * its top: count them before the next one may load newer. */
 		if (w->cs.st->ring_n)
-			stats_drain(w->cs.st, w->cs.view.file, w->cs.view.api, w->id,
-			            (uint32_t)w->cs.now_sec);
+			stats_drain(w->cs.st, &w->cs.view, w->id, (uint32_t)w->cs.now_sec);
 		if (n < 0) {
 			log_err("worker %u: epoll_wait: %s", w->id, strerror(errno));
 			break;
