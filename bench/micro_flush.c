@@ -103,12 +103,12 @@ int main(int argc, char **argv)
 	enum { EVICT = 64 << 20 };
 	char *evict = malloc(EVICT);
 	uint64_t total = 0;
+	struct view v = {.file = s};
 	for (int r = 0; r < rounds; r++) {
 		double t0 = now_s();
 		for (size_t i = 0; i < k; i++)
-			stats_hit(ws, s, NULL, false, 0, (uint32_t)(next_rand() % n),
-			          1700000000u + r);
-		stats_drain(ws, s, NULL, 0, 1700000000u + r);
+			stats_hit(ws, &v, false, 0, (uint32_t)(next_rand() % n), 1700000000u + r);
+		stats_drain(ws, &v, 0, 1700000000u + r);
 		/* The flush runs on another thread, long after the counts:
 		 * its data is not in this core's caches. */
 		memset(evict, r, EVICT);
