@@ -7,7 +7,7 @@
  *
  *   make && cc -std=gnu11 -D_GNU_SOURCE -O2 -g -Iinclude -Ilib -Isrc/server \
  *      bench/micro_flush.c build/src/server/{state,publish,stats,log}.o build/libdetour.a \
- *      $(pkg-config --libs sqlite3 libpcre2-8 libhs) -lstdc++ -pthread -lm -o build/micro_flush
+ *      $(pkg-config --libs sqlite3 libpcre2-8 libhs libcrypto) -lstdc++ -pthread -lm -o build/micro_flush
  *   build/micro_flush [N [K [ROUNDS]]]   defaults: 1000000 rules, 300000 hits a flush, 3 rounds
  *
  * -DMICRO_FLUSH_BEFORE builds it against a tree from before the touched bitmaps
