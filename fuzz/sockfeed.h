@@ -111,6 +111,31 @@ static const char *feed_find(const char *p, const char *end, const char *s)
 	return memmem(p, (size_t)(end - p), s, strlen(s));
 }
 
+/* HTTP/2 (h2c by prior knowledge, RFC 9113 §3.3): the bytes read are whole
+ * frames (§4.1: a 9-byte header, then length bytes), the first the server's
+ * SETTINGS on stream 0 (§3.4), every SETTINGS payload a multiple of 6
+ * (§6.5), only the frame types of §6 and no reserved stream-id bit set. */
+static void feed_check_h2(const unsigned char *p, const unsigned char *end)
+{
+	bool first = true;
+
+	while (p < end) {
+		CHECK(end - p >= 9);
+		size_t len = (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
+		unsigned type = p[3];
+		uint32_t sid =
+		        (uint32_t)p[5] << 24 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 8 | p[8];
+		CHECK(type <= 0x9 && !(sid & 0x80000000u));
+		CHECK((size_t)(end - p) - 9 >= len);
+		if (type == 0x4)
+			CHECK(sid == 0 && len % 6 == 0);
+		if (first)
+			CHECK(type == 0x4 && !(p[4] & 0x1));
+		first = false;
+		p += 9 + len;
+	}
+}
+
 /* The bytes read are whole responses, and nothing follows a close. */
 static void feed_check_responses(const struct feed *f)
 {
@@ -118,6 +143,12 @@ static void feed_check_responses(const struct feed *f)
 
 	if (f->wrapped)
 		return;
+	/* A connection that began with the HTTP/2 preface is answered in
+	 * frames, starting with the server's SETTINGS (type 4, stream 0). */
+	if (end - p >= 9 && p[3] == 0x4 && !memcmp(p + 5, "\0\0\0\0", 4)) {
+		feed_check_h2((const unsigned char *)p, (const unsigned char *)end);
+		return;
+	}
 	while (p < end) {
 		CHECK((size_t)(end - p) >= 9 && memcmp(p, "HTTP/1.1 ", 9) == 0);
 		const char *he = feed_find(p, end, "\r\n\r\n");
