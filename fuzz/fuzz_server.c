@@ -5,7 +5,8 @@
  * pipelined requests in one write. Each write goes through a socketpair
  * into the real worker code: worker_prepare (worker.c) without a listener,
  * conn_accepted (conn.c) adopting the server end, and the worker loop's
- * body (publish_enter, loop_run_once with timeout 0, stats_drain,
+ * body (publish_enter, loop_run_once with timeout 0, conn_run_ready for
+ * the turns owed to pipelined requests past a turn's budget, stats_drain,
  * conn_expire), with request.c, route.h, the access log (to /dev/null) and
  * statistics on, over a small table: exact, splat, placeholder and regex
  * rules, conditions (if-header, if-cookie, if-query, if-lang, if-ip),
@@ -119,6 +120,9 @@ static int step(void)
 
 	publish_enter(&pub, 0, &cs->view);
 	n = loop_run_once(cs->loop, 0);
+	conn_run_ready(cs); /* the turns owed, after the batch (budget.h) */
+	if (conn_has_ready(cs))
+		n++; /* requests buffered, no event will come for them: go on */
 	if (cs->st->ring_n)
 		stats_drain(cs->st, &cs->view, 0, (uint32_t)cs->now_sec);
 	conn_expire(cs);
