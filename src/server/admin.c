@@ -433,6 +433,7 @@ static void *admin_main(void *arg)
 			a->store->poll(a);
 		if (a->next_expiry && a->next_expiry <= wall && a->srv->state)
 			a->store->expire(a);
+		admin_prune_audit(a, now);
 		if (a->srv->conf.stats && now >= a->next_flush_ms) {
 			admin_flush_stats(a);
 			a->next_flush_ms = now + a->srv->conf.stats_flush_ms;
@@ -442,6 +443,8 @@ static void *admin_main(void *arg)
 			if (c->deadline_ms <= now)
 				aconn_close(c);
 		}
+		if (a->next_prune_ms > now && a->next_prune_ms - now < (uint64_t)timeout)
+			timeout = (int)(a->next_prune_ms - now);
 		if (a->next_expiry) {
 			/* Wake at the second the next rule expires: sleep to the
 			 * next wall-clock second boundary at most. */
@@ -587,6 +590,7 @@ int admin_start(struct server *srv, char *err, size_t cap)
 		return -1;
 	}
 	a->next_flush_ms = mono_ms() + srv->conf.stats_flush_ms;
+	a->next_prune_ms = mono_ms() + 1000; /* what ran out while we were down */
 	if (a->store->start(a, err, cap))
 		return -1;
 	errno = pthread_create(&a->thread, NULL, admin_main, a);

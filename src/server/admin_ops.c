@@ -136,6 +136,35 @@ void admin_get_audit(struct ctx *x)
 	x->a->store->get_audit(x, limit);
 }
 
+void admin_prune_audit(struct admin *a, uint64_t now_ms)
+{
+	const struct detour_config *c = &a->srv->conf;
+	/* Between prunes: a second with a cap on the count (a prune that finds
+	 * nothing is a few microseconds: a lookup of the newest number), else
+	 * a quarter of the age kept, from 1 s to a minute. */
+	uint64_t every = c->audit_keep_max ? 1000 : (uint64_t)c->audit_keep_s * 250;
+
+	if (every < 1000)
+		every = 1000;
+	if (every > AUDIT_PRUNE_MAX_MS)
+		every = AUDIT_PRUNE_MAX_MS;
+	if ((c->audit_keep_s == 0 && c->audit_keep_max == 0) || a->srv->state == NULL ||
+	    a->store->prune_audit == NULL) {
+		a->next_prune_ms = UINT64_MAX;
+		return;
+	}
+	if (now_ms < a->next_prune_ms)
+		return;
+	bool more = false;
+	int64_t k = a->store->prune_audit(a, c->audit_keep_s, c->audit_keep_max, AUDIT_PRUNE_BATCH,
+	                                  &more);
+	if (k > 0)
+		atomic_fetch_add(&a->srv->counters.audit_pruned, (uint64_t)k);
+	/* A full batch: the next one right after this loop iteration's
+	 * requests. */
+	a->next_prune_ms = now_ms + (more ? AUDIT_PRUNE_NEXT_MS : every);
+}
+
 static void store_metrics(void *arg, struct bbuf *b)
 {
 	struct ctx *x = arg;

@@ -36,6 +36,7 @@ enum change { CHG_ADD = 0, CHG_DELETE, CHG_EXPIRE, CHG_MAINTENANCE, CHG_RELOAD, 
 struct counters {
 	_Atomic unsigned long long changes[CHG_COUNT];
 	atomic_uint_fast64_t reloads_ok, reloads_failed;
+	atomic_uint_fast64_t audit_pruned; /* audit records deleted by `audit-keep` */
 };
 
 struct server {
