@@ -97,6 +97,11 @@ struct aconn {
 	 * a GET would get, Content-Length included, and no body (RFC 9110
 	 * §9.3.2); a body would be read as the next answer on the connection. */
 	bool head;
+	/* POST /reload asked the reload thread and waits for its answer
+	 * (admin_reload_answer): nothing more is read or answered on this
+	 * connection until then, and it has no deadline. */
+	bool waiting;
+	struct reload_wait reload;
 };
 
 struct ctx;

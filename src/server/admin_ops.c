@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin_http.h"
 #include "admin_ops.h"
@@ -16,31 +17,56 @@
 #include "stats.h"
 #include "worker.h"
 
+/* The reload thread's answer: the admin thread reads it at its next loop
+ * iteration (admin.c). */
+static void reload_wake(void *arg)
+{
+	struct admin *a = arg;
+	uint64_t one = 1;
+
+	if (write(a->wake.fd, &one, sizeof(one)) < 0) {
+		/* the counter is full: the thread is awake already */
+	}
+}
+
+/* POST /reload asks the reload thread (reloader.h) and parks the
+ * connection: the admin thread serves every other request while the new
+ * table builds (a regex compile may take a minute), and answers this one
+ * when the reload is done (admin_reload_answer). A request made while a
+ * reload runs is served by the next one (reloader.h: coalesced). */
 void admin_post_reload(struct ctx *x)
 {
-	struct server *srv = x->a->srv;
-	char err[1024];
-	char detail[1100] = "ok";
-	int rc = x->a->hooks.reload(x->a->hooks.arg, err, sizeof(err));
+	struct aconn *c = x->c;
 
-	if (rc)
-		snprintf(detail, sizeof(detail), "failed: %s", err);
+	memset(&c->reload, 0, sizeof(c->reload));
+	c->reload.wake = reload_wake;
+	c->reload.arg = x->a;
+	c->waiting = true;
+	x->a->hooks.reload(x->a->hooks.arg, &c->reload);
+}
+
+void admin_reload_answer(struct admin *a, struct aconn *c)
+{
+	const struct reload_wait *w = &c->reload;
+	char detail[1100] = "ok";
+
+	c->waiting = false;
+	if (w->rc)
+		snprintf(detail, sizeof(detail), "failed: %s", w->err);
 	else
-		atomic_fetch_add(&x->a->srv->counters.changes[CHG_RELOAD], 1);
-	x->a->store->audit(x->a, x->who, "reload", detail);
-	if (rc) {
-		admin_reply_json(x->c, 422,
-		                 json_pack("{s:s, s:s}", "error", err, "result",
+		atomic_fetch_add(&a->srv->counters.changes[CHG_RELOAD], 1);
+	a->store->audit(a, c->who, "reload", detail);
+	if (w->rc) {
+		admin_reply_json(c, 422,
+		                 json_pack("{s:s, s:s}", "error", w->err, "result",
 		                           "the old configuration and rules keep serving"),
 		                 NULL);
 		return;
 	}
-	pthread_mutex_lock(&srv->pub.file_lock);
-	size_t nr = atomic_load(&srv->pub.file)->nrules;
-	pthread_mutex_unlock(&srv->pub.file_lock);
-	admin_reply_json(x->c, 200,
-	                 json_pack("{s:s, s:I}", "result", "reloaded", "rules", (json_int_t)nr),
-	                 NULL);
+	admin_reply_json(
+	        c, 200,
+	        json_pack("{s:s, s:I}", "result", "reloaded", "rules", (json_int_t)w->nrules),
+	        NULL);
 }
 
 void admin_flush_stats(struct admin *a)
