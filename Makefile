@@ -137,7 +137,7 @@ asan:
 # RSS bounds measure the server, and ThreadSanitizer's shadow memory is not the server's.
 TSAN_TESTS   := test_reload.py test_admin.py test_admin_guard.py test_maintenance.py test_health.py \
                 test_server.py test_tls.py test_acme.py test_proxy.py test_fleet.py test_h2.py \
-                test_stats.py test_faults.py
+                test_stats.py test_faults.py test_reload_thread.py test_audit_keep.py
 TSAN_REPORTS := build/tsan/reports
 tsan:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/detour
