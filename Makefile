@@ -84,8 +84,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdetour.a tests/unit/unit.h
 # rule, plus the server objects in SERVER_TEST_OBJ and src/server on the
 # include path. Add a test to SERVER_TEST, and an object it needs to
 # SERVER_TEST_OBJ.
-SERVER_TEST     := test_route test_maint test_tls test_acme_http01 test_budget
-SERVER_TEST_OBJ := $(addprefix $(BUILD)/src/server/,maint.o publish.o log.o tls.o acme_http01.o budget.o)
+SERVER_TEST     := test_route test_maint test_tls test_acme_http01 test_budget test_reloader
+SERVER_TEST_OBJ := $(addprefix $(BUILD)/src/server/,maint.o publish.o log.o tls.o acme_http01.o budget.o reloader.o)
 SERVER_TEST_BIN := $(SERVER_TEST:%=$(BUILD)/tests/%)
 
 $(SERVER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c $(SERVER_TEST_OBJ) $(BUILD)/libdetour.a tests/unit/unit.h
@@ -137,7 +137,7 @@ asan:
 # RSS bounds measure the server, and ThreadSanitizer's shadow memory is not the server's.
 TSAN_TESTS   := test_reload.py test_admin.py test_admin_guard.py test_maintenance.py test_health.py \
                 test_server.py test_tls.py test_acme.py test_proxy.py test_fleet.py test_h2.py \
-                test_stats.py test_faults.py
+                test_stats.py test_faults.py test_reload_thread.py test_audit_keep.py
 TSAN_REPORTS := build/tsan/reports
 tsan:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/detour

@@ -41,10 +41,17 @@ static const char rules[] = "/old /new 301 id=old\n"
 static struct server srv;
 static char dir[64];
 
-static int reload_refused(void *arg, char *err, size_t cap)
+/* Answered at once, as the reload thread answers a request made while the
+ * server stops. */
+static void reload_refused(void *arg, struct reload_wait *w)
 {
-	snprintf(err, cap, "reload is not fuzzed");
-	return -1;
+	w->rc = -1;
+	snprintf(w->err, sizeof(w->err), "reload is not fuzzed");
+	atomic_store_explicit(&w->done, true, memory_order_release);
+}
+
+static void reload_forget(void *arg, struct reload_wait *w)
+{
 }
 
 static void setup(void)
@@ -55,7 +62,7 @@ static void setup(void)
 	struct detour_table *t = NULL;
 	struct settings *set = calloc(1, sizeof(*set));
 	struct privdrop nodrop = {0};
-	struct admin_hooks hooks = {.reload = reload_refused};
+	struct admin_hooks hooks = {.reload = reload_refused, .reload_forget = reload_forget};
 	struct detour_listen l;
 	FILE *fp;
 

@@ -412,6 +412,38 @@ static detour_err d_stats_flush(struct pstate *s, const struct arg *a, unsigned 
 	return DETOUR_OK;
 }
 
+/* `audit-keep DURATION|off [MAX-ENTRIES|off]`: the given limits replace
+ * both defaults (an omitted count is no count limit). */
+static detour_err d_audit_keep(struct pstate *s, const struct arg *a, unsigned n)
+{
+	int64_t secs = 0, max = 0;
+
+	if (!(a[0].len == 3 && !memcmp(a[0].p, "off", 3))) {
+		secs = value_duration(a[0].p, a[0].len);
+		if (secs < 1)
+			return conf_fail(
+			        s, a[0].col,
+			        "expected a duration (90d, 12h, 30s) or 'off', found \"%s\"",
+			        a[0].p, a[0].len);
+	}
+	if (n > 1 && !(a[1].len == 3 && !memcmp(a[1].p, "off", 3))) {
+		for (size_t i = 0; i < a[1].len && max >= 0; i++)
+			max = a[1].p[i] >= '0' && a[1].p[i] <= '9' && max < 100000000
+			              ? max * 10 + (a[1].p[i] - '0')
+			              : -1;
+		if (max < 1 || max > 100000000)
+			return conf_fail(
+			        s, a[1].col,
+			        "expected a number of audit records from 1 to 100000000, or "
+			        "'off', found \"%s\"",
+			        a[1].p, a[1].len);
+	}
+	s->c->audit_keep_s = secs;
+	s->c->audit_keep_max = max;
+	s->c->audit_keep_line = s->line;
+	return DETOUR_OK;
+}
+
 /* ---- maintenance and health-check ------------------------------------- */
 
 detour_err detour_conf_cidr_parse(const char *p, size_t len, struct cidr *c)
@@ -734,6 +766,12 @@ static const struct conf_directive directives[] = {
         {"stats-flush", 1, 1, d_stats_flush, "stats-flush DURATION",
          "How often counters are written to the state (default 5s); a crash loses\n"
          "at most this window."},
+        {"audit-keep", 1, 2, d_audit_keep, "audit-keep DURATION|off [MAX-ENTRIES|off]",
+         "How long the audit log (GET /audit) keeps its records: those older than\n"
+         "_DURATION_, and the oldest beyond _MAX-ENTRIES_ when it is given, are\n"
+         "deleted in the background, a few hundred at a time (in the SQLite state and\n"
+         "in the fleet's Redis streams alike). Default *90d 100000*; *off* keeps\n"
+         "everything. Pruned records are counted in detour\\_audit\\_pruned\\_total."},
         {"maintenance", 1, 8, d_maintenance,
          "maintenance TARGET|- [status=302|303|307|503] [retry-after=SECONDS|HTTP-date] "
          "[page=FILE] [allow-ip=CIDR,...] [allow-path=SOURCE,...] [file=PATH] [on|off]",
@@ -797,6 +835,8 @@ void detour_config_defaults(struct detour_config *c)
 	strcpy(c->state_dir, "var");
 	c->stats = true;
 	c->stats_flush_ms = 5000;
+	c->audit_keep_s = 90 * 86400;
+	c->audit_keep_max = 100000;
 	c->health.interval_ms = 5000;
 	c->health.timeout_ms = 2000;
 	c->health.rise = 2;

@@ -135,6 +135,12 @@ struct detour_config {
 	char user[64]; /* drop privileges to this user after binding; "" = stay */
 	bool stats;    /* per-rule hit counters and the unmatched-path sketch; default on */
 	unsigned stats_flush_ms; /* how often counters are written to the state; default 5 s */
+	/* `audit-keep DURATION|off [MAX-ENTRIES]`: audit records older than
+	 * audit_keep_s seconds, and the oldest beyond audit_keep_max, are
+	 * pruned (0 = no such limit); default 90 days, 100,000 records. */
+	int64_t audit_keep_s;
+	int64_t audit_keep_max;
+	unsigned audit_keep_line;         /* of the directive, 0 = the default */
 	struct detour_conf_maint maint;   /* maintenance mode (src/server/maint.c) */
 	struct detour_conf_health health; /* mirror probes (src/server/health.c) */
 	/* HTTPS (docs/https.md). */

@@ -99,7 +99,9 @@ static long call(const struct client *cl, const char *method, const char *path, 
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	/* POST /reload is answered when the reload is done: a regex table
+	 * compiled without the cache may take more than a minute. */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, strcmp(path, "/reload") ? 60L : 600L);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	if (cl->auth[0])
 		h = curl_slist_append(h, cl->auth);

@@ -38,6 +38,8 @@ static void aconn_close(struct aconn *c)
 {
 	struct admin *a = c->a;
 
+	if (c->waiting) /* its POST /reload: nobody to answer any more */
+		a->hooks.reload_forget(a->hooks.arg, &c->reload);
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
 	loop_del(a->loop, &c->src);
@@ -102,7 +104,7 @@ static bool aconn_flush(struct aconn *c)
 	if (c->want_write)
 		loop_mod(c->a->loop, &c->src, LOOP_READ);
 	c->want_write = false;
-	if (c->close_after) {
+	if (c->close_after && !c->waiting) {
 		aconn_linger(c);
 		return false;
 	}
@@ -227,7 +229,7 @@ static bool aconn_process(struct aconn *c)
 	detour_http1_limits_default(&lim);
 	lim.max_body = ADMIN_BODY_MAX;
 	lim.max_header_bytes = ADMIN_HEAD_MAX;
-	while (c->in_len > 0 && !c->close_after) {
+	while (c->in_len > 0 && !c->close_after && !c->waiting) {
 		int status = 0;
 		detour_err e = detour_http1_parse(c->in, c->in_len, &lim, &a->req, &status);
 		const struct detour_request *r = &a->req;
@@ -290,6 +292,9 @@ static bool aconn_process(struct aconn *c)
 		if (!r->keep_alive)
 			c->close_after = true;
 		dispatch(a, c, r, c->in + r->head_len, (size_t)r->content_length);
+		/* A POST /reload answered at once (the server is stopping). */
+		if (c->waiting && atomic_load_explicit(&c->reload.done, memory_order_acquire))
+			admin_reload_answer(a, c);
 		c->admitted = false;
 		memmove(c->in, c->in + need, c->in_len - need);
 		c->in_len -= need;
@@ -301,13 +306,30 @@ static bool aconn_process(struct aconn *c)
 	if (moved && !c->admitted)
 		c->deadline_ms =
 		        mono_ms() + (c->in_len > 0 || !c->authed ? a->head_ms : ADMIN_IDLE_MS);
+	if (c->waiting)
+		c->deadline_ms = UINT64_MAX; /* until the reload answers */
 	if (c->out_len > 0)
 		return aconn_flush(c);
-	if (c->close_after) {
+	if (c->close_after && !c->waiting) {
 		aconn_close(c);
 		return false;
 	}
 	return true;
+}
+
+/* The POST /reload requests whose reload is done: answered, and what the
+ * client sent after them is served. */
+static void reloads_answered(struct admin *a)
+{
+	for (struct aconn *c = a->conns.next, *n; c != &a->conns; c = n) {
+		n = c->next;
+		if (!c->waiting || !atomic_load_explicit(&c->reload.done, memory_order_acquire))
+			continue;
+		admin_reload_answer(a, c);
+		c->deadline_ms =
+		        mono_ms() + (c->in_len > 0 || !c->authed ? a->head_ms : ADMIN_IDLE_MS);
+		aconn_process(c);
+	}
 }
 
 static void on_aconn(struct loop_source *src, unsigned events)
@@ -431,8 +453,10 @@ static void *admin_main(void *arg)
 
 		if (a->store->poll)
 			a->store->poll(a);
+		reloads_answered(a);
 		if (a->next_expiry && a->next_expiry <= wall && a->srv->state)
 			a->store->expire(a);
+		admin_prune_audit(a, now);
 		if (a->srv->conf.stats && now >= a->next_flush_ms) {
 			admin_flush_stats(a);
 			a->next_flush_ms = now + a->srv->conf.stats_flush_ms;
@@ -442,6 +466,8 @@ static void *admin_main(void *arg)
 			if (c->deadline_ms <= now)
 				aconn_close(c);
 		}
+		if (a->next_prune_ms > now && a->next_prune_ms - now < (uint64_t)timeout)
+			timeout = (int)(a->next_prune_ms - now);
 		if (a->next_expiry) {
 			/* Wake at the second the next rule expires: sleep to the
 			 * next wall-clock second boundary at most. */
@@ -587,6 +613,7 @@ int admin_start(struct server *srv, char *err, size_t cap)
 		return -1;
 	}
 	a->next_flush_ms = mono_ms() + srv->conf.stats_flush_ms;
+	a->next_prune_ms = mono_ms() + 1000; /* what ran out while we were down */
 	if (a->store->start(a, err, cap))
 		return -1;
 	errno = pthread_create(&a->thread, NULL, admin_main, a);
@@ -631,7 +658,8 @@ void admin_stop(struct server *srv)
 			admin_flush_stats(a);
 		a->store->stop(a);
 	}
-	/* No thread can change maintenance now (POST /reload ran on ours). */
+	/* No thread can change maintenance now (server.c stopped the reload
+	 * thread before). */
 	maint_set_recorder(srv->maint, NULL, NULL);
 	while (a->conns.next != &a->conns)
 		aconn_close(a->conns.next);

@@ -39,16 +39,19 @@
 #include "state.h"
 #include "stats.h"
 
-#define ADMIN_BODY_MAX   (1024 * 1024) /* bodies over 1 MiB: 413 */
-#define ADMIN_HEAD_MAX   32768
-#define ADMIN_CONNS_MAX  64    /* at the cap, an unauthenticated one is evicted (admin.c) */
-#define ADMIN_IDLE_MS    30000 /* an authenticated keep-alive connection between requests */
-#define ADMIN_BODY_MS    30000 /* a whole body, from its head (absolute) */
-#define ADMIN_LINGER_MS  2000  /* reading and dropping what follows a last answer */
-#define ADMIN_LINGER_MAX (4 * 1024 * 1024) /* bytes dropped at most */
-#define TOKEN_MAX        256               /* bytes compared, always all of them */
-#define TOKENS_MAX       32
-#define TOPK_MERGED      256
+#define ADMIN_BODY_MAX      (1024 * 1024) /* bodies over 1 MiB: 413 */
+#define ADMIN_HEAD_MAX      32768
+#define ADMIN_CONNS_MAX     64    /* at the cap, an unauthenticated one is evicted (admin.c) */
+#define ADMIN_IDLE_MS       30000 /* an authenticated keep-alive connection between requests */
+#define ADMIN_BODY_MS       30000 /* a whole body, from its head (absolute) */
+#define ADMIN_LINGER_MS     2000  /* reading and dropping what follows a last answer */
+#define ADMIN_LINGER_MAX    (4 * 1024 * 1024) /* bytes dropped at most */
+#define TOKEN_MAX           256               /* bytes compared, always all of them */
+#define TOKENS_MAX          32
+#define TOPK_MERGED         256
+#define AUDIT_PRUNE_BATCH   500   /* audit records deleted per transaction (admin_ops.c) */
+#define AUDIT_PRUNE_NEXT_MS 10    /* from a full batch to the next */
+#define AUDIT_PRUNE_MAX_MS  60000 /* between prunes at most */
 
 struct token {
 	char name[64];
@@ -94,6 +97,11 @@ struct aconn {
 	 * a GET would get, Content-Length included, and no body (RFC 9110
 	 * §9.3.2); a body would be read as the next answer on the connection. */
 	bool head;
+	/* POST /reload asked the reload thread and waits for its answer
+	 * (admin_reload_answer): nothing more is read or answered on this
+	 * connection until then, and it has no deadline. */
+	bool waiting;
+	struct reload_wait reload;
 };
 
 struct ctx;
@@ -146,6 +154,12 @@ struct admin_store {
 	void (*audit)(struct admin *a, const char *who, const char *action, const char *detail);
 	/* GET /audit: the last limit records, newest first. */
 	void (*get_audit)(struct ctx *x, int64_t limit);
+	/* `audit-keep`: deletes at most batch of the oldest audit records
+	 * older than keep_s seconds (0: none by age) or beyond the newest
+	 * keep_max (0: no cap). Returns how many, or -1 (logged); *more:
+	 * a batch came back full (there may be more). */
+	int64_t (*prune_audit)(struct admin *a, int64_t keep_s, int64_t keep_max, int batch,
+	                       bool *more);
 	/* /metrics: the store's series (the most hit rules; the fleet's,
 	 * ?node= one node's requests). */
 	void (*metrics)(struct ctx *x, struct bbuf *b);
@@ -182,6 +196,7 @@ struct admin {
 	bool mirror_dirty;
 	uint64_t next_mirror_ms;
 	uint64_t next_flush_ms;
+	uint64_t next_prune_ms; /* the audit's next prune (admin_prune_audit) */
 	/* The fleet: the requests by status slot (stats.h) flushed so far. */
 	uint64_t req_flushed[STATUS_SLOTS];
 	struct detour_request req;

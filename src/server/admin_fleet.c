@@ -489,6 +489,25 @@ static void fl_get_audit(struct ctx *x, int64_t limit)
 	                 json_pack("{s:o, s:s}", "audit", arr, "scope", nd ? nd : "fleet"), NULL);
 }
 
+/* `audit-keep`: the fleet's stream and this node's in Redis, and the
+ * records this node kept in its SQLite state while Redis was away. */
+static int64_t fl_prune_audit(struct admin *a, int64_t keep_s, int64_t keep_max, int batch,
+                              bool *more)
+{
+	char err[300];
+	int64_t k = fleet_audit_prune(a->srv->fleet, keep_s, keep_max, batch, more);
+	int l = state_audit_prune(a->srv->state, keep_s ? now_sec() - keep_s : 0, keep_max, batch,
+	                          err, sizeof(err));
+
+	if (l < 0)
+		log_err("admin: audit-keep: %s; retrying later", err);
+	if (l == batch)
+		*more = true;
+	if (k < 0 && l < 0)
+		return -1;
+	return (k > 0 ? k : 0) + (l > 0 ? l : 0);
+}
+
 /* /metrics: the fleet's most hit rules, its requests by status (?node=
  * one node's: a node label), the detour_fleet_* series. */
 static void fl_metrics(struct ctx *x, struct bbuf *b)
@@ -540,6 +559,7 @@ const struct admin_store admin_fleet_store = {
         .get_stats = fl_get_stats,
         .audit = fl_audit,
         .get_audit = fl_get_audit,
+        .prune_audit = fl_prune_audit,
         .metrics = fl_metrics,
 };
 

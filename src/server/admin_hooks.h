@@ -7,11 +7,16 @@
 
 #include <stddef.h>
 
+#include "reloader.h"
+
 struct admin_hooks {
-	/* POST /reload: re-reads the configuration and the rules files and
-	 * publishes them. Returns 0, or -1 with the reason in err (the old
-	 * ones keep serving). */
-	int (*reload)(void *arg, char *err, size_t cap);
+	/* POST /reload: asks for a reload of the configuration and the rules
+	 * files (reloader.h); w is answered when it is done (rc 0, or -1 with
+	 * the reason: the old ones keep serving), from another thread, with
+	 * w->wake(w->arg). */
+	void (*reload)(void *arg, struct reload_wait *w);
+	/* w is not waited for any more (its connection closed). */
+	void (*reload_forget)(void *arg, struct reload_wait *w);
 	void *arg;
 };
 

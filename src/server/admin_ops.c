@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin_http.h"
 #include "admin_ops.h"
@@ -16,31 +17,56 @@
 #include "stats.h"
 #include "worker.h"
 
+/* The reload thread's answer: the admin thread reads it at its next loop
+ * iteration (admin.c). */
+static void reload_wake(void *arg)
+{
+	struct admin *a = arg;
+	uint64_t one = 1;
+
+	if (write(a->wake.fd, &one, sizeof(one)) < 0) {
+		/* the counter is full: the thread is awake already */
+	}
+}
+
+/* POST /reload asks the reload thread (reloader.h) and parks the
+ * connection: the admin thread serves every other request while the new
+ * table builds (a regex compile may take a minute), and answers this one
+ * when the reload is done (admin_reload_answer). A request made while a
+ * reload runs is served by the next one (reloader.h: coalesced). */
 void admin_post_reload(struct ctx *x)
 {
-	struct server *srv = x->a->srv;
-	char err[1024];
-	char detail[1100] = "ok";
-	int rc = x->a->hooks.reload(x->a->hooks.arg, err, sizeof(err));
+	struct aconn *c = x->c;
 
-	if (rc)
-		snprintf(detail, sizeof(detail), "failed: %s", err);
+	memset(&c->reload, 0, sizeof(c->reload));
+	c->reload.wake = reload_wake;
+	c->reload.arg = x->a;
+	c->waiting = true;
+	x->a->hooks.reload(x->a->hooks.arg, &c->reload);
+}
+
+void admin_reload_answer(struct admin *a, struct aconn *c)
+{
+	const struct reload_wait *w = &c->reload;
+	char detail[1100] = "ok";
+
+	c->waiting = false;
+	if (w->rc)
+		snprintf(detail, sizeof(detail), "failed: %s", w->err);
 	else
-		atomic_fetch_add(&x->a->srv->counters.changes[CHG_RELOAD], 1);
-	x->a->store->audit(x->a, x->who, "reload", detail);
-	if (rc) {
-		admin_reply_json(x->c, 422,
-		                 json_pack("{s:s, s:s}", "error", err, "result",
+		atomic_fetch_add(&a->srv->counters.changes[CHG_RELOAD], 1);
+	a->store->audit(a, c->who, "reload", detail);
+	if (w->rc) {
+		admin_reply_json(c, 422,
+		                 json_pack("{s:s, s:s}", "error", w->err, "result",
 		                           "the old configuration and rules keep serving"),
 		                 NULL);
 		return;
 	}
-	pthread_mutex_lock(&srv->pub.file_lock);
-	size_t nr = atomic_load(&srv->pub.file)->nrules;
-	pthread_mutex_unlock(&srv->pub.file_lock);
-	admin_reply_json(x->c, 200,
-	                 json_pack("{s:s, s:I}", "result", "reloaded", "rules", (json_int_t)nr),
-	                 NULL);
+	admin_reply_json(
+	        c, 200,
+	        json_pack("{s:s, s:I}", "result", "reloaded", "rules", (json_int_t)w->nrules),
+	        NULL);
 }
 
 void admin_flush_stats(struct admin *a)
@@ -134,6 +160,35 @@ void admin_get_audit(struct ctx *x)
 		return;
 	}
 	x->a->store->get_audit(x, limit);
+}
+
+void admin_prune_audit(struct admin *a, uint64_t now_ms)
+{
+	const struct detour_config *c = &a->srv->conf;
+	/* Between prunes: a second with a cap on the count (a prune that finds
+	 * nothing is a few microseconds: a lookup of the newest number), else
+	 * a quarter of the age kept, from 1 s to a minute. */
+	uint64_t every = c->audit_keep_max ? 1000 : (uint64_t)c->audit_keep_s * 250;
+
+	if (every < 1000)
+		every = 1000;
+	if (every > AUDIT_PRUNE_MAX_MS)
+		every = AUDIT_PRUNE_MAX_MS;
+	if ((c->audit_keep_s == 0 && c->audit_keep_max == 0) || a->srv->state == NULL ||
+	    a->store->prune_audit == NULL) {
+		a->next_prune_ms = UINT64_MAX;
+		return;
+	}
+	if (now_ms < a->next_prune_ms)
+		return;
+	bool more = false;
+	int64_t k = a->store->prune_audit(a, c->audit_keep_s, c->audit_keep_max, AUDIT_PRUNE_BATCH,
+	                                  &more);
+	if (k > 0)
+		atomic_fetch_add(&a->srv->counters.audit_pruned, (uint64_t)k);
+	/* A full batch: the next one right after this loop iteration's
+	 * requests. */
+	a->next_prune_ms = now_ms + (more ? AUDIT_PRUNE_NEXT_MS : every);
 }
 
 static void store_metrics(void *arg, struct bbuf *b)

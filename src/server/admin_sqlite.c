@@ -395,6 +395,19 @@ static void sql_get_audit(struct ctx *x, int64_t limit)
 	admin_reply_json(x->c, 200, json_pack("{s:o}", "audit", arr), NULL);
 }
 
+static int64_t sql_prune_audit(struct admin *a, int64_t keep_s, int64_t keep_max, int batch,
+                               bool *more)
+{
+	char err[300];
+	int k = state_audit_prune(a->srv->state, keep_s ? now_sec() - keep_s : 0, keep_max, batch,
+	                          err, sizeof(err));
+
+	if (k < 0)
+		log_err("admin: audit-keep: %s; retrying later", err);
+	*more = k == batch;
+	return k;
+}
+
 static void sql_metrics(struct ctx *x, struct bbuf *b)
 {
 	struct admin *a = x->a;
@@ -421,5 +434,6 @@ const struct admin_store admin_sqlite_store = {
         .get_stats = sql_get_stats,
         .audit = sql_audit,
         .get_audit = sql_get_audit,
+        .prune_audit = sql_prune_audit,
         .metrics = sql_metrics,
 };

@@ -27,6 +27,7 @@ struct health;
 struct tls_ctx;
 struct acme;
 struct fleet;
+struct reloader;
 
 /* Changes through the admin API (and expiries), by kind, and reloads: for
  * the metrics. Bumped by the admin thread and the reload, read by the
@@ -36,6 +37,7 @@ enum change { CHG_ADD = 0, CHG_DELETE, CHG_EXPIRE, CHG_MAINTENANCE, CHG_RELOAD, 
 struct counters {
 	_Atomic unsigned long long changes[CHG_COUNT];
 	atomic_uint_fast64_t reloads_ok, reloads_failed;
+	atomic_uint_fast64_t audit_pruned; /* audit records deleted by `audit-keep` */
 };
 
 struct server {
@@ -54,9 +56,10 @@ struct server {
 	struct acme *acme;       /* the ACME client (acme.c), NULL without `acme` */
 	struct fleet *fleet;     /* `state redis://...` (fleet_store.h), NULL without */
 	struct counters counters;
-	/* One reload at a time (SIGHUP, POST /reload); pub.file_lock is taken
-	 * only for the swap, after the new table is built. */
-	pthread_mutex_t reload_lock;
+	/* The reload thread (reloader.h): SIGHUP and POST /reload ask it; it
+	 * builds a new table off every other thread and takes pub.file_lock
+	 * only for the swap. */
+	struct reloader *reloader;
 };
 
 #endif

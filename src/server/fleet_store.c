@@ -60,8 +60,9 @@ static const char change_lua[] =
         " if det ~= '' then det = id .. ' ' .. det else det = id end "
         "end "
         "for k = 7, 8 do "
-        " redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[5], '*', 'at', t[1], 'node', ARGV[7], "
+        " redis.call('XADD', KEYS[k], '*', 'at', t[1], 'node', ARGV[7], "
         "'who', ARGV[8], 'action', ARGV[9], 'detail', det, 'v', v) "
+        " if k == 8 and ARGV[11] ~= '0' then redis.call('PEXPIRE', KEYS[k], ARGV[11]) end "
         "end "
         "redis.call('SET', KEYS[6], v .. ' ' .. id .. '\\n' .. old, 'PX', ARGV[6]) "
         "return {v, id, old}";
@@ -75,8 +76,9 @@ static const char expire_lua[] =
         "local now = tonumber(t[1]) "
         "local function audit(v, action, detail) "
         " for k = 5, 6 do "
-        "  redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[1], '*', 'at', t[1], 'node', ARGV[2], "
+        "  redis.call('XADD', KEYS[k], '*', 'at', t[1], 'node', ARGV[2], "
         "'who', 'detour', 'action', action, 'detail', detail, 'v', v) "
+        "  if k == 6 and ARGV[3] ~= '0' then redis.call('PEXPIRE', KEYS[k], ARGV[3]) end "
         " end "
         "end "
         "local all = redis.call('HGETALL', KEYS[1]) "
@@ -130,6 +132,7 @@ struct fleet *fleet_new(const struct detour_config *conf, char *err, size_t cap)
 		return NULL;
 	}
 	pthread_mutex_init(&f->wlock, NULL);
+	f->audit_keep_ms = conf->audit_keep_s * 1000;
 	return f;
 }
 
@@ -390,7 +393,7 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 	redisContext *c = fleet_wconn(f, e, sizeof(e));
 	redisReply *r;
 	int64_t deadline;
-	char dl[32], maxlen[16], ttl[16];
+	char dl[32], maxlen[16], ttl[16], keep[24];
 
 	if (old == NULL) {
 		old = oldbuf;
@@ -406,6 +409,7 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 	snprintf(dl, sizeof(dl), "%lld", (long long)deadline);
 	snprintf(maxlen, sizeof(maxlen), "%d", STREAM_MAXLEN);
 	snprintf(ttl, sizeof(ttl), "%d", TOKEN_TTL_MS);
+	snprintf(keep, sizeof(keep), "%lld", (long long)f->audit_keep_ms);
 	const char *argv[] = {"EVAL",
 	                      change_lua,
 	                      "8",
@@ -426,7 +430,8 @@ static int run_change(struct fleet *f, const char *op, const char *id, const cha
 	                      f->l.node,
 	                      au->who,
 	                      au->action,
-	                      au->detail};
+	                      au->detail,
+	                      keep};
 	r = redisCommandArgv(c, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 	    r->element[0]->type == REDIS_REPLY_INTEGER) {
@@ -573,7 +578,7 @@ int fleet_set_maint(struct fleet *f, const struct maint_state *m, const char *de
 
 int fleet_expire(struct fleet *f)
 {
-	char e[600], maxlen[16];
+	char e[600], maxlen[16], keep[24];
 	redisContext *c;
 	redisReply *r;
 	int k = -1;
@@ -584,9 +589,10 @@ int fleet_expire(struct fleet *f)
 	c = fleet_wconn(f, e, sizeof(e));
 	if (c) {
 		snprintf(maxlen, sizeof(maxlen), "%d", STREAM_MAXLEN);
-		r = redisCommand(c, "EVAL %s 6 %s %s %s %s %s %s %s %s", expire_lua, f->l.k_rules,
-		                 f->l.k_maint, f->l.k_version, f->l.k_log, f->l.k_audit,
-		                 f->l.k_audit_node, maxlen, f->l.node);
+		snprintf(keep, sizeof(keep), "%lld", (long long)f->audit_keep_ms);
+		r = redisCommand(c, "EVAL %s 6 %s %s %s %s %s %s %s %s %s", expire_lua,
+		                 f->l.k_rules, f->l.k_maint, f->l.k_version, f->l.k_log,
+		                 f->l.k_audit, f->l.k_audit_node, maxlen, f->l.node, keep);
 		if (r && r->type == REDIS_REPLY_INTEGER)
 			k = (int)r->integer;
 		else
@@ -718,19 +724,20 @@ void fleet_metrics(struct fleet *f, struct bbuf *b)
 static const char audit_lua[] =
         "local t = redis.call('TIME') "
         "for k = 1, 2 do "
-        " redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[1], '*', 'at', t[1], 'node', ARGV[2], "
+        " redis.call('XADD', KEYS[k], '*', 'at', t[1], 'node', ARGV[2], "
         "'who', ARGV[3], 'action', ARGV[4], 'detail', ARGV[5], 'v', '0') "
+        " if k == 2 and ARGV[1] ~= '0' then redis.call('PEXPIRE', KEYS[k], ARGV[1]) end "
         "end "
         "return 1";
 
 int fleet_audit(struct fleet *f, const struct fleet_audit_rec *au, char *err, size_t cap)
 {
-	char e[600], maxlen[16];
+	char e[600], keep[24];
 	int rc = -1;
 
-	snprintf(maxlen, sizeof(maxlen), "%d", STREAM_MAXLEN);
+	snprintf(keep, sizeof(keep), "%lld", (long long)f->audit_keep_ms);
 	const char *argv[] = {"EVAL", audit_lua, "2",     f->l.k_audit, f->l.k_audit_node,
-	                      maxlen, f->l.node, au->who, au->action,   au->detail};
+	                      keep,   f->l.node, au->who, au->action,   au->detail};
 	pthread_mutex_lock(&f->wlock);
 	redisContext *c = fleet_up(f) ? fleet_wconn(f, e, sizeof(e)) : NULL;
 	if (c == NULL) {
@@ -748,6 +755,72 @@ int fleet_audit(struct fleet *f, const struct fleet_audit_rec *au, char *err, si
 	}
 	pthread_mutex_unlock(&f->wlock);
 	return rc;
+}
+
+/* `audit-keep` on the fleet's stream and this node's: per stream, of its
+ * batch oldest entries, those older than ARGV[1] ms by Redis's clock (an
+ * entry's id is its XADD time) or beyond the newest ARGV[2] (0: neither
+ * limit), trimmed exactly (XTRIM MINID past the last of them). A node's
+ * stream that nobody writes any more (a node gone) expires as a whole:
+ * every XADD to it sets its TTL to the age kept (the fleet's is pruned by
+ * every node that runs). Replies {deleted, full}, full 1
+ * when a batch was all deleted (there may be more). */
+static const char prune_lua[] =
+        "local t = redis.call('TIME') "
+        "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+        "local keep, max, b = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]) "
+        "local total, full = 0, 0 "
+        "for k = 1, #KEYS do "
+        " local over = 0 "
+        " if max > 0 then over = redis.call('XLEN', KEYS[k]) - max end "
+        " local r = redis.call('XRANGE', KEYS[k], '-', '+', 'COUNT', b) "
+        " local last, d = nil, 0 "
+        " for i = 1, #r do "
+        "  local ms = tonumber(string.match(r[i][1], '^(%d+)')) "
+        "  if i <= over or (keep > 0 and ms < now - keep) then last, d = r[i][1], i "
+        "  else break end "
+        " end "
+        " if last then "
+        "  local ms, seq = string.match(last, '^(%d+)-(%d+)$') "
+        "  total = total + redis.call('XTRIM', KEYS[k], 'MINID', ms .. '-' .. (tonumber(seq) + 1)) "
+        "  if d == b then full = 1 end "
+        " end "
+        "end "
+        "return {total, full}";
+
+int64_t fleet_audit_prune(struct fleet *f, int64_t keep_s, int64_t keep_max, int batch, bool *full)
+{
+	char e[600], keep[24], max[24], b[16];
+	int64_t k = -1;
+
+	*full = false;
+	if (!fleet_up(f))
+		return 0; /* Redis is away: the next prune, once it is back */
+	snprintf(keep, sizeof(keep), "%lld", (long long)keep_s * 1000);
+	snprintf(max, sizeof(max), "%lld", (long long)keep_max);
+	snprintf(b, sizeof(b), "%d", batch);
+	const char *argv[] = {"EVAL", prune_lua, "2", f->l.k_audit, f->l.k_audit_node,
+	                      keep,   max,       b};
+	pthread_mutex_lock(&f->wlock);
+	redisContext *c = fleet_wconn(f, e, sizeof(e));
+	if (c) {
+		redisReply *r =
+		        redisCommandArgv(c, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
+		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_INTEGER &&
+		    r->element[1]->type == REDIS_REPLY_INTEGER) {
+			k = r->element[0]->integer;
+			*full = r->element[1]->integer != 0;
+		} else {
+			log_err("fleet: audit-keep: %s; retrying later",
+			        fleet_why(c, r, e, sizeof(e)));
+		}
+		if (r == NULL)
+			fleet_wdrop(f);
+		freeReplyObject(r);
+	}
+	pthread_mutex_unlock(&f->wlock);
+	return k;
 }
 
 static const char *field(const redisReply *kv, const char *name)

@@ -81,6 +81,12 @@ int fleet_audit_list(struct fleet *f, const char *node, int64_t limit,
  * changes, or -1. */
 int fleet_expire(struct fleet *f);
 
+/* `audit-keep`: one batch of the prune of the fleet's audit stream and
+ * this node's (fleet_store.c, prune_lua). Returns the records deleted
+ * (*full: a batch came back full, there may be more), 0 while Redis is
+ * unreachable, -1 on an error (logged). */
+int64_t fleet_audit_prune(struct fleet *f, int64_t keep_s, int64_t keep_max, int batch, bool *full);
+
 /* The nodes that sent a heartbeat within its TTL. */
 struct fleet_node {
 	char name[64];

@@ -21,6 +21,7 @@ struct fleet {
 	char where[300];
 	int64_t offset_ms; /* Redis's clock - ours, measured at connect */
 	uint64_t ntok;
+	int64_t audit_keep_ms; /* `audit-keep`'s age: the audit streams' TTL (0: none) */
 	_Atomic uint64_t refused, applied, not_applied, reverted, undo_failed;
 };
 

@@ -259,6 +259,11 @@ char *metrics_render(struct server *srv, void (*more)(void *arg, struct bbuf *b)
 	for (unsigned k = 0; k < CHG_COUNT; k++)
 		bbuf_putf(&b, "detour_api_changes_total{action=\"%s\"} %llu\n", change_names[k],
 		          (unsigned long long)atomic_load(&srv->counters.changes[k]));
+	bbuf_putf(&b,
+	          "# HELP detour_audit_pruned_total Audit records deleted by audit-keep (age or "
+	          "count) by this node.\n# TYPE detour_audit_pruned_total counter\n"
+	          "detour_audit_pruned_total %llu\n",
+	          (unsigned long long)atomic_load(&srv->counters.audit_pruned));
 
 	if (more) /* the store's: the most hit rules, the fleet's series */
 		more(arg, &b);

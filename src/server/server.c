@@ -32,6 +32,7 @@
 #include "maint.h"
 #include "privdrop.h"
 #include "publish.h"
+#include "reloader.h"
 #include "server.h"
 #include "state.h"
 #include "tls.h"
@@ -126,7 +127,7 @@ static void table_retired(void *arg, struct served *old)
 {
 	struct server *srv = arg;
 
-	served_collect(old, true); /* no reader holds it */
+	served_collect(old, true);    /* no reader holds it */
 	admin_flush_served(srv, old); /* the admin's store */
 }
 
@@ -178,40 +179,72 @@ static bool same_listen(const struct detour_config *a, const struct detour_confi
 	return true;
 }
 
-static int reload(struct server *srv, const char *conf_path, char *err, size_t cap)
-{
-	struct detour_config *nc = malloc(sizeof(*nc));
-	struct detour_diag d = {0};
-	struct detour_table *t;
+/* A reload (reloader.h): the copies its build reads, then what it built. */
+struct reload_job {
+	char *conf_path; /* NULL: the configuration of the start again */
+	struct detour_config *nc;
+	unsigned nworkers;
+	bool stats;
+	uint64_t t0;
+	struct maint_page *mpg; /* built: the maintenance page, the table, the settings */
 	struct served *sv;
 	struct settings *set;
-	const struct settings *cur;
-	uint64_t t0 = mono_ms();
+};
 
-	if (nc == NULL) {
-		snprintf(err, cap, "out of memory");
-		log_err("reload failed: out of memory; the old rules keep serving");
-		return -1;
+static void job_discard(void *arg)
+{
+	struct reload_job *j = arg;
+
+	maint_page_free(j->mpg);
+	served_free(j->sv);
+	settings_free(j->set);
+	free(j->nc);
+	free(j->conf_path);
+	free(j);
+}
+
+/* Under the reloader's lock: nothing of srv is read after this. */
+static void *job_prepare(void *arg)
+{
+	struct server *srv = arg;
+	struct reload_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL || (j->nc = malloc(sizeof(*j->nc))) == NULL ||
+	    (srv->conf_path && (j->conf_path = strdup(srv->conf_path)) == NULL)) {
+		if (j)
+			job_discard(j);
+		return NULL;
 	}
-	if (conf_path) {
-		if (detour_config_load(nc, conf_path, &d) != DETOUR_OK) {
-			detour_diag_format(&d, err, cap);
-			log_err("reload failed: %s; the old configuration and rules keep serving",
-			        err);
-			free(nc);
-			return -1;
-		}
-	} else {
-		*nc = srv->conf;
+	if (srv->conf_path == NULL)
+		*j->nc = srv->conf;
+	j->nworkers = srv->pool.n;
+	j->stats = srv->conf.stats;
+	j->t0 = mono_ms();
+	return j;
+}
+
+/* Reads the configuration and the rules files and builds the new table
+ * (the regex index compiled or loaded from the cache: seconds to a minute
+ * for 10,000 regexes): the workers serve the old table and the admin API
+ * answers meanwhile. Reads only the job. */
+static int job_build(void *arg, char *err, size_t cap)
+{
+	struct reload_job *j = arg;
+	struct detour_config *nc = j->nc;
+	struct detour_diag d = {0};
+	struct detour_table *t;
+
+	if (j->conf_path && detour_config_load(nc, j->conf_path, &d) != DETOUR_OK) {
+		detour_diag_format(&d, err, cap);
+		log_err("reload failed: %s; the old configuration and rules keep serving", err);
+		return -1;
 	}
 	/* The maintenance page is read now: a missing or too large one fails
 	 * the reload, and everything keeps its old state. */
-	struct maint_page *mpg = NULL;
 	char perr[600];
-	if (maint_page_read(nc->maint.line ? nc->maint.page : "", &mpg, perr, sizeof(perr))) {
+	if (maint_page_read(nc->maint.line ? nc->maint.page : "", &j->mpg, perr, sizeof(perr))) {
 		snprintf(err, cap, "%s:%u: %s", nc->file, nc->maint.line, perr);
 		log_err("reload failed: %s; the old configuration and rules keep serving", err);
-		free(nc);
 		return -1;
 	}
 	struct detour_diags *ds = calloc(1, sizeof(*ds)); /* NULL: the first error only */
@@ -221,24 +254,27 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	free(ds);
 	if (t == NULL) {
 		log_err("reload failed: %s; the old rules keep serving", err);
-		maint_page_free(mpg);
-		free(nc);
 		return -1;
 	}
-	sv = served_new(t, ORIGIN_FILE, srv->pool.n, srv->conf.stats);
-	set = sv ? settings_of(nc) : NULL;
-	if (set == NULL) {
-		served_free(sv);
-		maint_page_free(mpg);
+	j->sv = served_new(t, ORIGIN_FILE, j->nworkers, j->stats);
+	j->set = j->sv ? settings_of(nc) : NULL;
+	if (j->set == NULL) {
 		snprintf(err, cap, "out of memory");
 		log_err("reload failed: out of memory; the old rules keep serving");
-		free(nc);
 		return -1;
 	}
-	/* Built: now the swap. Until here (the rules files read, the regex
-	 * index compiled or loaded, seconds for 10,000 regexes) the workers
-	 * served the old table and the admin thread's readers of file_lock
-	 * (health, metrics, the stats flush) went on. */
+	return 0;
+}
+
+/* The swap of a built job, under the file lock (milliseconds). */
+static int job_publish(void *arg, void *jarg, char *err, size_t cap, size_t *nrules)
+{
+	struct server *srv = arg;
+	struct reload_job *j = jarg;
+	struct detour_config *nc = j->nc;
+	const struct settings *cur;
+	struct served *sv = j->sv;
+
 	pthread_mutex_lock(&srv->pub.file_lock);
 	cur = atomic_load(&srv->pub.set); /* replaced only here */
 	if (!same_listen(nc, &srv->conf) || nc->workers != srv->conf.workers ||
@@ -266,7 +302,8 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 	if (srv->admin)
 		admin_reload_tokens(srv->admin, nc);
 	/* The workers see the new settings from their next loop iteration. */
-	publish_settings(&srv->pub, set);
+	publish_settings(&srv->pub, j->set);
+	j->set = NULL;
 	/* New health-check settings apply from the prober's next round. */
 	health_configure(srv->health, &nc->health);
 	if (strcmp(nc->acme.directory, srv->conf.acme.directory) ||
@@ -275,9 +312,12 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 		log_warn("reload: acme, acme-email and acme-ca changes take effect at the next "
 		         "restart");
 	acme_configure(srv->acme, nc); /* canonical-host and acme-hosts */
+	*nrules = sv->nrules;
 	publish_served(&srv->pub, &srv->pub.file, sv);
+	j->sv = NULL;
 	/* A changed maintenance directive is a change of maintenance (maint.h). */
-	maint_reload(srv->maint, &nc->maint, mpg);
+	maint_reload(srv->maint, &nc->maint, j->mpg);
+	j->mpg = NULL;
 	/* The tls-cert pairs (tls.h): a broken pair keeps the old certificates
 	 * serving and is logged, the rules above are reloaded all the same. */
 	if (srv->tls) {
@@ -288,28 +328,33 @@ static int reload(struct server *srv, const char *conf_path, char *err, size_t c
 			log_info("reload: %u certificate%s loaded", nc->ncerts,
 			         nc->ncerts == 1 ? "" : "s");
 	}
-	log_info("reloaded: %zu rules in %llu ms", detour_ruleset_count(detour_table_rules(t)),
-	         (unsigned long long)(mono_ms() - t0));
+	log_info("reloaded: %zu rules in %llu ms", *nrules,
+	         (unsigned long long)(mono_ms() - j->t0));
 	pthread_mutex_unlock(&srv->pub.file_lock);
-	free(nc);
+	job_discard(j);
 	return 0;
 }
 
-/* Re-reads the configuration and rules files and publishes the new table;
- * SIGHUP here, POST /reload through the admin's hook. One at a time
- * (reload_lock); the file table's lock is held only for the swap, not while
- * the new table is built. Returns 0, or -1 with the reason in err (the old
- * table keeps serving). */
-static int server_reload(void *arg, char *err, size_t cap)
+static void job_counted(void *arg, int rc)
 {
 	struct server *srv = arg;
-	int rc;
 
-	pthread_mutex_lock(&srv->reload_lock);
-	rc = reload(srv, srv->conf_path, err, cap);
 	atomic_fetch_add(rc ? &srv->counters.reloads_failed : &srv->counters.reloads_ok, 1);
-	pthread_mutex_unlock(&srv->reload_lock);
-	return rc;
+}
+
+/* The admin's hooks (admin_hooks.h): POST /reload asks the reload thread. */
+static void admin_reload(void *arg, struct reload_wait *w)
+{
+	struct server *srv = arg;
+
+	reloader_request(srv->reloader, w);
+}
+
+static void admin_reload_forget(void *arg, struct reload_wait *w)
+{
+	struct server *srv = arg;
+
+	reloader_forget(srv->reloader, w);
 }
 
 static void reopen_logs(struct server *srv)
@@ -379,7 +424,6 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 		return 1;
 	srv->conf = *conf;
 	srv->conf_path = conf_path;
-	pthread_mutex_init(&srv->reload_lock, NULL);
 	srv->pool.access_fd = -1;
 	log_open(conf->error_log);
 	struct detour_diags *ds = calloc(1, sizeof(*ds)); /* NULL: the first error only */
@@ -432,7 +476,8 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	/* The state (API rules, maintenance, statistics) is opened as the
 	 * `user` and the API table published before any listener exists, so
 	 * the first request already sees the API rules. */
-	hooks = (struct admin_hooks){.reload = server_reload, .arg = srv};
+	hooks = (struct admin_hooks){
+	        .reload = admin_reload, .reload_forget = admin_reload_forget, .arg = srv};
 	srv->health = health_new(&srv->pub, &conf->health, err, sizeof(err));
 	if (srv->health == NULL || privdrop_prepare(&srv->conf, &priv, err, sizeof(err)) ||
 	    admin_prepare(srv, &priv, &hooks, err, sizeof(err))) {
@@ -499,7 +544,16 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	 * admin_prepare: ports under 1024), the state was opened as the
 	 * user, the TLS certificates and private keys were read above
 	 * (tls_ctx_new: a key readable by root alone still loads). */
-	if (privdrop_finish(&priv, err, sizeof(err)) || start_threads(srv, err, sizeof(err))) {
+	static const struct reload_ops rops = {.prepare = job_prepare,
+	                                       .build = job_build,
+	                                       .publish = job_publish,
+	                                       .discard = job_discard,
+	                                       .counted = job_counted};
+	struct reload_ops ro = rops;
+	ro.arg = srv;
+	if (privdrop_finish(&priv, err, sizeof(err)) ||
+	    (srv->reloader = reloader_start(&ro, err, sizeof(err))) == NULL ||
+	    start_threads(srv, err, sizeof(err))) {
 		log_err("%s", err);
 		atomic_store(&srv->pool.stopping, true);
 		admin_stop(srv);
@@ -552,7 +606,7 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 			break;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			server_reload(srv, err, sizeof(err));
+			reloader_request(srv->reloader, NULL); /* the reload thread builds it */
 		} else if (si.ssi_signo == SIGUSR1) {
 			reopen_logs(srv);
 		} else if (si.ssi_signo == SIGUSR2) {
@@ -563,6 +617,11 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 			break;
 		}
 	}
+	/* A reload still building (a long regex compile) is abandoned, one
+	 * publishing is waited for (the workers must see it): before the
+	 * workers stop. */
+	if (reloader_stop(srv->reloader))
+		log_info("the reload in progress is abandoned: nothing of it is published");
 	atomic_store(&srv->pool.stopping, true);
 	/* The admin thread reads the workers' counters and wakes them: it
 	 * stops first. */
@@ -579,7 +638,9 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 out:
 	if (sfd >= 0)
 		close(sfd);
-	admin_stop(srv);          /* no-op when stopped above or never started */
+	if (srv->reloader)
+		reloader_stop(srv->reloader); /* again: no-op; the error paths */
+	admin_stop(srv);                      /* no-op when stopped above or never started */
 	health_fini(srv->health); /* after the last publish, before the tables are freed */
 	srv->health = NULL;
 	acme_free(srv->acme); /* the workers, which read its tokens, are gone */
@@ -598,7 +659,15 @@ out:
 	tls_ctx_free(srv->tls); /* the workers, and their SSLs, are gone */
 	if (srv->pool.access_fd >= 0)
 		close(srv->pool.access_fd);
-	pthread_mutex_destroy(&srv->reload_lock);
+	struct reloader *rl = srv->reloader;
 	free(srv);
+	if (rl && !reloader_finish(rl, 200)) {
+		/* vectorscan's compile cannot be interrupted: its thread still
+		 * runs, on copies of its own. Everything else is closed and
+		 * flushed; exit without the libraries' destructors, which that
+		 * thread may still be using. */
+		log_info("exiting without waiting for the abandoned reload's compile");
+		_exit(rc);
+	}
 	return rc;
 }

@@ -735,6 +735,64 @@ int64_t state_stats_list(struct state *st, int64_t offset, int64_t limit,
 	return total;
 }
 
+int state_audit_prune(struct state *st, int64_t cutoff, int64_t keep_max, int batch, char *err,
+                      size_t cap)
+{
+	sqlite3_stmt *q;
+	int rc = -1;
+
+	if (st->readonly)
+		return 0;
+	/* A prune that a crash loses is made again by the next one: no sync
+	 * of its own (the WAL is synced by the next change's commit). */
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	if (state_begin(st, err, cap))
+		goto out;
+	/* The batch oldest rows by number (a rowid range: cost in the batch,
+	 * not in the table), of which those older than cutoff or numbered
+	 * keep_max or more below the newest. Freed pages go to the database's
+	 * freelist, which the next inserts use before the file grows. */
+	if (sqlite3_prepare_v2(st->db,
+	                       "DELETE FROM audit WHERE n IN (SELECT n FROM (SELECT n, at FROM "
+	                       "audit ORDER BY n LIMIT ?1) WHERE at < ?2 OR n <= ?3 - ?4)",
+	                       -1, &q, NULL) != SQLITE_OK) {
+		dberr(st, err, cap, "prune the audit");
+		state_rollback(st);
+		goto out;
+	}
+	int64_t top = 0;
+	if (keep_max > 0) {
+		sqlite3_stmt *m;
+		if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(n), 0) FROM audit", -1, &m,
+		                       NULL) == SQLITE_OK) {
+			if (sqlite3_step(m) == SQLITE_ROW)
+				top = sqlite3_column_int64(m, 0);
+			sqlite3_finalize(m);
+		}
+	}
+	sqlite3_bind_int(q, 1, batch);
+	sqlite3_bind_int64(q, 2, cutoff);
+	sqlite3_bind_int64(q, 3, top);
+	sqlite3_bind_int64(q, 4, keep_max > 0 ? keep_max : top + 1);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		dberr(st, err, cap, "prune the audit");
+		sqlite3_finalize(q);
+		state_rollback(st);
+		goto out;
+	}
+	sqlite3_finalize(q);
+	int k = sqlite3_changes(st->db);
+	if (state_commit(st, err, cap) == 0)
+		rc = k;
+out:
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
 void state_audit_list(struct state *st, int64_t limit,
                       void (*fn)(void *arg, int64_t at, const char *who, const char *action,
                                  const char *detail),

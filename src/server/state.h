@@ -109,6 +109,14 @@ int64_t state_stats_list(struct state *st, int64_t offset, int64_t limit,
                          void (*fn)(void *arg, const char *id, int64_t hits, int64_t last),
                          void *arg);
 
+/* Deletes at most batch of the oldest audit records: those before cutoff
+ * (Unix seconds; 0 = none by time) and, with keep_max > 0, those numbered
+ * keep_max or more below the newest. In its own transaction (the lock held
+ * for that batch only). Returns how many were deleted (batch: there may be
+ * more), or -1 with err. */
+int state_audit_prune(struct state *st, int64_t cutoff, int64_t keep_max, int batch, char *err,
+                      size_t cap);
+
 /* Calls fn for the last limit audit records, newest first. */
 void state_audit_list(struct state *st, int64_t limit,
                       void (*fn)(void *arg, int64_t at, const char *who, const char *action,

@@ -48,11 +48,11 @@ class Redis:
 
 
 class Node(Server):
-    def __init__(self, tmp_path, url, name, workers=1):
+    def __init__(self, tmp_path, url, name, workers=1, extra=""):
         self.admin_port = free_port()
         super().__init__(tmp_path, RULES, workers=workers, conf_extra=(
-            "admin 127.0.0.1:%d\nstate-dir state\nstate %s node=%s\nstats-flush 1s\n" % (
-                self.admin_port, url, name)))
+            "admin 127.0.0.1:%d\nstate-dir state\nstate %s node=%s\nstats-flush 1s\n%s" % (
+                self.admin_port, url, name, extra)))
         self.name = name
 
     def start(self):

@@ -49,6 +49,9 @@ static void test_defaults(void **state)
 	assert_string_equal(c->user, "");
 	assert_true(c->stats);
 	assert_int_equal(c->stats_flush_ms, 5000);
+	assert_int_equal(c->audit_keep_s, 90 * 86400);
+	assert_int_equal(c->audit_keep_max, 100000);
+	assert_int_equal(c->audit_keep_line, 0);
 }
 
 static void test_empty_and_comments(void **state)
@@ -357,8 +360,8 @@ static void test_example_conf_shape(void **state)
 #define SIZE_EXP(lo, hi) "expected a size from " lo " to " hi " bytes (512, 8k, 1m), found "
 #define KNOWN                                                                                      \
 	"(known: listen, workers, rules, access-log, error-log, server-header, max-connections, "  \
-	"limit, timeout, admin, state-dir, state, user, stats, stats-flush, maintenance, "         \
-	"health-check, "                                                                           \
+	"limit, timeout, admin, state-dir, state, user, stats, stats-flush, audit-keep, "          \
+	"maintenance, health-check, "                                                              \
 	"http2, tls-cert, acme, acme-email, acme-ca, acme-hosts, hsts, https-redirect, "           \
 	"canonical-host, trailing-slash, trusted-proxies)"
 
@@ -402,15 +405,15 @@ static const struct err_case err_cases[] = {
         {"server-header\n", "t.conf:1:1: 'server-header' takes 1 argument: server-header on|off"},
         {"max-connections 1 2\n",
          "t.conf:1:1: 'max-connections' takes 1 argument: max-connections N"},
-        {"limit target\n",
-         "t.conf:1:1: 'limit' takes 2 arguments: limit target|header-bytes|headers|body|buffer-memory SIZE"},
-        {"limit target 1k 2k\n",
-         "t.conf:1:1: 'limit' takes 2 arguments: limit target|header-bytes|headers|body|buffer-memory SIZE"},
+        {"limit target\n", "t.conf:1:1: 'limit' takes 2 arguments: limit "
+                           "target|header-bytes|headers|body|buffer-memory SIZE"},
+        {"limit target 1k 2k\n", "t.conf:1:1: 'limit' takes 2 arguments: limit "
+                                 "target|header-bytes|headers|body|buffer-memory SIZE"},
         {"timeout\n", "t.conf:1:1: 'timeout' takes 2 arguments: timeout header|keepalive DURATION"},
         {"timeout header 1s 2s\n",
          "t.conf:1:1: 'timeout' takes 2 arguments: timeout header|keepalive DURATION"},
-        {"limit a b c d e f g h\n",
-         "t.conf:1:1: 'limit' takes 2 arguments: limit target|header-bytes|headers|body|buffer-memory SIZE"},
+        {"limit a b c d e f g h\n", "t.conf:1:1: 'limit' takes 2 arguments: limit "
+                                    "target|header-bytes|headers|body|buffer-memory SIZE"},
         {"limit a b c d e f g h i j k\n", "t.conf:1:23: too many arguments, at \"i j k\""},
         /* listen */
         {"listen localhost\n", "t.conf:1:8: " LISTEN_EXP "\"localhost\""},
@@ -509,6 +512,21 @@ static const struct err_case err_cases[] = {
                              "\"0s\""},
         {"stats-flush 2h\n", "t.conf:1:13: expected a duration from 1s to 1h (5s, 1m), found "
                              "\"2h\""},
+        /* audit-keep */
+        {"audit-keep\n",
+         "t.conf:1:1: 'audit-keep' takes 1 argument: audit-keep DURATION|off [MAX-ENTRIES|off]"},
+        {"audit-keep 90 days\n", "t.conf:1:15: expected a number of audit records from 1 to "
+                                 "100000000, or 'off', found \"days\""},
+        {"audit-keep forever\n",
+         "t.conf:1:12: expected a duration (90d, 12h, 30s) or 'off', found \"forever\""},
+        {"audit-keep 0s\n", "t.conf:1:12: expected a duration (90d, 12h, 30s) or 'off', found "
+                            "\"0s\""},
+        {"audit-keep 1d 0\n", "t.conf:1:15: expected a number of audit records from 1 to "
+                              "100000000, or 'off', found \"0\""},
+        {"audit-keep 1d 100000001\n", "t.conf:1:15: expected a number of audit records from 1 "
+                                      "to 100000000, or 'off', found \"100000001\""},
+        {"audit-keep 1d 1 2\n", "t.conf:1:1: 'audit-keep' takes 1 argument: audit-keep "
+                                "DURATION|off [MAX-ENTRIES|off]"},
         /* maintenance */
         {"maintenance\n", "t.conf:1:1: 'maintenance' takes 1 argument: " MAINT_USAGE},
         {"maintenance /m a b c d e f g h\n", "t.conf:1:30: too many arguments, at \"h\""},
@@ -596,6 +614,24 @@ static void test_operations(void **state)
 	assert_string_equal(conf.user, "detour");
 	assert_false(conf.stats);
 	assert_int_equal(conf.stats_flush_ms, 60000);
+
+	/* audit-keep: the given limits replace both defaults. */
+	parse_ok("workers 1\naudit-keep 30d\n");
+	assert_int_equal(conf.audit_keep_s, 30 * 86400);
+	assert_int_equal(conf.audit_keep_max, 0);
+	assert_int_equal(conf.audit_keep_line, 2);
+	parse_ok("audit-keep 2s 500\n");
+	assert_int_equal(conf.audit_keep_s, 2);
+	assert_int_equal(conf.audit_keep_max, 500);
+	parse_ok("audit-keep off\n");
+	assert_int_equal(conf.audit_keep_s, 0);
+	assert_int_equal(conf.audit_keep_max, 0);
+	parse_ok("audit-keep off 1000\n");
+	assert_int_equal(conf.audit_keep_s, 0);
+	assert_int_equal(conf.audit_keep_max, 1000);
+	parse_ok("audit-keep 1w off\n");
+	assert_int_equal(conf.audit_keep_s, 7 * 86400);
+	assert_int_equal(conf.audit_keep_max, 0);
 
 	/* Absolute paths stay; a later admin line replaces the first whole. */
 	parse_ok("admin *:81 token-file=/run/t\nadmin 82\nstate-dir /var/lib/detour\nstats on\n");
