@@ -360,7 +360,7 @@ static void test_example_conf_shape(void **state)
 	"limit, timeout, admin, state-dir, state, user, stats, stats-flush, maintenance, "         \
 	"health-check, "                                                                           \
 	"http2, tls-cert, acme, acme-email, acme-ca, acme-hosts, hsts, https-redirect, "           \
-	"canonical-host, trailing-slash, trusted-proxies)"
+	"canonical-host, trailing-slash, trusted-proxies, state-ca, state-cert)"
 
 #define TARGET_ERR(x)                                                                              \
 	"expected a target: a path starting with '/', an http:// or https:// URL, or '-' (with "   \
@@ -402,15 +402,15 @@ static const struct err_case err_cases[] = {
         {"server-header\n", "t.conf:1:1: 'server-header' takes 1 argument: server-header on|off"},
         {"max-connections 1 2\n",
          "t.conf:1:1: 'max-connections' takes 1 argument: max-connections N"},
-        {"limit target\n",
-         "t.conf:1:1: 'limit' takes 2 arguments: limit target|header-bytes|headers|body|buffer-memory SIZE"},
-        {"limit target 1k 2k\n",
-         "t.conf:1:1: 'limit' takes 2 arguments: limit target|header-bytes|headers|body|buffer-memory SIZE"},
+        {"limit target\n", "t.conf:1:1: 'limit' takes 2 arguments: limit "
+                           "target|header-bytes|headers|body|buffer-memory SIZE"},
+        {"limit target 1k 2k\n", "t.conf:1:1: 'limit' takes 2 arguments: limit "
+                                 "target|header-bytes|headers|body|buffer-memory SIZE"},
         {"timeout\n", "t.conf:1:1: 'timeout' takes 2 arguments: timeout header|keepalive DURATION"},
         {"timeout header 1s 2s\n",
          "t.conf:1:1: 'timeout' takes 2 arguments: timeout header|keepalive DURATION"},
-        {"limit a b c d e f g h\n",
-         "t.conf:1:1: 'limit' takes 2 arguments: limit target|header-bytes|headers|body|buffer-memory SIZE"},
+        {"limit a b c d e f g h\n", "t.conf:1:1: 'limit' takes 2 arguments: limit "
+                                    "target|header-bytes|headers|body|buffer-memory SIZE"},
         {"limit a b c d e f g h i j k\n", "t.conf:1:23: too many arguments, at \"i j k\""},
         /* listen */
         {"listen localhost\n", "t.conf:1:8: " LISTEN_EXP "\"localhost\""},
@@ -493,10 +493,8 @@ static const struct err_case err_cases[] = {
         {"admin 8081 token-file=\n", "t.conf:1:12: expected token-file=FILE, found "
                                      "\"token-file=\""},
         {"state-dir\n", "t.conf:1:1: 'state-dir' takes 1 argument: state-dir DIR"},
-        {"state rediss://h:6380/0\n",
-         "t.conf:1:7: state: rediss:// (TLS to Redis) needs hiredis_ssl, which the hiredis this "
-         "detour is built with (Debian's libhiredis 0.14) does not have: use redis:// over a "
-         "private network or a TLS tunnel (stunnel, spiped)"},
+        {"state redis://h/0?tls-name=r.example\n",
+         "t.conf:1:7: state: tls-name=: only with rediss:// or rediss-sentinel://"},
         {"state redis://h/0 node=a/b\n",
          "t.conf:1:19: node=: letters, digits, '-', '_', '.', ':' only, found \"node=a/b\""},
         {"user a b\n", "t.conf:1:1: 'user' takes 1 argument: user NAME"},
