@@ -14,6 +14,7 @@
 #include "detour/topk.h"
 #include "fleet_store.h"
 #include "fleet_store_int.h"
+#include "fleet_tls.h"
 #include "log.h"
 
 #define STREAM_MAXLEN 10000 /* MAXLEN ~: a node further behind reloads everything */
@@ -129,6 +130,12 @@ struct fleet *fleet_new(const struct detour_config *conf, char *err, size_t cap)
 		free(f);
 		return NULL;
 	}
+	/* rediss://: the CA, certificate and key are read now, before
+	 * privileges are dropped (admin_prepare runs before privdrop_finish). */
+	if (f->l.url.tls && (f->l.tls = fleet_tls_new(conf, err, cap)) == NULL) {
+		free(f);
+		return NULL;
+	}
 	pthread_mutex_init(&f->wlock, NULL);
 	return f;
 }
@@ -189,6 +196,7 @@ void fleet_free(struct fleet *f)
 		return;
 	fleet_follow_stop(f->ff);
 	redisFree(f->wc);
+	fleet_tls_free(f->l.tls); /* after every connection: joins the relays */
 	pthread_mutex_destroy(&f->wlock);
 	free(f);
 }
