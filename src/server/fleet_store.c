@@ -719,6 +719,12 @@ void fleet_metrics(struct fleet *f, struct bbuf *b)
 	          (unsigned long long)c.refused, (unsigned long long)c.settled_applied,
 	          (unsigned long long)c.settled_not_applied, (unsigned long long)c.reverted,
 	          (unsigned long long)c.undo_failed);
+	if (f->l.tls)
+		bbuf_putf(b,
+		          "# HELP detour_fleet_tls_relays Connections to Redis over TLS open now "
+		          "(one relay thread each).\n"
+		          "# TYPE detour_fleet_tls_relays gauge\ndetour_fleet_tls_relays %u\n",
+		          fleet_tls_relays(f->l.tls));
 }
 
 /* ---- the audit log ------------------------------------------------------------ */

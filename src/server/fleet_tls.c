@@ -29,10 +29,11 @@
 struct relay {
 	struct relay *next;
 	pthread_t thread;
-	atomic_bool done; /* the thread returned: join it, close app */
+	atomic_bool done; /* the thread returned: join it */
 	SSL *ssl;
-	int tcp; /* the TLS connection (non-blocking) */
-	int app; /* our end of the socketpair (non-blocking) */
+	int tcp;               /* the TLS connection (non-blocking) */
+	pthread_mutex_t appmu; /* app's close (the relay) against its shutdown (reap) */
+	int app;               /* our end of the socketpair (non-blocking), -1 closed */
 	char where[300];
 	/* up: from hiredis to Redis; down: from Redis to hiredis */
 	unsigned char up[RELAY_BUF], down[RELAY_BUF];
@@ -269,9 +270,11 @@ static void relay_run(struct relay *r)
 	 * matter: the follower reports the lost connection. */
 	if (why[0] && !strstr(why, "unexpected eof"))
 		log_warn("fleet: TLS to Redis at %s: %s", r->where, why);
-	/* hiredis's end reads end-of-file now; the fd itself is closed when
-	 * the thread is joined (no reuse of its number under a shutdown). */
-	shutdown(r->app, SHUT_RDWR);
+	/* hiredis's end reads end-of-file now (if it is still open) */
+	pthread_mutex_lock(&r->appmu);
+	close(r->app);
+	r->app = -1;
+	pthread_mutex_unlock(&r->appmu);
 	SSL_free(r->ssl);
 	r->ssl = NULL;
 	close(r->tcp);
@@ -288,7 +291,8 @@ static void *relay_main(void *arg)
 }
 
 /* Joins the relays that ended (all of them with force: their socketpair
- * end is shut down, which they read as end-of-file). */
+ * end is shut down, which they read as end-of-file). A relay closes its
+ * descriptors itself when it ends; joining frees its thread's stack. */
 static void reap(struct fleet_tls *t, bool all)
 {
 	pthread_mutex_lock(&t->mu);
@@ -298,11 +302,15 @@ static void reap(struct fleet_tls *t, bool all)
 			pp = &r->next;
 			continue;
 		}
-		if (all)
-			shutdown(r->app, SHUT_RDWR);
+		if (all) {
+			pthread_mutex_lock(&r->appmu);
+			if (r->app >= 0)
+				shutdown(r->app, SHUT_RDWR);
+			pthread_mutex_unlock(&r->appmu);
+		}
 		pthread_join(r->thread, NULL);
-		close(r->app);
 		*pp = r->next;
+		pthread_mutex_destroy(&r->appmu);
 		free(r);
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -514,10 +522,13 @@ static int relay_start(struct fleet_tls *t, struct relay *r)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_mutex_init(&r->appmu, NULL);
 	rc = pthread_create(&r->thread, NULL, relay_main, r);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
+	if (rc) {
+		pthread_mutex_destroy(&r->appmu);
 		return rc;
+	}
 	pthread_mutex_lock(&t->mu);
 	r->next = t->relays;
 	t->relays = r;

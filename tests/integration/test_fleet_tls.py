@@ -1,0 +1,338 @@
+"""The fleet over TLS (rediss://, src/server/fleet_tls.c): real redis-server
+processes with a TLS port only (`--port 0 --tls-port P`, a CA, a server and
+a client certificate made here with the openssl command line), detour
+nodes that verify Redis and show it a client certificate. Two nodes share a
+rule; a wrong CA, a wrong name, a missing client certificate are refused with
+the reason (and the node serves its last state, refusing changes); bad files
+stop the start; Redis restarted -> the nodes reconnect, and no relay thread
+or descriptor is left behind; the propagation of 1,000 changes over rediss://
+beside redis://. Every redis-server is started here and killed by its PID."""
+import http.client
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, free_port, wait_port
+from test_fleet import RULES, CHANGES, Node, Redis, measure_propagation, pct, wait_status
+
+UNAVAILABLE = ("state store unavailable: Redis is unreachable (see the error log); the change "
+               "was not applied")
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+
+def make_pki(d):
+    """A CA, Redis's certificate (redis.test, localhost, 127.0.0.1), a client
+    certificate, and an unrelated CA. ECDSA P-256: quick to make."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    for ca in ("ca", "other-ca"):
+        openssl("req", "-x509", *ec, "-keyout", str(d / (ca + ".key")), "-out",
+                str(d / (ca + ".pem")), "-days", "2", "-subj", "/CN=detour test " + ca,
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    for name, ext in (("redis", "subjectAltName=DNS:redis.test,DNS:localhost,IP:127.0.0.1\n"
+                                "extendedKeyUsage=serverAuth\n"),
+                      ("client", "extendedKeyUsage=clientAuth\n")):
+        openssl("req", *ec, "-keyout", str(d / (name + ".key")), "-out", str(d / (name + ".csr")),
+                "-subj", "/CN=" + name)
+        (d / (name + ".ext")).write_text(ext)
+        openssl("x509", "-req", "-in", str(d / (name + ".csr")), "-CA", str(d / "ca.pem"),
+                "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-out", str(d / (name + ".pem")),
+                "-days", "2", "-extfile", str(d / (name + ".ext")))
+    return d
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("redis-pki"))
+
+
+class TlsRedis(Redis):
+    """redis-server with a TLS port only; tls-auth-clients yes by default."""
+
+    def __init__(self, tmp_path, pki, port=None, extra=()):
+        super().__init__(tmp_path, port=port, extra=extra)
+        self.pki = pki
+
+    def start(self):
+        p = self.pki
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1",
+             "--tls-cert-file", str(p / "redis.pem"), "--tls-key-file", str(p / "redis.key"),
+             "--tls-ca-cert-file", str(p / "ca.pem"), "--save", "", "--appendonly", "no",
+             "--dir", str(self.dir)] + self.extra,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port("127.0.0.1", self.port, self.proc)
+        return self
+
+    def cli(self, *args):
+        p = self.pki
+        return subprocess.run(["redis-cli", "--tls", "--cacert", str(p / "ca.pem"), "--cert",
+                               str(p / "client.pem"), "--key", str(p / "client.key"), "-p",
+                               str(self.port)] + list(args),
+                              capture_output=True, text=True, timeout=10).stdout
+
+
+def tls_conf(pki, ca="ca.pem", cert=True):
+    s = "state-ca %s\n" % (pki / ca)
+    if cert:
+        s += "state-cert %s %s\n" % (pki / "client.pem", pki / "client.key")
+    return s
+
+
+@pytest.fixture
+def tfleet(tmp_path, pki):
+    made = {"redis": [], "nodes": []}
+
+    def redis(tls=True, **kw):
+        r = (TlsRedis(tmp_path, pki, **kw) if tls else Redis(tmp_path, **kw)).start()
+        made["redis"].append(r)
+        return r
+
+    def node(url, name, extra=None, **kw):
+        d = tmp_path / name
+        d.mkdir(exist_ok=True)
+        n = Node(d, url, name, extra=tls_conf(pki) if extra is None else extra, **kw).start()
+        made["nodes"].append(n)
+        return n
+
+    yield redis, node
+    failed = []
+    for n in made["nodes"]:
+        if n.proc and n.proc.poll() is None:
+            n.proc.terminate()
+    for n in made["nodes"]:
+        try:
+            rc = n.proc.wait(10) if n.proc else None
+        except subprocess.TimeoutExpired:
+            n.proc.kill()
+            rc = n.proc.wait()
+        if rc not in (0, -9, None):
+            failed.append((n.name, rc, n.read_error_log()))
+    for r in made["redis"]:
+        r.kill()
+    assert not failed, failed
+
+
+def rediss(r, query=""):
+    return "rediss://127.0.0.1:%d/0%s" % (r.port, query)
+
+
+def threads_fds(n):
+    pid = n.proc.pid
+    return len(os.listdir("/proc/%d/task" % pid)), len(os.listdir("/proc/%d/fd" % pid))
+
+
+def test_two_nodes_share_a_rule_over_rediss(tfleet):
+    redis, node = tfleet
+    r = redis()
+    a, b = node(rediss(r), "a"), node(rediss(r), "b")
+    st, js = a.req("POST", "/rules", {"rule": "/promo /sale 302"})
+    assert st == 201, js
+    assert js["id"] == "api:1" and js["rule"] == "/promo /sale 302" and js["origin"] == "api"
+    assert wait_status(b, "/promo", 302, 2)
+    assert b.get("/promo") == (302, "/sale")
+    assert a.get("/promo") == (302, "/sale")
+    assert b.get("/file") == (301, "/from-file")
+    # in Redis, reached over TLS only
+    assert r.cli("HGET", "detour:rules", "api:1").endswith("/promo /sale 302\n")
+    st, js = b.req("GET", "/fleet")
+    assert st == 200 and js["self"]["node"] == "b" and js["self"]["version"] == 1
+    st, _ = b.req("DELETE", "/rules/api:1")
+    assert st == 204
+    assert wait_status(a, "/promo", 404, 2)
+    st, js = a.req("DELETE", "/rules/api:1")
+    assert st == 404
+    # a name instead of the address: SNI and the DNS name verified
+    c = node("rediss://localhost:%d/0" % r.port, "c")
+    st, js = c.req("POST", "/rules", {"rule": "/c /cc 301"})
+    assert st == 201 and js["id"] == "api:2", js
+    assert wait_status(a, "/c", 301, 2)
+    for n in (a, b, c):
+        assert "TLS" not in n.read_error_log(), n.read_error_log()
+
+
+def test_wrong_ca_is_refused_and_the_last_state_serves(tfleet, pki):
+    """A node that knew the fleet restarts trusting another CA: it says why,
+    serves the state it saved, and refuses changes like a node without
+    Redis."""
+    redis, node = tfleet
+    r = redis()
+    a = node(rediss(r), "a")
+    st, js = a.req("POST", "/rules", {"rule": "/kept /k 302"})
+    assert st == 201
+    a.proc.terminate()
+    assert a.proc.wait(10) == 0
+    a.conf_path.write_text(a.conf_path.read_text().replace(
+        str(pki / "ca.pem"), str(pki / "other-ca.pem")))
+    a.start()
+    a.wait_log("TLS: certificate verify failed: self-signed certificate in certificate "
+               "chain (state-ca, ?tls-name=)")
+    a.wait_log("serving the last state saved under state-dir (version 1, 1 API rules)")
+    assert a.get("/kept") == (302, "/k")
+    st, js = a.req("POST", "/rules", {"rule": "/new /n 302"})
+    assert st == 503 and js == {"error": UNAVAILABLE}, js
+    assert r.cli("HLEN", "detour:rules") == "1\n"
+
+
+def test_wrong_name_is_refused(tfleet):
+    redis, node = tfleet
+    r = redis()
+    a = node(rediss(r, "?tls-name=other.test"), "a")
+    a.wait_log("TLS: certificate verify failed: hostname mismatch (state-ca, ?tls-name=)")
+    st, js = a.req("POST", "/rules", {"rule": "/x /y 302"})
+    assert st == 503 and js == {"error": UNAVAILABLE}, js
+    # the name the certificate has, at an address it does not list
+    b = node(rediss(r, "?tls-name=redis.test"), "b")
+    st, js = b.req("POST", "/rules", {"rule": "/x /y 302"})
+    assert st == 201, js
+
+
+def test_missing_client_certificate_is_named(tfleet, pki):
+    redis, node = tfleet
+    r = redis()
+    a = node(rediss(r), "a", extra=tls_conf(pki, cert=False))
+    a.wait_log("TLS: Redis refused the connection: tlsv13 alert certificate required (Redis "
+               "asks for a client certificate: state-cert)")
+    st, js = a.req("POST", "/rules", {"rule": "/x /y 302"})
+    assert st == 503 and js == {"error": UNAVAILABLE}, js
+    # a Redis that does not ask for one (tls-auth-clients no)
+    r2 = redis(extra=("--tls-auth-clients", "no"))
+    b = node(rediss(r2), "b", extra=tls_conf(pki, cert=False))
+    st, js = b.req("POST", "/rules", {"rule": "/x /y 302"})
+    assert st == 201, js
+
+
+def test_plain_redis_behind_rediss_is_a_tls_error(tfleet):
+    redis, node = tfleet
+    r = redis(tls=False)
+    a = node(rediss(r), "a")
+    a.wait_log("fleet: Redis at 127.0.0.1:%d: TLS: " % r.port)
+    st, js = a.req("POST", "/rules", {"rule": "/x /y 302"})
+    assert st == 503, js
+
+
+@pytest.mark.parametrize("conf,needle", [
+    ("state-ca nope.pem\n", "state-ca (line 4): {d}/nope.pem: No such file or directory"),
+    ("state-ca site.rules\n",
+     "state-ca (line 4): {d}/site.rules: no PEM CA certificate (no certificate or crl found)"),
+    ("state-ca {p}/ca.pem\nstate-cert {p}/client.pem {p}/redis.key\n",
+     "state-cert (line 5): {p}/redis.key: the key does not match the certificate "
+     "{p}/client.pem (key values mismatch)"),
+    ("state-ca {p}/ca.pem\nstate-cert {p}/client.pem {p}/ca.pem\n",
+     "state-cert (line 5): {p}/ca.pem: no PEM private key"),
+    ("state-ca {p}/ca.pem\nstate-cert {p}/client.key {p}/client.key\n",
+     "state-cert (line 5): {p}/client.key: no PEM certificate"),
+    ("state-cert {p}/client.pem {p}/client.key\nstate-ca {p}/ca.pem\nstate-ca {p}/ca.pem\n",
+     "detour.conf:6:10: state-ca is already set on line 5"),
+])
+def test_bad_files_stop_the_start(tmp_path, pki, conf, needle):
+    (tmp_path / "site.rules").write_text(RULES)
+    (tmp_path / "detour.conf").write_text(
+        "listen 127.0.0.1:%d\nrules site.rules\nstate rediss://127.0.0.1:%d/0\n" % (
+            free_port(), free_port()) + conf.format(p=pki))
+    t0 = time.monotonic()
+    out = subprocess.run([BIN, "serve", "-c", str(tmp_path / "detour.conf")],
+                         capture_output=True, text=True, timeout=20)
+    assert out.returncode != 0
+    assert needle.format(p=pki, d=tmp_path) in out.stderr, out.stderr
+    assert time.monotonic() - t0 < 10  # before any connection to Redis
+
+
+def test_state_ca_needs_rediss(tmp_path, pki):
+    (tmp_path / "site.rules").write_text(RULES)
+    (tmp_path / "detour.conf").write_text(
+        "rules site.rules\nstate redis://127.0.0.1:6380/0\nstate-ca %s\n" % (pki / "ca.pem"))
+    out = subprocess.run([BIN, "serve", "-c", str(tmp_path / "detour.conf")],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode != 0
+    assert ("detour.conf:3: state-ca is for TLS to Redis: it needs state rediss://... or "
+            "rediss-sentinel://...") in out.stderr, out.stderr
+
+
+def test_redis_restarted_nodes_reconnect_and_leave_nothing(tfleet):
+    """Redis killed and restarted three times: every time changes are
+    refused (503) while it is gone and work again within 5 s, B follows;
+    the relay threads and descriptors of the dead connections are gone."""
+    redis, node = tfleet
+    r = redis()
+    a, b = node(rediss(r), "a"), node(rediss(r), "b")
+    st, js = a.req("POST", "/rules", {"rule": "/r0 /x 302"})
+    assert st == 201, js
+    assert wait_status(b, "/r0", 302, 2)
+    st, js = b.req("POST", "/rules", {"rule": "/b0 /x 302"})  # b's write connection
+    assert st == 201, js
+    base = {n.name: threads_fds(n) for n in (a, b)}
+    for k in range(1, 4):
+        r.kill()
+        for n in (a, b):  # the k-th loss, seen by the follower
+            deadline = time.monotonic() + 5
+            while n.read_error_log().count("fleet: lost Redis") < k:
+                assert time.monotonic() < deadline, n.read_error_log()
+                time.sleep(0.02)
+        st, js = a.req("POST", "/rules", {"rule": "/gone /x 302"})
+        assert st == 503 and js["error"].startswith("state store unavailable"), js
+        if k == 1:  # the last state serves (Redis comes back empty)
+            assert b.get("/r0") == (302, "/x")
+        r = redis(port=r.port)
+        deadline = time.monotonic() + 5
+        while True:
+            st, js = a.req("POST", "/rules", {"rule": "/r%d /x 302" % k})
+            if st == 201 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert st == 201, js
+        assert wait_status(b, "/r%d" % k, 302, 2)
+    # every connection was made again (b's write connection by its stats
+    # flush, every second); the old relays ended (threads) and were joined
+    # (descriptors): the counts are those before
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        now = {n.name: threads_fds(n) for n in (a, b)}
+        if now == base:
+            break
+        time.sleep(0.2)
+    assert now == base, (base, now)
+    for n in (a, b):
+        assert "TLS to Redis" not in n.read_error_log()  # a kill is no TLS error
+    c = http.client.HTTPConnection(a.host, a.admin_port, timeout=5)
+    c.request("GET", "/metrics")
+    m = c.getresponse().read().decode()
+    assert "\ndetour_fleet_tls_relays 2\n" in m, m  # the follower's and the writer's
+
+
+def test_propagation_rediss_beside_redis(tfleet, pki):
+    """The 1,000-change measurement of test_fleet.py over redis:// and over
+    rediss://, in one run (the ratio is what the shared machine cannot
+    blur). REPEAT=N runs each N times (medians)."""
+    redis, node = tfleet
+    repeat = int(os.environ.get("REPEAT", "1"))
+    res = {"redis": [], "rediss": []}
+    for k in range(repeat):
+        for kind in ("redis", "rediss"):
+            r = redis(tls=kind == "rediss")
+            url = (rediss(r) if kind == "rediss" else "redis://127.0.0.1:%d/0" % r.port)
+            ns = [node(url, "%s%d%s" % (kind, k, x), extra=None if kind == "rediss" else "")
+                  for x in "abc"]
+            lat, after, post, took = measure_propagation(*ns, label=" (%s)" % kind)
+            res[kind].append((pct(lat), pct(post), took))
+            for n in ns:
+                n.proc.terminate()
+                assert n.proc.wait(10) == 0
+            r.kill()
+    med = lambda v: sorted(v)[len(v) // 2]
+    line = []
+    for kind in ("redis", "rediss"):
+        v = res[kind]
+        line.append("%s: live on B and C p50 %.1f p99 %.1f ms, POST answered p50 %.1f p99 %.1f "
+                    "ms, %d changes in %.2f s" % (
+                        kind, med([x[0][0] for x in v]), med([x[0][1] for x in v]),
+                        med([x[1][0] for x in v]), med([x[1][1] for x in v]), CHANGES,
+                        med([x[2] for x in v])))
+    print("\nrediss beside redis (%d run(s), medians; %s): %s" % (repeat, BIN, "; ".join(line)))
+    if "/asan/" not in BIN and "/tsan/" not in BIN:
+        assert med([x[0][1] for x in res["rediss"]]) < 100
