@@ -220,8 +220,9 @@ def measure_propagation(a, b, c, label=""):
     took = time.monotonic() - t_start
     assert not failed, failed
     ms = lambda x: x * 1000
-    lat = [ms(max(seen["b"][i], seen["c"][i]) - sent[i]) for i in range(CHANGES)]
-    after = [ms(max(0, max(seen["b"][i], seen["c"][i]) - acked[i])) for i in range(CHANGES)]
+    lat = [ms(max(seen[b.name][i], seen[c.name][i]) - sent[i]) for i in range(CHANGES)]
+    after = [ms(max(0, max(seen[b.name][i], seen[c.name][i]) - acked[i]))
+             for i in range(CHANGES)]
     post = [ms(acked[i] - sent[i]) for i in range(CHANGES)]
     ca.close()
     print("\nfleet%s: %d changes through A in %.1f s; POST on A to live on B and C: p50 %.1f ms, "
