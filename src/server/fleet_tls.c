@@ -42,7 +42,6 @@ struct relay {
 
 struct fleet_tls {
 	SSL_CTX *ctx;
-	bool has_cert;
 	pthread_mutex_t mu;
 	struct relay *relays; /* running or done, not joined yet */
 };
@@ -75,6 +74,16 @@ static bool readable(const char *what, unsigned line, const char *path, char *er
 	}
 	snprintf(err, cap, "%s (line %u): %s: %s", what, line, path, strerror(errno));
 	return false;
+}
+
+/* Called by OpenSSL when the server asks for a client certificate
+ * (CertificateRequest) and none is set: marks the connection (its app data)
+ * and goes on without one. Redis may only ask (tls-auth-clients optional);
+ * when it refuses the connection, the mark names the reason. */
+static int asked_for_cert(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+	SSL_set_app_data(ssl, (void *)1);
+	return 0;
 }
 
 struct fleet_tls *fleet_tls_new(const struct detour_config *conf, char *err, size_t cap)
@@ -145,7 +154,8 @@ struct fleet_tls *fleet_tls_new(const struct detour_config *conf, char *err, siz
 			         ssl_reason(why, sizeof(why), "mismatch"));
 			goto fail;
 		}
-		t->has_cert = true;
+	} else {
+		SSL_CTX_set_client_cert_cb(t->ctx, asked_for_cert);
 	}
 	pthread_mutex_init(&t->mu, NULL);
 	return t;
@@ -434,65 +444,59 @@ static int ssl_step(SSL *ssl, int fd, int op, void *buf, int len, int64_t deadli
 }
 
 /* Why a handshake or the first exchange failed, in a user's words. */
-static void tls_why(struct fleet_tls *t, SSL *ssl, int e, bool handshake, char *err, size_t cap)
+static void tls_why(SSL *ssl, int e, bool handshake, char *err, size_t cap)
 {
 	char why[256];
 	long vr = SSL_get_verify_result(ssl);
 
 	if (e == -1) {
-		snprintf(err, cap, "TLS: %s timed out",
+		snprintf(why, sizeof(why), "%s timed out",
 		         handshake ? "the handshake" : "Redis's answer");
 	} else if (handshake && vr != X509_V_OK) {
 		snprintf(err, cap, "TLS: certificate verify failed: %s (state-ca, ?tls-name=)",
 		         X509_verify_cert_error_string(vr));
+		ERR_clear_error();
+		return;
 	} else if (e == SSL_ERROR_SSL) {
-		unsigned long le = ERR_peek_last_error();
-		ssl_reason(why, sizeof(why), "error");
-		/* an alert from Redis: with TLS 1.3 a refused client certificate
-		 * is known only after the handshake, at the first read */
-		bool alert = ERR_GET_LIB(le) == ERR_LIB_SSL && strstr(why, "alert") != NULL;
-		const char *hint = "";
-		if (strstr(why, "certificate required"))
-			hint = t->has_cert ? ""
-			                   : " (Redis asks for a client certificate: state-cert)";
-		else if (alert && !t->has_cert)
-			hint = " (does Redis ask for a client certificate? state-cert)";
-		snprintf(err, cap, "TLS: %s%s%s", alert ? "Redis refused the connection: " : "",
-		         why, hint);
+		ssl_reason(why, sizeof(why), "error"); /* an alert from Redis, often */
 	} else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0)) {
-		snprintf(err, cap, "TLS: Redis closed the connection%s%s",
-		         handshake ? " during the handshake" : " after the handshake",
-		         !t->has_cert ? " (does it ask for a client certificate? state-cert)" : "");
+		snprintf(why, sizeof(why), "Redis closed the connection");
 	} else {
-		snprintf(err, cap, "TLS: %s%s", errno ? strerror(errno) : "connection lost",
-		         !handshake && !t->has_cert
-		                 ? " after the handshake (does Redis ask for a client certificate? "
-		                   "state-cert)"
-		                 : "");
+		snprintf(why, sizeof(why), "%s", errno ? strerror(errno) : "connection lost");
 	}
 	ERR_clear_error();
+	/* TLS 1.3: a refused client certificate is known only after the
+	 * handshake, at the first read, as an alert (certificate required) or,
+	 * when Redis closed with our PING unread, a reset that lost it. */
+	if (SSL_get_app_data(ssl) && e != -1)
+		snprintf(err, cap,
+		         "TLS: Redis refused the connection (%s): it asks for a client certificate "
+		         "and none is set (state-cert)",
+		         why);
+	else
+		snprintf(err, cap, "TLS: %s%s", why,
+		         handshake || e == -1 ? "" : " (after the handshake)");
 }
 
 /* Redis answers a PING over the new connection: one line, +PONG, or -NOAUTH
  * before AUTH. Reading it shows a refused client certificate here (TLS 1.3
  * sends that alert after the handshake) rather than as an end-of-file in
- * hiredis. -2: the connection was reset (see diagnose). */
-static int probe(struct fleet_tls *t, SSL *ssl, int fd, int64_t deadline, char *err, size_t cap)
+ * hiredis. */
+static int probe(SSL *ssl, int fd, int64_t deadline, char *err, size_t cap)
 {
 	char line[256];
 	size_t got = 0;
 	int e = 0;
 
 	if (ssl_step(ssl, fd, 2, "PING\r\n", 6, deadline, &e) <= 0) {
-		tls_why(t, ssl, e, false, err, cap);
+		tls_why(ssl, e, false, err, cap);
 		return -1;
 	}
 	while (got < 2 || memcmp(line + got - 2, "\r\n", 2)) {
 		int n = ssl_step(ssl, fd, 1, line + got, 1, deadline, &e);
 		if (n <= 0) {
-			bool reset = e == SSL_ERROR_SYSCALL && errno == ECONNRESET;
-			tls_why(t, ssl, e, false, err, cap);
-			return reset ? -2 : -1;
+			tls_why(ssl, e, false, err, cap);
+			return -1;
 		}
 		if (++got == sizeof(line)) {
 			snprintf(err, cap, "TLS: not Redis (no answer to PING)");
@@ -567,7 +571,7 @@ static SSL *tls_open(struct fleet_tls *t, const char *host, unsigned port, const
 		goto fail;
 	}
 	if (ssl_step(ssl, *fd, 0, NULL, 0, deadline, &e) <= 0) {
-		tls_why(t, ssl, e, true, err, cap);
+		tls_why(ssl, e, true, err, cap);
 		goto fail;
 	}
 	return ssl;
@@ -576,26 +580,6 @@ fail:
 	close(*fd);
 	*fd = -1;
 	return NULL;
-}
-
-/* The PING was answered by a reset: with TLS 1.3 a server that refuses the
- * client certificate says so (an alert) after the handshake, and our PING,
- * still unread when it closes, turns its close into a reset that loses the
- * alert. Once more without writing, to read that alert. */
-static void diagnose(struct fleet_tls *t, const char *host, unsigned port, const char *name,
-                     int64_t deadline, char *err, size_t cap)
-{
-	int64_t d = now_ms() + 1000 < deadline ? now_ms() + 1000 : deadline;
-	char e2[300], byte;
-	int fd, e = 0;
-	SSL *ssl = tls_open(t, host, port, name, d, &fd, e2, sizeof(e2));
-
-	if (ssl == NULL)
-		return;
-	if (ssl_step(ssl, fd, 1, &byte, 1, d, &e) <= 0 && e == SSL_ERROR_SSL)
-		tls_why(t, ssl, e, false, err, cap);
-	SSL_free(ssl);
-	close(fd);
 }
 
 redisContext *fleet_tls_connect(struct fleet_tls *t, const char *host, unsigned port,
@@ -619,10 +603,7 @@ redisContext *fleet_tls_connect(struct fleet_tls *t, const char *host, unsigned 
 		free(r);
 		return NULL;
 	}
-	rc = probe(t, r->ssl, r->tcp, deadline, err, cap);
-	if (rc == -2)
-		diagnose(t, host, port, name, deadline, err, cap);
-	if (rc)
+	if (probe(r->ssl, r->tcp, deadline, err, cap))
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		snprintf(err, cap, "socketpair: %s", strerror(errno));
