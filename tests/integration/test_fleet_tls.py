@@ -128,6 +128,19 @@ def threads_fds(n):
     return len(os.listdir("/proc/%d/task" % pid)), len(os.listdir("/proc/%d/fd" % pid))
 
 
+def steady(n):
+    """threads_fds once it holds for 0.3 s (an admin connection just
+    answered is closed a moment later)."""
+    prev = None
+    for _ in range(50):
+        now = threads_fds(n)
+        if now == prev:
+            return now
+        prev = now
+        time.sleep(0.3)
+    return now
+
+
 def test_two_nodes_share_a_rule_over_rediss(tfleet):
     redis, node = tfleet
     r = redis()
@@ -268,7 +281,7 @@ def test_redis_restarted_nodes_reconnect_and_leave_nothing(tfleet):
     assert wait_status(b, "/r0", 302, 2)
     st, js = b.req("POST", "/rules", {"rule": "/b0 /x 302"})  # b's write connection
     assert st == 201, js
-    base = {n.name: threads_fds(n) for n in (a, b)}
+    base = {n.name: steady(n) for n in (a, b)}
     for k in range(1, 4):
         r.kill()
         for n in (a, b):  # the k-th loss, seen by the follower
