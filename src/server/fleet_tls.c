@@ -273,8 +273,16 @@ static void relay_run(struct relay *r)
 				continue; /* decrypted already: no poll would wake */
 			p[1].events |= rd_want;
 		}
+		/* no events wanted: not polled (a hung-up socket would wake
+		 * poll at once, again and again) */
+		if (p[1].events == 0)
+			p[1].fd = -1;
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
+		/* hiredis gone while we do not read its end (the up buffer
+		 * waits for a stalled Redis): nothing awaits what is pending */
+		if ((p[0].revents & (POLLHUP | POLLERR)) && !(p[0].events & POLLIN))
+			app_eof = true;
 	}
 	/* Redis gone without close_notify (killed, restarted) is no TLS
 	 * matter: the follower reports the lost connection. */
@@ -598,12 +606,24 @@ redisContext *fleet_tls_connect(struct fleet_tls *t, const char *host, unsigned 
 	}
 	snprintf(r->where, sizeof(r->where), "%s%s%s:%u", strchr(host, ':') ? "[" : "", host,
 	         strchr(host, ':') ? "]" : "", port);
+	/* OpenSSL writes with write(2): a reset peer raises SIGPIPE, which
+	 * this thread may not ignore yet (at start). Blocked, and a pending
+	 * one taken, around the exchange; the relays block every signal. */
+	sigset_t pipe, old;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
 	r->ssl = tls_open(t, host, port, name, deadline, &r->tcp, err, cap);
+	rc = r->ssl ? probe(r->ssl, r->tcp, deadline, err, cap) : -1;
+	struct timespec zero = {0, 0};
+	while (sigtimedwait(&pipe, NULL, &zero) == SIGPIPE)
+		;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r->ssl == NULL) {
 		free(r);
 		return NULL;
 	}
-	if (probe(r->ssl, r->tcp, deadline, err, cap))
+	if (rc)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		snprintf(err, cap, "socketpair: %s", strerror(errno));
