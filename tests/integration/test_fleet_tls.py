@@ -9,7 +9,9 @@ or descriptor is left behind; the propagation of 1,000 changes over rediss://
 beside redis://. Every redis-server is started here and killed by its PID."""
 import http.client
 import os
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -318,6 +320,54 @@ def test_redis_restarted_nodes_reconnect_and_leave_nothing(tfleet):
     c.request("GET", "/metrics")
     m = c.getresponse().read().decode()
     assert "\ndetour_fleet_tls_relays 2\n" in m, m  # the follower's and the writer's
+
+
+def relays(n):
+    c = http.client.HTTPConnection(n.host, n.admin_port, timeout=5)
+    c.request("GET", "/metrics")
+    m = c.getresponse().read().decode()
+    c.close()
+    return int(m.split("\ndetour_fleet_tls_relays ")[1].split("\n")[0])
+
+
+def test_a_stalled_redis_over_tls(tfleet):
+    """Redis stopped (SIGSTOP) with a change in flight over TLS: hiredis's
+    timeout acts on its socketpair end, the node settles the change (503),
+    the relays of the connections it gave up end although Redis takes
+    nothing (their threads and descriptors go), and when Redis runs the
+    stalled script it writes nothing."""
+    redis, node = tfleet
+    r = redis()
+    a = node(rediss(r, "?timeout=300"), "a")
+    st, js = a.req("POST", "/rules", {"rule": "/first /f 302"})
+    assert st == 201
+    base = steady(a)
+    os.kill(r.proc.pid, signal.SIGSTOP)
+    t = threading.Timer(1.5, lambda: os.kill(r.proc.pid, signal.SIGCONT))
+    t.start()
+    try:
+        st, js = a.req("POST", "/rules", {"rule": "/stalled /s 302"})
+    finally:
+        t.join()
+    assert st == 503, js
+    assert js["error"].startswith("state store unavailable: "), js
+    time.sleep(0.5)
+    assert r.cli("HLEN", "detour:rules").strip() == "1"
+    assert r.cli("GET", "detour:version").strip() == "1"
+    assert a.get("/stalled")[0] == 404
+    a.wait_log("settling its outcome")
+    deadline = time.monotonic() + 5
+    while True:
+        st, js = a.req("POST", "/rules", {"rule": "/after /a 302"})
+        if st == 201 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert st == 201, js
+    assert a.get("/after") == (302, "/a")
+    deadline = time.monotonic() + 5
+    while (relays(a), steady(a)) != (2, base):
+        assert time.monotonic() < deadline, (relays(a), steady(a), base)
+        time.sleep(0.2)
 
 
 def test_propagation_rediss_beside_redis(tfleet, pki):
