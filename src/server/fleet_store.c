@@ -157,11 +157,16 @@ int fleet_load(struct fleet *f, unsigned timeout_ms, struct fleet_snap *out, cha
 	int rc;
 
 	if (c == NULL) {
+		fleet_tls_join(f->l.tls); /* the sentinels' relays (below) */
 		snprintf(err, cap, "Redis at %s: %s", where, e);
 		return -1;
 	}
 	rc = fleet_follow_load(c, &f->l, out, lastid, sizeof(lastid), e, sizeof(e));
 	redisFree(c);
+	/* At start, before the drop: the relay threads of this load (and of
+	 * the sentinels asked) are joined now, none runs when privileges are
+	 * dropped (issue 11: no thread before the drop but this one). */
+	fleet_tls_join(f->l.tls);
 	if (rc) {
 		snprintf(err, cap, "Redis at %s: %s", where, e);
 		return -1;

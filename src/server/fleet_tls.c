@@ -345,6 +345,12 @@ unsigned fleet_tls_relays(struct fleet_tls *t)
 	return n;
 }
 
+void fleet_tls_join(struct fleet_tls *t)
+{
+	if (t)
+		reap(t, true);
+}
+
 void fleet_tls_free(struct fleet_tls *t)
 {
 	if (t == NULL)

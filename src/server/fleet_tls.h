@@ -35,6 +35,11 @@ redisContext *fleet_tls_connect(struct fleet_tls *t, const char *host, unsigned 
 /* Relays running now (their connections not closed yet). */
 unsigned fleet_tls_relays(struct fleet_tls *t);
 
+/* After every context of t was freed: ends the relays still running (their
+ * socketpair end shut down) and joins every relay thread. The start-up load
+ * calls it, so that no relay thread is left when privileges are dropped. */
+void fleet_tls_join(struct fleet_tls *t);
+
 /* After every context of t was freed: ends the relays still running (they
  * see end-of-file), joins their threads and frees t. */
 void fleet_tls_free(struct fleet_tls *t);

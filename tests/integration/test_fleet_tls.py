@@ -322,6 +322,43 @@ def test_redis_restarted_nodes_reconnect_and_leave_nothing(tfleet):
     assert "\ndetour_fleet_tls_relays 2\n" in m, m  # the follower's and the writer's
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_key_readable_by_root_alone_loads_before_the_drop(tfleet, tmp_path, pki):
+    """user nobody, the client key mode 0600 owned by root: read at start as
+    root, before the drop; the node then runs as nobody (every thread) and
+    talks to Redis over TLS; no relay thread was left from the start-up
+    load (they are joined before the drop)."""
+    import pwd
+    import shutil
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    redis, node = tfleet
+    r = redis()
+    key = tmp_path / "root-only.key"
+    shutil.copy(pki / "client.key", key)
+    os.chmod(key, 0o600)
+    d = tempfile.mkdtemp(prefix="detour-state-")
+    try:
+        os.chown(d, nobody.pw_uid, nobody.pw_gid)
+        extra = "state-ca %s\nstate-cert %s %s\nuser nobody\nstate-dir %s\n" % (
+            pki / "ca.pem", pki / "client.pem", key, d)
+        a = node(rediss(r), "a", extra=extra)
+        a.wait_log("ready")
+        st, js = a.req("POST", "/rules", {"rule": "/root /r 302"})
+        assert st == 201, js
+        assert a.get("/root") == (302, "/r")
+        pid = a.proc.pid
+        for t in os.listdir("/proc/%d/task" % pid):
+            status = open("/proc/%d/task/%s/status" % (pid, t)).read()
+            uid = [l for l in status.split("\n") if l.startswith("Uid:")][0].split()[1:]
+            assert uid == [str(nobody.pw_uid)] * 4, (t, uid)
+        assert "from Redis" in a.read_error_log()  # the start-up load was over TLS
+    finally:
+        a.proc.terminate()
+        assert a.proc.wait(10) == 0
+        shutil.rmtree(d)
+
+
 def relays(n):
     c = http.client.HTTPConnection(n.host, n.admin_port, timeout=5)
     c.request("GET", "/metrics")
