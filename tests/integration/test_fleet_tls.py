@@ -359,6 +359,34 @@ def test_key_readable_by_root_alone_loads_before_the_drop(tfleet, tmp_path, pki)
         shutil.rmtree(d)
 
 
+def test_a_large_state_loads_over_tls(tfleet):
+    """1,500 rules of about 1 KB: the whole-state load is a 1.5 MB reply,
+    many TLS records, more than the socketpair holds at once (partial
+    writes, the relay waiting on both sides). A node that starts loads it
+    all; one that follows gets every change."""
+    redis, node = tfleet
+    r = redis()
+    a, b = node(rediss(r), "a"), node(rediss(r), "b")
+    s = a.session()
+    n = 1500
+    for i in range(n):
+        st, js = s.req("POST", "/rules", {"rule": "/big%d /%s%d 302" % (i, "x" * 1000, i)})
+        assert st == 201, js
+    s.close()
+    assert r.cli("HLEN", "detour:rules") == "%d\n" % n
+    c = node(rediss(r), "c")
+    c.wait_log("fleet: node c: state version %d (%d API rules) loaded from Redis" % (n, n))
+    for x in (b, c):
+        assert wait_status(x, "/big%d" % (n - 1), 302, 5)
+        assert x.get("/big7") == (302, "/%s7" % ("x" * 1000))
+    got = []
+    for off in (0, 1000):
+        st, js = c.req("GET", "/rules?origin=api&limit=1000&offset=%d" % off)
+        assert st == 200
+        got += js["rules"]
+    assert len(got) == n and len(set(x["id"] for x in got)) == n
+
+
 def relays(n):
     c = http.client.HTTPConnection(n.host, n.admin_port, timeout=5)
     c.request("GET", "/metrics")
