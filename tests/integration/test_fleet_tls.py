@@ -260,6 +260,27 @@ def test_bad_files_stop_the_start(tmp_path, pki, conf, needle):
     assert time.monotonic() - t0 < 10  # before any connection to Redis
 
 
+def test_serve_t_checks_the_files(tmp_path, pki):
+    """serve -t loads state-ca and state-cert as the start does (without
+    connecting): a mismatched pair is reported, a good one is ok."""
+    (tmp_path / "site.rules").write_text(RULES)
+    conf = tmp_path / "detour.conf"
+    base = "rules site.rules\nstate rediss://127.0.0.1:%d/0\nstate-ca %s\n" % (
+        free_port(), pki / "ca.pem")
+    conf.write_text(base + "state-cert %s %s\n" % (pki / "client.pem", pki / "redis.key"))
+    out = subprocess.run([BIN, "serve", "-t", "-c", str(conf)], capture_output=True, text=True,
+                         timeout=10)
+    assert out.returncode == 1
+    assert out.stderr == ("detour: %s: state-cert (line 4): %s: the key does not match the "
+                          "certificate %s (key values mismatch)\n" % (
+                              conf, pki / "redis.key", pki / "client.pem")), out.stderr
+    conf.write_text(base + "state-cert %s %s\n" % (pki / "client.pem", pki / "client.key"))
+    out = subprocess.run([BIN, "serve", "-t", "-c", str(conf)], capture_output=True, text=True,
+                         timeout=10)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.endswith("is ok: 1 rules from 1 file\n"), out.stdout
+
+
 def test_state_ca_needs_rediss(tmp_path, pki):
     (tmp_path / "site.rules").write_text(RULES)
     (tmp_path / "detour.conf").write_text(
