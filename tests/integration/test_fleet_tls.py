@@ -217,11 +217,14 @@ def test_missing_client_certificate_is_named(tfleet, pki):
     a.wait_log("): it asks for a client certificate and none is set (state-cert)")
     st, js = a.req("POST", "/rules", {"rule": "/x /y 302"})
     assert st == 503 and js == {"error": UNAVAILABLE}, js
-    # a Redis that does not ask for one (tls-auth-clients no)
-    r2 = redis(extra=("--tls-auth-clients", "no"))
-    b = node(rediss(r2), "b", extra=tls_conf(pki, cert=False))
-    st, js = b.req("POST", "/rules", {"rule": "/x /y 302"})
-    assert st == 201, js
+    # a Redis that does not ask for one (tls-auth-clients no), or only asks
+    # (optional: it sends a CertificateRequest and takes none)
+    for k, mode in enumerate(("no", "optional")):
+        r2 = redis(extra=("--tls-auth-clients", mode))
+        b = node(rediss(r2), "b%d" % k, extra=tls_conf(pki, cert=False))
+        st, js = b.req("POST", "/rules", {"rule": "/x /y 302"})
+        assert st == 201, (mode, js)
+        assert "TLS" not in b.read_error_log(), b.read_error_log()
 
 
 def test_plain_redis_behind_rediss_is_a_tls_error(tfleet):
