@@ -139,6 +139,7 @@ TSAN_TESTS   := test_reload.py test_admin.py test_admin_guard.py test_maintenanc
                 test_server.py test_tls.py test_acme.py test_proxy.py test_fleet.py test_h2.py \
                 test_stats.py test_faults.py test_reload_thread.py test_audit_keep.py
 TSAN_REPORTS := build/tsan/reports
+TSAN_TESTS   += test_fleet_tls.py
 tsan:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/tsan SAN=thread OPT=-O1 build/tsan/detour
 	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)

@@ -1,7 +1,8 @@
 /* libFuzzer target for lib/fleet.c: the `state` URL and the Redis encoding
  * of rules and maintenance. Asserts invariants, not only "no crash":
  *  - an accepted URL has 1 to 8 hosts with ports 1..65535, NUL-terminated
- *    fields, one host unless sentinel, a primary name with sentinel;
+ *    fields, one host unless sentinel, a primary name with sentinel, a
+ *    tls-name only over TLS (rediss://, rediss-sentinel://);
  *  - a decoded rule's or maintenance's pointers lie inside the input, and a
  *    decoded value encodes back to the same bytes. */
 #include "fuzz.h"
@@ -34,6 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(memchr(u.password, 0, sizeof(u.password)) &&
 		      memchr(u.user, 0, sizeof(u.user)));
 		CHECK(u.timeout_ms >= 50 && u.timeout_ms <= 60000 && u.prefix[0]);
+		/* tls-name= only with TLS, a name or an address without a port */
+		CHECK(memchr(u.tls_name, 0, sizeof(u.tls_name)) && (u.tls || !u.tls_name[0]) &&
+		      !strchr(u.tls_name, ':') && !strchr(u.tls_name, '/'));
 	} else {
 		CHECK(err[0] != '\0');
 	}

@@ -754,7 +754,9 @@ static const struct conf_directive directives[] = {
          "*?replicas=*_N_ (answer 2xx after WAIT N; 1 with sentinels),\n"
          "*?timeout=*_MS_ (a change's deadline, 2000) and *?prefix=*_P_. A change\n"
          "that cannot be made durable answers 503 and is applied on no node.\n"
-         "*rediss://* is refused (this hiredis has no TLS). *state-dir* keeps the\n"
+         "*rediss://* and *rediss-sentinel://*: over TLS (see *state-ca*,\n"
+         "*state-cert*; *?tls-name=*_NAME_ is the name the certificates must carry,\n"
+         "by default the host connected to). *state-dir* keeps the\n"
          "last known state, served when Redis is unreachable at start. *node=* names\n"
          "this node (default: the host name)."},
         {"user", 1, 1, d_user, "user NAME",

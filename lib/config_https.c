@@ -1,7 +1,9 @@
 /* detour: the HTTPS directives of detour.conf (docs/https.md): tls-cert, acme,
  * acme-email, acme-ca, acme-hosts, hsts, https-redirect, canonical-host,
- * trailing-slash, trusted-proxies, and what they need of each other once the
- * whole file is read. The listen flags (tls, proxy-protocol) are config.c's. */
+ * trailing-slash, trusted-proxies, the TLS client side of the fleet's Redis
+ * (state-ca, state-cert: docs/internals/fleet.md), and what they need of each
+ * other once the whole file is read. The listen flags (tls, proxy-protocol)
+ * are config.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,27 @@ static detour_err d_tls_cert(struct pstate *s, const struct arg *a, unsigned n)
 		return DETOUR_EINVAL;
 	ct->line = s->line;
 	c->ncerts++;
+	return DETOUR_OK;
+}
+
+/* state-ca FILE: the CA bundle Redis's certificate is verified with. */
+static detour_err d_state_ca(struct pstate *s, const struct arg *a, unsigned n)
+{
+	if (once(s, &a[0], "state-ca", s->c->state_ca_line) != DETOUR_OK ||
+	    conf_set_path(s, &a[0], s->c->state_ca) != DETOUR_OK)
+		return DETOUR_EINVAL;
+	s->c->state_ca_line = s->line;
+	return DETOUR_OK;
+}
+
+/* state-cert CERT KEY: the client certificate shown to Redis. */
+static detour_err d_state_cert(struct pstate *s, const struct arg *a, unsigned n)
+{
+	if (once(s, &a[0], "state-cert", s->c->state_cert_line) != DETOUR_OK ||
+	    conf_set_path(s, &a[0], s->c->state_cert) != DETOUR_OK ||
+	    conf_set_path(s, &a[1], s->c->state_key) != DETOUR_OK)
+		return DETOUR_EINVAL;
+	s->c->state_cert_line = s->line;
 	return DETOUR_OK;
 }
 
@@ -370,6 +393,22 @@ static detour_err check_proxy(struct pstate *s)
 	return DETOUR_OK;
 }
 
+/* state-ca and state-cert mean TLS to Redis: they need a rediss:// state. */
+static detour_err check_state_tls(struct pstate *s)
+{
+	const struct detour_config *c = s->c;
+	unsigned line = c->state_ca_line ? c->state_ca_line : c->state_cert_line;
+
+	if (line == 0 || !strncmp(c->state_url, "rediss://", 9) ||
+	    !strncmp(c->state_url, "rediss-sentinel://", 18))
+		return DETOUR_OK;
+	detour_diag_set(s->d, s->name, line, 0,
+	                "%s is for TLS to Redis: it needs state rediss://... or "
+	                "rediss-sentinel://...",
+	                line == c->state_ca_line ? "state-ca" : "state-cert");
+	return DETOUR_EINVAL;
+}
+
 const struct conf_directive conf_https_directives[] = {
         {"tls-cert", 2, 2, d_tls_cert, "tls-cert CERT KEY",
          "A PEM certificate (leaf first, then its chain) and its private key;\n"
@@ -417,13 +456,23 @@ const struct conf_directive conf_https_directives[] = {
          "*proxy-protocol* listener accepts; repeatable. The client is the\n"
          "right-most address that is not a trusted proxy; Forwarded wins over\n"
          "X-Forwarded-\\*. From other peers these headers are ignored."},
+        {"state-ca", 1, 1, d_state_ca, "state-ca FILE",
+         "With *state rediss://*: the PEM CA bundle Redis's certificate (and the\n"
+         "sentinels') is verified with, instead of the system's store. The chain\n"
+         "and the host name (or address, or *?tls-name=*) are checked; TLS 1.2 or\n"
+         "later. Read at start, before privileges are dropped."},
+        {"state-cert", 2, 2, d_state_cert, "state-cert CERT KEY",
+         "With *state rediss://*: the PEM client certificate (and chain) and its\n"
+         "key shown to Redis, which asks for one by default (*tls-auth-clients\n"
+         "yes*). Read at start, before privileges are dropped; a bad or mismatched\n"
+         "pair stops the start with the reason."},
 };
 const size_t conf_https_ndirectives =
         sizeof(conf_https_directives) / sizeof(conf_https_directives[0]);
 
 detour_err conf_https_check(struct pstate *s)
 {
-	if (check_https(s) != DETOUR_OK)
+	if (check_https(s) != DETOUR_OK || check_state_tls(s) != DETOUR_OK)
 		return DETOUR_EINVAL;
 	return check_proxy(s);
 }

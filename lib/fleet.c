@@ -138,10 +138,20 @@ static detour_err parse_query(const char *q, size_t len, struct detour_fleet_url
 					            "prefix=: letters, digits, '-', '_', '.' only");
 			memcpy(u->prefix, v, vl);
 			u->prefix[vl] = '\0';
+		} else if (kl == 8 && !memcmp(q, "tls-name", 8)) {
+			/* the name the certificates must carry instead of the
+			 * host connected to (a sentinel answers an address) */
+			struct detour_fleet_host h;
+			if (vl == 0 || vl >= sizeof(u->tls_name) || v[0] == '[' ||
+			    !parse_host(v, vl, 1, &h) || strlen(h.host) != vl)
+				return fail(err, cap,
+				            "tls-name=: expected a host name or an address");
+			memcpy(u->tls_name, v, vl);
+			u->tls_name[vl] = '\0';
 		} else {
 			return fail(err, cap,
 			            "unknown query parameter (expected replicas=, timeout=, "
-			            "prefix=, db=)");
+			            "prefix=, db=, tls-name=)");
 		}
 		if (amp == NULL)
 			break;
@@ -154,31 +164,36 @@ static detour_err parse_query(const char *q, size_t len, struct detour_fleet_url
 detour_err detour_fleet_url_parse(const char *s, size_t len, struct detour_fleet_url *u, char *err,
                                   size_t cap)
 {
-	static const char r[] = "redis://", rs[] = "redis-sentinel://", rss[] = "rediss://";
-	const char *p, *end = s + len, *slash, *at, *q;
+	/* rediss:// and rediss-sentinel://: TLS to Redis (and to the sentinels),
+	 * made by detour itself (src/server/fleet_tls.c), not by hiredis. */
+	static const struct {
+		const char *scheme;
+		bool sentinel, tls;
+	} schemes[] = {{"redis://", false, false},
+	               {"rediss://", false, true},
+	               {"redis-sentinel://", true, false},
+	               {"rediss-sentinel://", true, true}};
+	const char *p = NULL, *end = s + len, *slash, *at, *q;
 	bool rset = false;
 	unsigned defport;
 
 	memset(u, 0, sizeof(*u));
 	u->timeout_ms = 2000;
 	strcpy(u->prefix, "detour");
-	if (len >= sizeof(rss) - 1 && !memcmp(s, rss, sizeof(rss) - 1))
-		return fail(err, cap,
-		            "rediss:// (TLS to Redis) needs hiredis_ssl, which the hiredis this "
-		            "detour is built with (Debian's libhiredis 0.14) does not have: use "
-		            "redis:// over a private network or a TLS tunnel (stunnel, spiped)");
-	if (len >= sizeof(r) - 1 && !memcmp(s, r, sizeof(r) - 1)) {
-		p = s + sizeof(r) - 1;
-		defport = 6379;
-	} else if (len >= sizeof(rs) - 1 && !memcmp(s, rs, sizeof(rs) - 1)) {
-		p = s + sizeof(rs) - 1;
-		u->sentinel = true;
-		defport = 26379;
-	} else {
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]) && p == NULL; i++) {
+		size_t sl = strlen(schemes[i].scheme);
+		if (len >= sl && !memcmp(s, schemes[i].scheme, sl)) {
+			p = s + sl;
+			u->sentinel = schemes[i].sentinel;
+			u->tls = schemes[i].tls;
+		}
+	}
+	if (p == NULL)
 		return fail(err, cap,
 		            "expected redis://[user:password@]host:port/db or "
-		            "redis-sentinel://host:port,host:port/name");
-	}
+		            "redis-sentinel://host:port,host:port/name (rediss://, "
+		            "rediss-sentinel:// for TLS)");
+	defport = u->sentinel ? 26379 : 6379;
 	q = memchr(p, '?', (size_t)(end - p));
 	if (q == NULL)
 		q = end;
@@ -238,6 +253,8 @@ detour_err detour_fleet_url_parse(const char *s, size_t len, struct detour_fleet
 	}
 	if (q < end && parse_query(q + 1, (size_t)(end - q - 1), u, &rset, err, cap))
 		return DETOUR_EINVAL;
+	if (u->tls_name[0] && !u->tls)
+		return fail(err, cap, "tls-name=: only with rediss:// or rediss-sentinel://");
 	if (!rset && u->sentinel)
 		u->replicas = 1;
 	return DETOUR_OK;

@@ -132,6 +132,12 @@ struct detour_config {
 	char state_url[DETOUR_CONF_URL_MAX];
 	char state_node[64]; /* "" = HOSTNAME:PORT of the first listener */
 	unsigned state_line;
+	/* TLS to that Redis (rediss://, src/server/fleet_tls.c): `state-ca FILE`
+	 * ("" = the system's store), `state-cert CERT KEY` ("" = none). */
+	char state_ca[DETOUR_CONF_PATH_MAX];
+	unsigned state_ca_line;
+	char state_cert[DETOUR_CONF_PATH_MAX], state_key[DETOUR_CONF_PATH_MAX];
+	unsigned state_cert_line;
 	char user[64]; /* drop privileges to this user after binding; "" = stay */
 	bool stats;    /* per-rule hit counters and the unmatched-path sketch; default on */
 	unsigned stats_flush_ms; /* how often counters are written to the state; default 5 s */

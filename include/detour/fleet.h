@@ -19,11 +19,16 @@ struct detour_fleet_host {
 
 /* state redis://[user:password@]host:port/db[?query]
  * state redis-sentinel://[user:password@]host:port,host:port/name[?query]
+ * rediss:// and rediss-sentinel://: the same over TLS (to the sentinels too).
  * query: replicas=N (WAIT N before an answer; sentinel default 1, else 0),
  *        timeout=MS (a change's deadline, 50 to 60000, default 2000),
- *        prefix=P (key prefix, default "detour"), db=N (sentinel). */
+ *        prefix=P (key prefix, default "detour"), db=N (sentinel),
+ *        tls-name=NAME (TLS: the name or address every certificate must
+ *        carry, instead of the host connected to). */
 struct detour_fleet_url {
 	bool sentinel;
+	bool tls;
+	char tls_name[256]; /* "" = the host connected to */
 	struct detour_fleet_host hosts[DETOUR_FLEET_HOSTS_MAX];
 	unsigned nhosts;
 	char user[128];     /* "" = none (AUTH password alone when password is set) */
@@ -36,7 +41,7 @@ struct detour_fleet_url {
 };
 
 /* Parses s[0..len). Returns DETOUR_OK, or DETOUR_EINVAL with the reason in
- * err (rediss:// is refused: see the message). */
+ * err. */
 detour_err detour_fleet_url_parse(const char *s, size_t len, struct detour_fleet_url *u, char *err,
                                   size_t cap);
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "fleet_conn.h"
+#include "fleet_tls.h"
 
 void fleet_key(const struct fleet_link *l, char *out, size_t cap, const char *a, const char *b)
 {
@@ -63,11 +64,23 @@ int64_t fleet_redis_ms(redisContext *c)
 	return ms;
 }
 
-static redisContext *open_one(const char *host, unsigned port, unsigned timeout_ms, char *err,
-                              size_t cap)
+/* One connection to host:port, over TLS for rediss:// (fleet_tls.c: the
+ * same blocking hiredis context, relayed). */
+static redisContext *open_one(const struct fleet_link *l, const char *host, unsigned port,
+                              unsigned timeout_ms, char *err, size_t cap)
 {
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-	redisContext *c = redisConnectWithTimeout(host, (int)port, tv);
+	redisContext *c;
+
+	if (l->url.tls) {
+		c = fleet_tls_connect(l->tls, host, port,
+		                      l->url.tls_name[0] ? l->url.tls_name : host, timeout_ms, err,
+		                      cap);
+		if (c)
+			redisSetTimeout(c, tv);
+		return c;
+	}
+	c = redisConnectWithTimeout(host, (int)port, tv);
 
 	if (c == NULL) {
 		snprintf(err, cap, "out of memory");
@@ -90,7 +103,7 @@ static int ask_sentinels(const struct fleet_link *l, unsigned timeout_ms, char *
 
 	for (unsigned i = 0; i < l->url.nhosts; i++) {
 		const struct detour_fleet_host *h = &l->url.hosts[i];
-		redisContext *c = open_one(h->host, h->port, timeout_ms, e, sizeof(e));
+		redisContext *c = open_one(l, h->host, h->port, timeout_ms, e, sizeof(e));
 		if (c == NULL)
 			continue;
 		redisReply *r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", l->url.name);
@@ -146,7 +159,7 @@ redisContext *fleet_connect(const struct fleet_link *l, unsigned timeout_ms, cha
 	}
 	snprintf(where, wcap, "%s%s%s:%u", strchr(host, ':') ? "[" : "", host,
 	         strchr(host, ':') ? "]" : "", port);
-	c = open_one(host, port, timeout_ms, err, cap);
+	c = open_one(l, host, port, timeout_ms, err, cap);
 	if (c == NULL)
 		return NULL;
 	if (l->url.password[0]) {

@@ -17,8 +17,11 @@
 
 #define FLEET_KEY_MAX 200
 
+struct fleet_tls;
+
 struct fleet_link {
 	struct detour_fleet_url url;
+	struct fleet_tls *tls; /* rediss://: the client context (fleet_tls.h) */
 	char node[64];
 	/* PREFIX:rules (hash id -> rule), :maint (string), :version
 	 * (counter), :seq (rule numbers), :log (the stream), :hits and

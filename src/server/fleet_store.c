@@ -14,6 +14,7 @@
 #include "detour/topk.h"
 #include "fleet_store.h"
 #include "fleet_store_int.h"
+#include "fleet_tls.h"
 #include "log.h"
 
 #define STREAM_MAXLEN 10000 /* MAXLEN ~: a node further behind reloads everything */
@@ -131,6 +132,12 @@ struct fleet *fleet_new(const struct detour_config *conf, char *err, size_t cap)
 		free(f);
 		return NULL;
 	}
+	/* rediss://: the CA, certificate and key are read now, before
+	 * privileges are dropped (admin_prepare runs before privdrop_finish). */
+	if (f->l.url.tls && (f->l.tls = fleet_tls_new(conf, err, cap)) == NULL) {
+		free(f);
+		return NULL;
+	}
 	pthread_mutex_init(&f->wlock, NULL);
 	f->audit_keep_ms = conf->audit_keep_s * 1000;
 	return f;
@@ -153,11 +160,16 @@ int fleet_load(struct fleet *f, unsigned timeout_ms, struct fleet_snap *out, cha
 	int rc;
 
 	if (c == NULL) {
+		fleet_tls_join(f->l.tls); /* the sentinels' relays (below) */
 		snprintf(err, cap, "Redis at %s: %s", where, e);
 		return -1;
 	}
 	rc = fleet_follow_load(c, &f->l, out, lastid, sizeof(lastid), e, sizeof(e));
 	redisFree(c);
+	/* At start, before the drop: the relay threads of this load (and of
+	 * the sentinels asked) are joined now, none runs when privileges are
+	 * dropped (issue 11: no thread before the drop but this one). */
+	fleet_tls_join(f->l.tls);
 	if (rc) {
 		snprintf(err, cap, "Redis at %s: %s", where, e);
 		return -1;
@@ -192,6 +204,7 @@ void fleet_free(struct fleet *f)
 		return;
 	fleet_follow_stop(f->ff);
 	redisFree(f->wc);
+	fleet_tls_free(f->l.tls); /* after every connection: joins the relays */
 	pthread_mutex_destroy(&f->wlock);
 	free(f);
 }
@@ -717,6 +730,12 @@ void fleet_metrics(struct fleet *f, struct bbuf *b)
 	          (unsigned long long)c.refused, (unsigned long long)c.settled_applied,
 	          (unsigned long long)c.settled_not_applied, (unsigned long long)c.reverted,
 	          (unsigned long long)c.undo_failed);
+	if (f->l.tls)
+		bbuf_putf(b,
+		          "# HELP detour_fleet_tls_relays Connections to Redis over TLS open now "
+		          "(one relay thread each).\n"
+		          "# TYPE detour_fleet_tls_relays gauge\ndetour_fleet_tls_relays %u\n",
+		          fleet_tls_relays(f->l.tls));
 }
 
 /* ---- the audit log ------------------------------------------------------------ */

@@ -11,6 +11,7 @@
 #include "detour/config.h"
 #include "detour/rulefile.h"
 #include "detour/table.h"
+#include "fleet_tls.h"
 #include "maint.h"
 #include "server.h"
 #include "tls.h"
@@ -75,6 +76,19 @@ static int test_config(const struct detour_config *conf, const char *path)
 			return 1;
 		}
 		tls_ctx_free(tc);
+	}
+	/* rediss://: state-ca and state-cert load and match, without
+	 * connecting (the same checks as at start). */
+	if (conf->state_ca_line || conf->state_cert_line ||
+	    !strncmp(conf->state_url, "rediss", 6)) {
+		struct fleet_tls *ft = fleet_tls_new(conf, err, sizeof(err));
+		if (ft == NULL) {
+			fprintf(stderr, "detour: %s: %s\n", path ? path : "(built-in defaults)",
+			        err);
+			detour_table_free(t);
+			return 1;
+		}
+		fleet_tls_free(ft);
 	}
 	/* The ACME settings, without contacting the CA. */
 	if (acme_check(conf, detour_table_rules(t), stdout, err, sizeof(err))) {

@@ -363,7 +363,7 @@ static void test_example_conf_shape(void **state)
 	"limit, timeout, admin, state-dir, state, user, stats, stats-flush, audit-keep, "          \
 	"maintenance, health-check, "                                                              \
 	"http2, tls-cert, acme, acme-email, acme-ca, acme-hosts, hsts, https-redirect, "           \
-	"canonical-host, trailing-slash, trusted-proxies)"
+	"canonical-host, trailing-slash, trusted-proxies, state-ca, state-cert)"
 
 #define TARGET_ERR(x)                                                                              \
 	"expected a target: a path starting with '/', an http:// or https:// URL, or '-' (with "   \
@@ -496,10 +496,8 @@ static const struct err_case err_cases[] = {
         {"admin 8081 token-file=\n", "t.conf:1:12: expected token-file=FILE, found "
                                      "\"token-file=\""},
         {"state-dir\n", "t.conf:1:1: 'state-dir' takes 1 argument: state-dir DIR"},
-        {"state rediss://h:6380/0\n",
-         "t.conf:1:7: state: rediss:// (TLS to Redis) needs hiredis_ssl, which the hiredis this "
-         "detour is built with (Debian's libhiredis 0.14) does not have: use redis:// over a "
-         "private network or a TLS tunnel (stunnel, spiped)"},
+        {"state redis://h/0?tls-name=r.example\n",
+         "t.conf:1:7: state: tls-name=: only with rediss:// or rediss-sentinel://"},
         {"state redis://h/0 node=a/b\n",
          "t.conf:1:19: node=: letters, digits, '-', '_', '.', ':' only, found \"node=a/b\""},
         {"user a b\n", "t.conf:1:1: 'user' takes 1 argument: user NAME"},

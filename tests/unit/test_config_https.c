@@ -127,6 +127,35 @@ static const struct err_case err_cases[] = {
          "without bits past the prefix, found \"10.0.0.1/8\""},
 };
 
+/* TLS to the fleet's Redis: state-ca, state-cert (docs/internals/fleet.md). */
+static const struct err_case state_tls_errors[] = {
+        {"state-ca ca.pem\n", "t.conf:1: state-ca is for TLS to Redis: it needs state "
+                              "rediss://... or rediss-sentinel://..."},
+        {"state redis://h/0\nstate-cert c.pem c.key\n",
+         "t.conf:2: state-cert is for TLS to Redis: it needs state rediss://... or "
+         "rediss-sentinel://..."},
+        {"state rediss://h/0\nstate-cert c.pem\n",
+         "t.conf:2:1: 'state-cert' takes 2 arguments: state-cert CERT KEY"},
+        {"state rediss://h/0\nstate-ca a.pem\nstate-ca b.pem\n",
+         "t.conf:3:10: state-ca is already set on line 2, at \"b.pem\""},
+};
+
+static void test_state_tls(void **state)
+{
+	parse_ok("state rediss://10.0.0.5:6380/0?tls-name=redis.internal node=a\n"
+	         "state-ca certs/redis-ca.pem\nstate-cert /etc/detour/a.pem a.key\n");
+	assert_string_equal(conf.state_ca, "/etc/detour/certs/redis-ca.pem");
+	assert_int_equal(conf.state_ca_line, 2);
+	assert_string_equal(conf.state_cert, "/etc/detour/a.pem");
+	assert_string_equal(conf.state_key, "/etc/detour/a.key");
+	assert_int_equal(conf.state_cert_line, 3);
+	parse_ok("state rediss-sentinel://s1,s2/m\n");
+	assert_string_equal(conf.state_ca, "");
+	assert_int_equal(conf.state_ca_line, 0);
+	assert_int_equal(conf.state_cert_line, 0);
+	check_errors(state_tls_errors, sizeof(state_tls_errors) / sizeof(state_tls_errors[0]));
+}
+
 static void test_https_errors(void **state)
 {
 	check_errors(err_cases, sizeof(err_cases) / sizeof(err_cases[0]));
@@ -137,6 +166,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_https),
 	        cmocka_unit_test(test_https_errors),
+	        cmocka_unit_test(test_state_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

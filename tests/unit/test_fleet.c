@@ -1,5 +1,5 @@
 /* Unit tests for lib/fleet.c: the `state` URL (redis://, redis-sentinel://,
- * rediss:// refused with its reason, userinfo, query parameters) and the
+ * rediss:// and rediss-sentinel:// with tls-name=, userinfo, query parameters) and the
  * Redis encoding of API rules and maintenance. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,8 +105,49 @@ static void test_bad_urls(void **state)
 			fail_msg("accepted %s", bad[i]);
 		assert_true(err[0] != '\0');
 	}
-	assert_int_equal(parse("rediss://h:6380/0", &u, err), DETOUR_EINVAL);
-	assert_non_null(strstr(err, "hiredis_ssl"));
+	assert_int_equal(parse("redis://h/0?tls-name=r.example", &u, err), DETOUR_EINVAL);
+	assert_string_equal(err, "tls-name=: only with rediss:// or rediss-sentinel://");
+	assert_int_equal(parse("ftp://h/0", &u, err), DETOUR_EINVAL);
+	assert_non_null(strstr(err, "rediss://"));
+}
+
+/* TLS: the same URLs with an s, the default ports unchanged. */
+static void test_rediss_url(void **state)
+{
+	struct detour_fleet_url u;
+	char err[400];
+
+	(void)state;
+	assert_int_equal(parse("redis://h/0", &u, err), DETOUR_OK);
+	assert_false(u.tls);
+	assert_int_equal(parse("rediss://app:pw@redis.internal/2", &u, err), DETOUR_OK);
+	assert_true(u.tls);
+	assert_false(u.sentinel);
+	assert_string_equal(u.hosts[0].host, "redis.internal");
+	assert_int_equal(u.hosts[0].port, 6379);
+	assert_int_equal(u.db, 2);
+	assert_string_equal(u.user, "app");
+	assert_string_equal(u.tls_name, "");
+	assert_int_equal(parse("rediss://[::1]:6380/0?tls-name=redis.internal&replicas=1", &u, err),
+	                 DETOUR_OK);
+	assert_true(u.tls);
+	assert_string_equal(u.hosts[0].host, "::1");
+	assert_int_equal(u.hosts[0].port, 6380);
+	assert_string_equal(u.tls_name, "redis.internal");
+	assert_int_equal(u.replicas, 1);
+	assert_int_equal(parse("rediss://127.0.0.1:6380?tls-name=10.0.0.7", &u, err), DETOUR_OK);
+	assert_string_equal(u.tls_name, "10.0.0.7");
+	assert_int_equal(
+	        parse("rediss-sentinel://s1,s2:26380/mymaster?tls-name=r.example", &u, err),
+	        DETOUR_OK);
+	assert_true(u.tls);
+	assert_true(u.sentinel);
+	assert_int_equal(u.nhosts, 2);
+	assert_int_equal(u.hosts[0].port, 26379);
+	assert_int_equal(u.hosts[1].port, 26380);
+	assert_string_equal(u.name, "mymaster");
+	assert_int_equal(u.replicas, 1);
+	assert_string_equal(u.tls_name, "r.example");
 }
 
 static void test_rule_codec(void **state)
@@ -181,7 +222,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_redis_url),   cmocka_unit_test(test_sentinel_url),
 	        cmocka_unit_test(test_bad_urls),    cmocka_unit_test(test_rule_codec),
-	        cmocka_unit_test(test_maint_codec),
+	        cmocka_unit_test(test_maint_codec), cmocka_unit_test(test_rediss_url),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
