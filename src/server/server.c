@@ -22,6 +22,7 @@
 
 #include "acme.h"
 #include "admin.h"
+#include "base/sparse.h"
 #include "core.h"
 #include "detour/canon.h"
 #include "detour/rulefile.h"
@@ -126,7 +127,7 @@ static void table_retired(void *arg, struct served *old)
 {
 	struct server *srv = arg;
 
-	served_collect(old, true); /* no reader holds it */
+	served_collect(old, true);    /* no reader holds it */
 	admin_flush_served(srv, old); /* the admin's store */
 }
 
@@ -377,7 +378,9 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 
 	if (srv == NULL)
 		return 1;
-	srv->conf = *conf;
+	/* srv is calloc'd: the zero parts of the configuration (most of its
+	 * megabyte) are not copied, so their pages stay unallocated. */
+	base_copy_sparse(&srv->conf, conf, sizeof(*conf));
 	srv->conf_path = conf_path;
 	pthread_mutex_init(&srv->reload_lock, NULL);
 	srv->pool.access_fd = -1;
