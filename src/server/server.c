@@ -363,7 +363,7 @@ static int start_threads(struct server *srv, char *err, size_t cap)
 	return admin_start(srv, err, cap);
 }
 
-int server_run(const struct detour_config *conf, const char *conf_path)
+int server_run(struct detour_config *given, const char *conf_path)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	struct detour_table *t;
@@ -376,11 +376,16 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	int sfd = -1, rc = 1;
 	uint64_t t0 = mono_ms();
 
-	if (srv == NULL)
+	if (srv == NULL) {
+		free(given);
 		return 1;
+	}
 	/* srv is calloc'd: the zero parts of the configuration (most of its
-	 * megabyte) are not copied, so their pages stay unallocated. */
-	base_copy_sparse(&srv->conf, conf, sizeof(*conf));
+	 * megabyte) are not copied, so their pages stay unallocated; the
+	 * caller's copy is let go, and only srv's is read from here on. */
+	base_copy_sparse(&srv->conf, given, sizeof(*given));
+	free(given);
+	const struct detour_config *conf = &srv->conf;
 	srv->conf_path = conf_path;
 	pthread_mutex_init(&srv->reload_lock, NULL);
 	srv->pool.access_fd = -1;
