@@ -318,11 +318,19 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	if (f[0].p[0] == '@')
 		return directive(pc, f, nf);
 
+	/* Copied from a template rather than cleared with memset: for this
+	 * size GCC inlines a memset as "rep stos", whose start-up cost on this
+	 * machine made the clearing a quarter of parse_line (a million lines:
+	 * 15 % of the load's CPU, issue 10); a copy is unrolled loads and
+	 * stores. */
+	static const struct lineext blank = {
+	        .x.window = {.from = DETOUR_TIME_NONE_FROM,
+	                     .until = DETOUR_TIME_NONE_UNTIL,
+	                     .hour_from = -1,
+	                     .hour_to = -1},
+	};
 	struct lineext lx;
-	memset(&lx, 0, offsetof(struct lineext, conds));
-	lx.x.window.from = DETOUR_TIME_NONE_FROM;
-	lx.x.window.until = DETOUR_TIME_NONE_UNTIL;
-	lx.x.window.hour_from = lx.x.window.hour_to = -1;
+	memcpy(&lx, &blank, offsetof(struct lineext, conds));
 	pc->lx = &lx;
 
 	struct detour_rule r = {
