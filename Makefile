@@ -21,7 +21,9 @@ CC       ?= cc
 PKGS     := libpcre2-8 libhs libcurl jansson sqlite3 libssl libcrypto libnghttp2 hiredis gumbo \
             libxml-2.0 zlib libpsl libidn2 tomlplusplus
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl and libxml2 are not linked: lib/dlcurl.c opens them on their first
+# call (their headers are used as usual).
+PKG_LIBS   := $(filter-out -lcurl -lxml2,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
 
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g

@@ -312,25 +312,29 @@ report() {
 		printf "\nd: loading %d rules, from process start to the first response; memory right after.\n", nrules
 		print "nginx: RSS is the worker'"'"'s VmRSS (the master holds the same map, shared copy-on-write:"
 		print "master VmRSS in brackets); peak is the master'"'"'s VmHWM; PSS is master + worker, shared pages once.\n"
-		print "| server | load time | RSS | peak RSS | PSS | load vs nginx | RSS vs nginx |"
-		print "|---|--:|--:|--:|--:|--:|--:|"
+		print "CPU to ready: utime + stime of its processes when the first answer came (10 ms ticks).\n"
+		print "| server | load time | CPU to ready | RSS | peak RSS | PSS | load vs nginx | CPU vs nginx | RSS vs nginx |"
+		print "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
 		for (j = 1; j <= 3; j++) {
 			srv = sv[j]; ms = get("d", srv, "load_ms"); rss = get("d", srv, "rss_kib")
 			if (ms == "") {
 				if (srv in skip)
-					printf "| %s | %s | | | | | |\n", srv, missing(srv)
+					printf "| %s | %s | | | | | | | |\n", srv, missing(srv)
 				continue
 			}
-			m = get("d", srv, "master_rss_kib")
-			printf "| %s | %s | %s%s | %s | %s | %s | %s |\n", srv, secs(ms), mib(rss), \
+			m = get("d", srv, "master_rss_kib"); cpu = get("d", srv, "load_cpu_ms")
+			printf "| %s | %s | %s | %s%s | %s | %s | %s | %s | %s |\n", srv, secs(ms), \
+				cpu == "" ? "" : secs(cpu), mib(rss), \
 				m == "" ? "" : " (" mib(m) ")", mib(get("d", srv, "peak_kib")), \
 				mib(get("d", srv, "pss_kib")), \
 				srv == "nginx" ? "" : ratio(ms, get("d", "nginx", "load_ms")), \
+				srv == "nginx" || cpu == "" ? "" : ratio(cpu, get("d", "nginx", "load_cpu_ms")), \
 				srv == "nginx" ? "" : ratio(rss, get("d", "nginx", "rss_kib"))
 		}
 		if (get("d", "before", "load_ms") != "")
-			printf "\ndetour vs before (d): load %s, RSS %s\n", \
+			printf "\ndetour vs before (d): load %s, CPU to ready %s, RSS %s\n", \
 				ratio(get("d", "detour", "load_ms"), get("d", "before", "load_ms")), \
+				ratio(get("d", "detour", "load_cpu_ms"), get("d", "before", "load_cpu_ms")), \
 				ratio(get("d", "detour", "rss_kib"), get("d", "before", "rss_kib"))
 	}' "$1"
 }

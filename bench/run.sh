@@ -227,6 +227,13 @@ stop_server() { # stop_server NAME: every PID of it, the first (the master) firs
 	unset "SPIDS[$1]" "SPORT[$1]"
 }
 
+# ready_cpu_ms PID...: the CPU time (utime + stime, every thread) the processes used up to now,
+# read right after their first answer: the load's cost without the waits for a core that a
+# shared machine adds to the wall clock (clock ticks: 10 ms steps).
+ready_cpu_ms() {
+	echo $(($(cpu_ticks "$@") * 1000 / HZ))
+}
+
 # --- one measured run -------------------------------------------------------------------------
 # measure SCENARIO SERVER REP PATH [SCRIPT ARGS...]: warm up, then DUR seconds of wrk (with the
 # Lua SCRIPT and its ARGS, if given) on http://127.0.0.1:PORT/PATH, the server's CPU time and
@@ -388,6 +395,7 @@ if [ -n "$phase2" ] || has d "$SCENARIOS"; then
 		if start_detour big "$RULES" "$probe" "$LOAD_TIMEOUT"; then
 			pid=${SPIDS[detour]}
 			emit d detour load_ms "$LOAD_MS"
+			emit d detour load_cpu_ms "$(ready_cpu_ms "$pid")"
 			emit d detour rss_kib "$(status_kib "$pid" VmRSS)"
 			emit d detour peak_kib "$(status_kib "$pid" VmHWM)"
 			emit d detour pss_kib "$(pss_kib "$pid")"
@@ -404,6 +412,7 @@ if [ -n "$phase2" ] || has d "$SCENARIOS"; then
 	if has before "$SERVERS" && [ -z "$BEFORE_SKIP" ]; then
 		start_detour big "$RULES" "$probe" "$LOAD_TIMEOUT" before || die "before did not load the rules"
 		emit d before load_ms "$LOAD_MS"
+		emit d before load_cpu_ms "$(ready_cpu_ms "${SPIDS[before]}")"
 		emit d before rss_kib "$(status_kib "${SPIDS[before]}" VmRSS)"
 		emit d before peak_kib "$(status_kib "${SPIDS[before]}" VmHWM)"
 		emit d before pss_kib "$(pss_kib "${SPIDS[before]}")"
@@ -413,6 +422,7 @@ if [ -n "$phase2" ] || has d "$SCENARIOS"; then
 		start_nginx big "$MAP" "$probe" "$LOAD_TIMEOUT" || die "nginx did not load the map"
 		read -r master worker <<<"${SPIDS[nginx]}"
 		emit d nginx load_ms "$LOAD_MS"
+		emit d nginx load_cpu_ms "$(ready_cpu_ms "$master" "$worker")"
 		emit d nginx rss_kib "$(status_kib "$worker" VmRSS)"
 		emit d nginx master_rss_kib "$(status_kib "$master" VmRSS)"
 		emit d nginx peak_kib "$(status_kib "$master" VmHWM)"

@@ -318,11 +318,19 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	if (f[0].p[0] == '@')
 		return directive(pc, f, nf);
 
+	/* Copied from a template rather than cleared with memset: for this
+	 * size GCC inlines a memset as "rep stos", whose start-up cost on this
+	 * machine made the clearing a quarter of parse_line (a million lines:
+	 * 15 % of the load's CPU, issue 10); a copy is unrolled loads and
+	 * stores. */
+	static const struct lineext blank = {
+	        .x.window = {.from = DETOUR_TIME_NONE_FROM,
+	                     .until = DETOUR_TIME_NONE_UNTIL,
+	                     .hour_from = -1,
+	                     .hour_to = -1},
+	};
 	struct lineext lx;
-	memset(&lx, 0, offsetof(struct lineext, conds));
-	lx.x.window.from = DETOUR_TIME_NONE_FROM;
-	lx.x.window.until = DETOUR_TIME_NONE_UNTIL;
-	lx.x.window.hour_from = lx.x.window.hour_to = -1;
+	memcpy(&lx, &blank, offsetof(struct lineext, conds));
 	pc->lx = &lx;
 
 	struct detour_rule r = {
@@ -504,19 +512,62 @@ static const char *move_str(const char *s, size_t n, const char *buf, size_t len
 	return to;
 }
 
+/* Moves the NUL-terminated s[0..n) to *w when it lies in buf[0..len] (w at
+ * or before s: the regions may overlap), and returns where it is now. */
+static const char *slide_str(const char *s, size_t n, const char *buf, size_t len, char **w)
+{
+	if (!inside(s, buf, len))
+		return s;
+	char *to = *w;
+	memmove(to, s, n + 1);
+	*w += n + 1;
+	return to;
+}
+
+/* Whether the rules' strings that lie in buf, taken in rule order (path, then
+ * target), are in ascending order and do not overlap: then each one can slide
+ * down to its place in the compacted block without overwriting a string not
+ * yet moved. Parsing in place makes it so (a rule's strings are inside its
+ * own line, the path before the target); anything else is copied instead. */
+static bool ascending(const struct detour_ruleset *rs, size_t x0, const char *buf, size_t len)
+{
+	const char *end = buf;
+
+	for (size_t i = x0; i < rs->n; i++) {
+		const struct detour_rule *r = &rs->rules[i];
+		if (inside(r->path, buf, len)) {
+			if (r->path < end)
+				return false;
+			end = r->path + r->path_len + 1;
+		}
+		if (inside(r->target, buf, len)) {
+			if (r->target < end)
+				return false;
+			end = r->target + r->target_len + 1;
+		}
+	}
+	return true;
+}
+
 /* Called once the rules x0.. of rs (and their extensions from e0 on) were
  * parsed in place in the file's bytes buf[0..len] (a big block, not yet
  * adopted). When none of them has an extension (whose conditions, regexes
- * and names point anywhere into their line), the strings the rules use
- * (paths, targets, and the hosts and id= values ruleside.h took from buf)
- * are copied into one block of their exact size, each rule's path and target
- * side by side, and buf is freed: the rules file is not kept (a million
- * "/r/N /target/N 301" lines: 25 instead of 29 MB). Otherwise, or when out
- * of memory, buf joins the arena as it is. */
+ * and names point anywhere into their line), only the strings the rules use
+ * (paths, targets, and the hosts and id= values ruleside.h took from buf) are
+ * kept, each rule's path and target side by side, then the hosts and ids: the
+ * rest of the rules file is not (a million "/r/N /target/N 301" lines: 25
+ * instead of 29 MB). They are slid down inside buf itself, which is then
+ * trimmed to their size, so that no second block of 25 MB is touched (on
+ * start-up fresh pages cost more than the copy: docs/internals/table.md,
+ * "A million rules, measured"); the hosts and ids go through a small
+ * temporary block, since the rules' strings move over them. When the
+ * strings are not in order, they are copied to a new block of their size
+ * instead. With an extension, or when out of memory, buf joins the arena as
+ * it is. */
 static void keep_strings(struct detour_ruleset *rs, size_t x0, size_t e0, char *buf, size_t len)
 {
 	struct rside *sd = &rs->side;
-	size_t need = 0;
+	size_t need = 0, side = 0;
 	bool plain = rs->nexts == e0;
 
 	for (size_t i = x0; i < rs->n && plain; i++) {
@@ -526,26 +577,75 @@ static void keep_strings(struct detour_ruleset *rs, size_t x0, size_t e0, char *
 		need += inside(r->target, buf, len) ? (size_t)r->target_len + 1 : 0;
 	}
 	for (uint32_t h = 0; h < sd->nhosts && plain; h++)
-		need += inside(sd->hosts[h].name, buf, len) ? (size_t)sd->hosts[h].len + 1 : 0;
+		side += inside(sd->hosts[h].name, buf, len) ? (size_t)sd->hosts[h].len + 1 : 0;
 	for (size_t k = 0; k < sd->nids && plain; k++)
-		need += inside(sd->ids[k].s, buf, len) ? (size_t)sd->ids[k].len + 1 : 0;
-	char *copy = plain ? detour_arena_big_new(need ? need : 1) : NULL;
-	if (copy == NULL) {
+		side += inside(sd->ids[k].s, buf, len) ? (size_t)sd->ids[k].len + 1 : 0;
+	need += side;
+	if (!plain) {
 		detour_arena_big_adopt(&rs->arena, buf);
 		return;
+	}
+	bool slide = ascending(rs, x0, buf, len);
+	char *tmp = slide && side ? malloc(side) : NULL;
+	char *copy = slide ? buf : detour_arena_big_new(need ? need : 1);
+	if (copy == NULL || (slide && side && tmp == NULL)) {
+		free(tmp);
+		detour_arena_big_adopt(&rs->arena, buf);
+		return;
+	}
+	/* The hosts and ids first out of the way (into tmp), then the rules'
+	 * strings, then the hosts and ids behind them. */
+	char *t = tmp;
+	if (slide) {
+		for (uint32_t h = 0; h < sd->nhosts; h++)
+			sd->hosts[h].name =
+			        move_str(sd->hosts[h].name, sd->hosts[h].len, buf, len, &t);
+		for (size_t k = 0; k < sd->nids; k++)
+			sd->ids[k].s = move_str(sd->ids[k].s, sd->ids[k].len, buf, len, &t);
 	}
 	char *w = copy;
 	for (size_t i = x0; i < rs->n; i++) {
 		struct detour_rule *r = &rs->rules[i];
-		r->path = move_str(r->path, r->path_len, buf, len, &w);
-		r->target = move_str(r->target, r->target_len, buf, len, &w);
+		r->path = slide_str(r->path, r->path_len, buf, len, &w);
+		r->target = slide_str(r->target, r->target_len, buf, len, &w);
 	}
+	const char *from = slide ? tmp : buf;
+	size_t from_len = slide ? side : len;
 	for (uint32_t h = 0; h < sd->nhosts; h++)
-		sd->hosts[h].name = move_str(sd->hosts[h].name, sd->hosts[h].len, buf, len, &w);
+		sd->hosts[h].name =
+		        move_str(sd->hosts[h].name, sd->hosts[h].len, from, from_len, &w);
 	for (size_t k = 0; k < sd->nids; k++)
-		sd->ids[k].s = move_str(sd->ids[k].s, sd->ids[k].len, buf, len, &w);
-	detour_arena_big_adopt(&rs->arena, copy);
-	detour_arena_big_free(buf);
+		sd->ids[k].s = move_str(sd->ids[k].s, sd->ids[k].len, from, from_len, &w);
+	free(tmp);
+	if (!slide) {
+		detour_arena_big_adopt(&rs->arena, copy);
+		detour_arena_big_free(buf);
+		return;
+	}
+	/* Trimmed in place (glibc: mremap for a mapped block, a split of the
+	 * chunk otherwise); should it move, the pointers follow it. */
+	char *kept = detour_arena_big_grow(buf, need ? need : 1);
+	if (kept == NULL) {
+		kept = buf; /* the block stays as large as it was */
+	} else if (kept != buf) {
+		uintptr_t o = (uintptr_t)buf, d = (uintptr_t)kept;
+		for (size_t i = x0; i < rs->n; i++) {
+			struct detour_rule *r = &rs->rules[i];
+			if ((uintptr_t)r->path >= o && (uintptr_t)r->path < o + need)
+				r->path = (const char *)(d + ((uintptr_t)r->path - o));
+			if ((uintptr_t)r->target >= o && (uintptr_t)r->target < o + need)
+				r->target = (const char *)(d + ((uintptr_t)r->target - o));
+		}
+		for (uint32_t h = 0; h < sd->nhosts; h++)
+			if ((uintptr_t)sd->hosts[h].name >= o &&
+			    (uintptr_t)sd->hosts[h].name < o + need)
+				sd->hosts[h].name =
+				        (const char *)(d + ((uintptr_t)sd->hosts[h].name - o));
+		for (size_t k = 0; k < sd->nids; k++)
+			if ((uintptr_t)sd->ids[k].s >= o && (uintptr_t)sd->ids[k].s < o + need)
+				sd->ids[k].s = (const char *)(d + ((uintptr_t)sd->ids[k].s - o));
+	}
+	detour_arena_big_adopt(&rs->arena, kept);
 }
 
 detour_err detour_ruleset_load_buf(struct detour_ruleset *rs, const char *name, const char *buf,

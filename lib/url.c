@@ -232,8 +232,12 @@ static detour_err parse_authority(const char *s, size_t a, size_t b, struct deto
 
 detour_err detour_url_parse(const char *s, size_t len, struct detour_url *u)
 {
-	memset(u, 0, sizeof(*u));
-	u->port_num = -1;
+	/* A copy of a template, not memset + store: GCC inlines this memset
+	 * as "rep stos", which cost 40 % of this function when loading a
+	 * million rules (issue 10; rulefile.c parse_line says more). */
+	static const struct detour_url blank = {.port_num = -1};
+
+	memcpy(u, &blank, sizeof(*u));
 	if (!s) {
 		if (len)
 			return DETOUR_EINVAL;

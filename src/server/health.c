@@ -70,7 +70,8 @@ struct health {
 	atomic_bool stop;
 	bool running; /* under ctl */
 	pthread_t thr;
-	CURLM *multi;
+	CURLM *multi; /* NULL until a table has targets */
+	bool curl;    /* curl_global_init and multi done: health_fini undoes them */
 	struct target *t;
 	size_t n;
 	struct hgroup *g;
@@ -442,12 +443,10 @@ struct health *health_new(struct publish *pub, const struct detour_conf_health *
 		snprintf(err, cap, "out of memory");
 		return NULL;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (h->multi = curl_multi_init()) == NULL) {
-		snprintf(err, cap, "health checks: cannot initialise libcurl");
-		free(h);
-		return NULL;
-	}
+	/* libcurl (and through it OpenSSL, which reads its configuration) is
+	 * initialised when a table first has targets (health_published), not
+	 * here: a server without health= never needs it, and its start-up
+	 * and memory do not pay for it (issue 10). */
 	h->pub = pub;
 	h->conf = *c;
 	pthread_mutex_init(&h->ctl, NULL);
@@ -495,6 +494,19 @@ void health_published(struct health *h)
 	unsigned interval_ms = h->conf.interval_ms;
 	pthread_cond_signal(&h->cond);
 	pthread_mutex_unlock(&h->lock);
+	if (n > 0 && !h->running && h->multi == NULL) {
+		/* libcurl 7.84 and later initialise safely while other threads
+		 * run (Debian's is built "threadsafe"). */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			log_err("health checks: cannot initialise libcurl; every target counts as "
+			        "up");
+		else if ((h->multi = curl_multi_init()) == NULL)
+			curl_global_cleanup();
+		else
+			h->curl = true;
+		if (h->multi == NULL)
+			n = 0; /* no thread: the targets count as up */
+	}
 	if (n > 0 && !h->running) {
 		atomic_store(&h->stop, false);
 		int e = pthread_create(&h->thr, NULL, run, h);
@@ -553,8 +565,10 @@ void health_fini(struct health *h)
 		stop_thread(h);
 	pthread_mutex_unlock(&h->ctl);
 	free_lists(h->t, h->n, h->g, h->ng);
-	curl_multi_cleanup(h->multi);
-	curl_global_cleanup();
+	if (h->curl) {
+		curl_multi_cleanup(h->multi);
+		curl_global_cleanup();
+	}
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->ctl);

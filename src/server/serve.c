@@ -2,6 +2,7 @@
  * here, beside the server it starts, so that src/cli includes no server
  * header: main.c finds cmd_serve through src/cli/cli.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -105,7 +106,7 @@ static int test_config(const struct detour_config *conf, const char *path)
 
 int cmd_serve(int argc, char **argv)
 {
-	static struct detour_config conf;
+	struct detour_config *conf;
 	const char *path = NULL;
 	bool test = false;
 	struct detour_diag d = {0};
@@ -134,13 +135,26 @@ int cmd_serve(int argc, char **argv)
 
 	if (path == NULL && access("detour.conf", F_OK) == 0)
 		path = "detour.conf";
+	/* On the heap, not static: server_run() takes it over and frees it
+	 * once copied (a megabyte, server.h). */
+	conf = malloc(sizeof(*conf));
+	if (conf == NULL) {
+		fprintf(stderr, "detour: out of memory\n");
+		return 1;
+	}
 	if (path) {
-		if (detour_config_load(&conf, path, &d) != DETOUR_OK) {
+		if (detour_config_load(conf, path, &d) != DETOUR_OK) {
 			fprintf(stderr, "detour: %s\n", detour_diag_format(&d, err, sizeof(err)));
+			free(conf);
 			return 1;
 		}
 	} else {
-		detour_config_defaults(&conf);
+		detour_config_defaults(conf);
 	}
-	return test ? test_config(&conf, path) : server_run(&conf, path);
+	if (test) {
+		int rc = test_config(conf, path);
+		free(conf);
+		return rc;
+	}
+	return server_run(conf, path);
 }

@@ -22,6 +22,7 @@
 
 #include "acme.h"
 #include "admin.h"
+#include "base/sparse.h"
 #include "core.h"
 #include "detour/canon.h"
 #include "detour/rulefile.h"
@@ -407,7 +408,7 @@ static int start_threads(struct server *srv, char *err, size_t cap)
 	return admin_start(srv, err, cap);
 }
 
-int server_run(const struct detour_config *conf, const char *conf_path)
+int server_run(struct detour_config *given, const char *conf_path)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	struct detour_table *t;
@@ -420,9 +421,16 @@ int server_run(const struct detour_config *conf, const char *conf_path)
 	int sfd = -1, rc = 1;
 	uint64_t t0 = mono_ms();
 
-	if (srv == NULL)
+	if (srv == NULL) {
+		free(given);
 		return 1;
-	srv->conf = *conf;
+	}
+	/* srv is calloc'd: the zero parts of the configuration (most of its
+	 * megabyte) are not copied, so their pages stay unallocated; the
+	 * caller's copy is let go, and only srv's is read from here on. */
+	base_copy_sparse(&srv->conf, given, sizeof(*given));
+	free(given);
+	const struct detour_config *conf = &srv->conf;
 	srv->conf_path = conf_path;
 	srv->pool.access_fd = -1;
 	log_open(conf->error_log);

@@ -12,8 +12,10 @@
 #include "detour/table.h"
 
 /* Runs the server with conf until SIGTERM/SIGINT. Returns the exit status
- * (0 after a clean drain, 1 when start-up failed, with the reason logged). */
-int server_run(const struct detour_config *conf, const char *conf_path);
+ * (0 after a clean drain, 1 when start-up failed, with the reason logged).
+ * conf comes from malloc and is taken over: the server copies it at once
+ * and frees it (its megabyte of mostly zero arrays is not kept twice). */
+int server_run(struct detour_config *conf, const char *conf_path);
 
 /* Builds a table from the rules files of conf. Returns NULL with the first
  * error formatted into err (file:line:col: message, then "(and N more

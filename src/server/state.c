@@ -42,8 +42,13 @@ struct state {
 #define STATE_CACHE "PRAGMA cache_size=-256;"
 #define FOLD_CACHE  "PRAGMA cache_size=-2000;"
 
+/* The tables are created in one transaction: a new state-dir costs one
+ * commit (one sync of the WAL) instead of one per table, 7 syncs at the
+ * first start instead of 14 (with the 4 of the switch to WAL), and an
+ * existing one none (the transaction then writes nothing). */
 static const char schema[] = "PRAGMA journal_mode=WAL;" STATE_CACHE "PRAGMA synchronous=FULL;"
                              "PRAGMA foreign_keys=OFF;"
+                             "BEGIN;"
                              "CREATE TABLE IF NOT EXISTS rules("
                              " n INTEGER PRIMARY KEY AUTOINCREMENT,"
                              " id TEXT NOT NULL UNIQUE,"
@@ -77,7 +82,8 @@ static const char schema[] = "PRAGMA journal_mode=WAL;" STATE_CACHE "PRAGMA sync
 
                              "CREATE TABLE IF NOT EXISTS fleet("
                              " k INTEGER PRIMARY KEY CHECK (k = 1),"
-                             " version INTEGER NOT NULL);";
+                             " version INTEGER NOT NULL);"
+                             "COMMIT;";
 
 static int dberr(struct state *st, char *err, size_t cap, const char *what)
 {

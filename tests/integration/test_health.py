@@ -269,3 +269,33 @@ def test_target_gauges_and_ctl(make_server):
     finally:
         m1.stop()
         m2.stop()
+
+
+def mapped(pid, name):
+    """Whether a library whose file name starts with name is mapped in pid."""
+    with open("/proc/%d/maps" % pid) as f:
+        return any(line.rstrip().rsplit("/", 1)[-1].startswith(name) for line in f if "/" in line)
+
+
+def test_libcurl_loaded_with_the_first_target(make_server):
+    """libcurl (with GnuTLS, Kerberos, ... behind it) is neither mapped nor
+    initialised by a server whose tables have no health= target (issue 10:
+    start-up time and RSS); the first reload that brings targets loads it
+    and the prober works as usual."""
+    import signal
+    m1, m2 = Mirror().start(), Mirror().start()
+    try:
+        srv = make_server("/download/*  %s/files/:splat  302\n" % m1.origin(),
+                          conf_extra=INTERVAL)
+        pid = srv.proc.pid
+        assert not mapped(pid, "libcurl")
+        assert not mapped(pid, "libgnutls")
+        srv.rules_path.write_text(rules(m1, m2))
+        srv.signal(signal.SIGHUP)
+        srv.wait_log("health checks: 2 targets")
+        assert mapped(pid, "libcurl")
+        assert wait_until(lambda: m1.pings >= 2 and m2.pings >= 2, timeout=5)
+        assert set(locations(srv)) == {m1.origin() + "/files/a.iso", m2.origin() + "/files/a.iso"}
+    finally:
+        m1.stop()
+        m2.stop()

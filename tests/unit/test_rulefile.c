@@ -755,6 +755,86 @@ static void test_load_file(void **state)
 	detour_ruleset_free(rs);
 }
 
+/* Rule i of a and of b have the same strings: path, target, host, id=. */
+static void same_strings(const struct detour_ruleset *a, const struct detour_ruleset *b)
+{
+	assert_int_equal(detour_ruleset_count(a), detour_ruleset_count(b));
+	for (size_t i = 0; i < detour_ruleset_count(a); i++) {
+		const struct detour_rule *x = detour_ruleset_get(a, i),
+		                         *y = detour_ruleset_get(b, i);
+		assert_int_equal(x->path_len, y->path_len);
+		assert_int_equal(x->target_len, y->target_len);
+		assert_memory_equal(x->path, y->path, x->path_len + 1u);
+		assert_memory_equal(x->target, y->target, x->target_len + 1u);
+		assert_string_equal(detour_ruleset_host(a, x, NULL),
+		                    detour_ruleset_host(b, y, NULL));
+		assert_string_equal(detour_ruleset_idval(a, x, NULL),
+		                    detour_ruleset_idval(b, y, NULL));
+		assert_int_equal(detour_ruleset_line(a, x), detour_ruleset_line(b, y));
+	}
+}
+
+/* A file's strings slide down inside its own block (keep_strings): every
+ * rule keeps its path, target, host and id= exactly, whether the file is a
+ * small heap block or a big mapped one (over glibc's mmap threshold), with
+ * hosts interned by an earlier file, paths that grow when normalised (they
+ * live in the arena), comments, blank lines and CRLF. Checked against the
+ * same lines added one by one (each its own copy). */
+static void test_strings_kept(void **state)
+{
+	static const char *const shapes[] = {
+	        "/r/%u /target/%u 301",
+	        "https://example.com/p/%u https://new.example/%u?x=1 302 id=p%u",
+	        "/caf\xc3\xa9/%u/\xc3\xbc /t/%u 301",
+	        "/a/./b/../c%%7E%u /d/%u 308 query=keep",
+	        "# a comment %u",
+	        "",
+	        "https://*.example.org/x/%u /y/%u 301 id=x%u\r",
+	        "/blog/%u/* /new/%u/:splat 301",
+	        "//shop.test/u/%u/:id /users/:id 302 cache=60",
+	};
+	for (unsigned big = 0; big < 2; big++) {
+		unsigned n = big ? 200000 : 300, line = 0;
+		size_t cap = (size_t)n * 80, len = 0;
+		char *text = malloc(cap), one[160];
+		struct detour_ruleset *a = detour_ruleset_new(), *b = detour_ruleset_new();
+		struct detour_diag d;
+
+		assert_non_null(text);
+		/* an earlier file names the hosts first: their strings are not in
+		 * the second file's block */
+		assert_int_equal(
+		        detour_ruleset_load_buf(a, "0.rules", "https://example.com/0 /0\n", 25, &d),
+		        DETOUR_OK);
+		assert_int_equal(detour_ruleset_add_line(b, "0.rules", 1,
+		                                         "https://example.com/0 /0", 24, &d),
+		                 DETOUR_OK);
+		for (unsigned i = 0; i < n; i++) {
+			int k = snprintf(one, sizeof(one), shapes[i % 9], i, i, i);
+			size_t l = (size_t)k;
+			memcpy(text + len, one, l);
+			len += l;
+			text[len++] = '\n';
+			line++;
+			if (one[0] == '\0' || one[0] == '#')
+				continue;
+			if (l && one[l - 1] == '\r')
+				l--;
+			assert_int_equal(detour_ruleset_add_line(b, "1.rules", line, one, l, &d),
+			                 DETOUR_OK);
+		}
+		assert_int_equal(detour_ruleset_load_buf(a, "1.rules", text, len, &d), DETOUR_OK);
+		same_strings(a, b);
+		/* the rules' strings side by side in the block: a path's NUL is
+		 * followed by its target */
+		const struct detour_rule *r = detour_ruleset_get(a, 1);
+		assert_ptr_equal(r->target, r->path + r->path_len + 1);
+		detour_ruleset_free(a);
+		detour_ruleset_free(b);
+		free(text);
+	}
+}
+
 static void test_load_pipe(void **state)
 {
 	/* a file whose size fstat does not know: the read loop grows */
@@ -858,7 +938,8 @@ int main(void)
 	        cmocka_unit_test(test_add_line),        cmocka_unit_test(test_add_line_untouched),
 	        cmocka_unit_test(test_rules_load),      cmocka_unit_test(test_rules_load_all),
 	        cmocka_unit_test(test_load_file),       cmocka_unit_test(test_load_pipe),
-	        cmocka_unit_test(test_duration),        cmocka_unit_test(test_guarded_input),
+	        cmocka_unit_test(test_strings_kept),    cmocka_unit_test(test_duration),
+	        cmocka_unit_test(test_guarded_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
