@@ -105,10 +105,10 @@ int main(int argc, char **argv)
 	uint64_t total = 0;
 	for (int r = 0; r < rounds; r++) {
 		double t0 = now_s();
+		struct view v = {.file = s, .file_period = atomic_load(&s->period)};
 		for (size_t i = 0; i < k; i++)
-			stats_hit(ws, s, NULL, false, 0, (uint32_t)(next_rand() % n),
-			          1700000000u + r);
-		stats_drain(ws, s, NULL, 0, 1700000000u + r);
+			stats_hit(ws, &v, false, 0, (uint32_t)(next_rand() % n), 1700000000u + r);
+		stats_drain(ws, &v, 0, 1700000000u + r);
 		/* The flush runs on another thread, long after the counts:
 		 * its data is not in this core's caches. */
 		memset(evict, r, EVICT);
