@@ -11,6 +11,7 @@
 #include "fleet_stats.h"
 #include "fleet_store_int.h"
 #include "log.h"
+#include "stats.h"
 
 /* Hits: ARGV = node hits key, node last key, then id, delta, last triples. */
 static const char stats_lua[] =
@@ -39,32 +40,26 @@ void fleet_flush_served(struct fleet *f, struct served *s)
 		return;
 	pthread_mutex_lock(&f->wlock);
 	/* Only the rules counted since they were last written (served_collect). */
-	size_t nlist;
-	uint32_t *list = served_pending(s, &nlist);
-	if (list == NULL && nlist)
+	struct served_deltas it;
+	struct served_delta d;
+	if (served_deltas_begin(&it, s))
 		goto out; /* out of memory: pending stays for the next flush */
-	for (size_t j = 0; j < nlist; j++) {
-		if (j + SERVED_PREFETCH_AHEAD < nlist)
-			served_prefetch(s, list[j + SERVED_PREFETCH_AHEAD]);
-		size_t i = list[j];
-		uint32_t last, sum = served_hits(s, i, &last);
-		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
-		if (delta == 0)
-			continue;
+	while (served_next_delta(&it, &d)) {
 		if (BASE_GROW(num, cap, nd + 1) || !(ids = realloc(ids, cap * sizeof(*ids))) ||
 		    !(sums = realloc(sums, cap * sizeof(*sums))) ||
 		    !(idx = realloc(idx, cap * sizeof(*idx)))) {
-			free(list);
+			served_deltas_end(&it);
 			goto out;
 		}
-		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), ids[nd], sizeof(ids[nd]));
-		snprintf(num[nd][0], sizeof(num[nd][0]), "%u", delta);
-		snprintf(num[nd][1], sizeof(num[nd][1]), "%u", last);
-		sums[nd] = sum;
-		idx[nd] = i;
+		detour_rule_id(s->rules, detour_ruleset_get(s->rules, d.index), ids[nd],
+		               sizeof(ids[nd]));
+		snprintf(num[nd][0], sizeof(num[nd][0]), "%u", d.delta);
+		snprintf(num[nd][1], sizeof(num[nd][1]), "%u", d.last);
+		sums[nd] = d.sum;
+		idx[nd] = d.index;
 		nd++;
 	}
-	free(list);
+	served_deltas_end(&it);
 	if (nd == 0) {
 		memset(s->pending, 0, s->twords * sizeof(*s->pending));
 		goto out;

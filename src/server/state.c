@@ -17,6 +17,7 @@
 #include "log.h"
 #include "publish.h"
 #include "state.h"
+#include "stats.h"
 
 struct state {
 	sqlite3 *db;
@@ -639,29 +640,22 @@ void state_flush_served(struct state *st, struct served *s)
 	detour_statlog_begin(&w, &b);
 	/* Only the rules counted since they were last written (served_collect),
 	 * in table order: consecutive ids share their file name. */
-	size_t nlist;
-	uint32_t *list = served_pending(s, &nlist);
-	if (list == NULL && nlist)
+	struct served_deltas it;
+	struct served_delta d;
+	if (served_deltas_begin(&it, s))
 		b.over = true; /* out of memory: pending stays for the next flush */
-	for (size_t j = 0; list && j < nlist && bbuf_ok(&b); j++) {
-		if (j + SERVED_PREFETCH_AHEAD < nlist)
-			served_prefetch(s, list[j + SERVED_PREFETCH_AHEAD]);
-		size_t i = list[j];
-		uint32_t last, sum = served_hits(s, i, &last);
-		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
-		if (delta == 0)
-			continue;
+	while (bbuf_ok(&b) && served_next_delta(&it, &d)) {
 		if (BASE_GROW(done, cap, ndone + 2)) {
 			b.over = true;
 			break;
 		}
-		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
-		if (!detour_statlog_add(&w, id, strlen(id), delta, last))
+		detour_rule_id(s->rules, detour_ruleset_get(s->rules, d.index), id, sizeof(id));
+		if (!detour_statlog_add(&w, id, strlen(id), d.delta, d.last))
 			continue;
-		done[ndone++] = (uint32_t)i;
-		done[ndone++] = sum;
+		done[ndone++] = (uint32_t)d.index;
+		done[ndone++] = d.sum;
 	}
-	free(list);
+	served_deltas_end(&it);
 	/* One statement per flush: the whole delta as one blob. Statistics may
 	 * lose the last flush window on a crash (documented), so the insert is
 	 * not synced on its own (synchronous=NORMAL). On failure the rules stay
