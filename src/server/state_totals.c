@@ -131,8 +131,9 @@ static const char *ref_id(const struct idmap *m, uint32_t ref, char *buf, size_t
 	return detour_rule_id(s->rules, detour_ruleset_get(s->rules, ref & ~REF_API), buf, cap);
 }
 
-/* The reference of id, or 0 (when add: stored for ref unless there). */
-static uint32_t idmap_find(struct idmap *m, const char *id, size_t n, uint32_t add)
+/* The reference of id plus one, or 0 when it is not there (then, when add,
+ * stores ref for it). */
+static uint32_t idmap_find(struct idmap *m, const char *id, size_t n, bool add, uint32_t ref)
 {
 	char buf[DETOUR_STATLOG_ID_MAX + 1];
 	uint32_t h = id_hash(id, n);
@@ -140,7 +141,7 @@ static uint32_t idmap_find(struct idmap *m, const char *id, size_t n, uint32_t a
 	for (size_t i = h & m->mask;; i = (i + 1) & m->mask) {
 		if (m->ref[i] == 0) {
 			if (add) {
-				m->ref[i] = add + 1;
+				m->ref[i] = ref + 1;
 				m->hash[i] = h;
 			}
 			return 0;
@@ -166,11 +167,11 @@ static int idmap_build(struct idmap *m, const struct served *file, const struct 
 	 * API rule too) has its stats row counted once, on the API rule. */
 	for (size_t i = 0; api && i < api->nrules; i++) {
 		const char *id = ref_id(m, (uint32_t)i | REF_API, buf, sizeof(buf));
-		idmap_find(m, id, strlen(id), (uint32_t)i | REF_API);
+		idmap_find(m, id, strlen(id), true, (uint32_t)i | REF_API);
 	}
 	for (size_t i = 0; i < file->nrules; i++) {
 		const char *id = ref_id(m, (uint32_t)i, buf, sizeof(buf));
-		idmap_find(m, id, strlen(id), (uint32_t)i);
+		idmap_find(m, id, strlen(id), true, (uint32_t)i);
 	}
 	return 0;
 }
@@ -228,7 +229,7 @@ static int load(struct state *st, struct served *file, struct served *api)
 		const char *id = (const char *)sqlite3_column_text(q, 0);
 		size_t n = (size_t)sqlite3_column_bytes(q, 0);
 		int64_t hits = sqlite3_column_int64(q, 1), last = sqlite3_column_int64(q, 2);
-		uint32_t ref = id ? idmap_find(&m, id, n, 0) : 0;
+		uint32_t ref = id ? idmap_find(&m, id, n, false, 0) : 0;
 		if (ref) {
 			struct served *s = (ref - 1) & REF_API ? api : file;
 			size_t i = (ref - 1) & ~REF_API;
