@@ -120,7 +120,7 @@ static int step(void)
 	publish_enter(&pub, 0, &cs->view);
 	n = loop_run_once(cs->loop, 0);
 	if (cs->st->ring_n)
-		stats_drain(cs->st, cs->view.file, cs->view.api, 0, (uint32_t)cs->now_sec);
+		stats_drain(cs->st, &cs->view, 0, (uint32_t)cs->now_sec);
 	conn_expire(cs);
 	return n;
 }

@@ -243,7 +243,8 @@ static int load(struct state *st, struct served *file, struct served *api)
 	}
 	if (step != SQLITE_DONE || orph.oom)
 		goto out;
-	qsort(orph.e, orph.n, sizeof(*orph.e), cmp_ranked);
+	if (orph.n > 1)
+		qsort(orph.e, orph.n, sizeof(*orph.e), cmp_ranked);
 	for (size_t i = 0; i < st->norph_kept; i++)
 		free(st->orph[i].id);
 	free(st->orph);
@@ -321,7 +322,8 @@ int64_t state_totals_list(struct state *st, struct served *file, struct served *
 	int64_t ncur = offer_rules(&t, file) + offer_rules(&t, api);
 	if (t.oom)
 		goto out;
-	qsort(t.e, t.n, sizeof(*t.e), cmp_ranked);
+	if (t.n > 1)
+		qsort(t.e, t.n, sizeof(*t.e), cmp_ranked);
 	/* The rules and the orphans, both in order, merged. */
 	size_t i = 0, j = 0;
 	for (int64_t k = 0; k < offset + limit; k++) {
