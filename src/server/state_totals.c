@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "detour/rulefile.h"
 #include "detour/statlog.h"
 #include "hash.h"
+#include "log.h"
 #include "publish.h"
 #include "state_int.h"
 #include "state_totals.h"
@@ -213,8 +215,11 @@ static int load(struct state *st, struct served *file, struct served *api)
 	struct topn orph = {.cap = STATE_ORPHANS_KEPT};
 	struct idmap m = {0};
 	sqlite3_stmt *q = NULL;
-	int64_t norph = 0;
+	int64_t norph = 0, rows = 0;
 	int rc = -1;
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	st->tot_file = st->tot_api = NULL;
 	st->epoch++; /* what was kept is not any more, whatever happens */
@@ -230,6 +235,7 @@ static int load(struct state *st, struct served *file, struct served *api)
 		size_t n = (size_t)sqlite3_column_bytes(q, 0);
 		int64_t hits = sqlite3_column_int64(q, 1), last = sqlite3_column_int64(q, 2);
 		uint32_t ref = id ? idmap_find(&m, id, n, false, 0) : 0;
+		rows++;
 		if (ref) {
 			struct served *s = (ref - 1) & REF_API ? api : file;
 			size_t i = (ref - 1) & ~REF_API;
@@ -265,6 +271,10 @@ static int load(struct state *st, struct served *file, struct served *api)
 	if (api)
 		api->total_epoch = st->epoch;
 	rc = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("stats: %lld totals loaded (%lld of rules no longer served) in %lld ms",
+	         (long long)rows, (long long)norph,
+	         (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
 out:
 	sqlite3_finalize(q);
 	idmap_free(&m);
