@@ -309,8 +309,21 @@ fail:
 
 static void sql_flush_served(struct admin *a, struct served *s)
 {
-	if (a->srv->state)
-		state_flush_served(a->srv->state, s);
+	struct server *srv = a->srv;
+
+	if (srv->state == NULL)
+		return;
+	state_flush_served(srv->state, s);
+	/* An API table retired by a change (the retired hook, on this
+	 * thread): its totals go to the table that replaced it. Not when the
+	 * file lock is taken (a reload publishing, or this thread's flush):
+	 * the next read loads them then. */
+	struct served *api = atomic_load(&srv->pub.api);
+	if (s->origin == ORIGIN_API && s != api &&
+	    pthread_mutex_trylock(&srv->pub.file_lock) == 0) {
+		state_totals_carry(srv->state, s, api, atomic_load(&srv->pub.file));
+		pthread_mutex_unlock(&srv->pub.file_lock);
+	}
 }
 
 static void stats_row(void *arg, const char *id, int64_t hits, int64_t last)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "detour/rulefile.h"
@@ -291,6 +292,106 @@ int state_totals_ready(struct state *st, struct served *file, struct served *api
 		rc = load(st, file, api);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
+}
+
+/* The index of the kept orphan id, or -1. */
+static ssize_t orphan_find(const struct state *st, const char *id)
+{
+	for (size_t k = 0; k < st->norph_kept; k++)
+		if (!strcmp(st->orph[k].id, id))
+			return (ssize_t)k;
+	return -1;
+}
+
+static void orphan_remove(struct state *st, size_t k)
+{
+	free(st->orph[k].id);
+	memmove(&st->orph[k], &st->orph[k + 1], (st->norph_kept - k - 1) * sizeof(*st->orph));
+	st->norph_kept--;
+	st->norph--;
+}
+
+/* Adds an orphan, kept in order while it is among the most hit; -1 when out
+ * of memory. */
+static int orphan_add(struct state *st, const char *id, int64_t hits, int64_t last)
+{
+	struct ranked c = {hits, last, (char *)id};
+	size_t k = st->norph_kept;
+
+	while (k > 0) {
+		struct ranked o = {st->orph[k - 1].hits, 0, st->orph[k - 1].id};
+		if (!before(&c, &o))
+			break;
+		k--;
+	}
+	st->norph++;
+	if (k == STATE_ORPHANS_KEPT)
+		return 0; /* counted, not kept */
+	char *dup = strdup(id);
+	struct state_orphan *o = realloc(st->orph, (st->norph_kept + 1) * sizeof(*o));
+	if (dup == NULL || o == NULL) {
+		free(dup);
+		if (o)
+			st->orph = o;
+		return -1;
+	}
+	st->orph = o;
+	if (st->norph_kept == STATE_ORPHANS_KEPT)
+		free(o[--st->norph_kept].id); /* the least hit kept makes room */
+	memmove(&o[k + 1], &o[k], (st->norph_kept - k) * sizeof(*o));
+	o[k] = (struct state_orphan){dup, hits, last};
+	st->norph_kept++;
+	return 0;
+}
+
+void state_totals_carry(struct state *st, const struct served *old, struct served *cur,
+                        const struct served *file)
+{
+	char buf[DETOUR_STATLOG_ID_MAX + 1];
+	struct idmap m = {0};
+	uint8_t *taken = NULL;
+
+	pthread_mutex_lock(&st->lock);
+	if (st->tot_api != old || !kept(st, old) || st->tot_file != file || !kept(st, file))
+		goto out;   /* nothing current to carry: the next read loads */
+	st->tot_api = NULL; /* not current until carried */
+	if (totals_alloc(cur) || (old->nrules && idmap_build(&m, old, NULL)) ||
+	    !(taken = calloc(old->nrules + 1, 1)))
+		goto out;
+	for (size_t j = 0; cur && j < cur->nrules; j++) {
+		const char *id = detour_rule_id(cur->rules, detour_ruleset_get(cur->rules, j), buf,
+		                                sizeof(buf));
+		uint32_t ref = old->nrules ? idmap_find(&m, id, strlen(id), false, 0) : 0;
+		if (ref) {
+			cur->total[j] = old->total[ref - 1];
+			cur->total_last[j] = old->total_last[ref - 1];
+			taken[ref - 1] = 1;
+			continue;
+		}
+		ssize_t k = orphan_find(st, id);
+		if (k >= 0) { /* an id counted before, served again */
+			cur->total[j] = (uint64_t)st->orph[k].hits;
+			cur->total_last[j] = (uint32_t)st->orph[k].last;
+			orphan_remove(st, (size_t)k);
+		} else if (st->norph > (int64_t)st->norph_kept) {
+			goto out; /* maybe an orphan not kept: load */
+		}
+	}
+	for (size_t i = 0; i < old->nrules; i++) {
+		if (taken[i] || old->total[i] == 0)
+			continue;
+		const char *id = detour_rule_id(old->rules, detour_ruleset_get(old->rules, i), buf,
+		                                sizeof(buf));
+		if (orphan_add(st, id, (int64_t)old->total[i], old->total_last[i]))
+			goto out;
+	}
+	if (cur)
+		cur->total_epoch = st->epoch;
+	st->tot_api = cur;
+out:
+	pthread_mutex_unlock(&st->lock);
+	idmap_free(&m);
+	free(taken);
 }
 
 /* Offers the rules of s with a count to t; returns how many have one. */

@@ -40,6 +40,15 @@ int64_t state_totals_list(struct state *st, struct served *file, struct served *
 bool state_totals_get(struct state *st, const struct served *s, size_t i, int64_t *hits,
                       int64_t *last);
 
+/* After the last flush of a retired API table old: gives its totals to cur,
+ * the API table that replaced it (NULL: none), by id; old's ids that cur
+ * has not become orphans, and cur's ids that were orphans stop being. So a
+ * read after an API change needs no load. Does nothing (the next read then
+ * loads) when old's or file's totals are not current, or cur has an id
+ * that may be an orphan not kept. The caller holds the tables (file_lock). */
+void state_totals_carry(struct state *st, const struct served *old, struct served *cur,
+                        const struct served *file);
+
 /* Makes the totals of file and api current (see state_totals_list); 0, or
  * -1 when they cannot be. */
 int state_totals_ready(struct state *st, struct served *file, struct served *api);
