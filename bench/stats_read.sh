@@ -14,7 +14,8 @@
 #   BEFORE_BIN=/tmp/base/build/detour bench/stats_read.sh    the tree before, side by side
 #
 # Environment: NRULES (1000000), TRAFFIC (15: seconds of traffic before the first read), GAP (5),
-# READS (6), DEPTH (16), CONNS (64), BINS, BEFORE_BIN, PORT_LO/PORT_HI (18090/18099), CORE_SERVER (0),
+# READS (6), DEPTH (16), CONNS (64), BINS, BEFORE_BIN, PORT_LO/PORT_HI (18170/18179: not the
+# ports of bench/run.sh and bench/stats.sh, whose servers may run beside it and share a port), CORE_SERVER (0),
 # CORE_WRK (1), OUT (bench/out).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -22,7 +23,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 bench_args "$@"
-defaults NRULES=1000000 TRAFFIC=15 GAP=5 READS=6 DEPTH=16 CONNS=64 PORT_LO=18090 PORT_HI=18099 \
+defaults NRULES=1000000 TRAFFIC=15 GAP=5 READS=6 DEPTH=16 CONNS=64 PORT_LO=18170 PORT_HI=18179 \
 	CORE_SERVER=0 CORE_WRK=1
 BINS=${BINS:-$ROOT/build/detour${BEFORE_BIN:+ $BEFORE_BIN}}
 bench_out "$BENCH/out"
