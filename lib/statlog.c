@@ -181,19 +181,22 @@ static uint64_t id_hash(const char *id, size_t n)
 	return detour_mix(detour_hash_bytes(id, n), 0);
 }
 
+#define SLOT_TAG UINT64_C(0xffffffff00000000) /* the hash's high half, in a slot */
+
 /* Doubles the slots (or makes the first 1024) and re-inserts every entry. */
 static int rehash(struct detour_statlog_merge *m)
 {
 	size_t ns = m->nslots ? m->nslots * 2 : 1024;
-	uint32_t *s = calloc(ns, sizeof(*s));
+	uint64_t *s = calloc(ns, sizeof(*s));
 
 	if (s == NULL)
 		return -1;
 	for (size_t i = 0; i < m->n; i++) {
-		size_t j = id_hash(m->e[i].id, m->e[i].idlen) & (ns - 1);
+		uint64_t h = id_hash(m->e[i].id, m->e[i].idlen);
+		size_t j = h & (ns - 1);
 		while (s[j])
 			j = (j + 1) & (ns - 1);
-		s[j] = (uint32_t)i + 1;
+		s[j] = (h & SLOT_TAG) | ((uint64_t)i + 1);
 	}
 	free(m->slot);
 	m->slot = s;
@@ -234,9 +237,12 @@ int detour_statlog_merge_add(struct detour_statlog_merge *m, const struct detour
 		if (rehash(m))
 			return -1;
 	}
-	size_t j = id_hash(r->id, r->idlen) & (m->nslots - 1);
+	uint64_t h = id_hash(r->id, r->idlen);
+	size_t j = h & (m->nslots - 1);
 	for (; m->slot[j]; j = (j + 1) & (m->nslots - 1)) {
-		struct detour_statlog_sum *e = &m->e[m->slot[j] - 1];
+		if ((m->slot[j] & SLOT_TAG) != (h & SLOT_TAG))
+			continue; /* another id: neither it nor its entry is read */
+		struct detour_statlog_sum *e = &m->e[(uint32_t)m->slot[j] - 1];
 		if (e->idlen == r->idlen && !memcmp(e->id, r->id, r->idlen)) {
 			e->hits += r->delta;
 			if (r->last > e->last)
@@ -256,7 +262,7 @@ int detour_statlog_merge_add(struct detour_statlog_merge *m, const struct detour
 	if (id == NULL)
 		return -1;
 	m->e[m->n] = (struct detour_statlog_sum){id, r->idlen, r->delta, r->last};
-	m->slot[j] = (uint32_t)++m->n;
+	m->slot[j] = (h & SLOT_TAG) | (uint64_t)++m->n;
 	return 0;
 }
 
