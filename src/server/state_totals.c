@@ -350,11 +350,11 @@ void state_totals_carry(struct state *st, const struct served *old, struct serve
 	char buf[DETOUR_STATLOG_ID_MAX + 1];
 	struct idmap m = {0};
 	uint8_t *taken = NULL;
+	bool ok = false;
 
 	pthread_mutex_lock(&st->lock);
 	if (st->tot_api != old || !kept(st, old) || st->tot_file != file || !kept(st, file))
-		goto out;   /* nothing current to carry: the next read loads */
-	st->tot_api = NULL; /* not current until carried */
+		goto out; /* nothing current to carry: the next read loads */
 	if (totals_alloc(cur) || (old->nrules && idmap_build(&m, old, NULL)) ||
 	    !(taken = calloc(old->nrules + 1, 1)))
 		goto out;
@@ -388,7 +388,10 @@ void state_totals_carry(struct state *st, const struct served *old, struct serve
 	if (cur)
 		cur->total_epoch = st->epoch;
 	st->tot_api = cur;
+	ok = true;
 out:
+	if (!ok)
+		st->epoch++; /* nothing is current (orphans may be half moved): load */
 	pthread_mutex_unlock(&st->lock);
 	idmap_free(&m);
 	free(taken);
