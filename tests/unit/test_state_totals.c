@@ -58,6 +58,21 @@ static void collect(void *arg, const char *id, int64_t hits, int64_t last)
 	rs->r[rs->n++].hits = hits;
 }
 
+/* Lists offset, limit of file and api: asserts the total and the rows, given
+ * as "id=hits id=hits ...". */
+static void list_is(struct state *st, struct served *file, struct served *api, int64_t offset,
+                    int64_t limit, int64_t total, const char *want)
+{
+	struct rows rs = {0};
+	char got[1024] = "";
+
+	assert_int_equal(state_totals_list(st, file, api, offset, limit, collect, &rs), total);
+	for (size_t i = 0; i < rs.n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s=%lld", i ? " " : "",
+		         rs.r[i].id, (long long)rs.r[i].hits);
+	assert_string_equal(got, want);
+}
+
 static struct state *open_state(char *dir)
 {
 	char err[256];
@@ -92,30 +107,14 @@ static void test_order_and_pages(void **state)
 	static const uint32_t hits[12] = {3, 1, 3, 2, 1, 5, 3, 1, 2, 2, 3, 1};
 	for (size_t i = 0; i < 12; i++)
 		count(st, f, i, hits[i]);
-	assert_int_equal(state_totals_list(st, f, NULL, 0, 100, collect, &rs), 12);
-	static const char *const want[12] = {"f:6", "f:1", "f:11", "f:3", "f:7", "f:10",
-	                                     "f:4", "f:9", "f:12", "f:2", "f:5", "f:8"};
-	static const int64_t wanth[12] = {5, 3, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1};
-	assert_int_equal(rs.n, 12);
-	for (size_t i = 0; i < 12; i++) {
-		assert_string_equal(rs.r[i].id, want[i]);
-		assert_int_equal(rs.r[i].hits, wanth[i]);
-	}
+	list_is(st, f, NULL, 0, 100, 12,
+	        "f:6=5 f:1=3 f:11=3 f:3=3 f:7=3 f:10=2 f:4=2 f:9=2 f:12=1 f:2=1 f:5=1 f:8=1");
 	/* More hits after the load: the flush adds them, no new load. */
 	unsigned epoch = st->epoch;
 	count(st, f, 11, 10); /* f:12: 11 */
-	rs.n = 0;
-	assert_int_equal(state_totals_list(st, f, NULL, 0, 2, collect, &rs), 12);
+	list_is(st, f, NULL, 0, 2, 12, "f:12=11 f:6=5");
 	assert_int_equal(st->epoch, epoch);
-	assert_int_equal(rs.n, 2);
-	assert_string_equal(rs.r[0].id, "f:12");
-	assert_int_equal(rs.r[0].hits, 11);
-	assert_string_equal(rs.r[1].id, "f:6");
-	rs.n = 0;
-	assert_int_equal(state_totals_list(st, f, NULL, 3, 2, collect, &rs), 12);
-	assert_int_equal(rs.n, 2);
-	assert_string_equal(rs.r[0].id, "f:11");
-	assert_string_equal(rs.r[1].id, "f:3");
+	list_is(st, f, NULL, 3, 2, 12, "f:11=3 f:3=3");
 	/* Past what memory answers: -1 (the caller asks SQL). */
 	assert_int_equal(state_totals_list(st, f, NULL, STATE_TOTALS_LIST_MAX, 1, collect, &rs),
 	                 -1);
@@ -151,13 +150,9 @@ static void test_orphans_past_those_kept(void **state)
 	free(text);
 	struct served *f = table_of("new", "/a /b\n", ORIGIN_FILE);
 	count(st, f, 0, 50);
-	assert_int_equal(state_totals_list(st, f, NULL, 0, 3, collect, &rs), (int64_t)n + 1);
+	list_is(st, f, NULL, 0, 3, (int64_t)n + 1, "old:8=101 new:1=50 old:1=1");
 	assert_int_equal(st->norph, (int64_t)n);
 	assert_int_equal(st->norph_kept, STATE_ORPHANS_KEPT);
-	assert_string_equal(rs.r[0].id, "old:8");
-	assert_int_equal(rs.r[0].hits, 101);
-	assert_string_equal(rs.r[1].id, "new:1");
-	assert_int_equal(rs.r[2].hits, 1);
 	assert_int_equal(state_totals_list(st, f, NULL, STATE_ORPHANS_KEPT, 1, collect, &rs), -1);
 	served_free(f);
 	close_state(st, dir);
@@ -169,7 +164,6 @@ static void test_carry(void **state)
 {
 	char dir[64];
 	struct state *st = open_state(dir);
-	struct rows rs = {0};
 
 	(void)state;
 	struct served *f = table_of("f", "/a /b\n", ORIGIN_FILE);
@@ -177,7 +171,7 @@ static void test_carry(void **state)
 	count(st, f, 0, 1);
 	count(st, a, 0, 7);
 	count(st, a, 1, 4);
-	assert_int_equal(state_totals_list(st, f, a, 0, 10, collect, &rs), 3);
+	list_is(st, f, a, 0, 10, 3, "p=7 r=4 f:1=1");
 	unsigned epoch = st->epoch;
 	/* r deleted, x added */
 	struct served *b = table_of("api", "/p /q id=p\n/x /y id=x\n", ORIGIN_API);
@@ -187,27 +181,14 @@ static void test_carry(void **state)
 	assert_int_equal(st->epoch, epoch);
 	assert_ptr_equal(st->tot_api, b);
 	count(st, b, 1, 2);
-	rs.n = 0;
-	assert_int_equal(state_totals_list(st, f, b, 0, 10, collect, &rs), 4);
-	assert_int_equal(st->epoch, epoch);
-	assert_int_equal(rs.n, 4);
-	assert_string_equal(rs.r[0].id, "p");
-	assert_int_equal(rs.r[0].hits, 8);
-	assert_string_equal(rs.r[1].id, "r");
-	assert_int_equal(rs.r[1].hits, 4);
-	assert_string_equal(rs.r[2].id, "x");
-	assert_string_equal(rs.r[3].id, "f:1");
+	list_is(st, f, b, 0, 10, 4, "p=8 r=4 x=2 f:1=1");
 	/* r comes back: its total from the orphans */
 	struct served *c = table_of("api", "/r /s id=r\n", ORIGIN_API);
 	state_totals_carry(st, b, c, f);
 	served_free(b);
 	count(st, c, 0, 1);
-	rs.n = 0;
-	assert_int_equal(state_totals_list(st, f, c, 0, 10, collect, &rs), 4);
+	list_is(st, f, c, 0, 10, 4, "p=8 r=5 x=2 f:1=1");
 	assert_int_equal(st->epoch, epoch);
-	assert_string_equal(rs.r[0].id, "p");
-	assert_string_equal(rs.r[1].id, "r");
-	assert_int_equal(rs.r[1].hits, 5);
 	assert_int_equal(st->norph, 2); /* p and x */
 	/* What SQL says after a fold is the same. */
 	int64_t h = 0, l = 0;
