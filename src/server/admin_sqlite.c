@@ -371,12 +371,22 @@ static void sql_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t 
 		/* Rules of the current tables not hit since `since`. */
 		int64_t total = 0;
 		char id[1024];
-		for (size_t i = 0; i < a->nrules; i++)
-			unused_row(a, arr, NULL, 0, a->rules[i].id, "api", since, offset, limit,
-			           &total);
 		pthread_mutex_lock(&a->srv->pub.file_lock);
-		struct served *s = atomic_load(&a->srv->pub.file);
-		state_totals_ready(a->srv->state, s, atomic_load(&a->srv->pub.api));
+		struct served *s = atomic_load(&a->srv->pub.file),
+		              *api = atomic_load(&a->srv->pub.api);
+		state_totals_ready(a->srv->state, s, api);
+		/* The API table holds a->rules in their order, less those it
+		 * skipped (expired, or no longer valid): those are read from SQL. */
+		for (size_t i = 0, j = 0; i < a->nrules; i++) {
+			bool in = api && j < api->nrules &&
+			          !strcmp(detour_rule_id(api->rules,
+			                                 detour_ruleset_get(api->rules, j), id,
+			                                 sizeof(id)),
+			                  a->rules[i].id);
+			unused_row(a, arr, in ? api : NULL, j, a->rules[i].id, "api", since, offset,
+			           limit, &total);
+			j += in;
+		}
 		for (size_t i = 0; i < s->nrules; i++) {
 			detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
 			unused_row(a, arr, s, i, id, "file", since, offset, limit, &total);

@@ -269,8 +269,17 @@ def test_reads_from_memory_exact_through_a_history(tmp_path):
         s.wait_log("reloaded:")
         go("/r/0", s.fid(3), 3)
         check(s, want)
+        # unused_since answers from memory too, API rules included (the
+        # log is not folded).
+        go("/r/1", s.fid(4), 1)
+        wait_pending(s, {s.fid(4): 1})
         st, js, _, _ = s.req("GET", "/stats?unused_since=2000-01-01T00:00:00Z")
         assert js["unused"] == []
+        assert {k: sum(v) for k, v in pending(s).items()} == {s.fid(4): 1}
+        st, js, _, _ = s.req("GET", "/stats?unused_since=2100-01-01T00:00:00Z&limit=1000")
+        assert sorted((u["id"], u["hits"]) for u in js["unused"]) == sorted(
+            [(s.fid(3 + i), want[s.fid(3 + i)]) for i in range(19)]
+            + [(s.fid(1), want[s.fid(1)]), ("keep", want["keep"]), ("p2", want["p2"])])
         # kill -9 once a flush wrote the log, then a clean restart.
         logged = sum(pending(s).get("keep", []))
         go("/keep", "keep", 6)
