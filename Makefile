@@ -86,8 +86,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdetour.a tests/unit/unit.h
 # rule, plus the server objects in SERVER_TEST_OBJ and src/server on the
 # include path. Add a test to SERVER_TEST, and an object it needs to
 # SERVER_TEST_OBJ.
-SERVER_TEST     := test_route test_maint test_tls test_acme_http01 test_budget test_reloader
-SERVER_TEST_OBJ := $(addprefix $(BUILD)/src/server/,maint.o publish.o log.o tls.o acme_http01.o budget.o reloader.o)
+SERVER_TEST     := test_route test_maint test_tls test_acme_http01 test_budget test_reloader \
+                   test_state_totals
+SERVER_TEST_OBJ := $(addprefix $(BUILD)/src/server/,maint.o publish.o log.o tls.o acme_http01.o budget.o \
+                   reloader.o state.o state_totals.o stats.o)
 SERVER_TEST_BIN := $(SERVER_TEST:%=$(BUILD)/tests/%)
 
 $(SERVER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c $(SERVER_TEST_OBJ) $(BUILD)/libdetour.a tests/unit/unit.h

@@ -112,7 +112,9 @@ struct detour_statlog_sum {
 struct detour_statlog_merge {
 	struct detour_statlog_sum *e; /* n entries, in insertion order until sorted */
 	size_t n, cap;
-	uint32_t *slot; /* open addressing: entry index + 1, 0 = empty */
+	uint64_t *slot; /* open addressing: entry index + 1 in the low half, 0 = empty;
+	                 * the high half holds the high half of the id's hash, so that
+	                 * a probe reads an entry (and its id) only when they match */
 	size_t nslots;  /* a power of two, load <= 1/2 */
 	char **blocks;  /* the id copies */
 	size_t nblocks, blocks_cap, block_used, block_cap;

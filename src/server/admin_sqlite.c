@@ -19,6 +19,7 @@
 #include "detour/rulefile.h"
 #include "detour/topk.h"
 #include "metrics.h"
+#include "state_totals.h"
 
 static int sql_load(struct admin *a, char *err, size_t cap)
 {
@@ -308,8 +309,21 @@ fail:
 
 static void sql_flush_served(struct admin *a, struct served *s)
 {
-	if (a->srv->state)
-		state_flush_served(a->srv->state, s);
+	struct server *srv = a->srv;
+
+	if (srv->state == NULL)
+		return;
+	state_flush_served(srv->state, s);
+	/* An API table retired by a change (the retired hook, on this
+	 * thread): its totals go to the table that replaced it. Not when the
+	 * file lock is taken (a reload publishing, or this thread's flush):
+	 * the next read loads them then. */
+	struct served *api = atomic_load(&srv->pub.api);
+	if (s->origin == ORIGIN_API && s != api &&
+	    pthread_mutex_trylock(&srv->pub.file_lock) == 0) {
+		state_totals_carry(srv->state, s, api, atomic_load(&srv->pub.file));
+		pthread_mutex_unlock(&srv->pub.file_lock);
+	}
 }
 
 static void stats_row(void *arg, const char *id, int64_t hits, int64_t last)
@@ -318,14 +332,34 @@ static void stats_row(void *arg, const char *id, int64_t hits, int64_t last)
 	                                     "last_hit", admin_json_time(last)));
 }
 
-/* A rule not hit since `since` (GET /stats?unused_since=) into arr. */
-static void unused_row(struct admin *a, json_t *arr, const char *id, const char *origin,
-                       int64_t since, int64_t offset, int64_t limit, int64_t *total)
+/* A rule not hit since `since` (GET /stats?unused_since=) into arr: rule i
+ * of s (its totals in memory), or when they are not kept, the stats row of
+ * id. */
+static void unused_row(struct admin *a, json_t *arr, const struct served *s, size_t i,
+                       const char *id, const char *origin, int64_t since, int64_t offset,
+                       int64_t limit, int64_t *total)
 {
 	int64_t h = 0, l = 0;
 
-	state_stats_get(a->srv->state, id, &h, &l);
+	if (!state_totals_get(a->srv->state, s, i, &h, &l))
+		state_stats_get(a->srv->state, id, &h, &l);
 	admin_json_unused(arr, id, origin, h, l, since, offset, limit, total);
+}
+
+/* The rules by hits (state_totals_list, or SQL when it cannot answer). */
+static int64_t stats_list(struct admin *a, int64_t offset, int64_t limit,
+                          void (*fn)(void *arg, const char *id, int64_t hits, int64_t last),
+                          void *arg)
+{
+	struct server *srv = a->srv;
+
+	pthread_mutex_lock(&srv->pub.file_lock);
+	int64_t total = state_totals_list(srv->state, atomic_load(&srv->pub.file),
+	                                  atomic_load(&srv->pub.api), offset, limit, fn, arg);
+	pthread_mutex_unlock(&srv->pub.file_lock);
+	if (total < 0)
+		total = state_stats_list(srv->state, offset, limit, fn, arg);
+	return total;
 }
 
 static void sql_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t since, int64_t top)
@@ -337,13 +371,25 @@ static void sql_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t 
 		/* Rules of the current tables not hit since `since`. */
 		int64_t total = 0;
 		char id[1024];
-		for (size_t i = 0; i < a->nrules; i++)
-			unused_row(a, arr, a->rules[i].id, "api", since, offset, limit, &total);
 		pthread_mutex_lock(&a->srv->pub.file_lock);
-		const struct served *s = atomic_load(&a->srv->pub.file);
+		struct served *s = atomic_load(&a->srv->pub.file),
+		              *api = atomic_load(&a->srv->pub.api);
+		state_totals_ready(a->srv->state, s, api);
+		/* The API table holds a->rules in their order, less those it
+		 * skipped (expired, or no longer valid): those are read from SQL. */
+		for (size_t i = 0, j = 0; i < a->nrules; i++) {
+			bool in = api && j < api->nrules &&
+			          !strcmp(detour_rule_id(api->rules,
+			                                 detour_ruleset_get(api->rules, j), id,
+			                                 sizeof(id)),
+			                  a->rules[i].id);
+			unused_row(a, arr, in ? api : NULL, j, a->rules[i].id, "api", since, offset,
+			           limit, &total);
+			j += in;
+		}
 		for (size_t i = 0; i < s->nrules; i++) {
 			detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
-			unused_row(a, arr, id, "file", since, offset, limit, &total);
+			unused_row(a, arr, s, i, id, "file", since, offset, limit, &total);
 		}
 		pthread_mutex_unlock(&a->srv->pub.file_lock);
 		admin_reply_json(x->c, 200,
@@ -352,7 +398,7 @@ static void sql_get_stats(struct ctx *x, int64_t offset, int64_t limit, int64_t 
 		                 NULL);
 		return;
 	}
-	int64_t total = state_stats_list(a->srv->state, offset, limit, stats_row, arr);
+	int64_t total = stats_list(a, offset, limit, stats_row, arr);
 	uint64_t req[STATUS_SLOTS];
 	metrics_status_counts(a->srv, req); /* this node's, since it started */
 	res = json_pack("{s:o, s:I, s:b, s:o}", "rules", arr, "total", (json_int_t)total, "enabled",
@@ -415,7 +461,7 @@ static void sql_metrics(struct ctx *x, struct bbuf *b)
 	if (a->srv->state == NULL)
 		return;
 	metrics_top_head(b);
-	state_stats_list(a->srv->state, 0, METRICS_TOP_RULES, metrics_top_row, b);
+	stats_list(a, 0, METRICS_TOP_RULES, metrics_top_row, b);
 }
 
 const struct admin_store admin_sqlite_store = {

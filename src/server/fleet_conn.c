@@ -30,6 +30,7 @@ int fleet_link_init(struct fleet_link *l, const char *url, const char *node, cha
 	fleet_key(l, l->k_log, FLEET_KEY_MAX, "log", NULL);
 	fleet_key(l, l->k_hits, FLEET_KEY_MAX, "hits", NULL);
 	fleet_key(l, l->k_last, FLEET_KEY_MAX, "last", NULL);
+	fleet_key(l, l->k_rank, FLEET_KEY_MAX, "rank", NULL);
 	fleet_key(l, l->k_nodes, FLEET_KEY_MAX, "nodes", NULL);
 	fleet_key(l, l->k_audit, FLEET_KEY_MAX, "audit", NULL);
 	fleet_key(l, l->k_audit_node, FLEET_KEY_MAX, "audit", node);

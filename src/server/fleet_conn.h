@@ -30,7 +30,8 @@ struct fleet_link {
 	char k_rules[FLEET_KEY_MAX], k_maint[FLEET_KEY_MAX], k_version[FLEET_KEY_MAX],
 	        k_seq[FLEET_KEY_MAX], k_log[FLEET_KEY_MAX], k_hits[FLEET_KEY_MAX],
 	        k_last[FLEET_KEY_MAX], k_nodes[FLEET_KEY_MAX], k_audit[FLEET_KEY_MAX],
-	        k_audit_node[FLEET_KEY_MAX], k_req[FLEET_KEY_MAX], k_req_node[FLEET_KEY_MAX];
+	        k_audit_node[FLEET_KEY_MAX], k_req[FLEET_KEY_MAX], k_req_node[FLEET_KEY_MAX],
+	        k_rank[FLEET_KEY_MAX];
 };
 
 /* Fills l from the URL of detour.conf and the node's name. Returns 0, or -1

@@ -11,11 +11,16 @@
 #include "fleet_stats.h"
 #include "fleet_store_int.h"
 #include "log.h"
+#include "stats.h"
 
-/* Hits: ARGV = node hits key, node last key, then id, delta, last triples. */
+/* Hits: KEYS = fleet hits, fleet last, fleet rank; ARGV = node hits key,
+ * node last key, then id, delta, last triples. The rank (a sorted set of
+ * the fleet's ids scored -hits: ascending is most hit first, ties by id as
+ * strcmp orders them) is what /metrics reads its top rules from. */
 static const char stats_lua[] =
         "for i = 3, #ARGV, 3 do "
         " redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) "
+        " redis.call('ZINCRBY', KEYS[3], -tonumber(ARGV[i + 1]), ARGV[i]) "
         " redis.call('HINCRBY', ARGV[1], ARGV[i], ARGV[i + 1]) "
         " local l = tonumber(ARGV[i + 2]) "
         " if l > tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0') then "
@@ -39,37 +44,31 @@ void fleet_flush_served(struct fleet *f, struct served *s)
 		return;
 	pthread_mutex_lock(&f->wlock);
 	/* Only the rules counted since they were last written (served_collect). */
-	size_t nlist;
-	uint32_t *list = served_pending(s, &nlist);
-	if (list == NULL && nlist)
+	struct served_deltas it;
+	struct served_delta d;
+	if (served_deltas_begin(&it, s))
 		goto out; /* out of memory: pending stays for the next flush */
-	for (size_t j = 0; j < nlist; j++) {
-		if (j + SERVED_PREFETCH_AHEAD < nlist)
-			served_prefetch(s, list[j + SERVED_PREFETCH_AHEAD]);
-		size_t i = list[j];
-		uint32_t last, sum = served_hits(s, i, &last);
-		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
-		if (delta == 0)
-			continue;
+	while (served_next_delta(&it, &d)) {
 		if (BASE_GROW(num, cap, nd + 1) || !(ids = realloc(ids, cap * sizeof(*ids))) ||
 		    !(sums = realloc(sums, cap * sizeof(*sums))) ||
 		    !(idx = realloc(idx, cap * sizeof(*idx)))) {
-			free(list);
+			served_deltas_end(&it);
 			goto out;
 		}
-		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), ids[nd], sizeof(ids[nd]));
-		snprintf(num[nd][0], sizeof(num[nd][0]), "%u", delta);
-		snprintf(num[nd][1], sizeof(num[nd][1]), "%u", last);
-		sums[nd] = sum;
-		idx[nd] = i;
+		detour_rule_id(s->rules, detour_ruleset_get(s->rules, d.index), ids[nd],
+		               sizeof(ids[nd]));
+		snprintf(num[nd][0], sizeof(num[nd][0]), "%u", d.delta);
+		snprintf(num[nd][1], sizeof(num[nd][1]), "%u", d.last);
+		sums[nd] = d.sum;
+		idx[nd] = d.index;
 		nd++;
 	}
-	free(list);
+	served_deltas_end(&it);
 	if (nd == 0) {
 		memset(s->pending, 0, s->twords * sizeof(*s->pending));
 		goto out;
 	}
-	argc = 5 + 2 + 3 * nd;
+	argc = 6 + 2 + 3 * nd;
 	argv = calloc(argc, sizeof(*argv));
 	lens = calloc(argc, sizeof(*lens));
 	if (argv == NULL || lens == NULL)
@@ -78,15 +77,16 @@ void fleet_flush_served(struct fleet *f, struct served *s)
 	fleet_key(&f->l, lk, sizeof(lk), "last", f->l.node);
 	argv[0] = "EVAL";
 	argv[1] = stats_lua;
-	argv[2] = "2";
+	argv[2] = "3";
 	argv[3] = f->l.k_hits;
 	argv[4] = f->l.k_last;
-	argv[5] = hk;
-	argv[6] = lk;
+	argv[5] = f->l.k_rank;
+	argv[6] = hk;
+	argv[7] = lk;
 	for (size_t k = 0; k < nd; k++) {
-		argv[7 + 3 * k] = ids[k];
-		argv[8 + 3 * k] = num[k][0];
-		argv[9 + 3 * k] = num[k][1];
+		argv[8 + 3 * k] = ids[k];
+		argv[9 + 3 * k] = num[k][0];
+		argv[10 + 3 * k] = num[k][1];
 	}
 	for (size_t k = 0; k < argc; k++)
 		lens[k] = strlen(argv[k]);
@@ -198,28 +198,48 @@ out:
 	return rc;
 }
 
-static int cmp_hits_desc(const void *a, const void *b)
-{
-	const struct fleet_stat *x = a, *y = b;
-
-	if (x->hits != y->hits)
-		return x->hits > y->hits ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
+/* The fleet's top rules: KEYS = hits, last, rank; ARGV[1] = how many. The
+ * rank is rebuilt from the hits when it does not hold as many ids (a fleet
+ * whose counts were written by a detour from before it). Returns id, hits,
+ * last triples. */
+static const char top_lua[] =
+        "if redis.call('ZCARD', KEYS[3]) ~= redis.call('HLEN', KEYS[1]) then "
+        " redis.call('DEL', KEYS[3]) "
+        " local h = redis.call('HGETALL', KEYS[1]) "
+        " for i = 1, #h, 2 do redis.call('ZADD', KEYS[3], -tonumber(h[i + 1]), h[i]) end "
+        "end "
+        "local top = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[1]) - 1) "
+        "local out = {} "
+        "for _, id in ipairs(top) do "
+        " out[#out + 1] = id "
+        " out[#out + 1] = redis.call('HGET', KEYS[1], id) or '0' "
+        " out[#out + 1] = redis.call('HGET', KEYS[2], id) or '0' "
+        "end "
+        "return out";
 
 void fleet_stats_top(struct fleet *f, int64_t limit,
                      void (*fn)(void *arg, const char *id, int64_t hits, int64_t last), void *arg)
 {
-	struct fleet_stat *s;
-	size_t n;
-	char err[700];
+	char e[600], lim[24];
+	redisReply *r = NULL;
 
-	if (fleet_stats(f, NULL, &s, &n, err, sizeof(err)))
-		return;
-	qsort(s, n, sizeof(*s), cmp_hits_desc);
-	for (size_t i = 0; i < n && (int64_t)i < limit; i++)
-		fn(arg, s[i].id, s[i].hits, s[i].last);
-	fleet_stats_free(s, n);
+	/* Not every hit of the fleet (HGETALL of hundreds of thousands of
+	 * ids at every scrape): the first `limit` of the rank. */
+	snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+	const char *argv[] = {"EVAL", top_lua, "3", f->l.k_hits, f->l.k_last, f->l.k_rank, lim};
+	pthread_mutex_lock(&f->wlock);
+	redisContext *c = fleet_up(f) ? fleet_wconn(f, e, sizeof(e)) : NULL;
+	if (c) {
+		r = redisCommandArgv(c, 7, argv, NULL);
+		if (r == NULL)
+			fleet_wdrop(f);
+	}
+	pthread_mutex_unlock(&f->wlock);
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 2 < r->elements; i += 3)
+		if (r->element[i]->str && r->element[i + 1]->str && r->element[i + 2]->str)
+			fn(arg, r->element[i]->str, strtoll(r->element[i + 1]->str, NULL, 10),
+			   strtoll(r->element[i + 2]->str, NULL, 10));
+	freeReplyObject(r);
 }
 
 static const char topk_lua[] = "redis.call('DEL', KEYS[1]) "

@@ -70,6 +70,8 @@ void served_free(struct served *s)
 	free(s->hits);
 	free(s->flushed);
 	free(s->touched);
+	free(s->total);
+	free(s->total_last);
 	free(s->pending);
 	free(s);
 }

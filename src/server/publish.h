@@ -62,6 +62,13 @@ struct served {
 	size_t twords;
 	atomic_uint period;
 	uint64_t *pending; /* the flusher's: rules collected, not yet written (twords words) */
+	/* The all-time hits and last hit of each rule (the stats row of its id
+	 * plus every delta written since), kept by the SQLite state once the
+	 * statistics were read (state_totals.c); NULL before. Under the state
+	 * lock; current while total_epoch is the state's epoch. */
+	uint64_t *total;
+	uint32_t *total_last;
+	unsigned total_epoch;
 	unsigned kinds[4]; /* rules by enum detour_src_kind (exact, splat, pattern, regex) */
 	bool http_rules;   /* a source led by http:// (route_canon's exemption) */
 	enum served_origin origin;

@@ -17,18 +17,11 @@
 #include "log.h"
 #include "publish.h"
 #include "state.h"
-
-struct state {
-	sqlite3 *db;
-	pthread_mutex_t lock;
-	sqlite3_stmt *stat_upsert, *stat_get, *log_insert;
-	int64_t log_bytes;     /* bytes in stats_log: deltas not yet folded into stats */
-	_Atomic int last_code; /* SQLite's (primary) code of the last failure */
-	bool readonly;         /* opened read-only: state-dir cannot be written */
-};
+#include "state_int.h"
+#include "stats.h"
 
 /* The stats log is folded into the stats table when it holds more than this
- * (and before any read of the statistics). */
+ * (and before any read of the statistics from SQL). */
 #define STATS_LOG_FOLD (64 << 20)
 
 /* PRAGMA cache_size=-256: the connection's page cache is capped at 256 KiB.
@@ -38,7 +31,7 @@ struct state {
  * minute for the whole 30-minute soak (bench/soak.sh, issue 11). A change
  * touches the last pages of audit and stats_log and the small rules table:
  * 256 KiB holds them, the OS page cache holds the rest. A fold of the
- * stats log runs with the default cache (stats_fold). */
+ * stats log runs with the default cache (state_fold). */
 #define STATE_CACHE "PRAGMA cache_size=-256;"
 #define FOLD_CACHE  "PRAGMA cache_size=-2000;"
 
@@ -266,6 +259,9 @@ void state_close(struct state *st)
 	sqlite3_finalize(st->log_insert);
 	sqlite3_close(st->db);
 	pthread_mutex_destroy(&st->lock);
+	for (size_t i = 0; i < st->norph_kept; i++)
+		free(st->orph[i].id);
+	free(st->orph);
 	free(st);
 }
 
@@ -500,7 +496,7 @@ int state_maint_get(struct state *st, struct maint_state *m, char *err, size_t c
  * crash leaves either the log or its sum in the table, never both. A
  * malformed blob (not written by this code) is dropped after its good
  * records. On failure (out of memory, a database error) the log stays. */
-static void stats_fold(struct state *st)
+void state_fold(struct state *st)
 {
 	struct detour_statlog_merge m;
 	sqlite3_stmt *q;
@@ -635,7 +631,7 @@ void state_flush_served(struct state *st, struct served *s)
 	char id[DETOUR_STATLOG_ID_MAX + 1];
 	struct detour_statlog_writer w;
 	struct bbuf b;
-	uint32_t *done = NULL; /* (index, sum) pairs written in this blob */
+	uint32_t *done = NULL; /* (index, sum, last) written in this blob */
 	size_t ndone = 0, cap = 0;
 
 	if (s->hits == NULL || s->nrules == 0 || st->readonly)
@@ -645,29 +641,23 @@ void state_flush_served(struct state *st, struct served *s)
 	detour_statlog_begin(&w, &b);
 	/* Only the rules counted since they were last written (served_collect),
 	 * in table order: consecutive ids share their file name. */
-	size_t nlist;
-	uint32_t *list = served_pending(s, &nlist);
-	if (list == NULL && nlist)
+	struct served_deltas it;
+	struct served_delta d;
+	if (served_deltas_begin(&it, s))
 		b.over = true; /* out of memory: pending stays for the next flush */
-	for (size_t j = 0; list && j < nlist && bbuf_ok(&b); j++) {
-		if (j + SERVED_PREFETCH_AHEAD < nlist)
-			served_prefetch(s, list[j + SERVED_PREFETCH_AHEAD]);
-		size_t i = list[j];
-		uint32_t last, sum = served_hits(s, i, &last);
-		uint32_t delta = sum - s->flushed[i]; /* modulo 2^32 */
-		if (delta == 0)
-			continue;
-		if (BASE_GROW(done, cap, ndone + 2)) {
+	while (bbuf_ok(&b) && served_next_delta(&it, &d)) {
+		if (BASE_GROW(done, cap, ndone + 3)) {
 			b.over = true;
 			break;
 		}
-		detour_rule_id(s->rules, detour_ruleset_get(s->rules, i), id, sizeof(id));
-		if (!detour_statlog_add(&w, id, strlen(id), delta, last))
+		detour_rule_id(s->rules, detour_ruleset_get(s->rules, d.index), id, sizeof(id));
+		if (!detour_statlog_add(&w, id, strlen(id), d.delta, d.last))
 			continue;
-		done[ndone++] = (uint32_t)i;
-		done[ndone++] = sum;
+		done[ndone++] = (uint32_t)d.index;
+		done[ndone++] = d.sum;
+		done[ndone++] = d.last;
 	}
-	free(list);
+	served_deltas_end(&it);
 	/* One statement per flush: the whole delta as one blob. Statistics may
 	 * lose the last flush window on a crash (documented), so the insert is
 	 * not synced on its own (synchronous=NORMAL). On failure the rules stay
@@ -678,8 +668,23 @@ void state_flush_served(struct state *st, struct served *s)
 		sqlite3_bind_blob(st->log_insert, 1, b.p, (int)b.len, SQLITE_STATIC);
 		ok = sqlite3_step(st->log_insert) == SQLITE_DONE;
 		if (ok) {
-			for (size_t k = 0; k < ndone; k += 2)
-				s->flushed[done[k]] = done[k + 1];
+			/* The totals kept in memory (state_totals.c) take the
+			 * same deltas as the log, so they stay the stats table
+			 * plus the log. A table whose totals are not kept (not
+			 * loaded yet, or retired) makes every kept total stale:
+			 * they are loaded again at the next read. */
+			bool kept = s->total && s->total_epoch == st->epoch;
+			for (size_t k = 0; k < ndone; k += 3) {
+				uint32_t i = done[k];
+				if (kept) {
+					s->total[i] += (uint32_t)(done[k + 1] - s->flushed[i]);
+					if (done[k + 2] > s->total_last[i])
+						s->total_last[i] = done[k + 2];
+				}
+				s->flushed[i] = done[k + 1];
+			}
+			if (!kept)
+				st->epoch++;
 			st->log_bytes += (int64_t)b.len;
 		}
 		sqlite3_reset(st->log_insert);
@@ -689,7 +694,7 @@ void state_flush_served(struct state *st, struct served *s)
 	if (ok)
 		memset(s->pending, 0, s->twords * sizeof(*s->pending));
 	if (st->log_bytes > STATS_LOG_FOLD)
-		stats_fold(st);
+		state_fold(st);
 	pthread_mutex_unlock(&st->lock);
 	free(done);
 	bbuf_free(&b);
@@ -700,7 +705,7 @@ int state_stats_get(struct state *st, const char *id, int64_t *hits, int64_t *la
 	int found = 0;
 
 	pthread_mutex_lock(&st->lock);
-	stats_fold(st);
+	state_fold(st);
 	sqlite3_bind_text(st->stat_get, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st->stat_get) == SQLITE_ROW) {
 		*hits = sqlite3_column_int64(st->stat_get, 0);
@@ -720,7 +725,7 @@ int64_t state_stats_list(struct state *st, int64_t offset, int64_t limit,
 	int64_t total = 0;
 
 	pthread_mutex_lock(&st->lock);
-	stats_fold(st);
+	state_fold(st);
 	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM stats", -1, &s, NULL) == SQLITE_OK) {
 		if (sqlite3_step(s) == SQLITE_ROW)
 			total = sqlite3_column_int64(s, 0);

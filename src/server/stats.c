@@ -65,6 +65,37 @@ void stats_drain(struct wstats *st, const struct view *v, unsigned wid, uint32_t
 	st->ring_n = 0;
 }
 
+int served_deltas_begin(struct served_deltas *it, struct served *s)
+{
+	*it = (struct served_deltas){.s = s};
+	it->list = served_pending(s, &it->n);
+	return it->list == NULL && it->n ? -1 : 0;
+}
+
+bool served_next_delta(struct served_deltas *it, struct served_delta *d)
+{
+	const struct served *s = it->s;
+
+	while (it->j < it->n) {
+		size_t j = it->j++;
+		if (j + SERVED_PREFETCH_AHEAD < it->n)
+			served_prefetch(s, it->list[j + SERVED_PREFETCH_AHEAD]);
+		d->index = it->list[j];
+		d->sum = served_hits(s, d->index, &d->last);
+		d->delta = d->sum - s->flushed[d->index]; /* modulo 2^32 */
+		if (d->delta)
+			return true;
+	}
+	return false;
+}
+
+void served_deltas_end(struct served_deltas *it)
+{
+	free(it->list);
+	it->list = NULL;
+	it->n = it->j = 0;
+}
+
 void stats_latency(struct wstats *st, uint64_t us, unsigned n)
 {
 	unsigned b = 0;

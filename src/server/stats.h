@@ -144,6 +144,33 @@ static inline void stats_hit(struct wstats *st, const struct view *v, bool is_ap
 		stats_drain(st, v, wid, now);
 }
 
+/* The rules a flush writes: those of s->pending (served_collect) whose hits
+ * moved since they were last written, in table order (consecutive ids share
+ * their file name), each with its counters, flushed mark and rule
+ * prefetched SERVED_PREFETCH_AHEAD rules ahead. The flusher marks what it
+ * wrote (s->flushed[index] = sum) and clears s->pending once written. */
+struct served_deltas {
+	struct served *s;
+	uint32_t *list; /* served_pending's */
+	size_t n, j;
+};
+
+struct served_delta {
+	size_t index;
+	uint32_t sum;   /* the rule's hits over the workers, modulo 2^32 */
+	uint32_t delta; /* sum - s->flushed[index], modulo 2^32: not 0 */
+	uint32_t last;  /* the latest of its last-hit times */
+};
+
+/* Starts the walk; -1 when out of memory (pending stays for the next flush). */
+int served_deltas_begin(struct served_deltas *it, struct served *s);
+
+/* The next rule to write into *d; false at the end. */
+bool served_next_delta(struct served_deltas *it, struct served_delta *d);
+
+/* Ends the walk (frees the list). */
+void served_deltas_end(struct served_deltas *it);
+
 /* n requests took us microseconds each, from parsing to the response queued. */
 void stats_latency(struct wstats *st, uint64_t us, unsigned n);
 

@@ -182,3 +182,116 @@ def test_stats_log_of_an_older_version(srv):
     hit(s, "/keep", 1)
     assert stats(s) == {old: 8, keep: 3}
     assert pending(s) == {} and table(s) == {old: 8, keep: 3}
+
+
+def metrics_top(s):
+    st, _, text, _ = s.req("GET", "/metrics")
+    assert st == 200
+    out = []
+    for line in text.decode().splitlines():
+        if line.startswith("detour_rule_hits_top{"):
+            rid = line[len('detour_rule_hits_top{id="'):line.index('"}')]
+            out.append((rid, int(float(line.rsplit(" ", 1)[1]))))
+    return out
+
+
+def check(s, want, deep=True):
+    """GET /stats (pages of it) and the /metrics top rules against want:
+    every id with a count, most hits first, then by id. deep: a page past
+    what memory answers too (it is read from SQL, which folds the log)."""
+    order = sorted(((k, v) for k, v in want.items() if v), key=lambda kv: (-kv[1], kv[0]))
+    st, js, _, _ = s.req("GET", "/stats?limit=10000")
+    assert st == 200
+    assert [(r["id"], r["hits"]) for r in js["rules"]] == order
+    assert js["total"] == len(order)
+    st, js, _, _ = s.req("GET", "/stats?offset=3&limit=5")
+    assert [(r["id"], r["hits"]) for r in js["rules"]] == order[3:8]
+    assert js["total"] == len(order)
+    assert metrics_top(s) == order[:10]
+    if deep:
+        # Past what memory answers (offset + limit over 20,000): SQL.
+        st, js, _, _ = s.req("GET", "/stats?offset=30000&limit=10")
+        assert (js["rules"], js["total"]) == ([], len(order))
+        assert metrics_top(s) == order[:10]
+
+
+def test_reads_from_memory_exact_through_a_history(tmp_path):
+    # GET /stats and /metrics answer from the totals kept in memory: the
+    # first read folds the log and loads them, the next ones leave the log
+    # as it is (before, every read folded it). Exact through hits between
+    # reads (rule 0 of the table among them), API rules added and deleted
+    # (a deleted one stays listed), a reload that drops a rule, kill -9
+    # after a flush and a clean restart.
+    lines = ["/old /new 301", "/keep /kept 302 id=keep"] + ["/r/%d /t/%d 301" % (i, i) for i in range(20)]
+    s = Admin(tmp_path, rules="\n".join(lines) + "\n", extra="stats-flush 1s\n", workers=2).start()
+    want = {}
+
+    def go(path, rid, n):
+        hit(s, path, n)
+        want[rid] = want.get(rid, 0) + n
+
+    try:
+        for i in range(20):
+            go("/r/%d" % i, s.fid(3 + i), 1 + i % 4)  # ties: ordered by id
+        go("/old", s.fid(1), 9)
+        go("/keep", "keep", 2)
+        check(s, want)
+        # The log is no longer folded by a read.
+        go("/old", s.fid(1), 4)
+        go("/r/7", s.fid(10), 30)
+        wait_pending(s, {s.fid(1): 4, s.fid(10): 30})
+        check(s, want, deep=False)
+        assert {k: sum(v) for k, v in pending(s).items()} == {s.fid(1): 4, s.fid(10): 30}
+        for n in range(1, 6):
+            go("/keep", "keep", n)
+            check(s, want)
+        # An API rule, then deleted: its count stays (an orphan). The API
+        # table's totals pass to the table that replaces it: no load.
+        loads = s.read_error_log().count("totals loaded")
+        assert s.req("POST", "/rules", {"rule": "/promo /sale"})[0] == 201
+        go("/promo", "api:1", 40)
+        check(s, want)
+        assert s.req("POST", "/rules", {"rule": "/promo2 /sale2 id=p2"})[0] == 201
+        go("/promo2", "p2", 3)
+        check(s, want)
+        assert s.req("DELETE", "/rules/api:1")[0] == 204
+        check(s, want)
+        go("/old", s.fid(1), 1)
+        check(s, want)
+        assert s.req("DELETE", "/rules/p2")[0] == 204
+        assert s.req("POST", "/rules", {"rule": "/promo3 /sale3 id=p2"})[0] == 201
+        go("/promo3", "p2", 2)  # the id counted again, from its orphan total
+        check(s, want)
+        assert s.read_error_log().count("totals loaded") == loads
+        # A reload that drops the last rule: its count stays too.
+        s.rules_path.write_text("\n".join(lines[:-1]) + "\n")
+        s.signal(signal.SIGHUP)
+        s.wait_log("reloaded:")
+        go("/r/0", s.fid(3), 3)
+        check(s, want)
+        # unused_since answers from memory too, API rules included (the
+        # log is not folded).
+        go("/r/1", s.fid(4), 1)
+        wait_pending(s, {s.fid(4): 1})
+        st, js, _, _ = s.req("GET", "/stats?unused_since=2000-01-01T00:00:00Z")
+        assert js["unused"] == []
+        assert {k: sum(v) for k, v in pending(s).items()} == {s.fid(4): 1}
+        st, js, _, _ = s.req("GET", "/stats?unused_since=2100-01-01T00:00:00Z&limit=1000")
+        assert sorted((u["id"], u["hits"]) for u in js["unused"]) == sorted(
+            [(s.fid(3 + i), want[s.fid(3 + i)]) for i in range(19)]
+            + [(s.fid(1), want[s.fid(1)]), ("keep", want["keep"]), ("p2", want["p2"])])
+        # kill -9 once a flush wrote the log, then a clean restart.
+        logged = sum(pending(s).get("keep", []))
+        go("/keep", "keep", 6)
+        deadline = time.monotonic() + 10
+        while sum(pending(s).get("keep", [])) != logged + 6:
+            assert time.monotonic() < deadline, pending(s)
+            time.sleep(0.05)
+        s.kill9_restart()
+        check(s, want)
+        go("/r/5", s.fid(8), 2)
+        s.stop()
+        s.start()
+        check(s, want)
+    finally:
+        assert s.stop() in (0, -9), s.read_error_log()

@@ -166,13 +166,59 @@ static void test_ruleset(void **state)
 	detour_ruleset_free(rs);
 }
 
+/* detour_rule_id is hand-formatted (no snprintf): the same bytes and the
+ * same truncation as snprintf's "%s:%u" and "%s". */
+static void test_rule_id(void **state)
+{
+	static const char text[] = "/a /b\n"
+	                           "/c /d id=some-id\n";
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+	char buf[64], want[64];
+
+	(void)state;
+	assert_non_null(rs);
+	assert_int_equal(detour_ruleset_load_buf(rs, "dir/r.rules", text, sizeof(text) - 1, &d), 0);
+	assert_int_equal(detour_ruleset_add_line(rs, "api", 4294967295u, "/e /f", 5, &d), 0);
+	assert_int_equal(detour_ruleset_add_line(rs, "api", 10, "/g /h", 5, &d), 0);
+	assert_int_equal(detour_ruleset_add_line(rs, "api", 0, "/i /j", 5, &d), 0);
+	const struct detour_rule *plain = detour_ruleset_get(rs, 0),
+	                         *idset = detour_ruleset_get(rs, 1),
+	                         *big = detour_ruleset_get(rs, 2), *ten = detour_ruleset_get(rs, 3),
+	                         *zero = detour_ruleset_get(rs, 4);
+	assert_string_equal(detour_rule_id(rs, plain, buf, sizeof(buf)), "dir/r.rules:1");
+	assert_string_equal(detour_rule_id(rs, idset, buf, sizeof(buf)), "some-id");
+	assert_string_equal(detour_rule_id(rs, big, buf, sizeof(buf)), "api:4294967295");
+	assert_string_equal(detour_rule_id(rs, ten, buf, sizeof(buf)), "api:10");
+	assert_string_equal(detour_rule_id(rs, zero, buf, sizeof(buf)), "api:0");
+	/* Every size from 0 to past the end truncates as snprintf does. */
+	const struct detour_rule *all[] = {plain, idset, big, ten, zero};
+	for (size_t k = 0; k < 5; k++) {
+		const struct detour_rule *r = all[k];
+		char full[64];
+		detour_rule_id(rs, r, full, sizeof(full));
+		for (size_t cap = 0; cap <= strlen(full) + 2; cap++) {
+			memset(buf, 'x', sizeof(buf));
+			snprintf(want, sizeof(want), "%s", full);
+			if (cap)
+				want[cap - 1 < strlen(full) ? cap - 1 : strlen(full)] = '\0';
+			assert_ptr_equal(detour_rule_id(rs, r, buf, cap), buf);
+			if (cap == 0)
+				assert_int_equal(buf[0], 'x'); /* nothing written */
+			else
+				assert_string_equal(buf, want);
+			assert_int_equal(buf[cap + 1], 'x'); /* nothing past cap */
+		}
+	}
+	detour_ruleset_free(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_runs),
-	        cmocka_unit_test(test_hosts),
-	        cmocka_unit_test(test_ids),
-	        cmocka_unit_test(test_ruleset),
+	        cmocka_unit_test(test_runs),    cmocka_unit_test(test_hosts),
+	        cmocka_unit_test(test_ids),     cmocka_unit_test(test_ruleset),
+	        cmocka_unit_test(test_rule_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
