@@ -528,20 +528,9 @@ static bool inside(const char *p, const char *buf, size_t len)
 	return (uintptr_t)p >= (uintptr_t)buf && (uintptr_t)p <= (uintptr_t)buf + len;
 }
 
-/* Copies the NUL-terminated s[0..n) to *w when it lies in buf[0..len], and
- * returns where it is now. */
-static const char *move_str(const char *s, size_t n, const char *buf, size_t len, char **w)
-{
-	if (!inside(s, buf, len))
-		return s;
-	char *to = *w;
-	memcpy(to, s, n + 1);
-	*w += n + 1;
-	return to;
-}
-
-/* Moves the NUL-terminated s[0..n) to *w when it lies in buf[0..len] (w at
- * or before s: the regions may overlap), and returns where it is now. */
+/* Moves the NUL-terminated s[0..n) to *w when it lies in buf[0..len] (into
+ * another block, or to w at or before s in buf: the regions may overlap),
+ * and returns where it is now. */
 static const char *slide_str(const char *s, size_t n, const char *buf, size_t len, char **w)
 {
 	if (!inside(s, buf, len))
@@ -627,9 +616,9 @@ static void keep_strings(struct detour_ruleset *rs, size_t x0, size_t e0, char *
 	if (slide) {
 		for (uint32_t h = 0; h < sd->nhosts; h++)
 			sd->hosts[h].name =
-			        move_str(sd->hosts[h].name, sd->hosts[h].len, buf, len, &t);
+			        slide_str(sd->hosts[h].name, sd->hosts[h].len, buf, len, &t);
 		for (size_t k = 0; k < sd->nids; k++)
-			sd->ids[k].s = move_str(sd->ids[k].s, sd->ids[k].len, buf, len, &t);
+			sd->ids[k].s = slide_str(sd->ids[k].s, sd->ids[k].len, buf, len, &t);
 	}
 	char *w = copy;
 	for (size_t i = x0; i < rs->n; i++) {
@@ -641,9 +630,9 @@ static void keep_strings(struct detour_ruleset *rs, size_t x0, size_t e0, char *
 	size_t from_len = slide ? side : len;
 	for (uint32_t h = 0; h < sd->nhosts; h++)
 		sd->hosts[h].name =
-		        move_str(sd->hosts[h].name, sd->hosts[h].len, from, from_len, &w);
+		        slide_str(sd->hosts[h].name, sd->hosts[h].len, from, from_len, &w);
 	for (size_t k = 0; k < sd->nids; k++)
-		sd->ids[k].s = move_str(sd->ids[k].s, sd->ids[k].len, from, from_len, &w);
+		sd->ids[k].s = slide_str(sd->ids[k].s, sd->ids[k].len, from, from_len, &w);
 	free(tmp);
 	if (!slide) {
 		detour_arena_big_adopt(&rs->arena, copy);

@@ -537,16 +537,10 @@ def test_ctl_fleet(fleet):
     assert sorted(l.split()[0] for l in lines[1:]) == ["a", "b"]
 
 
-def test_a_stalled_write_run_after_its_503_changes_nothing(fleet):
-    """Redis stopped (SIGSTOP) with a change in flight: the node gives up,
-    settles the outcome (Redis's clock past the deadline, no token) and
-    answers 503; when Redis runs the stalled script, it is past its
-    deadline and writes nothing."""
-    redis, node = fleet
-    r = redis()
-    a = node("redis://127.0.0.1:%d/0?timeout=300" % r.port, "a")
-    st, js = a.req("POST", "/rules", {"rule": "/first /f 302"})
-    assert st == 201
+def stall_a_change(r, a):
+    """Stops Redis (SIGSTOP) for 1.5 s while node a makes a change: the
+    node answers 503 and settles the outcome; Redis, running the stalled
+    script afterwards, writes nothing (one rule before, one after)."""
     os.kill(r.proc.pid, signal.SIGSTOP)
     t = threading.Timer(1.5, lambda: os.kill(r.proc.pid, signal.SIGCONT))
     t.start()
@@ -561,6 +555,19 @@ def test_a_stalled_write_run_after_its_503_changes_nothing(fleet):
     assert r.cli("GET", "detour:version").strip() == "1"
     assert a.get("/stalled")[0] == 404
     a.wait_log("settling its outcome")
+
+
+def test_a_stalled_write_run_after_its_503_changes_nothing(fleet):
+    """Redis stopped (SIGSTOP) with a change in flight: the node gives up,
+    settles the outcome (Redis's clock past the deadline, no token) and
+    answers 503; when Redis runs the stalled script, it is past its
+    deadline and writes nothing."""
+    redis, node = fleet
+    r = redis()
+    a = node("redis://127.0.0.1:%d/0?timeout=300" % r.port, "a")
+    st, js = a.req("POST", "/rules", {"rule": "/first /f 302"})
+    assert st == 201
+    stall_a_change(r, a)
     st, js = a.req("POST", "/rules", {"rule": "/after /a 302"})
     assert st == 201, js
     assert a.get("/after") == (302, "/a")
