@@ -115,6 +115,27 @@ class Node(Server):
         return r.status, r.getheader("Location")
 
 
+def stop_all(made):
+    """Stops the nodes of a fleet fixture (made["nodes"]) all at once, each
+    flushing and saving its copy, then its redis-servers (made["redis"]);
+    fails when a node ended with a status other than 0 (or was killed)."""
+    failed = []
+    for n in made["nodes"]:
+        if n.proc and n.proc.poll() is None:
+            n.proc.send_signal(signal.SIGTERM)
+    for n in made["nodes"]:
+        try:
+            rc = n.proc.wait(10) if n.proc else None
+        except subprocess.TimeoutExpired:
+            n.proc.kill()
+            rc = n.proc.wait()
+        if rc not in (0, -9, None):
+            failed.append((n.name, rc, n.read_error_log()))
+    for r in made["redis"]:
+        r.kill()
+    assert not failed, failed
+
+
 @pytest.fixture
 def fleet(tmp_path):
     made = {"redis": [], "nodes": []}
@@ -132,21 +153,7 @@ def fleet(tmp_path):
         return n
 
     yield redis, node
-    failed = []
-    for n in made["nodes"]:  # all at once: each flushes and saves its copy
-        if n.proc and n.proc.poll() is None:
-            n.proc.send_signal(signal.SIGTERM)
-    for n in made["nodes"]:
-        try:
-            rc = n.proc.wait(10) if n.proc else None
-        except subprocess.TimeoutExpired:
-            n.proc.kill()
-            rc = n.proc.wait()
-        if rc not in (0, -9, None):
-            failed.append((n.name, rc, n.read_error_log()))
-    for r in made["redis"]:
-        r.kill()
-    assert not failed, failed
+    stop_all(made)
 
 
 def url_of(r):

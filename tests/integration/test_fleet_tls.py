@@ -15,7 +15,8 @@ import time
 import pytest
 
 from conftest import BIN, free_port, wait_port
-from test_fleet import RULES, CHANGES, Node, Redis, measure_propagation, pct, stall_a_change, wait_status
+from test_fleet import RULES, CHANGES, Node, Redis, measure_propagation, pct, stall_a_change, stop_all, \
+    wait_status
 
 UNAVAILABLE = ("state store unavailable: Redis is unreachable (see the error log); the change "
                "was not applied")
@@ -102,21 +103,7 @@ def tfleet(tmp_path, pki):
         return n
 
     yield redis, node
-    failed = []
-    for n in made["nodes"]:
-        if n.proc and n.proc.poll() is None:
-            n.proc.terminate()
-    for n in made["nodes"]:
-        try:
-            rc = n.proc.wait(10) if n.proc else None
-        except subprocess.TimeoutExpired:
-            n.proc.kill()
-            rc = n.proc.wait()
-        if rc not in (0, -9, None):
-            failed.append((n.name, rc, n.read_error_log()))
-    for r in made["redis"]:
-        r.kill()
-    assert not failed, failed
+    stop_all(made)
 
 
 def rediss(r, query=""):
