@@ -13,6 +13,15 @@ void fleet_key(const struct fleet_link *l, char *out, size_t cap, const char *a,
 	snprintf(out, cap, "%s:%s%s%s", l->url.prefix, a, b ? ":" : "", b ? b : "");
 }
 
+void fleet_key_of_node(const struct fleet_link *l, char *out, size_t cap, const char *a,
+                       const char *node, const char *whole)
+{
+	if (node)
+		fleet_key(l, out, cap, a, node);
+	else
+		snprintf(out, cap, "%s", whole);
+}
+
 int fleet_link_init(struct fleet_link *l, const char *url, const char *node, char *err, size_t cap)
 {
 	char e[400];

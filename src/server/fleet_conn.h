@@ -41,6 +41,11 @@ int fleet_link_init(struct fleet_link *l, const char *url, const char *node, cha
 /* A key of l's prefix: PREFIX:a[:b]. */
 void fleet_key(const struct fleet_link *l, char *out, size_t cap, const char *a, const char *b);
 
+/* The key of one node's a (fleet_key(l, out, cap, a, node)) or, with node
+ * NULL, the fleet-wide key whole (l->k_req, l->k_audit). */
+void fleet_key_of_node(const struct fleet_link *l, char *out, size_t cap, const char *a,
+                       const char *node, const char *whole);
+
 /* Connects to the primary with timeout_ms for connecting and for every
  * command after. where gets "HOST:PORT" of the primary (or of the URL's host
  * when it failed). Returns the context, or NULL with err. */

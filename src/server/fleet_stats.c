@@ -411,10 +411,7 @@ int fleet_requests(struct fleet *f, const char *node, const char *const *names, 
 	int rc = -1;
 
 	memset(out, 0, n * sizeof(*out));
-	if (node)
-		fleet_key(&f->l, key, sizeof(key), "req", node);
-	else
-		snprintf(key, sizeof(key), "%s", f->l.k_req);
+	fleet_key_of_node(&f->l, key, sizeof(key), "req", node, f->l.k_req);
 	pthread_mutex_lock(&f->wlock);
 	redisContext *c = fleet_wconn_or_unavailable(f, err, cap);
 	if (c == NULL) {

@@ -860,10 +860,7 @@ int fleet_audit_list(struct fleet *f, const char *node, int64_t limit,
 	char key[FLEET_KEY_MAX], e[600];
 	int rc = -1;
 
-	if (node)
-		fleet_key(&f->l, key, sizeof(key), "audit", node);
-	else
-		snprintf(key, sizeof(key), "%s", f->l.k_audit);
+	fleet_key_of_node(&f->l, key, sizeof(key), "audit", node, f->l.k_audit);
 	pthread_mutex_lock(&f->wlock);
 	redisContext *c = fleet_wconn_or_unavailable(f, err, cap);
 	if (c == NULL) {
