@@ -59,8 +59,10 @@ void detour_ruleset_free(struct detour_ruleset *rs)
 	free(rs->exts);
 	rside_fini(&rs->side);
 	detour_arena_fini(&rs->arena);
-	if (rs->rules)
+	if (rs->rules_mapped)
 		munmap(rs->rules, rs->cap * sizeof(*rs->rules));
+	else
+		free(rs->rules);
 	free(rs->files);
 	free(rs);
 }
@@ -190,23 +192,42 @@ unsigned detour_ruleset_rule_file(const struct detour_ruleset *rs, const struct 
 }
 
 /* Resizes the rules array to hold cap rules (rounded up to whole pages).
- * The array is its own mapping, grown and shrunk with mremap: a million
+ * A large array is its own mapping, grown and shrunk with mremap: a million
  * rules are never copied (malloc's realloc does copy once its mmap threshold
  * has adapted upwards), and with huge pages the kernel faults it in 2 MiB at
- * a time. */
+ * a time. A small one (under RULES_MAP_MIN) is malloc'd: a mapping of its
+ * own would cost an mmap and, at the free, a munmap, which flushes the TLB of
+ * every CPU the process runs on (an IPI each), for every ruleset of one line
+ * (an API rule checked, an import's rule checked alone). It moves to a
+ * mapping once it grows past RULES_MAP_MIN, and stays one. */
+#define RULES_MAP_MIN (256u << 10)
+
 static detour_err resize_rules(struct detour_ruleset *rs, size_t cap)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	size_t bytes = (cap * sizeof(*rs->rules) + pg - 1) / pg * pg;
 	void *p;
 
-	if (rs->rules)
+	if (!rs->rules_mapped && bytes < RULES_MAP_MIN) {
+		p = realloc(rs->rules, bytes);
+		if (p == NULL)
+			return DETOUR_ENOMEM;
+	} else if (rs->rules_mapped) {
 		p = mremap(rs->rules, rs->cap * sizeof(*rs->rules), bytes, MREMAP_MAYMOVE);
-	else
+		if (p == MAP_FAILED)
+			return DETOUR_ENOMEM;
+		detour_mem_hint_huge(p, bytes);
+	} else {
 		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return DETOUR_ENOMEM;
-	detour_mem_hint_huge(p, bytes);
+		if (p == MAP_FAILED)
+			return DETOUR_ENOMEM;
+		detour_mem_hint_huge(p, bytes);
+		if (rs->rules) {
+			memcpy(p, rs->rules, rs->n * sizeof(*rs->rules));
+			free(rs->rules);
+		}
+		rs->rules_mapped = true;
+	}
 	rs->rules = p;
 	rs->cap = bytes / sizeof(*rs->rules); /* a page holds whole rules */
 	return DETOUR_OK;
@@ -458,11 +479,27 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	return DETOUR_OK;
 }
 
-static detour_err ensure_scratch(struct detour_ruleset *rs)
+/* A scratch for lines out of len bytes of text (rulelex.h): the most any
+ * line needs, but no more than 6 * len + slack, so that a ruleset of one
+ * short line (an API rule, a line checked alone) does not take 192 KiB. A
+ * larger text later gets a larger one (the old stays in the arena). */
+static detour_err ensure_scratch(struct detour_ruleset *rs, size_t len)
 {
-	if (rs->scratch == NULL)
-		rs->scratch = detour_arena_alloc(&rs->arena, DETOUR_RF_SCRATCH, 1);
-	return rs->scratch ? DETOUR_OK : DETOUR_ENOMEM;
+	size_t need = DETOUR_RF_SCRATCH;
+
+	if (len < (DETOUR_RF_SCRATCH - DETOUR_RF_SCRATCH_SLACK) / 6)
+		need = 6 * len + DETOUR_RF_SCRATCH_SLACK;
+	if (rs->scratch && rs->scratch_cap >= need)
+		return DETOUR_OK;
+	if (rs->scratch && need < 2 * rs->scratch_cap)
+		need = 2 * rs->scratch_cap < DETOUR_RF_SCRATCH ? 2 * rs->scratch_cap
+		                                               : DETOUR_RF_SCRATCH;
+	char *s = detour_arena_alloc(&rs->arena, need, 1);
+	if (s == NULL)
+		return DETOUR_ENOMEM;
+	rs->scratch = s;
+	rs->scratch_cap = need;
+	return DETOUR_OK;
 }
 
 static detour_err nomem(struct detour_diag *d, const char *name)
@@ -483,7 +520,7 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 
 	if (rs->diags)
 		pc.d = &ld;
-	if (file_index(rs, name, &pc.file) || ensure_scratch(rs))
+	if (file_index(rs, name, &pc.file) || ensure_scratch(rs, len))
 		return nomem(d, name);
 	/* A UTF-8 byte order mark is not part of the first line. */
 	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
@@ -762,7 +799,7 @@ static detour_err add_line(struct detour_ruleset *rs, const char *name, unsigned
 		len--;
 	if (len && text[len - 1] == '\r')
 		len--;
-	if (file_index(rs, name, &pc.file) || ensure_scratch(rs))
+	if (file_index(rs, name, &pc.file) || ensure_scratch(rs, len))
 		return nomem(d, name);
 	copy = detour_arena_strndup(&rs->arena, text, len);
 	if (copy == NULL)

@@ -14,8 +14,16 @@
 #include "detour/rule.h"
 #include "ruleset_int.h"
 
-#define DETOUR_RF_SCRATCH   (3 * DETOUR_RULE_LINE_MAX) /* normalising may triple a path */
-#define DETOUR_RF_MAX_CONDS 32                         /* conditions on one rule */
+/* The scratch a line needs at most: normalising may triple a path, and the
+ * caseless pattern of a normalised path (ci_pattern, ruleopts.c) doubles
+ * its literal bytes (a backslash each) and writes 12 bytes for a 3-byte
+ * placeholder "/:x", plus 21 of anchors and splat group. So a line of L
+ * bytes needs at most 6 * L + DETOUR_RF_SCRATCH_SLACK, and no line (at most
+ * DETOUR_RULE_LINE_MAX bytes, its normalised path at most UINT16_MAX)
+ * needs more than DETOUR_RF_SCRATCH. */
+#define DETOUR_RF_SCRATCH       (3 * DETOUR_RULE_LINE_MAX)
+#define DETOUR_RF_SCRATCH_SLACK 64
+#define DETOUR_RF_MAX_CONDS     32 /* conditions on one rule */
 
 /* Character classes of the rule syntax. */
 enum {

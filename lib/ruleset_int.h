@@ -15,13 +15,17 @@
 
 struct detour_ruleset {
 	struct detour_arena arena; /* every string of every rule, and the file names */
-	struct detour_rule *rules; /* malloc'd array, rules[i].index == i */
+	struct detour_rule *rules; /* rules[i].index == i; malloc'd, or mmap'd once large */
+	bool rules_mapped;         /* rules is a mapping of its own (resize_rules) */
 	size_t n, cap;
 	const char **files; /* malloc'd array of names in the arena */
 	unsigned nfiles;
 	size_t files_cap;
 	struct rside side; /* each rule's line, file, host and id= (ruleside.h) */
-	char *scratch;     /* DETOUR_RULE_LINE_MAX bytes for path normalisation (in the arena) */
+	/* For path normalisation and caseless patterns (in the arena):
+	 * scratch_cap bytes, sized for the text parsed (ensure_scratch). */
+	char *scratch;
+	size_t scratch_cap;
 
 	/* Rule extensions (rule.h), in rule order: exts[i].rule ascends.
 	 * malloc'd; the arrays they point to live in the arena. */

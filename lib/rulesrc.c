@@ -223,7 +223,7 @@ detour_err detour_rf_parse_source(struct pctx *pc, struct field *f, struct detou
 		q = se - 1;
 	}
 
-	ssize_t nl = detour_url_normalize_path(path, body, pc->rs->scratch, DETOUR_RF_SCRATCH);
+	ssize_t nl = detour_url_normalize_path(path, body, pc->rs->scratch, pc->rs->scratch_cap);
 	if (nl < 0)
 		return bad_uri(pc, path, body, "source path", false);
 	if ((size_t)nl + 2 > UINT16_MAX)
