@@ -21,8 +21,9 @@
 #include "base/ascii.h"
 #include "base/civil.h"
 
-#define TZ_FILE_MAX (1u << 20) /* the biggest zone in tzdata is under 4 KiB */
-#define TZ_NAME_MAX 255
+#define TZ_FILE_MAX     (1u << 20) /* the biggest zone in tzdata is under 4 KiB */
+#define TZ_FILE_INITIAL (16u << 10)
+#define TZ_NAME_MAX     255
 
 /* One rule date of a POSIX TZ string (POSIX XBD §8.3 "rule"). */
 struct posix_date {
@@ -451,13 +452,27 @@ detour_err detour_tz_load(const char *name, struct detour_tz **out, struct detou
 		detour_diag_set(d, NULL, 0, 0, "time zone %s: %s", name, strerror(errno));
 		return DETOUR_EIO;
 	}
-	buf = malloc(TZ_FILE_MAX);
+	/* 16 KiB first, doubled up to TZ_FILE_MAX: not a 1 MiB buffer (a
+	 * mapping of its own in most mallocs, faulted in and unmapped) for
+	 * each zone a rules file names. */
+	size_t cap = TZ_FILE_INITIAL;
+	buf = malloc(cap);
 	if (buf == NULL) {
 		close(fd);
 		return DETOUR_ENOMEM;
 	}
 	for (;;) {
-		ssize_t r = read(fd, buf + len, TZ_FILE_MAX - len);
+		if (len == cap && cap < TZ_FILE_MAX) {
+			unsigned char *b = realloc(buf, cap * 2);
+			if (b == NULL) {
+				free(buf);
+				close(fd);
+				return DETOUR_ENOMEM;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {

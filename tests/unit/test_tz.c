@@ -459,6 +459,56 @@ static void test_load_names(void **state)
 	detour_tz_free(NULL);
 }
 
+/* A zone file read whole whatever its size: 20 KiB (past the first 16 KiB
+ * read, its buffer grown), and over 1 MiB refused as before. */
+static void test_load_sizes(void **state)
+{
+	char dir[] = "/tmp/detour-tz-XXXXXX", path[64];
+	enum { N = 4000 }; /* transitions: 4 + 1 bytes each, 20,000 bytes */
+	struct detour_tz *tz = NULL;
+	struct detour_diag d = {0};
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/Many", dir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	unsigned char h[44] = "TZif";
+	unsigned char cnt[12] = {0, 0, N >> 8, N & 0xff, 0, 0, 0, 2, 0, 0, 0, 8};
+	memcpy(h + 32, cnt, sizeof(cnt)); /* timecnt, typecnt, charcnt */
+	fwrite(h, 1, sizeof(h), f);
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t t = 1000 * (i + 1);
+		unsigned char x[4] = {t >> 24, t >> 16, t >> 8, t};
+		fwrite(x, 1, 4, f);
+	}
+	for (int i = 0; i < N; i++)
+		fputc(i & 1, f);
+	fwrite("\0\0\x0e\x10\0\0" /* +3600 */ "\xff\xff\xf8\xf8\1\4" /* -1800 */, 1, 12, f);
+	fwrite("AAA\0BBB", 1, 8, f);
+	assert_int_equal(fclose(f), 0);
+	setenv("TZDIR", dir, 1);
+	assert_int_equal(detour_tz_load("Many", &tz, &d), DETOUR_OK);
+	assert_int_equal(detour_tz_offset(tz, 999), 3600);
+	assert_int_equal(detour_tz_offset(tz, 1000), 3600);  /* type 0 */
+	assert_int_equal(detour_tz_offset(tz, 2000), -1800); /* type 1 */
+	assert_int_equal(detour_tz_offset(tz, 1000 * N), -1800);
+	detour_tz_free(tz);
+
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	for (int i = 0; i < 1024 + 1; i++)
+		for (int k = 0; k < 1024; k++)
+			fputc('x', f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(detour_tz_load("Many", &tz, &d), DETOUR_EINVAL);
+	assert_string_equal(d.msg, "time zone Many: file over 1 MiB");
+	assert_null(tz);
+	unsetenv("TZDIR");
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +516,7 @@ int main(void)
 	        cmocka_unit_test(test_posix_footers),     cmocka_unit_test(test_hand_built),
 	        cmocka_unit_test(test_bad_files),         cmocka_unit_test(test_load_names),
 	        cmocka_unit_test(test_all_year_dst),      cmocka_unit_test(test_far_future),
+	        cmocka_unit_test(test_load_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
