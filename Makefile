@@ -113,12 +113,15 @@ $(BUILD)/replay/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(BUILD)/libdetour.a
 # through the worker; fuzz/fuzz_admin.c: the admin API) link the server's
 # objects too.
 FUZZ_SERVER_NAMES := server admin
+# fuzz_admin keeps one SQLite state for the whole run, emptied between inputs
+# (fuzz/fuzz_admin.c: opening one costs more than an input).
+FUZZ_LDFLAGS_admin := -Wl,--wrap=state_open,--wrap=state_close
 FUZZ_SERVER_SRC := $(filter-out src/server/serve.c,$(SERVER_SRC)) # serve.c: the CLI command
 SERVER_OBJ := $(FUZZ_SERVER_SRC:%.c=$(BUILD)/%.o)
 
 $(FUZZ_SERVER_NAMES:%=$(BUILD)/replay/fuzz_%): $(BUILD)/replay/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(SERVER_OBJ) $(BUILD)/libdetour.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc/server -Wno-missing-prototypes -o $@ $< fuzz/replay.c $(SERVER_OBJ) $(BUILD)/libdetour.a $(LDLIBS) $(LDSAN)
+	$(CC) $(ALL_CFLAGS) -Isrc/server -Wno-missing-prototypes -o $@ $< fuzz/replay.c $(SERVER_OBJ) $(BUILD)/libdetour.a $(LDLIBS) $(LDSAN) $(FUZZ_LDFLAGS_$(*:fuzz_%=%))
 
 replay-build: $(REPLAY_BIN)
 
@@ -209,7 +212,7 @@ build/fuzz/%: fuzz/%.c build/fuzz/libdetour.a
 
 $(FUZZ_SERVER_NAMES:%=build/fuzz/fuzz_%): build/fuzz/%: fuzz/%.c fuzz/sockfeed.h build/fuzz/libserver.a build/fuzz/libdetour.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Isrc/server -o $@ $< build/fuzz/libserver.a build/fuzz/libdetour.a $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -Isrc/server -o $@ $< build/fuzz/libserver.a build/fuzz/libdetour.a $(LDLIBS) $(FUZZ_LDFLAGS_$(*:fuzz_%=%))
 
 fuzz: $(FUZZ_BIN)
 
