@@ -9,15 +9,15 @@
  * answers the error path) and the SQLite state in a directory under
  * /dev/shm (or /tmp), with API tables built and published (no worker
  * reads them). Every input starts from an empty state (setup/teardown:
- * the admin, its database, maintenance and the publication are made and
- * freed per input; the configuration and the file rules once).
+ * the admin, maintenance and the publication are made and freed per input,
+ * the database emptied; the configuration, the file rules and the SQLite
+ * connection are made once, see "One SQLite state" below).
  *
  * Invariants: the bytes read back are whole HTTP/1.1 responses, nothing
  * follows "Connection: close" (sockfeed.h); once the client shuts its side
  * the connection is closed (no admin connection left); no crash, no leak. */
 #include "fuzz.h"
 #include "sockfeed.h"
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
