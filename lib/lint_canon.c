@@ -148,7 +148,7 @@ static bool last_segment_varies(const char *p, size_t n)
 /* second-hop: the URL a client asks for next after rule r, canonicalised. */
 static void check_target(struct lc *L, const struct detour_rule *r)
 {
-	const char *t = r->target;
+	const char *t = detour_rule_target(L->rs, r);
 	size_t n = r->target_len;
 	bool abs = ascii_prefix_ci(t, n, "http://") || ascii_prefix_ci(t, n, "https://");
 	struct detour_url u;

@@ -270,7 +270,7 @@ static bool loads(const char *text)
 }
 
 /* The options of r that a flattened copy keeps: query= and cache=. */
-static void sb_options(struct bbuf *b, const struct detour_rule *r)
+static void sb_options(const struct detour_ruleset *rs, struct bbuf *b, const struct detour_rule *r)
 {
 	static const struct {
 		int32_t secs;
@@ -281,17 +281,18 @@ static void sb_options(struct bbuf *b, const struct detour_rule *r)
 		bbuf_puts(b, " query=drop");
 	else if (r->query == DETOUR_QUERY_MERGE)
 		bbuf_puts(b, " query=merge");
-	if (r->cache == DETOUR_CACHE_NO_STORE) {
+	if (detour_rule_cache(rs, r) == DETOUR_CACHE_NO_STORE) {
 		bbuf_puts(b, " cache=no-store");
-	} else if (r->cache > 0) {
+	} else if (detour_rule_cache(rs, r) > 0) {
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			if (r->cache % units[i].secs == 0) {
+			if (detour_rule_cache(rs, r) % units[i].secs == 0) {
 				detour_lint_sb_fmt(b, " cache=%d%c",
-				                   (int)(r->cache / units[i].secs), units[i].unit);
+				                   (int)(detour_rule_cache(rs, r) / units[i].secs),
+				                   units[i].unit);
 				return;
 			}
 		}
-		detour_lint_sb_fmt(b, " cache=%ds", (int)r->cache);
+		detour_lint_sb_fmt(b, " cache=%ds", (int)detour_rule_cache(rs, r));
 	}
 }
 
@@ -324,7 +325,7 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 	bbuf_puts(&line, " ");
 	bbuf_puts(&line, bbuf_cstr(&target));
 	detour_lint_sb_fmt(&line, " %u", (unsigned)r->status);
-	sb_options(&line, r);
+	sb_options(L->rs, &line, r);
 	/* the flattened rule keeps r's conditions and window (a weighted member
 	 * or an allow-hosts rule is not flattened: see keep below) */
 	struct bbuf conds = LINT_TEXT;

@@ -243,7 +243,7 @@ void detour_lint_walk(struct lint *L, const struct detour_rule *r, const char *h
 	s0->ql = 0;
 	s0->ll = 0;
 	s0->loc_abs = false;
-	if (!detour_lint_example_path(r, s0->path, PATH_CAP, &s0->pl))
+	if (!detour_lint_example_path(L->rs, r, s0->path, PATH_CAP, &s0->pl))
 		return;
 	for (unsigned k = 0;; k++) {
 		struct state *s = &L->st[k];
@@ -342,11 +342,13 @@ void detour_lint_set_names(struct lint *L, const struct detour_rule *r)
 	L->nnames = 0;
 	if (r->kind == DETOUR_SRC_PATTERN) {
 		for (size_t i = 1; i < r->path_len && L->nnames < DETOUR_MAX_CAPTURES; i++) {
-			if (r->path[i] != ':' || r->path[i - 1] != '/')
+			if (detour_rule_path(L->rs, r)[i] != ':' ||
+			    detour_rule_path(L->rs, r)[i - 1] != '/')
 				continue;
-			const char *e = memchr(r->path + i, '/', r->path_len - i);
-			size_t end = e ? (size_t)(e - r->path) : r->path_len;
-			L->names[L->nnames].p = r->path + i + 1;
+			const char *e =
+			        memchr(detour_rule_path(L->rs, r) + i, '/', r->path_len - i);
+			size_t end = e ? (size_t)(e - detour_rule_path(L->rs, r)) : r->path_len;
+			L->names[L->nnames].p = detour_rule_path(L->rs, r) + i + 1;
 			L->names[L->nnames].len = end - i - 1;
 			L->nnames++;
 			i = end;

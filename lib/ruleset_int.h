@@ -15,8 +15,24 @@
 
 struct detour_ruleset {
 	struct detour_arena arena; /* every string of every rule, and the file names */
-	struct detour_rule *rules; /* malloc'd array, rules[i].index == i */
+	struct detour_rule *rules; /* its own mapping, rules[i].index == i */
 	size_t n, cap;
+	/* The string block (a big block, arena.h): each rule's path and target
+	 * side by side at rules[i].off. A file's rules keep their strings'
+	 * addresses in pend[] (pend[i - pend0]) while it is parsed in place; at
+	 * its end (rulefile.c, keep_strings) the strings join the block. */
+	char *strs;
+	size_t slen, scap;
+	struct rpend {
+		const char *path, *target;
+	} * pend; /* its own mapping, pcap entries */
+	size_t pend0, pcap;
+	/* cache= of the rules that have one (DETOUR_RULE_CACHE), in rule order. */
+	struct rcache {
+		uint32_t rule;
+		int32_t secs;
+	} * caches;
+	size_t ncaches, caches_cap;
 	const char **files; /* malloc'd array of names in the arena */
 	unsigned nfiles;
 	size_t files_cap;

@@ -11,6 +11,7 @@
 #include "base/cidr.h"
 #include "cond.h"
 #include "detour/respond.h"
+#include "detour/rulefile.h"
 #include "detour/url.h"
 #include "hash.h"
 #include "regex.h"
@@ -24,6 +25,10 @@ void detour_tbl_fill_match(const struct detour_table *t, const struct detour_rul
                            const char *path, size_t n, struct detour_match *m)
 {
 	m->rule = r;
+	m->path = tpath(t, r);
+	m->target = ttarget(t, r);
+	m->cache = __builtin_expect(r->flags & DETOUR_RULE_CACHE, 0) ? detour_rule_cache(t->rs, r)
+	                                                             : DETOUR_CACHE_UNSET;
 	m->splat.p = NULL;
 	m->splat.len = 0;
 	m->ncaps = 0;
@@ -64,7 +69,7 @@ void detour_tbl_fill_match(const struct detour_table *t, const struct detour_rul
 		m->splat.p = n >= pl ? path + pl : path + n;
 		m->splat.len = n >= pl ? n - pl : 0;
 	} else if (r->kind == DETOUR_SRC_PATTERN) {
-		detour_tbl_pattern_match(r, path, n, m);
+		detour_tbl_pattern_match(t, r, path, n, m);
 	}
 }
 

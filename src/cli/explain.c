@@ -390,7 +390,8 @@ static const struct detour_rule *group_head(const struct detour_ruleset *rs,
 		if (ex && ex->weight && er->kind == m->rule->kind &&
 		    er->path_len == m->rule->path_len &&
 		    detour_ruleset_host_id(rs, er) == detour_ruleset_host_id(rs, m->rule) &&
-		    er->scheme == m->rule->scheme && !memcmp(er->path, m->rule->path, er->path_len))
+		    er->scheme == m->rule->scheme &&
+		    !memcmp(detour_rule_path(rs, er), detour_rule_path(rs, m->rule), er->path_len))
 			return er;
 	}
 	return m->rule;
