@@ -150,7 +150,7 @@ struct detour_table {
 	/* Per rule: the host id (the ruleset's side.rhost, NULL when every rule
 	 * is for any host). */
 	const uint32_t *rhost;
-	/* The rule hash: nslots slots (at most 2/3 full), linear probing from
+	/* The rule hash: nslots slots (at most 0.85 full), linear probing from
 	 * the slot the low half of the key picks by multiply-shift. */
 	struct slot *slots;
 	size_t nslots;
