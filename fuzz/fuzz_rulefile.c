@@ -260,7 +260,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
 		size_t rhl;
 		const char *rh = detour_ruleset_host(rs, r, &rhl);
-		CHECK(r->index == i && strlen(detour_rule_path(rs, r)) == r->path_len &&
+		CHECK(detour_rule_index(rs, r) == i &&
+		      strlen(detour_rule_path(rs, r)) == r->path_len &&
 		      strlen(detour_rule_target(rs, r)) == r->target_len && strlen(rh) == rhl);
 		CHECK((rhl == 0 && !(r->flags & DETOUR_RULE_HOST_WILDCARD)) ==
 		      (detour_ruleset_host_id(rs, r) == 0));
@@ -310,7 +311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q.query_len = 9;
 		q.now = NOW;
 		CHECK(detour_table_match(t, &q, &m));
-		CHECK(m.rule->index <= r->index);
+		CHECK(m.index <= detour_rule_index(rs, r));
 		check_response(&m, &q);
 	}
 

@@ -331,6 +331,7 @@ void detour_canon_answer(const struct detour_canon_url *u, struct detour_match *
 		};
 		*m = (struct detour_match){.rule = rule,
 		                           .path = "",
+		                           .index = UINT32_MAX,
 		                           .cache = DETOUR_CACHE_UNSET,
 		                           .window_end = INT64_MAX};
 		if (n < 0 || n > DETOUR_LOCATION_MAX) {
@@ -339,15 +340,13 @@ void detour_canon_answer(const struct detour_canon_url *u, struct detour_match *
 			n = 0;
 		}
 	} else {
-		if (r->target_len == 0 || m->target[0] != '/' ||
+		if (m->target_len == 0 || m->target[0] != '/' ||
 		    !(u->changed & (DETOUR_CANON_SCHEME | DETOUR_CANON_HOST)))
 			return;
-		n = detour_canon_target(u, m->target, r->target_len, target, cap);
+		n = detour_canon_target(u, m->target, m->target_len, target, cap);
 		if (n < 0 || n > UINT16_MAX)
 			return; /* as written: far over DETOUR_LOCATION_MAX anyway */
-		*rule = *r;
-		m->rule = rule;
 	}
 	m->target = target;
-	rule->target_len = (uint16_t)n;
+	m->target_len = (uint16_t)n;
 }

@@ -138,7 +138,7 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 	}
 	uint32_t mi = UINT32_MAX;
 	for (size_t c = 0; c < nc; c++) {
-		in_cycle |= cyc[c] == r->index;
+		in_cycle |= cyc[c] == detour_rule_index(L->rs, r);
 		if (cyc[c] < mi) {
 			mi = cyc[c];
 			first = (unsigned)c;
@@ -155,7 +155,8 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		}
 		bbuf_puts(&msg, "...");
 		sb_example_note(L, &msg);
-		detour_lint_add(L, DETOUR_LINT_CHAIN, r->index, &msg, NULL, L->hop, w->nhops);
+		detour_lint_add(L, DETOUR_LINT_CHAIN, detour_rule_index(L->rs, r), &msg, NULL,
+		                L->hop, w->nhops);
 		goto out;
 	}
 	bool may = false;
@@ -233,8 +234,8 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 			bbuf_puts(&msg, " -> ...");
 		sb_may_note(L, &msg, w, 0);
 		sb_example_note(L, &msg);
-		detour_lint_add(L, may ? DETOUR_LINT_MAY_LOOP : DETOUR_LINT_LOOP, r->index, &msg,
-		                NULL, &mi, 1);
+		detour_lint_add(L, may ? DETOUR_LINT_MAY_LOOP : DETOUR_LINT_LOOP,
+		                detour_rule_index(L->rs, r), &msg, NULL, &mi, 1);
 	}
 out:
 	free(tmp);
@@ -372,8 +373,9 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 	sb_example_note(L, &msg);
 	if (!keep)
 		bbuf_puts(&fix, bbuf_cstr(&line));
-	struct detour_lint_finding *f = detour_lint_add(L, code, r->index, &msg, keep ? NULL : &fix,
-	                                                L->hop + 1, w->nhops - 1);
+	struct detour_lint_finding *f =
+	        detour_lint_add(L, code, detour_rule_index(L->rs, r), &msg, keep ? NULL : &fix,
+	                        L->hop + 1, w->nhops - 1);
 	if (f && !keep && line.len && loads(bbuf_cstr(&line))) {
 		f->edit_kind = ctx ? DETOUR_LINT_EDIT_INSERT : DETOUR_LINT_EDIT_TARGET;
 		f->edit = strdup(ctx ? bbuf_cstr(&line) : bbuf_cstr(&target));

@@ -219,7 +219,7 @@ static const struct detour_rule *regex_covering(const struct lint *L, const stru
 
 	if (x == NULL || detour_lint_case_i(L->rs, r))
 		return NULL;
-	for (size_t k = 0; k < L->nsplats && L->splats[k] < r->index; k++) {
+	for (size_t k = 0; k < L->nsplats && L->splats[k] < detour_rule_index(L->rs, r); k++) {
 		const struct detour_rule *w = detour_ruleset_get(L->rs, L->splats[k]);
 		if (w->scheme != DETOUR_SCHEME_ANY || !host_covers(L->rs, w, r))
 			continue;
@@ -251,7 +251,7 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
 	        .path_len = pl,
 	        .now = L->now,
 	};
-	if (!detour_table_match(L->t, &q, &m) || m.rule->index >= r->index)
+	if (!detour_table_match(L->t, &q, &m) || m.index >= detour_rule_index(L->rs, r))
 		return NULL; /* r (or a later rule) answers its own example */
 	const struct detour_rule *w = m.rule;
 	/* An exact source is one path: the earlier winner covers it. Found with
@@ -269,7 +269,7 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
 	}
 	/* The first earlier match does not cover every request of r (it is
 	 * narrower, or conditional): look for one that does. */
-	for (uint32_t j = 0; j < r->index; j++) {
+	for (uint32_t j = 0; j < detour_rule_index(L->rs, r); j++) {
 		const struct detour_rule *c = detour_ruleset_get(L->rs, j);
 		if (c->kind == DETOUR_SRC_REGEX || !detour_lint_unconditional(L, c) ||
 		    !scheme_covers(c, s) || !host_covers(L->rs, c, r) || !case_covers(L, c, r))
@@ -313,7 +313,7 @@ void detour_lint_check_shadowed(struct lint *L)
 		if (w == NULL)
 			continue;
 		L->dead[i] = 1;
-		uint32_t wi = w->index;
+		uint32_t wi = detour_rule_index(L->rs, w);
 		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 		bbuf_puts(&msg, "never used: ");
 		detour_lint_rule_ref(L, wi, &msg);

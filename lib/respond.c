@@ -259,7 +259,7 @@ static void build_location(struct bbuf *w, const struct detour_match *m,
 {
 	const struct detour_rule *r = m->rule;
 	const char *t = m->target;
-	size_t n = r->target_len, loc = w->len;
+	size_t n = m->target_len, loc = w->len;
 	bool vars = (r->flags & DETOUR_RULE_TARGET_VARS) != 0;
 	bool has_splat = (r->flags & DETOUR_RULE_SPLAT) != 0;
 
@@ -377,7 +377,7 @@ ssize_t detour_respond_location(const struct detour_match *m, const struct detou
 	struct bbuf w;
 	bbuf_fixed(&w, out, cap);
 
-	if (m->rule->target_len == 0)
+	if (m->target_len == 0)
 		return 0; /* a 410 */
 	if (w.cap > DETOUR_LOCATION_MAX)
 		w.cap = DETOUR_LOCATION_MAX;
@@ -672,7 +672,7 @@ ssize_t detour_respond(const struct detour_match *m, const struct detour_match_r
 	const char *reason = detour_reason(r->status);
 	size_t rl = strlen(reason);
 
-	if (r->target_len == 0)
+	if (m->target_len == 0)
 		return respond_plain(r->status, m, ctx, out, cap); /* 410 */
 	if (m->ext && (m->ext->flags & DETOUR_EXT_HTML))
 		return respond_html(m, q, ctx, out, cap);

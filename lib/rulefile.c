@@ -6,7 +6,7 @@
  * its own field and NUL-terminated over the separator that follows it, so
  * parsing allocates nothing per rule. At the end of the file the rules' paths
  * and targets join the ruleset's one string block (keep_strings: for the
- * first file, the file's own block, compacted), and a rule is its struct (16
+ * first file, the file's own block, compacted), and a rule is its struct (12
  * bytes: an offset into the block, no pointers), its line (ruleside.h) and
  * its strings. */
 #include <errno.h>
@@ -34,7 +34,7 @@
 #define MAX_FIELDS 64
 #define MAX_FILES  65535
 
-_Static_assert(sizeof(struct detour_rule) == 16, "a rule is 16 bytes (rule.h)");
+_Static_assert(sizeof(struct detour_rule) == 12, "a rule is 12 bytes (rule.h)");
 
 /* ---------------------------------------------------------------- ruleset */
 
@@ -85,6 +85,11 @@ const char *detour_ruleset_strings(const struct detour_ruleset *rs)
 	return rs->strs ? rs->strs : detour_rf_empty;
 }
 
+uint32_t detour_rule_index(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	return (uint32_t)(r - rs->rules);
+}
+
 int32_t detour_rule_cache(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
 	size_t lo = 0, hi = rs->ncaches;
@@ -93,13 +98,14 @@ int32_t detour_rule_cache(const struct detour_ruleset *rs, const struct detour_r
 		return DETOUR_CACHE_UNSET;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (rs->caches[mid].rule < r->index)
+		if (rs->caches[mid].rule < detour_rule_index(rs, r))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < rs->ncaches && rs->caches[lo].rule == r->index ? rs->caches[lo].secs
-	                                                           : DETOUR_CACHE_UNSET;
+	return lo < rs->ncaches && rs->caches[lo].rule == detour_rule_index(rs, r)
+	               ? rs->caches[lo].secs
+	               : DETOUR_CACHE_UNSET;
 }
 
 const char *detour_ruleset_file(const struct detour_ruleset *rs, unsigned f)
@@ -116,12 +122,13 @@ const struct detour_rule_ext *detour_ruleset_ext(const struct detour_ruleset *rs
 		return NULL;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (rs->exts[mid].rule < r->index)
+		if (rs->exts[mid].rule < detour_rule_index(rs, r))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < rs->nexts && rs->exts[lo].rule == r->index ? &rs->exts[lo] : NULL;
+	return lo < rs->nexts && rs->exts[lo].rule == detour_rule_index(rs, r) ? &rs->exts[lo]
+	                                                                       : NULL;
 }
 
 void detour_ruleset_collect(struct detour_ruleset *rs, struct detour_diags *ds)
@@ -160,7 +167,7 @@ const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_
 	if (cap == 0)
 		return buf;
 	if (r->flags & DETOUR_RULE_ID_SET) {
-		const char *s = rside_id(&rs->side, r->index, &n);
+		const char *s = rside_id(&rs->side, detour_rule_index(rs, r), &n);
 		o = id_put(buf, cap, 0, s, n);
 	} else {
 		const char *f = detour_ruleset_file(rs, detour_ruleset_rule_file(rs, r));
@@ -183,7 +190,8 @@ const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_
 const char *detour_ruleset_host(const struct detour_ruleset *rs, const struct detour_rule *r,
                                 size_t *len)
 {
-	struct rside_host h = rside_host(&rs->side, rside_host_of(&rs->side, r->index));
+	struct rside_host h =
+	        rside_host(&rs->side, rside_host_of(&rs->side, detour_rule_index(rs, r)));
 
 	if (len)
 		*len = h.len;
@@ -192,14 +200,14 @@ const char *detour_ruleset_host(const struct detour_ruleset *rs, const struct de
 
 uint32_t detour_ruleset_host_id(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
-	return rside_host_of(&rs->side, r->index);
+	return rside_host_of(&rs->side, detour_rule_index(rs, r));
 }
 
 const char *detour_ruleset_idval(const struct detour_ruleset *rs, const struct detour_rule *r,
                                  size_t *len)
 {
 	size_t n;
-	const char *s = rside_id(&rs->side, r->index, &n);
+	const char *s = rside_id(&rs->side, detour_rule_index(rs, r), &n);
 
 	if (len)
 		*len = n;
@@ -208,12 +216,12 @@ const char *detour_ruleset_idval(const struct detour_ruleset *rs, const struct d
 
 unsigned detour_ruleset_line(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
-	return rside_line(&rs->side, r->index);
+	return rside_line(&rs->side, detour_rule_index(rs, r));
 }
 
 unsigned detour_ruleset_rule_file(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
-	return rside_file(&rs->side, r->index);
+	return rside_file(&rs->side, detour_rule_index(rs, r));
 }
 
 /* Resizes the rules array to hold cap rules (rounded up to whole pages).
@@ -492,7 +500,6 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	if ((r.flags & DETOUR_RULE_CACHE) &&
 	    BASE_GROW(rs->caches, rs->caches_cap, rs->ncaches + 1) != 0)
 		return DETOUR_ENOMEM;
-	r.index = (uint32_t)rs->n;
 	if (lx.used) {
 		e = detour_rf_add_ext(pc, &r);
 		if (e)
@@ -505,7 +512,8 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 		return DETOUR_ENOMEM;
 	}
 	if (r.flags & DETOUR_RULE_CACHE)
-		rs->caches[rs->ncaches++] = (struct rcache){.rule = r.index, .secs = pc->cache};
+		rs->caches[rs->ncaches++] =
+		        (struct rcache){.rule = (uint32_t)rs->n, .secs = pc->cache};
 	rs->pend[rs->n - rs->pend0] = (struct rpend){.path = pc->path, .target = pc->target};
 	rs->rules[rs->n++] = r;
 	return DETOUR_OK;

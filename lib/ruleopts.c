@@ -793,7 +793,7 @@ detour_err detour_rf_add_ext(struct pctx *pc, struct detour_rule *r)
 		lx->x.conds = c;
 		lx->x.nconds = (uint16_t)lx->nconds;
 	}
-	lx->x.rule = r->index;
+	lx->x.rule = (uint32_t)rs->n; /* r is appended next */
 	rs->exts[rs->nexts++] = lx->x;
 	r->flags |= DETOUR_RULE_EXT;
 	return DETOUR_OK;

@@ -15,7 +15,7 @@
 
 struct detour_ruleset {
 	struct detour_arena arena; /* every string of every rule, and the file names */
-	struct detour_rule *rules; /* its own mapping, rules[i].index == i */
+	struct detour_rule *rules; /* its own mapping; a rule's index is its position */
 	size_t n, cap;
 	/* The string block (a big block, arena.h): each rule's path and target
 	 * side by side at rules[i].off. A file's rules keep their strings'

@@ -174,7 +174,7 @@ static int deep_add(struct hostinfo *h, unsigned kind, size_t n)
 static uint64_t rule_key(const struct detour_table *t, const struct detour_rule *r, uint32_t hid,
                          struct hostinfo *h, bool *oom)
 {
-	uint32_t i = r->index;
+	uint32_t i = tindex(t, r);
 	const char *rp = tpath(t, r);
 
 	if (r->flags & DETOUR_RULE_EXT) {
@@ -247,7 +247,7 @@ static int link_add(struct detour_table *t, uint32_t i, uint32_t next)
  * table's: see detour_table_build). Returns nonzero when out of memory. */
 static int prepare(struct detour_table *t, const struct detour_rule *r, uint64_t *key)
 {
-	uint32_t hid = rule_host(t, r->index);
+	uint32_t hid = rule_host(t, tindex(t, r));
 	bool oom = false;
 
 	*key = rule_key(t, r, hid, &t->hosts[hid], &oom);
@@ -269,11 +269,11 @@ static size_t origin_len(const char *t, size_t n)
 static bool same_source(const struct detour_table *t, const struct detour_rule *a,
                         const struct detour_rule *b)
 {
-	const struct detour_rule_ext *xa = &t->exts[ext_find(t, a->index)];
-	const struct detour_rule_ext *xb = &t->exts[ext_find(t, b->index)];
+	const struct detour_rule_ext *xa = &t->exts[ext_find(t, tindex(t, a))];
+	const struct detour_rule_ext *xb = &t->exts[ext_find(t, tindex(t, b))];
 
 	/* The host number stands for the host and its wildcard. */
-	return rule_host(t, a->index) == rule_host(t, b->index) && a->scheme == b->scheme &&
+	return rule_host(t, tindex(t, a)) == rule_host(t, tindex(t, b)) && a->scheme == b->scheme &&
 	       a->kind == b->kind && a->path_len == b->path_len &&
 	       memcmp(tpath(t, a), tpath(t, b), a->path_len) == 0 &&
 	       (xa->flags & DETOUR_EXT_CASE_I) == (xb->flags & DETOUR_EXT_CASE_I);
@@ -353,7 +353,7 @@ static int build_ext(struct detour_table *t)
 			gs[k] = g + 1;
 			t->groups[g].first = w; /* provisional: the first member's slot */
 			t->groups[g].sticky = x[e].sticky;
-			t->gmembers[w] = r->index;
+			t->gmembers[w] = tindex(t, r);
 			size_t il;
 			const char *id = detour_ruleset_idval(t->rs, r, &il);
 			if (r->flags & DETOUR_RULE_ID_SET && il <= 48)

@@ -109,7 +109,7 @@ bool detour_table_source_matches(const struct detour_table *t, const struct deto
 		}
 	}
 	if (r->flags & DETOUR_RULE_EXT) {
-		const struct detour_rule_ext *x = &t->exts[ext_find(t, r->index)];
+		const struct detour_rule_ext *x = &t->exts[ext_find(t, tindex(t, r))];
 		if (x->re) {
 			bool ci = (x->flags & DETOUR_EXT_CASE_I) != 0;
 			return s.n >= x->prefix_len &&
@@ -201,7 +201,7 @@ bool detour_table_explain(const struct detour_table *t, const struct detour_matc
 		      r->scheme == DETOUR_SCHEME_HTTPS ? "https" : "http");
 		return false;
 	}
-	if (!(r->flags & DETOUR_RULE_EXT) || (xi = ext_find(t, r->index)) == NONE)
+	if (!(r->flags & DETOUR_RULE_EXT) || (xi = ext_find(t, tindex(t, r))) == NONE)
 		return true;
 	if (t->xi[xi].group == NONE)
 		return explain_member(&s, r, &t->exts[xi], fn, arg, "");

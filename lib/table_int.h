@@ -206,6 +206,12 @@ struct search {
 	time_t now; /* 0 until a window needs it */
 };
 
+/* The index of rule r of t (its position in the ruleset's array). */
+static inline uint32_t tindex(const struct detour_table *t, const struct detour_rule *r)
+{
+	return (uint32_t)(r - t->rules);
+}
+
 /* Rule r's path and target (NUL-terminated) in t's string block. */
 static inline const char *tpath(const struct detour_table *t, const struct detour_rule *r)
 {

@@ -97,7 +97,7 @@ static inline bool regex_ok(const struct search *s, const struct detour_rule *r,
 {
 	if (!(r->flags & DETOUR_RULE_EXT))
 		return false;
-	const struct detour_rule_ext *x = &s->t->exts[ext_find(s->t, r->index)];
+	const struct detour_rule_ext *x = &s->t->exts[ext_find(s->t, tindex(s->t, r))];
 	return x->re && x->prefix_len == len && ((x->flags & DETOUR_EXT_CASE_I) != 0) == ci &&
 	       prefix_eq(s->path, x->prefix, len, ci) &&
 	       detour_re_match(x->re, s->path, s->n, NULL);
@@ -349,7 +349,7 @@ bool detour_table_match(const struct detour_table *t, const struct detour_match_
 	const struct detour_rule *r = &t->rules[s.best_rule != NONE ? s.best_rule : s.best];
 	detour_tbl_fill_match(t, r, s.path, s.n, m);
 	if (__builtin_expect(r->flags & DETOUR_RULE_EXT, 0)) {
-		uint32_t xi = ext_find(t, r->index);
+		uint32_t xi = ext_find(t, tindex(t, r));
 		m->ext = &t->exts[xi];
 		if (s.best_rule != NONE) {
 			m->window_end = s.best_end;
@@ -367,5 +367,5 @@ void detour_table_fill_match(const struct detour_table *t, const struct detour_m
 {
 	detour_tbl_fill_match(t, r, q->path, q->path_len, m);
 	if (r->flags & DETOUR_RULE_EXT)
-		m->ext = &t->exts[ext_find(t, r->index)];
+		m->ext = &t->exts[ext_find(t, tindex(t, r))];
 }

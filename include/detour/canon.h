@@ -135,9 +135,8 @@ ssize_t detour_canon_target(const struct detour_canon_url *u, const char *target
  *     query=keep, no cache headers); one over DETOUR_LOCATION_MAX becomes a
  *     plain 500 instead;
  *   - a rule with a path target, when the scheme or host changed: m->target
- *     rebased on the canonical origin (placeholders kept) and m->rule a copy
- *     of the rule with its length, so that the one redirect names the final
- *     URL;
+ *     and m->target_len rebased on the canonical origin (placeholders kept),
+ *     m->rule still the rule, so that the one redirect names the final URL;
  *   - any other rule (absolute target, 410, or only the slash changed): m
  *     as it is. */
 void detour_canon_answer(const struct detour_canon_url *u, struct detour_match *m,

@@ -94,6 +94,9 @@ static inline const char *detour_rule_target(const struct detour_ruleset *rs,
 	return detour_ruleset_strings(rs) + r->off + r->path_len + 1;
 }
 
+/* The index of r, a rule of rs (not a copy): its position. */
+uint32_t detour_rule_index(const struct detour_ruleset *rs, const struct detour_rule *r);
+
 /* r's cache= (DETOUR_CACHE_UNSET without one, DETOUR_CACHE_NO_STORE, or
  * max-age seconds). O(log n) in the rules with cache=, O(1) for the others. */
 int32_t detour_rule_cache(const struct detour_ruleset *rs, const struct detour_rule *r);

@@ -133,7 +133,8 @@ static size_t group_of(struct enum_ctx *e, const struct detour_rule *r)
 	/* Members: as the table grouped them (include/detour/table.h). */
 	const struct detour_rule *first = r;
 	uint32_t fi, members = 0;
-	if (detour_table_group_of(e->table, r->index, &fi, &members))
+	if (detour_table_group_of(e->table, detour_rule_index(detour_table_rules(e->table), r), &fi,
+	                          &members))
 		first = detour_ruleset_get(rs, fi);
 	char src[600], *name = NULL;
 	source_text(rs, first, src, sizeof(src));

@@ -297,7 +297,7 @@ static void test_basic_rule(void **state)
 	assert_string_equal(detour_rule_target(rs, r), "/new-page");
 	assert_int_equal(r->target_len, 9);
 	assert_string_equal(detour_ruleset_idval(rs, r, NULL), "");
-	assert_int_equal(r->index, 0);
+	assert_int_equal(detour_rule_index(rs, r), 0);
 	assert_int_equal(detour_ruleset_line(rs, r), 1);
 	assert_int_equal(detour_ruleset_rule_file(rs, r), 0);
 	assert_int_equal(r->status, 301);
@@ -435,7 +435,7 @@ static void test_file_shape(void **state)
 	assert_string_equal(detour_rule_target(rs, detour_ruleset_get(rs, 1)), "/2");
 	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 1)), 5);
 	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 2)), 7);
-	assert_int_equal(detour_ruleset_get(rs, 2)->index, 2);
+	assert_int_equal(detour_rule_index(rs, detour_ruleset_get(rs, 2)), 2);
 	assert_string_equal(detour_ruleset_idval(rs, detour_ruleset_get(rs, 2), NULL), "third");
 	assert_int_equal(strlen(detour_ruleset_idval(rs, detour_ruleset_get(rs, 2), NULL)), 5);
 	assert_int_equal(detour_ruleset_get(rs, 2)->flags, DETOUR_RULE_ID_SET);
@@ -475,7 +475,7 @@ static void test_several_buffers(void **state)
 	assert_int_equal(detour_ruleset_count(rs), 3);
 	assert_int_equal(detour_ruleset_rule_file(rs, detour_ruleset_get(rs, 0)), 0);
 	assert_int_equal(detour_ruleset_rule_file(rs, detour_ruleset_get(rs, 2)), 1);
-	assert_int_equal(detour_ruleset_get(rs, 2)->index, 2);
+	assert_int_equal(detour_rule_index(rs, detour_ruleset_get(rs, 2)), 2);
 	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 2)), 2);
 	assert_string_equal(detour_ruleset_file(rs, 1), "b.rules");
 	/* ids are unique across files */
@@ -574,7 +574,7 @@ static void test_add_line_untouched(void **state)
 	        DETOUR_OK);
 	assert_int_equal(detour_ruleset_count(rs), 2);
 	const struct detour_rule *r = detour_ruleset_get(rs, 1);
-	assert_int_equal(r->index, 1);
+	assert_int_equal(detour_rule_index(rs, r), 1);
 	assert_int_equal(detour_ruleset_line(rs, r), 5);
 	const struct detour_rule_ext *x = detour_ruleset_ext(rs, r);
 	assert_non_null(x);
