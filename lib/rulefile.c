@@ -60,8 +60,7 @@ void detour_ruleset_free(struct detour_ruleset *rs)
 	free(rs->exts);
 	free(rs->caches);
 	detour_arena_big_free(rs->strs);
-	if (rs->pend)
-		munmap(rs->pend, rs->pcap * sizeof(*rs->pend));
+	free(rs->strays);
 	rside_fini(&rs->side);
 	detour_arena_fini(&rs->arena);
 	if (rs->rules)
@@ -256,23 +255,13 @@ static detour_err resize_rules(struct detour_ruleset *rs, size_t cap)
 	return e;
 }
 
-/* Reserves room for extra more rules, and their entries in pend[]. */
+/* Reserves room for extra more rules. */
 static detour_err reserve_rules(struct detour_ruleset *rs, size_t extra)
 {
 	size_t want;
 
 	if (extra > UINT32_MAX - 1 - rs->n)
 		return DETOUR_ETOOBIG;
-	if (rs->n + extra - rs->pend0 > rs->pcap) {
-		void *p = rs->pend;
-		want = rs->pcap ? rs->pcap : 64;
-		while (want < rs->n + extra - rs->pend0)
-			want *= 2;
-		detour_err e = resize_map(&p, &rs->pcap, sizeof(*rs->pend), want);
-		rs->pend = p;
-		if (e)
-			return e;
-	}
 	if (rs->n + extra <= rs->cap)
 		return DETOUR_OK;
 	want = rs->cap ? rs->cap : 64;
@@ -300,6 +289,12 @@ static detour_err file_index(struct detour_ruleset *rs, const char *name, unsign
 	rs->files[rs->nfiles] = copy;
 	*out = rs->nfiles++;
 	return DETOUR_OK;
+}
+
+/* Whether p points into buf[0..len]. */
+static bool inside(const char *p, const char *buf, size_t len)
+{
+	return buf && (uintptr_t)p >= (uintptr_t)buf && (uintptr_t)p <= (uintptr_t)buf + len;
 }
 
 /* ------------------------------------------------------------------ lines */
@@ -500,6 +495,17 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	if ((r.flags & DETOUR_RULE_CACHE) &&
 	    BASE_GROW(rs->caches, rs->caches_cap, rs->ncaches + 1) != 0)
 		return DETOUR_ENOMEM;
+	/* Where the strings wait for keep_strings: the path in the buffer
+	 * (off, relative to it) and the target moved right after its NUL
+	 * (the bytes between are the rest of the source field and blanks,
+	 * which nothing keeps; "" for '-' is a NUL written there); else (a
+	 * path that grew into the arena) a stray. */
+	const char *pb = rs->pbuf, *dst = pc->path + r.path_len + 1;
+	bool stray = !inside(pc->path, pb, rs->plen) || !inside(dst, pb, rs->plen) ||
+	             !(pc->target == detour_rf_empty ||
+	               (inside(pc->target, pb, rs->plen) && pc->target >= dst));
+	if (stray && BASE_GROW(rs->strays, rs->strays_cap, rs->nstrays + 1) != 0)
+		return DETOUR_ENOMEM;
 	if (lx.used) {
 		e = detour_rf_add_ext(pc, &r);
 		if (e)
@@ -514,7 +520,13 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	if (r.flags & DETOUR_RULE_CACHE)
 		rs->caches[rs->ncaches++] =
 		        (struct rcache){.rule = (uint32_t)rs->n, .secs = pc->cache};
-	rs->pend[rs->n - rs->pend0] = (struct rpend){.path = pc->path, .target = pc->target};
+	if (stray) {
+		rs->strays[rs->nstrays++] = (struct rstray){
+		        .rule = (uint32_t)rs->n, .path = pc->path, .target = pc->target};
+	} else {
+		memmove((char *)dst, pc->target, (size_t)r.target_len + 1);
+		r.off = (uint32_t)(pc->path - pb);
+	}
 	rs->rules[rs->n++] = r;
 	return DETOUR_OK;
 }
@@ -544,6 +556,8 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 
 	if (rs->diags)
 		pc.d = &ld;
+	rs->pbuf = buf;
+	rs->plen = len;
 	if (file_index(rs, name, &pc.file) || ensure_scratch(rs))
 		return nomem(d, name);
 	/* A UTF-8 byte order mark is not part of the first line. */
@@ -583,40 +597,34 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 	return DETOUR_OK;
 }
 
-/* Whether p points into buf[0..len]. */
-static bool inside(const char *p, const char *buf, size_t len)
-{
-	return buf && (uintptr_t)p >= (uintptr_t)buf && (uintptr_t)p <= (uintptr_t)buf + len;
-}
-
-/* Whether the pending rules' strings that lie in buf, taken in rule order
- * (path, then target), are in ascending order, do not overlap, and each
- * lies at or after its place in the compacted block (a path then its target,
- * side by side, from buf on), and whether they all fit in buf[0..len]: then
- * each can slide down to its place without overwriting a string not yet
- * moved. Parsing in place makes it so (a rule's strings are inside its own
- * line, the path before the target, and they are no longer than the line);
- * a path that grew and went to the arena may not. */
+/* Whether the pending rules' strings, each rule's path and target side by
+ * side in buf at off (the strays elsewhere), are in ascending order, each
+ * at or after its place in the compacted block (from buf on), and whether
+ * they all fit in buf[0..len]: then each pair can slide down to its place
+ * without overwriting one not yet moved. Parsing in place makes it so (a
+ * rule's strings are inside its own line, and no longer than the line); a
+ * path that grew and went to the arena may not, and a stray's target left in
+ * buf could be overwritten by its own path. */
 static bool slides(const struct detour_ruleset *rs, const char *buf, size_t len)
 {
-	const char *end = buf;
-	size_t w = 0;
+	size_t end = 0, w = 0, k = 0;
 
 	for (size_t i = rs->pend0; i < rs->n; i++) {
-		const struct rpend *p = &rs->pend[i - rs->pend0];
 		const struct detour_rule *r = &rs->rules[i];
-		if (inside(p->path, buf, len)) {
-			if (p->path < end || p->path < buf + w)
+		size_t n = (size_t)r->path_len + 1 + r->target_len + 1;
+		if (k < rs->nstrays && rs->strays[k].rule == i) {
+			/* its path, copied from the arena, could overwrite its
+			 * target still in buf: copy them all instead */
+			if (inside(rs->strays[k].path, buf, len) ||
+			    inside(rs->strays[k].target, buf, len))
 				return false;
-			end = p->path + r->path_len + 1;
-		}
-		w += (size_t)r->path_len + 1;
-		if (inside(p->target, buf, len)) {
-			if (p->target < end || p->target < buf + w)
+			k++;
+		} else {
+			if (r->off < end || r->off < w)
 				return false;
-			end = p->target + r->target_len + 1;
+			end = r->off + n;
 		}
-		w += (size_t)r->target_len + 1;
+		w += n;
 	}
 	return w <= len + 1; /* buf's size: a path that grew may not fit */
 }
@@ -631,9 +639,10 @@ static const char *out_of(struct detour_ruleset *rs, const char *s, size_t n, co
 }
 
 /* Called at the end of a file (buf[0..len], a big block not yet adopted,
- * owned) or of an added line (buf NULL: the line's copy is the arena's):
- * the pending rules' strings (pend[]) join the ruleset's string block, each
- * rule's path then its target, NUL-terminated, at rules[i].off.
+ * owned) or of an added line (buf NULL: the line's copy, pbuf, is the
+ * arena's): the pending rules' strings (in pbuf at off, or strays) join the
+ * ruleset's string block, each rule's path then its target, NUL-terminated,
+ * at rules[i].off.
  *
  * When none of the file's rules has an extension (whose conditions, regexes
  * and names point anywhere into their line), nothing else of the file is
@@ -694,15 +703,19 @@ static detour_err keep_strings(struct detour_ruleset *rs, size_t e0, char *buf, 
 	}
 	if (!slide)
 		to = rs->strs + rs->slen;
-	size_t w = 0;
+	size_t w = 0, k = 0;
 	for (size_t i = x0; i < rs->n; i++) {
-		const struct rpend *p = &rs->pend[i - x0];
 		struct detour_rule *r = &rs->rules[i];
+		size_t pn = (size_t)r->path_len + 1;
+		if (k < rs->nstrays && rs->strays[k].rule == i) {
+			memmove(to + w, rs->strays[k].path, pn);
+			memmove(to + w + pn, rs->strays[k].target, (size_t)r->target_len + 1);
+			k++;
+		} else {
+			memmove(to + w, rs->pbuf + r->off, pn + r->target_len + 1);
+		}
 		r->off = (uint32_t)(rs->slen + w);
-		memmove(to + w, p->path, (size_t)r->path_len + 1);
-		w += (size_t)r->path_len + 1;
-		memmove(to + w, p->target, (size_t)r->target_len + 1);
-		w += (size_t)r->target_len + 1;
+		w += pn + r->target_len + 1;
 	}
 	if (slide) {
 		/* Trimmed in place (glibc: mremap for a mapped block, a split of
@@ -719,11 +732,9 @@ out:
 	else if (buf)
 		detour_arena_big_adopt(&rs->arena, buf);
 	rs->pend0 = rs->n;
-	if (rs->pcap * sizeof(*rs->pend) > 64 * 1024) {
-		munmap(rs->pend, rs->pcap * sizeof(*rs->pend));
-		rs->pend = NULL;
-		rs->pcap = 0;
-	}
+	rs->nstrays = 0;
+	rs->pbuf = NULL;
+	rs->plen = 0;
 	return e;
 }
 
@@ -840,6 +851,8 @@ static detour_err add_line(struct detour_ruleset *rs, const char *name, unsigned
 	if (copy == NULL)
 		return nomem(d, name);
 	pc.ls = copy;
+	rs->pbuf = copy;
+	rs->plen = len;
 	for (size_t i = 0; i < len; i++) {
 		if (copy[i] == '\n' || copy[i] == '\r')
 			return detour_rf_perr(&pc, copy + i,

@@ -18,15 +18,21 @@ struct detour_ruleset {
 	struct detour_rule *rules; /* its own mapping; a rule's index is its position */
 	size_t n, cap;
 	/* The string block (a big block, arena.h): each rule's path and target
-	 * side by side at rules[i].off. A file's rules keep their strings'
-	 * addresses in pend[] (pend[i - pend0]) while it is parsed in place; at
-	 * its end (rulefile.c, keep_strings) the strings join the block. */
+	 * side by side at rules[i].off. While a file (or an added line) is
+	 * parsed in place in pbuf[0..plen], its rules (pend0 on) have their
+	 * path at pbuf + off and their target moved right after it; a rule
+	 * whose path grew out of pbuf is a stray, its strings' addresses in
+	 * strays[] (rule order). At the end of the file (rulefile.c,
+	 * keep_strings) the strings join the block. */
 	char *strs;
 	size_t slen, scap;
-	struct rpend {
+	const char *pbuf;
+	size_t plen, pend0;
+	struct rstray {
+		uint32_t rule;
 		const char *path, *target;
-	} * pend; /* its own mapping, pcap entries */
-	size_t pend0, pcap;
+	} * strays;
+	size_t nstrays, strays_cap;
 	/* cache= of the rules that have one (DETOUR_RULE_CACHE), in rule order. */
 	struct rcache {
 		uint32_t rule;

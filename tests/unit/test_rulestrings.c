@@ -113,6 +113,45 @@ static void test_grown_last(void **state)
 	check(rs, 0, &(struct want){"/x", "/y", "", "", DETOUR_CACHE_UNSET});
 	check(rs, 1, &(struct want){want, "", "", "", DETOUR_CACHE_UNSET});
 	detour_ruleset_free(rs);
+	/* a grown path whose target is still in the file's block, where the
+	 * path would be slid to (found by fuzz_rulefile) */
+	static const char g[] = "//[:21]/z /w\n/caf\xc3\xff\xff\xa9 /cafe 301\n/* /roots:splat\n";
+	rs = detour_ruleset_new();
+	assert_int_equal(detour_ruleset_load_buf(rs, "g", g, sizeof(g) - 1, &d), DETOUR_OK);
+	assert_int_equal(detour_ruleset_count(rs), 3);
+	check(rs, 0, &(struct want){"/z", "/w", "[:21]", "", DETOUR_CACHE_UNSET});
+	check(rs, 1, &(struct want){"/caf%C3%FF%FF%A9", "/cafe", "", "", DETOUR_CACHE_UNSET});
+	check(rs, 2, &(struct want){"/", "/roots:splat", "", "", DETOUR_CACHE_UNSET});
+	detour_ruleset_free(rs);
+}
+
+/* The common case: the first file's strings slide down inside its own
+ * block, each target moved next to its path while the line was parsed (a
+ * 410's "" is a NUL written there); hosts and ids were copied out first. */
+static void test_slide_first(void **state)
+{
+	static const struct want w[] = {
+	        {"/gone", "", "", "g1", DETOUR_CACHE_UNSET},
+	        {"/a/b", "/c", "h.example", "", 60},
+	        {"/d", "https://e.example/f?x=1", ".w.example", "last", DETOUR_CACHE_NO_STORE},
+	};
+	static const char f[] = "# comment\n/gone   -   410 id=g1\n\n"
+	                        "  //H.Example/a/./b /c 301 cache=1m\r\n"
+	                        "//*.w.example/d\thttps://e.example/f?x=1 id=last cache=no-store";
+	struct detour_ruleset *rs = detour_ruleset_new();
+	struct detour_diag d;
+
+	(void)state;
+	assert_int_equal(detour_ruleset_load_buf(rs, "s", f, sizeof(f) - 1, &d), DETOUR_OK);
+	assert_int_equal(detour_ruleset_count(rs), 3);
+	for (size_t i = 0; i < 3; i++)
+		check(rs, i, &w[i]);
+	/* compacted: the three pairs and nothing else */
+	assert_ptr_equal(detour_rule_path(rs, detour_ruleset_get(rs, 0)),
+	                 detour_ruleset_strings(rs));
+	assert_ptr_equal(detour_rule_path(rs, detour_ruleset_get(rs, 2)),
+	                 detour_ruleset_strings(rs) + 6 + 1 + 5 + 3);
+	detour_ruleset_free(rs);
 }
 
 int main(void)
@@ -120,6 +159,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_one_block),
 	        cmocka_unit_test(test_grown_last),
+	        cmocka_unit_test(test_slide_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
