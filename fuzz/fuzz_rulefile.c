@@ -80,7 +80,7 @@ static void check_response(const struct detour_match *m, const struct detour_mat
 		CHECK(ln <= DETOUR_LOCATION_MAX);
 		for (ssize_t i = 0; i < ln; i++)
 			CHECK((unsigned char)out[i] > 0x20 && (unsigned char)out[i] < 0x7f);
-		if (r->target[0] == '/')
+		if (m->target[0] == '/')
 			CHECK(ln >= 1 && out[0] == '/' && !(ln >= 2 && out[1] == '/'));
 		if (m->ext && (m->ext->flags & DETOUR_EXT_CAPTURE_AUTHORITY)) {
 			/* the open-redirect guard let it through: a path, or an
@@ -112,15 +112,16 @@ static void check_response(const struct detour_match *m, const struct detour_mat
 
 /* A request path the source of r matches: placeholders become "v", a
  * splat gets "s/t". */
-static size_t path_for(const struct detour_rule *r, char *buf, size_t cap)
+static size_t path_for(const struct detour_ruleset *rs, const struct detour_rule *r, char *buf,
+                       size_t cap)
 {
 	size_t o = 0;
-	const char *p = r->path, *e = r->path + r->path_len;
+	const char *rp = detour_rule_path(rs, r), *p = rp, *e = rp + r->path_len;
 
 	if (r->kind == DETOUR_SRC_PATTERN && (r->flags & DETOUR_RULE_SPLAT))
 		e -= 1; /* keep the '/' before "*" */
 	while (p < e && o + 4 < cap) {
-		if (*p == ':' && p > r->path && p[-1] == '/') {
+		if (*p == ':' && p > rp && p[-1] == '/') {
 			buf[o++] = 'v';
 			while (p < e && *p != '/')
 				p++;
@@ -166,13 +167,15 @@ static void check_round_trip(const struct detour_ruleset *rs, const struct detou
 	size_t al, bl;
 	const char *as = detour_ruleset_host(rs, r, &al), *bs = detour_ruleset_host(rs2, b, &bl);
 	CHECK(same(as, al, bs, bl));
-	CHECK(same(r->path, r->path_len, b->path, b->path_len));
-	CHECK(same(r->target, r->target_len, b->target, b->target_len));
+	CHECK(same(detour_rule_path(rs, r), r->path_len, detour_rule_path(rs2, b), b->path_len));
+	CHECK(same(detour_rule_target(rs, r), r->target_len, detour_rule_target(rs2, b),
+	           b->target_len));
 	as = detour_ruleset_idval(rs, r, &al);
 	bs = detour_ruleset_idval(rs2, b, &bl);
 	CHECK(same(as, al, bs, bl));
-	CHECK(r->status == b->status && r->cache == b->cache && r->kind == b->kind &&
-	      r->scheme == b->scheme && r->query == b->query && r->flags == b->flags);
+	CHECK(r->status == b->status && detour_rule_cache(rs, r) == detour_rule_cache(rs2, b) &&
+	      r->kind == b->kind && r->scheme == b->scheme && r->query == b->query &&
+	      r->flags == b->flags);
 	const struct detour_rule_ext *x = detour_ruleset_ext(rs, r),
 	                             *y = detour_ruleset_ext(rs2, b);
 	CHECK((x == NULL) == (y == NULL));
@@ -257,11 +260,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
 		size_t rhl;
 		const char *rh = detour_ruleset_host(rs, r, &rhl);
-		CHECK(r->index == i && strlen(r->path) == r->path_len &&
-		      strlen(r->target) == r->target_len && strlen(rh) == rhl);
+		CHECK(detour_rule_index(rs, r) == i &&
+		      strlen(detour_rule_path(rs, r)) == r->path_len &&
+		      strlen(detour_rule_target(rs, r)) == r->target_len && strlen(rh) == rhl);
 		CHECK((rhl == 0 && !(r->flags & DETOUR_RULE_HOST_WILDCARD)) ==
 		      (detour_ruleset_host_id(rs, r) == 0));
-		CHECK(r->kind == DETOUR_SRC_REGEX || r->path[0] == '/');
+		CHECK(r->kind == DETOUR_SRC_REGEX || detour_rule_path(rs, r)[0] == '/');
 		CHECK(r->status == 410 ? r->target_len == 0 : r->target_len > 0);
 		const struct detour_rule_ext *x = detour_ruleset_ext(rs, r);
 		CHECK((x != NULL) == ((r->flags & DETOUR_RULE_EXT) != 0));
@@ -286,7 +290,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * input's paths instead. */
 		if (r->flags & DETOUR_RULE_EXT)
 			continue;
-		size_t pl = path_for(r, path, sizeof(path));
+		size_t pl = path_for(rs, r, path, sizeof(path));
 		size_t hl = 0;
 		if (r->flags & DETOUR_RULE_HOST_WILDCARD)
 			host[hl++] = 'w';
@@ -307,7 +311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q.query_len = 9;
 		q.now = NOW;
 		CHECK(detour_table_match(t, &q, &m));
-		CHECK(m.rule->index <= r->index);
+		CHECK(m.index <= detour_rule_index(rs, r));
 		check_response(&m, &q);
 	}
 

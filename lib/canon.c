@@ -326,27 +326,27 @@ void detour_canon_answer(const struct detour_canon_url *u, struct detour_match *
 	if (r == NULL) {
 		n = detour_canon_target(u, NULL, 0, target, cap);
 		*rule = (struct detour_rule){
-		        .path = "",
 		        .status = (uint16_t)u->status,
-		        .cache = DETOUR_CACHE_UNSET,
 		        .query = DETOUR_QUERY_KEEP,
 		};
-		*m = (struct detour_match){.rule = rule, .window_end = INT64_MAX};
+		*m = (struct detour_match){.rule = rule,
+		                           .path = "",
+		                           .index = UINT32_MAX,
+		                           .cache = DETOUR_CACHE_UNSET,
+		                           .window_end = INT64_MAX};
 		if (n < 0 || n > DETOUR_LOCATION_MAX) {
 			/* The Location could not be sent anyway (respond.h). */
 			rule->status = 500;
 			n = 0;
 		}
 	} else {
-		if (r->target_len == 0 || r->target[0] != '/' ||
+		if (m->target_len == 0 || m->target[0] != '/' ||
 		    !(u->changed & (DETOUR_CANON_SCHEME | DETOUR_CANON_HOST)))
 			return;
-		n = detour_canon_target(u, r->target, r->target_len, target, cap);
+		n = detour_canon_target(u, m->target, m->target_len, target, cap);
 		if (n < 0 || n > UINT16_MAX)
 			return; /* as written: far over DETOUR_LOCATION_MAX anyway */
-		*rule = *r;
-		m->rule = rule;
 	}
-	rule->target = target;
-	rule->target_len = (uint16_t)n;
+	m->target = target;
+	m->target_len = (uint16_t)n;
 }

@@ -16,7 +16,8 @@ static void comment_rule(const struct detour_ruleset *rs, const struct detour_ru
 	          detour_ruleset_line(rs, r), why);
 	detour_rule_format_source(rs, r, &x->text);
 	bbuf_putc(&x->text, ' ');
-	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
+	bbuf_put(&x->text, r->target_len ? detour_rule_target(rs, r) : "-",
+	         r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);
 	detour_export_note(x, detour_ruleset_line(rs, r),
 	                   "not exported: %s has no equivalent in Netlify", why);
@@ -66,7 +67,7 @@ void detour_export_netlify(const struct detour_ruleset *rs, struct detour_export
 					bbuf_putc(t, '*');
 				bbuf_puts(t, detour_ruleset_host(rs, r, NULL));
 			}
-			bbuf_put(t, r->path, r->path_len);
+			bbuf_put(t, detour_rule_path(rs, r), r->path_len);
 			if (r->kind == DETOUR_SRC_SPLAT)
 				bbuf_putc(t, '*');
 			for (unsigned k = 0; e && k < e->nconds; k++)
@@ -85,7 +86,7 @@ void detour_export_netlify(const struct detour_ruleset *rs, struct detour_export
 			if (r->status == 410)
 				BBUF_LIT(t, "/404.html");
 			else
-				bbuf_put(t, r->target, r->target_len);
+				bbuf_put(t, detour_rule_target(rs, r), r->target_len);
 			bbuf_putf(t, " %u!", r->status);
 			for (unsigned k = 0; e && k < e->nconds; k++) {
 				const struct detour_cond *c = &e->conds[k];
@@ -144,11 +145,11 @@ void detour_export_csv(const struct detour_ruleset *rs, struct detour_export *x)
 		size_t tl = r->target_len;
 		bool suffix = false;
 		if (!lack && r->kind == DETOUR_SRC_SPLAT) {
-			if (tl >= 6 && !memcmp(r->target + tl - 6, ":splat", 6)) {
+			if (tl >= 6 && !memcmp(detour_rule_target(rs, r) + tl - 6, ":splat", 6)) {
 				suffix = true;
 				tl -= 6;
 			}
-			if (memmem(r->target, tl, ":splat", 6))
+			if (memmem(detour_rule_target(rs, r), tl, ":splat", 6))
 				lack = ":splat inside the target";
 		} else if (!lack && (r->flags & DETOUR_RULE_TARGET_VARS)) {
 			lack = "a placeholder in the target";
@@ -171,14 +172,15 @@ void detour_export_csv(const struct detour_ruleset *rs, struct detour_export *x)
 		size_t pl = r->path_len;
 		if (r->kind == DETOUR_SRC_SPLAT && pl > 1)
 			pl--; /* "/blog/" -> "/blog" */
-		bbuf_put(&src, r->path, pl);
+		bbuf_put(&src, detour_rule_path(rs, r), pl);
 		csv_field(t, src.p, src.len);
 		bbuf_free(&src);
 		bbuf_putc(t, ',');
-		if (suffix && tl > 1 && r->target[tl - 1] == '/' &&
-		    !(tl >= 3 && r->target[tl - 2] == '/' && r->target[tl - 3] == ':'))
+		if (suffix && tl > 1 && detour_rule_target(rs, r)[tl - 1] == '/' &&
+		    !(tl >= 3 && detour_rule_target(rs, r)[tl - 2] == '/' &&
+		      detour_rule_target(rs, r)[tl - 3] == ':'))
 			tl--; /* Cloudflare joins the suffix with its own '/' */
-		if (r->target[0] == '/') {
+		if (detour_rule_target(rs, r)[0] == '/') {
 			/* Cloudflare's target is a whole URL */
 			struct bbuf u;
 			bbuf_init(&u, 1 << 20);
@@ -187,7 +189,7 @@ void detour_export_csv(const struct detour_ruleset *rs, struct detour_export *x)
 				bbuf_puts(&u, detour_ruleset_host(rs, r, NULL));
 			else
 				bbuf_puts(&u, x->host);
-			bbuf_put(&u, r->target, tl);
+			bbuf_put(&u, detour_rule_target(rs, r), tl);
 			csv_field(t, u.p, u.len);
 			bbuf_free(&u);
 			if (r->scheme == DETOUR_SCHEME_ANY)
@@ -195,7 +197,7 @@ void detour_export_csv(const struct detour_ruleset *rs, struct detour_export *x)
 				                   "the path target is written as an https URL: a "
 				                   "bulk redirect's target is a whole URL");
 		} else {
-			csv_field(t, r->target, tl);
+			csv_field(t, detour_rule_target(rs, r), tl);
 		}
 		bbuf_putf(t, ",%u,%s,FALSE,%s,%s\n", r->status,
 		          r->query == DETOUR_QUERY_KEEP ? "TRUE" : "FALSE",

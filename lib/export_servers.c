@@ -24,7 +24,8 @@ static void not_exported(const struct detour_ruleset *rs, const struct detour_ru
 	bbuf_putf(&x->text, ":%u: not exported (%s %s): ", detour_ruleset_line(rs, r), fmt, why);
 	detour_rule_format_source(rs, r, &x->text);
 	bbuf_putc(&x->text, ' ');
-	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
+	bbuf_put(&x->text, r->target_len ? detour_rule_target(rs, r) : "-",
+	         r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);
 	if (note) /* a host-less rule is written in every server block, noted once */
 		detour_export_note(x, detour_ruleset_line(rs, r),
@@ -40,7 +41,8 @@ static void origin_comment(const struct detour_ruleset *rs, const struct detour_
 	bbuf_putf(&x->text, ":%u: ", detour_ruleset_line(rs, r));
 	detour_rule_format_source(rs, r, &x->text);
 	bbuf_putc(&x->text, ' ');
-	bbuf_put(&x->text, r->target_len ? r->target : "-", r->target_len ? r->target_len : 1);
+	bbuf_put(&x->text, r->target_len ? detour_rule_target(rs, r) : "-",
+	         r->target_len ? r->target_len : 1);
 	bbuf_putf(&x->text, " %u\n", r->status);
 }
 
@@ -114,7 +116,8 @@ static bool nginx_map_rule(const struct detour_ruleset *rs, const struct detour_
 	const struct detour_rule_ext *e = detour_ruleset_ext(rs, r);
 	return r->kind == DETOUR_SRC_EXACT && r->status != 410 &&
 	       !(r->flags & DETOUR_RULE_TARGET_VARS) && !(e && (e->flags & DETOUR_EXT_CASE_I)) &&
-	       !(r->query == DETOUR_QUERY_KEEP && memchr(r->target, '?', r->target_len));
+	       !(r->query == DETOUR_QUERY_KEEP &&
+	         memchr(detour_rule_target(rs, r), '?', r->target_len));
 }
 
 /* The map variable of rule r in host block h: $detour_H_STATUS_Q. */
@@ -156,7 +159,8 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 						any = true;
 					}
 					size_t pl = r->path_len;
-					if (x->slash_either && pl > 1 && r->path[pl - 1] == '/')
+					if (x->slash_either && pl > 1 &&
+					    detour_rule_path(rs, r)[pl - 1] == '/')
 						pl--;
 					for (int v = 0;
 					     v < (x->slash_either && r->path_len > 1 ? 2 : 1);
@@ -164,13 +168,14 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 						BBUF_LIT(t, "    ");
 						struct bbuf k;
 						bbuf_init(&k, 1 << 20);
-						bbuf_put(&k, r->path, pl);
+						bbuf_put(&k, detour_rule_path(rs, r), pl);
 						if (v)
 							bbuf_putc(&k, '/');
 						nginx_str(t, k.p, k.len);
 						bbuf_free(&k);
 						bbuf_putc(t, ' ');
-						nginx_str(t, r->target, r->target_len);
+						nginx_str(t, detour_rule_target(rs, r),
+						          r->target_len);
 						BBUF_LIT(t, ";\n");
 					}
 				}
@@ -229,10 +234,10 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 			bbuf_init(&re, 1 << 20);
 			unsigned nn = r->kind == DETOUR_SRC_REGEX
 			                      ? detour_export_regex_names(rs, r, names)
-			                      : detour_export_path_re(r, x->slash_either, false,
+			                      : detour_export_path_re(rs, r, x->slash_either, false,
 			                                              &re, names);
 			if (r->kind == DETOUR_SRC_REGEX)
-				detour_export_path_re(r, x->slash_either, false, &re, names);
+				detour_export_path_re(rs, r, x->slash_either, false, &re, names);
 			BBUF_LIT(t, "    location ");
 			bbuf_puts(t, e && (e->flags & DETOUR_EXT_CASE_I) ? "~* " : "~ ");
 			nginx_str(t, re.p, re.len);
@@ -244,7 +249,7 @@ void detour_export_nginx(const struct detour_ruleset *rs, struct detour_export *
 			bbuf_putf(t, " {\n        return %u ", r->status);
 			struct bbuf tg;
 			bbuf_init(&tg, 1 << 20);
-			detour_export_target(r, names, nn, &tg, nginx_put, NULL);
+			detour_export_target(rs, r, names, nn, &tg, nginx_put, NULL);
 			bool tq = memchr(tg.p, '?', tg.len) != NULL;
 			nginx_str(t, tg.p, tg.len);
 			bbuf_free(&tg);
@@ -406,7 +411,7 @@ void detour_export_apache(const struct detour_ruleset *rs, struct detour_export 
 		BBUF_LIT(t, "RewriteRule ");
 		struct bbuf re;
 		bbuf_init(&re, 1 << 20);
-		unsigned pn = detour_export_path_re(r, x->slash_either, true, &re, names);
+		unsigned pn = detour_export_path_re(rs, r, x->slash_either, true, &re, names);
 		if (r->kind != DETOUR_SRC_REGEX)
 			nn = pn;
 		/* Apache has no named references: the groups are numbered */
@@ -420,7 +425,7 @@ void detour_export_apache(const struct detour_ruleset *rs, struct detour_export 
 		}
 		struct bbuf tg;
 		bbuf_init(&tg, 1 << 20);
-		detour_export_target(r, names, nn, &tg, apache_put, NULL);
+		detour_export_target(rs, r, names, nn, &tg, apache_put, NULL);
 		/* "%N" in a substitution is a RewriteCond reference: escape '%' */
 		for (size_t k = 0; k < tg.len; k++) {
 			if (tg.p[k] == '%')
@@ -765,7 +770,8 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 			struct bbuf m, re;
 			bbuf_init(&m, 1 << 20);
 			bbuf_init(&re, 1 << 20);
-			unsigned nn = detour_export_path_re(r, x->slash_either, false, &re, names);
+			unsigned nn =
+			        detour_export_path_re(rs, r, x->slash_either, false, &re, names);
 			if (r->kind == DETOUR_SRC_REGEX)
 				nn = detour_export_regex_names(rs, r, names);
 			struct bbuf re2;
@@ -820,7 +826,7 @@ void detour_export_caddy(const struct detour_ruleset *rs, struct detour_export *
 			struct caddy_arg a = {i};
 			struct bbuf tg;
 			bbuf_init(&tg, 1 << 20);
-			detour_export_target(r, names, nn, &tg, caddy_put, &a);
+			detour_export_target(rs, r, names, nn, &tg, caddy_put, &a);
 			bool tq = memchr(tg.p, '?', tg.len) != NULL;
 			if (r->query == DETOUR_QUERY_KEEP) {
 				/* The request's query, when it has one: a first

@@ -100,14 +100,14 @@ const char *detour_export_lacks(const struct detour_ruleset *rs, const struct de
 	return NULL;
 }
 
-unsigned detour_export_path_re(const struct detour_rule *r, bool slash_either, bool no_slash,
-                               struct bbuf *b, char names[][64])
+unsigned detour_export_path_re(const struct detour_ruleset *rs, const struct detour_rule *r,
+                               bool slash_either, bool no_slash, struct bbuf *b, char names[][64])
 {
-	const char *p = r->path, *e = r->path + r->path_len;
+	const char *p = detour_rule_path(rs, r), *e = detour_rule_path(rs, r) + r->path_len;
 	unsigned n = 0;
 
 	if (r->kind == DETOUR_SRC_REGEX) {
-		const char *re = r->path;
+		const char *re = detour_rule_path(rs, r);
 		if (no_slash && re[0] == '^' && re[1] == '/') {
 			bbuf_putc(b, '^');
 			re += 2;
@@ -185,10 +185,11 @@ unsigned detour_export_regex_names(const struct detour_ruleset *rs, const struct
 	return n;
 }
 
-void detour_export_target(const struct detour_rule *r, char names[][64], unsigned nnames,
-                          struct bbuf *b, detour_export_put_fn put, void *arg)
+void detour_export_target(const struct detour_ruleset *rs, const struct detour_rule *r,
+                          char names[][64], unsigned nnames, struct bbuf *b,
+                          detour_export_put_fn put, void *arg)
 {
-	const char *t = r->target, *e = r->target + r->target_len;
+	const char *t = detour_rule_target(rs, r), *e = detour_rule_target(rs, r) + r->target_len;
 
 	while (t < e) {
 		if (*t == '$' && t + 1 < e && t[1] >= '1' && t[1] <= '9' &&

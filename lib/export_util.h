@@ -59,16 +59,17 @@ const char *detour_export_lacks(const struct detour_ruleset *rs, const struct de
  * "(?<name>[^/]+)" per placeholder; a regex source as written. With
  * no_slash, the leading '/' is left out (an .htaccess pattern). Group
  * names go to names[] in order (at most 17); returns their count. */
-unsigned detour_export_path_re(const struct detour_rule *r, bool slash_either, bool no_slash,
-                               struct bbuf *b, char names[][64]);
+unsigned detour_export_path_re(const struct detour_ruleset *rs, const struct detour_rule *r,
+                               bool slash_either, bool no_slash, struct bbuf *b, char names[][64]);
 
 /* A placeholder of a target: name (":name", ":splat") or num ($N). */
 typedef void (*detour_export_put_fn)(struct bbuf *b, const char *name, unsigned num, void *arg);
 
 /* Appends r's target with each placeholder written by put. names[] are the
  * source's group names (detour_export_path_re, or a regex's named groups). */
-void detour_export_target(const struct detour_rule *r, char names[][64], unsigned nnames,
-                          struct bbuf *b, detour_export_put_fn put, void *arg);
+void detour_export_target(const struct detour_ruleset *rs, const struct detour_rule *r,
+                          char names[][64], unsigned nnames, struct bbuf *b,
+                          detour_export_put_fn put, void *arg);
 
 /* Regex group names of rule r's regex source (group i + 1 is names[i],
  * "" when unnamed); returns the number of groups. */

@@ -190,7 +190,7 @@ int64_t detour_lint_next_rule_at(const struct detour_table *t, const struct deto
 		bool group;
 		struct detour_match_req q = detour_lint_req_of(&L, &st[1]);
 		if (detour_lint_resolve(&L, &q, &m, &mayv[1], &group)) {
-			ret = m.rule->index;
+			ret = m.index;
 			if (may)
 				*may = mayv[1];
 		}

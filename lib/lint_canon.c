@@ -148,7 +148,7 @@ static bool last_segment_varies(const char *p, size_t n)
 /* second-hop: the URL a client asks for next after rule r, canonicalised. */
 static void check_target(struct lc *L, const struct detour_rule *r)
 {
-	const char *t = r->target;
+	const char *t = detour_rule_target(L->rs, r);
 	size_t n = r->target_len;
 	bool abs = ascii_prefix_ci(t, n, "http://") || ascii_prefix_ci(t, n, "https://");
 	struct detour_url u;
@@ -233,7 +233,7 @@ static void check_target(struct lc *L, const struct detour_rule *r)
 	} else {
 		bbuf_puts(&msg, ": two hops where one would do; write an https:// target");
 	}
-	add(L, DETOUR_LINT_SECOND_HOP, r->index,
+	add(L, DETOUR_LINT_SECOND_HOP, detour_rule_index(L->rs, r),
 	    detour_ruleset_file(L->rs, detour_ruleset_rule_file(L->rs, r)),
 	    detour_ruleset_line(L->rs, r), &msg, fixable ? &fix : NULL);
 	if (!fixable)

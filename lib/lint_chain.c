@@ -138,7 +138,7 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 	}
 	uint32_t mi = UINT32_MAX;
 	for (size_t c = 0; c < nc; c++) {
-		in_cycle |= cyc[c] == r->index;
+		in_cycle |= cyc[c] == detour_rule_index(L->rs, r);
 		if (cyc[c] < mi) {
 			mi = cyc[c];
 			first = (unsigned)c;
@@ -155,7 +155,8 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 		}
 		bbuf_puts(&msg, "...");
 		sb_example_note(L, &msg);
-		detour_lint_add(L, DETOUR_LINT_CHAIN, r->index, &msg, NULL, L->hop, w->nhops);
+		detour_lint_add(L, DETOUR_LINT_CHAIN, detour_rule_index(L->rs, r), &msg, NULL,
+		                L->hop, w->nhops);
 		goto out;
 	}
 	bool may = false;
@@ -233,8 +234,8 @@ static void report_loop(struct lint *L, const struct detour_rule *r, const struc
 			bbuf_puts(&msg, " -> ...");
 		sb_may_note(L, &msg, w, 0);
 		sb_example_note(L, &msg);
-		detour_lint_add(L, may ? DETOUR_LINT_MAY_LOOP : DETOUR_LINT_LOOP, r->index, &msg,
-		                NULL, &mi, 1);
+		detour_lint_add(L, may ? DETOUR_LINT_MAY_LOOP : DETOUR_LINT_LOOP,
+		                detour_rule_index(L->rs, r), &msg, NULL, &mi, 1);
 	}
 out:
 	free(tmp);
@@ -270,7 +271,7 @@ static bool loads(const char *text)
 }
 
 /* The options of r that a flattened copy keeps: query= and cache=. */
-static void sb_options(struct bbuf *b, const struct detour_rule *r)
+static void sb_options(const struct detour_ruleset *rs, struct bbuf *b, const struct detour_rule *r)
 {
 	static const struct {
 		int32_t secs;
@@ -281,17 +282,18 @@ static void sb_options(struct bbuf *b, const struct detour_rule *r)
 		bbuf_puts(b, " query=drop");
 	else if (r->query == DETOUR_QUERY_MERGE)
 		bbuf_puts(b, " query=merge");
-	if (r->cache == DETOUR_CACHE_NO_STORE) {
+	if (detour_rule_cache(rs, r) == DETOUR_CACHE_NO_STORE) {
 		bbuf_puts(b, " cache=no-store");
-	} else if (r->cache > 0) {
+	} else if (detour_rule_cache(rs, r) > 0) {
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			if (r->cache % units[i].secs == 0) {
+			if (detour_rule_cache(rs, r) % units[i].secs == 0) {
 				detour_lint_sb_fmt(b, " cache=%d%c",
-				                   (int)(r->cache / units[i].secs), units[i].unit);
+				                   (int)(detour_rule_cache(rs, r) / units[i].secs),
+				                   units[i].unit);
 				return;
 			}
 		}
-		detour_lint_sb_fmt(b, " cache=%ds", (int)r->cache);
+		detour_lint_sb_fmt(b, " cache=%ds", (int)detour_rule_cache(rs, r));
 	}
 }
 
@@ -324,7 +326,7 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 	bbuf_puts(&line, " ");
 	bbuf_puts(&line, bbuf_cstr(&target));
 	detour_lint_sb_fmt(&line, " %u", (unsigned)r->status);
-	sb_options(&line, r);
+	sb_options(L->rs, &line, r);
 	/* the flattened rule keeps r's conditions and window (a weighted member
 	 * or an allow-hosts rule is not flattened: see keep below) */
 	struct bbuf conds = LINT_TEXT;
@@ -371,8 +373,9 @@ static void report_chain(struct lint *L, const struct detour_rule *r, const stru
 	sb_example_note(L, &msg);
 	if (!keep)
 		bbuf_puts(&fix, bbuf_cstr(&line));
-	struct detour_lint_finding *f = detour_lint_add(L, code, r->index, &msg, keep ? NULL : &fix,
-	                                                L->hop + 1, w->nhops - 1);
+	struct detour_lint_finding *f =
+	        detour_lint_add(L, code, detour_rule_index(L->rs, r), &msg, keep ? NULL : &fix,
+	                        L->hop + 1, w->nhops - 1);
 	if (f && !keep && line.len && loads(bbuf_cstr(&line))) {
 		f->edit_kind = ctx ? DETOUR_LINT_EDIT_INSERT : DETOUR_LINT_EDIT_TARGET;
 		f->edit = strdup(ctx ? bbuf_cstr(&line) : bbuf_cstr(&target));

@@ -161,8 +161,9 @@ void detour_lint_check_groups(struct lint *L)
 				if (i != g)
 					bbuf_puts(&msg, ", ");
 				detour_lint_sb_fmt(&msg, "%s gets %u/%llu (%.1f%%)",
-				                   m->target_len ? m->target : "-", (unsigned)wt,
-				                   (unsigned long long)sum[g],
+				                   m->target_len ? detour_rule_target(L->rs, m)
+				                                 : "-",
+				                   (unsigned)wt, (unsigned long long)sum[g],
 				                   100.0 * wt / (double)sum[g]);
 				if (i != g)
 					rel[nr++] = (uint32_t)i; /* the other members */
@@ -202,7 +203,8 @@ void detour_lint_check_choices(struct lint *L)
 		const struct detour_rule_ext *x = detour_lint_ext_of(L->rs, r);
 		if (L->dead[i])
 			continue;
-		if ((r->status == 301 || r->status == 308) && r->cache == DETOUR_CACHE_UNSET) {
+		if ((r->status == 301 || r->status == 308) &&
+		    detour_rule_cache(L->rs, r) == DETOUR_CACHE_UNSET) {
 			struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 			detour_lint_sb_fmt(&msg,
 			                   "%u without cache=: browsers keep a permanent redirect "
@@ -238,7 +240,8 @@ void detour_lint_check_choices(struct lint *L)
 			                0);
 		}
 		if (x && (x->flags & DETOUR_EXT_CAPTURE_AUTHORITY) && r->target_len &&
-		    r->target[0] != 'h' && r->target[0] != 'H') {
+		    detour_rule_target(L->rs, r)[0] != 'h' &&
+		    detour_rule_target(L->rs, r)[0] != 'H') {
 			/* The engine lets this rule load (allow-hosts= is given) and
 			 * checks every Location's host, but the scheme comes from the
 			 * request too: an allowed host over plain http. */
@@ -330,7 +333,8 @@ static void report_cost(struct lint *L, const struct detour_rule *hostr, const u
 		rel[k++] = b == nown || (a < nall && all[a] < own[b]) ? all[a++] : own[b++];
 	for (size_t i = 0; i < n; i++) {
 		const struct detour_rule *r = detour_ruleset_get(L->rs, rel[i]);
-		if (r->kind == DETOUR_SRC_REGEX && (r->path_len == 0 || r->path[0] != '^'))
+		if (r->kind == DETOUR_SRC_REGEX &&
+		    (r->path_len == 0 || detour_rule_path(L->rs, r)[0] != '^'))
 			unanchored++;
 	}
 	detour_lint_sb_fmt(&msg,

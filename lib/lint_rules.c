@@ -82,14 +82,15 @@ const char *detour_lint_source_text(const struct detour_ruleset *rs, const struc
 	if (cap == 0)
 		return buf;
 	if (r->kind == DETOUR_SRC_REGEX && !hl)
-		snprintf(buf, cap, "~%s", r->path);
+		snprintf(buf, cap, "~%s", detour_rule_path(rs, r));
 	else if (r->kind == DETOUR_SRC_REGEX)
-		snprintf(buf, cap, "%s//%s%s~%s", scheme, wild, host, r->path);
+		snprintf(buf, cap, "%s//%s%s~%s", scheme, wild, host, detour_rule_path(rs, r));
 	else if (hl)
-		snprintf(buf, cap, "%s//%s%s%s%s", scheme, wild, host, r->path,
+		snprintf(buf, cap, "%s//%s%s%s%s", scheme, wild, host, detour_rule_path(rs, r),
 		         r->kind == DETOUR_SRC_SPLAT ? "*" : "");
 	else
-		snprintf(buf, cap, "%s%s", r->path, r->kind == DETOUR_SRC_SPLAT ? "*" : "");
+		snprintf(buf, cap, "%s%s", detour_rule_path(rs, r),
+		         r->kind == DETOUR_SRC_SPLAT ? "*" : "");
 	return buf;
 }
 
@@ -260,10 +261,11 @@ bool detour_lint_unconditional(const struct lint *L, const struct detour_rule *w
 /* The example request of rule r: its host (a wildcard gets a label), and its
  * path with every placeholder replaced by "~name~" and a splat by
  * "~splat~". Returns false for a source that has no example (regex). */
-bool detour_lint_example_path(const struct detour_rule *r, char *out, size_t cap, size_t *len)
+bool detour_lint_example_path(const struct detour_ruleset *rs, const struct detour_rule *r,
+                              char *out, size_t cap, size_t *len)
 {
 	size_t o = 0, n = r->path_len;
-	const char *p = r->path;
+	const char *p = detour_rule_path(rs, r);
 
 	if (r->kind == DETOUR_SRC_REGEX)
 		return false;

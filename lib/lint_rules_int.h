@@ -147,7 +147,8 @@ void detour_lint_sb_cond_text(struct bbuf *b, const struct detour_ruleset *rs,
 bool detour_lint_unconditional(const struct lint *L, const struct detour_rule *w);
 /* An example path r's source matches, written to out (cap bytes), its length
  * in *len. Returns false when none fits. */
-bool detour_lint_example_path(const struct detour_rule *r, char *out, size_t cap, size_t *len);
+bool detour_lint_example_path(const struct detour_ruleset *rs, const struct detour_rule *r,
+                              char *out, size_t cap, size_t *len);
 /* An example host for r in out (HOST_BUF bytes). Returns its length, 0: r
  * names no host. */
 size_t detour_lint_example_host(const struct detour_ruleset *rs, const struct detour_rule *r,

@@ -18,14 +18,15 @@ static bool same_source(const struct detour_ruleset *rs, const struct detour_rul
 	return detour_lint_case_i(rs, a) == detour_lint_case_i(rs, b) && a->kind == b->kind &&
 	       a->scheme == b->scheme &&
 	       detour_ruleset_host_id(rs, a) == detour_ruleset_host_id(rs, b) &&
-	       a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0;
+	       a->path_len == b->path_len &&
+	       memcmp(detour_rule_path(rs, a), detour_rule_path(rs, b), a->path_len) == 0;
 }
 
 static uint64_t source_hash(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
 	uint64_t h = detour_mix(detour_ruleset_host_id(rs, r), 0x5e);
 	h = detour_fnv_step(h, 0);
-	h = detour_fnv(h, r->path, r->path_len);
+	h = detour_fnv(h, detour_rule_path(rs, r), r->path_len);
 	return detour_mix(h, (uint64_t)r->kind << 8 | (uint64_t)r->scheme << 4 |
 	                             (r->flags & DETOUR_RULE_HOST_WILDCARD));
 }
@@ -60,10 +61,12 @@ int detour_lint_find_same_sources(struct lint *L)
 }
 
 /* Whether two rules answer in exactly the same way. */
-static bool same_answer(const struct detour_rule *a, const struct detour_rule *b)
+static bool same_answer(const struct detour_ruleset *rs, const struct detour_rule *a,
+                        const struct detour_rule *b)
 {
-	return a->status == b->status && a->cache == b->cache && a->query == b->query &&
-	       a->target_len == b->target_len && memcmp(a->target, b->target, a->target_len) == 0;
+	return a->status == b->status && detour_rule_cache(rs, a) == detour_rule_cache(rs, b) &&
+	       a->query == b->query && a->target_len == b->target_len &&
+	       memcmp(detour_rule_target(rs, a), detour_rule_target(rs, b), a->target_len) == 0;
 }
 
 void detour_lint_check_duplicates(struct lint *L)
@@ -82,7 +85,7 @@ void detour_lint_check_duplicates(struct lint *L)
 		if (!detour_lint_unconditional(L, f) || L->dead[j])
 			continue;
 		L->dead[i] = 1;
-		if (same_answer(f, r)) {
+		if (same_answer(L->rs, f, r)) {
 			bbuf_puts(&msg, "duplicate of ");
 			detour_lint_rule_ref(L, j, &msg);
 			bbuf_puts(&msg, ", which answers first: this line is never used");
@@ -92,10 +95,10 @@ void detour_lint_check_duplicates(struct lint *L)
 		}
 		bbuf_puts(&msg, "same source as ");
 		detour_lint_rule_ref(L, j, &msg);
-		detour_lint_sb_fmt(&msg,
-		                   ", which answers first (%u %s): this rule (%u %s) is never used",
-		                   (unsigned)f->status, f->target_len ? f->target : "-",
-		                   (unsigned)r->status, r->target_len ? r->target : "-");
+		detour_lint_sb_fmt(
+		        &msg, ", which answers first (%u %s): this rule (%u %s) is never used",
+		        (unsigned)f->status, f->target_len ? detour_rule_target(L->rs, f) : "-",
+		        (unsigned)r->status, r->target_len ? detour_rule_target(L->rs, r) : "-");
 		bbuf_puts(&fix, "remove one of the two lines, or give them different sources");
 		detour_lint_add(L, DETOUR_LINT_CONFLICT, (uint32_t)i, &msg, &fix, &j, 1);
 	}
@@ -111,7 +114,8 @@ struct segs {
 	bool overflow;
 };
 
-static void split_source(const struct detour_rule *r, struct segs *g)
+static void split_source(const struct detour_ruleset *rs, const struct detour_rule *r,
+                         struct segs *g)
 {
 	size_t n = r->path_len;
 
@@ -126,13 +130,13 @@ static void split_source(const struct detour_rule *r, struct segs *g)
 		return;
 	size_t i = 1;
 	for (;;) {
-		const char *e = memchr(r->path + i, '/', n - i);
-		size_t end = e ? (size_t)(e - r->path) : n;
+		const char *e = memchr(detour_rule_path(rs, r) + i, '/', n - i);
+		size_t end = e ? (size_t)(e - detour_rule_path(rs, r)) : n;
 		if (g->n == sizeof(g->s) / sizeof(g->s[0])) {
 			g->overflow = true;
 			return;
 		}
-		g->s[g->n].p = r->path + i;
+		g->s[g->n].p = detour_rule_path(rs, r) + i;
 		g->s[g->n].len = end - i;
 		g->n++;
 		if (end == n)
@@ -215,12 +219,13 @@ static const struct detour_rule *regex_covering(const struct lint *L, const stru
 
 	if (x == NULL || detour_lint_case_i(L->rs, r))
 		return NULL;
-	for (size_t k = 0; k < L->nsplats && L->splats[k] < r->index; k++) {
+	for (size_t k = 0; k < L->nsplats && L->splats[k] < detour_rule_index(L->rs, r); k++) {
 		const struct detour_rule *w = detour_ruleset_get(L->rs, L->splats[k]);
 		if (w->scheme != DETOUR_SCHEME_ANY || !host_covers(L->rs, w, r))
 			continue;
 		if (w->path_len == 1 ||
-		    (x->prefix_len >= w->path_len && !memcmp(x->prefix, w->path, w->path_len)))
+		    (x->prefix_len >= w->path_len &&
+		     !memcmp(x->prefix, detour_rule_path(L->rs, w), w->path_len)))
 			return w;
 	}
 	return NULL;
@@ -236,7 +241,7 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
 	size_t hl = detour_lint_example_host(L->rs, r, host), pl;
 	struct detour_match m;
 
-	if (!detour_lint_example_path(r, path, PATH_CAP, &pl))
+	if (!detour_lint_example_path(L->rs, r, path, PATH_CAP, &pl))
 		return NULL;
 	struct detour_match_req q = {
 	        .host = hl ? host : NULL,
@@ -246,7 +251,7 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
 	        .path_len = pl,
 	        .now = L->now,
 	};
-	if (!detour_table_match(L->t, &q, &m) || m.rule->index >= r->index)
+	if (!detour_table_match(L->t, &q, &m) || m.index >= detour_rule_index(L->rs, r))
 		return NULL; /* r (or a later rule) answers its own example */
 	const struct detour_rule *w = m.rule;
 	/* An exact source is one path: the earlier winner covers it. Found with
@@ -258,20 +263,20 @@ static const struct detour_rule *covering(struct lint *L, const struct detour_ru
 			return w;
 	} else if (w->kind != DETOUR_SRC_REGEX && detour_lint_unconditional(L, w) &&
 	           host_covers(L->rs, w, r) && case_covers(L, w, r)) {
-		split_source(w, ws);
+		split_source(L->rs, w, ws);
 		if (path_covers(ws, rs_))
 			return w;
 	}
 	/* The first earlier match does not cover every request of r (it is
 	 * narrower, or conditional): look for one that does. */
-	for (uint32_t j = 0; j < r->index; j++) {
+	for (uint32_t j = 0; j < detour_rule_index(L->rs, r); j++) {
 		const struct detour_rule *c = detour_ruleset_get(L->rs, j);
 		if (c->kind == DETOUR_SRC_REGEX || !detour_lint_unconditional(L, c) ||
 		    !scheme_covers(c, s) || !host_covers(L->rs, c, r) || !case_covers(L, c, r))
 			continue;
 		if (r->kind != DETOUR_SRC_EXACT && c->kind == DETOUR_SRC_EXACT)
 			continue;
-		split_source(c, ws);
+		split_source(L->rs, c, ws);
 		if (path_covers(ws, rs_))
 			return c;
 	}
@@ -295,7 +300,7 @@ void detour_lint_check_shadowed(struct lint *L)
 		const struct detour_rule *w;
 		if (r->kind == DETOUR_SRC_REGEX) {
 			w = regex_covering(L, r);
-		} else if (split_source(r, rsg),
+		} else if (split_source(L->rs, r, rsg),
 		           r->scheme != DETOUR_SCHEME_ANY || !L->scheme_rules) {
 			enum detour_scheme s =
 			        r->scheme == DETOUR_SCHEME_ANY ? DETOUR_SCHEME_HTTP : r->scheme;
@@ -308,7 +313,7 @@ void detour_lint_check_shadowed(struct lint *L)
 		if (w == NULL)
 			continue;
 		L->dead[i] = 1;
-		uint32_t wi = w->index;
+		uint32_t wi = detour_rule_index(L->rs, w);
 		struct bbuf msg = LINT_TEXT, fix = LINT_TEXT;
 		bbuf_puts(&msg, "never used: ");
 		detour_lint_rule_ref(L, wi, &msg);

@@ -204,7 +204,7 @@ bool detour_lint_resolve(struct lint *L, const struct detour_match_req *q, struc
                          bool *may, bool *group)
 {
 	bool found = detour_table_match(L->t, q, m);
-	uint32_t lim = found ? m->rule->index : UINT32_MAX;
+	uint32_t lim = found ? m->index : UINT32_MAX;
 
 	*may = false;
 	*group = false;
@@ -219,10 +219,10 @@ bool detour_lint_resolve(struct lint *L, const struct detour_match_req *q, struc
 	if (!found)
 		return false;
 	*may |= detour_lint_walk_conditional(L->rs, m->rule);
-	uint32_t gi = L->gfirst ? L->gfirst[m->rule->index] : 0;
+	uint32_t gi = L->gfirst ? L->gfirst[m->index] : 0;
 	if (gi) {
 		*group = *may = true; /* a visitor may get another variant */
-		if (gi - 1 != m->rule->index)
+		if (gi - 1 != m->index)
 			detour_table_fill_match(L->t, q, detour_ruleset_get(L->rs, gi - 1), m);
 	}
 	return true;
@@ -243,7 +243,7 @@ void detour_lint_walk(struct lint *L, const struct detour_rule *r, const char *h
 	s0->ql = 0;
 	s0->ll = 0;
 	s0->loc_abs = false;
-	if (!detour_lint_example_path(r, s0->path, PATH_CAP, &s0->pl))
+	if (!detour_lint_example_path(L->rs, r, s0->path, PATH_CAP, &s0->pl))
 		return;
 	for (unsigned k = 0;; k++) {
 		struct state *s = &L->st[k];
@@ -254,7 +254,7 @@ void detour_lint_walk(struct lint *L, const struct detour_rule *r, const char *h
 			 * always applies takes it (another host's rule, say); r's
 			 * own conditions, window and group are assumed to hold */
 			bool found = detour_table_match(L->t, &q, &m);
-			if (found && m.rule->index < r->index &&
+			if (found && m.index < detour_rule_index(L->rs, r) &&
 			    detour_lint_unconditional(L, m.rule))
 				return;
 			if (!detour_table_source_matches(L->t, &q, r))
@@ -284,7 +284,7 @@ void detour_lint_walk(struct lint *L, const struct detour_rule *r, const char *h
 			w->nhops = k;
 			return;
 		}
-		L->hop[k] = m.rule->index;
+		L->hop[k] = m.index;
 		struct state *nx = &L->st[k + 1];
 		ssize_t ll = detour_respond_location(&m, &q, nx->loc, LOC_CAP);
 		if (ll < 0) {
@@ -342,11 +342,13 @@ void detour_lint_set_names(struct lint *L, const struct detour_rule *r)
 	L->nnames = 0;
 	if (r->kind == DETOUR_SRC_PATTERN) {
 		for (size_t i = 1; i < r->path_len && L->nnames < DETOUR_MAX_CAPTURES; i++) {
-			if (r->path[i] != ':' || r->path[i - 1] != '/')
+			if (detour_rule_path(L->rs, r)[i] != ':' ||
+			    detour_rule_path(L->rs, r)[i - 1] != '/')
 				continue;
-			const char *e = memchr(r->path + i, '/', r->path_len - i);
-			size_t end = e ? (size_t)(e - r->path) : r->path_len;
-			L->names[L->nnames].p = r->path + i + 1;
+			const char *e =
+			        memchr(detour_rule_path(L->rs, r) + i, '/', r->path_len - i);
+			size_t end = e ? (size_t)(e - detour_rule_path(L->rs, r)) : r->path_len;
+			L->names[L->nnames].p = detour_rule_path(L->rs, r) + i + 1;
 			L->names[L->nnames].len = end - i - 1;
 			L->nnames++;
 			i = end;

@@ -258,8 +258,8 @@ static void build_location(struct bbuf *w, const struct detour_match *m,
                            const struct detour_match_req *q)
 {
 	const struct detour_rule *r = m->rule;
-	const char *t = r->target;
-	size_t n = r->target_len, loc = w->len;
+	const char *t = m->target;
+	size_t n = m->target_len, loc = w->len;
 	bool vars = (r->flags & DETOUR_RULE_TARGET_VARS) != 0;
 	bool has_splat = (r->flags & DETOUR_RULE_SPLAT) != 0;
 
@@ -377,7 +377,7 @@ ssize_t detour_respond_location(const struct detour_match *m, const struct detou
 	struct bbuf w;
 	bbuf_fixed(&w, out, cap);
 
-	if (m->rule->target_len == 0)
+	if (m->target_len == 0)
 		return 0; /* a 410 */
 	if (w.cap > DETOUR_LOCATION_MAX)
 		w.cap = DETOUR_LOCATION_MAX;
@@ -497,7 +497,7 @@ static void put_ext_headers(struct bbuf *w, const struct detour_match *m,
                             const struct detour_respond_ctx *ctx)
 {
 	const struct detour_rule_ext *x = m->ext;
-	int64_t cache = m->rule->cache;
+	int64_t cache = m->cache;
 	bool priv = (x->flags & DETOUR_EXT_PRIVATE) != 0;
 
 	if (x->vary) {
@@ -548,7 +548,7 @@ static void put_rule_cache(struct bbuf *w, const struct detour_match *m,
 	if (__builtin_expect(m->ext != NULL, 0))
 		put_ext_headers(w, m, ctx);
 	else
-		put_cache(w, m->rule->cache, ctx);
+		put_cache(w, m->cache, ctx);
 }
 
 /* After Content-Length's value: the Connection line the request calls for
@@ -672,7 +672,7 @@ ssize_t detour_respond(const struct detour_match *m, const struct detour_match_r
 	const char *reason = detour_reason(r->status);
 	size_t rl = strlen(reason);
 
-	if (r->target_len == 0)
+	if (m->target_len == 0)
 		return respond_plain(r->status, m, ctx, out, cap); /* 410 */
 	if (m->ext && (m->ext->flags & DETOUR_EXT_HTML))
 		return respond_html(m, q, ctx, out, cap);

@@ -3,11 +3,12 @@
  * Memory: a file is read with one read() loop into a single "big" arena
  * block (one byte longer than the file) and parsed in place. Every string of
  * a rule (host, normalised path, target, id) is rewritten inside the bytes of
- * its own field and NUL-terminated over the separator that follows it, so a
- * rule costs its struct (32 bytes), its line number (ruleside.h) and no
- * allocation at all; the rules array
- * is sized once from the number of lines. Paths only shrink when normalised
- * (RFC 3986 §6.2.2 never grows them), which is what makes in place safe. */
+ * its own field and NUL-terminated over the separator that follows it, so
+ * parsing allocates nothing per rule. At the end of the file the rules' paths
+ * and targets join the ruleset's one string block (keep_strings: for the
+ * first file, the file's own block, compacted), and a rule is its struct (12
+ * bytes: an offset into the block, no pointers), its line (ruleside.h) and
+ * its strings. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -33,7 +34,7 @@
 #define MAX_FIELDS 64
 #define MAX_FILES  65535
 
-_Static_assert(sizeof(struct detour_rule) == 32, "a rule is 32 bytes (rule.h)");
+_Static_assert(sizeof(struct detour_rule) == 12, "a rule is 12 bytes (rule.h)");
 
 /* ---------------------------------------------------------------- ruleset */
 
@@ -57,6 +58,9 @@ void detour_ruleset_free(struct detour_ruleset *rs)
 	free(rs->codes);
 	free(rs->tzs);
 	free(rs->exts);
+	free(rs->caches);
+	detour_arena_big_free(rs->strs);
+	free(rs->strays);
 	rside_fini(&rs->side);
 	detour_arena_fini(&rs->arena);
 	if (rs->rules_mapped)
@@ -77,6 +81,34 @@ const struct detour_rule *detour_ruleset_get(const struct detour_ruleset *rs, si
 	return i < rs->n ? &rs->rules[i] : NULL;
 }
 
+const char *detour_ruleset_strings(const struct detour_ruleset *rs)
+{
+	return rs->strs ? rs->strs : detour_rf_empty;
+}
+
+uint32_t detour_rule_index(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	return (uint32_t)(r - rs->rules);
+}
+
+int32_t detour_rule_cache(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	size_t lo = 0, hi = rs->ncaches;
+
+	if (!(r->flags & DETOUR_RULE_CACHE))
+		return DETOUR_CACHE_UNSET;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (rs->caches[mid].rule < detour_rule_index(rs, r))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rs->ncaches && rs->caches[lo].rule == detour_rule_index(rs, r)
+	               ? rs->caches[lo].secs
+	               : DETOUR_CACHE_UNSET;
+}
+
 const char *detour_ruleset_file(const struct detour_ruleset *rs, unsigned f)
 {
 	return f < rs->nfiles ? rs->files[f] : NULL;
@@ -91,12 +123,13 @@ const struct detour_rule_ext *detour_ruleset_ext(const struct detour_ruleset *rs
 		return NULL;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (rs->exts[mid].rule < r->index)
+		if (rs->exts[mid].rule < detour_rule_index(rs, r))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < rs->nexts && rs->exts[lo].rule == r->index ? &rs->exts[lo] : NULL;
+	return lo < rs->nexts && rs->exts[lo].rule == detour_rule_index(rs, r) ? &rs->exts[lo]
+	                                                                       : NULL;
 }
 
 void detour_ruleset_collect(struct detour_ruleset *rs, struct detour_diags *ds)
@@ -135,7 +168,7 @@ const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_
 	if (cap == 0)
 		return buf;
 	if (r->flags & DETOUR_RULE_ID_SET) {
-		const char *s = rside_id(&rs->side, r->index, &n);
+		const char *s = rside_id(&rs->side, detour_rule_index(rs, r), &n);
 		o = id_put(buf, cap, 0, s, n);
 	} else {
 		const char *f = detour_ruleset_file(rs, detour_ruleset_rule_file(rs, r));
@@ -158,7 +191,8 @@ const char *detour_rule_id(const struct detour_ruleset *rs, const struct detour_
 const char *detour_ruleset_host(const struct detour_ruleset *rs, const struct detour_rule *r,
                                 size_t *len)
 {
-	struct rside_host h = rside_host(&rs->side, rside_host_of(&rs->side, r->index));
+	struct rside_host h =
+	        rside_host(&rs->side, rside_host_of(&rs->side, detour_rule_index(rs, r)));
 
 	if (len)
 		*len = h.len;
@@ -167,14 +201,14 @@ const char *detour_ruleset_host(const struct detour_ruleset *rs, const struct de
 
 uint32_t detour_ruleset_host_id(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
-	return rside_host_of(&rs->side, r->index);
+	return rside_host_of(&rs->side, detour_rule_index(rs, r));
 }
 
 const char *detour_ruleset_idval(const struct detour_ruleset *rs, const struct detour_rule *r,
                                  size_t *len)
 {
 	size_t n;
-	const char *s = rside_id(&rs->side, r->index, &n);
+	const char *s = rside_id(&rs->side, detour_rule_index(rs, r), &n);
 
 	if (len)
 		*len = n;
@@ -183,12 +217,12 @@ const char *detour_ruleset_idval(const struct detour_ruleset *rs, const struct d
 
 unsigned detour_ruleset_line(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
-	return rside_line(&rs->side, r->index);
+	return rside_line(&rs->side, detour_rule_index(rs, r));
 }
 
 unsigned detour_ruleset_rule_file(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
-	return rside_file(&rs->side, r->index);
+	return rside_file(&rs->side, detour_rule_index(rs, r));
 }
 
 /* Resizes the rules array to hold cap rules (rounded up to whole pages).
@@ -267,6 +301,12 @@ static detour_err file_index(struct detour_ruleset *rs, const char *name, unsign
 	rs->files[rs->nfiles] = copy;
 	*out = rs->nfiles++;
 	return DETOUR_OK;
+}
+
+/* Whether p points into buf[0..len]. */
+static bool inside(const char *p, const char *buf, size_t len)
+{
+	return buf && (uintptr_t)p >= (uintptr_t)buf && (uintptr_t)p <= (uintptr_t)buf + len;
 }
 
 /* ------------------------------------------------------------------ lines */
@@ -383,12 +423,13 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	pc->lx = &lx;
 
 	struct detour_rule r = {
-	        .target = detour_rf_empty,
 	        .status = 307,
-	        .cache = DETOUR_CACHE_UNSET,
 	        .query = DETOUR_QUERY_KEEP,
 	};
 	struct srcinfo si;
+
+	pc->path = pc->target = detour_rf_empty;
+	pc->cache = DETOUR_CACHE_UNSET;
 
 	pc->host = detour_rf_empty;
 	pc->host_len = 0;
@@ -444,7 +485,7 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 		        pc, f[1].p,
 		        "a 410 rule takes '-' as its target (there is nothing to redirect "
 		        "to), found \"%s\"",
-		        detour_rf_show(b, r.target, r.target_len));
+		        detour_rf_show(b, pc->target, r.target_len));
 
 	struct detour_ruleset *rs = pc->rs;
 	if (r.flags & DETOUR_RULE_ID_SET) {
@@ -463,7 +504,20 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	e = reserve_rules(rs, 1);
 	if (e)
 		return e;
-	r.index = (uint32_t)rs->n;
+	if ((r.flags & DETOUR_RULE_CACHE) &&
+	    BASE_GROW(rs->caches, rs->caches_cap, rs->ncaches + 1) != 0)
+		return DETOUR_ENOMEM;
+	/* Where the strings wait for keep_strings: the path in the buffer
+	 * (off, relative to it) and the target moved right after its NUL
+	 * (the bytes between are the rest of the source field and blanks,
+	 * which nothing keeps; "" for '-' is a NUL written there); else (a
+	 * path that grew into the arena) a stray. */
+	const char *pb = rs->pbuf, *dst = pc->path + r.path_len + 1;
+	bool stray = !inside(pc->path, pb, rs->plen) || !inside(dst, pb, rs->plen) ||
+	             !(pc->target == detour_rf_empty ||
+	               (inside(pc->target, pb, rs->plen) && pc->target >= dst));
+	if (stray && BASE_GROW(rs->strays, rs->strays_cap, rs->nstrays + 1) != 0)
+		return DETOUR_ENOMEM;
 	if (lx.used) {
 		e = detour_rf_add_ext(pc, &r);
 		if (e)
@@ -474,6 +528,16 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 		if (lx.used)
 			rs->nexts--; /* detour_rf_add_ext appended it last */
 		return DETOUR_ENOMEM;
+	}
+	if (r.flags & DETOUR_RULE_CACHE)
+		rs->caches[rs->ncaches++] =
+		        (struct rcache){.rule = (uint32_t)rs->n, .secs = pc->cache};
+	if (stray) {
+		rs->strays[rs->nstrays++] = (struct rstray){
+		        .rule = (uint32_t)rs->n, .path = pc->path, .target = pc->target};
+	} else {
+		memmove((char *)dst, pc->target, (size_t)r.target_len + 1);
+		r.off = (uint32_t)(pc->path - pb);
 	}
 	rs->rules[rs->n++] = r;
 	return DETOUR_OK;
@@ -520,6 +584,8 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 
 	if (rs->diags)
 		pc.d = &ld;
+	rs->pbuf = buf;
+	rs->plen = len;
 	if (file_index(rs, name, &pc.file) || ensure_scratch(rs, len))
 		return nomem(d, name);
 	/* A UTF-8 byte order mark is not part of the first line. */
@@ -559,154 +625,164 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 	return DETOUR_OK;
 }
 
-/* Whether p points into buf[0..len]. */
-static bool inside(const char *p, const char *buf, size_t len)
+/* Whether the pending rules' strings, each rule's path and target side by
+ * side in buf at off (the strays elsewhere), are in ascending order, each
+ * at or after its place in the compacted block (from buf on), and whether
+ * they all fit in buf[0..len]: then each pair can slide down to its place
+ * without overwriting one not yet moved. Parsing in place makes it so (a
+ * rule's strings are inside its own line, and no longer than the line); a
+ * path that grew and went to the arena may not, and a stray's target left in
+ * buf could be overwritten by its own path. */
+static bool slides(const struct detour_ruleset *rs, const char *buf, size_t len)
 {
-	return (uintptr_t)p >= (uintptr_t)buf && (uintptr_t)p <= (uintptr_t)buf + len;
-}
+	size_t end = 0, w = 0, k = 0;
 
-/* Moves the NUL-terminated s[0..n) to *w when it lies in buf[0..len] (into
- * another block, or to w at or before s in buf: the regions may overlap),
- * and returns where it is now. */
-static const char *slide_str(const char *s, size_t n, const char *buf, size_t len, char **w)
-{
-	if (!inside(s, buf, len))
-		return s;
-	char *to = *w;
-	memmove(to, s, n + 1);
-	*w += n + 1;
-	return to;
-}
-
-/* Whether the rules' strings that lie in buf, taken in rule order (path, then
- * target), are in ascending order and do not overlap: then each one can slide
- * down to its place in the compacted block without overwriting a string not
- * yet moved. Parsing in place makes it so (a rule's strings are inside its
- * own line, the path before the target); anything else is copied instead. */
-static bool ascending(const struct detour_ruleset *rs, size_t x0, const char *buf, size_t len)
-{
-	const char *end = buf;
-
-	for (size_t i = x0; i < rs->n; i++) {
+	for (size_t i = rs->pend0; i < rs->n; i++) {
 		const struct detour_rule *r = &rs->rules[i];
-		if (inside(r->path, buf, len)) {
-			if (r->path < end)
+		size_t n = (size_t)r->path_len + 1 + r->target_len + 1;
+		if (k < rs->nstrays && rs->strays[k].rule == i) {
+			/* its path, copied from the arena, could overwrite its
+			 * target still in buf: copy them all instead */
+			if (inside(rs->strays[k].path, buf, len) ||
+			    inside(rs->strays[k].target, buf, len))
 				return false;
-			end = r->path + r->path_len + 1;
-		}
-		if (inside(r->target, buf, len)) {
-			if (r->target < end)
+			k++;
+		} else {
+			if (r->off < end || r->off < w)
 				return false;
-			end = r->target + r->target_len + 1;
+			end = r->off + n;
 		}
+		w += n;
 	}
-	return true;
+	return w <= len + 1; /* buf's size: a path that grew may not fit */
 }
 
-/* Called once the rules x0.. of rs (and their extensions from e0 on) were
- * parsed in place in the file's bytes buf[0..len] (a big block, not yet
- * adopted). When none of them has an extension (whose conditions, regexes
- * and names point anywhere into their line), only the strings the rules use
- * (paths, targets, and the hosts and id= values ruleside.h took from buf) are
- * kept, each rule's path and target side by side, then the hosts and ids: the
- * rest of the rules file is not (a million "/r/N /target/N 301" lines: 25
- * instead of 29 MB). They are slid down inside buf itself, which is then
- * trimmed to their size, so that no second block of 25 MB is touched (on
- * start-up fresh pages cost more than the copy: docs/internals/table.md,
- * "A million rules, measured"); the hosts and ids go through a small
- * temporary block, since the rules' strings move over them. When the
- * strings are not in order, they are copied to a new block of their size
- * instead. With an extension, or when out of memory, buf joins the arena as
- * it is. */
-static void keep_strings(struct detour_ruleset *rs, size_t x0, size_t e0, char *buf, size_t len)
+/* Copies the NUL-terminated s[0..n) that lies in buf[0..len] to the arena;
+ * returns where it is now (s itself when it is not in buf), NULL when out
+ * of memory. */
+static const char *out_of(struct detour_ruleset *rs, const char *s, size_t n, const char *buf,
+                          size_t len)
+{
+	return inside(s, buf, len) ? detour_arena_strndup(&rs->arena, s, n) : s;
+}
+
+/* Called at the end of a file (buf[0..len], a big block not yet adopted,
+ * owned) or of an added line (buf NULL: the line's copy, pbuf, is the
+ * arena's): the pending rules' strings (in pbuf at off, or strays) join the
+ * ruleset's string block, each rule's path then its target, NUL-terminated,
+ * at rules[i].off.
+ *
+ * When none of the file's rules has an extension (whose conditions, regexes
+ * and names point anywhere into their line), nothing else of the file is
+ * kept: statuses, options, comments, blanks and line ends are not (a million
+ * "/r/N /target/N 301" lines: 25 instead of 29 MB), the few hosts and id=
+ * values ruleside.h took from buf go to the arena, and buf is freed. For the
+ * first strings of the ruleset (one file: the common case) they slide down
+ * inside buf itself, which is trimmed to their size and becomes the block,
+ * so that no second block of 25 MB is touched (on start-up fresh pages cost
+ * more than the copy: docs/internals/table.md, "A million rules, measured").
+ * Otherwise (a second file, an added line, strings out of order) they are
+ * copied to the end of the block, grown. A file with an extension joins
+ * the arena whole. Out of memory: the pending rules are dropped (the load
+ * fails and the ruleset is discarded). */
+static detour_err keep_strings(struct detour_ruleset *rs, size_t e0, char *buf, size_t len)
 {
 	struct rside *sd = &rs->side;
-	size_t need = 0, side = 0;
-	bool plain = rs->nexts == e0;
+	size_t x0 = rs->pend0, need = 0;
+	bool plain = buf && rs->nexts == e0;
+	detour_err e = DETOUR_OK;
 
-	for (size_t i = x0; i < rs->n && plain; i++) {
+	for (size_t i = x0; i < rs->n; i++) {
 		const struct detour_rule *r = &rs->rules[i];
-		plain = !(r->flags & DETOUR_RULE_EXT);
-		need += inside(r->path, buf, len) ? (size_t)r->path_len + 1 : 0;
-		need += inside(r->target, buf, len) ? (size_t)r->target_len + 1 : 0;
+		plain = plain && !(r->flags & DETOUR_RULE_EXT);
+		need += (size_t)r->path_len + 1 + r->target_len + 1;
 	}
-	for (uint32_t h = 0; h < sd->nhosts && plain; h++)
-		side += inside(sd->hosts[h].name, buf, len) ? (size_t)sd->hosts[h].len + 1 : 0;
-	for (size_t k = 0; k < sd->nids && plain; k++)
-		side += inside(sd->ids[k].s, buf, len) ? (size_t)sd->ids[k].len + 1 : 0;
-	need += side;
-	if (!plain) {
-		detour_arena_big_adopt(&rs->arena, buf);
-		return;
+	if (need > UINT32_MAX - rs->slen) { /* off is 32 bits */
+		rs->n = x0;
+		e = DETOUR_ETOOBIG;
+		goto out;
 	}
-	bool slide = ascending(rs, x0, buf, len);
-	char *tmp = slide && side ? malloc(side) : NULL;
-	char *copy = slide ? buf : detour_arena_big_new(need ? need : 1);
-	if (copy == NULL || (slide && side && tmp == NULL)) {
-		free(tmp);
-		detour_arena_big_adopt(&rs->arena, buf);
-		return;
+	/* The hosts and ids out of buf first: the rules' strings move over them. */
+	for (uint32_t h = 0; h < sd->nhosts && plain; h++) {
+		const char *c = out_of(rs, sd->hosts[h].name, sd->hosts[h].len, buf, len);
+		plain = c != NULL;
+		sd->hosts[h].name = c ? c : sd->hosts[h].name;
 	}
-	/* The hosts and ids first out of the way (into tmp), then the rules'
-	 * strings, then the hosts and ids behind them. */
-	char *t = tmp;
-	if (slide) {
-		for (uint32_t h = 0; h < sd->nhosts; h++)
-			sd->hosts[h].name =
-			        slide_str(sd->hosts[h].name, sd->hosts[h].len, buf, len, &t);
-		for (size_t k = 0; k < sd->nids; k++)
-			sd->ids[k].s = slide_str(sd->ids[k].s, sd->ids[k].len, buf, len, &t);
+	for (size_t k = 0; k < sd->nids && plain; k++) {
+		const char *c = out_of(rs, sd->ids[k].s, sd->ids[k].len, buf, len);
+		plain = c != NULL;
+		sd->ids[k].s = c ? c : sd->ids[k].s;
 	}
-	char *w = copy;
+	bool slide = plain && rs->strs == NULL && slides(rs, buf, len);
+	char *to = buf;
+	if (!slide && need > rs->scap - rs->slen) {
+		size_t cap = rs->scap ? rs->scap : 4096;
+		while (cap < rs->slen + need)
+			cap *= 2;
+		char *nb =
+		        rs->strs ? detour_arena_big_grow(rs->strs, cap) : detour_arena_big_new(cap);
+		if (nb == NULL) {
+			rs->n = x0; /* no rule without its strings */
+			e = DETOUR_ENOMEM;
+			goto out;
+		}
+		rs->strs = nb;
+		rs->scap = cap;
+	}
+	if (!slide)
+		to = rs->strs + rs->slen;
+	size_t w = 0, k = 0;
 	for (size_t i = x0; i < rs->n; i++) {
 		struct detour_rule *r = &rs->rules[i];
-		r->path = slide_str(r->path, r->path_len, buf, len, &w);
-		r->target = slide_str(r->target, r->target_len, buf, len, &w);
-	}
-	const char *from = slide ? tmp : buf;
-	size_t from_len = slide ? side : len;
-	for (uint32_t h = 0; h < sd->nhosts; h++)
-		sd->hosts[h].name =
-		        slide_str(sd->hosts[h].name, sd->hosts[h].len, from, from_len, &w);
-	for (size_t k = 0; k < sd->nids; k++)
-		sd->ids[k].s = slide_str(sd->ids[k].s, sd->ids[k].len, from, from_len, &w);
-	free(tmp);
-	if (!slide) {
-		detour_arena_big_adopt(&rs->arena, copy);
-		detour_arena_big_free(buf);
-		return;
-	}
-	/* Trimmed in place (glibc: mremap for a mapped block, a split of the
-	 * chunk otherwise); should it move, the pointers follow it. */
-	char *kept = detour_arena_big_grow(buf, need ? need : 1);
-	if (kept == NULL) {
-		kept = buf; /* the block stays as large as it was */
-	} else if (kept != buf) {
-		uintptr_t o = (uintptr_t)buf, d = (uintptr_t)kept;
-		for (size_t i = x0; i < rs->n; i++) {
-			struct detour_rule *r = &rs->rules[i];
-			if ((uintptr_t)r->path >= o && (uintptr_t)r->path < o + need)
-				r->path = (const char *)(d + ((uintptr_t)r->path - o));
-			if ((uintptr_t)r->target >= o && (uintptr_t)r->target < o + need)
-				r->target = (const char *)(d + ((uintptr_t)r->target - o));
+		size_t pn = (size_t)r->path_len + 1;
+		if (k < rs->nstrays && rs->strays[k].rule == i) {
+			memmove(to + w, rs->strays[k].path, pn);
+			memmove(to + w + pn, rs->strays[k].target, (size_t)r->target_len + 1);
+			k++;
+		} else {
+			memmove(to + w, rs->pbuf + r->off, pn + r->target_len + 1);
 		}
-		for (uint32_t h = 0; h < sd->nhosts; h++)
-			if ((uintptr_t)sd->hosts[h].name >= o &&
-			    (uintptr_t)sd->hosts[h].name < o + need)
-				sd->hosts[h].name =
-				        (const char *)(d + ((uintptr_t)sd->hosts[h].name - o));
-		for (size_t k = 0; k < sd->nids; k++)
-			if ((uintptr_t)sd->ids[k].s >= o && (uintptr_t)sd->ids[k].s < o + need)
-				sd->ids[k].s = (const char *)(d + ((uintptr_t)sd->ids[k].s - o));
+		r->off = (uint32_t)(rs->slen + w);
+		w += pn + r->target_len + 1;
 	}
-	detour_arena_big_adopt(&rs->arena, kept);
+	if (slide) {
+		/* Trimmed in place (glibc: mremap for a mapped block, a split of
+		 * the chunk otherwise); offsets do not care where it lands. */
+		char *kept = detour_arena_big_grow(buf, need ? need : 1);
+		rs->strs = kept ? kept : buf;
+		rs->scap = kept ? (need ? need : 1) : len + 1;
+		buf = NULL;
+	}
+	rs->slen += need;
+out:
+	if (buf && plain)
+		detour_arena_big_free(buf);
+	else if (buf)
+		detour_arena_big_adopt(&rs->arena, buf);
+	rs->pend0 = rs->n;
+	rs->nstrays = 0;
+	rs->pbuf = NULL;
+	rs->plen = 0;
+	return e;
+}
+
+/* The result of a load: the parse's error e, else keep_strings' k. */
+static detour_err kept(detour_err k, detour_err e, const char *name, struct detour_diag *d)
+{
+	if (e || !k)
+		return e;
+	if (k == DETOUR_ETOOBIG) {
+		detour_diag_set(d, name, 0, 0, "too many rules");
+		return k;
+	}
+	return nomem(d, name);
 }
 
 detour_err detour_ruleset_load_buf(struct detour_ruleset *rs, const char *name, const char *buf,
                                    size_t len, struct detour_diag *d)
 {
 	char *copy = detour_arena_big_new(len + 1);
-	size_t x0 = rs->n, e0 = rs->nexts;
+	size_t e0 = rs->nexts;
 
 	if (copy == NULL)
 		return nomem(d, name);
@@ -714,8 +790,7 @@ detour_err detour_ruleset_load_buf(struct detour_ruleset *rs, const char *name, 
 		memcpy(copy, buf, len);
 	copy[len] = '\0';
 	detour_err e = parse_buffer(rs, name, copy, len, d);
-	keep_strings(rs, x0, e0, copy, len);
-	return e;
+	return kept(keep_strings(rs, e0, copy, len), e, name, d);
 }
 
 detour_err detour_ruleset_load_file(struct detour_ruleset *rs, const char *path,
@@ -776,10 +851,9 @@ detour_err detour_ruleset_load_file(struct detour_ruleset *rs, const char *path,
 	}
 	close(fd);
 	buf[len] = '\0';
-	size_t x0 = rs->n, e0 = rs->nexts;
+	size_t e0 = rs->nexts;
 	detour_err e = parse_buffer(rs, path, buf, len, d);
-	keep_strings(rs, x0, e0, buf, len);
-	return e;
+	return kept(keep_strings(rs, e0, buf, len), e, path, d);
 }
 
 /* A line's parse changes rs only when the rule is appended (parse_line adds
@@ -791,7 +865,7 @@ static detour_err add_line(struct detour_ruleset *rs, const char *name, unsigned
                            const char *text, size_t len, struct detour_diag *d)
 {
 	struct pctx pc = {.rs = rs, .fname = name, .line = line, .d = d};
-	size_t n0 = rs->n;
+	size_t n0 = rs->n, e0 = rs->nexts;
 	char *copy;
 	detour_err e;
 
@@ -805,6 +879,8 @@ static detour_err add_line(struct detour_ruleset *rs, const char *name, unsigned
 	if (copy == NULL)
 		return nomem(d, name);
 	pc.ls = copy;
+	rs->pbuf = copy;
+	rs->plen = len;
 	for (size_t i = 0; i < len; i++) {
 		if (copy[i] == '\n' || copy[i] == '\r')
 			return detour_rf_perr(&pc, copy + i,
@@ -823,7 +899,7 @@ static detour_err add_line(struct detour_ruleset *rs, const char *name, unsigned
 	if (rs->n == n0)
 		return detour_rf_perr(&pc, copy,
 		                      "expected a rule, found an empty line or a comment");
-	return DETOUR_OK;
+	return kept(keep_strings(rs, e0, NULL, 0), DETOUR_OK, name, d);
 }
 
 detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, unsigned line,

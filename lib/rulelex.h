@@ -75,6 +75,10 @@ struct pctx {
 	size_t host_len;
 	const char *id; /* NULL when no id= */
 	size_t id_len;
+	/* The current rule's strings until it is appended (the rule itself
+	 * holds an offset into the ruleset's string block) and its cache=. */
+	const char *path, *target;
+	int32_t cache;
 };
 
 /* What the source defines, for checking the target. */

@@ -58,7 +58,8 @@ static detour_err opt_cache(struct pctx *pc, struct detour_rule *r, char *v, siz
 	int64_t secs;
 
 	if (n == 8 && memcmp(v, "no-store", 8) == 0) {
-		r->cache = DETOUR_CACHE_NO_STORE;
+		pc->cache = DETOUR_CACHE_NO_STORE;
+		r->flags |= DETOUR_RULE_CACHE;
 		return DETOUR_OK;
 	}
 	secs = value_duration(v, n);
@@ -78,7 +79,8 @@ static detour_err opt_cache(struct pctx *pc, struct detour_rule *r, char *v, siz
 		        "cache=, found \"%s\"",
 		        detour_rf_show(b, v, n));
 	}
-	r->cache = (int32_t)secs;
+	pc->cache = (int32_t)secs;
+	r->flags |= DETOUR_RULE_CACHE;
 	return DETOUR_OK;
 }
 
@@ -594,9 +596,9 @@ static size_t re_lit(char *o, const char *p, size_t n)
 /* The caseless regex of a case=insensitive source (normalised path, kind
  * already known): placeholders become named groups, a splat the group
  * "splat". */
-static size_t ci_pattern(const struct detour_rule *r, enum detour_slash slash, char *o)
+static size_t ci_pattern(const struct detour_rule *r, const char *p, enum detour_slash slash,
+                         char *o)
 {
-	const char *p = r->path;
 	size_t n = r->path_len, k = 0;
 
 	o[k++] = '^';
@@ -644,20 +646,20 @@ detour_err detour_rf_compile_source(struct pctx *pc, struct detour_rule *r, stru
 {
 	struct lineext *lx = pc->lx;
 	struct detour_arena *a = &pc->rs->arena;
-	const char *pat = r->path;
+	const char *pat = pc->path;
 	size_t n = r->path_len, eo;
 	char msg[200];
 
 	if (!lx->regex) {
 		pat = pc->rs->scratch;
-		n = ci_pattern(r, (enum detour_slash)pc->rs->slash, pc->rs->scratch);
+		n = ci_pattern(r, pc->path, (enum detour_slash)pc->rs->slash, pc->rs->scratch);
 	}
 	void *re = detour_re_compile(pat, n, lx->case_i, &eo, msg, sizeof(msg));
 	if (re == NULL) {
 		if (lx->regex)
-			return detour_rf_perr(pc, r->path + (eo < n ? eo : n), "invalid regex: %s",
+			return detour_rf_perr(pc, pc->path + (eo < n ? eo : n), "invalid regex: %s",
 			                      msg);
-		return detour_rf_perr(pc, r->path,
+		return detour_rf_perr(pc, pc->path,
 		                      "case=insensitive: this source cannot be matched without "
 		                      "case (%s)",
 		                      msg);
@@ -714,8 +716,8 @@ detour_err detour_rf_check_ext(struct pctx *pc, struct detour_rule *r, bool dash
 		return detour_rf_perr(
 		        pc, lx->health_at - 7,
 		        "health= belongs to a weighted group: add weight=N to the rule");
-	if (lx->health_at && !(ascii_prefix_ci(r->target, r->target_len, "http://") ||
-	                       ascii_prefix_ci(r->target, r->target_len, "https://")))
+	if (lx->health_at && !(ascii_prefix_ci(pc->target, r->target_len, "http://") ||
+	                       ascii_prefix_ci(pc->target, r->target_len, "https://")))
 		return detour_rf_perr(
 		        pc, tf->p,
 		        "health= probes the target's host: the target must be an http(s) URL");
@@ -791,7 +793,7 @@ detour_err detour_rf_add_ext(struct pctx *pc, struct detour_rule *r)
 		lx->x.conds = c;
 		lx->x.nconds = (uint16_t)lx->nconds;
 	}
-	lx->x.rule = r->index;
+	lx->x.rule = (uint32_t)rs->n; /* r is appended next */
 	rs->exts[rs->nexts++] = lx->x;
 	r->flags |= DETOUR_RULE_EXT;
 	return DETOUR_OK;

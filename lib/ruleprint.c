@@ -77,7 +77,7 @@ void detour_rule_format_source(const struct detour_ruleset *rs, const struct det
 
 	if (r->kind == DETOUR_SRC_REGEX) {
 		bbuf_putc(b, '~');
-		bbuf_put(b, r->path, r->path_len);
+		bbuf_put(b, detour_rule_path(rs, r), r->path_len);
 		return;
 	}
 	if (hl) {
@@ -86,7 +86,7 @@ void detour_rule_format_source(const struct detour_ruleset *rs, const struct det
 			bbuf_putc(b, '*'); /* host holds ".example.com" */
 		bbuf_put(b, host, hl);
 	}
-	bbuf_put(b, r->path, r->path_len);
+	bbuf_put(b, detour_rule_path(rs, r), r->path_len);
 	/* A splat source stores "/blog/"; a pattern with a tail keeps its '*'. */
 	if (r->kind == DETOUR_SRC_SPLAT)
 		bbuf_putc(b, '*');
@@ -170,7 +170,7 @@ size_t detour_rule_format(const struct detour_ruleset *rs, const struct detour_r
 	detour_rule_format_source(rs, r, &b);
 	bbuf_putc(&b, ' ');
 	if (r->target_len)
-		bbuf_put(&b, r->target, r->target_len);
+		bbuf_put(&b, detour_rule_target(rs, r), r->target_len);
 	else
 		bbuf_putc(&b, '-');
 	bbuf_putc(&b, ' ');
@@ -179,11 +179,11 @@ size_t detour_rule_format(const struct detour_ruleset *rs, const struct detour_r
 	else
 		bbuf_put_uint(&b, r->status);
 	bbuf_puts(&b, query[r->query < 3 ? r->query : 0]);
-	if (r->cache == DETOUR_CACHE_NO_STORE) {
+	if (detour_rule_cache(rs, r) == DETOUR_CACHE_NO_STORE) {
 		BBUF_LIT(&b, " cache=no-store");
-	} else if (r->cache > 0) {
+	} else if (detour_rule_cache(rs, r) > 0) {
 		BBUF_LIT(&b, " cache=");
-		put_duration(&b, r->cache);
+		put_duration(&b, detour_rule_cache(rs, r));
 	}
 	if (r->flags & DETOUR_RULE_ID_SET) {
 		BBUF_LIT(&b, " id=");

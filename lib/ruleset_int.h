@@ -15,9 +15,32 @@
 
 struct detour_ruleset {
 	struct detour_arena arena; /* every string of every rule, and the file names */
-	struct detour_rule *rules; /* rules[i].index == i; malloc'd, or mmap'd once large */
-	bool rules_mapped;         /* rules is a mapping of its own (resize_rules) */
+	struct detour_rule
+	        *rules;    /* a rule's index is its position; malloc'd, or mmap'd once large */
+	bool rules_mapped; /* rules is a mapping of its own (resize_rules) */
 	size_t n, cap;
+	/* The string block (a big block, arena.h): each rule's path and target
+	 * side by side at rules[i].off. While a file (or an added line) is
+	 * parsed in place in pbuf[0..plen], its rules (pend0 on) have their
+	 * path at pbuf + off and their target moved right after it; a rule
+	 * whose path grew out of pbuf is a stray, its strings' addresses in
+	 * strays[] (rule order). At the end of the file (rulefile.c,
+	 * keep_strings) the strings join the block. */
+	char *strs;
+	size_t slen, scap;
+	const char *pbuf;
+	size_t plen, pend0;
+	struct rstray {
+		uint32_t rule;
+		const char *path, *target;
+	} * strays;
+	size_t nstrays, strays_cap;
+	/* cache= of the rules that have one (DETOUR_RULE_CACHE), in rule order. */
+	struct rcache {
+		uint32_t rule;
+		int32_t secs;
+	} * caches;
+	size_t ncaches, caches_cap;
 	const char **files; /* malloc'd array of names in the arena */
 	unsigned nfiles;
 	size_t files_cap;

@@ -127,7 +127,7 @@ detour_err detour_rf_parse_source(struct pctx *pc, struct field *f, struct detou
 		r->kind = DETOUR_SRC_REGEX;
 		pc->host = detour_rf_empty;
 		pc->host_len = 0;
-		r->path = s + 1;
+		pc->path = s + 1;
 		r->path_len = (uint16_t)(f->n - 1);
 		r->flags = 0;
 		si->ncaps = 0;
@@ -281,7 +281,7 @@ detour_err detour_rf_parse_source(struct pctx *pc, struct field *f, struct detou
 		r->kind = DETOUR_SRC_EXACT;
 	}
 	w[nl] = '\0';
-	r->path = w;
+	pc->path = w;
 	r->path_len = (uint16_t)nl;
 	si->splat = splat;
 	r->flags =
@@ -330,7 +330,7 @@ static void list_names(char *buf, size_t cap, const struct srcinfo *si)
 	}
 }
 
-/* TARGET: a path, an http(s) URL, or '-'. Sets r->target (in place) and
+/* TARGET: a path, an http(s) URL, or '-'. Sets pc->target (in place) and
  * DETOUR_RULE_TARGET_VARS. */
 detour_err detour_rf_parse_target(struct pctx *pc, struct field *f, struct detour_rule *r,
                                   const struct srcinfo *si)
@@ -346,7 +346,7 @@ detour_err detour_rf_parse_target(struct pctx *pc, struct field *f, struct detou
 	            (n >= 2 && s[0] == ':' && kis(s[1], K_NAME0));
 
 	if (n == 1 && s[0] == '-') {
-		r->target = detour_rf_empty;
+		pc->target = detour_rf_empty;
 		r->target_len = 0;
 		return DETOUR_OK;
 	}
@@ -447,7 +447,7 @@ detour_err detour_rf_parse_target(struct pctx *pc, struct field *f, struct detou
 	if (vars)
 		r->flags |= DETOUR_RULE_TARGET_VARS;
 	s[n] = '\0';
-	r->target = s;
+	pc->target = s;
 	r->target_len = (uint16_t)n;
 	return DETOUR_OK;
 }

@@ -112,19 +112,17 @@ static struct slot *slot_for(const struct detour_table *t, uint64_t key)
 	return &t->slots[i];
 }
 
-/* p - kbase as an anchor, INT32_MIN when it does not fit. */
-static int32_t anchor_of(const struct detour_table *t, const char *p)
+/* A path offset as an anchor, INT32_MIN when it does not fit. */
+static int32_t anchor_of(uint32_t off)
 {
-	intptr_t d = (intptr_t)p - (intptr_t)t->kbase;
-
-	return d > INT32_MIN && d <= INT32_MAX ? (int32_t)d : INT32_MIN;
+	return off <= INT32_MAX ? (int32_t)off : INT32_MIN;
 }
 
 /* The prefetch hint of a slot whose head is rule i (struct slot). */
 static int16_t key_hint(const struct detour_table *t, uint32_t i)
 {
 	int32_t a = t->anchors[i >> ANCHOR_SHIFT];
-	intptr_t d = (intptr_t)t->rules[i].path - ((intptr_t)t->kbase + a);
+	int64_t d = (int64_t)t->rules[i].off - a;
 
 	return a != INT32_MIN && d > INT16_MIN && d <= INT16_MAX ? (int16_t)d : KEY_NONE;
 }
@@ -176,7 +174,8 @@ static int deep_add(struct hostinfo *h, unsigned kind, size_t n)
 static uint64_t rule_key(const struct detour_table *t, const struct detour_rule *r, uint32_t hid,
                          struct hostinfo *h, bool *oom)
 {
-	uint32_t i = r->index;
+	uint32_t i = tindex(t, r);
+	const char *rp = tpath(t, r);
 
 	if (r->flags & DETOUR_RULE_EXT) {
 		const struct detour_rule_ext *x = &t->exts[ext_find(t, i)];
@@ -193,17 +192,16 @@ static uint64_t rule_key(const struct detour_table *t, const struct detour_rule 
 	switch (r->kind) {
 	case DETOUR_SRC_EXACT:
 		h->min_exact = i;
-		return key_of(
-		        detour_hash_bytes(r->path, exact_key_len(r->path, r->path_len, t->either)),
-		        hid, K_EXACT, 0);
+		return key_of(detour_hash_bytes(rp, exact_key_len(rp, r->path_len, t->either)), hid,
+		              K_EXACT, 0);
 	case DETOUR_SRC_SPLAT:
 		h->min_splat = i;
-		h->splat_depths |= UINT64_C(1) << bit_of(count_slashes(r->path, r->path_len));
-		return key_of(detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len), hid, K_SPLAT, 0);
+		h->splat_depths |= UINT64_C(1) << bit_of(count_slashes(rp, r->path_len));
+		return key_of(detour_fnv(DETOUR_FNV_INIT, rp, r->path_len), hid, K_SPLAT, 0);
 	default: {
 		bool tail = (r->flags & DETOUR_RULE_SPLAT) != 0;
-		size_t nseg = count_slashes(r->path, r->path_len) - tail, nlit;
-		size_t pl = pat_prefix(r->path, r->path_len - (tail ? 2u : 0u), &nlit);
+		size_t nseg = count_slashes(rp, r->path_len) - tail, nlit;
+		size_t pl = pat_prefix(rp, r->path_len - (tail ? 2u : 0u), &nlit);
 		h->min_pat = i;
 		if (tail)
 			h->tail_segs |= UINT64_C(1) << bit_of(nseg);
@@ -213,7 +211,7 @@ static uint64_t rule_key(const struct detour_table *t, const struct detour_rule 
 		if (deep_add(h, tail ? DEEP_LIT_TAIL : DEEP_LIT, nlit) != 0 ||
 		    (tail && deep_add(h, DEEP_TAIL, nseg) != 0))
 			*oom = true;
-		return key_of(detour_fnv(DETOUR_FNV_INIT, r->path, pl), hid, K_PAT,
+		return key_of(detour_fnv(DETOUR_FNV_INIT, rp, pl), hid, K_PAT,
 		              pat_extra((uint32_t)nseg, tail));
 	}
 	}
@@ -249,7 +247,7 @@ static int link_add(struct detour_table *t, uint32_t i, uint32_t next)
  * table's: see detour_table_build). Returns nonzero when out of memory. */
 static int prepare(struct detour_table *t, const struct detour_rule *r, uint64_t *key)
 {
-	uint32_t hid = rule_host(t, r->index);
+	uint32_t hid = rule_host(t, tindex(t, r));
 	bool oom = false;
 
 	*key = rule_key(t, r, hid, &t->hosts[hid], &oom);
@@ -271,13 +269,13 @@ static size_t origin_len(const char *t, size_t n)
 static bool same_source(const struct detour_table *t, const struct detour_rule *a,
                         const struct detour_rule *b)
 {
-	const struct detour_rule_ext *xa = &t->exts[ext_find(t, a->index)];
-	const struct detour_rule_ext *xb = &t->exts[ext_find(t, b->index)];
+	const struct detour_rule_ext *xa = &t->exts[ext_find(t, tindex(t, a))];
+	const struct detour_rule_ext *xb = &t->exts[ext_find(t, tindex(t, b))];
 
 	/* The host number stands for the host and its wildcard. */
-	return rule_host(t, a->index) == rule_host(t, b->index) && a->scheme == b->scheme &&
+	return rule_host(t, tindex(t, a)) == rule_host(t, tindex(t, b)) && a->scheme == b->scheme &&
 	       a->kind == b->kind && a->path_len == b->path_len &&
-	       memcmp(a->path, b->path, a->path_len) == 0 &&
+	       memcmp(tpath(t, a), tpath(t, b), a->path_len) == 0 &&
 	       (xa->flags & DETOUR_EXT_CASE_I) == (xb->flags & DETOUR_EXT_CASE_I);
 }
 
@@ -308,7 +306,7 @@ static int build_ext(struct detour_table *t)
 		if (x[e].weight)
 			nw++;
 		if (x[e].health)
-			olen += origin_len(t->rules[x[e].rule].target,
+			olen += origin_len(ttarget(t, &t->rules[x[e].rule]),
 			                   t->rules[x[e].rule].target_len) +
 			        1;
 	}
@@ -339,7 +337,7 @@ static int build_ext(struct detour_table *t)
 		const struct detour_rule *r = &t->rules[x[e].rule];
 		size_t hl;
 		const char *host = detour_ruleset_host(t->rs, r, &hl);
-		size_t k = (size_t)detour_mix(detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len),
+		size_t k = (size_t)detour_mix(detour_fnv(DETOUR_FNV_INIT, tpath(t, r), r->path_len),
 		                              detour_fnv(DETOUR_FNV_INIT, host, hl)) &
 		           (gcap - 1);
 		uint32_t g = NONE;
@@ -355,7 +353,7 @@ static int build_ext(struct detour_table *t)
 			gs[k] = g + 1;
 			t->groups[g].first = w; /* provisional: the first member's slot */
 			t->groups[g].sticky = x[e].sticky;
-			t->gmembers[w] = r->index;
+			t->gmembers[w] = tindex(t, r);
 			size_t il;
 			const char *id = detour_ruleset_idval(t->rs, r, &il);
 			if (r->flags & DETOUR_RULE_ID_SET && il <= 48)
@@ -365,7 +363,8 @@ static int build_ext(struct detour_table *t)
 				snprintf(t->groups[g].cookie, sizeof(t->groups[g].cookie),
 				         "detour-%08x",
 				         (unsigned)detour_mix(
-				                 detour_fnv(DETOUR_FNV_INIT, r->path, r->path_len),
+				                 detour_fnv(DETOUR_FNV_INIT, tpath(t, r),
+				                            r->path_len),
 				                 detour_fnv(DETOUR_FNV_INIT, host, hl)));
 		}
 		gof[w++] = g;
@@ -384,8 +383,8 @@ static int build_ext(struct detour_table *t)
 	for (uint32_t e = 0; e < n; e++) {
 		if (x[e].health) {
 			const struct detour_rule *r = &t->rules[x[e].rule];
-			size_t ol = origin_len(r->target, r->target_len);
-			memcpy(t->origins + olen, r->target, ol);
+			size_t ol = origin_len(ttarget(t, r), r->target_len);
+			memcpy(t->origins + olen, ttarget(t, r), ol);
 			t->origins[olen + ol] = '\0';
 			t->xi[e].origin = t->origins + olen;
 			olen += ol + 1;
@@ -414,19 +413,22 @@ detour_err detour_table_build(struct detour_ruleset *rs, struct detour_table **o
 	t->rs = rs;
 	t->rules = rs->rules;
 	t->nrules = (uint32_t)n;
-	/* At most 2/3 full: a hit probes 2 slots on average, a miss 5, most of
-	 * them in the same cache line. */
-	size_t cap = n + n / 2 + 16;
+	/* At most 0.85 full (issue 10: 9.4 bytes of slots a rule instead of
+	 * 12 at 2/3): with linear probing a hit probes 3.8 slots on average, a
+	 * miss 22 (2 and 5 at 2/3), 8 bytes each, so a hit stays in one or two
+	 * cache lines and a miss reads about three adjacent ones; the 16-bit
+	 * tag keeps the other keys' rules from being read. */
+	size_t cap = n + n * 3 / 17 + 16;
 	if (cap > UINT32_MAX)
 		goto nomem;
 	t->slots = calloc(cap, sizeof(*t->slots));
 	t->nslots = cap;
-	t->kbase = n ? rs->rules[0].path : NULL;
+	t->strs = detour_ruleset_strings(rs);
 	t->anchors = malloc(((n >> ANCHOR_SHIFT) + 1) * sizeof(*t->anchors));
 	if (t->anchors == NULL)
 		goto nomem;
 	for (size_t k = 0; k < n; k += (size_t)1 << ANCHOR_SHIFT)
-		t->anchors[k >> ANCHOR_SHIFT] = anchor_of(t, rs->rules[k].path);
+		t->anchors[k >> ANCHOR_SHIFT] = anchor_of(rs->rules[k].off);
 	t->hosts_cap = 8;
 	t->hosts = malloc(t->hosts_cap * sizeof(*t->hosts));
 	t->hslots = calloc(16, sizeof(*t->hslots));
@@ -528,11 +530,11 @@ const struct detour_ruleset *detour_table_rules(const struct detour_table *t)
 
 /* ---------------------------------------------------------------- sources */
 
-bool detour_tbl_pattern_match(const struct detour_rule *r, const char *path, size_t n,
-                              struct detour_match *m)
+bool detour_tbl_pattern_match(const struct detour_table *t, const struct detour_rule *r,
+                              const char *path, size_t n, struct detour_match *m)
 {
 	bool tail = (r->flags & DETOUR_RULE_SPLAT) != 0;
-	const char *rp = r->path;
+	const char *rp = tpath(t, r);
 	size_t rn = r->path_len - (tail ? 2u : 0u); /* "/a/:x" of "/a/:x/ *" */
 	size_t ri = 1, pi = 1;                      /* just after a '/' */
 	unsigned nc = 0;

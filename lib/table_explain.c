@@ -109,7 +109,7 @@ bool detour_table_source_matches(const struct detour_table *t, const struct deto
 		}
 	}
 	if (r->flags & DETOUR_RULE_EXT) {
-		const struct detour_rule_ext *x = &t->exts[ext_find(t, r->index)];
+		const struct detour_rule_ext *x = &t->exts[ext_find(t, tindex(t, r))];
 		if (x->re) {
 			bool ci = (x->flags & DETOUR_EXT_CASE_I) != 0;
 			return s.n >= x->prefix_len &&
@@ -119,12 +119,12 @@ bool detour_table_source_matches(const struct detour_table *t, const struct deto
 	}
 	switch (r->kind) {
 	case DETOUR_SRC_EXACT:
-		return exact_eq(r, s.path, s.n, t->either);
+		return exact_eq(t, r, s.path, s.n);
 	case DETOUR_SRC_SPLAT:
-		return (s.n >= r->path_len && memcmp(r->path, s.path, r->path_len) == 0) ||
-		       (s.n + 1 == r->path_len && memcmp(r->path, s.path, s.n) == 0);
+		return (s.n >= r->path_len && memcmp(tpath(t, r), s.path, r->path_len) == 0) ||
+		       (s.n + 1 == r->path_len && memcmp(tpath(t, r), s.path, s.n) == 0);
 	case DETOUR_SRC_PATTERN:
-		return detour_tbl_pattern_match(r, s.path, s.n, NULL);
+		return detour_tbl_pattern_match(t, r, s.path, s.n, NULL);
 	}
 	return false;
 }
@@ -201,7 +201,7 @@ bool detour_table_explain(const struct detour_table *t, const struct detour_matc
 		      r->scheme == DETOUR_SCHEME_HTTPS ? "https" : "http");
 		return false;
 	}
-	if (!(r->flags & DETOUR_RULE_EXT) || (xi = ext_find(t, r->index)) == NONE)
+	if (!(r->flags & DETOUR_RULE_EXT) || (xi = ext_find(t, tindex(t, r))) == NONE)
 		return true;
 	if (t->xi[xi].group == NONE)
 		return explain_member(&s, r, &t->exts[xi], fn, arg, "");
@@ -228,7 +228,7 @@ bool detour_table_explain(const struct detour_table *t, const struct detour_matc
 		char lead[64];
 		snprintf(lead, sizeof(lead), "  variant %u: ", k);
 		linef(fn, arg, "variant %u: line %u -> %s, weight %u (%.1f%%)%s", k,
-		      detour_ruleset_line(t->rs, mr), mr->target, t->exts[mx].weight,
+		      detour_ruleset_line(t->rs, mr), ttarget(t, mr), t->exts[mx].weight,
 		      100.0 * t->exts[mx].weight / (double)total,
 		      atomic_load_explicit(&t->xlive[mx].up, memory_order_relaxed)
 		              ? ""

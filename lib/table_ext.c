@@ -11,6 +11,7 @@
 #include "base/cidr.h"
 #include "cond.h"
 #include "detour/respond.h"
+#include "detour/rulefile.h"
 #include "detour/url.h"
 #include "hash.h"
 #include "regex.h"
@@ -24,6 +25,12 @@ void detour_tbl_fill_match(const struct detour_table *t, const struct detour_rul
                            const char *path, size_t n, struct detour_match *m)
 {
 	m->rule = r;
+	m->path = tpath(t, r);
+	m->target = ttarget(t, r);
+	m->target_len = r->target_len;
+	m->index = tindex(t, r);
+	m->cache = __builtin_expect(r->flags & DETOUR_RULE_CACHE, 0) ? detour_rule_cache(t->rs, r)
+	                                                             : DETOUR_CACHE_UNSET;
 	m->splat.p = NULL;
 	m->splat.len = 0;
 	m->ncaps = 0;
@@ -32,7 +39,7 @@ void detour_tbl_fill_match(const struct detour_table *t, const struct detour_rul
 	m->cookie = NULL;
 	m->variant = 0;
 	if (__builtin_expect(r->flags & DETOUR_RULE_EXT, 0)) {
-		const struct detour_rule_ext *x = &t->exts[ext_find(t, r->index)];
+		const struct detour_rule_ext *x = &t->exts[ext_find(t, tindex(t, r))];
 		if (x->re) {
 			size_t ov[2 * (1 + DETOUR_MAX_CAPTURES)];
 			bool hit = detour_re_match(x->re, path, n, ov);
@@ -64,7 +71,7 @@ void detour_tbl_fill_match(const struct detour_table *t, const struct detour_rul
 		m->splat.p = n >= pl ? path + pl : path + n;
 		m->splat.len = n >= pl ? n - pl : 0;
 	} else if (r->kind == DETOUR_SRC_PATTERN) {
-		detour_tbl_pattern_match(r, path, n, m);
+		detour_tbl_pattern_match(t, r, path, n, m);
 	}
 }
 
@@ -212,7 +219,7 @@ bool detour_tbl_group_choose(struct search *s, const struct group *g, uint32_t *
 bool detour_tbl_applies_ext(struct search *s, const struct detour_rule *r)
 {
 	const struct detour_table *t = s->t;
-	uint32_t xi = ext_find(t, r->index);
+	uint32_t xi = ext_find(t, tindex(t, r));
 	const struct detour_rule_ext *x = &t->exts[xi];
 
 	s->pend_rule = NONE;
@@ -228,7 +235,7 @@ bool detour_tbl_applies_ext(struct search *s, const struct detour_rule *r)
 	if (!member_ok(s, r, x, &s->pend_end))
 		return false;
 	if (x->flags & DETOUR_EXT_WINDOW) {
-		s->pend_rule = r->index;
+		s->pend_rule = tindex(t, r);
 		s->pend_cookie = NULL;
 		s->pend_variant = 0;
 	}

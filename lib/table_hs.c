@@ -477,7 +477,7 @@ struct detour_tbl_hs *detour_tbl_hs_build(const struct detour_ruleset *rs,
 	for (size_t k = 0; k < n; k++) {
 		const struct detour_rule_ext *x = &exts[pk[k]];
 		rule_of[k] = x->rule;
-		c.pat[k] = rules[x->rule].path;
+		c.pat[k] = detour_rule_path(rs, &rules[x->rule]);
 		c.base[k] = flags_of(x);
 	}
 

@@ -150,14 +150,16 @@ struct detour_table {
 	/* Per rule: the host id (the ruleset's side.rhost, NULL when every rule
 	 * is for any host). */
 	const uint32_t *rhost;
-	/* The rule hash: nslots slots (at most 2/3 full), linear probing from
+	/* The rule hash: nslots slots (at most 0.85 full), linear probing from
 	 * the slot the low half of the key picks by multiply-shift. */
 	struct slot *slots;
 	size_t nslots;
-	/* anchors[i >> ANCHOR_SHIFT]: rule i's block's first path - kbase
-	 * (4 bytes for 64 rules: 62.5 KiB for a million, which stays in
-	 * the caches); slot hints are relative to it. */
-	const char *kbase;
+	/* The ruleset's string block: rule r's path at strs + r->off, its
+	 * target after the path's NUL (tpath, ttarget). anchors[i >>
+	 * ANCHOR_SHIFT]: rule i's block's first path offset (4 bytes for 64
+	 * rules: 62.5 KiB for a million, which stays in the caches); slot
+	 * hints are relative to it. */
+	const char *strs;
 	int32_t *anchors;
 	struct hostinfo *hosts; /* hosts[0]: rules without a host */
 	uint32_t nhosts;
@@ -203,6 +205,23 @@ struct search {
 	unsigned pend_variant, best_variant;
 	time_t now; /* 0 until a window needs it */
 };
+
+/* The index of rule r of t (its position in the ruleset's array). */
+static inline uint32_t tindex(const struct detour_table *t, const struct detour_rule *r)
+{
+	return (uint32_t)(r - t->rules);
+}
+
+/* Rule r's path and target (NUL-terminated) in t's string block. */
+static inline const char *tpath(const struct detour_table *t, const struct detour_rule *r)
+{
+	return t->strs + r->off;
+}
+
+static inline const char *ttarget(const struct detour_table *t, const struct detour_rule *r)
+{
+	return t->strs + r->off + r->path_len + 1;
+}
 
 static inline uint64_t key_of(uint64_t h, uint32_t host, unsigned kind, uint32_t extra)
 {
@@ -282,14 +301,17 @@ static inline size_t exact_key_len(const char *p, size_t n, bool either)
 /* An exact rule's path against the request's: equal, or under "@slash
  * either" equal once one final '/' is left out of each (see exact_key_len;
  * "/" and "//" stay apart). */
-static inline bool exact_eq(const struct detour_rule *r, const char *p, size_t n, bool either)
+static inline bool exact_eq(const struct detour_table *t, const struct detour_rule *r,
+                            const char *p, size_t n)
 {
+	const char *rp = tpath(t, r);
+
 	if (r->path_len == n)
-		return memcmp(r->path, p, n) == 0;
-	if (!either)
+		return memcmp(rp, p, n) == 0;
+	if (!t->either)
 		return false;
-	size_t kr = exact_key_len(r->path, r->path_len, true), kp = exact_key_len(p, n, true);
-	return kr == kp && memcmp(r->path, p, kr) == 0;
+	size_t kr = exact_key_len(rp, r->path_len, true), kp = exact_key_len(p, n, true);
+	return kr == kp && memcmp(rp, p, kr) == 0;
 }
 
 /* Whether p[0..n) equals pre; with ci, p compared without ASCII case with
@@ -314,7 +336,7 @@ size_t detour_tbl_request_host(const char *host, size_t n, char *buf);
  * when m is non-NULL. Segments are compared whole; a ":name" segment takes
  * one non-empty request segment; a tail ("/ *" at the end) takes whatever is
  * left, possibly nothing (as a splat source does). */
-bool detour_tbl_pattern_match(const struct detour_rule *r, const char *path, size_t n,
-                              struct detour_match *m);
+bool detour_tbl_pattern_match(const struct detour_table *t, const struct detour_rule *r,
+                              const char *path, size_t n, struct detour_match *m);
 
 #endif

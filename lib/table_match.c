@@ -47,7 +47,7 @@ static inline uint32_t chain(const struct detour_table *t, uint64_t key)
 		if (s->tag == tag) {
 			__builtin_prefetch(&t->rules[s->head - 1]);
 			if (s->key != KEY_NONE)
-				__builtin_prefetch(t->kbase +
+				__builtin_prefetch(t->strs +
 				                   t->anchors[(s->head - 1) >> ANCHOR_SHIFT] +
 				                   s->key);
 			if (t->rhost)
@@ -87,8 +87,7 @@ static inline void take(struct search *s, uint32_t i)
 static void probe_exact(struct search *s, const struct hostinfo *h, uint64_t ph)
 {
 	WALK(s, key_of(ph, h->id, K_EXACT, 0),
-	     r->kind == DETOUR_SRC_EXACT && rh == h->id &&
-	             exact_eq(r, s->path, s->n, s->t->either));
+	     r->kind == DETOUR_SRC_EXACT && rh == h->id && exact_eq(s->t, r, s->path, s->n));
 }
 
 /* Whether regex rule r (ext x) matches the path: its prefix (len bytes, the
@@ -98,7 +97,7 @@ static inline bool regex_ok(const struct search *s, const struct detour_rule *r,
 {
 	if (!(r->flags & DETOUR_RULE_EXT))
 		return false;
-	const struct detour_rule_ext *x = &s->t->exts[ext_find(s->t, r->index)];
+	const struct detour_rule_ext *x = &s->t->exts[ext_find(s->t, tindex(s->t, r))];
 	return x->re && x->prefix_len == len && ((x->flags & DETOUR_EXT_CASE_I) != 0) == ci &&
 	       prefix_eq(s->path, x->prefix, len, ci) &&
 	       detour_re_match(x->re, s->path, s->n, NULL);
@@ -115,15 +114,16 @@ static void probe_splat(struct search *s, const struct hostinfo *h, uint64_t ph,
 {
 	WALK(s, key_of(ph, h->id, K_SPLAT, 0),
 	     r->kind == DETOUR_SRC_SPLAT && rh == h->id && r->path_len == len &&
-	             (len <= s->n ? memcmp(r->path, s->path, len) == 0
-	                          : memcmp(r->path, s->path, s->n) == 0 && r->path[s->n] == '/'));
+	             (len <= s->n ? memcmp(tpath(s->t, r), s->path, len) == 0
+	                          : memcmp(tpath(s->t, r), s->path, s->n) == 0 &&
+	                                    tpath(s->t, r)[s->n] == '/'));
 }
 
 static void probe_pattern(struct search *s, const struct hostinfo *h, uint64_t k)
 {
 	WALK(s, k,
 	     r->kind == DETOUR_SRC_PATTERN && rh == h->id &&
-	             detour_tbl_pattern_match(r, s->path, s->n, NULL));
+	             detour_tbl_pattern_match(s->t, r, s->path, s->n, NULL));
 }
 
 /* The patterns of host h whose literal prefix is path[0..i), the first d
@@ -349,7 +349,7 @@ bool detour_table_match(const struct detour_table *t, const struct detour_match_
 	const struct detour_rule *r = &t->rules[s.best_rule != NONE ? s.best_rule : s.best];
 	detour_tbl_fill_match(t, r, s.path, s.n, m);
 	if (__builtin_expect(r->flags & DETOUR_RULE_EXT, 0)) {
-		uint32_t xi = ext_find(t, r->index);
+		uint32_t xi = ext_find(t, tindex(t, r));
 		m->ext = &t->exts[xi];
 		if (s.best_rule != NONE) {
 			m->window_end = s.best_end;
@@ -367,5 +367,5 @@ void detour_table_fill_match(const struct detour_table *t, const struct detour_m
 {
 	detour_tbl_fill_match(t, r, q->path, q->path_len, m);
 	if (r->flags & DETOUR_RULE_EXT)
-		m->ext = &t->exts[ext_find(t, r->index)];
+		m->ext = &t->exts[ext_find(t, tindex(t, r))];
 }

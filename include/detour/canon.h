@@ -134,9 +134,9 @@ ssize_t detour_canon_target(const struct detour_canon_url *u, const char *target
  *   - no rule: m becomes the redirect to the canonical URL itself (u->status,
  *     query=keep, no cache headers); one over DETOUR_LOCATION_MAX becomes a
  *     plain 500 instead;
- *   - a rule with a path target, when the scheme or host changed: a copy of
- *     the rule whose target is rebased on the canonical origin (placeholders
- *     kept), so that the one redirect names the final URL;
+ *   - a rule with a path target, when the scheme or host changed: m->target
+ *     and m->target_len rebased on the canonical origin (placeholders kept),
+ *     m->rule still the rule, so that the one redirect names the final URL;
  *   - any other rule (absolute target, 410, or only the slash changed): m
  *     as it is. */
 void detour_canon_answer(const struct detour_canon_url *u, struct detour_match *m,

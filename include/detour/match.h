@@ -15,10 +15,17 @@
 /* The result: borrowed pointers into the table and into the match_req. */
 struct detour_match {
 	const struct detour_rule *rule;
+	/* The rule's path and target, NUL-terminated (the rule holds an offset
+	 * into its ruleset's strings); canon.c rebases the target, so
+	 * respond.c reads these, not the rule's. */
+	const char *path;
+	const char *target;
+	uint16_t target_len;
+	uint32_t index; /* the rule's index in its ruleset; UINT32_MAX for canon.c's own rule */
+	int32_t cache;  /* the rule's cache=: DETOUR_CACHE_UNSET, _NO_STORE or seconds */
 	struct detour_slice splat; /* the "*" part, p == NULL if the rule has none */
 	unsigned ncaps;            /* :name placeholders, in source order */
-	struct detour_slice
-	        names[DETOUR_MAX_CAPTURES]; /* names without ':' (point into rule->path) */
+	struct detour_slice names[DETOUR_MAX_CAPTURES]; /* names without ':' (point into path) */
 	struct detour_slice caps[DETOUR_MAX_CAPTURES];
 	/* Set for rules with an extension (NULL / defaults otherwise): */
 	const struct detour_rule_ext *ext; /* the rule's extension, NULL if none */

@@ -1,4 +1,4 @@
-/* detour: the rule model. A rule (struct detour_rule, 32 bytes), its
+/* detour: the rule model. A rule (struct detour_rule, 12 bytes), its
  * extension (conditions, time window, weighted group, regex source, guard)
  * and the request a rule is evaluated against. The rules-file parser
  * (rulefile.h) fills these, the table (table.h) indexes and matches them, lint
@@ -49,17 +49,22 @@ enum detour_query_mode {
 #define DETOUR_RULE_ID_SET        0x04u /* id= was given (otherwise the id is "file:line") */
 #define DETOUR_RULE_SPLAT         0x08u /* the source ends in a splat (SPLAT, or PATTERN + tail) */
 #define DETOUR_RULE_EXT           0x10u /* the rule has a struct detour_rule_ext (detour_ruleset_ext) */
+#define DETOUR_RULE_CACHE         0x20u /* cache= was given (its value: detour_rule_cache) */
 
-/* One rule: 32 bytes, what matching and answering read. Its host, id=,
+/* One rule: 12 bytes, what matching and answering read. Its position in the
+ * ruleset is its index (detour_rule_index: r - the first rule), so it must
+ * not be copied where the ruleset's accessors will see it. Its strings are in
+ * the ruleset's one string block (rulefile.h: detour_rule_path,
+ * detour_rule_target), the path at off and the target right after the path's
+ * NUL, both NUL-terminated: an offset survives the block growing or moving
+ * where a pointer would not, and takes half the room. Its host, id=, cache=,
  * line and file are kept beside it by the ruleset (rulefile.h:
- * detour_ruleset_host, detour_ruleset_rule_id, detour_ruleset_line,
- * detour_ruleset_rule_file), which only lint, explain, logging, export and
- * the admin API read. Strings are NUL-terminated and owned by the ruleset. */
+ * detour_ruleset_host, detour_ruleset_rule_id, detour_rule_cache,
+ * detour_ruleset_line, detour_ruleset_rule_file). */
 struct detour_rule {
-	const char *path;   /* normalised source path (detour_url_normalize_path) */
-	const char *target; /* target template as written; "" for a 410 without target ('-') */
-	uint32_t index;     /* position in the ruleset */
-	int32_t cache;      /* DETOUR_CACHE_UNSET, DETOUR_CACHE_NO_STORE, or max-age seconds */
+	uint32_t off; /* the normalised source path (detour_url_normalize_path) at the
+	                 ruleset's strings + off; the target template as written (""
+	                 for a 410 without target, '-') at off + path_len + 1 */
 	uint16_t path_len, target_len;
 	uint16_t status;    /* 301, 302, 303, 307, 308, 410, or 200 for status "html" */
 	uint8_t kind : 2;   /* enum detour_src_kind */
@@ -72,7 +77,7 @@ struct detour_rule {
  * Rule extensions. A rule that uses any option beyond query=, cache= and id=
  * (or a regex source, case=insensitive, status html) has DETOUR_RULE_EXT set
  * and one struct detour_rule_ext, found with detour_ruleset_ext(). Plain rules
- * stay 32 bytes and cost nothing more. Everything here lives in the ruleset
+ * stay 12 bytes and cost nothing more. Everything here lives in the ruleset
  * (arena or ruleset-owned objects) and is read-only after loading.
  * ------------------------------------------------------------------------ */
 

@@ -76,6 +76,31 @@ detour_err detour_ruleset_check_line(const char *name, unsigned line, const char
 
 size_t detour_ruleset_count(const struct detour_ruleset *rs);
 
+/* The ruleset's string block: every rule's path and target (struct
+ * detour_rule's off). Borrowed; it may move while rules are added. */
+const char *detour_ruleset_strings(const struct detour_ruleset *rs);
+
+/* r's normalised source path and its target template, NUL-terminated
+ * (path_len and target_len bytes), r a rule of rs. Borrowed. */
+static inline const char *detour_rule_path(const struct detour_ruleset *rs,
+                                           const struct detour_rule *r)
+{
+	return detour_ruleset_strings(rs) + r->off;
+}
+
+static inline const char *detour_rule_target(const struct detour_ruleset *rs,
+                                             const struct detour_rule *r)
+{
+	return detour_ruleset_strings(rs) + r->off + r->path_len + 1;
+}
+
+/* The index of r, a rule of rs (not a copy): its position. */
+uint32_t detour_rule_index(const struct detour_ruleset *rs, const struct detour_rule *r);
+
+/* r's cache= (DETOUR_CACHE_UNSET without one, DETOUR_CACHE_NO_STORE, or
+ * max-age seconds). O(log n) in the rules with cache=, O(1) for the others. */
+int32_t detour_rule_cache(const struct detour_ruleset *rs, const struct detour_rule *r);
+
 /* Rule i (0 <= i < count); borrowed. */
 const struct detour_rule *detour_ruleset_get(const struct detour_ruleset *rs, size_t i);
 

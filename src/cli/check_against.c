@@ -21,10 +21,11 @@
 #include "detour/url.h"
 
 /* The example path of rule r into out. */
-static void example_path(const struct detour_rule *r, char *out, size_t cap)
+static void example_path(const struct detour_ruleset *rs, const struct detour_rule *r, char *out,
+                         size_t cap)
 {
 	size_t o = 0;
-	const char *p = r->path;
+	const char *p = detour_rule_path(rs, r);
 	size_t n = r->path_len;
 	for (size_t i = 0; i < n && o + 16 < cap;) {
 		if (r->kind == DETOUR_SRC_PATTERN && p[i] == ':' && i > 0 && p[i - 1] == '/') {
@@ -96,7 +97,7 @@ int check_against(struct check_opts *o, const char *base, const char *rules, str
 			fprintf(stderr,
 			        "detour check: rule %s has a regex source (~%s): skipped, "
 			        "no request can be built from a regex\n",
-			        detour_rule_id(set, r, id, sizeof(id)), r->path);
+			        detour_rule_id(set, r, id, sizeof(id)), detour_rule_path(set, r));
 			o->skipped++;
 			continue;
 		}
@@ -109,7 +110,7 @@ int check_against(struct check_opts *o, const char *base, const char *rules, str
 			o->skipped++;
 			continue;
 		}
-		example_path(r, path, sizeof(path));
+		example_path(set, r, path, sizeof(path));
 		if (detour_ruleset_host_id(set, r))
 			snprintf(host, sizeof(host), "%s%s",
 			         (r->flags & DETOUR_RULE_HOST_WILDCARD) ? "www" : "",

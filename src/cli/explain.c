@@ -384,13 +384,14 @@ static void set_method(struct detour_request *rq, const char *method)
 static const struct detour_rule *group_head(const struct detour_ruleset *rs,
                                             const struct detour_match *m)
 {
-	for (size_t i = 0; m->ext && m->ext->weight && i < m->rule->index; i++) {
+	for (size_t i = 0; m->ext && m->ext->weight && i < m->index; i++) {
 		const struct detour_rule *er = detour_ruleset_get(rs, i);
 		const struct detour_rule_ext *ex = detour_ruleset_ext(rs, er);
 		if (ex && ex->weight && er->kind == m->rule->kind &&
 		    er->path_len == m->rule->path_len &&
 		    detour_ruleset_host_id(rs, er) == detour_ruleset_host_id(rs, m->rule) &&
-		    er->scheme == m->rule->scheme && !memcmp(er->path, m->rule->path, er->path_len))
+		    er->scheme == m->rule->scheme &&
+		    !memcmp(detour_rule_path(rs, er), detour_rule_path(rs, m->rule), er->path_len))
 			return er;
 	}
 	return m->rule;
@@ -405,12 +406,12 @@ static void print_skipped(const struct detour_table *t, const struct detour_matc
 
 	for (size_t i = 0; i < detour_ruleset_count(rs); i++) {
 		const struct detour_rule *er = detour_ruleset_get(rs, i);
-		if (er->index >= m->rule->index && !(er->flags & DETOUR_RULE_EXT))
+		if (detour_rule_index(rs, er) >= m->index && !(er->flags & DETOUR_RULE_EXT))
 			break;
-		if (er->index == m->rule->index || er == head ||
+		if (detour_rule_index(rs, er) == m->index || er == head ||
 		    !detour_table_source_matches(t, q, er))
 			continue;
-		if (er->index > m->rule->index)
+		if (detour_rule_index(rs, er) > m->index)
 			break;
 		printf("skipped   ");
 		print_rule_ref(t, er);

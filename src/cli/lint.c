@@ -217,7 +217,7 @@ static void print_graph(const struct detour_table *t, const struct detour_lint_r
 		bool dashed = may || detour_lint_conditions(rs, r, cond, sizeof(cond))[0];
 		if (next < 0) {
 			printf("\tt%zu [label=\"", i);
-			dot_str(stdout, r->target);
+			dot_str(stdout, detour_rule_target(rs, r));
 			printf("\", shape=ellipse];\n");
 			printf("\tr%zu -> t%zu [label=\"%u", i, i, (unsigned)r->status);
 			edge_conditions(rs, r, false);
@@ -225,7 +225,7 @@ static void print_graph(const struct detour_table *t, const struct detour_lint_r
 		} else {
 			printf("\tr%zu -> r%lld [label=\"%u ", i, (long long)next,
 			       (unsigned)r->status);
-			dot_str(stdout, r->target);
+			dot_str(stdout, detour_rule_target(rs, r));
 			edge_conditions(rs, r, may);
 			printf("\"%s%s];\n", (m & 1) && mark[next] & 1 ? ", color=red" : "",
 			       dashed ? ", style=dashed" : "");

@@ -91,7 +91,7 @@ static void source_text(const struct detour_ruleset *rs, const struct detour_rul
 
 	/* As written: "/download/ *" (no space), "https://old.example.com/a", "~^/p/([0-9]+)$". */
 	snprintf(buf, cap, "%s%.*s%s%.*s%s", hl ? scheme : "", (int)hl, host,
-	         r->kind == DETOUR_SRC_REGEX ? "~" : "", (int)r->path_len, r->path,
+	         r->kind == DETOUR_SRC_REGEX ? "~" : "", (int)r->path_len, detour_rule_path(rs, r),
 	         r->kind == DETOUR_SRC_SPLAT ? "*" : "");
 }
 
@@ -116,7 +116,7 @@ static size_t group_of(struct enum_ctx *e, const struct detour_rule *r)
 	size_t hl;
 	const char *host = detour_ruleset_host(rs, r, &hl);
 	if (asprintf(&key, "%u %u %u %.*s %.*s", e->tab, r->scheme, r->kind, (int)hl, host,
-	             (int)r->path_len, r->path) < 0) {
+	             (int)r->path_len, detour_rule_path(rs, r)) < 0) {
 		e->oom = true;
 		return 0;
 	}
@@ -133,7 +133,8 @@ static size_t group_of(struct enum_ctx *e, const struct detour_rule *r)
 	/* Members: as the table grouped them (include/detour/table.h). */
 	const struct detour_rule *first = r;
 	uint32_t fi, members = 0;
-	if (detour_table_group_of(e->table, r->index, &fi, &members))
+	if (detour_table_group_of(e->table, detour_rule_index(detour_table_rules(e->table), r), &fi,
+	                          &members))
 		first = detour_ruleset_get(rs, fi);
 	char src[600], *name = NULL;
 	source_text(rs, first, src, sizeof(src));

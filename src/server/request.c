@@ -154,7 +154,7 @@ static void account(struct conn *c, const struct detour_request *req,
 	if (cs->st->enabled) {
 		const struct served *hit = route_served(&cs->view, r);
 		if (hit)
-			stats_hit(cs->st, &cs->view, r == ROUTE_API, cs->id, m->rule->index,
+			stats_hit(cs->st, &cs->view, r == ROUTE_API, cs->id, m->index,
 			          (uint32_t)cs->now_sec);
 		else if (!mp)
 			detour_topk_add(&cs->st->topk, q->path, q->path_len, 1);

@@ -47,9 +47,8 @@ enum route {
  * here until the next request. */
 struct route_hop {
 	struct detour_canon_url u;
-	struct detour_rule rule; /* the answering rule with its target rebased, or the
-	                            canonical redirect's own rule */
-	char target[DETOUR_CANON_TARGET_MAX];
+	struct detour_rule rule; /* the canonical redirect's own rule (no rule answers) */
+	char target[DETOUR_CANON_TARGET_MAX]; /* the rebased target, or that redirect's */
 };
 
 /* What answers q under the snapshots v. Fills m (but for ROUTE_NONE). For

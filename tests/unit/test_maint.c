@@ -313,7 +313,7 @@ static void test_allow_ip_and_path(void **state)
 	assert_false(maint_match(mt, &q, NULL, &m));
 	PATH("/statusx");
 	assert_true(maint_match(mt, &q, NULL, &m));
-	assert_int_equal(m.rule->cache, DETOUR_CACHE_NO_STORE);
+	assert_int_equal(m.cache, DETOUR_CACHE_NO_STORE);
 #undef PATH
 }
 

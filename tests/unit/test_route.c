@@ -118,7 +118,7 @@ static void test_api_before_file(void **state)
 	const struct detour_page *page = NULL;
 
 	assert_int_equal(route(&v, "/a", NULL, &m, &page), ROUTE_API);
-	assert_string_equal(m.rule->target, "/from-api");
+	assert_string_equal(m.target, "/from-api");
 	assert_ptr_equal(route_served(&v, ROUTE_API), api);
 	assert_int_equal(route(&v, "/only-file", NULL, &m, &page), ROUTE_FILE);
 	assert_int_equal(m.rule->status, 302);
@@ -145,9 +145,9 @@ static void test_maintenance_first(void **state)
 	/* Everything goes to maintenance, no-store; a redirect has no page and
 	 * so no Retry-After (RFC 9110 §10.2.3). */
 	assert_int_equal(route(&v, "/a", peer4(&p, "192.0.2.1"), &m, &page), ROUTE_MAINT);
-	assert_string_equal(m.rule->target, "https://status.example.com/");
+	assert_string_equal(m.target, "https://status.example.com/");
 	assert_int_equal(m.rule->status, 307);
-	assert_int_equal(m.rule->cache, DETOUR_CACHE_NO_STORE);
+	assert_int_equal(m.cache, DETOUR_CACHE_NO_STORE);
 	assert_null(page);
 	assert_null(route_served(&v, ROUTE_MAINT));
 	/* No address: never allowed by address. */
@@ -183,7 +183,7 @@ static void test_maintenance_local_target(void **state)
 
 	assert_int_equal(route(&v, "/maintenance.html", NULL, &m, &page), ROUTE_NONE);
 	assert_int_equal(route(&v, "/other", NULL, &m, &page), ROUTE_MAINT);
-	assert_string_equal(m.rule->target, "/maintenance.html?x=1");
+	assert_string_equal(m.target, "/maintenance.html?x=1");
 	assert_null(page); /* a redirect: no page, no Retry-After */
 	maint_fini(mc);
 	publish_fini(&pub);
@@ -244,7 +244,7 @@ static void test_maintenance_page_at_target(void **state)
 	assert_int_equal(route(&v, "/other", NULL, &m, &page), ROUTE_MAINT);
 	assert_null(page);
 	assert_int_equal(m.rule->status, 302);
-	assert_string_equal(m.rule->target, "/maintenance.html");
+	assert_string_equal(m.target, "/maintenance.html");
 	maint_fini(mc);
 	publish_fini(&pub);
 }

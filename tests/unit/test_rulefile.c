@@ -292,16 +292,16 @@ static void test_basic_rule(void **state)
 	assert_int_equal(detour_ruleset_count(rs), 1);
 	r = detour_ruleset_get(rs, 0);
 	assert_string_equal(detour_ruleset_host(rs, r, NULL), "");
-	assert_string_equal(r->path, "/old-page");
+	assert_string_equal(detour_rule_path(rs, r), "/old-page");
 	assert_int_equal(r->path_len, 9);
-	assert_string_equal(r->target, "/new-page");
+	assert_string_equal(detour_rule_target(rs, r), "/new-page");
 	assert_int_equal(r->target_len, 9);
 	assert_string_equal(detour_ruleset_idval(rs, r, NULL), "");
-	assert_int_equal(r->index, 0);
+	assert_int_equal(detour_rule_index(rs, r), 0);
 	assert_int_equal(detour_ruleset_line(rs, r), 1);
 	assert_int_equal(detour_ruleset_rule_file(rs, r), 0);
 	assert_int_equal(r->status, 301);
-	assert_int_equal(r->cache, DETOUR_CACHE_UNSET);
+	assert_int_equal(detour_rule_cache(rs, r), DETOUR_CACHE_UNSET);
 	assert_int_equal(r->kind, DETOUR_SRC_EXACT);
 	assert_int_equal(r->scheme, DETOUR_SCHEME_ANY);
 	assert_int_equal(r->query, DETOUR_QUERY_KEEP);
@@ -309,18 +309,18 @@ static void test_basic_rule(void **state)
 	assert_null(detour_ruleset_get(rs, 1));
 	assert_string_equal(detour_ruleset_file(rs, 0), "r.rules");
 	/* parsed in place: the strings are the loaded bytes, not copies */
-	assert_ptr_equal(r->target, r->path + 10);
+	assert_ptr_equal(detour_rule_target(rs, r), detour_rule_path(rs, r) + 10);
 	detour_ruleset_free(rs);
 
 	/* a path that grows when normalised moves out, the target stays */
 	rs = load_ok("/\xc3\xa9\xc3\xa9 /x 302\n//H/\xc3\xa9/* /y\n");
 	r = detour_ruleset_get(rs, 0);
-	assert_string_equal(r->path, "/%C3%A9%C3%A9");
-	assert_string_equal(r->target, "/x");
+	assert_string_equal(detour_rule_path(rs, r), "/%C3%A9%C3%A9");
+	assert_string_equal(detour_rule_target(rs, r), "/x");
 	r = detour_ruleset_get(rs, 1);
 	assert_string_equal(detour_ruleset_host(rs, r, NULL), "h");
-	assert_string_equal(r->path, "/%C3%A9/");
-	assert_string_equal(r->target, "/y");
+	assert_string_equal(detour_rule_path(rs, r), "/%C3%A9/");
+	assert_string_equal(detour_rule_target(rs, r), "/y");
 	assert_null(detour_ruleset_file(rs, 1));
 	detour_ruleset_free(rs);
 }
@@ -364,11 +364,12 @@ static const struct okcase {
          DETOUR_RULE_HOST_WILDCARD, 307, -1, 0},
         {"//[::1]/x /y", "[::1]", "/x", "/y", DETOUR_SRC_EXACT, 0, 0, 307, -1, 0},
         {"/gone - 410", "", "/gone", "", DETOUR_SRC_EXACT, 0, 0, 410, -1, 0},
-        {"/gone - 410 cache=1h", "", "/gone", "", DETOUR_SRC_EXACT, 0, 0, 410, 3600, 0},
-        {"/a /b cache=no-store", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 307, 0, 0},
-        {"/a /b cache=90", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 307, 90, 0},
-        {"/a /b cache=2w query=merge", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 307, 1209600,
-         DETOUR_QUERY_MERGE},
+        {"/gone - 410 cache=1h", "", "/gone", "", DETOUR_SRC_EXACT, 0, DETOUR_RULE_CACHE, 410, 3600,
+         0},
+        {"/a /b cache=no-store", "", "/a", "/b", DETOUR_SRC_EXACT, 0, DETOUR_RULE_CACHE, 307, 0, 0},
+        {"/a /b cache=90", "", "/a", "/b", DETOUR_SRC_EXACT, 0, DETOUR_RULE_CACHE, 307, 90, 0},
+        {"/a /b cache=2w query=merge", "", "/a", "/b", DETOUR_SRC_EXACT, 0, DETOUR_RULE_CACHE, 307,
+         1209600, DETOUR_QUERY_MERGE},
         {"/a /b 301 query=drop", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 301, -1,
          DETOUR_QUERY_DROP},
         {"/a /b query=keep", "", "/a", "/b", DETOUR_SRC_EXACT, 0, 0, 307, -1, DETOUR_QUERY_KEEP},
@@ -395,18 +396,21 @@ static void test_rules(void **state)
 		const struct detour_rule *r;
 		assert_int_equal(detour_ruleset_count(rs), 1);
 		r = detour_ruleset_get(rs, 0);
-		if (strcmp(detour_ruleset_host(rs, r, NULL), c->host) || strcmp(r->path, c->path) ||
-		    strcmp(r->target, c->target))
+		if (strcmp(detour_ruleset_host(rs, r, NULL), c->host) ||
+		    strcmp(detour_rule_path(rs, r), c->path) ||
+		    strcmp(detour_rule_target(rs, r), c->target))
 			fail_msg("%s: host \"%s\" path \"%s\" target \"%s\"", c->in,
-			         detour_ruleset_host(rs, r, NULL), r->path, r->target);
+			         detour_ruleset_host(rs, r, NULL), detour_rule_path(rs, r),
+			         detour_rule_target(rs, r));
 		assert_int_equal(strlen(detour_ruleset_host(rs, r, NULL)), strlen(c->host));
 		assert_int_equal(r->path_len, strlen(c->path));
 		assert_int_equal(r->target_len, strlen(c->target));
 		if (r->kind != c->kind || r->scheme != c->scheme || r->flags != c->flags ||
-		    r->status != c->status || r->cache != c->cache || r->query != c->query)
+		    r->status != c->status || detour_rule_cache(rs, r) != c->cache ||
+		    r->query != c->query)
 			fail_msg("%s: kind %u scheme %u flags %u status %u cache %d query %u",
-			         c->in, r->kind, r->scheme, r->flags, r->status, (int)r->cache,
-			         r->query);
+			         c->in, r->kind, r->scheme, r->flags, r->status,
+			         (int)detour_rule_cache(rs, r), r->query);
 		detour_ruleset_free(rs);
 	}
 }
@@ -425,13 +429,13 @@ static void test_file_shape(void **state)
 	char buf[64];
 
 	assert_int_equal(detour_ruleset_count(rs), 3);
-	assert_string_equal(detour_ruleset_get(rs, 0)->path, "/one");
+	assert_string_equal(detour_rule_path(rs, detour_ruleset_get(rs, 0)), "/one");
 	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 0)), 1);
 	assert_int_equal(detour_ruleset_get(rs, 0)->status, 301);
-	assert_string_equal(detour_ruleset_get(rs, 1)->target, "/2");
+	assert_string_equal(detour_rule_target(rs, detour_ruleset_get(rs, 1)), "/2");
 	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 1)), 5);
 	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 2)), 7);
-	assert_int_equal(detour_ruleset_get(rs, 2)->index, 2);
+	assert_int_equal(detour_rule_index(rs, detour_ruleset_get(rs, 2)), 2);
 	assert_string_equal(detour_ruleset_idval(rs, detour_ruleset_get(rs, 2), NULL), "third");
 	assert_int_equal(strlen(detour_ruleset_idval(rs, detour_ruleset_get(rs, 2), NULL)), 5);
 	assert_int_equal(detour_ruleset_get(rs, 2)->flags, DETOUR_RULE_ID_SET);
@@ -471,7 +475,7 @@ static void test_several_buffers(void **state)
 	assert_int_equal(detour_ruleset_count(rs), 3);
 	assert_int_equal(detour_ruleset_rule_file(rs, detour_ruleset_get(rs, 0)), 0);
 	assert_int_equal(detour_ruleset_rule_file(rs, detour_ruleset_get(rs, 2)), 1);
-	assert_int_equal(detour_ruleset_get(rs, 2)->index, 2);
+	assert_int_equal(detour_rule_index(rs, detour_ruleset_get(rs, 2)), 2);
 	assert_int_equal(detour_ruleset_line(rs, detour_ruleset_get(rs, 2)), 2);
 	assert_string_equal(detour_ruleset_file(rs, 1), "b.rules");
 	/* ids are unique across files */
@@ -570,7 +574,7 @@ static void test_add_line_untouched(void **state)
 	        DETOUR_OK);
 	assert_int_equal(detour_ruleset_count(rs), 2);
 	const struct detour_rule *r = detour_ruleset_get(rs, 1);
-	assert_int_equal(r->index, 1);
+	assert_int_equal(detour_rule_index(rs, r), 1);
 	assert_int_equal(detour_ruleset_line(rs, r), 5);
 	const struct detour_rule_ext *x = detour_ruleset_ext(rs, r);
 	assert_non_null(x);
@@ -689,7 +693,7 @@ static void test_rules_load(void **state)
 	struct detour_match_req q = {.path = "/a", .path_len = 2};
 	struct detour_match m;
 	assert_true(detour_table_match(t, &q, &m));
-	assert_string_equal(m.rule->target, "/b"); /* the first file comes first */
+	assert_string_equal(m.target, "/b"); /* the first file comes first */
 	detour_table_free(t);
 
 	assert_int_equal(detour_rules_load(files, 3, &t, &d), DETOUR_EIO);
@@ -741,7 +745,7 @@ static void test_load_file(void **state)
 	rs = detour_ruleset_new();
 	assert_int_equal(detour_ruleset_load_file(rs, path, &d), DETOUR_OK);
 	assert_int_equal(detour_ruleset_count(rs), 1);
-	assert_string_equal(detour_ruleset_get(rs, 0)->target, "/to");
+	assert_string_equal(detour_rule_target(rs, detour_ruleset_get(rs, 0)), "/to");
 	detour_ruleset_free(rs);
 	unlink(path);
 
@@ -764,8 +768,10 @@ static void same_strings(const struct detour_ruleset *a, const struct detour_rul
 		                         *y = detour_ruleset_get(b, i);
 		assert_int_equal(x->path_len, y->path_len);
 		assert_int_equal(x->target_len, y->target_len);
-		assert_memory_equal(x->path, y->path, x->path_len + 1u);
-		assert_memory_equal(x->target, y->target, x->target_len + 1u);
+		assert_memory_equal(detour_rule_path(a, x), detour_rule_path(b, y),
+		                    x->path_len + 1u);
+		assert_memory_equal(detour_rule_target(a, x), detour_rule_target(b, y),
+		                    x->target_len + 1u);
 		assert_string_equal(detour_ruleset_host(a, x, NULL),
 		                    detour_ruleset_host(b, y, NULL));
 		assert_string_equal(detour_ruleset_idval(a, x, NULL),
@@ -828,7 +834,8 @@ static void test_strings_kept(void **state)
 		/* the rules' strings side by side in the block: a path's NUL is
 		 * followed by its target */
 		const struct detour_rule *r = detour_ruleset_get(a, 1);
-		assert_ptr_equal(r->target, r->path + r->path_len + 1);
+		assert_ptr_equal(detour_rule_target(a, r),
+		                 detour_rule_path(a, r) + r->path_len + 1);
 		detour_ruleset_free(a);
 		detour_ruleset_free(b);
 		free(text);
@@ -874,7 +881,7 @@ static void test_load_pipe(void **state)
 	const struct detour_rule *last = detour_ruleset_get(rs, detour_ruleset_count(rs) - 1);
 	char want[32];
 	snprintf(want, sizeof(want), "/p%zu", detour_ruleset_count(rs) - 1);
-	assert_string_equal(last->path, want);
+	assert_string_equal(detour_rule_path(rs, last), want);
 	detour_ruleset_free(rs);
 	free(text);
 }
@@ -919,9 +926,9 @@ static void test_guarded_input(void **state)
 	struct detour_diag d;
 
 	assert_int_equal(detour_ruleset_load_buf(rs, "g", p, strlen(text), &d), DETOUR_OK);
-	assert_int_equal(detour_ruleset_get(rs, 0)->cache, 3600);
+	assert_int_equal(detour_rule_cache(rs, detour_ruleset_get(rs, 0)), 3600);
 	assert_int_equal(detour_ruleset_add_line(rs, "g", 2, p, 5, &d), DETOUR_OK);
-	assert_string_equal(detour_ruleset_get(rs, 1)->target, "/b");
+	assert_string_equal(detour_rule_target(rs, detour_ruleset_get(rs, 1)), "/b");
 	detour_ruleset_free(rs);
 	guard_free(&g);
 	detour_ruleset_free(NULL);

@@ -1,4 +1,4 @@
-/* lib/ruleside.c: the facts a ruleset keeps beside its 32-byte rules (line,
+/* lib/ruleside.c: the facts a ruleset keeps beside its 12-byte rules (line,
  * file, host, id=), and their use through the ruleset's accessors. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,7 +162,7 @@ static void test_ruleset(void **state)
 	assert_int_equal(detour_ruleset_add_line(rs, "api", 1, "/x /y id=c", 10, &d),
 	                 DETOUR_EINVAL);
 	assert_non_null(strstr(d.msg, "already used at r.rules:3"));
-	assert_int_equal(sizeof(struct detour_rule), 32);
+	assert_int_equal(sizeof(struct detour_rule), 12);
 	detour_ruleset_free(rs);
 }
 

@@ -43,9 +43,8 @@ static unsigned match(const struct detour_table *t, const char *host, bool https
 			assert_true(m->caps[i].p >= q.path &&
 			            m->caps[i].p + m->caps[i].len <= q.path + q.path_len);
 			m->caps[i].p = path + (m->caps[i].p - q.path);
-			assert_true(m->names[i].p > m->rule->path &&
-			            m->names[i].p + m->names[i].len <=
-			                    m->rule->path + m->rule->path_len);
+			assert_true(m->names[i].p > m->path &&
+			            m->names[i].p + m->names[i].len <= m->path + m->rule->path_len);
 		}
 	}
 	guard_free(&g);
@@ -408,20 +407,20 @@ static unsigned linear(const struct detour_ruleset *rs, const char *host, bool h
 		if (r->kind == DETOUR_SRC_EXACT) {
 			size_t rl = r->path_len;
 			bool either = detour_ruleset_slash(rs) == DETOUR_SLASH_EITHER;
-			if (strcmp(r->path, path) == 0)
+			if (strcmp(detour_rule_path(rs, r), path) == 0)
 				return detour_ruleset_line(rs, r);
-			size_t kr = rl > 2 && r->path[rl - 1] == '/' ? rl - 1 : rl;
+			size_t kr = rl > 2 && detour_rule_path(rs, r)[rl - 1] == '/' ? rl - 1 : rl;
 			size_t kp = pl > 2 && path[pl - 1] == '/' ? pl - 1 : pl;
-			if (either && kr == kp && memcmp(r->path, path, kr) == 0)
+			if (either && kr == kp && memcmp(detour_rule_path(rs, r), path, kr) == 0)
 				return detour_ruleset_line(rs, r);
 		} else if (r->kind == DETOUR_SRC_SPLAT) {
 			size_t k = r->path_len;
-			if ((pl >= k && memcmp(path, r->path, k) == 0) ||
-			    (pl + 1 == k && memcmp(path, r->path, pl) == 0))
+			if ((pl >= k && memcmp(path, detour_rule_path(rs, r), k) == 0) ||
+			    (pl + 1 == k && memcmp(path, detour_rule_path(rs, r), pl) == 0))
 				return detour_ruleset_line(rs, r);
 		} else {
 			/* segment walk */
-			const char *a = r->path + 1, *b = path + 1;
+			const char *a = detour_rule_path(rs, r) + 1, *b = path + 1;
 			bool tail = (r->flags & DETOUR_RULE_SPLAT) != 0, ok = true;
 			for (;;) {
 				size_t al = strcspn(a, "/"), bl = strcspn(b, "/");
@@ -586,8 +585,9 @@ static void test_shared_prefix_patterns(void **state)
 	unsigned first = 0;
 	for (size_t i = 0; i < detour_ruleset_count(rs) && !first; i++) {
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
-		if (strcmp(r->path, "/c/7/:id") == 0 || strcmp(r->path, "/c/7/:id/*") == 0 ||
-		    strcmp(r->path, "/:a/7/:b") == 0)
+		if (strcmp(detour_rule_path(rs, r), "/c/7/:id") == 0 ||
+		    strcmp(detour_rule_path(rs, r), "/c/7/:id/*") == 0 ||
+		    strcmp(detour_rule_path(rs, r), "/:a/7/:b") == 0)
 			first = detour_ruleset_line(rs, r);
 	}
 	assert_int_not_equal(first, 0);
