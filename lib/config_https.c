@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ascii.h"
 #include "base/cidr.h"
 #include "base/value.h"
 #include "config_https.h"
@@ -238,7 +239,14 @@ static detour_err d_https_redirect(struct pstate *s, const struct arg *a, unsign
 		return DETOUR_EINVAL;
 	}
 	if (n == 1) {
-		st = a[0].len == 3 ? atoi(a[0].p) : 0;
+		/* three digits, read in place: the argument is a slice of the
+		 * file, not NUL-terminated at its end (atoi read past it) */
+		const char *v = a[0].p;
+		st = a[0].len == 3 && ascii_is_digit((unsigned char)v[0]) &&
+		                     ascii_is_digit((unsigned char)v[1]) &&
+		                     ascii_is_digit((unsigned char)v[2])
+		             ? (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0')
+		             : 0;
 		if (st != 301 && st != 302 && st != 307 && st != 308)
 			return conf_fail(s, a[0].col, "expected 301, 302, 307 or 308, found \"%s\"",
 			                 a[0].p, a[0].len);
