@@ -330,7 +330,6 @@ void detour_canon_answer(const struct detour_canon_url *u, struct detour_match *
 		        .query = DETOUR_QUERY_KEEP,
 		};
 		*m = (struct detour_match){.rule = rule,
-		                           .path = "",
 		                           .index = UINT32_MAX,
 		                           .cache = DETOUR_CACHE_UNSET,
 		                           .window_end = INT64_MAX};

@@ -11,6 +11,7 @@
  * its strings. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "regex.h"
 #include "rulelex.h"
 #include "ruleopts.h"
+#include "rulepack.h"
 #include "ruleset_int.h"
 #include "ruleside.h"
 #include "rulesrc.h"
@@ -60,6 +62,7 @@ void detour_ruleset_free(struct detour_ruleset *rs)
 	free(rs->exts);
 	free(rs->caches);
 	detour_arena_big_free(rs->strs);
+	free(atomic_load_explicit(&rs->plain, memory_order_acquire));
 	free(rs->strays);
 	rside_fini(&rs->side);
 	detour_arena_fini(&rs->arena);
@@ -84,6 +87,76 @@ const struct detour_rule *detour_ruleset_get(const struct detour_ruleset *rs, si
 const char *detour_ruleset_strings(const struct detour_ruleset *rs)
 {
 	return rs->strs ? rs->strs : detour_rf_empty;
+}
+
+/* The packed rules' strings decoded, as the unpacked rules' are: path, NUL,
+ * target, NUL at strs + at[i] for packed rule i < n (at[i] unused for the
+ * others). One allocation. */
+struct rplain {
+	size_t n;
+	uint32_t *at;
+	char strs[];
+};
+
+/* The head of rule i's block (rulepack.h): its path; its target follows. */
+static const char *head_path(const struct detour_ruleset *rs, size_t i)
+{
+	return rs->strs + rs->rules[i & ~(size_t)(RULEPACK_BLOCK - 1)].off;
+}
+
+static const struct rplain *plain_copy(const struct detour_ruleset *rs)
+{
+	struct rplain *p = atomic_load_explicit(&rs->plain, memory_order_acquire), *none = NULL;
+	size_t n = rs->n, len = 0;
+
+	if (p)
+		return p;
+	for (size_t i = 0; i < n; i++)
+		if (rs->rules[i].flags & DETOUR_RULE_PACKED)
+			len += (size_t)rs->rules[i].path_len + rs->rules[i].target_len + 2;
+	/* at[] after the strings, aligned */
+	len = (len + 3) & ~(size_t)3;
+	p = malloc(sizeof(*p) + len + n * sizeof(uint32_t));
+	if (p == NULL) {
+		fputs("detour: out of memory decoding rule strings\n", stderr);
+		abort();
+	}
+	p->n = n;
+	p->at = (uint32_t *)(void *)(p->strs + len);
+	len = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct detour_rule *r = &rs->rules[i];
+		if (!(r->flags & DETOUR_RULE_PACKED))
+			continue;
+		const char *hp = head_path(rs, i);
+		const struct detour_rule *h = &rs->rules[i & ~(size_t)(RULEPACK_BLOCK - 1)];
+		rulepack_decode(p->strs + len, rs->strs + r->off, hp, hp + h->path_len + 1,
+		                r->path_len, r->target_len);
+		p->at[i] = (uint32_t)len;
+		len += (size_t)r->path_len + r->target_len + 2;
+	}
+	/* Another thread may have made one meanwhile: keep the first. */
+	if (!atomic_compare_exchange_strong_explicit(&((struct detour_ruleset *)rs)->plain, &none,
+	                                             p, memory_order_acq_rel,
+	                                             memory_order_acquire)) {
+		free(p);
+		return none;
+	}
+	return p;
+}
+
+const char *detour_rule_path(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	if (__builtin_expect(r->flags & DETOUR_RULE_PACKED, 0)) {
+		const struct rplain *p = plain_copy(rs);
+		return p->strs + p->at[r - rs->rules];
+	}
+	return detour_ruleset_strings(rs) + r->off;
+}
+
+const char *detour_rule_target(const struct detour_ruleset *rs, const struct detour_rule *r)
+{
+	return detour_rule_path(rs, r) + r->path_len + 1;
 }
 
 uint32_t detour_rule_index(const struct detour_ruleset *rs, const struct detour_rule *r)
@@ -731,29 +804,52 @@ static detour_err keep_strings(struct detour_ruleset *rs, size_t e0, char *buf, 
 	}
 	if (!slide)
 		to = rs->strs + rs->slen;
+	/* Packed against their block's head (rulepack.h) where that saves,
+	 * unless a plain copy of the packed rules exists already (it would
+	 * not have the new ones). A head comes first, so its strings are
+	 * already where its off says: in this batch at to, or in the block. */
+	bool pack = atomic_load_explicit(&rs->plain, memory_order_relaxed) == NULL;
 	size_t w = 0, k = 0;
 	for (size_t i = x0; i < rs->n; i++) {
 		struct detour_rule *r = &rs->rules[i];
-		size_t pn = (size_t)r->path_len + 1;
+		size_t pn = (size_t)r->path_len + 1, tn = (size_t)r->target_len + 1, m = 0;
+		const char *sp = rs->pbuf + r->off, *st = sp + pn;
 		if (k < rs->nstrays && rs->strays[k].rule == i) {
-			memmove(to + w, rs->strays[k].path, pn);
-			memmove(to + w + pn, rs->strays[k].target, (size_t)r->target_len + 1);
+			sp = rs->strays[k].path;
+			st = rs->strays[k].target;
 			k++;
-		} else {
-			memmove(to + w, rs->pbuf + r->off, pn + r->target_len + 1);
+		}
+		if (pack && rulepack_eligible(r, i)) {
+			size_t hi = i & ~(size_t)(RULEPACK_BLOCK - 1);
+			const struct detour_rule *h = &rs->rules[hi];
+			const char *hp = hi >= x0 ? to + (h->off - rs->slen) : rs->strs + h->off;
+			char tmp[DETOUR_RULE_PACKED_MAX]; /* the sources may lie under to + w */
+			memcpy(tmp, sp, pn);
+			memcpy(tmp + pn, st, tn);
+			m = rulepack_encode(to + w, hp, h->path_len, hp + h->path_len + 1,
+			                    h->target_len, tmp, r->path_len, tmp + pn,
+			                    r->target_len);
+			if (m)
+				r->flags |= DETOUR_RULE_PACKED;
+		}
+		if (m == 0) {
+			/* to + w <= sp: the path's move leaves the target whole */
+			memmove(to + w, sp, pn);
+			memmove(to + w + pn, st, tn);
+			m = pn + tn;
 		}
 		r->off = (uint32_t)(rs->slen + w);
-		w += pn + r->target_len + 1;
+		w += m;
 	}
 	if (slide) {
 		/* Trimmed in place (glibc: mremap for a mapped block, a split of
 		 * the chunk otherwise); offsets do not care where it lands. */
-		char *kept = detour_arena_big_grow(buf, need ? need : 1);
+		char *kept = detour_arena_big_grow(buf, w ? w : 1);
 		rs->strs = kept ? kept : buf;
-		rs->scap = kept ? (need ? need : 1) : len + 1;
+		rs->scap = kept ? (w ? w : 1) : len + 1;
 		buf = NULL;
 	}
-	rs->slen += need;
+	rs->slen += w;
 out:
 	if (buf && plain)
 		detour_arena_big_free(buf);

@@ -5,6 +5,7 @@
 #ifndef DETOUR_RULESET_INT_H
 #define DETOUR_RULESET_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,9 +26,14 @@ struct detour_ruleset {
 	 * path at pbuf + off and their target moved right after it; a rule
 	 * whose path grew out of pbuf is a stray, its strings' addresses in
 	 * strays[] (rule order). At the end of the file (rulefile.c,
-	 * keep_strings) the strings join the block. */
+	 * keep_strings) the strings join the block, packed where that
+	 * saves (rulepack.h). */
 	char *strs;
 	size_t slen, scap;
+	/* The packed rules' strings decoded (detour_rule_path), made by the
+	 * first call that needs one and published once (compare-and-swap);
+	 * NULL until then. Once it exists no rule added is packed. */
+	_Atomic(struct rplain *) plain;
 	const char *pbuf;
 	size_t plen, pend0;
 	struct rstray {

@@ -175,7 +175,8 @@ static uint64_t rule_key(const struct detour_table *t, const struct detour_rule 
                          struct hostinfo *h, bool *oom)
 {
 	uint32_t i = tindex(t, r);
-	const char *rp = tpath(t, r);
+	char buf[DETOUR_RULE_PACKED_MAX];
+	const char *rp = tpath_of(t, r, buf);
 
 	if (r->flags & DETOUR_RULE_EXT) {
 		const struct detour_rule_ext *x = &t->exts[ext_find(t, i)];

@@ -25,8 +25,15 @@ void detour_tbl_fill_match(const struct detour_table *t, const struct detour_rul
                            const char *path, size_t n, struct detour_match *m)
 {
 	m->rule = r;
-	m->path = tpath(t, r);
-	m->target = ttarget(t, r);
+	if (r->flags & DETOUR_RULE_PACKED) {
+		uint32_t i = tindex(t, r);
+		const char *hp = thead(t, i);
+		rulepack_target(m->text, t->strs + r->off, hp + thead_len(t, i) + 1, r->path_len,
+		                r->target_len);
+		m->target = m->text;
+	} else {
+		m->target = ttarget(t, r);
+	}
 	m->target_len = r->target_len;
 	m->index = tindex(t, r);
 	m->cache = __builtin_expect(r->flags & DETOUR_RULE_CACHE, 0) ? detour_rule_cache(t->rs, r)

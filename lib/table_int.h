@@ -28,6 +28,7 @@
 #include "base/ascii.h"
 #include "detour/table.h"
 #include "hash.h"
+#include "rulepack.h"
 #include "ruleset_int.h"
 #include "table_hs.h"
 
@@ -131,7 +132,8 @@ struct slot {
 };
 
 #define KEY_NONE     INT16_MIN
-#define ANCHOR_SHIFT 6 /* 64 rules a block */
+#define ANCHOR_SHIFT 4 /* 16 rules a block: an anchor is a packed block's head */
+_Static_assert(1 << ANCHOR_SHIFT == RULEPACK_BLOCK, "anchors are the packed blocks' heads");
 
 struct link {
 	uint32_t rule, next; /* next: rule index + 1, never 0 in a used pair */
@@ -155,9 +157,11 @@ struct detour_table {
 	struct slot *slots;
 	size_t nslots;
 	/* The ruleset's string block: rule r's path at strs + r->off, its
-	 * target after the path's NUL (tpath, ttarget). anchors[i >>
-	 * ANCHOR_SHIFT]: rule i's block's first path offset (4 bytes for 64
-	 * rules: 62.5 KiB for a million, which stays in the caches); slot
+	 * target after the path's NUL (tpath, ttarget), or both packed
+	 * against the head of its block of 16 (rulepack.h: tpath_of,
+	 * exact_eq). anchors[i >> ANCHOR_SHIFT]: the path offset of rule i's
+	 * block's first rule, its head (4 bytes for 16 rules: 244 KiB for a
+	 * million, which stays in the L2 cache), INT32_MIN past 2 GiB; slot
 	 * hints are relative to it. */
 	const char *strs;
 	int32_t *anchors;
@@ -212,7 +216,8 @@ static inline uint32_t tindex(const struct detour_table *t, const struct detour_
 	return (uint32_t)(r - t->rules);
 }
 
-/* Rule r's path and target (NUL-terminated) in t's string block. */
+/* Rule r's path and target (NUL-terminated) in t's string block; r not
+ * packed (only exact rules without an extension can be: rulepack.h). */
 static inline const char *tpath(const struct detour_table *t, const struct detour_rule *r)
 {
 	return t->strs + r->off;
@@ -221,6 +226,35 @@ static inline const char *tpath(const struct detour_table *t, const struct detou
 static inline const char *ttarget(const struct detour_table *t, const struct detour_rule *r)
 {
 	return t->strs + r->off + r->path_len + 1;
+}
+
+/* The path of the head of rule index i's block (never packed); its
+ * target follows its NUL. */
+static inline const char *thead(const struct detour_table *t, uint32_t i)
+{
+	int32_t a = t->anchors[i >> ANCHOR_SHIFT];
+
+	return t->strs +
+	       (a != INT32_MIN ? (uint32_t)a : t->rules[i & ~(uint32_t)(RULEPACK_BLOCK - 1)].off);
+}
+
+static inline size_t thead_len(const struct detour_table *t, uint32_t i)
+{
+	return t->rules[i & ~(uint32_t)(RULEPACK_BLOCK - 1)].path_len;
+}
+
+/* Rule r's path, packed or not: decoded into buf (DETOUR_RULE_PACKED_MAX
+ * bytes, the target after it) when packed. */
+static inline const char *tpath_of(const struct detour_table *t, const struct detour_rule *r,
+                                   char *buf)
+{
+	if (!(r->flags & DETOUR_RULE_PACKED))
+		return tpath(t, r);
+	uint32_t i = tindex(t, r);
+	const char *hp = thead(t, i);
+	rulepack_decode(buf, t->strs + r->off, hp, hp + thead_len(t, i) + 1, r->path_len,
+	                r->target_len);
+	return buf;
 }
 
 static inline uint64_t key_of(uint64_t h, uint32_t host, unsigned kind, uint32_t extra)
@@ -304,12 +338,22 @@ static inline size_t exact_key_len(const char *p, size_t n, bool either)
 static inline bool exact_eq(const struct detour_table *t, const struct detour_rule *r,
                             const char *p, size_t n)
 {
-	const char *rp = tpath(t, r);
+	char buf[DETOUR_RULE_PACKED_MAX];
+	const char *rp;
 
-	if (r->path_len == n)
-		return memcmp(rp, p, n) == 0;
-	if (!t->either)
-		return false;
+	if (r->flags & DETOUR_RULE_PACKED) {
+		if (r->path_len == n)
+			return rulepack_path_eq(t->strs + r->off, thead(t, tindex(t, r)), n, p);
+		if (!t->either)
+			return false;
+		rp = tpath_of(t, r, buf);
+	} else {
+		rp = tpath(t, r);
+		if (r->path_len == n)
+			return memcmp(rp, p, n) == 0;
+		if (!t->either)
+			return false;
+	}
 	size_t kr = exact_key_len(rp, r->path_len, true), kp = exact_key_len(p, n, true);
 	return kr == kp && memcmp(rp, p, kr) == 0;
 }

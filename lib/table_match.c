@@ -46,10 +46,12 @@ static inline uint32_t chain(const struct detour_table *t, uint64_t key)
 			return 0;
 		if (s->tag == tag) {
 			__builtin_prefetch(&t->rules[s->head - 1]);
-			if (s->key != KEY_NONE)
-				__builtin_prefetch(t->strs +
-				                   t->anchors[(s->head - 1) >> ANCHOR_SHIFT] +
-				                   s->key);
+			if (s->key != KEY_NONE) {
+				/* the head's path, and the rule's own (packed) bytes */
+				const char *a = t->strs + t->anchors[(s->head - 1) >> ANCHOR_SHIFT];
+				__builtin_prefetch(a);
+				__builtin_prefetch(a + s->key);
+			}
 			if (t->rhost)
 				__builtin_prefetch(&t->rhost[s->head - 1]);
 			return s->head;

@@ -15,10 +15,10 @@
 /* The result: borrowed pointers into the table and into the match_req. */
 struct detour_match {
 	const struct detour_rule *rule;
-	/* The rule's path and target, NUL-terminated (the rule holds an offset
-	 * into its ruleset's strings); canon.c rebases the target, so
-	 * respond.c reads these, not the rule's. */
-	const char *path;
+	/* The rule's target, NUL-terminated (in its ruleset's strings, or
+	 * decoded into text for a packed rule: rulepack.h); canon.c rebases
+	 * it, so respond.c reads this, not the rule's. The rule's path:
+	 * detour_rule_path(). */
 	const char *target;
 	uint16_t target_len;
 	uint32_t index; /* the rule's index in its ruleset; UINT32_MAX for canon.c's own rule */
@@ -34,6 +34,7 @@ struct detour_match {
 	const char *cookie; /* sticky=cookie: the cookie name to set (NUL-terminated), or NULL */
 	unsigned variant;   /* weighted group: position of the chosen rule in its group; the
 	                       cookie's value */
+	char text[DETOUR_RULE_PACKED_MAX]; /* a packed rule's target, decoded */
 };
 
 #endif

@@ -50,6 +50,8 @@ enum detour_query_mode {
 #define DETOUR_RULE_SPLAT         0x08u /* the source ends in a splat (SPLAT, or PATTERN + tail) */
 #define DETOUR_RULE_EXT           0x10u /* the rule has a struct detour_rule_ext (detour_ruleset_ext) */
 #define DETOUR_RULE_CACHE         0x20u /* cache= was given (its value: detour_rule_cache) */
+#define DETOUR_RULE_PACKED        0x40u /* strings packed (lib/rulepack.h): use the accessors */
+#define DETOUR_RULE_PACKED_MAX    192   /* a packed rule's path + target + 2 NULs, at most */
 
 /* One rule: 12 bytes, what matching and answering read. Its position in the
  * ruleset is its index (detour_rule_index: r - the first rule), so it must
@@ -57,14 +59,18 @@ enum detour_query_mode {
  * the ruleset's one string block (rulefile.h: detour_rule_path,
  * detour_rule_target), the path at off and the target right after the path's
  * NUL, both NUL-terminated: an offset survives the block growing or moving
- * where a pointer would not, and takes half the room. Its host, id=, cache=,
- * line and file are kept beside it by the ruleset (rulefile.h:
+ * where a pointer would not, and takes half the room. A rule with
+ * DETOUR_RULE_PACKED (an exact rule of a generated file, most often) keeps
+ * only what its strings add to those of the first rule of its block of 16
+ * (lib/rulepack.h): read a rule's strings with the accessors, never at off.
+ * Its host, id=, cache=, line and file are kept beside it by the ruleset (rulefile.h:
  * detour_ruleset_host, detour_ruleset_rule_id, detour_rule_cache,
  * detour_ruleset_line, detour_ruleset_rule_file). */
 struct detour_rule {
 	uint32_t off; /* the normalised source path (detour_url_normalize_path) at the
 	                 ruleset's strings + off; the target template as written (""
-	                 for a 410 without target, '-') at off + path_len + 1 */
+	                 for a 410 without target, '-') at off + path_len + 1; with
+	                 DETOUR_RULE_PACKED, the packed form of both at off */
 	uint16_t path_len, target_len;
 	uint16_t status;    /* 301, 302, 303, 307, 308, 410, or 200 for status "html" */
 	uint8_t kind : 2;   /* enum detour_src_kind */

@@ -77,22 +77,20 @@ detour_err detour_ruleset_check_line(const char *name, unsigned line, const char
 size_t detour_ruleset_count(const struct detour_ruleset *rs);
 
 /* The ruleset's string block: every rule's path and target (struct
- * detour_rule's off). Borrowed; it may move while rules are added. */
+ * detour_rule's off), packed for rules with DETOUR_RULE_PACKED (rule.h).
+ * Borrowed; it may move while rules are added. */
 const char *detour_ruleset_strings(const struct detour_ruleset *rs);
 
 /* r's normalised source path and its target template, NUL-terminated
- * (path_len and target_len bytes), r a rule of rs. Borrowed. */
-static inline const char *detour_rule_path(const struct detour_ruleset *rs,
-                                           const struct detour_rule *r)
-{
-	return detour_ruleset_strings(rs) + r->off;
-}
-
-static inline const char *detour_rule_target(const struct detour_ruleset *rs,
-                                             const struct detour_rule *r)
-{
-	return detour_ruleset_strings(rs) + r->off + r->path_len + 1;
-}
+ * (path_len and target_len bytes), the target right after the path's NUL;
+ * r a rule of rs (not a copy). Borrowed: valid while rs is, except that a
+ * rule added later may move the strings of rules without
+ * DETOUR_RULE_PACKED. A packed rule's strings come from a plain copy of
+ * every packed rule, made (thread-safely) by the first call for one; the
+ * table reads packed rules in place instead. Aborts when the copy cannot
+ * be allocated. */
+const char *detour_rule_path(const struct detour_ruleset *rs, const struct detour_rule *r);
+const char *detour_rule_target(const struct detour_ruleset *rs, const struct detour_rule *r);
 
 /* The index of r, a rule of rs (not a copy): its position. */
 uint32_t detour_rule_index(const struct detour_ruleset *rs, const struct detour_rule *r);

@@ -43,8 +43,9 @@ static unsigned match(const struct detour_table *t, const char *host, bool https
 			assert_true(m->caps[i].p >= q.path &&
 			            m->caps[i].p + m->caps[i].len <= q.path + q.path_len);
 			m->caps[i].p = path + (m->caps[i].p - q.path);
-			assert_true(m->names[i].p > m->path &&
-			            m->names[i].p + m->names[i].len <= m->path + m->rule->path_len);
+			const char *rp = detour_rule_path(detour_table_rules(t), m->rule);
+			assert_true(m->names[i].p > rp &&
+			            m->names[i].p + m->names[i].len <= rp + m->rule->path_len);
 		}
 	}
 	guard_free(&g);

@@ -1,0 +1,51 @@
+/* detour: packed rule strings (see rulepack.h). */
+#include "rulepack.h"
+
+/* The length a[0..an) and b[0..bn) share, at most 255 (one byte). */
+static size_t shared(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t n = an < bn ? an : bn, i = 0;
+
+	if (n > 255)
+		n = 255;
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+size_t rulepack_encode(char *out, const char *hp, size_t hpl, const char *hq, size_t hql,
+                       const char *p, size_t pl, const char *q, size_t tl)
+{
+	size_t sp = shared(hp, hpl, p, pl), st = shared(hq, hql, q, tl), w = 0;
+
+	/* plain: pl + 1 + tl + 1; packed: 1 + pl - sp + 1 + tl - st */
+	if (sp + st < RULEPACK_MIN_SAVE)
+		return 0;
+	out[w++] = (char)sp;
+	memmove(out + w, p + sp, pl - sp);
+	w += pl - sp;
+	out[w++] = (char)st;
+	memmove(out + w, q + st, tl - st);
+	return w + tl - st;
+}
+
+void rulepack_target(char *out, const char *enc, const char *hq, size_t pl, size_t tl)
+{
+	const char *t = enc + 1 + pl - (unsigned char)enc[0];
+	size_t st = (unsigned char)t[0];
+
+	memcpy(out, hq, st);
+	memcpy(out + st, t + 1, tl - st);
+	out[tl] = '\0';
+}
+
+void rulepack_decode(char *out, const char *enc, const char *hp, const char *hq, size_t pl,
+                     size_t tl)
+{
+	size_t sp = (unsigned char)enc[0];
+
+	memcpy(out, hp, sp);
+	memcpy(out + sp, enc + 1, pl - sp);
+	out[pl] = '\0';
+	rulepack_target(out + pl + 1, enc, hq, pl, tl);
+}
