@@ -8,6 +8,16 @@ static size_t shared(const char *a, size_t an, const char *b, size_t bn)
 
 	if (n > 255)
 		n = 255;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* eight bytes at a time: the first differing byte is the lowest */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+	}
+#endif
 	while (i < n && a[i] == b[i])
 		i++;
 	return i;
@@ -42,10 +52,6 @@ void rulepack_target(char *out, const char *enc, const char *hq, size_t pl, size
 void rulepack_decode(char *out, const char *enc, const char *hp, const char *hq, size_t pl,
                      size_t tl)
 {
-	size_t sp = (unsigned char)enc[0];
-
-	memcpy(out, hp, sp);
-	memcpy(out + sp, enc + 1, pl - sp);
-	out[pl] = '\0';
+	rulepack_path(out, enc, hp, pl);
 	rulepack_target(out + pl + 1, enc, hq, pl, tl);
 }

@@ -54,6 +54,17 @@ static inline size_t rulepack_len(const char *enc, size_t pl, size_t tl)
 	return 2 + pl - sp + tl - st;
 }
 
+/* Decodes only the path of packed rule enc (pl bytes, head path hp) into
+ * out (pl + 1 bytes, NUL included). */
+static inline void rulepack_path(char *out, const char *enc, const char *hp, size_t pl)
+{
+	size_t sp = (unsigned char)enc[0];
+
+	memcpy(out, hp, sp);
+	memcpy(out + sp, enc + 1, pl - sp);
+	out[pl] = '\0';
+}
+
 /* Decodes packed rule enc (path pl, target tl bytes; head path hp, head
  * target hq) into out: the path and its NUL, then the target and its NUL
  * (pl + tl + 2 bytes). */

@@ -244,16 +244,13 @@ static inline size_t thead_len(const struct detour_table *t, uint32_t i)
 }
 
 /* Rule r's path, packed or not: decoded into buf (DETOUR_RULE_PACKED_MAX
- * bytes, the target after it) when packed. */
+ * bytes) when packed. */
 static inline const char *tpath_of(const struct detour_table *t, const struct detour_rule *r,
                                    char *buf)
 {
 	if (!(r->flags & DETOUR_RULE_PACKED))
 		return tpath(t, r);
-	uint32_t i = tindex(t, r);
-	const char *hp = thead(t, i);
-	rulepack_decode(buf, t->strs + r->off, hp, hp + thead_len(t, i) + 1, r->path_len,
-	                r->target_len);
+	rulepack_path(buf, t->strs + r->off, thead(t, tindex(t, r)), r->path_len);
 	return buf;
 }
 
