@@ -39,16 +39,6 @@ size_t rulepack_encode(char *out, const char *hp, size_t hpl, const char *hq, si
 	return w + tl - st;
 }
 
-void rulepack_target(char *out, const char *enc, const char *hq, size_t pl, size_t tl)
-{
-	const char *t = enc + 1 + pl - (unsigned char)enc[0];
-	size_t st = (unsigned char)t[0];
-
-	memcpy(out, hq, st);
-	memcpy(out + st, t + 1, tl - st);
-	out[tl] = '\0';
-}
-
 void rulepack_decode(char *out, const char *enc, const char *hp, const char *hq, size_t pl,
                      size_t tl)
 {

@@ -73,7 +73,32 @@ void rulepack_decode(char *out, const char *enc, const char *hp, const char *hq,
 
 /* Decodes only the target of packed rule enc into out (tl + 1 bytes, NUL
  * included). */
-void rulepack_target(char *out, const char *enc, const char *hq, size_t pl, size_t tl);
+static inline void rulepack_target(char *out, const char *enc, const char *hq, size_t pl, size_t tl)
+{
+	const char *t = enc + 1 + pl - (unsigned char)enc[0];
+	size_t st = (unsigned char)t[0];
+
+	memcpy(out, hq, st);
+	memcpy(out + st, t + 1, tl - st);
+	out[tl] = '\0';
+}
+
+/* a[0..n) == b[0..n), inline: a packed rule's runs are a few bytes, for
+ * which a call to memcmp costs more than the compare. */
+static inline bool rulepack_eq(const char *a, const char *b, size_t n)
+{
+	for (; n >= 8; a += 8, b += 8, n -= 8) {
+		uint64_t x, y;
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+	}
+	for (; n; a++, b++, n--)
+		if (*a != *b)
+			return false;
+	return true;
+}
 
 /* Whether the path of packed rule enc (pl bytes, head path hp) equals
  * s[0..pl). */
@@ -81,7 +106,7 @@ static inline bool rulepack_path_eq(const char *enc, const char *hp, size_t pl, 
 {
 	size_t sp = (unsigned char)enc[0];
 
-	return memcmp(hp, s, sp) == 0 && memcmp(enc + 1, s + sp, pl - sp) == 0;
+	return rulepack_eq(hp, s, sp) && rulepack_eq(enc + 1, s + sp, pl - sp);
 }
 
 #endif
