@@ -54,14 +54,64 @@ static inline size_t rulepack_len(const char *enc, size_t pl, size_t tl)
 	return 2 + pl - sp + tl - st;
 }
 
+/* a[0..n) == b[0..n) and a copy of n bytes, inline and with few
+ * branches: a packed rule's runs are a few bytes, for which a call to
+ * memcmp or memcpy costs more than the work. Loads of 8, 4 or 2 bytes, the
+ * last one overlapping the one before; nothing outside [0, n) is read. */
+#define RULEPACK_LOAD(T, p)                                                                        \
+	({                                                                                         \
+		T v_;                                                                              \
+		memcpy(&v_, (p), sizeof(T));                                                       \
+		v_;                                                                                \
+	})
+
+static inline bool rulepack_eq(const char *a, const char *b, size_t n)
+{
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8)
+			if (RULEPACK_LOAD(uint64_t, a + i) != RULEPACK_LOAD(uint64_t, b + i))
+				return false;
+		return RULEPACK_LOAD(uint64_t, a + n - 8) == RULEPACK_LOAD(uint64_t, b + n - 8);
+	}
+	if (n >= 4)
+		return ((RULEPACK_LOAD(uint32_t, a) ^ RULEPACK_LOAD(uint32_t, b)) |
+		        (RULEPACK_LOAD(uint32_t, a + n - 4) ^
+		         RULEPACK_LOAD(uint32_t, b + n - 4))) == 0;
+	if (n >= 2)
+		return ((RULEPACK_LOAD(uint16_t, a) ^ RULEPACK_LOAD(uint16_t, b)) |
+		        (RULEPACK_LOAD(uint16_t, a + n - 2) ^
+		         RULEPACK_LOAD(uint16_t, b + n - 2))) == 0;
+	return n == 0 || a[0] == b[0];
+}
+
+static inline void rulepack_cpy(char *d, const char *s, size_t n)
+{
+	if (n >= 8) {
+		uint64_t last = RULEPACK_LOAD(uint64_t, s + n - 8);
+		for (size_t i = 0; i + 8 < n; i += 8)
+			memcpy(d + i, s + i, 8);
+		memcpy(d + n - 8, &last, 8);
+	} else if (n >= 4) {
+		uint32_t x = RULEPACK_LOAD(uint32_t, s), y = RULEPACK_LOAD(uint32_t, s + n - 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n >= 2) {
+		uint16_t x = RULEPACK_LOAD(uint16_t, s), y = RULEPACK_LOAD(uint16_t, s + n - 2);
+		memcpy(d, &x, 2);
+		memcpy(d + n - 2, &y, 2);
+	} else if (n) {
+		d[0] = s[0];
+	}
+}
+
 /* Decodes only the path of packed rule enc (pl bytes, head path hp) into
  * out (pl + 1 bytes, NUL included). */
 static inline void rulepack_path(char *out, const char *enc, const char *hp, size_t pl)
 {
 	size_t sp = (unsigned char)enc[0];
 
-	memcpy(out, hp, sp);
-	memcpy(out + sp, enc + 1, pl - sp);
+	rulepack_cpy(out, hp, sp);
+	rulepack_cpy(out + sp, enc + 1, pl - sp);
 	out[pl] = '\0';
 }
 
@@ -71,35 +121,6 @@ static inline void rulepack_path(char *out, const char *enc, const char *hp, siz
 void rulepack_decode(char *out, const char *enc, const char *hp, const char *hq, size_t pl,
                      size_t tl);
 
-/* Decodes only the target of packed rule enc into out (tl + 1 bytes, NUL
- * included). */
-static inline void rulepack_target(char *out, const char *enc, const char *hq, size_t pl, size_t tl)
-{
-	const char *t = enc + 1 + pl - (unsigned char)enc[0];
-	size_t st = (unsigned char)t[0];
-
-	memcpy(out, hq, st);
-	memcpy(out + st, t + 1, tl - st);
-	out[tl] = '\0';
-}
-
-/* a[0..n) == b[0..n), inline: a packed rule's runs are a few bytes, for
- * which a call to memcmp costs more than the compare. */
-static inline bool rulepack_eq(const char *a, const char *b, size_t n)
-{
-	for (; n >= 8; a += 8, b += 8, n -= 8) {
-		uint64_t x, y;
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		if (x != y)
-			return false;
-	}
-	for (; n; a++, b++, n--)
-		if (*a != *b)
-			return false;
-	return true;
-}
-
 /* Whether the path of packed rule enc (pl bytes, head path hp) equals
  * s[0..pl). */
 static inline bool rulepack_path_eq(const char *enc, const char *hp, size_t pl, const char *s)
@@ -107,6 +128,18 @@ static inline bool rulepack_path_eq(const char *enc, const char *hp, size_t pl, 
 	size_t sp = (unsigned char)enc[0];
 
 	return rulepack_eq(hp, s, sp) && rulepack_eq(enc + 1, s + sp, pl - sp);
+}
+
+/* Decodes only the target of packed rule enc into out (tl + 1 bytes, NUL
+ * included). */
+static inline void rulepack_target(char *out, const char *enc, const char *hq, size_t pl, size_t tl)
+{
+	const char *t = enc + 1 + pl - (unsigned char)enc[0];
+	size_t st = (unsigned char)t[0];
+
+	rulepack_cpy(out, hq, st);
+	rulepack_cpy(out + st, t + 1, tl - st);
+	out[tl] = '\0';
 }
 
 #endif

@@ -56,6 +56,36 @@ static void test_encode_decode(void **state)
 	}
 }
 
+/* The inline compare and copy, for every length up to 64: exact, and
+ * reading nothing outside [0, n) (each source ends at a guard page). */
+static void test_eq_cpy(void **state)
+{
+	char src[64], dst[80];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (char)('a' + i % 26);
+	for (size_t n = 0; n <= sizeof(src); n++) {
+		struct guard ga, gb;
+		char *a = guard_copy(&ga, src, n), *b = guard_copy(&gb, src, n);
+		assert_true(rulepack_eq(a, b, n));
+		for (size_t k = 0; k < n; k++) {
+			b[k] ^= 0x20;
+			assert_false(rulepack_eq(a, b, n));
+			b[k] ^= 0x20;
+		}
+		memset(dst, '#', sizeof(dst));
+		rulepack_cpy(dst + 8, a, n);
+		assert_memory_equal(dst + 8, src, n);
+		for (size_t k = 0; k < 8; k++)
+			assert_int_equal(dst[k], '#');
+		for (size_t k = 8 + n; k < sizeof(dst); k++)
+			assert_int_equal(dst[k], '#');
+		guard_free(&ga);
+		guard_free(&gb);
+	}
+}
+
 /* "/r/N /target/N 301" for N in [from, to), one a line. */
 static char *gen(size_t from, size_t to)
 {
@@ -287,10 +317,11 @@ static void test_not_packed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_encode_decode), cmocka_unit_test(test_file_packed),
-	        cmocka_unit_test(test_table_packed),  cmocka_unit_test(test_slash),
-	        cmocka_unit_test(test_threads),       cmocka_unit_test(test_second_file),
-	        cmocka_unit_test(test_add_line),      cmocka_unit_test(test_not_packed),
+	        cmocka_unit_test(test_encode_decode), cmocka_unit_test(test_eq_cpy),
+	        cmocka_unit_test(test_file_packed),   cmocka_unit_test(test_table_packed),
+	        cmocka_unit_test(test_slash),         cmocka_unit_test(test_threads),
+	        cmocka_unit_test(test_second_file),   cmocka_unit_test(test_add_line),
+	        cmocka_unit_test(test_not_packed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
