@@ -128,10 +128,7 @@ static const struct rplain *plain_copy(const struct detour_ruleset *rs)
 		const struct detour_rule *r = &rs->rules[i];
 		if (!(r->flags & DETOUR_RULE_PACKED))
 			continue;
-		const char *hp = head_path(rs, i);
-		const struct detour_rule *h = &rs->rules[i & ~(size_t)(RULEPACK_BLOCK - 1)];
-		rulepack_decode(p->strs + len, rs->strs + r->off, hp, hp + h->path_len + 1,
-		                r->path_len, r->target_len);
+		detour_rule_strings(rs, r, p->strs + len);
 		p->at[i] = (uint32_t)len;
 		len += (size_t)r->path_len + r->target_len + 2;
 	}
@@ -152,6 +149,19 @@ const char *detour_rule_path(const struct detour_ruleset *rs, const struct detou
 		return p->strs + p->at[r - rs->rules];
 	}
 	return detour_ruleset_strings(rs) + r->off;
+}
+
+const char *detour_rule_strings(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                char *buf)
+{
+	if (!(r->flags & DETOUR_RULE_PACKED))
+		return detour_ruleset_strings(rs) + r->off;
+	size_t i = (size_t)(r - rs->rules);
+	const char *hp = head_path(rs, i);
+	rulepack_decode(buf, rs->strs + r->off, hp,
+	                hp + rs->rules[i & ~(size_t)(RULEPACK_BLOCK - 1)].path_len + 1, r->path_len,
+	                r->target_len);
+	return buf;
 }
 
 const char *detour_rule_target(const struct detour_ruleset *rs, const struct detour_rule *r)

@@ -74,10 +74,12 @@ void detour_rule_format_source(const struct detour_ruleset *rs, const struct det
 	static const char *const schemes[] = {"//", "http://", "https://"};
 	size_t hl;
 	const char *host = detour_ruleset_host(rs, r, &hl);
+	char buf[DETOUR_RULE_PACKED_MAX];
+	const char *path = detour_rule_strings(rs, r, buf);
 
 	if (r->kind == DETOUR_SRC_REGEX) {
 		bbuf_putc(b, '~');
-		bbuf_put(b, detour_rule_path(rs, r), r->path_len);
+		bbuf_put(b, path, r->path_len);
 		return;
 	}
 	if (hl) {
@@ -86,7 +88,7 @@ void detour_rule_format_source(const struct detour_ruleset *rs, const struct det
 			bbuf_putc(b, '*'); /* host holds ".example.com" */
 		bbuf_put(b, host, hl);
 	}
-	bbuf_put(b, detour_rule_path(rs, r), r->path_len);
+	bbuf_put(b, path, r->path_len);
 	/* A splat source stores "/blog/"; a pattern with a tail keeps its '*'. */
 	if (r->kind == DETOUR_SRC_SPLAT)
 		bbuf_putc(b, '*');
@@ -163,6 +165,7 @@ size_t detour_rule_format(const struct detour_ruleset *rs, const struct detour_r
 	static const char *const query[] = {"", " query=drop", " query=merge"};
 	const struct detour_rule_ext *x = detour_ruleset_ext(rs, r);
 	struct bbuf b;
+	char buf[DETOUR_RULE_PACKED_MAX];
 
 	if (cap == 0)
 		return 0;
@@ -170,7 +173,7 @@ size_t detour_rule_format(const struct detour_ruleset *rs, const struct detour_r
 	detour_rule_format_source(rs, r, &b);
 	bbuf_putc(&b, ' ');
 	if (r->target_len)
-		bbuf_put(&b, detour_rule_target(rs, r), r->target_len);
+		bbuf_put(&b, detour_rule_strings(rs, r, buf) + r->path_len + 1, r->target_len);
 	else
 		bbuf_putc(&b, '-');
 	bbuf_putc(&b, ' ');

@@ -92,6 +92,13 @@ const char *detour_ruleset_strings(const struct detour_ruleset *rs);
 const char *detour_rule_path(const struct detour_ruleset *rs, const struct detour_rule *r);
 const char *detour_rule_target(const struct detour_ruleset *rs, const struct detour_rule *r);
 
+/* r's path, NUL-terminated, its target after the NUL, as detour_rule_path,
+ * but a packed rule's decoded into buf (DETOUR_RULE_PACKED_MAX bytes) and
+ * valid while buf is: never makes the plain copy. For readers that need
+ * one rule's strings at a time (printing a rule: the admin API's listing). */
+const char *detour_rule_strings(const struct detour_ruleset *rs, const struct detour_rule *r,
+                                char *buf);
+
 /* The index of r, a rule of rs (not a copy): its position. */
 uint32_t detour_rule_index(const struct detour_ruleset *rs, const struct detour_rule *r);
 

@@ -11,9 +11,11 @@
 #include "unit.h"
 
 #include "detour/rulefile.h"
+#include "detour/ruleprint.h"
 #include "detour/table.h"
 #include "detour/table_match.h"
 #include "rulepack.h"
+#include "ruleset_int.h"
 
 static void test_encode_decode(void **state)
 {
@@ -287,6 +289,30 @@ static void test_add_line(void **state)
 	detour_ruleset_free(rs);
 }
 
+/* Printing a rule (the admin API's listing, ctl rules list) decodes it on
+ * the stack: the listing of a server's rules makes no plain copy. */
+static void test_print_no_copy(void **state)
+{
+	char *text = gen(0, 100);
+	struct detour_ruleset *rs = load(text);
+	char out[256], want[64], buf[DETOUR_RULE_PACKED_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < 100; i++) {
+		const struct detour_rule *r = detour_ruleset_get(rs, i);
+		snprintf(want, sizeof(want), "/r/%zu /target/%zu 301", i, i);
+		assert_int_equal(detour_rule_format(rs, r, out, sizeof(out)), strlen(want));
+		assert_string_equal(out, want);
+		const char *p = detour_rule_strings(rs, r, buf);
+		assert_true((p == buf) == ((r->flags & DETOUR_RULE_PACKED) != 0));
+		snprintf(want, sizeof(want), "/target/%zu", i);
+		assert_string_equal(p + r->path_len + 1, want);
+	}
+	assert_null(atomic_load(&((struct detour_ruleset *)rs)->plain));
+	free(text);
+	detour_ruleset_free(rs);
+}
+
 /* What is never packed: heads, patterns, splats, regexes, rules with an
  * extension, long strings. */
 static void test_not_packed(void **state)
@@ -321,7 +347,7 @@ int main(void)
 	        cmocka_unit_test(test_file_packed),   cmocka_unit_test(test_table_packed),
 	        cmocka_unit_test(test_slash),         cmocka_unit_test(test_threads),
 	        cmocka_unit_test(test_second_file),   cmocka_unit_test(test_add_line),
-	        cmocka_unit_test(test_not_packed),
+	        cmocka_unit_test(test_print_no_copy), cmocka_unit_test(test_not_packed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
