@@ -302,7 +302,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (detour_table_build(rs, &t, &d) != DETOUR_OK)
 		return 0;
 
-	char path[4096], host[300];
+	/* a normalised path may be three times its line (raw bytes become
+	 * %XX): a request for a rule must hold the whole path */
+	static char path[3 * DETOUR_RULE_LINE_MAX + 64];
+	char host[300];
 	struct detour_match m;
 	struct detour_match_req q;
 
