@@ -87,6 +87,10 @@ void detour_rule_format_source(const struct detour_ruleset *rs, const struct det
 		if (r->flags & DETOUR_RULE_HOST_WILDCARD)
 			bbuf_putc(b, '*'); /* host holds ".example.com" */
 		bbuf_put(b, host, hl);
+	} else if (r->path_len >= 2 && path[0] == '/' && path[1] == '/') {
+		/* "//a/b" would read as host "a": "/./" normalises back to "/"
+		 * (fuzz_rulefile found it: "/9/..//a./b" is "//a./b") */
+		BBUF_LIT(b, "/.");
 	}
 	bbuf_put(b, path, r->path_len);
 	/* A splat source stores "/blog/"; a pattern with a tail keeps its '*'. */

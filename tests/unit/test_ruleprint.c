@@ -255,6 +255,9 @@ static void test_exact_lines(void **state)
 	expect("/c /d 301 cache=3600 id=x query=drop", "/c /d 301 query=drop cache=1h id=x");
 	expect("/c /d 301 cache=no-store", "/c /d 301 cache=no-store");
 	expect("https://*.Example.com/a/./b /c", "https://*.example.com/a/b /c 307");
+	/* a host-less path that normalises to "//...": not a host when read back */
+	expect("/9/..//a./b /c 301", "/.//a./b /c 301");
+	expect("//h.example//x /c 301", "//h.example//x /c 301");
 	expect("/p /q 302 until=2026-12-01 from=2026-11-01T01:00:00+01:00",
 	       "/p /q 302 from=2026-11-01T00:00:00Z until=2026-12-01T00:00:00Z");
 	expect("/p /q 302 days=fri-mon hours=22:00-24:00 tz=Europe/Paris",
