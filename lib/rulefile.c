@@ -5,13 +5,12 @@
  * a rule (host, normalised path, target, id) is rewritten inside the bytes of
  * its own field and NUL-terminated over the separator that follows it, so
  * parsing allocates nothing per rule. At the end of the file the rules' paths
- * and targets join the ruleset's one string block (keep_strings: for the
+ * and targets join the ruleset's one string block (rstr_keep, rulestrings.c: for the
  * first file, the file's own block, compacted), and a rule is its struct (12
  * bytes: an offset into the block, no pointers), its line (ruleside.h) and
  * its strings. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +27,10 @@
 #include "regex.h"
 #include "rulelex.h"
 #include "ruleopts.h"
-#include "rulepack.h"
 #include "ruleset_int.h"
 #include "ruleside.h"
 #include "rulesrc.h"
+#include "rulestrings.h"
 
 #define MAX_FIELDS 64
 #define MAX_FILES  65535
@@ -61,8 +60,7 @@ void detour_ruleset_free(struct detour_ruleset *rs)
 	free(rs->tzs);
 	free(rs->exts);
 	free(rs->caches);
-	detour_arena_big_free(rs->strs);
-	free(atomic_load_explicit(&rs->plain, memory_order_acquire));
+	rstr_fini(rs);
 	free(rs->strays);
 	rside_fini(&rs->side);
 	detour_arena_fini(&rs->arena);
@@ -86,87 +84,23 @@ const struct detour_rule *detour_ruleset_get(const struct detour_ruleset *rs, si
 
 const char *detour_ruleset_strings(const struct detour_ruleset *rs)
 {
-	return rs->strs ? rs->strs : detour_rf_empty;
-}
-
-/* The packed rules' strings decoded, as the unpacked rules' are: path, NUL,
- * target, NUL at strs + at[i] for packed rule i < n (at[i] unused for the
- * others). One allocation. */
-struct rplain {
-	size_t n;
-	uint32_t *at;
-	char strs[];
-};
-
-/* The head of rule i's block (rulepack.h): its path; its target follows. */
-static const char *head_path(const struct detour_ruleset *rs, size_t i)
-{
-	return rs->strs + rs->rules[i & ~(size_t)(RULEPACK_BLOCK - 1)].off;
-}
-
-static const struct rplain *plain_copy(const struct detour_ruleset *rs)
-{
-	struct rplain *p = atomic_load_explicit(&rs->plain, memory_order_acquire), *none = NULL;
-	size_t n = rs->n, len = 0;
-
-	if (p)
-		return p;
-	for (size_t i = 0; i < n; i++)
-		if (rs->rules[i].flags & DETOUR_RULE_PACKED)
-			len += (size_t)rs->rules[i].path_len + rs->rules[i].target_len + 2;
-	/* at[] after the strings, aligned */
-	len = (len + 3) & ~(size_t)3;
-	p = malloc(sizeof(*p) + len + n * sizeof(uint32_t));
-	if (p == NULL) {
-		fputs("detour: out of memory decoding rule strings\n", stderr);
-		abort();
-	}
-	p->n = n;
-	p->at = (uint32_t *)(void *)(p->strs + len);
-	len = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct detour_rule *r = &rs->rules[i];
-		if (!(r->flags & DETOUR_RULE_PACKED))
-			continue;
-		detour_rule_strings(rs, r, p->strs + len);
-		p->at[i] = (uint32_t)len;
-		len += (size_t)r->path_len + r->target_len + 2;
-	}
-	/* Another thread may have made one meanwhile: keep the first. */
-	if (!atomic_compare_exchange_strong_explicit(&((struct detour_ruleset *)rs)->plain, &none,
-	                                             p, memory_order_acq_rel,
-	                                             memory_order_acquire)) {
-		free(p);
-		return none;
-	}
-	return p;
+	return rstr_block(rs);
 }
 
 const char *detour_rule_path(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
-	if (__builtin_expect(r->flags & DETOUR_RULE_PACKED, 0)) {
-		const struct rplain *p = plain_copy(rs);
-		return p->strs + p->at[r - rs->rules];
-	}
-	return detour_ruleset_strings(rs) + r->off;
+	return rstr_path(rs, r);
 }
 
 const char *detour_rule_strings(const struct detour_ruleset *rs, const struct detour_rule *r,
                                 char *buf)
 {
-	if (!(r->flags & DETOUR_RULE_PACKED))
-		return detour_ruleset_strings(rs) + r->off;
-	size_t i = (size_t)(r - rs->rules);
-	const char *hp = head_path(rs, i);
-	rulepack_decode(buf, rs->strs + r->off, hp,
-	                hp + rs->rules[i & ~(size_t)(RULEPACK_BLOCK - 1)].path_len + 1, r->path_len,
-	                r->target_len);
-	return buf;
+	return rstr_get(rs, r, buf);
 }
 
 const char *detour_rule_target(const struct detour_ruleset *rs, const struct detour_rule *r)
 {
-	return detour_rule_path(rs, r) + r->path_len + 1;
+	return rstr_path(rs, r) + r->path_len + 1;
 }
 
 uint32_t detour_rule_index(const struct detour_ruleset *rs, const struct detour_rule *r)
@@ -386,12 +320,6 @@ static detour_err file_index(struct detour_ruleset *rs, const char *name, unsign
 	return DETOUR_OK;
 }
 
-/* Whether p points into buf[0..len]. */
-static bool inside(const char *p, const char *buf, size_t len)
-{
-	return buf && (uintptr_t)p >= (uintptr_t)buf && (uintptr_t)p <= (uintptr_t)buf + len;
-}
-
 /* ------------------------------------------------------------------ lines */
 
 /* "@slash strict|either": the table-wide trailing-slash policy. It must come
@@ -590,15 +518,15 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 	if ((r.flags & DETOUR_RULE_CACHE) &&
 	    BASE_GROW(rs->caches, rs->caches_cap, rs->ncaches + 1) != 0)
 		return DETOUR_ENOMEM;
-	/* Where the strings wait for keep_strings: the path in the buffer
+	/* Where the strings wait for rstr_keep: the path in the buffer
 	 * (off, relative to it) and the target moved right after its NUL
 	 * (the bytes between are the rest of the source field and blanks,
 	 * which nothing keeps; "" for '-' is a NUL written there); else (a
 	 * path that grew into the arena) a stray. */
 	const char *pb = rs->pbuf, *dst = pc->path + r.path_len + 1;
-	bool stray = !inside(pc->path, pb, rs->plen) || !inside(dst, pb, rs->plen) ||
+	bool stray = !rstr_inside(pc->path, pb, rs->plen) || !rstr_inside(dst, pb, rs->plen) ||
 	             !(pc->target == detour_rf_empty ||
-	               (inside(pc->target, pb, rs->plen) && pc->target >= dst));
+	               (rstr_inside(pc->target, pb, rs->plen) && pc->target >= dst));
 	if (stray && BASE_GROW(rs->strays, rs->strays_cap, rs->nstrays + 1) != 0)
 		return DETOUR_ENOMEM;
 	if (lx.used) {
@@ -708,171 +636,7 @@ static detour_err parse_buffer(struct detour_ruleset *rs, const char *name, char
 	return DETOUR_OK;
 }
 
-/* Whether the pending rules' strings, each rule's path and target side by
- * side in buf at off (the strays elsewhere), are in ascending order, each
- * at or after its place in the compacted block (from buf on), and whether
- * they all fit in buf[0..len]: then each pair can slide down to its place
- * without overwriting one not yet moved. Parsing in place makes it so (a
- * rule's strings are inside its own line, and no longer than the line); a
- * path that grew and went to the arena may not, and a stray's target left in
- * buf could be overwritten by its own path. */
-static bool slides(const struct detour_ruleset *rs, const char *buf, size_t len)
-{
-	size_t end = 0, w = 0, k = 0;
-
-	for (size_t i = rs->pend0; i < rs->n; i++) {
-		const struct detour_rule *r = &rs->rules[i];
-		size_t n = (size_t)r->path_len + 1 + r->target_len + 1;
-		if (k < rs->nstrays && rs->strays[k].rule == i) {
-			/* its path, copied from the arena, could overwrite its
-			 * target still in buf: copy them all instead */
-			if (inside(rs->strays[k].path, buf, len) ||
-			    inside(rs->strays[k].target, buf, len))
-				return false;
-			k++;
-		} else {
-			if (r->off < end || r->off < w)
-				return false;
-			end = r->off + n;
-		}
-		w += n;
-	}
-	return w <= len + 1; /* buf's size: a path that grew may not fit */
-}
-
-/* Copies the NUL-terminated s[0..n) that lies in buf[0..len] to the arena;
- * returns where it is now (s itself when it is not in buf), NULL when out
- * of memory. */
-static const char *out_of(struct detour_ruleset *rs, const char *s, size_t n, const char *buf,
-                          size_t len)
-{
-	return inside(s, buf, len) ? detour_arena_strndup(&rs->arena, s, n) : s;
-}
-
-/* Called at the end of a file (buf[0..len], a big block not yet adopted,
- * owned) or of an added line (buf NULL: the line's copy, pbuf, is the
- * arena's): the pending rules' strings (in pbuf at off, or strays) join the
- * ruleset's string block, each rule's path then its target, NUL-terminated,
- * at rules[i].off.
- *
- * When none of the file's rules has an extension (whose conditions, regexes
- * and names point anywhere into their line), nothing else of the file is
- * kept: statuses, options, comments, blanks and line ends are not (a million
- * "/r/N /target/N 301" lines: 25 instead of 29 MB), the few hosts and id=
- * values ruleside.h took from buf go to the arena, and buf is freed. For the
- * first strings of the ruleset (one file: the common case) they slide down
- * inside buf itself, which is trimmed to their size and becomes the block,
- * so that no second block of 25 MB is touched (on start-up fresh pages cost
- * more than the copy: docs/internals/table.md, "A million rules, measured").
- * Otherwise (a second file, an added line, strings out of order) they are
- * copied to the end of the block, grown. A file with an extension joins
- * the arena whole. Out of memory: the pending rules are dropped (the load
- * fails and the ruleset is discarded). */
-static detour_err keep_strings(struct detour_ruleset *rs, size_t e0, char *buf, size_t len)
-{
-	struct rside *sd = &rs->side;
-	size_t x0 = rs->pend0, need = 0;
-	bool plain = buf && rs->nexts == e0;
-	detour_err e = DETOUR_OK;
-
-	for (size_t i = x0; i < rs->n; i++) {
-		const struct detour_rule *r = &rs->rules[i];
-		plain = plain && !(r->flags & DETOUR_RULE_EXT);
-		need += (size_t)r->path_len + 1 + r->target_len + 1;
-	}
-	if (need > UINT32_MAX - rs->slen) { /* off is 32 bits */
-		rs->n = x0;
-		e = DETOUR_ETOOBIG;
-		goto out;
-	}
-	/* The hosts and ids out of buf first: the rules' strings move over them. */
-	for (uint32_t h = 0; h < sd->nhosts && plain; h++) {
-		const char *c = out_of(rs, sd->hosts[h].name, sd->hosts[h].len, buf, len);
-		plain = c != NULL;
-		sd->hosts[h].name = c ? c : sd->hosts[h].name;
-	}
-	for (size_t k = 0; k < sd->nids && plain; k++) {
-		const char *c = out_of(rs, sd->ids[k].s, sd->ids[k].len, buf, len);
-		plain = c != NULL;
-		sd->ids[k].s = c ? c : sd->ids[k].s;
-	}
-	bool slide = plain && rs->strs == NULL && slides(rs, buf, len);
-	char *to = buf;
-	if (!slide && need > rs->scap - rs->slen) {
-		size_t cap = rs->scap ? rs->scap : 4096;
-		while (cap < rs->slen + need)
-			cap *= 2;
-		char *nb =
-		        rs->strs ? detour_arena_big_grow(rs->strs, cap) : detour_arena_big_new(cap);
-		if (nb == NULL) {
-			rs->n = x0; /* no rule without its strings */
-			e = DETOUR_ENOMEM;
-			goto out;
-		}
-		rs->strs = nb;
-		rs->scap = cap;
-	}
-	if (!slide)
-		to = rs->strs + rs->slen;
-	/* Packed against their block's head (rulepack.h) where that saves,
-	 * unless a plain copy of the packed rules exists already (it would
-	 * not have the new ones). A head comes first, so its strings are
-	 * already where its off says: in this batch at to, or in the block. */
-	bool pack = atomic_load_explicit(&rs->plain, memory_order_relaxed) == NULL;
-	size_t w = 0, k = 0;
-	for (size_t i = x0; i < rs->n; i++) {
-		struct detour_rule *r = &rs->rules[i];
-		size_t pn = (size_t)r->path_len + 1, tn = (size_t)r->target_len + 1, m = 0;
-		const char *sp = rs->pbuf + r->off, *st = sp + pn;
-		if (k < rs->nstrays && rs->strays[k].rule == i) {
-			sp = rs->strays[k].path;
-			st = rs->strays[k].target;
-			k++;
-		}
-		if (pack && rulepack_eligible(r, i)) {
-			size_t hi = i & ~(size_t)(RULEPACK_BLOCK - 1);
-			const struct detour_rule *h = &rs->rules[hi];
-			const char *hp = hi >= x0 ? to + (h->off - rs->slen) : rs->strs + h->off;
-			char tmp[DETOUR_RULE_PACKED_MAX]; /* the sources may lie under to + w */
-			memcpy(tmp, sp, pn);
-			memcpy(tmp + pn, st, tn);
-			m = rulepack_encode(to + w, hp, h->path_len, hp + h->path_len + 1,
-			                    h->target_len, tmp, r->path_len, tmp + pn,
-			                    r->target_len);
-			if (m)
-				r->flags |= DETOUR_RULE_PACKED;
-		}
-		if (m == 0) {
-			/* to + w <= sp: the path's move leaves the target whole */
-			memmove(to + w, sp, pn);
-			memmove(to + w + pn, st, tn);
-			m = pn + tn;
-		}
-		r->off = (uint32_t)(rs->slen + w);
-		w += m;
-	}
-	if (slide) {
-		/* Trimmed in place (glibc: mremap for a mapped block, a split of
-		 * the chunk otherwise); offsets do not care where it lands. */
-		char *kept = detour_arena_big_grow(buf, w ? w : 1);
-		rs->strs = kept ? kept : buf;
-		rs->scap = kept ? (w ? w : 1) : len + 1;
-		buf = NULL;
-	}
-	rs->slen += w;
-out:
-	if (buf && plain)
-		detour_arena_big_free(buf);
-	else if (buf)
-		detour_arena_big_adopt(&rs->arena, buf);
-	rs->pend0 = rs->n;
-	rs->nstrays = 0;
-	rs->pbuf = NULL;
-	rs->plen = 0;
-	return e;
-}
-
-/* The result of a load: the parse's error e, else keep_strings' k. */
+/* The result of a load: the parse's error e, else rstr_keep's k. */
 static detour_err kept(detour_err k, detour_err e, const char *name, struct detour_diag *d)
 {
 	if (e || !k)
@@ -896,7 +660,7 @@ detour_err detour_ruleset_load_buf(struct detour_ruleset *rs, const char *name, 
 		memcpy(copy, buf, len);
 	copy[len] = '\0';
 	detour_err e = parse_buffer(rs, name, copy, len, d);
-	return kept(keep_strings(rs, e0, copy, len), e, name, d);
+	return kept(rstr_keep(rs, e0, copy, len), e, name, d);
 }
 
 detour_err detour_ruleset_load_file(struct detour_ruleset *rs, const char *path,
@@ -959,7 +723,7 @@ detour_err detour_ruleset_load_file(struct detour_ruleset *rs, const char *path,
 	buf[len] = '\0';
 	size_t e0 = rs->nexts;
 	detour_err e = parse_buffer(rs, path, buf, len, d);
-	return kept(keep_strings(rs, e0, buf, len), e, path, d);
+	return kept(rstr_keep(rs, e0, buf, len), e, path, d);
 }
 
 /* A line's parse changes rs only when the rule is appended (parse_line adds
@@ -1005,7 +769,7 @@ static detour_err add_line(struct detour_ruleset *rs, const char *name, unsigned
 	if (rs->n == n0)
 		return detour_rf_perr(&pc, copy,
 		                      "expected a rule, found an empty line or a comment");
-	return kept(keep_strings(rs, e0, NULL, 0), DETOUR_OK, name, d);
+	return kept(rstr_keep(rs, e0, NULL, 0), DETOUR_OK, name, d);
 }
 
 detour_err detour_ruleset_add_line(struct detour_ruleset *rs, const char *name, unsigned line,

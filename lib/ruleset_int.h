@@ -26,7 +26,7 @@ struct detour_ruleset {
 	 * path at pbuf + off and their target moved right after it; a rule
 	 * whose path grew out of pbuf is a stray, its strings' addresses in
 	 * strays[] (rule order). At the end of the file (rulefile.c,
-	 * keep_strings) the strings join the block, packed where that
+	 * rulestrings.c, rstr_keep) the strings join the block, packed where that
 	 * saves (rulepack.h). */
 	char *strs;
 	size_t slen, scap;

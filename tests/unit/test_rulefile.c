@@ -780,7 +780,7 @@ static void same_strings(const struct detour_ruleset *a, const struct detour_rul
 	}
 }
 
-/* A file's strings slide down inside its own block (keep_strings): every
+/* A file's strings slide down inside its own block (rstr_keep): every
  * rule keeps its path, target, host and id= exactly, whether the file is a
  * small heap block or a big mapped one (over glibc's mmap threshold), with
  * hosts interned by an earlier file, paths that grow when normalised (they
