@@ -469,7 +469,7 @@ static detour_err parse_line(struct pctx *pc, char *ls, char *end, char **next)
 		return e;
 
 	if (lx.regex || lx.case_i) {
-		e = detour_rf_compile_source(pc, &r, &si);
+		e = detour_rf_compile_source(pc, &r, &si, f[0].p);
 		if (e)
 			return e;
 	}

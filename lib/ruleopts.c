@@ -641,8 +641,13 @@ static size_t ci_pattern(const struct detour_rule *r, const char *p, enum detour
 	return k;
 }
 
-/* Compiles the source as a regex (a "~" source, or case=insensitive). */
-detour_err detour_rf_compile_source(struct pctx *pc, struct detour_rule *r, struct srcinfo *si)
+/* Compiles the source as a regex (a "~" source, or case=insensitive); src is
+ * the source field in the line. A "~" source's pattern is the field's own
+ * bytes, so an error points into it; a case=insensitive source's pattern is
+ * built from the normalised path, which may have moved to the arena (a path
+ * that grew), so its error points at the field. */
+detour_err detour_rf_compile_source(struct pctx *pc, struct detour_rule *r, struct srcinfo *si,
+                                    const char *src)
 {
 	struct lineext *lx = pc->lx;
 	struct detour_arena *a = &pc->rs->arena;
@@ -659,7 +664,7 @@ detour_err detour_rf_compile_source(struct pctx *pc, struct detour_rule *r, stru
 		if (lx->regex)
 			return detour_rf_perr(pc, pc->path + (eo < n ? eo : n), "invalid regex: %s",
 			                      msg);
-		return detour_rf_perr(pc, pc->path,
+		return detour_rf_perr(pc, src,
 		                      "case=insensitive: this source cannot be matched without "
 		                      "case (%s)",
 		                      msg);

@@ -193,6 +193,15 @@ static const struct errcase {
                          "!#$%&'*+-.^_`|~)"},
         {"/a /b id=x\n/c /d id=y\n\n/e /f 302 id=x",
          "r.rules:4:14: duplicate id \"x\": already used at r.rules:1"},
+        /* case=insensitive builds a regex from the normalised path: its error points at
+         * the source, also when the path grew out of the line (fuzz_rulefile's
+         * crash-8d72...: column 4657 on a line of 205 bytes) */
+        {"/a/:nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn /b case=insensitive",
+         "r.rules:1:1: case=insensitive: this source cannot be matched without case "
+         "(subpattern name is too long (maximum 32 code units))"},
+        {"/\xe9\xe9\xe9/:nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn /b case=insensitive",
+         "r.rules:1:1: case=insensitive: this source cannot be matched without case "
+         "(subpattern name is too long (maximum 32 code units))"},
         /* lines */
         {"/ok /fine\n# comment\n\n  bad /b", "r.rules:4:3: expected a source: a path "
                                              "starting with '/' or a URL (https://host/path, "
