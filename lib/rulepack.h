@@ -27,14 +27,19 @@
 
 #include "detour/rule.h"
 
-#define RULEPACK_BLOCK    16 /* rules a block; rule i's head is i & ~(RULEPACK_BLOCK - 1) */
+#define RULEPACK_BLOCK    16 /* rules a block; rule i's head: rulepack_head(i) */
 #define RULEPACK_MIN_SAVE 4  /* bytes a packed rule must save */
+
+/* The index of rule i's block head: the first rule of its block, never
+ * packed, against which the others of the block are packed. A macro so
+ * that it keeps i's type (the table's hot path indexes with uint32_t). */
+#define rulepack_head(i) ((i) & ~(__typeof__(i))(RULEPACK_BLOCK - 1))
 
 /* Whether rule i (r) may be packed: not a head, exact, no extension,
  * strings small enough. */
 static inline bool rulepack_eligible(const struct detour_rule *r, size_t i)
 {
-	return (i & (RULEPACK_BLOCK - 1)) != 0 && r->kind == DETOUR_SRC_EXACT &&
+	return i != rulepack_head(i) && r->kind == DETOUR_SRC_EXACT &&
 	       !(r->flags & DETOUR_RULE_EXT) &&
 	       (size_t)r->path_len + r->target_len + 2 <= DETOUR_RULE_PACKED_MAX;
 }

@@ -25,7 +25,7 @@ struct rplain {
 /* The head of rule i's block (rulepack.h): its path; its target follows. */
 static const char *head_path(const struct detour_ruleset *rs, size_t i)
 {
-	return rs->strs + rs->rules[i & ~(size_t)(RULEPACK_BLOCK - 1)].off;
+	return rs->strs + rs->rules[rulepack_head(i)].off;
 }
 
 static const struct rplain *plain_copy(const struct detour_ruleset *rs)
@@ -81,9 +81,8 @@ const char *rstr_get(const struct detour_ruleset *rs, const struct detour_rule *
 		return rstr_block(rs) + r->off;
 	size_t i = (size_t)(r - rs->rules);
 	const char *hp = head_path(rs, i);
-	rulepack_decode(buf, rs->strs + r->off, hp,
-	                hp + rs->rules[i & ~(size_t)(RULEPACK_BLOCK - 1)].path_len + 1, r->path_len,
-	                r->target_len);
+	rulepack_decode(buf, rs->strs + r->off, hp, hp + rs->rules[rulepack_head(i)].path_len + 1,
+	                r->path_len, r->target_len);
 	return buf;
 }
 
@@ -209,7 +208,7 @@ detour_err rstr_keep(struct detour_ruleset *rs, size_t e0, char *buf, size_t len
 			k++;
 		}
 		if (pack && rulepack_eligible(r, i)) {
-			size_t hi = i & ~(size_t)(RULEPACK_BLOCK - 1);
+			size_t hi = rulepack_head(i);
 			const struct detour_rule *h = &rs->rules[hi];
 			const char *hp = hi >= x0 ? to + (h->off - rs->slen) : rs->strs + h->off;
 			char tmp[DETOUR_RULE_PACKED_MAX]; /* the sources may lie under to + w */

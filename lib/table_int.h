@@ -234,13 +234,12 @@ static inline const char *thead(const struct detour_table *t, uint32_t i)
 {
 	int32_t a = t->anchors[i >> ANCHOR_SHIFT];
 
-	return t->strs +
-	       (a != INT32_MIN ? (uint32_t)a : t->rules[i & ~(uint32_t)(RULEPACK_BLOCK - 1)].off);
+	return t->strs + (a != INT32_MIN ? (uint32_t)a : t->rules[rulepack_head(i)].off);
 }
 
 static inline size_t thead_len(const struct detour_table *t, uint32_t i)
 {
-	return t->rules[i & ~(uint32_t)(RULEPACK_BLOCK - 1)].path_len;
+	return t->rules[rulepack_head(i)].path_len;
 }
 
 /* Rule r's path, packed or not: decoded into buf (DETOUR_RULE_PACKED_MAX

@@ -112,6 +112,19 @@ static struct detour_ruleset *load(const char *text)
 }
 
 /* Every rule of rs, [0, n), is "/r/(N + base)" -> "/target/(N + base)". */
+/* A block's head, in the index type the caller has (the table indexes
+ * with uint32_t, the ruleset with size_t). */
+static void test_head(void **state)
+{
+	(void)state;
+	assert_int_equal(rulepack_head((size_t)0), 0);
+	assert_int_equal(rulepack_head((size_t)RULEPACK_BLOCK - 1), 0);
+	assert_int_equal(rulepack_head((size_t)RULEPACK_BLOCK), RULEPACK_BLOCK);
+	assert_int_equal(rulepack_head((uint32_t)UINT32_MAX), UINT32_MAX - (RULEPACK_BLOCK - 1));
+	assert_true(sizeof(rulepack_head((uint32_t)1)) == sizeof(uint32_t));
+	assert_true(rulepack_head((size_t)1 << 40 | 5) == (size_t)1 << 40);
+}
+
 static void check_all(const struct detour_ruleset *rs, size_t n, size_t base)
 {
 	char p[32], t[32];
@@ -140,7 +153,7 @@ static void test_file_packed(void **state)
 		const struct detour_rule *r = detour_ruleset_get(rs, i);
 		plain += (size_t)r->path_len + r->target_len + 2;
 		if (r->flags & DETOUR_RULE_PACKED) {
-			assert_true(i % RULEPACK_BLOCK != 0); /* a head never is */
+			assert_true(i != rulepack_head(i)); /* a head never is */
 			packed++;
 		}
 	}
@@ -344,10 +357,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_encode_decode), cmocka_unit_test(test_eq_cpy),
-	        cmocka_unit_test(test_file_packed),   cmocka_unit_test(test_table_packed),
-	        cmocka_unit_test(test_slash),         cmocka_unit_test(test_threads),
-	        cmocka_unit_test(test_second_file),   cmocka_unit_test(test_add_line),
-	        cmocka_unit_test(test_print_no_copy), cmocka_unit_test(test_not_packed),
+	        cmocka_unit_test(test_head),          cmocka_unit_test(test_file_packed),
+	        cmocka_unit_test(test_table_packed),  cmocka_unit_test(test_slash),
+	        cmocka_unit_test(test_threads),       cmocka_unit_test(test_second_file),
+	        cmocka_unit_test(test_add_line),      cmocka_unit_test(test_print_no_copy),
+	        cmocka_unit_test(test_not_packed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
