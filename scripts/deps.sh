@@ -8,7 +8,7 @@ libcmocka-dev python3 python3-pytest curl openssl graphviz libjansson-dev libsql
 tzdata pebble haproxy chromium libnss3-tools strace
 libnghttp2-dev nghttp2-client libvectorscan-dev libhiredis-dev redis-server redis-sentinel
 libgumbo-dev libpsl-dev libidn2-dev publicsuffix h2o apache2 nginx libtomlplusplus-dev g++
-libxml2-dev zlib1g-dev wget caddy"
+libxml2-dev zlib1g-dev wget caddy wrk valgrind"
 
 missing=""
 for p in $PKGS; do
