@@ -10,7 +10,8 @@
  * conn_expire), with request.c, route.h, the access log (to /dev/null) and
  * statistics on, over a small table: exact, splat, placeholder and regex
  * rules, conditions (if-header, if-cookie, if-query, if-lang, if-ip),
- * method=, html pages, query options, a canonical host and a trusted proxy.
+ * method=, html pages, query options, packed rules (a block whose rules
+ * keep only what they add to its head), a canonical host and a trusted proxy.
  * Maintenance is off. After the last write the client shuts its side.
  *
  * Invariants: the bytes the client reads back are whole responses, and
@@ -53,7 +54,15 @@ static const char rules[] =
         "/q                         /qq                               302 if-query=a=1&b\n"
         "/form                      /new-form                         308 method=POST\n"
         "/keep                      /kept?x=1                         301 query=keep\n"
-        "/case                      /lower                            301 case=insensitive\n";
+        "/case                      /lower                            301 case=insensitive\n"
+        /* rule 16 heads a block of RULEPACK_BLOCK; the next ones differ from it
+         * in a few bytes, so they are packed and every answer from them goes
+         * through the decode (lib/rulepack.h), with query=keep too */
+        "/r/100                     /target/100                       301\n"
+        "/r/101                     /target/101                       301\n"
+        "/r/1010                    /target/1010?a=1                  308\n"
+        "/r/102                     /target/102#frag                  302\n"
+        "/r/103                     /t/103                            307 query=drop\n";
 
 static const char conf_text[] = "workers 1\n"
                                 "max-connections 16\n"
@@ -89,6 +98,8 @@ static void init(void)
 		fprintf(stderr, "fuzz_server: rules: %s\n", err);
 		abort();
 	}
+	for (size_t i = 17; i < detour_ruleset_count(rs); i++) /* the block above */
+		CHECK(detour_ruleset_get(rs, i)->flags & DETOUR_RULE_PACKED);
 	CHECK(detour_table_build(rs, &t, &d) == DETOUR_OK);
 	set->server_header = true;
 	memcpy(set->trusted, conf.trusted_proxies, sizeof(set->trusted));
