@@ -22,12 +22,6 @@ struct rplain {
 	char strs[];
 };
 
-/* The head of rule i's block (rulepack.h): its path; its target follows. */
-static const char *head_path(const struct detour_ruleset *rs, size_t i)
-{
-	return rs->strs + rs->rules[rulepack_head(i)].off;
-}
-
 static const struct rplain *plain_copy(const struct detour_ruleset *rs)
 {
 	struct rplain *p = atomic_load_explicit(&rs->plain, memory_order_acquire), *none = NULL;
@@ -79,10 +73,11 @@ const char *rstr_get(const struct detour_ruleset *rs, const struct detour_rule *
 {
 	if (!(r->flags & DETOUR_RULE_PACKED))
 		return rstr_block(rs) + r->off;
-	size_t i = (size_t)(r - rs->rules);
-	const char *hp = head_path(rs, i);
-	rulepack_decode(buf, rs->strs + r->off, hp, hp + rs->rules[rulepack_head(i)].path_len + 1,
-	                r->path_len, r->target_len);
+	/* packed against its block's head (rulepack.h): path, NUL, target */
+	const struct detour_rule *h = &rs->rules[rulepack_head((size_t)(r - rs->rules))];
+	const char *hp = rs->strs + h->off;
+	rulepack_decode(buf, rs->strs + r->off, hp, hp + h->path_len + 1, r->path_len,
+	                r->target_len);
 	return buf;
 }
 

@@ -111,7 +111,6 @@ static struct detour_ruleset *load(const char *text)
 	return rs;
 }
 
-/* Every rule of rs, [0, n), is "/r/(N + base)" -> "/target/(N + base)". */
 /* A block's head, in the index type the caller has (the table indexes
  * with uint32_t, the ruleset with size_t). */
 static void test_head(void **state)
@@ -125,6 +124,7 @@ static void test_head(void **state)
 	assert_true(rulepack_head((size_t)1 << 40 | 5) == (size_t)1 << 40);
 }
 
+/* Every rule of rs, [0, n), is "/r/(N + base)" -> "/target/(N + base)". */
 static void check_all(const struct detour_ruleset *rs, size_t n, size_t base)
 {
 	char p[32], t[32];
