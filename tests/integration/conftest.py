@@ -16,10 +16,21 @@ BIN = os.environ.get("DETOUR_BIN") or os.path.join(
 BIN = os.path.abspath(BIN)
 
 
+_given = set()
+
+
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, never the same twice in one run.
+    The kernel may hand back a port it gave a moment ago, since the probe
+    socket is closed before the caller binds it: two listeners of one test
+    (pebble's ACME and management ports, say) then collide."""
+    while True:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
+            return port
 
 
 def wait_port(host, port, proc, timeout=15.0):

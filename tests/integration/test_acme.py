@@ -79,21 +79,39 @@ class Pebble:
                         "-out", str(self.cert), "-days", "2", "-subj", "/CN=pebble",
                         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
                        check=True, capture_output=True)
-        conf = {"pebble": {
-            "listenAddress": "127.0.0.1:%d" % self.port,
-            "managementListenAddress": "127.0.0.1:%d" % self.mgmt,
+        self.conf = tmp / "pebble.json"
+        self.settings = {
             "certificate": str(self.cert), "privateKey": str(self.key),
             "httpPort": http_port, "tlsPort": tls_port,
             "ocspResponderURL": "", "externalAccountBindingRequired": False,
             "domainBlocklist": list(blocklist),
-        }}
+        }
         if validity:
-            conf["pebble"]["certificateValidityPeriod"] = validity
-        self.conf = tmp / "pebble.json"
-        self.conf.write_text(json.dumps(conf))
+            self.settings["certificateValidityPeriod"] = validity
+        self.write_conf()
         self.env = dict(os.environ, PEBBLE_VA_NOSLEEP="1",
                         PEBBLE_WFE_NONCEREJECT=str(nonce_reject))
         self.cts = self.proc = None
+
+    def write_conf(self):
+        conf = dict(self.settings, listenAddress="127.0.0.1:%d" % self.port,
+                    managementListenAddress="127.0.0.1:%d" % self.mgmt)
+        self.conf.write_text(json.dumps({"pebble": conf}))
+
+    def log_size(self):
+        try:
+            return (self.dir / "pebble.log").stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset):
+        """What pebble wrote to its log from byte offset on, its last 1,500 bytes."""
+        try:
+            with open(self.dir / "pebble.log", "rb") as f:
+                f.seek(offset)
+                return f.read().decode(errors="replace")[-1500:]
+        except OSError:
+            return ""
 
     @property
     def directory(self):
@@ -107,12 +125,26 @@ class Pebble:
                  "127.0.0.1:%d" % self.cts_mgmt, "-defaultIPv6", ""],
                 stdout=open(self.dir / "cts.log", "ab"), stderr=subprocess.STDOUT)
             wait_udp_dns(self.dns)
-        self.proc = subprocess.Popen(
-            [PEBBLE, "-config", str(self.conf), "-dnsserver", "127.0.0.1:%d" % self.dns],
-            stdout=open(self.dir / "pebble.log", "ab"), stderr=subprocess.STDOUT,
-            env=self.env, cwd=str(self.dir))
-        wait_tcp(self.port, self.proc, "pebble")
-        return self
+        # A free port can be taken by another process between free_port() and
+        # pebble's bind (CI once lost a run to it): on "address already in
+        # use", pebble's own two listeners get fresh ports and it starts again.
+        # Any other early exit fails with pebble's log.
+        for attempt in range(3):
+            seen = self.log_size()
+            self.proc = subprocess.Popen(
+                [PEBBLE, "-config", str(self.conf), "-dnsserver", "127.0.0.1:%d" % self.dns],
+                stdout=open(self.dir / "pebble.log", "ab"), stderr=subprocess.STDOUT,
+                env=self.env, cwd=str(self.dir))
+            try:
+                wait_tcp(self.port, self.proc, "pebble")
+                return self
+            except RuntimeError as e:
+                self.stop_pebble()
+                log = self.log_since(seen)
+                if "address already in use" not in log or attempt == 2:
+                    raise RuntimeError("%s; pebble's log ends:\n%s" % (e, log)) from None
+                self.port, self.mgmt = free_port(), free_port()
+                self.write_conf()
 
     def root(self):
         """The CA's root (management endpoint /roots/0), PEM."""
